@@ -1,0 +1,525 @@
+/*  =========================================================================
+    node - the actor that owns one server's Raft state (see node.h)
+    =========================================================================
+*/
+#include "actors.h"
+#include "node.h"
+#include "timer.h"
+#include "persister.h"
+#include "applier.h"
+#include "replicator.h"
+
+typedef struct {
+    zsock_t *pipe;                      /* to the application */
+    zr_node_args_t args;                /* copied configuration */
+    zr_id_t id;                         /* this server */
+    zr_core_t *core;                    /* the protocol state, owned */
+    zsock_t *router;                    /* peer RPCs in, replies out */
+    zactor_t *timer;                    /* election/heartbeat alarm */
+    zactor_t *persister;                /* WAL writer */
+    zactor_t *applier;                  /* state machine driver */
+    zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
+    zpoller_t *poller;                  /* over every socket above */
+    zr_peer_filter_t filter;            /* the fault seam (peer.h) */
+    msgpack_sbuffer sbuf;               /* reply encode buffer, reused */
+    uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
+    uint32_t persist_outstanding;       /* WRITEs not yet PERSISTED */
+    bool disk_failed;                   /* the persister failed: no acks */
+    bool terminated;                    /* $TERM received */
+    zraft_status_t stats;               /* counters reported by STATUS */
+    atomic_uint_fast64_t bytes_out;     /* shared with replicators */
+    atomic_uint_fast64_t rejected;      /* shared with replicators */
+} self_t;
+
+static void
+s_trace (void *arg, const char *line)
+{
+    self_t *self = (self_t *) arg;
+    if (strncmp (line, "candidate", 9) == 0)
+        self->stats.elections++;
+    zsys_notice ("n%u node: %s", self->id, line);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static int
+s_self_start_children (self_t *self, zr_wal_t **wal_p)
+{
+    self->persister = zactor_new (zr_persister_actor, *wal_p);
+    *wal_p = NULL;                      /* the persister owns it now */
+    zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
+    snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
+              self->args.events_endpoint);
+    self->applier = zactor_new (zr_applier_actor, &aargs);
+    self->timer = zactor_new (zr_timer_actor, NULL);
+    if (!self->persister || !self->applier || !self->timer)
+        return ZR_ENOMEM;
+    self->poller = zpoller_new (self->pipe, self->router, self->persister,
+                                self->applier, self->timer, NULL);
+    const zraft_config_t *c = &self->args.config;
+    for (uint32_t i = 0; i < c->n_servers; i++) {
+        zr_id_t peer = c->servers [i].id;
+        if (peer == self->id)
+            continue;
+        zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
+                                      .bytes_out = &self->bytes_out,
+                                      .rejected = &self->rejected};
+        snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
+                  c->servers [i].endpoint);
+        self->replicators [peer] = zactor_new (zr_replicator_actor, &rargs);
+        if (!self->replicators [peer])
+            return ZR_EINVAL;
+        zpoller_add (self->poller, self->replicators [peer]);
+    }
+    return 0;
+}
+
+static int
+s_self_start (self_t *self)
+{
+    const zraft_config_t *c = &self->args.config;
+    zr_core_config_t cc = {.id = c->id, .n_servers = c->n_servers,
+                           .heartbeat_ms = c->heartbeat_ms,
+                           .election_timeout_ms = c->election_timeout_ms,
+                           .inflight_max = c->inflight_max,
+                           .inflight_bytes_max = c->inflight_bytes_max,
+                           .batch_bytes = c->batch_bytes,
+                           .seed = c->seed ? c->seed : (uint64_t) zclock_usecs (),
+                           .trace = s_trace, .trace_arg = self};
+    const char *endpoint = NULL;
+    for (uint32_t i = 0; i < c->n_servers; i++) {
+        cc.servers [i] = c->servers [i].id;
+        if (c->servers [i].id == c->id)
+            endpoint = c->servers [i].endpoint;
+    }
+    zr_wal_t *wal = NULL;
+    zr_wal_state_t state;
+    memset (&state, 0, sizeof state);
+    char errmsg [512] = "";
+    int rc = zr_wal_open (self->args.data_dir, c->segment_bytes, &wal, &state,
+                          errmsg, sizeof errmsg);
+    if (rc != 0) {
+        zsys_error ("n%u node: cannot open log in %s: %s", self->id,
+                    self->args.data_dir, errmsg);
+        return rc;
+    }
+    self->core = zr_core_new (&cc, (uint64_t) zclock_mono ());
+    rc = self->core ? zr_core_restore (self->core, state.term, state.vote,
+                                       state.entries, state.n_entries)
+                    : ZR_ENOMEM;
+    zsys_notice ("n%u node: recovered term=%llu vote=%u entries=%u", self->id,
+                 (unsigned long long) state.term, state.vote, state.n_entries);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    self->router = rc == 0 ? zr_peer_router_new (endpoint) : NULL;
+    if (rc == 0 && !self->router)
+        rc = ZR_EINVAL;
+    if (rc == 0)
+        rc = s_self_start_children (self, &wal);
+    zr_wal_destroy (&wal);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* Sends one message (taking it): requests through the peer's replicator,
+   replies straight back through the ROUTER. */
+static void
+s_self_send (self_t *self, zr_message_t **msg_p)
+{
+    zr_message_t *msg = *msg_p;
+    *msg_p = NULL;
+    if (!zr_peer_filter_pass (&self->filter, self->id, self->id, msg->to)) {
+        zr_message_destroy (&msg);
+        return;
+    }
+    if (msg->type == ZR_MSG_VOTE_REPLY || msg->type == ZR_MSG_APPEND_REPLY) {
+        self->sbuf.size = 0;
+        int rc = zr_codec_encode (msg, &self->sbuf);
+        zr_assert (rc == 0);
+        if (zr_peer_send (self->router, msg->to, self->sbuf.data, self->sbuf.size) == 0)
+            atomic_fetch_add (&self->bytes_out, self->sbuf.size);
+        zr_message_destroy (&msg);
+        return;
+    }
+    if (msg->type == ZR_MSG_APPEND) {
+        self->stats.appends_out++;
+        self->stats.entries_out += msg->n_entries;
+    }
+    zactor_t *replicator = self->replicators [msg->to];
+    zr_assert (replicator);
+    if (zsock_send (replicator, "sp", "SEND", msg) != 0)
+        zr_message_destroy (&msg);
+}
+
+static void
+s_self_send_all (self_t *self, zr_message_t **msgs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        s_self_send (self, &msgs [i]);
+}
+
+/* Dispatches the core's effects (see node.h). */
+static void
+s_self_ready (self_t *self)
+{
+    uint64_t now = (uint64_t) zclock_mono ();
+    zr_ready_t rd;
+    memset (&rd, 0, sizeof rd);
+    zr_core_ready (self->core, &rd, now);
+    if (rd.n_committed > 0) {
+        zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
+        zr_assert (req);
+        req->entries = rd.committed;
+        req->n_entries = rd.n_committed;
+        rd.committed = NULL;
+        if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
+            zr_apply_req_destroy (&req);
+    }
+    bool persist = rd.hs_changed || rd.n_entries > 0;
+    if (self->disk_failed)
+        ;                               /* no acks, no votes: release drops them */
+    else
+    if (persist || (rd.n_msgs_synced > 0 && self->persist_outstanding > 0)) {
+        zr_persist_req_t *req = (zr_persist_req_t *) calloc (1, sizeof *req);
+        zr_assert (req);
+        *req = (zr_persist_req_t) {.hs_changed = rd.hs_changed, .term = rd.term,
+                                   .vote = rd.vote, .entries = rd.entries,
+                                   .n_entries = rd.n_entries,
+                                   .msgs = rd.msgs_synced,
+                                   .n_msgs = rd.n_msgs_synced};
+        rd.entries = NULL;
+        rd.msgs_synced = NULL;
+        if (zsock_send (self->persister, "sp", "WRITE", req) == 0)
+            self->persist_outstanding++;
+        else
+            zr_persist_req_destroy (&req);
+    }
+    else
+        s_self_send_all (self, rd.msgs_synced, rd.n_msgs_synced);
+    s_self_send_all (self, rd.msgs, rd.n_msgs);
+    zr_ready_release (&rd);
+    /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
+    uint64_t deadline = zr_core_deadline (self->core);
+    if (deadline < self->armed_ms) {
+        self->armed_ms = deadline;
+        zsock_send (self->timer, "s8", "ARM", deadline);
+    }
+}
+
+/* ---------------------------------------------------------------- input */
+
+static void
+s_self_step (self_t *self, zr_message_t *msg)
+{
+    if (zr_peer_filter_pass (&self->filter, self->id, msg->from, self->id)) {
+        int rc = zr_core_step (self->core, msg, (uint64_t) zclock_mono ());
+        if (rc != 0) {
+            self->stats.frames_rejected++;
+            zsys_warning ("n%u node: %s from n%u refused: %s", self->id,
+                          zr_message_name (msg->type), msg->from, zr_strerror (rc));
+        }
+    }
+    zr_message_destroy (&msg);
+}
+
+static void
+s_self_handle_router (self_t *self)
+{
+    zmsg_t *frames = zmsg_recv (self->router);
+    if (!frames)
+        return;
+    zframe_t *identity = zmsg_first (frames);
+    zframe_t *payload = zmsg_next (frames);
+    zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity));
+    zr_message_t *msg = NULL;
+    int rc = ZR_EMALFORMED;
+    if (from && payload && zmsg_size (frames) == 2)
+        rc = zr_codec_decode (zframe_data (payload), zframe_size (payload), &msg);
+    if (rc == 0 && (msg->from != from || msg->to != self->id
+                    || (msg->type != ZR_MSG_VOTE && msg->type != ZR_MSG_APPEND))) {
+        zr_message_destroy (&msg);
+        rc = ZR_EMALFORMED;
+    }
+    if (rc != 0) {
+        self->stats.frames_rejected++;
+        zsys_warning ("n%u node: dropped peer frame (id=%u, %zu frames): %s",
+                      self->id, from, zmsg_size (frames), zr_strerror (rc));
+    }
+    else {
+        self->stats.rpcs_in++;
+        s_self_step (self, msg);
+    }
+    zmsg_destroy (&frames);
+}
+
+static void
+s_self_handle_persister (self_t *self)
+{
+    char *verb = NULL;
+    void *ptr = NULL;
+    if (zsock_recv (self->persister, "sp", &verb, &ptr) < 0)
+        return;
+    zr_assert (verb);
+    if (streq (verb, "FAILED"))
+        self->disk_failed = true;       /* logged by the persister */
+    else {
+        zr_assert (streq (verb, "PERSISTED") && ptr);
+        zr_persist_batch_t *batch = (zr_persist_batch_t *) ptr;
+        zr_assert (self->persist_outstanding >= batch->n_reqs);
+        self->persist_outstanding -= batch->n_reqs;
+        for (uint32_t i = 0; i < batch->n_reqs && !batch->failed; i++) {
+            zr_persist_req_t *req = batch->reqs [i];
+            if (req->n_entries > 0) {
+                const zr_entry_t *last = &req->entries [req->n_entries - 1];
+                zr_core_persisted (self->core, last->index, last->term);
+                self->stats.wal_entries += req->n_entries;
+            }
+            s_self_send_all (self, req->msgs, req->n_msgs);
+        }
+        self->stats.wal_syncs = batch->wal.syncs;
+        self->stats.wal_bytes = batch->wal.bytes;
+        zr_persist_batch_destroy (&batch);
+    }
+    zstr_free (&verb);
+}
+
+/* Pops a number frame as czmq's zsock_send pictures 1/2/4/8 write it
+   (decimal text). Internal pipes only: asserts on a missing frame. */
+static uint64_t
+s_pop_number (zmsg_t *msg)
+{
+    char *text = zmsg_popstr (msg);
+    zr_assert (text);
+    uint64_t value = strtoull (text, NULL, 10);
+    zstr_free (&text);
+    return value;
+}
+
+/* Pops a pointer frame as zsock_send picture p writes it. */
+static void *
+s_pop_pointer (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    zr_assert (frame && zframe_size (frame) == sizeof (void *));
+    void *ptr = NULL;
+    memcpy (&ptr, zframe_data (frame), sizeof ptr);
+    zframe_destroy (&frame);
+    return ptr;
+}
+
+static void
+s_self_propose (self_t *self, zr_blob_t *blob)
+{
+    zr_index_t index = 0;
+    zr_term_t term = 0;
+    int rc = self->disk_failed ? ZR_EIO : 0;
+    if (rc == 0 && blob->size > ZR_ENTRY_BYTES_MAX)
+        rc = ZR_ETOOBIG;
+    if (rc == 0)
+        rc = zr_core_propose (self->core, blob, blob->data, (uint32_t) blob->size,
+                              &index, &term);
+    zr_blob_unref (&blob);
+    zsock_send (self->pipe, "i884", rc, index, term, zr_core_leader (self->core));
+}
+
+static void
+s_self_status (self_t *self)
+{
+    zraft_status_t st = self->stats;
+    st.role = (zraft_role_t) zr_core_role (self->core);
+    st.term = zr_core_term (self->core);
+    st.leader = zr_core_leader (self->core);
+    st.vote = zr_core_vote (self->core);
+    st.commit = zr_core_commit (self->core);
+    st.last_index = zr_core_last_index (self->core);
+    st.persisted = zr_core_persisted_index (self->core);
+    st.disk_failed = self->disk_failed;
+    st.bytes_out = atomic_load (&self->bytes_out);
+    st.frames_rejected += atomic_load (&self->rejected);
+    zsock_send (self->pipe, "b", &st, sizeof st);
+}
+
+static void
+s_self_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg) {
+        self->terminated = true;
+        return;
+    }
+    char *verb = zmsg_popstr (msg);
+    zr_assert (verb);
+    if (streq (verb, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (verb, "PROPOSE")) {
+        zr_blob_t *blob = (zr_blob_t *) s_pop_pointer (msg);
+        zr_assert (blob);
+        s_self_propose (self, blob);
+    }
+    else
+    if (streq (verb, "STATUS"))
+        s_self_status (self);
+    else {
+        zr_assert (streq (verb, "PARTITION") && zmsg_size (msg) == 3);
+        uint64_t peer = s_pop_number (msg);
+        uint64_t cut_out = s_pop_number (msg);
+        uint64_t cut_in = s_pop_number (msg);
+        bool known = peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer];
+        if (known) {
+            self->filter.cut_out [peer] = cut_out != 0;
+            self->filter.cut_in [peer] = cut_in != 0;
+        }
+        zsock_signal (self->pipe, known ? 0 : 1);
+    }
+    zstr_free (&verb);
+    zmsg_destroy (&msg);
+}
+
+/* A child actor's pipe: applier, timer or a replicator. */
+static void
+s_self_handle_child (self_t *self, zsock_t *which)
+{
+    char *verb = NULL;
+    void *ptr = NULL;
+    zmsg_t *msg = zmsg_recv (which);
+    if (!msg)
+        return;
+    if (zmsg_signal (msg) >= 0) {       /* a child ended (interrupted) */
+        zsys_error ("n%u node: a child actor ended; stopping", self->id);
+        self->terminated = true;
+        zmsg_destroy (&msg);
+        return;
+    }
+    verb = zmsg_popstr (msg);
+    zr_assert (verb);
+    if (streq (verb, "TICK")) {
+        self->armed_ms = UINT64_MAX;
+        zr_core_tick (self->core, (uint64_t) zclock_mono ());
+    }
+    else
+    if (streq (verb, "APPLIED")) {
+        self->stats.applied = s_pop_number (msg);
+    }
+    else
+    if (streq (verb, "RECEIVED")) {
+        ptr = s_pop_pointer (msg);
+        zr_assert (ptr);
+        s_self_step (self, (zr_message_t *) ptr);
+    }
+    else {
+        zr_assert (streq (verb, "UNREACHABLE"));
+        zr_core_unreachable (self->core, (zr_id_t) s_pop_number (msg));
+    }
+    zstr_free (&verb);
+    zmsg_destroy (&msg);
+}
+
+/* ---------------------------------------------------------------- stop */
+
+/* Ends a child actor. Children that hand pointers to the node (persister,
+   replicators) are first told to STOP: they answer STOPPED after their
+   last pointer message, which is freed here; zactor_destroy alone would
+   leave those frames unread and leak what they point to. */
+static void
+s_child_stop (zactor_t **child_p, bool drain)
+{
+    if (!*child_p)
+        return;
+    if (drain && zstr_send (*child_p, "STOP") == 0) {
+        while (true) {
+            zmsg_t *msg = zmsg_recv (*child_p);
+            if (!msg)
+                break;
+            char *verb = zmsg_popstr (msg);
+            bool stopped = !verb || streq (verb, "STOPPED");
+            if (verb && streq (verb, "PERSISTED")) {
+                zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
+                zr_persist_batch_destroy (&batch);
+            }
+            else
+            if (verb && streq (verb, "RECEIVED")) {
+                zr_message_t *reply = (zr_message_t *) s_pop_pointer (msg);
+                zr_message_destroy (&reply);
+            }
+            zstr_free (&verb);
+            zmsg_destroy (&msg);
+            if (stopped)
+                break;
+        }
+    }
+    zactor_destroy (child_p);
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    zpoller_destroy (&self->poller);
+    for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
+        s_child_stop (&self->replicators [id], true);
+    s_child_stop (&self->timer, false);
+    s_child_stop (&self->persister, true);
+    s_child_stop (&self->applier, false);
+    zsock_destroy (&self->router);
+    zr_core_destroy (&self->core);
+    msgpack_sbuffer_destroy (&self->sbuf);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_self_handle (self_t *self, void *which)
+{
+    if (which == self->pipe)
+        s_self_handle_pipe (self);
+    else
+    if (which == self->router)
+        s_self_handle_router (self);
+    else
+    if (which == self->persister)
+        s_self_handle_persister (self);
+    else
+        s_self_handle_child (self, (zsock_t *) which);
+}
+
+void
+zr_node_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    zr_assert (self);
+    self->pipe = pipe;
+    self->args = *(zr_node_args_t *) args;
+    self->id = self->args.config.id;
+    self->armed_ms = UINT64_MAX;
+    msgpack_sbuffer_init (&self->sbuf);
+    atomic_init (&self->bytes_out, 0);
+    atomic_init (&self->rejected, 0);
+    int rc = s_self_start (self);
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "i", rc);
+    if (rc != 0) {                      /* wait for $TERM, then clean up */
+        char *verb = zstr_recv (pipe);
+        zstr_free (&verb);
+        s_self_destroy (&self);
+        return;
+    }
+    zsys_notice ("n%u node: started", self->id);
+    s_self_ready (self);
+    while (!self->terminated) {
+        void *which = zpoller_wait (self->poller, -1);
+        if (!which)
+            break;                      /* interrupted */
+        /* Take a burst of input before asking the core for a Ready, so
+           proposals and replies that arrive together share one batch. */
+        for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
+             burst++) {
+            s_self_handle (self, which);
+            which = zpoller_wait (self->poller, 0);
+        }
+        if (!self->terminated)
+            s_self_ready (self);
+    }
+    zsys_notice ("n%u node: stopping", self->id);
+    s_self_destroy (&self);
+}

@@ -1,0 +1,43 @@
+/*  =========================================================================
+    node - the actor that owns one server's Raft state
+
+    The node owns the core (raft/core.h) and the peer ROUTER, and starts
+    the server's other actors: timer, persister, applier and one
+    replicator per peer. It is the only thread that reads or changes
+    protocol state; everything else reaches it as messages. After each
+    burst of input it collects the core's Ready and dispatches it:
+    entries and hard state to the persister, AppendEntries and votes to
+    the replicators (in parallel with the write: thesis §10.2.1), replies
+    only once the persister says they are durable, committed runs to the
+    applier.
+
+    Protocol (pipe between the application thread, zraft.c, and node):
+    | verb      | direction  | frames                        | reply |
+    |-----------|------------|-------------------------------|-------|
+    | (start)   | node -> app| "i": 0 or a ZR_E* code        | after the zactor signal |
+    | PROPOSE   | app -> node| "sp": zr_blob_t* (node owns)  | "i884": rc, index, term, leader |
+    | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
+    | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
+    | $TERM     | app -> node| "s"                           | actor ends |
+    The node's other sockets: the peer ROUTER (RPC requests in, replies
+    out, both as single codec frames behind a routing id "n<id>"), and the
+    pipes of its child actors, whose protocols are in their headers.
+    =========================================================================
+*/
+#ifndef ZR_NODE_H_INCLUDED
+#define ZR_NODE_H_INCLUDED
+
+#define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready */
+
+typedef struct {
+    zraft_config_t config;              /* endpoints point into endpoints */
+    char endpoints [ZR_NODES_MAX][256]; /* copied endpoint strings */
+    char data_dir [1024];               /* copied data directory */
+    zraft_fsm_t fsm;                    /* application callbacks */
+    char events_endpoint [64];          /* the application's events socket */
+} zr_node_args_t;
+
+/* zactor body; args is a zr_node_args_t * (copied during start). */
+void zr_node_actor (zsock_t *pipe, void *args);
+
+#endif

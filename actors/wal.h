@@ -1,0 +1,162 @@
+/*  =========================================================================
+    wal - the write-ahead log of one server: segment files on disk
+
+    The WAL makes a server's Raft state durable: the hard state (current
+    term and vote) and the log entries. Records are queued in memory by
+    zr_wal_set_hard_state and zr_wal_append and made durable together by
+    zr_wal_sync, one pwrite per segment touched and one fdatasync per
+    segment (group commit). zr_wal_open replays what the directory holds.
+
+    This module uses libc and POSIX only: no czmq, no threads, no logging.
+    The persister actor wraps it, owns its thread, and logs the one-line
+    errors this module writes into the caller's errmsg buffer. It does not
+    compact the log or write snapshots; that is the persister's concern.
+
+    Design notes
+    ------------
+    Definitions. A segment is a file `wal-<seq>.seg` (seq: 16 hex digits)
+    of a fixed size, preallocated by writing zeros. Records are appended
+    in place over those zeros. The "current" segment receives appends; the
+    "spare" is the next segment (seq + 1), prepared before it is needed.
+    The "last data segment" is the highest-numbered segment holding any
+    non-zero byte after its header; segments after it are empty spares.
+
+    Segment header (32 bytes, at offset 0):
+
+        offset  size  field
+        0       8     magic "ZRWAL\0\0\1"
+        8       8     u64 sequence number (equals the one in the file name)
+        16      4     u32 crc32c of bytes 0..15
+        20      12    reserved, zero
+
+    Record (8-byte aligned, starting at offset 32; little-endian):
+
+        offset  size  field
+        0       4     u32 crc32c of bytes 4 .. 32 + length
+        4       4     u32 payload length (0 for HARDSTATE)
+        8       1     u8 record type: 1 ENTRY, 2 HARDSTATE
+        9       1     u8 entry type (zr_entry_type_t) for ENTRY, else 0
+        10      2     u16 reserved, zero
+        12      8     u64 term
+        20      8     u64 index (ENTRY) or vote (HARDSTATE)
+        28      4     reserved, zero (keeps the payload 8-byte aligned)
+        32      len   payload
+        32+len  pad   zeros up to the next multiple of 8
+
+    A header of 32 zero bytes marks the end of data in a segment.
+
+    Invariants:
+    (1) A record never spans segments. One that does not fit in the rest
+        of the current segment goes to the next one; the rest stays zero.
+    (2) A segment is fdatasync'd before the first byte is written to the
+        next one. So every segment before the last data segment is fully
+        durable, and a bad record there is corruption, never a torn write.
+    (3) Segments are created under a temporary name, zero-filled,
+        fdatasync'd, renamed, and the directory fsync'd: a file with the
+        final name always has its full size and a valid header. Appends
+        overwrite zeros in place, so fdatasync never updates the size.
+    (4) Replay: HARDSTATE sets (term, vote); ENTRY with index i requires
+        1 <= i <= last + 1, truncates the log to i - 1, then appends. The
+        recovered log is entries 1..n with entries[k].index == k + 1.
+    (5) Recovery truncates only a torn tail: bad bytes at offset X of the
+        last data segment with no valid record after X. Anything else
+        that is bad (a non-last segment, valid records after X, a gap in
+        sequence numbers or indexes) is refused with ZR_ECORRUPT, because
+        dropping it could drop an acknowledged entry (DESIGN.md Storage).
+        Known cost: if the disk persisted later pages of an unsynced write
+        but not an earlier one, valid records follow the hole and open
+        refuses although nothing acknowledged is at stake; the WAL cannot
+        tell that case from corruption, so an operator decides.
+    (6) After an I/O error the WAL is in a sticky error state: every later
+        call fails with ZR_EIO, so nothing is acknowledged after a failed
+        write or fdatasync (its outcome on disk is unknown).
+    (7) Memory: one record buffer and one chunk array, kept between syncs;
+        the append path does no syscall and no allocation beyond their
+        amortised growth.
+    =========================================================================
+*/
+#ifndef ZR_WAL_H_INCLUDED
+#define ZR_WAL_H_INCLUDED
+
+#include "../raft/raft.h"
+
+/* Smallest and largest segment size accepted by zr_wal_open. */
+#define ZR_WAL_SEGMENT_BYTES_MIN (64u * 1024u)
+#define ZR_WAL_SEGMENT_BYTES_MAX (1024u * 1024u * 1024u)
+
+typedef struct _zr_wal_t zr_wal_t;
+
+/* What zr_wal_open recovered. */
+typedef struct {
+    zr_term_t term;                     /* last durable current term */
+    zr_id_t vote;                       /* vote in that term, 0 if none */
+    /* Recovered log, entries[i].index == i + 1. ONE zr_blob_t holds all
+       payloads (each entry with size > 0 holds a reference to it; empty
+       entries have data and blob NULL). Caller owns: zr_entries_destroy
+       (&entries, n_entries). NULL when n_entries is 0. */
+    zr_entry_t *entries;
+    uint32_t n_entries;                 /* entries in the recovered log */
+    uint64_t torn_bytes;                /* torn tail bytes zeroed, 0 if clean */
+} zr_wal_state_t;
+
+/* Counters for benchmarks. */
+typedef struct {
+    uint64_t syncs;                     /* data fdatasyncs by zr_wal_sync */
+    uint64_t bytes;                     /* record bytes written, padding too */
+    uint64_t records;                   /* records written */
+} zr_wal_stats_t;
+
+/* Opens the WAL in directory dir (created if missing, mode 0700),
+   recovering what it holds (invariants 4, 5), removes temp files left by
+   a crash, and makes the current segment and a spare ready for appends.
+   segment_bytes: size of each new segment, asserted within
+   [ZR_WAL_SEGMENT_BYTES_MIN, ZR_WAL_SEGMENT_BYTES_MAX]. On success
+   returns 0, *wal_p is owned by the caller (zr_wal_destroy) and *state is
+   filled (the caller owns its entries). A torn tail is zeroed on disk and
+   reported in state->torn_bytes. On failure returns ZR_EIO (the errno
+   text is in errmsg), ZR_ECORRUPT or ZR_ENOMEM, writes a one-line reason
+   naming the file and offset into errmsg (if not NULL), leaves *wal_p
+   NULL and *state zeroed. */
+int zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
+                 zr_wal_state_t *state, char *errmsg, size_t errlen);
+
+/* Queues a hard-state record (term, vote). Buffered: durable after
+   zr_wal_sync. Returns 0, or ZR_EIO in the sticky error state. */
+int zr_wal_set_hard_state (zr_wal_t *self, zr_term_t term, zr_id_t vote);
+
+/* Queues n entries (borrowed: payloads are copied). Asserts
+   1 <= entries[0].index <= last_index + 1, consecutive indexes, known
+   entry types, size <= ZR_ENTRY_BYTES_MAX. An entry whose index <= the
+   current last index truncates the log from that index first (the
+   conflicting suffix). Buffered: durable after zr_wal_sync. Returns 0,
+   ZR_ETOOBIG (nothing queued) if an entry is larger than a segment can
+   hold, or ZR_EIO in the sticky error state. */
+int zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n);
+
+/* Writes everything queued: one pwrite and one fdatasync per segment
+   touched, in segment order (invariant 2). A call with nothing queued
+   does no syscall. May also prepare the next spare segment once the
+   current one is half full. Returns 0, or ZR_EIO with a reason in errmsg
+   (if not NULL); after an I/O error every later call returns ZR_EIO
+   (invariant 6) and the queued records are dropped. */
+int zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen);
+
+/* Returns the index of the last entry queued or recovered (0 if none). */
+zr_index_t zr_wal_last_index (zr_wal_t *self);
+
+/* Copies the counters into *stats. */
+void zr_wal_stats (zr_wal_t *self, zr_wal_stats_t *stats);
+
+/* Closes files (syncing nothing further: queued records are lost), frees
+   everything and NULLs *self_p. Idempotent on a NULL *self_p. */
+void zr_wal_destroy (zr_wal_t **self_p);
+
+/* Returns crc32c (Castagnoli) of size bytes at data, continuing from
+   crc (0 to start). crc32c ("123456789") == 0xE3069283. */
+uint32_t zr_wal_crc32c (uint32_t crc, const void *data, size_t size);
+
+/* For tests only: makes the next zr_wal_sync with data fail as if the
+   disk reported EIO, which puts the WAL in the sticky error state. */
+void zr_wal_test_fail (zr_wal_t *self);
+
+#endif

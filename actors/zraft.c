@@ -1,0 +1,226 @@
+/*  =========================================================================
+    zraft - the public API (include/zraft.h) over the node actor
+
+    A zraft_t is a handle on the node actor's pipe plus the application's
+    end of the events socket. Every call here runs on the application's
+    thread and talks to the node synchronously, as czmq classes do.
+    =========================================================================
+*/
+#include "actors.h"
+#include "node.h"
+
+_Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
+_Static_assert (ZRAFT_ENTRY_BYTES_MAX == ZR_ENTRY_BYTES_MAX, "one limit");
+_Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
+                && ZRAFT_ETOOBIG == ZR_ETOOBIG && ZRAFT_ENOTLEADER == ZR_ENOTLEADER
+                && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN,
+                "public codes mirror the internal table");
+
+struct _zraft_t {
+    zactor_t *node;                     /* the node actor */
+    zsock_t *events;                    /* applied runs arrive here */
+};
+
+void
+zraft_config_defaults (zraft_config_t *config)
+{
+    zr_assert (config);
+    memset (config, 0, sizeof *config);
+    config->heartbeat_ms = 100;
+    config->election_timeout_ms = 1000;
+    config->inflight_max = 64;
+    config->inflight_bytes_max = 8u << 20;
+    config->batch_bytes = 256u << 10;
+    config->segment_bytes = 8u << 20;
+}
+
+/* Returns NULL if config is usable, else what is wrong with it. */
+static const char *
+s_config_problem (const zraft_config_t *c)
+{
+    if (c->n_servers < 1 || c->n_servers > ZR_NODES_MAX)
+        return "n_servers must be 1..9";
+    bool self_found = false;
+    for (uint32_t i = 0; i < c->n_servers; i++) {
+        if (c->servers [i].id < 1 || c->servers [i].id > ZR_NODES_MAX)
+            return "server ids must be 1..9";
+        if (!c->servers [i].endpoint || strlen (c->servers [i].endpoint) >= 256)
+            return "every server needs an endpoint (< 256 chars)";
+        for (uint32_t j = 0; j < i; j++)
+            if (c->servers [j].id == c->servers [i].id)
+                return "server ids must be unique";
+        self_found = self_found || c->servers [i].id == c->id;
+    }
+    if (!self_found)
+        return "id must be one of the servers";
+    if (!c->data_dir || strlen (c->data_dir) >= 1024)
+        return "data_dir is required (< 1024 chars)";
+    if (c->heartbeat_ms == 0 || c->election_timeout_ms <= c->heartbeat_ms)
+        return "need 0 < heartbeat_ms < election_timeout_ms";
+    if (c->inflight_max < 1 || c->inflight_max > ZR_INFLIGHT_MAX)
+        return "inflight_max must be 1..256";
+    if (c->inflight_bytes_max == 0)
+        return "inflight_bytes_max must be > 0";
+    if (c->batch_bytes == 0 || c->batch_bytes > ZR_FRAME_BYTES_MAX / 2)
+        return "batch_bytes must be 1..8 MiB";
+    if (c->segment_bytes < (64u << 10) || c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
+        return "segment_bytes must hold two maximal entries (>= 2 MiB + 4 KiB)";
+    return NULL;
+}
+
+zraft_t *
+zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
+{
+    zr_assert (config);
+    const char *problem = s_config_problem (config);
+    if (problem) {
+        zsys_error ("zraft: invalid configuration: %s", problem);
+        return NULL;
+    }
+    zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);
+    zraft_t *self = (zraft_t *) calloc (1, sizeof *self);
+    zr_assert (args && self);
+    args->config = *config;
+    for (uint32_t i = 0; i < config->n_servers; i++) {
+        snprintf (args->endpoints [i], sizeof args->endpoints [i], "%s",
+                  config->servers [i].endpoint);
+        args->config.servers [i].endpoint = args->endpoints [i];
+    }
+    snprintf (args->data_dir, sizeof args->data_dir, "%s", config->data_dir);
+    args->config.data_dir = args->data_dir;
+    if (fsm)
+        args->fsm = *fsm;
+    snprintf (args->events_endpoint, sizeof args->events_endpoint,
+              "inproc://zraft-events-%p", (void *) self);
+    self->events = zsock_new (ZMQ_PAIR);
+    zr_assert (self->events);
+    int bound = zsock_bind (self->events, "%s", args->events_endpoint);
+    zr_assert (bound == 0);
+    zsock_set_rcvhwm (self->events, 0);
+    self->node = zactor_new (zr_node_actor, args);
+    int rc = ZR_ENOMEM;
+    if (self->node)
+        zsock_recv (self->node, "i", &rc);
+    free (args);
+    if (rc != 0)
+        zraft_destroy (&self);
+    return self;
+}
+
+void
+zraft_destroy (zraft_t **self_p)
+{
+    zr_assert (self_p);
+    zraft_t *self = *self_p;
+    if (!self)
+        return;
+    zactor_destroy (&self->node);
+    zsock_destroy (&self->events);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zraft_propose (zraft_t *self, const void *data, size_t size, uint64_t *index,
+               uint64_t *term, uint32_t *leader)
+{
+    zr_assert (self);
+    zr_assert (data || size == 0);
+    if (size > ZR_ENTRY_BYTES_MAX)
+        return ZRAFT_ETOOBIG;
+    zr_blob_t *blob = zr_blob_new (size);
+    if (!blob)
+        return ZRAFT_ENOMEM;
+    if (size)
+        memcpy (blob->data, data, size);
+    if (zsock_send (self->node, "sp", "PROPOSE", blob) != 0) {
+        zr_blob_unref (&blob);
+        return ZRAFT_ESHUTDOWN;
+    }
+    int rc = ZRAFT_ESHUTDOWN;
+    uint64_t i = 0, t = 0;
+    uint32_t l = 0;
+    if (zsock_recv (self->node, "i884", &rc, &i, &t, &l) != 0)
+        return ZRAFT_ESHUTDOWN;
+    if (index)
+        *index = i;
+    if (term)
+        *term = t;
+    if (leader)
+        *leader = l;
+    return rc;
+}
+
+zsock_t *
+zraft_events (zraft_t *self)
+{
+    zr_assert (self);
+    return self->events;
+}
+
+int
+zraft_applied_recv (zraft_t *self, zraft_applied_t *run)
+{
+    zr_assert (self && run);
+    memset (run, 0, sizeof *run);
+    zmsg_t *msg = zmsg_recv (self->events);
+    if (!msg)
+        return -1;
+    zr_assert (zmsg_size (msg) == 4);
+    zframe_t *verb = zmsg_first (msg);
+    zframe_t *first = zmsg_next (msg);
+    zframe_t *last = zmsg_next (msg);
+    zframe_t *terms = zmsg_next (msg);
+    zr_assert (zframe_streq (verb, "APPLIED"));
+    zr_assert (zframe_size (first) == 8 && zframe_size (last) == 8);
+    memcpy (&run->first, zframe_data (first), 8);
+    memcpy (&run->last, zframe_data (last), 8);
+    zr_assert (run->last >= run->first);
+    size_t n = (size_t) (run->last - run->first + 1);
+    zr_assert (zframe_size (terms) == n * sizeof (uint64_t));
+    run->terms = (uint64_t *) malloc (n * sizeof (uint64_t));
+    zr_assert (run->terms);
+    memcpy (run->terms, zframe_data (terms), n * sizeof (uint64_t));
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+void
+zraft_applied_release (zraft_applied_t *run)
+{
+    zr_assert (run);
+    free (run->terms);
+    memset (run, 0, sizeof *run);
+}
+
+int
+zraft_status (zraft_t *self, zraft_status_t *status)
+{
+    zr_assert (self && status);
+    if (zstr_send (self->node, "STATUS") != 0)
+        return ZRAFT_ESHUTDOWN;
+    zframe_t *frame = zframe_recv (self->node);
+    if (!frame || zframe_size (frame) != sizeof *status) {
+        zframe_destroy (&frame);
+        return ZRAFT_ESHUTDOWN;
+    }
+    memcpy (status, zframe_data (frame), sizeof *status);
+    zframe_destroy (&frame);
+    return 0;
+}
+
+int
+zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
+{
+    zr_assert (self);
+    if (zsock_send (self->node, "s444", "PARTITION", peer, (uint32_t) cut_out,
+                    (uint32_t) cut_in) != 0)
+        return ZRAFT_ESHUTDOWN;
+    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
+}
+
+const char *
+zraft_strerror (int rc)
+{
+    return zr_strerror (rc);
+}

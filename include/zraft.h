@@ -1,0 +1,157 @@
+/*  =========================================================================
+    zraft.h - the public API of libzraft, a Raft runtime on czmq actors
+
+    A zraft_t is one Raft server: a node actor owning the protocol state,
+    with an election timer, a persister (write-ahead log), an applier and
+    one replicator per peer, each on its own thread. Peers talk over tcp
+    (ZeroMQ ROUTER/DEALER, msgpack RPCs). The application supplies a state
+    machine as a callback, proposes commands on the leader, and learns that
+    its proposals were applied through a pollable socket.
+
+    Threading: a zraft_t is used from one application thread at a time
+    (like every czmq class). The apply callback runs on the applier's
+    thread, in index order, one call per committed command.
+    =========================================================================
+*/
+#ifndef ZRAFT_H_INCLUDED
+#define ZRAFT_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZRAFT_NODES_MAX 9               /* servers in one cluster */
+#define ZRAFT_ENTRY_BYTES_MAX (1u << 20) /* payload of one proposal */
+
+/* Errors returned by the functions below (negative). */
+#define ZRAFT_ENOMEM (-1)               /* out of memory */
+#define ZRAFT_EINVAL (-2)               /* invalid argument */
+#define ZRAFT_ETOOBIG (-4)              /* proposal over ZRAFT_ENTRY_BYTES_MAX */
+#define ZRAFT_ENOTLEADER (-8)           /* not the leader; see *leader */
+#define ZRAFT_EIO (-10)                 /* the disk failed; node stopped acking */
+#define ZRAFT_ESHUTDOWN (-11)           /* the node is shutting down */
+
+typedef enum {
+    ZRAFT_FOLLOWER = 0,
+    ZRAFT_CANDIDATE = 1,
+    ZRAFT_LEADER = 2
+} zraft_role_t;
+
+typedef struct {
+    uint32_t id;                        /* server id, 1..ZRAFT_NODES_MAX */
+    const char *endpoint;               /* its peer endpoint, "tcp://host:port" */
+} zraft_server_t;
+
+/* Configuration. Strings are copied by zraft_new. */
+typedef struct {
+    uint32_t id;                        /* this server's id, among servers */
+    zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included */
+    uint32_t n_servers;                 /* 1..ZRAFT_NODES_MAX */
+    const char *data_dir;               /* write-ahead log directory (created) */
+    uint32_t heartbeat_ms;              /* leader idle period; default 100 */
+    uint32_t election_timeout_ms;       /* min; randomised up to 2x; default 1000 */
+    uint32_t inflight_max;              /* AppendEntries in flight per follower, 1..256; default 64 */
+    uint64_t inflight_bytes_max;        /* payload bytes in flight per follower; default 8 MiB */
+    uint64_t batch_bytes;               /* payload bytes per AppendEntries; default 256 KiB */
+    uint64_t segment_bytes;             /* WAL segment size, >= 64 KiB; default 8 MiB */
+    uint64_t seed;                      /* election randomness; 0 = from the clock */
+} zraft_config_t;
+
+/* Fills config with the defaults above and no servers. */
+void zraft_config_defaults (zraft_config_t *config);
+
+/* The state machine. apply is called on the applier thread for every
+   committed command, in index order, exactly once per node incarnation
+   (after a restart, committed commands are applied again from index 1:
+   snapshots will change that). data is valid only during the call. */
+typedef struct {
+    void (*apply) (void *arg, uint64_t index, uint64_t term,
+                   const void *data, size_t size);
+    void *arg;                          /* passed to apply */
+} zraft_fsm_t;
+
+typedef struct _zraft_t zraft_t;
+
+/* Creates and starts a server: recovers its log from data_dir, binds its
+   endpoint, starts its actors. Returns NULL (and logs why through zsys)
+   on an invalid configuration, a log it cannot read or that is corrupt,
+   or an endpoint it cannot bind. Caller owns the result and must destroy
+   it. fsm is copied; fsm->apply may be NULL. */
+zraft_t *zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm);
+
+/* Stops every actor, closes every socket, flushes nothing further (what
+   was acknowledged is already durable). NULLs *self_p; idempotent. */
+void zraft_destroy (zraft_t **self_p);
+
+/* Proposes a command (size bytes, copied). On success returns 0 and sets
+   *index and *term: the command is committed when an applied run reports
+   that index with that term. Errors: ZRAFT_ENOTLEADER (*leader is the
+   leader's id if known, else 0), ZRAFT_ETOOBIG, ZRAFT_EIO, ZRAFT_ENOMEM.
+   index, term and leader may be NULL. */
+int zraft_propose (zraft_t *self, const void *data, size_t size,
+                   uint64_t *index, uint64_t *term, uint32_t *leader);
+
+/* A socket that becomes readable when a run of entries was applied on
+   this server; add it to a zpoller, then call zraft_applied_recv. */
+zsock_t *zraft_events (zraft_t *self);
+
+/* One run of applied entries: indexes first..last and the term of each
+   (terms[i] is the term of index first + i). A proposal (index, term) is
+   done when a run covers index: it succeeded if the terms match, and was
+   lost to another leader if they differ. */
+typedef struct {
+    uint64_t first;                     /* first index of the run */
+    uint64_t last;                      /* last index of the run */
+    uint64_t *terms;                    /* owned; freed by zraft_applied_release */
+} zraft_applied_t;
+
+/* Receives one run (blocking; poll zraft_events first to avoid waiting).
+   Returns 0, or -1 if interrupted or the node is gone. The caller
+   releases run with zraft_applied_release. */
+int zraft_applied_recv (zraft_t *self, zraft_applied_t *run);
+
+/* Frees what zraft_applied_recv put in run. */
+void zraft_applied_release (zraft_applied_t *run);
+
+typedef struct {
+    zraft_role_t role;                  /* this server's role */
+    uint64_t term;                      /* current term */
+    uint32_t leader;                    /* leader's id, 0 if unknown */
+    uint32_t vote;                      /* vote in term, 0 if none */
+    uint64_t commit;                    /* highest committed index known */
+    uint64_t applied;                   /* highest index applied here */
+    uint64_t last_index;                /* last index in the log */
+    uint64_t persisted;                 /* log durable up to here */
+    bool disk_failed;                   /* the WAL failed: no more acks */
+    /* Counters since start, for benchmarks and tests. */
+    uint64_t wal_syncs;                 /* fdatasyncs */
+    uint64_t wal_entries;               /* entries written */
+    uint64_t wal_bytes;                 /* bytes written */
+    uint64_t rpcs_in;                   /* RPC requests received and handled */
+    uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
+    uint64_t entries_out;               /* entries carried by them */
+    uint64_t bytes_out;                 /* bytes sent to peers */
+    uint64_t frames_rejected;           /* malformed frames dropped */
+    uint64_t elections;                 /* elections this server started */
+} zraft_status_t;
+
+/* Fills *status. Returns 0 or ZRAFT_ESHUTDOWN. */
+int zraft_status (zraft_t *self, zraft_status_t *status);
+
+/* Chaos drills and tests: cut (or heal) this server's link to peer, for
+   what it sends (out) and what it receives (in). Off by default. */
+int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
+
+/* Returns a static message for a ZRAFT_E* code. */
+const char *zraft_strerror (int rc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,158 @@
+/*  =========================================================================
+    core - the Raft protocol of one server, pure and single-threaded
+
+    The core is a state machine in the style of etcd-io/raft's
+    Step/Ready/Advance: the caller feeds it time (zr_core_tick), messages
+    (zr_core_step), proposals (zr_core_propose) and durability reports
+    (zr_core_persisted), then collects the effects with zr_core_ready: hard
+    state and entries to persist, messages to send, and committed entries
+    to apply. It never blocks, sleeps, reads a clock or touches a socket or
+    file; the same inputs give the same outputs, which is what lets a
+    simulation replay a run from its seed.
+
+    Design notes (the numbers are referred to in code and tests)
+    1. Election Safety (Figure 3): at most one vote per term; the vote and
+       the term are persisted before any message that depends on them is
+       sent (all messages of a Ready with a hard-state change go in
+       msgs_synced).
+    2. Up-to-date rule (§5.4.1): grant a vote only to a candidate whose
+       last term is higher, or equal with a last index at least ours.
+    3. Any message with a higher term makes the receiver adopt that term
+       and become follower (Figure 2, "Rules for Servers").
+    4. Log Matching (§5.3): AppendEntries is accepted only if the entry at
+       prev_index has prev_term; a conflicting suffix is truncated, but an
+       entry that matches is never cut, so a stale or reordered
+       AppendEntries cannot shorten the log.
+    5. Followers advance commit to min(leaderCommit, last index verified
+       by this AppendEntries), heartbeats included.
+    6. Commit rule (§5.4.2, Figure 8): the leader commits by counting
+       replicas only an entry of its current term; earlier entries commit
+       with it. The leader counts itself only up to what its persister
+       confirmed (thesis §10.2.1: it writes in parallel with sending).
+    7. Replies (vote and append) are released only after everything the
+       server had queued for disk before them is durable: they go in
+       msgs_synced, which the caller sends after the persister confirms.
+    8. A new leader appends a no-op entry of its term (thesis §6.4).
+
+    Roles:
+                 timeout               majority of votes
+      FOLLOWER ----------> CANDIDATE -------------------> LEADER
+          ^ higher term /      | timeout: new term            |
+          | leader seen        +-------+                      |
+          +--------------------------------------------------+
+                         higher term (Invariant 3)
+      s_become_follower, s_become_candidate, s_become_leader.
+    =========================================================================
+*/
+#ifndef ZR_CORE_H_INCLUDED
+#define ZR_CORE_H_INCLUDED
+
+typedef enum {
+    ZR_ROLE_FOLLOWER = 0,
+    ZR_ROLE_CANDIDATE = 1,
+    ZR_ROLE_LEADER = 2
+} zr_role_t;
+
+typedef void (zr_core_trace_fn) (void *arg, const char *line);
+
+typedef struct {
+    zr_id_t id;                         /* this server, one of servers */
+    zr_id_t servers [ZR_NODES_MAX];     /* every server's id, self included */
+    uint32_t n_servers;                 /* 1..ZR_NODES_MAX */
+    uint32_t heartbeat_ms;              /* leader's idle AppendEntries period */
+    uint32_t election_timeout_ms;       /* min; drawn in [min, 2 * min) */
+    uint32_t inflight_max;              /* AppendEntries in flight per follower */
+    uint64_t inflight_bytes_max;        /* payload bytes in flight per follower */
+    uint64_t batch_bytes;               /* payload bytes per AppendEntries */
+    uint64_t seed;                      /* for election timeouts */
+    zr_core_trace_fn *trace;            /* optional: role and term changes */
+    void *trace_arg;                    /* passed to trace */
+} zr_core_config_t;
+
+/* Effects collected by zr_core_ready. Every array is owned by the caller,
+   who moves what it uses out (NULLing the field) and releases the rest
+   with zr_ready_release. */
+typedef struct {
+    bool hs_changed;                    /* term or vote must be persisted */
+    zr_term_t term;                     /* current term */
+    zr_id_t vote;                       /* vote in that term, 0 if none */
+    zr_entry_t *entries;                /* to persist, in order; an index <= the
+                                           previous last truncates from there */
+    uint32_t n_entries;
+    zr_message_t **msgs;                /* to send now */
+    uint32_t n_msgs;
+    zr_message_t **msgs_synced;         /* to send once all the above is durable (7) */
+    uint32_t n_msgs_synced;
+    zr_entry_t *committed;              /* to apply, in index order */
+    uint32_t n_committed;
+} zr_ready_t;
+
+/* Frees whatever zr_ready_t still holds and zeroes it. */
+void zr_ready_release (zr_ready_t *ready);
+
+typedef struct _zr_core_t zr_core_t;
+
+/* Creates a follower in term 0 with an empty log. The config is copied;
+   it must be valid (asserted: id among servers, timeouts > 0, heartbeat
+   < election timeout, window within ZR_INFLIGHT_MAX). Returns NULL when
+   out of memory. Caller owns the result. */
+zr_core_t *zr_core_new (const zr_core_config_t *config, uint64_t now_ms);
+
+/* Destroys the core and everything it holds; NULLs *self_p. */
+void zr_core_destroy (zr_core_t **self_p);
+
+/* Loads durable state recovered from disk: term, vote and a log whose
+   entries[i].index == i + 1 (copied, one blob reference each). Only before
+   the first step or tick. Returns 0 or ZR_ENOMEM. */
+int zr_core_restore (zr_core_t *self, zr_term_t term, zr_id_t vote,
+                     const zr_entry_t *entries, uint32_t n);
+
+/* Advances time: election timeouts, heartbeats, retransmissions. */
+void zr_core_tick (zr_core_t *self, uint64_t now_ms);
+
+/* Returns the earliest time at which zr_core_tick has work to do. */
+uint64_t zr_core_deadline (const zr_core_t *self);
+
+/* Processes one message (borrowed; entries are copied by reference).
+   Messages not addressed to this server are ignored. Returns 0, or
+   ZR_EMALFORMED when the message is inconsistent with this server's
+   state (counted, ignored), or ZR_ENOMEM. */
+int zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms);
+
+/* Appends a command to the leader's log. The payload is size bytes at
+   data inside blob (a reference is taken; the caller keeps its own).
+   On success returns 0 and sets *index and *term. Returns ZR_ENOTLEADER
+   when this server is not the leader (see zr_core_leader), ZR_ETOOBIG for
+   a payload over ZR_ENTRY_BYTES_MAX, or ZR_ENOMEM. */
+int zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
+                     uint32_t size, zr_index_t *index, zr_term_t *term);
+
+/* The persister made the log durable up to entry index of term term (and
+   every hard state queued before it). Ignored if the log no longer holds
+   that entry (it was truncated meanwhile). */
+void zr_core_persisted (zr_core_t *self, zr_index_t index, zr_term_t term);
+
+/* The link to peer is full or down: its progress goes back to probing. */
+void zr_core_unreachable (zr_core_t *self, zr_id_t peer);
+
+/* Moves all pending effects into *ready (which must be zeroed or
+   released). The leader packs new entries into AppendEntries here, so
+   entries proposed between two calls travel in the same batch. */
+void zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms);
+
+/* Read-only state. */
+zr_role_t zr_core_role (const zr_core_t *self);
+zr_term_t zr_core_term (const zr_core_t *self);
+zr_id_t zr_core_vote (const zr_core_t *self);
+zr_id_t zr_core_leader (const zr_core_t *self);         /* 0 if unknown */
+zr_index_t zr_core_commit (const zr_core_t *self);
+zr_index_t zr_core_last_index (const zr_core_t *self);
+zr_index_t zr_core_persisted_index (const zr_core_t *self);
+const zr_log_t *zr_core_log (const zr_core_t *self);
+/* Returns the progress of follower peer (leader only), or NULL. */
+const zr_progress_t *zr_core_progress (const zr_core_t *self, zr_id_t peer);
+
+/* Debug checker of the core's invariants; asserts on a violation. */
+void zr_core_check (const zr_core_t *self);
+
+#endif

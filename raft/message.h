@@ -1,0 +1,77 @@
+/*  =========================================================================
+    message - log entries and the four Raft RPCs as plain data
+
+    These structs are what the core consumes and produces, what the codec
+    (transport/codec.h) encodes for the wire, and what actors hand to each
+    other as pointer frames. A message owns its entries array and one blob
+    reference per entry (entries of one batch usually share a blob).
+    =========================================================================
+*/
+#ifndef ZR_MESSAGE_H_INCLUDED
+#define ZR_MESSAGE_H_INCLUDED
+
+/* Entry types. A NOOP is what a new leader appends in its term (thesis
+   §6.4); the state machine never sees it. */
+typedef enum { ZR_ENTRY_COMMAND = 1, ZR_ENTRY_NOOP = 2 } zr_entry_type_t;
+
+typedef struct {
+    zr_term_t term;                     /* term in which the leader made it */
+    zr_index_t index;                   /* position in the log, from 1 */
+    uint8_t type;                       /* zr_entry_type_t */
+    uint32_t size;                      /* payload bytes, <= ZR_ENTRY_BYTES_MAX */
+    const uint8_t *data;                /* payload inside blob, or NULL if 0 */
+    zr_blob_t *blob;                    /* reference held on the payload, or NULL */
+} zr_entry_t;
+
+/* Copies *src into *dst, taking a new reference on its blob. */
+void zr_entry_copy (zr_entry_t *dst, const zr_entry_t *src);
+
+/* Drops the blob reference of each of the n entries, then frees the
+   array itself; NULLs *entries_p. Idempotent on NULL. */
+void zr_entries_destroy (zr_entry_t **entries_p, uint32_t n);
+
+typedef enum {
+    ZR_MSG_VOTE = 1,                    /* RequestVote (Figure 2) */
+    ZR_MSG_VOTE_REPLY = 2,              /* its reply */
+    ZR_MSG_APPEND = 3,                  /* AppendEntries, a heartbeat if empty */
+    ZR_MSG_APPEND_REPLY = 4             /* its reply, with conflict hints */
+} zr_msg_type_t;
+
+/* One RPC. Fields not used by a type are zero. */
+typedef struct {
+    uint8_t type;                       /* zr_msg_type_t */
+    zr_id_t from;                       /* sender's server id */
+    zr_id_t to;                         /* receiver's server id */
+    zr_term_t term;                     /* sender's current term */
+    /* VOTE: the candidate's last log entry (the up-to-date rule, §5.4.1).
+       APPEND_REPLY: the follower's last index (hint when conflict_term 0). */
+    zr_index_t last_index;
+    zr_term_t last_term;
+    bool granted;                       /* VOTE_REPLY: vote granted */
+    /* APPEND: the entry before entries, and the leader's commit index. */
+    zr_index_t prev_index;
+    zr_term_t prev_term;
+    zr_index_t commit;
+    uint32_t n_entries;                 /* APPEND: entries carried */
+    zr_entry_t *entries;                /* APPEND: owned array of n_entries */
+    /* APPEND_REPLY. On success match_index is the last index verified to
+       match the leader's log (prev_index + n_entries of the request); on
+       rejection it echoes the request's prev_index. */
+    bool success;
+    zr_index_t match_index;
+    zr_term_t conflict_term;            /* term the follower holds at prev_index */
+    zr_index_t conflict_index;          /* first index it holds of that term */
+} zr_message_t;
+
+/* Returns a zeroed message of the given type, or NULL when out of memory.
+   Caller owns the result and must destroy it. */
+zr_message_t *zr_message_new (zr_msg_type_t type);
+
+/* Frees the message, its entries and their blob references; NULLs
+   *self_p. Idempotent on NULL. */
+void zr_message_destroy (zr_message_t **self_p);
+
+/* Returns a short static name for a message type ("append", ...). */
+const char *zr_message_name (uint8_t type);
+
+#endif

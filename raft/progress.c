@@ -1,0 +1,133 @@
+/*  =========================================================================
+    progress - what the leader knows of one follower's log (see progress.h)
+    =========================================================================
+*/
+#include "raft.h"
+
+static void
+s_probe_from (zr_progress_t *self, zr_index_t next)
+{
+    zr_assert (next > self->match);                         /* (1) */
+    self->state = ZR_PROGRESS_PROBE;
+    self->next = next;
+    self->probe_sent = false;
+    self->head = 0;
+    self->count = 0;
+    self->bytes = 0;
+}
+
+void
+zr_progress_reset (zr_progress_t *self, zr_index_t last_index,
+                   uint32_t inflight_max, uint64_t inflight_bytes_max)
+{
+    zr_assert (self);
+    zr_assert (inflight_max >= 1 && inflight_max <= ZR_INFLIGHT_MAX);
+    memset (self, 0, sizeof *self);
+    self->inflight_max = inflight_max;
+    self->inflight_bytes_max = inflight_bytes_max;
+    s_probe_from (self, last_index + 1);
+}
+
+bool
+zr_progress_can_send (const zr_progress_t *self)
+{
+    zr_assert (self);
+    if (self->state == ZR_PROGRESS_PROBE)
+        return !self->probe_sent;
+    zr_assert (self->count <= self->inflight_max);
+    return self->count < self->inflight_max
+        && self->bytes < self->inflight_bytes_max;
+}
+
+void
+zr_progress_sent (zr_progress_t *self, zr_index_t last, uint64_t bytes,
+                  uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (last + 1 >= self->next);
+    self->last_send_ms = now_ms;
+    if (self->state == ZR_PROGRESS_PROBE) {
+        self->probe_sent = true;
+        self->probe_sent_ms = now_ms;
+        return;
+    }
+    zr_assert (self->count < self->inflight_max);
+    uint32_t slot = (self->head + self->count) % ZR_INFLIGHT_MAX;
+    self->ring [slot] = (zr_inflight_t) {last, bytes, now_ms};
+    self->count++;
+    self->bytes += bytes;
+    self->next = last + 1;
+}
+
+void
+zr_progress_heartbeat_sent (zr_progress_t *self, uint64_t now_ms)
+{
+    zr_assert (self);
+    self->last_send_ms = now_ms;
+}
+
+bool
+zr_progress_acked (zr_progress_t *self, zr_index_t match_index)
+{
+    zr_assert (self);
+    if (match_index <= self->match)
+        return false;                   /* late or duplicate: (2) */
+    self->match = match_index;
+    if (self->next <= match_index)
+        self->next = match_index + 1;
+    if (self->state == ZR_PROGRESS_PROBE) {
+        s_probe_from (self, match_index + 1);
+        self->state = ZR_PROGRESS_REPLICATE;
+        return true;
+    }
+    while (self->count > 0 && self->ring [self->head].last <= match_index) {
+        self->bytes -= self->ring [self->head].bytes;
+        self->head = (self->head + 1) % ZR_INFLIGHT_MAX;
+        self->count--;
+    }
+    zr_assert (self->match < self->next);                   /* (1) */
+    return true;
+}
+
+bool
+zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
+                      zr_index_t hint_next)
+{
+    zr_assert (self);
+    if (rejected_prev <= self->match)
+        return false;                   /* stale: that prefix matched */
+    if (self->state == ZR_PROGRESS_PROBE && rejected_prev + 1 != self->next)
+        return false;                   /* answers an older probe */
+    zr_index_t next = hint_next;
+    if (next > rejected_prev)
+        next = rejected_prev;           /* it did not match there */
+    if (next <= self->match)
+        next = self->match + 1;
+    s_probe_from (self, next);
+    return true;
+}
+
+bool
+zr_progress_timeout (zr_progress_t *self, uint64_t now_ms, uint64_t retry_ms)
+{
+    zr_assert (self);
+    if (self->state == ZR_PROGRESS_PROBE) {
+        if (self->probe_sent && now_ms >= self->probe_sent_ms + retry_ms) {
+            self->probe_sent = false;
+            return true;
+        }
+        return false;
+    }
+    if (self->count > 0 && now_ms >= self->ring [self->head].sent_ms + retry_ms) {
+        s_probe_from (self, self->match + 1);
+        return true;
+    }
+    return false;
+}
+
+void
+zr_progress_unreachable (zr_progress_t *self)
+{
+    zr_assert (self);
+    s_probe_from (self, self->match + 1);
+}

@@ -1,0 +1,91 @@
+/*  =========================================================================
+    progress - what the leader knows of one follower's log
+
+    The leader keeps one progress per follower: the next index to send,
+    the highest index known to match, and the AppendEntries in flight.
+
+    State machine:
+
+          +--------+  acked (first success)   +-----------+
+          | PROBE  | -----------------------> | REPLICATE |
+          |        | <----------------------- |           |
+          +--------+  rejected / timed out /  +-----------+
+                      unreachable
+
+      PROBE      one AppendEntries at a time (probe_sent), next not moved
+                 until the follower answers: finds where the logs match.
+                 zr_progress_sent, zr_progress_acked, zr_progress_rejected.
+      REPLICATE  pipelining: send optimistically, next advances on send,
+                 up to inflight_max messages and inflight_bytes_max bytes.
+                 zr_progress_sent, zr_progress_acked, zr_progress_timeout.
+
+    Invariants
+    1. 0 <= match < next (etcd Progress).
+    2. match never moves backwards: a late or duplicated reply is ignored
+       (Raft §5.3, replies may be reordered by the network).
+    3. In REPLICATE, inflight entries are ordered by last index, each
+       > match, and their bytes add up to `bytes`.
+    =========================================================================
+*/
+#ifndef ZR_PROGRESS_H_INCLUDED
+#define ZR_PROGRESS_H_INCLUDED
+
+typedef enum { ZR_PROGRESS_PROBE = 0, ZR_PROGRESS_REPLICATE = 1 } zr_progress_state_t;
+
+typedef struct {
+    zr_index_t last;                    /* last index the message carried */
+    uint64_t bytes;                     /* payload bytes it carried */
+    uint64_t sent_ms;                   /* when it was sent */
+} zr_inflight_t;
+
+typedef struct {
+    zr_progress_state_t state;          /* PROBE or REPLICATE */
+    zr_index_t next;                    /* next index to send; > match (1) */
+    zr_index_t match;                   /* highest index known to match (2) */
+    bool probe_sent;                    /* PROBE: a probe awaits its reply */
+    uint64_t probe_sent_ms;             /* PROBE: when it was sent */
+    uint64_t last_send_ms;              /* last time anything was sent */
+    zr_inflight_t ring [ZR_INFLIGHT_MAX];   /* REPLICATE: in flight (3) */
+    uint32_t head;                      /* ring slot of the oldest */
+    uint32_t count;                     /* messages in flight */
+    uint64_t bytes;                     /* payload bytes in flight */
+    uint32_t inflight_max;              /* window in messages, <= RING */
+    uint64_t inflight_bytes_max;        /* window in bytes */
+} zr_progress_t;
+
+/* Starts tracking a follower when this server becomes leader: PROBE,
+   next = last_index + 1, match = 0, nothing in flight. */
+void zr_progress_reset (zr_progress_t *self, zr_index_t last_index,
+                        uint32_t inflight_max, uint64_t inflight_bytes_max);
+
+/* Returns true if the window allows another AppendEntries with entries. */
+bool zr_progress_can_send (const zr_progress_t *self);
+
+/* Records an AppendEntries carrying entries up to `last` (bytes of
+   payload) sent at now_ms. REPLICATE moves next past it. */
+void zr_progress_sent (zr_progress_t *self, zr_index_t last, uint64_t bytes,
+                       uint64_t now_ms);
+
+/* Records a heartbeat sent at now_ms (no entries, not in the window). */
+void zr_progress_heartbeat_sent (zr_progress_t *self, uint64_t now_ms);
+
+/* A success reply says the follower's log matches up to match_index.
+   Returns true if match advanced (Invariant 2: never moves back). */
+bool zr_progress_acked (zr_progress_t *self, zr_index_t match_index);
+
+/* A rejection of the AppendEntries whose prev_index was rejected_prev;
+   hint_next is where the conflict hints say to resume. Returns false if
+   the reply is stale and was ignored, true if the progress backed off. */
+bool zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
+                           zr_index_t hint_next);
+
+/* Treats messages in flight for longer than retry_ms as lost: back to
+   PROBE from match + 1 (ZeroMQ may drop frames on a reconnect). Returns
+   true if it changed anything. */
+bool zr_progress_timeout (zr_progress_t *self, uint64_t now_ms,
+                          uint64_t retry_ms);
+
+/* The link to the follower is full or down: PROBE from match + 1. */
+void zr_progress_unreachable (zr_progress_t *self);
+
+#endif

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what zraft needs to build and test, only if something is missing.
+# Idempotent: a machine that has everything does nothing here.
+set -euo pipefail
+pkgs=(build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev check)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,369 @@
+/*  =========================================================================
+    test_cluster - real actors over tcp on 127.0.0.1: elections,
+    replication, restarts and hostile frames (the foundation's scenarios;
+    the lab's whole suite follows in tests/cluster/ with the fault filter)
+
+    Every test runs an apply checker on every server (tests/lib/cluster.h)
+    and derives its bounds from CLUSTER_* timing constants.
+    =========================================================================
+*/
+#include <check.h>
+#include "../lib/cluster.h"
+
+/* Raft §5.2: exactly one leader emerges; all servers agree on its term. */
+START_TEST (election_initial_one_leader)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    ck_assert_uint_ge (leader, 1);
+    zraft_status_t st;
+    cluster_status (c, leader, &st);
+    uint64_t term = st.term;
+    ck_assert_uint_ge (term, 1);
+    /* Followers learn the leader from its first heartbeats. */
+    for (uint32_t id = 1; id <= 3; id++) {
+        int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+        do
+            cluster_status (c, id, &st);
+        while ((st.leader != leader || st.term != term) && zclock_mono () < deadline
+               && (cluster_idle (c, CLUSTER_HEARTBEAT_MS), true));
+        ck_assert_uint_eq (st.term, term);
+        ck_assert_uint_eq (st.leader, leader);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.2: while nothing fails, heartbeats hold the term steady, and
+   the leader sends them at the configured rate: one AppendEntries per
+   follower per heartbeat interval (counted over 40 intervals). */
+START_TEST (election_heartbeats_keep_term)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 42, 3, false);      /* settled: every follower replicating */
+    zraft_status_t before, after, follower_before, follower_after;
+    uint32_t follower = leader % 3 + 1;
+    cluster_status (c, leader, &before);
+    cluster_status (c, follower, &follower_before);
+    int64_t start = zclock_mono ();
+    cluster_idle (c, 40 * CLUSTER_HEARTBEAT_MS);
+    int64_t elapsed = zclock_mono () - start;
+    cluster_status (c, leader, &after);
+    cluster_status (c, follower, &follower_after);
+    ck_assert_uint_eq (after.term, before.term);
+    ck_assert_int_eq (after.role, ZRAFT_LEADER);
+    uint64_t sent = after.appends_out - before.appends_out;
+    uint64_t intervals = (uint64_t) elapsed / CLUSTER_HEARTBEAT_MS;
+    /* Never more than one per interval per follower (+1 for the edges)... */
+    ck_assert_uint_le (sent, 2 * (intervals + 1));
+    /* ...and not starved: at least half the intervals, even under load. */
+    ck_assert_uint_ge (sent, 2 * intervals / 2);
+    uint64_t received = follower_after.rpcs_in - follower_before.rpcs_in;
+    ck_assert_uint_le (received, intervals + 1);
+    ck_assert_uint_ge (received, intervals / 2);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.2 (the lab's ReElection): a disconnected leader is replaced;
+   back, it steps down; a lone server never believes it leads; a quorum
+   elects again. */
+START_TEST (election_after_leader_disconnect)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t l1 = cluster_leader (c);
+    cluster_disconnect (c, l1);
+    uint32_t l2 = cluster_leader (c);
+    ck_assert_uint_ne (l2, l1);
+    cluster_connect (c, l1);
+    /* Back, the old leader hears the higher term and steps down. */
+    zraft_status_t st;
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    do
+        cluster_status (c, l1, &st);
+    while (st.role == ZRAFT_LEADER && zclock_mono () < deadline
+           && (cluster_idle (c, CLUSTER_HEARTBEAT_MS), true));
+    ck_assert_int_ne (st.role, ZRAFT_LEADER);
+    uint32_t l3 = cluster_leader (c);
+    /* Only one server left connected: no leader among connected ones. */
+    uint32_t a = l3, b = l3 % 3 + 1, lone = b % 3 + 1;
+    cluster_disconnect (c, a);
+    cluster_disconnect (c, b);
+    cluster_idle (c, 4 * CLUSTER_ELECTION_MS);
+    cluster_status (c, lone, &st);
+    ck_assert_int_ne (st.role, ZRAFT_LEADER);
+    cluster_connect (c, b);
+    cluster_leader (c);
+    cluster_connect (c, a);
+    cluster_leader (c);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.3, §5.4: every proposal is applied on every server, in order,
+   exactly once; indexes follow the leader's no-op (thesis §6.4). */
+START_TEST (agree_basic_three)
+{
+    cluster_t *c = cluster_new (3);
+    cluster_leader (c);
+    uint64_t first = cluster_one (c, 100, 3, false);
+    ck_assert_uint_ge (first, 2);       /* index 1 is the leader's no-op */
+    for (uint64_t i = 1; i <= 20; i++)
+        ck_assert_uint_eq (cluster_one (c, 100 + i, 3, false), first + i);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.3: the same with five servers. */
+START_TEST (agree_basic_five)
+{
+    cluster_t *c = cluster_new (5);
+    cluster_leader (c);
+    uint64_t first = cluster_one (c, 500, 5, false);
+    for (uint64_t i = 1; i <= 10; i++)
+        ck_assert_uint_eq (cluster_one (c, 500 + i, 5, false), first + i);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.4.2 (the lab's FailNoAgree): a leader cut off from both
+   followers accepts a proposal but never commits or applies it; after
+   healing, the cluster agrees again. */
+START_TEST (agree_minority_cannot_commit)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint64_t base = cluster_one (c, 10, 3, false);
+    uint32_t f1 = leader % 3 + 1, f2 = f1 % 3 + 1;
+    cluster_disconnect (c, f1);
+    cluster_disconnect (c, f2);
+    uint64_t index = 0;
+    ck_assert_int_eq (cluster_propose (c, leader, 20, &index), 0);
+    ck_assert_uint_eq (index, base + 1);
+    cluster_idle (c, 4 * CLUSTER_ELECTION_MS);
+    ck_assert_uint_eq (cluster_n_committed (c, index, NULL), 0);
+    zraft_status_t st;
+    cluster_status (c, leader, &st);
+    ck_assert_uint_lt (st.commit, index);
+    cluster_connect (c, f1);
+    cluster_connect (c, f2);
+    cluster_leader (c);
+    cluster_one (c, 30, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.4.1, §5.3: a leader stopped with uncommitted entries comes back
+   from its data directory, steps down, and its entries are replaced by
+   the new leader's. */
+START_TEST (election_stopped_leader_rejoins)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t l1 = cluster_leader (c);
+    uint64_t base = cluster_one (c, 101, 3, false);
+    cluster_disconnect (c, l1);
+    uint64_t index = 0;
+    for (uint64_t v = 102; v <= 104; v++)
+        ck_assert_int_eq (cluster_propose (c, l1, v, &index), 0);
+    cluster_stop (c, l1);
+    cluster_connect (c, l1);            /* it is down: links heal for later */
+    uint32_t l2 = cluster_leader (c);
+    ck_assert_uint_ne (l2, l1);
+    uint64_t replaced = cluster_one (c, 201, 2, true);
+    ck_assert_uint_gt (replaced, base);
+    cluster_start (c, l1);
+    cluster_one (c, 202, 3, true);
+    /* The old leader applied the new leader's entry where its own was. */
+    ck_assert_uint_eq (cluster_wait_committed (c, replaced, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    uint64_t value = 0;
+    cluster_n_committed (c, replaced, &value);
+    ck_assert_uint_eq (value, 201);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft Figure 2 "persistent state": stop every server and start them from
+   their data directories: term, vote and log come back, and committed
+   entries are applied again in the same order (the checker compares each
+   incarnation with what was applied before). */
+START_TEST (restart_all_recovers_state)
+{
+    cluster_t *c = cluster_new (3);
+    cluster_leader (c);
+    uint64_t last = 0;
+    for (uint64_t v = 1; v <= 10; v++)
+        last = cluster_one (c, 1000 + v, 3, false);
+    zraft_status_t before [4];
+    for (uint32_t id = 1; id <= 3; id++)
+        cluster_status (c, id, &before [id]);
+    for (uint32_t id = 1; id <= 3; id++)
+        cluster_stop (c, id);
+    for (uint32_t id = 1; id <= 3; id++) {
+        cluster_start (c, id);
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        ck_assert_uint_ge (st.term, before [id].term);
+        ck_assert_uint_ge (st.last_index, last);
+        ck_assert_uint_eq (st.persisted, st.last_index);
+    }
+    cluster_leader (c);
+    uint64_t next = cluster_one (c, 2000, 3, true);
+    ck_assert_uint_gt (next, last);
+    /* Every server applied every old entry again, same values, in order. */
+    for (uint64_t i = 2; i <= last; i++) {
+        uint64_t value = 0;
+        ck_assert_uint_eq (cluster_wait_committed (c, i, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+        cluster_n_committed (c, i, &value);
+        ck_assert_uint_gt (value, 1000);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Raft §5.3: a follower restarted in the middle of a run catches up on
+   everything committed while it was down. */
+START_TEST (restart_follower_catches_up)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint32_t follower = leader % 3 + 1;
+    cluster_stop (c, follower);
+    uint64_t last = 0;
+    for (uint64_t v = 2; v <= 30; v++)
+        last = cluster_one (c, v, 2, true);
+    cluster_start (c, follower);
+    cluster_one (c, 31, 3, true);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Hostile input: garbage, truncated, oversized and spoofed frames sent to
+   a server's ROUTER are counted and dropped; it keeps serving. */
+START_TEST (bad_input_does_not_stall)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 7, 3, false);
+    zsock_t *evil = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (evil);
+    zsock_set_identity (evil, "n7");    /* not a member of this cluster */
+    ck_assert_int_eq (zsock_connect (evil, "%s", cluster_endpoint (c, leader)), 0);
+    uint8_t garbage [512];
+    for (size_t i = 0; i < sizeof garbage; i++)
+        garbage [i] = (uint8_t) (i * 37 + 11);
+    uint8_t truncated [] = {0x9f, 0x01, 0x03};       /* array claims 15 */
+    uint8_t huge [] = {0xdd, 0xff, 0xff, 0xff, 0xff}; /* array32 of 4G */
+    zsock_set_sndtimeo (evil, 1000);
+    for (int round = 0; round < 50; round++) {
+        ck_assert_int_eq (zmq_send (zsock_resolve (evil), garbage, sizeof garbage, 0), (int) sizeof garbage);
+        ck_assert_int_eq (zmq_send (zsock_resolve (evil), truncated, sizeof truncated, 0), (int) sizeof truncated);
+        ck_assert_int_eq (zmq_send (zsock_resolve (evil), huge, sizeof huge, 0), (int) sizeof huge);
+        ck_assert_int_eq (zmq_send (zsock_resolve (evil), "", 0, 0), 0);
+    }
+    /* Oversized: more than ZMQ_MAXMSGSIZE; the connection is dropped. */
+    size_t big = (17u << 20);
+    uint8_t *blob = (uint8_t *) calloc (1, big);
+    ck_assert_ptr_nonnull (blob);
+    zmq_send (zsock_resolve (evil), blob, big, 0);
+    free (blob);
+    for (uint64_t v = 8; v <= 20; v++)
+        cluster_one (c, v, 3, true);
+    zraft_status_t st;
+    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    do
+        cluster_status (c, leader, &st);
+    while (st.frames_rejected < 200 && zclock_mono () < deadline
+           && (cluster_idle (c, CLUSTER_HEARTBEAT_MS), true));
+    ck_assert_uint_ge (st.frames_rejected, 200);
+    zsock_destroy (&evil);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Public API: a proposal's completion is reported on the pollable events
+   socket as an applied run covering its index with its term. */
+START_TEST (api_applied_runs_report_completion)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    zraft_t *node = cluster_node (c, leader);
+    uint64_t index = 0, term = 0, value = 77;
+    uint32_t known = 0;
+    ck_assert_int_eq (zraft_propose (node, &value, sizeof value, &index, &term, &known), 0);
+    ck_assert_uint_eq (known, leader);
+    zpoller_t *poller = zpoller_new (zraft_events (node), NULL);
+    bool done = false;
+    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    while (!done && zclock_mono () < deadline) {
+        if (!zpoller_wait (poller, CLUSTER_HEARTBEAT_MS))
+            continue;
+        zraft_applied_t run;
+        ck_assert_int_eq (zraft_applied_recv (node, &run), 0);
+        ck_assert_uint_le (run.first, run.last);
+        if (run.first <= index && index <= run.last) {
+            ck_assert_uint_eq (run.terms [index - run.first], term);
+            done = true;
+        }
+        zraft_applied_release (&run);
+    }
+    zpoller_destroy (&poller);
+    ck_assert (done);
+    /* A follower refuses proposals and names the leader. */
+    uint32_t follower = leader % 3 + 1;
+    ck_assert_int_eq (zraft_propose (cluster_node (c, follower), &value, sizeof value,
+                                     NULL, NULL, &known), ZRAFT_ENOTLEADER);
+    ck_assert_uint_eq (known, leader);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Runs in each forked test: quiet unless ZR_VERBOSE=1 asks for every
+   server's log (czmq re-initialises its logging in a forked child). */
+static void
+s_setup (void)
+{
+    zsys_init ();
+    if (!getenv ("ZR_VERBOSE"))
+        zsys_set_logstream (NULL);
+}
+
+int
+main (void)
+{
+    Suite *s = suite_create ("cluster");
+    TCase *tc = tcase_create ("election");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, election_initial_one_leader);
+    tcase_add_test (tc, election_heartbeats_keep_term);
+    tcase_add_test (tc, election_after_leader_disconnect);
+    tcase_add_test (tc, election_stopped_leader_rejoins);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("agree");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, agree_basic_three);
+    tcase_add_test (tc, agree_basic_five);
+    tcase_add_test (tc, agree_minority_cannot_commit);
+    tcase_add_test (tc, api_applied_runs_report_completion);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("restart");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, restart_all_recovers_state);
+    tcase_add_test (tc, restart_follower_catches_up);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("bad_input");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, bad_input_does_not_stall);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,364 @@
+/*  =========================================================================
+    cluster - in-process clusters of real zraft nodes for tests
+    =========================================================================
+*/
+#include <check.h>
+#include <pthread.h>
+#include "cluster.h"
+
+#define CLUSTER_NODES_MAX 9
+#define CLUSTER_LOG_MAX (1u << 20)      /* indexes the checker tracks */
+
+typedef struct {
+    cluster_t *cluster;                 /* back pointer for the callback */
+    uint32_t id;                        /* server id */
+    zraft_t *node;                      /* running server, or NULL */
+    uint64_t applied;                   /* last index applied, this incarnation */
+    bool connected;                     /* not partitioned by the test */
+    char endpoint [64];                 /* tcp://127.0.0.1:port */
+    char dir [256];                     /* data directory */
+} cluster_node_t;
+
+struct _cluster_t {
+    uint32_t n;                         /* servers */
+    cluster_node_t nodes [CLUSTER_NODES_MAX + 1];   /* by id */
+    char root [128];                    /* temp directory of the data dirs */
+    pthread_mutex_t mutex;              /* guards everything below */
+    pthread_cond_t changed;             /* an apply happened */
+    uint64_t *values;                   /* value applied at index, by anyone */
+    uint8_t *appliers;                  /* bit per server that applied index */
+    char violation [256];               /* first checker violation, or "" */
+};
+
+static void
+s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    cluster_t *self = node->cluster;
+    (void) term;
+    uint64_t value = 0;
+    if (size == sizeof value)
+        memcpy (&value, data, sizeof value);
+    pthread_mutex_lock (&self->mutex);
+    /* Entries are applied in order; no-ops are skipped by the applier, so
+       an index may jump forward, but never back or repeat. */
+    if (index <= node->applied && !self->violation [0])
+        snprintf (self->violation, sizeof self->violation,
+                  "n%u applied index %llu after %llu", node->id,
+                  (unsigned long long) index, (unsigned long long) node->applied);
+    else
+    if (index >= CLUSTER_LOG_MAX || size != sizeof value)
+        snprintf (self->violation, sizeof self->violation,
+                  "n%u applied a bad entry at %llu", node->id, (unsigned long long) index);
+    else
+    if (self->values [index] && self->values [index] != value && !self->violation [0])
+        snprintf (self->violation, sizeof self->violation,
+                  "n%u applied %llu at %llu where another applied %llu", node->id,
+                  (unsigned long long) value, (unsigned long long) index,
+                  (unsigned long long) self->values [index]);
+    else {
+        self->values [index] = value;
+        self->appliers [index] |= (uint8_t) (1u << (node->id - 1));
+    }
+    node->applied = index;
+    pthread_cond_broadcast (&self->changed);
+    pthread_mutex_unlock (&self->mutex);
+}
+
+/* Picks a free loopback port by binding to an ephemeral one. */
+static void
+s_reserve_endpoints (cluster_t *self)
+{
+    zsock_t *holders [CLUSTER_NODES_MAX + 1] = {NULL};
+    for (uint32_t id = 1; id <= self->n; id++) {
+        holders [id] = zsock_new (ZMQ_ROUTER);
+        ck_assert_ptr_nonnull (holders [id]);
+        int port = zsock_bind (holders [id], "tcp://127.0.0.1:*");
+        ck_assert_int_gt (port, 0);
+        snprintf (self->nodes [id].endpoint, sizeof self->nodes [id].endpoint,
+                  "tcp://127.0.0.1:%d", port);
+    }
+    for (uint32_t id = 1; id <= self->n; id++)
+        zsock_destroy (&holders [id]);
+}
+
+cluster_t *
+cluster_new (uint32_t n)
+{
+    ck_assert (n >= 1 && n <= 8);
+    cluster_t *self = (cluster_t *) calloc (1, sizeof (cluster_t));
+    ck_assert_ptr_nonnull (self);
+    self->n = n;
+    pthread_mutex_init (&self->mutex, NULL);
+    pthread_cond_init (&self->changed, NULL);
+    self->values = (uint64_t *) calloc (CLUSTER_LOG_MAX, sizeof (uint64_t));
+    self->appliers = (uint8_t *) calloc (CLUSTER_LOG_MAX, 1);
+    ck_assert (self->values && self->appliers);
+    snprintf (self->root, sizeof self->root, "/tmp/zraft-test-XXXXXX");
+    ck_assert_ptr_nonnull (mkdtemp (self->root));
+    s_reserve_endpoints (self);
+    for (uint32_t id = 1; id <= n; id++) {
+        cluster_node_t *node = &self->nodes [id];
+        node->cluster = self;
+        node->id = id;
+        node->connected = true;
+        snprintf (node->dir, sizeof node->dir, "%s/n%u", self->root, id);
+    }
+    for (uint32_t id = 1; id <= n; id++)
+        cluster_start (self, id);
+    return self;
+}
+
+void
+cluster_start (cluster_t *self, uint32_t id)
+{
+    cluster_node_t *node = &self->nodes [id];
+    ck_assert_ptr_null (node->node);
+    zraft_config_t config;
+    zraft_config_defaults (&config);
+    config.id = id;
+    config.n_servers = self->n;
+    for (uint32_t i = 0; i < self->n; i++) {
+        config.servers [i].id = i + 1;
+        config.servers [i].endpoint = self->nodes [i + 1].endpoint;
+    }
+    config.data_dir = node->dir;
+    config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
+    config.election_timeout_ms = CLUSTER_ELECTION_MS;
+    config.segment_bytes = 4u << 20;
+    zraft_fsm_t fsm = {.apply = s_apply, .arg = node};
+    pthread_mutex_lock (&self->mutex);
+    node->applied = 0;                  /* a new incarnation applies from 1 */
+    pthread_mutex_unlock (&self->mutex);
+    node->node = zraft_new (&config, &fsm);
+    ck_assert_msg (node->node != NULL, "n%u failed to start", id);
+    /* Re-apply the test's partitions to the new incarnation. */
+    for (uint32_t other = 1; other <= self->n; other++) {
+        if (other == id)
+            continue;
+        bool cut = !node->connected || !self->nodes [other].connected;
+        ck_assert_int_eq (zraft_partition (node->node, other, cut, cut), 0);
+    }
+}
+
+void
+cluster_stop (cluster_t *self, uint32_t id)
+{
+    cluster_node_t *node = &self->nodes [id];
+    ck_assert_ptr_nonnull (node->node);
+    zraft_destroy (&node->node);
+}
+
+void
+cluster_destroy (cluster_t **self_p)
+{
+    cluster_t *self = *self_p;
+    if (!self)
+        return;
+    for (uint32_t id = 1; id <= self->n; id++)
+        if (self->nodes [id].node)
+            zraft_destroy (&self->nodes [id].node);
+    cluster_check (self);
+    zdir_t *dir = zdir_new (self->root, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+    free (self->values);
+    free (self->appliers);
+    pthread_cond_destroy (&self->changed);
+    pthread_mutex_destroy (&self->mutex);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Applies the connected flags of a and b to the link between them. */
+static void
+s_link (cluster_t *self, uint32_t a, uint32_t b)
+{
+    bool cut = !self->nodes [a].connected || !self->nodes [b].connected;
+    if (self->nodes [a].node)
+        ck_assert_int_eq (zraft_partition (self->nodes [a].node, b, cut, cut), 0);
+    if (self->nodes [b].node)
+        ck_assert_int_eq (zraft_partition (self->nodes [b].node, a, cut, cut), 0);
+}
+
+void
+cluster_disconnect (cluster_t *self, uint32_t id)
+{
+    self->nodes [id].connected = false;
+    for (uint32_t other = 1; other <= self->n; other++)
+        if (other != id)
+            s_link (self, id, other);
+}
+
+void
+cluster_connect (cluster_t *self, uint32_t id)
+{
+    self->nodes [id].connected = true;
+    for (uint32_t other = 1; other <= self->n; other++)
+        if (other != id)
+            s_link (self, id, other);
+}
+
+zraft_t *
+cluster_node (cluster_t *self, uint32_t id)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    return self->nodes [id].node;
+}
+
+void
+cluster_status (cluster_t *self, uint32_t id, zraft_status_t *status)
+{
+    ck_assert_ptr_nonnull (self->nodes [id].node);
+    ck_assert_int_eq (zraft_status (self->nodes [id].node, status), 0);
+}
+
+const char *
+cluster_endpoint (cluster_t *self, uint32_t id)
+{
+    return self->nodes [id].endpoint;
+}
+
+void
+cluster_check (cluster_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    char violation [256];
+    snprintf (violation, sizeof violation, "%s", self->violation);
+    pthread_mutex_unlock (&self->mutex);
+    ck_assert_msg (violation [0] == 0, "apply checker: %s", violation);
+}
+
+/* Blocks until an apply happens or ms pass (whichever first). */
+static void
+s_wait_change (cluster_t *self, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + ms * 1000000;
+    ts.tv_sec += ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    pthread_mutex_lock (&self->mutex);
+    pthread_cond_timedwait (&self->changed, &self->mutex, &ts);
+    pthread_mutex_unlock (&self->mutex);
+}
+
+void
+cluster_idle (cluster_t *self, int64_t ms)
+{
+    int64_t deadline = zclock_mono () + ms;
+    while (zclock_mono () < deadline) {
+        s_wait_change (self, deadline - zclock_mono ());
+        cluster_check (self);
+    }
+}
+
+/* One look at who leads: the leader of the highest term among running,
+   connected servers if exactly one claims it, else 0. */
+static uint32_t
+s_leader_now (cluster_t *self)
+{
+    uint64_t top_term = 0;
+    uint32_t leader = 0, leaders = 0;
+    for (uint32_t id = 1; id <= self->n; id++) {
+        if (!self->nodes [id].node || !self->nodes [id].connected)
+            continue;
+        zraft_status_t st;
+        cluster_status (self, id, &st);
+        if (st.role != ZRAFT_LEADER)
+            continue;
+        if (st.term > top_term) {
+            top_term = st.term;
+            leader = id;
+            leaders = 1;
+        }
+        else
+        if (st.term == top_term)
+            leaders++;
+    }
+    ck_assert_msg (leaders <= 1, "two leaders in term %llu", (unsigned long long) top_term);
+    return leader;
+}
+
+uint32_t
+cluster_leader (cluster_t *self)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    while (zclock_mono () < deadline) {
+        uint32_t leader = s_leader_now (self);
+        if (leader)
+            return leader;
+        s_wait_change (self, CLUSTER_HEARTBEAT_MS / 2);
+    }
+    ck_abort_msg ("no leader within %d ms", CLUSTER_LEADER_WAIT_MS);
+    return 0;
+}
+
+uint32_t
+cluster_n_committed (cluster_t *self, uint64_t index, uint64_t *value)
+{
+    ck_assert (index < CLUSTER_LOG_MAX);
+    cluster_check (self);
+    pthread_mutex_lock (&self->mutex);
+    uint32_t count = (uint32_t) __builtin_popcount (self->appliers [index]);
+    if (value)
+        *value = self->values [index];
+    pthread_mutex_unlock (&self->mutex);
+    return count;
+}
+
+uint32_t
+cluster_wait_committed (cluster_t *self, uint64_t index, uint32_t n,
+                        int64_t timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    uint32_t count = cluster_n_committed (self, index, NULL);
+    while (count < n && zclock_mono () < deadline) {
+        s_wait_change (self, deadline - zclock_mono ());
+        count = cluster_n_committed (self, index, NULL);
+    }
+    return count;
+}
+
+int
+cluster_propose (cluster_t *self, uint32_t id, uint64_t value, uint64_t *index)
+{
+    ck_assert_ptr_nonnull (self->nodes [id].node);
+    return zraft_propose (self->nodes [id].node, &value, sizeof value, index,
+                          NULL, NULL);
+}
+
+uint64_t
+cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    uint32_t start = 1;
+    while (zclock_mono () < deadline) {
+        uint64_t index = 0;
+        for (uint32_t k = 0; k < self->n && !index; k++) {
+            uint32_t id = (start + k - 1) % self->n + 1;
+            if (self->nodes [id].node && self->nodes [id].connected
+                && cluster_propose (self, id, value, &index) != 0)
+                index = 0;
+        }
+        start = start % self->n + 1;
+        if (index) {
+            int64_t wait = deadline - zclock_mono ();
+            if (wait > 2000)
+                wait = 2000;
+            cluster_wait_committed (self, index, expected, wait);
+            uint64_t got = 0;
+            if (cluster_n_committed (self, index, &got) >= expected && got == value)
+                return index;
+            ck_assert_msg (retry, "one(%llu) failed to reach agreement",
+                           (unsigned long long) value);
+        }
+        else
+            s_wait_change (self, CLUSTER_HEARTBEAT_MS);
+    }
+    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms",
+                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS);
+    return 0;
+}

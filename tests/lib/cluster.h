@@ -1,0 +1,87 @@
+/*  =========================================================================
+    cluster - in-process clusters of real zraft nodes for tests
+
+    Starts N servers (real actors, tcp on 127.0.0.1), each with its own
+    data directory, and runs an apply checker on every one of them: each
+    server must apply indexes in order, exactly once per incarnation, and
+    no two servers (or incarnations) may apply different commands at the
+    same index. Waits are bounded by deadlines derived from the configured
+    timeouts and wake on events (an apply, a status change), never on a
+    fixed sleep.
+    =========================================================================
+*/
+#ifndef ZR_TEST_CLUSTER_H_INCLUDED
+#define ZR_TEST_CLUSTER_H_INCLUDED
+
+#include "../../include/zraft.h"
+
+/* Timing used by every cluster test; every bound below derives from it. */
+#define CLUSTER_HEARTBEAT_MS 50
+#define CLUSTER_ELECTION_MS 300
+/* An election should settle within a few randomised timeouts; allow for a
+   loaded machine (fsync on a shared disk, 20 runs in a row). */
+#define CLUSTER_LEADER_WAIT_MS (20 * CLUSTER_ELECTION_MS)
+/* Time to commit one entry once a leader exists (the lab's one(): 10 s). */
+#define CLUSTER_COMMIT_WAIT_MS (10 * 1000)
+/* A Check timeout per test, generous over the waits a test chains. */
+#define CLUSTER_TEST_TIMEOUT_S (40 * CLUSTER_ELECTION_MS * 10 / 1000)
+
+typedef struct _cluster_t cluster_t;
+
+/* Creates a cluster of n servers (ids 1..n) and starts them all. */
+cluster_t *cluster_new (uint32_t n);
+
+/* Stops every server, checks the apply checker one last time, removes the
+   data directories. */
+void cluster_destroy (cluster_t **self_p);
+
+/* Stops server id (like a crash: what it made durable stays on disk). */
+void cluster_stop (cluster_t *self, uint32_t id);
+
+/* Starts server id again from its data directory. */
+void cluster_start (cluster_t *self, uint32_t id);
+
+/* Cuts server id off from every other server, both ways. */
+void cluster_disconnect (cluster_t *self, uint32_t id);
+
+/* Heals every link of server id to connected servers. */
+void cluster_connect (cluster_t *self, uint32_t id);
+
+/* Returns the server handle (NULL if stopped). */
+zraft_t *cluster_node (cluster_t *self, uint32_t id);
+
+/* Waits until exactly one running, connected server is leader of the
+   highest term among them and returns its id; fails the test after
+   CLUSTER_LEADER_WAIT_MS. */
+uint32_t cluster_leader (cluster_t *self);
+
+/* Waits ms milliseconds of wall time, waking on applies (for tests
+   whose point is that something does NOT happen in that time). */
+void cluster_idle (cluster_t *self, int64_t ms);
+
+/* Returns how many servers applied index, failing the test if they
+   disagree on its value; *value gets the value if any did. */
+uint32_t cluster_n_committed (cluster_t *self, uint64_t index, uint64_t *value);
+
+/* The lab's one(): proposes value on a leader until expected servers
+   apply it, within CLUSTER_COMMIT_WAIT_MS; returns its index. Retries on
+   another leader if retry is true, otherwise fails on the first miss. */
+uint64_t cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry);
+
+/* Proposes value on server id; returns zraft_propose's code and index. */
+int cluster_propose (cluster_t *self, uint32_t id, uint64_t value, uint64_t *index);
+
+/* Waits until at least n servers applied index; returns how many did. */
+uint32_t cluster_wait_committed (cluster_t *self, uint64_t index, uint32_t n,
+                                 int64_t timeout_ms);
+
+/* Status of server id (must be running). */
+void cluster_status (cluster_t *self, uint32_t id, zraft_status_t *status);
+
+/* Returns the peer endpoint of server id. */
+const char *cluster_endpoint (cluster_t *self, uint32_t id);
+
+/* Fails the test if the apply checker saw a violation. */
+void cluster_check (cluster_t *self);
+
+#endif

@@ -1,0 +1,2068 @@
+/*  =========================================================================
+    test_core - unit tests of raft/core: the Raft protocol of one server
+
+    The scenarios follow the paper and etcd's raft_paper_test: elections
+    (§5.2), the up-to-date rule (§5.4.1), replication and the consistency
+    check (§5.3), the Figure 7 repairs, the Figure 8 commit rule (§5.4.2),
+    plus zraft's pipelining, heartbeats, persistence reports and Ready.
+    The invariants of core.h are cited by number.
+
+    Fixture: servers {1, 2, 3} (or 1..5), heartbeat 10 ms, election
+    timeout 100 ms, 8 AppendEntries in flight, 1 MiB batches, a fixed
+    seed. Time is passed explicitly; nothing is delivered unless a test
+    steps it, in the order written. A new leader appends a no-op of its
+    term (Invariant 8), so leader indexes are one past the paper's.
+    After every step and Ready the fixture runs zr_core_check.
+    =========================================================================
+*/
+#include <check.h>
+#include <signal.h>
+
+#include "../../raft/raft.h"
+
+#define S_HB 10                         /* heartbeat_ms */
+#define S_ET 100                        /* election_timeout_ms */
+#define S_SEED 0x5eed2a9fULL            /* fixed seed */
+#define S_PAYLOAD 16                    /* bytes of a test entry's payload */
+
+//  --------------------------------------------------------------------------
+//  Fixture: cores
+
+/* Returns the fixture config of server id in a cluster of ids 1..n. */
+static zr_core_config_t
+s_config (zr_id_t id, uint32_t n)
+{
+    zr_core_config_t config;
+    memset (&config, 0, sizeof config);
+    config.id = id;
+    for (uint32_t i = 0; i < n; i++)
+        config.servers [i] = (zr_id_t) i + 1;
+    config.n_servers = n;
+    config.heartbeat_ms = S_HB;
+    config.election_timeout_ms = S_ET;
+    config.inflight_max = 8;
+    config.inflight_bytes_max = 64u << 20;
+    config.batch_bytes = 1u << 20;
+    config.seed = S_SEED;
+    return config;
+}
+
+/* Returns a new follower, server id of 1..n, created at time 0. */
+static zr_core_t *
+s_core_new (zr_id_t id, uint32_t n)
+{
+    zr_core_config_t config = s_config (id, n);
+    zr_core_t *core = zr_core_new (&config, 0);
+    ck_assert_ptr_nonnull (core);
+    return core;
+}
+
+/* Returns a new array of n entries from index first with the given terms.
+   Each is a command whose 16-byte payload encodes its index and term; all
+   share one blob, each entry holding one reference. NULL if n is 0. */
+static zr_entry_t *
+s_entries_new (zr_index_t first, const zr_term_t *terms, uint32_t n)
+{
+    if (n == 0)
+        return NULL;
+    zr_blob_t *blob = zr_blob_new ((size_t) n * S_PAYLOAD);
+    ck_assert_ptr_nonnull (blob);
+    zr_entry_t *entries = (zr_entry_t *) calloc (n, sizeof (zr_entry_t));
+    ck_assert_ptr_nonnull (entries);
+    for (uint32_t i = 0; i < n; i++) {
+        zr_index_t index = first + i;
+        uint8_t *data = blob->data + (size_t) i * S_PAYLOAD;
+        memcpy (data, &index, 8);
+        memcpy (data + 8, &terms [i], 8);
+        entries [i] = (zr_entry_t) {.term = terms [i], .index = index,
+                                    .type = ZR_ENTRY_COMMAND,
+                                    .size = S_PAYLOAD, .data = data,
+                                    .blob = zr_blob_ref (blob)};
+    }
+    zr_blob_unref (&blob);
+    return entries;
+}
+
+/* Loads term, vote and a log with the given terms (from index 1). */
+static void
+s_restore (zr_core_t *core, zr_term_t term, zr_id_t vote,
+           const zr_term_t *terms, uint32_t n)
+{
+    zr_entry_t *entries = s_entries_new (1, terms, n);
+    ck_assert_int_eq (zr_core_restore (core, term, vote, entries, n), 0);
+    zr_entries_destroy (&entries, n);
+}
+
+/* Collects a Ready into *ready (to be released by the caller). */
+static void
+s_ready (zr_core_t *core, uint64_t now, zr_ready_t *ready)
+{
+    memset (ready, 0, sizeof *ready);
+    zr_core_ready (core, ready, now);
+    zr_core_check (core);
+}
+
+/* Reports the whole log durable, as the persister would. */
+static void
+s_persist_all (zr_core_t *core)
+{
+    zr_index_t last = zr_core_last_index (core);
+    zr_core_persisted (core, last, zr_log_term (zr_core_log (core), last));
+    zr_core_check (core);
+}
+
+/* Takes a Ready, drops its messages and persists everything. */
+static void
+s_drain (zr_core_t *core, uint64_t now)
+{
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_ready_release (&ready);
+    s_persist_all (core);
+}
+
+/* Steps msg into core at now, destroys msg, returns the step's result. */
+static int
+s_step (zr_core_t *core, zr_message_t *msg, uint64_t now)
+{
+    int rc = zr_core_step (core, msg, now);
+    zr_message_destroy (&msg);
+    zr_core_check (core);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Fixture: messages
+
+static zr_message_t *
+s_message (zr_msg_type_t type, zr_id_t from, zr_id_t to, zr_term_t term)
+{
+    zr_message_t *msg = zr_message_new (type);
+    ck_assert_ptr_nonnull (msg);
+    msg->from = from;
+    msg->to = to;
+    msg->term = term;
+    return msg;
+}
+
+static zr_message_t *
+s_vote (zr_id_t from, zr_id_t to, zr_term_t term, zr_index_t last_index,
+        zr_term_t last_term)
+{
+    zr_message_t *msg = s_message (ZR_MSG_VOTE, from, to, term);
+    msg->last_index = last_index;
+    msg->last_term = last_term;
+    return msg;
+}
+
+static zr_message_t *
+s_vote_reply (zr_id_t from, zr_id_t to, zr_term_t term, bool granted)
+{
+    zr_message_t *msg = s_message (ZR_MSG_VOTE_REPLY, from, to, term);
+    msg->granted = granted;
+    return msg;
+}
+
+/* An AppendEntries after (prev_index, prev_term) carrying n entries of the
+   given terms (a heartbeat if n is 0). */
+static zr_message_t *
+s_append (zr_id_t from, zr_id_t to, zr_term_t term, zr_index_t prev_index,
+          zr_term_t prev_term, zr_index_t commit, const zr_term_t *terms,
+          uint32_t n)
+{
+    zr_message_t *msg = s_message (ZR_MSG_APPEND, from, to, term);
+    msg->prev_index = prev_index;
+    msg->prev_term = prev_term;
+    msg->commit = commit;
+    msg->entries = s_entries_new (prev_index + 1, terms, n);
+    msg->n_entries = n;
+    return msg;
+}
+
+/* A successful AppendEntries reply verifying the log up to match. */
+static zr_message_t *
+s_append_ok (zr_id_t from, zr_id_t to, zr_term_t term, zr_index_t match)
+{
+    zr_message_t *msg = s_message (ZR_MSG_APPEND_REPLY, from, to, term);
+    msg->success = true;
+    msg->match_index = match;
+    msg->last_index = match;
+    return msg;
+}
+
+/* A rejection of the AppendEntries whose prev_index was prev. */
+static zr_message_t *
+s_append_reject (zr_id_t from, zr_id_t to, zr_term_t term, zr_index_t prev,
+                 zr_term_t conflict_term, zr_index_t conflict_index,
+                 zr_index_t last_index)
+{
+    zr_message_t *msg = s_message (ZR_MSG_APPEND_REPLY, from, to, term);
+    msg->match_index = prev;
+    msg->conflict_term = conflict_term;
+    msg->conflict_index = conflict_index;
+    msg->last_index = last_index;
+    return msg;
+}
+
+/* Returns how many of the n messages go to `to`. */
+static uint32_t
+s_count_to (zr_message_t **msgs, uint32_t n, zr_id_t to)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n; i++)
+        count += msgs [i]->to == to;
+    return count;
+}
+
+/* Returns the one message of the n that goes to `to` (asserted unique). */
+static zr_message_t *
+s_only_to (zr_message_t **msgs, uint32_t n, zr_id_t to)
+{
+    ck_assert_uint_eq (s_count_to (msgs, n, to), 1);
+    for (uint32_t i = 0; i < n; i++)
+        if (msgs [i]->to == to)
+            return msgs [i];
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Fixture: scenarios
+
+/* Times core out, persists the candidate's hard state and grants it votes
+   from peers 2, 3, ... until it leads. Its probes and no-op are left in
+   the next Ready. Returns the time of the election. */
+static uint64_t
+s_elect (zr_core_t *core)
+{
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    s_drain (core, now);
+    for (zr_id_t peer = 2; zr_core_role (core) != ZR_ROLE_LEADER; peer++) {
+        ck_assert_uint_le (peer, ZR_NODES_MAX);
+        zr_message_t *reply = s_vote_reply (peer, 1, zr_core_term (core), true);
+        ck_assert_int_eq (s_step (core, reply, now), 0);
+    }
+    return now;
+}
+
+/* Returns leader 1 of a fresh cluster of n with config, in term 1, whose
+   followers all acknowledged its no-op (index 1, committed and handed
+   out): every follower is in REPLICATE with match 1. Sets *now. */
+static zr_core_t *
+s_steady_leader (const zr_core_config_t *config, uint64_t *now)
+{
+    zr_core_t *core = zr_core_new (config, 0);
+    ck_assert_ptr_nonnull (core);
+    *now = s_elect (core);
+    s_drain (core, *now);
+    for (zr_id_t peer = 2; peer <= config->n_servers; peer++)
+        ck_assert_int_eq (s_step (core, s_append_ok (peer, 1, 1, 1), *now), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 1);
+    s_drain (core, *now);
+    for (zr_id_t peer = 2; peer <= config->n_servers; peer++) {
+        const zr_progress_t *pr = zr_core_progress (core, peer);
+        ck_assert_int_eq (pr->state, ZR_PROGRESS_REPLICATE);
+        ck_assert_uint_eq (pr->match, 1);
+    }
+    return core;
+}
+
+/* Proposes a command of size bytes to a leader; returns its index. */
+static zr_index_t
+s_propose (zr_core_t *core, uint32_t size)
+{
+    zr_blob_t *blob = zr_blob_new (size);
+    ck_assert_ptr_nonnull (blob);
+    memset (blob->data, 0x5a, size);
+    zr_index_t index = 0;
+    zr_term_t term = 0;
+    int rc = zr_core_propose (core, blob, blob->data, size, &index, &term);
+    ck_assert_int_eq (rc, 0);
+    ck_assert_uint_eq (term, zr_core_term (core));
+    zr_blob_unref (&blob);
+    return index;
+}
+
+/* Checks that core just stepped down to follower in term 5 with no vote
+   and the given known leader, and that the next Ready persists that. */
+static void
+s_check_stepped_down (zr_core_t *core, zr_id_t leader)
+{
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_uint_eq (zr_core_term (core), 5);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    ck_assert_uint_eq (zr_core_leader (core), leader);
+    ck_assert_ptr_null (zr_core_progress (core, 2));
+    zr_ready_t ready;
+    s_ready (core, 500, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.term, 5);
+    ck_assert_uint_eq (ready.vote, 0);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    zr_ready_release (&ready);
+}
+
+//  --------------------------------------------------------------------------
+//  Election (§5.2)
+
+/* Raft §5.2: a follower that hears nothing times out at a time drawn in
+   [ET, 2 * ET) after it started, and not a millisecond earlier. */
+START_TEST (core_tick_follower_times_out_within_election_timeout)
+{
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        zr_core_config_t config = s_config (1, 3);
+        config.seed = seed;
+        zr_core_t *core = zr_core_new (&config, 1000);
+        uint64_t deadline = zr_core_deadline (core);
+        ck_assert_uint_ge (deadline, 1000 + S_ET);
+        ck_assert_uint_lt (deadline, 1000 + 2 * S_ET);
+        zr_core_tick (core, deadline - 1);
+        ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+        ck_assert_uint_eq (zr_core_term (core), 0);
+        zr_core_tick (core, deadline);
+        ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+        zr_core_destroy (&core);
+    }
+}
+END_TEST
+
+/* Raft §5.2: on timeout a follower increments its term, votes for itself
+   and sends RequestVote with its last entry to every peer; Invariant 1:
+   the requests leave only once the new term and vote are durable. */
+START_TEST (core_tick_follower_becomes_candidate)
+{
+    static const zr_term_t log [] = {1, 3};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 3, 2, log, 2);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 4);
+    ck_assert_uint_eq (zr_core_vote (core), 1);
+    ck_assert_uint_eq (zr_core_leader (core), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.term, 4);
+    ck_assert_uint_eq (ready.vote, 1);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 2);
+    for (zr_id_t peer = 2; peer <= 3; peer++) {
+        zr_message_t *m = s_only_to (ready.msgs_synced, 2, peer);
+        ck_assert_uint_eq (m->type, ZR_MSG_VOTE);
+        ck_assert_uint_eq (m->from, 1);
+        ck_assert_uint_eq (m->term, 4);
+        ck_assert_uint_eq (m->last_index, 2);
+        ck_assert_uint_eq (m->last_term, 3);
+    }
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: timeouts are randomized: over 50 seeds the first deadline
+   takes many different values in [ET, 2 * ET). */
+START_TEST (core_new_election_timeout_randomized)
+{
+    bool seen [S_ET] = {false};
+    int distinct = 0;
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        zr_core_config_t config = s_config (1, 3);
+        config.seed = seed;
+        zr_core_t *core = zr_core_new (&config, 0);
+        uint64_t offset = zr_core_deadline (core) - S_ET;
+        ck_assert_uint_lt (offset, S_ET);
+        distinct += !seen [offset];
+        seen [offset] = true;
+        zr_core_destroy (&core);
+    }
+    ck_assert_int_ge (distinct, 20);
+}
+END_TEST
+
+/* Raft §5.2 (replay from a seed): the same seed and id give the same
+   timeout, while servers sharing a seed draw different ones. */
+START_TEST (core_new_election_timeout_deterministic_per_server)
+{
+    uint64_t deadline [4];
+    for (zr_id_t id = 1; id <= 3; id++) {
+        zr_core_t *core = s_core_new (id, 3);
+        deadline [id] = zr_core_deadline (core);
+        zr_core_destroy (&core);
+        core = s_core_new (id, 3);
+        ck_assert_uint_eq (zr_core_deadline (core), deadline [id]);
+        zr_core_destroy (&core);
+    }
+    ck_assert_uint_ne (deadline [1], deadline [2]);
+    ck_assert_uint_ne (deadline [1], deadline [3]);
+    ck_assert_uint_ne (deadline [2], deadline [3]);
+}
+END_TEST
+
+/* Raft §5.2: a follower that receives AppendEntries from the leader
+   restarts its election timer from that moment. */
+START_TEST (core_step_append_resets_election_timer)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t first = zr_core_deadline (core);
+    uint64_t now = first - 1;
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), now), 0);
+    uint64_t deadline = zr_core_deadline (core);
+    ck_assert_uint_ge (deadline, now + S_ET);
+    ck_assert_uint_lt (deadline, now + 2 * S_ET);
+    zr_core_tick (core, first);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_uint_eq (zr_core_leader (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 and thesis §6.4 (Invariant 8): a candidate granted votes by a
+   majority becomes leader, appends a no-op of its term at last + 1 and
+   sends it to both peers after (last, last term). */
+START_TEST (core_step_vote_reply_majority_elects_leader)
+{
+    static const zr_term_t log [] = {1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 2);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    s_drain (core, now);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 2, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    ck_assert_uint_eq (zr_core_leader (core), 1);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    const zr_entry_t *noop = zr_log_get (zr_core_log (core), 3);
+    ck_assert_uint_eq (noop->term, 2);
+    ck_assert_uint_eq (noop->type, ZR_ENTRY_NOOP);
+    ck_assert_uint_eq (noop->size, 0);
+
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].index, 3);
+    ck_assert_uint_eq (ready.entries [0].term, 2);
+    ck_assert_uint_eq (ready.n_msgs_synced, 0);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    for (zr_id_t peer = 2; peer <= 3; peer++) {
+        zr_message_t *m = s_only_to (ready.msgs, 2, peer);
+        ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+        ck_assert_uint_eq (m->term, 2);
+        ck_assert_uint_eq (m->prev_index, 2);
+        ck_assert_uint_eq (m->prev_term, 1);
+        ck_assert_uint_eq (m->commit, 0);
+        ck_assert_uint_eq (m->n_entries, 1);
+        ck_assert_uint_eq (m->entries [0].index, 3);
+        ck_assert_uint_eq (m->entries [0].term, 2);
+        ck_assert_uint_eq (m->entries [0].type, ZR_ENTRY_NOOP);
+    }
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a candidate denied by every peer stays candidate in its term. */
+START_TEST (core_step_vote_reply_denied_keeps_candidate)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, false), now), 0);
+    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, false), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    ck_assert_uint_eq (zr_core_last_index (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (split vote): with 5 servers, its own vote and one grant (2 of
+   5) leave the candidate without a majority. */
+START_TEST (core_step_vote_reply_split_keeps_candidate)
+{
+    zr_core_t *core = s_core_new (1, 5);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, false), now), 0);
+    ck_assert_int_eq (s_step (core, s_vote_reply (4, 1, 1, false), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a grant counts once per voter; a duplicated reply does not
+   make a majority (5 servers: self + 2 twice is 2 votes). */
+START_TEST (core_step_vote_reply_duplicate_counted_once)
+{
+    zr_core_t *core = s_core_new (1, 5);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a grant from an earlier term (an earlier election) is not a
+   vote for the current one. */
+START_TEST (core_step_vote_reply_stale_term_ignored)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    zr_core_tick (core, zr_core_deadline (core));
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 2, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a candidate whose election times out starts a new one in
+   term + 1, votes for itself again, redraws its timeout and asks again. */
+START_TEST (core_tick_candidate_timeout_starts_new_term)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t first = zr_core_deadline (core);
+    zr_core_tick (core, first);
+    s_drain (core, first);
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, false), first), 0);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now - 1);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_uint_eq (zr_core_vote (core), 1);
+    ck_assert_uint_ge (zr_core_deadline (core), now + S_ET);
+    ck_assert_uint_lt (zr_core_deadline (core), now + 2 * S_ET);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.term, 2);
+    ck_assert_uint_eq (ready.vote, 1);
+    ck_assert_uint_eq (ready.n_msgs_synced, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq (ready.msgs_synced [i]->type, ZR_MSG_VOTE);
+        ck_assert_uint_eq (ready.msgs_synced [i]->term, 2);
+    }
+    zr_ready_release (&ready);
+    /* The old denial does not count against the new election. */
+    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 2, true), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (Invariant 1): a follower grants its vote to the first
+   candidate of a term; vote and reply wait for the disk (Invariant 7). */
+START_TEST (core_step_vote_grants_first_candidate)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    ck_assert_uint_eq (zr_core_vote (core), 2);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.term, 1);
+    ck_assert_uint_eq (ready.vote, 2);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    zr_message_t *m = ready.msgs_synced [0];
+    ck_assert_uint_eq (m->type, ZR_MSG_VOTE_REPLY);
+    ck_assert_uint_eq (m->from, 1);
+    ck_assert_uint_eq (m->to, 2);
+    ck_assert_uint_eq (m->term, 1);
+    ck_assert (m->granted);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 1 (Figure 2, votedFor is persistent): a vote granted in the
+   current term is a hard-state change: the Ready persists it and holds
+   the reply until then, even though the term did not change. */
+START_TEST (core_step_vote_grant_same_term_persists_vote)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 4, 0, NULL, 0);
+    ck_assert_int_eq (s_step (core, s_vote (3, 1, 4, 0, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_vote (core), 3);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.term, 4);
+    ck_assert_uint_eq (ready.vote, 3);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 3);
+    ck_assert (m->granted);
+    ck_assert_uint_eq (m->term, 4);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (Election Safety, Invariant 1): at most one vote per term: a
+   second candidate of the same term is denied. */
+START_TEST (core_step_vote_second_candidate_same_term_denied)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    s_drain (core, 50);
+    ck_assert_int_eq (s_step (core, s_vote (3, 1, 1, 0, 0), 51), 0);
+    ck_assert_uint_eq (zr_core_vote (core), 2);
+    zr_ready_t ready;
+    s_ready (core, 51, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    zr_message_t *m = ready.msgs_synced [0];
+    ck_assert_uint_eq (m->type, ZR_MSG_VOTE_REPLY);
+    ck_assert_uint_eq (m->to, 3);
+    ck_assert_uint_eq (m->term, 1);
+    ck_assert (!m->granted);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a candidate that asks again in the same term (its first
+   reply was lost) is granted again: the vote is already its own. */
+START_TEST (core_step_vote_same_candidate_granted_again)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    s_drain (core, 50);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 60), 0);
+    zr_ready_t ready;
+    s_ready (core, 60, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert_uint_eq (ready.msgs_synced [0]->to, 2);
+    ck_assert (ready.msgs_synced [0]->granted);
+    ck_assert_uint_eq (zr_core_vote (core), 2);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.1: a RequestVote of an older term is denied, with our term in
+   the reply, and changes nothing. */
+START_TEST (core_step_vote_stale_term_denied)
+{
+    static const zr_term_t log [] = {1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 3, 0, log, 1);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 5, 2), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 3);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert_uint_eq (ready.msgs_synced [0]->term, 3);
+    ck_assert (!ready.msgs_synced [0]->granted);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.4.1 (Invariant 2): a candidate whose last term is higher is more
+   up to date even with a shorter log: granted. */
+START_TEST (core_step_vote_higher_last_term_granted_even_if_shorter)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 2, 2), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_uint_eq (zr_core_vote (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.4.1 (Invariant 2): a candidate whose last term is lower is
+   denied even with a longer log; the voter still adopts the term. */
+START_TEST (core_step_vote_lower_last_term_denied_even_if_longer)
+{
+    static const zr_term_t log [] = {1, 2};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 2, 0, log, 2);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 3, 5, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 3);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.vote, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert (!ready.msgs_synced [0]->granted);
+    ck_assert_uint_eq (ready.msgs_synced [0]->term, 3);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.4.1 (Invariant 2): with the same last term, a shorter log is
+   less up to date: denied. */
+START_TEST (core_step_vote_same_last_term_shorter_denied)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 2, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.4.1 (Invariant 2): with the same last term, a log at least as
+   long is up to date: granted. */
+START_TEST (core_step_vote_same_last_term_equal_granted)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 3, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_vote (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a candidate votes only for itself in its term, so it denies
+   another candidate of the same term. */
+START_TEST (core_step_vote_candidate_denies_same_term)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    s_drain (core, now);
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), now), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_vote (core), 1);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert (!ready.msgs_synced [0]->granted);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (single server): a one-server cluster elects itself at its
+   first timeout without messages, with its no-op (thesis §6.4). */
+START_TEST (core_tick_single_node_elects_itself)
+{
+    zr_core_t *core = s_core_new (1, 1);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    ck_assert_uint_eq (zr_core_vote (core), 1);
+    ck_assert_uint_eq (zr_core_last_index (core), 1);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].type, ZR_ENTRY_NOOP);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 0);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 6 (thesis §10.2.1): a single server's majority is itself, so
+   its no-op commits exactly when the persister confirms it. */
+START_TEST (core_persisted_single_node_commits_noop)
+{
+    zr_core_t *core = s_core_new (1, 1);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_core_persisted (core, 1, 1);
+    ck_assert_uint_eq (zr_core_commit (core), 1);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_committed, 1);
+    ck_assert_uint_eq (ready.committed [0].index, 1);
+    ck_assert_uint_eq (ready.committed [0].type, ZR_ENTRY_NOOP);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Higher and lower terms (§5.1, Invariant 3)
+
+/* Returns a leader of term 2 (log: 1 in term 1, its no-op 2 in term 2). */
+static zr_core_t *
+s_leader_term2 (void)
+{
+    static const zr_term_t log [] = {1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 1);
+    s_drain (core, s_elect (core));
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    return core;
+}
+
+/* Returns a candidate of term 2 (log: 1 in term 1), its Ready drained. */
+static zr_core_t *
+s_candidate_term2 (void)
+{
+    static const zr_term_t log [] = {1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 1);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    s_drain (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    return core;
+}
+
+/* Figure 2 "Rules for Servers" (Invariant 3): a RequestVote of a higher
+   term makes a leader adopt it and step down, with no vote (its log is
+   more up to date than the candidate's). */
+START_TEST (core_step_higher_term_vote_demotes_leader)
+{
+    zr_core_t *core = s_leader_term2 ();
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 5, 0, 0), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): a vote reply of a higher
+   term makes a leader step down. */
+START_TEST (core_step_higher_term_vote_reply_demotes_leader)
+{
+    zr_core_t *core = s_leader_term2 ();
+    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 5, false), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a higher
+   term makes a leader step down and follow its sender. */
+START_TEST (core_step_higher_term_append_demotes_leader)
+{
+    zr_core_t *core = s_leader_term2 ();
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400), 0);
+    s_check_stepped_down (core, 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries reply of a
+   higher term (a follower that moved on) makes a leader step down. */
+START_TEST (core_step_higher_term_append_reply_demotes_leader)
+{
+    zr_core_t *core = s_leader_term2 ();
+    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 5, 0, 0, 0, 0), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): a RequestVote of a higher
+   term makes a candidate step down (vote denied: its log is longer). */
+START_TEST (core_step_higher_term_vote_demotes_candidate)
+{
+    zr_core_t *core = s_candidate_term2 ();
+    ck_assert_int_eq (s_step (core, s_vote (2, 1, 5, 0, 0), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): a vote reply of a higher
+   term makes a candidate step down. */
+START_TEST (core_step_higher_term_vote_reply_demotes_candidate)
+{
+    zr_core_t *core = s_candidate_term2 ();
+    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 5, false), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a higher
+   term makes a candidate step down and follow its sender. */
+START_TEST (core_step_higher_term_append_demotes_candidate)
+{
+    zr_core_t *core = s_candidate_term2 ();
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400), 0);
+    s_check_stepped_down (core, 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries reply of a
+   higher term makes a candidate step down. */
+START_TEST (core_step_higher_term_append_reply_demotes_candidate)
+{
+    zr_core_t *core = s_candidate_term2 ();
+    ck_assert_int_eq (s_step (core, s_append_reject (3, 1, 5, 0, 0, 0, 0), 400), 0);
+    s_check_stepped_down (core, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2: a candidate that receives AppendEntries from a leader of its
+   own term recognises it and returns to follower, keeping its vote. */
+START_TEST (core_step_append_same_term_demotes_candidate)
+{
+    zr_core_t *core = s_candidate_term2 ();
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 1, 1, 0, NULL, 0), 400), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    ck_assert_uint_eq (zr_core_vote (core), 1);
+    ck_assert_uint_eq (zr_core_leader (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.1: an AppendEntries of an older term is rejected with our term
+   in the reply, so the stale leader steps down; nothing else changes. */
+START_TEST (core_step_append_stale_term_rejected)
+{
+    static const zr_term_t log [] = {1};
+    static const zr_term_t two [] = {2};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 3, 0, log, 1);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 1, 1, 1, two, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_term (core), 3);
+    ck_assert_uint_eq (zr_core_leader (core), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 1);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    zr_message_t *m = ready.msgs_synced [0];
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND_REPLY);
+    ck_assert_uint_eq (m->to, 2);
+    ck_assert_uint_eq (m->term, 3);
+    ck_assert (!m->success);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Election Safety (Figure 3): two leaders in one term cannot exist, so an
+   AppendEntries of the leader's own term is refused as malformed. */
+START_TEST (core_step_append_same_term_to_leader_malformed)
+{
+    zr_core_t *core = s_leader_term2 ();
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 0, 0, 0, NULL, 0), 400),
+                      ZR_EMALFORMED);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    ck_assert_uint_eq (zr_core_term (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2: a message not addressed to this server, or from a server
+   outside the cluster, is refused and changes nothing. */
+START_TEST (core_step_misaddressed_message_refused)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_vote (2, 3, 4, 0, 0), 50), ZR_EMALFORMED);
+    ck_assert_int_eq (s_step (core, s_vote (7, 1, 4, 0, 0), 50), ZR_EMALFORMED);
+    ck_assert_int_eq (s_step (core, s_vote (1, 1, 4, 0, 0), 50), ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_core_term (core), 0);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_msgs_synced, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Replication on the follower (§5.3)
+
+/* Figure 2, AppendEntries step 2: prevLogIndex beyond our log is rejected
+   with conflict_term 0 and our last index as the hint. */
+START_TEST (core_step_append_rejects_missing_prev)
+{
+    static const zr_term_t log [] = {1, 1};
+    static const zr_term_t two [] = {2};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 2);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 5, 2, 0, two, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 2);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    zr_message_t *m = ready.msgs_synced [0];
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND_REPLY);
+    ck_assert_uint_eq (m->term, 2);
+    ck_assert (!m->success);
+    ck_assert_uint_eq (m->match_index, 5);
+    ck_assert_uint_eq (m->conflict_term, 0);
+    ck_assert_uint_eq (m->conflict_index, 0);
+    ck_assert_uint_eq (m->last_index, 2);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2, AppendEntries step 2 and §5.3 (conflict hints): a prevLogTerm
+   that differs is rejected with the term we hold there and the first
+   index we hold of that term. */
+START_TEST (core_step_append_rejects_prev_term_mismatch)
+{
+    static const zr_term_t log [] = {1, 2, 2, 2};
+    static const zr_term_t three [] = {3};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 2, 0, log, 4);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 3, 4, 3, 0, three, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 4);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 4), 2);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (!m->success);
+    ck_assert_uint_eq (m->term, 3);
+    ck_assert_uint_eq (m->match_index, 4);
+    ck_assert_uint_eq (m->conflict_term, 2);
+    ck_assert_uint_eq (m->conflict_index, 2);
+    ck_assert_uint_eq (m->last_index, 4);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2, AppendEntries steps 3-4: a conflicting suffix is truncated and
+   replaced; the Ready hands the new entry from the truncation point and
+   the durable index drops below it. */
+START_TEST (core_step_append_truncates_conflicting_suffix)
+{
+    static const zr_term_t log [] = {1, 1, 2, 2};
+    static const zr_term_t three [] = {3};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 2, 0, log, 4);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 4);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 3, 2, 1, 0, three, 1), 50), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 1), 1);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 2), 1);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 3), 3);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 2);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].index, 3);
+    ck_assert_uint_eq (ready.entries [0].term, 3);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (m->success);
+    ck_assert_uint_eq (m->match_index, 3);
+    ck_assert_uint_eq (m->last_index, 3);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 4 (§5.3, reordered RPCs): an older, shorter AppendEntries
+   that arrives after a longer one matches a prefix and never truncates:
+   the log keeps the longer suffix and the reply verifies only the prefix. */
+START_TEST (core_step_append_stale_shorter_never_truncates)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 3);
+    zr_ready_release (&ready);
+    const zr_log_t *log = zr_core_log (core);
+    zr_blob_t *blob = zr_log_get (log, 3)->blob;
+
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 1), 51), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    for (zr_index_t i = 1; i <= 3; i++) {
+        ck_assert_uint_eq (zr_log_term (log, i), 1);
+        ck_assert_ptr_eq (zr_log_get (log, i)->blob, blob);
+    }
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (m->success);
+    ck_assert_uint_eq (m->match_index, 1);
+    ck_assert_uint_eq (m->last_index, 3);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 4 (§5.3, duplicated RPCs): the same AppendEntries twice is
+   idempotent: nothing is rewritten or handed to persist again. */
+START_TEST (core_step_append_duplicate_idempotent)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    zr_message_t *msg = s_append (2, 1, 1, 0, 0, 0, three, 3);
+    ck_assert_int_eq (zr_core_step (core, msg, 50), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 3);
+    zr_ready_release (&ready);
+    zr_blob_t *blob = zr_log_get (zr_core_log (core), 1)->blob;
+    unsigned refs = atomic_load (&blob->refs);
+
+    ck_assert_int_eq (s_step (core, msg, 51), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    ck_assert_uint_eq (atomic_load (&blob->refs), refs - 3);
+    for (zr_index_t i = 1; i <= 3; i++)
+        ck_assert_ptr_eq (zr_log_get (zr_core_log (core), i)->blob, blob);
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (m->success);
+    ck_assert_uint_eq (m->match_index, 3);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Leader Completeness (§5.4): a committed entry is never truncated; an
+   AppendEntries that would cut one is refused and the log is unchanged. */
+START_TEST (core_step_append_conflict_below_commit_refused)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    static const zr_term_t two [] = {2};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 3, 1, 3, NULL, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    ck_assert_int_eq (s_step (core, s_append (3, 1, 2, 1, 1, 3, two, 1), 60),
+                      ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 2), 1);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 3);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2, AppendEntries step 5 (Invariant 5): commit follows
+   leaderCommit when it is below the last new entry. */
+START_TEST (core_step_append_commit_follows_leader_commit)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 2, three, 3), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2, AppendEntries step 5 (Invariant 5): commit stops at the last
+   entry this AppendEntries verified when leaderCommit is beyond it. */
+START_TEST (core_step_append_commit_capped_by_last_new)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 5, three, 3), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 5: a heartbeat that matches advances commit too, up to its
+   prevLogIndex (the last index it verified), not to our last index. */
+START_TEST (core_step_heartbeat_advances_commit_to_prev)
+{
+    static const zr_term_t log [] = {1, 1, 1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 5);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 3, 1, 5, NULL, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (m->success);
+    ck_assert_uint_eq (m->match_index, 3);
+    ck_assert_uint_eq (m->last_index, 5);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 5: a heartbeat whose prevLogIndex is beyond our log is
+   rejected and does not advance commit. */
+START_TEST (core_step_heartbeat_beyond_log_keeps_commit)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 7, 1, 7, NULL, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 5: a heartbeat whose prevLogTerm differs is rejected and does
+   not advance commit. */
+START_TEST (core_step_heartbeat_mismatch_keeps_commit)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 0, log, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 (commitIndex increases monotonically): a late AppendEntries
+   with a lower leaderCommit never moves commit back. */
+START_TEST (core_step_append_commit_never_decreases)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 3, three, 3), 50), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 1, three, 2), 51), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 7: an AppendEntries reply always waits for the disk, even when
+   the hard state did not change. */
+START_TEST (core_ready_append_reply_in_msgs_synced)
+{
+    static const zr_term_t one [] = {1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 1, 2, NULL, 0);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, one, 1), 50), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (!ready.hs_changed);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert_uint_eq (ready.msgs_synced [0]->type, ZR_MSG_APPEND_REPLY);
+    ck_assert (ready.msgs_synced [0]->success);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 2 (lastApplied): committed entries are handed out once each, in
+   index order, as commit advances. */
+START_TEST (core_ready_committed_handed_out_once_in_order)
+{
+    static const zr_term_t three [] = {1, 1, 2};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 0, 0, 2, three, 3), 50), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_committed, 2);
+    ck_assert_uint_eq (ready.committed [0].index, 1);
+    ck_assert_uint_eq (ready.committed [1].index, 2);
+    ck_assert_uint_eq (ready.committed [1].term, 1);
+    zr_index_t index;
+    memcpy (&index, ready.committed [1].data, 8);
+    ck_assert_uint_eq (index, 2);
+    zr_ready_release (&ready);
+
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    zr_ready_release (&ready);
+
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 52), 0);
+    s_ready (core, 52, &ready);
+    ck_assert_uint_eq (ready.n_committed, 1);
+    ck_assert_uint_eq (ready.committed [0].index, 3);
+    ck_assert_uint_eq (ready.committed [0].term, 2);
+    zr_ready_release (&ready);
+
+    s_ready (core, 53, &ready);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Persistence reports (Invariant 6, thesis §10.2.1)
+
+/* Raft §5.3 and core.h (zr_core_persisted): a durability report for an
+   entry that was truncated meanwhile (its term no longer matches) is
+   ignored; the report for the replacement counts. */
+START_TEST (core_persisted_ignores_truncated_entry)
+{
+    static const zr_term_t two [] = {1, 1};
+    static const zr_term_t new2 [] = {2};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, two, 2), 50), 0);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 2);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append (3, 1, 2, 1, 1, 0, new2, 1), 60), 0);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 2), 2);
+
+    zr_core_persisted (core, 2, 1);     /* the first batch, now stale */
+    ck_assert_uint_eq (zr_core_persisted_index (core), 0);
+    s_ready (core, 60, &ready);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].index, 2);
+    ck_assert_uint_eq (ready.entries [0].term, 2);
+    zr_ready_release (&ready);
+    zr_core_persisted (core, 2, 1);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 0);
+    zr_core_persisted (core, 2, 2);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 2);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* core.h (zr_core_persisted): reports never move the durable index back;
+   an older report after a newer one is ignored. */
+START_TEST (core_persisted_old_report_ignored)
+{
+    static const zr_term_t three [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50), 0);
+    s_drain (core, 50);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 3);
+    zr_core_persisted (core, 2, 1);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 3);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Commit rule on the leader (§5.4.2, Figure 8, Invariant 6)
+
+/* Returns leader 1 of 5 in term 4 whose log is 1 (term 1), 2 (term 2) and
+   its no-op 3 (term 4), all durable on the leader (Figure 8 (c)). */
+static zr_core_t *
+s_figure8_leader (uint64_t *now)
+{
+    static const zr_term_t log [] = {1, 2};
+    zr_core_t *core = s_core_new (1, 5);
+    s_restore (core, 3, 0, log, 2);
+    *now = s_elect (core);
+    s_drain (core, *now);
+    ck_assert_uint_eq (zr_core_term (core), 4);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 3);
+    return core;
+}
+
+/* Figure 8 (§5.4.2): a leader of term 4 does not commit the term-2 entry
+   by counting replicas, although it is on a majority (1, 2, 3 of 5). */
+START_TEST (core_maybe_commit_old_term_not_committed_by_counting)
+{
+    uint64_t now;
+    zr_core_t *core = s_figure8_leader (&now);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 2), now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 2), now), 0);
+    ck_assert_uint_eq (zr_core_progress (core, 2)->match, 2);
+    ck_assert_uint_eq (zr_core_progress (core, 3)->match, 2);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 8 (e) (§5.4.2): once the leader's term-4 entry is on a majority
+   it commits, and the term-2 entry before it commits with it. */
+START_TEST (core_maybe_commit_current_term_commits_preceding)
+{
+    uint64_t now;
+    zr_core_t *core = s_figure8_leader (&now);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 2), now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 2), now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 3), now), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 0);     /* 2 of 5 hold 3 */
+    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 3), now), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 3);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_committed, 3);
+    ck_assert_uint_eq (ready.committed [0].term, 1);
+    ck_assert_uint_eq (ready.committed [1].term, 2);
+    ck_assert_uint_eq (ready.committed [2].term, 4);
+    ck_assert_uint_eq (ready.committed [2].type, ZR_ENTRY_NOOP);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 6 (thesis §10.2.1): the leader counts itself only once its own
+   copy is durable: in 3 servers, one follower's ack alone commits nothing. */
+START_TEST (core_maybe_commit_follower_ack_alone_not_enough)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = s_elect (core);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);        /* the no-op goes to the persister */
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    ck_assert_uint_eq (zr_core_progress (core, 2)->match, 1);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 6 (thesis §10.2.1): the persister's report completes the
+   majority (leader + one follower of 3) and commits the no-op. */
+START_TEST (core_maybe_commit_leader_persisted_completes_majority)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = s_elect (core);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_ready_release (&ready);
+    zr_core_persisted (core, 1, 1);
+    ck_assert_uint_eq (zr_core_commit (core), 0);     /* 1 of 3 */
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 6: the same majority reached in the other order (follower
+   first, then the leader's own write) commits on the persister's report. */
+START_TEST (core_persisted_commits_when_follower_acked_first)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = s_elect (core);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    zr_core_persisted (core, 1, 1);
+    ck_assert_uint_eq (zr_core_commit (core), 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Leader replication: proposals, pipelining, heartbeats (§5.3)
+
+/* Raft §5.3: a proposal is appended at last + 1 in the leader's term and
+   sent to each follower after (last, last term), with the commit index. */
+START_TEST (core_propose_appends_and_replicates)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_uint_eq (s_propose (core, 5), 2);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].index, 2);
+    ck_assert_uint_eq (ready.entries [0].term, 1);
+    ck_assert_uint_eq (ready.entries [0].type, ZR_ENTRY_COMMAND);
+    ck_assert_uint_eq (ready.entries [0].size, 5);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    for (zr_id_t peer = 2; peer <= 3; peer++) {
+        zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, peer);
+        ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+        ck_assert_uint_eq (m->term, 1);
+        ck_assert_uint_eq (m->prev_index, 1);
+        ck_assert_uint_eq (m->prev_term, 1);
+        ck_assert_uint_eq (m->commit, 1);
+        ck_assert_uint_eq (m->n_entries, 1);
+        ck_assert_uint_eq (m->entries [0].index, 2);
+        ck_assert_uint_eq (m->entries [0].size, 5);
+    }
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.1: only the leader accepts proposals; others say who leads. */
+START_TEST (core_propose_follower_not_leader)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), 50), 0);
+    zr_blob_t *blob = zr_blob_new (1);
+    blob->data [0] = 1;
+    zr_index_t index = 0;
+    zr_term_t term = 0;
+    ck_assert_int_eq (zr_core_propose (core, blob, blob->data, 1, &index, &term),
+                      ZR_ENOTLEADER);
+    ck_assert_uint_eq (zr_core_leader (core), 2);
+    ck_assert_uint_eq (zr_core_last_index (core), 0);
+    zr_blob_unref (&blob);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Returns a steady leader of 3 (window 4 messages, 250-byte batches) with
+   ten 100-byte proposals (indexes 2..11) packed by one Ready into *ready. */
+static zr_core_t *
+s_pipelined_leader (uint64_t *now, zr_ready_t *ready)
+{
+    zr_core_config_t config = s_config (1, 3);
+    config.inflight_max = 4;
+    config.batch_bytes = 250;
+    zr_core_t *core = s_steady_leader (&config, now);
+    for (int i = 0; i < 10; i++)
+        s_propose (core, 100);
+    ck_assert_uint_eq (zr_core_last_index (core), 11);
+    s_ready (core, *now, ready);
+    return core;
+}
+
+/* Raft §5.3 (pipelining, thesis §10.2.2): a REPLICATE follower gets up to
+   inflight_max AppendEntries at once, each continuing the previous one,
+   without waiting for replies. */
+START_TEST (core_ready_pipelines_up_to_inflight_max)
+{
+    uint64_t now;
+    zr_ready_t ready;
+    zr_core_t *core = s_pipelined_leader (&now, &ready);
+    ck_assert_uint_eq (ready.n_msgs_synced, 0);
+    ck_assert_uint_eq (ready.n_msgs, 8);
+    zr_index_t prev = 1;
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        zr_message_t *m = ready.msgs [i];
+        if (m->to != 2)
+            continue;
+        ck_assert_uint_eq (m->prev_index, prev);
+        ck_assert_uint_eq (m->prev_term, 1);
+        ck_assert_uint_eq (m->n_entries, 2);
+        ck_assert_uint_eq (m->entries [0].index, prev + 1);
+        prev += 2;
+    }
+    ck_assert_uint_eq (prev, 9);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_uint_eq (pr->count, 4);
+    ck_assert_uint_eq (pr->next, 10);
+    ck_assert_uint_eq (pr->bytes, 800);
+    ck_assert_uint_eq (pr->match, 1);
+    zr_ready_release (&ready);
+    s_ready (core, now, &ready);        /* window full: nothing more */
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §10.2.2 (batching): batch_bytes bounds the payload of one
+   AppendEntries: 100-byte entries in 250-byte batches go two by two. */
+START_TEST (core_ready_batch_bytes_bounds_entries)
+{
+    zr_core_config_t config = s_config (1, 3);
+    config.batch_bytes = 250;
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    for (int i = 0; i < 5; i++)
+        s_propose (core, 100);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 3), 3);
+    static const uint32_t sizes [] = {2, 2, 1};
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        zr_message_t *m = ready.msgs [i];
+        if (m->to != 3)
+            continue;
+        ck_assert_uint_eq (m->n_entries, sizes [k]);
+        uint64_t bytes = 0;
+        for (uint32_t e = 0; e < m->n_entries; e++)
+            bytes += m->entries [e].size;
+        ck_assert_uint_le (bytes, 250);
+        k++;
+    }
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §10.2.2: an ack frees the window slots it covers and the next
+   Ready sends the rest at once (one message: entries 10 and 11). */
+START_TEST (core_step_append_reply_ack_frees_window)
+{
+    uint64_t now;
+    zr_ready_t ready;
+    zr_core_t *core = s_pipelined_leader (&now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 5), now), 0);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_uint_eq (pr->match, 5);
+    ck_assert_uint_eq (pr->count, 2);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 1);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->prev_index, 9);
+    ck_assert_uint_eq (m->n_entries, 2);
+    ck_assert_uint_eq (m->entries [1].index, 11);
+    ck_assert_uint_eq (pr->count, 3);
+    ck_assert_uint_eq (pr->next, 12);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.3: a rejection in REPLICATE (the follower lost the first
+   message) drops the window and probes once from the hint. */
+START_TEST (core_step_append_reply_rejection_resets_to_probe)
+{
+    uint64_t now;
+    zr_ready_t ready;
+    zr_core_t *core = s_pipelined_leader (&now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 1, 3, 0, 0, 1), now), 0);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr->next, 2);
+    ck_assert_uint_eq (pr->match, 1);
+    ck_assert_uint_eq (pr->count, 0);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 1);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->prev_index, 1);
+    ck_assert_uint_eq (m->prev_term, 1);
+    ck_assert_uint_eq (m->n_entries, 2);
+    ck_assert (pr->probe_sent);
+    zr_ready_release (&ready);
+    /* The rejections of the later messages answer older sends: ignored. */
+    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 1, 5, 0, 0, 1), now), 0);
+    ck_assert_uint_eq (pr->next, 2);
+    ck_assert (pr->probe_sent);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 2 (progress.h; §5.3, reordered replies): a late duplicate
+   success reply does not move match back. */
+START_TEST (core_step_append_reply_late_success_keeps_match)
+{
+    uint64_t now;
+    zr_ready_t ready;
+    zr_core_t *core = s_pipelined_leader (&now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 5), now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), 0);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_uint_eq (pr->match, 9);
+    ck_assert_uint_eq (pr->count, 0);
+    ck_assert_uint_eq (pr->next, 10);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_REPLICATE);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.3: a reply claiming entries the leader never had is refused. */
+START_TEST (core_step_append_reply_beyond_log_malformed)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_core_progress (core, 2)->match, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (heartbeats): an idle leader sends exactly one empty
+   AppendEntries per follower each heartbeat interval, none in between. */
+START_TEST (core_tick_idle_leader_heartbeats_once_per_interval)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_uint_eq (zr_core_deadline (core), now + S_HB);
+    zr_ready_t ready;
+    zr_core_tick (core, now + S_HB - 1);
+    s_ready (core, now + S_HB - 1, &ready);
+    ck_assert_uint_eq (ready.n_msgs + ready.n_msgs_synced, 0);
+    zr_ready_release (&ready);
+
+    for (uint64_t beat = 1; beat <= 3; beat++) {
+        uint64_t at = now + beat * S_HB;
+        zr_core_tick (core, at);
+        s_ready (core, at, &ready);
+        ck_assert_uint_eq (ready.n_msgs_synced, 0);
+        ck_assert_uint_eq (ready.n_msgs, 2);
+        for (zr_id_t peer = 2; peer <= 3; peer++) {
+            zr_message_t *m = s_only_to (ready.msgs, 2, peer);
+            ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+            ck_assert_uint_eq (m->term, 1);
+            ck_assert_uint_eq (m->n_entries, 0);
+            ck_assert_uint_eq (m->prev_index, 1);
+            ck_assert_uint_eq (m->prev_term, 1);
+            ck_assert_uint_eq (m->commit, 1);
+        }
+        zr_ready_release (&ready);
+        zr_core_tick (core, at + S_HB - 1);
+        s_ready (core, at + S_HB - 1, &ready);
+        ck_assert_uint_eq (ready.n_msgs, 0);
+        zr_ready_release (&ready);
+        ck_assert_uint_eq (zr_core_deadline (core), at + S_HB);
+    }
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.3: in REPLICATE the heartbeat checks prev = match (which the
+   follower is known to hold), not next - 1, while entries are in flight. */
+START_TEST (core_tick_heartbeat_prev_is_match_in_replicate)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    s_propose (core, 8);
+    s_propose (core, 8);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (zr_core_progress (core, 2)->next, 4);
+
+    zr_core_tick (core, now + S_HB);
+    s_ready (core, now + S_HB, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (m->n_entries, 0);
+    ck_assert_uint_eq (m->prev_index, 1);
+    ck_assert_uint_eq (m->prev_term, 1);
+    ck_assert_uint_eq (m->commit, 1);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.3 ("the leader retries AppendEntries indefinitely"): messages
+   unanswered for election_timeout / 2 are presumed lost and the follower
+   is probed again from match + 1 with the entries. */
+START_TEST (core_tick_retransmits_lost_window)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    s_propose (core, 8);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 1, 2), now), 0);
+    uint64_t at = now + S_ET / 2;
+    zr_core_tick (core, at);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
+    ck_assert (pr->probe_sent);
+    ck_assert_int_eq (zr_core_progress (core, 3)->state, ZR_PROGRESS_REPLICATE);
+    s_ready (core, at, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->prev_index, 1);
+    ck_assert_uint_eq (m->n_entries, 1);
+    ck_assert_uint_eq (m->entries [0].index, 2);
+    m = s_only_to (ready.msgs, ready.n_msgs, 3);
+    ck_assert_uint_eq (m->prev_index, 2);
+    ck_assert_uint_eq (m->n_entries, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.3: an unreachable follower is probed again from match + 1. */
+START_TEST (core_unreachable_returns_follower_to_probe)
+{
+    uint64_t now;
+    zr_ready_t ready;
+    zr_core_t *core = s_pipelined_leader (&now, &ready);
+    zr_ready_release (&ready);
+    zr_core_unreachable (core, 2);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr->next, 2);
+    ck_assert_uint_eq (pr->count, 0);
+    s_ready (core, now, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->prev_index, 1);
+    ck_assert_uint_eq (m->n_entries, 2);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 3), 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Figure 7: the leader brings every follower's log to match its own
+
+/* The leader's log in Figure 7 (term 8 starts after index 10). */
+static const zr_term_t s_fig7_leader [] = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6};
+
+/* Restores leader 1 (term 7, Figure 7's log) and follower 2 (its log,
+   term = its last term), elects the leader in term 8 (no-op at 11), then
+   exchanges AppendEntries and replies between the two, one round trip at
+   a time, until the logs are equal. Checks it took exactly `trips` round
+   trips, that the follower rewrote nothing before first_new (same entries
+   by blob), and that the leader then commits everything. */
+static void
+s_figure7 (const zr_term_t *terms, uint32_t n, int trips, zr_index_t first_new)
+{
+    zr_core_t *leader = s_core_new (1, 3);
+    s_restore (leader, 7, 0, s_fig7_leader, 10);
+    zr_core_t *follower = s_core_new (2, 3);
+    s_restore (follower, n ? terms [n - 1] : 0, 0, terms, n);
+    zr_blob_t *kept [16] = {NULL};
+    for (zr_index_t i = 1; i <= n; i++)
+        kept [i] = zr_log_get (zr_core_log (follower), i)->blob;
+    uint64_t now = s_elect (leader);
+    ck_assert_uint_eq (zr_core_term (leader), 8);
+
+    const zr_log_t *llog = zr_core_log (leader);
+    const zr_log_t *flog = zr_core_log (follower);
+    zr_index_t first_written = UINT64_MAX;
+    int trip = 0;
+    for (;;) {
+        bool equal = zr_log_last_index (flog) == zr_log_last_index (llog);
+        for (zr_index_t i = 1; equal && i <= zr_log_last_index (llog); i++)
+            equal = zr_log_term (flog, i) == zr_log_term (llog, i);
+        if (equal)
+            break;
+        ck_assert_int_lt (trip, 10);
+        trip++;
+        zr_ready_t ready;
+        s_ready (leader, now, &ready);
+        ck_assert_uint_eq (ready.n_msgs_synced, 0);
+        for (uint32_t i = 0; i < ready.n_msgs; i++)
+            if (ready.msgs [i]->to == 2)
+                ck_assert_int_eq (zr_core_step (follower, ready.msgs [i], now), 0);
+        zr_ready_release (&ready);
+        s_persist_all (leader);
+        zr_core_check (follower);
+
+        s_ready (follower, now, &ready);
+        for (uint32_t i = 0; i < ready.n_entries; i++)
+            if (ready.entries [i].index < first_written)
+                first_written = ready.entries [i].index;
+        ck_assert_uint_eq (ready.n_msgs, 0);
+        for (uint32_t i = 0; i < ready.n_msgs_synced; i++)
+            ck_assert_int_eq (zr_core_step (leader, ready.msgs_synced [i], now), 0);
+        zr_ready_release (&ready);
+        s_persist_all (follower);
+        zr_core_check (leader);
+    }
+    ck_assert_int_eq (trip, trips);
+    ck_assert_uint_eq (first_written, first_new);
+    ck_assert_uint_eq (zr_log_last_index (flog), 11);
+    for (zr_index_t i = 1; i < first_new; i++)
+        ck_assert_ptr_eq (zr_log_get (flog, i)->blob, kept [i]);
+    for (zr_index_t i = first_new; i <= 11; i++)
+        ck_assert_ptr_eq (zr_log_get (flog, i)->blob, zr_log_get (llog, i)->blob);
+    ck_assert_uint_eq (zr_log_get (flog, 11)->type, ZR_ENTRY_NOOP);
+    ck_assert_uint_eq (zr_core_progress (leader, 2)->match, 11);
+    ck_assert_uint_eq (zr_core_commit (leader), 11);
+    ck_assert_uint_eq (zr_core_term (follower), 8);
+    zr_core_destroy (&leader);
+    zr_core_destroy (&follower);
+}
+
+/* Figure 7 (a): a follower missing the last entry is found short by the
+   first probe and completed by the second (2 round trips). */
+START_TEST (core_step_figure7_a_missing_one_entry)
+{
+    static const zr_term_t a [] = {1, 1, 1, 4, 4, 5, 5, 6, 6};
+    s_figure7 (a, 9, 2, 10);
+}
+END_TEST
+
+/* Figure 7 (b): a follower missing many entries is told our last index
+   and repaired from its end in one more round trip. */
+START_TEST (core_step_figure7_b_missing_many_entries)
+{
+    static const zr_term_t b [] = {1, 1, 1, 4};
+    s_figure7 (b, 4, 2, 5);
+}
+END_TEST
+
+/* Figure 7 (c): an extra uncommitted term-6 entry is overwritten by the
+   leader's no-op in the first round trip. */
+START_TEST (core_step_figure7_c_extra_entry)
+{
+    static const zr_term_t c [] = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6};
+    s_figure7 (c, 11, 1, 11);
+}
+END_TEST
+
+/* Figure 7 (d): two extra term-7 entries are truncated and replaced by
+   the no-op in the first round trip. */
+START_TEST (core_step_figure7_d_extra_term7_entries)
+{
+    static const zr_term_t d [] = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7};
+    s_figure7 (d, 12, 1, 11);
+}
+END_TEST
+
+/* Figure 7 (e): a term-4 tail: short, then a term-4 conflict at 7 whose
+   hint sends the leader past its own last term-4 entry (3 round trips). */
+START_TEST (core_step_figure7_e_term4_tail)
+{
+    static const zr_term_t e [] = {1, 1, 1, 4, 4, 4, 4};
+    s_figure7 (e, 7, 3, 6);
+}
+END_TEST
+
+/* Figure 7 (f): a divergent term 2-3 tail is skipped one term per round
+   trip (terms the leader never had) down to index 3 (3 round trips). */
+START_TEST (core_step_figure7_f_divergent_terms)
+{
+    static const zr_term_t f [] = {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3};
+    s_figure7 (f, 11, 3, 4);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("core");
+    TCase *tc;
+    tc = tcase_create ("election");
+    tcase_add_test (tc, core_tick_follower_times_out_within_election_timeout);
+    tcase_add_test (tc, core_new_election_timeout_randomized);
+    tcase_add_test (tc, core_new_election_timeout_deterministic_per_server);
+    tcase_add_test (tc, core_tick_follower_becomes_candidate);
+    tcase_add_test (tc, core_step_append_resets_election_timer);
+    tcase_add_test (tc, core_step_vote_reply_majority_elects_leader);
+    tcase_add_test (tc, core_step_vote_reply_denied_keeps_candidate);
+    tcase_add_test (tc, core_step_vote_reply_split_keeps_candidate);
+    tcase_add_test (tc, core_step_vote_reply_duplicate_counted_once);
+    tcase_add_test (tc, core_step_vote_reply_stale_term_ignored);
+    tcase_add_test (tc, core_tick_candidate_timeout_starts_new_term);
+    tcase_add_test (tc, core_tick_single_node_elects_itself);
+    tcase_add_test (tc, core_persisted_single_node_commits_noop);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("vote");
+    tcase_add_test (tc, core_step_vote_grants_first_candidate);
+    tcase_add_test (tc, core_step_vote_grant_same_term_persists_vote);
+    tcase_add_test (tc, core_step_vote_second_candidate_same_term_denied);
+    tcase_add_test (tc, core_step_vote_same_candidate_granted_again);
+    tcase_add_test (tc, core_step_vote_stale_term_denied);
+    tcase_add_test (tc, core_step_vote_higher_last_term_granted_even_if_shorter);
+    tcase_add_test (tc, core_step_vote_lower_last_term_denied_even_if_longer);
+    tcase_add_test (tc, core_step_vote_same_last_term_shorter_denied);
+    tcase_add_test (tc, core_step_vote_same_last_term_equal_granted);
+    tcase_add_test (tc, core_step_vote_candidate_denies_same_term);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("terms");
+    tcase_add_test (tc, core_step_higher_term_vote_demotes_leader);
+    tcase_add_test (tc, core_step_higher_term_vote_reply_demotes_leader);
+    tcase_add_test (tc, core_step_higher_term_append_demotes_leader);
+    tcase_add_test (tc, core_step_higher_term_append_reply_demotes_leader);
+    tcase_add_test (tc, core_step_higher_term_vote_demotes_candidate);
+    tcase_add_test (tc, core_step_higher_term_vote_reply_demotes_candidate);
+    tcase_add_test (tc, core_step_higher_term_append_demotes_candidate);
+    tcase_add_test (tc, core_step_higher_term_append_reply_demotes_candidate);
+    tcase_add_test (tc, core_step_append_same_term_demotes_candidate);
+    tcase_add_test (tc, core_step_append_stale_term_rejected);
+    tcase_add_test (tc, core_step_append_same_term_to_leader_malformed);
+    tcase_add_test (tc, core_step_misaddressed_message_refused);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("append");
+    tcase_add_test (tc, core_step_append_rejects_missing_prev);
+    tcase_add_test (tc, core_step_append_rejects_prev_term_mismatch);
+    tcase_add_test (tc, core_step_append_truncates_conflicting_suffix);
+    tcase_add_test (tc, core_step_append_stale_shorter_never_truncates);
+    tcase_add_test (tc, core_step_append_duplicate_idempotent);
+    tcase_add_test (tc, core_step_append_conflict_below_commit_refused);
+    tcase_add_test (tc, core_step_append_commit_follows_leader_commit);
+    tcase_add_test (tc, core_step_append_commit_capped_by_last_new);
+    tcase_add_test (tc, core_step_heartbeat_advances_commit_to_prev);
+    tcase_add_test (tc, core_step_heartbeat_beyond_log_keeps_commit);
+    tcase_add_test (tc, core_step_heartbeat_mismatch_keeps_commit);
+    tcase_add_test (tc, core_step_append_commit_never_decreases);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("ready");
+    tcase_add_test (tc, core_ready_append_reply_in_msgs_synced);
+    tcase_add_test (tc, core_ready_committed_handed_out_once_in_order);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("persisted");
+    tcase_add_test (tc, core_persisted_ignores_truncated_entry);
+    tcase_add_test (tc, core_persisted_old_report_ignored);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("commit");
+    tcase_add_test (tc, core_maybe_commit_old_term_not_committed_by_counting);
+    tcase_add_test (tc, core_maybe_commit_current_term_commits_preceding);
+    tcase_add_test (tc, core_maybe_commit_follower_ack_alone_not_enough);
+    tcase_add_test (tc, core_maybe_commit_leader_persisted_completes_majority);
+    tcase_add_test (tc, core_persisted_commits_when_follower_acked_first);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("replicate");
+    tcase_add_test (tc, core_propose_appends_and_replicates);
+    tcase_add_test (tc, core_propose_follower_not_leader);
+    tcase_add_test (tc, core_ready_pipelines_up_to_inflight_max);
+    tcase_add_test (tc, core_ready_batch_bytes_bounds_entries);
+    tcase_add_test (tc, core_step_append_reply_ack_frees_window);
+    tcase_add_test (tc, core_step_append_reply_rejection_resets_to_probe);
+    tcase_add_test (tc, core_step_append_reply_late_success_keeps_match);
+    tcase_add_test (tc, core_step_append_reply_beyond_log_malformed);
+    tcase_add_test (tc, core_tick_idle_leader_heartbeats_once_per_interval);
+    tcase_add_test (tc, core_tick_heartbeat_prev_is_match_in_replicate);
+    tcase_add_test (tc, core_tick_retransmits_lost_window);
+    tcase_add_test (tc, core_unreachable_returns_follower_to_probe);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("figure7");
+    tcase_add_test (tc, core_step_figure7_a_missing_one_entry);
+    tcase_add_test (tc, core_step_figure7_b_missing_many_entries);
+    tcase_add_test (tc, core_step_figure7_c_extra_entry);
+    tcase_add_test (tc, core_step_figure7_d_extra_term7_entries);
+    tcase_add_test (tc, core_step_figure7_e_term4_tail);
+    tcase_add_test (tc, core_step_figure7_f_divergent_terms);
+    suite_add_tcase (suite, tc);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

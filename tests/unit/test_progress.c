@@ -1,0 +1,492 @@
+/*  =========================================================================
+    test_progress - unit tests of raft/progress: the leader's view of one
+    follower (nextIndex and matchIndex of Figure 2, plus flow control)
+
+    PROBE sends one AppendEntries at a time until the follower answers;
+    REPLICATE pipelines within a window of messages and bytes. The
+    invariants of progress.h are cited by number: (1) match < next,
+    (2) match never moves backwards, (3) the in-flight ring.
+    =========================================================================
+*/
+#include <check.h>
+#include <signal.h>
+
+#include "../../raft/raft.h"
+
+#define S_BYTES_MAX (64ull << 20)       /* a byte window that never binds */
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+/* Returns a progress of a leader whose last index is 10, moved to
+   REPLICATE by a successful probe that matched up to match. */
+static zr_progress_t
+s_replicating (uint32_t inflight_max, uint64_t bytes_max, zr_index_t match)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, inflight_max, bytes_max);
+    zr_progress_sent (&pr, 10, 0, 1);
+    ck_assert (zr_progress_acked (&pr, match));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    return pr;
+}
+
+//  --------------------------------------------------------------------------
+//  zr_progress_reset
+
+/* Figure 2 (leader state): nextIndex starts at the leader's last index + 1
+   and matchIndex at 0; zraft also starts in PROBE with nothing in flight. */
+START_TEST (progress_reset_starts_probe_after_last)
+{
+    zr_progress_t pr;
+    memset (&pr, 0xab, sizeof pr);
+    zr_progress_reset (&pr, 10, 8, 1000);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert_uint_eq (pr.match, 0);
+    ck_assert (!pr.probe_sent);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.head, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert_uint_eq (pr.last_send_ms, 0);
+    ck_assert_uint_eq (pr.inflight_max, 8);
+    ck_assert_uint_eq (pr.inflight_bytes_max, 1000);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Figure 2: a leader with an empty log starts probing at index 1. */
+START_TEST (progress_reset_empty_log_probes_from_one)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 0, 1, 1);
+    ck_assert_uint_eq (pr.next, 1);
+    ck_assert_uint_eq (pr.match, 0);
+}
+END_TEST
+
+/* TigerStyle limits: a window of zero messages is a contract violation. */
+START_TEST (progress_reset_zero_window_aborts)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 0, 0, 1);
+}
+END_TEST
+
+/* TigerStyle limits: a window larger than the ring is asserted. */
+START_TEST (progress_reset_window_over_ring_aborts)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 0, ZR_INFLIGHT_MAX + 1, 1);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  zr_progress_sent, zr_progress_can_send (PROBE)
+
+/* Raft §5.3 (probing for the match point): in PROBE one AppendEntries is
+   outstanding at a time and nextIndex does not move until it is answered. */
+START_TEST (progress_sent_probe_one_at_a_time)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 12, 40, 100);
+    ck_assert (pr.probe_sent);
+    ck_assert_uint_eq (pr.probe_sent_ms, 100);
+    ck_assert_uint_eq (pr.last_send_ms, 100);
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert (!zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Raft §5.3: a heartbeat is not part of the window: it only records when
+   the link was last used. */
+START_TEST (progress_heartbeat_sent_only_stamps_time)
+{
+    zr_progress_t pr = s_replicating (2, S_BYTES_MAX, 10);
+    zr_progress_heartbeat_sent (&pr, 77);
+    ck_assert_uint_eq (pr.last_send_ms, 77);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  zr_progress_acked
+
+/* Raft §5.3: a successful probe found the match point: matchIndex and
+   nextIndex move past it and the follower goes to REPLICATE. */
+START_TEST (progress_acked_moves_probe_to_replicate)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 12, 40, 100);
+    ck_assert (zr_progress_acked (&pr, 12));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    ck_assert_uint_eq (pr.match, 12);
+    ck_assert_uint_eq (pr.next, 13);
+    ck_assert (!pr.probe_sent);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Raft §5.3: in REPLICATE, sending moves nextIndex past what was sent
+   without waiting, and each message takes a slot of the window (3). */
+START_TEST (progress_sent_replicate_advances_next)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 15, 50, 200);
+    ck_assert_uint_eq (pr.next, 16);
+    ck_assert_uint_eq (pr.count, 1);
+    ck_assert_uint_eq (pr.bytes, 50);
+    zr_progress_sent (&pr, 20, 30, 210);
+    ck_assert_uint_eq (pr.next, 21);
+    ck_assert_uint_eq (pr.count, 2);
+    ck_assert_uint_eq (pr.bytes, 80);
+    ck_assert_uint_eq (pr.last_send_ms, 210);
+    ck_assert_uint_eq (pr.match, 10);
+}
+END_TEST
+
+/* TigerStyle limits (etcd Inflights): the window holds at most
+   inflight_max messages. */
+START_TEST (progress_can_send_bounded_by_count)
+{
+    zr_progress_t pr = s_replicating (3, S_BYTES_MAX, 10);
+    for (zr_index_t last = 11; last <= 13; last++) {
+        ck_assert (zr_progress_can_send (&pr));
+        zr_progress_sent (&pr, last, 1, 200);
+    }
+    ck_assert_uint_eq (pr.count, 3);
+    ck_assert (!zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* TigerStyle limits (etcd Inflights): the window closes once the bytes in
+   flight reach inflight_bytes_max (the last message may overshoot). */
+START_TEST (progress_can_send_bounded_by_bytes)
+{
+    zr_progress_t pr = s_replicating (8, 100, 10);
+    zr_progress_sent (&pr, 11, 60, 200);
+    ck_assert (zr_progress_can_send (&pr));
+    zr_progress_sent (&pr, 12, 40, 200);
+    ck_assert_uint_eq (pr.bytes, 100);
+    ck_assert_uint_eq (pr.count, 2);
+    ck_assert (!zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* TigerStyle limits: sending past a full window is asserted. */
+START_TEST (progress_sent_full_window_aborts)
+{
+    zr_progress_t pr = s_replicating (1, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 11, 1, 200);
+    zr_progress_sent (&pr, 12, 1, 200);
+}
+END_TEST
+
+/* Raft §5.3: an ack frees every message it covers, oldest first, and
+   only those (3). */
+START_TEST (progress_acked_frees_window)
+{
+    zr_progress_t pr = s_replicating (3, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 15, 10, 200);
+    zr_progress_sent (&pr, 20, 20, 201);
+    zr_progress_sent (&pr, 25, 40, 202);
+    ck_assert (!zr_progress_can_send (&pr));
+    ck_assert (zr_progress_acked (&pr, 17));
+    ck_assert_uint_eq (pr.match, 17);
+    ck_assert_uint_eq (pr.count, 2);
+    ck_assert_uint_eq (pr.bytes, 60);
+    ck_assert_uint_eq (pr.next, 26);
+    ck_assert (zr_progress_can_send (&pr));
+    ck_assert (zr_progress_acked (&pr, 25));
+    ck_assert_uint_eq (pr.match, 25);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert_uint_eq (pr.next, 26);
+}
+END_TEST
+
+/* Raft §5.3: the ring of in-flight messages wraps around many times and
+   keeps its count and bytes exact (3). */
+START_TEST (progress_acked_ring_wraps)
+{
+    zr_progress_t pr = s_replicating (ZR_INFLIGHT_MAX, S_BYTES_MAX, 10);
+    zr_index_t last = 10;
+    for (int round = 0; round < 5 * ZR_INFLIGHT_MAX; round++) {
+        zr_progress_sent (&pr, last + 1, 3, 200);
+        zr_progress_sent (&pr, last + 2, 4, 200);
+        ck_assert_uint_eq (pr.count, 2);
+        ck_assert_uint_eq (pr.bytes, 7);
+        ck_assert (zr_progress_acked (&pr, last + 1));
+        ck_assert_uint_eq (pr.count, 1);
+        ck_assert_uint_eq (pr.bytes, 4);
+        ck_assert (zr_progress_acked (&pr, last + 2));
+        ck_assert_uint_eq (pr.count, 0);
+        last += 2;
+    }
+    ck_assert_uint_eq (pr.match, last);
+    ck_assert_uint_eq (pr.next, last + 1);
+}
+END_TEST
+
+/* Invariant 2 (Raft §5.3, replies reordered by the network): a late or
+   duplicated ack never moves matchIndex back nor frees anything. */
+START_TEST (progress_acked_late_or_duplicate_ignored)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 15, 10, 200);
+    zr_progress_sent (&pr, 20, 10, 201);
+    zr_progress_sent (&pr, 25, 10, 202);
+    ck_assert (zr_progress_acked (&pr, 20));
+    ck_assert (!zr_progress_acked (&pr, 15));     /* late */
+    ck_assert (!zr_progress_acked (&pr, 20));     /* duplicate */
+    ck_assert (!zr_progress_acked (&pr, 0));
+    ck_assert_uint_eq (pr.match, 20);
+    ck_assert_uint_eq (pr.next, 26);
+    ck_assert_uint_eq (pr.count, 1);
+    ck_assert_uint_eq (pr.bytes, 10);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+}
+END_TEST
+
+/* Invariant 1: an ack beyond nextIndex (an answer to a message sent before
+   a back-off) moves nextIndex past it. */
+START_TEST (progress_acked_beyond_next_moves_next)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 30, 10, 200);
+    zr_progress_unreachable (&pr);
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert (zr_progress_acked (&pr, 30));
+    ck_assert_uint_eq (pr.match, 30);
+    ck_assert_uint_eq (pr.next, 31);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  zr_progress_rejected
+
+/* Raft §5.3: a rejection whose prevLogIndex is at or below matchIndex is
+   stale (that prefix is known to match): ignored. */
+START_TEST (progress_rejected_stale_below_match_ignored)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 10);
+    zr_progress_sent (&pr, 20, 10, 200);
+    ck_assert (!zr_progress_rejected (&pr, 10, 3));
+    ck_assert (!zr_progress_rejected (&pr, 4, 3));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    ck_assert_uint_eq (pr.next, 21);
+    ck_assert_uint_eq (pr.match, 10);
+    ck_assert_uint_eq (pr.count, 1);
+}
+END_TEST
+
+/* Raft §5.3: in PROBE only the answer to the current probe (prev =
+   next - 1) counts; a rejection of an older probe is ignored. */
+START_TEST (progress_rejected_older_probe_ignored)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 11, 0, 100);
+    ck_assert (!zr_progress_rejected (&pr, 15, 3));
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert (pr.probe_sent);
+}
+END_TEST
+
+/* Raft §5.3 (accelerated back-off): a rejection moves nextIndex to the
+   hint and allows the next probe at once. */
+START_TEST (progress_rejected_backs_off_to_hint)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 11, 0, 100);
+    ck_assert (zr_progress_rejected (&pr, 10, 6));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 6);
+    ck_assert_uint_eq (pr.match, 0);
+    ck_assert (!pr.probe_sent);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Raft §5.3: the follower did not match at rejected_prev, so a hint above
+   it is clamped down to rejected_prev. */
+START_TEST (progress_rejected_hint_clamped_to_rejected_prev)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 11, 0, 100);
+    ck_assert (zr_progress_rejected (&pr, 10, 50));
+    ck_assert_uint_eq (pr.next, 10);
+}
+END_TEST
+
+/* Invariant 1: the follower is known to match up to matchIndex, so a hint
+   at or below it is clamped up to match + 1. */
+START_TEST (progress_rejected_hint_clamped_above_match)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 20);
+    zr_progress_sent (&pr, 30, 10, 200);
+    zr_progress_sent (&pr, 40, 10, 201);
+    ck_assert (zr_progress_rejected (&pr, 30, 5));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 21);
+    ck_assert_uint_eq (pr.match, 20);
+}
+END_TEST
+
+/* Raft §5.3: a rejection in REPLICATE drops the whole window and goes
+   back to PROBE at the hint. */
+START_TEST (progress_rejected_in_replicate_resets_to_probe)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 20);
+    zr_progress_sent (&pr, 30, 10, 200);
+    zr_progress_sent (&pr, 40, 10, 201);
+    ck_assert (zr_progress_rejected (&pr, 30, 25));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 25);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert (!pr.probe_sent);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  zr_progress_timeout, zr_progress_unreachable
+
+/* Raft §5.3 ("the leader retries AppendEntries indefinitely"): when the
+   oldest message in flight is older than retry_ms, the window is presumed
+   lost and the follower is probed again from match + 1. */
+START_TEST (progress_timeout_oldest_inflight_returns_to_probe)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 12);
+    zr_progress_sent (&pr, 20, 10, 100);
+    zr_progress_sent (&pr, 30, 10, 120);
+    ck_assert (!zr_progress_timeout (&pr, 149, 50));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    ck_assert_uint_eq (pr.count, 2);
+    ck_assert (zr_progress_timeout (&pr, 150, 50));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 13);
+    ck_assert_uint_eq (pr.match, 12);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert (!pr.probe_sent);
+}
+END_TEST
+
+/* Raft §5.3: with nothing in flight in REPLICATE there is nothing to time
+   out. */
+START_TEST (progress_timeout_nothing_in_flight)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 12);
+    ck_assert (!zr_progress_timeout (&pr, 100000, 50));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    ck_assert_uint_eq (pr.next, 13);
+}
+END_TEST
+
+/* Raft §5.3: an unanswered probe may be resent after retry_ms, from the
+   same nextIndex. */
+START_TEST (progress_timeout_probe_allows_resend)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 8, S_BYTES_MAX);
+    zr_progress_sent (&pr, 11, 0, 100);
+    ck_assert (!zr_progress_timeout (&pr, 149, 50));
+    ck_assert (pr.probe_sent);
+    ck_assert (zr_progress_timeout (&pr, 150, 50));
+    ck_assert (!pr.probe_sent);
+    ck_assert_uint_eq (pr.next, 11);
+    ck_assert (zr_progress_can_send (&pr));
+    ck_assert (!zr_progress_timeout (&pr, 1000, 50));
+}
+END_TEST
+
+/* Raft §5.3: an unreachable follower goes back to PROBE from match + 1,
+   dropping whatever was in flight. */
+START_TEST (progress_unreachable_returns_to_probe)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 12);
+    zr_progress_sent (&pr, 20, 10, 100);
+    zr_progress_sent (&pr, 30, 10, 120);
+    zr_progress_unreachable (&pr);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 13);
+    ck_assert_uint_eq (pr.match, 12);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert (!pr.probe_sent);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("progress");
+    TCase *tc = tcase_create ("progress_reset");
+    tcase_add_test (tc, progress_reset_starts_probe_after_last);
+    tcase_add_test (tc, progress_reset_empty_log_probes_from_one);
+    tcase_add_test_raise_signal (tc, progress_reset_zero_window_aborts, SIGABRT);
+    tcase_add_test_raise_signal (tc, progress_reset_window_over_ring_aborts, SIGABRT);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("progress_sent");
+    tcase_add_test (tc, progress_sent_probe_one_at_a_time);
+    tcase_add_test (tc, progress_heartbeat_sent_only_stamps_time);
+    tcase_add_test (tc, progress_sent_replicate_advances_next);
+    tcase_add_test (tc, progress_can_send_bounded_by_count);
+    tcase_add_test (tc, progress_can_send_bounded_by_bytes);
+    tcase_add_test_raise_signal (tc, progress_sent_full_window_aborts, SIGABRT);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("progress_acked");
+    tcase_add_test (tc, progress_acked_moves_probe_to_replicate);
+    tcase_add_test (tc, progress_acked_frees_window);
+    tcase_add_test (tc, progress_acked_ring_wraps);
+    tcase_add_test (tc, progress_acked_late_or_duplicate_ignored);
+    tcase_add_test (tc, progress_acked_beyond_next_moves_next);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("progress_rejected");
+    tcase_add_test (tc, progress_rejected_stale_below_match_ignored);
+    tcase_add_test (tc, progress_rejected_older_probe_ignored);
+    tcase_add_test (tc, progress_rejected_backs_off_to_hint);
+    tcase_add_test (tc, progress_rejected_hint_clamped_to_rejected_prev);
+    tcase_add_test (tc, progress_rejected_hint_clamped_above_match);
+    tcase_add_test (tc, progress_rejected_in_replicate_resets_to_probe);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("progress_timeout");
+    tcase_add_test (tc, progress_timeout_oldest_inflight_returns_to_probe);
+    tcase_add_test (tc, progress_timeout_nothing_in_flight);
+    tcase_add_test (tc, progress_timeout_probe_allows_resend);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("progress_unreachable");
+    tcase_add_test (tc, progress_unreachable_returns_to_probe);
+    suite_add_tcase (suite, tc);
+    return suite;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,726 @@
+/*  =========================================================================
+    test_wal - unit tests of actors/wal: segments, records, recovery
+
+    Each test works in a fresh directory under /tmp with 64 KiB segments,
+    so a few hundred entries cross segments. Files are damaged by hand to
+    check recovery: a torn tail is truncated, anything else is refused
+    (wal.h, invariant 5).
+    =========================================================================
+*/
+#include "../../raft/raft.h"
+#include "../../actors/wal.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEG (64u * 1024u)               /* segment size in every test */
+#define REC_HEADER 32                   /* record header, as in wal.h */
+#define SEG_HEADER 32                   /* segment header, as in wal.h */
+
+/* Bytes a record with len payload bytes occupies (wal.h layout). */
+static size_t
+s_rec_bytes (size_t len)
+{
+    return (REC_HEADER + len + 7) & ~(size_t) 7;
+}
+
+static void
+s_dir_new (char *dir)
+{
+    strcpy (dir, "/tmp/zrwal-XXXXXX");
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+}
+
+static void
+s_dir_remove (const char *dir)
+{
+    DIR *d = opendir (dir);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *de;
+    char path [512];
+    while ((de = readdir (d)))
+        if (de->d_name [0] != '.') {
+            snprintf (path, sizeof path, "%s/%s", dir, de->d_name);
+            ck_assert_int_eq (unlink (path), 0);
+        }
+    closedir (d);
+    ck_assert_int_eq (rmdir (dir), 0);
+}
+
+static void
+s_seg_path (char *path, const char *dir, uint64_t seq)
+{
+    snprintf (path, 512, "%s/wal-%016llx.seg", dir, (unsigned long long) seq);
+}
+
+/* Returns the number of segment files in dir, asserting each has the
+   preallocated size and allocated blocks (not a sparse file). */
+static int
+s_segments_count (const char *dir)
+{
+    DIR *d = opendir (dir);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *de;
+    int count = 0;
+    char path [512];
+    while ((de = readdir (d)))
+        if (strstr (de->d_name, ".seg")) {
+            struct stat st;
+            snprintf (path, sizeof path, "%s/%s", dir, de->d_name);
+            ck_assert_int_eq (stat (path, &st), 0);
+            ck_assert_int_eq (st.st_size, SEG);
+            ck_assert_int_ge ((long long) st.st_blocks * 512, SEG);
+            count++;
+        }
+    closedir (d);
+    return count;
+}
+
+static void
+s_patch (const char *path, off_t off, const void *data, size_t len)
+{
+    int fd = open (path, O_WRONLY);
+    ck_assert_int_ge (fd, 0);
+    ck_assert_int_eq (pwrite (fd, data, len, off), (ssize_t) len);
+    close (fd);
+}
+
+static void
+s_peek (const char *path, off_t off, void *data, size_t len)
+{
+    int fd = open (path, O_RDONLY);
+    ck_assert_int_ge (fd, 0);
+    ck_assert_int_eq (pread (fd, data, len, off), (ssize_t) len);
+    close (fd);
+}
+
+static uint8_t
+s_byte (zr_index_t index, size_t j)
+{
+    return (uint8_t) (index * 7 + j * 13);
+}
+
+/* Returns n entries from index first, payloads of size bytes filled by
+   s_byte, sharing one blob; caller destroys with zr_entries_destroy. */
+static zr_entry_t *
+s_entries (zr_index_t first, uint32_t n, zr_term_t term, uint32_t size)
+{
+    zr_entry_t *entries = (zr_entry_t *) calloc (n, sizeof (zr_entry_t));
+    zr_blob_t *blob = zr_blob_new ((size_t) n * size);
+    ck_assert (entries && blob);
+    for (uint32_t i = 0; i < n; i++) {
+        zr_entry_t *e = &entries [i];
+        e->index = first + i;
+        e->term = term;
+        e->type = i % 5 == 4 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND;
+        e->size = size;
+        if (size > 0) {
+            uint8_t *p = blob->data + (size_t) i * size;
+            for (uint32_t j = 0; j < size; j++)
+                p [j] = s_byte (e->index, j);
+            e->data = p;
+            e->blob = zr_blob_ref (blob);
+        }
+    }
+    zr_blob_unref (&blob);
+    return entries;
+}
+
+/* Appends n entries as s_entries makes them. */
+static void
+s_append (zr_wal_t *wal, zr_index_t first, uint32_t n, zr_term_t term,
+          uint32_t size)
+{
+    zr_entry_t *entries = s_entries (first, n, term, size);
+    ck_assert_int_eq (zr_wal_append (wal, entries, n), 0);
+    zr_entries_destroy (&entries, n);
+}
+
+static void
+s_sync (zr_wal_t *wal)
+{
+    char err [256];
+    int rc = zr_wal_sync (wal, err, sizeof err);
+    ck_assert_msg (rc == 0, "sync: %s", err);
+}
+
+static zr_wal_t *
+s_open (const char *dir, zr_wal_state_t *state)
+{
+    zr_wal_t *wal = NULL;
+    char err [256];
+    int rc = zr_wal_open (dir, SEG, &wal, state, err, sizeof err);
+    ck_assert_msg (rc == 0, "open: %s", err);
+    ck_assert_ptr_nonnull (wal);
+    return wal;
+}
+
+/* Expects open to fail with rc and a message containing want. */
+static void
+s_open_fails (const char *dir, int rc, const char *want)
+{
+    zr_wal_t *wal = NULL;
+    zr_wal_state_t state;
+    char err [256];
+    int got = zr_wal_open (dir, SEG, &wal, &state, err, sizeof err);
+    ck_assert_int_eq (got, rc);
+    ck_assert_ptr_null (wal);
+    ck_assert_ptr_null (state.entries);
+    ck_assert_msg (strstr (err, want), "errmsg '%s' lacks '%s'", err, want);
+}
+
+/* Checks entries first..first+n-1 of state match s_entries (term, size). */
+static void
+s_check_entries (const zr_wal_state_t *state, zr_index_t first, uint32_t n,
+                 zr_term_t term, uint32_t size)
+{
+    ck_assert_uint_ge (state->n_entries, first + n - 1);
+    for (uint32_t i = 0; i < n; i++) {
+        const zr_entry_t *e = &state->entries [first - 1 + i];
+        ck_assert_uint_eq (e->index, first + i);
+        ck_assert_uint_eq (e->term, term);
+        ck_assert_uint_eq (e->type,
+                           i % 5 == 4 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND);
+        ck_assert_uint_eq (e->size, size);
+        for (uint32_t j = 0; j < size; j++)
+            ck_assert_uint_eq (e->data [j], s_byte (e->index, j));
+    }
+}
+
+/* Reopens dir, checks n entries of size bytes and term, returns state. */
+static void
+s_reopen_check (const char *dir, uint32_t n, zr_term_t term, uint32_t size,
+                zr_wal_state_t *state)
+{
+    zr_wal_t *wal = s_open (dir, state);
+    ck_assert_uint_eq (state->n_entries, n);
+    ck_assert_uint_eq (zr_wal_last_index (wal), n);
+    s_check_entries (state, 1, n, term, size);
+    zr_wal_destroy (&wal);
+}
+
+START_TEST (crc32c_check_value)
+{
+    /* The standard check value of CRC-32C, and that crc continues. */
+    ck_assert_uint_eq (zr_wal_crc32c (0, "123456789", 9), 0xE3069283u);
+    uint32_t crc = zr_wal_crc32c (0, "1234", 4);
+    ck_assert_uint_eq (zr_wal_crc32c (crc, "56789", 5), 0xE3069283u);
+    ck_assert_uint_eq (zr_wal_crc32c (0, NULL, 0), 0);
+}
+END_TEST
+
+START_TEST (wal_open_empty)
+{
+    /* A missing directory is created, holds nothing, and gets a current and a
+       spare segment. */
+    char base [64], dir [128];
+    s_dir_new (base);
+    snprintf (dir, sizeof dir, "%s/wal", base);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.term, 0);
+    ck_assert_uint_eq (state.vote, 0);
+    ck_assert_uint_eq (state.n_entries, 0);
+    ck_assert_ptr_null (state.entries);
+    ck_assert_uint_eq (state.torn_bytes, 0);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 0);
+    ck_assert_int_eq (zr_wal_sync (wal, NULL, 0), 0);
+    zr_wal_stats_t stats;
+    zr_wal_stats (wal, &stats);
+    ck_assert_uint_eq (stats.syncs, 0);
+    zr_wal_destroy (&wal);
+    zr_wal_destroy (&wal);
+    ck_assert_ptr_null (wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    struct stat st;
+    ck_assert_int_eq (stat (dir, &st), 0);
+    ck_assert_int_eq (st.st_mode & 0777, 0700);
+    s_dir_remove (dir);
+    s_dir_remove (base);
+}
+END_TEST
+
+START_TEST (wal_append_survives_reopen)
+{
+    /* Entries (payload, term, type) and hard state come back after reopen;
+       empty payloads too. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 5, 2), 0);
+    s_append (wal, 1, 10, 5, 100);
+    s_sync (wal);
+    s_append (wal, 11, 3, 5, 0);
+    s_sync (wal);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 13);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.term, 5);
+    ck_assert_uint_eq (state.vote, 2);
+    ck_assert_uint_eq (state.n_entries, 13);
+    s_check_entries (&state, 1, 10, 5, 100);
+    ck_assert_ptr_null (state.entries [11].data);
+    ck_assert_uint_eq (state.entries [12].size, 0);
+    /* One blob holds every payload. */
+    ck_assert_ptr_eq (state.entries [0].blob, state.entries [9].blob);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_set_hard_state_last_wins)
+{
+    /* Later hard-state records overwrite earlier ones on replay. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 1, 1), 0);
+    s_sync (wal);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 2, 0), 0);
+    s_append (wal, 1, 2, 2, 8);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 3, 3), 0);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 2, 2, 8, &state);
+    ck_assert_uint_eq (state.term, 3);
+    ck_assert_uint_eq (state.vote, 3);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_append_truncates_conflicting_suffix)
+{
+    /* Figure 2, AppendEntries step 3: re-appending at index 6 drops 6..10,
+       durably. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 10, 1, 20);
+    s_sync (wal);
+    s_append (wal, 6, 2, 2, 30);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 7);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.n_entries, 7);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 7);
+    s_check_entries (&state, 1, 5, 1, 20);
+    ck_assert_uint_eq (state.entries [5].term, 2);
+    ck_assert_uint_eq (state.entries [6].size, 30);
+    ck_assert_uint_eq (state.entries [6].data [29], s_byte (7, 29));
+    /* Appending after recovery continues at the end of the last record. */
+    s_append (wal, 8, 1, 2, 30);
+    s_sync (wal);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.n_entries, 8);
+    ck_assert_uint_eq (state.entries [7].data [0], s_byte (8, 0));
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_append_spans_segments)
+{
+    /* 3000 entries over 15 syncs fill several preallocated segments and all
+       come back. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    for (int i = 0; i < 15; i++) {
+        s_append (wal, (zr_index_t) i * 200 + 1, 200, 7, 100);
+        s_sync (wal);
+    }
+    zr_wal_destroy (&wal);
+    ck_assert_int_ge (s_segments_count (dir), 7);
+    s_reopen_check (dir, 3000, 7, 100, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    /* One sync crossing several segments works too. */
+    wal = s_open (dir, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_append (wal, 3001, 2000, 7, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 5000, 7, 100, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_append_moves_record_to_next_segment)
+{
+    /* Invariant (1): a record that does not fit the rest of a segment starts
+       the next one. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 1, 1, 40000);
+    s_append (wal, 2, 1, 1, 30000);
+    s_sync (wal);
+    zr_wal_stats_t stats;
+    zr_wal_stats (wal, &stats);
+    ck_assert_uint_eq (stats.syncs, 2);     /* one fdatasync per segment */
+    zr_wal_destroy (&wal);
+    uint8_t head [8], rest [64];
+    s_seg_path (path, dir, 2);
+    s_peek (path, SEG_HEADER, head, sizeof head);
+    ck_assert_uint_eq (head [4] | head [5] << 8 | head [6] << 16, 30000);
+    s_seg_path (path, dir, 1);
+    s_peek (path, SEG_HEADER + (off_t) s_rec_bytes (40000), rest, sizeof rest);
+    for (size_t i = 0; i < sizeof rest; i++)
+        ck_assert_uint_eq (rest [i], 0);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.n_entries, 2);
+    ck_assert_uint_eq (state.entries [1].data [29999], s_byte (2, 29999));
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_append_rejects_too_big)
+{
+    /* An entry larger than a segment can hold is refused and nothing is
+       queued. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    zr_entry_t *entries = s_entries (1, 2, 1, SEG - 40);
+    ck_assert_int_eq (zr_wal_append (wal, entries, 2), ZR_ETOOBIG);
+    zr_entries_destroy (&entries, 2);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 0);
+    s_append (wal, 1, 1, 1, SEG - SEG_HEADER - REC_HEADER);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 1, 1, SEG - SEG_HEADER - REC_HEADER, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_truncates_torn_tail)
+{
+    /* Invariant (5): garbage after the last record of the last segment is a
+       torn tail: zeroed, then a clean reopen. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 5, 1, 50);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    uint8_t garbage [100];
+    memset (garbage, 0xab, sizeof garbage);
+    s_seg_path (path, dir, 1);
+    s_patch (path, SEG_HEADER + 5 * (off_t) s_rec_bytes (50), garbage,
+             sizeof garbage);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.torn_bytes, 100);
+    ck_assert_uint_eq (state.n_entries, 5);
+    s_check_entries (&state, 1, 5, 1, 50);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_append (wal, 6, 1, 1, 50);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 6, 1, 50, &state);
+    ck_assert_uint_eq (state.torn_bytes, 0);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_truncates_partial_last_record)
+{
+    /* Invariant (5): a last record whose end never reached the disk is
+       dropped; earlier ones survive. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 5, 1, 200);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    uint8_t zeros [100] = {0};
+    s_seg_path (path, dir, 1);
+    s_patch (path, SEG_HEADER + 4 * (off_t) s_rec_bytes (200) + 120, zeros,
+             sizeof zeros);
+    wal = s_open (dir, &state);
+    ck_assert_uint_gt (state.torn_bytes, 0);
+    ck_assert_uint_eq (state.n_entries, 4);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 4);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 4, 1, 200, &state);
+    ck_assert_uint_eq (state.torn_bytes, 0);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_truncates_torn_segment_start)
+{
+    /* Invariant (5): a torn first record of the last data segment is a torn
+       tail, though earlier segments hold data. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    uint32_t per_seg = (SEG - SEG_HEADER) / (uint32_t) s_rec_bytes (100);
+    s_append (wal, 1, per_seg, 1, 100);
+    s_sync (wal);
+    s_append (wal, per_seg + 1, 1, 1, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    uint8_t garbage [8];
+    memset (garbage, 0x77, sizeof garbage);
+    s_seg_path (path, dir, 2);
+    s_patch (path, SEG_HEADER + REC_HEADER + 40, garbage, sizeof garbage);
+    wal = s_open (dir, &state);
+    ck_assert_uint_gt (state.torn_bytes, 0);
+    ck_assert_uint_eq (state.n_entries, per_seg);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_append (wal, per_seg + 1, 1, 1, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, per_seg + 1, 1, 100, &state);
+    ck_assert_uint_eq (state.torn_bytes, 0);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_corrupt_middle)
+{
+    /* Invariant (5): a bad record followed by valid ones may hide acknowledged
+       data: refuse, naming file and offset. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 5, 1, 50);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_seg_path (path, dir, 1);
+    off_t off = SEG_HEADER + (off_t) s_rec_bytes (50);
+    uint8_t byte;
+    s_peek (path, off + REC_HEADER + 3, &byte, 1);
+    byte ^= 0x10;
+    s_patch (path, off + REC_HEADER + 3, &byte, 1);
+    char want [128];
+    snprintf (want, sizeof want, "wal-0000000000000001.seg: crc mismatch at "
+              "offset %lld (valid records follow", (long long) off);
+    s_open_fails (dir, ZR_ECORRUPT, want);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_corrupt_non_last_segment)
+{
+    /* Invariant (2): a segment is durable before the next is written, so
+       damage in it is corruption. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    uint32_t per_seg = (SEG - SEG_HEADER) / (uint32_t) s_rec_bytes (100);
+    s_append (wal, 1, per_seg + 10, 1, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_seg_path (path, dir, 1);
+    uint8_t garbage [16];
+    memset (garbage, 0x5a, sizeof garbage);
+    off_t off = SEG_HEADER + (off_t) (per_seg - 1) * (off_t) s_rec_bytes (100);
+    s_patch (path, off + REC_HEADER, garbage, sizeof garbage);
+    s_open_fails (dir, ZR_ECORRUPT,
+                  "wal-0000000000000001.seg: crc mismatch at offset");
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_missing_segment)
+{
+    /* A hole in the sequence of segments loses records: refuse, naming the
+       missing file. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 1500, 1, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_seg_path (path, dir, 2);
+    ck_assert_int_eq (unlink (path), 0);
+    s_open_fails (dir, ZR_ECORRUPT, "wal-0000000000000002.seg: missing");
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_index_gap)
+{
+    /* Invariant (4): a CRC-valid entry past last + 1 means lost records:
+       refuse. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 2, 1, 8);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    /* Hand-encoded record of index 9, per the layout table in wal.h. */
+    uint8_t rec [40] = {0};
+    rec [4] = 8;                            /* length */
+    rec [8] = 1;                            /* ENTRY */
+    rec [9] = ZR_ENTRY_COMMAND;
+    rec [12] = 1;                           /* term */
+    rec [20] = 9;                           /* index */
+    uint32_t crc = zr_wal_crc32c (0, rec + 4, sizeof rec - 4);
+    for (int i = 0; i < 4; i++)
+        rec [i] = (uint8_t) (crc >> (8 * i));
+    s_seg_path (path, dir, 1);
+    s_patch (path, SEG_HEADER + 2 * (off_t) s_rec_bytes (8), rec, sizeof rec);
+    s_open_fails (dir, ZR_ECORRUPT, "gap: entry index 9 after last index 2");
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_cleans_preparation_leftovers)
+{
+    /* Temp files and a garbage-headed empty last segment from a crash during
+       preparation are removed. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 3, 1, 10);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    snprintf (path, sizeof path, "%s/wal-0000000000000003.seg.tmp", dir);
+    int fd = open (path, O_CREAT | O_WRONLY, 0600);
+    ck_assert_int_ge (fd, 0);
+    close (fd);
+    s_seg_path (path, dir, 2);
+    s_patch (path, 0, "garbage!", 8);
+    s_reopen_check (dir, 3, 1, 10, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    snprintf (path, sizeof path, "%s/wal-0000000000000003.seg.tmp", dir);
+    ck_assert_int_ne (access (path, F_OK), 0);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_sync_groups_commit)
+{
+    /* Group commit: 1000 appended entries then one sync cost one fdatasync; an
+       empty sync costs none. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    for (zr_index_t i = 1; i <= 1000; i++)
+        s_append (wal, i, 1, 1, 16);
+    s_sync (wal);
+    s_sync (wal);
+    zr_wal_stats_t stats;
+    zr_wal_stats (wal, &stats);
+    ck_assert_uint_eq (stats.syncs, 1);
+    ck_assert_uint_eq (stats.records, 1000);
+    ck_assert_uint_eq (stats.bytes, 1000 * s_rec_bytes (16));
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 2, 1), 0);
+    s_sync (wal);
+    zr_wal_stats (wal, &stats);
+    ck_assert_uint_eq (stats.syncs, 2);
+    ck_assert_uint_eq (stats.records, 1001);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_preallocates_segments)
+{
+    /* Invariant (3): every segment file has its full size and allocated
+       blocks. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    s_append (wal, 1, 1000, 1, 100);
+    s_sync (wal);
+    ck_assert_int_ge (s_segments_count (dir), 3);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_sync_error_is_sticky)
+{
+    /* Invariant (6): after a failed write every call fails, so nothing is
+       acknowledged. */
+    char dir [64], err [256];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 2, 1, 10);
+    s_sync (wal);
+    s_append (wal, 3, 1, 1, 10);
+    zr_wal_test_fail (wal);
+    ck_assert_int_eq (zr_wal_sync (wal, err, sizeof err), ZR_EIO);
+    ck_assert_ptr_nonnull (strstr (err, "wal-0000000000000001.seg: pwrite"));
+    ck_assert_int_eq (zr_wal_append (wal, NULL, 0), ZR_EIO);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 2, 2), ZR_EIO);
+    err [0] = '\0';
+    ck_assert_int_eq (zr_wal_sync (wal, err, sizeof err), ZR_EIO);
+    ck_assert_ptr_nonnull (strstr (err, "pwrite"));
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 2, 1, 10, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("wal");
+    TCase *tc = tcase_create ("wal");
+    tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, crc32c_check_value);
+    tcase_add_test (tc, wal_open_empty);
+    tcase_add_test (tc, wal_append_survives_reopen);
+    tcase_add_test (tc, wal_set_hard_state_last_wins);
+    tcase_add_test (tc, wal_append_truncates_conflicting_suffix);
+    tcase_add_test (tc, wal_append_spans_segments);
+    tcase_add_test (tc, wal_append_moves_record_to_next_segment);
+    tcase_add_test (tc, wal_append_rejects_too_big);
+    tcase_add_test (tc, wal_open_truncates_torn_tail);
+    tcase_add_test (tc, wal_open_truncates_partial_last_record);
+    tcase_add_test (tc, wal_open_truncates_torn_segment_start);
+    tcase_add_test (tc, wal_open_refuses_corrupt_middle);
+    tcase_add_test (tc, wal_open_refuses_corrupt_non_last_segment);
+    tcase_add_test (tc, wal_open_refuses_missing_segment);
+    tcase_add_test (tc, wal_open_refuses_index_gap);
+    tcase_add_test (tc, wal_open_cleans_preparation_leftovers);
+    tcase_add_test (tc, wal_sync_groups_commit);
+    tcase_add_test (tc, wal_open_preallocates_segments);
+    tcase_add_test (tc, wal_sync_error_is_sticky);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,52 @@
+/*  =========================================================================
+    peer - the sockets that carry RPCs between servers
+
+    Each server binds one ROUTER for incoming RPCs and keeps one DEALER per
+    peer, whose routing identity is "n<id>" so the ROUTER can tell who is
+    talking and route replies back. Every socket that reads from the
+    network has ZMQ_MAXMSGSIZE set; every send is non-blocking with a
+    bounded high-water mark: a full link is unreachable, never waited on.
+
+    This is also the seam where the fault-injecting filter sits: every
+    outgoing and incoming RPC of a node passes zr_peer_filter_pass(), which
+    today implements per-peer partitions (both directions, set at run time)
+    and which the fault-tolerance work extends with drops, delays,
+    duplication and reordering.
+    =========================================================================
+*/
+#ifndef ZR_PEER_H_INCLUDED
+#define ZR_PEER_H_INCLUDED
+
+#define ZR_PEER_HWM 1000                /* messages queued per link */
+#define ZR_PEER_LINGER_MS 0             /* drop unsent frames on close */
+
+/* Creates the ROUTER that receives RPCs, bound to endpoint. Returns NULL
+   (and logs) if the bind fails. Caller owns the result. */
+zsock_t *zr_peer_router_new (const char *endpoint);
+
+/* Creates a DEALER with identity "n<self_id>" connected to endpoint.
+   Returns NULL if the endpoint is invalid. Caller owns the result. */
+zsock_t *zr_peer_dealer_new (zr_id_t self_id, const char *endpoint);
+
+/* Sends one frame of size bytes without blocking; on a ROUTER, routing
+   id "n<to>" is prepended. Returns 0, or ZR_EBUSY when the link is full
+   or the peer is unknown (the frame is dropped). */
+int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
+
+/* Parses a routing identity "n<id>" into an id; returns 0 if invalid. */
+zr_id_t zr_peer_id_parse (const void *data, size_t size);
+
+/* The filter seam. Which links of this node are cut, per peer and per
+   direction. Owned by the node actor (single thread). */
+typedef struct {
+    bool cut_out [ZR_NODES_MAX + 1];    /* drop what this node sends to id */
+    bool cut_in [ZR_NODES_MAX + 1];     /* drop what this node gets from id */
+    uint64_t dropped;                   /* frames dropped by the filter */
+} zr_peer_filter_t;
+
+/* Returns true if a message from `from` to `to` may pass the filter of
+   node `self`; false (and counts it) if the link is cut. */
+bool zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self,
+                          zr_id_t from, zr_id_t to);
+
+#endif

@@ -1,0 +1,19 @@
+/*  =========================================================================
+    transport.h - umbrella header of the wire layer
+
+    transport/ files include this header and nothing else of the project.
+    The layer turns raft/ messages into msgpack frames and back (codec),
+    and owns the helpers for peer sockets.
+    =========================================================================
+*/
+#ifndef ZR_TRANSPORT_H_INCLUDED
+#define ZR_TRANSPORT_H_INCLUDED
+
+#include <czmq.h>
+#include <msgpack.h>
+
+#include "../raft/raft.h"
+#include "codec.h"
+#include "peer.h"
+
+#endif
