@@ -29,6 +29,8 @@ typedef struct {
     zraft_status_t stats;               /* counters reported by STATUS */
     atomic_uint_fast64_t bytes_out;     /* shared with replicators */
     atomic_uint_fast64_t rejected;      /* shared with replicators */
+    zr_codec_stats_t codec;             /* ROUTER frames by decode result */
+    zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
 } self_t;
 
 static void
@@ -215,8 +217,7 @@ s_self_step (self_t *self, zr_message_t *msg)
         int rc = zr_core_step (self->core, msg, (uint64_t) zclock_mono ());
         if (rc != 0) {
             self->stats.frames_rejected++;
-            zsys_warning ("n%u node: %s from n%u refused: %s", self->id,
-                          zr_message_name (msg->type), msg->from, zr_strerror (rc));
+            zr_peer_warn (&self->warn, self->id, "node", NULL, 0, zr_strerror (rc));
         }
     }
     zr_message_destroy (&msg);
@@ -240,10 +241,12 @@ s_self_handle_router (self_t *self)
         zr_message_destroy (&msg);
         rc = ZR_EMALFORMED;
     }
+    zr_codec_stats_add (&self->codec, rc);
     if (rc != 0) {
         self->stats.frames_rejected++;
-        zsys_warning ("n%u node: dropped peer frame (id=%u, %zu frames): %s",
-                      self->id, from, zmsg_size (frames), zr_strerror (rc));
+        zr_peer_warn (&self->warn, self->id, "node/router",
+                      payload ? zframe_data (payload) : NULL,
+                      payload ? zframe_size (payload) : 0, zr_strerror (rc));
     }
     else {
         self->stats.rpcs_in++;
@@ -426,11 +429,19 @@ s_child_stop (zactor_t **child_p, bool drain)
 {
     if (!*child_p)
         return;
+    /* A child that already ended (an interrupt) has no peer on its pipe:
+       the send fails at once instead of blocking, and zactor_destroy
+       (which also sends with a zero timeout) collects nothing. */
+    zsock_set_sndtimeo (*child_p, 0);
     if (drain && zstr_send (*child_p, "STOP") == 0) {
         while (true) {
             zmsg_t *msg = zmsg_recv (*child_p);
             if (!msg)
                 break;
+            if (zmsg_signal (msg) >= 0) {   /* it ended instead */
+                zmsg_destroy (&msg);
+                break;
+            }
             char *verb = zmsg_popstr (msg);
             bool stopped = !verb || streq (verb, "STOPPED");
             if (verb && streq (verb, "PERSISTED")) {

@@ -12,6 +12,8 @@ typedef struct {
     msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool unreachable;                   /* a full link was reported */
     bool stopped;                       /* STOP received: hand nothing more */
+    zr_codec_stats_t codec;             /* reply frames by decode result */
+    zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
     bool terminated;                    /* $TERM received */
 } self_t;
 
@@ -79,10 +81,12 @@ s_self_handle_dealer (self_t *self)
                     || (msg->type != ZR_MSG_VOTE_REPLY
                         && msg->type != ZR_MSG_APPEND_REPLY)))
         rc = ZR_EMALFORMED;
+    zr_codec_stats_add (&self->codec, rc);
     if (rc != 0) {
         atomic_fetch_add (self->conf.rejected, 1);
-        zsys_warning ("n%u replicator/n%u: dropped reply frame size=%zu: %s",
-                      self->conf.self_id, self->conf.peer_id,
+        char who [32];
+        snprintf (who, sizeof who, "replicator/n%u", self->conf.peer_id);
+        zr_peer_warn (&self->warn, self->conf.self_id, who, zframe_data (frame),
                       zframe_size (frame), zr_strerror (rc));
         zr_message_destroy (&msg);
     }

@@ -15,7 +15,7 @@
 
     It measures; it injects no faults (tests do that). Exit codes: 0 on
     success, 1 if the cluster failed (no leader, stall, verify), 64 on a
-    bad flag (EX_USAGE).
+    bad flag (EX_USAGE), 130 if interrupted (data still removed).
     =========================================================================
 */
 #include "../include/zraft.h"
@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,41 @@
 #define S_VERIFY_MS 2000                /* verify waits this long at most */
 #define S_NEW_ATTEMPTS 10               /* zraft_new retries (port release) */
 #define S_DRAIN_MAX 1024                /* runs taken per socket per pass */
+#define S_FILL_MAX 1024                 /* proposals per pass, so the loop
+                                           still drains and reads the clock */
+#define S_EX_INTERRUPTED 130            /* 128 + SIGINT, as shells report */
+
+/* Set by SIGINT and SIGTERM: the one mutable global (process-wide signal
+   setup, which STYLE leaves to bin/). It replaces czmq's handler and
+   zsys_interrupted, and the signals are kept off the nodes' threads:
+   interrupted actors quit on their own, and then zraft_destroy can hang
+   (seen with the library of 2026-11-23); stopping the nodes in our order
+   is what ends a run cleanly and removes its data. */
+static volatile sig_atomic_t s_interrupted = 0;
+
+/* ------------------------------------------------------------- signals */
+
+static void
+s_signal_cb (int signal_value)
+{
+    (void) signal_value;
+    s_interrupted = 1;
+}
+
+/* Blocks or unblocks SIGINT and SIGTERM on this thread. Threads started
+   while they are blocked (ZeroMQ's and every node's) inherit the block,
+   so the signals reach only this, the main thread. */
+static void
+s_signals_block (bool block)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    int rc = pthread_sigmask (block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    assert (rc == 0);
+    (void) rc;
+}
 
 /* ------------------------------------------------------------- options */
 
@@ -61,20 +97,21 @@ typedef struct {
     size_t width;                       /* 4 (uint32_t) or 8 (uint64_t) */
     uint64_t min;                       /* accepted range, inclusive */
     uint64_t max;                       /* accepted range, inclusive */
+    const char *accepted;               /* range in words, if not min..max */
 } s_flag_t;
 
 static const s_flag_t s_flags [] = {
-    {"--nodes", offsetof (s_opts_t, nodes), 4, 1, 7},
-    {"--heartbeat-ms", offsetof (s_opts_t, heartbeat_ms), 4, 1, 60000},
-    {"--election-ms", offsetof (s_opts_t, election_ms), 4, 2, 600000},
-    {"--window", offsetof (s_opts_t, window), 4, 1, 256},
-    {"--batch-bytes", offsetof (s_opts_t, batch_bytes), 8, 1, 8u << 20},
+    {"--nodes", offsetof (s_opts_t, nodes), 4, 1, 7, "1, 3, 5 or 7"},
+    {"--heartbeat-ms", offsetof (s_opts_t, heartbeat_ms), 4, 1, 60000, NULL},
+    {"--election-ms", offsetof (s_opts_t, election_ms), 4, 2, 600000, NULL},
+    {"--window", offsetof (s_opts_t, window), 4, 1, 256, NULL},
+    {"--batch-bytes", offsetof (s_opts_t, batch_bytes), 8, 1, 8u << 20, NULL},
     {"--entry-size", offsetof (s_opts_t, entry_size), 4, 1,
-     ZRAFT_ENTRY_BYTES_MAX},
-    {"--inflight", offsetof (s_opts_t, inflight), 4, 1, S_INFLIGHT_MAX},
-    {"--duration", offsetof (s_opts_t, duration_s), 4, 1, 3600},
-    {"--warmup", offsetof (s_opts_t, warmup_s), 4, 0, 600},
-    {"--seed", offsetof (s_opts_t, seed), 8, 0, UINT64_MAX},
+     ZRAFT_ENTRY_BYTES_MAX, NULL},
+    {"--inflight", offsetof (s_opts_t, inflight), 4, 1, S_INFLIGHT_MAX, NULL},
+    {"--duration", offsetof (s_opts_t, duration_s), 4, 1, 3600, NULL},
+    {"--warmup", offsetof (s_opts_t, warmup_s), 4, 0, 600, NULL},
+    {"--seed", offsetof (s_opts_t, seed), 8, 0, UINT64_MAX, NULL},
 };
 #define S_FLAGS (sizeof s_flags / sizeof s_flags [0])
 
@@ -102,7 +139,7 @@ s_usage (FILE *out)
         "  --seed N           election seed, 0 = from the clock (default 0)\n"
         "  --json             print one JSON object instead of the summary\n"
         "  --help             print this and exit\n"
-        "Exit: 0 ok, 1 cluster failure, 64 bad flag.\n",
+        "Exit: 0 ok, 1 cluster failure, 64 bad flag, 130 interrupted.\n",
         ZRAFT_ENTRY_BYTES_MAX, S_INFLIGHT_MAX);
 }
 
@@ -122,12 +159,16 @@ s_flag_set (s_opts_t *opts, const s_flag_t *flag, const char *text)
         ok = errno == 0 && *end == 0 && value >= flag->min
              && value <= flag->max;
     }
-    if (!ok) {
+    if (!ok && flag->accepted)
+        fprintf (stderr, "zraft-bench: %s must be %s (got '%s')\n",
+                 flag->name, flag->accepted, text ? text : "nothing");
+    else
+    if (!ok)
         fprintf (stderr, "zraft-bench: %s must be an integer in %" PRIu64
                  "..%" PRIu64 " (got '%s')\n", flag->name, flag->min,
                  flag->max, text ? text : "nothing");
+    if (!ok)
         return -1;
-    }
     char *field = (char *) opts + flag->offset;
     if (flag->width == 4) {
         uint32_t v32 = (uint32_t) value;
@@ -145,8 +186,8 @@ static int
 s_opts_check (const s_opts_t *opts)
 {
     if (opts->nodes % 2 == 0) {
-        fprintf (stderr, "zraft-bench: --nodes must be 1, 3, 5 or 7 (got %u)\n",
-                 opts->nodes);
+        fprintf (stderr, "zraft-bench: --nodes must be 1, 3, 5 or 7"
+                 " (got '%u')\n", opts->nodes);
         return -1;
     }
     if (opts->election_ms <= opts->heartbeat_ms) {
@@ -160,11 +201,38 @@ s_opts_check (const s_opts_t *opts)
                  S_DIR_MAX - 1);
         return -1;
     }
+    for (uint32_t id = 1; opts->dir && id <= opts->nodes; id++) {
+        char path [S_DIR_MAX + 16];
+        snprintf (path, sizeof path, "%s/n%u", opts->dir, id);
+        if (zsys_file_mode (path) != -1) {
+            fprintf (stderr, "zraft-bench: --dir must not hold n1..n%u yet"
+                     " (%s exists)\n", opts->nodes, path);
+            return -1;
+        }
+    }
     return 0;
 }
 
-/* Parses argv into opts. Returns 0 to run, 1 after --help, or -1 after
-   a one-line message on stderr (the caller exits 64). */
+/* Sets a flag that takes no value. Returns 1 for --help, 0 if name was
+   such a flag, -1 if it takes a value. */
+static int
+s_opts_switch (s_opts_t *opts, const char *name)
+{
+    if (streq (name, "--help") || streq (name, "-h"))
+        return 1;
+    if (streq (name, "--keep"))
+        opts->keep = true;
+    else
+    if (streq (name, "--json"))
+        opts->json = true;
+    else
+        return -1;
+    return 0;
+}
+
+/* Parses argv ("--flag value" or "--flag=value") into opts. Returns 0
+   to run, 1 after --help, or -1 after a one-line message on stderr (the
+   caller exits 64). */
 static int
 s_opts_parse (s_opts_t *opts, int argc, char *argv [])
 {
@@ -173,29 +241,24 @@ s_opts_parse (s_opts_t *opts, int argc, char *argv [])
                         .entry_size = 128, .inflight = 64, .duration_s = 5,
                         .warmup_s = 1};
     for (int i = 1; i < argc; i++) {
-        char name [64];
         const char *arg = argv [i];
         const char *eq = strchr (arg, '=');
-        size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
-        snprintf (name, sizeof name, "%.*s", (int) len, arg);
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv [i + 1] : NULL);
-        bool is_bool = !eq && (streq (name, "--help") || streq (name, "-h")
-                               || streq (name, "--keep") || streq (name, "--json"));
-        if (is_bool && (streq (name, "--help") || streq (name, "-h")))
-            return 1;
-        if (is_bool) {
-            opts->keep = opts->keep || streq (name, "--keep");
-            opts->json = opts->json || streq (name, "--json");
+        char name [64];
+        snprintf (name, sizeof name, "%.*s",
+                  (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+        int rc = eq ? -1 : s_opts_switch (opts, name);
+        if (rc >= 0) {
+            if (rc == 1)
+                return 1;
             continue;
         }
-        if (!eq)
-            i++;                        /* the value is the next argument */
+        const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
+        if (streq (name, "--dir") && !value) {
+            fprintf (stderr, "zraft-bench: --dir needs a directory\n");
+            return -1;
+        }
         if (streq (name, "--dir")) {
             opts->dir = value;
-            if (!value) {
-                fprintf (stderr, "zraft-bench: --dir needs a directory\n");
-                return -1;
-            }
             continue;
         }
         size_t f = 0;
@@ -236,8 +299,8 @@ typedef struct {
     uint64_t ring_mask;                 /* ring size - 1; size >= 2W + 64 */
     uint32_t pending;                   /* ring entries of `term`; <= W */
     uint64_t applied_seen;              /* highest index any node applied */
-    uint64_t last_index;                /* last index a propose returned */
-    byte *payload;                      /* entry_size bytes, proposed each time */
+    uint64_t last_index;                /* index the last propose returned */
+    byte *payload;                      /* entry_size bytes, each proposal */
     bool measuring;                     /* between warm-up and the end */
     int64_t measure_us;                 /* when measuring began */
     int64_t end_us;                     /* when measuring ended */
@@ -326,8 +389,10 @@ s_bench_destroy (s_bench_t **self_p)
 static int
 s_bench_dirs (s_bench_t *self)
 {
-    if (self->opts.dir)
+    if (self->opts.dir) {
         snprintf (self->dir, sizeof self->dir, "%s", self->opts.dir);
+        self->dir_made = zsys_file_mode (self->dir) == -1;
+    }
     else {
         snprintf (self->dir, sizeof self->dir, "/tmp/zraft-bench-XXXXXX");
         if (!mkdtemp (self->dir)) {
@@ -405,7 +470,7 @@ s_bench_start_node (s_bench_t *self, uint32_t id)
     config.seed = self->opts.seed ? self->opts.seed + id : 0;
     for (int attempt = 0; attempt < S_NEW_ATTEMPTS; attempt++) {
         self->nodes [id - 1] = zraft_new (&config, NULL);
-        if (self->nodes [id - 1] || zsys_interrupted)
+        if (self->nodes [id - 1] || s_interrupted)
             break;
         zclock_sleep (50);
     }
@@ -555,7 +620,7 @@ s_bench_leader_find (s_bench_t *self)
     int64_t deadline = zclock_mono () + 20 * (int64_t) self->opts.election_ms;
     uint64_t term = 0;
     uint32_t leader = 0;
-    while (!zsys_interrupted) {
+    while (!s_interrupted) {
         if (s_bench_drain (self))
             break;
         leader = s_bench_leader_agreed (self, &term);
@@ -563,6 +628,8 @@ s_bench_leader_find (s_bench_t *self)
             break;
         zpoller_wait (self->poller, S_POLL_MS);
     }
+    if (!leader && s_interrupted)
+        return -1;
     if (!leader) {
         fprintf (stderr, "zraft-bench: no agreed leader within %u ms\n",
                  20 * self->opts.election_ms);
@@ -603,21 +670,24 @@ s_bench_track (s_bench_t *self, uint64_t index, uint64_t term)
     }
     *slot = (s_pending_t) {index, term, zclock_usecs ()};
     self->pending++;
-    if (index > self->last_index)
-        self->last_index = index;
+    self->last_index = index;           /* the newest term's, so it stays */
     return 0;
 }
 
-/* Proposes until W are pending; finds the new leader if needed. */
+/* Proposes until W are pending (at most S_FILL_MAX per call); finds the
+   new leader if needed. Returns 0 or -1 after a message. */
 static int
 s_bench_fill (s_bench_t *self)
 {
-    while (self->pending < self->opts.inflight && !zsys_interrupted) {
+    for (int n = 0; n < S_FILL_MAX && self->pending < self->opts.inflight
+                    && !s_interrupted; n++) {
         uint64_t index = 0, term = 0;
         int rc = zraft_propose (self->nodes [self->leader - 1], self->payload,
                                 self->opts.entry_size, &index, &term, NULL);
         if (rc == ZRAFT_ENOTLEADER)
             return s_bench_leader_find (self);
+        if (rc != 0 && s_interrupted)
+            return -1;
         if (rc != 0) {
             fprintf (stderr, "zraft-bench: propose on n%u: %s\n",
                      self->leader, zraft_strerror (rc));
@@ -645,14 +715,15 @@ static int
 s_bench_watch (s_bench_t *self, int64_t now)
 {
     int64_t quiet_us = now - self->progress_us;
-    if (self->pending == 0 || quiet_us < 1000 * (int64_t) self->opts.election_ms)
+    int64_t election_us = 1000 * (int64_t) self->opts.election_ms;
+    if (self->pending == 0 || quiet_us < election_us)
         return 0;
     zraft_status_t status;
     if (zraft_status (self->nodes [self->leader - 1], &status) != 0)
         return -1;
     if (status.role != ZRAFT_LEADER || status.term != self->term)
         return s_bench_leader_find (self);
-    if (quiet_us < 20000 * (int64_t) self->opts.election_ms)
+    if (quiet_us < 20 * election_us)
         return 0;
     fprintf (stderr, "zraft-bench: stalled: %u pending on leader n%u,"
              " nothing applied for %" PRId64 " ms\n", self->pending,
@@ -667,15 +738,17 @@ s_bench_run (s_bench_t *self)
 {
     int64_t start = zclock_usecs ();
     int64_t measure_at = start + 1000000 * (int64_t) self->opts.warmup_s;
-    int64_t end_at = measure_at + 1000000 * (int64_t) self->opts.duration_s;
+    int64_t end_at = INT64_MAX;         /* set once measuring begins */
     self->progress_us = start;
-    while (!zsys_interrupted) {
+    while (!s_interrupted) {
         int64_t now = zclock_usecs ();
         if (!self->measuring && now >= measure_at) {
             if (s_bench_counters (self, self->before))
                 return -1;
             self->measuring = true;
             self->measure_us = zclock_usecs ();
+            end_at = self->measure_us
+                     + 1000000 * (int64_t) self->opts.duration_s;
         }
         if (now >= end_at)
             break;
@@ -687,10 +760,8 @@ s_bench_run (s_bench_t *self)
     }
     self->measuring = false;
     self->end_us = zclock_usecs ();
-    if (zsys_interrupted) {
-        fprintf (stderr, "zraft-bench: interrupted\n");
+    if (s_interrupted)
         return -1;
-    }
     return s_bench_counters (self, self->after);
 }
 
@@ -700,7 +771,7 @@ static int
 s_bench_verify (s_bench_t *self)
 {
     int64_t deadline = zclock_mono () + S_VERIFY_MS;
-    while (!zsys_interrupted) {
+    while (!s_interrupted) {
         if (s_bench_drain (self))
             break;
         uint32_t through = 0;
@@ -717,6 +788,8 @@ s_bench_verify (s_bench_t *self)
             break;
         zpoller_wait (self->poller, S_POLL_MS);
     }
+    if (s_interrupted)
+        return -1;
     fprintf (stderr, "zraft-bench: verify failed: not all %u nodes applied"
              " through index %" PRIu64 " within %d ms\n", self->opts.nodes,
              self->last_index, S_VERIFY_MS);
@@ -870,9 +943,10 @@ s_print_json (s_bench_t *self, const s_figures_t *f, bool verified)
 static int
 s_bench_main (s_bench_t *self)
 {
-    if (s_bench_start (self) || s_bench_leader_find (self)
-        || s_bench_run (self))
-        return 1;
+    int rc = s_bench_start (self);
+    s_signals_block (false);            /* from here on, to us alone */
+    if (rc || s_bench_leader_find (self) || s_bench_run (self))
+        return s_interrupted ? S_EX_INTERRUPTED : 1;
     s_figures_t figures;
     s_figures (self, &figures);
     if (!self->opts.json)
@@ -884,6 +958,8 @@ s_bench_main (s_bench_t *self)
     if (verified)
         printf ("verified: all %u nodes applied through index %" PRIu64 "\n",
                 self->opts.nodes, self->last_index);
+    if (s_interrupted)
+        return S_EX_INTERRUPTED;
     return verified ? 0 : 1;
 }
 
@@ -898,7 +974,9 @@ main (int argc, char *argv [])
     }
     if (rc != 0)
         return S_EX_USAGE;
+    s_signals_block (true);
     zsys_init ();
+    zsys_handler_set (s_signal_cb);
     zsys_set_logident ("zraft-bench");
     zsys_set_logstream (stderr);        /* stdout carries the report only */
     s_bench_t *bench = s_bench_new (&opts);
@@ -908,5 +986,7 @@ main (int argc, char *argv [])
     }
     rc = s_bench_main (bench);
     s_bench_destroy (&bench);
+    if (rc == S_EX_INTERRUPTED)
+        fprintf (stderr, "zraft-bench: interrupted\n");
     return rc;
 }

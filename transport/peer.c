@@ -97,3 +97,25 @@ zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self, zr_id_t from,
         filter->dropped++;
     return !cut;
 }
+
+void
+zr_peer_warn (zr_peer_warn_t *limiter, zr_id_t self, const char *who,
+              const void *data, size_t size, const char *reason)
+{
+    zr_assert (limiter && who && reason);
+    int64_t now = zclock_mono ();
+    if (now < limiter->next_ms) {
+        limiter->suppressed++;
+        return;
+    }
+    limiter->next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
+    char hex [2 * 16 + 1] = "";
+    const uint8_t *bytes = (const uint8_t *) data;
+    size_t shown = size < 16 ? size : 16;
+    for (size_t i = 0; bytes && i < shown; i++)
+        snprintf (hex + 2 * i, 3, "%02x", bytes [i]);
+    zsys_warning ("n%u %s: dropped frame (%s) size=%zu hex=%s%s suppressed=%llu",
+                  self, who, reason, size, hex, size > shown ? ".." : "",
+                  (unsigned long long) limiter->suppressed);
+    limiter->suppressed = 0;
+}

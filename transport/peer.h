@@ -49,4 +49,20 @@ typedef struct {
 bool zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self,
                           zr_id_t from, zr_id_t to);
 
+/* Rate-limited warnings about frames a peer got wrong (STYLE: log bad
+   input at warning, rate-limited, with a sanitised hex sample). One
+   warning per interval; the ones suppressed meanwhile are counted in the
+   next. Owned by one thread. */
+#define ZR_PEER_WARN_INTERVAL_MS 1000
+
+typedef struct {
+    int64_t next_ms;                    /* earliest time of the next warning */
+    uint64_t suppressed;                /* warnings skipped since the last */
+} zr_peer_warn_t;
+
+/* Logs "n<self> <who>: dropped frame (<reason>) size=N hex=..." unless a
+   warning was logged less than ZR_PEER_WARN_INTERVAL_MS ago. */
+void zr_peer_warn (zr_peer_warn_t *limiter, zr_id_t self, const char *who,
+                   const void *data, size_t size, const char *reason);
+
 #endif
