@@ -5,6 +5,9 @@
 #   make demo       install, build, run a local 3-node cluster doing work
 #   make asan       the suite under AddressSanitizer + UBSan
 #   make tsan       the suite under ThreadSanitizer
+#   make bench-compare  zraft vs canonical/raft vs the floor, in one run
+#   make sim        long deterministic-simulation sweep (SEEDS=N FIRST=S)
+#   make soak       cluster tests 20 runs in a row under CPU load (RUNS=N)
 #   make check-pure raft/ includes no ZeroMQ, czmq, msgpack or pthread header
 #
 # Build variants live in their own directories (build/, build-asan/,
@@ -43,12 +46,20 @@ LIB_OBJ       := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 
 BIN_SRC   := $(sort $(wildcard bin/*.c))
 BINS      := $(patsubst bin/%.c,$(B)/bin/%,$(BIN_SRC))
+# Helpers of the benchmark (histogram, ...), linked into programs and tests.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(BENCH_SRC))
 
-TLIB_SRC  := $(sort $(wildcard tests/lib/*.c))
+TLIB_SRC  := $(sort $(wildcard tests/lib/*.c)) tests/sim/sim.c
 TLIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(TLIB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
-TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) $(CLUS_SRC))
+# Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
+# tests/sim/test_planted.c must catch it (the checkers can fail).
+PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING
+PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
+TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) tests/sim/test_sim.c) \
+             $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC))
 
 VERSION   := 0.1.0
 
@@ -57,12 +68,12 @@ VERSION   := 0.1.0
 $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
 
 .SECONDARY:
-.PHONY: all lib bins tests test test-run demo asan tsan check-pure deps clean
+.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare
 all: lib bins tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
 bins: $(BINS)
-tests: $(TESTS)
+tests: $(TESTS) $(B)/tests/sim/sim_run
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -79,13 +90,40 @@ $(B)/libzraft.pc: Makefile
 	@mkdir -p $(dir $@)
 	printf 'prefix=/usr/local\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: libzraft\nDescription: Raft runtime on czmq actors\nVersion: $(VERSION)\nRequires.private: libczmq libzmq msgpack\nLibs: -L$${libdir} -lzraft\nCflags: -I$${includedir}\n' > $@
 
-$(B)/bin/%: $(B)/obj/bin/%.o $(B)/libzraft.a
+$(B)/bin/%: $(B)/obj/bin/%.o $(BENCH_OBJ) $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libzraft.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(BENCH_OBJ) $(B)/libzraft.a $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(B)/libzraft.a
+$(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+
+define PLANT_template
+$(B)/plant-$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -DZR_PLANT_BUG_$(1) -c $$< -o $$@
+$(B)/tests/sim/test_planted_$(1): tests/sim/test_planted.c tests/sim/sim.c $(patsubst %.c,$(B)/plant-$(1)/%.o,$(RAFT_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) -DPLANTED='"$(1)"' -o $$@ $$^ $$(CHECKLIB)
+endef
+$(foreach p,$(PLANTS),$(eval $(call PLANT_template,$(p))))
+
+# Long simulation sweeps: make sim SEEDS=100000 [FIRST=1] [NODES=3|5|7]
+SEEDS ?= 20000
+FIRST ?= 1
+sim: $(B)/tests/sim/sim_run
+	$(B)/tests/sim/sim_run --seed $(FIRST) --seeds $(SEEDS) $(if $(NODES),--nodes $(NODES))
+
+# canonical/raft, for the side-by-side comparison only (bench/compare.sh):
+# a small driver of ours linked against Debian's libraft-dev and libuv.
+bench-peers: $(B)/bench/raft-peer
+$(B)/bench/raft-peer: bench/peers/raft-peer.c
+	@scripts/install-deps.sh --bench
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -o $@ $< -lraft -luv -lm
+
+bench-compare: all bench-peers
+	bench/compare.sh $(B)
 
 # The suite: unit tests first (fast), then cluster tests. tests/run.sh
 # prints each binary's Check summary and one closing "N passed, N failed".
@@ -110,7 +148,12 @@ tsan: deps
 
 demo: deps
 	$(MAKE) lib bins
-	$(B)/bin/zraft-bench --nodes 3 --duration 5 --inflight 64 --dir $(B)/demo
+	$(B)/bin/zraft-bench --nodes 3 --duration 5 --inflight 64
+
+# Every cluster test, RUNS times in a row under a busy loop per core.
+RUNS ?= 20
+soak: all
+	tests/soak.sh $(B)/tests/cluster/test_cluster $(RUNS)
 
 deps:
 	@scripts/install-deps.sh

@@ -310,19 +310,32 @@ s_pop_pointer (zmsg_t *msg)
     return ptr;
 }
 
+/* Appends the n commands packed in blob (sizes in the frame) to the log,
+   all or none, and answers with the first index. */
 static void
-s_self_propose (self_t *self, zr_blob_t *blob)
+s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
 {
-    zr_index_t index = 0;
+    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
+    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
+    const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
+    zr_assert (n >= 1 && n <= ZRAFT_PROPOSE_MAX);
+    zr_index_t first = 0, index = 0;
     zr_term_t term = 0;
     int rc = self->disk_failed ? ZR_EIO : 0;
-    if (rc == 0 && blob->size > ZR_ENTRY_BYTES_MAX)
-        rc = ZR_ETOOBIG;
-    if (rc == 0)
-        rc = zr_core_propose (self->core, blob, blob->data, (uint32_t) blob->size,
+    if (rc == 0 && zr_core_role (self->core) != ZR_ROLE_LEADER)
+        rc = ZR_ENOTLEADER;
+    size_t offset = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        zr_assert (offset + sizes [i] <= blob->size);
+        rc = zr_core_propose (self->core, blob, blob->data + offset, sizes [i],
                               &index, &term);
+        zr_assert (rc == 0);            /* leader, sizes checked by the API */
+        offset += sizes [i];
+        if (i == 0)
+            first = index;
+    }
     zr_blob_unref (&blob);
-    zsock_send (self->pipe, "i884", rc, index, term, zr_core_leader (self->core));
+    zsock_send (self->pipe, "i884", rc, first, term, zr_core_leader (self->core));
 }
 
 static void
@@ -357,8 +370,10 @@ s_self_handle_pipe (self_t *self)
     else
     if (streq (verb, "PROPOSE")) {
         zr_blob_t *blob = (zr_blob_t *) s_pop_pointer (msg);
+        zframe_t *sizes = zmsg_pop (msg);
         zr_assert (blob);
-        s_self_propose (self, blob);
+        s_self_propose (self, blob, sizes);
+        zframe_destroy (&sizes);
     }
     else
     if (streq (verb, "STATUS"))

@@ -15,7 +15,7 @@
     | verb      | direction  | frames                        | reply |
     |-----------|------------|-------------------------------|-------|
     | (start)   | node -> app| "i": 0 or a ZR_E* code        | after the zactor signal |
-    | PROPOSE   | app -> node| "sp": zr_blob_t* (node owns)  | "i884": rc, index, term, leader |
+    | PROPOSE   | app -> node| "spf": zr_blob_t* (node owns), sizes (u32 each) | "i884": rc, first index, term, leader |
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
     | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
     | $TERM     | app -> node| "s"                           | actor ends |

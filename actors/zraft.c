@@ -10,6 +10,7 @@
 #include "node.h"
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
+_Static_assert (ZRAFT_PROPOSE_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a message");
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX == ZR_ENTRY_BYTES_MAX, "one limit");
 _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_ETOOBIG == ZR_ETOOBIG && ZRAFT_ENOTLEADER == ZR_ENOTLEADER
@@ -128,22 +129,69 @@ zraft_propose (zraft_t *self, const void *data, size_t size, uint64_t *index,
     zr_assert (data || size == 0);
     if (size > ZR_ENTRY_BYTES_MAX)
         return ZRAFT_ETOOBIG;
-    zr_blob_t *blob = zr_blob_new (size);
-    if (!blob)
-        return ZRAFT_ENOMEM;
-    if (size)
-        memcpy (blob->data, data, size);
-    if (zsock_send (self->node, "sp", "PROPOSE", blob) != 0) {
+    return zraft_propose_many (self, &data, &size, 1, index, term, leader);
+}
+
+/* Packs n payloads into one blob, their sizes into a frame. */
+static int
+s_pack (const void *const *datas, const size_t *sizes, size_t n,
+        zr_blob_t **blob_p, zframe_t **sizes_p)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sizes [i] > ZR_ENTRY_BYTES_MAX)
+            return ZRAFT_ETOOBIG;
+        zr_assert (datas [i] || sizes [i] == 0);
+        total += sizes [i];
+    }
+    if (total > ZRAFT_PROPOSE_BYTES_MAX)
+        return ZRAFT_EINVAL;
+    zr_blob_t *blob = zr_blob_new (total);
+    zframe_t *frame = zframe_new (NULL, n * sizeof (uint32_t));
+    if (!blob || !frame) {
         zr_blob_unref (&blob);
+        zframe_destroy (&frame);
+        return ZRAFT_ENOMEM;
+    }
+    uint32_t *size_of = (uint32_t *) zframe_data (frame);
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sizes [i])
+            memcpy (blob->data + offset, datas [i], sizes [i]);
+        offset += sizes [i];
+        size_of [i] = (uint32_t) sizes [i];
+    }
+    *blob_p = blob;
+    *sizes_p = frame;
+    return 0;
+}
+
+int
+zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes,
+                    size_t n, uint64_t *first, uint64_t *term, uint32_t *leader)
+{
+    zr_assert (self && datas && sizes);
+    if (n < 1 || n > ZRAFT_PROPOSE_MAX)
+        return ZRAFT_EINVAL;
+    zr_blob_t *blob = NULL;
+    zframe_t *size_frame = NULL;
+    int rc = s_pack (datas, sizes, n, &blob, &size_frame);
+    if (rc != 0)
+        return rc;
+    /* Ownership of the blob passes to the node with the send. */
+    if (zsock_send (self->node, "spf", "PROPOSE", blob, size_frame) != 0) {
+        zr_blob_unref (&blob);
+        zframe_destroy (&size_frame);
         return ZRAFT_ESHUTDOWN;
     }
-    int rc = ZRAFT_ESHUTDOWN;
+    zframe_destroy (&size_frame);
+    rc = ZRAFT_ESHUTDOWN;
     uint64_t i = 0, t = 0;
     uint32_t l = 0;
     if (zsock_recv (self->node, "i884", &rc, &i, &t, &l) != 0)
         return ZRAFT_ESHUTDOWN;
-    if (index)
-        *index = i;
+    if (first)
+        *first = i;
     if (term)
         *term = t;
     if (leader)

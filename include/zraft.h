@@ -96,6 +96,19 @@ void zraft_destroy (zraft_t **self_p);
 int zraft_propose (zraft_t *self, const void *data, size_t size,
                    uint64_t *index, uint64_t *term, uint32_t *leader);
 
+/* Proposes n commands in one call: one round trip to the node, and they
+   travel to the followers and the disk in one batch. datas[i] holds
+   sizes[i] bytes (copied). All or nothing: on success returns 0, and the
+   commands take consecutive indexes *first .. *first + n - 1 in term
+   *term. n is 1..ZRAFT_PROPOSE_MAX and the total size at most
+   ZRAFT_PROPOSE_BYTES_MAX. Errors as zraft_propose, plus ZRAFT_EINVAL for
+   n or a total out of range. first, term and leader may be NULL. */
+#define ZRAFT_PROPOSE_MAX 4096
+#define ZRAFT_PROPOSE_BYTES_MAX (8u << 20)
+int zraft_propose_many (zraft_t *self, const void *const *datas,
+                        const size_t *sizes, size_t n, uint64_t *first,
+                        uint64_t *term, uint32_t *leader);
+
 /* A socket that becomes readable when a run of entries was applied on
    this server; add it to a zpoller, then call zraft_applied_recv. */
 zsock_t *zraft_events (zraft_t *self);

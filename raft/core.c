@@ -284,8 +284,13 @@ s_maybe_commit (zr_core_t *self)
             matches [j - 1] = t;
         }
     zr_index_t candidate = matches [s_quorum (self) - 1];
+#ifdef ZR_PLANT_BUG_COMMIT_OLD_TERM
+    /* Planted bug for the simulation's self-test: Figure 8 ignored. */
+    if (candidate > self->commit) {
+#else
     if (candidate > self->commit
         && zr_log_term (&self->log, candidate) == self->term) {
+#endif
         zr_assert (candidate <= zr_log_last_index (&self->log));
         self->commit = candidate;
     }
@@ -302,7 +307,11 @@ s_handle_vote (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
                    || (msg->last_term == our_last_term && msg->last_index >= our_last);
     bool granted = msg->term == self->term
                 && self->role == ZR_ROLE_FOLLOWER
+#ifdef ZR_PLANT_BUG_DOUBLE_VOTE
+                /* Planted bug for the simulation's self-test: (1) ignored. */
+#else
                 && (self->vote == 0 || self->vote == msg->from)       /* (1) */
+#endif
                 && up_to_date;
     if (granted) {
         if (self->vote != msg->from)
@@ -346,8 +355,10 @@ s_append_entries (zr_core_t *self, const zr_message_t *msg)
         zr_assert (entry->index == msg->prev_index + 1 + i);
         zr_index_t last = zr_log_last_index (&self->log);
         if (entry->index <= last) {
+#ifndef ZR_PLANT_BUG_TRUNCATE_MATCHING  /* simulation self-test: (4) ignored */
             if (zr_log_term (&self->log, entry->index) == entry->term)
                 continue;               /* matches: never cut (4) */
+#endif
             if (entry->index <= self->commit)
                 return false;
             zr_log_truncate (&self->log, entry->index);

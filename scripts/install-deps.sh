@@ -3,6 +3,10 @@
 # Idempotent: a machine that has everything does nothing here.
 set -euo pipefail
 pkgs=(build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev check)
+# --bench: also what the comparison with canonical/raft and the plots need.
+if [ "${1:-}" = "--bench" ]; then
+    pkgs+=(libraft-dev libuv1-dev gnuplot-nox)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -12,5 +16,9 @@ done
 echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+log=$(mktemp)
+if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        $SUDO apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log"; rm -f "$log"; echo "install-deps: apt-get failed"; exit 1
+fi
+rm -f "$log"

@@ -320,6 +320,36 @@ START_TEST (api_applied_runs_report_completion)
 }
 END_TEST
 
+/* Public API: zraft_propose_many appends a batch at consecutive indexes
+   in one term, all or nothing; every server applies it in order. */
+START_TEST (api_propose_many_batch)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint64_t values [64];
+    const void *datas [64];
+    size_t sizes [64];
+    for (int i = 0; i < 64; i++) {
+        values [i] = 5000 + (uint64_t) i;
+        datas [i] = &values [i];
+        sizes [i] = sizeof values [i];
+    }
+    uint64_t first = 0, term = 0;
+    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 64,
+                                          &first, &term, NULL), 0);
+    ck_assert_uint_ge (first, 2);
+    ck_assert_uint_eq (cluster_wait_committed (c, first + 63, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    for (int i = 0; i < 64; i++) {
+        uint64_t value = 0;
+        ck_assert_uint_eq (cluster_n_committed (c, first + (uint64_t) i, &value), 3);
+        ck_assert_uint_eq (value, values [i]);
+    }
+    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 0,
+                                          NULL, NULL, NULL), ZRAFT_EINVAL);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Each forked test logs into a temporary file (or stderr with
    ZR_VERBOSE=1); czmq re-initialises its logging in a forked child, so
    this runs in the child. */
@@ -367,6 +397,7 @@ main (void)
     tcase_add_test (tc, agree_basic_five);
     tcase_add_test (tc, agree_minority_cannot_commit);
     tcase_add_test (tc, api_applied_runs_report_completion);
+    tcase_add_test (tc, api_propose_many_batch);
     suite_add_tcase (s, tc);
     tc = tcase_create ("restart");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);

@@ -1,0 +1,705 @@
+/*  =========================================================================
+    sim - deterministic simulation of N raft/ cores (see sim.h)
+
+    Event ordering tie-break: events are popped by time, then by the order
+    in which they were scheduled (a global sequence number), so the run is
+    a pure function of the seed.
+    =========================================================================
+*/
+#include "sim.h"
+
+#define SIM_NODES_MAX 7
+#define SIM_TICK_MS 5                   /* each node's core ticks this often */
+#define SIM_HEARTBEAT_MS 20
+#define SIM_ELECTION_MS 150
+#define SIM_LOG_MAX 65536               /* indexes tracked by the checkers */
+#define SIM_REGISTRY (1u << 17)         /* (index, term) slots, power of 2 */
+#define SIM_TERMS_MAX 65536             /* terms tracked for Election Safety */
+#define SIM_EVENTS_MAX (1u << 22)       /* a run that needs more is a bug */
+
+typedef enum {
+    EV_DELIVER, EV_TICK, EV_PERSISTED, EV_CRASH, EV_RESTART, EV_FAULTS,
+    EV_PROPOSE, EV_HEAL
+} ev_type_t;
+
+typedef struct {
+    uint64_t at;                        /* simulated global time, ms */
+    uint64_t seq;                       /* tie-break: scheduling order */
+    uint8_t type;                       /* ev_type_t */
+    uint32_t node;                      /* target node */
+    uint32_t incarnation;               /* EV_PERSISTED: of the node */
+    zr_message_t *msg;                  /* EV_DELIVER: owned */
+} event_t;
+
+typedef struct preq {
+    zr_ready_t ready;                   /* hs, entries and msgs_synced kept */
+    struct preq *next;                  /* FIFO */
+} preq_t;
+
+typedef struct {
+    zr_core_t *core;                    /* NULL while crashed */
+    uint32_t incarnation;               /* restarts so far */
+    int64_t drift_ppm;                  /* clock rate error */
+    zr_term_t d_term;                   /* durable: term */
+    zr_id_t d_vote;                     /* durable: vote */
+    zr_log_t d_log;                     /* durable: log */
+    preq_t *q_head, *q_tail;            /* writes not yet synced */
+    bool disk_busy;                     /* a sync is scheduled */
+    uint64_t applied;                   /* last index applied, this incarnation */
+    uint64_t commit_seen;               /* commits already recorded */
+    bool live;                          /* applied a post-heal value */
+} node_t;
+
+typedef struct {
+    uint64_t key_index;                 /* 0 = empty slot */
+    zr_term_t key_term;
+    uint64_t hash;                      /* identity of the entry */
+    zr_term_t prev_term;                /* term of the entry before it */
+} reg_slot_t;
+
+typedef struct {
+    sim_config_t config;
+    sim_result_t *result;
+    zr_rng_t rng;                       /* THE generator */
+    uint64_t now;                       /* global simulated time */
+    uint64_t seq;                       /* events scheduled so far */
+    event_t *heap;                      /* min-heap on (at, seq) */
+    uint32_t heap_len, heap_cap;
+    node_t nodes [SIM_NODES_MAX + 1];   /* by id */
+    uint32_t n;
+    bool cut [SIM_NODES_MAX + 1][SIM_NODES_MAX + 1];  /* a -> b dropped */
+    bool faults_on;                     /* fault phase running */
+    uint32_t drop_pct, dup_pct, delay_max_ms, crash_every_ms, part_every_ms;
+    uint32_t disk_max_ms;               /* sync latency, 1..disk_max_ms */
+    zr_id_t leader_of_term [SIM_TERMS_MAX];
+    reg_slot_t *registry;               /* Log Matching */
+    uint64_t *c_hash;                   /* committed entry by index */
+    zr_term_t *c_term;
+    uint64_t *a_hash;                   /* applied entry by index */
+    uint64_t next_value;                /* workload values, increasing */
+    uint64_t heal_value;                /* first value proposed after healing */
+    uint64_t heal_at;                   /* when faults stopped */
+    bool done;                          /* liveness reached or a failure */
+} sim_t;
+
+static void
+s_fail (sim_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_fail (sim_t *self, const char *fmt, ...)
+{
+    if (!self->result->ok)
+        return;
+    self->result->ok = false;
+    int len = snprintf (self->result->error, sizeof self->result->error,
+                        "t=%llu ms: ", (unsigned long long) self->now);
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (self->result->error + len, sizeof self->result->error - (size_t) len,
+               fmt, args);
+    va_end (args);
+    self->done = true;
+}
+
+static uint64_t
+s_rand (sim_t *self, uint64_t n)
+{
+    return n ? zr_rng_next (&self->rng) % n : 0;
+}
+
+static void
+s_digest (sim_t *self, uint64_t value)
+{
+    self->result->digest = (self->result->digest ^ value) * 0x100000001B3ull;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static bool
+s_before (const event_t *a, const event_t *b)
+{
+    return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void
+s_schedule (sim_t *self, uint64_t at, ev_type_t type, uint32_t node,
+            zr_message_t *msg)
+{
+    if (self->heap_len == self->heap_cap) {
+        self->heap_cap = self->heap_cap ? self->heap_cap * 2 : 1024;
+        zr_assert (self->heap_cap <= SIM_EVENTS_MAX);
+        self->heap = (event_t *) realloc (self->heap, self->heap_cap * sizeof (event_t));
+        zr_assert (self->heap);
+    }
+    event_t ev = {.at = at, .seq = self->seq++, .type = (uint8_t) type,
+                  .node = node, .incarnation = node ? self->nodes [node].incarnation : 0,
+                  .msg = msg};
+    uint32_t i = self->heap_len++;
+    while (i > 0 && s_before (&ev, &self->heap [(i - 1) / 2])) {
+        self->heap [i] = self->heap [(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    self->heap [i] = ev;
+}
+
+static event_t
+s_pop (sim_t *self)
+{
+    zr_assert (self->heap_len > 0);
+    event_t top = self->heap [0];
+    event_t last = self->heap [--self->heap_len];
+    uint32_t i = 0;
+    while (true) {
+        uint32_t child = 2 * i + 1;
+        if (child >= self->heap_len)
+            break;
+        if (child + 1 < self->heap_len && s_before (&self->heap [child + 1], &self->heap [child]))
+            child++;
+        if (!s_before (&self->heap [child], &last))
+            break;
+        self->heap [i] = self->heap [child];
+        i = child;
+    }
+    if (self->heap_len > 0)
+        self->heap [i] = last;
+    return top;
+}
+
+/* ---------------------------------------------------------------- checkers */
+
+static uint64_t
+s_entry_hash (const zr_entry_t *entry)
+{
+    if (entry->type == ZR_ENTRY_NOOP)
+        return 1;
+    uint64_t value = 0;
+    if (entry->size == sizeof value)
+        memcpy (&value, entry->data, sizeof value);
+    return value + 2;
+}
+
+/* Log Matching (§5.3): an (index, term) pair names one entry with one
+   predecessor term, in every log that holds it. Called for every entry
+   a core hands to its disk. */
+static void
+s_check_log_matching (sim_t *self, uint32_t id, const zr_entry_t *entry,
+                      zr_term_t prev_term)
+{
+    uint64_t slot = (entry->index * 0x9E3779B97F4A7C15ull ^ entry->term) & (SIM_REGISTRY - 1);
+    for (uint32_t probes = 0; probes < SIM_REGISTRY; probes++) {
+        reg_slot_t *r = &self->registry [slot];
+        if (r->key_index == 0) {
+            *r = (reg_slot_t) {entry->index, entry->term, s_entry_hash (entry), prev_term};
+            return;
+        }
+        if (r->key_index == entry->index && r->key_term == entry->term) {
+            if (r->hash != s_entry_hash (entry) || r->prev_term != prev_term)
+                s_fail (self, "Log Matching: n%u holds a different entry at index %llu term %llu",
+                        id, (unsigned long long) entry->index, (unsigned long long) entry->term);
+            return;
+        }
+        slot = (slot + 1) & (SIM_REGISTRY - 1);
+    }
+    s_fail (self, "registry full");
+}
+
+/* Records entries up to the node's commit index as committed; a second
+   node committing a different entry at the same index is a violation. */
+static void
+s_record_commits (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_index_t commit = zr_core_commit (node->core);
+    const zr_log_t *log = zr_core_log (node->core);
+    for (zr_index_t i = node->commit_seen + 1; i <= commit && i < SIM_LOG_MAX; i++) {
+        const zr_entry_t *entry = zr_log_get (log, i);
+        uint64_t hash = s_entry_hash (entry);
+        if (self->c_term [i] == 0) {
+            self->c_term [i] = entry->term;
+            self->c_hash [i] = hash;
+            if (i > self->result->committed)
+                self->result->committed = i;
+        }
+        else
+        if (self->c_term [i] != entry->term || self->c_hash [i] != hash)
+            s_fail (self, "State Machine Safety: n%u committed a different entry at %llu",
+                    id, (unsigned long long) i);
+    }
+    if (commit > node->commit_seen)
+        node->commit_seen = commit;
+}
+
+/* Election Safety (one leader per term) and Leader Completeness (a
+   leader holds every committed entry), checked when a leader appears. */
+static void
+s_check_leader (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    if (zr_core_role (node->core) != ZR_ROLE_LEADER)
+        return;
+    zr_term_t term = zr_core_term (node->core);
+    if (term >= SIM_TERMS_MAX) {
+        s_fail (self, "term %llu beyond the checker's range", (unsigned long long) term);
+        return;
+    }
+    if (self->leader_of_term [term] == id)
+        return;
+    if (self->leader_of_term [term] != 0) {
+        s_fail (self, "Election Safety: n%u and n%u both lead term %llu",
+                self->leader_of_term [term], id, (unsigned long long) term);
+        return;
+    }
+    self->leader_of_term [term] = id;
+    self->result->elections++;
+    const zr_log_t *log = zr_core_log (node->core);
+    for (zr_index_t i = 1; i <= self->result->committed; i++)
+        if (zr_log_term (log, i) != self->c_term [i]
+            || (i <= zr_log_last_index (log)
+                && s_entry_hash (zr_log_get (log, i)) != self->c_hash [i])) {
+            s_fail (self, "Leader Completeness: n%u leads term %llu without committed entry %llu",
+                    id, (unsigned long long) term, (unsigned long long) i);
+            return;
+        }
+}
+
+/* State Machine Safety: every node applies the same entry at an index,
+   in order. */
+static void
+s_apply (sim_t *self, uint32_t id, const zr_entry_t *entry)
+{
+    node_t *node = &self->nodes [id];
+    if (entry->index != node->applied + 1)
+        s_fail (self, "n%u applied %llu after %llu", id,
+                (unsigned long long) entry->index, (unsigned long long) node->applied);
+    node->applied = entry->index;
+    if (entry->index >= SIM_LOG_MAX)
+        return;
+    uint64_t hash = s_entry_hash (entry);
+    if (self->a_hash [entry->index] == 0)
+        self->a_hash [entry->index] = hash;
+    else
+    if (self->a_hash [entry->index] != hash)
+        s_fail (self, "State Machine Safety: n%u applied a different entry at %llu",
+                id, (unsigned long long) entry->index);
+    if (self->heal_value && hash >= self->heal_value + 2)
+        node->live = true;
+}
+
+/* ---------------------------------------------------------------- network */
+
+static uint64_t
+s_local_now (sim_t *self, uint32_t id)
+{
+    int64_t drift = self->nodes [id].drift_ppm;
+    return (uint64_t) ((int64_t) self->now + (int64_t) self->now * drift / 1000000);
+}
+
+static zr_message_t *
+s_clone (const zr_message_t *msg)
+{
+    zr_message_t *copy = zr_message_new ((zr_msg_type_t) msg->type);
+    zr_assert (copy);
+    *copy = *msg;
+    copy->entries = NULL;
+    if (msg->n_entries) {
+        copy->entries = (zr_entry_t *) malloc (msg->n_entries * sizeof (zr_entry_t));
+        zr_assert (copy->entries);
+        for (uint32_t i = 0; i < msg->n_entries; i++)
+            zr_entry_copy (&copy->entries [i], &msg->entries [i]);
+    }
+    return copy;
+}
+
+/* Sends msg (taken) through the faulty network. */
+static void
+s_send (sim_t *self, zr_message_t *msg)
+{
+    if (self->faults_on
+        && (self->cut [msg->from][msg->to] || s_rand (self, 100) < self->drop_pct)) {
+        zr_message_destroy (&msg);
+        return;
+    }
+    if (self->faults_on && s_rand (self, 100) < self->dup_pct)
+        s_schedule (self, self->now + 1 + s_rand (self, self->delay_max_ms),
+                    EV_DELIVER, msg->to, s_clone (msg));
+    uint64_t delay = 1 + (self->faults_on ? s_rand (self, self->delay_max_ms) : s_rand (self, 2));
+    s_schedule (self, self->now + delay, EV_DELIVER, msg->to, msg);
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+/* Collects the core's Ready and plays it: disk, network, apply. */
+static void
+s_ready (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_ready_t rd;
+    memset (&rd, 0, sizeof rd);
+    zr_core_ready (node->core, &rd, s_local_now (self, id));
+    zr_core_check (node->core);
+    const zr_log_t *log = zr_core_log (node->core);
+    for (uint32_t i = 0; i < rd.n_entries; i++)
+        s_check_log_matching (self, id, &rd.entries [i],
+                              zr_log_term (log, rd.entries [i].index - 1));
+    for (uint32_t i = 0; i < rd.n_committed; i++)
+        s_apply (self, id, &rd.committed [i]);
+    zr_entries_destroy (&rd.committed, rd.n_committed);
+    for (uint32_t i = 0; i < rd.n_msgs; i++)
+        s_send (self, rd.msgs [i]);
+    free (rd.msgs);
+    rd.msgs = NULL;
+    rd.n_msgs = 0;
+    if (rd.hs_changed || rd.n_entries || (rd.n_msgs_synced && node->q_head)) {
+        preq_t *req = (preq_t *) calloc (1, sizeof *req);
+        zr_assert (req);
+        req->ready = rd;                /* keeps hs, entries, msgs_synced */
+        if (node->q_tail)
+            node->q_tail->next = req;
+        else
+            node->q_head = req;
+        node->q_tail = req;
+        if (!node->disk_busy) {
+            node->disk_busy = true;
+            s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
+        }
+    }
+    else {
+        for (uint32_t i = 0; i < rd.n_msgs_synced; i++)
+            s_send (self, rd.msgs_synced [i]);
+        free (rd.msgs_synced);
+        rd.msgs_synced = NULL;
+        rd.n_msgs_synced = 0;
+        zr_ready_release (&rd);
+    }
+    s_record_commits (self, id);
+    s_check_leader (self, id);
+}
+
+/* The sync finished: everything queued is durable (group commit). */
+static void
+s_persisted (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    node->disk_busy = false;
+    while (node->q_head) {
+        preq_t *req = node->q_head;
+        node->q_head = req->next;
+        zr_ready_t *rd = &req->ready;
+        if (rd->hs_changed) {
+            node->d_term = rd->term;
+            node->d_vote = rd->vote;
+        }
+        if (rd->n_entries) {
+            zr_log_truncate (&node->d_log, rd->entries [0].index);
+            for (uint32_t i = 0; i < rd->n_entries; i++)
+                zr_assert (zr_log_append (&node->d_log, &rd->entries [i]) == 0);
+            const zr_entry_t *last = &rd->entries [rd->n_entries - 1];
+            zr_core_persisted (node->core, last->index, last->term);
+        }
+        for (uint32_t i = 0; i < rd->n_msgs_synced; i++)
+            s_send (self, rd->msgs_synced [i]);
+        free (rd->msgs_synced);
+        rd->msgs_synced = NULL;
+        rd->n_msgs_synced = 0;
+        zr_ready_release (rd);
+        free (req);
+    }
+    node->q_tail = NULL;
+    s_ready (self, id);
+}
+
+static void
+s_start (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_core_config_t cc = {.id = id, .n_servers = self->n,
+                           .heartbeat_ms = SIM_HEARTBEAT_MS,
+                           .election_timeout_ms = SIM_ELECTION_MS,
+                           .inflight_max = 8, .inflight_bytes_max = 1u << 20,
+                           .batch_bytes = 64u << 10,
+                           .seed = self->config.seed * 31 + node->incarnation};
+    for (uint32_t i = 0; i < self->n; i++)
+        cc.servers [i] = i + 1;
+    node->core = zr_core_new (&cc, s_local_now (self, id));
+    zr_assert (node->core);
+    zr_assert (zr_core_restore (node->core, node->d_term, node->d_vote,
+                                node->d_log.entries,
+                                (uint32_t) zr_log_last_index (&node->d_log)) == 0);
+    node->applied = 0;
+    node->commit_seen = 0;
+}
+
+/* Crash: the core and every unsynced write are lost. */
+static void
+s_crash (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_core_destroy (&node->core);
+    while (node->q_head) {
+        preq_t *req = node->q_head;
+        node->q_head = req->next;
+        zr_ready_release (&req->ready);
+        free (req);
+    }
+    node->q_tail = NULL;
+    node->disk_busy = false;
+    node->incarnation++;
+    self->result->crashes++;
+}
+
+/* ---------------------------------------------------------------- faults */
+
+/* Cuts links into one of the shapes a real network produces. */
+static void
+s_partition (sim_t *self)
+{
+    memset (self->cut, 0, sizeof self->cut);
+    uint32_t shape = (uint32_t) s_rand (self, 5), n = self->n;
+    uint32_t a = 1 + (uint32_t) s_rand (self, n), b = 1 + (uint32_t) s_rand (self, n);
+    bool side [SIM_NODES_MAX + 1] = {false};
+    for (uint32_t i = 1; i <= n; i++)
+        side [i] = s_rand (self, 2);
+    for (uint32_t i = 1; i <= n; i++)
+        for (uint32_t j = 1; j <= n; j++) {
+            if (i == j)
+                continue;
+            if (shape == 1)             /* one node isolated */
+                self->cut [i][j] = i == a || j == a;
+            else
+            if (shape == 2)             /* two random sides */
+                self->cut [i][j] = side [i] != side [j];
+            else
+            if (shape == 3)             /* one-way link */
+                self->cut [i][j] = i == a && j == b;
+            else
+            if (shape == 4)             /* bridge: a sees both sides */
+                self->cut [i][j] = side [i] != side [j] && i != a && j != a;
+        }
+    s_digest (self, shape);
+}
+
+static void
+s_propose (sim_t *self)
+{
+    uint32_t leader = 0;
+    zr_term_t top = 0;
+    for (uint32_t id = 1; id <= self->n; id++) {
+        node_t *node = &self->nodes [id];
+        if (node->core && zr_core_role (node->core) == ZR_ROLE_LEADER
+            && zr_core_term (node->core) > top) {
+            top = zr_core_term (node->core);
+            leader = id;
+        }
+    }
+    if (!leader)
+        return;
+    uint64_t value = self->next_value++;
+    zr_blob_t *blob = zr_blob_new (sizeof value);
+    zr_assert (blob);
+    memcpy (blob->data, &value, sizeof value);
+    zr_index_t index;
+    zr_term_t term;
+    int rc = zr_core_propose (self->nodes [leader].core, blob, blob->data,
+                              sizeof value, &index, &term);
+    zr_assert (rc == 0);
+    zr_blob_unref (&blob);
+    s_ready (self, leader);
+}
+
+static void
+s_heal (sim_t *self)
+{
+    self->faults_on = false;
+    memset (self->cut, 0, sizeof self->cut);
+    for (uint32_t id = 1; id <= self->n; id++)
+        if (!self->nodes [id].core)
+            s_start (self, id);
+    self->heal_value = self->next_value;
+    self->heal_at = self->now;
+}
+
+/* Picks the fault mix from the seed (swarm testing). */
+static void
+s_choose_faults (sim_t *self)
+{
+    static const uint32_t drops [] = {0, 1, 5, 20};
+    static const uint32_t dups [] = {0, 2, 10};
+    static const uint32_t delays [] = {2, 20, 100};
+    static const uint32_t crashes [] = {0, 2000, 500, 150};
+    static const uint32_t disks [] = {2, 10, 60};
+    static const uint32_t parts [] = {0, 1000, 300};
+    static const int64_t drifts [] = {0, 20000, 100000};
+    self->drop_pct = drops [s_rand (self, 4)];
+    self->dup_pct = dups [s_rand (self, 3)];
+    self->delay_max_ms = delays [s_rand (self, 3)];
+    self->crash_every_ms = crashes [s_rand (self, 4)];
+    self->disk_max_ms = disks [s_rand (self, 3)];
+    self->part_every_ms = parts [s_rand (self, 3)];
+    int64_t drift = drifts [s_rand (self, 3)];
+    for (uint32_t id = 1; id <= self->n; id++)
+        self->nodes [id].drift_ppm = drift ? (int64_t) s_rand (self, (uint64_t) (2 * drift)) - drift : 0;
+    snprintf (self->result->faults, sizeof self->result->faults,
+              "nodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums drift<=%lld ppm",
+              self->n, self->drop_pct, self->dup_pct, self->delay_max_ms, self->disk_max_ms,
+              self->crash_every_ms, self->part_every_ms, (long long) drift);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static void
+s_handle (sim_t *self, event_t *ev)
+{
+    node_t *node = ev->node ? &self->nodes [ev->node] : NULL;
+    s_digest (self, ev->at * 16 + ev->type);
+    switch ((ev_type_t) ev->type) {
+    case EV_DELIVER:
+        s_digest (self, ev->msg->type * 1000003ull + ev->msg->term);
+        if (node->core) {
+            zr_core_step (node->core, ev->msg, s_local_now (self, ev->node));
+            s_ready (self, ev->node);
+        }
+        zr_message_destroy (&ev->msg);
+        break;
+    case EV_TICK:
+        if (node->core) {
+            zr_core_tick (node->core, s_local_now (self, ev->node));
+            s_ready (self, ev->node);
+        }
+        s_schedule (self, self->now + SIM_TICK_MS, EV_TICK, ev->node, NULL);
+        break;
+    case EV_PERSISTED:
+        if (node->core && ev->incarnation == node->incarnation)
+            s_persisted (self, ev->node);
+        break;
+    case EV_CRASH:
+        if (!self->faults_on)
+            break;
+        {
+            /* Half the crashes hit a leader: Figure 8 is made of those. */
+            uint32_t id = 1 + (uint32_t) s_rand (self, self->n);
+            if (s_rand (self, 2))
+                for (uint32_t k = 1; k <= self->n; k++)
+                    if (self->nodes [k].core
+                        && zr_core_role (self->nodes [k].core) == ZR_ROLE_LEADER)
+                        id = k;
+            if (self->nodes [id].core) {
+                s_crash (self, id);
+                s_schedule (self, self->now + 50 + s_rand (self, 1000), EV_RESTART, id, NULL);
+            }
+            s_schedule (self, self->now + 1 + s_rand (self, 2 * self->crash_every_ms),
+                        EV_CRASH, 0, NULL);
+        }
+        break;
+    case EV_RESTART:
+        if (!node->core) {
+            s_start (self, ev->node);
+            s_ready (self, ev->node);
+        }
+        break;
+    case EV_FAULTS:
+        if (!self->faults_on)
+            break;
+        s_partition (self);
+        s_schedule (self, self->now + 1 + s_rand (self, 2 * self->part_every_ms),
+                    EV_FAULTS, 0, NULL);
+        break;
+    case EV_PROPOSE:
+        s_propose (self);
+        s_schedule (self, self->now + 5 + s_rand (self, 40), EV_PROPOSE, 0, NULL);
+        break;
+    case EV_HEAL:
+        s_heal (self);
+        break;
+    }
+}
+
+static bool
+s_all_live (sim_t *self)
+{
+    for (uint32_t id = 1; id <= self->n; id++)
+        if (!self->nodes [id].live)
+            return false;
+    return true;
+}
+
+static void
+s_setup (sim_t *self)
+{
+    for (uint32_t id = 1; id <= self->n; id++) {
+        zr_log_init (&self->nodes [id].d_log);
+        s_start (self, id);
+        s_schedule (self, 1 + s_rand (self, SIM_TICK_MS), EV_TICK, id, NULL);
+    }
+    self->faults_on = true;
+    s_schedule (self, 10, EV_PROPOSE, 0, NULL);
+    if (self->crash_every_ms)
+        s_schedule (self, s_rand (self, 2 * self->crash_every_ms), EV_CRASH, 0, NULL);
+    if (self->part_every_ms)
+        s_schedule (self, s_rand (self, 2 * self->part_every_ms), EV_FAULTS, 0, NULL);
+    s_schedule (self, self->config.fault_ms, EV_HEAL, 0, NULL);
+}
+
+static void
+s_teardown (sim_t *self)
+{
+    while (self->heap_len > 0) {
+        event_t ev = s_pop (self);
+        zr_message_destroy (&ev.msg);
+    }
+    free (self->heap);
+    for (uint32_t id = 1; id <= self->n; id++) {
+        if (self->nodes [id].core)
+            s_crash (self, id);
+        zr_log_clear (&self->nodes [id].d_log);
+    }
+    free (self->registry);
+    free (self->c_hash);
+    free (self->c_term);
+    free (self->a_hash);
+}
+
+bool
+sim_run (const sim_config_t *config, sim_result_t *result)
+{
+    sim_t *self = (sim_t *) calloc (1, sizeof (sim_t));
+    zr_assert (self);
+    memset (result, 0, sizeof *result);
+    result->ok = true;
+    self->config = *config;
+    self->result = result;
+    zr_rng_seed (&self->rng, config->seed);
+    static const uint32_t sizes [] = {3, 5, 7};
+    self->n = config->nodes ? config->nodes : sizes [s_rand (self, 3)];
+    zr_assert (self->n >= 1 && self->n <= SIM_NODES_MAX);
+    result->nodes = self->n;
+    self->registry = (reg_slot_t *) calloc (SIM_REGISTRY, sizeof (reg_slot_t));
+    self->c_hash = (uint64_t *) calloc (SIM_LOG_MAX, sizeof (uint64_t));
+    self->c_term = (zr_term_t *) calloc (SIM_LOG_MAX, sizeof (zr_term_t));
+    self->a_hash = (uint64_t *) calloc (SIM_LOG_MAX, sizeof (uint64_t));
+    zr_assert (self->registry && self->c_hash && self->c_term && self->a_hash);
+    self->next_value = 1;
+    s_choose_faults (self);
+    s_setup (self);
+    uint64_t deadline = config->fault_ms + config->liveness_ms;
+    while (!self->done && self->heap_len > 0) {
+        event_t ev = s_pop (self);
+        if (ev.at > deadline) {
+            zr_message_destroy (&ev.msg);
+            break;
+        }
+        self->now = ev.at;
+        result->events++;
+        if (config->trace)
+            fprintf (stderr, "t=%llu ev=%u node=%u\n", (unsigned long long) ev.at,
+                     ev.type, ev.node);
+        s_handle (self, &ev);
+        if (self->heal_at && s_all_live (self))
+            self->done = true;
+    }
+    if (result->ok && !s_all_live (self))
+        s_fail (self, "liveness: not every node applied a new entry within %llu ms of healing",
+                (unsigned long long) config->liveness_ms);
+    s_teardown (self);
+    free (self);
+    return result->ok;
+}

@@ -1,0 +1,50 @@
+/*  =========================================================================
+    sim - deterministic simulation of N raft/ cores
+
+    N cores from raft/ wired by a simulated network, disk and clock, all
+    driven by ONE seeded generator: messages are dropped, delayed (so
+    reordered) and duplicated; links are cut in every shape (one node
+    isolated, majority/minority, one-way links, a bridge node that sees
+    both halves); nodes crash, losing whatever their disk had not synced,
+    and restart from what it had; each node's clock drifts. A workload
+    proposes entries throughout.
+
+    After every event the checkers verify Election Safety, Log Matching,
+    Leader Completeness and State Machine Safety (Raft Figure 3). After
+    the fault phase everything heals and liveness is checked: a leader
+    and a new commit on every node within a bound.
+
+    Events are ordered by (time, sequence number), so a seed replays bit
+    for bit; sim_result_t.digest hashes the whole event trace to prove it.
+    The simulation uses libc and raft/ only.
+    =========================================================================
+*/
+#ifndef ZR_SIM_H_INCLUDED
+#define ZR_SIM_H_INCLUDED
+
+#include "../../raft/raft.h"
+
+typedef struct {
+    uint64_t seed;                      /* everything derives from it */
+    uint32_t nodes;                     /* 3, 5 or 7; 0 = chosen by the seed */
+    uint64_t fault_ms;                  /* simulated time with faults */
+    uint64_t liveness_ms;               /* bound for recovery after healing */
+    bool trace;                         /* print every event to stderr */
+} sim_config_t;
+
+typedef struct {
+    bool ok;                            /* no checker failed */
+    char error [512];                   /* the first violation, if any */
+    uint32_t nodes;                     /* cluster size used */
+    uint64_t events;                    /* events processed */
+    uint64_t committed;                 /* highest index committed */
+    uint64_t elections;                 /* leaders elected */
+    uint64_t crashes;                   /* crashes injected */
+    uint64_t digest;                    /* hash of the event trace */
+    char faults [128];                  /* the fault mix the seed chose */
+} sim_result_t;
+
+/* Runs one simulation. Returns true if every check passed. */
+bool sim_run (const sim_config_t *config, sim_result_t *result);
+
+#endif
