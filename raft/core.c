@@ -452,6 +452,7 @@ zr_core_new (const zr_core_config_t *config, uint64_t now_ms)
     zr_assert (config->heartbeat_ms > 0);
     zr_assert (config->heartbeat_ms < config->election_timeout_ms);
     zr_assert (config->inflight_max >= 1 && config->inflight_max <= ZR_INFLIGHT_MAX);
+    zr_assert (config->inflight_bytes_max > 0);
     zr_assert (config->batch_bytes > 0 && config->batch_bytes <= ZR_FRAME_BYTES_MAX / 2);
     bool found = false;
     for (uint32_t i = 0; i < config->n_servers; i++) {
@@ -554,6 +555,9 @@ zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
 {
     zr_assert (self && msg);
     if (msg->to != self->config.id || !s_is_peer (self, msg->from))
+        return ZR_EMALFORMED;
+    /* The codec rejects these already; the core does not rely on it. */
+    if (msg->type == ZR_MSG_APPEND && msg->prev_index == 0 && msg->prev_term != 0)
         return ZR_EMALFORMED;
     if (msg->term > self->term) {                                     /* (3) */
         zr_id_t leader = msg->type == ZR_MSG_APPEND ? msg->from : 0;

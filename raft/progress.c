@@ -70,8 +70,13 @@ bool
 zr_progress_acked (zr_progress_t *self, zr_index_t match_index)
 {
     zr_assert (self);
-    if (match_index <= self->match)
-        return false;                   /* late or duplicate: (2) */
+    /* A probe answered at the known match still proves the link works:
+       start replicating (etcd does the same). Otherwise an ack at or
+       below match is late or duplicated: (2). */
+    bool probe_answered = self->state == ZR_PROGRESS_PROBE
+                       && match_index == self->match && self->probe_sent;
+    if (match_index <= self->match && !probe_answered)
+        return false;
     self->match = match_index;
     if (self->next <= match_index)
         self->next = match_index + 1;

@@ -131,6 +131,9 @@ s_step (zr_core_t *core, zr_message_t *msg, uint64_t now)
     return rc;
 }
 
+/* Steps msg and asserts it was accepted (reports the caller's line). */
+#define S_STEP_OK(core, msg, now) ck_assert_int_eq (s_step (core, msg, now), 0)
+
 //  --------------------------------------------------------------------------
 //  Fixture: messages
 
@@ -241,7 +244,7 @@ s_elect (zr_core_t *core)
     for (zr_id_t peer = 2; zr_core_role (core) != ZR_ROLE_LEADER; peer++) {
         ck_assert_uint_le (peer, ZR_NODES_MAX);
         zr_message_t *reply = s_vote_reply (peer, 1, zr_core_term (core), true);
-        ck_assert_int_eq (s_step (core, reply, now), 0);
+        S_STEP_OK (core, reply, now);
     }
     return now;
 }
@@ -257,7 +260,7 @@ s_steady_leader (const zr_core_config_t *config, uint64_t *now)
     *now = s_elect (core);
     s_drain (core, *now);
     for (zr_id_t peer = 2; peer <= config->n_servers; peer++)
-        ck_assert_int_eq (s_step (core, s_append_ok (peer, 1, 1, 1), *now), 0);
+        S_STEP_OK (core, s_append_ok (peer, 1, 1, 1), *now);
     ck_assert_uint_eq (zr_core_commit (core), 1);
     s_drain (core, *now);
     for (zr_id_t peer = 2; peer <= config->n_servers; peer++) {
@@ -408,7 +411,7 @@ START_TEST (core_step_append_resets_election_timer)
     zr_core_t *core = s_core_new (1, 3);
     uint64_t first = zr_core_deadline (core);
     uint64_t now = first - 1;
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), now), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), now);
     uint64_t deadline = zr_core_deadline (core);
     ck_assert_uint_ge (deadline, now + S_ET);
     ck_assert_uint_lt (deadline, now + 2 * S_ET);
@@ -430,7 +433,7 @@ START_TEST (core_step_vote_reply_majority_elects_leader)
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
     s_drain (core, now);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 2, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 2, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
     ck_assert_uint_eq (zr_core_leader (core), 1);
     ck_assert_uint_eq (zr_core_term (core), 2);
@@ -465,14 +468,15 @@ START_TEST (core_step_vote_reply_majority_elects_leader)
 }
 END_TEST
 
-/* Raft §5.2: a candidate denied by every peer stays candidate in its term. */
+/* Raft §5.2: a candidate denied by every peer stays candidate in its
+   term. */
 START_TEST (core_step_vote_reply_denied_keeps_candidate)
 {
     zr_core_t *core = s_core_new (1, 3);
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, false), now), 0);
-    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, false), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, false), now);
+    S_STEP_OK (core, s_vote_reply (3, 1, 1, false), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
     ck_assert_uint_eq (zr_core_term (core), 1);
     ck_assert_uint_eq (zr_core_last_index (core), 0);
@@ -480,16 +484,16 @@ START_TEST (core_step_vote_reply_denied_keeps_candidate)
 }
 END_TEST
 
-/* Raft §5.2 (split vote): with 5 servers, its own vote and one grant (2 of
-   5) leave the candidate without a majority. */
+/* Raft §5.2 (split vote): with 5 servers, its own vote and one grant (2
+   of 5) leave the candidate without a majority. */
 START_TEST (core_step_vote_reply_split_keeps_candidate)
 {
     zr_core_t *core = s_core_new (1, 5);
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
-    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, false), now), 0);
-    ck_assert_int_eq (s_step (core, s_vote_reply (4, 1, 1, false), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, true), now);
+    S_STEP_OK (core, s_vote_reply (3, 1, 1, false), now);
+    S_STEP_OK (core, s_vote_reply (4, 1, 1, false), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
     ck_assert_uint_eq (zr_core_term (core), 1);
     zr_core_destroy (&core);
@@ -503,10 +507,10 @@ START_TEST (core_step_vote_reply_duplicate_counted_once)
     zr_core_t *core = s_core_new (1, 5);
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, true), now);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
-    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 1, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (3, 1, 1, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
     zr_core_destroy (&core);
 }
@@ -521,10 +525,10 @@ START_TEST (core_step_vote_reply_stale_term_ignored)
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
     ck_assert_uint_eq (zr_core_term (core), 2);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
     ck_assert_uint_eq (zr_core_term (core), 2);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 2, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 2, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
     zr_core_destroy (&core);
 }
@@ -538,7 +542,7 @@ START_TEST (core_tick_candidate_timeout_starts_new_term)
     uint64_t first = zr_core_deadline (core);
     zr_core_tick (core, first);
     s_drain (core, first);
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 1, false), first), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 1, false), first);
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now - 1);
     ck_assert_uint_eq (zr_core_term (core), 1);
@@ -560,7 +564,7 @@ START_TEST (core_tick_candidate_timeout_starts_new_term)
     }
     zr_ready_release (&ready);
     /* The old denial does not count against the new election. */
-    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 2, true), now), 0);
+    S_STEP_OK (core, s_vote_reply (3, 1, 2, true), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
     zr_core_destroy (&core);
 }
@@ -571,7 +575,7 @@ END_TEST
 START_TEST (core_step_vote_grants_first_candidate)
 {
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 1, 0, 0), 50);
     ck_assert_uint_eq (zr_core_term (core), 1);
     ck_assert_uint_eq (zr_core_vote (core), 2);
     zr_ready_t ready;
@@ -599,7 +603,7 @@ START_TEST (core_step_vote_grant_same_term_persists_vote)
 {
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 4, 0, NULL, 0);
-    ck_assert_int_eq (s_step (core, s_vote (3, 1, 4, 0, 0), 50), 0);
+    S_STEP_OK (core, s_vote (3, 1, 4, 0, 0), 50);
     ck_assert_uint_eq (zr_core_vote (core), 3);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
@@ -620,9 +624,9 @@ END_TEST
 START_TEST (core_step_vote_second_candidate_same_term_denied)
 {
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 1, 0, 0), 50);
     s_drain (core, 50);
-    ck_assert_int_eq (s_step (core, s_vote (3, 1, 1, 0, 0), 51), 0);
+    S_STEP_OK (core, s_vote (3, 1, 1, 0, 0), 51);
     ck_assert_uint_eq (zr_core_vote (core), 2);
     zr_ready_t ready;
     s_ready (core, 51, &ready);
@@ -643,9 +647,9 @@ END_TEST
 START_TEST (core_step_vote_same_candidate_granted_again)
 {
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 1, 0, 0), 50);
     s_drain (core, 50);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), 60), 0);
+    S_STEP_OK (core, s_vote (2, 1, 1, 0, 0), 60);
     zr_ready_t ready;
     s_ready (core, 60, &ready);
     ck_assert (!ready.hs_changed);
@@ -665,7 +669,7 @@ START_TEST (core_step_vote_stale_term_denied)
     static const zr_term_t log [] = {1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 3, 0, log, 1);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 5, 2), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 2, 5, 2), 50);
     ck_assert_uint_eq (zr_core_term (core), 3);
     ck_assert_uint_eq (zr_core_vote (core), 0);
     zr_ready_t ready;
@@ -679,14 +683,14 @@ START_TEST (core_step_vote_stale_term_denied)
 }
 END_TEST
 
-/* Raft §5.4.1 (Invariant 2): a candidate whose last term is higher is more
-   up to date even with a shorter log: granted. */
-START_TEST (core_step_vote_higher_last_term_granted_even_if_shorter)
+/* Raft §5.4.1 (Invariant 2): a candidate whose last term is higher is
+   more up to date even with a shorter log: granted. */
+START_TEST (core_step_vote_higher_last_term_granted_if_shorter)
 {
     static const zr_term_t log [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 2, 2), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 2, 2, 2), 50);
     ck_assert_uint_eq (zr_core_term (core), 2);
     ck_assert_uint_eq (zr_core_vote (core), 2);
     zr_core_destroy (&core);
@@ -700,7 +704,7 @@ START_TEST (core_step_vote_lower_last_term_denied_even_if_longer)
     static const zr_term_t log [] = {1, 2};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 2, 0, log, 2);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 3, 5, 1), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 3, 5, 1), 50);
     ck_assert_uint_eq (zr_core_term (core), 3);
     ck_assert_uint_eq (zr_core_vote (core), 0);
     zr_ready_t ready;
@@ -722,7 +726,7 @@ START_TEST (core_step_vote_same_last_term_shorter_denied)
     static const zr_term_t log [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 2, 1), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 2, 2, 1), 50);
     ck_assert_uint_eq (zr_core_term (core), 2);
     ck_assert_uint_eq (zr_core_vote (core), 0);
     zr_core_destroy (&core);
@@ -736,7 +740,7 @@ START_TEST (core_step_vote_same_last_term_equal_granted)
     static const zr_term_t log [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 2, 3, 1), 50), 0);
+    S_STEP_OK (core, s_vote (2, 1, 2, 3, 1), 50);
     ck_assert_uint_eq (zr_core_vote (core), 2);
     zr_core_destroy (&core);
 }
@@ -750,7 +754,7 @@ START_TEST (core_step_vote_candidate_denies_same_term)
     uint64_t now = zr_core_deadline (core);
     zr_core_tick (core, now);
     s_drain (core, now);
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 1, 0, 0), now), 0);
+    S_STEP_OK (core, s_vote (2, 1, 1, 0, 0), now);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
     ck_assert_uint_eq (zr_core_vote (core), 1);
     zr_ready_t ready;
@@ -845,7 +849,7 @@ s_candidate_term2 (void)
 START_TEST (core_step_higher_term_vote_demotes_leader)
 {
     zr_core_t *core = s_leader_term2 ();
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 5, 0, 0), 400), 0);
+    S_STEP_OK (core, s_vote (2, 1, 5, 0, 0), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
@@ -856,18 +860,18 @@ END_TEST
 START_TEST (core_step_higher_term_vote_reply_demotes_leader)
 {
     zr_core_t *core = s_leader_term2 ();
-    ck_assert_int_eq (s_step (core, s_vote_reply (2, 1, 5, false), 400), 0);
+    S_STEP_OK (core, s_vote_reply (2, 1, 5, false), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a higher
-   term makes a leader step down and follow its sender. */
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a
+   higher term makes a leader step down and follow its sender. */
 START_TEST (core_step_higher_term_append_demotes_leader)
 {
     zr_core_t *core = s_leader_term2 ();
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400), 0);
+    S_STEP_OK (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400);
     s_check_stepped_down (core, 2);
     zr_core_destroy (&core);
 }
@@ -878,7 +882,7 @@ END_TEST
 START_TEST (core_step_higher_term_append_reply_demotes_leader)
 {
     zr_core_t *core = s_leader_term2 ();
-    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 5, 0, 0, 0, 0), 400), 0);
+    S_STEP_OK (core, s_append_reject (2, 1, 5, 0, 0, 0, 0), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
@@ -889,7 +893,7 @@ END_TEST
 START_TEST (core_step_higher_term_vote_demotes_candidate)
 {
     zr_core_t *core = s_candidate_term2 ();
-    ck_assert_int_eq (s_step (core, s_vote (2, 1, 5, 0, 0), 400), 0);
+    S_STEP_OK (core, s_vote (2, 1, 5, 0, 0), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
@@ -900,18 +904,18 @@ END_TEST
 START_TEST (core_step_higher_term_vote_reply_demotes_candidate)
 {
     zr_core_t *core = s_candidate_term2 ();
-    ck_assert_int_eq (s_step (core, s_vote_reply (3, 1, 5, false), 400), 0);
+    S_STEP_OK (core, s_vote_reply (3, 1, 5, false), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a higher
-   term makes a candidate step down and follow its sender. */
+/* Figure 2 "Rules for Servers" (Invariant 3): an AppendEntries of a
+   higher term makes a candidate step down and follow its sender. */
 START_TEST (core_step_higher_term_append_demotes_candidate)
 {
     zr_core_t *core = s_candidate_term2 ();
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400), 0);
+    S_STEP_OK (core, s_append (2, 1, 5, 0, 0, 0, NULL, 0), 400);
     s_check_stepped_down (core, 2);
     zr_core_destroy (&core);
 }
@@ -922,7 +926,7 @@ END_TEST
 START_TEST (core_step_higher_term_append_reply_demotes_candidate)
 {
     zr_core_t *core = s_candidate_term2 ();
-    ck_assert_int_eq (s_step (core, s_append_reject (3, 1, 5, 0, 0, 0, 0), 400), 0);
+    S_STEP_OK (core, s_append_reject (3, 1, 5, 0, 0, 0, 0), 400);
     s_check_stepped_down (core, 0);
     zr_core_destroy (&core);
 }
@@ -933,7 +937,7 @@ END_TEST
 START_TEST (core_step_append_same_term_demotes_candidate)
 {
     zr_core_t *core = s_candidate_term2 ();
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 1, 1, 0, NULL, 0), 400), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 1, 1, 0, NULL, 0), 400);
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
     ck_assert_uint_eq (zr_core_term (core), 2);
     ck_assert_uint_eq (zr_core_vote (core), 1);
@@ -950,7 +954,7 @@ START_TEST (core_step_append_stale_term_rejected)
     static const zr_term_t two [] = {2};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 3, 0, log, 1);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 1, 1, 1, two, 1), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 1, 1, 1, two, 1), 50);
     ck_assert_uint_eq (zr_core_term (core), 3);
     ck_assert_uint_eq (zr_core_leader (core), 0);
     ck_assert_uint_eq (zr_core_last_index (core), 1);
@@ -1014,7 +1018,7 @@ START_TEST (core_step_append_rejects_missing_prev)
     static const zr_term_t two [] = {2};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 2);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 5, 2, 0, two, 1), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 5, 2, 0, two, 1), 50);
     ck_assert_uint_eq (zr_core_last_index (core), 2);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
@@ -1042,7 +1046,7 @@ START_TEST (core_step_append_rejects_prev_term_mismatch)
     static const zr_term_t three [] = {3};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 2, 0, log, 4);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 3, 4, 3, 0, three, 1), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 3, 4, 3, 0, three, 1), 50);
     ck_assert_uint_eq (zr_core_last_index (core), 4);
     ck_assert_uint_eq (zr_log_term (zr_core_log (core), 4), 2);
     zr_ready_t ready;
@@ -1060,9 +1064,9 @@ START_TEST (core_step_append_rejects_prev_term_mismatch)
 }
 END_TEST
 
-/* Figure 2, AppendEntries steps 3-4: a conflicting suffix is truncated and
-   replaced; the Ready hands the new entry from the truncation point and
-   the durable index drops below it. */
+/* Figure 2, AppendEntries steps 3-4: a conflicting suffix is truncated
+   and replaced; the Ready hands the new entry from the truncation point
+   and the durable index drops below it. */
 START_TEST (core_step_append_truncates_conflicting_suffix)
 {
     static const zr_term_t log [] = {1, 1, 2, 2};
@@ -1070,7 +1074,7 @@ START_TEST (core_step_append_truncates_conflicting_suffix)
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 2, 0, log, 4);
     ck_assert_uint_eq (zr_core_persisted_index (core), 4);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 3, 2, 1, 0, three, 1), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 3, 2, 1, 0, three, 1), 50);
     ck_assert_uint_eq (zr_core_last_index (core), 3);
     ck_assert_uint_eq (zr_log_term (zr_core_log (core), 1), 1);
     ck_assert_uint_eq (zr_log_term (zr_core_log (core), 2), 1);
@@ -1097,7 +1101,7 @@ START_TEST (core_step_append_stale_shorter_never_truncates)
 {
     static const zr_term_t three [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
     ck_assert_uint_eq (ready.n_entries, 3);
@@ -1105,7 +1109,7 @@ START_TEST (core_step_append_stale_shorter_never_truncates)
     const zr_log_t *log = zr_core_log (core);
     zr_blob_t *blob = zr_log_get (log, 3)->blob;
 
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 1), 51), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, three, 1), 51);
     ck_assert_uint_eq (zr_core_last_index (core), 3);
     for (zr_index_t i = 1; i <= 3; i++) {
         ck_assert_uint_eq (zr_log_term (log, i), 1);
@@ -1137,7 +1141,7 @@ START_TEST (core_step_append_duplicate_idempotent)
     zr_blob_t *blob = zr_log_get (zr_core_log (core), 1)->blob;
     unsigned refs = atomic_load (&blob->refs);
 
-    ck_assert_int_eq (s_step (core, msg, 51), 0);
+    S_STEP_OK (core, msg, 51);
     ck_assert_uint_eq (zr_core_last_index (core), 3);
     ck_assert_uint_eq (atomic_load (&blob->refs), refs - 3);
     for (zr_index_t i = 1; i <= 3; i++)
@@ -1160,7 +1164,7 @@ START_TEST (core_step_append_conflict_below_commit_refused)
     static const zr_term_t two [] = {2};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 3, 1, 3, NULL, 0), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 3, 1, 3, NULL, 0), 50);
     ck_assert_uint_eq (zr_core_commit (core), 3);
     ck_assert_int_eq (s_step (core, s_append (3, 1, 2, 1, 1, 3, two, 1), 60),
                       ZR_EMALFORMED);
@@ -1178,7 +1182,7 @@ START_TEST (core_step_append_commit_follows_leader_commit)
 {
     static const zr_term_t three [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 2, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 2, three, 3), 50);
     ck_assert_uint_eq (zr_core_commit (core), 2);
     zr_core_destroy (&core);
 }
@@ -1190,20 +1194,21 @@ START_TEST (core_step_append_commit_capped_by_last_new)
 {
     static const zr_term_t three [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 5, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 5, three, 3), 50);
     ck_assert_uint_eq (zr_core_commit (core), 3);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Invariant 5: a heartbeat that matches advances commit too, up to its
-   prevLogIndex (the last index it verified), not to our last index. */
+/* Figure 2, AppendEntries step 5 (Invariant 5): a heartbeat that matches
+   advances commit too, up to its prevLogIndex (the last index it
+   verified), not to our last. */
 START_TEST (core_step_heartbeat_advances_commit_to_prev)
 {
     static const zr_term_t log [] = {1, 1, 1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 5);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 3, 1, 5, NULL, 0), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 3, 1, 5, NULL, 0), 50);
     ck_assert_uint_eq (zr_core_commit (core), 3);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
@@ -1216,27 +1221,27 @@ START_TEST (core_step_heartbeat_advances_commit_to_prev)
 }
 END_TEST
 
-/* Invariant 5: a heartbeat whose prevLogIndex is beyond our log is
-   rejected and does not advance commit. */
+/* Figure 2, AppendEntries step 2 (Invariant 5): a heartbeat whose
+   prevLogIndex is beyond our log is rejected and does not advance commit. */
 START_TEST (core_step_heartbeat_beyond_log_keeps_commit)
 {
     static const zr_term_t log [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 7, 1, 7, NULL, 0), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 7, 1, 7, NULL, 0), 50);
     ck_assert_uint_eq (zr_core_commit (core), 0);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Invariant 5: a heartbeat whose prevLogTerm differs is rejected and does
-   not advance commit. */
+/* Figure 2, AppendEntries step 2 (Invariant 5): a heartbeat whose
+   prevLogTerm differs is rejected and does not advance commit. */
 START_TEST (core_step_heartbeat_mismatch_keeps_commit)
 {
     static const zr_term_t log [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 0, log, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 50);
     ck_assert_uint_eq (zr_core_commit (core), 0);
     zr_core_destroy (&core);
 }
@@ -1248,22 +1253,22 @@ START_TEST (core_step_append_commit_never_decreases)
 {
     static const zr_term_t three [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 3, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 3, three, 3), 50);
     ck_assert_uint_eq (zr_core_commit (core), 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 1, three, 2), 51), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 1, three, 2), 51);
     ck_assert_uint_eq (zr_core_commit (core), 3);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Invariant 7: an AppendEntries reply always waits for the disk, even when
-   the hard state did not change. */
+/* Thesis §10.2.1 (Invariant 7): an AppendEntries reply always waits for
+   the disk, even when the hard state did not change. */
 START_TEST (core_ready_append_reply_in_msgs_synced)
 {
     static const zr_term_t one [] = {1};
     zr_core_t *core = s_core_new (1, 3);
     s_restore (core, 1, 2, NULL, 0);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, one, 1), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, one, 1), 50);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
     ck_assert (!ready.hs_changed);
@@ -1283,7 +1288,7 @@ START_TEST (core_ready_committed_handed_out_once_in_order)
 {
     static const zr_term_t three [] = {1, 1, 2};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 0, 0, 2, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 0, 0, 2, three, 3), 50);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
     ck_assert_uint_eq (ready.n_committed, 2);
@@ -1299,7 +1304,7 @@ START_TEST (core_ready_committed_handed_out_once_in_order)
     ck_assert_uint_eq (ready.n_committed, 0);
     zr_ready_release (&ready);
 
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 52), 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 3, 2, 3, NULL, 0), 52);
     s_ready (core, 52, &ready);
     ck_assert_uint_eq (ready.n_committed, 1);
     ck_assert_uint_eq (ready.committed [0].index, 3);
@@ -1324,12 +1329,12 @@ START_TEST (core_persisted_ignores_truncated_entry)
     static const zr_term_t two [] = {1, 1};
     static const zr_term_t new2 [] = {2};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, two, 2), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, two, 2), 50);
     zr_ready_t ready;
     s_ready (core, 50, &ready);
     ck_assert_uint_eq (ready.n_entries, 2);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append (3, 1, 2, 1, 1, 0, new2, 1), 60), 0);
+    S_STEP_OK (core, s_append (3, 1, 2, 1, 1, 0, new2, 1), 60);
     ck_assert_uint_eq (zr_log_term (zr_core_log (core), 2), 2);
 
     zr_core_persisted (core, 2, 1);     /* the first batch, now stale */
@@ -1347,13 +1352,13 @@ START_TEST (core_persisted_ignores_truncated_entry)
 }
 END_TEST
 
-/* core.h (zr_core_persisted): reports never move the durable index back;
-   an older report after a newer one is ignored. */
+/* Thesis §10.2.1 (zr_core_persisted): reports never move the durable
+   index back; an older report after a newer one is ignored. */
 START_TEST (core_persisted_old_report_ignored)
 {
     static const zr_term_t three [] = {1, 1, 1};
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, three, 3), 50);
     s_drain (core, 50);
     ck_assert_uint_eq (zr_core_persisted_index (core), 3);
     zr_core_persisted (core, 2, 1);
@@ -1387,8 +1392,8 @@ START_TEST (core_maybe_commit_old_term_not_committed_by_counting)
 {
     uint64_t now;
     zr_core_t *core = s_figure8_leader (&now);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 2), now), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 2), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 4, 2), now);
+    S_STEP_OK (core, s_append_ok (3, 1, 4, 2), now);
     ck_assert_uint_eq (zr_core_progress (core, 2)->match, 2);
     ck_assert_uint_eq (zr_core_progress (core, 3)->match, 2);
     ck_assert_uint_eq (zr_core_commit (core), 0);
@@ -1406,11 +1411,11 @@ START_TEST (core_maybe_commit_current_term_commits_preceding)
 {
     uint64_t now;
     zr_core_t *core = s_figure8_leader (&now);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 2), now), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 2), now), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 4, 3), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 4, 2), now);
+    S_STEP_OK (core, s_append_ok (3, 1, 4, 2), now);
+    S_STEP_OK (core, s_append_ok (2, 1, 4, 3), now);
     ck_assert_uint_eq (zr_core_commit (core), 0);     /* 2 of 5 hold 3 */
-    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 4, 3), now), 0);
+    S_STEP_OK (core, s_append_ok (3, 1, 4, 3), now);
     ck_assert_uint_eq (zr_core_commit (core), 3);
     zr_ready_t ready;
     s_ready (core, now, &ready);
@@ -1424,8 +1429,9 @@ START_TEST (core_maybe_commit_current_term_commits_preceding)
 }
 END_TEST
 
-/* Invariant 6 (thesis §10.2.1): the leader counts itself only once its own
-   copy is durable: in 3 servers, one follower's ack alone commits nothing. */
+/* Invariant 6 (thesis §10.2.1): the leader counts itself only once its
+   own copy is durable: in 3 servers, one follower's ack alone commits
+   nothing. */
 START_TEST (core_maybe_commit_follower_ack_alone_not_enough)
 {
     zr_core_t *core = s_core_new (1, 3);
@@ -1434,7 +1440,7 @@ START_TEST (core_maybe_commit_follower_ack_alone_not_enough)
     s_ready (core, now, &ready);        /* the no-op goes to the persister */
     zr_ready_release (&ready);
     ck_assert_uint_eq (zr_core_persisted_index (core), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 1), now);
     ck_assert_uint_eq (zr_core_progress (core, 2)->match, 1);
     ck_assert_uint_eq (zr_core_commit (core), 0);
     zr_core_destroy (&core);
@@ -1452,14 +1458,15 @@ START_TEST (core_maybe_commit_leader_persisted_completes_majority)
     zr_ready_release (&ready);
     zr_core_persisted (core, 1, 1);
     ck_assert_uint_eq (zr_core_commit (core), 0);     /* 1 of 3 */
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 1), now);
     ck_assert_uint_eq (zr_core_commit (core), 1);
     zr_core_destroy (&core);
 }
 END_TEST
 
-/* Invariant 6: the same majority reached in the other order (follower
-   first, then the leader's own write) commits on the persister's report. */
+/* Thesis §10.2.1 (Invariant 6): the same majority reached in the other
+   order (follower first, then the leader's own write) commits on the
+   persister's report. */
 START_TEST (core_persisted_commits_when_follower_acked_first)
 {
     zr_core_t *core = s_core_new (1, 3);
@@ -1467,7 +1474,7 @@ START_TEST (core_persisted_commits_when_follower_acked_first)
     zr_ready_t ready;
     s_ready (core, now, &ready);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 1), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 1), now);
     ck_assert_uint_eq (zr_core_commit (core), 0);
     zr_core_persisted (core, 1, 1);
     ck_assert_uint_eq (zr_core_commit (core), 1);
@@ -1514,13 +1521,13 @@ END_TEST
 START_TEST (core_propose_follower_not_leader)
 {
     zr_core_t *core = s_core_new (1, 3);
-    ck_assert_int_eq (s_step (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), 50), 0);
+    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), 50);
     zr_blob_t *blob = zr_blob_new (1);
     blob->data [0] = 1;
     zr_index_t index = 0;
     zr_term_t term = 0;
-    ck_assert_int_eq (zr_core_propose (core, blob, blob->data, 1, &index, &term),
-                      ZR_ENOTLEADER);
+    int rc = zr_core_propose (core, blob, blob->data, 1, &index, &term);
+    ck_assert_int_eq (rc, ZR_ENOTLEADER);
     ck_assert_uint_eq (zr_core_leader (core), 2);
     ck_assert_uint_eq (zr_core_last_index (core), 0);
     zr_blob_unref (&blob);
@@ -1618,7 +1625,7 @@ START_TEST (core_step_append_reply_ack_frees_window)
     zr_ready_t ready;
     zr_core_t *core = s_pipelined_leader (&now, &ready);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 5), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 5), now);
     const zr_progress_t *pr = zr_core_progress (core, 2);
     ck_assert_uint_eq (pr->match, 5);
     ck_assert_uint_eq (pr->count, 2);
@@ -1643,7 +1650,7 @@ START_TEST (core_step_append_reply_rejection_resets_to_probe)
     zr_ready_t ready;
     zr_core_t *core = s_pipelined_leader (&now, &ready);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 1, 3, 0, 0, 1), now), 0);
+    S_STEP_OK (core, s_append_reject (2, 1, 1, 3, 0, 0, 1), now);
     const zr_progress_t *pr = zr_core_progress (core, 2);
     ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
     ck_assert_uint_eq (pr->next, 2);
@@ -1658,7 +1665,7 @@ START_TEST (core_step_append_reply_rejection_resets_to_probe)
     ck_assert (pr->probe_sent);
     zr_ready_release (&ready);
     /* The rejections of the later messages answer older sends: ignored. */
-    ck_assert_int_eq (s_step (core, s_append_reject (2, 1, 1, 5, 0, 0, 1), now), 0);
+    S_STEP_OK (core, s_append_reject (2, 1, 1, 5, 0, 0, 1), now);
     ck_assert_uint_eq (pr->next, 2);
     ck_assert (pr->probe_sent);
     zr_core_destroy (&core);
@@ -1673,9 +1680,9 @@ START_TEST (core_step_append_reply_late_success_keeps_match)
     zr_ready_t ready;
     zr_core_t *core = s_pipelined_leader (&now, &ready);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 5), now), 0);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), 0);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 9), now);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 5), now);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 9), now);
     const zr_progress_t *pr = zr_core_progress (core, 2);
     ck_assert_uint_eq (pr->match, 9);
     ck_assert_uint_eq (pr->count, 0);
@@ -1691,7 +1698,8 @@ START_TEST (core_step_append_reply_beyond_log_malformed)
     zr_core_config_t config = s_config (1, 3);
     uint64_t now;
     zr_core_t *core = s_steady_leader (&config, &now);
-    ck_assert_int_eq (s_step (core, s_append_ok (2, 1, 1, 9), now), ZR_EMALFORMED);
+    int rc = s_step (core, s_append_ok (2, 1, 1, 9), now);
+    ck_assert_int_eq (rc, ZR_EMALFORMED);
     ck_assert_uint_eq (zr_core_progress (core, 2)->match, 1);
     zr_core_destroy (&core);
 }
@@ -1778,7 +1786,7 @@ START_TEST (core_tick_retransmits_lost_window)
     zr_ready_t ready;
     s_ready (core, now, &ready);
     zr_ready_release (&ready);
-    ck_assert_int_eq (s_step (core, s_append_ok (3, 1, 1, 2), now), 0);
+    S_STEP_OK (core, s_append_ok (3, 1, 1, 2), now);
     uint64_t at = now + S_ET / 2;
     zr_core_tick (core, at);
     const zr_progress_t *pr = zr_core_progress (core, 2);
@@ -1860,9 +1868,12 @@ s_figure7 (const zr_term_t *terms, uint32_t n, int trips, zr_index_t first_new)
         zr_ready_t ready;
         s_ready (leader, now, &ready);
         ck_assert_uint_eq (ready.n_msgs_synced, 0);
-        for (uint32_t i = 0; i < ready.n_msgs; i++)
-            if (ready.msgs [i]->to == 2)
-                ck_assert_int_eq (zr_core_step (follower, ready.msgs [i], now), 0);
+        for (uint32_t i = 0; i < ready.n_msgs; i++) {
+            if (ready.msgs [i]->to != 2)
+                continue;
+            int rc = zr_core_step (follower, ready.msgs [i], now);
+            ck_assert_int_eq (rc, 0);
+        }
         zr_ready_release (&ready);
         s_persist_all (leader);
         zr_core_check (follower);
@@ -1872,8 +1883,10 @@ s_figure7 (const zr_term_t *terms, uint32_t n, int trips, zr_index_t first_new)
             if (ready.entries [i].index < first_written)
                 first_written = ready.entries [i].index;
         ck_assert_uint_eq (ready.n_msgs, 0);
-        for (uint32_t i = 0; i < ready.n_msgs_synced; i++)
-            ck_assert_int_eq (zr_core_step (leader, ready.msgs_synced [i], now), 0);
+        for (uint32_t i = 0; i < ready.n_msgs_synced; i++) {
+            int rc = zr_core_step (leader, ready.msgs_synced [i], now);
+            ck_assert_int_eq (rc, 0);
+        }
         zr_ready_release (&ready);
         s_persist_all (follower);
         zr_core_check (leader);
@@ -1884,7 +1897,8 @@ s_figure7 (const zr_term_t *terms, uint32_t n, int trips, zr_index_t first_new)
     for (zr_index_t i = 1; i < first_new; i++)
         ck_assert_ptr_eq (zr_log_get (flog, i)->blob, kept [i]);
     for (zr_index_t i = first_new; i <= 11; i++)
-        ck_assert_ptr_eq (zr_log_get (flog, i)->blob, zr_log_get (llog, i)->blob);
+        ck_assert_ptr_eq (zr_log_get (flog, i)->blob,
+                          zr_log_get (llog, i)->blob);
     ck_assert_uint_eq (zr_log_get (flog, 11)->type, ZR_ENTRY_NOOP);
     ck_assert_uint_eq (zr_core_progress (leader, 2)->match, 11);
     ck_assert_uint_eq (zr_core_commit (leader), 11);
@@ -1976,7 +1990,7 @@ s_suite (void)
     tcase_add_test (tc, core_step_vote_second_candidate_same_term_denied);
     tcase_add_test (tc, core_step_vote_same_candidate_granted_again);
     tcase_add_test (tc, core_step_vote_stale_term_denied);
-    tcase_add_test (tc, core_step_vote_higher_last_term_granted_even_if_shorter);
+    tcase_add_test (tc, core_step_vote_higher_last_term_granted_if_shorter);
     tcase_add_test (tc, core_step_vote_lower_last_term_denied_even_if_longer);
     tcase_add_test (tc, core_step_vote_same_last_term_shorter_denied);
     tcase_add_test (tc, core_step_vote_same_last_term_equal_granted);

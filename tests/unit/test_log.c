@@ -123,8 +123,9 @@ START_TEST (log_append_then_get)
 }
 END_TEST
 
-/* log.h: each entry holds its own reference on the blob, so the log can
-   be shared by reference count; clearing drops every one of them. */
+/* Raft §5.3 (log.h): each entry holds its own reference on the blob, so
+   the log can be shared by reference count; clearing drops every one of
+   them. */
 START_TEST (log_append_takes_blob_reference)
 {
     zr_blob_t *blob = zr_blob_new (4);
@@ -134,7 +135,8 @@ START_TEST (log_append_takes_blob_reference)
     zr_log_init (&log);
     for (zr_index_t i = 1; i <= 4; i++) {
         zr_entry_t entry = {.term = 1, .index = i, .type = ZR_ENTRY_COMMAND,
-                            .size = 1, .data = blob->data + i - 1, .blob = blob};
+                            .size = 1, .data = blob->data + i - 1,
+                            .blob = blob};
         ck_assert_int_eq (zr_log_append (&log, &entry), 0);
         ck_assert_uint_eq (s_refs (blob), 1 + i);
     }
@@ -255,7 +257,8 @@ START_TEST (log_truncate_drops_blob_references)
     zr_log_init (&log);
     for (zr_index_t i = 1; i <= 5; i++) {
         zr_entry_t entry = {.term = 2, .index = i, .type = ZR_ENTRY_COMMAND,
-                            .size = 1, .data = blob->data + i - 1, .blob = blob};
+                            .size = 1, .data = blob->data + i - 1,
+                            .blob = blob};
         ck_assert_int_eq (zr_log_append (&log, &entry), 0);
     }
     ck_assert_uint_eq (s_refs (blob), 6);
@@ -404,7 +407,8 @@ s_suite (void)
     tcase_add_test (tc, log_append_takes_blob_reference);
     tcase_add_test (tc, log_append_accepts_equal_and_higher_terms);
     tcase_add_test (tc, log_append_grows_past_capacity);
-    tcase_add_test_raise_signal (tc, log_append_decreasing_term_aborts, SIGABRT);
+    tcase_add_test_raise_signal (tc, log_append_decreasing_term_aborts,
+                                 SIGABRT);
     tcase_add_test_raise_signal (tc, log_append_wrong_index_aborts, SIGABRT);
     suite_add_tcase (suite, tc);
 

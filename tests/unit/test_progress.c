@@ -34,8 +34,9 @@ s_replicating (uint32_t inflight_max, uint64_t bytes_max, zr_index_t match)
 //  --------------------------------------------------------------------------
 //  zr_progress_reset
 
-/* Figure 2 (leader state): nextIndex starts at the leader's last index + 1
-   and matchIndex at 0; zraft also starts in PROBE with nothing in flight. */
+/* Figure 2 (leader state): nextIndex starts at the leader's last index +
+   1 and matchIndex at 0; zraft also starts in PROBE with nothing in
+   flight. */
 START_TEST (progress_reset_starts_probe_after_last)
 {
     zr_progress_t pr;
@@ -65,7 +66,8 @@ START_TEST (progress_reset_empty_log_probes_from_one)
 }
 END_TEST
 
-/* TigerStyle limits: a window of zero messages is a contract violation. */
+/* Raft §5.3 (flow control, TigerStyle limits): a window of zero messages
+   is a contract violation: asserted. */
 START_TEST (progress_reset_zero_window_aborts)
 {
     zr_progress_t pr;
@@ -73,7 +75,8 @@ START_TEST (progress_reset_zero_window_aborts)
 }
 END_TEST
 
-/* TigerStyle limits: a window larger than the ring is asserted. */
+/* Raft §5.3 (flow control, TigerStyle limits): a window larger than the
+   ring is asserted. */
 START_TEST (progress_reset_window_over_ring_aborts)
 {
     zr_progress_t pr;
@@ -153,7 +156,7 @@ START_TEST (progress_sent_replicate_advances_next)
 }
 END_TEST
 
-/* TigerStyle limits (etcd Inflights): the window holds at most
+/* Raft §5.3 (flow control, etcd Inflights): the window holds at most
    inflight_max messages. */
 START_TEST (progress_can_send_bounded_by_count)
 {
@@ -167,8 +170,9 @@ START_TEST (progress_can_send_bounded_by_count)
 }
 END_TEST
 
-/* TigerStyle limits (etcd Inflights): the window closes once the bytes in
-   flight reach inflight_bytes_max (the last message may overshoot). */
+/* Raft §5.3 (flow control, etcd Inflights): the window closes once the
+   bytes in flight reach inflight_bytes_max (the last message may
+   overshoot). */
 START_TEST (progress_can_send_bounded_by_bytes)
 {
     zr_progress_t pr = s_replicating (8, 100, 10);
@@ -181,7 +185,8 @@ START_TEST (progress_can_send_bounded_by_bytes)
 }
 END_TEST
 
-/* TigerStyle limits: sending past a full window is asserted. */
+/* Raft §5.3 (flow control, TigerStyle limits): sending past a full window
+   is asserted. */
 START_TEST (progress_sent_full_window_aborts)
 {
     zr_progress_t pr = s_replicating (1, S_BYTES_MAX, 10);
@@ -190,8 +195,8 @@ START_TEST (progress_sent_full_window_aborts)
 }
 END_TEST
 
-/* Raft §5.3: an ack frees every message it covers, oldest first, and
-   only those (3). */
+/* Raft §5.3: an ack frees every message it covers, oldest first, and only
+   those (3). */
 START_TEST (progress_acked_frees_window)
 {
     zr_progress_t pr = s_replicating (3, S_BYTES_MAX, 10);
@@ -256,8 +261,8 @@ START_TEST (progress_acked_late_or_duplicate_ignored)
 }
 END_TEST
 
-/* Invariant 1: an ack beyond nextIndex (an answer to a message sent before
-   a back-off) moves nextIndex past it. */
+/* Raft §5.3 (Invariant 1): an ack beyond nextIndex (an answer to a
+   message sent before a back-off) moves nextIndex past it. */
 START_TEST (progress_acked_beyond_next_moves_next)
 {
     zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 10);
@@ -289,8 +294,8 @@ START_TEST (progress_rejected_stale_below_match_ignored)
 }
 END_TEST
 
-/* Raft §5.3: in PROBE only the answer to the current probe (prev =
-   next - 1) counts; a rejection of an older probe is ignored. */
+/* Raft §5.3: in PROBE only the answer to the current probe (prev = next -
+   1) counts; a rejection of an older probe is ignored. */
 START_TEST (progress_rejected_older_probe_ignored)
 {
     zr_progress_t pr;
@@ -330,8 +335,8 @@ START_TEST (progress_rejected_hint_clamped_to_rejected_prev)
 }
 END_TEST
 
-/* Invariant 1: the follower is known to match up to matchIndex, so a hint
-   at or below it is clamped up to match + 1. */
+/* Raft §5.3 (Invariant 1): the follower is known to match up to
+   matchIndex, so a hint at or below it is clamped up to match + 1. */
 START_TEST (progress_rejected_hint_clamped_above_match)
 {
     zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 20);
@@ -439,8 +444,10 @@ s_suite (void)
     TCase *tc = tcase_create ("progress_reset");
     tcase_add_test (tc, progress_reset_starts_probe_after_last);
     tcase_add_test (tc, progress_reset_empty_log_probes_from_one);
-    tcase_add_test_raise_signal (tc, progress_reset_zero_window_aborts, SIGABRT);
-    tcase_add_test_raise_signal (tc, progress_reset_window_over_ring_aborts, SIGABRT);
+    tcase_add_test_raise_signal (tc, progress_reset_zero_window_aborts,
+                                 SIGABRT);
+    tcase_add_test_raise_signal (tc, progress_reset_window_over_ring_aborts,
+                                 SIGABRT);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("progress_sent");
