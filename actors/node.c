@@ -21,14 +21,12 @@ typedef struct {
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
     zpoller_t *poller;                  /* over every socket above */
     zr_peer_filter_t filter;            /* the fault seam (peer.h) */
-    msgpack_sbuffer sbuf;               /* reply encode buffer, reused */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
     uint32_t persist_outstanding;       /* WRITEs not yet PERSISTED */
     bool disk_failed;                   /* the persister failed: no acks */
     bool terminated;                    /* $TERM received */
     zraft_status_t stats;               /* counters reported by STATUS */
     atomic_uint_fast64_t bytes_out;     /* shared with replicators */
-    atomic_uint_fast64_t rejected;      /* shared with replicators */
     zr_codec_stats_t codec;             /* ROUTER frames by decode result */
     zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
 } self_t;
@@ -47,7 +45,17 @@ s_trace (void *arg, const char *line)
 static int
 s_self_start_children (self_t *self, zr_wal_t **wal_p)
 {
-    self->persister = zactor_new (zr_persister_actor, *wal_p);
+    const zraft_config_t *c = &self->args.config;
+    zr_persister_args_t pargs = {.wal = *wal_p, .self_id = self->id,
+                                 .bytes_out = &self->bytes_out};
+    for (uint32_t i = 0; i < c->n_servers; i++)
+        if (c->servers [i].id != self->id) {
+            pargs.peer_ids [pargs.n_peers] = c->servers [i].id;
+            snprintf (pargs.endpoints [pargs.n_peers], sizeof pargs.endpoints [0],
+                      "%s", c->servers [i].endpoint);
+            pargs.n_peers++;
+        }
+    self->persister = zactor_new (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
@@ -58,14 +66,12 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         return ZR_ENOMEM;
     self->poller = zpoller_new (self->pipe, self->router, self->persister,
                                 self->applier, self->timer, NULL);
-    const zraft_config_t *c = &self->args.config;
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
             continue;
         zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
-                                      .bytes_out = &self->bytes_out,
-                                      .rejected = &self->rejected};
+                                      .bytes_out = &self->bytes_out};
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
         self->replicators [peer] = zactor_new (zr_replicator_actor, &rargs);
@@ -123,23 +129,15 @@ s_self_start (self_t *self)
 
 /* ---------------------------------------------------------------- output */
 
-/* Sends one message (taking it): requests through the peer's replicator,
-   replies straight back through the ROUTER. */
+/* Sends one request (taking it) through the peer's replicator. Replies
+   never come here: the persister sends them once durable. */
 static void
 s_self_send (self_t *self, zr_message_t **msg_p)
 {
     zr_message_t *msg = *msg_p;
     *msg_p = NULL;
+    zr_assert (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND);
     if (!zr_peer_filter_pass (&self->filter, self->id, self->id, msg->to)) {
-        zr_message_destroy (&msg);
-        return;
-    }
-    if (msg->type == ZR_MSG_VOTE_REPLY || msg->type == ZR_MSG_APPEND_REPLY) {
-        self->sbuf.size = 0;
-        int rc = zr_codec_encode (msg, &self->sbuf);
-        zr_assert (rc == 0);
-        if (zr_peer_send (self->router, msg->to, self->sbuf.data, self->sbuf.size) == 0)
-            atomic_fetch_add (&self->bytes_out, self->sbuf.size);
         zr_message_destroy (&msg);
         return;
     }
@@ -160,6 +158,20 @@ s_self_send_all (self_t *self, zr_message_t **msgs, uint32_t n)
         s_self_send (self, &msgs [i]);
 }
 
+/* Drops (destroys) the messages the fault filter cuts, compacting. */
+static void
+s_self_filter (self_t *self, zr_message_t **msgs, uint32_t *n_p)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < *n_p; i++) {
+        if (zr_peer_filter_pass (&self->filter, self->id, self->id, msgs [i]->to))
+            msgs [kept++] = msgs [i];
+        else
+            zr_message_destroy (&msgs [i]);
+    }
+    *n_p = kept;
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -177,11 +189,13 @@ s_self_ready (self_t *self)
         if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
             zr_apply_req_destroy (&req);
     }
-    bool persist = rd.hs_changed || rd.n_entries > 0;
+    /* Every message that must wait for the disk goes through the
+       persister, in order, even when there is nothing new to write. */
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else
-    if (persist || (rd.n_msgs_synced > 0 && self->persist_outstanding > 0)) {
+    if (rd.hs_changed || rd.n_entries > 0 || rd.n_msgs_synced > 0) {
+        s_self_filter (self, rd.msgs_synced, &rd.n_msgs_synced);
         zr_persist_req_t *req = (zr_persist_req_t *) calloc (1, sizeof *req);
         zr_assert (req);
         *req = (zr_persist_req_t) {.hs_changed = rd.hs_changed, .term = rd.term,
@@ -196,8 +210,6 @@ s_self_ready (self_t *self)
         else
             zr_persist_req_destroy (&req);
     }
-    else
-        s_self_send_all (self, rd.msgs_synced, rd.n_msgs_synced);
     s_self_send_all (self, rd.msgs, rd.n_msgs);
     zr_ready_release (&rd);
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
@@ -231,13 +243,18 @@ s_self_handle_router (self_t *self)
         return;
     zframe_t *identity = zmsg_first (frames);
     zframe_t *payload = zmsg_next (frames);
-    zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity));
+    char kind = 0;
+    zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity), &kind);
     zr_message_t *msg = NULL;
     int rc = ZR_EMALFORMED;
     if (from && payload && zmsg_size (frames) == 2)
         rc = zr_codec_decode (zframe_data (payload), zframe_size (payload), &msg);
-    if (rc == 0 && (msg->from != from || msg->to != self->id
-                    || (msg->type != ZR_MSG_VOTE && msg->type != ZR_MSG_APPEND))) {
+    /* Requests come from a peer's replicator ('n') and replies from its
+       persister ('r'), which also sends what had to wait for the disk
+       (votes after a term change): the kind is not checked, the sender
+       is. */
+    bool request = rc == 0 && (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND);
+    if (rc == 0 && (msg->from != from || msg->to != self->id)) {
         zr_message_destroy (&msg);
         rc = ZR_EMALFORMED;
     }
@@ -249,7 +266,8 @@ s_self_handle_router (self_t *self)
                       payload ? zframe_size (payload) : 0, zr_strerror (rc));
     }
     else {
-        self->stats.rpcs_in++;
+        if (request)
+            self->stats.rpcs_in++;
         s_self_step (self, msg);
     }
     zmsg_destroy (&frames);
@@ -277,7 +295,7 @@ s_self_handle_persister (self_t *self)
                 zr_core_persisted (self->core, last->index, last->term);
                 self->stats.wal_entries += req->n_entries;
             }
-            s_self_send_all (self, req->msgs, req->n_msgs);
+            zr_assert (req->n_msgs == 0);   /* the persister sent them */
         }
         self->stats.wal_syncs = batch->wal.syncs;
         self->stats.wal_bytes = batch->wal.bytes;
@@ -351,7 +369,6 @@ s_self_status (self_t *self)
     st.persisted = zr_core_persisted_index (self->core);
     st.disk_failed = self->disk_failed;
     st.bytes_out = atomic_load (&self->bytes_out);
-    st.frames_rejected += atomic_load (&self->rejected);
     zsock_send (self->pipe, "b", &st, sizeof st);
 }
 
@@ -399,7 +416,6 @@ static void
 s_self_handle_child (self_t *self, zsock_t *which)
 {
     char *verb = NULL;
-    void *ptr = NULL;
     zmsg_t *msg = zmsg_recv (which);
     if (!msg)
         return;
@@ -418,12 +434,6 @@ s_self_handle_child (self_t *self, zsock_t *which)
     else
     if (streq (verb, "APPLIED")) {
         self->stats.applied = s_pop_number (msg);
-    }
-    else
-    if (streq (verb, "RECEIVED")) {
-        ptr = s_pop_pointer (msg);
-        zr_assert (ptr);
-        s_self_step (self, (zr_message_t *) ptr);
     }
     else {
         zr_assert (streq (verb, "UNREACHABLE"));
@@ -463,11 +473,6 @@ s_child_stop (zactor_t **child_p, bool drain)
                 zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
                 zr_persist_batch_destroy (&batch);
             }
-            else
-            if (verb && streq (verb, "RECEIVED")) {
-                zr_message_t *reply = (zr_message_t *) s_pop_pointer (msg);
-                zr_message_destroy (&reply);
-            }
             zstr_free (&verb);
             zmsg_destroy (&msg);
             if (stopped)
@@ -489,7 +494,6 @@ s_self_destroy (self_t **self_p)
     s_child_stop (&self->applier, false);
     zsock_destroy (&self->router);
     zr_core_destroy (&self->core);
-    msgpack_sbuffer_destroy (&self->sbuf);
     free (self);
     *self_p = NULL;
 }
@@ -518,9 +522,7 @@ zr_node_actor (zsock_t *pipe, void *args)
     self->args = *(zr_node_args_t *) args;
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
-    msgpack_sbuffer_init (&self->sbuf);
     atomic_init (&self->bytes_out, 0);
-    atomic_init (&self->rejected, 0);
     int rc = s_self_start (self);
     zsock_signal (pipe, 0);
     zsock_send (pipe, "i", rc);

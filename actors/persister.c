@@ -8,6 +8,10 @@
 typedef struct {
     zsock_t *pipe;                      /* to the node */
     zr_wal_t *wal;                      /* owned write-ahead log */
+    zr_id_t self_id;                    /* this server */
+    zsock_t *dealers [ZR_NODES_MAX + 1];    /* replies out, by peer id */
+    atomic_uint_fast64_t *bytes_out;    /* shared counter */
+    msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool failed;                        /* sticky: the disk failed */
     bool terminated;                    /* $TERM received */
     bool stop_asked;                    /* STOP received: answer once drained */
@@ -98,6 +102,29 @@ s_self_write (self_t *self)
     }
 }
 
+/* Sends the messages of every queued request (after the sync). A full
+   link drops the reply: the leader retries, replies are idempotent. */
+static void
+s_self_send (self_t *self)
+{
+    for (uint32_t i = 0; i < self->queued; i++) {
+        zr_persist_req_t *req = self->queue [i];
+        for (uint32_t m = 0; m < req->n_msgs; m++) {
+            zr_message_t *msg = req->msgs [m];
+            zsock_t *dealer = msg->to <= ZR_NODES_MAX ? self->dealers [msg->to] : NULL;
+            zr_assert (dealer);
+            self->sbuf.size = 0;
+            int rc = zr_codec_encode (msg, &self->sbuf);
+            zr_assert (rc == 0);
+            if (!self->failed
+                && zr_peer_send (dealer, 0, self->sbuf.data, self->sbuf.size) == 0)
+                atomic_fetch_add (self->bytes_out, self->sbuf.size);
+            zr_message_destroy (&req->msgs [m]);
+        }
+        req->n_msgs = 0;
+    }
+}
+
 /* Hands the queue back to the node as one batch. */
 static void
 s_self_complete (self_t *self)
@@ -115,14 +142,44 @@ s_self_complete (self_t *self)
         zr_persist_batch_destroy (&batch);
 }
 
-void
-zr_persister_actor (zsock_t *pipe, void *args)
+static self_t *
+s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
 {
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     zr_assert (self);
     self->pipe = pipe;
-    self->wal = (zr_wal_t *) args;
-    zr_assert (self->wal);
+    self->wal = args->wal;
+    self->self_id = args->self_id;
+    self->bytes_out = args->bytes_out;
+    zr_assert (self->wal && self->bytes_out);
+    msgpack_sbuffer_init (&self->sbuf);
+    for (uint32_t i = 0; i < args->n_peers; i++) {
+        zr_id_t peer = args->peer_ids [i];
+        zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);
+        self->dealers [peer] = zr_peer_dealer_new ('r', self->self_id, args->endpoints [i]);
+        zr_assert (self->dealers [peer]);    /* endpoints were checked */
+    }
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    for (uint32_t i = 0; i < self->queued; i++)
+        zr_persist_req_destroy (&self->queue [i]);
+    for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
+        zsock_destroy (&self->dealers [id]);
+    zr_wal_destroy (&self->wal);
+    msgpack_sbuffer_destroy (&self->sbuf);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+zr_persister_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (zr_persister_args_t *) args);
     zsock_signal (pipe, 0);
     while (!self->terminated) {
         s_self_receive (self);          /* blocks for the first request */
@@ -131,6 +188,7 @@ zr_persister_actor (zsock_t *pipe, void *args)
             s_self_receive (self);      /* group commit: take what is queued */
         if (self->queued > 0) {
             s_self_write (self);
+            s_self_send (self);
             s_self_complete (self);
         }
         if (self->stop_asked) {         /* nothing follows STOPPED */
@@ -138,8 +196,5 @@ zr_persister_actor (zsock_t *pipe, void *args)
             zstr_send (pipe, "STOPPED");
         }
     }
-    for (uint32_t i = 0; i < self->queued; i++)
-        zr_persist_req_destroy (&self->queue [i]);
-    zr_wal_destroy (&self->wal);
-    free (self);
+    s_self_destroy (&self);
 }

@@ -1,19 +1,22 @@
 /*  =========================================================================
     persister - makes one server's Raft state durable, with group commit
 
-    The persister owns the write-ahead log (wal.h). The node hands it write
+    The persister owns the write-ahead log (wal.h) and one DEALER per peer
+    (identity "r<id>", see transport/peer.h). The node hands it write
     requests; the persister takes every request already queued (up to
-    ZR_PERSIST_BATCH_MAX), writes them all, calls fdatasync ONCE, and hands
-    them back in order. The messages a request carries (vote and append
-    replies, anything sent after a term change) are released by the node
-    only when the request comes back: durability gates acknowledgement.
+    ZR_PERSIST_BATCH_MAX), writes them all, calls fdatasync ONCE, then
+    sends the messages the requests carry (vote and append replies,
+    anything produced after a term change) straight to the peers, and
+    hands the requests back in order. Durability gates acknowledgement,
+    and the acknowledgement leaves from the thread that knows it is
+    durable: no hop back through the node.
 
     Protocol (pipe between node and persister):
     | verb      | direction         | frames                  | ownership / reply |
     |-----------|-------------------|-------------------------|-------------------|
-    | WRITE     | node -> persister | "sp": zr_persist_req_t* | persister owns the request until PERSISTED |
-    | PERSISTED | persister -> node | "sp": zr_persist_batch_t* | node owns the batch (zr_persist_batch_destroy); requests in order |
-    | FAILED    | persister -> node | "ss": reason            | sent once; from then on requests come back with failed set and are not durable |
+    | WRITE     | node -> persister | "sp": zr_persist_req_t* | persister owns the request until PERSISTED; a request may carry only messages |
+    | PERSISTED | persister -> node | "sp": zr_persist_batch_t* | node owns the batch (zr_persist_batch_destroy); requests in order, their messages already sent |
+    | FAILED    | persister -> node | "ss": reason            | sent once; from then on nothing is written or sent, requests come back with failed set |
     | STOP      | node -> persister | "s"                     | STOPPED after the last PERSISTED |
     | STOPPED   | persister -> node | "s"                     | nothing follows it |
     | $TERM     | node -> persister | "s"                     | actor ends; queued requests are freed |
@@ -31,7 +34,7 @@ typedef struct {
     zr_id_t vote;                       /* vote in term */
     zr_entry_t *entries;                /* owned; may be NULL */
     uint32_t n_entries;
-    zr_message_t **msgs;                /* owned; released after sync */
+    zr_message_t **msgs;                /* owned; sent by the persister after sync */
     uint32_t n_msgs;
 } zr_persist_req_t;
 
@@ -48,8 +51,16 @@ void zr_persist_req_destroy (zr_persist_req_t **self_p);
 /* Frees a batch and every request left in it. */
 void zr_persist_batch_destroy (zr_persist_batch_t **self_p);
 
-/* zactor body; args is a zr_wal_t * whose ownership passes to the actor
-   (it destroys the WAL when it ends). */
+typedef struct {
+    zr_wal_t *wal;                      /* passes to the actor, which destroys it */
+    zr_id_t self_id;                    /* this server */
+    uint32_t n_peers;                   /* peers below */
+    zr_id_t peer_ids [ZR_NODES_MAX];    /* every other server */
+    char endpoints [ZR_NODES_MAX][256]; /* their ROUTER endpoints */
+    atomic_uint_fast64_t *bytes_out;    /* shared counter of bytes sent */
+} zr_persister_args_t;
+
+/* zactor body; args is a zr_persister_args_t * (copied during start). */
 void zr_persister_actor (zsock_t *pipe, void *args);
 
 #endif

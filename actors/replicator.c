@@ -11,9 +11,7 @@ typedef struct {
     zr_replicator_args_t conf;          /* copied arguments */
     msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool unreachable;                   /* a full link was reported */
-    bool stopped;                       /* STOP received: hand nothing more */
-    zr_codec_stats_t codec;             /* reply frames by decode result */
-    zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
+    bool stopped;                       /* STOP received: send nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
 
@@ -64,38 +62,6 @@ s_self_handle_pipe (self_t *self)
     zstr_free (&verb);
 }
 
-/* A frame from the peer: must decode, be a reply, come from the peer. */
-static void
-s_self_handle_dealer (self_t *self)
-{
-    zframe_t *frame = zframe_recv (self->dealer);
-    if (!frame)
-        return;
-    while (zsock_rcvmore (self->dealer)) {  /* one frame per RPC, no more */
-        zframe_t *extra = zframe_recv (self->dealer);
-        zframe_destroy (&extra);
-    }
-    zr_message_t *msg = NULL;
-    int rc = zr_codec_decode (zframe_data (frame), zframe_size (frame), &msg);
-    if (rc == 0 && (msg->from != self->conf.peer_id || msg->to != self->conf.self_id
-                    || (msg->type != ZR_MSG_VOTE_REPLY
-                        && msg->type != ZR_MSG_APPEND_REPLY)))
-        rc = ZR_EMALFORMED;
-    zr_codec_stats_add (&self->codec, rc);
-    if (rc != 0) {
-        atomic_fetch_add (self->conf.rejected, 1);
-        char who [32];
-        snprintf (who, sizeof who, "replicator/n%u", self->conf.peer_id);
-        zr_peer_warn (&self->warn, self->conf.self_id, who, zframe_data (frame),
-                      zframe_size (frame), zr_strerror (rc));
-        zr_message_destroy (&msg);
-    }
-    else
-    if (self->stopped || zsock_send (self->pipe, "sp", "RECEIVED", msg) != 0)
-        zr_message_destroy (&msg);
-    zframe_destroy (&frame);
-}
-
 void
 zr_replicator_actor (zsock_t *pipe, void *args)
 {
@@ -104,7 +70,7 @@ zr_replicator_actor (zsock_t *pipe, void *args)
     self->pipe = pipe;
     self->conf = *(zr_replicator_args_t *) args;
     msgpack_sbuffer_init (&self->sbuf);
-    self->dealer = zr_peer_dealer_new (self->conf.self_id, self->conf.endpoint);
+    self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
     if (!self->dealer) {
         zsock_signal (pipe, 1);
         msgpack_sbuffer_destroy (&self->sbuf);
@@ -112,19 +78,10 @@ zr_replicator_actor (zsock_t *pipe, void *args)
         return;
     }
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, self->dealer, NULL);
-    zr_assert (poller);
-    while (!self->terminated) {
-        void *which = zpoller_wait (poller, -1);
-        if (which == pipe)
-            s_self_handle_pipe (self);
-        else
-        if (which == self->dealer)
-            s_self_handle_dealer (self);
-        else
-            break;                      /* interrupted */
-    }
-    zpoller_destroy (&poller);
+    /* The DEALER only sends: replies come back to the node's ROUTER from
+       the peer's persister (transport/peer.h). */
+    while (!self->terminated)
+        s_self_handle_pipe (self);
     zsock_destroy (&self->dealer);
     msgpack_sbuffer_destroy (&self->sbuf);
     free (self);

@@ -13,12 +13,10 @@
     | verb        | direction          | frames               | ownership / reply |
     |-------------|--------------------|----------------------|-------------------|
     | SEND        | node -> replicator | "sp": zr_message_t*  | replicator owns and frees it |
-    | RECEIVED    | replicator -> node | "sp": zr_message_t*  | node owns it (a reply from the peer) |
     | UNREACHABLE | replicator -> node | "s4": peer id        | none; once per full-link episode |
-    | STOP        | node -> replicator | "s"                  | STOPPED; then nothing sent or handed over |
+    | STOP        | node -> replicator | "s"                  | STOPPED; then nothing is sent |
     | STOPPED     | replicator -> node | "s"                  | nothing follows it |
     | $TERM       | node -> replicator | "s"                  | actor ends |
-    Frames from the network that fail to decode are counted and dropped.
     =========================================================================
 */
 #ifndef ZR_REPLICATOR_H_INCLUDED
@@ -30,7 +28,6 @@ typedef struct {
     char endpoint [256];                /* the peer's ROUTER endpoint */
     /* Counters shared with the node (atomics, read for status). */
     atomic_uint_fast64_t *bytes_out;    /* bytes written to the peer */
-    atomic_uint_fast64_t *rejected;     /* reply frames dropped as invalid */
 } zr_replicator_args_t;
 
 /* zactor body; args is a zr_replicator_args_t * (copied during start). */

@@ -34,14 +34,15 @@ zr_peer_router_new (const char *endpoint)
 }
 
 zsock_t *
-zr_peer_dealer_new (zr_id_t self_id, const char *endpoint)
+zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint)
 {
     zr_assert (self_id > 0 && self_id <= ZR_NODES_MAX);
+    zr_assert (kind == 'n' || kind == 'r');
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     if (!sock)
         return NULL;
     char identity [16];
-    snprintf (identity, sizeof identity, "n%u", self_id);
+    snprintf (identity, sizeof identity, "%c%u", kind, self_id);
     zsock_set_identity (sock, identity);
     s_set_limits (sock);
     zsock_set_immediate (sock, 1);      /* queue only on live connections */
@@ -71,11 +72,13 @@ zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size)
 }
 
 zr_id_t
-zr_peer_id_parse (const void *data, size_t size)
+zr_peer_id_parse (const void *data, size_t size, char *kind)
 {
+    zr_assert (kind);
     const char *s = (const char *) data;
-    if (!s || size < 2 || size > 4 || s [0] != 'n')
+    if (!s || size < 2 || size > 4 || (s [0] != 'n' && s [0] != 'r'))
         return 0;
+    *kind = s [0];
     zr_id_t id = 0;
     for (size_t i = 1; i < size; i++) {
         if (s [i] < '0' || s [i] > '9')

@@ -1,9 +1,13 @@
 /*  =========================================================================
     peer - the sockets that carry RPCs between servers
 
-    Each server binds one ROUTER for incoming RPCs and keeps one DEALER per
-    peer, whose routing identity is "n<id>" so the ROUTER can tell who is
-    talking and route replies back. Every socket that reads from the
+    Each server binds one ROUTER for everything it receives from peers, and
+    keeps two DEALERs per peer: its replicator's, identity "n<id>", which
+    carries requests (AppendEntries, RequestVote), and its persister's,
+    identity "r<id>", which carries replies (and anything else that had to
+    wait for the disk) once they are durable. So a
+    reply is sent by the thread that knows it may be sent, and arrives on
+    the thread that acts on it, without a forwarding hop on either side. Every socket that reads from the
     network has ZMQ_MAXMSGSIZE set; every send is non-blocking with a
     bounded high-water mark: a full link is unreachable, never waited on.
 
@@ -24,17 +28,19 @@
    (and logs) if the bind fails. Caller owns the result. */
 zsock_t *zr_peer_router_new (const char *endpoint);
 
-/* Creates a DEALER with identity "n<self_id>" connected to endpoint.
-   Returns NULL if the endpoint is invalid. Caller owns the result. */
-zsock_t *zr_peer_dealer_new (zr_id_t self_id, const char *endpoint);
+/* Creates a DEALER with identity "<kind><self_id>" (kind 'n' for
+   requests, 'r' for replies) connected to endpoint. Returns NULL if the
+   endpoint is invalid. Caller owns the result. */
+zsock_t *zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint);
 
 /* Sends one frame of size bytes without blocking; on a ROUTER, routing
    id "n<to>" is prepended. Returns 0, or ZR_EBUSY when the link is full
    or the peer is unknown (the frame is dropped). */
 int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
 
-/* Parses a routing identity "n<id>" into an id; returns 0 if invalid. */
-zr_id_t zr_peer_id_parse (const void *data, size_t size);
+/* Parses a routing identity "<kind><id>" into an id, storing the kind
+   ('n' or 'r') in *kind; returns 0 if invalid. */
+zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind);
 
 /* The filter seam. Which links of this node are cut, per peer and per
    direction. Owned by the node actor (single thread). */
