@@ -20,7 +20,8 @@ typedef struct {
     zactor_t *applier;                  /* state machine driver */
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
     zpoller_t *poller;                  /* over every socket above */
-    zr_peer_filter_t filter;            /* the fault seam (peer.h) */
+    zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
+    zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
     uint32_t persist_outstanding;       /* WRITEs not yet PERSISTED */
     bool disk_failed;                   /* the persister failed: no acks */
@@ -222,17 +223,45 @@ s_self_ready (self_t *self)
 
 /* ---------------------------------------------------------------- input */
 
+/* Hands one message to the core (taking it). */
+static void
+s_self_act (self_t *self, zr_message_t *msg)
+{
+    int rc = zr_core_step (self->core, msg, (uint64_t) zclock_mono ());
+    if (rc != 0) {
+        self->stats.frames_rejected++;
+        zr_peer_warn (&self->warn, self->id, "node", NULL, 0, zr_strerror (rc));
+    }
+    zr_message_destroy (&msg);
+}
+
+/* A message from a peer (taken): partitions, then the fault filter. */
 static void
 s_self_step (self_t *self, zr_message_t *msg)
 {
-    if (zr_peer_filter_pass (&self->filter, self->id, msg->from, self->id)) {
-        int rc = zr_core_step (self->core, msg, (uint64_t) zclock_mono ());
-        if (rc != 0) {
-            self->stats.frames_rejected++;
-            zr_peer_warn (&self->warn, self->id, "node", NULL, 0, zr_strerror (rc));
-        }
+    if (!zr_peer_filter_pass (&self->filter, self->id, msg->from, self->id)) {
+        zr_message_destroy (&msg);
+        return;
     }
-    zr_message_destroy (&msg);
+    if (!zr_filter_active (self->faults)) {
+        s_self_act (self, msg);
+        return;
+    }
+    zr_message_t *dup = NULL;
+    msg = zr_filter_pass (self->faults, msg, (uint64_t) zclock_mono (), &dup);
+    if (msg)
+        s_self_act (self, msg);
+    if (dup)
+        s_self_act (self, dup);
+}
+
+/* Acts on the messages the fault filter held until now. */
+static void
+s_self_release (self_t *self)
+{
+    zr_message_t *msg;
+    while ((msg = zr_filter_due (self->faults, (uint64_t) zclock_mono ())))
+        s_self_act (self, msg);
 }
 
 static void
@@ -369,6 +398,11 @@ s_self_status (self_t *self)
     st.persisted = zr_core_persisted_index (self->core);
     st.disk_failed = self->disk_failed;
     st.bytes_out = atomic_load (&self->bytes_out);
+    zr_filter_stats_t fs;
+    zr_filter_stats (self->faults, &fs);
+    st.fault_dropped = fs.dropped + self->filter.dropped;
+    st.fault_duplicated = fs.duplicated;
+    st.fault_delayed = fs.delayed;
     zsock_send (self->pipe, "b", &st, sizeof st);
 }
 
@@ -395,6 +429,19 @@ s_self_handle_pipe (self_t *self)
     else
     if (streq (verb, "STATUS"))
         s_self_status (self);
+    else
+    if (streq (verb, "FAULT")) {
+        zr_assert (zmsg_size (msg) == 6);
+        zr_id_t peer = (zr_id_t) s_pop_number (msg);
+        zr_link_fault_t fault = {.cut = s_pop_number (msg) != 0};
+        fault.drop_ppm = (uint32_t) s_pop_number (msg);
+        fault.dup_ppm = (uint32_t) s_pop_number (msg);
+        fault.delay_ms = (uint32_t) s_pop_number (msg);
+        fault.jitter_ms = (uint32_t) s_pop_number (msg);
+        int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
+               ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
+        zsock_signal (self->pipe, rc == 0 ? 0 : 1);
+    }
     else {
         zr_assert (streq (verb, "PARTITION") && zmsg_size (msg) == 3);
         uint64_t peer = s_pop_number (msg);
@@ -494,6 +541,7 @@ s_self_destroy (self_t **self_p)
     s_child_stop (&self->applier, false);
     zsock_destroy (&self->router);
     zr_core_destroy (&self->core);
+    zr_filter_destroy (&self->faults);
     free (self);
     *self_p = NULL;
 }
@@ -523,6 +571,8 @@ zr_node_actor (zsock_t *pipe, void *args)
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
     atomic_init (&self->bytes_out, 0);
+    self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
+    zr_assert (self->faults);
     int rc = s_self_start (self);
     zsock_signal (pipe, 0);
     zsock_send (pipe, "i", rc);
@@ -535,9 +585,16 @@ zr_node_actor (zsock_t *pipe, void *args)
     zsys_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
-        void *which = zpoller_wait (self->poller, -1);
-        if (!which)
+        int timeout = -1;               /* wake for messages the filter holds */
+        uint64_t due = zr_filter_next_ms (self->faults);
+        if (due != UINT64_MAX) {
+            int64_t left = (int64_t) due - zclock_mono ();
+            timeout = left > 0 ? (int) left : 0;
+        }
+        void *which = zpoller_wait (self->poller, timeout);
+        if (!which && !zpoller_expired (self->poller))
             break;                      /* interrupted */
+        s_self_release (self);
         /* Take a burst of input before asking the core for a Ready, so
            proposals and replies that arrive together share one batch. */
         for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;

@@ -267,6 +267,17 @@ zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
     return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
+int
+zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
+{
+    zr_assert (self && fault);
+    if (zsock_send (self->node, "s414444", "FAULT", peer, (uint32_t) fault->cut,
+                    fault->drop_ppm, fault->dup_ppm, fault->delay_ms,
+                    fault->jitter_ms) != 0)
+        return ZRAFT_ESHUTDOWN;
+    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
+}
+
 const char *
 zraft_strerror (int rc)
 {

@@ -151,6 +151,9 @@ typedef struct {
     uint64_t bytes_out;                 /* bytes sent to peers */
     uint64_t frames_rejected;           /* malformed frames dropped */
     uint64_t elections;                 /* elections this server started */
+    uint64_t fault_dropped;             /* messages the fault filter dropped */
+    uint64_t fault_duplicated;          /* ...duplicated */
+    uint64_t fault_delayed;             /* ...held back */
 } zraft_status_t;
 
 /* Fills *status. Returns 0 or ZRAFT_ESHUTDOWN. */
@@ -159,6 +162,22 @@ int zraft_status (zraft_t *self, zraft_status_t *status);
 /* Chaos drills and tests: cut (or heal) this server's link to peer, for
    what it sends (out) and what it receives (in). Off by default. */
 int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
+
+/* Faults on the link from a peer to this server, applied to every
+   message this server receives from it. Off by default. */
+typedef struct {
+    bool cut;                           /* drop everything */
+    uint32_t drop_ppm;                  /* drop probability, parts per million */
+    uint32_t dup_ppm;                   /* duplicate probability, ppm */
+    uint32_t delay_ms;                  /* hold each message this long... */
+    uint32_t jitter_ms;                 /* ...plus uniform [0, jitter): reorders */
+} zraft_link_fault_t;
+
+/* Chaos drills and tests: sets the faults of the link from peer to this
+   server (all zero: a healthy link). Returns 0, or ZRAFT_EINVAL for an
+   unknown peer, a probability over 1,000,000 ppm or a delay + jitter
+   over 60 s. */
+int zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault);
 
 /* Returns a static message for a ZRAFT_E* code. */
 const char *zraft_strerror (int rc);

@@ -37,6 +37,28 @@ zr_message_new (zr_msg_type_t type)
     return self;
 }
 
+zr_message_t *
+zr_message_dup (const zr_message_t *msg)
+{
+    zr_assert (msg);
+    zr_assert (msg->n_entries == 0 || msg->entries);
+    zr_message_t *copy = (zr_message_t *) malloc (sizeof (zr_message_t));
+    if (!copy)
+        return NULL;
+    *copy = *msg;
+    copy->entries = NULL;
+    if (msg->n_entries) {
+        copy->entries = (zr_entry_t *) malloc (msg->n_entries * sizeof (zr_entry_t));
+        if (!copy->entries) {
+            free (copy);
+            return NULL;
+        }
+        for (uint32_t i = 0; i < msg->n_entries; i++)
+            zr_entry_copy (&copy->entries [i], &msg->entries [i]);
+    }
+    return copy;
+}
+
 void
 zr_message_destroy (zr_message_t **self_p)
 {

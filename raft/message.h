@@ -67,6 +67,10 @@ typedef struct {
    Caller owns the result and must destroy it. */
 zr_message_t *zr_message_new (zr_msg_type_t type);
 
+/* Returns a copy of msg whose entries share msg's blobs (one more
+   reference each), or NULL when out of memory. Caller owns the result. */
+zr_message_t *zr_message_dup (const zr_message_t *msg);
+
 /* Frees the message, its entries and their blob references; NULLs
    *self_p. Idempotent on NULL. */
 void zr_message_destroy (zr_message_t **self_p);

@@ -15,5 +15,6 @@
 #include "../raft/raft.h"
 #include "codec.h"
 #include "peer.h"
+#include "filter.h"
 
 #endif

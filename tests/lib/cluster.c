@@ -21,6 +21,7 @@ typedef struct {
 
 struct _cluster_t {
     uint32_t n;                         /* servers */
+    bool unreliable;                    /* links drop, delay and reorder */
     cluster_node_t nodes [CLUSTER_NODES_MAX + 1];   /* by id */
     char root [128];                    /* temp directory of the data dirs */
     pthread_mutex_t mutex;              /* guards everything below */
@@ -82,6 +83,8 @@ s_reserve_endpoints (cluster_t *self)
         zsock_destroy (&holders [id]);
 }
 
+static void s_faults (cluster_t *self, uint32_t id);
+
 cluster_t *
 cluster_new (uint32_t n)
 {
@@ -139,6 +142,7 @@ cluster_start (cluster_t *self, uint32_t id)
         bool cut = !node->connected || !self->nodes [other].connected;
         ck_assert_int_eq (zraft_partition (node->node, other, cut, cut), 0);
     }
+    s_faults (self, id);
 }
 
 void
@@ -199,6 +203,26 @@ cluster_connect (cluster_t *self, uint32_t id)
     for (uint32_t other = 1; other <= self->n; other++)
         if (other != id)
             s_link (self, id, other);
+}
+
+/* Applies the unreliable flag to every incoming link of server id. */
+static void
+s_faults (cluster_t *self, uint32_t id)
+{
+    zraft_link_fault_t fault = {0};
+    if (self->unreliable)
+        fault = (zraft_link_fault_t) {.drop_ppm = 100000, .jitter_ms = 27};
+    for (uint32_t peer = 1; peer <= self->n; peer++)
+        if (peer != id && self->nodes [id].node)
+            ck_assert_int_eq (zraft_fault (self->nodes [id].node, peer, &fault), 0);
+}
+
+void
+cluster_unreliable (cluster_t *self, bool unreliable)
+{
+    self->unreliable = unreliable;
+    for (uint32_t id = 1; id <= self->n; id++)
+        s_faults (self, id);
 }
 
 zraft_t *

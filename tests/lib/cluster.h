@@ -47,6 +47,10 @@ void cluster_disconnect (cluster_t *self, uint32_t id);
 /* Heals every link of server id to connected servers. */
 void cluster_connect (cluster_t *self, uint32_t id);
 
+/* Makes every link unreliable (the lab's network: 10% of messages lost,
+   each delayed up to 27 ms, which reorders them) or reliable again. */
+void cluster_unreliable (cluster_t *self, bool unreliable);
+
 /* Returns the server handle (NULL if stopped). */
 zraft_t *cluster_node (cluster_t *self, uint32_t id);
 

@@ -294,22 +294,6 @@ s_local_now (sim_t *self, uint32_t id)
     return (uint64_t) ((int64_t) self->now + (int64_t) self->now * drift / 1000000);
 }
 
-static zr_message_t *
-s_clone (const zr_message_t *msg)
-{
-    zr_message_t *copy = zr_message_new ((zr_msg_type_t) msg->type);
-    zr_assert (copy);
-    *copy = *msg;
-    copy->entries = NULL;
-    if (msg->n_entries) {
-        copy->entries = (zr_entry_t *) malloc (msg->n_entries * sizeof (zr_entry_t));
-        zr_assert (copy->entries);
-        for (uint32_t i = 0; i < msg->n_entries; i++)
-            zr_entry_copy (&copy->entries [i], &msg->entries [i]);
-    }
-    return copy;
-}
-
 /* Sends msg (taken) through the faulty network. */
 static void
 s_send (sim_t *self, zr_message_t *msg)
@@ -321,7 +305,7 @@ s_send (sim_t *self, zr_message_t *msg)
     }
     if (self->faults_on && s_rand (self, 100) < self->dup_pct)
         s_schedule (self, self->now + 1 + s_rand (self, self->delay_max_ms),
-                    EV_DELIVER, msg->to, s_clone (msg));
+                    EV_DELIVER, msg->to, zr_message_dup (msg));
     uint64_t delay = 1 + (self->faults_on ? s_rand (self, self->delay_max_ms) : s_rand (self, 2));
     s_schedule (self, self->now + delay, EV_DELIVER, msg->to, msg);
 }
