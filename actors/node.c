@@ -94,6 +94,7 @@ s_self_start (self_t *self)
                            .inflight_bytes_max = c->inflight_bytes_max,
                            .batch_bytes = c->batch_bytes,
                            .seed = c->seed ? c->seed : (uint64_t) zclock_usecs (),
+                           .pre_vote = c->pre_vote, .check_quorum = c->check_quorum,
                            .trace = s_trace, .trace_arg = self};
     const char *endpoint = NULL;
     for (uint32_t i = 0; i < c->n_servers; i++) {
@@ -137,7 +138,8 @@ s_self_send (self_t *self, zr_message_t **msg_p)
 {
     zr_message_t *msg = *msg_p;
     *msg_p = NULL;
-    zr_assert (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND);
+    zr_assert (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND
+               || msg->type == ZR_MSG_PREVOTE || msg->type == ZR_MSG_TIMEOUT_NOW);
     if (!zr_peer_filter_pass (&self->filter, self->id, self->id, msg->to)) {
         zr_message_destroy (&msg);
         return;
@@ -282,7 +284,9 @@ s_self_handle_router (self_t *self)
        persister ('r'), which also sends what had to wait for the disk
        (votes after a term change): the kind is not checked, the sender
        is. */
-    bool request = rc == 0 && (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND);
+    bool request = rc == 0 && (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND
+                               || msg->type == ZR_MSG_PREVOTE
+                               || msg->type == ZR_MSG_TIMEOUT_NOW);
     if (rc == 0 && (msg->from != from || msg->to != self->id)) {
         zr_message_destroy (&msg);
         rc = ZR_EMALFORMED;
@@ -371,12 +375,14 @@ s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
     int rc = self->disk_failed ? ZR_EIO : 0;
     if (rc == 0 && zr_core_role (self->core) != ZR_ROLE_LEADER)
         rc = ZR_ENOTLEADER;
+    if (rc == 0 && zr_core_transferring (self->core))
+        rc = ZR_EBUSY;                  /* all or nothing: checked up front */
     size_t offset = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         zr_assert (offset + sizes [i] <= blob->size);
         rc = zr_core_propose (self->core, blob, blob->data + offset, sizes [i],
                               &index, &term);
-        zr_assert (rc == 0);            /* leader, sizes checked by the API */
+        zr_assert (rc == 0);            /* leader, no transfer, sizes checked */
         offset += sizes [i];
         if (i == 0)
             first = index;
@@ -429,6 +435,12 @@ s_self_handle_pipe (self_t *self)
     else
     if (streq (verb, "STATUS"))
         s_self_status (self);
+    else
+    if (streq (verb, "TRANSFER")) {
+        zr_id_t peer = (zr_id_t) s_pop_number (msg);
+        int rc = zr_core_transfer (self->core, peer, (uint64_t) zclock_mono ());
+        zsock_send (self->pipe, "i", rc);
+    }
     else
     if (streq (verb, "FAULT")) {
         zr_assert (zmsg_size (msg) == 6);

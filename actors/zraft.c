@@ -14,7 +14,8 @@ _Static_assert (ZRAFT_PROPOSE_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a messa
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX == ZR_ENTRY_BYTES_MAX, "one limit");
 _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_ETOOBIG == ZR_ETOOBIG && ZRAFT_ENOTLEADER == ZR_ENOTLEADER
-                && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN,
+                && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN
+                && ZRAFT_EBUSY == ZR_EBUSY,
                 "public codes mirror the internal table");
 
 struct _zraft_t {
@@ -33,6 +34,8 @@ zraft_config_defaults (zraft_config_t *config)
     config->inflight_bytes_max = 8u << 20;
     config->batch_bytes = 256u << 10;
     config->segment_bytes = 8u << 20;
+    config->pre_vote = true;
+    config->check_quorum = true;
 }
 
 /* Returns NULL if config is usable, else what is wrong with it. */
@@ -265,6 +268,18 @@ zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
                     (uint32_t) cut_in) != 0)
         return ZRAFT_ESHUTDOWN;
     return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
+}
+
+int
+zraft_transfer (zraft_t *self, uint32_t peer)
+{
+    zr_assert (self);
+    if (zsock_send (self->node, "s4", "TRANSFER", peer) != 0)
+        return ZRAFT_ESHUTDOWN;
+    int rc = ZRAFT_ESHUTDOWN;
+    if (zsock_recv (self->node, "i", &rc) != 0)
+        return ZRAFT_ESHUTDOWN;
+    return rc;
 }
 
 int

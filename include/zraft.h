@@ -35,6 +35,7 @@ extern "C" {
 #define ZRAFT_ENOTLEADER (-8)           /* not the leader; see *leader */
 #define ZRAFT_EIO (-10)                 /* the disk failed; node stopped acking */
 #define ZRAFT_ESHUTDOWN (-11)           /* the node is shutting down */
+#define ZRAFT_EBUSY (-12)               /* a leadership transfer is under way */
 
 typedef enum {
     ZRAFT_FOLLOWER = 0,
@@ -60,6 +61,8 @@ typedef struct {
     uint64_t batch_bytes;               /* payload bytes per AppendEntries; default 256 KiB */
     uint64_t segment_bytes;             /* WAL segment size, >= 64 KiB; default 8 MiB */
     uint64_t seed;                      /* election randomness; 0 = from the clock */
+    bool pre_vote;                      /* poll before campaigning (thesis §9.6); default on */
+    bool check_quorum;                  /* leader steps down without a majority; default on */
 } zraft_config_t;
 
 /* Fills config with the defaults above and no servers. */
@@ -91,7 +94,9 @@ void zraft_destroy (zraft_t **self_p);
 /* Proposes a command (size bytes, copied). On success returns 0 and sets
    *index and *term: the command is committed when an applied run reports
    that index with that term. Errors: ZRAFT_ENOTLEADER (*leader is the
-   leader's id if known, else 0), ZRAFT_ETOOBIG, ZRAFT_EIO, ZRAFT_ENOMEM.
+   leader's id if known, else 0), ZRAFT_EBUSY (leadership is being
+   transferred: retry on the new leader), ZRAFT_ETOOBIG, ZRAFT_EIO,
+   ZRAFT_ENOMEM.
    index, term and leader may be NULL. */
 int zraft_propose (zraft_t *self, const void *data, size_t size,
                    uint64_t *index, uint64_t *term, uint32_t *leader);
@@ -162,6 +167,15 @@ int zraft_status (zraft_t *self, zraft_status_t *status);
 /* Chaos drills and tests: cut (or heal) this server's link to peer, for
    what it sends (out) and what it receives (in). Off by default. */
 int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
+
+/* Leadership transfer (thesis §3.10): the leader stops accepting
+   proposals (ZRAFT_EBUSY), brings peer up to date and tells it to start
+   an election at once. Returns 0 when the transfer started (watch
+   zraft_status for the new leader), ZRAFT_ENOTLEADER, ZRAFT_EINVAL (not
+   a peer) or ZRAFT_EBUSY (a transfer is under way). A transfer that has
+   not completed within an election timeout is abandoned and the leader
+   carries on. */
+int zraft_transfer (zraft_t *self, uint32_t peer);
 
 /* Faults on the link from a peer to this server, applied to every
    message this server receives from it. Off by default. */

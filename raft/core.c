@@ -29,7 +29,13 @@ struct _zr_core_t {
     zr_index_t unstable_from;           /* first index not yet handed to persist */
     bool hs_dirty;                      /* term/vote changed since last Ready */
     uint64_t election_deadline_ms;      /* follower/candidate: timeout at */
-    uint32_t votes;                     /* candidate: bit i = id i granted */
+    uint32_t votes;                     /* (pre-)candidate: bit i = id i granted */
+    bool prevoting;                     /* follower polling for pre-votes (9) */
+    uint64_t leader_contact_ms;         /* last AppendEntries from the leader (9) */
+    uint64_t heard_ms [ZR_NODES_MAX + 1];   /* leader: last reply by peer (10) */
+    uint64_t quorum_check_ms;           /* leader: next check-quorum (10) */
+    zr_id_t transfer_to;                /* leader: transfer target, 0 if none (11) */
+    uint64_t transfer_deadline_ms;      /* leader: give up the transfer then */
     zr_progress_t progress [ZR_NODES_MAX + 1];  /* leader: by follower id */
     s_outbox_t out;                     /* messages to send now */
     s_outbox_t out_synced;              /* messages to send after sync (7) */
@@ -131,6 +137,8 @@ s_become_follower (zr_core_t *self, zr_term_t term, zr_id_t leader,
     self->role = ZR_ROLE_FOLLOWER;
     self->leader = leader;
     self->votes = 0;
+    self->prevoting = false;
+    self->transfer_to = 0;
     if (changed)
         s_trace (self, "follower term=%llu leader=%u",
                  (unsigned long long) term, leader);
@@ -144,6 +152,10 @@ s_become_leader (zr_core_t *self, uint64_t now_ms)
     zr_assert (self->role == ZR_ROLE_CANDIDATE);
     self->role = ZR_ROLE_LEADER;
     self->leader = self->config.id;
+    self->transfer_to = 0;
+    for (uint32_t i = 0; i < self->config.n_servers; i++)
+        self->heard_ms [self->config.servers [i]] = now_ms;
+    self->quorum_check_ms = now_ms + self->config.election_timeout_ms;
     zr_index_t last = zr_log_last_index (&self->log);
     for (uint32_t i = 0; i < self->config.n_servers; i++)
         zr_progress_reset (&self->progress [self->config.servers [i]], last,
@@ -168,6 +180,7 @@ s_become_candidate (zr_core_t *self, uint64_t now_ms)
     self->vote = self->config.id;       /* (1): persisted before sending */
     self->leader = 0;
     self->hs_dirty = true;
+    self->prevoting = false;
     self->votes = 1u << self->config.id;
     s_reset_election_timer (self, now_ms);
     s_trace (self, "candidate term=%llu", (unsigned long long) self->term);
@@ -185,6 +198,44 @@ s_become_candidate (zr_core_t *self, uint64_t now_ms)
         msg->last_term = zr_log_term (&self->log, last);
         s_outbox_push (self, &self->out, msg);
     }
+}
+
+/* Invariant (9): poll the cluster for term + 1 without changing term. */
+static void
+s_become_precandidate (zr_core_t *self, uint64_t now_ms)
+{
+    zr_assert (self->role != ZR_ROLE_LEADER);
+    self->role = ZR_ROLE_FOLLOWER;
+    self->leader = 0;
+    self->prevoting = true;
+    self->votes = 1u << self->config.id;
+    s_reset_election_timer (self, now_ms);
+    if (s_quorum (self) == 1) {
+        s_become_candidate (self, now_ms);
+        return;
+    }
+    zr_index_t last = zr_log_last_index (&self->log);
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id)
+            continue;
+        zr_message_t *msg = s_message (self, ZR_MSG_PREVOTE, id);
+        msg->term = self->term + 1;
+        msg->last_index = last;
+        msg->last_term = zr_log_term (&self->log, last);
+        s_outbox_push (self, &self->out, msg);
+    }
+}
+
+/* Invariant (11): the target is up to date; tell it to campaign now. */
+static void
+s_transfer_maybe_send (zr_core_t *self)
+{
+    zr_id_t to = self->transfer_to;
+    if (!to || self->progress [to].match != zr_log_last_index (&self->log))
+        return;
+    s_outbox_push (self, &self->out, s_message (self, ZR_MSG_TIMEOUT_NOW, to));
+    s_trace (self, "transfer term=%llu to=%u sent", (unsigned long long) self->term, to);
 }
 
 /* ------------------------------------------------------------ replication */
@@ -335,6 +386,49 @@ s_handle_vote_reply (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
         s_become_leader (self, now_ms);
 }
 
+/* Invariant (9): grant a pre-vote for a higher term to an up-to-date log,
+   unless a leader was heard from within the minimum election timeout.
+   Nothing here changes this server's term or vote. */
+static void
+s_handle_prevote (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
+{
+    zr_index_t our_last = zr_log_last_index (&self->log);
+    zr_term_t our_last_term = zr_log_term (&self->log, our_last);
+    bool up_to_date = msg->last_term > our_last_term
+                   || (msg->last_term == our_last_term && msg->last_index >= our_last);
+    bool leased = self->role == ZR_ROLE_LEADER
+               || (self->leader != 0
+                   && now_ms < self->leader_contact_ms + self->config.election_timeout_ms);
+    bool granted = msg->term > self->term && up_to_date && !leased;
+    zr_message_t *reply = s_message (self, ZR_MSG_PREVOTE_REPLY, msg->from);
+    reply->granted = granted;
+    if (granted)
+        reply->term = msg->term;        /* so it is not mistaken for stale */
+    s_outbox_push (self, &self->out_synced, reply);
+}
+
+static void
+s_handle_prevote_reply (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
+{
+    if (!self->prevoting || !msg->granted || msg->term != self->term + 1)
+        return;
+    self->votes |= 1u << msg->from;
+    if ((uint32_t) __builtin_popcount (self->votes) >= s_quorum (self))
+        s_become_candidate (self, now_ms);
+}
+
+/* Invariant (11): the current leader hands over; campaign now. */
+static void
+s_handle_timeout_now (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
+{
+    if (msg->term == self->term && msg->from == self->leader
+        && self->role == ZR_ROLE_FOLLOWER) {
+        s_trace (self, "transfer term=%llu from=%u received",
+                 (unsigned long long) self->term, msg->from);
+        s_become_candidate (self, now_ms);
+    }
+}
+
 static zr_message_t *
 s_append_reply (zr_core_t *self, const zr_message_t *msg)
 {
@@ -387,6 +481,7 @@ s_handle_append (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
     }
     s_become_follower (self, msg->term, msg->from, now_ms);
     s_reset_election_timer (self, now_ms);
+    self->leader_contact_ms = now_ms;
     zr_index_t last = zr_log_last_index (&self->log);
     if (msg->prev_index > last) {
         reply->conflict_term = 0;       /* hint: our log is too short */
@@ -422,9 +517,13 @@ s_handle_append_reply (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms
     zr_progress_t *pr = &self->progress [msg->from];
     if (msg->match_index > zr_log_last_index (&self->log))
         return ZR_EMALFORMED;           /* claims entries we never sent */
+    self->heard_ms [msg->from] = now_ms;                              /* (10) */
     if (msg->success) {
-        if (zr_progress_acked (pr, msg->match_index))
+        if (zr_progress_acked (pr, msg->match_index)) {
             s_maybe_commit (self);
+            if (msg->from == self->transfer_to)
+                s_transfer_maybe_send (self);
+        }
     }
     else {
         zr_index_t hint = msg->last_index + 1;
@@ -438,8 +537,22 @@ s_handle_append_reply (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms
     }
     /* What to send next is decided in zr_core_ready, so that every reply
        and proposal handled meanwhile shares one batch. */
-    (void) now_ms;
     return 0;
+}
+
+/* Invariant (10): has a majority (self included) been heard from within
+   the last election timeout? */
+static bool
+s_quorum_heard (const zr_core_t *self, uint64_t now_ms)
+{
+    uint32_t heard = 0;
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id
+            || now_ms < self->heard_ms [id] + self->config.election_timeout_ms)
+            heard++;
+    }
+    return heard >= s_quorum (self);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -517,9 +630,27 @@ zr_core_tick (zr_core_t *self, uint64_t now_ms)
 {
     zr_assert (self);
     if (self->role != ZR_ROLE_LEADER) {
-        if (now_ms >= self->election_deadline_ms)
+        if (now_ms < self->election_deadline_ms)
+            return;
+        if (self->config.pre_vote)
+            s_become_precandidate (self, now_ms);
+        else
             s_become_candidate (self, now_ms);
         return;
+    }
+    if (self->transfer_to && now_ms >= self->transfer_deadline_ms) {
+        s_trace (self, "transfer term=%llu to=%u timed out",
+                 (unsigned long long) self->term, self->transfer_to);
+        self->transfer_to = 0;                                        /* (11) */
+    }
+    if (self->config.check_quorum && now_ms >= self->quorum_check_ms) {
+        if (!s_quorum_heard (self, now_ms)) {                         /* (10) */
+            s_trace (self, "no quorum heard, stepping down term=%llu",
+                     (unsigned long long) self->term);
+            s_become_follower (self, self->term, 0, now_ms);
+            return;
+        }
+        self->quorum_check_ms = now_ms + self->config.election_timeout_ms;
     }
     uint64_t retry_ms = self->config.election_timeout_ms / 2;
     for (uint32_t i = 0; i < self->config.n_servers; i++) {
@@ -559,7 +690,10 @@ zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
     /* The codec rejects these already; the core does not rely on it. */
     if (msg->type == ZR_MSG_APPEND && msg->prev_index == 0 && msg->prev_term != 0)
         return ZR_EMALFORMED;
-    if (msg->term > self->term) {                                     /* (3) */
+    /* (3), except for pre-votes, which change no term (9). */
+    bool prevote = msg->type == ZR_MSG_PREVOTE
+                || (msg->type == ZR_MSG_PREVOTE_REPLY && msg->granted);
+    if (msg->term > self->term && !prevote) {
         zr_id_t leader = msg->type == ZR_MSG_APPEND ? msg->from : 0;
         s_become_follower (self, msg->term, leader, now_ms);
     }
@@ -574,6 +708,15 @@ zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
         return s_handle_append (self, msg, now_ms);
     case ZR_MSG_APPEND_REPLY:
         return s_handle_append_reply (self, msg, now_ms);
+    case ZR_MSG_PREVOTE:
+        s_handle_prevote (self, msg, now_ms);
+        return 0;
+    case ZR_MSG_PREVOTE_REPLY:
+        s_handle_prevote_reply (self, msg, now_ms);
+        return 0;
+    case ZR_MSG_TIMEOUT_NOW:
+        s_handle_timeout_now (self, msg, now_ms);
+        return 0;
     default:
         return ZR_EMALFORMED;
     }
@@ -588,6 +731,8 @@ zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
                              && data + size <= blob->data + blob->size));
     if (self->role != ZR_ROLE_LEADER)
         return ZR_ENOTLEADER;
+    if (self->transfer_to)
+        return ZR_EBUSY;                                              /* (11) */
     if (size > ZR_ENTRY_BYTES_MAX)
         return ZR_ETOOBIG;
     zr_entry_t entry = {.term = self->term,
@@ -613,6 +758,30 @@ zr_core_persisted (zr_core_t *self, zr_index_t index, zr_term_t term)
     self->persisted = index;
     if (self->role == ZR_ROLE_LEADER)
         s_maybe_commit (self);
+}
+
+int
+zr_core_transfer (zr_core_t *self, zr_id_t peer, uint64_t now_ms)
+{
+    zr_assert (self);
+    if (self->role != ZR_ROLE_LEADER)
+        return ZR_ENOTLEADER;
+    if (!s_is_peer (self, peer))
+        return ZR_EINVAL;
+    if (self->transfer_to)
+        return ZR_EBUSY;
+    self->transfer_to = peer;
+    self->transfer_deadline_ms = now_ms + self->config.election_timeout_ms;
+    s_trace (self, "transfer term=%llu to=%u started", (unsigned long long) self->term, peer);
+    s_transfer_maybe_send (self);
+    return 0;
+}
+
+zr_id_t
+zr_core_transferring (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->transfer_to;
 }
 
 void

@@ -33,6 +33,18 @@
        server had queued for disk before them is durable: they go in
        msgs_synced, which the caller sends after the persister confirms.
     8. A new leader appends a no-op entry of its term (thesis §6.4).
+    9. Pre-vote (thesis §9.6): a server whose election timer fires first
+       asks for pre-votes for term + 1 without changing its term; peers
+       grant one only to an up-to-date log and only if they have not
+       heard from a leader within the minimum election timeout. So a
+       server cut off and rejoining never raises the cluster's term.
+    10. Check-quorum: a leader that has not heard from a majority within
+       an election timeout steps down, so a minority-side leader stops
+       accepting proposals it could never commit.
+    11. Leadership transfer (thesis §3.10): the leader stops accepting
+       proposals, brings the target up to date, then sends TIMEOUT_NOW;
+       the target campaigns at once. Without success within an election
+       timeout the leader carries on.
 
     Roles:
                  timeout               majority of votes
@@ -65,6 +77,8 @@ typedef struct {
     uint64_t inflight_bytes_max;        /* payload bytes in flight per follower */
     uint64_t batch_bytes;               /* payload bytes per AppendEntries */
     uint64_t seed;                      /* for election timeouts */
+    bool pre_vote;                      /* thesis §9.6: poll before campaigning */
+    bool check_quorum;                  /* leader steps down without a quorum */
     zr_core_trace_fn *trace;            /* optional: role and term changes */
     void *trace_arg;                    /* passed to trace */
 } zr_core_config_t;
@@ -122,8 +136,9 @@ int zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms);
 /* Appends a command to the leader's log. The payload is size bytes at
    data inside blob (a reference is taken; the caller keeps its own).
    On success returns 0 and sets *index and *term. Returns ZR_ENOTLEADER
-   when this server is not the leader (see zr_core_leader), ZR_ETOOBIG for
-   a payload over ZR_ENTRY_BYTES_MAX, or ZR_ENOMEM. */
+   when this server is not the leader (see zr_core_leader), ZR_EBUSY while
+   a leadership transfer is under way, ZR_ETOOBIG for a payload over
+   ZR_ENTRY_BYTES_MAX, or ZR_ENOMEM. */
 int zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
                      uint32_t size, zr_index_t *index, zr_term_t *term);
 
@@ -131,6 +146,13 @@ int zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
    every hard state queued before it). Ignored if the log no longer holds
    that entry (it was truncated meanwhile). */
 void zr_core_persisted (zr_core_t *self, zr_index_t index, zr_term_t term);
+
+/* Starts a leadership transfer to peer (Invariant 11). Returns 0,
+   ZR_ENOTLEADER, ZR_EINVAL (not a peer) or ZR_EBUSY (one under way). */
+int zr_core_transfer (zr_core_t *self, zr_id_t peer, uint64_t now_ms);
+
+/* Returns the target of the transfer under way, or 0. */
+zr_id_t zr_core_transferring (const zr_core_t *self);
 
 /* The link to peer is full or down: its progress goes back to probing. */
 void zr_core_unreachable (zr_core_t *self, zr_id_t peer);

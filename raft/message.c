@@ -30,7 +30,7 @@ zr_entries_destroy (zr_entry_t **entries_p, uint32_t n)
 zr_message_t *
 zr_message_new (zr_msg_type_t type)
 {
-    zr_assert (type >= ZR_MSG_VOTE && type <= ZR_MSG_APPEND_REPLY);
+    zr_assert (type >= ZR_MSG_VOTE && type <= ZR_MSG_TYPE_MAX);
     zr_message_t *self = (zr_message_t *) calloc (1, sizeof (zr_message_t));
     if (self)
         self->type = (uint8_t) type;
@@ -83,6 +83,12 @@ zr_message_name (uint8_t type)
         return "append";
     case ZR_MSG_APPEND_REPLY:
         return "append-reply";
+    case ZR_MSG_PREVOTE:
+        return "prevote";
+    case ZR_MSG_PREVOTE_REPLY:
+        return "prevote-reply";
+    case ZR_MSG_TIMEOUT_NOW:
+        return "timeout-now";
     default:
         return "unknown";
     }

@@ -34,8 +34,13 @@ typedef enum {
     ZR_MSG_VOTE = 1,                    /* RequestVote (Figure 2) */
     ZR_MSG_VOTE_REPLY = 2,              /* its reply */
     ZR_MSG_APPEND = 3,                  /* AppendEntries, a heartbeat if empty */
-    ZR_MSG_APPEND_REPLY = 4             /* its reply, with conflict hints */
+    ZR_MSG_APPEND_REPLY = 4,            /* its reply, with conflict hints */
+    ZR_MSG_PREVOTE = 5,                 /* pre-vote (thesis §9.6): fields of VOTE */
+    ZR_MSG_PREVOTE_REPLY = 6,           /* its reply: fields of VOTE_REPLY */
+    ZR_MSG_TIMEOUT_NOW = 7              /* leadership transfer (thesis §3.10) */
 } zr_msg_type_t;
+
+#define ZR_MSG_TYPE_MAX ZR_MSG_TIMEOUT_NOW
 
 /* One RPC. Fields not used by a type are zero. */
 typedef struct {
@@ -43,11 +48,12 @@ typedef struct {
     zr_id_t from;                       /* sender's server id */
     zr_id_t to;                         /* receiver's server id */
     zr_term_t term;                     /* sender's current term */
-    /* VOTE: the candidate's last log entry (the up-to-date rule, §5.4.1).
+    /* VOTE, PREVOTE: the candidate's last log entry (§5.4.1). PREVOTE's
+       term is the term the candidate would campaign in.
        APPEND_REPLY: the follower's last index (hint when conflict_term 0). */
     zr_index_t last_index;
     zr_term_t last_term;
-    bool granted;                       /* VOTE_REPLY: vote granted */
+    bool granted;                       /* (PRE)VOTE_REPLY: vote granted */
     /* APPEND: the entry before entries, and the leader's commit index. */
     zr_index_t prev_index;
     zr_term_t prev_term;

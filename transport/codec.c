@@ -23,7 +23,9 @@ _Static_assert (ZR_BATCH_ENTRIES_MAX <= UINT32_MAX, "batch fits an array32");
 _Static_assert (ZR_CODEC_DEPTH_MAX < 32, "msgpack-c embeds a 32-deep stack");
 
 /* Fields in a frame, by message type (the table in codec.h). */
-static const uint32_t s_fields [] = { 0, 7, 6, 9, 10 };
+static const uint32_t s_fields [] = { 0, 7, 6, 9, 10, 7, 6, 5 };
+_Static_assert (sizeof s_fields / sizeof s_fields [0] == ZR_MSG_TYPE_MAX + 1,
+                "one field count per message type");
 #define S_HEAD_FIELDS 5             /* version, type, from, to, term */
 
 //  --------------------------------------------------------------------------
@@ -209,12 +211,13 @@ s_check_append (const zr_message_t *msg)
 static int
 s_check (const zr_message_t *msg)
 {
-    if (msg->type < ZR_MSG_VOTE || msg->type > ZR_MSG_APPEND_REPLY
+    if (msg->type < ZR_MSG_VOTE || msg->type > ZR_MSG_TYPE_MAX
     ||  !s_id_valid (msg->from) || !s_id_valid (msg->to)
     ||  msg->from == msg->to || msg->term == 0)
         return ZR_EMALFORMED;
     switch (msg->type) {
     case ZR_MSG_VOTE:
+    case ZR_MSG_PREVOTE:
         if (msg->last_term > msg->term
         ||  (msg->last_index == 0) != (msg->last_term == 0))
             return ZR_EMALFORMED;
@@ -336,12 +339,16 @@ s_decode_fields (const msgpack_object *field, zr_message_t *msg)
         return ZR_EMALFORMED;
     switch (msg->type) {
     case ZR_MSG_VOTE:
+    case ZR_MSG_PREVOTE:
         if (!s_uint (&field [5], &msg->last_index)
         ||  !s_uint (&field [6], &msg->last_term))
             return ZR_EMALFORMED;
         return 0;
     case ZR_MSG_VOTE_REPLY:
+    case ZR_MSG_PREVOTE_REPLY:
         return s_bool (&field [5], &msg->granted) ? 0 : ZR_EMALFORMED;
+    case ZR_MSG_TIMEOUT_NOW:
+        return 0;
     case ZR_MSG_APPEND:
         if (!s_uint (&field [5], &msg->prev_index)
         ||  !s_uint (&field [6], &msg->prev_term)
@@ -376,7 +383,7 @@ s_decode_frame (const msgpack_object *root, zr_message_t **msg_p)
     if (version != ZR_CODEC_VERSION)
         return ZR_EVERSION;
     if (!s_uint (&field [1], &type)
-    ||  type < ZR_MSG_VOTE || type > ZR_MSG_APPEND_REPLY
+    ||  type < ZR_MSG_VOTE || type > ZR_MSG_TYPE_MAX
     ||  root->via.array.size != s_fields [type])
         return ZR_EMALFORMED;
     zr_message_t *msg = zr_message_new ((zr_msg_type_t) type);
@@ -453,11 +460,14 @@ s_frame_size (const zr_message_t *msg)
 {
     uint64_t bytes = 3 + s_uint_size (msg->from) + s_uint_size (msg->to)
                    + s_uint_size (msg->term);
-    if (msg->type == ZR_MSG_VOTE)
+    if (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_PREVOTE)
         bytes += s_uint_size (msg->last_index) + s_uint_size (msg->last_term);
     else
-    if (msg->type == ZR_MSG_VOTE_REPLY)
+    if (msg->type == ZR_MSG_VOTE_REPLY || msg->type == ZR_MSG_PREVOTE_REPLY)
         bytes += 1;
+    else
+    if (msg->type == ZR_MSG_TIMEOUT_NOW)
+        ;
     else
     if (msg->type == ZR_MSG_APPEND_REPLY)
         bytes += 1 + s_uint_size (msg->match_index)
@@ -487,13 +497,16 @@ s_pack (msgpack_packer *pk, const zr_message_t *msg)
     rc |= msgpack_pack_uint64 (pk, msg->from);
     rc |= msgpack_pack_uint64 (pk, msg->to);
     rc |= msgpack_pack_uint64 (pk, msg->term);
-    if (msg->type == ZR_MSG_VOTE) {
+    if (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_PREVOTE) {
         rc |= msgpack_pack_uint64 (pk, msg->last_index);
         rc |= msgpack_pack_uint64 (pk, msg->last_term);
     }
     else
-    if (msg->type == ZR_MSG_VOTE_REPLY)
+    if (msg->type == ZR_MSG_VOTE_REPLY || msg->type == ZR_MSG_PREVOTE_REPLY)
         rc |= msg->granted ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
+    else
+    if (msg->type == ZR_MSG_TIMEOUT_NOW)
+        ;
     else
     if (msg->type == ZR_MSG_APPEND_REPLY) {
         rc |= msg->success ? msgpack_pack_true (pk) : msgpack_pack_false (pk);

@@ -19,7 +19,7 @@
 
 typedef enum {
     EV_DELIVER, EV_TICK, EV_PERSISTED, EV_CRASH, EV_RESTART, EV_FAULTS,
-    EV_PROPOSE, EV_HEAL
+    EV_PROPOSE, EV_HEAL, EV_TRANSFER
 } ev_type_t;
 
 typedef struct {
@@ -71,6 +71,9 @@ typedef struct {
     bool faults_on;                     /* fault phase running */
     uint32_t drop_pct, dup_pct, delay_max_ms, crash_every_ms, part_every_ms;
     uint32_t disk_max_ms;               /* sync latency, 1..disk_max_ms */
+    bool pre_vote;                      /* cores run pre-vote (9) */
+    bool check_quorum;                  /* cores run check-quorum (10) */
+    uint32_t transfer_every_ms;         /* leadership transfers, 0 = none */
     zr_id_t leader_of_term [SIM_TERMS_MAX];
     reg_slot_t *registry;               /* Log Matching */
     uint64_t *c_hash;                   /* committed entry by index */
@@ -401,7 +404,9 @@ s_start (sim_t *self, uint32_t id)
                            .election_timeout_ms = SIM_ELECTION_MS,
                            .inflight_max = 8, .inflight_bytes_max = 1u << 20,
                            .batch_bytes = 64u << 10,
-                           .seed = self->config.seed * 31 + node->incarnation};
+                           .seed = self->config.seed * 31 + node->incarnation,
+                           .pre_vote = self->pre_vote,
+                           .check_quorum = self->check_quorum};
     for (uint32_t i = 0; i < self->n; i++)
         cc.servers [i] = i + 1;
     node->core = zr_core_new (&cc, s_local_now (self, id));
@@ -485,7 +490,7 @@ s_propose (sim_t *self)
     zr_term_t term;
     int rc = zr_core_propose (self->nodes [leader].core, blob, blob->data,
                               sizeof value, &index, &term);
-    zr_assert (rc == 0);
+    zr_assert (rc == 0 || rc == ZR_EBUSY);      /* busy: transferring */
     zr_blob_unref (&blob);
     s_ready (self, leader);
 }
@@ -518,14 +523,20 @@ s_choose_faults (sim_t *self)
     self->delay_max_ms = delays [s_rand (self, 3)];
     self->crash_every_ms = crashes [s_rand (self, 4)];
     self->disk_max_ms = disks [s_rand (self, 3)];
+    self->pre_vote = s_rand (self, 2);
+    self->check_quorum = s_rand (self, 2);
+    self->transfer_every_ms = s_rand (self, 2) ? 400 : 0;
     self->part_every_ms = parts [s_rand (self, 3)];
     int64_t drift = drifts [s_rand (self, 3)];
     for (uint32_t id = 1; id <= self->n; id++)
         self->nodes [id].drift_ppm = drift ? (int64_t) s_rand (self, (uint64_t) (2 * drift)) - drift : 0;
     snprintf (self->result->faults, sizeof self->result->faults,
-              "nodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums drift<=%lld ppm",
+              "nodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums "
+              "drift<=%lld ppm%s%s transfer/%ums",
               self->n, self->drop_pct, self->dup_pct, self->delay_max_ms, self->disk_max_ms,
-              self->crash_every_ms, self->part_every_ms, (long long) drift);
+              self->crash_every_ms, self->part_every_ms, (long long) drift,
+              self->pre_vote ? " prevote" : "", self->check_quorum ? " checkquorum" : "",
+              self->transfer_every_ms);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -594,6 +605,20 @@ s_handle (sim_t *self, event_t *ev)
     case EV_HEAL:
         s_heal (self);
         break;
+    case EV_TRANSFER:
+        if (!self->faults_on)
+            break;
+        for (uint32_t id = 1; id <= self->n; id++) {
+            node_t *leader = &self->nodes [id];
+            if (leader->core && zr_core_role (leader->core) == ZR_ROLE_LEADER) {
+                zr_id_t to = 1 + (zr_id_t) s_rand (self, self->n);
+                zr_core_transfer (leader->core, to, s_local_now (self, id));
+                s_ready (self, id);
+            }
+        }
+        s_schedule (self, self->now + 1 + s_rand (self, 2 * self->transfer_every_ms),
+                    EV_TRANSFER, 0, NULL);
+        break;
     }
 }
 
@@ -620,6 +645,8 @@ s_setup (sim_t *self)
         s_schedule (self, s_rand (self, 2 * self->crash_every_ms), EV_CRASH, 0, NULL);
     if (self->part_every_ms)
         s_schedule (self, s_rand (self, 2 * self->part_every_ms), EV_FAULTS, 0, NULL);
+    if (self->transfer_every_ms)
+        s_schedule (self, s_rand (self, 2 * self->transfer_every_ms), EV_TRANSFER, 0, NULL);
     s_schedule (self, self->config.fault_ms, EV_HEAL, 0, NULL);
 }
 

@@ -304,6 +304,25 @@ START_TEST (codec_encode_round_trips_vote_reply)
 }
 END_TEST
 
+/* Thesis §9.6 and §3.10: PREVOTE, PREVOTE_REPLY and TIMEOUT_NOW
+   survive a round trip. */
+START_TEST (codec_encode_round_trips_prevote_and_timeout_now)
+{
+    zr_message_t *msg = s_vote_new ();
+    msg->type = ZR_MSG_PREVOTE;
+    s_round_trip (msg);
+    msg = s_vote_reply_new (true);
+    msg->type = ZR_MSG_PREVOTE_REPLY;
+    s_round_trip (msg);
+    msg = zr_message_new (ZR_MSG_TIMEOUT_NOW);
+    ck_assert_ptr_nonnull (msg);
+    msg->from = 1;
+    msg->to = 2;
+    msg->term = 9;
+    s_round_trip (msg);
+}
+END_TEST
+
 /* An APPEND_REPLY survives a round trip, success or rejection hints. */
 START_TEST (codec_encode_round_trips_append_reply)
 {
@@ -707,10 +726,10 @@ START_TEST (codec_decode_rejects_wrong_field_type)
 }
 END_TEST
 
-/* Message types other than 1..4 are ZR_EMALFORMED. */
+/* Message types other than 1..ZR_MSG_TYPE_MAX are ZR_EMALFORMED. */
 START_TEST (codec_decode_rejects_unknown_type)
 {
-    static const uint64_t types [] = { 0, 5, 255, 256, 1ULL << 40 };
+    static const uint64_t types [] = { 0, ZR_MSG_TYPE_MAX + 1, 255, 256, 1ULL << 40 };
     for (size_t i = 0; i < sizeof (types) / sizeof (types [0]); i++) {
         msgpack_sbuffer sbuf;
         msgpack_sbuffer_init (&sbuf);
@@ -969,6 +988,7 @@ main (void)
     tcase_set_timeout (encode, 60);
     tcase_add_test (encode, codec_encode_round_trips_vote);
     tcase_add_test (encode, codec_encode_round_trips_vote_reply);
+    tcase_add_test (encode, codec_encode_round_trips_prevote_and_timeout_now);
     tcase_add_test (encode, codec_encode_round_trips_append_reply);
     tcase_add_test (encode, codec_encode_round_trips_heartbeat);
     tcase_add_test (encode, codec_encode_round_trips_one_entry);

@@ -1963,6 +1963,181 @@ END_TEST
 
 //  --------------------------------------------------------------------------
 
+//  --------------------------------------------------------------------------
+//  Pre-vote, check-quorum, leadership transfer (Invariants 9-11)
+
+/* Returns follower id of n with pre-vote and check-quorum on. */
+static zr_core_t *
+s_core_new_prevote (zr_id_t id, uint32_t n)
+{
+    zr_core_config_t config = s_config (id, n);
+    config.pre_vote = true;
+    config.check_quorum = true;
+    zr_core_t *core = zr_core_new (&config, 0);
+    ck_assert_ptr_nonnull (core);
+    return core;
+}
+
+/* Thesis §9.6: a timed-out follower asks for pre-votes for term + 1
+   without changing its term or vote, and campaigns only with a majority
+   of pre-votes. */
+START_TEST (core_tick_prevote_polls_before_campaigning)
+{
+    zr_core_t *core = s_core_new_prevote (1, 3);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_uint_eq (zr_core_term (core), 0);
+    ck_assert_uint_eq (zr_core_vote (core), 0);
+    zr_ready_t rd;
+    s_ready (core, now, &rd);
+    ck_assert (!rd.hs_changed);
+    ck_assert_uint_eq (rd.n_msgs, 2);
+    ck_assert_int_eq (rd.msgs [0]->type, ZR_MSG_PREVOTE);
+    ck_assert_uint_eq (rd.msgs [0]->term, 1);
+    zr_ready_release (&rd);
+    zr_message_t *reply = s_message (ZR_MSG_PREVOTE_REPLY, 2, 1, 1);
+    reply->granted = true;
+    S_STEP_OK (core, reply, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    s_drain (core, now);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §9.6: a server that heard from its leader within the election
+   timeout refuses a pre-vote, and a pre-vote never changes its term. */
+START_TEST (core_step_prevote_refused_under_leader_lease)
+{
+    zr_core_t *core = s_core_new_prevote (2, 3);
+    S_STEP_OK (core, s_append (1, 2, 1, 0, 0, 0, NULL, 0), 10);
+    s_drain (core, 10);
+    zr_message_t *pv = s_vote (3, 2, 2, 5, 1);
+    pv->type = ZR_MSG_PREVOTE;
+    S_STEP_OK (core, pv, 20);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    zr_ready_t rd;
+    s_ready (core, 20, &rd);
+    ck_assert_uint_eq (rd.n_msgs_synced, 1);
+    ck_assert_int_eq (rd.msgs_synced [0]->type, ZR_MSG_PREVOTE_REPLY);
+    ck_assert (!rd.msgs_synced [0]->granted);
+    ck_assert_uint_eq (rd.msgs_synced [0]->term, 1);
+    zr_ready_release (&rd);
+    /* Once the lease has run out, the same up-to-date request is granted. */
+    pv = s_vote (3, 2, 2, 5, 1);
+    pv->type = ZR_MSG_PREVOTE;
+    S_STEP_OK (core, pv, 10 + S_ET);
+    s_ready (core, 10 + S_ET, &rd);
+    ck_assert_uint_eq (rd.n_msgs_synced, 1);
+    ck_assert (rd.msgs_synced [0]->granted);
+    ck_assert_uint_eq (rd.msgs_synced [0]->term, 2);
+    zr_ready_release (&rd);
+    ck_assert_uint_eq (zr_core_term (core), 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §9.6: the up-to-date rule applies to pre-votes too. */
+START_TEST (core_step_prevote_refuses_stale_log)
+{
+    zr_core_t *core = s_core_new_prevote (2, 3);
+    static const zr_term_t terms [] = {1, 1, 1};
+    s_restore (core, 1, 0, terms, 3);
+    zr_message_t *pv = s_vote (3, 2, 2, 2, 1);
+    pv->type = ZR_MSG_PREVOTE;
+    S_STEP_OK (core, pv, 500);
+    zr_ready_t rd;
+    s_ready (core, 500, &rd);
+    ck_assert_uint_eq (rd.n_msgs_synced, 1);
+    ck_assert (!rd.msgs_synced [0]->granted);
+    zr_ready_release (&rd);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Check-quorum: a leader that hears from no follower for an election
+   timeout steps down, keeping its term. */
+START_TEST (core_tick_check_quorum_steps_down)
+{
+    zr_core_config_t config = s_config (1, 3);
+    config.check_quorum = true;
+    uint64_t now = 0;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    zr_term_t term = zr_core_term (core);
+    zr_core_tick (core, now + S_ET / 2);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    /* One follower keeps answering: a quorum (with self) is heard. */
+    S_STEP_OK (core, s_append_ok (2, 1, term, 1), now + S_ET - 1);
+    zr_core_tick (core, now + S_ET);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    zr_core_tick (core, now + 3 * S_ET);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_uint_eq (zr_core_term (core), term);
+    ck_assert_uint_eq (zr_core_leader (core), 0);
+    s_drain (core, now + 3 * S_ET);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §3.10: a transfer refuses proposals, sends TIMEOUT_NOW once the
+   target is up to date, and the target campaigns at once. */
+START_TEST (core_transfer_sends_timeout_now_when_caught_up)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now = 0;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    zr_index_t index = s_propose (core, S_PAYLOAD);
+    s_drain (core, now);
+    ck_assert_int_eq (zr_core_transfer (core, 2, now), 0);
+    ck_assert_uint_eq (zr_core_transferring (core), 2);
+    ck_assert_int_eq (zr_core_transfer (core, 3, now), ZR_EBUSY);
+    zr_blob_t *blob = zr_blob_new (1);
+    zr_index_t i;
+    zr_term_t t;
+    ck_assert_int_eq (zr_core_propose (core, blob, blob->data, 1, &i, &t), ZR_EBUSY);
+    zr_blob_unref (&blob);
+    zr_ready_t rd;
+    s_ready (core, now, &rd);
+    ck_assert_uint_eq (s_count_to (rd.msgs, rd.n_msgs, 2), 0);  /* not caught up */
+    zr_ready_release (&rd);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, index), now);
+    s_ready (core, now, &rd);
+    zr_message_t *tn = s_only_to (rd.msgs, rd.n_msgs, 2);
+    ck_assert_int_eq (tn->type, ZR_MSG_TIMEOUT_NOW);
+    /* The target campaigns at once, skipping pre-vote. */
+    zr_core_t *target = s_core_new_prevote (2, 3);
+    S_STEP_OK (target, s_append (1, 2, 1, 0, 0, 0, NULL, 0), now);
+    s_drain (target, now);
+    S_STEP_OK (target, zr_message_dup (tn), now);
+    ck_assert_int_eq (zr_core_role (target), ZR_ROLE_CANDIDATE);
+    ck_assert_uint_eq (zr_core_term (target), 2);
+    zr_ready_release (&rd);
+    s_drain (target, now);
+    zr_core_destroy (&target);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §3.10: a transfer that does not complete within an election
+   timeout is abandoned and the leader accepts proposals again. */
+START_TEST (core_transfer_times_out)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now = 0;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_transfer (core, 3, now), 0);
+    ck_assert_int_eq (zr_core_transfer (core, 2, now), ZR_EBUSY);
+    zr_core_tick (core, now + S_ET);
+    ck_assert_uint_eq (zr_core_transferring (core), 0);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    s_propose (core, S_PAYLOAD);
+    ck_assert_int_eq (zr_core_transfer (core, 9, now), ZR_EINVAL);
+    s_drain (core, now + S_ET);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -2067,6 +2242,15 @@ s_suite (void)
     tcase_add_test (tc, core_step_figure7_d_extra_term7_entries);
     tcase_add_test (tc, core_step_figure7_e_term4_tail);
     tcase_add_test (tc, core_step_figure7_f_divergent_terms);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("prevote_quorum_transfer");
+    tcase_add_test (tc, core_tick_prevote_polls_before_campaigning);
+    tcase_add_test (tc, core_step_prevote_refused_under_leader_lease);
+    tcase_add_test (tc, core_step_prevote_refuses_stale_log);
+    tcase_add_test (tc, core_tick_check_quorum_steps_down);
+    tcase_add_test (tc, core_transfer_sends_timeout_now_when_caught_up);
+    tcase_add_test (tc, core_transfer_times_out);
     suite_add_tcase (suite, tc);
     return suite;
 }
