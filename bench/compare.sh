@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# bench/compare.sh BUILD_DIR - zraft vs canonical/raft vs the floor, in ONE
+# run on this machine: same workload (3 nodes, 128 B entries, fsync on, the
+# same duration and warm-up), data dirs on the same disk.
+#
+#   1. floor: fdatasync of a 128 B append (in place and growing file) on the
+#      data disk, ZeroMQ tcp round trip of 128 B on 127.0.0.1;
+#   2. for W in 256 1: canonical/raft (3 raft-peer processes), then zraft
+#      (zraft-bench --procs, or in-process if that flag is not there);
+#   3. a table with the figures and the targets:
+#        W=256 entries/s  zraft / canonical              >= 5.0
+#        W=1   p50        zraft / canonical              <= 1.0
+#        W=1   p50        zraft / (fdatasync + zmq rtt)  <= 1.5
+#
+# Environment:
+#   COMPARE_DURATION  measured seconds per run, integer (default 10)
+#   COMPARE_WARMUP    warm-up seconds per run, integer (default 1)
+#   COMPARE_OUT       where raw JSON, logs and the table go ($B/compare)
+#   COMPARE_DIR       parent of the data dirs (default /tmp)
+#   COMPARE_KEEP=1    keep the data dirs
+#   COMPARE_STRICT=1  exit 2 when a target is missed
+#   COMPARE_FLOOR_ITERATIONS  fdatasyncs per floor figure (default 1000)
+#
+# Exit: 0 all ran (targets are reported, not enforced unless STRICT),
+# 1 a component failed, 2 a target missed under COMPARE_STRICT, 64 usage.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+if [ $# -ne 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
+    if [ $# -eq 1 ]; then usage; exit 0; fi
+    usage >&2; exit 64
+fi
+
+B=${1%/}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DUR=${COMPARE_DURATION:-10}
+WARM=${COMPARE_WARMUP:-1}
+OUT=${COMPARE_OUT:-$B/compare}
+BASE=${COMPARE_DIR:-/tmp}
+FLOOR_N=${COMPARE_FLOOR_ITERATIONS:-1000}
+STARTUP_S=30                 # election, connections, shutdown, on top
+ENTRY=128
+INFLIGHTS=(256 1)
+
+die() { echo "compare: $*" >&2; exit 1; }
+[[ $DUR =~ ^[0-9]+$ ]] && [ "$DUR" -ge 1 ] \
+    || { echo "compare: COMPARE_DURATION must be an integer >= 1" >&2; exit 64; }
+[[ $WARM =~ ^[0-9]+$ ]] \
+    || { echo "compare: COMPARE_WARMUP must be an integer >= 0" >&2; exit 64; }
+[[ $FLOOR_N =~ ^[0-9]+$ ]] && [ "$FLOOR_N" -ge 10 ] \
+    || { echo "compare: COMPARE_FLOOR_ITERATIONS must be an integer >= 10" >&2; exit 64; }
+
+PY=""
+for p in /usr/bin/python3 "$(command -v python3 || true)"; do
+    [ -n "$p" ] && [ -x "$p" ] && { PY=$p; break; }
+done
+[ -n "$PY" ] || die "python3 is needed to read the JSON figures"
+
+PEER=$B/bench/raft-peer
+ZB=$B/bin/zraft-bench
+FLOOR=$B/bench/floor
+[ -x "$PEER" ] || die "$PEER missing: run 'make bench-peers' (or make bench-compare)"
+[ -x "$ZB" ] || die "$ZB missing: run 'make' (or make bench-compare)"
+"$ZB" --help 2>/dev/null | grep -q -- '--json' \
+    || die "$ZB has no --json flag"
+if "$ZB" --help 2>/dev/null | grep -q -- '--procs'; then
+    ZMODE=procs
+else
+    ZMODE=inprocess
+fi
+
+# The floor tool is not in the Makefile: build it here when stale.
+FLOOR_SRC=$ROOT/bench/tools/floor.c
+if [ ! -x "$FLOOR" ] || [ "$FLOOR_SRC" -nt "$FLOOR" ]; then
+    mkdir -p "$(dirname "$FLOOR")"
+    DEPS=$(pkg-config --libs libczmq libzmq 2>/dev/null || echo -lczmq -lzmq)
+    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+        -o "$FLOOR" "$FLOOR_SRC" $DEPS -lpthread -lm \
+        || die "cannot build $FLOOR"
+fi
+
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/*.json "$OUT"/*.out "$OUT"/*.err "$OUT"/results.jsonl \
+      "$OUT"/table.txt
+mkdir -p "$BASE" || die "cannot create $BASE"
+DATA=$(mktemp -d "$BASE/zraft-compare.XXXXXX") || die "mktemp in $BASE failed"
+
+# Every process started here is the leader of its own process group
+# (setsid execs in place: a background child of a script is no group
+# leader), so a stop reaches whatever it spawned too.
+LIVE=()
+forget() {                   # forget PID: drop it from LIVE
+    local keep=() p
+    for p in "${LIVE[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    LIVE=("${keep[@]}")
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+stop() {                     # stop PID...: TERM the groups, then KILL
+    local p t
+    for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+    for t in $(seq 50); do
+        local any=0
+        for p in "$@"; do alive "$p" && any=1; done
+        [ $any = 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do
+        if alive "$p"; then
+            echo "compare: pid $p ignored SIGTERM, killing" >&2
+            kill -KILL -- "-$p" 2>/dev/null || true
+        fi
+        wait "$p" 2>/dev/null || true
+        forget "$p"
+    done
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [ ${#LIVE[@]} -gt 0 ] && stop "${LIVE[@]}"
+    if [ "${COMPARE_KEEP:-0}" = 1 ]; then
+        echo "compare: data kept in $DATA" >&2
+    else
+        rm -rf "$DATA"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'echo "compare: interrupted" >&2; exit 130' INT TERM
+
+tails() {                    # show the end of the logs of a failed run
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] || continue
+        echo "--- $f" >&2
+        tail -n 15 "$f" >&2
+    done
+}
+
+# Three ports outside the ephemeral range, free right now.
+free_ports() {
+    "$PY" - <<'EOF'
+import random, socket
+for _ in range(200):
+    ports = random.sample(range(20000, 32000), 3)
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(*ports)
+    break
+else:
+    raise SystemExit("no free ports")
+EOF
+}
+
+# Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
+# that exited, empty on timeout) and FIRST_RC.
+wait_first() {
+    local deadline=$1; shift
+    FIRST="" FIRST_RC=0
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        local p
+        for p in "$@"; do
+            if ! alive "$p"; then
+                FIRST=$p
+                wait "$p" 2>/dev/null || FIRST_RC=$?
+                forget "$p"
+                return 0
+            fi
+        done
+        sleep 0.1
+    done
+}
+
+run_floor() {
+    echo "compare: floor (fdatasync x$FLOOR_N on $DATA, zmq tcp round trip)" >&2
+    setsid "$FLOOR" --dir "$DATA" --iterations "$FLOOR_N" \
+        >"$OUT/floor.out" 2>"$OUT/floor.err" &
+    local pid=$!
+    LIVE+=("$pid")
+    wait_first $((SECONDS + 300)) "$pid"
+    if [ -z "$FIRST" ]; then
+        stop "$pid"; tails "$OUT/floor.err"; die "floor timed out"
+    fi
+    [ "$FIRST_RC" = 0 ] || { tails "$OUT/floor.err"; die "floor failed (exit $FIRST_RC)"; }
+    grep '^{' "$OUT/floor.out" | tail -n 1 >"$OUT/floor.json"
+    [ -s "$OUT/floor.json" ] || die "floor printed no JSON"
+}
+
+run_canonical() {            # run_canonical W
+    local w=$1 tag=canonical-w$1 ports i pids=() logs=()
+    read -r -a ports <<<"$(free_ports)" || die "no free ports"
+    [ ${#ports[@]} = 3 ] || die "no free ports"
+    echo "compare: canonical/raft W=$w (3 processes, ports ${ports[*]})" >&2
+    for i in 1 2 3; do
+        setsid "$PEER" --id $i --dir "$DATA/$tag/n$i" \
+            --cluster "127.0.0.1:${ports[0]},${ports[1]},${ports[2]}" \
+            --inflight "$w" --entry-size $ENTRY --duration "$DUR" \
+            --warmup "$WARM" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
+        pids+=($!)
+        LIVE+=($!)
+        logs+=("$OUT/$tag.n$i.err")
+    done
+    # The leader exits on its own after printing its figures.
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "${pids[@]}"
+    local first=$FIRST rc=$FIRST_RC rest=() p
+    for p in "${pids[@]}"; do [ "$p" = "$first" ] || rest+=("$p"); done
+    stop "${rest[@]}"
+    if [ -z "$first" ]; then
+        tails "${logs[@]}"
+        die "canonical/raft W=$w: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$rc" != 0 ]; then
+        tails "${logs[@]}"
+        die "canonical/raft W=$w: a peer exited with $rc"
+    fi
+    # The leader's line, with every node's line folded in as per_node.
+    cat "$OUT/$tag".n?.out | "$PY" -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.startswith("{")]
+leader = [l for l in lines if "entries_per_s" in l]
+if not leader:
+    sys.exit(1)
+out = leader[0]
+out["per_node"] = sorted(({"id": l.get("id"), "role": l.get("role"),
+                           "cpu_s": l.get("cpu_s"),
+                           "rss_peak_mib": l.get("rss_peak_mib")}
+                          for l in lines), key=lambda n: n["id"] or 0)
+print(json.dumps(out, separators=(",", ":")))
+' >"$OUT/$tag.json" || { tails "${logs[@]}"; die "canonical/raft W=$w printed no figures"; }
+}
+
+run_zraft() {                # run_zraft W
+    local w=$1 tag=zraft-w$1 args
+    args=(--nodes 3 --json --inflight "$w" --entry-size $ENTRY
+          --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag")
+    [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
+    mkdir -p "$DATA/$tag"
+    echo "compare: zraft W=$w ($([ "$ZMODE" = procs ] && echo "3 processes" \
+        || echo "in-process: zraft-bench has no --procs yet"))" >&2
+    setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
+    local pid=$!
+    LIVE+=("$pid")
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
+    if [ -z "$FIRST" ]; then
+        stop "$pid"; tails "$OUT/$tag.err"
+        die "zraft W=$w: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$FIRST_RC" != 0 ]; then
+        tails "$OUT/$tag.out" "$OUT/$tag.err"
+        die "zraft W=$w: zraft-bench exited with $FIRST_RC"
+    fi
+    grep '^{' "$OUT/$tag.out" | tail -n 1 >"$OUT/$tag.json" || true
+    [ -s "$OUT/$tag.json" ] || { tails "$OUT/$tag.err"; die "zraft W=$w printed no JSON"; }
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+run_floor
+for w in "${INFLIGHTS[@]}"; do
+    run_canonical "$w"
+    run_zraft "$w"
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+set +e
+COMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+"$PY" - "$OUT" <<'EOF'
+import json, os, sys
+
+out = sys.argv[1]
+meta = dict(kv.split("=", 1) for kv in os.environ["COMPARE_META"].split(";"))
+
+def load(name):
+    with open(os.path.join(out, name + ".json")) as f:
+        return json.loads(f.read())
+
+try:
+    floor = load("floor")
+    runs = {(impl, w): load("%s-w%d" % (impl, w))
+            for impl in ("canonical", "zraft") for w in (256, 1)}
+except (OSError, ValueError) as e:
+    sys.exit("compare: cannot read the figures: %s" % e)
+
+def lat(j, key):
+    l = j.get("latency_ms") or {}
+    v = l.get(key)
+    return float(v) if v is not None else None
+
+def num(v, fmt="%.3f"):
+    return "-" if v is None else fmt % v
+
+lines = []
+p = lines.append
+zmode = ("3 processes (--procs)" if meta["zmode"] == "procs"
+         else "IN-PROCESS threads: this zraft-bench has no --procs yet")
+p("zraft vs canonical/raft 0.15 - %s, %s, %s CPUs" %
+  (meta["started"], meta["host"], meta["cpus"]))
+p("3 nodes on 127.0.0.1, %s B entries, fsync on, %s s measured after %s s "
+  "warm-up, data on %s (%s)" % (meta["entry"], meta["duration"],
+                               meta["warmup"], meta["data"], meta["disk"]))
+p("canonical/raft: 3 processes (raft-peer, libuv backend); zraft: %s" % zmode)
+p("load average (1/5/15 min): %s at start, %s at end" %
+  (meta["load_start"], meta["load_end"]))
+p("")
+p("%-15s %5s %12s %8s %9s %9s %9s %9s %8s" %
+  ("impl", "W", "entries/s", "MB/s", "p50 ms", "p90 ms", "p99 ms",
+   "max ms", "cpu s"))
+for w in (256, 1):
+    for impl, label in (("canonical", "canonical-raft"), ("zraft", "zraft")):
+        j = runs[(impl, w)]
+        cpus = [n.get("cpu_s") for n in j.get("per_node") or []]
+        cpu = sum(cpus) if len(cpus) == 3 and None not in cpus else None
+        if impl == "zraft" and meta["zmode"] != "procs":
+            cpu = cpus[0] if cpus else None     # one process: same in all
+        p("%-15s %5d %12.0f %8.2f %9s %9s %9s %9s %8s" %
+          (label, w, j["entries_per_s"], j.get("mb_per_s", 0.0),
+           num(lat(j, "p50")), num(lat(j, "p90")), num(lat(j, "p99")),
+           num(lat(j, "max")), num(cpu, "%.2f")))
+p("(cpu s: CPU of the 3 nodes' processes over the window, summed; a "
+  "canonical follower times its window from the first entry it applies)")
+p("")
+p("floor, 128 B (us)       p50      p90      p99")
+for key, label in (("fdatasync_inplace", "fdatasync in place"),
+                   ("fdatasync_grow", "fdatasync growing"),
+                   ("direct_dsync", "O_DIRECT|O_DSYNC 4k"),
+                   ("zmq_rtt", "zmq tcp rtt"),
+                   ("zmq_inproc_rtt", "zmq inproc rtt")):
+    p("%-22s %8s %8s %8s" % (label,
+                             num(floor.get(key + "_p50_us"), "%.1f"),
+                             num(floor.get(key + "_p90_us"), "%.1f"),
+                             num(floor.get(key + "_p99_us"), "%.1f")))
+
+zn = runs[("zraft", 256)].get("per_node") or []
+if zn:
+    def g(n, *keys):
+        for k in keys:
+            if n.get(k) is not None:
+                return n[k]
+        return None
+    p("")
+    p("zraft W=256 per node: " + "; ".join(
+        "n%s %s entries/fdatasync" %
+        (n.get("id"), num(g(n, "entries_per_fsync", "entries_per_sync"),
+                          "%.1f")) for n in zn))
+
+def ratio(a, b):
+    return None if a is None or b in (None, 0) else a / b
+
+floor_ms = None
+if floor.get("fdatasync_inplace_p50_us") is not None \
+        and floor.get("zmq_rtt_p50_us") is not None:
+    floor_ms = (floor["fdatasync_inplace_p50_us"]
+                + floor["zmq_rtt_p50_us"]) / 1000.0
+targets = [
+    ("W=256 entries/s, zraft / canonical",
+     ratio(runs[("zraft", 256)]["entries_per_s"],
+           runs[("canonical", 256)]["entries_per_s"]), ">=", 5.0),
+    ("W=1 p50, zraft / canonical",
+     ratio(lat(runs[("zraft", 1)], "p50"),
+           lat(runs[("canonical", 1)], "p50")), "<=", 1.0),
+    ("W=1 p50, zraft / (fdatasync in place p50 + zmq rtt p50)%s" %
+     ("" if floor_ms is None else " = %.3f ms" % floor_ms),
+     ratio(lat(runs[("zraft", 1)], "p50"), floor_ms), "<=", 1.5),
+]
+p("")
+p("%-66s %7s %9s  %s" % ("target", "value", "wanted", "result"))
+missed = 0
+results = []
+for label, value, op, goal in targets:
+    if value is None:
+        verdict = "n/a"
+        missed += 1
+    else:
+        ok = value >= goal if op == ">=" else value <= goal
+        verdict = "met" if ok else "MISSED"
+        missed += 0 if ok else 1
+    results.append({"target": label, "value": value, "op": op, "goal": goal,
+                    "result": verdict})
+    p("%-66s %7s %9s  %s" % (label, num(value, "%.2fx"),
+                             "%s %.1fx" % (op, goal), verdict))
+if meta["zmode"] != "procs":
+    p("NOTE: zraft ran in-process (threads), canonical/raft as 3 processes.")
+p("NOTE: one run on a shared machine; see the load average above.")
+
+table = "\n".join(lines) + "\n"
+sys.stdout.write(table)
+with open(os.path.join(out, "table.txt"), "w") as f:
+    f.write(table)
+with open(os.path.join(out, "results.jsonl"), "w") as f:
+    f.write(json.dumps({"meta": meta}) + "\n")
+    f.write(json.dumps({"floor": floor}) + "\n")
+    for (impl, w), j in sorted(runs.items()):
+        f.write(json.dumps(j) + "\n")
+    f.write(json.dumps({"targets": results}) + "\n")
+sys.exit(10 if missed else 0)
+EOF
+rc=$?
+set -e
+case $rc in
+    0)  ;;
+    10) if [ "${COMPARE_STRICT:-0}" = 1 ]; then
+            echo "compare: a target was missed" >&2; exit 2
+        fi ;;
+    *)  die "could not produce the table (python exit $rc)" ;;
+esac
+echo "compare: raw JSON, logs and table.txt in $OUT" >&2
