@@ -436,6 +436,14 @@ s_self_handle_pipe (self_t *self)
     if (streq (verb, "STATUS"))
         s_self_status (self);
     else
+    if (streq (verb, "PAUSE")) {
+        /* Chaos drill: the node thread stops, as a process would under
+           SIGSTOP or a long GC pause; its peers see nothing from it. */
+        int64_t ms = (int64_t) s_pop_number (msg);
+        zsock_signal (self->pipe, 0);
+        zclock_sleep ((int) ms);
+    }
+    else
     if (streq (verb, "TRANSFER")) {
         zr_id_t peer = (zr_id_t) s_pop_number (msg);
         int rc = zr_core_transfer (self->core, peer, (uint64_t) zclock_mono ());

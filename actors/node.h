@@ -18,6 +18,7 @@
     | PROPOSE   | app -> node| "spf": zr_blob_t* (node owns), sizes (u32 each) | "i884": rc, first index, term, leader |
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
     | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
+    | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
     | TRANSFER  | app -> node| "s4": peer                    | "i": 0 or ZR_E* code |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | $TERM     | app -> node| "s"                           | actor ends |

@@ -271,6 +271,17 @@ zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
 }
 
 int
+zraft_pause (zraft_t *self, uint32_t ms)
+{
+    zr_assert (self);
+    if (ms > 600000)
+        return ZRAFT_EINVAL;
+    if (zsock_send (self->node, "s8", "PAUSE", (uint64_t) ms) != 0)
+        return ZRAFT_ESHUTDOWN;
+    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_ESHUTDOWN;
+}
+
+int
 zraft_transfer (zraft_t *self, uint32_t peer)
 {
     zr_assert (self);

@@ -193,6 +193,11 @@ typedef struct {
    over 60 s. */
 int zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault);
 
+/* Chaos drills and tests: freezes this server's node thread for ms
+   milliseconds (at most 600,000), as a SIGSTOP would freeze a process:
+   it neither sends nor handles anything meanwhile. Returns at once. */
+int zraft_pause (zraft_t *self, uint32_t ms);
+
 /* Returns a static message for a ZRAFT_E* code. */
 const char *zraft_strerror (int rc);
 

@@ -29,7 +29,13 @@ struct _cluster_t {
     uint64_t *values;                   /* value applied at index, by anyone */
     uint8_t *appliers;                  /* bit per server that applied index */
     char violation [256];               /* first checker violation, or "" */
+    bool long_payloads;                 /* commands over 8 bytes were proposed
+                                           (cluster_propose_bytes) */
+    pthread_mutex_t handles;            /* cluster_lock: one thread at a
+                                           time on the server handles */
 };
+
+static bool s_payload_ok (const void *data, size_t size);
 
 static void
 s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size)
@@ -38,9 +44,14 @@ s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size
     cluster_t *self = node->cluster;
     (void) term;
     uint64_t value = 0;
-    if (size == sizeof value)
+    if (size >= sizeof value)
         memcpy (&value, data, sizeof value);
     pthread_mutex_lock (&self->mutex);
+    /* Longer commands are accepted only from tests that proposed some
+       (cluster_propose_bytes), and only with the content derived from
+       their value. */
+    bool well_formed = size == sizeof value
+                       || (self->long_payloads && s_payload_ok (data, size));
     /* Entries are applied in order; no-ops are skipped by the applier, so
        an index may jump forward, but never back or repeat. */
     if (index <= node->applied && !self->violation [0])
@@ -48,7 +59,7 @@ s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size
                   "n%u applied index %llu after %llu", node->id,
                   (unsigned long long) index, (unsigned long long) node->applied);
     else
-    if (index >= CLUSTER_LOG_MAX || size != sizeof value)
+    if (index >= CLUSTER_LOG_MAX || !well_formed)
         snprintf (self->violation, sizeof self->violation,
                   "n%u applied a bad entry at %llu", node->id, (unsigned long long) index);
     else
@@ -66,21 +77,32 @@ s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size
     pthread_mutex_unlock (&self->mutex);
 }
 
-/* Picks a free loopback port by binding to an ephemeral one. */
+/* Picks free loopback ports BELOW the kernel's ephemeral range (32768
+   and up on Linux), so no outgoing connection can take one between this
+   check and the server's bind; each process starts its search at its own
+   offset so concurrent test processes rarely collide, and a port found
+   busy is skipped. */
 static void
 s_reserve_endpoints (cluster_t *self)
 {
-    zsock_t *holders [CLUSTER_NODES_MAX + 1] = {NULL};
+    static uint32_t next;               /* forked tests inherit and advance it */
+    if (next == 0)
+        next = 20000 + (uint32_t) (getpid () * 97) % 10000;
     for (uint32_t id = 1; id <= self->n; id++) {
-        holders [id] = zsock_new (ZMQ_ROUTER);
-        ck_assert_ptr_nonnull (holders [id]);
-        int port = zsock_bind (holders [id], "tcp://127.0.0.1:*");
-        ck_assert_int_gt (port, 0);
-        snprintf (self->nodes [id].endpoint, sizeof self->nodes [id].endpoint,
-                  "tcp://127.0.0.1:%d", port);
+        bool found = false;
+        for (int tries = 0; tries < 1000 && !found; tries++) {
+            uint32_t port = next;
+            next = next + 1 >= 32000 ? 20000 : next + 1;
+            zsock_t *probe = zsock_new (ZMQ_ROUTER);
+            ck_assert_ptr_nonnull (probe);
+            found = zsock_bind (probe, "tcp://127.0.0.1:%u", port) == (int) port;
+            zsock_destroy (&probe);
+            if (found)
+                snprintf (self->nodes [id].endpoint, sizeof self->nodes [id].endpoint,
+                          "tcp://127.0.0.1:%u", port);
+        }
+        ck_assert_msg (found, "no free port below the ephemeral range");
     }
-    for (uint32_t id = 1; id <= self->n; id++)
-        zsock_destroy (&holders [id]);
 }
 
 static void s_faults (cluster_t *self, uint32_t id);
@@ -93,6 +115,7 @@ cluster_new (uint32_t n)
     ck_assert_ptr_nonnull (self);
     self->n = n;
     pthread_mutex_init (&self->mutex, NULL);
+    pthread_mutex_init (&self->handles, NULL);
     pthread_cond_init (&self->changed, NULL);
     self->values = (uint64_t *) calloc (CLUSTER_LOG_MAX, sizeof (uint64_t));
     self->appliers = (uint8_t *) calloc (CLUSTER_LOG_MAX, 1);
@@ -172,6 +195,7 @@ cluster_destroy (cluster_t **self_p)
     free (self->appliers);
     pthread_cond_destroy (&self->changed);
     pthread_mutex_destroy (&self->mutex);
+    pthread_mutex_destroy (&self->handles);
     free (self);
     *self_p = NULL;
 }
@@ -385,4 +409,179 @@ cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
     ck_abort_msg ("one(%llu) failed to reach agreement in %d ms",
                   (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS);
     return 0;
+}
+
+/* ---------------------------------------------------------------------
+   Added for the lab suite (tests/cluster/test_lab.c): threads, long
+   commands, per-link faults. */
+
+void
+cluster_lock (cluster_t *self)
+{
+    pthread_mutex_lock (&self->handles);
+}
+
+void
+cluster_unlock (cluster_t *self)
+{
+    pthread_mutex_unlock (&self->handles);
+}
+
+bool
+cluster_is_running (cluster_t *self, uint32_t id)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    return self->nodes [id].node != NULL;
+}
+
+bool
+cluster_is_connected (cluster_t *self, uint32_t id)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    return self->nodes [id].connected;
+}
+
+/* Byte k of a long command carrying value: a function of both, so a
+   torn, shifted or mixed-up command fails the checker. */
+static uint8_t
+s_payload_byte (uint64_t value, size_t k)
+{
+    uint64_t x = value ^ (k * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ull;
+    return (uint8_t) (x >> 56);
+}
+
+static bool
+s_payload_ok (const void *data, size_t size)
+{
+    if (size < sizeof (uint64_t) || size > ZRAFT_ENTRY_BYTES_MAX)
+        return false;
+    const uint8_t *bytes = (const uint8_t *) data;
+    uint64_t value;
+    memcpy (&value, bytes, sizeof value);
+    for (size_t k = sizeof value; k < size; k++)
+        if (bytes [k] != s_payload_byte (value, k))
+            return false;
+    return true;
+}
+
+/* Proposes value, as a command of size bytes, on server id: returns
+   zraft_propose's code, or ZRAFT_ESHUTDOWN if id is stopped. */
+static int
+s_propose (cluster_t *self, uint32_t id, uint64_t value, size_t size,
+           uint64_t *index, uint64_t *term)
+{
+    if (!self->nodes [id].node)
+        return ZRAFT_ESHUTDOWN;
+    if (size == sizeof value)
+        return zraft_propose (self->nodes [id].node, &value, sizeof value,
+                              index, term, NULL);
+    ck_assert (size > sizeof value && size <= ZRAFT_ENTRY_BYTES_MAX);
+    uint8_t *data = (uint8_t *) malloc (size);
+    ck_assert_ptr_nonnull (data);
+    memcpy (data, &value, sizeof value);
+    for (size_t k = sizeof value; k < size; k++)
+        data [k] = s_payload_byte (value, k);
+    pthread_mutex_lock (&self->mutex);
+    self->long_payloads = true;
+    pthread_mutex_unlock (&self->mutex);
+    int rc = zraft_propose (self->nodes [id].node, data, size, index, term, NULL);
+    free (data);
+    return rc;
+}
+
+int
+cluster_propose_shared (cluster_t *self, uint32_t id, uint64_t value,
+                        uint64_t *index, uint64_t *term)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    cluster_lock (self);
+    int rc = s_propose (self, id, value, sizeof value, index, term);
+    cluster_unlock (self);
+    return rc;
+}
+
+int
+cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
+                       size_t size, uint64_t *index)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    return s_propose (self, id, value, size, index, NULL);
+}
+
+/* One round of one(): proposes on the first running, connected server
+   that accepts, from start on; returns the index or 0. */
+static uint64_t
+s_one_propose (cluster_t *self, uint64_t value, size_t size, uint32_t start,
+               bool shared)
+{
+    uint64_t index = 0;
+    if (shared)
+        cluster_lock (self);
+    for (uint32_t k = 0; k < self->n && !index; k++) {
+        uint32_t id = (start + k - 1) % self->n + 1;
+        if (self->nodes [id].node && self->nodes [id].connected
+            && s_propose (self, id, value, size, &index, NULL) != 0)
+            index = 0;
+    }
+    if (shared)
+        cluster_unlock (self);
+    return index;
+}
+
+/* cluster_one, generalised: commands of size bytes, and the cluster
+   lock taken around proposals when shared. */
+static uint64_t
+s_one (cluster_t *self, uint64_t value, size_t size, uint32_t expected,
+       bool retry, bool shared)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    uint32_t start = 1;
+    while (zclock_mono () < deadline) {
+        uint64_t index = s_one_propose (self, value, size, start, shared);
+        start = start % self->n + 1;
+        if (index) {
+            int64_t wait = deadline - zclock_mono ();
+            if (wait > 2000)
+                wait = 2000;
+            cluster_wait_committed (self, index, expected, wait);
+            uint64_t got = 0;
+            if (cluster_n_committed (self, index, &got) >= expected && got == value)
+                return index;
+            ck_assert_msg (retry, "one(%llu) failed to reach agreement",
+                           (unsigned long long) value);
+        }
+        else
+            s_wait_change (self, CLUSTER_HEARTBEAT_MS);
+    }
+    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms",
+                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS);
+    return 0;
+}
+
+uint64_t
+cluster_one_shared (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
+{
+    return s_one (self, value, sizeof value, expected, retry, true);
+}
+
+uint64_t
+cluster_one_bytes (cluster_t *self, uint64_t value, size_t size,
+                   uint32_t expected, bool retry)
+{
+    return s_one (self, value, size, expected, retry, false);
+}
+
+void
+cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
+                    uint32_t drop_ppm, uint32_t delay_ms, uint32_t jitter_ms)
+{
+    ck_assert (from >= 1 && from <= self->n && to >= 1 && to <= self->n);
+    ck_assert (from != to);
+    if (!self->nodes [to].node)
+        return;
+    zraft_link_fault_t fault = {.drop_ppm = drop_ppm, .delay_ms = delay_ms,
+                                .jitter_ms = jitter_ms};
+    ck_assert_int_eq (zraft_fault (self->nodes [to].node, from, &fault), 0);
 }

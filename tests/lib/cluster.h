@@ -88,4 +88,51 @@ const char *cluster_endpoint (cluster_t *self, uint32_t id);
 /* Fails the test if the apply checker saw a violation. */
 void cluster_check (cluster_t *self);
 
+/* ---------------------------------------------------------------------
+   Added for the lab suite (tests/cluster/test_lab.c). */
+
+/* Serialises the use of server handles between test threads (a zraft_t
+   is used by one thread at a time). A test that calls the cluster from
+   several threads holds it around every call that touches a server
+   (start, stop, connect, disconnect, unreliable, status, leader,
+   propose, fault_link); the _shared calls take it themselves. The
+   checker calls (n_committed, wait_committed, idle, check) need not. */
+void cluster_lock (cluster_t *self);
+void cluster_unlock (cluster_t *self);
+
+/* Returns true if server id is running (not stopped). */
+bool cluster_is_running (cluster_t *self, uint32_t id);
+
+/* Returns true if the test has not disconnected server id. */
+bool cluster_is_connected (cluster_t *self, uint32_t id);
+
+/* Proposes value on server id, taking the cluster lock; returns
+   zraft_propose's code, or ZRAFT_ESHUTDOWN if id is stopped, and sets
+   *index and *term on success (either may be NULL). */
+int cluster_propose_shared (cluster_t *self, uint32_t id, uint64_t value,
+                            uint64_t *index, uint64_t *term);
+
+/* cluster_one for tests that call the cluster from several threads: the
+   cluster lock is held while proposing only, not while waiting. */
+uint64_t cluster_one_shared (cluster_t *self, uint64_t value, uint32_t expected,
+                             bool retry);
+
+/* Proposes, on server id (running), a command of size bytes (8 to
+   ZRAFT_ENTRY_BYTES_MAX): value in its first 8 bytes, then bytes derived
+   from value, which the apply checker verifies on every server. Returns
+   zraft_propose's code and index. */
+int cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
+                           size_t size, uint64_t *index);
+
+/* cluster_one with a command of size bytes (see cluster_propose_bytes). */
+uint64_t cluster_one_bytes (cluster_t *self, uint64_t value, size_t size,
+                            uint32_t expected, bool retry);
+
+/* Sets the faults of the link from server from to server to: drop
+   probability (ppm), then a delay plus a uniform jitter on what passes
+   (a long jitter reorders). Nothing if to is stopped. cluster_unreliable
+   and cluster_start (of to) replace it with the cluster-wide setting. */
+void cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
+                         uint32_t drop_ppm, uint32_t delay_ms, uint32_t jitter_ms);
+
 #endif

@@ -1,0 +1,257 @@
+/*  =========================================================================
+    test_faults - beyond the lab: pre-vote, check-quorum, asymmetric
+    networks, leadership transfer and process pauses, on real actors over
+    tcp on 127.0.0.1 (models: canonical/raft's fuzzy liveness tests and
+    Jepsen's bridge nemesis)
+
+    Bounds derive from CLUSTER_* in tests/lib/cluster.h; an apply checker
+    runs on every server.
+    =========================================================================
+*/
+#include <check.h>
+#include "../lib/cluster.h"
+
+/* Cuts (or heals) the one-way link from -> to, at to's receiving end. */
+static void
+s_cut_one_way (cluster_t *c, uint32_t from, uint32_t to, bool cut)
+{
+    zraft_link_fault_t fault = {.cut = cut};
+    ck_assert_int_eq (zraft_fault (cluster_node (c, to), from, &fault), 0);
+}
+
+static zraft_status_t
+s_status (cluster_t *c, uint32_t id)
+{
+    zraft_status_t st;
+    cluster_status (c, id, &st);
+    return st;
+}
+
+/* Waits until server id's role is (or, if want is false, is not) role,
+   within CLUSTER_LEADER_WAIT_MS; returns whether it happened. */
+static bool
+s_wait_role (cluster_t *c, uint32_t id, zraft_role_t role, bool want)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    while (zclock_mono () < deadline) {
+        if ((s_status (c, id).role == role) == want)
+            return true;
+        cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+    }
+    return false;
+}
+
+/* Thesis §9.6: a follower cut off for many election timeouts does not
+   raise its term (its pre-votes fail), and rejoining neither raises the
+   cluster's term nor unseats the leader. */
+START_TEST (prevote_rejoin_keeps_term_and_leader)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint64_t term = s_status (c, leader).term;
+    uint32_t lone = leader % 3 + 1;
+    cluster_disconnect (c, lone);
+    cluster_idle (c, 6 * CLUSTER_ELECTION_MS);
+    ck_assert_uint_eq (s_status (c, lone).term, term);
+    cluster_connect (c, lone);
+    cluster_one (c, 2, 3, false);
+    ck_assert_uint_eq (s_status (c, leader).term, term);
+    ck_assert_int_eq (s_status (c, leader).role, ZRAFT_LEADER);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Check-quorum: a leader that cannot reach a majority steps down within
+   an election timeout (plus one for the check's period), so it stops
+   accepting proposals it could never commit. */
+START_TEST (check_quorum_isolated_leader_steps_down)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_disconnect (c, leader);
+    ck_assert (s_wait_role (c, leader, ZRAFT_LEADER, false));
+    /* Cut off, it heard no higher term: the step-down is check-quorum's. */
+    ck_assert_uint_eq (s_status (c, leader).leader, 0);
+    uint64_t index = 0;
+    ck_assert_int_eq (cluster_propose (c, leader, 5, &index), ZRAFT_ENOTLEADER);
+    cluster_connect (c, leader);
+    cluster_leader (c);
+    cluster_one (c, 6, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* A one-way link (the leader's messages to one follower are lost, its
+   replies still arrive): the cluster keeps a leader and commits. */
+START_TEST (one_way_link_cluster_commits)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t deaf = leader % 3 + 1;
+    s_cut_one_way (c, leader, deaf, true);
+    for (uint64_t v = 1; v <= 10; v++)
+        cluster_one (c, 100 + v, 2, true);
+    cluster_leader (c);
+    s_cut_one_way (c, leader, deaf, false);
+    cluster_one (c, 200, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Jepsen's bridge: two sides of two servers that cannot see each other,
+   and a fifth that sees both. The cluster elects a leader and commits. */
+START_TEST (bridge_partition_cluster_commits)
+{
+    cluster_t *c = cluster_new (5);
+    cluster_leader (c);
+    uint32_t a [2] = {1, 2}, b [2] = {4, 5};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            s_cut_one_way (c, a [i], b [j], true);
+            s_cut_one_way (c, b [j], a [i], true);
+        }
+    for (uint64_t v = 1; v <= 10; v++)
+        cluster_one (c, 300 + v, 3, true);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            s_cut_one_way (c, a [i], b [j], false);
+            s_cut_one_way (c, b [j], a [i], false);
+        }
+    cluster_one (c, 400, 5, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Thesis §3.10: the leader hands over to a chosen follower, which leads
+   in a higher term; proposals meanwhile get ZRAFT_EBUSY. */
+START_TEST (transfer_hands_over_leadership)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint64_t term = s_status (c, leader).term;
+    uint32_t target = leader % 3 + 1;
+    ck_assert_int_eq (zraft_transfer (cluster_node (c, leader), target), 0);
+    int rc = zraft_transfer (cluster_node (c, leader), target);
+    ck_assert (rc == ZRAFT_EBUSY || rc == ZRAFT_ENOTLEADER);
+    uint64_t index = 0;
+    rc = cluster_propose (c, leader, 2, &index);
+    ck_assert (rc == ZRAFT_EBUSY || rc == ZRAFT_ENOTLEADER);
+    ck_assert (s_wait_role (c, target, ZRAFT_LEADER, true));
+    ck_assert_uint_gt (s_status (c, target).term, term);
+    cluster_one (c, 3, 3, true);
+    ck_assert_int_eq (zraft_transfer (cluster_node (c, target), 99), ZRAFT_EINVAL);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Thesis §3.10: a transfer to an unreachable server times out within an
+   election timeout and the old leader carries on. */
+START_TEST (transfer_to_unreachable_times_out)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint32_t target = leader % 3 + 1;
+    cluster_disconnect (c, target);
+    ck_assert_int_eq (zraft_transfer (cluster_node (c, leader), target), 0);
+    uint64_t index = 0;
+    ck_assert_int_eq (cluster_propose (c, leader, 2, &index), ZRAFT_EBUSY);
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    int rc = ZRAFT_EBUSY;
+    while (rc == ZRAFT_EBUSY && zclock_mono () < deadline) {
+        cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+        rc = cluster_propose (c, leader, 3, &index);
+    }
+    ck_assert_int_eq (rc, 0);
+    ck_assert_int_eq (s_status (c, leader).role, ZRAFT_LEADER);
+    ck_assert_uint_eq (cluster_wait_committed (c, index, 2, CLUSTER_COMMIT_WAIT_MS), 2);
+    cluster_connect (c, target);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* A leader frozen for longer than the election timeout (as by SIGSTOP)
+   resumes, learns it is stale, and what it accepted as a stale leader is
+   never applied; the new leader's entries are. */
+START_TEST (pause_stale_leader_never_commits)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t old = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    ck_assert_int_eq (zraft_pause (cluster_node (c, old), 5 * CLUSTER_ELECTION_MS), 0);
+    /* The others elect a new leader while the old one sleeps. */
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    uint32_t fresh = 0;
+    while (!fresh && zclock_mono () < deadline) {
+        for (uint32_t id = 1; id <= 3; id++)
+            if (id != old && s_status (c, id).role == ZRAFT_LEADER)
+                fresh = id;
+        if (!fresh)
+            cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+    }
+    ck_assert_uint_ne (fresh, 0);
+    uint64_t committed = cluster_one (c, 2, 2, true);
+    /* Blocks until the old leader's thread wakes, then it may still
+       believe it leads: whatever it accepts now must never commit. */
+    uint64_t stale = 0;
+    int rc = cluster_propose (c, old, 666, &stale);
+    cluster_one (c, 3, 3, true);
+    if (rc == 0) {
+        uint64_t value = 0;
+        cluster_n_committed (c, stale, &value);
+        ck_assert_uint_ne (value, 666);
+    }
+    ck_assert_uint_eq (cluster_wait_committed (c, committed, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_destroy (&c);
+}
+END_TEST
+
+static FILE *s_log;
+
+/* Each forked test logs into a temporary file (stderr with ZR_VERBOSE=1). */
+static void
+s_setup (void)
+{
+    zsys_init ();
+    s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
+    ck_assert_ptr_nonnull (s_log);
+    zsys_set_logstream (s_log);
+}
+
+/* Leak gate: shut czmq down and fail if it reports a socket left open. */
+static void
+s_teardown (void)
+{
+    zsys_shutdown ();
+    if (s_log == stderr)
+        return;
+    rewind (s_log);
+    char line [512];
+    while (fgets (line, sizeof line, s_log))
+        ck_assert_msg (!strstr (line, "dangling"), "czmq: %s", line);
+    fclose (s_log);
+}
+
+int
+main (void)
+{
+    Suite *s = suite_create ("faults");
+    TCase *tc = tcase_create ("faults");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_test (tc, prevote_rejoin_keeps_term_and_leader);
+    tcase_add_test (tc, check_quorum_isolated_leader_steps_down);
+    tcase_add_test (tc, one_way_link_cluster_commits);
+    tcase_add_test (tc, bridge_partition_cluster_commits);
+    tcase_add_test (tc, transfer_hands_over_leadership);
+    tcase_add_test (tc, transfer_to_unreachable_times_out);
+    tcase_add_test (tc, pause_stale_leader_never_commits);
+    suite_add_tcase (s, tc);
+    SRunner *sr = srunner_create (s);
+    srunner_run_all (sr, CK_NORMAL);
+    int failed = srunner_ntests_failed (sr);
+    srunner_free (sr);
+    return failed ? 1 : 0;
+}
