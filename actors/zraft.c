@@ -94,8 +94,13 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     args->config.data_dir = args->data_dir;
     if (fsm)
         args->fsm = *fsm;
+    /* A fresh name each time: a closed inproc endpoint is released
+       asynchronously, and a new zraft_t may reuse the old one's address. */
+    zuuid_t *uuid = zuuid_new ();
+    zr_assert (uuid);
     snprintf (args->events_endpoint, sizeof args->events_endpoint,
-              "inproc://zraft-events-%p", (void *) self);
+              "inproc://zraft-events-%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
     self->events = zsock_new (ZMQ_PAIR);
     zr_assert (self->events);
     int bound = zsock_bind (self->events, "%s", args->events_endpoint);
