@@ -183,15 +183,10 @@ s_self_ready (self_t *self)
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
-    if (rd.n_committed > 0) {
-        zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
-        zr_assert (req);
-        req->entries = rd.committed;
-        req->n_entries = rd.n_committed;
-        rd.committed = NULL;
-        if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
-            zr_apply_req_destroy (&req);
-    }
+    /* The followers' path is the longest of the commit: start it first,
+       then the leader's own write, then the applier (thesis §10.2.1). */
+    s_self_send_all (self, rd.msgs, rd.n_msgs);
+    rd.n_msgs = 0;
     /* Every message that must wait for the disk goes through the
        persister, in order, even when there is nothing new to write. */
     if (self->disk_failed)
@@ -213,7 +208,15 @@ s_self_ready (self_t *self)
         else
             zr_persist_req_destroy (&req);
     }
-    s_self_send_all (self, rd.msgs, rd.n_msgs);
+    if (rd.n_committed > 0) {
+        zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
+        zr_assert (req);
+        req->entries = rd.committed;
+        req->n_entries = rd.n_committed;
+        rd.committed = NULL;
+        if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
+            zr_apply_req_destroy (&req);
+    }
     zr_ready_release (&rd);
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
