@@ -4,13 +4,19 @@
 # same duration and warm-up), data dirs on the same disk.
 #
 #   1. floor: fdatasync of a 128 B append (in place and growing file) on the
-#      data disk, ZeroMQ tcp round trip of 128 B on 127.0.0.1;
+#      data disk, fdatasync of a 64 KiB append in place (the disk's MB/s),
+#      ZeroMQ tcp round trip of 128 B on 127.0.0.1;
 #   2. for W in 256 1: canonical/raft (3 raft-peer processes), then zraft
 #      (zraft-bench --procs, or in-process if that flag is not there);
-#   3. a table with the figures and the targets:
+#   3. zraft alone at W=256: 5 nodes; 3 nodes with 4 KiB entries; 3 nodes
+#      with --window 1 (no pipelining; the W=256 run above has window 64);
+#   4. a table with the figures and the targets:
 #        W=256 entries/s  zraft / canonical              >= 5.0
 #        W=1   p50        zraft / canonical              <= 1.0
 #        W=1   p50        zraft / (fdatasync + zmq rtt)  <= 1.5
+#        W=256 entries/s  zraft 5 nodes / 3 nodes        >= 0.7
+#        W=256 MB/s       zraft 4 KiB / fdatasync 64 KiB >= 0.5
+#        W=256 entries/s  zraft window 64 / window 1     >= 10
 #
 # Environment:
 #   COMPARE_DURATION  measured seconds per run, integer (default 10)
@@ -41,14 +47,17 @@ FLOOR_N=${COMPARE_FLOOR_ITERATIONS:-1000}
 STARTUP_S=30                 # election, connections, shutdown, on top
 ENTRY=128
 INFLIGHTS=(256 1)
+BIG_ENTRY=4096               # the bandwidth run's entry size
 
 die() { echo "compare: $*" >&2; exit 1; }
-[[ $DUR =~ ^[0-9]+$ ]] && [ "$DUR" -ge 1 ] \
-    || { echo "compare: COMPARE_DURATION must be an integer >= 1" >&2; exit 64; }
-[[ $WARM =~ ^[0-9]+$ ]] \
-    || { echo "compare: COMPARE_WARMUP must be an integer >= 0" >&2; exit 64; }
-[[ $FLOOR_N =~ ^[0-9]+$ ]] && [ "$FLOOR_N" -ge 10 ] \
-    || { echo "compare: COMPARE_FLOOR_ITERATIONS must be an integer >= 10" >&2; exit 64; }
+bad_env() { echo "compare: $*" >&2; exit 64; }
+if ! [[ $DUR =~ ^[0-9]+$ ]] || [ "$DUR" -lt 1 ]; then
+    bad_env "COMPARE_DURATION must be an integer >= 1"
+fi
+[[ $WARM =~ ^[0-9]+$ ]] || bad_env "COMPARE_WARMUP must be an integer >= 0"
+if ! [[ $FLOOR_N =~ ^[0-9]+$ ]] || [ "$FLOOR_N" -lt 10 ]; then
+    bad_env "COMPARE_FLOOR_ITERATIONS must be an integer >= 10"
+fi
 
 PY=""
 for p in /usr/bin/python3 "$(command -v python3 || true)"; do
@@ -73,9 +82,10 @@ fi
 FLOOR_SRC=$ROOT/bench/tools/floor.c
 if [ ! -x "$FLOOR" ] || [ "$FLOOR_SRC" -nt "$FLOOR" ]; then
     mkdir -p "$(dirname "$FLOOR")"
-    DEPS=$(pkg-config --libs libczmq libzmq 2>/dev/null || echo -lczmq -lzmq)
+    read -r -a DEPS <<<"$(pkg-config --libs libczmq libzmq 2>/dev/null \
+                          || echo -lczmq -lzmq)"
     ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-        -o "$FLOOR" "$FLOOR_SRC" $DEPS -lpthread -lm \
+        -o "$FLOOR" "$FLOOR_SRC" "${DEPS[@]}" -lpthread -lm \
         || die "cannot build $FLOOR"
 fi
 
@@ -97,9 +107,9 @@ forget() {                   # forget PID: drop it from LIVE
 }
 alive() { kill -0 "$1" 2>/dev/null; }
 stop() {                     # stop PID...: TERM the groups, then KILL
-    local p t
+    local p
     for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for t in $(seq 50); do
+    for _ in $(seq 50); do
         local any=0
         for p in "$@"; do alive "$p" && any=1; done
         [ $any = 0 ] && break
@@ -238,13 +248,17 @@ print(json.dumps(out, separators=(",", ":")))
 ' >"$OUT/$tag.json" || { tails "${logs[@]}"; die "canonical/raft W=$w printed no figures"; }
 }
 
-run_zraft() {                # run_zraft W
-    local w=$1 tag=zraft-w$1 args
-    args=(--nodes 3 --json --inflight "$w" --entry-size $ENTRY
-          --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag")
+# run_zraft TAG NODES W ENTRY [FLAG...]: zraft-bench with NODES servers,
+# W in flight and ENTRY B entries, plus FLAGs; its JSON in $OUT/TAG.json.
+run_zraft() {
+    local tag=$1 nodes=$2 w=$3 entry=$4 args what
+    shift 4
+    args=(--nodes "$nodes" --json --inflight "$w" --entry-size "$entry"
+          --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag" "$@")
     [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
+    what="zraft W=$w, $nodes nodes, $entry B${*:+ $*}"
     mkdir -p "$DATA/$tag"
-    echo "compare: zraft W=$w ($([ "$ZMODE" = procs ] && echo "3 processes" \
+    echo "compare: $what ($([ "$ZMODE" = procs ] && echo "$nodes processes" \
         || echo "in-process: zraft-bench has no --procs yet"))" >&2
     setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     local pid=$!
@@ -252,14 +266,14 @@ run_zraft() {                # run_zraft W
     wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
     if [ -z "$FIRST" ]; then
         stop "$pid"; tails "$OUT/$tag.err"
-        die "zraft W=$w: no result within $((DUR + WARM + STARTUP_S)) s"
+        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
     fi
     if [ "$FIRST_RC" != 0 ]; then
         tails "$OUT/$tag.out" "$OUT/$tag.err"
-        die "zraft W=$w: zraft-bench exited with $FIRST_RC"
+        die "$what: zraft-bench exited with $FIRST_RC"
     fi
     grep '^{' "$OUT/$tag.out" | tail -n 1 >"$OUT/$tag.json" || true
-    [ -s "$OUT/$tag.json" ] || { tails "$OUT/$tag.err"; die "zraft W=$w printed no JSON"; }
+    [ -s "$OUT/$tag.json" ] || { tails "$OUT/$tag.err"; die "$what printed no JSON"; }
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -267,12 +281,15 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 run_floor
 for w in "${INFLIGHTS[@]}"; do
     run_canonical "$w"
-    run_zraft "$w"
+    run_zraft "zraft-w$w" 3 "$w" $ENTRY
 done
+run_zraft zraft-n5-w256 5 256 $ENTRY
+run_zraft zraft-e$BIG_ENTRY-w256 3 256 $BIG_ENTRY
+run_zraft zraft-win1-w256 3 256 $ENTRY --window 1
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-COMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+COMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;big_entry=$BIG_ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 
@@ -287,6 +304,11 @@ try:
     floor = load("floor")
     runs = {(impl, w): load("%s-w%d" % (impl, w))
             for impl in ("canonical", "zraft") for w in (256, 1)}
+    # zraft alone at W=256, label in the table -> its run
+    extra = [("zraft-5nodes", load("zraft-n5-w256")),
+             ("zraft-%sB" % meta["big_entry"],
+              load("zraft-e%s-w256" % meta["big_entry"])),
+             ("zraft-window1", load("zraft-win1-w256"))]
 except (OSError, ValueError) as e:
     sys.exit("compare: cannot read the figures: %s" % e)
 
@@ -314,30 +336,41 @@ p("")
 p("%-15s %5s %12s %8s %9s %9s %9s %9s %8s" %
   ("impl", "W", "entries/s", "MB/s", "p50 ms", "p90 ms", "p99 ms",
    "max ms", "cpu s"))
+def row(label, impl, w, j):
+    cpus = [n.get("cpu_s") for n in j.get("per_node") or []]
+    cpu = (sum(cpus) if len(cpus) == j.get("nodes", 3) and None not in cpus
+           else None)
+    if impl == "zraft" and meta["zmode"] != "procs":
+        cpu = cpus[0] if cpus else None     # one process: same in all
+    p("%-15s %5d %12.0f %8.2f %9s %9s %9s %9s %8s" %
+      (label, w, j["entries_per_s"], j.get("mb_per_s", 0.0),
+       num(lat(j, "p50")), num(lat(j, "p90")), num(lat(j, "p99")),
+       num(lat(j, "max")), num(cpu, "%.2f")))
 for w in (256, 1):
     for impl, label in (("canonical", "canonical-raft"), ("zraft", "zraft")):
-        j = runs[(impl, w)]
-        cpus = [n.get("cpu_s") for n in j.get("per_node") or []]
-        cpu = sum(cpus) if len(cpus) == 3 and None not in cpus else None
-        if impl == "zraft" and meta["zmode"] != "procs":
-            cpu = cpus[0] if cpus else None     # one process: same in all
-        p("%-15s %5d %12.0f %8.2f %9s %9s %9s %9s %8s" %
-          (label, w, j["entries_per_s"], j.get("mb_per_s", 0.0),
-           num(lat(j, "p50")), num(lat(j, "p90")), num(lat(j, "p99")),
-           num(lat(j, "max")), num(cpu, "%.2f")))
-p("(cpu s: CPU of the 3 nodes' processes over the window, summed; a "
-  "canonical follower times its window from the first entry it applies)")
+        row(label, impl, w, runs[(impl, w)])
+for label, j in extra:
+    row(label, "zraft", 256, j)
+p("(cpu s: CPU of the nodes' processes over the window, summed; a "
+  "canonical follower times its window from the first entry it applies;")
+p(" zraft-5nodes: 5 nodes; zraft-%sB: %s B entries; zraft-window1: "
+  "--window 1, the others window 64)" % (meta["big_entry"],
+                                          meta["big_entry"]))
 p("")
 p("floor, 128 B (us)       p50      p90      p99")
 for key, label in (("fdatasync_inplace", "fdatasync in place"),
                    ("fdatasync_grow", "fdatasync growing"),
                    ("direct_dsync", "O_DIRECT|O_DSYNC 4k"),
+                   ("fdatasync_64k", "fdatasync 64 KiB"),
                    ("zmq_rtt", "zmq tcp rtt"),
                    ("zmq_inproc_rtt", "zmq inproc rtt")):
     p("%-22s %8s %8s %8s" % (label,
                              num(floor.get(key + "_p50_us"), "%.1f"),
                              num(floor.get(key + "_p90_us"), "%.1f"),
                              num(floor.get(key + "_p99_us"), "%.1f")))
+
+p("fdatasync 64 KiB in place: %s MB/s (the disk's bandwidth floor)" %
+  num(floor.get("fdatasync_64k_mb_per_s"), "%.1f"))
 
 zn = runs[("zraft", 256)].get("per_node") or []
 if zn:
@@ -370,9 +403,21 @@ targets = [
     ("W=1 p50, zraft / (fdatasync in place p50 + zmq rtt p50)%s" %
      ("" if floor_ms is None else " = %.3f ms" % floor_ms),
      ratio(lat(runs[("zraft", 1)], "p50"), floor_ms), "<=", 1.5),
+    ("W=256 entries/s, zraft 5 nodes / 3 nodes",
+     ratio(extra[0][1]["entries_per_s"],
+           runs[("zraft", 256)]["entries_per_s"]), ">=", 0.7),
+    ("W=256 MB/s, zraft %s B entries / fdatasync 64 KiB%s" %
+     (meta["big_entry"], "" if floor.get("fdatasync_64k_mb_per_s") is None
+      else " = %.1f MB/s" % floor["fdatasync_64k_mb_per_s"]),
+     ratio(extra[1][1].get("mb_per_s"), floor.get("fdatasync_64k_mb_per_s")),
+     ">=", 0.5),
+    ("W=256 entries/s, zraft window 64 / window 1",
+     ratio(runs[("zraft", 256)]["entries_per_s"],
+           extra[2][1]["entries_per_s"]), ">=", 10.0),
 ]
+width = max(66, max(len(t[0]) for t in targets))
 p("")
-p("%-66s %7s %9s  %s" % ("target", "value", "wanted", "result"))
+p("%-*s %7s %9s  %s" % (width, "target", "value", "wanted", "result"))
 missed = 0
 results = []
 for label, value, op, goal in targets:
@@ -385,7 +430,7 @@ for label, value, op, goal in targets:
         missed += 0 if ok else 1
     results.append({"target": label, "value": value, "op": op, "goal": goal,
                     "result": verdict})
-    p("%-66s %7s %9s  %s" % (label, num(value, "%.2fx"),
+    p("%-*s %7s %9s  %s" % (width, label, num(value, "%.2fx"),
                              "%s %.1fx" % (op, goal), verdict))
 if meta["zmode"] != "procs":
     p("NOTE: zraft ran in-process (threads), canonical/raft as 3 processes.")
@@ -399,6 +444,8 @@ with open(os.path.join(out, "results.jsonl"), "w") as f:
     f.write(json.dumps({"meta": meta}) + "\n")
     f.write(json.dumps({"floor": floor}) + "\n")
     for (impl, w), j in sorted(runs.items()):
+        f.write(json.dumps(j) + "\n")
+    for label, j in extra:
         f.write(json.dumps(j) + "\n")
     f.write(json.dumps({"targets": results}) + "\n")
 sys.exit(10 if missed else 0)

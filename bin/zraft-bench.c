@@ -39,8 +39,12 @@
     timeout or interrupt kills and reaps every child. Children also get
     SIGTERM if the parent dies (PR_SET_PDEATHSIG) and quit on EOF.
 
-    It measures; it injects no faults (tests do that). Exit codes: 0 on
-    success, 1 if the cluster failed (no leader, stall, verify), 64 on a
+    --drop and --delay shape every link (each server's view of what each
+    peer sends it) through the library's fault filter, zraft_fault, set
+    once every server has started: in-process by this process, with
+    --procs by each child for its own server. The report then counts the
+    messages the filters dropped and held back in the window. Exit codes:
+    0 on success, 1 if the cluster failed (no leader, stall, verify), 64 on a
     bad flag (EX_USAGE), 130 if interrupted (data still removed).
     =========================================================================
 */
@@ -86,6 +90,8 @@
 #define S_EXIT_MS 5000                  /* ... and to exit once told */
 #define S_CMD_MAX 256                   /* a parent -> child line */
 #define S_LINE_MAX (ZR_HISTOGRAM_ENCODED_MAX + 64)  /* child -> parent */
+#define S_DELAY_MAX 10000u              /* --delay MS and JITTER bound */
+#define S_PPM 1000000u                  /* --drop 100% in parts per million */
 
 _Static_assert (S_OUTSTANDING_MAX >= S_INFLIGHT_MAX, "caps ordered");
 _Static_assert (S_LINE_MAX > S_CMD_MAX, "HIST is the longest line");
@@ -190,12 +196,16 @@ typedef struct {
     uint32_t window;                    /* config inflight_max */
     uint64_t batch_bytes;               /* config batch_bytes */
     uint32_t entry_size;                /* payload bytes per proposal */
+    uint32_t propose_batch;             /* proposals per propose call; 0 = max */
     uint32_t inflight;                  /* closed loop: proposals pending */
     bool inflight_set;                  /* --inflight was given */
     uint64_t rate;                      /* open loop: proposals/s; 0 = closed */
     uint32_t duration_s;                /* measured seconds */
     uint32_t warmup_s;                  /* unmeasured seconds first */
     uint64_t seed;                      /* election seed; 0 = clock */
+    uint32_t drop_ppm;                  /* --drop, every link, ppm */
+    uint32_t delay_ms;                  /* --delay MS, every link */
+    uint32_t jitter_ms;                 /* --delay :JITTER, every link */
     /* Hidden flags: what a --procs parent tells each child. */
     uint32_t child_id;                  /* this child's server; 0 = parent */
     const char *child_ports;            /* every server's port, "p1,p2,.." */
@@ -203,6 +213,13 @@ typedef struct {
     const char *child_dir;              /* the run's dir, made by the parent */
     uint32_t child_fd;                  /* the child's end of the socketpair */
 } s_opts_t;
+
+/* True if --drop or --delay asks for faults on the links. */
+static bool
+s_faults_on (const s_opts_t *opts)
+{
+    return opts->drop_ppm || opts->delay_ms || opts->jitter_ms;
+}
 
 typedef struct {
     const char *name;                   /* the flag, e.g. "--nodes" */
@@ -222,6 +239,8 @@ static const s_flag_t s_flags [] = {
     {"--entry-size", offsetof (s_opts_t, entry_size), 4, 1,
      ZRAFT_ENTRY_BYTES_MAX, NULL},
     {"--inflight", offsetof (s_opts_t, inflight), 4, 1, S_INFLIGHT_MAX, NULL},
+    {"--propose-batch", offsetof (s_opts_t, propose_batch), 4, 1,
+     ZRAFT_PROPOSE_MAX, NULL},
     {"--rate", offsetof (s_opts_t, rate), 8, 1, S_RATE_MAX, NULL},
     {"--duration", offsetof (s_opts_t, duration_s), 4, 1, 3600, NULL},
     {"--warmup", offsetof (s_opts_t, warmup_s), 4, 0, 600, NULL},
@@ -245,6 +264,10 @@ s_usage (FILE *out)
         "  --inflight W       closed loop: proposals kept pending, refilled"
         " in one\n"
         "                     zraft_propose_many call, 1..%u (default 64)\n"
+        "  --propose-batch N  at most N proposals per zraft_propose_many call,"
+        " 1..4096\n"
+        "                     (default: as many as are due; 1 = one round trip"
+        " each)\n"
         "  --rate R           open loop instead: R proposals/s, 1..%u, at"
         " fixed\n"
         "                     intended times, latency from the intended time;"
@@ -264,6 +287,16 @@ s_usage (FILE *out)
         "  --election-ms MS   election timeout, > heartbeat, <= 600000"
         " (default 500)\n"
         "  --seed N           election seed, 0 = from the clock (default 0)\n"
+        "  --drop P           drop P%% of the messages on every link, 0..100,"
+        " fractional\n"
+        "                     allowed (0.5 = 5000 ppm; default 0)\n"
+        "  --delay MS[:J]     hold every message on every link MS ms plus"
+        " uniform\n"
+        "                     [0, J) ms of jitter (reorders), each 0..%u"
+        " (default 0);\n"
+        "                     both through the library's fault filter"
+        " (zraft_fault),\n"
+        "                     on what each server receives from each peer\n"
         "  --dir DIR          data under DIR/n<id> (default: mkdtemp in"
         " /tmp)\n"
         "  --keep             keep the data dirs at the end\n"
@@ -277,29 +310,31 @@ s_usage (FILE *out)
         " entries_per_fsync\n"
         "                     appends_out entries_per_append bytes_per_append"
         " cpu_s\n"
-        "                     rss_peak_mib}] leader_changes lost (inflight 0"
-        " with --rate;\n"
+        "                     rss_peak_mib}] leader_changes lost drop_pct"
+        " delay_ms\n"
+        "                     jitter_ms (inflight 0 with --rate;\n"
         "                     latencies null without samples; in-process,"
         " cpu_s and\n"
         "                     rss_peak_mib are the whole process's, in every"
         " node)\n"
         "  --help             print this and exit\n"
-        "Fault injection (--drop, --delay) will come with the transport's"
-        " fault filter.\n"
         "Output: summary, latency histogram and percentiles, then per node"
         " fdatasyncs/s,\n"
         "entries per fdatasync, AppendEntries sent (heartbeats included),"
         " entries and\n"
-        "bytes per AppendEntries, CPU seconds in the window and peak RSS."
-        " A progress\n"
-        "line is drawn on stderr when it is a terminal.\n"
+        "bytes per AppendEntries, CPU seconds in the window and peak RSS;"
+        " with --drop\n"
+        "or --delay, the messages the fault filters dropped and delayed in"
+        " the window.\n"
+        "A progress line is drawn on stderr when it is a terminal.\n"
         "Sweep: bench/sweep.sh OUTDIR runs --procs over W x --window and"
         " plots it.\n"
         "Internal: --child-id, --child-ports, --child-dir, --child-fd are"
         " how --procs\n"
         "starts its children (one server each), not for direct use.\n"
         "Exit: 0 ok, 1 cluster failure, 64 bad flag, 130 interrupted.\n",
-        S_INFLIGHT_MAX, S_RATE_MAX, S_OUTSTANDING_MAX, ZRAFT_ENTRY_BYTES_MAX);
+        S_INFLIGHT_MAX, S_RATE_MAX, S_OUTSTANDING_MAX, ZRAFT_ENTRY_BYTES_MAX,
+        S_DELAY_MAX);
 }
 
 /* Sets flag's field from text. Returns 0, or -1 after printing a
@@ -467,6 +502,76 @@ s_opts_string (s_opts_t *opts, const char *name, const char *value)
     return 0;
 }
 
+/* Parses text as a decimal number of ms in 0..S_DELAY_MAX into *ms, up
+   to a ':' or the end. Returns what follows it, or NULL if malformed. */
+static const char *
+s_opts_ms (const char *text, uint32_t *ms)
+{
+    if (!text || *text < '0' || *text > '9')
+        return NULL;
+    char *end = NULL;
+    errno = 0;
+    unsigned long value = strtoul (text, &end, 10);
+    if (errno || value > S_DELAY_MAX || (*end != ':' && *end != 0))
+        return NULL;
+    *ms = (uint32_t) value;
+    return end;
+}
+
+/* Parses --drop P: a percent in 0..100, digits with at most one '.'
+   (no sign, exponent, inf or nan), kept in ppm. Returns 0 or -1 after a
+   message. */
+static int
+s_opts_drop (s_opts_t *opts, const char *text)
+{
+    const char *at = text;
+    size_t digits = 0;
+    for (; at && *at >= '0' && *at <= '9'; at++)
+        digits++;
+    if (at && *at == '.')
+        for (at++; *at >= '0' && *at <= '9'; at++)
+            digits++;
+    double percent = at && digits && *at == 0 ? strtod (text, NULL) : -1;
+    if (percent < 0 || percent > 100) {
+        fprintf (stderr, "zraft-bench: --drop must be a percent in 0..100,"
+                 " e.g. 5 or 0.5 (got '%s')\n", text ? text : "nothing");
+        return -1;
+    }
+    opts->drop_ppm = (uint32_t) llround (percent * (S_PPM / 100));
+    return 0;
+}
+
+/* Parses --delay MS[:JITTER]. Returns 0 or -1 after a message. */
+static int
+s_opts_delay (s_opts_t *opts, const char *text)
+{
+    uint32_t delay = 0, jitter = 0;
+    const char *rest = s_opts_ms (text, &delay);
+    if (rest && *rest == ':')
+        rest = s_opts_ms (rest + 1, &jitter);
+    if (!rest || *rest) {
+        fprintf (stderr, "zraft-bench: --delay must be MS or MS:JITTER, each"
+                 " an integer in 0..%u (got '%s')\n", S_DELAY_MAX,
+                 text ? text : "nothing");
+        return -1;
+    }
+    opts->delay_ms = delay;
+    opts->jitter_ms = jitter;
+    return 0;
+}
+
+/* Sets a fault flag. Returns 0 if name was one, 1 if it is not one, -1
+   after a message if its value is malformed. */
+static int
+s_opts_fault (s_opts_t *opts, const char *name, const char *value)
+{
+    if (streq (name, "--drop"))
+        return s_opts_drop (opts, value);
+    if (streq (name, "--delay"))
+        return s_opts_delay (opts, value);
+    return 1;
+}
+
 /* Parses argv ("--flag value" or "--flag=value") into opts. Returns 0
    to run, 1 after --help, or -1 after a one-line message on stderr (the
    caller exits 64). */
@@ -496,6 +601,8 @@ s_opts_parse (s_opts_t *opts, int argc, char *argv [])
         }
         const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
         rc = s_opts_string (opts, name, value);
+        if (rc > 0)
+            rc = s_opts_fault (opts, name, value);
         if (rc <= 0) {
             if (rc < 0)
                 return -1;
@@ -644,6 +751,8 @@ s_load_new (const s_opts_t *opts)
     self->batch_max = ZRAFT_PROPOSE_BYTES_MAX / opts->entry_size;
     if (self->batch_max > ZRAFT_PROPOSE_MAX)
         self->batch_max = ZRAFT_PROPOSE_MAX;
+    if (opts->propose_batch && self->batch_max > opts->propose_batch)
+        self->batch_max = opts->propose_batch;
     self->ring = (s_pending_t *) calloc (size, sizeof (s_pending_t));
     self->payload = (byte *) malloc (opts->entry_size);
     self->datas = (const void **) calloc (self->batch_max, sizeof (void *));
@@ -823,7 +932,8 @@ s_load_due (const s_load_t *self, int64_t now)
 }
 
 /* Proposes what the loop calls for now: every free slot (closed loop),
-   or every due proposal the cap allows (open loop), one call at most.
+   or every due proposal the cap allows (open loop), in as few calls as
+   --propose-batch allows.
    Returns as s_load_propose; 0 if nothing was to be sent. */
 static int
 s_load_fill (s_load_t *self, int64_t now)
@@ -839,10 +949,15 @@ s_load_fill (s_load_t *self, int64_t now)
         self->capped = want && !room;
         want = want < room ? want : room;
     }
-    if (want == 0)
-        return 0;
-    size_t n = want < self->batch_max ? (size_t) want : self->batch_max;
-    return s_load_propose (self, n, s_now_us ());
+    /* In calls of at most batch_max (--propose-batch), all sent now. */
+    while (want > 0) {
+        size_t n = want < self->batch_max ? (size_t) want : self->batch_max;
+        int rc = s_load_propose (self, n, s_now_us ());
+        if (rc != 0)
+            return rc;
+        want -= n;
+    }
+    return 0;
 }
 
 /* Returns how long the loop may wait for completions, ms: the open loop
@@ -872,6 +987,9 @@ typedef struct {
     uint64_t bytes_out;                 /* bytes sent to peers, all frames */
     int64_t cpu_us;                     /* CPU of its process in the window */
     int64_t rss_kib;                    /* peak RSS of its process */
+    uint64_t fault_dropped;             /* messages its fault filter dropped */
+    uint64_t fault_delayed;             /* ... and held back */
+    uint64_t fault_duplicated;          /* ... and duplicated */
 } s_node_fig_t;
 
 static void
@@ -885,6 +1003,9 @@ s_node_fig_set (s_node_fig_t *fig, const zraft_status_t *a,
     fig->bytes_out = b->bytes_out - a->bytes_out;
     fig->cpu_us = cpu_us;
     fig->rss_kib = rss_kib;
+    fig->fault_dropped = b->fault_dropped - a->fault_dropped;
+    fig->fault_delayed = b->fault_delayed - a->fault_delayed;
+    fig->fault_duplicated = b->fault_duplicated - a->fault_duplicated;
 }
 
 /* What a run measured, in either mode. */
@@ -991,12 +1112,29 @@ s_print_explain (const s_opts_t *o, const s_result_t *r)
         printf ("open loop %" PRIu64 "/s", o->rate);
     else
         printf ("closed loop, %u in flight", o->inflight);
-    printf (", %u B entries, window %u, batch %" PRIu64 " B\n",
+    printf (", %u B entries, window %u, batch %" PRIu64 " B, ",
             o->entry_size, o->window, o->batch_bytes);
+    if (s_faults_on (o))
+        printf ("every link: drop %g%%, delay %u ms + [0, %u) ms jitter\n",
+                (double) o->drop_ppm / (S_PPM / 100), o->delay_ms,
+                o->jitter_ms);
+    else
+        printf ("no faults\n");
     printf ("Leader: n%u, term %" PRIu64 "; %u leader changes, %" PRIu64
             " proposals lost; %" PRIu64 " committed, peak %" PRIu64
             " pending\n", r->leader, r->term, r->leader_changes, r->lost,
             r->committed, r->outstanding_peak);
+    if (s_faults_on (o)) {
+        uint64_t dropped = 0, delayed = 0, duplicated = 0;
+        for (uint32_t i = 0; i < o->nodes; i++) {
+            dropped += r->nodes [i].fault_dropped;
+            delayed += r->nodes [i].fault_delayed;
+            duplicated += r->nodes [i].fault_duplicated;
+        }
+        printf ("Faults: the filters dropped %" PRIu64 " and delayed %"
+                PRIu64 " messages in the window (%" PRIu64 " duplicated),"
+                " all nodes\n", dropped, delayed, duplicated);
+    }
     if (o->rate && r->cap_hits)
         printf ("Open loop: the cap of %u outstanding was hit %" PRIu64
                 " times (due proposals waited, timed from their intended"
@@ -1081,8 +1219,9 @@ s_print_json (const s_opts_t *o, const s_result_t *r)
             v [0], v [1], v [2], v [3], v [4], v [5], v [6], v [7]);
     for (uint32_t i = 0; i < o->nodes; i++)
         s_print_json_node (r, i);
-    printf ("],\"leader_changes\":%u,\"lost\":%" PRIu64 "}\n",
-            r->leader_changes, r->lost);
+    printf ("],\"leader_changes\":%u,\"lost\":%" PRIu64 ",\"drop_pct\":%g,"
+            "\"delay_ms\":%u,\"jitter_ms\":%u}\n", r->leader_changes, r->lost,
+            (double) o->drop_ppm / (S_PPM / 100), o->delay_ms, o->jitter_ms);
     fflush (stdout);
 }
 
@@ -1244,6 +1383,28 @@ s_node_start (const s_opts_t *opts, uint32_t id, const uint16_t *ports,
     return node;
 }
 
+/* Applies --drop and --delay to every link into server id: to what it
+   receives from each other server. Returns 0, or the first error of
+   zraft_fault after a message on stderr. */
+static int
+s_node_faults (const s_opts_t *opts, zraft_t *node, uint32_t id)
+{
+    zraft_link_fault_t fault = {.drop_ppm = opts->drop_ppm,
+                                .delay_ms = opts->delay_ms,
+                                .jitter_ms = opts->jitter_ms};
+    for (uint32_t peer = 1; s_faults_on (opts) && peer <= opts->nodes;
+         peer++) {
+        int rc = peer == id ? 0 : zraft_fault (node, peer, &fault);
+        if (rc != 0) {
+            fprintf (stderr, "zraft-bench: n%u: cannot set the faults of"
+                     " the link from n%u: %s\n", id, peer,
+                     zraft_strerror (rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* Prints a node's status on stderr, for failure reports. */
 static void
 s_node_dump (zraft_t *node, uint32_t id)
@@ -1326,6 +1487,9 @@ s_bench_start (s_bench_t *self)
         if (!self->nodes [id - 1])
             return -1;
     }
+    for (uint32_t id = 1; id <= self->opts.nodes; id++)
+        if (s_node_faults (&self->opts, self->nodes [id - 1], id))
+            return -1;
     self->poller = zpoller_new (zraft_events (self->nodes [0]), NULL);
     assert (self->poller);
     for (uint32_t i = 1; i < self->opts.nodes; i++)
@@ -1692,8 +1856,10 @@ s_child_final (s_child_t *self)
     s_node_fig_set (&f, &self->before, &self->after,
                     self->cpu_us [1] - self->cpu_us [0], s_rss_kib ());
     s_child_say (self, "NODE %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-                 " %" PRIu64 " %" PRId64 " %" PRId64, f.syncs, f.wal_entries,
-                 f.appends, f.entries_out, f.bytes_out, f.cpu_us, f.rss_kib);
+                 " %" PRIu64 " %" PRId64 " %" PRId64 " %" PRIu64 " %" PRIu64
+                 " %" PRIu64, f.syncs, f.wal_entries, f.appends,
+                 f.entries_out, f.bytes_out, f.cpu_us, f.rss_kib,
+                 f.fault_dropped, f.fault_delayed, f.fault_duplicated);
     memcpy (self->out, "HIST ", 5);
     int n = zr_histogram_encode (self->load->hist, self->out + 5,
                                  S_LINE_MAX - 6);
@@ -1888,6 +2054,7 @@ s_child_run (s_child_t *self)
                                     every S_STATUS_MS, and at once when it
                                     starts or stops loading
     NODE syncs wal_entries appends entries_out bytes_out cpu_us rss_kib
+         fault_dropped fault_delayed fault_duplicated
                                     after the window: its counters' deltas
     HIST <zr_histogram_encode>      then: the latencies it measured
     FINAL committed lost last_index cap_hits outstanding_peak
@@ -1921,10 +2088,16 @@ s_child_main (const s_opts_t *opts)
                                self->data_dir);
     s_signals_block (false);
     int rc = self->node ? 0 : -1;
+    if (rc != 0)
+        s_child_say (self, "FAIL n%u did not start", opts->child_id);
+    else
+    if (s_node_faults (&self->opts, self->node, opts->child_id)) {
+        s_child_say (self, "FAIL n%u: cannot set its links' faults",
+                     opts->child_id);
+        rc = -1;
+    }
     if (rc == 0)
         rc = s_child_say (self, "READY");
-    else
-        s_child_say (self, "FAIL n%u did not start", opts->child_id);
     if (rc == 0)
         rc = s_child_run (self);
     s_child_destroy (&self);
@@ -2008,6 +2181,8 @@ s_procs_argv (s_procs_t *self, uint32_t id, int fd, char store [][64],
     snprintf (store [n++], 64, "--window=%u", o->window);
     snprintf (store [n++], 64, "--batch-bytes=%" PRIu64, o->batch_bytes);
     snprintf (store [n++], 64, "--entry-size=%u", o->entry_size);
+    if (o->propose_batch)
+        snprintf (store [n++], 64, "--propose-batch=%u", o->propose_batch);
     if (o->rate)
         snprintf (store [n++], 64, "--rate=%" PRIu64, o->rate);
     else
@@ -2015,6 +2190,9 @@ s_procs_argv (s_procs_t *self, uint32_t id, int fd, char store [][64],
     snprintf (store [n++], 64, "--duration=%u", o->duration_s);
     snprintf (store [n++], 64, "--warmup=%u", o->warmup_s);
     snprintf (store [n++], 64, "--seed=%" PRIu64, o->seed);
+    snprintf (store [n++], 64, "--drop=%u.%04u", o->drop_ppm / 10000,
+              o->drop_ppm % 10000);     /* exact: ppm is 1e-4 percent */
+    snprintf (store [n++], 64, "--delay=%u:%u", o->delay_ms, o->jitter_ms);
     snprintf (store [n++], 64, "--child-id=%u", id);
     snprintf (store [n++], 64, "--child-fd=%d", fd);
     args [0] = (char *) self->argv0;
@@ -2038,7 +2216,7 @@ s_procs_spawn (s_procs_t *self, uint32_t id)
         fprintf (stderr, "zraft-bench: socketpair: %s\n", strerror (errno));
         return -1;
     }
-    char store [16][64], ports [ZRAFT_NODES_MAX * 8];
+    char store [20][64], ports [ZRAFT_NODES_MAX * 8];
     char *args [24];
     s_procs_argv (self, id, pair [1], store, args, ports, sizeof ports);
     pid_t parent = getpid ();
@@ -2132,9 +2310,11 @@ s_procs_on_report (s_kid_t *kid, const char *line)
         return 0;
     }
     if (sscanf (line, "NODE %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-                " %" SCNu64 " %" SCNd64 " %" SCNd64, &f->syncs,
-                &f->wal_entries, &f->appends, &f->entries_out, &f->bytes_out,
-                &f->cpu_us, &f->rss_kib) != 7)
+                " %" SCNu64 " %" SCNd64 " %" SCNd64 " %" SCNu64 " %" SCNu64
+                " %" SCNu64, &f->syncs, &f->wal_entries, &f->appends,
+                &f->entries_out, &f->bytes_out, &f->cpu_us, &f->rss_kib,
+                &f->fault_dropped, &f->fault_delayed,
+                &f->fault_duplicated) != 10)
         return -1;
     return 0;
 }

@@ -9,11 +9,16 @@
         - for reference, O_DIRECT|O_DSYNC: one write of an aligned 4 KiB
           block per append, no fdatasync (canonical/raft's way, where the
           file system allows it; null where it does not);
+    (a') the disk's bandwidth floor for a log: 64 KiB appends rewritten in
+        place in a preallocated, zero-filled file, pwrite + fdatasync each
+        (fdatasync_64k_*: time per write, and mb_per_s = bytes / total
+        time of the writes, 1 MB = 10^6 B, as zraft-bench's MB/s);
     (b) a ZeroMQ round trip of a 128 B message between two threads, REQ to
         REP over tcp://127.0.0.1 (and, for reference, over inproc://).
 
     Prints ONE JSON line on stdout, all times in microseconds:
       {"fdatasync_inplace_p50_us":..,"fdatasync_grow_p50_us":..,
+       "fdatasync_64k_p50_us":..,"fdatasync_64k_mb_per_s":..,
        "zmq_rtt_p50_us":..,...}
 
     Usage: floor [--dir DIR] [--iterations N] [--zmq-iterations N]
@@ -37,9 +42,11 @@
 
 #define F_WARMUP_SYNCS  20
 #define F_WARMUP_RTTS   200
+#define F_BULK_SIZE     (64u << 10)     /* the bandwidth floor's append */
 
 typedef struct {
     double p50, p90, p99, min, max, avg;
+    double total_us;                    /* sum of the samples */
 } stats_t;
 
 static uint64_t
@@ -81,6 +88,7 @@ s_stats (uint64_t *ns, size_t n, stats_t *st)
     st->min = (double) ns [0] / 1e3;
     st->max = (double) ns [n - 1] / 1e3;
     st->avg = sum / (double) n / 1e3;
+    st->total_us = sum / 1e3;
 }
 
 /* --- disk -------------------------------------------------------------- */
@@ -312,8 +320,9 @@ main (int argc, char *argv [])
             printf ("usage: floor [--dir DIR] [--iterations N]"
                     " [--zmq-iterations N] [--size B]\n"
                     "fdatasync of a B-byte append on DIR's disk (in place and"
-                    " growing),\nZeroMQ tcp and inproc round trip of B bytes;"
-                    " one JSON line, microseconds.\n");
+                    " growing),\nfdatasync of a 64 KiB append in place (MB/s:"
+                    " the disk's bandwidth floor),\nZeroMQ tcp and inproc"
+                    " round trip of B bytes; one JSON line, microseconds.\n");
             return 0;
         }
         if (i + 1 >= argc) {
@@ -340,11 +349,12 @@ main (int argc, char *argv [])
         if (rc)
             return 64;
     }
-    stats_t inplace, grow, direct, tcp, inproc;
+    stats_t inplace, grow, direct, bulk, tcp, inproc;
     int direct_rc = -1;
     if (s_disk (dir, D_INPLACE, size, iterations, &inplace)
     ||  s_disk (dir, D_GROW, size, iterations, &grow)
     ||  (direct_rc = s_disk (dir, D_DIRECT, size, iterations, &direct)) < 0
+    ||  s_disk (dir, D_INPLACE, F_BULK_SIZE, iterations, &bulk)
     ||  s_zmq_rtt ("tcp://127.0.0.1:*", size, zmq_iterations, &tcp)
     ||  s_zmq_rtt ("inproc://floor", size, zmq_iterations, &inproc))
         return 1;
@@ -363,6 +373,9 @@ main (int argc, char *argv [])
         s_print ("direct_dsync", &direct, true);
     else
         printf ("\"direct_dsync_p50_us\":null,");
+    s_print ("fdatasync_64k", &bulk, true);
+    printf ("\"fdatasync_64k_mb_per_s\":%.2f,",
+            (double) F_BULK_SIZE * iterations / bulk.total_us);
     s_print ("zmq_rtt", &tcp, true);
     s_print ("zmq_inproc_rtt", &inproc, false);
     printf ("}\n");
