@@ -375,41 +375,13 @@ START_TEST (agree_unreliable_network)
 }
 END_TEST
 
-/* Each forked test logs into a temporary file (or stderr with
-   ZR_VERBOSE=1); czmq re-initialises its logging in a forked child, so
-   this runs in the child. */
-static FILE *s_log;
-
-static void
-s_setup (void)
-{
-    zsys_init ();
-    s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
-    ck_assert_ptr_nonnull (s_log);
-    zsys_set_logstream (s_log);
-}
-
-/* Leak gate: shut czmq down and fail if it reports a socket left open. */
-static void
-s_teardown (void)
-{
-    zsys_shutdown ();
-    if (s_log == stderr)
-        return;
-    rewind (s_log);
-    char line [512];
-    while (fgets (line, sizeof line, s_log))
-        ck_assert_msg (!strstr (line, "dangling"), "czmq: %s", line);
-    fclose (s_log);
-}
-
 int
 main (void)
 {
     Suite *s = suite_create ("cluster");
     TCase *tc = tcase_create ("election");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, election_initial_one_leader);
     tcase_add_test (tc, election_heartbeats_keep_term);
     tcase_add_test (tc, election_after_leader_disconnect);
@@ -417,7 +389,7 @@ main (void)
     suite_add_tcase (s, tc);
     tc = tcase_create ("agree");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, agree_basic_three);
     tcase_add_test (tc, agree_basic_five);
     tcase_add_test (tc, agree_minority_cannot_commit);
@@ -427,13 +399,13 @@ main (void)
     suite_add_tcase (s, tc);
     tc = tcase_create ("restart");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, restart_all_recovers_state);
     tcase_add_test (tc, restart_follower_catches_up);
     suite_add_tcase (s, tc);
     tc = tcase_create ("bad_input");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, bad_input_does_not_stall);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);

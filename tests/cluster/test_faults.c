@@ -208,39 +208,13 @@ START_TEST (pause_stale_leader_never_commits)
 }
 END_TEST
 
-static FILE *s_log;
-
-/* Each forked test logs into a temporary file (stderr with ZR_VERBOSE=1). */
-static void
-s_setup (void)
-{
-    zsys_init ();
-    s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
-    ck_assert_ptr_nonnull (s_log);
-    zsys_set_logstream (s_log);
-}
-
-/* Leak gate: shut czmq down and fail if it reports a socket left open. */
-static void
-s_teardown (void)
-{
-    zsys_shutdown ();
-    if (s_log == stderr)
-        return;
-    rewind (s_log);
-    char line [512];
-    while (fgets (line, sizeof line, s_log))
-        ck_assert_msg (!strstr (line, "dangling"), "czmq: %s", line);
-    fclose (s_log);
-}
-
 int
 main (void)
 {
     Suite *s = suite_create ("faults");
     TCase *tc = tcase_create ("faults");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, prevote_rejoin_keeps_term_and_leader);
     tcase_add_test (tc, check_quorum_isolated_leader_steps_down);
     tcase_add_test (tc, one_way_link_cluster_commits);

@@ -585,3 +585,28 @@ cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
                                 .jitter_ms = jitter_ms};
     ck_assert_int_eq (zraft_fault (self->nodes [to].node, from, &fault), 0);
 }
+
+/* The forked test's log (see cluster_test_setup). */
+static FILE *s_log;
+
+void
+cluster_test_setup (void)
+{
+    zsys_init ();
+    s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
+    ck_assert_ptr_nonnull (s_log);
+    zsys_set_logstream (s_log);
+}
+
+void
+cluster_test_teardown (void)
+{
+    zsys_shutdown ();
+    if (s_log == stderr)
+        return;
+    rewind (s_log);
+    char line [512];
+    while (fgets (line, sizeof line, s_log))
+        ck_assert_msg (!strstr (line, "dangling"), "czmq: %s", line);
+    fclose (s_log);
+}

@@ -85,6 +85,13 @@ void cluster_status (cluster_t *self, uint32_t id, zraft_status_t *status);
 /* Returns the peer endpoint of server id. */
 const char *cluster_endpoint (cluster_t *self, uint32_t id);
 
+/* Check fixture for every cluster test (runs in the forked child, where
+   czmq re-initialises its logging): logs go to a temporary file, or to
+   stderr with ZR_VERBOSE=1. The teardown is the leak gate: it shuts czmq
+   down and fails the test if czmq reports a socket left open. */
+void cluster_test_setup (void);
+void cluster_test_teardown (void);
+
 /* Fails the test if the apply checker saw a violation. */
 void cluster_check (cluster_t *self);
 
