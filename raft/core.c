@@ -171,6 +171,26 @@ s_become_leader (zr_core_t *self, uint64_t now_ms)
     s_replicate_all (self, now_ms, true);
 }
 
+/* Sends a VOTE or PREVOTE for term, with this server's last entry (the
+   up-to-date rule, Invariant 2), to every other server. */
+static void
+s_ask_votes (zr_core_t *self, zr_msg_type_t type, zr_term_t term)
+{
+    zr_assert (type == ZR_MSG_VOTE || type == ZR_MSG_PREVOTE);
+    zr_assert (term > 0 && term >= self->term);
+    zr_index_t last = zr_log_last_index (&self->log);
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id)
+            continue;
+        zr_message_t *msg = s_message (self, type, id);
+        msg->term = term;
+        msg->last_index = last;
+        msg->last_term = zr_log_term (&self->log, last);
+        s_outbox_push (self, &self->out, msg);
+    }
+}
+
 static void
 s_become_candidate (zr_core_t *self, uint64_t now_ms)
 {
@@ -188,16 +208,7 @@ s_become_candidate (zr_core_t *self, uint64_t now_ms)
         s_become_leader (self, now_ms);
         return;
     }
-    zr_index_t last = zr_log_last_index (&self->log);
-    for (uint32_t i = 0; i < self->config.n_servers; i++) {
-        zr_id_t id = self->config.servers [i];
-        if (id == self->config.id)
-            continue;
-        zr_message_t *msg = s_message (self, ZR_MSG_VOTE, id);
-        msg->last_index = last;
-        msg->last_term = zr_log_term (&self->log, last);
-        s_outbox_push (self, &self->out, msg);
-    }
+    s_ask_votes (self, ZR_MSG_VOTE, self->term);
 }
 
 /* Invariant (9): poll the cluster for term + 1 without changing term. */
@@ -214,17 +225,7 @@ s_become_precandidate (zr_core_t *self, uint64_t now_ms)
         s_become_candidate (self, now_ms);
         return;
     }
-    zr_index_t last = zr_log_last_index (&self->log);
-    for (uint32_t i = 0; i < self->config.n_servers; i++) {
-        zr_id_t id = self->config.servers [i];
-        if (id == self->config.id)
-            continue;
-        zr_message_t *msg = s_message (self, ZR_MSG_PREVOTE, id);
-        msg->term = self->term + 1;
-        msg->last_index = last;
-        msg->last_term = zr_log_term (&self->log, last);
-        s_outbox_push (self, &self->out, msg);
-    }
+    s_ask_votes (self, ZR_MSG_PREVOTE, self->term + 1);
 }
 
 /* Invariant (11): the target is up to date; tell it to campaign now. */
