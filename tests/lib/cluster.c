@@ -378,6 +378,32 @@ cluster_propose (cluster_t *self, uint32_t id, uint64_t value, uint64_t *index)
                           NULL, NULL);
 }
 
+/* Writes every server's state into buf, for failure messages: who is
+   stopped or cut off, and each running one's role, term, leader, commit,
+   last index and applied index. */
+static void
+s_describe (cluster_t *self, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf [0] = 0;
+    for (uint32_t id = 1; id <= self->n && used < size; id++) {
+        cluster_node_t *node = &self->nodes [id];
+        zraft_status_t st;
+        if (!node->node || zraft_status (node->node, &st) != 0) {
+            used += (size_t) snprintf (buf + used, size - used, " n%u stopped;", id);
+            continue;
+        }
+        used += (size_t) snprintf (buf + used, size - used,
+                                   " n%u%s role=%d term=%llu leader=%u commit=%llu "
+                                   "last=%llu applied=%llu;", id,
+                                   node->connected ? "" : " (cut)", (int) st.role,
+                                   (unsigned long long) st.term, st.leader,
+                                   (unsigned long long) st.commit,
+                                   (unsigned long long) st.last_index,
+                                   (unsigned long long) st.applied);
+    }
+}
+
 uint64_t
 cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
 {
@@ -406,8 +432,10 @@ cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
         else
             s_wait_change (self, CLUSTER_HEARTBEAT_MS);
     }
-    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms",
-                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS);
+    char states [512];
+    s_describe (self, states, sizeof states);
+    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms;%s",
+                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS, states);
     return 0;
 }
 
@@ -555,8 +583,10 @@ s_one (cluster_t *self, uint64_t value, size_t size, uint32_t expected,
         else
             s_wait_change (self, CLUSTER_HEARTBEAT_MS);
     }
-    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms",
-                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS);
+    char states [512];
+    s_describe (self, states, sizeof states);
+    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms;%s",
+                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS, states);
     return 0;
 }
 
