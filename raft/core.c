@@ -7,7 +7,7 @@
 #include "raft.h"
 
 #define ZR_OUTBOX_MAX 65536             /* messages queued between Readies */
-#define ZR_APPLY_BATCH_MAX 8192         /* entries handed to apply per Ready */
+#define ZR_APPLY_BATCH_MAX 256          /* entries handed to apply per Ready */
 
 typedef struct {
     zr_message_t **items;               /* owned messages */
