@@ -404,39 +404,13 @@ s_describe (cluster_t *self, char *buf, size_t size)
     }
 }
 
+static uint64_t s_one (cluster_t *self, uint64_t value, size_t size,
+                       uint32_t expected, bool retry, bool shared);
+
 uint64_t
 cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry)
 {
-    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
-    uint32_t start = 1;
-    while (zclock_mono () < deadline) {
-        uint64_t index = 0;
-        for (uint32_t k = 0; k < self->n && !index; k++) {
-            uint32_t id = (start + k - 1) % self->n + 1;
-            if (self->nodes [id].node && self->nodes [id].connected
-                && cluster_propose (self, id, value, &index) != 0)
-                index = 0;
-        }
-        start = start % self->n + 1;
-        if (index) {
-            int64_t wait = deadline - zclock_mono ();
-            if (wait > 2000)
-                wait = 2000;
-            cluster_wait_committed (self, index, expected, wait);
-            uint64_t got = 0;
-            if (cluster_n_committed (self, index, &got) >= expected && got == value)
-                return index;
-            ck_assert_msg (retry, "one(%llu) failed to reach agreement",
-                           (unsigned long long) value);
-        }
-        else
-            s_wait_change (self, CLUSTER_HEARTBEAT_MS);
-    }
-    char states [512];
-    s_describe (self, states, sizeof states);
-    ck_abort_msg ("one(%llu) failed to reach agreement in %d ms;%s",
-                  (unsigned long long) value, CLUSTER_COMMIT_WAIT_MS, states);
-    return 0;
+    return s_one (self, value, sizeof value, expected, retry, false);
 }
 
 /* ---------------------------------------------------------------------
