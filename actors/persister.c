@@ -17,7 +17,64 @@ typedef struct {
     bool stop_asked;                    /* STOP received: answer once drained */
     zr_persist_req_t *queue [ZR_PERSIST_BATCH_MAX];  /* this batch */
     uint32_t queued;                    /* requests in queue */
+    zactor_t *preparer;                 /* creates spare WAL segments */
+    zpoller_t *poller;                  /* pipe and preparer */
+    zr_wal_spare_t spare;               /* the preparer's job */
+    bool preparing;                     /* spare is with the preparer */
 } self_t;
+
+/* The preparer: creates the spare WAL segments the persister asks for,
+   one at a time, so a segment's zero fill and fdatasync (tens of ms)
+   never sit between a sync and the acknowledgements behind it.
+   | PREPARE  | persister -> preparer | "sp": zr_wal_spare_t* | PREPARED with the same job |
+   | PREPARED | preparer -> persister | "sp": zr_wal_spare_t* | the persister owns the job again | */
+static void
+s_preparer_actor (zsock_t *pipe, void *args)
+{
+    (void) args;
+    zsock_signal (pipe, 0);
+    while (true) {
+        char *verb = NULL;
+        void *job = NULL;
+        if (zsock_recv (pipe, "sp", &verb, &job) < 0)
+            break;
+        bool prepare = verb && streq (verb, "PREPARE") && job;
+        zstr_free (&verb);
+        if (!prepare)
+            break;                      /* $TERM */
+        zr_wal_spare_prepare ((zr_wal_spare_t *) job);
+        zsock_send (pipe, "sp", "PREPARED", job);
+    }
+}
+
+/* Takes the preparer's job back (blocks until it is done). */
+static void
+s_spare_collect (self_t *self)
+{
+    zr_assert (self->preparing);
+    char *verb = NULL;
+    void *job = NULL;
+    int rc = zsock_recv (zactor_sock (self->preparer), "sp", &verb, &job);
+    zstr_free (&verb);
+    if (rc < 0)
+        return;                         /* interrupted: stays pending */
+    zr_assert (job == &self->spare);
+    self->preparing = false;
+    if (zr_wal_spare_done (self->wal, &self->spare) != 0)
+        zsys_warning ("persister: spare segment: %s (retried at the switch)",
+                      self->spare.error);
+}
+
+/* Hands the preparer the next spare segment, if the WAL wants one. */
+static void
+s_spare_request (self_t *self)
+{
+    if (!self->preparing && !self->failed
+        && zr_wal_spare_wanted (self->wal, &self->spare)) {
+        self->preparing = true;
+        zsock_send (self->preparer, "sp", "PREPARE", &self->spare);
+    }
+}
 
 void
 zr_persist_req_destroy (zr_persist_req_t **self_p)
@@ -92,6 +149,8 @@ s_self_write (self_t *self)
         }
     }
     if (dirty && !self->failed) {
+        if (self->preparing && zr_wal_spare_awaited (self->wal))
+            s_spare_collect (self);     /* the sync writes into it */
         char errmsg [256] = "";
         if (zr_wal_sync (self->wal, errmsg, sizeof errmsg) != 0) {
             self->failed = true;
@@ -153,6 +212,10 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
     self->bytes_out = args->bytes_out;
     zr_assert (self->wal && self->bytes_out);
     msgpack_sbuffer_init (&self->sbuf);
+    self->preparer = zactor_new (s_preparer_actor, NULL);
+    zr_assert (self->preparer);
+    self->poller = zpoller_new (pipe, self->preparer, NULL);
+    zr_assert (self->poller);
     for (uint32_t i = 0; i < args->n_peers; i++) {
         zr_id_t peer = args->peer_ids [i];
         zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);
@@ -168,6 +231,10 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     for (uint32_t i = 0; i < self->queued; i++)
         zr_persist_req_destroy (&self->queue [i]);
+    if (self->preparing)
+        s_spare_collect (self);         /* the WAL closes what it made */
+    zpoller_destroy (&self->poller);
+    zactor_destroy (&self->preparer);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         zsock_destroy (&self->dealers [id]);
     zr_wal_destroy (&self->wal);
@@ -181,8 +248,18 @@ zr_persister_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (zr_persister_args_t *) args);
     zsock_signal (pipe, 0);
+    s_spare_request (self);
     while (!self->terminated) {
-        s_self_receive (self);          /* blocks for the first request */
+        void *which = zpoller_wait (self->poller, -1);
+        if (which == self->preparer) {
+            s_spare_collect (self);
+            continue;
+        }
+        if (!which) {
+            self->terminated = true;    /* interrupted or context ended */
+            break;
+        }
+        s_self_receive (self);
         while (!self->terminated && self->queued < ZR_PERSIST_BATCH_MAX
                && (zsock_events (pipe) & ZMQ_POLLIN))
             s_self_receive (self);      /* group commit: take what is queued */
@@ -190,6 +267,7 @@ zr_persister_actor (zsock_t *pipe, void *args)
             s_self_write (self);
             s_self_send (self);
             s_self_complete (self);
+            s_spare_request (self);     /* after the replies are out */
         }
         if (self->stop_asked) {         /* nothing follows STOPPED */
             self->stop_asked = false;

@@ -49,6 +49,10 @@ struct _zr_wal_t {
     uint64_t cur_size;                  /* its size */
     uint64_t cur_off;                   /* end of its durable records */
     int spare_fd;                       /* segment cur_seq + 1, or -1 */
+    bool spare_async;                   /* spares come from zr_wal_spare_* */
+    bool spare_pending;                 /* a job is out (zr_wal_spare_wanted) */
+    bool spare_failed;                  /* the last job failed: no new one
+                                           until the next segment switch */
     uint64_t tail_seq;                  /* segment of the next queued record */
     uint64_t tail_size;                 /* its size */
     uint64_t tail_off;                  /* offset of the next queued record */
@@ -371,12 +375,13 @@ s_grow (void **p, size_t *cap, size_t need, size_t elem)
     *cap = cap_new;
 }
 
-/* Creates segment seq: temp name, header, zero-filled, fdatasync'd,
-   renamed, directory fsync'd (invariant 3). Returns 0 with *fd_p open
-   read-write, or ZR_EIO with errmsg. */
+/* Creates segment seq in dir_fd: temp name, header, zero-filled,
+   fdatasync'd, renamed, directory fsync'd (invariant 3). Touches no WAL
+   state, so zr_wal_spare_prepare can run it on another thread. Returns 0
+   with *fd_p open read-write, or ZR_EIO with errmsg. */
 static int
-s_segment_create (zr_wal_t *self, uint64_t seq, int *fd_p, char *errmsg,
-                  size_t errlen)
+s_segment_create_at (int dir_fd, size_t segment_bytes, uint64_t seq,
+                     int *fd_p, char *errmsg, size_t errlen)
 {
     char tmp [S_NAME_MAX], name [S_NAME_MAX];
     s_seg_name (tmp, seq, ".tmp");
@@ -385,30 +390,39 @@ s_segment_create (zr_wal_t *self, uint64_t seq, int *fd_p, char *errmsg,
     memcpy (header, s_magic, sizeof s_magic);
     s_put (header + 8, seq, 8);
     s_put (header + 16, zr_wal_crc32c (0, header, 16), 4);
-    int fd = openat (self->dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+    int fd = openat (dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                      0600);
     const char *step = fd < 0 ? "create" : NULL;
     if (!step && s_pwrite_all (fd, header, S_SEG_HEADER, 0))
         step = "write header";
     else if (!step && s_write_zeros (fd, S_SEG_HEADER,
-                                     self->segment_bytes - S_SEG_HEADER))
+                                     segment_bytes - S_SEG_HEADER))
         step = "zero-fill";
     else if (!step && fdatasync (fd))
         step = "fdatasync";
-    else if (!step && renameat (self->dir_fd, tmp, self->dir_fd, name))
+    else if (!step && renameat (dir_fd, tmp, dir_fd, name))
         step = "rename";
-    else if (!step && fsync (self->dir_fd))
+    else if (!step && fsync (dir_fd))
         step = "fsync directory";
     if (step) {
         int err = errno;
         if (fd >= 0)
             close (fd);
-        unlinkat (self->dir_fd, tmp, 0);
+        unlinkat (dir_fd, tmp, 0);
         return s_error (errmsg, errlen, ZR_EIO, "%s: %s: %s", tmp, step,
                         strerror (err));
     }
     *fd_p = fd;
     return 0;
+}
+
+/* Creates segment seq of this WAL on the calling thread. */
+static int
+s_segment_create (zr_wal_t *self, uint64_t seq, int *fd_p, char *errmsg,
+                  size_t errlen)
+{
+    return s_segment_create_at (self->dir_fd, self->segment_bytes, seq, fd_p,
+                                errmsg, errlen);
 }
 
 /* Opens segment seq read-write; 0 with *fd_p and *size_p, or ZR_EIO. */
@@ -509,6 +523,10 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
 static int
 s_segment_switch (zr_wal_t *self)
 {
+    /* The caller collects a pending job first (zr_wal_spare_awaited), so
+       two threads never create the same segment. */
+    zr_assert (self->spare_fd >= 0 || !self->spare_pending);
+    self->spare_failed = false;
     if (self->spare_fd < 0) {
         int rc = s_segment_create (self, self->cur_seq + 1, &self->spare_fd,
                                    self->error, sizeof self->error);
@@ -577,8 +595,9 @@ zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen)
         self->buf_len = 0;
         self->n_chunks = 0;
         self->queued_records = 0;
-        /* Prepared off the commit path: the data above is already durable. */
-        if (rc == 0 && self->spare_fd < 0
+        /* Prepared after the data above is durable; with async spares
+           the caller prepares them on another thread instead. */
+        if (rc == 0 && !self->spare_async && self->spare_fd < 0
             && self->cur_off >= self->cur_size / 2)
             rc = s_segment_create (self, self->cur_seq + 1, &self->spare_fd,
                                    self->error, sizeof self->error);
@@ -601,6 +620,53 @@ zr_wal_stats (zr_wal_t *self, zr_wal_stats_t *stats)
 {
     zr_assert (self && stats);
     *stats = self->stats;
+}
+
+bool
+zr_wal_spare_wanted (zr_wal_t *self, zr_wal_spare_t *job)
+{
+    zr_assert (self && job);
+    self->spare_async = true;
+    if (self->failed || self->spare_pending || self->spare_failed
+        || self->spare_fd >= 0 || self->cur_off < self->cur_size / 2)
+        return false;
+    memset (job, 0, sizeof *job);
+    job->dir_fd = self->dir_fd;
+    job->seq = self->cur_seq + 1;
+    job->segment_bytes = self->segment_bytes;
+    job->fd = -1;
+    self->spare_pending = true;
+    return true;
+}
+
+void
+zr_wal_spare_prepare (zr_wal_spare_t *job)
+{
+    zr_assert (job && job->dir_fd >= 0 && job->fd < 0);
+    job->rc = s_segment_create_at (job->dir_fd, job->segment_bytes, job->seq,
+                                   &job->fd, job->error, sizeof job->error);
+}
+
+bool
+zr_wal_spare_awaited (zr_wal_t *self)
+{
+    zr_assert (self);
+    return self->spare_pending && self->tail_seq > self->cur_seq;
+}
+
+int
+zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job)
+{
+    zr_assert (self && job && self->spare_pending);
+    zr_assert (job->seq == self->cur_seq + 1 && self->spare_fd < 0);
+    self->spare_pending = false;
+    if (job->rc == 0) {
+        self->spare_fd = job->fd;
+        job->fd = -1;
+        return 0;
+    }
+    self->spare_failed = true;          /* the switch retries on its own */
+    return job->rc;
 }
 
 void

@@ -7,7 +7,8 @@
     zr_wal_sync, one pwrite per segment touched and one fdatasync per
     segment (group commit). zr_wal_open replays what the directory holds.
 
-    This module uses libc and POSIX only: no czmq, no threads, no logging.
+    This module uses libc and POSIX only: no czmq, no threads, no logging
+    (zr_wal_spare_prepare may be called from another thread, see below).
     The persister actor wraps it, owns its thread, and logs the one-line
     errors this module writes into the caller's errmsg buffer. It does not
     compact the log or write snapshots; that is the persister's concern.
@@ -135,11 +136,48 @@ int zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n);
 
 /* Writes everything queued: one pwrite and one fdatasync per segment
    touched, in segment order (invariant 2). A call with nothing queued
-   does no syscall. May also prepare the next spare segment once the
-   current one is half full. Returns 0, or ZR_EIO with a reason in errmsg
+   does no syscall. Unless spares come from zr_wal_spare_* (below), also
+   prepares the next spare segment once the current one is half full.
+   Returns 0, or ZR_EIO with a reason in errmsg
    (if not NULL); after an I/O error every later call returns ZR_EIO
    (invariant 6) and the queued records are dropped. */
 int zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen);
+
+/* Spare segments prepared on another thread. Creating a segment (zero
+   fill, fdatasync, rename, directory fsync) takes tens of milliseconds;
+   done inside zr_wal_sync it holds back every acknowledgement queued
+   behind it. The owner asks zr_wal_spare_wanted after each sync; when it
+   returns true, any thread runs zr_wal_spare_prepare (job), and the
+   owner hands the job back with zr_wal_spare_done. Before a zr_wal_sync
+   for which zr_wal_spare_awaited is true, the owner must collect the job
+   first. The first call to zr_wal_spare_wanted stops zr_wal_sync from
+   preparing spares itself; a segment switch without a spare still
+   creates one on the spot. */
+typedef struct {
+    int dir_fd;                         /* the WAL's directory (borrowed) */
+    uint64_t seq;                       /* the segment to create */
+    size_t segment_bytes;               /* its size */
+    int fd;                             /* out: the segment, open, or -1 */
+    int rc;                             /* out: 0 or ZR_EIO */
+    char error [256];                   /* out: why it failed */
+} zr_wal_spare_t;
+
+/* Returns true and fills *job when a spare should be prepared now (the
+   current segment is half full and no spare is ready or pending). */
+bool zr_wal_spare_wanted (zr_wal_t *self, zr_wal_spare_t *job);
+
+/* Creates the segment job names. Touches no zr_wal_t: safe on any
+   thread while the owner goes on using the WAL. */
+void zr_wal_spare_prepare (zr_wal_spare_t *job);
+
+/* True when records queued for the next zr_wal_sync need the segment a
+   pending job is creating: collect the job before syncing. */
+bool zr_wal_spare_awaited (zr_wal_t *self);
+
+/* Takes a prepared job back: installs its segment as the spare and
+   returns 0, or returns the job's error (the WAL then creates the spare
+   itself at the switch, where a real disk error becomes sticky). */
+int zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job);
 
 /* Returns the index of the last entry queued or recovered (0 if none). */
 zr_index_t zr_wal_last_index (zr_wal_t *self);

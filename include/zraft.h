@@ -59,7 +59,7 @@ typedef struct {
     uint32_t inflight_max;              /* AppendEntries in flight per follower, 1..256; default 64 */
     uint64_t inflight_bytes_max;        /* payload bytes in flight per follower; default 8 MiB */
     uint64_t batch_bytes;               /* payload bytes per AppendEntries; default 256 KiB */
-    uint64_t segment_bytes;             /* WAL segment size, >= 64 KiB; default 8 MiB */
+    uint64_t segment_bytes;             /* WAL segment size, >= 2 MiB + 4 KiB; default 8 MiB */
     uint64_t seed;                      /* election randomness; 0 = from the clock */
     bool pre_vote;                      /* poll before campaigning (thesis §9.6); default on */
     bool check_quorum;                  /* leader steps down without a majority; default on */

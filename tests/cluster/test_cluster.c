@@ -183,6 +183,24 @@ START_TEST (election_stopped_leader_rejoins)
 }
 END_TEST
 
+/* Stops all 3 servers, then starts each from its data directory and
+   checks it recovered at least `last` entries, all durable, and a term no
+   lower than before[id]'s. */
+static void
+s_restart_all (cluster_t *c, uint64_t last, const zraft_status_t *before)
+{
+    for (uint32_t id = 1; id <= 3; id++)
+        cluster_stop (c, id);
+    for (uint32_t id = 1; id <= 3; id++) {
+        cluster_start (c, id);
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        ck_assert_uint_ge (st.term, before [id].term);
+        ck_assert_uint_ge (st.last_index, last);
+        ck_assert_uint_eq (st.persisted, st.last_index);
+    }
+}
+
 /* Raft Figure 2 "persistent state": stop every server and start them from
    their data directories: term, vote and log come back, and committed
    entries are applied again in the same order (the checker compares each
@@ -197,16 +215,7 @@ START_TEST (restart_all_recovers_state)
     zraft_status_t before [4];
     for (uint32_t id = 1; id <= 3; id++)
         cluster_status (c, id, &before [id]);
-    for (uint32_t id = 1; id <= 3; id++)
-        cluster_stop (c, id);
-    for (uint32_t id = 1; id <= 3; id++) {
-        cluster_start (c, id);
-        zraft_status_t st;
-        cluster_status (c, id, &st);
-        ck_assert_uint_ge (st.term, before [id].term);
-        ck_assert_uint_ge (st.last_index, last);
-        ck_assert_uint_eq (st.persisted, st.last_index);
-    }
+    s_restart_all (c, last, before);
     cluster_leader (c);
     uint64_t next = cluster_one (c, 2000, 3, true);
     ck_assert_uint_gt (next, last);
@@ -235,6 +244,34 @@ START_TEST (restart_follower_catches_up)
         last = cluster_one (c, v, 2, true);
     cluster_start (c, follower);
     cluster_one (c, 31, 3, true);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* The WAL moves through several segments while a follower is down: the
+   spares are prepared beside the persister (wal.h, zr_wal_spare_*), the
+   follower catches up across segment boundaries, and a full restart
+   replays every segment in order. */
+START_TEST (restart_after_segments_roll_over)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t follower = leader % 3 + 1;
+    size_t size = 128u << 10;
+    uint64_t entries = 3 * CLUSTER_SEGMENT_BYTES / size;    /* ~3 segments */
+    uint64_t last = cluster_one_bytes (c, 1, size, 3, false);
+    cluster_stop (c, follower);
+    for (uint64_t v = 2; v <= entries; v++)
+        last = cluster_one_bytes (c, v, size, 2, true);
+    cluster_start (c, follower);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    zraft_status_t before [4];
+    for (uint32_t id = 1; id <= 3; id++)
+        cluster_status (c, id, &before [id]);
+    s_restart_all (c, last, before);
+    cluster_leader (c);
+    cluster_one (c, entries + 1, 3, true);
     ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
     cluster_destroy (&c);
 }
@@ -402,6 +439,7 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, restart_all_recovers_state);
     tcase_add_test (tc, restart_follower_catches_up);
+    tcase_add_test (tc, restart_after_segments_roll_over);
     suite_add_tcase (s, tc);
     tc = tcase_create ("bad_input");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);

@@ -151,7 +151,7 @@ cluster_start (cluster_t *self, uint32_t id)
     config.data_dir = node->dir;
     config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
     config.election_timeout_ms = CLUSTER_ELECTION_MS;
-    config.segment_bytes = 4u << 20;
+    config.segment_bytes = CLUSTER_SEGMENT_BYTES;
     zraft_fsm_t fsm = {.apply = s_apply, .arg = node};
     pthread_mutex_lock (&self->mutex);
     node->applied = 0;                  /* a new incarnation applies from 1 */

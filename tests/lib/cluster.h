@@ -23,6 +23,10 @@
 #define CLUSTER_LEADER_WAIT_MS (20 * CLUSTER_ELECTION_MS)
 /* Time to commit one entry once a leader exists (the lab's one(): 10 s). */
 #define CLUSTER_COMMIT_WAIT_MS (10 * 1000)
+/* The smallest WAL segment zraft accepts (two maximal entries), so tests
+   that write a few MiB cross segments and exercise the persister's spare
+   preparation. */
+#define CLUSTER_SEGMENT_BYTES ((2u << 20) + (64u << 10))
 /* A Check timeout per test, generous over the waits a test chains. */
 #define CLUSTER_TEST_TIMEOUT_S (40 * CLUSTER_ELECTION_MS * 10 / 1000)
 

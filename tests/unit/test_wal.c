@@ -13,6 +13,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -200,6 +201,14 @@ s_reopen_check (const char *dir, uint32_t n, zr_term_t term, uint32_t size,
     ck_assert_uint_eq (zr_wal_last_index (wal), n);
     s_check_entries (state, 1, n, term, size);
     zr_wal_destroy (&wal);
+}
+
+/* Runs zr_wal_spare_prepare on another thread, as the persister does. */
+static void *
+s_prepare_thread (void *job)
+{
+    zr_wal_spare_prepare ((zr_wal_spare_t *) job);
+    return NULL;
 }
 
 START_TEST (crc32c_check_value)
@@ -692,6 +701,61 @@ START_TEST (wal_sync_error_is_sticky)
 }
 END_TEST
 
+START_TEST (wal_spares_prepared_elsewhere)
+{
+    /* zr_wal_spare_*: once the owner asks for spares, sync never creates
+       one; a job runs on another thread while the WAL goes on syncing; a
+       sync that needs the pending spare is flagged; a failed job is
+       retried by the switch itself. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    zr_wal_spare_t job;
+    ck_assert (!zr_wal_spare_wanted (wal, &job));   /* open made a spare */
+    /* 800 records of 136 B: the spare (2) becomes current, half full. */
+    s_append (wal, 1, 800, 1, 100);
+    s_sync (wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);   /* none made by sync */
+    ck_assert (zr_wal_spare_wanted (wal, &job));
+    ck_assert_uint_eq (job.seq, 3);
+    ck_assert (!zr_wal_spare_wanted (wal, &job));   /* one job at a time */
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_prepare_thread, &job), 0);
+    s_append (wal, 801, 50, 1, 100);                /* still segment 2 */
+    ck_assert (!zr_wal_spare_awaited (wal));
+    s_sync (wal);
+    s_append (wal, 851, 200, 1, 100);               /* crosses into 3 */
+    ck_assert (zr_wal_spare_awaited (wal));
+    ck_assert_int_eq (pthread_join (thread, NULL), 0);
+    ck_assert_int_eq (zr_wal_spare_done (wal, &job), 0);
+    ck_assert (!zr_wal_spare_awaited (wal));
+    s_sync (wal);
+    ck_assert_int_eq (s_segments_count (dir), 3);
+    /* A failing job (its temp name taken by a directory) is reported,
+       not retried by wanted; the switch creates the spare itself. */
+    s_append (wal, 1051, 300, 1, 100);
+    s_sync (wal);
+    snprintf (path, sizeof path, "%s/wal-%016llx.seg.tmp", dir, 4ULL);
+    ck_assert_int_eq (mkdir (path, 0700), 0);
+    ck_assert (zr_wal_spare_wanted (wal, &job));
+    ck_assert_uint_eq (job.seq, 4);
+    zr_wal_spare_prepare (&job);
+    ck_assert_int_eq (zr_wal_spare_done (wal, &job), ZR_EIO);
+    ck_assert_msg (strstr (job.error, "wal-0000000000000004.seg.tmp: create"),
+                   "job error '%s'", job.error);
+    ck_assert (!zr_wal_spare_wanted (wal, &job));
+    ck_assert_int_eq (rmdir (path), 0);
+    s_append (wal, 1351, 400, 1, 100);              /* crosses into 4 */
+    s_sync (wal);
+    ck_assert_int_eq (s_segments_count (dir), 4);
+    zr_wal_destroy (&wal);
+    s_reopen_check (dir, 1750, 1, 100, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    s_dir_remove (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -717,6 +781,7 @@ main (void)
     tcase_add_test (tc, wal_sync_groups_commit);
     tcase_add_test (tc, wal_open_preallocates_segments);
     tcase_add_test (tc, wal_sync_error_is_sticky);
+    tcase_add_test (tc, wal_spares_prepared_elsewhere);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
