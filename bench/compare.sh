@@ -190,6 +190,12 @@ wait_first() {
     done
 }
 
+# Every run starts with the disk quiet: the dirty pages a previous run
+# left (canonical/raft's log, a 4 KiB run's 100 MB/s) are written back
+# first, not during the next run's fdatasyncs. Without it the run after
+# canonical/raft measured 20-30% below the same run repeated later.
+settle() { sync; }
+
 run_floor() {
     echo "compare: floor (fdatasync x$FLOOR_N on $DATA, zmq tcp round trip)" >&2
     setsid "$FLOOR" --dir "$DATA" --iterations "$FLOOR_N" \
@@ -207,6 +213,7 @@ run_floor() {
 
 run_canonical() {            # run_canonical W
     local w=$1 tag=canonical-w$1 ports i pids=() logs=()
+    settle
     read -r -a ports <<<"$(free_ports)" || die "no free ports"
     [ ${#ports[@]} = 3 ] || die "no free ports"
     echo "compare: canonical/raft W=$w (3 processes, ports ${ports[*]})" >&2
@@ -253,6 +260,7 @@ print(json.dumps(out, separators=(",", ":")))
 run_zraft() {
     local tag=$1 nodes=$2 w=$3 entry=$4 args what
     shift 4
+    settle
     args=(--nodes "$nodes" --json --inflight "$w" --entry-size "$entry"
           --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag" "$@")
     [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
@@ -432,6 +440,12 @@ for label, value, op, goal in targets:
                     "result": verdict})
     p("%-*s %7s %9s  %s" % (width, label, num(value, "%.2fx"),
                              "%s %.1fx" % (op, goal), verdict))
+big_mb = extra[1][1].get("mb_per_s")
+disk_mb = floor.get("fdatasync_64k_mb_per_s")
+if big_mb is not None and disk_mb:
+    p("NOTE: the %s B run's 3 replicas share this one disk: 3 x %.1f MB/s ="
+      " %.1f MB/s written, %.2fx of its 64 KiB bandwidth." %
+      (meta["big_entry"], big_mb, 3 * big_mb, 3 * big_mb / disk_mb))
 if meta["zmode"] != "procs":
     p("NOTE: zraft ran in-process (threads), canonical/raft as 3 processes.")
 p("NOTE: one run on a shared machine; see the load average above.")
