@@ -44,6 +44,7 @@ typedef struct {
     zr_id_t d_vote;                     /* durable: vote */
     zr_log_t d_log;                     /* durable: log */
     preq_t *q_head, *q_tail;            /* writes not yet synced */
+    preq_t *q_sync;                     /* last write the running sync covers */
     bool disk_busy;                     /* a sync is scheduled */
     uint64_t applied;                   /* last index applied, this incarnation */
     uint64_t commit_seen;               /* commits already recorded */
@@ -315,6 +316,19 @@ s_send (sim_t *self, zr_message_t *msg)
 
 /* ---------------------------------------------------------------- nodes */
 
+/* Starts a sync of every write queued so far. Writes queued while it
+   runs wait for the next sync, as in actors/persister.c, which takes
+   what is queued, writes it and syncs once (group commit). */
+static void
+s_sync_start (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_assert (!node->disk_busy && node->q_tail);
+    node->disk_busy = true;
+    node->q_sync = node->q_tail;
+    s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
+}
+
 /* Collects the core's Ready and plays it: disk, network, apply. */
 static void
 s_ready (sim_t *self, uint32_t id)
@@ -345,10 +359,8 @@ s_ready (sim_t *self, uint32_t id)
         else
             node->q_head = req;
         node->q_tail = req;
-        if (!node->disk_busy) {
-            node->disk_busy = true;
-            s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
-        }
+        if (!node->disk_busy)
+            s_sync_start (self, id);
     }
     else {
         for (uint32_t i = 0; i < rd.n_msgs_synced; i++)
@@ -362,15 +374,20 @@ s_ready (sim_t *self, uint32_t id)
     s_check_leader (self, id);
 }
 
-/* The sync finished: everything queued is durable (group commit). */
+/* The sync finished: every write queued before it started is durable;
+   those queued since go to the next sync. */
 static void
 s_persisted (sim_t *self, uint32_t id)
 {
     node_t *node = &self->nodes [id];
+    zr_assert (node->disk_busy && node->q_sync);
     node->disk_busy = false;
-    while (node->q_head) {
+    bool covered = true;
+    while (covered) {
         preq_t *req = node->q_head;
+        zr_assert (req);
         node->q_head = req->next;
+        covered = req != node->q_sync;
         zr_ready_t *rd = &req->ready;
         if (rd->hs_changed) {
             node->d_term = rd->term;
@@ -391,7 +408,11 @@ s_persisted (sim_t *self, uint32_t id)
         zr_ready_release (rd);
         free (req);
     }
-    node->q_tail = NULL;
+    node->q_sync = NULL;
+    if (node->q_head)
+        s_sync_start (self, id);
+    else
+        node->q_tail = NULL;
     s_ready (self, id);
 }
 
@@ -431,6 +452,7 @@ s_crash (sim_t *self, uint32_t id)
         free (req);
     }
     node->q_tail = NULL;
+    node->q_sync = NULL;
     node->disk_busy = false;
     node->incarnation++;
     self->result->crashes++;
