@@ -56,7 +56,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
-PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING
+PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) tests/sim/test_sim.c) \
              $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC))

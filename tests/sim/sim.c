@@ -16,10 +16,17 @@
 #define SIM_REGISTRY (1u << 17)         /* (index, term) slots, power of 2 */
 #define SIM_TERMS_MAX 65536             /* terms tracked for Election Safety */
 #define SIM_EVENTS_MAX (1u << 22)       /* a run that needs more is a bug */
+/* The Figure 8 profile (s_figure8_round): one seed in SIM_FIG8_ONE_IN
+   runs it, on 3 nodes unless the config says otherwise. */
+#define SIM_FIG8_ONE_IN 4
+#define SIM_FIG8_HEARTBEAT_MS 10        /* faster terms: more leaders per run */
+#define SIM_FIG8_ELECTION_MS 50
+#define SIM_FIG8_DELAY_MS 10            /* network delay, 1..this */
+#define SIM_FIG8_PAUSE_MS 10            /* a leader's usual life, 1..this */
 
 typedef enum {
     EV_DELIVER, EV_TICK, EV_PERSISTED, EV_CRASH, EV_RESTART, EV_FAULTS,
-    EV_PROPOSE, EV_HEAL, EV_TRANSFER
+    EV_PROPOSE, EV_HEAL, EV_TRANSFER, EV_FIGURE8
 } ev_type_t;
 
 typedef struct {
@@ -44,6 +51,7 @@ typedef struct {
     zr_id_t d_vote;                     /* durable: vote */
     zr_log_t d_log;                     /* durable: log */
     preq_t *q_head, *q_tail;            /* writes not yet synced */
+    preq_t *q_sync;                     /* last write the running sync covers */
     bool disk_busy;                     /* a sync is scheduled */
     uint64_t applied;                   /* last index applied, this incarnation */
     uint64_t commit_seen;               /* commits already recorded */
@@ -74,6 +82,11 @@ typedef struct {
     bool pre_vote;                      /* cores run pre-vote (9) */
     bool check_quorum;                  /* cores run check-quorum (10) */
     uint32_t transfer_every_ms;         /* leadership transfers, 0 = none */
+    bool figure8;                       /* the Figure 8 profile runs */
+    uint32_t heartbeat_ms;              /* cores' timing */
+    uint32_t election_ms;
+    uint64_t batch_bytes;               /* cores' AppendEntries budget */
+    uint32_t inflight_max;              /* cores' window per follower */
     zr_id_t leader_of_term [SIM_TERMS_MAX];
     reg_slot_t *registry;               /* Log Matching */
     uint64_t *c_hash;                   /* committed entry by index */
@@ -315,6 +328,19 @@ s_send (sim_t *self, zr_message_t *msg)
 
 /* ---------------------------------------------------------------- nodes */
 
+/* Starts a sync of every write queued so far. Writes queued while it
+   runs wait for the next sync, as in actors/persister.c, which takes
+   what is queued, writes it and syncs once (group commit). */
+static void
+s_sync_start (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    zr_assert (!node->disk_busy && node->q_tail);
+    node->disk_busy = true;
+    node->q_sync = node->q_tail;
+    s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
+}
+
 /* Collects the core's Ready and plays it: disk, network, apply. */
 static void
 s_ready (sim_t *self, uint32_t id)
@@ -345,10 +371,8 @@ s_ready (sim_t *self, uint32_t id)
         else
             node->q_head = req;
         node->q_tail = req;
-        if (!node->disk_busy) {
-            node->disk_busy = true;
-            s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
-        }
+        if (!node->disk_busy)
+            s_sync_start (self, id);
     }
     else {
         for (uint32_t i = 0; i < rd.n_msgs_synced; i++)
@@ -362,15 +386,20 @@ s_ready (sim_t *self, uint32_t id)
     s_check_leader (self, id);
 }
 
-/* The sync finished: everything queued is durable (group commit). */
+/* The sync finished: every write queued before it started is durable;
+   those queued since go to the next sync. */
 static void
 s_persisted (sim_t *self, uint32_t id)
 {
     node_t *node = &self->nodes [id];
+    zr_assert (node->disk_busy && node->q_sync);
     node->disk_busy = false;
-    while (node->q_head) {
+    bool covered = true;
+    while (covered) {
         preq_t *req = node->q_head;
+        zr_assert (req);
         node->q_head = req->next;
+        covered = req != node->q_sync;
         zr_ready_t *rd = &req->ready;
         if (rd->hs_changed) {
             node->d_term = rd->term;
@@ -391,7 +420,11 @@ s_persisted (sim_t *self, uint32_t id)
         zr_ready_release (rd);
         free (req);
     }
-    node->q_tail = NULL;
+    node->q_sync = NULL;
+    if (node->q_head)
+        s_sync_start (self, id);
+    else
+        node->q_tail = NULL;
     s_ready (self, id);
 }
 
@@ -400,10 +433,11 @@ s_start (sim_t *self, uint32_t id)
 {
     node_t *node = &self->nodes [id];
     zr_core_config_t cc = {.id = id, .n_servers = self->n,
-                           .heartbeat_ms = SIM_HEARTBEAT_MS,
-                           .election_timeout_ms = SIM_ELECTION_MS,
-                           .inflight_max = 8, .inflight_bytes_max = 1u << 20,
-                           .batch_bytes = 64u << 10,
+                           .heartbeat_ms = self->heartbeat_ms,
+                           .election_timeout_ms = self->election_ms,
+                           .inflight_max = self->inflight_max,
+                           .inflight_bytes_max = 1u << 20,
+                           .batch_bytes = self->batch_bytes,
                            .seed = self->config.seed * 31 + node->incarnation,
                            .pre_vote = self->pre_vote,
                            .check_quorum = self->check_quorum};
@@ -431,6 +465,7 @@ s_crash (sim_t *self, uint32_t id)
         free (req);
     }
     node->q_tail = NULL;
+    node->q_sync = NULL;
     node->disk_busy = false;
     node->incarnation++;
     self->result->crashes++;
@@ -467,7 +502,9 @@ s_partition (sim_t *self)
     s_digest (self, shape);
 }
 
-static void
+/* Proposes the next workload value to the leader of the highest term.
+   Returns the id of the leader that accepted it, or 0. */
+static uint32_t
 s_propose (sim_t *self)
 {
     uint32_t leader = 0;
@@ -481,7 +518,7 @@ s_propose (sim_t *self)
         }
     }
     if (!leader)
-        return;
+        return 0;
     uint64_t value = self->next_value++;
     zr_blob_t *blob = zr_blob_new (sizeof value);
     zr_assert (blob);
@@ -493,6 +530,40 @@ s_propose (sim_t *self)
     zr_assert (rc == 0 || rc == ZR_EBUSY);      /* busy: transferring */
     zr_blob_unref (&blob);
     s_ready (self, leader);
+    return rc == 0 ? leader : 0;
+}
+
+/* One round of the lab's Figure 8 test (LAB-TESTS.md, TestFigure8):
+   crash the node that accepted the previous round's proposal, restart
+   a random node if fewer than a quorum live, propose, pause briefly.
+   Leaders so die a few milliseconds into their term: entries they
+   wrote to their own disk survive on no other server, and a server
+   with an older log may lead next, which is how the logs of Figure 8
+   (§5.4.2) come about; the next leader may then die after a follower
+   acknowledged its old entries but before its no-op of the new term
+   is on a majority. ev->node is the previous proposer, or 0. */
+static void
+s_figure8_round (sim_t *self, const event_t *ev)
+{
+    zr_assert (self->figure8);
+    node_t *proposer = ev->node ? &self->nodes [ev->node] : NULL;
+    if (proposer && proposer->core && ev->incarnation == proposer->incarnation)
+        s_crash (self, ev->node);
+    uint32_t live = 0;
+    for (uint32_t id = 1; id <= self->n; id++)
+        live += self->nodes [id].core != NULL;
+    if (live < self->n / 2 + 1) {
+        uint32_t id = 1 + (uint32_t) s_rand (self, self->n);
+        if (!self->nodes [id].core) {
+            s_start (self, id);
+            s_ready (self, id);
+        }
+    }
+    uint32_t leader = s_propose (self);
+    /* The lab's pause: up to a few election timeouts one time in ten. */
+    uint64_t pause = s_rand (self, 10) == 0 ? s_rand (self, 3 * self->election_ms)
+                                            : s_rand (self, SIM_FIG8_PAUSE_MS);
+    s_schedule (self, self->now + 1 + pause, EV_FIGURE8, leader, NULL);
 }
 
 static void
@@ -505,6 +576,27 @@ s_heal (sim_t *self)
             s_start (self, id);
     self->heal_value = self->next_value;
     self->heal_at = self->now;
+}
+
+/* The Figure 8 profile replaces random crashes, partitions and
+   transfers with the lab's loop (s_figure8_round), and sets what makes
+   an old-term entry reach a majority apart from the new leader's no-op:
+   one entry per AppendEntries and one AppendEntries in flight (real
+   settings: batch_bytes below an entry's size, inflight_max 1), so a
+   lagging follower acknowledges old entries one by one; short timeouts
+   and delays, so a run holds many more leaders. */
+static void
+s_choose_figure8 (sim_t *self)
+{
+    zr_assert (self->figure8);
+    self->crash_every_ms = 0;
+    self->part_every_ms = 0;
+    self->transfer_every_ms = 0;
+    self->delay_max_ms = SIM_FIG8_DELAY_MS;
+    self->heartbeat_ms = SIM_FIG8_HEARTBEAT_MS;
+    self->election_ms = SIM_FIG8_ELECTION_MS;
+    self->batch_bytes = 1;
+    self->inflight_max = 1;
 }
 
 /* Picks the fault mix from the seed (swarm testing). */
@@ -530,13 +622,21 @@ s_choose_faults (sim_t *self)
     int64_t drift = drifts [s_rand (self, 3)];
     for (uint32_t id = 1; id <= self->n; id++)
         self->nodes [id].drift_ppm = drift ? (int64_t) s_rand (self, (uint64_t) (2 * drift)) - drift : 0;
+    self->heartbeat_ms = SIM_HEARTBEAT_MS;
+    self->election_ms = SIM_ELECTION_MS;
+    self->batch_bytes = 64u << 10;
+    self->inflight_max = 8;
+    if (self->figure8)
+        s_choose_figure8 (self);
     snprintf (self->result->faults, sizeof self->result->faults,
-              "nodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums "
-              "drift<=%lld ppm%s%s transfer/%ums",
+              "%snodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums "
+              "drift<=%lld ppm%s%s transfer/%ums election=%ums batch=%lluB inflight=%u",
+              self->figure8 ? "figure8 " : "",
               self->n, self->drop_pct, self->dup_pct, self->delay_max_ms, self->disk_max_ms,
               self->crash_every_ms, self->part_every_ms, (long long) drift,
               self->pre_vote ? " prevote" : "", self->check_quorum ? " checkquorum" : "",
-              self->transfer_every_ms);
+              self->transfer_every_ms, self->election_ms,
+              (unsigned long long) self->batch_bytes, self->inflight_max);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -605,6 +705,10 @@ s_handle (sim_t *self, event_t *ev)
     case EV_HEAL:
         s_heal (self);
         break;
+    case EV_FIGURE8:
+        if (self->faults_on)
+            s_figure8_round (self, ev);
+        break;
     case EV_TRANSFER:
         if (!self->faults_on)
             break;
@@ -647,6 +751,8 @@ s_setup (sim_t *self)
         s_schedule (self, s_rand (self, 2 * self->part_every_ms), EV_FAULTS, 0, NULL);
     if (self->transfer_every_ms)
         s_schedule (self, s_rand (self, 2 * self->transfer_every_ms), EV_TRANSFER, 0, NULL);
+    if (self->figure8)
+        s_schedule (self, 10, EV_FIGURE8, 0, NULL);
     s_schedule (self, self->config.fault_ms, EV_HEAL, 0, NULL);
 }
 
@@ -680,7 +786,9 @@ sim_run (const sim_config_t *config, sim_result_t *result)
     self->result = result;
     zr_rng_seed (&self->rng, config->seed);
     static const uint32_t sizes [] = {3, 5, 7};
-    self->n = config->nodes ? config->nodes : sizes [s_rand (self, 3)];
+    self->figure8 = s_rand (self, SIM_FIG8_ONE_IN) == 0;
+    self->n = config->nodes ? config->nodes
+            : self->figure8 ? 3 : sizes [s_rand (self, 3)];
     zr_assert (self->n >= 1 && self->n <= SIM_NODES_MAX);
     result->nodes = self->n;
     self->registry = (reg_slot_t *) calloc (SIM_REGISTRY, sizeof (reg_slot_t));
