@@ -1,38 +1,62 @@
 /*  =========================================================================
     sim_run - runs the deterministic simulation over a range of seeds
 
-    Usage: sim_run [--seed S] [--seeds N] [--nodes N] [--trace]
+    Usage: sim_run [--seed S] [--seeds N] [--nodes 3|5|7] [--trace]
+    --seed S alone replays seed S (the command a failure prints); with
+    --seeds N it runs seeds S .. S+N-1. A bad flag or number exits 64.
     Prints one line per failing seed with the exact command that replays
     it, and a summary with seeds and events per second.
     =========================================================================
 */
+#include <errno.h>
 #include <time.h>
 #include "sim.h"
+
+/* Parses a whole decimal number in [min, max] into *value; false if not. */
+static bool
+s_number (const char *text, uint64_t min, uint64_t max, uint64_t *value)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull (text, &end, 10);
+    if (errno || end == text || *end || text [0] == '-' || v < min || v > max)
+        return false;
+    *value = v;
+    return true;
+}
 
 int
 main (int argc, char **argv)
 {
     sim_config_t config = {.fault_ms = 3000, .liveness_ms = 5000};
-    uint64_t first = 1, count = 1000;
-    bool seed_given = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp (argv [i], "--seed") && i + 1 < argc) {
-            first = strtoull (argv [++i], NULL, 10);
+    uint64_t first = 1, count = 1000, nodes = 0;
+    bool seed_given = false, count_given = false, ok = true;
+    for (int i = 1; ok && i < argc; i++) {
+        bool more = i + 1 < argc;
+        if (!strcmp (argv [i], "--seed") && more) {
+            ok = s_number (argv [++i], 0, UINT64_MAX / 2, &first);
             seed_given = true;
         }
-        else if (!strcmp (argv [i], "--seeds") && i + 1 < argc)
-            count = strtoull (argv [++i], NULL, 10);
-        else if (!strcmp (argv [i], "--nodes") && i + 1 < argc)
-            config.nodes = (uint32_t) strtoul (argv [++i], NULL, 10);
+        else if (!strcmp (argv [i], "--seeds") && more) {
+            ok = s_number (argv [++i], 1, UINT64_MAX / 2, &count);
+            count_given = true;
+        }
+        else if (!strcmp (argv [i], "--nodes") && more) {
+            ok = s_number (argv [++i], 3, 7, &nodes) && nodes % 2 == 1;
+            config.nodes = (uint32_t) nodes;
+        }
         else if (!strcmp (argv [i], "--trace"))
             config.trace = true;
-        else {
-            fprintf (stderr, "usage: sim_run [--seed S] [--seeds N] [--nodes 3|5|7] [--trace]\n");
-            return 64;
-        }
+        else
+            ok = false;
     }
-    if (seed_given && count == 1000)
-        count = 1;
+    if (!ok) {
+        fprintf (stderr, "usage: sim_run [--seed S] [--seeds N>=1] [--nodes 3|5|7] [--trace]\n"
+                 "  --seed S alone replays seed S; with --seeds N, runs S..S+N-1\n");
+        return 64;
+    }
+    if (seed_given && !count_given)
+        count = 1;                      /* the replay command: one seed */
     struct timespec t0, t1;
     clock_gettime (CLOCK_MONOTONIC, &t0);
     uint64_t failed = 0, events = 0;
