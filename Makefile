@@ -54,12 +54,15 @@ TLIB_SRC  := $(sort $(wildcard tests/lib/*.c)) tests/sim/sim.c
 TLIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(TLIB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
+# Process tests: each server in its own process (the binary re-executes
+# itself), for faults only a process has: SIGSTOP, SIGKILL.
+PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
 PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) tests/sim/test_sim.c) \
-             $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC))
+             $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC) $(PROC_SRC))
 
 VERSION   := 0.1.0
 
@@ -125,7 +128,7 @@ $(B)/bench/raft-peer: bench/peers/raft-peer.c
 bench-compare: all bench-peers
 	bench/compare.sh $(B)
 
-# The suite: unit tests first (fast), then cluster tests. tests/run.sh
+# The suite: unit tests first (fast), then cluster, then process tests. tests/run.sh
 # prints each binary's Check summary and one closing "N passed, N failed".
 test: deps
 	$(MAKE) all check-pure
