@@ -26,7 +26,12 @@ zr_peer_router_new (const char *endpoint)
     /* A restarted peer reconnects with the same identity before this side
        notices the old connection died: let the new one take over. */
     zsock_set_router_handover (sock, 1);
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
+    int64_t deadline = zclock_mono () + ZR_PEER_BIND_RETRY_MS;
+    int rc;
+    while ((rc = zsock_bind (sock, "%s", endpoint)) < 0
+           && zmq_errno () == EADDRINUSE && zclock_mono () < deadline)
+        zclock_sleep (10);              /* back-off while it is released */
+    if (rc < 0) {
         zsys_error ("peer: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }

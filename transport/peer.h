@@ -24,8 +24,13 @@
 #define ZR_PEER_HWM 1000                /* messages queued per link */
 #define ZR_PEER_LINGER_MS 0             /* drop unsent frames on close */
 
-/* Creates the ROUTER that receives RPCs, bound to endpoint. Returns NULL
-   (and logs) if the bind fails. Caller owns the result. */
+#define ZR_PEER_BIND_RETRY_MS 2000      /* how long a busy port is retried */
+
+/* Creates the ROUTER that receives RPCs, bound to endpoint. A port still
+   held is retried for ZR_PEER_BIND_RETRY_MS: a server restarted in the
+   same process races its previous incarnation, whose listener ZeroMQ
+   closes asynchronously on its I/O thread after zsock_destroy. Returns
+   NULL (and logs) if the bind fails. Caller owns the result. */
 zsock_t *zr_peer_router_new (const char *endpoint);
 
 /* Creates a DEALER with identity "<kind><self_id>" (kind 'n' for

@@ -135,6 +135,36 @@ cluster_new (uint32_t n)
     return self;
 }
 
+/* The forked test's log (see cluster_test_setup). */
+static FILE *s_log;
+
+/* Fills why with the last error lines czmq logged in this test (zraft
+   logs why a server could not start), or says there are none. */
+static const char *
+s_log_errors (char *why, size_t size)
+{
+    snprintf (why, size, "(no error logged)");
+    if (!s_log || s_log == stderr)
+        return why;
+    fflush (s_log);
+    rewind (s_log);
+    char line [512];
+    why [0] = '\0';
+    while (fgets (line, sizeof line, s_log))
+        if (!strncmp (line, "E:", 2)) {
+            line [strcspn (line, "\n")] = '\0';
+            line [200] = '\0';         /* a line is enough to say why */
+            size_t used = strlen (why);
+            if (used + strlen (line) + 4 > size)
+                used = 0;               /* keep the latest ones */
+            snprintf (why + used, size - used, "%s%.200s", used ? " | " : "", line);
+        }
+    fseek (s_log, 0, SEEK_END);
+    if (!why [0])
+        snprintf (why, size, "(no error logged)");
+    return why;
+}
+
 void
 cluster_start (cluster_t *self, uint32_t id)
 {
@@ -157,7 +187,10 @@ cluster_start (cluster_t *self, uint32_t id)
     node->applied = 0;                  /* a new incarnation applies from 1 */
     pthread_mutex_unlock (&self->mutex);
     node->node = zraft_new (&config, &fsm);
-    ck_assert_msg (node->node != NULL, "n%u failed to start", id);
+    if (!node->node) {
+        char why [1024];
+        ck_abort_msg ("n%u failed to start: %s", id, s_log_errors (why, sizeof why));
+    }
     /* Re-apply the test's partitions to the new incarnation. */
     for (uint32_t other = 1; other <= self->n; other++) {
         if (other == id)
@@ -589,9 +622,6 @@ cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
                                 .jitter_ms = jitter_ms};
     ck_assert_int_eq (zraft_fault (self->nodes [to].node, from, &fault), 0);
 }
-
-/* The forked test's log (see cluster_test_setup). */
-static FILE *s_log;
 
 void
 cluster_test_setup (void)
