@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include "../lib/cluster.h"
 
 /* Cuts (or heals) the one-way link from -> to, at to's receiving end. */
@@ -223,9 +224,5 @@ main (void)
     tcase_add_test (tc, transfer_to_unreachable_times_out);
     tcase_add_test (tc, pause_stale_leader_never_commits);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -26,6 +26,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -1157,9 +1158,5 @@ main (void)
            LAB_TIMEOUT_S (2, 0, LAB_FIG8_S));
     s_add (s, "lab_reliable_churn", lab_reliable_churn, LAB_TIMEOUT_S (1, 0, 20));
     s_add (s, "lab_unreliable_churn", lab_unreliable_churn, LAB_TIMEOUT_S (1, 0, 20));
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -35,6 +35,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1300,9 +1301,5 @@ main (int argc, char *argv [])
     tcase_add_test (tc, sigstop_leader_resumes_stale_never_commits);
     tcase_add_test (tc, sigkill_restart_keeps_committed);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include "sim.h"
 
 #define PLANTED_SEEDS_MAX 200
@@ -36,9 +37,5 @@ main (void)
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, sim_finds_planted_bug);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include "sim.h"
 
 #define SEEDS_PER_TEST 500
@@ -79,9 +80,5 @@ main (void)
     tcase_add_test (tc, sim_replay_is_exact);
     tcase_add_test (tc, sim_commits_entries);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

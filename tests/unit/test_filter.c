@@ -3,6 +3,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include "../../transport/transport.h"
 
 static zr_message_t *
@@ -199,9 +200,5 @@ main (void)
     tcase_add_test (tc, filter_set_rejects_bad_fault);
     tcase_add_test (tc, filter_destroy_frees_held);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -3,6 +3,7 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
 #include <pthread.h>
 #include "../../transport/transport.h"
 
@@ -85,9 +86,5 @@ main (void)
     tcase_add_test (tc, peer_router_gives_up_on_a_port_kept_busy);
     tcase_add_test (tc, peer_router_refuses_a_bad_endpoint);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }

@@ -11,6 +11,7 @@
 #include "../../actors/wal.h"
 
 #include <check.h>
+#include "../lib/check_run.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -783,9 +784,5 @@ main (void)
     tcase_add_test (tc, wal_sync_error_is_sticky);
     tcase_add_test (tc, wal_spares_prepared_elsewhere);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }
