@@ -67,6 +67,10 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         return ZR_ENOMEM;
     self->poller = zpoller_new (self->pipe, self->router, self->persister,
                                 self->applier, self->timer, NULL);
+    if (!self->poller)
+        return ZR_ENOMEM;
+    /* Only zraft_destroy ends a node, not the application's SIGINT. */
+    zpoller_set_nonstop (self->poller, true);
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
@@ -591,6 +595,11 @@ zr_node_actor (zsock_t *pipe, void *args)
     zr_assert (self);
     self->pipe = pipe;
     self->args = *(zr_node_args_t *) args;
+    free (args);                        /* ours (node.h) */
+    /* The copied config points into the copy, not the freed block. */
+    for (uint32_t i = 0; i < self->args.config.n_servers; i++)
+        self->args.config.servers [i].endpoint = self->args.endpoints [i];
+    self->args.config.data_dir = self->args.data_dir;
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
     atomic_init (&self->bytes_out, 0);

@@ -40,7 +40,8 @@ typedef struct {
     char events_endpoint [64];          /* the application's events socket */
 } zr_node_args_t;
 
-/* zactor body; args is a zr_node_args_t * (copied during start). */
+/* zactor body; args is a heap zr_node_args_t * that the actor owns and
+   frees (so no other thread touches it after zactor_new). */
 void zr_node_actor (zsock_t *pipe, void *args);
 
 #endif

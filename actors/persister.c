@@ -216,6 +216,7 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
     zr_assert (self->preparer);
     self->poller = zpoller_new (pipe, self->preparer, NULL);
     zr_assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
     for (uint32_t i = 0; i < args->n_peers; i++) {
         zr_id_t peer = args->peer_ids [i];
         zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);

@@ -13,6 +13,7 @@ zr_timer_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, NULL);
     zr_assert (poller);
+    zpoller_set_nonstop (poller, true); /* ended by $TERM only */
     bool terminated = false;
     while (!terminated) {
         int timeout = -1;

@@ -9,6 +9,8 @@
 #include "actors.h"
 #include "node.h"
 
+#include <signal.h>
+
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
 _Static_assert (ZRAFT_PROPOSE_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a message");
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX == ZR_ENTRY_BYTES_MAX, "one limit");
@@ -72,6 +74,49 @@ s_config_problem (const zraft_config_t *c)
     return NULL;
 }
 
+/* Blocks every asynchronous signal on the calling thread, saving its mask
+   in *old. zraft_new starts the node with this mask, and every thread the
+   node starts inherits it, so a signal meant for the application never
+   interrupts an actor's poll (which czmq would report as termination).
+   Faults (SIGSEGV, ...) stay deliverable, or a crash would go unreported. */
+static void
+s_signals_block (sigset_t *old)
+{
+    sigset_t set;
+    sigfillset (&set);
+    const int faults [] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults [0]; i++)
+        sigdelset (&set, faults [i]);
+    int rc = pthread_sigmask (SIG_BLOCK, &set, old);
+    zr_assert (rc == 0);
+}
+
+/* Receives the node's reply to the request just sent. A signal caught by
+   the application's thread interrupts the wait, not the reply: wait again,
+   or the reply would stay queued and answer the next call. */
+static int
+s_reply (zraft_t *self, const char *picture, ...)
+{
+    int rc;
+    do {
+        va_list args;
+        va_start (args, picture);
+        rc = zsock_vrecv (self->node, picture, args);
+        va_end (args);
+    } while (rc < 0 && zmq_errno () == EINTR);
+    return rc;
+}
+
+/* Waits for the node's signal (zsock_wait), again if interrupted. */
+static int
+s_reply_signal (zraft_t *self)
+{
+    int rc;
+    while ((rc = zsock_wait (self->node)) < 0 && zmq_errno () == EINTR)
+        ;
+    return rc;
+}
+
 zraft_t *
 zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
 {
@@ -106,11 +151,15 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     int bound = zsock_bind (self->events, "%s", args->events_endpoint);
     zr_assert (bound == 0);
     zsock_set_rcvhwm (self->events, 0);
-    self->node = zactor_new (zr_node_actor, args);
+    sigset_t mask;
+    s_signals_block (&mask);
+    self->node = zactor_new (zr_node_actor, args);      /* owns args */
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
     int rc = ZR_ENOMEM;
     if (self->node)
-        zsock_recv (self->node, "i", &rc);
-    free (args);
+        s_reply (self, "i", &rc);
+    else
+        free (args);
     if (rc != 0)
         zraft_destroy (&self);
     return self;
@@ -196,7 +245,7 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
     rc = ZRAFT_ESHUTDOWN;
     uint64_t i = 0, t = 0;
     uint32_t l = 0;
-    if (zsock_recv (self->node, "i884", &rc, &i, &t, &l) != 0)
+    if (s_reply (self, "i884", &rc, &i, &t, &l) != 0)
         return ZRAFT_ESHUTDOWN;
     if (first)
         *first = i;
@@ -255,8 +304,9 @@ zraft_status (zraft_t *self, zraft_status_t *status)
     zr_assert (self && status);
     if (zstr_send (self->node, "STATUS") != 0)
         return ZRAFT_ESHUTDOWN;
-    zframe_t *frame = zframe_recv (self->node);
-    if (!frame || zframe_size (frame) != sizeof *status) {
+    zframe_t *frame = NULL;
+    if (s_reply (self, "f", &frame) != 0 || !frame
+        || zframe_size (frame) != sizeof *status) {
         zframe_destroy (&frame);
         return ZRAFT_ESHUTDOWN;
     }
@@ -272,7 +322,7 @@ zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
     if (zsock_send (self->node, "s444", "PARTITION", peer, (uint32_t) cut_out,
                     (uint32_t) cut_in) != 0)
         return ZRAFT_ESHUTDOWN;
-    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 int
@@ -283,7 +333,7 @@ zraft_pause (zraft_t *self, uint32_t ms)
         return ZRAFT_EINVAL;
     if (zsock_send (self->node, "s8", "PAUSE", (uint64_t) ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_ESHUTDOWN;
+    return s_reply_signal (self) == 0 ? 0 : ZRAFT_ESHUTDOWN;
 }
 
 int
@@ -293,7 +343,7 @@ zraft_transfer (zraft_t *self, uint32_t peer)
     if (zsock_send (self->node, "s4", "TRANSFER", peer) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
-    if (zsock_recv (self->node, "i", &rc) != 0)
+    if (s_reply (self, "i", &rc) != 0)
         return ZRAFT_ESHUTDOWN;
     return rc;
 }
@@ -306,7 +356,7 @@ zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
                     fault->drop_ppm, fault->dup_ppm, fault->delay_ms,
                     fault->jitter_ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return zsock_wait (self->node) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 const char *

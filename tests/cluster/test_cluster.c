@@ -8,6 +8,10 @@
     =========================================================================
 */
 #include <check.h>
+#include "../lib/check_run.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include "../lib/cluster.h"
 
 /* Raft §5.2: exactly one leader emerges; all servers agree on its term. */
@@ -320,6 +324,71 @@ START_TEST (bad_input_does_not_stall)
 }
 END_TEST
 
+/* Signals: the application's thread catches a signal (no SA_RESTART)
+   hundreds of times while it proposes and asks for status, and czmq's
+   own Ctrl-C flag is raised: every call still gets its own answer, and
+   no node stops (zraft's threads take no signal, its pollers ignore the
+   flag; only zraft_destroy ends a node). */
+static atomic_uint s_signals_caught;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    atomic_fetch_add (&s_signals_caught, 1);
+}
+
+typedef struct {
+    pthread_t target;                   /* the thread to interrupt */
+    atomic_bool stop;
+} s_pester_t;
+
+static void *
+s_pester (void *arg)
+{
+    s_pester_t *p = (s_pester_t *) arg;
+    while (!atomic_load (&p->stop)) {
+        pthread_kill (p->target, SIGUSR1);
+        struct timespec pause = {0, 200 * 1000};       /* 0.2 ms */
+        nanosleep (&pause, NULL);
+    }
+    return NULL;
+}
+
+START_TEST (api_survives_signals)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    struct sigaction action, old;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;    /* no SA_RESTART: calls see EINTR */
+    sigemptyset (&action.sa_mask);
+    ck_assert_int_eq (sigaction (SIGUSR1, &action, &old), 0);
+    s_pester_t pester = {.target = pthread_self ()};
+    atomic_init (&pester.stop, false);
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_pester, &pester), 0);
+    zsys_interrupted = 1;               /* as czmq's SIGINT handler does */
+    uint64_t last = 0;
+    for (uint64_t v = 1; v <= 40; v++) {
+        last = cluster_one (c, 500 + v, 3, false);
+        for (uint32_t id = 1; id <= 3; id++) {
+            zraft_status_t st;
+            ck_assert_int_eq (zraft_status (cluster_node (c, id), &st), 0);
+            ck_assert_uint_ge (st.term, 1);
+        }
+    }
+    atomic_store (&pester.stop, true);
+    ck_assert_int_eq (pthread_join (thread, NULL), 0);
+    zsys_interrupted = 0;
+    ck_assert_int_eq (sigaction (SIGUSR1, &old, NULL), 0);
+    ck_assert_uint_gt (atomic_load (&s_signals_caught), 100);
+    ck_assert_uint_eq (cluster_leader (c), leader);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Public API: a proposal's completion is reported on the pollable events
    socket as an applied run covering its index with its term. */
 START_TEST (api_applied_runs_report_completion)
@@ -431,6 +500,7 @@ main (void)
     tcase_add_test (tc, agree_basic_five);
     tcase_add_test (tc, agree_minority_cannot_commit);
     tcase_add_test (tc, api_applied_runs_report_completion);
+    tcase_add_test (tc, api_survives_signals);
     tcase_add_test (tc, api_propose_many_batch);
     tcase_add_test (tc, agree_unreliable_network);
     suite_add_tcase (s, tc);
@@ -446,9 +516,5 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, bad_input_does_not_stall);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return check_run (s);
 }
