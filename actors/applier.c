@@ -40,6 +40,7 @@ s_apply_run (const zraft_fsm_t *fsm, zsock_t *events, zr_apply_req_t *req)
     zmsg_addmem (msg, &first, sizeof first);
     zmsg_addmem (msg, &last, sizeof last);
     zmsg_append (msg, &terms);
+    zr_handoff_send (term_of);          /* inproc passes the buffer itself */
     if (zmsg_send (&msg, events) != 0)
         zmsg_destroy (&msg);            /* nobody listening: drop the event */
     return last;
@@ -56,15 +57,17 @@ zr_applier_actor (zsock_t *pipe, void *args)
     zsock_set_sndtimeo (events, 0);
     if (zsock_connect (events, "%s", conf->events_endpoint) != 0) {
         zsock_destroy (&events);
-        zsock_signal (pipe, 1);
+        zr_actor_ready (pipe, args, 1);
         return;
     }
-    zsock_signal (pipe, 0);
+    zr_actor_ready (pipe, args, 0);
     bool terminated = false;
     while (!terminated) {
         char *verb = NULL;
         void *ptr = NULL;
-        if (zsock_recv (pipe, "sp", &verb, &ptr) < 0)
+        int rc = zsock_recv (pipe, "sp", &verb, &ptr);
+        zr_handoff_recv (ptr);
+        if (rc < 0)
             break;
         zr_assert (verb);
         if (streq (verb, "$TERM"))

@@ -56,12 +56,12 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                       "%s", c->servers [i].endpoint);
             pargs.n_peers++;
         }
-    self->persister = zactor_new (zr_persister_actor, &pargs);
+    self->persister = zr_actor_new (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
-    self->applier = zactor_new (zr_applier_actor, &aargs);
+    self->applier = zr_actor_new (zr_applier_actor, &aargs);
     self->timer = zactor_new (zr_timer_actor, NULL);
     if (!self->persister || !self->applier || !self->timer)
         return ZR_ENOMEM;
@@ -79,7 +79,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                                       .bytes_out = &self->bytes_out};
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
-        self->replicators [peer] = zactor_new (zr_replicator_actor, &rargs);
+        self->replicators [peer] = zr_actor_new (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
         zpoller_add (self->poller, self->replicators [peer]);
@@ -154,6 +154,7 @@ s_self_send (self_t *self, zr_message_t **msg_p)
     }
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
+    zr_handoff_send (msg);
     if (zsock_send (replicator, "sp", "SEND", msg) != 0)
         zr_message_destroy (&msg);
 }
@@ -207,6 +208,7 @@ s_self_ready (self_t *self)
                                    .n_msgs = rd.n_msgs_synced};
         rd.entries = NULL;
         rd.msgs_synced = NULL;
+        zr_handoff_send (req);
         if (zsock_send (self->persister, "sp", "WRITE", req) == 0)
             self->persist_outstanding++;
         else
@@ -218,6 +220,7 @@ s_self_ready (self_t *self)
         req->entries = rd.committed;
         req->n_entries = rd.n_committed;
         rd.committed = NULL;
+        zr_handoff_send (req);
         if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
             zr_apply_req_destroy (&req);
     }
@@ -320,6 +323,7 @@ s_self_handle_persister (self_t *self)
     void *ptr = NULL;
     if (zsock_recv (self->persister, "sp", &verb, &ptr) < 0)
         return;
+    zr_handoff_recv (ptr);
     zr_assert (verb);
     if (streq (verb, "FAILED"))
         self->disk_failed = true;       /* logged by the persister */
@@ -436,6 +440,7 @@ s_self_handle_pipe (self_t *self)
         zr_blob_t *blob = (zr_blob_t *) s_pop_pointer (msg);
         zframe_t *sizes = zmsg_pop (msg);
         zr_assert (blob);
+        zr_handoff_recv (blob);
         s_self_propose (self, blob, sizes);
         zframe_destroy (&sizes);
     }
@@ -545,6 +550,7 @@ s_child_stop (zactor_t **child_p, bool drain)
             bool stopped = !verb || streq (verb, "STOPPED");
             if (verb && streq (verb, "PERSISTED")) {
                 zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
+                zr_handoff_recv (batch);
                 zr_persist_batch_destroy (&batch);
             }
             zstr_free (&verb);

@@ -38,11 +38,13 @@ s_preparer_actor (zsock_t *pipe, void *args)
         void *job = NULL;
         if (zsock_recv (pipe, "sp", &verb, &job) < 0)
             break;
+        zr_handoff_recv (job);
         bool prepare = verb && streq (verb, "PREPARE") && job;
         zstr_free (&verb);
         if (!prepare)
             break;                      /* $TERM */
         zr_wal_spare_prepare ((zr_wal_spare_t *) job);
+        zr_handoff_send (job);
         zsock_send (pipe, "sp", "PREPARED", job);
     }
 }
@@ -58,6 +60,7 @@ s_spare_collect (self_t *self)
     zstr_free (&verb);
     if (rc < 0)
         return;                         /* interrupted: stays pending */
+    zr_handoff_recv (job);
     zr_assert (job == &self->spare);
     self->preparing = false;
     if (zr_wal_spare_done (self->wal, &self->spare) != 0)
@@ -72,6 +75,7 @@ s_spare_request (self_t *self)
     if (!self->preparing && !self->failed
         && zr_wal_spare_wanted (self->wal, &self->spare)) {
         self->preparing = true;
+        zr_handoff_send (&self->spare);
         zsock_send (self->preparer, "sp", "PREPARE", &self->spare);
     }
 }
@@ -111,7 +115,9 @@ s_self_receive (self_t *self)
 {
     char *verb = NULL;
     void *ptr = NULL;
-    if (zsock_recv (self->pipe, "sp", &verb, &ptr) < 0) {
+    int rc = zsock_recv (self->pipe, "sp", &verb, &ptr);
+    zr_handoff_recv (ptr);
+    if (rc < 0) {
         self->terminated = true;
         return;
     }
@@ -197,6 +203,7 @@ s_self_complete (self_t *self)
     batch->failed = self->failed;
     zr_wal_stats (self->wal, &batch->wal);
     self->queued = 0;
+    zr_handoff_send (batch);
     if (zsock_send (self->pipe, "sp", "PERSISTED", batch) != 0)
         zr_persist_batch_destroy (&batch);
 }
@@ -248,7 +255,7 @@ void
 zr_persister_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (zr_persister_args_t *) args);
-    zsock_signal (pipe, 0);
+    zr_actor_ready (pipe, args, 0);
     s_spare_request (self);
     while (!self->terminated) {
         void *which = zpoller_wait (self->poller, -1);

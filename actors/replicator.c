@@ -41,7 +41,9 @@ s_self_handle_pipe (self_t *self)
 {
     char *verb = NULL;
     void *ptr = NULL;
-    if (zsock_recv (self->pipe, "sp", &verb, &ptr) < 0) {
+    int rc = zsock_recv (self->pipe, "sp", &verb, &ptr);
+    zr_handoff_recv (ptr);
+    if (rc < 0) {
         self->terminated = true;
         return;
     }
@@ -72,12 +74,12 @@ zr_replicator_actor (zsock_t *pipe, void *args)
     msgpack_sbuffer_init (&self->sbuf);
     self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
     if (!self->dealer) {
-        zsock_signal (pipe, 1);
+        zr_actor_ready (pipe, args, 1);
         msgpack_sbuffer_destroy (&self->sbuf);
         free (self);
         return;
     }
-    zsock_signal (pipe, 0);
+    zr_actor_ready (pipe, args, 0);
     /* The DEALER only sends: replies come back to the node's ROUTER from
        the peer's persister (transport/peer.h). */
     while (!self->terminated)

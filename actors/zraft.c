@@ -91,6 +91,22 @@ s_signals_block (sigset_t *old)
     zr_assert (rc == 0);
 }
 
+/* Sends a request to the node. A signal caught by the application's
+   thread can interrupt the send before the message leaves (libzmq checks
+   its command mailbox first): send again. */
+static int
+s_request (zraft_t *self, const char *picture, ...)
+{
+    int rc;
+    do {
+        va_list args;
+        va_start (args, picture);
+        rc = zsock_vsend (self->node, picture, args);
+        va_end (args);
+    } while (rc < 0 && zmq_errno () == EINTR);
+    return rc;
+}
+
 /* Receives the node's reply to the request just sent. A signal caught by
    the application's thread interrupts the wait, not the reply: wait again,
    or the reply would stay queued and answer the next call. */
@@ -172,7 +188,12 @@ zraft_destroy (zraft_t **self_p)
     zraft_t *self = *self_p;
     if (!self)
         return;
+    /* zactor_destroy's $TERM and wait must not be cut short by a signal
+       (the node would be left running): defer signals until it is done. */
+    sigset_t mask;
+    s_signals_block (&mask);
     zactor_destroy (&self->node);
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
     zsock_destroy (&self->events);
     free (self);
     *self_p = NULL;
@@ -236,7 +257,8 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
     if (rc != 0)
         return rc;
     /* Ownership of the blob passes to the node with the send. */
-    if (zsock_send (self->node, "spf", "PROPOSE", blob, size_frame) != 0) {
+    zr_handoff_send (blob);
+    if (s_request (self, "spf", "PROPOSE", blob, size_frame) != 0) {
         zr_blob_unref (&blob);
         zframe_destroy (&size_frame);
         return ZRAFT_ESHUTDOWN;
@@ -276,6 +298,7 @@ zraft_applied_recv (zraft_t *self, zraft_applied_t *run)
     zframe_t *first = zmsg_next (msg);
     zframe_t *last = zmsg_next (msg);
     zframe_t *terms = zmsg_next (msg);
+    zr_handoff_recv (zframe_data (terms));  /* the applier wrote it */
     zr_assert (zframe_streq (verb, "APPLIED"));
     zr_assert (zframe_size (first) == 8 && zframe_size (last) == 8);
     memcpy (&run->first, zframe_data (first), 8);
@@ -302,7 +325,7 @@ int
 zraft_status (zraft_t *self, zraft_status_t *status)
 {
     zr_assert (self && status);
-    if (zstr_send (self->node, "STATUS") != 0)
+    if (s_request (self, "s", "STATUS") != 0)
         return ZRAFT_ESHUTDOWN;
     zframe_t *frame = NULL;
     if (s_reply (self, "f", &frame) != 0 || !frame
@@ -319,7 +342,7 @@ int
 zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
 {
     zr_assert (self);
-    if (zsock_send (self->node, "s444", "PARTITION", peer, (uint32_t) cut_out,
+    if (s_request (self, "s444", "PARTITION", peer, (uint32_t) cut_out,
                     (uint32_t) cut_in) != 0)
         return ZRAFT_ESHUTDOWN;
     return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
@@ -331,7 +354,7 @@ zraft_pause (zraft_t *self, uint32_t ms)
     zr_assert (self);
     if (ms > 600000)
         return ZRAFT_EINVAL;
-    if (zsock_send (self->node, "s8", "PAUSE", (uint64_t) ms) != 0)
+    if (s_request (self, "s8", "PAUSE", (uint64_t) ms) != 0)
         return ZRAFT_ESHUTDOWN;
     return s_reply_signal (self) == 0 ? 0 : ZRAFT_ESHUTDOWN;
 }
@@ -340,7 +363,7 @@ int
 zraft_transfer (zraft_t *self, uint32_t peer)
 {
     zr_assert (self);
-    if (zsock_send (self->node, "s4", "TRANSFER", peer) != 0)
+    if (s_request (self, "s4", "TRANSFER", peer) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
     if (s_reply (self, "i", &rc) != 0)
@@ -352,7 +375,7 @@ int
 zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
 {
     zr_assert (self && fault);
-    if (zsock_send (self->node, "s414444", "FAULT", peer, (uint32_t) fault->cut,
+    if (s_request (self, "s414444", "FAULT", peer, (uint32_t) fault->cut,
                     fault->drop_ppm, fault->dup_ppm, fault->delay_ms,
                     fault->jitter_ms) != 0)
         return ZRAFT_ESHUTDOWN;

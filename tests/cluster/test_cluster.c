@@ -264,7 +264,7 @@ START_TEST (restart_after_segments_roll_over)
     uint32_t follower = leader % 3 + 1;
     size_t size = 128u << 10;
     uint64_t entries = 3 * CLUSTER_SEGMENT_BYTES / size;    /* ~3 segments */
-    uint64_t last = cluster_one_bytes (c, 1, size, 3, false);
+    uint64_t last = cluster_one_bytes (c, 1, size, 3, true);
     cluster_stop (c, follower);
     for (uint64_t v = 2; v <= entries; v++)
         last = cluster_one_bytes (c, v, size, 2, true);
