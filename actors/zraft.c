@@ -91,35 +91,44 @@ s_signals_block (sigset_t *old)
     zr_assert (rc == 0);
 }
 
-/* Sends a request to the node. A signal caught by the application's
-   thread can interrupt the send before the message leaves (libzmq checks
-   its command mailbox first): send again. */
+/* Runs zsock_vsend or zsock_vrecv on the node's pipe until a signal no
+   longer cuts it short. A signal caught by the application's thread can
+   interrupt a send before the message leaves (libzmq checks its command
+   mailbox first), and a receive before the reply is read: the reply is
+   still coming, and one left queued would answer the next call. */
 static int
-s_request (zraft_t *self, const char *picture, ...)
+s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
+         const char *picture, va_list args)
 {
     int rc;
     do {
-        va_list args;
-        va_start (args, picture);
-        rc = zsock_vsend (self->node, picture, args);
-        va_end (args);
+        va_list copy;
+        va_copy (copy, args);
+        rc = call (self->node, picture, copy);
+        va_end (copy);
     } while (rc < 0 && zmq_errno () == EINTR);
     return rc;
 }
 
-/* Receives the node's reply to the request just sent. A signal caught by
-   the application's thread interrupts the wait, not the reply: wait again,
-   or the reply would stay queued and answer the next call. */
+/* Sends a request to the node (zsock_send's picture). */
+static int
+s_request (zraft_t *self, const char *picture, ...)
+{
+    va_list args;
+    va_start (args, picture);
+    int rc = s_retry (self, zsock_vsend, picture, args);
+    va_end (args);
+    return rc;
+}
+
+/* Receives the node's reply to the request just sent (zsock_recv's). */
 static int
 s_reply (zraft_t *self, const char *picture, ...)
 {
-    int rc;
-    do {
-        va_list args;
-        va_start (args, picture);
-        rc = zsock_vrecv (self->node, picture, args);
-        va_end (args);
-    } while (rc < 0 && zmq_errno () == EINTR);
+    va_list args;
+    va_start (args, picture);
+    int rc = s_retry (self, zsock_vrecv, picture, args);
+    va_end (args);
     return rc;
 }
 
