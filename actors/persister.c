@@ -19,13 +19,14 @@ typedef struct {
     uint32_t queued;                    /* requests in queue */
     zactor_t *preparer;                 /* creates spare WAL segments */
     zpoller_t *poller;                  /* pipe and preparer */
-    zr_wal_spare_t spare;               /* the preparer's job */
-    bool preparing;                     /* spare is with the preparer */
+    zr_wal_spare_t *spare;              /* the job with the preparer, or NULL */
 } self_t;
 
 /* The preparer: creates the spare WAL segments the persister asks for,
    one at a time, so a segment's zero fill and fdatasync (tens of ms)
-   never sit between a sync and the acknowledgements behind it.
+   never sit between a sync and the acknowledgements behind it. A job is
+   on the heap with its own directory descriptor: if the persister can no
+   longer take it back (the context ended), the preparer releases it.
    | PREPARE  | persister -> preparer | "sp": zr_wal_spare_t* | PREPARED with the same job |
    | PREPARED | preparer -> persister | "sp": zr_wal_spare_t* | the persister owns the job again | */
 static void
@@ -45,38 +46,61 @@ s_preparer_actor (zsock_t *pipe, void *args)
             break;                      /* $TERM */
         zr_wal_spare_prepare ((zr_wal_spare_t *) job);
         zr_handoff_send (job);
-        zsock_send (pipe, "sp", "PREPARED", job);
+        if (zsock_send (pipe, "sp", "PREPARED", job) != 0) {
+            zr_wal_spare_discard ((zr_wal_spare_t *) job);
+            free (job);
+        }
     }
 }
 
-/* Takes the preparer's job back (blocks until it is done). */
+/* Takes the preparer's job back (blocks until it is done). If the pipe
+   fails (the context ended), the job is the preparer's to release and the
+   persister stops writing: the WAL still counts the spare as pending. */
 static void
 s_spare_collect (self_t *self)
 {
-    zr_assert (self->preparing);
+    zr_assert (self->spare);
     char *verb = NULL;
     void *job = NULL;
-    int rc = zsock_recv (zactor_sock (self->preparer), "sp", &verb, &job);
+    int rc;
+    while ((rc = zsock_recv (zactor_sock (self->preparer), "sp", &verb, &job)) < 0
+           && zmq_errno () == EINTR)
+        ;
     zstr_free (&verb);
-    if (rc < 0)
-        return;                         /* interrupted: stays pending */
+    if (rc < 0 || job != self->spare) {
+        zsys_error ("persister: lost the spare segment job; no further writes");
+        self->spare = NULL;
+        self->failed = true;
+        zsock_send (self->pipe, "ss", "FAILED", "lost the spare segment job");
+        return;
+    }
     zr_handoff_recv (job);
-    zr_assert (job == &self->spare);
-    self->preparing = false;
-    if (zr_wal_spare_done (self->wal, &self->spare) != 0)
+    if (zr_wal_spare_done (self->wal, self->spare) != 0)
         zsys_warning ("persister: spare segment: %s (retried at the switch)",
-                      self->spare.error);
+                      self->spare->error);
+    free (self->spare);
+    self->spare = NULL;
 }
 
 /* Hands the preparer the next spare segment, if the WAL wants one. */
 static void
 s_spare_request (self_t *self)
 {
-    if (!self->preparing && !self->failed
-        && zr_wal_spare_wanted (self->wal, &self->spare)) {
-        self->preparing = true;
-        zr_handoff_send (&self->spare);
-        zsock_send (self->preparer, "sp", "PREPARE", &self->spare);
+    if (self->spare || self->failed)
+        return;
+    zr_wal_spare_t *job = (zr_wal_spare_t *) calloc (1, sizeof *job);
+    zr_assert (job);
+    if (!zr_wal_spare_wanted (self->wal, job)) {
+        free (job);
+        return;
+    }
+    zr_handoff_send (job);
+    if (zsock_send (self->preparer, "sp", "PREPARE", job) == 0)
+        self->spare = job;
+    else {                              /* as if it failed: the switch retries */
+        job->rc = ZR_EIO;
+        zr_wal_spare_done (self->wal, job);
+        free (job);
     }
 }
 
@@ -155,8 +179,10 @@ s_self_write (self_t *self)
         }
     }
     if (dirty && !self->failed) {
-        if (self->preparing && zr_wal_spare_awaited (self->wal))
+        if (self->spare && zr_wal_spare_awaited (self->wal))
             s_spare_collect (self);     /* the sync writes into it */
+    }
+    if (dirty && !self->failed) {
         char errmsg [256] = "";
         if (zr_wal_sync (self->wal, errmsg, sizeof errmsg) != 0) {
             self->failed = true;
@@ -239,7 +265,7 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     for (uint32_t i = 0; i < self->queued; i++)
         zr_persist_req_destroy (&self->queue [i]);
-    if (self->preparing)
+    if (self->spare)
         s_spare_collect (self);         /* the WAL closes what it made */
     zpoller_destroy (&self->poller);
     zactor_destroy (&self->preparer);

@@ -631,7 +631,10 @@ zr_wal_spare_wanted (zr_wal_t *self, zr_wal_spare_t *job)
         || self->spare_fd >= 0 || self->cur_off < self->cur_size / 2)
         return false;
     memset (job, 0, sizeof *job);
-    job->dir_fd = self->dir_fd;
+    /* The job's own descriptor: it may outlive this WAL (see discard). */
+    job->dir_fd = fcntl (self->dir_fd, F_DUPFD_CLOEXEC, 0);
+    if (job->dir_fd < 0)
+        return false;                   /* the switch will create it */
     job->seq = self->cur_seq + 1;
     job->segment_bytes = self->segment_bytes;
     job->fd = -1;
@@ -647,6 +650,17 @@ zr_wal_spare_prepare (zr_wal_spare_t *job)
                                    &job->fd, job->error, sizeof job->error);
 }
 
+void
+zr_wal_spare_discard (zr_wal_spare_t *job)
+{
+    zr_assert (job);
+    if (job->fd >= 0)
+        close (job->fd);                /* the file stays: a valid spare */
+    if (job->dir_fd >= 0)
+        close (job->dir_fd);
+    job->fd = job->dir_fd = -1;
+}
+
 bool
 zr_wal_spare_awaited (zr_wal_t *self)
 {
@@ -660,6 +674,8 @@ zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job)
     zr_assert (self && job && self->spare_pending);
     zr_assert (job->seq == self->cur_seq + 1 && self->spare_fd < 0);
     self->spare_pending = false;
+    close (job->dir_fd);
+    job->dir_fd = -1;
     if (job->rc == 0) {
         self->spare_fd = job->fd;
         job->fd = -1;

@@ -154,7 +154,7 @@ int zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen);
    preparing spares itself; a segment switch without a spare still
    creates one on the spot. */
 typedef struct {
-    int dir_fd;                         /* the WAL's directory (borrowed) */
+    int dir_fd;                         /* the WAL's directory (a dup, the job's) */
     uint64_t seq;                       /* the segment to create */
     size_t segment_bytes;               /* its size */
     int fd;                             /* out: the segment, open, or -1 */
@@ -170,13 +170,19 @@ bool zr_wal_spare_wanted (zr_wal_t *self, zr_wal_spare_t *job);
    thread while the owner goes on using the WAL. */
 void zr_wal_spare_prepare (zr_wal_spare_t *job);
 
+/* Releases a job nobody will hand back (its WAL is gone or failed): closes
+   its descriptors. A segment it created stays, complete, for the next
+   zr_wal_open to use as its spare. */
+void zr_wal_spare_discard (zr_wal_spare_t *job);
+
 /* True when records queued for the next zr_wal_sync need the segment a
    pending job is creating: collect the job before syncing. */
 bool zr_wal_spare_awaited (zr_wal_t *self);
 
 /* Takes a prepared job back: installs its segment as the spare and
    returns 0, or returns the job's error (the WAL then creates the spare
-   itself at the switch, where a real disk error becomes sticky). */
+   itself at the switch, where a real disk error becomes sticky). Closes
+   the job's descriptors either way. */
 int zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job);
 
 /* Returns the index of the last entry queued or recovered (0 if none). */

@@ -204,6 +204,19 @@ s_reopen_check (const char *dir, uint32_t n, zr_term_t term, uint32_t size,
     zr_wal_destroy (&wal);
 }
 
+/* Returns how many file descriptors this process has open. */
+static int
+s_open_fds (void)
+{
+    DIR *d = opendir ("/proc/self/fd");
+    ck_assert_ptr_nonnull (d);
+    int n = 0;
+    while (readdir (d))
+        n++;
+    closedir (d);
+    return n;
+}
+
 /* Runs zr_wal_spare_prepare on another thread, as the persister does. */
 static void *
 s_prepare_thread (void *job)
@@ -710,6 +723,7 @@ START_TEST (wal_spares_prepared_elsewhere)
        retried by the switch itself. */
     char dir [64], path [512];
     s_dir_new (dir);
+    int fds = s_open_fds ();
     zr_wal_state_t state;
     zr_wal_t *wal = s_open (dir, &state);
     zr_wal_spare_t job;
@@ -750,6 +764,17 @@ START_TEST (wal_spares_prepared_elsewhere)
     s_append (wal, 1351, 400, 1, 100);              /* crosses into 4 */
     s_sync (wal);
     ck_assert_int_eq (s_segments_count (dir), 4);
+    /* A job its owner never takes back (the persister gone) is discarded:
+       its descriptors close and the segment it made stays, complete. */
+    ck_assert (zr_wal_spare_wanted (wal, &job));    /* 4 is half full */
+    zr_wal_spare_prepare (&job);
+    zr_wal_spare_discard (&job);
+    zr_wal_destroy (&wal);
+    ck_assert_int_eq (s_open_fds (), fds);          /* every job's dup closed */
+    ck_assert_int_eq (s_segments_count (dir), 5);
+    wal = s_open (dir, &state);                     /* takes 5 as its spare */
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert_int_eq (s_segments_count (dir), 5);
     zr_wal_destroy (&wal);
     s_reopen_check (dir, 1750, 1, 100, &state);
     zr_entries_destroy (&state.entries, state.n_entries);
