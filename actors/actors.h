@@ -12,6 +12,8 @@
 #include "../include/zraft.h"
 #include "wal.h"
 
+#include <signal.h>
+
 /* Ownership hand-offs. Actors pass pointers to what they hand over
    ("p" frames): the receiver owns the object from then on. The happens-
    before that makes this safe goes through libzmq's lock-free queues,

@@ -316,20 +316,24 @@ s_self_handle_router (self_t *self)
     zmsg_destroy (&frames);
 }
 
+static void *s_pop_pointer (zmsg_t *msg);
+
 static void
 s_self_handle_persister (self_t *self)
 {
-    char *verb = NULL;
-    void *ptr = NULL;
-    if (zsock_recv (self->persister, "sp", &verb, &ptr) < 0)
+    /* FAILED carries a reason ("ss"), PERSISTED a pointer ("sp"). */
+    zmsg_t *msg = zmsg_recv (self->persister);
+    if (!msg)
         return;
-    zr_handoff_recv (ptr);
+    char *verb = zmsg_popstr (msg);
     zr_assert (verb);
     if (streq (verb, "FAILED"))
         self->disk_failed = true;       /* logged by the persister */
     else {
-        zr_assert (streq (verb, "PERSISTED") && ptr);
-        zr_persist_batch_t *batch = (zr_persist_batch_t *) ptr;
+        zr_assert (streq (verb, "PERSISTED"));
+        zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
+        zr_assert (batch);
+        zr_handoff_recv (batch);
         zr_assert (self->persist_outstanding >= batch->n_reqs);
         self->persist_outstanding -= batch->n_reqs;
         for (uint32_t i = 0; i < batch->n_reqs && !batch->failed; i++) {
@@ -346,6 +350,7 @@ s_self_handle_persister (self_t *self)
         zr_persist_batch_destroy (&batch);
     }
     zstr_free (&verb);
+    zmsg_destroy (&msg);
 }
 
 /* Pops a number frame as czmq's zsock_send pictures 1/2/4/8 write it
@@ -594,9 +599,27 @@ s_self_handle (self_t *self, void *which)
         s_self_handle_child (self, (zsock_t *) which);
 }
 
+/* Blocks every asynchronous signal on the calling thread (node.h). The
+   node does it first thing, and every thread it starts inherits the mask,
+   so a signal meant for the application never interrupts an actor's poll
+   (which czmq would report as termination). Faults (SIGSEGV, ...) stay
+   deliverable, or a crash would go unreported. */
+void
+zr_signals_block (sigset_t *old)
+{
+    sigset_t set;
+    sigfillset (&set);
+    const int faults [] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults [0]; i++)
+        sigdelset (&set, faults [i]);
+    int rc = pthread_sigmask (SIG_BLOCK, &set, old);
+    zr_assert (rc == 0);
+}
+
 void
 zr_node_actor (zsock_t *pipe, void *args)
 {
+    zr_signals_block (NULL);            /* before any child is started */
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     zr_assert (self);
     self->pipe = pipe;

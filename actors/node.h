@@ -40,6 +40,11 @@ typedef struct {
     char events_endpoint [64];          /* the application's events socket */
 } zr_node_args_t;
 
+/* Blocks every asynchronous signal on the calling thread, saving the old
+   mask in *old (if not NULL). The node and all its actors run so: signals
+   belong to the application. */
+void zr_signals_block (sigset_t *old);
+
 /* zactor body; args is a heap zr_node_args_t * that the actor owns and
    frees (so no other thread touches it after zactor_new). */
 void zr_node_actor (zsock_t *pipe, void *args);

@@ -9,7 +9,6 @@
 #include "actors.h"
 #include "node.h"
 
-#include <signal.h>
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
 _Static_assert (ZRAFT_PROPOSE_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a message");
@@ -74,23 +73,6 @@ s_config_problem (const zraft_config_t *c)
     return NULL;
 }
 
-/* Blocks every asynchronous signal on the calling thread, saving its mask
-   in *old. zraft_new starts the node with this mask, and every thread the
-   node starts inherits it, so a signal meant for the application never
-   interrupts an actor's poll (which czmq would report as termination).
-   Faults (SIGSEGV, ...) stay deliverable, or a crash would go unreported. */
-static void
-s_signals_block (sigset_t *old)
-{
-    sigset_t set;
-    sigfillset (&set);
-    const int faults [] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
-    for (size_t i = 0; i < sizeof faults / sizeof faults [0]; i++)
-        sigdelset (&set, faults [i]);
-    int rc = pthread_sigmask (SIG_BLOCK, &set, old);
-    zr_assert (rc == 0);
-}
-
 /* Runs zsock_vsend or zsock_vrecv on the node's pipe until a signal no
    longer cuts it short. A signal caught by the application's thread can
    interrupt a send before the message leaves (libzmq checks its command
@@ -104,6 +86,7 @@ s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
     do {
         va_list copy;
         va_copy (copy, args);
+        errno = 0;                      /* czmq can fail without setting it */
         rc = call (self->node, picture, copy);
         va_end (copy);
     } while (rc < 0 && zmq_errno () == EINTR);
@@ -176,10 +159,7 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     int bound = zsock_bind (self->events, "%s", args->events_endpoint);
     zr_assert (bound == 0);
     zsock_set_rcvhwm (self->events, 0);
-    sigset_t mask;
-    s_signals_block (&mask);
     self->node = zactor_new (zr_node_actor, args);      /* owns args */
-    pthread_sigmask (SIG_SETMASK, &mask, NULL);
     int rc = ZR_ENOMEM;
     if (self->node)
         s_reply (self, "i", &rc);
@@ -200,7 +180,7 @@ zraft_destroy (zraft_t **self_p)
     /* zactor_destroy's $TERM and wait must not be cut short by a signal
        (the node would be left running): defer signals until it is done. */
     sigset_t mask;
-    s_signals_block (&mask);
+    zr_signals_block (&mask);
     zactor_destroy (&self->node);
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
     zsock_destroy (&self->events);
@@ -307,8 +287,8 @@ zraft_applied_recv (zraft_t *self, zraft_applied_t *run)
     zframe_t *first = zmsg_next (msg);
     zframe_t *last = zmsg_next (msg);
     zframe_t *terms = zmsg_next (msg);
+    zr_assert (zframe_streq (verb, "APPLIED") && terms);
     zr_handoff_recv (zframe_data (terms));  /* the applier wrote it */
-    zr_assert (zframe_streq (verb, "APPLIED"));
     zr_assert (zframe_size (first) == 8 && zframe_size (last) == 8);
     memcpy (&run->first, zframe_data (first), 8);
     memcpy (&run->last, zframe_data (last), 8);

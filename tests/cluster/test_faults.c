@@ -9,6 +9,10 @@
     =========================================================================
 */
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include "../lib/check_run.h"
 #include "../lib/cluster.h"
 
@@ -209,6 +213,93 @@ START_TEST (pause_stale_leader_never_commits)
 }
 END_TEST
 
+/* Copies every file of directory from into directory to (WAL segments:
+   a flat directory), replacing files of the same name. */
+static void
+s_copy_files (const char *from, const char *to)
+{
+    DIR *d = opendir (from);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *de;
+    char src [512], dst [512];
+    static char buf [1 << 16];
+    while ((de = readdir (d))) {
+        if (de->d_name [0] == '.')
+            continue;
+        snprintf (src, sizeof src, "%s/%s", from, de->d_name);
+        snprintf (dst, sizeof dst, "%s/%s", to, de->d_name);
+        int in = open (src, O_RDONLY), out = open (dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ck_assert_msg (in >= 0 && out >= 0, "copy %s -> %s", src, dst);
+        ssize_t n;
+        while ((n = read (in, buf, sizeof buf)) > 0)
+            ck_assert_int_eq (write (out, buf, (size_t) n), n);
+        ck_assert_int_eq (n, 0);
+        ck_assert_int_eq (fsync (out), 0);
+        close (in);
+        close (out);
+    }
+    closedir (d);
+}
+
+/* A full disk (brief: bad input "gets a clear error and loses nothing"):
+   a follower whose WAL cannot grow reports disk_failed and acknowledges
+   nothing more, while the other two keep committing; moved to a disk
+   with room, it recovers everything it had made durable and catches up.
+   The small disk is a 5 MiB tmpfs: the WAL's two first segments fit, the
+   third (prepared once the second is half full) does not. Mounting needs
+   root, as the suite's set-up does. */
+START_TEST (full_disk_stops_acks_loses_nothing)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t f = leader % 3 + 1;
+    cluster_one (c, 1, 3, false);
+    cluster_stop (c, f);
+    char home [256], small [64];
+    snprintf (home, sizeof home, "%s", cluster_dir (c, f));
+    snprintf (small, sizeof small, "/tmp/zraft-full-XXXXXX");
+    ck_assert_ptr_nonnull (mkdtemp (small));
+    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=5m,mode=0700") == 0,
+                   "mount tmpfs on %s: %s (the suite runs as root)", small,
+                   strerror (errno));
+    s_copy_files (home, small);
+    cluster_set_dir (c, f, small);
+    cluster_start (c, f);
+    /* 128 KiB commands: the disk is full after about 4 MiB of them. */
+    size_t size = 128u << 10;
+    uint64_t value = 2, bound = 2 + 2 * (5u << 20) / size;
+    zraft_status_t st = s_status (c, f);
+    while (!st.disk_failed && value < bound) {
+        cluster_one_bytes (c, value++, size, 2, true);
+        st = s_status (c, f);
+    }
+    ck_assert_msg (st.disk_failed, "n%u never reported its full disk", f);
+    uint64_t durable = st.persisted;
+    /* Two servers still make a majority; the full one acknowledges
+       nothing more (its durable index stays put). */
+    uint64_t last = 0;
+    for (uint64_t v = 0; v < 5; v++)
+        last = cluster_one (c, 9000 + v, 2, true);
+    st = s_status (c, f);
+    ck_assert (st.disk_failed);
+    ck_assert_uint_eq (st.persisted, durable);
+    ck_assert_uint_lt (st.persisted, last);
+    /* Moved to a disk with room, it keeps every durable entry. */
+    cluster_stop (c, f);
+    s_copy_files (small, home);
+    ck_assert_int_eq (umount (small), 0);
+    ck_assert_int_eq (rmdir (small), 0);
+    cluster_set_dir (c, f, home);
+    cluster_start (c, f);
+    st = s_status (c, f);
+    ck_assert (!st.disk_failed);
+    ck_assert_uint_ge (st.last_index, durable);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_one (c, 9999, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -223,6 +314,7 @@ main (void)
     tcase_add_test (tc, transfer_hands_over_leadership);
     tcase_add_test (tc, transfer_to_unreachable_times_out);
     tcase_add_test (tc, pause_stale_leader_never_commits);
+    tcase_add_test (tc, full_disk_stops_acks_loses_nothing);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

@@ -302,6 +302,21 @@ cluster_endpoint (cluster_t *self, uint32_t id)
     return self->nodes [id].endpoint;
 }
 
+const char *
+cluster_dir (cluster_t *self, uint32_t id)
+{
+    return self->nodes [id].dir;
+}
+
+void
+cluster_set_dir (cluster_t *self, uint32_t id, const char *dir)
+{
+    cluster_node_t *node = &self->nodes [id];
+    ck_assert_ptr_null (node->node);
+    ck_assert_uint_lt (strlen (dir), sizeof node->dir);
+    snprintf (node->dir, sizeof node->dir, "%s", dir);
+}
+
 void
 cluster_check (cluster_t *self)
 {

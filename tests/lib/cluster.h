@@ -139,6 +139,13 @@ int cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
 uint64_t cluster_one_bytes (cluster_t *self, uint64_t value, size_t size,
                             uint32_t expected, bool retry);
 
+/* Returns server id's data directory. */
+const char *cluster_dir (cluster_t *self, uint32_t id);
+
+/* Moves stopped server id to data directory dir (the test owns it and
+   removes it; cluster_destroy removes only the cluster's own). */
+void cluster_set_dir (cluster_t *self, uint32_t id, const char *dir);
+
 /* Sets the faults of the link from server from to server to: drop
    probability (ppm), then a delay plus a uniform jitter on what passes
    (a long jitter reorders). Nothing if to is stopped. cluster_unreliable
