@@ -61,7 +61,6 @@
 #define S_REPLIES_MAX (S_FLOOD_MAX + 256)   /* PROPOSED replies kept per child */
 #define S_DONES_MAX S_REPLIES_MAX       /* DONE reports kept per child */
 #define S_PENDING_MAX S_REPLIES_MAX     /* proposals a child tracks */
-#define S_NEW_ATTEMPTS 20               /* zraft_new retries (port release) */
 
 /* Bounds, from the configured timing (cluster.h). The longest randomised
    election timeout is twice the configured one. */
@@ -196,9 +195,9 @@ s_server_args (s_server_t *self, int argc, char *argv [])
               self->id);
 }
 
-/* Starts the server from its data dir. Its port may still be held by the
-   socket of a killed incarnation, so a failed start is retried a few
-   times. Returns 0 or -1. */
+/* Starts the server from its data dir (a port still held by a killed
+   incarnation is retried by zraft itself, transport/peer.h). Returns 0
+   or -1. */
 static int
 s_server_start (s_server_t *self)
 {
@@ -218,11 +217,7 @@ s_server_start (s_server_t *self)
     config.election_timeout_ms = self->election_ms;
     config.segment_bytes = 4u << 20;
     zraft_fsm_t fsm = {.apply = s_server_apply, .arg = self};
-    for (int attempt = 0; attempt < S_NEW_ATTEMPTS && !self->node; attempt++) {
-        self->node = zraft_new (&config, &fsm);
-        if (!self->node)
-            zclock_sleep ((int) self->heartbeat_ms);
-    }
+    self->node = zraft_new (&config, &fsm);
     return self->node ? 0 : -1;
 }
 
