@@ -10,6 +10,10 @@
     file; the same inputs give the same outputs, which is what lets a
     simulation replay a run from its seed.
 
+    The rules live one per file (election.c, replication.c, commit.c,
+    transfer.c, sharing the private state of state.h); core.c keeps
+    Step/Tick/Ready and dispatches to them.
+
     Design notes (the numbers are referred to in code and tests)
     1. Election Safety (Figure 3): at most one vote per term; the vote and
        the term are persisted before any message that depends on them is

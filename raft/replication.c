@@ -1,0 +1,211 @@
+/*  =========================================================================
+    replication - AppendEntries and its conflict hints (see replication.h)
+    =========================================================================
+*/
+#include "state.h"
+
+/* ------------------------------------------------------------ leader */
+
+/* Builds an AppendEntries to peer with prev = next - 1 and entries from
+   next up to the batch budget (at least one entry if any is left). */
+static zr_message_t *
+s_append_message (zr_core_t *self, zr_id_t peer, zr_index_t next,
+                  uint64_t *bytes_p)
+{
+    zr_index_t last = zr_log_last_index (&self->log);
+    zr_assert (next >= 1 && next <= last + 1);
+    zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
+    msg->prev_index = next - 1;
+    msg->prev_term = zr_log_term (&self->log, next - 1);
+    msg->commit = self->commit;
+    uint64_t bytes = 0;
+    zr_index_t end = next;
+    while (end <= last && end - next < ZR_BATCH_ENTRIES_MAX) {
+        uint32_t size = zr_log_get (&self->log, end)->size;
+        if (end > next && bytes + size > self->config.batch_bytes)
+            break;
+        bytes += size;
+        end++;
+    }
+    msg->n_entries = (uint32_t) (end - next);
+    if (msg->n_entries > 0) {
+        msg->entries = (zr_entry_t *) malloc (msg->n_entries * sizeof (zr_entry_t));
+        zr_assert (msg->entries);
+        for (uint32_t i = 0; i < msg->n_entries; i++)
+            zr_entry_copy (&msg->entries [i], zr_log_get (&self->log, next + i));
+    }
+    *bytes_p = bytes;
+    return msg;
+}
+
+/* Sends what the window allows to one follower, and a heartbeat if the
+   link has been idle for heartbeat_ms (or force). In PROBE the heartbeat
+   is the probe itself; in REPLICATE it checks prev = match, which the
+   follower is known to hold, so it never causes a spurious rejection. */
+static void
+s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
+{
+    zr_progress_t *pr = &self->progress [peer];
+    zr_index_t last = zr_log_last_index (&self->log);
+    bool due = force || now_ms >= pr->last_send_ms + self->config.heartbeat_ms;
+    bool sent = false;
+    if (pr->state == ZR_PROGRESS_PROBE && due)
+        pr->probe_sent = false;         /* resend the probe */
+    while (zr_progress_can_send (pr)
+           && (pr->next <= last || pr->state == ZR_PROGRESS_PROBE)) {
+        uint64_t bytes = 0;
+        zr_message_t *msg = s_append_message (self, peer, pr->next, &bytes);
+        zr_progress_sent (pr, msg->prev_index + msg->n_entries, bytes, now_ms);
+        zr_core_push (self, &self->out, msg);
+        sent = true;
+    }
+    if (!sent && due) {
+        zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
+        msg->prev_index = pr->state == ZR_PROGRESS_REPLICATE ? pr->match : pr->next - 1;
+        msg->prev_term = zr_log_term (&self->log, msg->prev_index);
+        msg->commit = self->commit;
+        zr_progress_heartbeat_sent (pr, now_ms);
+        zr_core_push (self, &self->out, msg);
+    }
+}
+
+void
+zr_replication_all (zr_core_t *self, uint64_t now_ms, bool force)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER);
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id != self->config.id)
+            s_replicate (self, id, now_ms, force);
+    }
+}
+
+void
+zr_replication_tick (zr_core_t *self, uint64_t now_ms)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER);
+    uint64_t retry_ms = self->config.election_timeout_ms / 2;
+    zr_assert (retry_ms > 0);
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id)
+            continue;
+        zr_progress_timeout (&self->progress [id], now_ms, retry_ms);
+        s_replicate (self, id, now_ms, false);
+    }
+}
+
+int
+zr_replication_handle_append_reply (zr_core_t *self, const zr_message_t *msg,
+                                    uint64_t now_ms)
+{
+    zr_assert (msg->type == ZR_MSG_APPEND_REPLY);
+    if (self->role != ZR_ROLE_LEADER || msg->term != self->term)
+        return 0;                       /* stale */
+    zr_progress_t *pr = &self->progress [msg->from];
+    if (msg->match_index > zr_log_last_index (&self->log))
+        return ZR_EMALFORMED;           /* claims entries we never sent */
+    self->heard_ms [msg->from] = now_ms;                              /* (10) */
+    if (msg->success) {
+        if (zr_progress_acked (pr, msg->match_index)) {
+            zr_commit_maybe_advance (self);
+            if (msg->from == self->transfer_to)
+                zr_transfer_maybe_send (self);
+        }
+    }
+    else {
+        zr_index_t hint = msg->last_index + 1;
+        if (msg->conflict_term != 0) {
+            zr_index_t ours = zr_log_term_last (&self->log, msg->conflict_term);
+            hint = ours ? ours + 1 : msg->conflict_index;
+        }
+        if (hint == 0)
+            hint = 1;
+        zr_progress_rejected (pr, msg->match_index, hint);
+    }
+    /* What to send next is decided in zr_core_ready, so that every reply
+       and proposal handled meanwhile shares one batch. */
+    return 0;
+}
+
+/* ------------------------------------------------------------ follower */
+
+static zr_message_t *
+s_append_reply (zr_core_t *self, const zr_message_t *msg)
+{
+    zr_message_t *reply = zr_core_message (self, ZR_MSG_APPEND_REPLY, msg->from);
+    reply->last_index = zr_log_last_index (&self->log);
+    reply->match_index = msg->prev_index;
+    return reply;
+}
+
+/* Appends msg's entries after prev_index, truncating only a conflicting
+   suffix (4). Returns false if a conflict would cut a committed entry,
+   which a correct leader never asks for: the message is then refused. */
+static bool
+s_append_entries (zr_core_t *self, const zr_message_t *msg)
+{
+    for (uint32_t i = 0; i < msg->n_entries; i++) {
+        const zr_entry_t *entry = &msg->entries [i];
+        zr_assert (entry->index == msg->prev_index + 1 + i);
+        zr_index_t last = zr_log_last_index (&self->log);
+        if (entry->index <= last) {
+#ifndef ZR_PLANT_BUG_TRUNCATE_MATCHING  /* simulation self-test: (4) ignored */
+            if (zr_log_term (&self->log, entry->index) == entry->term)
+                continue;               /* matches: never cut (4) */
+#endif
+            if (entry->index <= self->commit)
+                return false;
+            zr_log_truncate (&self->log, entry->index);
+            if (self->persisted >= entry->index)
+                self->persisted = entry->index - 1;
+        }
+        if (self->unstable_from > entry->index)
+            self->unstable_from = entry->index;
+        int rc = zr_log_append (&self->log, entry);
+        zr_assert (rc == 0);
+    }
+    return true;
+}
+
+int
+zr_replication_handle_append (zr_core_t *self, const zr_message_t *msg,
+                              uint64_t now_ms)
+{
+    zr_assert (msg->type == ZR_MSG_APPEND);
+    zr_message_t *reply = s_append_reply (self, msg);
+    if (msg->term < self->term) {       /* stale leader: tell it our term */
+        zr_core_push (self, &self->out_synced, reply);
+        return 0;
+    }
+    if (self->role == ZR_ROLE_LEADER) { /* two leaders in one term */
+        zr_message_destroy (&reply);
+        return ZR_EMALFORMED;
+    }
+    zr_core_become_follower (self, msg->term, msg->from, now_ms);
+    zr_core_reset_election_timer (self, now_ms);
+    self->leader_contact_ms = now_ms;
+    zr_index_t last = zr_log_last_index (&self->log);
+    if (msg->prev_index > last) {
+        reply->conflict_term = 0;       /* hint: our log is too short */
+    }
+    else
+    if (zr_log_term (&self->log, msg->prev_index) != msg->prev_term) {
+        reply->conflict_term = zr_log_term (&self->log, msg->prev_index);
+        reply->conflict_index = zr_log_term_start (&self->log, msg->prev_index);
+    }
+    else
+    if (!s_append_entries (self, msg)) {
+        zr_message_destroy (&reply);
+        return ZR_EMALFORMED;
+    }
+    else {
+        zr_index_t verified = msg->prev_index + msg->n_entries;
+        zr_commit_follow (self, msg->commit, verified);               /* (5) */
+        reply->success = true;
+        reply->match_index = verified;
+    }
+    reply->last_index = zr_log_last_index (&self->log);
+    zr_core_push (self, &self->out_synced, reply);                    /* (7) */
+    return 0;
+}

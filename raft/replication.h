@@ -1,0 +1,27 @@
+/*  =========================================================================
+    replication - AppendEntries, its replies and conflict hints
+
+    Raft §5.3 (log replication, Figure 2), the follower's conflict hints
+    and the leader's back-off by whole terms; pipelining within the
+    progress window (progress.h). Invariants (4), (5), (7) of core.h.
+
+    Internal to raft/: declared for core.c and the other rule files.
+    =========================================================================
+*/
+#ifndef ZR_REPLICATION_H_INCLUDED
+#define ZR_REPLICATION_H_INCLUDED
+
+/* Sends each follower what its window allows, and heartbeats when idle
+   (or all at once if force). Leader only. */
+void zr_replication_all (zr_core_t *self, uint64_t now_ms, bool force);
+
+/* Times out lost AppendEntries and sends heartbeats (leader tick). */
+void zr_replication_tick (zr_core_t *self, uint64_t now_ms);
+
+/* Handlers of APPEND and APPEND_REPLY; 0 or ZR_EMALFORMED. */
+int zr_replication_handle_append (zr_core_t *self, const zr_message_t *msg,
+                                  uint64_t now_ms);
+int zr_replication_handle_append_reply (zr_core_t *self, const zr_message_t *msg,
+                                        uint64_t now_ms);
+
+#endif
