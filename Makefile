@@ -59,7 +59,7 @@ CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
 PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
-PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM
+PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) tests/sim/test_sim.c) \
              $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC) $(PROC_SRC))
@@ -104,7 +104,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
 define PLANT_template
 $(B)/plant-$(1)/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -DZR_PLANT_BUG_$(1) -c $$< -o $$@
+	$$(CC) $$(CFLAGS) -DZR_PLANT_BUG_$(1) -MMD -MP -c $$< -o $$@
 $(B)/tests/sim/test_planted_$(1): tests/sim/test_planted.c tests/sim/sim.c $(patsubst %.c,$(B)/plant-$(1)/%.o,$(RAFT_SRC))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) -DPLANTED='"$(1)"' -o $$@ $$^ $$(CHECKLIB)
@@ -172,4 +172,4 @@ check-pure:
 clean:
 	rm -rf build build-asan build-tsan
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/plant-* -name '*.d' 2>/dev/null)

@@ -118,9 +118,10 @@ s_self_start (self_t *self)
         return rc;
     }
     self->core = zr_core_new (&cc, (uint64_t) zclock_mono ());
-    rc = self->core ? zr_core_restore (self->core, state.term, state.vote,
-                                       state.entries, state.n_entries)
-                    : ZR_ENOMEM;
+    zr_core_restore_t restore = {.term = state.term, .vote = state.vote,
+                                 .entries = state.entries,
+                                 .n_entries = state.n_entries};
+    rc = self->core ? zr_core_restore (self->core, &restore) : ZR_ENOMEM;
     zsys_notice ("n%u node: recovered term=%llu vote=%u entries=%u", self->id,
                  (unsigned long long) state.term, state.vote, state.n_entries);
     zr_entries_destroy (&state.entries, state.n_entries);

@@ -106,6 +106,27 @@ zr_core_become_follower (zr_core_t *self, zr_term_t term, zr_id_t leader,
                        (unsigned long long) term, leader);
 }
 
+int
+zr_core_heard_leader (zr_core_t *self, const zr_message_t *msg,
+                      zr_message_t **reply_p, uint64_t now_ms)
+{
+    zr_assert (msg->type == ZR_MSG_APPEND || msg->type == ZR_MSG_SNAPSHOT);
+    zr_assert (reply_p && *reply_p);
+    if (msg->term < self->term) {       /* stale leader: tell it our term */
+        zr_core_push (self, &self->out_synced, *reply_p);
+        *reply_p = NULL;
+        return 0;
+    }
+    if (self->role == ZR_ROLE_LEADER) { /* two leaders in one term */
+        zr_message_destroy (reply_p);
+        return ZR_EMALFORMED;
+    }
+    zr_core_become_follower (self, msg->term, msg->from, now_ms);
+    zr_core_reset_election_timer (self, now_ms);
+    self->leader_contact_ms = now_ms;
+    return 1;
+}
+
 /* ------------------------------------------------------------ public API */
 
 zr_core_t *
@@ -125,10 +146,15 @@ zr_core_new (const zr_core_config_t *config, uint64_t now_ms)
         found = found || id == config->id;
     }
     zr_assert (found);
+    zr_assert (config->snapshot_chunk_bytes <= ZR_CHUNK_BYTES_MAX);
     zr_core_t *self = (zr_core_t *) calloc (1, sizeof (zr_core_t));
     if (!self)
         return NULL;
     self->config = *config;
+    if (self->config.snapshot_chunk_bytes == 0)
+        self->config.snapshot_chunk_bytes = ZR_CORE_CHUNK_BYTES;
+    if (self->config.snapshot_window_bytes < self->config.snapshot_chunk_bytes)
+        self->config.snapshot_window_bytes = 4 * (uint64_t) self->config.snapshot_chunk_bytes;
     zr_rng_seed (&self->rng, config->seed ^ ((uint64_t) config->id << 32));
     zr_log_init (&self->log);
     self->role = ZR_ROLE_FOLLOWER;
@@ -151,28 +177,48 @@ zr_core_destroy (zr_core_t **self_p)
             zr_message_destroy (&boxes [b]->items [i]);
         free (boxes [b]->items);
     }
+    for (uint32_t i = 0; i < self->n_chunks; i++)
+        zr_blob_unref (&self->chunks [i].blob);
+    free (self->chunks);
     free (self);
     *self_p = NULL;
 }
 
 int
-zr_core_restore (zr_core_t *self, zr_term_t term, zr_id_t vote,
-                 const zr_entry_t *entries, uint32_t n)
+zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
 {
-    zr_assert (self);
+    zr_assert (self && r);
     zr_assert (self->term == 0 && zr_log_last_index (&self->log) == 0);
-    zr_assert (vote == 0 || vote <= ZR_NODES_MAX);
-    self->term = term;
-    self->vote = vote;
-    for (uint32_t i = 0; i < n; i++) {
-        zr_assert (entries [i].index == (zr_index_t) i + 1);
-        if (zr_log_append (&self->log, &entries [i]) != 0) {
-            zr_log_clear (&self->log);
-            return ZR_ENOMEM;
+    zr_assert (r->vote == 0 || r->vote <= ZR_NODES_MAX);
+    zr_assert (r->n_entries == 0 || r->entries);
+    self->term = r->term;
+    self->vote = r->vote;
+    zr_index_t first = r->n_entries ? r->entries [0].index : r->snap_index + 1;
+    if (first > r->snap_index + 1 || (first == 0 && r->n_entries))
+        return ZR_ECORRUPT;             /* a gap after the snapshot */
+    zr_log_reset (&self->log, r->snap_index, r->snap_term);
+    for (uint32_t i = 0; i < r->n_entries; i++) {
+        const zr_entry_t *entry = &r->entries [i];
+        zr_assert (entry->index == first + i);
+        if (entry->index < r->snap_index)
+            continue;                   /* the snapshot holds it */
+        if (entry->index == r->snap_index) {
+            if (entry->term != r->snap_term)
+                return ZR_ECORRUPT;     /* the log goes against the snapshot */
+            continue;
         }
+        if (entry->term < zr_log_term (&self->log, entry->index - 1))
+            return ZR_ECORRUPT;         /* terms go backwards (log.h 2) */
+        if (zr_log_append (&self->log, entry) != 0)
+            return ZR_ENOMEM;
     }
-    self->persisted = n;
-    self->unstable_from = (zr_index_t) n + 1;
+    self->snap_index = r->snap_index;
+    self->snap_term = r->snap_term;
+    self->snap_size = r->snap_size;
+    self->commit = r->snap_index;
+    self->applied = r->snap_index;
+    self->persisted = zr_log_last_index (&self->log);
+    self->unstable_from = self->persisted + 1;
     return 0;
 }
 
@@ -222,7 +268,8 @@ zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
     bool prevote = msg->type == ZR_MSG_PREVOTE
                 || (msg->type == ZR_MSG_PREVOTE_REPLY && msg->granted);
     if (msg->term > self->term && !prevote) {
-        zr_id_t leader = msg->type == ZR_MSG_APPEND ? msg->from : 0;
+        bool from_leader = msg->type == ZR_MSG_APPEND || msg->type == ZR_MSG_SNAPSHOT;
+        zr_id_t leader = from_leader ? msg->from : 0;
         zr_core_become_follower (self, msg->term, leader, now_ms);
     }
     switch (msg->type) {
@@ -245,6 +292,10 @@ zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms)
     case ZR_MSG_TIMEOUT_NOW:
         zr_transfer_handle_timeout_now (self, msg, now_ms);
         return 0;
+    case ZR_MSG_SNAPSHOT:
+        return zr_snapshot_handle (self, msg, now_ms);
+    case ZR_MSG_SNAPSHOT_REPLY:
+        return zr_snapshot_handle_reply (self, msg, now_ms);
     default:
         return ZR_EMALFORMED;
     }
@@ -300,6 +351,8 @@ zr_core_unreachable (zr_core_t *self, zr_id_t peer)
 static void
 s_ready_committed (zr_core_t *self, zr_ready_t *ready)
 {
+    if (self->installing)
+        return;                         /* (13): the restore comes first */
     zr_index_t upto = self->commit;
     if (upto > self->applied + ZR_APPLY_BATCH_MAX)
         upto = self->applied + ZR_APPLY_BATCH_MAX;
@@ -336,13 +389,20 @@ zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms)
 {
     zr_assert (self && ready);
     zr_assert (!ready->msgs && !ready->msgs_synced && !ready->entries
-               && !ready->committed);
+               && !ready->committed && !ready->chunks);
     if (self->role == ZR_ROLE_LEADER)
         zr_replication_all (self, now_ms, false);
     ready->hs_changed = self->hs_dirty;
     ready->term = self->term;
     ready->vote = self->vote;
     self->hs_dirty = false;
+    ready->chunks = self->chunks;       /* before the entries (core.h) */
+    ready->n_chunks = self->n_chunks;
+    self->chunks = NULL;
+    self->n_chunks = 0;
+    self->chunks_capacity = 0;
+    ready->compact = self->compacted;
+    self->compacted = 0;
     s_ready_entries (self, ready);
     s_ready_committed (self, ready);
     /* (1): after a hard-state change nothing leaves before it is durable. */
@@ -371,7 +431,73 @@ zr_ready_release (zr_ready_t *ready)
     free (ready->msgs_synced);
     zr_entries_destroy (&ready->entries, ready->n_entries);
     zr_entries_destroy (&ready->committed, ready->n_committed);
+    for (uint32_t i = 0; ready->chunks && i < ready->n_chunks; i++)
+        zr_blob_unref (&ready->chunks [i].blob);
+    free (ready->chunks);
     memset (ready, 0, sizeof *ready);
+}
+
+void
+zr_core_snapshot_taken (zr_core_t *self, zr_index_t index, uint64_t size)
+{
+    zr_assert (self);
+    if (index <= self->snap_index)
+        return;                         /* older than the newest known */
+    zr_assert (index <= self->applied);                               /* (12) */
+    zr_assert (index >= self->log.offset && index <= zr_log_last_index (&self->log));
+    self->snap_index = index;
+    self->snap_term = zr_log_term (&self->log, index);
+    self->snap_size = size;
+    zr_index_t upto = index > self->config.snapshot_trailing
+                    ? index - self->config.snapshot_trailing : 0;
+    if (upto >= self->unstable_from)
+        upto = self->unstable_from - 1; /* storage must see them first */
+    if (upto > self->log.offset) {
+        zr_log_compact (&self->log, upto);
+        self->compacted = upto;
+    }
+    zr_core_trace (self, "snapshot taken index=%llu term=%llu size=%llu first=%llu",
+                   (unsigned long long) index,
+                   (unsigned long long) self->snap_term,
+                   (unsigned long long) size,
+                   (unsigned long long) zr_log_first_index (&self->log));
+}
+
+void
+zr_core_installed (zr_core_t *self, zr_index_t index)
+{
+    zr_assert (self);
+    zr_assert (self->installing);
+    zr_assert (index == self->snap_index);
+    self->installing = false;
+}
+
+zr_index_t
+zr_core_applied (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->applied;
+}
+
+zr_index_t
+zr_core_snapshot_index (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->snap_index;
+}
+
+zr_term_t
+zr_core_snapshot_term (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->snap_term;
+}
+
+bool
+zr_core_installing (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->installing;
 }
 
 zr_role_t
@@ -448,9 +574,12 @@ zr_core_check (const zr_core_t *self)
     zr_assert (self->commit <= last);
     zr_assert (self->persisted <= last);
     zr_assert (self->unstable_from <= last + 1);
+    zr_assert (self->log.offset <= self->snap_index);                 /* (12) */
+    zr_assert (self->snap_index <= self->applied);
+    zr_assert (self->unstable_from > self->log.offset);
     zr_assert (self->role != ZR_ROLE_LEADER || self->leader == self->config.id);
     zr_assert (self->role != ZR_ROLE_CANDIDATE || self->vote == self->config.id);
-    for (zr_index_t i = 2; i <= last; i++)
+    for (zr_index_t i = zr_log_first_index (&self->log) + 1; i <= last; i++)
         zr_assert (zr_log_term (&self->log, i - 1) <= zr_log_term (&self->log, i));
     if (self->role == ZR_ROLE_LEADER)
         for (uint32_t i = 0; i < self->config.n_servers; i++) {

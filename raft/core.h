@@ -49,6 +49,20 @@
        proposals, brings the target up to date, then sends TIMEOUT_NOW;
        the target campaigns at once. Without success within an election
        timeout the leader carries on.
+    12. Snapshots (Raft §7): a snapshot covers only applied entries, so
+       snapshot index <= applied <= commit. After the application took
+       one (zr_core_snapshot_taken) the log keeps `snapshot_trailing`
+       entries behind it and forgets the rest; the log's window never
+       starts after the snapshot's index + 1.
+    13. InstallSnapshot (Figure 13): a follower that needs entries the
+       leader compacted receives the snapshot in chunks, in order, each
+       acknowledged only once written. A snapshot that ends at or before
+       the follower's commit index changes nothing (it is stale or a
+       duplicate). On the last chunk the follower keeps the entries after
+       the snapshot if its log has the snapshot's last entry, or empties
+       its log otherwise; it hands nothing more to apply until the caller
+       says the snapshot is durable and restored (zr_core_installed), so
+       the state machine never goes backwards and never skips.
 
     Roles:
                  timeout               majority of votes
@@ -83,9 +97,26 @@ typedef struct {
     uint64_t seed;                      /* for election timeouts */
     bool pre_vote;                      /* thesis §9.6: poll before campaigning */
     bool check_quorum;                  /* leader steps down without a quorum */
+    uint64_t snapshot_trailing;         /* entries kept behind a snapshot (12) */
+    uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, <= ZR_CHUNK_BYTES_MAX */
+    uint64_t snapshot_window_bytes;     /* snapshot bytes in flight per follower */
     zr_core_trace_fn *trace;            /* optional: role and term changes */
     void *trace_arg;                    /* passed to trace */
 } zr_core_config_t;
+
+/* One InstallSnapshot chunk a follower received, to write at offset of
+   the snapshot (index, term) of size bytes. The last chunk completes it. */
+typedef struct {
+    zr_index_t index;                   /* the snapshot's last included index */
+    zr_term_t term;                     /* its term */
+    uint64_t size;                      /* the whole snapshot, bytes */
+    uint64_t offset;                    /* where these bytes go */
+    uint32_t n;                         /* bytes in this chunk (may be 0) */
+    const uint8_t *data;                /* inside blob, or NULL if n == 0 */
+    zr_blob_t *blob;                    /* reference held on data, or NULL */
+    bool last;                          /* completes the snapshot: install it */
+    bool reset;                         /* last: the log was emptied (13) */
+} zr_chunk_t;
 
 /* Effects collected by zr_core_ready. Every array is owned by the caller,
    who moves what it uses out (NULLing the field) and releases the rest
@@ -103,6 +134,11 @@ typedef struct {
     uint32_t n_msgs_synced;
     zr_entry_t *committed;              /* to apply, in index order */
     uint32_t n_committed;
+    zr_chunk_t *chunks;                 /* snapshot bytes to write, before the
+                                           entries, in order (13) */
+    uint32_t n_chunks;
+    zr_index_t compact;                 /* the log forgot entries up to here:
+                                           storage may drop them (0: no news) */
 } zr_ready_t;
 
 /* Frees whatever zr_ready_t still holds and zeroes it. */
@@ -119,11 +155,27 @@ zr_core_t *zr_core_new (const zr_core_config_t *config, uint64_t now_ms);
 /* Destroys the core and everything it holds; NULLs *self_p. */
 void zr_core_destroy (zr_core_t **self_p);
 
-/* Loads durable state recovered from disk: term, vote and a log whose
-   entries[i].index == i + 1 (copied, one blob reference each). Only before
-   the first step or tick. Returns 0 or ZR_ENOMEM. */
-int zr_core_restore (zr_core_t *self, zr_term_t term, zr_id_t vote,
-                     const zr_entry_t *entries, uint32_t n);
+/* What a server recovered from disk: its hard state, its newest
+   snapshot (index 0 if none) and the log entries it holds, consecutive
+   (entries[i].index == entries[0].index + i), the first at or before
+   snap_index + 1 (entries up to snap_index are dropped: the snapshot
+   holds them). */
+typedef struct {
+    zr_term_t term;                     /* current term */
+    zr_id_t vote;                       /* vote in that term, 0 if none */
+    zr_index_t snap_index;              /* newest snapshot's last index, or 0 */
+    zr_term_t snap_term;                /* its term */
+    uint64_t snap_size;                 /* its size in bytes */
+    const zr_entry_t *entries;          /* borrowed: copied by reference */
+    uint32_t n_entries;
+} zr_core_restore_t;
+
+/* Loads durable state recovered from disk. Only before the first step or
+   tick. commit and applied start at snap_index: the caller restores the
+   state machine from the snapshot itself. Returns 0, ZR_ENOMEM, or
+   ZR_ECORRUPT when the entries leave a gap after the snapshot or go
+   against it. */
+int zr_core_restore (zr_core_t *self, const zr_core_restore_t *restore);
 
 /* Advances time: election timeouts, heartbeats, retransmissions. */
 void zr_core_tick (zr_core_t *self, uint64_t now_ms);
@@ -161,6 +213,21 @@ zr_id_t zr_core_transferring (const zr_core_t *self);
 /* The link to peer is full or down: its progress goes back to probing. */
 void zr_core_unreachable (zr_core_t *self, zr_id_t peer);
 
+/* The application took a snapshot covering entries up to index (<=
+   applied), of size bytes, and it is durable: the log forgets entries
+   up to index - snapshot_trailing (12), and ready->compact says so. A
+   snapshot older than the newest known is ignored. */
+void zr_core_snapshot_taken (zr_core_t *self, zr_index_t index, uint64_t size);
+
+/* The sender cannot read the snapshot a transfer to peer is sending
+   (its file is gone): the transfer restarts with the newest snapshot. */
+void zr_core_snapshot_lost (zr_core_t *self, zr_id_t peer, uint64_t now_ms);
+
+/* The snapshot installed from a leader (the last chunk of a Ready) is
+   durable and the state machine was restored from it: applying resumes
+   after it (13). */
+void zr_core_installed (zr_core_t *self, zr_index_t index);
+
 /* Moves all pending effects into *ready (which must be zeroed or
    released). The leader packs new entries into AppendEntries here, so
    entries proposed between two calls travel in the same batch. */
@@ -174,6 +241,10 @@ zr_id_t zr_core_leader (const zr_core_t *self);         /* 0 if unknown */
 zr_index_t zr_core_commit (const zr_core_t *self);
 zr_index_t zr_core_last_index (const zr_core_t *self);
 zr_index_t zr_core_persisted_index (const zr_core_t *self);
+zr_index_t zr_core_applied (const zr_core_t *self);     /* handed to apply */
+zr_index_t zr_core_snapshot_index (const zr_core_t *self);   /* 0 if none */
+zr_term_t zr_core_snapshot_term (const zr_core_t *self);
+bool zr_core_installing (const zr_core_t *self);        /* awaiting installed */
 const zr_log_t *zr_core_log (const zr_core_t *self);
 /* Returns the progress of follower peer (leader only), or NULL. */
 const zr_progress_t *zr_core_progress (const zr_core_t *self, zr_id_t peer);

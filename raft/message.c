@@ -47,6 +47,8 @@ zr_message_dup (const zr_message_t *msg)
         return NULL;
     *copy = *msg;
     copy->entries = NULL;
+    if (msg->chunk_blob)
+        copy->chunk_blob = zr_blob_ref (msg->chunk_blob);
     if (msg->n_entries) {
         copy->entries = (zr_entry_t *) malloc (msg->n_entries * sizeof (zr_entry_t));
         if (!copy->entries) {
@@ -67,6 +69,7 @@ zr_message_destroy (zr_message_t **self_p)
     if (!self)
         return;
     zr_entries_destroy (&self->entries, self->n_entries);
+    zr_blob_unref (&self->chunk_blob);
     free (self);
     *self_p = NULL;
 }
@@ -89,6 +92,10 @@ zr_message_name (uint8_t type)
         return "prevote-reply";
     case ZR_MSG_TIMEOUT_NOW:
         return "timeout-now";
+    case ZR_MSG_SNAPSHOT:
+        return "snapshot";
+    case ZR_MSG_SNAPSHOT_REPLY:
+        return "snapshot-reply";
     default:
         return "unknown";
     }

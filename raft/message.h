@@ -37,10 +37,12 @@ typedef enum {
     ZR_MSG_APPEND_REPLY = 4,            /* its reply, with conflict hints */
     ZR_MSG_PREVOTE = 5,                 /* pre-vote (thesis §9.6): fields of VOTE */
     ZR_MSG_PREVOTE_REPLY = 6,           /* its reply: fields of VOTE_REPLY */
-    ZR_MSG_TIMEOUT_NOW = 7              /* leadership transfer (thesis §3.10) */
+    ZR_MSG_TIMEOUT_NOW = 7,             /* leadership transfer (thesis §3.10) */
+    ZR_MSG_SNAPSHOT = 8,                /* InstallSnapshot (Figure 13), one chunk */
+    ZR_MSG_SNAPSHOT_REPLY = 9           /* its reply */
 } zr_msg_type_t;
 
-#define ZR_MSG_TYPE_MAX ZR_MSG_TIMEOUT_NOW
+#define ZR_MSG_TYPE_MAX ZR_MSG_SNAPSHOT_REPLY
 
 /* One RPC. Fields not used by a type are zero. */
 typedef struct {
@@ -67,6 +69,19 @@ typedef struct {
     zr_index_t match_index;
     zr_term_t conflict_term;            /* term the follower holds at prev_index */
     zr_index_t conflict_index;          /* first index it holds of that term */
+    /* SNAPSHOT: last_index and last_term name the snapshot (its last
+       included entry); the chunk's bytes go at snap_offset of a snapshot
+       of snap_size bytes. The leader's core leaves chunk NULL with
+       chunk_size set: the replicator reads the bytes from the file.
+       SNAPSHOT_REPLY: last_index names the snapshot; snap_offset is how
+       many bytes the follower holds; success says it took the chunk,
+       installed that the whole snapshot is installed. */
+    uint64_t snap_offset;
+    uint64_t snap_size;
+    uint32_t chunk_size;                /* <= ZR_CHUNK_BYTES_MAX */
+    const uint8_t *chunk;               /* inside chunk_blob, or NULL */
+    zr_blob_t *chunk_blob;              /* reference held on the chunk */
+    bool installed;
 } zr_message_t;
 
 /* Returns a zeroed message of the given type, or NULL when out of memory.

@@ -10,6 +10,7 @@ s_probe_from (zr_progress_t *self, zr_index_t next)
     zr_assert (next > self->match);                         /* (1) */
     self->state = ZR_PROGRESS_PROBE;
     self->next = next;
+    self->snap_index = 0;
     self->probe_sent = false;
     self->head = 0;
     self->count = 0;
@@ -32,6 +33,8 @@ bool
 zr_progress_can_send (const zr_progress_t *self)
 {
     zr_assert (self);
+    if (self->state == ZR_PROGRESS_SNAPSHOT)
+        return false;                   /* chunks, not entries */
     if (self->state == ZR_PROGRESS_PROBE)
         return !self->probe_sent;
     zr_assert (self->count <= self->inflight_max);
@@ -70,6 +73,8 @@ bool
 zr_progress_acked (zr_progress_t *self, zr_index_t match_index)
 {
     zr_assert (self);
+    if (self->state == ZR_PROGRESS_SNAPSHOT)
+        return false;                   /* a late reply to an older append */
     /* A probe answered at the known match still proves the link works:
        start replicating (etcd does the same). Otherwise an ack at or
        below match is late or duplicated: (2). */
@@ -99,6 +104,8 @@ zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
                       zr_index_t hint_next)
 {
     zr_assert (self);
+    if (self->state == ZR_PROGRESS_SNAPSHOT)
+        return false;                   /* a late reply to an older append */
     if (rejected_prev <= self->match)
         return false;                   /* stale: that prefix matched */
     if (self->state == ZR_PROGRESS_PROBE && rejected_prev + 1 != self->next)
@@ -116,6 +123,17 @@ bool
 zr_progress_timeout (zr_progress_t *self, uint64_t now_ms, uint64_t retry_ms)
 {
     zr_assert (self);
+    if (self->state == ZR_PROGRESS_SNAPSHOT) {
+        /* Chunks sent and unanswered for retry_ms are lost: resume. */
+        if (self->snap_sent > self->snap_acked
+            && now_ms >= self->snap_acked_ms + retry_ms) {
+            self->snap_sent = self->snap_acked;
+            self->snap_rewound = false;
+            self->snap_acked_ms = now_ms;
+            return true;
+        }
+        return false;
+    }
     if (self->state == ZR_PROGRESS_PROBE) {
         if (self->probe_sent && now_ms >= self->probe_sent_ms + retry_ms) {
             self->probe_sent = false;
@@ -134,5 +152,93 @@ void
 zr_progress_unreachable (zr_progress_t *self)
 {
     zr_assert (self);
+    if (self->state == ZR_PROGRESS_SNAPSHOT) {
+        self->snap_sent = self->snap_acked;
+        return;
+    }
     s_probe_from (self, self->match + 1);
+}
+
+void
+zr_progress_snapshot_start (zr_progress_t *self, zr_index_t index,
+                            zr_term_t term, uint64_t size, uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (index > self->match);                        /* (4) */
+    self->state = ZR_PROGRESS_SNAPSHOT;
+    self->snap_index = index;
+    self->snap_term = term;
+    self->snap_size = size;
+    self->snap_sent = 0;
+    self->snap_acked = 0;
+    self->snap_rewound = false;
+    self->snap_acked_ms = now_ms;
+    self->probe_sent = false;
+    self->head = 0;
+    self->count = 0;
+    self->bytes = 0;
+}
+
+uint64_t
+zr_progress_snapshot_next (const zr_progress_t *self, uint64_t chunk_bytes,
+                           uint64_t window_bytes)
+{
+    zr_assert (self && self->state == ZR_PROGRESS_SNAPSHOT);
+    zr_assert (self->snap_acked <= self->snap_sent
+               && self->snap_sent <= self->snap_size);      /* (4) */
+    if (self->snap_sent - self->snap_acked >= window_bytes)
+        return 0;
+    uint64_t left = self->snap_size - self->snap_sent;
+    return left < chunk_bytes ? left : chunk_bytes;
+}
+
+void
+zr_progress_snapshot_sent (zr_progress_t *self, uint64_t size, uint64_t now_ms)
+{
+    zr_assert (self && self->state == ZR_PROGRESS_SNAPSHOT);
+    zr_assert (self->snap_sent + size <= self->snap_size);
+    if (self->snap_sent == self->snap_acked)
+        self->snap_acked_ms = now_ms;   /* the retry clock starts now */
+    self->snap_sent += size;
+    self->last_send_ms = now_ms;
+}
+
+bool
+zr_progress_snapshot_reply (zr_progress_t *self, zr_index_t index,
+                            uint64_t offset, bool accepted, bool installed,
+                            uint64_t now_ms)
+{
+    zr_assert (self);
+    if (self->state != ZR_PROGRESS_SNAPSHOT || index != self->snap_index)
+        return false;                   /* stale */
+    if (installed) {
+        self->match = index;            /* (2): index > match (4) */
+        s_probe_from (self, index + 1);
+        return true;
+    }
+    if (offset > self->snap_size)
+        return false;                   /* claims bytes we never sent */
+    bool progressed = offset > self->snap_acked;
+    if (progressed) {
+        self->snap_acked = offset;
+        self->snap_acked_ms = now_ms;
+        self->snap_rewound = false;
+    }
+    if (!accepted && self->snap_rewound && offset >= self->snap_acked)
+        return true;                    /* one rewind per round trip */
+    /* A chunk refused while the follower is stuck where it was means one
+       was lost: resend from there. A refusal that comes with progress is
+       a duplicate or a reordered chunk: rewinding for it would resend
+       the whole window for every copy, a storm on a lossy link. */
+    if (!accepted && offset < self->snap_acked) {
+        self->snap_acked = offset;      /* it lost what it had: restarted */
+        self->snap_acked_ms = now_ms;
+    }
+    if (!accepted && !progressed) {
+        self->snap_sent = self->snap_acked;
+        self->snap_rewound = true;
+    }
+    if (self->snap_sent < self->snap_acked)
+        self->snap_sent = self->snap_acked;
+    return true;
 }

@@ -10,7 +10,12 @@
           | PROBE  | -----------------------> | REPLICATE |
           |        | <----------------------- |           |
           +--------+  rejected / timed out /  +-----------+
-                      unreachable
+            ^   |     unreachable
+            |   | next entry compacted away (the leader's log starts later)
+    installed   v
+          +----------+
+          | SNAPSHOT |  chunks of the snapshot, a window at a time
+          +----------+
 
       PROBE      one AppendEntries at a time (probe_sent), next not moved
                  until the follower answers: finds where the logs match.
@@ -18,6 +23,13 @@
       REPLICATE  pipelining: send optimistically, next advances on send,
                  up to inflight_max messages and inflight_bytes_max bytes.
                  zr_progress_sent, zr_progress_acked, zr_progress_timeout.
+      SNAPSHOT   InstallSnapshot (Raft §7): the follower needs entries the
+                 leader compacted. Chunks go out in order, up to a window of
+                 bytes beyond the last offset the follower confirmed; a
+                 rejected chunk rewinds to the follower's offset, a silent
+                 one (timeout) to the last confirmed offset. Installed:
+                 match = snapshot index, back to PROBE after it.
+                 zr_progress_snapshot_*, zr_progress_timeout.
 
     Invariants
     1. 0 <= match < next (etcd Progress).
@@ -25,12 +37,19 @@
        (Raft §5.3, replies may be reordered by the network).
     3. In REPLICATE, inflight entries are ordered by last index, each
        > match, and their bytes add up to `bytes`.
+    4. In SNAPSHOT, snap_acked <= snap_sent <= snap_size, and match <
+       snap_index (or the follower would not need it). snap_acked moves
+       back only when the follower says it holds less (it restarted).
     =========================================================================
 */
 #ifndef ZR_PROGRESS_H_INCLUDED
 #define ZR_PROGRESS_H_INCLUDED
 
-typedef enum { ZR_PROGRESS_PROBE = 0, ZR_PROGRESS_REPLICATE = 1 } zr_progress_state_t;
+typedef enum {
+    ZR_PROGRESS_PROBE = 0,
+    ZR_PROGRESS_REPLICATE = 1,
+    ZR_PROGRESS_SNAPSHOT = 2
+} zr_progress_state_t;
 
 typedef struct {
     zr_index_t last;                    /* last index the message carried */
@@ -51,6 +70,13 @@ typedef struct {
     uint64_t bytes;                     /* payload bytes in flight */
     uint32_t inflight_max;              /* window in messages, <= RING */
     uint64_t inflight_bytes_max;        /* window in bytes */
+    zr_index_t snap_index;              /* SNAPSHOT: the snapshot being sent */
+    zr_term_t snap_term;                /* SNAPSHOT: its last entry's term */
+    uint64_t snap_size;                 /* SNAPSHOT: its size in bytes */
+    uint64_t snap_sent;                 /* SNAPSHOT: bytes sent, in order (4) */
+    uint64_t snap_acked;                /* SNAPSHOT: bytes the follower holds (4) */
+    uint64_t snap_acked_ms;             /* SNAPSHOT: last progress seen */
+    bool snap_rewound;                  /* SNAPSHOT: rewound, no progress since */
 } zr_progress_t;
 
 /* Starts tracking a follower when this server becomes leader: PROBE,
@@ -85,7 +111,30 @@ bool zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
 bool zr_progress_timeout (zr_progress_t *self, uint64_t now_ms,
                           uint64_t retry_ms);
 
-/* The link to the follower is full or down: PROBE from match + 1. */
+/* The link to the follower is full or down: PROBE from match + 1
+   (SNAPSHOT: resend from the last confirmed offset). */
 void zr_progress_unreachable (zr_progress_t *self);
+
+/* The follower needs entries before the leader's window: starts sending
+   the snapshot that ends at index (size bytes) from offset 0. */
+void zr_progress_snapshot_start (zr_progress_t *self, zr_index_t index,
+                                 zr_term_t term, uint64_t size, uint64_t now_ms);
+
+/* Returns the number of bytes the next chunk may carry (0: the window of
+   window_bytes beyond snap_acked is full or everything is sent), at most
+   chunk_bytes. */
+uint64_t zr_progress_snapshot_next (const zr_progress_t *self,
+                                    uint64_t chunk_bytes, uint64_t window_bytes);
+
+/* Records a chunk of size bytes sent at snap_sent. */
+void zr_progress_snapshot_sent (zr_progress_t *self, uint64_t size,
+                                uint64_t now_ms);
+
+/* A reply to a chunk of snapshot index: the follower holds offset bytes
+   (accepted: it took the chunk; installed: the whole snapshot). Returns
+   true if the progress changed. A reply for another snapshot is stale. */
+bool zr_progress_snapshot_reply (zr_progress_t *self, zr_index_t index,
+                                 uint64_t offset, bool accepted,
+                                 bool installed, uint64_t now_ms);
 
 #endif

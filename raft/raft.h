@@ -33,6 +33,7 @@ typedef uint32_t zr_id_t;
 #define ZR_FRAME_BYTES_MAX (16u << 20)      /* one encoded RPC frame */
 #define ZR_BATCH_ENTRIES_MAX 4096           /* entries in one AppendEntries */
 #define ZR_INFLIGHT_MAX 256                 /* AppendEntries in flight */
+#define ZR_CHUNK_BYTES_MAX (4u << 20)       /* one InstallSnapshot chunk */
 
 /* One error table: every fallible function returns 0 or a negative code. */
 #define ZR_ERRORS(X)                                                         \

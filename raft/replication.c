@@ -49,6 +49,10 @@ s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
     zr_index_t last = zr_log_last_index (&self->log);
     bool due = force || now_ms >= pr->last_send_ms + self->config.heartbeat_ms;
     bool sent = false;
+    if (zr_snapshot_needed (self, peer, now_ms)) {
+        zr_snapshot_send (self, peer, now_ms, due);
+        return;
+    }
     if (pr->state == ZR_PROGRESS_PROBE && due)
         pr->probe_sent = false;         /* resend the probe */
     while (zr_progress_can_send (pr)
@@ -62,6 +66,8 @@ s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
     if (!sent && due) {
         zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
         msg->prev_index = pr->state == ZR_PROGRESS_REPLICATE ? pr->match : pr->next - 1;
+        if (msg->prev_index < self->log.offset)
+            msg->prev_index = self->log.offset;     /* the oldest we know */
         msg->prev_term = zr_log_term (&self->log, msg->prev_index);
         msg->commit = self->commit;
         zr_progress_heartbeat_sent (pr, now_ms);
@@ -148,6 +154,8 @@ s_append_entries (zr_core_t *self, const zr_message_t *msg)
     for (uint32_t i = 0; i < msg->n_entries; i++) {
         const zr_entry_t *entry = &msg->entries [i];
         zr_assert (entry->index == msg->prev_index + 1 + i);
+        if (entry->index <= self->log.offset)
+            continue;                   /* in our snapshot: committed (12) */
         zr_index_t last = zr_log_last_index (&self->log);
         if (entry->index <= last) {
 #ifndef ZR_PLANT_BUG_TRUNCATE_MATCHING  /* simulation self-test: (4) ignored */
@@ -168,29 +176,45 @@ s_append_entries (zr_core_t *self, const zr_message_t *msg)
     return true;
 }
 
+/* Below the window's start every entry is committed and matches any
+   leader's (Leader Completeness, §5.4): the entry at the window's edge
+   (offset), if the message carries or names it, must have its term. */
+static bool
+s_prev_matches (const zr_core_t *self, const zr_message_t *msg)
+{
+    zr_index_t offset = self->log.offset;
+    if (offset == 0 || msg->prev_index > offset)
+        return true;                    /* checked against the log itself */
+    if (msg->prev_index == offset)
+        return msg->prev_term == self->log.offset_term;
+    if (msg->prev_index + msg->n_entries < offset)
+        return true;
+    const zr_entry_t *edge = &msg->entries [offset - msg->prev_index - 1];
+    zr_assert (edge->index == offset);
+    return edge->term == self->log.offset_term;
+}
+
 int
 zr_replication_handle_append (zr_core_t *self, const zr_message_t *msg,
                               uint64_t now_ms)
 {
     zr_assert (msg->type == ZR_MSG_APPEND);
     zr_message_t *reply = s_append_reply (self, msg);
-    if (msg->term < self->term) {       /* stale leader: tell it our term */
-        zr_core_push (self, &self->out_synced, reply);
-        return 0;
-    }
-    if (self->role == ZR_ROLE_LEADER) { /* two leaders in one term */
-        zr_message_destroy (&reply);
-        return ZR_EMALFORMED;
-    }
-    zr_core_become_follower (self, msg->term, msg->from, now_ms);
-    zr_core_reset_election_timer (self, now_ms);
-    self->leader_contact_ms = now_ms;
+    int heard = zr_core_heard_leader (self, msg, &reply, now_ms);
+    if (heard <= 0)
+        return heard;
     zr_index_t last = zr_log_last_index (&self->log);
     if (msg->prev_index > last) {
         reply->conflict_term = 0;       /* hint: our log is too short */
     }
     else
-    if (zr_log_term (&self->log, msg->prev_index) != msg->prev_term) {
+    if (!s_prev_matches (self, msg)) {
+        zr_message_destroy (&reply);
+        return ZR_EMALFORMED;           /* goes against a committed entry */
+    }
+    else
+    if (msg->prev_index > self->log.offset
+        && zr_log_term (&self->log, msg->prev_index) != msg->prev_term) {
         reply->conflict_term = zr_log_term (&self->log, msg->prev_index);
         reply->conflict_index = zr_log_term_start (&self->log, msg->prev_index);
     }

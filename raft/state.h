@@ -18,6 +18,7 @@
 
 #define ZR_OUTBOX_MAX 65536             /* messages queued between Readies */
 #define ZR_APPLY_BATCH_MAX 256          /* entries handed to apply per Ready */
+#define ZR_CORE_CHUNK_BYTES (1u << 20)  /* default InstallSnapshot chunk */
 
 typedef struct {
     zr_message_t **items;               /* owned messages */
@@ -49,6 +50,18 @@ struct _zr_core_t {
     zr_progress_t progress [ZR_NODES_MAX + 1];  /* leader: by follower id */
     zr_outbox_t out;                    /* messages to send now */
     zr_outbox_t out_synced;             /* messages to send after sync (7) */
+    zr_index_t snap_index;              /* newest durable snapshot, 0 if none (12) */
+    zr_term_t snap_term;                /* its last entry's term */
+    uint64_t snap_size;                 /* its size in bytes */
+    zr_index_t rx_index;                /* follower: snapshot being received (13) */
+    zr_term_t rx_term;                  /* its term */
+    uint64_t rx_size;                   /* its size */
+    uint64_t rx_offset;                 /* bytes of it received, in order */
+    bool installing;                    /* installed, awaiting zr_core_installed */
+    zr_chunk_t *chunks;                 /* received chunks for the next Ready */
+    uint32_t n_chunks;                  /* chunks used */
+    uint32_t chunks_capacity;           /* chunks allocated */
+    zr_index_t compacted;               /* the log forgot up to here: next Ready */
 };
 
 /* Helpers shared by the rule files (defined in core.c). */
@@ -79,9 +92,18 @@ void zr_core_set_term (zr_core_t *self, zr_term_t term);
 void zr_core_become_follower (zr_core_t *self, zr_term_t term, zr_id_t leader,
                               uint64_t now_ms);
 
+/* A message from a leader (APPEND, SNAPSHOT) with reply prepared: from
+   a stale leader, queues the reply (telling it our term) and returns 0;
+   from a second leader of our own term, destroys the reply and returns
+   ZR_EMALFORMED; otherwise follows the sender (3), resets the election
+   timer and returns 1: the caller goes on and owns the reply. */
+int zr_core_heard_leader (zr_core_t *self, const zr_message_t *msg,
+                          zr_message_t **reply_p, uint64_t now_ms);
+
 #include "election.h"
 #include "replication.h"
 #include "commit.h"
 #include "transfer.h"
+#include "snapshot.h"
 
 #endif

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    codec - msgpack encoding of the four Raft RPCs (see codec.h)
+    codec - msgpack encoding of the Raft RPCs (see codec.h)
 
     Decoding runs in two passes. A small walker first checks the raw bytes
     (truncation, element counts against the bytes left, depth, object
@@ -23,7 +23,7 @@ _Static_assert (ZR_BATCH_ENTRIES_MAX <= UINT32_MAX, "batch fits an array32");
 _Static_assert (ZR_CODEC_DEPTH_MAX < 32, "msgpack-c embeds a 32-deep stack");
 
 /* Fields in a frame, by message type (the table in codec.h). */
-static const uint32_t s_fields [] = { 0, 7, 6, 9, 10, 7, 6, 5 };
+static const uint32_t s_fields [] = { 0, 7, 6, 9, 10, 7, 6, 5, 10, 9 };
 _Static_assert (sizeof s_fields / sizeof s_fields [0] == ZR_MSG_TYPE_MAX + 1,
                 "one field count per message type");
 #define S_HEAD_FIELDS 5             /* version, type, from, to, term */
@@ -231,6 +231,19 @@ s_check (const zr_message_t *msg)
                  || msg->conflict_index > msg->match_index)))
             return ZR_EMALFORMED;
         return 0;
+    case ZR_MSG_SNAPSHOT:
+        if (msg->chunk_size > ZR_CHUNK_BYTES_MAX)
+            return ZR_ETOOBIG;
+        if (msg->last_index == 0 || msg->last_term == 0
+        ||  msg->last_term > msg->term || msg->snap_offset > msg->snap_size
+        ||  msg->chunk_size > msg->snap_size - msg->snap_offset
+        ||  (msg->chunk_size > 0 && !msg->chunk))
+            return ZR_EMALFORMED;
+        return 0;
+    case ZR_MSG_SNAPSHOT_REPLY:
+        if (msg->last_index == 0 || (msg->installed && !msg->success))
+            return ZR_EMALFORMED;
+        return 0;
     default:
         return 0;
     }
@@ -330,6 +343,25 @@ s_decode_entries (const msgpack_object *list, zr_message_t *msg)
     return 0;
 }
 
+/* Reads an InstallSnapshot chunk (bin) into a blob of its own. */
+static int
+s_decode_chunk (const msgpack_object *object, zr_message_t *msg)
+{
+    if (object->type != MSGPACK_OBJECT_BIN)
+        return ZR_EMALFORMED;
+    if (object->via.bin.size > ZR_CHUNK_BYTES_MAX)
+        return ZR_ETOOBIG;
+    msg->chunk_size = object->via.bin.size;
+    if (msg->chunk_size == 0)
+        return 0;
+    msg->chunk_blob = zr_blob_new (msg->chunk_size);
+    if (!msg->chunk_blob)
+        return ZR_ENOMEM;
+    memcpy (msg->chunk_blob->data, object->via.bin.ptr, msg->chunk_size);
+    msg->chunk = msg->chunk_blob->data;
+    return 0;
+}
+
 /* Reads the fields after the version and type into msg. */
 static int
 s_decode_fields (const msgpack_object *field, zr_message_t *msg)
@@ -361,6 +393,20 @@ s_decode_fields (const msgpack_object *field, zr_message_t *msg)
         ||  !s_uint (&field [7], &msg->conflict_term)
         ||  !s_uint (&field [8], &msg->conflict_index)
         ||  !s_uint (&field [9], &msg->last_index))
+            return ZR_EMALFORMED;
+        return 0;
+    case ZR_MSG_SNAPSHOT:
+        if (!s_uint (&field [5], &msg->last_index)
+        ||  !s_uint (&field [6], &msg->last_term)
+        ||  !s_uint (&field [7], &msg->snap_offset)
+        ||  !s_uint (&field [8], &msg->snap_size))
+            return ZR_EMALFORMED;
+        return s_decode_chunk (&field [9], msg);
+    case ZR_MSG_SNAPSHOT_REPLY:
+        if (!s_uint (&field [5], &msg->last_index)
+        ||  !s_uint (&field [6], &msg->snap_offset)
+        ||  !s_bool (&field [7], &msg->success)
+        ||  !s_bool (&field [8], &msg->installed))
             return ZR_EMALFORMED;
         return 0;
     default:
@@ -474,6 +520,14 @@ s_frame_size (const zr_message_t *msg)
                + s_uint_size (msg->conflict_term)
                + s_uint_size (msg->conflict_index)
                + s_uint_size (msg->last_index);
+    else
+    if (msg->type == ZR_MSG_SNAPSHOT)
+        bytes += s_uint_size (msg->last_index) + s_uint_size (msg->last_term)
+               + s_uint_size (msg->snap_offset) + s_uint_size (msg->snap_size)
+               + s_bin_head_size (msg->chunk_size) + msg->chunk_size;
+    else
+    if (msg->type == ZR_MSG_SNAPSHOT_REPLY)
+        bytes += s_uint_size (msg->last_index) + s_uint_size (msg->snap_offset) + 2;
     else {
         bytes += s_uint_size (msg->prev_index) + s_uint_size (msg->prev_term)
                + s_uint_size (msg->commit) + s_array_head_size (msg->n_entries);
@@ -514,6 +568,23 @@ s_pack (msgpack_packer *pk, const zr_message_t *msg)
         rc |= msgpack_pack_uint64 (pk, msg->conflict_term);
         rc |= msgpack_pack_uint64 (pk, msg->conflict_index);
         rc |= msgpack_pack_uint64 (pk, msg->last_index);
+    }
+    else
+    if (msg->type == ZR_MSG_SNAPSHOT) {
+        rc |= msgpack_pack_uint64 (pk, msg->last_index);
+        rc |= msgpack_pack_uint64 (pk, msg->last_term);
+        rc |= msgpack_pack_uint64 (pk, msg->snap_offset);
+        rc |= msgpack_pack_uint64 (pk, msg->snap_size);
+        rc |= msgpack_pack_bin (pk, msg->chunk_size);
+        if (msg->chunk_size > 0)
+            rc |= msgpack_pack_bin_body (pk, msg->chunk, msg->chunk_size);
+    }
+    else
+    if (msg->type == ZR_MSG_SNAPSHOT_REPLY) {
+        rc |= msgpack_pack_uint64 (pk, msg->last_index);
+        rc |= msgpack_pack_uint64 (pk, msg->snap_offset);
+        rc |= msg->success ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
+        rc |= msg->installed ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
     }
     else {
         rc |= msgpack_pack_uint64 (pk, msg->prev_index);

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    codec - msgpack encoding of the four Raft RPCs, with strict validation
+    codec - msgpack encoding of the Raft RPCs, with strict validation
 
     Turns a zr_message_t (raft/message.h) into one versioned msgpack frame
     and back. The decoder treats every frame as hostile: it never asserts
@@ -21,6 +21,15 @@
     |             |   [[entry_term, entry_type, data (bin)], ...]       |    |
     | APPEND_REPLY| success (bool), match_index, conflict_term,         | 10 |
     |   (4)       |   conflict_index, last_index                        |    |
+    | PREVOTE (5) | last_index, last_term                               | 7  |
+    | PREVOTE_    | granted (bool)                                      | 6  |
+    |  REPLY (6)  |                                                     |    |
+    | TIMEOUT_NOW | (none)                                              | 5  |
+    |   (7)       |                                                     |    |
+    | SNAPSHOT (8)| last_index, last_term, snap_offset, snap_size,      | 10 |
+    |             |   chunk (bin)                                       |    |
+    | SNAPSHOT_   | last_index, snap_offset, success (bool),            | 9  |
+    |  REPLY (9)  |   installed (bool)                                  |    |
 
     version is ZR_CODEC_VERSION; from and to are server ids 1..ZR_NODES_MAX
     and differ; term >= 1. Entry indexes are implicit: entry i (0-based)
@@ -36,6 +45,10 @@
       first is >= prev_term.
     - APPEND_REPLY: conflict_term <= term; when conflict_term > 0,
       1 <= conflict_index <= match_index (the echoed prev_index).
+    - SNAPSHOT: last_index >= 1; 1 <= last_term <= term; snap_offset <=
+      snap_size; the chunk fits: chunk_size <= snap_size - snap_offset.
+      A chunk over ZR_CHUNK_BYTES_MAX is ZR_ETOOBIG.
+    - SNAPSHOT_REPLY: last_index >= 1; installed implies success.
 
     Decoder precedence, first match wins:
     1. size > ZR_FRAME_BYTES_MAX                                -> ZR_ETOOBIG
@@ -52,8 +65,9 @@
        -> ZR_ETRAILING. Only then does msgpack-c build the object tree.
     4. schema: version (in any integer encoding) != ZR_CODEC_VERSION
        -> ZR_EVERSION; wrong types, field count, message or entry type,
-       ids -> ZR_EMALFORMED; more than ZR_BATCH_ENTRIES_MAX entries or an
-       entry payload larger than ZR_ENTRY_BYTES_MAX -> ZR_ETOOBIG
+       ids -> ZR_EMALFORMED; more than ZR_BATCH_ENTRIES_MAX entries, an
+       entry payload larger than ZR_ENTRY_BYTES_MAX or a snapshot chunk
+       larger than ZR_CHUNK_BYTES_MAX -> ZR_ETOOBIG
     5. semantic rules above                                     -> ZR_EMALFORMED
     =========================================================================
 */

@@ -43,6 +43,13 @@ typedef struct preq {
     struct preq *next;                  /* FIFO */
 } preq_t;
 
+typedef struct snap_old {
+    zr_index_t index;                   /* a snapshot replaced by a newer one */
+    uint8_t *bytes;                     /* kept while transfers may read it */
+    uint64_t size;
+    struct snap_old *next;
+} snap_old_t;
+
 typedef struct {
     zr_core_t *core;                    /* NULL while crashed */
     uint32_t incarnation;               /* restarts so far */
@@ -54,6 +61,14 @@ typedef struct {
     preq_t *q_sync;                     /* last write the running sync covers */
     bool disk_busy;                     /* a sync is scheduled */
     uint64_t applied;                   /* last index applied, this incarnation */
+    uint64_t sm_hash;                   /* state machine: hash chain to applied */
+    zr_index_t snap_index;              /* durable snapshot, 0 if none */
+    zr_term_t snap_term;
+    uint8_t *snap;                      /* its bytes (owned) */
+    uint64_t snap_size;
+    struct snap_old *old;               /* older snapshots, newest first (owned) */
+    uint8_t *rx;                        /* snapshot being received (owned) */
+    uint64_t rx_size;                   /* bytes written to rx */
     uint64_t commit_seen;               /* commits already recorded */
     bool live;                          /* applied a post-heal value */
 } node_t;
@@ -87,6 +102,11 @@ typedef struct {
     uint32_t election_ms;
     uint64_t batch_bytes;               /* cores' AppendEntries budget */
     uint32_t inflight_max;              /* cores' window per follower */
+    uint32_t snap_every;                /* entries between snapshots, 0 = off */
+    uint32_t snap_pad;                  /* filler bytes in a snapshot */
+    uint32_t chunk_bytes;               /* InstallSnapshot chunk size */
+    uint64_t trailing;                  /* entries kept behind a snapshot */
+    uint64_t *chain;                    /* hash chain of applied entries by index */
     zr_id_t leader_of_term [SIM_TERMS_MAX];
     reg_slot_t *registry;               /* Log Matching */
     uint64_t *c_hash;                   /* committed entry by index */
@@ -95,6 +115,7 @@ typedef struct {
     uint64_t next_value;                /* workload values, increasing */
     uint64_t heal_value;                /* first value proposed after healing */
     uint64_t heal_at;                   /* when faults stopped */
+    zr_index_t heal_index;              /* an index applied with a post-heal value */
     bool done;                          /* liveness reached or a failure */
 } sim_t;
 
@@ -227,7 +248,10 @@ s_record_commits (sim_t *self, uint32_t id)
     node_t *node = &self->nodes [id];
     zr_index_t commit = zr_core_commit (node->core);
     const zr_log_t *log = zr_core_log (node->core);
-    for (zr_index_t i = node->commit_seen + 1; i <= commit && i < SIM_LOG_MAX; i++) {
+    zr_index_t from = node->commit_seen + 1;
+    if (from < zr_log_first_index (log))
+        from = zr_log_first_index (log);    /* older ones are in its snapshot */
+    for (zr_index_t i = from; i <= commit && i < SIM_LOG_MAX; i++) {
         const zr_entry_t *entry = zr_log_get (log, i);
         uint64_t hash = s_entry_hash (entry);
         if (self->c_term [i] == 0) {
@@ -268,9 +292,10 @@ s_check_leader (sim_t *self, uint32_t id)
     self->leader_of_term [term] = id;
     self->result->elections++;
     const zr_log_t *log = zr_core_log (node->core);
-    for (zr_index_t i = 1; i <= self->result->committed; i++)
+    zr_index_t from = log->offset > 0 ? log->offset : 1;
+    for (zr_index_t i = from; i <= self->result->committed; i++)
         if (zr_log_term (log, i) != self->c_term [i]
-            || (i <= zr_log_last_index (log)
+            || (i > log->offset && i <= zr_log_last_index (log)
                 && s_entry_hash (zr_log_get (log, i)) != self->c_hash [i])) {
             s_fail (self, "Leader Completeness: n%u leads term %llu without committed entry %llu",
                     id, (unsigned long long) term, (unsigned long long) i);
@@ -288,17 +313,27 @@ s_apply (sim_t *self, uint32_t id, const zr_entry_t *entry)
         s_fail (self, "n%u applied %llu after %llu", id,
                 (unsigned long long) entry->index, (unsigned long long) node->applied);
     node->applied = entry->index;
+    uint64_t hash = s_entry_hash (entry);
+    node->sm_hash = (node->sm_hash ^ hash) * 0x100000001B3ull + entry->index;
     if (entry->index >= SIM_LOG_MAX)
         return;
-    uint64_t hash = s_entry_hash (entry);
+    if (self->chain [entry->index] == 0)
+        self->chain [entry->index] = node->sm_hash;
+    else
+    if (self->chain [entry->index] != node->sm_hash)
+        s_fail (self, "State Machine Safety: n%u state differs after %llu",
+                id, (unsigned long long) entry->index);
     if (self->a_hash [entry->index] == 0)
         self->a_hash [entry->index] = hash;
     else
     if (self->a_hash [entry->index] != hash)
         s_fail (self, "State Machine Safety: n%u applied a different entry at %llu",
                 id, (unsigned long long) entry->index);
-    if (self->heal_value && hash >= self->heal_value + 2)
+    if (self->heal_value && hash >= self->heal_value + 2) {
         node->live = true;
+        if (!self->heal_index || entry->index < self->heal_index)
+            self->heal_index = entry->index;
+    }
 }
 
 /* ---------------------------------------------------------------- network */
@@ -341,6 +376,158 @@ s_sync_start (sim_t *self, uint32_t id)
     s_schedule (self, self->now + 1 + s_rand (self, self->disk_max_ms), EV_PERSISTED, id, NULL);
 }
 
+/* ---------------------------------------------------------------- snapshots */
+
+/* A snapshot's bytes: [applied index, state hash], then filler. */
+static uint8_t *
+s_snapshot_encode (const sim_t *self, const node_t *node, uint64_t *size_p)
+{
+    uint64_t size = 16 + self->snap_pad;
+    uint8_t *bytes = (uint8_t *) malloc (size);
+    zr_assert (bytes);
+    memcpy (bytes, &node->applied, 8);
+    memcpy (bytes + 8, &node->sm_hash, 8);
+    for (uint64_t i = 16; i < size; i++)
+        bytes [i] = (uint8_t) (node->applied + i);
+    *size_p = size;
+    return bytes;
+}
+
+/* Keeps the current snapshot's bytes for transfers that still send it
+   (actors keep the older file the same way). */
+static void
+s_snapshot_retire (node_t *node)
+{
+    if (!node->snap)
+        return;
+    snap_old_t *old = (snap_old_t *) malloc (sizeof *old);
+    zr_assert (old);
+    *old = (snap_old_t) {node->snap_index, node->snap, node->snap_size, node->old};
+    node->old = old;
+    node->snap = NULL;
+}
+
+/* Returns the bytes of the node's snapshot at index, or NULL. */
+static const uint8_t *
+s_snapshot_find (const node_t *node, zr_index_t index, uint64_t *size_p)
+{
+    if (node->snap && node->snap_index == index) {
+        *size_p = node->snap_size;
+        return node->snap;
+    }
+    for (const snap_old_t *old = node->old; old; old = old->next)
+        if (old->index == index) {
+            *size_p = old->size;
+            return old->bytes;
+        }
+    return NULL;
+}
+
+/* The application takes a snapshot every snap_every applied entries;
+   it is durable at once (the crash windows are the WAL's). */
+static void
+s_snapshot_maybe (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    if (!self->snap_every || zr_core_installing (node->core)
+        || node->applied < node->snap_index + self->snap_every)
+        return;
+    s_snapshot_retire (node);
+    node->snap = s_snapshot_encode (self, node, &node->snap_size);
+    node->snap_index = node->applied;
+    node->snap_term = zr_log_term (zr_core_log (node->core), node->applied);
+    zr_core_snapshot_taken (node->core, node->applied, node->snap_size);
+}
+
+/* Fills the bytes of the InstallSnapshot chunks a leader's core asked
+   for, from its durable snapshot (what the replicator does). */
+static void
+s_snapshot_fill (node_t *node, zr_message_t **msgs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        zr_message_t *msg = msgs [i];
+        if (msg->type != ZR_MSG_SNAPSHOT || msg->chunk_size == 0)
+            continue;
+        uint64_t size = 0;
+        const uint8_t *bytes = s_snapshot_find (node, msg->last_index, &size);
+        zr_assert (bytes);
+        zr_assert (msg->snap_offset + msg->chunk_size <= size);
+        msg->chunk_blob = zr_blob_new (msg->chunk_size);
+        zr_assert (msg->chunk_blob);
+        memcpy (msg->chunk_blob->data, bytes + msg->snap_offset, msg->chunk_size);
+        msg->chunk = msg->chunk_blob->data;
+    }
+}
+
+/* The last chunk is durable: the received snapshot replaces the state
+   machine. It must never take it back (the fourth checker). */
+static void
+s_snapshot_restore (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
+{
+    node_t *node = &self->nodes [id];
+    zr_assert (node->rx_size == chunk->size && chunk->size >= 16);
+    uint64_t index, hash;
+    memcpy (&index, node->rx, 8);
+    memcpy (&hash, node->rx + 8, 8);
+    if (index != chunk->index)
+        s_fail (self, "n%u installed a snapshot of %llu named %llu", id,
+                (unsigned long long) index, (unsigned long long) chunk->index);
+    if (index < SIM_LOG_MAX && self->chain [index] && self->chain [index] != hash)
+        s_fail (self, "State Machine Safety: n%u installed a wrong state at %llu",
+                id, (unsigned long long) index);
+    if (index < node->applied)
+        s_fail (self, "state machine went backwards: n%u restored %llu after applying %llu",
+                id, (unsigned long long) index, (unsigned long long) node->applied);
+    s_snapshot_retire (node);
+    node->snap = node->rx;
+    node->snap_size = node->rx_size;
+    node->snap_index = chunk->index;
+    node->snap_term = chunk->term;
+    node->rx = NULL;
+    node->rx_size = 0;
+    node->applied = index;
+    node->sm_hash = hash;
+    if (self->heal_index && index >= self->heal_index)
+        node->live = true;              /* it holds a post-heal value */
+    if (chunk->reset)
+        zr_log_reset (&node->d_log, chunk->index, chunk->term);
+    else
+    if (chunk->index > node->d_log.offset
+        && chunk->index <= zr_log_last_index (&node->d_log))
+        zr_log_compact (&node->d_log, chunk->index);
+    zr_core_installed (node->core, chunk->index);
+}
+
+/* Writes a received chunk to the node's disk (durable at this sync). */
+static void
+s_snapshot_write (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
+{
+    node_t *node = &self->nodes [id];
+    if (chunk->offset == 0) {
+        free (node->rx);
+        node->rx = (uint8_t *) malloc (chunk->size ? chunk->size : 1);
+        zr_assert (node->rx);
+        node->rx_size = 0;
+    }
+    zr_assert (node->rx && chunk->offset == node->rx_size);
+    if (chunk->n)
+        memcpy (node->rx + chunk->offset, chunk->data, chunk->n);
+    node->rx_size = chunk->offset + chunk->n;
+    if (chunk->last)
+        s_snapshot_restore (self, id, chunk);
+}
+
+/* The durable log forgets what the core forgot (ready->compact). */
+static void
+s_compact (node_t *node, zr_index_t upto)
+{
+    zr_index_t last = zr_log_last_index (&node->d_log);
+    if (upto > last)
+        upto = last;
+    if (upto > node->d_log.offset)
+        zr_log_compact (&node->d_log, upto);
+}
+
 /* Collects the core's Ready and plays it: disk, network, apply. */
 static void
 s_ready (sim_t *self, uint32_t id)
@@ -357,12 +544,17 @@ s_ready (sim_t *self, uint32_t id)
     for (uint32_t i = 0; i < rd.n_committed; i++)
         s_apply (self, id, &rd.committed [i]);
     zr_entries_destroy (&rd.committed, rd.n_committed);
+    if (rd.compact)
+        s_compact (node, rd.compact);
+    s_snapshot_fill (node, rd.msgs, rd.n_msgs);
+    s_snapshot_fill (node, rd.msgs_synced, rd.n_msgs_synced);
     for (uint32_t i = 0; i < rd.n_msgs; i++)
         s_send (self, rd.msgs [i]);
     free (rd.msgs);
     rd.msgs = NULL;
     rd.n_msgs = 0;
-    if (rd.hs_changed || rd.n_entries || (rd.n_msgs_synced && node->q_head)) {
+    if (rd.hs_changed || rd.n_entries || rd.n_chunks
+        || (rd.n_msgs_synced && node->q_head)) {
         preq_t *req = (preq_t *) calloc (1, sizeof *req);
         zr_assert (req);
         req->ready = rd;                /* keeps hs, entries, msgs_synced */
@@ -384,6 +576,7 @@ s_ready (sim_t *self, uint32_t id)
     }
     s_record_commits (self, id);
     s_check_leader (self, id);
+    s_snapshot_maybe (self, id);
 }
 
 /* The sync finished: every write queued before it started is durable;
@@ -405,9 +598,15 @@ s_persisted (sim_t *self, uint32_t id)
             node->d_term = rd->term;
             node->d_vote = rd->vote;
         }
+        for (uint32_t i = 0; i < rd->n_chunks; i++)
+            s_snapshot_write (self, id, &rd->chunks [i]);
         if (rd->n_entries) {
-            zr_log_truncate (&node->d_log, rd->entries [0].index);
-            for (uint32_t i = 0; i < rd->n_entries; i++)
+            uint32_t skip = 0;          /* already in the snapshot */
+            while (skip < rd->n_entries && rd->entries [skip].index <= node->d_log.offset)
+                skip++;
+            if (skip < rd->n_entries)
+                zr_log_truncate (&node->d_log, rd->entries [skip].index);
+            for (uint32_t i = skip; i < rd->n_entries; i++)
                 zr_assert (zr_log_append (&node->d_log, &rd->entries [i]) == 0);
             const zr_entry_t *last = &rd->entries [rd->n_entries - 1];
             zr_core_persisted (node->core, last->index, last->term);
@@ -440,16 +639,35 @@ s_start (sim_t *self, uint32_t id)
                            .batch_bytes = self->batch_bytes,
                            .seed = self->config.seed * 31 + node->incarnation,
                            .pre_vote = self->pre_vote,
-                           .check_quorum = self->check_quorum};
+                           .check_quorum = self->check_quorum,
+                           .snapshot_trailing = self->trailing,
+                           .snapshot_chunk_bytes = self->chunk_bytes,
+                           .snapshot_window_bytes = 2 * (uint64_t) self->chunk_bytes};
     for (uint32_t i = 0; i < self->n; i++)
         cc.servers [i] = i + 1;
     node->core = zr_core_new (&cc, s_local_now (self, id));
     zr_assert (node->core);
-    zr_assert (zr_core_restore (node->core, node->d_term, node->d_vote,
-                                node->d_log.entries,
-                                (uint32_t) zr_log_last_index (&node->d_log)) == 0);
+    /* A follower applies (and snapshots) committed entries its own disk
+       may not hold yet; a crash then leaves the snapshot ahead of the
+       log. Storage restarts its log after the snapshot (the WAL's
+       LOGSTART record). */
+    if (node->snap_index > zr_log_last_index (&node->d_log))
+        zr_log_reset (&node->d_log, node->snap_index, node->snap_term);
+    zr_core_restore_t restore = {.term = node->d_term, .vote = node->d_vote,
+                                 .snap_index = node->snap_index,
+                                 .snap_term = node->snap_term,
+                                 .snap_size = node->snap_size,
+                                 .entries = node->d_log.entries,
+                                 .n_entries = (uint32_t) node->d_log.count};
+    zr_assert (zr_core_restore (node->core, &restore) == 0);
     node->applied = 0;
-    node->commit_seen = 0;
+    node->sm_hash = 0;
+    if (node->snap_index) {             /* restore once, then apply after it */
+        memcpy (&node->applied, node->snap, 8);
+        memcpy (&node->sm_hash, node->snap + 8, 8);
+        zr_assert (node->applied == node->snap_index);
+    }
+    node->commit_seen = node->snap_index;
 }
 
 /* Crash: the core and every unsynced write are lost. */
@@ -467,6 +685,9 @@ s_crash (sim_t *self, uint32_t id)
     node->q_tail = NULL;
     node->q_sync = NULL;
     node->disk_busy = false;
+    free (node->rx);                    /* an unfinished snapshot is a temp file */
+    node->rx = NULL;
+    node->rx_size = 0;
     node->incarnation++;
     self->result->crashes++;
 }
@@ -626,17 +847,28 @@ s_choose_faults (sim_t *self)
     self->election_ms = SIM_ELECTION_MS;
     self->batch_bytes = 64u << 10;
     self->inflight_max = 8;
+    static const uint32_t snap_everys [] = {0, 4, 20, 100};
+    static const uint32_t pads [] = {0, 40, 300};
+    static const uint32_t chunks [] = {8, 64, 4096};
+    static const uint64_t trailings [] = {0, 3, 50};
+    self->snap_every = snap_everys [s_rand (self, 4)];
+    self->snap_pad = pads [s_rand (self, 3)];
+    self->chunk_bytes = chunks [s_rand (self, 3)];
+    self->trailing = trailings [s_rand (self, 3)];
     if (self->figure8)
         s_choose_figure8 (self);
     snprintf (self->result->faults, sizeof self->result->faults,
               "%snodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums "
-              "drift<=%lld ppm%s%s transfer/%ums election=%ums batch=%lluB inflight=%u",
+              "drift<=%lld ppm%s%s transfer/%ums election=%ums batch=%lluB inflight=%u "
+              "snapshot/%u pad=%u chunk=%u trailing=%llu",
               self->figure8 ? "figure8 " : "",
               self->n, self->drop_pct, self->dup_pct, self->delay_max_ms, self->disk_max_ms,
               self->crash_every_ms, self->part_every_ms, (long long) drift,
               self->pre_vote ? " prevote" : "", self->check_quorum ? " checkquorum" : "",
               self->transfer_every_ms, self->election_ms,
-              (unsigned long long) self->batch_bytes, self->inflight_max);
+              (unsigned long long) self->batch_bytes, self->inflight_max,
+              self->snap_every, self->snap_pad, self->chunk_bytes,
+              (unsigned long long) self->trailing);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -768,7 +1000,15 @@ s_teardown (sim_t *self)
         if (self->nodes [id].core)
             s_crash (self, id);
         zr_log_clear (&self->nodes [id].d_log);
+        free (self->nodes [id].snap);
+        while (self->nodes [id].old) {
+            snap_old_t *old = self->nodes [id].old;
+            self->nodes [id].old = old->next;
+            free (old->bytes);
+            free (old);
+        }
     }
+    free (self->chain);
     free (self->registry);
     free (self->c_hash);
     free (self->c_term);
@@ -795,7 +1035,9 @@ sim_run (const sim_config_t *config, sim_result_t *result)
     self->c_hash = (uint64_t *) calloc (SIM_LOG_MAX, sizeof (uint64_t));
     self->c_term = (zr_term_t *) calloc (SIM_LOG_MAX, sizeof (zr_term_t));
     self->a_hash = (uint64_t *) calloc (SIM_LOG_MAX, sizeof (uint64_t));
-    zr_assert (self->registry && self->c_hash && self->c_term && self->a_hash);
+    self->chain = (uint64_t *) calloc (SIM_LOG_MAX, sizeof (uint64_t));
+    zr_assert (self->registry && self->c_hash && self->c_term && self->a_hash
+               && self->chain);
     self->next_value = 1;
     s_choose_faults (self);
     s_setup (self);

@@ -121,6 +121,12 @@ s_assert_equal (const zr_message_t *a, const zr_message_t *b)
     ck_assert_uint_eq (a->match_index, b->match_index);
     ck_assert_uint_eq (a->conflict_term, b->conflict_term);
     ck_assert_uint_eq (a->conflict_index, b->conflict_index);
+    ck_assert_uint_eq (a->snap_offset, b->snap_offset);
+    ck_assert_uint_eq (a->snap_size, b->snap_size);
+    ck_assert_uint_eq (a->chunk_size, b->chunk_size);
+    ck_assert_int_eq (a->installed, b->installed);
+    if (a->chunk_size > 0)
+        ck_assert_int_eq (memcmp (a->chunk, b->chunk, a->chunk_size), 0);
     ck_assert_uint_eq (a->n_entries, b->n_entries);
     for (uint32_t i = 0; i < a->n_entries; i++) {
         const zr_entry_t *x = &a->entries [i], *y = &b->entries [i];
@@ -328,6 +334,100 @@ START_TEST (codec_encode_round_trips_append_reply)
 {
     s_round_trip (s_append_reply_new (true));
     s_round_trip (s_append_reply_new (false));
+}
+END_TEST
+
+/* Returns an InstallSnapshot chunk of n bytes at offset 4 of a snapshot
+   of n + 8 bytes. Caller owns it. */
+static zr_message_t *
+s_snapshot_new (uint32_t n)
+{
+    zr_message_t *msg = zr_message_new (ZR_MSG_SNAPSHOT);
+    ck_assert_ptr_nonnull (msg);
+    msg->from = 1;
+    msg->to = 3;
+    msg->term = 7;
+    msg->last_index = 1000;
+    msg->last_term = 6;
+    msg->snap_offset = 4;
+    msg->snap_size = (uint64_t) n + 8;
+    msg->chunk_size = n;
+    if (n > 0) {
+        msg->chunk_blob = zr_blob_new (n);
+        ck_assert_ptr_nonnull (msg->chunk_blob);
+        for (uint32_t i = 0; i < n; i++)
+            msg->chunk_blob->data [i] = (uint8_t) (i * 7);
+        msg->chunk = msg->chunk_blob->data;
+    }
+    return msg;
+}
+
+/* Figure 13: an InstallSnapshot chunk (empty, small, the largest) and
+   its reply survive a round trip. */
+START_TEST (codec_encode_round_trips_snapshot)
+{
+    s_round_trip (s_snapshot_new (0));
+    s_round_trip (s_snapshot_new (100));
+    s_round_trip (s_snapshot_new (ZR_CHUNK_BYTES_MAX));
+    zr_message_t *reply = zr_message_new (ZR_MSG_SNAPSHOT_REPLY);
+    ck_assert_ptr_nonnull (reply);
+    reply->from = 3;
+    reply->to = 1;
+    reply->term = 7;
+    reply->last_index = 1000;
+    reply->snap_offset = 104;
+    reply->success = true;
+    reply->installed = true;
+    s_round_trip (reply);
+}
+END_TEST
+
+/* A chunk that does not fit its snapshot, a snapshot with no index or a
+   term above the sender's, and an "installed" that did not succeed are
+   refused; a chunk over ZR_CHUNK_BYTES_MAX is too big. */
+START_TEST (codec_decode_rejects_bad_snapshot)
+{
+    struct { uint64_t offset, size, index, term; int rc; } cases [] = {
+        {9, 8, 1000, 6, ZR_EMALFORMED},         /* offset past the end */
+        {4, 10, 1000, 6, ZR_EMALFORMED},        /* chunk overruns */
+        {4, 108, 0, 6, ZR_EMALFORMED},          /* no index */
+        {4, 108, 1000, 8, ZR_EMALFORMED},       /* term above the sender's */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        zr_message_t *msg = s_snapshot_new (100);
+        /* Encode a valid frame, then patch the fields on a copy that
+           bypasses the encoder's assertion: build the frame by hand. */
+        msgpack_sbuffer sbuf;
+        msgpack_sbuffer_init (&sbuf);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+        msgpack_pack_array (&pk, 10);
+        uint64_t head [] = {ZR_CODEC_VERSION, ZR_MSG_SNAPSHOT, 1, 3, 7,
+                            cases [i].index, cases [i].term, cases [i].offset,
+                            cases [i].size};
+        for (size_t k = 0; k < sizeof head / sizeof head [0]; k++)
+            msgpack_pack_uint64 (&pk, head [k]);
+        msgpack_pack_bin (&pk, msg->chunk_size);
+        msgpack_pack_bin_body (&pk, msg->chunk, msg->chunk_size);
+        ck_assert_int_eq (s_decode_rc (sbuf.data, sbuf.size), cases [i].rc);
+        msgpack_sbuffer_destroy (&sbuf);
+        zr_message_destroy (&msg);
+    }
+    zr_message_t *reply = zr_message_new (ZR_MSG_SNAPSHOT_REPLY);
+    reply->from = 3;
+    reply->to = 1;
+    reply->term = 7;
+    reply->last_index = 1000;
+    reply->success = true;
+    msgpack_sbuffer sbuf;
+    s_encode (reply, &sbuf);
+    /* The last byte is "installed" (true/false): installed without success. */
+    ck_assert_uint_eq ((uint8_t) sbuf.data [sbuf.size - 1], 0xc2);
+    sbuf.data [sbuf.size - 2] = (char) 0xc2;    /* success = false */
+    sbuf.data [sbuf.size - 1] = (char) 0xc3;    /* installed = true */
+    ck_assert_int_eq (s_decode_rc (sbuf.data, sbuf.size), ZR_EMALFORMED);
+    msgpack_sbuffer_destroy (&sbuf);
+    zr_message_destroy (&reply);
 }
 END_TEST
 
@@ -990,6 +1090,8 @@ main (void)
     tcase_add_test (encode, codec_encode_round_trips_vote_reply);
     tcase_add_test (encode, codec_encode_round_trips_prevote_and_timeout_now);
     tcase_add_test (encode, codec_encode_round_trips_append_reply);
+    tcase_add_test (encode, codec_encode_round_trips_snapshot);
+    tcase_add_test (encode, codec_decode_rejects_bad_snapshot);
     tcase_add_test (encode, codec_encode_round_trips_heartbeat);
     tcase_add_test (encode, codec_encode_round_trips_one_entry);
     tcase_add_test (encode, codec_encode_round_trips_many_entries);

@@ -89,7 +89,9 @@ s_restore (zr_core_t *core, zr_term_t term, zr_id_t vote,
            const zr_term_t *terms, uint32_t n)
 {
     zr_entry_t *entries = s_entries_new (1, terms, n);
-    ck_assert_int_eq (zr_core_restore (core, term, vote, entries, n), 0);
+    zr_core_restore_t restore = {.term = term, .vote = vote,
+                                 .entries = entries, .n_entries = n};
+    ck_assert_int_eq (zr_core_restore (core, &restore), 0);
     zr_entries_destroy (&entries, n);
 }
 
