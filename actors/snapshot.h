@@ -84,6 +84,9 @@
 #define ZR_SNAPSHOT_VERIFY_BYTES (1u << 20)     /* verification buffer */
 #define ZR_SNAPSHOT_ENDPOINT_MAX 255            /* endpoint bytes, NUL excluded */
 
+typedef struct _zr_snapshot_writer_t zr_snapshot_writer_t;
+typedef struct _zr_snapshot_reader_t zr_snapshot_reader_t;
+
 /* What a snapshot file says about itself. */
 typedef struct {
     zr_index_t index;                   /* last log index included, >= 1 */
@@ -118,5 +121,122 @@ int zr_snapshot_header_decode (const uint8_t *buf, size_t len,
                                zr_snapshot_meta_t *meta,
                                size_t *header_bytes_p, char *errmsg,
                                size_t errlen);
+
+/*  -------------------------------------------------------------------------
+    Writer
+*/
+
+/* Starts snapshot (meta->index, meta->term) with meta's configuration in
+   directory dir, which must exist: creates its temp file (replacing a
+   leftover of the same name; one writer per (index, term) at a time).
+   meta->size and meta->crc are ignored. Asserts index >= 1, term >= 1,
+   1 <= n_servers <= ZR_NODES_MAX, ids distinct in 1..ZR_NODES_MAX and
+   endpoints of 1..ZR_SNAPSHOT_ENDPOINT_MAX bytes: a configuration from a
+   peer must be validated before it gets here. Returns the writer (caller
+   owns it: commit or abort), or NULL with a reason in errmsg (if not
+   NULL) when the directory or file cannot be opened. */
+zr_snapshot_writer_t *zr_snapshot_writer_new (const char *dir,
+                                              const zr_snapshot_meta_t *meta,
+                                              char *errmsg, size_t errlen);
+
+/* Appends size bytes of data. Returns 0; ZR_ETOOBIG (nothing written)
+   past ZR_SNAPSHOT_BYTES_MAX; ZR_EIO when the write fails, which is
+   sticky (invariant 4): zr_snapshot_writer_error says why. */
+int zr_snapshot_writer_append (zr_snapshot_writer_t *self, const void *data,
+                               size_t size);
+
+/* Writes size bytes of data that belong at data offset offset, for
+   InstallSnapshot chunks, which arrive in order but may be resent. The
+   bytes before the current size are taken as already written (a resent
+   chunk is accepted, idempotently, and only its new tail is appended):
+   chunks of one (index, term) carry the same bytes at the same offset,
+   and the data crc checked at find catches a sender that breaks this.
+   Returns 0, or ZR_EINVAL (nothing written) when offset is past the
+   current size (a gap: a chunk was lost; the sender must resend from
+   zr_snapshot_writer_size), or as zr_snapshot_writer_append. */
+int zr_snapshot_writer_write (zr_snapshot_writer_t *self, uint64_t offset,
+                              const void *data, size_t size);
+
+/* Returns the data bytes written so far. */
+uint64_t zr_snapshot_writer_size (zr_snapshot_writer_t *self);
+
+/* Returns why the writer failed ("" while it has not). */
+const char *zr_snapshot_writer_error (zr_snapshot_writer_t *self);
+
+/* For tests only: makes the next data write fail as if the disk reported
+   EIO, which puts the writer in the sticky error state. */
+void zr_snapshot_writer_test_fail (zr_snapshot_writer_t *self);
+
+/* Takes the writer: writes the header (data size and crc), fdatasyncs,
+   renames the temp file to its final name and fsyncs the directory
+   (invariant 1). Fills *meta (if not NULL) with what the file now says.
+   Returns 0, or ZR_EIO with a reason in errmsg (if not NULL): the temp
+   file is removed, except when only the directory fsync failed (the
+   file is then complete under its final name, and valid). Either way
+   frees the writer and NULLs *self_p. */
+int zr_snapshot_writer_commit (zr_snapshot_writer_t **self_p,
+                               zr_snapshot_meta_t *meta, char *errmsg,
+                               size_t errlen);
+
+/* Removes the temp file, frees the writer and NULLs *self_p. Idempotent
+   on a NULL *self_p. */
+void zr_snapshot_writer_abort (zr_snapshot_writer_t **self_p);
+
+/*  -------------------------------------------------------------------------
+    Reading, finding, pruning
+*/
+
+/* Opens the snapshot file path and checks its header and that the file
+   holds exactly the data size it claims (invariant 2); the data crc is
+   checked only by zr_snapshot_reader_verify (find calls it). Returns
+   the reader (caller owns it: zr_snapshot_reader_destroy), or NULL with
+   a reason in errmsg (if not NULL) and, if rc_p is not NULL, *rc_p set
+   to ZR_EIO, ZR_ECORRUPT or ZR_EVERSION. A reader keeps reading its file
+   after prune unlinks it. */
+zr_snapshot_reader_t *zr_snapshot_reader_new (const char *path, int *rc_p,
+                                              char *errmsg, size_t errlen);
+
+/* Returns the reader's metadata, valid until the reader is destroyed. */
+const zr_snapshot_meta_t *zr_snapshot_reader_meta (zr_snapshot_reader_t *self);
+
+/* Reads up to size bytes of data from data offset offset into buf; *got
+   is the bytes read, fewer than size only at the end of the data (0 at
+   offset == data size). Returns 0, ZR_EINVAL when offset is past the
+   data size, ZR_ECORRUPT when the file is shorter than at open, or
+   ZR_EIO. */
+int zr_snapshot_reader_read (zr_snapshot_reader_t *self, uint64_t offset,
+                             void *buf, size_t size, size_t *got);
+
+/* Reads all the data and checks its crc. Returns 0, or ZR_ECORRUPT or
+   ZR_EIO with "<path>: <why> at offset N" in errmsg (if not NULL). */
+int zr_snapshot_reader_verify (zr_snapshot_reader_t *self, char *errmsg,
+                               size_t errlen);
+
+/* Closes the file, frees the reader and NULLs *self_p. Idempotent on a
+   NULL *self_p. */
+void zr_snapshot_reader_destroy (zr_snapshot_reader_t **self_p);
+
+/* Finds the newest snapshot in dir (by name) and verifies it completely:
+   header, data length and data crc, reading the data once through a
+   bounded buffer (invariant 5), and that the header agrees with the
+   name. Deletes leftover temp files, so call it when no writer is open
+   in dir (at startup). Returns 0 with *meta and path (dir/name, path_len
+   bytes, asserted large enough) filled; 0 with meta->index == 0 and path
+   "" when there is no snapshot (or no dir): "index 0 means none", as in
+   raft.h. Returns ZR_ECORRUPT or ZR_EVERSION with "<path>: <why> at
+   offset N" in errmsg (if not NULL) when the newest file is bad, without
+   looking at older ones (invariant 3); ZR_EIO when dir cannot be read. */
+int zr_snapshot_find (const char *dir, zr_snapshot_meta_t *meta, char *path,
+                      size_t path_len, char *errmsg, size_t errlen);
+
+/* Deletes the snapshot files in dir whose index is below keep_index,
+   except the newest file, which always stays (invariant 3): when
+   keep_index is past the newest, deletes every file older than it (by
+   index, then term). Readers open on a deleted file keep reading it.
+   Returns 0 (also when dir is missing), or ZR_EIO with a reason in
+   errmsg (if not NULL) when dir cannot be read or a file cannot be
+   deleted (the others are still tried). */
+int zr_snapshot_prune (const char *dir, zr_index_t keep_index, char *errmsg,
+                       size_t errlen);
 
 #endif
