@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ typedef struct {
 
 struct _zr_wal_t {
     int dir_fd;                         /* directory, fsync'd after renames */
+    int lock_fd;                        /* dir/LOCK, flock'd for our life */
     size_t segment_bytes;               /* size of every new segment */
     uint64_t cur_seq;                   /* current segment: receives writes */
     int cur_fd;                         /* its file */
@@ -705,6 +707,8 @@ zr_wal_destroy (zr_wal_t **self_p)
         close (self->spare_fd);
     if (self->dir_fd >= 0)
         close (self->dir_fd);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);          /* releases the flock */
     free (self->buf);
     free (self->chunks);
     free (self);
@@ -740,6 +744,28 @@ s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
         return s_error (errmsg, errlen, ZR_EIO, "%s: open: %s", dir,
                         strerror (errno));
     return 0;
+}
+
+/* Takes the data directory's lock (invariant 8): an exclusive flock on
+   dir/LOCK, held until zr_wal_destroy closes it. */
+static int
+s_lock (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
+{
+    self->lock_fd = openat (self->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC,
+                            0600);
+    if (self->lock_fd < 0)
+        return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: open: %s", dir,
+                        strerror (errno));
+    int rc;
+    while ((rc = flock (self->lock_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+        ;
+    if (rc == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return s_error (errmsg, errlen, ZR_ELOCKED, "data directory %s is in "
+                        "use by another process (lock %s/LOCK)", dir, dir);
+    return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: flock: %s", dir,
+                    strerror (errno));
 }
 
 /* Returns true with *seq if name is exactly "wal-<16 hex>.seg". */
@@ -1117,11 +1143,13 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
     s_error (errmsg, errlen, 0, "%s", "");
     zr_wal_t *self = (zr_wal_t *) calloc (1, sizeof (zr_wal_t));
     zr_assert (self);
-    self->dir_fd = self->cur_fd = self->spare_fd = -1;
+    self->dir_fd = self->lock_fd = self->cur_fd = self->spare_fd = -1;
     self->segment_bytes = segment_bytes;
     s_recovery_t rcv;
     memset (&rcv, 0, sizeof rcv);
     int rc = s_dir_open (self, dir, errmsg, errlen);
+    if (rc == 0)
+        rc = s_lock (self, dir, errmsg, errlen);
     if (rc == 0)
         rc = s_list (self, dir, &rcv, errmsg, errlen);
     if (rc == 0)

@@ -74,6 +74,11 @@
     (7) Memory: one record buffer and one chunk array, kept between syncs;
         the append path does no syscall and no allocation beyond their
         amortised growth.
+    (8) One process per data directory (DESIGN.md Storage): zr_wal_open
+        takes an exclusive flock on dir/LOCK and holds it until
+        zr_wal_destroy. flock locks belong to an open file description, so
+        a second zr_wal_open of the same directory in the same process is
+        refused too.
     =========================================================================
 */
 #ifndef ZR_WAL_H_INCLUDED
@@ -117,7 +122,8 @@ typedef struct {
    reported in state->torn_bytes. On failure returns ZR_EIO (the errno
    text is in errmsg), ZR_ECORRUPT or ZR_ENOMEM, writes a one-line reason
    naming the file and offset into errmsg (if not NULL), leaves *wal_p
-   NULL and *state zeroed. */
+   NULL and *state zeroed. ZR_ELOCKED: another zr_wal_t (in this or
+   another process) holds the directory (invariant 8). */
 int zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
                  zr_wal_state_t *state, char *errmsg, size_t errlen);
 

@@ -48,7 +48,8 @@ typedef uint32_t zr_id_t;
     X (ZR_EIO, -10, "i/o error")                                             \
     X (ZR_ESHUTDOWN, -11, "node is shutting down")                           \
     X (ZR_EBUSY, -12, "queue full, try again")                               \
-    X (ZR_ECOUNT, -13, "element count exceeds the bytes present")
+    X (ZR_ECOUNT, -13, "element count exceeds the bytes present")           \
+    X (ZR_ELOCKED, -14, "data directory in use by another process")
 
 enum {
 #define ZR_ERR_ENUM(name, value, text) name = value,

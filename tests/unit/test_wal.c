@@ -782,6 +782,25 @@ START_TEST (wal_spares_prepared_elsewhere)
 }
 END_TEST
 
+START_TEST (wal_open_refuses_locked_directory)
+{
+    /* Invariant (8): one owner per data directory; a second open is refused
+       with a clear message until the first is destroyed. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    char want [256];
+    snprintf (want, sizeof want, "data directory %s is in use by another "
+              "process (lock %s/LOCK)", dir, dir);
+    s_open_fails (dir, ZR_ELOCKED, want);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -808,6 +827,7 @@ main (void)
     tcase_add_test (tc, wal_open_preallocates_segments);
     tcase_add_test (tc, wal_sync_error_is_sticky);
     tcase_add_test (tc, wal_spares_prepared_elsewhere);
+    tcase_add_test (tc, wal_open_refuses_locked_directory);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
