@@ -21,6 +21,10 @@
 #define S_REC_HEADER 32                 /* record header bytes */
 #define S_REC_ENTRY 1                   /* record type: a log entry */
 #define S_REC_HARDSTATE 2               /* record type: term and vote */
+#define S_REC_LOGSTART 3                /* record type: the log's start */
+#define S_START_RESET 0                 /* LOGSTART: the log restarts here */
+#define S_START_CARRIED 1               /* LOGSTART: a preamble restating it */
+#define S_PREAMBLE_BYTES (2 * S_REC_HEADER) /* HARDSTATE + LOGSTART */
 #define S_NAME_MAX 48                   /* "wal-<16 hex>.seg.tmp" and NUL */
 #define S_ZEROS 65536                   /* bytes in s_zeros */
 #define S_ZERO_IOVS 16                  /* iovecs per zero-filling pwritev */
@@ -66,6 +70,11 @@ struct _zr_wal_t {
     size_t chunks_cap;                  /* chunks allocated */
     uint64_t queued_records;            /* records queued */
     zr_index_t last_index;              /* last entry queued or recovered */
+    zr_term_t hard_term;                /* last term queued or recovered */
+    zr_id_t hard_vote;                  /* last vote queued or recovered */
+    zr_index_t start_index;             /* last log start queued or
+                                           recovered, 0 if none */
+    zr_term_t start_term;               /* term of entry start_index */
     zr_wal_stats_t stats;               /* counters */
     bool failed;                        /* sticky error state (invariant 6) */
     bool fail_next;                     /* test hook: next data write fails */
@@ -74,11 +83,12 @@ struct _zr_wal_t {
 
 /* One record as decoded from disk. */
 typedef struct {
-    uint8_t type;                       /* S_REC_ENTRY or S_REC_HARDSTATE */
-    uint8_t entry_type;                 /* zr_entry_type_t, 0 for hard state */
+    uint8_t type;                       /* S_REC_ENTRY, _HARDSTATE, _LOGSTART */
+    uint8_t entry_type;                 /* zr_entry_type_t; S_START_* for
+                                           LOGSTART; 0 for hard state */
     uint32_t len;                       /* payload bytes */
     uint64_t term;                      /* term */
-    uint64_t index;                     /* entry index, or vote */
+    uint64_t index;                     /* entry or start index, or vote */
     const uint8_t *payload;             /* len bytes in the read buffer */
     size_t bytes;                       /* footprint in the segment */
 } s_record_t;
@@ -99,7 +109,13 @@ typedef struct {
 typedef struct {
     zr_term_t term;                     /* hard state replayed so far */
     zr_id_t vote;                       /* vote replayed so far */
-    zr_entry_t *entries;                /* log replayed so far, data unset */
+    zr_index_t start_index;             /* last LOGSTART replayed, 0 if none */
+    zr_term_t start_term;               /* its term */
+    bool anchored;                      /* base is known: set by the first
+                                           entry or a resetting LOGSTART */
+    zr_index_t base;                    /* index before entries [0] */
+    zr_entry_t *entries;                /* log replayed so far, data unset;
+                                           entries [i].index == base + 1 + i */
     uint32_t n;                         /* entries in the log */
     size_t entries_cap;                 /* entries allocated */
     uint8_t *payload;                   /* payloads of entries, concatenated */
@@ -309,8 +325,10 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
                      || rec->entry_type == ZR_ENTRY_NOOP);
     bool hard = rec->type == S_REC_HARDSTATE && rec->entry_type == 0
                 && rec->len == 0 && rec->index <= UINT32_MAX;
+    bool start = rec->type == S_REC_LOGSTART && rec->len == 0
+                 && rec->entry_type <= S_START_CARRIED && rec->index >= 1;
     *why = "bad record type or field";
-    if (!(entry || hard) || p [10] || p [11] || !s_all_zero (p + 28, 4))
+    if (!(entry || hard || start) || p [10] || p [11] || !s_all_zero (p + 28, 4))
         return S_REC_BAD;
     return S_REC_OK;
 }
@@ -452,19 +470,12 @@ s_segment_open (zr_wal_t *self, uint64_t seq, int *fd_p, uint64_t *size_p,
     The append path
 */
 
-/* Queues one record at the tail, moving to the next segment if it does
-   not fit in the rest of this one (invariant 1). */
+/* Queues one record at the tail, which has room for it. */
 static void
-s_queue_record (zr_wal_t *self, uint8_t type, uint8_t entry_type,
-                uint64_t term, uint64_t index, const uint8_t *data,
-                uint32_t len)
+s_queue_raw (zr_wal_t *self, uint8_t type, uint8_t entry_type, uint64_t term,
+             uint64_t index, const uint8_t *data, uint32_t len)
 {
     size_t bytes = s_record_bytes (len);
-    if (self->tail_off + bytes > self->tail_size) {
-        self->tail_seq++;
-        self->tail_off = S_SEG_HEADER;
-        self->tail_size = self->segment_bytes;
-    }
     zr_assert (self->tail_off + bytes <= self->tail_size);
     s_chunk_t *chunk =
         self->n_chunks ? &self->chunks [self->n_chunks - 1] : NULL;
@@ -484,6 +495,32 @@ s_queue_record (zr_wal_t *self, uint8_t type, uint8_t entry_type,
     self->queued_records++;
 }
 
+/* Queues one record at the tail, moving to the next segment if it does
+   not fit in the rest of this one (invariant 1). The first records of a
+   segment restate the hard state and the log start queued before them
+   (invariant 9), so deleting older segments never loses them. */
+static void
+s_queue_record (zr_wal_t *self, uint8_t type, uint8_t entry_type,
+                uint64_t term, uint64_t index, const uint8_t *data,
+                uint32_t len)
+{
+    size_t bytes = s_record_bytes (len);
+    if (self->tail_off + bytes > self->tail_size) {
+        self->tail_seq++;
+        self->tail_off = S_SEG_HEADER;
+        self->tail_size = self->segment_bytes;
+    }
+    if (self->tail_off == S_SEG_HEADER) {
+        if (self->hard_term > 0 || self->hard_vote > 0)
+            s_queue_raw (self, S_REC_HARDSTATE, 0, self->hard_term,
+                         self->hard_vote, NULL, 0);
+        if (self->start_index > 0)
+            s_queue_raw (self, S_REC_LOGSTART, S_START_CARRIED,
+                         self->start_term, self->start_index, NULL, 0);
+    }
+    s_queue_raw (self, type, entry_type, term, index, data, len);
+}
+
 int
 zr_wal_set_hard_state (zr_wal_t *self, zr_term_t term, zr_id_t vote)
 {
@@ -491,6 +528,22 @@ zr_wal_set_hard_state (zr_wal_t *self, zr_term_t term, zr_id_t vote)
     if (self->failed)
         return ZR_EIO;
     s_queue_record (self, S_REC_HARDSTATE, 0, term, vote, NULL, 0);
+    self->hard_term = term;
+    self->hard_vote = vote;
+    return 0;
+}
+
+int
+zr_wal_set_start (zr_wal_t *self, zr_index_t index, zr_term_t term)
+{
+    zr_assert (self);
+    zr_assert (index >= 1);
+    if (self->failed)
+        return ZR_EIO;
+    s_queue_record (self, S_REC_LOGSTART, S_START_RESET, term, index, NULL, 0);
+    self->start_index = index;
+    self->start_term = term;
+    self->last_index = index;
     return 0;
 }
 
@@ -503,7 +556,7 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
         return ZR_EIO;
     if (n == 0)
         return 0;
-    zr_assert (entries [0].index >= 1);
+    zr_assert (entries [0].index > self->start_index);
     zr_assert (entries [0].index <= self->last_index + 1);
     for (uint32_t i = 0; i < n; i++) {
         const zr_entry_t *e = &entries [i];
@@ -511,7 +564,8 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
         zr_assert (e->type == ZR_ENTRY_COMMAND || e->type == ZR_ENTRY_NOOP);
         zr_assert (e->size == 0 || e->data);
         if (e->size > ZR_ENTRY_BYTES_MAX
-            || s_record_bytes (e->size) > self->segment_bytes - S_SEG_HEADER)
+            || s_record_bytes (e->size)
+                   > self->segment_bytes - S_SEG_HEADER - S_PREAMBLE_BYTES)
             return ZR_ETOOBIG;
     }
     for (uint32_t i = 0; i < n; i++)
@@ -832,6 +886,25 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
     return 0;
 }
 
+/* Replays a LOGSTART (invariant 4): a reset empties the log, which
+   resumes after its index; a preamble's restatement only matters when it
+   is the first one seen (older segments are gone). */
+static void
+s_replay_start (s_recovery_t *rcv, const s_record_t *rec)
+{
+    bool reset = rec->entry_type == S_START_RESET;
+    if (!reset && rcv->anchored)
+        return;
+    rcv->start_index = rec->index;
+    rcv->start_term = rec->term;
+    if (reset) {
+        rcv->n = 0;
+        rcv->payload_len = 0;
+        rcv->base = rec->index;
+        rcv->anchored = true;
+    }
+}
+
 /* Applies one valid record to the log being rebuilt (invariant 4). */
 static int
 s_replay (s_recovery_t *rcv, const s_record_t *rec, const char *name,
@@ -842,16 +915,28 @@ s_replay (s_recovery_t *rcv, const s_record_t *rec, const char *name,
         rcv->vote = (zr_id_t) rec->index;
         return 0;
     }
-    if (rec->index > (uint64_t) rcv->n + 1)
+    if (rec->type == S_REC_LOGSTART) {
+        s_replay_start (rcv, rec);
+        return 0;
+    }
+    if (!rcv->anchored) {
+        rcv->base = rec->index - 1;     /* older segments were compacted */
+        rcv->anchored = true;
+    }
+    zr_index_t last = rcv->base + rcv->n;
+    if (rec->index <= rcv->base || rec->index > last + 1)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
-                        "%s: gap: entry index %llu after last index %llu at "
-                        "offset %llu", name, (unsigned long long) rec->index,
-                        (unsigned long long) rcv->n, (unsigned long long) off);
-    if (rec->index > UINT32_MAX)
+                        "%s: gap: entry index %llu after last index %llu "
+                        "(log start %llu) at offset %llu", name,
+                        (unsigned long long) rec->index,
+                        (unsigned long long) last,
+                        (unsigned long long) rcv->base,
+                        (unsigned long long) off);
+    if (rec->index - rcv->base > UINT32_MAX)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: log longer than %u entries at offset %llu", name,
                         UINT32_MAX, (unsigned long long) off);
-    while (rcv->n >= rec->index)
+    while (rcv->base + rcv->n >= rec->index)
         rcv->payload_len -= rcv->entries [--rcv->n].size;
     s_grow ((void **) &rcv->entries, &rcv->entries_cap, (size_t) rcv->n + 1,
             sizeof (zr_entry_t));
@@ -1097,6 +1182,21 @@ s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
     return 0;
 }
 
+/* Checks that the recovered log starts where the log start (or, without
+   one, index 1) says it does (invariant 4). */
+static int
+s_window_check (s_recovery_t *rcv, char *errmsg, size_t errlen)
+{
+    zr_index_t covered = rcv->start_index;
+    if (rcv->n == 0 || rcv->base <= covered)
+        return 0;
+    return s_error (errmsg, errlen, ZR_ECORRUPT,
+                    "gap: the log starts after index %llu but the first "
+                    "entry recovered is %llu (segments missing?)",
+                    (unsigned long long) covered,
+                    (unsigned long long) rcv->base + 1);
+}
+
 /* Moves the rebuilt log into *state: one blob holds every payload and
    each non-empty entry holds a reference on it. */
 static void
@@ -1104,6 +1204,8 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
 {
     state->term = rcv->term;
     state->vote = rcv->vote;
+    state->start_index = rcv->start_index;
+    state->start_term = rcv->start_term;
     state->torn_bytes = rcv->torn_bytes;
     if (rcv->n == 0)
         return;
@@ -1116,7 +1218,7 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
     size_t off = 0;
     for (uint32_t i = 0; i < rcv->n; i++) {
         zr_entry_t *e = &rcv->entries [i];
-        zr_assert (e->index == (zr_index_t) i + 1);
+        zr_assert (e->index == rcv->base + 1 + i);
         if (e->size > 0) {
             e->data = blob->data + off;
             e->blob = zr_blob_ref (blob);
@@ -1159,7 +1261,11 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
     if (rc == 0)
         rc = s_segments_ready (self, &rcv, errmsg, errlen);
     if (rc == 0)
+        rc = s_window_check (&rcv, errmsg, errlen);
+    if (rc == 0) {
+        self->last_index = (rcv.anchored ? rcv.base : rcv.start_index) + rcv.n;
         s_state_build (&rcv, state);
+    }
     free (rcv.entries);
     free (rcv.payload);
     free (rcv.buf);
@@ -1168,7 +1274,10 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
         zr_wal_destroy (&self);
         return rc;
     }
-    self->last_index = state->n_entries;
+    self->hard_term = state->term;
+    self->hard_vote = state->vote;
+    self->start_index = state->start_index;
+    self->start_term = state->start_term;
     self->tail_seq = self->cur_seq;
     self->tail_size = self->cur_size;
     self->tail_off = self->cur_off;

@@ -34,12 +34,14 @@
 
         offset  size  field
         0       4     u32 crc32c of bytes 4 .. 32 + length
-        4       4     u32 payload length (0 for HARDSTATE)
-        8       1     u8 record type: 1 ENTRY, 2 HARDSTATE
-        9       1     u8 entry type (zr_entry_type_t) for ENTRY, else 0
+        4       4     u32 payload length (0 unless ENTRY)
+        8       1     u8 record type: 1 ENTRY, 2 HARDSTATE, 3 LOGSTART
+        9       1     u8 entry type (zr_entry_type_t) for ENTRY; for
+                      LOGSTART 0 (reset) or 1 (restated by a preamble);
+                      0 for HARDSTATE
         10      2     u16 reserved, zero
         12      8     u64 term
-        20      8     u64 index (ENTRY) or vote (HARDSTATE)
+        20      8     u64 index (ENTRY, LOGSTART) or vote (HARDSTATE)
         28      4     reserved, zero (keeps the payload 8-byte aligned)
         32      len   payload
         32+len  pad   zeros up to the next multiple of 8
@@ -56,9 +58,15 @@
         fdatasync'd, renamed, and the directory fsync'd: a file with the
         final name always has its full size and a valid header. Appends
         overwrite zeros in place, so fdatasync never updates the size.
-    (4) Replay: HARDSTATE sets (term, vote); ENTRY with index i requires
-        1 <= i <= last + 1, truncates the log to i - 1, then appends. The
-        recovered log is entries 1..n with entries[k].index == k + 1.
+    (4) Replay: HARDSTATE sets (term, vote). LOGSTART (S, T) reset
+        empties the log and sets last = S (a follower installed a
+        snapshot); a restated one (preamble, invariant 9) only sets the
+        start when it is the first record of the replay. ENTRY with index
+        i requires start < i <= last + 1, truncates the log to i - 1, then
+        appends; the first entry replayed sets the log's first index
+        (segments before it were compacted). The recovered log is
+        first..last with entries[k].index == first + k, and first must be
+        1, S + 1, or covered by the snapshot (ZR_ECORRUPT otherwise).
     (5) Recovery truncates only a torn tail: bad bytes at offset X of the
         last data segment with no valid record after X. Anything else
         that is bad (a non-last segment, valid records after X, a gap in
@@ -79,6 +87,12 @@
         zr_wal_destroy. flock locks belong to an open file description, so
         a second zr_wal_open of the same directory in the same process is
         refused too.
+    (9) Every segment starts with a preamble: the HARDSTATE and, once set,
+        the LOGSTART (restated) queued before its first record, so deleting
+        older segments never loses the vote or the window's start term. A
+        preamble may restate a hard state queued but not yet durable: it is
+        synced in the same zr_wal_sync, after the segment holding the
+        original (invariant 2), so it is never durable alone.
     =========================================================================
 */
 #ifndef ZR_WAL_H_INCLUDED
@@ -96,7 +110,12 @@ typedef struct _zr_wal_t zr_wal_t;
 typedef struct {
     zr_term_t term;                     /* last durable current term */
     zr_id_t vote;                       /* vote in that term, 0 if none */
-    /* Recovered log, entries[i].index == i + 1. ONE zr_blob_t holds all
+    zr_index_t start_index;             /* last log start (zr_wal_set_start)
+                                           recovered, 0 if never set */
+    zr_term_t start_term;               /* term of entry start_index, or 0 */
+    /* Recovered log, entries[i].index == first + i, where first is
+       start_index + 1 after a log start, else the oldest entry kept (1
+       unless segments were compacted). ONE zr_blob_t holds all
        payloads (each entry with size > 0 holds a reference to it; empty
        entries have data and blob NULL). Caller owns: zr_entries_destroy
        (&entries, n_entries). NULL when n_entries is 0. */
@@ -131,8 +150,15 @@ int zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
    zr_wal_sync. Returns 0, or ZR_EIO in the sticky error state. */
 int zr_wal_set_hard_state (zr_wal_t *self, zr_term_t term, zr_id_t vote);
 
+/* Queues a log start (index, term), index >= 1: the log is now empty
+   and resumes at index + 1; entry index (in a snapshot) has term term.
+   Written when a follower installs a snapshot. zr_wal_last_index is then
+   index. Buffered: durable after zr_wal_sync. Returns 0, or ZR_EIO in the
+   sticky error state. */
+int zr_wal_set_start (zr_wal_t *self, zr_index_t index, zr_term_t term);
+
 /* Queues n entries (borrowed: payloads are copied). Asserts
-   1 <= entries[0].index <= last_index + 1, consecutive indexes, known
+   log start < entries[0].index <= last_index + 1, consecutive indexes, known
    entry types, size <= ZR_ENTRY_BYTES_MAX. An entry whose index <= the
    current last index truncates the log from that index first (the
    conflicting suffix). Buffered: durable after zr_wal_sync. Returns 0,

@@ -204,6 +204,26 @@ s_reopen_check (const char *dir, uint32_t n, zr_term_t term, uint32_t size,
     zr_wal_destroy (&wal);
 }
 
+/* Hand-encodes at rec a record per the layout table in wal.h: type
+   (1 ENTRY, 2 HARDSTATE, 3 LOGSTART), sub-type, term, index, and len zero
+   payload bytes; rec has REC_HEADER + len bytes, len a multiple of 8. */
+static void
+s_record (uint8_t *rec, uint8_t type, uint8_t sub, uint64_t term,
+          uint64_t index, uint32_t len)
+{
+    memset (rec, 0, REC_HEADER + len);
+    for (int i = 0; i < 8; i++) {
+        rec [4 + i] = i < 4 ? (uint8_t) (len >> (8 * i)) : 0;
+        rec [12 + i] = (uint8_t) (term >> (8 * i));
+        rec [20 + i] = (uint8_t) (index >> (8 * i));
+    }
+    rec [8] = type;
+    rec [9] = sub;
+    uint32_t crc = zr_wal_crc32c (0, rec + 4, REC_HEADER - 4 + len);
+    for (int i = 0; i < 4; i++)
+        rec [i] = (uint8_t) (crc >> (8 * i));
+}
+
 /* Returns how many file descriptors this process has open. */
 static int
 s_open_fds (void)
@@ -415,20 +435,21 @@ END_TEST
 
 START_TEST (wal_append_rejects_too_big)
 {
-    /* An entry larger than a segment can hold is refused and nothing is
-       queued. */
+    /* An entry larger than a segment can hold after its preamble
+       (invariant 9) is refused and nothing is queued. */
     char dir [64];
     s_dir_new (dir);
     zr_wal_state_t state;
     zr_wal_t *wal = s_open (dir, &state);
-    zr_entry_t *entries = s_entries (1, 2, 1, SEG - 40);
+    uint32_t max = SEG - SEG_HEADER - 3 * REC_HEADER;
+    zr_entry_t *entries = s_entries (1, 2, 1, max + 8);
     ck_assert_int_eq (zr_wal_append (wal, entries, 2), ZR_ETOOBIG);
     zr_entries_destroy (&entries, 2);
     ck_assert_uint_eq (zr_wal_last_index (wal), 0);
-    s_append (wal, 1, 1, 1, SEG - SEG_HEADER - REC_HEADER);
+    s_append (wal, 1, 1, 1, max);
     s_sync (wal);
     zr_wal_destroy (&wal);
-    s_reopen_check (dir, 1, 1, SEG - SEG_HEADER - REC_HEADER, &state);
+    s_reopen_check (dir, 1, 1, max, &state);
     zr_entries_destroy (&state.entries, state.n_entries);
     s_dir_remove (dir);
 }
@@ -602,16 +623,8 @@ START_TEST (wal_open_refuses_index_gap)
     s_append (wal, 1, 2, 1, 8);
     s_sync (wal);
     zr_wal_destroy (&wal);
-    /* Hand-encoded record of index 9, per the layout table in wal.h. */
-    uint8_t rec [40] = {0};
-    rec [4] = 8;                            /* length */
-    rec [8] = 1;                            /* ENTRY */
-    rec [9] = ZR_ENTRY_COMMAND;
-    rec [12] = 1;                           /* term */
-    rec [20] = 9;                           /* index */
-    uint32_t crc = zr_wal_crc32c (0, rec + 4, sizeof rec - 4);
-    for (int i = 0; i < 4; i++)
-        rec [i] = (uint8_t) (crc >> (8 * i));
+    uint8_t rec [40];
+    s_record (rec, 1, ZR_ENTRY_COMMAND, 1, 9, 8);
     s_seg_path (path, dir, 1);
     s_patch (path, SEG_HEADER + 2 * (off_t) s_rec_bytes (8), rec, sizeof rec);
     s_open_fails (dir, ZR_ECORRUPT, "gap: entry index 9 after last index 2");
@@ -782,6 +795,115 @@ START_TEST (wal_spares_prepared_elsewhere)
 }
 END_TEST
 
+START_TEST (wal_set_start_empties_log)
+{
+    /* Invariant (4): a log start discards every entry before it; entries
+       resume at start + 1 and entries[i].index == first + i. It is durable
+       only after a sync. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, 10, 1, 20);
+    s_sync (wal);
+    ck_assert_int_eq (zr_wal_set_start (wal, 40, 3), 0);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 40);
+    zr_wal_destroy (&wal);                  /* the start was never synced */
+    s_reopen_check (dir, 10, 1, 20, &state);
+    ck_assert_uint_eq (state.start_index, 0);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    wal = s_open (dir, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert_int_eq (zr_wal_set_start (wal, 40, 3), 0);
+    s_append (wal, 41, 5, 4, 20);
+    s_append (wal, 43, 1, 5, 20);           /* truncates back to 42 */
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.start_index, 40);
+    ck_assert_uint_eq (state.start_term, 3);
+    ck_assert_uint_eq (state.n_entries, 3);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 43);
+    for (uint32_t i = 0; i < 3; i++)
+        ck_assert_uint_eq (state.entries [i].index, 41 + i);
+    ck_assert_uint_eq (state.entries [2].term, 5);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_entry_below_start)
+{
+    /* Invariant (4): after a log start S, an entry <= S is corruption. */
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_start (wal, 20, 2), 0);
+    s_append (wal, 21, 2, 2, 8);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    uint8_t rec [40];
+    s_record (rec, 1, ZR_ENTRY_COMMAND, 2, 20, 8);
+    s_seg_path (path, dir, 1);
+    s_patch (path, SEG_HEADER + REC_HEADER + 2 * (off_t) s_rec_bytes (8), rec,
+             sizeof rec);
+    s_open_fails (dir, ZR_ECORRUPT,
+                  "gap: entry index 20 after last index 22 (log start 20)");
+    s_dir_remove (dir);
+}
+END_TEST
+
+/* Expects the record at off in segment seq of dir to be a HARDSTATE
+   (type 2) or LOGSTART (type 3, sub 1: a restatement) of term and value. */
+static void
+s_check_preamble (const char *dir, uint64_t seq, off_t off, uint8_t type,
+                  uint64_t term, uint64_t value)
+{
+    char path [512];
+    uint8_t got [REC_HEADER], want [REC_HEADER];
+    s_seg_path (path, dir, seq);
+    s_peek (path, off, got, sizeof got);
+    s_record (want, type, type == 3 ? 1 : 0, term, value, 0);
+    ck_assert_msg (memcmp (got, want, REC_HEADER) == 0,
+                   "segment %llu offset %lld: not the expected preamble",
+                   (unsigned long long) seq, (long long) off);
+}
+
+START_TEST (wal_segments_start_with_hard_state)
+{
+    /* Invariant (9): each segment opens with the hard state and log start
+       queued before it, the ones synced in the same batch included, so
+       deleting older segments loses neither. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 7, 2), 0);
+    ck_assert_int_eq (zr_wal_set_start (wal, 5, 6), 0);
+    s_sync (wal);
+    uint32_t per_seg = (SEG - SEG_HEADER) / (uint32_t) s_rec_bytes (100);
+    s_append (wal, 6, per_seg - 1, 7, 100); /* segment 1 all but 160 B */
+    s_sync (wal);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 8, 3), 0);  /* fits in 1 */
+    s_append (wal, 5 + per_seg, 11, 8, 100);  /* into segment 2 */
+    s_sync (wal);
+    s_check_preamble (dir, 2, SEG_HEADER, 2, 8, 3);
+    s_check_preamble (dir, 2, SEG_HEADER + REC_HEADER, 3, 6, 5);
+    zr_wal_destroy (&wal);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.term, 8);
+    ck_assert_uint_eq (state.vote, 3);
+    ck_assert_uint_eq (state.start_index, 5);
+    ck_assert_uint_eq (state.n_entries, per_seg + 10);
+    ck_assert_uint_eq (state.entries [0].index, 6);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_open_refuses_locked_directory)
 {
     /* Invariant (8): one owner per data directory; a second open is refused
@@ -828,6 +950,9 @@ main (void)
     tcase_add_test (tc, wal_sync_error_is_sticky);
     tcase_add_test (tc, wal_spares_prepared_elsewhere);
     tcase_add_test (tc, wal_open_refuses_locked_directory);
+    tcase_add_test (tc, wal_set_start_empties_log);
+    tcase_add_test (tc, wal_open_refuses_entry_below_start);
+    tcase_add_test (tc, wal_segments_start_with_hard_state);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
