@@ -25,7 +25,7 @@
 #define S_START_RESET 0                 /* LOGSTART: the log restarts here */
 #define S_START_CARRIED 1               /* LOGSTART: a preamble restating it */
 #define S_PREAMBLE_BYTES (2 * S_REC_HEADER) /* HARDSTATE + LOGSTART */
-#define S_NAME_MAX 48                   /* "wal-<16 hex>.seg.tmp" and NUL */
+#define S_NAME_MAX 64                   /* "wal-<seq>-<first>-<last>.seg" */
 #define S_ZEROS 65536                   /* bytes in s_zeros */
 #define S_ZERO_IOVS 16                  /* iovecs per zero-filling pwritev */
 #define S_LEFTOVER 1                    /* scan result: delete this file */
@@ -44,7 +44,18 @@ typedef struct {
     uint64_t file_off;                  /* offset in that segment */
     size_t buf_off;                     /* offset of the bytes in self->buf */
     size_t len;                         /* bytes */
+    zr_index_t first;                   /* index range its records write */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
 } s_chunk_t;
+
+/* A segment file as its name describes it (invariant 10). */
+typedef struct {
+    uint64_t seq;                       /* sequence number */
+    bool closed;                        /* renamed: full, synced, final */
+    zr_index_t first;                   /* closed: lowest index its records
+                                           write (s_range_note), 0 if none */
+    zr_index_t last;                    /* closed: highest, 0 if none */
+} s_listed_t;
 
 struct _zr_wal_t {
     int dir_fd;                         /* directory, fsync'd after renames */
@@ -54,6 +65,11 @@ struct _zr_wal_t {
     int cur_fd;                         /* its file */
     uint64_t cur_size;                  /* its size */
     uint64_t cur_off;                   /* end of its durable records */
+    zr_index_t cur_first;               /* index range of its durable */
+    zr_index_t cur_last;                /* records (s_range_note) */
+    s_listed_t *closed;                 /* closed segments, seq ascending */
+    size_t n_closed;                    /* segments in closed */
+    size_t closed_cap;                  /* closed allocated */
     int spare_fd;                       /* segment cur_seq + 1, or -1 */
     bool spare_async;                   /* spares come from zr_wal_spare_* */
     bool spare_pending;                 /* a job is out (zr_wal_spare_wanted) */
@@ -98,6 +114,10 @@ typedef enum { S_REC_OK, S_REC_END, S_REC_BAD } s_rec_status_t;
 /* What scanning one segment found. */
 typedef struct {
     uint64_t seq;                       /* sequence number */
+    bool closed;                        /* has its closed name */
+    char name [S_NAME_MAX];             /* file name */
+    zr_index_t first;                   /* index range of its records */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
     uint64_t size;                      /* file size */
     uint64_t end;                       /* offset where valid records stop */
     uint64_t dirty_end;                 /* after last non-zero byte, >= end */
@@ -123,9 +143,11 @@ typedef struct {
     size_t payload_cap;                 /* bytes allocated */
     uint8_t *buf;                       /* contents of the segment scanned */
     size_t buf_cap;                     /* bytes allocated */
-    uint64_t *seqs;                     /* segments found, ascending */
-    size_t n_seqs;                      /* segments in seqs */
-    size_t seqs_cap;                    /* seqs allocated */
+    zr_index_t snap_index;              /* the caller's newest snapshot */
+    s_listed_t *segs;                   /* segments found, seq ascending */
+    size_t n_segs;                      /* segments in segs */
+    size_t segs_cap;                    /* segs allocated */
+    bool dir_dirty;                     /* renamed or deleted: fsync dir */
     s_seg_t last;                       /* last data segment so far */
     bool have_last;                     /* last is set */
     uint64_t empty_seq;                 /* first empty segment after last */
@@ -271,6 +293,33 @@ s_seg_name (char *name, uint64_t seq, const char *suffix)
 {
     snprintf (name, S_NAME_MAX, "wal-%016llx.seg%s", (unsigned long long) seq,
               suffix);
+}
+
+/* Writes the name of segment l: open or closed (invariant 10). */
+static void
+s_listed_name (char *name, const s_listed_t *l)
+{
+    if (!l->closed)
+        s_seg_name (name, l->seq, "");
+    else
+        snprintf (name, S_NAME_MAX, "wal-%016llx-%016llx-%016llx.seg",
+                  (unsigned long long) l->seq, (unsigned long long) l->first,
+                  (unsigned long long) l->last);
+}
+
+/* Widens [*first, *last] (0, 0: empty) by what one record writes: an
+   entry its index; a log start that resets the log every index from 1
+   (it discards them all) up to its own. Restatements write nothing. */
+static void
+s_range_note (zr_index_t *first, zr_index_t *last, uint8_t type,
+              uint8_t sub, zr_index_t index)
+{
+    bool reset = type == S_REC_LOGSTART && sub == S_START_RESET;
+    if (type != S_REC_ENTRY && !reset)
+        return;
+    zr_index_t lo = reset ? 1 : index;
+    *first = *first == 0 || lo < *first ? lo : *first;
+    *last = index > *last ? index : *last;
 }
 
 /* Writes one record at p, which has s_record_bytes (len) bytes. */
@@ -445,13 +494,12 @@ s_segment_create (zr_wal_t *self, uint64_t seq, int *fd_p, char *errmsg,
                                 errmsg, errlen);
 }
 
-/* Opens segment seq read-write; 0 with *fd_p and *size_p, or ZR_EIO. */
+/* Opens segment file name read-write; 0 with *fd_p and *size_p, or
+   ZR_EIO. */
 static int
-s_segment_open (zr_wal_t *self, uint64_t seq, int *fd_p, uint64_t *size_p,
+s_segment_open (zr_wal_t *self, const char *name, int *fd_p, uint64_t *size_p,
                 char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seq, "");
     struct stat st;
     int fd = openat (self->dir_fd, name, O_RDWR | O_CLOEXEC);
     if (fd < 0 || fstat (fd, &st)) {
@@ -483,8 +531,10 @@ s_queue_raw (zr_wal_t *self, uint8_t type, uint8_t entry_type, uint64_t term,
         s_grow ((void **) &self->chunks, &self->chunks_cap, self->n_chunks + 1,
                 sizeof (s_chunk_t));
         chunk = &self->chunks [self->n_chunks++];
-        *chunk = (s_chunk_t) {self->tail_seq, self->tail_off, self->buf_len, 0};
+        *chunk = (s_chunk_t) {self->tail_seq, self->tail_off, self->buf_len,
+                              0, 0, 0};
     }
+    s_range_note (&chunk->first, &chunk->last, type, entry_type, index);
     zr_assert (chunk->file_off + chunk->len == self->tail_off);
     s_grow ((void **) &self->buf, &self->buf_cap, self->buf_len + bytes, 1);
     s_record_encode (self->buf + self->buf_len, type, entry_type, term, index,
@@ -575,6 +625,25 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
     return 0;
 }
 
+/* Renames the current segment, full and synced, to its closed name and
+   lists it for zr_wal_compact (invariant 10). */
+static int
+s_segment_close (zr_wal_t *self)
+{
+    s_listed_t l = {.seq = self->cur_seq, .closed = true,
+                    .first = self->cur_first, .last = self->cur_last};
+    char from [S_NAME_MAX], to [S_NAME_MAX];
+    s_seg_name (from, self->cur_seq, "");
+    s_listed_name (to, &l);
+    if (renameat (self->dir_fd, from, self->dir_fd, to))
+        return s_error (self->error, sizeof self->error, ZR_EIO,
+                        "%s: rename to %s: %s", from, to, strerror (errno));
+    s_grow ((void **) &self->closed, &self->closed_cap, self->n_closed + 1,
+            sizeof (s_listed_t));
+    self->closed [self->n_closed++] = l;
+    return 0;
+}
+
 /* Makes the spare the current segment, preparing it first if needed. */
 static int
 s_segment_switch (zr_wal_t *self)
@@ -589,12 +658,16 @@ s_segment_switch (zr_wal_t *self)
         if (rc)
             return rc;
     }
+    int rc = s_segment_close (self);
+    if (rc)
+        return rc;
     close (self->cur_fd);
     self->cur_fd = self->spare_fd;
     self->spare_fd = -1;
     self->cur_seq++;
     self->cur_size = self->segment_bytes;
     self->cur_off = S_SEG_HEADER;
+    self->cur_first = self->cur_last = 0;
     return 0;
 }
 
@@ -631,6 +704,12 @@ s_chunk_write (zr_wal_t *self, const s_chunk_t *chunk)
     }
     self->stats.syncs++;
     self->cur_off += chunk->len;
+    if (chunk->first > 0)
+        s_range_note (&self->cur_first, &self->cur_last, S_REC_ENTRY, 0,
+                      chunk->first);
+    if (chunk->last > 0)
+        s_range_note (&self->cur_first, &self->cur_last, S_REC_ENTRY, 0,
+                      chunk->last);
     return 0;
 }
 
@@ -661,6 +740,36 @@ zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen)
     }
     if (self->failed)
         return s_error (errmsg, errlen, ZR_EIO, "%s", self->error);
+    return 0;
+}
+
+int
+zr_wal_compact (zr_wal_t *self, zr_index_t upto)
+{
+    zr_assert (self);
+    if (self->failed)
+        return ZR_EIO;
+    size_t k = 0;
+    const char *step = NULL;
+    char name [S_NAME_MAX] = "";
+    for (; !step && k < self->n_closed && self->closed [k].last <= upto; k++) {
+        s_listed_name (name, &self->closed [k]);
+        if (unlinkat (self->dir_fd, name, 0) && errno != ENOENT)
+            step = "unlink";
+    }
+    if (k == 0)
+        return 0;
+    memmove (self->closed, self->closed + k,
+             (self->n_closed - k) * sizeof (s_listed_t));
+    self->n_closed -= k;
+    if (!step && fsync (self->dir_fd))
+        step = "fsync directory after";
+    if (step) {
+        s_error (self->error, sizeof self->error, ZR_EIO,
+                 "compaction: %s %s: %s", step, name, strerror (errno));
+        self->failed = true;
+        return ZR_EIO;
+    }
     return 0;
 }
 
@@ -765,6 +874,7 @@ zr_wal_destroy (zr_wal_t **self_p)
         close (self->lock_fd);          /* releases the flock */
     free (self->buf);
     free (self->chunks);
+    free (self->closed);
     free (self);
     *self_p = NULL;
 }
@@ -822,34 +932,70 @@ s_lock (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
                     strerror (errno));
 }
 
-/* Returns true with *seq if name is exactly "wal-<16 hex>.seg". */
+/* Parses 16 lower-case hex digits at p into *v. */
 static bool
-s_name_parse (const char *name, uint64_t *seq)
+s_hex16 (const char *p, uint64_t *v)
 {
-    if (strlen (name) != 24 || strncmp (name, "wal-", 4)
-        || strcmp (name + 20, ".seg"))
-        return false;
-    *seq = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = name [i];
+    *v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = p [i];
         int digit = c >= '0' && c <= '9' ? c - '0'
                     : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (digit < 0)
             return false;
-        *seq = *seq << 4 | (uint64_t) digit;
+        *v = *v << 4 | (uint64_t) digit;
     }
     return true;
 }
 
-static int
-s_seq_compare (const void *a, const void *b)
+/* Returns true with *l if name is exactly "wal-<seq>.seg" (open) or
+   "wal-<seq>-<first>-<last>.seg" (closed), each number 16 hex digits. */
+static bool
+s_name_parse (const char *name, s_listed_t *l)
 {
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    size_t len = strlen (name);
+    memset (l, 0, sizeof *l);
+    if ((len != 24 && len != 58) || strncmp (name, "wal-", 4)
+        || strcmp (name + len - 4, ".seg") || !s_hex16 (name + 4, &l->seq))
+        return false;
+    if (len == 24)
+        return true;
+    l->closed = true;
+    return name [20] == '-' && name [37] == '-'
+           && s_hex16 (name + 21, &l->first) && s_hex16 (name + 38, &l->last)
+           && l->first <= l->last;
+}
+
+static int
+s_listed_compare (const void *a, const void *b)
+{
+    uint64_t x = ((const s_listed_t *) a)->seq;
+    uint64_t y = ((const s_listed_t *) b)->seq;
     return x < y ? -1 : x > y;
 }
 
-/* Lists the segments into rcv->seqs, sorted and checked contiguous, and
-   removes temp files a crash during preparation left behind. */
+/* Deletes the closed segments that the snapshot covers (every index they
+   write <= snap_index), oldest first, keeping the newest closed one: a
+   segment after it may be empty, and it holds the last preamble
+   (invariant 9). */
+static void
+s_list_drop_covered (zr_wal_t *self, s_recovery_t *rcv)
+{
+    size_t k = 0;
+    while (k + 1 < rcv->n_segs && rcv->segs [k].closed
+           && rcv->segs [k + 1].closed && rcv->segs [k].last <= rcv->snap_index) {
+        char name [S_NAME_MAX];
+        s_listed_name (name, &rcv->segs [k++]);
+        unlinkat (self->dir_fd, name, 0);
+        rcv->dir_dirty = true;
+    }
+    memmove (rcv->segs, rcv->segs + k, (rcv->n_segs - k) * sizeof (s_listed_t));
+    rcv->n_segs -= k;
+}
+
+/* Lists the segments into rcv->segs, sorted and checked contiguous,
+   removes temp files a crash during preparation left behind, and the
+   segments the snapshot covers. */
 static int
 s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
         size_t errlen)
@@ -859,30 +1005,33 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
         return s_error (errmsg, errlen, ZR_EIO, "%s: opendir: %s", dir,
                         strerror (errno));
     struct dirent *de;
-    uint64_t seq;
+    s_listed_t l;
     while ((de = readdir (d))) {
         size_t len = strlen (de->d_name);
         if (strncmp (de->d_name, "wal-", 4) == 0 && len > 8
             && strcmp (de->d_name + len - 4, ".tmp") == 0)
             unlinkat (self->dir_fd, de->d_name, 0);
-        else if (s_name_parse (de->d_name, &seq)) {
-            s_grow ((void **) &rcv->seqs, &rcv->seqs_cap, rcv->n_seqs + 1,
-                    sizeof (uint64_t));
-            rcv->seqs [rcv->n_seqs++] = seq;
+        else if (s_name_parse (de->d_name, &l)) {
+            s_grow ((void **) &rcv->segs, &rcv->segs_cap, rcv->n_segs + 1,
+                    sizeof (s_listed_t));
+            rcv->segs [rcv->n_segs++] = l;
         }
     }
     closedir (d);
-    if (rcv->n_seqs > 1)
-        qsort (rcv->seqs, rcv->n_seqs, sizeof (uint64_t), s_seq_compare);
-    for (size_t i = 1; i < rcv->n_seqs; i++)
-        if (rcv->seqs [i] != rcv->seqs [i - 1] + 1) {
+    if (rcv->n_segs > 1)
+        qsort (rcv->segs, rcv->n_segs, sizeof (s_listed_t), s_listed_compare);
+    for (size_t i = 1; i < rcv->n_segs; i++)
+        if (rcv->segs [i].seq != rcv->segs [i - 1].seq + 1) {
             char name [S_NAME_MAX];
-            s_seg_name (name, rcv->seqs [i - 1] + 1, "");
+            s_seg_name (name, rcv->segs [i - 1].seq + 1, "");
             return s_error (errmsg, errlen, ZR_ECORRUPT,
-                            "%s: missing between segments %016llx and %016llx",
-                            name, (unsigned long long) rcv->seqs [i - 1],
-                            (unsigned long long) rcv->seqs [i]);
+                            "%s: %s between segments %016llx and %016llx",
+                            name, rcv->segs [i].seq == rcv->segs [i - 1].seq
+                                      ? "two names" : "missing",
+                            (unsigned long long) rcv->segs [i - 1].seq,
+                            (unsigned long long) rcv->segs [i].seq);
         }
+    s_list_drop_covered (self, rcv);
     return 0;
 }
 
@@ -959,10 +1108,9 @@ static int
 s_segment_read (zr_wal_t *self, s_recovery_t *rcv, s_seg_t *seg, bool is_last,
                 char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seg->seq, "");
+    const char *name = seg->name;
     int fd;
-    int rc = s_segment_open (self, seg->seq, &fd, &seg->size, errmsg, errlen);
+    int rc = s_segment_open (self, name, &fd, &seg->size, errmsg, errlen);
     if (rc)
         return rc;
     if (seg->size > ZR_WAL_SEGMENT_BYTES_MAX) {
@@ -1005,8 +1153,7 @@ s_segment_read (zr_wal_t *self, s_recovery_t *rcv, s_seg_t *seg, bool is_last,
 static int
 s_segment_scan (s_recovery_t *rcv, s_seg_t *seg, char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seg->seq, "");
+    const char *name = seg->name;
     const uint8_t *b = rcv->buf;
     uint64_t off = S_SEG_HEADER;
     s_record_t rec;
@@ -1016,6 +1163,8 @@ s_segment_scan (s_recovery_t *rcv, s_seg_t *seg, char *errmsg, size_t errlen)
         int rc = s_replay (rcv, &rec, name, off, errmsg, errlen);
         if (rc)
             return rc;
+        s_range_note (&seg->first, &seg->last, rec.type, rec.entry_type,
+                      rec.index);
         off += rec.bytes;
     }
     if (status == S_REC_END)
@@ -1054,15 +1203,13 @@ s_segment_judge (s_recovery_t *rcv, const s_seg_t *seg, bool has_data,
                         S_SEG_HEADER, (unsigned long long) seg->seq);
     }
     const s_seg_t *last = &rcv->last;
-    if (rcv->have_last && last->dirty_end > last->end) {
-        s_seg_name (name, last->seq, "");
+    if (rcv->have_last && last->dirty_end > last->end)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: %s at offset %llu (%s; refusing to drop "
-                        "acknowledged data)", name, last->why,
+                        "acknowledged data)", last->name, last->why,
                         (unsigned long long) last->end,
                         last->valid_after ? "valid records follow"
                                           : "later segments hold records");
-    }
     return 0;
 }
 
@@ -1074,8 +1221,7 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
     const s_seg_t *last = &rcv->last;
     if (!rcv->have_last || last->dirty_end == last->end)
         return 0;
-    char name [S_NAME_MAX];
-    s_seg_name (name, last->seq, "");
+    const char *name = last->name;
     if (last->valid_after)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: %s at offset %llu (valid records follow; "
@@ -1083,7 +1229,7 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
                         (unsigned long long) last->end);
     int fd;
     uint64_t size;
-    int rc = s_segment_open (self, last->seq, &fd, &size, errmsg, errlen);
+    int rc = s_segment_open (self, name, &fd, &size, errmsg, errlen);
     if (rc)
         return rc;
     if (s_write_zeros (fd, last->end, last->dirty_end - last->end)
@@ -1103,53 +1249,88 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
 static void
 s_segments_unlink (zr_wal_t *self, s_recovery_t *rcv, size_t first)
 {
-    while (rcv->n_seqs > first) {
+    while (rcv->n_segs > first) {
         char name [S_NAME_MAX];
-        s_seg_name (name, rcv->seqs [--rcv->n_seqs], "");
+        s_listed_name (name, &rcv->segs [--rcv->n_segs]);
         unlinkat (self->dir_fd, name, 0);
     }
 }
 
-/* Opens the current segment (the last data segment, else the first) and
-   a spare of segment_bytes, deleting unused or odd-sized empty ones. */
+/* Opens segment seq if listed, else creates it. An empty one sized by
+   an older run (not segment_bytes) is replaced. */
+static int
+s_segment_take (zr_wal_t *self, s_recovery_t *rcv, uint64_t seq,
+                bool has_data, int *fd_p, uint64_t *size_p, char *errmsg,
+                size_t errlen)
+{
+    size_t i = 0;
+    while (i < rcv->n_segs && rcv->segs [i].seq != seq)
+        i++;
+    if (i < rcv->n_segs) {
+        char name [S_NAME_MAX];
+        s_listed_name (name, &rcv->segs [i]);
+        int rc = s_segment_open (self, name, fd_p, size_p, errmsg, errlen);
+        if (rc || has_data || *size_p == self->segment_bytes)
+            return rc;
+        close (*fd_p);
+        *fd_p = -1;
+        unlinkat (self->dir_fd, name, 0);
+    }
+    *size_p = self->segment_bytes;
+    return s_segment_create (self, seq, fd_p, errmsg, errlen);
+}
+
+/* Opens the current segment and a spare after it, deleting unused empty
+   ones. The current one is the last data segment, unless that one has
+   its closed name (a crash right after a switch): then the next one. */
 static int
 s_segments_ready (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
                   size_t errlen)
 {
-    size_t ci = rcv->have_last ? (size_t) (rcv->last.seq - rcv->seqs [0]) : 0;
-    s_segments_unlink (self, rcv, ci + 2);
-    int rc = 0;
-    uint64_t size = 0;
-    if (rcv->n_seqs > 0)
-        rc = s_segment_open (self, rcv->seqs [ci], &self->cur_fd,
+    bool reuse = rcv->have_last && !rcv->last.closed;
+    uint64_t cur = rcv->have_last ? rcv->last.seq + (reuse ? 0 : 1)
+                   : rcv->n_segs > 0 ? rcv->segs [0].seq : 1;
+    size_t keep = 0;
+    while (keep < rcv->n_segs && rcv->segs [keep].seq <= cur + 1)
+        keep++;
+    s_segments_unlink (self, rcv, keep);
+    uint64_t size;
+    int rc = s_segment_take (self, rcv, cur, reuse, &self->cur_fd,
                              &self->cur_size, errmsg, errlen);
-    if (rc == 0 && rcv->n_seqs > 0 && !rcv->have_last
-        && self->cur_size != self->segment_bytes) {
-        close (self->cur_fd);           /* empty, but sized by an older run */
-        self->cur_fd = -1;
-        s_segments_unlink (self, rcv, 0);
-    }
-    if (rc == 0 && rcv->n_seqs == 0) {
-        rc = s_segment_create (self, 1, &self->cur_fd, errmsg, errlen);
-        self->cur_seq = 1;
-        self->cur_size = self->segment_bytes;
-    }
-    else if (rc == 0)
-        self->cur_seq = rcv->seqs [ci];
-    self->cur_off = rcv->have_last ? rcv->last.end : S_SEG_HEADER;
-    if (rc == 0 && rcv->n_seqs == ci + 2) {
-        rc = s_segment_open (self, rcv->seqs [ci + 1], &self->spare_fd, &size,
+    if (rc == 0)
+        rc = s_segment_take (self, rcv, cur + 1, false, &self->spare_fd, &size,
                              errmsg, errlen);
-        if (rc == 0 && size != self->segment_bytes) {
-            close (self->spare_fd);
-            self->spare_fd = -1;
-            s_segments_unlink (self, rcv, ci + 1);
-        }
-    }
-    if (rc == 0 && self->spare_fd < 0)
-        rc = s_segment_create (self, self->cur_seq + 1, &self->spare_fd, errmsg,
-                               errlen);
+    self->cur_seq = cur;
+    self->cur_off = reuse ? rcv->last.end : S_SEG_HEADER;
+    self->cur_first = reuse ? rcv->last.first : 0;
+    self->cur_last = reuse ? rcv->last.last : 0;
     return rc;
+}
+
+/* Called for each data segment that another data segment follows, and
+   for the last one if closed: completes a rename a crash interrupted (or
+   checks the closed name against the records) and lists the segment for
+   zr_wal_compact (invariant 10). */
+static int
+s_segment_closed (zr_wal_t *self, s_recovery_t *rcv, const s_seg_t *seg,
+                  char *errmsg, size_t errlen)
+{
+    s_listed_t l = {seg->seq, true, seg->first, seg->last};
+    char name [S_NAME_MAX];
+    s_listed_name (name, &l);
+    if (seg->closed && strcmp (name, seg->name))
+        return s_error (errmsg, errlen, ZR_ECORRUPT, "%s: its records write "
+                        "indexes %llu..%llu", seg->name,
+                        (unsigned long long) seg->first,
+                        (unsigned long long) seg->last);
+    if (!seg->closed && renameat (self->dir_fd, seg->name, self->dir_fd, name))
+        return s_error (errmsg, errlen, ZR_EIO, "%s: rename to %s: %s",
+                        seg->name, name, strerror (errno));
+    rcv->dir_dirty |= !seg->closed;
+    s_grow ((void **) &self->closed, &self->closed_cap, self->n_closed + 1,
+            sizeof (s_listed_t));
+    self->closed [self->n_closed++] = l;
+    return 0;
 }
 
 /* Reads every segment in order and decides what each one means. */
@@ -1157,13 +1338,15 @@ static int
 s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
                  size_t errlen)
 {
-    for (size_t i = 0; i < rcv->n_seqs; i++) {
-        s_seg_t seg = {.seq = rcv->seqs [i]};
-        int rc = s_segment_read (self, rcv, &seg, i + 1 == rcv->n_seqs, errmsg,
+    for (size_t i = 0; i < rcv->n_segs; i++) {
+        s_seg_t seg = {.seq = rcv->segs [i].seq,
+                       .closed = rcv->segs [i].closed};
+        s_listed_name (seg.name, &rcv->segs [i]);
+        int rc = s_segment_read (self, rcv, &seg, i + 1 == rcv->n_segs, errmsg,
                                  errlen);
         if (rc == S_LEFTOVER) {
             s_segments_unlink (self, rcv, i);
-            return 0;
+            break;
         }
         bool has_data = rc == 0 && seg.size > S_SEG_HEADER
                         && !s_all_zero (rcv->buf + S_SEG_HEADER,
@@ -1172,6 +1355,8 @@ s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
             rc = s_segment_judge (rcv, &seg, has_data, errmsg, errlen);
         if (rc == 0)
             rc = s_segment_scan (rcv, &seg, errmsg, errlen);
+        if (rc == 0 && has_data && rcv->have_last)
+            rc = s_segment_closed (self, rcv, &rcv->last, errmsg, errlen);
         if (rc)
             return rc;
         if (has_data) {
@@ -1179,21 +1364,26 @@ s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
             rcv->have_last = true;
         }
     }
+    if (rcv->have_last && rcv->last.closed)
+        return s_segment_closed (self, rcv, &rcv->last, errmsg, errlen);
     return 0;
 }
 
-/* Checks that the recovered log starts where the log start (or, without
-   one, index 1) says it does (invariant 4). */
+/* Checks that the recovered log starts at or before the index after the
+   snapshot or the log start (without either, at 1): invariant 4. */
 static int
 s_window_check (s_recovery_t *rcv, char *errmsg, size_t errlen)
 {
-    zr_index_t covered = rcv->start_index;
+    zr_index_t covered = rcv->start_index > rcv->snap_index
+                             ? rcv->start_index : rcv->snap_index;
     if (rcv->n == 0 || rcv->base <= covered)
         return 0;
     return s_error (errmsg, errlen, ZR_ECORRUPT,
-                    "gap: the log starts after index %llu but the first "
-                    "entry recovered is %llu (segments missing?)",
-                    (unsigned long long) covered,
+                    "gap: the snapshot covers indexes up to %llu and the log "
+                    "start is %llu, but the first entry recovered is %llu "
+                    "(segments missing?)",
+                    (unsigned long long) rcv->snap_index,
+                    (unsigned long long) rcv->start_index,
                     (unsigned long long) rcv->base + 1);
 }
 
@@ -1234,8 +1424,9 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
 }
 
 int
-zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
-             zr_wal_state_t *state, char *errmsg, size_t errlen)
+zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
+             zr_wal_t **wal_p, zr_wal_state_t *state, char *errmsg,
+             size_t errlen)
 {
     zr_assert (dir && wal_p && state);
     zr_assert (segment_bytes >= ZR_WAL_SEGMENT_BYTES_MIN);
@@ -1249,6 +1440,7 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
     self->segment_bytes = segment_bytes;
     s_recovery_t rcv;
     memset (&rcv, 0, sizeof rcv);
+    rcv.snap_index = snap_index;
     int rc = s_dir_open (self, dir, errmsg, errlen);
     if (rc == 0)
         rc = s_lock (self, dir, errmsg, errlen);
@@ -1260,6 +1452,9 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
         rc = s_tail_repair (self, &rcv, errmsg, errlen);
     if (rc == 0)
         rc = s_segments_ready (self, &rcv, errmsg, errlen);
+    if (rc == 0 && rcv.dir_dirty && fsync (self->dir_fd))
+        rc = s_error (errmsg, errlen, ZR_EIO, "%s: fsync: %s", dir,
+                      strerror (errno));
     if (rc == 0)
         rc = s_window_check (&rcv, errmsg, errlen);
     if (rc == 0) {
@@ -1269,7 +1464,7 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
     free (rcv.entries);
     free (rcv.payload);
     free (rcv.buf);
-    free (rcv.seqs);
+    free (rcv.segs);
     if (rc) {
         zr_wal_destroy (&self);
         return rc;

@@ -15,12 +15,26 @@
 
     Design notes
     ------------
-    Definitions. A segment is a file `wal-<seq>.seg` (seq: 16 hex digits)
-    of a fixed size, preallocated by writing zeros. Records are appended
-    in place over those zeros. The "current" segment receives appends; the
+    Definitions. A segment is a file of a fixed size, preallocated by
+    writing zeros, with a sequence number seq. Records are appended in
+    place over those zeros. The "current" segment receives appends; the
     "spare" is the next segment (seq + 1), prepared before it is needed.
     The "last data segment" is the highest-numbered segment holding any
     non-zero byte after its header; segments after it are empty spares.
+    A "closed" segment is one the WAL switched away from: full, synced,
+    never written again. The log is a window: a snapshot (the persister's
+    concern) holds what compaction deleted.
+
+    File names (16 lower-case hex digits each):
+        wal-<seq>.seg                 current, spare, or not yet renamed
+        wal-<seq>-<first>-<last>.seg  closed; first..last bounds the
+                                      indexes its records write
+        wal-<seq>.seg.tmp             a segment being prepared
+        LOCK                          the directory's lock (invariant 8)
+    Recovery reads segments in seq order. The name keeps seq because
+    indexes alone cannot order segments: after a truncation a later
+    segment rewrites lower indexes than an earlier one. A LOGSTART that
+    resets the log counts as writing indexes 1..S (it discards them).
 
     Segment header (32 bytes, at offset 0):
 
@@ -55,7 +69,7 @@
         next one. So every segment before the last data segment is fully
         durable, and a bad record there is corruption, never a torn write.
     (3) Segments are created under a temporary name, zero-filled,
-        fdatasync'd, renamed, and the directory fsync'd: a file with the
+        fdatasync'd, renamed, and the directory fsync'd: a file with a
         final name always has its full size and a valid header. Appends
         overwrite zeros in place, so fdatasync never updates the size.
     (4) Replay: HARDSTATE sets (term, vote). LOGSTART (S, T) reset
@@ -93,6 +107,17 @@
         preamble may restate a hard state queued but not yet durable: it is
         synced in the same zr_wal_sync, after the segment holding the
         original (invariant 2), so it is never durable alone.
+    (10) At a switch the old segment is renamed to its closed name. The
+        rename becomes durable with the next directory fsync (a spare's
+        creation, zr_wal_compact, zr_wal_open); a crash before it leaves
+        the open name, which recovery accepts and renames (it checks a
+        closed name against the records it scans). Compaction and
+        zr_wal_open (snap_index) pick files by name without reading them,
+        and only a prefix: the oldest closed segments whose indexes are
+        all covered. zr_wal_open keeps the newest closed segment: a crash
+        right after a switch may have lost the next segment's records,
+        preamble included, and then only the closed one holds the latest
+        hard state (the next segment becomes current on reopen).
     =========================================================================
 */
 #ifndef ZR_WAL_H_INCLUDED
@@ -134,6 +159,10 @@ typedef struct {
 /* Opens the WAL in directory dir (created if missing, mode 0700),
    recovering what it holds (invariants 4, 5), removes temp files left by
    a crash, and makes the current segment and a spare ready for appends.
+   snap_index: the last index of the newest valid snapshot, 0 if none;
+   closed segments it covers are deleted unread (invariant 10), and the
+   recovered entries must start at or before snap_index + 1 (or the log
+   start + 1), else ZR_ECORRUPT ("gap: ...").
    segment_bytes: size of each new segment, asserted within
    [ZR_WAL_SEGMENT_BYTES_MIN, ZR_WAL_SEGMENT_BYTES_MAX]. On success
    returns 0, *wal_p is owned by the caller (zr_wal_destroy) and *state is
@@ -143,8 +172,9 @@ typedef struct {
    naming the file and offset into errmsg (if not NULL), leaves *wal_p
    NULL and *state zeroed. ZR_ELOCKED: another zr_wal_t (in this or
    another process) holds the directory (invariant 8). */
-int zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
-                 zr_wal_state_t *state, char *errmsg, size_t errlen);
+int zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
+                 zr_wal_t **wal_p, zr_wal_state_t *state, char *errmsg,
+                 size_t errlen);
 
 /* Queues a hard-state record (term, vote). Buffered: durable after
    zr_wal_sync. Returns 0, or ZR_EIO in the sticky error state. */
@@ -216,6 +246,17 @@ bool zr_wal_spare_awaited (zr_wal_t *self);
    itself at the switch, where a real disk error becomes sticky). Closes
    the job's descriptors either way. */
 int zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job);
+
+/* Deletes, oldest first, the closed segments (invariant 10) whose
+   records write only indexes <= upto, stopping at the first that writes
+   a higher one (a later segment never replays without the ones before
+   it), then fsyncs the directory once. Never deletes the current
+   segment; a deleted segment's hard state and log start live on in the
+   preambles after it (invariant 9). The caller holds a snapshot covering
+   upto. Unlinks only: no data is read or written. Returns 0, or ZR_EIO
+   (the WAL enters the sticky error state; the reason is reported by the
+   next zr_wal_sync). */
+int zr_wal_compact (zr_wal_t *self, zr_index_t upto);
 
 /* Returns the index of the last entry queued or recovered (0 if none). */
 zr_index_t zr_wal_last_index (zr_wal_t *self);

@@ -52,10 +52,21 @@ s_dir_remove (const char *dir)
     ck_assert_int_eq (rmdir (dir), 0);
 }
 
+/* Writes the path of segment seq: its closed name "wal-<seq>-<first>-
+   <last>.seg" if it has one, else "wal-<seq>.seg" (wal.h, invariant 10). */
 static void
 s_seg_path (char *path, const char *dir, uint64_t seq)
 {
+    char prefix [32];
+    snprintf (prefix, sizeof prefix, "wal-%016llx-", (unsigned long long) seq);
     snprintf (path, 512, "%s/wal-%016llx.seg", dir, (unsigned long long) seq);
+    DIR *d = opendir (dir);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *de;
+    while ((de = readdir (d)))
+        if (strncmp (de->d_name, prefix, strlen (prefix)) == 0)
+            snprintf (path, 512, "%s/%s", dir, de->d_name);
+    closedir (d);
 }
 
 /* Returns the number of segment files in dir, asserting each has the
@@ -149,15 +160,22 @@ s_sync (zr_wal_t *wal)
     ck_assert_msg (rc == 0, "sync: %s", err);
 }
 
+/* Opens dir, the newest snapshot covering indexes up to snap_index. */
 static zr_wal_t *
-s_open (const char *dir, zr_wal_state_t *state)
+s_open_snap (const char *dir, zr_index_t snap_index, zr_wal_state_t *state)
 {
     zr_wal_t *wal = NULL;
     char err [256];
-    int rc = zr_wal_open (dir, SEG, &wal, state, err, sizeof err);
+    int rc = zr_wal_open (dir, SEG, snap_index, &wal, state, err, sizeof err);
     ck_assert_msg (rc == 0, "open: %s", err);
     ck_assert_ptr_nonnull (wal);
     return wal;
+}
+
+static zr_wal_t *
+s_open (const char *dir, zr_wal_state_t *state)
+{
+    return s_open_snap (dir, 0, state);
 }
 
 /* Expects open to fail with rc and a message containing want. */
@@ -167,7 +185,7 @@ s_open_fails (const char *dir, int rc, const char *want)
     zr_wal_t *wal = NULL;
     zr_wal_state_t state;
     char err [256];
-    int got = zr_wal_open (dir, SEG, &wal, &state, err, sizeof err);
+    int got = zr_wal_open (dir, SEG, 0, &wal, &state, err, sizeof err);
     ck_assert_int_eq (got, rc);
     ck_assert_ptr_null (wal);
     ck_assert_ptr_null (state.entries);
@@ -588,8 +606,8 @@ START_TEST (wal_open_refuses_corrupt_non_last_segment)
     memset (garbage, 0x5a, sizeof garbage);
     off_t off = SEG_HEADER + (off_t) (per_seg - 1) * (off_t) s_rec_bytes (100);
     s_patch (path, off + REC_HEADER, garbage, sizeof garbage);
-    s_open_fails (dir, ZR_ECORRUPT,
-                  "wal-0000000000000001.seg: crc mismatch at offset");
+    s_open_fails (dir, ZR_ECORRUPT, "wal-0000000000000001-0000000000000001-"
+                  "00000000000001e1.seg: crc mismatch at offset");
     s_dir_remove (dir);
 }
 END_TEST
@@ -904,6 +922,123 @@ START_TEST (wal_segments_start_with_hard_state)
 }
 END_TEST
 
+/* Returns true if dir holds a file called name. */
+static bool
+s_exists (const char *dir, const char *name)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    return access (path, F_OK) == 0;
+}
+
+#define PER_SEG 481     /* entries of 100 B in a segment (0x1e1) */
+#define SEG1 "wal-0000000000000001-0000000000000001-00000000000001e1.seg"
+#define SEG2 "wal-0000000000000002-00000000000001e2-00000000000003c2.seg"
+#define SEG3 "wal-0000000000000003-00000000000003c3-00000000000005a3.seg"
+
+/* Writes term 3 (vote 2) and entries 1..n of 100 B, synced, in a new
+   directory: PER_SEG entries a segment, the preambles included. */
+static zr_wal_t *
+s_wal_of (char *dir, uint32_t n)
+{
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 3, 2), 0);
+    s_append (wal, 1, n, 3, 100);
+    s_sync (wal);
+    return wal;
+}
+
+START_TEST (wal_segments_renamed_when_closed)
+{
+    /* Invariant (10): a full, synced segment is renamed after the indexes
+       it writes; recovery completes a rename a crash lost. */
+    char dir [64], path [512], open_name [512];
+    zr_wal_t *wal = s_wal_of (dir, 2 * PER_SEG + 10);
+    ck_assert (s_exists (dir, SEG1));
+    ck_assert (s_exists (dir, SEG2));
+    ck_assert (s_exists (dir, "wal-0000000000000003.seg"));     /* current */
+    zr_wal_destroy (&wal);
+    snprintf (path, sizeof path, "%s/%s", dir, SEG2);
+    snprintf (open_name, sizeof open_name, "%s/wal-0000000000000002.seg", dir);
+    ck_assert_int_eq (rename (path, open_name), 0);
+    zr_wal_state_t state;
+    s_reopen_check (dir, 2 * PER_SEG + 10, 3, 100, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert (s_exists (dir, SEG2));
+    ck_assert (!s_exists (dir, "wal-0000000000000002.seg"));
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_compact_deletes_covered_segments)
+{
+    /* zr_wal_compact deletes closed segments whose indexes are all <= upto,
+       never one with a higher index nor the current one; the hard state
+       survives in the preambles (invariant 9); the log reopens from the
+       snapshot on. */
+    char dir [64];
+    zr_wal_t *wal = s_wal_of (dir, 3 * PER_SEG + 10);
+    ck_assert_int_eq (zr_wal_compact (wal, PER_SEG - 1), 0);
+    ck_assert (s_exists (dir, SEG1));
+    ck_assert_int_eq (zr_wal_compact (wal, 2 * PER_SEG), 0);
+    ck_assert (!s_exists (dir, SEG1));
+    ck_assert (!s_exists (dir, SEG2));
+    ck_assert (s_exists (dir, SEG3));
+    ck_assert_int_eq (zr_wal_compact (wal, 1000000), 0);
+    ck_assert (!s_exists (dir, SEG3));
+    ck_assert (s_exists (dir, "wal-0000000000000004.seg"));     /* current */
+    s_append (wal, 3 * PER_SEG + 11, 5, 3, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    zr_wal_state_t state;
+    wal = s_open_snap (dir, 3 * PER_SEG + 2, &state);
+    ck_assert_uint_eq (state.term, 3);
+    ck_assert_uint_eq (state.vote, 2);
+    ck_assert_uint_eq (state.n_entries, 15);
+    ck_assert_uint_eq (state.entries [0].index, 3 * PER_SEG + 1);
+    ck_assert_uint_eq (zr_wal_last_index (wal), 3 * PER_SEG + 15);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    char want [160];
+    snprintf (want, sizeof want, "gap: the snapshot covers indexes up to %d "
+              "and the log start is 0, but the first entry recovered is %d",
+              3 * PER_SEG - 1, 3 * PER_SEG + 1);
+    zr_wal_t *refused = NULL;
+    char err [256];
+    ck_assert_int_eq (zr_wal_open (dir, SEG, 3 * PER_SEG - 1, &refused, &state,
+                                   err, sizeof err), ZR_ECORRUPT);
+    ck_assert_msg (strstr (err, want), "errmsg '%s'", err);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_skips_covered_segments)
+{
+    /* zr_wal_open (snap_index) deletes closed segments the snapshot covers
+       without reading them, but keeps the newest closed one (the next may
+       be empty); the entries start at or before snap_index + 1. */
+    char dir [64];
+    zr_wal_t *wal = s_wal_of (dir, 3 * PER_SEG + 10);
+    zr_wal_destroy (&wal);
+    char path [512];
+    s_seg_path (path, dir, 1);
+    s_patch (path, SEG_HEADER + 200, "garbage!", 8);    /* never read */
+    zr_wal_state_t state;
+    wal = s_open_snap (dir, 3 * PER_SEG, &state);
+    ck_assert (!s_exists (dir, SEG1));
+    ck_assert (!s_exists (dir, SEG2));
+    ck_assert (s_exists (dir, SEG3));                   /* newest closed */
+    ck_assert_uint_eq (state.term, 3);
+    ck_assert_uint_eq (state.entries [0].index, 2 * PER_SEG + 1);
+    ck_assert_uint_eq (state.n_entries, PER_SEG + 10);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_open_refuses_locked_directory)
 {
     /* Invariant (8): one owner per data directory; a second open is refused
@@ -953,6 +1088,9 @@ main (void)
     tcase_add_test (tc, wal_set_start_empties_log);
     tcase_add_test (tc, wal_open_refuses_entry_below_start);
     tcase_add_test (tc, wal_segments_start_with_hard_state);
+    tcase_add_test (tc, wal_segments_renamed_when_closed);
+    tcase_add_test (tc, wal_compact_deletes_covered_segments);
+    tcase_add_test (tc, wal_open_skips_covered_segments);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
