@@ -1387,6 +1387,32 @@ s_window_check (s_recovery_t *rcv, char *errmsg, size_t errlen)
                     (unsigned long long) rcv->base + 1);
 }
 
+/* Copies payload (the n entries' payloads, concatenated) into one blob
+   and points each non-empty entry at its bytes, with a reference. */
+static void
+s_entries_bind (zr_entry_t *entries, uint32_t n, const uint8_t *payload,
+                size_t payload_len)
+{
+    zr_blob_t *blob = NULL;
+    if (payload_len > 0) {
+        blob = zr_blob_new (payload_len);
+        zr_assert (blob);
+        memcpy (blob->data, payload, payload_len);
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        zr_entry_t *e = &entries [i];
+        zr_assert (i == 0 || e->index == entries [0].index + i);
+        if (e->size > 0) {
+            e->data = blob->data + off;
+            e->blob = zr_blob_ref (blob);
+            off += e->size;
+        }
+    }
+    zr_assert (off == payload_len);
+    zr_blob_unref (&blob);
+}
+
 /* Moves the rebuilt log into *state: one blob holds every payload and
    each non-empty entry holds a reference on it. */
 static void
@@ -1399,24 +1425,7 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
     state->torn_bytes = rcv->torn_bytes;
     if (rcv->n == 0)
         return;
-    zr_blob_t *blob = NULL;
-    if (rcv->payload_len > 0) {
-        blob = zr_blob_new (rcv->payload_len);
-        zr_assert (blob);
-        memcpy (blob->data, rcv->payload, rcv->payload_len);
-    }
-    size_t off = 0;
-    for (uint32_t i = 0; i < rcv->n; i++) {
-        zr_entry_t *e = &rcv->entries [i];
-        zr_assert (e->index == rcv->base + 1 + i);
-        if (e->size > 0) {
-            e->data = blob->data + off;
-            e->blob = zr_blob_ref (blob);
-            off += e->size;
-        }
-    }
-    zr_assert (off == rcv->payload_len);
-    zr_blob_unref (&blob);
+    s_entries_bind (rcv->entries, rcv->n, rcv->payload, rcv->payload_len);
     state->entries = rcv->entries;
     state->n_entries = rcv->n;
     rcv->entries = NULL;
@@ -1477,5 +1486,311 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
     self->tail_size = self->cur_size;
     self->tail_off = self->cur_off;
     *wal_p = self;
+    return 0;
+}
+
+/*  -------------------------------------------------------------------------
+    The reader: entries by index, on any thread (invariant 11)
+*/
+
+#define S_READ_BYTES (1u << 20)         /* bytes per pread while loading */
+#define S_READ_TRIES 3                  /* index refreshes per zr_wal_read */
+#define S_MISS 1                        /* collect: refresh the index */
+
+struct _zr_wal_reader_t {
+    int dir_fd;                         /* the WAL's directory */
+    s_listed_t *segs;                   /* the index, seq ascending: closed
+                                           ranges from names, open ones
+                                           learned by loading them */
+    size_t n_segs;                      /* segments in segs */
+    size_t segs_cap;                    /* segs allocated */
+    uint8_t *buf;                       /* one segment's records */
+    size_t buf_cap;                     /* bytes allocated */
+    size_t buf_end;                     /* where its valid records stop */
+    uint64_t buf_seq;                   /* the segment in buf */
+    bool buf_closed;                    /* it is closed: valid across calls */
+    bool buf_valid;                     /* buf holds buf_seq: a closed one
+                                           (immutable), or an open one
+                                           loaded by this call */
+    zr_entry_t *entries;                /* collected: entries [i].index ==
+                                           from + i */
+    uint32_t n;                         /* entries collected */
+    size_t entries_cap;                 /* entries allocated */
+    uint8_t *payload;                   /* their payloads, concatenated */
+    size_t payload_len;                 /* bytes used */
+    size_t payload_cap;                 /* bytes allocated */
+    bool capped;                        /* bytes_max refused an entry */
+    zr_index_t reset_max;               /* highest LOGSTART reset seen */
+};
+
+zr_wal_reader_t *
+zr_wal_reader_new (const char *dir)
+{
+    zr_assert (dir);
+    zr_wal_reader_t *self = (zr_wal_reader_t *) calloc (1, sizeof *self);
+    zr_assert (self);
+    self->dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (self->dir_fd < 0) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+zr_wal_reader_destroy (zr_wal_reader_t **self_p)
+{
+    zr_assert (self_p);
+    zr_wal_reader_t *self = *self_p;
+    if (!self)
+        return;
+    close (self->dir_fd);
+    free (self->segs);
+    free (self->buf);
+    free (self->entries);
+    free (self->payload);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Lists the directory into the index. Returns 0 or ZR_EIO. */
+static int
+s_reader_refresh (zr_wal_reader_t *self)
+{
+    int fd = dup (self->dir_fd);
+    DIR *d = fd < 0 ? NULL : fdopendir (fd);
+    if (!d) {
+        if (fd >= 0)
+            close (fd);
+        return ZR_EIO;
+    }
+    rewinddir (d);
+    self->n_segs = 0;
+    struct dirent *de;
+    s_listed_t l;
+    while ((de = readdir (d)))
+        if (s_name_parse (de->d_name, &l)) {
+            s_grow ((void **) &self->segs, &self->segs_cap, self->n_segs + 1,
+                    sizeof (s_listed_t));
+            self->segs [self->n_segs++] = l;
+        }
+    closedir (d);
+    if (self->n_segs > 1)
+        qsort (self->segs, self->n_segs, sizeof (s_listed_t),
+               s_listed_compare);
+    return 0;
+}
+
+/* Reads from fd into buf until the records stop (a zero header, or a
+   record torn or still being written) and sets buf_end. */
+static int
+s_reader_fill (zr_wal_reader_t *self, int fd, uint64_t size)
+{
+    size_t len = 0, off = S_SEG_HEADER;
+    s_record_t rec;
+    const char *why;
+    s_rec_status_t status = S_REC_BAD;
+    while (status == S_REC_BAD && len < size) {
+        size_t want = size - len < S_READ_BYTES ? (size_t) size - len
+                                                : S_READ_BYTES;
+        s_grow ((void **) &self->buf, &self->buf_cap, len + want + 1, 1);
+        ssize_t got = pread (fd, self->buf + len, want, (off_t) len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return ZR_EIO;
+        len += (size_t) got;
+        while (off < len && (status = s_record_decode (self->buf + off,
+                                                       len - off, &rec, &why))
+                                == S_REC_OK)
+            off += rec.bytes;
+    }
+    self->buf_end = off < len ? off : len;
+    const uint8_t *b = self->buf;
+    if (len < S_SEG_HEADER || memcmp (b, s_magic, 8)
+        || s_get (b + 16, 4) != zr_wal_crc32c (0, b, 16))
+        return ZR_ECORRUPT;
+    return 0;
+}
+
+/* Loads segment l into buf, unless it is there already. Returns 0,
+   S_MISS (the file is gone: renamed or compacted), or an error. */
+static int
+s_reader_load (zr_wal_reader_t *self, const s_listed_t *l)
+{
+    if (self->buf_valid && self->buf_seq == l->seq)
+        return 0;
+    self->buf_valid = false;
+    char name [S_NAME_MAX];
+    s_listed_name (name, l);
+    int fd = openat (self->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? S_MISS : ZR_EIO;
+    struct stat st;
+    int rc = fstat (fd, &st) ? ZR_EIO
+             : st.st_size > ZR_WAL_SEGMENT_BYTES_MAX
+                 ? ZR_ECORRUPT
+                 : s_reader_fill (self, fd, (uint64_t) st.st_size);
+    close (fd);
+    if (rc == 0 && s_get (self->buf + 8, 8) != l->seq)
+        rc = ZR_ECORRUPT;
+    self->buf_valid = rc == 0;
+    self->buf_seq = l->seq;
+    self->buf_closed = l->closed;
+    return rc;
+}
+
+/* Learns the index range of every open segment (it grows while the
+   writer appends) by loading it; an empty spare costs one small read. */
+static int
+s_reader_learn (zr_wal_reader_t *self)
+{
+    for (size_t i = self->n_segs; i-- > 0;) {     /* the current one last */
+        s_listed_t *l = &self->segs [i];
+        if (l->closed)
+            continue;
+        int rc = s_reader_load (self, l);
+        if (rc)
+            return rc;
+        l->first = l->last = 0;
+        s_record_t rec;
+        const char *why;
+        for (size_t off = S_SEG_HEADER; off < self->buf_end; off += rec.bytes) {
+            s_record_decode (self->buf + off, self->buf_end - off, &rec, &why);
+            s_range_note (&l->first, &l->last, rec.type, rec.entry_type,
+                          rec.index);
+        }
+    }
+    return 0;
+}
+
+/* Applies one record to the entries collected from index from, those up
+   to limit: replay's rules (invariant 4) on a window of the log. */
+static void
+s_reader_apply (zr_wal_reader_t *self, const s_record_t *rec, zr_index_t from,
+                zr_index_t limit, size_t bytes_max)
+{
+    if (rec->type == S_REC_LOGSTART && rec->entry_type == S_START_RESET) {
+        self->n = 0;                    /* every entry is discarded */
+        self->payload_len = 0;
+        self->reset_max = rec->index > self->reset_max ? rec->index
+                                                       : self->reset_max;
+    }
+    if (rec->type != S_REC_ENTRY)
+        return;
+    zr_index_t j = rec->index < from ? from : rec->index;
+    while (self->n > 0 && from + self->n > j)
+        self->payload_len -= self->entries [--self->n].size;
+    if (rec->index < from || rec->index > limit
+        || rec->index != from + self->n)
+        return;
+    if (self->n > 0 && self->payload_len + rec->len > bytes_max) {
+        self->capped = true;
+        return;
+    }
+    s_grow ((void **) &self->entries, &self->entries_cap,
+            (size_t) self->n + 1, sizeof (zr_entry_t));
+    s_grow ((void **) &self->payload, &self->payload_cap,
+            self->payload_len + rec->len, 1);
+    if (rec->len > 0)
+        memcpy (self->payload + self->payload_len, rec->payload, rec->len);
+    self->payload_len += rec->len;
+    self->entries [self->n++] = (zr_entry_t) {.term = rec->term,
+                                              .index = rec->index,
+                                              .type = rec->entry_type,
+                                              .size = rec->len};
+}
+
+/* Returns the newest segment whose records write index x or below (any
+   later one writes only higher indexes), or n_segs if none does; sets
+   *limit to the index before the lowest one a later segment writes. */
+static size_t
+s_reader_locate (zr_wal_reader_t *self, zr_index_t x, zr_index_t *limit)
+{
+    size_t k = self->n_segs;
+    while (k > 0 && !(self->segs [k - 1].first > 0
+                      && self->segs [k - 1].first <= x))
+        k--;
+    if (k-- == 0)
+        return self->n_segs;
+    for (size_t i = k + 1; i < self->n_segs; i++)
+        if (self->segs [i].first > 0 && self->segs [i].first - 1 < *limit)
+            *limit = self->segs [i].first - 1;
+    return k;
+}
+
+/* Collects entries from..hi (fewer if bytes_max says so), segment after
+   segment. Returns 0 with at least one entry, S_MISS when the index
+   looks stale, ZR_ECOMPACTED, or an error. */
+static int
+s_reader_collect (zr_wal_reader_t *self, zr_index_t from, zr_index_t hi,
+                  size_t bytes_max)
+{
+    self->n = 0;
+    self->payload_len = 0;
+    self->capped = false;
+    self->reset_max = 0;
+    int rc = s_reader_learn (self);
+    zr_index_t x = from;
+    while (rc == 0 && x <= hi && !self->capped) {
+        zr_index_t limit = hi;
+        size_t k = s_reader_locate (self, x, &limit);
+        if (k == self->n_segs)
+            break;
+        rc = s_reader_load (self, &self->segs [k]);
+        s_record_t rec;
+        const char *why;
+        for (size_t off = S_SEG_HEADER; rc == 0 && off < self->buf_end;
+             off += rec.bytes) {
+            s_record_decode (self->buf + off, self->buf_end - off, &rec, &why);
+            s_reader_apply (self, &rec, from, limit, bytes_max);
+        }
+        if (rc == 0 && from + self->n == x)
+            break;                      /* nothing more on disk yet */
+        x = from + self->n;
+    }
+    if (rc == 0 && self->n == 0)
+        rc = self->reset_max >= from ? ZR_ECOMPACTED : S_MISS;
+    return rc;
+}
+
+int
+zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
+             size_t bytes_max, zr_index_t durable, zr_entry_t **entries_p,
+             uint32_t *n_p)
+{
+    zr_assert (self && entries_p && n_p);
+    zr_assert (from >= 1);
+    *entries_p = NULL;
+    *n_p = 0;
+    zr_index_t hi = to < durable ? to : durable;
+    if (from > hi)
+        return 0;
+    if (hi - from >= UINT32_MAX)
+        hi = from + UINT32_MAX - 1;
+    int rc = S_MISS;
+    for (int i = 0; rc == S_MISS && i < S_READ_TRIES; i++) {
+        if (i > 0 && (rc = s_reader_refresh (self)) != 0)
+            break;
+        self->buf_valid &= self->buf_closed;    /* open ones change */
+        rc = s_reader_collect (self, from, hi, bytes_max);
+    }
+    if (rc == S_MISS) {
+        bool older = false;             /* from is below every segment */
+        for (size_t i = 0; i < self->n_segs; i++)
+            if (self->segs [i].first > 0) {
+                older = from < self->segs [i].first;
+                break;
+            }
+        rc = older ? ZR_ECOMPACTED : ZR_ECORRUPT;
+    }
+    if (rc)
+        return rc;
+    zr_entry_t *entries = (zr_entry_t *) calloc (self->n, sizeof *entries);
+    zr_assert (entries);
+    memcpy (entries, self->entries, self->n * sizeof *entries);
+    s_entries_bind (entries, self->n, self->payload, self->payload_len);
+    *entries_p = entries;
+    *n_p = self->n;
     return 0;
 }

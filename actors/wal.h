@@ -118,6 +118,15 @@
         right after a switch may have lost the next segment's records,
         preamble included, and then only the closed one holds the latest
         hard state (the next segment becomes current on reopen).
+    (11) The reader shares nothing with the writer but the files. Closed
+        segments are immutable; an open one is read only up to its first
+        zero, torn or half-written record, and only entries <= durable
+        are returned, whose bytes were synced before the caller learnt
+        durable. Its index (segment -> index range; names give closed
+        ones, loading gives open ones) is relisted only when a lookup
+        misses, such as a file renamed or compacted under it. The entry
+        for index i is the one in the newest segment writing i or below,
+        replayed by the rules of invariant 4.
     =========================================================================
 */
 #ifndef ZR_WAL_H_INCLUDED
@@ -267,6 +276,36 @@ void zr_wal_stats (zr_wal_t *self, zr_wal_stats_t *stats);
 /* Closes files (syncing nothing further: queued records are lost), frees
    everything and NULLs *self_p. Idempotent on a NULL *self_p. */
 void zr_wal_destroy (zr_wal_t **self_p);
+
+/* A reader of entries by index, for a thread other than the writer's
+   (invariant 11): followers far behind, InstallSnapshot, bus
+   subscribers catching up. */
+typedef struct _zr_wal_reader_t zr_wal_reader_t;
+
+/* Creates a reader of the WAL in dir. Opens the directory only: the
+   index of segments is listed by the first zr_wal_read. Takes no lock;
+   any number of readers may run beside the one writer. Returns NULL if
+   dir cannot be opened. Caller owns it (zr_wal_reader_destroy). */
+zr_wal_reader_t *zr_wal_reader_new (const char *dir);
+
+/* Reads entries from..min (to, durable), as many as fit in bytes_max
+   payload bytes but at least one, into *entries_p (caller owns:
+   zr_entries_destroy (entries_p, *n_p)); ONE zr_blob_t holds their
+   payloads, as for zr_wal_open, and entries[i].index == from + i.
+   durable: an index the writer reported synced, so its records are
+   complete on disk; nothing above it is returned. Returns 0 (with
+   *n_p == 0 only if from > min (to, durable)), ZR_ECOMPACTED if from is
+   no longer in the log (compacted, or before a log start), ZR_ECORRUPT
+   if the entries cannot be found or a segment is damaged, or ZR_EIO.
+   Reads one segment per segment the range spans, plus the open ones;
+   a read racing a truncation of the range (entries above the commit
+   index only) may return either version. */
+int zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
+                 size_t bytes_max, zr_index_t durable, zr_entry_t **entries_p,
+                 uint32_t *n_p);
+
+/* Frees the reader and NULLs *self_p. Idempotent on a NULL *self_p. */
+void zr_wal_reader_destroy (zr_wal_reader_t **self_p);
 
 /* Returns crc32c (Castagnoli) of size bytes at data, continuing from
    crc (0 to start). crc32c ("123456789") == 0xE3069283. */

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1039,6 +1040,185 @@ START_TEST (wal_open_skips_covered_segments)
 }
 END_TEST
 
+/* Reads from..to (durable: durable) with r, expecting rc and, when 0,
+   n entries from index from of size bytes as s_entries makes them; a
+   term of 0 skips the term check. */
+static void
+s_read_check (zr_wal_reader_t *r, zr_index_t from, zr_index_t to,
+              size_t bytes_max, zr_index_t durable, int rc, uint32_t n,
+              zr_term_t term, uint32_t size)
+{
+    zr_entry_t *entries = NULL;
+    uint32_t got = 0;
+    ck_assert_int_eq (zr_wal_read (r, from, to, bytes_max, durable, &entries,
+                                   &got), rc);
+    ck_assert_uint_eq (got, n);
+    for (uint32_t i = 0; i < got; i++) {
+        const zr_entry_t *e = &entries [i];
+        ck_assert_uint_eq (e->index, from + i);
+        ck_assert (term == 0 || e->term == term);
+        ck_assert_uint_eq (e->size, size);
+        for (uint32_t j = 0; j < size; j++)
+            ck_assert_uint_eq (e->data [j], s_byte (e->index, j));
+    }
+    zr_entries_destroy (&entries, got);
+}
+
+START_TEST (wal_read_by_index)
+{
+    /* Invariant (11): entries by index across segments, at least one, no
+       more than bytes_max allows, none above durable. */
+    char dir [64];
+    uint32_t total = 3 * PER_SEG + 10;
+    zr_wal_t *wal = s_wal_of (dir, total);
+    zr_wal_reader_t *r = zr_wal_reader_new (dir);
+    ck_assert_ptr_nonnull (r);
+    s_read_check (r, 1, 5, 1 << 20, total, 0, 5, 3, 100);
+    s_read_check (r, PER_SEG - 2, PER_SEG + 3, 1 << 20, total, 0, 6, 3, 100);
+    s_read_check (r, 2 * PER_SEG, total, 1 << 20, total, 0, PER_SEG + 11, 3,
+                  100);
+    s_read_check (r, 10, 1000, 250, total, 0, 2, 3, 100);
+    s_read_check (r, 10, 1000, 0, total, 0, 1, 3, 100);
+    s_read_check (r, 15, 1000, 1 << 20, 20, 0, 6, 3, 100);
+    s_read_check (r, 21, 1000, 1 << 20, 20, 0, 0, 0, 0);
+    s_read_check (r, total + 1, total + 5, 1 << 20, total + 5, ZR_ECORRUPT, 0,
+                  0, 0);
+    zr_wal_reader_destroy (&r);
+    zr_wal_reader_destroy (&r);
+    ck_assert_ptr_null (zr_wal_reader_new ("/nonexistent/zrwal"));
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_read_compacted)
+{
+    /* Invariant (11): an index compacted under a reader's index answers
+       ZR_ECOMPACTED; so does one before a log start. */
+    char dir [64];
+    uint32_t total = 3 * PER_SEG + 10;
+    zr_wal_t *wal = s_wal_of (dir, total);
+    zr_wal_reader_t *r = zr_wal_reader_new (dir);
+    s_read_check (r, 1, 5, 1 << 20, total, 0, 5, 3, 100);
+    ck_assert_int_eq (zr_wal_compact (wal, 2 * PER_SEG), 0);
+    s_read_check (r, 1, 5, 1 << 20, total, ZR_ECOMPACTED, 0, 0, 0);
+    s_read_check (r, 2 * PER_SEG + 1, 2 * PER_SEG + 1, 1 << 20, total, 0, 1,
+                  3, 100);
+    ck_assert_int_eq (zr_wal_set_start (wal, total + 100, 4), 0);
+    s_append (wal, total + 101, 3, 4, 100);
+    s_sync (wal);
+    s_read_check (r, total, total, 1 << 20, total + 103, ZR_ECOMPACTED, 0, 0,
+                  0);
+    s_read_check (r, total + 101, total + 200, 1 << 20, total + 103, 0, 3, 4,
+                  100);
+    zr_wal_reader_destroy (&r);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_read_latest_version)
+{
+    /* Invariant (11): after a truncation the entries read are the ones
+       that replaced the old suffix, in the same or a later segment. */
+    char dir [64];
+    zr_wal_t *wal = s_wal_of (dir, PER_SEG + 10);
+    s_append (wal, PER_SEG + 5, 2, 5, 100);     /* same segment (2) */
+    s_append (wal, PER_SEG - 5, 3, 6, 100);     /* rewrites segment 1's end */
+    s_sync (wal);
+    zr_wal_reader_t *r = zr_wal_reader_new (dir);
+    s_read_check (r, PER_SEG - 7, PER_SEG - 6, 1 << 20, PER_SEG - 3, 0, 2, 3,
+                  100);
+    s_read_check (r, PER_SEG - 5, PER_SEG + 10, 1 << 20, PER_SEG - 3, 0, 3, 6,
+                  100);
+    zr_wal_reader_destroy (&r);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
+#define WRITER_ENTRIES 3000     /* entries the writer thread appends */
+#define WRITER_KEEP 1200        /* entries it keeps behind when compacting */
+
+typedef struct {
+    zr_wal_t *wal;                      /* the writer's WAL */
+    zr_index_t durable;                 /* last index synced (atomic) */
+    uint32_t reads;                     /* reads done by the reader (atomic) */
+} s_writer_t;
+
+/* The writer thread: appends and syncs 30 entries at a time, publishes
+   the durable index, and compacts WRITER_KEEP entries behind it. It lets
+   the reader finish one read per batch, so the two overlap on any
+   machine. */
+static void *
+s_writer_thread (void *arg)
+{
+    s_writer_t *w = (s_writer_t *) arg;
+    for (zr_index_t i = 1; i <= WRITER_ENTRIES; i += 30) {
+        s_append (w->wal, i, 30, 3, 100);
+        s_sync (w->wal);
+        __atomic_store_n (&w->durable, i + 29, __ATOMIC_RELEASE);
+        if (i > WRITER_KEEP && i % 300 == 1)
+            ck_assert_int_eq (zr_wal_compact (w->wal, i - WRITER_KEEP), 0);
+        while (i + 29 < WRITER_ENTRIES
+               && __atomic_load_n (&w->reads, __ATOMIC_ACQUIRE) < i / 30 + 1)
+            sched_yield ();
+    }
+    return NULL;
+}
+
+START_TEST (wal_read_beside_writer)
+{
+    /* Invariant (11): a reader on another thread than the writer's sees
+       every durable entry intact while segments switch, get renamed and
+       are compacted under it; only what the writer compacted meanwhile
+       answers ZR_ECOMPACTED. */
+    char dir [64];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    s_writer_t w = {s_open (dir, &state), 0, 0};
+    zr_wal_reader_t *r = zr_wal_reader_new (dir);
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_writer_thread, &w), 0);
+    uint32_t reads = 0, seed = 7;
+    zr_index_t d;
+    while ((d = __atomic_load_n (&w.durable, __ATOMIC_ACQUIRE))
+           < WRITER_ENTRIES) {
+        if (d == 0)
+            continue;
+        seed = seed * 1103515245u + 12345u;
+        zr_index_t back = (seed >> 8) % 600;
+        zr_index_t from = d > back ? d - back : 1;
+        zr_entry_t *entries = NULL;
+        uint32_t n = 0;
+        int rc = zr_wal_read (r, from, from + 50, 1 << 20, d, &entries, &n);
+        __atomic_add_fetch (&w.reads, 1, __ATOMIC_RELEASE);
+        if (rc == ZR_ECOMPACTED) {
+            d = __atomic_load_n (&w.durable, __ATOMIC_ACQUIRE);
+            ck_assert_uint_le (from + WRITER_KEEP, d + 30);
+            continue;
+        }
+        ck_assert_msg (rc == 0, "read %llu (durable %llu): %d",
+                       (unsigned long long) from, (unsigned long long) d, rc);
+        ck_assert_uint_ge (n, 1);
+        ck_assert_uint_le (entries [n - 1].index, d);
+        for (uint32_t i = 0; i < n; i++) {
+            ck_assert_uint_eq (entries [i].index, from + i);
+            for (uint32_t j = 0; j < 100; j++)
+                ck_assert_uint_eq (entries [i].data [j],
+                                   s_byte (from + i, j));
+        }
+        zr_entries_destroy (&entries, n);
+        reads++;
+    }
+    ck_assert_int_eq (pthread_join (thread, NULL), 0);
+    ck_assert_uint_ge (reads, WRITER_ENTRIES / 30 - 1);
+    zr_wal_reader_destroy (&r);
+    zr_wal_destroy (&w.wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_open_refuses_locked_directory)
 {
     /* Invariant (8): one owner per data directory; a second open is refused
@@ -1091,6 +1271,10 @@ main (void)
     tcase_add_test (tc, wal_segments_renamed_when_closed);
     tcase_add_test (tc, wal_compact_deletes_covered_segments);
     tcase_add_test (tc, wal_open_skips_covered_segments);
+    tcase_add_test (tc, wal_read_by_index);
+    tcase_add_test (tc, wal_read_compacted);
+    tcase_add_test (tc, wal_read_latest_version);
+    tcase_add_test (tc, wal_read_beside_writer);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
