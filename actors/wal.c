@@ -379,6 +379,10 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
     *why = "bad record type or field";
     if (!(entry || hard || start) || p [10] || p [11] || !s_all_zero (p + 28, 4))
         return S_REC_BAD;
+    *why = "non-zero padding";          /* outside the crc: checked here */
+    size_t used = S_REC_HEADER + rec->len;
+    if (!s_all_zero (p + used, rec->bytes - used))
+        return S_REC_BAD;
     return S_REC_OK;
 }
 

@@ -58,7 +58,8 @@
         20      8     u64 index (ENTRY, LOGSTART) or vote (HARDSTATE)
         28      4     reserved, zero (keeps the payload 8-byte aligned)
         32      len   payload
-        32+len  pad   zeros up to the next multiple of 8
+        32+len  pad   zeros up to the next multiple of 8 (outside the
+                      crc, so a record with non-zero padding is bad)
 
     A header of 32 zero bytes marks the end of data in a segment.
 

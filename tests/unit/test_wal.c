@@ -1219,6 +1219,75 @@ START_TEST (wal_read_beside_writer)
 }
 END_TEST
 
+/* Writes image (SEG bytes) to path, then n bytes of it at off xor'ed
+   with flip (0: zeroed instead), and opens dir: the check of the torn
+   tail tests. Returns zr_wal_open's rc; state as it filled it. */
+static int
+s_open_damaged (const char *dir, const char *path, const uint8_t *image,
+                off_t off, size_t n, uint8_t flip, zr_wal_state_t *state,
+                char *err)
+{
+    uint8_t damaged [128];
+    ck_assert_uint_le (n, sizeof damaged);
+    s_patch (path, 0, image, SEG);
+    for (size_t i = 0; i < n; i++)
+        damaged [i] = flip ? (uint8_t) (image [off + (off_t) i] ^ flip) : 0;
+    s_patch (path, off, damaged, n);
+    zr_wal_t *wal = NULL;
+    int rc = zr_wal_open (dir, SEG, 0, &wal, state, err, 256);
+    zr_wal_destroy (&wal);
+    return rc;
+}
+
+START_TEST (wal_open_torn_tail_exhaustive)
+{
+    /* Invariant (5), byte by byte: the last record cut at every offset
+       (the rest left zero, as a torn preallocated write leaves it) or
+       with any one byte flipped recovers exactly the records before it;
+       any byte flipped in the record before it is refused, naming the
+       file and offset. */
+    char dir [64], path [512], err [256], want [128];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 2, 1), 0);
+    s_append (wal, 1, 3, 2, 50);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    s_seg_path (path, dir, 1);
+    uint8_t *image = (uint8_t *) malloc (SEG);
+    ck_assert_ptr_nonnull (image);
+    s_peek (path, 0, image, SEG);
+    size_t rec = s_rec_bytes (50);
+    off_t last = SEG_HEADER + REC_HEADER + 2 * (off_t) rec;
+    for (size_t k = 0; k < rec; k++) {
+        int rc = s_open_damaged (dir, path, image, last + (off_t) k, rec - k,
+                                 0, &state, err);
+        ck_assert_msg (rc == 0, "cut at %zu: %s", k, err);
+        ck_assert_uint_eq (state.n_entries, k < REC_HEADER + 50 ? 2 : 3);
+        ck_assert_uint_eq (state.term, 2);
+        zr_entries_destroy (&state.entries, state.n_entries);
+        rc = s_open_damaged (dir, path, image, last + (off_t) k, 1, 0xff,
+                             &state, err);
+        ck_assert_msg (rc == 0, "flip at %zu: %s", k, err);
+        ck_assert_uint_eq (state.n_entries, 2);
+        s_check_entries (&state, 1, 2, 2, 50);
+        ck_assert_uint_gt (state.torn_bytes, 0);
+        zr_entries_destroy (&state.entries, state.n_entries);
+        snprintf (want, sizeof want, "wal-0000000000000001.seg: ");
+        rc = s_open_damaged (dir, path, image, last - (off_t) rec + (off_t) k,
+                             1, 0xff, &state, err);
+        ck_assert_int_eq (rc, ZR_ECORRUPT);
+        ck_assert_msg (strstr (err, want), "flip at %zu: %s", k, err);
+        snprintf (want, sizeof want, "at offset %lld (valid records follow",
+                  (long long) (last - (off_t) rec));
+        ck_assert_msg (strstr (err, want), "flip at %zu: %s", k, err);
+    }
+    free (image);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_open_refuses_locked_directory)
 {
     /* Invariant (8): one owner per data directory; a second open is refused
@@ -1275,6 +1344,7 @@ main (void)
     tcase_add_test (tc, wal_read_compacted);
     tcase_add_test (tc, wal_read_latest_version);
     tcase_add_test (tc, wal_read_beside_writer);
+    tcase_add_test (tc, wal_open_torn_tail_exhaustive);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
