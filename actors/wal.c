@@ -1472,6 +1472,8 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
         rc = s_window_check (&rcv, errmsg, errlen);
     if (rc == 0) {
         self->last_index = (rcv.anchored ? rcv.base : rcv.start_index) + rcv.n;
+        if (self->last_index < snap_index)
+            self->last_index = snap_index;  /* every entry was compacted */
         s_state_build (&rcv, state);
     }
     free (rcv.entries);

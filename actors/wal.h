@@ -268,7 +268,9 @@ int zr_wal_spare_done (zr_wal_t *self, zr_wal_spare_t *job);
    next zr_wal_sync). */
 int zr_wal_compact (zr_wal_t *self, zr_index_t upto);
 
-/* Returns the index of the last entry queued or recovered (0 if none). */
+/* Returns the index of the last entry queued or recovered, the log
+   start if higher, or after zr_wal_open the snap_index if higher still
+   (all entries compacted); 0 if none. */
 zr_index_t zr_wal_last_index (zr_wal_t *self);
 
 /* Copies the counters into *stats. */

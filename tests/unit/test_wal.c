@@ -1064,6 +1064,36 @@ s_read_check (zr_wal_reader_t *r, zr_index_t from, zr_index_t to,
     zr_entries_destroy (&entries, got);
 }
 
+START_TEST (wal_open_resumes_after_snapshot)
+{
+    /* Invariants (9, 10): with every entry compacted, the hard state lives
+       on in the current segment's preamble and the log resumes after the
+       snapshot. */
+    char dir [64];
+    zr_wal_t *wal = s_wal_of (dir, PER_SEG);
+    for (zr_term_t t = 4; t <= 6; t++)     /* the third opens segment 2 */
+        ck_assert_int_eq (zr_wal_set_hard_state (wal, t, 1), 0);
+    s_sync (wal);
+    ck_assert_int_eq (zr_wal_compact (wal, PER_SEG), 0);
+    ck_assert (!s_exists (dir, SEG1));
+    zr_wal_destroy (&wal);
+    zr_wal_state_t state;
+    wal = s_open_snap (dir, PER_SEG, &state);
+    ck_assert_uint_eq (state.term, 6);
+    ck_assert_uint_eq (state.n_entries, 0);
+    ck_assert_uint_eq (zr_wal_last_index (wal), PER_SEG);
+    s_append (wal, PER_SEG + 1, 2, 6, 100);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+    wal = s_open_snap (dir, PER_SEG, &state);
+    ck_assert_uint_eq (state.n_entries, 2);
+    ck_assert_uint_eq (state.entries [0].index, PER_SEG + 1);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_read_by_index)
 {
     /* Invariant (11): entries by index across segments, at least one, no
@@ -1340,6 +1370,7 @@ main (void)
     tcase_add_test (tc, wal_segments_renamed_when_closed);
     tcase_add_test (tc, wal_compact_deletes_covered_segments);
     tcase_add_test (tc, wal_open_skips_covered_segments);
+    tcase_add_test (tc, wal_open_resumes_after_snapshot);
     tcase_add_test (tc, wal_read_by_index);
     tcase_add_test (tc, wal_read_compacted);
     tcase_add_test (tc, wal_read_latest_version);
