@@ -997,6 +997,31 @@ s_list_drop_covered (zr_wal_t *self, s_recovery_t *rcv)
     rcv->n_segs -= k;
 }
 
+/* Deletes a segment's open name when it also has a closed one: a crash
+   never leaves both (rename is atomic), but copying a directory over an
+   older copy of itself does, and the open one is then the older: nothing
+   writes a segment once it is renamed (invariant 10). */
+static void
+s_list_dedup (zr_wal_t *self, s_recovery_t *rcv)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < rcv->n_segs; i++) {
+        s_listed_t *prev = kept > 0 ? &rcv->segs [kept - 1] : NULL;
+        s_listed_t *l = &rcv->segs [i];
+        if (!prev || prev->seq != l->seq || prev->closed == l->closed) {
+            rcv->segs [kept++] = *l;
+            continue;
+        }
+        char name [S_NAME_MAX];
+        s_listed_name (name, prev->closed ? l : prev);
+        unlinkat (self->dir_fd, name, 0);
+        rcv->dir_dirty = true;
+        if (!prev->closed)
+            *prev = *l;
+    }
+    rcv->n_segs = kept;
+}
+
 /* Lists the segments into rcv->segs, sorted and checked contiguous,
    removes temp files a crash during preparation left behind, and the
    segments the snapshot covers. */
@@ -1024,14 +1049,15 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
     closedir (d);
     if (rcv->n_segs > 1)
         qsort (rcv->segs, rcv->n_segs, sizeof (s_listed_t), s_listed_compare);
+    s_list_dedup (self, rcv);
     for (size_t i = 1; i < rcv->n_segs; i++)
         if (rcv->segs [i].seq != rcv->segs [i - 1].seq + 1) {
             char name [S_NAME_MAX];
-            s_seg_name (name, rcv->segs [i - 1].seq + 1, "");
+            bool twice = rcv->segs [i].seq == rcv->segs [i - 1].seq;
+            s_seg_name (name, rcv->segs [i - 1].seq + (twice ? 0 : 1), "");
             return s_error (errmsg, errlen, ZR_ECORRUPT,
-                            "%s: %s between segments %016llx and %016llx",
-                            name, rcv->segs [i].seq == rcv->segs [i - 1].seq
-                                      ? "two names" : "missing",
+                            "%s: %s (segments %016llx and %016llx)", name,
+                            twice ? "two closed names" : "missing",
                             (unsigned long long) rcv->segs [i - 1].seq,
                             (unsigned long long) rcv->segs [i].seq);
         }

@@ -112,7 +112,9 @@
         rename becomes durable with the next directory fsync (a spare's
         creation, zr_wal_compact, zr_wal_open); a crash before it leaves
         the open name, which recovery accepts and renames (it checks a
-        closed name against the records it scans). Compaction and
+        closed name against the records it scans). An open name beside
+        a closed one for the same seq (a directory copied over an older
+        copy) is the older and is deleted. Compaction and
         zr_wal_open (snap_index) pick files by name without reading them,
         and only a prefix: the oldest closed segments whose indexes are
         all covered. zr_wal_open keeps the newest closed segment: a crash

@@ -954,7 +954,8 @@ s_wal_of (char *dir, uint32_t n)
 START_TEST (wal_segments_renamed_when_closed)
 {
     /* Invariant (10): a full, synced segment is renamed after the indexes
-       it writes; recovery completes a rename a crash lost. */
+       it writes; recovery completes a rename a crash lost, and drops an
+       open name left beside a closed one. */
     char dir [64], path [512], open_name [512];
     zr_wal_t *wal = s_wal_of (dir, 2 * PER_SEG + 10);
     ck_assert (s_exists (dir, SEG1));
@@ -969,6 +970,16 @@ START_TEST (wal_segments_renamed_when_closed)
     zr_entries_destroy (&state.entries, state.n_entries);
     ck_assert (s_exists (dir, SEG2));
     ck_assert (!s_exists (dir, "wal-0000000000000002.seg"));
+    /* A directory copied over an older copy of itself holds both names
+       of a segment: the open one is the older and is deleted. */
+    s_seg_path (path, dir, 1);
+    snprintf (open_name, sizeof open_name, "%s/wal-0000000000000001.seg", dir);
+    int fd = open (open_name, O_CREAT | O_WRONLY, 0600);
+    ck_assert_int_ge (fd, 0);
+    close (fd);
+    s_reopen_check (dir, 2 * PER_SEG + 10, 3, 100, &state);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert (!s_exists (dir, "wal-0000000000000001.seg"));
     s_dir_remove (dir);
 }
 END_TEST
