@@ -993,6 +993,8 @@ s_list_drop_covered (zr_wal_t *self, s_recovery_t *rcv)
         unlinkat (self->dir_fd, name, 0);
         rcv->dir_dirty = true;
     }
+    if (k == 0)
+        return;
     memmove (rcv->segs, rcv->segs + k, (rcv->n_segs - k) * sizeof (s_listed_t));
     rcv->n_segs -= k;
 }
