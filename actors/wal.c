@@ -2,7 +2,8 @@
     wal - the write-ahead log of one server (design notes in wal.h)
 
     Sections: encoding and crc32c; file helpers; the append path (queue,
-    sync); recovery (list, scan, judge, repair, ready).
+    sync, compact); recovery (list, scan, judge, repair, ready); the
+    reader (index, load, locate, collect).
     =========================================================================
 */
 #include "wal.h"
@@ -1623,8 +1624,8 @@ s_reader_fill (zr_wal_reader_t *self, int fd, uint64_t size)
     size_t len = 0, off = S_SEG_HEADER;
     s_record_t rec;
     const char *why;
-    s_rec_status_t status = S_REC_BAD;
-    while (status == S_REC_BAD && len < size) {
+    s_rec_status_t status = S_REC_OK;
+    while (status != S_REC_END && len < size) {
         size_t want = size - len < S_READ_BYTES ? (size_t) size - len
                                                 : S_READ_BYTES;
         s_grow ((void **) &self->buf, &self->buf_cap, len + want + 1, 1);

@@ -2,16 +2,20 @@
     wal - the write-ahead log of one server: segment files on disk
 
     The WAL makes a server's Raft state durable: the hard state (current
-    term and vote) and the log entries. Records are queued in memory by
-    zr_wal_set_hard_state and zr_wal_append and made durable together by
-    zr_wal_sync, one pwrite per segment touched and one fdatasync per
-    segment (group commit). zr_wal_open replays what the directory holds.
+    term and vote) and a window of the log entries. Records are queued in
+    memory by zr_wal_set_hard_state, zr_wal_set_start and zr_wal_append
+    and made durable together by zr_wal_sync, one pwrite per segment
+    touched and one fdatasync per segment (group commit). zr_wal_open
+    replays what the directory holds from the newest snapshot on;
+    zr_wal_compact deletes whole segments behind a snapshot; a
+    zr_wal_reader_t reads entries by index on any other thread.
 
     This module uses libc and POSIX only: no czmq, no threads, no logging
-    (zr_wal_spare_prepare may be called from another thread, see below).
-    The persister actor wraps it, owns its thread, and logs the one-line
-    errors this module writes into the caller's errmsg buffer. It does not
-    compact the log or write snapshots; that is the persister's concern.
+    (zr_wal_spare_prepare and the reader may run on other threads, see
+    below). The persister actor wraps it, owns its thread, and logs the
+    one-line errors this module writes into the caller's errmsg buffer.
+    It does not write snapshots or decide when to compact: the caller
+    says which index a snapshot covers.
 
     Design notes
     ------------

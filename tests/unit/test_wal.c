@@ -1132,6 +1132,28 @@ START_TEST (wal_read_by_index)
 }
 END_TEST
 
+START_TEST (wal_read_loads_past_chunk_boundary)
+{
+    /* Invariant (11): the reader loads a segment 1 MiB at a time; a record
+       ending exactly at a chunk's end does not stop the load. */
+    char dir [64], err [256];
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = NULL;
+    ck_assert_int_eq (zr_wal_open (dir, 2u << 20, 0, &wal, &state, err,
+                                   sizeof err), 0);
+    s_append (wal, 1, 1, 1, 192);       /* 32 + 224 + 8190 * 128 = 1 MiB */
+    s_append (wal, 2, 8190, 1, 96);
+    s_append (wal, 8192, 10, 1, 96);
+    s_sync (wal);
+    zr_wal_reader_t *r = zr_wal_reader_new (dir);
+    s_read_check (r, 8190, 8201, 1 << 20, 8201, 0, 12, 1, 96);
+    zr_wal_reader_destroy (&r);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (wal_read_compacted)
 {
     /* Invariant (11): an index compacted under a reader's index answers
@@ -1383,6 +1405,7 @@ main (void)
     tcase_add_test (tc, wal_open_skips_covered_segments);
     tcase_add_test (tc, wal_open_resumes_after_snapshot);
     tcase_add_test (tc, wal_read_by_index);
+    tcase_add_test (tc, wal_read_loads_past_chunk_boundary);
     tcase_add_test (tc, wal_read_compacted);
     tcase_add_test (tc, wal_read_latest_version);
     tcase_add_test (tc, wal_read_beside_writer);
