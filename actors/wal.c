@@ -341,6 +341,22 @@ s_record_encode (uint8_t *p, uint8_t type, uint8_t entry_type, uint64_t term,
     s_put (p, zr_wal_crc32c (0, p + 4, S_REC_HEADER - 4 + (size_t) len), 4);
 }
 
+/* Fills *rec from the record at p, avail bytes before the end of what
+   is loaded, without checking it: s_record_decode did. */
+static void
+s_record_fields (const uint8_t *p, size_t avail, s_record_t *rec)
+{
+    rec->len = (uint32_t) s_get (p + 4, 4);
+    rec->type = p [8];
+    rec->entry_type = p [9];
+    rec->term = s_get (p + 12, 8);
+    rec->index = s_get (p + 20, 8);
+    rec->payload = p + S_REC_HEADER;
+    rec->bytes = s_record_bytes (rec->len);
+    if (rec->bytes > avail)
+        rec->bytes = avail;             /* the padding would pass the end */
+}
+
 /* Decodes the record at p, avail bytes before the segment's end. Never
    trusts the bytes: returns S_REC_END on an all-zero header, S_REC_BAD
    with a reason in *why, or S_REC_OK with *rec filled. */
@@ -362,14 +378,7 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
     *why = "crc mismatch";
     if (s_get (p, 4) != zr_wal_crc32c (0, p + 4, S_REC_HEADER - 4 + rec->len))
         return S_REC_BAD;
-    rec->type = p [8];
-    rec->entry_type = p [9];
-    rec->term = s_get (p + 12, 8);
-    rec->index = s_get (p + 20, 8);
-    rec->payload = p + S_REC_HEADER;
-    rec->bytes = s_record_bytes (rec->len);
-    if (rec->bytes > avail)
-        rec->bytes = avail;             /* the padding would pass the end */
+    s_record_fields (p, avail, rec);
     bool entry = rec->type == S_REC_ENTRY && rec->index >= 1
                  && (rec->entry_type == ZR_ENTRY_COMMAND
                      || rec->entry_type == ZR_ENTRY_NOOP);
@@ -1528,9 +1537,32 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
     The reader: entries by index, on any thread (invariant 11)
 */
 
-#define S_READ_BYTES (1u << 20)         /* bytes per pread while loading */
+#define S_READ_MIN (64u << 10)          /* first pread of a segment */
 #define S_READ_TRIES 3                  /* index refreshes per zr_wal_read */
+#define S_SLOTS 3                       /* segments cached: the current,
+                                           the spare, one closed */
 #define S_MISS 1                        /* collect: refresh the index */
+
+/* One segment loaded: its bytes up to where its valid records stop, and
+   where each record starts, so a read walks records without decoding
+   them again. */
+typedef struct {
+    uint64_t seq;                       /* the segment */
+    bool valid;                         /* holds seq's records */
+    bool complete;                      /* loaded under its closed name:
+                                           it never changes again */
+    uint64_t used;                      /* the call that last filled or
+                                           used it */
+    uint8_t *data;                      /* the segment's first len bytes */
+    size_t len;                         /* bytes loaded */
+    size_t cap;                         /* data allocated */
+    size_t end;                         /* where its valid records stop */
+    uint32_t *offs;                     /* offset of each valid record */
+    size_t n_offs;                      /* records */
+    size_t offs_cap;                    /* offs allocated */
+    zr_index_t first;                   /* index range of its records */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
+} s_slot_t;
 
 struct _zr_wal_reader_t {
     int dir_fd;                         /* the WAL's directory */
@@ -1539,14 +1571,8 @@ struct _zr_wal_reader_t {
                                            learned by loading them */
     size_t n_segs;                      /* segments in segs */
     size_t segs_cap;                    /* segs allocated */
-    uint8_t *buf;                       /* one segment's records */
-    size_t buf_cap;                     /* bytes allocated */
-    size_t buf_end;                     /* where its valid records stop */
-    uint64_t buf_seq;                   /* the segment in buf */
-    bool buf_closed;                    /* it is closed: valid across calls */
-    bool buf_valid;                     /* buf holds buf_seq: a closed one
-                                           (immutable), or an open one
-                                           loaded by this call */
+    s_slot_t slots [S_SLOTS];           /* segments loaded */
+    uint64_t calls;                     /* zr_wal_read calls so far */
     zr_entry_t *entries;                /* collected: entries [i].index ==
                                            from + i */
     uint32_t n;                         /* entries collected */
@@ -1580,8 +1606,11 @@ zr_wal_reader_destroy (zr_wal_reader_t **self_p)
     if (!self)
         return;
     close (self->dir_fd);
+    for (int i = 0; i < S_SLOTS; i++) {
+        free (self->slots [i].data);
+        free (self->slots [i].offs);
+    }
     free (self->segs);
-    free (self->buf);
     free (self->entries);
     free (self->payload);
     free (self);
@@ -1616,85 +1645,131 @@ s_reader_refresh (zr_wal_reader_t *self)
     return 0;
 }
 
-/* Reads from fd into buf until the records stop (a zero header, or a
-   record torn or still being written) and sets buf_end. */
-static int
-s_reader_fill (zr_wal_reader_t *self, int fd, uint64_t size)
+/* Decodes the records loaded in slot from its end on, noting each. */
+static s_rec_status_t
+s_slot_decode (s_slot_t *slot, uint64_t size)
 {
-    size_t len = 0, off = S_SEG_HEADER;
+    s_rec_status_t status = S_REC_OK;
     s_record_t rec;
     const char *why;
+    while (slot->end < slot->len
+           && (status = s_record_decode (slot->data + slot->end,
+                                         slot->len - slot->end, &rec, &why))
+                  == S_REC_OK) {
+        if (rec.bytes < s_record_bytes (rec.len) && slot->len < size)
+            return S_REC_BAD;           /* its padding is not loaded yet */
+        s_grow ((void **) &slot->offs, &slot->offs_cap, slot->n_offs + 1,
+                sizeof (uint32_t));
+        slot->offs [slot->n_offs++] = (uint32_t) slot->end;
+        s_range_note (&slot->first, &slot->last, rec.type, rec.entry_type,
+                      rec.index);
+        slot->end += rec.bytes;
+    }
+    return status;
+}
+
+/* Reads the segment in fd into slot from where its valid records stop
+   (all of it for a new slot) until they stop again: a zero header, or a
+   record torn or still being written. Each pread doubles. */
+static int
+s_slot_fill (s_slot_t *slot, int fd, uint64_t size)
+{
+    if (!slot->valid) {
+        slot->end = S_SEG_HEADER;
+        slot->len = slot->n_offs = 0;
+        slot->first = slot->last = 0;
+    }
+    else
+        slot->len = slot->end;          /* what follows may have changed */
     s_rec_status_t status = S_REC_OK;
-    while (status != S_REC_END && len < size) {
-        size_t want = size - len < S_READ_BYTES ? (size_t) size - len
-                                                : S_READ_BYTES;
-        s_grow ((void **) &self->buf, &self->buf_cap, len + want + 1, 1);
-        ssize_t got = pread (fd, self->buf + len, want, (off_t) len);
+    while (status != S_REC_END && slot->len < size) {
+        size_t want = slot->len > S_READ_MIN ? slot->len : S_READ_MIN;
+        want = size - slot->len < want ? (size_t) size - slot->len : want;
+        s_grow ((void **) &slot->data, &slot->cap, slot->len + want + 1, 1);
+        ssize_t got = pread (fd, slot->data + slot->len, want,
+                             (off_t) slot->len);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
             return ZR_EIO;
-        len += (size_t) got;
-        while (off < len && (status = s_record_decode (self->buf + off,
-                                                       len - off, &rec, &why))
-                                == S_REC_OK)
-            off += rec.bytes;
+        slot->len += (size_t) got;
+        if (slot->len >= S_SEG_HEADER)
+            status = s_slot_decode (slot, size);
     }
-    self->buf_end = off < len ? off : len;
-    const uint8_t *b = self->buf;
-    if (len < S_SEG_HEADER || memcmp (b, s_magic, 8)
-        || s_get (b + 16, 4) != zr_wal_crc32c (0, b, 16))
+    const uint8_t *b = slot->data;
+    if (slot->len < S_SEG_HEADER || memcmp (b, s_magic, 8)
+        || s_get (b + 16, 4) != zr_wal_crc32c (0, b, 16)
+        || s_get (b + 8, 8) != slot->seq)
         return ZR_ECORRUPT;
     return 0;
 }
 
-/* Loads segment l into buf, unless it is there already. Returns 0,
-   S_MISS (the file is gone: renamed or compacted), or an error. */
-static int
-s_reader_load (zr_wal_reader_t *self, const s_listed_t *l)
+/* Returns the slot holding segment seq, else the one to reuse: a free
+   one, or the one used longest ago. */
+static s_slot_t *
+s_slot_find (zr_wal_reader_t *self, uint64_t seq)
 {
-    if (self->buf_valid && self->buf_seq == l->seq)
-        return 0;
-    self->buf_valid = false;
+    s_slot_t *victim = &self->slots [0];
+    for (int i = 0; i < S_SLOTS; i++) {
+        s_slot_t *slot = &self->slots [i];
+        if (slot->valid && slot->seq == seq)
+            return slot;
+        if (victim->valid && (!slot->valid || slot->used < victim->used))
+            victim = slot;
+    }
+    victim->valid = false;
+    return victim;
+}
+
+/* Makes *slot_p hold segment l as it is now: a complete slot as is, an
+   open one refilled once per call. Returns 0, S_MISS (the file is gone:
+   renamed or compacted), or an error. */
+static int
+s_reader_load (zr_wal_reader_t *self, const s_listed_t *l, s_slot_t **slot_p)
+{
+    s_slot_t *slot = *slot_p = s_slot_find (self, l->seq);
+    bool checked = slot->used == self->calls;
+    slot->used = self->calls;
     char name [S_NAME_MAX];
     s_listed_name (name, l);
+    struct stat st;
+    if (slot->valid && (checked || slot->complete)) {
+        /* Its bytes never change, but compaction may delete it: then
+           its entries are compacted, however readable the copy here. */
+        if (checked || fstatat (self->dir_fd, name, &st, 0) == 0)
+            return 0;
+        slot->valid = false;
+        return errno == ENOENT ? S_MISS : ZR_EIO;
+    }
     int fd = openat (self->dir_fd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? S_MISS : ZR_EIO;
-    struct stat st;
+    slot->seq = l->seq;
     int rc = fstat (fd, &st) ? ZR_EIO
              : st.st_size > ZR_WAL_SEGMENT_BYTES_MAX
                  ? ZR_ECORRUPT
-                 : s_reader_fill (self, fd, (uint64_t) st.st_size);
+                 : s_slot_fill (slot, fd, (uint64_t) st.st_size);
     close (fd);
-    if (rc == 0 && s_get (self->buf + 8, 8) != l->seq)
-        rc = ZR_ECORRUPT;
-    self->buf_valid = rc == 0;
-    self->buf_seq = l->seq;
-    self->buf_closed = l->closed;
+    slot->valid = rc == 0;
+    slot->complete = l->closed;
     return rc;
 }
 
 /* Learns the index range of every open segment (it grows while the
-   writer appends) by loading it; an empty spare costs one small read. */
+   writer appends) by loading what was appended since the last call. */
 static int
 s_reader_learn (zr_wal_reader_t *self)
 {
-    for (size_t i = self->n_segs; i-- > 0;) {     /* the current one last */
+    for (size_t i = 0; i < self->n_segs; i++) {
         s_listed_t *l = &self->segs [i];
         if (l->closed)
             continue;
-        int rc = s_reader_load (self, l);
+        s_slot_t *slot;
+        int rc = s_reader_load (self, l, &slot);
         if (rc)
             return rc;
-        l->first = l->last = 0;
-        s_record_t rec;
-        const char *why;
-        for (size_t off = S_SEG_HEADER; off < self->buf_end; off += rec.bytes) {
-            s_record_decode (self->buf + off, self->buf_end - off, &rec, &why);
-            s_range_note (&l->first, &l->last, rec.type, rec.entry_type,
-                          rec.index);
-        }
+        l->first = slot->first;
+        l->last = slot->last;
     }
     return 0;
 }
@@ -1772,12 +1847,12 @@ s_reader_collect (zr_wal_reader_t *self, zr_index_t from, zr_index_t hi,
         size_t k = s_reader_locate (self, x, &limit);
         if (k == self->n_segs)
             break;
-        rc = s_reader_load (self, &self->segs [k]);
+        s_slot_t *slot;
+        rc = s_reader_load (self, &self->segs [k], &slot);
         s_record_t rec;
-        const char *why;
-        for (size_t off = S_SEG_HEADER; rc == 0 && off < self->buf_end;
-             off += rec.bytes) {
-            s_record_decode (self->buf + off, self->buf_end - off, &rec, &why);
+        for (size_t i = 0; rc == 0 && i < slot->n_offs; i++) {
+            size_t off = slot->offs [i];
+            s_record_fields (slot->data + off, slot->end - off, &rec);
             s_reader_apply (self, &rec, from, limit, bytes_max);
         }
         if (rc == 0 && from + self->n == x)
@@ -1807,7 +1882,7 @@ zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
     for (int i = 0; rc == S_MISS && i < S_READ_TRIES; i++) {
         if (i > 0 && (rc = s_reader_refresh (self)) != 0)
             break;
-        self->buf_valid &= self->buf_closed;    /* open ones change */
+        self->calls++;                  /* open segments are refilled */
         rc = s_reader_collect (self, from, hi, bytes_max);
     }
     if (rc == S_MISS) {

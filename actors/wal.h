@@ -131,7 +131,8 @@
         are returned, whose bytes were synced before the caller learnt
         durable. Its index (segment -> index range; names give closed
         ones, loading gives open ones) is relisted only when a lookup
-        misses, such as a file renamed or compacted under it. The entry
+        misses, such as a file renamed or compacted under it (a cached
+        copy of a deleted segment is not served). The entry
         for index i is the one in the newest segment writing i or below,
         replayed by the rules of invariant 4.
     =========================================================================
@@ -306,9 +307,11 @@ zr_wal_reader_t *zr_wal_reader_new (const char *dir);
    *n_p == 0 only if from > min (to, durable)), ZR_ECOMPACTED if from is
    no longer in the log (compacted, or before a log start), ZR_ECORRUPT
    if the entries cannot be found or a segment is damaged, or ZR_EIO.
-   Reads one segment per segment the range spans, plus the open ones;
-   a read racing a truncation of the range (entries above the commit
-   index only) may return either version. */
+   The reader keeps three segments loaded, with where each record
+   starts: a closed one is read once (then one fstatat a call checks it
+   was not compacted), an open one is read on from where its records
+   stopped. A read racing a truncation of the range (entries above the
+   commit index only) may return either version. */
 int zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
                  size_t bytes_max, zr_index_t durable, zr_entry_t **entries_p,
                  uint32_t *n_p);

@@ -1124,6 +1124,9 @@ START_TEST (wal_read_by_index)
     s_read_check (r, 21, 1000, 1 << 20, 20, 0, 0, 0, 0);
     s_read_check (r, total + 1, total + 5, 1 << 20, total + 5, ZR_ECORRUPT, 0,
                   0, 0);
+    s_append (wal, total + 1, 5, 3, 100);   /* the open segment grows */
+    s_sync (wal);
+    s_read_check (r, total - 1, total + 5, 1 << 20, total + 5, 0, 7, 3, 100);
     zr_wal_reader_destroy (&r);
     zr_wal_reader_destroy (&r);
     ck_assert_ptr_null (zr_wal_reader_new ("/nonexistent/zrwal"));
