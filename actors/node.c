@@ -110,8 +110,8 @@ s_self_start (self_t *self)
     zr_wal_state_t state;
     memset (&state, 0, sizeof state);
     char errmsg [512] = "";
-    int rc = zr_wal_open (self->args.data_dir, c->segment_bytes, &wal, &state,
-                          errmsg, sizeof errmsg);
+    int rc = zr_wal_open (self->args.data_dir, c->segment_bytes, 0, &wal,
+                          &state, errmsg, sizeof errmsg);
     if (rc != 0) {
         zsys_error ("n%u node: cannot open log in %s: %s", self->id,
                     self->args.data_dir, errmsg);

@@ -2,7 +2,8 @@
     wal - the write-ahead log of one server (design notes in wal.h)
 
     Sections: encoding and crc32c; file helpers; the append path (queue,
-    sync); recovery (list, scan, judge, repair, ready).
+    sync, compact); recovery (list, scan, judge, repair, ready); the
+    reader (index, load, locate, collect).
     =========================================================================
 */
 #include "wal.h"
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,7 +22,11 @@
 #define S_REC_HEADER 32                 /* record header bytes */
 #define S_REC_ENTRY 1                   /* record type: a log entry */
 #define S_REC_HARDSTATE 2               /* record type: term and vote */
-#define S_NAME_MAX 48                   /* "wal-<16 hex>.seg.tmp" and NUL */
+#define S_REC_LOGSTART 3                /* record type: the log's start */
+#define S_START_RESET 0                 /* LOGSTART: the log restarts here */
+#define S_START_CARRIED 1               /* LOGSTART: a preamble restating it */
+#define S_PREAMBLE_BYTES (2 * S_REC_HEADER) /* HARDSTATE + LOGSTART */
+#define S_NAME_MAX 64                   /* "wal-<seq>-<first>-<last>.seg" */
 #define S_ZEROS 65536                   /* bytes in s_zeros */
 #define S_ZERO_IOVS 16                  /* iovecs per zero-filling pwritev */
 #define S_LEFTOVER 1                    /* scan result: delete this file */
@@ -39,15 +45,32 @@ typedef struct {
     uint64_t file_off;                  /* offset in that segment */
     size_t buf_off;                     /* offset of the bytes in self->buf */
     size_t len;                         /* bytes */
+    zr_index_t first;                   /* index range its records write */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
 } s_chunk_t;
+
+/* A segment file as its name describes it (invariant 10). */
+typedef struct {
+    uint64_t seq;                       /* sequence number */
+    bool closed;                        /* renamed: full, synced, final */
+    zr_index_t first;                   /* closed: lowest index its records
+                                           write (s_range_note), 0 if none */
+    zr_index_t last;                    /* closed: highest, 0 if none */
+} s_listed_t;
 
 struct _zr_wal_t {
     int dir_fd;                         /* directory, fsync'd after renames */
+    int lock_fd;                        /* dir/LOCK, flock'd for our life */
     size_t segment_bytes;               /* size of every new segment */
     uint64_t cur_seq;                   /* current segment: receives writes */
     int cur_fd;                         /* its file */
     uint64_t cur_size;                  /* its size */
     uint64_t cur_off;                   /* end of its durable records */
+    zr_index_t cur_first;               /* index range of its durable */
+    zr_index_t cur_last;                /* records (s_range_note) */
+    s_listed_t *closed;                 /* closed segments, seq ascending */
+    size_t n_closed;                    /* segments in closed */
+    size_t closed_cap;                  /* closed allocated */
     int spare_fd;                       /* segment cur_seq + 1, or -1 */
     bool spare_async;                   /* spares come from zr_wal_spare_* */
     bool spare_pending;                 /* a job is out (zr_wal_spare_wanted) */
@@ -64,6 +87,11 @@ struct _zr_wal_t {
     size_t chunks_cap;                  /* chunks allocated */
     uint64_t queued_records;            /* records queued */
     zr_index_t last_index;              /* last entry queued or recovered */
+    zr_term_t hard_term;                /* last term queued or recovered */
+    zr_id_t hard_vote;                  /* last vote queued or recovered */
+    zr_index_t start_index;             /* last log start queued or
+                                           recovered, 0 if none */
+    zr_term_t start_term;               /* term of entry start_index */
     zr_wal_stats_t stats;               /* counters */
     bool failed;                        /* sticky error state (invariant 6) */
     bool fail_next;                     /* test hook: next data write fails */
@@ -72,11 +100,12 @@ struct _zr_wal_t {
 
 /* One record as decoded from disk. */
 typedef struct {
-    uint8_t type;                       /* S_REC_ENTRY or S_REC_HARDSTATE */
-    uint8_t entry_type;                 /* zr_entry_type_t, 0 for hard state */
+    uint8_t type;                       /* S_REC_ENTRY, _HARDSTATE, _LOGSTART */
+    uint8_t entry_type;                 /* zr_entry_type_t; S_START_* for
+                                           LOGSTART; 0 for hard state */
     uint32_t len;                       /* payload bytes */
     uint64_t term;                      /* term */
-    uint64_t index;                     /* entry index, or vote */
+    uint64_t index;                     /* entry or start index, or vote */
     const uint8_t *payload;             /* len bytes in the read buffer */
     size_t bytes;                       /* footprint in the segment */
 } s_record_t;
@@ -86,6 +115,10 @@ typedef enum { S_REC_OK, S_REC_END, S_REC_BAD } s_rec_status_t;
 /* What scanning one segment found. */
 typedef struct {
     uint64_t seq;                       /* sequence number */
+    bool closed;                        /* has its closed name */
+    char name [S_NAME_MAX];             /* file name */
+    zr_index_t first;                   /* index range of its records */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
     uint64_t size;                      /* file size */
     uint64_t end;                       /* offset where valid records stop */
     uint64_t dirty_end;                 /* after last non-zero byte, >= end */
@@ -97,7 +130,13 @@ typedef struct {
 typedef struct {
     zr_term_t term;                     /* hard state replayed so far */
     zr_id_t vote;                       /* vote replayed so far */
-    zr_entry_t *entries;                /* log replayed so far, data unset */
+    zr_index_t start_index;             /* last LOGSTART replayed, 0 if none */
+    zr_term_t start_term;               /* its term */
+    bool anchored;                      /* base is known: set by the first
+                                           entry or a resetting LOGSTART */
+    zr_index_t base;                    /* index before entries [0] */
+    zr_entry_t *entries;                /* log replayed so far, data unset;
+                                           entries [i].index == base + 1 + i */
     uint32_t n;                         /* entries in the log */
     size_t entries_cap;                 /* entries allocated */
     uint8_t *payload;                   /* payloads of entries, concatenated */
@@ -105,9 +144,11 @@ typedef struct {
     size_t payload_cap;                 /* bytes allocated */
     uint8_t *buf;                       /* contents of the segment scanned */
     size_t buf_cap;                     /* bytes allocated */
-    uint64_t *seqs;                     /* segments found, ascending */
-    size_t n_seqs;                      /* segments in seqs */
-    size_t seqs_cap;                    /* seqs allocated */
+    zr_index_t snap_index;              /* the caller's newest snapshot */
+    s_listed_t *segs;                   /* segments found, seq ascending */
+    size_t n_segs;                      /* segments in segs */
+    size_t segs_cap;                    /* segs allocated */
+    bool dir_dirty;                     /* renamed or deleted: fsync dir */
     s_seg_t last;                       /* last data segment so far */
     bool have_last;                     /* last is set */
     uint64_t empty_seq;                 /* first empty segment after last */
@@ -255,6 +296,33 @@ s_seg_name (char *name, uint64_t seq, const char *suffix)
               suffix);
 }
 
+/* Writes the name of segment l: open or closed (invariant 10). */
+static void
+s_listed_name (char *name, const s_listed_t *l)
+{
+    if (!l->closed)
+        s_seg_name (name, l->seq, "");
+    else
+        snprintf (name, S_NAME_MAX, "wal-%016llx-%016llx-%016llx.seg",
+                  (unsigned long long) l->seq, (unsigned long long) l->first,
+                  (unsigned long long) l->last);
+}
+
+/* Widens [*first, *last] (0, 0: empty) by what one record writes: an
+   entry its index; a log start that resets the log every index from 1
+   (it discards them all) up to its own. Restatements write nothing. */
+static void
+s_range_note (zr_index_t *first, zr_index_t *last, uint8_t type,
+              uint8_t sub, zr_index_t index)
+{
+    bool reset = type == S_REC_LOGSTART && sub == S_START_RESET;
+    if (type != S_REC_ENTRY && !reset)
+        return;
+    zr_index_t lo = reset ? 1 : index;
+    *first = *first == 0 || lo < *first ? lo : *first;
+    *last = index > *last ? index : *last;
+}
+
 /* Writes one record at p, which has s_record_bytes (len) bytes. */
 static void
 s_record_encode (uint8_t *p, uint8_t type, uint8_t entry_type, uint64_t term,
@@ -271,6 +339,22 @@ s_record_encode (uint8_t *p, uint8_t type, uint8_t entry_type, uint64_t term,
     if (len > 0)
         memcpy (p + S_REC_HEADER, data, len);
     s_put (p, zr_wal_crc32c (0, p + 4, S_REC_HEADER - 4 + (size_t) len), 4);
+}
+
+/* Fills *rec from the record at p, avail bytes before the end of what
+   is loaded, without checking it: s_record_decode did. */
+static void
+s_record_fields (const uint8_t *p, size_t avail, s_record_t *rec)
+{
+    rec->len = (uint32_t) s_get (p + 4, 4);
+    rec->type = p [8];
+    rec->entry_type = p [9];
+    rec->term = s_get (p + 12, 8);
+    rec->index = s_get (p + 20, 8);
+    rec->payload = p + S_REC_HEADER;
+    rec->bytes = s_record_bytes (rec->len);
+    if (rec->bytes > avail)
+        rec->bytes = avail;             /* the padding would pass the end */
 }
 
 /* Decodes the record at p, avail bytes before the segment's end. Never
@@ -294,21 +378,20 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
     *why = "crc mismatch";
     if (s_get (p, 4) != zr_wal_crc32c (0, p + 4, S_REC_HEADER - 4 + rec->len))
         return S_REC_BAD;
-    rec->type = p [8];
-    rec->entry_type = p [9];
-    rec->term = s_get (p + 12, 8);
-    rec->index = s_get (p + 20, 8);
-    rec->payload = p + S_REC_HEADER;
-    rec->bytes = s_record_bytes (rec->len);
-    if (rec->bytes > avail)
-        rec->bytes = avail;             /* the padding would pass the end */
+    s_record_fields (p, avail, rec);
     bool entry = rec->type == S_REC_ENTRY && rec->index >= 1
                  && (rec->entry_type == ZR_ENTRY_COMMAND
                      || rec->entry_type == ZR_ENTRY_NOOP);
     bool hard = rec->type == S_REC_HARDSTATE && rec->entry_type == 0
                 && rec->len == 0 && rec->index <= UINT32_MAX;
+    bool start = rec->type == S_REC_LOGSTART && rec->len == 0
+                 && rec->entry_type <= S_START_CARRIED && rec->index >= 1;
     *why = "bad record type or field";
-    if (!(entry || hard) || p [10] || p [11] || !s_all_zero (p + 28, 4))
+    if (!(entry || hard || start) || p [10] || p [11] || !s_all_zero (p + 28, 4))
+        return S_REC_BAD;
+    *why = "non-zero padding";          /* outside the crc: checked here */
+    size_t used = S_REC_HEADER + rec->len;
+    if (!s_all_zero (p + used, rec->bytes - used))
         return S_REC_BAD;
     return S_REC_OK;
 }
@@ -425,13 +508,12 @@ s_segment_create (zr_wal_t *self, uint64_t seq, int *fd_p, char *errmsg,
                                 errmsg, errlen);
 }
 
-/* Opens segment seq read-write; 0 with *fd_p and *size_p, or ZR_EIO. */
+/* Opens segment file name read-write; 0 with *fd_p and *size_p, or
+   ZR_EIO. */
 static int
-s_segment_open (zr_wal_t *self, uint64_t seq, int *fd_p, uint64_t *size_p,
+s_segment_open (zr_wal_t *self, const char *name, int *fd_p, uint64_t *size_p,
                 char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seq, "");
     struct stat st;
     int fd = openat (self->dir_fd, name, O_RDWR | O_CLOEXEC);
     if (fd < 0 || fstat (fd, &st)) {
@@ -450,8 +532,37 @@ s_segment_open (zr_wal_t *self, uint64_t seq, int *fd_p, uint64_t *size_p,
     The append path
 */
 
+/* Queues one record at the tail, which has room for it. */
+static void
+s_queue_raw (zr_wal_t *self, uint8_t type, uint8_t entry_type, uint64_t term,
+             uint64_t index, const uint8_t *data, uint32_t len)
+{
+    size_t bytes = s_record_bytes (len);
+    zr_assert (self->tail_off + bytes <= self->tail_size);
+    s_chunk_t *chunk =
+        self->n_chunks ? &self->chunks [self->n_chunks - 1] : NULL;
+    if (!chunk || chunk->seq != self->tail_seq) {
+        s_grow ((void **) &self->chunks, &self->chunks_cap, self->n_chunks + 1,
+                sizeof (s_chunk_t));
+        chunk = &self->chunks [self->n_chunks++];
+        *chunk = (s_chunk_t) {self->tail_seq, self->tail_off, self->buf_len,
+                              0, 0, 0};
+    }
+    s_range_note (&chunk->first, &chunk->last, type, entry_type, index);
+    zr_assert (chunk->file_off + chunk->len == self->tail_off);
+    s_grow ((void **) &self->buf, &self->buf_cap, self->buf_len + bytes, 1);
+    s_record_encode (self->buf + self->buf_len, type, entry_type, term, index,
+                     data, len);
+    self->buf_len += bytes;
+    chunk->len += bytes;
+    self->tail_off += bytes;
+    self->queued_records++;
+}
+
 /* Queues one record at the tail, moving to the next segment if it does
-   not fit in the rest of this one (invariant 1). */
+   not fit in the rest of this one (invariant 1). The first records of a
+   segment restate the hard state and the log start queued before them
+   (invariant 9), so deleting older segments never loses them. */
 static void
 s_queue_record (zr_wal_t *self, uint8_t type, uint8_t entry_type,
                 uint64_t term, uint64_t index, const uint8_t *data,
@@ -463,23 +574,15 @@ s_queue_record (zr_wal_t *self, uint8_t type, uint8_t entry_type,
         self->tail_off = S_SEG_HEADER;
         self->tail_size = self->segment_bytes;
     }
-    zr_assert (self->tail_off + bytes <= self->tail_size);
-    s_chunk_t *chunk =
-        self->n_chunks ? &self->chunks [self->n_chunks - 1] : NULL;
-    if (!chunk || chunk->seq != self->tail_seq) {
-        s_grow ((void **) &self->chunks, &self->chunks_cap, self->n_chunks + 1,
-                sizeof (s_chunk_t));
-        chunk = &self->chunks [self->n_chunks++];
-        *chunk = (s_chunk_t) {self->tail_seq, self->tail_off, self->buf_len, 0};
+    if (self->tail_off == S_SEG_HEADER) {
+        if (self->hard_term > 0 || self->hard_vote > 0)
+            s_queue_raw (self, S_REC_HARDSTATE, 0, self->hard_term,
+                         self->hard_vote, NULL, 0);
+        if (self->start_index > 0)
+            s_queue_raw (self, S_REC_LOGSTART, S_START_CARRIED,
+                         self->start_term, self->start_index, NULL, 0);
     }
-    zr_assert (chunk->file_off + chunk->len == self->tail_off);
-    s_grow ((void **) &self->buf, &self->buf_cap, self->buf_len + bytes, 1);
-    s_record_encode (self->buf + self->buf_len, type, entry_type, term, index,
-                     data, len);
-    self->buf_len += bytes;
-    chunk->len += bytes;
-    self->tail_off += bytes;
-    self->queued_records++;
+    s_queue_raw (self, type, entry_type, term, index, data, len);
 }
 
 int
@@ -489,6 +592,22 @@ zr_wal_set_hard_state (zr_wal_t *self, zr_term_t term, zr_id_t vote)
     if (self->failed)
         return ZR_EIO;
     s_queue_record (self, S_REC_HARDSTATE, 0, term, vote, NULL, 0);
+    self->hard_term = term;
+    self->hard_vote = vote;
+    return 0;
+}
+
+int
+zr_wal_set_start (zr_wal_t *self, zr_index_t index, zr_term_t term)
+{
+    zr_assert (self);
+    zr_assert (index >= 1);
+    if (self->failed)
+        return ZR_EIO;
+    s_queue_record (self, S_REC_LOGSTART, S_START_RESET, term, index, NULL, 0);
+    self->start_index = index;
+    self->start_term = term;
+    self->last_index = index;
     return 0;
 }
 
@@ -501,7 +620,7 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
         return ZR_EIO;
     if (n == 0)
         return 0;
-    zr_assert (entries [0].index >= 1);
+    zr_assert (entries [0].index > self->start_index);
     zr_assert (entries [0].index <= self->last_index + 1);
     for (uint32_t i = 0; i < n; i++) {
         const zr_entry_t *e = &entries [i];
@@ -509,13 +628,33 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
         zr_assert (e->type == ZR_ENTRY_COMMAND || e->type == ZR_ENTRY_NOOP);
         zr_assert (e->size == 0 || e->data);
         if (e->size > ZR_ENTRY_BYTES_MAX
-            || s_record_bytes (e->size) > self->segment_bytes - S_SEG_HEADER)
+            || s_record_bytes (e->size)
+                   > self->segment_bytes - S_SEG_HEADER - S_PREAMBLE_BYTES)
             return ZR_ETOOBIG;
     }
     for (uint32_t i = 0; i < n; i++)
         s_queue_record (self, S_REC_ENTRY, entries [i].type, entries [i].term,
                         entries [i].index, entries [i].data, entries [i].size);
     self->last_index = entries [n - 1].index;
+    return 0;
+}
+
+/* Renames the current segment, full and synced, to its closed name and
+   lists it for zr_wal_compact (invariant 10). */
+static int
+s_segment_close (zr_wal_t *self)
+{
+    s_listed_t l = {.seq = self->cur_seq, .closed = true,
+                    .first = self->cur_first, .last = self->cur_last};
+    char from [S_NAME_MAX], to [S_NAME_MAX];
+    s_seg_name (from, self->cur_seq, "");
+    s_listed_name (to, &l);
+    if (renameat (self->dir_fd, from, self->dir_fd, to))
+        return s_error (self->error, sizeof self->error, ZR_EIO,
+                        "%s: rename to %s: %s", from, to, strerror (errno));
+    s_grow ((void **) &self->closed, &self->closed_cap, self->n_closed + 1,
+            sizeof (s_listed_t));
+    self->closed [self->n_closed++] = l;
     return 0;
 }
 
@@ -533,12 +672,16 @@ s_segment_switch (zr_wal_t *self)
         if (rc)
             return rc;
     }
+    int rc = s_segment_close (self);
+    if (rc)
+        return rc;
     close (self->cur_fd);
     self->cur_fd = self->spare_fd;
     self->spare_fd = -1;
     self->cur_seq++;
     self->cur_size = self->segment_bytes;
     self->cur_off = S_SEG_HEADER;
+    self->cur_first = self->cur_last = 0;
     return 0;
 }
 
@@ -575,6 +718,12 @@ s_chunk_write (zr_wal_t *self, const s_chunk_t *chunk)
     }
     self->stats.syncs++;
     self->cur_off += chunk->len;
+    if (chunk->first > 0)
+        s_range_note (&self->cur_first, &self->cur_last, S_REC_ENTRY, 0,
+                      chunk->first);
+    if (chunk->last > 0)
+        s_range_note (&self->cur_first, &self->cur_last, S_REC_ENTRY, 0,
+                      chunk->last);
     return 0;
 }
 
@@ -605,6 +754,36 @@ zr_wal_sync (zr_wal_t *self, char *errmsg, size_t errlen)
     }
     if (self->failed)
         return s_error (errmsg, errlen, ZR_EIO, "%s", self->error);
+    return 0;
+}
+
+int
+zr_wal_compact (zr_wal_t *self, zr_index_t upto)
+{
+    zr_assert (self);
+    if (self->failed)
+        return ZR_EIO;
+    size_t k = 0;
+    const char *step = NULL;
+    char name [S_NAME_MAX] = "";
+    for (; !step && k < self->n_closed && self->closed [k].last <= upto; k++) {
+        s_listed_name (name, &self->closed [k]);
+        if (unlinkat (self->dir_fd, name, 0) && errno != ENOENT)
+            step = "unlink";
+    }
+    if (k == 0)
+        return 0;
+    memmove (self->closed, self->closed + k,
+             (self->n_closed - k) * sizeof (s_listed_t));
+    self->n_closed -= k;
+    if (!step && fsync (self->dir_fd))
+        step = "fsync directory after";
+    if (step) {
+        s_error (self->error, sizeof self->error, ZR_EIO,
+                 "compaction: %s %s: %s", step, name, strerror (errno));
+        self->failed = true;
+        return ZR_EIO;
+    }
     return 0;
 }
 
@@ -705,8 +884,11 @@ zr_wal_destroy (zr_wal_t **self_p)
         close (self->spare_fd);
     if (self->dir_fd >= 0)
         close (self->dir_fd);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);          /* releases the flock */
     free (self->buf);
     free (self->chunks);
+    free (self->closed);
     free (self);
     *self_p = NULL;
 }
@@ -742,34 +924,119 @@ s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
     return 0;
 }
 
-/* Returns true with *seq if name is exactly "wal-<16 hex>.seg". */
-static bool
-s_name_parse (const char *name, uint64_t *seq)
+/* Takes the data directory's lock (invariant 8): an exclusive flock on
+   dir/LOCK, held until zr_wal_destroy closes it. */
+static int
+s_lock (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
 {
-    if (strlen (name) != 24 || strncmp (name, "wal-", 4)
-        || strcmp (name + 20, ".seg"))
-        return false;
-    *seq = 0;
-    for (int i = 4; i < 20; i++) {
-        char c = name [i];
+    self->lock_fd = openat (self->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC,
+                            0600);
+    if (self->lock_fd < 0)
+        return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: open: %s", dir,
+                        strerror (errno));
+    int rc;
+    while ((rc = flock (self->lock_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
+        ;
+    if (rc == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return s_error (errmsg, errlen, ZR_ELOCKED, "data directory %s is in "
+                        "use by another process (lock %s/LOCK)", dir, dir);
+    return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: flock: %s", dir,
+                    strerror (errno));
+}
+
+/* Parses 16 lower-case hex digits at p into *v. */
+static bool
+s_hex16 (const char *p, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = p [i];
         int digit = c >= '0' && c <= '9' ? c - '0'
                     : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (digit < 0)
             return false;
-        *seq = *seq << 4 | (uint64_t) digit;
+        *v = *v << 4 | (uint64_t) digit;
     }
     return true;
 }
 
-static int
-s_seq_compare (const void *a, const void *b)
+/* Returns true with *l if name is exactly "wal-<seq>.seg" (open) or
+   "wal-<seq>-<first>-<last>.seg" (closed), each number 16 hex digits. */
+static bool
+s_name_parse (const char *name, s_listed_t *l)
 {
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    size_t len = strlen (name);
+    memset (l, 0, sizeof *l);
+    if ((len != 24 && len != 58) || strncmp (name, "wal-", 4)
+        || strcmp (name + len - 4, ".seg") || !s_hex16 (name + 4, &l->seq))
+        return false;
+    if (len == 24)
+        return true;
+    l->closed = true;
+    return name [20] == '-' && name [37] == '-'
+           && s_hex16 (name + 21, &l->first) && s_hex16 (name + 38, &l->last)
+           && l->first <= l->last;
+}
+
+static int
+s_listed_compare (const void *a, const void *b)
+{
+    uint64_t x = ((const s_listed_t *) a)->seq;
+    uint64_t y = ((const s_listed_t *) b)->seq;
     return x < y ? -1 : x > y;
 }
 
-/* Lists the segments into rcv->seqs, sorted and checked contiguous, and
-   removes temp files a crash during preparation left behind. */
+/* Deletes the closed segments that the snapshot covers (every index they
+   write <= snap_index), oldest first, keeping the newest closed one: a
+   segment after it may be empty, and it holds the last preamble
+   (invariant 9). */
+static void
+s_list_drop_covered (zr_wal_t *self, s_recovery_t *rcv)
+{
+    size_t k = 0;
+    while (k + 1 < rcv->n_segs && rcv->segs [k].closed
+           && rcv->segs [k + 1].closed && rcv->segs [k].last <= rcv->snap_index) {
+        char name [S_NAME_MAX];
+        s_listed_name (name, &rcv->segs [k++]);
+        unlinkat (self->dir_fd, name, 0);
+        rcv->dir_dirty = true;
+    }
+    if (k == 0)
+        return;
+    memmove (rcv->segs, rcv->segs + k, (rcv->n_segs - k) * sizeof (s_listed_t));
+    rcv->n_segs -= k;
+}
+
+/* Deletes a segment's open name when it also has a closed one: a crash
+   never leaves both (rename is atomic), but copying a directory over an
+   older copy of itself does, and the open one is then the older: nothing
+   writes a segment once it is renamed (invariant 10). */
+static void
+s_list_dedup (zr_wal_t *self, s_recovery_t *rcv)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < rcv->n_segs; i++) {
+        s_listed_t *prev = kept > 0 ? &rcv->segs [kept - 1] : NULL;
+        s_listed_t *l = &rcv->segs [i];
+        if (!prev || prev->seq != l->seq || prev->closed == l->closed) {
+            rcv->segs [kept++] = *l;
+            continue;
+        }
+        char name [S_NAME_MAX];
+        s_listed_name (name, prev->closed ? l : prev);
+        unlinkat (self->dir_fd, name, 0);
+        rcv->dir_dirty = true;
+        if (!prev->closed)
+            *prev = *l;
+    }
+    rcv->n_segs = kept;
+}
+
+/* Lists the segments into rcv->segs, sorted and checked contiguous,
+   removes temp files a crash during preparation left behind, and the
+   segments the snapshot covers. */
 static int
 s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
         size_t errlen)
@@ -779,31 +1046,54 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
         return s_error (errmsg, errlen, ZR_EIO, "%s: opendir: %s", dir,
                         strerror (errno));
     struct dirent *de;
-    uint64_t seq;
+    s_listed_t l;
     while ((de = readdir (d))) {
         size_t len = strlen (de->d_name);
         if (strncmp (de->d_name, "wal-", 4) == 0 && len > 8
             && strcmp (de->d_name + len - 4, ".tmp") == 0)
             unlinkat (self->dir_fd, de->d_name, 0);
-        else if (s_name_parse (de->d_name, &seq)) {
-            s_grow ((void **) &rcv->seqs, &rcv->seqs_cap, rcv->n_seqs + 1,
-                    sizeof (uint64_t));
-            rcv->seqs [rcv->n_seqs++] = seq;
+        else if (s_name_parse (de->d_name, &l)) {
+            s_grow ((void **) &rcv->segs, &rcv->segs_cap, rcv->n_segs + 1,
+                    sizeof (s_listed_t));
+            rcv->segs [rcv->n_segs++] = l;
         }
     }
     closedir (d);
-    if (rcv->n_seqs > 1)
-        qsort (rcv->seqs, rcv->n_seqs, sizeof (uint64_t), s_seq_compare);
-    for (size_t i = 1; i < rcv->n_seqs; i++)
-        if (rcv->seqs [i] != rcv->seqs [i - 1] + 1) {
+    if (rcv->n_segs > 1)
+        qsort (rcv->segs, rcv->n_segs, sizeof (s_listed_t), s_listed_compare);
+    s_list_dedup (self, rcv);
+    for (size_t i = 1; i < rcv->n_segs; i++)
+        if (rcv->segs [i].seq != rcv->segs [i - 1].seq + 1) {
             char name [S_NAME_MAX];
-            s_seg_name (name, rcv->seqs [i - 1] + 1, "");
+            bool twice = rcv->segs [i].seq == rcv->segs [i - 1].seq;
+            s_seg_name (name, rcv->segs [i - 1].seq + (twice ? 0 : 1), "");
             return s_error (errmsg, errlen, ZR_ECORRUPT,
-                            "%s: missing between segments %016llx and %016llx",
-                            name, (unsigned long long) rcv->seqs [i - 1],
-                            (unsigned long long) rcv->seqs [i]);
+                            "%s: %s (segments %016llx and %016llx)", name,
+                            twice ? "two closed names" : "missing",
+                            (unsigned long long) rcv->segs [i - 1].seq,
+                            (unsigned long long) rcv->segs [i].seq);
         }
+    s_list_drop_covered (self, rcv);
     return 0;
+}
+
+/* Replays a LOGSTART (invariant 4): a reset empties the log, which
+   resumes after its index; a preamble's restatement only matters when it
+   is the first one seen (older segments are gone). */
+static void
+s_replay_start (s_recovery_t *rcv, const s_record_t *rec)
+{
+    bool reset = rec->entry_type == S_START_RESET;
+    if (!reset && rcv->anchored)
+        return;
+    rcv->start_index = rec->index;
+    rcv->start_term = rec->term;
+    if (reset) {
+        rcv->n = 0;
+        rcv->payload_len = 0;
+        rcv->base = rec->index;
+        rcv->anchored = true;
+    }
 }
 
 /* Applies one valid record to the log being rebuilt (invariant 4). */
@@ -816,16 +1106,28 @@ s_replay (s_recovery_t *rcv, const s_record_t *rec, const char *name,
         rcv->vote = (zr_id_t) rec->index;
         return 0;
     }
-    if (rec->index > (uint64_t) rcv->n + 1)
+    if (rec->type == S_REC_LOGSTART) {
+        s_replay_start (rcv, rec);
+        return 0;
+    }
+    if (!rcv->anchored) {
+        rcv->base = rec->index - 1;     /* older segments were compacted */
+        rcv->anchored = true;
+    }
+    zr_index_t last = rcv->base + rcv->n;
+    if (rec->index <= rcv->base || rec->index > last + 1)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
-                        "%s: gap: entry index %llu after last index %llu at "
-                        "offset %llu", name, (unsigned long long) rec->index,
-                        (unsigned long long) rcv->n, (unsigned long long) off);
-    if (rec->index > UINT32_MAX)
+                        "%s: gap: entry index %llu after last index %llu "
+                        "(log start %llu) at offset %llu", name,
+                        (unsigned long long) rec->index,
+                        (unsigned long long) last,
+                        (unsigned long long) rcv->base,
+                        (unsigned long long) off);
+    if (rec->index - rcv->base > UINT32_MAX)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: log longer than %u entries at offset %llu", name,
                         UINT32_MAX, (unsigned long long) off);
-    while (rcv->n >= rec->index)
+    while (rcv->base + rcv->n >= rec->index)
         rcv->payload_len -= rcv->entries [--rcv->n].size;
     s_grow ((void **) &rcv->entries, &rcv->entries_cap, (size_t) rcv->n + 1,
             sizeof (zr_entry_t));
@@ -848,10 +1150,9 @@ static int
 s_segment_read (zr_wal_t *self, s_recovery_t *rcv, s_seg_t *seg, bool is_last,
                 char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seg->seq, "");
+    const char *name = seg->name;
     int fd;
-    int rc = s_segment_open (self, seg->seq, &fd, &seg->size, errmsg, errlen);
+    int rc = s_segment_open (self, name, &fd, &seg->size, errmsg, errlen);
     if (rc)
         return rc;
     if (seg->size > ZR_WAL_SEGMENT_BYTES_MAX) {
@@ -894,8 +1195,7 @@ s_segment_read (zr_wal_t *self, s_recovery_t *rcv, s_seg_t *seg, bool is_last,
 static int
 s_segment_scan (s_recovery_t *rcv, s_seg_t *seg, char *errmsg, size_t errlen)
 {
-    char name [S_NAME_MAX];
-    s_seg_name (name, seg->seq, "");
+    const char *name = seg->name;
     const uint8_t *b = rcv->buf;
     uint64_t off = S_SEG_HEADER;
     s_record_t rec;
@@ -905,6 +1205,8 @@ s_segment_scan (s_recovery_t *rcv, s_seg_t *seg, char *errmsg, size_t errlen)
         int rc = s_replay (rcv, &rec, name, off, errmsg, errlen);
         if (rc)
             return rc;
+        s_range_note (&seg->first, &seg->last, rec.type, rec.entry_type,
+                      rec.index);
         off += rec.bytes;
     }
     if (status == S_REC_END)
@@ -943,15 +1245,13 @@ s_segment_judge (s_recovery_t *rcv, const s_seg_t *seg, bool has_data,
                         S_SEG_HEADER, (unsigned long long) seg->seq);
     }
     const s_seg_t *last = &rcv->last;
-    if (rcv->have_last && last->dirty_end > last->end) {
-        s_seg_name (name, last->seq, "");
+    if (rcv->have_last && last->dirty_end > last->end)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: %s at offset %llu (%s; refusing to drop "
-                        "acknowledged data)", name, last->why,
+                        "acknowledged data)", last->name, last->why,
                         (unsigned long long) last->end,
                         last->valid_after ? "valid records follow"
                                           : "later segments hold records");
-    }
     return 0;
 }
 
@@ -963,8 +1263,7 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
     const s_seg_t *last = &rcv->last;
     if (!rcv->have_last || last->dirty_end == last->end)
         return 0;
-    char name [S_NAME_MAX];
-    s_seg_name (name, last->seq, "");
+    const char *name = last->name;
     if (last->valid_after)
         return s_error (errmsg, errlen, ZR_ECORRUPT,
                         "%s: %s at offset %llu (valid records follow; "
@@ -972,7 +1271,7 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
                         (unsigned long long) last->end);
     int fd;
     uint64_t size;
-    int rc = s_segment_open (self, last->seq, &fd, &size, errmsg, errlen);
+    int rc = s_segment_open (self, name, &fd, &size, errmsg, errlen);
     if (rc)
         return rc;
     if (s_write_zeros (fd, last->end, last->dirty_end - last->end)
@@ -992,53 +1291,88 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
 static void
 s_segments_unlink (zr_wal_t *self, s_recovery_t *rcv, size_t first)
 {
-    while (rcv->n_seqs > first) {
+    while (rcv->n_segs > first) {
         char name [S_NAME_MAX];
-        s_seg_name (name, rcv->seqs [--rcv->n_seqs], "");
+        s_listed_name (name, &rcv->segs [--rcv->n_segs]);
         unlinkat (self->dir_fd, name, 0);
     }
 }
 
-/* Opens the current segment (the last data segment, else the first) and
-   a spare of segment_bytes, deleting unused or odd-sized empty ones. */
+/* Opens segment seq if listed, else creates it. An empty one sized by
+   an older run (not segment_bytes) is replaced. */
+static int
+s_segment_take (zr_wal_t *self, s_recovery_t *rcv, uint64_t seq,
+                bool has_data, int *fd_p, uint64_t *size_p, char *errmsg,
+                size_t errlen)
+{
+    size_t i = 0;
+    while (i < rcv->n_segs && rcv->segs [i].seq != seq)
+        i++;
+    if (i < rcv->n_segs) {
+        char name [S_NAME_MAX];
+        s_listed_name (name, &rcv->segs [i]);
+        int rc = s_segment_open (self, name, fd_p, size_p, errmsg, errlen);
+        if (rc || has_data || *size_p == self->segment_bytes)
+            return rc;
+        close (*fd_p);
+        *fd_p = -1;
+        unlinkat (self->dir_fd, name, 0);
+    }
+    *size_p = self->segment_bytes;
+    return s_segment_create (self, seq, fd_p, errmsg, errlen);
+}
+
+/* Opens the current segment and a spare after it, deleting unused empty
+   ones. The current one is the last data segment, unless that one has
+   its closed name (a crash right after a switch): then the next one. */
 static int
 s_segments_ready (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
                   size_t errlen)
 {
-    size_t ci = rcv->have_last ? (size_t) (rcv->last.seq - rcv->seqs [0]) : 0;
-    s_segments_unlink (self, rcv, ci + 2);
-    int rc = 0;
-    uint64_t size = 0;
-    if (rcv->n_seqs > 0)
-        rc = s_segment_open (self, rcv->seqs [ci], &self->cur_fd,
+    bool reuse = rcv->have_last && !rcv->last.closed;
+    uint64_t cur = rcv->have_last ? rcv->last.seq + (reuse ? 0 : 1)
+                   : rcv->n_segs > 0 ? rcv->segs [0].seq : 1;
+    size_t keep = 0;
+    while (keep < rcv->n_segs && rcv->segs [keep].seq <= cur + 1)
+        keep++;
+    s_segments_unlink (self, rcv, keep);
+    uint64_t size;
+    int rc = s_segment_take (self, rcv, cur, reuse, &self->cur_fd,
                              &self->cur_size, errmsg, errlen);
-    if (rc == 0 && rcv->n_seqs > 0 && !rcv->have_last
-        && self->cur_size != self->segment_bytes) {
-        close (self->cur_fd);           /* empty, but sized by an older run */
-        self->cur_fd = -1;
-        s_segments_unlink (self, rcv, 0);
-    }
-    if (rc == 0 && rcv->n_seqs == 0) {
-        rc = s_segment_create (self, 1, &self->cur_fd, errmsg, errlen);
-        self->cur_seq = 1;
-        self->cur_size = self->segment_bytes;
-    }
-    else if (rc == 0)
-        self->cur_seq = rcv->seqs [ci];
-    self->cur_off = rcv->have_last ? rcv->last.end : S_SEG_HEADER;
-    if (rc == 0 && rcv->n_seqs == ci + 2) {
-        rc = s_segment_open (self, rcv->seqs [ci + 1], &self->spare_fd, &size,
+    if (rc == 0)
+        rc = s_segment_take (self, rcv, cur + 1, false, &self->spare_fd, &size,
                              errmsg, errlen);
-        if (rc == 0 && size != self->segment_bytes) {
-            close (self->spare_fd);
-            self->spare_fd = -1;
-            s_segments_unlink (self, rcv, ci + 1);
-        }
-    }
-    if (rc == 0 && self->spare_fd < 0)
-        rc = s_segment_create (self, self->cur_seq + 1, &self->spare_fd, errmsg,
-                               errlen);
+    self->cur_seq = cur;
+    self->cur_off = reuse ? rcv->last.end : S_SEG_HEADER;
+    self->cur_first = reuse ? rcv->last.first : 0;
+    self->cur_last = reuse ? rcv->last.last : 0;
     return rc;
+}
+
+/* Called for each data segment that another data segment follows, and
+   for the last one if closed: completes a rename a crash interrupted (or
+   checks the closed name against the records) and lists the segment for
+   zr_wal_compact (invariant 10). */
+static int
+s_segment_closed (zr_wal_t *self, s_recovery_t *rcv, const s_seg_t *seg,
+                  char *errmsg, size_t errlen)
+{
+    s_listed_t l = {seg->seq, true, seg->first, seg->last};
+    char name [S_NAME_MAX];
+    s_listed_name (name, &l);
+    if (seg->closed && strcmp (name, seg->name))
+        return s_error (errmsg, errlen, ZR_ECORRUPT, "%s: its records write "
+                        "indexes %llu..%llu", seg->name,
+                        (unsigned long long) seg->first,
+                        (unsigned long long) seg->last);
+    if (!seg->closed && renameat (self->dir_fd, seg->name, self->dir_fd, name))
+        return s_error (errmsg, errlen, ZR_EIO, "%s: rename to %s: %s",
+                        seg->name, name, strerror (errno));
+    rcv->dir_dirty |= !seg->closed;
+    s_grow ((void **) &self->closed, &self->closed_cap, self->n_closed + 1,
+            sizeof (s_listed_t));
+    self->closed [self->n_closed++] = l;
+    return 0;
 }
 
 /* Reads every segment in order and decides what each one means. */
@@ -1046,13 +1380,15 @@ static int
 s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
                  size_t errlen)
 {
-    for (size_t i = 0; i < rcv->n_seqs; i++) {
-        s_seg_t seg = {.seq = rcv->seqs [i]};
-        int rc = s_segment_read (self, rcv, &seg, i + 1 == rcv->n_seqs, errmsg,
+    for (size_t i = 0; i < rcv->n_segs; i++) {
+        s_seg_t seg = {.seq = rcv->segs [i].seq,
+                       .closed = rcv->segs [i].closed};
+        s_listed_name (seg.name, &rcv->segs [i]);
+        int rc = s_segment_read (self, rcv, &seg, i + 1 == rcv->n_segs, errmsg,
                                  errlen);
         if (rc == S_LEFTOVER) {
             s_segments_unlink (self, rcv, i);
-            return 0;
+            break;
         }
         bool has_data = rc == 0 && seg.size > S_SEG_HEADER
                         && !s_all_zero (rcv->buf + S_SEG_HEADER,
@@ -1061,6 +1397,8 @@ s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
             rc = s_segment_judge (rcv, &seg, has_data, errmsg, errlen);
         if (rc == 0)
             rc = s_segment_scan (rcv, &seg, errmsg, errlen);
+        if (rc == 0 && has_data && rcv->have_last)
+            rc = s_segment_closed (self, rcv, &rcv->last, errmsg, errlen);
         if (rc)
             return rc;
         if (has_data) {
@@ -1068,7 +1406,53 @@ s_segments_scan (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
             rcv->have_last = true;
         }
     }
+    if (rcv->have_last && rcv->last.closed)
+        return s_segment_closed (self, rcv, &rcv->last, errmsg, errlen);
     return 0;
+}
+
+/* Checks that the recovered log starts at or before the index after the
+   snapshot or the log start (without either, at 1): invariant 4. */
+static int
+s_window_check (s_recovery_t *rcv, char *errmsg, size_t errlen)
+{
+    zr_index_t covered = rcv->start_index > rcv->snap_index
+                             ? rcv->start_index : rcv->snap_index;
+    if (rcv->n == 0 || rcv->base <= covered)
+        return 0;
+    return s_error (errmsg, errlen, ZR_ECORRUPT,
+                    "gap: the snapshot covers indexes up to %llu and the log "
+                    "start is %llu, but the first entry recovered is %llu "
+                    "(segments missing?)",
+                    (unsigned long long) rcv->snap_index,
+                    (unsigned long long) rcv->start_index,
+                    (unsigned long long) rcv->base + 1);
+}
+
+/* Copies payload (the n entries' payloads, concatenated) into one blob
+   and points each non-empty entry at its bytes, with a reference. */
+static void
+s_entries_bind (zr_entry_t *entries, uint32_t n, const uint8_t *payload,
+                size_t payload_len)
+{
+    zr_blob_t *blob = NULL;
+    if (payload_len > 0) {
+        blob = zr_blob_new (payload_len);
+        zr_assert (blob);
+        memcpy (blob->data, payload, payload_len);
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        zr_entry_t *e = &entries [i];
+        zr_assert (i == 0 || e->index == entries [0].index + i);
+        if (e->size > 0) {
+            e->data = blob->data + off;
+            e->blob = zr_blob_ref (blob);
+            off += e->size;
+        }
+    }
+    zr_assert (off == payload_len);
+    zr_blob_unref (&blob);
 }
 
 /* Moves the rebuilt log into *state: one blob holds every payload and
@@ -1078,27 +1462,12 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
 {
     state->term = rcv->term;
     state->vote = rcv->vote;
+    state->start_index = rcv->start_index;
+    state->start_term = rcv->start_term;
     state->torn_bytes = rcv->torn_bytes;
     if (rcv->n == 0)
         return;
-    zr_blob_t *blob = NULL;
-    if (rcv->payload_len > 0) {
-        blob = zr_blob_new (rcv->payload_len);
-        zr_assert (blob);
-        memcpy (blob->data, rcv->payload, rcv->payload_len);
-    }
-    size_t off = 0;
-    for (uint32_t i = 0; i < rcv->n; i++) {
-        zr_entry_t *e = &rcv->entries [i];
-        zr_assert (e->index == (zr_index_t) i + 1);
-        if (e->size > 0) {
-            e->data = blob->data + off;
-            e->blob = zr_blob_ref (blob);
-            off += e->size;
-        }
-    }
-    zr_assert (off == rcv->payload_len);
-    zr_blob_unref (&blob);
+    s_entries_bind (rcv->entries, rcv->n, rcv->payload, rcv->payload_len);
     state->entries = rcv->entries;
     state->n_entries = rcv->n;
     rcv->entries = NULL;
@@ -1106,8 +1475,9 @@ s_state_build (s_recovery_t *rcv, zr_wal_state_t *state)
 }
 
 int
-zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
-             zr_wal_state_t *state, char *errmsg, size_t errlen)
+zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
+             zr_wal_t **wal_p, zr_wal_state_t *state, char *errmsg,
+             size_t errlen)
 {
     zr_assert (dir && wal_p && state);
     zr_assert (segment_bytes >= ZR_WAL_SEGMENT_BYTES_MIN);
@@ -1117,11 +1487,14 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
     s_error (errmsg, errlen, 0, "%s", "");
     zr_wal_t *self = (zr_wal_t *) calloc (1, sizeof (zr_wal_t));
     zr_assert (self);
-    self->dir_fd = self->cur_fd = self->spare_fd = -1;
+    self->dir_fd = self->lock_fd = self->cur_fd = self->spare_fd = -1;
     self->segment_bytes = segment_bytes;
     s_recovery_t rcv;
     memset (&rcv, 0, sizeof rcv);
+    rcv.snap_index = snap_index;
     int rc = s_dir_open (self, dir, errmsg, errlen);
+    if (rc == 0)
+        rc = s_lock (self, dir, errmsg, errlen);
     if (rc == 0)
         rc = s_list (self, dir, &rcv, errmsg, errlen);
     if (rc == 0)
@@ -1130,20 +1503,404 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_wal_t **wal_p,
         rc = s_tail_repair (self, &rcv, errmsg, errlen);
     if (rc == 0)
         rc = s_segments_ready (self, &rcv, errmsg, errlen);
+    if (rc == 0 && rcv.dir_dirty && fsync (self->dir_fd))
+        rc = s_error (errmsg, errlen, ZR_EIO, "%s: fsync: %s", dir,
+                      strerror (errno));
     if (rc == 0)
+        rc = s_window_check (&rcv, errmsg, errlen);
+    if (rc == 0) {
+        self->last_index = (rcv.anchored ? rcv.base : rcv.start_index) + rcv.n;
+        if (self->last_index < snap_index)
+            self->last_index = snap_index;  /* every entry was compacted */
         s_state_build (&rcv, state);
+    }
     free (rcv.entries);
     free (rcv.payload);
     free (rcv.buf);
-    free (rcv.seqs);
+    free (rcv.segs);
     if (rc) {
         zr_wal_destroy (&self);
         return rc;
     }
-    self->last_index = state->n_entries;
+    self->hard_term = state->term;
+    self->hard_vote = state->vote;
+    self->start_index = state->start_index;
+    self->start_term = state->start_term;
     self->tail_seq = self->cur_seq;
     self->tail_size = self->cur_size;
     self->tail_off = self->cur_off;
     *wal_p = self;
+    return 0;
+}
+
+/*  -------------------------------------------------------------------------
+    The reader: entries by index, on any thread (invariant 11)
+*/
+
+#define S_READ_MIN (64u << 10)          /* first pread of a segment */
+#define S_READ_TRIES 3                  /* index refreshes per zr_wal_read */
+#define S_SLOTS 3                       /* segments cached: the current,
+                                           the spare, one closed */
+#define S_MISS 1                        /* collect: refresh the index */
+
+/* One segment loaded: its bytes up to where its valid records stop, and
+   where each record starts, so a read walks records without decoding
+   them again. */
+typedef struct {
+    uint64_t seq;                       /* the segment */
+    bool valid;                         /* holds seq's records */
+    bool complete;                      /* loaded under its closed name:
+                                           it never changes again */
+    uint64_t used;                      /* the call that last filled or
+                                           used it */
+    uint8_t *data;                      /* the segment's first len bytes */
+    size_t len;                         /* bytes loaded */
+    size_t cap;                         /* data allocated */
+    size_t end;                         /* where its valid records stop */
+    uint32_t *offs;                     /* offset of each valid record */
+    size_t n_offs;                      /* records */
+    size_t offs_cap;                    /* offs allocated */
+    zr_index_t first;                   /* index range of its records */
+    zr_index_t last;                    /* (s_range_note), 0 if none */
+} s_slot_t;
+
+struct _zr_wal_reader_t {
+    int dir_fd;                         /* the WAL's directory */
+    s_listed_t *segs;                   /* the index, seq ascending: closed
+                                           ranges from names, open ones
+                                           learned by loading them */
+    size_t n_segs;                      /* segments in segs */
+    size_t segs_cap;                    /* segs allocated */
+    s_slot_t slots [S_SLOTS];           /* segments loaded */
+    uint64_t calls;                     /* zr_wal_read calls so far */
+    zr_entry_t *entries;                /* collected: entries [i].index ==
+                                           from + i */
+    uint32_t n;                         /* entries collected */
+    size_t entries_cap;                 /* entries allocated */
+    uint8_t *payload;                   /* their payloads, concatenated */
+    size_t payload_len;                 /* bytes used */
+    size_t payload_cap;                 /* bytes allocated */
+    bool capped;                        /* bytes_max refused an entry */
+    zr_index_t reset_max;               /* highest LOGSTART reset seen */
+};
+
+zr_wal_reader_t *
+zr_wal_reader_new (const char *dir)
+{
+    zr_assert (dir);
+    zr_wal_reader_t *self = (zr_wal_reader_t *) calloc (1, sizeof *self);
+    zr_assert (self);
+    self->dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (self->dir_fd < 0) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+zr_wal_reader_destroy (zr_wal_reader_t **self_p)
+{
+    zr_assert (self_p);
+    zr_wal_reader_t *self = *self_p;
+    if (!self)
+        return;
+    close (self->dir_fd);
+    for (int i = 0; i < S_SLOTS; i++) {
+        free (self->slots [i].data);
+        free (self->slots [i].offs);
+    }
+    free (self->segs);
+    free (self->entries);
+    free (self->payload);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Lists the directory into the index. Returns 0 or ZR_EIO. */
+static int
+s_reader_refresh (zr_wal_reader_t *self)
+{
+    int fd = dup (self->dir_fd);
+    DIR *d = fd < 0 ? NULL : fdopendir (fd);
+    if (!d) {
+        if (fd >= 0)
+            close (fd);
+        return ZR_EIO;
+    }
+    rewinddir (d);
+    self->n_segs = 0;
+    struct dirent *de;
+    s_listed_t l;
+    while ((de = readdir (d)))
+        if (s_name_parse (de->d_name, &l)) {
+            s_grow ((void **) &self->segs, &self->segs_cap, self->n_segs + 1,
+                    sizeof (s_listed_t));
+            self->segs [self->n_segs++] = l;
+        }
+    closedir (d);
+    if (self->n_segs > 1)
+        qsort (self->segs, self->n_segs, sizeof (s_listed_t),
+               s_listed_compare);
+    return 0;
+}
+
+/* Decodes the records loaded in slot from its end on, noting each. */
+static s_rec_status_t
+s_slot_decode (s_slot_t *slot, uint64_t size)
+{
+    s_rec_status_t status = S_REC_OK;
+    s_record_t rec;
+    const char *why;
+    while (slot->end < slot->len
+           && (status = s_record_decode (slot->data + slot->end,
+                                         slot->len - slot->end, &rec, &why))
+                  == S_REC_OK) {
+        if (rec.bytes < s_record_bytes (rec.len) && slot->len < size)
+            return S_REC_BAD;           /* its padding is not loaded yet */
+        s_grow ((void **) &slot->offs, &slot->offs_cap, slot->n_offs + 1,
+                sizeof (uint32_t));
+        slot->offs [slot->n_offs++] = (uint32_t) slot->end;
+        s_range_note (&slot->first, &slot->last, rec.type, rec.entry_type,
+                      rec.index);
+        slot->end += rec.bytes;
+    }
+    return status;
+}
+
+/* Reads the segment in fd into slot from where its valid records stop
+   (all of it for a new slot) until they stop again: a zero header, or a
+   record torn or still being written. Each pread doubles. */
+static int
+s_slot_fill (s_slot_t *slot, int fd, uint64_t size)
+{
+    if (!slot->valid) {
+        slot->end = S_SEG_HEADER;
+        slot->len = slot->n_offs = 0;
+        slot->first = slot->last = 0;
+    }
+    else
+        slot->len = slot->end;          /* what follows may have changed */
+    s_rec_status_t status = S_REC_OK;
+    while (status != S_REC_END && slot->len < size) {
+        size_t want = slot->len > S_READ_MIN ? slot->len : S_READ_MIN;
+        want = size - slot->len < want ? (size_t) size - slot->len : want;
+        s_grow ((void **) &slot->data, &slot->cap, slot->len + want + 1, 1);
+        ssize_t got = pread (fd, slot->data + slot->len, want,
+                             (off_t) slot->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return ZR_EIO;
+        slot->len += (size_t) got;
+        if (slot->len >= S_SEG_HEADER)
+            status = s_slot_decode (slot, size);
+    }
+    const uint8_t *b = slot->data;
+    if (slot->len < S_SEG_HEADER || memcmp (b, s_magic, 8)
+        || s_get (b + 16, 4) != zr_wal_crc32c (0, b, 16)
+        || s_get (b + 8, 8) != slot->seq)
+        return ZR_ECORRUPT;
+    return 0;
+}
+
+/* Returns the slot holding segment seq, else the one to reuse: a free
+   one, or the one used longest ago. */
+static s_slot_t *
+s_slot_find (zr_wal_reader_t *self, uint64_t seq)
+{
+    s_slot_t *victim = &self->slots [0];
+    for (int i = 0; i < S_SLOTS; i++) {
+        s_slot_t *slot = &self->slots [i];
+        if (slot->valid && slot->seq == seq)
+            return slot;
+        if (victim->valid && (!slot->valid || slot->used < victim->used))
+            victim = slot;
+    }
+    victim->valid = false;
+    return victim;
+}
+
+/* Makes *slot_p hold segment l as it is now: a complete slot as is, an
+   open one refilled once per call. Returns 0, S_MISS (the file is gone:
+   renamed or compacted), or an error. */
+static int
+s_reader_load (zr_wal_reader_t *self, const s_listed_t *l, s_slot_t **slot_p)
+{
+    s_slot_t *slot = *slot_p = s_slot_find (self, l->seq);
+    bool checked = slot->used == self->calls;
+    slot->used = self->calls;
+    char name [S_NAME_MAX];
+    s_listed_name (name, l);
+    struct stat st;
+    if (slot->valid && (checked || slot->complete)) {
+        /* Its bytes never change, but compaction may delete it: then
+           its entries are compacted, however readable the copy here. */
+        if (checked || fstatat (self->dir_fd, name, &st, 0) == 0)
+            return 0;
+        slot->valid = false;
+        return errno == ENOENT ? S_MISS : ZR_EIO;
+    }
+    int fd = openat (self->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? S_MISS : ZR_EIO;
+    slot->seq = l->seq;
+    int rc = fstat (fd, &st) ? ZR_EIO
+             : st.st_size > ZR_WAL_SEGMENT_BYTES_MAX
+                 ? ZR_ECORRUPT
+                 : s_slot_fill (slot, fd, (uint64_t) st.st_size);
+    close (fd);
+    slot->valid = rc == 0;
+    slot->complete = l->closed;
+    return rc;
+}
+
+/* Learns the index range of every open segment (it grows while the
+   writer appends) by loading what was appended since the last call. */
+static int
+s_reader_learn (zr_wal_reader_t *self)
+{
+    for (size_t i = 0; i < self->n_segs; i++) {
+        s_listed_t *l = &self->segs [i];
+        if (l->closed)
+            continue;
+        s_slot_t *slot;
+        int rc = s_reader_load (self, l, &slot);
+        if (rc)
+            return rc;
+        l->first = slot->first;
+        l->last = slot->last;
+    }
+    return 0;
+}
+
+/* Applies one record to the entries collected from index from, those up
+   to limit: replay's rules (invariant 4) on a window of the log. */
+static void
+s_reader_apply (zr_wal_reader_t *self, const s_record_t *rec, zr_index_t from,
+                zr_index_t limit, size_t bytes_max)
+{
+    if (rec->type == S_REC_LOGSTART && rec->entry_type == S_START_RESET) {
+        self->n = 0;                    /* every entry is discarded */
+        self->payload_len = 0;
+        self->reset_max = rec->index > self->reset_max ? rec->index
+                                                       : self->reset_max;
+    }
+    if (rec->type != S_REC_ENTRY)
+        return;
+    zr_index_t j = rec->index < from ? from : rec->index;
+    while (self->n > 0 && from + self->n > j)
+        self->payload_len -= self->entries [--self->n].size;
+    if (rec->index < from || rec->index > limit
+        || rec->index != from + self->n)
+        return;
+    if (self->n > 0 && self->payload_len + rec->len > bytes_max) {
+        self->capped = true;
+        return;
+    }
+    s_grow ((void **) &self->entries, &self->entries_cap,
+            (size_t) self->n + 1, sizeof (zr_entry_t));
+    s_grow ((void **) &self->payload, &self->payload_cap,
+            self->payload_len + rec->len, 1);
+    if (rec->len > 0)
+        memcpy (self->payload + self->payload_len, rec->payload, rec->len);
+    self->payload_len += rec->len;
+    self->entries [self->n++] = (zr_entry_t) {.term = rec->term,
+                                              .index = rec->index,
+                                              .type = rec->entry_type,
+                                              .size = rec->len};
+}
+
+/* Returns the newest segment whose records write index x or below (any
+   later one writes only higher indexes), or n_segs if none does; sets
+   *limit to the index before the lowest one a later segment writes. */
+static size_t
+s_reader_locate (zr_wal_reader_t *self, zr_index_t x, zr_index_t *limit)
+{
+    size_t k = self->n_segs;
+    while (k > 0 && !(self->segs [k - 1].first > 0
+                      && self->segs [k - 1].first <= x))
+        k--;
+    if (k-- == 0)
+        return self->n_segs;
+    for (size_t i = k + 1; i < self->n_segs; i++)
+        if (self->segs [i].first > 0 && self->segs [i].first - 1 < *limit)
+            *limit = self->segs [i].first - 1;
+    return k;
+}
+
+/* Collects entries from..hi (fewer if bytes_max says so), segment after
+   segment. Returns 0 with at least one entry, S_MISS when the index
+   looks stale, ZR_ECOMPACTED, or an error. */
+static int
+s_reader_collect (zr_wal_reader_t *self, zr_index_t from, zr_index_t hi,
+                  size_t bytes_max)
+{
+    self->n = 0;
+    self->payload_len = 0;
+    self->capped = false;
+    self->reset_max = 0;
+    int rc = s_reader_learn (self);
+    zr_index_t x = from;
+    while (rc == 0 && x <= hi && !self->capped) {
+        zr_index_t limit = hi;
+        size_t k = s_reader_locate (self, x, &limit);
+        if (k == self->n_segs)
+            break;
+        s_slot_t *slot;
+        rc = s_reader_load (self, &self->segs [k], &slot);
+        s_record_t rec;
+        for (size_t i = 0; rc == 0 && i < slot->n_offs; i++) {
+            size_t off = slot->offs [i];
+            s_record_fields (slot->data + off, slot->end - off, &rec);
+            s_reader_apply (self, &rec, from, limit, bytes_max);
+        }
+        if (rc == 0 && from + self->n == x)
+            break;                      /* nothing more on disk yet */
+        x = from + self->n;
+    }
+    if (rc == 0 && self->n == 0)
+        rc = self->reset_max >= from ? ZR_ECOMPACTED : S_MISS;
+    return rc;
+}
+
+int
+zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
+             size_t bytes_max, zr_index_t durable, zr_entry_t **entries_p,
+             uint32_t *n_p)
+{
+    zr_assert (self && entries_p && n_p);
+    zr_assert (from >= 1);
+    *entries_p = NULL;
+    *n_p = 0;
+    zr_index_t hi = to < durable ? to : durable;
+    if (from > hi)
+        return 0;
+    if (hi - from >= UINT32_MAX)
+        hi = from + UINT32_MAX - 1;
+    int rc = S_MISS;
+    for (int i = 0; rc == S_MISS && i < S_READ_TRIES; i++) {
+        if (i > 0 && (rc = s_reader_refresh (self)) != 0)
+            break;
+        self->calls++;                  /* open segments are refilled */
+        rc = s_reader_collect (self, from, hi, bytes_max);
+    }
+    if (rc == S_MISS) {
+        bool older = false;             /* from is below every segment */
+        for (size_t i = 0; i < self->n_segs; i++)
+            if (self->segs [i].first > 0) {
+                older = from < self->segs [i].first;
+                break;
+            }
+        rc = older ? ZR_ECOMPACTED : ZR_ECORRUPT;
+    }
+    if (rc)
+        return rc;
+    zr_entry_t *entries = (zr_entry_t *) calloc (self->n, sizeof *entries);
+    zr_assert (entries);
+    memcpy (entries, self->entries, self->n * sizeof *entries);
+    s_entries_bind (entries, self->n, self->payload, self->payload_len);
+    *entries_p = entries;
+    *n_p = self->n;
     return 0;
 }

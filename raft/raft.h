@@ -49,7 +49,9 @@ typedef uint32_t zr_id_t;
     X (ZR_EIO, -10, "i/o error")                                             \
     X (ZR_ESHUTDOWN, -11, "node is shutting down")                           \
     X (ZR_EBUSY, -12, "queue full, try again")                               \
-    X (ZR_ECOUNT, -13, "element count exceeds the bytes present")
+    X (ZR_ECOUNT, -13, "element count exceeds the bytes present")           \
+    X (ZR_ELOCKED, -14, "data directory in use by another process")       \
+    X (ZR_ECOMPACTED, -15, "index compacted")
 
 enum {
 #define ZR_ERR_ENUM(name, value, text) name = value,
