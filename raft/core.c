@@ -203,8 +203,13 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
         if (entry->index < r->snap_index)
             continue;                   /* the snapshot holds it */
         if (entry->index == r->snap_index) {
+            /* A crash after an installed snapshot's file was renamed but
+               before storage restarted its log after it leaves the old
+               log behind: if it differs at the snapshot, nothing after
+               it can be committed (a committed entry is in every later
+               leader's log, §5.4), so the log restarts after it. */
             if (entry->term != r->snap_term)
-                return ZR_ECORRUPT;     /* the log goes against the snapshot */
+                break;
             continue;
         }
         if (entry->term < zr_log_term (&self->log, entry->index - 1))

@@ -172,9 +172,12 @@ typedef struct {
 
 /* Loads durable state recovered from disk. Only before the first step or
    tick. commit and applied start at snap_index: the caller restores the
-   state machine from the snapshot itself. Returns 0, ZR_ENOMEM, or
-   ZR_ECORRUPT when the entries leave a gap after the snapshot or go
-   against it. */
+   state machine from the snapshot itself. Entries from one whose term
+   differs from the snapshot's at snap_index on are dropped (a crash
+   between an installed snapshot and its log restart leaves them; none
+   can be committed), and storage must then restart its log after the
+   snapshot before it appends. Returns 0, ZR_ENOMEM, or ZR_ECORRUPT when
+   the entries leave a gap after the snapshot or their terms go back. */
 int zr_core_restore (zr_core_t *self, const zr_core_restore_t *restore);
 
 /* Advances time: election timeouts, heartbeats, retransmissions. */

@@ -459,16 +459,42 @@ s_snapshot_fill (node_t *node, zr_message_t **msgs, uint32_t n)
     }
 }
 
-/* The last chunk is durable: the received snapshot replaces the state
-   machine. It must never take it back (the fourth checker). */
+/* The last chunk's file is complete and renamed: it is the node's
+   durable snapshot (what survives a crash from here on). */
+static void
+s_snapshot_commit (node_t *node, const zr_chunk_t *chunk)
+{
+    zr_assert (node->rx_size == chunk->size && chunk->size >= 16);
+    s_snapshot_retire (node);
+    node->snap = node->rx;
+    node->snap_size = node->rx_size;
+    node->snap_index = chunk->index;
+    node->snap_term = chunk->term;
+    node->rx = NULL;
+    node->rx_size = 0;
+}
+
+/* The storage's log follows an installed snapshot (the WAL's LOGSTART). */
+static void
+s_snapshot_log (node_t *node, const zr_chunk_t *chunk)
+{
+    if (chunk->reset)
+        zr_log_reset (&node->d_log, chunk->index, chunk->term);
+    else
+    if (chunk->index > node->d_log.offset
+        && chunk->index <= zr_log_last_index (&node->d_log))
+        zr_log_compact (&node->d_log, chunk->index);
+}
+
+/* The installed snapshot replaces the state machine, which must never
+   go back (the fourth checker), then the core may apply again. */
 static void
 s_snapshot_restore (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
 {
     node_t *node = &self->nodes [id];
-    zr_assert (node->rx_size == chunk->size && chunk->size >= 16);
     uint64_t index, hash;
-    memcpy (&index, node->rx, 8);
-    memcpy (&hash, node->rx + 8, 8);
+    memcpy (&index, node->snap, 8);
+    memcpy (&hash, node->snap + 8, 8);
     if (index != chunk->index)
         s_fail (self, "n%u installed a snapshot of %llu named %llu", id,
                 (unsigned long long) index, (unsigned long long) chunk->index);
@@ -478,31 +504,17 @@ s_snapshot_restore (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
     if (index < node->applied)
         s_fail (self, "state machine went backwards: n%u restored %llu after applying %llu",
                 id, (unsigned long long) index, (unsigned long long) node->applied);
-    s_snapshot_retire (node);
-    node->snap = node->rx;
-    node->snap_size = node->rx_size;
-    node->snap_index = chunk->index;
-    node->snap_term = chunk->term;
-    node->rx = NULL;
-    node->rx_size = 0;
     node->applied = index;
     node->sm_hash = hash;
     if (self->heal_index && index >= self->heal_index)
         node->live = true;              /* it holds a post-heal value */
-    if (chunk->reset)
-        zr_log_reset (&node->d_log, chunk->index, chunk->term);
-    else
-    if (chunk->index > node->d_log.offset
-        && chunk->index <= zr_log_last_index (&node->d_log))
-        zr_log_compact (&node->d_log, chunk->index);
     zr_core_installed (node->core, chunk->index);
 }
 
-/* Writes a received chunk to the node's disk (durable at this sync). */
+/* Writes a received chunk to the node's disk. */
 static void
-s_snapshot_write (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
+s_snapshot_write (node_t *node, const zr_chunk_t *chunk)
 {
-    node_t *node = &self->nodes [id];
     if (chunk->offset == 0) {
         free (node->rx);
         node->rx = (uint8_t *) malloc (chunk->size ? chunk->size : 1);
@@ -513,8 +525,6 @@ s_snapshot_write (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
     if (chunk->n)
         memcpy (node->rx + chunk->offset, chunk->data, chunk->n);
     node->rx_size = chunk->offset + chunk->n;
-    if (chunk->last)
-        s_snapshot_restore (self, id, chunk);
 }
 
 /* The durable log forgets what the core forgot (ready->compact). */
@@ -526,6 +536,53 @@ s_compact (node_t *node, zr_index_t upto)
         upto = last;
     if (upto > node->d_log.offset)
         zr_log_compact (&node->d_log, upto);
+}
+
+/* How much of one write request reaches the disk: everything after a
+   sync; a prefix, in the persister's order, when the node crashes while
+   the sync runs (a torn batch that recovery cuts at a record). */
+typedef struct {
+    bool hs;                            /* the hard state */
+    uint32_t chunks;                    /* snapshot chunks written */
+    bool commit;                        /* the last chunk's file renamed */
+    bool log;                           /* the log restarted after it */
+    uint32_t entries;                   /* entries written */
+} s_durable_t;
+
+/* Makes the durable part of rd (as limit says) the node's disk state.
+   Returns the last chunk made durable with its log step, or NULL. */
+static const zr_chunk_t *
+s_disk_write (node_t *node, const zr_ready_t *rd, const s_durable_t *limit)
+{
+    const zr_chunk_t *installed = NULL;
+    if (rd->hs_changed && limit->hs) {
+        node->d_term = rd->term;
+        node->d_vote = rd->vote;
+    }
+    for (uint32_t i = 0; i < rd->n_chunks && i < limit->chunks; i++) {
+        const zr_chunk_t *chunk = &rd->chunks [i];
+        s_snapshot_write (node, chunk);
+        if (!chunk->last || !limit->commit)
+            continue;
+        s_snapshot_commit (node, chunk);
+        if (!limit->log)
+            return NULL;                /* crash between rename and LOGSTART */
+        s_snapshot_log (node, chunk);
+        installed = chunk;
+    }
+    uint32_t n = rd->n_entries < limit->entries ? rd->n_entries : limit->entries;
+    uint32_t skip = 0;                  /* already in the snapshot */
+    while (skip < n && rd->entries [skip].index <= node->d_log.offset)
+        skip++;
+    if (skip < n)
+        zr_log_truncate (&node->d_log, rd->entries [skip].index);
+    for (uint32_t i = skip; i < n; i++)
+        zr_assert (zr_log_append (&node->d_log, &rd->entries [i]) == 0);
+    /* Compaction runs after what was queued before it is on disk: it
+       must never freeze an entry a queued write is about to replace. */
+    if (rd->compact && n == rd->n_entries)
+        s_compact (node, rd->compact);
+    return installed;
 }
 
 /* Collects the core's Ready and plays it: disk, network, apply. */
@@ -544,8 +601,6 @@ s_ready (sim_t *self, uint32_t id)
     for (uint32_t i = 0; i < rd.n_committed; i++)
         s_apply (self, id, &rd.committed [i]);
     zr_entries_destroy (&rd.committed, rd.n_committed);
-    if (rd.compact)
-        s_compact (node, rd.compact);
     s_snapshot_fill (node, rd.msgs, rd.n_msgs);
     s_snapshot_fill (node, rd.msgs_synced, rd.n_msgs_synced);
     for (uint32_t i = 0; i < rd.n_msgs; i++)
@@ -553,7 +608,7 @@ s_ready (sim_t *self, uint32_t id)
     free (rd.msgs);
     rd.msgs = NULL;
     rd.n_msgs = 0;
-    if (rd.hs_changed || rd.n_entries || rd.n_chunks
+    if (rd.hs_changed || rd.n_entries || rd.n_chunks || rd.compact
         || (rd.n_msgs_synced && node->q_head)) {
         preq_t *req = (preq_t *) calloc (1, sizeof *req);
         zr_assert (req);
@@ -594,20 +649,11 @@ s_persisted (sim_t *self, uint32_t id)
         node->q_head = req->next;
         covered = req != node->q_sync;
         zr_ready_t *rd = &req->ready;
-        if (rd->hs_changed) {
-            node->d_term = rd->term;
-            node->d_vote = rd->vote;
-        }
-        for (uint32_t i = 0; i < rd->n_chunks; i++)
-            s_snapshot_write (self, id, &rd->chunks [i]);
+        const s_durable_t all = {true, UINT32_MAX, true, true, UINT32_MAX};
+        const zr_chunk_t *installed = s_disk_write (node, rd, &all);
+        if (installed)
+            s_snapshot_restore (self, id, installed);
         if (rd->n_entries) {
-            uint32_t skip = 0;          /* already in the snapshot */
-            while (skip < rd->n_entries && rd->entries [skip].index <= node->d_log.offset)
-                skip++;
-            if (skip < rd->n_entries)
-                zr_log_truncate (&node->d_log, rd->entries [skip].index);
-            for (uint32_t i = skip; i < rd->n_entries; i++)
-                zr_assert (zr_log_append (&node->d_log, &rd->entries [i]) == 0);
             const zr_entry_t *last = &rd->entries [rd->n_entries - 1];
             zr_core_persisted (node->core, last->index, last->term);
         }
@@ -648,10 +694,13 @@ s_start (sim_t *self, uint32_t id)
     node->core = zr_core_new (&cc, s_local_now (self, id));
     zr_assert (node->core);
     /* A follower applies (and snapshots) committed entries its own disk
-       may not hold yet; a crash then leaves the snapshot ahead of the
-       log. Storage restarts its log after the snapshot (the WAL's
-       LOGSTART record). */
-    if (node->snap_index > zr_log_last_index (&node->d_log))
+       may not hold yet, and a crash between an installed snapshot's
+       rename and its LOGSTART leaves the old log: either way the log
+       does not hold the snapshot's last entry, and storage restarts it
+       after the snapshot (the WAL's LOGSTART), as zr_core_restore does. */
+    if (node->snap_index > zr_log_last_index (&node->d_log)
+        || (node->snap_index > 0
+            && zr_log_term (&node->d_log, node->snap_index) != node->snap_term))
         zr_log_reset (&node->d_log, node->snap_index, node->snap_term);
     zr_core_restore_t restore = {.term = node->d_term, .vote = node->d_vote,
                                  .snap_index = node->snap_index,
@@ -671,10 +720,40 @@ s_start (sim_t *self, uint32_t id)
 }
 
 /* Crash: the core and every unsynced write are lost. */
+/* A crash while a sync runs: the disk may hold any prefix of what the
+   sync covers, cut at a record (recovery truncates a torn tail). Nothing
+   was acknowledged for it, so safety must hold whatever the cut. */
+static void
+s_crash_torn (sim_t *self, node_t *node)
+{
+    if (!node->disk_busy || s_rand (self, 2) == 0)
+        return;                         /* nothing of it reached the disk */
+    const s_durable_t all = {true, UINT32_MAX, true, true, UINT32_MAX};
+    for (preq_t *req = node->q_head; req; req = req->next) {
+        const zr_ready_t *rd = &req->ready;
+        bool whole = req != node->q_sync && s_rand (self, 2);
+        if (whole) {
+            s_disk_write (node, rd, &all);
+            continue;
+        }
+        s_durable_t cut = {s_rand (self, 2), (uint32_t) s_rand (self, rd->n_chunks + 1),
+                           s_rand (self, 2), s_rand (self, 2),
+                           (uint32_t) s_rand (self, rd->n_entries + 1)};
+        if (rd->hs_changed && !cut.hs)
+            cut.chunks = cut.entries = 0;       /* records are in order */
+        if (cut.chunks < rd->n_chunks || !cut.commit || !cut.log)
+            cut.entries = 0;
+        s_disk_write (node, rd, &cut);
+        break;
+    }
+}
+
 static void
 s_crash (sim_t *self, uint32_t id)
 {
     node_t *node = &self->nodes [id];
+    if (self->faults_on)
+        s_crash_torn (self, node);
     zr_core_destroy (&node->core);
     while (node->q_head) {
         preq_t *req = node->q_head;

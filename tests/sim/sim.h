@@ -6,14 +6,20 @@
     reordered) and duplicated; links are cut in every shape (one node
     isolated, majority/minority, one-way links, a bridge node that sees
     both halves); nodes crash, losing whatever their disk had not synced,
-    and restart from what it had; each node's clock drifts. A workload
+    and restart from what it had (a crash while a sync runs leaves any
+    prefix of it on disk, cut at a record, as a torn write does: between
+    a snapshot's rename and the log's restart after it too); nodes take
+    snapshots, send them to followers in chunks and restart from them;
+    each node's clock drifts. A workload
     proposes entries throughout. One seed in four runs the Figure 8
     profile instead of random crashes: the lab's loop that crashes each
     leader a few milliseconds after it accepts a proposal, with one
     entry per AppendEntries, so that logs diverge as in Raft Figure 8.
 
     After every event the checkers verify Election Safety, Log Matching,
-    Leader Completeness and State Machine Safety (Raft Figure 3). After
+    Leader Completeness and State Machine Safety (Raft Figure 3), and
+    that no state machine ever goes backwards (a restored snapshot is
+    never older than what the node applied). After
     the fault phase everything heals and liveness is checked: a leader
     and a new commit on every node within a bound.
 
