@@ -39,38 +39,128 @@ zraft_config_defaults (zraft_config_t *config)
     config->check_quorum = true;
 }
 
-/* Returns NULL if config is usable, else what is wrong with it. */
-static const char *
-s_config_problem (const zraft_config_t *c)
+/* Returns true if endpoint is "tcp://host:port" with a port 1..65535
+   (what the peer ROUTER binds and the DEALERs connect to). */
+static bool
+s_endpoint_valid (const char *endpoint)
 {
-    if (c->n_servers < 1 || c->n_servers > ZR_NODES_MAX)
-        return "n_servers must be 1..9";
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host || colon [1] == '\0')
+        return false;
+    char *end = NULL;
+    unsigned long port = strtoul (colon + 1, &end, 10);
+    return *end == '\0' && colon [1] >= '0' && colon [1] <= '9'
+           && port >= 1 && port <= 65535;
+}
+
+/* Returns 0 if dir is a writable directory, or is missing and can be
+   created in a writable parent directory; else an errno value. */
+static int
+s_dir_check (const char *dir)
+{
+    struct stat st;
+    char target [1024];
+    snprintf (target, sizeof target, "%s", dir);
+    if (stat (target, &st) != 0) {
+        if (errno != ENOENT)
+            return errno;
+        char *slash = strrchr (target, '/');
+        if (!slash)
+            snprintf (target, sizeof target, ".");
+        else
+            slash [slash == target ? 1 : 0] = '\0';    /* "/x" -> "/" */
+        if (stat (target, &st) != 0)
+            return errno;
+    }
+    if (!S_ISDIR (st.st_mode))
+        return ENOTDIR;
+    return access (target, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+/* Writes a configuration problem into why; returns -1. */
+static int s_problem (char *why, size_t size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_problem (char *why, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (why, size, format, args);
+    va_end (args);
+    return -1;
+}
+
+/* Checks the server list; returns 0, or -1 with the problem in why. */
+static int
+s_servers_problem (const zraft_config_t *c, char *why, size_t size)
+{
     bool self_found = false;
     for (uint32_t i = 0; i < c->n_servers; i++) {
-        if (c->servers [i].id < 1 || c->servers [i].id > ZR_NODES_MAX)
-            return "server ids must be 1..9";
-        if (!c->servers [i].endpoint || strlen (c->servers [i].endpoint) >= 256)
-            return "every server needs an endpoint (< 256 chars)";
-        for (uint32_t j = 0; j < i; j++)
-            if (c->servers [j].id == c->servers [i].id)
-                return "server ids must be unique";
-        self_found = self_found || c->servers [i].id == c->id;
+        const zraft_server_t *server = &c->servers [i];
+        if (server->id < 1 || server->id > ZR_NODES_MAX)
+            return s_problem (why, size, "servers[%u].id %u is not in 1..%u", i,
+                              server->id, ZR_NODES_MAX);
+        if (!server->endpoint || strlen (server->endpoint) >= 256)
+            return s_problem (why, size, "servers[%u].endpoint is missing or "
+                              "not under 256 chars", i);
+        if (!s_endpoint_valid (server->endpoint))
+            return s_problem (why, size, "servers[%u].endpoint '%s' is not "
+                              "tcp://host:port (port 1..65535)", i,
+                              server->endpoint);
+        for (uint32_t j = 0; j < i; j++) {
+            if (c->servers [j].id == server->id)
+                return s_problem (why, size, "server id %u is listed twice",
+                                  server->id);
+            if (streq (c->servers [j].endpoint, server->endpoint))
+                return s_problem (why, size, "endpoint %s is listed twice",
+                                  server->endpoint);
+        }
+        self_found = self_found || server->id == c->id;
     }
     if (!self_found)
-        return "id must be one of the servers";
-    if (!c->data_dir || strlen (c->data_dir) >= 1024)
-        return "data_dir is required (< 1024 chars)";
+        return s_problem (why, size, "id %u is not one of the servers", c->id);
+    return 0;
+}
+
+/* Checks the whole configuration up front, so a bad one is refused with
+   one line naming the field, before any thread or socket exists. Returns
+   0, or -1 with the problem in why. */
+static int
+s_config_problem (const zraft_config_t *c, char *why, size_t size)
+{
+    if (c->n_servers < 1 || c->n_servers > ZR_NODES_MAX)
+        return s_problem (why, size, "n_servers %u is not in 1..%u", c->n_servers,
+                          ZR_NODES_MAX);
+    if (s_servers_problem (c, why, size) != 0)
+        return -1;
+    if (!c->data_dir || !c->data_dir [0] || strlen (c->data_dir) >= 1024)
+        return s_problem (why, size, "data_dir is required (under 1024 chars)");
+    int err = s_dir_check (c->data_dir);
+    if (err != 0)
+        return s_problem (why, size, "data_dir %s is not a writable directory, "
+                           "nor can it be created: %s", c->data_dir, strerror (err));
     if (c->heartbeat_ms == 0 || c->election_timeout_ms <= c->heartbeat_ms)
-        return "need 0 < heartbeat_ms < election_timeout_ms";
+        return s_problem (why, size, "need 0 < heartbeat_ms (%u) < "
+                          "election_timeout_ms (%u)", c->heartbeat_ms,
+                          c->election_timeout_ms);
     if (c->inflight_max < 1 || c->inflight_max > ZR_INFLIGHT_MAX)
-        return "inflight_max must be 1..256";
+        return s_problem (why, size, "inflight_max %u is not in 1..%u",
+                          c->inflight_max, ZR_INFLIGHT_MAX);
     if (c->inflight_bytes_max == 0)
-        return "inflight_bytes_max must be > 0";
+        return s_problem (why, size, "inflight_bytes_max must be > 0");
     if (c->batch_bytes == 0 || c->batch_bytes > ZR_FRAME_BYTES_MAX / 2)
-        return "batch_bytes must be 1..8 MiB";
-    if (c->segment_bytes < (64u << 10) || c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
-        return "segment_bytes must hold two maximal entries (>= 2 MiB + 4 KiB)";
-    return NULL;
+        return s_problem (why, size, "batch_bytes %llu is not in 1..%u",
+                          (unsigned long long) c->batch_bytes,
+                          ZR_FRAME_BYTES_MAX / 2);
+    if (c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
+        return s_problem (why, size, "segment_bytes %llu must hold two maximal "
+                          "entries (>= %u)", (unsigned long long) c->segment_bytes,
+                          2 * ZR_ENTRY_BYTES_MAX + 4096);
+    return 0;
 }
 
 /* Runs zsock_vsend or zsock_vrecv on the node's pipe until a signal no
@@ -129,9 +219,9 @@ zraft_t *
 zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
 {
     zr_assert (config);
-    const char *problem = s_config_problem (config);
-    if (problem) {
-        zsys_error ("zraft: invalid configuration: %s", problem);
+    char why [512];
+    if (s_config_problem (config, why, sizeof why) != 0) {
+        zsys_error ("zraft: invalid configuration: %s", why);
         return NULL;
     }
     zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);

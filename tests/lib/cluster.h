@@ -96,6 +96,10 @@ const char *cluster_endpoint (cluster_t *self, uint32_t id);
 void cluster_test_setup (void);
 void cluster_test_teardown (void);
 
+/* Fills why with the error lines czmq logged since the last call (the
+   latest ones if they do not fit), or "(no error logged)"; returns why. */
+const char *cluster_log_errors (char *why, size_t size);
+
 /* Fails the test if the apply checker saw a violation. */
 void cluster_check (cluster_t *self);
 
