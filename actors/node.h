@@ -32,6 +32,17 @@
 
 #define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready */
 
+/* The table above, which both ends use (actor.h); the last column is the
+   reply's picture ("" for a signal). */
+#define ZR_NODE_PROTOCOL(X)                                                  \
+    X (NODE, PROPOSE, "spf", "i884")                                         \
+    X (NODE, STATUS, "s", "b")                                               \
+    X (NODE, PARTITION, "s444", "")                                          \
+    X (NODE, PAUSE, "s8", "")                                                \
+    X (NODE, TRANSFER, "s4", "i")                                            \
+    X (NODE, FAULT, "s414444", "")
+ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);
+
 typedef struct {
     zraft_config_t config;              /* endpoints point into endpoints */
     char endpoints [ZR_NODES_MAX][256]; /* copied endpoint strings */

@@ -185,7 +185,7 @@ s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
 
 /* Sends a request to the node (zsock_send's picture). */
 static int
-s_request (zraft_t *self, const char *picture, ...)
+s_send_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
@@ -196,7 +196,7 @@ s_request (zraft_t *self, const char *picture, ...)
 
 /* Receives the node's reply to the request just sent (zsock_recv's). */
 static int
-s_reply (zraft_t *self, const char *picture, ...)
+s_recv_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
@@ -205,10 +205,21 @@ s_reply (zraft_t *self, const char *picture, ...)
     return rc;
 }
 
-/* Waits for the node's signal (zsock_wait), again if interrupted. */
+/* Sends verb V of the node's protocol (node.h) with its arguments. */
+#define s_request(self, V, ...)                                              \
+    s_send_picture ((self), zr_node_verbs [V].picture, zr_node_verbs [V].verb, \
+                    ##__VA_ARGS__)
+
+/* Receives the node's reply to verb V, as its row says. */
+#define s_reply(self, V, ...)                                                \
+    s_recv_picture ((self), zr_node_verbs [V].reply, __VA_ARGS__)
+
+/* Waits for the node's signal (zsock_wait) that answers verb V, again if
+   interrupted. */
 static int
-s_reply_signal (zraft_t *self)
+s_reply_signal (zraft_t *self, int verb)
 {
+    zr_assert (zr_node_verbs [verb].reply && !zr_node_verbs [verb].reply [0]);
     int rc;
     while ((rc = zsock_wait (self->node)) < 0 && zmq_errno () == EINTR)
         ;
@@ -252,7 +263,7 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     self->node = zactor_new (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
-        s_reply (self, "i", &rc);
+        s_recv_picture (self, "i", &rc);    /* start-up result (actor.h) */
     else
         free (args);
     if (rc != 0)
@@ -337,7 +348,7 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
         return rc;
     /* Ownership of the blob passes to the node with the send. */
     zr_handoff_send (blob);
-    if (s_request (self, "spf", "PROPOSE", blob, size_frame) != 0) {
+    if (s_request (self, ZR_NODE_PROPOSE, blob, size_frame) != 0) {
         zr_blob_unref (&blob);
         zframe_destroy (&size_frame);
         return ZRAFT_ESHUTDOWN;
@@ -346,7 +357,7 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
     rc = ZRAFT_ESHUTDOWN;
     uint64_t i = 0, t = 0;
     uint32_t l = 0;
-    if (s_reply (self, "i884", &rc, &i, &t, &l) != 0)
+    if (s_reply (self, ZR_NODE_PROPOSE, &rc, &i, &t, &l) != 0)
         return ZRAFT_ESHUTDOWN;
     if (first)
         *first = i;
@@ -404,27 +415,26 @@ int
 zraft_status (zraft_t *self, zraft_status_t *status)
 {
     zr_assert (self && status);
-    if (s_request (self, "s", "STATUS") != 0)
+    if (s_request (self, ZR_NODE_STATUS) != 0)
         return ZRAFT_ESHUTDOWN;
-    zframe_t *frame = NULL;
-    if (s_reply (self, "f", &frame) != 0 || !frame
-        || zframe_size (frame) != sizeof *status) {
-        zframe_destroy (&frame);
-        return ZRAFT_ESHUTDOWN;
-    }
-    memcpy (status, zframe_data (frame), sizeof *status);
-    zframe_destroy (&frame);
-    return 0;
+    byte *data = NULL;
+    size_t size = 0;
+    int rc = s_reply (self, ZR_NODE_STATUS, &data, &size) == 0
+             && data && size == sizeof *status ? 0 : ZRAFT_ESHUTDOWN;
+    if (rc == 0)
+        memcpy (status, data, sizeof *status);
+    free (data);
+    return rc;
 }
 
 int
 zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
 {
     zr_assert (self);
-    if (s_request (self, "s444", "PARTITION", peer, (uint32_t) cut_out,
+    if (s_request (self, ZR_NODE_PARTITION, peer, (uint32_t) cut_out,
                     (uint32_t) cut_in) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self, ZR_NODE_PARTITION) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 int
@@ -433,19 +443,19 @@ zraft_pause (zraft_t *self, uint32_t ms)
     zr_assert (self);
     if (ms > 600000)
         return ZRAFT_EINVAL;
-    if (s_request (self, "s8", "PAUSE", (uint64_t) ms) != 0)
+    if (s_request (self, ZR_NODE_PAUSE, (uint64_t) ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_ESHUTDOWN;
+    return s_reply_signal (self, ZR_NODE_PAUSE) == 0 ? 0 : ZRAFT_ESHUTDOWN;
 }
 
 int
 zraft_transfer (zraft_t *self, uint32_t peer)
 {
     zr_assert (self);
-    if (s_request (self, "s4", "TRANSFER", peer) != 0)
+    if (s_request (self, ZR_NODE_TRANSFER, peer) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
-    if (s_reply (self, "i", &rc) != 0)
+    if (s_reply (self, ZR_NODE_TRANSFER, &rc) != 0)
         return ZRAFT_ESHUTDOWN;
     return rc;
 }
@@ -454,11 +464,11 @@ int
 zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
 {
     zr_assert (self && fault);
-    if (s_request (self, "s414444", "FAULT", peer, (uint32_t) fault->cut,
+    if (s_request (self, ZR_NODE_FAULT, peer, (uint32_t) fault->cut,
                     fault->drop_ppm, fault->dup_ppm, fault->delay_ms,
                     fault->jitter_ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self, ZR_NODE_FAULT) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 const char *

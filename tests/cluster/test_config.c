@@ -2,8 +2,10 @@
     test_config - a bad configuration is refused, never aborts, leaks nothing
 
     zraft_new returns NULL and logs one line naming the problem, for every
-    kind of bad configuration the up-front checks in actors/zraft.c find.
-    The fixture's teardown fails a test
+    kind of bad configuration: the up-front checks in actors/zraft.c, and
+    failures only an actor meets while starting (an address libzmq refuses,
+    an endpoint already bound), which reach zraft_new through the actors'
+    start-up result (actors/actors.h). The fixture's teardown fails a test
     that leaves a socket open; under make VARIANT=asan, LeakSanitizer
     fails one that leaks memory.
     =========================================================================
@@ -126,6 +128,31 @@ START_TEST (zraft_new_refuses_bad_config)
 }
 END_TEST
 
+/* Failures only a started actor meets reach zraft_new: a peer address
+   libzmq refuses (the persister cannot connect its reply DEALER), and
+   this server's endpoint already bound (the node cannot bind). */
+START_TEST (zraft_new_reports_actor_start_failure)
+{
+    char dir [] = "/tmp/zraft-config-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    zraft_config_t c;
+    s_config (&c, dir);
+    c.servers [2].endpoint = "tcp://bad host:32103";
+    s_refused (&c, "cannot connect");
+    s_config (&c, dir);
+    c.servers [0].endpoint = "tcp://127.0.0.1:32111";  /* not the one above */
+    zsock_t *squatter = zsock_new (ZMQ_ROUTER);
+    ck_assert_ptr_nonnull (squatter);
+    ck_assert_int_eq (zsock_bind (squatter, "%s", c.servers [0].endpoint), 32111);
+    s_refused (&c, "cannot bind tcp://127.0.0.1:32111");
+    zsock_destroy (&squatter);
+    zraft_t *node = zraft_new (&c, NULL);
+    ck_assert_ptr_nonnull (node);
+    zraft_destroy (&node);
+    zsys_dir_delete ("%s", dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -134,6 +161,7 @@ main (void)
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, zraft_new_refuses_bad_config);
+    tcase_add_test (tc, zraft_new_reports_actor_start_failure);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
