@@ -123,8 +123,7 @@ START_TEST (zraft_new_refuses_bad_config)
     zraft_t *node = zraft_new (&c, NULL);
     ck_assert_ptr_nonnull (node);
     zraft_destroy (&node);
-    zsys_dir_delete ("%s", dir);        /* the WAL's files, then the dir */
-    unlink (file);
+    cluster_remove_dir (dir);
 }
 END_TEST
 
@@ -149,7 +148,7 @@ START_TEST (zraft_new_reports_actor_start_failure)
     zraft_t *node = zraft_new (&c, NULL);
     ck_assert_ptr_nonnull (node);
     zraft_destroy (&node);
-    zsys_dir_delete ("%s", dir);
+    cluster_remove_dir (dir);
 }
 END_TEST
 

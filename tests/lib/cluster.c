@@ -214,6 +214,16 @@ cluster_stop (cluster_t *self, uint32_t id)
 }
 
 void
+cluster_remove_dir (const char *path)
+{
+    zdir_t *dir = zdir_new (path, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+}
+
+void
 cluster_destroy (cluster_t **self_p)
 {
     cluster_t *self = *self_p;
@@ -223,11 +233,7 @@ cluster_destroy (cluster_t **self_p)
         if (self->nodes [id].node)
             zraft_destroy (&self->nodes [id].node);
     cluster_check (self);
-    zdir_t *dir = zdir_new (self->root, NULL);
-    if (dir) {
-        zdir_remove (dir, true);
-        zdir_destroy (&dir);
-    }
+    cluster_remove_dir (self->root);
     free (self->values);
     free (self->appliers);
     pthread_cond_destroy (&self->changed);

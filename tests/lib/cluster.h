@@ -143,6 +143,10 @@ int cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
 uint64_t cluster_one_bytes (cluster_t *self, uint64_t value, size_t size,
                             uint32_t expected, bool retry);
 
+/* Removes directory path and everything in it (a test's own data
+   directory); nothing if it does not exist. */
+void cluster_remove_dir (const char *path);
+
 /* Returns server id's data directory. */
 const char *cluster_dir (cluster_t *self, uint32_t id);
 
