@@ -9,6 +9,9 @@
 #include "applier.h"
 #include "replicator.h"
 
+_Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
+                "one group commit can take every WRITE out");
+
 typedef struct {
     zsock_t *pipe;                      /* to the application */
     zr_node_args_t args;                /* copied configuration */
@@ -23,7 +26,13 @@ typedef struct {
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
-    uint32_t persist_outstanding;       /* WRITEs not yet PERSISTED */
+    uint32_t persist_outstanding;       /* WRITEs with the persister, not yet
+                                           PERSISTED; <= ZR_NODE_WRITES_MAX */
+    uint64_t persist_bytes;             /* entry bytes of those and the held */
+    zlist_t *writes_held;               /* WRITEs waiting for room, in order */
+    uint32_t apply_outstanding;         /* APPLY runs not yet APPLIED;
+                                           <= ZR_NODE_APPLY_RUNS_MAX */
+    zlist_t *applies_held;              /* committed runs waiting for room */
     bool disk_failed;                   /* the persister failed: no acks */
     bool terminated;                    /* $TERM received */
     zraft_status_t stats;               /* counters reported by STATUS */
@@ -43,6 +52,18 @@ s_trace (void *arg, const char *line)
 
 /* ---------------------------------------------------------------- start */
 
+/* Starts a child actor (NULL if it could not start) whose pipe never
+   blocks the node: sends to it fail at once when it is full
+   (back-pressure, node.h). */
+static zactor_t *
+s_child_start (zactor_fn *actor, void *args)
+{
+    zactor_t *child = zr_actor_new (actor, args);
+    if (child)
+        zsock_set_sndtimeo (zactor_sock (child), 0);
+    return child;
+}
+
 static int
 s_self_start_children (self_t *self, zr_wal_t **wal_p)
 {
@@ -56,13 +77,13 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                       "%s", c->servers [i].endpoint);
             pargs.n_peers++;
         }
-    self->persister = zr_actor_new (zr_persister_actor, &pargs);
+    self->persister = s_child_start (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
-    self->applier = zr_actor_new (zr_applier_actor, &aargs);
-    self->timer = zr_actor_new (zr_timer_actor, NULL);
+    self->applier = s_child_start (zr_applier_actor, &aargs);
+    self->timer = s_child_start (zr_timer_actor, NULL);
     if (!self->persister || !self->applier || !self->timer)
         return ZR_EINVAL;               /* the actor logged why */
     self->poller = zpoller_new (self->pipe, self->router,
@@ -81,7 +102,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                                       .bytes_out = &self->bytes_out};
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
-        self->replicators [peer] = zr_actor_new (zr_replicator_actor, &rargs);
+        self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
         zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
@@ -156,7 +177,9 @@ s_self_send (self_t *self, zr_message_t **msg_p)
     }
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    zr_replicator_send_send (zactor_sock (replicator), &msg);
+    zr_id_t to = msg->to;
+    if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
+        zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
 }
 
 static void
@@ -178,6 +201,77 @@ s_self_filter (self_t *self, zr_message_t **msgs, uint32_t *n_p)
             zr_message_destroy (&msgs [i]);
     }
     *n_p = kept;
+}
+
+/* A child actor ended on its own (the context ended): the node stops. */
+static void
+s_self_child_ended (self_t *self, const char *child)
+{
+    zsys_error ("n%u node: the %s actor ended; stopping", self->id, child);
+    self->terminated = true;
+}
+
+/* Returns the entry bytes a WRITE request carries. */
+static uint64_t
+s_req_bytes (const zr_persist_req_t *req)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < req->n_entries; i++)
+        bytes += req->entries [i].size;
+    return bytes;
+}
+
+/* Queues a WRITE (taken; may be NULL), then hands the persister what
+   waits, oldest first, while it has room (back-pressure, node.h). */
+static void
+s_self_persist (self_t *self, zr_persist_req_t *req)
+{
+    if (req && !req->hs_changed && req->n_entries == 0
+        && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
+        zsys_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
+                      self->id, ZR_NODE_HELD_MAX, req->n_msgs);
+        zr_persist_req_destroy (&req);
+    }
+    if (req) {
+        self->persist_bytes += s_req_bytes (req);
+        int rc = zlist_append (self->writes_held, req);
+        zr_assert (rc == 0);
+    }
+    while (self->persist_outstanding < ZR_NODE_WRITES_MAX
+           && (req = (zr_persist_req_t *) zlist_pop (self->writes_held))) {
+        if (zr_persister_send_write (zactor_sock (self->persister), &req) != 0) {
+            s_self_child_ended (self, "persister");
+            break;
+        }
+        self->persist_outstanding++;
+    }
+}
+
+/* Returns true while the disk is behind: proposals get ZR_EBUSY. */
+static bool
+s_self_disk_behind (self_t *self)
+{
+    return self->persist_outstanding >= ZR_NODE_WRITES_MAX
+           || self->persist_bytes >= ZR_NODE_WRITE_BYTES_MAX;
+}
+
+/* Queues a committed run (taken; may be NULL), then hands the applier
+   what waits, oldest first, while it has room (back-pressure, node.h). */
+static void
+s_self_apply (self_t *self, zr_apply_req_t *req)
+{
+    if (req) {
+        int rc = zlist_append (self->applies_held, req);
+        zr_assert (rc == 0);
+    }
+    while (self->apply_outstanding < ZR_NODE_APPLY_RUNS_MAX
+           && (req = (zr_apply_req_t *) zlist_pop (self->applies_held))) {
+        if (zr_applier_send_apply (zactor_sock (self->applier), &req) != 0) {
+            s_self_child_ended (self, "applier");
+            break;
+        }
+        self->apply_outstanding++;
+    }
 }
 
 /* Dispatches the core's effects (see node.h). */
@@ -208,8 +302,7 @@ s_self_ready (self_t *self)
                                    .n_msgs = rd.n_msgs_synced};
         rd.entries = NULL;
         rd.msgs_synced = NULL;
-        if (zr_persister_send_write (zactor_sock (self->persister), &req) == 0)
-            self->persist_outstanding++;
+        s_self_persist (self, req);
     }
     if (rd.n_committed > 0) {
         zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
@@ -217,15 +310,14 @@ s_self_ready (self_t *self)
         req->entries = rd.committed;
         req->n_entries = rd.n_committed;
         rd.committed = NULL;
-        zr_applier_send_apply (zactor_sock (self->applier), &req);
+        s_self_apply (self, req);
     }
     zr_ready_release (&rd);
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
-    if (deadline < self->armed_ms) {
+    if (deadline < self->armed_ms
+        && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
-        zr_timer_send_arm (zactor_sock (self->timer), deadline);
-    }
 }
 
 /* ---------------------------------------------------------------- input */
@@ -311,32 +403,28 @@ s_self_handle_router (self_t *self)
     zmsg_destroy (&frames);
 }
 
-/* A child actor ended on its own (the context ended): the node stops. */
-static void
-s_self_child_ended (self_t *self, const char *child)
-{
-    zsys_error ("n%u node: the %s actor ended; stopping", self->id, child);
-    self->terminated = true;
-}
-
 /* Takes a batch of written requests back from the persister. */
 static void
 s_self_persisted (self_t *self, zr_persist_batch_t *batch)
 {
     zr_assert (self->persist_outstanding >= batch->n_reqs);
     self->persist_outstanding -= batch->n_reqs;
-    for (uint32_t i = 0; i < batch->n_reqs && !batch->failed; i++) {
+    for (uint32_t i = 0; i < batch->n_reqs; i++) {
         zr_persist_req_t *req = batch->reqs [i];
-        if (req->n_entries > 0) {
+        uint64_t bytes = s_req_bytes (req);
+        zr_assert (self->persist_bytes >= bytes);
+        self->persist_bytes -= bytes;
+        zr_assert (req->n_msgs == 0);   /* the persister sent them */
+        if (req->n_entries > 0 && !batch->failed) {
             const zr_entry_t *last = &req->entries [req->n_entries - 1];
             zr_core_persisted (self->core, last->index, last->term);
             self->stats.wal_entries += req->n_entries;
         }
-        zr_assert (req->n_msgs == 0);   /* the persister sent them */
     }
     self->stats.wal_syncs = batch->wal.syncs;
     self->stats.wal_bytes = batch->wal.bytes;
     zr_persist_batch_destroy (&batch);
+    s_self_persist (self, NULL);        /* room for what waits */
 }
 
 static void
@@ -372,6 +460,8 @@ s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
         rc = ZR_ENOTLEADER;
     if (rc == 0 && zr_core_transferring (self->core))
         rc = ZR_EBUSY;                  /* all or nothing: checked up front */
+    if (rc == 0 && s_self_disk_behind (self))
+        rc = ZR_EBUSY;                  /* back-pressure (node.h) */
     size_t offset = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         zr_assert (offset + sizes [i] <= blob->size);
@@ -497,8 +587,10 @@ s_self_handle_applier (self_t *self)
     if (verb < 0)
         s_self_child_ended (self, "applier");
     else {
-        zr_assert (verb == ZR_APPLIER_APPLIED);
+        zr_assert (verb == ZR_APPLIER_APPLIED && self->apply_outstanding > 0);
         self->stats.applied = msg.args [0].u;
+        self->apply_outstanding--;
+        s_self_apply (self, NULL);      /* room for what waits */
     }
     zr_verb_msg_reset (&msg);
 }
@@ -558,6 +650,20 @@ s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
     zactor_destroy (child_p);
 }
 
+/* Frees the WRITEs and committed runs that were waiting for room. */
+static void
+s_held_destroy (zlist_t **writes_p, zlist_t **applies_p)
+{
+    zr_persist_req_t *write;
+    while (*writes_p && (write = (zr_persist_req_t *) zlist_pop (*writes_p)))
+        zr_persist_req_destroy (&write);
+    zr_apply_req_t *apply;
+    while (*applies_p && (apply = (zr_apply_req_t *) zlist_pop (*applies_p)))
+        zr_apply_req_destroy (&apply);
+    zlist_destroy (writes_p);
+    zlist_destroy (applies_p);
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -573,6 +679,7 @@ s_self_destroy (self_t **self_p)
                   ZR_PERSISTER_STOP, s_persister_drop);
     s_child_stop (&self->applier, NULL, 0, 0, NULL);
     zsock_destroy (&self->router);
+    s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
     free (self);
@@ -638,6 +745,9 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     atomic_init (&self->bytes_out, 0);
     self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
     zr_assert (self->faults);
+    self->writes_held = zlist_new ();
+    self->applies_held = zlist_new ();
+    zr_assert (self->writes_held && self->applies_held);
     *rc_p = s_self_start (self);
     if (*rc_p != 0)
         s_self_destroy (&self);

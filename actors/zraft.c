@@ -156,6 +156,11 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
         return s_problem (why, size, "batch_bytes %llu is not in 1..%u",
                           (unsigned long long) c->batch_bytes,
                           ZR_FRAME_BYTES_MAX / 2);
+    size_t hwm = zsys_pipehwm ();
+    if (hwm != 0 && hwm < ZR_NODE_PIPE_MSGS_MAX)
+        return s_problem (why, size, "zsys_pipehwm %zu is below %u, the most "
+                          "messages zraft queues on an actor pipe", hwm,
+                          ZR_NODE_PIPE_MSGS_MAX);
     if (c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
         return s_problem (why, size, "segment_bytes %llu must hold two maximal "
                           "entries (>= %u)", (unsigned long long) c->segment_bytes,

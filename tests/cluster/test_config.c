@@ -118,6 +118,13 @@ START_TEST (zraft_new_refuses_bad_config)
     s_config (&c, dir);
     c.segment_bytes = 0;
     s_refused (&c, "segment_bytes 0");
+    /* The process's pipe HWM must hold what the node queues on a child
+       pipe (back-pressure, actors/node.h). */
+    s_config (&c, dir);
+    size_t hwm = zsys_pipehwm ();
+    zsys_set_pipehwm (10);
+    s_refused (&c, "zsys_pipehwm 10");
+    zsys_set_pipehwm (hwm);
     /* The valid configuration starts: the refusals left nothing behind. */
     s_config (&c, dir);
     zraft_t *node = zraft_new (&c, NULL);
