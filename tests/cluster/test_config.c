@@ -119,12 +119,16 @@ START_TEST (zraft_new_refuses_bad_config)
     c.segment_bytes = 0;
     s_refused (&c, "segment_bytes 0");
     /* The process's pipe HWM must hold what the node queues on a child
-       pipe (back-pressure, actors/node.h). */
+       pipe (back-pressure, actors/node.h). Not under TSan: it reports
+       the mutex zsys_set_pipehwm takes inside uninstrumented czmq as
+       unlocked by a wrong thread. */
+#if !defined (__SANITIZE_THREAD__)
     s_config (&c, dir);
     size_t hwm = zsys_pipehwm ();
     zsys_set_pipehwm (10);
     s_refused (&c, "zsys_pipehwm 10");
     zsys_set_pipehwm (hwm);
+#endif
     /* The valid configuration starts: the refusals left nothing behind. */
     s_config (&c, dir);
     zraft_t *node = zraft_new (&c, NULL);
