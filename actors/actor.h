@@ -105,8 +105,10 @@ typedef struct {
 int zr_verb_recv_table (zsock_t *sock, const zr_verb_t *table, size_t n,
                         zr_verb_msg_t *msg);
 #define zr_verb_recv(sock, table, msg)                                       \
-    zr_verb_recv_table ((sock), (table), sizeof (table) / sizeof ((table) [0]), \
-                        (msg))
+    zr_verb_recv_table ((sock), (table), ZR_VERBS_COUNT (table), (msg))
+
+/* The number of rows of a table made by ZR_PROTOCOL_DECLARE. */
+#define ZR_VERBS_COUNT(table) (sizeof (table) / sizeof ((table) [0]))
 
 /* Frees the strings and frames left in msg (a handler that keeps one
    NULLs it first). Idempotent. */

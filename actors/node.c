@@ -623,12 +623,12 @@ s_persister_drop (int verb, zr_verb_msg_t *msg)
 
 /* Ends a child actor. A child that hands pointers to the node (the
    persister, the replicators) is first told to STOP (verb stop of its
-   table): it answers STOPPED after its last pointer message, which drop
-   frees here; zactor_destroy alone would leave those frames unread and
+   table of n rows): it answers STOPPED (verb stopped) after its last
+   pointer message, which drop frees here; zactor_destroy alone would leave those frames unread and
    leak what they point to. Without a table the child is just ended. */
 static void
 s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
-              void (*drop) (int verb, zr_verb_msg_t *msg))
+              int stopped, void (*drop) (int verb, zr_verb_msg_t *msg))
 {
     if (!*child_p)
         return;
@@ -645,7 +645,7 @@ s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
             if (drop)
                 drop (verb, &msg);
             zr_verb_msg_reset (&msg);
-        } while (verb >= 0 && !streq (table [verb].verb, "STOPPED"));
+        } while (verb >= 0 && verb != stopped);
     }
     zactor_destroy (child_p);
 }
@@ -671,13 +671,13 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
-                      sizeof zr_replicator_verbs / sizeof zr_replicator_verbs [0],
-                      ZR_REPLICATOR_STOP, NULL);
-    s_child_stop (&self->timer, NULL, 0, 0, NULL);
+                      ZR_VERBS_COUNT (zr_replicator_verbs), ZR_REPLICATOR_STOP,
+                      ZR_REPLICATOR_STOPPED, NULL);
+    s_child_stop (&self->timer, NULL, 0, 0, 0, NULL);
     s_child_stop (&self->persister, zr_persister_verbs,
-                  sizeof zr_persister_verbs / sizeof zr_persister_verbs [0],
-                  ZR_PERSISTER_STOP, s_persister_drop);
-    s_child_stop (&self->applier, NULL, 0, 0, NULL);
+                  ZR_VERBS_COUNT (zr_persister_verbs), ZR_PERSISTER_STOP,
+                  ZR_PERSISTER_STOPPED, s_persister_drop);
+    s_child_stop (&self->applier, NULL, 0, 0, 0, NULL);
     zsock_destroy (&self->router);
     s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
