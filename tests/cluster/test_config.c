@@ -44,6 +44,59 @@ s_refused (const zraft_config_t *config, const char *expect)
     ck_assert_msg (strstr (why, expect), "expected '%s' in: %s", expect, why);
 }
 
+/* Spoils config with bad case i (one field each) and returns the text
+   its error line must hold, or NULL past the last case. file is a plain
+   file, under_file a path below it. */
+static const char *
+s_bad_case (int i, zraft_config_t *c, const char *file, const char *under_file)
+{
+    switch (i) {
+        case 0: c->servers [1].endpoint = "tcp://no-port-here";
+                return "servers[1].endpoint 'tcp://no-port-here'";
+        case 1: c->servers [2].endpoint = "tcp://127.0.0.1:70000";
+                return "servers[2].endpoint";
+        case 2: c->servers [2].endpoint = "ipc:///tmp/x:1";
+                return "servers[2].endpoint";
+        case 3: c->servers [1].endpoint = NULL;
+                return "servers[1].endpoint is missing";
+        case 4: c->servers [2].endpoint = c->servers [1].endpoint;
+                return "is listed twice";
+        case 5: c->servers [2].id = 2;
+                return "server id 2 is listed twice";
+        case 6: c->id = 4;
+                return "id 4 is not one of the servers";
+        case 7: c->servers [2].id = 10;
+                return "servers[2].id 10";
+        case 8: c->servers [0].id = c->id = 0;
+                return "servers[0].id 0";
+        case 9: c->n_servers = 0;
+                return "n_servers 0";
+        case 10: c->n_servers = ZRAFT_NODES_MAX + 1;
+                return "n_servers 10";
+        case 11: c->data_dir = NULL;
+                return "data_dir is required";
+        case 12: c->data_dir = file;
+                return "Not a directory";
+        case 13: c->data_dir = under_file;
+                return "Not a directory";
+        case 14: c->data_dir = "/nonexistent-zraft/a/b";
+                return "No such file or directory";
+        case 15: c->heartbeat_ms = c->election_timeout_ms;
+                return "heartbeat_ms";
+        case 16: c->heartbeat_ms = 0;
+                return "heartbeat_ms (0)";
+        case 17: c->inflight_max = 0;
+                return "inflight_max 0";
+        case 18: c->inflight_bytes_max = 0;
+                return "inflight_bytes_max";
+        case 19: c->batch_bytes = 0;
+                return "batch_bytes 0";
+        case 20: c->segment_bytes = 0;
+                return "segment_bytes 0";
+        default: return NULL;
+    }
+}
+
 /* Each bad field on its own, then a valid config that starts and stops:
    none aborts the process. */
 START_TEST (zraft_new_refuses_bad_config)
@@ -58,66 +111,13 @@ START_TEST (zraft_new_refuses_bad_config)
     char under_file [80];
     snprintf (under_file, sizeof under_file, "%s/sub", file);
     zraft_config_t c;
-    s_config (&c, dir);
-    c.servers [1].endpoint = "tcp://no-port-here";
-    s_refused (&c, "servers[1].endpoint 'tcp://no-port-here'");
-    s_config (&c, dir);
-    c.servers [2].endpoint = "tcp://127.0.0.1:70000";
-    s_refused (&c, "servers[2].endpoint");
-    s_config (&c, dir);
-    c.servers [2].endpoint = "ipc:///tmp/x:1";
-    s_refused (&c, "servers[2].endpoint");
-    s_config (&c, dir);
-    c.servers [1].endpoint = NULL;
-    s_refused (&c, "servers[1].endpoint is missing");
-    s_config (&c, dir);
-    c.servers [2].endpoint = c.servers [1].endpoint;
-    s_refused (&c, "is listed twice");
-    s_config (&c, dir);
-    c.servers [2].id = 2;
-    s_refused (&c, "server id 2 is listed twice");
-    s_config (&c, dir);
-    c.id = 4;
-    s_refused (&c, "id 4 is not one of the servers");
-    s_config (&c, dir);
-    c.servers [2].id = 10;
-    s_refused (&c, "servers[2].id 10");
-    s_config (&c, dir);
-    c.servers [0].id = 0;
-    c.id = 0;
-    s_refused (&c, "servers[0].id 0");
-    s_config (&c, dir);
-    c.n_servers = 0;
-    s_refused (&c, "n_servers 0");
-    s_config (&c, dir);
-    c.n_servers = ZRAFT_NODES_MAX + 1;
-    s_refused (&c, "n_servers 10");
-    s_config (&c, NULL);
-    s_refused (&c, "data_dir is required");
-    s_config (&c, file);
-    s_refused (&c, "Not a directory");
-    s_config (&c, under_file);
-    s_refused (&c, "Not a directory");
-    s_config (&c, "/nonexistent-zraft/a/b");
-    s_refused (&c, "No such file or directory");
-    s_config (&c, dir);
-    c.heartbeat_ms = c.election_timeout_ms;
-    s_refused (&c, "heartbeat_ms");
-    s_config (&c, dir);
-    c.heartbeat_ms = 0;
-    s_refused (&c, "heartbeat_ms (0)");
-    s_config (&c, dir);
-    c.inflight_max = 0;
-    s_refused (&c, "inflight_max 0");
-    s_config (&c, dir);
-    c.inflight_bytes_max = 0;
-    s_refused (&c, "inflight_bytes_max");
-    s_config (&c, dir);
-    c.batch_bytes = 0;
-    s_refused (&c, "batch_bytes 0");
-    s_config (&c, dir);
-    c.segment_bytes = 0;
-    s_refused (&c, "segment_bytes 0");
+    for (int i = 0; ; i++) {
+        s_config (&c, dir);
+        const char *expect = s_bad_case (i, &c, file, under_file);
+        if (!expect)
+            break;
+        s_refused (&c, expect);
+    }
     /* The process's pipe HWM must hold what the node queues on a child
        pipe (back-pressure, actors/node.h). Not under TSan: it reports
        the mutex zsys_set_pipehwm takes inside uninstrumented czmq as
