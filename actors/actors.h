@@ -31,20 +31,6 @@ void __tsan_release (void *addr);
 #   define zr_handoff_recv(p) ((void) (p))
 #endif
 
-/* Starting an actor: it reads its args (often on the creator's stack)
-   before it signals ready, and the creator reuses that memory once
-   zactor_new returns. The signal orders the two, through libzmq again:
-   the actor signals with zr_actor_ready and the creator starts it with
-   zr_actor_new, which make that order visible to TSan too. */
-#define zr_actor_ready(pipe, args, status) \
-    (zr_handoff_send (args), zsock_signal ((pipe), (status)))
-
-static inline zactor_t *
-zr_actor_new (zactor_fn *actor, void *args)
-{
-    zactor_t *self = zactor_new (actor, args);
-    zr_handoff_recv (args);
-    return self;
-}
+#include "actor.h"
 
 #endif

@@ -46,40 +46,77 @@ s_apply_run (const zraft_fsm_t *fsm, zsock_t *events, zr_apply_req_t *req)
     return last;
 }
 
+typedef struct {
+    zsock_t *pipe;                      /* to the node */
+    zsock_t *events;                    /* applied runs to the application */
+    zpoller_t *poller;                  /* over the pipe */
+    zraft_fsm_t fsm;                    /* the application's callbacks */
+    zr_id_t id;                         /* this server, for logs */
+    bool terminated;                    /* $TERM received */
+} self_t;
+
+static void s_self_destroy (self_t **self_p);
+
+/* Returns NULL (having logged why) if the events socket cannot connect. */
+static self_t *
+s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    zr_assert (self);
+    self->pipe = pipe;
+    self->fsm = args->fsm;
+    self->id = args->id;
+    self->poller = zpoller_new (pipe, NULL);
+    zr_assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
+    self->events = zsock_new (ZMQ_PAIR);
+    zr_assert (self->events);
+    zsock_set_sndhwm (self->events, 0);     /* runs are never dropped */
+    zsock_set_sndtimeo (self->events, 0);
+    if (zsock_connect (self->events, "%s", args->events_endpoint) != 0) {
+        zsys_error ("n%u applier: cannot connect %s", self->id,
+                    args->events_endpoint);
+        s_self_destroy (&self);
+    }
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    zpoller_destroy (&self->poller);
+    zsock_destroy (&self->events);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_self_handle_pipe (self_t *self)
+{
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->pipe, zr_applier_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;        /* $TERM, or the pipe ended */
+    else {
+        zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
+        zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
+        zr_index_t last = s_apply_run (&self->fsm, self->events, req);
+        zr_apply_req_destroy (&req);
+        zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
+                      (uint64_t) last);
+    }
+    zr_verb_msg_reset (&msg);
+}
+
 void
 zr_applier_actor (zsock_t *pipe, void *args)
 {
-    zr_applier_args_t *conf = (zr_applier_args_t *) args;
-    zraft_fsm_t fsm = conf->fsm;
-    zsock_t *events = zsock_new (ZMQ_PAIR);
-    zr_assert (events);
-    zsock_set_sndhwm (events, 0);       /* runs are never dropped */
-    zsock_set_sndtimeo (events, 0);
-    if (zsock_connect (events, "%s", conf->events_endpoint) != 0) {
-        zsock_destroy (&events);
-        zr_actor_ready (pipe, args, 1);
+    self_t *self = s_self_new (pipe, (zr_applier_args_t *) args);
+    if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;
-    }
-    zr_actor_ready (pipe, args, 0);
-    bool terminated = false;
-    while (!terminated) {
-        char *verb = NULL;
-        void *ptr = NULL;
-        int rc = zsock_recv (pipe, "sp", &verb, &ptr);
-        zr_handoff_recv (ptr);
-        if (rc < 0)
-            break;
-        zr_assert (verb);
-        if (streq (verb, "$TERM"))
-            terminated = true;
-        else {
-            zr_assert (streq (verb, "APPLY") && ptr);
-            zr_apply_req_t *req = (zr_apply_req_t *) ptr;
-            zr_index_t last = s_apply_run (&fsm, events, req);
-            zr_apply_req_destroy (&req);
-            zsock_send (pipe, "s8", "APPLIED", (uint64_t) last);
-        }
-        zstr_free (&verb);
-    }
-    zsock_destroy (&events);
+    while (!self->terminated)
+        if (zr_actor_wait (self->poller, -1, &self->terminated) == pipe)
+            s_self_handle_pipe (self);
+    s_self_destroy (&self);
 }

@@ -29,6 +29,26 @@ typedef struct {
 /* Frees a request and its entries' blob references. */
 void zr_apply_req_destroy (zr_apply_req_t **self_p);
 
+/* The table above, which both ends use (actor.h). */
+#define ZR_APPLIER_PROTOCOL(X)                                               \
+    X (APPLIER, APPLY, "sp", NULL)                                           \
+    X (APPLIER, APPLIED, "s8", NULL)
+ZR_PROTOCOL_DECLARE (applier, ZR_APPLIER_PROTOCOL);
+
+/* Hands a run to the applier, taking *req_p (NULLed). Returns 0, or -1
+   if the pipe is full or gone: the run is then destroyed. */
+static inline int
+zr_applier_send_apply (zsock_t *pipe, zr_apply_req_t **req_p)
+{
+    zr_apply_req_t *req = *req_p;
+    *req_p = NULL;
+    zr_handoff_send (req);
+    int rc = zr_verb_send (pipe, zr_applier_verbs, ZR_APPLIER_APPLY, req);
+    if (rc != 0)
+        zr_apply_req_destroy (&req);
+    return rc;
+}
+
 typedef struct {
     zraft_fsm_t fsm;                    /* the application's callbacks */
     char events_endpoint [64];          /* inproc endpoint to connect */

@@ -9,6 +9,9 @@
 #include "applier.h"
 #include "replicator.h"
 
+_Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
+                "one group commit can take every WRITE out");
+
 typedef struct {
     zsock_t *pipe;                      /* to the application */
     zr_node_args_t args;                /* copied configuration */
@@ -23,7 +26,13 @@ typedef struct {
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
-    uint32_t persist_outstanding;       /* WRITEs not yet PERSISTED */
+    uint32_t persist_outstanding;       /* WRITEs with the persister, not yet
+                                           PERSISTED; <= ZR_NODE_WRITES_MAX */
+    uint64_t persist_bytes;             /* entry bytes of those and the held */
+    zlist_t *writes_held;               /* WRITEs waiting for room, in order */
+    uint32_t apply_outstanding;         /* APPLY runs not yet APPLIED;
+                                           <= ZR_NODE_APPLY_RUNS_MAX */
+    zlist_t *applies_held;              /* committed runs waiting for room */
     bool disk_failed;                   /* the persister failed: no acks */
     bool terminated;                    /* $TERM received */
     zraft_status_t stats;               /* counters reported by STATUS */
@@ -43,6 +52,18 @@ s_trace (void *arg, const char *line)
 
 /* ---------------------------------------------------------------- start */
 
+/* Starts a child actor (NULL if it could not start) whose pipe never
+   blocks the node: sends to it fail at once when it is full
+   (back-pressure, node.h). */
+static zactor_t *
+s_child_start (zactor_fn *actor, void *args)
+{
+    zactor_t *child = zr_actor_new (actor, args);
+    if (child)
+        zsock_set_sndtimeo (zactor_sock (child), 0);
+    return child;
+}
+
 static int
 s_self_start_children (self_t *self, zr_wal_t **wal_p)
 {
@@ -56,17 +77,19 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                       "%s", c->servers [i].endpoint);
             pargs.n_peers++;
         }
-    self->persister = zr_actor_new (zr_persister_actor, &pargs);
+    self->persister = s_child_start (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
-    self->applier = zr_actor_new (zr_applier_actor, &aargs);
-    self->timer = zactor_new (zr_timer_actor, NULL);
+    self->applier = s_child_start (zr_applier_actor, &aargs);
+    self->timer = s_child_start (zr_timer_actor, NULL);
     if (!self->persister || !self->applier || !self->timer)
-        return ZR_ENOMEM;
-    self->poller = zpoller_new (self->pipe, self->router, self->persister,
-                                self->applier, self->timer, NULL);
+        return ZR_EINVAL;               /* the actor logged why */
+    self->poller = zpoller_new (self->pipe, self->router,
+                                zactor_sock (self->persister),
+                                zactor_sock (self->applier),
+                                zactor_sock (self->timer), NULL);
     if (!self->poller)
         return ZR_ENOMEM;
     /* Only zraft_destroy ends a node, not the application's SIGINT. */
@@ -79,10 +102,10 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                                       .bytes_out = &self->bytes_out};
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
-        self->replicators [peer] = zr_actor_new (zr_replicator_actor, &rargs);
+        self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
-        zpoller_add (self->poller, self->replicators [peer]);
+        zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
     return 0;
 }
@@ -155,9 +178,9 @@ s_self_send (self_t *self, zr_message_t **msg_p)
     }
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    zr_handoff_send (msg);
-    if (zsock_send (replicator, "sp", "SEND", msg) != 0)
-        zr_message_destroy (&msg);
+    zr_id_t to = msg->to;
+    if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
+        zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
 }
 
 static void
@@ -179,6 +202,77 @@ s_self_filter (self_t *self, zr_message_t **msgs, uint32_t *n_p)
             zr_message_destroy (&msgs [i]);
     }
     *n_p = kept;
+}
+
+/* A child actor ended on its own (the context ended): the node stops. */
+static void
+s_self_child_ended (self_t *self, const char *child)
+{
+    zsys_error ("n%u node: the %s actor ended; stopping", self->id, child);
+    self->terminated = true;
+}
+
+/* Returns the entry bytes a WRITE request carries. */
+static uint64_t
+s_req_bytes (const zr_persist_req_t *req)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < req->n_entries; i++)
+        bytes += req->entries [i].size;
+    return bytes;
+}
+
+/* Queues a WRITE (taken; may be NULL), then hands the persister what
+   waits, oldest first, while it has room (back-pressure, node.h). */
+static void
+s_self_persist (self_t *self, zr_persist_req_t *req)
+{
+    if (req && !req->hs_changed && req->n_entries == 0
+        && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
+        zsys_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
+                      self->id, ZR_NODE_HELD_MAX, req->n_msgs);
+        zr_persist_req_destroy (&req);
+    }
+    if (req) {
+        self->persist_bytes += s_req_bytes (req);
+        int rc = zlist_append (self->writes_held, req);
+        zr_assert (rc == 0);
+    }
+    while (self->persist_outstanding < ZR_NODE_WRITES_MAX
+           && (req = (zr_persist_req_t *) zlist_pop (self->writes_held))) {
+        if (zr_persister_send_write (zactor_sock (self->persister), &req) != 0) {
+            s_self_child_ended (self, "persister");
+            break;
+        }
+        self->persist_outstanding++;
+    }
+}
+
+/* Returns true while the disk is behind: proposals get ZR_EBUSY. */
+static bool
+s_self_disk_behind (self_t *self)
+{
+    return self->persist_outstanding >= ZR_NODE_WRITES_MAX
+           || self->persist_bytes >= ZR_NODE_WRITE_BYTES_MAX;
+}
+
+/* Queues a committed run (taken; may be NULL), then hands the applier
+   what waits, oldest first, while it has room (back-pressure, node.h). */
+static void
+s_self_apply (self_t *self, zr_apply_req_t *req)
+{
+    if (req) {
+        int rc = zlist_append (self->applies_held, req);
+        zr_assert (rc == 0);
+    }
+    while (self->apply_outstanding < ZR_NODE_APPLY_RUNS_MAX
+           && (req = (zr_apply_req_t *) zlist_pop (self->applies_held))) {
+        if (zr_applier_send_apply (zactor_sock (self->applier), &req) != 0) {
+            s_self_child_ended (self, "applier");
+            break;
+        }
+        self->apply_outstanding++;
+    }
 }
 
 /* Dispatches the core's effects (see node.h). */
@@ -209,11 +303,7 @@ s_self_ready (self_t *self)
                                    .n_msgs = rd.n_msgs_synced};
         rd.entries = NULL;
         rd.msgs_synced = NULL;
-        zr_handoff_send (req);
-        if (zsock_send (self->persister, "sp", "WRITE", req) == 0)
-            self->persist_outstanding++;
-        else
-            zr_persist_req_destroy (&req);
+        s_self_persist (self, req);
     }
     if (rd.n_committed > 0) {
         zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
@@ -221,17 +311,14 @@ s_self_ready (self_t *self)
         req->entries = rd.committed;
         req->n_entries = rd.n_committed;
         rd.committed = NULL;
-        zr_handoff_send (req);
-        if (zsock_send (self->applier, "sp", "APPLY", req) != 0)
-            zr_apply_req_destroy (&req);
+        s_self_apply (self, req);
     }
     zr_ready_release (&rd);
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
-    if (deadline < self->armed_ms) {
+    if (deadline < self->armed_ms
+        && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
-        zsock_send (self->timer, "s8", "ARM", deadline);
-    }
 }
 
 /* ---------------------------------------------------------------- input */
@@ -317,65 +404,45 @@ s_self_handle_router (self_t *self)
     zmsg_destroy (&frames);
 }
 
-static void *s_pop_pointer (zmsg_t *msg);
+/* Takes a batch of written requests back from the persister. */
+static void
+s_self_persisted (self_t *self, zr_persist_batch_t *batch)
+{
+    zr_assert (self->persist_outstanding >= batch->n_reqs);
+    self->persist_outstanding -= batch->n_reqs;
+    for (uint32_t i = 0; i < batch->n_reqs; i++) {
+        zr_persist_req_t *req = batch->reqs [i];
+        uint64_t bytes = s_req_bytes (req);
+        zr_assert (self->persist_bytes >= bytes);
+        self->persist_bytes -= bytes;
+        zr_assert (req->n_msgs == 0);   /* the persister sent them */
+        if (req->n_entries > 0 && !batch->failed) {
+            const zr_entry_t *last = &req->entries [req->n_entries - 1];
+            zr_core_persisted (self->core, last->index, last->term);
+            self->stats.wal_entries += req->n_entries;
+        }
+    }
+    self->stats.wal_syncs = batch->wal.syncs;
+    self->stats.wal_bytes = batch->wal.bytes;
+    zr_persist_batch_destroy (&batch);
+    s_self_persist (self, NULL);        /* room for what waits */
+}
 
 static void
 s_self_handle_persister (self_t *self)
 {
-    /* FAILED carries a reason ("ss"), PERSISTED a pointer ("sp"). */
-    zmsg_t *msg = zmsg_recv (self->persister);
-    if (!msg)
-        return;
-    char *verb = zmsg_popstr (msg);
-    zr_assert (verb);
-    if (streq (verb, "FAILED"))
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (zactor_sock (self->persister), zr_persister_verbs, &msg);
+    if (verb < 0)
+        s_self_child_ended (self, "persister");
+    else
+    if (verb == ZR_PERSISTER_FAILED)
         self->disk_failed = true;       /* logged by the persister */
     else {
-        zr_assert (streq (verb, "PERSISTED"));
-        zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
-        zr_assert (batch);
-        zr_handoff_recv (batch);
-        zr_assert (self->persist_outstanding >= batch->n_reqs);
-        self->persist_outstanding -= batch->n_reqs;
-        for (uint32_t i = 0; i < batch->n_reqs && !batch->failed; i++) {
-            zr_persist_req_t *req = batch->reqs [i];
-            if (req->n_entries > 0) {
-                const zr_entry_t *last = &req->entries [req->n_entries - 1];
-                zr_core_persisted (self->core, last->index, last->term);
-                self->stats.wal_entries += req->n_entries;
-            }
-            zr_assert (req->n_msgs == 0);   /* the persister sent them */
-        }
-        self->stats.wal_syncs = batch->wal.syncs;
-        self->stats.wal_bytes = batch->wal.bytes;
-        zr_persist_batch_destroy (&batch);
+        zr_assert (verb == ZR_PERSISTER_PERSISTED && msg.args [0].p);
+        s_self_persisted (self, (zr_persist_batch_t *) msg.args [0].p);
     }
-    zstr_free (&verb);
-    zmsg_destroy (&msg);
-}
-
-/* Pops a number frame as czmq's zsock_send pictures 1/2/4/8 write it
-   (decimal text). Internal pipes only: asserts on a missing frame. */
-static uint64_t
-s_pop_number (zmsg_t *msg)
-{
-    char *text = zmsg_popstr (msg);
-    zr_assert (text);
-    uint64_t value = strtoull (text, NULL, 10);
-    zstr_free (&text);
-    return value;
-}
-
-/* Pops a pointer frame as zsock_send picture p writes it. */
-static void *
-s_pop_pointer (zmsg_t *msg)
-{
-    zframe_t *frame = zmsg_pop (msg);
-    zr_assert (frame && zframe_size (frame) == sizeof (void *));
-    void *ptr = NULL;
-    memcpy (&ptr, zframe_data (frame), sizeof ptr);
-    zframe_destroy (&frame);
-    return ptr;
+    zr_verb_msg_reset (&msg);
 }
 
 /* Appends the n commands packed in blob (sizes in the frame) to the log,
@@ -394,6 +461,8 @@ s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
         rc = ZR_ENOTLEADER;
     if (rc == 0 && zr_core_transferring (self->core))
         rc = ZR_EBUSY;                  /* all or nothing: checked up front */
+    if (rc == 0 && s_self_disk_behind (self))
+        rc = ZR_EBUSY;                  /* back-pressure (node.h) */
     size_t offset = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         zr_assert (offset + sizes [i] <= blob->size);
@@ -405,7 +474,8 @@ s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
             first = index;
     }
     zr_blob_unref (&blob);
-    zsock_send (self->pipe, "i884", rc, first, term, zr_core_leader (self->core));
+    zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_PROPOSE, rc, first, term,
+                   zr_core_leader (self->core));
 }
 
 static void
@@ -426,146 +496,173 @@ s_self_status (self_t *self)
     st.fault_dropped = fs.dropped + self->filter.dropped;
     st.fault_duplicated = fs.duplicated;
     st.fault_delayed = fs.delayed;
-    zsock_send (self->pipe, "b", &st, sizeof st);
+    zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_STATUS, &st, sizeof st);
+}
+
+/* FAULT: sets the faults of the link from a peer. */
+static void
+s_self_fault (self_t *self, const zr_verb_arg_t *args)
+{
+    zr_id_t peer = (zr_id_t) args [0].u;
+    zr_link_fault_t fault = {.cut = args [1].u != 0,
+                             .drop_ppm = (uint32_t) args [2].u,
+                             .dup_ppm = (uint32_t) args [3].u,
+                             .delay_ms = (uint32_t) args [4].u,
+                             .jitter_ms = (uint32_t) args [5].u};
+    int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
+           ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
+    zsock_signal (self->pipe, rc == 0 ? 0 : 1);
+}
+
+/* PARTITION: cuts or heals the links to a peer, both ways. */
+static void
+s_self_partition (self_t *self, const zr_verb_arg_t *args)
+{
+    uint64_t peer = args [0].u;
+    bool known = peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer];
+    if (known) {
+        self->filter.cut_out [peer] = args [1].u != 0;
+        self->filter.cut_in [peer] = args [2].u != 0;
+    }
+    zsock_signal (self->pipe, known ? 0 : 1);
 }
 
 static void
 s_self_handle_pipe (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg) {
-        self->terminated = true;
-        return;
-    }
-    char *verb = zmsg_popstr (msg);
-    zr_assert (verb);
-    if (streq (verb, "$TERM"))
-        self->terminated = true;
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->pipe, zr_node_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;        /* $TERM, or the pipe ended */
     else
-    if (streq (verb, "PROPOSE")) {
-        zr_blob_t *blob = (zr_blob_t *) s_pop_pointer (msg);
-        zframe_t *sizes = zmsg_pop (msg);
-        zr_assert (blob);
-        zr_handoff_recv (blob);
-        s_self_propose (self, blob, sizes);
-        zframe_destroy (&sizes);
+    if (verb == ZR_NODE_PROPOSE) {
+        zr_assert (msg.args [0].p);
+        s_self_propose (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f);
     }
     else
-    if (streq (verb, "STATUS"))
+    if (verb == ZR_NODE_STATUS)
         s_self_status (self);
     else
-    if (streq (verb, "PAUSE")) {
+    if (verb == ZR_NODE_PAUSE) {
         /* Chaos drill: the node thread stops, as a process would under
            SIGSTOP or a long GC pause; its peers see nothing from it. */
-        int64_t ms = (int64_t) s_pop_number (msg);
         zsock_signal (self->pipe, 0);
-        zclock_sleep ((int) ms);
+        zclock_sleep ((int) msg.args [0].u);
     }
     else
-    if (streq (verb, "TRANSFER")) {
-        zr_id_t peer = (zr_id_t) s_pop_number (msg);
-        int rc = zr_core_transfer (self->core, peer, (uint64_t) zclock_mono ());
-        zsock_send (self->pipe, "i", rc);
+    if (verb == ZR_NODE_TRANSFER) {
+        int rc = zr_core_transfer (self->core, (zr_id_t) msg.args [0].u,
+                                   (uint64_t) zclock_mono ());
+        zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_TRANSFER, rc);
     }
     else
-    if (streq (verb, "FAULT")) {
-        zr_assert (zmsg_size (msg) == 6);
-        zr_id_t peer = (zr_id_t) s_pop_number (msg);
-        zr_link_fault_t fault = {.cut = s_pop_number (msg) != 0};
-        fault.drop_ppm = (uint32_t) s_pop_number (msg);
-        fault.dup_ppm = (uint32_t) s_pop_number (msg);
-        fault.delay_ms = (uint32_t) s_pop_number (msg);
-        fault.jitter_ms = (uint32_t) s_pop_number (msg);
-        int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
-               ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
-        zsock_signal (self->pipe, rc == 0 ? 0 : 1);
-    }
+    if (verb == ZR_NODE_FAULT)
+        s_self_fault (self, msg.args);
     else {
-        zr_assert (streq (verb, "PARTITION") && zmsg_size (msg) == 3);
-        uint64_t peer = s_pop_number (msg);
-        uint64_t cut_out = s_pop_number (msg);
-        uint64_t cut_in = s_pop_number (msg);
-        bool known = peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer];
-        if (known) {
-            self->filter.cut_out [peer] = cut_out != 0;
-            self->filter.cut_in [peer] = cut_in != 0;
-        }
-        zsock_signal (self->pipe, known ? 0 : 1);
+        zr_assert (verb == ZR_NODE_PARTITION);
+        s_self_partition (self, msg.args);
     }
-    zstr_free (&verb);
-    zmsg_destroy (&msg);
+    zr_verb_msg_reset (&msg);
 }
 
-/* A child actor's pipe: applier, timer or a replicator. */
 static void
-s_self_handle_child (self_t *self, zsock_t *which)
+s_self_handle_timer (self_t *self)
 {
-    char *verb = NULL;
-    zmsg_t *msg = zmsg_recv (which);
-    if (!msg)
-        return;
-    if (zmsg_signal (msg) >= 0) {       /* a child ended (interrupted) */
-        zsys_error ("n%u node: a child actor ended; stopping", self->id);
-        self->terminated = true;
-        zmsg_destroy (&msg);
-        return;
-    }
-    verb = zmsg_popstr (msg);
-    zr_assert (verb);
-    if (streq (verb, "TICK")) {
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (zactor_sock (self->timer), zr_timer_verbs, &msg);
+    if (verb < 0)
+        s_self_child_ended (self, "timer");
+    else {
+        zr_assert (verb == ZR_TIMER_TICK);
         self->armed_ms = UINT64_MAX;
         zr_core_tick (self->core, (uint64_t) zclock_mono ());
     }
-    else
-    if (streq (verb, "APPLIED")) {
-        self->stats.applied = s_pop_number (msg);
-    }
+    zr_verb_msg_reset (&msg);
+}
+
+static void
+s_self_handle_applier (self_t *self)
+{
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (zactor_sock (self->applier), zr_applier_verbs, &msg);
+    if (verb < 0)
+        s_self_child_ended (self, "applier");
     else {
-        zr_assert (streq (verb, "UNREACHABLE"));
-        zr_core_unreachable (self->core, (zr_id_t) s_pop_number (msg));
+        zr_assert (verb == ZR_APPLIER_APPLIED && self->apply_outstanding > 0);
+        self->stats.applied = msg.args [0].u;
+        self->apply_outstanding--;
+        s_self_apply (self, NULL);      /* room for what waits */
     }
-    zstr_free (&verb);
-    zmsg_destroy (&msg);
+    zr_verb_msg_reset (&msg);
+}
+
+static void
+s_self_handle_replicator (self_t *self, zsock_t *which)
+{
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (which, zr_replicator_verbs, &msg);
+    if (verb < 0)
+        s_self_child_ended (self, "replicator");
+    else {
+        zr_assert (verb == ZR_REPLICATOR_UNREACHABLE);
+        zr_core_unreachable (self->core, (zr_id_t) msg.args [0].u);
+    }
+    zr_verb_msg_reset (&msg);
 }
 
 /* ---------------------------------------------------------------- stop */
 
-/* Ends a child actor. Children that hand pointers to the node (persister,
-   replicators) are first told to STOP: they answer STOPPED after their
-   last pointer message, which is freed here; zactor_destroy alone would
-   leave those frames unread and leak what they point to. */
+/* Frees what a persister message handed to the node, while stopping. */
 static void
-s_child_stop (zactor_t **child_p, bool drain)
+s_persister_drop (int verb, zr_verb_msg_t *msg)
+{
+    if (verb == ZR_PERSISTER_PERSISTED) {
+        zr_persist_batch_t *batch = (zr_persist_batch_t *) msg->args [0].p;
+        zr_persist_batch_destroy (&batch);
+    }
+}
+
+/* Ends a child actor. A child that hands pointers to the node (the
+   persister, the replicators) is first told to STOP (verb stop of its
+   table of n rows): it answers STOPPED (verb stopped) after its last
+   pointer message, which drop frees here; zactor_destroy alone would leave those frames unread and
+   leak what they point to. Without a table the child is just ended. */
+static void
+s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
+              int stopped, void (*drop) (int verb, zr_verb_msg_t *msg))
 {
     if (!*child_p)
         return;
     /* A child that already ended (an interrupt) has no peer on its pipe:
        the send fails at once instead of blocking, and zactor_destroy
        (which also sends with a zero timeout) collects nothing. */
-    zsock_set_sndtimeo (*child_p, 0);
-    if (drain && zstr_send (*child_p, "STOP") == 0) {
-        while (true) {
-            zmsg_t *msg = zmsg_recv (*child_p);
-            if (!msg)
-                break;
-            if (zmsg_signal (msg) >= 0) {   /* it ended instead */
-                zmsg_destroy (&msg);
-                break;
-            }
-            char *verb = zmsg_popstr (msg);
-            bool stopped = !verb || streq (verb, "STOPPED");
-            if (verb && streq (verb, "PERSISTED")) {
-                zr_persist_batch_t *batch = (zr_persist_batch_t *) s_pop_pointer (msg);
-                zr_handoff_recv (batch);
-                zr_persist_batch_destroy (&batch);
-            }
-            zstr_free (&verb);
-            zmsg_destroy (&msg);
-            if (stopped)
-                break;
-        }
+    zsock_t *pipe = zactor_sock (*child_p);
+    zsock_set_sndtimeo (pipe, 0);
+    if (table && zr_verb_send (pipe, table, stop) == 0) {
+        int verb;
+        do {
+            zr_verb_msg_t msg;
+            verb = zr_verb_recv_table (pipe, table, n, &msg);
+            if (drop)
+                drop (verb, &msg);
+            zr_verb_msg_reset (&msg);
+        } while (verb >= 0 && verb != stopped);
     }
     zactor_destroy (child_p);
+}
+
+/* Frees the WRITEs and committed runs that were waiting for room. */
+static void
+s_held_destroy (zlist_t **writes_p, zlist_t **applies_p)
+{
+    zr_persist_req_t *write;
+    while (*writes_p && (write = (zr_persist_req_t *) zlist_pop (*writes_p)))
+        zr_persist_req_destroy (&write);
+    zr_apply_req_t *apply;
+    while (*applies_p && (apply = (zr_apply_req_t *) zlist_pop (*applies_p)))
+        zr_apply_req_destroy (&apply);
+    zlist_destroy (writes_p);
+    zlist_destroy (applies_p);
 }
 
 static void
@@ -574,11 +671,16 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
-        s_child_stop (&self->replicators [id], true);
-    s_child_stop (&self->timer, false);
-    s_child_stop (&self->persister, true);
-    s_child_stop (&self->applier, false);
+        s_child_stop (&self->replicators [id], zr_replicator_verbs,
+                      ZR_VERBS_COUNT (zr_replicator_verbs), ZR_REPLICATOR_STOP,
+                      ZR_REPLICATOR_STOPPED, NULL);
+    s_child_stop (&self->timer, NULL, 0, 0, 0, NULL);
+    s_child_stop (&self->persister, zr_persister_verbs,
+                  ZR_VERBS_COUNT (zr_persister_verbs), ZR_PERSISTER_STOP,
+                  ZR_PERSISTER_STOPPED, s_persister_drop);
+    s_child_stop (&self->applier, NULL, 0, 0, 0, NULL);
     zsock_destroy (&self->router);
+    s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
     free (self);
@@ -594,10 +696,16 @@ s_self_handle (self_t *self, void *which)
     if (which == self->router)
         s_self_handle_router (self);
     else
-    if (which == self->persister)
+    if (which == zactor_sock (self->persister))
         s_self_handle_persister (self);
     else
-        s_self_handle_child (self, (zsock_t *) which);
+    if (which == zactor_sock (self->timer))
+        s_self_handle_timer (self);
+    else
+    if (which == zactor_sock (self->applier))
+        s_self_handle_applier (self);
+    else
+        s_self_handle_replicator (self, (zsock_t *) which);
 }
 
 /* Blocks every asynchronous signal on the calling thread (node.h). The
@@ -617,14 +725,17 @@ zr_signals_block (sigset_t *old)
     zr_assert (rc == 0);
 }
 
-void
-zr_node_actor (zsock_t *pipe, void *args)
+/* Builds the node from its arguments (taken: freed here) and starts the
+   server: recovers the log, binds the ROUTER, starts the children.
+   Returns NULL with *rc_p set (the failure was logged), having released
+   everything it made. */
+static self_t *
+s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
 {
-    zr_signals_block (NULL);            /* before any child is started */
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     zr_assert (self);
     self->pipe = pipe;
-    self->args = *(zr_node_args_t *) args;
+    self->args = *args;
     free (args);                        /* ours (node.h) */
     /* The copied config points into the copy, not the freed block. */
     for (uint32_t i = 0; i < self->args.config.n_servers; i++)
@@ -635,34 +746,47 @@ zr_node_actor (zsock_t *pipe, void *args)
     atomic_init (&self->bytes_out, 0);
     self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
     zr_assert (self->faults);
-    int rc = s_self_start (self);
-    zsock_signal (pipe, 0);
-    zsock_send (pipe, "i", rc);
-    if (rc != 0) {                      /* wait for $TERM, then clean up */
-        char *verb = zstr_recv (pipe);
-        zstr_free (&verb);
+    self->writes_held = zlist_new ();
+    self->applies_held = zlist_new ();
+    zr_assert (self->writes_held && self->applies_held);
+    *rc_p = s_self_start (self);
+    if (*rc_p != 0)
         s_self_destroy (&self);
+    return self;
+}
+
+/* Milliseconds until the fault filter releases a held message, for
+   zpoller_wait (-1: none held). */
+static int
+s_self_timeout (self_t *self)
+{
+    uint64_t due = zr_filter_next_ms (self->faults);
+    if (due == UINT64_MAX)
+        return -1;
+    int64_t left = (int64_t) due - zclock_mono ();
+    return left > 0 ? (int) left : 0;
+}
+
+void
+zr_node_actor (zsock_t *pipe, void *args)
+{
+    zr_signals_block (NULL);            /* before any child is started */
+    int rc = 0;
+    self_t *self = s_self_new (pipe, (zr_node_args_t *) args, &rc);
+    if (zr_actor_ready (pipe, NULL, rc) != 0)
         return;
-    }
     zsys_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
-        int timeout = -1;               /* wake for messages the filter holds */
-        uint64_t due = zr_filter_next_ms (self->faults);
-        if (due != UINT64_MAX) {
-            int64_t left = (int64_t) due - zclock_mono ();
-            timeout = left > 0 ? (int) left : 0;
-        }
-        void *which = zpoller_wait (self->poller, timeout);
-        if (!which && !zpoller_expired (self->poller))
-            break;                      /* interrupted */
+        void *which = zr_actor_wait (self->poller, s_self_timeout (self),
+                                     &self->terminated);
         s_self_release (self);
         /* Take a burst of input before asking the core for a Ready, so
            proposals and replies that arrive together share one batch. */
         for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
              burst++) {
             s_self_handle (self, which);
-            which = zpoller_wait (self->poller, 0);
+            which = zr_actor_wait (self->poller, 0, &self->terminated);
         }
         if (!self->terminated)
             s_self_ready (self);

@@ -32,6 +32,45 @@
 
 #define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready */
 
+/* Back-pressure: a bound on every hand-off to a child, so the node never
+   blocks on a full pipe (its sends to children have a zero timeout).
+   - WRITE: at most ZR_NODE_WRITES_MAX requests are with the persister;
+     more wait in the node, in order. While that many are out, or their
+     entries total ZR_NODE_WRITE_BYTES_MAX, proposals are answered
+     ZR_EBUSY ("the disk is behind, retry"); votes, appends and their
+     replies still go through, so a slow disk slows proposals, never
+     heartbeats. A request that only carries replies is dropped (as a
+     lossy network would; the sender retries) once ZR_NODE_HELD_MAX
+     wait, so a stalled disk cannot grow the node without bound.
+   - APPLY: at most ZR_NODE_APPLY_RUNS_MAX runs are with the applier;
+     later committed runs wait in the node, in order, and are handed as
+     APPLIED reports come back. They reference the log's blobs, so
+     waiting costs an entry array, not the payloads.
+   - SEND: a replicator whose pipe is full is treated as an unreachable
+     link: the message is dropped and the core probes that peer again.
+   - ARM: a timer that cannot take it is re-armed at the next Ready.
+   Every child pipe holds at least ZR_NODE_PIPE_MSGS_MAX messages
+   (zsys_pipehwm, checked by zraft_new), more than the node ever queues
+   on one, control verbs included. */
+#define ZR_NODE_WRITES_MAX 256          /* WRITEs with the persister */
+#define ZR_NODE_WRITE_BYTES_MAX (64u << 20)     /* entry bytes in those */
+#define ZR_NODE_HELD_MAX 1024           /* WRITEs waiting in the node before
+                                           reply-only ones are dropped */
+#define ZR_NODE_APPLY_RUNS_MAX 16       /* APPLY runs with the applier */
+#define ZR_NODE_PIPE_MSGS_MAX (ZR_NODE_WRITES_MAX + 16) /* per child pipe */
+_Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its pipe");
+
+/* The table above, which both ends use (actor.h); the last column is the
+   reply's picture ("" for a signal). */
+#define ZR_NODE_PROTOCOL(X)                                                  \
+    X (NODE, PROPOSE, "spf", "i884")                                         \
+    X (NODE, STATUS, "s", "b")                                               \
+    X (NODE, PARTITION, "s444", "")                                          \
+    X (NODE, PAUSE, "s8", "")                                                \
+    X (NODE, TRANSFER, "s4", "i")                                            \
+    X (NODE, FAULT, "s414444", "")
+ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);
+
 typedef struct {
     zraft_config_t config;              /* endpoints point into endpoints */
     char endpoints [ZR_NODES_MAX][256]; /* copied endpoint strings */

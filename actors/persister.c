@@ -27,54 +27,72 @@ typedef struct {
    never sit between a sync and the acknowledgements behind it. A job is
    on the heap with its own directory descriptor: if the persister can no
    longer take it back (the context ended), the preparer releases it.
+   | verb     | direction             | frames                | reply |
+   |----------|-----------------------|-----------------------|-------|
    | PREPARE  | persister -> preparer | "sp": zr_wal_spare_t* | PREPARED with the same job |
-   | PREPARED | preparer -> persister | "sp": zr_wal_spare_t* | the persister owns the job again | */
+   | PREPARED | preparer -> persister | "sp": zr_wal_spare_t* | the persister owns the job again |
+   | $TERM    | persister -> preparer | "s"                   | actor ends |
+   Between PREPARE and PREPARED the preparer owns the job. */
+#define ZR_PREPARER_PROTOCOL(X)                                              \
+    X (PREPARER, PREPARE, "sp", NULL)                                        \
+    X (PREPARER, PREPARED, "sp", NULL)
+ZR_PROTOCOL_DECLARE (preparer, ZR_PREPARER_PROTOCOL);
+
+typedef struct {
+    zsock_t *pipe;                      /* to the persister */
+    zpoller_t *poller;                  /* over the pipe */
+    bool terminated;                    /* $TERM received */
+} preparer_t;
+
 static void
-s_preparer_actor (zsock_t *pipe, void *args)
+s_preparer_handle_pipe (preparer_t *self)
 {
-    (void) args;
-    zsock_signal (pipe, 0);
-    while (true) {
-        char *verb = NULL;
-        void *job = NULL;
-        if (zsock_recv (pipe, "sp", &verb, &job) < 0)
-            break;
-        zr_handoff_recv (job);
-        bool prepare = verb && streq (verb, "PREPARE") && job;
-        zstr_free (&verb);
-        if (!prepare)
-            break;                      /* $TERM */
-        zr_wal_spare_prepare ((zr_wal_spare_t *) job);
-        zr_handoff_send (job);
-        if (zsock_send (pipe, "sp", "PREPARED", job) != 0) {
-            zr_wal_spare_discard ((zr_wal_spare_t *) job);
-            free (job);
-        }
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->pipe, zr_preparer_verbs, &msg);
+    if (verb < 0) {
+        self->terminated = true;        /* $TERM, or the pipe ended */
+        return;
+    }
+    zr_assert (verb == ZR_PREPARER_PREPARE && msg.args [0].p);
+    zr_wal_spare_t *job = (zr_wal_spare_t *) msg.args [0].p;
+    zr_wal_spare_prepare (job);
+    zr_handoff_send (job);
+    if (zr_verb_send (self->pipe, zr_preparer_verbs, ZR_PREPARER_PREPARED, job) != 0) {
+        zr_wal_spare_discard (job);
+        free (job);
     }
 }
 
-/* Takes the preparer's job back (blocks until it is done). If the pipe
+static void
+s_preparer_actor (zsock_t *pipe, void *args)
+{
+    preparer_t self = {.pipe = pipe, .poller = zpoller_new (pipe, NULL)};
+    zr_assert (self.poller);
+    zpoller_set_nonstop (self.poller, true);    /* ended by $TERM only */
+    zr_actor_ready (pipe, args, 0);
+    while (!self.terminated)
+        if (zr_actor_wait (self.poller, -1, &self.terminated) == pipe)
+            s_preparer_handle_pipe (&self);
+    zpoller_destroy (&self.poller);
+}
+
+static void s_self_fail (self_t *self, const char *reason);
+
+/* Takes the preparer's job back (blocks until it is done): the handler
+   of the preparer's pipe, also called where the WAL needs the spare. If the pipe
    fails (the context ended), the job is the preparer's to release and the
    persister stops writing: the WAL still counts the spare as pending. */
 static void
 s_spare_collect (self_t *self)
 {
     zr_assert (self->spare);
-    char *verb = NULL;
-    void *job = NULL;
-    int rc;
-    while ((rc = zsock_recv (zactor_sock (self->preparer), "sp", &verb, &job)) < 0
-           && zmq_errno () == EINTR)
-        ;
-    zstr_free (&verb);
-    if (rc < 0 || job != self->spare) {
-        zsys_error ("persister: lost the spare segment job; no further writes");
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (zactor_sock (self->preparer), zr_preparer_verbs, &msg);
+    if (verb != ZR_PREPARER_PREPARED || msg.args [0].p != self->spare) {
         self->spare = NULL;
-        self->failed = true;
-        zsock_send (self->pipe, "ss", "FAILED", "lost the spare segment job");
+        s_self_fail (self, "lost the spare segment job");
         return;
     }
-    zr_handoff_recv (job);
     if (zr_wal_spare_done (self->wal, self->spare) != 0)
         zsys_warning ("persister: spare segment: %s (retried at the switch)",
                       self->spare->error);
@@ -95,7 +113,7 @@ s_spare_request (self_t *self)
         return;
     }
     zr_handoff_send (job);
-    if (zsock_send (self->preparer, "sp", "PREPARE", job) == 0)
+    if (zr_verb_send (self->preparer, zr_preparer_verbs, ZR_PREPARER_PREPARE, job) == 0)
         self->spare = job;
     else {                              /* as if it failed: the switch retries */
         job->rc = ZR_EIO;
@@ -133,30 +151,35 @@ zr_persist_batch_destroy (zr_persist_batch_t **self_p)
     *self_p = NULL;
 }
 
-/* Takes one WRITE (or $TERM) off the pipe into the queue. */
+/* Enters the sticky failed state: says so once, writes nothing more. */
+static void
+s_self_fail (self_t *self, const char *reason)
+{
+    if (self->failed)
+        return;                         /* FAILED is sent once */
+    self->failed = true;
+    zsys_error ("n%u persister: %s; no further writes will be acknowledged",
+                self->self_id, reason);
+    zr_verb_send (self->pipe, zr_persister_verbs, ZR_PERSISTER_FAILED, reason);
+}
+
+/* Takes one WRITE, STOP or $TERM off the pipe (WRITE into the queue). */
 static void
 s_self_receive (self_t *self)
 {
-    char *verb = NULL;
-    void *ptr = NULL;
-    int rc = zsock_recv (self->pipe, "sp", &verb, &ptr);
-    zr_handoff_recv (ptr);
-    if (rc < 0) {
-        self->terminated = true;
-        return;
-    }
-    zr_assert (verb);
-    if (streq (verb, "$TERM"))
-        self->terminated = true;
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->pipe, zr_persister_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;        /* $TERM, or the pipe ended */
     else
-    if (streq (verb, "STOP"))
+    if (verb == ZR_PERSISTER_STOP)
         self->stop_asked = true;
     else {
-        zr_assert (streq (verb, "WRITE") && ptr);
+        zr_assert (verb == ZR_PERSISTER_WRITE && msg.args [0].p);
         zr_assert (self->queued < ZR_PERSIST_BATCH_MAX);
-        self->queue [self->queued++] = (zr_persist_req_t *) ptr;
+        self->queue [self->queued++] = (zr_persist_req_t *) msg.args [0].p;
     }
-    zstr_free (&verb);
+    zr_verb_msg_reset (&msg);
 }
 
 /* Writes the whole queue with one fdatasync (group commit). */
@@ -171,10 +194,8 @@ s_self_write (self_t *self)
             dirty = true;
         }
         if (req->n_entries > 0) {
-            if (zr_wal_append (self->wal, req->entries, req->n_entries) != 0) {
-                self->failed = true;
-                zsys_error ("persister: entry larger than a WAL segment");
-            }
+            if (zr_wal_append (self->wal, req->entries, req->n_entries) != 0)
+                s_self_fail (self, "entry larger than a WAL segment");
             dirty = true;
         }
     }
@@ -184,12 +205,8 @@ s_self_write (self_t *self)
     }
     if (dirty && !self->failed) {
         char errmsg [256] = "";
-        if (zr_wal_sync (self->wal, errmsg, sizeof errmsg) != 0) {
-            self->failed = true;
-            zsys_error ("persister: %s; no further writes will be acknowledged",
-                        errmsg);
-            zsock_send (self->pipe, "ss", "FAILED", errmsg);
-        }
+        if (zr_wal_sync (self->wal, errmsg, sizeof errmsg) != 0)
+            s_self_fail (self, errmsg);
     }
 }
 
@@ -230,10 +247,14 @@ s_self_complete (self_t *self)
     zr_wal_stats (self->wal, &batch->wal);
     self->queued = 0;
     zr_handoff_send (batch);
-    if (zsock_send (self->pipe, "sp", "PERSISTED", batch) != 0)
+    if (zr_verb_send (self->pipe, zr_persister_verbs, ZR_PERSISTER_PERSISTED, batch) != 0)
         zr_persist_batch_destroy (&batch);
 }
 
+static void s_self_destroy (self_t **self_p);
+
+/* Returns NULL (having logged why, and destroyed the WAL it was given)
+   if a peer endpoint cannot be connected. */
 static self_t *
 s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
 {
@@ -245,7 +266,7 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
     self->bytes_out = args->bytes_out;
     zr_assert (self->wal && self->bytes_out);
     msgpack_sbuffer_init (&self->sbuf);
-    self->preparer = zactor_new (s_preparer_actor, NULL);
+    self->preparer = zr_actor_new (s_preparer_actor, NULL);
     zr_assert (self->preparer);
     self->poller = zpoller_new (pipe, self->preparer, NULL);
     zr_assert (self->poller);
@@ -254,7 +275,12 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
         zr_id_t peer = args->peer_ids [i];
         zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);
         self->dealers [peer] = zr_peer_dealer_new ('r', self->self_id, args->endpoints [i]);
-        zr_assert (self->dealers [peer]);    /* endpoints were checked */
+        if (!self->dealers [peer]) {
+            zsys_error ("n%u persister: cannot connect to n%u at %s", self->self_id,
+                        peer, args->endpoints [i]);
+            s_self_destroy (&self);
+            break;
+        }
     }
     return self;
 }
@@ -277,36 +303,41 @@ s_self_destroy (self_t **self_p)
     *self_p = NULL;
 }
 
+/* Takes every request already queued on the pipe (group commit), writes
+   them with one fdatasync, sends their replies and hands them back. */
+static void
+s_self_handle_pipe (self_t *self)
+{
+    s_self_receive (self);
+    while (!self->terminated && self->queued < ZR_PERSIST_BATCH_MAX
+           && (zsock_events (self->pipe) & ZMQ_POLLIN))
+        s_self_receive (self);
+    if (self->queued > 0) {
+        s_self_write (self);
+        s_self_send (self);
+        s_self_complete (self);
+        s_spare_request (self);         /* after the replies are out */
+    }
+    if (self->stop_asked) {             /* nothing follows STOPPED */
+        self->stop_asked = false;
+        zr_verb_send (self->pipe, zr_persister_verbs, ZR_PERSISTER_STOPPED);
+    }
+}
+
 void
 zr_persister_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (zr_persister_args_t *) args);
-    zr_actor_ready (pipe, args, 0);
+    if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
+        return;
     s_spare_request (self);
     while (!self->terminated) {
-        void *which = zpoller_wait (self->poller, -1);
-        if (which == self->preparer) {
+        void *which = zr_actor_wait (self->poller, -1, &self->terminated);
+        if (which == self->preparer)
             s_spare_collect (self);
-            continue;
-        }
-        if (!which) {
-            self->terminated = true;    /* interrupted or context ended */
-            break;
-        }
-        s_self_receive (self);
-        while (!self->terminated && self->queued < ZR_PERSIST_BATCH_MAX
-               && (zsock_events (pipe) & ZMQ_POLLIN))
-            s_self_receive (self);      /* group commit: take what is queued */
-        if (self->queued > 0) {
-            s_self_write (self);
-            s_self_send (self);
-            s_self_complete (self);
-            s_spare_request (self);     /* after the replies are out */
-        }
-        if (self->stop_asked) {         /* nothing follows STOPPED */
-            self->stop_asked = false;
-            zstr_send (pipe, "STOPPED");
-        }
+        else
+        if (which == pipe)
+            s_self_handle_pipe (self);
     }
     s_self_destroy (&self);
 }

@@ -51,6 +51,30 @@ void zr_persist_req_destroy (zr_persist_req_t **self_p);
 /* Frees a batch and every request left in it. */
 void zr_persist_batch_destroy (zr_persist_batch_t **self_p);
 
+/* The table above, which both ends use (actor.h). */
+#define ZR_PERSISTER_PROTOCOL(X)                                             \
+    X (PERSISTER, WRITE, "sp", NULL)                                         \
+    X (PERSISTER, PERSISTED, "sp", NULL)                                     \
+    X (PERSISTER, FAILED, "ss", NULL)                                        \
+    X (PERSISTER, STOP, "s", NULL)                                           \
+    X (PERSISTER, STOPPED, "s", NULL)
+ZR_PROTOCOL_DECLARE (persister, ZR_PERSISTER_PROTOCOL);
+
+/* Hands a write request to the persister, taking *req_p (NULLed).
+   Returns 0, or -1 if the pipe is full or gone: the request (and the
+   replies it carries) is then destroyed. */
+static inline int
+zr_persister_send_write (zsock_t *pipe, zr_persist_req_t **req_p)
+{
+    zr_persist_req_t *req = *req_p;
+    *req_p = NULL;
+    zr_handoff_send (req);
+    int rc = zr_verb_send (pipe, zr_persister_verbs, ZR_PERSISTER_WRITE, req);
+    if (rc != 0)
+        zr_persist_req_destroy (&req);
+    return rc;
+}
+
 typedef struct {
     zr_wal_t *wal;                      /* passes to the actor, which destroys it */
     zr_id_t self_id;                    /* this server */

@@ -7,7 +7,8 @@
 
 typedef struct {
     zsock_t *pipe;                      /* to the node */
-    zsock_t *dealer;                    /* to the peer's ROUTER */
+    zsock_t *dealer;                    /* to the peer's ROUTER, send only */
+    zpoller_t *poller;                  /* over the pipe */
     zr_replicator_args_t conf;          /* copied arguments */
     msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool unreachable;                   /* a full link was reported */
@@ -15,6 +16,43 @@ typedef struct {
     bool terminated;                    /* $TERM received */
 } self_t;
 
+static void s_self_destroy (self_t **self_p);
+
+/* Returns NULL (having logged why) if the peer endpoint cannot be
+   connected. The DEALER only sends: replies come back to the node's
+   ROUTER from the peer's persister (transport/peer.h). */
+static self_t *
+s_self_new (zsock_t *pipe, const zr_replicator_args_t *args)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    zr_assert (self);
+    self->pipe = pipe;
+    self->conf = *args;
+    msgpack_sbuffer_init (&self->sbuf);
+    self->poller = zpoller_new (pipe, NULL);
+    zr_assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
+    self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
+    if (!self->dealer) {
+        zsys_error ("n%u replicator/n%u: cannot connect %s", self->conf.self_id,
+                    self->conf.peer_id, self->conf.endpoint);
+        s_self_destroy (&self);
+    }
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    zpoller_destroy (&self->poller);
+    zsock_destroy (&self->dealer);
+    msgpack_sbuffer_destroy (&self->sbuf);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Encodes and writes one message to the peer, never blocking. */
 static void
 s_self_send (self_t *self, zr_message_t *msg)
 {
@@ -32,59 +70,40 @@ s_self_send (self_t *self, zr_message_t *msg)
     else
     if (!self->unreachable) {
         self->unreachable = true;
-        zsock_send (self->pipe, "s4", "UNREACHABLE", self->conf.peer_id);
+        zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_UNREACHABLE,
+                      self->conf.peer_id);
     }
 }
 
 static void
 s_self_handle_pipe (self_t *self)
 {
-    char *verb = NULL;
-    void *ptr = NULL;
-    int rc = zsock_recv (self->pipe, "sp", &verb, &ptr);
-    zr_handoff_recv (ptr);
-    if (rc < 0) {
-        self->terminated = true;
-        return;
-    }
-    zr_assert (verb);
-    if (streq (verb, "$TERM"))
-        self->terminated = true;
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->pipe, zr_replicator_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;        /* $TERM, or the pipe ended */
     else
-    if (streq (verb, "STOP")) {
+    if (verb == ZR_REPLICATOR_STOP) {
         self->stopped = true;
-        zstr_send (self->pipe, "STOPPED");
+        zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_STOPPED);
     }
     else {
-        zr_assert (streq (verb, "SEND") && ptr);
-        zr_message_t *msg = (zr_message_t *) ptr;
-        s_self_send (self, msg);
-        zr_message_destroy (&msg);
+        zr_assert (verb == ZR_REPLICATOR_SEND && msg.args [0].p);
+        zr_message_t *message = (zr_message_t *) msg.args [0].p;
+        s_self_send (self, message);
+        zr_message_destroy (&message);
     }
-    zstr_free (&verb);
+    zr_verb_msg_reset (&msg);
 }
 
 void
 zr_replicator_actor (zsock_t *pipe, void *args)
 {
-    self_t *self = (self_t *) calloc (1, sizeof (self_t));
-    zr_assert (self);
-    self->pipe = pipe;
-    self->conf = *(zr_replicator_args_t *) args;
-    msgpack_sbuffer_init (&self->sbuf);
-    self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
-    if (!self->dealer) {
-        zr_actor_ready (pipe, args, 1);
-        msgpack_sbuffer_destroy (&self->sbuf);
-        free (self);
+    self_t *self = s_self_new (pipe, (zr_replicator_args_t *) args);
+    if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;
-    }
-    zr_actor_ready (pipe, args, 0);
-    /* The DEALER only sends: replies come back to the node's ROUTER from
-       the peer's persister (transport/peer.h). */
     while (!self->terminated)
-        s_self_handle_pipe (self);
-    zsock_destroy (&self->dealer);
-    msgpack_sbuffer_destroy (&self->sbuf);
-    free (self);
+        if (zr_actor_wait (self->poller, -1, &self->terminated) == pipe)
+            s_self_handle_pipe (self);
+    s_self_destroy (&self);
 }

@@ -30,6 +30,29 @@ typedef struct {
     atomic_uint_fast64_t *bytes_out;    /* bytes written to the peer */
 } zr_replicator_args_t;
 
+/* The table above, which both ends use (actor.h). */
+#define ZR_REPLICATOR_PROTOCOL(X)                                            \
+    X (REPLICATOR, SEND, "sp", NULL)                                         \
+    X (REPLICATOR, UNREACHABLE, "s4", NULL)                                  \
+    X (REPLICATOR, STOP, "s", NULL)                                          \
+    X (REPLICATOR, STOPPED, "s", NULL)
+ZR_PROTOCOL_DECLARE (replicator, ZR_REPLICATOR_PROTOCOL);
+
+/* Hands a message to the replicator, taking *msg_p (NULLed). Returns 0,
+   or -1 if the pipe is full or gone: the message is then destroyed (as
+   a full link would drop it). */
+static inline int
+zr_replicator_send_send (zsock_t *pipe, zr_message_t **msg_p)
+{
+    zr_message_t *msg = *msg_p;
+    *msg_p = NULL;
+    zr_handoff_send (msg);
+    int rc = zr_verb_send (pipe, zr_replicator_verbs, ZR_REPLICATOR_SEND, msg);
+    if (rc != 0)
+        zr_message_destroy (&msg);
+    return rc;
+}
+
 /* zactor body; args is a zr_replicator_args_t * (copied during start). */
 void zr_replicator_actor (zsock_t *pipe, void *args);
 

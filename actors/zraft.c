@@ -39,38 +39,133 @@ zraft_config_defaults (zraft_config_t *config)
     config->check_quorum = true;
 }
 
-/* Returns NULL if config is usable, else what is wrong with it. */
-static const char *
-s_config_problem (const zraft_config_t *c)
+/* Returns true if endpoint is "tcp://host:port" with a port 1..65535
+   (what the peer ROUTER binds and the DEALERs connect to). */
+static bool
+s_endpoint_valid (const char *endpoint)
 {
-    if (c->n_servers < 1 || c->n_servers > ZR_NODES_MAX)
-        return "n_servers must be 1..9";
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host || colon [1] == '\0')
+        return false;
+    char *end = NULL;
+    unsigned long port = strtoul (colon + 1, &end, 10);
+    return *end == '\0' && colon [1] >= '0' && colon [1] <= '9'
+           && port >= 1 && port <= 65535;
+}
+
+/* Returns 0 if dir is a writable directory, or is missing and can be
+   created in a writable parent directory; else an errno value. */
+static int
+s_dir_check (const char *dir)
+{
+    struct stat st;
+    char target [1024];
+    snprintf (target, sizeof target, "%s", dir);
+    if (stat (target, &st) != 0) {
+        if (errno != ENOENT)
+            return errno;
+        char *slash = strrchr (target, '/');
+        if (!slash)
+            snprintf (target, sizeof target, ".");
+        else
+            slash [slash == target ? 1 : 0] = '\0';    /* "/x" -> "/" */
+        if (stat (target, &st) != 0)
+            return errno;
+    }
+    if (!S_ISDIR (st.st_mode))
+        return ENOTDIR;
+    return access (target, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+/* Writes a configuration problem into why; returns -1. */
+static int s_problem (char *why, size_t size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_problem (char *why, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (why, size, format, args);
+    va_end (args);
+    return -1;
+}
+
+/* Checks the server list; returns 0, or -1 with the problem in why. */
+static int
+s_servers_problem (const zraft_config_t *c, char *why, size_t size)
+{
     bool self_found = false;
     for (uint32_t i = 0; i < c->n_servers; i++) {
-        if (c->servers [i].id < 1 || c->servers [i].id > ZR_NODES_MAX)
-            return "server ids must be 1..9";
-        if (!c->servers [i].endpoint || strlen (c->servers [i].endpoint) >= 256)
-            return "every server needs an endpoint (< 256 chars)";
-        for (uint32_t j = 0; j < i; j++)
-            if (c->servers [j].id == c->servers [i].id)
-                return "server ids must be unique";
-        self_found = self_found || c->servers [i].id == c->id;
+        const zraft_server_t *server = &c->servers [i];
+        if (server->id < 1 || server->id > ZR_NODES_MAX)
+            return s_problem (why, size, "servers[%u].id %u is not in 1..%u", i,
+                              server->id, ZR_NODES_MAX);
+        if (!server->endpoint || strlen (server->endpoint) >= 256)
+            return s_problem (why, size, "servers[%u].endpoint is missing or "
+                              "not under 256 chars", i);
+        if (!s_endpoint_valid (server->endpoint))
+            return s_problem (why, size, "servers[%u].endpoint '%s' is not "
+                              "tcp://host:port (port 1..65535)", i,
+                              server->endpoint);
+        for (uint32_t j = 0; j < i; j++) {
+            if (c->servers [j].id == server->id)
+                return s_problem (why, size, "server id %u is listed twice",
+                                  server->id);
+            if (streq (c->servers [j].endpoint, server->endpoint))
+                return s_problem (why, size, "endpoint %s is listed twice",
+                                  server->endpoint);
+        }
+        self_found = self_found || server->id == c->id;
     }
     if (!self_found)
-        return "id must be one of the servers";
-    if (!c->data_dir || strlen (c->data_dir) >= 1024)
-        return "data_dir is required (< 1024 chars)";
+        return s_problem (why, size, "id %u is not one of the servers", c->id);
+    return 0;
+}
+
+/* Checks the whole configuration up front, so a bad one is refused with
+   one line naming the field, before any thread or socket exists. Returns
+   0, or -1 with the problem in why. */
+static int
+s_config_problem (const zraft_config_t *c, char *why, size_t size)
+{
+    if (c->n_servers < 1 || c->n_servers > ZR_NODES_MAX)
+        return s_problem (why, size, "n_servers %u is not in 1..%u", c->n_servers,
+                          ZR_NODES_MAX);
+    if (s_servers_problem (c, why, size) != 0)
+        return -1;
+    if (!c->data_dir || !c->data_dir [0] || strlen (c->data_dir) >= 1024)
+        return s_problem (why, size, "data_dir is required (under 1024 chars)");
+    int err = s_dir_check (c->data_dir);
+    if (err != 0)
+        return s_problem (why, size, "data_dir %s is not a writable directory, "
+                           "nor can it be created: %s", c->data_dir, strerror (err));
     if (c->heartbeat_ms == 0 || c->election_timeout_ms <= c->heartbeat_ms)
-        return "need 0 < heartbeat_ms < election_timeout_ms";
+        return s_problem (why, size, "need 0 < heartbeat_ms (%u) < "
+                          "election_timeout_ms (%u)", c->heartbeat_ms,
+                          c->election_timeout_ms);
     if (c->inflight_max < 1 || c->inflight_max > ZR_INFLIGHT_MAX)
-        return "inflight_max must be 1..256";
+        return s_problem (why, size, "inflight_max %u is not in 1..%u",
+                          c->inflight_max, ZR_INFLIGHT_MAX);
     if (c->inflight_bytes_max == 0)
-        return "inflight_bytes_max must be > 0";
+        return s_problem (why, size, "inflight_bytes_max must be > 0");
     if (c->batch_bytes == 0 || c->batch_bytes > ZR_FRAME_BYTES_MAX / 2)
-        return "batch_bytes must be 1..8 MiB";
-    if (c->segment_bytes < (64u << 10) || c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
-        return "segment_bytes must hold two maximal entries (>= 2 MiB + 4 KiB)";
-    return NULL;
+        return s_problem (why, size, "batch_bytes %llu is not in 1..%u",
+                          (unsigned long long) c->batch_bytes,
+                          ZR_FRAME_BYTES_MAX / 2);
+    size_t hwm = zsys_pipehwm ();
+    if (hwm != 0 && hwm < ZR_NODE_PIPE_MSGS_MAX)
+        return s_problem (why, size, "zsys_pipehwm %zu is below %u, the most "
+                          "messages zraft queues on an actor pipe", hwm,
+                          ZR_NODE_PIPE_MSGS_MAX);
+    if (c->segment_bytes < 2 * ZR_ENTRY_BYTES_MAX + 4096)
+        return s_problem (why, size, "segment_bytes %llu must hold two maximal "
+                          "entries (>= %u)", (unsigned long long) c->segment_bytes,
+                          2 * ZR_ENTRY_BYTES_MAX + 4096);
+    return 0;
 }
 
 /* Runs zsock_vsend or zsock_vrecv on the node's pipe until a signal no
@@ -95,7 +190,7 @@ s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
 
 /* Sends a request to the node (zsock_send's picture). */
 static int
-s_request (zraft_t *self, const char *picture, ...)
+s_send_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
@@ -106,7 +201,7 @@ s_request (zraft_t *self, const char *picture, ...)
 
 /* Receives the node's reply to the request just sent (zsock_recv's). */
 static int
-s_reply (zraft_t *self, const char *picture, ...)
+s_recv_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
@@ -115,10 +210,21 @@ s_reply (zraft_t *self, const char *picture, ...)
     return rc;
 }
 
-/* Waits for the node's signal (zsock_wait), again if interrupted. */
+/* Sends verb V of the node's protocol (node.h) with its arguments. */
+#define s_request(self, V, ...)                                              \
+    s_send_picture ((self), zr_node_verbs [V].picture, zr_node_verbs [V].verb, \
+                    ##__VA_ARGS__)
+
+/* Receives the node's reply to verb V, as its row says. */
+#define s_reply(self, V, ...)                                                \
+    s_recv_picture ((self), zr_node_verbs [V].reply, __VA_ARGS__)
+
+/* Waits for the node's signal (zsock_wait) that answers verb V, again if
+   interrupted. */
 static int
-s_reply_signal (zraft_t *self)
+s_reply_signal (zraft_t *self, int verb)
 {
+    zr_assert (zr_node_verbs [verb].reply && !zr_node_verbs [verb].reply [0]);
     int rc;
     while ((rc = zsock_wait (self->node)) < 0 && zmq_errno () == EINTR)
         ;
@@ -129,9 +235,9 @@ zraft_t *
 zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
 {
     zr_assert (config);
-    const char *problem = s_config_problem (config);
-    if (problem) {
-        zsys_error ("zraft: invalid configuration: %s", problem);
+    char why [512];
+    if (s_config_problem (config, why, sizeof why) != 0) {
+        zsys_error ("zraft: invalid configuration: %s", why);
         return NULL;
     }
     zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);
@@ -162,7 +268,7 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     self->node = zactor_new (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
-        s_reply (self, "i", &rc);
+        s_recv_picture (self, "i", &rc);    /* start-up result (actor.h) */
     else
         free (args);
     if (rc != 0)
@@ -247,7 +353,7 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
         return rc;
     /* Ownership of the blob passes to the node with the send. */
     zr_handoff_send (blob);
-    if (s_request (self, "spf", "PROPOSE", blob, size_frame) != 0) {
+    if (s_request (self, ZR_NODE_PROPOSE, blob, size_frame) != 0) {
         zr_blob_unref (&blob);
         zframe_destroy (&size_frame);
         return ZRAFT_ESHUTDOWN;
@@ -256,7 +362,7 @@ zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes
     rc = ZRAFT_ESHUTDOWN;
     uint64_t i = 0, t = 0;
     uint32_t l = 0;
-    if (s_reply (self, "i884", &rc, &i, &t, &l) != 0)
+    if (s_reply (self, ZR_NODE_PROPOSE, &rc, &i, &t, &l) != 0)
         return ZRAFT_ESHUTDOWN;
     if (first)
         *first = i;
@@ -314,27 +420,26 @@ int
 zraft_status (zraft_t *self, zraft_status_t *status)
 {
     zr_assert (self && status);
-    if (s_request (self, "s", "STATUS") != 0)
+    if (s_request (self, ZR_NODE_STATUS) != 0)
         return ZRAFT_ESHUTDOWN;
-    zframe_t *frame = NULL;
-    if (s_reply (self, "f", &frame) != 0 || !frame
-        || zframe_size (frame) != sizeof *status) {
-        zframe_destroy (&frame);
-        return ZRAFT_ESHUTDOWN;
-    }
-    memcpy (status, zframe_data (frame), sizeof *status);
-    zframe_destroy (&frame);
-    return 0;
+    byte *data = NULL;
+    size_t size = 0;
+    int rc = s_reply (self, ZR_NODE_STATUS, &data, &size) == 0
+             && data && size == sizeof *status ? 0 : ZRAFT_ESHUTDOWN;
+    if (rc == 0)
+        memcpy (status, data, sizeof *status);
+    free (data);
+    return rc;
 }
 
 int
 zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in)
 {
     zr_assert (self);
-    if (s_request (self, "s444", "PARTITION", peer, (uint32_t) cut_out,
+    if (s_request (self, ZR_NODE_PARTITION, peer, (uint32_t) cut_out,
                     (uint32_t) cut_in) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self, ZR_NODE_PARTITION) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 int
@@ -343,19 +448,19 @@ zraft_pause (zraft_t *self, uint32_t ms)
     zr_assert (self);
     if (ms > 600000)
         return ZRAFT_EINVAL;
-    if (s_request (self, "s8", "PAUSE", (uint64_t) ms) != 0)
+    if (s_request (self, ZR_NODE_PAUSE, (uint64_t) ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_ESHUTDOWN;
+    return s_reply_signal (self, ZR_NODE_PAUSE) == 0 ? 0 : ZRAFT_ESHUTDOWN;
 }
 
 int
 zraft_transfer (zraft_t *self, uint32_t peer)
 {
     zr_assert (self);
-    if (s_request (self, "s4", "TRANSFER", peer) != 0)
+    if (s_request (self, ZR_NODE_TRANSFER, peer) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
-    if (s_reply (self, "i", &rc) != 0)
+    if (s_reply (self, ZR_NODE_TRANSFER, &rc) != 0)
         return ZRAFT_ESHUTDOWN;
     return rc;
 }
@@ -364,11 +469,11 @@ int
 zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
 {
     zr_assert (self && fault);
-    if (s_request (self, "s414444", "FAULT", peer, (uint32_t) fault->cut,
+    if (s_request (self, ZR_NODE_FAULT, peer, (uint32_t) fault->cut,
                     fault->drop_ppm, fault->dup_ppm, fault->delay_ms,
                     fault->jitter_ms) != 0)
         return ZRAFT_ESHUTDOWN;
-    return s_reply_signal (self) == 0 ? 0 : ZRAFT_EINVAL;
+    return s_reply_signal (self, ZR_NODE_FAULT) == 0 ? 0 : ZRAFT_EINVAL;
 }
 
 const char *

@@ -35,7 +35,8 @@ extern "C" {
 #define ZRAFT_ENOTLEADER (-8)           /* not the leader; see *leader */
 #define ZRAFT_EIO (-10)                 /* the disk failed; node stopped acking */
 #define ZRAFT_ESHUTDOWN (-11)           /* the node is shutting down */
-#define ZRAFT_EBUSY (-12)               /* a leadership transfer is under way */
+#define ZRAFT_EBUSY (-12)               /* busy, retry: a leadership transfer is
+                                           under way, or the disk is behind */
 
 typedef enum {
     ZRAFT_FOLLOWER = 0,
@@ -95,8 +96,10 @@ void zraft_destroy (zraft_t **self_p);
    *index and *term: the command is committed when an applied run reports
    that index with that term. Errors: ZRAFT_ENOTLEADER (*leader is the
    leader's id if known, else 0), ZRAFT_EBUSY (leadership is being
-   transferred: retry on the new leader), ZRAFT_ETOOBIG, ZRAFT_EIO,
-   ZRAFT_ENOMEM.
+   transferred: retry on the new leader; or back-pressure: the disk is
+   behind, so many writes are waiting for it that new proposals are
+   refused until it catches up: retry after a moment), ZRAFT_ETOOBIG,
+   ZRAFT_EIO, ZRAFT_ENOMEM.
    index, term and leader may be NULL. */
 int zraft_propose (zraft_t *self, const void *data, size_t size,
                    uint64_t *index, uint64_t *term, uint32_t *leader);

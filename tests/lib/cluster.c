@@ -138,8 +138,11 @@ cluster_new (uint32_t n)
 /* The forked test's log (see cluster_test_setup). */
 static FILE *s_log;
 
-/* Fills why with the last error lines czmq logged in this test (zraft
-   logs why a server could not start), or says there are none. */
+/* Fills why with the error lines czmq logged in this test since the
+   last call (zraft logs why a server could not start), or says there
+   are none. */
+static long s_log_read;                 /* what s_log_errors has read */
+
 static const char *
 s_log_errors (char *why, size_t size)
 {
@@ -147,7 +150,7 @@ s_log_errors (char *why, size_t size)
     if (!s_log || s_log == stderr)
         return why;
     fflush (s_log);
-    rewind (s_log);
+    fseek (s_log, s_log_read, SEEK_SET);
     char line [512];
     why [0] = '\0';
     while (fgets (line, sizeof line, s_log))
@@ -160,6 +163,7 @@ s_log_errors (char *why, size_t size)
             snprintf (why + used, size - used, "%s%.200s", used ? " | " : "", line);
         }
     fseek (s_log, 0, SEEK_END);
+    s_log_read = ftell (s_log);
     if (!why [0])
         snprintf (why, size, "(no error logged)");
     return why;
@@ -210,6 +214,16 @@ cluster_stop (cluster_t *self, uint32_t id)
 }
 
 void
+cluster_remove_dir (const char *path)
+{
+    zdir_t *dir = zdir_new (path, NULL);
+    if (dir) {
+        zdir_remove (dir, true);
+        zdir_destroy (&dir);
+    }
+}
+
+void
 cluster_destroy (cluster_t **self_p)
 {
     cluster_t *self = *self_p;
@@ -219,11 +233,7 @@ cluster_destroy (cluster_t **self_p)
         if (self->nodes [id].node)
             zraft_destroy (&self->nodes [id].node);
     cluster_check (self);
-    zdir_t *dir = zdir_new (self->root, NULL);
-    if (dir) {
-        zdir_remove (dir, true);
-        zdir_destroy (&dir);
-    }
+    cluster_remove_dir (self->root);
     free (self->values);
     free (self->appliers);
     pthread_cond_destroy (&self->changed);
@@ -638,10 +648,17 @@ cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
     ck_assert_int_eq (zraft_fault (self->nodes [to].node, from, &fault), 0);
 }
 
+const char *
+cluster_log_errors (char *why, size_t size)
+{
+    return s_log_errors (why, size);
+}
+
 void
 cluster_test_setup (void)
 {
     zsys_init ();
+    s_log_read = 0;
     s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
     ck_assert_ptr_nonnull (s_log);
     zsys_set_logstream (s_log);

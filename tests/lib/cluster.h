@@ -96,6 +96,10 @@ const char *cluster_endpoint (cluster_t *self, uint32_t id);
 void cluster_test_setup (void);
 void cluster_test_teardown (void);
 
+/* Fills why with the error lines czmq logged since the last call (the
+   latest ones if they do not fit), or "(no error logged)"; returns why. */
+const char *cluster_log_errors (char *why, size_t size);
+
 /* Fails the test if the apply checker saw a violation. */
 void cluster_check (cluster_t *self);
 
@@ -138,6 +142,10 @@ int cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
 /* cluster_one with a command of size bytes (see cluster_propose_bytes). */
 uint64_t cluster_one_bytes (cluster_t *self, uint64_t value, size_t size,
                             uint32_t expected, bool retry);
+
+/* Removes directory path and everything in it (a test's own data
+   directory); nothing if it does not exist. */
+void cluster_remove_dir (const char *path);
 
 /* Returns server id's data directory. */
 const char *cluster_dir (cluster_t *self, uint32_t id);

@@ -1,0 +1,127 @@
+/*  =========================================================================
+    actor - what every actor of a server shares (see actor.h)
+    =========================================================================
+*/
+#include "actors.h"
+
+zactor_t *
+zr_actor_new (zactor_fn *actor, void *args)
+{
+    zactor_t *self = zactor_new (actor, args);
+    zr_handoff_recv (args);
+    int rc = ZR_ENOMEM;
+    if (self && (zsock_recv (self, "i", &rc) != 0 || rc != 0))
+        zactor_destroy (&self);
+    return self;
+}
+
+int
+zr_actor_ready (zsock_t *pipe, void *args, int rc)
+{
+    zr_assert (pipe);
+    if (args)
+        zr_handoff_send (args);
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "i", rc);
+    if (rc != 0) {
+        char *verb = zstr_recv (pipe);  /* zr_actor_new's $TERM */
+        zstr_free (&verb);
+    }
+    return rc;
+}
+
+void *
+zr_actor_wait (zpoller_t *poller, int timeout, bool *terminated)
+{
+    zr_assert (poller && terminated);
+    void *which = zpoller_wait (poller, timeout);
+    if (!which && zpoller_terminated (poller))
+        *terminated = true;
+    return which;
+}
+
+/* Decodes one frame (taken) by its picture letter into *arg. */
+static void
+s_arg_decode (char letter, zframe_t **frame_p, zr_verb_arg_t *arg)
+{
+    zframe_t *frame = *frame_p;
+    if (letter == 'f') {
+        arg->f = frame;
+        *frame_p = NULL;
+        return;
+    }
+    if (letter == 'p') {
+        zr_assert (zframe_size (frame) == sizeof (void *));
+        memcpy (&arg->p, zframe_data (frame), sizeof (void *));
+        zr_handoff_recv (arg->p);
+    }
+    else {
+        char *text = zframe_strdup (frame);
+        zr_assert (text);
+        if (letter == 's') {
+            arg->s = text;
+            text = NULL;
+        }
+        else
+        if (letter == 'i')
+            arg->i = strtoll (text, NULL, 10);
+        else {
+            zr_assert (strchr ("1248", letter));
+            arg->u = strtoull (text, NULL, 10);
+        }
+        free (text);
+    }
+    zframe_destroy (frame_p);
+}
+
+int
+zr_verb_recv_table (zsock_t *sock, const zr_verb_t *table, size_t n,
+                    zr_verb_msg_t *msg)
+{
+    zr_assert (sock && table && msg);
+    memset (msg, 0, sizeof *msg);
+    zmsg_t *frames = zmsg_recv (sock);
+    if (!frames)
+        return ZR_VERB_ENDED;           /* interrupted or the context ended */
+    if (zmsg_signal (frames) >= 0) {    /* an actor's final signal */
+        zmsg_destroy (&frames);
+        return ZR_VERB_ENDED;
+    }
+    char *verb = zmsg_popstr (frames);
+    zr_assert (verb);
+    int index = streq (verb, "$TERM") ? ZR_VERB_TERM : -3;
+    for (size_t i = 0; index == -3 && i < n; i++)
+        if (streq (verb, table [i].verb))
+            index = (int) i;
+    if (index == -3)
+        zsys_error ("actor: unknown verb %s", verb);
+    zr_assert (index != -3);            /* our own code sent it */
+    zstr_free (&verb);
+    if (index >= 0) {
+        msg->row = &table [index];
+        const char *picture = msg->row->picture + 1;    /* after the verb */
+        zr_assert (strlen (picture) <= ZR_VERB_ARGS_MAX);
+        zr_assert (zmsg_size (frames) == strlen (picture));
+        for (size_t i = 0; picture [i]; i++) {
+            zframe_t *frame = zmsg_pop (frames);
+            s_arg_decode (picture [i], &frame, &msg->args [i]);
+        }
+    }
+    zmsg_destroy (&frames);
+    return index;
+}
+
+void
+zr_verb_msg_reset (zr_verb_msg_t *msg)
+{
+    zr_assert (msg);
+    const char *picture = msg->row ? msg->row->picture + 1 : "";
+    for (size_t i = 0; picture [i]; i++) {
+        if (picture [i] == 's')
+            zstr_free (&msg->args [i].s);
+        else
+        if (picture [i] == 'f')
+            zframe_destroy (&msg->args [i].f);
+    }
+    msg->row = NULL;
+}

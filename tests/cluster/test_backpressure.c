@@ -1,0 +1,210 @@
+/*  =========================================================================
+    test_backpressure - a slow disk or a slow state machine slows
+    proposals with a clear answer, never heartbeats, and loses nothing
+
+    The node bounds what it hands its persister and its applier
+    (actors/node.h, "Back-pressure"). A slow disk is made here by
+    interposing fdatasync: this binary's definition wins over libc's for
+    the statically linked library, and stalls the syncs of one server's
+    data directory while the test asks it to. A slow state machine is an
+    apply callback that waits on a gate.
+    =========================================================================
+*/
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "../lib/check_run.h"
+#include "../lib/cluster.h"
+
+/* The data directory whose syncs stall, or "" (guarded by s_stall_lock). */
+static char s_stall_dir [256];
+static pthread_mutex_t s_stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint s_stalled;           /* syncs that were held back */
+
+/* Returns true while fd's file lies under the stalled directory. */
+static bool
+s_fd_stalled (int fd)
+{
+    char link [64], path [512];
+    snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink (link, path, sizeof path - 1);
+    if (n <= 0)
+        return false;
+    path [n] = '\0';
+    pthread_mutex_lock (&s_stall_lock);
+    size_t len = strlen (s_stall_dir);
+    bool stalled = len > 0 && strncmp (path, s_stall_dir, len) == 0;
+    pthread_mutex_unlock (&s_stall_lock);
+    return stalled;
+}
+
+int fdatasync (int fd);
+
+/* The WAL's sync: held while its directory is stalled, then done. */
+int
+fdatasync (int fd)
+{
+    if (s_fd_stalled (fd)) {
+        atomic_fetch_add (&s_stalled, 1);
+        while (s_fd_stalled (fd))
+            usleep (1000);
+    }
+    return (int) syscall (SYS_fdatasync, fd);
+}
+
+static void
+s_stall (const char *dir)
+{
+    pthread_mutex_lock (&s_stall_lock);
+    snprintf (s_stall_dir, sizeof s_stall_dir, "%s", dir ? dir : "");
+    pthread_mutex_unlock (&s_stall_lock);
+}
+
+/* A stalled disk on the leader: it accepts proposals until its WRITEs
+   reach the bound, then answers ZRAFT_EBUSY; meanwhile its heartbeats
+   keep flowing (no follower starts an election, the term holds, check-
+   quorum keeps it leader), and the two followers commit what it
+   accepted. Once the disk is back, proposals succeed again and every
+   accepted one is committed on all three. */
+START_TEST (slow_disk_busy_proposals_not_heartbeats)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    zraft_status_t before;
+    cluster_status (c, leader, &before);
+    s_stall (cluster_dir (c, leader));
+    int rc = 0;
+    uint64_t value = 2, index = 0, last = 0;
+    for (; value < 100000 && rc == 0; value++) {
+        rc = cluster_propose (c, leader, value, &index);
+        if (rc == 0)
+            last = index;
+    }
+    ck_assert_msg (rc == ZRAFT_EBUSY, "proposals never refused: %s",
+                   zraft_strerror (rc));
+    ck_assert_uint_gt (atomic_load (&s_stalled), 0);
+    /* The stalled disk: accepted proposals commit on the followers. */
+    ck_assert_uint_ge (cluster_wait_committed (c, last, 2, CLUSTER_COMMIT_WAIT_MS), 2);
+    cluster_idle (c, 3 * CLUSTER_ELECTION_MS);
+    for (uint32_t id = 1; id <= 3; id++) {
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        ck_assert_uint_eq (st.term, before.term);
+        ck_assert_uint_eq (st.leader, leader);
+    }
+    ck_assert_int_eq (cluster_propose (c, leader, value, &index), ZRAFT_EBUSY);
+    s_stall (NULL);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_one (c, value + 1, 3, false);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* The gate of the slow state machine below. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool open;                          /* applies may proceed */
+    uint64_t applied;                   /* last index applied */
+    uint64_t count;                     /* commands applied */
+    bool out_of_order;                  /* an index went back or repeated */
+} gate_t;
+
+static void
+s_gated_apply (void *arg, uint64_t index, uint64_t term, const void *data,
+               size_t size)
+{
+    (void) term, (void) data, (void) size;
+    gate_t *gate = (gate_t *) arg;
+    pthread_mutex_lock (&gate->lock);
+    while (!gate->open)
+        pthread_cond_wait (&gate->changed, &gate->lock);
+    gate->out_of_order = gate->out_of_order || index <= gate->applied;
+    gate->applied = index;
+    gate->count++;
+    pthread_cond_broadcast (&gate->changed);
+    pthread_mutex_unlock (&gate->lock);
+}
+
+/* A state machine that stops applying: the node keeps committing and
+   answering (status, proposals) while it holds the committed runs the
+   applier has no room for, and hands them all, in order, once it
+   resumes. */
+START_TEST (slow_applier_runs_wait_in_node)
+{
+    char dir [] = "/tmp/zraft-bp-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    zraft_config_t config;
+    zraft_config_defaults (&config);
+    config.id = 1;
+    config.n_servers = 1;
+    config.servers [0] = (zraft_server_t) {1, "tcp://127.0.0.1:32121"};
+    config.data_dir = dir;
+    config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
+    config.election_timeout_ms = CLUSTER_ELECTION_MS;
+    gate_t gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                   .changed = PTHREAD_COND_INITIALIZER};
+    zraft_fsm_t fsm = {.apply = s_gated_apply, .arg = &gate};
+    zraft_t *node = zraft_new (&config, &fsm);
+    ck_assert_ptr_nonnull (node);
+    zraft_status_t st;
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    do
+        ck_assert_int_eq (zraft_status (node, &st), 0);
+    while (st.role != ZRAFT_LEADER && zclock_mono () < deadline
+           && (zclock_sleep (10), true));
+    ck_assert_int_eq (st.role, ZRAFT_LEADER);
+    /* Far more committed runs than the applier may hold (256 entries a
+       run at most): 16 batches of 1024 commands. */
+    static uint64_t values [1024];
+    const void *datas [1024];
+    size_t sizes [1024];
+    for (size_t i = 0; i < 1024; i++) {
+        datas [i] = &values [i];
+        sizes [i] = sizeof values [i];
+    }
+    uint64_t first = 0, last = 0;
+    for (int batch = 0; batch < 16; batch++) {
+        ck_assert_int_eq (zraft_propose_many (node, datas, sizes, 1024, &first,
+                                              NULL, NULL), 0);
+        last = first + 1023;
+    }
+    deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    do
+        ck_assert_int_eq (zraft_status (node, &st), 0);
+    while (st.commit < last && zclock_mono () < deadline && (zclock_sleep (10), true));
+    ck_assert_uint_ge (st.commit, last);
+    ck_assert_uint_lt (st.applied, last);
+    pthread_mutex_lock (&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast (&gate.changed);
+    deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    while (gate.applied < last && zclock_mono () < deadline) {
+        pthread_mutex_unlock (&gate.lock);
+        zclock_sleep (10);
+        pthread_mutex_lock (&gate.lock);
+    }
+    ck_assert_uint_eq (gate.applied, last);
+    ck_assert_uint_eq (gate.count, 16 * 1024);
+    ck_assert (!gate.out_of_order);
+    pthread_mutex_unlock (&gate.lock);
+    zraft_destroy (&node);
+    cluster_remove_dir (dir);
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *s = suite_create ("backpressure");
+    TCase *tc = tcase_create ("backpressure");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tcase_add_test (tc, slow_disk_busy_proposals_not_heartbeats);
+    tcase_add_test (tc, slow_applier_runs_wait_in_node);
+    suite_add_tcase (s, tc);
+    return check_run (s);
+}
