@@ -225,7 +225,7 @@ zr_progress_snapshot_reply (zr_progress_t *self, zr_index_t index,
         self->snap_rewound = false;
     }
     if (!accepted && self->snap_rewound && offset >= self->snap_acked)
-        return true;                    /* one rewind per round trip */
+        return false;                   /* one rewind per round trip */
     /* A chunk refused while the follower is stuck where it was means one
        was lost: resend from there. A refusal that comes with progress is
        a duplicate or a reordered chunk: rewinding for it would resend

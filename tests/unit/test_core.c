@@ -4,7 +4,9 @@
     The scenarios follow the paper and etcd's raft_paper_test: elections
     (§5.2), the up-to-date rule (§5.4.1), replication and the consistency
     check (§5.3), the Figure 7 repairs, the Figure 8 commit rule (§5.4.2),
-    plus zraft's pipelining, heartbeats, persistence reports and Ready.
+    plus zraft's pipelining, heartbeats, persistence reports and Ready,
+    and snapshots (Raft §7, Figure 13): compaction, InstallSnapshot on
+    both sides, AppendEntries at the log window's edge and restore.
     The invariants of core.h are cited by number.
 
     Fixture: servers {1, 2, 3} (or 1..5), heartbeat 10 ms, election
@@ -406,14 +408,15 @@ START_TEST (core_new_election_timeout_deterministic_per_server)
 }
 END_TEST
 
-/* Raft §5.2: a follower that receives AppendEntries from the leader
-   restarts its election timer from that moment. */
-START_TEST (core_step_append_resets_election_timer)
+/* Steps msg from leader 2 into follower core just before its election
+   deadline and checks that the timer restarted then: the old deadline
+   passes without an election. Destroys core. */
+static void
+s_check_resets_election_timer (zr_core_t *core, zr_message_t *msg)
 {
-    zr_core_t *core = s_core_new (1, 3);
     uint64_t first = zr_core_deadline (core);
     uint64_t now = first - 1;
-    S_STEP_OK (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0), now);
+    S_STEP_OK (core, msg, now);
     uint64_t deadline = zr_core_deadline (core);
     ck_assert_uint_ge (deadline, now + S_ET);
     ck_assert_uint_lt (deadline, now + 2 * S_ET);
@@ -421,6 +424,14 @@ START_TEST (core_step_append_resets_election_timer)
     ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
     ck_assert_uint_eq (zr_core_leader (core), 2);
     zr_core_destroy (&core);
+}
+
+/* Raft §5.2: a follower that receives AppendEntries from the leader
+   restarts its election timer from that moment. */
+START_TEST (core_step_append_resets_election_timer)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    s_check_resets_election_timer (core, s_append (2, 1, 1, 0, 0, 0, NULL, 0));
 }
 END_TEST
 
@@ -2140,6 +2151,762 @@ START_TEST (core_transfer_times_out)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Snapshots, leader side (Raft §7, Figure 13; Invariants 12 and 13)
+
+#define S_CHUNK 100                     /* snapshot_chunk_bytes */
+#define S_WINDOW 300                    /* snapshot_window_bytes */
+#define S_TRAILING 2                    /* snapshot_trailing */
+#define S_SNAP_SIZE 1000                /* bytes of the leader's snapshot */
+
+/* Returns the fixture config with 100-byte chunks, a 300-byte window and
+   2 entries kept behind a snapshot. */
+static zr_core_config_t
+s_snapshot_config (zr_id_t id)
+{
+    zr_core_config_t config = s_config (id, 3);
+    config.snapshot_chunk_bytes = S_CHUNK;
+    config.snapshot_window_bytes = S_WINDOW;
+    config.snapshot_trailing = S_TRAILING;
+    return config;
+}
+
+/* Proposes n commands to leader core, has them committed by follower 3
+   and applied, then reports a snapshot of size bytes up to the last one.
+   Follower 2 hears nothing. */
+static void
+s_commit_and_snapshot (zr_core_t *core, uint64_t now, int n, uint64_t size)
+{
+    for (int i = 0; i < n; i++)
+        s_propose (core, 8);
+    zr_index_t last = zr_core_last_index (core);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_ok (3, 1, 1, last), now);
+    ck_assert_uint_eq (zr_core_commit (core), last);
+    s_drain (core, now);
+    ck_assert_uint_eq (zr_core_applied (core), last);
+    zr_core_snapshot_taken (core, last, size);
+    zr_core_check (core);
+}
+
+/* Returns steady leader 1 of {1, 2, 3} in term 1 whose entries 1..11 are
+   committed (by 3) and applied, with a snapshot of them (S_SNAP_SIZE
+   bytes): its log forgot up to 9. Follower 2 matched only 1. */
+static zr_core_t *
+s_snapshot_leader (uint64_t *now)
+{
+    zr_core_config_t config = s_snapshot_config (1);
+    zr_core_t *core = s_steady_leader (&config, now);
+    s_commit_and_snapshot (core, *now, 10, S_SNAP_SIZE);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 11);
+    return core;
+}
+
+/* Returns the leader of s_snapshot_leader after follower 2 went back to
+   PROBE from index 2 (compacted) and one Ready at *now sent it the
+   first window of the snapshot. */
+static zr_core_t *
+s_snapshot_sending (uint64_t *now)
+{
+    zr_core_t *core = s_snapshot_leader (now);
+    zr_core_unreachable (core, 2);
+    s_drain (core, *now);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert_uint_eq (pr->snap_sent, S_WINDOW);
+    return core;
+}
+
+/* A SNAPSHOT_REPLY from 2 to leader 1 in term 1 about snapshot index:
+   2 holds offset bytes; success if it took the chunk. */
+static zr_message_t *
+s_snapshot_reply (zr_index_t index, uint64_t offset, bool success,
+                  bool installed)
+{
+    zr_message_t *msg = s_message (ZR_MSG_SNAPSHOT_REPLY, 2, 1, 1);
+    msg->last_index = index;
+    msg->snap_offset = offset;
+    msg->success = success;
+    msg->installed = installed;
+    return msg;
+}
+
+/* Checks that m is a chunk from leader 1 in term 1 of snapshot index
+   (term 1, size bytes) carrying n bytes at offset, to be read by the
+   sender (chunk NULL). */
+static void
+s_check_chunk (const zr_message_t *m, zr_index_t index, uint64_t size,
+               uint64_t offset, uint32_t n)
+{
+    ck_assert_uint_eq (m->type, ZR_MSG_SNAPSHOT);
+    ck_assert_uint_eq (m->from, 1);
+    ck_assert_uint_eq (m->to, 2);
+    ck_assert_uint_eq (m->term, 1);
+    ck_assert_uint_eq (m->last_index, index);
+    ck_assert_uint_eq (m->last_term, 1);
+    ck_assert_uint_eq (m->snap_size, size);
+    ck_assert_uint_eq (m->snap_offset, offset);
+    ck_assert_uint_eq (m->chunk_size, n);
+    ck_assert_ptr_null (m->chunk);
+    ck_assert_ptr_null (m->chunk_blob);
+}
+
+/* Invariant 12: after the application took a snapshot up to 11, the log
+   keeps snapshot_trailing (2) entries behind it and forgets the rest
+   (up to 9); the next Ready tells storage so, once. */
+START_TEST (core_snapshot_taken_compacts_behind_trailing)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_leader (&now);
+    const zr_log_t *log = zr_core_log (core);
+    ck_assert_uint_eq (zr_log_first_index (log), 10);
+    ck_assert_uint_eq (zr_log_term (log, 9), 1);
+    ck_assert_uint_eq (zr_core_last_index (core), 11);
+    ck_assert_uint_eq (zr_core_snapshot_term (core), 1);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.compact, 9);
+    zr_ready_release (&ready);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.compact, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 12 (core.h): a snapshot no newer than the newest known is
+   ignored: the log and the snapshot stay as they were. */
+START_TEST (core_snapshot_taken_older_ignored)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_leader (&now);
+    s_drain (core, now);
+    zr_core_snapshot_taken (core, 10, 5);
+    zr_core_snapshot_taken (core, 11, 5);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 11);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 10);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.compact, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 ("the leader uses InstallSnapshot to send snapshots to
+   followers that are too far behind"): a follower whose next entry was
+   compacted gets the snapshot in chunk_bytes chunks, in order, up to
+   the window, each read by the sender (chunk NULL). */
+START_TEST (core_ready_snapshot_to_compacted_follower)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_leader (&now);
+    zr_core_unreachable (core, 2);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 3);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 3), 0);
+    uint64_t offset = 0;
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        s_check_chunk (ready.msgs [i], 11, S_SNAP_SIZE, offset, S_CHUNK);
+        ck_assert_uint_eq (ready.msgs [i]->commit, 11);
+        offset += S_CHUNK;
+    }
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert_uint_eq (pr->snap_index, 11);
+    ck_assert_uint_eq (pr->snap_sent, S_WINDOW);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 (heartbeats) during a transfer: with the window full and
+   nothing confirmed, the idle link carries a zero-byte chunk at the
+   send offset each heartbeat (it finds where the follower is). */
+START_TEST (core_tick_snapshot_idle_sends_zero_byte_chunk)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    zr_core_tick (core, now + S_HB - 1);
+    zr_ready_t ready;
+    s_ready (core, now + S_HB - 1, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_ready_release (&ready);
+    zr_core_tick (core, now + S_HB);
+    s_ready (core, now + S_HB, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    s_check_chunk (m, 11, S_SNAP_SIZE, S_WINDOW, 0);
+    ck_assert_uint_eq (zr_core_progress (core, 2)->snap_sent, S_WINDOW);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13: a confirmed chunk slides the window: the next Ready sends
+   one more chunk, after the last one sent. */
+START_TEST (core_step_snapshot_reply_accepted_sends_next_chunk)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    S_STEP_OK (core, s_snapshot_reply (11, S_CHUNK, true, false), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    s_check_chunk (m, 11, S_SNAP_SIZE, S_WINDOW, S_CHUNK);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 then Figure 2: once 2 installed snapshot 11 it matches up to
+   11 and AppendEntries resume from 12 (prev 11, whose term the leader
+   still holds). */
+START_TEST (core_step_snapshot_reply_installed_resumes_append)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    S_STEP_OK (core, s_snapshot_reply (11, S_SNAP_SIZE, true, true), now);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr->match, 11);
+    ck_assert_uint_eq (pr->next, 12);
+    zr_index_t index = s_propose (core, 8);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (m->prev_index, 11);
+    ck_assert_uint_eq (m->prev_term, 1);
+    ck_assert_uint_eq (m->n_entries, 1);
+    ck_assert_uint_eq (m->entries [0].index, index);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 (core.h, zr_snapshot_needed): a transfer under way finishes
+   with its snapshot even if a newer one is taken meanwhile, or a slow
+   link would never get to the end. */
+START_TEST (core_snapshot_taken_transfer_under_way_not_restarted)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    s_commit_and_snapshot (core, now, 2, 2000);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 13);
+    S_STEP_OK (core, s_snapshot_reply (11, S_CHUNK, true, false), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    s_check_chunk (m, 11, S_SNAP_SIZE, S_WINDOW, S_CHUNK);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_uint_eq (pr->snap_index, 11);
+    ck_assert_uint_eq (pr->snap_acked, S_CHUNK);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 (core.h, zr_core_snapshot_lost): when the sender can no
+   longer read the snapshot being sent, the transfer restarts from 0
+   with the newest snapshot. */
+START_TEST (core_snapshot_lost_restarts_with_newest)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    s_commit_and_snapshot (core, now, 2, 2000);
+    zr_core_snapshot_lost (core, 2, now);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert_uint_eq (pr->snap_index, 13);
+    ck_assert_uint_eq (pr->snap_size, 2000);
+    ck_assert_uint_eq (pr->snap_acked, 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        s_check_chunk (ready.msgs [i], 13, 2000, S_CHUNK * i, S_CHUNK);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Snapshots, follower side (Figure 13; Invariant 13)
+
+/* A SNAPSHOT from leader 2 to follower 1 in term: n bytes (0xc5, in a
+   blob of their own held by the message) at offset of snapshot index
+   (of term last_term, size bytes). */
+static zr_message_t *
+s_chunk (zr_term_t term, zr_index_t index, zr_term_t last_term,
+         uint64_t size, uint64_t offset, uint32_t n)
+{
+    zr_message_t *msg = s_message (ZR_MSG_SNAPSHOT, 2, 1, term);
+    msg->last_index = index;
+    msg->last_term = last_term;
+    msg->snap_size = size;
+    msg->snap_offset = offset;
+    msg->chunk_size = n;
+    msg->commit = index;
+    if (n > 0) {
+        msg->chunk_blob = zr_blob_new (n);
+        ck_assert_ptr_nonnull (msg->chunk_blob);
+        memset (msg->chunk_blob->data, 0xc5, n);
+        msg->chunk = msg->chunk_blob->data;
+    }
+    return msg;
+}
+
+/* Returns follower 1 of {1, 2, 3} restored in term 2 with a durable log
+   of the given terms. */
+static zr_core_t *
+s_follower (const zr_term_t *terms, uint32_t n)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 2, 0, terms, n);
+    return core;
+}
+
+/* Checks that m is the reply of 1 to leader 2 in term 2 about snapshot
+   index: it holds offset bytes, took the chunk (success), installed. */
+static void
+s_check_snapshot_reply (const zr_message_t *m, zr_index_t index,
+                        uint64_t offset, bool success, bool installed)
+{
+    ck_assert_uint_eq (m->type, ZR_MSG_SNAPSHOT_REPLY);
+    ck_assert_uint_eq (m->from, 1);
+    ck_assert_uint_eq (m->to, 2);
+    ck_assert_uint_eq (m->term, 2);
+    ck_assert_uint_eq (m->last_index, index);
+    ck_assert_uint_eq (m->snap_offset, offset);
+    ck_assert_int_eq (m->success, success);
+    ck_assert_int_eq (m->installed, installed);
+}
+
+/* Checks that core just installed snapshot index of term (13): its log
+   window starts after index and ends at last, commit and applied are
+   index, the log is durable up to persisted, and applying waits for
+   zr_core_installed. */
+static void
+s_check_installed (zr_core_t *core, zr_index_t index, zr_term_t term,
+                   zr_index_t last, zr_index_t persisted)
+{
+    const zr_log_t *log = zr_core_log (core);
+    ck_assert_uint_eq (zr_log_first_index (log), index + 1);
+    ck_assert_uint_eq (zr_log_term (log, index), term);
+    ck_assert_uint_eq (zr_core_last_index (core), last);
+    ck_assert_uint_eq (zr_core_commit (core), index);
+    ck_assert_uint_eq (zr_core_applied (core), index);
+    ck_assert_uint_eq (zr_core_persisted_index (core), persisted);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), index);
+    ck_assert_uint_eq (zr_core_snapshot_term (core), term);
+    ck_assert (zr_core_installing (core));
+}
+
+/* Figure 13 (steps 2-4): chunks taken in order go to the Ready for the
+   caller to write, each holding a reference on its bytes; their replies
+   leave only once written (Invariant 7: msgs_synced). */
+START_TEST (core_step_snapshot_chunks_in_order_to_ready)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    zr_message_t *first = s_chunk (2, 10, 2, 300, 0, 100);
+    zr_blob_t *blob = zr_blob_ref (first->chunk_blob);
+    S_STEP_OK (core, first, 50);
+    ck_assert_uint_eq (atomic_load (&blob->refs), 2);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 100, 100), 51);
+    zr_ready_t ready;
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        const zr_chunk_t *c = &ready.chunks [i];
+        ck_assert_uint_eq (c->index, 10);
+        ck_assert_uint_eq (c->term, 2);
+        ck_assert_uint_eq (c->size, 300);
+        ck_assert_uint_eq (c->offset, 100 * i);
+        ck_assert_uint_eq (c->n, 100);
+        ck_assert_ptr_nonnull (c->blob);
+        ck_assert_ptr_eq (c->data, c->blob->data);
+        ck_assert (!c->last);
+    }
+    ck_assert_ptr_eq (ready.chunks [0].blob, blob);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_eq (ready.n_msgs_synced, 2);
+    s_check_snapshot_reply (ready.msgs_synced [0], 10, 100, true, false);
+    s_check_snapshot_reply (ready.msgs_synced [1], 10, 200, true, false);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    ck_assert (!zr_core_installing (core));
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (atomic_load (&blob->refs), 1);
+    zr_blob_unref (&blob);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 (chunks in order): a chunk past the expected offset (one was
+   lost) is refused with the offset the follower expects, and written
+   nowhere. */
+START_TEST (core_step_snapshot_out_of_order_refused)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 100), 50);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 200, 100), 51);
+    zr_ready_t ready;
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 1);
+    ck_assert_uint_eq (ready.n_msgs_synced, 2);
+    s_check_snapshot_reply (ready.msgs_synced [1], 10, 100, false, false);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 (steps 5-8) and Invariant 13: the last chunk of a snapshot
+   whose last entry the log does not hold installs it: the log is
+   emptied and restarts after 10, storage restarts its log there
+   (reset), commit and applied jump to 10, and the reply says installed. */
+START_TEST (core_step_snapshot_last_chunk_resets_log)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 300), 50);
+    s_check_installed (core, 10, 2, 10, 10);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 1);
+    ck_assert (ready.chunks [0].last);
+    ck_assert (ready.chunks [0].reset);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    s_check_snapshot_reply (ready.msgs_synced [0], 10, 300, true, true);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 (step 6, "if existing log entry has same index and term as
+   snapshot's last included entry, retain log entries following it"):
+   the durable entries after the snapshot stay, storage keeps its log. */
+START_TEST (core_step_snapshot_last_chunk_keeps_matching_log)
+{
+    static const zr_term_t log [] = {1, 1, 2, 2, 2, 2};
+    zr_core_t *core = s_follower (log, 6);
+    S_STEP_OK (core, s_chunk (2, 4, 2, 300, 0, 300), 50);
+    s_check_installed (core, 4, 2, 6, 6);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (ready.chunks [0].last);
+    ck_assert (!ready.chunks [0].reset);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 (step 6) and Invariant 13: when the matching entries after
+   the snapshot never reached storage, the log keeps them but storage
+   restarts after the snapshot (reset) and gets them afresh. */
+START_TEST (core_step_snapshot_keeps_unstable_log_restarts_storage)
+{
+    static const zr_term_t six [] = {1, 1, 2, 2, 2, 2};
+    zr_core_t *core = s_follower (NULL, 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 0, 0, 0, six, 6), 50);
+    S_STEP_OK (core, s_chunk (2, 4, 2, 300, 0, 300), 50);
+    s_check_installed (core, 4, 2, 6, 4);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert (ready.chunks [0].last);
+    ck_assert (ready.chunks [0].reset);
+    ck_assert_uint_eq (ready.n_entries, 2);
+    ck_assert_uint_eq (ready.entries [0].index, 5);
+    ck_assert_uint_eq (ready.entries [1].index, 6);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 13: after installing, nothing is handed to apply (not even
+   newly committed entries) until the caller reports the snapshot
+   restored; then applying resumes right after it. */
+START_TEST (core_installed_resumes_applying_after_snapshot)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    static const zr_term_t two [] = {2, 2};
+    zr_core_t *core = s_follower (log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 300), 50);
+    S_STEP_OK (core, s_append (2, 1, 2, 10, 2, 12, two, 2), 51);
+    ck_assert_uint_eq (zr_core_commit (core), 12);
+    zr_ready_t ready;
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    ck_assert_uint_eq (ready.n_entries, 2);
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (zr_core_applied (core), 10);
+    zr_core_installed (core, 10);
+    ck_assert (!zr_core_installing (core));
+    s_ready (core, 52, &ready);
+    ck_assert_uint_eq (ready.n_committed, 2);
+    ck_assert_uint_eq (ready.committed [0].index, 11);
+    ck_assert_uint_eq (ready.committed [1].index, 12);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 13: a snapshot that ends at or before the commit index is
+   stale: nothing changes and the reply says installed (the follower
+   holds all of it), so the leader moves on. */
+START_TEST (core_step_snapshot_stale_answers_installed)
+{
+    static const zr_term_t five [] = {1, 1, 2, 2, 2};
+    zr_core_t *core = s_follower (NULL, 0);
+    S_STEP_OK (core, s_append (2, 1, 2, 0, 0, 5, five, 5), 50);
+    s_drain (core, 50);
+    S_STEP_OK (core, s_chunk (2, 4, 2, 300, 0, 100), 51);
+    ck_assert_uint_eq (zr_core_commit (core), 5);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 1);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 0);
+    ck_assert (!zr_core_installing (core));
+    zr_ready_t ready;
+    s_ready (core, 51, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 0);
+    s_check_snapshot_reply (ready.msgs_synced [0], 4, 300, true, true);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Figure 13 (step 1, "reply immediately if term < currentTerm"): a chunk
+   from a stale leader is not taken; the reply carries our term. */
+START_TEST (core_step_snapshot_stale_term_gets_our_term)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_core_new (1, 3);
+    s_restore (core, 3, 0, log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 300), 50);
+    ck_assert_uint_eq (zr_core_term (core), 3);
+    ck_assert_uint_eq (zr_core_leader (core), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 0);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert_uint_eq (m->type, ZR_MSG_SNAPSHOT_REPLY);
+    ck_assert_uint_eq (m->term, 3);
+    ck_assert (!m->success);
+    ck_assert (!m->installed);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §5.2 and Figure 13: a chunk is a message from the leader: it
+   restarts the election timer, so a follower receiving a snapshot does
+   not start an election meanwhile. */
+START_TEST (core_step_snapshot_resets_election_timer)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    s_check_resets_election_timer (core, s_chunk (2, 10, 2, 300, 0, 100));
+}
+END_TEST
+
+/* Checks that core's next Ready at now holds nothing to write or send:
+   what it was stepped was refused without an answer. */
+static void
+s_check_ready_empty (zr_core_t *core, uint64_t now)
+{
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 0);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_msgs + ready.n_msgs_synced, 0);
+    zr_ready_release (&ready);
+}
+
+/* Steps chunk msg (malformed) into a follower holding 3 entries of term
+   1 and checks it is refused, changing nothing and answering nothing. */
+static void
+s_check_chunk_malformed (zr_message_t *msg)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    ck_assert_int_eq (s_step (core, msg, 50), ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_core_last_index (core), 3);
+    s_check_ready_empty (core, 50);
+    zr_core_destroy (&core);
+}
+
+/* Redis rule (bad input never crashes): a chunk whose offset is past the
+   snapshot's size is refused as malformed, with no reply. */
+START_TEST (core_step_snapshot_offset_past_size_malformed)
+{
+    s_check_chunk_malformed (s_chunk (2, 10, 2, 300, 301, 0));
+}
+END_TEST
+
+/* Redis rule (bad input never crashes): a chunk running past the
+   snapshot's end is refused as malformed, with no reply. */
+START_TEST (core_step_snapshot_chunk_overrunning_malformed)
+{
+    s_check_chunk_malformed (s_chunk (2, 10, 2, 300, 200, 200));
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  AppendEntries at the window's edge and restoring a snapshot (Raft §7)
+
+/* Restores snapshot (snap_index, snap_term) and entries from first with
+   the given terms into core in term term; returns zr_core_restore's. */
+static int
+s_restore_snapshot (zr_core_t *core, zr_term_t term, zr_index_t snap_index,
+                    zr_term_t snap_term, zr_index_t first,
+                    const zr_term_t *terms, uint32_t n)
+{
+    zr_entry_t *entries = s_entries_new (first, terms, n);
+    zr_core_restore_t restore = {.term = term, .snap_index = snap_index,
+                                 .snap_term = snap_term, .snap_size = 700,
+                                 .entries = entries, .n_entries = n};
+    int rc = zr_core_restore (core, &restore);
+    zr_entries_destroy (&entries, n);
+    return rc;
+}
+
+/* Returns follower 1 in term 3 restored from snapshot 10 (term 2) with
+   entries 11 and 12 of term 2. */
+static zr_core_t *
+s_follower_window (void)
+{
+    static const zr_term_t two [] = {2, 2};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 10, 2, 11, two, 2), 0);
+    return core;
+}
+
+/* Leader Completeness (§5.4) with Raft §7: entries at or below the
+   window's start are committed and match any leader's, so an
+   AppendEntries whose prev is below the window is accepted; the entries
+   it carries up to the offset are skipped, the rest appended. */
+START_TEST (core_step_append_prev_below_window_matches)
+{
+    static const zr_term_t five [] = {2, 2, 2, 2, 3};
+    zr_core_t *core = s_follower_window ();
+    S_STEP_OK (core, s_append (2, 1, 3, 8, 2, 10, five, 5), 50);
+    ck_assert_uint_eq (zr_core_last_index (core), 13);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 13), 3);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 11);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 12);
+    zr_ready_t ready;
+    s_ready (core, 50, &ready);
+    ck_assert_uint_eq (ready.n_entries, 1);
+    ck_assert_uint_eq (ready.entries [0].index, 13);
+    zr_message_t *m = s_only_to (ready.msgs_synced, ready.n_msgs_synced, 2);
+    ck_assert (m->success);
+    ck_assert_uint_eq (m->match_index, 13);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Log Matching (§5.3) at the window's edge: a prev at the offset whose
+   term differs from the snapshot's goes against a committed entry:
+   malformed, nothing changes and nothing is answered. */
+START_TEST (core_step_append_prev_at_offset_wrong_term_malformed)
+{
+    static const zr_term_t one [] = {3};
+    zr_core_t *core = s_follower_window ();
+    int rc = s_step (core, s_append (2, 1, 3, 10, 1, 10, one, 1), 50);
+    ck_assert_int_eq (rc, ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_core_last_index (core), 12);
+    s_check_ready_empty (core, 50);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Log Matching (§5.3) at the window's edge: an AppendEntries from below
+   the window carrying the offset's entry with another term goes against
+   the snapshot: malformed. */
+START_TEST (core_step_append_edge_entry_wrong_term_malformed)
+{
+    static const zr_term_t four [] = {1, 1, 3, 3};
+    zr_core_t *core = s_follower_window ();
+    int rc = s_step (core, s_append (2, 1, 3, 8, 1, 10, four, 4), 50);
+    ck_assert_int_eq (rc, ZR_EMALFORMED);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 11), 2);
+    s_check_ready_empty (core, 50);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 (restart): a server restores its snapshot and the log window
+   after it: entries the snapshot holds are dropped, commit and applied
+   start at the snapshot, the rest of the log is durable. */
+START_TEST (core_restore_snapshot_drops_entries_before)
+{
+    static const zr_term_t six [] = {1, 2, 2, 2, 3, 3};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 3, six, 6), 0);
+    const zr_log_t *log = zr_core_log (core);
+    ck_assert_uint_eq (zr_log_first_index (log), 6);
+    ck_assert_uint_eq (zr_core_last_index (core), 8);
+    ck_assert_uint_eq (zr_log_term (log, 5), 2);
+    ck_assert_uint_eq (zr_log_term (log, 6), 2);
+    ck_assert_uint_eq (zr_log_term (log, 8), 3);
+    ck_assert_uint_eq (zr_core_commit (core), 5);
+    ck_assert_uint_eq (zr_core_applied (core), 5);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 8);
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 5);
+    ck_assert_uint_eq (zr_core_snapshot_term (core), 2);
+    zr_ready_t ready;
+    s_ready (core, 0, &ready);
+    ck_assert_uint_eq (ready.n_entries, 0);
+    ck_assert_uint_eq (ready.n_committed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 (restart): a snapshot with no log after it leaves an empty
+   window whose last entry is the snapshot's (for the up-to-date rule). */
+START_TEST (core_restore_snapshot_without_entries)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 6, NULL, 0), 0);
+    ck_assert_uint_eq (zr_core_last_index (core), 5);
+    ck_assert_uint_eq (zr_log_term (zr_core_log (core), 5), 2);
+    ck_assert_uint_eq (zr_core_commit (core), 5);
+    ck_assert_uint_eq (zr_core_persisted_index (core), 5);
+    zr_core_check (core);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Raft §7 (restart, disk is input): entries that start after the
+   snapshot's index + 1 leave a gap: ZR_ECORRUPT. */
+START_TEST (core_restore_gap_after_snapshot_corrupt)
+{
+    static const zr_term_t two [] = {3, 3};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 7, two, 2),
+                      ZR_ECORRUPT);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Log Matching (§5.3) across a restart: an entry at the snapshot's index
+   with another term goes against the snapshot: ZR_ECORRUPT. */
+START_TEST (core_restore_entry_at_snapshot_other_term_corrupt)
+{
+    static const zr_term_t six [] = {1, 1, 1, 2, 3, 3};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 3, six, 6),
+                      ZR_ECORRUPT);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -2253,6 +3020,44 @@ s_suite (void)
     tcase_add_test (tc, core_tick_check_quorum_steps_down);
     tcase_add_test (tc, core_transfer_sends_timeout_now_when_caught_up);
     tcase_add_test (tc, core_transfer_times_out);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("snapshot_send");
+    tcase_add_test (tc, core_snapshot_taken_compacts_behind_trailing);
+    tcase_add_test (tc, core_snapshot_taken_older_ignored);
+    tcase_add_test (tc, core_ready_snapshot_to_compacted_follower);
+    tcase_add_test (tc, core_tick_snapshot_idle_sends_zero_byte_chunk);
+    tcase_add_test (tc, core_step_snapshot_reply_accepted_sends_next_chunk);
+    tcase_add_test (tc, core_step_snapshot_reply_installed_resumes_append);
+    tcase_add_test (tc, core_snapshot_taken_transfer_under_way_not_restarted);
+    tcase_add_test (tc, core_snapshot_lost_restarts_with_newest);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("snapshot_install");
+    tcase_add_test (tc, core_step_snapshot_chunks_in_order_to_ready);
+    tcase_add_test (tc, core_step_snapshot_out_of_order_refused);
+    tcase_add_test (tc, core_step_snapshot_last_chunk_resets_log);
+    tcase_add_test (tc, core_step_snapshot_last_chunk_keeps_matching_log);
+    tcase_add_test (tc, core_step_snapshot_keeps_unstable_log_restarts_storage);
+    tcase_add_test (tc, core_installed_resumes_applying_after_snapshot);
+    tcase_add_test (tc, core_step_snapshot_stale_answers_installed);
+    tcase_add_test (tc, core_step_snapshot_stale_term_gets_our_term);
+    tcase_add_test (tc, core_step_snapshot_resets_election_timer);
+    tcase_add_test (tc, core_step_snapshot_offset_past_size_malformed);
+    tcase_add_test (tc, core_step_snapshot_chunk_overrunning_malformed);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("log_window");
+    tcase_add_test (tc, core_step_append_prev_below_window_matches);
+    tcase_add_test (tc, core_step_append_prev_at_offset_wrong_term_malformed);
+    tcase_add_test (tc, core_step_append_edge_entry_wrong_term_malformed);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("restore");
+    tcase_add_test (tc, core_restore_snapshot_drops_entries_before);
+    tcase_add_test (tc, core_restore_snapshot_without_entries);
+    tcase_add_test (tc, core_restore_gap_after_snapshot_corrupt);
+    tcase_add_test (tc, core_restore_entry_at_snapshot_other_term_corrupt);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -5,7 +5,8 @@
     log.h note 2), suffix truncation (Figure 2, AppendEntries step 3) and
     the two term lookups behind the conflict hints (§5.3, "the follower
     can include the term of the conflicting entry and the first index it
-    stores for that term").
+    stores for that term"), and the log as a window after compaction
+    (Raft §7, Figure 13: offset, offset_term, compact, reset).
     =========================================================================
 */
 #include <check.h>
@@ -392,6 +393,261 @@ START_TEST (log_term_last_absent_term_is_zero)
 END_TEST
 
 //  --------------------------------------------------------------------------
+//  The log as a window: zr_log_compact, zr_log_reset, zr_log_first_index,
+//  zr_log_bytes (log.h note 1, Raft §7)
+
+/* Appends count one-byte commands of term term after the last index,
+   each holding a reference on blob. */
+static void
+s_fill_blob (zr_log_t *log, zr_blob_t *blob, zr_term_t term, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        zr_entry_t entry = {.term = term,
+                            .index = zr_log_last_index (log) + 1,
+                            .type = ZR_ENTRY_COMMAND, .size = 1,
+                            .data = blob->data, .blob = blob};
+        ck_assert_int_eq (zr_log_append (log, &entry), 0);
+    }
+}
+
+/* Initialises log with the leader log of Figure 7, compacted up to
+   offset (a window offset + 1..10). */
+static void
+s_figure7_window (zr_log_t *log, zr_index_t offset)
+{
+    zr_log_init (log);
+    s_fill (log, s_figure7, S_FIGURE7_N);
+    zr_log_compact (log, offset);
+    ck_assert_uint_eq (zr_log_first_index (log), offset + 1);
+}
+
+/* Raft §7 (log.h note 1): after compaction the term of the last
+   compacted entry is still known (the check before the window), entries
+   below it answer 0 (unknown), and the window answers as before. */
+START_TEST (log_term_at_below_and_above_offset)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 5);
+    ck_assert_uint_eq (log.offset, 5);
+    ck_assert_uint_eq (log.offset_term, 4);
+    ck_assert_uint_eq (zr_log_term (&log, 5), 4);
+    ck_assert_uint_eq (zr_log_term (&log, 4), 0);
+    ck_assert_uint_eq (zr_log_term (&log, 1), 0);
+    ck_assert_uint_eq (zr_log_term (&log, 0), 0);
+    ck_assert_uint_eq (zr_log_term (&log, 6), 5);
+    ck_assert_uint_eq (zr_log_term (&log, 10), 6);
+    ck_assert_uint_eq (zr_log_term (&log, 11), 0);
+    ck_assert_uint_eq (zr_log_get (&log, 6)->index, 6);
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* Raft §7: compacting up to index drops the entries first..index and
+   their blob references and payload bytes; the window then starts at
+   index + 1 and the last index does not move. */
+START_TEST (log_compact_drops_prefix_bytes_and_references)
+{
+    zr_blob_t *blob = zr_blob_new (1);
+    ck_assert_ptr_nonnull (blob);
+    zr_log_t log;
+    zr_log_init (&log);
+    s_fill_blob (&log, blob, 1, 6);
+    s_fill_blob (&log, blob, 2, 4);
+    ck_assert_uint_eq (zr_log_bytes (&log), 10);
+    ck_assert_uint_eq (s_refs (blob), 11);
+    ck_assert_uint_eq (zr_log_first_index (&log), 1);
+    zr_log_compact (&log, 7);
+    ck_assert_uint_eq (zr_log_first_index (&log), 8);
+    ck_assert_uint_eq (zr_log_last_index (&log), 10);
+    ck_assert_uint_eq (zr_log_bytes (&log), 3);
+    ck_assert_uint_eq (s_refs (blob), 4);
+    ck_assert_uint_eq (log.offset_term, 2);
+    ck_assert_uint_eq (zr_log_get (&log, 8)->term, 2);
+    zr_log_clear (&log);
+    ck_assert_uint_eq (s_refs (blob), 1);
+    zr_blob_unref (&blob);
+}
+END_TEST
+
+/* Raft §7: compacting every entry leaves an empty window after the last
+   index (first = last + 1) that still knows the last term; compacting at
+   the offset again changes nothing. */
+START_TEST (log_compact_whole_log_leaves_empty_window)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 10);
+    ck_assert_uint_eq (zr_log_last_index (&log), 10);
+    ck_assert_uint_eq (zr_log_first_index (&log), 11);
+    ck_assert_uint_eq (zr_log_term (&log, 10), 6);
+    ck_assert_uint_eq (zr_log_bytes (&log), 0);
+    zr_log_compact (&log, 10);
+    ck_assert_uint_eq (log.offset, 10);
+    ck_assert_uint_eq (log.offset_term, 6);
+    zr_entry_t entry = s_entry (11, 6);
+    ck_assert_int_eq (zr_log_append (&log, &entry), 0);
+    ck_assert_uint_eq (zr_log_get (&log, 11)->term, 6);
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* TigerStyle limits (log.c): a window much smaller than its array gives
+   memory back (capacity halves) and keeps every entry in place. */
+START_TEST (log_compact_shrinks_array)
+{
+    zr_log_t log;
+    zr_log_init (&log);
+    for (zr_index_t i = 1; i <= 5000; i++) {
+        zr_entry_t entry = s_entry (i, 1 + i / 1000);
+        ck_assert_int_eq (zr_log_append (&log, &entry), 0);
+    }
+    ck_assert_uint_eq (log.capacity, 8192);
+    zr_log_compact (&log, 4000);
+    ck_assert_uint_eq (log.capacity, 4096);
+    ck_assert_uint_eq (zr_log_first_index (&log), 4001);
+    ck_assert_uint_eq (zr_log_last_index (&log), 5000);
+    for (zr_index_t i = 4001; i <= 5000; i++) {
+        ck_assert_uint_eq (zr_log_get (&log, i)->index, i);
+        ck_assert_uint_eq (zr_log_term (&log, i), 1 + i / 1000);
+    }
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* Raft §7 (log.h note 4): compacting behind the window (below offset) is
+   a contract violation: asserted. */
+START_TEST (log_compact_below_offset_aborts)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 5);
+    zr_log_compact (&log, 4);
+}
+END_TEST
+
+/* Figure 13 (step 7, "discard the entire log"): reset empties the log,
+   drops every reference and restarts the window after the snapshot,
+   whose term is kept for the consistency check. */
+START_TEST (log_reset_restarts_window_after_index)
+{
+    zr_blob_t *blob = zr_blob_new (1);
+    ck_assert_ptr_nonnull (blob);
+    zr_log_t log;
+    zr_log_init (&log);
+    s_fill_blob (&log, blob, 1, 5);
+    zr_log_reset (&log, 20, 7);
+    ck_assert_uint_eq (s_refs (blob), 1);
+    ck_assert_uint_eq (zr_log_last_index (&log), 20);
+    ck_assert_uint_eq (zr_log_first_index (&log), 21);
+    ck_assert_uint_eq (zr_log_bytes (&log), 0);
+    ck_assert_uint_eq (zr_log_term (&log, 20), 7);
+    ck_assert_uint_eq (zr_log_term (&log, 5), 0);
+    ck_assert_uint_eq (zr_log_term_last (&log, 7), 20);
+    ck_assert_uint_eq (zr_log_term_last (&log, 1), 0);
+    zr_log_clear (&log);
+    zr_blob_unref (&blob);
+}
+END_TEST
+
+/* Figure 13 then Figure 2: after a reset the log grows again from the
+   snapshot's index + 1, with terms not below the snapshot's. */
+START_TEST (log_reset_then_append)
+{
+    zr_log_t log;
+    zr_log_init (&log);
+    s_fill (&log, s_figure7, 3);
+    zr_log_reset (&log, 20, 7);
+    zr_entry_t entry = s_entry (21, 7);
+    ck_assert_int_eq (zr_log_append (&log, &entry), 0);
+    entry = s_entry (22, 8);
+    ck_assert_int_eq (zr_log_append (&log, &entry), 0);
+    ck_assert_uint_eq (zr_log_last_index (&log), 22);
+    ck_assert_uint_eq (zr_log_first_index (&log), 21);
+    ck_assert_uint_eq (zr_log_get (&log, 21)->term, 7);
+    ck_assert_uint_eq (zr_log_term (&log, 22), 8);
+    ck_assert_uint_eq (zr_log_term_start (&log, 21), 21);
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* Raft §5.3 (log.h note 2): after a reset the first entry may not have a
+   term below the snapshot's: asserted. */
+START_TEST (log_reset_append_lower_term_aborts)
+{
+    zr_log_t log;
+    zr_log_init (&log);
+    zr_log_reset (&log, 20, 7);
+    zr_entry_t entry = s_entry (21, 6);
+    (void) zr_log_append (&log, &entry);
+}
+END_TEST
+
+/* Raft §7 (log.h note 4): the window never moves back: a reset to an
+   index below the offset is asserted. */
+START_TEST (log_reset_below_offset_aborts)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 5);
+    zr_log_reset (&log, 4, 4);
+}
+END_TEST
+
+/* Raft §7 (log.h note 3): a compacted entry is committed and is never
+   truncated: truncating at the offset is asserted. */
+START_TEST (log_truncate_at_offset_aborts)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 5);
+    zr_log_truncate (&log, 5);
+}
+END_TEST
+
+/* Raft §5.3 then §7: truncating at the window's first index empties the
+   window but keeps the offset and its term. */
+START_TEST (log_truncate_at_first_index_keeps_offset)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 5);
+    zr_log_truncate (&log, 6);
+    ck_assert_uint_eq (zr_log_last_index (&log), 5);
+    ck_assert_uint_eq (zr_log_first_index (&log), 6);
+    ck_assert_uint_eq (zr_log_term (&log, 5), 4);
+    ck_assert_uint_eq (zr_log_bytes (&log), 0);
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* Raft §5.3 (conflict hint) at the window's edge: the run of a term is
+   cut at the first index held, even if it began before the offset. */
+START_TEST (log_term_start_cut_at_window_edge)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 8);
+    ck_assert_uint_eq (zr_log_term_start (&log, 10), 9);
+    ck_assert_uint_eq (zr_log_term_start (&log, 9), 9);
+    zr_log_compact (&log, 9);
+    ck_assert_uint_eq (zr_log_term_start (&log, 10), 10);
+    zr_log_clear (&log);
+}
+END_TEST
+
+/* Raft §5.3 (leader back-off by terms) at the window's edge: a term
+   whose last entry is the offset answers the offset; a term whose
+   entries all were compacted answers 0. */
+START_TEST (log_term_last_at_window_edge)
+{
+    zr_log_t log;
+    s_figure7_window (&log, 7);
+    ck_assert_uint_eq (zr_log_term_last (&log, 6), 10);
+    ck_assert_uint_eq (zr_log_term_last (&log, 5), 7);
+    ck_assert_uint_eq (zr_log_term_last (&log, 4), 0);
+    ck_assert_uint_eq (zr_log_term_last (&log, 1), 0);
+    zr_log_compact (&log, 10);
+    ck_assert_uint_eq (zr_log_term_last (&log, 6), 10);
+    ck_assert_uint_eq (zr_log_term_last (&log, 5), 0);
+    zr_log_clear (&log);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
 
 static Suite *
 s_suite (void)
@@ -434,6 +690,23 @@ s_suite (void)
     tc = tcase_create ("log_term_last");
     tcase_add_test (tc, log_term_last_finds_last_index_of_term);
     tcase_add_test (tc, log_term_last_absent_term_is_zero);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("log_window");
+    tcase_add_test (tc, log_term_at_below_and_above_offset);
+    tcase_add_test (tc, log_compact_drops_prefix_bytes_and_references);
+    tcase_add_test (tc, log_compact_whole_log_leaves_empty_window);
+    tcase_add_test (tc, log_compact_shrinks_array);
+    tcase_add_test_raise_signal (tc, log_compact_below_offset_aborts, SIGABRT);
+    tcase_add_test (tc, log_reset_restarts_window_after_index);
+    tcase_add_test (tc, log_reset_then_append);
+    tcase_add_test_raise_signal (tc, log_reset_append_lower_term_aborts,
+                                 SIGABRT);
+    tcase_add_test_raise_signal (tc, log_reset_below_offset_aborts, SIGABRT);
+    tcase_add_test_raise_signal (tc, log_truncate_at_offset_aborts, SIGABRT);
+    tcase_add_test (tc, log_truncate_at_first_index_keeps_offset);
+    tcase_add_test (tc, log_term_start_cut_at_window_edge);
+    tcase_add_test (tc, log_term_last_at_window_edge);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -3,9 +3,11 @@
     follower (nextIndex and matchIndex of Figure 2, plus flow control)
 
     PROBE sends one AppendEntries at a time until the follower answers;
-    REPLICATE pipelines within a window of messages and bytes. The
-    invariants of progress.h are cited by number: (1) match < next,
-    (2) match never moves backwards, (3) the in-flight ring.
+    REPLICATE pipelines within a window of messages and bytes; SNAPSHOT
+    sends a snapshot in chunks within a window of bytes (Raft §7,
+    Figure 13). The invariants of progress.h are cited by number: (1)
+    match < next, (2) match never moves backwards, (3) the in-flight
+    ring, (4) the snapshot offsets.
     =========================================================================
 */
 #include <check.h>
@@ -436,6 +438,281 @@ START_TEST (progress_unreachable_returns_to_probe)
 END_TEST
 
 //  --------------------------------------------------------------------------
+//  SNAPSHOT (Raft §7, Figure 13; progress.h invariant 4)
+
+#define S_SNAP_INDEX 50                 /* the snapshot being sent */
+#define S_SNAP_SIZE 1000                /* its bytes */
+#define S_CHUNK 100                     /* bytes per chunk */
+#define S_WINDOW 300                    /* bytes in flight beyond acked */
+
+/* Returns a progress that matched up to 3 and had two AppendEntries in
+   flight when, at time 100, the follower turned out to need snapshot
+   S_SNAP_INDEX (term 4, S_SNAP_SIZE bytes). */
+static zr_progress_t
+s_snapshotting (void)
+{
+    zr_progress_t pr = s_replicating (8, S_BYTES_MAX, 3);
+    zr_progress_sent (&pr, 5, 10, 90);
+    zr_progress_sent (&pr, 7, 10, 95);
+    zr_progress_snapshot_start (&pr, S_SNAP_INDEX, 4, S_SNAP_SIZE, 100);
+    return pr;
+}
+
+/* Sends at now the chunks the window allows, as the core does; returns
+   how many. */
+static int
+s_send_window (zr_progress_t *pr, uint64_t now)
+{
+    int chunks = 0;
+    uint64_t n;
+    while ((n = zr_progress_snapshot_next (pr, S_CHUNK, S_WINDOW)) > 0) {
+        zr_progress_snapshot_sent (pr, n, now);
+        chunks++;
+    }
+    return chunks;
+}
+
+/* A reply to a chunk of the snapshot being sent, not (yet) installed:
+   the follower holds offset bytes; accepted if it took the chunk. */
+static bool
+s_reply (zr_progress_t *pr, uint64_t offset, bool accepted, uint64_t now)
+{
+    return zr_progress_snapshot_reply (pr, S_SNAP_INDEX, offset, accepted,
+                                       false, now);
+}
+
+/* Raft §7: a follower that needs compacted entries gets the snapshot
+   from offset 0: SNAPSHOT drops what was in flight, keeps match and
+   sends no entries meanwhile. */
+START_TEST (progress_snapshot_start_enters_snapshot)
+{
+    zr_progress_t pr = s_snapshotting ();
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert_uint_eq (pr.snap_index, S_SNAP_INDEX);
+    ck_assert_uint_eq (pr.snap_term, 4);
+    ck_assert_uint_eq (pr.snap_size, S_SNAP_SIZE);
+    ck_assert_uint_eq (pr.snap_sent, 0);
+    ck_assert_uint_eq (pr.snap_acked, 0);
+    ck_assert_uint_eq (pr.snap_acked_ms, 100);
+    ck_assert (!pr.snap_rewound);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert_uint_eq (pr.bytes, 0);
+    ck_assert_uint_eq (pr.match, 3);
+    ck_assert (!zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Figure 13 (chunks) and TigerStyle limits: chunks carry chunk_bytes
+   each, and no more than window_bytes go beyond what the follower
+   confirmed. */
+START_TEST (progress_snapshot_next_within_chunk_and_window)
+{
+    zr_progress_t pr = s_snapshotting ();
+    ck_assert_uint_eq (zr_progress_snapshot_next (&pr, S_CHUNK, S_WINDOW),
+                       S_CHUNK);
+    ck_assert_int_eq (s_send_window (&pr, 110), 3);
+    ck_assert_uint_eq (pr.snap_sent, S_WINDOW);
+    ck_assert_uint_eq (zr_progress_snapshot_next (&pr, S_CHUNK, S_WINDOW), 0);
+    ck_assert_uint_eq (zr_progress_snapshot_next (&pr, S_CHUNK, 350), 100);
+    ck_assert_uint_eq (pr.last_send_ms, 110);
+}
+END_TEST
+
+/* Figure 13 (done flag): the last chunk carries what is left, then
+   nothing more is sent. */
+START_TEST (progress_snapshot_next_last_chunk_is_remainder)
+{
+    zr_progress_t pr = s_snapshotting ();
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq (zr_progress_snapshot_next (&pr, 300, 5000), 300);
+        zr_progress_snapshot_sent (&pr, 300, 110);
+    }
+    ck_assert_uint_eq (zr_progress_snapshot_next (&pr, 300, 5000), 100);
+    zr_progress_snapshot_sent (&pr, 100, 110);
+    ck_assert_uint_eq (pr.snap_sent, S_SNAP_SIZE);
+    ck_assert_uint_eq (zr_progress_snapshot_next (&pr, 300, 5000), 0);
+}
+END_TEST
+
+/* Raft §5.3 (retries) for chunks: the retry clock starts when a chunk
+   leaves with nothing else unconfirmed, not at every chunk. */
+START_TEST (progress_snapshot_sent_starts_retry_clock)
+{
+    zr_progress_t pr = s_snapshotting ();
+    zr_progress_snapshot_sent (&pr, S_CHUNK, 200);
+    ck_assert_uint_eq (pr.snap_acked_ms, 200);
+    zr_progress_snapshot_sent (&pr, S_CHUNK, 250);
+    ck_assert_uint_eq (pr.snap_acked_ms, 200);
+    ck_assert_uint_eq (pr.last_send_ms, 250);
+    ck_assert_uint_eq (pr.snap_sent, 2 * S_CHUNK);
+}
+END_TEST
+
+/* Figure 13: a chunk the follower took moves the confirmed offset and
+   slides the window by as much. */
+START_TEST (progress_snapshot_reply_accepted_slides_window)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    ck_assert (s_reply (&pr, 100, true, 120));
+    ck_assert_uint_eq (pr.snap_acked, 100);
+    ck_assert_uint_eq (pr.snap_acked_ms, 120);
+    ck_assert_uint_eq (pr.snap_sent, S_WINDOW);
+    ck_assert_int_eq (s_send_window (&pr, 120), 1);
+    ck_assert_uint_eq (pr.snap_sent, 400);
+}
+END_TEST
+
+/* Figure 13 (chunks in order): a chunk refused with the follower stuck
+   where it was means one was lost: resend from its offset, once per
+   round trip; the refusals of the rest of the old window change
+   nothing. */
+START_TEST (progress_snapshot_reply_refused_rewinds_once)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);           /* chunk 0 is lost */
+    ck_assert (s_reply (&pr, 0, false, 120));
+    ck_assert_uint_eq (pr.snap_sent, 0);
+    ck_assert (pr.snap_rewound);
+    ck_assert_int_eq (s_send_window (&pr, 120), 3);
+    zr_progress_t before;
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!s_reply (&pr, 0, false, 121));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+    ck_assert (s_reply (&pr, 100, true, 130));
+    ck_assert (!pr.snap_rewound);
+    ck_assert_uint_eq (pr.snap_sent, S_WINDOW);
+}
+END_TEST
+
+/* Raft §5.3 (replies reordered or duplicated): a refusal that comes with
+   progress answers a duplicate chunk; it moves the confirmed offset but
+   rewinds nothing (else every copy would resend the window). */
+START_TEST (progress_snapshot_reply_refusal_with_progress_no_rewind)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    ck_assert (s_reply (&pr, 200, false, 120));
+    ck_assert_uint_eq (pr.snap_acked, 200);
+    ck_assert_uint_eq (pr.snap_sent, S_WINDOW);
+    ck_assert (!pr.snap_rewound);
+}
+END_TEST
+
+/* Invariant (4): a follower that says it holds less than it confirmed
+   restarted and lost its partial snapshot: the transfer starts over. */
+START_TEST (progress_snapshot_reply_restarted_follower_restarts)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    ck_assert (s_reply (&pr, 300, true, 120));
+    s_send_window (&pr, 120);
+    ck_assert_uint_eq (pr.snap_sent, 600);
+    ck_assert (s_reply (&pr, 0, false, 130));
+    ck_assert_uint_eq (pr.snap_acked, 0);
+    ck_assert_uint_eq (pr.snap_sent, 0);
+    ck_assert_uint_eq (pr.snap_acked_ms, 130);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_SNAPSHOT);
+}
+END_TEST
+
+/* Figure 13 then Figure 2: once the follower installed the snapshot it
+   matches up to the snapshot's index; AppendEntries resume (PROBE)
+   from the next entry. */
+START_TEST (progress_snapshot_reply_installed_probes_after_index)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    ck_assert (zr_progress_snapshot_reply (&pr, S_SNAP_INDEX, S_SNAP_SIZE,
+                                           true, true, 120));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.match, S_SNAP_INDEX);
+    ck_assert_uint_eq (pr.next, S_SNAP_INDEX + 1);
+    ck_assert_uint_eq (pr.snap_index, 0);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* Raft §5.3 (stale replies): a reply about another snapshot, or one
+   that arrives after the transfer ended, changes nothing. */
+START_TEST (progress_snapshot_reply_other_snapshot_ignored)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    zr_progress_t before;
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!zr_progress_snapshot_reply (&pr, 40, 100, true, false, 120));
+    ck_assert (!zr_progress_snapshot_reply (&pr, 40, 500, true, true, 120));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+    ck_assert (zr_progress_snapshot_reply (&pr, S_SNAP_INDEX, S_SNAP_SIZE,
+                                           true, true, 130));
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!s_reply (&pr, 100, true, 140));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+}
+END_TEST
+
+/* Redis rule (bad input never crashes): a reply claiming more bytes
+   than the snapshot has is ignored. */
+START_TEST (progress_snapshot_reply_beyond_size_ignored)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    zr_progress_t before;
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!s_reply (&pr, S_SNAP_SIZE + 1, true, 120));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+}
+END_TEST
+
+/* Raft §5.3 (retries) for chunks: chunks unconfirmed for retry_ms are
+   lost; sending resumes from the last confirmed offset. */
+START_TEST (progress_timeout_snapshot_resumes_from_acked)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    s_reply (&pr, 100, true, 120);
+    ck_assert (!zr_progress_timeout (&pr, 169, 50));
+    ck_assert_uint_eq (pr.snap_sent, S_WINDOW);
+    ck_assert (zr_progress_timeout (&pr, 170, 50));
+    ck_assert_uint_eq (pr.snap_sent, 100);
+    ck_assert_uint_eq (pr.snap_acked, 100);
+    ck_assert_uint_eq (pr.snap_acked_ms, 170);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert (!zr_progress_timeout (&pr, 10000, 50));
+}
+END_TEST
+
+/* Raft §7 with a broken link: an unreachable follower keeps receiving
+   the snapshot, from the last confirmed offset (not from PROBE). */
+START_TEST (progress_unreachable_snapshot_resumes_from_acked)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    s_reply (&pr, 200, true, 120);
+    zr_progress_unreachable (&pr);
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_SNAPSHOT);
+    ck_assert_uint_eq (pr.snap_sent, 200);
+    ck_assert_uint_eq (pr.snap_acked, 200);
+    ck_assert_uint_eq (pr.match, 3);
+}
+END_TEST
+
+/* Raft §5.3 (stale replies): AppendEntries replies that arrive while the
+   snapshot is being sent answer older appends and are ignored. */
+START_TEST (progress_acked_and_rejected_ignored_in_snapshot)
+{
+    zr_progress_t pr = s_snapshotting ();
+    s_send_window (&pr, 110);
+    zr_progress_t before;
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!zr_progress_acked (&pr, 7));
+    ck_assert (!zr_progress_rejected (&pr, 7, 4));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
 
 static Suite *
 s_suite (void)
@@ -484,6 +761,23 @@ s_suite (void)
 
     tc = tcase_create ("progress_unreachable");
     tcase_add_test (tc, progress_unreachable_returns_to_probe);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("snapshot");
+    tcase_add_test (tc, progress_snapshot_start_enters_snapshot);
+    tcase_add_test (tc, progress_snapshot_next_within_chunk_and_window);
+    tcase_add_test (tc, progress_snapshot_next_last_chunk_is_remainder);
+    tcase_add_test (tc, progress_snapshot_sent_starts_retry_clock);
+    tcase_add_test (tc, progress_snapshot_reply_accepted_slides_window);
+    tcase_add_test (tc, progress_snapshot_reply_refused_rewinds_once);
+    tcase_add_test (tc, progress_snapshot_reply_refusal_with_progress_no_rewind);
+    tcase_add_test (tc, progress_snapshot_reply_restarted_follower_restarts);
+    tcase_add_test (tc, progress_snapshot_reply_installed_probes_after_index);
+    tcase_add_test (tc, progress_snapshot_reply_other_snapshot_ignored);
+    tcase_add_test (tc, progress_snapshot_reply_beyond_size_ignored);
+    tcase_add_test (tc, progress_timeout_snapshot_resumes_from_acked);
+    tcase_add_test (tc, progress_unreachable_snapshot_resumes_from_acked);
+    tcase_add_test (tc, progress_acked_and_rejected_ignored_in_snapshot);
     suite_add_tcase (suite, tc);
     return suite;
 }
