@@ -172,12 +172,16 @@ s_install (zr_core_t *self, const zr_message_t *msg)
 static void
 s_receive (zr_core_t *self, const zr_message_t *msg, zr_message_t *reply)
 {
+    /* One transfer is one leader's file: another leader's snapshot of
+       the same index may hold other bytes (a serialisation need not be
+       deterministic), so a new leader term starts over too. */
     bool same = self->rx_index == msg->last_index && self->rx_term == msg->last_term
-             && self->rx_size == msg->snap_size;
+             && self->rx_size == msg->snap_size && self->rx_from_term == msg->term;
     if (!same) {                        /* a new snapshot starts at 0 */
         self->rx_index = msg->last_index;
         self->rx_term = msg->last_term;
         self->rx_size = msg->snap_size;
+        self->rx_from_term = msg->term;
         self->rx_offset = 0;
     }
     if (msg->snap_offset != self->rx_offset) {

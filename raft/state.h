@@ -57,6 +57,7 @@ struct _zr_core_t {
     zr_term_t rx_term;                  /* its term */
     uint64_t rx_size;                   /* its size */
     uint64_t rx_offset;                 /* bytes of it received, in order */
+    zr_term_t rx_from_term;             /* the term of the leader sending it */
     bool installing;                    /* installed, awaiting zr_core_installed */
     zr_chunk_t *chunks;                 /* received chunks for the next Ready */
     uint32_t n_chunks;                  /* chunks used */
