@@ -11,6 +11,7 @@
 #include "../transport/transport.h"
 #include "../include/zraft.h"
 #include "wal.h"
+#include "snapshot.h"
 
 #include <signal.h>
 

@@ -5,6 +5,8 @@
 #include "actors.h"
 #include "applier.h"
 
+#define S_RESTORE_READ_BYTES (4u << 20) /* one read of a snapshot file */
+
 void
 zr_apply_req_destroy (zr_apply_req_t **self_p)
 {
@@ -17,15 +19,95 @@ zr_apply_req_destroy (zr_apply_req_t **self_p)
     *self_p = NULL;
 }
 
+/* ---------------------------------------------------------------- writer */
+
+/* Writes a job's snapshot file, then prunes all but the previous one (a
+   transfer to a follower may still read it). Returns 0 or a ZR_E* code,
+   logged. */
+static int
+s_writer_write (const char *dir, zr_snapshot_job_t *job, zr_index_t *previous)
+{
+    char errmsg [512] = "";
+    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta,
+                                                           errmsg, sizeof errmsg);
+    int rc = writer ? 0 : ZR_EIO;
+    if (writer)
+        rc = zr_snapshot_writer_append (writer, job->data, job->size);
+    if (rc == 0)
+        rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof errmsg);
+    else
+        zr_snapshot_writer_abort (&writer);
+    if (rc == 0 && *previous)
+        rc = zr_snapshot_prune (dir, *previous, errmsg, sizeof errmsg);
+    if (rc == 0)
+        *previous = job->meta.index;
+    else
+        zsys_error ("snapshot writer: %s: %s", zr_strerror (rc), errmsg);
+    return rc;
+}
+
+/* The writer: a child of the applier that writes snapshot files, so that
+   neither the applier nor the node waits for the disk. */
+static void
+s_writer_actor (zsock_t *pipe, void *args)
+{
+    char dir [1024];
+    snprintf (dir, sizeof dir, "%s", (const char *) args);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    zr_assert (poller);
+    zpoller_set_nonstop (poller, true);
+    zr_index_t previous = 0;            /* the last snapshot written */
+    bool terminated = zr_actor_ready (pipe, args, 0) != 0;
+    while (!terminated) {
+        if (zr_actor_wait (poller, -1, &terminated) != pipe)
+            continue;
+        zr_verb_msg_t msg;
+        int verb = zr_verb_recv (pipe, zr_writer_verbs, &msg);
+        if (verb < 0)
+            terminated = true;
+        else {
+            zr_assert (verb == ZR_WRITER_WRITE && msg.args [0].p);
+            zr_snapshot_job_t *job = (zr_snapshot_job_t *) msg.args [0].p;
+            job->rc = s_writer_write (dir, job, &previous);
+            free (job->data);
+            job->data = NULL;
+            zr_handoff_send (job);
+            if (zr_verb_send (pipe, zr_writer_verbs, ZR_WRITER_WRITTEN, job) != 0)
+                free (job);
+        }
+        zr_verb_msg_reset (&msg);
+    }
+    zpoller_destroy (&poller);
+}
+
+/* ---------------------------------------------------------------- applier */
+
+typedef struct {
+    zsock_t *pipe;                      /* to the node */
+    zsock_t *events;                    /* applied runs to the application */
+    zactor_t *writer;                   /* writes snapshot files, or NULL */
+    zpoller_t *poller;                  /* over the pipe and the writer */
+    zraft_fsm_t fsm;                    /* the application's callbacks */
+    zr_id_t id;                         /* this server, for logs */
+    char data_dir [1024];               /* snapshot files */
+    zr_snapshot_meta_t config;          /* servers, for snapshot files */
+    zr_index_t applied;                 /* last index applied or restored */
+    zr_term_t applied_term;             /* its term */
+    bool writing;                       /* a job is with the writer */
+    bool terminated;                    /* $TERM received */
+} self_t;
+
 /* Applies one run and publishes it; returns the run's last index. */
 static zr_index_t
-s_apply_run (const zraft_fsm_t *fsm, zsock_t *events, zr_apply_req_t *req)
+s_apply_run (self_t *self, zr_apply_req_t *req)
 {
     zr_assert (req->n_entries > 0);
     zr_index_t first = req->entries [0].index;
+    zr_assert (self->applied == 0 || first == self->applied + 1);
     zframe_t *terms = zframe_new (NULL, req->n_entries * sizeof (uint64_t));
     zr_assert (terms);
     uint64_t *term_of = (uint64_t *) zframe_data (terms);
+    const zraft_fsm_t *fsm = &self->fsm;
     for (uint32_t i = 0; i < req->n_entries; i++) {
         const zr_entry_t *entry = &req->entries [i];
         zr_assert (entry->index == first + i);
@@ -35,25 +117,126 @@ s_apply_run (const zraft_fsm_t *fsm, zsock_t *events, zr_apply_req_t *req)
                         entry->size);
     }
     zr_index_t last = first + req->n_entries - 1;
+    self->applied = last;
+    self->applied_term = req->entries [req->n_entries - 1].term;
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, "APPLIED");
     zmsg_addmem (msg, &first, sizeof first);
     zmsg_addmem (msg, &last, sizeof last);
     zmsg_append (msg, &terms);
     zr_handoff_send (term_of);          /* inproc passes the buffer itself */
-    if (zmsg_send (&msg, events) != 0)
+    if (zmsg_send (&msg, self->events) != 0)
         zmsg_destroy (&msg);            /* nobody listening: drop the event */
     return last;
 }
 
-typedef struct {
-    zsock_t *pipe;                      /* to the node */
-    zsock_t *events;                    /* applied runs to the application */
-    zpoller_t *poller;                  /* over the pipe */
-    zraft_fsm_t fsm;                    /* the application's callbacks */
-    zr_id_t id;                         /* this server, for logs */
-    bool terminated;                    /* $TERM received */
-} self_t;
+/* Reads the snapshot (index, term) into memory. Returns 0 with *data_p
+   (caller frees) and *size_p, or a ZR_E* code, logged. */
+static int
+s_restore_read (self_t *self, zr_index_t index, zr_term_t term,
+                uint8_t **data_p, uint64_t *size_p)
+{
+    char path [1200], errmsg [512] = "";
+    int rc = zr_snapshot_path (self->data_dir, index, term, path, sizeof path);
+    zr_snapshot_reader_t *reader = rc == 0
+        ? zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg) : NULL;
+    uint64_t size = reader ? zr_snapshot_reader_meta (reader)->size : 0;
+    uint8_t *data = reader ? (uint8_t *) malloc (size ? size : 1) : NULL;
+    zr_assert (!reader || data);        /* actors treat OOM as fatal */
+    for (uint64_t done = 0; reader && rc == 0 && done < size;) {
+        size_t want = size - done < S_RESTORE_READ_BYTES
+                    ? (size_t) (size - done) : S_RESTORE_READ_BYTES;
+        size_t got = 0;
+        rc = zr_snapshot_reader_read (reader, done, data + done, want, &got);
+        if (rc == 0 && got == 0)
+            rc = ZR_ECORRUPT;           /* shorter than its header says */
+        done += got;
+    }
+    zr_snapshot_reader_destroy (&reader);
+    if (rc != 0) {
+        zsys_error ("n%u applier: cannot read snapshot %llu: %s %s", self->id,
+                    (unsigned long long) index, zr_strerror (rc), errmsg);
+        free (data);
+        return rc;
+    }
+    *data_p = data;
+    *size_p = size;
+    return 0;
+}
+
+/* Replaces the state machine with snapshot (index, term). */
+static int
+s_restore (self_t *self, zr_index_t index, zr_term_t term)
+{
+    zr_assert (index > 0);
+    zr_assert (self->fsm.restore);      /* zraft_new checks it */
+    uint8_t *data = NULL;
+    uint64_t size = 0;
+    int rc = s_restore_read (self, index, term, &data, &size);
+    if (rc == 0 && self->fsm.restore (self->fsm.arg, index, data, size) != 0) {
+        zsys_error ("n%u applier: the state machine refused snapshot %llu",
+                    self->id, (unsigned long long) index);
+        rc = ZR_EIO;
+    }
+    free (data);
+    if (rc == 0) {
+        self->applied = index;
+        self->applied_term = term;
+        zsys_notice ("n%u applier: restored snapshot index=%llu term=%llu size=%llu",
+                     self->id, (unsigned long long) index,
+                     (unsigned long long) term, (unsigned long long) size);
+    }
+    return rc;
+}
+
+/* Captures the state and hands it to the writer; SNAPSHOTTED follows
+   (now, if nothing was captured). */
+static void
+s_snapshot (self_t *self)
+{
+    zr_snapshot_job_t *job = (zr_snapshot_job_t *) calloc (1, sizeof *job);
+    zr_assert (job);
+    int rc = self->writer && self->fsm.snapshot && self->applied > 0 && !self->writing
+           ? 0 : ZR_EBUSY;
+    if (rc == 0 && self->fsm.snapshot (self->fsm.arg, self->applied, &job->data,
+                                       &job->size) != 0)
+        rc = ZR_EBUSY;                  /* the application skipped it */
+    if (rc == 0) {
+        job->meta = self->config;
+        job->meta.index = self->applied;
+        job->meta.term = self->applied_term;
+        zr_handoff_send (job);
+        if (zr_verb_send (zactor_sock (self->writer), zr_writer_verbs,
+                          ZR_WRITER_WRITE, job) == 0) {
+            self->writing = true;
+            return;
+        }
+        rc = ZR_ESHUTDOWN;
+    }
+    free (job->data);
+    free (job);
+    zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
+                  (uint64_t) 0, (uint64_t) 0, (uint64_t) 0, rc);
+}
+
+static void
+s_self_handle_writer (self_t *self)
+{
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (zactor_sock (self->writer), zr_writer_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;
+    else {
+        zr_assert (verb == ZR_WRITER_WRITTEN && msg.args [0].p);
+        zr_snapshot_job_t *job = (zr_snapshot_job_t *) msg.args [0].p;
+        self->writing = false;
+        zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
+                      (uint64_t) job->meta.index, (uint64_t) job->meta.term,
+                      (uint64_t) job->size, job->rc);
+        free (job);
+    }
+    zr_verb_msg_reset (&msg);
+}
 
 static void s_self_destroy (self_t **self_p);
 
@@ -66,9 +249,16 @@ s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
     self->pipe = pipe;
     self->fsm = args->fsm;
     self->id = args->id;
+    self->config = args->config;
+    snprintf (self->data_dir, sizeof self->data_dir, "%s", args->data_dir);
     self->poller = zpoller_new (pipe, NULL);
     zr_assert (self->poller);
     zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
+    if (self->fsm.snapshot) {
+        self->writer = zr_actor_new (s_writer_actor, self->data_dir);
+        zr_assert (self->writer);
+        zpoller_add (self->poller, zactor_sock (self->writer));
+    }
     self->events = zsock_new (ZMQ_PAIR);
     zr_assert (self->events);
     zsock_set_sndhwm (self->events, 0);     /* runs are never dropped */
@@ -86,6 +276,15 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
+    if (self->writer && self->writing) {
+        /* Collect the job being written: an orderly stop waits for it. */
+        zr_verb_msg_t msg;
+        int verb = zr_verb_recv (zactor_sock (self->writer), zr_writer_verbs, &msg);
+        if (verb == ZR_WRITER_WRITTEN)
+            free (msg.args [0].p);
+        zr_verb_msg_reset (&msg);
+    }
+    zactor_destroy (&self->writer);
     zsock_destroy (&self->events);
     free (self);
     *self_p = NULL;
@@ -98,13 +297,20 @@ s_self_handle_pipe (self_t *self)
     int verb = zr_verb_recv (self->pipe, zr_applier_verbs, &msg);
     if (verb < 0)
         self->terminated = true;        /* $TERM, or the pipe ended */
+    else
+    if (verb == ZR_APPLIER_SNAPSHOT)
+        s_snapshot (self);
     else {
         zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
         zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
-        zr_index_t last = s_apply_run (&self->fsm, self->events, req);
+        int rc = 0;
+        if (req->restore_index)
+            rc = s_restore (self, req->restore_index, req->restore_term);
+        else
+            s_apply_run (self, req);
         zr_apply_req_destroy (&req);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
-                      (uint64_t) last);
+                      (uint64_t) self->applied, rc);
     }
     zr_verb_msg_reset (&msg);
 }
@@ -115,8 +321,13 @@ zr_applier_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (zr_applier_args_t *) args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;
-    while (!self->terminated)
-        if (zr_actor_wait (self->poller, -1, &self->terminated) == pipe)
+    while (!self->terminated) {
+        void *which = zr_actor_wait (self->poller, -1, &self->terminated);
+        if (which == pipe)
             s_self_handle_pipe (self);
+        else
+        if (which && self->writer && which == zactor_sock (self->writer))
+            s_self_handle_writer (self);
+    }
     s_self_destroy (&self);
 }

@@ -7,12 +7,27 @@
     through the events socket (one message per run, never per entry), and
     reports the last applied index to the node.
 
+    Snapshots: on SNAPSHOT the applier asks the application to capture
+    its state as of the last applied index (fsm.snapshot, on this
+    thread, between two applies) and hands the buffer to its writer, a
+    child actor that writes the snapshot file (temp file, fsync, rename,
+    directory fsync), prunes all but the previous one (a transfer may
+    still read it) and reports; the applier forwards SNAPSHOTTED to the
+    node. At most one snapshot is written at a time. A run may instead
+    carry a restore: the applier reads the snapshot file and hands its
+    bytes to fsm.restore, in order with the runs before and after it.
+
     Protocol (pipe between node and applier):
-    | verb    | direction       | frames                   | ownership / reply |
-    |---------|-----------------|--------------------------|-------------------|
-    | APPLY   | node -> applier | "sp": zr_apply_req_t*    | applier owns and frees it |
-    | APPLIED | applier -> node | "s8": last applied index | none |
-    | $TERM   | node -> applier | "s"                      | actor ends |
+    | verb        | direction       | frames                   | ownership / reply |
+    |-------------|-----------------|--------------------------|-------------------|
+    | APPLY       | node -> applier | "sp": zr_apply_req_t*    | applier owns and frees it; a run or a restore |
+    | APPLIED     | applier -> node | "s8i": last applied index, rc | one per APPLY; rc != 0: a restore failed |
+    | SNAPSHOT    | node -> applier | "s"                      | SNAPSHOTTED follows (rc < 0: none taken) |
+    | SNAPSHOTTED | applier -> node | "s888i": index, term, size, rc | the file is durable when rc == 0 |
+    | $TERM       | node -> applier | "s"                      | actor ends (a snapshot being written is abandoned) |
+    Writer (pipe between applier and its writer):
+    | WRITE       | applier -> writer | "sp": zr_snapshot_job_t* | writer owns it until WRITTEN |
+    | WRITTEN     | writer -> applier | "sp": the job, rc set     | applier frees it |
     Events socket (PAIR, applier -> application), one message per run:
       "APPLIED" | first (8 bytes) | last (8 bytes) | terms (8 bytes each,
       host order, terms[i] for index first + i)
@@ -24,7 +39,17 @@
 typedef struct {
     zr_entry_t *entries;                /* owned run, consecutive indexes */
     uint32_t n_entries;
+    zr_index_t restore_index;           /* > 0: restore this snapshot instead */
+    zr_term_t restore_term;             /* its term */
 } zr_apply_req_t;
+
+/* A snapshot for the writer: the application's buffer and its place. */
+typedef struct {
+    zr_snapshot_meta_t meta;            /* index, term, configuration */
+    void *data;                         /* the application's buffer (free()) */
+    size_t size;                        /* its bytes */
+    int rc;                             /* WRITTEN: 0 or a ZR_E* code */
+} zr_snapshot_job_t;
 
 /* Frees a request and its entries' blob references. */
 void zr_apply_req_destroy (zr_apply_req_t **self_p);
@@ -32,8 +57,15 @@ void zr_apply_req_destroy (zr_apply_req_t **self_p);
 /* The table above, which both ends use (actor.h). */
 #define ZR_APPLIER_PROTOCOL(X)                                               \
     X (APPLIER, APPLY, "sp", NULL)                                           \
-    X (APPLIER, APPLIED, "s8", NULL)
+    X (APPLIER, APPLIED, "s8i", NULL)                                        \
+    X (APPLIER, SNAPSHOT, "s", NULL)                                         \
+    X (APPLIER, SNAPSHOTTED, "s888i", NULL)
 ZR_PROTOCOL_DECLARE (applier, ZR_APPLIER_PROTOCOL);
+
+#define ZR_WRITER_PROTOCOL(X)                                                \
+    X (WRITER, WRITE, "sp", NULL)                                            \
+    X (WRITER, WRITTEN, "sp", NULL)
+ZR_PROTOCOL_DECLARE (writer, ZR_WRITER_PROTOCOL);
 
 /* Hands a run to the applier, taking *req_p (NULLed). Returns 0, or -1
    if the pipe is full or gone: the run is then destroyed. */
@@ -53,6 +85,8 @@ typedef struct {
     zraft_fsm_t fsm;                    /* the application's callbacks */
     char events_endpoint [64];          /* inproc endpoint to connect */
     zr_id_t id;                         /* server id, for logs */
+    char data_dir [1024];               /* where snapshot files go */
+    zr_snapshot_meta_t config;          /* servers, for snapshot files */
 } zr_applier_args_t;
 
 /* zactor body; args is a zr_applier_args_t * (copied during start). */

@@ -34,6 +34,8 @@ typedef struct {
                                            <= ZR_NODE_APPLY_RUNS_MAX */
     zlist_t *applies_held;              /* committed runs waiting for room */
     bool disk_failed;                   /* the persister failed: no acks */
+    bool snapshotting;                  /* a SNAPSHOT is with the applier */
+    zr_snapshot_meta_t snap_config;     /* servers, for snapshot files */
     bool terminated;                    /* $TERM received */
     zraft_status_t stats;               /* counters reported by STATUS */
     atomic_uint_fast64_t bytes_out;     /* shared with replicators */
@@ -49,6 +51,8 @@ s_trace (void *arg, const char *line)
         self->stats.elections++;
     zsys_notice ("n%u node: %s", self->id, line);
 }
+
+static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
 
 /* ---------------------------------------------------------------- start */
 
@@ -69,7 +73,9 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
 {
     const zraft_config_t *c = &self->args.config;
     zr_persister_args_t pargs = {.wal = *wal_p, .self_id = self->id,
-                                 .bytes_out = &self->bytes_out};
+                                 .bytes_out = &self->bytes_out,
+                                 .config = self->snap_config};
+    snprintf (pargs.data_dir, sizeof pargs.data_dir, "%s", self->args.data_dir);
     for (uint32_t i = 0; i < c->n_servers; i++)
         if (c->servers [i].id != self->id) {
             pargs.peer_ids [pargs.n_peers] = c->servers [i].id;
@@ -79,7 +85,9 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         }
     self->persister = s_child_start (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
-    zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id};
+    zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
+                               .config = self->snap_config};
+    snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
     self->applier = s_child_start (zr_applier_actor, &aargs);
@@ -100,6 +108,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
             continue;
         zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
                                       .bytes_out = &self->bytes_out};
+        snprintf (rargs.data_dir, sizeof rargs.data_dir, "%s", self->args.data_dir);
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
         self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
@@ -108,6 +117,59 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
     return 0;
+}
+
+/* Finds the newest snapshot (meta->index 0 if none), and fills the
+   configuration snapshot files carry. Returns 0 or a ZR_E* code, logged. */
+static int
+s_self_find_snapshot (self_t *self, zr_snapshot_meta_t *meta)
+{
+    const zraft_config_t *c = &self->args.config;
+    self->snap_config.n_servers = c->n_servers;
+    for (uint32_t i = 0; i < c->n_servers; i++) {
+        self->snap_config.ids [i] = c->servers [i].id;
+        snprintf (self->snap_config.endpoints [i], sizeof self->snap_config.endpoints [i],
+                  "%s", c->servers [i].endpoint);
+    }
+    char path [1200], errmsg [512] = "";
+    int rc = zr_snapshot_find (self->args.data_dir, meta, path, sizeof path,
+                               errmsg, sizeof errmsg);
+    if (rc != 0)
+        zsys_error ("n%u node: cannot use the snapshot in %s: %s", self->id,
+                    self->args.data_dir, errmsg);
+    return rc;
+}
+
+/* Opens the WAL past the snapshot. A log that does not hold the
+   snapshot's last entry (a follower applied entries its disk had not
+   synced; or a crash came between an installed snapshot's rename and
+   the log's restart after it) restarts after the snapshot, as
+   zr_core_restore expects. Returns 0 or a ZR_E* code, logged. */
+static int
+s_self_open_wal (self_t *self, const zr_snapshot_meta_t *snap, zr_wal_t **wal_p,
+                 zr_wal_state_t *state)
+{
+    char errmsg [512] = "";
+    int rc = zr_wal_open (self->args.data_dir, self->args.config.segment_bytes,
+                          snap->index, wal_p, state, errmsg, sizeof errmsg);
+    if (rc == 0 && snap->index > 0) {
+        zr_index_t first = state->n_entries ? state->entries [0].index : 0;
+        bool holds = state->n_entries && first <= snap->index
+                  && snap->index < first + state->n_entries
+                  && state->entries [snap->index - first].term == snap->term;
+        if (!holds && (state->start_index != snap->index
+                       || state->start_term != snap->term)) {
+            rc = zr_wal_set_start (*wal_p, snap->index, snap->term);
+            if (rc == 0)
+                rc = zr_wal_sync (*wal_p, errmsg, sizeof errmsg);
+        }
+    }
+    if (rc != 0) {
+        zsys_error ("n%u node: cannot open log in %s: %s", self->id,
+                    self->args.data_dir, errmsg);
+        zr_wal_destroy (wal_p);
+    }
+    return rc;
 }
 
 static int
@@ -122,6 +184,8 @@ s_self_start (self_t *self)
                            .batch_bytes = c->batch_bytes,
                            .seed = c->seed ? c->seed : (uint64_t) zclock_usecs (),
                            .pre_vote = c->pre_vote, .check_quorum = c->check_quorum,
+                           .snapshot_trailing = c->snapshot_trailing,
+                           .snapshot_chunk_bytes = c->snapshot_chunk_bytes,
                            .trace = s_trace, .trace_arg = self};
     const char *endpoint = NULL;
     for (uint32_t i = 0; i < c->n_servers; i++) {
@@ -129,24 +193,26 @@ s_self_start (self_t *self)
         if (c->servers [i].id == c->id)
             endpoint = c->servers [i].endpoint;
     }
+    zr_snapshot_meta_t snap;
+    memset (&snap, 0, sizeof snap);
     zr_wal_t *wal = NULL;
     zr_wal_state_t state;
     memset (&state, 0, sizeof state);
-    char errmsg [512] = "";
-    int rc = zr_wal_open (self->args.data_dir, c->segment_bytes, 0, &wal,
-                          &state, errmsg, sizeof errmsg);
-    if (rc != 0) {
-        zsys_error ("n%u node: cannot open log in %s: %s", self->id,
-                    self->args.data_dir, errmsg);
+    int rc = s_self_find_snapshot (self, &snap);
+    if (rc == 0)
+        rc = s_self_open_wal (self, &snap, &wal, &state);
+    if (rc != 0)
         return rc;
-    }
     self->core = zr_core_new (&cc, (uint64_t) zclock_mono ());
     zr_core_restore_t restore = {.term = state.term, .vote = state.vote,
+                                 .snap_index = snap.index, .snap_term = snap.term,
+                                 .snap_size = snap.size,
                                  .entries = state.entries,
                                  .n_entries = state.n_entries};
     rc = self->core ? zr_core_restore (self->core, &restore) : ZR_ENOMEM;
-    zsys_notice ("n%u node: recovered term=%llu vote=%u entries=%u", self->id,
-                 (unsigned long long) state.term, state.vote, state.n_entries);
+    zsys_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
+                 self->id, (unsigned long long) state.term, state.vote,
+                 (unsigned long long) snap.index, state.n_entries);
     zr_entries_destroy (&state.entries, state.n_entries);
     self->router = rc == 0 ? zr_peer_router_new (endpoint) : NULL;
     if (rc == 0 && !self->router)
@@ -154,6 +220,8 @@ s_self_start (self_t *self)
     if (rc == 0)
         rc = s_self_start_children (self, &wal);
     zr_wal_destroy (&wal);
+    if (rc == 0 && snap.index > 0)
+        s_self_restore (self, snap.index, snap.term);   /* before any run */
     return rc;
 }
 
@@ -167,7 +235,8 @@ s_self_send (self_t *self, zr_message_t **msg_p)
     zr_message_t *msg = *msg_p;
     *msg_p = NULL;
     zr_assert (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND
-               || msg->type == ZR_MSG_PREVOTE || msg->type == ZR_MSG_TIMEOUT_NOW);
+               || msg->type == ZR_MSG_PREVOTE || msg->type == ZR_MSG_TIMEOUT_NOW
+               || msg->type == ZR_MSG_SNAPSHOT);
     if (!zr_peer_filter_pass (&self->filter, self->id, self->id, msg->to)) {
         zr_message_destroy (&msg);
         return;
@@ -292,7 +361,8 @@ s_self_ready (self_t *self)
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else
-    if (rd.hs_changed || rd.n_entries > 0 || rd.n_msgs_synced > 0) {
+    if (rd.hs_changed || rd.n_entries > 0 || rd.n_msgs_synced > 0
+        || rd.n_chunks > 0 || rd.compact > 0) {
         s_self_filter (self, rd.msgs_synced, &rd.n_msgs_synced);
         zr_persist_req_t *req = (zr_persist_req_t *) calloc (1, sizeof *req);
         zr_assert (req);
@@ -300,9 +370,13 @@ s_self_ready (self_t *self)
                                    .vote = rd.vote, .entries = rd.entries,
                                    .n_entries = rd.n_entries,
                                    .msgs = rd.msgs_synced,
-                                   .n_msgs = rd.n_msgs_synced};
+                                   .n_msgs = rd.msgs_synced ? rd.n_msgs_synced : 0,
+                                   .chunks = rd.chunks, .n_chunks = rd.n_chunks,
+                                   .compact = rd.compact};
         rd.entries = NULL;
         rd.msgs_synced = NULL;
+        rd.chunks = NULL;
+        rd.n_chunks = 0;
         s_self_persist (self, req);
     }
     if (rd.n_committed > 0) {
@@ -384,7 +458,8 @@ s_self_handle_router (self_t *self)
        is. */
     bool request = rc == 0 && (msg->type == ZR_MSG_VOTE || msg->type == ZR_MSG_APPEND
                                || msg->type == ZR_MSG_PREVOTE
-                               || msg->type == ZR_MSG_TIMEOUT_NOW);
+                               || msg->type == ZR_MSG_TIMEOUT_NOW
+                               || msg->type == ZR_MSG_SNAPSHOT);
     if (rc == 0 && (msg->from != from || msg->to != self->id)) {
         zr_message_destroy (&msg);
         rc = ZR_EMALFORMED;
@@ -416,6 +491,12 @@ s_self_persisted (self_t *self, zr_persist_batch_t *batch)
         zr_assert (self->persist_bytes >= bytes);
         self->persist_bytes -= bytes;
         zr_assert (req->n_msgs == 0);   /* the persister sent them */
+        const zr_chunk_t *chunk = req->n_chunks ? &req->chunks [req->n_chunks - 1] : NULL;
+        if (chunk && chunk->last && !batch->failed) {
+            s_self_restore (self, chunk->index, chunk->term);   /* in order */
+            zr_core_installed (self->core, chunk->index);
+            self->stats.snapshots_installed++;
+        }
         if (req->n_entries > 0 && !batch->failed) {
             const zr_entry_t *last = &req->entries [req->n_entries - 1];
             zr_core_persisted (self->core, last->index, last->term);
@@ -489,6 +570,8 @@ s_self_status (self_t *self)
     st.commit = zr_core_commit (self->core);
     st.last_index = zr_core_last_index (self->core);
     st.persisted = zr_core_persisted_index (self->core);
+    st.first_index = zr_log_first_index (zr_core_log (self->core));
+    st.snapshot_index = zr_core_snapshot_index (self->core);
     st.disk_failed = self->disk_failed;
     st.bytes_out = atomic_load (&self->bytes_out);
     zr_filter_stats_t fs;
@@ -556,6 +639,17 @@ s_self_handle_pipe (self_t *self)
         zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_TRANSFER, rc);
     }
     else
+    if (verb == ZR_NODE_SNAPSHOT) {
+        int rc = !self->args.fsm.snapshot ? ZR_EINVAL
+               : self->snapshotting ? ZR_EBUSY : 0;
+        if (rc == 0 && zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
+                                     ZR_APPLIER_SNAPSHOT) != 0)
+            rc = ZR_EBUSY;
+        if (rc == 0)
+            self->snapshotting = true;
+        zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_SNAPSHOT, rc);
+    }
+    else
     if (verb == ZR_NODE_FAULT)
         s_self_fault (self, msg.args);
     else {
@@ -580,6 +674,51 @@ s_self_handle_timer (self_t *self)
     zr_verb_msg_reset (&msg);
 }
 
+/* Asks the applier for a snapshot when the log has grown past the
+   thresholds (node.h). */
+static void
+s_self_snapshot_maybe (self_t *self)
+{
+    const zraft_config_t *c = &self->args.config;
+    if (self->snapshotting || !self->args.fsm.snapshot || self->disk_failed)
+        return;
+    zr_index_t since = self->stats.applied > zr_core_snapshot_index (self->core)
+                     ? self->stats.applied - zr_core_snapshot_index (self->core) : 0;
+    uint64_t bytes = zr_log_bytes (zr_core_log (self->core));
+    if ((c->snapshot_entries && since >= c->snapshot_entries)
+        || (c->snapshot_bytes && bytes >= c->snapshot_bytes && since > 0)) {
+        if (zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
+                          ZR_APPLIER_SNAPSHOT) == 0)
+            self->snapshotting = true;
+    }
+}
+
+/* The applier's snapshot is durable (rc 0): the core may forget the log
+   behind it. */
+static void
+s_self_snapshotted (self_t *self, const zr_verb_msg_t *msg)
+{
+    zr_assert (self->snapshotting);
+    self->snapshotting = false;
+    int rc = (int) msg->args [3].i;
+    if (rc != 0)
+        return;                         /* skipped or failed (logged) */
+    zr_core_snapshot_taken (self->core, msg->args [0].u, msg->args [2].u);
+    self->stats.snapshots++;
+}
+
+/* Queues a restore of snapshot (index, term) for the applier, in order
+   with the runs (back-pressure, node.h). */
+static void
+s_self_restore (self_t *self, zr_index_t index, zr_term_t term)
+{
+    zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
+    zr_assert (req);
+    req->restore_index = index;
+    req->restore_term = term;
+    s_self_apply (self, req);
+}
+
 static void
 s_self_handle_applier (self_t *self)
 {
@@ -587,11 +726,20 @@ s_self_handle_applier (self_t *self)
     int verb = zr_verb_recv (zactor_sock (self->applier), zr_applier_verbs, &msg);
     if (verb < 0)
         s_self_child_ended (self, "applier");
+    else
+    if (verb == ZR_APPLIER_SNAPSHOTTED)
+        s_self_snapshotted (self, &msg);
     else {
         zr_assert (verb == ZR_APPLIER_APPLIED && self->apply_outstanding > 0);
         self->stats.applied = msg.args [0].u;
         self->apply_outstanding--;
+        if (msg.args [1].i != 0 && !self->disk_failed) {
+            zsys_error ("n%u node: cannot restore the state machine; "
+                        "no further writes will be acknowledged", self->id);
+            self->disk_failed = true;   /* it cannot apply: stop acking */
+        }
         s_self_apply (self, NULL);      /* room for what waits */
+        s_self_snapshot_maybe (self);
     }
     zr_verb_msg_reset (&msg);
 }
@@ -603,6 +751,10 @@ s_self_handle_replicator (self_t *self, zsock_t *which)
     int verb = zr_verb_recv (which, zr_replicator_verbs, &msg);
     if (verb < 0)
         s_self_child_ended (self, "replicator");
+    else
+    if (verb == ZR_REPLICATOR_LOST)
+        zr_core_snapshot_lost (self->core, (zr_id_t) msg.args [0].u,
+                               (uint64_t) zclock_mono ());
     else {
         zr_assert (verb == ZR_REPLICATOR_UNREACHABLE);
         zr_core_unreachable (self->core, (zr_id_t) msg.args [0].u);

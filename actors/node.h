@@ -11,6 +11,14 @@
     only once the persister says they are durable, committed runs to the
     applier.
 
+    Snapshots: the node asks the applier for one when the entries applied
+    since the last reach snapshot_entries or the log's payload reaches
+    snapshot_bytes (or on SNAPSHOT); once the file is durable it tells the
+    core, whose Ready then says up to where the WAL may drop segments. At
+    start it restores the newest snapshot first (the applier reads it
+    before any run) and opens the WAL past it; a snapshot a leader sent is
+    restored, in order with the runs, once the persister made it durable.
+
     Protocol (pipe between the application thread, zraft.c, and node):
     | verb      | direction  | frames                        | reply |
     |-----------|------------|-------------------------------|-------|
@@ -21,6 +29,7 @@
     | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
     | TRANSFER  | app -> node| "s4": peer                    | "i": 0 or ZR_E* code |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
+    | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshot callback) |
     | $TERM     | app -> node| "s"                           | actor ends |
     The node's other sockets: the peer ROUTER (RPC requests in, replies
     out, both as single codec frames behind a routing id "n<id>"), and the
@@ -68,7 +77,8 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
     X (NODE, PARTITION, "s444", "")                                          \
     X (NODE, PAUSE, "s8", "")                                                \
     X (NODE, TRANSFER, "s4", "i")                                            \
-    X (NODE, FAULT, "s414444", "")
+    X (NODE, FAULT, "s414444", "")                                          \
+    X (NODE, SNAPSHOT, "s", "i")
 ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);
 
 typedef struct {

@@ -20,6 +20,10 @@ typedef struct {
     zactor_t *preparer;                 /* creates spare WAL segments */
     zpoller_t *poller;                  /* pipe and preparer */
     zr_wal_spare_t *spare;              /* the job with the preparer, or NULL */
+    char data_dir [1024];               /* installed snapshots */
+    zr_snapshot_meta_t config;          /* servers, for snapshot files */
+    zr_snapshot_writer_t *rx;           /* the snapshot being received */
+    zr_index_t installed;               /* the last snapshot installed */
 } self_t;
 
 /* The preparer: creates the spare WAL segments the persister asks for,
@@ -133,6 +137,9 @@ zr_persist_req_destroy (zr_persist_req_t **self_p)
     for (uint32_t i = 0; self->msgs && i < self->n_msgs; i++)
         zr_message_destroy (&self->msgs [i]);
     free (self->msgs);
+    for (uint32_t i = 0; i < self->n_chunks; i++)
+        zr_blob_unref (&self->chunks [i].blob);
+    free (self->chunks);
     free (self);
     *self_p = NULL;
 }
@@ -182,6 +189,78 @@ s_self_receive (self_t *self)
     zr_verb_msg_reset (&msg);
 }
 
+/* Completes the snapshot received: fsync, rename, directory fsync;
+   then the log restarts after it if the core emptied its own (reset),
+   and older snapshots go. Returns 0, or fails the persister. */
+static int
+s_self_install (self_t *self, const zr_chunk_t *chunk)
+{
+    char errmsg [512] = "";
+    int rc = zr_snapshot_writer_commit (&self->rx, NULL, errmsg, sizeof errmsg);
+    if (rc == 0 && chunk->reset)
+        rc = zr_wal_set_start (self->wal, chunk->index, chunk->term);
+    if (rc == 0 && self->installed)
+        rc = zr_snapshot_prune (self->data_dir, self->installed, errmsg, sizeof errmsg);
+    if (rc != 0) {
+        char reason [640];
+        snprintf (reason, sizeof reason, "installing snapshot %llu: %s %s",
+                  (unsigned long long) chunk->index, zr_strerror (rc), errmsg);
+        s_self_fail (self, reason);
+        return rc;
+    }
+    self->installed = chunk->index;
+    zsys_notice ("n%u persister: snapshot index=%llu term=%llu size=%llu installed",
+                 self->self_id, (unsigned long long) chunk->index,
+                 (unsigned long long) chunk->term, (unsigned long long) chunk->size);
+    return 0;
+}
+
+/* Writes one chunk of a snapshot a leader sends; the first starts its
+   file (dropping an unfinished one), the last completes it. The core
+   hands chunks in order from offset 0 (raft/core.h). */
+static void
+s_self_chunk (self_t *self, const zr_chunk_t *chunk)
+{
+    char errmsg [512] = "";
+    if (chunk->offset == 0) {
+        zr_snapshot_writer_abort (&self->rx);
+        zr_snapshot_meta_t meta = self->config;
+        meta.index = chunk->index;
+        meta.term = chunk->term;
+        self->rx = zr_snapshot_writer_new (self->data_dir, &meta, errmsg, sizeof errmsg);
+        if (!self->rx) {
+            s_self_fail (self, errmsg);
+            return;
+        }
+    }
+    zr_assert (self->rx);               /* the core starts at offset 0 */
+    int rc = zr_snapshot_writer_write (self->rx, chunk->offset, chunk->data, chunk->n);
+    if (rc != 0) {
+        snprintf (errmsg, sizeof errmsg, "snapshot %llu chunk at %llu: %s",
+                  (unsigned long long) chunk->index,
+                  (unsigned long long) chunk->offset,
+                  self->rx ? zr_snapshot_writer_error (self->rx) : "");
+        s_self_fail (self, errmsg);
+        return;
+    }
+    if (chunk->last)
+        s_self_install (self, chunk);
+}
+
+/* Drops the WAL segments the core compacted, after the sync. */
+static void
+s_self_compact (self_t *self)
+{
+    zr_index_t upto = 0;
+    for (uint32_t i = 0; i < self->queued; i++)
+        if (self->queue [i]->compact > upto)
+            upto = self->queue [i]->compact;
+    if (upto == 0 || self->failed)
+        return;
+    if (zr_wal_compact (self->wal, upto) != 0)
+        s_self_fail (self, "cannot delete compacted WAL segments");
+}
+
 /* Writes the whole queue with one fdatasync (group commit). */
 static void
 s_self_write (self_t *self)
@@ -191,6 +270,10 @@ s_self_write (self_t *self)
         zr_persist_req_t *req = self->queue [i];
         if (req->hs_changed) {
             zr_wal_set_hard_state (self->wal, req->term, req->vote);
+            dirty = true;
+        }
+        for (uint32_t c = 0; c < req->n_chunks && !self->failed; c++) {
+            s_self_chunk (self, &req->chunks [c]);
             dirty = true;
         }
         if (req->n_entries > 0) {
@@ -208,6 +291,7 @@ s_self_write (self_t *self)
         if (zr_wal_sync (self->wal, errmsg, sizeof errmsg) != 0)
             s_self_fail (self, errmsg);
     }
+    s_self_compact (self);
 }
 
 /* Sends the messages of every queued request (after the sync). A full
@@ -265,6 +349,8 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
     self->self_id = args->self_id;
     self->bytes_out = args->bytes_out;
     zr_assert (self->wal && self->bytes_out);
+    snprintf (self->data_dir, sizeof self->data_dir, "%s", args->data_dir);
+    self->config = args->config;
     msgpack_sbuffer_init (&self->sbuf);
     self->preparer = zr_actor_new (s_preparer_actor, NULL);
     zr_assert (self->preparer);
@@ -298,6 +384,7 @@ s_self_destroy (self_t **self_p)
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         zsock_destroy (&self->dealers [id]);
     zr_wal_destroy (&self->wal);
+    zr_snapshot_writer_abort (&self->rx);
     msgpack_sbuffer_destroy (&self->sbuf);
     free (self);
     *self_p = NULL;

@@ -4,7 +4,10 @@
     The persister owns the write-ahead log (wal.h) and one DEALER per peer
     (identity "r<id>", see transport/peer.h). The node hands it write
     requests; the persister takes every request already queued (up to
-    ZR_PERSIST_BATCH_MAX), writes them all, calls fdatasync ONCE, then
+    ZR_PERSIST_BATCH_MAX), writes them all (snapshot chunks a leader sent
+    go to a snapshot file, completed with fsync and rename on the last
+    one, and the log restarts after it when the core says so), calls
+    fdatasync ONCE, drops the WAL segments the core compacted, then
     sends the messages the requests carry (vote and append replies,
     anything produced after a term change) straight to the peers, and
     hands the requests back in order. Durability gates acknowledgement,
@@ -36,6 +39,11 @@ typedef struct {
     uint32_t n_entries;
     zr_message_t **msgs;                /* owned; sent by the persister after sync */
     uint32_t n_msgs;
+    zr_chunk_t *chunks;                 /* owned; snapshot bytes received, written
+                                           before the entries (raft/core.h) */
+    uint32_t n_chunks;
+    zr_index_t compact;                 /* > 0: drop WAL segments up to here,
+                                           after the sync */
 } zr_persist_req_t;
 
 typedef struct {
@@ -82,6 +90,8 @@ typedef struct {
     zr_id_t peer_ids [ZR_NODES_MAX];    /* every other server */
     char endpoints [ZR_NODES_MAX][256]; /* their ROUTER endpoints */
     atomic_uint_fast64_t *bytes_out;    /* shared counter of bytes sent */
+    char data_dir [1024];               /* where installed snapshots go */
+    zr_snapshot_meta_t config;          /* servers, for snapshot files */
 } zr_persister_args_t;
 
 /* zactor body; args is a zr_persister_args_t * (copied during start). */

@@ -12,6 +12,7 @@ typedef struct {
     zr_replicator_args_t conf;          /* copied arguments */
     msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool unreachable;                   /* a full link was reported */
+    zr_snapshot_reader_t *snapshot;     /* the snapshot being sent, or NULL */
     bool stopped;                       /* STOP received: send nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
@@ -47,9 +48,46 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->dealer);
+    zr_snapshot_reader_destroy (&self->snapshot);
     msgpack_sbuffer_destroy (&self->sbuf);
     free (self);
     *self_p = NULL;
+}
+
+/* Reads the bytes of an InstallSnapshot chunk from its file. Returns 0,
+   or -1 (logged) if the snapshot cannot be read. */
+static int
+s_self_fill (self_t *self, zr_message_t *msg)
+{
+    zr_assert (msg->type == ZR_MSG_SNAPSHOT && !msg->chunk);
+    const zr_snapshot_meta_t *meta = self->snapshot
+        ? zr_snapshot_reader_meta (self->snapshot) : NULL;
+    char path [1200], errmsg [512] = "";
+    if (!meta || meta->index != msg->last_index || meta->term != msg->last_term) {
+        zr_snapshot_reader_destroy (&self->snapshot);
+        int rc = zr_snapshot_path (self->conf.data_dir, msg->last_index,
+                                   msg->last_term, path, sizeof path);
+        if (rc == 0)
+            self->snapshot = zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg);
+        if (!self->snapshot) {
+            zsys_warning ("n%u replicator/n%u: snapshot %llu: %s", self->conf.self_id,
+                          self->conf.peer_id, (unsigned long long) msg->last_index,
+                          errmsg);
+            return -1;
+        }
+    }
+    msg->chunk_blob = zr_blob_new (msg->chunk_size);
+    zr_assert (msg->chunk_blob);
+    size_t got = 0;
+    int rc = zr_snapshot_reader_read (self->snapshot, msg->snap_offset,
+                                      msg->chunk_blob->data, msg->chunk_size, &got);
+    if (rc != 0 || got != msg->chunk_size
+        || zr_snapshot_reader_meta (self->snapshot)->size != msg->snap_size) {
+        zr_snapshot_reader_destroy (&self->snapshot);
+        return -1;
+    }
+    msg->chunk = msg->chunk_blob->data;
+    return 0;
 }
 
 /* Encodes and writes one message to the peer, never blocking. */
@@ -59,6 +97,12 @@ s_self_send (self_t *self, zr_message_t *msg)
     zr_assert (msg->to == self->conf.peer_id);
     if (self->stopped)
         return;
+    if (msg->type == ZR_MSG_SNAPSHOT && msg->chunk_size > 0 && !msg->chunk
+        && s_self_fill (self, msg) != 0) {
+        zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_LOST,
+                      self->conf.peer_id);
+        return;
+    }
     self->sbuf.size = 0;
     int rc = zr_codec_encode (msg, &self->sbuf);
     zr_assert (rc == 0);                /* the core respects the limits */

@@ -7,13 +7,18 @@
     owns, never blocking: a full link is reported as UNREACHABLE and the
     frame dropped (the core goes back to probing that follower). Replies
     from the peer come back on the same DEALER; the replicator decodes and
-    validates them and hands them to the node.
+    validates them and hands them to the node. An InstallSnapshot chunk
+    arrives named, not filled (raft/core.h): the replicator reads its
+    bytes from the snapshot file, keeping that file open while it sends
+    it, and reports LOST if the file is gone (the transfer restarts with
+    the newest snapshot).
 
     Protocol (pipe between node and replicator):
     | verb        | direction          | frames               | ownership / reply |
     |-------------|--------------------|----------------------|-------------------|
     | SEND        | node -> replicator | "sp": zr_message_t*  | replicator owns and frees it |
     | UNREACHABLE | replicator -> node | "s4": peer id        | none; once per full-link episode |
+    | LOST        | replicator -> node | "s4": peer id        | none; the snapshot being sent cannot be read |
     | STOP        | node -> replicator | "s"                  | STOPPED; then nothing is sent |
     | STOPPED     | replicator -> node | "s"                  | nothing follows it |
     | $TERM       | node -> replicator | "s"                  | actor ends |
@@ -28,12 +33,14 @@ typedef struct {
     char endpoint [256];                /* the peer's ROUTER endpoint */
     /* Counters shared with the node (atomics, read for status). */
     atomic_uint_fast64_t *bytes_out;    /* bytes written to the peer */
+    char data_dir [1024];               /* where the snapshot files are */
 } zr_replicator_args_t;
 
 /* The table above, which both ends use (actor.h). */
 #define ZR_REPLICATOR_PROTOCOL(X)                                            \
     X (REPLICATOR, SEND, "sp", NULL)                                         \
     X (REPLICATOR, UNREACHABLE, "s4", NULL)                                  \
+    X (REPLICATOR, LOST, "s4", NULL)                                         \
     X (REPLICATOR, STOP, "s", NULL)                                          \
     X (REPLICATOR, STOPPED, "s", NULL)
 ZR_PROTOCOL_DECLARE (replicator, ZR_REPLICATOR_PROTOCOL);

@@ -339,6 +339,18 @@ s_name (char *name, zr_index_t index, zr_term_t term, const char *suffix)
     zr_assert (n > 0 && n < S_NAME_MAX);
 }
 
+int
+zr_snapshot_path (const char *dir, zr_index_t index, zr_term_t term,
+                  char *path, size_t path_len)
+{
+    zr_assert (dir && path && path_len > 0);
+    zr_assert (index > 0 && term > 0);
+    char name [S_NAME_MAX];
+    s_name (name, index, term, "");
+    int n = snprintf (path, path_len, "%s/%s", dir, name);
+    return n > 0 && (size_t) n < path_len ? 0 : ZR_EINVAL;
+}
+
 /* Returns true with *index and *term if name is exactly a final name. */
 static bool
 s_name_parse (const char *name, zr_index_t *index, zr_term_t *term)

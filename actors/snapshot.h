@@ -186,6 +186,11 @@ void zr_snapshot_writer_abort (zr_snapshot_writer_t **self_p);
     Reading, finding, pruning
 */
 
+/* Writes into path the file name of the committed snapshot (index,
+   term) in dir. Returns 0, or ZR_EINVAL if it does not fit path_len. */
+int zr_snapshot_path (const char *dir, zr_index_t index, zr_term_t term,
+                      char *path, size_t path_len);
+
 /* Opens the snapshot file path and checks its header and that the file
    holds exactly the data size it claims (invariant 2); the data crc is
    checked only by zr_snapshot_reader_verify (find calls it). Returns

@@ -37,6 +37,10 @@ zraft_config_defaults (zraft_config_t *config)
     config->segment_bytes = 8u << 20;
     config->pre_vote = true;
     config->check_quorum = true;
+    config->snapshot_entries = 65536;
+    config->snapshot_bytes = 32u << 20;
+    config->snapshot_trailing = 4096;
+    config->snapshot_chunk_bytes = 1u << 20;
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535
@@ -165,6 +169,9 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
         return s_problem (why, size, "segment_bytes %llu must hold two maximal "
                           "entries (>= %u)", (unsigned long long) c->segment_bytes,
                           2 * ZR_ENTRY_BYTES_MAX + 4096);
+    if (c->snapshot_chunk_bytes < 4096 || c->snapshot_chunk_bytes > ZR_CHUNK_BYTES_MAX)
+        return s_problem (why, size, "snapshot_chunk_bytes %u is not in 4096..%u",
+                          c->snapshot_chunk_bytes, ZR_CHUNK_BYTES_MAX);
     return 0;
 }
 
@@ -238,6 +245,11 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     char why [512];
     if (s_config_problem (config, why, sizeof why) != 0) {
         zsys_error ("zraft: invalid configuration: %s", why);
+        return NULL;
+    }
+    if (fsm && (fsm->snapshot != NULL) != (fsm->restore != NULL)) {
+        zsys_error ("zraft: invalid state machine: snapshot and restore go "
+                    "together (both or neither)");
         return NULL;
     }
     zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);
@@ -461,6 +473,18 @@ zraft_transfer (zraft_t *self, uint32_t peer)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
     if (s_reply (self, ZR_NODE_TRANSFER, &rc) != 0)
+        return ZRAFT_ESHUTDOWN;
+    return rc;
+}
+
+int
+zraft_snapshot (zraft_t *self)
+{
+    zr_assert (self);
+    if (s_request (self, ZR_NODE_SNAPSHOT) != 0)
+        return ZRAFT_ESHUTDOWN;
+    int rc = ZRAFT_ESHUTDOWN;
+    if (s_reply (self, ZR_NODE_SNAPSHOT, &rc) != 0)
         return ZRAFT_ESHUTDOWN;
     return rc;
 }

@@ -64,19 +64,43 @@ typedef struct {
     uint64_t seed;                      /* election randomness; 0 = from the clock */
     bool pre_vote;                      /* poll before campaigning (thesis §9.6); default on */
     bool check_quorum;                  /* leader steps down without a majority; default on */
+    /* Snapshots (with fsm.snapshot and fsm.restore): the node asks for
+       one when the entries applied since the last reach snapshot_entries
+       or the log's payload reaches snapshot_bytes; it then forgets the
+       log up to snapshot_trailing entries behind it, in memory and on
+       disk. Followers too far behind receive it in chunks. */
+    uint64_t snapshot_entries;          /* default 65,536; 0 = not by count */
+    uint64_t snapshot_bytes;            /* log payload bytes; default 32 MiB; 0 = not by size */
+    uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 4,096 */
+    uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, 4 KiB..4 MiB; default 1 MiB */
 } zraft_config_t;
 
 /* Fills config with the defaults above and no servers. */
 void zraft_config_defaults (zraft_config_t *config);
 
-/* The state machine. apply is called on the applier thread for every
-   committed command, in index order, exactly once per node incarnation
-   (after a restart, committed commands are applied again from index 1:
-   snapshots will change that). data is valid only during the call. */
+/* The state machine. Every callback runs on the applier thread, one at
+   a time, in log order.
+
+   apply is called for every committed command, in index order, exactly
+   once per node incarnation, starting after the snapshot it restored
+   (from index 1 without one). data is valid only during the call.
+
+   snapshot (optional) captures the state as of the last applied index:
+   it returns the state as one buffer the application allocated with
+   malloc (a serialised copy, or anything it can produce quickly: the
+   applier waits for it), which the library then writes to a snapshot
+   file on another thread and releases with free(). It returns 0, or -1
+   to skip this snapshot. restore (required with snapshot) replaces the
+   whole state with a snapshot's bytes, valid during the call: once at
+   start when the data directory holds a snapshot, and whenever a leader
+   sends one. It returns 0, or -1 if it cannot use them: the node then
+   stops acknowledging (as on a disk error) and says why in its log. */
 typedef struct {
     void (*apply) (void *arg, uint64_t index, uint64_t term,
                    const void *data, size_t size);
-    void *arg;                          /* passed to apply */
+    int (*snapshot) (void *arg, uint64_t index, void **data, size_t *size);
+    int (*restore) (void *arg, uint64_t index, const void *data, size_t size);
+    void *arg;                          /* passed to every callback */
 } zraft_fsm_t;
 
 typedef struct _zraft_t zraft_t;
@@ -148,6 +172,10 @@ typedef struct {
     uint64_t applied;                   /* highest index applied here */
     uint64_t last_index;                /* last index in the log */
     uint64_t persisted;                 /* log durable up to here */
+    uint64_t first_index;               /* first index the log still holds */
+    uint64_t snapshot_index;            /* newest snapshot's last index, 0 if none */
+    uint64_t snapshots;                 /* snapshots taken here since start */
+    uint64_t snapshots_installed;       /* snapshots received from a leader */
     bool disk_failed;                   /* the WAL failed: no more acks */
     /* Counters since start, for benchmarks and tests. */
     uint64_t wal_syncs;                 /* fdatasyncs */
@@ -179,6 +207,12 @@ int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
    not completed within an election timeout is abandoned and the leader
    carries on. */
 int zraft_transfer (zraft_t *self, uint32_t peer);
+
+/* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
+   it was asked for (zraft_status tells when snapshot_index moves),
+   ZRAFT_EBUSY if one is being taken, ZRAFT_EINVAL if the state machine
+   has no snapshot callback. */
+int zraft_snapshot (zraft_t *self);
 
 /* Faults on the link from a peer to this server, applied to every
    message this server receives from it. Off by default. */
