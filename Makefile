@@ -6,6 +6,7 @@
 #   make asan       the suite under AddressSanitizer + UBSan
 #   make tsan       the suite under ThreadSanitizer
 #   make bench-compare  zraft vs canonical/raft vs the floor, in one run
+#   make bench-memory   RSS and disk per node over a 10-minute run (DURATION=S)
 #   make sim        long deterministic-simulation sweep (SEEDS=N FIRST=S)
 #   make soak       cluster tests 20 runs in a row under CPU load (RUNS=N)
 #   make check-pure raft/ includes no ZeroMQ, czmq, msgpack or pthread header
@@ -71,7 +72,7 @@ VERSION   := 0.1.0
 $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
 
 .SECONDARY:
-.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare
+.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare bench-memory
 all: lib bins tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
@@ -127,6 +128,12 @@ $(B)/bench/raft-peer: bench/peers/raft-peer.c
 
 bench-compare: all bench-peers
 	bench/compare.sh $(B)
+
+# RSS and disk use per node over time: docs/perf/memory.json and .png.
+DURATION ?= 600
+bench-memory: all
+	MEMPLOT_DURATION=$(DURATION) MEMPLOT_BIN=$(B)/bin/zraft-bench \
+	    bench/memplot.sh --install docs/perf
 
 # The suite: unit tests first (fast), then cluster, then process tests. tests/run.sh
 # prints each binary's Check summary and one closing "N passed, N failed".

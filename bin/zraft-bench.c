@@ -44,8 +44,17 @@
     once every server has started: in-process by this process, with
     --procs by each child for its own server. The report then counts the
     messages the filters dropped and held back in the window. Exit codes:
-    0 on success, 1 if the cluster failed (no leader, stall, verify), 64 on a
-    bad flag (EX_USAGE), 130 if interrupted (data still removed).
+    0 on success, 1 if the cluster failed (no leader, stall, verify) or a
+    node's RSS or disk use passed --rss-max or --disk-max, 64 on a bad
+    flag (EX_USAGE), 130 if interrupted (data still removed).
+
+    Every --sample-interval seconds from the start of the load, and at
+    its nominal end, each node is sampled: its RSS (VmRSS of its own
+    process with --procs; in-process, the whole process's), the disk use
+    of its data dir and its commit index. The --procs parent reads the
+    children's /proc/<pid>/status and walks the dirs itself, so the
+    children pay nothing for it. Samples live in one array sized for the
+    run at start, so their memory is bounded too.
     =========================================================================
 */
 #include "../include/zraft.h"
@@ -53,6 +62,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -67,6 +77,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +103,12 @@
 #define S_LINE_MAX (ZR_HISTOGRAM_ENCODED_MAX + 64)  /* child -> parent */
 #define S_DELAY_MAX 10000u              /* --delay MS and JITTER bound */
 #define S_PPM 1000000u                  /* --drop 100% in parts per million */
+#define S_SAMPLE_INTERVAL_MAX 3600u     /* --sample-interval upper bound, s */
+#define S_RSS_MAX_MIB (1u << 20)        /* --rss-max upper bound: 1 TiB */
+#define S_DISK_MAX_MIB (1u << 30)       /* --disk-max upper bound: 1 PiB */
+#define S_FIRST_MINUTE_S 60             /* RSS growth is counted from here */
+#define S_DISK_DEPTH_MAX 4              /* dir levels walked for disk use */
+#define S_DISK_FILES_MAX 1000000u       /* entries stat'ed per data dir walk */
 
 _Static_assert (S_OUTSTANDING_MAX >= S_INFLIGHT_MAX, "caps ordered");
 _Static_assert (S_LINE_MAX > S_CMD_MAX, "HIST is the longest line");
@@ -206,6 +223,9 @@ typedef struct {
     uint32_t drop_ppm;                  /* --drop, every link, ppm */
     uint32_t delay_ms;                  /* --delay MS, every link */
     uint32_t jitter_ms;                 /* --delay :JITTER, every link */
+    uint32_t sample_interval_s;         /* RSS and disk period, s; 0 = off */
+    uint32_t rss_max_mib;               /* a sample above it fails; 0 = none */
+    uint32_t disk_max_mib;              /* the same for disk use; 0 = none */
     /* Hidden flags: what a --procs parent tells each child. */
     uint32_t child_id;                  /* this child's server; 0 = parent */
     const char *child_ports;            /* every server's port, "p1,p2,.." */
@@ -245,6 +265,12 @@ static const s_flag_t s_flags [] = {
     {"--duration", offsetof (s_opts_t, duration_s), 4, 1, 3600, NULL},
     {"--warmup", offsetof (s_opts_t, warmup_s), 4, 0, 600, NULL},
     {"--seed", offsetof (s_opts_t, seed), 8, 0, UINT64_MAX, NULL},
+    {"--sample-interval", offsetof (s_opts_t, sample_interval_s), 4, 0,
+     S_SAMPLE_INTERVAL_MAX, NULL},
+    {"--rss-max", offsetof (s_opts_t, rss_max_mib), 4, 0, S_RSS_MAX_MIB,
+     NULL},
+    {"--disk-max", offsetof (s_opts_t, disk_max_mib), 4, 0, S_DISK_MAX_MIB,
+     NULL},
     {"--child-id", offsetof (s_opts_t, child_id), 4, 1, 7, NULL},
     {"--child-fd", offsetof (s_opts_t, child_fd), 4, 3, 1023, NULL},
 };
@@ -297,6 +323,32 @@ s_usage (FILE *out)
         "                     both through the library's fault filter"
         " (zraft_fault),\n"
         "                     on what each server receives from each peer\n"
+        "  --sample-interval S\n"
+        "                     every S s from the start of the load, 0..%u"
+        " (0 = off;\n"
+        "                     default 10), and at its end, sample per node:"
+        " RSS (VmRSS\n"
+        "                     of its process with --procs; in-process, the"
+        " whole\n"
+        "                     process's, the same figure for every node),"
+        " disk use of\n"
+        "                     its data dir (allocated blocks and apparent"
+        " size) and\n"
+        "                     its commit index; one line per sample as it is"
+        " taken,\n"
+        "                     then peak, last and growth after the first"
+        " minute\n"
+        "  --rss-max MIB      stop the run, exit 1, when a node's sampled RSS"
+        " is above\n"
+        "                     MIB, 0..%u (0 = no limit, the default);"
+        " the samples\n"
+        "                     are still reported (--json: impl nodes procs"
+        " inflight rate\n"
+        "                     error (\"rss_max\" or \"disk_max\")"
+        " rss_max_mib disk_max_mib\n"
+        "                     and the memory keys below)\n"
+        "  --disk-max MIB     the same for the disk use of its data dir,"
+        " 0..%u\n"
         "  --dir DIR          data under DIR/n<id> (default: mkdtemp in"
         " /tmp)\n"
         "  --keep             keep the data dirs at the end\n"
@@ -312,7 +364,21 @@ s_usage (FILE *out)
         " cpu_s\n"
         "                     rss_peak_mib}] leader_changes lost drop_pct"
         " delay_ms\n"
-        "                     jitter_ms (inflight 0 with --rate;\n"
+        "                     jitter_ms sample_interval_s memory{rss_of"
+        " per_node[{id\n"
+        "                     rss_peak_bytes rss_last_bytes rss_at_60s_bytes"
+        "\n"
+        "                     rss_growth_after_60s_bytes"
+        " rss_growth_per_min_bytes\n"
+        "                     disk_last_bytes disk_apparent_last_bytes"
+        " committed_last}]\n"
+        "                     rss_growth_after_60s_max_bytes} samples[{t_s"
+        " node\n"
+        "                     rss_bytes disk_bytes disk_apparent_bytes"
+        " committed}]\n"
+        "                     (memory null and samples [] when off; growth"
+        " null before\n"
+        "                     60 s; inflight 0 with --rate;\n"
         "                     latencies null without samples; in-process,"
         " cpu_s and\n"
         "                     rss_peak_mib are the whole process's, in every"
@@ -325,16 +391,23 @@ s_usage (FILE *out)
         "bytes per AppendEntries, CPU seconds in the window and peak RSS;"
         " with --drop\n"
         "or --delay, the messages the fault filters dropped and delayed in"
-        " the window.\n"
+        " the window;\n"
+        "with samples (--sample-interval), a line per node per sample as it"
+        " is taken\n"
+        "(before the summary) and a memory and disk table per node at the"
+        " end.\n"
         "A progress line is drawn on stderr when it is a terminal.\n"
         "Sweep: bench/sweep.sh OUTDIR runs --procs over W x --window and"
-        " plots it.\n"
+        " plots it;\n"
+        "bench/memplot.sh (make bench-memory) plots RSS and disk over"
+        " time.\n"
         "Internal: --child-id, --child-ports, --child-dir, --child-fd are"
         " how --procs\n"
         "starts its children (one server each), not for direct use.\n"
-        "Exit: 0 ok, 1 cluster failure, 64 bad flag, 130 interrupted.\n",
+        "Exit: 0 ok, 1 cluster failure or a --*-max passed, 64 bad flag,"
+        " 130 interrupted.\n",
         S_INFLIGHT_MAX, S_RATE_MAX, S_OUTSTANDING_MAX, ZRAFT_ENTRY_BYTES_MAX,
-        S_DELAY_MAX);
+        S_DELAY_MAX, S_SAMPLE_INTERVAL_MAX, S_RSS_MAX_MIB, S_DISK_MAX_MIB);
 }
 
 /* Sets flag's field from text. Returns 0, or -1 after printing a
@@ -439,6 +512,13 @@ s_opts_check (s_opts_t *opts)
         fprintf (stderr, "zraft-bench: --election-ms must be in %u..600000"
                  " (above --heartbeat-ms %u; got %u)\n",
                  opts->heartbeat_ms + 1, opts->heartbeat_ms, opts->election_ms);
+        return -1;
+    }
+    if ((opts->rss_max_mib || opts->disk_max_mib)
+        && !opts->sample_interval_s) {
+        fprintf (stderr, "zraft-bench: --%s-max needs --sample-interval"
+                 " 1..%u (got 0)\n", opts->rss_max_mib ? "rss" : "disk",
+                 S_SAMPLE_INTERVAL_MAX);
         return -1;
     }
     if (opts->rate && opts->inflight_set) {
@@ -581,7 +661,7 @@ s_opts_parse (s_opts_t *opts, int argc, char *argv [])
     *opts = (s_opts_t) {.nodes = 3, .heartbeat_ms = 50, .election_ms = 500,
                         .window = 64, .batch_bytes = 256u << 10,
                         .entry_size = 128, .inflight = 64, .duration_s = 5,
-                        .warmup_s = 1};
+                        .warmup_s = 1, .sample_interval_s = 10};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
         const char *eq = strchr (arg, '=');
@@ -976,6 +1056,306 @@ s_load_wait_ms (const s_load_t *self, int64_t now)
     return ms < 1 ? 1 : ms > S_LOOP_MS ? S_LOOP_MS : (int) ms;
 }
 
+/* ------------------------------------------------ memory and disk samples */
+
+/* Resident set of process pid (0: this process) from the VmRSS line of
+   /proc/<pid>/status, bytes; 0 if it cannot be read (the process is gone,
+   or no /proc). */
+static uint64_t
+s_rss_bytes (pid_t pid)
+{
+    char path [64];
+    if (pid)
+        snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    else
+        snprintf (path, sizeof path, "/proc/self/status");
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return 0;
+    char line [256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && fgets (line, sizeof line, file))
+        found = sscanf (line, "VmRSS: %llu kB", &kib) == 1;
+    fclose (file);
+    return found ? (uint64_t) kib * 1024 : 0;
+}
+
+/* What a walk of a data dir adds up. */
+typedef struct {
+    uint64_t allocated;                 /* sum of st_blocks * 512 */
+    uint64_t apparent;                  /* sum of st_size */
+    uint32_t entries;                   /* entries stat'ed; <= FILES_MAX */
+} s_disk_t;
+
+/* Adds the regular files under the directory open as fd (taken: closed
+   here), depth levels down at most, to *disk. Entries that vanish while
+   we look (a segment deleted by compaction) are skipped. */
+static void
+s_disk_walk (int fd, int depth, s_disk_t *disk)
+{
+    assert (fd >= 0 && depth >= 0);
+    DIR *dir = fdopendir (fd);
+    if (!dir) {
+        close (fd);
+        return;
+    }
+    struct dirent *entry;
+    while ((entry = readdir (dir)) && disk->entries < S_DISK_FILES_MAX) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+            continue;
+        struct stat st;
+        disk->entries++;
+        if (fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (S_ISREG (st.st_mode)) {
+            disk->allocated += (uint64_t) st.st_blocks * 512;
+            disk->apparent += (uint64_t) st.st_size;
+        }
+        else
+        if (S_ISDIR (st.st_mode) && depth > 0) {
+            int sub = openat (fd, entry->d_name,
+                              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (sub >= 0)
+                s_disk_walk (sub, depth - 1, disk);
+        }
+    }
+    closedir (dir);                     /* closes fd too */
+}
+
+/* Returns the disk use of the files under path (zeros if it is gone). */
+static s_disk_t
+s_disk_usage (const char *path)
+{
+    s_disk_t disk = {0, 0, 0};
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0)
+        s_disk_walk (fd, S_DISK_DEPTH_MAX, &disk);
+    assert (disk.entries <= S_DISK_FILES_MAX);
+    return disk;
+}
+
+/* One node at one instant. */
+typedef struct {
+    int64_t t_us;                       /* since the load began */
+    uint32_t node;                      /* server id */
+    uint64_t rss_bytes;                 /* VmRSS of its process */
+    uint64_t disk_bytes;                /* its data dir, allocated */
+    uint64_t disk_apparent_bytes;       /* its data dir, st_size summed */
+    uint64_t committed;                 /* its commit index */
+} s_sample_t;
+
+/* The samples of a run: every node at t0, t0 + interval, ... and at the
+   nominal end t0 + warmup + duration (the last). Memory is allocated once
+   for all of them. Invariant: count <= capacity; count is a multiple of
+   nodes between ticks. */
+typedef struct {
+    uint32_t nodes;                     /* servers sampled per tick */
+    bool per_process;                   /* --procs: each node's own RSS */
+    bool print;                         /* a line per sample on stdout */
+    uint64_t rss_max;                   /* --rss-max, bytes; 0 = none */
+    uint64_t disk_max;                  /* --disk-max, bytes; 0 = none */
+    uint32_t over;                      /* first node above either; 0 */
+    const char *over_what;              /* "rss_max" or "disk_max" */
+    int64_t interval_us;                /* sample period; 0 = off */
+    int64_t t0_us;                      /* the load began; 0 = not yet */
+    int64_t end_us;                     /* the last tick */
+    int64_t next_us;                    /* the next tick */
+    uint64_t ticks;                     /* ticks taken */
+    bool done;                          /* the last tick was taken */
+    s_sample_t *samples;                /* capacity slots, count used */
+    size_t count;                       /* samples taken */
+    size_t capacity;                    /* nodes * (seconds / interval + 2) */
+} s_samples_t;
+
+static void
+s_samples_destroy (s_samples_t **self_p)
+{
+    assert (self_p);
+    s_samples_t *self = *self_p;
+    if (!self)
+        return;
+    free (self->samples);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Returns the samples of a run with opts (sampling off if its interval
+   is 0), or NULL if out of memory. */
+static s_samples_t *
+s_samples_new (const s_opts_t *opts, bool per_process)
+{
+    s_samples_t *self = (s_samples_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->nodes = opts->nodes;
+    self->per_process = per_process;
+    self->print = !opts->json;
+    self->rss_max = (uint64_t) opts->rss_max_mib << 20;
+    self->disk_max = (uint64_t) opts->disk_max_mib << 20;
+    self->interval_us = 1000000 * (int64_t) opts->sample_interval_s;
+    self->done = self->interval_us == 0;
+    if (self->done)
+        return self;
+    uint64_t ticks = ((uint64_t) opts->warmup_s + opts->duration_s)
+                     / opts->sample_interval_s + 2;
+    self->capacity = (size_t) (ticks * opts->nodes);
+    self->samples = (s_sample_t *) calloc (self->capacity,
+                                           sizeof (s_sample_t));
+    if (!self->samples)
+        s_samples_destroy (&self);
+    return self;
+}
+
+/* Starts the schedule: the load began at t0_us and runs seconds. */
+static void
+s_samples_start (s_samples_t *self, int64_t t0_us, uint32_t seconds)
+{
+    assert (t0_us > 0 && self->t0_us == 0);
+    self->t0_us = t0_us;
+    self->end_us = t0_us + 1000000 * (int64_t) seconds;
+    self->next_us = t0_us;
+}
+
+/* True if every node is to be sampled now. */
+static bool
+s_samples_due (const s_samples_t *self, int64_t now)
+{
+    return !self->done && self->t0_us && now >= self->next_us;
+}
+
+/* Notes the first sample above --rss-max or --disk-max, with a message
+   on stderr: the caller then stops the run. */
+static void
+s_samples_check (s_samples_t *self, const s_sample_t *sample)
+{
+    bool rss = self->rss_max && sample->rss_bytes > self->rss_max;
+    bool disk = self->disk_max && sample->disk_bytes > self->disk_max;
+    if (self->over || (!rss && !disk))
+        return;
+    self->over = sample->node;
+    self->over_what = rss ? "rss_max" : "disk_max";
+    fprintf (stderr, "zraft-bench: the %s of n%u, %.1f MiB at t=%.1f s, is"
+             " above --%s-max %" PRIu64 " MiB: run stopped\n",
+             rss ? "RSS of the process" : "disk use of the data dir",
+             sample->node, (double) (rss ? sample->rss_bytes
+                                         : sample->disk_bytes) / 1048576.0,
+             (double) sample->t_us / 1e6, rss ? "rss" : "disk",
+             (rss ? self->rss_max : self->disk_max) >> 20);
+    assert (self->over_what);
+}
+
+/* Records node's figures at now, and prints them unless --json. */
+static void
+s_samples_add (s_samples_t *self, int64_t now, uint32_t node,
+               uint64_t rss_bytes, s_disk_t disk, uint64_t committed)
+{
+    assert (self->count < self->capacity);
+    assert (node >= 1 && node <= self->nodes);
+    s_sample_t *sample = &self->samples [self->count++];
+    *sample = (s_sample_t) {now - self->t0_us, node, rss_bytes,
+                            disk.allocated, disk.apparent, committed};
+    s_samples_check (self, sample);
+    if (!self->print)
+        return;
+    if (self->count == 1)
+        printf ("Memory and disk every %" PRId64 " s (rss: %s):\n",
+                self->interval_us / 1000000,
+                self->per_process ? "each node's own process"
+                : "the whole process, shared by every node's threads");
+    printf ("sample t=%7.1f s n%u rss %8.1f MiB disk %9.1f MiB (apparent"
+            " %9.1f MiB) committed %" PRIu64 "\n",
+            (double) sample->t_us / 1e6, node,
+            (double) rss_bytes / 1048576.0,
+            (double) disk.allocated / 1048576.0,
+            (double) disk.apparent / 1048576.0, committed);
+    if (node == self->nodes)
+        fflush (stdout);
+}
+
+/* Ends the tick taken at now (every node added): the next one is the
+   next multiple of the interval after now (a late tick, behind a leader
+   election, is not repeated), or the end; after the end, none. */
+static void
+s_samples_tick (s_samples_t *self, int64_t now)
+{
+    assert (self->count % self->nodes == 0);
+    assert (now >= self->next_us);
+    if (self->next_us >= self->end_us) {
+        self->done = true;
+        return;
+    }
+    self->ticks = (uint64_t) ((now - self->t0_us) / self->interval_us) + 1;
+    self->next_us = self->t0_us + (int64_t) self->ticks * self->interval_us;
+    if (self->next_us > self->end_us)
+        self->next_us = self->end_us;
+}
+
+/* A node's figures over the samples. The rss_at_60 and growth fields
+   hold only if minute: a sample was taken at or after the first minute. */
+typedef struct {
+    uint64_t rss_peak;                  /* highest sampled RSS, bytes */
+    uint64_t rss_last;                  /* the last sample's */
+    bool minute;                        /* a sample at >= 60 s exists */
+    uint64_t rss_at_60;                 /* the first such sample's RSS */
+    int64_t growth;                     /* rss_last - rss_at_60 */
+    int64_t growth_per_min;             /* growth per minute after 60 s */
+    uint64_t disk_last;                 /* the last sample's, allocated */
+    uint64_t disk_apparent_last;        /* the last sample's, apparent */
+    uint64_t committed_last;            /* the last sample's commit index */
+} s_node_mem_t;
+
+/* Sums up node's samples (all zero if it has none). */
+static s_node_mem_t
+s_samples_node (const s_samples_t *self, uint32_t node)
+{
+    assert (node >= 1 && node <= self->nodes);
+    s_node_mem_t m;
+    memset (&m, 0, sizeof m);
+    const s_sample_t *at_60 = NULL, *last = NULL;
+    for (size_t i = 0; i < self->count; i++) {
+        const s_sample_t *s = &self->samples [i];
+        if (s->node != node)
+            continue;
+        m.rss_peak = s->rss_bytes > m.rss_peak ? s->rss_bytes : m.rss_peak;
+        if (!at_60 && s->t_us >= 1000000 * (int64_t) S_FIRST_MINUTE_S)
+            at_60 = s;
+        last = s;
+    }
+    if (!last)
+        return m;
+    m.rss_last = last->rss_bytes;
+    m.disk_last = last->disk_bytes;
+    m.disk_apparent_last = last->disk_apparent_bytes;
+    m.committed_last = last->committed;
+    m.minute = at_60 != NULL;
+    if (!m.minute)
+        return m;
+    m.rss_at_60 = at_60->rss_bytes;
+    m.growth = (int64_t) last->rss_bytes - (int64_t) at_60->rss_bytes;
+    int64_t span_us = last->t_us - at_60->t_us;
+    m.growth_per_min = span_us > 0 ? (int64_t) ((double) m.growth * 60e6
+                                                / (double) span_us) : 0;
+    return m;
+}
+
+/* Returns the most any node's RSS grew after the first minute, and its
+   id in *node; *node is 0 if no node was sampled that late. */
+static int64_t
+s_samples_growth_max (const s_samples_t *self, uint32_t *node)
+{
+    int64_t most = 0;
+    *node = 0;
+    for (uint32_t id = 1; id <= self->nodes; id++) {
+        s_node_mem_t m = s_samples_node (self, id);
+        if (m.minute && (*node == 0 || m.growth > most)) {
+            most = m.growth;
+            *node = id;
+        }
+    }
+    return most;
+}
+
 /* ------------------------------------------------------------- results */
 
 /* One server's counters over the measured window. */
@@ -1021,6 +1401,7 @@ typedef struct {
     uint64_t outstanding_peak;          /* most proposals pending at once */
     uint64_t last_index;                /* last proposed index (verify) */
     const zr_histogram_t *hist;         /* latencies, us; borrowed */
+    const s_samples_t *samples;         /* RSS and disk over time; borrowed */
     s_node_fig_t nodes [ZRAFT_NODES_MAX];   /* by id - 1 */
 } s_result_t;
 
@@ -1163,6 +1544,49 @@ s_print_explain (const s_opts_t *o, const s_result_t *r)
                                  " all nodes and the load");
 }
 
+static double
+s_mib (uint64_t bytes)
+{
+    return (double) bytes / 1048576.0;
+}
+
+/* Prints per node what the RSS and disk samples add up to, and the most
+   any node's RSS grew after the first minute. Nothing if none taken. */
+static void
+s_print_memory (const s_opts_t *o, const s_samples_t *samples)
+{
+    if (samples->count == 0)
+        return;
+    printf ("\nMemory and disk per node, sampled every %u s from the start"
+            " of the load\n(rss: %s):\n", o->sample_interval_s,
+            samples->per_process ? "each node's own process"
+            : "the whole process, the same for every node");
+    printf ("  node  rss_peak_MiB  rss_60s_MiB  rss_last_MiB  MiB/min_after"
+            "_60s  disk_MiB  apparent_MiB   committed\n");
+    for (uint32_t id = 1; id <= o->nodes; id++) {
+        s_node_mem_t m = s_samples_node (samples, id);
+        char at_60 [32] = "-", per_min [32] = "-";
+        if (m.minute) {
+            snprintf (at_60, sizeof at_60, "%.1f", s_mib (m.rss_at_60));
+            snprintf (per_min, sizeof per_min, "%.1f",
+                      (double) m.growth_per_min / 1048576.0);
+        }
+        printf ("  n%-3u %13.1f %12s %13.1f %18s %9.1f %13.1f %11" PRIu64
+                "\n", id, s_mib (m.rss_peak), at_60, s_mib (m.rss_last),
+                per_min, s_mib (m.disk_last), s_mib (m.disk_apparent_last),
+                m.committed_last);
+    }
+    uint32_t node = 0;
+    int64_t most = s_samples_growth_max (samples, &node);
+    if (node)
+        printf ("  RSS growth after the first minute (last - at 60 s), most"
+                " of any node: %.1f MiB (n%u)\n", (double) most / 1048576.0,
+                node);
+    else
+        printf ("  RSS growth after the first minute: - (no sample at or"
+                " after %d s)\n", S_FIRST_MINUTE_S);
+}
+
 /* Writes a latency in ms for JSON, or null without samples. */
 static void
 s_json_ms (char *buf, size_t size, const zr_histogram_t *h, double us)
@@ -1190,6 +1614,64 @@ s_print_json_node (const s_result_t *r, uint32_t i)
             i ? "," : "", i + 1, (double) f->syncs / r->seconds, per_sync,
             f->appends, per_append, bytes, (double) f->cpu_us / 1e6,
             (double) f->rss_kib / 1024.0);
+}
+
+/* Writes, for JSON, a number of bytes that holds only if `holds`. */
+static void
+s_json_bytes (char *buf, size_t size, bool holds, int64_t bytes)
+{
+    if (holds)
+        snprintf (buf, size, "%" PRId64, bytes);
+    else
+        snprintf (buf, size, "null");
+}
+
+static void
+s_print_json_mem_node (const s_samples_t *samples, uint32_t id)
+{
+    s_node_mem_t m = s_samples_node (samples, id);
+    char at_60 [32], growth [32], per_min [32];
+    s_json_bytes (at_60, sizeof at_60, m.minute, (int64_t) m.rss_at_60);
+    s_json_bytes (growth, sizeof growth, m.minute, m.growth);
+    s_json_bytes (per_min, sizeof per_min, m.minute, m.growth_per_min);
+    printf ("%s{\"id\":%u,\"rss_peak_bytes\":%" PRIu64 ",\"rss_last_bytes\":"
+            "%" PRIu64 ",\"rss_at_60s_bytes\":%s,\"rss_growth_after_60s_bytes"
+            "\":%s,\"rss_growth_per_min_bytes\":%s,\"disk_last_bytes\":%"
+            PRIu64 ",\"disk_apparent_last_bytes\":%" PRIu64 ","
+            "\"committed_last\":%" PRIu64 "}", id > 1 ? "," : "", id,
+            m.rss_peak, m.rss_last, at_60, growth, per_min, m.disk_last,
+            m.disk_apparent_last, m.committed_last);
+}
+
+/* Writes the keys sample_interval_s, memory (null if no sample was
+   taken) and samples, each after a comma. */
+static void
+s_print_json_memory (const s_opts_t *o, const s_samples_t *samples)
+{
+    printf (",\"sample_interval_s\":%u,\"memory\":", o->sample_interval_s);
+    if (samples->count == 0)
+        printf ("null");
+    else {
+        printf ("{\"rss_of\":\"%s\",\"per_node\":[", samples->per_process
+                ? "node process" : "whole process");
+        for (uint32_t id = 1; id <= o->nodes; id++)
+            s_print_json_mem_node (samples, id);
+        uint32_t node = 0;
+        int64_t most = s_samples_growth_max (samples, &node);
+        char buf [32];
+        s_json_bytes (buf, sizeof buf, node != 0, most);
+        printf ("],\"rss_growth_after_60s_max_bytes\":%s}", buf);
+    }
+    printf (",\"samples\":[");
+    for (size_t i = 0; i < samples->count; i++) {
+        const s_sample_t *s = &samples->samples [i];
+        printf ("%s{\"t_s\":%.3f,\"node\":%u,\"rss_bytes\":%" PRIu64
+                ",\"disk_bytes\":%" PRIu64 ",\"disk_apparent_bytes\":%" PRIu64
+                ",\"committed\":%" PRIu64 "}", i ? "," : "",
+                (double) s->t_us / 1e6, s->node, s->rss_bytes, s->disk_bytes,
+                s->disk_apparent_bytes, s->committed);
+    }
+    printf ("]");
 }
 
 /* Prints exactly the keys another engineer's compare script parses. */
@@ -1220,8 +1702,31 @@ s_print_json (const s_opts_t *o, const s_result_t *r)
     for (uint32_t i = 0; i < o->nodes; i++)
         s_print_json_node (r, i);
     printf ("],\"leader_changes\":%u,\"lost\":%" PRIu64 ",\"drop_pct\":%g,"
-            "\"delay_ms\":%u,\"jitter_ms\":%u}\n", r->leader_changes, r->lost,
+            "\"delay_ms\":%u,\"jitter_ms\":%u", r->leader_changes, r->lost,
             (double) o->drop_ppm / (S_PPM / 100), o->delay_ms, o->jitter_ms);
+    s_print_json_memory (o, r->samples);
+    printf ("}\n");
+    fflush (stdout);
+}
+
+/* Reports the samples of a run that --rss-max or --disk-max stopped:
+   the memory table, or a JSON object with "error" and the memory keys. */
+static void
+s_print_stopped (const s_opts_t *o, const s_samples_t *samples)
+{
+    assert (samples->over);
+    if (o->json) {
+        printf ("{\"impl\":\"zraft\",\"nodes\":%u,\"procs\":%s,"
+                "\"inflight\":%u,\"rate\":%" PRIu64 ",\"error\":\"%s\","
+                "\"rss_max_mib\":%u,\"disk_max_mib\":%u", o->nodes,
+                o->procs ? "true" : "false", o->rate ? 0 : o->inflight,
+                o->rate, samples->over_what, o->rss_max_mib,
+                o->disk_max_mib);
+        s_print_json_memory (o, samples);
+        printf ("}\n");
+    }
+    else
+        s_print_memory (o, samples);
     fflush (stdout);
 }
 
@@ -1234,6 +1739,7 @@ s_print (const s_opts_t *o, const s_result_t *r)
     else {
         s_print_summary (o, r);
         s_print_explain (o, r);
+        s_print_memory (o, r->samples);
         fflush (stdout);
     }
 }
@@ -1432,6 +1938,7 @@ typedef struct {
     zpoller_t *poller;                  /* every node's events socket */
     uint32_t leader;                    /* current leader id, 0 if none */
     s_load_t *load;                     /* generator and tracker */
+    s_samples_t *samples;               /* RSS and disk over time */
     s_progress_t progress;              /* stderr progress line */
     int64_t measure_us;                 /* when measuring began */
     int64_t end_us;                     /* when measuring ended */
@@ -1448,7 +1955,10 @@ s_bench_new (const s_opts_t *opts)
         return NULL;
     self->opts = *opts;
     self->load = s_load_new (&self->opts);
-    if (!self->load) {
+    self->samples = s_samples_new (&self->opts, false);
+    if (!self->load || !self->samples) {
+        s_load_destroy (&self->load);
+        s_samples_destroy (&self->samples);
         free (self);
         return NULL;
     }
@@ -1470,6 +1980,7 @@ s_bench_destroy (s_bench_t **self_p)
         zraft_destroy (&self->nodes [i]);
     s_dirs_remove (&self->dirs, &self->opts);
     s_load_destroy (&self->load);
+    s_samples_destroy (&self->samples);
     free (self);
     *self_p = NULL;
 }
@@ -1622,6 +2133,29 @@ s_bench_window (s_bench_t *self, int64_t now, int64_t measure_at)
     return 0;
 }
 
+/* Samples every node when due: the process's RSS (the nodes are its
+   threads), its data dir's disk use and its commit index. This thread
+   also runs the load, which waits the few ms the walk of a dir takes.
+   Returns 0, or -1 if a node is gone or above --rss-max or --disk-max. */
+static int
+s_bench_sample (s_bench_t *self, int64_t now)
+{
+    if (!s_samples_due (self->samples, now))
+        return 0;
+    if (self->samples->print)
+        s_progress_clear (&self->progress);
+    uint64_t rss = s_rss_bytes (0);
+    for (uint32_t i = 0; i < self->opts.nodes; i++) {
+        zraft_status_t status;
+        if (zraft_status (self->nodes [i], &status) != 0)
+            return -1;
+        s_samples_add (self->samples, now, i + 1, rss,
+                       s_disk_usage (self->dirs.data [i]), status.commit);
+    }
+    s_samples_tick (self->samples, now);
+    return self->samples->over ? -1 : 0;
+}
+
 /* Runs the load for warm-up + duration. Returns 0 or -1. */
 static int
 s_bench_run (s_bench_t *self)
@@ -1630,10 +2164,13 @@ s_bench_run (s_bench_t *self)
     load->t0_us = s_now_us ();
     int64_t measure_at = load->t0_us
                          + 1000000 * (int64_t) self->opts.warmup_s;
+    s_samples_start (self->samples, load->t0_us,
+                     self->opts.warmup_s + self->opts.duration_s);
     self->end_us = INT64_MAX;           /* set once measuring begins */
     while (!s_interrupted) {
         int64_t now = s_now_us ();
-        if (s_bench_window (self, now, measure_at))
+        if (s_bench_window (self, now, measure_at)
+            || s_bench_sample (self, now))
             return -1;
         if (now >= self->end_us)
             break;
@@ -1703,6 +2240,7 @@ s_bench_result (s_bench_t *self, s_result_t *r)
     r->outstanding_peak = load->outstanding_peak;
     r->last_index = load->last_index;
     r->hist = load->hist;
+    r->samples = self->samples;
     int64_t cpu = self->cpu_us [1] - self->cpu_us [0], rss = s_rss_kib ();
     for (uint32_t i = 0; i < self->opts.nodes; i++)
         s_node_fig_set (&r->nodes [i], &self->before [i], &self->after [i],
@@ -1715,8 +2253,11 @@ s_bench_main (s_bench_t *self)
 {
     int rc = s_bench_start (self);
     s_signals_block (false);            /* from here on, to us alone */
-    if (rc || s_bench_leader_find (self) || s_bench_run (self))
+    if (rc || s_bench_leader_find (self) || s_bench_run (self)) {
+        if (self->samples->over && !s_interrupted)
+            s_print_stopped (&self->opts, self->samples);
         return s_interrupted ? S_EX_INTERRUPTED : 1;
+    }
     s_result_t result;
     s_bench_result (self, &result);
     bool verified = s_bench_verify (self) == 0;
@@ -1832,8 +2373,8 @@ s_child_unload (s_child_t *self)
     self->status_at_us = 0;             /* report now */
 }
 
-/* Reports role, term, leader, whether loading, completions and the open
-   loop's next proposal number, every S_STATUS_MS. */
+/* Reports role, term, leader, whether loading, completions, the open
+   loop's next proposal number and the commit index, every S_STATUS_MS. */
 static void
 s_child_status (s_child_t *self, int64_t now)
 {
@@ -1843,9 +2384,10 @@ s_child_status (s_child_t *self, int64_t now)
     zraft_status_t s;
     if (zraft_status (self->node, &s) != 0)
         return;
-    s_child_say (self, "STATUS %d %" PRIu64 " %u %d %" PRIu64 " %" PRIu64,
-                 (int) s.role, s.term, s.leader, self->load->leader != NULL,
-                 self->load->done, self->load->next_k);
+    s_child_say (self, "STATUS %d %" PRIu64 " %u %d %" PRIu64 " %" PRIu64
+                 " %" PRIu64, (int) s.role, s.term, s.leader,
+                 self->load->leader != NULL, self->load->done,
+                 self->load->next_k, s.commit);
 }
 
 /* Sends the window's figures: NODE, HIST, then FINAL. */
@@ -2050,7 +2592,7 @@ s_child_run (s_child_t *self)
 
     child -> parent                 when
     READY                           its server started
-    STATUS role term leader loading done next_k
+    STATUS role term leader loading done next_k commit
                                     every S_STATUS_MS, and at once when it
                                     starts or stops loading
     NODE syncs wal_entries appends entries_out bytes_out cpu_us rss_kib
@@ -2120,6 +2662,7 @@ typedef struct {
     bool loading;                       /* from STATUS */
     uint64_t done;                      /* from STATUS: completions */
     uint64_t next_k;                    /* from STATUS: open loop */
+    uint64_t commit;                    /* from STATUS: its commit index */
     bool final;                         /* FINAL received */
     s_node_fig_t fig;                   /* from NODE */
     uint64_t committed, lost, last_index, cap_hits, peak;   /* FINAL */
@@ -2145,6 +2688,7 @@ typedef struct {
     int64_t start_us, end_us;           /* the measured window */
     uint64_t last_index;                /* highest index proposed */
     zr_histogram_t *hist;               /* every child's, merged */
+    s_samples_t *samples;               /* RSS and disk over time */
     s_progress_t progress;              /* stderr progress line */
 } s_procs_t;
 
@@ -2301,9 +2845,9 @@ s_procs_on_report (s_kid_t *kid, const char *line)
     int loading = 0;
     s_node_fig_t *f = &kid->fig;
     if (strncmp (line, "STATUS ", 7) == 0) {
-        if (sscanf (line + 7, "%d %" SCNu64 " %u %d %" SCNu64 " %" SCNu64,
-                    &kid->role, &kid->term, &kid->leader, &loading,
-                    &kid->done, &kid->next_k) != 6)
+        if (sscanf (line + 7, "%d %" SCNu64 " %u %d %" SCNu64 " %" SCNu64
+                    " %" SCNu64, &kid->role, &kid->term, &kid->leader,
+                    &loading, &kid->done, &kid->next_k, &kid->commit) != 7)
             return -1;
         kid->loading = loading != 0;
         kid->reported = true;
@@ -2434,6 +2978,7 @@ s_procs_step (s_procs_t *self, int64_t now)
     else
     if (self->phase == S_PHASE_ELECT && s_procs_agreed (self, &term)) {
         self->t0_us = now;
+        s_samples_start (self->samples, now, o->warmup_s + o->duration_s);
         self->start_us = now + 1000000 * (int64_t) o->warmup_s;
         self->end_us = self->start_us + 1000000 * (int64_t) o->duration_s;
         for (uint32_t i = 0; i < o->nodes; i++)
@@ -2469,6 +3014,28 @@ s_procs_step (s_procs_t *self, int64_t now)
         s_procs_phase (self, S_PHASE_EXIT, now, S_EXIT_MS);
 }
 
+/* Samples every child when due: VmRSS of its process, its data dir's
+   disk use, and the commit index of its last STATUS (S_STATUS_MS old at
+   most). The children run until S_PHASE_EXIT, past the last sample.
+   Returns 0, or -1 if a node is above --rss-max or --disk-max. */
+static int
+s_procs_sample (s_procs_t *self, int64_t now)
+{
+    if (!s_samples_due (self->samples, now))
+        return 0;
+    assert (self->phase != S_PHASE_EXIT);
+    if (self->samples->print)
+        s_progress_clear (&self->progress);
+    for (uint32_t i = 0; i < self->opts.nodes; i++) {
+        const s_kid_t *kid = &self->kids [i];
+        uint64_t rss = kid->pid > 0 ? s_rss_bytes (kid->pid) : 0;
+        s_samples_add (self->samples, now, i + 1, rss,
+                       s_disk_usage (self->dirs.data [i]), kid->commit);
+    }
+    s_samples_tick (self->samples, now);
+    return self->samples->over ? -1 : 0;
+}
+
 /* Runs the phases up to S_PHASE_EXIT. Returns 0, or -1 after a message
    (or when interrupted). */
 static int
@@ -2485,6 +3052,8 @@ s_procs_loop (s_procs_t *self)
                      waiting [self->phase]);
             return -1;
         }
+        if (s_procs_sample (self, now))
+            return -1;
         s_procs_step (self, now);
         struct pollfd fds [ZRAFT_NODES_MAX];
         for (uint32_t i = 0; i < self->opts.nodes; i++)
@@ -2564,6 +3133,7 @@ s_procs_result (s_procs_t *self, s_result_t *r)
     r->term = self->term;
     r->last_index = self->last_index;
     r->hist = self->hist;
+    r->samples = self->samples;
     for (uint32_t i = 0; i < self->opts.nodes; i++) {
         const s_kid_t *kid = &self->kids [i];
         r->committed += kid->committed;
@@ -2591,6 +3161,7 @@ s_procs_destroy (s_procs_t **self_p)
     }
     s_dirs_remove (&self->dirs, &self->opts);
     zr_histogram_destroy (&self->hist);
+    s_samples_destroy (&self->samples);
     free (self);
     *self_p = NULL;
 }
@@ -2604,7 +3175,8 @@ s_procs_new (const s_opts_t *opts, const char *argv0)
     self->opts = *opts;
     self->argv0 = argv0;
     self->hist = zr_histogram_new ();
-    bool ok = self->hist != NULL;
+    self->samples = s_samples_new (&self->opts, true);
+    bool ok = self->hist && self->samples;
     for (uint32_t i = 0; i < ZRAFT_NODES_MAX; i++) {
         self->kids [i].fd = -1;
         self->kids [i].verified = -1;
@@ -2629,6 +3201,8 @@ s_procs_main (s_procs_t *self)
     if (rc == 0)
         rc = s_procs_loop (self);
     bool clean = s_procs_stop (self, rc == 0);
+    if (rc != 0 && self->samples->over && !s_interrupted)
+        s_print_stopped (&self->opts, self->samples);
     if (rc != 0)
         return s_interrupted ? S_EX_INTERRUPTED : 1;
     s_result_t result;
