@@ -226,6 +226,8 @@ typedef struct {
     uint32_t sample_interval_s;         /* RSS and disk period, s; 0 = off */
     uint32_t rss_max_mib;               /* a sample above it fails; 0 = none */
     uint32_t disk_max_mib;              /* the same for disk use; 0 = none */
+    bool no_snapshots;                  /* --no-snapshots: the log only grows */
+    uint64_t snapshot_entries;          /* config snapshot_entries; 0 = default */
     /* Hidden flags: what a --procs parent tells each child. */
     uint32_t child_id;                  /* this child's server; 0 = parent */
     const char *child_ports;            /* every server's port, "p1,p2,.." */
@@ -271,6 +273,8 @@ static const s_flag_t s_flags [] = {
      NULL},
     {"--disk-max", offsetof (s_opts_t, disk_max_mib), 4, 0, S_DISK_MAX_MIB,
      NULL},
+    {"--snapshot-entries", offsetof (s_opts_t, snapshot_entries), 8, 1,
+     UINT32_MAX, NULL},
     {"--child-id", offsetof (s_opts_t, child_id), 4, 1, 7, NULL},
     {"--child-fd", offsetof (s_opts_t, child_fd), 4, 3, 1023, NULL},
 };
@@ -349,6 +353,16 @@ s_usage (FILE *out)
         "                     and the memory keys below)\n"
         "  --disk-max MIB     the same for the disk use of its data dir,"
         " 0..%u\n"
+        "  --no-snapshots     run without snapshots: the log and the WAL"
+        " grow without\n"
+        "                     bound (default: each server's state machine,"
+        " a counter,\n"
+        "                     takes snapshots at zraft's default"
+        " thresholds)\n"
+        "  --snapshot-entries N  snapshot every N applied entries, 1..2^32-1\n"
+        "                     (default: zraft's, 65536; 32 MiB of log"
+        " payload also\n"
+        "                     triggers one)\n"
         "  --dir DIR          data under DIR/n<id> (default: mkdtemp in"
         " /tmp)\n"
         "  --keep             keep the data dirs at the end\n"
@@ -558,6 +572,9 @@ s_opts_switch (s_opts_t *opts, const char *name)
     else
     if (streq (name, "--procs"))
         opts->procs = true;
+    else
+    if (streq (name, "--no-snapshots"))
+        opts->no_snapshots = true;
     else
         return -1;
     return 0;
@@ -1851,6 +1868,53 @@ s_ports_pick (uint16_t *ports, uint32_t n)
     return rc;
 }
 
+/* The benchmark's state machine: how many commands a node applied and
+   their bytes. Its snapshot is those two numbers, so snapshots cost the
+   runtime's work (capture hand-off, file, compaction, InstallSnapshot),
+   not an application's serialisation. One per server id; each is only
+   touched by that server's applier thread. */
+typedef struct {
+    uint64_t applied;                   /* last index applied */
+    uint64_t bytes;                     /* payload bytes applied */
+} s_fsm_t;
+
+static s_fsm_t s_fsms [ZRAFT_NODES_MAX];
+
+static void
+s_fsm_apply (void *arg, uint64_t index, uint64_t term, const void *data,
+             size_t size)
+{
+    s_fsm_t *fsm = (s_fsm_t *) arg;
+    (void) term;
+    (void) data;
+    fsm->applied = index;
+    fsm->bytes += size;
+}
+
+static int
+s_fsm_snapshot (void *arg, uint64_t index, void **data, size_t *size)
+{
+    s_fsm_t *fsm = (s_fsm_t *) arg;
+    assert (index == fsm->applied || fsm->applied == 0);
+    *data = malloc (sizeof *fsm);
+    if (!*data)
+        return -1;
+    memcpy (*data, fsm, sizeof *fsm);
+    *size = sizeof *fsm;
+    return 0;
+}
+
+static int
+s_fsm_restore (void *arg, uint64_t index, const void *data, size_t size)
+{
+    s_fsm_t *fsm = (s_fsm_t *) arg;
+    if (size != sizeof *fsm)
+        return -1;
+    memcpy (fsm, data, sizeof *fsm);
+    fsm->applied = index;
+    return 0;
+}
+
 /* Starts server id of opts->nodes on ports, its WAL in data_dir. The
    port may still be held by a socket closing, so a failed start is
    retried a few times. Returns the server, or NULL after a message. */
@@ -1876,9 +1940,16 @@ s_node_start (const s_opts_t *opts, uint32_t id, const uint16_t *ports,
     config.inflight_max = opts->window;
     config.batch_bytes = opts->batch_bytes;
     config.seed = opts->seed ? opts->seed + id : 0;
+    if (opts->snapshot_entries)
+        config.snapshot_entries = opts->snapshot_entries;
+    zraft_fsm_t fsm = {.apply = s_fsm_apply, .arg = &s_fsms [id - 1]};
+    if (!opts->no_snapshots) {
+        fsm.snapshot = s_fsm_snapshot;
+        fsm.restore = s_fsm_restore;
+    }
     zraft_t *node = NULL;
     for (int attempt = 0; attempt < S_NEW_ATTEMPTS; attempt++) {
-        node = zraft_new (&config, NULL);
+        node = zraft_new (&config, &fsm);
         if (node || s_interrupted)
             break;
         zclock_sleep (50);
@@ -2737,6 +2808,10 @@ s_procs_argv (s_procs_t *self, uint32_t id, int fd, char store [][64],
     snprintf (store [n++], 64, "--drop=%u.%04u", o->drop_ppm / 10000,
               o->drop_ppm % 10000);     /* exact: ppm is 1e-4 percent */
     snprintf (store [n++], 64, "--delay=%u:%u", o->delay_ms, o->jitter_ms);
+    if (o->no_snapshots)
+        snprintf (store [n++], 64, "--no-snapshots");
+    if (o->snapshot_entries)
+        snprintf (store [n++], 64, "--snapshot-entries=%" PRIu64, o->snapshot_entries);
     snprintf (store [n++], 64, "--child-id=%u", id);
     snprintf (store [n++], 64, "--child-fd=%d", fd);
     args [0] = (char *) self->argv0;
