@@ -35,6 +35,7 @@ typedef struct {
     zlist_t *applies_held;              /* committed runs waiting for room */
     bool disk_failed;                   /* the persister failed: no acks */
     bool snapshotting;                  /* a SNAPSHOT is with the applier */
+    zr_index_t snapshot_failed_at;      /* applied when the last one failed */
     zr_snapshot_meta_t snap_config;     /* servers, for snapshot files */
     bool terminated;                    /* $TERM received */
     zraft_status_t stats;               /* counters reported by STATUS */
@@ -353,9 +354,15 @@ s_self_ready (self_t *self)
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
     /* The followers' path is the longest of the commit: start it first,
-       then the leader's own write, then the applier (thesis §10.2.1). */
-    s_self_send_all (self, rd.msgs, rd.n_msgs);
-    rd.n_msgs = 0;
+       then the leader's own write, then the applier (thesis §10.2.1).
+       A server whose disk failed sends nothing at all: a leader so
+       steps down in effect (its followers time out and elect another
+       instead of waiting on a leader that refuses every proposal), and
+       nothing it says depends on state it could not make durable. */
+    if (!self->disk_failed) {
+        s_self_send_all (self, rd.msgs, rd.n_msgs);
+        rd.n_msgs = 0;
+    }
     /* Every message that must wait for the disk goes through the
        persister, in order, even when there is nothing new to write. */
     if (self->disk_failed)
@@ -684,6 +691,13 @@ s_self_snapshot_maybe (self_t *self)
         return;
     zr_index_t since = self->stats.applied > zr_core_snapshot_index (self->core)
                      ? self->stats.applied - zr_core_snapshot_index (self->core) : 0;
+    /* After a failed or skipped one (a full disk), wait for a quarter of
+       the threshold (or ZR_NODE_SNAPSHOT_RETRY entries) more: retrying on
+       every APPLIED would rewrite a doomed file all the time. */
+    uint64_t retry = c->snapshot_entries ? c->snapshot_entries / 4 : ZR_NODE_SNAPSHOT_RETRY;
+    if (self->snapshot_failed_at
+        && self->stats.applied < self->snapshot_failed_at + (retry ? retry : 1))
+        return;
     uint64_t bytes = zr_log_bytes (zr_core_log (self->core));
     if ((c->snapshot_entries && since >= c->snapshot_entries)
         || (c->snapshot_bytes && bytes >= c->snapshot_bytes && since > 0)) {
@@ -701,8 +715,10 @@ s_self_snapshotted (self_t *self, const zr_verb_msg_t *msg)
     zr_assert (self->snapshotting);
     self->snapshotting = false;
     int rc = (int) msg->args [3].i;
-    if (rc != 0)
-        return;                         /* skipped or failed (logged) */
+    if (rc != 0) {                      /* skipped or failed (logged): */
+        self->snapshot_failed_at = self->stats.applied;     /* back off */
+        return;
+    }
     zr_core_snapshot_taken (self->core, msg->args [0].u, msg->args [2].u);
     self->stats.snapshots++;
 }

@@ -66,6 +66,8 @@
 #define ZR_NODE_HELD_MAX 1024           /* WRITEs waiting in the node before
                                            reply-only ones are dropped */
 #define ZR_NODE_APPLY_RUNS_MAX 16       /* APPLY runs with the applier */
+#define ZR_NODE_SNAPSHOT_RETRY 1024     /* entries applied before retrying a
+                                           failed snapshot (bytes threshold) */
 #define ZR_NODE_PIPE_MSGS_MAX (ZR_NODE_WRITES_MAX + 16) /* per child pipe */
 _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its pipe");
 

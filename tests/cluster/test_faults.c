@@ -248,16 +248,15 @@ s_copy_files (const char *from, const char *to)
    The small disk is a 5 MiB tmpfs: the WAL's two first segments fit, the
    third (prepared once the second is half full) does not. Mounting needs
    root, as the suite's set-up does. */
-START_TEST (full_disk_stops_acks_loses_nothing)
+/* Moves stopped server f's data to a new 5 MiB tmpfs (home keeps the
+   path it had, small gets the mount point) and starts it there. */
+static void
+s_small_disk (cluster_t *c, uint32_t f, char *home, size_t home_size,
+              char *small, size_t small_size)
 {
-    cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    uint32_t f = leader % 3 + 1;
-    cluster_one (c, 1, 3, false);
     cluster_stop (c, f);
-    char home [256], small [64];
-    snprintf (home, sizeof home, "%s", cluster_dir (c, f));
-    snprintf (small, sizeof small, "/tmp/zraft-full-XXXXXX");
+    snprintf (home, home_size, "%s", cluster_dir (c, f));
+    snprintf (small, small_size, "/tmp/zraft-full-XXXXXX");
     ck_assert_ptr_nonnull (mkdtemp (small));
     ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=5m,mode=0700") == 0,
                    "mount tmpfs on %s: %s (the suite runs as root)", small,
@@ -265,7 +264,14 @@ START_TEST (full_disk_stops_acks_loses_nothing)
     s_copy_files (home, small);
     cluster_set_dir (c, f, small);
     cluster_start (c, f);
-    /* 128 KiB commands: the disk is full after about 4 MiB of them. */
+}
+
+/* Commits 128 KiB commands until server f reports its full disk (about
+   4 MiB of them), failing the test if it never does; returns its
+   status then. */
+static zraft_status_t
+s_fill_disk (cluster_t *c, uint32_t f)
+{
     size_t size = 128u << 10;
     uint64_t value = 2, bound = 2 + 2 * (5u << 20) / size;
     zraft_status_t st = s_status (c, f);
@@ -274,6 +280,18 @@ START_TEST (full_disk_stops_acks_loses_nothing)
         st = s_status (c, f);
     }
     ck_assert_msg (st.disk_failed, "n%u never reported its full disk", f);
+    return st;
+}
+
+START_TEST (full_disk_stops_acks_loses_nothing)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t f = leader % 3 + 1;
+    cluster_one (c, 1, 3, false);
+    char home [256], small [64];
+    s_small_disk (c, f, home, sizeof home, small, sizeof small);
+    zraft_status_t st = s_fill_disk (c, f);
     uint64_t durable = st.persisted;
     /* Two servers still make a majority; the full one acknowledges
        nothing more (its durable index stays put). */
@@ -300,6 +318,37 @@ START_TEST (full_disk_stops_acks_loses_nothing)
 }
 END_TEST
 
+/* A full disk on the leader (issue: "steps down if leader"): a leader
+   whose WAL fails sends nothing more, so its followers elect another
+   leader within a few election timeouts instead of waiting on one that
+   refuses every proposal; commits go on with the two. */
+START_TEST (full_disk_leader_steps_down)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t f = leader % 3 + 1;
+    cluster_one (c, 1, 3, false);
+    char home [256], small [64];
+    s_small_disk (c, f, home, sizeof home, small, sizeof small);
+    cluster_one (c, 2, 3, true);        /* f is caught up */
+    leader = cluster_leader (c);
+    if (leader != f)
+        ck_assert_int_eq (zraft_transfer (cluster_node (c, leader), f), 0);
+    ck_assert (s_wait_role (c, f, ZRAFT_LEADER, true));
+    s_fill_disk (c, f);
+    /* A leader other than f, and commits without it. */
+    ck_assert (s_wait_role (c, f, ZRAFT_LEADER, false));
+    ck_assert_uint_ne (cluster_leader (c), f);
+    cluster_one (c, 9000, 2, true);
+    ck_assert (s_status (c, f).disk_failed);
+    cluster_stop (c, f);
+    ck_assert_int_eq (umount (small), 0);
+    ck_assert_int_eq (rmdir (small), 0);
+    cluster_set_dir (c, f, home);
+    cluster_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -315,6 +364,7 @@ main (void)
     tcase_add_test (tc, transfer_to_unreachable_times_out);
     tcase_add_test (tc, pause_stale_leader_never_commits);
     tcase_add_test (tc, full_disk_stops_acks_loses_nothing);
+    tcase_add_test (tc, full_disk_leader_steps_down);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
