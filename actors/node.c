@@ -297,8 +297,8 @@ s_req_bytes (const zr_persist_req_t *req)
 static void
 s_self_persist (self_t *self, zr_persist_req_t *req)
 {
-    if (req && !req->hs_changed && req->n_entries == 0
-        && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
+    if (req && !req->hs_changed && req->n_entries == 0 && req->n_chunks == 0
+        && req->compact == 0 && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
         zsys_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
                       self->id, ZR_NODE_HELD_MAX, req->n_msgs);
         zr_persist_req_destroy (&req);

@@ -50,7 +50,9 @@
      replies still go through, so a slow disk slows proposals, never
      heartbeats. A request that only carries replies is dropped (as a
      lossy network would; the sender retries) once ZR_NODE_HELD_MAX
-     wait, so a stalled disk cannot grow the node without bound.
+     wait, so a stalled disk cannot grow the node without bound; one
+     with state (hard state, entries, snapshot chunks, compaction) never
+     is: the persister must see every chunk of a transfer in order.
    - APPLY: at most ZR_NODE_APPLY_RUNS_MAX runs are with the applier;
      later committed runs wait in the node, in order, and are handed as
      APPLIED reports come back. They reference the log's blobs, so
