@@ -22,9 +22,12 @@ const char fuzz_target [] = "codec";
 
 /* Allocation bound, bytes per frame byte plus a constant. msgpack-c
    builds a 24-byte msgpack_object per element (an element can be one
-   byte) in zones of 8 KiB, and an APPEND adds a 40-byte zr_entry_t per
-   entry (at least 5 frame bytes each) and one copy of the payloads. */
-#define S_ALLOC_MULTIPLE 32
+   byte) in a zone whose chunks double from 8 KiB, so an array of n
+   elements can take a chunk of 48 n bytes (tests/fuzz/crashes/codec/
+   alloc-objects-max: 33 x the frame); an APPEND adds a 40-byte
+   zr_entry_t per entry (at least 5 frame bytes each: 8 x) and one copy
+   of the payloads. ZR_CODEC_OBJECTS_MAX caps it all at about 1 MiB. */
+#define S_ALLOC_MULTIPLE 64
 #define S_ALLOC_CONSTANT (16 * 1024)
 
 /* Smallest encoding of one entry: fixarray, term, type, bin8 of 0. */

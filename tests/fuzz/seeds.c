@@ -120,6 +120,16 @@ s_codec (void)
     uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
     s_append ("append-sizes", 41, 6, 8, sizes);
     s_append ("append-noop", 1000, 9, 3, (const uint32_t []) {0, 0, 0});
+    /* The most entries a frame may carry, all empty: a frame of 20 KiB,
+       near the object budget, so mutations reach ZR_ETOOBIG. */
+    static zr_entry_t full [ZR_BATCH_ENTRIES_MAX];
+    for (uint32_t i = 0; i < ZR_BATCH_ENTRIES_MAX; i++)
+        full [i] = (zr_entry_t) {.term = 2, .index = 11 + i,
+                                 .type = ZR_ENTRY_COMMAND};
+    m = (zr_message_t) {.type = ZR_MSG_APPEND, .from = 4, .to = 2, .term = 2,
+                        .prev_index = 10, .prev_term = 1, .commit = 10,
+                        .n_entries = ZR_BATCH_ENTRIES_MAX, .entries = full};
+    s_frame ("append-max-entries", &m);
 }
 
 //  --------------------------------------------------------------------------
