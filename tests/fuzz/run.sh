@@ -20,10 +20,13 @@ for t in "$@"; do
     crashes=$here/crashes/$t
     mkdir -p "$corpus" "$crashes"
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/zr-fuzz-$t-XXXXXX")
+    # Where targets put files (fuzz_wal's directory): tmpfs if there is
+    # one, removed afterwards even if libFuzzer exits without atexit.
+    work=$(mktemp -d "$([ -d /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/zr-fuzz-$t-XXXXXX")
     limit=(-max_total_time="${FUZZ_SECONDS:-60}")
     [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
     echo "fuzz $t: ${limit[*]} on $corpus ($(date -u +%FT%TZ))"
-    nice -n 10 "$bin" -timeout=10 -rss_limit_mb=2048 \
+    TMPDIR=$work nice -n 10 "$bin" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$crashes/" "${limit[@]}" \
         "$scratch" "$corpus" >"$scratch.log" 2>&1
     rc=$?
@@ -35,7 +38,7 @@ for t in "$@"; do
     fi
     if [ "${FUZZ_MERGE:-}" = 1 ]; then
         merged=$(mktemp -d "${TMPDIR:-/tmp}/zr-fuzz-$t-merged-XXXXXX")
-        if nice -n 10 "$bin" -merge=1 "$merged" "$corpus" "$scratch" \
+        if TMPDIR=$work nice -n 10 "$bin" -merge=1 "$merged" "$corpus" "$scratch" \
                 >"$scratch.merge" 2>&1 && [ -n "$(ls -A "$merged")" ]; then
             rm -f "$corpus"/*
             mv "$merged"/* "$corpus"/
@@ -45,6 +48,6 @@ for t in "$@"; do
         rm -rf "$merged"
         echo "fuzz $t: corpus now $(ls "$corpus" | wc -l) inputs, $(du -sk "$corpus" | cut -f1) KiB"
     fi
-    rm -rf "$scratch" "$scratch.log" "$scratch.merge"
+    rm -rf "$scratch" "$scratch.log" "$scratch.merge" "$work"
 done
 exit $status
