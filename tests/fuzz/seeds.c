@@ -130,6 +130,20 @@ s_codec (void)
                         .prev_index = 10, .prev_term = 1, .commit = 10,
                         .n_entries = ZR_BATCH_ENTRIES_MAX, .entries = full};
     s_frame ("append-max-entries", &m);
+    /* One entry too many, which the encoder refuses: the same frame with
+       the entry list's array16 count raised and one entry more. */
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    zr_assert (zr_codec_encode (&m, &sbuf) == 0);
+    const uint8_t head [] = {0xdc, ZR_BATCH_ENTRIES_MAX >> 8,
+                             ZR_BATCH_ENTRIES_MAX & 0xff};
+    uint8_t *list = (uint8_t *) memmem (sbuf.data, sbuf.size, head, 3);
+    zr_assert (list);
+    list [2]++;
+    const uint8_t entry [] = {0x93, 2, ZR_ENTRY_COMMAND, 0xc4, 0};
+    msgpack_sbuffer_write (&sbuf, (const char *) entry, sizeof entry);
+    s_write ("append-too-many-entries", sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
 }
 
 //  --------------------------------------------------------------------------
