@@ -10,9 +10,11 @@
 #   make sim        long deterministic-simulation sweep (SEEDS=N FIRST=S)
 #   make soak       cluster tests 20 runs in a row under CPU load (RUNS=N)
 #   make check-pure raft/ includes no ZeroMQ, czmq, msgpack or pthread header
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang);
+#                   FUZZ_MERGE=1 merges what they find into the corpus
 #
 # Build variants live in their own directories (build/, build-asan/,
-# build-tsan/) so switching between them never mixes objects.
+# build-tsan/, build-fuzz/) so switching between them never mixes objects.
 
 VARIANT  ?= release
 ifeq ($(VARIANT),asan)
@@ -22,6 +24,12 @@ ifeq ($(VARIANT),asan)
 else ifeq ($(VARIANT),tsan)
   B        := build-tsan
   SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+  OPT      := -O1
+else ifeq ($(VARIANT),fuzz)
+  # libFuzzer targets: clang, coverage on everything, ASan + UBSan.
+  B        := build-fuzz
+  CC       := clang
+  SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   OPT      := -O1
 else
   B        := build
@@ -62,7 +70,13 @@ PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # tests/sim/test_planted.c must catch it (the checkers can fail).
 PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
-TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC) tests/sim/test_sim.c) \
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
+# crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target
+# is one more name here: make fuzz runs it, make test replays its corpus.
+FUZZ_TARGETS := codec peer_id wal
+FUZZ_REPLAYS := $(patsubst %,$(B)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
+TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC)) $(FUZZ_REPLAYS) \
+             $(B)/tests/sim/test_sim \
              $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC) $(PROC_SRC))
 
 VERSION   := 0.1.0
@@ -72,12 +86,13 @@ VERSION   := 0.1.0
 $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
 
 .SECONDARY:
-.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare bench-memory
+.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
+        bench-memory fuzz fuzz-build fuzz-seeds
 all: lib bins tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
 bins: $(BINS)
-tests: $(TESTS) $(B)/tests/sim/sim_run
+tests: $(TESTS) $(B)/tests/sim/sim_run $(B)/tests/fuzz/seeds
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,6 +116,37 @@ $(B)/bin/%: $(B)/obj/bin/%.o $(BENCH_OBJ) $(B)/libzraft.a
 $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+
+# Fuzz targets, two ways: the replay test (Check, any compiler) and, in
+# VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
+# decoder allocates in both.
+FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/libzraft.a
+$(B)/obj/tests/fuzz/replay.o: CFLAGS += -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"'
+$(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay.o $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+$(B)/fuzz/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(B)/libzraft.a $(LDLIBS)
+$(B)/tests/fuzz/seeds: $(B)/obj/tests/fuzz/seeds.o $(B)/libzraft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libzraft.a $(LDLIBS)
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_MERGE=1] [FUZZ_RUNS=N] [FUZZ_TARGETS=wal]:
+# one target after another, each on its corpus; crashes land in
+# tests/fuzz/crashes/<name>/ (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	$(MAKE) VARIANT=fuzz fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) FUZZ_RUNS=$(FUZZ_RUNS) \
+	    tests/fuzz/run.sh build-fuzz $(FUZZ_TARGETS)
+
+fuzz-build: $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+# Writes the seed inputs (real encoder and WAL output) into the corpus.
+fuzz-seeds: $(B)/tests/fuzz/seeds
+	for t in $(FUZZ_TARGETS); do mkdir -p tests/fuzz/corpus/$$t && $(B)/tests/fuzz/seeds $$t tests/fuzz/corpus/$$t || exit 1; done
 
 define PLANT_template
 $(B)/plant-$(1)/%.o: %.c
@@ -177,6 +223,6 @@ check-pure:
 	else echo "check-pure: raft/ includes libc only"; fi
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(B)/obj $(B)/plant-* -name '*.d' 2>/dev/null)

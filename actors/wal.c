@@ -1287,6 +1287,26 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
     return 0;
 }
 
+/* Makes the last data segment again at segment_bytes when the repair
+   left no record in it and an older run sized it differently. Else a
+   record too big for its old size would go to the next segment, after
+   an empty one, and the next open would refuse that (invariant 5). */
+static int
+s_segment_refit (zr_wal_t *self, s_recovery_t *rcv, char *errmsg,
+                 size_t errlen)
+{
+    if (!rcv->have_last || rcv->last.end != S_SEG_HEADER
+        || rcv->last.size == self->segment_bytes)
+        return 0;
+    int fd;
+    int rc = s_segment_create (self, rcv->last.seq, &fd, errmsg, errlen);
+    if (rc)
+        return rc;
+    close (fd);
+    rcv->last.size = self->segment_bytes;
+    return 0;
+}
+
 /* Deletes segments from index first on, highest first. */
 static void
 s_segments_unlink (zr_wal_t *self, s_recovery_t *rcv, size_t first)
@@ -1501,6 +1521,8 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
         rc = s_segments_scan (self, &rcv, errmsg, errlen);
     if (rc == 0)
         rc = s_tail_repair (self, &rcv, errmsg, errlen);
+    if (rc == 0)
+        rc = s_segment_refit (self, &rcv, errmsg, errlen);
     if (rc == 0)
         rc = s_segments_ready (self, &rcv, errmsg, errlen);
     if (rc == 0 && rcv.dir_dirty && fsync (self->dir_fd))

@@ -7,6 +7,10 @@ pkgs=(build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev check)
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libraft-dev libuv1-dev gnuplot-nox)
 fi
+# --fuzz: clang and its libFuzzer runtime (make fuzz; make test needs neither).
+if [ "${1:-}" = "--fuzz" ]; then
+    pkgs+=(clang libclang-rt-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

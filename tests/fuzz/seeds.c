@@ -1,0 +1,299 @@
+/*  =========================================================================
+    seeds - writes the seed inputs of the fuzz targets from real encoders
+
+    seeds peer_id DIR routing identities, good and bad
+    seeds codec DIR   frames of every RPC type made by zr_codec_encode
+    seeds wal DIR     segment files written by zr_wal_append and
+                      zr_wal_set_hard_state, zero tails cut, in the input
+                      format of fuzz_wal.c (one segment, or two split by
+                      "ZRSPLIT2"), some with a torn last record; each
+                      also with a zero byte more (odd length: bigger
+                      segments, see fuzz_wal.c)
+
+    Seeds are deterministic (no time, no randomness), named seed-<what>,
+    and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
+    what libFuzzer keeps. Run by make fuzz-seeds.
+    =========================================================================
+*/
+#include "../../actors/actors.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_SPLIT "ZRSPLIT2"              /* as in fuzz_wal.c */
+#define S_HEADER 32                     /* segment and record header (wal.h) */
+#define S_FILE_MAX (ZR_WAL_SEGMENT_BYTES_MIN + 4096)
+
+static const char *s_out;               /* the directory seeds go to */
+
+static void
+s_write (const char *name, const void *data, size_t size)
+{
+    char path [512];
+    snprintf (path, sizeof path, "%s/seed-%s", s_out, name);
+    FILE *file = fopen (path, "wb");
+    zr_assert (file);
+    zr_assert (fwrite (data, 1, size, file) == size);
+    zr_assert (fclose (file) == 0);
+}
+
+//  --------------------------------------------------------------------------
+//  peer_id
+
+static void
+s_peer_id (void)
+{
+    const char *ids [] = {"n1", "r9", "n09", "r0", "n10", "nx", "q1"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids [0]; i++)
+        s_write (ids [i], ids [i], strlen (ids [i]));
+}
+
+//  --------------------------------------------------------------------------
+//  codec
+
+static void
+s_frame (const char *name, const zr_message_t *msg)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    zr_assert (zr_codec_encode (msg, &sbuf) == 0);
+    s_write (name, sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+/* An APPEND after (prev_index, prev_term) with n entries (n <= 8) whose
+   payloads are sizes [i] bytes of a pattern. */
+static void
+s_append (const char *name, zr_index_t prev_index, zr_term_t prev_term,
+          uint32_t n, const uint32_t *sizes)
+{
+    static uint8_t payload [300];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload [i] = (uint8_t) (i * 7 + 1);
+    zr_entry_t entries [8];
+    zr_assert (n <= 8);
+    for (uint32_t i = 0; i < n; i++)
+        entries [i] = (zr_entry_t) {
+            .term = prev_term + (i >= n / 2), .index = prev_index + 1 + i,
+            .type = i % 3 == 2 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND,
+            .size = sizes [i], .data = sizes [i] ? payload : NULL};
+    zr_message_t msg = {.type = ZR_MSG_APPEND, .from = 1, .to = 3,
+                        .term = prev_term + 1, .prev_index = prev_index,
+                        .prev_term = prev_term, .commit = prev_index,
+                        .n_entries = n, .entries = n ? entries : NULL};
+    s_frame (name, &msg);
+}
+
+static void
+s_codec (void)
+{
+    zr_message_t m = {.type = ZR_MSG_VOTE, .from = 2, .to = 1, .term = 5,
+                      .last_index = 300, .last_term = 4};
+    s_frame ("vote", &m);
+    m = (zr_message_t) {.type = ZR_MSG_VOTE, .from = 9, .to = 8, .term = 1};
+    s_frame ("vote-empty-log", &m);
+    m = (zr_message_t) {.type = ZR_MSG_PREVOTE, .from = 1, .to = 2,
+                        .term = 1ull << 40, .last_index = 70000,
+                        .last_term = 1ull << 33};
+    s_frame ("prevote-wide", &m);
+    m = (zr_message_t) {.type = ZR_MSG_VOTE_REPLY, .from = 1, .to = 2,
+                        .term = 5, .granted = true};
+    s_frame ("vote-reply", &m);
+    m = (zr_message_t) {.type = ZR_MSG_PREVOTE_REPLY, .from = 3, .to = 2,
+                        .term = 200};
+    s_frame ("prevote-reply", &m);
+    m = (zr_message_t) {.type = ZR_MSG_TIMEOUT_NOW, .from = 1, .to = 5,
+                        .term = 3};
+    s_frame ("timeout-now", &m);
+    m = (zr_message_t) {.type = ZR_MSG_APPEND_REPLY, .from = 2, .to = 1,
+                        .term = 6, .success = true, .match_index = 99,
+                        .last_index = 99};
+    s_frame ("append-reply", &m);
+    m = (zr_message_t) {.type = ZR_MSG_APPEND_REPLY, .from = 2, .to = 1,
+                        .term = 6, .match_index = 500, .conflict_term = 4,
+                        .conflict_index = 410, .last_index = 800};
+    s_frame ("append-reply-conflict", &m);
+    s_append ("heartbeat", 41, 6, 0, NULL);
+    s_append ("append-first", 0, 0, 1, (const uint32_t []) {3});
+    uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
+    s_append ("append-sizes", 41, 6, 8, sizes);
+    s_append ("append-noop", 1000, 9, 3, (const uint32_t []) {0, 0, 0});
+    /* The most entries a frame may carry, all empty: a frame of 20 KiB,
+       near the object budget, so mutations reach ZR_ETOOBIG. */
+    static zr_entry_t full [ZR_BATCH_ENTRIES_MAX];
+    for (uint32_t i = 0; i < ZR_BATCH_ENTRIES_MAX; i++)
+        full [i] = (zr_entry_t) {.term = 2, .index = 11 + i,
+                                 .type = ZR_ENTRY_COMMAND};
+    m = (zr_message_t) {.type = ZR_MSG_APPEND, .from = 4, .to = 2, .term = 2,
+                        .prev_index = 10, .prev_term = 1, .commit = 10,
+                        .n_entries = ZR_BATCH_ENTRIES_MAX, .entries = full};
+    s_frame ("append-max-entries", &m);
+    /* One entry too many, which the encoder refuses: the same frame with
+       the entry list's array16 count raised and one entry more. */
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    zr_assert (zr_codec_encode (&m, &sbuf) == 0);
+    const uint8_t head [] = {0xdc, ZR_BATCH_ENTRIES_MAX >> 8,
+                             ZR_BATCH_ENTRIES_MAX & 0xff};
+    uint8_t *list = (uint8_t *) memmem (sbuf.data, sbuf.size, head, 3);
+    zr_assert (list);
+    list [2]++;
+    const uint8_t entry [] = {0x93, 2, ZR_ENTRY_COMMAND, 0xc4, 0};
+    msgpack_sbuffer_write (&sbuf, (const char *) entry, sizeof entry);
+    s_write ("append-too-many-entries", sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+//  --------------------------------------------------------------------------
+//  wal
+
+typedef struct {
+    char dir [64];                      /* a temp WAL directory */
+    zr_wal_t *wal;                      /* open on dir */
+} s_wal_t;
+
+static void
+s_wal_open (s_wal_t *w)
+{
+    snprintf (w->dir, sizeof w->dir, "/tmp/zr-seeds-XXXXXX");
+    zr_assert (mkdtemp (w->dir));
+    zr_wal_state_t state;
+    char errmsg [256];
+    zr_assert (zr_wal_open (w->dir, ZR_WAL_SEGMENT_BYTES_MIN, 0, &w->wal,
+                            &state, errmsg, sizeof errmsg) == 0);
+}
+
+/* Appends entries first..last of term, payload (i % 50) bytes. */
+static void
+s_wal_append (s_wal_t *w, zr_index_t first, zr_index_t last, zr_term_t term)
+{
+    static uint8_t payload [64];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload [i] = (uint8_t) (0xa0 + i);
+    for (zr_index_t i = first; i <= last; i++) {
+        zr_entry_t e = {.term = term, .index = i, .size = (uint32_t) (i % 50),
+                        .type = i % 4 == 0 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND,
+                        .data = payload};
+        zr_assert (zr_wal_append (w->wal, &e, 1) == 0);
+    }
+    zr_assert (zr_wal_sync (w->wal, NULL, 0) == 0);
+}
+
+/* Returns the bytes of the record at buf [off], 0 at the zero header
+   that ends the records (layout in wal.h). */
+static size_t
+s_record_bytes (const uint8_t *buf, size_t size, size_t off)
+{
+    static const uint8_t zeros [S_HEADER];
+    if (off + S_HEADER > size || memcmp (buf + off, zeros, S_HEADER) == 0)
+        return 0;
+    uint32_t len = (uint32_t) buf [off + 4] | (uint32_t) buf [off + 5] << 8
+                   | (uint32_t) buf [off + 6] << 16
+                   | (uint32_t) buf [off + 7] << 24;
+    return (S_HEADER + len + 7) & ~(size_t) 7;
+}
+
+/* Reads segment seq of w into buf; returns the bytes up to the end of
+   its records (the header alone if it has none). */
+static size_t
+s_wal_segment (s_wal_t *w, uint64_t seq, uint8_t *buf)
+{
+    char path [128];
+    snprintf (path, sizeof path, "%s/wal-%016llx.seg", w->dir,
+              (unsigned long long) seq);
+    FILE *file = fopen (path, "rb");
+    zr_assert (file);
+    size_t size = fread (buf, 1, S_FILE_MAX, file);
+    fclose (file);
+    size_t off = S_HEADER, bytes;
+    while ((bytes = s_record_bytes (buf, size, off)) > 0)
+        off += bytes;
+    return off;
+}
+
+/* Writes seed name from segment 1, closes and removes w. With split,
+   records from the split-th on go to segment 2 instead (a real spare's
+   header first); with torn, the last torn bytes are cut. */
+static void
+s_wal_seed (s_wal_t *w, const char *name, size_t split, size_t torn)
+{
+    zr_wal_destroy (&w->wal);
+    static uint8_t seg [S_FILE_MAX], spare [S_FILE_MAX], out [2 * S_FILE_MAX];
+    size_t size = s_wal_segment (w, 1, seg) - torn;
+    size_t off = S_HEADER;
+    for (size_t i = 0; i < split; i++)
+        off += s_record_bytes (seg, size, off);
+    size_t n = split ? off : size;
+    memcpy (out, seg, n);
+    if (split) {
+        zr_assert (s_wal_segment (w, 2, spare) == S_HEADER);
+        memcpy (out + n, S_SPLIT, strlen (S_SPLIT));
+        n += strlen (S_SPLIT);
+        memcpy (out + n, spare, S_HEADER);
+        n += S_HEADER;
+        memcpy (out + n, seg + off, size - off);
+        n += size - off;
+    }
+    s_write (name, out, n);
+    /* Odd length: fuzz_wal.c opens it with bigger segments. */
+    char grown [64];
+    snprintf (grown, sizeof grown, "%s-grown", name);
+    out [n] = 0;
+    s_write (grown, out, n + 1);
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -r %s", w->dir);
+    zr_assert (system (cmd) == 0);
+}
+
+static void
+s_wal (void)
+{
+    s_wal_t w;
+    s_wal_open (&w);
+    s_wal_seed (&w, "empty", 0, 0);
+    s_wal_open (&w);
+    zr_assert (zr_wal_set_hard_state (w.wal, 3, 2) == 0);
+    zr_assert (zr_wal_sync (w.wal, NULL, 0) == 0);
+    s_wal_seed (&w, "hardstate", 0, 0);
+    s_wal_open (&w);
+    zr_assert (zr_wal_set_hard_state (w.wal, 1, 1) == 0);
+    s_wal_append (&w, 1, 6, 1);
+    zr_assert (zr_wal_set_hard_state (w.wal, 2, 0) == 0);
+    s_wal_append (&w, 7, 12, 2);
+    s_wal_seed (&w, "entries", 0, 0);
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 8, 1);
+    zr_assert (zr_wal_set_hard_state (w.wal, 4, 3) == 0);
+    s_wal_append (&w, 5, 9, 4);     /* truncates 5..8 first */
+    s_wal_seed (&w, "truncate", 0, 0);
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 5, 2);
+    s_wal_seed (&w, "torn", 0, 20);
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 10, 3);
+    s_wal_seed (&w, "two-segments", 4, 0);
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 10, 3);
+    s_wal_seed (&w, "two-segments-torn", 6, 12);
+}
+
+int
+main (int argc, char **argv)
+{
+    static const struct {
+        const char *name;               /* the target */
+        void (*write) (void);           /* writes its seeds */
+    } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal}};
+    for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
+         i++)
+        if (strcmp (argv [1], targets [i].name) == 0) {
+            s_out = argv [2];
+            mkdir (s_out, 0755);
+            targets [i].write ();
+            return 0;
+        }
+    fprintf (stderr, "usage: seeds peer_id|codec|wal DIR\n");
+    return 64;
+}
