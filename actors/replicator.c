@@ -13,6 +13,7 @@ typedef struct {
     msgpack_sbuffer sbuf;               /* encode buffer, reused */
     bool unreachable;                   /* a full link was reported */
     zr_snapshot_reader_t *snapshot;     /* the snapshot being sent, or NULL */
+    zr_index_t lost_index;              /* a snapshot reported LOST, not again */
     bool stopped;                       /* STOP received: send nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
@@ -70,9 +71,10 @@ s_self_fill (self_t *self, zr_message_t *msg)
         if (rc == 0)
             self->snapshot = zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg);
         if (!self->snapshot) {
-            zsys_warning ("n%u replicator/n%u: snapshot %llu: %s", self->conf.self_id,
-                          self->conf.peer_id, (unsigned long long) msg->last_index,
-                          errmsg);
+            if (self->lost_index != msg->last_index)
+                zsys_warning ("n%u replicator/n%u: snapshot %llu: %s",
+                              self->conf.self_id, self->conf.peer_id,
+                              (unsigned long long) msg->last_index, errmsg);
             return -1;
         }
     }
@@ -99,8 +101,13 @@ s_self_send (self_t *self, zr_message_t *msg)
         return;
     if (msg->type == ZR_MSG_SNAPSHOT && msg->chunk_size > 0 && !msg->chunk
         && s_self_fill (self, msg) != 0) {
-        zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_LOST,
-                      self->conf.peer_id);
+        /* Once per snapshot: the core restarts the transfer with its
+           newest, and if that one cannot be read either, the chunks are
+           dropped (the link looks lossy) instead of looping. */
+        if (self->lost_index != msg->last_index)
+            zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_LOST,
+                          self->conf.peer_id);
+        self->lost_index = msg->last_index;
         return;
     }
     self->sbuf.size = 0;

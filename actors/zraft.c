@@ -39,7 +39,7 @@ zraft_config_defaults (zraft_config_t *config)
     config->check_quorum = true;
     config->snapshot_entries = 65536;
     config->snapshot_bytes = 32u << 20;
-    config->snapshot_trailing = 4096;
+    config->snapshot_trailing = 32768;
     config->snapshot_chunk_bytes = 1u << 20;
 }
 

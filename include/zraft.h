@@ -71,7 +71,7 @@ typedef struct {
        disk. Followers too far behind receive it in chunks. */
     uint64_t snapshot_entries;          /* default 65,536; 0 = not by count */
     uint64_t snapshot_bytes;            /* log payload bytes; default 32 MiB; 0 = not by size */
-    uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 4,096 */
+    uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 32,768 */
     uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, 4 KiB..4 MiB; default 1 MiB */
 } zraft_config_t;
 
