@@ -7,6 +7,8 @@
 #   make tsan       the suite under ThreadSanitizer
 #   make bench-compare  zraft vs canonical/raft vs the floor, in one run
 #   make bench-memory   RSS and disk per node over a 10-minute run (DURATION=S)
+#   make bench-snapshots  snapshots on vs off, zraft and canonical/raft, one run
+#   make bench-snapdrill  restart from a 1 GiB snapshot; InstallSnapshot MB/s
 #   make sim        long deterministic-simulation sweep (SEEDS=N FIRST=S)
 #   make soak       cluster tests 20 runs in a row under CPU load (RUNS=N)
 #   make check-pure raft/ includes no ZeroMQ, czmq, msgpack or pthread header
@@ -87,7 +89,7 @@ $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
 
 .SECONDARY:
 .PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
-        bench-memory fuzz fuzz-build fuzz-seeds
+        bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds
 all: lib bins tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
@@ -174,6 +176,16 @@ $(B)/bench/raft-peer: bench/peers/raft-peer.c
 
 bench-compare: all bench-peers
 	bench/compare.sh $(B)
+
+# Throughput with snapshots on and off, zraft and canonical/raft, rounds
+# in alternating order (SNAPCOMPARE_DURATION, SNAPCOMPARE_ROUNDS).
+bench-snapshots: all bench-peers
+	bench/snapcompare.sh $(B)
+
+# Restart from a big snapshot and InstallSnapshot throughput, against the
+# disk's read and write speed (SNAPDRILL_STATE, SNAPDRILL_ENTRIES).
+bench-snapdrill: all
+	bench/snapdrill.sh $(B)
 
 # RSS and disk use per node over time: docs/perf/memory.json and .png.
 DURATION ?= 600

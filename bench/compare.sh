@@ -31,14 +31,11 @@
 # 1 a component failed, 2 a target missed under COMPARE_STRICT, 64 usage.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-if [ $# -ne 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    if [ $# -eq 1 ]; then usage; exit 0; fi
-    usage >&2; exit 64
-fi
-
-B=${1%/}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ME=compare
+. "$ROOT/bench/lib.sh"
+usage_check "$@"
+B=${1%/}
 DUR=${COMPARE_DURATION:-10}
 WARM=${COMPARE_WARMUP:-1}
 OUT=${COMPARE_OUT:-$B/compare}
@@ -49,30 +46,20 @@ ENTRY=128
 INFLIGHTS=(256 1)
 BIG_ENTRY=4096               # the bandwidth run's entry size
 
-die() { echo "compare: $*" >&2; exit 1; }
-bad_env() { echo "compare: $*" >&2; exit 64; }
-if ! [[ $DUR =~ ^[0-9]+$ ]] || [ "$DUR" -lt 1 ]; then
-    bad_env "COMPARE_DURATION must be an integer >= 1"
-fi
-[[ $WARM =~ ^[0-9]+$ ]] || bad_env "COMPARE_WARMUP must be an integer >= 0"
-if ! [[ $FLOOR_N =~ ^[0-9]+$ ]] || [ "$FLOOR_N" -lt 10 ]; then
-    bad_env "COMPARE_FLOOR_ITERATIONS must be an integer >= 10"
-fi
+int_check COMPARE_DURATION "$DUR" 1
+int_check COMPARE_WARMUP "$WARM" 0
+int_check COMPARE_FLOOR_ITERATIONS "$FLOOR_N" 10
 
-PY=""
-for p in /usr/bin/python3 "$(command -v python3 || true)"; do
-    [ -n "$p" ] && [ -x "$p" ] && { PY=$p; break; }
-done
-[ -n "$PY" ] || die "python3 is needed to read the JSON figures"
+python_find
 
 PEER=$B/bench/raft-peer
 ZB=$B/bin/zraft-bench
 FLOOR=$B/bench/floor
 [ -x "$PEER" ] || die "$PEER missing: run 'make bench-peers' (or make bench-compare)"
 [ -x "$ZB" ] || die "$ZB missing: run 'make' (or make bench-compare)"
-"$ZB" --help 2>/dev/null | grep -q -- '--json' \
+has_flag "$ZB" --json \
     || die "$ZB has no --json flag"
-if "$ZB" --help 2>/dev/null | grep -q -- '--procs'; then
+if has_flag "$ZB" --procs; then
     ZMODE=procs
 else
     ZMODE=inprocess
@@ -89,112 +76,8 @@ if [ ! -x "$FLOOR" ] || [ "$FLOOR_SRC" -nt "$FLOOR" ]; then
         || die "cannot build $FLOOR"
 fi
 
-mkdir -p "$OUT" || die "cannot create $OUT"
-OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/*.json "$OUT"/*.out "$OUT"/*.err "$OUT"/results.jsonl \
-      "$OUT"/table.txt
-mkdir -p "$BASE" || die "cannot create $BASE"
-DATA=$(mktemp -d "$BASE/zraft-compare.XXXXXX") || die "mktemp in $BASE failed"
-
-# Every process started here is the leader of its own process group
-# (setsid execs in place: a background child of a script is no group
-# leader), so a stop reaches whatever it spawned too.
-LIVE=()
-forget() {                   # forget PID: drop it from LIVE
-    local keep=() p
-    for p in "${LIVE[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    LIVE=("${keep[@]}")
-}
-alive() { kill -0 "$1" 2>/dev/null; }
-stop() {                     # stop PID...: TERM the groups, then KILL
-    local p
-    for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for _ in $(seq 50); do
-        local any=0
-        for p in "$@"; do alive "$p" && any=1; done
-        [ $any = 0 ] && break
-        sleep 0.1
-    done
-    for p in "$@"; do
-        if alive "$p"; then
-            echo "compare: pid $p ignored SIGTERM, killing" >&2
-            kill -KILL -- "-$p" 2>/dev/null || true
-        fi
-        wait "$p" 2>/dev/null || true
-        forget "$p"
-    done
-}
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ ${#LIVE[@]} -gt 0 ] && stop "${LIVE[@]}"
-    if [ "${COMPARE_KEEP:-0}" = 1 ]; then
-        echo "compare: data kept in $DATA" >&2
-    else
-        rm -rf "$DATA"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'echo "compare: interrupted" >&2; exit 130' INT TERM
-
-tails() {                    # show the end of the logs of a failed run
-    local f
-    for f in "$@"; do
-        [ -s "$f" ] || continue
-        echo "--- $f" >&2
-        tail -n 15 "$f" >&2
-    done
-}
-
-# Three ports outside the ephemeral range, free right now.
-free_ports() {
-    "$PY" - <<'EOF'
-import random, socket
-for _ in range(200):
-    ports = random.sample(range(20000, 32000), 3)
-    socks = []
-    try:
-        for p in ports:
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(*ports)
-    break
-else:
-    raise SystemExit("no free ports")
-EOF
-}
-
-# Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
-# that exited, empty on timeout) and FIRST_RC.
-wait_first() {
-    local deadline=$1; shift
-    FIRST="" FIRST_RC=0
-    while [ "$SECONDS" -lt "$deadline" ]; do
-        local p
-        for p in "$@"; do
-            if ! alive "$p"; then
-                FIRST=$p
-                wait "$p" 2>/dev/null || FIRST_RC=$?
-                forget "$p"
-                return 0
-            fi
-        done
-        sleep 0.1
-    done
-}
-
-# Every run starts with the disk quiet: the dirty pages a previous run
-# left (canonical/raft's log, a 4 KiB run's 100 MB/s) are written back
-# first, not during the next run's fdatasyncs. Without it the run after
-# canonical/raft measured 20-30% below the same run repeated later.
-settle() { sync; }
+KEEP=${COMPARE_KEEP:-0}
+dirs_make compare
 
 run_floor() {
     echo "compare: floor (fdatasync x$FLOOR_N on $DATA, zmq tcp round trip)" >&2
@@ -211,84 +94,11 @@ run_floor() {
     [ -s "$OUT/floor.json" ] || die "floor printed no JSON"
 }
 
-run_canonical() {            # run_canonical W
-    local w=$1 tag=canonical-w$1 ports i pids=() logs=()
-    settle
-    read -r -a ports <<<"$(free_ports)" || die "no free ports"
-    [ ${#ports[@]} = 3 ] || die "no free ports"
-    echo "compare: canonical/raft W=$w (3 processes, ports ${ports[*]})" >&2
-    for i in 1 2 3; do
-        setsid "$PEER" --id $i --dir "$DATA/$tag/n$i" \
-            --cluster "127.0.0.1:${ports[0]},${ports[1]},${ports[2]}" \
-            --inflight "$w" --entry-size $ENTRY --duration "$DUR" \
-            --warmup "$WARM" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
-        pids+=($!)
-        LIVE+=($!)
-        logs+=("$OUT/$tag.n$i.err")
-    done
-    # The leader exits on its own after printing its figures.
-    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "${pids[@]}"
-    local first=$FIRST rc=$FIRST_RC rest=() p
-    for p in "${pids[@]}"; do [ "$p" = "$first" ] || rest+=("$p"); done
-    stop "${rest[@]}"
-    if [ -z "$first" ]; then
-        tails "${logs[@]}"
-        die "canonical/raft W=$w: no result within $((DUR + WARM + STARTUP_S)) s"
-    fi
-    if [ "$rc" != 0 ]; then
-        tails "${logs[@]}"
-        die "canonical/raft W=$w: a peer exited with $rc"
-    fi
-    # The leader's line, with every node's line folded in as per_node.
-    cat "$OUT/$tag".n?.out | "$PY" -c '
-import json, sys
-lines = [json.loads(l) for l in sys.stdin if l.startswith("{")]
-leader = [l for l in lines if "entries_per_s" in l]
-if not leader:
-    sys.exit(1)
-out = leader[0]
-out["per_node"] = sorted(({"id": l.get("id"), "role": l.get("role"),
-                           "cpu_s": l.get("cpu_s"),
-                           "rss_peak_mib": l.get("rss_peak_mib")}
-                          for l in lines), key=lambda n: n["id"] or 0)
-print(json.dumps(out, separators=(",", ":")))
-' >"$OUT/$tag.json" || { tails "${logs[@]}"; die "canonical/raft W=$w printed no figures"; }
-}
-
-# run_zraft TAG NODES W ENTRY [FLAG...]: zraft-bench with NODES servers,
-# W in flight and ENTRY B entries, plus FLAGs; its JSON in $OUT/TAG.json.
-run_zraft() {
-    local tag=$1 nodes=$2 w=$3 entry=$4 args what
-    shift 4
-    settle
-    args=(--nodes "$nodes" --json --inflight "$w" --entry-size "$entry"
-          --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag" "$@")
-    [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
-    what="zraft W=$w, $nodes nodes, $entry B${*:+ $*}"
-    mkdir -p "$DATA/$tag"
-    echo "compare: $what ($([ "$ZMODE" = procs ] && echo "$nodes processes" \
-        || echo "in-process: zraft-bench has no --procs yet"))" >&2
-    setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
-    local pid=$!
-    LIVE+=("$pid")
-    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
-    if [ -z "$FIRST" ]; then
-        stop "$pid"; tails "$OUT/$tag.err"
-        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
-    fi
-    if [ "$FIRST_RC" != 0 ]; then
-        tails "$OUT/$tag.out" "$OUT/$tag.err"
-        die "$what: zraft-bench exited with $FIRST_RC"
-    fi
-    grep '^{' "$OUT/$tag.out" | tail -n 1 >"$OUT/$tag.json" || true
-    [ -s "$OUT/$tag.json" ] || { tails "$OUT/$tag.err"; die "$what printed no JSON"; }
-}
-
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 run_floor
 for w in "${INFLIGHTS[@]}"; do
-    run_canonical "$w"
+    run_canonical "canonical-w$w" "$w"
     run_zraft "zraft-w$w" 3 "$w" $ENTRY
 done
 run_zraft zraft-n5-w256 5 256 $ENTRY
@@ -466,11 +276,4 @@ sys.exit(10 if missed else 0)
 EOF
 rc=$?
 set -e
-case $rc in
-    0)  ;;
-    10) if [ "${COMPARE_STRICT:-0}" = 1 ]; then
-            echo "compare: a target was missed" >&2; exit 2
-        fi ;;
-    *)  die "could not produce the table (python exit $rc)" ;;
-esac
-echo "compare: raw JSON, logs and table.txt in $OUT" >&2
+finish $rc "${COMPARE_STRICT:-0}"

@@ -55,6 +55,13 @@
     children's /proc/<pid>/status and walks the dirs itself, so the
     children pay nothing for it. Samples live in one array sized for the
     run at start, so their memory is bounded too.
+
+    --drill restart|install replaces the load with a timed snapshot drill
+    (in-process, so the bench can stop, restart and cut one server): a
+    follower's restart from its snapshot and log, or the installation of
+    the leader's snapshot on a follower that was cut off while the leader
+    compacted past it. --state-bytes makes the state machine, and so each
+    snapshot, as big as the drill wants.
     =========================================================================
 */
 #include "../include/zraft.h"
@@ -109,6 +116,12 @@
 #define S_FIRST_MINUTE_S 60             /* RSS growth is counted from here */
 #define S_DISK_DEPTH_MAX 4              /* dir levels walked for disk use */
 #define S_DISK_FILES_MAX 1000000u       /* entries stat'ed per data dir walk */
+#define S_STATE_BYTES_MAX (1ull << 36)  /* --state-bytes upper bound: 64 GiB */
+#define S_SNAPSHOT_BYTES_MAX (1ull << 40)   /* --snapshot-bytes upper bound */
+#define S_DRILL_ENTRIES_MAX (1ull << 32)    /* --drill-entries upper bound */
+#define S_DRILL_ENTRIES 1000000u        /* --drill-entries default */
+#define S_DRILL_WAIT_MS 300000          /* a drill step waits this long */
+#define S_CHILD_ARGS 24                 /* flags a --procs child gets */
 
 _Static_assert (S_OUTSTANDING_MAX >= S_INFLIGHT_MAX, "caps ordered");
 _Static_assert (S_LINE_MAX > S_CMD_MAX, "HIST is the longest line");
@@ -228,6 +241,13 @@ typedef struct {
     uint32_t disk_max_mib;              /* the same for disk use; 0 = none */
     bool no_snapshots;                  /* --no-snapshots: the log only grows */
     uint64_t snapshot_entries;          /* config snapshot_entries; 0 = default */
+    uint64_t snapshot_bytes;            /* config snapshot_bytes, if set */
+    bool snapshot_bytes_set;            /* --snapshot-bytes was given */
+    uint32_t snapshot_chunk_bytes;      /* config snapshot_chunk_bytes; 0 = default */
+    uint64_t state_bytes;               /* padding in each state machine */
+    const char *drill;                  /* "restart", "install" or NULL */
+    uint64_t drill_entries;             /* entries a drill commits */
+    bool drop_caches;                   /* drop the page cache before restart */
     /* Hidden flags: what a --procs parent tells each child. */
     uint32_t child_id;                  /* this child's server; 0 = parent */
     const char *child_ports;            /* every server's port, "p1,p2,.." */
@@ -275,6 +295,14 @@ static const s_flag_t s_flags [] = {
      NULL},
     {"--snapshot-entries", offsetof (s_opts_t, snapshot_entries), 8, 1,
      UINT32_MAX, NULL},
+    {"--snapshot-bytes", offsetof (s_opts_t, snapshot_bytes), 8, 0,
+     S_SNAPSHOT_BYTES_MAX, NULL},
+    {"--snapshot-chunk-bytes", offsetof (s_opts_t, snapshot_chunk_bytes), 4,
+     4096, 4u << 20, NULL},
+    {"--state-bytes", offsetof (s_opts_t, state_bytes), 8, 0,
+     S_STATE_BYTES_MAX, NULL},
+    {"--drill-entries", offsetof (s_opts_t, drill_entries), 8, 1,
+     S_DRILL_ENTRIES_MAX, NULL},
     {"--child-id", offsetof (s_opts_t, child_id), 4, 1, 7, NULL},
     {"--child-fd", offsetof (s_opts_t, child_fd), 4, 3, 1023, NULL},
 };
@@ -363,6 +391,50 @@ s_usage (FILE *out)
         "                     (default: zraft's, 65536; 32 MiB of log"
         " payload also\n"
         "                     triggers one)\n"
+        "  --snapshot-bytes B snapshot when the log's payload reaches B"
+        " bytes,\n"
+        "                     0..2^40 (0 = not by size; default: zraft's,"
+        " 32 MiB)\n"
+        "  --snapshot-chunk-bytes B  InstallSnapshot chunk, 4096..4194304\n"
+        "                     (default: zraft's, 1 MiB)\n"
+        "  --state-bytes N    N bytes of padding in each server's state"
+        " machine, 0..2^36,\n"
+        "                     allocated once per server: its snapshot is"
+        " the counter,\n"
+        "                     a checksum and the padding (24 + N bytes);"
+        " restore checks\n"
+        "                     the length and the checksum (default 0)\n"
+        "  --drill D          instead of the load, in-process only: D ="
+        " restart: commit\n"
+        "                     a few entries, snapshot every server"
+        " (zraft_snapshot),\n"
+        "                     commit --drill-entries more, stop a follower,"
+        " restart it,\n"
+        "                     time zraft_new and until it applied the"
+        " leader's commit\n"
+        "                     index; D = install: cut a follower off,"
+        " commit\n"
+        "                     --drill-entries, snapshot, heal it, time until"
+        " it\n"
+        "                     installed the leader's snapshot (MB/s) and"
+        " caught up.\n"
+        "                     Pair with --snapshot-entries 4294967295"
+        " --snapshot-bytes 0\n"
+        "                     so that only the drill's snapshots are taken\n"
+        "  --drill-entries N  entries a drill commits, 1..2^32 (default"
+        " %u)\n"
+        "  --drop-caches      restart drill: sync and drop the page cache"
+        " (root) before\n"
+        "                     restarting, so the snapshot is read from"
+        " disk\n"
+        "                     (a drill's --json: impl drill nodes state_bytes"
+        " entries\n"
+        "                     follower snapshot_index target"
+        " snapshot_take_s new_s\n"
+        "                     restore_at_s restore_s installed_s serving_s"
+        "\n"
+        "                     install_mb_per_s chunk_bytes drop_caches"
+        " dir_bytes)\n"
         "  --dir DIR          data under DIR/n<id> (default: mkdtemp in"
         " /tmp)\n"
         "  --keep             keep the data dirs at the end\n"
@@ -421,7 +493,8 @@ s_usage (FILE *out)
         "Exit: 0 ok, 1 cluster failure or a --*-max passed, 64 bad flag,"
         " 130 interrupted.\n",
         S_INFLIGHT_MAX, S_RATE_MAX, S_OUTSTANDING_MAX, ZRAFT_ENTRY_BYTES_MAX,
-        S_DELAY_MAX, S_SAMPLE_INTERVAL_MAX, S_RSS_MAX_MIB, S_DISK_MAX_MIB);
+        S_DELAY_MAX, S_SAMPLE_INTERVAL_MAX, S_RSS_MAX_MIB, S_DISK_MAX_MIB,
+        S_DRILL_ENTRIES);
 }
 
 /* Sets flag's field from text. Returns 0, or -1 after printing a
@@ -513,6 +586,35 @@ s_opts_check_child (s_opts_t *opts)
     return any ? s_opts_ports (opts) : 0;
 }
 
+/* Checks the snapshot and drill flags together. Returns 0 or -1 after
+   a message. */
+static int
+s_opts_check_snapshots (const s_opts_t *opts)
+{
+    const char *bad = NULL;
+    if (opts->drill && !streq (opts->drill, "restart")
+        && !streq (opts->drill, "install"))
+        bad = "--drill must be restart or install";
+    else
+    if (opts->no_snapshots && (opts->state_bytes || opts->drill))
+        bad = "--state-bytes and --drill need snapshots (not"
+              " --no-snapshots)";
+    else
+    if (opts->drill && (opts->procs || opts->rate))
+        bad = "--drill runs in-process and closed-loop (not --procs or"
+              " --rate)";
+    else
+    if (opts->drill && opts->nodes < 3)
+        bad = "--drill needs --nodes 3, 5 or 7 (a quorum without the"
+              " follower)";
+    else
+    if (opts->drop_caches && !(opts->drill && streq (opts->drill, "restart")))
+        bad = "--drop-caches goes with --drill restart";
+    if (bad)
+        fprintf (stderr, "zraft-bench: %s\n", bad);
+    return bad ? -1 : 0;
+}
+
 /* Checks what single flags cannot. Returns 0 or -1 after a message. */
 static int
 s_opts_check (s_opts_t *opts)
@@ -535,6 +637,8 @@ s_opts_check (s_opts_t *opts)
                  S_SAMPLE_INTERVAL_MAX);
         return -1;
     }
+    if (s_opts_check_snapshots (opts))
+        return -1;
     if (opts->rate && opts->inflight_set) {
         fprintf (stderr, "zraft-bench: --rate (open loop) and --inflight"
                  " (closed loop) exclude each other\n");
@@ -576,6 +680,9 @@ s_opts_switch (s_opts_t *opts, const char *name)
     if (streq (name, "--no-snapshots"))
         opts->no_snapshots = true;
     else
+    if (streq (name, "--drop-caches"))
+        opts->drop_caches = true;
+    else
         return -1;
     return 0;
 }
@@ -588,6 +695,7 @@ s_opts_string (s_opts_t *opts, const char *name, const char *value)
     const char **field = streq (name, "--dir") ? &opts->dir
                          : streq (name, "--child-ports") ? &opts->child_ports
                          : streq (name, "--child-dir") ? &opts->child_dir
+                         : streq (name, "--drill") ? &opts->drill
                          : NULL;
     if (!field)
         return 1;
@@ -678,7 +786,8 @@ s_opts_parse (s_opts_t *opts, int argc, char *argv [])
     *opts = (s_opts_t) {.nodes = 3, .heartbeat_ms = 50, .election_ms = 500,
                         .window = 64, .batch_bytes = 256u << 10,
                         .entry_size = 128, .inflight = 64, .duration_s = 5,
-                        .warmup_s = 1, .sample_interval_s = 10};
+                        .warmup_s = 1, .sample_interval_s = 10,
+                        .drill_entries = S_DRILL_ENTRIES};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
         const char *eq = strchr (arg, '=');
@@ -716,6 +825,7 @@ s_opts_parse (s_opts_t *opts, int argc, char *argv [])
         if (s_flag_set (opts, &s_flags [f], value))
             return -1;
         opts->inflight_set |= streq (name, "--inflight");
+        opts->snapshot_bytes_set |= streq (name, "--snapshot-bytes");
     }
     return s_opts_check (opts);
 }
@@ -1869,16 +1979,81 @@ s_ports_pick (uint16_t *ports, uint32_t n)
 }
 
 /* The benchmark's state machine: how many commands a node applied and
-   their bytes. Its snapshot is those two numbers, so snapshots cost the
-   runtime's work (capture hand-off, file, compaction, InstallSnapshot),
-   not an application's serialisation. One per server id; each is only
-   touched by that server's applier thread. */
+   their bytes, plus --state-bytes of padding that stands for a large
+   application state. Its snapshot is one malloc'd buffer: the two
+   counters, the padding's checksum, then the padding (24 + N bytes), so
+   with N = 0 snapshots cost the runtime's work (capture hand-off, file,
+   compaction, InstallSnapshot), not an application's serialisation.
+   Restore checks the length and the checksum. One per server id; each is
+   only touched by that server's applier thread, except by the drills
+   while that server is stopped. */
 typedef struct {
     uint64_t applied;                   /* last index applied */
     uint64_t bytes;                     /* payload bytes applied */
+    uint64_t sum;                       /* checksum of padding */
+    byte *padding;                      /* pad_bytes, allocated once; owned */
+    size_t pad_bytes;                   /* --state-bytes */
+    uint64_t restores;                  /* restore calls that succeeded */
+    int64_t restore_at_us;              /* when the last restore began */
+    int64_t restore_us;                 /* how long it took (copy + check) */
 } s_fsm_t;
 
+#define S_FSM_HEADER (3 * sizeof (uint64_t))    /* applied, bytes, sum */
+
 static s_fsm_t s_fsms [ZRAFT_NODES_MAX];
+
+/* Checksum of size bytes: four 64-bit lanes of multiply-xor, so that a
+   GiB takes a fraction of a second; any flipped or moved word changes
+   it. */
+static uint64_t
+s_checksum (const byte *data, size_t size)
+{
+    uint64_t lane [4] = {1, 2, 3, 4};
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    size_t i = 0;
+    for (; i + 32 <= size; i += 32)
+        for (int j = 0; j < 4; j++) {
+            uint64_t w;
+            memcpy (&w, data + i + 8 * j, sizeof w);
+            lane [j] = (lane [j] ^ w) * k;
+        }
+    for (; i < size; i++)
+        lane [0] = (lane [0] ^ data [i]) * k;
+    return lane [0] ^ (lane [1] << 1) ^ (lane [2] << 2) ^ (lane [3] << 3)
+           ^ size;
+}
+
+/* Gives fsm its padding of bytes (a pseudo-random pattern, so that no
+   layer can skip or compress it) once: a restarted server keeps it.
+   Returns 0, or -1 if out of memory. */
+static int
+s_fsm_pad (s_fsm_t *fsm, uint64_t bytes)
+{
+    if (fsm->padding || bytes == 0)
+        return 0;
+    fsm->padding = (byte *) malloc ((size_t) bytes);
+    if (!fsm->padding)
+        return -1;
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (size_t i = 0; i + 8 <= bytes; i += 8) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        memcpy (fsm->padding + i, &x, sizeof x);
+    }
+    memset (fsm->padding + (bytes & ~7ull), 0x5a, bytes & 7);
+    fsm->pad_bytes = (size_t) bytes;
+    fsm->sum = s_checksum (fsm->padding, fsm->pad_bytes);
+    return 0;
+}
+
+/* Frees every server's padding, at exit. */
+static void
+s_fsms_free (void)
+{
+    for (uint32_t i = 0; i < ZRAFT_NODES_MAX; i++) {
+        free (s_fsms [i].padding);
+        memset (&s_fsms [i], 0, sizeof s_fsms [i]);
+    }
+}
 
 static void
 s_fsm_apply (void *arg, uint64_t index, uint64_t term, const void *data,
@@ -1896,11 +2071,15 @@ s_fsm_snapshot (void *arg, uint64_t index, void **data, size_t *size)
 {
     s_fsm_t *fsm = (s_fsm_t *) arg;
     assert (index == fsm->applied || fsm->applied == 0);
-    *data = malloc (sizeof *fsm);
-    if (!*data)
+    byte *buf = (byte *) malloc (S_FSM_HEADER + fsm->pad_bytes);
+    if (!buf)
         return -1;
-    memcpy (*data, fsm, sizeof *fsm);
-    *size = sizeof *fsm;
+    uint64_t header [3] = {fsm->applied, fsm->bytes, fsm->sum};
+    memcpy (buf, header, S_FSM_HEADER);
+    if (fsm->pad_bytes)
+        memcpy (buf + S_FSM_HEADER, fsm->padding, fsm->pad_bytes);
+    *data = buf;
+    *size = S_FSM_HEADER + fsm->pad_bytes;
     return 0;
 }
 
@@ -1908,10 +2087,30 @@ static int
 s_fsm_restore (void *arg, uint64_t index, const void *data, size_t size)
 {
     s_fsm_t *fsm = (s_fsm_t *) arg;
-    if (size != sizeof *fsm)
+    int64_t start = s_now_us ();
+    if (size != S_FSM_HEADER + fsm->pad_bytes) {
+        fprintf (stderr, "zraft-bench: restore: %zu bytes, want %zu"
+                 " (--state-bytes differs?)\n", size,
+                 S_FSM_HEADER + fsm->pad_bytes);
         return -1;
-    memcpy (fsm, data, sizeof *fsm);
+    }
+    uint64_t header [3];
+    memcpy (header, data, S_FSM_HEADER);
+    if (fsm->pad_bytes)
+        memcpy (fsm->padding, (const byte *) data + S_FSM_HEADER,
+                fsm->pad_bytes);
+    uint64_t sum = s_checksum (fsm->padding, fsm->pad_bytes);
+    if (sum != header [2]) {
+        fprintf (stderr, "zraft-bench: restore: checksum %016" PRIx64
+                 ", the snapshot says %016" PRIx64 "\n", sum, header [2]);
+        return -1;
+    }
     fsm->applied = index;
+    fsm->bytes = header [1];
+    fsm->sum = sum;
+    fsm->restores++;
+    fsm->restore_at_us = start;
+    fsm->restore_us = s_now_us () - start;
     return 0;
 }
 
@@ -1942,7 +2141,16 @@ s_node_start (const s_opts_t *opts, uint32_t id, const uint16_t *ports,
     config.seed = opts->seed ? opts->seed + id : 0;
     if (opts->snapshot_entries)
         config.snapshot_entries = opts->snapshot_entries;
+    if (opts->snapshot_bytes_set)
+        config.snapshot_bytes = opts->snapshot_bytes;
+    if (opts->snapshot_chunk_bytes)
+        config.snapshot_chunk_bytes = opts->snapshot_chunk_bytes;
     zraft_fsm_t fsm = {.apply = s_fsm_apply, .arg = &s_fsms [id - 1]};
+    if (s_fsm_pad (&s_fsms [id - 1], opts->state_bytes)) {
+        fprintf (stderr, "zraft-bench: n%u: no memory for --state-bytes"
+                 " %" PRIu64 "\n", id, opts->state_bytes);
+        return NULL;
+    }
     if (!opts->no_snapshots) {
         fsm.snapshot = s_fsm_snapshot;
         fsm.restore = s_fsm_restore;
@@ -2083,7 +2291,7 @@ static int
 s_bench_drain (s_bench_t *self)
 {
     for (uint32_t i = 0; i < self->opts.nodes; i++)
-        if (s_load_drain (self->load, self->nodes [i]))
+        if (self->nodes [i] && s_load_drain (self->load, self->nodes [i]))
             return -1;
     return 0;
 }
@@ -2340,6 +2548,378 @@ s_bench_main (s_bench_t *self)
     if (s_interrupted)
         return S_EX_INTERRUPTED;
     return verified ? 0 : 1;
+}
+
+/* ------------------------------------------------------ snapshot drills */
+
+/* What a drill measured; times in us from the drill's step start. */
+typedef struct {
+    uint32_t follower;                  /* the server stopped or cut off */
+    uint64_t snapshot_index;            /* the snapshot it restored */
+    uint64_t target;                    /* the leader's commit it must reach */
+    uint64_t snapshot_take_us;          /* zraft_snapshot -> all taken */
+    int64_t new_us;                     /* restart: zraft_new returned */
+    int64_t restore_at_us;              /* restart: restore began */
+    int64_t restore_us;                 /* restore's own time (copy, check) */
+    int64_t installed_us;               /* install: snapshots_installed++ */
+    int64_t serving_us;                 /* applied reached target */
+    uint64_t dir_bytes;                 /* follower's data dir, allocated */
+} s_drill_fig_t;
+
+/* Status of server id, or -1 if it is stopped or gone. */
+static int
+s_drill_status (s_bench_t *self, uint32_t id, zraft_status_t *status)
+{
+    zraft_t *node = self->nodes [id - 1];
+    return node && zraft_status (node, status) == 0 ? 0 : -1;
+}
+
+/* Rebuilds the poller over the running servers' events sockets. */
+static void
+s_drill_poller (s_bench_t *self)
+{
+    zpoller_destroy (&self->poller);
+    for (uint32_t i = 0; i < self->opts.nodes; i++) {
+        if (!self->nodes [i])
+            continue;
+        if (!self->poller)
+            self->poller = zpoller_new (zraft_events (self->nodes [i]), NULL);
+        else
+            zpoller_add (self->poller, zraft_events (self->nodes [i]));
+    }
+    assert (self->poller);
+}
+
+/* Commits n more entries through the load, then waits until none is
+   pending. Returns 0, or -1 after a message (stall, leader lost). */
+static int
+s_drill_commit (s_bench_t *self, uint64_t n)
+{
+    s_load_t *load = self->load;
+    uint64_t target = load->done + n;
+    load->progress_us = s_now_us ();
+    while (!s_interrupted && (load->done < target || load->pending)) {
+        int64_t now = s_now_us ();
+        int rc = load->done < target ? s_load_fill (load, now) : 0;
+        if (rc == 1)
+            rc = s_bench_leader_find (self);
+        if (rc || s_bench_watch (self, now))
+            return -1;
+        s_progress_tick (&self->progress, now, load->done, 0, 0);
+        zpoller_wait (self->poller, S_LOOP_MS);
+        if (s_bench_drain (self))
+            return -1;
+    }
+    s_progress_clear (&self->progress);
+    return s_interrupted ? -1 : 0;
+}
+
+/* Waits until cond (id, status) holds for server id, draining events,
+   at most S_DRILL_WAIT_MS. Returns the time it held (s_now_us), or -1
+   after a message naming what. */
+typedef bool (s_drill_cond_fn) (const zraft_status_t *status, uint64_t arg);
+
+static int64_t
+s_drill_until (s_bench_t *self, uint32_t id, s_drill_cond_fn *cond,
+               uint64_t arg, const char *what)
+{
+    int64_t deadline = s_now_us () + 1000 * (int64_t) S_DRILL_WAIT_MS;
+    while (!s_interrupted && s_now_us () < deadline) {
+        zraft_status_t status;
+        if (s_drill_status (self, id, &status) == 0 && cond (&status, arg))
+            return s_now_us ();
+        if (s_bench_drain (self))
+            break;
+        zpoller_wait (self->poller, 1);
+    }
+    if (!s_interrupted) {
+        fprintf (stderr, "zraft-bench: drill: n%u never %s\n", id, what);
+        s_bench_dump (self);
+    }
+    return -1;
+}
+
+static bool
+s_cond_snapshots (const zraft_status_t *status, uint64_t arg)
+{
+    return status->snapshots > arg;
+}
+
+static bool
+s_cond_applied (const zraft_status_t *status, uint64_t arg)
+{
+    return status->applied >= arg && status->commit >= arg;
+}
+
+static bool
+s_cond_installed (const zraft_status_t *status, uint64_t arg)
+{
+    return status->snapshots_installed > arg;
+}
+
+/* Asks every running server but skip (0: none) for a snapshot and
+   waits for all. Sets fig->snapshot_take_us. Returns 0 or -1 after a
+   message. */
+static int
+s_drill_snapshot (s_bench_t *self, uint32_t skip, s_drill_fig_t *fig)
+{
+    uint64_t before [ZRAFT_NODES_MAX] = {0};
+    int64_t start = s_now_us (), done = start;
+    for (uint32_t id = 1; id <= self->opts.nodes; id++) {
+        zraft_status_t status;
+        if (id == skip || s_drill_status (self, id, &status) != 0)
+            continue;
+        before [id - 1] = status.snapshots;
+        int rc = zraft_snapshot (self->nodes [id - 1]);
+        if (rc != 0) {
+            fprintf (stderr, "zraft-bench: drill: n%u zraft_snapshot: %s\n",
+                     id, zraft_strerror (rc));
+            return -1;
+        }
+    }
+    for (uint32_t id = 1; id <= self->opts.nodes && done >= 0; id++)
+        if (self->nodes [id - 1] && id != skip)
+            done = s_drill_until (self, id, s_cond_snapshots,
+                                  before [id - 1], "took its snapshot");
+    fig->snapshot_take_us = done >= 0 ? (uint64_t) (done - start) : 0;
+    return done >= 0 ? 0 : -1;
+}
+
+/* The leader's commit index once every running server but skip (0:
+   none) applied it. */
+static int
+s_drill_settle (s_bench_t *self, uint32_t skip, uint64_t *commit)
+{
+    zraft_status_t leader;
+    if (s_drill_status (self, self->leader, &leader) != 0)
+        return -1;
+    for (uint32_t id = 1; id <= self->opts.nodes; id++)
+        if (self->nodes [id - 1] && id != skip
+            && s_drill_until (self, id, s_cond_applied, leader.commit,
+                              "applied the leader's commit index") < 0)
+            return -1;
+    *commit = leader.commit;
+    return 0;
+}
+
+/* Syncs and drops the page cache (root only): the restarted server then
+   reads its snapshot and WAL from the disk. Warns if it cannot. */
+static void
+s_drill_drop_caches (void)
+{
+    sync ();
+    int fd = open ("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write (fd, "3\n", 2) == 2;
+    if (fd >= 0)
+        close (fd);
+    if (!ok)
+        fprintf (stderr, "zraft-bench: warning: cannot drop the page cache"
+                 " (%s); the restart may read from memory\n",
+                 strerror (errno));
+}
+
+/* The first server that is not the leader. */
+static uint32_t
+s_drill_follower (const s_bench_t *self)
+{
+    uint32_t id = self->leader == 1 ? 2 : 1;
+    assert (id != self->leader && id <= self->opts.nodes);
+    return id;
+}
+
+/* Checks that server id restored a snapshot since its state machine
+   had counted restores, and that its disk has not failed: a server that
+   could not read its snapshot may still apply the entries after it (on
+   a wrong state) and would look "serving". Returns 0 or -1 after a
+   message. */
+static int
+s_drill_restored (s_bench_t *self, uint32_t id, uint64_t restores)
+{
+    zraft_status_t status;
+    if (s_drill_status (self, id, &status) != 0)
+        return -1;
+    bool ok = s_fsms [id - 1].restores > restores && !status.disk_failed;
+    if (!ok)
+        fprintf (stderr, "zraft-bench: drill: n%u %s (see its log above)\n",
+                 id, status.disk_failed ? "stopped acknowledging: disk"
+                                          " failed or restore refused"
+                                        : "never restored a snapshot");
+    return ok ? 0 : -1;
+}
+
+/* Restart drill: snapshot, commit --drill-entries, stop a follower,
+   restart it; times zraft_new and until it applied the leader's commit
+   index. Returns 0 or -1 after a message. */
+static int
+s_drill_restart (s_bench_t *self, s_drill_fig_t *fig)
+{
+    uint64_t commit = 0;
+    if (s_drill_commit (self, 1000) || s_drill_snapshot (self, 0, fig)
+        || s_drill_commit (self, self->opts.drill_entries)
+        || s_drill_settle (self, 0, &commit))
+        return -1;
+    uint32_t id = s_drill_follower (self);
+    zraft_status_t status;
+    if (s_drill_status (self, id, &status) != 0)
+        return -1;
+    fig->follower = id;
+    fig->snapshot_index = status.snapshot_index;
+    fig->target = commit;
+    zpoller_destroy (&self->poller);
+    zraft_destroy (&self->nodes [id - 1]);
+    s_fsm_t *fsm = &s_fsms [id - 1];    /* its applier is gone: ours now */
+    uint64_t restores = fsm->restores;
+    fsm->applied = fsm->bytes = fsm->sum = 0;
+    if (fsm->pad_bytes)
+        memset (fsm->padding, 0, fsm->pad_bytes);   /* restore must refill */
+    s_drill_poller (self);
+    fig->dir_bytes = s_disk_usage (self->dirs.data [id - 1]).allocated;
+    if (self->opts.drop_caches)
+        s_drill_drop_caches ();
+    int64_t start = s_now_us ();
+    self->nodes [id - 1] = s_node_start (&self->opts, id, self->ports,
+                                         self->dirs.data [id - 1]);
+    fig->new_us = s_now_us () - start;
+    if (!self->nodes [id - 1])
+        return -1;
+    s_drill_poller (self);
+    int64_t serving = s_drill_until (self, id, s_cond_applied, commit,
+                                     "applied the leader's commit index");
+    if (serving < 0 || s_drill_restored (self, id, restores))
+        return -1;
+    fig->serving_us = serving - start;
+    fig->restore_at_us = fsm->restore_at_us - start;
+    fig->restore_us = fsm->restore_us;
+    return 0;
+}
+
+/* Cuts (or heals) every link of server id. Returns 0 or -1. */
+static int
+s_drill_cut (s_bench_t *self, uint32_t id, bool cut)
+{
+    for (uint32_t peer = 1; peer <= self->opts.nodes; peer++)
+        if (peer != id
+            && zraft_partition (self->nodes [id - 1], peer, cut, cut) != 0) {
+            fprintf (stderr, "zraft-bench: drill: cannot cut n%u\n", id);
+            return -1;
+        }
+    return 0;
+}
+
+/* Install drill: cut a follower off, commit --drill-entries, snapshot
+   every server (the leader's log then starts past the follower's), heal;
+   times until the follower installed the leader's snapshot and until it
+   applied the leader's commit index. Returns 0 or -1 after a message. */
+static int
+s_drill_install (s_bench_t *self, s_drill_fig_t *fig)
+{
+    uint32_t id = s_drill_follower (self);
+    zraft_status_t before, leader;
+    uint64_t commit = 0;
+    if (s_drill_cut (self, id, true)
+        || s_drill_commit (self, self->opts.drill_entries)
+        || s_drill_snapshot (self, id, fig)
+        || s_drill_settle (self, id, &commit)
+        || s_drill_status (self, id, &before) != 0
+        || s_drill_status (self, self->leader, &leader) != 0)
+        return -1;
+    fig->follower = id;
+    fig->snapshot_index = leader.snapshot_index;
+    fig->target = commit;
+    if (leader.first_index <= before.last_index + 1) {
+        fprintf (stderr, "zraft-bench: drill: the leader's log (from %"
+                 PRIu64 ") still holds n%u's next entry %" PRIu64 ": raise"
+                 " --drill-entries\n", leader.first_index, id,
+                 before.last_index + 1);
+        return -1;
+    }
+    uint64_t restores = s_fsms [id - 1].restores;
+    int64_t start = s_now_us ();
+    if (s_drill_cut (self, id, false))
+        return -1;
+    int64_t installed = s_drill_until (self, id, s_cond_installed,
+                                       before.snapshots_installed,
+                                       "installed a snapshot");
+    int64_t serving = installed < 0 ? -1
+                      : s_drill_until (self, id, s_cond_applied, commit,
+                                       "applied the leader's commit index");
+    if (serving < 0 || s_drill_restored (self, id, restores))
+        return -1;
+    fig->installed_us = installed - start;
+    fig->serving_us = serving - start;
+    fig->dir_bytes = s_disk_usage (self->dirs.data [id - 1]).allocated;
+    return 0;
+}
+
+/* Prints what a drill measured: text, or one JSON object. */
+static void
+s_drill_print (const s_opts_t *o, const s_drill_fig_t *fig)
+{
+    bool restart = streq (o->drill, "restart");
+    double state = (double) (S_FSM_HEADER + o->state_bytes);
+    double install_s = (double) fig->installed_us / 1e6;
+    double mb_s = !restart && fig->installed_us > 0 ? state / 1e6 / install_s
+                                                    : 0;
+    if (o->json) {
+        printf ("{\"impl\":\"zraft\",\"drill\":\"%s\",\"nodes\":%u,"
+                "\"state_bytes\":%.0f,\"entries\":%" PRIu64 ",\"follower\":%u,"
+                "\"snapshot_index\":%" PRIu64 ",\"target\":%" PRIu64 ","
+                "\"snapshot_take_s\":%.3f,\"new_s\":%.3f,\"restore_at_s\":%.3f,"
+                "\"restore_s\":%.3f,\"installed_s\":%.3f,\"serving_s\":%.3f,"
+                "\"install_mb_per_s\":%.1f,\"chunk_bytes\":%u,"
+                "\"drop_caches\":%s,\"dir_bytes\":%" PRIu64 "}\n",
+                o->drill, o->nodes, state, o->drill_entries, fig->follower,
+                fig->snapshot_index, fig->target,
+                (double) fig->snapshot_take_us / 1e6,
+                (double) fig->new_us / 1e6, (double) fig->restore_at_us / 1e6,
+                (double) fig->restore_us / 1e6, install_s,
+                (double) fig->serving_us / 1e6, mb_s,
+                o->snapshot_chunk_bytes ? o->snapshot_chunk_bytes : 1u << 20,
+                o->drop_caches ? "true" : "false", fig->dir_bytes);
+        return;
+    }
+    printf ("drill %s: %u nodes, state %.0f bytes (%.1f MiB), %" PRIu64
+            " entries %s, snapshot at index %" PRIu64 "\n", o->drill,
+            o->nodes, state, state / 1048576.0, o->drill_entries,
+            restart ? "after the snapshot" : "while a follower was cut off",
+            fig->snapshot_index);
+    printf ("  snapshot taken by every server in %.3f s\n",
+            (double) fig->snapshot_take_us / 1e6);
+    if (restart)
+        printf ("  n%u restarted%s: zraft_new returned after %.3f s,"
+                " restore began at %.3f s and took %.3f s,\n  applied the"
+                " leader's commit index %" PRIu64 " (serving) at %.3f s;"
+                " data dir %.1f MiB\n", fig->follower,
+                o->drop_caches ? " (page cache dropped)" : "",
+                (double) fig->new_us / 1e6, (double) fig->restore_at_us / 1e6,
+                (double) fig->restore_us / 1e6, fig->target,
+                (double) fig->serving_us / 1e6,
+                (double) fig->dir_bytes / 1048576.0);
+    else
+        printf ("  n%u healed: snapshot installed after %.3f s (%.1f MB/s,"
+                " %u B chunks), applied the leader's commit index %" PRIu64
+                " at %.3f s\n", fig->follower, install_s, mb_s,
+                o->snapshot_chunk_bytes ? o->snapshot_chunk_bytes : 1u << 20,
+                fig->target, (double) fig->serving_us / 1e6);
+}
+
+/* Runs a drill in one process. Returns the exit code. */
+static int
+s_drill_main (s_bench_t *self)
+{
+    int rc = s_bench_start (self);
+    s_signals_block (false);
+    if (rc || s_bench_leader_find (self))
+        return s_interrupted ? S_EX_INTERRUPTED : 1;
+    s_drill_fig_t fig;
+    memset (&fig, 0, sizeof fig);
+    rc = streq (self->opts.drill, "restart") ? s_drill_restart (self, &fig)
+                                             : s_drill_install (self, &fig);
+    if (rc != 0)
+        return s_interrupted ? S_EX_INTERRUPTED : 1;
+    s_drill_print (&self->opts, &fig);
+    fflush (stdout);
+    return 0;
 }
 
 /* ------------------------------------------------------- --procs child */
@@ -2812,8 +3392,17 @@ s_procs_argv (s_procs_t *self, uint32_t id, int fd, char store [][64],
         snprintf (store [n++], 64, "--no-snapshots");
     if (o->snapshot_entries)
         snprintf (store [n++], 64, "--snapshot-entries=%" PRIu64, o->snapshot_entries);
+    if (o->snapshot_bytes_set)
+        snprintf (store [n++], 64, "--snapshot-bytes=%" PRIu64,
+                  o->snapshot_bytes);
+    if (o->snapshot_chunk_bytes)
+        snprintf (store [n++], 64, "--snapshot-chunk-bytes=%u",
+                  o->snapshot_chunk_bytes);
+    if (o->state_bytes)
+        snprintf (store [n++], 64, "--state-bytes=%" PRIu64, o->state_bytes);
     snprintf (store [n++], 64, "--child-id=%u", id);
     snprintf (store [n++], 64, "--child-fd=%d", fd);
+    assert (n <= S_CHILD_ARGS);
     args [0] = (char *) self->argv0;
     for (size_t i = 0; i < n; i++)
         args [i + 1] = store [i];
@@ -2835,8 +3424,8 @@ s_procs_spawn (s_procs_t *self, uint32_t id)
         fprintf (stderr, "zraft-bench: socketpair: %s\n", strerror (errno));
         return -1;
     }
-    char store [20][64], ports [ZRAFT_NODES_MAX * 8];
-    char *args [24];
+    char store [S_CHILD_ARGS][64], ports [ZRAFT_NODES_MAX * 8];
+    char *args [S_CHILD_ARGS + 6];
     s_procs_argv (self, id, pair [1], store, args, ports, sizeof ports);
     pid_t parent = getpid ();
     pid_t pid = fork ();
@@ -3315,7 +3904,7 @@ s_inprocess_main (const s_opts_t *opts)
         fprintf (stderr, "zraft-bench: out of memory\n");
         return 1;
     }
-    int rc = s_bench_main (bench);
+    int rc = opts->drill ? s_drill_main (bench) : s_bench_main (bench);
     s_bench_destroy (&bench);
     return rc;
 }
@@ -3344,6 +3933,7 @@ main (int argc, char *argv [])
         rc = s_procs_main (procs);
         s_procs_destroy (&procs);
     }
+    s_fsms_free ();
     if (rc == S_EX_INTERRUPTED)
         fprintf (stderr, "zraft-bench: interrupted\n");
     return rc;

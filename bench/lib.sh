@@ -1,0 +1,263 @@
+# bench/lib.sh - what bench/compare.sh and bench/snapcompare.sh share:
+# process groups and their clean-up, free ports, waiting, one run of
+# canonical/raft (3 raft-peer processes) and one of zraft-bench. Sourced,
+# not run. The caller sets:
+#   ME        prefix of every message ("compare")
+#   PY        python3
+#   PEER ZB   raft-peer and zraft-bench; ZMODE procs or inprocess
+#   OUT DATA  where JSON and logs go; the data dirs' parent (a mktemp dir)
+#   DUR WARM STARTUP_S ENTRY   seconds measured, warm-up, slack; entry B
+#   KEEP      1 to keep DATA at exit
+# before calling the functions below. Sourcing only defines functions;
+# traps_set installs the EXIT, INT and TERM traps once DATA exists.
+
+# Every process started here is the leader of its own process group
+# (setsid execs in place: a background child of a script is no group
+# leader), so a stop reaches whatever it spawned too.
+LIVE=()
+forget() {                   # forget PID: drop it from LIVE
+    local keep=() p
+    for p in "${LIVE[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    LIVE=("${keep[@]}")
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+stop() {                     # stop PID...: TERM the groups, then KILL
+    local p
+    for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+        local any=0
+        for p in "$@"; do alive "$p" && any=1; done
+        [ $any = 0 ] && break
+        sleep 0.1
+    done
+    for p in "$@"; do
+        if alive "$p"; then
+            echo "$ME: pid $p ignored SIGTERM, killing" >&2
+            kill -KILL -- "-$p" 2>/dev/null || true
+        fi
+        wait "$p" 2>/dev/null || true
+        forget "$p"
+    done
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    [ ${#LIVE[@]} -gt 0 ] && stop "${LIVE[@]}"
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "$ME: data kept in $DATA" >&2
+    else
+        rm -rf "$DATA"
+    fi
+    exit $rc
+}
+# Installs the traps: at exit stop what was started and remove DATA.
+traps_set() {
+    trap cleanup EXIT
+    trap 'echo "$ME: interrupted" >&2; exit 130' INT TERM
+}
+
+tails() {                    # show the end of the logs of a failed run
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] || continue
+        echo "--- $f" >&2
+        tail -n 15 "$f" >&2
+    done
+}
+
+# Three ports outside the ephemeral range, free right now.
+free_ports() {
+    "$PY" - <<'EOF'
+import random, socket
+for _ in range(200):
+    ports = random.sample(range(20000, 32000), 3)
+    socks = []
+    try:
+        for p in ports:
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(*ports)
+    break
+else:
+    raise SystemExit("no free ports")
+EOF
+}
+
+# Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
+# that exited, empty on timeout) and FIRST_RC.
+wait_first() {
+    local deadline=$1; shift
+    FIRST="" FIRST_RC=0
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        local p
+        for p in "$@"; do
+            if ! alive "$p"; then
+                FIRST=$p
+                wait "$p" 2>/dev/null || FIRST_RC=$?
+                forget "$p"
+                return 0
+            fi
+        done
+        sleep 0.1
+    done
+}
+
+# Every run starts with the disk quiet: the dirty pages a previous run
+# left (canonical/raft's log, a 4 KiB run's 100 MB/s) are written back
+# first, not during the next run's fdatasyncs. Without it the run after
+# canonical/raft measured 20-30% below the same run repeated later.
+settle() { sync; }
+
+# run_canonical TAG W [FLAG...]: 3 raft-peer processes with W in flight
+# and ENTRY B entries, plus FLAGs; the leader's JSON in $OUT/TAG.json.
+run_canonical() {
+    local tag=$1 w=$2 ports i pids=() logs=()
+    shift 2
+    settle
+    read -r -a ports <<<"$(free_ports)" || die "no free ports"
+    [ ${#ports[@]} = 3 ] || die "no free ports"
+    echo "$ME: canonical/raft W=$w${*:+ $*} (3 processes, ports ${ports[*]})" >&2
+    for i in 1 2 3; do
+        setsid "$PEER" --id $i --dir "$DATA/$tag/n$i" \
+            --cluster "127.0.0.1:${ports[0]},${ports[1]},${ports[2]}" \
+            --inflight "$w" --entry-size $ENTRY --duration "$DUR" \
+            --warmup "$WARM" "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
+        pids+=($!)
+        LIVE+=($!)
+        logs+=("$OUT/$tag.n$i.err")
+    done
+    # The leader exits on its own after printing its figures.
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "${pids[@]}"
+    local first=$FIRST rc=$FIRST_RC rest=() p
+    for p in "${pids[@]}"; do [ "$p" = "$first" ] || rest+=("$p"); done
+    stop "${rest[@]}"
+    if [ -z "$first" ]; then
+        tails "${logs[@]}"
+        die "canonical/raft W=$w: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$rc" != 0 ]; then
+        tails "${logs[@]}"
+        die "canonical/raft W=$w: a peer exited with $rc"
+    fi
+    # The leader's line, with every node's line folded in as per_node.
+    cat "$OUT/$tag".n?.out | "$PY" -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.startswith("{")]
+leader = [l for l in lines if "entries_per_s" in l]
+if not leader:
+    sys.exit(1)
+out = leader[0]
+out["per_node"] = sorted(({"id": l.get("id"), "role": l.get("role"),
+                           "cpu_s": l.get("cpu_s"),
+                           "rss_peak_mib": l.get("rss_peak_mib")}
+                          for l in lines), key=lambda n: n["id"] or 0)
+print(json.dumps(out, separators=(",", ":")))
+' >"$OUT/$tag.json" || { tails "${logs[@]}"; die "canonical/raft W=$w printed no figures"; }
+}
+
+# run_zraft TAG NODES W ENTRY [FLAG...]: zraft-bench with NODES servers,
+# W in flight and ENTRY B entries, plus FLAGs; its JSON in $OUT/TAG.json.
+run_zraft() {
+    local tag=$1 nodes=$2 w=$3 entry=$4 args what
+    shift 4
+    settle
+    args=(--nodes "$nodes" --json --inflight "$w" --entry-size "$entry"
+          --duration "$DUR" --warmup "$WARM" --dir "$DATA/$tag" "$@")
+    [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
+    what="zraft W=$w, $nodes nodes, $entry B${*:+ $*}"
+    mkdir -p "$DATA/$tag"
+    echo "$ME: $what ($([ "$ZMODE" = procs ] && echo "$nodes processes" \
+        || echo "in-process: zraft-bench has no --procs yet"))" >&2
+    setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
+    local pid=$!
+    LIVE+=("$pid")
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
+    if [ -z "$FIRST" ]; then
+        stop "$pid"; tails "$OUT/$tag.err"
+        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$FIRST_RC" != 0 ]; then
+        tails "$OUT/$tag.out" "$OUT/$tag.err"
+        die "$what: zraft-bench exited with $FIRST_RC"
+    fi
+    grep '^{' "$OUT/$tag.out" | tail -n 1 >"$OUT/$tag.json" || true
+    [ -s "$OUT/$tag.json" ] || { tails "$OUT/$tag.err"; die "$what printed no JSON"; }
+}
+
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+# usage_check "$@": the script's one argument is BUILD_DIR; --help prints
+# the header and exits 0, a wrong count exits 64.
+usage_check() {
+    if [ $# -ne 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
+        if [ $# -eq 1 ]; then usage; exit 0; fi
+        usage >&2; exit 64
+    fi
+}
+
+die() { echo "$ME: $*" >&2; exit 1; }
+bad_env() { echo "$ME: $*" >&2; exit 64; }
+
+# Sets PY to a python3, or dies.
+python_find() {
+    PY=""
+    local p
+    for p in /usr/bin/python3 "$(command -v python3 || true)"; do
+        [ -n "$p" ] && [ -x "$p" ] && { PY=$p; break; }
+    done
+    [ -n "$PY" ] || die "python3 is needed to read the JSON figures"
+}
+
+# finish RC STRICT: what the table's python exit RC means; 10 = a target
+# missed, which exits 2 when STRICT is 1.
+finish() {
+    case $1 in
+        0)  ;;
+        10) if [ "$2" = 1 ]; then
+                echo "$ME: a target was missed" >&2; exit 2
+            fi ;;
+        *)  die "could not produce the table (python exit $1)" ;;
+    esac
+    echo "$ME: raw JSON, logs and table.txt in $OUT" >&2
+}
+
+# int_check NAME VALUE MIN [MAX]: VALUE must be an integer in MIN..MAX,
+# or the script exits 64 naming NAME.
+int_check() {
+    local range=">= $3"
+    [ $# -lt 4 ] || range="in $3..$4"
+    if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ] \
+        || { [ $# -ge 4 ] && [ "$2" -gt "$4" ]; }; then
+        bad_env "$1 must be an integer $range (got '$2')"
+    fi
+}
+
+# dirs_make NAME: makes OUT (absolute from now on) and empties it of a
+# previous run's figures, makes DATA = BASE/zraft-NAME.XXXXXX, sets the
+# traps that remove it.
+dirs_make() {
+    mkdir -p "$OUT" || die "cannot create $OUT"
+    OUT=$(cd "$OUT" && pwd)
+    rm -f "$OUT"/*.json "$OUT"/*.out "$OUT"/*.err "$OUT"/results.jsonl \
+          "$OUT"/*.txt
+    mkdir -p "$BASE" || die "cannot create $BASE"
+    DATA=$(mktemp -d "$BASE/zraft-$1.XXXXXX") || die "mktemp in $BASE failed"
+    traps_set
+}
+
+# has_flag BIN FLAG: true if BIN --help mentions FLAG. The help is read
+# whole: `BIN --help | grep -q` under pipefail fails whenever grep exits
+# before BIN finished writing (SIGPIPE), which made compare.sh run zraft
+# in-process although it has --procs.
+has_flag() {
+    local help
+    help=$("$1" --help 2>/dev/null) || true
+    [[ $help == *"$2"* ]]
+}
