@@ -94,6 +94,7 @@ typedef struct {
     zr_index_t applied;                 /* last index applied or restored */
     zr_term_t applied_term;             /* its term */
     bool writing;                       /* a job is with the writer */
+    bool failed;                        /* a restore failed: apply nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
 
@@ -197,7 +198,7 @@ s_snapshot (self_t *self)
     zr_snapshot_job_t *job = (zr_snapshot_job_t *) calloc (1, sizeof *job);
     zr_assert (job);
     int rc = self->writer && self->fsm.snapshot && self->applied > 0 && !self->writing
-           ? 0 : ZR_EBUSY;
+             && !self->failed ? 0 : ZR_EBUSY;
     if (rc == 0 && self->fsm.snapshot (self->fsm.arg, self->applied, &job->data,
                                        &job->size) != 0)
         rc = ZR_EBUSY;                  /* the application skipped it */
@@ -303,11 +304,16 @@ s_self_handle_pipe (self_t *self)
     else {
         zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
         zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
-        int rc = 0;
-        if (req->restore_index)
+        /* After a failed restore the state machine is not the state the
+           log continues from: applying more would corrupt it. The node
+           stops acknowledging (it saw rc); runs are only counted. */
+        int rc = self->failed ? ZR_EIO : 0;
+        if (rc == 0 && req->restore_index)
             rc = s_restore (self, req->restore_index, req->restore_term);
         else
+        if (rc == 0)
             s_apply_run (self, req);
+        self->failed = rc != 0;
         zr_apply_req_destroy (&req);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
                       (uint64_t) self->applied, rc);

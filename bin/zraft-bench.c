@@ -2029,6 +2029,8 @@ s_checksum (const byte *data, size_t size)
 static int
 s_fsm_pad (s_fsm_t *fsm, uint64_t bytes)
 {
+    if (bytes == 0)
+        fsm->sum = s_checksum (NULL, 0);    /* what restore will compute */
     if (fsm->padding || bytes == 0)
         return 0;
     fsm->padding = (byte *) malloc ((size_t) bytes);
