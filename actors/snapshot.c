@@ -346,7 +346,7 @@ zr_snapshot_path (const char *dir, zr_index_t index, zr_term_t term,
     zr_assert (dir && path && path_len > 0);
     zr_assert (index > 0 && term > 0);
     char name [S_NAME_MAX];
-    s_name (name, index, term, "");
+    s_name (name, index, term, ".zsnap");
     int n = snprintf (path, path_len, "%s/%s", dir, name);
     return n > 0 && (size_t) n < path_len ? 0 : ZR_EINVAL;
 }

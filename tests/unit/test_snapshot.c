@@ -505,6 +505,9 @@ START_TEST (snapshot_find_newest_then_prune)
     ck_assert_uint_eq (meta.index, 250);
     ck_assert_uint_eq (meta.term, 3);
     ck_assert_uint_eq (meta.size, 7000);
+    char named [512];                   /* what readers open: the same file */
+    ck_assert_int_eq (zr_snapshot_path (dir, 250, 3, named, sizeof named), 0);
+    ck_assert_str_eq (named, path);
     s_snap_path (old_path, dir, 100, 2);
     zr_snapshot_reader_t *r = zr_snapshot_reader_new (old_path, NULL, NULL, 0);
     ck_assert_ptr_nonnull (r);
