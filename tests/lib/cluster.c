@@ -137,14 +137,21 @@ s_pad_byte (uint64_t index, uint64_t k)
 }
 
 /* fsm.snapshot: serialises the record up to index (the applier's last
-   applied index: the last command, or no-ops after it). */
+   applied index: the last command, or no-ops after it). The record is
+   read under the mutex, like every access to it: the test thread resets
+   it at the next start, after this applier ended. */
 static int
 s_snapshot (void *arg, uint64_t index, void **data, size_t *size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
+    ck_assert_uint_lt (index, CLUSTER_LOG_MAX);
+    uint64_t pad = self->snap.pad_bytes;
+    size_t bytes = CLUSTER_SNAP_HEADER + index * sizeof (uint64_t) + pad;
+    uint8_t *buf = (uint8_t *) malloc (bytes);
+    ck_assert_ptr_nonnull (buf);
     pthread_mutex_lock (&self->mutex);
-    bool ok = index >= node->applied && index < CLUSTER_LOG_MAX;
+    bool ok = index >= node->applied;
     if (!ok && !self->violation [0])
         snprintf (self->violation, sizeof self->violation,
                   "n%u asked for a snapshot at %llu having applied %llu", node->id,
@@ -152,17 +159,15 @@ s_snapshot (void *arg, uint64_t index, void **data, size_t *size)
     if (ok) {
         s_skip (self, node, node->applied + 1, index + 1);
         node->applied = index;
+        memcpy (buf + CLUSTER_SNAP_HEADER, node->record + 1, index * sizeof (uint64_t));
     }
     pthread_mutex_unlock (&self->mutex);
-    if (!ok)
+    if (!ok) {
+        free (buf);
         return -1;
-    uint64_t pad = self->snap.pad_bytes;
-    size_t bytes = CLUSTER_SNAP_HEADER + index * sizeof (uint64_t) + pad;
-    uint8_t *buf = (uint8_t *) malloc (bytes);
-    ck_assert_ptr_nonnull (buf);
+    }
     uint64_t header [3] = {CLUSTER_SNAP_MAGIC, index, pad};
     memcpy (buf, header, sizeof header);
-    memcpy (buf + CLUSTER_SNAP_HEADER, node->record + 1, index * sizeof (uint64_t));
     uint8_t *padding = buf + CLUSTER_SNAP_HEADER + index * sizeof (uint64_t);
     for (uint64_t k = 0; k < pad; k++)
         padding [k] = s_pad_byte (index, k);
