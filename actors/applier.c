@@ -21,11 +21,11 @@ zr_apply_req_destroy (zr_apply_req_t **self_p)
 
 /* ---------------------------------------------------------------- writer */
 
-/* Writes a job's snapshot file, then prunes all but the previous one (a
-   transfer to a follower may still read it). Returns 0 or a ZR_E* code,
-   logged. */
+/* Writes a job's snapshot file, then prunes all but it and the one
+   before (a transfer to a follower may still read it). Returns 0 or a
+   ZR_E* code, logged. */
 static int
-s_writer_write (const char *dir, zr_snapshot_job_t *job, zr_index_t *previous)
+s_writer_write (const char *dir, zr_snapshot_job_t *job)
 {
     char errmsg [512] = "";
     zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta,
@@ -37,11 +37,9 @@ s_writer_write (const char *dir, zr_snapshot_job_t *job, zr_index_t *previous)
         rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof errmsg);
     else
         zr_snapshot_writer_abort (&writer);
-    if (rc == 0 && *previous)
-        rc = zr_snapshot_prune (dir, *previous, errmsg, sizeof errmsg);
     if (rc == 0)
-        *previous = job->meta.index;
-    else
+        rc = zr_snapshot_prune_older (dir, errmsg, sizeof errmsg);
+    if (rc != 0)
         zsys_error ("snapshot writer: %s: %s", zr_strerror (rc), errmsg);
     return rc;
 }
@@ -56,7 +54,6 @@ s_writer_actor (zsock_t *pipe, void *args)
     zpoller_t *poller = zpoller_new (pipe, NULL);
     zr_assert (poller);
     zpoller_set_nonstop (poller, true);
-    zr_index_t previous = 0;            /* the last snapshot written */
     bool terminated = zr_actor_ready (pipe, args, 0) != 0;
     while (!terminated) {
         if (zr_actor_wait (poller, -1, &terminated) != pipe)
@@ -68,7 +65,7 @@ s_writer_actor (zsock_t *pipe, void *args)
         else {
             zr_assert (verb == ZR_WRITER_WRITE && msg.args [0].p);
             zr_snapshot_job_t *job = (zr_snapshot_job_t *) msg.args [0].p;
-            job->rc = s_writer_write (dir, job, &previous);
+            job->rc = s_writer_write (dir, job);
             free (job->data);
             job->data = NULL;
             zr_handoff_send (job);

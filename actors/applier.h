@@ -11,8 +11,8 @@
     its state as of the last applied index (fsm.snapshot, on this
     thread, between two applies) and hands the buffer to its writer, a
     child actor that writes the snapshot file (temp file, fsync, rename,
-    directory fsync), prunes all but the previous one (a transfer may
-    still read it) and reports; the applier forwards SNAPSHOTTED to the
+    directory fsync), prunes all but the two newest in the directory
+    (the one before may still be sent to a follower) and reports; the applier forwards SNAPSHOTTED to the
     node. At most one snapshot is written at a time. A run may instead
     carry a restore: the applier reads the snapshot file and hands its
     bytes to fsm.restore, in order with the runs before and after it.

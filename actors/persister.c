@@ -23,7 +23,6 @@ typedef struct {
     char data_dir [1024];               /* installed snapshots */
     zr_snapshot_meta_t config;          /* servers, for snapshot files */
     zr_snapshot_writer_t *rx;           /* the snapshot being received */
-    zr_index_t installed;               /* the last snapshot installed */
 } self_t;
 
 /* The preparer: creates the spare WAL segments the persister asks for,
@@ -199,8 +198,8 @@ s_self_install (self_t *self, const zr_chunk_t *chunk)
     int rc = zr_snapshot_writer_commit (&self->rx, NULL, errmsg, sizeof errmsg);
     if (rc == 0 && chunk->reset)
         rc = zr_wal_set_start (self->wal, chunk->index, chunk->term);
-    if (rc == 0 && self->installed)
-        rc = zr_snapshot_prune (self->data_dir, self->installed, errmsg, sizeof errmsg);
+    if (rc == 0)
+        rc = zr_snapshot_prune_older (self->data_dir, errmsg, sizeof errmsg);
     if (rc != 0) {
         char reason [640];
         snprintf (reason, sizeof reason, "installing snapshot %llu: %s %s",
@@ -208,7 +207,6 @@ s_self_install (self_t *self, const zr_chunk_t *chunk)
         s_self_fail (self, reason);
         return rc;
     }
-    self->installed = chunk->index;
     zsys_notice ("n%u persister: snapshot index=%llu term=%llu size=%llu installed",
                  self->self_id, (unsigned long long) chunk->index,
                  (unsigned long long) chunk->term, (unsigned long long) chunk->size);

@@ -711,6 +711,18 @@ zr_snapshot_reader_destroy (zr_snapshot_reader_t **self_p)
     Find and prune
 */
 
+/* Opens dir for a scan: returns it, or NULL with *rc 0 if dir is
+   missing (no snapshots) or ZR_EIO, with a reason in errmsg. */
+static DIR *
+s_opendir (const char *dir, int *rc, char *errmsg, size_t errlen)
+{
+    zr_assert (dir && rc);
+    DIR *d = opendir (dir);
+    *rc = d || errno == ENOENT ? 0
+        : s_error (errmsg, errlen, ZR_EIO, "%s: opendir: %s", dir, strerror (errno));
+    return d;
+}
+
 /* The newest snapshot a directory scan found. */
 typedef struct {
     bool found;                         /* a final name was seen */
@@ -730,13 +742,10 @@ s_scan (const char *dir, bool clean, const s_newest_t *below,
     zr_assert (dir && below && newest);
     zr_assert (below != newest);
     memset (newest, 0, sizeof *newest);
-    DIR *d = opendir (dir);
-    if (!d)
-        return errno == ENOENT ? 0
-                               : s_error (errmsg, errlen, ZR_EIO,
-                                          "%s: opendir: %s", dir,
-                                          strerror (errno));
     int rc = 0;
+    DIR *d = s_opendir (dir, &rc, errmsg, errlen);
+    if (!d)
+        return rc;
     struct dirent *de;
     while ((de = readdir (d))) {
         zr_index_t i;
@@ -826,4 +835,54 @@ zr_snapshot_prune (const char *dir, zr_index_t keep_index, char *errmsg,
         below = (s_newest_t) {true, keep_index, 0};
     zr_assert (below.index <= newest.index);
     return s_scan (dir, false, &below, &newest, errmsg, errlen);
+}
+
+/* True if (index a, term a) is newer than b, or b is not found. */
+static bool
+s_newer (const s_newest_t *a, const s_newest_t *b)
+{
+    zr_assert (a->found);
+    return !b->found || a->index > b->index
+           || (a->index == b->index && a->term > b->term);
+}
+
+/* Fills top [0] and top [1] with the newest and second newest final
+   names in dir (found false where there are fewer). */
+static int
+s_two_newest (const char *dir, s_newest_t *top, char *errmsg, size_t errlen)
+{
+    zr_assert (dir && top);
+    memset (top, 0, 2 * sizeof *top);
+    int rc = 0;
+    DIR *d = s_opendir (dir, &rc, errmsg, errlen);
+    if (!d)
+        return rc;
+    struct dirent *de;
+    while ((de = readdir (d))) {
+        s_newest_t seen = {true, 0, 0};
+        if (!s_name_parse (de->d_name, &seen.index, &seen.term))
+            continue;
+        if (s_newer (&seen, &top [0])) {
+            top [1] = top [0];
+            top [0] = seen;
+        }
+        else
+        if (s_newer (&seen, &top [1]))
+            top [1] = seen;
+    }
+    closedir (d);
+    zr_assert (!top [1].found || s_newer (&top [0], &top [1]));
+    return 0;
+}
+
+int
+zr_snapshot_prune_older (const char *dir, char *errmsg, size_t errlen)
+{
+    zr_assert (dir);
+    s_error (errmsg, errlen, 0, "%s", "");
+    s_newest_t top [2], newest;
+    int rc = s_two_newest (dir, top, errmsg, errlen);
+    if (rc || !top [1].found)
+        return rc;                      /* fewer than two: nothing goes */
+    return s_scan (dir, false, &top [1], &newest, errmsg, errlen);
 }

@@ -244,4 +244,14 @@ int zr_snapshot_find (const char *dir, zr_snapshot_meta_t *meta, char *path,
 int zr_snapshot_prune (const char *dir, zr_index_t keep_index, char *errmsg,
                        size_t errlen);
 
+/* Deletes every snapshot file in dir but the two newest (by index, then
+   term), whoever wrote them: the server's own snapshots (the applier's
+   writer) and those a leader sent (the persister) share the directory,
+   and a restart forgets what either wrote before, so "older than the
+   previous one I wrote" would let files pile up. The newest is what a
+   restart restores; the one before may still be sent to a follower.
+   Files being written (.tmp) are left alone. Returns as
+   zr_snapshot_prune. */
+int zr_snapshot_prune_older (const char *dir, char *errmsg, size_t errlen);
+
 #endif

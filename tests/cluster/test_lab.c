@@ -31,11 +31,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 #include "../lib/cluster.h"
+#include "../lib/lab.h"
 
-/* The lab's RaftElectionTimeout (1 s): "long enough for an election",
-   about three of our minimum election timeouts (300 ms, drawn up to
-   600). Every sleep of the lab is expressed in it. */
-#define LAB_ET_MS (CLUSTER_ELECTION_MS * 10 / 3)
 /* Figure 8's short pause, U[0, 13) ms: a quarter of a heartbeat. */
 #define LAB_SHORT_PAUSE_MS (CLUSTER_HEARTBEAT_MS / 4)
 /* The lab's unreliable links: 10% loss, each message delayed U[0, 27) ms. */
@@ -45,14 +42,6 @@
 #define LAB_REORDER_MS ((uint32_t) LAB_ET_MS / 5)
 #define LAB_REORDER_SPREAD_MS ((uint32_t) LAB_ET_MS * 2)
 
-/* Check timeouts: the worst case of the waits a test chains (one() 10 s,
-   an election CLUSTER_LEADER_WAIT_MS, its idle seconds) plus a margin
-   for starting and stopping servers on a loaded machine. */
-#define LAB_ONE_S (CLUSTER_COMMIT_WAIT_MS / 1000)
-#define LAB_LEADER_S ((CLUSTER_LEADER_WAIT_MS + 999) / 1000)
-#define LAB_MARGIN_S 30
-#define LAB_TIMEOUT_S(ones, leaders, idle_s) \
-    ((ones) * LAB_ONE_S + (leaders) * LAB_LEADER_S + (idle_s) + LAB_MARGIN_S)
 /* Figure 8 iterations: the lab's expected pause (10% of U[0, ET/2),
    else U[0, 13) ms) plus a server start and stop, bounded generously. */
 #define LAB_FIG8_ITERS 1000
@@ -60,55 +49,6 @@
 #define LAB_FIG8_S (LAB_FIG8_ITERS * LAB_FIG8_ITER_MS / 1000)
 
 /* ------------------------------------------------------------- helpers */
-
-/* A test's own random choices (splitmix64), seeded and replayable. */
-typedef struct {
-    uint64_t state;
-} lab_rng_t;
-
-static uint64_t
-s_rand (lab_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n). */
-static uint64_t
-s_below (lab_rng_t *rng, uint64_t n)
-{
-    ck_assert_uint_gt (n, 0);
-    return s_rand (rng) % n;
-}
-
-/* A command value: never 0, which the checker reads as "none". */
-static uint64_t
-s_value (lab_rng_t *rng)
-{
-    return 1 + s_below (rng, 1000000000ull);
-}
-
-/* Seeds a test from ZR_SEED or the clock, and prints how to replay it. */
-static lab_rng_t
-s_seeded (const char *tcase)
-{
-    const char *env = getenv ("ZR_SEED");
-    uint64_t seed = env ? strtoull (env, NULL, 0)
-                        : (uint64_t) zclock_usecs () ^ ((uint64_t) getpid () << 32);
-    fprintf (stderr, "%s: seed=%llu (replay: ZR_SEED=%llu CK_RUN_CASE=%s "
-             "build/tests/cluster/test_lab)\n", tcase, (unsigned long long) seed,
-             (unsigned long long) seed, tcase);
-    return (lab_rng_t) {.state = seed};
-}
-
-/* Server id + k, wrapping over 1..n (the lab's (i + k) % servers). */
-static uint32_t
-s_plus (uint32_t n, uint32_t id, uint32_t k)
-{
-    return (id - 1 + k) % n + 1;
-}
 
 /* Sum of rpcs_in (requests received) over running servers. */
 static uint64_t
@@ -239,10 +179,10 @@ START_TEST (lab_re_election)
     cluster_connect (c, l1);
     uint32_t l2 = cluster_leader (c);
     cluster_disconnect (c, l2);
-    cluster_disconnect (c, s_plus (3, l2, 1));
+    cluster_disconnect (c, lab_plus (3, l2, 1));
     cluster_idle (c, 2 * LAB_ET_MS);
     s_check_no_leader (c, 3);
-    cluster_connect (c, s_plus (3, l2, 1));
+    cluster_connect (c, lab_plus (3, l2, 1));
     cluster_leader (c);
     cluster_connect (c, l2);
     cluster_leader (c);
@@ -255,13 +195,13 @@ END_TEST
    have one leader. */
 START_TEST (lab_many_elections)
 {
-    lab_rng_t rng = s_seeded ("lab_many_elections");
+    lab_rng_t rng = lab_seeded ("test_lab", "lab_many_elections");
     cluster_t *c = cluster_new (7);
     cluster_leader (c);
     for (int round = 0; round < 9; round++) {
         uint32_t cut [3];
         for (int k = 0; k < 3; k++) {
-            cut [k] = 1 + (uint32_t) s_below (&rng, 7);
+            cut [k] = 1 + (uint32_t) lab_below (&rng, 7);
             cluster_disconnect (c, cut [k]);
         }
         cluster_leader (c);
@@ -331,14 +271,14 @@ START_TEST (lab_follower_failure)
     zraft_status_t st;
     cluster_status (c, l1, &st);
     uint64_t term1 = st.term;
-    cluster_disconnect (c, s_plus (3, l1, 1));
+    cluster_disconnect (c, lab_plus (3, l1, 1));
     cluster_one (c, 102, 2, false);
     cluster_idle (c, LAB_ET_MS);
     uint64_t last = cluster_one (c, 103, 2, false);
     uint32_t l2 = cluster_leader (c);
     cluster_status (c, l2, &st);
-    cluster_disconnect (c, s_plus (3, l2, 1));
-    cluster_disconnect (c, s_plus (3, l2, 2));
+    cluster_disconnect (c, lab_plus (3, l2, 1));
+    cluster_disconnect (c, lab_plus (3, l2, 2));
     uint64_t index = 0;
     ck_assert_int_eq (cluster_propose (c, l2, 104, &index), 0);
     /* The lab's index 4: right after 103, or after the no-op of a
@@ -384,13 +324,13 @@ START_TEST (lab_fail_agree)
     cluster_t *c = cluster_new (3);
     cluster_one (c, 101, 3, false);
     uint32_t leader = cluster_leader (c);
-    cluster_disconnect (c, s_plus (3, leader, 1));
+    cluster_disconnect (c, lab_plus (3, leader, 1));
     cluster_one (c, 102, 2, false);
     cluster_one (c, 103, 2, false);
     cluster_idle (c, LAB_ET_MS);
     cluster_one (c, 104, 2, false);
     cluster_one (c, 105, 2, false);
-    cluster_connect (c, s_plus (3, leader, 1));
+    cluster_connect (c, lab_plus (3, leader, 1));
     cluster_one (c, 106, 3, true);
     cluster_idle (c, LAB_ET_MS);
     cluster_one (c, 107, 3, true);
@@ -407,14 +347,14 @@ START_TEST (lab_fail_no_agree)
     uint64_t base = cluster_one (c, 10, 5, false);
     uint32_t leader = cluster_leader (c);
     for (uint32_t k = 1; k <= 3; k++)
-        cluster_disconnect (c, s_plus (5, leader, k));
+        cluster_disconnect (c, lab_plus (5, leader, k));
     uint64_t index = 0;
     ck_assert_int_eq (cluster_propose (c, leader, 20, &index), 0);
     ck_assert_uint_eq (index, base + 1);
     cluster_idle (c, 2 * LAB_ET_MS);
     ck_assert_uint_eq (cluster_n_committed (c, index, NULL), 0);
     for (uint32_t k = 1; k <= 3; k++)
-        cluster_connect (c, s_plus (5, leader, k));
+        cluster_connect (c, lab_plus (5, leader, k));
     uint32_t l2 = cluster_leader (c);
     /* 30 follows 20 (old leader kept, index base + 2, or re-elected
        with its no-op first, base + 3), or follows the no-op of a leader
@@ -528,42 +468,42 @@ END_TEST
    enough that each one() finishes within its 10 s. */
 START_TEST (lab_backup)
 {
-    lab_rng_t rng = s_seeded ("lab_backup");
+    lab_rng_t rng = lab_seeded ("test_lab", "lab_backup");
     cluster_t *c = cluster_new (5);
-    cluster_one (c, s_value (&rng), 5, true);
+    cluster_one (c, lab_value (&rng), 5, true);
     /* A minority leader (with l1 + 1) piles up 50 uncommitted entries. */
     uint32_t l1 = cluster_leader (c);
     for (uint32_t k = 2; k <= 4; k++)
-        cluster_disconnect (c, s_plus (5, l1, k));
+        cluster_disconnect (c, lab_plus (5, l1, k));
     for (int i = 0; i < 50; i++)
-        cluster_propose (c, l1, s_value (&rng), NULL);
+        cluster_propose (c, l1, lab_value (&rng), NULL);
     cluster_idle (c, LAB_ET_MS / 2);
     cluster_disconnect (c, l1);
-    cluster_disconnect (c, s_plus (5, l1, 1));
+    cluster_disconnect (c, lab_plus (5, l1, 1));
     for (uint32_t k = 2; k <= 4; k++)
-        cluster_connect (c, s_plus (5, l1, k));
+        cluster_connect (c, lab_plus (5, l1, k));
     for (int i = 0; i < 50; i++)
-        cluster_one (c, s_value (&rng), 3, true);
+        cluster_one (c, lab_value (&rng), 3, true);
     /* Now l2, with one partner, piles up 50 of its own. */
     uint32_t l2 = cluster_leader (c);
-    uint32_t other = s_plus (5, l1, 2);
+    uint32_t other = lab_plus (5, l1, 2);
     if (other == l2)
-        other = s_plus (5, l2, 1);
+        other = lab_plus (5, l2, 1);
     cluster_disconnect (c, other);
     for (int i = 0; i < 50; i++)
-        cluster_propose (c, l2, s_value (&rng), NULL);
+        cluster_propose (c, l2, lab_value (&rng), NULL);
     cluster_idle (c, LAB_ET_MS / 2);
     /* The first minority plus other: other must win and overwrite 51. */
     for (uint32_t id = 1; id <= 5; id++)
         cluster_disconnect (c, id);
     cluster_connect (c, l1);
-    cluster_connect (c, s_plus (5, l1, 1));
+    cluster_connect (c, lab_plus (5, l1, 1));
     cluster_connect (c, other);
     for (int i = 0; i < 50; i++)
-        cluster_one (c, s_value (&rng), 3, true);
+        cluster_one (c, lab_value (&rng), 3, true);
     for (uint32_t id = 1; id <= 5; id++)
         cluster_connect (c, id);
-    cluster_one (c, s_value (&rng), 5, true);
+    cluster_one (c, lab_value (&rng), 5, true);
     cluster_destroy (&c);
 }
 END_TEST
@@ -582,7 +522,7 @@ s_count_agreement (cluster_t *c, lab_rng_t *rng, uint64_t *total)
         return false;
     uint64_t values [12] = {1};
     for (uint64_t i = 1; i < 12; i++) {
-        values [i] = s_value (rng);
+        values [i] = lab_value (rng);
         uint64_t index = 0, t = 0;
         if (cluster_propose_shared (c, leader, values [i], &index, &t) != 0 || t != term)
             return false;
@@ -610,7 +550,7 @@ s_count_agreement (cluster_t *c, lab_rng_t *rng, uint64_t *total)
    CLUSTER_HEARTBEAT_MS = 50 is 40: within it). */
 START_TEST (lab_count)
 {
-    lab_rng_t rng = s_seeded ("lab_count");
+    lab_rng_t rng = lab_seeded ("test_lab", "lab_count");
     int64_t born = zclock_mono ();
     cluster_t *c = cluster_new (3);
     cluster_leader (c);
@@ -674,7 +614,7 @@ START_TEST (lab_persist1)
     s_restart (c, l2);
     cluster_connect (c, l2);
     ck_assert_uint_eq (cluster_wait_committed (c, index, 3, CLUSTER_COMMIT_WAIT_MS), 3);
-    uint32_t i3 = s_plus (3, cluster_leader (c), 1);
+    uint32_t i3 = lab_plus (3, cluster_leader (c), 1);
     cluster_disconnect (c, i3);
     cluster_one (c, 15, 2, true);
     s_restart (c, i3);
@@ -694,21 +634,21 @@ START_TEST (lab_persist2)
     for (int round = 0; round < 5; round++) {
         cluster_one (c, ++value, 5, true);
         uint32_t l = cluster_leader (c);
-        cluster_disconnect (c, s_plus (5, l, 1));
-        cluster_disconnect (c, s_plus (5, l, 2));
+        cluster_disconnect (c, lab_plus (5, l, 1));
+        cluster_disconnect (c, lab_plus (5, l, 2));
         cluster_one (c, ++value, 3, true);
         cluster_disconnect (c, l);
-        cluster_disconnect (c, s_plus (5, l, 3));
-        cluster_disconnect (c, s_plus (5, l, 4));
+        cluster_disconnect (c, lab_plus (5, l, 3));
+        cluster_disconnect (c, lab_plus (5, l, 4));
         for (uint32_t k = 1; k <= 2; k++) {
-            s_restart (c, s_plus (5, l, k));
-            cluster_connect (c, s_plus (5, l, k));
+            s_restart (c, lab_plus (5, l, k));
+            cluster_connect (c, lab_plus (5, l, k));
         }
         cluster_idle (c, LAB_ET_MS);
-        s_restart (c, s_plus (5, l, 3));
-        cluster_connect (c, s_plus (5, l, 3));
+        s_restart (c, lab_plus (5, l, 3));
+        cluster_connect (c, lab_plus (5, l, 3));
         cluster_one (c, ++value, 3, true);
-        cluster_connect (c, s_plus (5, l, 4));
+        cluster_connect (c, lab_plus (5, l, 4));
         cluster_connect (c, l);
     }
     cluster_one (c, 1000, 5, true);
@@ -724,14 +664,14 @@ START_TEST (lab_persist3)
     cluster_t *c = cluster_new (3);
     cluster_one (c, 101, 3, true);
     uint32_t l = cluster_leader (c);
-    cluster_disconnect (c, s_plus (3, l, 2));
+    cluster_disconnect (c, lab_plus (3, l, 2));
     cluster_one (c, 102, 2, true);
     cluster_stop (c, l);
-    cluster_stop (c, s_plus (3, l, 1));
-    cluster_connect (c, s_plus (3, l, 2));
+    cluster_stop (c, lab_plus (3, l, 1));
+    cluster_connect (c, lab_plus (3, l, 2));
     cluster_start (c, l);
     cluster_one (c, 103, 2, true);
-    cluster_start (c, s_plus (3, l, 1));
+    cluster_start (c, lab_plus (3, l, 1));
     cluster_one (c, 104, 3, true);
     cluster_destroy (&c);
 }
@@ -741,8 +681,8 @@ END_TEST
 static void
 s_fig8_pause (cluster_t *c, lab_rng_t *rng)
 {
-    uint64_t ms = s_below (rng, 1000) < 100 ? s_below (rng, LAB_ET_MS / 2)
-                                              : s_below (rng, LAB_SHORT_PAUSE_MS + 1);
+    uint64_t ms = lab_below (rng, 1000) < 100 ? lab_below (rng, LAB_ET_MS / 2)
+                                              : lab_below (rng, LAB_SHORT_PAUSE_MS + 1);
     cluster_idle (c, (int64_t) ms);
 }
 
@@ -752,15 +692,15 @@ s_fig8_pause (cluster_t *c, lab_rng_t *rng)
    committed is ever lost; then everyone agrees within one(). */
 START_TEST (lab_figure8)
 {
-    lab_rng_t rng = s_seeded ("lab_figure8");
+    lab_rng_t rng = lab_seeded ("test_lab", "lab_figure8");
     cluster_t *c = cluster_new (5);
-    cluster_one (c, s_value (&rng), 1, true);
+    cluster_one (c, lab_value (&rng), 1, true);
     uint32_t nup = 5, crashes = 0;
     for (int iter = 0; iter < LAB_FIG8_ITERS; iter++) {
         uint32_t leader = 0;
         for (uint32_t id = 1; id <= 5; id++)
             if (cluster_is_running (c, id)
-                && cluster_propose (c, id, s_value (&rng), NULL) == 0)
+                && cluster_propose (c, id, lab_value (&rng), NULL) == 0)
                 leader = id;
         s_fig8_pause (c, &rng);
         if (leader) {
@@ -769,7 +709,7 @@ START_TEST (lab_figure8)
             crashes++;
         }
         if (nup < 3) {
-            uint32_t id = 1 + (uint32_t) s_below (&rng, 5);
+            uint32_t id = 1 + (uint32_t) lab_below (&rng, 5);
             if (!cluster_is_running (c, id)) {
                 cluster_start (c, id);
                 nup++;
@@ -779,7 +719,7 @@ START_TEST (lab_figure8)
     for (uint32_t id = 1; id <= 5; id++)
         if (!cluster_is_running (c, id))
             cluster_start (c, id);
-    uint64_t last = cluster_one (c, s_value (&rng), 5, true);
+    uint64_t last = cluster_one (c, lab_value (&rng), 5, true);
     fprintf (stderr, "lab_figure8: %u leaders crashed, last index %llu\n", crashes,
              (unsigned long long) last);
     cluster_destroy (&c);
@@ -850,9 +790,9 @@ s_reorder_links (cluster_t *c, lab_rng_t *rng)
         for (uint32_t from = 1; from <= 5; from++) {
             if (from == to)
                 continue;
-            if (replies && s_below (rng, 3) < 2)
+            if (replies && lab_below (rng, 3) < 2)
                 cluster_fault_link (c, from, to, LAB_LOSS_PPM, LAB_REORDER_MS,
-                                    1 + (uint32_t) s_below (rng, LAB_REORDER_SPREAD_MS));
+                                    1 + (uint32_t) lab_below (rng, LAB_REORDER_SPREAD_MS));
             else
                 cluster_fault_link (c, from, to, LAB_LOSS_PPM, 0, LAB_SHORT_DELAY_MS);
         }
@@ -891,19 +831,19 @@ s_fig8_unreliable_round (cluster_t *c, lab_rng_t *rng, uint32_t *nup)
     uint32_t leader = 0;
     cluster_lock (c);
     for (uint32_t id = 1; id <= 5; id++)
-        if (cluster_propose (c, id, 1 + s_below (rng, 10000), NULL) == 0
+        if (cluster_propose (c, id, 1 + lab_below (rng, 10000), NULL) == 0
             && cluster_is_connected (c, id))
             leader = id;
     cluster_unlock (c);
     s_fig8_pause (c, rng);
-    bool cut = leader && s_below (rng, 1000) < 500;
+    bool cut = leader && lab_below (rng, 1000) < 500;
     cluster_lock (c);
     if (cut) {
         cluster_disconnect (c, leader);
         (*nup)--;
     }
     if (*nup < 3) {
-        uint32_t id = 1 + (uint32_t) s_below (rng, 5);
+        uint32_t id = 1 + (uint32_t) lab_below (rng, 5);
         if (!cluster_is_connected (c, id)) {
             cluster_connect (c, id);
             (*nup)++;
@@ -919,11 +859,11 @@ s_fig8_unreliable_round (cluster_t *c, lab_rng_t *rng, uint32_t *nup)
    reordering, everyone agrees within one(). */
 START_TEST (lab_figure8_unreliable)
 {
-    lab_rng_t rng = s_seeded ("lab_figure8_unreliable");
+    lab_rng_t rng = lab_seeded ("test_lab", "lab_figure8_unreliable");
     cluster_t *c = cluster_new (5);
     cluster_unreliable (c, true);
-    cluster_one (c, 1 + s_below (&rng, 10000), 1, true);
-    lab_reorder_t reorder = {.c = c, .rng = {.state = s_rand (&rng)}};
+    cluster_one (c, 1 + lab_below (&rng, 10000), 1, true);
+    lab_reorder_t reorder = {.c = c, .rng = {.state = lab_rand (&rng)}};
     atomic_init (&reorder.stop, false);
     pthread_t thread;
     uint32_t nup = 5, cuts = 0;
@@ -937,7 +877,7 @@ START_TEST (lab_figure8_unreliable)
         if (!cluster_is_connected (c, id))
             cluster_connect (c, id);
     cluster_unlock (c);
-    uint64_t last = cluster_one_shared (c, 1 + s_below (&rng, 10000), 5, true);
+    uint64_t last = cluster_one_shared (c, 1 + lab_below (&rng, 10000), 5, true);
     atomic_store (&reorder.stop, true);
     pthread_join (thread, NULL);
     fprintf (stderr, "lab_figure8_unreliable: %u leaders cut off, last index %llu\n",
@@ -981,7 +921,7 @@ s_churn_client (void *arg)
     lab_client_t *client = (lab_client_t *) arg;
     static const int64_t polls [] = {10, 20, 50, 100, 200};
     while (!atomic_load (client->stop)) {
-        uint64_t x = s_value (&client->rng), index = 0;
+        uint64_t x = lab_value (&client->rng), index = 0;
         if (!s_churn_start (client, x, &index)) {
             cluster_idle (client->c, 79 + 17 * (int64_t) client->me);
             continue;
@@ -1005,16 +945,16 @@ static void
 s_churn_step (cluster_t *c, lab_rng_t *rng)
 {
     cluster_lock (c);
-    if (s_below (rng, 1000) < 200)
-        cluster_disconnect (c, 1 + (uint32_t) s_below (rng, 5));
-    if (s_below (rng, 1000) < 500) {
-        uint32_t id = 1 + (uint32_t) s_below (rng, 5);
+    if (lab_below (rng, 1000) < 200)
+        cluster_disconnect (c, 1 + (uint32_t) lab_below (rng, 5));
+    if (lab_below (rng, 1000) < 500) {
+        uint32_t id = 1 + (uint32_t) lab_below (rng, 5);
         if (!cluster_is_running (c, id))
             cluster_start (c, id);
         cluster_connect (c, id);
     }
-    if (s_below (rng, 1000) < 200) {
-        uint32_t id = 1 + (uint32_t) s_below (rng, 5);
+    if (lab_below (rng, 1000) < 200) {
+        uint32_t id = 1 + (uint32_t) lab_below (rng, 5);
         if (cluster_is_running (c, id))
             cluster_stop (c, id);
     }
@@ -1064,7 +1004,7 @@ s_churn_verify (cluster_t *c, lab_client_t *clients, uint64_t last)
 static void
 s_churn (bool unreliable, const char *tcase)
 {
-    lab_rng_t rng = s_seeded (tcase);
+    lab_rng_t rng = lab_seeded ("test_lab", tcase);
     cluster_t *c = cluster_new (5);
     if (unreliable)
         cluster_unreliable (c, true);
@@ -1074,7 +1014,7 @@ s_churn (bool unreliable, const char *tcase)
     pthread_t threads [3];
     for (uint32_t i = 0; i < 3; i++) {
         clients [i] = (lab_client_t) {.c = c, .me = i, .stop = &stop,
-                                      .rng = {.state = s_rand (&rng)}};
+                                      .rng = {.state = lab_rand (&rng)}};
         clients [i].values = (uint64_t *) calloc (LAB_CHURN_VALUES_MAX, sizeof (uint64_t));
         ck_assert_ptr_nonnull (clients [i].values);
         ck_assert_int_eq (pthread_create (&threads [i], NULL, s_churn_client, &clients [i]), 0);
@@ -1096,7 +1036,7 @@ s_churn (bool unreliable, const char *tcase)
     for (uint32_t i = 0; i < 3; i++)
         pthread_join (threads [i], NULL);
     cluster_idle (c, LAB_ET_MS);
-    uint64_t last = cluster_one (c, s_value (&rng), 5, true);
+    uint64_t last = cluster_one (c, lab_value (&rng), 5, true);
     size_t seen = s_churn_verify (c, clients, last);
     fprintf (stderr, "%s: %llu indexes, %zu values seen committed by clients\n", tcase,
              (unsigned long long) last, seen);
@@ -1118,45 +1058,34 @@ START_TEST (lab_unreliable_churn)
 }
 END_TEST
 
-/* One tcase per test, named after it, so CK_RUN_CASE runs one. */
-static void
-s_add (Suite *s, const char *name, const TTest *test, int timeout_s)
-{
-    TCase *tc = tcase_create (name);
-    tcase_set_timeout (tc, timeout_s);
-    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
-    tcase_add_test (tc, test);
-    suite_add_tcase (s, tc);
-}
-
 int
 main (void)
 {
     Suite *s = suite_create ("lab");
     /* Part A */
-    s_add (s, "lab_initial_election", lab_initial_election, LAB_TIMEOUT_S (0, 3, 3));
-    s_add (s, "lab_re_election", lab_re_election, LAB_TIMEOUT_S (0, 5, 3));
-    s_add (s, "lab_many_elections", lab_many_elections, LAB_TIMEOUT_S (0, 11, 0));
+    lab_add (s, "lab_initial_election", lab_initial_election, LAB_TIMEOUT_S (0, 3, 3));
+    lab_add (s, "lab_re_election", lab_re_election, LAB_TIMEOUT_S (0, 5, 3));
+    lab_add (s, "lab_many_elections", lab_many_elections, LAB_TIMEOUT_S (0, 11, 0));
     /* Part B */
-    s_add (s, "lab_basic_agree", lab_basic_agree, LAB_TIMEOUT_S (3, 1, 0));
-    s_add (s, "lab_rpc_bytes", lab_rpc_bytes, LAB_TIMEOUT_S (11, 1, 0));
-    s_add (s, "lab_follower_failure", lab_follower_failure, LAB_TIMEOUT_S (3, 2, 3));
-    s_add (s, "lab_leader_failure", lab_leader_failure, LAB_TIMEOUT_S (3, 2, 3));
-    s_add (s, "lab_fail_agree", lab_fail_agree, LAB_TIMEOUT_S (7, 1, 2));
-    s_add (s, "lab_fail_no_agree", lab_fail_no_agree, LAB_TIMEOUT_S (2, 2, 2));
-    s_add (s, "lab_concurrent_starts", lab_concurrent_starts, LAB_TIMEOUT_S (5 * 6, 5, 5 * 3));
-    s_add (s, "lab_rejoin", lab_rejoin, LAB_TIMEOUT_S (4, 2, 0));
-    s_add (s, "lab_backup", lab_backup, LAB_TIMEOUT_S (102, 2, 1));
-    s_add (s, "lab_count", lab_count, LAB_TIMEOUT_S (5 * 11, 6, 5 * 3 + 1));
+    lab_add (s, "lab_basic_agree", lab_basic_agree, LAB_TIMEOUT_S (3, 1, 0));
+    lab_add (s, "lab_rpc_bytes", lab_rpc_bytes, LAB_TIMEOUT_S (11, 1, 0));
+    lab_add (s, "lab_follower_failure", lab_follower_failure, LAB_TIMEOUT_S (3, 2, 3));
+    lab_add (s, "lab_leader_failure", lab_leader_failure, LAB_TIMEOUT_S (3, 2, 3));
+    lab_add (s, "lab_fail_agree", lab_fail_agree, LAB_TIMEOUT_S (7, 1, 2));
+    lab_add (s, "lab_fail_no_agree", lab_fail_no_agree, LAB_TIMEOUT_S (2, 2, 2));
+    lab_add (s, "lab_concurrent_starts", lab_concurrent_starts, LAB_TIMEOUT_S (5 * 6, 5, 5 * 3));
+    lab_add (s, "lab_rejoin", lab_rejoin, LAB_TIMEOUT_S (4, 2, 0));
+    lab_add (s, "lab_backup", lab_backup, LAB_TIMEOUT_S (102, 2, 1));
+    lab_add (s, "lab_count", lab_count, LAB_TIMEOUT_S (5 * 11, 6, 5 * 3 + 1));
     /* Part C */
-    s_add (s, "lab_persist1", lab_persist1, LAB_TIMEOUT_S (7, 3, 0));
-    s_add (s, "lab_persist2", lab_persist2, LAB_TIMEOUT_S (16, 5, 5));
-    s_add (s, "lab_persist3", lab_persist3, LAB_TIMEOUT_S (4, 1, 0));
-    s_add (s, "lab_figure8", lab_figure8, LAB_TIMEOUT_S (2, 0, LAB_FIG8_S));
-    s_add (s, "lab_unreliable_agree", lab_unreliable_agree, LAB_TIMEOUT_S (49 + 1, 0, 0));
-    s_add (s, "lab_figure8_unreliable", lab_figure8_unreliable,
+    lab_add (s, "lab_persist1", lab_persist1, LAB_TIMEOUT_S (7, 3, 0));
+    lab_add (s, "lab_persist2", lab_persist2, LAB_TIMEOUT_S (16, 5, 5));
+    lab_add (s, "lab_persist3", lab_persist3, LAB_TIMEOUT_S (4, 1, 0));
+    lab_add (s, "lab_figure8", lab_figure8, LAB_TIMEOUT_S (2, 0, LAB_FIG8_S));
+    lab_add (s, "lab_unreliable_agree", lab_unreliable_agree, LAB_TIMEOUT_S (49 + 1, 0, 0));
+    lab_add (s, "lab_figure8_unreliable", lab_figure8_unreliable,
            LAB_TIMEOUT_S (2, 0, LAB_FIG8_S));
-    s_add (s, "lab_reliable_churn", lab_reliable_churn, LAB_TIMEOUT_S (1, 0, 20));
-    s_add (s, "lab_unreliable_churn", lab_unreliable_churn, LAB_TIMEOUT_S (1, 0, 20));
+    lab_add (s, "lab_reliable_churn", lab_reliable_churn, LAB_TIMEOUT_S (1, 0, 20));
+    lab_add (s, "lab_unreliable_churn", lab_unreliable_churn, LAB_TIMEOUT_S (1, 0, 20));
     return check_run (s);
 }

@@ -3,11 +3,12 @@
 
     Starts N servers (real actors, tcp on 127.0.0.1), each with its own
     data directory, and runs an apply checker on every one of them: each
-    server must apply indexes in order, exactly once per incarnation, and
+    server must apply indexes in order, exactly once per incarnation,
     no two servers (or incarnations) may apply different commands at the
-    same index. Waits are bounded by deadlines derived from the configured
-    timeouts and wake on events (an apply, a status change), never on a
-    fixed sleep.
+    same index, and an index a server skips (zraft does not apply its
+    no-ops) must be one where no server applies a command. Waits are
+    bounded by deadlines derived from the configured timeouts and wake
+    on events (an apply, a status change), never on a fixed sleep.
     =========================================================================
 */
 #ifndef ZR_TEST_CLUSTER_H_INCLUDED
@@ -160,5 +161,42 @@ void cluster_set_dir (cluster_t *self, uint32_t id, const char *dir);
    and cluster_start (of to) replace it with the cluster-wide setting. */
 void cluster_fault_link (cluster_t *self, uint32_t from, uint32_t to,
                          uint32_t drop_ppm, uint32_t delay_ms, uint32_t jitter_ms);
+
+/* ---------------------------------------------------------------------
+   Added for the lab's part D (tests/cluster/test_snapshot.c). */
+
+/* Snapshot mode: the servers snapshot by applied count only. */
+typedef struct {
+    uint64_t entries;                   /* config.snapshot_entries (0: only
+                                           on zraft_snapshot) */
+    uint64_t trailing;                  /* config.snapshot_trailing */
+    uint32_t chunk_bytes;               /* config.snapshot_chunk_bytes */
+    uint64_t pad_bytes;                 /* padding in every snapshot, to
+                                           make it large */
+} cluster_snapshots_t;
+
+/* Creates a cluster of n servers in snapshot mode: the apply checker's
+   state machine also implements fsm.snapshot (the last applied index and
+   the record of every command applied up to it, then pad_bytes of
+   padding, as the lab's) and fsm.restore (replaces the record, sets the
+   last applied index). Its extra rules: a snapshot asked at index covers
+   every command applied; a restored snapshot agrees with what every
+   server applied; within an incarnation a restore never goes backwards
+   (a restarted server starts with an empty record, as in the lab's 2025
+   version, and restores its own snapshot first if it has one). */
+cluster_t *cluster_new_snapshots (uint32_t n, const cluster_snapshots_t *snap);
+
+/* Returns how many files in server id's data directory have a name
+   starting with prefix ("wal-", "snap-"). */
+uint32_t cluster_files (cluster_t *self, uint32_t id, const char *prefix);
+
+/* Returns how many snapshots server id restored in this incarnation
+   (its own at start included). */
+uint64_t cluster_restores (cluster_t *self, uint32_t id);
+
+/* Returns the last index server id applied a command at, restored a
+   snapshot at or snapshotted at, this incarnation (no-ops after it are
+   not seen until the next command). */
+uint64_t cluster_applied (cluster_t *self, uint32_t id);
 
 #endif

@@ -527,6 +527,35 @@ START_TEST (snapshot_find_newest_then_prune)
 }
 END_TEST
 
+START_TEST (snapshot_prune_older_keeps_two_newest)
+{
+    /* Whoever wrote them, only the two newest stay (by index, then
+       term); with fewer than two nothing goes; a file being written
+       stays. */
+    char dir [64], path [512], errmsg [256];
+    s_dir_new (dir);
+    ck_assert_int_eq (zr_snapshot_prune_older (dir, errmsg, sizeof errmsg), 0);
+    s_write (dir, 100, 2, 10, 10);
+    ck_assert_int_eq (zr_snapshot_prune_older (dir, errmsg, sizeof errmsg), 0);
+    ck_assert_int_eq (s_files_count (dir, ".zsnap"), 1);
+    s_write (dir, 250, 2, 10, 10);
+    s_write (dir, 250, 3, 10, 10);
+    s_write (dir, 90, 4, 10, 10);
+    zr_snapshot_meta_t meta = s_meta (300, 1, 3);
+    zr_snapshot_writer_t *w = zr_snapshot_writer_new (dir, &meta, errmsg, sizeof errmsg);
+    ck_assert_ptr_nonnull (w);
+    ck_assert_int_eq (zr_snapshot_prune_older (dir, errmsg, sizeof errmsg), 0);
+    ck_assert_int_eq (s_files_count (dir, ".zsnap"), 3);      /* two + .tmp */
+    ck_assert_int_eq (s_files_count (dir, ".zsnap.tmp"), 1);
+    s_snap_path (path, dir, 250, 2);
+    ck_assert_int_eq (access (path, F_OK), 0);
+    s_snap_path (path, dir, 250, 3);
+    ck_assert_int_eq (access (path, F_OK), 0);
+    zr_snapshot_writer_abort (&w);
+    s_dir_remove (dir);
+}
+END_TEST
+
 START_TEST (snapshot_find_refuses_without_fallback)
 {
     /* Invariant (3): a damaged newest snapshot is refused even though an
@@ -736,6 +765,7 @@ main (void)
     tcase_add_test (tc, snapshot_find_none);
     tcase_add_test (tc, snapshot_find_removes_crash_leftover);
     tcase_add_test (tc, snapshot_find_newest_then_prune);
+    tcase_add_test (tc, snapshot_prune_older_keeps_two_newest);
     tcase_add_test (tc, snapshot_find_refuses_without_fallback);
     tcase_add_test (tc, snapshot_find_refuses_misnamed_file);
     tcase_add_test (tc, snapshot_find_refuses_every_header_flip);
