@@ -213,33 +213,6 @@ START_TEST (pause_stale_leader_never_commits)
 }
 END_TEST
 
-/* Copies every file of directory from into directory to (WAL segments:
-   a flat directory), replacing files of the same name. */
-static void
-s_copy_files (const char *from, const char *to)
-{
-    DIR *d = opendir (from);
-    ck_assert_ptr_nonnull (d);
-    struct dirent *de;
-    char src [512], dst [512];
-    static char buf [1 << 16];
-    while ((de = readdir (d))) {
-        if (de->d_name [0] == '.')
-            continue;
-        snprintf (src, sizeof src, "%s/%s", from, de->d_name);
-        snprintf (dst, sizeof dst, "%s/%s", to, de->d_name);
-        int in = open (src, O_RDONLY), out = open (dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ck_assert_msg (in >= 0 && out >= 0, "copy %s -> %s", src, dst);
-        ssize_t n;
-        while ((n = read (in, buf, sizeof buf)) > 0)
-            ck_assert_int_eq (write (out, buf, (size_t) n), n);
-        ck_assert_int_eq (n, 0);
-        ck_assert_int_eq (fsync (out), 0);
-        close (in);
-        close (out);
-    }
-    closedir (d);
-}
 
 /* A full disk (brief: bad input "gets a clear error and loses nothing"):
    a follower whose WAL cannot grow reports disk_failed and acknowledges
@@ -248,23 +221,6 @@ s_copy_files (const char *from, const char *to)
    The small disk is a 5 MiB tmpfs: the WAL's two first segments fit, the
    third (prepared once the second is half full) does not. Mounting needs
    root, as the suite's set-up does. */
-/* Moves stopped server f's data to a new 5 MiB tmpfs (home keeps the
-   path it had, small gets the mount point) and starts it there. */
-static void
-s_small_disk (cluster_t *c, uint32_t f, char *home, size_t home_size,
-              char *small, size_t small_size)
-{
-    cluster_stop (c, f);
-    snprintf (home, home_size, "%s", cluster_dir (c, f));
-    snprintf (small, small_size, "/tmp/zraft-full-XXXXXX");
-    ck_assert_ptr_nonnull (mkdtemp (small));
-    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=5m,mode=0700") == 0,
-                   "mount tmpfs on %s: %s (the suite runs as root)", small,
-                   strerror (errno));
-    s_copy_files (home, small);
-    cluster_set_dir (c, f, small);
-    cluster_start (c, f);
-}
 
 /* Commits 128 KiB commands until server f reports its full disk (about
    4 MiB of them), failing the test if it never does; returns its
@@ -290,7 +246,7 @@ START_TEST (full_disk_stops_acks_loses_nothing)
     uint32_t f = leader % 3 + 1;
     cluster_one (c, 1, 3, false);
     char home [256], small [64];
-    s_small_disk (c, f, home, sizeof home, small, sizeof small);
+    cluster_small_disk (c, f, home, sizeof home, small, sizeof small);
     zraft_status_t st = s_fill_disk (c, f);
     uint64_t durable = st.persisted;
     /* Two servers still make a majority; the full one acknowledges
@@ -304,7 +260,7 @@ START_TEST (full_disk_stops_acks_loses_nothing)
     ck_assert_uint_lt (st.persisted, last);
     /* Moved to a disk with room, it keeps every durable entry. */
     cluster_stop (c, f);
-    s_copy_files (small, home);
+    cluster_copy_files (small, home);
     ck_assert_int_eq (umount (small), 0);
     ck_assert_int_eq (rmdir (small), 0);
     cluster_set_dir (c, f, home);
@@ -329,7 +285,7 @@ START_TEST (full_disk_leader_steps_down)
     uint32_t f = leader % 3 + 1;
     cluster_one (c, 1, 3, false);
     char home [256], small [64];
-    s_small_disk (c, f, home, sizeof home, small, sizeof small);
+    cluster_small_disk (c, f, home, sizeof home, small, sizeof small);
     cluster_one (c, 2, 3, true);        /* f is caught up */
     /* A transfer is abandoned if f does not catch up within an election
        timeout (a loaded machine, a sanitizer build): ask again. */

@@ -39,6 +39,8 @@
     =========================================================================
 */
 #include <check.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include "../lib/check_run.h"
 #include "../lib/cluster.h"
 #include "../lib/lab.h"
@@ -91,6 +93,8 @@
    buffer, and the chunks in flight (8 MiB per follower) make about 2x
    the snapshot; 3x leaves room for the allocator. */
 #define SNAP_LARGE_GROWTH_MAX (3 * SNAP_LARGE_PAD_BYTES)
+/* A snapshot that cannot fit on a 5 MiB disk holding two WAL segments. */
+#define SNAP_FULL_PAD_BYTES (8ull << 20)
 
 /* Lab part D's snapshot mode. */
 static const cluster_snapshots_t s_snap = {
@@ -475,6 +479,63 @@ START_TEST (snapshot_large_install)
 }
 END_TEST
 
+/* A full disk while installing a snapshot (issue: "a full disk ...
+   while snapshotting: the node stops acknowledging, reports the error
+   in status and the log, and loses nothing; it never spins or
+   crashes"): a follower on a 5 MiB tmpfs misses entries the leader then
+   compacts into an 8 MiB snapshot; the install cannot fit, so the
+   follower's persister fails, the follower reports disk_failed and
+   installs nothing, while the two others keep committing. Moved back to
+   a disk with room, it installs the snapshot and catches up. */
+START_TEST (snapshot_install_full_disk)
+{
+    lab_rng_t rng = lab_seeded ("test_snapshot", "snapshot_install_full_disk");
+    cluster_snapshots_t big = {.entries = 0, .trailing = SNAP_TRAILING,
+                               .chunk_bytes = SNAP_LARGE_CHUNK_BYTES,
+                               .pad_bytes = SNAP_FULL_PAD_BYTES};
+    cluster_t *c = cluster_new_snapshots (3, &big);
+    cluster_one (c, lab_value (&rng), 3, true);
+    uint32_t leader = cluster_leader (c);
+    uint32_t victim = lab_plus (3, leader, 1);
+    char home [256], small [64];
+    cluster_small_disk (c, victim, home, sizeof home, small, sizeof small);
+    cluster_one (c, lab_value (&rng), 3, true);
+    leader = cluster_leader (c);
+    ck_assert_uint_ne (leader, victim);     /* it only just came back */
+    zraft_status_t vst;
+    cluster_disconnect (c, victim);
+    cluster_status (c, victim, &vst);
+    for (int k = 0; k < 2 * SNAP_INTERVAL; k++)
+        cluster_one (c, lab_value (&rng), 2, true);
+    ck_assert_int_eq (zraft_snapshot (cluster_node (c, leader)), 0);
+    s_wait_first_index (c, leader, vst.last_index + 1);
+    cluster_connect (c, victim);
+    int64_t deadline = zclock_mono () + SNAP_LARGE_WAIT_MS;
+    do {                                /* the others commit meanwhile */
+        cluster_one (c, lab_value (&rng), 2, true);
+        cluster_status (c, victim, &vst);
+        ck_assert_msg (zclock_mono () < deadline, "n%u never reported its "
+                       "full disk", victim);
+    } while (!vst.disk_failed);
+    ck_assert_uint_eq (vst.snapshots_installed, 0);
+    uint64_t last = cluster_one (c, lab_value (&rng), 2, true);
+    /* Moved to a disk with room, it installs and catches up. */
+    cluster_stop (c, victim);
+    cluster_copy_files (small, home);
+    ck_assert_int_eq (umount (small), 0);
+    ck_assert_int_eq (rmdir (small), 0);
+    cluster_set_dir (c, victim, home);
+    cluster_start (c, victim);
+    cluster_status (c, victim, &vst);
+    ck_assert (!vst.disk_failed);
+    ck_assert_uint_eq (cluster_wait_committed (c, last, 3, SNAP_LARGE_WAIT_MS), 3);
+    cluster_status (c, victim, &vst);
+    ck_assert_uint_eq (vst.snapshots_installed, 1);
+    cluster_one (c, lab_value (&rng), 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -498,5 +559,7 @@ main (void)
     lab_add (s, "lab_snapshot_init_reliable", lab_snapshot_init_reliable, init_s);
     lab_add (s, "snapshot_large_install", snapshot_large_install,
              LAB_TIMEOUT_S (SNAP_LARGE_ENTRIES + 4, 2, 3 * SNAP_LARGE_WAIT_MS / 1000));
+    lab_add (s, "snapshot_install_full_disk", snapshot_install_full_disk,
+             LAB_TIMEOUT_S (2 * SNAP_INTERVAL + 8, 2, 3 * SNAP_LARGE_WAIT_MS / 1000));
     return check_run (s);
 }

@@ -5,6 +5,9 @@
 #include <check.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include "cluster.h"
 
 #define CLUSTER_NODES_MAX 9
@@ -933,4 +936,50 @@ cluster_applied (cluster_t *self, uint32_t id)
     uint64_t applied = self->nodes [id].applied;
     pthread_mutex_unlock (&self->mutex);
     return applied;
+}
+
+/* Copies every file of directory from into directory to (WAL segments:
+   a flat directory), replacing files of the same name. */
+void
+cluster_copy_files (const char *from, const char *to)
+{
+    DIR *d = opendir (from);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *de;
+    char src [512], dst [512];
+    static char buf [1 << 16];
+    while ((de = readdir (d))) {
+        if (de->d_name [0] == '.')
+            continue;
+        snprintf (src, sizeof src, "%s/%s", from, de->d_name);
+        snprintf (dst, sizeof dst, "%s/%s", to, de->d_name);
+        int in = open (src, O_RDONLY), out = open (dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ck_assert_msg (in >= 0 && out >= 0, "copy %s -> %s", src, dst);
+        ssize_t n;
+        while ((n = read (in, buf, sizeof buf)) > 0)
+            ck_assert_int_eq (write (out, buf, (size_t) n), n);
+        ck_assert_int_eq (n, 0);
+        ck_assert_int_eq (fsync (out), 0);
+        close (in);
+        close (out);
+    }
+    closedir (d);
+}
+
+/* Moves stopped server f's data to a new 5 MiB tmpfs (home keeps the
+   path it had, small gets the mount point) and starts it there. */
+void
+cluster_small_disk (cluster_t *c, uint32_t f, char *home, size_t home_size,
+              char *small, size_t small_size)
+{
+    cluster_stop (c, f);
+    snprintf (home, home_size, "%s", cluster_dir (c, f));
+    snprintf (small, small_size, "/tmp/zraft-full-XXXXXX");
+    ck_assert_ptr_nonnull (mkdtemp (small));
+    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=5m,mode=0700") == 0,
+                   "mount tmpfs on %s: %s (the suite runs as root)", small,
+                   strerror (errno));
+    cluster_copy_files (home, small);
+    cluster_set_dir (c, f, small);
+    cluster_start (c, f);
 }

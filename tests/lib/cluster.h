@@ -199,4 +199,15 @@ uint64_t cluster_restores (cluster_t *self, uint32_t id);
    not seen until the next command). */
 uint64_t cluster_applied (cluster_t *self, uint32_t id);
 
+/* Copies every file of directory from into directory to (a flat data
+   directory), replacing files of the same name, fsyncing each. */
+void cluster_copy_files (const char *from, const char *to);
+
+/* Moves server f's data to a new 5 MiB tmpfs and starts it there: home
+   gets the directory it had, small the mount point (both caller's
+   buffers). Stops f first. Mounting needs root, as the suite's set-up
+   does. The caller unmounts small and removes it. */
+void cluster_small_disk (cluster_t *c, uint32_t f, char *home, size_t home_size,
+                         char *small, size_t small_size);
+
 #endif
