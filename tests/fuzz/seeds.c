@@ -86,6 +86,46 @@ s_append (const char *name, zr_index_t prev_index, zr_term_t prev_term,
     s_frame (name, &msg);
 }
 
+/* InstallSnapshot chunks and replies: first, middle, last and empty
+   chunks, wide offsets, every reply flag. */
+static void
+s_codec_snapshot (void)
+{
+    static uint8_t chunk [300];
+    for (size_t i = 0; i < sizeof chunk; i++)
+        chunk [i] = (uint8_t) (i * 11 + 3);
+    zr_message_t m = {.type = ZR_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 7,
+                      .last_index = 4096, .last_term = 6, .snap_offset = 0,
+                      .snap_size = 1000, .chunk_size = 300, .chunk = chunk};
+    s_frame ("snapshot-first", &m);
+    m.snap_offset = 300;
+    m.chunk_size = 17;
+    s_frame ("snapshot-middle", &m);
+    m.snap_offset = 700;
+    m.chunk_size = 300;
+    s_frame ("snapshot-last", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT, .from = 3, .to = 1,
+                        .term = 1, .last_index = 1, .last_term = 1};
+    s_frame ("snapshot-empty", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT, .from = 2, .to = 5,
+                        .term = 1ull << 40, .last_index = 1ull << 35,
+                        .last_term = 1ull << 40, .snap_offset = 1ull << 33,
+                        .snap_size = (1ull << 33) + 8, .chunk_size = 8,
+                        .chunk = chunk};
+    s_frame ("snapshot-wide", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT_REPLY, .from = 2, .to = 1,
+                        .term = 7, .last_index = 4096, .snap_offset = 300,
+                        .success = true};
+    s_frame ("snapshot-reply", &m);
+    m.snap_offset = 1000;
+    m.installed = true;
+    s_frame ("snapshot-reply-installed", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT_REPLY, .from = 2, .to = 1,
+                        .term = 9, .last_index = 1ull << 34,
+                        .snap_offset = 1ull << 20};
+    s_frame ("snapshot-reply-refused", &m);
+}
+
 static void
 s_codec (void)
 {
@@ -115,6 +155,7 @@ s_codec (void)
                         .term = 6, .match_index = 500, .conflict_term = 4,
                         .conflict_index = 410, .last_index = 800};
     s_frame ("append-reply-conflict", &m);
+    s_codec_snapshot ();
     s_append ("heartbeat", 41, 6, 0, NULL);
     s_append ("append-first", 0, 0, 1, (const uint32_t []) {3});
     uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
