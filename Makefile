@@ -119,8 +119,9 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
-# decoder allocates in both.
-FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/libzraft.a
+# decoder allocates in both; tests/fuzz/scratch.c holds the directory of
+# the targets that recover from files.
+FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/obj/tests/fuzz/scratch.o $(B)/libzraft.a
 $(B)/obj/tests/fuzz/replay.o: CFLAGS += -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"'
 $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay.o $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
