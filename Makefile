@@ -73,7 +73,7 @@ PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
 # crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target
 # is one more name here: make fuzz runs it, make test replays its corpus.
-FUZZ_TARGETS := codec peer_id wal
+FUZZ_TARGETS := codec peer_id wal snapshot
 FUZZ_REPLAYS := $(patsubst %,$(B)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC)) $(FUZZ_REPLAYS) \
              $(B)/tests/sim/test_sim \

@@ -11,6 +11,12 @@
                       starts, preambles, renamed and compacted segments;
                       each also with a zero byte more (odd length: bigger
                       segments, see fuzz_wal.c)
+    seeds snapshot DIR
+                      snapshot files written by zr_snapshot_writer_*,
+                      whole, cut, misnamed and with a newer version or
+                      flag, in fuzz_snapshot.c's format (control byte
+                      first)
+
     Seeds are deterministic (no time, no randomness), named seed-<what>,
     and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
     what libFuzzer keeps. Run by make fuzz-seeds.
@@ -464,13 +470,89 @@ s_wal (void)
     s_wal_seed (&w, "two-segments-torn", 6, 12);
 }
 
+//  --------------------------------------------------------------------------
+//  snapshot
+
+/* Writes snapshot files with zr_snapshot_writer_* and seeds from them,
+   in fuzz_snapshot.c's format (a control byte, then the file): whole,
+   cut at a few points, and patched where the target's control byte
+   repairs the crcs. */
+static void
+s_snapshot_file (const char *name, uint32_t n_servers, uint64_t data_bytes)
+{
+    char dir [64];
+    snprintf (dir, sizeof dir, "/tmp/zr-seeds-XXXXXX");
+    zr_assert (mkdtemp (dir));
+    zr_snapshot_meta_t meta;
+    memset (&meta, 0, sizeof meta);
+    meta.index = 40 + data_bytes;
+    meta.term = 3;
+    meta.n_servers = n_servers;
+    for (uint32_t i = 0; i < n_servers; i++) {
+        meta.ids [i] = (zr_id_t) (n_servers - i);
+        snprintf (meta.endpoints [i], sizeof meta.endpoints [i],
+                  "tcp://10.0.0.%u:5%03u", i + 1, i);
+    }
+    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &meta, NULL, 0);
+    zr_assert (writer);
+    for (uint64_t i = 0; i < data_bytes; i++) {
+        uint8_t byte = (uint8_t) (i * 29 + 1);
+        zr_assert (zr_snapshot_writer_append (writer, &byte, 1) == 0);
+    }
+    zr_assert (zr_snapshot_writer_commit (&writer, &meta, NULL, 0) == 0);
+    char path [256];
+    zr_assert (zr_snapshot_path (dir, meta.index, meta.term, path,
+                                 sizeof path) == 0);
+    static uint8_t file [1 + 8192];
+    FILE *f = fopen (path, "rb");
+    zr_assert (f);
+    size_t len = fread (file + 1, 1, sizeof file - 1, f);
+    fclose (f);
+    zr_assert (len > 0 && len < sizeof file - 1);
+    file [0] = 0;
+    s_write (name, file, len + 1);
+    size_t header = zr_snapshot_header_bytes (&meta);
+    const size_t cuts [] = {10, 40, header - 1, header, header + data_bytes / 2};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts [0]; i++) {
+        if (cuts [i] >= len || (i > 0 && cuts [i] == cuts [i - 1]))
+            continue;
+        char cut [96];
+        snprintf (cut, sizeof cut, "%s-cut%zu", name, cuts [i]);
+        s_write (cut, file, cuts [i] + 1);
+    }
+    char other [96];
+    file [0] = 0x0c;                    /* another name, a temp leftover */
+    snprintf (other, sizeof other, "%s-misnamed", name);
+    s_write (other, file, len + 1);
+    file [0] = 0x03;                    /* flags set, crcs repaired */
+    file [1 + 16] = 1;
+    snprintf (other, sizeof other, "%s-flags", name);
+    s_write (other, file, len + 1);
+    file [1 + 16] = 0;
+    file [1 + 8] = 2;                   /* version 2, crcs repaired */
+    snprintf (other, sizeof other, "%s-version2", name);
+    s_write (other, file, len + 1);
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -r %s", dir);
+    zr_assert (system (cmd) == 0);
+}
+
+static void
+s_snapshot (void)
+{
+    s_snapshot_file ("one-server-empty", 1, 0);
+    s_snapshot_file ("three-servers", 3, 100);
+    s_snapshot_file ("five-servers", 5, 700);
+}
+
 int
 main (int argc, char **argv)
 {
     static const struct {
         const char *name;               /* the target */
         void (*write) (void);           /* writes its seeds */
-    } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal}};
+    } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
+                   {"snapshot", s_snapshot}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -479,6 +561,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot DIR\n");
     return 64;
 }
