@@ -75,7 +75,7 @@ PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
 # crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target
 # is one more name here: make fuzz runs it, make test replays its corpus.
-FUZZ_TARGETS := codec peer_id wal
+FUZZ_TARGETS := codec peer_id wal snapshot
 FUZZ_REPLAYS := $(patsubst %,$(B)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC)) $(FUZZ_REPLAYS) \
              $(B)/tests/sim/test_sim \
@@ -121,8 +121,9 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
-# decoder allocates in both.
-FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/libzraft.a
+# decoder allocates in both; tests/fuzz/scratch.c holds the directory of
+# the targets that recover from files.
+FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/obj/tests/fuzz/scratch.o $(B)/libzraft.a
 $(B)/obj/tests/fuzz/replay.o: CFLAGS += -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"'
 $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay.o $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)

@@ -1231,6 +1231,14 @@ s_segment_judge (s_recovery_t *rcv, const s_seg_t *seg, bool has_data,
                  char *errmsg, size_t errlen)
 {
     char name [S_NAME_MAX];
+    /* A closed segment was synced before its rename (invariants 2, 10):
+       one without records lost them, and reusing it as the current
+       segment would append under a name its records contradict. */
+    if (!has_data && seg->closed)
+        return s_error (errmsg, errlen, ZR_ECORRUPT,
+                        "%s: no records at offset %d under a closed name "
+                        "(refusing to drop acknowledged data)", seg->name,
+                        S_SEG_HEADER);
     if (!has_data) {
         if (!rcv->have_empty)
             rcv->empty_seq = seg->seq;

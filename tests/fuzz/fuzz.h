@@ -63,4 +63,15 @@ uint64_t fuzz_alloc_bytes (void);
         }                                                                    \
     } while (0)
 
+/* Returns the target's scratch directory (tests/fuzz/scratch.c), made
+   on the first call, removed at exit. */
+const char *fuzz_scratch_dir (void);
+
+/* Removes every file in the scratch directory, which must exist. */
+void fuzz_scratch_clear (void);
+
+/* Returns the lowest free file descriptor: equal before and after a
+   call, the call leaked none. */
+int fuzz_fd_free (void);
+
 #endif

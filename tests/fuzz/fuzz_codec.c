@@ -7,7 +7,8 @@
       here: nothing fails to allocate), and *msg_p is untouched on error;
     - allocation stays within S_ALLOC_MULTIPLE x frame + S_ALLOC_CONSTANT;
     - a decoded message keeps the limits and rules (entry count against
-      the bytes present, payload sizes, indexes, ids, semantic rules);
+      the bytes present, payload sizes, indexes, ids, semantic rules,
+      a SNAPSHOT chunk within its snapshot and in a blob of its own);
     - round trip: it re-encodes (the encoder asserts every rule) into the
       canonical form, at most as long as the frame, which decodes to an
       equal message and re-encodes to the same bytes;
@@ -32,6 +33,37 @@ const char fuzz_target [] = "codec";
 
 /* Smallest encoding of one entry: fixarray, term, type, bin8 of 0. */
 #define S_ENTRY_BYTES_MIN 5
+
+/* Checks the InstallSnapshot fields: codec.h's SNAPSHOT and
+   SNAPSHOT_REPLY rules, a chunk within the frame, in its own blob, and
+   zero in the types that do not carry them. */
+static void
+s_check_snapshot (const zr_message_t *msg, size_t size)
+{
+    FUZZ_CHECK (msg->chunk_size <= ZR_CHUNK_BYTES_MAX);
+    FUZZ_CHECK (msg->chunk_size <= size);
+    FUZZ_CHECK ((msg->chunk_size > 0) == (msg->chunk != NULL));
+    FUZZ_CHECK ((msg->chunk_size > 0) == (msg->chunk_blob != NULL));
+    if (msg->chunk_blob)
+        FUZZ_CHECK (msg->chunk == msg->chunk_blob->data
+                    && msg->chunk_size <= msg->chunk_blob->size);
+    if (msg->type == ZR_MSG_SNAPSHOT) {
+        FUZZ_CHECK (msg->last_index >= 1 && msg->last_term >= 1);
+        FUZZ_CHECK (msg->last_term <= msg->term);
+        FUZZ_CHECK (msg->snap_offset <= msg->snap_size);
+        FUZZ_CHECK (msg->chunk_size <= msg->snap_size - msg->snap_offset);
+    }
+    else
+        FUZZ_CHECK (msg->chunk_size == 0 && msg->snap_size == 0);
+    if (msg->type == ZR_MSG_SNAPSHOT_REPLY) {
+        FUZZ_CHECK (msg->last_index >= 1);
+        FUZZ_CHECK (!msg->installed || msg->success);
+    }
+    else
+        FUZZ_CHECK (!msg->installed);
+    if (msg->type != ZR_MSG_SNAPSHOT && msg->type != ZR_MSG_SNAPSHOT_REPLY)
+        FUZZ_CHECK (msg->snap_offset == 0);
+}
 
 /* Checks what a decoded message promises beyond what the encoder
    asserts: the limits, against the size of the frame it came from. */
@@ -59,6 +91,7 @@ s_check_limits (const zr_message_t *msg, size_t size)
         payload += entry->size;
     }
     FUZZ_CHECK (payload <= size);
+    s_check_snapshot (msg, size);
 }
 
 /* Checks that a and b carry the same fields and entries. */
@@ -73,6 +106,12 @@ s_check_equal (const zr_message_t *a, const zr_message_t *b)
     FUZZ_CHECK (a->match_index == b->match_index);
     FUZZ_CHECK (a->conflict_term == b->conflict_term);
     FUZZ_CHECK (a->conflict_index == b->conflict_index);
+    FUZZ_CHECK (a->snap_offset == b->snap_offset);
+    FUZZ_CHECK (a->snap_size == b->snap_size);
+    FUZZ_CHECK (a->installed == b->installed);
+    FUZZ_CHECK (a->chunk_size == b->chunk_size);
+    FUZZ_CHECK (a->chunk_size == 0
+                || memcmp (a->chunk, b->chunk, a->chunk_size) == 0);
     FUZZ_CHECK (a->n_entries == b->n_entries);
     for (uint32_t i = 0; i < a->n_entries; i++) {
         const zr_entry_t *x = &a->entries [i], *y = &b->entries [i];

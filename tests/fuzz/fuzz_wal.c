@@ -1,30 +1,38 @@
 /*  =========================================================================
     fuzz_wal - zr_wal_open recovering from arbitrary segment files
 
-    The input is the content of segment 1 (wal-0000000000000001.seg) of
-    a fresh WAL directory or, when it holds S_SPLIT, of segments 1 and 2:
-    the bytes before the first S_SPLIT and those after it. Each file is
-    padded with zeros to the segment size zr_wal_open is given,
-    ZR_WAL_SEGMENT_BYTES_MIN, as zr_wal_append's files always are (wal.h
-    invariant 3: a segment has its full size from creation), so inputs
-    stay small and the seeds, real WALs written by zr_wal_append
-    (tests/fuzz/seeds.c) with their zero tails cut, reach the record
-    decoder. An input of odd length opens the WAL with segment_bytes
-    twice the files' size (the operator raised it between two runs) and,
-    after recovery, writes an entry of S_GROWN bytes, too big for the old
-    segments. Checks:
+    The input is the content of up to S_SEGMENTS_MAX segments of a fresh
+    WAL directory, split by S_SPLIT: piece k is segment k + 1. A piece
+    that opens with S_CLOSED and two u64 (first, last, little-endian) is
+    written under the closed name wal-<seq>-<first>-<last>.seg, the rest
+    under wal-<seq>.seg; an empty piece writes no file (a compacted or
+    lost segment). An input that ends with S_SNAP and one byte b opens
+    the WAL with snap_index b (else 0), the last index of a snapshot the
+    caller holds. Each file is padded with zeros to the segment size
+    zr_wal_open is given, ZR_WAL_SEGMENT_BYTES_MIN, as zr_wal_append's
+    files always are (wal.h invariant 3: a segment has its full size
+    from creation), so inputs stay small and the seeds, real WALs
+    written by zr_wal_append (tests/fuzz/seeds.c) with their zero tails
+    cut, reach the record decoder. An input of odd length opens the WAL
+    with segment_bytes twice the files' size (the operator raised it
+    between two runs) and, after recovery, writes an entry of S_GROWN
+    bytes, too big for the old segments. Checks:
     - zr_wal_open returns 0 or ZR_ECORRUPT with a reason in errmsg, and
       on error leaves *wal_p NULL and the state zeroed (ZR_EIO would mean
       the harness's disk failed, ZR_ENOMEM cannot happen here);
     - allocation stays within the bound below (S_ALLOC_*);
-    - a recovered log keeps wal.h invariant (4) and holds no more payload
-      than the input;
-    - recovery is final: an entry and a hard state written after it are
-      durable, and a second open finds nothing torn, the same log plus
-      that entry, and the new hard state;
+    - a recovered log keeps wal.h invariant (4) and the window rule of
+      zr_wal_open: its first entry is at most max (snap_index, log
+      start) + 1; it holds no more payload than the files;
+    - recovery is final: after it the target does what the node does
+      (actors/node.c: a log that stops short of the snapshot restarts
+      after it, zr_wal_set_start), writes an entry and a hard state,
+      and a second open with the same snap_index finds nothing torn,
+      the new hard state, and the same log plus that entry, less a
+      prefix of entries the snapshot covers (closed segments it deletes
+      unread, invariant 10);
     - no file descriptor outlives zr_wal_destroy.
-    The directory lives under $TMPDIR, else /dev/shm (fdatasync on tmpfs
-    costs nothing), else /tmp, and is removed at exit.
+    The directory is tests/fuzz/scratch.c's.
     =========================================================================
 */
 #include "../../actors/wal.h"
@@ -37,18 +45,28 @@
 
 const char fuzz_target [] = "wal";
 
-/* Separates segment 1 from segment 2 in an input. */
+/* Separates the segments of an input. */
 #define S_SPLIT "ZRSPLIT2"
 #define S_SPLIT_BYTES (sizeof S_SPLIT - 1)
+/* Opens a segment to be written under a closed name, then u64 first and
+   u64 last. */
+#define S_CLOSED "ZRCLOSED"
+#define S_CLOSED_BYTES (sizeof S_CLOSED - 1 + 16)
+/* Then a byte, snap_index: ends the input. */
+#define S_SNAP "ZRSNAPIX"
+#define S_SNAP_BYTES (sizeof S_SNAP - 1)
+/* Segments an input may hold. */
+#define S_SEGMENTS_MAX 3
 
 /* Allocation bound: S_ALLOC_FILE_MULTIPLE x the bytes of the segment
    files, for the read buffer (one file at a time, its size + 1 rounded
-   up to a power of two by doubling), plus S_ALLOC_MULTIPLE x the input,
-   which holds every non-zero byte: the entry array (a 40-byte
-   zr_entry_t per record of at least 32 bytes, doubling), the payload
-   buffer (doubling) and its final blob; plus S_ALLOC_CONSTANT for
-   opendir's 32 KiB buffer and the zr_wal_t. */
-#define S_ALLOC_FILE_MULTIPLE 4
+   up to a power of two by doubling: 4 x) and the payloads, which may be
+   the zeros a file is padded with (the payload buffer, doubling, and
+   its final blob: 3 x); plus S_ALLOC_MULTIPLE x the input, which holds
+   every record header: the entry array (a 40-byte zr_entry_t per record
+   of at least 32 bytes, doubling); plus S_ALLOC_CONSTANT for opendir's
+   32 KiB buffer and the zr_wal_t. */
+#define S_ALLOC_FILE_MULTIPLE 8
 #define S_ALLOC_MULTIPLE 16
 #define S_ALLOC_CONSTANT (64 * 1024)
 
@@ -57,54 +75,40 @@ const char fuzz_target [] = "wal";
 #define S_PAYLOAD_BYTES 16
 #define S_GROWN ZR_WAL_SEGMENT_BYTES_MIN
 
-static char s_dir [256];                /* the WAL directory */
+static const char *s_dir;                /* fuzz_scratch_dir () */
 static uint8_t s_payload [S_GROWN];     /* of the entry written after */
 
-/* Removes every file in the WAL directory. */
-static void
-s_dir_clear (void)
+static uint64_t
+s_le64 (const uint8_t *p)
 {
-    DIR *d = opendir (s_dir);
-    FUZZ_CHECK (d);
-    struct dirent *de;
-    while ((de = readdir (d)))
-        if (de->d_name [0] != '.')
-            FUZZ_CHECK (unlinkat (dirfd (d), de->d_name, 0) == 0);
-    closedir (d);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t) p [i] << (8 * i);
+    return v;
 }
 
-static void
-s_dir_remove (void)
-{
-    s_dir_clear ();
-    rmdir (s_dir);
-}
-
-/* Creates the WAL directory on the first call. */
-static void
-s_dir_ready (void)
-{
-    if (s_dir [0])
-        return;
-    const char *base = getenv ("TMPDIR");
-    struct stat st;
-    if (!base || !*base)
-        base = stat ("/dev/shm", &st) == 0 ? "/dev/shm" : "/tmp";
-    snprintf (s_dir, sizeof s_dir, "%s/zr-fuzz-wal-XXXXXX", base);
-    for (size_t i = 0; i < sizeof s_payload; i++)
-        s_payload [i] = (uint8_t) (i * 13 + 5);
-    FUZZ_CHECK (mkdtemp (s_dir));
-    atexit (s_dir_remove);
-}
-
-/* Writes segment seq: size bytes of data, then zeros up to a segment.
-   Returns the file's size. */
+/* Writes segment seq from a piece of the input: no file if it is empty,
+   else its bytes (after S_CLOSED's, which name the file), then zeros up
+   to a segment. Returns the file's size. */
 static size_t
 s_segment_write (uint64_t seq, const uint8_t *data, size_t size)
 {
-    char path [320];
-    snprintf (path, sizeof path, "%s/wal-%016llx.seg", s_dir,
-              (unsigned long long) seq);
+    if (size == 0)
+        return 0;
+    char path [360];
+    if (size >= S_CLOSED_BYTES
+        && memcmp (data, S_CLOSED, sizeof S_CLOSED - 1) == 0) {
+        const uint8_t *range = data + sizeof S_CLOSED - 1;
+        snprintf (path, sizeof path, "%s/wal-%016llx-%016llx-%016llx.seg",
+                  s_dir, (unsigned long long) seq,
+                  (unsigned long long) s_le64 (range),
+                  (unsigned long long) s_le64 (range + 8));
+        data += S_CLOSED_BYTES;
+        size -= S_CLOSED_BYTES;
+    }
+    else
+        snprintf (path, sizeof path, "%s/wal-%016llx.seg", s_dir,
+                  (unsigned long long) seq);
     int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     FUZZ_CHECK (fd >= 0);
     FUZZ_CHECK (write (fd, data, size) == (ssize_t) size);
@@ -114,21 +118,37 @@ s_segment_write (uint64_t seq, const uint8_t *data, size_t size)
     return size < ZR_WAL_SEGMENT_BYTES_MIN ? ZR_WAL_SEGMENT_BYTES_MIN : size;
 }
 
-/* Returns the lowest free file descriptor. */
-static int
-s_fd_free (void)
+/* Writes the segments of an input (S_SNAP's tail cut off). Returns the
+   bytes of the files. */
+static size_t
+s_segments_write (const uint8_t *data, size_t size)
 {
-    int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    FUZZ_CHECK (fd >= 0);
-    close (fd);
-    return fd;
+    size_t disk = 0;
+    for (uint64_t seq = 1; seq <= S_SEGMENTS_MAX; seq++) {
+        const uint8_t *split = seq < S_SEGMENTS_MAX
+            ? (const uint8_t *) memmem (data, size, S_SPLIT, S_SPLIT_BYTES)
+            : NULL;
+        size_t piece = split ? (size_t) (split - data) : size;
+        disk += s_segment_write (seq, data, piece);
+        if (!split)
+            break;
+        data += piece + S_SPLIT_BYTES;
+        size -= piece + S_SPLIT_BYTES;
+    }
+    return disk;
 }
 
-/* Checks invariant (4) and the payload bound on a recovered state. */
+/* Checks invariant (4), the window rule and the payload bound on a
+   recovered state from disk bytes of files. */
 static void
-s_check_state (const zr_wal_state_t *state, size_t size)
+s_check_state (const zr_wal_state_t *state, size_t size, size_t disk,
+               zr_index_t snap_index)
 {
     FUZZ_CHECK ((state->n_entries > 0) == (state->entries != NULL));
+    zr_index_t covered = state->start_index > snap_index
+                       ? state->start_index : snap_index;
+    FUZZ_CHECK (state->n_entries == 0 || (state->entries [0].index >= 1
+                && state->entries [0].index <= covered + 1));
     uint64_t payload = 0;
     for (uint32_t i = 0; i < state->n_entries; i++) {
         const zr_entry_t *e = &state->entries [i];
@@ -142,53 +162,71 @@ s_check_state (const zr_wal_state_t *state, size_t size)
         FUZZ_CHECK ((e->size > 0) == (e->blob != NULL));
         payload += e->size;
     }
-    FUZZ_CHECK (payload <= size);
+    /* Payload bytes come from the files: the input, or the zeros a
+       segment is padded with (a seed's entry of zeros is cut from it). */
+    FUZZ_CHECK (payload <= disk);
     FUZZ_CHECK (state->torn_bytes <= size);
 }
 
-/* Writes one entry of size bytes and a hard state into a recovered WAL,
-   syncs. */
-static void
-s_append_after (zr_wal_t *wal, const zr_wal_state_t *state, uint32_t size)
+/* After recovery, does what the node does (actors/node.c): a log that
+   stops short of the snapshot restarts after it. Then writes one entry
+   of size bytes and a hard state, syncs. Returns true if the log was
+   restarted. */
+static bool
+s_append_after (zr_wal_t *wal, const zr_wal_state_t *state,
+                zr_index_t snap_index, uint32_t size)
 {
     zr_index_t last = state->n_entries
                     ? state->entries [state->n_entries - 1].index : state->start_index;
     zr_term_t last_term = state->n_entries
                         ? state->entries [state->n_entries - 1].term : state->start_term;
-    zr_entry_t entry = {.term = last_term > 1 ? last_term : 1, .index = last + 1,
+    bool restart = last < snap_index;
+    FUZZ_CHECK (zr_wal_last_index (wal) == (restart ? snap_index : last));
+    if (restart)
+        FUZZ_CHECK (zr_wal_set_start (wal, snap_index, last_term + 1) == 0);
+    zr_entry_t entry = {.term = last_term + 1, .index = zr_wal_last_index (wal) + 1,
                         .type = ZR_ENTRY_COMMAND, .size = size,
                         .data = s_payload};
     FUZZ_CHECK (zr_wal_append (wal, &entry, 1) == 0);
     FUZZ_CHECK (zr_wal_set_hard_state (wal, state->term, 1) == 0);
     char errmsg [256];
     FUZZ_CHECK (zr_wal_sync (wal, errmsg, sizeof errmsg) == 0);
+    return restart;
 }
 
-/* Opens the WAL again and checks it holds first's log, the entry and
-   the hard state s_append_after wrote, and nothing torn. */
+/* Opens the WAL again and checks it holds the hard state, the entry
+   s_append_after wrote, nothing torn, and before the entry first's log
+   (none if restarted) less a prefix the snapshot covers. */
 static void
 s_check_reopen (const zr_wal_state_t *first, size_t segment_bytes,
-                uint32_t size)
+                zr_index_t snap_index, bool restart, uint32_t size)
 {
     zr_wal_t *wal = NULL;
     zr_wal_state_t state;
     char errmsg [256];
-    int rc = zr_wal_open (s_dir, segment_bytes, 0, &wal, &state, errmsg,
-                          sizeof errmsg);
+    int rc = zr_wal_open (s_dir, segment_bytes, snap_index, &wal, &state,
+                          errmsg, sizeof errmsg);
     if (rc)
         fprintf (stderr, "fuzz_wal: reopen: %s\n", errmsg);
     FUZZ_CHECK (rc == 0);
     FUZZ_CHECK (state.torn_bytes == 0);
     FUZZ_CHECK (state.term == first->term && state.vote == 1);
-    FUZZ_CHECK (state.n_entries == first->n_entries + 1);
-    for (uint32_t i = 0; i < first->n_entries; i++) {
-        const zr_entry_t *x = &first->entries [i], *y = &state.entries [i];
+    uint32_t kept = restart ? 0 : first->n_entries;
+    FUZZ_CHECK (state.n_entries >= 1 && state.n_entries <= kept + 1);
+    if (restart)
+        FUZZ_CHECK (state.start_index == snap_index);
+    uint32_t dropped = kept + 1 - state.n_entries;
+    for (uint32_t i = 0; i < dropped; i++)
+        FUZZ_CHECK (first->entries [i].index <= snap_index);
+    for (uint32_t i = dropped; i < kept; i++) {
+        const zr_entry_t *x = &first->entries [i];
+        const zr_entry_t *y = &state.entries [i - dropped];
         FUZZ_CHECK (x->index == y->index);
         FUZZ_CHECK (x->term == y->term && x->type == y->type);
         FUZZ_CHECK (x->size == y->size);
         FUZZ_CHECK (x->size == 0 || memcmp (x->data, y->data, x->size) == 0);
     }
-    const zr_entry_t *last = &state.entries [first->n_entries];
+    const zr_entry_t *last = &state.entries [state.n_entries - 1];
     FUZZ_CHECK (last->size == size);
     FUZZ_CHECK (memcmp (last->data, s_payload, size) == 0);
     zr_entries_destroy (&state.entries, state.n_entries);
@@ -211,38 +249,43 @@ s_check_refused (int rc, const zr_wal_t *wal, const zr_wal_state_t *state,
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    s_dir_ready ();
-    s_dir_clear ();
-    const uint8_t *split = (const uint8_t *) memmem (data, size, S_SPLIT,
-                                                     S_SPLIT_BYTES);
-    size_t first = split ? (size_t) (split - data) : size;
-    size_t disk = s_segment_write (1, data, first);
-    if (split)
-        disk += s_segment_write (2, split + S_SPLIT_BYTES,
-                                 size - first - S_SPLIT_BYTES);
+    if (!s_dir)
+        for (size_t i = 0; i < sizeof s_payload; i++)
+            s_payload [i] = (uint8_t) (i * 13 + 5);
+    s_dir = fuzz_scratch_dir ();
+    fuzz_scratch_clear ();
+    const uint8_t *snap = (const uint8_t *) memmem (data, size, S_SNAP,
+                                                    S_SNAP_BYTES);
+    size_t body = size;
+    zr_index_t snap_index = 0;
+    if (snap && (size_t) (snap - data) + S_SNAP_BYTES < size) {
+        body = (size_t) (snap - data);
+        snap_index = snap [S_SNAP_BYTES];
+    }
+    size_t disk = s_segments_write (data, body);
     bool grown = size % 2 == 1;
     size_t segment_bytes = ZR_WAL_SEGMENT_BYTES_MIN * (grown ? 2 : 1);
     uint32_t payload = grown ? S_GROWN : S_PAYLOAD_BYTES;
-    int fds = s_fd_free ();
+    int fds = fuzz_fd_free ();
     zr_wal_t *wal = NULL;
     zr_wal_state_t state;
     char errmsg [256] = "";
     fuzz_alloc_begin ();
-    int rc = zr_wal_open (s_dir, segment_bytes, 0, &wal, &state, errmsg,
-                          sizeof errmsg);
+    int rc = zr_wal_open (s_dir, segment_bytes, snap_index, &wal, &state,
+                          errmsg, sizeof errmsg);
     FUZZ_ALLOC_WITHIN (fuzz_alloc_bytes (), size, S_ALLOC_MULTIPLE,
                        S_ALLOC_FILE_MULTIPLE * disk + S_ALLOC_CONSTANT);
     if (rc) {
         s_check_refused (rc, wal, &state, errmsg);
-        FUZZ_CHECK (s_fd_free () == fds);
+        FUZZ_CHECK (fuzz_fd_free () == fds);
         return 0;
     }
     FUZZ_CHECK (wal);
-    s_check_state (&state, size);
-    s_append_after (wal, &state, payload);
+    s_check_state (&state, size, disk, snap_index);
+    bool restart = s_append_after (wal, &state, snap_index, payload);
     zr_wal_destroy (&wal);
-    s_check_reopen (&state, segment_bytes, payload);
+    s_check_reopen (&state, segment_bytes, snap_index, restart, payload);
     zr_entries_destroy (&state.entries, state.n_entries);
-    FUZZ_CHECK (s_fd_free () == fds);
+    FUZZ_CHECK (fuzz_fd_free () == fds);
     return 0;
 }

@@ -3,12 +3,19 @@
 
     seeds peer_id DIR routing identities, good and bad
     seeds codec DIR   frames of every RPC type made by zr_codec_encode
-    seeds wal DIR     segment files written by zr_wal_append and
-                      zr_wal_set_hard_state, zero tails cut, in the input
-                      format of fuzz_wal.c (one segment, or two split by
-                      "ZRSPLIT2"), some with a torn last record; each
-                      also with a zero byte more (odd length: bigger
+    seeds wal DIR     segment files written by zr_wal_append,
+                      zr_wal_set_hard_state and zr_wal_set_start, zero
+                      tails cut, in the input format of fuzz_wal.c
+                      (segments split by "ZRSPLIT2", closed names,
+                      snap_index), some with a torn last record, log
+                      starts, preambles, renamed and compacted segments;
+                      each also with a zero byte more (odd length: bigger
                       segments, see fuzz_wal.c)
+    seeds snapshot DIR
+                      snapshot files written by zr_snapshot_writer_*,
+                      whole, cut, misnamed and with a newer version or
+                      flag, in fuzz_snapshot.c's format (control byte
+                      first)
 
     Seeds are deterministic (no time, no randomness), named seed-<what>,
     and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
@@ -86,6 +93,46 @@ s_append (const char *name, zr_index_t prev_index, zr_term_t prev_term,
     s_frame (name, &msg);
 }
 
+/* InstallSnapshot chunks and replies: first, middle, last and empty
+   chunks, wide offsets, every reply flag. */
+static void
+s_codec_snapshot (void)
+{
+    static uint8_t chunk [300];
+    for (size_t i = 0; i < sizeof chunk; i++)
+        chunk [i] = (uint8_t) (i * 11 + 3);
+    zr_message_t m = {.type = ZR_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 7,
+                      .last_index = 4096, .last_term = 6, .snap_offset = 0,
+                      .snap_size = 1000, .chunk_size = 300, .chunk = chunk};
+    s_frame ("snapshot-first", &m);
+    m.snap_offset = 300;
+    m.chunk_size = 17;
+    s_frame ("snapshot-middle", &m);
+    m.snap_offset = 700;
+    m.chunk_size = 300;
+    s_frame ("snapshot-last", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT, .from = 3, .to = 1,
+                        .term = 1, .last_index = 1, .last_term = 1};
+    s_frame ("snapshot-empty", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT, .from = 2, .to = 5,
+                        .term = 1ull << 40, .last_index = 1ull << 35,
+                        .last_term = 1ull << 40, .snap_offset = 1ull << 33,
+                        .snap_size = (1ull << 33) + 8, .chunk_size = 8,
+                        .chunk = chunk};
+    s_frame ("snapshot-wide", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT_REPLY, .from = 2, .to = 1,
+                        .term = 7, .last_index = 4096, .snap_offset = 300,
+                        .success = true};
+    s_frame ("snapshot-reply", &m);
+    m.snap_offset = 1000;
+    m.installed = true;
+    s_frame ("snapshot-reply-installed", &m);
+    m = (zr_message_t) {.type = ZR_MSG_SNAPSHOT_REPLY, .from = 2, .to = 1,
+                        .term = 9, .last_index = 1ull << 34,
+                        .snap_offset = 1ull << 20};
+    s_frame ("snapshot-reply-refused", &m);
+}
+
 static void
 s_codec (void)
 {
@@ -115,6 +162,7 @@ s_codec (void)
                         .term = 6, .match_index = 500, .conflict_term = 4,
                         .conflict_index = 410, .last_index = 800};
     s_frame ("append-reply-conflict", &m);
+    s_codec_snapshot ();
     s_append ("heartbeat", 41, 6, 0, NULL);
     s_append ("append-first", 0, 0, 1, (const uint32_t []) {3});
     uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
@@ -247,9 +295,152 @@ s_wal_seed (s_wal_t *w, const char *name, size_t split, size_t torn)
     zr_assert (system (cmd) == 0);
 }
 
+/* Appends entry index of term with a zero payload that fills current
+   segment seq but for 8 bytes: the next record goes to seq + 1, and the
+   seed of seq ends in zeros, which it does not hold. */
+static void
+s_wal_fill (s_wal_t *w, uint64_t seq, zr_index_t index, zr_term_t term)
+{
+    static uint8_t seg [S_FILE_MAX];
+    static const uint8_t zeros [ZR_WAL_SEGMENT_BYTES_MIN];
+    size_t used = s_wal_segment (w, seq, seg);
+    size_t len = (ZR_WAL_SEGMENT_BYTES_MIN - used - 8 - S_HEADER) & ~(size_t) 7;
+    zr_entry_t e = {.term = term, .index = index, .size = (uint32_t) len,
+                    .type = ZR_ENTRY_COMMAND, .data = zeros};
+    zr_assert (zr_wal_append (w->wal, &e, 1) == 0);
+    zr_assert (zr_wal_sync (w->wal, NULL, 0) == 0);
+}
+
+static int
+s_wal_select (const struct dirent *de)
+{
+    return strncmp (de->d_name, "wal-", 4) == 0
+           && strstr (de->d_name, ".tmp") == NULL;
+}
+
+/* Writes seed name from every segment of w in fuzz_wal.c's format:
+   zero tails cut, closed names as S_CLOSED, seqs missing below the
+   highest as empty pieces, and snap_index (when not 0) as the S_SNAP
+   tail. Closes and removes w. Also writes name-grown (a byte more). */
+static void
+s_wal_dir_seed (s_wal_t *w, const char *name, const uint8_t *snaps,
+                size_t n_snaps)
+{
+    zr_wal_destroy (&w->wal);
+    static uint8_t file [S_FILE_MAX], out [4 * S_FILE_MAX];
+    struct dirent **names;
+    int n = scandir (w->dir, &names, s_wal_select, alphasort);
+    zr_assert (n > 0);
+    size_t len = 0;
+    uint64_t next = 1;
+    for (int i = 0; i < n; i++) {
+        const char *fname = names [i]->d_name;
+        uint64_t seq = strtoull (fname + 4, NULL, 16);
+        for (; next < seq; next++) {
+            memcpy (out + len, S_SPLIT, strlen (S_SPLIT));
+            len += strlen (S_SPLIT);
+        }
+        if (i > 0) {
+            memcpy (out + len, S_SPLIT, strlen (S_SPLIT));
+            len += strlen (S_SPLIT);
+        }
+        next = seq + 1;
+        if (strlen (fname) > 25) {          /* wal-<seq>-<first>-<last>.seg */
+            uint64_t range [2] = {strtoull (fname + 21, NULL, 16),
+                                  strtoull (fname + 38, NULL, 16)};
+            memcpy (out + len, "ZRCLOSED", 8);
+            len += 8;
+            for (int k = 0; k < 2; k++)
+                for (int b = 0; b < 8; b++)
+                    out [len++] = (uint8_t) (range [k] >> (8 * b));
+        }
+        char path [160];
+        snprintf (path, sizeof path, "%s/%s", w->dir, fname);
+        FILE *f = fopen (path, "rb");
+        zr_assert (f);
+        size_t size = fread (file, 1, sizeof file, f);
+        fclose (f);
+        while (size > 0 && file [size - 1] == 0)
+            size--;
+        memcpy (out + len, file, size);
+        len += size;
+        free (names [i]);
+    }
+    free (names);
+    zr_assert (len < 8192);
+    for (size_t i = 0; i < n_snaps; i++) {
+        char seed [96];
+        size_t total = len;
+        if (snaps [i]) {
+            memcpy (out + total, "ZRSNAPIX", 8);
+            out [total + 8] = snaps [i];
+            total += 9;
+            snprintf (seed, sizeof seed, "%s-snap%u", name, snaps [i]);
+        }
+        else
+            snprintf (seed, sizeof seed, "%s", name);
+        /* Odd length: fuzz_wal.c opens it with bigger segments. A zero
+           byte more changes only the length. */
+        char grown [128];
+        snprintf (grown, sizeof grown, "%s-grown", seed);
+        out [total] = 0;
+        s_write (total % 2 ? grown : seed, out, total);
+        s_write (total % 2 ? seed : grown, out, total + 1);
+    }
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -r %s", w->dir);
+    zr_assert (system (cmd) == 0);
+}
+
+/* Opens w and writes three segments: 1..5 and 6..9 closed, 10..11. */
+static void
+s_wal_three (s_wal_t *w)
+{
+    s_wal_open (w);
+    zr_assert (zr_wal_set_hard_state (w->wal, 2, 1) == 0);
+    s_wal_append (w, 1, 4, 1);
+    s_wal_fill (w, 1, 5, 1);
+    s_wal_append (w, 6, 8, 2);
+    s_wal_fill (w, 2, 9, 2);
+    s_wal_append (w, 10, 11, 2);
+}
+
+/* Seeds of the log window: log starts, preambles, closed (renamed)
+   segments, a compacted segment, each opened with a few snap_index. */
+static void
+s_wal_window (void)
+{
+    s_wal_t w;
+    /* A follower installed a snapshot at 5: LOGSTART, then 6..9. */
+    s_wal_open (&w);
+    zr_assert (zr_wal_set_hard_state (w.wal, 2, 1) == 0);
+    s_wal_append (&w, 1, 3, 1);
+    zr_assert (zr_wal_set_start (w.wal, 5, 2) == 0);
+    s_wal_append (&w, 6, 9, 2);
+    s_wal_dir_seed (&w, "logstart", (const uint8_t []) {0, 5, 7, 12}, 4);
+    /* Segment 1 full and renamed, segment 2 opens with the preamble
+       (HARDSTATE, LOGSTART restated). */
+    s_wal_open (&w);
+    zr_assert (zr_wal_set_hard_state (w.wal, 3, 2) == 0);
+    zr_assert (zr_wal_set_start (w.wal, 3, 1) == 0);
+    s_wal_append (&w, 4, 8, 2);
+    s_wal_fill (&w, 1, 9, 2);
+    s_wal_append (&w, 10, 13, 3);
+    s_wal_dir_seed (&w, "closed", (const uint8_t []) {0, 3, 9, 11, 20}, 5);
+    /* Three segments, two closed: a snapshot covering the first lets
+       zr_wal_open delete it unread. */
+    s_wal_three (&w);
+    s_wal_dir_seed (&w, "three", (const uint8_t []) {0, 4, 5, 9, 10}, 5);
+    /* The same, the first segment compacted: the window starts at 6. */
+    s_wal_three (&w);
+    zr_assert (zr_wal_compact (w.wal, 5) == 0);
+    s_wal_dir_seed (&w, "compacted", (const uint8_t []) {0, 4, 5, 8}, 4);
+}
+
 static void
 s_wal (void)
 {
+    s_wal_window ();
     s_wal_t w;
     s_wal_open (&w);
     s_wal_seed (&w, "empty", 0, 0);
@@ -279,13 +470,89 @@ s_wal (void)
     s_wal_seed (&w, "two-segments-torn", 6, 12);
 }
 
+//  --------------------------------------------------------------------------
+//  snapshot
+
+/* Writes snapshot files with zr_snapshot_writer_* and seeds from them,
+   in fuzz_snapshot.c's format (a control byte, then the file): whole,
+   cut at a few points, and patched where the target's control byte
+   repairs the crcs. */
+static void
+s_snapshot_file (const char *name, uint32_t n_servers, uint64_t data_bytes)
+{
+    char dir [64];
+    snprintf (dir, sizeof dir, "/tmp/zr-seeds-XXXXXX");
+    zr_assert (mkdtemp (dir));
+    zr_snapshot_meta_t meta;
+    memset (&meta, 0, sizeof meta);
+    meta.index = 40 + data_bytes;
+    meta.term = 3;
+    meta.n_servers = n_servers;
+    for (uint32_t i = 0; i < n_servers; i++) {
+        meta.ids [i] = (zr_id_t) (n_servers - i);
+        snprintf (meta.endpoints [i], sizeof meta.endpoints [i],
+                  "tcp://10.0.0.%u:5%03u", i + 1, i);
+    }
+    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &meta, NULL, 0);
+    zr_assert (writer);
+    for (uint64_t i = 0; i < data_bytes; i++) {
+        uint8_t byte = (uint8_t) (i * 29 + 1);
+        zr_assert (zr_snapshot_writer_append (writer, &byte, 1) == 0);
+    }
+    zr_assert (zr_snapshot_writer_commit (&writer, &meta, NULL, 0) == 0);
+    char path [256];
+    zr_assert (zr_snapshot_path (dir, meta.index, meta.term, path,
+                                 sizeof path) == 0);
+    static uint8_t file [1 + 8192];
+    FILE *f = fopen (path, "rb");
+    zr_assert (f);
+    size_t len = fread (file + 1, 1, sizeof file - 1, f);
+    fclose (f);
+    zr_assert (len > 0 && len < sizeof file - 1);
+    file [0] = 0;
+    s_write (name, file, len + 1);
+    size_t header = zr_snapshot_header_bytes (&meta);
+    const size_t cuts [] = {10, 40, header - 1, header, header + data_bytes / 2};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts [0]; i++) {
+        if (cuts [i] >= len || (i > 0 && cuts [i] == cuts [i - 1]))
+            continue;
+        char cut [96];
+        snprintf (cut, sizeof cut, "%s-cut%zu", name, cuts [i]);
+        s_write (cut, file, cuts [i] + 1);
+    }
+    char other [96];
+    file [0] = 0x0c;                    /* another name, a temp leftover */
+    snprintf (other, sizeof other, "%s-misnamed", name);
+    s_write (other, file, len + 1);
+    file [0] = 0x03;                    /* flags set, crcs repaired */
+    file [1 + 16] = 1;
+    snprintf (other, sizeof other, "%s-flags", name);
+    s_write (other, file, len + 1);
+    file [1 + 16] = 0;
+    file [1 + 8] = 2;                   /* version 2, crcs repaired */
+    snprintf (other, sizeof other, "%s-version2", name);
+    s_write (other, file, len + 1);
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -r %s", dir);
+    zr_assert (system (cmd) == 0);
+}
+
+static void
+s_snapshot (void)
+{
+    s_snapshot_file ("one-server-empty", 1, 0);
+    s_snapshot_file ("three-servers", 3, 100);
+    s_snapshot_file ("five-servers", 5, 700);
+}
+
 int
 main (int argc, char **argv)
 {
     static const struct {
         const char *name;               /* the target */
         void (*write) (void);           /* writes its seeds */
-    } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal}};
+    } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
+                   {"snapshot", s_snapshot}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -294,6 +561,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot DIR\n");
     return 64;
 }
