@@ -154,10 +154,16 @@ s_self_open_wal (self_t *self, const zr_snapshot_meta_t *snap, zr_wal_t **wal_p,
     int rc = zr_wal_open (self->args.data_dir, self->args.config.segment_bytes,
                           snap->index, wal_p, state, errmsg, sizeof errmsg);
     if (rc == 0 && snap->index > 0) {
+        /* The log continues the snapshot if it holds the snapshot's last
+           entry with its term, or starts right after it (compaction at
+           run time dropped the segment that ended at it; zr_wal_open
+           keeps one holding it, so a log that differs there is seen). */
         zr_index_t first = state->n_entries ? state->entries [0].index : 0;
-        bool holds = state->n_entries && first <= snap->index
-                  && snap->index < first + state->n_entries
-                  && state->entries [snap->index - first].term == snap->term;
+        bool holds = state->n_entries
+                  && (first == snap->index + 1
+                      || (first <= snap->index
+                          && snap->index < first + state->n_entries
+                          && state->entries [snap->index - first].term == snap->term));
         if (!holds && (state->start_index != snap->index
                        || state->start_term != snap->term)) {
             rc = zr_wal_set_start (*wal_p, snap->index, snap->term);

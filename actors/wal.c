@@ -989,15 +989,18 @@ s_listed_compare (const void *a, const void *b)
 }
 
 /* Deletes the closed segments that the snapshot covers (every index they
-   write <= snap_index), oldest first, keeping the newest closed one: a
+   write < snap_index), oldest first, keeping the newest closed one: a
    segment after it may be empty, and it holds the last preamble
-   (invariant 9). */
+   (invariant 9). The segment holding snap_index itself stays: the
+   caller checks that entry's term against the snapshot's (a crash
+   between an installed snapshot's rename and its LOGSTART leaves a log
+   that differs there, and must restart after the snapshot). */
 static void
 s_list_drop_covered (zr_wal_t *self, s_recovery_t *rcv)
 {
     size_t k = 0;
     while (k + 1 < rcv->n_segs && rcv->segs [k].closed
-           && rcv->segs [k + 1].closed && rcv->segs [k].last <= rcv->snap_index) {
+           && rcv->segs [k + 1].closed && rcv->segs [k].last < rcv->snap_index) {
         char name [S_NAME_MAX];
         s_listed_name (name, &rcv->segs [k++]);
         unlinkat (self->dir_fd, name, 0);

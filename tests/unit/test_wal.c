@@ -1051,6 +1051,28 @@ START_TEST (wal_open_skips_covered_segments)
 }
 END_TEST
 
+START_TEST (wal_open_keeps_segment_holding_snapshot)
+{
+    /* zr_wal_open (snap_index) keeps the segment that holds snap_index
+       itself, even when it ends there: the node checks that entry's term
+       against the snapshot's (a log that differs there must restart
+       after the snapshot; one that starts after it cannot be checked). */
+    char dir [64];
+    zr_wal_t *wal = s_wal_of (dir, 3 * PER_SEG + 10);
+    zr_wal_destroy (&wal);
+    zr_wal_state_t state;
+    wal = s_open_snap (dir, 2 * PER_SEG, &state);
+    ck_assert (!s_exists (dir, SEG1));
+    ck_assert (s_exists (dir, SEG2));                   /* ends at the snapshot */
+    ck_assert_uint_eq (state.entries [0].index, PER_SEG + 1);
+    ck_assert_uint_le (state.entries [0].index, 2 * PER_SEG);
+    ck_assert_uint_eq (state.n_entries, 2 * PER_SEG + 10);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
+    s_dir_remove (dir);
+}
+END_TEST
+
 /* Reads from..to (durable: durable) with r, expecting rc and, when 0,
    n entries from index from of size bytes as s_entries makes them; a
    term of 0 skips the term check. */
@@ -1406,6 +1428,7 @@ main (void)
     tcase_add_test (tc, wal_segments_renamed_when_closed);
     tcase_add_test (tc, wal_compact_deletes_covered_segments);
     tcase_add_test (tc, wal_open_skips_covered_segments);
+    tcase_add_test (tc, wal_open_keeps_segment_holding_snapshot);
     tcase_add_test (tc, wal_open_resumes_after_snapshot);
     tcase_add_test (tc, wal_read_by_index);
     tcase_add_test (tc, wal_read_loads_past_chunk_boundary);
