@@ -5,7 +5,7 @@
     =========================================================================
 */
 #include "snapshot.h"
-#include "wal.h"                        /* zr_wal_crc32c */
+#include "wal.h"                        /* zr_wal_crc32c, zr_wal_pwrite_all */
 
 #include <dirent.h>
 #include <errno.h>
@@ -289,25 +289,6 @@ zr_snapshot_header_decode (const uint8_t *buf, size_t len,
     File helpers
 */
 
-/* Writes all of data at off, retrying short writes. 0 or -1 (errno). */
-static int
-s_pwrite_all (int fd, const uint8_t *data, size_t len, uint64_t off)
-{
-    zr_assert (fd >= 0);
-    zr_assert (data || len == 0);
-    while (len > 0) {
-        ssize_t n = pwrite (fd, data, len, (off_t) off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -1 : (errno = EIO, -1);
-        data += n;
-        len -= (size_t) n;
-        off += (uint64_t) n;
-    }
-    return 0;
-}
-
 /* Reads up to len bytes at off, retrying short reads; returns the bytes
    read (fewer only at the end of the file) or -1 (errno). */
 static ssize_t
@@ -435,7 +416,7 @@ zr_snapshot_writer_append (zr_snapshot_writer_t *self, const void *data,
     if (self->fail_next)
         errno = EIO;
     if (self->fail_next
-        || s_pwrite_all (self->fd, (const uint8_t *) data, size, off)) {
+        || zr_wal_pwrite_all (self->fd, (const uint8_t *) data, size, off)) {
         self->failed = true;
         s_error (self->error, sizeof self->error, ZR_EIO,
                  "%s: write at offset %llu: %s", self->tmp,
@@ -516,7 +497,7 @@ s_writer_finish (zr_snapshot_writer_t *self, bool *renamed, char *errmsg,
     zr_assert (bytes == self->header_bytes);
     *renamed = false;
     const char *step = NULL;
-    if (s_pwrite_all (self->fd, header, bytes, 0))
+    if (zr_wal_pwrite_all (self->fd, header, bytes, 0))
         step = "write header";
     else if (fdatasync (self->fd))
         step = "fdatasync";

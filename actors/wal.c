@@ -400,10 +400,11 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
     File helpers
 */
 
-/* Writes all of data at off, retrying short writes. 0 or -1 (errno). */
-static int
-s_pwrite_all (int fd, const uint8_t *data, size_t len, uint64_t off)
+int
+zr_wal_pwrite_all (int fd, const uint8_t *data, size_t len, uint64_t off)
 {
+    zr_assert (fd >= 0);
+    zr_assert (data || len == 0);
     while (len > 0) {
         ssize_t n = pwrite (fd, data, len, (off_t) off);
         if (n < 0 && errno == EINTR)
@@ -476,7 +477,7 @@ s_segment_create_at (int dir_fd, size_t segment_bytes, uint64_t seq,
     int fd = openat (dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                      0600);
     const char *step = fd < 0 ? "create" : NULL;
-    if (!step && s_pwrite_all (fd, header, S_SEG_HEADER, 0))
+    if (!step && zr_wal_pwrite_all (fd, header, S_SEG_HEADER, 0))
         step = "write header";
     else if (!step && s_write_zeros (fd, S_SEG_HEADER,
                                      segment_bytes - S_SEG_HEADER))
@@ -703,7 +704,7 @@ s_chunk_write (zr_wal_t *self, const s_chunk_t *chunk)
         errno = EIO;
         step = "pwrite (test hook)";
     }
-    else if (s_pwrite_all (self->cur_fd, self->buf + chunk->buf_off, chunk->len,
+    else if (zr_wal_pwrite_all (self->cur_fd, self->buf + chunk->buf_off, chunk->len,
                            chunk->file_off))
         step = "pwrite";
     else if (fdatasync (self->cur_fd))

@@ -319,6 +319,11 @@ int zr_wal_read (zr_wal_reader_t *self, zr_index_t from, zr_index_t to,
 /* Frees the reader and NULLs *self_p. Idempotent on a NULL *self_p. */
 void zr_wal_reader_destroy (zr_wal_reader_t **self_p);
 
+/* Writes all len bytes of data at offset off of fd, retrying short
+   writes and EINTR. Returns 0, or -1 with errno set (EIO for a write
+   that made no progress). Shared by the snapshot files. */
+int zr_wal_pwrite_all (int fd, const uint8_t *data, size_t len, uint64_t off);
+
 /* Returns crc32c (Castagnoli) of size bytes at data, continuing from
    crc (0 to start). crc32c ("123456789") == 0xE3069283. */
 uint32_t zr_wal_crc32c (uint32_t crc, const void *data, size_t size);

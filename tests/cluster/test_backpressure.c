@@ -21,9 +21,11 @@
 /* The data directory whose syncs stall, or "" (guarded by s_stall_lock). */
 static char s_stall_dir [256];
 static pthread_mutex_t s_stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_stall_changed = PTHREAD_COND_INITIALIZER;
 static atomic_uint s_stalled;           /* syncs that were held back */
 
-/* Returns true while fd's file lies under the stalled directory. */
+/* Holds the caller while fd's file lies under the stalled directory
+   (until s_stall changes it); returns true if it was held. */
 static bool
 s_fd_stalled (int fd)
 {
@@ -36,6 +38,12 @@ s_fd_stalled (int fd)
     pthread_mutex_lock (&s_stall_lock);
     size_t len = strlen (s_stall_dir);
     bool stalled = len > 0 && strncmp (path, s_stall_dir, len) == 0;
+    if (stalled)
+        atomic_fetch_add (&s_stalled, 1);
+    while (len > 0 && strncmp (path, s_stall_dir, len) == 0) {
+        pthread_cond_wait (&s_stall_changed, &s_stall_lock);
+        len = strlen (s_stall_dir);     /* s_stall (NULL) wakes it */
+    }
     pthread_mutex_unlock (&s_stall_lock);
     return stalled;
 }
@@ -46,11 +54,7 @@ int fdatasync (int fd);
 int
 fdatasync (int fd)
 {
-    if (s_fd_stalled (fd)) {
-        atomic_fetch_add (&s_stalled, 1);
-        while (s_fd_stalled (fd))
-            usleep (1000);
-    }
+    s_fd_stalled (fd);
     return (int) syscall (SYS_fdatasync, fd);
 }
 
@@ -59,6 +63,7 @@ s_stall (const char *dir)
 {
     pthread_mutex_lock (&s_stall_lock);
     snprintf (s_stall_dir, sizeof s_stall_dir, "%s", dir ? dir : "");
+    pthread_cond_broadcast (&s_stall_changed);
     pthread_mutex_unlock (&s_stall_lock);
 }
 
@@ -181,12 +186,12 @@ START_TEST (slow_applier_runs_wait_in_node)
     pthread_mutex_lock (&gate.lock);
     gate.open = true;
     pthread_cond_broadcast (&gate.changed);
-    deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
-    while (gate.applied < last && zclock_mono () < deadline) {
-        pthread_mutex_unlock (&gate.lock);
-        zclock_sleep (10);
-        pthread_mutex_lock (&gate.lock);
-    }
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += CLUSTER_COMMIT_WAIT_MS / 1000;
+    while (gate.applied < last
+           && pthread_cond_timedwait (&gate.changed, &gate.lock, &until) == 0)
+        ;                               /* each apply broadcasts */
     ck_assert_uint_eq (gate.applied, last);
     ck_assert_uint_eq (gate.count, 16 * 1024);
     ck_assert (!gate.out_of_order);
