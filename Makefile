@@ -57,6 +57,15 @@ LIB_OBJ       := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 
 BIN_SRC   := $(sort $(wildcard bin/*.c))
 BINS      := $(patsubst bin/%.c,$(B)/bin/%,$(BIN_SRC))
+# What the programs share (the key/value state machine, the client, ...):
+# bin/lib/*.c, linked into every program, example-free test and tool. A
+# program's own modules live in bin/<program>/*.c and link into it alone.
+TOOLS_SRC := $(sort $(wildcard bin/lib/*.c))
+TOOLS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(TOOLS_SRC))
+# Programs that show the library in use: examples/*.c, built by make,
+# run by the tests, and built again against an installed copy.
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+EXAMPLES    := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRC))
 # Helpers of the benchmark (histogram, ...), linked into programs and tests.
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(BENCH_SRC))
@@ -75,7 +84,7 @@ PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
 # crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target
 # is one more name here: make fuzz runs it, make test replays its corpus.
-FUZZ_TARGETS := codec peer_id wal snapshot
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_REPLAYS := $(patsubst %,$(B)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC)) $(FUZZ_REPLAYS) \
              $(B)/tests/sim/test_sim \
@@ -86,14 +95,16 @@ VERSION   := 0.1.0
 # The library builds with the strictest conversion warnings (STYLE.md);
 # tests and programs, which use Check's and czmq's macros, without.
 $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
+$(TOOLS_OBJ): CFLAGS += -Ibin/lib
 
 .SECONDARY:
-.PHONY: all lib bins tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
+.PHONY: all lib bins examples tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
         bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds
-all: lib bins tests
+all: lib bins examples tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
 bins: $(BINS)
+examples: $(EXAMPLES)
 tests: $(TESTS) $(B)/tests/sim/sim_run $(B)/tests/fuzz/seeds
 
 $(B)/obj/%.o: %.c
@@ -111,13 +122,26 @@ $(B)/libzraft.pc: Makefile
 	@mkdir -p $(dir $@)
 	printf 'prefix=/usr/local\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: libzraft\nDescription: Raft runtime on czmq actors\nVersion: $(VERSION)\nRequires.private: libczmq libzmq msgpack\nLibs: -L$${libdir} -lzraft\nCflags: -I$${includedir}\n' > $@
 
-$(B)/bin/%: $(B)/obj/bin/%.o $(BENCH_OBJ) $(B)/libzraft.a
+$(B)/libzraft-tools.a: $(TOOLS_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BENCH_OBJ) $(B)/libzraft.a $(LDLIBS)
+	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a
+# bin/<program>.c plus its own modules bin/<program>/*.c.
+.SECONDEXPANSION:
+$(B)/bin/%: $(B)/obj/bin/%.o $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard bin/$$*/*.c)) \
+            $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(LDLIBS)
+$(B)/obj/bin/%.o: CFLAGS += -Ibin/lib
+
+$(B)/examples/%: $(B)/obj/examples/%.o $(B)/libzraft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libzraft.a $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+$(B)/obj/tests/%.o: CFLAGS += -Ibin/lib
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
