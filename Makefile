@@ -126,9 +126,10 @@ $(B)/libzraft-tools.a: $(TOOLS_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# bin/<program>.c plus its own modules bin/<program>/*.c.
+# bin/<program>.c plus its own modules bin/<program>/*.c. (No % inside the
+# secondary expansion: make would replace it with the stem first.)
 .SECONDEXPANSION:
-$(B)/bin/%: $(B)/obj/bin/%.o $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard bin/$$*/*.c)) \
+$(B)/bin/%: $(B)/obj/bin/%.o $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard bin/$$*/*.c)))) \
             $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(LDLIBS)
