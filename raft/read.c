@@ -197,6 +197,8 @@ zr_read_ready (zr_core_t *self, zr_ready_t *ready)
         ready->n_reads = confirmed;
     }
     uint32_t gone = failed + confirmed;
+    if (gone == 0)
+        return;
     memmove (self->reads, self->reads + gone,
              (self->n_reads - gone) * sizeof (zr_read_wait_t));
     self->n_reads -= gone;

@@ -385,6 +385,8 @@ s_reads_serve (sim_t *self, uint32_t id)
                     (unsigned long long) node->applied);
         served++;
     }
+    if (served == 0)
+        return;
     memmove (node->serve, node->serve + served,
              (node->n_serve - served) * sizeof (zr_read_t));
     node->n_serve -= served;
