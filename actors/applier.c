@@ -23,24 +23,23 @@ zr_apply_req_destroy (zr_apply_req_t **self_p)
 
 /* Writes a job's snapshot file, then prunes all but it and the one
    before (a transfer to a follower may still read it). Returns 0 or a
-   ZR_E* code, logged. */
+   ZR_E* code, with the reason in job->errmsg (the applier logs it). */
 static int
 s_writer_write (const char *dir, zr_snapshot_job_t *job)
 {
-    char errmsg [512] = "";
-    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta,
-                                                           errmsg, sizeof errmsg);
+    char *errmsg = job->errmsg;
+    errmsg [0] = '\0';
+    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta, errmsg,
+                                                           sizeof job->errmsg);
     int rc = writer ? 0 : ZR_EIO;
     if (writer)
         rc = zr_snapshot_writer_append (writer, job->data, job->size);
     if (rc == 0)
-        rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof errmsg);
+        rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof job->errmsg);
     else
         zr_snapshot_writer_abort (&writer);
     if (rc == 0)
-        rc = zr_snapshot_prune_older (dir, errmsg, sizeof errmsg);
-    if (rc != 0)
-        zsys_error ("snapshot writer: %s: %s", zr_strerror (rc), errmsg);
+        rc = zr_snapshot_prune_older (dir, errmsg, sizeof job->errmsg);
     return rc;
 }
 
@@ -152,8 +151,8 @@ s_restore_read (self_t *self, zr_index_t index, zr_term_t term,
     }
     zr_snapshot_reader_destroy (&reader);
     if (rc != 0) {
-        zsys_error ("n%u applier: cannot read snapshot %llu: %s %s", self->id,
-                    (unsigned long long) index, zr_strerror (rc), errmsg);
+        zr_error ("n%u applier: cannot read snapshot %llu: %s %s", self->id,
+                  (unsigned long long) index, zr_strerror (rc), errmsg);
         free (data);
         return rc;
     }
@@ -172,17 +171,17 @@ s_restore (self_t *self, zr_index_t index, zr_term_t term)
     uint64_t size = 0;
     int rc = s_restore_read (self, index, term, &data, &size);
     if (rc == 0 && self->fsm.restore (self->fsm.arg, index, data, size) != 0) {
-        zsys_error ("n%u applier: the state machine refused snapshot %llu",
-                    self->id, (unsigned long long) index);
+        zr_error ("n%u applier: the state machine refused snapshot %llu",
+                  self->id, (unsigned long long) index);
         rc = ZR_EIO;
     }
     free (data);
     if (rc == 0) {
         self->applied = index;
         self->applied_term = term;
-        zsys_notice ("n%u applier: restored snapshot index=%llu term=%llu size=%llu",
-                     self->id, (unsigned long long) index,
-                     (unsigned long long) term, (unsigned long long) size);
+        zr_notice ("n%u applier: restored snapshot index=%llu term=%llu size=%llu",
+                   self->id, (unsigned long long) index,
+                   (unsigned long long) term, (unsigned long long) size);
     }
     return rc;
 }
@@ -228,6 +227,10 @@ s_self_handle_writer (self_t *self)
         zr_assert (verb == ZR_WRITER_WRITTEN && msg.args [0].p);
         zr_snapshot_job_t *job = (zr_snapshot_job_t *) msg.args [0].p;
         self->writing = false;
+        if (job->rc != 0)
+            zr_error ("n%u applier: snapshot %llu not written: %s: %s", self->id,
+                      (unsigned long long) job->meta.index, zr_strerror (job->rc),
+                      job->errmsg);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
                       (uint64_t) job->meta.index, (uint64_t) job->meta.term,
                       (uint64_t) job->size, job->rc);
@@ -262,8 +265,8 @@ s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
     zsock_set_sndhwm (self->events, 0);     /* runs are never dropped */
     zsock_set_sndtimeo (self->events, 0);
     if (zsock_connect (self->events, "%s", args->events_endpoint) != 0) {
-        zsys_error ("n%u applier: cannot connect %s", self->id,
-                    args->events_endpoint);
+        zr_error ("n%u applier: cannot connect %s", self->id,
+                  args->events_endpoint);
         s_self_destroy (&self);
     }
     return self;

@@ -49,6 +49,7 @@ typedef struct {
     void *data;                         /* the application's buffer (free()) */
     size_t size;                        /* its bytes */
     int rc;                             /* WRITTEN: 0 or a ZR_E* code */
+    char errmsg [512];                  /* WRITTEN: why, if rc != 0 */
 } zr_snapshot_job_t;
 
 /* Frees a request and its entries' blob references. */

@@ -50,7 +50,7 @@ s_trace (void *arg, const char *line)
     self_t *self = (self_t *) arg;
     if (strncmp (line, "candidate", 9) == 0)
         self->stats.elections++;
-    zsys_notice ("n%u node: %s", self->id, line);
+    zr_notice ("n%u node: %s", self->id, line);
 }
 
 static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
@@ -136,8 +136,8 @@ s_self_find_snapshot (self_t *self, zr_snapshot_meta_t *meta)
     int rc = zr_snapshot_find (self->args.data_dir, meta, path, sizeof path,
                                errmsg, sizeof errmsg);
     if (rc != 0)
-        zsys_error ("n%u node: cannot use the snapshot in %s: %s", self->id,
-                    self->args.data_dir, errmsg);
+        zr_error ("n%u node: cannot use the snapshot in %s: %s", self->id,
+                  self->args.data_dir, errmsg);
     return rc;
 }
 
@@ -172,8 +172,8 @@ s_self_open_wal (self_t *self, const zr_snapshot_meta_t *snap, zr_wal_t **wal_p,
         }
     }
     if (rc != 0) {
-        zsys_error ("n%u node: cannot open log in %s: %s", self->id,
-                    self->args.data_dir, errmsg);
+        zr_error ("n%u node: cannot open log in %s: %s", self->id,
+                  self->args.data_dir, errmsg);
         zr_wal_destroy (wal_p);
     }
     return rc;
@@ -217,9 +217,9 @@ s_self_start (self_t *self)
                                  .entries = state.entries,
                                  .n_entries = state.n_entries};
     rc = self->core ? zr_core_restore (self->core, &restore) : ZR_ENOMEM;
-    zsys_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
-                 self->id, (unsigned long long) state.term, state.vote,
-                 (unsigned long long) snap.index, state.n_entries);
+    zr_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
+               self->id, (unsigned long long) state.term, state.vote,
+               (unsigned long long) snap.index, state.n_entries);
     zr_entries_destroy (&state.entries, state.n_entries);
     self->router = rc == 0 ? zr_peer_router_new (endpoint) : NULL;
     if (rc == 0 && !self->router)
@@ -284,7 +284,7 @@ s_self_filter (self_t *self, zr_message_t **msgs, uint32_t *n_p)
 static void
 s_self_child_ended (self_t *self, const char *child)
 {
-    zsys_error ("n%u node: the %s actor ended; stopping", self->id, child);
+    zr_error ("n%u node: the %s actor ended; stopping", self->id, child);
     self->terminated = true;
 }
 
@@ -305,8 +305,8 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
 {
     if (req && !req->hs_changed && req->n_entries == 0 && req->n_chunks == 0
         && req->compact == 0 && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
-        zsys_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
-                      self->id, ZR_NODE_HELD_MAX, req->n_msgs);
+        zr_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
+                    self->id, ZR_NODE_HELD_MAX, req->n_msgs);
         zr_persist_req_destroy (&req);
     }
     if (req) {
@@ -756,8 +756,8 @@ s_self_handle_applier (self_t *self)
         self->stats.applied = msg.args [0].u;
         self->apply_outstanding--;
         if (msg.args [1].i != 0 && !self->disk_failed) {
-            zsys_error ("n%u node: cannot restore the state machine; "
-                        "no further writes will be acknowledged", self->id);
+            zr_error ("n%u node: cannot restore the state machine; "
+                      "no further writes will be acknowledged", self->id);
             self->disk_failed = true;   /* it cannot apply: stop acking */
         }
         s_self_apply (self, NULL);      /* room for what waits */
@@ -949,7 +949,7 @@ zr_node_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (zr_node_args_t *) args, &rc);
     if (zr_actor_ready (pipe, NULL, rc) != 0)
         return;
-    zsys_notice ("n%u node: started", self->id);
+    zr_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
         void *which = zr_actor_wait (self->poller, s_self_timeout (self),
@@ -965,6 +965,6 @@ zr_node_actor (zsock_t *pipe, void *args)
         if (!self->terminated)
             s_self_ready (self);
     }
-    zsys_notice ("n%u node: stopping", self->id);
+    zr_notice ("n%u node: stopping", self->id);
     s_self_destroy (&self);
 }

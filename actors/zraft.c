@@ -19,6 +19,13 @@ _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_EBUSY == ZR_EBUSY,
                 "public codes mirror the internal table");
 
+_Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
+                && (int) ZRAFT_LOG_WARNING == (int) ZR_LOG_WARNING
+                && (int) ZRAFT_LOG_NOTICE == (int) ZR_LOG_NOTICE
+                && (int) ZRAFT_LOG_INFO == (int) ZR_LOG_INFO
+                && (int) ZRAFT_LOG_DEBUG == (int) ZR_LOG_DEBUG,
+                "public levels mirror the logger's");
+
 struct _zraft_t {
     zactor_t *node;                     /* the node actor */
     zsock_t *events;                    /* applied runs arrive here */
@@ -244,12 +251,12 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     zr_assert (config);
     char why [512];
     if (s_config_problem (config, why, sizeof why) != 0) {
-        zsys_error ("zraft: invalid configuration: %s", why);
+        zr_error ("n%u zraft: invalid configuration: %s", config->id, why);
         return NULL;
     }
     if (fsm && (fsm->snapshot != NULL) != (fsm->restore != NULL)) {
-        zsys_error ("zraft: invalid state machine: snapshot and restore go "
-                    "together (both or neither)");
+        zr_error ("n%u zraft: invalid state machine: snapshot and restore go "
+                  "together (both or neither)", config->id);
         return NULL;
     }
     zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);
@@ -498,6 +505,12 @@ zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault)
                     fault->jitter_ms) != 0)
         return ZRAFT_ESHUTDOWN;
     return s_reply_signal (self, ZR_NODE_FAULT) == 0 ? 0 : ZRAFT_EINVAL;
+}
+
+void
+zraft_log_set (int level, zraft_log_fn *fn, void *arg)
+{
+    zr_logger_set (level, fn, arg);
 }
 
 const char *

@@ -11,6 +11,9 @@
     Threading: a zraft_t is used from one application thread at a time
     (like every czmq class). The apply callback runs on the applier's
     thread, in index order, one call per committed command.
+
+    Logging: the library writes nothing on stdout. Its lines go to stderr
+    (level NOTICE and above) or wherever zraft_log_set sends them.
     =========================================================================
 */
 #ifndef ZRAFT_H_INCLUDED
@@ -234,6 +237,22 @@ int zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault);
    milliseconds (at most 600,000), as a SIGSTOP would freeze a process:
    it neither sends nor handles anything meanwhile. Returns at once. */
 int zraft_pause (zraft_t *self, uint32_t ms);
+
+/* Library logging, process-wide: lines at or above level go to fn(arg,
+   level, line) (serialised, from the library's threads: fn must be
+   thread-safe toward the application and must not call zraft_log_set),
+   or to stderr if fn is NULL. The default is stderr at ZRAFT_LOG_NOTICE.
+   When it returns, the previous fn is no longer called. Each line starts
+   with the server's id ("n2 node: ...") where it concerns one. */
+enum {
+    ZRAFT_LOG_ERROR,                    /* a server cannot continue correctly */
+    ZRAFT_LOG_WARNING,                  /* a peer, the disk or a client misbehaves */
+    ZRAFT_LOG_NOTICE,                   /* role, term, leader; start and stop */
+    ZRAFT_LOG_INFO,                     /* periodic statistics */
+    ZRAFT_LOG_DEBUG                     /* per RPC */
+};
+typedef void (zraft_log_fn) (void *arg, int level, const char *line);
+void zraft_log_set (int level, zraft_log_fn *fn, void *arg);
 
 /* Returns a static message for a ZRAFT_E* code. */
 const char *zraft_strerror (int rc);

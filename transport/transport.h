@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "../raft/raft.h"
+#include "logger.h"
 #include "codec.h"
 #include "peer.h"
 #include "filter.h"

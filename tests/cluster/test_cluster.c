@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <unistd.h>
 #include "../lib/cluster.h"
 
 /* Raft §5.2: exactly one leader emerges; all servers agree on its term. */
@@ -456,6 +457,69 @@ START_TEST (api_propose_many_batch)
 }
 END_TEST
 
+/* ----------------------------------------------------------------- logs */
+
+typedef struct {
+    pthread_mutex_t lock;
+    uint32_t lines;                     /* lines received */
+    uint32_t with_id;                   /* lines starting "n<id> " */
+    uint32_t above;                     /* lines above the level set */
+    int level;                          /* the level set */
+} s_logs_t;
+
+static void
+s_log_cb (void *arg, int level, const char *line)
+{
+    s_logs_t *logs = (s_logs_t *) arg;
+    pthread_mutex_lock (&logs->lock);
+    logs->lines++;
+    if (line [0] == 'n' && line [1] >= '1' && line [1] <= '9' && line [2] == ' ')
+        logs->with_id++;
+    if (level > logs->level)
+        logs->above++;
+    pthread_mutex_unlock (&logs->lock);
+}
+
+/* zraft_log_set: the library's lines go to the callback, at or above its
+   level, each naming its server; none goes to stdout. */
+START_TEST (api_log_lines_go_to_the_callback_not_stdout)
+{
+    fflush (stdout);
+    FILE *capture = tmpfile ();
+    ck_assert_ptr_nonnull (capture);
+    int saved = dup (STDOUT_FILENO);
+    ck_assert_int_ge (saved, 0);
+    ck_assert_int_ge (dup2 (fileno (capture), STDOUT_FILENO), 0);
+    s_logs_t logs = {.lock = PTHREAD_MUTEX_INITIALIZER, .level = ZRAFT_LOG_NOTICE};
+    zraft_log_set (ZRAFT_LOG_NOTICE, s_log_cb, &logs);
+    cluster_t *c = cluster_new (3);
+    cluster_one (c, 1, 3, false);
+    cluster_stop (c, cluster_leader (c));
+    cluster_one (c, 2, 2, true);
+    cluster_destroy (&c);
+    zraft_log_set (ZRAFT_LOG_ERROR, s_log_cb, &logs);
+    pthread_mutex_lock (&logs.lock);
+    uint32_t lines = logs.lines;
+    logs.level = ZRAFT_LOG_ERROR;
+    pthread_mutex_unlock (&logs.lock);
+    ck_assert_uint_gt (lines, 6);        /* starts, elections, stops */
+    ck_assert_uint_eq (logs.with_id, lines);
+    ck_assert_uint_eq (logs.above, 0);
+    /* At ERROR, a cluster's life logs nothing. */
+    c = cluster_new (3);
+    cluster_one (c, 3, 3, false);
+    cluster_destroy (&c);
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
+    ck_assert_uint_eq (logs.lines, lines);
+    fflush (stdout);
+    ck_assert_int_ge (dup2 (saved, STDOUT_FILENO), 0);
+    close (saved);
+    ck_assert_int_eq (fseek (capture, 0, SEEK_END), 0);
+    ck_assert_int_eq (ftell (capture), 0);
+    fclose (capture);
+}
+END_TEST
+
 /* The lab's UnreliableAgree: with every link losing 10% of messages and
    delaying (so reordering) the rest by up to 27 ms, concurrent proposals
    still commit everywhere, in one order, exactly once. */
@@ -501,6 +565,7 @@ main (void)
     tcase_add_test (tc, agree_minority_cannot_commit);
     tcase_add_test (tc, api_applied_runs_report_completion);
     tcase_add_test (tc, api_survives_signals);
+    tcase_add_test (tc, api_log_lines_go_to_the_callback_not_stdout);
     tcase_add_test (tc, api_propose_many_batch);
     tcase_add_test (tc, agree_unreliable_network);
     suite_add_tcase (s, tc);

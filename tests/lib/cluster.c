@@ -344,6 +344,17 @@ s_new (uint32_t n, const cluster_snapshots_t *snap)
 /* The forked test's log (see cluster_test_setup). */
 static FILE *s_log;
 
+/* zraft_log_set's callback: the library's lines go into the test's log,
+   with czmq's level letters ("E: ..."), as czmq's own do. */
+static void
+s_log_line (void *arg, int level, const char *line)
+{
+    static const char letters [] = "EWNID";
+    FILE *file = (FILE *) arg;
+    ck_assert (level >= ZRAFT_LOG_ERROR && level <= ZRAFT_LOG_DEBUG);
+    fprintf (file, "%c: %s\n", letters [level], line);
+}
+
 /* Fills why with the error lines czmq logged in this test since the
    last call (zraft logs why a server could not start), or says there
    are none. */
@@ -885,12 +896,15 @@ cluster_test_setup (void)
     s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
     ck_assert_ptr_nonnull (s_log);
     zsys_set_logstream (s_log);
+    if (s_log != stderr)
+        zraft_log_set (ZRAFT_LOG_INFO, s_log_line, s_log);
 }
 
 void
 cluster_test_teardown (void)
 {
     zsys_shutdown ();
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
     if (s_log == stderr)
         return;
     rewind (s_log);

@@ -91,13 +91,14 @@ void cluster_status (cluster_t *self, uint32_t id, zraft_status_t *status);
 const char *cluster_endpoint (cluster_t *self, uint32_t id);
 
 /* Check fixture for every cluster test (runs in the forked child, where
-   czmq re-initialises its logging): logs go to a temporary file, or to
-   stderr with ZR_VERBOSE=1. The teardown is the leak gate: it shuts czmq
+   czmq re-initialises its logging): czmq's and zraft's logs (through
+   zraft_log_set, at INFO) go to a temporary file, or to stderr with
+   ZR_VERBOSE=1. The teardown is the leak gate: it shuts czmq
    down and fails the test if czmq reports a socket left open. */
 void cluster_test_setup (void);
 void cluster_test_teardown (void);
 
-/* Fills why with the error lines czmq logged since the last call (the
+/* Fills why with the error lines logged since the last call (the
    latest ones if they do not fit), or "(no error logged)"; returns why. */
 const char *cluster_log_errors (char *why, size_t size);
 

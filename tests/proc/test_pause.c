@@ -340,6 +340,13 @@ s_server_events (s_server_t *self)
     zraft_applied_release (&run);
 }
 
+/* zraft_log_set's callback: the library's lines go to the child's log. */
+static void
+s_server_log (void *arg, int level, const char *line)
+{
+    fprintf ((FILE *) arg, "%c: %s\n", "EWNID" [level], line);
+}
+
 /* Stops the server and czmq, then returns "ok" or the first czmq line
    that reports a socket left open (into buf). */
 static const char *
@@ -347,6 +354,7 @@ s_server_stop (s_server_t *self, char *buf, size_t size)
 {
     zraft_destroy (&self->node);
     zsys_shutdown ();
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
     snprintf (buf, size, "ok");
     if (self->log == stderr)
         return buf;
@@ -418,6 +426,8 @@ s_server_main (int argc, char *argv [])
     self->log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
     assert (self->log);
     zsys_set_logstream (self->log);
+    if (self->log != stderr)
+        zraft_log_set (ZRAFT_LOG_NOTICE, s_server_log, self->log);
     if (s_server_start (self) != 0) {
         s_say (self, "FAIL n%u did not start", self->id);
         return 1;
