@@ -390,73 +390,6 @@ START_TEST (api_survives_signals)
 }
 END_TEST
 
-/* Public API: a proposal's completion is reported on the pollable events
-   socket as an applied run covering its index with its term. */
-START_TEST (api_applied_runs_report_completion)
-{
-    cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    zraft_t *node = cluster_node (c, leader);
-    uint64_t index = 0, term = 0, value = 77;
-    uint32_t known = 0;
-    ck_assert_int_eq (zraft_propose (node, &value, sizeof value, &index, &term, &known), 0);
-    ck_assert_uint_eq (known, leader);
-    zpoller_t *poller = zpoller_new (zraft_events (node), NULL);
-    bool done = false;
-    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
-    while (!done && zclock_mono () < deadline) {
-        if (!zpoller_wait (poller, CLUSTER_HEARTBEAT_MS))
-            continue;
-        zraft_applied_t run;
-        ck_assert_int_eq (zraft_applied_recv (node, &run), 0);
-        ck_assert_uint_le (run.first, run.last);
-        if (run.first <= index && index <= run.last) {
-            ck_assert_uint_eq (run.terms [index - run.first], term);
-            done = true;
-        }
-        zraft_applied_release (&run);
-    }
-    zpoller_destroy (&poller);
-    ck_assert (done);
-    /* A follower refuses proposals and names the leader. */
-    uint32_t follower = leader % 3 + 1;
-    ck_assert_int_eq (zraft_propose (cluster_node (c, follower), &value, sizeof value,
-                                     NULL, NULL, &known), ZRAFT_ENOTLEADER);
-    ck_assert_uint_eq (known, leader);
-    cluster_destroy (&c);
-}
-END_TEST
-
-/* Public API: zraft_propose_many appends a batch at consecutive indexes
-   in one term, all or nothing; every server applies it in order. */
-START_TEST (api_propose_many_batch)
-{
-    cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    uint64_t values [64];
-    const void *datas [64];
-    size_t sizes [64];
-    for (int i = 0; i < 64; i++) {
-        values [i] = 5000 + (uint64_t) i;
-        datas [i] = &values [i];
-        sizes [i] = sizeof values [i];
-    }
-    uint64_t first = 0, term = 0;
-    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 64,
-                                          &first, &term, NULL), 0);
-    ck_assert_uint_ge (first, 2);
-    ck_assert_uint_eq (cluster_wait_committed (c, first + 63, 3, CLUSTER_COMMIT_WAIT_MS), 3);
-    for (int i = 0; i < 64; i++) {
-        uint64_t value = 0;
-        ck_assert_uint_eq (cluster_n_committed (c, first + (uint64_t) i, &value), 3);
-        ck_assert_uint_eq (value, values [i]);
-    }
-    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 0,
-                                          NULL, NULL, NULL), ZRAFT_EINVAL);
-    cluster_destroy (&c);
-}
-END_TEST
-
 /* ----------------------------------------------------------------- logs */
 
 typedef struct {
@@ -563,10 +496,8 @@ main (void)
     tcase_add_test (tc, agree_basic_three);
     tcase_add_test (tc, agree_basic_five);
     tcase_add_test (tc, agree_minority_cannot_commit);
-    tcase_add_test (tc, api_applied_runs_report_completion);
     tcase_add_test (tc, api_survives_signals);
     tcase_add_test (tc, api_log_lines_go_to_the_callback_not_stdout);
-    tcase_add_test (tc, api_propose_many_batch);
     tcase_add_test (tc, agree_unreliable_network);
     suite_add_tcase (s, tc);
     tc = tcase_create ("restart");
