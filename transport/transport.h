@@ -15,6 +15,7 @@
 #include <msgpack.h>
 
 #include "../raft/raft.h"
+#include "logger.h"
 #include "msgpack_walk.h"
 #include "codec.h"
 #include "client.h"
