@@ -600,8 +600,8 @@ zr_options_usage (FILE *out)
 "leadership to an up-to-date follower if it leads, answers what is in\n"
 "flight, and exits 0; a second signal exits at once (status 1).\n"
 "Exit status: 0 after a clean stop, 1 if it cannot start (data directory\n"
-"in use or corrupt, an endpoint it cannot bind) or had to stop, 64 on a\n"
-"usage error (a bad flag, variable or config file).\n"
+"in use or corrupt, an endpoint it cannot bind) or its node failed, 64 on\n"
+"a usage error (a bad flag, variable or config file).\n"
 "See zraft-node(1) and docs/PROTOCOL.md (the client protocol).\n",
              ZR_OPTIONS_HEARTBEAT_MAX, ZR_OPTIONS_ELECTION_MAX);
 }
