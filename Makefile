@@ -146,7 +146,7 @@ $(B)/obj/tests/%.o: CFLAGS += -Ibin/lib
 # bin/zraft-node/<m>.c. Process tests need the programs they start.
 NODE_UNIT := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/test_node_*.c))
 $(NODE_UNIT): $(B)/tests/unit/test_node_%: $(B)/obj/bin/zraft-node/%.o
-$(B)/tests/unit/test_node_logger: $(B)/obj/bin/zraft-node/options.o
+$(B)/tests/unit/test_node_journal: $(B)/obj/bin/zraft-node/options.o
 $(patsubst tests/%.c,$(B)/tests/%,$(PROC_SRC)): | $(BINS)
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in

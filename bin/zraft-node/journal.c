@@ -1,7 +1,7 @@
 /*  =========================================================================
-    logger - zraft-node's log: one line per event on stderr, text or json
+    journal - zraft-node's log: one line per event on stderr, text or json
 
-    See logger.h for the line shapes. JSON escaping: '"', '\' and control
+    See journal.h for the line shapes. JSON escaping: '"', '\' and control
     characters are escaped, and so is every byte from 0x80 up (as \u00XX),
     which keeps each line valid JSON whatever bytes a message holds.
     =========================================================================
@@ -16,26 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "logger.h"
+#include "journal.h"
 #include "options.h"
 
 #define S_NAME_MAX 64                   /* node name bytes kept */
 #define S_MESSAGE_MAX 1024              /* message bytes kept */
 
-/* The process's log settings (see logger.h). */
+/* The process's log settings (see journal.h). */
 static struct {
     char name [S_NAME_MAX + 1];         /* node name, set once */
     int level;                          /* lowest level written */
     bool json;                          /* json lines, else text */
     int fd;                             /* where lines go */
     atomic_uint_fast64_t term;          /* the node's current term */
-    atomic_int role;                    /* ZR_LOGGER_* */
+    atomic_int role;                    /* ZR_JOURNAL_* */
 } s_log = {.name = "-", .level = ZR_OPTIONS_LOG_NOTICE, .fd = 2};
 
 static const char *s_roles [] = {"follower", "candidate", "leader", "stopped"};
 
 void
-zr_logger_setup (const char *name, int level, bool json, int fd)
+zr_journal_setup (const char *name, int level, bool json, int fd)
 {
     assert (name && fd >= 0);
     assert (level >= ZR_OPTIONS_LOG_ERROR && level <= ZR_OPTIONS_LOG_DEBUG);
@@ -44,19 +44,19 @@ zr_logger_setup (const char *name, int level, bool json, int fd)
     s_log.json = json;
     s_log.fd = fd;
     atomic_store (&s_log.term, 0);
-    atomic_store (&s_log.role, ZR_LOGGER_STOPPED);
+    atomic_store (&s_log.role, ZR_JOURNAL_STOPPED);
 }
 
 void
-zr_logger_set_state (uint64_t term, int role)
+zr_journal_set_state (uint64_t term, int role)
 {
-    assert (role >= ZR_LOGGER_FOLLOWER && role <= ZR_LOGGER_STOPPED);
+    assert (role >= ZR_JOURNAL_FOLLOWER && role <= ZR_JOURNAL_STOPPED);
     atomic_store (&s_log.term, term);
     atomic_store (&s_log.role, role);
 }
 
 bool
-zr_logger_enabled (int level)
+zr_journal_enabled (int level)
 {
     return level <= s_log.level;
 }
@@ -111,7 +111,7 @@ static void
 s_write (int level, const char *message)
 {
     assert (level >= ZR_OPTIONS_LOG_ERROR && level <= ZR_OPTIONS_LOG_DEBUG);
-    char line [ZR_LOGGER_LINE_MAX];
+    char line [ZR_JOURNAL_LINE_MAX];
     char time [40];
     s_timestamp (time, sizeof time);
     unsigned long long term = atomic_load (&s_log.term);
@@ -133,9 +133,9 @@ s_write (int level, const char *message)
 }
 
 void
-zr_logger_log (int level, const char *format, ...)
+zr_journal_log (int level, const char *format, ...)
 {
-    if (!zr_logger_enabled (level))
+    if (!zr_journal_enabled (level))
         return;
     char message [S_MESSAGE_MAX];
     va_list args;
@@ -146,13 +146,13 @@ zr_logger_log (int level, const char *format, ...)
 }
 
 void
-zr_logger_line (void *arg, int level, const char *line)
+zr_journal_line (void *arg, int level, const char *line)
 {
     (void) arg;
     if (level < ZR_OPTIONS_LOG_ERROR)
         level = ZR_OPTIONS_LOG_ERROR;
     if (level > ZR_OPTIONS_LOG_DEBUG)
         level = ZR_OPTIONS_LOG_DEBUG;
-    if (zr_logger_enabled (level))
+    if (zr_journal_enabled (level))
         s_write (level, line ? line : "");
 }

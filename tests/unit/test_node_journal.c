@@ -1,5 +1,5 @@
 /*  =========================================================================
-    test_node_logger - unit tests of bin/zraft-node/logger: the line
+    test_node_journal - unit tests of bin/zraft-node/journal: the line
     shapes (text and json), the level filter, the node's term and role on
     every line, escaping and the cut of an over-long message
 
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/check_run.h"
-#include "../../bin/zraft-node/logger.h"
+#include "../../bin/zraft-node/journal.h"
 #include "../../bin/zraft-node/options.h"
 
 static int s_pipe [2];
@@ -30,7 +30,7 @@ s_teardown (void)
     close (s_pipe [1]);
 }
 
-/* Reads what the logger wrote since the last call (at most size - 1
+/* Reads what the journal wrote since the last call (at most size - 1
    bytes) into buf; returns its length (0 if nothing was written). */
 static size_t
 s_read (char *buf, size_t size)
@@ -48,9 +48,9 @@ s_read (char *buf, size_t size)
 START_TEST (text_line_carries_node_term_role)
 {
     /* One event, one line: time, level, node, term, role, message. */
-    zr_logger_setup ("n2", ZR_OPTIONS_LOG_NOTICE, false, s_pipe [1]);
-    zr_logger_set_state (7, ZR_LOGGER_LEADER);
-    zr_logger_log (ZR_OPTIONS_LOG_NOTICE, "became %s", "leader");
+    zr_journal_setup ("n2", ZR_OPTIONS_LOG_NOTICE, false, s_pipe [1]);
+    zr_journal_set_state (7, ZR_JOURNAL_LEADER);
+    zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "became %s", "leader");
     char buf [4096];
     s_read (buf, sizeof buf);
     ck_assert_msg (strstr (buf, " notice n2 term=7 role=leader: became leader\n"),
@@ -63,9 +63,9 @@ END_TEST
 
 START_TEST (json_line_is_one_object)
 {
-    zr_logger_setup ("n1", ZR_OPTIONS_LOG_DEBUG, true, s_pipe [1]);
-    zr_logger_set_state (3, ZR_LOGGER_FOLLOWER);
-    zr_logger_line (NULL, ZR_OPTIONS_LOG_INFO, "a \"quoted\" \\ tab\there \x81");
+    zr_journal_setup ("n1", ZR_OPTIONS_LOG_DEBUG, true, s_pipe [1]);
+    zr_journal_set_state (3, ZR_JOURNAL_FOLLOWER);
+    zr_journal_line (NULL, ZR_OPTIONS_LOG_INFO, "a \"quoted\" \\ tab\there \x81");
     char buf [4096];
     s_read (buf, sizeof buf);
     ck_assert_msg (!strncmp (buf, "{\"time\":\"", 9), "%s", buf);
@@ -79,13 +79,13 @@ START_TEST (level_filter_drops_lower)
 {
     /* At warning, notice and below are dropped, error and warning kept;
        the library's out-of-range levels are clamped. */
-    zr_logger_setup ("n1", ZR_OPTIONS_LOG_WARNING, false, s_pipe [1]);
-    ck_assert (!zr_logger_enabled (ZR_OPTIONS_LOG_NOTICE));
-    zr_logger_log (ZR_OPTIONS_LOG_NOTICE, "dropped");
-    zr_logger_line (NULL, ZR_OPTIONS_LOG_DEBUG, "dropped too");
-    zr_logger_line (NULL, 99, "clamped to debug, dropped");
-    zr_logger_log (ZR_OPTIONS_LOG_WARNING, "kept");
-    zr_logger_line (NULL, -5, "clamped to error");
+    zr_journal_setup ("n1", ZR_OPTIONS_LOG_WARNING, false, s_pipe [1]);
+    ck_assert (!zr_journal_enabled (ZR_OPTIONS_LOG_NOTICE));
+    zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "dropped");
+    zr_journal_line (NULL, ZR_OPTIONS_LOG_DEBUG, "dropped too");
+    zr_journal_line (NULL, 99, "clamped to debug, dropped");
+    zr_journal_log (ZR_OPTIONS_LOG_WARNING, "kept");
+    zr_journal_line (NULL, -5, "clamped to error");
     char buf [4096];
     s_read (buf, sizeof buf);
     ck_assert_ptr_null (strstr (buf, "dropped"));
@@ -102,13 +102,13 @@ START_TEST (long_message_is_cut)
     memset (big, 'x', sizeof big - 1);
     big [sizeof big - 1] = 0;
     for (int json = 0; json <= 1; json++) {
-        zr_logger_setup ("n1", ZR_OPTIONS_LOG_NOTICE, json, s_pipe [1]);
-        zr_logger_line (NULL, ZR_OPTIONS_LOG_ERROR, big);
+        zr_journal_setup ("n1", ZR_OPTIONS_LOG_NOTICE, json, s_pipe [1]);
+        zr_journal_line (NULL, ZR_OPTIONS_LOG_ERROR, big);
         char buf [8192];
         size_t n = s_read (buf, sizeof buf);
-        ck_assert_uint_le (n, ZR_LOGGER_LINE_MAX);
+        ck_assert_uint_le (n, ZR_JOURNAL_LINE_MAX);
         ck_assert_str_eq (buf + n - (json ? 6 : 4), json ? "...\"}\n" : "...\n");
-        zr_logger_line (NULL, ZR_OPTIONS_LOG_ERROR, "two\nlines");
+        zr_journal_line (NULL, ZR_OPTIONS_LOG_ERROR, "two\nlines");
         n = s_read (buf, sizeof buf);
         ck_assert_ptr_eq (strchr (buf, '\n'), buf + n - 1);
     }
@@ -118,8 +118,8 @@ END_TEST
 static Suite *
 s_suite (void)
 {
-    Suite *suite = suite_create ("node_logger");
-    TCase *tc = tcase_create ("logger");
+    Suite *suite = suite_create ("node_journal");
+    TCase *tc = tcase_create ("journal");
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, text_line_carries_node_term_role);
     tcase_add_test (tc, json_line_is_one_object);
