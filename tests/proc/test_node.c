@@ -7,7 +7,9 @@
     2. A follower answers NOT_LEADER naming the leader and its client
        endpoint (learnt through the log: the leader's ANNOUNCE).
     3. SIGTERM on the leader: it hands leadership over and exits 0; the
-       others go on with the data.
+       others go on with the data; writes in flight are each answered
+       once, and those acknowledged survive; a second signal exits 1 at
+       once.
     4. kill -9 and SIGSTOP of the leader: another is elected; the old one,
        restarted or continued, catches up.
     5. A second process on the same data directory exits 1 with a clear
@@ -257,6 +259,128 @@ START_TEST (node_kill9_and_sigstop_leader)
 }
 END_TEST
 
+/* Sends S_FLIGHT PUTs of k1..k<n> to dealer, one session each (so their
+   order does not matter), request ids 1..n. */
+#define S_FLIGHT 200
+static void
+s_flight_send (zsock_t *dealer)
+{
+    for (uint64_t i = 1; i <= S_FLIGHT; i++) {
+        char key [16];
+        snprintf (key, sizeof key, "k%" PRIu64, i);
+        zr_client_request_t request = procs_req (ZR_CLIENT_PUT, key, "v");
+        request.request_id = i;
+        request.client_id = i;
+        request.seq = 1;
+        uint8_t *data = NULL;
+        size_t size = 0;
+        ck_assert_int_eq (zr_client_request_encode (&request, &data, &size), 0);
+        ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
+                          (int) size);
+        free (data);
+    }
+}
+
+/* Waits until leader's log holds at least n entries past its commit
+   index: that many writes are in flight. */
+static bool
+s_flight_wait (uint32_t leader, uint64_t n)
+{
+    int64_t deadline = zclock_mono () + PROCS_REPLY_MS;
+    while (zclock_mono () < deadline) {
+        zr_client_reply_t reply = s_ask (leader, procs_req (ZR_CLIENT_STATUS,
+                                                            NULL, NULL));
+        if (reply.last_index >= reply.commit + n)
+            return true;
+        poll (NULL, 0, PROCS_HEARTBEAT_MS / 5);
+    }
+    return false;
+}
+
+START_TEST (node_sigterm_answers_in_flight)
+{
+    /* Writes in flight when the leader gets SIGTERM (the followers hear it
+       100 ms late, so they are in its log, not committed): each gets
+       exactly one reply (server.c's invariant 1) with a code a client can
+       act on, and every one acknowledged OK is readable on the next
+       leader. */
+    uint32_t leader = s_cluster (3);
+    for (uint32_t id = 1; id <= 3; id++) {
+        zr_client_request_t fault = {.type = ZR_CLIENT_FAULT, .peer = leader,
+                                     .delay_ms = 100};
+        if (id != leader)
+            S_ASSERT (s_ask (id, fault).code == ZR_CLIENT_OK, "FAULT on n%u", id);
+    }
+    zsock_t *dealer = zsock_new_dealer (procs_client_endpoint (s_procs, leader));
+    ck_assert_ptr_nonnull (dealer);
+    zsock_set_rcvtimeo (dealer, PROCS_REPLY_MS);
+    s_flight_send (dealer);
+    S_ASSERT (s_flight_wait (leader, S_FLIGHT / 2), "writes never in flight");
+    procs_signal (s_procs, leader, SIGTERM);
+    bool replied [S_FLIGHT + 1] = {false}, ok [S_FLIGHT + 1] = {false};
+    uint32_t codes [ZR_CLIENT_CODE_MAX + 1] = {0};
+    for (int n = 0; n < S_FLIGHT; n++) {
+        zframe_t *frame = zframe_recv (dealer);
+        S_ASSERT (frame, "%d of %d writes answered", n, S_FLIGHT);
+        zr_client_reply_t reply;
+        ck_assert_int_eq (zr_client_reply_decode (zframe_data (frame),
+                                                  zframe_size (frame), &reply), 0);
+        uint64_t id = reply.request_id;
+        S_ASSERT (id >= 1 && id <= S_FLIGHT && !replied [id], "reply %" PRIu64,
+                  id);
+        S_ASSERT (reply.code == ZR_CLIENT_OK || reply.code == ZR_CLIENT_UNKNOWN
+                  || reply.code == ZR_CLIENT_NOT_LEADER
+                  || reply.code == ZR_CLIENT_BUSY
+                  || reply.code == ZR_CLIENT_UNAVAILABLE,
+                  "write %" PRIu64 ": %s", id, zr_client_code_name (reply.code));
+        replied [id] = true;
+        ok [id] = reply.code == ZR_CLIENT_OK;
+        codes [reply.code]++;
+        zframe_destroy (&frame);
+    }
+    zsock_destroy (&dealer);
+    fprintf (stderr, "node_sigterm_answers_in_flight: %u OK, %u NOT_LEADER,"
+             " %u BUSY, %u UNAVAILABLE, %u UNKNOWN\n", codes [ZR_CLIENT_OK],
+             codes [ZR_CLIENT_NOT_LEADER], codes [ZR_CLIENT_BUSY],
+             codes [ZR_CLIENT_UNAVAILABLE], codes [ZR_CLIENT_UNKNOWN]);
+    int status = procs_wait_exit (s_procs, leader, PROCS_EXIT_MS);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+              "n%u: status %d", leader, status);
+    uint32_t next = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    S_ASSERT (next && next != leader, "no new leader");
+    for (uint64_t i = 1; i <= S_FLIGHT; i++) {
+        char key [16];
+        snprintf (key, sizeof key, "k%" PRIu64, i);
+        zr_client_reply_t reply = s_ask (next, procs_req (ZR_CLIENT_GET, key, NULL));
+        S_ASSERT (!ok [i] || s_holds (&reply, "v"), "acknowledged %s lost", key);
+    }
+}
+END_TEST
+
+START_TEST (node_second_signal_exits_at_once)
+{
+    /* Two signals pending together (SIGSTOP holds the process while both
+       are sent): the first starts the stop, the second ends the process
+       at once with status 1 and a line saying so. */
+    s_cluster (1);
+    procs_signal (s_procs, 1, SIGSTOP);
+    procs_signal (s_procs, 1, SIGTERM);
+    procs_signal (s_procs, 1, SIGINT);
+    procs_signal (s_procs, 1, SIGCONT);
+    int status = procs_wait_exit (s_procs, 1, PROCS_EXIT_MS);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 1,
+              "status %d", status);
+    char *log = procs_log (s_procs, 1);
+    bool said = strstr (log, "second signal") != NULL;
+    free (log);
+    S_ASSERT (said, "no line about the second signal");
+    /* What was acknowledged is on disk: the node restarts on it. */
+    procs_start (s_procs, 1);
+    S_ASSERT (procs_leader (s_procs, PROCS_LEADER_WAIT_MS) == 1,
+              "no restart after the second signal");
+}
+END_TEST
+
 /* --------------------------------------------------- refusals to start */
 
 START_TEST (node_data_dir_held_exits_1)
@@ -384,6 +508,8 @@ s_suite (void)
     tcase_add_test (tc, node_not_leader_redirect);
     tcase_add_test (tc, node_sigterm_leader_hands_over);
     tcase_add_test (tc, node_kill9_and_sigstop_leader);
+    tcase_add_test (tc, node_sigterm_answers_in_flight);
+    tcase_add_test (tc, node_second_signal_exits_at_once);
     tcase_add_test (tc, node_data_dir_held_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);
     tcase_add_test (tc, node_malformed_frame_answered);
