@@ -90,7 +90,7 @@ CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
 PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
-PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD
+PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD READ_NO_CONFIRM
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
 # crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target

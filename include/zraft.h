@@ -152,7 +152,7 @@ typedef struct {
 typedef struct _zraft_t zraft_t;
 
 /* Creates and starts a server: recovers its log from data_dir, binds its
-   endpoint, starts its actors. Returns NULL (and logs why through zsys)
+   endpoint, starts its actors. Returns NULL (and logs why, zraft_log_set)
    on an invalid configuration, a log it cannot read or that is corrupt,
    or an endpoint it cannot bind. Caller owns the result and must destroy
    it. fsm is copied; fsm->apply may be NULL. */
@@ -165,7 +165,8 @@ void zraft_destroy (zraft_t **self_p);
 /* Submits a command (size bytes, copied) under the caller's token, and
    returns at once. 0: queued, and exactly one ZRAFT_EVENT_RESULT with
    this token will follow: status 0 once this server applied it (index
-   and term say where, data holds apply's result), or ZRAFT_ENOTLEADER
+   and term say where, data holds apply's result; none if a snapshot
+   from the leader brought it here instead), or ZRAFT_ENOTLEADER
    (event.leader: the leader's id if known), ZRAFT_EBUSY (a leadership
    transfer is under way, or the disk is behind: retry after a moment),
    ZRAFT_EIO (the disk failed), ZRAFT_ELOST (appended, then another
@@ -206,8 +207,10 @@ int zraft_submit_many (zraft_t *self, const uint64_t *tokens,
    been handed to apply, leader or not, without asking anyone: it may
    miss writes the cluster committed; the RESULT's index and term are
    those of the last entry applied. Status 0 (the query ran: data holds
-   its result), ZRAFT_EINVAL (fsm.query refused), ZRAFT_ENOTLEADER,
-   ZRAFT_EIO or ZRAFT_ESHUTDOWN. Returns 0 (queued), or at once:
+   its result), ZRAFT_EINVAL (fsm.query refused), ZRAFT_ENOTLEADER (also
+   when the leader stepped down before confirming), ZRAFT_EBUSY (too many
+   reads pending on the leader), ZRAFT_EIO or ZRAFT_ESHUTDOWN. Returns 0
+   (queued), or at once:
    ZRAFT_EAGAIN (as zraft_submit), ZRAFT_ETOOBIG (size over
    ZRAFT_ENTRY_BYTES_MAX), ZRAFT_EINVAL (no fsm.query, or unknown flags),
    ZRAFT_ESHUTDOWN. data (size bytes) is copied. */

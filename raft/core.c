@@ -400,9 +400,13 @@ zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms)
                && !ready->committed && !ready->chunks && !ready->reads
                && !ready->reads_failed);
     /* (14): reads recorded since the last Ready start one round, which
-       reaches every follower now. */
-    if (self->role == ZR_ROLE_LEADER)
-        zr_replication_all (self, now_ms, zr_read_round_start (self));
+       reaches every follower now, on entries or in a heartbeat. */
+    if (self->role == ZR_ROLE_LEADER) {
+        bool round = zr_read_round_start (self);
+        zr_replication_all (self, now_ms, false);
+        if (round)
+            zr_read_round_send (self, now_ms);
+    }
     ready->hs_changed = self->hs_dirty;
     ready->term = self->term;
     ready->vote = self->vote;

@@ -131,6 +131,21 @@ zr_read_round_start (zr_core_t *self)
     return true;
 }
 
+void
+zr_read_round_send (zr_core_t *self, uint64_t now_ms)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER);
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id
+            || self->progress [id].state == ZR_PROGRESS_SNAPSHOT)
+            continue;
+        zr_assert (self->round_sent [id] <= self->round);
+        if (self->round_sent [id] < self->round)
+            zr_replication_heartbeat (self, id, now_ms);
+    }
+}
+
 /* Leader: gives the reads awaiting an index the commit index, if it now
    covers its term, and returns how many reads from `from` on are
    confirmed (a prefix: rounds and indexes never decrease). */
@@ -182,6 +197,8 @@ zr_read_ready (zr_core_t *self, zr_ready_t *ready)
         ready->n_reads = confirmed;
     }
     uint32_t gone = failed + confirmed;
+    if (gone == 0)
+        return;
     memmove (self->reads, self->reads + gone,
              (self->n_reads - gone) * sizeof (zr_read_wait_t));
     self->n_reads -= gone;

@@ -11,7 +11,8 @@
     by every AppendEntries it sends and echoed by the follower's reply
     (message.h). The reads recorded between two Readies wait for round
     + 1; the next Ready starts that round (one AppendEntries to every
-    follower, piggy-backed on entries when there are some) and a read is
+    follower, piggy-backed on entries when there are some, a heartbeat
+    otherwise; none to a follower receiving a snapshot) and a read is
     confirmed once the quorum-th highest round acknowledged (the leader
     counts its own current round) reaches it.
 
@@ -42,9 +43,17 @@ void zr_read_step_down (zr_core_t *self);
 int zr_read_acked (zr_core_t *self, zr_id_t from, uint64_t round);
 
 /* Leader, at Ready: starts the round that reads recorded since the last
-   one wait for, if any. Returns true if it did: the caller then sends an
-   AppendEntries to every follower. */
+   one wait for, if any. Returns true if it did: the caller then sends
+   what it has for the followers, then zr_read_round_send. */
 bool zr_read_round_start (zr_core_t *self);
+
+/* Leader, after the Ready's AppendEntries are built: sends an empty one
+   (a heartbeat) with the new round to every follower that got none in
+   this Ready, except those receiving a snapshot (their replies carry no
+   round: they join confirmations once it is installed). So a round
+   costs at most one small message per follower, and none to a follower
+   that gets entries anyway. */
+void zr_read_round_send (zr_core_t *self, uint64_t now_ms);
 
 /* Moves failed reads into ready->reads_failed and confirmed ones into
    ready->reads, in arrival order. */

@@ -77,6 +77,8 @@ struct _zr_core_t {
     bool round_due;                     /* leader: a read waits for round + 1 */
     uint64_t round_acked [ZR_NODES_MAX + 1];    /* leader: highest round each
                                            follower echoed in this term (14) */
+    uint64_t round_sent [ZR_NODES_MAX + 1];     /* leader: round of the last
+                                           AppendEntries sent to each follower */
     zr_read_wait_t *reads;              /* reads not yet handed out, in arrival
                                            order: failed ones first (14) */
     uint32_t n_reads;                   /* reads used, <= ZR_READS_MAX */

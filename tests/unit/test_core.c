@@ -3319,6 +3319,55 @@ START_TEST (core_read_index_bounded)
 }
 END_TEST
 
+/* Invariant 14: a round costs a follower in PROBE an empty heartbeat
+   after the entry its probe checks, not a second copy of the probe and
+   its entries. */
+START_TEST (core_read_index_probe_follower_gets_heartbeat)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = s_elect (core);
+    s_drain (core, now);                    /* the probes carry the no-op */
+    ck_assert_int_eq (zr_core_read_index (core, 5, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        ck_assert_uint_eq (ready.msgs [i]->type, ZR_MSG_APPEND);
+        ck_assert_uint_eq (ready.msgs [i]->n_entries, 0);
+        ck_assert_uint_eq (ready.msgs [i]->prev_index, 0);
+        ck_assert_uint_eq (ready.msgs [i]->round, 1);
+    }
+    zr_ready_release (&ready);
+    ck_assert (zr_core_progress (core, 2)->probe_sent);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 0, 1), now);
+    s_expect_reads (core, now, NULL, 0);    /* confirmed, no-op not committed */
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, 0), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{5, 1}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a follower receiving a snapshot gets nothing more for a
+   round (its replies carry none); the others confirm the read. */
+START_TEST (core_read_index_round_skips_snapshot_follower)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    ck_assert_int_eq (zr_core_read_index (core, 8, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 3);
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (m->n_entries, 0);
+    uint64_t round = m->round;
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 11, round), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{8, 11}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -3486,6 +3535,8 @@ s_suite (void)
     tcase_add_test (tc, core_read_index_follower_echoes_round);
     tcase_add_test (tc, core_read_index_unsent_round_malformed);
     tcase_add_test (tc, core_read_index_bounded);
+    tcase_add_test (tc, core_read_index_probe_follower_gets_heartbeat);
+    tcase_add_test (tc, core_read_index_round_skips_snapshot_follower);
     suite_add_tcase (suite, tc);
     return suite;
 }
