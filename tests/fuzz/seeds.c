@@ -16,6 +16,12 @@
                       whole, cut, misnamed and with a newer version or
                       flag, in fuzz_snapshot.c's format (control byte
                       first)
+    seeds client DIR  client protocol frames made by
+                      zr_client_request_encode and zr_client_reply_encode:
+                      every request type, every reply type and code,
+                      limits reached; and a few the encoders refuse
+                      (a key over its limit, ten members, version 2,
+                      integers in signed formats)
 
     Seeds are deterministic (no time, no randomness), named seed-<what>,
     and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
@@ -24,6 +30,7 @@
 */
 #include "../../actors/actors.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -551,6 +558,217 @@ s_snapshot (void)
     s_snapshot_file ("five-servers", 5, 700);
 }
 
+//  --------------------------------------------------------------------------
+//  client
+
+static void
+s_client_request (const char *name, const zr_client_request_t *request)
+{
+    uint8_t *data;
+    size_t size;
+    zr_assert (zr_client_request_encode (request, &data, &size) == 0);
+    s_write (name, data, size);
+    free (data);
+}
+
+static void
+s_client_reply (const char *name, const zr_client_reply_t *reply)
+{
+    uint8_t *data;
+    size_t size;
+    zr_assert (zr_client_reply_encode (reply, &data, &size) == 0);
+    s_write (name, data, size);
+    free (data);
+}
+
+/* Lower-cases name in place (seed names are lower case). */
+static void
+s_lower (char *name)
+{
+    for (; *name; name++)
+        *name = (char) tolower ((unsigned char) *name);
+}
+
+static zr_client_bytes_t
+s_client_bytes (const char *text)
+{
+    return (zr_client_bytes_t) {(const uint8_t *) text, strlen (text)};
+}
+
+static void
+s_client_requests (void)
+{
+    static uint8_t key [ZR_CLIENT_KEY_MAX];
+    memset (key, 'k', sizeof key);
+    zr_client_request_t r = {.type = ZR_CLIENT_PUT, .request_id = 1,
+                             .client_id = 0x9f3c1d2e4b5a6978ULL, .seq = 1,
+                             .key = s_client_bytes ("k"),
+                             .value = s_client_bytes ("v1")};
+    s_client_request ("put", &r);
+    r.value = s_client_bytes ("");
+    r.seq = 70000;
+    s_client_request ("put-empty", &r);
+    r.key = (zr_client_bytes_t) {key, sizeof key};
+    s_client_request ("put-key-max", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_GET, .request_id = 2,
+                               .key = s_client_bytes ("key")};
+    s_client_request ("get", &r);
+    r.stale = true;
+    s_client_request ("get-stale", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_DEL, .request_id = 1ull << 40,
+                               .client_id = 7, .seq = 255,
+                               .key = s_client_bytes ("key")};
+    s_client_request ("del", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_CAS, .request_id = 4,
+                               .client_id = UINT64_MAX, .seq = 1ull << 33,
+                               .key = s_client_bytes ("key"),
+                               .old = s_client_bytes ("old value"),
+                               .value = s_client_bytes ("new value")};
+    s_client_request ("cas", &r);
+    r.old = s_client_bytes ("");
+    s_client_request ("cas-empty-old", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_STATUS, .request_id = 5};
+    s_client_request ("status", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_TRANSFER, .request_id = 6};
+    s_client_request ("transfer-any", &r);
+    r.to = 3;
+    s_client_request ("transfer", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_SNAPSHOT, .request_id = 7};
+    s_client_request ("snapshot", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_FAULT, .request_id = 8,
+                               .peer = 2, .cut = true};
+    s_client_request ("fault-cut", &r);
+    r = (zr_client_request_t) {.type = ZR_CLIENT_FAULT, .request_id = 9,
+                               .peer = 9, .drop_ppm = 1000000,
+                               .delay_ms = 60000};
+    s_client_request ("fault-drop-delay", &r);
+}
+
+/* A STATUS reply of server 1 (the leader) with n members. */
+static void
+s_client_status (const char *name, uint32_t n)
+{
+    static char names [ZR_NODES_MAX][8], peers [ZR_NODES_MAX][32],
+                clients [ZR_NODES_MAX][32];
+    zr_client_reply_t p = {.type = ZR_CLIENT_STATUS, .request_id = 5,
+                           .name = s_client_bytes ("n1"), .id = 1, .role = 2,
+                           .term = 7, .leader = 1, .commit = 70000,
+                           .applied = 69999, .first_index = 65000,
+                           .last_index = 70001, .snapshot_index = 64999,
+                           .n_members = n};
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf (names [i], sizeof names [i], "n%u", i + 1);
+        snprintf (peers [i], sizeof peers [i], "tcp://127.0.0.1:%u", 7001 + i);
+        snprintf (clients [i], sizeof clients [i], i == 2 ? ""
+                  : "tcp://127.0.0.1:%u", 7101 + i);
+        p.members [i] = (zr_client_member_t) {
+            .id = i + 1, .name = s_client_bytes (names [i]),
+            .peer_endpoint = s_client_bytes (peers [i]),
+            .client_endpoint = s_client_bytes (clients [i])};
+    }
+    s_client_reply (name, &p);
+}
+
+static void
+s_client_replies (void)
+{
+    static uint8_t value [300];
+    for (size_t i = 0; i < sizeof value; i++)
+        value [i] = (uint8_t) (i * 13 + 5);
+    zr_client_reply_t p = {.type = ZR_CLIENT_PUT, .request_id = 7, .index = 42};
+    s_client_reply ("put-ok", &p);
+    p.type = ZR_CLIENT_DEL;
+    p.index = 1ull << 40;
+    s_client_reply ("del-ok", &p);
+    p = (zr_client_reply_t) {.type = ZR_CLIENT_GET, .request_id = 2,
+                             .found = true, .value = {value, sizeof value}};
+    s_client_reply ("get-found", &p);
+    p.found = false;
+    p.value = s_client_bytes ("");
+    s_client_reply ("get-not-found", &p);
+    p = (zr_client_reply_t) {.type = ZR_CLIENT_CAS, .request_id = 4,
+                             .swapped = true, .index = 70000};
+    s_client_reply ("cas-swapped", &p);
+    p.swapped = false;
+    s_client_reply ("cas-not-swapped", &p);
+    for (int t = ZR_CLIENT_TRANSFER; t <= ZR_CLIENT_FAULT; t++) {
+        char name [32];
+        snprintf (name, sizeof name, "%s-ok", zr_client_type_name (t));
+        s_lower (name);
+        p = (zr_client_reply_t) {.type = (zr_client_type_t) t,
+                                 .request_id = (uint64_t) t};
+        s_client_reply (name, &p);
+    }
+    s_client_status ("status-one", 1);
+    s_client_status ("status-three", 3);
+    s_client_status ("status-nine", ZR_NODES_MAX);
+    for (int c = 1; c <= ZR_CLIENT_CODE_MAX; c++) {
+        char name [32];
+        snprintf (name, sizeof name, "put-%s", zr_client_code_name (c));
+        s_lower (name);
+        p = (zr_client_reply_t) {
+            .type = ZR_CLIENT_PUT, .request_id = 7, .code = (zr_client_code_t) c,
+            .leader = 2, .leader_endpoint = s_client_bytes ("tcp://127.0.0.1:7102"),
+            .message = s_client_bytes (zr_client_code_name (c))};
+        s_client_reply (name, &p);
+    }
+    p = (zr_client_reply_t) {.type = ZR_CLIENT_GET, .request_id = 3,
+                             .code = ZR_CLIENT_NOT_LEADER,
+                             .message = s_client_bytes ("no leader")};
+    s_client_reply ("get-no-leader", &p);
+    p = (zr_client_reply_t) {.code = ZR_CLIENT_MALFORMED,
+                             .message = s_client_bytes ("truncated frame")};
+    s_client_reply ("malformed-no-head", &p);
+}
+
+/* Frames the encoders refuse, written by hand. */
+static void
+s_client_refused (void)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    static char key [ZR_CLIENT_KEY_MAX + 1];
+    memset (key, 'k', sizeof key);
+    msgpack_pack_array (&pk, 5);                /* GET, key one byte over */
+    msgpack_pack_uint64 (&pk, ZR_CLIENT_VERSION);
+    msgpack_pack_uint64 (&pk, ZR_CLIENT_GET);
+    msgpack_pack_uint64 (&pk, 11);
+    msgpack_pack_bin_with_body (&pk, key, sizeof key);
+    msgpack_pack_false (&pk);
+    s_write ("get-key-over", sbuf.data, sbuf.size);
+    msgpack_sbuffer_clear (&sbuf);
+    msgpack_pack_array (&pk, 15);               /* STATUS, ten members */
+    uint64_t head [] = {ZR_CLIENT_VERSION, ZR_CLIENT_STATUS, 5, 0};
+    for (size_t i = 0; i < 4; i++)
+        msgpack_pack_uint64 (&pk, head [i]);
+    msgpack_pack_str_with_body (&pk, "n1", 2);
+    for (uint64_t i = 0; i < 9; i++)
+        msgpack_pack_uint64 (&pk, i == 0 ? 1 : i);
+    msgpack_pack_array (&pk, ZR_NODES_MAX + 1);
+    for (uint32_t i = 0; i <= ZR_NODES_MAX; i++)
+        msgpack_pack_array (&pk, 0);
+    s_write ("status-ten-members", sbuf.data, sbuf.size);
+    msgpack_sbuffer_clear (&sbuf);
+    static const uint8_t v2 [] = {0x93, 0x02, 0x05, 0x01};
+    s_write ("version-2", v2, sizeof v2);
+    /* TRANSFER with every integer in a signed format (int8..int64). */
+    static const uint8_t signed_ints [] = {0x94, 0xd0, 0x01, 0xd1, 0x00, 0x06,
+                                           0xd3, 0, 0, 0, 0, 0, 0, 0, 9,
+                                           0xd2, 0, 0, 0, 3};
+    s_write ("transfer-signed", signed_ints, sizeof signed_ints);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+static void
+s_client (void)
+{
+    s_client_requests ();
+    s_client_replies ();
+    s_client_refused ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -558,7 +776,7 @@ main (int argc, char **argv)
         const char *name;               /* the target */
         void (*write) (void);           /* writes its seeds */
     } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
-                   {"snapshot", s_snapshot}};
+                   {"snapshot", s_snapshot}, {"client", s_client}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -567,6 +785,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client DIR\n");
     return 64;
 }
