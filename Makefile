@@ -226,17 +226,17 @@ $(B)/obj/tests/install/test_install.o: CFLAGS += -DSRC_DIR='"$(CURDIR)"' -DBUILD
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
 # decoder allocates in both; tests/fuzz/scratch.c holds the directory of
 # the targets that recover from files.
-FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/obj/tests/fuzz/scratch.o $(B)/libzraft.a
+FUZZ_OBJ = $(B)/obj/tests/fuzz/alloc.o $(B)/obj/tests/fuzz/scratch.o $(B)/libzraft-tools.a $(B)/libzraft.a
 $(B)/obj/tests/fuzz/replay.o: CFLAGS += -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"'
 $(B)/tests/fuzz/replay_%: $(B)/obj/tests/fuzz/replay.o $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
 $(B)/fuzz/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(B)/libzraft.a $(LDLIBS)
-$(B)/tests/fuzz/seeds: $(B)/obj/tests/fuzz/seeds.o $(B)/libzraft.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(LDLIBS)
+$(B)/tests/fuzz/seeds: $(B)/obj/tests/fuzz/seeds.o $(B)/libzraft-tools.a $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libzraft.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libzraft-tools.a $(B)/libzraft.a $(LDLIBS)
 
 # make fuzz [FUZZ_SECONDS=60] [FUZZ_MERGE=1] [FUZZ_RUNS=N] [FUZZ_TARGETS=wal]:
 # one target after another, each on its corpus; crashes land in

@@ -16,6 +16,9 @@
                       whole, cut, misnamed and with a newer version or
                       flag, in fuzz_snapshot.c's format (control byte
                       first)
+    seeds kv DIR      key/value commands and snapshots made by
+                      bin/lib/kv.c, in fuzz_kv.c's format (control byte
+                      first)
     seeds client DIR  client protocol frames made by
                       zr_client_request_encode and zr_client_reply_encode:
                       every request type, every reply type and code,
@@ -29,6 +32,7 @@
     =========================================================================
 */
 #include "../../actors/actors.h"
+#include "../../bin/lib/kv.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -62,6 +66,86 @@ s_peer_id (void)
     const char *ids [] = {"n1", "r9", "n09", "r0", "n10", "nx", "q1"};
     for (size_t i = 0; i < sizeof ids / sizeof ids [0]; i++)
         s_write (ids [i], ids [i], strlen (ids [i]));
+}
+
+//  --------------------------------------------------------------------------
+//  kv
+
+/* Writes control byte + bytes (freed) as seed name. */
+static void
+s_kv_write (const char *name, uint8_t control, void *bytes, size_t size)
+{
+    uint8_t *seed = (uint8_t *) malloc (size + 1);
+    zr_assert (seed);
+    seed [0] = control;
+    memcpy (seed + 1, bytes, size);
+    s_write (name, seed, size + 1);
+    free (seed);
+    free (bytes);
+}
+
+/* Applies cmd at index; writes it as an entry seed if name is set. */
+static void
+s_kv_cmd (zr_kv_t *kv, uint64_t index, const zr_kv_cmd_t *cmd, const char *name)
+{
+    void *data;
+    size_t size;
+    zr_assert (zr_kv_cmd_encode (cmd, &data, &size) == 0);
+    zr_kv_apply (kv, index, 1, data, size, NULL, NULL);
+    if (name)
+        s_kv_write (name, 0, data, size);
+    else
+        free (data);
+}
+
+/* Writes kv's snapshot at index (<= 127) as a snapshot seed. */
+static void
+s_kv_snapshot (zr_kv_t *kv, uint64_t index, const char *name)
+{
+    void *data;
+    size_t size;
+    zr_assert (index <= 127 && zr_kv_snapshot (kv, index, &data, &size) == 0);
+    s_kv_write (name, (uint8_t) (index << 1 | 1), data, size);
+}
+
+static void
+s_kv (void)
+{
+    static char big [300];
+    memset (big, 'b', sizeof big);
+    zr_kv_t *kv = zr_kv_new (NULL);
+    s_kv_snapshot (kv, 0, "kv-snapshot-empty");
+    zr_kv_cmd_t cmd = {.type = ZR_KV_PUT, .time_ms = 500, .client_id = 1,
+                       .seq = 1, .key = "k", .key_size = 1, .value = "v",
+                       .value_size = 1};
+    s_kv_cmd (kv, 1, &cmd, "kv-put");
+    cmd.seq = 2, cmd.key = big, cmd.key_size = 256, cmd.value_size = 300;
+    cmd.value = big, cmd.time_ms = 1ULL << 40;
+    s_kv_cmd (kv, 2, &cmd, "kv-put-wide");
+    cmd = (zr_kv_cmd_t) {.type = ZR_KV_CAS, .time_ms = 600, .client_id = 2,
+                         .seq = 1, .key = "k", .key_size = 1, .old = "v",
+                         .old_size = 1, .value = "w", .value_size = 1};
+    s_kv_cmd (kv, 3, &cmd, "kv-cas");
+    cmd.type = ZR_KV_DEL, cmd.seq = 2, cmd.client_id = 3;
+    s_kv_cmd (kv, 4, &cmd, "kv-del-new-client-seq2");
+    cmd.client_id = 2;
+    s_kv_cmd (kv, 5, &cmd, "kv-del");
+    for (uint32_t id = 1; id <= ZR_NODES_MAX; id++) {
+        char endpoint [64];
+        snprintf (endpoint, sizeof endpoint, "tcp://10.0.0.%u:7000", id);
+        cmd = (zr_kv_cmd_t) {.type = ZR_KV_ANNOUNCE, .time_ms = 700,
+                             .member = id, .endpoint = endpoint,
+                             .endpoint_size = strlen (endpoint)};
+        s_kv_cmd (kv, 5 + id, &cmd, id == 1 ? "kv-announce" : NULL);
+    }
+    s_kv_snapshot (kv, 14, "kv-snapshot");
+    s_kv_snapshot (kv, 127, "kv-snapshot-127");
+    uint8_t garbage [] = {0x96, 0x01, 0xcf, 0xff, 0xc4, 0x05};
+    uint8_t *copy = (uint8_t *) malloc (sizeof garbage);
+    zr_assert (copy);
+    memcpy (copy, garbage, sizeof garbage);
+    s_kv_write ("kv-garbage", 0, copy, sizeof garbage);
+    zr_kv_destroy (&kv);
 }
 
 //  --------------------------------------------------------------------------
@@ -776,7 +860,7 @@ main (int argc, char **argv)
         const char *name;               /* the target */
         void (*write) (void);           /* writes its seeds */
     } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
-                   {"snapshot", s_snapshot}, {"client", s_client}};
+                   {"snapshot", s_snapshot}, {"client", s_client}, {"kv", s_kv}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -785,6 +869,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client|kv DIR\n");
     return 64;
 }
