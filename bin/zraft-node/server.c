@@ -20,7 +20,8 @@
        empty whenever the loop polls.
     3. The ROUTER never blocks the loop: replies to a client that is gone
        or slow are dropped by ZeroMQ (ROUTER, non-mandatory), and a frame
-       over ZR_CLIENT_FRAME_MAX drops the connection (ZMQ_MAXMSGSIZE).
+       over S_FRAME_DROP drops the connection (ZMQ_MAXMSGSIZE) rather
+       than being received.
     =========================================================================
 */
 #include "server.h"
@@ -41,6 +42,9 @@
 #define S_LINGER_MS 500                 /* replies still going out at close */
 #define S_MALFORMED_LOG_MS 1000         /* at most one such warning a second */
 #define S_SAMPLE_BYTES 16               /* hex sample of a malformed frame */
+/* A frame over ZR_CLIENT_FRAME_MAX is answered MALFORMED (too big); one
+   over this is not even received: ZeroMQ drops the connection. */
+#define S_FRAME_DROP (2 * ZR_CLIENT_FRAME_MAX)
 
 _Static_assert ((int) ZR_OPTIONS_LOG_ERROR == (int) ZRAFT_LOG_ERROR
                 && (int) ZR_OPTIONS_LOG_DEBUG == (int) ZRAFT_LOG_DEBUG,
@@ -765,7 +769,7 @@ s_router_bind (zr_server_t *self)
 {
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
-    zsock_set_maxmsgsize (self->router, (int) ZR_CLIENT_FRAME_MAX);
+    zsock_set_maxmsgsize (self->router, (int) S_FRAME_DROP);
     zsock_set_sndhwm (self->router, S_HWM);
     zsock_set_rcvhwm (self->router, S_HWM);
     zsock_set_sndtimeo (self->router, 0);

@@ -13,7 +13,9 @@
     4. kill -9 and SIGSTOP of the leader: another is elected; the old one,
        restarted or continued, catches up.
     5. A second process on the same data directory exits 1 with a clear
-       message; bad flags, variables and config files exit 64.
+       message, and so do a client endpoint in use, a data directory
+       that is a file and a corrupt log; bad flags, variables and config
+       files exit 64.
     6. A malformed frame gets MALFORMED and the server keeps serving.
 
     Every wait is bounded by procs.h's PROCS_*_MS (derived from its
@@ -413,6 +415,66 @@ START_TEST (node_data_dir_held_exits_1)
 }
 END_TEST
 
+/* Copies node id's command line into argv (size entries), replacing the
+   value of flag with value; returns argv. */
+static const char **
+s_argv_with (uint32_t id, const char *flag, const char *value,
+             const char **argv, size_t size)
+{
+    const char *const *original = procs_argv (s_procs, id);
+    size_t n = 0;
+    for (; original [n]; n++) {
+        ck_assert_uint_lt (n + 1, size);
+        argv [n] = n > 0 && streq (original [n - 1], flag) ? value
+                                                          : original [n];
+    }
+    argv [n] = NULL;
+    return argv;
+}
+
+/* Runs argv; expects exit 1 and output holding fragment. */
+static void
+s_refused_start (const char **argv, const char *fragment)
+{
+    char *output = NULL;
+    int status = procs_run (argv, NULL, PROCS_EXIT_MS, &output);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 1,
+              "status %d, output:\n%s", status, output);
+    S_ASSERT (strstr (output, fragment), "'%s' not in:\n%s", fragment, output);
+    S_ASSERT (!strstr (output, "start: id"), "it started:\n%s", output);
+    free (output);
+}
+
+START_TEST (node_cannot_start_exits_1)
+{
+    /* A client endpoint in use, a data directory that is a file, a log
+       that is corrupt: each refused with exit 1 and the reason, before
+       the server starts. */
+    s_cluster (1);
+    const char *argv [64];
+    char other [512];
+    snprintf (other, sizeof other, "%s-other", procs_data_dir (s_procs, 1));
+    s_refused_start (s_argv_with (1, "--data-dir", other, argv, 64),
+                     "Address already in use");
+    procs_kill (s_procs, 1);
+    FILE *file = fopen (other, "w");
+    ck_assert_ptr_nonnull (file);
+    fclose (file);
+    s_refused_start (s_argv_with (1, "--data-dir", other, argv, 64),
+                     "not a writable directory");
+    unlink (other);
+    char segment [600];
+    snprintf (segment, sizeof segment, "%s/wal-0000000000000001.seg",
+              procs_data_dir (s_procs, 1));
+    file = fopen (segment, "r+");
+    ck_assert_ptr_nonnull (file);
+    ck_assert_int_eq (fwrite ("XX", 1, 2, file), 2);   /* its magic */
+    fclose (file);
+    s_refused_start (s_argv_with (1, "--data-dir", procs_data_dir (s_procs, 1),
+                                  argv, 64), "bad magic");
+}
+END_TEST
+
 /* Runs zraft-node with args (and env); expects exit status and output
    holding fragment. */
 static void
@@ -473,8 +535,9 @@ END_TEST
 
 START_TEST (node_malformed_frame_answered)
 {
-    /* Bytes that are no request, and a request in two frames, each get
-       MALFORMED (request id 0); the server counts, logs and carries on. */
+    /* Bytes that are no request, a request in two frames and a frame over
+       the protocol's size limit each get MALFORMED (request id 0); the
+       server counts, logs and carries on. */
     s_cluster (1);
     static const uint8_t garbage [] = {0xc1, 0xff, 0x00, 0x93};
     const void *frames [2] = {garbage, garbage};
@@ -488,7 +551,20 @@ START_TEST (node_malformed_frame_answered)
                   && reply.type == 0, "reply %s to a malformed frame",
                   zr_client_code_name (reply.code));
     }
-    zr_client_reply_t reply = s_ask (1, s_write (ZR_CLIENT_PUT, 1, "k", "v"));
+    /* A frame one byte over the protocol's maximum: too big, answered. */
+    size_t big_size = ZR_CLIENT_FRAME_MAX + 1;
+    uint8_t *big = calloc (1, big_size);
+    ck_assert_ptr_nonnull (big);
+    const void *big_frames [1] = {big};
+    zr_client_reply_t reply;
+    int rc = procs_request_raw (s_procs, 1, big_frames, &big_size, 1, &reply,
+                                PROCS_REPLY_MS);
+    free (big);
+    S_ASSERT (rc == 0 && reply.code == ZR_CLIENT_MALFORMED
+              && reply.message.size > 0
+              && memmem (reply.message.data, reply.message.size, "too big", 7),
+              "an oversized frame: rc %d, %s", rc, zr_client_code_name (reply.code));
+    reply = s_ask (1, s_write (ZR_CLIENT_PUT, 1, "k", "v"));
     S_ASSERT (reply.code == ZR_CLIENT_OK, "PUT after malformed frames");
     char *log = procs_log (s_procs, 1);
     bool logged = strstr (log, "malformed request") != NULL;
@@ -511,6 +587,7 @@ s_suite (void)
     tcase_add_test (tc, node_sigterm_answers_in_flight);
     tcase_add_test (tc, node_second_signal_exits_at_once);
     tcase_add_test (tc, node_data_dir_held_exits_1);
+    tcase_add_test (tc, node_cannot_start_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);
     tcase_add_test (tc, node_malformed_frame_answered);
     suite_add_tcase (suite, tc);
