@@ -434,10 +434,12 @@ s_request (zr_server_t *self, zframe_t **routing_p,
         s_request_status (self, *routing_p, request);
         return;
     }
-    if (self->state != S_RUNNING || self->disk_failed) {
+    bool refused = self->state != S_RUNNING
+                   || (self->disk_failed && s_is_write (request->type));
+    if (refused) {
         s_send_error (self, *routing_p, request->type, request->request_id,
-                      ZR_CLIENT_UNAVAILABLE, 0, self->disk_failed
-                      ? "the disk failed" : "shutting down");
+                      ZR_CLIENT_UNAVAILABLE, 0, self->state != S_RUNNING
+                      ? "shutting down" : "the disk failed");
         return;
     }
     if (s_is_write (request->type))
