@@ -642,7 +642,10 @@ s_on_role (zr_server_t *self, const zraft_event_t *event)
 {
     bool changed = event->role != self->role || event->term != self->term
                    || event->leader != self->leader;
-    bool elected = event->role == ZRAFT_LEADER && self->role != ZRAFT_LEADER;
+    /* ROLE events are coalesced: leader in a new term may hide a lost
+       and regained leadership, which needs its own ANNOUNCE. */
+    bool elected = event->role == ZRAFT_LEADER
+                   && (self->role != ZRAFT_LEADER || event->term != self->term);
     self->role = event->role;
     self->term = event->term;
     self->leader = event->leader;
@@ -905,6 +908,8 @@ zr_server_run (zr_server_t *self, int signal_fd)
             s_stop_tick (self);
     }
     zpoller_destroy (&poller);
+    if (!self->failed)
+        s_handle_router (self);         /* what arrived meanwhile: UNAVAILABLE */
     zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "stop: %s, %" PRIu64 " malformed"
                     " requests in all", s_state_names [self->state],
                     self->malformed);
