@@ -1043,7 +1043,7 @@ s_transfer_wait (ctl_t *ctl, s_cluster_t *cluster, const s_member_t *target)
 {
     const char *at = s_reach (cluster, target->id);
     zr_client_request_t request = {.type = ZR_CLIENT_STATUS};
-    while (zclock_mono () < ctl->deadline) {
+    while (zclock_mono () < ctl->deadline && !zsys_interrupted) {
         zr_kvclient_result_t result;
         int rc = zr_kvclient_call_at (ctl->client, at, &request,
                                       s_remaining_ms (ctl), &result);

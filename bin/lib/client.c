@@ -893,6 +893,7 @@ zr_kvclient_recv (zr_kvclient_t *self, zr_kvclient_result_t *result, int timeout
     if (self->pending == 0)
         return ZR_EINVAL;
     int64_t end = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
+    bool polled = false;                /* even with timeout 0, read once */
     while (true) {
         int64_t now = zclock_mono ();
         if (self->done_count == 0)
@@ -903,10 +904,11 @@ zr_kvclient_recv (zr_kvclient_t *self, zr_kvclient_result_t *result, int timeout
             s_result_take (self, result);
             return 0;
         }
-        if (now >= end)
+        if (now >= end && polled)
             return ZR_EBUSY;
         int64_t wait = s_min64 (s_next_wake (self), end) - now;
         s_poll (self, wait < 0 ? 0 : wait);
+        polled = true;
     }
 }
 

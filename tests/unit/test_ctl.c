@@ -951,6 +951,32 @@ START_TEST (kvclient_pipelines_a_window)
 }
 END_TEST
 
+/* recv with a timeout returns ZR_EBUSY while the call is in flight and
+   still makes progress: the reply, held 300 ms, arrives through short
+   recvs (timeout 0 included). */
+START_TEST (kvclient_recv_short_timeouts_make_progress)
+{
+    fake_t *fake = fake_new (1, "n1");
+    fake_script (fake, 1, (fake_step_t []) {{.code = ZR_CLIENT_OK, .delay_ms = 300}});
+    fake_start (fake);
+    zr_kvclient_t *client = s_client (fake->endpoint, NULL, 10000, 5000, 1);
+    ck_assert_int_eq (zr_kvclient_send (client, &s_put, 7), 0);
+    zr_kvclient_result_t r;
+    ck_assert_int_eq (zr_kvclient_recv (client, &r, 0), ZR_EBUSY);
+    int rc, busy = 0;
+    while ((rc = zr_kvclient_recv (client, &r, busy % 2 ? 0 : 20)) == ZR_EBUSY)
+        busy++;
+    ck_assert_int_eq (rc, 0);
+    ck_assert_int_gt (busy, 1);
+    ck_assert_uint_eq (r.token, 7);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_DONE);
+    ck_assert_uint_eq (r.tries, 1);
+    zr_kvclient_result_release (&r);
+    zr_kvclient_destroy (&client);
+    fake_destroy (&fake);
+}
+END_TEST
+
 /* A server that drops the connection after the request left: the try
    stays in doubt, the call moves to the next endpoint at once (well
    before the try timeout) and that one's OK settles it. */
@@ -1309,6 +1335,7 @@ main (void)
     tcase_add_test (fakes, kvclient_pinned_does_not_redirect);
     tcase_add_test (fakes, kvclient_pipelines_a_window);
     tcase_add_test (fakes, kvclient_disconnect_moves_on);
+    tcase_add_test (fakes, kvclient_recv_short_timeouts_make_progress);
     suite_add_tcase (s, fakes);
     TCase *main_ = tcase_create ("ctl_main");
     tcase_set_timeout (main_, 60);
