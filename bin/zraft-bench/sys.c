@@ -1,0 +1,97 @@
+/*  =========================================================================
+    sys - signals, clocks and usage of this process
+
+    The process-wide pieces every part of the bench shares: the
+    interrupt flag and the signal setup (a --procs parent catches the
+    signals itself; a process with nodes keeps them off their threads),
+    the monotonic clock every process of a run agrees on, and this
+    process's CPU time and peak RSS.
+    =========================================================================
+*/
+#include "bench.h"
+#include "sys.h"
+
+/* Set by SIGINT and SIGTERM: the one mutable global (process-wide signal
+   setup, which STYLE leaves to bin/). It replaces czmq's handler and
+   zsys_interrupted, and the signals are kept off the nodes' threads:
+   interrupted actors quit on their own, and then zraft_destroy can hang
+   (seen with the library of 2026-11-23); stopping the nodes in our order
+   is what ends a run cleanly and removes its data. */
+volatile sig_atomic_t zb_interrupted = 0;
+
+/* SIGINT and SIGTERM: sets zb_interrupted. */
+void
+zb_signal_cb (int signal_value)
+{
+    (void) signal_value;
+    zb_interrupted = 1;
+}
+
+/* Blocks or unblocks SIGINT and SIGTERM on this thread. Threads started
+   while they are blocked (ZeroMQ's and every node's) inherit the block,
+   so the signals reach only this, the main thread. */
+void
+zb_signals_block (bool block)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    int rc = pthread_sigmask (block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+    assert (rc == 0);
+    (void) rc;
+}
+
+/* The --procs parent, which has no threads and no czmq: SIGINT and
+   SIGTERM interrupt its poll (no SA_RESTART); a dead child's socket must
+   not kill it with SIGPIPE. */
+void
+zb_signals_catch (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = zb_signal_cb;
+    sigemptyset (&action.sa_mask);
+    int rc = sigaction (SIGINT, &action, NULL);
+    rc |= sigaction (SIGTERM, &action, NULL);
+    action.sa_handler = SIG_IGN;
+    rc |= sigaction (SIGPIPE, &action, NULL);
+    assert (rc == 0);
+    (void) rc;
+}
+
+/* Microseconds on CLOCK_MONOTONIC: one clock for every process of a
+   --procs run, so the parent's window means the same in each child. */
+int64_t
+zb_now_us (void)
+{
+    struct timespec ts;
+    int rc = clock_gettime (CLOCK_MONOTONIC, &ts);
+    assert (rc == 0);
+    (void) rc;
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* CPU microseconds (user + system) this process used so far. */
+int64_t
+zb_cpu_us (void)
+{
+    struct rusage usage;
+    int rc = getrusage (RUSAGE_SELF, &usage);
+    assert (rc == 0);
+    (void) rc;
+    return ((int64_t) usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+           * 1000000 + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
+
+/* Peak resident set of this process so far, KiB. */
+int64_t
+zb_rss_kib (void)
+{
+    struct rusage usage;
+    int rc = getrusage (RUSAGE_SELF, &usage);
+    assert (rc == 0);
+    (void) rc;
+    return usage.ru_maxrss;
+}
+
