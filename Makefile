@@ -142,6 +142,8 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
 $(B)/obj/tests/%.o: CFLAGS += -Ibin/lib
+# Histories the linearizability checker's tests replay.
+$(B)/obj/tests/unit/test_linearize.o: CFLAGS += -DLIN_DIR='"$(CURDIR)/tests/unit/linearize"'
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
