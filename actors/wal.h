@@ -142,8 +142,12 @@
 
 #include "../raft/raft.h"
 
-/* Smallest and largest segment size accepted by zr_wal_open. */
+/* Smallest and largest segment size accepted by zr_wal_open. The fuzz
+   build (Makefile, VARIANT=fuzz) lowers the smallest, so that the WAL
+   target's segments are a few records long. */
+#ifndef ZR_WAL_SEGMENT_BYTES_MIN
 #define ZR_WAL_SEGMENT_BYTES_MIN (64u * 1024u)
+#endif
 #define ZR_WAL_SEGMENT_BYTES_MAX (1024u * 1024u * 1024u)
 
 typedef struct _zr_wal_t zr_wal_t;

@@ -70,6 +70,15 @@ const char *fuzz_scratch_dir (void);
 /* Removes every file in the scratch directory, which must exist. */
 void fuzz_scratch_clear (void);
 
+/* Removes every file in the scratch directory but names [n]: the files
+   the target is about to overwrite (O_TRUNC costs less than an unlink
+   and a create) or means to keep. */
+void fuzz_scratch_clear_except (const char *const *names, size_t n);
+
+/* A descriptor of the scratch directory, open until exit (for openat:
+   no path to walk). The caller must not close it. */
+int fuzz_scratch_fd (void);
+
 /* Returns the lowest free file descriptor: equal before and after a
    call, the call leaked none. */
 int fuzz_fd_free (void);

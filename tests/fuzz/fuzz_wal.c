@@ -13,7 +13,11 @@
     files always are (wal.h invariant 3: a segment has its full size
     from creation), so inputs stay small and the seeds, real WALs
     written by zr_wal_append (tests/fuzz/seeds.c) with their zero tails
-    cut, reach the record decoder. An input of odd length opens the WAL
+    cut, reach the record decoder. That size is 1 KiB in the libFuzzer
+    build (Makefile, VARIANT=fuzz) and 64 KiB in the replay test: the
+    WAL scans every zero of a segment, instrumented, and 64 KiB made a
+    run cost a millisecond; at 1 KiB an input can also fill a segment
+    and reach the switch to the next. An input of odd length opens the WAL
     with segment_bytes twice the files' size (the operator raised it
     between two runs) and, after recovery, writes an entry of S_GROWN
     bytes, too big for the old segments. Checks:
@@ -32,7 +36,10 @@
       prefix of entries the snapshot covers (closed segments it deletes
       unread, invariant 10);
     - no file descriptor outlives zr_wal_destroy.
-    The directory is tests/fuzz/scratch.c's.
+    The directory is tests/fuzz/scratch.c's. Between inputs the LOCK
+    the WAL made stays, as in any directory used once, and a segment
+    file named as one of the input before is overwritten, not deleted
+    and made again (cheaper on tmpfs; the bytes are the same).
     =========================================================================
 */
 #include "../../actors/wal.h"
@@ -87,54 +94,90 @@ s_le64 (const uint8_t *p)
     return v;
 }
 
-/* Writes segment seq from a piece of the input: no file if it is empty,
-   else its bytes (after S_CLOSED's, which name the file), then zeros up
-   to a segment. Returns the file's size. */
-static size_t
-s_segment_write (uint64_t seq, const uint8_t *data, size_t size)
+/* A segment file an input asks for. */
+typedef struct {
+    char name [64];                     /* its name in the directory */
+    const uint8_t *data;                /* its bytes (S_CLOSED's cut off) */
+    size_t size;
+} s_file_t;
+
+/* Names segment seq from a piece of the input: closed if it opens with
+   S_CLOSED (whose bytes are then cut off), else open. Returns false for
+   an empty piece, which writes no file. */
+static bool
+s_file_plan (s_file_t *file, uint64_t seq, const uint8_t *data, size_t size)
 {
     if (size == 0)
-        return 0;
-    char path [360];
+        return false;
     if (size >= S_CLOSED_BYTES
         && memcmp (data, S_CLOSED, sizeof S_CLOSED - 1) == 0) {
         const uint8_t *range = data + sizeof S_CLOSED - 1;
-        snprintf (path, sizeof path, "%s/wal-%016llx-%016llx-%016llx.seg",
-                  s_dir, (unsigned long long) seq,
-                  (unsigned long long) s_le64 (range),
+        snprintf (file->name, sizeof file->name, "wal-%016llx-%016llx-%016llx.seg",
+                  (unsigned long long) seq, (unsigned long long) s_le64 (range),
                   (unsigned long long) s_le64 (range + 8));
         data += S_CLOSED_BYTES;
         size -= S_CLOSED_BYTES;
     }
     else
-        snprintf (path, sizeof path, "%s/wal-%016llx.seg", s_dir,
+        snprintf (file->name, sizeof file->name, "wal-%016llx.seg",
                   (unsigned long long) seq);
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FUZZ_CHECK (fd >= 0);
-    FUZZ_CHECK (write (fd, data, size) == (ssize_t) size);
-    if (size < ZR_WAL_SEGMENT_BYTES_MIN)
-        FUZZ_CHECK (ftruncate (fd, ZR_WAL_SEGMENT_BYTES_MIN) == 0);
-    close (fd);
-    return size < ZR_WAL_SEGMENT_BYTES_MIN ? ZR_WAL_SEGMENT_BYTES_MIN : size;
+    file->data = data;
+    file->size = size;
+    return true;
 }
 
-/* Writes the segments of an input (S_SNAP's tail cut off). Returns the
-   bytes of the files. */
+/* Splits an input (S_SNAP's tail cut off) into its segment files.
+   Returns how many (at most S_SEGMENTS_MAX). */
 static size_t
-s_segments_write (const uint8_t *data, size_t size)
+s_files_plan (const uint8_t *data, size_t size, s_file_t *files)
 {
-    size_t disk = 0;
+    size_t n = 0;
     for (uint64_t seq = 1; seq <= S_SEGMENTS_MAX; seq++) {
         const uint8_t *split = seq < S_SEGMENTS_MAX
             ? (const uint8_t *) memmem (data, size, S_SPLIT, S_SPLIT_BYTES)
             : NULL;
         size_t piece = split ? (size_t) (split - data) : size;
-        disk += s_segment_write (seq, data, piece);
+        n += s_file_plan (&files [n], seq, data, piece);
         if (!split)
             break;
         data += piece + S_SPLIT_BYTES;
         size -= piece + S_SPLIT_BYTES;
     }
+    return n;
+}
+
+/* Writes a segment file: its bytes, then zeros up to a segment. A file of
+   that name left by the input before is overwritten, not re-created.
+   Returns the file's size. */
+static size_t
+s_file_write (const s_file_t *file)
+{
+    int fd = openat (fuzz_scratch_fd (), file->name,
+                     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FUZZ_CHECK (fd >= 0);
+    FUZZ_CHECK (write (fd, file->data, file->size) == (ssize_t) file->size);
+    if (file->size < ZR_WAL_SEGMENT_BYTES_MIN)
+        FUZZ_CHECK (ftruncate (fd, ZR_WAL_SEGMENT_BYTES_MIN) == 0);
+    close (fd);
+    return file->size < ZR_WAL_SEGMENT_BYTES_MIN ? ZR_WAL_SEGMENT_BYTES_MIN
+                                                 : file->size;
+}
+
+/* Makes the directory hold the input's segment files and the WAL's LOCK
+   (kept from the input before, as in any directory used once) and
+   nothing else. Returns the bytes of the segment files. */
+static size_t
+s_segments_write (const uint8_t *data, size_t size)
+{
+    s_file_t files [S_SEGMENTS_MAX];
+    size_t n = s_files_plan (data, size, files);
+    const char *keep [S_SEGMENTS_MAX + 1] = {"LOCK"};
+    for (size_t i = 0; i < n; i++)
+        keep [i + 1] = files [i].name;
+    fuzz_scratch_clear_except (keep, n + 1);
+    size_t disk = 0;
+    for (size_t i = 0; i < n; i++)
+        disk += s_file_write (&files [i]);
     return disk;
 }
 
@@ -249,11 +292,11 @@ s_check_refused (int rc, const zr_wal_t *wal, const zr_wal_state_t *state,
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    if (!s_dir)
+    if (!s_dir) {
         for (size_t i = 0; i < sizeof s_payload; i++)
             s_payload [i] = (uint8_t) (i * 13 + 5);
-    s_dir = fuzz_scratch_dir ();
-    fuzz_scratch_clear ();
+        s_dir = fuzz_scratch_dir ();
+    }
     const uint8_t *snap = (const uint8_t *) memmem (data, size, S_SNAP,
                                                     S_SNAP_BYTES);
     size_t body = size;
