@@ -141,8 +141,14 @@ $(B)/examples/%: $(B)/obj/examples/%.o $(B)/libzraft.a
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
 $(B)/obj/tests/%.o: CFLAGS += -Ibin/lib
+# Unit tests of a program's module link it too: test_node_<m> tests
+# bin/zraft-node/<m>.c. Process tests need the programs they start.
+NODE_UNIT := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/test_node_*.c))
+$(NODE_UNIT): $(B)/tests/unit/test_node_%: $(B)/obj/bin/zraft-node/%.o
+$(B)/tests/unit/test_node_journal: $(B)/obj/bin/zraft-node/options.o
+$(patsubst tests/%.c,$(B)/tests/%,$(PROC_SRC)): | $(BINS)
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
