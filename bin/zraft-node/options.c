@@ -420,7 +420,21 @@ s_file_load (s_found_t *found, const char *path, char *why, size_t size)
     if (!S_ISREG (st.st_mode) || st.st_size > (off_t) S_FILE_MAX)
         return s_fail (why, size, "config file %s: must be a regular file of"
                        " at most %u bytes", path, S_FILE_MAX);
-    found->config = zconfig_load (path);
+    /* Read here, parsed from memory: zconfig_load (czmq 4.2.1) leaks its
+       zfile when the text is not ZPL. */
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return s_fail (why, size, "config file %s: %s", path, strerror (errno));
+    char *text = (char *) calloc (1, S_FILE_MAX + 1);
+    assert (text);
+    size_t length = fread (text, 1, S_FILE_MAX, file);
+    fclose (file);
+    if (memchr (text, 0, length)) {
+        free (text);
+        return s_fail (why, size, "config file %s: holds a NUL byte", path);
+    }
+    found->config = zconfig_str_load (text);
+    free (text);
     if (!found->config)
         return s_fail (why, size, "config file %s: not valid ZPL (czmq's"
                        " zconfig format; its complaint is above)", path);

@@ -446,7 +446,5 @@ s_suite (void)
 int
 main (void)
 {
-    zsys_init ();
-    zsys_set_logstream (stderr);
     return check_run (s_suite ());
 }
