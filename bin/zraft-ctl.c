@@ -563,8 +563,6 @@ s_print_kv (ctl_t *ctl, const zr_client_reply_t *reply)
         else
             fputs (reply->swapped ? "swapped\n" : "not swapped\n", out);
         return S_EXIT_DONE;
-    case S_SNAPSHOT:
-        return s_ok (ctl, "OK (the leader is taking a snapshot)");
     default:
         return s_ok (ctl, "OK");
     }
@@ -588,15 +586,11 @@ s_verb_kv (ctl_t *ctl)
     case S_DEL:
         request.type = ZR_CLIENT_DEL;
         break;
-    case S_CAS:
+    default:
+        zr_assert (args->verb == S_CAS);
         request.type = ZR_CLIENT_CAS;
         request.old = s_bytes (args->args [1]);
         request.value = s_bytes (args->args [2]);
-        break;
-    default:
-        zr_assert (args->verb == S_SNAPSHOT);
-        request.type = ZR_CLIENT_SNAPSHOT;
-        request.key = s_bytes (NULL);
     }
     zr_kvclient_result_t result;
     int rc = zr_kvclient_call (ctl->client, &request, &result);
@@ -762,8 +756,10 @@ s_node_with_id (s_cluster_t *cluster, uint32_t id)
     return NULL;
 }
 
-/* Names who did not answer from the member lists, adds the members
-   nobody could ask, hides a server met twice, sorts by id. */
+/* Gives the members nobody could ask a row (or, when exactly one member
+   and one endpoint given are left unmatched, pairs them: followers do
+   not announce their client endpoints, only leaders do), hides a
+   server met twice, sorts by id. */
 static void
 s_cluster_settle (s_cluster_t *cluster)
 {
@@ -774,21 +770,40 @@ s_cluster_settle (s_cluster_t *cluster)
             if (streq (cluster->members [m].endpoint, node->endpoint))
                 node->id = cluster->members [m].id;
     }
-    for (size_t m = 0; m < cluster->n_members; m++) {
-        const s_member_t *member = &cluster->members [m];
-        if (s_node_with_id (cluster, member->id))
-            continue;
-        s_node_t *node = s_cluster_add (cluster, member->endpoint);
-        node->id = member->id;
-        snprintf (node->error, sizeof node->error, "%s",
-                  member->endpoint [0] ? "not asked" : "its client endpoint is not known");
-    }
+    s_node_t *lone_node = NULL;
+    size_t lone_nodes = 0, lone_members = 0;
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (!cluster->nodes [i].answered && !cluster->nodes [i].id) {
+            lone_node = &cluster->nodes [i];
+            lone_nodes++;
+        }
+    const s_member_t *lone_member = NULL;
+    for (size_t m = 0; m < cluster->n_members; m++)
+        if (!s_node_with_id (cluster, cluster->members [m].id)) {
+            lone_member = &cluster->members [m];
+            lone_members++;
+        }
+    if (lone_nodes == 1 && lone_members == 1)
+        lone_node->id = lone_member->id;
+    else
+        for (size_t m = 0; m < cluster->n_members; m++) {
+            const s_member_t *member = &cluster->members [m];
+            if (s_node_with_id (cluster, member->id))
+                continue;
+            s_node_t *node = s_cluster_add (cluster, member->endpoint);
+            node->id = member->id;
+            snprintf (node->error, sizeof node->error, "%s", member->endpoint [0]
+                      ? "not asked" : "it did not answer, its client endpoint is not known");
+        }
     for (size_t i = 0; i < cluster->n_nodes; i++) {
         s_node_t *node = &cluster->nodes [i];
         s_node_t *twin = node->id ? s_node_answered (cluster, node->id) : NULL;
         if (!twin && node->id)
             twin = s_node_with_id (cluster, node->id);
-        node->hidden = twin && twin != node;
+        /* An endpoint nobody claims, when members are missing: one of them. */
+        node->hidden = (twin && twin != node)
+                       || (!node->id && !node->answered && lone_members > 0
+                           && !(lone_nodes == 1 && lone_members == 1));
     }
     qsort (cluster->nodes, cluster->n_nodes, sizeof (s_node_t), s_node_compare);
 }
@@ -1084,6 +1099,34 @@ s_verb_transfer (ctl_t *ctl, s_cluster_t *cluster)
     return code == S_EXIT_DONE ? s_transfer_wait (ctl, cluster, target) : code;
 }
 
+/* SNAPSHOT is served by whichever server gets it: it goes, pinned, to
+   the one that leads in the highest term STATUS showed. */
+static int
+s_verb_snapshot (ctl_t *ctl, s_cluster_t *cluster)
+{
+    if (!s_cluster_answered (cluster))
+        return s_cluster_fail (ctl, cluster);
+    const s_node_t *leader = NULL;
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        const s_node_t *node = &cluster->nodes [i];
+        if (node->answered && node->result.reply.role == 2
+            && (!leader || node->result.reply.term > leader->result.reply.term))
+            leader = node;
+    }
+    if (!leader)
+        return s_fail (ctl, S_EXIT_FAILED, "no server leads now (see status)");
+    zr_client_request_t request = {.type = ZR_CLIENT_SNAPSHOT};
+    zr_kvclient_result_t result;
+    int rc = zr_kvclient_call_at (ctl->client, leader->endpoint, &request,
+                                  s_remaining_ms (ctl), &result);
+    zr_assert (rc == 0);
+    int code = result.outcome == ZR_KVCLIENT_DONE
+                   ? s_ok (ctl, "OK (the leader is taking a snapshot)")
+                   : s_fail_result (ctl, &result);
+    zr_kvclient_result_release (&result);
+    return code;
+}
+
 /* One FAULT request of a fan-out: on server `on`, for its link with peer. */
 typedef struct {
     uint32_t on, peer;
@@ -1176,7 +1219,7 @@ static int
 s_run (ctl_t *ctl)
 {
     s_verb_t verb = ctl->args->verb;
-    if (verb <= S_CAS || verb == S_SNAPSHOT)
+    if (verb <= S_CAS)
         return s_verb_kv (ctl);
     if (verb == S_STATUS)
         return s_verb_status (ctl);
@@ -1184,7 +1227,8 @@ s_run (ctl_t *ctl)
     zr_assert (cluster);
     s_cluster_gather (ctl, cluster);
     int code = verb == S_TRANSFER ? s_verb_transfer (ctl, cluster)
-                                  : s_verb_fault (ctl, cluster);
+               : verb == S_SNAPSHOT ? s_verb_snapshot (ctl, cluster)
+                                    : s_verb_fault (ctl, cluster);
     s_cluster_release (cluster);
     free (cluster);
     return code;

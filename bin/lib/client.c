@@ -349,7 +349,8 @@ s_is_write (zr_client_type_t type)
     return type == ZR_CLIENT_PUT || type == ZR_CLIENT_DEL || type == ZR_CLIENT_CAS;
 }
 
-/* Requests only the leader answers. */
+/* Requests for the leader: it answers them (SNAPSHOT: any server takes
+   one of its own, so the leader is where it starts). */
 static bool
 s_needs_leader (const zr_client_request_t *request)
 {

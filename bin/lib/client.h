@@ -57,9 +57,10 @@
     send + recv for one call at a time.
 
     Not thread-safe: one zr_kvclient_t belongs to one thread. It owns
-    its sockets (and one zmonitor actor per endpoint); the process must
-    not fork while it exists. The leader it found is remembered across
-    calls.
+    its sockets (and one zmonitor actor per endpoint); a child forked
+    while it exists must exec before it uses ZeroMQ. The leader it found
+    is remembered across calls. SIGINT or SIGTERM (czmq's
+    zsys_interrupted) ends every call in flight with what it has.
     =========================================================================
 */
 #ifndef ZR_TOOLS_CLIENT_H_INCLUDED

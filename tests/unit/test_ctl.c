@@ -1126,6 +1126,15 @@ END_TEST
    4. Fan-outs: status, fault, partition, heal
    ====================================================================== */
 
+static int
+s_count (const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *at = strstr (text, what); at; at = strstr (at + 1, what))
+        n++;
+    return n;
+}
+
 /* Three fakes that know each other as n1 (leader), n2, n3. */
 static void
 s_trio (fake_t *f [3])
@@ -1176,6 +1185,41 @@ START_TEST (main_status_json_shows_unreachable)
     ck_assert_ptr_nonnull (strstr (run.out, "NAME"));
     ck_assert_ptr_nonnull (strstr (run.out, "unreachable"));
     ck_assert_ptr_nonnull (strstr (run.err, "n3 is unreachable"));
+    t_run_free (&run);
+    for (int i = 0; i < 3; i++)
+        fake_destroy (&f [i]);
+}
+END_TEST
+
+/* A follower that never led has not announced its client endpoint:
+   a dead one is matched with the one endpoint given that did not answer
+   (one unmatched member, one unmatched endpoint), not shown twice. */
+START_TEST (main_status_pairs_unannounced_member)
+{
+    fake_t *f [3];
+    s_trio (f);
+    for (int i = 0; i < 3; i++)
+        f [i]->members [2].client_endpoint = s_bytes ("");
+    fake_start (f [0]);
+    fake_start (f [1]);
+    char list [256];
+    snprintf (list, sizeof list, "%s,%s,%s", f [0]->endpoint, f [1]->endpoint, f [2]->endpoint);
+    t_run_t run;
+    t_run (&run, list, "--timeout", "1000", "-w", "json", "status", NULL);
+    ck_assert_int_eq (run.code, 0);
+    char expect [256];
+    snprintf (expect, sizeof expect, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\","
+              "\"role\":\"unreachable\"", f [2]->endpoint);
+    ck_assert_msg (strstr (run.out, expect), "got %s", run.out);
+    ck_assert_int_eq (s_count (run.out, "\"role\":\"unreachable\""), 1);
+    ck_assert_int_eq (s_count (run.out, "{\"name\":"), 3);
+    t_run_free (&run);
+    /* Given only the live ones, n3 still has its row, endpoint unknown. */
+    snprintf (list, sizeof list, "%s,%s", f [0]->endpoint, f [1]->endpoint);
+    t_run (&run, list, "--timeout", "1000", "-w", "json", "status", NULL);
+    ck_assert_int_eq (run.code, 0);
+    ck_assert_msg (strstr (run.out, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"\","
+                                    "\"role\":\"unreachable\""), "got %s", run.out);
     t_run_free (&run);
     for (int i = 0; i < 3; i++)
         fake_destroy (&f [i]);
@@ -1267,6 +1311,30 @@ START_TEST (main_fault_and_heal_fan_out)
 }
 END_TEST
 
+/* snapshot goes to the leader only (any server would take one of its
+   own), found through STATUS even when only a follower is given. */
+START_TEST (main_snapshot_goes_to_the_leader)
+{
+    fake_t *f [3];
+    s_trio (f);
+    for (int i = 0; i < 3; i++)
+        fake_start (f [i]);
+    t_run_t run;
+    t_run (&run, f [2]->endpoint, "-w", "json", "snapshot", NULL);
+    ck_assert_int_eq (run.code, 0);
+    ck_assert_str_eq (run.out, "{\"ok\":true}\n");
+    t_run_free (&run);
+    for (int i = 0; i < 3; i++) {
+        fake_stop (f [i]);
+        size_t snapshots = 0;
+        for (size_t q = 0; q < f [i]->n_seen; q++)
+            snapshots += f [i]->seen [q].type == ZR_CLIENT_SNAPSHOT;
+        ck_assert_uint_eq (snapshots, i == 0 ? 1 : 0);
+        fake_destroy (&f [i]);
+    }
+}
+END_TEST
+
 /* A name no member has: exit 1 naming the members; heal with a member
    down: exit 1 naming it. transfer to the leader: nothing to do. */
 START_TEST (main_names_resolve_through_status)
@@ -1345,10 +1413,12 @@ main (void)
     tcase_add_test (main_, main_silence_exits_2);
     tcase_add_test (main_, main_certain_failure_exits_1);
     tcase_add_test (main_, main_status_json_shows_unreachable);
+    tcase_add_test (main_, main_status_pairs_unannounced_member);
     tcase_add_test (main_, main_status_nobody_exits_1);
     tcase_add_test (main_, main_partition_fans_out);
     tcase_add_test (main_, main_fault_and_heal_fan_out);
     tcase_add_test (main_, main_names_resolve_through_status);
+    tcase_add_test (main_, main_snapshot_goes_to_the_leader);
     suite_add_tcase (s, main_);
     return check_run (s);
 }
