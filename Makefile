@@ -221,6 +221,8 @@ $(NODE_UNIT): $(B)/tests/unit/test_node_%: $(B)/obj/bin/zraft-node/%.o
 $(B)/tests/unit/test_node_journal: $(B)/obj/bin/zraft-node/options.o
 $(patsubst tests/%.c,$(B)/tests/%,$(PROC_SRC)): | $(BINS)
 $(B)/obj/tests/install/test_install.o: CFLAGS += -DSRC_DIR='"$(CURDIR)"' -DBUILD_DIR='"$(B)"'
+# Histories the linearizability checker's tests replay.
+$(B)/obj/tests/unit/test_linearize.o: CFLAGS += -DLIN_DIR='"$(CURDIR)/tests/unit/linearize"'
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the
