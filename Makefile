@@ -88,8 +88,8 @@ TLIB_SRC  := $(sort $(wildcard tests/lib/*.c)) tests/sim/sim.c
 TLIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(TLIB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
-# Process tests: each server in its own process (the binary re-executes
-# itself), for faults only a process has: SIGSTOP, SIGKILL.
+# Process tests: real zraft-node processes (tests/lib/procs.h), for faults
+# only a process has: SIGKILL, SIGSTOP, a partition between processes.
 PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
@@ -330,6 +330,7 @@ demo: deps
 
 # Every cluster and process test, RUNS times in a row each under a busy
 # loop per core (about 70 min for 20 runs); SOAK=test_lab narrows it.
+# ZR_LIN_SECONDS=N gives proc/test_linearizable N s of faults (default 15).
 RUNS ?= 20
 SOAK ?= $(patsubst tests/%.c,%,$(CLUS_SRC) $(PROC_SRC))
 soak: all

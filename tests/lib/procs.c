@@ -385,6 +385,12 @@ procs_running (procs_t *self, uint32_t id)
     return s_node (self, id)->pid > 0;
 }
 
+pid_t
+procs_pid (procs_t *self, uint32_t id)
+{
+    return s_node (self, id)->pid;
+}
+
 /* ------------------------------------------------------------ requests */
 
 /* The node's DEALER, created on first use: it queues nothing for a

@@ -83,6 +83,10 @@ void procs_kill (procs_t *self, uint32_t id);
 /* True if node id runs (started and not reaped). */
 bool procs_running (procs_t *self, uint32_t id);
 
+/* Node id's process id, 0 when it does not run (for a test that waits
+   on the process itself, e.g. waitpid WUNTRACED after SIGSTOP). */
+pid_t procs_pid (procs_t *self, uint32_t id);
+
 /* Waits until a leader is known: a node says it leads in term T and a
    majority of the cluster's nodes say the same leader in T. Returns its
    id, or 0 after timeout_ms. */
