@@ -60,16 +60,31 @@
 
     Limits: key 1..ZR_CLIENT_KEY_MAX bytes, value and old at most
     ZR_CLIENT_VALUE_MAX, name at most ZR_CLIENT_NAME_MAX, endpoint at most
-    ZR_CLIENT_ENDPOINT_MAX, at most ZR_NODES_MAX members, drop_ppm at most
-    1,000,000, delay_ms at most 60,000; client_id and seq >= 1 on PUT, DEL
-    and CAS; peer and to are server ids (1..ZR_NODES_MAX, to may be 0).
+    ZR_CLIENT_ENDPOINT_MAX, message at most ZR_CLIENT_MESSAGE_MAX, at most
+    ZR_NODES_MAX members, drop_ppm at most 1,000,000, delay_ms at most
+    60,000; client_id and seq >= 1 on PUT, DEL and CAS; peer and to are
+    server ids (1..ZR_NODES_MAX, to may be 0).
+
+    Semantic rules (checked by the decoders, refused by the encoders):
+    limits above; str fields hold no NUL byte; a reply of type 0 has code
+    MALFORMED; with code OK, PUT, DEL and CAS carry index >= 1, GET with
+    found false carries an empty value, STATUS has id 1..ZR_NODES_MAX,
+    role 0..2, leader 0..ZR_NODES_MAX and members with distinct ids
+    1..ZR_NODES_MAX; with another code, leader is 0..ZR_NODES_MAX and a
+    leader_endpoint comes with a leader (leader 0: endpoint "").
+    Unsigned integers may come in any msgpack integer format holding a
+    value >= 0 (int8..int64 too, as some packers write them); encoders
+    write the smallest.
 
     Decoder precedence (first match wins), as codec.h: frame size ->
     ZR_ETOOBIG; version element != ZR_CLIENT_VERSION -> ZR_EVERSION; the
     structural walk (truncation, counts, depth, trailing bytes) ->
     ZR_ETRUNCATED / ZR_ECOUNT / ZR_EMALFORMED / ZR_ETRAILING; schema and
-    limits -> ZR_EMALFORMED or ZR_ETOOBIG (a key, value or name over its
-    limit); semantic rules -> ZR_EMALFORMED.
+    limits -> ZR_EMALFORMED or ZR_ETOOBIG (a key, value, name, endpoint
+    or message over its limit, more than ZR_NODES_MAX members); semantic
+    rules -> ZR_EMALFORMED. Containers nest at most ZR_CLIENT_DEPTH_MAX
+    deep (frame, members, member) and claim at most ZR_CLIENT_OBJECTS_MAX
+    objects in all, else the walk says ZR_EMALFORMED or ZR_ETOOBIG.
     =========================================================================
 */
 #ifndef ZR_CLIENT_H_INCLUDED
@@ -84,6 +99,12 @@
 #define ZR_CLIENT_VALUE_MAX (256u << 10)
 #define ZR_CLIENT_NAME_MAX 64u
 #define ZR_CLIENT_ENDPOINT_MAX 255u
+#define ZR_CLIENT_MESSAGE_MAX 1024u
+/* Containers nested in one frame: frame, members, member. */
+#define ZR_CLIENT_DEPTH_MAX 3
+/* Objects claimed by the containers of one frame: a STATUS reply with
+   ZR_NODES_MAX members (15 + 9 + 9 x 4 = 60), with room to spare. */
+#define ZR_CLIENT_OBJECTS_MAX 64u
 /* The largest frame either side sends: a CAS with a full key, old and new. */
 #define ZR_CLIENT_FRAME_MAX (ZR_CLIENT_KEY_MAX + 2 * ZR_CLIENT_VALUE_MAX + 4096u)
 
@@ -163,16 +184,27 @@ typedef struct {
     zr_client_bytes_t message;          /* str */
 } zr_client_reply_t;
 
-/* Encoders: return a frame malloc'd by the encoder (*data, *size), 0, or
-   ZR_EINVAL if the request or reply breaks a rule above (they are
-   asserted nowhere: a program's bad input must not abort it). */
+/* Encoders: return 0 and a frame malloc'd by the encoder (*data, *size:
+   the caller owns it and must free it); ZR_EINVAL if the request or
+   reply breaks a rule above (they are asserted nowhere: a program's bad
+   input must not abort it); ZR_ENOMEM. Fields the type (and, for a
+   reply, the code) does not carry are ignored. On error *data and *size
+   are untouched. */
 int zr_client_request_encode (const zr_client_request_t *request,
                               uint8_t **data, size_t *size);
 int zr_client_reply_encode (const zr_client_reply_t *reply,
                             uint8_t **data, size_t *size);
 
 /* Decoders: fill *request or *reply with pointers into data (which must
-   outlive them); return 0 or a ZR_E* code (codec.h's). */
+   outlive them; empty bytes have data NULL), fields the frame does not
+   carry zero; return 0 or ZR_ETOOBIG, ZR_EVERSION, ZR_ETRUNCATED,
+   ZR_ECOUNT, ZR_ETRAILING, ZR_EMALFORMED (the precedence above) or
+   ZR_ENOMEM. On error the struct is zero but for request_id and type,
+   which hold what the frame's head says when it opens with an array of
+   unsigned integers [version, type, request_id, ...] (type only if it is
+   a known one), so a server can answer MALFORMED to that request_id.
+   Never assert on the frame; allocate a constant amount (msgpack-c's
+   object tree, at most ZR_CLIENT_OBJECTS_MAX objects), whatever it holds. */
 int zr_client_request_decode (const uint8_t *data, size_t size,
                               zr_client_request_t *request);
 int zr_client_reply_decode (const uint8_t *data, size_t size,

@@ -7,7 +7,8 @@
     element: an array32 header claiming 4 billion elements in a 10-byte
     frame would make it allocate ~100 GB. Only a frame that passed the
     walker reaches msgpack_unpack_next, whose object tree is then read
-    with strict type checks and the semantic rules of codec.h.
+    with strict type checks and the semantic rules of codec.h. The walker
+    is msgpack_walk.c, shared with the client protocol's codec.
     =========================================================================
 */
 #include "transport.h"
@@ -20,157 +21,14 @@ ZR_ERRORS (S_SLOT_FITS)
 #undef S_SLOT_FITS
 _Static_assert (ZR_ENTRY_BYTES_MAX <= UINT32_MAX, "entry size fits a bin32");
 _Static_assert (ZR_BATCH_ENTRIES_MAX <= UINT32_MAX, "batch fits an array32");
-_Static_assert (ZR_CODEC_DEPTH_MAX < 32, "msgpack-c embeds a 32-deep stack");
+_Static_assert (ZR_CODEC_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
+                "the walker takes the codec's depth");
 
 /* Fields in a frame, by message type (the table in codec.h). */
 static const uint32_t s_fields [] = { 0, 7, 6, 9, 10, 7, 6, 5, 10, 9 };
 _Static_assert (sizeof s_fields / sizeof s_fields [0] == ZR_MSG_TYPE_MAX + 1,
                 "one field count per message type");
 #define S_HEAD_FIELDS 5             /* version, type, from, to, term */
-
-//  --------------------------------------------------------------------------
-//  Structural walker over raw msgpack bytes
-
-/* Roles of a msgpack format byte. */
-enum { S_SCALAR, S_UINT, S_LEN, S_EXT, S_ARRAY, S_MAP, S_BAD };
-
-/* Format bytes 0xc0..0xdf: role, then bytes of the length/count/value
-   field (S_UINT, S_LEN, S_EXT, S_ARRAY, S_MAP) or of the body after the
-   format byte (S_SCALAR). */
-static const uint8_t s_formats [32][2] = {
-    { S_SCALAR, 0 }, { S_BAD, 0 }, { S_SCALAR, 0 }, { S_SCALAR, 0 },
-    { S_LEN, 1 }, { S_LEN, 2 }, { S_LEN, 4 },               /* bin */
-    { S_EXT, 1 }, { S_EXT, 2 }, { S_EXT, 4 },               /* ext */
-    { S_SCALAR, 4 }, { S_SCALAR, 8 },                       /* float */
-    { S_UINT, 1 }, { S_UINT, 2 }, { S_UINT, 4 }, { S_UINT, 8 },
-    { S_SCALAR, 1 }, { S_SCALAR, 2 }, { S_SCALAR, 4 }, { S_SCALAR, 8 },
-    { S_SCALAR, 2 }, { S_SCALAR, 3 }, { S_SCALAR, 5 },      /* fixext */
-    { S_SCALAR, 9 }, { S_SCALAR, 17 },
-    { S_LEN, 1 }, { S_LEN, 2 }, { S_LEN, 4 },               /* str */
-    { S_ARRAY, 2 }, { S_ARRAY, 4 }, { S_MAP, 2 }, { S_MAP, 4 }
-};
-
-/* One msgpack header as read from the bytes. */
-typedef struct {
-    uint8_t role;                   /* S_* */
-    uint64_t value;                 /* uint value, str/bin/ext length or count */
-    size_t bytes;                   /* header bytes, format byte included */
-} s_head_t;
-
-static uint64_t
-s_big_endian (const uint8_t *bytes, size_t n)
-{
-    uint64_t value = 0;
-    for (size_t i = 0; i < n; i++)
-        value = (value << 8) | bytes [i];
-    return value;
-}
-
-/* Reads the header at data [pos] (pos < size) without looking past it.
-   Returns 0, ZR_ETRUNCATED if the header is cut, ZR_EMALFORMED on 0xc1. */
-static int
-s_head_read (const uint8_t *data, size_t size, size_t pos, s_head_t *head)
-{
-    zr_assert (pos < size);
-    uint8_t byte = data [pos];
-    size_t field = 0;               /* bytes of the value field */
-    size_t body = 0;                /* further bytes: ext type, scalar body */
-    head->value = 0;
-    if (byte <= 0x7f) {
-        head->role = S_UINT;
-        head->value = byte;
-    }
-    else if (byte <= 0x9f) {
-        head->role = byte <= 0x8f ? S_MAP : S_ARRAY;
-        head->value = byte & 0x0f;
-    }
-    else if (byte <= 0xbf) {
-        head->role = S_LEN;
-        head->value = byte & 0x1f;
-    }
-    else if (byte >= 0xe0)
-        head->role = S_SCALAR;
-    else {
-        head->role = s_formats [byte - 0xc0][0];
-        if (head->role == S_BAD)
-            return ZR_EMALFORMED;
-        if (head->role == S_SCALAR)
-            body = s_formats [byte - 0xc0][1];
-        else
-            field = s_formats [byte - 0xc0][1];
-        if (head->role == S_EXT)
-            body = 1;
-    }
-    head->bytes = 1 + field + body;
-    if (size - pos < head->bytes)
-        return ZR_ETRUNCATED;
-    if (field)
-        head->value = s_big_endian (data + pos + 1, field);
-    return 0;
-}
-
-/* Returns ZR_EVERSION if the frame opens with an array whose first
-   element is a complete unsigned integer other than ZR_CODEC_VERSION,
-   else 0 (the walker and the schema judge everything else). */
-static int
-s_peek_version (const uint8_t *data, size_t size)
-{
-    s_head_t head;
-    if (size == 0 || s_head_read (data, size, 0, &head) != 0
-    ||  head.role != S_ARRAY || head.value == 0 || head.bytes >= size)
-        return 0;
-    size_t pos = head.bytes;
-    if (s_head_read (data, size, pos, &head) != 0 || head.role != S_UINT)
-        return 0;
-    return head.value == ZR_CODEC_VERSION ? 0 : ZR_EVERSION;
-}
-
-/* Checks that data holds exactly one well-formed msgpack object within
-   the limits of codec.h (precedence step 3). Returns 0 or an error. */
-static int
-s_walk (const uint8_t *data, size_t size)
-{
-    uint64_t due [ZR_CODEC_DEPTH_MAX + 1];  /* objects still due per level */
-    uint64_t objects = 0;           /* objects claimed by containers */
-    size_t depth = 0;               /* containers open */
-    size_t pos = 0;
-    due [0] = 1;
-    while (true) {
-        while (depth > 0 && due [depth] == 0)
-            depth--;
-        if (depth == 0 && due [0] == 0)
-            break;
-        if (pos == size)
-            return ZR_ETRUNCATED;
-        due [depth]--;
-        s_head_t head;
-        int rc = s_head_read (data, size, pos, &head);
-        if (rc)
-            return rc;
-        pos += head.bytes;
-        size_t left = size - pos;
-        uint64_t children = 0;
-        if (head.role == S_LEN || head.role == S_EXT) {
-            if (head.value > left)
-                return ZR_ECOUNT;
-            pos += (size_t) head.value;
-        }
-        else if (head.role == S_ARRAY || head.role == S_MAP) {
-            children = head.role == S_MAP ? 2 * head.value : head.value;
-            if (children > left)
-                return ZR_ECOUNT;
-            objects += children;
-            if (objects > ZR_CODEC_OBJECTS_MAX)
-                return ZR_ETOOBIG;
-        }
-        if (children > 0) {
-            if (depth == ZR_CODEC_DEPTH_MAX)
-                return ZR_EMALFORMED;
-            due [++depth] = children;
-        }
-    }
-    return pos == size ? 0 : ZR_ETRAILING;
-}
 
 //  --------------------------------------------------------------------------
 //  Semantic rules, shared by the decoder (checked) and encoder (asserted)
@@ -451,9 +309,11 @@ zr_codec_decode (const void *data, size_t size, zr_message_t **msg_p)
     zr_assert (data || size == 0);
     if (size > ZR_FRAME_BYTES_MAX)
         return ZR_ETOOBIG;
-    int rc = s_peek_version ((const uint8_t *) data, size);
+    int rc = zr_msgpack_walk_version ((const uint8_t *) data, size,
+                                      ZR_CODEC_VERSION);
     if (rc == 0)
-        rc = s_walk ((const uint8_t *) data, size);
+        rc = zr_msgpack_walk ((const uint8_t *) data, size,
+                              ZR_CODEC_DEPTH_MAX, ZR_CODEC_OBJECTS_MAX);
     if (rc)
         return rc;
     msgpack_unpacked result;

@@ -3,7 +3,9 @@
 
     transport/ files include this header and nothing else of the project.
     The layer turns raft/ messages into msgpack frames and back (codec),
-    and owns the helpers for peer sockets.
+    the client protocol's requests and replies too (client), both after
+    one structural check of the raw bytes (msgpack_walk), and owns the
+    helpers for peer sockets.
     =========================================================================
 */
 #ifndef ZR_TRANSPORT_H_INCLUDED
@@ -13,7 +15,9 @@
 #include <msgpack.h>
 
 #include "../raft/raft.h"
+#include "msgpack_walk.h"
 #include "codec.h"
+#include "client.h"
 #include "peer.h"
 #include "filter.h"
 

@@ -1,0 +1,775 @@
+/*  =========================================================================
+    client - the client protocol's msgpack codec (see client.h)
+
+    Decoding runs as the peer codec's does (codec.c): the frame size, the
+    version element and the structural walk (msgpack_walk.h) look at the
+    raw bytes first, so msgpack-c only ever builds a tree of at most
+    ZR_CLIENT_OBJECTS_MAX objects; then the schema reads that tree field
+    by field with strict types and limits (s_reader_t keeps the first
+    error, so fields are judged in frame order), then the semantic rules
+    (s_request_check, s_reply_check) judge the whole. The decoded struct
+    points into the caller's frame: msgpack_unpack_next references str
+    and bin bodies in the buffer it is given, and the tree is dropped
+    before returning.
+
+    The encoders check the same rules (so a frame we encode always
+    decodes to what was encoded), pack once to count the bytes and once
+    into a buffer of exactly that size.
+    =========================================================================
+*/
+#include "transport.h"
+
+_Static_assert (sizeof ((zr_client_reply_t *) 0)->members
+                    / sizeof ((zr_client_reply_t *) 0)->members [0]
+                == ZR_NODES_MAX, "one member slot per server");
+_Static_assert (ZR_CLIENT_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
+                "the walker takes the client codec's depth");
+_Static_assert (15 + 5 * ZR_NODES_MAX <= ZR_CLIENT_OBJECTS_MAX,
+                "a full STATUS reply passes the walk");
+_Static_assert (ZR_CLIENT_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
+
+#define S_DROP_PPM_MAX 1000000u
+#define S_DELAY_MS_MAX 60000u
+#define S_ROLE_MAX 2u               /* 0 follower, 1 candidate, 2 leader */
+#define S_REQUEST_HEAD 3            /* version, type, request_id */
+#define S_REPLY_HEAD 4              /* version, type, request_id, code */
+#define S_ERROR_FIELDS 7            /* head, leader, leader_endpoint, message */
+#define S_MEMBER_FIELDS 4           /* id, name, peer and client endpoints */
+
+/* Fields in a request frame, by type (the table in client.h). */
+static const uint32_t s_request_fields [] = { 0, 7, 5, 6, 8, 3, 4, 3, 7 };
+/* Fields in a reply frame with code OK, by type. */
+static const uint32_t s_reply_fields [] = { 0, 5, 6, 5, 6, 15, 4, 4, 4 };
+_Static_assert (sizeof s_request_fields / sizeof s_request_fields [0]
+                == ZR_CLIENT_TYPE_MAX + 1, "one count per request type");
+_Static_assert (sizeof s_reply_fields / sizeof s_reply_fields [0]
+                == ZR_CLIENT_TYPE_MAX + 1, "one count per reply type");
+
+static const char *s_type_names [] = {
+    "?", "PUT", "GET", "DEL", "CAS", "STATUS", "TRANSFER", "SNAPSHOT",
+    "FAULT"
+};
+static const char *s_code_names [] = {
+    "OK", "NOT_LEADER", "BUSY", "INVALID", "UNAVAILABLE", "UNKNOWN",
+    "SESSION_EXPIRED", "MALFORMED"
+};
+_Static_assert (sizeof s_type_names / sizeof s_type_names [0]
+                == ZR_CLIENT_TYPE_MAX + 1, "one name per type");
+_Static_assert (sizeof s_code_names / sizeof s_code_names [0]
+                == ZR_CLIENT_CODE_MAX + 1, "one name per code");
+
+//  --------------------------------------------------------------------------
+//  Semantic rules, shared by the decoders (checked) and encoders (refused)
+
+static bool
+s_id_valid (uint32_t id)
+{
+    return id >= 1 && id <= ZR_NODES_MAX;
+}
+
+/* Returns 0, ZR_ETOOBIG (over max) or ZR_EMALFORMED (bytes without data). */
+static int
+s_bytes_check (zr_client_bytes_t bytes, size_t max)
+{
+    if (bytes.size > max)
+        return ZR_ETOOBIG;
+    return bytes.size > 0 && !bytes.data ? ZR_EMALFORMED : 0;
+}
+
+/* As s_bytes_check, for a str field: no NUL byte either. */
+static int
+s_str_check (zr_client_bytes_t str, size_t max)
+{
+    int rc = s_bytes_check (str, max);
+    if (rc == 0 && str.size > 0 && memchr (str.data, 0, str.size))
+        rc = ZR_EMALFORMED;
+    return rc;
+}
+
+/* Returns the first error of a key/value request (PUT, GET, DEL, CAS). */
+static int
+s_command_check (const zr_client_request_t *request)
+{
+    int rc = s_bytes_check (request->key, ZR_CLIENT_KEY_MAX);
+    if (rc == 0 && (request->type == ZR_CLIENT_PUT
+                    || request->type == ZR_CLIENT_CAS))
+        rc = s_bytes_check (request->value, ZR_CLIENT_VALUE_MAX);
+    if (rc == 0 && request->type == ZR_CLIENT_CAS)
+        rc = s_bytes_check (request->old, ZR_CLIENT_VALUE_MAX);
+    if (rc == 0 && request->key.size == 0)
+        rc = ZR_EMALFORMED;
+    if (rc == 0 && request->type != ZR_CLIENT_GET
+    &&  (request->client_id == 0 || request->seq == 0))
+        rc = ZR_EMALFORMED;
+    return rc;
+}
+
+/* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for any request. */
+static int
+s_request_check (const zr_client_request_t *request)
+{
+    switch (request->type) {
+    case ZR_CLIENT_PUT:
+    case ZR_CLIENT_GET:
+    case ZR_CLIENT_DEL:
+    case ZR_CLIENT_CAS:
+        return s_command_check (request);
+    case ZR_CLIENT_STATUS:
+    case ZR_CLIENT_SNAPSHOT:
+        return 0;
+    case ZR_CLIENT_TRANSFER:
+        return request->to <= ZR_NODES_MAX ? 0 : ZR_EMALFORMED;
+    case ZR_CLIENT_FAULT:
+        if (!s_id_valid (request->peer) || request->drop_ppm > S_DROP_PPM_MAX
+        ||  request->delay_ms > S_DELAY_MS_MAX)
+            return ZR_EMALFORMED;
+        return 0;
+    default:
+        return ZR_EMALFORMED;
+    }
+}
+
+/* Returns the first error of a STATUS reply's members. */
+static int
+s_members_check (const zr_client_reply_t *reply)
+{
+    if (reply->n_members > ZR_NODES_MAX)
+        return ZR_ETOOBIG;
+    bool seen [ZR_NODES_MAX + 1] = { false };
+    for (uint32_t i = 0; i < reply->n_members; i++) {
+        const zr_client_member_t *member = &reply->members [i];
+        int rc = s_str_check (member->name, ZR_CLIENT_NAME_MAX);
+        if (rc == 0)
+            rc = s_str_check (member->peer_endpoint, ZR_CLIENT_ENDPOINT_MAX);
+        if (rc == 0)
+            rc = s_str_check (member->client_endpoint,
+                              ZR_CLIENT_ENDPOINT_MAX);
+        if (rc == 0 && (!s_id_valid (member->id) || seen [member->id]))
+            rc = ZR_EMALFORMED;
+        if (rc)
+            return rc;
+        seen [member->id] = true;
+    }
+    return 0;
+}
+
+/* Returns the first error of a STATUS reply with code OK. */
+static int
+s_status_check (const zr_client_reply_t *reply)
+{
+    int rc = s_str_check (reply->name, ZR_CLIENT_NAME_MAX);
+    if (rc == 0)
+        rc = s_members_check (reply);
+    if (rc == 0 && (!s_id_valid (reply->id) || reply->role > S_ROLE_MAX
+                    || reply->leader > ZR_NODES_MAX))
+        rc = ZR_EMALFORMED;
+    return rc;
+}
+
+/* Returns the first error of a reply with a code other than OK. */
+static int
+s_error_check (const zr_client_reply_t *reply)
+{
+    int rc = s_str_check (reply->leader_endpoint, ZR_CLIENT_ENDPOINT_MAX);
+    if (rc == 0)
+        rc = s_str_check (reply->message, ZR_CLIENT_MESSAGE_MAX);
+    if (rc == 0 && (reply->leader > ZR_NODES_MAX
+                    || (reply->leader == 0 && reply->leader_endpoint.size)))
+        rc = ZR_EMALFORMED;
+    return rc;
+}
+
+/* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for any reply. */
+static int
+s_reply_check (const zr_client_reply_t *reply)
+{
+    if ((unsigned) reply->type > ZR_CLIENT_TYPE_MAX
+    ||  (unsigned) reply->code > ZR_CLIENT_CODE_MAX
+    ||  (reply->type == 0 && reply->code != ZR_CLIENT_MALFORMED))
+        return ZR_EMALFORMED;
+    if (reply->code != ZR_CLIENT_OK)
+        return s_error_check (reply);
+    switch (reply->type) {
+    case ZR_CLIENT_PUT:
+    case ZR_CLIENT_DEL:
+    case ZR_CLIENT_CAS:
+        return reply->index >= 1 ? 0 : ZR_EMALFORMED;
+    case ZR_CLIENT_GET: {
+        int rc = s_bytes_check (reply->value, ZR_CLIENT_VALUE_MAX);
+        if (rc == 0 && !reply->found && reply->value.size > 0)
+            rc = ZR_EMALFORMED;
+        return rc;
+    }
+    case ZR_CLIENT_STATUS:
+        return s_status_check (reply);
+    default:
+        return 0;                   /* TRANSFER, SNAPSHOT, FAULT */
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: msgpack-c's object tree into a request or reply
+
+/* Reads a frame's fields in order; after the first error every read
+   returns zero and rc keeps that error. */
+typedef struct {
+    const msgpack_object *field;    /* the next field */
+    const msgpack_object *end;      /* past the last field */
+    int rc;                         /* first error, 0 if none */
+} s_reader_t;
+
+/* Returns the next field, or NULL (rc set) if an error came before or
+   no field is left (a count the caller checked makes that unreachable). */
+static const msgpack_object *
+s_next (s_reader_t *reader)
+{
+    if (reader->rc == 0 && reader->field == reader->end)
+        reader->rc = ZR_EMALFORMED;
+    return reader->rc ? NULL : reader->field++;
+}
+
+/* Sets rc to error unless an error came first. */
+static void
+s_fail (s_reader_t *reader, int error)
+{
+    if (reader->rc == 0)
+        reader->rc = error;
+}
+
+/* Reads an integer >= 0, in any msgpack integer format (msgpack-c
+   stores non-negative int8..int64 as positive integers too). */
+static uint64_t
+s_read_uint (s_reader_t *reader)
+{
+    const msgpack_object *object = s_next (reader);
+    if (object && object->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return object->via.u64;
+    s_fail (reader, ZR_EMALFORMED);
+    return 0;
+}
+
+/* Reads an integer that fits 32 bits (the rules narrow it further). */
+static uint32_t
+s_read_u32 (s_reader_t *reader)
+{
+    uint64_t value = s_read_uint (reader);
+    if (value <= UINT32_MAX)
+        return (uint32_t) value;
+    s_fail (reader, ZR_EMALFORMED);
+    return 0;
+}
+
+static bool
+s_read_bool (s_reader_t *reader)
+{
+    const msgpack_object *object = s_next (reader);
+    if (object && object->type == MSGPACK_OBJECT_BOOLEAN)
+        return object->via.boolean;
+    s_fail (reader, ZR_EMALFORMED);
+    return false;
+}
+
+/* Reads a bin (type MSGPACK_OBJECT_BIN) or str (MSGPACK_OBJECT_STR) of
+   at most max bytes: ZR_ETOOBIG above. Empty bytes have data NULL. */
+static zr_client_bytes_t
+s_read_bytes (s_reader_t *reader, msgpack_object_type type, size_t max)
+{
+    zr_client_bytes_t bytes = { NULL, 0 };
+    const msgpack_object *object = s_next (reader);
+    if (!object || object->type != type) {
+        s_fail (reader, ZR_EMALFORMED);
+        return bytes;
+    }
+    /* bin and str share one layout in msgpack-c's union. */
+    bytes.size = type == MSGPACK_OBJECT_BIN ? object->via.bin.size
+                                            : object->via.str.size;
+    if (bytes.size > max) {
+        s_fail (reader, ZR_ETOOBIG);
+        bytes.size = 0;
+    }
+    else if (bytes.size > 0)
+        bytes.data = type == MSGPACK_OBJECT_BIN
+                   ? (const uint8_t *) object->via.bin.ptr
+                   : (const uint8_t *) object->via.str.ptr;
+    return bytes;
+}
+
+static zr_client_bytes_t
+s_read_bin (s_reader_t *reader, size_t max)
+{
+    return s_read_bytes (reader, MSGPACK_OBJECT_BIN, max);
+}
+
+static zr_client_bytes_t
+s_read_str (s_reader_t *reader, size_t max)
+{
+    return s_read_bytes (reader, MSGPACK_OBJECT_STR, max);
+}
+
+/* Reads the fields after the head of a request of a known type. */
+static void
+s_request_read (s_reader_t *reader, zr_client_request_t *request)
+{
+    zr_client_type_t type = request->type;
+    if (type == ZR_CLIENT_PUT || type == ZR_CLIENT_DEL
+    ||  type == ZR_CLIENT_CAS) {
+        request->client_id = s_read_uint (reader);
+        request->seq = s_read_uint (reader);
+    }
+    if (type <= ZR_CLIENT_CAS)
+        request->key = s_read_bin (reader, ZR_CLIENT_KEY_MAX);
+    if (type == ZR_CLIENT_PUT)
+        request->value = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
+    else
+    if (type == ZR_CLIENT_GET)
+        request->stale = s_read_bool (reader);
+    else
+    if (type == ZR_CLIENT_CAS) {
+        request->old = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
+        request->value = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
+    }
+    else
+    if (type == ZR_CLIENT_TRANSFER)
+        request->to = s_read_u32 (reader);
+    else
+    if (type == ZR_CLIENT_FAULT) {
+        request->peer = s_read_u32 (reader);
+        request->cut = s_read_bool (reader);
+        request->drop_ppm = s_read_u32 (reader);
+        request->delay_ms = s_read_u32 (reader);
+    }
+}
+
+/* Reads a STATUS reply's member list (ZR_ETOOBIG over ZR_NODES_MAX). */
+static void
+s_members_read (s_reader_t *reader, zr_client_reply_t *reply)
+{
+    const msgpack_object *list = s_next (reader);
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
+        s_fail (reader, ZR_EMALFORMED);
+        return;
+    }
+    if (list->via.array.size > ZR_NODES_MAX) {
+        s_fail (reader, ZR_ETOOBIG);
+        return;
+    }
+    for (uint32_t i = 0; i < list->via.array.size && reader->rc == 0; i++) {
+        const msgpack_object *object = &list->via.array.ptr [i];
+        if (object->type != MSGPACK_OBJECT_ARRAY
+        ||  object->via.array.size != S_MEMBER_FIELDS) {
+            s_fail (reader, ZR_EMALFORMED);
+            return;
+        }
+        s_reader_t fields = { object->via.array.ptr,
+                              object->via.array.ptr + S_MEMBER_FIELDS, 0 };
+        zr_client_member_t *member = &reply->members [i];
+        member->id = s_read_u32 (&fields);
+        member->name = s_read_str (&fields, ZR_CLIENT_NAME_MAX);
+        member->peer_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
+        member->client_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
+        s_fail (reader, fields.rc);
+        reply->n_members = i + 1;
+    }
+}
+
+/* Reads the fields after the head of a reply with a known type and code. */
+static void
+s_reply_read (s_reader_t *reader, zr_client_reply_t *reply)
+{
+    if (reply->code != ZR_CLIENT_OK) {
+        reply->leader = s_read_u32 (reader);
+        reply->leader_endpoint = s_read_str (reader, ZR_CLIENT_ENDPOINT_MAX);
+        reply->message = s_read_str (reader, ZR_CLIENT_MESSAGE_MAX);
+        return;
+    }
+    switch (reply->type) {
+    case ZR_CLIENT_PUT:
+    case ZR_CLIENT_DEL:
+        reply->index = s_read_uint (reader);
+        break;
+    case ZR_CLIENT_GET:
+        reply->found = s_read_bool (reader);
+        reply->value = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
+        break;
+    case ZR_CLIENT_CAS:
+        reply->swapped = s_read_bool (reader);
+        reply->index = s_read_uint (reader);
+        break;
+    case ZR_CLIENT_STATUS:
+        reply->name = s_read_str (reader, ZR_CLIENT_NAME_MAX);
+        reply->id = s_read_u32 (reader);
+        reply->role = s_read_u32 (reader);
+        reply->term = s_read_uint (reader);
+        reply->leader = s_read_u32 (reader);
+        reply->commit = s_read_uint (reader);
+        reply->applied = s_read_uint (reader);
+        reply->first_index = s_read_uint (reader);
+        reply->last_index = s_read_uint (reader);
+        reply->snapshot_index = s_read_uint (reader);
+        s_members_read (reader, reply);
+        break;
+    default:
+        break;                      /* TRANSFER, SNAPSHOT, FAULT */
+    }
+}
+
+/* Reads the head of a frame: an array of at least head fields, whose
+   version (ZR_EVERSION if another), type (at most ZR_CLIENT_TYPE_MAX)
+   and request_id it stores; the reader is left on field 3. */
+static int
+s_head_read (const msgpack_object *root, uint32_t head, s_reader_t *reader,
+             uint64_t *type, uint64_t *request_id)
+{
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < head)
+        return ZR_EMALFORMED;
+    *reader = (s_reader_t) { root->via.array.ptr,
+                             root->via.array.ptr + root->via.array.size, 0 };
+    uint64_t version = s_read_uint (reader);
+    if (reader->rc)
+        return reader->rc;
+    if (version != ZR_CLIENT_VERSION)
+        return ZR_EVERSION;
+    *type = s_read_uint (reader);
+    *request_id = s_read_uint (reader);
+    if (reader->rc == 0 && *type > ZR_CLIENT_TYPE_MAX)
+        reader->rc = ZR_EMALFORMED;
+    return reader->rc;
+}
+
+/* Reads a request from the tree (precedence step 4, then 5). */
+static int
+s_request_decode (const msgpack_object *root, zr_client_request_t *request)
+{
+    s_reader_t reader;
+    uint64_t type, request_id;
+    int rc = s_head_read (root, S_REQUEST_HEAD, &reader, &type, &request_id);
+    if (rc)
+        return rc;
+    if (type == 0 || root->via.array.size != s_request_fields [type])
+        return ZR_EMALFORMED;
+    request->type = (zr_client_type_t) type;
+    request->request_id = request_id;
+    s_request_read (&reader, request);
+    return reader.rc ? reader.rc : s_request_check (request);
+}
+
+/* Reads a reply from the tree (precedence step 4, then 5). */
+static int
+s_reply_decode (const msgpack_object *root, zr_client_reply_t *reply)
+{
+    s_reader_t reader;
+    uint64_t type, request_id;
+    int rc = s_head_read (root, S_REPLY_HEAD, &reader, &type, &request_id);
+    if (rc)
+        return rc;
+    uint64_t code = s_read_uint (&reader);
+    if (reader.rc || code > ZR_CLIENT_CODE_MAX)
+        return ZR_EMALFORMED;
+    uint32_t fields = code == ZR_CLIENT_OK ? s_reply_fields [type]
+                                           : S_ERROR_FIELDS;
+    /* Type 0 with code OK has no field count (0): refused here. */
+    if (fields == 0 || root->via.array.size != fields)
+        return ZR_EMALFORMED;
+    reply->type = (zr_client_type_t) type;
+    reply->request_id = request_id;
+    reply->code = (zr_client_code_t) code;
+    s_reply_read (&reader, reply);
+    return reader.rc ? reader.rc : s_reply_check (reply);
+}
+
+/* Runs precedence steps 1 to 3 on the raw bytes, then msgpack-c: on
+   success result holds the frame's tree. */
+static int
+s_unpack (const uint8_t *data, size_t size, msgpack_unpacked *result)
+{
+    if (size > ZR_CLIENT_FRAME_MAX)
+        return ZR_ETOOBIG;
+    int rc = zr_msgpack_walk_version (data, size, ZR_CLIENT_VERSION);
+    if (rc == 0)
+        rc = zr_msgpack_walk (data, size, ZR_CLIENT_DEPTH_MAX,
+                              ZR_CLIENT_OBJECTS_MAX);
+    if (rc)
+        return rc;
+    size_t offset = 0;
+    msgpack_unpack_return ret =
+        msgpack_unpack_next (result, (const char *) data, size, &offset);
+    if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
+        return ZR_ENOMEM;
+    if (ret != MSGPACK_UNPACK_SUCCESS || offset != size)
+        return ZR_EMALFORMED;       /* the walker makes this unreachable */
+    return 0;
+}
+
+/* What a frame that did not decode says of itself: type (if a known
+   one) and request_id, when its head is an array of unsigned integers;
+   zero otherwise. */
+static void
+s_head_peek (const uint8_t *data, size_t size, uint64_t *type,
+             uint64_t *request_id)
+{
+    uint64_t head [S_REQUEST_HEAD];
+    *type = 0;
+    *request_id = 0;
+    if (zr_msgpack_walk_uints (data, size, head, S_REQUEST_HEAD)
+        < S_REQUEST_HEAD)
+        return;
+    *type = head [1] <= ZR_CLIENT_TYPE_MAX ? head [1] : 0;
+    *request_id = head [2];
+}
+
+int
+zr_client_request_decode (const uint8_t *data, size_t size,
+                          zr_client_request_t *request)
+{
+    zr_assert (request);
+    zr_assert (data || size == 0);
+    memset (request, 0, sizeof *request);
+    msgpack_unpacked result;
+    msgpack_unpacked_init (&result);
+    int rc = s_unpack (data, size, &result);
+    if (rc == 0)
+        rc = s_request_decode (&result.data, request);
+    msgpack_unpacked_destroy (&result);
+    if (rc) {
+        uint64_t type, request_id;
+        s_head_peek (data, size, &type, &request_id);
+        memset (request, 0, sizeof *request);
+        request->type = (zr_client_type_t) type;
+        request->request_id = request_id;
+    }
+    return rc;
+}
+
+int
+zr_client_reply_decode (const uint8_t *data, size_t size,
+                        zr_client_reply_t *reply)
+{
+    zr_assert (reply);
+    zr_assert (data || size == 0);
+    memset (reply, 0, sizeof *reply);
+    msgpack_unpacked result;
+    msgpack_unpacked_init (&result);
+    int rc = s_unpack (data, size, &result);
+    if (rc == 0)
+        rc = s_reply_decode (&result.data, reply);
+    msgpack_unpacked_destroy (&result);
+    if (rc) {
+        uint64_t type, request_id;
+        s_head_peek (data, size, &type, &request_id);
+        memset (reply, 0, sizeof *reply);
+        reply->type = (zr_client_type_t) type;
+        reply->request_id = request_id;
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Encoders
+
+/* Where a packer writes: counts bytes while data is NULL, else copies
+   into data, refusing to write past size. */
+typedef struct {
+    uint8_t *data;                  /* the frame, or NULL to count */
+    size_t size;                    /* bytes of data */
+    size_t used;                    /* bytes written (or counted) */
+} s_out_t;
+
+static int
+s_out_write (void *arg, const char *buf, size_t len)
+{
+    s_out_t *out = (s_out_t *) arg;
+    if (out->data) {
+        if (len > out->size - out->used)
+            return -1;
+        memcpy (out->data + out->used, buf, len);
+    }
+    out->used += len;
+    return 0;
+}
+
+static int
+s_pack_bool (msgpack_packer *pk, bool value)
+{
+    return value ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
+}
+
+static int
+s_pack_bin (msgpack_packer *pk, zr_client_bytes_t bytes)
+{
+    int rc = msgpack_pack_bin (pk, bytes.size);
+    if (bytes.size > 0)
+        rc |= msgpack_pack_bin_body (pk, bytes.data, bytes.size);
+    return rc;
+}
+
+static int
+s_pack_str (msgpack_packer *pk, zr_client_bytes_t str)
+{
+    int rc = msgpack_pack_str (pk, str.size);
+    if (str.size > 0)
+        rc |= msgpack_pack_str_body (pk, str.data, str.size);
+    return rc;
+}
+
+/* Packs a checked request; returns 0 or -1 if the output is full. */
+static int
+s_request_pack (msgpack_packer *pk, const void *arg)
+{
+    const zr_client_request_t *request = (const zr_client_request_t *) arg;
+    zr_client_type_t type = request->type;
+    int rc = msgpack_pack_array (pk, s_request_fields [type]);
+    rc |= msgpack_pack_uint64 (pk, ZR_CLIENT_VERSION);
+    rc |= msgpack_pack_uint64 (pk, type);
+    rc |= msgpack_pack_uint64 (pk, request->request_id);
+    if (type == ZR_CLIENT_PUT || type == ZR_CLIENT_DEL
+    ||  type == ZR_CLIENT_CAS) {
+        rc |= msgpack_pack_uint64 (pk, request->client_id);
+        rc |= msgpack_pack_uint64 (pk, request->seq);
+    }
+    if (type <= ZR_CLIENT_CAS)
+        rc |= s_pack_bin (pk, request->key);
+    if (type == ZR_CLIENT_PUT)
+        rc |= s_pack_bin (pk, request->value);
+    else
+    if (type == ZR_CLIENT_GET)
+        rc |= s_pack_bool (pk, request->stale);
+    else
+    if (type == ZR_CLIENT_CAS) {
+        rc |= s_pack_bin (pk, request->old);
+        rc |= s_pack_bin (pk, request->value);
+    }
+    else
+    if (type == ZR_CLIENT_TRANSFER)
+        rc |= msgpack_pack_uint64 (pk, request->to);
+    else
+    if (type == ZR_CLIENT_FAULT) {
+        rc |= msgpack_pack_uint64 (pk, request->peer);
+        rc |= s_pack_bool (pk, request->cut);
+        rc |= msgpack_pack_uint64 (pk, request->drop_ppm);
+        rc |= msgpack_pack_uint64 (pk, request->delay_ms);
+    }
+    return rc;
+}
+
+/* Packs a STATUS reply's fields after the head. */
+static int
+s_status_pack (msgpack_packer *pk, const zr_client_reply_t *reply)
+{
+    int rc = s_pack_str (pk, reply->name);
+    rc |= msgpack_pack_uint64 (pk, reply->id);
+    rc |= msgpack_pack_uint64 (pk, reply->role);
+    rc |= msgpack_pack_uint64 (pk, reply->term);
+    rc |= msgpack_pack_uint64 (pk, reply->leader);
+    rc |= msgpack_pack_uint64 (pk, reply->commit);
+    rc |= msgpack_pack_uint64 (pk, reply->applied);
+    rc |= msgpack_pack_uint64 (pk, reply->first_index);
+    rc |= msgpack_pack_uint64 (pk, reply->last_index);
+    rc |= msgpack_pack_uint64 (pk, reply->snapshot_index);
+    rc |= msgpack_pack_array (pk, reply->n_members);
+    for (uint32_t i = 0; i < reply->n_members; i++) {
+        const zr_client_member_t *member = &reply->members [i];
+        rc |= msgpack_pack_array (pk, S_MEMBER_FIELDS);
+        rc |= msgpack_pack_uint64 (pk, member->id);
+        rc |= s_pack_str (pk, member->name);
+        rc |= s_pack_str (pk, member->peer_endpoint);
+        rc |= s_pack_str (pk, member->client_endpoint);
+    }
+    return rc;
+}
+
+/* Packs a checked reply; returns 0 or -1 if the output is full. */
+static int
+s_reply_pack (msgpack_packer *pk, const void *arg)
+{
+    const zr_client_reply_t *reply = (const zr_client_reply_t *) arg;
+    bool ok = reply->code == ZR_CLIENT_OK;
+    int rc = msgpack_pack_array (pk, ok ? s_reply_fields [reply->type]
+                                        : S_ERROR_FIELDS);
+    rc |= msgpack_pack_uint64 (pk, ZR_CLIENT_VERSION);
+    rc |= msgpack_pack_uint64 (pk, reply->type);
+    rc |= msgpack_pack_uint64 (pk, reply->request_id);
+    rc |= msgpack_pack_uint64 (pk, reply->code);
+    if (!ok) {
+        rc |= msgpack_pack_uint64 (pk, reply->leader);
+        rc |= s_pack_str (pk, reply->leader_endpoint);
+        rc |= s_pack_str (pk, reply->message);
+    }
+    else
+    if (reply->type == ZR_CLIENT_PUT || reply->type == ZR_CLIENT_DEL)
+        rc |= msgpack_pack_uint64 (pk, reply->index);
+    else
+    if (reply->type == ZR_CLIENT_GET) {
+        rc |= s_pack_bool (pk, reply->found);
+        rc |= s_pack_bin (pk, reply->value);
+    }
+    else
+    if (reply->type == ZR_CLIENT_CAS) {
+        rc |= s_pack_bool (pk, reply->swapped);
+        rc |= msgpack_pack_uint64 (pk, reply->index);
+    }
+    else
+    if (reply->type == ZR_CLIENT_STATUS)
+        rc |= s_status_pack (pk, reply);
+    return rc;
+}
+
+/* Packs what (checked) with pack, once to count and once into a frame
+   of exactly that size, which it returns in *data, *size. */
+static int
+s_encode (int (*pack) (msgpack_packer *, const void *), const void *what,
+          uint8_t **data, size_t *size)
+{
+    s_out_t out = { NULL, 0, 0 };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, s_out_write);
+    zr_assert (pack (&pk, what) == 0);
+    /* The limits of client.h keep every frame within this. */
+    zr_assert (out.used > 0 && out.used <= ZR_CLIENT_FRAME_MAX);
+    out.size = out.used;
+    out.used = 0;
+    out.data = (uint8_t *) malloc (out.size);
+    if (!out.data)
+        return ZR_ENOMEM;
+    zr_assert (pack (&pk, what) == 0);
+    zr_assert (out.used == out.size);
+    *data = out.data;
+    *size = out.size;
+    return 0;
+}
+
+int
+zr_client_request_encode (const zr_client_request_t *request, uint8_t **data,
+                          size_t *size)
+{
+    zr_assert (request);
+    zr_assert (data && size);
+    if (s_request_check (request) != 0)
+        return ZR_EINVAL;
+    return s_encode (s_request_pack, request, data, size);
+}
+
+int
+zr_client_reply_encode (const zr_client_reply_t *reply, uint8_t **data,
+                        size_t *size)
+{
+    zr_assert (reply);
+    zr_assert (data && size);
+    if (s_reply_check (reply) != 0)
+        return ZR_EINVAL;
+    return s_encode (s_reply_pack, reply, data, size);
+}
+
+//  --------------------------------------------------------------------------
+//  Names
+
+const char *
+zr_client_type_name (int type)
+{
+    return type >= 1 && type <= ZR_CLIENT_TYPE_MAX ? s_type_names [type] : "?";
+}
+
+const char *
+zr_client_code_name (int code)
+{
+    return code >= 0 && code <= ZR_CLIENT_CODE_MAX ? s_code_names [code] : "?";
+}
