@@ -1,0 +1,1236 @@
+/*  =========================================================================
+    zraft-ctl - the command-line client of a zraft-node cluster
+
+    Reads and writes keys, shows every server's state, moves leadership,
+    asks for a snapshot and sets the fault filter for chaos drills, all
+    through the client protocol (transport/client.h). Finding the leader,
+    retries and the outcome of a request are bin/lib/client.h's work;
+    this file parses the command line, fans requests out and prints.
+
+    Exit codes (scripts and tests depend on them; docs/man/zraft-ctl.1):
+    | 0  | it took effect (get: the value was read; cas: the outcome is  |
+    |    | in the output; status: at least one server answered)         |
+    | 1  | it certainly did not take effect                              |
+    | 2  | unknown: a request left and no reply settled it (timed out,   |
+    |    | or the connection dropped)                                    |
+    | 64 | usage error (EX_USAGE): a bad flag, verb, argument or endpoint|
+
+    With -w json exactly one JSON object goes to stdout, whatever
+    happens; messages for people go to stderr. Keys and values are
+    bytes: in JSON, bytes that are not UTF-8 and control characters are
+    written as \u00XX.
+
+    The program's functions take their output streams and environment as
+    arguments so tests/unit/test_ctl.c can include this file (with
+    ZR_CTL_NO_MAIN) and drive them without a process.
+    =========================================================================
+*/
+#include <czmq.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "lib/client.h"
+#include "../raft/raft.h"
+
+#ifndef ZR_CTL_VERSION
+#define ZR_CTL_VERSION "0.1.0"
+#endif
+
+#define S_EXIT_DONE 0
+#define S_EXIT_FAILED 1
+#define S_EXIT_UNKNOWN 2
+#define S_EXIT_USAGE 64                 /* sysexits.h EX_USAGE */
+
+#define S_ARGS_MAX 3                    /* positional arguments after the verb */
+#define S_WINDOW 128                    /* requests in flight in a fan-out */
+#define S_NODES_MAX (ZR_KVCLIENT_ENDPOINTS_MAX + ZR_NODES_MAX)
+#define S_POLL_MS 50                    /* transfer: status poll interval */
+#define S_MESSAGE_MAX 1024              /* one error message */
+#define S_FAULT_DELAY_MS_MAX 60000      /* transport/client.h */
+#define S_PPM 1000000u
+
+typedef enum {
+    S_PUT, S_GET, S_DEL, S_CAS, S_STATUS, S_TRANSFER, S_SNAPSHOT,
+    S_FAULT, S_PARTITION, S_HEAL
+} s_verb_t;
+
+static const struct {
+    const char *name;
+    size_t n_args;                      /* positional arguments it takes */
+} s_verbs [] = {
+    [S_PUT] = {"put", 2}, [S_GET] = {"get", 1}, [S_DEL] = {"del", 1},
+    [S_CAS] = {"cas", 3}, [S_STATUS] = {"status", 0},
+    [S_TRANSFER] = {"transfer", 1}, [S_SNAPSHOT] = {"snapshot", 0},
+    [S_FAULT] = {"fault", 1}, [S_PARTITION] = {"partition", 1},
+    [S_HEAL] = {"heal", 0},
+};
+#define S_VERBS (sizeof s_verbs / sizeof s_verbs [0])
+
+/* The command line, parsed. Strings point into argv or endpoints_buf. */
+typedef struct {
+    bool help, version;                 /* --help, --version: print, exit 0 */
+    s_verb_t verb;
+    const char *args [S_ARGS_MAX];      /* the verb's arguments */
+    size_t n_args;
+    char *endpoints_buf;                /* owned copy of the list, split */
+    const char *endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
+    size_t n_endpoints;
+    int timeout_ms;                     /* --timeout, default 5000 */
+    bool json;                          /* -w json */
+    bool stale;                         /* get --stale */
+    bool has_drop, has_delay;           /* fault --drop, --delay given */
+    uint32_t drop_ppm;                  /* fault --drop P, in ppm */
+    uint32_t delay_ms;                  /* fault --delay MS */
+    char error [S_MESSAGE_MAX];         /* the first usage error, "" none */
+} ctl_args_t;
+
+/* One run: the arguments, where output goes, the client. */
+typedef struct {
+    ctl_args_t *args;
+    FILE *out;                          /* results (the JSON object) */
+    FILE *err;                          /* messages for people */
+    zr_kvclient_t *client;
+    int64_t deadline;                   /* zclock_mono: --timeout from start */
+} ctl_t;
+
+static const char s_usage [] =
+"Usage: zraft-ctl [OPTIONS] VERB [ARGS]\n"
+"\n"
+"The command-line client of a zraft-node cluster. It finds the leader\n"
+"itself, follows redirects and retries within --timeout.\n"
+"\n"
+"Verbs:\n"
+"  put K V                 set key K to value V\n"
+"  get K [--stale]         read K (linearizable; --stale: from the first\n"
+"                          server that answers, leader or not)\n"
+"  del K                   delete K\n"
+"  cas K OLD NEW           set K to NEW if its value is OLD\n"
+"  status                  every server: name, role, term, leader, commit,\n"
+"                          applied, first and last index, snapshot index\n"
+"  transfer NAME           hand leadership to NAME and wait until it leads\n"
+"  snapshot                ask the leader to take a snapshot now\n"
+"  fault NAME [--drop P] [--delay MS]\n"
+"                          every message into and out of NAME is dropped\n"
+"                          with probability P (0..1) and held MS ms\n"
+"                          (0..60000); both 0 clears NAME's links\n"
+"  partition NAME          cut NAME off from the others, both ways\n"
+"  heal                    clear every fault on every link\n"
+"\n"
+"Options (anywhere on the line; -- ends them):\n"
+"  --endpoints E1,E2,...   client endpoints of the servers (ZRAFT_ENDPOINTS)\n"
+"  --timeout MS            give up after MS ms (default 5000)\n"
+"  -w, --write-out FORMAT  table (default) or json\n"
+"  -h, --help              print this and exit\n"
+"  --version               print the version and exit\n"
+"\n"
+"Environment:\n"
+"  ZRAFT_ENDPOINTS         the endpoints, when --endpoints is not given\n"
+"\n"
+"Output with -w json, exactly one object on stdout:\n"
+"  put, del, snapshot, transfer, fault, partition, heal: {\"ok\":true}\n"
+"  get: {\"found\":true,\"value\":\"...\"} or {\"found\":false}\n"
+"  cas: {\"swapped\":true} or {\"swapped\":false}\n"
+"  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\"role\":\"leader|\n"
+"          follower|candidate|unreachable\",\"term\":..,\"leader\":..,\n"
+"          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
+"          \"last_index\":..,\"snapshot_index\":..}]}\n"
+"  any failure: {\"error\":\"...\"}\n"
+"\n"
+"Exit status:\n"
+"  0   it took effect (get: the value was read; cas: the outcome is in the\n"
+"      output; status: at least one server answered)\n"
+"  1   it certainly did not take effect\n"
+"  2   unknown: it timed out or the connection dropped after the request\n"
+"      left; it may have taken effect\n"
+"  64  usage error\n";
+
+/* ----------------------------------------------------------------------
+   Arguments
+   ---------------------------------------------------------------------- */
+
+static void s_usage_error (ctl_args_t *args, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* Records the first usage error. */
+static void
+s_usage_error (ctl_args_t *args, const char *format, ...)
+{
+    if (args->error [0])
+        return;
+    va_list ap;
+    va_start (ap, format);
+    vsnprintf (args->error, sizeof args->error, format, ap);
+    va_end (ap);
+}
+
+/* A whole decimal integer in [lo, hi]; returns false otherwise. */
+static bool
+s_parse_int (const char *text, long long lo, long long hi, long long *value)
+{
+    if (!text || !*text)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || *end || end == text || v < lo || v > hi)
+        return false;
+    *value = v;
+    return true;
+}
+
+/* A probability "0".."1" (decimal, as strtod reads it) as ppm. */
+static bool
+s_parse_probability (const char *text, uint32_t *ppm)
+{
+    if (!text || !*text)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    double p = strtod (text, &end);
+    if (errno || *end || end == text || !isfinite (p) || p < 0 || p > 1)
+        return false;
+    *ppm = (uint32_t) llround (p * S_PPM);
+    return true;
+}
+
+/* Splits a comma-separated list into args->endpoints. */
+static void
+s_parse_endpoints (ctl_args_t *args, const char *list, const char *from)
+{
+    free (args->endpoints_buf);
+    args->endpoints_buf = strdup (list);
+    zr_assert (args->endpoints_buf);
+    args->n_endpoints = 0;
+    char *rest = args->endpoints_buf;
+    while (rest) {
+        char *item = strsep (&rest, ",");
+        if (!*item) {
+            s_usage_error (args, "%s: an empty endpoint in '%s'", from, list);
+            return;
+        }
+        if (strlen (item) > ZR_CLIENT_ENDPOINT_MAX || !strstr (item, "://")) {
+            s_usage_error (args, "%s: '%s' is not an endpoint (tcp://HOST:PORT, "
+                                 "at most %u bytes)", from, item, ZR_CLIENT_ENDPOINT_MAX);
+            return;
+        }
+        if (args->n_endpoints == ZR_KVCLIENT_ENDPOINTS_MAX) {
+            s_usage_error (args, "%s: at most %d endpoints", from,
+                           ZR_KVCLIENT_ENDPOINTS_MAX);
+            return;
+        }
+        args->endpoints [args->n_endpoints++] = item;
+    }
+}
+
+/* The value of option argv [*i] (either "--opt=value" or "--opt value"),
+   advancing *i past it; NULL (and a usage error) if there is none. */
+static const char *
+s_option_value (ctl_args_t *args, int argc, char **argv, int *i, const char *eq)
+{
+    if (eq)
+        return eq + 1;
+    if (*i + 1 >= argc) {
+        s_usage_error (args, "%s needs a value", argv [*i]);
+        return NULL;
+    }
+    return argv [++*i];
+}
+
+/* Parses one option at argv [*i]; returns false if it is not one. */
+static bool
+s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
+{
+    const char *arg = argv [*i];
+    const char *eq = strncmp (arg, "--", 2) == 0 ? strchr (arg, '=') : NULL;
+    size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
+#define S_IS(name) (len == strlen (name) && strncmp (arg, name, len) == 0)
+    if (S_IS ("-h") || S_IS ("--help"))
+        args->help = true;
+    else if (S_IS ("--version"))
+        args->version = true;
+    else if (S_IS ("--stale"))
+        args->stale = true;
+    else if (S_IS ("--endpoints")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        if (v)
+            s_parse_endpoints (args, v, "--endpoints");
+    }
+    else if (S_IS ("--timeout")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        long long ms;
+        if (v && !s_parse_int (v, 1, ZR_KVCLIENT_TIMEOUT_MS_MAX, &ms))
+            s_usage_error (args, "--timeout '%s': milliseconds, 1..%d", v,
+                           ZR_KVCLIENT_TIMEOUT_MS_MAX);
+        else if (v)
+            args->timeout_ms = (int) ms;
+    }
+    else if (S_IS ("-w") || S_IS ("--write-out")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        if (v && (streq (v, "json") || streq (v, "table")))
+            args->json = streq (v, "json");
+        else if (v)
+            s_usage_error (args, "%.*s '%s': table or json", (int) len, arg, v);
+    }
+    else if (S_IS ("--drop")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        args->has_drop = true;
+        if (v && !s_parse_probability (v, &args->drop_ppm))
+            s_usage_error (args, "--drop '%s': a probability, 0..1", v);
+    }
+    else if (S_IS ("--delay")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        long long ms;
+        args->has_delay = true;
+        if (v && !s_parse_int (v, 0, S_FAULT_DELAY_MS_MAX, &ms))
+            s_usage_error (args, "--delay '%s': milliseconds, 0..%d", v,
+                           S_FAULT_DELAY_MS_MAX);
+        else if (v)
+            args->delay_ms = (uint32_t) ms;
+    }
+    else
+        return false;
+#undef S_IS
+    return true;
+}
+
+/* The rules between arguments, once all are read. */
+static void
+s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints)
+{
+    if (!have_verb) {
+        s_usage_error (args, "no verb (put, get, del, cas, status, transfer, "
+                             "snapshot, fault, partition, heal)");
+        return;
+    }
+    const char *verb = s_verbs [args->verb].name;
+    if (args->n_args != s_verbs [args->verb].n_args)
+        s_usage_error (args, "%s takes %zu argument%s, not %zu (see --help)", verb,
+                       s_verbs [args->verb].n_args,
+                       s_verbs [args->verb].n_args == 1 ? "" : "s", args->n_args);
+    if (args->stale && args->verb != S_GET)
+        s_usage_error (args, "--stale is for get only");
+    if ((args->has_drop || args->has_delay) && args->verb != S_FAULT)
+        s_usage_error (args, "--drop and --delay are for fault only");
+    bool keyed = args->verb == S_PUT || args->verb == S_GET
+                 || args->verb == S_DEL || args->verb == S_CAS;
+    if (keyed && args->n_args >= 1) {
+        size_t key = strlen (args->args [0]);
+        if (key == 0 || key > ZR_CLIENT_KEY_MAX)
+            s_usage_error (args, "key: 1..%u bytes", ZR_CLIENT_KEY_MAX);
+        for (size_t i = 1; i < args->n_args; i++)
+            if (strlen (args->args [i]) > ZR_CLIENT_VALUE_MAX)
+                s_usage_error (args, "value: at most %u bytes", ZR_CLIENT_VALUE_MAX);
+    }
+    if (args->n_endpoints == 0 && !args->error [0]) {
+        if (env_endpoints && *env_endpoints)
+            s_parse_endpoints (args, env_endpoints, "ZRAFT_ENDPOINTS");
+        else
+            s_usage_error (args, "no endpoints: give --endpoints or set ZRAFT_ENDPOINTS");
+    }
+}
+
+/* Parses argv into *args (which it initialises). env_endpoints is
+   ZRAFT_ENDPOINTS (or NULL). Returns 0, or -1 with args->error set (a
+   usage error: exit 64). --help and --version return 0 at once with
+   args->help or args->version set. Release with s_args_release. */
+static int
+s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints)
+{
+    memset (args, 0, sizeof *args);
+    args->timeout_ms = 5000;
+    bool have_verb = false, options_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv [i];
+        if (!options_done && streq (arg, "--")) {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && arg [0] == '-' && arg [1]) {
+            if (!s_parse_option (args, argc, argv, &i))
+                s_usage_error (args, "unknown option '%s' (a key or value "
+                                     "starting with '-' goes after --)", arg);
+            continue;
+        }
+        if (!have_verb) {
+            size_t v = 0;
+            while (v < S_VERBS && !streq (s_verbs [v].name, arg))
+                v++;
+            if (v == S_VERBS)
+                s_usage_error (args, "unknown verb '%s' (see --help)", arg);
+            args->verb = v < S_VERBS ? (s_verb_t) v : S_STATUS;
+            have_verb = true;
+        }
+        else if (args->n_args < S_ARGS_MAX)
+            args->args [args->n_args++] = arg;
+        else
+            s_usage_error (args, "too many arguments from '%s'", arg);
+    }
+    if (args->help || args->version)
+        return 0;
+    s_check_args (args, have_verb, env_endpoints);
+    return args->error [0] ? -1 : 0;
+}
+
+static void
+s_args_release (ctl_args_t *args)
+{
+    free (args->endpoints_buf);
+    args->endpoints_buf = NULL;
+}
+
+/* ----------------------------------------------------------------------
+   Output
+   ---------------------------------------------------------------------- */
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+   overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t
+s_utf8_length (const uint8_t *s, size_t n)
+{
+    zr_assert (n >= 1);
+    uint8_t c = s [0];
+    size_t length;
+    uint8_t lo = 0x80, hi = 0xbf;       /* the second byte's range */
+    if (c >= 0xc2 && c <= 0xdf)
+        length = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        length = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    }
+    else if (c >= 0xf0 && c <= 0xf4) {
+        length = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    }
+    else
+        return 0;
+    if (n < length || s [1] < lo || s [1] > hi)
+        return 0;
+    for (size_t i = 2; i < length; i++)
+        if (s [i] < 0x80 || s [i] > 0xbf)
+            return 0;
+    return length;
+}
+
+/* Writes bytes as a JSON string: '"' and '\' escaped, control bytes,
+   DEL and bytes that are not part of well-formed UTF-8 as \u00XX (so a
+   byte b reads back as the code point U+00bb), UTF-8 as it is. */
+static void
+s_json_bytes (FILE *out, const void *data, size_t size)
+{
+    const uint8_t *s = (const uint8_t *) data;
+    fputc ('"', out);
+    for (size_t i = 0; i < size; i++) {
+        uint8_t c = s [i];
+        size_t length = c >= 0x80 ? s_utf8_length (s + i, size - i) : 0;
+        if (c == '"' || c == '\\')
+            fprintf (out, "\\%c", c);
+        else if (c == '\n')
+            fputs ("\\n", out);
+        else if (c == '\t')
+            fputs ("\\t", out);
+        else if (c == '\r')
+            fputs ("\\r", out);
+        else if (c >= 0x20 && c < 0x7f)
+            fputc (c, out);
+        else if (length > 0) {
+            fwrite (s + i, 1, length, out);
+            i += length - 1;
+        }
+        else
+            fprintf (out, "\\u%04x", c);
+    }
+    fputc ('"', out);
+}
+
+static void
+s_json_string (FILE *out, const char *text)
+{
+    s_json_bytes (out, text, strlen (text));
+}
+
+/* Writes bytes for a terminal: printable ASCII and UTF-8 as they are,
+   anything else as \xXX. */
+static void
+s_text_bytes (FILE *out, const void *data, size_t size)
+{
+    const uint8_t *s = (const uint8_t *) data;
+    for (size_t i = 0; i < size; i++) {
+        size_t length = s [i] >= 0x80 ? s_utf8_length (s + i, size - i) : 0;
+        if (s [i] >= 0x20 && s [i] < 0x7f)
+            fputc (s [i], out);
+        else if (length > 0) {
+            fwrite (s + i, 1, length, out);
+            i += length - 1;
+        }
+        else
+            fprintf (out, "\\x%02x", s [i]);
+    }
+}
+
+static int s_fail (ctl_t *ctl, int code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* Reports a failure: {"error":...} on out with -w json, a line on err
+   otherwise. Returns code. */
+static int
+s_fail (ctl_t *ctl, int code, const char *format, ...)
+{
+    char message [S_MESSAGE_MAX];
+    va_list ap;
+    va_start (ap, format);
+    vsnprintf (message, sizeof message, format, ap);
+    va_end (ap);
+    if (ctl->args->json) {
+        fputs ("{\"error\":", ctl->out);
+        s_json_string (ctl->out, message);
+        fputs ("}\n", ctl->out);
+    }
+    else
+        fprintf (ctl->err, "zraft-ctl: %s\n", message);
+    return code;
+}
+
+/* {"ok":true}, or a line for people. */
+static int
+s_ok (ctl_t *ctl, const char *text)
+{
+    if (ctl->args->json)
+        fputs ("{\"ok\":true}\n", ctl->out);
+    else
+        fprintf (ctl->out, "%s\n", text);
+    return S_EXIT_DONE;
+}
+
+static int
+s_exit_code (zr_kvclient_outcome_t outcome)
+{
+    return outcome == ZR_KVCLIENT_DONE ? S_EXIT_DONE
+           : outcome == ZR_KVCLIENT_FAILED ? S_EXIT_FAILED
+                                           : S_EXIT_UNKNOWN;
+}
+
+/* A call's end that is not DONE, reported; returns its exit code. */
+static int
+s_fail_result (ctl_t *ctl, const zr_kvclient_result_t *result)
+{
+    zr_assert (result->outcome != ZR_KVCLIENT_DONE);
+    return s_fail (ctl, s_exit_code (result->outcome), "%s", result->error);
+}
+
+static int
+s_remaining_ms (ctl_t *ctl)
+{
+    int64_t left = ctl->deadline - zclock_mono ();
+    return left < 1 ? 1 : left > INT32_MAX ? INT32_MAX : (int) left;
+}
+
+static zr_client_bytes_t
+s_bytes (const char *text)
+{
+    return (zr_client_bytes_t) {(const uint8_t *) text, text ? strlen (text) : 0};
+}
+
+/* ----------------------------------------------------------------------
+   put, get, del, cas, snapshot
+   ---------------------------------------------------------------------- */
+
+static int
+s_print_kv (ctl_t *ctl, const zr_client_reply_t *reply)
+{
+    FILE *out = ctl->out;
+    bool json = ctl->args->json;
+    switch (ctl->args->verb) {
+    case S_GET:
+        if (json && reply->found) {
+            fputs ("{\"found\":true,\"value\":", out);
+            s_json_bytes (out, reply->value.data, reply->value.size);
+            fputs ("}\n", out);
+        }
+        else if (json)
+            fputs ("{\"found\":false}\n", out);
+        else if (reply->found) {
+            fwrite (reply->value.data, 1, reply->value.size, out);
+            fputc ('\n', out);
+        }
+        return S_EXIT_DONE;
+    case S_CAS:
+        if (json)
+            fprintf (out, "{\"swapped\":%s}\n", reply->swapped ? "true" : "false");
+        else
+            fputs (reply->swapped ? "swapped\n" : "not swapped\n", out);
+        return S_EXIT_DONE;
+    case S_SNAPSHOT:
+        return s_ok (ctl, "OK (the leader is taking a snapshot)");
+    default:
+        return s_ok (ctl, "OK");
+    }
+}
+
+static int
+s_verb_kv (ctl_t *ctl)
+{
+    const ctl_args_t *args = ctl->args;
+    zr_client_request_t request = {0};
+    request.key = s_bytes (args->args [0]);
+    switch (args->verb) {
+    case S_PUT:
+        request.type = ZR_CLIENT_PUT;
+        request.value = s_bytes (args->args [1]);
+        break;
+    case S_GET:
+        request.type = ZR_CLIENT_GET;
+        request.stale = args->stale;
+        break;
+    case S_DEL:
+        request.type = ZR_CLIENT_DEL;
+        break;
+    case S_CAS:
+        request.type = ZR_CLIENT_CAS;
+        request.old = s_bytes (args->args [1]);
+        request.value = s_bytes (args->args [2]);
+        break;
+    default:
+        zr_assert (args->verb == S_SNAPSHOT);
+        request.type = ZR_CLIENT_SNAPSHOT;
+        request.key = s_bytes (NULL);
+    }
+    zr_kvclient_result_t result;
+    int rc = zr_kvclient_call (ctl->client, &request, &result);
+    if (rc != 0)
+        return s_fail (ctl, S_EXIT_USAGE, "the request breaks the protocol's limits");
+    int code = result.outcome == ZR_KVCLIENT_DONE ? s_print_kv (ctl, &result.reply)
+                                                  : s_fail_result (ctl, &result);
+    zr_kvclient_result_release (&result);
+    return code;
+}
+
+/* ----------------------------------------------------------------------
+   The cluster as STATUS shows it: status, transfer, fault, partition, heal
+   ---------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t id;
+    uint8_t name [ZR_CLIENT_NAME_MAX];  /* bytes, not NUL-terminated */
+    size_t name_size;
+    char endpoint [ZR_CLIENT_ENDPOINT_MAX + 1];     /* client endpoint, "" unknown */
+} s_member_t;
+
+typedef struct {
+    char endpoint [ZR_CLIENT_ENDPOINT_MAX + 1];     /* where asked, "" nowhere */
+    bool answered;                      /* result holds its STATUS reply */
+    bool hidden;                        /* the same server, shown elsewhere */
+    zr_kvclient_result_t result;        /* the reply, when answered */
+    zr_kvclient_outcome_t outcome;      /* of the STATUS call */
+    uint32_t id;                        /* 0 unknown */
+    char error [ZR_KVCLIENT_ERROR_MAX]; /* why it did not answer */
+} s_node_t;
+
+typedef struct {
+    s_node_t nodes [S_NODES_MAX];
+    size_t n_nodes;
+    s_member_t members [ZR_NODES_MAX];  /* union of the member lists */
+    size_t n_members;
+} s_cluster_t;
+
+static void
+s_cluster_release (s_cluster_t *cluster)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        zr_kvclient_result_release (&cluster->nodes [i].result);
+    cluster->n_nodes = 0;
+}
+
+static s_node_t *
+s_cluster_add (s_cluster_t *cluster, const char *endpoint)
+{
+    zr_assert (cluster->n_nodes < S_NODES_MAX);
+    s_node_t *node = &cluster->nodes [cluster->n_nodes++];
+    memset (node, 0, sizeof *node);
+    snprintf (node->endpoint, sizeof node->endpoint, "%s", endpoint);
+    node->outcome = ZR_KVCLIENT_FAILED;
+    return node;
+}
+
+/* Asks STATUS of nodes [first..n), all at once, each pinned. */
+static void
+s_cluster_ask (ctl_t *ctl, s_cluster_t *cluster, size_t first)
+{
+    zr_client_request_t request = {.type = ZR_CLIENT_STATUS};
+    int timeout_ms = s_remaining_ms (ctl);
+    for (size_t i = first; i < cluster->n_nodes; i++) {
+        s_node_t *node = &cluster->nodes [i];
+        if (zr_kvclient_send_at (ctl->client, node->endpoint, &request,
+                                 timeout_ms, i) != 0)
+            snprintf (node->error, sizeof node->error, "cannot connect to '%s'",
+                      node->endpoint);
+    }
+    zr_kvclient_result_t result;
+    while (zr_kvclient_pending (ctl->client) > 0) {
+        int rc = zr_kvclient_recv (ctl->client, &result, -1);
+        zr_assert (rc == 0);
+        zr_assert (result.token < cluster->n_nodes);
+        s_node_t *node = &cluster->nodes [result.token];
+        node->outcome = result.outcome;
+        if (result.outcome == ZR_KVCLIENT_DONE) {
+            node->answered = true;
+            node->id = result.reply.id;
+            node->result = result;
+        }
+        else {
+            snprintf (node->error, sizeof node->error, "%s", result.error);
+            zr_kvclient_result_release (&result);
+        }
+    }
+}
+
+static s_member_t *
+s_member_by_id (s_cluster_t *cluster, uint32_t id)
+{
+    for (size_t i = 0; i < cluster->n_members; i++)
+        if (cluster->members [i].id == id)
+            return &cluster->members [i];
+    return NULL;
+}
+
+/* Adds what the answered nodes' member lists say to cluster->members. */
+static void
+s_cluster_learn (s_cluster_t *cluster)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        if (!cluster->nodes [i].answered)
+            continue;
+        const zr_client_reply_t *reply = &cluster->nodes [i].result.reply;
+        for (uint32_t m = 0; m < reply->n_members; m++) {
+            const zr_client_member_t *from = &reply->members [m];
+            s_member_t *member = s_member_by_id (cluster, from->id);
+            if (!member && cluster->n_members < ZR_NODES_MAX) {
+                member = &cluster->members [cluster->n_members++];
+                memset (member, 0, sizeof *member);
+                member->id = from->id;
+                member->name_size = from->name.size < ZR_CLIENT_NAME_MAX
+                                        ? from->name.size : ZR_CLIENT_NAME_MAX;
+                if (member->name_size)
+                    memcpy (member->name, from->name.data, member->name_size);
+            }
+            size_t size = from->client_endpoint.size;
+            if (member && !member->endpoint [0] && size > 0
+                && size <= ZR_CLIENT_ENDPOINT_MAX
+                && !memchr (from->client_endpoint.data, 0, size)) {
+                memcpy (member->endpoint, from->client_endpoint.data, size);
+                member->endpoint [size] = 0;
+            }
+        }
+    }
+}
+
+static s_node_t *
+s_node_answered (s_cluster_t *cluster, uint32_t id)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (cluster->nodes [i].answered && cluster->nodes [i].id == id)
+            return &cluster->nodes [i];
+    return NULL;
+}
+
+static s_node_t *
+s_node_at (s_cluster_t *cluster, const char *endpoint)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (streq (cluster->nodes [i].endpoint, endpoint))
+            return &cluster->nodes [i];
+    return NULL;
+}
+
+static int
+s_node_compare (const void *a, const void *b)
+{
+    const s_node_t *x = (const s_node_t *) a, *y = (const s_node_t *) b;
+    uint64_t kx = x->id ? x->id : UINT64_MAX, ky = y->id ? y->id : UINT64_MAX;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
+}
+
+static s_node_t *
+s_node_with_id (s_cluster_t *cluster, uint32_t id)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (cluster->nodes [i].id == id)
+            return &cluster->nodes [i];
+    return NULL;
+}
+
+/* Names who did not answer from the member lists, adds the members
+   nobody could ask, hides a server met twice, sorts by id. */
+static void
+s_cluster_settle (s_cluster_t *cluster)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        s_node_t *node = &cluster->nodes [i];
+        for (size_t m = 0; !node->answered && node->endpoint [0]
+                           && m < cluster->n_members; m++)
+            if (streq (cluster->members [m].endpoint, node->endpoint))
+                node->id = cluster->members [m].id;
+    }
+    for (size_t m = 0; m < cluster->n_members; m++) {
+        const s_member_t *member = &cluster->members [m];
+        if (s_node_with_id (cluster, member->id))
+            continue;
+        s_node_t *node = s_cluster_add (cluster, member->endpoint);
+        node->id = member->id;
+        snprintf (node->error, sizeof node->error, "%s",
+                  member->endpoint [0] ? "not asked" : "its client endpoint is not known");
+    }
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        s_node_t *node = &cluster->nodes [i];
+        s_node_t *twin = node->id ? s_node_answered (cluster, node->id) : NULL;
+        if (!twin && node->id)
+            twin = s_node_with_id (cluster, node->id);
+        node->hidden = twin && twin != node;
+    }
+    qsort (cluster->nodes, cluster->n_nodes, sizeof (s_node_t), s_node_compare);
+}
+
+/* STATUS from every endpoint given, then from every member they name
+   that was not asked yet. */
+static void
+s_cluster_gather (ctl_t *ctl, s_cluster_t *cluster)
+{
+    memset (cluster, 0, sizeof *cluster);
+    for (size_t i = 0; i < ctl->args->n_endpoints; i++)
+        if (!s_node_at (cluster, ctl->args->endpoints [i]))
+            s_cluster_add (cluster, ctl->args->endpoints [i]);
+    s_cluster_ask (ctl, cluster, 0);
+    s_cluster_learn (cluster);
+    size_t first = cluster->n_nodes;
+    for (size_t i = 0; i < cluster->n_members; i++) {
+        s_member_t *member = &cluster->members [i];
+        if (member->endpoint [0] && !s_node_at (cluster, member->endpoint)
+            && !s_node_answered (cluster, member->id))
+            s_cluster_add (cluster, member->endpoint);
+    }
+    s_cluster_ask (ctl, cluster, first);
+    s_cluster_learn (cluster);
+    s_cluster_settle (cluster);
+}
+
+static const char *
+s_role_name (uint32_t role)
+{
+    return role == 0 ? "follower" : role == 1 ? "candidate" : role == 2 ? "leader" : "unknown";
+}
+
+/* A node's name: its own, else the member lists', else its endpoint. */
+static zr_client_bytes_t
+s_node_name (s_cluster_t *cluster, const s_node_t *node)
+{
+    if (node->answered)
+        return node->result.reply.name;
+    const s_member_t *member = node->id ? s_member_by_id (cluster, node->id) : NULL;
+    if (member)
+        return (zr_client_bytes_t) {member->name, member->name_size};
+    return s_bytes (node->endpoint);
+}
+
+/* The name of server id as the cluster knows it ("" if unknown). */
+static zr_client_bytes_t
+s_id_name (s_cluster_t *cluster, uint32_t id)
+{
+    const s_member_t *member = id ? s_member_by_id (cluster, id) : NULL;
+    return member ? (zr_client_bytes_t) {member->name, member->name_size} : s_bytes ("");
+}
+
+static void
+s_status_json (ctl_t *ctl, s_cluster_t *cluster)
+{
+    FILE *out = ctl->out;
+    fputs ("{\"nodes\":[", out);
+    bool first = true;
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        const s_node_t *node = &cluster->nodes [i];
+        if (node->hidden)
+            continue;
+        zr_client_bytes_t name = s_node_name (cluster, node);
+        fputs (first ? "{\"name\":" : ",{\"name\":", out);
+        first = false;
+        s_json_bytes (out, name.data, name.size);
+        fprintf (out, ",\"id\":%" PRIu32 ",\"endpoint\":", node->id);
+        s_json_string (out, node->endpoint);
+        if (!node->answered) {
+            fputs (",\"role\":\"unreachable\",\"error\":", out);
+            s_json_string (out, node->error);
+            fputc ('}', out);
+            continue;
+        }
+        const zr_client_reply_t *r = &node->result.reply;
+        zr_client_bytes_t leader = s_id_name (cluster, r->leader);
+        fprintf (out, ",\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":",
+                 s_role_name (r->role), r->term);
+        s_json_bytes (out, leader.data, leader.size);
+        fprintf (out, ",\"leader_id\":%" PRIu32 ",\"commit\":%" PRIu64
+                      ",\"applied\":%" PRIu64 ",\"first_index\":%" PRIu64
+                      ",\"last_index\":%" PRIu64 ",\"snapshot_index\":%" PRIu64 "}",
+                 r->leader, r->commit, r->applied, r->first_index, r->last_index,
+                 r->snapshot_index);
+    }
+    fputs ("]}\n", out);
+}
+
+#define S_COLUMNS 11
+#define S_CELL_MAX (4 * ZR_CLIENT_ENDPOINT_MAX + 1)
+
+typedef char s_row_t [S_COLUMNS][S_CELL_MAX];
+
+/* Bytes for a table cell (s_text_bytes' escapes, truncated to fit). */
+static void
+s_cell (char *cell, zr_client_bytes_t bytes)
+{
+    FILE *f = fmemopen (cell, S_CELL_MAX, "w");
+    zr_assert (f);
+    setvbuf (f, NULL, _IONBF, 0);
+    s_text_bytes (f, bytes.data, bytes.size);
+    fclose (f);
+}
+
+static void
+s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
+{
+    s_cell (row [0], s_node_name (cluster, node));
+    snprintf (row [1], S_CELL_MAX, "%" PRIu32, node->id);
+    s_cell (row [2], s_bytes (node->endpoint));
+    if (!node->answered) {
+        snprintf (row [3], S_CELL_MAX, "unreachable");
+        for (int c = 4; c < S_COLUMNS; c++)
+            snprintf (row [c], S_CELL_MAX, "-");
+        return;
+    }
+    const zr_client_reply_t *r = &node->result.reply;
+    snprintf (row [3], S_CELL_MAX, "%s", s_role_name (r->role));
+    snprintf (row [4], S_CELL_MAX, "%" PRIu64, r->term);
+    s_cell (row [5], r->leader ? s_id_name (cluster, r->leader) : s_bytes ("-"));
+    uint64_t numbers [5] = {r->commit, r->applied, r->first_index, r->last_index,
+                            r->snapshot_index};
+    for (int c = 0; c < 5; c++)
+        snprintf (row [6 + c], S_CELL_MAX, "%" PRIu64, numbers [c]);
+}
+
+static void
+s_status_table (ctl_t *ctl, s_cluster_t *cluster)
+{
+    static const char *heads [S_COLUMNS] = {"NAME", "ID", "ENDPOINT", "ROLE", "TERM",
+                                            "LEADER", "COMMIT", "APPLIED", "FIRST",
+                                            "LAST", "SNAPSHOT"};
+    s_row_t *rows = (s_row_t *) calloc (cluster->n_nodes + 1, sizeof (s_row_t));
+    zr_assert (rows);
+    size_t n = 1;
+    for (int c = 0; c < S_COLUMNS; c++)
+        snprintf (rows [0][c], S_CELL_MAX, "%s", heads [c]);
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (!cluster->nodes [i].hidden)
+            s_status_row (cluster, &cluster->nodes [i], rows [n++]);
+    int width [S_COLUMNS] = {0};
+    for (size_t r = 0; r < n; r++)
+        for (int c = 0; c < S_COLUMNS; c++)
+            if ((int) strlen (rows [r][c]) > width [c])
+                width [c] = (int) strlen (rows [r][c]);
+    for (size_t r = 0; r < n; r++) {
+        for (int c = 0; c < S_COLUMNS; c++)
+            fprintf (ctl->out, "%-*s%s", c + 1 < S_COLUMNS ? width [c] : 0,
+                     rows [r][c], c + 1 < S_COLUMNS ? "  " : "\n");
+    }
+    free (rows);
+    for (size_t i = 0; i < cluster->n_nodes; i++) {
+        const s_node_t *node = &cluster->nodes [i];
+        if (node->hidden || node->answered)
+            continue;
+        zr_client_bytes_t name = s_node_name (cluster, node);
+        fputs ("zraft-ctl: ", ctl->err);
+        s_text_bytes (ctl->err, name.data, name.size);
+        fprintf (ctl->err, " is unreachable: %s\n", node->error);
+    }
+}
+
+/* Nobody answered: the outcome of the first endpoint's STATUS call
+   (UNKNOWN if any was sent and never answered). */
+static int
+s_cluster_fail (ctl_t *ctl, s_cluster_t *cluster)
+{
+    bool unknown = false;
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        unknown |= cluster->nodes [i].outcome == ZR_KVCLIENT_UNKNOWN;
+    const char *why = cluster->n_nodes ? cluster->nodes [0].error : "";
+    return s_fail (ctl, unknown ? S_EXIT_UNKNOWN : S_EXIT_FAILED,
+                   "no server answered (%s: %s)",
+                   cluster->n_nodes ? cluster->nodes [0].endpoint : "", why);
+}
+
+static bool
+s_cluster_answered (const s_cluster_t *cluster)
+{
+    for (size_t i = 0; i < cluster->n_nodes; i++)
+        if (cluster->nodes [i].answered)
+            return true;
+    return false;
+}
+
+static int
+s_verb_status (ctl_t *ctl)
+{
+    s_cluster_t *cluster = (s_cluster_t *) calloc (1, sizeof *cluster);
+    zr_assert (cluster);
+    s_cluster_gather (ctl, cluster);
+    int code = S_EXIT_DONE;
+    if (!s_cluster_answered (cluster))
+        code = s_cluster_fail (ctl, cluster);
+    else if (ctl->args->json)
+        s_status_json (ctl, cluster);
+    else
+        s_status_table (ctl, cluster);
+    s_cluster_release (cluster);
+    free (cluster);
+    return code;
+}
+
+static s_member_t *
+s_member_by_name (s_cluster_t *cluster, const char *name)
+{
+    for (size_t i = 0; i < cluster->n_members; i++) {
+        s_member_t *member = &cluster->members [i];
+        if (member->name_size == strlen (name)
+            && memcmp (member->name, name, member->name_size) == 0)
+            return member;
+    }
+    return NULL;
+}
+
+/* Resolves NAME through the member lists; NULL after reporting why. */
+static s_member_t *
+s_resolve (ctl_t *ctl, s_cluster_t *cluster, const char *name, int *code)
+{
+    s_member_t *member = s_member_by_name (cluster, name);
+    if (member)
+        return member;
+    if (!s_cluster_answered (cluster)) {
+        *code = s_cluster_fail (ctl, cluster);
+        return NULL;
+    }
+    char names [S_MESSAGE_MAX / 2] = "";
+    for (size_t i = 0; i < cluster->n_members; i++) {
+        size_t at = strlen (names);
+        snprintf (names + at, sizeof names - at, "%s%.*s", i ? ", " : "",
+                  (int) cluster->members [i].name_size,
+                  (const char *) cluster->members [i].name);
+    }
+    *code = s_fail (ctl, S_EXIT_FAILED, "no member is named '%s' (members: %s)",
+                    name, names);
+    return NULL;
+}
+
+/* The endpoint that answered for server id, or NULL. */
+static const char *
+s_reach (s_cluster_t *cluster, uint32_t id)
+{
+    s_node_t *node = s_node_answered (cluster, id);
+    return node ? node->endpoint : NULL;
+}
+
+/* Polls STATUS at the new leader (or anywhere, if its endpoint is not
+   known) until it says it leads, or the deadline. */
+static int
+s_transfer_wait (ctl_t *ctl, s_cluster_t *cluster, const s_member_t *target)
+{
+    const char *at = s_reach (cluster, target->id);
+    zr_client_request_t request = {.type = ZR_CLIENT_STATUS};
+    while (zclock_mono () < ctl->deadline && !zsys_interrupted) {
+        zr_kvclient_result_t result;
+        int rc = zr_kvclient_call_at (ctl->client, at, &request,
+                                      s_remaining_ms (ctl), &result);
+        zr_assert (rc == 0);
+        bool leads = result.outcome == ZR_KVCLIENT_DONE
+                     && result.reply.leader == target->id;
+        zr_kvclient_result_release (&result);
+        if (leads)
+            return s_ok (ctl, "OK");
+        if (zclock_mono () + S_POLL_MS < ctl->deadline)
+            zclock_sleep (S_POLL_MS);   /* a remote state: nothing to wait on */
+        else
+            break;
+    }
+    return s_fail (ctl, S_EXIT_UNKNOWN, "the leader started the transfer, but "
+                   "%.*s did not lead within the timeout", (int) target->name_size,
+                   (const char *) target->name);
+}
+
+static int
+s_verb_transfer (ctl_t *ctl, s_cluster_t *cluster)
+{
+    int code = S_EXIT_DONE;
+    s_member_t *target = s_resolve (ctl, cluster, ctl->args->args [0], &code);
+    if (!target)
+        return code;
+    s_node_t *node = s_node_answered (cluster, target->id);
+    if (node && node->result.reply.role == 2)
+        return s_ok (ctl, "OK (it leads already)");
+    zr_client_request_t request = {.type = ZR_CLIENT_TRANSFER, .to = target->id};
+    zr_kvclient_result_t result;
+    int rc = zr_kvclient_send_at (ctl->client, NULL, &request, s_remaining_ms (ctl), 0);
+    zr_assert (rc == 0);
+    rc = zr_kvclient_recv (ctl->client, &result, -1);
+    zr_assert (rc == 0);
+    code = result.outcome == ZR_KVCLIENT_DONE ? S_EXIT_DONE : s_fail_result (ctl, &result);
+    zr_kvclient_result_release (&result);
+    return code == S_EXIT_DONE ? s_transfer_wait (ctl, cluster, target) : code;
+}
+
+/* One FAULT request of a fan-out: on server `on`, for its link with peer. */
+typedef struct {
+    uint32_t on, peer;
+    zr_kvclient_result_t result;
+} s_fault_t;
+
+/* Sends every FAULT at once and reports: 0 if all took effect, else
+   2 if any is unknown, else 1, naming the first failures. */
+static int
+s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
+              const zr_client_request_t *fault)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *at = s_reach (cluster, faults [i].on);
+        zr_client_request_t request = *fault;
+        request.peer = faults [i].peer;
+        faults [i].result.outcome = ZR_KVCLIENT_FAILED;
+        snprintf (faults [i].result.error, sizeof faults [i].result.error,
+                  "it did not answer STATUS");
+        if (at && zr_kvclient_send_at (ctl->client, at, &request,
+                                       s_remaining_ms (ctl), i) != 0)
+            snprintf (faults [i].result.error, sizeof faults [i].result.error,
+                      "cannot send to %s", at);
+    }
+    while (zr_kvclient_pending (ctl->client) > 0) {
+        zr_kvclient_result_t result;
+        int rc = zr_kvclient_recv (ctl->client, &result, -1);
+        zr_assert (rc == 0 && result.token < n);
+        faults [result.token].result = result;
+    }
+    int code = S_EXIT_DONE;
+    char why [S_MESSAGE_MAX] = "";
+    for (size_t i = 0; i < n; i++) {
+        zr_kvclient_result_t *result = &faults [i].result;
+        if (result->outcome == ZR_KVCLIENT_DONE)
+            continue;
+        code = code == S_EXIT_UNKNOWN ? code : s_exit_code (result->outcome);
+        zr_client_bytes_t on = s_id_name (cluster, faults [i].on);
+        zr_client_bytes_t peer = s_id_name (cluster, faults [i].peer);
+        size_t at = strlen (why);
+        snprintf (why + at, sizeof why - at, "%s%.*s (link with %.*s): %.200s",
+                  at ? "; " : "", (int) on.size, (const char *) on.data,
+                  (int) peer.size, (const char *) peer.data, result->error);
+    }
+    for (size_t i = 0; i < n; i++)
+        zr_kvclient_result_release (&faults [i].result);
+    return code == S_EXIT_DONE ? s_ok (ctl, "OK") : s_fail (ctl, code, "%s", why);
+}
+
+/* fault, partition: every link into and out of NAME (the filter acts
+   on what a server receives, so both ends are set); heal: every link. */
+static int
+s_verb_fault (ctl_t *ctl, s_cluster_t *cluster)
+{
+    const ctl_args_t *args = ctl->args;
+    zr_client_request_t fault = {.type = ZR_CLIENT_FAULT};
+    uint32_t name_id = 0;
+    if (args->verb != S_HEAL) {
+        int code = S_EXIT_DONE;
+        s_member_t *member = s_resolve (ctl, cluster, args->args [0], &code);
+        if (!member)
+            return code;
+        name_id = member->id;
+        fault.cut = args->verb == S_PARTITION;
+        fault.drop_ppm = args->drop_ppm;
+        fault.delay_ms = args->delay_ms;
+    }
+    else if (!s_cluster_answered (cluster))
+        return s_cluster_fail (ctl, cluster);
+    s_fault_t faults [ZR_NODES_MAX * ZR_NODES_MAX];
+    size_t n = 0;
+    for (size_t a = 0; a < cluster->n_members; a++)
+        for (size_t b = 0; b < cluster->n_members; b++) {
+            uint32_t on = cluster->members [a].id, peer = cluster->members [b].id;
+            if (on != peer && (!name_id || on == name_id || peer == name_id)) {
+                memset (&faults [n], 0, sizeof faults [n]);
+                faults [n].on = on;
+                faults [n++].peer = peer;
+            }
+        }
+    _Static_assert (ZR_NODES_MAX * ZR_NODES_MAX <= S_WINDOW, "one fan-out in flight");
+    return s_fault_send (ctl, cluster, faults, n, &fault);
+}
+
+/* ----------------------------------------------------------------------
+   main
+   ---------------------------------------------------------------------- */
+
+static int
+s_run (ctl_t *ctl)
+{
+    s_verb_t verb = ctl->args->verb;
+    if (verb <= S_CAS || verb == S_SNAPSHOT)
+        return s_verb_kv (ctl);
+    if (verb == S_STATUS)
+        return s_verb_status (ctl);
+    s_cluster_t *cluster = (s_cluster_t *) calloc (1, sizeof *cluster);
+    zr_assert (cluster);
+    s_cluster_gather (ctl, cluster);
+    int code = verb == S_TRANSFER ? s_verb_transfer (ctl, cluster)
+                                  : s_verb_fault (ctl, cluster);
+    s_cluster_release (cluster);
+    free (cluster);
+    return code;
+}
+
+/* The whole program: argv and ZRAFT_ENDPOINTS in, output on out and
+   err, the exit code out. */
+static int
+ctl_main (int argc, char **argv, const char *env_endpoints, FILE *out, FILE *err)
+{
+    ctl_args_t args;
+    ctl_t ctl = {.args = &args, .out = out, .err = err};
+    int code = S_EXIT_DONE;
+    if (s_args_parse (&args, argc, argv, env_endpoints) != 0) {
+        code = s_fail (&ctl, S_EXIT_USAGE, "%s", args.error);
+        if (!args.json)
+            fputs ("Try 'zraft-ctl --help'.\n", err);
+    }
+    else if (args.help)
+        fputs (s_usage, out);
+    else if (args.version)
+        fprintf (out, "zraft-ctl %s\n", ZR_CTL_VERSION);
+    else {
+        zr_kvclient_config_t config;
+        zr_kvclient_config_defaults (&config);
+        config.timeout_ms = args.timeout_ms;
+        config.window = S_WINDOW;
+        ctl.client = zr_kvclient_new (args.endpoints, args.n_endpoints, &config);
+        ctl.deadline = zclock_mono () + args.timeout_ms;
+        if (!ctl.client)
+            code = s_fail (&ctl, S_EXIT_USAGE, "cannot use the endpoints given");
+        else
+            code = s_run (&ctl);
+        zr_kvclient_destroy (&ctl.client);
+    }
+    s_args_release (&args);
+    fflush (out);
+    return code;
+}
+
+#ifndef ZR_CTL_NO_MAIN
+int
+main (int argc, char **argv)
+{
+    zsys_set_logstream (stderr);        /* stdout carries results only */
+    zsys_set_logident ("zraft-ctl");
+    return ctl_main (argc, argv, getenv ("ZRAFT_ENDPOINTS"), stdout, stderr);
+}
+#endif
