@@ -1,6 +1,9 @@
 # zraft - a Raft runtime in C on czmq actors.
 #
 #   make            library (static + shared + pkg-config), programs, tests
+#   make install    the library, zraft.h, libzraft.pc, the programs and man
+#                   pages under PREFIX (/usr/local), staged in DESTDIR if set
+#   make uninstall  removes what make install put there (same PREFIX, DESTDIR)
 #   make test       install what is missing, build, run the whole suite
 #   make demo       install, build, run a local 3-node cluster doing work
 #   make asan       the suite under AddressSanitizer + UBSan
@@ -15,6 +18,14 @@
 #   make check-pure raft/ includes no ZeroMQ, czmq, msgpack or pthread header
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang);
 #                   FUZZ_MERGE=1 merges what they find into the corpus
+#
+# Installing: PREFIX=/usr/local; BINDIR, LIBDIR, INCLUDEDIR, MANDIR and
+# PKGCONFIGDIR follow it unless set. lib/ gets libzraft.a and
+# libzraft.so.$(VERSION) with the soname link libzraft.so.0 and the dev link
+# libzraft.so; libzraft.pc names PREFIX (Requires: libczmq, as the API hands
+# out zsock_t). build/libzraft.pc is for use from the build tree: its prefix
+# is this checkout (headers in include/, libraries in build/). tests/install.sh
+# (run by make test) installs into a DESTDIR and builds examples/ against it.
 #
 # Build variants live in their own directories (build/, build-asan/,
 # build-tsan/, build-fuzz/) so switching between them never mixes objects.
@@ -80,7 +91,7 @@ CLUS_SRC  := $(sort $(wildcard tests/cluster/test_*.c))
 PROC_SRC  := $(sort $(wildcard tests/proc/test_*.c))
 # Planted bugs: raft/ is rebuilt with -DZR_PLANT_BUG_<NAME> for each, and
 # tests/sim/test_planted.c must catch it (the checkers can fail).
-PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD
+PLANTS    := DOUBLE_VOTE TRUNCATE_MATCHING COMMIT_OLD_TERM INSTALL_OLD READ_NO_CONFIRM
 PLANTED   := $(patsubst %,$(B)/tests/sim/test_planted_%,$(PLANTS))
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, corpus in tests/fuzz/corpus/<name>/,
 # crash inputs kept in tests/fuzz/crashes/<name>/. A new decoder's target
@@ -90,8 +101,23 @@ FUZZ_REPLAYS := $(patsubst %,$(B)/tests/fuzz/replay_%,$(FUZZ_TARGETS))
 TESTS     := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC)) $(FUZZ_REPLAYS) \
              $(B)/tests/sim/test_sim \
              $(PLANTED) $(patsubst tests/%.c,$(B)/tests/%,$(CLUS_SRC) $(PROC_SRC))
+# make install into a DESTDIR, examples/ built against it (tests/install.sh):
+# a packaging test, run on the release build only.
+ifeq ($(VARIANT),release)
+  TESTS   += $(B)/tests/install/test_install
+endif
 
 VERSION   := 0.1.0
+SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
+SONAME    := libzraft.so.$(SOMAJOR)
+
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MAN_SRC      := $(sort $(wildcard docs/man/*.1))
 
 # The library builds with the strictest conversion warnings (STYLE.md);
 # tests and programs, which use Check's and czmq's macros, without.
@@ -100,10 +126,10 @@ $(TOOLS_OBJ): CFLAGS += -Ibin/lib
 
 .SECONDARY:
 .PHONY: all lib bins examples tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
-        bench-etcd bench-etcd-peer bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds
+        bench-etcd bench-etcd-peer bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds install uninstall
 all: lib bins examples tests
 
-lib: $(B)/libzraft.a $(B)/libzraft.so $(B)/libzraft.pc
+lib: $(B)/libzraft.a $(B)/libzraft.so.$(VERSION) $(B)/$(SONAME) $(B)/libzraft.so $(B)/libzraft.pc
 bins: $(BINS)
 examples: $(EXAMPLES)
 tests: $(TESTS) $(B)/tests/sim/sim_run $(B)/tests/fuzz/seeds
@@ -116,12 +142,57 @@ $(B)/libzraft.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/libzraft.so: $(LIB_OBJ)
-	$(CC) -shared $(SANFLAGS) -Wl,-soname,libzraft.so.0 -o $@ $^ $(LDLIBS)
+$(B)/libzraft.so.$(VERSION): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SANFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+$(B)/$(SONAME): $(B)/libzraft.so.$(VERSION)
+	ln -sf libzraft.so.$(VERSION) $@
+$(B)/libzraft.so: $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
 
+# libzraft.pc: $(call PC_TEXT,prefix,libdir,includedir). The API hands out
+# zsock_t, so libczmq is public; libzmq and msgpack are the library's own.
+PC_TEXT = printf '%s\n' 'prefix=$(1)' 'libdir=$(2)' 'includedir=$(3)' '' \
+    'Name: libzraft' 'Description: Raft runtime on czmq actors' \
+    'Version: $(VERSION)' 'Requires: libczmq' 'Requires.private: libzmq msgpack' \
+    'Libs: -L$${libdir} -lzraft' 'Libs.private: -lpthread -lm' \
+    'Cflags: -I$${includedir}'
+# Under PREFIX: a directory below it is written relative to $${prefix}.
+PC_DIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+# For the build tree: PKG_CONFIG_PATH=$(CURDIR)/$(B) finds the headers in
+# include/ and the libraries in $(B)/ (the shared one needs
+# LD_LIBRARY_PATH=$(CURDIR)/$(B) at run time, or link libzraft.a).
 $(B)/libzraft.pc: Makefile
 	@mkdir -p $(dir $@)
-	printf 'prefix=/usr/local\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: libzraft\nDescription: Raft runtime on czmq actors\nVersion: $(VERSION)\nRequires.private: libczmq libzmq msgpack\nLibs: -L$${libdir} -lzraft\nCflags: -I$${includedir}\n' > $@
+	$(call PC_TEXT,$(CURDIR),$${prefix}/$(B),$${prefix}/include) > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: every program of bin/ and
+# man page of docs/man/. ldconfig runs when installing for real as root.
+install: lib bins
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 $(B)/libzraft.a $(DESTDIR)$(LIBDIR)/libzraft.a
+	install -m 755 $(B)/libzraft.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzraft.so.$(VERSION)
+	ln -sf libzraft.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libzraft.so
+	install -m 644 include/zraft.h $(DESTDIR)$(INCLUDEDIR)/zraft.h
+	$(call PC_TEXT,$(PREFIX),$(call PC_DIR,$(LIBDIR)),$(call PC_DIR,$(INCLUDEDIR))) \
+	    > $(DESTDIR)$(PKGCONFIGDIR)/libzraft.pc
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+ifneq ($(MAN_SRC),)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN_SRC) $(DESTDIR)$(MANDIR)/man1/
+endif
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; \
+	elif [ -z "$(DESTDIR)" ]; then echo "install: run ldconfig as root if $(LIBDIR) is in ld.so.conf"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libzraft.a $(DESTDIR)$(LIBDIR)/libzraft.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libzraft.so.$(VERSION) \
+	    $(DESTDIR)$(PKGCONFIGDIR)/libzraft.pc $(DESTDIR)$(INCLUDEDIR)/zraft.h \
+	    $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_SRC)))
 
 $(B)/libzraft-tools.a: $(TOOLS_OBJ)
 	@mkdir -p $(dir $@)
@@ -142,8 +213,15 @@ $(B)/examples/%: $(B)/obj/examples/%.o $(B)/libzraft.a
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(TLIB_OBJ) $(BENCH_OBJ) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(B)/libzraft-tools.a $(B)/libzraft.a $(CHECKLIB) $(LDLIBS)
 $(B)/obj/tests/%.o: CFLAGS += -Ibin/lib
+# Unit tests of a program's module link it too: test_node_<m> tests
+# bin/zraft-node/<m>.c. Process tests need the programs they start.
+NODE_UNIT := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/unit/test_node_*.c))
+$(NODE_UNIT): $(B)/tests/unit/test_node_%: $(B)/obj/bin/zraft-node/%.o
+$(B)/tests/unit/test_node_journal: $(B)/obj/bin/zraft-node/options.o
+$(patsubst tests/%.c,$(B)/tests/%,$(PROC_SRC)): | $(BINS)
+$(B)/obj/tests/install/test_install.o: CFLAGS += -DSRC_DIR='"$(CURDIR)"' -DBUILD_DIR='"$(B)"'
 
 # Fuzz targets, two ways: the replay test (Check, any compiler) and, in
 # VARIANT=fuzz, the libFuzzer program. tests/fuzz/alloc.c counts what the

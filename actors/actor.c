@@ -94,7 +94,7 @@ zr_verb_recv_table (zsock_t *sock, const zr_verb_t *table, size_t n,
         if (streq (verb, table [i].verb))
             index = (int) i;
     if (index == -3)
-        zsys_error ("actor: unknown verb %s", verb);
+        zr_error ("actor: unknown verb %s", verb);
     zr_assert (index != -3);            /* our own code sent it */
     zstr_free (&verb);
     if (index >= 0) {

@@ -33,5 +33,7 @@ void __tsan_release (void *addr);
 #endif
 
 #include "actor.h"
+#include "results.h"
+#include "tokens.h"
 
 #endif

@@ -15,32 +15,50 @@ zr_apply_req_destroy (zr_apply_req_t **self_p)
     if (!self)
         return;
     zr_entries_destroy (&self->entries, self->n_entries);
+    free (self->tokens);
+    for (uint32_t i = 0; i < self->n_queries; i++)
+        zframe_destroy (&self->queries [i].data);
+    free (self->queries);
     free (self);
     *self_p = NULL;
+}
+
+void
+zr_apply_req_add_query (zr_apply_req_t *req, const zr_query_t *query)
+{
+    zr_assert (req && query && query->data);
+    if (req->n_queries == req->queries_capacity) {
+        uint32_t capacity = req->queries_capacity ? 2 * req->queries_capacity : 8;
+        zr_query_t *queries = (zr_query_t *) realloc (req->queries,
+                                                      capacity * sizeof *queries);
+        zr_assert (queries);
+        req->queries = queries;
+        req->queries_capacity = capacity;
+    }
+    req->queries [req->n_queries++] = *query;
 }
 
 /* ---------------------------------------------------------------- writer */
 
 /* Writes a job's snapshot file, then prunes all but it and the one
    before (a transfer to a follower may still read it). Returns 0 or a
-   ZR_E* code, logged. */
+   ZR_E* code, with the reason in job->errmsg (the applier logs it). */
 static int
 s_writer_write (const char *dir, zr_snapshot_job_t *job)
 {
-    char errmsg [512] = "";
-    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta,
-                                                           errmsg, sizeof errmsg);
+    char *errmsg = job->errmsg;
+    errmsg [0] = '\0';
+    zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta, errmsg,
+                                                           sizeof job->errmsg);
     int rc = writer ? 0 : ZR_EIO;
     if (writer)
         rc = zr_snapshot_writer_append (writer, job->data, job->size);
     if (rc == 0)
-        rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof errmsg);
+        rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof job->errmsg);
     else
         zr_snapshot_writer_abort (&writer);
     if (rc == 0)
-        rc = zr_snapshot_prune_older (dir, errmsg, sizeof errmsg);
-    if (rc != 0)
-        zsys_error ("snapshot writer: %s: %s", zr_strerror (rc), errmsg);
+        rc = zr_snapshot_prune_older (dir, errmsg, sizeof job->errmsg);
     return rc;
 }
 
@@ -81,7 +99,7 @@ s_writer_actor (zsock_t *pipe, void *args)
 
 typedef struct {
     zsock_t *pipe;                      /* to the node */
-    zsock_t *events;                    /* applied runs to the application */
+    zsock_t *events;                    /* results to the application (PUSH) */
     zactor_t *writer;                   /* writes snapshot files, or NULL */
     zpoller_t *poller;                  /* over the pipe and the writer */
     zraft_fsm_t fsm;                    /* the application's callbacks */
@@ -90,42 +108,109 @@ typedef struct {
     zr_snapshot_meta_t config;          /* servers, for snapshot files */
     zr_index_t applied;                 /* last index applied or restored */
     zr_term_t applied_term;             /* its term */
+    zr_results_t results;               /* the current request's, sent at its end */
     bool writing;                       /* a job is with the writer */
     bool failed;                        /* a restore failed: apply nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
 
-/* Applies one run and publishes it; returns the run's last index. */
-static zr_index_t
+/* Takes a result buffer the application returned: kept within
+   ZRAFT_RESULT_BYTES_MAX, else freed and logged (the RESULT then carries
+   no data). Returns the size kept. */
+static size_t
+s_result_keep (self_t *self, void **result, size_t size, zr_index_t index)
+{
+    if (!*result)
+        return 0;
+    if (size <= ZRAFT_RESULT_BYTES_MAX)
+        return size;
+    zr_warning ("n%u applier: result of %zu bytes at index %llu is over %u; "
+                "dropped", self->id, size, (unsigned long long) index,
+                ZRAFT_RESULT_BYTES_MAX);
+    free (*result);
+    *result = NULL;
+    return 0;
+}
+
+/* Applies one command; its result goes to the application if token is
+   not NULL, and is freed otherwise. */
+static void
+s_apply_entry (self_t *self, const zr_entry_t *entry, const uint64_t *token)
+{
+    const zraft_fsm_t *fsm = &self->fsm;
+    void *result = NULL;
+    size_t size = 0;
+    if (fsm->apply)
+        fsm->apply (fsm->arg, entry->index, entry->term, entry->data,
+                    entry->size, &result, &size);
+    size = s_result_keep (self, &result, size, entry->index);
+    if (token)
+        zr_results_add (&self->results, *token, 0, 0, entry->index,
+                        entry->term, result, size);
+    else
+        free (result);
+}
+
+/* Applies one run, answering its tokens (applier.h). */
+static void
 s_apply_run (self_t *self, zr_apply_req_t *req)
 {
     zr_assert (req->n_entries > 0);
     zr_index_t first = req->entries [0].index;
     zr_assert (self->applied == 0 || first == self->applied + 1);
-    zframe_t *terms = zframe_new (NULL, req->n_entries * sizeof (uint64_t));
-    zr_assert (terms);
-    uint64_t *term_of = (uint64_t *) zframe_data (terms);
-    const zraft_fsm_t *fsm = &self->fsm;
+    uint32_t next = 0;                  /* the next token to answer */
     for (uint32_t i = 0; i < req->n_entries; i++) {
         const zr_entry_t *entry = &req->entries [i];
         zr_assert (entry->index == first + i);
-        term_of [i] = entry->term;
-        if (entry->type == ZR_ENTRY_COMMAND && fsm->apply)
-            fsm->apply (fsm->arg, entry->index, entry->term, entry->data,
-                        entry->size);
+        const uint64_t *token = NULL;
+        if (next < req->n_tokens && req->tokens [next].index == entry->index)
+            token = &req->tokens [next++].token;
+        zr_assert (!token || entry->type == ZR_ENTRY_COMMAND);
+        if (entry->type == ZR_ENTRY_COMMAND)
+            s_apply_entry (self, entry, token);
     }
-    zr_index_t last = first + req->n_entries - 1;
-    self->applied = last;
+    zr_assert (next == req->n_tokens);  /* every token is the run's */
+    self->applied = first + req->n_entries - 1;
     self->applied_term = req->entries [req->n_entries - 1].term;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "APPLIED");
-    zmsg_addmem (msg, &first, sizeof first);
-    zmsg_addmem (msg, &last, sizeof last);
-    zmsg_append (msg, &terms);
-    zr_handoff_send (term_of);          /* inproc passes the buffer itself */
-    if (zmsg_send (&msg, self->events) != 0)
-        zmsg_destroy (&msg);            /* nobody listening: drop the event */
-    return last;
+}
+
+/* Runs req's queries, after its run, in order. */
+static void
+s_run_queries (self_t *self, zr_apply_req_t *req)
+{
+    const zraft_fsm_t *fsm = &self->fsm;
+    for (uint32_t i = 0; i < req->n_queries; i++) {
+        zr_query_t *query = &req->queries [i];
+        zr_assert (query->stale || self->applied >= query->read_index);
+        zr_assert (fsm->query);         /* zraft_query checks it */
+        void *result = NULL;
+        size_t size = 0;
+        int rc = fsm->query (fsm->arg, zframe_data (query->data),
+                             zframe_size (query->data), &result, &size);
+        size = s_result_keep (self, &result, size, self->applied);
+        zr_index_t index = query->stale ? self->applied : query->read_index;
+        zr_term_t term = query->stale ? self->applied_term : query->read_term;
+        if (rc != 0) {
+            free (result);              /* refused: no data */
+            result = NULL;
+            size = 0;
+        }
+        zr_results_add (&self->results, query->token, rc == 0 ? 0 : ZR_EINVAL,
+                        0, index, term, result, size);
+    }
+}
+
+/* Answers req's tokens and queries with status: nothing was applied. */
+static void
+s_refuse (self_t *self, const zr_apply_req_t *req, int status)
+{
+    for (uint32_t i = 0; i < req->n_tokens; i++)
+        zr_results_add (&self->results, req->tokens [i].token, status, 0,
+                        req->tokens [i].index, 0, NULL, 0);
+    for (uint32_t i = 0; i < req->n_queries; i++)
+        zr_results_add (&self->results, req->queries [i].token, status, 0,
+                        req->queries [i].read_index, req->queries [i].read_term,
+                        NULL, 0);
 }
 
 /* Reads the snapshot (index, term) into memory. Returns 0 with *data_p
@@ -152,8 +237,8 @@ s_restore_read (self_t *self, zr_index_t index, zr_term_t term,
     }
     zr_snapshot_reader_destroy (&reader);
     if (rc != 0) {
-        zsys_error ("n%u applier: cannot read snapshot %llu: %s %s", self->id,
-                    (unsigned long long) index, zr_strerror (rc), errmsg);
+        zr_error ("n%u applier: cannot read snapshot %llu: %s %s", self->id,
+                  (unsigned long long) index, zr_strerror (rc), errmsg);
         free (data);
         return rc;
     }
@@ -172,17 +257,17 @@ s_restore (self_t *self, zr_index_t index, zr_term_t term)
     uint64_t size = 0;
     int rc = s_restore_read (self, index, term, &data, &size);
     if (rc == 0 && self->fsm.restore (self->fsm.arg, index, data, size) != 0) {
-        zsys_error ("n%u applier: the state machine refused snapshot %llu",
-                    self->id, (unsigned long long) index);
+        zr_error ("n%u applier: the state machine refused snapshot %llu",
+                  self->id, (unsigned long long) index);
         rc = ZR_EIO;
     }
     free (data);
     if (rc == 0) {
         self->applied = index;
         self->applied_term = term;
-        zsys_notice ("n%u applier: restored snapshot index=%llu term=%llu size=%llu",
-                     self->id, (unsigned long long) index,
-                     (unsigned long long) term, (unsigned long long) size);
+        zr_notice ("n%u applier: restored snapshot index=%llu term=%llu size=%llu",
+                   self->id, (unsigned long long) index,
+                   (unsigned long long) term, (unsigned long long) size);
     }
     return rc;
 }
@@ -228,6 +313,10 @@ s_self_handle_writer (self_t *self)
         zr_assert (verb == ZR_WRITER_WRITTEN && msg.args [0].p);
         zr_snapshot_job_t *job = (zr_snapshot_job_t *) msg.args [0].p;
         self->writing = false;
+        if (job->rc != 0)
+            zr_error ("n%u applier: snapshot %llu not written: %s: %s", self->id,
+                      (unsigned long long) job->meta.index, zr_strerror (job->rc),
+                      job->errmsg);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
                       (uint64_t) job->meta.index, (uint64_t) job->meta.term,
                       (uint64_t) job->size, job->rc);
@@ -257,15 +346,11 @@ s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
         zr_assert (self->writer);
         zpoller_add (self->poller, zactor_sock (self->writer));
     }
-    self->events = zsock_new (ZMQ_PAIR);
-    zr_assert (self->events);
-    zsock_set_sndhwm (self->events, 0);     /* runs are never dropped */
-    zsock_set_sndtimeo (self->events, 0);
-    if (zsock_connect (self->events, "%s", args->events_endpoint) != 0) {
-        zsys_error ("n%u applier: cannot connect %s", self->id,
-                    args->events_endpoint);
+    zr_results_init (&self->results);
+    self->events = zr_events_connect (args->events_endpoint, args->submit_max,
+                                      self->id);
+    if (!self->events)
         s_self_destroy (&self);
-    }
     return self;
 }
 
@@ -284,8 +369,34 @@ s_self_destroy (self_t **self_p)
     }
     zactor_destroy (&self->writer);
     zsock_destroy (&self->events);
+    zr_results_clear (&self->results);
     free (self);
     *self_p = NULL;
+}
+
+/* Applies or restores what req holds, runs its queries, and sends the
+   results it produced in one message. Returns 0, or the code of a
+   failed restore (sticky: after it nothing is applied, and tokens and
+   queries are answered ZR_EIO). */
+static int
+s_handle_apply (self_t *self, zr_apply_req_t *req)
+{
+    /* After a failed restore the state machine is not the state the log
+       continues from: applying more would corrupt it. The node stops
+       acknowledging (it saw rc); runs are only counted. */
+    int rc = self->failed ? ZR_EIO : 0;
+    if (rc == 0 && req->restore_index)
+        rc = s_restore (self, req->restore_index, req->restore_term);
+    else
+    if (rc == 0 && req->n_entries > 0)
+        s_apply_run (self, req);
+    self->failed = rc != 0;
+    if (rc == 0)
+        s_run_queries (self, req);
+    else
+        s_refuse (self, req, ZR_EIO);
+    zr_results_send (&self->results, self->events, self->id);
+    return rc;
 }
 
 static void
@@ -301,16 +412,7 @@ s_self_handle_pipe (self_t *self)
     else {
         zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
         zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
-        /* After a failed restore the state machine is not the state the
-           log continues from: applying more would corrupt it. The node
-           stops acknowledging (it saw rc); runs are only counted. */
-        int rc = self->failed ? ZR_EIO : 0;
-        if (rc == 0 && req->restore_index)
-            rc = s_restore (self, req->restore_index, req->restore_term);
-        else
-        if (rc == 0)
-            s_apply_run (self, req);
-        self->failed = rc != 0;
+        int rc = s_handle_apply (self, req);
         zr_apply_req_destroy (&req);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
                       (uint64_t) self->applied, rc);

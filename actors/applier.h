@@ -3,8 +3,15 @@
 
     The node hands the applier runs of committed entries in index order.
     The applier calls the application's apply callback for each command
-    (no-ops are skipped), then tells the application the run is applied
-    through the events socket (one message per run, never per entry), and
+    (no-ops are skipped). A run carries the tokens of the commands this
+    server's application submitted (tokens.h): their results (apply's
+    result buffers) go straight to the application's events socket, one
+    RESULTS message per run, never per entry (results.h); the results of
+    commands without a token are freed. A run may also carry queries
+    (zraft_query), which run after its entries, in order, through
+    fsm.query: a stale one as soon as it is handed over, a linearizable
+    one once the node saw every entry up to its read index committed and
+    handed over (the node queues it behind those runs). The applier then
     reports the last applied index to the node.
 
     Snapshots: on SNAPSHOT the applier asks the application to capture
@@ -20,28 +27,46 @@
     Protocol (pipe between node and applier):
     | verb        | direction       | frames                   | ownership / reply |
     |-------------|-----------------|--------------------------|-------------------|
-    | APPLY       | node -> applier | "sp": zr_apply_req_t*    | applier owns and frees it; a run or a restore |
-    | APPLIED     | applier -> node | "s8i": last applied index, rc | one per APPLY; rc != 0: a restore failed |
+    | APPLY       | node -> applier | "sp": zr_apply_req_t*    | applier owns and frees it; a run or a restore, then queries; one RESULTS message on the events socket if it answers any token |
+    | APPLIED     | applier -> node | "s8i": last applied index, rc | one per APPLY; rc != 0: a restore failed (then nothing more is applied: tokens and queries are answered ZR_EIO) |
     | SNAPSHOT    | node -> applier | "s"                      | SNAPSHOTTED follows (rc < 0: none taken) |
     | SNAPSHOTTED | applier -> node | "s888i": index, term, size, rc | the file is durable when rc == 0 |
     | $TERM       | node -> applier | "s"                      | actor ends (a snapshot being written is abandoned) |
     Writer (pipe between applier and its writer):
     | WRITE       | applier -> writer | "sp": zr_snapshot_job_t* | writer owns it until WRITTEN |
     | WRITTEN     | writer -> applier | "sp": the job, rc set     | applier frees it |
-    Events socket (PAIR, applier -> application), one message per run:
-      "APPLIED" | first (8 bytes) | last (8 bytes) | terms (8 bytes each,
-      host order, terms[i] for index first + i)
+    Events socket (PUSH, applier -> application): RESULTS, see results.h.
     =========================================================================
 */
 #ifndef ZR_APPLIER_H_INCLUDED
 #define ZR_APPLIER_H_INCLUDED
 
+/* A query to run through fsm.query (zraft_query). */
+typedef struct {
+    uint64_t token;                     /* the application's */
+    zframe_t *data;                     /* its bytes, owned */
+    bool stale;                         /* ZRAFT_QUERY_STALE */
+    zr_index_t read_index;              /* linearizable: the read index */
+    zr_term_t read_term;                /* linearizable: the leader's term */
+} zr_query_t;
+
+/* One hand-off to the applier: a run of committed entries or a restore,
+   then queries. */
 typedef struct {
     zr_entry_t *entries;                /* owned run, consecutive indexes */
     uint32_t n_entries;
+    zr_token_at_t *tokens;              /* owned: tokens of commands in the
+                                           run, by increasing index */
+    uint32_t n_tokens;
     zr_index_t restore_index;           /* > 0: restore this snapshot instead */
     zr_term_t restore_term;             /* its term */
+    zr_query_t *queries;                /* owned: to run after the run */
+    uint32_t n_queries;
+    uint32_t queries_capacity;          /* slots allocated */
 } zr_apply_req_t;
+
+/* Appends a query (its data frame taken) to req. */
+void zr_apply_req_add_query (zr_apply_req_t *req, const zr_query_t *query);
 
 /* A snapshot for the writer: the application's buffer and its place. */
 typedef struct {
@@ -49,9 +74,11 @@ typedef struct {
     void *data;                         /* the application's buffer (free()) */
     size_t size;                        /* its bytes */
     int rc;                             /* WRITTEN: 0 or a ZR_E* code */
+    char errmsg [512];                  /* WRITTEN: why, if rc != 0 */
 } zr_snapshot_job_t;
 
-/* Frees a request and its entries' blob references. */
+/* Frees a request: its entries' blob references, tokens and queries
+   (without answering them). */
 void zr_apply_req_destroy (zr_apply_req_t **self_p);
 
 /* The table above, which both ends use (actor.h). */
@@ -84,6 +111,7 @@ zr_applier_send_apply (zsock_t *pipe, zr_apply_req_t **req_p)
 typedef struct {
     zraft_fsm_t fsm;                    /* the application's callbacks */
     char events_endpoint [64];          /* inproc endpoint to connect */
+    uint32_t submit_max;                /* config.submit_max: sizes its HWM */
     zr_id_t id;                         /* server id, for logs */
     char data_dir [1024];               /* where snapshot files go */
     zr_snapshot_meta_t config;          /* servers, for snapshot files */

@@ -42,7 +42,34 @@ typedef struct {
     atomic_uint_fast64_t bytes_out;     /* shared with replicators */
     zr_codec_stats_t codec;             /* ROUTER frames by decode result */
     zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
+    /* The application (node.h): requests in, results and roles out. */
+    zsock_t *api;                       /* requests in, replies out (PAIR) */
+    zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
+    zr_tokens_t *tokens;                /* submissions appended, undecided */
+    zr_results_t results;               /* decided, sent before any reply
+                                           and at the end of each Ready */
+    zr_apply_req_t *queries;            /* queries to queue behind what the
+                                           applier was handed, or NULL */
+    zlist_t *reads_pending;             /* s_read_t: linearizable queries
+                                           the core has not confirmed */
+    zlist_t *reads_ready;               /* s_read_t: confirmed, waiting for
+                                           their read index to be queued */
+    uint64_t read_ctx;                  /* the last context given the core */
+    zr_index_t apply_queued;            /* last index queued for the applier
+                                           (restore or run); reads wait on it */
+    bool role_unread;                   /* a ROLE not yet RECEIVED */
+    zraft_role_t role_sent;             /* state the last ROLE reported */
+    zr_term_t term_sent;
+    zr_id_t leader_sent;
+    bool waiting;                       /* a WAIT awaits its deferred reply */
+    int64_t wait_deadline;              /* when it times out (INT64_MAX: never) */
 } self_t;
+
+/* A linearizable query between zraft_query and its run (node.h). */
+typedef struct {
+    uint64_t ctx;                       /* its number with the core */
+    zr_query_t query;                   /* token, data, read index */
+} s_read_t;
 
 static void
 s_trace (void *arg, const char *line)
@@ -50,7 +77,7 @@ s_trace (void *arg, const char *line)
     self_t *self = (self_t *) arg;
     if (strncmp (line, "candidate", 9) == 0)
         self->stats.elections++;
-    zsys_notice ("n%u node: %s", self->id, line);
+    zr_notice ("n%u node: %s", self->id, line);
 }
 
 static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
@@ -87,7 +114,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     self->persister = s_child_start (zr_persister_actor, &pargs);
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
-                               .config = self->snap_config};
+                               .config = self->snap_config,
+                               .submit_max = c->submit_max};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
@@ -95,7 +123,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     self->timer = s_child_start (zr_timer_actor, NULL);
     if (!self->persister || !self->applier || !self->timer)
         return ZR_EINVAL;               /* the actor logged why */
-    self->poller = zpoller_new (self->pipe, self->router,
+    self->poller = zpoller_new (self->pipe, self->api, self->router,
                                 zactor_sock (self->persister),
                                 zactor_sock (self->applier),
                                 zactor_sock (self->timer), NULL);
@@ -136,8 +164,8 @@ s_self_find_snapshot (self_t *self, zr_snapshot_meta_t *meta)
     int rc = zr_snapshot_find (self->args.data_dir, meta, path, sizeof path,
                                errmsg, sizeof errmsg);
     if (rc != 0)
-        zsys_error ("n%u node: cannot use the snapshot in %s: %s", self->id,
-                    self->args.data_dir, errmsg);
+        zr_error ("n%u node: cannot use the snapshot in %s: %s", self->id,
+                  self->args.data_dir, errmsg);
     return rc;
 }
 
@@ -172,8 +200,8 @@ s_self_open_wal (self_t *self, const zr_snapshot_meta_t *snap, zr_wal_t **wal_p,
         }
     }
     if (rc != 0) {
-        zsys_error ("n%u node: cannot open log in %s: %s", self->id,
-                    self->args.data_dir, errmsg);
+        zr_error ("n%u node: cannot open log in %s: %s", self->id,
+                  self->args.data_dir, errmsg);
         zr_wal_destroy (wal_p);
     }
     return rc;
@@ -217,9 +245,9 @@ s_self_start (self_t *self)
                                  .entries = state.entries,
                                  .n_entries = state.n_entries};
     rc = self->core ? zr_core_restore (self->core, &restore) : ZR_ENOMEM;
-    zsys_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
-                 self->id, (unsigned long long) state.term, state.vote,
-                 (unsigned long long) snap.index, state.n_entries);
+    zr_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
+               self->id, (unsigned long long) state.term, state.vote,
+               (unsigned long long) snap.index, state.n_entries);
     zr_entries_destroy (&state.entries, state.n_entries);
     self->router = rc == 0 ? zr_peer_router_new (endpoint) : NULL;
     if (rc == 0 && !self->router)
@@ -284,7 +312,7 @@ s_self_filter (self_t *self, zr_message_t **msgs, uint32_t *n_p)
 static void
 s_self_child_ended (self_t *self, const char *child)
 {
-    zsys_error ("n%u node: the %s actor ended; stopping", self->id, child);
+    zr_error ("n%u node: the %s actor ended; stopping", self->id, child);
     self->terminated = true;
 }
 
@@ -305,8 +333,8 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
 {
     if (req && !req->hs_changed && req->n_entries == 0 && req->n_chunks == 0
         && req->compact == 0 && zlist_size (self->writes_held) >= ZR_NODE_HELD_MAX) {
-        zsys_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
-                      self->id, ZR_NODE_HELD_MAX, req->n_msgs);
+        zr_warning ("n%u node: disk behind, %u writes waiting; dropped %u replies",
+                    self->id, ZR_NODE_HELD_MAX, req->n_msgs);
         zr_persist_req_destroy (&req);
     }
     if (req) {
@@ -351,6 +379,162 @@ s_self_apply (self_t *self, zr_apply_req_t *req)
     }
 }
 
+/* ---------------------------------------------------------------- application */
+
+/* Sends the results decided so far, in one message (results.h). */
+static void
+s_self_flush (self_t *self)
+{
+    zr_results_send (&self->results, self->events, self->id);
+}
+
+/* Queues query (its data taken) behind everything queued for the
+   applier so far; it goes out with the next Ready (s_self_queries). */
+static void
+s_self_query_queue (self_t *self, zr_query_t *query)
+{
+    if (!self->queries) {
+        self->queries = (zr_apply_req_t *) calloc (1, sizeof *self->queries);
+        zr_assert (self->queries);
+    }
+    zr_apply_req_add_query (self->queries, query);
+    query->data = NULL;
+}
+
+/* Hands the queued queries to the applier: with the last run still
+   waiting for room, or alone (back-pressure, node.h). */
+static void
+s_self_queries (self_t *self)
+{
+    zr_apply_req_t *req = self->queries;
+    if (!req)
+        return;
+    self->queries = NULL;
+    zr_apply_req_t *last = (zr_apply_req_t *) zlist_last (self->applies_held);
+    if (!last) {
+        s_self_apply (self, req);
+        return;
+    }
+    for (uint32_t i = 0; i < req->n_queries; i++)
+        zr_apply_req_add_query (last, &req->queries [i]);
+    req->n_queries = 0;                 /* moved, data included */
+    zr_apply_req_destroy (&req);
+}
+
+/* Answers a query that will not run (its data freed). */
+static void
+s_self_query_refuse (self_t *self, zr_query_t *query, int status)
+{
+    zr_id_t leader = status == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+    zr_results_add (&self->results, query->token, status, leader, 0, 0, NULL, 0);
+    zframe_destroy (&query->data);
+}
+
+/* Confirmed reads whose read index is queued for the applier go behind
+   it (node.h). */
+static void
+s_self_reads_release (self_t *self)
+{
+    s_read_t *read;
+    while ((read = (s_read_t *) zlist_first (self->reads_ready))
+           && read->query.read_index <= self->apply_queued) {
+        zlist_pop (self->reads_ready);
+        s_self_query_queue (self, &read->query);
+        free (read);
+    }
+}
+
+/* Sends a ROLE event if this server's role, term or leader changed
+   since the last one and that one was received (coalescing, node.h). */
+static void
+s_self_role (self_t *self)
+{
+    zraft_role_t role = (zraft_role_t) zr_core_role (self->core);
+    zr_term_t term = zr_core_term (self->core);
+    zr_id_t leader = zr_core_leader (self->core);
+    if (self->role_unread || (role == self->role_sent && term == self->term_sent
+                              && leader == self->leader_sent))
+        return;
+    if (zr_events_send_role (self->events, (int) role, term, leader) != 0) {
+        zr_error ("n%u node: cannot deliver a ROLE event", self->id);
+        return;
+    }
+    self->role_unread = true;
+    self->role_sent = role;
+    self->term_sent = term;
+    self->leader_sent = leader;
+}
+
+/* Answers a WAIT once a leader is known or at its deadline. */
+static void
+s_self_wait_check (self_t *self)
+{
+    if (!self->waiting)
+        return;
+    zr_id_t leader = zr_core_leader (self->core);
+    if (leader == 0 && zclock_mono () < self->wait_deadline)
+        return;
+    self->waiting = false;
+    s_self_flush (self);
+    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_WAIT,
+                   leader ? 0 : ZR_ETIMEDOUT, (uint32_t) leader);
+}
+
+/* A snapshot installed from a leader (its last chunk in rd) decides
+   the tokens it covers (tokens.h). */
+static void
+s_self_covered (self_t *self, const zr_ready_t *rd)
+{
+    for (uint32_t i = 0; i < rd->n_chunks; i++)
+        if (rd->chunks [i].last)
+            zr_tokens_covered (self->tokens, rd->chunks [i].index,
+                               rd->chunks [i].term, &self->results);
+}
+
+/* Takes the reads the core confirmed or failed in rd (node.h). */
+static void
+s_self_reads (self_t *self, const zr_ready_t *rd)
+{
+    for (uint32_t i = 0; i < rd->n_reads + rd->n_reads_failed; i++) {
+        bool ok = i < rd->n_reads;
+        uint64_t ctx = ok ? rd->reads [i].ctx : rd->reads_failed [i - rd->n_reads];
+        s_read_t *read = (s_read_t *) zlist_first (self->reads_pending);
+        while (read && read->ctx != ctx)    /* nearly always the first */
+            read = (s_read_t *) zlist_next (self->reads_pending);
+        zr_assert (read);               /* the core answers each once */
+        zlist_remove (self->reads_pending, read);
+        if (ok) {
+            read->query.read_index = rd->reads [i].index;
+            read->query.read_term = zr_core_term (self->core);
+            int rc = zlist_append (self->reads_ready, read);
+            zr_assert (rc == 0);
+        }
+        else {
+            s_self_query_refuse (self, &read->query, ZR_ENOTLEADER);
+            free (read);
+        }
+    }
+}
+
+/* The committed run rd->committed goes to the applier with the tokens
+   it decides (tokens.h). */
+static void
+s_self_decide (self_t *self, zr_ready_t *rd)
+{
+    if (rd->n_committed == 0)
+        return;
+    zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
+    zr_assert (req);
+    req->entries = rd->committed;
+    req->n_entries = rd->n_committed;
+    rd->committed = NULL;
+    zr_tokens_commit (self->tokens, req->entries, req->n_entries, &req->tokens,
+                      &req->n_tokens, &self->results);
+    zr_assert (req->entries [0].index == self->apply_queued + 1);
+    self->apply_queued = req->entries [req->n_entries - 1].index;
+    s_self_apply (self, req);
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -359,6 +543,7 @@ s_self_ready (self_t *self)
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
+    s_self_covered (self, &rd);
     /* The followers' path is the longest of the commit: start it first,
        then the leader's own write, then the applier (thesis §10.2.1).
        A server whose disk failed sends nothing at all: a leader so
@@ -392,20 +577,19 @@ s_self_ready (self_t *self)
         rd.n_chunks = 0;
         s_self_persist (self, req);
     }
-    if (rd.n_committed > 0) {
-        zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
-        zr_assert (req);
-        req->entries = rd.committed;
-        req->n_entries = rd.n_committed;
-        rd.committed = NULL;
-        s_self_apply (self, req);
-    }
+    s_self_decide (self, &rd);
+    s_self_reads (self, &rd);
+    s_self_reads_release (self);
+    s_self_queries (self);
+    s_self_flush (self);
     zr_ready_release (&rd);
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
     if (deadline < self->armed_ms
         && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
+    s_self_role (self);
+    s_self_wait_check (self);
 }
 
 /* ---------------------------------------------------------------- input */
@@ -539,37 +723,98 @@ s_self_handle_persister (self_t *self)
     zr_verb_msg_reset (&msg);
 }
 
-/* Appends the n commands packed in blob (sizes in the frame) to the log,
-   all or none, and answers with the first index. */
+/* Returns 0 if a submission can be appended now, else why not. */
+static int
+s_self_refusal (self_t *self)
+{
+    if (self->disk_failed)
+        return ZR_EIO;
+    if (zr_core_role (self->core) != ZR_ROLE_LEADER)
+        return ZR_ENOTLEADER;
+    if (zr_core_transferring (self->core))
+        return ZR_EBUSY;                /* all or nothing: checked up front */
+    if (s_self_disk_behind (self))
+        return ZR_EBUSY;                /* back-pressure (node.h) */
+    return 0;
+}
+
+/* SUBMIT: appends the n commands packed in blob (sizes and tokens in the
+   frames) to the log, all or none, and records their tokens; refused,
+   answers each token at once (node.h). */
 static void
-s_self_propose (self_t *self, zr_blob_t *blob, zframe_t *size_frame)
+s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
+               zframe_t *token_frame)
 {
     zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
     size_t n = zframe_size (size_frame) / sizeof (uint32_t);
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
     const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
-    zr_assert (n >= 1 && n <= ZRAFT_PROPOSE_MAX);
+    uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
+    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    int rc = s_self_refusal (self);
     zr_index_t first = 0, index = 0;
     zr_term_t term = 0;
-    int rc = self->disk_failed ? ZR_EIO : 0;
-    if (rc == 0 && zr_core_role (self->core) != ZR_ROLE_LEADER)
-        rc = ZR_ENOTLEADER;
-    if (rc == 0 && zr_core_transferring (self->core))
-        rc = ZR_EBUSY;                  /* all or nothing: checked up front */
-    if (rc == 0 && s_self_disk_behind (self))
-        rc = ZR_EBUSY;                  /* back-pressure (node.h) */
     size_t offset = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         zr_assert (offset + sizes [i] <= blob->size);
-        rc = zr_core_propose (self->core, blob, blob->data + offset, sizes [i],
-                              &index, &term);
-        zr_assert (rc == 0);            /* leader, no transfer, sizes checked */
+        int proposed = zr_core_propose (self->core, blob, blob->data + offset,
+                                        sizes [i], &index, &term);
+        zr_assert (proposed == 0);      /* leader, no transfer, sizes checked */
         offset += sizes [i];
         if (i == 0)
             first = index;
     }
+    if (rc == 0)
+        zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) n);
+    else {
+        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+        for (size_t i = 0; i < n; i++)
+            zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+    }
     zr_blob_unref (&blob);
-    zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_PROPOSE, rc, first, term,
-                   zr_core_leader (self->core));
+}
+
+/* QUERY: a stale one is queued for the applier at once; a linearizable
+   one goes to the core for its read index (node.h). Takes *data_p. */
+static void
+s_self_query (self_t *self, uint64_t token, zframe_t **data_p, uint64_t flags)
+{
+    zr_query_t query = {.token = token, .data = *data_p,
+                        .stale = (flags & ZRAFT_QUERY_STALE) != 0};
+    *data_p = NULL;
+    zr_assert (query.data);
+    if (self->disk_failed) {
+        s_self_query_refuse (self, &query, ZR_EIO);
+        return;
+    }
+    if (query.stale) {
+        s_self_query_queue (self, &query);
+        return;
+    }
+    s_read_t *read = (s_read_t *) calloc (1, sizeof *read);
+    zr_assert (read);
+    read->ctx = ++self->read_ctx;
+    int rc = zr_core_read_index (self->core, read->ctx, (uint64_t) zclock_mono ());
+    if (rc != 0) {
+        s_self_query_refuse (self, &query, rc);
+        free (read);
+        return;
+    }
+    read->query = query;
+    rc = zlist_append (self->reads_pending, read);
+    zr_assert (rc == 0);
+}
+
+/* WAIT: answered now if a leader is known, else at the next Ready that
+   knows one or at the deadline (s_self_wait_check). */
+static void
+s_self_wait (self_t *self, int64_t timeout_ms)
+{
+    zr_assert (!self->waiting);         /* the handle waits for the reply */
+    self->waiting = true;
+    self->wait_deadline = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
+    s_self_wait_check (self);
 }
 
 static void
@@ -592,7 +837,7 @@ s_self_status (self_t *self)
     st.fault_dropped = fs.dropped + self->filter.dropped;
     st.fault_duplicated = fs.duplicated;
     st.fault_delayed = fs.delayed;
-    zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_STATUS, &st, sizeof st);
+    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_STATUS, &st, sizeof st);
 }
 
 /* FAULT: sets the faults of the link from a peer. */
@@ -607,7 +852,7 @@ s_self_fault (self_t *self, const zr_verb_arg_t *args)
                              .jitter_ms = (uint32_t) args [5].u};
     int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
            ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
-    zsock_signal (self->pipe, rc == 0 ? 0 : 1);
+    zsock_signal (self->api, rc == 0 ? 0 : 1);
 }
 
 /* PARTITION: cuts or heals the links to a peer, both ways. */
@@ -620,36 +865,43 @@ s_self_partition (self_t *self, const zr_verb_arg_t *args)
         self->filter.cut_out [peer] = args [1].u != 0;
         self->filter.cut_in [peer] = args [2].u != 0;
     }
-    zsock_signal (self->pipe, known ? 0 : 1);
+    zsock_signal (self->api, known ? 0 : 1);
 }
 
+/* The zactor pipe carries $TERM only (node.h). */
 static void
 s_self_handle_pipe (self_t *self)
 {
     zr_verb_msg_t msg;
-    int verb = zr_verb_recv (self->pipe, zr_node_verbs, &msg);
-    if (verb < 0)
-        self->terminated = true;        /* $TERM, or the pipe ended */
-    else
-    if (verb == ZR_NODE_PROPOSE) {
-        zr_assert (msg.args [0].p);
-        s_self_propose (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f);
-    }
-    else
+    int verb = zr_verb_recv_table (self->pipe, zr_node_verbs, 0, &msg);
+    zr_assert (verb < 0);
+    self->terminated = true;            /* $TERM, or the pipe ended */
+    zr_verb_msg_reset (&msg);
+}
+
+/* Handles a synchronous command from the application: everything but
+   SUBMIT, QUERY and RECEIVED. Results go out before the reply (node.h). */
+static void
+s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
+{
+    s_self_flush (self);
     if (verb == ZR_NODE_STATUS)
         s_self_status (self);
+    else
+    if (verb == ZR_NODE_WAIT)
+        s_self_wait (self, msg->args [0].i);
     else
     if (verb == ZR_NODE_PAUSE) {
         /* Chaos drill: the node thread stops, as a process would under
            SIGSTOP or a long GC pause; its peers see nothing from it. */
-        zsock_signal (self->pipe, 0);
-        zclock_sleep ((int) msg.args [0].u);
+        zsock_signal (self->api, 0);
+        zclock_sleep ((int) msg->args [0].u);
     }
     else
     if (verb == ZR_NODE_TRANSFER) {
-        int rc = zr_core_transfer (self->core, (zr_id_t) msg.args [0].u,
+        int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
                                    (uint64_t) zclock_mono ());
-        zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_TRANSFER, rc);
+        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc);
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
@@ -660,15 +912,41 @@ s_self_handle_pipe (self_t *self)
             rc = ZR_EBUSY;
         if (rc == 0)
             self->snapshotting = true;
-        zr_verb_reply (self->pipe, zr_node_verbs, ZR_NODE_SNAPSHOT, rc);
+        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_SNAPSHOT, rc);
     }
     else
     if (verb == ZR_NODE_FAULT)
-        s_self_fault (self, msg.args);
+        s_self_fault (self, msg->args);
     else {
         zr_assert (verb == ZR_NODE_PARTITION);
-        s_self_partition (self, msg.args);
+        s_self_partition (self, msg->args);
     }
+}
+
+static void
+s_self_handle_api (self_t *self)
+{
+    zr_verb_msg_t msg;
+    int verb = zr_verb_recv (self->api, zr_node_verbs, &msg);
+    if (verb < 0)
+        self->terminated = true;        /* the context ended */
+    else
+    if (verb == ZR_NODE_SUBMIT) {
+        zr_assert (msg.args [0].p);
+        s_self_submit (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
+                       msg.args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_QUERY)
+        s_self_query (self, msg.args [0].u, &msg.args [1].f, msg.args [2].u);
+    else
+    if (verb == ZR_NODE_RECEIVED) {
+        zr_assert (self->role_unread);
+        self->role_unread = false;
+        s_self_role (self);
+    }
+    else
+        s_self_command (self, verb, &msg);
     zr_verb_msg_reset (&msg);
 }
 
@@ -738,6 +1016,8 @@ s_self_restore (self_t *self, zr_index_t index, zr_term_t term)
     zr_assert (req);
     req->restore_index = index;
     req->restore_term = term;
+    zr_assert (index >= self->apply_queued);
+    self->apply_queued = index;
     s_self_apply (self, req);
 }
 
@@ -756,8 +1036,8 @@ s_self_handle_applier (self_t *self)
         self->stats.applied = msg.args [0].u;
         self->apply_outstanding--;
         if (msg.args [1].i != 0 && !self->disk_failed) {
-            zsys_error ("n%u node: cannot restore the state machine; "
-                        "no further writes will be acknowledged", self->id);
+            zr_error ("n%u node: cannot restore the state machine; "
+                      "no further writes will be acknowledged", self->id);
             self->disk_failed = true;   /* it cannot apply: stop acking */
         }
         s_self_apply (self, NULL);      /* room for what waits */
@@ -839,11 +1119,88 @@ s_held_destroy (zlist_t **writes_p, zlist_t **applies_p)
     zlist_destroy (applies_p);
 }
 
+/* Answers with ZR_ESHUTDOWN what the application sent that the node
+   will not handle: the requests still on the api socket. */
+static void
+s_self_api_drain (self_t *self)
+{
+    zsock_set_rcvtimeo (self->api, 0);
+    zr_verb_msg_t msg;
+    int verb;
+    while ((verb = zr_verb_recv (self->api, zr_node_verbs, &msg)) >= 0) {
+        if (verb == ZR_NODE_SUBMIT) {
+            zframe_t *tokens = msg.args [2].f;
+            size_t n = zframe_size (tokens) / sizeof (uint64_t);
+            for (size_t i = 0; i < n; i++) {
+                uint64_t token;
+                memcpy (&token, zframe_data (tokens) + i * sizeof token, sizeof token);
+                zr_results_add (&self->results, token, ZR_ESHUTDOWN, 0, 0, 0,
+                                NULL, 0);
+            }
+            zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
+            zr_blob_unref (&blob);
+        }
+        else
+        if (verb == ZR_NODE_QUERY)
+            zr_results_add (&self->results, msg.args [0].u, ZR_ESHUTDOWN, 0, 0,
+                            0, NULL, 0);
+        zr_verb_msg_reset (&msg);
+    }
+}
+
+/* Answers with status the tokens and queries of an apply request that
+   will not reach the applier. */
+static void
+s_self_apply_refuse (self_t *self, const zr_apply_req_t *req, int status)
+{
+    for (uint32_t i = 0; i < req->n_tokens; i++)
+        zr_results_add (&self->results, req->tokens [i].token, status, 0,
+                        req->tokens [i].index, 0, NULL, 0);
+    for (uint32_t i = 0; i < req->n_queries; i++)
+        zr_results_add (&self->results, req->queries [i].token, status, 0, 0, 0,
+                        NULL, 0);
+}
+
+/* The node stops: every submission and query not answered yet is
+   answered ZR_ESHUTDOWN (its outcome is unknown), so each token still
+   gets exactly one result (node.h). The applier answers what it was
+   handed before it ends. */
+static void
+s_self_answer_all (self_t *self)
+{
+    if (self->api)
+        s_self_api_drain (self);
+    zr_apply_req_t *req;
+    while (self->applies_held
+           && (req = (zr_apply_req_t *) zlist_pop (self->applies_held))) {
+        s_self_apply_refuse (self, req, ZR_ESHUTDOWN);
+        zr_apply_req_destroy (&req);
+    }
+    if (self->queries) {
+        s_self_apply_refuse (self, self->queries, ZR_ESHUTDOWN);
+        zr_apply_req_destroy (&self->queries);
+    }
+    zlist_t *reads [2] = {self->reads_pending, self->reads_ready};
+    for (int k = 0; k < 2; k++) {
+        s_read_t *read;
+        while (reads [k] && (read = (s_read_t *) zlist_pop (reads [k]))) {
+            s_self_query_refuse (self, &read->query, ZR_ESHUTDOWN);
+            free (read);
+        }
+    }
+    if (self->tokens)
+        zr_tokens_drain (self->tokens, ZR_ESHUTDOWN, 0, &self->results);
+    if (self->events)
+        s_self_flush (self);
+    zr_results_clear (&self->results);
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
+    s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
                       ZR_VERBS_COUNT (zr_replicator_verbs), ZR_REPLICATOR_STOP,
@@ -857,6 +1214,11 @@ s_self_destroy (self_t **self_p)
     s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
+    zr_tokens_destroy (&self->tokens);
+    zlist_destroy (&self->reads_pending);
+    zlist_destroy (&self->reads_ready);
+    zsock_destroy (&self->events);
+    zsock_destroy (&self->api);
     free (self);
     *self_p = NULL;
 }
@@ -866,6 +1228,9 @@ s_self_handle (self_t *self, void *which)
 {
     if (which == self->pipe)
         s_self_handle_pipe (self);
+    else
+    if (which == self->api)
+        s_self_handle_api (self);
     else
     if (which == self->router)
         s_self_handle_router (self);
@@ -899,6 +1264,25 @@ zr_signals_block (sigset_t *old)
     zr_assert (rc == 0);
 }
 
+/* Connects the application's api and events sockets (node.h), bound
+   by its handle before the node started. Returns 0 or ZR_EINVAL. */
+static int
+s_self_connect (self_t *self)
+{
+    uint32_t bound = self->args.config.submit_max + 4;  /* + command, RECEIVED */
+    self->api = zsock_new (ZMQ_PAIR);
+    zr_assert (self->api);
+    zsock_set_rcvhwm (self->api, zr_events_hwm (bound));
+    zsock_set_sndhwm (self->api, zr_events_hwm (bound));
+    if (zsock_connect (self->api, "%s", self->args.api_endpoint) != 0) {
+        zr_error ("n%u node: cannot connect %s", self->id, self->args.api_endpoint);
+        return ZR_EINVAL;
+    }
+    self->events = zr_events_connect (self->args.events_endpoint,
+                                      self->args.config.submit_max, self->id);
+    return self->events ? 0 : ZR_EINVAL;
+}
+
 /* Builds the node from its arguments (taken: freed here) and starts the
    server: recovers the log, binds the ROUTER, starts the children.
    Returns NULL with *rc_p set (the failure was logged), having released
@@ -923,22 +1307,34 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->writes_held = zlist_new ();
     self->applies_held = zlist_new ();
     zr_assert (self->writes_held && self->applies_held);
-    *rc_p = s_self_start (self);
+    self->tokens = zr_tokens_new ();
+    self->reads_pending = zlist_new ();
+    self->reads_ready = zlist_new ();
+    zr_assert (self->reads_pending && self->reads_ready);
+    zr_results_init (&self->results);
+    *rc_p = s_self_connect (self);
+    if (*rc_p == 0)
+        *rc_p = s_self_start (self);
+    if (*rc_p == 0)
+        self->term_sent = zr_core_term (self->core);    /* no ROLE for it */
     if (*rc_p != 0)
         s_self_destroy (&self);
     return self;
 }
 
-/* Milliseconds until the fault filter releases a held message, for
-   zpoller_wait (-1: none held). */
+/* Milliseconds until the fault filter releases a held message or a
+   WAIT times out, for zpoller_wait (-1: neither). */
 static int
 s_self_timeout (self_t *self)
 {
     uint64_t due = zr_filter_next_ms (self->faults);
-    if (due == UINT64_MAX)
+    int64_t at = due == UINT64_MAX ? INT64_MAX : (int64_t) due;
+    if (self->waiting && self->wait_deadline < at)
+        at = self->wait_deadline;       /* a WAIT's deadline (node.h) */
+    if (at == INT64_MAX)
         return -1;
-    int64_t left = (int64_t) due - zclock_mono ();
-    return left > 0 ? (int) left : 0;
+    int64_t left = at - zclock_mono ();
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
 void
@@ -949,7 +1345,7 @@ zr_node_actor (zsock_t *pipe, void *args)
     self_t *self = s_self_new (pipe, (zr_node_args_t *) args, &rc);
     if (zr_actor_ready (pipe, NULL, rc) != 0)
         return;
-    zsys_notice ("n%u node: started", self->id);
+    zr_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
         void *which = zr_actor_wait (self->poller, s_self_timeout (self),
@@ -965,6 +1361,6 @@ zr_node_actor (zsock_t *pipe, void *args)
         if (!self->terminated)
             s_self_ready (self);
     }
-    zsys_notice ("n%u node: stopping", self->id);
+    zr_notice ("n%u node: stopping", self->id);
     s_self_destroy (&self);
 }

@@ -19,18 +19,46 @@
     before any run) and opens the WAL past it; a snapshot a leader sent is
     restored, in order with the runs, once the persister made it durable.
 
-    Protocol (pipe between the application thread, zraft.c, and node):
+    The application (zraft.c). The zactor pipe carries only the start-up
+    result and $TERM. Everything else goes over the api socket, a PAIR
+    the handle binds and the node connects: submissions and queries (no
+    reply: their outcome is a RESULT on the events socket, results.h)
+    and synchronous commands (one reply each; the handle waits for it).
+    Requests are handled in the order sent, and a reply leaves only
+    after every event the requests before it produced (the node sends
+    its pending results first): a STATUS after a SUBMIT sees it handled.
+    The api socket holds at most submit_max SUBMIT/QUERY messages (the
+    handle's bound), one RECEIVED and one command, and its HWM is sized
+    for that (results.h, zr_events_hwm).
+
+    Protocol (api socket, application thread <-> node):
     | verb      | direction  | frames                        | reply |
     |-----------|------------|-------------------------------|-------|
-    | (start)   | node -> app| "i": 0 or a ZR_E* code        | after the zactor signal |
-    | PROPOSE   | app -> node| "spf": zr_blob_t* (node owns), sizes (u32 each) | "i884": rc, first index, term, leader |
+    | (start)   | node -> app| pipe: "i": 0 or a ZR_E* code  | after the zactor signal |
+    | SUBMIT    | app -> node| "spff": zr_blob_t* (node owns), sizes (u32 each), tokens (u64 each) | none: one RESULT per token, from the node (refused: ENOTLEADER with the leader, EBUSY, EIO; or later ELOST, EUNKNOWN, ESHUTDOWN) or from the applier (applied) |
+    | QUERY     | app -> node| "s8f4": token, data, flags (ZRAFT_QUERY_STALE) | none: one RESULT, from the applier (ran, or EINVAL) or the node (ENOTLEADER, EBUSY, EIO, ESHUTDOWN) |
+    | RECEIVED  | app -> node| "s": the handle read a ROLE event | none; the node may send the next ROLE |
+    | WAIT      | app -> node| "si": timeout ms (-1: none)   | "i4": 0 and the leader once one is known, or ZR_ETIMEDOUT and 0 at the deadline (deferred) |
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
     | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
     | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
     | TRANSFER  | app -> node| "s4": peer                    | "i": 0 or ZR_E* code |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshot callback) |
-    | $TERM     | app -> node| "s"                           | actor ends |
+    | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
+    Events socket (PUSH, node -> application): RESULTS and ROLE, see
+    results.h. A ROLE is sent after a Ready that changed this server's
+    role, term or known leader, when the previous one was RECEIVED;
+    otherwise at the RECEIVED, with the state then (coalesced).
+
+    Linearizable queries (ReadIndex, raft/core.h Invariant 14): the node
+    records the query under a context number with the core, which
+    confirms it in a later Ready with its read index (or fails it: the
+    RESULT is ZR_ENOTLEADER). The query then waits in the node until
+    every committed entry up to the read index was queued for the
+    applier, and is queued behind them (APPLY below): it runs after
+    they are applied. A stale query is queued behind what was queued
+    already. Queries ride with the next run or restore, or alone.
     The node's other sockets: the peer ROUTER (RPC requests in, replies
     out, both as single codec frames behind a routing id "n<id>"), and the
     pipes of its child actors, whose protocols are in their headers.
@@ -45,9 +73,9 @@
    blocks on a full pipe (its sends to children have a zero timeout).
    - WRITE: at most ZR_NODE_WRITES_MAX requests are with the persister;
      more wait in the node, in order. While that many are out, or their
-     entries total ZR_NODE_WRITE_BYTES_MAX, proposals are answered
+     entries total ZR_NODE_WRITE_BYTES_MAX, submissions are answered
      ZR_EBUSY ("the disk is behind, retry"); votes, appends and their
-     replies still go through, so a slow disk slows proposals, never
+     replies still go through, so a slow disk slows submissions, never
      heartbeats. A request that only carries replies is dropped (as a
      lossy network would; the sender retries) once ZR_NODE_HELD_MAX
      wait, so a stalled disk cannot grow the node without bound; one
@@ -56,7 +84,8 @@
    - APPLY: at most ZR_NODE_APPLY_RUNS_MAX runs are with the applier;
      later committed runs wait in the node, in order, and are handed as
      APPLIED reports come back. They reference the log's blobs, so
-     waiting costs an entry array, not the payloads.
+     waiting costs an entry array, not the payloads. Queries wait with
+     them (at most submit_max: the handle's bound).
    - SEND: a replicator whose pipe is full is treated as an unreachable
      link: the message is dropped and the core probes that peer again.
    - ARM: a timer that cannot take it is re-armed at the next Ready.
@@ -76,7 +105,10 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
 /* The table above, which both ends use (actor.h); the last column is the
    reply's picture ("" for a signal). */
 #define ZR_NODE_PROTOCOL(X)                                                  \
-    X (NODE, PROPOSE, "spf", "i884")                                         \
+    X (NODE, SUBMIT, "spff", NULL)                                           \
+    X (NODE, QUERY, "s8f4", NULL)                                            \
+    X (NODE, RECEIVED, "s", NULL)                                            \
+    X (NODE, WAIT, "si", "i4")                                               \
     X (NODE, STATUS, "s", "b")                                               \
     X (NODE, PARTITION, "s444", "")                                          \
     X (NODE, PAUSE, "s8", "")                                                \
@@ -91,6 +123,7 @@ typedef struct {
     char data_dir [1024];               /* copied data directory */
     zraft_fsm_t fsm;                    /* application callbacks */
     char events_endpoint [64];          /* the application's events socket */
+    char api_endpoint [64];             /* the application's api socket */
 } zr_node_args_t;
 
 /* Blocks every asynchronous signal on the calling thread, saving the old

@@ -97,8 +97,8 @@ s_spare_collect (self_t *self)
         return;
     }
     if (zr_wal_spare_done (self->wal, self->spare) != 0)
-        zsys_warning ("persister: spare segment: %s (retried at the switch)",
-                      self->spare->error);
+        zr_warning ("n%u persister: spare segment: %s (retried at the switch)",
+                    self->self_id, self->spare->error);
     free (self->spare);
     self->spare = NULL;
 }
@@ -164,8 +164,8 @@ s_self_fail (self_t *self, const char *reason)
     if (self->failed)
         return;                         /* FAILED is sent once */
     self->failed = true;
-    zsys_error ("n%u persister: %s; no further writes will be acknowledged",
-                self->self_id, reason);
+    zr_error ("n%u persister: %s; no further writes will be acknowledged",
+              self->self_id, reason);
     zr_verb_send (self->pipe, zr_persister_verbs, ZR_PERSISTER_FAILED, reason);
 }
 
@@ -207,9 +207,9 @@ s_self_install (self_t *self, const zr_chunk_t *chunk)
         s_self_fail (self, reason);
         return rc;
     }
-    zsys_notice ("n%u persister: snapshot index=%llu term=%llu size=%llu installed",
-                 self->self_id, (unsigned long long) chunk->index,
-                 (unsigned long long) chunk->term, (unsigned long long) chunk->size);
+    zr_notice ("n%u persister: snapshot index=%llu term=%llu size=%llu installed",
+               self->self_id, (unsigned long long) chunk->index,
+               (unsigned long long) chunk->term, (unsigned long long) chunk->size);
     return 0;
 }
 
@@ -360,8 +360,8 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
         zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);
         self->dealers [peer] = zr_peer_dealer_new ('r', self->self_id, args->endpoints [i]);
         if (!self->dealers [peer]) {
-            zsys_error ("n%u persister: cannot connect to n%u at %s", self->self_id,
-                        peer, args->endpoints [i]);
+            zr_error ("n%u persister: cannot connect to n%u at %s", self->self_id,
+                      peer, args->endpoints [i]);
             s_self_destroy (&self);
             break;
         }

@@ -36,8 +36,8 @@ s_self_new (zsock_t *pipe, const zr_replicator_args_t *args)
     zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
     self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
     if (!self->dealer) {
-        zsys_error ("n%u replicator/n%u: cannot connect %s", self->conf.self_id,
-                    self->conf.peer_id, self->conf.endpoint);
+        zr_error ("n%u replicator/n%u: cannot connect %s", self->conf.self_id,
+                  self->conf.peer_id, self->conf.endpoint);
         s_self_destroy (&self);
     }
     return self;
@@ -72,9 +72,9 @@ s_self_fill (self_t *self, zr_message_t *msg)
             self->snapshot = zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg);
         if (!self->snapshot) {
             if (self->lost_index != msg->last_index)
-                zsys_warning ("n%u replicator/n%u: snapshot %llu: %s",
-                              self->conf.self_id, self->conf.peer_id,
-                              (unsigned long long) msg->last_index, errmsg);
+                zr_warning ("n%u replicator/n%u: snapshot %llu: %s",
+                            self->conf.self_id, self->conf.peer_id,
+                            (unsigned long long) msg->last_index, errmsg);
             return -1;
         }
     }

@@ -1,9 +1,14 @@
 /*  =========================================================================
     zraft - the public API (include/zraft.h) over the node actor
 
-    A zraft_t is a handle on the node actor's pipe plus the application's
-    end of the events socket. Every call here runs on the application's
-    thread and talks to the node synchronously, as czmq classes do.
+    A zraft_t is a handle on the node actor: its zactor pipe (start-up
+    and $TERM), the api socket (requests, and the replies of synchronous
+    commands) and the application's end of the events socket (results
+    and roles), whose protocols are in node.h and results.h. Every call
+    here runs on the application's thread. Submissions and queries are
+    sent and not waited for; the handle counts them until their RESULT is
+    received (at most config.submit_max), which bounds every queue on
+    the way (results.h).
     =========================================================================
 */
 #include "actors.h"
@@ -11,17 +16,36 @@
 
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
-_Static_assert (ZRAFT_PROPOSE_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a message");
+_Static_assert (ZRAFT_SUBMIT_MANY_MAX <= ZR_BATCH_ENTRIES_MAX, "a batch fits a message");
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX == ZR_ENTRY_BYTES_MAX, "one limit");
 _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_ETOOBIG == ZR_ETOOBIG && ZRAFT_ENOTLEADER == ZR_ENOTLEADER
                 && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN
-                && ZRAFT_EBUSY == ZR_EBUSY,
+                && ZRAFT_EBUSY == ZR_EBUSY && ZRAFT_EAGAIN == ZR_EAGAIN
+                && ZRAFT_ELOST == ZR_ELOST && ZRAFT_ETIMEDOUT == ZR_ETIMEDOUT
+                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN,
                 "public codes mirror the internal table");
+_Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
+                && (int) ZRAFT_LOG_WARNING == (int) ZR_LOG_WARNING
+                && (int) ZRAFT_LOG_NOTICE == (int) ZR_LOG_NOTICE
+                && (int) ZRAFT_LOG_INFO == (int) ZR_LOG_INFO
+                && (int) ZRAFT_LOG_DEBUG == (int) ZR_LOG_DEBUG,
+                "public levels mirror the logger's");
+_Static_assert ((int) ZRAFT_LEADER == (int) ZR_ROLE_LEADER
+                && (int) ZRAFT_FOLLOWER == (int) ZR_ROLE_FOLLOWER
+                && (int) ZRAFT_CANDIDATE == (int) ZR_ROLE_CANDIDATE, "one role enum");
 
 struct _zraft_t {
     zactor_t *node;                     /* the node actor */
-    zsock_t *events;                    /* applied runs arrive here */
+    zsock_t *api;                       /* requests to the node (PAIR) */
+    zsock_t *events;                    /* results and roles (PULL) */
+    bool has_query;                     /* fsm.query was given */
+    uint32_t submit_max;                /* config.submit_max */
+    uint32_t outstanding;               /* submissions and queries whose
+                                           RESULT zraft_recv has not returned;
+                                           <= submit_max */
+    zframe_t *batch;                    /* the RESULTS being handed out, or NULL */
+    size_t batch_next;                  /* its next result */
 };
 
 void
@@ -41,6 +65,7 @@ zraft_config_defaults (zraft_config_t *config)
     config->snapshot_bytes = 32u << 20;
     config->snapshot_trailing = 32768;
     config->snapshot_chunk_bytes = 1u << 20;
+    config->submit_max = 4096;
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535
@@ -172,16 +197,20 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
     if (c->snapshot_chunk_bytes < 4096 || c->snapshot_chunk_bytes > ZR_CHUNK_BYTES_MAX)
         return s_problem (why, size, "snapshot_chunk_bytes %u is not in 4096..%u",
                           c->snapshot_chunk_bytes, ZR_CHUNK_BYTES_MAX);
+    if (c->submit_max < 1 || c->submit_max > ZRAFT_SUBMIT_MAX_MAX)
+        return s_problem (why, size, "submit_max %u is not in 1..%u",
+                          c->submit_max, ZRAFT_SUBMIT_MAX_MAX);
     return 0;
 }
 
-/* Runs zsock_vsend or zsock_vrecv on the node's pipe until a signal no
-   longer cuts it short. A signal caught by the application's thread can
-   interrupt a send before the message leaves (libzmq checks its command
-   mailbox first), and a receive before the reply is read: the reply is
-   still coming, and one left queued would answer the next call. */
+/* Runs zsock_vsend or zsock_vrecv on sock (the api socket, or the
+   node's pipe) until a signal no longer cuts it short. A signal caught
+   by the application's thread can interrupt a send before the message
+   leaves (libzmq checks its command mailbox first), and a receive before
+   the reply is read: the reply is still coming, and one left queued
+   would answer the next call. */
 static int
-s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
+s_retry (void *sock, int (*call) (void *, const char *, va_list),
          const char *picture, va_list args)
 {
     int rc;
@@ -189,7 +218,7 @@ s_retry (zraft_t *self, int (*call) (void *, const char *, va_list),
         va_list copy;
         va_copy (copy, args);
         errno = 0;                      /* czmq can fail without setting it */
-        rc = call (self->node, picture, copy);
+        rc = call (sock, picture, copy);
         va_end (copy);
     } while (rc < 0 && zmq_errno () == EINTR);
     return rc;
@@ -201,18 +230,19 @@ s_send_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
-    int rc = s_retry (self, zsock_vsend, picture, args);
+    int rc = s_retry (self->api, zsock_vsend, picture, args);
     va_end (args);
     return rc;
 }
 
-/* Receives the node's reply to the request just sent (zsock_recv's). */
+/* Receives the node's reply to the request just sent (zsock_recv's), or
+   a message from its pipe when sock is the pipe. */
 static int
-s_recv_picture (zraft_t *self, const char *picture, ...)
+s_recv_picture (void *sock, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
-    int rc = s_retry (self, zsock_vrecv, picture, args);
+    int rc = s_retry (sock, zsock_vrecv, picture, args);
     va_end (args);
     return rc;
 }
@@ -224,7 +254,7 @@ s_recv_picture (zraft_t *self, const char *picture, ...)
 
 /* Receives the node's reply to verb V, as its row says. */
 #define s_reply(self, V, ...)                                                \
-    s_recv_picture ((self), zr_node_verbs [V].reply, __VA_ARGS__)
+    s_recv_picture ((self)->api, zr_node_verbs [V].reply, __VA_ARGS__)
 
 /* Waits for the node's signal (zsock_wait) that answers verb V, again if
    interrupted. */
@@ -233,9 +263,36 @@ s_reply_signal (zraft_t *self, int verb)
 {
     zr_assert (zr_node_verbs [verb].reply && !zr_node_verbs [verb].reply [0]);
     int rc;
-    while ((rc = zsock_wait (self->node)) < 0 && zmq_errno () == EINTR)
+    while ((rc = zsock_wait (self->api)) < 0 && zmq_errno () == EINTR)
         ;
     return rc;
+}
+
+/* Binds the handle's ends of the api and events sockets, at fresh
+   names (a closed inproc endpoint is released asynchronously, and a
+   new zraft_t may reuse the old one's address), with high-water marks
+   from submit_max (results.h). */
+static void
+s_bind (zraft_t *self, zr_node_args_t *args)
+{
+    zuuid_t *uuid = zuuid_new ();
+    zr_assert (uuid);
+    snprintf (args->events_endpoint, sizeof args->events_endpoint,
+              "inproc://zraft-events-%s", zuuid_str (uuid));
+    snprintf (args->api_endpoint, sizeof args->api_endpoint,
+              "inproc://zraft-api-%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
+    self->events = zsock_new (ZMQ_PULL);
+    zr_assert (self->events);
+    zsock_set_rcvhwm (self->events, zr_events_hwm (self->submit_max + 1));
+    int rc = zsock_bind (self->events, "%s", args->events_endpoint);
+    zr_assert (rc == 0);
+    self->api = zsock_new (ZMQ_PAIR);
+    zr_assert (self->api);
+    zsock_set_sndhwm (self->api, zr_events_hwm (self->submit_max + 4));
+    zsock_set_rcvhwm (self->api, zr_events_hwm (self->submit_max + 4));
+    rc = zsock_bind (self->api, "%s", args->api_endpoint);
+    zr_assert (rc == 0);
 }
 
 zraft_t *
@@ -244,12 +301,12 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     zr_assert (config);
     char why [512];
     if (s_config_problem (config, why, sizeof why) != 0) {
-        zsys_error ("zraft: invalid configuration: %s", why);
+        zr_error ("n%u zraft: invalid configuration: %s", config->id, why);
         return NULL;
     }
     if (fsm && (fsm->snapshot != NULL) != (fsm->restore != NULL)) {
-        zsys_error ("zraft: invalid state machine: snapshot and restore go "
-                    "together (both or neither)");
+        zr_error ("n%u zraft: invalid state machine: snapshot and restore go "
+                  "together (both or neither)", config->id);
         return NULL;
     }
     zr_node_args_t *args = (zr_node_args_t *) calloc (1, sizeof *args);
@@ -265,27 +322,50 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     args->config.data_dir = args->data_dir;
     if (fsm)
         args->fsm = *fsm;
-    /* A fresh name each time: a closed inproc endpoint is released
-       asynchronously, and a new zraft_t may reuse the old one's address. */
-    zuuid_t *uuid = zuuid_new ();
-    zr_assert (uuid);
-    snprintf (args->events_endpoint, sizeof args->events_endpoint,
-              "inproc://zraft-events-%s", zuuid_str (uuid));
-    zuuid_destroy (&uuid);
-    self->events = zsock_new (ZMQ_PAIR);
-    zr_assert (self->events);
-    int bound = zsock_bind (self->events, "%s", args->events_endpoint);
-    zr_assert (bound == 0);
-    zsock_set_rcvhwm (self->events, 0);
+    self->has_query = fsm && fsm->query;
+    self->submit_max = config->submit_max;
+    s_bind (self, args);
     self->node = zactor_new (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
-        s_recv_picture (self, "i", &rc);    /* start-up result (actor.h) */
+        s_recv_picture (self->node, "i", &rc);  /* start-up result (actor.h) */
     else
         free (args);
     if (rc != 0)
         zraft_destroy (&self);
     return self;
+}
+
+/* Frees the results of a RESULTS message (one the application will not
+   receive). */
+static void
+s_results_free (zframe_t **frame_p)
+{
+    zframe_t *frame = *frame_p;
+    if (!frame)
+        return;
+    zr_result_t *items = (zr_result_t *) zframe_data (frame);
+    size_t n = zframe_size (frame) / sizeof (zr_result_t);
+    for (size_t i = 0; i < n; i++) {
+        zr_handoff_recv (items [i].data);
+        free (items [i].data);
+    }
+    zframe_destroy (frame_p);
+}
+
+/* Frees what the events socket still holds, once the node is gone: the
+   results nobody will receive. */
+static void
+s_events_drain (zraft_t *self)
+{
+    zsock_set_rcvtimeo (self->events, 0);
+    zr_verb_msg_t msg;
+    int verb;
+    while ((verb = zr_verb_recv (self->events, zr_events_verbs, &msg)) >= 0) {
+        if (verb == ZR_EVENTS_RESULTS)
+            s_results_free (&msg.args [0].f);
+        zr_verb_msg_reset (&msg);
+    }
 }
 
 void
@@ -301,20 +381,13 @@ zraft_destroy (zraft_t **self_p)
     zr_signals_block (&mask);
     zactor_destroy (&self->node);
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    s_results_free (&self->batch);
+    if (self->events)
+        s_events_drain (self);
     zsock_destroy (&self->events);
+    zsock_destroy (&self->api);
     free (self);
     *self_p = NULL;
-}
-
-int
-zraft_propose (zraft_t *self, const void *data, size_t size, uint64_t *index,
-               uint64_t *term, uint32_t *leader)
-{
-    zr_assert (self);
-    zr_assert (data || size == 0);
-    if (size > ZR_ENTRY_BYTES_MAX)
-        return ZRAFT_ETOOBIG;
-    return zraft_propose_many (self, &data, &size, 1, index, term, leader);
 }
 
 /* Packs n payloads into one blob, their sizes into a frame. */
@@ -329,7 +402,7 @@ s_pack (const void *const *datas, const size_t *sizes, size_t n,
         zr_assert (datas [i] || sizes [i] == 0);
         total += sizes [i];
     }
-    if (total > ZRAFT_PROPOSE_BYTES_MAX)
+    if (total > ZRAFT_SUBMIT_BYTES_MAX)
         return ZRAFT_EINVAL;
     zr_blob_t *blob = zr_blob_new (total);
     zframe_t *frame = zframe_new (NULL, n * sizeof (uint32_t));
@@ -352,37 +425,64 @@ s_pack (const void *const *datas, const size_t *sizes, size_t n,
 }
 
 int
-zraft_propose_many (zraft_t *self, const void *const *datas, const size_t *sizes,
-                    size_t n, uint64_t *first, uint64_t *term, uint32_t *leader)
+zraft_submit (zraft_t *self, uint64_t token, const void *data, size_t size)
 {
-    zr_assert (self && datas && sizes);
-    if (n < 1 || n > ZRAFT_PROPOSE_MAX)
+    zr_assert (self);
+    zr_assert (data || size == 0);
+    return zraft_submit_many (self, &token, &data, &size, 1);
+}
+
+int
+zraft_submit_many (zraft_t *self, const uint64_t *tokens,
+                   const void *const *datas, const size_t *sizes, size_t n)
+{
+    zr_assert (self && tokens && datas && sizes);
+    zr_assert (self->outstanding <= self->submit_max);
+    if (n < 1 || n > ZRAFT_SUBMIT_MANY_MAX)
         return ZRAFT_EINVAL;
+    if (n > self->submit_max - self->outstanding)
+        return ZRAFT_EAGAIN;            /* back-pressure (zraft.h) */
     zr_blob_t *blob = NULL;
     zframe_t *size_frame = NULL;
     int rc = s_pack (datas, sizes, n, &blob, &size_frame);
     if (rc != 0)
         return rc;
+    zframe_t *token_frame = zframe_new (tokens, n * sizeof (uint64_t));
+    zr_assert (token_frame);
     /* Ownership of the blob passes to the node with the send. */
     zr_handoff_send (blob);
-    if (s_request (self, ZR_NODE_PROPOSE, blob, size_frame) != 0) {
+    rc = s_request (self, ZR_NODE_SUBMIT, blob, size_frame, token_frame);
+    zframe_destroy (&size_frame);
+    zframe_destroy (&token_frame);
+    if (rc != 0) {
         zr_blob_unref (&blob);
-        zframe_destroy (&size_frame);
         return ZRAFT_ESHUTDOWN;
     }
-    zframe_destroy (&size_frame);
-    rc = ZRAFT_ESHUTDOWN;
-    uint64_t i = 0, t = 0;
-    uint32_t l = 0;
-    if (s_reply (self, ZR_NODE_PROPOSE, &rc, &i, &t, &l) != 0)
+    self->outstanding += (uint32_t) n;
+    return 0;
+}
+
+int
+zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
+             int flags)
+{
+    zr_assert (self);
+    zr_assert (data || size == 0);
+    zr_assert (self->outstanding <= self->submit_max);
+    if (!self->has_query || (flags & ~ZRAFT_QUERY_STALE) != 0)
+        return ZRAFT_EINVAL;
+    if (size > ZRAFT_ENTRY_BYTES_MAX)
+        return ZRAFT_ETOOBIG;
+    if (self->outstanding == self->submit_max)
+        return ZRAFT_EAGAIN;
+    zframe_t *frame = zframe_new (data, size);
+    zr_assert (frame);
+    int rc = s_request (self, ZR_NODE_QUERY, token, frame, (uint32_t) flags);
+    zframe_destroy (&frame);
+    if (rc != 0)
         return ZRAFT_ESHUTDOWN;
-    if (first)
-        *first = i;
-    if (term)
-        *term = t;
-    if (leader)
-        *leader = l;
-    return rc;
+    self->outstanding++;
+    return 0;
 }
 
 zsock_t *
@@ -392,40 +492,117 @@ zraft_events (zraft_t *self)
     return self->events;
 }
 
-int
-zraft_applied_recv (zraft_t *self, zraft_applied_t *run)
+/* Hands out the next result of the batch held. */
+static void
+s_batch_next (zraft_t *self, zraft_event_t *event)
 {
-    zr_assert (self && run);
-    memset (run, 0, sizeof *run);
-    zmsg_t *msg = zmsg_recv (self->events);
-    if (!msg)
-        return -1;
-    zr_assert (zmsg_size (msg) == 4);
-    zframe_t *verb = zmsg_first (msg);
-    zframe_t *first = zmsg_next (msg);
-    zframe_t *last = zmsg_next (msg);
-    zframe_t *terms = zmsg_next (msg);
-    zr_assert (zframe_streq (verb, "APPLIED") && terms);
-    zr_handoff_recv (zframe_data (terms));  /* the applier wrote it */
-    zr_assert (zframe_size (first) == 8 && zframe_size (last) == 8);
-    memcpy (&run->first, zframe_data (first), 8);
-    memcpy (&run->last, zframe_data (last), 8);
-    zr_assert (run->last >= run->first);
-    size_t n = (size_t) (run->last - run->first + 1);
-    zr_assert (zframe_size (terms) == n * sizeof (uint64_t));
-    run->terms = (uint64_t *) malloc (n * sizeof (uint64_t));
-    zr_assert (run->terms);
-    memcpy (run->terms, zframe_data (terms), n * sizeof (uint64_t));
-    zmsg_destroy (&msg);
+    const zr_result_t *items = (const zr_result_t *) zframe_data (self->batch);
+    size_t n = zframe_size (self->batch) / sizeof (zr_result_t);
+    zr_assert (self->batch_next < n);
+    const zr_result_t *r = &items [self->batch_next++];
+    zr_handoff_recv (r->data);
+    event->type = ZRAFT_EVENT_RESULT;
+    event->token = r->token;
+    event->status = r->status;
+    event->index = r->index;
+    event->term = r->term;
+    event->leader = r->leader;
+    event->data = r->data;
+    event->size = (size_t) r->size;
+    zr_assert (self->outstanding > 0);  /* the node answers each token once */
+    self->outstanding--;
+    if (self->batch_next == n)
+        zframe_destroy (&self->batch);
+}
+
+/* Receives one message from the events socket within timeout_ms (-1:
+   no limit), again if a signal cuts the wait short. Returns the verb
+   (msg filled), or ZRAFT_EAGAIN, or ZRAFT_ESHUTDOWN. */
+static int
+s_events_recv (zraft_t *self, zr_verb_msg_t *msg, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
+    while (true) {
+        int wait = -1;
+        if (deadline != INT64_MAX) {
+            int64_t left = deadline - zclock_mono ();
+            wait = left > 0 ? (int) left : 0;
+        }
+        zsock_set_rcvtimeo (self->events, wait);
+        errno = 0;
+        int verb = zr_verb_recv (self->events, zr_events_verbs, msg);
+        if (verb >= 0)
+            return verb;
+        int err = zmq_errno ();
+        if (err == EAGAIN)
+            return ZRAFT_EAGAIN;
+        if (err != EINTR)
+            return ZRAFT_ESHUTDOWN;
+    }
+}
+
+int
+zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
+{
+    zr_assert (self && event);
+    memset (event, 0, sizeof *event);
+    if (self->batch) {
+        s_batch_next (self, event);
+        return 0;
+    }
+    zr_verb_msg_t msg;
+    int verb = s_events_recv (self, &msg, timeout_ms);
+    if (verb < 0)
+        return verb;
+    if (verb == ZR_EVENTS_RESULTS) {
+        zframe_t *frame = msg.args [0].f;
+        zr_assert (frame && zframe_size (frame) > 0
+                   && zframe_size (frame) % sizeof (zr_result_t) == 0);
+        self->batch = frame;
+        self->batch_next = 0;
+        msg.args [0].f = NULL;
+        s_batch_next (self, event);
+    }
+    else {
+        zr_assert (verb == ZR_EVENTS_ROLE);
+        event->type = ZRAFT_EVENT_ROLE;
+        event->role = (zraft_role_t) msg.args [0].u;
+        event->term = msg.args [1].u;
+        event->leader = (uint32_t) msg.args [2].u;
+        /* The node sends the next ROLE once it knows this one was read. */
+        s_request (self, ZR_NODE_RECEIVED);
+    }
+    zr_verb_msg_reset (&msg);
     return 0;
 }
 
 void
-zraft_applied_release (zraft_applied_t *run)
+zraft_event_release (zraft_event_t *event)
 {
-    zr_assert (run);
-    free (run->terms);
-    memset (run, 0, sizeof *run);
+    zr_assert (event);
+    free (event->data);
+    memset (event, 0, sizeof *event);
+}
+
+int
+zraft_wait_leader (zraft_t *self, int timeout_ms, uint32_t *leader)
+{
+    zr_assert (self);
+    if (s_request (self, ZR_NODE_WAIT, timeout_ms < 0 ? -1 : timeout_ms) != 0)
+        return ZRAFT_ESHUTDOWN;
+    int rc = ZRAFT_ESHUTDOWN;
+    uint32_t who = 0;
+    if (s_reply (self, ZR_NODE_WAIT, &rc, &who) != 0)
+        return ZRAFT_ESHUTDOWN;
+    if (leader)
+        *leader = who;
+    return rc;
+}
+
+void
+zraft_log_set (int level, zraft_log_fn *fn, void *arg)
+{
+    zr_logger_set (level, fn, arg);
 }
 
 int

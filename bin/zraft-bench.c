@@ -8,8 +8,9 @@
     all, then loads it for warm-up + duration seconds:
 
     - closed loop (--inflight W): W proposals are kept pending; whenever
-      some complete, every free slot is refilled in one zraft_propose_many
-      call (one round trip to the node, one batch to disk and followers);
+      some complete, every free slot is refilled in one zraft_submit_many
+      call (one message to the node, not waited for; one batch to disk and
+      followers);
     - open loop (--rate R): proposal k is due at t0 + k / R. Due proposals
       are sent in one batch as soon as the loop can, and each one's latency
       runs from its intended time, not from when it was sent, so a stalled
@@ -17,10 +18,9 @@
       ZB_OUTSTANDING_MAX are outstanding: due proposals wait (their latency
       running) while the cap is hit, and the report says how often.
 
-    A proposal is done when a server applies its index: committed if the
-    applied term matches, lost if another leader overwrote it. In-process,
-    the first server to report the index completes it; with --procs, the
-    loading process's own server does (the leader, normally the first).
+    A proposal is done when its RESULT event comes back, with its token,
+    from the server it was submitted to (the leader): committed once that
+    server applied it, lost if another leader's entry took its index.
     Latencies of the proposals completed in the measured window go into a
     log-linear histogram (bench/histogram.h: fixed memory, <= 0.4% error),
     so memory is bounded whatever the duration. The report, in the style of

@@ -5,12 +5,25 @@
     with an election timer, a persister (write-ahead log), an applier and
     one replicator per peer, each on its own thread. Peers talk over tcp
     (ZeroMQ ROUTER/DEALER, msgpack RPCs). The application supplies a state
-    machine as a callback, proposes commands on the leader, and learns that
-    its proposals were applied through a pollable socket.
+    machine as callbacks, submits commands with tokens of its own, and
+    receives, through one pollable socket, a RESULT event per submission
+    (the state machine's answer, with the token) and ROLE events.
 
     Threading: a zraft_t is used from one application thread at a time
-    (like every czmq class). The apply callback runs on the applier's
-    thread, in index order, one call per committed command.
+    (like every czmq class). The state machine's callbacks run on the
+    applier's thread, in log order. No call blocks on the cluster: a
+    submission or a query is queued and answered by an event; only
+    zraft_wait_leader waits, and only as long as asked.
+
+    Back-pressure: at most config.submit_max submissions and queries are
+    outstanding on a handle (accepted, their RESULT not yet received by
+    zraft_recv); past that, zraft_submit and zraft_query return
+    ZRAFT_EAGAIN at once. That bound sizes every queue between the
+    application and the server's threads, so none grows without limit
+    and none ever blocks a sender.
+
+    Logging: the library writes nothing on stdout. Its lines go to stderr
+    (level NOTICE and above) or wherever zraft_log_set sends them.
     =========================================================================
 */
 #ifndef ZRAFT_H_INCLUDED
@@ -28,15 +41,27 @@ extern "C" {
 #define ZRAFT_NODES_MAX 9               /* servers in one cluster */
 #define ZRAFT_ENTRY_BYTES_MAX (1u << 20) /* payload of one proposal */
 
-/* Errors returned by the functions below (negative). */
+/* Errors returned by the functions below (negative), and the status of
+   a RESULT event. */
 #define ZRAFT_ENOMEM (-1)               /* out of memory */
-#define ZRAFT_EINVAL (-2)               /* invalid argument */
-#define ZRAFT_ETOOBIG (-4)              /* proposal over ZRAFT_ENTRY_BYTES_MAX */
-#define ZRAFT_ENOTLEADER (-8)           /* not the leader; see *leader */
+#define ZRAFT_EINVAL (-2)               /* invalid argument; RESULT of a
+                                           query: fsm.query refused it */
+#define ZRAFT_ETOOBIG (-4)              /* command over ZRAFT_ENTRY_BYTES_MAX */
+#define ZRAFT_ENOTLEADER (-8)           /* not the leader; the leader's id is
+                                           in event.leader (0 if unknown) */
 #define ZRAFT_EIO (-10)                 /* the disk failed; node stopped acking */
-#define ZRAFT_ESHUTDOWN (-11)           /* the node is shutting down */
+#define ZRAFT_ESHUTDOWN (-11)           /* the node is shutting down; as a
+                                           RESULT: it stopped before knowing
+                                           the outcome */
 #define ZRAFT_EBUSY (-12)               /* busy, retry: a leadership transfer is
                                            under way, or the disk is behind */
+#define ZRAFT_EAGAIN (-16)              /* submit_max outstanding, or no event
+                                           within the timeout: retry later */
+#define ZRAFT_ELOST (-17)               /* another leader's entry took the
+                                           index: certainly not applied */
+#define ZRAFT_ETIMEDOUT (-18)           /* zraft_wait_leader: no leader in time */
+#define ZRAFT_EUNKNOWN (-19)            /* outcome unknown: a snapshot from the
+                                           leader covered the index (below) */
 
 typedef enum {
     ZRAFT_FOLLOWER = 0,
@@ -73,7 +98,12 @@ typedef struct {
     uint64_t snapshot_bytes;            /* log payload bytes; default 32 MiB; 0 = not by size */
     uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 32,768 */
     uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, 4 KiB..4 MiB; default 1 MiB */
+    uint32_t submit_max;                /* submissions + queries outstanding on
+                                           the handle, 1..ZRAFT_SUBMIT_MAX_MAX;
+                                           default 4096 */
 } zraft_config_t;
+
+#define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
 
 /* Fills config with the defaults above and no servers. */
 void zraft_config_defaults (zraft_config_t *config);
@@ -83,7 +113,18 @@ void zraft_config_defaults (zraft_config_t *config);
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored
-   (from index 1 without one). data is valid only during the call.
+   (from index 1 without one). data is valid only during the call. It
+   may set *result to a buffer allocated with malloc, of *result_size
+   bytes (at most ZRAFT_RESULT_BYTES_MAX): the library hands it to the
+   submitter in its RESULT event if the command was submitted on this
+   server, and frees it otherwise. *result is NULL and *result_size 0 on
+   entry; leaving them so is fine. A result over the limit is freed and
+   logged, and the RESULT carries no data.
+
+   query (optional) answers a read (zraft_query) between two applies,
+   from the state as it is: it returns 0 and may set *result as apply
+   does, or returns -1 to refuse the read (its RESULT then has status
+   ZRAFT_EINVAL). data is valid only during the call.
 
    snapshot (optional) captures the state as of the last applied index:
    it returns the state as one buffer the application allocated with
@@ -95,9 +136,14 @@ void zraft_config_defaults (zraft_config_t *config);
    start when the data directory holds a snapshot, and whenever a leader
    sends one. It returns 0, or -1 if it cannot use them: the node then
    stops acknowledging (as on a disk error) and says why in its log. */
+#define ZRAFT_RESULT_BYTES_MAX (1u << 20)
+
 typedef struct {
     void (*apply) (void *arg, uint64_t index, uint64_t term,
-                   const void *data, size_t size);
+                   const void *data, size_t size, void **result,
+                   size_t *result_size);
+    int (*query) (void *arg, const void *data, size_t size, void **result,
+                  size_t *result_size);
     int (*snapshot) (void *arg, uint64_t index, void **data, size_t *size);
     int (*restore) (void *arg, uint64_t index, const void *data, size_t size);
     void *arg;                          /* passed to every callback */
@@ -106,7 +152,7 @@ typedef struct {
 typedef struct _zraft_t zraft_t;
 
 /* Creates and starts a server: recovers its log from data_dir, binds its
-   endpoint, starts its actors. Returns NULL (and logs why through zsys)
+   endpoint, starts its actors. Returns NULL (and logs why, zraft_log_set)
    on an invalid configuration, a log it cannot read or that is corrupt,
    or an endpoint it cannot bind. Caller owns the result and must destroy
    it. fsm is copied; fsm->apply may be NULL. */
@@ -116,52 +162,125 @@ zraft_t *zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm);
    was acknowledged is already durable). NULLs *self_p; idempotent. */
 void zraft_destroy (zraft_t **self_p);
 
-/* Proposes a command (size bytes, copied). On success returns 0 and sets
-   *index and *term: the command is committed when an applied run reports
-   that index with that term. Errors: ZRAFT_ENOTLEADER (*leader is the
-   leader's id if known, else 0), ZRAFT_EBUSY (leadership is being
-   transferred: retry on the new leader; or back-pressure: the disk is
-   behind, so many writes are waiting for it that new proposals are
-   refused until it catches up: retry after a moment), ZRAFT_ETOOBIG,
-   ZRAFT_EIO, ZRAFT_ENOMEM.
-   index, term and leader may be NULL. */
-int zraft_propose (zraft_t *self, const void *data, size_t size,
-                   uint64_t *index, uint64_t *term, uint32_t *leader);
+/* Submits a command (size bytes, copied) under the caller's token, and
+   returns at once. 0: queued, and exactly one ZRAFT_EVENT_RESULT with
+   this token will follow: status 0 once this server applied it (index
+   and term say where, data holds apply's result; none if a snapshot
+   from the leader brought it here instead), or ZRAFT_ENOTLEADER
+   (event.leader: the leader's id if known), ZRAFT_EBUSY (a leadership
+   transfer is under way, or the disk is behind: retry after a moment),
+   ZRAFT_EIO (the disk failed), ZRAFT_ELOST (appended, then another
+   leader's entry took its index: certainly not applied), ZRAFT_EUNKNOWN
+   (appended, then this server, far behind, received a snapshot from a
+   later leader that covers the index: it may or may not be in it), or
+   ZRAFT_ESHUTDOWN (the node stopped first; zraft_destroy drops the
+   events still queued). Tokens are the caller's, not interpreted; reuse
+   one only once its RESULT arrived if it must stay unambiguous.
+   Refused at once, with nothing queued: ZRAFT_EAGAIN (submit_max
+   submissions and queries are outstanding: receive events first),
+   ZRAFT_ETOOBIG (size over ZRAFT_ENTRY_BYTES_MAX), ZRAFT_ESHUTDOWN. */
+int zraft_submit (zraft_t *self, uint64_t token, const void *data, size_t size);
 
-/* Proposes n commands in one call: one round trip to the node, and they
-   travel to the followers and the disk in one batch. datas[i] holds
-   sizes[i] bytes (copied). All or nothing: on success returns 0, and the
-   commands take consecutive indexes *first .. *first + n - 1 in term
-   *term. n is 1..ZRAFT_PROPOSE_MAX and the total size at most
-   ZRAFT_PROPOSE_BYTES_MAX. Errors as zraft_propose, plus ZRAFT_EINVAL for
-   n or a total out of range. first, term and leader may be NULL. */
-#define ZRAFT_PROPOSE_MAX 4096
-#define ZRAFT_PROPOSE_BYTES_MAX (8u << 20)
-int zraft_propose_many (zraft_t *self, const void *const *datas,
-                        const size_t *sizes, size_t n, uint64_t *first,
-                        uint64_t *term, uint32_t *leader);
+/* Submits n commands in one call: one message to the node, and they
+   travel to the followers and the disk in one batch, at consecutive
+   indexes when accepted. datas[i] holds sizes[i] bytes (copied), under
+   tokens[i]. All or nothing at submission: 0 and n RESULT events follow
+   (one per token; a refusal by the node, such as ZRAFT_ENOTLEADER, comes
+   for each), or an error and none. n is 1..ZRAFT_SUBMIT_MANY_MAX and the
+   total size at most ZRAFT_SUBMIT_BYTES_MAX (else ZRAFT_EINVAL); the
+   other errors are zraft_submit's, ZRAFT_EAGAIN when n more would pass
+   submit_max. */
+#define ZRAFT_SUBMIT_MANY_MAX 4096
+#define ZRAFT_SUBMIT_BYTES_MAX (8u << 20)
+int zraft_submit_many (zraft_t *self, const uint64_t *tokens,
+                       const void *const *datas, const size_t *sizes, size_t n);
 
-/* A socket that becomes readable when a run of entries was applied on
-   this server; add it to a zpoller, then call zraft_applied_recv. */
+/* A read through fsm.query, answered by a ZRAFT_EVENT_RESULT with the
+   token. flags 0: linearizable, by ReadIndex (Raft thesis §6.4): this
+   server, which must be the leader (else the RESULT is
+   ZRAFT_ENOTLEADER with the leader's id), confirms with a heartbeat
+   round that it still leads, then runs the query once it applied every
+   entry up to the read index (its commit index at the request); the
+   RESULT's index is the read index and term the leader's term. Reads
+   arriving together share one round, and no log entry is written.
+   ZRAFT_QUERY_STALE: runs on this server after what it has already
+   been handed to apply, leader or not, without asking anyone: it may
+   miss writes the cluster committed; the RESULT's index and term are
+   those of the last entry applied. Status 0 (the query ran: data holds
+   its result), ZRAFT_EINVAL (fsm.query refused), ZRAFT_ENOTLEADER (also
+   when the leader stepped down before confirming), ZRAFT_EBUSY (too many
+   reads pending on the leader), ZRAFT_EIO or ZRAFT_ESHUTDOWN. Returns 0
+   (queued), or at once:
+   ZRAFT_EAGAIN (as zraft_submit), ZRAFT_ETOOBIG (size over
+   ZRAFT_ENTRY_BYTES_MAX), ZRAFT_EINVAL (no fsm.query, or unknown flags),
+   ZRAFT_ESHUTDOWN. data (size bytes) is copied. */
+#define ZRAFT_QUERY_STALE 1
+int zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
+                 int flags);
+
+typedef enum {
+    ZRAFT_EVENT_RESULT = 1,             /* a submission's or a query's outcome */
+    ZRAFT_EVENT_ROLE = 2                /* role, term or leader changed */
+} zraft_event_type_t;
+
+typedef struct {
+    zraft_event_type_t type;            /* which event */
+    uint64_t token;                     /* RESULT: the submitter's token */
+    int status;                         /* RESULT: 0 or a ZRAFT_E* code (above) */
+    uint64_t index;                     /* RESULT: the entry's index (also for
+                                           ELOST and EUNKNOWN), or the query's
+                                           read index */
+    uint64_t term;                      /* RESULT: the entry's term, or the
+                                           query's; ROLE: the current term */
+    uint32_t leader;                    /* ROLE: leader's id (0 unknown);
+                                           RESULT ENOTLEADER: the hint */
+    zraft_role_t role;                  /* ROLE: this server's new role */
+    void *data;                         /* RESULT: apply's or query's result,
+                                           owned by the caller (NULL if none) */
+    size_t size;                        /* its bytes */
+} zraft_event_t;
+
+/* A socket that polls readable when events wait: add it to a zpoller
+   or zmq_poll, then call zraft_recv with timeout 0 until it returns
+   ZRAFT_EAGAIN (the handle may hold several events received at once, so
+   the socket alone does not say that all were taken). Do not read it
+   directly. */
 zsock_t *zraft_events (zraft_t *self);
 
-/* One run of applied entries: indexes first..last and the term of each
-   (terms[i] is the term of index first + i). A proposal (index, term) is
-   done when a run covers index: it succeeded if the terms match, and was
-   lost to another leader if they differ. */
-typedef struct {
-    uint64_t first;                     /* first index of the run */
-    uint64_t last;                      /* last index of the run */
-    uint64_t *terms;                    /* owned; freed by zraft_applied_release */
-} zraft_applied_t;
+/* Takes the next event: 0 with *event filled (the caller releases it
+   with zraft_event_release), ZRAFT_EAGAIN if none came within
+   timeout_ms (0: do not wait; -1: no limit), or ZRAFT_ESHUTDOWN if the
+   node is gone. ROLE events are coalesced: a change that happens while
+   one is still unread is reported when it has been read (with the state
+   then), so they say where the server stands, not every step; a leader
+   change always ends in an event with the latest state. Receiving a
+   RESULT makes room for one more submission (submit_max). */
+int zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms);
 
-/* Receives one run (blocking; poll zraft_events first to avoid waiting).
-   Returns 0, or -1 if interrupted or the node is gone. The caller
-   releases run with zraft_applied_release. */
-int zraft_applied_recv (zraft_t *self, zraft_applied_t *run);
+/* Frees event->data (free()) and zeroes the event. Idempotent. */
+void zraft_event_release (zraft_event_t *event);
 
-/* Frees what zraft_applied_recv put in run. */
-void zraft_applied_release (zraft_applied_t *run);
+/* Waits until this server knows a leader (itself included): 0 and
+   *leader set (leader may be NULL), ZRAFT_ETIMEDOUT after timeout_ms
+   (-1: no limit), or ZRAFT_ESHUTDOWN. The node answers when it learns
+   one: no polling. */
+int zraft_wait_leader (zraft_t *self, int timeout_ms, uint32_t *leader);
+
+/* Library logging, process-wide: lines at or above level go to fn(arg,
+   level, line) (serialised, from the library's threads: fn must be
+   thread-safe toward the application and must not call zraft_log_set),
+   or to stderr if fn is NULL. The default is stderr at ZRAFT_LOG_NOTICE.
+   When it returns, the previous fn is no longer called. Each line starts
+   with the server's id ("n2 node: ...") where it concerns one. */
+enum {
+    ZRAFT_LOG_ERROR,                    /* a server cannot continue correctly */
+    ZRAFT_LOG_WARNING,                  /* a peer, the disk or a client misbehaves */
+    ZRAFT_LOG_NOTICE,                   /* role, term, leader; start and stop */
+    ZRAFT_LOG_INFO,                     /* periodic statistics */
+    ZRAFT_LOG_DEBUG                     /* per RPC */
+};
+typedef void (zraft_log_fn) (void *arg, int level, const char *line);
+void zraft_log_set (int level, zraft_log_fn *fn, void *arg);
 
 typedef struct {
     zraft_role_t role;                  /* this server's role */
@@ -200,7 +319,7 @@ int zraft_status (zraft_t *self, zraft_status_t *status);
 int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
 
 /* Leadership transfer (thesis §3.10): the leader stops accepting
-   proposals (ZRAFT_EBUSY), brings peer up to date and tells it to start
+   submissions (their RESULT: ZRAFT_EBUSY), brings peer up to date and tells it to start
    an election at once. Returns 0 when the transfer started (watch
    zraft_status for the new leader), ZRAFT_ENOTLEADER, ZRAFT_EINVAL (not
    a peer) or ZRAFT_EBUSY (a transfer is under way). A transfer that has

@@ -95,6 +95,8 @@ zr_core_become_follower (zr_core_t *self, zr_term_t term, zr_id_t leader,
                 || leader != self->leader;
     if (self->role != ZR_ROLE_FOLLOWER)
         zr_core_reset_election_timer (self, now_ms);
+    if (self->role == ZR_ROLE_LEADER)
+        zr_read_step_down (self);                                     /* (14) */
     zr_core_set_term (self, term);
     self->role = ZR_ROLE_FOLLOWER;
     self->leader = leader;
@@ -180,6 +182,7 @@ zr_core_destroy (zr_core_t **self_p)
     for (uint32_t i = 0; i < self->n_chunks; i++)
         zr_blob_unref (&self->chunks [i].blob);
     free (self->chunks);
+    zr_read_clear (self);
     free (self);
     *self_p = NULL;
 }
@@ -394,9 +397,16 @@ zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms)
 {
     zr_assert (self && ready);
     zr_assert (!ready->msgs && !ready->msgs_synced && !ready->entries
-               && !ready->committed && !ready->chunks);
-    if (self->role == ZR_ROLE_LEADER)
+               && !ready->committed && !ready->chunks && !ready->reads
+               && !ready->reads_failed);
+    /* (14): reads recorded since the last Ready start one round, which
+       reaches every follower now, on entries or in a heartbeat. */
+    if (self->role == ZR_ROLE_LEADER) {
+        bool round = zr_read_round_start (self);
         zr_replication_all (self, now_ms, false);
+        if (round)
+            zr_read_round_send (self, now_ms);
+    }
     ready->hs_changed = self->hs_dirty;
     ready->term = self->term;
     ready->vote = self->vote;
@@ -410,6 +420,7 @@ zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms)
     self->compacted = 0;
     s_ready_entries (self, ready);
     s_ready_committed (self, ready);
+    zr_read_ready (self, ready);
     /* (1): after a hard-state change nothing leaves before it is durable. */
     if (ready->hs_changed) {
         for (uint32_t i = 0; i < self->out.count; i++)
@@ -439,6 +450,8 @@ zr_ready_release (zr_ready_t *ready)
     for (uint32_t i = 0; ready->chunks && i < ready->n_chunks; i++)
         zr_blob_unref (&ready->chunks [i].blob);
     free (ready->chunks);
+    free (ready->reads);
+    free (ready->reads_failed);
     memset (ready, 0, sizeof *ready);
 }
 
@@ -588,8 +601,11 @@ zr_core_check (const zr_core_t *self)
         zr_assert (zr_log_term (&self->log, i - 1) <= zr_log_term (&self->log, i));
     if (self->role == ZR_ROLE_LEADER)
         for (uint32_t i = 0; i < self->config.n_servers; i++) {
-            const zr_progress_t *pr = &self->progress [self->config.servers [i]];
+            zr_id_t id = self->config.servers [i];
+            const zr_progress_t *pr = &self->progress [id];
             zr_assert (pr->match < pr->next);
             zr_assert (pr->next <= last + 1);
+            zr_assert (self->round_acked [id] <= self->round);     /* (14) */
         }
+    zr_read_check (self);
 }

@@ -63,6 +63,26 @@
        its log otherwise; it hands nothing more to apply until the caller
        says the snapshot is durable and restored (zr_core_installed), so
        the state machine never goes backwards and never skips.
+    14. ReadIndex (thesis §6.4): a linearizable read goes through no log
+       entry. The leader records the request (zr_core_read_index) with
+       its commit index as read index, once it has committed an entry of
+       its own term (the no-op of 8); until then the request waits and
+       takes the commit index of that moment. The leader then confirms
+       it still leads: every AppendEntries carries its heartbeat round,
+       followers echo the round in their replies, and the reads that
+       arrived since the last Ready raise the round by one together (one
+       round per Ready, whatever the number of reads, sent to every
+       follower at once). A read is confirmed when a majority, leader
+       included, echoed its round or a later one: each of them took an
+       AppendEntries of this term sent after the read arrived, so no
+       newer leader had been elected then. Rounds never decrease and a
+       follower echoes one only to an AppendEntries of its own term, so
+       no reply from before the request confirms it. Confirmed reads
+       leave in ready->reads, in arrival order; the caller serves one
+       once it has applied its index. A leader that stops leading fails
+       its unconfirmed reads (ready->reads_failed). A leadership
+       transfer does not stop reads: the leader still confirms each one.
+       Without reads, no message is added to the usual traffic.
 
     Roles:
                  timeout               majority of votes
@@ -118,6 +138,16 @@ typedef struct {
     bool reset;                         /* last: the log was emptied (13) */
 } zr_chunk_t;
 
+/* A read confirmed by ReadIndex (Invariant 14). */
+typedef struct {
+    uint64_t ctx;                       /* the caller's, from zr_core_read_index */
+    zr_index_t index;                   /* the read index: serve the read
+                                           once applied >= index */
+} zr_read_t;
+
+/* Reads pending on one leader, confirmed or not (Invariant 14). */
+#define ZR_READS_MAX 65536
+
 /* Effects collected by zr_core_ready. Every array is owned by the caller,
    who moves what it uses out (NULLing the field) and releases the rest
    with zr_ready_release. */
@@ -139,6 +169,13 @@ typedef struct {
     uint32_t n_chunks;
     zr_index_t compact;                 /* the log forgot entries up to here:
                                            storage may drop them (0: no news) */
+    zr_read_t *reads;                   /* reads confirmed, in arrival order:
+                                           serve each once applied >= index (14) */
+    uint32_t n_reads;
+    uint64_t *reads_failed;             /* ctxs of reads that will never be
+                                           confirmed: this server stopped
+                                           leading first (answer ZR_ENOTLEADER) */
+    uint32_t n_reads_failed;
 } zr_ready_t;
 
 /* Frees whatever zr_ready_t still holds and zeroes it. */
@@ -201,6 +238,21 @@ int zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms);
 int zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
                      uint32_t size, zr_index_t *index, zr_term_t *term);
 
+/* Records a linearizable read, ReadIndex (Invariant 14): the leader
+   confirms it still leads with a heartbeat round sent after this call
+   (one round for every read recorded before the next zr_core_ready),
+   then a Ready returns {ctx, index} in ready->reads: the caller runs the
+   read once its state machine has applied index. If this server stops
+   leading before that, ctx comes back in ready->reads_failed instead;
+   either way exactly once (zr_core_destroy drops pending reads: the
+   caller answers them). ctx is the caller's and is not interpreted.
+   Accepted during a leadership transfer. Returns 0; ZR_ENOTLEADER when
+   this server is not the leader (no forwarding; see zr_core_leader);
+   ZR_EBUSY when ZR_READS_MAX reads are pending (confirmed ones count
+   until the next Ready hands them out); ZR_ENOMEM. now_ms is the time
+   of the request (traces). */
+int zr_core_read_index (zr_core_t *self, uint64_t ctx, uint64_t now_ms);
+
 /* The persister made the log durable up to entry index of term term (and
    every hard state queued before it). Ignored if the log no longer holds
    that entry (it was truncated meanwhile). */
@@ -233,7 +285,8 @@ void zr_core_installed (zr_core_t *self, zr_index_t index);
 
 /* Moves all pending effects into *ready (which must be zeroed or
    released). The leader packs new entries into AppendEntries here, so
-   entries proposed between two calls travel in the same batch. */
+   entries proposed between two calls travel in the same batch, and the
+   reads recorded between two calls share one heartbeat round (14). */
 void zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms);
 
 /* Read-only state. */

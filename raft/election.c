@@ -46,6 +46,7 @@ s_become_leader (zr_core_t *self, uint64_t now_ms)
     self->role = ZR_ROLE_LEADER;
     self->leader = self->config.id;
     self->transfer_to = 0;
+    zr_read_lead (self);                                              /* (14) */
     for (uint32_t i = 0; i < self->config.n_servers; i++)
         self->heard_ms [self->config.servers [i]] = now_ms;
     self->quorum_check_ms = now_ms + self->config.election_timeout_ms;

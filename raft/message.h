@@ -69,6 +69,11 @@ typedef struct {
     zr_index_t match_index;
     zr_term_t conflict_term;            /* term the follower holds at prev_index */
     zr_index_t conflict_index;          /* first index it holds of that term */
+    /* APPEND: the leader's heartbeat round when it sent this message
+       (ReadIndex, thesis §6.4; core.h Invariant 14). APPEND_REPLY: the
+       round of the APPEND it answers, or 0 when it answers an APPEND of
+       another term than its own (a stale leader's). */
+    uint64_t round;
     /* SNAPSHOT: last_index and last_term name the snapshot (its last
        included entry); the chunk's bytes go at snap_offset of a snapshot
        of snap_size bytes. The leader's core leaves chunk NULL with

@@ -18,6 +18,8 @@ s_append_message (zr_core_t *self, zr_id_t peer, zr_index_t next,
     msg->prev_index = next - 1;
     msg->prev_term = zr_log_term (&self->log, next - 1);
     msg->commit = self->commit;
+    msg->round = self->round;                                         /* (14) */
+    self->round_sent [peer] = self->round;
     uint64_t bytes = 0;
     zr_index_t end = next;
     while (end <= last && end - next < ZR_BATCH_ENTRIES_MAX) {
@@ -63,16 +65,26 @@ s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
         zr_core_push (self, &self->out, msg);
         sent = true;
     }
-    if (!sent && due) {
-        zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
-        msg->prev_index = pr->state == ZR_PROGRESS_REPLICATE ? pr->match : pr->next - 1;
-        if (msg->prev_index < self->log.offset)
-            msg->prev_index = self->log.offset;     /* the oldest we know */
-        msg->prev_term = zr_log_term (&self->log, msg->prev_index);
-        msg->commit = self->commit;
-        zr_progress_heartbeat_sent (pr, now_ms);
-        zr_core_push (self, &self->out, msg);
-    }
+    if (!sent && due)
+        zr_replication_heartbeat (self, peer, now_ms);
+}
+
+void
+zr_replication_heartbeat (zr_core_t *self, zr_id_t peer, uint64_t now_ms)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER && zr_core_is_peer (self, peer));
+    zr_progress_t *pr = &self->progress [peer];
+    zr_assert (pr->state != ZR_PROGRESS_SNAPSHOT);
+    zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
+    msg->prev_index = pr->state == ZR_PROGRESS_REPLICATE ? pr->match : pr->next - 1;
+    if (msg->prev_index < self->log.offset)
+        msg->prev_index = self->log.offset;         /* the oldest we know */
+    msg->prev_term = zr_log_term (&self->log, msg->prev_index);
+    msg->commit = self->commit;
+    msg->round = self->round;                                         /* (14) */
+    self->round_sent [peer] = self->round;
+    zr_progress_heartbeat_sent (pr, now_ms);
+    zr_core_push (self, &self->out, msg);
 }
 
 void
@@ -111,6 +123,8 @@ zr_replication_handle_append_reply (zr_core_t *self, const zr_message_t *msg,
     zr_progress_t *pr = &self->progress [msg->from];
     if (msg->match_index > zr_log_last_index (&self->log))
         return ZR_EMALFORMED;           /* claims entries we never sent */
+    if (zr_read_acked (self, msg->from, msg->round) != 0)
+        return ZR_EMALFORMED;           /* a round we never sent (14) */
     self->heard_ms [msg->from] = now_ms;                              /* (10) */
     if (msg->success) {
         if (zr_progress_acked (pr, msg->match_index)) {
@@ -203,6 +217,7 @@ zr_replication_handle_append (zr_core_t *self, const zr_message_t *msg,
     int heard = zr_core_heard_leader (self, msg, &reply, now_ms);
     if (heard <= 0)
         return heard;
+    reply->round = msg->round;          /* an APPEND of our term (14) */
     zr_index_t last = zr_log_last_index (&self->log);
     if (msg->prev_index > last) {
         reply->conflict_term = 0;       /* hint: our log is too short */

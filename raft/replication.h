@@ -15,6 +15,12 @@
    (or all at once if force). Leader only. */
 void zr_replication_all (zr_core_t *self, uint64_t now_ms, bool force);
 
+/* Sends peer (not in SNAPSHOT) an AppendEntries without entries, after
+   the entry it is known to hold (REPLICATE: match) or the one a probe
+   checks (PROBE: next - 1), with the commit index and the heartbeat
+   round (14). */
+void zr_replication_heartbeat (zr_core_t *self, zr_id_t peer, uint64_t now_ms);
+
 /* Times out lost AppendEntries and sends heartbeats (leader tick). */
 void zr_replication_tick (zr_core_t *self, uint64_t now_ms);
 

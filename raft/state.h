@@ -5,7 +5,7 @@
     does: election.c (votes, pre-votes, the up-to-date rule, check-quorum),
     replication.c (AppendEntries and its conflict hints), commit.c (the
     commit rule), transfer.c (leadership transfer), snapshot.c (log
-    compaction and InstallSnapshot). core.c keeps Step/Tick/Ready and the
+    compaction and InstallSnapshot), read.c (ReadIndex reads). core.c keeps Step/Tick/Ready and the
     accessors. This header is included by those files only: nothing
     outside raft/ sees the struct. The invariants it cites by number are
     the design notes of core.h.
@@ -19,6 +19,15 @@
 #define ZR_OUTBOX_MAX 65536             /* messages queued between Readies */
 #define ZR_APPLY_BATCH_MAX 256          /* entries handed to apply per Ready */
 #define ZR_CORE_CHUNK_BYTES (1u << 20)  /* default InstallSnapshot chunk */
+
+/* A read recorded by zr_core_read_index, until a Ready hands it out. */
+typedef struct {
+    uint64_t ctx;                       /* the caller's */
+    zr_index_t index;                   /* read index; 0 until the leader has
+                                           committed an entry of its term (14) */
+    uint64_t round;                     /* heartbeat round that confirms it */
+    bool failed;                        /* the leader stepped down first */
+} zr_read_wait_t;
 
 typedef struct {
     zr_message_t **items;               /* owned messages */
@@ -63,6 +72,17 @@ struct _zr_core_t {
     uint32_t n_chunks;                  /* chunks used */
     uint32_t chunks_capacity;           /* chunks allocated */
     zr_index_t compacted;               /* the log forgot up to here: next Ready */
+    uint64_t round;                     /* leader: last heartbeat round sent; never
+                                           decreases, for the core's life (14) */
+    bool round_due;                     /* leader: a read waits for round + 1 */
+    uint64_t round_acked [ZR_NODES_MAX + 1];    /* leader: highest round each
+                                           follower echoed in this term (14) */
+    uint64_t round_sent [ZR_NODES_MAX + 1];     /* leader: round of the last
+                                           AppendEntries sent to each follower */
+    zr_read_wait_t *reads;              /* reads not yet handed out, in arrival
+                                           order: failed ones first (14) */
+    uint32_t n_reads;                   /* reads used, <= ZR_READS_MAX */
+    uint32_t reads_capacity;            /* reads allocated */
 };
 
 /* Helpers shared by the rule files (defined in core.c). */
@@ -106,5 +126,6 @@ int zr_core_heard_leader (zr_core_t *self, const zr_message_t *msg,
 #include "commit.h"
 #include "transfer.h"
 #include "snapshot.h"
+#include "read.h"
 
 #endif

@@ -25,7 +25,7 @@ _Static_assert (ZR_CODEC_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
                 "the walker takes the codec's depth");
 
 /* Fields in a frame, by message type (the table in codec.h). */
-static const uint32_t s_fields [] = { 0, 7, 6, 9, 10, 7, 6, 5, 10, 9 };
+static const uint32_t s_fields [] = { 0, 7, 6, 10, 11, 7, 6, 5, 10, 9 };
 _Static_assert (sizeof s_fields / sizeof s_fields [0] == ZR_MSG_TYPE_MAX + 1,
                 "one field count per message type");
 #define S_HEAD_FIELDS 5             /* version, type, from, to, term */
@@ -242,15 +242,17 @@ s_decode_fields (const msgpack_object *field, zr_message_t *msg)
     case ZR_MSG_APPEND:
         if (!s_uint (&field [5], &msg->prev_index)
         ||  !s_uint (&field [6], &msg->prev_term)
-        ||  !s_uint (&field [7], &msg->commit))
+        ||  !s_uint (&field [7], &msg->commit)
+        ||  !s_uint (&field [8], &msg->round))
             return ZR_EMALFORMED;
-        return s_decode_entries (&field [8], msg);
+        return s_decode_entries (&field [9], msg);
     case ZR_MSG_APPEND_REPLY:
         if (!s_bool (&field [5], &msg->success)
         ||  !s_uint (&field [6], &msg->match_index)
         ||  !s_uint (&field [7], &msg->conflict_term)
         ||  !s_uint (&field [8], &msg->conflict_index)
-        ||  !s_uint (&field [9], &msg->last_index))
+        ||  !s_uint (&field [9], &msg->last_index)
+        ||  !s_uint (&field [10], &msg->round))
             return ZR_EMALFORMED;
         return 0;
     case ZR_MSG_SNAPSHOT:
@@ -379,7 +381,7 @@ s_frame_size (const zr_message_t *msg)
         bytes += 1 + s_uint_size (msg->match_index)
                + s_uint_size (msg->conflict_term)
                + s_uint_size (msg->conflict_index)
-               + s_uint_size (msg->last_index);
+               + s_uint_size (msg->last_index) + s_uint_size (msg->round);
     else
     if (msg->type == ZR_MSG_SNAPSHOT)
         bytes += s_uint_size (msg->last_index) + s_uint_size (msg->last_term)
@@ -390,7 +392,8 @@ s_frame_size (const zr_message_t *msg)
         bytes += s_uint_size (msg->last_index) + s_uint_size (msg->snap_offset) + 2;
     else {
         bytes += s_uint_size (msg->prev_index) + s_uint_size (msg->prev_term)
-               + s_uint_size (msg->commit) + s_array_head_size (msg->n_entries);
+               + s_uint_size (msg->commit) + s_uint_size (msg->round)
+               + s_array_head_size (msg->n_entries);
         for (uint32_t i = 0; i < msg->n_entries; i++) {
             const zr_entry_t *entry = &msg->entries [i];
             /* fixarray (3) and entry type are one byte each */
@@ -428,6 +431,7 @@ s_pack (msgpack_packer *pk, const zr_message_t *msg)
         rc |= msgpack_pack_uint64 (pk, msg->conflict_term);
         rc |= msgpack_pack_uint64 (pk, msg->conflict_index);
         rc |= msgpack_pack_uint64 (pk, msg->last_index);
+        rc |= msgpack_pack_uint64 (pk, msg->round);
     }
     else
     if (msg->type == ZR_MSG_SNAPSHOT) {
@@ -450,6 +454,7 @@ s_pack (msgpack_packer *pk, const zr_message_t *msg)
         rc |= msgpack_pack_uint64 (pk, msg->prev_index);
         rc |= msgpack_pack_uint64 (pk, msg->prev_term);
         rc |= msgpack_pack_uint64 (pk, msg->commit);
+        rc |= msgpack_pack_uint64 (pk, msg->round);
         rc |= msgpack_pack_array (pk, msg->n_entries);
         for (uint32_t i = 0; i < msg->n_entries; i++) {
             const zr_entry_t *entry = &msg->entries [i];

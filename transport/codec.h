@@ -17,10 +17,10 @@
     | VOTE (1)    | last_index, last_term                               | 7  |
     | VOTE_REPLY  | granted (bool)                                      | 6  |
     |   (2)       |                                                     |    |
-    | APPEND (3)  | prev_index, prev_term, commit,                      | 9  |
+    | APPEND (3)  | prev_index, prev_term, commit, round,               | 10 |
     |             |   [[entry_term, entry_type, data (bin)], ...]       |    |
-    | APPEND_REPLY| success (bool), match_index, conflict_term,         | 10 |
-    |   (4)       |   conflict_index, last_index                        |    |
+    | APPEND_REPLY| success (bool), match_index, conflict_term,         | 11 |
+    |   (4)       |   conflict_index, last_index, round                 |    |
     | PREVOTE (5) | last_index, last_term                               | 7  |
     | PREVOTE_    | granted (bool)                                      | 6  |
     |  REPLY (6)  |                                                     |    |
@@ -33,8 +33,11 @@
 
     version is ZR_CODEC_VERSION; from and to are server ids 1..ZR_NODES_MAX
     and differ; term >= 1. Entry indexes are implicit: entry i (0-based)
-    of an APPEND has index prev_index + 1 + i. Fields a type does not
-    carry decode as zero.
+    of an APPEND has index prev_index + 1 + i. round is the leader's
+    heartbeat round, echoed by the reply (ReadIndex, raft/core.h
+    Invariant 14): any unsigned integer. Fields a type does not carry
+    decode as zero. Version 2 added round to APPEND and APPEND_REPLY;
+    a version 1 frame is ZR_EVERSION.
 
     Semantic rules (checked by the decoder, asserted by the encoder, so a
     frame we encode always decodes):
@@ -74,7 +77,7 @@
 #ifndef ZR_CODEC_H_INCLUDED
 #define ZR_CODEC_H_INCLUDED
 
-#define ZR_CODEC_VERSION 1
+#define ZR_CODEC_VERSION 2
 /* Containers nested in one frame: frame, entry list, entry. */
 #define ZR_CODEC_DEPTH_MAX 3
 /* Objects nested in one frame, over all containers: a full APPEND plus

@@ -32,7 +32,7 @@ zr_peer_router_new (const char *endpoint)
            && zmq_errno () == EADDRINUSE && zclock_mono () < deadline)
         zclock_sleep (10);              /* back-off while it is released */
     if (rc < 0) {
-        zsys_error ("peer: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zr_error ("peer: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
     return sock;
@@ -54,7 +54,7 @@ zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint)
     zsock_set_reconnect_ivl (sock, 50);
     zsock_set_reconnect_ivl_max (sock, 1000);
     if (zsock_connect (sock, "%s", endpoint) < 0) {
-        zsys_error ("peer: cannot connect %s", endpoint);
+        zr_error ("peer: cannot connect %s", endpoint);
         zsock_destroy (&sock);
     }
     return sock;
@@ -122,8 +122,8 @@ zr_peer_warn (zr_peer_warn_t *limiter, zr_id_t self, const char *who,
     size_t shown = size < 16 ? size : 16;
     for (size_t i = 0; bytes && i < shown; i++)
         snprintf (hex + 2 * i, 3, "%02x", bytes [i]);
-    zsys_warning ("n%u %s: dropped frame (%s) size=%zu hex=%s%s suppressed=%llu",
-                  self, who, reason, size, hex, size > shown ? ".." : "",
-                  (unsigned long long) limiter->suppressed);
+    zr_warning ("n%u %s: dropped frame (%s) size=%zu hex=%s%s suppressed=%llu",
+                self, who, reason, size, hex, size > shown ? ".." : "",
+                (unsigned long long) limiter->suppressed);
     limiter->suppressed = 0;
 }

@@ -16,6 +16,7 @@
 
 #include "../raft/raft.h"
 #include "msgpack_walk.h"
+#include "logger.h"
 #include "codec.h"
 #include "client.h"
 #include "peer.h"

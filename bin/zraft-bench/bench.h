@@ -39,7 +39,8 @@
 #include <unistd.h>
 
 #define ZB_EX_INTERRUPTED 130           /* 128 + SIGINT, as shells report */
-#define ZB_OUTSTANDING_MAX 1000000u     /* open loop: outstanding at most */
+#define ZB_OUTSTANDING_MAX ZRAFT_SUBMIT_MAX_MAX   /* open loop: outstanding at
+                                           most (a handle's submit_max) */
 #define ZB_DIR_MAX 900                  /* --dir length bound */
 #define ZB_POLL_MS 5                    /* leader and verify poll period */
 #define ZB_LOOP_MS 10                   /* longest wait of a load loop */

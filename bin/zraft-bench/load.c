@@ -1,18 +1,11 @@
 /*  =========================================================================
-    load - the load generator and completion tracker
-
-    Keeps W proposals pending (closed loop, --inflight) or sends proposal
-    k at t0 + k / R (open loop, --rate, latency from the intended time),
-    on one leader at a time, and completes them from the applied runs of
-    any server: committed if the applied term matches, lost if another
-    leader overwrote the index. Latencies of the measured window go into
-    a histogram; memory is allocated once, sized by the flags.
+    load - the load generator and completion tracker (see load.h)
     =========================================================================
 */
 #include "bench.h"
 #include "load.h"
 
-#define S_DRAIN_MAX 1024                /* runs taken per socket per pass */
+#define S_DRAIN_MAX 65536               /* events taken per socket per pass */
 
 void
 zb_load_destroy (zb_load_t **self_p)
@@ -26,8 +19,17 @@ zb_load_destroy (zb_load_t **self_p)
     free (self->payload);
     free (self->datas);
     free (self->sizes);
+    free (self->tokens);
     free (self);
     *self_p = NULL;
+}
+
+uint64_t
+zb_load_outstanding_max (const zb_opts_t *opts)
+{
+    uint64_t seconds = (uint64_t) opts->warmup_s + opts->duration_s + 1;
+    uint64_t max = opts->rate ? opts->rate * seconds + 64 : opts->inflight;
+    return max > ZB_OUTSTANDING_MAX ? ZB_OUTSTANDING_MAX : max;
 }
 
 /* Returns a load for opts (borrowed), or NULL if out of memory. */
@@ -38,28 +40,25 @@ zb_load_new (const zb_opts_t *opts)
     if (!self)
         return NULL;
     self->opts = opts;
-    uint64_t seconds = (uint64_t) opts->warmup_s + opts->duration_s + 1;
-    self->outstanding_max = opts->rate ? opts->rate * seconds + 64
-                                       : opts->inflight;
-    if (self->outstanding_max > ZB_OUTSTANDING_MAX)
-        self->outstanding_max = ZB_OUTSTANDING_MAX;
+    self->outstanding_max = zb_load_outstanding_max (opts);
     uint64_t size = 1;
     while (size < 2 * self->outstanding_max + 64)
         size <<= 1;
     self->ring_mask = size - 1;
-    self->batch_max = ZRAFT_PROPOSE_BYTES_MAX / opts->entry_size;
-    if (self->batch_max > ZRAFT_PROPOSE_MAX)
-        self->batch_max = ZRAFT_PROPOSE_MAX;
+    self->batch_max = ZRAFT_SUBMIT_BYTES_MAX / opts->entry_size;
+    if (self->batch_max > ZRAFT_SUBMIT_MANY_MAX)
+        self->batch_max = ZRAFT_SUBMIT_MANY_MAX;
     if (opts->propose_batch && self->batch_max > opts->propose_batch)
         self->batch_max = opts->propose_batch;
     self->ring = (zb_pending_t *) calloc (size, sizeof (zb_pending_t));
     self->payload = (byte *) malloc (opts->entry_size);
     self->datas = (const void **) calloc (self->batch_max, sizeof (void *));
     self->sizes = (size_t *) calloc (self->batch_max, sizeof (size_t));
+    self->tokens = (uint64_t *) calloc (self->batch_max, sizeof (uint64_t));
     self->hist = zr_histogram_new ();
     self->stop_us = INT64_MAX;
     if (!self->ring || !self->payload || !self->datas || !self->sizes
-        || !self->hist) {
+        || !self->tokens || !self->hist) {
         zb_load_destroy (&self);
         return NULL;
     }
@@ -75,149 +74,147 @@ zb_load_new (const zb_opts_t *opts)
     return self;
 }
 
-/* Counts the pending proposals of the current term. */
-static void
-s_load_recount (zb_load_t *self)
-{
-    self->pending = 0;
-    for (uint64_t i = 0; i <= self->ring_mask; i++)
-        if (self->ring [i].index && self->ring [i].term == self->term)
-            self->pending++;
-    assert (self->pending <= self->outstanding_max);
-}
-
-/* Points the load at leader (NULL stops proposing) in term; a new term
-   counts as a leader change, and only its proposals count as pending. */
+/* Points the load at leader (NULL stops submitting) in term; a new
+   leader or term counts as a leader change, and only the submissions
+   made to it count as pending. */
 void
 zb_load_set_leader (zb_load_t *self, zraft_t *leader, uint64_t term)
 {
-    if (leader && term != self->term) {
-        if (self->term)
+    if (leader && (leader != self->leader || term != self->term)) {
+        if (self->term && term != self->term)
             self->term_changes++;
         self->term = term;
-        s_load_recount (self);
+        self->epoch++;
+        self->pending = 0;              /* the others' answers come later */
     }
     self->leader = leader;
+    self->refused = false;
     self->progress_us = zb_now_us ();
 }
 
-/* Records a proposal the leader accepted at (index, term), whose latency
-   runs from sent_us. Returns 0, or -1 after a message. */
-static int
-s_load_track (zb_load_t *self, uint64_t index, uint64_t term, int64_t sent_us)
+/* Takes the slot of a submission made now under a fresh token, whose
+   latency runs from sent_us. Returns the token. */
+static uint64_t
+s_load_track (zb_load_t *self, int64_t sent_us)
 {
-    if (index <= self->applied_seen) {
-        fprintf (stderr, "zraft-bench: propose returned index %" PRIu64
-                 " already applied (through %" PRIu64 ")\n", index,
-                 self->applied_seen);
-        return -1;
-    }
-    if (term != self->term) {           /* re-elected itself in a new term */
-        self->term_changes++;
-        self->term = term;
-        s_load_recount (self);
-    }
-    zb_pending_t *slot = &self->ring [index & self->ring_mask];
-    if (slot->index) {                  /* an old term's entry, overwritten */
+    uint64_t token = ++self->next_token;
+    zb_pending_t *slot = &self->ring [token & self->ring_mask];
+    if (slot->token) {                  /* an old leader's, never answered */
         self->lost++;
-        if (slot->term == self->term)
+        if (slot->epoch == self->epoch)
             self->pending--;
     }
-    *slot = (zb_pending_t) {index, term, sent_us};
+    *slot = (zb_pending_t) {token, self->epoch, sent_us};
     self->pending++;
     assert (self->pending <= self->outstanding_max);
     if (self->pending > self->outstanding_peak)
         self->outstanding_peak = self->pending;
-    self->last_index = index;           /* the newest term's, so it stays */
-    return 0;
+    return token;
 }
 
-/* Completes the pending proposals that run covers, past what any node
-   reported before (every node applies the same sequence). */
+/* Counts a committed submission: applied at index in term, sent at
+   sent_us. */
 static void
-s_load_complete (zb_load_t *self, const zraft_applied_t *run, int64_t now)
+s_load_committed (zb_load_t *self, const zraft_event_t *event, int64_t sent_us,
+                  int64_t now)
 {
-    assert (run->last >= run->first);
-    uint64_t from = run->first > self->applied_seen ? run->first
-                                                    : self->applied_seen + 1;
-    for (uint64_t index = from; index <= run->last; index++) {
-        zb_pending_t *slot = &self->ring [index & self->ring_mask];
-        if (slot->index != index)
-            continue;                   /* a no-op or not ours */
-        bool ok = run->terms [index - run->first] == slot->term;
-        if (!ok)
-            self->lost++;
-        else
-            self->done++;
-        if (ok && self->measuring) {
-            self->committed++;
-            int64_t latency = now - slot->sent_us;
-            zr_histogram_record (self->hist,
-                                 latency < 0 ? 0 : (uint64_t) latency);
-        }
-        if (slot->term == self->term) {
-            assert (self->pending > 0);
-            self->pending--;
-        }
-        slot->index = 0;
-        self->progress_us = now;
+    self->done++;
+    if (event->index > self->last_index)
+        self->last_index = event->index;
+    if (event->term > self->term) {     /* re-elected itself in a new term */
+        self->term_changes++;
+        self->term = event->term;
     }
-    if (run->last > self->applied_seen)
-        self->applied_seen = run->last;
+    if (self->measuring) {
+        self->committed++;
+        int64_t latency = now - sent_us;
+        zr_histogram_record (self->hist, latency < 0 ? 0 : (uint64_t) latency);
+    }
+    self->progress_us = now;
 }
 
-/* Takes every applied run waiting on node's events socket (a node's
-   events must be drained whether it is loaded or not). Returns 0, or -1
-   if the node is gone. */
+/* Completes the submission a RESULT answers (a token whose slot was
+   taken over by a newer one is only counted lost then). */
+static void
+s_load_complete (zb_load_t *self, const zraft_event_t *event, int64_t now)
+{
+    zb_pending_t *slot = &self->ring [event->token & self->ring_mask];
+    if (slot->token != event->token)
+        return;
+    if (event->status == 0)
+        s_load_committed (self, event, slot->sent_us, now);
+    else
+    if (event->status == ZRAFT_ENOTLEADER) {
+        if (slot->epoch == self->epoch)
+            self->refused = true;       /* zb_load_fill says so */
+    }
+    else
+    if (event->status == ZRAFT_EBUSY)
+        self->busy++;                   /* its slot is filled again */
+    else
+        self->lost++;                   /* ELOST, EUNKNOWN, ESHUTDOWN, EIO */
+    if (slot->epoch == self->epoch) {
+        assert (self->pending > 0);
+        self->pending--;
+    }
+    slot->token = 0;
+}
+
+/* Takes every event waiting on node's events socket (a node's events
+   must be drained whether it is loaded or not: its results make room
+   for more). Returns 0, or -1 if the node is gone. */
 int
 zb_load_drain (zb_load_t *self, zraft_t *node)
 {
-    zsock_t *events = zraft_events (node);
+    zraft_event_t event;
+    int rc = 0;
     for (int taken = 0; taken < S_DRAIN_MAX
-                        && (zsock_events (events) & ZMQ_POLLIN); taken++) {
-        zraft_applied_t run;
-        if (zraft_applied_recv (node, &run) != 0)
-            return -1;
-        s_load_complete (self, &run, zb_now_us ());
-        zraft_applied_release (&run);
+                        && (rc = zraft_recv (node, &event, 0)) == 0; taken++) {
+        if (event.type == ZRAFT_EVENT_RESULT)
+            s_load_complete (self, &event, zb_now_us ());
+        zraft_event_release (&event);
     }
-    return 0;
+    return rc == 0 || rc == ZRAFT_EAGAIN ? 0 : -1;
 }
 
-/* Proposes n payloads in one call; proposal i's latency runs from
-   sent_us, or in the open loop from proposal next_k + i's intended time.
-   Returns 0, 1 if the node is not the leader (nothing proposed), or -1
-   after a message. */
+/* Submits n payloads in one call; submission i's latency runs from
+   sent_us, or in the open loop from submission next_k + i's intended
+   time. Returns 0 (also if the handle has no room: ZRAFT_EAGAIN, the
+   results of an earlier leadership still to come), or -1 after a
+   message. */
 static int
-s_load_propose (zb_load_t *self, size_t n, int64_t sent_us)
+s_load_submit (zb_load_t *self, size_t n, int64_t sent_us)
 {
     assert (self->leader && n >= 1 && n <= self->batch_max);
-    uint64_t first = 0, term = 0;
-    int rc = zraft_propose_many (self->leader, self->datas, self->sizes, n,
-                                 &first, &term, NULL);
-    if (rc == ZRAFT_ENOTLEADER)
-        return 1;
-    if (rc != 0 && !zb_interrupted)
-        fprintf (stderr, "zraft-bench: propose of %zu entries: %s\n", n,
-                 zraft_strerror (rc));
-    if (rc != 0)
-        return -1;
     uint64_t rate = self->opts->rate;
     for (size_t i = 0; i < n; i++) {
         uint64_t k = self->next_k + i;
         int64_t at = rate ? self->t0_us
                             + (int64_t) ((k * 1000000 + rate - 1) / rate)
                           : sent_us;
-        if (s_load_track (self, first + i, term, at))
-            return -1;
+        self->tokens [i] = s_load_track (self, at);
     }
+    int rc = zraft_submit_many (self->leader, self->tokens, self->datas,
+                                self->sizes, n);
+    if (rc != 0) {                      /* nothing was queued: free the slots */
+        for (size_t i = 0; i < n; i++)
+            self->ring [self->tokens [i] & self->ring_mask].token = 0;
+        self->pending -= n;
+    }
+    if (rc == ZRAFT_EAGAIN)
+        return 0;
+    if (rc != 0 && !zb_interrupted)
+        fprintf (stderr, "zraft-bench: submit of %zu entries: %s\n", n,
+                 zraft_strerror (rc));
+    if (rc != 0)
+        return -1;
     if (rate)
         self->next_k += n;
     return 0;
 }
 
-/* Returns how many open-loop proposals are due at now and not sent:
-   proposal k is due at t0 + ceil (k * 1e6 / rate) us, before stop_us. */
+/* Returns how many open-loop submissions are due at now and not sent:
+   submission k is due at t0 + ceil (k * 1e6 / rate) us, before stop_us. */
 static uint64_t
 s_load_due (const zb_load_t *self, int64_t now)
 {
@@ -230,14 +227,16 @@ s_load_due (const zb_load_t *self, int64_t now)
     return end > self->next_k ? end - self->next_k : 0;
 }
 
-/* Proposes what the loop calls for now: every free slot (closed loop),
-   or every due proposal the cap allows (open loop), in as few calls as
-   --propose-batch allows.
-   Returns as s_load_propose; 0 if nothing was to be sent. */
+/* Submits what the loop calls for now: every free slot (closed loop),
+   or every due submission the cap allows (open loop), in as few calls
+   as --propose-batch allows. Returns as s_load_submit; 1 if the leader
+   refused (not the leader); 0 if nothing was to be sent. */
 int
 zb_load_fill (zb_load_t *self, int64_t now)
 {
     assert (self->leader);
+    if (self->refused)
+        return 1;
     uint64_t room = self->outstanding_max > self->pending
                     ? self->outstanding_max - self->pending : 0;
     uint64_t want = room;
@@ -251,9 +250,10 @@ zb_load_fill (zb_load_t *self, int64_t now)
     /* In calls of at most batch_max (--propose-batch), all sent now. */
     while (want > 0) {
         size_t n = want < self->batch_max ? (size_t) want : self->batch_max;
-        int rc = s_load_propose (self, n, zb_now_us ());
-        if (rc != 0)
-            return rc;
+        uint64_t before = self->pending;
+        int rc = s_load_submit (self, n, zb_now_us ());
+        if (rc != 0 || self->pending == before)
+            return rc;                  /* an error, or no room in the handle */
         want -= n;
     }
     return 0;

@@ -49,7 +49,7 @@ static const s_flag_t s_flags [] = {
      ZRAFT_ENTRY_BYTES_MAX, NULL},
     {"--inflight", offsetof (zb_opts_t, inflight), 4, 1, S_INFLIGHT_MAX, NULL},
     {"--propose-batch", offsetof (zb_opts_t, propose_batch), 4, 1,
-     ZRAFT_PROPOSE_MAX, NULL},
+     ZRAFT_SUBMIT_MANY_MAX, NULL},
     {"--rate", offsetof (zb_opts_t, rate), 8, 1, S_RATE_MAX, NULL},
     {"--duration", offsetof (zb_opts_t, duration_s), 4, 1, 3600, NULL},
     {"--warmup", offsetof (zb_opts_t, warmup_s), 4, 0, 600, NULL},
@@ -88,10 +88,10 @@ zb_opts_usage (FILE *out)
         " this process)\n"
         "  --inflight W       closed loop: proposals kept pending, refilled"
         " in one\n"
-        "                     zraft_propose_many call, 1..%u (default 64)\n"
-        "  --propose-batch N  at most N proposals per zraft_propose_many call,"
+        "                     zraft_submit_many call, 1..%u (default 64)\n"
+        "  --propose-batch N  at most N proposals per zraft_submit_many call,"
         " 1..4096\n"
-        "                     (default: as many as are due; 1 = one round trip"
+        "                     (default: as many as are due; 1 = one message"
         " each)\n"
         "  --rate R           open loop instead: R proposals/s, 1..%u, at"
         " fixed\n"

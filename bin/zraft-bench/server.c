@@ -83,11 +83,13 @@ zb_server_fsms_free (void)
 
 static void
 s_fsm_apply (void *arg, uint64_t index, uint64_t term, const void *data,
-             size_t size)
+             size_t size, void **result, size_t *result_size)
 {
     zb_fsm_t *fsm = (zb_fsm_t *) arg;
     (void) term;
     (void) data;
+    (void) result;                      /* no result: the load counts */
+    (void) result_size;
     fsm->applied = index;
     fsm->bytes += size;
 }
@@ -165,6 +167,7 @@ zb_server_start (const zb_opts_t *opts, uint32_t id, const uint16_t *ports,
     config.inflight_max = opts->window;
     config.batch_bytes = opts->batch_bytes;
     config.seed = opts->seed ? opts->seed + id : 0;
+    config.submit_max = (uint32_t) zb_load_outstanding_max (opts);
     if (opts->snapshot_entries)
         config.snapshot_entries = opts->snapshot_entries;
     if (opts->snapshot_bytes_set)

@@ -67,8 +67,8 @@ s_stall (const char *dir)
     pthread_mutex_unlock (&s_stall_lock);
 }
 
-/* A stalled disk on the leader: it accepts proposals until its WRITEs
-   reach the bound, then answers ZRAFT_EBUSY; meanwhile its heartbeats
+/* A stalled disk on the leader: it accepts submissions until its WRITEs
+   reach the bound, then refuses them with ZRAFT_EBUSY; meanwhile its heartbeats
    keep flowing (no follower starts an election, the term holds, check-
    quorum keeps it leader), and the two followers commit what it
    accepted. Once the disk is back, proposals succeed again and every
@@ -108,6 +108,9 @@ START_TEST (slow_disk_busy_proposals_not_heartbeats)
 }
 END_TEST
 
+#define S_BATCHES 16                    /* submit_many calls */
+#define S_BATCH 1024                    /* commands in each */
+
 /* The gate of the slow state machine below. */
 typedef struct {
     pthread_mutex_t lock;
@@ -120,9 +123,9 @@ typedef struct {
 
 static void
 s_gated_apply (void *arg, uint64_t index, uint64_t term, const void *data,
-               size_t size)
+               size_t size, void **result, size_t *result_size)
 {
-    (void) term, (void) data, (void) size;
+    (void) term, (void) data, (void) size, (void) result, (void) result_size;
     gate_t *gate = (gate_t *) arg;
     pthread_mutex_lock (&gate->lock);
     while (!gate->open)
@@ -135,9 +138,9 @@ s_gated_apply (void *arg, uint64_t index, uint64_t term, const void *data,
 }
 
 /* A state machine that stops applying: the node keeps committing and
-   answering (status, proposals) while it holds the committed runs the
+   answering (status, submissions) while it holds the committed runs the
    applier has no room for, and hands them all, in order, once it
-   resumes. */
+   resumes; every submission's RESULT then follows, in order. */
 START_TEST (slow_applier_runs_wait_in_node)
 {
     char dir [] = "/tmp/zraft-bp-XXXXXX";
@@ -150,6 +153,7 @@ START_TEST (slow_applier_runs_wait_in_node)
     config.data_dir = dir;
     config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
     config.election_timeout_ms = CLUSTER_ELECTION_MS;
+    config.submit_max = S_BATCHES * S_BATCH;    /* all outstanding at once */
     gate_t gate = {.lock = PTHREAD_MUTEX_INITIALIZER,
                    .changed = PTHREAD_COND_INITIALIZER};
     zraft_fsm_t fsm = {.apply = s_gated_apply, .arg = &gate};
@@ -164,19 +168,21 @@ START_TEST (slow_applier_runs_wait_in_node)
     ck_assert_int_eq (st.role, ZRAFT_LEADER);
     /* Far more committed runs than the applier may hold (256 entries a
        run at most): 16 batches of 1024 commands. */
-    static uint64_t values [1024];
-    const void *datas [1024];
-    size_t sizes [1024];
-    for (size_t i = 0; i < 1024; i++) {
+    static uint64_t values [S_BATCH];
+    const void *datas [S_BATCH];
+    size_t sizes [S_BATCH];
+    uint64_t tokens [S_BATCH];
+    for (size_t i = 0; i < S_BATCH; i++) {
         datas [i] = &values [i];
         sizes [i] = sizeof values [i];
     }
-    uint64_t first = 0, last = 0;
-    for (int batch = 0; batch < 16; batch++) {
-        ck_assert_int_eq (zraft_propose_many (node, datas, sizes, 1024, &first,
-                                              NULL, NULL), 0);
-        last = first + 1023;
+    for (uint64_t batch = 0; batch < S_BATCHES; batch++) {
+        for (uint64_t i = 0; i < S_BATCH; i++)
+            tokens [i] = batch * S_BATCH + i;
+        ck_assert_int_eq (zraft_submit_many (node, tokens, datas, sizes, S_BATCH), 0);
     }
+    ck_assert_int_eq (zraft_status (node, &st), 0);   /* after the submissions */
+    uint64_t last = st.last_index;
     deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
     do
         ck_assert_int_eq (zraft_status (node, &st), 0);
@@ -193,9 +199,22 @@ START_TEST (slow_applier_runs_wait_in_node)
            && pthread_cond_timedwait (&gate.changed, &gate.lock, &until) == 0)
         ;                               /* each apply broadcasts */
     ck_assert_uint_eq (gate.applied, last);
-    ck_assert_uint_eq (gate.count, 16 * 1024);
+    ck_assert_uint_eq (gate.count, S_BATCHES * S_BATCH);
     ck_assert (!gate.out_of_order);
     pthread_mutex_unlock (&gate.lock);
+    /* Every token is answered once, in order, applied at consecutive
+       indexes. */
+    for (uint64_t k = 0; k < S_BATCHES * S_BATCH; k++) {
+        zraft_event_t event;
+        do                              /* skip the ROLE of its election */
+            ck_assert_int_eq (zraft_recv (node, &event, CLUSTER_COMMIT_WAIT_MS), 0);
+        while (event.type == ZRAFT_EVENT_ROLE);
+        ck_assert_int_eq (event.type, ZRAFT_EVENT_RESULT);
+        ck_assert_int_eq (event.status, 0);
+        ck_assert_uint_eq (event.token, k);
+        ck_assert_uint_eq (event.index, last - S_BATCHES * S_BATCH + 1 + k);
+        zraft_event_release (&event);
+    }
     zraft_destroy (&node);
     cluster_remove_dir (dir);
 }

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <unistd.h>
 #include "../lib/cluster.h"
 
 /* Raft §5.2: exactly one leader emerges; all servers agree on its term. */
@@ -389,70 +390,66 @@ START_TEST (api_survives_signals)
 }
 END_TEST
 
-/* Public API: a proposal's completion is reported on the pollable events
-   socket as an applied run covering its index with its term. */
-START_TEST (api_applied_runs_report_completion)
-{
-    cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    zraft_t *node = cluster_node (c, leader);
-    uint64_t index = 0, term = 0, value = 77;
-    uint32_t known = 0;
-    ck_assert_int_eq (zraft_propose (node, &value, sizeof value, &index, &term, &known), 0);
-    ck_assert_uint_eq (known, leader);
-    zpoller_t *poller = zpoller_new (zraft_events (node), NULL);
-    bool done = false;
-    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
-    while (!done && zclock_mono () < deadline) {
-        if (!zpoller_wait (poller, CLUSTER_HEARTBEAT_MS))
-            continue;
-        zraft_applied_t run;
-        ck_assert_int_eq (zraft_applied_recv (node, &run), 0);
-        ck_assert_uint_le (run.first, run.last);
-        if (run.first <= index && index <= run.last) {
-            ck_assert_uint_eq (run.terms [index - run.first], term);
-            done = true;
-        }
-        zraft_applied_release (&run);
-    }
-    zpoller_destroy (&poller);
-    ck_assert (done);
-    /* A follower refuses proposals and names the leader. */
-    uint32_t follower = leader % 3 + 1;
-    ck_assert_int_eq (zraft_propose (cluster_node (c, follower), &value, sizeof value,
-                                     NULL, NULL, &known), ZRAFT_ENOTLEADER);
-    ck_assert_uint_eq (known, leader);
-    cluster_destroy (&c);
-}
-END_TEST
+/* ----------------------------------------------------------------- logs */
 
-/* Public API: zraft_propose_many appends a batch at consecutive indexes
-   in one term, all or nothing; every server applies it in order. */
-START_TEST (api_propose_many_batch)
+typedef struct {
+    pthread_mutex_t lock;
+    uint32_t lines;                     /* lines received */
+    uint32_t with_id;                   /* lines starting "n<id> " */
+    uint32_t above;                     /* lines above the level set */
+    int level;                          /* the level set */
+} s_logs_t;
+
+static void
+s_log_cb (void *arg, int level, const char *line)
 {
+    s_logs_t *logs = (s_logs_t *) arg;
+    pthread_mutex_lock (&logs->lock);
+    logs->lines++;
+    if (line [0] == 'n' && line [1] >= '1' && line [1] <= '9' && line [2] == ' ')
+        logs->with_id++;
+    if (level > logs->level)
+        logs->above++;
+    pthread_mutex_unlock (&logs->lock);
+}
+
+/* zraft_log_set: the library's lines go to the callback, at or above its
+   level, each naming its server; none goes to stdout. */
+START_TEST (api_log_lines_go_to_the_callback_not_stdout)
+{
+    fflush (stdout);
+    FILE *capture = tmpfile ();
+    ck_assert_ptr_nonnull (capture);
+    int saved = dup (STDOUT_FILENO);
+    ck_assert_int_ge (saved, 0);
+    ck_assert_int_ge (dup2 (fileno (capture), STDOUT_FILENO), 0);
+    s_logs_t logs = {.lock = PTHREAD_MUTEX_INITIALIZER, .level = ZRAFT_LOG_NOTICE};
+    zraft_log_set (ZRAFT_LOG_NOTICE, s_log_cb, &logs);
     cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    uint64_t values [64];
-    const void *datas [64];
-    size_t sizes [64];
-    for (int i = 0; i < 64; i++) {
-        values [i] = 5000 + (uint64_t) i;
-        datas [i] = &values [i];
-        sizes [i] = sizeof values [i];
-    }
-    uint64_t first = 0, term = 0;
-    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 64,
-                                          &first, &term, NULL), 0);
-    ck_assert_uint_ge (first, 2);
-    ck_assert_uint_eq (cluster_wait_committed (c, first + 63, 3, CLUSTER_COMMIT_WAIT_MS), 3);
-    for (int i = 0; i < 64; i++) {
-        uint64_t value = 0;
-        ck_assert_uint_eq (cluster_n_committed (c, first + (uint64_t) i, &value), 3);
-        ck_assert_uint_eq (value, values [i]);
-    }
-    ck_assert_int_eq (zraft_propose_many (cluster_node (c, leader), datas, sizes, 0,
-                                          NULL, NULL, NULL), ZRAFT_EINVAL);
+    cluster_one (c, 1, 3, false);
+    cluster_stop (c, cluster_leader (c));
+    cluster_one (c, 2, 2, true);
     cluster_destroy (&c);
+    zraft_log_set (ZRAFT_LOG_ERROR, s_log_cb, &logs);
+    pthread_mutex_lock (&logs.lock);
+    uint32_t lines = logs.lines;
+    logs.level = ZRAFT_LOG_ERROR;
+    pthread_mutex_unlock (&logs.lock);
+    ck_assert_uint_gt (lines, 6);        /* starts, elections, stops */
+    ck_assert_uint_eq (logs.with_id, lines);
+    ck_assert_uint_eq (logs.above, 0);
+    /* At ERROR, a cluster's life logs nothing. */
+    c = cluster_new (3);
+    cluster_one (c, 3, 3, false);
+    cluster_destroy (&c);
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
+    ck_assert_uint_eq (logs.lines, lines);
+    fflush (stdout);
+    ck_assert_int_ge (dup2 (saved, STDOUT_FILENO), 0);
+    close (saved);
+    ck_assert_int_eq (fseek (capture, 0, SEEK_END), 0);
+    ck_assert_int_eq (ftell (capture), 0);
+    fclose (capture);
 }
 END_TEST
 
@@ -499,9 +496,8 @@ main (void)
     tcase_add_test (tc, agree_basic_three);
     tcase_add_test (tc, agree_basic_five);
     tcase_add_test (tc, agree_minority_cannot_commit);
-    tcase_add_test (tc, api_applied_runs_report_completion);
     tcase_add_test (tc, api_survives_signals);
-    tcase_add_test (tc, api_propose_many_batch);
+    tcase_add_test (tc, api_log_lines_go_to_the_callback_not_stdout);
     tcase_add_test (tc, agree_unreliable_network);
     suite_add_tcase (s, tc);
     tc = tcase_create ("restart");

@@ -16,7 +16,8 @@
       U(0, U(0, 2000)) ms; our filter shapes links, not message kinds, so
       a thread redraws that hold every 25 ms on the links that carry the
       replies, those into the leader and candidates (cluster_fault_link).
-    - Start is zraft_propose; a zraft_t is used by one thread at a time,
+    - Start is cluster_propose (zraft_submit, then a STATUS that sees
+      it handled); a zraft_t is used by one thread at a time,
       so threads share the cluster through cluster_lock.
     - The lab's RaftElectionTimeout (1 s), the unit of its sleeps, is
       LAB_ET_MS, derived from CLUSTER_ELECTION_MS; one() has 10 s.
@@ -371,7 +372,7 @@ typedef struct {
     cluster_t *c;                       /* the cluster */
     uint32_t leader;                    /* where to propose */
     uint64_t value;                     /* what */
-    int rc;                             /* zraft_propose's code */
+    int rc;                             /* cluster_propose's code */
     uint64_t index;                     /* where it landed */
     uint64_t term;                      /* in which term */
 } lab_start_t;

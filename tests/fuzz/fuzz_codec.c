@@ -106,6 +106,7 @@ s_check_equal (const zr_message_t *a, const zr_message_t *b)
     FUZZ_CHECK (a->match_index == b->match_index);
     FUZZ_CHECK (a->conflict_term == b->conflict_term);
     FUZZ_CHECK (a->conflict_index == b->conflict_index);
+    FUZZ_CHECK (a->round == b->round);
     FUZZ_CHECK (a->snap_offset == b->snap_offset);
     FUZZ_CHECK (a->snap_size == b->snap_size);
     FUZZ_CHECK (a->installed == b->installed);

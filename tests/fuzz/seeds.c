@@ -89,6 +89,7 @@ s_append (const char *name, zr_index_t prev_index, zr_term_t prev_term,
     zr_message_t msg = {.type = ZR_MSG_APPEND, .from = 1, .to = 3,
                         .term = prev_term + 1, .prev_index = prev_index,
                         .prev_term = prev_term, .commit = prev_index,
+                        .round = prev_index / 3,
                         .n_entries = n, .entries = n ? entries : NULL};
     s_frame (name, &msg);
 }
@@ -156,12 +157,16 @@ s_codec (void)
     s_frame ("timeout-now", &m);
     m = (zr_message_t) {.type = ZR_MSG_APPEND_REPLY, .from = 2, .to = 1,
                         .term = 6, .success = true, .match_index = 99,
-                        .last_index = 99};
+                        .last_index = 99, .round = 7};
     s_frame ("append-reply", &m);
     m = (zr_message_t) {.type = ZR_MSG_APPEND_REPLY, .from = 2, .to = 1,
                         .term = 6, .match_index = 500, .conflict_term = 4,
-                        .conflict_index = 410, .last_index = 800};
+                        .conflict_index = 410, .last_index = 800,
+                        .round = 1ull << 33};
     s_frame ("append-reply-conflict", &m);
+    m = (zr_message_t) {.type = ZR_MSG_APPEND_REPLY, .from = 3, .to = 1,
+                        .term = 6, .match_index = 9, .last_index = 4};
+    s_frame ("append-reply-stale", &m);
     s_codec_snapshot ();
     s_append ("heartbeat", 41, 6, 0, NULL);
     s_append ("append-first", 0, 0, 1, (const uint32_t []) {3});
@@ -176,6 +181,7 @@ s_codec (void)
                                  .type = ZR_ENTRY_COMMAND};
     m = (zr_message_t) {.type = ZR_MSG_APPEND, .from = 4, .to = 2, .term = 2,
                         .prev_index = 10, .prev_term = 1, .commit = 10,
+                        .round = UINT64_MAX,
                         .n_entries = ZR_BATCH_ENTRIES_MAX, .entries = full};
     s_frame ("append-max-entries", &m);
     /* One entry too many, which the encoder refuses: the same frame with

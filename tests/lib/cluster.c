@@ -12,6 +12,8 @@
 
 #define CLUSTER_NODES_MAX 9
 #define CLUSTER_LOG_MAX (1u << 20)      /* indexes the checker tracks */
+#define CLUSTER_INBOX_MAX 8192          /* events kept per server, oldest
+                                           dropped past it */
 
 typedef struct {
     cluster_t *cluster;                 /* back pointer for the callback */
@@ -27,6 +29,10 @@ typedef struct {
                                            none (a no-op), up to applied */
     uint64_t record_top;                /* highest index ever written */
     uint64_t restores;                  /* restores, this incarnation */
+    uint64_t last_value;                /* the last command applied, this
+                                           incarnation (fsm.query) */
+    zlist_t *inbox;                     /* zraft_event_t *: received from the
+                                           handle, not yet taken by a test */
 } cluster_node_t;
 
 struct _cluster_t {
@@ -47,6 +53,9 @@ struct _cluster_t {
     cluster_snapshots_t snap;           /* its thresholds and padding */
     uint8_t *skipped;                   /* index a server applied as a
                                            non-command (a no-op) */
+    uint64_t tokens;                    /* the last token given (all servers) */
+    uint32_t submit_max;                /* config.submit_max of servers started
+                                           from now on; 0: the default */
 };
 
 static bool s_payload_ok (const void *data, size_t size);
@@ -72,12 +81,16 @@ s_skip (cluster_t *self, cluster_node_t *node, uint64_t from, uint64_t index)
     }
 }
 
+/* fsm.apply: the checker, and apply's result: the command's value and
+   its index (CLUSTER_RESULT_BYTES). */
 static void
-s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size)
+s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size,
+         void **result, size_t *result_size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
     (void) term;
+    ck_assert (result && !*result && result_size && *result_size == 0);
     uint64_t value = 0;
     if (size >= sizeof value)
         memcpy (&value, data, sizeof value);
@@ -119,8 +132,39 @@ s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size
         }
     }
     node->applied = index;
+    node->last_value = value;
     pthread_cond_broadcast (&self->changed);
     pthread_mutex_unlock (&self->mutex);
+    uint64_t *answer = (uint64_t *) malloc (CLUSTER_RESULT_BYTES);
+    ck_assert_ptr_nonnull (answer);
+    answer [0] = value;
+    answer [1] = index;
+    *result = answer;
+    *result_size = CLUSTER_RESULT_BYTES;
+}
+
+/* fsm.query: this server's last applied index and command value
+   (CLUSTER_RESULT_BYTES); refuses a query of CLUSTER_QUERY_REFUSED. */
+static int
+s_query (void *arg, const void *data, size_t size, void **result,
+         size_t *result_size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    cluster_t *self = node->cluster;
+    uint64_t asked = 0;
+    if (size == sizeof asked)
+        memcpy (&asked, data, sizeof asked);
+    if (asked == CLUSTER_QUERY_REFUSED)
+        return -1;
+    uint64_t *answer = (uint64_t *) malloc (CLUSTER_RESULT_BYTES);
+    ck_assert_ptr_nonnull (answer);
+    pthread_mutex_lock (&self->mutex);
+    answer [0] = node->last_value;
+    answer [1] = node->applied;
+    pthread_mutex_unlock (&self->mutex);
+    *result = answer;
+    *result_size = CLUSTER_RESULT_BYTES;
+    return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -330,6 +374,8 @@ s_new (uint32_t n, const cluster_snapshots_t *snap)
         node->id = id;
         node->connected = true;
         snprintf (node->dir, sizeof node->dir, "%s/n%u", self->root, id);
+        node->inbox = zlist_new ();
+        ck_assert_ptr_nonnull (node->inbox);
         if (snap) {
             /* Untouched pages cost nothing: only what is applied is. */
             node->record = (uint64_t *) calloc (CLUSTER_LOG_MAX, sizeof (uint64_t));
@@ -343,6 +389,17 @@ s_new (uint32_t n, const cluster_snapshots_t *snap)
 
 /* The forked test's log (see cluster_test_setup). */
 static FILE *s_log;
+
+/* zraft_log_set's callback: the library's lines go into the test's log,
+   with czmq's level letters ("E: ..."), as czmq's own do. */
+static void
+s_log_line (void *arg, int level, const char *line)
+{
+    static const char letters [] = "EWNID";
+    FILE *file = (FILE *) arg;
+    ck_assert (level >= ZRAFT_LOG_ERROR && level <= ZRAFT_LOG_DEBUG);
+    fprintf (file, "%c: %s\n", letters [level], line);
+}
 
 /* Fills why with the error lines czmq logged in this test since the
    last call (zraft logs why a server could not start), or says there
@@ -392,7 +449,9 @@ cluster_start (cluster_t *self, uint32_t id)
     config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
     config.election_timeout_ms = CLUSTER_ELECTION_MS;
     config.segment_bytes = CLUSTER_SEGMENT_BYTES;
-    zraft_fsm_t fsm = {.apply = s_apply, .arg = node};
+    if (self->submit_max)
+        config.submit_max = self->submit_max;
+    zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
         /* Snapshots by count only, as the lab's every 10 applies. */
         config.snapshot_entries = self->snap.entries;
@@ -404,6 +463,7 @@ cluster_start (cluster_t *self, uint32_t id)
     }
     pthread_mutex_lock (&self->mutex);
     node->applied = 0;                  /* a new incarnation applies from 1 */
+    node->last_value = 0;
     node->restores = 0;
     if (node->record) {                 /* ...with a fresh record (lab 2025) */
         memset (node->record, 0, (node->record_top + 1) * sizeof (uint64_t));
@@ -425,12 +485,30 @@ cluster_start (cluster_t *self, uint32_t id)
     s_faults (self, id);
 }
 
+/* Frees the events kept for server id. */
+static void
+s_inbox_clear (cluster_node_t *node)
+{
+    zraft_event_t *event;
+    while (node->inbox && (event = (zraft_event_t *) zlist_pop (node->inbox))) {
+        zraft_event_release (event);
+        free (event);
+    }
+}
+
+void
+cluster_set_submit_max (cluster_t *self, uint32_t submit_max)
+{
+    self->submit_max = submit_max;
+}
+
 void
 cluster_stop (cluster_t *self, uint32_t id)
 {
     cluster_node_t *node = &self->nodes [id];
     ck_assert_ptr_nonnull (node->node);
     zraft_destroy (&node->node);
+    s_inbox_clear (node);               /* the tokens went with the handle */
 }
 
 void
@@ -449,9 +527,12 @@ cluster_destroy (cluster_t **self_p)
     cluster_t *self = *self_p;
     if (!self)
         return;
-    for (uint32_t id = 1; id <= self->n; id++)
+    for (uint32_t id = 1; id <= self->n; id++) {
         if (self->nodes [id].node)
             zraft_destroy (&self->nodes [id].node);
+        s_inbox_clear (&self->nodes [id]);
+        zlist_destroy (&self->nodes [id].inbox);
+    }
     cluster_check (self);
     cluster_remove_dir (self->root);
     free (self->values);
@@ -651,12 +732,169 @@ cluster_wait_committed (cluster_t *self, uint64_t index, uint32_t n,
     return count;
 }
 
+/* ---------------------------------------------------------------------
+   Events: every server's are received into its inbox whenever the
+   cluster touches its handle, so its submissions never reach submit_max
+   however many a test makes; tests take the ones they wait for. */
+
+/* Receives what server id's handle has (timeout_ms 0), or waits up to
+   timeout_ms for one event; keeps them in its inbox. Returns how many
+   were received. */
+static uint32_t
+s_receive (cluster_t *self, uint32_t id, int timeout_ms)
+{
+    cluster_node_t *node = &self->nodes [id];
+    uint32_t got = 0;
+    while (node->node) {
+        zraft_event_t *event = (zraft_event_t *) calloc (1, sizeof *event);
+        ck_assert_ptr_nonnull (event);
+        int rc = zraft_recv (node->node, event, got ? 0 : timeout_ms);
+        if (rc != 0) {
+            ck_assert_int_eq (rc, ZRAFT_EAGAIN);
+            free (event);
+            break;
+        }
+        got++;
+        ck_assert_int_eq (zlist_append (node->inbox, event), 0);
+        if (zlist_size (node->inbox) > CLUSTER_INBOX_MAX) {
+            zraft_event_t *old = (zraft_event_t *) zlist_pop (node->inbox);
+            zraft_event_release (old);
+            free (old);
+        }
+    }
+    return got;
+}
+
+void
+cluster_drain (cluster_t *self, uint32_t id)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    s_receive (self, id, 0);
+}
+
+/* Takes from server id's inbox the first event of type (and, for a
+   RESULT, of token) into *event; returns false if none. */
+static bool
+s_take (cluster_node_t *node, zraft_event_type_t type, uint64_t token,
+        zraft_event_t *event)
+{
+    zraft_event_t *kept = (zraft_event_t *) zlist_first (node->inbox);
+    while (kept && (kept->type != type
+                    || (type == ZRAFT_EVENT_RESULT && kept->token != token)))
+        kept = (zraft_event_t *) zlist_next (node->inbox);
+    if (!kept)
+        return false;
+    zlist_remove (node->inbox, kept);
+    *event = *kept;
+    free (kept);
+    return true;
+}
+
+/* Waits up to timeout_ms for an event of type (and token) on server id. */
+static bool
+s_wait_event (cluster_t *self, uint32_t id, zraft_event_type_t type,
+              uint64_t token, int64_t timeout_ms, zraft_event_t *event)
+{
+    ck_assert (id >= 1 && id <= self->n && event);
+    memset (event, 0, sizeof *event);
+    cluster_node_t *node = &self->nodes [id];
+    int64_t deadline = zclock_mono () + timeout_ms;
+    s_receive (self, id, 0);
+    while (!s_take (node, type, token, event)) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0 || !node->node)
+            return false;
+        s_receive (self, id, (int) left);
+    }
+    return true;
+}
+
+bool
+cluster_result (cluster_t *self, uint32_t id, uint64_t token, int64_t timeout_ms,
+                zraft_event_t *event)
+{
+    return s_wait_event (self, id, ZRAFT_EVENT_RESULT, token, timeout_ms, event);
+}
+
+bool
+cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
+                    zraft_event_t *event)
+{
+    return s_wait_event (self, id, ZRAFT_EVENT_ROLE, 0, timeout_ms, event);
+}
+
+uint64_t
+cluster_token (cluster_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    uint64_t token = ++self->tokens;
+    pthread_mutex_unlock (&self->mutex);
+    return token;
+}
+
+int
+cluster_submit (cluster_t *self, uint32_t id, uint64_t value, uint64_t *token)
+{
+    ck_assert (id >= 1 && id <= self->n && token);
+    ck_assert_ptr_nonnull (self->nodes [id].node);
+    s_receive (self, id, 0);
+    *token = cluster_token (self);
+    return zraft_submit (self->nodes [id].node, *token, &value, sizeof value);
+}
+
+/* Whether status, in a RESULT that came before the submission's STATUS,
+   says the node refused it (rather than appending it). */
+static bool
+s_refused (int status)
+{
+    return status == ZRAFT_ENOTLEADER || status == ZRAFT_EBUSY
+           || status == ZRAFT_EIO || status == ZRAFT_ESHUTDOWN;
+}
+
+/* The lab's Start(): submits data on server id and learns at once
+   whether it was appended, and where. A STATUS right after the
+   submission is answered after it was handled and after its refusal,
+   if any, was sent (node.h), so: a refusal is in the events; otherwise
+   the entry is the leader's last. Returns 0 or the refusal, with
+   *index, *term and *token (each may be NULL). */
+static int
+s_start (cluster_t *self, uint32_t id, const void *data, size_t size,
+         uint64_t *index, uint64_t *term, uint64_t *token)
+{
+    zraft_t *handle = self->nodes [id].node;
+    s_receive (self, id, 0);
+    uint64_t mine = cluster_token (self);
+    if (token)
+        *token = mine;
+    int rc = zraft_submit (handle, mine, data, size);
+    zraft_status_t st;
+    if (rc == 0)
+        rc = zraft_status (handle, &st);
+    if (rc != 0)
+        return rc;
+    s_receive (self, id, 0);
+    zraft_event_t event;
+    if (s_take (&self->nodes [id], ZRAFT_EVENT_RESULT, mine, &event)) {
+        if (s_refused (event.status))
+            rc = event.status;
+        else {
+            st.last_index = event.index;        /* it went fast: the outcome */
+            st.term = event.term;
+        }
+        zraft_event_release (&event);
+    }
+    if (rc == 0 && index)
+        *index = st.last_index;
+    if (rc == 0 && term)
+        *term = st.term;
+    return rc;
+}
+
 int
 cluster_propose (cluster_t *self, uint32_t id, uint64_t value, uint64_t *index)
 {
     ck_assert_ptr_nonnull (self->nodes [id].node);
-    return zraft_propose (self->nodes [id].node, &value, sizeof value, index,
-                          NULL, NULL);
+    return s_start (self, id, &value, sizeof value, index, NULL, NULL);
 }
 
 /* Writes every server's state into buf, for failure messages: who is
@@ -750,7 +988,7 @@ s_payload_ok (const void *data, size_t size)
 }
 
 /* Proposes value, as a command of size bytes, on server id: returns
-   zraft_propose's code, or ZRAFT_ESHUTDOWN if id is stopped. */
+   s_start's code, or ZRAFT_ESHUTDOWN if id is stopped. */
 static int
 s_propose (cluster_t *self, uint32_t id, uint64_t value, size_t size,
            uint64_t *index, uint64_t *term)
@@ -758,8 +996,7 @@ s_propose (cluster_t *self, uint32_t id, uint64_t value, size_t size,
     if (!self->nodes [id].node)
         return ZRAFT_ESHUTDOWN;
     if (size == sizeof value)
-        return zraft_propose (self->nodes [id].node, &value, sizeof value,
-                              index, term, NULL);
+        return s_start (self, id, &value, sizeof value, index, term, NULL);
     ck_assert (size > sizeof value && size <= ZRAFT_ENTRY_BYTES_MAX);
     uint8_t *data = (uint8_t *) malloc (size);
     ck_assert_ptr_nonnull (data);
@@ -769,7 +1006,7 @@ s_propose (cluster_t *self, uint32_t id, uint64_t value, size_t size,
     pthread_mutex_lock (&self->mutex);
     self->long_payloads = true;
     pthread_mutex_unlock (&self->mutex);
-    int rc = zraft_propose (self->nodes [id].node, data, size, index, term, NULL);
+    int rc = s_start (self, id, data, size, index, term, NULL);
     free (data);
     return rc;
 }
@@ -885,12 +1122,15 @@ cluster_test_setup (void)
     s_log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
     ck_assert_ptr_nonnull (s_log);
     zsys_set_logstream (s_log);
+    if (s_log != stderr)
+        zraft_log_set (ZRAFT_LOG_INFO, s_log_line, s_log);
 }
 
 void
 cluster_test_teardown (void)
 {
     zsys_shutdown ();
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
     if (s_log == stderr)
         return;
     rewind (s_log);

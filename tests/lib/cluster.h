@@ -9,6 +9,13 @@
     no-ops) must be one where no server applies a command. Waits are
     bounded by deadlines derived from the configured timeouts and wake
     on events (an apply, a status change), never on a fixed sleep.
+
+    The state machine answers: apply's result is the command's value and
+    its index, query's this server's last applied index and command value
+    (CLUSTER_RESULT_BYTES each). Every server's events are received into
+    an inbox whenever the cluster calls its handle (so submissions never
+    pile up against submit_max); tests take the RESULT and ROLE events
+    they wait for from there.
     =========================================================================
 */
 #ifndef ZR_TEST_CLUSTER_H_INCLUDED
@@ -31,6 +38,11 @@
 /* A Check timeout per test, generous over the waits a test chains. */
 #define CLUSTER_TEST_TIMEOUT_S (40 * CLUSTER_ELECTION_MS * 10 / 1000)
 
+/* apply's result: {value, index}; query's: {last value, applied index}
+   (uint64_t each). A query of this 8-byte value is refused. */
+#define CLUSTER_RESULT_BYTES (2 * sizeof (uint64_t))
+#define CLUSTER_QUERY_REFUSED UINT64_MAX
+
 typedef struct _cluster_t cluster_t;
 
 /* Creates a cluster of n servers (ids 1..n) and starts them all. */
@@ -42,6 +54,10 @@ void cluster_destroy (cluster_t **self_p);
 
 /* Stops server id (like a crash: what it made durable stays on disk). */
 void cluster_stop (cluster_t *self, uint32_t id);
+
+/* Servers started after this call have config.submit_max submit_max
+   (0: the default). */
+void cluster_set_submit_max (cluster_t *self, uint32_t submit_max);
 
 /* Starts server id again from its data directory. */
 void cluster_start (cluster_t *self, uint32_t id);
@@ -77,8 +93,32 @@ uint32_t cluster_n_committed (cluster_t *self, uint64_t index, uint64_t *value);
    another leader if retry is true, otherwise fails on the first miss. */
 uint64_t cluster_one (cluster_t *self, uint64_t value, uint32_t expected, bool retry);
 
-/* Proposes value on server id; returns zraft_propose's code and index. */
+/* The lab's Start(): submits value on server id and learns at once
+   whether the node appended it (a STATUS after the submission sees it
+   handled, node.h): returns 0 and its index (may be NULL), or the
+   node's refusal (ZRAFT_ENOTLEADER, ZRAFT_EBUSY, ...) or zraft_submit's
+   code. */
 int cluster_propose (cluster_t *self, uint32_t id, uint64_t value, uint64_t *index);
+
+/* Submits value on server id (running) under a fresh token (*token);
+   returns zraft_submit's code. Its RESULT comes through cluster_result. */
+int cluster_submit (cluster_t *self, uint32_t id, uint64_t value, uint64_t *token);
+
+/* Returns a token no other call of this cluster returned. */
+uint64_t cluster_token (cluster_t *self);
+
+/* Waits up to timeout_ms for the RESULT of token on server id: true and
+   *event filled (the caller releases it), or false. */
+bool cluster_result (cluster_t *self, uint32_t id, uint64_t token,
+                     int64_t timeout_ms, zraft_event_t *event);
+
+/* Waits up to timeout_ms for the next ROLE event of server id: true and
+   *event filled, or false. */
+bool cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
+                         zraft_event_t *event);
+
+/* Receives server id's waiting events into its inbox. */
+void cluster_drain (cluster_t *self, uint32_t id);
 
 /* Waits until at least n servers applied index; returns how many did. */
 uint32_t cluster_wait_committed (cluster_t *self, uint64_t index, uint32_t n,
@@ -91,13 +131,14 @@ void cluster_status (cluster_t *self, uint32_t id, zraft_status_t *status);
 const char *cluster_endpoint (cluster_t *self, uint32_t id);
 
 /* Check fixture for every cluster test (runs in the forked child, where
-   czmq re-initialises its logging): logs go to a temporary file, or to
-   stderr with ZR_VERBOSE=1. The teardown is the leak gate: it shuts czmq
+   czmq re-initialises its logging): czmq's and zraft's logs (through
+   zraft_log_set, at INFO) go to a temporary file, or to stderr with
+   ZR_VERBOSE=1. The teardown is the leak gate: it shuts czmq
    down and fails the test if czmq reports a socket left open. */
 void cluster_test_setup (void);
 void cluster_test_teardown (void);
 
-/* Fills why with the error lines czmq logged since the last call (the
+/* Fills why with the error lines logged since the last call (the
    latest ones if they do not fit), or "(no error logged)"; returns why. */
 const char *cluster_log_errors (char *why, size_t size);
 
@@ -122,9 +163,9 @@ bool cluster_is_running (cluster_t *self, uint32_t id);
 /* Returns true if the test has not disconnected server id. */
 bool cluster_is_connected (cluster_t *self, uint32_t id);
 
-/* Proposes value on server id, taking the cluster lock; returns
-   zraft_propose's code, or ZRAFT_ESHUTDOWN if id is stopped, and sets
-   *index and *term on success (either may be NULL). */
+/* cluster_propose taking the cluster lock; returns its code, or
+   ZRAFT_ESHUTDOWN if id is stopped, and sets *index and *term on success
+   (either may be NULL). */
 int cluster_propose_shared (cluster_t *self, uint32_t id, uint64_t value,
                             uint64_t *index, uint64_t *term);
 
@@ -136,7 +177,7 @@ uint64_t cluster_one_shared (cluster_t *self, uint64_t value, uint32_t expected,
 /* Proposes, on server id (running), a command of size bytes (8 to
    ZRAFT_ENTRY_BYTES_MAX): value in its first 8 bytes, then bytes derived
    from value, which the apply checker verifies on every server. Returns
-   zraft_propose's code and index. */
+   cluster_propose's code and index. */
 int cluster_propose_bytes (cluster_t *self, uint32_t id, uint64_t value,
                            size_t size, uint64_t *index);
 

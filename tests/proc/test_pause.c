@@ -18,7 +18,7 @@
        middle of a flood of proposals (so one is often queued in its node)
        for three of the longest election timeouts; each proposal it
        accepted either committed on every server or was lost everywhere,
-       its own applied runs say the same, and any it accepted in its old
+       its own RESULT events say the same, and any it accepted in its old
        term after SIGCONT (seen through a signalfd) is lost.
     4. Durability: no acknowledged (committed) command is lost when a
        follower or the leader is killed with SIGKILL and restarted.
@@ -60,7 +60,6 @@
 #define S_FLOOD_MAX 1000                /* proposals in one FLOOD */
 #define S_REPLIES_MAX (S_FLOOD_MAX + 256)   /* PROPOSED replies kept per child */
 #define S_DONES_MAX S_REPLIES_MAX       /* DONE reports kept per child */
-#define S_PENDING_MAX S_REPLIES_MAX     /* proposals a child tracks */
 
 /* Bounds, from the configured timing (cluster.h). The longest randomised
    election timeout is twice the configured one. */
@@ -80,11 +79,6 @@ _Static_assert (S_LOG_MAX > 2 * S_REPLIES_MAX, "the checker holds a test");
 /* ================================================================ child */
 
 typedef struct {
-    uint64_t index;                     /* where the proposal went */
-    uint64_t term;                      /* the term it was proposed in */
-} s_pending_t;
-
-typedef struct {
     uint32_t id;                        /* this server's id */
     int fd;                             /* socketpair to the parent */
     uint16_t ports [S_NODES];           /* every server's port, by id - 1 */
@@ -98,8 +92,6 @@ typedef struct {
     uint64_t applied;                   /* last index applied (applier thread) */
     char in [S_INBUF_MAX];              /* partial command line */
     size_t in_used;                     /* bytes in `in` */
-    s_pending_t pending [S_PENDING_MAX];    /* proposals not yet covered */
-    uint32_t n_pending;                 /* entries in pending */
     uint64_t flood_value;               /* next value a FLOOD proposes */
     uint32_t flood_left;                /* proposals it may still make */
     uint32_t flood_accepted;            /* of those made, accepted */
@@ -142,9 +134,10 @@ s_say (s_server_t *self, const char *format, ...)
    checks it against every other server's. Checks order here too. */
 static void
 s_server_apply (void *arg, uint64_t index, uint64_t term, const void *data,
-                size_t size)
+                size_t size, void **result, size_t *result_size)
 {
     s_server_t *self = (s_server_t *) arg;
+    (void) result, (void) result_size;
     uint64_t value = 0;
     if (size != sizeof value || index <= self->applied) {
         s_say (self, "FAIL n%u applied %zu bytes at %" PRIu64 " after %"
@@ -221,9 +214,53 @@ s_server_start (s_server_t *self)
     return self->node ? 0 : -1;
 }
 
-/* Proposes value and reports it: PROPOSED value rc index term after,
-   where after is 1 if the process had been continued (SIGCONT) before
-   the call. Returns zraft_propose's code. */
+/* Whether a RESULT's status is the node refusing the submission (it
+   appended nothing): PROPOSED reports those. */
+static bool
+s_refusal (int status)
+{
+    return status == ZRAFT_ENOTLEADER || status == ZRAFT_EBUSY
+           || status == ZRAFT_EIO;
+}
+
+/* Reports one event: the RESULT of an appended submission as DONE value
+   index term status (the token is the value); refusals and ROLE events
+   are not reported. */
+static void
+s_server_event (s_server_t *self, zraft_event_t *event)
+{
+    if (event->type == ZRAFT_EVENT_RESULT && !s_refusal (event->status))
+        s_say (self, "DONE %" PRIu64 " %" PRIu64 " %" PRIu64 " %d", event->token,
+               event->index, event->term, event->status);
+    zraft_event_release (event);
+}
+
+/* Receives and reports every event waiting. Returns the status of
+   token's RESULT if it was among them and refused the submission
+   (ZRAFT_ENOTLEADER, ZRAFT_EBUSY, ZRAFT_EIO), else 0. */
+static int
+s_server_drain (s_server_t *self, uint64_t token)
+{
+    int refused = 0;
+    zraft_event_t event;
+    int rc;
+    while ((rc = zraft_recv (self->node, &event, 0)) == 0) {
+        if (event.type == ZRAFT_EVENT_RESULT && event.token == token
+            && s_refusal (event.status))
+            refused = event.status;
+        s_server_event (self, &event);
+    }
+    if (rc != ZRAFT_EAGAIN)
+        self->quit = true;
+    return refused;
+}
+
+/* Submits value (its own token) and reports it: PROPOSED value rc index
+   term after, where after is 1 if the process had been continued
+   (SIGCONT) before the call. Like the lab's Start(), it learns at once
+   whether the node appended it: a STATUS right after the submission is
+   answered once it was handled, after its refusal if any (node.h).
+   Returns 0 or the refusal. */
 static int
 s_server_propose (s_server_t *self, uint64_t value)
 {
@@ -232,15 +269,16 @@ s_server_propose (s_server_t *self, uint64_t value)
         && read (self->continued_fd, &info, sizeof info) == sizeof info)
         self->continued = true;
     int after = self->continued;
-    uint64_t index = 0, term = 0;
-    int rc = zraft_propose (self->node, &value, sizeof value, &index, &term,
-                            NULL);
-    if (rc == 0) {
-        assert (self->n_pending < S_PENDING_MAX);
-        self->pending [self->n_pending++] = (s_pending_t) {index, term};
-    }
+    zraft_status_t st = {0};
+    int rc = zraft_submit (self->node, value, &value, sizeof value);
+    if (rc == 0)
+        rc = zraft_status (self->node, &st);
+    if (rc == 0)
+        rc = s_server_drain (self, value);
+    if (rc != 0)
+        st.last_index = st.term = 0;
     s_say (self, "PROPOSED %" PRIu64 " %d %" PRIu64 " %" PRIu64 " %d",
-           value, rc, index, term, after);
+           value, rc, st.last_index, st.term, after);
     return rc;
 }
 
@@ -317,27 +355,11 @@ s_server_read (s_server_t *self)
     assert (self->in_used < sizeof self->in - 1);
 }
 
-/* Receives one applied run and reports every pending proposal it covers:
-   DONE index proposed_term applied_term (equal terms: committed). */
+/* zraft_log_set's callback: the library's lines go to the child's log. */
 static void
-s_server_events (s_server_t *self)
+s_server_log (void *arg, int level, const char *line)
 {
-    zraft_applied_t run;
-    if (zraft_applied_recv (self->node, &run) != 0) {
-        self->quit = true;
-        return;
-    }
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < self->n_pending; i++) {
-        s_pending_t p = self->pending [i];
-        if (p.index >= run.first && p.index <= run.last)
-            s_say (self, "DONE %" PRIu64 " %" PRIu64 " %" PRIu64, p.index,
-                   p.term, run.terms [p.index - run.first]);
-        else
-            self->pending [kept++] = p;
-    }
-    self->n_pending = kept;
-    zraft_applied_release (&run);
+    fprintf ((FILE *) arg, "%c: %s\n", "EWNID" [level], line);
 }
 
 /* Stops the server and czmq, then returns "ok" or the first czmq line
@@ -347,6 +369,7 @@ s_server_stop (s_server_t *self, char *buf, size_t size)
 {
     zraft_destroy (&self->node);
     zsys_shutdown ();
+    zraft_log_set (ZRAFT_LOG_NOTICE, NULL, NULL);
     snprintf (buf, size, "ok");
     if (self->log == stderr)
         return buf;
@@ -372,12 +395,14 @@ s_server_stop (s_server_t *self, char *buf, size_t size)
                                     answers STATUS
     PROPOSED value rc index term after
                                     answers PROPOSE, and each proposal of
-                                    a FLOOD (rc: zraft_propose's; after: 1
+                                    a FLOOD (rc: 0 if appended at index
+                                    in term, else the refusal; after: 1
                                     if proposed after a SIGCONT)
     FLOODED accepted                a FLOOD ended
-    DONE index proposed_term applied_term
-                                    an applied run covered a proposal it
-                                    accepted (equal terms: committed)
+    DONE value index term status    the RESULT of a proposal it accepted
+                                    (status 0: applied at index in term;
+                                    ZRAFT_ELOST: another leader's entry
+                                    took index)
     FAIL message                    it saw something wrong
     BYE ok|message                  answers EXIT: the leak gate's verdict
 
@@ -418,6 +443,8 @@ s_server_main (int argc, char *argv [])
     self->log = getenv ("ZR_VERBOSE") ? stderr : tmpfile ();
     assert (self->log);
     zsys_set_logstream (self->log);
+    if (self->log != stderr)
+        zraft_log_set (ZRAFT_LOG_NOTICE, s_server_log, self->log);
     if (s_server_start (self) != 0) {
         s_say (self, "FAIL n%u did not start", self->id);
         return 1;
@@ -431,7 +458,7 @@ s_server_main (int argc, char *argv [])
             && errno != EINTR)
             break;
         if (items [0].revents & ZMQ_POLLIN)
-            s_server_events (self);
+            s_server_drain (self, 0);
         if (items [1].revents & ZMQ_POLLIN)
             s_server_read (self);
         if (self->flood_left && !self->quit)
@@ -449,16 +476,17 @@ s_server_main (int argc, char *argv [])
 
 typedef struct {
     uint64_t value;                     /* the command proposed */
-    int rc;                             /* zraft_propose's code */
+    int rc;                             /* 0 (appended) or the refusal */
     uint64_t index;                     /* where it went, if rc == 0 */
     uint64_t term;                      /* in which term */
     bool after;                         /* proposed after a SIGCONT */
 } s_reply_t;
 
 typedef struct {
-    uint64_t index;                     /* the proposal's index */
-    uint64_t proposed;                  /* its term */
-    uint64_t applied;                   /* the term applied at index */
+    uint64_t value;                     /* the proposal (its token) */
+    uint64_t index;                     /* its index */
+    uint64_t term;                      /* its term */
+    int status;                         /* its RESULT: 0 or ZRAFT_ELOST */
 } s_done_t;
 
 typedef struct {
@@ -657,9 +685,9 @@ s_on_line (s_procs_t *self, uint32_t id, const char *line)
     if (strncmp (line, "FLOODED ", 8) == 0)
         kid->flooded = true;
     else
-    if (sscanf (line, "DONE %" SCNu64 " %" SCNu64 " %" SCNu64, &a, &b, &c)
-        == 3 && kid->n_dones < S_DONES_MAX)
-        kid->dones [kid->n_dones++] = (s_done_t) {a, b, c};
+    if (sscanf (line, "DONE %" SCNu64 " %" SCNu64 " %" SCNu64 " %d", &a, &b,
+                &c, &rc) == 4 && kid->n_dones < S_DONES_MAX)
+        kid->dones [kid->n_dones++] = (s_done_t) {a, b, c, rc};
     else
     if (strncmp (line, "BYE ", 4) == 0)
         snprintf (kid->bye, sizeof kid->bye, "%s", line + 4);
@@ -1086,19 +1114,19 @@ s_wait_converged (s_procs_t *self)
     s_fail (self, "logs did not converge in %d ms", S_CATCHUP_MS);
 }
 
-/* Returns server id's DONE report for index, waiting for it. */
+/* Returns server id's DONE report for value, waiting for it. */
 static s_done_t
-s_done (s_procs_t *self, uint32_t id, uint64_t index)
+s_done (s_procs_t *self, uint32_t id, uint64_t value)
 {
     s_kid_t *kid = &self->kids [id];
     int64_t deadline = s_now_ms () + S_CATCHUP_MS;
     while (s_now_ms () < deadline) {
         for (uint32_t i = 0; i < kid->n_dones; i++)
-            if (kid->dones [i].index == index)
+            if (kid->dones [i].value == value)
                 return kid->dones [i];
         s_pump (self, deadline - s_now_ms ());
     }
-    s_fail (self, "n%u never applied through %" PRIu64, id, index);
+    s_fail (self, "n%u never answered %" PRIu64, id, value);
 }
 
 /* True if any server ever applied value, at any index. */
@@ -1115,8 +1143,8 @@ s_ever_applied (s_procs_t *self, uint64_t value)
 
 /* Checks a proposal server id answered, as reply: if accepted, it either
    committed (every server applied it, at its index, in its term) or was
-   lost (nobody applied it anywhere), and the server reports the same
-   outcome in its applied runs. Accepted after a SIGCONT in a term up to
+   lost (nobody applied it anywhere), and the server's RESULT for it says
+   the same, at the same index and term. Accepted after a SIGCONT in a term up to
    stale_term (the server was a stale leader) it must be lost. Returns 0
    if refused, 1 if committed, 2 if lost, 3 if lost as a stale leader. */
 static int
@@ -1125,12 +1153,18 @@ s_check_outcome (s_procs_t *self, uint32_t id, s_reply_t reply,
 {
     if (reply.rc != 0)
         return 0;
-    s_done_t done = s_done (self, id, reply.index);
+    s_done_t done = s_done (self, id, reply.value);
+    S_ASSERT (self, done.index == reply.index && done.term == reply.term,
+              "n%u answered %" PRIu64 " at %" PRIu64 " (term %" PRIu64 "),"
+              " accepted at %" PRIu64 " (term %" PRIu64 ")", id, reply.value,
+              done.index, done.term, reply.index, reply.term);
+    S_ASSERT (self, done.status == 0 || done.status == ZRAFT_ELOST,
+              "n%u answered %" PRIu64 " with %d", id, reply.value, done.status);
     bool committed = self->terms [reply.index] == reply.term
                      && self->values [reply.index] == reply.value;
-    S_ASSERT (self, committed == (done.applied == done.proposed),
+    S_ASSERT (self, committed == (done.status == 0),
               "n%u reported %" PRIu64 " at %" PRIu64 " %s, the others %s",
-              id, reply.value, reply.index, done.applied == done.proposed
+              id, reply.value, reply.index, done.status == 0
               ? "committed" : "lost", committed ? "committed" : "lost");
     S_ASSERT (self, committed || !s_ever_applied (self, reply.value),
               "lost proposal %" PRIu64 " applied elsewhere", reply.value);

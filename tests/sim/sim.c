@@ -16,6 +16,7 @@
 #define SIM_REGISTRY (1u << 17)         /* (index, term) slots, power of 2 */
 #define SIM_TERMS_MAX 65536             /* terms tracked for Election Safety */
 #define SIM_EVENTS_MAX (1u << 22)       /* a run that needs more is a bug */
+#define SIM_READS_MAX (1u << 20)        /* reads issued in one run */
 /* The Figure 8 profile (s_figure8_round): one seed in SIM_FIG8_ONE_IN
    runs it, on 3 nodes unless the config says otherwise. */
 #define SIM_FIG8_ONE_IN 4
@@ -26,8 +27,26 @@
 
 typedef enum {
     EV_DELIVER, EV_TICK, EV_PERSISTED, EV_CRASH, EV_RESTART, EV_FAULTS,
-    EV_PROPOSE, EV_HEAL, EV_TRANSFER, EV_FIGURE8
+    EV_PROPOSE, EV_HEAL, EV_TRANSFER, EV_FIGURE8, EV_READ
 } ev_type_t;
+
+/* What became of a read a client issued (ReadIndex, core.h 14). */
+typedef enum {
+    READ_PENDING,                       /* recorded by a leader's core */
+    READ_CONFIRMED,                     /* a Ready handed it out: waits to apply */
+    READ_SERVED,                        /* answered from the state machine */
+    READ_FAILED,                        /* the leader stepped down first */
+    READ_LOST                           /* its server crashed */
+} read_state_t;
+
+typedef struct {
+    zr_index_t required;                /* highest index any server knew
+                                           committed when the read was issued */
+    uint64_t issued_at;                 /* global time of the request */
+    uint32_t node;                      /* the server it was sent to */
+    uint32_t incarnation;               /* of that server */
+    uint8_t state;                      /* read_state_t */
+} read_rec_t;
 
 typedef struct {
     uint64_t at;                        /* simulated global time, ms */
@@ -71,6 +90,10 @@ typedef struct {
     uint64_t rx_size;                   /* bytes written to rx */
     uint64_t commit_seen;               /* commits already recorded */
     bool live;                          /* applied a post-heal value */
+    zr_read_t *serve;                   /* confirmed reads waiting for apply,
+                                           in order (owned) */
+    uint32_t n_serve;                   /* reads queued */
+    uint32_t serve_cap;                 /* reads allocated */
 } node_t;
 
 typedef struct {
@@ -117,6 +140,13 @@ typedef struct {
     uint64_t heal_at;                   /* when faults stopped */
     zr_index_t heal_index;              /* an index applied with a post-heal value */
     bool done;                          /* liveness reached or a failure */
+    zr_index_t commit_max;              /* highest index any server knew
+                                           committed: what a client may have
+                                           been acknowledged */
+    read_rec_t *reads;                  /* every read issued, by ctx */
+    uint64_t n_reads;                   /* reads issued */
+    uint64_t reads_cap;                 /* reads allocated */
+    bool read_live;                     /* a read issued after healing was answered */
 } sim_t;
 
 static void
@@ -267,6 +297,109 @@ s_record_commits (sim_t *self, uint32_t id)
     }
     if (commit > node->commit_seen)
         node->commit_seen = commit;
+    if (commit > self->commit_max)
+        self->commit_max = commit;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* Takes the reads a Ready confirmed or failed on node id: each ctx comes
+   back once, to the incarnation it was sent to, and confirmed indexes
+   never decrease and never pass the commit index. */
+static void
+s_reads_take (sim_t *self, uint32_t id, zr_ready_t *rd)
+{
+    node_t *node = &self->nodes [id];
+    for (uint32_t i = 0; i < rd->n_reads_failed; i++) {
+        uint64_t ctx = rd->reads_failed [i];
+        read_rec_t *read = ctx < self->n_reads ? &self->reads [ctx] : NULL;
+        if (!read || read->state != READ_PENDING || read->node != id
+            || read->incarnation != node->incarnation) {
+            s_fail (self, "n%u failed read %llu it did not hold", id,
+                    (unsigned long long) ctx);
+            continue;
+        }
+        read->state = READ_FAILED;
+        self->result->reads_failed++;
+    }
+    for (uint32_t i = 0; i < rd->n_reads; i++) {
+        zr_read_t *confirmed = &rd->reads [i];
+        read_rec_t *read = confirmed->ctx < self->n_reads
+                         ? &self->reads [confirmed->ctx] : NULL;
+        if (!read || read->state != READ_PENDING || read->node != id
+            || read->incarnation != node->incarnation) {
+            s_fail (self, "n%u confirmed read %llu it did not hold", id,
+                    (unsigned long long) confirmed->ctx);
+            continue;
+        }
+        if (confirmed->index > zr_core_commit (node->core)
+            || (node->n_serve
+                && confirmed->index < node->serve [node->n_serve - 1].index))
+            s_fail (self, "n%u read %llu: index %llu out of order or past commit",
+                    id, (unsigned long long) confirmed->ctx,
+                    (unsigned long long) confirmed->index);
+        read->state = READ_CONFIRMED;
+        if (node->n_serve == node->serve_cap) {
+            node->serve_cap = node->serve_cap ? 2 * node->serve_cap : 64;
+            node->serve = (zr_read_t *) realloc (node->serve,
+                                                 node->serve_cap * sizeof (zr_read_t));
+            zr_assert (node->serve);
+        }
+        node->serve [node->n_serve++] = *confirmed;
+    }
+    free (rd->reads);
+    free (rd->reads_failed);
+    rd->reads = NULL;
+    rd->reads_failed = NULL;
+    rd->n_reads = rd->n_reads_failed = 0;
+}
+
+/* Serves the confirmed reads node id has applied far enough for: the
+   result is the state machine as it is now (applied, sm_hash). The
+   linearizable-read checker: that state holds every write acknowledged
+   before the read was issued, i.e. every index any server knew
+   committed then (Raft thesis §6.4). */
+static void
+s_reads_serve (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    uint32_t served = 0;
+    while (served < node->n_serve && node->serve [served].index <= node->applied) {
+        read_rec_t *read = &self->reads [node->serve [served].ctx];
+        zr_assert (read->state == READ_CONFIRMED);
+        read->state = READ_SERVED;
+        self->result->reads++;
+        if (self->heal_at && read->issued_at >= self->heal_at)
+            self->read_live = true;
+        if (node->applied < read->required)
+            s_fail (self, "linearizable read: n%u answered read %llu (issued at "
+                    "t=%llu ms) with the state at %llu, but %llu was committed "
+                    "before it was issued", id,
+                    (unsigned long long) node->serve [served].ctx,
+                    (unsigned long long) read->issued_at,
+                    (unsigned long long) node->applied,
+                    (unsigned long long) read->required);
+        if (node->applied < SIM_LOG_MAX && node->applied > 0
+            && self->chain [node->applied] != node->sm_hash)
+            s_fail (self, "n%u answered a read from a wrong state at %llu", id,
+                    (unsigned long long) node->applied);
+        served++;
+    }
+    if (served == 0)
+        return;
+    memmove (node->serve, node->serve + served,
+             (node->n_serve - served) * sizeof (zr_read_t));
+    node->n_serve -= served;
+}
+
+/* A crash loses the reads a server confirmed but had not answered. */
+static void
+s_reads_lose (sim_t *self, uint32_t id)
+{
+    node_t *node = &self->nodes [id];
+    for (uint32_t i = 0; i < node->n_serve; i++)
+        self->reads [node->serve [i].ctx].state = READ_LOST;
+    node->n_serve = 0;
 }
 
 /* Election Safety (one leader per term) and Leader Completeness (a
@@ -601,6 +734,7 @@ s_ready (sim_t *self, uint32_t id)
     for (uint32_t i = 0; i < rd.n_committed; i++)
         s_apply (self, id, &rd.committed [i]);
     zr_entries_destroy (&rd.committed, rd.n_committed);
+    s_reads_take (self, id, &rd);
     s_snapshot_fill (node, rd.msgs, rd.n_msgs);
     s_snapshot_fill (node, rd.msgs_synced, rd.n_msgs_synced);
     for (uint32_t i = 0; i < rd.n_msgs; i++)
@@ -632,6 +766,7 @@ s_ready (sim_t *self, uint32_t id)
     s_record_commits (self, id);
     s_check_leader (self, id);
     s_snapshot_maybe (self, id);
+    s_reads_serve (self, id);
 }
 
 /* The sync finished: every write queued before it started is durable;
@@ -755,6 +890,7 @@ s_crash (sim_t *self, uint32_t id)
     if (self->faults_on)
         s_crash_torn (self, node);
     zr_core_destroy (&node->core);
+    s_reads_lose (self, id);
     while (node->q_head) {
         preq_t *req = node->q_head;
         node->q_head = req->next;
@@ -831,6 +967,38 @@ s_propose (sim_t *self)
     zr_blob_unref (&blob);
     s_ready (self, leader);
     return rc == 0 ? leader : 0;
+}
+
+/* A client issues a read to the server some server names as leader (a
+   stale or unknown hint included: clients follow redirects, which can
+   be out of date), as a read that must be linearizable. */
+static void
+s_read (sim_t *self)
+{
+    uint32_t asked = 1 + (uint32_t) s_rand (self, self->n);
+    if (!self->nodes [asked].core)
+        return;                         /* the client cannot reach it */
+    uint32_t to = zr_core_leader (self->nodes [asked].core);
+    if (to == 0 || !self->nodes [to].core)
+        to = asked;
+    if (self->n_reads == self->reads_cap) {
+        self->reads_cap = self->reads_cap ? 2 * self->reads_cap : 1024;
+        zr_assert (self->reads_cap <= SIM_READS_MAX);
+        self->reads = (read_rec_t *) realloc (self->reads,
+                                              self->reads_cap * sizeof (read_rec_t));
+        zr_assert (self->reads);
+    }
+    node_t *node = &self->nodes [to];
+    uint64_t ctx = self->n_reads;
+    int rc = zr_core_read_index (node->core, ctx, s_local_now (self, to));
+    s_digest (self, (uint64_t) -rc);
+    if (rc == ZR_ENOTLEADER)
+        return;
+    zr_assert (rc == 0);
+    self->reads [self->n_reads++] = (read_rec_t) {
+        .required = self->commit_max, .issued_at = self->now, .node = to,
+        .incarnation = node->incarnation, .state = READ_PENDING};
+    s_ready (self, to);
 }
 
 /* One round of the lab's Figure 8 test (LAB-TESTS.md, TestFigure8):
@@ -1013,6 +1181,11 @@ s_handle (sim_t *self, event_t *ev)
         s_propose (self);
         s_schedule (self, self->now + 5 + s_rand (self, 40), EV_PROPOSE, 0, NULL);
         break;
+    case EV_READ:
+        for (uint64_t k = 1 + s_rand (self, 3); k > 0; k--)
+            s_read (self);
+        s_schedule (self, self->now + 3 + s_rand (self, 30), EV_READ, 0, NULL);
+        break;
     case EV_HEAL:
         s_heal (self);
         break;
@@ -1056,6 +1229,7 @@ s_setup (sim_t *self)
     }
     self->faults_on = true;
     s_schedule (self, 10, EV_PROPOSE, 0, NULL);
+    s_schedule (self, 10, EV_READ, 0, NULL);
     if (self->crash_every_ms)
         s_schedule (self, s_rand (self, 2 * self->crash_every_ms), EV_CRASH, 0, NULL);
     if (self->part_every_ms)
@@ -1080,6 +1254,7 @@ s_teardown (sim_t *self)
             s_crash (self, id);
         zr_log_clear (&self->nodes [id].d_log);
         free (self->nodes [id].snap);
+        free (self->nodes [id].serve);
         while (self->nodes [id].old) {
             snap_old_t *old = self->nodes [id].old;
             self->nodes [id].old = old->next;
@@ -1092,6 +1267,7 @@ s_teardown (sim_t *self)
     free (self->c_hash);
     free (self->c_term);
     free (self->a_hash);
+    free (self->reads);
 }
 
 bool
@@ -1133,11 +1309,14 @@ sim_run (const sim_config_t *config, sim_result_t *result)
             fprintf (stderr, "t=%llu ev=%u node=%u\n", (unsigned long long) ev.at,
                      ev.type, ev.node);
         s_handle (self, &ev);
-        if (self->heal_at && s_all_live (self))
+        if (self->heal_at && s_all_live (self) && self->read_live)
             self->done = true;
     }
     if (result->ok && !s_all_live (self))
         s_fail (self, "liveness: not every node applied a new entry within %llu ms of healing",
+                (unsigned long long) config->liveness_ms);
+    if (result->ok && !self->read_live)
+        s_fail (self, "liveness: no read issued after healing was answered within %llu ms",
                 (unsigned long long) config->liveness_ms);
     s_teardown (self);
     free (self);

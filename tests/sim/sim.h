@@ -11,7 +11,10 @@
     a snapshot's rename and the log's restart after it too); nodes take
     snapshots, send them to followers in chunks and restart from them;
     each node's clock drifts. A workload
-    proposes entries throughout. One seed in four runs the Figure 8
+    proposes entries throughout, and clients issue linearizable reads
+    (ReadIndex, raft/core.h Invariant 14) to whichever server some
+    server names as leader; a read is answered with the state machine of
+    the server that confirmed it once it has applied the read index. One seed in four runs the Figure 8
     profile instead of random crashes: the lab's loop that crashes each
     leader a few milliseconds after it accepts a proposal, with one
     entry per AppendEntries, so that logs diverge as in Raft Figure 8.
@@ -19,9 +22,12 @@
     After every event the checkers verify Election Safety, Log Matching,
     Leader Completeness and State Machine Safety (Raft Figure 3), and
     that no state machine ever goes backwards (a restored snapshot is
-    never older than what the node applied). After
-    the fault phase everything heals and liveness is checked: a leader
-    and a new commit on every node within a bound.
+    never older than what the node applied), and that every read is
+    linearizable: its answer holds every write acknowledged before the
+    read was issued (every index any server knew committed then), and
+    each read comes back once, confirmed or failed. After
+    the fault phase everything heals and liveness is checked: a leader,
+    a new commit on every node and an answered read within a bound.
 
     Events are ordered by (time, sequence number), so a seed replays bit
     for bit; sim_result_t.digest hashes the whole event trace to prove it.
@@ -49,6 +55,8 @@ typedef struct {
     uint64_t committed;                 /* highest index committed */
     uint64_t elections;                 /* leaders elected */
     uint64_t crashes;                   /* crashes injected */
+    uint64_t reads;                     /* linearizable reads answered */
+    uint64_t reads_failed;              /* reads failed: leader stepped down */
     uint64_t digest;                    /* hash of the event trace */
     char faults [256];                  /* the fault mix the seed chose */
 } sim_result_t;

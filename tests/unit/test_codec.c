@@ -14,6 +14,9 @@
 
 #define S_SEED_DEFAULT 0x5eedc0dec0ffeeULL
 #define S_MUTATIONS 20000
+/* The version byte of hand-written frames, and one that is not ours. */
+#define S_V ZR_CODEC_VERSION
+#define S_VN (ZR_CODEC_VERSION + 1)
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -57,6 +60,7 @@ s_append_reply_new (bool success)
     msg->conflict_term = success ? 0 : 11;
     msg->conflict_index = success ? 0 : 65536;
     msg->last_index = 255;
+    msg->round = success ? UINT64_MAX : 1ULL << 40;
     return msg;
 }
 
@@ -74,6 +78,7 @@ s_append_new (uint32_t n, uint32_t size, bool varied)
     msg->prev_index = 41;
     msg->prev_term = 6;
     msg->commit = 40;
+    msg->round = 70000;
     if (n == 0)
         return msg;
     msg->entries = (zr_entry_t *) calloc (n, sizeof (zr_entry_t));
@@ -121,6 +126,7 @@ s_assert_equal (const zr_message_t *a, const zr_message_t *b)
     ck_assert_uint_eq (a->match_index, b->match_index);
     ck_assert_uint_eq (a->conflict_term, b->conflict_term);
     ck_assert_uint_eq (a->conflict_index, b->conflict_index);
+    ck_assert_uint_eq (a->round, b->round);
     ck_assert_uint_eq (a->snap_offset, b->snap_offset);
     ck_assert_uint_eq (a->snap_size, b->snap_size);
     ck_assert_uint_eq (a->chunk_size, b->chunk_size);
@@ -246,12 +252,13 @@ s_reply_rc (uint64_t term, uint64_t match_index, uint64_t conflict_term,
     msgpack_sbuffer_init (&sbuf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    s_pack_head (&pk, 10, ZR_MSG_APPEND_REPLY, 2, 1, term);
+    s_pack_head (&pk, 11, ZR_MSG_APPEND_REPLY, 2, 1, term);
     msgpack_pack_false (&pk);
     msgpack_pack_uint64 (&pk, match_index);
     msgpack_pack_uint64 (&pk, conflict_term);
     msgpack_pack_uint64 (&pk, conflict_index);
     msgpack_pack_uint64 (&pk, 0);
+    msgpack_pack_uint64 (&pk, 3);
     return s_sbuf_rc (&sbuf);
 }
 
@@ -265,10 +272,11 @@ s_append_rc (uint64_t term, uint64_t prev_index, uint64_t prev_term,
     msgpack_sbuffer_init (&sbuf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    s_pack_head (&pk, 9, ZR_MSG_APPEND, 1, 2, term);
+    s_pack_head (&pk, 10, ZR_MSG_APPEND, 1, 2, term);
     msgpack_pack_uint64 (&pk, prev_index);
     msgpack_pack_uint64 (&pk, prev_term);
     msgpack_pack_uint64 (&pk, 0);
+    msgpack_pack_uint64 (&pk, 3);
     msgpack_pack_array (&pk, n);
     uint8_t *payload = (uint8_t *) calloc (1, size + 1);
     ck_assert_ptr_nonnull (payload);
@@ -633,9 +641,9 @@ END_TEST
 /* A header or scalar cut short is ZR_ETRUNCATED, not ZR_ECOUNT. */
 START_TEST (codec_decode_rejects_cut_scalar)
 {
-    static const uint8_t uint16_cut [] = { 0x95, 0x01, 0x01, 0x01, 0xcd, 0x00 };
+    static const uint8_t uint16_cut [] = { 0x95, S_V, 0x01, 0x01, 0xcd, 0x00 };
     static const uint8_t array_cut [] = { 0xdc, 0x00 };
-    static const uint8_t unfinished [] = { 0x92, 0xcd, 0x00, 0x01 };
+    static const uint8_t unfinished [] = { 0x92, 0xcd, 0x00, S_V };
     ck_assert_int_eq (S_RC (uint16_cut), ZR_ETRUNCATED);
     ck_assert_int_eq (S_RC (array_cut), ZR_ETRUNCATED);
     ck_assert_int_eq (S_RC (unfinished), ZR_ETRUNCATED);
@@ -666,7 +674,7 @@ END_TEST
    ZR_ECOUNT, found before msgpack-c could allocate for them. */
 START_TEST (codec_decode_rejects_huge_counts)
 {
-    static const uint8_t array32 [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    static const uint8_t array32 [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, S_V };
     static const uint8_t map32 [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x01 };
     ck_assert_int_eq (S_RC (array32), ZR_ECOUNT);
     ck_assert_int_eq (S_RC (map32), ZR_ECOUNT);
@@ -679,13 +687,13 @@ START_TEST (codec_decode_rejects_huge_counts)
         { 0x8f, 0x00, 0x00, 0x00, 0x00 }, { 0x9f, 0x00, 0x00, 0x00, 0x00 }
     };
     for (size_t i = 0; i < sizeof (heads) / sizeof (heads [0]); i++) {
-        uint8_t vote [16] = { 0x97, 0x01, 0x01, 0x01, 0x02 };
+        uint8_t vote [16] = { 0x97, S_V, 0x01, 0x01, 0x02 };
         memcpy (vote + 5, heads [i], 5);
         ck_assert_int_eq (s_decode_rc (vote, 12), ZR_ECOUNT);
-        uint8_t append [16] = { 0x99, 0x01, 0x03, 0x01, 0x02,
-                                0x05, 0x00, 0x00, 0x00, 0x91 };
-        memcpy (append + 10, heads [i], 5);
-        ck_assert_int_eq (s_decode_rc (append, 16), ZR_ECOUNT);
+        uint8_t append [17] = { 0x9a, S_V, 0x03, 0x01, 0x02,
+                                0x05, 0x00, 0x00, 0x00, 0x00, 0x91 };
+        memcpy (append + 11, heads [i], 5);
+        ck_assert_int_eq (s_decode_rc (append, 17), ZR_ECOUNT);
     }
 }
 END_TEST
@@ -706,18 +714,72 @@ START_TEST (codec_decode_rejects_too_many_objects)
 }
 END_TEST
 
-/* A valid frame with version 2 is ZR_EVERSION. */
-START_TEST (codec_decode_rejects_version_2)
+/* A valid frame with another version, the next one or version 1 (before
+   round was added to APPEND and APPEND_REPLY), is ZR_EVERSION. */
+START_TEST (codec_decode_rejects_other_version)
 {
+    ck_assert_int_eq (ZR_CODEC_VERSION, 2);
     msgpack_sbuffer sbufs [4];
     s_frames_new (sbufs);
     for (int i = 0; i < 4; i++) {
         ck_assert_uint_eq ((uint8_t) sbufs [i].data [1], ZR_CODEC_VERSION);
-        sbufs [i].data [1] = 0x02;
+        sbufs [i].data [1] = S_VN;
+        ck_assert_int_eq (s_decode_rc (sbufs [i].data, sbufs [i].size),
+                          ZR_EVERSION);
+        sbufs [i].data [1] = 0x01;
         ck_assert_int_eq (s_decode_rc (sbufs [i].data, sbufs [i].size),
                           ZR_EVERSION);
     }
     s_frames_destroy (sbufs);
+    /* A version 1 heartbeat, as a version 1 peer sends it: 9 fields. */
+    static const uint8_t v1_heartbeat [] = { 0x99, 0x01, 0x03, 0x01, 0x02,
+                                             0x05, 0x00, 0x00, 0x00, 0x90 };
+    ck_assert_int_eq (S_RC (v1_heartbeat), ZR_EVERSION);
+}
+END_TEST
+
+/* ReadIndex (thesis §6.4): the heartbeat round of APPEND and APPEND_REPLY
+   survives a round trip at every width, and must be an unsigned integer:
+   a frame without it (the version 1 layout under the current version)
+   or with another type there is ZR_EMALFORMED. */
+START_TEST (codec_decode_round_is_checked)
+{
+    static const uint64_t rounds [] = { 0, 1, 127, 128, 65536, 1ULL << 33,
+                                        UINT64_MAX };
+    for (size_t i = 0; i < sizeof rounds / sizeof rounds [0]; i++) {
+        zr_message_t *append = s_append_new (2, 3, false);
+        append->round = rounds [i];
+        s_round_trip (append);
+        zr_message_t *reply = s_append_reply_new (i % 2 == 0);
+        reply->round = rounds [i];
+        s_round_trip (reply);
+    }
+    static const uint8_t no_round [] = { 0x99, S_V, 3, 1, 2, 5, 0, 0, 0, 0x90 };
+    static const uint8_t bool_round [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0,
+                                           0xc3, 0x90 };
+    static const uint8_t neg_round [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0,
+                                          0xff, 0x90 };
+    static const uint8_t good [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0, 7, 0x90 };
+    static const uint8_t reply_no_round [] = { 0x9a, S_V, 4, 2, 1, 5, 0xc3,
+                                               0, 0, 0, 0 };
+    static const uint8_t reply_str_round [] = { 0x9b, S_V, 4, 2, 1, 5, 0xc3,
+                                                0, 0, 0, 0, 0xa1, 'x' };
+    static const uint8_t reply_good [] = { 0x9b, S_V, 4, 2, 1, 5, 0xc3,
+                                           0, 0, 0, 0, 7 };
+    ck_assert_int_eq (S_RC (no_round), ZR_EMALFORMED);
+    ck_assert_int_eq (S_RC (bool_round), ZR_EMALFORMED);
+    ck_assert_int_eq (S_RC (neg_round), ZR_EMALFORMED);
+    ck_assert_int_eq (S_RC (reply_no_round), ZR_EMALFORMED);
+    ck_assert_int_eq (S_RC (reply_str_round), ZR_EMALFORMED);
+    zr_message_t *msg = NULL;
+    ck_assert_int_eq (zr_codec_decode (good, sizeof good, &msg), 0);
+    ck_assert_uint_eq (msg->round, 7);
+    ck_assert_uint_eq (msg->n_entries, 0);
+    zr_message_destroy (&msg);
+    ck_assert_int_eq (zr_codec_decode (reply_good, sizeof reply_good, &msg), 0);
+    ck_assert_uint_eq (msg->round, 7);
+    ck_assert (msg->success);
+    zr_message_destroy (&msg);
 }
 END_TEST
 
@@ -725,15 +787,15 @@ END_TEST
    (precedence step 2), and the schema catches other encodings of it. */
 START_TEST (codec_decode_reports_version_first)
 {
-    static const uint8_t cut [] = { 0x97, 0x02 };
-    static const uint8_t reserved [] = { 0x93, 0x02, 0xc1 };
-    static const uint8_t huge [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x02 };
-    static const uint8_t wide [] = { 0x93, 0xcd, 0x00, 0x02, 0x91, 0x91 };
-    static const uint8_t signed2 [] = { 0x96, 0xd0, 0x02, 0x02, 0x01, 0x02,
+    static const uint8_t cut [] = { 0x97, S_VN };
+    static const uint8_t reserved [] = { 0x93, S_VN, 0xc1 };
+    static const uint8_t huge [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, S_VN };
+    static const uint8_t wide [] = { 0x93, 0xcd, 0x00, S_VN, 0x91, 0x91 };
+    static const uint8_t signed2 [] = { 0x96, 0xd0, S_VN, 0x02, 0x01, 0x02,
                                         0x05, 0xc3 };
-    static const uint8_t cut1 [] = { 0x93, 0x01, 0xcd, 0x00 };
-    static const uint8_t reserved1 [] = { 0x92, 0x01, 0xc1 };
-    static const uint8_t huge1 [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    static const uint8_t cut1 [] = { 0x93, S_V, 0xcd, 0x00 };
+    static const uint8_t reserved1 [] = { 0x92, S_V, 0xc1 };
+    static const uint8_t huge1 [] = { 0xdd, 0xff, 0xff, 0xff, 0xff, S_V };
     static const uint8_t str [] = { 0x95, 0xa1, 0x02, 0x02, 0x01, 0x02, 0x05 };
     ck_assert_int_eq (S_RC (cut), ZR_EVERSION);
     ck_assert_int_eq (S_RC (reserved), ZR_EVERSION);
@@ -766,7 +828,7 @@ START_TEST (codec_decode_walks_every_format)
         { 3, 0x81, 0x01, 0x01 }, { 3, 0xdc, 0, 0 }, { 3, 0xde, 0, 0 }
     };
     for (size_t i = 0; i < sizeof (terms) / sizeof (terms [0]); i++) {
-        uint8_t frame [32] = { 0x97, 0x01, 0x01, 0x01, 0x02 };
+        uint8_t frame [32] = { 0x97, S_V, 0x01, 0x01, 0x02 };
         size_t n = terms [i][0];
         memcpy (frame + 5, terms [i] + 1, n);
         frame [5 + n] = 0x00;
@@ -775,11 +837,11 @@ START_TEST (codec_decode_walks_every_format)
                        "format 0x%02x", terms [i][1]);
     }
     /* fixext8 and fixext16 (10 and 18 bytes) as the last VOTE field. */
-    uint8_t frame [32] = { 0x97, 0x01, 0x01, 0x01, 0x02, 0x05, 0x00, 0xd7 };
+    uint8_t frame [32] = { 0x97, S_V, 0x01, 0x01, 0x02, 0x05, 0x00, 0xd7 };
     ck_assert_int_eq (s_decode_rc (frame, 7 + 10), ZR_EMALFORMED);
     frame [7] = 0xd8;
     ck_assert_int_eq (s_decode_rc (frame, 7 + 18), ZR_EMALFORMED);
-    static const uint8_t wide [] = { 0x97, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1,
+    static const uint8_t wide [] = { 0x97, 0xcf, 0, 0, 0, 0, 0, 0, 0, S_V,
                                      0xcc, 1, 0xcd, 0, 1, 0xce, 0, 0, 0, 2,
                                      0x05, 0x00, 0x00 };
     ck_assert_int_eq (S_RC (wide), 0);
@@ -789,26 +851,27 @@ END_TEST
 /* Fields of the wrong msgpack type are ZR_EMALFORMED. */
 START_TEST (codec_decode_rejects_wrong_field_type)
 {
-    static const uint8_t str_term [] = { 0x97, 1, 1, 1, 2, 0xa1, 'x', 0, 0 };
-    static const uint8_t neg_from [] = { 0x97, 1, 1, 0xff, 2, 5, 0, 0 };
-    static const uint8_t uint_granted [] = { 0x96, 1, 2, 1, 2, 5, 1 };
-    static const uint8_t nil_success [] = { 0x9a, 1, 4, 1, 2, 5, 0xc0,
-                                            0, 0, 0, 0 };
-    static const uint8_t bool_index [] = { 0x9a, 1, 4, 1, 2, 5, 0xc3,
-                                           0xc2, 0, 0, 0 };
-    static const uint8_t map_entries [] = { 0x99, 1, 3, 1, 2, 5, 0, 0, 0,
+    static const uint8_t str_term [] = { 0x97, S_V, 1, 1, 2, 0xa1, 'x', 0, 0 };
+    static const uint8_t neg_from [] = { 0x97, S_V, 1, 0xff, 2, 5, 0, 0 };
+    static const uint8_t uint_granted [] = { 0x96, S_V, 2, 1, 2, 5, 1 };
+    static const uint8_t nil_success [] = { 0x9b, S_V, 4, 1, 2, 5, 0xc0,
+                                            0, 0, 0, 0, 0 };
+    static const uint8_t bool_index [] = { 0x9b, S_V, 4, 1, 2, 5, 0xc3,
+                                           0xc2, 0, 0, 0, 0 };
+    static const uint8_t map_entries [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0, 0,
                                             0x80 };
-    static const uint8_t str_data [] = { 0x99, 1, 3, 1, 2, 5, 0, 0, 0,
+    static const uint8_t str_data [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0, 0,
                                          0x91, 0x93, 5, 1, 0xa0 };
-    static const uint8_t short_entry [] = { 0x99, 1, 3, 1, 2, 5, 0, 0, 0,
+    static const uint8_t short_entry [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0, 0,
                                             0x91, 0x92, 5, 1 };
-    static const uint8_t neg_entry_term [] = { 0x99, 1, 3, 1, 2, 5, 0, 0, 0,
-                                               0x91, 0x93, 0xff, 1, 0xc4, 0 };
+    static const uint8_t neg_entry_term [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0,
+                                               0, 0x91, 0x93, 0xff, 1, 0xc4, 0 };
     static const uint8_t map_root [] = { 0x81, 1, 1 };
     static const uint8_t uint_root [] = { 0x01 };
-    static const uint8_t four_fields [] = { 0x94, 1, 1, 1, 2 };
-    static const uint8_t long_vote [] = { 0x98, 1, 1, 1, 2, 5, 0, 0, 0 };
-    static const uint8_t short_append [] = { 0x98, 1, 3, 1, 2, 5, 0, 0, 0 };
+    static const uint8_t four_fields [] = { 0x94, S_V, 1, 1, 2 };
+    static const uint8_t long_vote [] = { 0x98, S_V, 1, 1, 2, 5, 0, 0, 0 };
+    static const uint8_t short_append [] = { 0x99, S_V, 3, 1, 2, 5, 0, 0, 0,
+                                             0x90 };
     ck_assert_int_eq (S_RC (str_term), ZR_EMALFORMED);
     ck_assert_int_eq (S_RC (neg_from), ZR_EMALFORMED);
     ck_assert_int_eq (S_RC (uint_granted), ZR_EMALFORMED);
@@ -929,7 +992,7 @@ START_TEST (codec_decode_rejects_oversized_frame)
     ck_assert_ptr_nonnull (frame);
     memset (frame, 0xc1, size);
     frame [0] = 0x97;
-    frame [1] = 0x01;
+    frame [1] = S_V;
     ck_assert_int_eq (s_decode_rc (frame, size), ZR_ETOOBIG);
     free (frame);
 }
@@ -943,7 +1006,7 @@ START_TEST (codec_decode_rejects_deep_nesting)
     deep [sizeof (deep) - 1] = 0xc0;
     ck_assert_int_eq (S_RC (deep), ZR_EMALFORMED);
     static const uint8_t at_limit [] = { 0x91, 0x91, 0x91, 0xc0 };
-    static const uint8_t in_entry [] = { 0x99, 1, 3, 1, 2, 5, 0, 0, 0,
+    static const uint8_t in_entry [] = { 0x9a, S_V, 3, 1, 2, 5, 0, 0, 0, 0,
                                          0x91, 0x93, 5, 1, 0x91, 0xc0 };
     ck_assert_int_eq (S_RC (at_limit), ZR_EMALFORMED);
     ck_assert_int_eq (S_RC (in_entry), ZR_EMALFORMED);
@@ -953,7 +1016,7 @@ END_TEST
 /* The reserved format byte 0xc1 is ZR_EMALFORMED. */
 START_TEST (codec_decode_rejects_reserved_byte)
 {
-    static const uint8_t frame [] = { 0x97, 1, 1, 1, 2, 0xc1, 0, 0 };
+    static const uint8_t frame [] = { 0x97, S_V, 1, 1, 2, 0xc1, 0, 0 };
     ck_assert_int_eq (S_RC (frame), ZR_EMALFORMED);
 }
 END_TEST
@@ -961,7 +1024,7 @@ END_TEST
 /* On error *msg_p keeps whatever the caller had there. */
 START_TEST (codec_decode_leaves_msg_untouched_on_error)
 {
-    static const uint8_t frame [] = { 0x97, 1, 1, 1, 1, 5, 0, 0 };
+    static const uint8_t frame [] = { 0x97, S_V, 1, 1, 1, 5, 0, 0 };
     zr_message_t sentinel;
     zr_message_t *msg = &sentinel;
     ck_assert_int_eq (zr_codec_decode (frame, sizeof (frame), &msg),
@@ -1115,7 +1178,8 @@ main (void)
     tcase_add_test (decode, codec_decode_rejects_trailing_bytes);
     tcase_add_test (decode, codec_decode_rejects_huge_counts);
     tcase_add_test (decode, codec_decode_rejects_too_many_objects);
-    tcase_add_test (decode, codec_decode_rejects_version_2);
+    tcase_add_test (decode, codec_decode_rejects_other_version);
+    tcase_add_test (decode, codec_decode_round_is_checked);
     tcase_add_test (decode, codec_decode_reports_version_first);
     tcase_add_test (decode, codec_decode_walks_every_format);
     tcase_add_test (decode, codec_decode_rejects_wrong_field_type);

@@ -2911,6 +2911,463 @@ START_TEST (core_restore_entry_at_snapshot_other_term_dropped)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  ReadIndex (thesis §6.4, Invariant 14)
+
+/* A successful AppendEntries reply up to match echoing round. */
+static zr_message_t *
+s_append_ok_round (zr_id_t from, zr_id_t to, zr_term_t term, zr_index_t match,
+                   uint64_t round)
+{
+    zr_message_t *msg = s_append_ok (from, to, term, match);
+    msg->round = round;
+    return msg;
+}
+
+/* Takes a Ready that must hold an AppendEntries to every follower of
+   1..n, all with the same round; returns that round. Drains the rest. */
+static uint64_t
+s_round_sent (zr_core_t *core, uint32_t n, uint64_t now)
+{
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, 0);
+    uint64_t round = 0;
+    for (zr_id_t peer = 2; peer <= n; peer++) {
+        ck_assert_uint_ge (s_count_to (ready.msgs, ready.n_msgs, peer), 1);
+        for (uint32_t i = 0; i < ready.n_msgs; i++) {
+            zr_message_t *m = ready.msgs [i];
+            if (m->to != peer)
+                continue;
+            ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+            if (round == 0)
+                round = m->round;
+            ck_assert_uint_eq (m->round, round);
+        }
+    }
+    ck_assert_uint_gt (round, 0);
+    zr_ready_release (&ready);
+    s_persist_all (core);
+    return round;
+}
+
+/* Takes a Ready and asserts it hands out exactly the n reads (ctx,
+   index) given, in order, and no failed read. */
+static void
+s_expect_reads (zr_core_t *core, uint64_t now, const zr_read_t *reads,
+                uint32_t n)
+{
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, n);
+    ck_assert_uint_eq (ready.n_reads_failed, 0);
+    ck_assert (n > 0 || ready.reads == NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_uint_eq (ready.reads [i].ctx, reads [i].ctx);
+        ck_assert_uint_eq (ready.reads [i].index, reads [i].index);
+    }
+    zr_ready_release (&ready);
+    s_persist_all (core);
+}
+
+/* Thesis §6.4: only the leader serves linearizable reads; a follower or
+   a candidate refuses and does not forward. */
+START_TEST (core_read_index_not_leader_refused)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (zr_core_read_index (core, 1, 0), ZR_ENOTLEADER);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_CANDIDATE);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), ZR_ENOTLEADER);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, 0);
+    ck_assert_uint_eq (ready.n_reads_failed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §6.4 (Invariant 14): the read waits until a majority, leader
+   included, acknowledged the round sent after it: in 5 servers one
+   follower is not enough, two are; the read index is the commit index. */
+START_TEST (core_read_index_confirmation_needs_majority)
+{
+    zr_core_config_t config = s_config (1, 5);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 77, now), 0);
+    uint64_t round = s_round_sent (core, 5, now);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, round), now);
+    s_expect_reads (core, now, NULL, 0);            /* 2 of 5 */
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, round), now);
+    s_expect_reads (core, now, NULL, 0);            /* a duplicate: still 2 */
+    S_STEP_OK (core, s_append_ok_round (4, 1, 1, 1, round), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{77, 1}}, 1);
+    s_expect_reads (core, now, NULL, 0);            /* handed out once */
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: the reads recorded between two Readies share one round
+   (one AppendEntries per follower) and come back with their ctxs, in
+   arrival order; a later read waits for a later round. */
+START_TEST (core_read_index_batches_one_round)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    for (uint64_t ctx = 10; ctx < 15; ctx++)
+        ck_assert_int_eq (zr_core_read_index (core, ctx, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);            /* one per follower */
+    uint64_t round = ready.msgs [0]->round;
+    ck_assert_uint_eq (ready.msgs [1]->round, round);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (zr_core_read_index (core, 15, now), 0);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, round), now);
+    s_expect_reads (core, now, (const zr_read_t []) {
+        {10, 1}, {11, 1}, {12, 1}, {13, 1}, {14, 1}}, 5);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, round + 1), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{15, 1}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: replies that answer AppendEntries sent before the read
+   arrived (round 0 of plain heartbeats, or the previous read's round,
+   late or duplicated) do not confirm it. */
+START_TEST (core_read_index_stale_replies_do_not_confirm)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    uint64_t first = s_round_sent (core, 3, now);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, first), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{1, 1}}, 1);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    /* Replies already on their way: before the new round is even sent. */
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, 0), now);
+    uint64_t second = s_round_sent (core, 3, now);
+    ck_assert_uint_eq (second, first + 1);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, first), now);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
+    s_expect_reads (core, now, NULL, 0);
+    /* A rejection of this term echoing the new round confirms too: the
+       follower took the AppendEntries as from its leader. */
+    S_STEP_OK (core, s_append_reject (3, 1, 1, 1, 0, 0, 0), now);
+    s_expect_reads (core, now, NULL, 0);
+    zr_message_t *reject = s_append_reject (3, 1, 1, 1, 0, 0, 1);
+    reject->round = second;
+    S_STEP_OK (core, reject, now);
+    s_expect_reads (core, now, (const zr_read_t []) {{2, 1}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §6.4 (Invariant 14): a leader that has not committed an entry
+   of its term does not know the commit index of the cluster: a read
+   waits, even confirmed, until its no-op commits, and then takes the
+   commit index of that moment. */
+START_TEST (core_read_index_waits_for_commit_in_term)
+{
+    zr_core_t *core = s_leader_term2 ();    /* log 1 (term 1), no-op 2 */
+    uint64_t now = 500;
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    ck_assert_int_eq (zr_core_read_index (core, 9, now), 0);
+    uint64_t round = s_round_sent (core, 3, now);
+    /* A majority holds entry 1 and confirms the round: 1 is of term 1,
+       not committed by counting (Figure 8), so the read still waits. */
+    S_STEP_OK (core, s_append_ok_round (2, 1, 2, 1, round), now);
+    ck_assert_uint_eq (zr_core_commit (core), 0);
+    s_expect_reads (core, now, NULL, 0);
+    ck_assert_int_eq (zr_core_read_index (core, 10, now), 0);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 2, 2, round), now);
+    ck_assert_uint_eq (zr_core_commit (core), 2);
+    /* That Ready also started read 10's round. */
+    s_expect_reads (core, now, (const zr_read_t []) {{9, 2}}, 1);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 2, 2, round + 1), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{10, 2}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §6.4 (Invariant 14): the read index is the commit index when the
+   read arrives, not when it is confirmed: a write committed meanwhile
+   is not waited for. */
+START_TEST (core_read_index_is_commit_at_arrival)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 4, now), 0);
+    uint64_t round = s_round_sent (core, 3, now);
+    ck_assert_uint_eq (s_propose (core, S_PAYLOAD), 2);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 2, round), now);
+    ck_assert_uint_eq (zr_core_commit (core), 2);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_committed, 1);
+    ck_assert_uint_eq (ready.n_reads, 1);
+    ck_assert_uint_eq (ready.reads [0].ctx, 4);
+    ck_assert_uint_eq (ready.reads [0].index, 1);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a leader that steps down (a higher term) fails every read
+   it has not handed out, confirmed or not, exactly once; it refuses new
+   ones, and a late confirmation changes nothing. */
+START_TEST (core_read_index_deposed_leader_fails_reads)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    uint64_t round = s_round_sent (core, 3, now);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, round), now);
+    S_STEP_OK (core, s_vote (3, 1, 5, 9, 4), now);      /* deposed */
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    ck_assert_int_eq (zr_core_read_index (core, 3, now), ZR_ENOTLEADER);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, round), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, 0);
+    ck_assert_uint_eq (ready.n_reads_failed, 2);
+    ck_assert_uint_eq (ready.reads_failed [0], 1);
+    ck_assert_uint_eq (ready.reads_failed [1], 2);
+    zr_ready_release (&ready);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads_failed, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14 and check-quorum (10): a leader that steps down because
+   it lost its majority fails its reads; elected again before a Ready,
+   it hands out the old reads as failed and serves new ones normally. */
+START_TEST (core_read_index_fails_before_new_leadership)
+{
+    zr_core_config_t config = s_config (1, 3);
+    config.check_quorum = true;
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    zr_core_tick (core, now + S_ET);                    /* nobody heard */
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_FOLLOWER);
+    now = zr_core_deadline (core);
+    zr_core_tick (core, now);                           /* term 2 */
+    S_STEP_OK (core, s_vote_reply (3, 1, 2, true), now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads_failed, 1);
+    ck_assert_uint_eq (ready.reads_failed [0], 1);
+    ck_assert_uint_eq (ready.n_reads, 0);
+    ck_assert (ready.hs_changed);                       /* all synced (1) */
+    /* Votes, probes, then the probes that carry the read's round. */
+    ck_assert_uint_eq (ready.n_msgs_synced, 6);
+    uint64_t round = ready.msgs_synced [5]->round;
+    ck_assert_uint_eq (ready.msgs_synced [5]->type, ZR_MSG_APPEND);
+    ck_assert_uint_gt (round, ready.msgs_synced [3]->round);
+    zr_ready_release (&ready);
+    s_persist_all (core);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 2, 2, round), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{2, 2}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a one-server cluster is its own majority: the read is
+   handed out by the next Ready, and nothing is sent. */
+START_TEST (core_read_index_single_server_confirms_at_once)
+{
+    zr_core_t *core = s_core_new (1, 1);
+    uint64_t now = zr_core_deadline (core);
+    zr_core_tick (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);
+    s_drain (core, now);
+    ck_assert_uint_eq (zr_core_commit (core), 1);
+    ck_assert_int_eq (zr_core_read_index (core, 42, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs + ready.n_msgs_synced, 0);
+    ck_assert_uint_eq (ready.n_reads, 1);
+    ck_assert_uint_eq (ready.reads [0].ctx, 42);
+    ck_assert_uint_eq (ready.reads [0].index, 1);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: without reads the leader sends nothing beyond its usual
+   traffic, and its heartbeats keep the last round; a read adds exactly
+   one AppendEntries per follower, at once, and resets the heartbeat. */
+START_TEST (core_read_index_costs_nothing_without_reads)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    zr_ready_t ready;
+    s_ready (core, now + 1, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    zr_ready_release (&ready);
+    zr_core_tick (core, now + S_HB);
+    s_ready (core, now + S_HB, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    ck_assert_uint_eq (ready.msgs [0]->round, 0);
+    ck_assert_uint_eq (ready.msgs [1]->round, 0);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now + S_HB + 1), 0);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now + S_HB + 1), 0);
+    s_ready (core, now + S_HB + 1, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    ck_assert_uint_eq (ready.msgs [0]->round, 1);
+    zr_ready_release (&ready);
+    zr_core_tick (core, now + 2 * S_HB);      /* the round was the heartbeat */
+    s_ready (core, now + 2 * S_HB, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    zr_ready_release (&ready);
+    zr_core_tick (core, now + 2 * S_HB + 1);
+    s_ready (core, now + 2 * S_HB + 1, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    ck_assert_uint_eq (ready.msgs [0]->round, 1);    /* no new round */
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a follower echoes the round of an AppendEntries of its
+   term, and 0 to a stale leader's, which could otherwise confirm reads
+   of a later leadership of the same server. */
+START_TEST (core_read_index_follower_echoes_round)
+{
+    zr_core_t *core = s_core_new (2, 3);
+    zr_message_t *msg = s_append (1, 2, 3, 0, 0, 0, NULL, 0);
+    msg->round = 9;
+    S_STEP_OK (core, msg, 10);
+    zr_ready_t ready;
+    s_ready (core, 10, &ready);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert_uint_eq (ready.msgs_synced [0]->type, ZR_MSG_APPEND_REPLY);
+    ck_assert_uint_eq (ready.msgs_synced [0]->round, 9);
+    zr_ready_release (&ready);
+    msg = s_append (3, 2, 2, 0, 0, 0, NULL, 0);
+    msg->round = 12;
+    S_STEP_OK (core, msg, 11);
+    s_ready (core, 11, &ready);
+    ck_assert_uint_eq (ready.n_msgs_synced, 1);
+    ck_assert_uint_eq (ready.msgs_synced [0]->term, 3);
+    ck_assert_uint_eq (ready.msgs_synced [0]->round, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a reply echoing a round the leader never sent is
+   refused (ZR_EMALFORMED) and confirms nothing. */
+START_TEST (core_read_index_unsent_round_malformed)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    ck_assert_int_eq (s_step (core, s_append_ok_round (2, 1, 1, 1, 1), now),
+                      ZR_EMALFORMED);
+    uint64_t round = s_round_sent (core, 3, now);
+    ck_assert_int_eq (s_step (core, s_append_ok_round (2, 1, 1, 1, round + 1),
+                              now), ZR_EMALFORMED);
+    s_expect_reads (core, now, NULL, 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: at most ZR_READS_MAX reads wait; then ZR_EBUSY, until a
+   Ready hands some out. A transfer under way does not refuse reads. */
+START_TEST (core_read_index_bounded)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_transfer (core, 2, now), 0);
+    for (uint64_t ctx = 0; ctx < ZR_READS_MAX; ctx++)
+        ck_assert_int_eq (zr_core_read_index (core, ctx, now), 0);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), ZR_EBUSY);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    uint64_t round = 0;
+    for (uint32_t i = 0; i < ready.n_msgs; i++)
+        if (ready.msgs [i]->type == ZR_MSG_APPEND)
+            round = ready.msgs [i]->round;
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, round), now);
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, ZR_READS_MAX);
+    ck_assert_uint_eq (ready.reads [ZR_READS_MAX - 1].ctx, ZR_READS_MAX - 1);
+    zr_ready_release (&ready);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a round costs a follower in PROBE an empty heartbeat
+   after the entry its probe checks, not a second copy of the probe and
+   its entries. */
+START_TEST (core_read_index_probe_follower_gets_heartbeat)
+{
+    zr_core_t *core = s_core_new (1, 3);
+    uint64_t now = s_elect (core);
+    s_drain (core, now);                    /* the probes carry the no-op */
+    ck_assert_int_eq (zr_core_read_index (core, 5, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        ck_assert_uint_eq (ready.msgs [i]->type, ZR_MSG_APPEND);
+        ck_assert_uint_eq (ready.msgs [i]->n_entries, 0);
+        ck_assert_uint_eq (ready.msgs [i]->prev_index, 0);
+        ck_assert_uint_eq (ready.msgs [i]->round, 1);
+    }
+    zr_ready_release (&ready);
+    ck_assert (zr_core_progress (core, 2)->probe_sent);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 0, 1), now);
+    s_expect_reads (core, now, NULL, 0);    /* confirmed, no-op not committed */
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, 0), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{5, 1}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14: a follower receiving a snapshot gets nothing more for a
+   round (its replies carry none); the others confirm the read. */
+START_TEST (core_read_index_round_skips_snapshot_follower)
+{
+    uint64_t now;
+    zr_core_t *core = s_snapshot_sending (&now);
+    ck_assert_int_eq (zr_core_read_index (core, 8, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 3);
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (m->n_entries, 0);
+    uint64_t round = m->round;
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 11, round), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{8, 11}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -3062,6 +3519,24 @@ s_suite (void)
     tcase_add_test (tc, core_restore_snapshot_without_entries);
     tcase_add_test (tc, core_restore_gap_after_snapshot_corrupt);
     tcase_add_test (tc, core_restore_entry_at_snapshot_other_term_dropped);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("read_index");
+    tcase_add_test (tc, core_read_index_not_leader_refused);
+    tcase_add_test (tc, core_read_index_confirmation_needs_majority);
+    tcase_add_test (tc, core_read_index_batches_one_round);
+    tcase_add_test (tc, core_read_index_stale_replies_do_not_confirm);
+    tcase_add_test (tc, core_read_index_waits_for_commit_in_term);
+    tcase_add_test (tc, core_read_index_is_commit_at_arrival);
+    tcase_add_test (tc, core_read_index_deposed_leader_fails_reads);
+    tcase_add_test (tc, core_read_index_fails_before_new_leadership);
+    tcase_add_test (tc, core_read_index_single_server_confirms_at_once);
+    tcase_add_test (tc, core_read_index_costs_nothing_without_reads);
+    tcase_add_test (tc, core_read_index_follower_echoes_round);
+    tcase_add_test (tc, core_read_index_unsent_round_malformed);
+    tcase_add_test (tc, core_read_index_bounded);
+    tcase_add_test (tc, core_read_index_probe_follower_gets_heartbeat);
+    tcase_add_test (tc, core_read_index_round_skips_snapshot_follower);
     suite_add_tcase (suite, tc);
     return suite;
 }

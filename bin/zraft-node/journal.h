@@ -1,0 +1,59 @@
+/*  =========================================================================
+    journal - zraft-node's log: one line per event on stderr, text or json,
+    each carrying the node's name, term and role
+
+    Text:  2026-01-02T03:04:05.678Z notice n1 term=3 role=leader: <message>
+    JSON:  {"time":"2026-01-02T03:04:05.678Z","level":"notice","node":"n1",
+            "term":3,"role":"leader","msg":"<message>"}
+
+    The server's own events and the library's lines (zraft_log_set, whose
+    callback is zr_journal_line) go through the same writer, so an
+    operator reads one stream in one format. Lines below the configured
+    level are dropped before formatting.
+
+    Process-wide (STYLE.md allows log setup in bin/): zr_journal_setup runs
+    once in main before any thread exists; after it every function is
+    safe on any thread. The term and role are atomics the server updates
+    on ROLE events. Each line is formatted into a bounded buffer (a longer
+    message is cut, ending in "...") and written with one write(2), so
+    lines from several threads never interleave.
+    =========================================================================
+*/
+#ifndef ZR_JOURNAL_H_INCLUDED
+#define ZR_JOURNAL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ZR_JOURNAL_LINE_MAX 2048        /* bytes of one line, newline included */
+
+/* Roles a line can carry: the three of zraft_role_t (same values), and
+   "stopped" before the node runs and after it is destroyed. */
+enum {
+    ZR_JOURNAL_FOLLOWER = 0,
+    ZR_JOURNAL_CANDIDATE = 1,
+    ZR_JOURNAL_LEADER = 2,
+    ZR_JOURNAL_STOPPED = 3
+};
+
+/* Sets the node name (copied, at most 64 bytes kept), the lowest level
+   written (ZR_OPTIONS_LOG_*), json or text, and the file descriptor
+   lines go to (2 in zraft-node; tests pass a pipe). The role starts as
+   stopped, the term as 0. */
+void zr_journal_setup (const char *name, int level, bool json, int fd);
+
+/* Records the term and role later lines carry. */
+void zr_journal_set_state (uint64_t term, int role);
+
+/* True if a line at level would be written. */
+bool zr_journal_enabled (int level);
+
+/* Writes one line at level (ZR_OPTIONS_LOG_*), printf-style. */
+void zr_journal_log (int level, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* Writes line (the library's, without newline) at level: the signature
+   of zraft_log_fn; arg is unused. */
+void zr_journal_line (void *arg, int level, const char *line);
+
+#endif

@@ -1,0 +1,68 @@
+/*  =========================================================================
+    read - linearizable reads by ReadIndex (Raft thesis §6.4)
+
+    The leader answers a read without a log entry: it takes its commit
+    index as the read index (once it has committed an entry of its own
+    term), confirms with one heartbeat round that a majority still
+    follows it, then hands {ctx, index} to the caller, who serves the
+    read once it has applied that index. Invariant (14) of core.h.
+
+    Heartbeat rounds. The leader numbers its rounds: `round` is carried
+    by every AppendEntries it sends and echoed by the follower's reply
+    (message.h). The reads recorded between two Readies wait for round
+    + 1; the next Ready starts that round (one AppendEntries to every
+    follower, piggy-backed on entries when there are some, a heartbeat
+    otherwise; none to a follower receiving a snapshot) and a read is
+    confirmed once the quorum-th highest round acknowledged (the leader
+    counts its own current round) reaches it.
+
+      recorded --(own-term entry committed: index set)--+
+         |                                               v
+         +--(majority echoed its round)--> confirmed --(Ready)--> ready->reads
+         |
+         +--(leader steps down first)--> failed --(Ready)--> ready->reads_failed
+
+      zr_core_read_index, zr_read_ready (index, confirmation and hand
+      out), zr_read_step_down (failure).
+
+    Internal to raft/: declared for core.c and the other rule files.
+    =========================================================================
+*/
+#ifndef ZR_READ_H_INCLUDED
+#define ZR_READ_H_INCLUDED
+
+/* The server became leader: no follower has acknowledged a round of its
+   term yet. Reads from an earlier leadership are all failed already. */
+void zr_read_lead (zr_core_t *self);
+
+/* The leader stops leading: every read it has not handed out fails. */
+void zr_read_step_down (zr_core_t *self);
+
+/* A reply of this term from follower `from` echoed round. Returns 0, or
+   ZR_EMALFORMED (ignored) when it echoes a round never sent. */
+int zr_read_acked (zr_core_t *self, zr_id_t from, uint64_t round);
+
+/* Leader, at Ready: starts the round that reads recorded since the last
+   one wait for, if any. Returns true if it did: the caller then sends
+   what it has for the followers, then zr_read_round_send. */
+bool zr_read_round_start (zr_core_t *self);
+
+/* Leader, after the Ready's AppendEntries are built: sends an empty one
+   (a heartbeat) with the new round to every follower that got none in
+   this Ready, except those receiving a snapshot (their replies carry no
+   round: they join confirmations once it is installed). So a round
+   costs at most one small message per follower, and none to a follower
+   that gets entries anyway. */
+void zr_read_round_send (zr_core_t *self, uint64_t now_ms);
+
+/* Moves failed reads into ready->reads_failed and confirmed ones into
+   ready->reads, in arrival order. */
+void zr_read_ready (zr_core_t *self, zr_ready_t *ready);
+
+/* Frees the reads still held (zr_core_destroy). */
+void zr_read_clear (zr_core_t *self);
+
+/* Asserts the invariants of the reads held (zr_core_check). */
+void zr_read_check (const zr_core_t *self);
+
+#endif
