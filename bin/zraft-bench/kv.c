@@ -50,6 +50,7 @@ typedef struct {
     uint32_t keys;                      /* distinct keys */
     uint32_t duration_s, warmup_s;      /* measured, unmeasured first */
     uint32_t timeout_ms;                /* a request's reply, at most */
+    bool stale;                         /* GETs with stale=true */
     bool json;                          /* one JSON object */
 } s_opts_t;
 
@@ -117,6 +118,10 @@ zb_kv_usage (FILE *out)
         "  --duration S       measured seconds, 1..3600 (default 5)\n"
         "  --warmup S         seconds loaded before measuring, 0..600"
         " (default 1)\n"
+        "  --stale            GETs with stale=true (the leader's state as it"
+        " is, no\n"
+        "                     ReadIndex): not linearizable; shows what the"
+        " ReadIndex costs\n"
         "  --timeout MS       a request without a reply this long fails the"
         " run,\n"
         "                     100..600000 (default 10000)\n"
@@ -126,8 +131,9 @@ zb_kv_usage (FILE *out)
         " ops_per_s mb_per_s\n"
         "                     latency_ms{min p50 p90 p99 p999 max avg"
         " stddev} errors busy\n"
-        "                     leader (op: put, get or mix; latencies null"
-        " without samples)\n"
+        "                     leader stale (op: put, get or mix; latencies"
+        " null without\n"
+        "                     samples)\n"
         "Exit: 0 ok, 1 no leader or a request failed or timed out, 64 bad"
         " flag,\n130 interrupted.\n",
         S_ENDPOINTS_MAX, S_INFLIGHT_MAX, S_CLIENTS_MAX, S_CLIENTS_DEFAULT,
@@ -257,8 +263,10 @@ s_opts_parse (s_opts_t *o, int argc, char *argv [])
                   (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
         if (streq (name, "--help") || streq (name, "-h"))
             return 1;
-        if ((streq (name, "--kv") || streq (name, "--json")) && !eq) {
+        if ((streq (name, "--kv") || streq (name, "--json")
+             || streq (name, "--stale")) && !eq) {
             o->json |= streq (name, "--json");
+            o->stale |= streq (name, "--stale");
             continue;
         }
         const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
@@ -317,6 +325,7 @@ s_send (s_kv_t *self, uint32_t slot)
         .type = s->get ? ZR_CLIENT_GET : ZR_CLIENT_PUT,
         .request_id = (++self->serial << S_SLOT_BITS) | slot,
         .client_id = s->client_id, .seq = s->seq,
+        .stale = s->get && self->opts.stale,
         .key = {(const uint8_t *) key, strlen (key)},
         .value = {self->value, self->opts.value_size}};
     uint8_t *data = NULL;
@@ -632,16 +641,18 @@ s_report (const s_kv_t *self)
                 ",\"gets\":%" PRIu64 ",\"ops_per_s\":%.1f,\"mb_per_s\":%.3f,"
                 "\"latency_ms\":{\"min\":%s,\"p50\":%s,\"p90\":%s,\"p99\":%s,"
                 "\"p999\":%s,\"max\":%s,\"avg\":%s,\"stddev\":%s},"
-                "\"errors\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"leader\":\"%s\"}\n",
+                "\"errors\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"leader\":\"%s\","
+                "\"stale\":%s}\n",
                 s_op_name (o), o->get_ratio, o->inflight, o->clients,
                 o->value_size, o->keys, secs, self->ops, self->puts,
                 self->gets, ops, ops * o->value_size / 1e6, v [0], v [1],
                 v [2], v [3], v [4], v [5], v [6], v [7], self->errors,
-                self->busy, self->leader);
+                self->busy, self->leader, o->stale ? "true" : "false");
     else {
         printf ("zraft %s: W=%u over %u clients to %s, %u B values, %u keys,"
-                " get ratio %g\n", s_op_name (o), o->inflight, o->clients,
-                self->leader, o->value_size, o->keys, o->get_ratio);
+                " get ratio %g%s\n", s_op_name (o), o->inflight, o->clients,
+                self->leader, o->value_size, o->keys, o->get_ratio,
+                o->stale ? ", stale gets" : "");
         printf ("  %" PRIu64 " ops (%" PRIu64 " puts, %" PRIu64 " gets) in"
                 " %.0f s: %.1f ops/s, %.3f MB/s\n", self->ops, self->puts,
                 self->gets, secs, ops, ops * o->value_size / 1e6);
