@@ -40,7 +40,7 @@
 #   ETCDCOMPARE_WARMUP    warm-up seconds per run, integer (default 1)
 #   ETCDCOMPARE_ROUNDS    rounds, 1..10 (default 2)
 #   ETCDCOMPARE_CLIENTS   clients (connections) at most, 1..256 (default 16)
-#   ETCDCOMPARE_KEYS      distinct keys, integer (default 10000)
+#   ETCDCOMPARE_KEYS      distinct keys, 1..1000000 (default 10000)
 #   ETCDCOMPARE_SIDES     "etcd zraft" (default), or one of them (the
 #                         ratios are then n/a; for trying one side)
 #   ETCDCOMPARE_OUT       where raw JSON, logs and the table go
