@@ -75,9 +75,12 @@
     drill     --drill restart|install, on the in-process cluster
     child     a --procs child (one server) and its line protocol
     procs     the --procs parent: spawns, drives and reaps the children
+    kv        --kv: load a running zraft-node cluster through its client
+              endpoint (its own flags: zraft-bench --kv --help)
     =========================================================================
 */
 #include "zraft-bench/bench.h"
+#include "zraft-bench/kv.h"
 
 #define S_EX_USAGE 64                   /* sysexits.h EX_USAGE */
 
@@ -103,6 +106,8 @@ s_inprocess_main (const zb_opts_t *opts)
 int
 main (int argc, char *argv [])
 {
+    if (zb_kv_wanted (argc, argv))
+        return zb_kv_main (argc, argv);
     zb_opts_t opts;
     int rc = zb_opts_parse (&opts, argc, argv);
     if (rc == 1) {
