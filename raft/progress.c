@@ -101,6 +101,16 @@ zr_progress_read_done (zr_progress_t *self, zr_index_t from, zr_index_t last,
     return true;
 }
 
+void
+zr_progress_probe_again (zr_progress_t *self, uint64_t now_ms, uint64_t after_ms)
+{
+    zr_assert (self);
+    zr_assert (self->state == ZR_PROGRESS_PROBE);
+    self->probe_sent = false;
+    if (self->read_pending && now_ms >= self->read_sent_ms + after_ms)
+        self->read_pending = false;
+}
+
 bool
 zr_progress_read_failed (zr_progress_t *self, zr_index_t from)
 {

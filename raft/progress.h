@@ -120,6 +120,14 @@ void zr_progress_read_start (zr_progress_t *self, uint64_t now_ms);
 bool zr_progress_read_done (zr_progress_t *self, zr_index_t from,
                             zr_index_t last, uint64_t bytes, uint64_t now_ms);
 
+/* PROBE, a heartbeat interval after the last send: the probe is sent
+   again, and so is a storage read unreported for after_ms (the node may
+   have dropped it before the sender, as a cut link does; a late report
+   of a slow one then matches the new read, which is harmless: both
+   messages did leave). */
+void zr_progress_probe_again (zr_progress_t *self, uint64_t now_ms,
+                              uint64_t after_ms);
+
 /* The sender reports that storage could not serve the read from
    `from`: the read is abandoned and the follower probed again from
    match + 1. Returns false (ignored) if no read from `from` is pending. */

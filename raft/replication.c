@@ -147,8 +147,8 @@ s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
         zr_snapshot_send (self, peer, now_ms, due);
         return;
     }
-    if (pr->state == ZR_PROGRESS_PROBE && due)
-        pr->probe_sent = false;         /* resend the probe */
+    if (pr->state == ZR_PROGRESS_PROBE && due)       /* resend the probe */
+        zr_progress_probe_again (pr, now_ms, self->config.heartbeat_ms);
     while (zr_progress_can_send (pr)
            && (pr->next <= last || pr->state == ZR_PROGRESS_PROBE)) {
         if (pr->next <= self->log.offset) {

@@ -37,9 +37,12 @@
 #define CATCHUP_LARGE_ENTRIES 24
 #define CATCHUP_LARGE_BYTES (256u << 10)
 /* The timed gap: 6000 commands of 200 bytes, about 1.4 MiB of WAL
-   records, within the first segment (which the WAL therefore keeps). */
+   records, within the first segment (which the WAL therefore keeps);
+   the snapshot is padded to hold as much (a state machine that keeps
+   what it applied), and sent in chunks of the default size. */
 #define CATCHUP_TIMED_GAP 6000
 #define CATCHUP_TIMED_BYTES 200
+#define CATCHUP_TIMED_CHUNK_BYTES (1u << 20)
 /* The bound on committing a gap, and on sending it. */
 #define CATCHUP_WAIT_MS (3 * CLUSTER_COMMIT_WAIT_MS)
 
@@ -180,8 +183,9 @@ START_TEST (catchup_past_wal_gets_snapshot)
 }
 END_TEST
 
-/* The same gap of small commands, caught up from the WAL and, with
-   wal_catchup off, through the snapshot; prints both times. */
+/* The same gap, caught up from the WAL and, with wal_catchup off,
+   through a snapshot as large as the gap's commands; prints both
+   times. */
 START_TEST (catchup_wal_and_snapshot_timed)
 {
     lab_rng_t rng = lab_seeded ("test_catchup", "catchup_wal_and_snapshot_timed");
@@ -189,6 +193,8 @@ START_TEST (catchup_wal_and_snapshot_timed)
     for (int mode = 0; mode < 2; mode++) {
         cluster_snapshots_t snap = s_wal;
         snap.wal_catchup = mode == 0;
+        snap.pad_bytes = CATCHUP_TIMED_GAP * CATCHUP_TIMED_BYTES;
+        snap.chunk_bytes = CATCHUP_TIMED_CHUNK_BYTES;
         cluster_t *c = cluster_new_snapshots (3, &snap);
         uint64_t last;
         uint32_t victim = s_leave_behind (c, &rng, CATCHUP_TIMED_GAP,

@@ -824,6 +824,27 @@ START_TEST (progress_timeout_lost_read)
 }
 END_TEST
 
+/* In PROBE a heartbeat interval re-arms the probe, and abandons a
+   storage read only once it went unreported for after_ms. */
+START_TEST (progress_probe_again_abandons_old_read)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 4, 1000);
+    pr.next = 5;
+    zr_progress_read_start (&pr, 30);
+    zr_progress_probe_again (&pr, 39, 10);
+    ck_assert (!pr.probe_sent);
+    ck_assert (pr.read_pending);
+    ck_assert (!zr_progress_can_send (&pr));
+    zr_progress_probe_again (&pr, 40, 10);
+    ck_assert (!pr.read_pending);
+    ck_assert (zr_progress_can_send (&pr));
+    zr_progress_read_start (&pr, 41);
+    ck_assert (zr_progress_read_done (&pr, 5, 6, 16, 42));  /* a late one */
+    ck_assert (!pr.read_pending);
+}
+END_TEST
+
 /* A read in progress is abandoned by unreachable and by a snapshot. */
 START_TEST (progress_read_abandoned_by_unreachable_and_snapshot)
 {
@@ -912,6 +933,7 @@ s_suite (void)
     tcase_add_test (tc, progress_read_done_stale_ignored);
     tcase_add_test (tc, progress_read_failed_probes_from_match);
     tcase_add_test (tc, progress_timeout_lost_read);
+    tcase_add_test (tc, progress_probe_again_abandons_old_read);
     tcase_add_test (tc, progress_read_abandoned_by_unreachable_and_snapshot);
     suite_add_tcase (suite, tc);
     return suite;
