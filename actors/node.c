@@ -221,6 +221,7 @@ s_self_start (self_t *self)
                            .pre_vote = c->pre_vote, .check_quorum = c->check_quorum,
                            .snapshot_trailing = c->snapshot_trailing,
                            .snapshot_chunk_bytes = c->snapshot_chunk_bytes,
+                           .storage_catchup = c->wal_catchup,
                            .trace = s_trace, .trace_arg = self};
     const char *endpoint = NULL;
     for (uint32_t i = 0; i < c->n_servers; i++) {
@@ -1057,6 +1058,18 @@ s_self_handle_replicator (self_t *self, zsock_t *which)
     if (verb == ZR_REPLICATOR_LOST)
         zr_core_snapshot_lost (self->core, (zr_id_t) msg.args [0].u,
                                (uint64_t) zclock_mono ());
+    else
+    if (verb == ZR_REPLICATOR_FILLED) {         /* from storage: core.h (15) */
+        zr_core_storage_sent (self->core, (zr_id_t) msg.args [0].u, msg.args [1].u,
+                              msg.args [2].u, msg.args [3].u, msg.args [4].u,
+                              (uint64_t) zclock_mono ());
+        self->stats.entries_out += msg.args [3].u - msg.args [2].u + 1;
+    }
+    else
+    if (verb == ZR_REPLICATOR_UNFILLED)
+        zr_core_storage_lost (self->core, (zr_id_t) msg.args [0].u, msg.args [1].u,
+                              msg.args [2].u, msg.args [3].u,
+                              (uint64_t) zclock_mono ());
     else {
         zr_assert (verb == ZR_REPLICATOR_UNREACHABLE);
         zr_core_unreachable (self->core, (zr_id_t) msg.args [0].u);

@@ -14,6 +14,8 @@ typedef struct {
     bool unreachable;                   /* a full link was reported */
     zr_snapshot_reader_t *snapshot;     /* the snapshot being sent, or NULL */
     zr_index_t lost_index;              /* a snapshot reported LOST, not again */
+    zr_wal_reader_t *wal;               /* reads storage ranges, or NULL while
+                                           entries come from memory */
     bool stopped;                       /* STOP received: send nothing more */
     bool terminated;                    /* $TERM received */
 } self_t;
@@ -50,6 +52,7 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->dealer);
     zr_snapshot_reader_destroy (&self->snapshot);
+    zr_wal_reader_destroy (&self->wal);
     msgpack_sbuffer_destroy (&self->sbuf);
     free (self);
     *self_p = NULL;
@@ -92,6 +95,64 @@ s_self_fill (self_t *self, zr_message_t *msg)
     return 0;
 }
 
+/* Reads n_p entries from..to (at most bytes_max of payload, at least
+   one) from the WAL into *entries_p. Returns 0, or the ZR_E* code,
+   logged unless it is ZR_ECOMPACTED (compaction won a race: expected). */
+static int
+s_self_wal_read (self_t *self, zr_index_t from, zr_index_t to, size_t bytes_max,
+                 zr_entry_t **entries_p, uint32_t *n_p)
+{
+    zr_assert (from >= 1 && from <= to);
+    if (!self->wal)
+        self->wal = zr_wal_reader_new (self->conf.data_dir);
+    int rc = self->wal ? zr_wal_read (self->wal, from, to, bytes_max, to,
+                                      entries_p, n_p)
+                       : ZR_EIO;
+    if (rc == 0 && *n_p == 0)
+        rc = ZR_ECORRUPT;               /* durable entries gone missing */
+    if (rc != 0 && rc != ZR_ECOMPACTED)
+        zsys_warning ("n%u replicator/n%u: cannot read entries %llu..%llu of "
+                      "the log in %s: %s", self->conf.self_id, self->conf.peer_id,
+                      (unsigned long long) from, (unsigned long long) to,
+                      self->conf.data_dir, zr_strerror (rc));
+    return rc;
+}
+
+/* Fills an AppendEntries that names a storage range (read_last, raft/
+   core.h Invariant 15) from the WAL: the term of prev_index if the core
+   left it 0, then entries from prev_index + 1, within read_bytes.
+   Returns 0 with *bytes_p set, or the index the WAL no longer holds
+   (nothing filled). */
+static zr_index_t
+s_self_fill_entries (self_t *self, zr_message_t *msg, uint64_t *bytes_p)
+{
+    zr_assert (msg->type == ZR_MSG_APPEND && msg->read_last > msg->prev_index);
+    zr_assert (msg->n_entries == 0 && !msg->entries);
+    zr_entry_t *entries = NULL;
+    uint32_t n = 0;
+    if (msg->prev_term == 0 && msg->prev_index > 0) {
+        if (s_self_wal_read (self, msg->prev_index, msg->prev_index, 0,
+                             &entries, &n) != 0)
+            return msg->prev_index;
+        msg->prev_term = entries [0].term;
+        zr_entries_destroy (&entries, n);
+    }
+    zr_index_t from = msg->prev_index + 1;
+    if (s_self_wal_read (self, from, msg->read_last, msg->read_bytes,
+                         &entries, &n) != 0)
+        return from;
+    zr_assert (entries [0].index == from && n <= msg->read_last - msg->prev_index);
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += entries [i].size;
+    msg->entries = entries;
+    msg->n_entries = n;
+    msg->read_last = 0;
+    msg->read_bytes = 0;
+    *bytes_p = bytes;
+    return 0;
+}
+
 /* Encodes and writes one message to the peer, never blocking. */
 static void
 s_self_send (self_t *self, zr_message_t *msg)
@@ -110,6 +171,21 @@ s_self_send (self_t *self, zr_message_t *msg)
         self->lost_index = msg->last_index;
         return;
     }
+    zr_index_t from = msg->prev_index + 1;
+    uint64_t bytes = 0;
+    bool filled = msg->type == ZR_MSG_APPEND && msg->read_last > 0;
+    if (filled) {
+        zr_index_t lost = s_self_fill_entries (self, msg, &bytes);
+        if (lost) {
+            zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_UNFILLED,
+                          self->conf.peer_id, (uint64_t) msg->term,
+                          (uint64_t) from, (uint64_t) lost);
+            return;
+        }
+    }
+    else
+    if (msg->type == ZR_MSG_APPEND && msg->n_entries > 0)
+        zr_wal_reader_destroy (&self->wal);     /* caught up: from memory */
     self->sbuf.size = 0;
     int rc = zr_codec_encode (msg, &self->sbuf);
     zr_assert (rc == 0);                /* the core respects the limits */
@@ -124,6 +200,12 @@ s_self_send (self_t *self, zr_message_t *msg)
         zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_UNREACHABLE,
                       self->conf.peer_id);
     }
+    /* Sent or lost on a full link (UNREACHABLE, before, resets the
+       follower's progress, so the core then ignores this report). */
+    if (filled)
+        zr_verb_send (self->pipe, zr_replicator_verbs, ZR_REPLICATOR_FILLED,
+                      self->conf.peer_id, (uint64_t) msg->term, (uint64_t) from,
+                      (uint64_t) (from + msg->n_entries - 1), bytes);
 }
 
 static void

@@ -11,7 +11,16 @@
     arrives named, not filled (raft/core.h): the replicator reads its
     bytes from the snapshot file, keeping that file open while it sends
     it, and reports LOST if the file is gone (the transfer restarts with
-    the newest snapshot).
+    the newest snapshot). An AppendEntries whose entries the leader's
+    memory no longer holds arrives the same way, naming a storage range
+    (read_last, raft/core.h Invariant 15): the replicator reads the
+    entries (and the term of the entry before them, when the core did
+    not know it) from the WAL with a zr_wal_reader_t of its own, at most
+    read_bytes of payload, sends them, and reports FILLED with what it
+    sent; if the WAL no longer holds them (compacted meanwhile:
+    ZR_ECOMPACTED, or unreadable) it sends nothing and reports UNFILLED,
+    and the core falls back to the snapshot. The reader (up to three
+    segments cached) is dropped once entries come from memory again.
 
     Protocol (pipe between node and replicator):
     | verb        | direction          | frames               | ownership / reply |
@@ -19,6 +28,8 @@
     | SEND        | node -> replicator | "sp": zr_message_t*  | replicator owns and frees it |
     | UNREACHABLE | replicator -> node | "s4": peer id        | none; once per full-link episode |
     | LOST        | replicator -> node | "s4": peer id        | none; the snapshot being sent cannot be read |
+    | FILLED      | replicator -> node | "s48888": peer id, term, from, last, bytes | none; a storage read was sent: entries from..last, bytes of payload (zr_core_storage_sent) |
+    | UNFILLED    | replicator -> node | "s4888": peer id, term, from, index | none; the storage read from `from` was not sent: the WAL no longer holds index (zr_core_storage_lost) |
     | STOP        | node -> replicator | "s"                  | STOPPED; then nothing is sent |
     | STOPPED     | replicator -> node | "s"                  | nothing follows it |
     | $TERM       | node -> replicator | "s"                  | actor ends |
@@ -41,6 +52,8 @@ typedef struct {
     X (REPLICATOR, SEND, "sp", NULL)                                         \
     X (REPLICATOR, UNREACHABLE, "s4", NULL)                                  \
     X (REPLICATOR, LOST, "s4", NULL)                                         \
+    X (REPLICATOR, FILLED, "s48888", NULL)                                   \
+    X (REPLICATOR, UNFILLED, "s4888", NULL)                                  \
     X (REPLICATOR, STOP, "s", NULL)                                          \
     X (REPLICATOR, STOPPED, "s", NULL)
 ZR_PROTOCOL_DECLARE (replicator, ZR_REPLICATOR_PROTOCOL);

@@ -61,6 +61,7 @@ zraft_config_defaults (zraft_config_t *config)
     config->segment_bytes = 8u << 20;
     config->pre_vote = true;
     config->check_quorum = true;
+    config->wal_catchup = true;
     config->snapshot_entries = 65536;
     config->snapshot_bytes = 32u << 20;
     config->snapshot_trailing = 32768;

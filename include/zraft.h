@@ -89,11 +89,16 @@ typedef struct {
     uint64_t seed;                      /* election randomness; 0 = from the clock */
     bool pre_vote;                      /* poll before campaigning (thesis §9.6); default on */
     bool check_quorum;                  /* leader steps down without a majority; default on */
+    bool wal_catchup;                   /* a follower behind the log in memory is
+                                           sent entries read from the WAL while
+                                           it holds them, the snapshot only past
+                                           that; default on */
     /* Snapshots (with fsm.snapshot and fsm.restore): the node asks for
        one when the entries applied since the last reach snapshot_entries
        or the log's payload reaches snapshot_bytes; it then forgets the
        log up to snapshot_trailing entries behind it, in memory and on
-       disk. Followers too far behind receive it in chunks. */
+       disk (the WAL by whole segments). Followers behind what the log
+       and the WAL hold receive it in chunks. */
     uint64_t snapshot_entries;          /* default 65,536; 0 = not by count */
     uint64_t snapshot_bytes;            /* log payload bytes; default 32 MiB; 0 = not by size */
     uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 32,768 */

@@ -161,6 +161,7 @@ zr_core_new (const zr_core_config_t *config, uint64_t now_ms)
     zr_log_init (&self->log);
     self->role = ZR_ROLE_FOLLOWER;
     self->unstable_from = 1;
+    self->storage_first = 1;            /* an empty log: all of it (15) */
     zr_core_reset_election_timer (self, now_ms);
     return self;
 }
@@ -200,6 +201,9 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
     if (first > r->snap_index + 1 || (first == 0 && r->n_entries))
         return ZR_ECORRUPT;             /* a gap after the snapshot */
     zr_log_reset (&self->log, r->snap_index, r->snap_term);
+    /* Storage holds the entries before the snapshot too, if its log
+       goes through the snapshot's last entry (15). */
+    bool through = r->snap_index == 0;
     for (uint32_t i = 0; i < r->n_entries; i++) {
         const zr_entry_t *entry = &r->entries [i];
         zr_assert (entry->index == first + i);
@@ -213,6 +217,7 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
                leader's log, §5.4), so the log restarts after it. */
             if (entry->term != r->snap_term)
                 break;
+            through = true;
             continue;
         }
         if (entry->term < zr_log_term (&self->log, entry->index - 1))
@@ -227,6 +232,7 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
     self->applied = r->snap_index;
     self->persisted = zr_log_last_index (&self->log);
     self->unstable_from = self->persisted + 1;
+    self->storage_first = through && r->n_entries ? first : r->snap_index + 1;
     return 0;
 }
 
@@ -421,10 +427,17 @@ zr_core_ready (zr_core_t *self, zr_ready_t *ready, uint64_t now_ms)
     s_ready_entries (self, ready);
     s_ready_committed (self, ready);
     zr_read_ready (self, ready);
-    /* (1): after a hard-state change nothing leaves before it is durable. */
+    /* (1): after a hard-state change nothing leaves before it is durable.
+       A leader's term and vote change only as it steps down, so a
+       storage read named before that (15) is for a leadership that is
+       over, and goes: only the sender can fill it, not the persister. */
     if (ready->hs_changed) {
-        for (uint32_t i = 0; i < self->out.count; i++)
-            zr_core_push (self, &self->out_synced, self->out.items [i]);
+        for (uint32_t i = 0; i < self->out.count; i++) {
+            if (self->out.items [i]->read_last > 0)
+                zr_message_destroy (&self->out.items [i]);
+            else
+                zr_core_push (self, &self->out_synced, self->out.items [i]);
+        }
         self->out.count = 0;
     }
     ready->msgs = self->out.items;
@@ -518,6 +531,13 @@ zr_core_installing (const zr_core_t *self)
     return self->installing;
 }
 
+zr_index_t
+zr_core_storage_first (const zr_core_t *self)
+{
+    zr_assert (self);
+    return self->storage_first;
+}
+
 zr_role_t
 zr_core_role (const zr_core_t *self)
 {
@@ -595,6 +615,8 @@ zr_core_check (const zr_core_t *self)
     zr_assert (self->log.offset <= self->snap_index);                 /* (12) */
     zr_assert (self->snap_index <= self->applied);
     zr_assert (self->unstable_from > self->log.offset);
+    zr_assert (self->storage_first >= 1);                             /* (15) */
+    zr_assert (self->storage_first <= self->log.offset + 1);
     zr_assert (self->role != ZR_ROLE_LEADER || self->leader == self->config.id);
     zr_assert (self->role != ZR_ROLE_CANDIDATE || self->vote == self->config.id);
     for (zr_index_t i = zr_log_first_index (&self->log) + 1; i <= last; i++)
@@ -605,6 +627,7 @@ zr_core_check (const zr_core_t *self)
             const zr_progress_t *pr = &self->progress [id];
             zr_assert (pr->match < pr->next);
             zr_assert (pr->next <= last + 1);
+            zr_assert (!pr->read_pending || pr->read_from == pr->next);
             zr_assert (self->round_acked [id] <= self->round);     /* (14) */
         }
     zr_read_check (self);

@@ -83,6 +83,26 @@
        its unconfirmed reads (ready->reads_failed). A leadership
        transfer does not stop reads: the leader still confirms each one.
        Without reads, no message is added to the usual traffic.
+    15. Catching up from storage: storage (the WAL) holds more of the log
+       than memory (it drops whole segments, and a restarted server
+       keeps in memory only what follows its snapshot). A follower whose
+       next entry the leader's memory no longer holds is sent, in order
+       of preference: entries from memory; entries from storage, when
+       storage_catchup is on and storage still holds them and the entry
+       before them (or the core knows that entry's term); else the
+       snapshot (13). The core names a storage range in an APPEND
+       (read_last, message.h) and its sender reads it on its own thread,
+       so the leader never waits on the disk. One storage read per
+       follower is with the sender at a time; its report
+       (zr_core_storage_sent) tells the exact entries and bytes sent,
+       which then count in the window like any AppendEntries (progress.h
+       invariant 3). Only durable, committed entries are read (the range
+       ends at or below the persisted and the compacted index), so they
+       can no longer change. storage_first, what the core believes
+       storage holds, never decreases: it is set at restore, moves past
+       a snapshot installed over the log, and moves past an index
+       storage reports it lost (zr_core_storage_lost: compacted while
+       the read was on its way); that follower then gets the snapshot.
 
     Roles:
                  timeout               majority of votes
@@ -120,6 +140,8 @@ typedef struct {
     uint64_t snapshot_trailing;         /* entries kept behind a snapshot (12) */
     uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, <= ZR_CHUNK_BYTES_MAX */
     uint64_t snapshot_window_bytes;     /* snapshot bytes in flight per follower */
+    bool storage_catchup;               /* send followers behind the log entries
+                                           read from storage (15) */
     zr_core_trace_fn *trace;            /* optional: role and term changes */
     void *trace_arg;                    /* passed to trace */
 } zr_core_config_t;
@@ -213,8 +235,11 @@ typedef struct {
    differs from the snapshot's at snap_index on are dropped (a crash
    between an installed snapshot and its log restart leaves them; none
    can be committed), and storage must then restart its log after the
-   snapshot before it appends. Returns 0, ZR_ENOMEM, or ZR_ECORRUPT when
-   the entries leave a gap after the snapshot or their terms go back. */
+   snapshot before it appends. The entries are what storage holds: those
+   before the snapshot stay out of memory, but a follower behind may be
+   sent them from storage (Invariant 15) if the log holds the snapshot's
+   last entry. Returns 0, ZR_ENOMEM, or ZR_ECORRUPT when the entries
+   leave a gap after the snapshot or their terms go back. */
 int zr_core_restore (zr_core_t *self, const zr_core_restore_t *restore);
 
 /* Advances time: election timeouts, heartbeats, retransmissions. */
@@ -268,6 +293,21 @@ zr_id_t zr_core_transferring (const zr_core_t *self);
 /* The link to peer is full or down: its progress goes back to probing. */
 void zr_core_unreachable (zr_core_t *self, zr_id_t peer);
 
+/* The sender of an APPEND that named a storage read (read_last,
+   Invariant 15) to peer in term term, from index from, sent the entries
+   from..last (bytes of payload) it read. A report for a term, follower
+   or read this leader no longer waits for is ignored. */
+void zr_core_storage_sent (zr_core_t *self, zr_id_t peer, zr_term_t term,
+                           zr_index_t from, zr_index_t last, uint64_t bytes,
+                           uint64_t now_ms);
+
+/* The sender of a storage read to peer in term term, from index from,
+   found that storage no longer holds entry index (from - 1 or from;
+   compacted meanwhile, or unreadable): the core never asks storage for
+   index or below again (15), and that follower gets the snapshot. */
+void zr_core_storage_lost (zr_core_t *self, zr_id_t peer, zr_term_t term,
+                           zr_index_t from, zr_index_t index, uint64_t now_ms);
+
 /* The application took a snapshot covering entries up to index (<=
    applied), of size bytes, and it is durable: the log forgets entries
    up to index - snapshot_trailing (12), and ready->compact says so. A
@@ -301,6 +341,7 @@ zr_index_t zr_core_applied (const zr_core_t *self);     /* handed to apply */
 zr_index_t zr_core_snapshot_index (const zr_core_t *self);   /* 0 if none */
 zr_term_t zr_core_snapshot_term (const zr_core_t *self);
 bool zr_core_installing (const zr_core_t *self);        /* awaiting installed */
+zr_index_t zr_core_storage_first (const zr_core_t *self);  /* storage holds from (15) */
 const zr_log_t *zr_core_log (const zr_core_t *self);
 /* Returns the progress of follower peer (leader only), or NULL. */
 const zr_progress_t *zr_core_progress (const zr_core_t *self, zr_id_t peer);

@@ -60,6 +60,16 @@ typedef struct {
     zr_index_t prev_index;
     zr_term_t prev_term;
     zr_index_t commit;
+    /* APPEND from a leader's core to its sender, never on the wire: with
+       read_last > 0 the entries prev_index + 1 .. read_last are in
+       storage, not in the core's memory (core.h Invariant 15), and
+       n_entries is 0. The sender reads them (at most read_bytes of
+       payload, at least one entry), and also prev_term when it is 0
+       with prev_index > 0 (the core does not know it); it clears
+       read_last, sends, and reports (zr_core_storage_sent, or
+       zr_core_storage_lost when storage no longer holds them). */
+    zr_index_t read_last;
+    uint64_t read_bytes;
     uint32_t n_entries;                 /* APPEND: entries carried */
     zr_entry_t *entries;                /* APPEND: owned array of n_entries */
     /* APPEND_REPLY. On success match_index is the last index verified to

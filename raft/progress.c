@@ -12,6 +12,7 @@ s_probe_from (zr_progress_t *self, zr_index_t next)
     self->next = next;
     self->snap_index = 0;
     self->probe_sent = false;
+    self->read_pending = false;
     self->head = 0;
     self->count = 0;
     self->bytes = 0;
@@ -35,6 +36,8 @@ zr_progress_can_send (const zr_progress_t *self)
     zr_assert (self);
     if (self->state == ZR_PROGRESS_SNAPSHOT)
         return false;                   /* chunks, not entries */
+    if (self->read_pending)
+        return false;                   /* next moves on its report (5) */
     if (self->state == ZR_PROGRESS_PROBE)
         return !self->probe_sent;
     zr_assert (self->count <= self->inflight_max);
@@ -63,6 +66,63 @@ zr_progress_sent (zr_progress_t *self, zr_index_t last, uint64_t bytes,
 }
 
 void
+zr_progress_read_start (zr_progress_t *self, uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (zr_progress_can_send (self));
+    self->read_pending = true;
+    self->read_from = self->next;
+    self->read_sent_ms = now_ms;
+    self->last_send_ms = now_ms;
+    if (self->state == ZR_PROGRESS_PROBE) {
+        self->probe_sent = true;        /* the probe; its timeout covers both */
+        self->probe_sent_ms = now_ms;
+    }
+}
+
+bool
+zr_progress_read_done (zr_progress_t *self, zr_index_t from, zr_index_t last,
+                       uint64_t bytes, uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (last >= from);
+    if (!self->read_pending || from != self->read_from)
+        return false;                   /* abandoned: a late report */
+    zr_assert (self->state != ZR_PROGRESS_SNAPSHOT);
+    zr_assert (self->next == from);                         /* (5) */
+    self->read_pending = false;
+    if (self->state == ZR_PROGRESS_PROBE) {
+        self->probe_sent = true;        /* it left just now */
+        self->probe_sent_ms = now_ms;
+        self->last_send_ms = now_ms;
+        return true;
+    }
+    zr_progress_sent (self, last, bytes, now_ms);
+    return true;
+}
+
+void
+zr_progress_probe_again (zr_progress_t *self, uint64_t now_ms, uint64_t after_ms)
+{
+    zr_assert (self);
+    zr_assert (self->state == ZR_PROGRESS_PROBE);
+    self->probe_sent = false;
+    if (self->read_pending && now_ms >= self->read_sent_ms + after_ms)
+        self->read_pending = false;
+}
+
+bool
+zr_progress_read_failed (zr_progress_t *self, zr_index_t from)
+{
+    zr_assert (self);
+    if (!self->read_pending || from != self->read_from)
+        return false;
+    zr_assert (self->state != ZR_PROGRESS_SNAPSHOT);
+    s_probe_from (self, self->match + 1);
+    return true;
+}
+
+void
 zr_progress_heartbeat_sent (zr_progress_t *self, uint64_t now_ms)
 {
     zr_assert (self);
@@ -83,8 +143,10 @@ zr_progress_acked (zr_progress_t *self, zr_index_t match_index)
     if (match_index <= self->match && !probe_answered)
         return false;
     self->match = match_index;
-    if (self->next <= match_index)
+    if (self->next <= match_index) {
         self->next = match_index + 1;
+        self->read_pending = false;     /* (5): its report will be late */
+    }
     if (self->state == ZR_PROGRESS_PROBE) {
         s_probe_from (self, match_index + 1);
         self->state = ZR_PROGRESS_REPLICATE;
@@ -134,14 +196,19 @@ zr_progress_timeout (zr_progress_t *self, uint64_t now_ms, uint64_t retry_ms)
         }
         return false;
     }
+    bool read_lost = self->read_pending
+                  && now_ms >= self->read_sent_ms + retry_ms;
     if (self->state == ZR_PROGRESS_PROBE) {
-        if (self->probe_sent && now_ms >= self->probe_sent_ms + retry_ms) {
+        if (read_lost
+            || (self->probe_sent && now_ms >= self->probe_sent_ms + retry_ms)) {
             self->probe_sent = false;
+            self->read_pending = false;
             return true;
         }
         return false;
     }
-    if (self->count > 0 && now_ms >= self->ring [self->head].sent_ms + retry_ms) {
+    if (read_lost
+        || (self->count > 0 && now_ms >= self->ring [self->head].sent_ms + retry_ms)) {
         s_probe_from (self, self->match + 1);
         return true;
     }
@@ -174,6 +241,7 @@ zr_progress_snapshot_start (zr_progress_t *self, zr_index_t index,
     self->snap_rewound = false;
     self->snap_acked_ms = now_ms;
     self->probe_sent = false;
+    self->read_pending = false;
     self->head = 0;
     self->count = 0;
     self->bytes = 0;

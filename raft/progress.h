@@ -23,6 +23,15 @@
       REPLICATE  pipelining: send optimistically, next advances on send,
                  up to inflight_max messages and inflight_bytes_max bytes.
                  zr_progress_sent, zr_progress_acked, zr_progress_timeout.
+
+    In PROBE and REPLICATE, entries the leader's memory no longer holds
+    may come from storage (core.h Invariant 15): the sender reads them,
+    so the core learns what an AppendEntries carried only from the
+    sender's report. While such a read is out (read_pending) nothing
+    else with entries goes to that follower; the report
+    (zr_progress_read_done) records it as sent, with its exact last
+    index and bytes, and a read unreported for retry_ms is lost
+    (zr_progress_timeout). zr_progress_read_start, zr_progress_read_done.
       SNAPSHOT   InstallSnapshot (Raft §7): the follower needs entries the
                  leader compacted. Chunks go out in order, up to a window of
                  bytes beyond the last offset the follower confirmed; a
@@ -40,6 +49,8 @@
     4. In SNAPSHOT, snap_acked <= snap_sent <= snap_size, and match <
        snap_index (or the follower would not need it). snap_acked moves
        back only when the follower says it holds less (it restarted).
+    5. read_pending only in PROBE or REPLICATE, with read_from == next:
+       next moves only when the read is reported (or abandoned).
     =========================================================================
 */
 #ifndef ZR_PROGRESS_H_INCLUDED
@@ -77,6 +88,9 @@ typedef struct {
     uint64_t snap_acked;                /* SNAPSHOT: bytes the follower holds (4) */
     uint64_t snap_acked_ms;             /* SNAPSHOT: last progress seen */
     bool snap_rewound;                  /* SNAPSHOT: rewound, no progress since */
+    bool read_pending;                  /* a storage read is with the sender (5) */
+    zr_index_t read_from;               /* its first index, == next (5) */
+    uint64_t read_sent_ms;              /* when the core asked for it */
 } zr_progress_t;
 
 /* Starts tracking a follower when this server becomes leader: PROBE,
@@ -92,6 +106,33 @@ bool zr_progress_can_send (const zr_progress_t *self);
 void zr_progress_sent (zr_progress_t *self, zr_index_t last, uint64_t bytes,
                        uint64_t now_ms);
 
+/* Records that an AppendEntries from next, whose entries storage must
+   supply, was asked of the sender at now_ms (in PROBE it is the probe).
+   Asserts zr_progress_can_send. Nothing else with entries is sent until
+   zr_progress_read_done, a rejection, a timeout or unreachable. */
+void zr_progress_read_start (zr_progress_t *self, uint64_t now_ms);
+
+/* The sender reports the storage read from `from` sent: entries up to
+   last, bytes of payload, at now_ms. REPLICATE records it as
+   zr_progress_sent does. Returns false (ignored) if no read from `from`
+   is pending: it was abandoned, and the reply to what was sent is
+   handled like any late reply. */
+bool zr_progress_read_done (zr_progress_t *self, zr_index_t from,
+                            zr_index_t last, uint64_t bytes, uint64_t now_ms);
+
+/* PROBE, a heartbeat interval after the last send: the probe is sent
+   again, and so is a storage read unreported for after_ms (the node may
+   have dropped it before the sender, as a cut link does; a late report
+   of a slow one then matches the new read, which is harmless: both
+   messages did leave). */
+void zr_progress_probe_again (zr_progress_t *self, uint64_t now_ms,
+                              uint64_t after_ms);
+
+/* The sender reports that storage could not serve the read from
+   `from`: the read is abandoned and the follower probed again from
+   match + 1. Returns false (ignored) if no read from `from` is pending. */
+bool zr_progress_read_failed (zr_progress_t *self, zr_index_t from);
+
 /* Records a heartbeat sent at now_ms (no entries, not in the window). */
 void zr_progress_heartbeat_sent (zr_progress_t *self, uint64_t now_ms);
 
@@ -106,8 +147,9 @@ bool zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
                            zr_index_t hint_next);
 
 /* Treats messages in flight for longer than retry_ms as lost: back to
-   PROBE from match + 1 (ZeroMQ may drop frames on a reconnect). Returns
-   true if it changed anything. */
+   PROBE from match + 1 (ZeroMQ may drop frames on a reconnect). So is a
+   storage read unreported for retry_ms. Returns true if it changed
+   anything. */
 bool zr_progress_timeout (zr_progress_t *self, uint64_t now_ms,
                           uint64_t retry_ms);
 

@@ -40,10 +40,102 @@ s_append_message (zr_core_t *self, zr_id_t peer, zr_index_t next,
     return msg;
 }
 
+/* ------------------------------------------------------------ storage */
+
+/* Returns true and sets *term if the core knows the term of entry index,
+   which is at or below the window's edge: only index 0 and the edge
+   itself (the snapshot's last entry is at or after the edge, (12)). */
+static bool
+s_term_known (const zr_core_t *self, zr_index_t index, zr_term_t *term)
+{
+    zr_assert (index <= self->log.offset);
+    zr_assert (self->snap_index >= self->log.offset);                 /* (12) */
+    *term = zr_log_term (&self->log, index);
+    return index == 0 || index == self->log.offset;
+}
+
+bool
+zr_replication_from_storage (const zr_core_t *self, zr_index_t next)
+{
+    zr_assert (next >= 1);
+    zr_assert (self->storage_first <= self->log.offset + 1);         /* (15) */
+    if (!self->config.storage_catchup || next > self->log.offset
+        || next < self->storage_first)
+        return false;
+    /* The AppendEntries checks the entry before next: storage reads it
+       too if the core does not know its term. */
+    zr_term_t term;
+    return next - 1 >= self->storage_first || s_term_known (self, next - 1, &term);
+}
+
+/* Asks the sender for an AppendEntries to peer whose entries, from next
+   on, storage holds and memory does not (15). next is durable, so is
+   every entry read (to <= persisted): committed, they never change. */
+static void
+s_storage_request (zr_core_t *self, zr_id_t peer, uint64_t now_ms)
+{
+    zr_progress_t *pr = &self->progress [peer];
+    zr_index_t next = pr->next;
+    zr_assert (zr_replication_from_storage (self, next));
+    zr_assert (next <= self->persisted && next <= self->commit);
+    zr_message_t *msg = zr_core_message (self, ZR_MSG_APPEND, peer);
+    msg->prev_index = next - 1;
+    if (!s_term_known (self, next - 1, &msg->prev_term))
+        msg->prev_term = 0;             /* the sender reads it */
+    msg->commit = self->commit;
+    msg->round = self->round;                                         /* (14) */
+    self->round_sent [peer] = self->round;
+    zr_index_t to = self->log.offset < self->persisted ? self->log.offset
+                                                       : self->persisted;
+    if (to - next >= ZR_BATCH_ENTRIES_MAX)
+        to = next + ZR_BATCH_ENTRIES_MAX - 1;
+    msg->read_last = to;
+    msg->read_bytes = self->config.batch_bytes;
+    zr_progress_read_start (pr, now_ms);
+    zr_core_push (self, &self->out, msg);
+}
+
+void
+zr_core_storage_sent (zr_core_t *self, zr_id_t peer, zr_term_t term,
+                      zr_index_t from, zr_index_t last, uint64_t bytes,
+                      uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (from >= 1 && last >= from);
+    if (self->role != ZR_ROLE_LEADER || term != self->term
+        || !zr_core_is_peer (self, peer))
+        return;                         /* from an earlier leadership */
+    zr_assert (last <= zr_log_last_index (&self->log));
+    zr_progress_read_done (&self->progress [peer], from, last, bytes, now_ms);
+}
+
+void
+zr_core_storage_lost (zr_core_t *self, zr_id_t peer, zr_term_t term,
+                      zr_index_t from, zr_index_t index, uint64_t now_ms)
+{
+    zr_assert (self);
+    zr_assert (index >= 1 && (index == from || index + 1 == from));
+    /* The read asked for entries at or below the window's edge then, and
+       the edge never moves back. */
+    zr_assert (index <= self->log.offset);
+    if (index + 1 > self->storage_first)
+        self->storage_first = index + 1;                              /* (15) */
+    zr_core_trace (self, "storage lost term=%llu to=%u index=%llu first=%llu",
+                   (unsigned long long) term, peer, (unsigned long long) index,
+                   (unsigned long long) self->storage_first);
+    if (self->role != ZR_ROLE_LEADER || term != self->term
+        || !zr_core_is_peer (self, peer))
+        return;
+    zr_progress_read_failed (&self->progress [peer], from);
+    (void) now_ms;                      /* the snapshot starts at the next Ready */
+}
+
 /* Sends what the window allows to one follower, and a heartbeat if the
    link has been idle for heartbeat_ms (or force). In PROBE the heartbeat
    is the probe itself; in REPLICATE it checks prev = match, which the
-   follower is known to hold, so it never causes a spurious rejection. */
+   follower is known to hold, so it never causes a spurious rejection.
+   Entries below the window come from storage, one read at a time (15);
+   entries not yet durable there wait. */
 static void
 s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
 {
@@ -55,10 +147,17 @@ s_replicate (zr_core_t *self, zr_id_t peer, uint64_t now_ms, bool force)
         zr_snapshot_send (self, peer, now_ms, due);
         return;
     }
-    if (pr->state == ZR_PROGRESS_PROBE && due)
-        pr->probe_sent = false;         /* resend the probe */
+    if (pr->state == ZR_PROGRESS_PROBE && due)       /* resend the probe */
+        zr_progress_probe_again (pr, now_ms, self->config.heartbeat_ms);
     while (zr_progress_can_send (pr)
            && (pr->next <= last || pr->state == ZR_PROGRESS_PROBE)) {
+        if (pr->next <= self->log.offset) {
+            if (pr->next <= self->persisted) {
+                s_storage_request (self, peer, now_ms);
+                sent = true;
+            }
+            break;                      /* one read at a time */
+        }
         uint64_t bytes = 0;
         zr_message_t *msg = s_append_message (self, peer, pr->next, &bytes);
         zr_progress_sent (pr, msg->prev_index + msg->n_entries, bytes, now_ms);

@@ -21,6 +21,12 @@ void zr_replication_all (zr_core_t *self, uint64_t now_ms, bool force);
    round (14). */
 void zr_replication_heartbeat (zr_core_t *self, zr_id_t peer, uint64_t now_ms);
 
+/* Leader: true if the entries from next on can come from storage
+   (core.h Invariant 15): storage_catchup is on, memory no longer holds
+   next, storage still does, and the term of next - 1 is known or in
+   storage too. */
+bool zr_replication_from_storage (const zr_core_t *self, zr_index_t next);
+
 /* Times out lost AppendEntries and sends heartbeats (leader tick). */
 void zr_replication_tick (zr_core_t *self, uint64_t now_ms);
 

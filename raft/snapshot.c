@@ -19,8 +19,9 @@ zr_snapshot_needed (zr_core_t *self, zr_id_t peer, uint64_t now_ms)
        then (zr_core_snapshot_lost restarts the transfer if it cannot). */
     if (pr->state == ZR_PROGRESS_SNAPSHOT)
         return true;
-    /* The entry before next must be known to build an AppendEntries. */
-    if (pr->next > self->log.offset)
+    /* The entry before next must be known to build an AppendEntries,
+       in memory or in storage (15). */
+    if (pr->next > self->log.offset || zr_replication_from_storage (self, pr->next))
         return false;
     zr_assert (self->snap_index >= self->log.offset && self->snap_index > 0);
     zr_progress_snapshot_start (pr, self->snap_index, self->snap_term,
@@ -143,6 +144,8 @@ s_install (zr_core_t *self, const zr_message_t *msg)
     bool keep = index <= zr_log_last_index (&self->log)
              && zr_log_term (&self->log, index) == msg->last_term;
     bool reset = !keep || self->unstable_from <= index;
+    if (reset)
+        self->storage_first = index + 1;        /* storage restarts (15) */
     if (keep)
         zr_log_compact (&self->log, index);
     else

@@ -72,6 +72,9 @@ struct _zr_core_t {
     uint32_t n_chunks;                  /* chunks used */
     uint32_t chunks_capacity;           /* chunks allocated */
     zr_index_t compacted;               /* the log forgot up to here: next Ready */
+    zr_index_t storage_first;           /* storage holds the log from here, as
+                                           far as the core knows; never
+                                           decreases, <= log.offset + 1 (15) */
     uint64_t round;                     /* leader: last heartbeat round sent; never
                                            decreases, for the core's life (14) */
     bool round_due;                     /* leader: a read waits for round + 1 */

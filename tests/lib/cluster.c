@@ -460,6 +460,7 @@ cluster_start (cluster_t *self, uint32_t id)
         config.snapshot_bytes = 0;
         config.snapshot_trailing = self->snap.trailing;
         config.snapshot_chunk_bytes = self->snap.chunk_bytes;
+        config.wal_catchup = self->snap.wal_catchup;
         fsm.snapshot = s_snapshot;
         fsm.restore = s_restore;
     }

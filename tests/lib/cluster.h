@@ -214,6 +214,9 @@ typedef struct {
     uint32_t chunk_bytes;               /* config.snapshot_chunk_bytes */
     uint64_t pad_bytes;                 /* padding in every snapshot, to
                                            make it large */
+    bool wal_catchup;                   /* config.wal_catchup; off (the lab's
+                                           tests): a follower behind the log
+                                           in memory gets the snapshot */
 } cluster_snapshots_t;
 
 /* Creates a cluster of n servers in snapshot mode: the apply checker's

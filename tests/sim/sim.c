@@ -27,7 +27,7 @@
 
 typedef enum {
     EV_DELIVER, EV_TICK, EV_PERSISTED, EV_CRASH, EV_RESTART, EV_FAULTS,
-    EV_PROPOSE, EV_HEAL, EV_TRANSFER, EV_FIGURE8, EV_READ
+    EV_PROPOSE, EV_HEAL, EV_TRANSFER, EV_FIGURE8, EV_READ, EV_FILL
 } ev_type_t;
 
 /* What became of a read a client issued (ReadIndex, core.h 14). */
@@ -54,7 +54,7 @@ typedef struct {
     uint8_t type;                       /* ev_type_t */
     uint32_t node;                      /* target node */
     uint32_t incarnation;               /* EV_PERSISTED: of the node */
-    zr_message_t *msg;                  /* EV_DELIVER: owned */
+    zr_message_t *msg;                  /* EV_DELIVER, EV_FILL: owned */
 } event_t;
 
 typedef struct preq {
@@ -129,6 +129,10 @@ typedef struct {
     uint32_t snap_pad;                  /* filler bytes in a snapshot */
     uint32_t chunk_bytes;               /* InstallSnapshot chunk size */
     uint64_t trailing;                  /* entries kept behind a snapshot */
+    bool storage_catchup;               /* followers behind memory are sent
+                                           entries from storage (core.h 15) */
+    uint32_t segment;                   /* storage compacts by whole segments
+                                           of this many indexes (the WAL's) */
     uint64_t *chain;                    /* hash chain of applied entries by index */
     zr_id_t leader_of_term [SIM_TERMS_MAX];
     reg_slot_t *registry;               /* Log Matching */
@@ -639,6 +643,7 @@ s_snapshot_restore (sim_t *self, uint32_t id, const zr_chunk_t *chunk)
                 id, (unsigned long long) index, (unsigned long long) node->applied);
     node->applied = index;
     node->sm_hash = hash;
+    self->result->installs++;
     if (self->heal_index && index >= self->heal_index)
         node->live = true;              /* it holds a post-heal value */
     zr_core_installed (node->core, chunk->index);
@@ -660,15 +665,67 @@ s_snapshot_write (node_t *node, const zr_chunk_t *chunk)
     node->rx_size = chunk->offset + chunk->n;
 }
 
-/* The durable log forgets what the core forgot (ready->compact). */
+/* The durable log forgets what the core forgot (ready->compact), as the
+   WAL does: whole segments of `segment` indexes, so it may keep more
+   than the core's memory. */
 static void
-s_compact (node_t *node, zr_index_t upto)
+s_compact (node_t *node, zr_index_t upto, uint32_t segment)
 {
+    zr_assert (segment >= 1);
+    upto = upto / segment * segment;
     zr_index_t last = zr_log_last_index (&node->d_log);
     if (upto > last)
         upto = last;
     if (upto > node->d_log.offset)
         zr_log_compact (&node->d_log, upto);
+}
+
+/* The sender's storage read (core.h Invariant 15), as the replicator
+   does it on its own thread, some time after the Ready that named it:
+   entries prev_index + 1 .. read_last from the node's durable log, at
+   most read_bytes of payload but at least one, and the term of
+   prev_index if the core left it 0. Storage may have dropped them
+   meanwhile (compaction, or a log restarted after an installed
+   snapshot): the core is then told they are lost. */
+static void
+s_fill (sim_t *self, uint32_t id, zr_message_t *msg)
+{
+    node_t *node = &self->nodes [id];
+    const zr_log_t *d = &node->d_log;
+    zr_index_t from = msg->prev_index + 1;
+    zr_index_t first = zr_log_first_index (d), last = zr_log_last_index (d);
+    zr_index_t to = msg->read_last < last ? msg->read_last : last;
+    zr_index_t missing = 0;
+    if (msg->prev_term == 0 && msg->prev_index > 0 && msg->prev_index < first)
+        missing = msg->prev_index;
+    else
+    if (from < first || from > to)
+        missing = from;
+    uint64_t now = s_local_now (self, id);
+    s_digest (self, missing * 7 + from);
+    if (missing) {
+        self->result->storage_lost++;
+        zr_core_storage_lost (node->core, msg->to, msg->term, from, missing, now);
+        zr_message_destroy (&msg);
+        return;
+    }
+    if (msg->prev_term == 0 && msg->prev_index > 0)
+        msg->prev_term = zr_log_term (d, msg->prev_index);
+    uint64_t bytes = 0;
+    zr_index_t end = from;
+    while (end <= to
+           && (end == from || bytes + zr_log_get (d, end)->size <= msg->read_bytes))
+        bytes += zr_log_get (d, end++)->size;
+    msg->n_entries = (uint32_t) (end - from);
+    msg->entries = (zr_entry_t *) calloc (msg->n_entries, sizeof (zr_entry_t));
+    zr_assert (msg->entries);
+    for (uint32_t i = 0; i < msg->n_entries; i++)
+        zr_entry_copy (&msg->entries [i], zr_log_get (d, from + i));
+    zr_core_storage_sent (node->core, msg->to, msg->term, from, end - 1, bytes, now);
+    self->result->storage_reads++;
+    msg->read_last = 0;
+    msg->read_bytes = 0;
+    s_send (self, msg);
 }
 
 /* How much of one write request reaches the disk: everything after a
@@ -685,7 +742,8 @@ typedef struct {
 /* Makes the durable part of rd (as limit says) the node's disk state.
    Returns the last chunk made durable with its log step, or NULL. */
 static const zr_chunk_t *
-s_disk_write (node_t *node, const zr_ready_t *rd, const s_durable_t *limit)
+s_disk_write (node_t *node, const zr_ready_t *rd, const s_durable_t *limit,
+              uint32_t segment)
 {
     const zr_chunk_t *installed = NULL;
     if (rd->hs_changed && limit->hs) {
@@ -714,7 +772,7 @@ s_disk_write (node_t *node, const zr_ready_t *rd, const s_durable_t *limit)
     /* Compaction runs after what was queued before it is on disk: it
        must never freeze an entry a queued write is about to replace. */
     if (rd->compact && n == rd->n_entries)
-        s_compact (node, rd->compact);
+        s_compact (node, rd->compact, segment);
     return installed;
 }
 
@@ -737,8 +795,20 @@ s_ready (sim_t *self, uint32_t id)
     s_reads_take (self, id, &rd);
     s_snapshot_fill (node, rd.msgs, rd.n_msgs);
     s_snapshot_fill (node, rd.msgs_synced, rd.n_msgs_synced);
-    for (uint32_t i = 0; i < rd.n_msgs; i++)
-        s_send (self, rd.msgs [i]);
+    for (uint32_t i = 0; i < rd.n_msgs; i++) {
+        zr_message_t *msg = rd.msgs [i];
+        if (msg->read_last == 0)
+            s_send (self, msg);
+        else
+        if (self->faults_on && self->cut [id][msg->to])
+            zr_message_destroy (&msg);      /* cut before the sender, as the
+                                               node's partition filter does:
+                                               never read, never reported */
+        else                                /* the sender's thread reads it */
+            s_schedule (self, self->now + s_rand (self, 3), EV_FILL, id, msg);
+    }
+    for (uint32_t i = 0; i < rd.n_msgs_synced; i++)
+        zr_assert (rd.msgs_synced [i]->read_last == 0);     /* core.c Ready */
     free (rd.msgs);
     rd.msgs = NULL;
     rd.n_msgs = 0;
@@ -785,7 +855,7 @@ s_persisted (sim_t *self, uint32_t id)
         covered = req != node->q_sync;
         zr_ready_t *rd = &req->ready;
         const s_durable_t all = {true, UINT32_MAX, true, true, UINT32_MAX};
-        const zr_chunk_t *installed = s_disk_write (node, rd, &all);
+        const zr_chunk_t *installed = s_disk_write (node, rd, &all, self->segment);
         if (installed)
             s_snapshot_restore (self, id, installed);
         if (rd->n_entries) {
@@ -823,7 +893,8 @@ s_start (sim_t *self, uint32_t id)
                            .check_quorum = self->check_quorum,
                            .snapshot_trailing = self->trailing,
                            .snapshot_chunk_bytes = self->chunk_bytes,
-                           .snapshot_window_bytes = 2 * (uint64_t) self->chunk_bytes};
+                           .snapshot_window_bytes = 2 * (uint64_t) self->chunk_bytes,
+                           .storage_catchup = self->storage_catchup};
     for (uint32_t i = 0; i < self->n; i++)
         cc.servers [i] = i + 1;
     node->core = zr_core_new (&cc, s_local_now (self, id));
@@ -868,7 +939,7 @@ s_crash_torn (sim_t *self, node_t *node)
         const zr_ready_t *rd = &req->ready;
         bool whole = req != node->q_sync && s_rand (self, 2);
         if (whole) {
-            s_disk_write (node, rd, &all);
+            s_disk_write (node, rd, &all, self->segment);
             continue;
         }
         s_durable_t cut = {s_rand (self, 2), (uint32_t) s_rand (self, rd->n_chunks + 1),
@@ -878,7 +949,7 @@ s_crash_torn (sim_t *self, node_t *node)
             cut.chunks = cut.entries = 0;       /* records are in order */
         if (cut.chunks < rd->n_chunks || !cut.commit || !cut.log)
             cut.entries = 0;
-        s_disk_write (node, rd, &cut);
+        s_disk_write (node, rd, &cut, self->segment);
         break;
     }
 }
@@ -1102,12 +1173,15 @@ s_choose_faults (sim_t *self)
     self->snap_pad = pads [s_rand (self, 3)];
     self->chunk_bytes = chunks [s_rand (self, 3)];
     self->trailing = trailings [s_rand (self, 3)];
+    static const uint32_t segments [] = {1, 8, 64};
+    self->storage_catchup = s_rand (self, 4) == 0;
+    self->segment = segments [s_rand (self, 3)];
     if (self->figure8)
         s_choose_figure8 (self);
     snprintf (self->result->faults, sizeof self->result->faults,
               "%snodes=%u drop=%u%% dup=%u%% delay<=%ums disk<=%ums crash/%ums partition/%ums "
               "drift<=%lld ppm%s%s transfer/%ums election=%ums batch=%lluB inflight=%u "
-              "snapshot/%u pad=%u chunk=%u trailing=%llu",
+              "snapshot/%u pad=%u chunk=%u trailing=%llu%s segment=%u",
               self->figure8 ? "figure8 " : "",
               self->n, self->drop_pct, self->dup_pct, self->delay_max_ms, self->disk_max_ms,
               self->crash_every_ms, self->part_every_ms, (long long) drift,
@@ -1115,7 +1189,8 @@ s_choose_faults (sim_t *self)
               self->transfer_every_ms, self->election_ms,
               (unsigned long long) self->batch_bytes, self->inflight_max,
               self->snap_every, self->snap_pad, self->chunk_bytes,
-              (unsigned long long) self->trailing);
+              (unsigned long long) self->trailing,
+              self->storage_catchup ? " catchup" : "", self->segment);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -1188,6 +1263,14 @@ s_handle (sim_t *self, event_t *ev)
         break;
     case EV_HEAL:
         s_heal (self);
+        break;
+    case EV_FILL:
+        if (node->core && ev->incarnation == node->incarnation) {
+            s_fill (self, ev->node, ev->msg);
+            s_ready (self, ev->node);
+        }
+        else
+            zr_message_destroy (&ev->msg);
         break;
     case EV_FIGURE8:
         if (self->faults_on)

@@ -10,7 +10,11 @@
     prefix of it on disk, cut at a record, as a torn write does: between
     a snapshot's rename and the log's restart after it too); nodes take
     snapshots, send them to followers in chunks and restart from them;
-    each node's clock drifts. A workload
+    storage drops whole segments, so it keeps more of the log than
+    memory, and on one seed in four a follower behind memory is sent
+    entries read from storage a little later (as a replicator thread
+    does: raft/core.h Invariant 15), which compaction may have dropped
+    meanwhile; each node's clock drifts. A workload
     proposes entries throughout, and clients issue linearizable reads
     (ReadIndex, raft/core.h Invariant 14) to whichever server some
     server names as leader; a read is answered with the state machine of
@@ -57,6 +61,9 @@ typedef struct {
     uint64_t crashes;                   /* crashes injected */
     uint64_t reads;                     /* linearizable reads answered */
     uint64_t reads_failed;              /* reads failed: leader stepped down */
+    uint64_t installs;                  /* snapshots installed from a leader */
+    uint64_t storage_reads;             /* AppendEntries filled from storage */
+    uint64_t storage_lost;              /* storage reads that found it gone */
     uint64_t digest;                    /* hash of the event trace */
     char faults [256];                  /* the fault mix the seed chose */
 } sim_result_t;

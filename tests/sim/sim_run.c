@@ -59,7 +59,7 @@ main (int argc, char **argv)
         count = 1;                      /* the replay command: one seed */
     struct timespec t0, t1;
     clock_gettime (CLOCK_MONOTONIC, &t0);
-    uint64_t failed = 0, events = 0, reads = 0;
+    uint64_t failed = 0, events = 0, reads = 0, installs = 0, storage = 0, lost = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
         config.seed = seed;
         sim_result_t result;
@@ -73,21 +73,30 @@ main (int argc, char **argv)
         else
         if (count == 1)
             printf ("ok seed=%llu (%s) events=%llu committed=%llu elections=%llu "
-                    "reads=%llu reads_failed=%llu digest=%016llx\n",
+                    "reads=%llu reads_failed=%llu installs=%llu storage_reads=%llu "
+                    "storage_lost=%llu digest=%016llx\n",
                     (unsigned long long) seed, result.faults,
                     (unsigned long long) result.events, (unsigned long long) result.committed,
                     (unsigned long long) result.elections, (unsigned long long) result.reads,
                     (unsigned long long) result.reads_failed,
+                    (unsigned long long) result.installs,
+                    (unsigned long long) result.storage_reads,
+                    (unsigned long long) result.storage_lost,
                     (unsigned long long) result.digest);
         events += result.events;
         reads += result.reads;
+        installs += result.installs;
+        storage += result.storage_reads;
+        lost += result.storage_lost;
     }
     clock_gettime (CLOCK_MONOTONIC, &t1);
     double secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf ("%llu seeds, %llu failed, %llu events, %llu reads in %.1f s "
-            "(%.0f seeds/s, %.0f events/s)\n",
+    printf ("%llu seeds, %llu failed, %llu events, %llu reads, %llu installs, "
+            "%llu storage reads (%llu lost) in %.1f s (%.0f seeds/s, %.0f events/s)\n",
             (unsigned long long) count, (unsigned long long) failed,
-            (unsigned long long) events, (unsigned long long) reads, secs,
+            (unsigned long long) events, (unsigned long long) reads,
+            (unsigned long long) installs, (unsigned long long) storage,
+            (unsigned long long) lost, secs,
             (double) count / secs, (double) events / secs);
     return failed ? 1 : 0;
 }

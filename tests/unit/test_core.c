@@ -2912,6 +2912,308 @@ START_TEST (core_restore_entry_at_snapshot_other_term_dropped)
 END_TEST
 
 //  --------------------------------------------------------------------------
+//  Catching up from storage (Invariant 15)
+
+/* Returns the leader of s_snapshot_leader with storage_catchup on and
+   batch_bytes and inflight_max as given (storage holds its whole log:
+   it never restarted), after follower 2 went back to PROBE from 2. */
+static zr_core_t *
+s_storage_leader (uint64_t batch_bytes, uint32_t inflight_max, uint64_t *now)
+{
+    zr_core_config_t config = s_snapshot_config (1);
+    config.storage_catchup = true;
+    config.batch_bytes = batch_bytes;
+    config.inflight_max = inflight_max;
+    zr_core_t *core = s_steady_leader (&config, now);
+    s_commit_and_snapshot (core, *now, 10, S_SNAP_SIZE);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 10);
+    ck_assert_uint_eq (zr_core_storage_first (core), 1);
+    zr_core_unreachable (core, 2);
+    return core;
+}
+
+/* Checks that m is a storage read from leader 1 in term 1 to 2: an
+   AppendEntries after prev_index whose entries up to read_last the
+   sender reads (none carried), the term of prev_index too (0). */
+static void
+s_check_read (const zr_message_t *m, zr_index_t prev_index, zr_index_t read_last,
+              uint64_t read_bytes)
+{
+    ck_assert_uint_eq (m->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (m->to, 2);
+    ck_assert_uint_eq (m->term, 1);
+    ck_assert_uint_eq (m->prev_index, prev_index);
+    ck_assert_uint_eq (m->prev_term, 0);
+    ck_assert_uint_eq (m->read_last, read_last);
+    ck_assert_uint_eq (m->read_bytes, read_bytes);
+    ck_assert_uint_eq (m->n_entries, 0);
+    ck_assert_ptr_null (m->entries);
+    ck_assert_uint_eq (m->commit, 11);
+}
+
+/* Invariant 15: a follower whose next entry memory forgot, but storage
+   holds, is sent an AppendEntries the sender fills from storage (up to
+   the window's edge), not the snapshot; one read at a time. */
+START_TEST (core_ready_storage_read_for_follower_behind_memory)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (1u << 20, 8, &now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    s_check_read (s_only_to (ready.msgs, ready.n_msgs, 2), 1, 9, 1u << 20);
+    zr_ready_release (&ready);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_PROBE);
+    ck_assert (pr->read_pending);
+    ck_assert_uint_eq (pr->read_from, 2);
+    s_ready (core, now + S_HB - 1, &ready);     /* the read is out */
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_ready_release (&ready);
+    /* Unreported for a heartbeat (the node dropped it on a cut link):
+       asked again, as a probe is resent. */
+    s_ready (core, now + S_HB, &ready);
+    s_check_read (s_only_to (ready.msgs, ready.n_msgs, 2), 1, 9, 1u << 20);
+    zr_ready_release (&ready);
+    ck_assert_uint_eq (pr->read_sent_ms, now + S_HB);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15: once the sender reports the read sent and the follower
+   acknowledges it, the rest comes from memory as usual. */
+START_TEST (core_storage_sent_then_memory)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (1u << 20, 8, &now);
+    s_drain (core, now);
+    zr_core_storage_sent (core, 2, 1, 2, 9, 64, now);
+    zr_core_check (core);
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert (!pr->read_pending);
+    ck_assert (pr->probe_sent);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 9), now);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_REPLICATE);
+    s_ready (core, now, &ready);
+    zr_message_t *m = s_only_to (ready.msgs, ready.n_msgs, 2);
+    ck_assert_uint_eq (m->read_last, 0);
+    ck_assert_uint_eq (m->prev_index, 9);
+    ck_assert_uint_eq (m->prev_term, 1);
+    ck_assert_uint_eq (m->n_entries, 2);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15 and progress.h invariant 3: in REPLICATE, storage reads
+   pipeline within the window; each counts in it as what its report
+   says it carried, and the window closes at inflight_max. */
+START_TEST (core_storage_reads_pipeline_within_window)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (16, 2, &now);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 1), now);   /* answers the probe */
+    const zr_progress_t *pr = zr_core_progress (core, 2);
+    ck_assert_int_eq (pr->state, ZR_PROGRESS_REPLICATE);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    s_check_read (s_only_to (ready.msgs, ready.n_msgs, 2), 1, 9, 16);
+    zr_ready_release (&ready);
+    zr_core_storage_sent (core, 2, 1, 2, 3, 16, now);
+    ck_assert_uint_eq (pr->next, 4);
+    ck_assert_uint_eq (pr->bytes, 16);
+    s_ready (core, now, &ready);
+    s_check_read (s_only_to (ready.msgs, ready.n_msgs, 2), 3, 9, 16);
+    zr_ready_release (&ready);
+    zr_core_storage_sent (core, 2, 1, 4, 5, 16, now);
+    ck_assert_uint_eq (pr->count, 2);
+    ck_assert_uint_eq (pr->bytes, 32);
+    s_ready (core, now, &ready);            /* the window is full */
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 3), now);
+    ck_assert_uint_eq (pr->bytes, 16);
+    s_ready (core, now, &ready);
+    s_check_read (s_only_to (ready.msgs, ready.n_msgs, 2), 5, 9, 16);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15: storage lost the entries on the read's way (compacted
+   meanwhile): the core no longer counts on them, and the follower gets
+   the snapshot instead. */
+START_TEST (core_storage_lost_falls_back_to_snapshot)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (1u << 20, 8, &now);
+    s_drain (core, now);
+    zr_core_storage_lost (core, 2, 1, 2, 1, now);
+    zr_core_check (core);
+    ck_assert_uint_eq (zr_core_storage_first (core), 2);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 3);
+    for (uint32_t i = 0; i < ready.n_msgs; i++)
+        s_check_chunk (ready.msgs [i], 11, S_SNAP_SIZE, S_CHUNK * i, S_CHUNK);
+    ck_assert_int_eq (zr_core_progress (core, 2)->state, ZR_PROGRESS_SNAPSHOT);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* A report from another term, for a read not pending, or after the
+   leader stepped down changes nothing; storage_first never goes back. */
+START_TEST (core_storage_reports_stale_ignored)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (1u << 20, 8, &now);
+    s_drain (core, now);
+    zr_progress_t before;
+    memcpy (&before, zr_core_progress (core, 2), sizeof before);
+    zr_core_storage_sent (core, 2, 7, 2, 9, 64, now);       /* other term */
+    zr_core_storage_sent (core, 2, 1, 3, 9, 64, now);       /* other read */
+    zr_core_storage_lost (core, 2, 1, 3, 3, now);           /* other read */
+    ck_assert_uint_eq (zr_core_storage_first (core), 4);
+    ck_assert_mem_eq (zr_core_progress (core, 2), &before, sizeof before);
+    zr_core_storage_lost (core, 2, 1, 2, 1, now);           /* older: kept */
+    ck_assert_uint_eq (zr_core_storage_first (core), 4);
+    zr_core_check (core);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariants 1 and 15: a read named while leading, by a leader that
+   steps down before the Ready, leaves in neither list (only the sender
+   could fill it, and its leadership is over). */
+START_TEST (core_ready_hard_state_change_drops_storage_read)
+{
+    uint64_t now;
+    zr_core_t *core = s_storage_leader (1u << 20, 8, &now);
+    zr_core_tick (core, now);               /* names the read */
+    ck_assert (zr_core_progress (core, 2)->read_pending);
+    S_STEP_OK (core, s_vote (3, 1, 5, 11, 1), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert (ready.hs_changed);
+    ck_assert_uint_eq (ready.n_msgs, 0);
+    ck_assert_uint_gt (ready.n_msgs_synced, 0);
+    for (uint32_t i = 0; i < ready.n_msgs_synced; i++)
+        ck_assert_uint_eq (ready.msgs_synced [i]->read_last, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15 after a restart: memory holds only what follows the
+   snapshot, storage what it kept before it (here 5..12, snapshot 8).
+   A follower whose next is in storage, with the entry before it there
+   too, gets a read; one behind storage gets the snapshot. */
+START_TEST (core_ready_restarted_leader_storage_or_snapshot)
+{
+    static const zr_term_t eight [] = {1, 1, 1, 1, 1, 1, 1, 1};
+    zr_core_config_t config = s_snapshot_config (1);
+    config.storage_catchup = true;
+    zr_core_t *core = zr_core_new (&config, 0);
+    ck_assert_ptr_nonnull (core);
+    ck_assert_int_eq (s_restore_snapshot (core, 1, 8, 1, 5, eight, 8), 0);
+    ck_assert_uint_eq (zr_core_storage_first (core), 5);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 9);
+    uint64_t now = s_elect (core);          /* term 2, no-op at 13 */
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_reject (2, 1, 2, 12, 0, 0, 3), now);
+    S_STEP_OK (core, s_append_reject (3, 1, 2, 12, 0, 0, 6), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 3);
+    for (uint32_t i = 0; i < ready.n_msgs; i++)
+        if (ready.msgs [i]->to == 2) {
+            ck_assert_uint_eq (ready.msgs [i]->type, ZR_MSG_SNAPSHOT);
+            ck_assert_uint_eq (ready.msgs [i]->last_index, 8);
+        }
+    zr_message_t *to3 = s_only_to (ready.msgs, ready.n_msgs, 3);
+    ck_assert_uint_eq (to3->type, ZR_MSG_APPEND);
+    ck_assert_uint_eq (to3->prev_index, 6);
+    ck_assert_uint_eq (to3->prev_term, 0);
+    ck_assert_uint_eq (to3->read_last, 8);
+    ck_assert_uint_eq (to3->n_entries, 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15 is off unless configured: the same follower gets the
+   snapshot (Raft §7 as before). */
+START_TEST (core_ready_storage_off_sends_snapshot)
+{
+    static const zr_term_t eight [] = {1, 1, 1, 1, 1, 1, 1, 1};
+    zr_core_config_t config = s_snapshot_config (1);
+    zr_core_t *core = zr_core_new (&config, 0);
+    ck_assert_ptr_nonnull (core);
+    ck_assert_int_eq (s_restore_snapshot (core, 1, 8, 1, 5, eight, 8), 0);
+    uint64_t now = s_elect (core);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_reject (3, 1, 2, 12, 0, 0, 6), now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 3), 3);
+    for (uint32_t i = 0; i < ready.n_msgs; i++)
+        ck_assert_uint_eq (ready.msgs [i]->type, ZR_MSG_SNAPSHOT);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 15: storage holds what restore was given if that log goes
+   through the snapshot's last entry; else (another term there, or no
+   entries) only what follows the snapshot. */
+START_TEST (core_restore_storage_first)
+{
+    static const zr_term_t six [] = {1, 2, 2, 2, 3, 3};
+    static const zr_term_t other [] = {1, 1, 1, 2, 3, 3};
+    zr_core_t *core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 3, six, 6), 0);
+    ck_assert_uint_eq (zr_core_storage_first (core), 3);
+    zr_core_destroy (&core);
+    core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 3, other, 6), 0);
+    ck_assert_uint_eq (zr_core_storage_first (core), 6);
+    zr_core_destroy (&core);
+    core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 5, 2, 6, NULL, 0), 0);
+    ck_assert_uint_eq (zr_core_storage_first (core), 6);
+    zr_core_destroy (&core);
+    core = s_core_new (1, 3);
+    ck_assert_int_eq (s_restore_snapshot (core, 3, 0, 0, 1, six, 6), 0);
+    ck_assert_uint_eq (zr_core_storage_first (core), 1);
+    zr_core_check (core);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariants 13 and 15: a snapshot installed over a log that does not
+   hold its last entry restarts storage after it; one that keeps the
+   log keeps storage's first index too. */
+START_TEST (core_step_snapshot_reset_moves_storage_first)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    static const zr_term_t kept [] = {1, 1, 2, 2, 2, 2};
+    zr_core_t *core = s_follower (log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 300), 50);
+    ck_assert_uint_eq (zr_core_storage_first (core), 11);
+    zr_core_destroy (&core);
+    core = s_follower (kept, 6);
+    S_STEP_OK (core, s_chunk (2, 4, 2, 300, 0, 300), 50);
+    ck_assert_uint_eq (zr_core_storage_first (core), 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
 //  ReadIndex (thesis §6.4, Invariant 14)
 
 /* A successful AppendEntries reply up to match echoing round. */
@@ -3492,6 +3794,19 @@ s_suite (void)
     tcase_add_test (tc, core_step_snapshot_reply_installed_resumes_append);
     tcase_add_test (tc, core_snapshot_taken_transfer_under_way_not_restarted);
     tcase_add_test (tc, core_snapshot_lost_restarts_with_newest);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("storage");
+    tcase_add_test (tc, core_ready_storage_read_for_follower_behind_memory);
+    tcase_add_test (tc, core_storage_sent_then_memory);
+    tcase_add_test (tc, core_storage_reads_pipeline_within_window);
+    tcase_add_test (tc, core_storage_lost_falls_back_to_snapshot);
+    tcase_add_test (tc, core_storage_reports_stale_ignored);
+    tcase_add_test (tc, core_ready_hard_state_change_drops_storage_read);
+    tcase_add_test (tc, core_ready_restarted_leader_storage_or_snapshot);
+    tcase_add_test (tc, core_ready_storage_off_sends_snapshot);
+    tcase_add_test (tc, core_restore_storage_first);
+    tcase_add_test (tc, core_step_snapshot_reset_moves_storage_first);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("snapshot_install");

@@ -7,7 +7,7 @@
     sends a snapshot in chunks within a window of bytes (Raft §7,
     Figure 13). The invariants of progress.h are cited by number: (1)
     match < next, (2) match never moves backwards, (3) the in-flight
-    ring, (4) the snapshot offsets.
+    ring, (4) the snapshot offsets, (5) a storage read in progress.
     =========================================================================
 */
 #include <check.h>
@@ -712,6 +712,153 @@ START_TEST (progress_acked_and_rejected_ignored_in_snapshot)
 }
 END_TEST
 
+
+//  --------------------------------------------------------------------------
+//  Reads from storage (core.h Invariant 15)
+
+/* Invariant (5): in REPLICATE a storage read holds the window shut until
+   the sender reports it, then counts as what it really carried: next
+   moves past its last index and its bytes fill the window. */
+START_TEST (progress_read_done_replicate_records_what_was_sent)
+{
+    zr_progress_t pr = s_replicating (4, 1000, 3);
+    zr_progress_read_start (&pr, 20);
+    ck_assert (pr.read_pending);
+    ck_assert_uint_eq (pr.read_from, 4);
+    ck_assert_uint_eq (pr.next, 4);
+    ck_assert_uint_eq (pr.last_send_ms, 20);
+    ck_assert (!zr_progress_can_send (&pr));
+    ck_assert (zr_progress_read_done (&pr, 4, 9, 600, 21));
+    ck_assert (!pr.read_pending);
+    ck_assert_uint_eq (pr.next, 10);
+    ck_assert_uint_eq (pr.count, 1);
+    ck_assert_uint_eq (pr.bytes, 600);
+    ck_assert_uint_eq (pr.ring [pr.head].last, 9);
+    ck_assert_uint_eq (pr.ring [pr.head].sent_ms, 21);
+    ck_assert (zr_progress_can_send (&pr));
+    zr_progress_read_start (&pr, 22);
+    ck_assert (zr_progress_read_done (&pr, 10, 12, 500, 23));
+    ck_assert (!zr_progress_can_send (&pr));        /* 1100 bytes >= 1000 */
+    ck_assert (zr_progress_acked (&pr, 9));
+    ck_assert_uint_eq (pr.bytes, 500);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* In PROBE a storage read is the probe: once reported it waits for the
+   follower's answer, and next stays where the probe checks. */
+START_TEST (progress_read_done_probe_awaits_the_answer)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 4, 1000);
+    pr.next = 5;
+    zr_progress_read_start (&pr, 30);
+    ck_assert (pr.probe_sent);
+    ck_assert (!zr_progress_can_send (&pr));
+    pr.probe_sent = false;              /* a heartbeat would resend it */
+    ck_assert (!zr_progress_can_send (&pr));        /* not while read */
+    ck_assert (zr_progress_read_done (&pr, 5, 8, 100, 31));
+    ck_assert (pr.probe_sent);
+    ck_assert_uint_eq (pr.probe_sent_ms, 31);
+    ck_assert_uint_eq (pr.next, 5);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert (zr_progress_acked (&pr, 8));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_REPLICATE);
+    ck_assert_uint_eq (pr.next, 9);
+}
+END_TEST
+
+/* A report for a read no longer pending (another from, or abandoned by
+   a rejection) changes nothing. */
+START_TEST (progress_read_done_stale_ignored)
+{
+    zr_progress_t pr = s_replicating (4, 1000, 3);
+    ck_assert (!zr_progress_read_done (&pr, 4, 6, 10, 5));
+    zr_progress_read_start (&pr, 20);
+    ck_assert (!zr_progress_read_done (&pr, 5, 6, 10, 21));
+    ck_assert (pr.read_pending);
+    ck_assert (zr_progress_rejected (&pr, 3 + 1, 4));
+    ck_assert (!pr.read_pending);
+    zr_progress_t before;
+    memcpy (&before, &pr, sizeof pr);
+    ck_assert (!zr_progress_read_done (&pr, 4, 6, 10, 22));
+    ck_assert_mem_eq (&pr, &before, sizeof pr);
+}
+END_TEST
+
+/* Storage could not serve the read: it is abandoned and the follower is
+   probed again from match + 1 (where the snapshot decision is made). */
+START_TEST (progress_read_failed_probes_from_match)
+{
+    zr_progress_t pr = s_replicating (4, 1000, 3);
+    zr_progress_read_start (&pr, 20);
+    ck_assert (zr_progress_read_done (&pr, 4, 6, 30, 21));
+    zr_progress_read_start (&pr, 22);
+    ck_assert (!zr_progress_read_failed (&pr, 4));  /* not the pending one */
+    ck_assert (zr_progress_read_failed (&pr, 7));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert_uint_eq (pr.next, 4);
+    ck_assert (!pr.read_pending);
+    ck_assert_uint_eq (pr.count, 0);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* A read whose report never comes (the node dropped the request: the
+   link is cut) is lost after retry_ms, in REPLICATE and in PROBE, even
+   when a heartbeat re-armed the probe meanwhile. */
+START_TEST (progress_timeout_lost_read)
+{
+    zr_progress_t pr = s_replicating (4, 1000, 3);
+    zr_progress_read_start (&pr, 20);
+    ck_assert (!zr_progress_timeout (&pr, 69, 50));
+    ck_assert (zr_progress_timeout (&pr, 70, 50));
+    ck_assert_int_eq (pr.state, ZR_PROGRESS_PROBE);
+    ck_assert (!pr.read_pending);
+    zr_progress_read_start (&pr, 80);
+    pr.probe_sent = false;              /* re-armed by a heartbeat */
+    ck_assert (!zr_progress_timeout (&pr, 129, 50));
+    ck_assert (zr_progress_timeout (&pr, 130, 50));
+    ck_assert (!pr.read_pending);
+    ck_assert (zr_progress_can_send (&pr));
+}
+END_TEST
+
+/* In PROBE a heartbeat interval re-arms the probe, and abandons a
+   storage read only once it went unreported for after_ms. */
+START_TEST (progress_probe_again_abandons_old_read)
+{
+    zr_progress_t pr;
+    zr_progress_reset (&pr, 10, 4, 1000);
+    pr.next = 5;
+    zr_progress_read_start (&pr, 30);
+    zr_progress_probe_again (&pr, 39, 10);
+    ck_assert (!pr.probe_sent);
+    ck_assert (pr.read_pending);
+    ck_assert (!zr_progress_can_send (&pr));
+    zr_progress_probe_again (&pr, 40, 10);
+    ck_assert (!pr.read_pending);
+    ck_assert (zr_progress_can_send (&pr));
+    zr_progress_read_start (&pr, 41);
+    ck_assert (zr_progress_read_done (&pr, 5, 6, 16, 42));  /* a late one */
+    ck_assert (!pr.read_pending);
+}
+END_TEST
+
+/* A read in progress is abandoned by unreachable and by a snapshot. */
+START_TEST (progress_read_abandoned_by_unreachable_and_snapshot)
+{
+    zr_progress_t pr = s_replicating (4, 1000, 3);
+    zr_progress_read_start (&pr, 20);
+    zr_progress_unreachable (&pr);
+    ck_assert (!pr.read_pending);
+    zr_progress_read_start (&pr, 21);
+    zr_progress_snapshot_start (&pr, 50, 2, 100, 22);
+    ck_assert (!pr.read_pending);
+    ck_assert (!zr_progress_read_done (&pr, 4, 6, 30, 23));
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 
 static Suite *
@@ -778,6 +925,16 @@ s_suite (void)
     tcase_add_test (tc, progress_timeout_snapshot_resumes_from_acked);
     tcase_add_test (tc, progress_unreachable_snapshot_resumes_from_acked);
     tcase_add_test (tc, progress_acked_and_rejected_ignored_in_snapshot);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("storage");
+    tcase_add_test (tc, progress_read_done_replicate_records_what_was_sent);
+    tcase_add_test (tc, progress_read_done_probe_awaits_the_answer);
+    tcase_add_test (tc, progress_read_done_stale_ignored);
+    tcase_add_test (tc, progress_read_failed_probes_from_match);
+    tcase_add_test (tc, progress_timeout_lost_read);
+    tcase_add_test (tc, progress_probe_again_abandons_old_read);
+    tcase_add_test (tc, progress_read_abandoned_by_unreachable_and_snapshot);
     suite_add_tcase (suite, tc);
     return suite;
 }
