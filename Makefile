@@ -341,9 +341,11 @@ tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	    $(MAKE) VARIANT=tsan test-run
 
+# Three zraft-node processes, work through zraft-ctl and zraft-bench --kv,
+# the leader killed, fail-over time, every acknowledged write read back.
 demo: deps
 	$(MAKE) lib bins
-	$(B)/bin/zraft-bench --nodes 3 --duration 5 --inflight 64
+	scripts/demo.sh $(B)
 
 # Every cluster and process test, RUNS times in a row each under a busy
 # loop per core (about 70 min for 20 runs); SOAK=test_lab narrows it.
