@@ -22,6 +22,10 @@ typedef struct {
     zactor_t *persister;                /* WAL writer */
     zactor_t *applier;                  /* state machine driver */
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
+    zsock_t *links [ZR_NODES_MAX + 1];  /* "d<id>" DEALERs by peer id, send
+                                           only: what the node writes itself
+                                           (node.h, "Direct sends") */
+    msgpack_sbuffer sbuf;               /* encode buffer for links, reused */
     zpoller_t *poller;                  /* over every socket above */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
@@ -143,6 +147,12 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
+        self->links [peer] = zr_peer_dealer_new ('d', self->id, c->servers [i].endpoint);
+        if (!self->links [peer]) {
+            zr_error ("n%u node: cannot connect to n%u at %s", self->id, peer,
+                      c->servers [i].endpoint);
+            return ZR_EINVAL;
+        }
         zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
     return 0;
@@ -263,8 +273,37 @@ s_self_start (self_t *self)
 
 /* ---------------------------------------------------------------- output */
 
-/* Sends one request (taking it) through the peer's replicator. Replies
-   never come here: the persister sends them once durable. */
+/* Encodes msg and writes it to its peer on the node's own link, never
+   blocking. Returns 0, or ZR_EBUSY if the link is full (or not up yet):
+   the frame is dropped, as a lossy network would. */
+static int
+s_self_write (self_t *self, const zr_message_t *msg)
+{
+    zr_assert (msg->to >= 1 && msg->to <= ZR_NODES_MAX);
+    zsock_t *link = self->links [msg->to];
+    zr_assert (link);
+    self->sbuf.size = 0;
+    int rc = zr_codec_encode (msg, &self->sbuf);
+    zr_assert (rc == 0);                /* the core respects the limits */
+    rc = zr_peer_send (link, 0, self->sbuf.data, self->sbuf.size);
+    if (rc == 0)
+        atomic_fetch_add (&self->bytes_out, self->sbuf.size);
+    return rc;
+}
+
+/* Returns true for a request the node writes itself rather than hand to
+   the replicator (node.h, "Direct sends"): an AppendEntries that
+   carries no entries and names none to read from storage, i.e. a
+   heartbeat, which the read rounds of Invariant 14 wait on. */
+static bool
+s_direct (const zr_message_t *msg)
+{
+    return msg->type == ZR_MSG_APPEND && msg->n_entries == 0 && msg->read_last == 0;
+}
+
+/* Sends one request (taking it): a heartbeat on the node's own link,
+   anything else through the peer's replicator. Replies never come here:
+   they go with the persister (s_self_ready). */
 static void
 s_self_send (self_t *self, zr_message_t **msg_p)
 {
@@ -281,9 +320,15 @@ s_self_send (self_t *self, zr_message_t **msg_p)
         self->stats.appends_out++;
         self->stats.entries_out += msg->n_entries;
     }
+    zr_id_t to = msg->to;
+    if (s_direct (msg)) {
+        if (s_self_write (self, msg) != 0)
+            zr_core_unreachable (self->core, to);   /* as a full link */
+        zr_message_destroy (&msg);
+        return;
+    }
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    zr_id_t to = msg->to;
     if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
         zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
 }
@@ -351,6 +396,15 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
         }
         self->persist_outstanding++;
     }
+}
+
+/* Returns true when no WRITE is with the persister or waiting for room:
+   everything the node handed it is durable (a PERSISTED comes back only
+   after the fdatasync that covers its requests). */
+static bool
+s_self_disk_idle (self_t *self)
+{
+    return self->persist_outstanding == 0 && zlist_size (self->writes_held) == 0;
 }
 
 /* Returns true while the disk is behind: proposals get ZR_EBUSY. */
@@ -536,6 +590,30 @@ s_self_decide (self_t *self, zr_ready_t *rd)
     s_self_apply (self, req);
 }
 
+/* Writes the replies of a Ready that changes nothing on disk, from the
+   node itself, when no WRITE is with the persister (node.h, "Direct
+   sends"). Invariant 7 of raft/core.h holds without the persister: a
+   reply depends on the term and vote and on the log it was checked
+   against; this Ready writes none of them (no hard state, entries,
+   chunks), and every earlier WRITE that did is durable (none is
+   outstanding or held: s_self_disk_idle). So the reply acknowledges
+   only what is on disk, and it overtakes no reply of the persister's,
+   which sends its replies before its PERSISTED. A full link drops the
+   reply, as the persister does: the leader retries. */
+static void
+s_self_replies (self_t *self, zr_ready_t *rd)
+{
+    zr_assert (!rd->hs_changed && rd->n_entries == 0 && rd->n_chunks == 0);
+    zr_assert (s_self_disk_idle (self));
+    s_self_filter (self, rd->msgs_synced, &rd->n_msgs_synced);
+    for (uint32_t i = 0; i < rd->n_msgs_synced; i++) {
+        s_self_write (self, rd->msgs_synced [i]);
+        zr_message_destroy (&rd->msgs_synced [i]);
+    }
+    self->stats.replies_direct += rd->n_msgs_synced;
+    rd->n_msgs_synced = 0;
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -556,12 +634,17 @@ s_self_ready (self_t *self)
         rd.n_msgs = 0;
     }
     /* Every message that must wait for the disk goes through the
-       persister, in order, even when there is nothing new to write. */
+       persister, in order, even when there is nothing new to write;
+       unless there is nothing to wait for (s_self_replies). */
+    bool writes = rd.hs_changed || rd.n_entries > 0 || rd.n_chunks > 0
+                  || rd.compact > 0;
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else
-    if (rd.hs_changed || rd.n_entries > 0 || rd.n_msgs_synced > 0
-        || rd.n_chunks > 0 || rd.compact > 0) {
+    if (!writes && rd.n_msgs_synced > 0 && s_self_disk_idle (self))
+        s_self_replies (self, &rd);
+    else
+    if (writes || rd.n_msgs_synced > 0) {
         s_self_filter (self, rd.msgs_synced, &rd.n_msgs_synced);
         zr_persist_req_t *req = (zr_persist_req_t *) calloc (1, sizeof *req);
         zr_assert (req);
@@ -1223,6 +1306,9 @@ s_self_destroy (self_t **self_p)
                   ZR_VERBS_COUNT (zr_persister_verbs), ZR_PERSISTER_STOP,
                   ZR_PERSISTER_STOPPED, s_persister_drop);
     s_child_stop (&self->applier, NULL, 0, 0, 0, NULL);
+    for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
+        zsock_destroy (&self->links [id]);
+    msgpack_sbuffer_destroy (&self->sbuf);
     zsock_destroy (&self->router);
     s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
@@ -1315,6 +1401,7 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
     atomic_init (&self->bytes_out, 0);
+    msgpack_sbuffer_init (&self->sbuf);
     self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
     zr_assert (self->faults);
     self->writes_held = zlist_new ();

@@ -11,6 +11,26 @@
     only once the persister says they are durable, committed runs to the
     applier.
 
+    Direct sends. What needs neither a replicator nor the disk leaves from
+    the node itself, on a DEALER per peer of its own (identity "d<id>",
+    transport/peer.h), one thread hand-off less on the way:
+    - heartbeats: AppendEntries with no entries and no storage range to
+      read, so nothing to encode at length or fill; the read rounds of
+      ReadIndex (raft/core.h Invariant 14) travel in them;
+    - the replies (msgs_synced) of a Ready that writes nothing (no hard
+      state, entries, chunks or compaction) when no WRITE is with the
+      persister or held: everything they acknowledge is then durable
+      already, so Invariant 7 holds without the persister, and no reply
+      of the persister's is still to be sent before them (it sends a
+      WRITE's replies before its PERSISTED). Otherwise replies go with a
+      WRITE, as before. The counter replies_direct (zraft_status) counts
+      these.
+    The node's link, the replicator's and the persister's are not
+    ordered with each other: a heartbeat may pass an AppendEntries sent
+    before it. Raft allows any order (a heartbeat checks only an entry
+    the follower holds or the probe point; a late reply never moves
+    progress back, raft/progress.h).
+
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
     snapshot_bytes (or on SNAPSHOT); once the file is durable it tells the
@@ -59,9 +79,10 @@
     applier, and is queued behind them (APPLY below): it runs after
     they are applied. A stale query is queued behind what was queued
     already. Queries ride with the next run or restore, or alone.
-    The node's other sockets: the peer ROUTER (RPC requests in, replies
-    out, both as single codec frames behind a routing id "n<id>"), and the
-    pipes of its child actors, whose protocols are in their headers.
+    The node's other sockets: the peer ROUTER (every RPC in, requests and
+    replies, as single codec frames behind the sender's routing id), its
+    links (above), and the pipes of its child actors, whose protocols
+    are in their headers.
     =========================================================================
 */
 #ifndef ZR_NODE_H_INCLUDED

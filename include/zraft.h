@@ -306,6 +306,8 @@ typedef struct {
     uint64_t wal_entries;               /* entries written */
     uint64_t wal_bytes;                 /* bytes written */
     uint64_t rpcs_in;                   /* RPC requests received and handled */
+    uint64_t replies_direct;            /* replies that had nothing to wait
+                                           for on disk, sent at once */
     uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
     uint64_t entries_out;               /* entries carried by them */
     uint64_t bytes_out;                 /* bytes sent to peers */
