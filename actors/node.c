@@ -485,8 +485,38 @@ s_self_query_refuse (self_t *self, zr_query_t *query, int status)
     zframe_destroy (&query->data);
 }
 
+/* Returns true if the confirmed query may run on this thread now
+   (config.query_on_node; node.h, "Queries on the node"): the applier
+   applied its read index and holds nothing (no APPLY or SNAPSHOT out,
+   no run or query waiting to go), so no callback runs meanwhile and no
+   query queued before it is overtaken. */
+static bool
+s_self_query_here (self_t *self, const zr_query_t *query)
+{
+    return self->args.config.query_on_node && !query->stale && !self->disk_failed
+           && self->apply_outstanding == 0 && zlist_size (self->applies_held) == 0
+           && !self->queries && !self->snapshotting
+           && self->stats.applied >= query->read_index;
+}
+
+/* Runs a confirmed query on this thread (s_self_query_here), its data
+   freed; the RESULT goes out with the Ready's. */
+static void
+s_self_query_run (self_t *self, zr_query_t *query)
+{
+    const zraft_fsm_t *fsm = &self->args.fsm;
+    zr_assert (s_self_query_here (self, query));
+    zr_handoff_recv (fsm->arg);         /* from the applier's APPLIED (applier.h) */
+    zr_applier_query_run (fsm, self->id, query, query->read_index,
+                          query->read_term, &self->results);
+    if (fsm->arg)
+        zr_handoff_send (fsm->arg);     /* back with the next APPLY */
+    zframe_destroy (&query->data);
+    self->stats.queries_on_node++;
+}
+
 /* Confirmed reads whose read index is queued for the applier go behind
-   it (node.h). */
+   it, or run here if they may (node.h). */
 static void
 s_self_reads_release (self_t *self)
 {
@@ -494,7 +524,10 @@ s_self_reads_release (self_t *self)
     while ((read = (s_read_t *) zlist_first (self->reads_ready))
            && read->query.read_index <= self->apply_queued) {
         zlist_pop (self->reads_ready);
-        s_self_query_queue (self, &read->query);
+        if (s_self_query_here (self, &read->query))
+            s_self_query_run (self, &read->query);
+        else
+            s_self_query_queue (self, &read->query);
         free (read);
     }
 }

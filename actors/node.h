@@ -31,6 +31,16 @@
     the follower holds or the probe point; a late reply never moves
     progress back, raft/progress.h).
 
+    Queries on the node (config.query_on_node). A confirmed linearizable
+    query whose read index the applier has applied, when the applier
+    holds nothing (no APPLY or SNAPSHOT out, nothing waiting to be
+    handed to it, no query queued before this one), runs on the node's
+    thread with zr_applier_query_run and its RESULT leaves with the
+    Ready's: one hand-off less per read. Otherwise it is queued for the
+    applier (below). The state machine changes threads only with the
+    APPLY/APPLIED and SNAPSHOT/SNAPSHOTTED messages (applier.h), so no
+    two callbacks ever run at once.
+
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
     snapshot_bytes (or on SNAPSHOT); once the file is durable it tells the

@@ -106,6 +106,8 @@ typedef struct {
     uint32_t submit_max;                /* submissions + queries outstanding on
                                            the handle, 1..ZRAFT_SUBMIT_MAX_MAX;
                                            default 4096 */
+    bool query_on_node;                 /* fsm.query may run on the node's
+                                           thread (see zraft_fsm_t); default off */
 } zraft_config_t;
 
 #define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
@@ -114,7 +116,13 @@ typedef struct {
 void zraft_config_defaults (zraft_config_t *config);
 
 /* The state machine. Every callback runs on the applier thread, one at
-   a time, in log order.
+   a time, in log order. With config.query_on_node, query may instead run
+   on the node's thread: a linearizable query whose read index is
+   already applied, when the applier has nothing to do, runs there at
+   once, saving a thread hand-off per read. Callbacks still never run at
+   the same time (the node waits until the applier hands back the state
+   machine, and gives it back before the next apply), so this suits any
+   state machine that keeps no per-thread state.
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored
@@ -308,6 +316,8 @@ typedef struct {
     uint64_t rpcs_in;                   /* RPC requests received and handled */
     uint64_t replies_direct;            /* replies that had nothing to wait
                                            for on disk, sent at once */
+    uint64_t queries_on_node;           /* queries run on the node's thread
+                                           (config.query_on_node) */
     uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
     uint64_t entries_out;               /* entries carried by them */
     uint64_t bytes_out;                 /* bytes sent to peers */
