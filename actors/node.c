@@ -948,6 +948,7 @@ s_self_status (self_t *self)
     st.first_index = zr_log_first_index (zr_core_log (self->core));
     st.snapshot_index = zr_core_snapshot_index (self->core);
     st.disk_failed = self->disk_failed;
+    st.transfer_to = zr_core_transferring (self->core);
     st.bytes_out = atomic_load (&self->bytes_out);
     zr_filter_stats_t fs;
     zr_filter_stats (self->faults, &fs);

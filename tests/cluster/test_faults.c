@@ -151,6 +151,37 @@ START_TEST (transfer_hands_over_leadership)
 }
 END_TEST
 
+/* Thesis §3.10, target left to the leader (zraft_transfer peer 0): with
+   both followers as up to date (nothing written since one was cut off),
+   the lower id would win a tie, but a follower not heard from within an
+   election timeout is never picked: the live one is, and leads. With
+   no follower reachable there is no target at all. */
+START_TEST (transfer_zero_picks_a_live_follower)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint32_t a = leader % 3 + 1, b = a % 3 + 1;
+    uint32_t silent = a < b ? a : b, live = a < b ? b : a;
+    cluster_disconnect (c, silent);
+    cluster_idle (c, 2 * CLUSTER_ELECTION_MS);  /* silent past a timeout */
+    ck_assert_int_eq (s_status (c, leader).role, ZRAFT_LEADER);
+    ck_assert_int_eq (zraft_transfer (cluster_node (c, leader), 0), 0);
+    ck_assert_uint_eq (s_status (c, leader).transfer_to, live);
+    ck_assert (s_wait_role (c, live, ZRAFT_LEADER, true));
+    ck_assert_uint_eq (s_status (c, live).transfer_to, 0);
+    /* The new leader alone with the silent one cut: no target. */
+    cluster_disconnect (c, leader);
+    cluster_idle (c, CLUSTER_ELECTION_MS);      /* no follower heard since */
+    int rc = zraft_transfer (cluster_node (c, live), 0);
+    ck_assert (rc == ZRAFT_EINVAL || rc == ZRAFT_ENOTLEADER);  /* check-quorum */
+    cluster_connect (c, leader);
+    cluster_connect (c, silent);
+    cluster_one (c, 2, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Thesis §3.10: a transfer to an unreachable server times out within an
    election timeout and the old leader carries on. */
 START_TEST (transfer_to_unreachable_times_out)
@@ -324,6 +355,7 @@ main (void)
     tcase_add_test (tc, bridge_partition_cluster_commits);
     tcase_add_test (tc, transfer_hands_over_leadership);
     tcase_add_test (tc, transfer_to_unreachable_times_out);
+    tcase_add_test (tc, transfer_zero_picks_a_live_follower);
     tcase_add_test (tc, pause_stale_leader_never_commits);
     tcase_add_test (tc, full_disk_stops_acks_loses_nothing);
     tcase_add_test (tc, full_disk_leader_steps_down);
