@@ -27,6 +27,8 @@ typedef struct {
                                            (node.h, "Direct sends") */
     msgpack_sbuffer sbuf;               /* encode buffer for links, reused */
     zpoller_t *poller;                  /* over every socket above */
+    zpoller_t *burst;                   /* over the inputs a burst takes:
+                                           api, router, persister, applier */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
@@ -135,6 +137,17 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         return ZR_ENOMEM;
     /* Only zraft_destroy ends a node, not the application's SIGINT. */
     zpoller_set_nonstop (self->poller, true);
+    /* A burst takes what batches into one Ready: submissions and
+       queries, peers' messages, the disk's and the applier's reports.
+       Timer ticks, replicator reports and $TERM wait for the next
+       wait, one Ready later: each zmq_poll costs a system call per
+       socket, on every burst, so the burst polls the fewest. */
+    self->burst = zpoller_new (self->api, self->router,
+                               zactor_sock (self->persister),
+                               zactor_sock (self->applier), NULL);
+    if (!self->burst)
+        return ZR_ENOMEM;
+    zpoller_set_nonstop (self->burst, true);
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
@@ -1330,6 +1343,7 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
+    zpoller_destroy (&self->burst);
     s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
@@ -1490,7 +1504,7 @@ zr_node_actor (zsock_t *pipe, void *args)
         for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
              burst++) {
             s_self_handle (self, which);
-            which = zr_actor_wait (self->poller, 0, &self->terminated);
+            which = zr_actor_wait (self->burst, 0, &self->terminated);
         }
         if (!self->terminated)
             s_self_ready (self);

@@ -98,7 +98,9 @@
 #ifndef ZR_NODE_H_INCLUDED
 #define ZR_NODE_H_INCLUDED
 
-#define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready */
+#define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready; a burst
+                                           polls only api, router, persister
+                                           and applier (what batches) */
 
 /* Back-pressure: a bound on every hand-off to a child, so the node never
    blocks on a full pipe (its sends to children have a zero timeout).
