@@ -26,6 +26,15 @@ typedef struct {
                                            only: what the node writes itself
                                            (node.h, "Direct sends") */
     msgpack_sbuffer sbuf;               /* encode buffer for links, reused */
+    bool via_replicator [ZR_NODES_MAX + 1];     /* by peer id: a storage read
+                                           or a snapshot chunk went through
+                                           the replicator since the last
+                                           AppendEntries from memory */
+    uint64_t handed [ZR_NODES_MAX + 1]; /* by peer id: SENDs handed to its
+                                           replicator */
+    atomic_uint_fast64_t handled [ZR_NODES_MAX + 1];    /* by peer id: SENDs
+                                           its replicator is done with (it
+                                           counts); == handed: idle */
     zpoller_t *poller;                  /* over every socket above */
     zpoller_t *burst;                   /* over the inputs a burst takes:
                                            api, router, persister, applier */
@@ -153,7 +162,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         if (peer == self->id)
             continue;
         zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
-                                      .bytes_out = &self->bytes_out};
+                                      .bytes_out = &self->bytes_out,
+                                      .handled = &self->handled [peer]};
         snprintf (rargs.data_dir, sizeof rargs.data_dir, "%s", self->args.data_dir);
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
@@ -305,18 +315,33 @@ s_self_write (self_t *self, const zr_message_t *msg)
 }
 
 /* Returns true for a request the node writes itself rather than hand to
-   the replicator (node.h, "Direct sends"): an AppendEntries that
-   carries no entries and names none to read from storage, i.e. a
-   heartbeat, which the read rounds of Invariant 14 wait on. */
+   the replicator (node.h, "Direct sends"): a heartbeat; or a small
+   AppendEntries from memory (at most ZR_NODE_DIRECT_BYTES_MAX of
+   entries the core holds) while the peer's replicator is idle, so it
+   follows, not overtakes, what the replicator sent, and only after the
+   first one from memory that follows a storage read or a snapshot
+   chunk went through the replicator too. */
 static bool
-s_direct (const zr_message_t *msg)
+s_direct (self_t *self, const zr_message_t *msg)
 {
-    return msg->type == ZR_MSG_APPEND && msg->n_entries == 0 && msg->read_last == 0;
+    if (msg->type != ZR_MSG_APPEND || msg->read_last > 0)
+        return false;
+    if (msg->n_entries == 0)
+        return true;                    /* a heartbeat */
+    zr_id_t to = msg->to;
+    zr_assert (self->handed [to] >= atomic_load (&self->handled [to]));
+    if (self->via_replicator [to] || atomic_load (&self->handled [to]) != self->handed [to])
+        return false;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < msg->n_entries && bytes <= ZR_NODE_DIRECT_BYTES_MAX; i++)
+        bytes += msg->entries [i].size;
+    return bytes <= ZR_NODE_DIRECT_BYTES_MAX;
 }
 
-/* Sends one request (taking it): a heartbeat on the node's own link,
-   anything else through the peer's replicator. Replies never come here:
-   they go with the persister (s_self_ready). */
+/* Sends one request (taking it): an AppendEntries from memory on the
+   node's own link (s_direct), anything else through the peer's
+   replicator. Replies never come here: they go with the persister
+   (s_self_ready) or s_self_replies. */
 static void
 s_self_send (self_t *self, zr_message_t **msg_p)
 {
@@ -334,16 +359,26 @@ s_self_send (self_t *self, zr_message_t **msg_p)
         self->stats.entries_out += msg->n_entries;
     }
     zr_id_t to = msg->to;
-    if (s_direct (msg)) {
+    if (s_direct (self, msg)) {
         if (s_self_write (self, msg) != 0)
             zr_core_unreachable (self->core, to);   /* as a full link */
         zr_message_destroy (&msg);
         return;
     }
+    /* After a storage read or a chunk, the next AppendEntries from
+       memory follows them through the replicator (which then drops its
+       WAL reader), and those after it go direct again. */
+    if (msg->type == ZR_MSG_SNAPSHOT || msg->read_last > 0)
+        self->via_replicator [to] = true;
+    else
+    if (msg->type == ZR_MSG_APPEND)
+        self->via_replicator [to] = false;
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
     if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
         zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
+    else
+        self->handed [to]++;
 }
 
 static void
@@ -1449,6 +1484,8 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
     atomic_init (&self->bytes_out, 0);
+    for (zr_id_t id = 0; id <= ZR_NODES_MAX; id++)
+        atomic_init (&self->handled [id], 0);
     msgpack_sbuffer_init (&self->sbuf);
     self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
     zr_assert (self->faults);

@@ -17,6 +17,14 @@
     - heartbeats: AppendEntries with no entries and no storage range to
       read, so nothing to encode at length or fill; the read rounds of
       ReadIndex (raft/core.h Invariant 14) travel in them;
+    - a small AppendEntries from memory (entries the core holds, at
+      most ZR_NODE_DIRECT_BYTES_MAX of them: a W=1 write's) when the
+      peer's replicator is idle (it counts the SENDs it is done with in
+      an atomic the node reads), so it comes after what the replicator
+      sent rather than overtaking it in its queue; the first one after
+      a storage read or a snapshot chunk still goes through the
+      replicator (which then drops its WAL reader). Larger batches go
+      through the replicator, which encodes them off the node's thread;
     - the replies (msgs_synced) of a Ready that writes nothing (no hard
       state, entries, chunks or compaction) when no WRITE is with the
       persister or held: everything they acknowledge is then durable
@@ -98,6 +106,8 @@
 #ifndef ZR_NODE_H_INCLUDED
 #define ZR_NODE_H_INCLUDED
 
+#define ZR_NODE_DIRECT_BYTES_MAX 8192   /* entry bytes of an AppendEntries
+                                           the node may send itself */
 #define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready; a burst
                                            polls only api, router, persister
                                            and applier (what batches) */
