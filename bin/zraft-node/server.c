@@ -203,9 +203,10 @@ s_code_of (zr_server_t *self, int status, bool write, const char **message)
                 zr_journal_log (ZR_OPTIONS_LOG_ERROR, "raft: the disk failed;"
                                 " writes are refused from now on");
             self->disk_failed = true;
-            *message = write ? "the disk failed: outcome unknown"
-                             : "the disk failed";
-            return write ? ZR_CLIENT_UNKNOWN : ZR_CLIENT_UNAVAILABLE;
+            /* The library answers EIO only to a submission it refused
+               before appending it (include/zraft.h): not applied. */
+            *message = "the disk failed: refused, not applied";
+            return ZR_CLIENT_UNAVAILABLE;
         default:
             *message = write ? "shutting down: outcome unknown"
                              : "shutting down";
