@@ -1281,6 +1281,15 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
                         "%s: %s at offset %llu (valid records follow; "
                         "refusing to drop acknowledged data)", name, last->why,
                         (unsigned long long) last->end);
+    /* A closed segment was synced before its rename (invariants 2, 10):
+       bad bytes in it are damage, never a torn write, and zeroing them
+       could leave a closed name over no records, which the next open
+       refuses (s_segment_judge). */
+    if (last->closed)
+        return s_error (errmsg, errlen, ZR_ECORRUPT,
+                        "%s: %s at offset %llu (a closed segment is never "
+                        "torn; refusing to drop acknowledged data)", name,
+                        last->why, (unsigned long long) last->end);
     int fd;
     uint64_t size;
     int rc = s_segment_open (self, name, &fd, &size, errmsg, errlen);
