@@ -4,7 +4,8 @@
 
     Unlike the other modes, --kv starts no server: it drives a cluster
     someone started (bench/etcdcompare.sh starts three zraft-node
-    processes), the way a client sees it. It asks every --endpoints
+    processes), the way a client sees it. zraft-bench --procs runs the
+    same load (zb_kv_load) on the zraft-node processes it starts. It asks every --endpoints
     server for its STATUS until one says it leads, then opens N DEALERs
     (--clients, N TCP connections) to that leader and keeps W requests
     (--inflight) in flight over them, W/N per DEALER, pipelined: each
