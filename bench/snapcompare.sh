@@ -9,9 +9,8 @@
 #               bench's own counter server before), snapshots of the
 #               key/value map at zraft-node's default thresholds
 #   zraft-off   the same with --no-snapshots: zraft-node
-#               --snapshot-entries 0, which stops snapshots by count but
-#               not the library's 32 MiB log size threshold (the table
-#               says when a zraft-off run took one)
+#               --snapshot-entries 0, which turns automatic snapshots
+#               off (the table says if a zraft-off run took one anyway)
 #   canon-on    raft-peer --snapshots (libraft's default threshold and
 #               trailing: 1024 and 2048 in 0.15)
 #   canon-off   raft-peer without it (threshold and trailing UINT_MAX)
@@ -216,8 +215,8 @@ for r in range(1, rounds + 1):
                for n in runs[("zraft-off", r)].get("per_node") or []] or [0])
     if idx:
         p("NOTE: zraft-off round %d took snapshots (up to index %d): "
-          "zraft-node --snapshot-entries 0 leaves the 32 MiB log size "
-          "threshold on." % (r, idx))
+          "zraft-node --snapshot-entries 0 should have turned them "
+          "off." % (r, idx))
 p("NOTE: one run on a shared machine; see the load average above.")
 
 table = "\n".join(lines) + "\n"

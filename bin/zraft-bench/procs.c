@@ -681,10 +681,9 @@ s_procs_snapshot_check (zb_procs_t *self)
          i++)
         if (self->nodes [i].snapshot_index) {
             fprintf (stderr, "zraft-bench: --no-snapshots: n%u took a"
-                     " snapshot (index %" PRIu64 "): zraft-node"
-                     " --snapshot-entries 0 stops snapshots by count only,"
-                     " the library's 32 MiB log size threshold still"
-                     " applies\n", i + 1, self->nodes [i].snapshot_index);
+                     " snapshot (index %" PRIu64 ") although zraft-node"
+                     " --snapshot-entries 0 turns automatic snapshots"
+                     " off\n", i + 1, self->nodes [i].snapshot_index);
             return;
         }
 }

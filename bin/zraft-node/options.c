@@ -597,7 +597,7 @@ zr_options_usage (FILE *out)
 "  --heartbeat-interval MS     ZRAFT_HEARTBEAT_INTERVAL (default 100; 1..%u)\n"
 "  --election-timeout MS       ZRAFT_ELECTION_TIMEOUT (default 1000; above the\n"
 "        heartbeat, at most %u; randomised up to twice this)\n"
-"  --snapshot-entries N        ZRAFT_SNAPSHOT_ENTRIES (default 65536; 0: not by count)\n"
+"  --snapshot-entries N        ZRAFT_SNAPSHOT_ENTRIES (default 65536; 0: off)\n"
 "        snapshot the map after N entries applied, then trim the log\n"
 "  --config-file FILE          ZRAFT_CONFIG_FILE (default: none)\n"
 "        settings in czmq's ZPL format, one 'key = value' a line, e.g.\n"

@@ -805,6 +805,8 @@ s_node_start (zr_server_t *self)
     config.heartbeat_ms = o->heartbeat_ms;
     config.election_timeout_ms = o->election_timeout_ms;
     config.snapshot_entries = o->snapshot_entries;
+    if (o->snapshot_entries == 0)
+        config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
     zraft_fsm_t fsm = {.apply = zr_kv_apply, .query = zr_kv_query,
                        .snapshot = zr_kv_snapshot, .restore = zr_kv_restore,
                        .arg = self->kv};
