@@ -96,8 +96,14 @@ s_procs_bin (zb_procs_t *self)
         char *slash = n > 0 ? (exe [n] = 0, strrchr (exe, '/')) : NULL;
         if (slash)
             slash [1] = 0;
-        snprintf (self->bin, sizeof self->bin, "%szraft-node",
-                  slash ? exe : "./");
+        const char *dir = slash ? exe : "./";
+        if (strlen (dir) + sizeof "zraft-node" > sizeof self->bin) {
+            fprintf (stderr, "zraft-bench: --procs: the path of this program"
+                     " is too long; name zraft-node with --node-bin\n");
+            return -1;
+        }
+        memcpy (self->bin, dir, strlen (dir));
+        memcpy (self->bin + strlen (dir), "zraft-node", sizeof "zraft-node");
     }
     if (access (self->bin, X_OK) == 0)
         return 0;
