@@ -134,6 +134,8 @@ typedef struct {
     zr_term_t start_term;               /* its term */
     bool anchored;                      /* base is known: set by the first
                                            entry or a resetting LOGSTART */
+    bool guessed;                       /* base came from the first entry:
+                                           segments before were compacted */
     zr_index_t base;                    /* index before entries [0] */
     zr_entry_t *entries;                /* log replayed so far, data unset;
                                            entries [i].index == base + 1 + i */
@@ -1097,6 +1099,7 @@ s_replay_start (s_recovery_t *rcv, const s_record_t *rec)
         rcv->payload_len = 0;
         rcv->base = rec->index;
         rcv->anchored = true;
+        rcv->guessed = false;
     }
 }
 
@@ -1117,6 +1120,17 @@ s_replay (s_recovery_t *rcv, const s_record_t *rec, const char *name,
     if (!rcv->anchored) {
         rcv->base = rec->index - 1;     /* older segments were compacted */
         rcv->anchored = true;
+        rcv->guessed = true;
+    }
+    if (rcv->guessed && rec->index <= rcv->base
+        && rec->index > rcv->start_index) {
+        /* It rewrites indexes of the compacted segments (a truncation
+           back across a segment boundary, never below the log start):
+           the log resumes before it, and s_window_check decides whether
+           the snapshot covers what is gone. */
+        rcv->n = 0;
+        rcv->payload_len = 0;
+        rcv->base = rec->index - 1;
     }
     zr_index_t last = rcv->base + rcv->n;
     if (rec->index <= rcv->base || rec->index > last + 1)
@@ -1281,6 +1295,15 @@ s_tail_repair (zr_wal_t *self, s_recovery_t *rcv, char *errmsg, size_t errlen)
                         "%s: %s at offset %llu (valid records follow; "
                         "refusing to drop acknowledged data)", name, last->why,
                         (unsigned long long) last->end);
+    /* A closed segment was synced before its rename (invariants 2, 10):
+       bad bytes in it are damage, never a torn write, and zeroing them
+       could leave a closed name over no records, which the next open
+       refuses (s_segment_judge). */
+    if (last->closed)
+        return s_error (errmsg, errlen, ZR_ECORRUPT,
+                        "%s: %s at offset %llu (a closed segment is never "
+                        "torn; refusing to drop acknowledged data)", name,
+                        last->why, (unsigned long long) last->end);
     int fd;
     uint64_t size;
     int rc = s_segment_open (self, name, &fd, &size, errmsg, errlen);

@@ -83,7 +83,10 @@
         start when it is the first record of the replay. ENTRY with index
         i requires start < i <= last + 1, truncates the log to i - 1, then
         appends; the first entry replayed sets the log's first index
-        (segments before it were compacted). The recovered log is
+        (segments before it were compacted), and one below it that
+        follows restarts the log there (it truncates into the compacted
+        segments, as after a conflict across a segment boundary). The
+        recovered log is
         first..last with entries[k].index == first + k, and first must be
         1, S + 1, or covered by the snapshot (ZR_ECORRUPT otherwise).
     (5) Recovery truncates only a torn tail: bad bytes at offset X of the

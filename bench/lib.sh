@@ -4,7 +4,8 @@
 # not run. The caller sets:
 #   ME        prefix of every message ("compare")
 #   PY        python3
-#   PEER ZB   raft-peer and zraft-bench; ZMODE procs or inprocess
+#   PEER ZB   raft-peer and zraft-bench; ZMODE procs or inprocess (a
+#             single run may override it: ZMODE=inprocess run_zraft ...)
 #   OUT DATA  where JSON and logs go; the data dirs' parent (a mktemp dir)
 #   DUR WARM STARTUP_S ENTRY   seconds measured, warm-up, slack; entry B
 #   KEEP      1 to keep DATA at exit
@@ -163,6 +164,9 @@ print(json.dumps(out, separators=(",", ":")))
 
 # run_zraft TAG NODES W ENTRY [FLAG...]: zraft-bench with NODES servers,
 # W in flight and ENTRY B entries, plus FLAGs; its JSON in $OUT/TAG.json.
+# ZMODE=procs: NODES zraft-node processes loaded through the client
+# protocol (ENTRY B values); inprocess: threads of zraft-bench, loaded
+# through the library's API (ENTRY B entries).
 run_zraft() {
     local tag=$1 nodes=$2 w=$3 entry=$4 args what
     shift 4
@@ -172,8 +176,8 @@ run_zraft() {
     [ "$ZMODE" = procs ] && args=(--procs "${args[@]}")
     what="zraft W=$w, $nodes nodes, $entry B${*:+ $*}"
     mkdir -p "$DATA/$tag"
-    echo "$ME: $what ($([ "$ZMODE" = procs ] && echo "$nodes processes" \
-        || echo "in-process: zraft-bench has no --procs yet"))" >&2
+    echo "$ME: $what ($([ "$ZMODE" = procs ] \
+        && echo "$nodes zraft-node processes" || echo "in-process"))" >&2
     setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     local pid=$!
     LIVE+=("$pid")

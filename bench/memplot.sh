@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # memplot.sh - RSS and disk use per node over a long zraft-bench run
 #
-# Runs build/bin/zraft-bench --procs --inflight 256 --json (one process per
-# server, fsync on, the default configuration otherwise) for
+# Runs build/bin/zraft-bench --procs --inflight 256 --json (one zraft-node
+# process per server, fsync on, loaded with PUTs of 128 B values through
+# the client protocol, the default configuration otherwise) for
 # MEMPLOT_DURATION seconds, sampling every node every MEMPLOT_INTERVAL
 # seconds, then writes into OUTDIR:
 #   memory.json   the run's --json object: "memory" (peak, last, growth
@@ -123,7 +124,7 @@ if run.get("error"):
     print("memplot.sh: the run stopped early: %s" % run["error"], file=sys.stderr)
 EOF
 
-title="zraft-bench --procs, $nodes nodes, --inflight $inflight, ${duration} s + ${warmup} s warm-up"
+title="zraft-bench --procs (zraft-node), $nodes nodes, --inflight $inflight, ${duration} s + ${warmup} s warm-up"
 [ $rc -eq 0 ] || title="$title (stopped early: exit $rc)"
 gnuplot <<EOF || { echo "memplot.sh: gnuplot failed" >&2; exit 1; }
 set terminal pngcairo size 900,800 noenhanced

@@ -4,9 +4,13 @@
 # process each, W=256 in flight, 128 B entries, fsync on, the same
 # duration and warm-up, data dirs on the same disk.
 #
-#   zraft-on    zraft-bench --procs, snapshots on (the default: the
-#               counter state machine, zraft's default thresholds)
-#   zraft-off   the same with --no-snapshots
+#   zraft-on    zraft-bench --procs: 3 zraft-node processes loaded with
+#               PUTs through the client protocol (since 2026-12-06; the
+#               bench's own counter server before), snapshots of the
+#               key/value map at zraft-node's default thresholds
+#   zraft-off   the same with --no-snapshots: zraft-node
+#               --snapshot-entries 0, which turns automatic snapshots
+#               off (the table says if a zraft-off run took one anyway)
 #   canon-on    raft-peer --snapshots (libraft's default threshold and
 #               trailing: 1024 and 2048 in 0.15)
 #   canon-off   raft-peer without it (threshold and trailing UINT_MAX)
@@ -147,8 +151,9 @@ p("3 nodes, 3 processes each, 127.0.0.1, W=%s, %s B entries, fsync on, "
   "%s s measured after %s s warm-up, data on %s (%s)" %
   (meta["w"], meta["entry"], meta["duration"], meta["warmup"],
    meta["data"], meta["disk"]))
-p("zraft-on: default snapshots (counter FSM, 24 B); zraft-off: "
-  "--no-snapshots; canon-on: raft-peer --snapshots (libraft defaults); "
+p("zraft-on: zraft-node, default snapshots of its key/value map; "
+  "zraft-off: --no-snapshots (zraft-node --snapshot-entries 0); "
+  "canon-on: raft-peer --snapshots (libraft defaults); "
   "canon-off: threshold UINT_MAX")
 p("load average (1/5/15 min): %s at start, %s at end" %
   (meta["load_start"], meta["load_end"]))
@@ -205,6 +210,13 @@ for label, a, b, goal in targets:
       (label, num(value, "%.2f"), " ".join("%6sx" % num(v, "%.2f")
                                            for v in per),
        ">= %.1fx" % goal if goal is not None else "-", verdict))
+for r in range(1, rounds + 1):
+    idx = max([n.get("snapshot_index") or 0
+               for n in runs[("zraft-off", r)].get("per_node") or []] or [0])
+    if idx:
+        p("NOTE: zraft-off round %d took snapshots (up to index %d): "
+          "zraft-node --snapshot-entries 0 should have turned them "
+          "off." % (r, idx))
 p("NOTE: one run on a shared machine; see the load average above.")
 
 table = "\n".join(lines) + "\n"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # sweep.sh - zraft-bench over proposals in flight (W) x pipelining window
 #
-# Runs build/bin/zraft-bench --procs (one process per server, fsync on),
-# closed loop, for every W in SWEEP_W and every --window in SWEEP_WINDOWS
-# (window 1 = one AppendEntries in flight per follower: pipelining off),
-# then writes into OUTDIR:
+# Runs build/bin/zraft-bench in-process (the servers are threads of it,
+# fsync on; --procs runs zraft-node, which has no setting for the
+# window), closed loop, for every W in SWEEP_W and every --window in
+# SWEEP_WINDOWS (window 1 = one AppendEntries in flight per follower:
+# pipelining off), then writes into OUTDIR:
 #   sweep.csv       W,window,entries_per_s,p50_ms,p99_ms (empty fields
 #                   for a run that failed)
 #   runs/W<w>-window<n>.json   each run's --json object, .err its stderr
@@ -59,7 +60,7 @@ for window in $windows; do
     for w in $ws; do
         n=$((n + 1))
         run=$out/runs/W$w-window$window
-        "$bin" --procs --json --nodes "$nodes" --entry-size "$entry" \
+        "$bin" --json --nodes "$nodes" --entry-size "$entry" \
             --inflight "$w" --window "$window" --duration "$duration" \
             --warmup "$warmup" > "$run.json" 2> "$run.err"
         rc=$?
@@ -84,7 +85,7 @@ plot () { # $1 png, $2 column, $3 y label, $4 extra settings
     gnuplot <<EOF
 set terminal pngcairo size 900,560 noenhanced
 set output "$out/$1"
-set title "zraft-bench --procs, $nodes nodes, ${entry} B entries, fsync on, ${duration} s per point"
+set title "zraft-bench in-process, $nodes nodes, ${entry} B entries, fsync on, ${duration} s per point"
 set xlabel "proposals in flight (W, closed loop)"
 set ylabel "$3"
 set logscale x 2

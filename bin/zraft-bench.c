@@ -3,9 +3,10 @@
 
     Starts N zraft servers on tcp://127.0.0.1, with their write-ahead logs
     (fsync on) under <dir>/n<id>: as threads of this process (default), or
-    one process per server (--procs, the fair comparison with systems that
-    run one process per node). Waits until exactly one leader is agreed by
-    all, then loads it for warm-up + duration seconds:
+    as zraft-node processes (--procs, the fair comparison with systems
+    that run one process per node, see below). Waits until exactly one
+    leader is agreed by all, then loads it for warm-up + duration seconds.
+    In-process, the load goes through the library's API:
 
     - closed loop (--inflight W): W proposals are kept pending; whenever
       some complete, every free slot is refilled in one zraft_submit_many
@@ -29,21 +30,23 @@
     AppendEntries, CPU seconds and peak RSS. Finally every server must have
     applied through the last proposed index (verify).
 
-    --procs: the parent picks the data dir and free ports without ZeroMQ,
-    then re-executes itself once per server with hidden --child-* flags,
-    so no ZeroMQ state ever crosses a fork. Each child runs one server and
-    talks to the parent in text lines over a socketpair (the protocol table
-    is in zraft-bench/child.h). The parent elects the loader (the process whose
-    server leads; the load moves with the leader), forwards the measured
-    window, gathers every child's figures and histogram, and on any error,
-    timeout or interrupt kills and reaps every child. Children also get
-    SIGTERM if the parent dies (PR_SET_PDEATHSIG) and quit on EOF.
+    --procs (since 2026-12-06; before, it re-executed this program as a
+    private child server per node): starts N zraft-node processes, the
+    one server program, and loads the leader as a client does, through
+    the client protocol with the --kv load (kv.h): W PUTs of --entry-size
+    B values in flight over --clients connections. Its figures therefore
+    include the key/value state machine and the client hop. zraft-node
+    does not report its WAL and AppendEntries counters, so the per-node
+    figures are CPU and peak RSS of each process; flags zraft-node has no
+    setting for are refused with --procs (exit 64, see --help). See
+    procs.h.
 
     --drop and --delay shape every link (each server's view of what each
     peer sends it) through the library's fault filter, zraft_fault, set
     once every server has started: in-process by this process, with
-    --procs by each child for its own server. The report then counts the
-    messages the filters dropped and held back in the window. Exit codes:
+    --procs by a FAULT request to each node for each peer. In-process,
+    the report then counts the messages the filters dropped and held back
+    in the window. Exit codes:
     0 on success, 1 if the cluster failed (no leader, stall, verify) or a
     node's RSS or disk use passed --rss-max or --disk-max, 64 on a bad
     flag (EX_USAGE), 130 if interrupted (data still removed).
@@ -51,9 +54,9 @@
     Every --sample-interval seconds from the start of the load, and at
     its nominal end, each node is sampled: its RSS (VmRSS of its own
     process with --procs; in-process, the whole process's), the disk use
-    of its data dir and its commit index. The --procs parent reads the
-    children's /proc/<pid>/status and walks the dirs itself, so the
-    children pay nothing for it. Samples live in one array sized for the
+    of its data dir and its commit index. With --procs this process reads
+    the nodes' /proc/<pid>/status, walks their dirs and asks their STATUS,
+    so the nodes pay next to nothing for it. Samples live in one array sized for the
     run at start, so their memory is bounded too.
 
     --drill restart|install replaces the load with a timed snapshot drill
@@ -73,10 +76,11 @@
     server    one server: the bench's state machine, start, faults
     harness   the in-process cluster (default mode)
     drill     --drill restart|install, on the in-process cluster
-    child     a --procs child (one server) and its line protocol
-    procs     the --procs parent: spawns, drives and reaps the children
+    procs     --procs: starts, watches, samples and stops zraft-node
+              processes, and loads them with kv's load
     kv        --kv: load a running zraft-node cluster through its client
-              endpoint (its own flags: zraft-bench --kv --help)
+              endpoint (its own flags: zraft-bench --kv --help); also
+              the load of --procs
     =========================================================================
 */
 #include "zraft-bench/bench.h"
@@ -116,12 +120,10 @@ main (int argc, char *argv [])
     }
     if (rc != 0)
         return S_EX_USAGE;
-    if (opts.child_id)
-        return zb_child_main (&opts);
     if (!opts.procs)
         rc = s_inprocess_main (&opts);
     else {
-        zb_procs_t *procs = zb_procs_new (&opts, argv [0]);
+        zb_procs_t *procs = zb_procs_new (&opts);
         if (!procs) {
             fprintf (stderr, "zraft-bench: out of memory\n");
             return 1;

@@ -57,7 +57,6 @@
 #include "server.h"
 #include "harness.h"
 #include "drill.h"
-#include "child.h"
 #include "procs.h"
 
 #endif

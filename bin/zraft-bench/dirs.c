@@ -2,9 +2,9 @@
     dirs - a run's data dirs and ports
 
     Makes the data dirs DIR/n<id> (never on data the run did not make),
-    removes them at the end unless --keep, and picks a free port per
-    server with plain sockets, so that a --procs parent has no ZeroMQ
-    state when it forks.
+    removes them at the end unless --keep, and picks free ports with
+    plain sockets, so that --procs has no ZeroMQ state when it forks its
+    zraft-node processes.
     =========================================================================
 */
 #include "bench.h"
@@ -79,13 +79,15 @@ zb_dirs_remove (zb_dirs_t *self, const zb_opts_t *opts)
     self->dirs_made = false;
 }
 
-/* Picks a free port per node with plain sockets (no ZeroMQ, so that a
-   --procs parent forks clean): binds port 0 of 127.0.0.1 for each, all at
-   once so they differ, reads the port, closes them. Returns 0 or -1. */
+/* Picks n free ports (n <= 2 x ZRAFT_NODES_MAX: a peer and a client port
+   per node) with plain sockets (no ZeroMQ, so that --procs forks clean):
+   binds port 0 of 127.0.0.1 for each, all at once so they differ, reads
+   the port, closes them. Returns 0 or -1. */
 int
 zb_ports_pick (uint16_t *ports, uint32_t n)
 {
-    int fds [ZRAFT_NODES_MAX];
+    int fds [2 * ZRAFT_NODES_MAX];
+    assert (n <= 2 * ZRAFT_NODES_MAX);
     int rc = 0;
     uint32_t opened = 0;
     for (; opened < n && rc == 0; opened++) {

@@ -295,6 +295,7 @@ s_harness_result (zb_harness_t *self, zb_result_t *r)
 {
     memset (r, 0, sizeof *r);
     zb_load_t *load = self->load;
+    r->counters = true;
     r->seconds = (double) (self->end_us - self->measure_us) / 1e6;
     r->committed = load->committed;
     r->lost = load->lost;
@@ -326,6 +327,7 @@ zb_harness_main (zb_harness_t *self)
     zb_result_t result;
     s_harness_result (self, &result);
     bool verified = s_harness_verify (self) == 0;
+    result.verified = verified;
     zb_print (&self->opts, &result);
     if (verified && !self->opts.json)
         printf ("\nverified: all %u nodes applied through index %" PRIu64

@@ -25,7 +25,7 @@
 #define S_CLIENTS_DEFAULT 16u           /* --clients: min(W, this) */
 #define S_KEYS_MAX 10000000u            /* --keys bound (8 digits) */
 #define S_KEY_BYTES 13                  /* "key-%08u" and its NUL */
-#define S_ENDPOINTS_MAX 16u             /* --endpoints bound */
+#define S_ENDPOINTS_MAX ZB_KV_ENDPOINTS_MAX
 #define S_FILL_INFLIGHT 256u            /* a get run's fill: in flight */
 #define S_LEADER_WAIT_MS 30000          /* find a leader within this */
 #define S_STATUS_WAIT_MS 1000           /* one STATUS round */
@@ -37,6 +37,8 @@
 
 _Static_assert (S_INFLIGHT_MAX < (1u << S_SLOT_BITS), "slot fits its bits");
 _Static_assert (S_FILL_INFLIGHT <= S_INFLIGHT_MAX, "fill fits the slots");
+_Static_assert (ZR_CLIENT_ENDPOINT_MAX < ZB_KV_TEXT_MAX, "an endpoint fits");
+_Static_assert (S_ERROR_MAX <= ZB_KV_TEXT_MAX, "the first error fits");
 
 /* The flags of --kv. */
 typedef struct {
@@ -68,13 +70,18 @@ typedef struct {
 typedef enum { S_FILL, S_LOAD } s_phase_t;
 
 typedef struct {
-    s_opts_t opts;
+    zb_kv_params_t opts;                /* what to do */
+    bool json;                          /* --json (the report) */
+    zb_kv_tick_fn *tick;                /* called each loop; may be NULL */
+    void *tick_arg;
+    bool ticked_out;                    /* tick stopped the load */
     zsock_t *dealers [S_CLIENTS_MAX];   /* to the leader, N of them */
     zmq_pollitem_t items [S_CLIENTS_MAX];
     s_slot_t *slots;                    /* max (W, fill) of them */
     uint32_t n_slots;
     uint8_t *value;                     /* value_size bytes */
-    zr_histogram_t *hist;               /* latencies in the window, us */
+    zr_histogram_t *hist;               /* latencies in the window, us;
+                                           the caller's */
     char leader [ZR_CLIENT_ENDPOINT_MAX + 1];
     uint64_t serial;                    /* request ids, from 1 */
     uint64_t rng;                       /* xorshift64 state */
@@ -85,7 +92,11 @@ typedef struct {
     int64_t from_us, until_us;          /* the measured window */
     uint64_t ops, puts, gets;           /* completed in the window */
     uint64_t errors, busy;              /* in the whole load */
+    uint64_t done;                      /* completed OK, every phase */
+    uint64_t last_index;                /* highest index a write's reply
+                                           named */
     bool stalled;                       /* a request timed out */
+    bool ran;                           /* the load ran without error */
     char first_error [S_ERROR_MAX];
 } s_kv_t;
 
@@ -308,7 +319,7 @@ s_random (s_kv_t *self)
 }
 
 static const char *
-s_op_name (const s_opts_t *o)
+s_op_name (const zb_kv_params_t *o)
 {
     return o->get_ratio <= 0 ? "put" : o->get_ratio >= 1 ? "get" : "mix";
 }
@@ -428,8 +439,12 @@ s_on_reply (s_kv_t *self, const uint8_t *data, size_t size, int64_t now)
     if (s->get && (!reply.found || reply.value.size != self->opts.value_size))
         s_error (self, "GET key-%08u: %s", s->key,
                  reply.found ? "a value of another size" : "not found");
-    else
+    else {
+        self->done++;
+        if (!s->get && reply.index > self->last_index)
+            self->last_index = reply.index;
         s_done (self, s, now);
+    }
     return s_issue (self, slot, now);
 }
 
@@ -500,6 +515,12 @@ s_phase_run (s_kv_t *self, s_phase_t phase, uint32_t active)
                 && s_drain (self, self->dealers [c]))
                 return -1;
         now = zb_now_us ();
+        if (self->tick && self->tick (self->tick_arg, now, self->phase
+                                      == S_LOAD ? self->from_us : 0,
+                                      self->until_us, self->done)) {
+            self->ticked_out = true;
+            return -1;
+        }
         bool timeouts = now - scanned >= S_SCAN_US;
         if (self->busy || timeouts) {
             if (s_scan (self, now, timeouts))
@@ -519,7 +540,7 @@ s_phase_run (s_kv_t *self, s_phase_t phase, uint32_t active)
 static bool
 s_leader_round (s_kv_t *self)
 {
-    const s_opts_t *o = &self->opts;
+    const zb_kv_params_t *o = &self->opts;
     zsock_t *probes [S_ENDPOINTS_MAX] = {NULL};
     zpoller_t *poller = zpoller_new (NULL);
     bool found = false;
@@ -620,7 +641,7 @@ s_ms_text (char *buf, size_t size, const zr_histogram_t *h, double us)
 static void
 s_report (const s_kv_t *self)
 {
-    const s_opts_t *o = &self->opts;
+    const zb_kv_params_t *o = &self->opts;
     const zr_histogram_t *h = self->hist;
     double secs = o->duration_s;
     double ops = (double) self->ops / secs;
@@ -634,7 +655,7 @@ s_report (const s_kv_t *self)
     s_ms_text (v [5], 32, h, (double) zr_histogram_max (h));
     s_ms_text (v [6], 32, h, zr_histogram_mean (h));
     s_ms_text (v [7], 32, h, zr_histogram_stddev (h));
-    if (o->json)
+    if (self->json)
         printf ("{\"impl\":\"zraft\",\"op\":\"%s\",\"get_ratio\":%g,"
                 "\"inflight\":%u,\"clients\":%u,\"value_size\":%u,\"keys\":%u,"
                 "\"duration_s\":%.3f,\"ops\":%" PRIu64 ",\"puts\":%" PRIu64
@@ -673,14 +694,13 @@ s_report (const s_kv_t *self)
 static int
 s_kv_init (s_kv_t *self)
 {
-    const s_opts_t *o = &self->opts;
+    const zb_kv_params_t *o = &self->opts;
     self->n_slots = o->inflight;
     if (o->get_ratio > 0 && self->n_slots < S_FILL_INFLIGHT)
         self->n_slots = S_FILL_INFLIGHT;
     self->slots = calloc (self->n_slots, sizeof *self->slots);
     self->value = malloc (o->value_size ? o->value_size : 1);
-    self->hist = zr_histogram_new ();
-    if (!self->slots || !self->value || !self->hist)
+    if (!self->slots || !self->value)
         return -1;
     memset (self->value, 'v', o->value_size ? o->value_size : 1);
     uint64_t base = ((uint64_t) getpid () << 40) ^ (uint64_t) zb_now_us ();
@@ -696,17 +716,15 @@ s_kv_free (s_kv_t *self)
 {
     for (uint32_t c = 0; c < S_CLIENTS_MAX; c++)
         zsock_destroy (&self->dealers [c]);
-    zr_histogram_destroy (&self->hist);
     free (self->slots);
     free (self->value);
-    free (self->opts.endpoints_text);
 }
 
 /* Fill (get runs), then the measured load. Returns the exit code. */
 static int
 s_kv_run (s_kv_t *self)
 {
-    const s_opts_t *o = &self->opts;
+    const zb_kv_params_t *o = &self->opts;
     if (s_leader_find (self) || s_connect (self))
         return zb_interrupted ? ZB_EX_INTERRUPTED : 1;
     int rc = 0;
@@ -720,8 +738,8 @@ s_kv_run (s_kv_t *self)
     }
     if (zb_interrupted)
         return ZB_EX_INTERRUPTED;
-    if (rc == 0 && self->errors == 0)
-        s_report (self);
+    if (self->ticked_out)
+        return 1;                       /* the tick said why */
     if (rc || self->errors) {
         fprintf (stderr, "zraft-bench: %s%" PRIu64 " request(s) failed;"
                  " first: %s\n", self->phase == S_FILL ? "fill: " : "",
@@ -729,16 +747,56 @@ s_kv_run (s_kv_t *self)
                                                   : "a send failed");
         return 1;
     }
+    self->ran = true;
     return self->ops ? 0 : 1;
+}
+
+/* Runs a load with params on a running cluster; see kv.h. */
+int
+zb_kv_load (const zb_kv_params_t *params, zr_histogram_t *hist,
+            zb_kv_tick_fn *tick, void *arg, zb_kv_figures_t *figures)
+{
+    assert (params && hist && figures);
+    assert (params->n_endpoints >= 1
+            && params->n_endpoints <= S_ENDPOINTS_MAX);
+    assert (params->inflight >= 1 && params->inflight <= S_INFLIGHT_MAX);
+    assert (params->clients >= 1 && params->clients <= params->inflight
+            && params->clients <= S_CLIENTS_MAX);
+    assert (params->keys >= 1 && params->value_size <= ZR_CLIENT_VALUE_MAX);
+    s_kv_t *self = (s_kv_t *) calloc (1, sizeof *self);
+    if (!self) {
+        fprintf (stderr, "zraft-bench: out of memory\n");
+        return 1;
+    }
+    self->opts = *params;
+    self->hist = hist;
+    self->tick = tick;
+    self->tick_arg = arg;
+    int rc = 1;
+    if (s_kv_init (self))
+        fprintf (stderr, "zraft-bench: out of memory\n");
+    else
+        rc = s_kv_run (self);
+    *figures = (zb_kv_figures_t) {
+        .ops = self->ops, .puts = self->puts, .gets = self->gets,
+        .errors = self->errors, .busy = self->busy,
+        .last_index = self->last_index, .from_us = self->from_us,
+        .until_us = self->until_us};
+    snprintf (figures->leader, sizeof figures->leader, "%s", self->leader);
+    snprintf (figures->first_error, sizeof figures->first_error, "%s",
+              self->first_error);
+    s_kv_free (self);
+    free (self);
+    return rc;
 }
 
 int
 zb_kv_main (int argc, char *argv [])
 {
-    s_kv_t self = {0};
-    int rc = s_opts_parse (&self.opts, argc, argv);
+    s_opts_t o;
+    int rc = s_opts_parse (&o, argc, argv);
     if (rc) {
-        free (self.opts.endpoints_text);
+        free (o.endpoints_text);
         if (rc > 0)
             zb_kv_usage (stdout);
         return rc > 0 ? 0 : S_EX_USAGE;
@@ -749,13 +807,26 @@ zb_kv_main (int argc, char *argv [])
     zsys_handler_set (zb_signal_cb);
     zsys_set_logident ("zraft-bench");
     zsys_set_logstream (stderr);
-    if (s_kv_init (&self)) {
+    s_kv_t self = {.json = o.json};
+    zb_kv_params_t *p = &self.opts;
+    *p = (zb_kv_params_t) {.n_endpoints = o.n_endpoints,
+        .clients = o.clients, .inflight = o.inflight,
+        .get_ratio = o.get_ratio, .value_size = o.value_size, .keys = o.keys,
+        .duration_s = o.duration_s, .warmup_s = o.warmup_s,
+        .timeout_ms = o.timeout_ms, .stale = o.stale};
+    memcpy (p->endpoints, o.endpoints, sizeof p->endpoints);
+    self.hist = zr_histogram_new ();
+    if (!self.hist || s_kv_init (&self)) {
         fprintf (stderr, "zraft-bench: out of memory\n");
         rc = 1;
     }
     else
         rc = s_kv_run (&self);
+    if (self.ran)
+        s_report (&self);               /* even with nothing done (exit 1) */
     s_kv_free (&self);
+    zr_histogram_destroy (&self.hist);
+    free (o.endpoints_text);
     if (rc == ZB_EX_INTERRUPTED)
         fprintf (stderr, "zraft-bench: interrupted\n");
     return rc;

@@ -4,7 +4,8 @@
 
     Unlike the other modes, --kv starts no server: it drives a cluster
     someone started (bench/etcdcompare.sh starts three zraft-node
-    processes), the way a client sees it. It asks every --endpoints
+    processes), the way a client sees it. zraft-bench --procs runs the
+    same load (zb_kv_load) on the zraft-node processes it starts. It asks every --endpoints
     server for its STATUS until one says it leads, then opens N DEALERs
     (--clients, N TCP connections) to that leader and keeps W requests
     (--inflight) in flight over them, W/N per DEALER, pipelined: each
@@ -30,6 +31,54 @@
 */
 #ifndef ZB_KV_H_INCLUDED
 #define ZB_KV_H_INCLUDED
+
+#define ZB_KV_ENDPOINTS_MAX 16u         /* --endpoints bound */
+#define ZB_KV_TEXT_MAX 256              /* an endpoint or error, with NUL */
+
+/* A load's parameters: what the --kv flags set (zb_kv_usage), and what
+   zraft-bench --procs asks of the zraft-node processes it started. */
+typedef struct {
+    const char *endpoints [ZB_KV_ENDPOINTS_MAX];    /* borrowed */
+    uint32_t n_endpoints;               /* 1..ZB_KV_ENDPOINTS_MAX */
+    uint32_t clients;                   /* DEALERs, 1..min (inflight, 256) */
+    uint32_t inflight;                  /* requests in flight, W */
+    double get_ratio;                   /* 0..1: share of GETs */
+    uint32_t value_size;                /* PUT value bytes */
+    uint32_t keys;                      /* distinct keys */
+    uint32_t duration_s, warmup_s;      /* measured, unmeasured first */
+    uint32_t timeout_ms;                /* a request's reply, at most */
+    bool stale;                         /* GETs with stale=true */
+} zb_kv_params_t;
+
+/* What a load measured. */
+typedef struct {
+    uint64_t ops, puts, gets;           /* completed OK in the window */
+    uint64_t errors, busy;              /* in the whole load */
+    uint64_t last_index;                /* highest index a write's reply
+                                           named: what every server must
+                                           apply (verify) */
+    int64_t from_us, until_us;          /* the measured window (zb_now_us) */
+    char leader [ZB_KV_TEXT_MAX];       /* the endpoint loaded */
+    char first_error [ZB_KV_TEXT_MAX];  /* "" if none */
+} zb_kv_figures_t;
+
+/* Called about every 10 ms while a load runs, with the time, the
+   measured window (from_us 0 until the measured phase began) and the
+   requests completed so far in any phase. Returns 0 to go on, or -1 to
+   stop the load at once (it then returns 1 without a message: the
+   callback says why). */
+typedef int (zb_kv_tick_fn) (void *arg, int64_t now_us, int64_t from_us,
+                             int64_t until_us, uint64_t done);
+
+/* Runs a load with params on a running cluster (czmq initialised by
+   the caller): finds the leader among the endpoints, writes every key
+   once first if get_ratio > 0, then loads warmup_s + duration_s. The
+   window's latencies (us) go into hist; figures gets the rest. tick may
+   be NULL. Returns 0 (requests completed in the window, none failed),
+   1 (no leader, a request failed or timed out, nothing completed, or
+   tick stopped it; a message on stderr but for tick), 130 (interrupted). */
+int zb_kv_load (const zb_kv_params_t *params, zr_histogram_t *hist,
+                zb_kv_tick_fn *tick, void *arg, zb_kv_figures_t *figures);
 
 /* True if argv asks for the kv mode (--kv anywhere). */
 bool zb_kv_wanted (int argc, char *argv []);

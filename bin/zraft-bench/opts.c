@@ -3,12 +3,13 @@
 
     Every flag is parsed and checked here, before anything starts: a bad
     one gets a one-line message naming it and its accepted range, and the
-    caller exits 64 (EX_USAGE). The hidden --child-* flags are how a
-    --procs parent starts its children.
+    caller exits 64 (EX_USAGE). A flag the --procs mode cannot honour
+    (zraft-node has no such setting) is refused with it, naming why.
     =========================================================================
 */
 #include "bench.h"
 #include "opts.h"
+#include "../../transport/client.h"
 
 #define S_INFLIGHT_MAX 65536u           /* --inflight upper bound */
 #define S_RATE_MAX 10000000u            /* --rate upper bound, per second */
@@ -20,6 +21,7 @@
 #define S_SNAPSHOT_BYTES_MAX (1ull << 40)   /* --snapshot-bytes upper bound */
 #define S_DRILL_ENTRIES_MAX (1ull << 32)    /* --drill-entries upper bound */
 #define S_DRILL_ENTRIES 1000000u        /* --drill-entries default */
+#define S_CLIENTS_MAX 256u              /* --clients upper bound (kv's) */
 
 _Static_assert (ZB_OUTSTANDING_MAX >= S_INFLIGHT_MAX, "caps ordered");
 
@@ -70,10 +72,40 @@ static const s_flag_t s_flags [] = {
      S_STATE_BYTES_MAX, NULL},
     {"--drill-entries", offsetof (zb_opts_t, drill_entries), 8, 1,
      S_DRILL_ENTRIES_MAX, NULL},
-    {"--child-id", offsetof (zb_opts_t, child_id), 4, 1, 7, NULL},
-    {"--child-fd", offsetof (zb_opts_t, child_fd), 4, 3, 1023, NULL},
+    {"--clients", offsetof (zb_opts_t, clients), 4, 1, S_CLIENTS_MAX, NULL},
 };
 #define S_FLAGS (sizeof s_flags / sizeof s_flags [0])
+_Static_assert (S_FLAGS <= 64, "zb_opts_t.given has a bit per flag");
+
+/* The flags --procs refuses, and why: zraft-node has no such setting,
+   or the client load has no such mode. */
+static const struct {
+    const char *name;
+    const char *why;
+} s_not_procs [] = {
+    {"--window", "zraft-node has no setting for inflight_max; it"
+                 " applies in-process, without --procs"},
+    {"--batch-bytes", "zraft-node has no setting for batch_bytes; it"
+                      " applies in-process, without --procs"},
+    {"--propose-batch", "zraft-node batches the requests it reads itself"},
+    {"--rate", "the client load is closed-loop only: use --inflight"},
+    {"--seed", "zraft-node seeds its elections itself"},
+    {"--snapshot-bytes", "zraft-node has no setting for snapshot_bytes"},
+    {"--snapshot-chunk-bytes", "zraft-node has no setting for"
+                               " snapshot_chunk_bytes"},
+    {"--state-bytes", "zraft-node's state machine is its key/value map"},
+};
+
+/* True if flag name (one of s_flags) was given. */
+static bool
+s_given (const zb_opts_t *opts, const char *name)
+{
+    for (size_t f = 0; f < S_FLAGS; f++)
+        if (streq (s_flags [f].name, name))
+            return (opts->given >> f) & 1;
+    assert (false);
+    return false;
+}
 
 void
 zb_opts_usage (FILE *out)
@@ -84,8 +116,37 @@ zb_opts_usage (FILE *out)
         " and\nreports committed entries per second and their latency"
         " (etcd-benchmark style).\n"
         "  --nodes N          servers, 1|3|5|7 (default 3)\n"
-        "  --procs            one process per server (default: threads of"
-        " this process)\n"
+        "  --procs            one zraft-node process per server (default:"
+        " threads of\n"
+        "                     this process), loaded through the client"
+        " protocol: W PUTs\n"
+        "                     of --entry-size B values to 10000 keys in"
+        " flight over\n"
+        "                     --clients connections to the leader (the --kv"
+        " load), so\n"
+        "                     the figures include the key/value state"
+        " machine and the\n"
+        "                     client hop. --heartbeat-ms, --election-ms and"
+        "\n"
+        "                     --snapshot-entries go to zraft-node's"
+        " --heartbeat-interval,\n"
+        "                     --election-timeout and --snapshot-entries"
+        " (ZRAFT_*\n"
+        "                     variables are not passed on).\n"
+        "                     Refused with it (exit 64): --window"
+        " --batch-bytes\n"
+        "                     --propose-batch --rate --seed --snapshot-bytes\n"
+        "                     --snapshot-chunk-bytes --state-bytes --drill,"
+        " --delay's\n"
+        "                     jitter, --entry-size above 262144. Each node's"
+        " stderr goes\n"
+        "                     to DIR/n<id>.log (tail shown on a failure)\n"
+        "  --node-bin PATH    --procs: the zraft-node to start (default:"
+        " zraft-node in\n"
+        "                     this program's directory)\n"
+        "  --clients N        --procs: client connections, 1..min(W, 256)"
+        " (default\n"
+        "                     min(W, 16))\n"
         "  --inflight W       closed loop: proposals kept pending, refilled"
         " in one\n"
         "                     zraft_submit_many call, 1..%u (default 64)\n"
@@ -121,7 +182,11 @@ zb_opts_usage (FILE *out)
         " (default 0);\n"
         "                     both through the library's fault filter"
         " (zraft_fault),\n"
-        "                     on what each server receives from each peer\n"
+        "                     on what each server receives from each peer"
+        " (--procs:\n"
+        "                     zraft-node's FAULT request, sent to each node"
+        " for each\n"
+        "                     peer; a leader change then fails the run)\n"
         "  --sample-interval S\n"
         "                     every S s from the start of the load, 0..%u"
         " (0 = off;\n"
@@ -153,7 +218,12 @@ zb_opts_usage (FILE *out)
         "                     bound (default: each server's state machine,"
         " a counter,\n"
         "                     takes snapshots at zraft's default"
-        " thresholds)\n"
+        " thresholds);\n"
+        "                     --procs: zraft-node --snapshot-entries 0, which"
+        " stops\n"
+        "                     automatic snapshots (the JSON's per_node"
+        " snapshot_index\n"
+        "                     shows that none was taken)\n"
         "  --snapshot-entries N  snapshot every N applied entries, 1..2^32-1\n"
         "                     (default: zraft's, 65536; 32 MiB of log"
         " payload also\n"
@@ -215,8 +285,11 @@ zb_opts_usage (FILE *out)
         " entries_per_fsync\n"
         "                     appends_out entries_per_append bytes_per_append"
         " cpu_s\n"
-        "                     rss_peak_mib}] leader_changes lost drop_pct"
-        " delay_ms\n"
+        "                     rss_peak_mib snapshot_index}] leader_changes"
+        " lost drop_pct\n"
+        "                     delay_ms server (\"zraft-node\" or"
+        " \"in-process\") ops clients\n"
+        "                     verified errors busy\n"
         "                     jitter_ms sample_interval_s memory{rss_of"
         " per_node[{id\n"
         "                     rss_peak_bytes rss_last_bytes rss_at_60s_bytes"
@@ -231,7 +304,13 @@ zb_opts_usage (FILE *out)
         " committed}]\n"
         "                     (memory null and samples [] when off; growth"
         " null before\n"
-        "                     60 s; inflight 0 with --rate;\n"
+        "                     60 s; inflight 0 with --rate; --procs:"
+        " per_node's\n"
+        "                     fsyncs_per_s entries_per_fsync appends_out\n"
+        "                     entries_per_append bytes_per_append null"
+        " (zraft-node does\n"
+        "                     not report them)\n"
+        "                     and lost 0 (a failed request fails the run);\n"
         "                     latencies null without samples; in-process,"
         " cpu_s and\n"
         "                     rss_peak_mib are the whole process's, in every"
@@ -253,13 +332,11 @@ zb_opts_usage (FILE *out)
         "(before the summary) and a memory and disk table per node at the"
         " end.\n"
         "A progress line is drawn on stderr when it is a terminal.\n"
-        "Sweep: bench/sweep.sh OUTDIR runs --procs over W x --window and"
+        "Sweep: bench/sweep.sh OUTDIR runs in-process over W x --window and"
         " plots it;\n"
         "bench/memplot.sh (make bench-memory) plots RSS and disk over"
         " time.\n"
-        "Internal: --child-id, --child-ports, --child-dir, --child-fd are"
-        " how --procs\n"
-        "starts its children (one server each), not for direct use.\n"
+
         "Exit: 0 ok, 1 cluster failure or a --*-max passed, 64 bad flag,"
         " 130 interrupted.\n",
         S_INFLIGHT_MAX, S_RATE_MAX, ZB_OUTSTANDING_MAX, ZRAFT_ENTRY_BYTES_MAX,
@@ -305,55 +382,45 @@ s_flag_set (zb_opts_t *opts, const s_flag_t *flag, const char *text)
     return 0;
 }
 
-/* Parses --child-ports: exactly `nodes` ports 1..65535, comma-separated.
-   Returns 0 or -1 after a message. */
+/* Checks what --procs cannot do, or what only it does. Returns 0 or
+   -1 after a message. */
 static int
-s_opts_ports (zb_opts_t *opts)
+s_opts_check_procs (const zb_opts_t *opts)
 {
-    const char *at = opts->child_ports;
-    uint32_t n = 0;
-    while (at && n < opts->nodes && *at >= '0' && *at <= '9') {
-        char *end = NULL;
-        unsigned long port = strtoul (at, &end, 10);
-        if (port < 1 || port > 65535 || (*end != ',' && *end != 0))
-            break;
-        opts->ports [n++] = (uint16_t) port;
-        at = *end ? end + 1 : end;
+    if (!opts->procs && (opts->node_bin || s_given (opts, "--clients"))) {
+        fprintf (stderr, "zraft-bench: %s goes with --procs\n",
+                 opts->node_bin ? "--node-bin" : "--clients");
+        return -1;
     }
-    if (n == opts->nodes && at && *at == 0)
+    if (!opts->procs)
         return 0;
-    fprintf (stderr, "zraft-bench: --child-ports must be %u ports in"
-             " 1..65535, comma-separated (got '%s')\n", opts->nodes,
-             opts->child_ports ? opts->child_ports : "nothing");
-    return -1;
-}
-
-/* Checks the hidden --child-* flags: all or none, consistent. */
-static int
-s_opts_check_child (zb_opts_t *opts)
-{
-    bool any = opts->child_id || opts->child_ports || opts->child_dir
-               || opts->child_fd;
-    bool all = opts->child_id && opts->child_ports && opts->child_dir
-               && opts->child_fd;
-    if (any && (!all || opts->procs)) {
-        fprintf (stderr, "zraft-bench: --child-id, --child-ports,"
-                 " --child-dir and --child-fd are internal to --procs and"
-                 " go together\n");
-        return -1;
-    }
-    if (any && opts->child_id > opts->nodes) {
-        fprintf (stderr, "zraft-bench: --child-id must be an integer in"
-                 " 1..%u (got '%u')\n", opts->nodes, opts->child_id);
-        return -1;
-    }
-    if (any && (*opts->child_dir == 0
-                || strlen (opts->child_dir) >= ZB_DIR_MAX)) {
-        fprintf (stderr, "zraft-bench: --child-dir must be 1..%d"
-                 " characters\n", ZB_DIR_MAX - 1);
-        return -1;
-    }
-    return any ? s_opts_ports (opts) : 0;
+    for (size_t i = 0; i < sizeof s_not_procs / sizeof s_not_procs [0]; i++)
+        if (s_given (opts, s_not_procs [i].name)) {
+            fprintf (stderr, "zraft-bench: %s does not apply with --procs"
+                     " (%s)\n", s_not_procs [i].name, s_not_procs [i].why);
+            return -1;
+        }
+    const char *bad = NULL;
+    if (opts->jitter_ms)
+        bad = "--delay MS:JITTER: with --procs, jitter does not apply"
+              " (zraft-node's FAULT request has none): use --delay MS";
+    else
+    if (opts->no_snapshots && s_given (opts, "--snapshot-entries"))
+        bad = "--no-snapshots and --snapshot-entries exclude each other";
+    else
+    if (opts->entry_size > ZR_CLIENT_VALUE_MAX)
+        bad = "--entry-size with --procs is the value of each PUT: at most"
+              " 262144 (the client protocol's value limit)";
+    else
+    if (s_given (opts, "--clients") && opts->clients > opts->inflight)
+        bad = "--clients must be at most --inflight";
+    else
+    if (opts->node_bin && (*opts->node_bin == 0
+                           || access (opts->node_bin, X_OK) != 0))
+        bad = "--node-bin must name an executable zraft-node";
+    if (bad)
+        fprintf (stderr, "zraft-bench: %s\n", bad);
+    return bad ? -1 : 0;
 }
 
 /* Checks the snapshot and drill flags together. Returns 0 or -1 after
@@ -428,7 +495,7 @@ s_opts_check (zb_opts_t *opts)
             return -1;
         }
     }
-    return s_opts_check_child (opts);
+    return s_opts_check_procs (opts);
 }
 
 /* Sets a flag that takes no value. Returns 1 for --help, 0 if name was
@@ -463,9 +530,8 @@ static int
 s_opts_string (zb_opts_t *opts, const char *name, const char *value)
 {
     const char **field = streq (name, "--dir") ? &opts->dir
-                         : streq (name, "--child-ports") ? &opts->child_ports
-                         : streq (name, "--child-dir") ? &opts->child_dir
                          : streq (name, "--drill") ? &opts->drill
+                         : streq (name, "--node-bin") ? &opts->node_bin
                          : NULL;
     if (!field)
         return 1;
@@ -594,6 +660,7 @@ zb_opts_parse (zb_opts_t *opts, int argc, char *argv [])
         }
         if (s_flag_set (opts, &s_flags [f], value))
             return -1;
+        opts->given |= UINT64_C (1) << f;
         opts->inflight_set |= streq (name, "--inflight");
         opts->snapshot_bytes_set |= streq (name, "--snapshot-bytes");
     }

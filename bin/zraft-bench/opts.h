@@ -3,8 +3,8 @@
 
     Every flag is parsed and checked here, before anything starts: a bad
     one gets a one-line message naming it and its accepted range, and the
-    caller exits 64 (EX_USAGE). The hidden --child-* flags are how a
-    --procs parent starts its children.
+    caller exits 64 (EX_USAGE). A flag the --procs mode cannot honour
+    (zraft-node has no such setting) is refused with it, naming why.
     =========================================================================
 */
 #ifndef ZB_OPTS_H_INCLUDED
@@ -44,12 +44,10 @@ typedef struct {
     const char *drill;                  /* "restart", "install" or NULL */
     uint64_t drill_entries;             /* entries a drill commits */
     bool drop_caches;                   /* drop the page cache before restart */
-    /* Hidden flags: what a --procs parent tells each child. */
-    uint32_t child_id;                  /* this child's server; 0 = parent */
-    const char *child_ports;            /* every server's port, "p1,p2,.." */
-    uint16_t ports [ZRAFT_NODES_MAX];   /* child_ports parsed, by id - 1 */
-    const char *child_dir;              /* the run's dir, made by the parent */
-    uint32_t child_fd;                  /* the child's end of the socketpair */
+    /* --procs only: the zraft-node processes and their client load. */
+    const char *node_bin;               /* --node-bin; NULL: next to us */
+    uint32_t clients;                   /* --clients; 0 = min (W, 16) */
+    uint64_t given;                     /* bit f: s_flags [f] was given */
 } zb_opts_t;
 
 /* True if --drop or --delay asks for faults on the links. */

@@ -1,13 +1,24 @@
 /*  =========================================================================
-    procs - the --procs parent: one process per server, supervised
+    procs - --procs: real zraft-node processes, loaded as a client would
 
-    Picks the data dir and free ports without ZeroMQ, then re-executes
-    itself once per server (see child.h), so no ZeroMQ state ever
-    crosses a fork. It elects the loader (the process whose server
-    leads; the load moves with the leader), forwards the measured
-    window, gathers every child's figures and histogram, samples their
-    RSS and data dirs, and on any error, timeout or interrupt kills and
-    reaps every child.
+    Starts one zraft-node process per server (the server program every
+    process-level run uses; --node-bin, or zraft-node next to this
+    program) on 127.0.0.1 with free peer and client ports, each with its
+    data dir DIR/n<id> and its stderr in DIR/n<id>.log. It forks them
+    before this process has any ZeroMQ state. It then asks every node
+    for its STATUS over the client protocol (transport/client.h), sends
+    the FAULT requests of --drop and --delay, waits for a leader all
+    agree on, and runs the --kv load (kv.h) on the cluster: --inflight
+    PUTs of --entry-size B values in flight over --clients connections
+    to the leader. While it runs, each node is watched (an exit fails
+    the run), asked its STATUS every S_STATUS_MS (leader changes, commit
+    index), and sampled: VmRSS of its process and its data dir's disk use.
+    The CPU of each node's process over the measured window comes from
+    /proc/<pid>/stat, its peak RSS from VmHWM. Verify: every node must
+    apply through the highest index a write's reply named. Every node
+    gets SIGTERM at the end (zraft-node's clean stop) and SIGKILL if it
+    is still there after S_EXIT_MS, on any error or interrupt as well;
+    the nodes also get SIGKILL if this process dies (PR_SET_PDEATHSIG).
     =========================================================================
 */
 #ifndef ZB_PROCS_H_INCLUDED
@@ -15,15 +26,14 @@
 
 typedef struct _zb_procs_t zb_procs_t;
 
-/* Returns a supervisor for opts (copied); argv0 is borrowed and must
-   outlive it. NULL if out of memory. */
-zb_procs_t *zb_procs_new (const zb_opts_t *opts, const char *argv0);
+/* Returns a supervisor for opts (copied), or NULL if out of memory. */
+zb_procs_t *zb_procs_new (const zb_opts_t *opts);
 
 /* Frees the supervisor and removes the run's data unless --keep; its
-   children must be reaped (zb_procs_main does). NULLs *self_p. */
+   nodes must be reaped (zb_procs_main does). NULLs *self_p. */
 void zb_procs_destroy (zb_procs_t **self_p);
 
-/* Runs the cluster as one process per server. Returns the exit code. */
+/* Runs the cluster as zraft-node processes. Returns the exit code. */
 int zb_procs_main (zb_procs_t *self);
 
 #endif

@@ -71,6 +71,7 @@ zb_node_fig_set (zb_node_fig_t *fig, const zraft_status_t *a,
     fig->fault_dropped = b->fault_dropped - a->fault_dropped;
     fig->fault_delayed = b->fault_delayed - a->fault_delayed;
     fig->fault_duplicated = b->fault_duplicated - a->fault_duplicated;
+    fig->snapshot_index = b->snapshot_index;
 }
 
 /* Writes num / den with two decimals, or "-" (text) / null (JSON). */
@@ -156,13 +157,17 @@ static void
 s_print_explain (const zb_opts_t *o, const zb_result_t *r)
 {
     printf ("\nSetup: %u nodes (%s), fsync on, ", o->nodes,
-            r->procs ? "one process each" : "threads of one process");
+            r->procs ? "zraft-node processes" : "threads of one process");
     if (o->rate)
         printf ("open loop %" PRIu64 "/s", o->rate);
     else
+    if (r->procs)
+        printf ("closed loop, %u PUTs in flight over %u client connections"
+                " to the leader", o->inflight, r->clients);
+    else
         printf ("closed loop, %u in flight", o->inflight);
-    printf (", %u B entries, window %u, batch %" PRIu64 " B, ",
-            o->entry_size, o->window, o->batch_bytes);
+    printf (", %u B %s, window %u, batch %" PRIu64 " B, ", o->entry_size,
+            r->procs ? "values" : "entries", o->window, o->batch_bytes);
     if (zb_opts_faults_on (o))
         printf ("every link: drop %g%%, delay %u ms + [0, %u) ms jitter\n",
                 (double) o->drop_ppm / (ZB_PPM / 100), o->delay_ms,
@@ -173,7 +178,10 @@ s_print_explain (const zb_opts_t *o, const zb_result_t *r)
             " proposals lost; %" PRIu64 " committed, peak %" PRIu64
             " pending\n", r->leader, r->term, r->leader_changes, r->lost,
             r->committed, r->outstanding_peak);
-    if (zb_opts_faults_on (o)) {
+    if (r->procs)
+        printf ("Requests: %" PRIu64 " failed, %" PRIu64 " BUSY answers"
+                " retried\n", r->errors, r->busy);
+    if (zb_opts_faults_on (o) && r->counters) {
         uint64_t dropped = 0, delayed = 0, duplicated = 0;
         for (uint32_t i = 0; i < o->nodes; i++) {
             dropped += r->nodes [i].fault_dropped;
@@ -184,30 +192,41 @@ s_print_explain (const zb_opts_t *o, const zb_result_t *r)
                 PRIu64 " messages in the window (%" PRIu64 " duplicated),"
                 " all nodes\n", dropped, delayed, duplicated);
     }
+    else
+    if (zb_opts_faults_on (o))
+        printf ("Faults: set by a FAULT request on every link; zraft-node"
+                " does not count what its filters dropped or delayed\n");
     if (o->rate && r->cap_hits)
         printf ("Open loop: the cap of %u outstanding was hit %" PRIu64
                 " times (due proposals waited, timed from their intended"
                 " times)\n", ZB_OUTSTANDING_MAX, r->cap_hits);
     printf ("\nPer node, measured window (appends include heartbeats):\n");
     printf ("  node  fsyncs/s  entries/fsync  appends_out  entries/append"
-            "  bytes/append   cpu_s  rss_peak_MiB\n");
+            "  bytes/append   cpu_s  rss_peak_MiB  snapshot\n");
     for (uint32_t i = 0; i < o->nodes; i++) {
         const zb_node_fig_t *f = &r->nodes [i];
-        char per_sync [32], per_append [32], bytes [32];
-        s_ratio (per_sync, sizeof per_sync, (double) f->wal_entries,
-                 (double) f->syncs, false);
-        s_ratio (per_append, sizeof per_append, (double) f->entries_out,
-                 (double) f->appends, false);
-        s_ratio (bytes, sizeof bytes, (double) f->bytes_out,
-                 (double) f->appends, false);
-        printf ("  n%u%s %9.1f %14s %12" PRIu64 " %15s %13s %7.2f %13.1f\n",
-                i + 1, i + 1 == r->leader ? "*" : " ",
-                (double) f->syncs / r->seconds, per_sync, f->appends,
-                per_append, bytes, (double) f->cpu_us / 1e6,
-                (double) f->rss_kib / 1024.0);
+        char syncs [32] = "-", per_sync [32] = "-", appends [32] = "-";
+        char per_append [32] = "-", bytes [32] = "-";
+        if (r->counters) {
+            snprintf (syncs, sizeof syncs, "%.1f",
+                      (double) f->syncs / r->seconds);
+            snprintf (appends, sizeof appends, "%" PRIu64, f->appends);
+            s_ratio (per_sync, sizeof per_sync, (double) f->wal_entries,
+                     (double) f->syncs, false);
+            s_ratio (per_append, sizeof per_append, (double) f->entries_out,
+                     (double) f->appends, false);
+            s_ratio (bytes, sizeof bytes, (double) f->bytes_out,
+                     (double) f->appends, false);
+        }
+        printf ("  n%u%s %9s %14s %12s %15s %13s %7.2f %13.1f %9" PRIu64
+                "\n", i + 1, i + 1 == r->leader ? "*" : " ", syncs, per_sync,
+                appends, per_append, bytes, (double) f->cpu_us / 1e6,
+                (double) f->rss_kib / 1024.0, f->snapshot_index);
     }
     printf ("  (* leader; bytes/append is every byte sent over appends_out;"
-            " %s)\n", r->procs ? "the leader's process also runs the load"
+            " %s)\n", r->procs ? "zraft-node reports no WAL or append"
+                                 " counters; cpu_s and rss are each node"
+                                 " process's, the load runs in this one"
                                : "cpu_s and rss are the whole process's:"
                                  " all nodes and the load");
 }
@@ -269,19 +288,24 @@ static void
 s_print_json_node (const zb_result_t *r, uint32_t i)
 {
     const zb_node_fig_t *f = &r->nodes [i];
-    char per_sync [32], per_append [32], bytes [32];
-    s_ratio (per_sync, sizeof per_sync, (double) f->wal_entries,
-             (double) f->syncs, true);
-    s_ratio (per_append, sizeof per_append, (double) f->entries_out,
-             (double) f->appends, true);
-    s_ratio (bytes, sizeof bytes, (double) f->bytes_out,
-             (double) f->appends, true);
-    printf ("%s{\"id\":%u,\"fsyncs_per_s\":%.1f,\"entries_per_fsync\":%s,"
-            "\"appends_out\":%" PRIu64 ",\"entries_per_append\":%s,"
-            "\"bytes_per_append\":%s,\"cpu_s\":%.3f,\"rss_peak_mib\":%.1f}",
-            i ? "," : "", i + 1, (double) f->syncs / r->seconds, per_sync,
-            f->appends, per_append, bytes, (double) f->cpu_us / 1e6,
-            (double) f->rss_kib / 1024.0);
+    char syncs [32] = "null", per_sync [32] = "null", appends [32] = "null";
+    char per_append [32] = "null", bytes [32] = "null";
+    if (r->counters) {
+        snprintf (syncs, sizeof syncs, "%.1f", (double) f->syncs / r->seconds);
+        snprintf (appends, sizeof appends, "%" PRIu64, f->appends);
+        s_ratio (per_sync, sizeof per_sync, (double) f->wal_entries,
+                 (double) f->syncs, true);
+        s_ratio (per_append, sizeof per_append, (double) f->entries_out,
+                 (double) f->appends, true);
+        s_ratio (bytes, sizeof bytes, (double) f->bytes_out,
+                 (double) f->appends, true);
+    }
+    printf ("%s{\"id\":%u,\"fsyncs_per_s\":%s,\"entries_per_fsync\":%s,"
+            "\"appends_out\":%s,\"entries_per_append\":%s,"
+            "\"bytes_per_append\":%s,\"cpu_s\":%.3f,\"rss_peak_mib\":%.1f,"
+            "\"snapshot_index\":%" PRIu64 "}", i ? "," : "", i + 1, syncs,
+            per_sync, appends, per_append, bytes, (double) f->cpu_us / 1e6,
+            (double) f->rss_kib / 1024.0, f->snapshot_index);
 }
 
 /* Writes, for JSON, a number of bytes that holds only if `holds`. */
@@ -372,6 +396,10 @@ s_print_json (const zb_opts_t *o, const zb_result_t *r)
     printf ("],\"leader_changes\":%u,\"lost\":%" PRIu64 ",\"drop_pct\":%g,"
             "\"delay_ms\":%u,\"jitter_ms\":%u", r->leader_changes, r->lost,
             (double) o->drop_ppm / (ZB_PPM / 100), o->delay_ms, o->jitter_ms);
+    printf (",\"server\":\"%s\",\"ops\":%" PRIu64 ",\"clients\":%u,"
+            "\"verified\":%s,\"errors\":%" PRIu64 ",\"busy\":%" PRIu64,
+            r->procs ? "zraft-node" : "in-process", r->committed, r->clients,
+            r->verified ? "true" : "false", r->errors, r->busy);
     s_print_json_memory (o, r->samples);
     printf ("}\n");
     fflush (stdout);

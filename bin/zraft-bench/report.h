@@ -32,11 +32,21 @@ typedef struct {
     uint64_t fault_dropped;             /* messages its fault filter dropped */
     uint64_t fault_delayed;             /* ... and held back */
     uint64_t fault_duplicated;          /* ... and duplicated */
+    uint64_t snapshot_index;            /* its last snapshot's, at the end */
 } zb_node_fig_t;
 
 /* What a run measured, in either mode. */
 typedef struct {
-    bool procs;                         /* one process per server */
+    bool procs;                         /* zraft-node processes, loaded
+                                           through the client protocol */
+    bool counters;                      /* nodes' WAL, AppendEntries and
+                                           fault counters known (in-process;
+                                           zraft-node does not report them) */
+    bool verified;                      /* every server applied through
+                                           last_index */
+    uint32_t clients;                   /* --procs: client connections */
+    uint64_t errors;                    /* --procs: requests that failed */
+    uint64_t busy;                      /* --procs: BUSY answers, retried */
     double seconds;                     /* measured window */
     uint64_t committed;                 /* proposals committed in it */
     uint64_t lost;                      /* proposals another leader overwrote */
@@ -63,7 +73,7 @@ void zb_progress_tick (zb_progress_t *self, int64_t now, uint64_t done,
 void zb_progress_clear (zb_progress_t *self);
 
 /* Sets fig to the deltas of the counters from a to b, with the CPU its
-   process used in the window and its peak RSS. */
+   process used in the window and its peak RSS; b's snapshot index. */
 void zb_node_fig_set (zb_node_fig_t *fig, const zraft_status_t *a,
                       const zraft_status_t *b, int64_t cpu_us,
                       int64_t rss_kib);

@@ -18,8 +18,10 @@
 /* Resident set of process pid (0: this process) from the VmRSS line of
    /proc/<pid>/status, bytes; 0 if it cannot be read (the process is gone,
    or no /proc). */
-uint64_t
-zb_rss_bytes (pid_t pid)
+/* The "key: N kB" line of /proc/<pid>/status (pid 0: self), bytes; 0
+   if it cannot be read. */
+static uint64_t
+s_status_bytes (pid_t pid, const char *key)
 {
     char path [64];
     if (pid)
@@ -33,9 +35,22 @@ zb_rss_bytes (pid_t pid)
     unsigned long long kib = 0;
     bool found = false;
     while (!found && fgets (line, sizeof line, file))
-        found = sscanf (line, "VmRSS: %llu kB", &kib) == 1;
+        found = strncmp (line, key, strlen (key)) == 0
+                && sscanf (line + strlen (key), ": %llu kB", &kib) == 1;
     fclose (file);
     return found ? (uint64_t) kib * 1024 : 0;
+}
+
+uint64_t
+zb_rss_bytes (pid_t pid)
+{
+    return s_status_bytes (pid, "VmRSS");
+}
+
+uint64_t
+zb_hwm_bytes (pid_t pid)
+{
+    return s_status_bytes (pid, "VmHWM");
 }
 
 /* Adds the regular files under the directory open as fd (taken: closed

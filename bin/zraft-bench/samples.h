@@ -71,6 +71,10 @@ typedef struct {
    or no /proc). */
 uint64_t zb_rss_bytes (pid_t pid);
 
+/* Peak resident set of process pid (0: this process), from VmHWM, in
+   bytes; 0 if it cannot be read. */
+uint64_t zb_hwm_bytes (pid_t pid);
+
 /* Returns the disk use of the files under path (zeros if it is gone). */
 zb_disk_t zb_disk_usage (const char *path);
 

@@ -5,8 +5,8 @@
     --state-bytes of padding that stands for a large application state),
     one per server id; starting a server with the flags' configuration;
     the link faults of --drop and --delay; a status dump for failure
-    reports. Used by the in-process harness, the drills and each --procs
-    child alike.
+    reports. Used by the in-process harness and the drills (--procs runs
+    zraft-node instead).
     =========================================================================
 */
 #include "bench.h"

@@ -2,10 +2,10 @@
     sys - signals, clocks and usage of this process
 
     The process-wide pieces every part of the bench shares: the
-    interrupt flag and the signal setup (a --procs parent catches the
-    signals itself; a process with nodes keeps them off their threads),
-    the monotonic clock every process of a run agrees on, and this
-    process's CPU time and peak RSS.
+    interrupt flag and the signal setup (--procs catches the signals
+    itself until it has forked its nodes; a process with ZeroMQ's or
+    nodes' threads keeps them off those threads), the monotonic clock,
+    and this process's CPU time and peak RSS.
     =========================================================================
 */
 #include "bench.h"
@@ -42,9 +42,8 @@ zb_signals_block (bool block)
     (void) rc;
 }
 
-/* The --procs parent, which has no threads and no czmq: SIGINT and
-   SIGTERM interrupt its poll (no SA_RESTART); a dead child's socket must
-   not kill it with SIGPIPE. */
+/* --procs, before it forks its nodes (no threads, no czmq yet): SIGINT
+   and SIGTERM set zb_interrupted (no SA_RESTART); SIGPIPE is ignored. */
 void
 zb_signals_catch (void)
 {
@@ -60,8 +59,7 @@ zb_signals_catch (void)
     (void) rc;
 }
 
-/* Microseconds on CLOCK_MONOTONIC: one clock for every process of a
-   --procs run, so the parent's window means the same in each child. */
+/* Microseconds on CLOCK_MONOTONIC. */
 int64_t
 zb_now_us (void)
 {

@@ -203,9 +203,10 @@ s_code_of (zr_server_t *self, int status, bool write, const char **message)
                 zr_journal_log (ZR_OPTIONS_LOG_ERROR, "raft: the disk failed;"
                                 " writes are refused from now on");
             self->disk_failed = true;
-            *message = write ? "the disk failed: outcome unknown"
-                             : "the disk failed";
-            return write ? ZR_CLIENT_UNKNOWN : ZR_CLIENT_UNAVAILABLE;
+            /* The library answers EIO only to a submission it refused
+               before appending it (include/zraft.h): not applied. */
+            *message = "the disk failed: refused, not applied";
+            return ZR_CLIENT_UNAVAILABLE;
         default:
             *message = write ? "shutting down: outcome unknown"
                              : "shutting down";
@@ -809,6 +810,8 @@ s_node_start (zr_server_t *self)
     config.heartbeat_ms = o->heartbeat_ms;
     config.election_timeout_ms = o->election_timeout_ms;
     config.snapshot_entries = o->snapshot_entries;
+    if (o->snapshot_entries == 0)
+        config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
     /* zr_kv_query keeps no per-thread state: a read whose index is
        applied runs on the node's thread, one hand-off less (zraft.h). */
     config.query_on_node = true;

@@ -451,7 +451,7 @@ s_wal_dir_seed (s_wal_t *w, const char *name, const uint8_t *snaps,
                 for (int b = 0; b < 8; b++)
                     out [len++] = (uint8_t) (range [k] >> (8 * b));
         }
-        char path [160];
+        char path [512];
         snprintf (path, sizeof path, "%s/%s", w->dir, fname);
         FILE *f = fopen (path, "rb");
         zr_assert (f);
@@ -732,7 +732,7 @@ s_client_requests (void)
 static void
 s_client_status (const char *name, uint32_t n)
 {
-    static char names [ZR_NODES_MAX][8], peers [ZR_NODES_MAX][32],
+    static char names [ZR_NODES_MAX][16], peers [ZR_NODES_MAX][32],
                 clients [ZR_NODES_MAX][32];
     zr_client_reply_t p = {.type = ZR_CLIENT_STATUS, .request_id = 5,
                            .name = s_client_bytes ("n1"), .id = 1, .role = 2,

@@ -1,0 +1,192 @@
+/*  =========================================================================
+    test_bench - zraft-bench --procs: real zraft-node processes, loaded
+    through the client protocol
+
+    1. `zraft-bench --procs --duration 1 --json` exits 0 and prints one
+       JSON object: server "zraft-node", procs true, ops > 0 (and
+       entries, the key the bench/ scripts read, the same), entries_per_s
+       > 0, verified true, no failed request, a p50 latency, one per_node
+       object per node with its process's CPU and peak RSS (the WAL
+       counters zraft-node does not report are null), and the samples of
+       every node. The run's data dir is gone afterwards.
+    2. A flag zraft-node has no setting for is refused with --procs (exit
+       64, a message naming it), and so is a --node-bin that is not an
+       executable.
+
+    The bench is <build>/bin/zraft-bench next to this test's build dir;
+    its nodes are procs_binary () (build/bin/zraft-node or
+    $ZRAFT_NODE_BIN), passed as --node-bin.
+    =========================================================================
+*/
+#include <check.h>
+#include <czmq.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../lib/check_run.h"
+#include "../lib/procs.h"
+
+/* A run of zraft-bench --procs takes at most: its nodes' start and
+   election (the bench waits 20 s + 20 election timeouts of 500 ms), the
+   measured second, verify (5 s) and the nodes' stop (10 s); twice that
+   on a loaded machine. */
+#define S_RUN_MS (2 * (20000 + 20 * 500 + 1000 + 5000 + 10000))
+#define S_USAGE_MS 10000                /* a refused flag: at once */
+#define S_PATH_MAX 512
+
+/* <build>/bin/zraft-bench, from this test's <build>/tests/proc/test_x. */
+static const char *
+s_bench (void)
+{
+    static char path [S_PATH_MAX];
+    char exe [S_PATH_MAX] = "";
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    ck_assert_int_gt (n, 0);
+    exe [n] = 0;
+    snprintf (path, sizeof path, "%s/bin/zraft-bench",
+              dirname (dirname (dirname (exe))));
+    return path;
+}
+
+/* The line of output that starts with '{' (the JSON object), or NULL. */
+static const char *
+s_json_line (const char *output)
+{
+    for (const char *line = output; line && *line;) {
+        if (*line == '{')
+            return line;
+        line = strchr (line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* The text after "key": in json (first occurrence), or NULL. */
+static const char *
+s_value (const char *json, const char *key)
+{
+    char quoted [64];
+    snprintf (quoted, sizeof quoted, "\"%s\":", key);
+    const char *at = strstr (json, quoted);
+    return at ? at + strlen (quoted) : NULL;
+}
+
+/* The number after "key": in json; fails the test if there is none. */
+static double
+s_number (const char *json, const char *key)
+{
+    const char *at = s_value (json, key);
+    ck_assert_msg (at, "no \"%s\" in %.400s", key, json);
+    char *end = NULL;
+    double value = strtod (at, &end);
+    ck_assert_msg (end != at, "\"%s\" is not a number: %.40s", key, at);
+    return value;
+}
+
+/* True if "key": is followed by text in json. */
+static bool
+s_is (const char *json, const char *key, const char *text)
+{
+    const char *at = s_value (json, key);
+    return at && strncmp (at, text, strlen (text)) == 0;
+}
+
+/* How many times needle occurs in haystack. */
+static int
+s_count (const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *at = strstr (haystack, needle); at;
+         at = strstr (at + 1, needle))
+        n++;
+    return n;
+}
+
+START_TEST (procs_json_ops_verified)
+{
+    char dir [] = "/tmp/zraft-test-bench-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    char run [S_PATH_MAX];
+    snprintf (run, sizeof run, "%s/run", dir);
+    const char *argv [] = {s_bench (), "--procs", "--duration", "1",
+                           "--warmup", "0", "--inflight", "32", "--json",
+                           "--sample-interval", "1", "--dir", run,
+                           "--node-bin", procs_binary (), NULL};
+    char *output = NULL;
+    int status = procs_run (argv, NULL, S_RUN_MS, &output);
+    ck_assert_ptr_nonnull (output);
+    ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+                   "zraft-bench --procs: wait status %d:\n%s", status,
+                   output);
+    const char *json = s_json_line (output);
+    ck_assert_msg (json, "no JSON object in:\n%s", output);
+    ck_assert_msg (s_is (json, "server", "\"zraft-node\""), "%s", json);
+    ck_assert_msg (s_is (json, "procs", "true"), "%s", json);
+    ck_assert_msg (s_is (json, "verified", "true"), "%s", json);
+    double ops = s_number (json, "ops");
+    ck_assert_msg (ops > 0, "ops %g", ops);
+    ck_assert_msg (s_number (json, "entries") == ops, "entries != ops");
+    ck_assert_msg (s_number (json, "entries_per_s") > 0, "%s", json);
+    ck_assert_msg (s_number (json, "errors") == 0, "%s", json);
+    ck_assert_msg (s_number (json, "nodes") == 3, "%s", json);
+    ck_assert_msg (s_number (json, "p50") > 0, "%s", json);
+    /* Every node: its own process's figures; what zraft-node does not
+       report is null. */
+    ck_assert_int_eq (s_count (json, "\"cpu_s\":"), 3);
+    ck_assert_int_eq (s_count (json, "\"rss_peak_mib\":"), 3);
+    ck_assert_int_eq (s_count (json, "\"fsyncs_per_s\":null"), 3);
+    const char *per_node = s_value (json, "per_node");
+    ck_assert_ptr_nonnull (per_node);
+    ck_assert_msg (s_number (per_node, "rss_peak_mib") > 0, "%s", json);
+    /* Samples at 0 s, 1 s and the end (1 s): every node at least twice. */
+    ck_assert_msg (s_is (json, "rss_of", "\"node process\""), "%s", json);
+    const char *samples = s_value (json, "samples");
+    ck_assert_ptr_nonnull (samples);
+    ck_assert_int_ge (s_count (samples, "\"node\":3"), 2);
+    ck_assert_msg (s_number (samples, "rss_bytes") > 0, "%s", json);
+    free (output);
+    /* The bench made the data dir: it removed it. */
+    ck_assert_msg (access (run, F_OK) != 0, "%s is still there", run);
+    ck_assert_int_eq (rmdir (dir), 0);
+}
+END_TEST
+
+START_TEST (procs_refuses_what_does_not_apply)
+{
+    static const char *const cases [][3] = {
+        {"--window", "1", "--window does not apply with --procs"},
+        {"--rate", "100", "--rate does not apply with --procs"},
+        {"--state-bytes", "64", "--state-bytes does not apply with --procs"},
+        {"--delay", "5:2", "jitter does not apply"},
+        {"--node-bin", "/nonexistent/zraft-node", "--node-bin must name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        const char *argv [] = {s_bench (), "--procs", cases [i][0],
+                               cases [i][1], NULL};
+        char *output = NULL;
+        int status = procs_run (argv, NULL, S_USAGE_MS, &output);
+        ck_assert_ptr_nonnull (output);
+        ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 64,
+                       "%s %s: wait status %d:\n%s", cases [i][0],
+                       cases [i][1], status, output);
+        ck_assert_msg (strstr (output, cases [i][2]),
+                       "%s %s: no '%s' in:\n%s", cases [i][0], cases [i][1],
+                       cases [i][2], output);
+        free (output);
+    }
+}
+END_TEST
+
+int
+main (void)
+{
+    Suite *suite = suite_create ("bench");
+    TCase *tc = tcase_create ("bench");
+    tcase_set_timeout (tc, PROCS_TEST_TIMEOUT_S);
+    tcase_add_test (tc, procs_json_ops_verified);
+    tcase_add_test (tc, procs_refuses_what_does_not_apply);
+    suite_add_tcase (suite, tc);
+    return check_run (suite);
+}
