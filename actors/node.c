@@ -996,7 +996,6 @@ s_self_status (self_t *self)
     st.first_index = zr_log_first_index (zr_core_log (self->core));
     st.snapshot_index = zr_core_snapshot_index (self->core);
     st.disk_failed = self->disk_failed;
-    st.transfer_to = zr_core_transferring (self->core);
     st.bytes_out = atomic_load (&self->bytes_out);
     zr_filter_stats_t fs;
     zr_filter_stats (self->faults, &fs);
@@ -1067,7 +1066,8 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     if (verb == ZR_NODE_TRANSFER) {
         int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
                                    (uint64_t) zclock_mono ());
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc);
+        uint32_t target = rc == 0 ? zr_core_transferring (self->core) : 0;
+        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc, target);
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {

@@ -80,7 +80,7 @@
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
     | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
     | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
-    | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i": 0 or ZR_E* code |
+    | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i4": 0 or ZR_E* code, and the target (0 on error) |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshot callback) |
     | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
@@ -155,7 +155,7 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
     X (NODE, STATUS, "s", "b")                                               \
     X (NODE, PARTITION, "s444", "")                                          \
     X (NODE, PAUSE, "s8", "")                                                \
-    X (NODE, TRANSFER, "s4", "i")                                            \
+    X (NODE, TRANSFER, "s4", "i4")                                           \
     X (NODE, FAULT, "s414444", "")                                          \
     X (NODE, SNAPSHOT, "s", "i")
 ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);

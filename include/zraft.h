@@ -309,8 +309,6 @@ typedef struct {
     uint64_t snapshots;                 /* snapshots taken here since start */
     uint64_t snapshots_installed;       /* snapshots received from a leader */
     bool disk_failed;                   /* the WAL failed: no more acks */
-    uint32_t transfer_to;               /* leader: the target of the
-                                           transfer under way, 0 if none */
     /* Counters since start, for benchmarks and tests. */
     uint64_t wal_syncs;                 /* fdatasyncs */
     uint64_t wal_entries;               /* entries written */
@@ -343,13 +341,18 @@ int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
    up to date (the highest index known replicated on it) among those it
    heard from within the last election timeout, the lowest id among
    equals, so never a follower that is down or lagging when another is
-   not (zraft_status's transfer_to names it). Returns 0 when the
+   not (zraft_transfer_to tells which). Returns 0 when the
    transfer started (watch zraft_status for the new leader),
    ZRAFT_ENOTLEADER, ZRAFT_EINVAL (not a peer; peer 0: no follower heard
    from within an election timeout) or ZRAFT_EBUSY (a transfer is under
    way). A transfer that has not completed within an election timeout is
    abandoned and the leader carries on. */
 int zraft_transfer (zraft_t *self, uint32_t peer);
+
+/* zraft_transfer, telling where leadership goes: on success, *target
+   is peer, or the follower the leader picked for peer 0 (the transfer
+   may be over already when this returns); 0 on error. */
+int zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target);
 
 /* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
    it was asked for (zraft_status tells when snapshot_index moves),

@@ -369,12 +369,10 @@ s_request_status (zr_server_t *self, zframe_t *routing_id,
 static int
 s_transfer (zr_server_t *self, uint32_t peer)
 {
-    int rc = zraft_transfer (self->node, peer);
-    zraft_status_t st;
-    if (rc == 0 && peer == 0 && zraft_status (self->node, &st) == 0)
-        peer = st.transfer_to;          /* 0 if it is already over */
+    uint32_t target = 0;
+    int rc = zraft_transfer_to (self->node, peer, &target);
     if (rc == 0)
-        self->transfer_to = peer;
+        self->transfer_to = target;
     return rc;
 }
 
