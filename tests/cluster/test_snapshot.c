@@ -454,6 +454,16 @@ START_TEST (snapshot_large_install)
         cluster_one (c, lab_value (&rng), 2, true);
         cluster_status (c, victim, &vst);
         during += vst.snapshots_installed == 0;
+        /* After an election the other follower, which holds the whole
+           log, may lead and catch the victim up with entries: no install
+           would ever come. The scenario asserts there is none. */
+        cluster_status (c, leader, &st);
+        ck_assert_msg (st.role == ZRAFT_LEADER && st.term == term,
+                       "an election before the install: n%u now role %d "
+                       "term %llu (was leader in %llu); victim n%u term %llu "
+                       "leader %u", leader, (int) st.role,
+                       (unsigned long long) st.term, (unsigned long long) term,
+                       victim, (unsigned long long) vst.term, vst.leader);
         if (zclock_mono () >= deadline) {
             /* Which side stalled: the victim's log and what reached it,
                the leader's snapshot and what it sent. */
