@@ -1119,7 +1119,7 @@ s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
             zr_verb_msg_reset (&msg);
         } while (verb >= 0 && verb != stopped);
     }
-    zactor_destroy (child_p);
+    zr_actor_destroy (child_p);
 }
 
 /* Frees the WRITEs and committed runs that were waiting for room. */
