@@ -4,14 +4,60 @@
 */
 #include "actors.h"
 
+/* What ended actors published (actor.h: Ending). One address for all:
+   __tsan_release joins each thread's view into it. */
+static char s_ended;
+#if defined (__SANITIZE_THREAD__)
+#   define s_ended_acquire() __tsan_acquire (&s_ended)
+#else
+#   define s_ended_acquire()
+#endif
+
+typedef struct {
+    zactor_fn *actor;
+    void *args;
+} s_shim_t;
+
+static void
+s_shim (zsock_t *pipe, void *args)
+{
+    s_shim_t shim = *(s_shim_t *) args;
+    free (args);
+    shim.actor (pipe, shim.args);
+    zr_handoff_send (&s_ended);         /* before czmq's last signal */
+}
+
+zactor_t *
+zr_actor_start (zactor_fn *actor, void *args)
+{
+    s_shim_t *shim = malloc (sizeof *shim);
+    if (!shim)
+        return NULL;
+    *shim = (s_shim_t) {.actor = actor, .args = args};
+    zactor_t *self = zactor_new (s_shim, shim);
+    if (!self)
+        free (shim);
+    return self;
+}
+
+void
+zr_actor_destroy (zactor_t **self_p)
+{
+    zr_assert (self_p);
+    if (!*self_p)
+        return;
+    zactor_destroy (self_p);
+    s_ended_acquire ();
+}
+
 zactor_t *
 zr_actor_new (zactor_fn *actor, void *args)
 {
-    zactor_t *self = zactor_new (actor, args);
+    zactor_t *self = zr_actor_start (actor, args);
     zr_handoff_recv (args);
     int rc = ZR_ENOMEM;
     if (self && (zsock_recv (self, "i", &rc) != 0 || rc != 0))
-        zactor_destroy (&self);
+        zr_actor_destroy (&self);
     return self;
 }
 

@@ -9,6 +9,14 @@
 
     - Starting: zr_actor_new / zr_actor_ready carry the start-up result,
       which czmq's zactor_new drops, so a failure reaches zraft_new.
+    - Ending: zr_actor_start runs the actor in a shim that publishes, as
+      its thread's last act, what the actor did; zr_actor_destroy (not
+      zactor_destroy) acquires it once the actor ended. czmq's actor
+      threads are detached and zactor_destroy waits for the actor's last
+      signal through libzmq, a happens-before ThreadSanitizer cannot see:
+      without this, freeing what an actor wrote (the state machine the
+      applier applied to, freed after zraft_destroy) is reported as a
+      race. No-ops outside TSan but the shim.
     - Protocols: each actor's header declares its pipe protocol ONCE, as
       an X-macro table of rows X (ACTOR, VERB, picture, reply):
         ZR_VERB_ENUM  makes the constants ZR_<ACTOR>_<VERB>, and
@@ -29,6 +37,13 @@
 */
 #ifndef ZR_ACTOR_H_INCLUDED
 #define ZR_ACTOR_H_INCLUDED
+
+/* zactor_new (actor, args), the actor run by the shim above; every
+   actor of a server starts here. NULL if it could not start. */
+zactor_t *zr_actor_start (zactor_fn *actor, void *args);
+
+/* zactor_destroy, then acquires (TSan) what every ended actor did. */
+void zr_actor_destroy (zactor_t **self_p);
 
 /* Starts an actor and reads its start-up result (actors.h). Returns NULL
    if it could not start (it logged why) and ended. Caller owns the

@@ -377,7 +377,7 @@ s_self_destroy (self_t **self_p)
             free (msg.args [0].p);
         zr_verb_msg_reset (&msg);
     }
-    zactor_destroy (&self->writer);
+    zr_actor_destroy (&self->writer);
     zsock_destroy (&self->events);
     zr_results_clear (&self->results);
     free (self);

@@ -138,10 +138,14 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     self->timer = s_child_start (zr_timer_actor, NULL);
     if (!self->persister || !self->applier || !self->timer)
         return ZR_EINVAL;               /* the actor logged why */
+    /* zpoller reports the first readable socket in this order; the timer
+       goes last (after the replicators, below) so a node that ran late
+       hears every reply that reached it before it judges a deadline: a
+       leader counts the acknowledgements waiting in its replicators'
+       pipes before check-quorum, instead of stepping down on them. */
     self->poller = zpoller_new (self->pipe, self->api, self->router,
                                 zactor_sock (self->persister),
-                                zactor_sock (self->applier),
-                                zactor_sock (self->timer), NULL);
+                                zactor_sock (self->applier), NULL);
     if (!self->poller)
         return ZR_ENOMEM;
     /* Only zraft_destroy ends a node, not the application's SIGINT. */
@@ -178,7 +182,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         }
         zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
-    return 0;
+    return zpoller_add (self->poller, zactor_sock (self->timer)) == 0 ? 0 : ZR_ENOMEM;
 }
 
 /* Finds the newest snapshot (meta->index 0 if none), and fills the
@@ -1280,7 +1284,7 @@ s_child_stop (zactor_t **child_p, const zr_verb_t *table, size_t n, int stop,
             zr_verb_msg_reset (&msg);
         } while (verb >= 0 && verb != stopped);
     }
-    zactor_destroy (child_p);
+    zr_actor_destroy (child_p);
 }
 
 /* Frees the WRITEs and committed runs that were waiting for room. */

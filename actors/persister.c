@@ -378,7 +378,7 @@ s_self_destroy (self_t **self_p)
     if (self->spare)
         s_spare_collect (self);         /* the WAL closes what it made */
     zpoller_destroy (&self->poller);
-    zactor_destroy (&self->preparer);
+    zr_actor_destroy (&self->preparer);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         zsock_destroy (&self->dealers [id]);
     zr_wal_destroy (&self->wal);

@@ -326,7 +326,7 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     self->has_query = fsm && fsm->query;
     self->submit_max = config->submit_max;
     s_bind (self, args);
-    self->node = zactor_new (zr_node_actor, args);      /* owns args */
+    self->node = zr_actor_start (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
         s_recv_picture (self->node, "i", &rc);  /* start-up result (actor.h) */
@@ -380,7 +380,7 @@ zraft_destroy (zraft_t **self_p)
        (the node would be left running): defer signals until it is done. */
     sigset_t mask;
     zr_signals_block (&mask);
-    zactor_destroy (&self->node);
+    zr_actor_destroy (&self->node);
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
     s_results_free (&self->batch);
     if (self->events)

@@ -503,10 +503,11 @@ START_TEST (destroy_with_outstanding_results)
     uint32_t leader = cluster_leader (c);
     zraft_t *node = cluster_node (c, leader);
     uint64_t value = 5;
-    for (uint64_t token = 1; token <= 200; token++) {
-        ck_assert_int_eq (zraft_submit (node, token, &value, sizeof value), 0);
-        ck_assert_int_eq (zraft_query (node, 1000 + token, &value, sizeof value,
-                                       (int) (token % 2)), 0);
+    for (int k = 1; k <= 200; k++) {
+        ck_assert_int_eq (zraft_submit (node, cluster_token (c), &value,
+                                        sizeof value), 0);
+        ck_assert_int_eq (zraft_query (node, cluster_token (c), &value,
+                                       sizeof value, k % 2), 0);
     }
     uint64_t last = cluster_one (c, 6, 3, false);
     ck_assert_uint_ge (last, 201);

@@ -21,6 +21,7 @@
 */
 #define ZR_CTL_NO_MAIN
 #include "../../bin/zraft-ctl.c"
+#include "../../actors/actors.h"     /* zr_handoff_send/recv */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -577,6 +578,9 @@ s_fake_actor (zsock_t *pipe, void *arg)
         zmsg_destroy (&held [h].msg);
     zpoller_destroy (&poller);
     zsock_destroy (&router);
+    /* Done with fake: hands it (seen, n_seen) back to fake_stop, whose
+       happens-before goes through the actor pipe's signal. */
+    zr_handoff_send (fake);
 }
 
 /* Binds a fake on an ephemeral port; script it, then fake_start. */
@@ -613,11 +617,15 @@ fake_start (fake_t *fake)
     ck_assert_ptr_nonnull (fake->actor);
 }
 
-/* Joins the actor: fake->seen is complete and safe to read after. */
+/* Joins the actor: fake->seen is complete and safe to read after, and
+   fake may be freed. */
 static void
 fake_stop (fake_t *fake)
 {
+    if (!fake->actor)
+        return;
     zactor_destroy (&fake->actor);
+    zr_handoff_recv (fake);
 }
 
 static void
