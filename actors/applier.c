@@ -118,18 +118,38 @@ typedef struct {
    ZRAFT_RESULT_BYTES_MAX, else freed and logged (the RESULT then carries
    no data). Returns the size kept. */
 static size_t
-s_result_keep (self_t *self, void **result, size_t size, zr_index_t index)
+s_result_keep (zr_id_t id, void **result, size_t size, zr_index_t index)
 {
     if (!*result)
         return 0;
     if (size <= ZRAFT_RESULT_BYTES_MAX)
         return size;
     zr_warning ("n%u applier: result of %zu bytes at index %llu is over %u; "
-                "dropped", self->id, size, (unsigned long long) index,
+                "dropped", id, size, (unsigned long long) index,
                 ZRAFT_RESULT_BYTES_MAX);
     free (*result);
     *result = NULL;
     return 0;
+}
+
+void
+zr_applier_query_run (const zraft_fsm_t *fsm, zr_id_t id, const zr_query_t *query,
+                      zr_index_t index, zr_term_t term, zr_results_t *results)
+{
+    zr_assert (fsm && fsm->query);      /* zraft_query checks it */
+    zr_assert (query && query->data && results);
+    void *result = NULL;
+    size_t size = 0;
+    int rc = fsm->query (fsm->arg, zframe_data (query->data),
+                         zframe_size (query->data), &result, &size);
+    size = s_result_keep (id, &result, size, index);
+    if (rc != 0) {
+        free (result);                  /* refused: no data */
+        result = NULL;
+        size = 0;
+    }
+    zr_results_add (results, query->token, rc == 0 ? 0 : ZR_EINVAL, 0, index,
+                    term, result, size);
 }
 
 /* Applies one command; its result goes to the application if token is
@@ -143,7 +163,7 @@ s_apply_entry (self_t *self, const zr_entry_t *entry, const uint64_t *token)
     if (fsm->apply)
         fsm->apply (fsm->arg, entry->index, entry->term, entry->data,
                     entry->size, &result, &size);
-    size = s_result_keep (self, &result, size, entry->index);
+    size = s_result_keep (self->id, &result, size, entry->index);
     if (token)
         zr_results_add (&self->results, *token, 0, 0, entry->index,
                         entry->term, result, size);
@@ -178,25 +198,13 @@ s_apply_run (self_t *self, zr_apply_req_t *req)
 static void
 s_run_queries (self_t *self, zr_apply_req_t *req)
 {
-    const zraft_fsm_t *fsm = &self->fsm;
     for (uint32_t i = 0; i < req->n_queries; i++) {
         zr_query_t *query = &req->queries [i];
         zr_assert (query->stale || self->applied >= query->read_index);
-        zr_assert (fsm->query);         /* zraft_query checks it */
-        void *result = NULL;
-        size_t size = 0;
-        int rc = fsm->query (fsm->arg, zframe_data (query->data),
-                             zframe_size (query->data), &result, &size);
-        size = s_result_keep (self, &result, size, self->applied);
         zr_index_t index = query->stale ? self->applied : query->read_index;
         zr_term_t term = query->stale ? self->applied_term : query->read_term;
-        if (rc != 0) {
-            free (result);              /* refused: no data */
-            result = NULL;
-            size = 0;
-        }
-        zr_results_add (&self->results, query->token, rc == 0 ? 0 : ZR_EINVAL,
-                        0, index, term, result, size);
+        zr_applier_query_run (&self->fsm, self->id, query, index, term,
+                              &self->results);
     }
 }
 
@@ -284,6 +292,8 @@ s_snapshot (self_t *self)
     if (rc == 0 && self->fsm.snapshot (self->fsm.arg, self->applied, &job->data,
                                        &job->size) != 0)
         rc = ZR_EBUSY;                  /* the application skipped it */
+    if (self->fsm.arg)
+        zr_handoff_send (self->fsm.arg);        /* before SNAPSHOTTED (applier.h) */
     if (rc == 0) {
         job->meta = self->config;
         job->meta.index = self->applied;
@@ -407,13 +417,18 @@ s_self_handle_pipe (self_t *self)
     if (verb < 0)
         self->terminated = true;        /* $TERM, or the pipe ended */
     else
-    if (verb == ZR_APPLIER_SNAPSHOT)
+    if (verb == ZR_APPLIER_SNAPSHOT) {
+        zr_handoff_recv (self->fsm.arg);        /* the state machine (applier.h) */
         s_snapshot (self);
+    }
     else {
         zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
         zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
+        zr_handoff_recv (self->fsm.arg);
         int rc = s_handle_apply (self, req);
         zr_apply_req_destroy (&req);
+        if (self->fsm.arg)
+            zr_handoff_send (self->fsm.arg);
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
                       (uint64_t) self->applied, rc);
     }

@@ -14,6 +14,16 @@
     handed over (the node queues it behind those runs). The applier then
     reports the last applied index to the node.
 
+    Queries on the node (config.query_on_node): the node may run a
+    linearizable query itself, with zr_applier_query_run, when the
+    applier holds no APPLY and no SNAPSHOT (every one it was handed came
+    back APPLIED or SNAPSHOTTED) and has applied the query's read index.
+    The state machine then changes threads with those messages: the
+    applier never calls back between an APPLIED and the next APPLY or
+    SNAPSHOT, so no two callbacks ever run at once. (For ThreadSanitizer,
+    which cannot see ZeroMQ's ordering, both ends annotate fsm.arg as
+    handed over with these messages.)
+
     Snapshots: on SNAPSHOT the applier asks the application to capture
     its state as of the last applied index (fsm.snapshot, on this
     thread, between two applies) and hands the buffer to its writer, a
@@ -67,6 +77,16 @@ typedef struct {
 
 /* Appends a query (its data frame taken) to req. */
 void zr_apply_req_add_query (zr_apply_req_t *req, const zr_query_t *query);
+
+/* Runs query (borrowed) through fsm->query and adds its RESULT to
+   results: status 0 with the query's result (within
+   ZRAFT_RESULT_BYTES_MAX, else dropped and logged as server id's), or
+   ZR_EINVAL if fsm->query refused; index and term are the RESULT's.
+   The caller makes sure no other callback of fsm runs meanwhile (the
+   applier's thread, or the node's while the applier holds nothing). */
+void zr_applier_query_run (const zraft_fsm_t *fsm, zr_id_t id,
+                           const zr_query_t *query, zr_index_t index,
+                           zr_term_t term, zr_results_t *results);
 
 /* A snapshot for the writer: the application's buffer and its place. */
 typedef struct {

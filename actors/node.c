@@ -22,7 +22,22 @@ typedef struct {
     zactor_t *persister;                /* WAL writer */
     zactor_t *applier;                  /* state machine driver */
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
+    zsock_t *links [ZR_NODES_MAX + 1];  /* "d<id>" DEALERs by peer id, send
+                                           only: what the node writes itself
+                                           (node.h, "Direct sends") */
+    msgpack_sbuffer sbuf;               /* encode buffer for links, reused */
+    bool via_replicator [ZR_NODES_MAX + 1];     /* by peer id: a storage read
+                                           or a snapshot chunk went through
+                                           the replicator since the last
+                                           AppendEntries from memory */
+    uint64_t handed [ZR_NODES_MAX + 1]; /* by peer id: SENDs handed to its
+                                           replicator */
+    atomic_uint_fast64_t handled [ZR_NODES_MAX + 1];    /* by peer id: SENDs
+                                           its replicator is done with (it
+                                           counts); == handed: idle */
     zpoller_t *poller;                  /* over every socket above */
+    zpoller_t *burst;                   /* over the inputs a burst takes:
+                                           api, router, persister, applier */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
@@ -135,18 +150,36 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         return ZR_ENOMEM;
     /* Only zraft_destroy ends a node, not the application's SIGINT. */
     zpoller_set_nonstop (self->poller, true);
+    /* A burst takes what batches into one Ready: submissions and
+       queries, peers' messages, the disk's and the applier's reports.
+       Timer ticks, replicator reports and $TERM wait for the next
+       wait, one Ready later: each zmq_poll costs a system call per
+       socket, on every burst, so the burst polls the fewest. */
+    self->burst = zpoller_new (self->api, self->router,
+                               zactor_sock (self->persister),
+                               zactor_sock (self->applier), NULL);
+    if (!self->burst)
+        return ZR_ENOMEM;
+    zpoller_set_nonstop (self->burst, true);
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
             continue;
         zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
-                                      .bytes_out = &self->bytes_out};
+                                      .bytes_out = &self->bytes_out,
+                                      .handled = &self->handled [peer]};
         snprintf (rargs.data_dir, sizeof rargs.data_dir, "%s", self->args.data_dir);
         snprintf (rargs.endpoint, sizeof rargs.endpoint, "%s",
                   c->servers [i].endpoint);
         self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
+        self->links [peer] = zr_peer_dealer_new ('d', self->id, c->servers [i].endpoint);
+        if (!self->links [peer]) {
+            zr_error ("n%u node: cannot connect to n%u at %s", self->id, peer,
+                      c->servers [i].endpoint);
+            return ZR_EINVAL;
+        }
         zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
     return zpoller_add (self->poller, zactor_sock (self->timer)) == 0 ? 0 : ZR_ENOMEM;
@@ -267,8 +300,52 @@ s_self_start (self_t *self)
 
 /* ---------------------------------------------------------------- output */
 
-/* Sends one request (taking it) through the peer's replicator. Replies
-   never come here: the persister sends them once durable. */
+/* Encodes msg and writes it to its peer on the node's own link, never
+   blocking. Returns 0, or ZR_EBUSY if the link is full (or not up yet):
+   the frame is dropped, as a lossy network would. */
+static int
+s_self_write (self_t *self, const zr_message_t *msg)
+{
+    zr_assert (msg->to >= 1 && msg->to <= ZR_NODES_MAX);
+    zsock_t *link = self->links [msg->to];
+    zr_assert (link);
+    self->sbuf.size = 0;
+    int rc = zr_codec_encode (msg, &self->sbuf);
+    zr_assert (rc == 0);                /* the core respects the limits */
+    rc = zr_peer_send (link, 0, self->sbuf.data, self->sbuf.size);
+    if (rc == 0)
+        atomic_fetch_add (&self->bytes_out, self->sbuf.size);
+    return rc;
+}
+
+/* Returns true for a request the node writes itself rather than hand to
+   the replicator (node.h, "Direct sends"): a heartbeat; or a small
+   AppendEntries from memory (at most ZR_NODE_DIRECT_BYTES_MAX of
+   entries the core holds) while the peer's replicator is idle, so it
+   follows, not overtakes, what the replicator sent, and only after the
+   first one from memory that follows a storage read or a snapshot
+   chunk went through the replicator too. */
+static bool
+s_direct (self_t *self, const zr_message_t *msg)
+{
+    if (msg->type != ZR_MSG_APPEND || msg->read_last > 0)
+        return false;
+    if (msg->n_entries == 0)
+        return true;                    /* a heartbeat */
+    zr_id_t to = msg->to;
+    zr_assert (self->handed [to] >= atomic_load (&self->handled [to]));
+    if (self->via_replicator [to] || atomic_load (&self->handled [to]) != self->handed [to])
+        return false;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < msg->n_entries && bytes <= ZR_NODE_DIRECT_BYTES_MAX; i++)
+        bytes += msg->entries [i].size;
+    return bytes <= ZR_NODE_DIRECT_BYTES_MAX;
+}
+
+/* Sends one request (taking it): an AppendEntries from memory on the
+   node's own link (s_direct), anything else through the peer's
+   replicator. Replies never come here: they go with the persister
+   (s_self_ready) or s_self_replies. */
 static void
 s_self_send (self_t *self, zr_message_t **msg_p)
 {
@@ -285,11 +362,27 @@ s_self_send (self_t *self, zr_message_t **msg_p)
         self->stats.appends_out++;
         self->stats.entries_out += msg->n_entries;
     }
+    zr_id_t to = msg->to;
+    if (s_direct (self, msg)) {
+        if (s_self_write (self, msg) != 0)
+            zr_core_unreachable (self->core, to);   /* as a full link */
+        zr_message_destroy (&msg);
+        return;
+    }
+    /* After a storage read or a chunk, the next AppendEntries from
+       memory follows them through the replicator (which then drops its
+       WAL reader), and those after it go direct again. */
+    if (msg->type == ZR_MSG_SNAPSHOT || msg->read_last > 0)
+        self->via_replicator [to] = true;
+    else
+    if (msg->type == ZR_MSG_APPEND)
+        self->via_replicator [to] = false;
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    zr_id_t to = msg->to;
     if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
         zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
+    else
+        self->handed [to]++;
 }
 
 static void
@@ -355,6 +448,15 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
         }
         self->persist_outstanding++;
     }
+}
+
+/* Returns true when no WRITE is with the persister or waiting for room:
+   everything the node handed it is durable (a PERSISTED comes back only
+   after the fdatasync that covers its requests). */
+static bool
+s_self_disk_idle (self_t *self)
+{
+    return self->persist_outstanding == 0 && zlist_size (self->writes_held) == 0;
 }
 
 /* Returns true while the disk is behind: proposals get ZR_EBUSY. */
@@ -435,8 +537,38 @@ s_self_query_refuse (self_t *self, zr_query_t *query, int status)
     zframe_destroy (&query->data);
 }
 
+/* Returns true if the confirmed query may run on this thread now
+   (config.query_on_node; node.h, "Queries on the node"): the applier
+   applied its read index and holds nothing (no APPLY or SNAPSHOT out,
+   no run or query waiting to go), so no callback runs meanwhile and no
+   query queued before it is overtaken. */
+static bool
+s_self_query_here (self_t *self, const zr_query_t *query)
+{
+    return self->args.config.query_on_node && !query->stale && !self->disk_failed
+           && self->apply_outstanding == 0 && zlist_size (self->applies_held) == 0
+           && !self->queries && !self->snapshotting
+           && self->stats.applied >= query->read_index;
+}
+
+/* Runs a confirmed query on this thread (s_self_query_here), its data
+   freed; the RESULT goes out with the Ready's. */
+static void
+s_self_query_run (self_t *self, zr_query_t *query)
+{
+    const zraft_fsm_t *fsm = &self->args.fsm;
+    zr_assert (s_self_query_here (self, query));
+    zr_handoff_recv (fsm->arg);         /* from the applier's APPLIED (applier.h) */
+    zr_applier_query_run (fsm, self->id, query, query->read_index,
+                          query->read_term, &self->results);
+    if (fsm->arg)
+        zr_handoff_send (fsm->arg);     /* back with the next APPLY */
+    zframe_destroy (&query->data);
+    self->stats.queries_on_node++;
+}
+
 /* Confirmed reads whose read index is queued for the applier go behind
-   it (node.h). */
+   it, or run here if they may (node.h). */
 static void
 s_self_reads_release (self_t *self)
 {
@@ -444,7 +576,10 @@ s_self_reads_release (self_t *self)
     while ((read = (s_read_t *) zlist_first (self->reads_ready))
            && read->query.read_index <= self->apply_queued) {
         zlist_pop (self->reads_ready);
-        s_self_query_queue (self, &read->query);
+        if (s_self_query_here (self, &read->query))
+            s_self_query_run (self, &read->query);
+        else
+            s_self_query_queue (self, &read->query);
         free (read);
     }
 }
@@ -540,6 +675,30 @@ s_self_decide (self_t *self, zr_ready_t *rd)
     s_self_apply (self, req);
 }
 
+/* Writes the replies of a Ready that changes nothing on disk, from the
+   node itself, when no WRITE is with the persister (node.h, "Direct
+   sends"). Invariant 7 of raft/core.h holds without the persister: a
+   reply depends on the term and vote and on the log it was checked
+   against; this Ready writes none of them (no hard state, entries,
+   chunks), and every earlier WRITE that did is durable (none is
+   outstanding or held: s_self_disk_idle). So the reply acknowledges
+   only what is on disk, and it overtakes no reply of the persister's,
+   which sends its replies before its PERSISTED. A full link drops the
+   reply, as the persister does: the leader retries. */
+static void
+s_self_replies (self_t *self, zr_ready_t *rd)
+{
+    zr_assert (!rd->hs_changed && rd->n_entries == 0 && rd->n_chunks == 0);
+    zr_assert (s_self_disk_idle (self));
+    s_self_filter (self, rd->msgs_synced, &rd->n_msgs_synced);
+    for (uint32_t i = 0; i < rd->n_msgs_synced; i++) {
+        s_self_write (self, rd->msgs_synced [i]);
+        zr_message_destroy (&rd->msgs_synced [i]);
+    }
+    self->stats.replies_direct += rd->n_msgs_synced;
+    rd->n_msgs_synced = 0;
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -560,12 +719,17 @@ s_self_ready (self_t *self)
         rd.n_msgs = 0;
     }
     /* Every message that must wait for the disk goes through the
-       persister, in order, even when there is nothing new to write. */
+       persister, in order, even when there is nothing new to write;
+       unless there is nothing to wait for (s_self_replies). */
+    bool writes = rd.hs_changed || rd.n_entries > 0 || rd.n_chunks > 0
+                  || rd.compact > 0;
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else
-    if (rd.hs_changed || rd.n_entries > 0 || rd.n_msgs_synced > 0
-        || rd.n_chunks > 0 || rd.compact > 0) {
+    if (!writes && rd.n_msgs_synced > 0 && s_self_disk_idle (self))
+        s_self_replies (self, &rd);
+    else
+    if (writes || rd.n_msgs_synced > 0) {
         s_self_filter (self, rd.msgs_synced, &rd.n_msgs_synced);
         zr_persist_req_t *req = (zr_persist_req_t *) calloc (1, sizeof *req);
         zr_assert (req);
@@ -906,7 +1070,8 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     if (verb == ZR_NODE_TRANSFER) {
         int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
                                    (uint64_t) zclock_mono ());
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc);
+        uint32_t target = rc == 0 ? zr_core_transferring (self->core) : 0;
+        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc, target);
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
@@ -1217,6 +1382,7 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     zpoller_destroy (&self->poller);
+    zpoller_destroy (&self->burst);
     s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
@@ -1227,6 +1393,9 @@ s_self_destroy (self_t **self_p)
                   ZR_VERBS_COUNT (zr_persister_verbs), ZR_PERSISTER_STOP,
                   ZR_PERSISTER_STOPPED, s_persister_drop);
     s_child_stop (&self->applier, NULL, 0, 0, 0, NULL);
+    for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
+        zsock_destroy (&self->links [id]);
+    msgpack_sbuffer_destroy (&self->sbuf);
     zsock_destroy (&self->router);
     s_held_destroy (&self->writes_held, &self->applies_held);
     zr_core_destroy (&self->core);
@@ -1319,6 +1488,9 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
     atomic_init (&self->bytes_out, 0);
+    for (zr_id_t id = 0; id <= ZR_NODES_MAX; id++)
+        atomic_init (&self->handled [id], 0);
+    msgpack_sbuffer_init (&self->sbuf);
     self->faults = zr_filter_new (self->args.config.seed ^ 0xFA17u ^ self->id);
     zr_assert (self->faults);
     self->writes_held = zlist_new ();
@@ -1373,7 +1545,7 @@ zr_node_actor (zsock_t *pipe, void *args)
         for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
              burst++) {
             s_self_handle (self, which);
-            which = zr_actor_wait (self->poller, 0, &self->terminated);
+            which = zr_actor_wait (self->burst, 0, &self->terminated);
         }
         if (!self->terminated)
             s_self_ready (self);

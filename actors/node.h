@@ -11,6 +11,44 @@
     only once the persister says they are durable, committed runs to the
     applier.
 
+    Direct sends. What needs neither a replicator nor the disk leaves from
+    the node itself, on a DEALER per peer of its own (identity "d<id>",
+    transport/peer.h), one thread hand-off less on the way:
+    - heartbeats: AppendEntries with no entries and no storage range to
+      read, so nothing to encode at length or fill; the read rounds of
+      ReadIndex (raft/core.h Invariant 14) travel in them;
+    - a small AppendEntries from memory (entries the core holds, at
+      most ZR_NODE_DIRECT_BYTES_MAX of them: a W=1 write's) when the
+      peer's replicator is idle (it counts the SENDs it is done with in
+      an atomic the node reads), so it comes after what the replicator
+      sent rather than overtaking it in its queue; the first one after
+      a storage read or a snapshot chunk still goes through the
+      replicator (which then drops its WAL reader). Larger batches go
+      through the replicator, which encodes them off the node's thread;
+    - the replies (msgs_synced) of a Ready that writes nothing (no hard
+      state, entries, chunks or compaction) when no WRITE is with the
+      persister or held: everything they acknowledge is then durable
+      already, so Invariant 7 holds without the persister, and no reply
+      of the persister's is still to be sent before them (it sends a
+      WRITE's replies before its PERSISTED). Otherwise replies go with a
+      WRITE, as before. The counter replies_direct (zraft_status) counts
+      these.
+    The node's link, the replicator's and the persister's are not
+    ordered with each other: a heartbeat may pass an AppendEntries sent
+    before it. Raft allows any order (a heartbeat checks only an entry
+    the follower holds or the probe point; a late reply never moves
+    progress back, raft/progress.h).
+
+    Queries on the node (config.query_on_node). A confirmed linearizable
+    query whose read index the applier has applied, when the applier
+    holds nothing (no APPLY or SNAPSHOT out, nothing waiting to be
+    handed to it, no query queued before this one), runs on the node's
+    thread with zr_applier_query_run and its RESULT leaves with the
+    Ready's: one hand-off less per read. Otherwise it is queued for the
+    applier (below). The state machine changes threads only with the
+    APPLY/APPLIED and SNAPSHOT/SNAPSHOTTED messages (applier.h), so no
+    two callbacks ever run at once.
+
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
     snapshot_bytes (or on SNAPSHOT); once the file is durable it tells the
@@ -42,7 +80,7 @@
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
     | PARTITION | app -> node| "s444": peer, cut_out, cut_in | signal 0 (1 if peer unknown) |
     | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
-    | TRANSFER  | app -> node| "s4": peer                    | "i": 0 or ZR_E* code |
+    | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i4": 0 or ZR_E* code, and the target (0 on error) |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshot callback) |
     | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
@@ -59,15 +97,20 @@
     applier, and is queued behind them (APPLY below): it runs after
     they are applied. A stale query is queued behind what was queued
     already. Queries ride with the next run or restore, or alone.
-    The node's other sockets: the peer ROUTER (RPC requests in, replies
-    out, both as single codec frames behind a routing id "n<id>"), and the
-    pipes of its child actors, whose protocols are in their headers.
+    The node's other sockets: the peer ROUTER (every RPC in, requests and
+    replies, as single codec frames behind the sender's routing id), its
+    links (above), and the pipes of its child actors, whose protocols
+    are in their headers.
     =========================================================================
 */
 #ifndef ZR_NODE_H_INCLUDED
 #define ZR_NODE_H_INCLUDED
 
-#define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready */
+#define ZR_NODE_DIRECT_BYTES_MAX 8192   /* entry bytes of an AppendEntries
+                                           the node may send itself */
+#define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready; a burst
+                                           polls only api, router, persister
+                                           and applier (what batches) */
 
 /* Back-pressure: a bound on every hand-off to a child, so the node never
    blocks on a full pipe (its sends to children have a zero timeout).
@@ -112,7 +155,7 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
     X (NODE, STATUS, "s", "b")                                               \
     X (NODE, PARTITION, "s444", "")                                          \
     X (NODE, PAUSE, "s8", "")                                                \
-    X (NODE, TRANSFER, "s4", "i")                                            \
+    X (NODE, TRANSFER, "s4", "i4")                                           \
     X (NODE, FAULT, "s414444", "")                                          \
     X (NODE, SNAPSHOT, "s", "i")
 ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);

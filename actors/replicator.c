@@ -225,6 +225,7 @@ s_self_handle_pipe (self_t *self)
         zr_message_t *message = (zr_message_t *) msg.args [0].p;
         s_self_send (self, message);
         zr_message_destroy (&message);
+        atomic_fetch_add (self->conf.handled, 1);       /* the node's idle check */
     }
     zr_verb_msg_reset (&msg);
 }

@@ -4,7 +4,10 @@
     The node decides what to send (the core packs entries, within the
     window and byte budget); the replicator encodes it with the codec on
     its own thread and writes it to the peer's ROUTER through a DEALER it
-    owns, never blocking: a full link is reported as UNREACHABLE and the
+    owns (heartbeats, and small AppendEntries while the replicator is
+    idle, the node writes itself: node.h, "Direct sends"; the replicator
+    counts every SEND it is done with in `handled` for that), never
+    blocking: a full link is reported as UNREACHABLE and the
     frame dropped (the core goes back to probing that follower). Replies
     from the peer come back on the same DEALER; the replicator decodes and
     validates them and hands them to the node. An InstallSnapshot chunk
@@ -44,6 +47,8 @@ typedef struct {
     char endpoint [256];                /* the peer's ROUTER endpoint */
     /* Counters shared with the node (atomics, read for status). */
     atomic_uint_fast64_t *bytes_out;    /* bytes written to the peer */
+    atomic_uint_fast64_t *handled;      /* SENDs done with (sent, dropped or
+                                           reported), counted after each */
     char data_dir [1024];               /* where the snapshot files are */
 } zr_replicator_args_t;
 

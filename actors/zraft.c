@@ -644,15 +644,27 @@ zraft_pause (zraft_t *self, uint32_t ms)
 }
 
 int
-zraft_transfer (zraft_t *self, uint32_t peer)
+zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target)
 {
     zr_assert (self);
+    if (target)
+        *target = 0;
     if (s_request (self, ZR_NODE_TRANSFER, peer) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
-    if (s_reply (self, ZR_NODE_TRANSFER, &rc) != 0)
+    uint32_t chosen = 0;
+    if (s_reply (self, ZR_NODE_TRANSFER, &rc, &chosen) != 0)
         return ZRAFT_ESHUTDOWN;
+    zr_assert (rc != 0 || chosen != 0);
+    if (target)
+        *target = chosen;
     return rc;
+}
+
+int
+zraft_transfer (zraft_t *self, uint32_t peer)
+{
+    return zraft_transfer_to (self, peer, NULL);
 }
 
 int

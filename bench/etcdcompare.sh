@@ -41,6 +41,8 @@
 #   ETCDCOMPARE_ROUNDS    rounds, 1..10 (default 2)
 #   ETCDCOMPARE_CLIENTS   clients (connections) at most, 1..256 (default 16)
 #   ETCDCOMPARE_KEYS      distinct keys, 1..1000000 (default 10000)
+#   ETCDCOMPARE_INFLIGHTS the W points, "256 1" (default), "256" or "1"
+#                         (one of them: only its two targets are judged)
 #   ETCDCOMPARE_SIDES     "etcd zraft" (default), or one of them (the
 #                         ratios are then n/a; for trying one side)
 #   ETCDCOMPARE_OUT       where raw JSON, logs and the table go
@@ -70,7 +72,7 @@ OUT=${ETCDCOMPARE_OUT:-$B/etcdcompare}
 BASE=${ETCDCOMPARE_DIR:-/tmp}
 STARTUP_S=60                 # cluster start, election, fill, shutdown
 VALUE=128
-INFLIGHTS=(256 1)
+read -r -a INFLIGHTS <<<"${ETCDCOMPARE_INFLIGHTS:-256 1}"
 OPS=(put get)
 
 int_check ETCDCOMPARE_DURATION "$DUR" 1
@@ -81,6 +83,10 @@ int_check ETCDCOMPARE_KEYS "$KEYS" 1 1000000
 case $SIDES in
     "etcd zraft"|"zraft etcd"|etcd|zraft) ;;
     *) bad_env "ETCDCOMPARE_SIDES must be 'etcd zraft', 'etcd' or 'zraft' (got '$SIDES')" ;;
+esac
+case "${INFLIGHTS[*]}" in
+    "256 1"|"1 256"|256|1) ;;
+    *) bad_env "ETCDCOMPARE_INFLIGHTS must be '256 1', '256' or '1' (got '${INFLIGHTS[*]}')" ;;
 esac
 side_on() { [[ " $SIDES " == *" $1 "* ]]; }
 
@@ -263,7 +269,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-ETCDCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;clients=$CLIENTS;keys=$KEYS;value=$VALUE;sides=$SIDES;etcd_version=${ETCD_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+ETCDCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;clients=$CLIENTS;keys=$KEYS;value=$VALUE;sides=$SIDES;inflights=${INFLIGHTS[*]};etcd_version=${ETCD_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 
@@ -280,7 +286,8 @@ def load(tag):
     with open(os.path.join(out, tag + ".json")) as f:
         return json.loads(f.read())
 
-points = [(op, w) for w in (256, 1) for op in ("put", "get")]
+inflights = [int(w) for w in meta["inflights"].split()]
+points = [(op, w) for w in inflights for op in ("put", "get")]
 try:
     runs = {(s, op, w, r): load("%s-%s-w%d-r%d" % (s, op, w, r))
             for s in sides for (op, w) in points
@@ -353,10 +360,12 @@ def ratio(a, b):
 both = "etcd" in sides and "zraft" in sides
 targets = []
 for op in ("put", "get"):
-    targets.append(("%s W=256 ops/s, zraft / etcd" % op, op, 256,
-                    "ops_per_s", ">=", 5.0))
-    targets.append(("%s W=1 p50, zraft / etcd" % op, op, 1, "p50", "<=",
-                    0.7))
+    if 256 in inflights:
+        targets.append(("%s W=256 ops/s, zraft / etcd" % op, op, 256,
+                        "ops_per_s", ">=", 5.0))
+    if 1 in inflights:
+        targets.append(("%s W=1 p50, zraft / etcd" % op, op, 1, "p50", "<=",
+                        0.7))
 p("")
 p("%-28s %7s %s %9s  %s" % ("ratio (of the means)", "value",
                             " ".join("%7s" % ("r%d" % r)

@@ -106,6 +106,8 @@ typedef struct {
     uint32_t submit_max;                /* submissions + queries outstanding on
                                            the handle, 1..ZRAFT_SUBMIT_MAX_MAX;
                                            default 4096 */
+    bool query_on_node;                 /* fsm.query may run on the node's
+                                           thread (see zraft_fsm_t); default off */
 } zraft_config_t;
 
 #define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
@@ -114,7 +116,13 @@ typedef struct {
 void zraft_config_defaults (zraft_config_t *config);
 
 /* The state machine. Every callback runs on the applier thread, one at
-   a time, in log order.
+   a time, in log order. With config.query_on_node, query may instead run
+   on the node's thread: a linearizable query whose read index is
+   already applied, when the applier has nothing to do, runs there at
+   once, saving a thread hand-off per read. Callbacks still never run at
+   the same time (the node waits until the applier hands back the state
+   machine, and gives it back before the next apply), so this suits any
+   state machine that keeps no per-thread state.
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored
@@ -306,6 +314,10 @@ typedef struct {
     uint64_t wal_entries;               /* entries written */
     uint64_t wal_bytes;                 /* bytes written */
     uint64_t rpcs_in;                   /* RPC requests received and handled */
+    uint64_t replies_direct;            /* replies that had nothing to wait
+                                           for on disk, sent at once */
+    uint64_t queries_on_node;           /* queries run on the node's thread
+                                           (config.query_on_node) */
     uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
     uint64_t entries_out;               /* entries carried by them */
     uint64_t bytes_out;                 /* bytes sent to peers */
@@ -325,12 +337,22 @@ int zraft_partition (zraft_t *self, uint32_t peer, bool cut_out, bool cut_in);
 
 /* Leadership transfer (thesis §3.10): the leader stops accepting
    submissions (their RESULT: ZRAFT_EBUSY), brings peer up to date and tells it to start
-   an election at once. Returns 0 when the transfer started (watch
-   zraft_status for the new leader), ZRAFT_ENOTLEADER, ZRAFT_EINVAL (not
-   a peer) or ZRAFT_EBUSY (a transfer is under way). A transfer that has
-   not completed within an election timeout is abandoned and the leader
-   carries on. */
+   an election at once. peer 0 lets the leader choose: the follower most
+   up to date (the highest index known replicated on it) among those it
+   heard from within the last election timeout, the lowest id among
+   equals, so never a follower that is down or lagging when another is
+   not (zraft_transfer_to tells which). Returns 0 when the
+   transfer started (watch zraft_status for the new leader),
+   ZRAFT_ENOTLEADER, ZRAFT_EINVAL (not a peer; peer 0: no follower heard
+   from within an election timeout) or ZRAFT_EBUSY (a transfer is under
+   way). A transfer that has not completed within an election timeout is
+   abandoned and the leader carries on. */
 int zraft_transfer (zraft_t *self, uint32_t peer);
+
+/* zraft_transfer, telling where leadership goes: on success, *target
+   is peer, or the follower the leader picked for peer 0 (the transfer
+   may be over already when this returns); 0 on error. */
+int zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target);
 
 /* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
    it was asked for (zraft_status tells when snapshot_index moves),

@@ -283,8 +283,13 @@ int zr_core_read_index (zr_core_t *self, uint64_t ctx, uint64_t now_ms);
    that entry (it was truncated meanwhile). */
 void zr_core_persisted (zr_core_t *self, zr_index_t index, zr_term_t term);
 
-/* Starts a leadership transfer to peer (Invariant 11). Returns 0,
-   ZR_ENOTLEADER, ZR_EINVAL (not a peer) or ZR_EBUSY (one under way). */
+/* Starts a leadership transfer to peer (Invariant 11); peer 0 lets the
+   leader pick the follower most up to date: the highest match index
+   among the followers heard from within the last election timeout
+   (Invariant 10's clock), the lowest id among equals. Returns 0,
+   ZR_ENOTLEADER, ZR_EINVAL (not a peer; peer 0: no follower heard from
+   recently, or none at all) or ZR_EBUSY (one under way). The target is
+   zr_core_transferring's. */
 int zr_core_transfer (zr_core_t *self, zr_id_t peer, uint64_t now_ms);
 
 /* Returns the target of the transfer under way, or 0. */

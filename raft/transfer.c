@@ -43,12 +43,41 @@ zr_transfer_handle_timeout_now (zr_core_t *self, const zr_message_t *msg,
     }
 }
 
+/* Invariant (11), the target left to the leader: the follower most up
+   to date (the highest match) among those heard from within the last
+   election timeout (10), so neither a lagging nor a silent one; the
+   lowest id among equals. Returns 0 if no follower qualifies. */
+static zr_id_t
+s_transfer_pick (const zr_core_t *self, uint64_t now_ms)
+{
+    zr_id_t best = 0;
+    zr_index_t best_match = 0;
+    for (uint32_t i = 0; i < self->config.n_servers; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (id == self->config.id
+            || now_ms >= self->heard_ms [id] + self->config.election_timeout_ms)
+            continue;
+        zr_index_t match = self->progress [id].match;
+        if (!best || match > best_match || (match == best_match && id < best)) {
+            best = id;
+            best_match = match;
+        }
+    }
+    zr_assert (!best || zr_core_is_peer (self, best));
+    return best;
+}
+
 int
 zr_core_transfer (zr_core_t *self, zr_id_t peer, uint64_t now_ms)
 {
     zr_assert (self);
     if (self->role != ZR_ROLE_LEADER)
         return ZR_ENOTLEADER;
+    if (peer == 0 && !self->transfer_to)
+        peer = s_transfer_pick (self, now_ms);
+    else
+    if (peer == 0)
+        return ZR_EBUSY;
     if (!zr_core_is_peer (self, peer))
         return ZR_EINVAL;
     if (self->transfer_to)

@@ -42,7 +42,7 @@ zsock_t *
 zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint)
 {
     zr_assert (self_id > 0 && self_id <= ZR_NODES_MAX);
-    zr_assert (kind == 'n' || kind == 'r');
+    zr_assert (kind == 'n' || kind == 'r' || kind == 'd');
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     if (!sock)
         return NULL;
@@ -81,7 +81,8 @@ zr_peer_id_parse (const void *data, size_t size, char *kind)
 {
     zr_assert (kind);
     const char *s = (const char *) data;
-    if (!s || size < 2 || size > 4 || (s [0] != 'n' && s [0] != 'r'))
+    if (!s || size < 2 || size > 4
+        || (s [0] != 'n' && s [0] != 'r' && s [0] != 'd'))
         return 0;
     *kind = s [0];
     zr_id_t id = 0;

@@ -2,12 +2,16 @@
     peer - the sockets that carry RPCs between servers
 
     Each server binds one ROUTER for everything it receives from peers, and
-    keeps two DEALERs per peer: its replicator's, identity "n<id>", which
-    carries requests (AppendEntries, RequestVote), and its persister's,
+    keeps three DEALERs per peer: its replicator's, identity "n<id>", which
+    carries requests (AppendEntries, RequestVote); its persister's,
     identity "r<id>", which carries replies (and anything else that had to
-    wait for the disk) once they are durable. So a
-    reply is sent by the thread that knows it may be sent, and arrives on
-    the thread that acts on it, without a forwarding hop on either side. Every socket that reads from the
+    wait for the disk) once they are durable; and its node's, identity
+    "d<id>", which carries what needs neither (heartbeats, and replies
+    when nothing is being written: actors/node.h, "Direct sends"). So a
+    message is sent by the thread that knows it may be sent, and arrives
+    on the thread that acts on it, without a forwarding hop on either
+    side. The three links are not ordered with each other; Raft does not
+    need them to be. Every socket that reads from the
     network has ZMQ_MAXMSGSIZE set; every send is non-blocking with a
     bounded high-water mark: a full link is unreachable, never waited on.
 
@@ -34,7 +38,8 @@
 zsock_t *zr_peer_router_new (const char *endpoint);
 
 /* Creates a DEALER with identity "<kind><self_id>" (kind 'n' for
-   requests, 'r' for replies) connected to endpoint. Returns NULL if the
+   requests, 'r' for durable replies, 'd' for the node's direct sends)
+   connected to endpoint. Returns NULL if the
    endpoint is invalid. Caller owns the result. */
 zsock_t *zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint);
 
@@ -44,7 +49,7 @@ zsock_t *zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint);
 int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
 
 /* Parses a routing identity "<kind><id>" into an id, storing the kind
-   ('n' or 'r') in *kind; returns 0 if invalid. */
+   ('n', 'r' or 'd') in *kind; returns 0 if invalid. */
 zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind);
 
 /* The filter seam. Which links of this node are cut, per peer and per

@@ -87,7 +87,7 @@ struct _zr_server_t {
     bool announce_due;                  /* leader, ANNOUNCE not accepted yet */
     bool disk_failed;                   /* a RESULT said ZRAFT_EIO */
     bool failed;                        /* the node went away under us */
-    uint32_t transfer_next;             /* round-robin TRANSFER 0 target */
+    uint32_t transfer_to;               /* the last transfer's target, 0 none */
     uint64_t batch_tokens [S_BATCH_MAX];/* writes read, not submitted yet */
     void *batch_datas [S_BATCH_MAX];    /* their commands; owned */
     size_t batch_sizes [S_BATCH_MAX];   /* their sizes */
@@ -362,20 +362,18 @@ s_request_status (zr_server_t *self, zframe_t *routing_id,
     s_send (self, routing_id, &reply);
 }
 
-/* The peer a TRANSFER 0 goes to. The library brings any target up to
-   date before it campaigns, so any peer works; taking them in turn
-   means a target that cannot win is not chosen twice in a row. */
-static uint32_t
-s_transfer_target (zr_server_t *self)
+/* Starts a leadership transfer to peer, or with peer 0 to the follower
+   the library picks: the most up to date among those it heard from
+   lately, never one down or lagging (zraft.h). Returns zraft_transfer's
+   code; on success the target is in transfer_to. */
+static int
+s_transfer (zr_server_t *self, uint32_t peer)
 {
-    uint32_t n = self->options.n_members;
-    assert (n >= 2);
-    uint32_t id = self->transfer_next;
-    do
-        id = id % n + 1;
-    while (id == self->options.id);
-    self->transfer_next = id;
-    return id;
+    uint32_t target = 0;
+    int rc = zraft_transfer_to (self->node, peer, &target);
+    if (rc == 0)
+        self->transfer_to = target;
+    return rc;
 }
 
 /* TRANSFER, SNAPSHOT, FAULT: one library call each, answered at once. */
@@ -385,13 +383,11 @@ s_request_admin (zr_server_t *self, zframe_t *routing_id,
 {
     int rc = ZRAFT_EINVAL;
     if (request->type == ZR_CLIENT_TRANSFER) {
-        uint32_t to = request->to;
-        if (to == 0 && self->options.n_members >= 2)
-            to = s_transfer_target (self);
-        rc = to ? zraft_transfer (self->node, to) : ZRAFT_EINVAL;
+        rc = s_transfer (self, request->to);
         if (rc == 0)
             zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "transfer: handing"
-                            " leadership to %s", s_member_name (self, to));
+                            " leadership to %s",
+                            s_member_name (self, self->transfer_to));
     }
     else
     if (request->type == ZR_CLIENT_SNAPSHOT)
@@ -419,6 +415,8 @@ s_request_admin (zr_server_t *self, zframe_t *routing_id,
     if (rc == ZRAFT_EINVAL)
         message = request->type == ZR_CLIENT_SNAPSHOT
                   ? "snapshots are not possible here"
+                  : request->type == ZR_CLIENT_TRANSFER && request->to == 0
+                  ? "no follower heard from within an election timeout"
                   : "not a peer of this server";
     s_send_error (self, routing_id, request->type, request->request_id, code,
                   self->leader, message);
@@ -661,7 +659,7 @@ s_on_role (zr_server_t *self, const zraft_event_t *event)
         zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "stop: leadership handed over"
                         " (to %s); draining %" PRIu32 " requests",
                         s_member_name (self, self->leader ? self->leader
-                                                         : self->transfer_next),
+                                                         : self->transfer_to),
                         zr_pending_size (self->pending));
         self->state = S_DRAINING;
         self->deadline = zclock_mono () + self->options.election_timeout_ms;
@@ -706,14 +704,19 @@ s_stop_begin (zr_server_t *self, int signal_value)
         snprintf (how, sizeof how, "the only member");
     else
     if (self->role == ZRAFT_LEADER) {
-        uint32_t to = s_transfer_target (self);
-        int rc = zraft_transfer (self->node, to);
+        int rc = s_transfer (self, 0);
         if (rc == 0 || rc == ZRAFT_EBUSY)
             self->state = S_HANDING_OVER;
-        snprintf (how, sizeof how, rc == 0 ? "handing leadership to %s"
-                  : rc == ZRAFT_EBUSY ? "a leadership transfer is under way"
-                  : "cannot hand leadership to %s: %s",
-                  s_member_name (self, to), zraft_strerror (rc));
+        if (rc == 0)
+            snprintf (how, sizeof how, "handing leadership to %s",
+                      s_member_name (self, self->transfer_to));
+        else
+        if (rc == ZRAFT_EBUSY)
+            snprintf (how, sizeof how, "a leadership transfer is under way");
+        else
+            snprintf (how, sizeof how, "cannot hand leadership over: %s",
+                      rc == ZRAFT_EINVAL ? "no follower heard from lately"
+                                         : zraft_strerror (rc));
     }
     zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "stop: SIG%s; %s; %" PRIu32
                     " requests in flight", sigabbrev_np (signal_value), how,
@@ -807,6 +810,9 @@ s_node_start (zr_server_t *self)
     config.snapshot_entries = o->snapshot_entries;
     if (o->snapshot_entries == 0)
         config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
+    /* zr_kv_query keeps no per-thread state: a read whose index is
+       applied runs on the node's thread, one hand-off less (zraft.h). */
+    config.query_on_node = true;
     zraft_fsm_t fsm = {.apply = zr_kv_apply, .query = zr_kv_query,
                        .snapshot = zr_kv_snapshot, .restore = zr_kv_restore,
                        .arg = self->kv};
@@ -830,7 +836,6 @@ zr_server_new (const zr_options_t *options)
     self->options = *options;
     self->state = S_RUNNING;
     self->role = ZRAFT_FOLLOWER;
-    self->transfer_next = options->id;
     self->malformed_logged = zclock_mono () - S_MALFORMED_LOG_MS;
     self->kv = zr_kv_new (NULL);
     assert (self->kv);

@@ -416,6 +416,83 @@ START_TEST (query_stale_answers_cut_off_linearizable_does_not)
 }
 END_TEST
 
+/* Waits until server id has applied index (its status), failing the
+   test after CLUSTER_COMMIT_WAIT_MS. */
+static void
+s_wait_applied (cluster_t *c, uint32_t id, uint64_t index)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    zraft_status_t st;
+    cluster_status (c, id, &st);
+    while (st.applied < index && zclock_mono () < deadline) {
+        cluster_idle (c, 1);
+        cluster_status (c, id, &st);
+    }
+    ck_assert_uint_ge (st.applied, index);
+}
+
+/* config.query_on_node (zraft.h): a linearizable query whose read index
+   is applied, with the applier idle, runs on the node's thread, and sees
+   what one through the applier sees: every write acknowledged before
+   it. Queries among writes still being applied go through the applier
+   (or run on the node when it caught up), and each runs after its read
+   index was applied; the checker fails if two callbacks ever overlap. */
+START_TEST (query_on_node_sees_acknowledged_writes)
+{
+    cluster_t *c = cluster_new (3);
+    cluster_set_query_on_node (c, true);
+    for (uint32_t id = 1; id <= 3; id++) {
+        cluster_stop (c, id);
+        cluster_start (c, id);
+    }
+    uint32_t leader = cluster_leader (c);
+    for (uint64_t v = 1; v <= 5; v++) {
+        uint64_t token = s_submit (c, leader, 200 + v);
+        zraft_event_t write;
+        s_result (c, leader, token, &write);
+        ck_assert_int_eq (write.status, 0);
+        s_wait_applied (c, leader, write.index);        /* the applier is idle */
+        zraft_status_t before;
+        cluster_status (c, leader, &before);
+        zraft_event_t read = s_query (c, leader, 0, 0);
+        ck_assert_int_eq (read.status, 0);
+        ck_assert_uint_ge (read.index, write.index);
+        uint64_t value = 0, applied = 0;
+        s_answer (&read, &value, &applied);
+        ck_assert_uint_ge (applied, write.index);
+        ck_assert_uint_eq (value, 200 + v);
+        zraft_status_t after;
+        cluster_status (c, leader, &after);
+        ck_assert_uint_eq (after.queries_on_node, before.queries_on_node + 1);
+        zraft_event_release (&write);
+        zraft_event_release (&read);
+    }
+    /* Writes and reads interleaved, none awaited before the next. */
+    uint64_t writes [32], reads [32];
+    for (int i = 0; i < 32; i++) {
+        writes [i] = s_submit (c, leader, 300 + (uint64_t) i);
+        reads [i] = cluster_token (c);
+        uint64_t asked = 0;
+        ck_assert_int_eq (zraft_query (cluster_node (c, leader), reads [i], &asked,
+                                       sizeof asked, 0), 0);
+    }
+    for (int i = 0; i < 32; i++) {
+        zraft_event_t write, read;
+        s_result (c, leader, writes [i], &write);
+        s_result (c, leader, reads [i], &read);
+        ck_assert_int_eq (write.status, 0);
+        ck_assert_int_eq (read.status, 0);
+        uint64_t value = 0, applied = 0;
+        s_answer (&read, &value, &applied);
+        ck_assert_uint_ge (applied, read.index);
+        zraft_event_release (&write);
+        zraft_event_release (&read);
+    }
+    cluster_check (c);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------- shutdown */
 
 /* zraft_destroy with submissions and queries outstanding and results
@@ -463,6 +540,7 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, query_linearizable_sees_acknowledged_writes);
     tcase_add_test (tc, query_stale_answers_cut_off_linearizable_does_not);
+    tcase_add_test (tc, query_on_node_sees_acknowledged_writes);
     suite_add_tcase (s, tc);
     tc = tcase_create ("lifecycle");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);

@@ -108,6 +108,81 @@ START_TEST (slow_disk_busy_proposals_not_heartbeats)
 }
 END_TEST
 
+static zraft_status_t
+s_status (cluster_t *c, uint32_t id)
+{
+    zraft_status_t st;
+    cluster_status (c, id, &st);
+    return st;
+}
+
+/* Waits until server id has handled n more requests from peers than
+   rpcs_in (within CLUSTER_LEADER_WAIT_MS); returns whether it did. */
+static bool
+s_wait_rpcs (cluster_t *c, uint32_t id, uint64_t rpcs_in, uint64_t n)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    while (s_status (c, id).rpcs_in < rpcs_in + n)
+        if (zclock_mono () >= deadline)
+            return false;
+        else
+            cluster_idle (c, CLUSTER_HEARTBEAT_MS / 10);
+    return true;
+}
+
+/* raft/core.h Invariant 7 with the node's direct replies (actors/node.h,
+   "Direct sends"): an idle follower answers heartbeats itself, at once;
+   once it has a write with its disk, every reply waits behind that
+   write, so a reply never acknowledges what is not durable. Here the
+   leader's only reachable follower has its sync stalled under an entry:
+   it answers no heartbeat directly any more, and a linearizable read,
+   whose round needs its answer, is not confirmed until the disk moves. */
+START_TEST (slow_disk_follower_replies_wait_for_the_write)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint32_t slow = leader % 3 + 1, cut = slow % 3 + 1;
+    /* Idle: heartbeats are answered directly. */
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    while (s_status (c, slow).replies_direct == 0 && zclock_mono () < deadline)
+        cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+    ck_assert_uint_gt (s_status (c, slow).replies_direct, 0);
+    cluster_disconnect (c, cut);
+    unsigned stalled = atomic_load (&s_stalled);
+    s_stall (cluster_dir (c, slow));
+    uint64_t write = 0;
+    ck_assert_int_eq (cluster_submit (c, leader, 2, &write), 0);
+    uint64_t index = s_status (c, leader).last_index;
+    deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
+    while ((atomic_load (&s_stalled) == stalled
+            || s_status (c, slow).last_index < index) && zclock_mono () < deadline)
+        cluster_idle (c, 1);
+    ck_assert_uint_gt (atomic_load (&s_stalled), stalled);
+    ck_assert_uint_ge (s_status (c, slow).last_index, index);
+    /* The write is with the stalled disk: nothing is answered directly,
+       not the read round's heartbeat nor the next one. */
+    zraft_status_t before = s_status (c, slow);
+    uint64_t read = cluster_token (c), asked = 0;
+    ck_assert_int_eq (zraft_query (cluster_node (c, leader), read, &asked,
+                                   sizeof asked, 0), 0);
+    ck_assert (s_wait_rpcs (c, slow, before.rpcs_in, 2));
+    ck_assert_uint_eq (s_status (c, slow).replies_direct, before.replies_direct);
+    zraft_event_t event;
+    if (cluster_result (c, leader, read, 0, &event)) {
+        /* Only a leader that stepped down (check-quorum) answers now. */
+        ck_assert_int_eq (event.status, ZRAFT_ENOTLEADER);
+        zraft_event_release (&event);
+    }
+    ck_assert_uint_lt (s_status (c, leader).commit, index);
+    s_stall (NULL);
+    cluster_connect (c, cut);
+    cluster_one (c, 3, 3, true);
+    ck_assert_uint_eq (cluster_wait_committed (c, index, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    cluster_destroy (&c);
+}
+END_TEST
+
 #define S_BATCHES 16                    /* submit_many calls */
 #define S_BATCH 1024                    /* commands in each */
 
@@ -228,6 +303,7 @@ main (void)
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, slow_disk_busy_proposals_not_heartbeats);
+    tcase_add_test (tc, slow_disk_follower_replies_wait_for_the_write);
     tcase_add_test (tc, slow_applier_runs_wait_in_node);
     suite_add_tcase (s, tc);
     return check_run (s);

@@ -151,6 +151,38 @@ START_TEST (transfer_hands_over_leadership)
 }
 END_TEST
 
+/* Thesis §3.10, target left to the leader (zraft_transfer peer 0): with
+   both followers as up to date (nothing written since one was cut off),
+   the lower id would win a tie, but a follower not heard from within an
+   election timeout is never picked: the live one is, and leads. With
+   no follower reachable there is no target at all. */
+START_TEST (transfer_zero_picks_a_live_follower)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint32_t a = leader % 3 + 1, b = a % 3 + 1;
+    uint32_t silent = a < b ? a : b, live = a < b ? b : a;
+    cluster_disconnect (c, silent);
+    cluster_idle (c, 2 * CLUSTER_ELECTION_MS);  /* silent past a timeout */
+    ck_assert_int_eq (s_status (c, leader).role, ZRAFT_LEADER);
+    uint32_t target = 0;
+    ck_assert_int_eq (zraft_transfer_to (cluster_node (c, leader), 0, &target), 0);
+    ck_assert_uint_eq (target, live);
+    ck_assert (s_wait_role (c, live, ZRAFT_LEADER, true));
+    /* The new leader alone with the silent one cut: no target. */
+    cluster_disconnect (c, leader);
+    cluster_idle (c, CLUSTER_ELECTION_MS);      /* no follower heard since */
+    int rc = zraft_transfer_to (cluster_node (c, live), 0, &target);
+    ck_assert (rc == ZRAFT_EINVAL || rc == ZRAFT_ENOTLEADER);  /* check-quorum */
+    ck_assert_uint_eq (target, 0);
+    cluster_connect (c, leader);
+    cluster_connect (c, silent);
+    cluster_one (c, 2, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Thesis §3.10: a transfer to an unreachable server times out within an
    election timeout and the old leader carries on. */
 START_TEST (transfer_to_unreachable_times_out)
@@ -185,6 +217,7 @@ START_TEST (pause_stale_leader_never_commits)
     cluster_t *c = cluster_new (3);
     uint32_t old = cluster_leader (c);
     cluster_one (c, 1, 3, false);
+    uint64_t old_term = s_status (c, old).term;
     ck_assert_int_eq (zraft_pause (cluster_node (c, old), 5 * CLUSTER_ELECTION_MS), 0);
     /* The others elect a new leader while the old one sleeps. */
     int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
@@ -199,11 +232,14 @@ START_TEST (pause_stale_leader_never_commits)
     ck_assert_uint_ne (fresh, 0);
     uint64_t committed = cluster_one (c, 2, 2, true);
     /* Blocks until the old leader's thread wakes, then it may still
-       believe it leads: whatever it accepts now must never commit. */
-    uint64_t stale = 0;
-    int rc = cluster_propose (c, old, 666, &stale);
+       believe it leads: whatever it accepts in its old term must never
+       commit. (On a slow machine the pause may be over by now and the
+       old leader elected again, in a later term: what it accepts then
+       commits, rightly.) */
+    uint64_t stale = 0, term = 0;
+    int rc = cluster_propose_shared (c, old, 666, &stale, &term);
     cluster_one (c, 3, 3, true);
-    if (rc == 0) {
+    if (rc == 0 && term == old_term) {
         uint64_t value = 0;
         cluster_n_committed (c, stale, &value);
         ck_assert_uint_ne (value, 666);
@@ -324,6 +360,7 @@ main (void)
     tcase_add_test (tc, bridge_partition_cluster_commits);
     tcase_add_test (tc, transfer_hands_over_leadership);
     tcase_add_test (tc, transfer_to_unreachable_times_out);
+    tcase_add_test (tc, transfer_zero_picks_a_live_follower);
     tcase_add_test (tc, pause_stale_leader_never_commits);
     tcase_add_test (tc, full_disk_stops_acks_loses_nothing);
     tcase_add_test (tc, full_disk_leader_steps_down);

@@ -23,7 +23,8 @@ const char fuzz_target [] = "peer_id";
 static zr_id_t
 s_expected (const uint8_t *data, size_t size)
 {
-    if (size < 2 || size > S_ID_BYTES_MAX || (data [0] != 'n' && data [0] != 'r'))
+    if (size < 2 || size > S_ID_BYTES_MAX
+        || (data [0] != 'n' && data [0] != 'r' && data [0] != 'd'))
         return 0;
     uint32_t id = 0;
     for (size_t i = 1; i < size; i++) {

@@ -33,6 +33,8 @@ typedef struct {
                                            incarnation (fsm.query) */
     zlist_t *inbox;                     /* zraft_event_t *: received from the
                                            handle, not yet taken by a test */
+    uint32_t in_callback;               /* callbacks running now: at most 1
+                                           (under the cluster's mutex) */
 } cluster_node_t;
 
 struct _cluster_t {
@@ -56,6 +58,8 @@ struct _cluster_t {
     uint64_t tokens;                    /* the last token given (all servers) */
     uint32_t submit_max;                /* config.submit_max of servers started
                                            from now on; 0: the default */
+    bool query_on_node;                 /* config.query_on_node of servers
+                                           started from now on */
 };
 
 static bool s_payload_ok (const void *data, size_t size);
@@ -84,8 +88,8 @@ s_skip (cluster_t *self, cluster_node_t *node, uint64_t from, uint64_t index)
 /* fsm.apply: the checker, and apply's result: the command's value and
    its index (CLUSTER_RESULT_BYTES). */
 static void
-s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size,
-         void **result, size_t *result_size)
+s_apply_checked (void *arg, uint64_t index, uint64_t term, const void *data,
+                 size_t size, void **result, size_t *result_size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
@@ -146,8 +150,8 @@ s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size
 /* fsm.query: this server's last applied index and command value
    (CLUSTER_RESULT_BYTES); refuses a query of CLUSTER_QUERY_REFUSED. */
 static int
-s_query (void *arg, const void *data, size_t size, void **result,
-         size_t *result_size)
+s_query_checked (void *arg, const void *data, size_t size, void **result,
+                 size_t *result_size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
@@ -206,7 +210,7 @@ s_pad_block (uint64_t index, uint64_t b, uint8_t block [CLUSTER_PAD_BLOCK])
    read under the mutex, like every access to it: the test thread resets
    it at the next start, after this applier ended. */
 static int
-s_snapshot (void *arg, uint64_t index, void **data, size_t *size)
+s_snapshot_checked (void *arg, uint64_t index, void **data, size_t *size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
@@ -295,7 +299,7 @@ s_restore_one (cluster_t *self, cluster_node_t *node, uint64_t k, uint64_t value
    applied index to its index. zraft's rule on top of the lab's: within
    an incarnation a restore never goes backwards. */
 static int
-s_restore (void *arg, uint64_t index, const void *data, size_t size)
+s_restore_checked (void *arg, uint64_t index, const void *data, size_t size)
 {
     cluster_node_t *node = (cluster_node_t *) arg;
     cluster_t *self = node->cluster;
@@ -326,6 +330,72 @@ s_restore (void *arg, uint64_t index, const void *data, size_t size)
     pthread_cond_broadcast (&self->changed);
     pthread_mutex_unlock (&self->mutex);
     return ok ? 0 : -1;
+}
+
+/* The callbacks as zraft calls them: the checked ones above, each
+   inside a check that no other callback of the server runs meanwhile
+   (zraft.h: one at a time, whichever thread runs it). The count is
+   under the mutex, which TSan sees (it cannot see an actor's end
+   through czmq before the test frees the cluster). */
+static void
+s_callback_enter (cluster_node_t *node)
+{
+    cluster_t *self = node->cluster;
+    pthread_mutex_lock (&self->mutex);
+    if (node->in_callback++ > 0 && !self->violation [0])
+        snprintf (self->violation, sizeof self->violation,
+                  "n%u ran two callbacks at once", node->id);
+    pthread_mutex_unlock (&self->mutex);
+}
+
+static void
+s_callback_leave (cluster_node_t *node)
+{
+    cluster_t *self = node->cluster;
+    pthread_mutex_lock (&self->mutex);
+    node->in_callback--;
+    pthread_mutex_unlock (&self->mutex);
+}
+
+static void
+s_apply (void *arg, uint64_t index, uint64_t term, const void *data, size_t size,
+         void **result, size_t *result_size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    s_callback_enter (node);
+    s_apply_checked (arg, index, term, data, size, result, result_size);
+    s_callback_leave (node);
+}
+
+static int
+s_query (void *arg, const void *data, size_t size, void **result,
+         size_t *result_size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    s_callback_enter (node);
+    int rc = s_query_checked (arg, data, size, result, result_size);
+    s_callback_leave (node);
+    return rc;
+}
+
+static int
+s_snapshot (void *arg, uint64_t index, void **data, size_t *size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    s_callback_enter (node);
+    int rc = s_snapshot_checked (arg, index, data, size);
+    s_callback_leave (node);
+    return rc;
+}
+
+static int
+s_restore (void *arg, uint64_t index, const void *data, size_t size)
+{
+    cluster_node_t *node = (cluster_node_t *) arg;
+    s_callback_enter (node);
+    int rc = s_restore_checked (arg, index, data, size);
+    s_callback_leave (node);
+    return rc;
 }
 
 /* Picks free loopback ports BELOW the kernel's ephemeral range (32768
@@ -478,6 +548,7 @@ cluster_start (cluster_t *self, uint32_t id)
     config.segment_bytes = CLUSTER_SEGMENT_BYTES;
     if (self->submit_max)
         config.submit_max = self->submit_max;
+    config.query_on_node = self->query_on_node;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
         /* Snapshots by count only, as the lab's every 10 applies. */
@@ -528,6 +599,12 @@ void
 cluster_set_submit_max (cluster_t *self, uint32_t submit_max)
 {
     self->submit_max = submit_max;
+}
+
+void
+cluster_set_query_on_node (cluster_t *self, bool on)
+{
+    self->query_on_node = on;
 }
 
 void

@@ -6,8 +6,9 @@
        retried command applied once, a stale read on a follower.
     2. A follower answers NOT_LEADER naming the leader and its client
        endpoint (learnt through the log: the leader's ANNOUNCE).
-    3. SIGTERM on the leader: it hands leadership over and exits 0; the
-       others go on with the data; writes in flight are each answered
+    3. SIGTERM on the leader: it hands leadership over (to a live
+       follower, never a dead one) and exits 0; the others go on with
+       the data; writes in flight are each answered
        once, and those acknowledged survive; a second signal exits 1 at
        once.
     4. kill -9 and SIGSTOP of the leader: another is elected; the old one,
@@ -228,6 +229,38 @@ START_TEST (node_sigterm_leader_hands_over)
     S_ASSERT (s_holds (&reply, "1"), "x lost after the handover");
     reply = s_ask (next, s_write (ZR_CLIENT_PUT, 2, "y", "2"));
     S_ASSERT (reply.code == ZR_CLIENT_OK, "PUT on n%u", next);
+}
+END_TEST
+
+START_TEST (node_sigterm_leader_skips_a_dead_follower)
+{
+    /* SIGTERM on the leader with a follower killed: the library picks
+       the live, up-to-date one (zraft_transfer peer 0), so leadership
+       moves at once instead of after a transfer to the dead one times
+       out; with the dead one back, nothing acknowledged is lost. */
+    uint32_t leader = s_cluster (3);
+    uint32_t dead = leader % 3 + 1, live = dead % 3 + 1;
+    procs_kill (s_procs, dead);
+    zr_client_reply_t reply = s_ask (leader, s_write (ZR_CLIENT_PUT, 1, "d", "1"));
+    S_ASSERT (reply.code == ZR_CLIENT_OK, "PUT");
+    procs_signal (s_procs, leader, SIGTERM);
+    int status = procs_wait_exit (s_procs, leader, PROCS_EXIT_MS);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+              "n%u: exit status %d", leader, status);
+    char *log = procs_log (s_procs, leader);
+    char wanted [64];
+    snprintf (wanted, sizeof wanted, "handing leadership to n%u", live);
+    bool picked = strstr (log, wanted) != NULL;
+    bool handed = strstr (log, "leadership handed over") != NULL;
+    free (log);
+    S_ASSERT (picked, "n%u did not hand over to n%u", leader, live);
+    S_ASSERT (handed, "n%u did not log the handover", leader);
+    /* One of three runs now: the dead one back makes a majority. */
+    procs_start (s_procs, dead);
+    uint32_t next = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    S_ASSERT (next == live || next == dead, "no new leader (got n%u)", next);
+    reply = s_ask (next, procs_req (ZR_CLIENT_GET, "d", NULL));
+    S_ASSERT (s_holds (&reply, "1"), "d lost after the handover");
 }
 END_TEST
 
@@ -583,6 +616,7 @@ s_suite (void)
     tcase_add_test (tc, node_put_get_del_cas);
     tcase_add_test (tc, node_not_leader_redirect);
     tcase_add_test (tc, node_sigterm_leader_hands_over);
+    tcase_add_test (tc, node_sigterm_leader_skips_a_dead_follower);
     tcase_add_test (tc, node_kill9_and_sigstop_leader);
     tcase_add_test (tc, node_sigterm_answers_in_flight);
     tcase_add_test (tc, node_second_signal_exits_at_once);

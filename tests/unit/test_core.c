@@ -2132,6 +2132,60 @@ START_TEST (core_transfer_sends_timeout_now_when_caught_up)
 }
 END_TEST
 
+/* Thesis §3.10, target left to the leader (peer 0): the follower most up
+   to date, the lowest id among equals; TIMEOUT_NOW goes to it at once
+   when it holds the whole log. */
+START_TEST (core_transfer_zero_picks_most_up_to_date)
+{
+    zr_core_config_t config = s_config (1, 5);
+    uint64_t now = 0;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    s_propose (core, S_PAYLOAD);
+    zr_index_t last = s_propose (core, S_PAYLOAD);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_ok (2, 1, 1, last - 1), now);
+    S_STEP_OK (core, s_append_ok (4, 1, 1, last), now);
+    S_STEP_OK (core, s_append_ok (3, 1, 1, last), now);
+    s_drain (core, now);
+    ck_assert_int_eq (zr_core_transfer (core, 0, now), 0);
+    ck_assert_uint_eq (zr_core_transferring (core), 3);
+    ck_assert_int_eq (zr_core_transfer (core, 0, now), ZR_EBUSY);
+    zr_ready_t rd;
+    s_ready (core, now, &rd);
+    zr_message_t *tn = s_only_to (rd.msgs, rd.n_msgs, 3);
+    ck_assert_int_eq (tn->type, ZR_MSG_TIMEOUT_NOW);
+    zr_ready_release (&rd);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Thesis §3.10 with Invariant 10's clock: peer 0 never picks a follower
+   not heard from within an election timeout, however up to date it
+   was; with none heard from, there is no target (ZR_EINVAL). */
+START_TEST (core_transfer_zero_skips_a_silent_follower)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now = 0;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    zr_index_t index = s_propose (core, S_PAYLOAD);
+    s_drain (core, now);
+    S_STEP_OK (core, s_append_ok (3, 1, 1, index), now);
+    now += S_ET;                        /* 3 falls silent; 2 answers */
+    S_STEP_OK (core, s_append_ok (2, 1, 1, 1), now);
+    s_drain (core, now);
+    ck_assert_int_eq (zr_core_transfer (core, 0, now), 0);
+    ck_assert_uint_eq (zr_core_transferring (core), 2);
+    now += S_ET;                        /* the transfer times out; all silent */
+    zr_core_tick (core, now);
+    s_drain (core, now);
+    ck_assert_int_eq (zr_core_role (core), ZR_ROLE_LEADER);     /* no check-quorum */
+    ck_assert_uint_eq (zr_core_transferring (core), 0);
+    ck_assert_int_eq (zr_core_transfer (core, 0, now), ZR_EINVAL);
+    ck_assert_uint_eq (zr_core_transferring (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 /* Thesis §3.10: a transfer that does not complete within an election
    timeout is abandoned and the leader accepts proposals again. */
 START_TEST (core_transfer_times_out)
@@ -3783,6 +3837,8 @@ s_suite (void)
     tcase_add_test (tc, core_tick_check_quorum_steps_down);
     tcase_add_test (tc, core_transfer_sends_timeout_now_when_caught_up);
     tcase_add_test (tc, core_transfer_times_out);
+    tcase_add_test (tc, core_transfer_zero_picks_most_up_to_date);
+    tcase_add_test (tc, core_transfer_zero_skips_a_silent_follower);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("snapshot_send");

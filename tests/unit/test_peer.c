@@ -1,5 +1,6 @@
 /*  =========================================================================
-    test_peer - the peer sockets (transport/peer.h): binding a ROUTER
+    test_peer - the peer sockets (transport/peer.h): binding a ROUTER,
+    the links' identities
     =========================================================================
 */
 #include <check.h>
@@ -68,6 +69,54 @@ START_TEST (peer_router_refuses_a_bad_endpoint)
 }
 END_TEST
 
+/* Routing identities name the sending server and its link: the
+   replicator's requests ('n'), the persister's replies ('r'), the
+   node's direct sends ('d'); anything else is refused. */
+START_TEST (peer_id_parse_knows_the_three_links)
+{
+    char kind = 0;
+    ck_assert_uint_eq (zr_peer_id_parse ("n3", 2, &kind), 3);
+    ck_assert_int_eq (kind, 'n');
+    ck_assert_uint_eq (zr_peer_id_parse ("r9", 2, &kind), 9);
+    ck_assert_int_eq (kind, 'r');
+    ck_assert_uint_eq (zr_peer_id_parse ("d1", 2, &kind), 1);
+    ck_assert_int_eq (kind, 'd');
+    ck_assert_uint_eq (zr_peer_id_parse ("x1", 2, &kind), 0);
+    ck_assert_uint_eq (zr_peer_id_parse ("d", 1, &kind), 0);
+    ck_assert_uint_eq (zr_peer_id_parse ("d0", 2, &kind), 0);
+    ck_assert_uint_eq (zr_peer_id_parse ("d1a", 3, &kind), 0);
+    ck_assert_uint_eq (zr_peer_id_parse ("n10", 3, &kind), 0);    /* > ZR_NODES_MAX */
+}
+END_TEST
+
+/* A DEALER of each kind carries its identity to the ROUTER it reaches. */
+START_TEST (peer_dealer_identity_names_kind_and_id)
+{
+    char endpoint [256];
+    zsock_t *router = s_router_on_free_port (endpoint, sizeof endpoint);
+    const char kinds [] = {'n', 'r', 'd'};
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        zsock_t *dealer = zr_peer_dealer_new (kinds [i], 7, endpoint);
+        ck_assert_ptr_nonnull (dealer);
+        uint8_t byte = (uint8_t) i;
+        int rc;
+        do                              /* IMMEDIATE: until connected */
+            rc = zr_peer_send (dealer, 0, &byte, 1);
+        while (rc != 0 && (zclock_sleep (5), true));
+        zmsg_t *msg = zmsg_recv (router);
+        ck_assert_ptr_nonnull (msg);
+        zframe_t *identity = zmsg_first (msg);
+        char kind = 0;
+        ck_assert_uint_eq (zr_peer_id_parse (zframe_data (identity),
+                                             zframe_size (identity), &kind), 7);
+        ck_assert_int_eq (kind, kinds [i]);
+        zmsg_destroy (&msg);
+        zsock_destroy (&dealer);
+    }
+    zsock_destroy (&router);
+}
+END_TEST
+
 static void
 s_setup (void)
 {
@@ -85,6 +134,8 @@ main (void)
     tcase_add_test (tc, peer_router_binds_once_the_port_is_released);
     tcase_add_test (tc, peer_router_gives_up_on_a_port_kept_busy);
     tcase_add_test (tc, peer_router_refuses_a_bad_endpoint);
+    tcase_add_test (tc, peer_id_parse_knows_the_three_links);
+    tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
