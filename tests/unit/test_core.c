@@ -2617,6 +2617,27 @@ START_TEST (core_step_snapshot_out_of_order_refused)
 }
 END_TEST
 
+/* Figure 13 (chunks in order): a copy of a chunk the follower took (a
+   resend that crossed the original) is acknowledged with the offset it
+   holds, so the leader goes on from there instead of resending its
+   window, and written nowhere. */
+START_TEST (core_step_snapshot_repeated_acknowledged)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 100), 50);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 100, 100), 51);
+    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 100), 52);
+    zr_ready_t ready;
+    s_ready (core, 52, &ready);
+    ck_assert_uint_eq (ready.n_chunks, 2);
+    ck_assert_uint_eq (ready.n_msgs_synced, 3);
+    s_check_snapshot_reply (ready.msgs_synced [2], 10, 200, true, false);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 /* Figure 13 (steps 5-8) and Invariant 13: the last chunk of a snapshot
    whose last entry the log does not hold installs it: the log is
    emptied and restarts after 10, storage restarts its log there
@@ -3868,6 +3889,7 @@ s_suite (void)
     tc = tcase_create ("snapshot_install");
     tcase_add_test (tc, core_step_snapshot_chunks_in_order_to_ready);
     tcase_add_test (tc, core_step_snapshot_out_of_order_refused);
+    tcase_add_test (tc, core_step_snapshot_repeated_acknowledged);
     tcase_add_test (tc, core_step_snapshot_last_chunk_resets_log);
     tcase_add_test (tc, core_step_snapshot_last_chunk_keeps_matching_log);
     tcase_add_test (tc, core_step_snapshot_keeps_unstable_log_restarts_storage);
