@@ -17,6 +17,7 @@
 #include "../raft/raft.h"
 #include "logger.h"
 #include "msgpack_walk.h"
+#include "msgpack_tree.h"
 #include "codec.h"
 #include "client.h"
 #include "peer.h"
