@@ -20,6 +20,7 @@
 #include "msgpack_tree.h"
 #include "codec.h"
 #include "client.h"
+#include "bus.h"
 #include "peer.h"
 #include "filter.h"
 
