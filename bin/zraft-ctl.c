@@ -93,7 +93,7 @@ typedef struct {
     int timeout_ms;                     /* --timeout, default 5000 */
     bool timeout_given;                 /* sub: stop at --timeout */
     bool has_from;                      /* sub --from given */
-    zr_bus_from_t from_mode;            /* sub --from: default next */
+    zr_busmsg_from_t from_mode;            /* sub --from: default next */
     uint64_t from;                      /* ... an index */
     const char *subject;                /* sub --subject PREFIX, or NULL */
     const char *cursor;                 /* sub --cursor NAME, or NULL */
@@ -293,13 +293,13 @@ s_parse_bus_endpoints (ctl_args_t *args, const char *list, const char *from)
 static void
 s_parse_from (ctl_args_t *args, const char *text)
 {
-    static const char *modes [] = {[ZR_BUS_FROM_FIRST] = "first",
-                                   [ZR_BUS_FROM_LAST] = "last",
-                                   [ZR_BUS_FROM_NEXT] = "next"};
+    static const char *modes [] = {[ZR_BUSMSG_FROM_FIRST] = "first",
+                                   [ZR_BUSMSG_FROM_LAST] = "last",
+                                   [ZR_BUSMSG_FROM_NEXT] = "next"};
     args->has_from = true;
-    for (int m = ZR_BUS_FROM_FIRST; m <= ZR_BUS_FROM_MAX; m++)
+    for (int m = ZR_BUSMSG_FROM_FIRST; m <= ZR_BUSMSG_FROM_MAX; m++)
         if (streq (text, modes [m])) {
-            args->from_mode = (zr_bus_from_t) m;
+            args->from_mode = (zr_busmsg_from_t) m;
             return;
         }
     long long index;
@@ -308,7 +308,7 @@ s_parse_from (ctl_args_t *args, const char *text)
                              "or next", text);
         return;
     }
-    args->from_mode = ZR_BUS_FROM_INDEX;
+    args->from_mode = ZR_BUSMSG_FROM_INDEX;
     args->from = (uint64_t) index;
 }
 
@@ -368,14 +368,14 @@ s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
     }
     else if (S_IS ("--subject") || S_IS ("--cursor")) {
         const char *v = s_option_value (args, argc, argv, i, eq);
-        size_t max = S_IS ("--subject") ? ZR_BUS_SUBJECT_MAX : ZR_BUS_NAME_MAX;
+        size_t max = S_IS ("--subject") ? ZR_BUSMSG_SUBJECT_MAX : ZR_BUSMSG_NAME_MAX;
         if (v && strlen (v) > max)
             s_usage_error (args, "%.*s: at most %zu bytes", (int) len, arg, max);
         else if (v && S_IS ("--subject"))
             args->subject = v;
         else if (v && !*v)
             s_usage_error (args, "--cursor: a name of 1..%u bytes",
-                           ZR_BUS_NAME_MAX);
+                           ZR_BUSMSG_NAME_MAX);
         else if (v)
             args->cursor = v;
     }
@@ -456,10 +456,10 @@ s_check_verb_args (ctl_args_t *args)
     }
     if (args->verb == S_PUB && args->n_args >= 1) {
         size_t subject = strlen (args->args [0]);
-        if (subject == 0 || subject > ZR_BUS_SUBJECT_MAX)
-            s_usage_error (args, "subject: 1..%u bytes", ZR_BUS_SUBJECT_MAX);
-        if (args->n_args == 2 && strlen (args->args [1]) > ZR_BUS_PAYLOAD_MAX)
-            s_usage_error (args, "data: at most %u bytes", ZR_BUS_PAYLOAD_MAX);
+        if (subject == 0 || subject > ZR_BUSMSG_SUBJECT_MAX)
+            s_usage_error (args, "subject: 1..%u bytes", ZR_BUSMSG_SUBJECT_MAX);
+        if (args->n_args == 2 && strlen (args->args [1]) > ZR_BUSMSG_PAYLOAD_MAX)
+            s_usage_error (args, "data: at most %u bytes", ZR_BUSMSG_PAYLOAD_MAX);
     }
 }
 
@@ -508,7 +508,7 @@ s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints
 {
     memset (args, 0, sizeof *args);
     args->timeout_ms = 5000;
-    args->from_mode = ZR_BUS_FROM_NEXT;
+    args->from_mode = ZR_BUSMSG_FROM_NEXT;
     bool have_verb = false, options_done = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
@@ -1405,7 +1405,7 @@ s_bus_result (ctl_t *ctl, zr_busclient_event_t *event)
 
 /* An ACK: {"index":..,"term":..,"duplicate":..}, or "index term". */
 static void
-s_print_ack (ctl_t *ctl, const zr_bus_msg_t *ack)
+s_print_ack (ctl_t *ctl, const zr_busmsg_t *ack)
 {
     if (ctl->args->json)
         fprintf (ctl->out, "{\"index\":%" PRIu64 ",\"term\":%" PRIu64
@@ -1453,7 +1453,7 @@ s_input_ready (FILE *in)
 typedef struct {
     bool done;
     zr_kvclient_outcome_t outcome;
-    zr_bus_msg_t ack;                   /* DONE: index, term, duplicate */
+    zr_busmsg_t ack;                   /* DONE: index, term, duplicate */
     char error [ZR_BUSCLIENT_ERROR_MAX];
 } s_line_t;
 
@@ -1491,10 +1491,10 @@ s_lines_send (ctl_t *ctl, char **line, size_t *capacity, uint64_t *sent,
             return false;
         if (n > 0 && (*line) [n - 1] == '\n')
             (*line) [--n] = 0;
-        if ((size_t) n > ZR_BUS_PAYLOAD_MAX) {
+        if ((size_t) n > ZR_BUSMSG_PAYLOAD_MAX) {
             *code = s_worse (*code, s_fail (ctl, S_EXIT_FAILED, "line %" PRIu64
                                             ": over %u bytes; stopped reading",
-                                            *sent + 1, ZR_BUS_PAYLOAD_MAX));
+                                            *sent + 1, ZR_BUSMSG_PAYLOAD_MAX));
             return false;
         }
         int rc = zr_busclient_publish (ctl->bus, ctl->args->args [0], *line,
@@ -1549,7 +1549,7 @@ s_verb_pub (ctl_t *ctl)
 
 /* One delivery: "index term subject data", or a JSON object. */
 static void
-s_print_delivery (ctl_t *ctl, const zr_bus_msg_t *msg)
+s_print_delivery (ctl_t *ctl, const zr_busmsg_t *msg)
 {
     FILE *out = ctl->out;
     if (ctl->args->json) {
@@ -1710,13 +1710,13 @@ s_verb_cursors (ctl_t *ctl)
         zr_busclient_event_release (&event);
         return code;
     }
-    zr_bus_cursors_iter_t iter;
-    zr_bus_cursor_t cursor;
-    zr_bus_cursors_iter (&event.msg, &iter);
+    zr_busmsg_cursors_iter_t iter;
+    zr_busmsg_cursor_t cursor;
+    zr_busmsg_cursors_iter (&event.msg, &iter);
     bool first = true;
     if (ctl->args->json)
         fputs ("{\"cursors\":{", ctl->out);
-    while (zr_bus_cursors_next (&iter, &cursor)) {
+    while (zr_busmsg_cursors_next (&iter, &cursor)) {
         if (ctl->args->json) {
             fputs (first ? "" : ",", ctl->out);
             s_json_bytes (ctl->out, cursor.name.data, cursor.name.size);

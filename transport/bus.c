@@ -4,7 +4,7 @@
     Decoding runs as the client codec's does (client.c, with the shared
     steps of msgpack_tree.h): the frame size, the version element and
     the structural walk judge the raw bytes, msgpack-c builds a tree of at
-    most ZR_BUS_OBJECTS_MAX objects, the schema reads it field by field
+    most ZR_BUSMSG_OBJECTS_MAX objects, the schema reads it field by field
     (s_msg_read), then the rules judge the whole (s_msg_check). The
     decoded message points into the caller's frame.
 
@@ -12,8 +12,8 @@
     than the tree: the message keeps the map's bytes (it is the frame's
     last element, so they run to the frame's end), and s_cursors_check
     reads them once with a small reader (s_raw_t) that allocates nothing:
-    names and order checked, entries counted. zr_bus_cursors_next walks
-    the same bytes later, so a reply of 2,048 cursors needs no array.
+    names and order checked, entries counted. zr_busmsg_cursors_next walks
+    the same bytes later, so a reply of 3,840 cursors needs no array.
 
     The encoders check the same rules (so a frame we encode always
     decodes to what was encoded) and copy a CURSORS_REPLY's map as given.
@@ -21,12 +21,12 @@
 */
 #include "transport.h"
 
-_Static_assert (ZR_BUS_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
+_Static_assert (ZR_BUSMSG_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
                 "the walker takes the bus codec's depth");
-_Static_assert (ZR_BUS_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
+_Static_assert (ZR_BUSMSG_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
 /* A full map: per entry a str8 header and name, a uint64 (9 bytes). */
-_Static_assert (ZR_BUS_CURSORS_MAX * (2 + ZR_BUS_NAME_MAX + 9) + 64
-                <= ZR_BUS_FRAME_MAX, "a full CURSORS_REPLY fits a frame");
+_Static_assert (ZR_BUSMSG_CURSORS_MAX * (2 + ZR_BUSMSG_NAME_MAX + 9) + 64
+                <= ZR_BUSMSG_FRAME_MAX, "a full CURSORS_REPLY fits a frame");
 
 #define S_HEAD 3                        /* version, type, id */
 
@@ -34,7 +34,7 @@ _Static_assert (ZR_BUS_CURSORS_MAX * (2 + ZR_BUS_NAME_MAX + 9) + 64
 static const uint32_t s_fields [] = { 0, 7, 6, 4, 5, 8, 7, 4, 7, 4, 3, 5, 3,
                                       4, 3 };
 _Static_assert (sizeof s_fields / sizeof s_fields [0]
-                == ZR_BUS_MSG_TYPE_MAX + 1, "one count per type");
+                == ZR_BUSMSG_TYPE_MAX + 1, "one count per type");
 
 static const char *s_type_names [] = {
     "?", "PUBLISH", "ACK", "NOT_LEADER", "ERROR", "SUBSCRIBE", "OK",
@@ -45,9 +45,9 @@ static const char *s_code_names [] = {
     "?", "BUSY", "INVALID", "UNAVAILABLE", "UNKNOWN", "STALE", "MALFORMED"
 };
 _Static_assert (sizeof s_type_names / sizeof s_type_names [0]
-                == ZR_BUS_MSG_TYPE_MAX + 1, "one name per type");
+                == ZR_BUSMSG_TYPE_MAX + 1, "one name per type");
 _Static_assert (sizeof s_code_names / sizeof s_code_names [0]
-                == ZR_BUS_CODE_MAX + 1, "one name per code");
+                == ZR_BUSMSG_CODE_MAX + 1, "one name per code");
 
 //  --------------------------------------------------------------------------
 //  The raw reader of a cursors map (and of a frame's head)
@@ -165,7 +165,7 @@ s_name_order (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
 }
 
 /* Checks size bytes at data: exactly one map of at most
-   ZR_BUS_CURSORS_MAX entries {name: index}, names str 1..ZR_BUS_NAME_MAX
+   ZR_BUSMSG_CURSORS_MAX entries {name: index}, names str 1..ZR_BUSMSG_NAME_MAX
    without NUL and strictly increasing; sets *n. Returns 0, ZR_ETOOBIG
    (too many entries, a name too long) or ZR_EMALFORMED. */
 static int
@@ -175,7 +175,7 @@ s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
     uint64_t count;
     if (!data || !s_raw_map (&raw, &count))
         return ZR_EMALFORMED;
-    if (count > ZR_BUS_CURSORS_MAX)
+    if (count > ZR_BUSMSG_CURSORS_MAX)
         return ZR_ETOOBIG;
     const uint8_t *previous = NULL;
     size_t previous_size = 0;
@@ -185,7 +185,7 @@ s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
         uint64_t index;
         if (!s_raw_str (&raw, &name, &name_size))
             return ZR_EMALFORMED;
-        if (name_size > ZR_BUS_NAME_MAX)
+        if (name_size > ZR_BUSMSG_NAME_MAX)
             return ZR_ETOOBIG;
         if (name_size == 0 || memchr (name, 0, name_size)
         ||  (previous && s_name_order (previous, previous_size, name,
@@ -206,86 +206,87 @@ s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
 
 /* A subject or name: str of 1..max bytes. */
 static int
-s_name_check (zr_bus_bytes_t name, size_t max)
+s_name_check (zr_busmsg_bytes_t name, size_t max)
 {
     int rc = zr_mp_str_check (name.data, name.size, max);
     return rc == 0 && name.size == 0 ? ZR_EMALFORMED : rc;
 }
 
 static int
-s_str_check (zr_bus_bytes_t str, size_t max)
+s_str_check (zr_busmsg_bytes_t str, size_t max)
 {
     return zr_mp_str_check (str.data, str.size, max);
 }
 
 static int
-s_subscribe_check (const zr_bus_msg_t *msg)
+s_subscribe_check (const zr_busmsg_t *msg)
 {
-    int rc = s_str_check (msg->prefix, ZR_BUS_SUBJECT_MAX);
+    int rc = s_str_check (msg->prefix, ZR_BUSMSG_SUBJECT_MAX);
     if (rc == 0)
-        rc = s_str_check (msg->name, ZR_BUS_NAME_MAX);
-    if (rc == 0 && (msg->from_mode > ZR_BUS_FROM_MAX
-                    || (msg->from_mode == ZR_BUS_FROM_INDEX) != (msg->from > 0)
-                    || msg->credit > ZR_BUS_CREDIT_MAX))
+        rc = s_str_check (msg->name, ZR_BUSMSG_NAME_MAX);
+    if (rc == 0 && (msg->from_mode > ZR_BUSMSG_FROM_MAX
+                    || (msg->from_mode == ZR_BUSMSG_FROM_INDEX)
+                       != (msg->from > 0)
+                    || msg->credit > ZR_BUSMSG_CREDIT_MAX))
         rc = ZR_EMALFORMED;
     return rc;
 }
 
 /* PUBLISH and DELIVER: subject and payload. */
 static int
-s_publication_check (const zr_bus_msg_t *msg)
+s_publication_check (const zr_busmsg_t *msg)
 {
-    int rc = s_name_check (msg->subject, ZR_BUS_SUBJECT_MAX);
+    int rc = s_name_check (msg->subject, ZR_BUSMSG_SUBJECT_MAX);
     if (rc == 0)
         rc = zr_mp_bytes_check (msg->payload.data, msg->payload.size,
-                                ZR_BUS_PAYLOAD_MAX);
+                                ZR_BUSMSG_PAYLOAD_MAX);
     return rc;
 }
 
 static bool
-s_ok_valid (const zr_bus_msg_t *msg)
+s_ok_valid (const zr_busmsg_t *msg)
 {
     return msg->first >= 1 && msg->first - 1 <= msg->last
            && msg->heartbeat_ms >= 1
-           && msg->heartbeat_ms <= ZR_BUS_HEARTBEAT_MS_MAX
+           && msg->heartbeat_ms <= ZR_BUSMSG_HEARTBEAT_MS_MAX
            && msg->timeout_ms > msg->heartbeat_ms
-           && msg->timeout_ms <= ZR_BUS_TIMEOUT_MS_MAX;
+           && msg->timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX;
 }
 
 /* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for a message of a known type. */
 static int
-s_fields_check (const zr_bus_msg_t *msg)
+s_fields_check (const zr_busmsg_t *msg)
 {
     int rc = 0;
     uint32_t n = 0;
     switch (msg->type) {
-    case ZR_BUS_MSG_PUBLISH:
+    case ZR_BUSMSG_PUBLISH:
         rc = s_publication_check (msg);
         return rc ? rc : msg->producer == 0 && msg->seq ? ZR_EMALFORMED : 0;
-    case ZR_BUS_MSG_DELIVER:
+    case ZR_BUSMSG_DELIVER:
         rc = s_publication_check (msg);
         return rc ? rc : msg->index && msg->term ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_ACK:
+    case ZR_BUSMSG_ACK:
         return msg->index && msg->term ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_NOT_LEADER:
-        return s_str_check (msg->endpoint, ZR_BUS_ENDPOINT_MAX);
-    case ZR_BUS_MSG_ERROR:
-        rc = s_str_check (msg->text, ZR_BUS_TEXT_MAX);
-        return rc ? rc : msg->code >= 1 && msg->code <= ZR_BUS_CODE_MAX
+    case ZR_BUSMSG_NOT_LEADER:
+        return s_str_check (msg->endpoint, ZR_BUSMSG_ENDPOINT_MAX);
+    case ZR_BUSMSG_ERROR:
+        rc = s_str_check (msg->text, ZR_BUSMSG_TEXT_MAX);
+        return rc ? rc : msg->code >= 1 && msg->code <= ZR_BUSMSG_CODE_MAX
                          ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_SUBSCRIBE:
+    case ZR_BUSMSG_SUBSCRIBE:
         return s_subscribe_check (msg);
-    case ZR_BUS_MSG_OK:
+    case ZR_BUSMSG_OK:
         return s_ok_valid (msg) ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_OUT_OF_RANGE:
+    case ZR_BUSMSG_OUT_OF_RANGE:
         return msg->first >= 1 ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_CREDIT:
-        return msg->credit >= 1 && msg->credit <= ZR_BUS_CREDIT_MAX
+    case ZR_BUSMSG_CREDIT:
+        return msg->credit >= 1 && msg->credit <= ZR_BUSMSG_CREDIT_MAX
                ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_COMMIT_CURSOR:
-        rc = s_name_check (msg->name, ZR_BUS_NAME_MAX);
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        rc = s_name_check (msg->name, ZR_BUSMSG_NAME_MAX);
         return rc ? rc : msg->index >= 1 ? 0 : ZR_EMALFORMED;
-    case ZR_BUS_MSG_CURSORS_REPLY:
+    case ZR_BUSMSG_CURSORS_REPLY:
         rc = s_cursors_check (msg->cursors.data, msg->cursors.size, &n);
         return rc ? rc : n == msg->n_cursors ? 0 : ZR_EMALFORMED;
     default:
@@ -295,13 +296,13 @@ s_fields_check (const zr_bus_msg_t *msg)
 
 /* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for any message. */
 static int
-s_msg_check (const zr_bus_msg_t *msg)
+s_msg_check (const zr_busmsg_t *msg)
 {
-    if (msg->type < 1 || msg->type > ZR_BUS_MSG_TYPE_MAX)
+    if (msg->type < 1 || msg->type > ZR_BUSMSG_TYPE_MAX)
         return ZR_EMALFORMED;
-    bool id_zero_ok = msg->type == ZR_BUS_MSG_HEARTBEAT
-                      || (msg->type == ZR_BUS_MSG_ERROR
-                          && msg->code == ZR_BUS_CODE_MALFORMED);
+    bool id_zero_ok = msg->type == ZR_BUSMSG_HEARTBEAT
+                      || (msg->type == ZR_BUSMSG_ERROR
+                          && msg->code == ZR_BUSMSG_CODE_MALFORMED);
     if (msg->id == 0 && !id_zero_ok)
         return ZR_EMALFORMED;
     return s_fields_check (msg);
@@ -310,37 +311,37 @@ s_msg_check (const zr_bus_msg_t *msg)
 //  --------------------------------------------------------------------------
 //  Schema: msgpack-c's object tree into a message
 
-static zr_bus_bytes_t
+static zr_busmsg_bytes_t
 s_read_str (zr_mp_reader_t *reader, size_t max)
 {
-    zr_bus_bytes_t bytes;
+    zr_busmsg_bytes_t bytes;
     bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_STR, max,
                                    &bytes.data);
     return bytes;
 }
 
-static zr_bus_bytes_t
+static zr_busmsg_bytes_t
 s_read_bin (zr_mp_reader_t *reader, size_t max)
 {
-    zr_bus_bytes_t bytes;
+    zr_busmsg_bytes_t bytes;
     bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_BIN, max,
                                    &bytes.data);
     return bytes;
 }
 
 /* Reads a CURSORS_REPLY's map: a MAP object of at most
-   ZR_BUS_CURSORS_MAX entries in the tree, its bytes from the frame (the
+   ZR_BUSMSG_CURSORS_MAX entries in the tree, its bytes from the frame (the
    last element: from after the head to the end). */
 static void
 s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
-                zr_bus_msg_t *msg)
+                zr_busmsg_t *msg)
 {
     const msgpack_object *map = zr_mp_next (reader);
     if (!map || map->type != MSGPACK_OBJECT_MAP) {
         zr_mp_fail (reader, ZR_EMALFORMED);
         return;
     }
-    if (map->via.map.size > ZR_BUS_CURSORS_MAX) {
+    if (map->via.map.size > ZR_BUSMSG_CURSORS_MAX) {
         zr_mp_fail (reader, ZR_ETOOBIG);
         return;
     }
@@ -353,7 +354,7 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
         zr_mp_fail (reader, ZR_EMALFORMED);     /* unreachable */
         return;
     }
-    msg->cursors = (zr_bus_bytes_t) { data + raw.pos, size - raw.pos };
+    msg->cursors = (zr_busmsg_bytes_t) { data + raw.pos, size - raw.pos };
     int rc = s_cursors_check (msg->cursors.data, msg->cursors.size,
                               &msg->n_cursors);
     zr_mp_fail (reader, rc);
@@ -362,60 +363,60 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
 /* Reads the fields after the head of a message of a known type. */
 static void
 s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
-            zr_bus_msg_t *msg)
+            zr_busmsg_t *msg)
 {
     switch (msg->type) {
-    case ZR_BUS_MSG_PUBLISH:
-        msg->subject = s_read_str (r, ZR_BUS_SUBJECT_MAX);
-        msg->payload = s_read_bin (r, ZR_BUS_PAYLOAD_MAX);
+    case ZR_BUSMSG_PUBLISH:
+        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
+        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
         msg->producer = zr_mp_read_uint (r);
         msg->seq = zr_mp_read_uint (r);
         break;
-    case ZR_BUS_MSG_ACK:
+    case ZR_BUSMSG_ACK:
         msg->index = zr_mp_read_uint (r);
         msg->term = zr_mp_read_uint (r);
         msg->duplicate = zr_mp_read_bool (r);
         break;
-    case ZR_BUS_MSG_NOT_LEADER:
-        msg->endpoint = s_read_str (r, ZR_BUS_ENDPOINT_MAX);
+    case ZR_BUSMSG_NOT_LEADER:
+        msg->endpoint = s_read_str (r, ZR_BUSMSG_ENDPOINT_MAX);
         break;
-    case ZR_BUS_MSG_ERROR:
+    case ZR_BUSMSG_ERROR:
         msg->code = zr_mp_read_u32 (r);
-        msg->text = s_read_str (r, ZR_BUS_TEXT_MAX);
+        msg->text = s_read_str (r, ZR_BUSMSG_TEXT_MAX);
         break;
-    case ZR_BUS_MSG_SUBSCRIBE:
+    case ZR_BUSMSG_SUBSCRIBE:
         msg->from_mode = zr_mp_read_u32 (r);
         msg->from = zr_mp_read_uint (r);
-        msg->prefix = s_read_str (r, ZR_BUS_SUBJECT_MAX);
+        msg->prefix = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
         msg->credit = zr_mp_read_u32 (r);
-        msg->name = s_read_str (r, ZR_BUS_NAME_MAX);
+        msg->name = s_read_str (r, ZR_BUSMSG_NAME_MAX);
         break;
-    case ZR_BUS_MSG_OK:
+    case ZR_BUSMSG_OK:
         msg->first = zr_mp_read_uint (r);
         msg->last = zr_mp_read_uint (r);
         msg->heartbeat_ms = zr_mp_read_u32 (r);
         msg->timeout_ms = zr_mp_read_u32 (r);
         break;
-    case ZR_BUS_MSG_OUT_OF_RANGE:
+    case ZR_BUSMSG_OUT_OF_RANGE:
         msg->first = zr_mp_read_uint (r);
         break;
-    case ZR_BUS_MSG_DELIVER:
+    case ZR_BUSMSG_DELIVER:
         msg->index = zr_mp_read_uint (r);
         msg->term = zr_mp_read_uint (r);
-        msg->subject = s_read_str (r, ZR_BUS_SUBJECT_MAX);
-        msg->payload = s_read_bin (r, ZR_BUS_PAYLOAD_MAX);
+        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
+        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
         break;
-    case ZR_BUS_MSG_CREDIT:
+    case ZR_BUSMSG_CREDIT:
         msg->credit = zr_mp_read_u32 (r);
         break;
-    case ZR_BUS_MSG_COMMIT_CURSOR:
-        msg->name = s_read_str (r, ZR_BUS_NAME_MAX);
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        msg->name = s_read_str (r, ZR_BUSMSG_NAME_MAX);
         msg->index = zr_mp_read_uint (r);
         break;
-    case ZR_BUS_MSG_CURSORS_REPLY:
+    case ZR_BUSMSG_CURSORS_REPLY:
         s_cursors_read (r, data, size, msg);
         break;
-    case ZR_BUS_MSG_HEARTBEAT:
+    case ZR_BUSMSG_HEARTBEAT:
         msg->index = zr_mp_read_uint (r);
         break;
     default:
@@ -426,7 +427,7 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
 /* Reads a message from the tree (precedence step 4, then 5). */
 static int
 s_msg_decode (const msgpack_object *root, const uint8_t *data, size_t size,
-              zr_bus_msg_t *msg)
+              zr_busmsg_t *msg)
 {
     if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
         return ZR_EMALFORMED;
@@ -435,29 +436,29 @@ s_msg_decode (const msgpack_object *root, const uint8_t *data, size_t size,
     uint64_t version = zr_mp_read_uint (&reader);
     if (reader.rc)
         return reader.rc;
-    if (version != ZR_BUS_VERSION)
+    if (version != ZR_BUSMSG_VERSION)
         return ZR_EVERSION;
     uint64_t type = zr_mp_read_uint (&reader);
-    if (reader.rc || type < 1 || type > ZR_BUS_MSG_TYPE_MAX
+    if (reader.rc || type < 1 || type > ZR_BUSMSG_TYPE_MAX
     ||  root->via.array.size != s_fields [type])
         return ZR_EMALFORMED;
-    msg->type = (zr_bus_msg_type_t) type;
-    if (msg->type != ZR_BUS_MSG_HEARTBEAT)
+    msg->type = (zr_busmsg_type_t) type;
+    if (msg->type != ZR_BUSMSG_HEARTBEAT)
         msg->id = zr_mp_read_uint (&reader);
     s_msg_read (&reader, data, size, msg);
     return reader.rc ? reader.rc : s_msg_check (msg);
 }
 
 int
-zr_bus_msg_decode (const uint8_t *data, size_t size, zr_bus_msg_t *msg)
+zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg)
 {
     zr_assert (msg);
     zr_assert (data || size == 0);
     memset (msg, 0, sizeof *msg);
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
-    int rc = zr_mp_unpack (data, size, ZR_BUS_VERSION, ZR_BUS_FRAME_MAX,
-                           ZR_BUS_DEPTH_MAX, ZR_BUS_OBJECTS_MAX, &result);
+    int rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
+                           ZR_BUSMSG_DEPTH_MAX, ZR_BUSMSG_OBJECTS_MAX, &result);
     if (rc == 0)
         rc = s_msg_decode (&result.data, data, size, msg);
     msgpack_unpacked_destroy (&result);
@@ -466,9 +467,9 @@ zr_bus_msg_decode (const uint8_t *data, size_t size, zr_bus_msg_t *msg)
         uint64_t head [S_HEAD];
         memset (msg, 0, sizeof *msg);
         if (zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD) {
-            bool known = head [1] >= 1 && head [1] <= ZR_BUS_MSG_TYPE_MAX;
-            msg->type = (zr_bus_msg_type_t) (known ? head [1] : 0);
-            msg->id = msg->type == ZR_BUS_MSG_HEARTBEAT ? 0 : head [2];
+            bool known = head [1] >= 1 && head [1] <= ZR_BUSMSG_TYPE_MAX;
+            msg->type = (zr_busmsg_type_t) (known ? head [1] : 0);
+            msg->id = msg->type == ZR_BUSMSG_HEARTBEAT ? 0 : head [2];
         }
     }
     return rc;
@@ -478,60 +479,61 @@ zr_bus_msg_decode (const uint8_t *data, size_t size, zr_bus_msg_t *msg)
 //  Encoder
 
 static int
-s_pack_str (msgpack_packer *pk, zr_bus_bytes_t str)
+s_pack_str (msgpack_packer *pk, zr_busmsg_bytes_t str)
 {
     return zr_mp_pack_str (pk, str.data, str.size);
 }
 
 static int
-s_pack_bin (msgpack_packer *pk, zr_bus_bytes_t bytes)
+s_pack_bin (msgpack_packer *pk, zr_busmsg_bytes_t bytes)
 {
     return zr_mp_pack_bin (pk, bytes.data, bytes.size);
 }
 
 /* Packs the fields after the head (returns 0 or -1 if the output is full). */
 static int
-s_fields_pack (msgpack_packer *pk, const zr_bus_msg_t *msg)
+s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
 {
     switch (msg->type) {
-    case ZR_BUS_MSG_PUBLISH:
+    case ZR_BUSMSG_PUBLISH:
         return s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload)
                | msgpack_pack_uint64 (pk, msg->producer)
                | msgpack_pack_uint64 (pk, msg->seq);
-    case ZR_BUS_MSG_ACK:
+    case ZR_BUSMSG_ACK:
         return msgpack_pack_uint64 (pk, msg->index)
                | msgpack_pack_uint64 (pk, msg->term)
                | zr_mp_pack_bool (pk, msg->duplicate);
-    case ZR_BUS_MSG_NOT_LEADER:
+    case ZR_BUSMSG_NOT_LEADER:
         return s_pack_str (pk, msg->endpoint);
-    case ZR_BUS_MSG_ERROR:
+    case ZR_BUSMSG_ERROR:
         return msgpack_pack_uint64 (pk, msg->code) | s_pack_str (pk, msg->text);
-    case ZR_BUS_MSG_SUBSCRIBE:
+    case ZR_BUSMSG_SUBSCRIBE:
         return msgpack_pack_uint64 (pk, msg->from_mode)
                | msgpack_pack_uint64 (pk, msg->from)
                | s_pack_str (pk, msg->prefix)
                | msgpack_pack_uint64 (pk, msg->credit)
                | s_pack_str (pk, msg->name);
-    case ZR_BUS_MSG_OK:
+    case ZR_BUSMSG_OK:
         return msgpack_pack_uint64 (pk, msg->first)
                | msgpack_pack_uint64 (pk, msg->last)
                | msgpack_pack_uint64 (pk, msg->heartbeat_ms)
                | msgpack_pack_uint64 (pk, msg->timeout_ms);
-    case ZR_BUS_MSG_OUT_OF_RANGE:
+    case ZR_BUSMSG_OUT_OF_RANGE:
         return msgpack_pack_uint64 (pk, msg->first);
-    case ZR_BUS_MSG_DELIVER:
+    case ZR_BUSMSG_DELIVER:
         return msgpack_pack_uint64 (pk, msg->index)
                | msgpack_pack_uint64 (pk, msg->term)
                | s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload);
-    case ZR_BUS_MSG_CREDIT:
+    case ZR_BUSMSG_CREDIT:
         return msgpack_pack_uint64 (pk, msg->credit);
-    case ZR_BUS_MSG_COMMIT_CURSOR:
-        return s_pack_str (pk, msg->name) | msgpack_pack_uint64 (pk, msg->index);
-    case ZR_BUS_MSG_CURSORS_REPLY:
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        return s_pack_str (pk, msg->name)
+               | msgpack_pack_uint64 (pk, msg->index);
+    case ZR_BUSMSG_CURSORS_REPLY:
         /* The checked map, as it is. */
         return pk->callback (pk->data, (const char *) msg->cursors.data,
                              msg->cursors.size);
-    case ZR_BUS_MSG_HEARTBEAT:
+    case ZR_BUSMSG_HEARTBEAT:
         return msgpack_pack_uint64 (pk, msg->index);
     default:
         return 0;                       /* UNSUBSCRIBE, CURSORS */
@@ -542,23 +544,23 @@ s_fields_pack (msgpack_packer *pk, const zr_bus_msg_t *msg)
 static int
 s_msg_pack (msgpack_packer *pk, const void *arg)
 {
-    const zr_bus_msg_t *msg = (const zr_bus_msg_t *) arg;
+    const zr_busmsg_t *msg = (const zr_busmsg_t *) arg;
     int rc = msgpack_pack_array (pk, s_fields [msg->type]);
-    rc |= msgpack_pack_uint64 (pk, ZR_BUS_VERSION);
+    rc |= msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
     rc |= msgpack_pack_uint64 (pk, msg->type);
-    if (msg->type != ZR_BUS_MSG_HEARTBEAT)
+    if (msg->type != ZR_BUSMSG_HEARTBEAT)
         rc |= msgpack_pack_uint64 (pk, msg->id);
     return rc | s_fields_pack (pk, msg);
 }
 
 int
-zr_bus_msg_encode (const zr_bus_msg_t *msg, uint8_t **data, size_t *size)
+zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size)
 {
     zr_assert (msg);
     zr_assert (data && size);
     if (s_msg_check (msg) != 0)
         return ZR_EINVAL;
-    return zr_mp_encode (s_msg_pack, msg, ZR_BUS_FRAME_MAX, data, size);
+    return zr_mp_encode (s_msg_pack, msg, ZR_BUSMSG_FRAME_MAX, data, size);
 }
 
 //  --------------------------------------------------------------------------
@@ -567,15 +569,15 @@ zr_bus_msg_encode (const zr_bus_msg_t *msg, uint8_t **data, size_t *size)
 static int
 s_cursor_compare (const void *a, const void *b)
 {
-    const zr_bus_cursor_t *x = (const zr_bus_cursor_t *) a;
-    const zr_bus_cursor_t *y = (const zr_bus_cursor_t *) b;
+    const zr_busmsg_cursor_t *x = (const zr_busmsg_cursor_t *) a;
+    const zr_busmsg_cursor_t *y = (const zr_busmsg_cursor_t *) b;
     return s_name_order (x->name.data, x->name.size, y->name.data,
                          y->name.size);
 }
 
 /* Cursors for the packer. */
 typedef struct {
-    const zr_bus_cursor_t *cursors;     /* sorted, checked */
+    const zr_busmsg_cursor_t *cursors;     /* sorted, checked */
     size_t n;
 } s_cursor_list_t;
 
@@ -592,15 +594,15 @@ s_cursors_pack (msgpack_packer *pk, const void *arg)
 }
 
 int
-zr_bus_cursors_encode (zr_bus_cursor_t *cursors, size_t n, uint8_t **data,
+zr_busmsg_cursors_encode (zr_busmsg_cursor_t *cursors, size_t n, uint8_t **data,
                        size_t *size)
 {
     zr_assert (cursors || n == 0);
     zr_assert (data && size);
-    if (n > ZR_BUS_CURSORS_MAX)
+    if (n > ZR_BUSMSG_CURSORS_MAX)
         return ZR_EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (s_name_check (cursors [i].name, ZR_BUS_NAME_MAX) != 0)
+        if (s_name_check (cursors [i].name, ZR_BUSMSG_NAME_MAX) != 0)
             return ZR_EINVAL;
     if (n > 1)
         qsort (cursors, n, sizeof *cursors, s_cursor_compare);
@@ -608,19 +610,20 @@ zr_bus_cursors_encode (zr_bus_cursor_t *cursors, size_t n, uint8_t **data,
         if (s_cursor_compare (&cursors [i - 1], &cursors [i]) == 0)
             return ZR_EINVAL;
     s_cursor_list_t list = { cursors, n };
-    return zr_mp_encode (s_cursors_pack, &list, ZR_BUS_FRAME_MAX, data, size);
+    return zr_mp_encode (s_cursors_pack, &list, ZR_BUSMSG_FRAME_MAX, data,
+                         size);
 }
 
 void
-zr_bus_cursors_iter (const zr_bus_msg_t *msg, zr_bus_cursors_iter_t *iter)
+zr_busmsg_cursors_iter (const zr_busmsg_t *msg, zr_busmsg_cursors_iter_t *iter)
 {
     zr_assert (msg && iter);
-    zr_assert (msg->type == ZR_BUS_MSG_CURSORS_REPLY);
+    zr_assert (msg->type == ZR_BUSMSG_CURSORS_REPLY);
     memset (iter, 0, sizeof *iter);
     s_raw_t raw = { msg->cursors.data, msg->cursors.size, 0 };
     uint64_t count;
     if (msg->cursors.data && s_raw_map (&raw, &count)
-    &&  count <= ZR_BUS_CURSORS_MAX) {
+    &&  count <= ZR_BUSMSG_CURSORS_MAX) {
         iter->data = msg->cursors.data;
         iter->size = msg->cursors.size;
         iter->pos = raw.pos;
@@ -629,7 +632,8 @@ zr_bus_cursors_iter (const zr_bus_msg_t *msg, zr_bus_cursors_iter_t *iter)
 }
 
 bool
-zr_bus_cursors_next (zr_bus_cursors_iter_t *iter, zr_bus_cursor_t *cursor)
+zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
+                        zr_busmsg_cursor_t *cursor)
 {
     zr_assert (iter && cursor);
     if (iter->left == 0)
@@ -651,30 +655,30 @@ zr_bus_cursors_next (zr_bus_cursors_iter_t *iter, zr_bus_cursor_t *cursor)
 //  Directions and names
 
 bool
-zr_bus_msg_from_client (int type)
+zr_busmsg_from_client (int type)
 {
-    return type == ZR_BUS_MSG_PUBLISH || type == ZR_BUS_MSG_SUBSCRIBE
-           || type == ZR_BUS_MSG_CREDIT || type == ZR_BUS_MSG_UNSUBSCRIBE
-           || type == ZR_BUS_MSG_COMMIT_CURSOR || type == ZR_BUS_MSG_CURSORS
-           || type == ZR_BUS_MSG_HEARTBEAT;
+    return type == ZR_BUSMSG_PUBLISH || type == ZR_BUSMSG_SUBSCRIBE
+           || type == ZR_BUSMSG_CREDIT || type == ZR_BUSMSG_UNSUBSCRIBE
+           || type == ZR_BUSMSG_COMMIT_CURSOR || type == ZR_BUSMSG_CURSORS
+           || type == ZR_BUSMSG_HEARTBEAT;
 }
 
 bool
-zr_bus_msg_from_server (int type)
+zr_busmsg_from_server (int type)
 {
-    return (type >= 1 && type <= ZR_BUS_MSG_TYPE_MAX
-            && !zr_bus_msg_from_client (type))
-           || type == ZR_BUS_MSG_HEARTBEAT;
+    return (type >= 1 && type <= ZR_BUSMSG_TYPE_MAX
+            && !zr_busmsg_from_client (type))
+           || type == ZR_BUSMSG_HEARTBEAT;
 }
 
 const char *
-zr_bus_msg_type_name (int type)
+zr_busmsg_type_name (int type)
 {
-    return type >= 1 && type <= ZR_BUS_MSG_TYPE_MAX ? s_type_names [type] : "?";
+    return type >= 1 && type <= ZR_BUSMSG_TYPE_MAX ? s_type_names [type] : "?";
 }
 
 const char *
-zr_bus_code_name (int code)
+zr_busmsg_code_name (int code)
 {
-    return code >= 1 && code <= ZR_BUS_CODE_MAX ? s_code_names [code] : "?";
+    return code >= 1 && code <= ZR_BUSMSG_CODE_MAX ? s_code_names [code] : "?";
 }

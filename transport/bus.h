@@ -63,30 +63,31 @@
     MALFORMED.
 
     Rules (checked by the decoder, refused by the encoder): id >= 1 (an
-    ERROR's may be 0, with MALFORMED); subject 1..ZR_BUS_SUBJECT_MAX,
-    name 1..ZR_BUS_NAME_MAX (SUBSCRIBE's cursor: 0..), prefix
-    0..ZR_BUS_SUBJECT_MAX, endpoint 0..ZR_BUS_ENDPOINT_MAX, text
-    0..ZR_BUS_TEXT_MAX bytes; payload at most ZR_BUS_PAYLOAD_MAX; producer
+    ERROR's may be 0, with MALFORMED); subject 1..ZR_BUSMSG_SUBJECT_MAX,
+    name 1..ZR_BUSMSG_NAME_MAX (SUBSCRIBE's cursor: 0..), prefix
+    0..ZR_BUSMSG_SUBJECT_MAX, endpoint 0..ZR_BUSMSG_ENDPOINT_MAX, text
+    0..ZR_BUSMSG_TEXT_MAX bytes; payload at most ZR_BUSMSG_PAYLOAD_MAX; producer
     0 (no deduplication) comes with seq 0; ACK and DELIVER carry index and
-    term >= 1, COMMIT_CURSOR index >= 1; code 1..ZR_BUS_CODE_MAX;
-    from_mode 0..3 (zr_bus_from_t), from >= 1 with mode INDEX and 0
-    otherwise; credit 0..ZR_BUS_CREDIT_MAX on SUBSCRIBE, 1.. on CREDIT;
-    OK: first >= 1, first <= last + 1, heartbeat_ms 1..ZR_BUS_HEARTBEAT_MS_MAX,
-    heartbeat_ms < timeout_ms <= ZR_BUS_TIMEOUT_MS_MAX; OUT_OF_RANGE first
-    >= 1; CURSORS_REPLY at most ZR_BUS_CURSORS_MAX entries, names as
+    term >= 1, COMMIT_CURSOR index >= 1; code 1..ZR_BUSMSG_CODE_MAX;
+    from_mode 0..3 (zr_busmsg_from_t), from >= 1 with mode INDEX and 0
+    otherwise; credit 0..ZR_BUSMSG_CREDIT_MAX on SUBSCRIBE, 1.. on CREDIT;
+    OK: first >= 1, first <= last + 1, heartbeat_ms
+    1..ZR_BUSMSG_HEARTBEAT_MS_MAX,
+    heartbeat_ms < timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX; OUT_OF_RANGE first
+    >= 1; CURSORS_REPLY at most ZR_BUSMSG_CURSORS_MAX entries, names as
     above, strictly increasing (bytewise, a shorter prefix first: so
     distinct), any index. Unsigned integers may come in any msgpack
     integer format holding a value >= 0; encoders write the smallest
     (the cursors map is copied as given).
 
     Decoder precedence (first match wins), as client.h: frame size ->
-    ZR_ETOOBIG; version element != ZR_BUS_VERSION -> ZR_EVERSION; the
+    ZR_ETOOBIG; version element != ZR_BUSMSG_VERSION -> ZR_EVERSION; the
     structural walk (msgpack_walk.h: truncation, counts, depth, trailing
     bytes) -> ZR_ETRUNCATED / ZR_ECOUNT / ZR_EMALFORMED / ZR_ETRAILING;
     schema and limits, field by field -> ZR_EMALFORMED or ZR_ETOOBIG (a
-    field over its limit, a map of more than ZR_BUS_CURSORS_MAX); the
-    rules -> ZR_EMALFORMED. Containers nest at most ZR_BUS_DEPTH_MAX deep
-    (frame, cursors map) and claim at most ZR_BUS_OBJECTS_MAX objects.
+    field over its limit, a map of more than ZR_BUSMSG_CURSORS_MAX); the
+    rules -> ZR_EMALFORMED. Containers nest at most ZR_BUSMSG_DEPTH_MAX deep
+    (frame, cursors map) and claim at most ZR_BUSMSG_OBJECTS_MAX objects.
     =========================================================================
 */
 #ifndef ZR_TRANSPORT_BUS_H_INCLUDED
@@ -96,102 +97,104 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZR_BUS_VERSION 1
-#define ZR_BUS_SUBJECT_MAX 255u         /* ZRAFT_SUBJECT_MAX */
-#define ZR_BUS_NAME_MAX 255u            /* ZRAFT_CURSOR_NAME_MAX */
-#define ZR_BUS_ENDPOINT_MAX 255u        /* ZR_CLIENT_ENDPOINT_MAX */
-#define ZR_BUS_TEXT_MAX 1024u
-#define ZR_BUS_PAYLOAD_MAX (1u << 20)   /* ZRAFT_ENTRY_BYTES_MAX */
-#define ZR_BUS_CREDIT_MAX 65536u        /* ZRAFT_CREDIT_MAX */
-#define ZR_BUS_CURSORS_MAX 2048u        /* entries in a CURSORS_REPLY */
-#define ZR_BUS_HEARTBEAT_MS_MAX 60000u
-#define ZR_BUS_TIMEOUT_MS_MAX 600000u
+#define ZR_BUSMSG_VERSION 1
+#define ZR_BUSMSG_SUBJECT_MAX 255u         /* ZRAFT_SUBJECT_MAX */
+#define ZR_BUSMSG_NAME_MAX 255u            /* ZRAFT_CURSOR_NAME_MAX */
+#define ZR_BUSMSG_ENDPOINT_MAX 255u        /* ZR_CLIENT_ENDPOINT_MAX */
+#define ZR_BUSMSG_TEXT_MAX 1024u
+#define ZR_BUSMSG_PAYLOAD_MAX (1u << 20)   /* ZRAFT_ENTRY_BYTES_MAX */
+#define ZR_BUSMSG_CREDIT_MAX 65536u        /* ZRAFT_CREDIT_MAX */
+#define ZR_BUSMSG_CURSORS_MAX 3840u     /* entries in a CURSORS_REPLY:
+                                           ZRAFT_CURSORS_MAX */
+#define ZR_BUSMSG_HEARTBEAT_MS_MAX 60000u
+#define ZR_BUSMSG_TIMEOUT_MS_MAX 600000u
 /* Containers nested in one frame: frame, cursors map. */
-#define ZR_BUS_DEPTH_MAX 2
+#define ZR_BUSMSG_DEPTH_MAX 2
 /* Objects claimed by the containers of one frame: a full cursors map
    (two per entry) and the frame's own fields. */
-#define ZR_BUS_OBJECTS_MAX (2u * ZR_BUS_CURSORS_MAX + 16u)
+#define ZR_BUSMSG_OBJECTS_MAX (2u * ZR_BUSMSG_CURSORS_MAX + 16u)
 /* The largest frame either side sends: a PUBLISH or DELIVER with a full
    subject and payload (a full CURSORS_REPLY is about half of it). */
-#define ZR_BUS_FRAME_MAX (ZR_BUS_PAYLOAD_MAX + 4096u)
+#define ZR_BUSMSG_FRAME_MAX (ZR_BUSMSG_PAYLOAD_MAX + 4096u)
 
 typedef enum {
-    ZR_BUS_MSG_PUBLISH = 1,
-    ZR_BUS_MSG_ACK = 2,
-    ZR_BUS_MSG_NOT_LEADER = 3,
-    ZR_BUS_MSG_ERROR = 4,
-    ZR_BUS_MSG_SUBSCRIBE = 5,
-    ZR_BUS_MSG_OK = 6,
-    ZR_BUS_MSG_OUT_OF_RANGE = 7,
-    ZR_BUS_MSG_DELIVER = 8,
-    ZR_BUS_MSG_CREDIT = 9,
-    ZR_BUS_MSG_UNSUBSCRIBE = 10,
-    ZR_BUS_MSG_COMMIT_CURSOR = 11,
-    ZR_BUS_MSG_CURSORS = 12,
-    ZR_BUS_MSG_CURSORS_REPLY = 13,
-    ZR_BUS_MSG_HEARTBEAT = 14
-} zr_bus_msg_type_t;
-#define ZR_BUS_MSG_TYPE_MAX 14
+    ZR_BUSMSG_PUBLISH = 1,
+    ZR_BUSMSG_ACK = 2,
+    ZR_BUSMSG_NOT_LEADER = 3,
+    ZR_BUSMSG_ERROR = 4,
+    ZR_BUSMSG_SUBSCRIBE = 5,
+    ZR_BUSMSG_OK = 6,
+    ZR_BUSMSG_OUT_OF_RANGE = 7,
+    ZR_BUSMSG_DELIVER = 8,
+    ZR_BUSMSG_CREDIT = 9,
+    ZR_BUSMSG_UNSUBSCRIBE = 10,
+    ZR_BUSMSG_COMMIT_CURSOR = 11,
+    ZR_BUSMSG_CURSORS = 12,
+    ZR_BUSMSG_CURSORS_REPLY = 13,
+    ZR_BUSMSG_HEARTBEAT = 14
+} zr_busmsg_type_t;
+#define ZR_BUSMSG_TYPE_MAX 14
 
 typedef enum {
-    ZR_BUS_CODE_BUSY = 1,
-    ZR_BUS_CODE_INVALID = 2,
-    ZR_BUS_CODE_UNAVAILABLE = 3,
-    ZR_BUS_CODE_UNKNOWN = 4,
-    ZR_BUS_CODE_STALE = 5,
-    ZR_BUS_CODE_MALFORMED = 6
-} zr_bus_code_t;
-#define ZR_BUS_CODE_MAX 6
+    ZR_BUSMSG_CODE_BUSY = 1,
+    ZR_BUSMSG_CODE_INVALID = 2,
+    ZR_BUSMSG_CODE_UNAVAILABLE = 3,
+    ZR_BUSMSG_CODE_UNKNOWN = 4,
+    ZR_BUSMSG_CODE_STALE = 5,
+    ZR_BUSMSG_CODE_MALFORMED = 6
+} zr_busmsg_code_t;
+#define ZR_BUSMSG_CODE_MAX 6
 
 /* Where a subscription starts: include/zraft.h's zraft_from_t. */
 typedef enum {
-    ZR_BUS_FROM_INDEX = 0,
-    ZR_BUS_FROM_FIRST = 1,
-    ZR_BUS_FROM_LAST = 2,
-    ZR_BUS_FROM_NEXT = 3
-} zr_bus_from_t;
-#define ZR_BUS_FROM_MAX 3
+    ZR_BUSMSG_FROM_INDEX = 0,
+    ZR_BUSMSG_FROM_FIRST = 1,
+    ZR_BUSMSG_FROM_LAST = 2,
+    ZR_BUSMSG_FROM_NEXT = 3
+} zr_busmsg_from_t;
+#define ZR_BUSMSG_FROM_MAX 3
 
 /* Bytes that point into a decoded frame (or, to encode, the caller's). */
 typedef struct {
     const uint8_t *data;
     size_t size;
-} zr_bus_bytes_t;
+} zr_busmsg_bytes_t;
 
 /* One message of any type; fields its type does not carry are zero. */
 typedef struct {
-    zr_bus_msg_type_t type;
+    zr_busmsg_type_t type;
     uint64_t id;                        /* request or subscription; not
                                            HEARTBEAT */
-    zr_bus_bytes_t subject;             /* PUBLISH, DELIVER (str) */
-    zr_bus_bytes_t payload;             /* PUBLISH, DELIVER (bin) */
+    zr_busmsg_bytes_t subject;          /* PUBLISH, DELIVER (str) */
+    zr_busmsg_bytes_t payload;          /* PUBLISH, DELIVER (bin) */
     uint64_t producer;                  /* PUBLISH; 0: no deduplication */
     uint64_t seq;                       /* PUBLISH */
     uint64_t index;                     /* ACK, DELIVER, COMMIT_CURSOR,
                                            HEARTBEAT */
     uint64_t term;                      /* ACK, DELIVER */
     bool duplicate;                     /* ACK */
-    zr_bus_bytes_t endpoint;            /* NOT_LEADER (str) */
-    uint32_t code;                      /* ERROR: a zr_bus_code_t */
-    zr_bus_bytes_t text;                /* ERROR (str), for people */
-    uint32_t from_mode;                 /* SUBSCRIBE: a zr_bus_from_t */
+    zr_busmsg_bytes_t endpoint;         /* NOT_LEADER (str) */
+    uint32_t code;                      /* ERROR: a zr_busmsg_code_t */
+    zr_busmsg_bytes_t text;             /* ERROR (str), for people */
+    uint32_t from_mode;                 /* SUBSCRIBE: a zr_busmsg_from_t */
     uint64_t from;                      /* SUBSCRIBE, mode INDEX */
-    zr_bus_bytes_t prefix;              /* SUBSCRIBE (str) */
+    zr_busmsg_bytes_t prefix;           /* SUBSCRIBE (str) */
     uint32_t credit;                    /* SUBSCRIBE, CREDIT */
-    zr_bus_bytes_t name;                /* SUBSCRIBE's cursor, COMMIT_CURSOR (str) */
+    zr_busmsg_bytes_t name;             /* SUBSCRIBE's cursor, COMMIT_CURSOR
+                                           (str) */
     uint64_t first;                     /* OK, OUT_OF_RANGE */
     uint64_t last;                      /* OK */
     uint32_t heartbeat_ms;              /* OK: the server's heartbeat */
     uint32_t timeout_ms;                /* OK: silence that ends a session */
-    zr_bus_bytes_t cursors;             /* CURSORS_REPLY: the map's bytes */
+    zr_busmsg_bytes_t cursors;          /* CURSORS_REPLY: the map's bytes */
     uint32_t n_cursors;                 /* CURSORS_REPLY: its entries */
-} zr_bus_msg_t;
+} zr_busmsg_t;
 
 /* One durable cursor. */
 typedef struct {
-    zr_bus_bytes_t name;                /* str, 1..ZR_BUS_NAME_MAX */
+    zr_busmsg_bytes_t name;             /* str, 1..ZR_BUSMSG_NAME_MAX */
     uint64_t index;                     /* the last index its consumer took */
-} zr_bus_cursor_t;
+} zr_busmsg_cursor_t;
 
 /* Walks a CURSORS_REPLY's map. */
 typedef struct {
@@ -199,7 +202,7 @@ typedef struct {
     size_t size;                        /* their size */
     size_t pos;                         /* the next entry */
     uint32_t left;                      /* entries not read yet */
-} zr_bus_cursors_iter_t;
+} zr_busmsg_cursors_iter_t;
 
 /* Encodes msg: returns 0 and a frame malloc'd by the encoder (*data,
    *size: the caller owns it and must free it); ZR_EINVAL if msg breaks a
@@ -207,7 +210,7 @@ typedef struct {
    it; for CURSORS_REPLY, cursors must be a map that passes the decoder
    and holds n_cursors entries); ZR_ENOMEM. Fields msg's type does not
    carry are ignored. On error *data and *size are untouched. */
-int zr_bus_msg_encode (const zr_bus_msg_t *msg, uint8_t **data, size_t *size);
+int zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size);
 
 /* Decodes a frame: fills *msg with pointers into data (which must
    outlive it; empty bytes have data NULL), fields the type does not
@@ -218,31 +221,33 @@ int zr_bus_msg_encode (const zr_bus_msg_t *msg, uint8_t **data, size_t *size);
    integers [version, type, id, ...] (type only if a known one; id not
    for HEARTBEAT), so a server can answer MALFORMED to that id. Never
    asserts on the frame; allocates a constant amount (msgpack-c's object
-   tree, at most ZR_BUS_OBJECTS_MAX objects) whatever it holds. */
-int zr_bus_msg_decode (const uint8_t *data, size_t size, zr_bus_msg_t *msg);
+   tree, at most ZR_BUSMSG_OBJECTS_MAX objects) whatever it holds. */
+int zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg);
 
 /* True for the types a client sends (PUBLISH, SUBSCRIBE, CREDIT,
    UNSUBSCRIBE, COMMIT_CURSOR, CURSORS, HEARTBEAT), and for those a
    server sends (ACK, NOT_LEADER, ERROR, OK, OUT_OF_RANGE, DELIVER,
    CURSORS_REPLY, HEARTBEAT). */
-bool zr_bus_msg_from_client (int type);
-bool zr_bus_msg_from_server (int type);
+bool zr_busmsg_from_client (int type);
+bool zr_busmsg_from_server (int type);
 
 /* Sorts cursors [0..n) by name (bytewise, a shorter prefix first) and
    encodes them as a CURSORS_REPLY's map: 0 and *data, *size (malloc'd,
-   the caller frees them); ZR_EINVAL if n is over ZR_BUS_CURSORS_MAX, a
+   the caller frees them); ZR_EINVAL if n is over ZR_BUSMSG_CURSORS_MAX, a
    name breaks its rule or two are equal; ZR_ENOMEM. */
-int zr_bus_cursors_encode (zr_bus_cursor_t *cursors, size_t n,
+int zr_busmsg_cursors_encode (zr_busmsg_cursor_t *cursors, size_t n,
                            uint8_t **data, size_t *size);
 
 /* Starts a walk over a decoded (or encoded) CURSORS_REPLY's cursors;
-   zr_bus_cursors_next then returns true and the next cursor (its name
+   zr_busmsg_cursors_next then returns true and the next cursor (its name
    points into the map's bytes) until there is none. */
-void zr_bus_cursors_iter (const zr_bus_msg_t *msg, zr_bus_cursors_iter_t *iter);
-bool zr_bus_cursors_next (zr_bus_cursors_iter_t *iter, zr_bus_cursor_t *cursor);
+void zr_busmsg_cursors_iter (const zr_busmsg_t *msg,
+                             zr_busmsg_cursors_iter_t *iter);
+bool zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
+                             zr_busmsg_cursor_t *cursor);
 
 /* Static names: "PUBLISH", ..., "BUSY", ... ("?" if unknown). */
-const char *zr_bus_msg_type_name (int type);
-const char *zr_bus_code_name (int code);
+const char *zr_busmsg_type_name (int type);
+const char *zr_busmsg_code_name (int code);
 
 #endif

@@ -65,7 +65,7 @@ typedef struct {
     s_state_t state;
     uint64_t token;                     /* the caller's */
     uint64_t serial;                    /* this call's number, >= 1 */
-    zr_bus_msg_t request;               /* subject, payload, name point into data */
+    zr_busmsg_t request;               /* subject, payload, name point into data */
     uint8_t *data;                      /* owns their copies */
     int target;                         /* endpoint of the current/next try */
     int64_t deadline;                   /* zclock_mono: the call ends here */
@@ -75,7 +75,7 @@ typedef struct {
     uint32_t n_tries;                   /* tries that left */
     uint8_t tries [ZR_BUSCLIENT_TRIES_MAX];     /* zr_kvclient_try_t each */
     zframe_t *frame;                    /* the last answer, owned */
-    zr_bus_msg_t answer;                /* decoded from frame */
+    zr_busmsg_t answer;                /* decoded from frame */
     int replier;                        /* endpoint that sent it, or -1 */
     char note [ZR_BUSCLIENT_ERROR_MAX]; /* the latest thing that went wrong */
     char doubt [ZR_BUSCLIENT_ERROR_MAX];/* why a try is in doubt ("" none) */
@@ -95,10 +95,10 @@ typedef struct {
     s_sub_state_t state;
     uint64_t serial;                    /* SUBSCRIBEs sent */
     uint64_t id;                        /* the current one's, Invariant (2) */
-    zr_bus_from_t mode;                 /* what the next SUBSCRIBE asks */
+    zr_busmsg_from_t mode;                 /* what the next SUBSCRIBE asks */
     uint64_t from;                      /* ... with mode INDEX */
-    char prefix [ZR_BUS_SUBJECT_MAX + 1];
-    char cursor [ZR_BUS_NAME_MAX + 1];  /* "" once something was delivered */
+    char prefix [ZR_BUSMSG_SUBJECT_MAX + 1];
+    char cursor [ZR_BUSMSG_NAME_MAX + 1];  /* "" once something was delivered */
     int target;                         /* its endpoint */
     int64_t wake_at;                    /* WAIT, CONNECT, ASKED: next timer */
     int64_t heard;                      /* OPEN: the target's last frame */
@@ -113,11 +113,11 @@ typedef struct {
     bool ended;                         /* an ENDED event waits */
     bool subscribed;                    /* a SUBSCRIBED event waits */
     zframe_t *frame;                    /* what the waiting event says */
-    zr_bus_msg_t msg;                   /* decoded from frame */
+    zr_busmsg_t msg;                   /* decoded from frame */
     int from_endpoint;                  /* who sent it */
     char why [ZR_BUSCLIENT_ERROR_MAX];  /* ENDED: why */
     zframe_t *delivery;                 /* a DELIVER read, not returned */
-    zr_bus_msg_t delivery_msg;          /* decoded from delivery */
+    zr_busmsg_t delivery_msg;          /* decoded from delivery */
 } s_sub_t;
 
 struct _zr_busclient_t {
@@ -144,16 +144,16 @@ static void s_finish (zr_busclient_t *self, s_call_t *call);
 int
 zr_busclient_code_map (int type, uint32_t code)
 {
-    if (type == ZR_BUS_MSG_ACK || type == ZR_BUS_MSG_CURSORS_REPLY)
+    if (type == ZR_BUSMSG_ACK || type == ZR_BUSMSG_CURSORS_REPLY)
         return ZR_CLIENT_OK;
-    if (type == ZR_BUS_MSG_NOT_LEADER)
+    if (type == ZR_BUSMSG_NOT_LEADER)
         return ZR_CLIENT_NOT_LEADER;
-    switch (type == ZR_BUS_MSG_ERROR ? code : 0) {
-    case ZR_BUS_CODE_BUSY: return ZR_CLIENT_BUSY;
-    case ZR_BUS_CODE_INVALID: return ZR_CLIENT_INVALID;
-    case ZR_BUS_CODE_UNAVAILABLE: return ZR_CLIENT_UNAVAILABLE;
-    case ZR_BUS_CODE_UNKNOWN: return ZR_CLIENT_UNKNOWN;
-    case ZR_BUS_CODE_STALE: return ZR_CLIENT_SESSION_EXPIRED;
+    switch (type == ZR_BUSMSG_ERROR ? code : 0) {
+    case ZR_BUSMSG_CODE_BUSY: return ZR_CLIENT_BUSY;
+    case ZR_BUSMSG_CODE_INVALID: return ZR_CLIENT_INVALID;
+    case ZR_BUSMSG_CODE_UNAVAILABLE: return ZR_CLIENT_UNAVAILABLE;
+    case ZR_BUSMSG_CODE_UNKNOWN: return ZR_CLIENT_UNKNOWN;
+    case ZR_BUSMSG_CODE_STALE: return ZR_CLIENT_SESSION_EXPIRED;
     default: return ZR_CLIENT_MALFORMED;
     }
 }
@@ -189,12 +189,12 @@ s_next (zr_busclient_t *self, int endpoint)
     return (int) (((size_t) endpoint + 1) % self->n_endpoints);
 }
 
-/* A str field as a C string in buffer (ZR_BUS_ENDPOINT_MAX + 1 bytes);
+/* A str field as a C string in buffer (ZR_BUSMSG_ENDPOINT_MAX + 1 bytes);
    false if empty (the decoder checked the length and NUL bytes). */
 static bool
-s_endpoint_string (zr_bus_bytes_t bytes, char *buffer)
+s_endpoint_string (zr_busmsg_bytes_t bytes, char *buffer)
 {
-    if (bytes.size == 0 || bytes.size > ZR_BUS_ENDPOINT_MAX)
+    if (bytes.size == 0 || bytes.size > ZR_BUSMSG_ENDPOINT_MAX)
         return false;
     memcpy (buffer, bytes.data, bytes.size);
     buffer [bytes.size] = 0;
@@ -204,11 +204,11 @@ s_endpoint_string (zr_bus_bytes_t bytes, char *buffer)
 /* Sends msg to endpoint without waiting: 0, or the errno (EAGAIN: not
    connected). */
 static int
-s_send (zr_busclient_t *self, int endpoint, const zr_bus_msg_t *msg)
+s_send (zr_busclient_t *self, int endpoint, const zr_busmsg_t *msg)
 {
     uint8_t *data = NULL;
     size_t size = 0;
-    int rc = zr_bus_msg_encode (msg, &data, &size);
+    int rc = zr_busmsg_encode (msg, &data, &size);
     zr_assert (rc == 0);                /* checked when the call started */
     int sent = zmq_send (zsock_resolve (self->endpoints [endpoint].dealer),
                          data, size, ZMQ_DONTWAIT);
@@ -262,11 +262,11 @@ s_config_complete (zr_busclient_config_t *config)
         || config->backoff_ms_min < 1
         || config->backoff_ms_max < config->backoff_ms_min
         || config->window > ZR_BUSCLIENT_WINDOW_MAX
-        || config->credit > ZR_BUS_CREDIT_MAX) {
+        || config->credit > ZR_BUSMSG_CREDIT_MAX) {
         fprintf (stderr, "zr_busclient: config out of range (timeouts >= 1 ms,"
                  " timeout <= %d ms, backoff min <= max, window <= %d, credit"
                  " <= %u)\n", ZR_BUSCLIENT_TIMEOUT_MS_MAX,
-                 ZR_BUSCLIENT_WINDOW_MAX, ZR_BUS_CREDIT_MAX);
+                 ZR_BUSCLIENT_WINDOW_MAX, ZR_BUSMSG_CREDIT_MAX);
         return -1;
     }
     return 0;
@@ -287,7 +287,7 @@ s_endpoint_find_or_add (zr_busclient_t *self, const char *name)
     uint64_t want = 2 * (uint64_t) self->config.window + self->config.credit;
     int hwm = want > S_HWM_MIN ? (int) want : S_HWM_MIN;
     if (zr_link_open (&self->endpoints [self->n_endpoints], name,
-                      ZR_BUS_ENDPOINT_MAX, hwm, ZR_BUS_FRAME_MAX) != 0)
+                      ZR_BUSMSG_ENDPOINT_MAX, hwm, ZR_BUSMSG_FRAME_MAX) != 0)
         return -1;
     return (int) self->n_endpoints++;
 }
@@ -422,7 +422,7 @@ s_try_send (zr_busclient_t *self, s_call_t *call, int64_t now)
         s_finish (self, call);
         return;
     }
-    zr_bus_msg_t request = call->request;          /* Invariant (1) */
+    zr_busmsg_t request = call->request;          /* Invariant (1) */
     request.id = call->serial << S_SERIAL_SHIFT
                  | (uint64_t) s_slot (self, call) << S_SLOT_SHIFT
                  | call->n_tries;                  /* Invariant (2) */
@@ -448,15 +448,15 @@ s_try_send (zr_busclient_t *self, s_call_t *call, int64_t now)
 /* Takes a free slot for request (checked here by the encoder), copying
    its bytes; returns 0, ZR_EBUSY or ZR_EINVAL. */
 static int
-s_start (zr_busclient_t *self, const zr_bus_msg_t *request, uint64_t token)
+s_start (zr_busclient_t *self, const zr_busmsg_t *request, uint64_t token)
 {
     if (self->pending == self->config.window)
         return ZR_EBUSY;
-    zr_bus_msg_t probe = *request;
+    zr_busmsg_t probe = *request;
     probe.id = 1;
     uint8_t *data = NULL;
     size_t size = 0;
-    if (zr_bus_msg_encode (&probe, &data, &size) != 0)
+    if (zr_busmsg_encode (&probe, &data, &size) != 0)
         return ZR_EINVAL;
     free (data);
     uint32_t slot = 0;
@@ -466,7 +466,7 @@ s_start (zr_busclient_t *self, const zr_bus_msg_t *request, uint64_t token)
     s_call_t *call = &self->calls [slot];
     memset (call, 0, sizeof *call);
     call->request = *request;
-    zr_bus_bytes_t *fields [3] = {&call->request.subject,
+    zr_busmsg_bytes_t *fields [3] = {&call->request.subject,
                                   &call->request.payload, &call->request.name};
     size_t total = 0;
     for (int i = 0; i < 3; i++)
@@ -493,10 +493,10 @@ s_start (zr_busclient_t *self, const zr_bus_msg_t *request, uint64_t token)
     return 0;
 }
 
-static zr_bus_bytes_t
+static zr_busmsg_bytes_t
 s_cstr (const char *text)
 {
-    return (zr_bus_bytes_t) {(const uint8_t *) text, text ? strlen (text) : 0};
+    return (zr_busmsg_bytes_t) {(const uint8_t *) text, text ? strlen (text) : 0};
 }
 
 int
@@ -504,8 +504,8 @@ zr_busclient_publish (zr_busclient_t *self, const char *subject,
                       const void *data, size_t size, uint64_t token)
 {
     zr_assert (self && subject && (data || size == 0));
-    zr_bus_msg_t request = {
-        .type = ZR_BUS_MSG_PUBLISH, .subject = s_cstr (subject),
+    zr_busmsg_t request = {
+        .type = ZR_BUSMSG_PUBLISH, .subject = s_cstr (subject),
         .payload = {(const uint8_t *) data, size},
         .producer = self->config.producer, .seq = self->seq + 1};
     int rc = s_start (self, &request, token);
@@ -519,7 +519,7 @@ zr_busclient_commit (zr_busclient_t *self, const char *name, uint64_t index,
                      uint64_t token)
 {
     zr_assert (self && name);
-    zr_bus_msg_t request = {.type = ZR_BUS_MSG_COMMIT_CURSOR,
+    zr_busmsg_t request = {.type = ZR_BUSMSG_COMMIT_CURSOR,
                             .name = s_cstr (name), .index = index};
     return s_start (self, &request, token);
 }
@@ -528,7 +528,7 @@ int
 zr_busclient_cursors (zr_busclient_t *self, uint64_t token)
 {
     zr_assert (self);
-    zr_bus_msg_t request = {.type = ZR_BUS_MSG_CURSORS};
+    zr_busmsg_t request = {.type = ZR_BUSMSG_CURSORS};
     return s_start (self, &request, token);
 }
 
@@ -539,7 +539,7 @@ static void
 s_call_answer (zr_busclient_t *self, s_call_t *call, uint32_t try_index,
                int from, int64_t now)
 {
-    const zr_bus_msg_t *answer = &call->answer;
+    const zr_busmsg_t *answer = &call->answer;
     bool current = call->state == S_SENT && try_index + 1 == call->n_tries;
     zr_kvclient_try_t state;
     int code = zr_busclient_code_map (answer->type, answer->code);
@@ -550,9 +550,9 @@ s_call_answer (zr_busclient_t *self, s_call_t *call, uint32_t try_index,
         s_finish (self, call);
         return;
     }
-    bool error = answer->type == ZR_BUS_MSG_ERROR;
+    bool error = answer->type == ZR_BUSMSG_ERROR;
     s_note (call->note, "%s: %s%s%.*s", s_name (self, from),
-            error ? zr_bus_code_name ((int) answer->code) : "NOT_LEADER",
+            error ? zr_busmsg_code_name ((int) answer->code) : "NOT_LEADER",
             error ? ": " : "", error ? (int) answer->text.size : 0,
             error && answer->text.size ? (const char *) answer->text.data : "");
     if (state == ZR_KVCLIENT_TRY_MAYBE && !call->doubt [0])
@@ -568,8 +568,8 @@ s_call_answer (zr_busclient_t *self, s_call_t *call, uint32_t try_index,
         return;
     }
     s_forget_leader (self, from);
-    char name [ZR_BUS_ENDPOINT_MAX + 1];
-    int hint = answer->type == ZR_BUS_MSG_NOT_LEADER
+    char name [ZR_BUSMSG_ENDPOINT_MAX + 1];
+    int hint = answer->type == ZR_BUSMSG_NOT_LEADER
                && s_endpoint_string (answer->endpoint, name)
                ? s_endpoint_find_or_add (self, name) : -1;
     if (hint == from)
@@ -583,19 +583,19 @@ s_call_answer (zr_busclient_t *self, s_call_t *call, uint32_t try_index,
    (2)), or drops it. Takes the frame. */
 static void
 s_on_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
-             const zr_bus_msg_t *msg, int64_t now)
+             const zr_busmsg_t *msg, int64_t now)
 {
     uint64_t serial = msg->id >> S_SERIAL_SHIFT;
     uint32_t slot = (uint32_t) (msg->id >> S_SLOT_SHIFT) & 0xfff;
     uint32_t try_index = (uint32_t) msg->id & 0xff;
     s_call_t *call = slot < self->config.window ? &self->calls [slot] : NULL;
-    bool answers = msg->type == ZR_BUS_MSG_ACK
-                   || msg->type == ZR_BUS_MSG_NOT_LEADER
-                   || msg->type == ZR_BUS_MSG_ERROR
-                   || msg->type == ZR_BUS_MSG_CURSORS_REPLY;
-    bool cursors = call && call->request.type == ZR_BUS_MSG_CURSORS;
-    bool mismatch = (msg->type == ZR_BUS_MSG_CURSORS_REPLY && !cursors)
-                    || (msg->type == ZR_BUS_MSG_ACK && cursors);
+    bool answers = msg->type == ZR_BUSMSG_ACK
+                   || msg->type == ZR_BUSMSG_NOT_LEADER
+                   || msg->type == ZR_BUSMSG_ERROR
+                   || msg->type == ZR_BUSMSG_CURSORS_REPLY;
+    bool cursors = call && call->request.type == ZR_BUSMSG_CURSORS;
+    bool mismatch = (msg->type == ZR_BUSMSG_CURSORS_REPLY && !cursors)
+                    || (msg->type == ZR_BUSMSG_ACK && cursors);
     if (!call || !answers || mismatch || call->serial != serial
         || call->state == S_FREE || call->state == S_DONE
         || try_index >= call->n_tries) {
@@ -653,7 +653,7 @@ s_sub_move (zr_busclient_t *self, int target, int64_t now)
     zr_assert (sub->state != S_SUB_NONE);
     if (sub->state == S_SUB_OPEN || sub->state == S_SUB_ASKED) {
         /* Best effort: a live server frees the old one at once. */
-        zr_bus_msg_t bye = {.type = ZR_BUS_MSG_UNSUBSCRIBE, .id = sub->id};
+        zr_busmsg_t bye = {.type = ZR_BUSMSG_UNSUBSCRIBE, .id = sub->id};
         s_send (self, sub->target, &bye);
     }
     sub->target = target;
@@ -667,7 +667,7 @@ s_sub_move (zr_busclient_t *self, int target, int64_t now)
 /* The subscription is over: an ENDED event (with frame, if any). */
 static void
 s_sub_end (zr_busclient_t *self, int from, zframe_t **frame_p,
-           const zr_bus_msg_t *msg, const char *why)
+           const zr_busmsg_t *msg, const char *why)
 {
     s_sub_t *sub = &self->sub;
     s_sub_clear (sub);
@@ -688,9 +688,9 @@ s_sub_send (zr_busclient_t *self, int64_t now)
     s_sub_t *sub = &self->sub;
     zr_assert (sub->state == S_SUB_READY);
     sub->id = S_SUB_BIT | ++sub->serial;
-    zr_bus_msg_t msg = {
-        .type = ZR_BUS_MSG_SUBSCRIBE, .id = sub->id, .from_mode = sub->mode,
-        .from = sub->mode == ZR_BUS_FROM_INDEX ? sub->from : 0,
+    zr_busmsg_t msg = {
+        .type = ZR_BUSMSG_SUBSCRIBE, .id = sub->id, .from_mode = sub->mode,
+        .from = sub->mode == ZR_BUSMSG_FROM_INDEX ? sub->from : 0,
         .prefix = s_cstr (sub->prefix), .credit = self->config.credit,
         .name = s_cstr (sub->cursor)};
     int err = s_send (self, sub->target, &msg);
@@ -707,19 +707,19 @@ s_sub_send (zr_busclient_t *self, int64_t now)
 /* The OK, OUT_OF_RANGE, NOT_LEADER or ERROR that answers SUBSCRIBE. */
 static void
 s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
-              const zr_bus_msg_t *msg, int64_t now)
+              const zr_busmsg_t *msg, int64_t now)
 {
     s_sub_t *sub = &self->sub;
     char why [ZR_BUSCLIENT_ERROR_MAX];
-    if (msg->type == ZR_BUS_MSG_OK) {
+    if (msg->type == ZR_BUSMSG_OK) {
         sub->state = S_SUB_OPEN;
         sub->hops = 0;
         sub->backoff_ms = self->config.backoff_ms_min;
         sub->heartbeat_ms = (int) msg->heartbeat_ms;
         sub->timeout_ms = (int) msg->timeout_ms;
         sub->heard = sub->sent = now;
-        if (!sub->delivered && sub->mode == ZR_BUS_FROM_NEXT) {
-            sub->mode = ZR_BUS_FROM_INDEX;  /* again: what follows this */
+        if (!sub->delivered && sub->mode == ZR_BUSMSG_FROM_NEXT) {
+            sub->mode = ZR_BUSMSG_FROM_INDEX;  /* again: what follows this */
             sub->from = msg->last + 1;
         }
         zframe_destroy (&sub->frame);
@@ -730,7 +730,7 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
         sub->subscribed = true;
         return;
     }
-    if (msg->type == ZR_BUS_MSG_OUT_OF_RANGE) {
+    if (msg->type == ZR_BUSMSG_OUT_OF_RANGE) {
         snprintf (why, sizeof why, "%s: the log no longer holds the index"
                   " asked (its first is %" PRIu64 ")", s_name (self, from),
                   msg->first);
@@ -740,14 +740,14 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
     int code = zr_busclient_code_map (msg->type, msg->code);
     if (code == ZR_CLIENT_INVALID || code == ZR_CLIENT_MALFORMED) {
         snprintf (why, sizeof why, "%s: %s: %.*s", s_name (self, from),
-                  zr_bus_code_name ((int) msg->code), (int) msg->text.size,
+                  zr_busmsg_code_name ((int) msg->code), (int) msg->text.size,
                   msg->text.size ? (const char *) msg->text.data : "");
         s_sub_end (self, from, frame_p, msg, why);
         return;
     }
     zframe_destroy (frame_p);
-    char name [ZR_BUS_ENDPOINT_MAX + 1];
-    int hint = msg->type == ZR_BUS_MSG_NOT_LEADER
+    char name [ZR_BUSMSG_ENDPOINT_MAX + 1];
+    int hint = msg->type == ZR_BUSMSG_NOT_LEADER
                && s_endpoint_string (msg->endpoint, name)
                ? s_endpoint_find_or_add (self, name) : -1;
     if (code == ZR_CLIENT_BUSY && sub->state == S_SUB_ASKED) {
@@ -762,7 +762,7 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
    dropped if it does not follow the last one (Invariant (3)). */
 static void
 s_sub_deliver (zr_busclient_t *self, zframe_t **frame_p,
-               const zr_bus_msg_t *msg)
+               const zr_busmsg_t *msg)
 {
     s_sub_t *sub = &self->sub;
     if (sub->state != S_SUB_OPEN || sub->delivery
@@ -779,22 +779,22 @@ s_sub_deliver (zr_busclient_t *self, zframe_t **frame_p,
 /* A frame for the subscription (OK, DELIVER, ...), or a HEARTBEAT. */
 static void
 s_on_sub_frame (zr_busclient_t *self, int from, zframe_t **frame_p,
-                const zr_bus_msg_t *msg, int64_t now)
+                const zr_busmsg_t *msg, int64_t now)
 {
     s_sub_t *sub = &self->sub;
-    if (msg->type == ZR_BUS_MSG_HEARTBEAT || msg->id != sub->id
+    if (msg->type == ZR_BUSMSG_HEARTBEAT || msg->id != sub->id
         || from != sub->target
         || (sub->state != S_SUB_ASKED && sub->state != S_SUB_OPEN)) {
         zframe_destroy (frame_p);       /* heard, nothing more */
         return;
     }
-    if (msg->type == ZR_BUS_MSG_DELIVER)
+    if (msg->type == ZR_BUSMSG_DELIVER)
         s_sub_deliver (self, frame_p, msg);
     else
     if (sub->state == S_SUB_ASKED)
         s_sub_answer (self, from, frame_p, msg, now);
     else
-    if (msg->type == ZR_BUS_MSG_OUT_OF_RANGE || msg->type == ZR_BUS_MSG_ERROR)
+    if (msg->type == ZR_BUSMSG_OUT_OF_RANGE || msg->type == ZR_BUSMSG_ERROR)
         s_sub_answer (self, from, frame_p, msg, now);   /* the server ended it */
     else {
         self->dropped++;
@@ -818,7 +818,7 @@ s_sub_advance (zr_busclient_t *self, int64_t now)
     if (sub->state == S_SUB_OPEN && now - sub->heard >= sub->timeout_ms)
         s_sub_move (self, s_next (self, sub->target), now);
     if (sub->state == S_SUB_OPEN && now - sub->sent >= sub->heartbeat_ms) {
-        zr_bus_msg_t beat = {.type = ZR_BUS_MSG_HEARTBEAT, .index = sub->last};
+        zr_busmsg_t beat = {.type = ZR_BUSMSG_HEARTBEAT, .index = sub->last};
         s_send (self, sub->target, &beat);
         sub->sent = now;
     }
@@ -850,7 +850,7 @@ s_sub_consumed (zr_busclient_t *self, int64_t now)
     uint32_t threshold = self->config.credit / 2 ? self->config.credit / 2 : 1;
     if (++sub->consumed < threshold || sub->state != S_SUB_OPEN)
         return;
-    zr_bus_msg_t credit = {.type = ZR_BUS_MSG_CREDIT, .id = sub->id,
+    zr_busmsg_t credit = {.type = ZR_BUSMSG_CREDIT, .id = sub->id,
                            .credit = sub->consumed};
     if (s_send (self, sub->target, &credit) == 0) {
         sub->consumed = 0;
@@ -865,10 +865,10 @@ zr_busclient_subscribe (zr_busclient_t *self, const zr_busclient_sub_t *options)
     s_sub_t *sub = &self->sub;
     const char *prefix = options->prefix ? options->prefix : "";
     const char *cursor = options->cursor ? options->cursor : "";
-    if (sub->state != S_SUB_NONE || strlen (prefix) > ZR_BUS_SUBJECT_MAX
-        || strlen (cursor) > ZR_BUS_NAME_MAX
-        || (unsigned) options->from_mode > ZR_BUS_FROM_MAX
-        || (options->from_mode == ZR_BUS_FROM_INDEX) != (options->from > 0))
+    if (sub->state != S_SUB_NONE || strlen (prefix) > ZR_BUSMSG_SUBJECT_MAX
+        || strlen (cursor) > ZR_BUSMSG_NAME_MAX
+        || (unsigned) options->from_mode > ZR_BUSMSG_FROM_MAX
+        || (options->from_mode == ZR_BUSMSG_FROM_INDEX) != (options->from > 0))
         return ZR_EINVAL;
     int target = options->endpoint
                  ? s_endpoint_find_or_add (self, options->endpoint) : 0;
@@ -892,7 +892,7 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
     zr_assert (self);
     s_sub_t *sub = &self->sub;
     if (sub->state == S_SUB_OPEN || sub->state == S_SUB_ASKED) {
-        zr_bus_msg_t bye = {.type = ZR_BUS_MSG_UNSUBSCRIBE, .id = sub->id};
+        zr_busmsg_t bye = {.type = ZR_BUSMSG_UNSUBSCRIBE, .id = sub->id};
         s_send (self, sub->target, &bye);
     }
     s_sub_clear (sub);
@@ -906,10 +906,10 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
 static void
 s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
 {
-    zr_bus_msg_t msg;
-    if (zr_bus_msg_decode (zframe_data (*frame_p), zframe_size (*frame_p),
+    zr_busmsg_t msg;
+    if (zr_busmsg_decode (zframe_data (*frame_p), zframe_size (*frame_p),
                            &msg) != 0
-        || !zr_bus_msg_from_server (msg.type)) {
+        || !zr_busmsg_from_server (msg.type)) {
         self->dropped++;
         zframe_destroy (frame_p);
         return;
@@ -917,7 +917,7 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
     if (from == self->sub.target && (self->sub.state == S_SUB_ASKED
                                      || self->sub.state == S_SUB_OPEN))
         self->sub.heard = now;
-    if ((msg.id & S_SUB_BIT) || msg.type == ZR_BUS_MSG_HEARTBEAT)
+    if ((msg.id & S_SUB_BIT) || msg.type == ZR_BUSMSG_HEARTBEAT)
         s_on_sub_frame (self, from, frame_p, &msg, now);
     else
         s_on_answer (self, from, frame_p, &msg, now);
@@ -1097,7 +1097,7 @@ s_sub_take (zr_busclient_t *self, zr_busclient_event_t *event, int64_t now)
               s_name (self, sub->target));
     sub->delivered = true;
     sub->last = event->msg.index;       /* Invariant (3) */
-    sub->mode = ZR_BUS_FROM_INDEX;
+    sub->mode = ZR_BUSMSG_FROM_INDEX;
     sub->from = sub->last + 1;
     sub->cursor [0] = 0;
     s_sub_consumed (self, now);

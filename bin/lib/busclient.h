@@ -76,14 +76,14 @@ typedef struct {
     int backoff_ms_max;                 /* back-off cap; default 320 */
     uint32_t window;                    /* requests in flight; default 1 */
     uint32_t credit;                    /* subscription credit, 1..
-                                           ZR_BUS_CREDIT_MAX; default 256 */
+                                           ZR_BUSMSG_CREDIT_MAX; default 256 */
     uint64_t producer;                  /* publications' producer id; 0:
                                            a random one */
 } zr_busclient_config_t;
 
 /* Where and what to subscribe. Strings are copied. */
 typedef struct {
-    zr_bus_from_t from_mode;            /* INDEX, FIRST, LAST, NEXT */
+    zr_busmsg_from_t from_mode;            /* INDEX, FIRST, LAST, NEXT */
     uint64_t from;                      /* INDEX: the first index wanted */
     const char *prefix;                 /* NULL or "": every subject */
     const char *cursor;                 /* NULL or "": none; else resume it
@@ -105,19 +105,19 @@ typedef enum {
 typedef struct {
     zr_busclient_event_type_t type;
     uint64_t token;                     /* RESULT: the caller's */
-    int request;                        /* RESULT: ZR_BUS_MSG_PUBLISH,
+    int request;                        /* RESULT: ZR_BUSMSG_PUBLISH,
                                            _COMMIT_CURSOR or _CURSORS */
     zr_kvclient_outcome_t outcome;      /* RESULT */
     uint64_t producer, seq;             /* RESULT of a PUBLISH: its pair */
     uint32_t tries;                     /* RESULT: tries that left */
-    zr_bus_msg_t msg;                   /* the message behind the event:
+    zr_busmsg_t msg;                   /* the message behind the event:
                                            RESULT: the last answer (ACK,
                                            CURSORS_REPLY, NOT_LEADER, ERROR;
                                            type 0 if none came); DELIVERY:
                                            the DELIVER; SUBSCRIBED: the OK;
                                            ENDED: OUT_OF_RANGE or ERROR. Its
                                            bytes point into frame */
-    char endpoint [ZR_BUS_ENDPOINT_MAX + 1];    /* who sent msg */
+    char endpoint [ZR_BUSMSG_ENDPOINT_MAX + 1];    /* who sent msg */
     char error [ZR_BUSCLIENT_ERROR_MAX];        /* RESULT not DONE, ENDED:
                                            why, for people */
     zframe_t *frame;                    /* owns msg's bytes */
@@ -129,7 +129,7 @@ typedef struct _zr_busclient_t zr_busclient_t;
 void zr_busclient_config_defaults (zr_busclient_config_t *config);
 
 /* Creates a client for bus endpoints [0..n) (1..ZR_BUSCLIENT_ENDPOINTS_MAX,
-   each at most ZR_BUS_ENDPOINT_MAX bytes) and starts connecting; config
+   each at most ZR_BUSMSG_ENDPOINT_MAX bytes) and starts connecting; config
    may be NULL (zero fields take their default). Returns NULL if an
    argument is out of range (a line on stderr names it) or a socket
    cannot be made. Caller owns the result and must destroy it. */
@@ -192,7 +192,7 @@ uint64_t zr_busclient_subscribes (zr_busclient_t *self);
    NOT_LEADER -> NOT_LEADER, ERROR: BUSY -> BUSY, INVALID -> INVALID,
    UNAVAILABLE -> UNAVAILABLE, UNKNOWN -> UNKNOWN, STALE ->
    SESSION_EXPIRED (ends, in doubt), MALFORMED (and anything else) ->
-   MALFORMED. type is a zr_bus_msg_type_t, code the ERROR's. */
+   MALFORMED. type is a zr_busmsg_type_t, code the ERROR's. */
 int zr_busclient_code_map (int type, uint32_t code);
 
 #endif

@@ -26,7 +26,7 @@
                       (a key over its limit, ten members, version 2,
                       integers in signed formats)
     seeds bus_wire DIR
-                      bus protocol frames made by zr_bus_msg_encode: every
+                      bus protocol frames made by zr_busmsg_encode: every
                       message type, limits reached, an ERROR of every
                       code, cursors maps; and a few the encoder refuses
                       (a subject over its limit, unsorted cursors,
@@ -863,19 +863,19 @@ s_client (void)
 //  bus_wire
 
 static void
-s_bus_msg (const char *name, const zr_bus_msg_t *msg)
+s_bus_msg (const char *name, const zr_busmsg_t *msg)
 {
     uint8_t *data;
     size_t size;
-    zr_assert (zr_bus_msg_encode (msg, &data, &size) == 0);
+    zr_assert (zr_busmsg_encode (msg, &data, &size) == 0);
     s_write (name, data, size);
     free (data);
 }
 
-static zr_bus_bytes_t
+static zr_busmsg_bytes_t
 s_bus_bytes (const char *text)
 {
-    return (zr_bus_bytes_t) {(const uint8_t *) text, strlen (text)};
+    return (zr_busmsg_bytes_t) {(const uint8_t *) text, strlen (text)};
 }
 
 /* One frame of each type, as a client and a server send them. */
@@ -885,7 +885,7 @@ s_bus_types (void)
     static uint8_t payload [300];
     for (size_t i = 0; i < sizeof payload; i++)
         payload [i] = (uint8_t) (i * 7 + 3);
-    zr_bus_msg_t m = {.type = ZR_BUS_MSG_PUBLISH, .id = 5,
+    zr_busmsg_t m = {.type = ZR_BUSMSG_PUBLISH, .id = 5,
                       .subject = s_bus_bytes ("orders.eu"),
                       .payload = {payload, sizeof payload},
                       .producer = 0x9f3c1d2e4b5a6978ULL, .seq = 70000};
@@ -893,41 +893,41 @@ s_bus_types (void)
     m.producer = m.seq = 0;
     m.payload = s_bus_bytes ("");
     s_bus_msg ("publish-anonymous", &m);
-    s_bus_msg ("ack", &(zr_bus_msg_t) {.type = ZR_BUS_MSG_ACK, .id = 5,
+    s_bus_msg ("ack", &(zr_busmsg_t) {.type = ZR_BUSMSG_ACK, .id = 5,
                                        .index = 150, .term = 3,
                                        .duplicate = true});
-    s_bus_msg ("not-leader", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_NOT_LEADER, .id = 5,
+    s_bus_msg ("not-leader", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5,
         .endpoint = s_bus_bytes ("tcp://127.0.0.1:7202")});
-    s_bus_msg ("not-leader-unknown", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_NOT_LEADER, .id = 5});
-    m = (zr_bus_msg_t) {.type = ZR_BUS_MSG_SUBSCRIBE, .id = 9,
-                        .from_mode = ZR_BUS_FROM_INDEX, .from = 42,
+    s_bus_msg ("not-leader-unknown", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5});
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+                        .from_mode = ZR_BUSMSG_FROM_INDEX, .from = 42,
                         .prefix = s_bus_bytes ("orders."), .credit = 256,
                         .name = s_bus_bytes ("billing")};
     s_bus_msg ("subscribe-cursor", &m);
-    m = (zr_bus_msg_t) {.type = ZR_BUS_MSG_SUBSCRIBE, .id = 10,
-                        .from_mode = ZR_BUS_FROM_NEXT, .credit = 65536};
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 10,
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 65536};
     s_bus_msg ("subscribe-next", &m);
-    s_bus_msg ("ok", &(zr_bus_msg_t) {.type = ZR_BUS_MSG_OK, .id = 9,
+    s_bus_msg ("ok", &(zr_busmsg_t) {.type = ZR_BUSMSG_OK, .id = 9,
                                       .first = 1, .last = 70000,
                                       .heartbeat_ms = 1000,
                                       .timeout_ms = 10000});
-    s_bus_msg ("out-of-range", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_OUT_OF_RANGE, .id = 9, .first = 65536});
-    s_bus_msg ("deliver", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_DELIVER, .id = 9, .index = 70001, .term = 6,
+    s_bus_msg ("out-of-range", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_OUT_OF_RANGE, .id = 9, .first = 65536});
+    s_bus_msg ("deliver", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_DELIVER, .id = 9, .index = 70001, .term = 6,
         .subject = s_bus_bytes ("orders.eu"), .payload = {payload, 20}});
-    s_bus_msg ("credit", &(zr_bus_msg_t) {.type = ZR_BUS_MSG_CREDIT, .id = 9,
+    s_bus_msg ("credit", &(zr_busmsg_t) {.type = ZR_BUSMSG_CREDIT, .id = 9,
                                           .credit = 128});
-    s_bus_msg ("unsubscribe", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_UNSUBSCRIBE, .id = 9});
-    s_bus_msg ("commit-cursor", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_COMMIT_CURSOR, .id = 11,
+    s_bus_msg ("unsubscribe", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_UNSUBSCRIBE, .id = 9});
+    s_bus_msg ("commit-cursor", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_COMMIT_CURSOR, .id = 11,
         .name = s_bus_bytes ("billing"), .index = 70001});
-    s_bus_msg ("cursors", &(zr_bus_msg_t) {.type = ZR_BUS_MSG_CURSORS,
+    s_bus_msg ("cursors", &(zr_busmsg_t) {.type = ZR_BUSMSG_CURSORS,
                                            .id = 12});
-    s_bus_msg ("heartbeat", &(zr_bus_msg_t) {.type = ZR_BUS_MSG_HEARTBEAT,
+    s_bus_msg ("heartbeat", &(zr_busmsg_t) {.type = ZR_BUSMSG_HEARTBEAT,
                                              .index = 70000});
 }
 
@@ -935,41 +935,41 @@ s_bus_types (void)
 static void
 s_bus_limits (void)
 {
-    for (int c = 1; c <= ZR_BUS_CODE_MAX; c++) {
+    for (int c = 1; c <= ZR_BUSMSG_CODE_MAX; c++) {
         char name [32];
-        snprintf (name, sizeof name, "error-%s", zr_bus_code_name (c));
+        snprintf (name, sizeof name, "error-%s", zr_busmsg_code_name (c));
         s_lower (name);
-        s_bus_msg (name, &(zr_bus_msg_t) {
-            .type = ZR_BUS_MSG_ERROR, .id = c == ZR_BUS_CODE_MALFORMED ? 0 : 5,
-            .code = (uint32_t) c, .text = s_bus_bytes (zr_bus_code_name (c))});
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_ERROR, .id = c == ZR_BUSMSG_CODE_MALFORMED ? 0 : 5,
+            .code = (uint32_t) c, .text = s_bus_bytes (zr_busmsg_code_name (c))});
     }
     static char names [40][8];
-    zr_bus_cursor_t cursors [40];
+    zr_busmsg_cursor_t cursors [40];
     for (uint32_t i = 0; i < 40; i++) {
         snprintf (names [i], sizeof names [i], "c%u", 40 - i);
-        cursors [i] = (zr_bus_cursor_t) {s_bus_bytes (names [i]),
+        cursors [i] = (zr_busmsg_cursor_t) {s_bus_bytes (names [i]),
                                          (uint64_t) 1 << i};
     }
     size_t counts [] = {0, 1, 3, 40};
     for (size_t i = 0; i < sizeof counts / sizeof counts [0]; i++) {
         uint8_t *map;
         size_t size;
-        zr_assert (zr_bus_cursors_encode (cursors, counts [i], &map,
+        zr_assert (zr_busmsg_cursors_encode (cursors, counts [i], &map,
                                           &size) == 0);
         char name [32];
         snprintf (name, sizeof name, "cursors-reply-%zu", counts [i]);
-        s_bus_msg (name, &(zr_bus_msg_t) {
-            .type = ZR_BUS_MSG_CURSORS_REPLY, .id = 12,
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_CURSORS_REPLY, .id = 12,
             .cursors = {map, size}, .n_cursors = (uint32_t) counts [i]});
         free (map);
     }
-    static char subject [ZR_BUS_SUBJECT_MAX + 1];
-    memset (subject, 's', ZR_BUS_SUBJECT_MAX);
-    s_bus_msg ("publish-subject-max", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_PUBLISH, .id = UINT64_MAX,
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
+    memset (subject, 's', ZR_BUSMSG_SUBJECT_MAX);
+    s_bus_msg ("publish-subject-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_PUBLISH, .id = UINT64_MAX,
         .subject = s_bus_bytes (subject), .producer = 1, .seq = UINT64_MAX});
-    s_bus_msg ("subscribe-prefix-max", &(zr_bus_msg_t) {
-        .type = ZR_BUS_MSG_SUBSCRIBE, .id = 3, .from_mode = ZR_BUS_FROM_LAST,
+    s_bus_msg ("subscribe-prefix-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_SUBSCRIBE, .id = 3, .from_mode = ZR_BUSMSG_FROM_LAST,
         .prefix = s_bus_bytes (subject), .name = s_bus_bytes (subject)});
 }
 
@@ -990,11 +990,11 @@ s_bus_refused (void)
     msgpack_sbuffer_init (&sbuf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    static char subject [ZR_BUS_SUBJECT_MAX + 1];
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
     memset (subject, 's', sizeof subject);
     msgpack_pack_array (&pk, 7);                /* PUBLISH, subject over */
-    msgpack_pack_uint64 (&pk, ZR_BUS_VERSION);
-    msgpack_pack_uint64 (&pk, ZR_BUS_MSG_PUBLISH);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_PUBLISH);
     msgpack_pack_uint64 (&pk, 1);
     msgpack_pack_str_with_body (&pk, subject, sizeof subject);
     msgpack_pack_bin_with_body (&pk, "x", 1);

@@ -26,7 +26,7 @@ typedef struct {
 
 /* What a fake received: the message, its frame and who sent it. */
 typedef struct {
-    zr_bus_msg_t msg;
+    zr_busmsg_t msg;
     zframe_t *frame;
     zframe_t *routing;
 } s_got_t;
@@ -71,18 +71,18 @@ s_fake_take (s_fake_t *fake, s_got_t *got)
     got->routing = zmsg_pop (msg);
     got->frame = zmsg_pop (msg);
     zmsg_destroy (&msg);
-    ck_assert_int_eq (zr_bus_msg_decode (zframe_data (got->frame),
+    ck_assert_int_eq (zr_busmsg_decode (zframe_data (got->frame),
                                          zframe_size (got->frame),
                                          &got->msg), 0);
     return true;
 }
 
 static void
-s_fake_send (s_fake_t *fake, zframe_t *routing, const zr_bus_msg_t *msg)
+s_fake_send (s_fake_t *fake, zframe_t *routing, const zr_busmsg_t *msg)
 {
     uint8_t *data;
     size_t size;
-    ck_assert_int_eq (zr_bus_msg_encode (msg, &data, &size), 0);
+    ck_assert_int_eq (zr_busmsg_encode (msg, &data, &size), 0);
     zmsg_t *out = zmsg_new ();
     zmsg_addmem (out, zframe_data (routing), zframe_size (routing));
     zmsg_addmem (out, data, size);
@@ -108,7 +108,7 @@ s_expect (zr_busclient_t *client, s_fake_t *fake, int type, s_got_t *got)
             s_n_events++;
     }
     ck_abort_msg ("the fake at %s got no %s", fake->endpoint,
-                  zr_bus_msg_type_name (type));
+                  zr_busmsg_type_name (type));
 }
 
 /* The next event: one kept by s_expect, or one the client returns. */
@@ -142,10 +142,10 @@ s_client (s_fake_t *fakes, size_t n, uint32_t credit)
     return client;
 }
 
-static zr_bus_bytes_t
+static zr_busmsg_bytes_t
 s_cstr (const char *text)
 {
-    return (zr_bus_bytes_t) { (const uint8_t *) text, strlen (text) };
+    return (zr_busmsg_bytes_t) { (const uint8_t *) text, strlen (text) };
 }
 
 //  --------------------------------------------------------------------------
@@ -161,19 +161,19 @@ START_TEST (busclient_publish_follows_not_leader)
     zr_busclient_t *client = s_client (fakes, 1, 16);
     ck_assert_int_eq (zr_busclient_publish (client, "orders", "o1", 2, 41), 0);
     s_got_t first, second;
-    s_expect (client, &fakes [0], ZR_BUS_MSG_PUBLISH, &first);
+    s_expect (client, &fakes [0], ZR_BUSMSG_PUBLISH, &first);
     ck_assert_uint_eq (first.msg.producer, 0x77);
     ck_assert_uint_eq (first.msg.seq, 1);
-    zr_bus_msg_t redirect = { .type = ZR_BUS_MSG_NOT_LEADER,
+    zr_busmsg_t redirect = { .type = ZR_BUSMSG_NOT_LEADER,
                               .id = first.msg.id,
                               .endpoint = s_cstr (fakes [1].endpoint) };
     s_fake_send (&fakes [0], first.routing, &redirect);
-    s_expect (client, &fakes [1], ZR_BUS_MSG_PUBLISH, &second);
+    s_expect (client, &fakes [1], ZR_BUSMSG_PUBLISH, &second);
     ck_assert_uint_eq (second.msg.producer, 0x77);
     ck_assert_uint_eq (second.msg.seq, 1);
     ck_assert_uint_ne (second.msg.id, first.msg.id);
     ck_assert_uint_eq (second.msg.payload.size, 2);
-    zr_bus_msg_t ack = { .type = ZR_BUS_MSG_ACK, .id = second.msg.id,
+    zr_busmsg_t ack = { .type = ZR_BUSMSG_ACK, .id = second.msg.id,
                          .index = 9, .term = 2 };
     s_fake_send (&fakes [1], second.routing, &ack);
     zr_busclient_event_t event;
@@ -189,7 +189,7 @@ START_TEST (busclient_publish_follows_not_leader)
     /* The next publication goes to the leader at once, seq 2. */
     ck_assert_int_eq (zr_busclient_publish (client, "orders", "o2", 2, 42), 0);
     s_got_release (&second);
-    s_expect (client, &fakes [1], ZR_BUS_MSG_PUBLISH, &second);
+    s_expect (client, &fakes [1], ZR_BUSMSG_PUBLISH, &second);
     ck_assert_uint_eq (second.msg.seq, 2);
     s_got_release (&first);
     s_got_release (&second);
@@ -209,18 +209,18 @@ START_TEST (busclient_publish_answers_each_code)
     zr_busclient_t *client = s_client (&fake, 1, 16);
     ck_assert_int_eq (zr_busclient_publish (client, "s", "x", 1, 1), 0);
     s_got_t got;
-    s_expect (client, &fake, ZR_BUS_MSG_PUBLISH, &got);
-    zr_bus_msg_t answer = { .type = ZR_BUS_MSG_ERROR, .id = got.msg.id,
-                            .code = ZR_BUS_CODE_BUSY };
+    s_expect (client, &fake, ZR_BUSMSG_PUBLISH, &got);
+    zr_busmsg_t answer = { .type = ZR_BUSMSG_ERROR, .id = got.msg.id,
+                            .code = ZR_BUSMSG_CODE_BUSY };
     s_fake_send (&fake, got.routing, &answer);
     s_got_release (&got);
-    s_expect (client, &fake, ZR_BUS_MSG_PUBLISH, &got);
-    answer = (zr_bus_msg_t) { .type = ZR_BUS_MSG_ERROR, .id = got.msg.id,
-                              .code = ZR_BUS_CODE_UNKNOWN };
+    s_expect (client, &fake, ZR_BUSMSG_PUBLISH, &got);
+    answer = (zr_busmsg_t) { .type = ZR_BUSMSG_ERROR, .id = got.msg.id,
+                              .code = ZR_BUSMSG_CODE_UNKNOWN };
     s_fake_send (&fake, got.routing, &answer);
     s_got_release (&got);
-    s_expect (client, &fake, ZR_BUS_MSG_PUBLISH, &got);   /* the only one */
-    answer = (zr_bus_msg_t) { .type = ZR_BUS_MSG_ACK, .id = got.msg.id,
+    s_expect (client, &fake, ZR_BUSMSG_PUBLISH, &got);   /* the only one */
+    answer = (zr_busmsg_t) { .type = ZR_BUSMSG_ACK, .id = got.msg.id,
                               .index = 5, .term = 1, .duplicate = true };
     s_fake_send (&fake, got.routing, &answer);
     s_got_release (&got);
@@ -230,13 +230,13 @@ START_TEST (busclient_publish_answers_each_code)
     ck_assert (event.msg.duplicate);
     ck_assert_uint_eq (event.tries, 3);
     zr_busclient_event_release (&event);
-    uint32_t codes [] = { ZR_BUS_CODE_STALE, ZR_BUS_CODE_INVALID };
+    uint32_t codes [] = { ZR_BUSMSG_CODE_STALE, ZR_BUSMSG_CODE_INVALID };
     zr_kvclient_outcome_t outcomes [] = { ZR_KVCLIENT_UNKNOWN,
                                           ZR_KVCLIENT_FAILED };
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq (zr_busclient_publish (client, "s", "x", 1, 2), 0);
-        s_expect (client, &fake, ZR_BUS_MSG_PUBLISH, &got);
-        answer = (zr_bus_msg_t) { .type = ZR_BUS_MSG_ERROR, .id = got.msg.id,
+        s_expect (client, &fake, ZR_BUSMSG_PUBLISH, &got);
+        answer = (zr_busmsg_t) { .type = ZR_BUSMSG_ERROR, .id = got.msg.id,
                                   .code = codes [i], .text = s_cstr ("no") };
         s_fake_send (&fake, got.routing, &answer);
         s_got_release (&got);
@@ -292,23 +292,23 @@ START_TEST (busclient_commit_and_cursors)
     ck_assert_int_eq (zr_busclient_commit (client, "billing", 70, 7), 0);
     ck_assert_int_eq (zr_busclient_cursors (client, 8), 0);
     s_got_t commit, cursors;
-    s_expect (client, &fake, ZR_BUS_MSG_COMMIT_CURSOR, &commit);
+    s_expect (client, &fake, ZR_BUSMSG_COMMIT_CURSOR, &commit);
     ck_assert_uint_eq (commit.msg.index, 70);
-    s_expect (client, &fake, ZR_BUS_MSG_CURSORS, &cursors);
+    s_expect (client, &fake, ZR_BUSMSG_CURSORS, &cursors);
     /* An ACK to CURSORS is not its answer: dropped. */
-    zr_bus_msg_t answer = { .type = ZR_BUS_MSG_ACK, .id = cursors.msg.id,
+    zr_busmsg_t answer = { .type = ZR_BUSMSG_ACK, .id = cursors.msg.id,
                             .index = 1, .term = 1 };
     s_fake_send (&fake, cursors.routing, &answer);
-    zr_bus_cursor_t list [] = { { s_cstr ("billing"), 70 } };
+    zr_busmsg_cursor_t list [] = { { s_cstr ("billing"), 70 } };
     uint8_t *map;
     size_t size;
-    ck_assert_int_eq (zr_bus_cursors_encode (list, 1, &map, &size), 0);
-    answer = (zr_bus_msg_t) { .type = ZR_BUS_MSG_CURSORS_REPLY,
+    ck_assert_int_eq (zr_busmsg_cursors_encode (list, 1, &map, &size), 0);
+    answer = (zr_busmsg_t) { .type = ZR_BUSMSG_CURSORS_REPLY,
                               .id = cursors.msg.id, .cursors = { map, size },
                               .n_cursors = 1 };
     s_fake_send (&fake, cursors.routing, &answer);
     free (map);
-    answer = (zr_bus_msg_t) { .type = ZR_BUS_MSG_ACK, .id = commit.msg.id,
+    answer = (zr_busmsg_t) { .type = ZR_BUSMSG_ACK, .id = commit.msg.id,
                               .index = 71, .term = 1 };
     s_fake_send (&fake, commit.routing, &answer);
     for (int i = 0; i < 2; i++) {
@@ -316,11 +316,11 @@ START_TEST (busclient_commit_and_cursors)
         s_event (client, &event);
         ck_assert_int_eq (event.outcome, ZR_KVCLIENT_DONE);
         if (event.token == 8) {
-            ck_assert_int_eq (event.msg.type, ZR_BUS_MSG_CURSORS_REPLY);
-            zr_bus_cursors_iter_t iter;
-            zr_bus_cursor_t cursor;
-            zr_bus_cursors_iter (&event.msg, &iter);
-            ck_assert (zr_bus_cursors_next (&iter, &cursor));
+            ck_assert_int_eq (event.msg.type, ZR_BUSMSG_CURSORS_REPLY);
+            zr_busmsg_cursors_iter_t iter;
+            zr_busmsg_cursor_t cursor;
+            zr_busmsg_cursors_iter (&event.msg, &iter);
+            ck_assert (zr_busmsg_cursors_next (&iter, &cursor));
             ck_assert_uint_eq (cursor.index, 70);
         }
         else
@@ -342,8 +342,8 @@ END_TEST
 static void
 s_open (zr_busclient_t *client, s_fake_t *fake, s_got_t *got, uint64_t last)
 {
-    s_expect (client, fake, ZR_BUS_MSG_SUBSCRIBE, got);
-    zr_bus_msg_t ok = { .type = ZR_BUS_MSG_OK, .id = got->msg.id, .first = 1,
+    s_expect (client, fake, ZR_BUSMSG_SUBSCRIBE, got);
+    zr_busmsg_t ok = { .type = ZR_BUSMSG_OK, .id = got->msg.id, .first = 1,
                         .last = last, .heartbeat_ms = 50, .timeout_ms = 300 };
     s_fake_send (fake, got->routing, &ok);
     zr_busclient_event_t event;
@@ -356,7 +356,7 @@ s_open (zr_busclient_t *client, s_fake_t *fake, s_got_t *got, uint64_t last)
 static void
 s_deliver (s_fake_t *fake, const s_got_t *sub, uint64_t index)
 {
-    zr_bus_msg_t deliver = { .type = ZR_BUS_MSG_DELIVER, .id = sub->msg.id,
+    zr_busmsg_t deliver = { .type = ZR_BUSMSG_DELIVER, .id = sub->msg.id,
                              .index = index, .term = 1,
                              .subject = s_cstr ("o"),
                              .payload = s_cstr ("p") };
@@ -382,13 +382,13 @@ START_TEST (busclient_subscription_survives_its_server)
     s_fake_new (&fakes [0]);
     s_fake_new (&fakes [1]);
     zr_busclient_t *client = s_client (fakes, 2, 4);
-    zr_busclient_sub_t options = { .from_mode = ZR_BUS_FROM_FIRST,
+    zr_busclient_sub_t options = { .from_mode = ZR_BUSMSG_FROM_FIRST,
                                    .prefix = "o" };
     ck_assert_int_eq (zr_busclient_subscribe (client, &options), 0);
     ck_assert_int_eq (zr_busclient_subscribe (client, &options), ZR_EINVAL);
     s_got_t sub;
     s_open (client, &fakes [0], &sub, 10);
-    ck_assert_uint_eq (sub.msg.from_mode, ZR_BUS_FROM_FIRST);
+    ck_assert_uint_eq (sub.msg.from_mode, ZR_BUSMSG_FROM_FIRST);
     ck_assert_uint_eq (sub.msg.credit, 4);
     ck_assert_uint_eq (sub.msg.prefix.size, 1);
     s_deliver (&fakes [0], &sub, 5);
@@ -396,20 +396,20 @@ START_TEST (busclient_subscription_survives_its_server)
     s_expect_delivery (client, 5);
     s_expect_delivery (client, 6);
     s_got_t credit;
-    s_expect (client, &fakes [0], ZR_BUS_MSG_CREDIT, &credit);
+    s_expect (client, &fakes [0], ZR_BUSMSG_CREDIT, &credit);
     ck_assert_uint_eq (credit.msg.credit, 2);
     ck_assert_uint_eq (credit.msg.id, sub.msg.id);
     s_got_release (&credit);
     /* Idle: the client heartbeats with its last index. */
     s_got_t beat;
-    s_expect (client, &fakes [0], ZR_BUS_MSG_HEARTBEAT, &beat);
+    s_expect (client, &fakes [0], ZR_BUSMSG_HEARTBEAT, &beat);
     ck_assert_uint_eq (beat.msg.index, 6);
     s_got_release (&beat);
     /* fakes [0] goes silent: after its 300 ms timeout, fakes [1]. */
     s_got_t again;
     s_open (client, &fakes [1], &again, 12);
     ck_assert_uint_ne (again.msg.id, sub.msg.id);
-    ck_assert_uint_eq (again.msg.from_mode, ZR_BUS_FROM_INDEX);
+    ck_assert_uint_eq (again.msg.from_mode, ZR_BUSMSG_FROM_INDEX);
     ck_assert_uint_eq (again.msg.from, 7);
     ck_assert_str_eq (zr_busclient_sub_endpoint (client), fakes [1].endpoint);
     ck_assert_uint_eq (zr_busclient_subscribes (client), 2);
@@ -437,33 +437,33 @@ START_TEST (busclient_subscription_resumes_as_asked)
     s_fake_new (&fakes [0]);
     s_fake_new (&fakes [1]);
     zr_busclient_t *client = s_client (fakes, 1, 8);
-    zr_busclient_sub_t options = { .from_mode = ZR_BUS_FROM_NEXT,
+    zr_busclient_sub_t options = { .from_mode = ZR_BUSMSG_FROM_NEXT,
                                    .cursor = "billing" };
     ck_assert_int_eq (zr_busclient_subscribe (client, &options), 0);
     s_got_t got;
-    s_expect (client, &fakes [0], ZR_BUS_MSG_SUBSCRIBE, &got);
+    s_expect (client, &fakes [0], ZR_BUSMSG_SUBSCRIBE, &got);
     ck_assert_uint_eq (got.msg.name.size, 7);
-    zr_bus_msg_t redirect = { .type = ZR_BUS_MSG_NOT_LEADER, .id = got.msg.id,
+    zr_busmsg_t redirect = { .type = ZR_BUSMSG_NOT_LEADER, .id = got.msg.id,
                               .endpoint = s_cstr (fakes [1].endpoint) };
     s_fake_send (&fakes [0], got.routing, &redirect);
     s_got_release (&got);
     s_open (client, &fakes [1], &got, 40);
     ck_assert_uint_eq (got.msg.name.size, 7);
-    ck_assert_uint_eq (got.msg.from_mode, ZR_BUS_FROM_NEXT);
+    ck_assert_uint_eq (got.msg.from_mode, ZR_BUSMSG_FROM_NEXT);
     s_got_release (&got);
     /* fakes [1] silent: back to fakes [0], NEXT now index 41. */
-    s_expect (client, &fakes [0], ZR_BUS_MSG_SUBSCRIBE, &got);
-    ck_assert_uint_eq (got.msg.from_mode, ZR_BUS_FROM_INDEX);
+    s_expect (client, &fakes [0], ZR_BUSMSG_SUBSCRIBE, &got);
+    ck_assert_uint_eq (got.msg.from_mode, ZR_BUSMSG_FROM_INDEX);
     ck_assert_uint_eq (got.msg.from, 41);
     ck_assert_uint_eq (got.msg.name.size, 7);   /* still the cursor */
-    zr_bus_msg_t range = { .type = ZR_BUS_MSG_OUT_OF_RANGE, .id = got.msg.id,
+    zr_busmsg_t range = { .type = ZR_BUSMSG_OUT_OF_RANGE, .id = got.msg.id,
                            .first = 50 };
     s_fake_send (&fakes [0], got.routing, &range);
     s_got_release (&got);
     zr_busclient_event_t event;
     s_event (client, &event);
     ck_assert_int_eq (event.type, ZR_BUSCLIENT_ENDED);
-    ck_assert_int_eq (event.msg.type, ZR_BUS_MSG_OUT_OF_RANGE);
+    ck_assert_int_eq (event.msg.type, ZR_BUSMSG_OUT_OF_RANGE);
     ck_assert_uint_eq (event.msg.first, 50);
     zr_busclient_event_release (&event);
     ck_assert_int_eq (zr_busclient_recv (client, &event, 0), ZR_EINVAL);
@@ -475,17 +475,17 @@ END_TEST
 
 START_TEST (busclient_code_map)
 {
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_ACK, 0), ZR_CLIENT_OK);
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_CURSORS_REPLY, 0),
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_ACK, 0), ZR_CLIENT_OK);
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_CURSORS_REPLY, 0),
                       ZR_CLIENT_OK);
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_NOT_LEADER, 0),
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_NOT_LEADER, 0),
                       ZR_CLIENT_NOT_LEADER);
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_ERROR,
-                                             ZR_BUS_CODE_STALE),
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_ERROR,
+                                             ZR_BUSMSG_CODE_STALE),
                       ZR_CLIENT_SESSION_EXPIRED);
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_ERROR, 99),
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_ERROR, 99),
                       ZR_CLIENT_MALFORMED);
-    ck_assert_int_eq (zr_busclient_code_map (ZR_BUS_MSG_DELIVER, 0),
+    ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_DELIVER, 0),
                       ZR_CLIENT_MALFORMED);
 }
 END_TEST

@@ -134,7 +134,7 @@ START_TEST (args_parse_bus_verbs)
     ck_assert_int_eq (s_args_parse (&a, 10, argv, NULL, "tcp://a:1,tcp://b:2"),
                       0);
     ck_assert_int_eq (a.verb, S_SUB);
-    ck_assert_int_eq (a.from_mode, ZR_BUS_FROM_FIRST);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_FIRST);
     ck_assert_str_eq (a.subject, "orders.");
     ck_assert_str_eq (a.cursor, "billing");
     ck_assert_uint_eq (a.count, 3);
@@ -145,7 +145,7 @@ START_TEST (args_parse_bus_verbs)
     char *index [] = {"zraft-ctl", "--bus-endpoints", "tcp://c:3", "sub",
                       "--from=42", "--timeout", "900"};
     ck_assert_int_eq (s_args_parse (&a, 7, index, NULL, "tcp://a:1"), 0);
-    ck_assert_int_eq (a.from_mode, ZR_BUS_FROM_INDEX);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_INDEX);
     ck_assert_uint_eq (a.from, 42);
     ck_assert_uint_eq (a.n_bus_endpoints, 1);
     ck_assert_str_eq (a.bus_endpoints [0], "tcp://c:3");
@@ -153,7 +153,7 @@ START_TEST (args_parse_bus_verbs)
     s_args_release (&a);
     char *next [] = {"zraft-ctl", "sub"};
     ck_assert_int_eq (s_args_parse (&a, 2, next, NULL, "tcp://a:1"), 0);
-    ck_assert_int_eq (a.from_mode, ZR_BUS_FROM_NEXT);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_NEXT);
     s_args_release (&a);
     char *pub [] = {"zraft-ctl", "pub", "orders"};
     ck_assert_int_eq (s_args_parse (&a, 3, pub, NULL, "tcp://a:1"), 0);
