@@ -944,6 +944,28 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     zr_blob_unref (&blob);
 }
 
+/* BUS: appends the one BUS entry blob holds (bus.h), like a SUBMIT of
+   one command, and records its token; refused, answers it at once. */
+static void
+s_self_bus (self_t *self, zr_blob_t *blob, uint64_t token)
+{
+    zr_assert (blob && blob->size <= ZR_ENTRY_BYTES_MAX);
+    int rc = s_self_refusal (self);
+    zr_index_t index = 0;
+    zr_term_t term = 0;
+    if (rc == 0) {
+        rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, blob->data,
+                                   (uint32_t) blob->size, &index, &term);
+        zr_assert (rc == 0);            /* leader, no transfer, size checked */
+        zr_tokens_add (self->tokens, index, term, &token, 1);
+    }
+    else {
+        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+        zr_results_add (&self->results, token, rc, leader, 0, 0, NULL, 0);
+    }
+    zr_blob_unref (&blob);
+}
+
 /* QUERY: a stale one is queued for the applier at once; a linearizable
    one goes to the core for its read index (node.h). Takes *data_p. */
 static void
@@ -1049,7 +1071,7 @@ s_self_handle_pipe (self_t *self)
 }
 
 /* Handles a synchronous command from the application: everything but
-   SUBMIT, QUERY and RECEIVED. Results go out before the reply (node.h). */
+   SUBMIT, BUS, QUERY and RECEIVED. Results go out before the reply (node.h). */
 static void
 s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
 {
@@ -1105,6 +1127,11 @@ s_self_handle_api (self_t *self)
         zr_assert (msg.args [0].p);
         s_self_submit (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
                        msg.args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_BUS) {
+        zr_assert (msg.args [0].p);
+        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].u);
     }
     else
     if (verb == ZR_NODE_QUERY)
@@ -1319,6 +1346,13 @@ s_self_api_drain (self_t *self)
                 zr_results_add (&self->results, token, ZR_ESHUTDOWN, 0, 0, 0,
                                 NULL, 0);
             }
+            zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
+            zr_blob_unref (&blob);
+        }
+        else
+        if (verb == ZR_NODE_BUS) {
+            zr_results_add (&self->results, msg.args [1].u, ZR_ESHUTDOWN, 0, 0,
+                            0, NULL, 0);
             zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
             zr_blob_unref (&blob);
         }

@@ -23,7 +23,8 @@ _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN
                 && ZRAFT_EBUSY == ZR_EBUSY && ZRAFT_EAGAIN == ZR_EAGAIN
                 && ZRAFT_ELOST == ZR_ELOST && ZRAFT_ETIMEDOUT == ZR_ETIMEDOUT
-                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN,
+                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN && ZRAFT_ESTALE == ZR_ESTALE
+                && ZRAFT_ERANGE == ZR_ERANGE,
                 "public codes mirror the internal table");
 _Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
                 && (int) ZRAFT_LOG_WARNING == (int) ZR_LOG_WARNING

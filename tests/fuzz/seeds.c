@@ -264,6 +264,18 @@ s_codec (void)
     uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
     s_append ("append-sizes", 41, 6, 8, sizes);
     s_append ("append-noop", 1000, 9, 3, (const uint32_t []) {0, 0, 0});
+    /* Message-bus entries (ZR_ENTRY_BUS) beside a command and a no-op. */
+    static const uint8_t publish [] = {0x95, 1, 0xa1, 'a', 0xc4, 2, 'h', 'i', 7, 1};
+    zr_entry_t bus [3] = {
+        {.term = 4, .index = 21, .type = ZR_ENTRY_BUS, .size = sizeof publish,
+         .data = publish},
+        {.term = 4, .index = 22, .type = ZR_ENTRY_COMMAND},
+        {.term = 5, .index = 23, .type = ZR_ENTRY_BUS, .size = sizeof publish,
+         .data = publish}};
+    m = (zr_message_t) {.type = ZR_MSG_APPEND, .from = 1, .to = 2, .term = 5,
+                        .prev_index = 20, .prev_term = 4, .commit = 20,
+                        .round = 3, .n_entries = 3, .entries = bus};
+    s_frame ("append-bus", &m);
     /* The most entries a frame may carry, all empty: a frame of 20 KiB,
        near the object budget, so mutations reach ZR_ETOOBIG. */
     static zr_entry_t full [ZR_BATCH_ENTRIES_MAX];
@@ -565,6 +577,17 @@ s_wal (void)
     s_wal_open (&w);
     s_wal_append (&w, 1, 10, 3);
     s_wal_seed (&w, "two-segments-torn", 6, 12);
+    /* Message-bus entries (ZR_ENTRY_BUS) between commands. */
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 2, 1);
+    static const uint8_t cursor [] = {0x93, 2, 0xa1, 'c', 9};
+    for (zr_index_t i = 3; i <= 5; i++) {
+        zr_entry_t e = {.term = 1, .index = i, .type = ZR_ENTRY_BUS,
+                        .size = sizeof cursor, .data = cursor};
+        zr_assert (zr_wal_append (w.wal, &e, 1) == 0);
+    }
+    s_wal_append (&w, 6, 7, 1);
+    s_wal_seed (&w, "bus", 0, 0);
 }
 
 //  --------------------------------------------------------------------------
