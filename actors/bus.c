@@ -134,43 +134,101 @@ s_pack_str (msgpack_packer *pk, const char *text, size_t size)
     msgpack_pack_str_body (pk, text, size);
 }
 
+/* Returns true if entry may be encoded (what the decoder accepts). */
+static bool
+s_entry_valid (const zr_bus_entry_t *entry)
+{
+    if (entry->op == ZR_BUS_PUBLISH)
+        return s_name_valid (entry->subject, entry->subject_size, ZRAFT_SUBJECT_MAX)
+               && (entry->payload_size == 0 || entry->payload)
+               && entry->payload_size <= ZR_ENTRY_BYTES_MAX;
+    return entry->op == ZR_BUS_CURSOR
+           && s_name_valid (entry->name, entry->name_size, ZRAFT_CURSOR_NAME_MAX);
+}
+
+/* Packs a valid entry; returns msgpack's result (0, or -1 when the
+   output refused). */
+static int
+s_pack_entry (msgpack_packer *pk, const zr_bus_entry_t *entry)
+{
+    bool publish = entry->op == ZR_BUS_PUBLISH;
+    int rc = msgpack_pack_array (pk, publish ? S_PUBLISH_FIELDS : S_CURSOR_FIELDS);
+    rc |= msgpack_pack_uint8 (pk, entry->op);
+    if (publish) {
+        rc |= msgpack_pack_str (pk, entry->subject_size);
+        rc |= msgpack_pack_str_body (pk, entry->subject, entry->subject_size);
+        rc |= msgpack_pack_bin (pk, entry->payload_size);
+        if (entry->payload_size > 0)
+            rc |= msgpack_pack_bin_body (pk, entry->payload, entry->payload_size);
+        rc |= msgpack_pack_uint64 (pk, entry->producer);
+        rc |= msgpack_pack_uint64 (pk, entry->seq);
+    }
+    else {
+        rc |= msgpack_pack_str (pk, entry->name_size);
+        rc |= msgpack_pack_str_body (pk, entry->name, entry->name_size);
+        rc |= msgpack_pack_uint64 (pk, entry->index);
+    }
+    return rc;
+}
+
+/* msgpack output into a buffer of fixed size, or counting (data NULL). */
+typedef struct {
+    uint8_t *data;                      /* the buffer, or NULL to count */
+    size_t size;                        /* its bytes */
+    size_t used;                        /* bytes written or counted */
+} s_out_t;
+
+static int
+s_out_write (void *arg, const char *buf, size_t len)
+{
+    s_out_t *out = (s_out_t *) arg;
+    if (out->data) {
+        if (len > out->size - out->used)
+            return -1;
+        memcpy (out->data + out->used, buf, len);
+    }
+    out->used += len;
+    return 0;
+}
+
+size_t
+zr_bus_entry_size (const zr_bus_entry_t *entry)
+{
+    zr_assert (entry);
+    if (!s_entry_valid (entry))
+        return 0;
+    s_out_t out = {NULL, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, s_out_write);
+    s_pack_entry (&pk, entry);
+    return out.used <= ZR_ENTRY_BYTES_MAX ? out.used : 0;
+}
+
+size_t
+zr_bus_entry_write (const zr_bus_entry_t *entry, uint8_t *buf, size_t len)
+{
+    zr_assert (entry && buf);
+    if (!s_entry_valid (entry))
+        return 0;
+    s_out_t out = {buf, len, 0};
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, s_out_write);
+    return s_pack_entry (&pk, entry) == 0 ? out.used : 0;
+}
+
 void *
 zr_bus_entry_encode (const zr_bus_entry_t *entry, size_t *size_p)
 {
     zr_assert (entry && size_p);
     *size_p = 0;
-    bool publish = entry->op == ZR_BUS_PUBLISH;
-    if (publish ? !s_name_valid (entry->subject, entry->subject_size,
-                                 ZRAFT_SUBJECT_MAX)
-                  || (entry->payload_size > 0 && !entry->payload)
-                  || entry->payload_size > ZR_ENTRY_BYTES_MAX
-        : entry->op != ZR_BUS_CURSOR
-          || !s_name_valid (entry->name, entry->name_size, ZRAFT_CURSOR_NAME_MAX))
-        return NULL;
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init (&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, publish ? S_PUBLISH_FIELDS : S_CURSOR_FIELDS);
-    msgpack_pack_uint8 (&pk, entry->op);
-    if (publish) {
-        s_pack_str (&pk, entry->subject, entry->subject_size);
-        msgpack_pack_bin (&pk, entry->payload_size);
-        if (entry->payload_size > 0)
-            msgpack_pack_bin_body (&pk, entry->payload, entry->payload_size);
-        msgpack_pack_uint64 (&pk, entry->producer);
-        msgpack_pack_uint64 (&pk, entry->seq);
-    }
-    else {
-        s_pack_str (&pk, entry->name, entry->name_size);
-        msgpack_pack_uint64 (&pk, entry->index);
-    }
-    if (!sbuf.data || sbuf.size > ZR_ENTRY_BYTES_MAX) {
-        msgpack_sbuffer_destroy (&sbuf);    /* out of memory, or too big */
-        return NULL;
-    }
-    *size_p = sbuf.size;
-    return msgpack_sbuffer_release (&sbuf);
+    size_t size = zr_bus_entry_size (entry);
+    uint8_t *data = size ? (uint8_t *) malloc (size) : NULL;
+    if (!data)
+        return NULL;                    /* invalid, too big, or out of memory */
+    size_t written = zr_bus_entry_write (entry, data, size);
+    zr_assert (written == size);
+    *size_p = size;
+    return data;
 }
 
 /* ---------------------------------------------------------------- producers */

@@ -109,6 +109,15 @@ int zr_bus_entry_decode (const void *data, size_t size, zr_bus_entry_t *out);
    encoded). Caller owns the result and must free it. */
 void *zr_bus_entry_encode (const zr_bus_entry_t *entry, size_t *size_p);
 
+/* Returns the bytes zr_bus_entry_encode would make of entry, or 0 if it
+   refuses it. */
+size_t zr_bus_entry_size (const zr_bus_entry_t *entry);
+
+/* Encodes entry into buf (len bytes, at least zr_bus_entry_size). Returns
+   the bytes written, or 0 if entry is invalid or does not fit. */
+size_t zr_bus_entry_write (const zr_bus_entry_t *entry, uint8_t *buf,
+                           size_t len);
+
 /*  -------------------------------------------------------------------------
     Bus state
 */

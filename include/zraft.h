@@ -159,7 +159,10 @@ void zraft_config_defaults (zraft_config_t *config);
    whole state with a snapshot's bytes, valid during the call: once at
    start when the data directory holds a snapshot, and whenever a leader
    sends one. It returns 0, or -1 if it cannot use them: the node then
-   stops acknowledging (as on a disk error) and says why in its log. */
+   stops acknowledging (as on a disk error) and says why in its log.
+   Snapshot files also hold the message bus's state (its dedup windows
+   and cursors), so a bus-only application (apply NULL, no snapshot
+   callback) is snapshotted too, and its log stays bounded. */
 #define ZRAFT_RESULT_BYTES_MAX (1u << 20)
 
 typedef struct {
@@ -381,7 +384,7 @@ int zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target);
 /* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
    it was asked for (zraft_status tells when snapshot_index moves),
    ZRAFT_EBUSY if one is being taken, ZRAFT_EINVAL if the state machine
-   has no snapshot callback. */
+   has an apply callback but no snapshot callback. */
 int zraft_snapshot (zraft_t *self);
 
 /* Faults on the link from a peer to this server, applied to every
