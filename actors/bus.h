@@ -78,8 +78,8 @@
 #define ZR_BUS_WINDOW_MAX 65536u        /* the largest dedup_window */
 /* Cursors remembered: at most this many, so that a zraft_cursors result
    (a msgpack map of names up to 255 bytes: 266 bytes a pair at most)
-   stays within ZRAFT_RESULT_BYTES_MAX. */
-#define ZR_BUS_CURSORS_MAX 3840u
+   stays within ZRAFT_RESULT_BYTES_MAX (asserted in bus.c). */
+#define ZR_BUS_CURSORS_MAX ZRAFT_CURSORS_MAX
 #define ZR_BUS_SECTION_VERSION 1        /* snapshot section format */
 
 typedef enum { ZR_BUS_PUBLISH = 1, ZR_BUS_CURSOR = 2 } zr_bus_op_t;
