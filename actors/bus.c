@@ -171,35 +171,15 @@ s_pack_entry (msgpack_packer *pk, const zr_bus_entry_t *entry)
     return rc;
 }
 
-/* msgpack output into a buffer of fixed size, or counting (data NULL). */
-typedef struct {
-    uint8_t *data;                      /* the buffer, or NULL to count */
-    size_t size;                        /* its bytes */
-    size_t used;                        /* bytes written or counted */
-} s_out_t;
-
-static int
-s_out_write (void *arg, const char *buf, size_t len)
-{
-    s_out_t *out = (s_out_t *) arg;
-    if (out->data) {
-        if (len > out->size - out->used)
-            return -1;
-        memcpy (out->data + out->used, buf, len);
-    }
-    out->used += len;
-    return 0;
-}
-
 size_t
 zr_bus_entry_size (const zr_bus_entry_t *entry)
 {
     zr_assert (entry);
     if (!s_entry_valid (entry))
         return 0;
-    s_out_t out = {NULL, 0, 0};
+    zr_msgpack_out_t out = {NULL, 0, 0};
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_out_write);
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
     s_pack_entry (&pk, entry);
     return out.used <= ZR_ENTRY_BYTES_MAX ? out.used : 0;
 }
@@ -210,9 +190,9 @@ zr_bus_entry_write (const zr_bus_entry_t *entry, uint8_t *buf, size_t len)
     zr_assert (entry && buf);
     if (!s_entry_valid (entry))
         return 0;
-    s_out_t out = {buf, len, 0};
+    zr_msgpack_out_t out = {buf, len, 0};
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_out_write);
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
     return s_pack_entry (&pk, entry) == 0 ? out.used : 0;
 }
 
@@ -308,6 +288,22 @@ static int
 s_key_compare (const void *a, const void *b)
 {
     return ((const s_key_t *) a)->id != ((const s_key_t *) b)->id;
+}
+
+/* Returns a table keyed by s_key_t pointers (stored as given; freed
+   with key_destructor if not NULL), its items freed with destructor. */
+static zhashx_t *
+s_id_table_new (zhashx_destructor_fn *destructor,
+                zhashx_destructor_fn *key_destructor)
+{
+    zhashx_t *table = zhashx_new ();
+    zr_assert (table);
+    zhashx_set_key_hasher (table, s_key_hash);
+    zhashx_set_key_comparator (table, s_key_compare);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, key_destructor);
+    zhashx_set_destructor (table, destructor);
+    return table;
 }
 
 static void
@@ -472,14 +468,9 @@ zr_bus_new (uint32_t window, uint32_t producers_max)
     if (getrandom (&self->hash_key, sizeof self->hash_key, 0)
         != (ssize_t) sizeof self->hash_key)
         self->hash_key = s_mix ((uint64_t) zclock_usecs () ^ (uintptr_t) self);
-    self->producers = zhashx_new ();
+    self->producers = s_id_table_new (s_producer_free, NULL);
     self->cursors = zhashx_new ();
-    zr_assert (self->producers && self->cursors);
-    zhashx_set_key_hasher (self->producers, s_key_hash);
-    zhashx_set_key_comparator (self->producers, s_key_compare);
-    zhashx_set_key_duplicator (self->producers, NULL);
-    zhashx_set_key_destructor (self->producers, NULL);
-    zhashx_set_destructor (self->producers, s_producer_free);
+    zr_assert (self->cursors);
     zhashx_set_destructor (self->cursors, s_free);      /* keys: strdup'd */
     return self;
 }
@@ -725,12 +716,7 @@ s_restore_producers (zr_bus_t *bus, s_section_t *s)
         return -1;
     uint64_t skip = list.value > bus->producers_max
                   ? list.value - bus->producers_max : 0;
-    zhashx_t *seen = zhashx_new ();     /* ids of the skipped ones too */
-    zr_assert (seen);
-    zhashx_set_key_hasher (seen, s_key_hash);
-    zhashx_set_key_comparator (seen, s_key_compare);
-    zhashx_set_key_duplicator (seen, NULL);
-    zhashx_set_key_destructor (seen, s_free);
+    zhashx_t *seen = s_id_table_new (NULL, s_free);    /* skipped ones too */
     int rc = 0;
     for (uint64_t i = 0; rc == 0 && i < list.value; i++) {
         uint64_t id = 0;
@@ -853,13 +839,7 @@ zr_bus_gate_new (uint32_t window, uint32_t producers_max)
     zr_bus_gate_t *self = (zr_bus_gate_t *) calloc (1, sizeof *self);
     zr_assert (self);
     self->copy = zr_bus_new (window, producers_max);
-    self->pending = zhashx_new ();
-    zr_assert (self->pending);
-    zhashx_set_key_hasher (self->pending, s_key_hash);
-    zhashx_set_key_comparator (self->pending, s_key_compare);
-    zhashx_set_key_duplicator (self->pending, NULL);
-    zhashx_set_key_destructor (self->pending, NULL);
-    zhashx_set_destructor (self->pending, s_pending_free);
+    self->pending = s_id_table_new (s_pending_free, NULL);
     return self;
 }
 
