@@ -877,15 +877,21 @@ cluster_drain (cluster_t *self, uint32_t id)
     s_receive (self, id, 0);
 }
 
-/* Takes from server id's inbox the first event of type (and, for a
-   RESULT, of token) into *event; returns false if none. */
+/* True if event is of type (and, but for a ROLE, of token). */
+static bool
+s_event_is (const zraft_event_t *event, zraft_event_type_t type, uint64_t token)
+{
+    return event->type == type && (type == ZRAFT_EVENT_ROLE || event->token == token);
+}
+
+/* Takes from server id's inbox the first event of type (and, but for a
+   ROLE, of token) into *event; returns false if none. */
 static bool
 s_take (cluster_node_t *node, zraft_event_type_t type, uint64_t token,
         zraft_event_t *event)
 {
     zraft_event_t *kept = (zraft_event_t *) zlist_first (node->inbox);
-    while (kept && (kept->type != type
-                    || (type == ZRAFT_EVENT_RESULT && kept->token != token)))
+    while (kept && !s_event_is (kept, type, token))
         kept = (zraft_event_t *) zlist_next (node->inbox);
     if (!kept)
         return false;
@@ -926,6 +932,27 @@ cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
                     zraft_event_t *event)
 {
     return s_wait_event (self, id, ZRAFT_EVENT_ROLE, 0, timeout_ms, event);
+}
+
+bool
+cluster_event (cluster_t *self, uint32_t id, zraft_event_type_t type,
+               uint64_t token, int64_t timeout_ms, zraft_event_t *event)
+{
+    return s_wait_event (self, id, type, token, timeout_ms, event);
+}
+
+uint32_t
+cluster_events_count (cluster_t *self, uint32_t id, zraft_event_type_t type,
+                      uint64_t token)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    cluster_node_t *node = &self->nodes [id];
+    s_receive (self, id, 0);
+    uint32_t count = 0;
+    for (zraft_event_t *kept = (zraft_event_t *) zlist_first (node->inbox); kept;
+         kept = (zraft_event_t *) zlist_next (node->inbox))
+        count += s_event_is (kept, type, token);
+    return count;
 }
 
 uint64_t

@@ -120,6 +120,18 @@ bool cluster_result (cluster_t *self, uint32_t id, uint64_t token,
 bool cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
                          zraft_event_t *event);
 
+/* Waits up to timeout_ms for the first event of type whose token is
+   token (a RESULT's, or a subscription's) on server id: true and *event
+   filled (the caller releases it), or false. Events of one type and
+   token are taken in the order they arrived. */
+bool cluster_event (cluster_t *self, uint32_t id, zraft_event_type_t type,
+                    uint64_t token, int64_t timeout_ms, zraft_event_t *event);
+
+/* Receives what server id's handle holds, then returns how many events
+   of type and token its inbox keeps. */
+uint32_t cluster_events_count (cluster_t *self, uint32_t id,
+                               zraft_event_type_t type, uint64_t token);
+
 /* Receives server id's waiting events into its inbox. */
 void cluster_drain (cluster_t *self, uint32_t id);
 
