@@ -56,6 +56,9 @@ struct _cluster_t {
     uint8_t *skipped;                   /* index a server applied as a
                                            non-command (a no-op) */
     uint64_t tokens;                    /* the last token given (all servers) */
+    uint32_t subs_max;                  /* config.subs_max of servers started
+                                           from now on, if subs_max_set */
+    bool subs_max_set;
     uint32_t submit_max;                /* config.submit_max of servers started
                                            from now on; 0: the default */
     bool query_on_node;                 /* config.query_on_node of servers
@@ -548,6 +551,8 @@ cluster_start (cluster_t *self, uint32_t id)
     config.segment_bytes = CLUSTER_SEGMENT_BYTES;
     if (self->submit_max)
         config.submit_max = self->submit_max;
+    if (self->subs_max_set)
+        config.subs_max = self->subs_max;
     config.query_on_node = self->query_on_node;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
@@ -599,6 +604,13 @@ void
 cluster_set_submit_max (cluster_t *self, uint32_t submit_max)
 {
     self->submit_max = submit_max;
+}
+
+void
+cluster_set_subs_max (cluster_t *self, uint32_t subs_max)
+{
+    self->subs_max = subs_max;
+    self->subs_max_set = true;
 }
 
 void

@@ -59,6 +59,10 @@ void cluster_stop (cluster_t *self, uint32_t id);
    (0: the default). */
 void cluster_set_submit_max (cluster_t *self, uint32_t submit_max);
 
+/* Servers started after this call have config.subs_max subs_max (0: no
+   feed). */
+void cluster_set_subs_max (cluster_t *self, uint32_t subs_max);
+
 /* Servers started after this call have config.query_on_node on. */
 void cluster_set_query_on_node (cluster_t *self, bool on);
 
