@@ -139,8 +139,8 @@ s_client (const uint32_t *ids)
         endpoints [n] = procs_bus_endpoint (s_procs, ids [n]);
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = S_CTL_TIMEOUT_MS;
-    config.window = 16;
+    config.calls.timeout_ms = S_CTL_TIMEOUT_MS;
+    config.calls.window = 16;
     config.credit = 8;
     zr_busclient_t *client = zr_busclient_new (endpoints, n, &config);
     S_ASSERT (client, "cannot make a bus client");
