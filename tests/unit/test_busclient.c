@@ -513,6 +513,5 @@ s_suite (void)
 int
 main (void)
 {
-    zsys_init ();
     return check_run (s_suite ());
 }
