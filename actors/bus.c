@@ -134,43 +134,81 @@ s_pack_str (msgpack_packer *pk, const char *text, size_t size)
     msgpack_pack_str_body (pk, text, size);
 }
 
+/* Returns true if entry may be encoded (what the decoder accepts). */
+static bool
+s_entry_valid (const zr_bus_entry_t *entry)
+{
+    if (entry->op == ZR_BUS_PUBLISH)
+        return s_name_valid (entry->subject, entry->subject_size, ZRAFT_SUBJECT_MAX)
+               && (entry->payload_size == 0 || entry->payload)
+               && entry->payload_size <= ZR_ENTRY_BYTES_MAX;
+    return entry->op == ZR_BUS_CURSOR
+           && s_name_valid (entry->name, entry->name_size, ZRAFT_CURSOR_NAME_MAX);
+}
+
+/* Packs a valid entry; returns msgpack's result (0, or -1 when the
+   output refused). */
+static int
+s_pack_entry (msgpack_packer *pk, const zr_bus_entry_t *entry)
+{
+    bool publish = entry->op == ZR_BUS_PUBLISH;
+    int rc = msgpack_pack_array (pk, publish ? S_PUBLISH_FIELDS : S_CURSOR_FIELDS);
+    rc |= msgpack_pack_uint8 (pk, entry->op);
+    if (publish) {
+        rc |= msgpack_pack_str (pk, entry->subject_size);
+        rc |= msgpack_pack_str_body (pk, entry->subject, entry->subject_size);
+        rc |= msgpack_pack_bin (pk, entry->payload_size);
+        if (entry->payload_size > 0)
+            rc |= msgpack_pack_bin_body (pk, entry->payload, entry->payload_size);
+        rc |= msgpack_pack_uint64 (pk, entry->producer);
+        rc |= msgpack_pack_uint64 (pk, entry->seq);
+    }
+    else {
+        rc |= msgpack_pack_str (pk, entry->name_size);
+        rc |= msgpack_pack_str_body (pk, entry->name, entry->name_size);
+        rc |= msgpack_pack_uint64 (pk, entry->index);
+    }
+    return rc;
+}
+
+size_t
+zr_bus_entry_size (const zr_bus_entry_t *entry)
+{
+    zr_assert (entry);
+    if (!s_entry_valid (entry))
+        return 0;
+    zr_msgpack_out_t out = {NULL, 0, 0};
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
+    s_pack_entry (&pk, entry);
+    return out.used <= ZR_ENTRY_BYTES_MAX ? out.used : 0;
+}
+
+size_t
+zr_bus_entry_write (const zr_bus_entry_t *entry, uint8_t *buf, size_t len)
+{
+    zr_assert (entry && buf);
+    if (!s_entry_valid (entry))
+        return 0;
+    zr_msgpack_out_t out = {buf, len, 0};
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
+    return s_pack_entry (&pk, entry) == 0 ? out.used : 0;
+}
+
 void *
 zr_bus_entry_encode (const zr_bus_entry_t *entry, size_t *size_p)
 {
     zr_assert (entry && size_p);
     *size_p = 0;
-    bool publish = entry->op == ZR_BUS_PUBLISH;
-    if (publish ? !s_name_valid (entry->subject, entry->subject_size,
-                                 ZRAFT_SUBJECT_MAX)
-                  || (entry->payload_size > 0 && !entry->payload)
-                  || entry->payload_size > ZR_ENTRY_BYTES_MAX
-        : entry->op != ZR_BUS_CURSOR
-          || !s_name_valid (entry->name, entry->name_size, ZRAFT_CURSOR_NAME_MAX))
-        return NULL;
-    msgpack_sbuffer sbuf;
-    msgpack_sbuffer_init (&sbuf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, publish ? S_PUBLISH_FIELDS : S_CURSOR_FIELDS);
-    msgpack_pack_uint8 (&pk, entry->op);
-    if (publish) {
-        s_pack_str (&pk, entry->subject, entry->subject_size);
-        msgpack_pack_bin (&pk, entry->payload_size);
-        if (entry->payload_size > 0)
-            msgpack_pack_bin_body (&pk, entry->payload, entry->payload_size);
-        msgpack_pack_uint64 (&pk, entry->producer);
-        msgpack_pack_uint64 (&pk, entry->seq);
-    }
-    else {
-        s_pack_str (&pk, entry->name, entry->name_size);
-        msgpack_pack_uint64 (&pk, entry->index);
-    }
-    if (!sbuf.data || sbuf.size > ZR_ENTRY_BYTES_MAX) {
-        msgpack_sbuffer_destroy (&sbuf);    /* out of memory, or too big */
-        return NULL;
-    }
-    *size_p = sbuf.size;
-    return msgpack_sbuffer_release (&sbuf);
+    size_t size = zr_bus_entry_size (entry);
+    uint8_t *data = size ? (uint8_t *) malloc (size) : NULL;
+    if (!data)
+        return NULL;                    /* invalid, too big, or out of memory */
+    size_t written = zr_bus_entry_write (entry, data, size);
+    zr_assert (written == size);
+    *size_p = size;
+    return data;
 }
 
 /* ---------------------------------------------------------------- producers */
@@ -250,6 +288,22 @@ static int
 s_key_compare (const void *a, const void *b)
 {
     return ((const s_key_t *) a)->id != ((const s_key_t *) b)->id;
+}
+
+/* Returns a table keyed by s_key_t pointers (stored as given; freed
+   with key_destructor if not NULL), its items freed with destructor. */
+static zhashx_t *
+s_id_table_new (zhashx_destructor_fn *destructor,
+                zhashx_destructor_fn *key_destructor)
+{
+    zhashx_t *table = zhashx_new ();
+    zr_assert (table);
+    zhashx_set_key_hasher (table, s_key_hash);
+    zhashx_set_key_comparator (table, s_key_compare);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, key_destructor);
+    zhashx_set_destructor (table, destructor);
+    return table;
 }
 
 static void
@@ -414,14 +468,9 @@ zr_bus_new (uint32_t window, uint32_t producers_max)
     if (getrandom (&self->hash_key, sizeof self->hash_key, 0)
         != (ssize_t) sizeof self->hash_key)
         self->hash_key = s_mix ((uint64_t) zclock_usecs () ^ (uintptr_t) self);
-    self->producers = zhashx_new ();
+    self->producers = s_id_table_new (s_producer_free, NULL);
     self->cursors = zhashx_new ();
-    zr_assert (self->producers && self->cursors);
-    zhashx_set_key_hasher (self->producers, s_key_hash);
-    zhashx_set_key_comparator (self->producers, s_key_compare);
-    zhashx_set_key_duplicator (self->producers, NULL);
-    zhashx_set_key_destructor (self->producers, NULL);
-    zhashx_set_destructor (self->producers, s_producer_free);
+    zr_assert (self->cursors);
     zhashx_set_destructor (self->cursors, s_free);      /* keys: strdup'd */
     return self;
 }
@@ -667,12 +716,7 @@ s_restore_producers (zr_bus_t *bus, s_section_t *s)
         return -1;
     uint64_t skip = list.value > bus->producers_max
                   ? list.value - bus->producers_max : 0;
-    zhashx_t *seen = zhashx_new ();     /* ids of the skipped ones too */
-    zr_assert (seen);
-    zhashx_set_key_hasher (seen, s_key_hash);
-    zhashx_set_key_comparator (seen, s_key_compare);
-    zhashx_set_key_duplicator (seen, NULL);
-    zhashx_set_key_destructor (seen, s_free);
+    zhashx_t *seen = s_id_table_new (NULL, s_free);    /* skipped ones too */
     int rc = 0;
     for (uint64_t i = 0; rc == 0 && i < list.value; i++) {
         uint64_t id = 0;
@@ -795,13 +839,7 @@ zr_bus_gate_new (uint32_t window, uint32_t producers_max)
     zr_bus_gate_t *self = (zr_bus_gate_t *) calloc (1, sizeof *self);
     zr_assert (self);
     self->copy = zr_bus_new (window, producers_max);
-    self->pending = zhashx_new ();
-    zr_assert (self->pending);
-    zhashx_set_key_hasher (self->pending, s_key_hash);
-    zhashx_set_key_comparator (self->pending, s_key_compare);
-    zhashx_set_key_duplicator (self->pending, NULL);
-    zhashx_set_key_destructor (self->pending, NULL);
-    zhashx_set_destructor (self->pending, s_pending_free);
+    self->pending = s_id_table_new (s_pending_free, NULL);
     return self;
 }
 

@@ -38,10 +38,10 @@
     fed) and the publications this leader appended since (pending):
       Invariant (1): every PUBLISH entry a leader appends, the bus state
       accepts when it applies it. Why: the gate admits a publication
-      only when no entry above the commit index comes from an earlier
-      term (the leader's own first entry is committed: everything
-      before it is in the copy) and neither the copy nor pending holds
-      its (producer, seq); it refuses a seq at or below the highest the
+      only when no entry above what it was fed comes from an earlier
+      term (the leader's own first entry is committed and was fed to
+      it: everything before it is in the copy) and neither the copy
+      nor pending holds its (producer, seq); it refuses a seq at or below the highest the
       copy and pending know less the window. Between admission and
       apply, the state only learns what pending held (accept),
       or forgets producers (which can only turn a refusal into an
@@ -78,8 +78,8 @@
 #define ZR_BUS_WINDOW_MAX 65536u        /* the largest dedup_window */
 /* Cursors remembered: at most this many, so that a zraft_cursors result
    (a msgpack map of names up to 255 bytes: 266 bytes a pair at most)
-   stays within ZRAFT_RESULT_BYTES_MAX. */
-#define ZR_BUS_CURSORS_MAX 3840u
+   stays within ZRAFT_RESULT_BYTES_MAX (asserted in bus.c). */
+#define ZR_BUS_CURSORS_MAX ZRAFT_CURSORS_MAX
 #define ZR_BUS_SECTION_VERSION 1        /* snapshot section format */
 
 typedef enum { ZR_BUS_PUBLISH = 1, ZR_BUS_CURSOR = 2 } zr_bus_op_t;
@@ -108,6 +108,15 @@ int zr_bus_entry_decode (const void *data, size_t size, zr_bus_entry_t *out);
    a NUL in a subject or name, a payload over ZR_ENTRY_BYTES_MAX once
    encoded). Caller owns the result and must free it. */
 void *zr_bus_entry_encode (const zr_bus_entry_t *entry, size_t *size_p);
+
+/* Returns the bytes zr_bus_entry_encode would make of entry, or 0 if it
+   refuses it. */
+size_t zr_bus_entry_size (const zr_bus_entry_t *entry);
+
+/* Encodes entry into buf (len bytes, at least zr_bus_entry_size). Returns
+   the bytes written, or 0 if entry is invalid or does not fit. */
+size_t zr_bus_entry_write (const zr_bus_entry_t *entry, uint8_t *buf,
+                           size_t len);
 
 /*  -------------------------------------------------------------------------
     Bus state

@@ -9,6 +9,7 @@
 #include "applier.h"
 #include "replicator.h"
 #include "feed.h"
+#include "bus.h"
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
@@ -65,6 +66,8 @@ typedef struct {
                                            PUSH, feed.h), or NULL */
     zr_feed_position_t feed_sent;       /* the last position sent */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
+    zr_bus_gate_t *gate;                /* admits publications (bus.h) */
+    zr_term_t gate_term;                /* the term its pending ones are of */
     zr_results_t results;               /* decided, sent before any reply
                                            and at the end of each Ready */
     zr_apply_req_t *queries;            /* queries to queue behind what the
@@ -134,7 +137,9 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
                                .config = self->snap_config,
-                               .submit_max = c->submit_max};
+                               .submit_max = c->submit_max,
+                               .dedup_window = c->dedup_window,
+                               .producers_max = c->producers_max};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
@@ -549,7 +554,8 @@ s_self_query_refuse (self_t *self, zr_query_t *query, int status)
 static bool
 s_self_query_here (self_t *self, const zr_query_t *query)
 {
-    return self->args.config.query_on_node && !query->stale && !self->disk_failed
+    return self->args.config.query_on_node && !query->stale && !query->cursors
+           && !self->disk_failed
            && self->apply_outstanding == 0 && zlist_size (self->applies_held) == 0
            && !self->queries && !self->snapshotting
            && self->stats.applied >= query->read_index;
@@ -674,6 +680,7 @@ s_self_decide (self_t *self, zr_ready_t *rd)
     rd->committed = NULL;
     zr_tokens_commit (self->tokens, req->entries, req->n_entries, &req->tokens,
                       &req->n_tokens, &self->results);
+    zr_bus_gate_committed (self->gate, req->entries, req->n_entries);
     zr_assert (req->entries [0].index == self->apply_queued + 1);
     self->apply_queued = req->entries [req->n_entries - 1].index;
     s_self_apply (self, req);
@@ -718,6 +725,18 @@ s_self_feed (self_t *self)
         .first = zr_log_first_index (zr_core_log (self->core)),
         .commit = zr_core_commit (self->core)};
     zr_feed_position_send (self->feed, &self->feed_sent, &now);
+}
+
+/* The gate's pending publications are this leader's, of this term:
+   they are forgotten once it no longer leads in it (bus.h). */
+static void
+s_self_gate_term (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    if ((zr_core_role (self->core) != ZR_ROLE_LEADER || term != self->gate_term)
+        && zr_bus_gate_pending (self->gate) > 0)
+        zr_bus_gate_step_down (self->gate);
+    self->gate_term = term;
 }
 
 /* Dispatches the core's effects (see node.h). */
@@ -779,6 +798,7 @@ s_self_ready (self_t *self)
     if (deadline < self->armed_ms
         && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
+    s_self_gate_term (self);
     s_self_role (self);
     s_self_wait_check (self);
 }
@@ -966,22 +986,50 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     zr_blob_unref (&blob);
 }
 
-/* BUS: appends the one BUS entry blob holds (bus.h), like a SUBMIT of
-   one command, and records its token; refused, answers it at once. */
+/* Returns true once this leader's first entry of its term is committed
+   and handed to the gate (with the run that goes to the applier: the
+   core hands committed runs out in batches, so apply_queued, not the
+   commit index): every entry of an earlier term is then in the gate's
+   copy (bus.h, Invariant 1). */
+static bool
+s_self_term_ready (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    return zr_log_term (zr_core_log (self->core), self->apply_queued) == term;
+}
+
+/* BUS: appends the one BUS entry blob holds (bus.h) under token, as a
+   SUBMIT of one command, if the gate admits it; otherwise, or refused,
+   answers it at once (node.h). */
 static void
 s_self_bus (self_t *self, zr_blob_t *blob, uint64_t token)
 {
     zr_assert (blob && blob->size <= ZR_ENTRY_BYTES_MAX);
-    int rc = s_self_refusal (self);
-    zr_index_t index = 0;
-    zr_term_t term = 0;
-    if (rc == 0) {
+    zr_bus_entry_t entry;
+    int rc = zr_bus_entry_decode (blob->data, blob->size, &entry);
+    zr_assert (rc == 0);                /* zraft.c encoded it */
+    rc = s_self_refusal (self);
+    zr_bus_outcome_t out = {0};
+    zr_bus_verdict_t verdict = rc == 0
+        ? zr_bus_gate_judge (self->gate, &entry, s_self_term_ready (self), &out)
+        : ZR_BUS_WAIT;
+    if (rc == 0 && verdict == ZR_BUS_ADMIT) {
+        zr_index_t index = 0;
+        zr_term_t term = 0;
         rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, blob->data,
                                    (uint32_t) blob->size, &index, &term);
         zr_assert (rc == 0);            /* leader, no transfer, size checked */
         zr_tokens_add (self->tokens, index, term, &token, 1);
+        if (entry.op == ZR_BUS_PUBLISH && entry.producer != 0)
+            zr_bus_gate_appended (self->gate, entry.producer, entry.seq, index);
     }
+    else
+    if (rc == 0 && verdict == ZR_BUS_ANSWERED)
+        zr_results_add (&self->results, token, out.status, 0, out.index,
+                        out.term, NULL, 0)->flags
+            = out.duplicate ? ZR_RESULT_DUPLICATE : 0;
     else {
+        rc = rc ? rc : ZR_EBUSY;        /* the gate waits: retry */
         zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
         zr_results_add (&self->results, token, rc, leader, 0, 0, NULL, 0);
     }
@@ -994,7 +1042,8 @@ static void
 s_self_query (self_t *self, uint64_t token, zframe_t **data_p, uint64_t flags)
 {
     zr_query_t query = {.token = token, .data = *data_p,
-                        .stale = (flags & ZRAFT_QUERY_STALE) != 0};
+                        .stale = (flags & ZRAFT_QUERY_STALE) != 0,
+                        .cursors = (flags & ZR_QUERY_CURSORS) != 0};
     *data_p = NULL;
     zr_assert (query.data);
     if (self->disk_failed) {
@@ -1119,7 +1168,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
-        int rc = !self->args.fsm.snapshot ? ZR_EINVAL
+        int rc = !zr_applier_snapshots (&self->args.fsm) ? ZR_EINVAL
                : self->snapshotting ? ZR_EBUSY : 0;
         if (rc == 0 && zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
                                      ZR_APPLIER_SNAPSHOT) != 0)
@@ -1190,7 +1239,8 @@ static void
 s_self_snapshot_maybe (self_t *self)
 {
     const zraft_config_t *c = &self->args.config;
-    if (self->snapshotting || !self->args.fsm.snapshot || self->disk_failed)
+    if (self->snapshotting || !zr_applier_snapshots (&self->args.fsm)
+        || self->disk_failed)
         return;
     zr_index_t since = self->stats.applied > zr_core_snapshot_index (self->core)
                      ? self->stats.applied - zr_core_snapshot_index (self->core) : 0;
@@ -1226,11 +1276,38 @@ s_self_snapshotted (self_t *self, const zr_verb_msg_t *msg)
     self->stats.snapshots++;
 }
 
+/* The gate's copy takes the bus section of snapshot (index, term),
+   which the applier restores too (node.h). A section it cannot read
+   stops the acks, as the applier's failed restore would. */
+static void
+s_self_gate_restore (self_t *self, zr_index_t index, zr_term_t term)
+{
+    char path [1200], errmsg [512] = "";
+    int rc = zr_snapshot_path (self->args.data_dir, index, term, path, sizeof path);
+    zr_snapshot_reader_t *reader = rc == 0
+        ? zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg) : NULL;
+    uint8_t *section = NULL;
+    uint64_t size = 0;
+    if (reader)
+        rc = zr_snapshot_reader_bus (reader, &section, &size);
+    zr_snapshot_reader_destroy (&reader);
+    if (rc == 0 && zr_bus_gate_restore (self->gate, index, section, (size_t) size) != 0)
+        rc = ZR_ECORRUPT;
+    free (section);
+    if (rc != 0 && !self->disk_failed) {
+        zr_error ("n%u node: cannot read the bus section of snapshot %llu: %s "
+                  "%s; no further writes will be acknowledged", self->id,
+                  (unsigned long long) index, zr_strerror (rc), errmsg);
+        self->disk_failed = true;
+    }
+}
+
 /* Queues a restore of snapshot (index, term) for the applier, in order
    with the runs (back-pressure, node.h). */
 static void
 s_self_restore (self_t *self, zr_index_t index, zr_term_t term)
 {
+    s_self_gate_restore (self, index, term);
     zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
     zr_assert (req);
     req->restore_index = index;
@@ -1457,6 +1534,7 @@ s_self_destroy (self_t **self_p)
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
     zr_tokens_destroy (&self->tokens);
+    zr_bus_gate_destroy (&self->gate);
     zlist_destroy (&self->reads_pending);
     zlist_destroy (&self->reads_ready);
     zsock_destroy (&self->events);
@@ -1557,6 +1635,8 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->applies_held = zlist_new ();
     zr_assert (self->writes_held && self->applies_held);
     self->tokens = zr_tokens_new ();
+    self->gate = zr_bus_gate_new (self->args.config.dedup_window,
+                                  self->args.config.producers_max);
     self->reads_pending = zlist_new ();
     self->reads_ready = zlist_new ();
     zr_assert (self->reads_pending && self->reads_ready);

@@ -222,3 +222,17 @@ zr_msgpack_walk_item (const uint8_t *data, size_t size, size_t *pos,
     *pos = next;
     return 0;
 }
+
+int
+zr_msgpack_out_write (void *arg, const char *buf, size_t len)
+{
+    zr_msgpack_out_t *out = (zr_msgpack_out_t *) arg;
+    zr_assert (out && (!out->data || out->used <= out->size));
+    if (out->data) {
+        if (len > out->size - out->used)
+            return -1;
+        memcpy (out->data + out->used, buf, len);
+    }
+    out->used += len;
+    return 0;
+}

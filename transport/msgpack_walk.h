@@ -85,4 +85,19 @@ typedef struct {
 int zr_msgpack_walk_item (const uint8_t *data, size_t size, size_t *pos,
                           zr_msgpack_item_t *item);
 
+/* Where a msgpack packer writes (msgpack_packer_init with
+   zr_msgpack_out_write and a zr_msgpack_out_t): it counts the bytes
+   while data is NULL, else copies them into data, refusing to write
+   past size; so an encoder packs once to size a buffer, once into it
+   (the client codec, actors/bus.c). */
+typedef struct {
+    uint8_t *data;                      /* the buffer, or NULL to count */
+    size_t size;                        /* bytes of data */
+    size_t used;                        /* bytes written (or counted) */
+} zr_msgpack_out_t;
+
+/* msgpack_packer_write_t over a zr_msgpack_out_t (arg): 0, or -1 when
+   buf does not fit (nothing copied). */
+int zr_msgpack_out_write (void *arg, const char *buf, size_t len);
+
 #endif

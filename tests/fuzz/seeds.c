@@ -653,8 +653,9 @@ s_snapshot_file (const char *name, uint32_t n_servers, uint64_t data_bytes)
     snprintf (other, sizeof other, "%s-flags", name);
     s_write (other, file, len + 1);
     file [1 + 16] = 0;
-    file [1 + 8] = 2;                   /* version 2, crcs repaired */
-    snprintf (other, sizeof other, "%s-version2", name);
+    file [1 + 8] = ZR_SNAPSHOT_VERSION + 1;     /* a later version,
+                                                   crcs repaired */
+    snprintf (other, sizeof other, "%s-version3", name);
     s_write (other, file, len + 1);
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -r %s", dir);
