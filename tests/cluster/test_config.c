@@ -99,6 +99,8 @@ s_bad_case (int i, zraft_config_t *c, const char *file, const char *under_file)
                 return "dedup_window 65537";
         case 23: c->producers_max = 0;
                 return "producers_max 0 is not in 1..";
+        case 24: c->subs_max = 65537;
+                return "subs_max 65537";
         default: return NULL;
     }
 }
