@@ -26,16 +26,6 @@ static const cluster_snapshots_t s_snap = {
     .wal_catchup = false,
 };
 
-/* Waits for token's RESULT on server id, failing the test without one. */
-static void
-s_result (cluster_t *c, uint32_t id, uint64_t token, zraft_event_t *event)
-{
-    ck_assert_msg (cluster_result (c, id, token, CLUSTER_COMMIT_WAIT_MS, event),
-                   "no RESULT for token %llu on n%u", (unsigned long long) token, id);
-    ck_assert_int_eq (event->type, ZRAFT_EVENT_RESULT);
-    ck_assert_uint_eq (event->token, token);
-}
-
 /* Publishes on server id and returns the token (zraft_publish must
    accept it). */
 static uint64_t
@@ -62,7 +52,7 @@ s_publish_settled (cluster_t *c, uint64_t producer, uint64_t seq,
     int64_t deadline = zclock_mono () + CLUSTER_COMMIT_WAIT_MS;
     while (true) {
         uint32_t leader = cluster_leader (c);
-        s_result (c, leader, s_publish (c, leader, "t", producer, seq), event);
+        cluster_result_wait (c, leader, s_publish (c, leader, "t", producer, seq), event);
         if (event->status != ZRAFT_EBUSY && event->status != ZRAFT_ENOTLEADER)
             return leader;
         ck_assert_msg (zclock_mono () < deadline, "publish (%llu, %llu) still "
@@ -84,7 +74,7 @@ s_cursor_commit (cluster_t *c, const char *name, uint64_t index)
         ck_assert_int_eq (zraft_cursor_commit (cluster_node (c, leader), token,
                                                name, index), 0);
         zraft_event_t event;
-        s_result (c, leader, token, &event);
+        cluster_result_wait (c, leader, token, &event);
         int status = event.status;
         zraft_event_release (&event);
         if (status == 0)
@@ -105,7 +95,7 @@ s_cursor_read (cluster_t *c, uint32_t id, int flags, const char *name,
     uint64_t token = cluster_token (c);
     ck_assert_int_eq (zraft_cursors (cluster_node (c, id), token, flags), 0);
     zraft_event_t event;
-    s_result (c, id, token, &event);
+    cluster_result_wait (c, id, token, &event);
     int rc = event.status;
     if (rc == 0)
         rc = zraft_cursor_find (event.data, event.size, name, index);
@@ -150,7 +140,7 @@ s_check_duplicate (cluster_t *c, uint64_t producer, uint64_t seq,
             break;
         zraft_status_t before, after;
         cluster_status (c, leader, &before);
-        s_result (c, leader, s_publish (c, leader, "t", producer, seq), &event);
+        cluster_result_wait (c, leader, s_publish (c, leader, "t", producer, seq), &event);
         cluster_status (c, leader, &after);
         if (after.term == before.term)
             ck_assert_uint_eq (after.last_index, before.last_index);
@@ -179,7 +169,7 @@ START_TEST (bus_publish_order_is_index_order)
     uint64_t again = s_publish (c, leader, "odd", 2, N - 1);
     uint64_t previous = 0, indexes [N];
     for (int i = 0; i < N; i++) {
-        s_result (c, leader, tokens [i], &event);
+        cluster_result_wait (c, leader, tokens [i], &event);
         ck_assert_int_eq (event.status, 0);
         ck_assert (!event.duplicate);
         ck_assert_ptr_null (event.data);
@@ -187,7 +177,7 @@ START_TEST (bus_publish_order_is_index_order)
         indexes [i] = previous = event.index;
         zraft_event_release (&event);
     }
-    s_result (c, leader, again, &event);
+    cluster_result_wait (c, leader, again, &event);
     ck_assert (event.status == ZRAFT_EBUSY
                || (event.status == 0 && event.duplicate
                    && event.index == indexes [N - 2]));
@@ -209,7 +199,7 @@ START_TEST (bus_publish_refusals)
     uint32_t leader = cluster_leader (c);
     uint32_t follower = leader % 3 + 1;
     zraft_event_t event;
-    s_result (c, follower, s_publish (c, follower, "s", 0, 0), &event);
+    cluster_result_wait (c, follower, s_publish (c, follower, "s", 0, 0), &event);
     ck_assert_int_eq (event.status, ZRAFT_ENOTLEADER);
     ck_assert_uint_eq (event.leader, leader);
     zraft_event_release (&event);
@@ -522,34 +512,33 @@ START_TEST (bus_only_application_snapshots)
 }
 END_TEST
 
+/* Adds a tcase named name to s, with the cluster fixture and timeout. */
+static TCase *
+s_tcase (Suite *s, const char *name)
+{
+    TCase *tc = tcase_create (name);
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    suite_add_tcase (s, tc);
+    return tc;
+}
+
 int
 main (void)
 {
     Suite *s = suite_create ("bus");
-    TCase *tc = tcase_create ("publish");
-    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    TCase *tc = s_tcase (s, "publish");
     tcase_add_test (tc, bus_publish_order_is_index_order);
     tcase_add_test (tc, bus_publish_refusals);
-    suite_add_tcase (s, tc);
-    tc = tcase_create ("dedup");
-    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tc = s_tcase (s, "dedup");
     tcase_add_test (tc, bus_dedup_across_leader_change);
     tcase_add_test (tc, bus_dedup_retry_after_leader_crash);
     tcase_add_test (tc, bus_stale_seq_is_refused);
-    suite_add_tcase (s, tc);
-    tc = tcase_create ("cursors");
-    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tc = s_tcase (s, "cursors");
     tcase_add_test (tc, bus_cursors_commit_and_read);
-    suite_add_tcase (s, tc);
-    tc = tcase_create ("snapshots");
-    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
-    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tc = s_tcase (s, "snapshots");
     tcase_add_test (tc, bus_state_survives_snapshot_and_restart);
     tcase_add_test (tc, bus_state_travels_by_install_snapshot);
     tcase_add_test (tc, bus_only_application_snapshots);
-    suite_add_tcase (s, tc);
     return check_run (s);
 }
