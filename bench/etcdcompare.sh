@@ -110,40 +110,11 @@ fi
 KEEP=${ETCDCOMPARE_KEEP:-0}
 dirs_make etcdcompare
 
-# Six distinct free ports: a client and a peer port per member.
-six_ports() {
-    local a b all
-    read -r -a a <<<"$(free_ports)" || die "no free ports"
-    read -r -a b <<<"$(free_ports)" || die "no free ports"
-    all=("${a[@]}" "${b[@]}")
-    [ ${#all[@]} = 6 ] || die "no free ports"
-    [ "$(printf '%s\n' "${all[@]}" | sort -u | wc -l)" = 6 ] || { six_ports; return; }
-    PORTS=("${all[@]}")
-}
-
-# CPU seconds (user + system) of PIDS so far, summed.
-cpu_of() {
-    "$PY" - "$@" <<'EOF'
-import os, sys
-tick = os.sysconf("SC_CLK_TCK")
-total = 0
-for pid in sys.argv[1:]:
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        print("nan")
-        sys.exit(0)
-print("%.2f" % (total / tick))
-EOF
-}
-
 # servers_start SYSTEM TAG: 3 members of SYSTEM (etcd or zraft) on fresh
 # ports and data dirs; sets SRV_PIDS, SRV_LOGS and ENDPOINTS.
 servers_start() {
     local sys=$1 tag=$2 i cluster="" eps=()
-    six_ports
+    ports_take 6
     SRV_PIDS=() SRV_LOGS=()
     mkdir -p "$DATA/$tag"
     for i in 1 2 3; do

@@ -90,6 +90,37 @@ else:
 EOF
 }
 
+# ports_take N: N distinct free ports (N a multiple of 3) in PORTS,
+# three by three from free_ports.
+ports_take() {
+    local all=() some
+    while [ ${#all[@]} -lt "$1" ]; do
+        read -r -a some <<<"$(free_ports)" || die "no free ports"
+        [ ${#some[@]} = 3 ] || die "no free ports"
+        all+=("${some[@]}")
+    done
+    [ "$(printf '%s\n' "${all[@]}" | sort -u | wc -l)" = "$1" ] || { ports_take "$1"; return; }
+    PORTS=("${all[@]}")
+}
+
+# CPU seconds (user + system) of PIDS so far, summed; nan if one is gone.
+cpu_of() {
+    "$PY" - "$@" <<'EOF'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+total = 0
+for pid in sys.argv[1:]:
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        print("nan")
+        sys.exit(0)
+print("%.2f" % (total / tick))
+EOF
+}
+
 # Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
 # that exited, empty on timeout) and FIRST_RC.
 wait_first() {
