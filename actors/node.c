@@ -8,6 +8,7 @@
 #include "persister.h"
 #include "applier.h"
 #include "replicator.h"
+#include "bus.h"
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
@@ -61,6 +62,7 @@ typedef struct {
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
+    zr_bus_gate_t *gate;                /* admits publications (bus.h) */
     zr_results_t results;               /* decided, sent before any reply
                                            and at the end of each Ready */
     zr_apply_req_t *queries;            /* queries to queue behind what the
@@ -130,7 +132,9 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
                                .config = self->snap_config,
-                               .submit_max = c->submit_max};
+                               .submit_max = c->submit_max,
+                               .dedup_window = c->dedup_window,
+                               .producers_max = c->producers_max};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
@@ -545,7 +549,8 @@ s_self_query_refuse (self_t *self, zr_query_t *query, int status)
 static bool
 s_self_query_here (self_t *self, const zr_query_t *query)
 {
-    return self->args.config.query_on_node && !query->stale && !self->disk_failed
+    return self->args.config.query_on_node && !query->stale && !query->cursors
+           && !self->disk_failed
            && self->apply_outstanding == 0 && zlist_size (self->applies_held) == 0
            && !self->queries && !self->snapshotting
            && self->stats.applied >= query->read_index;
@@ -670,6 +675,7 @@ s_self_decide (self_t *self, zr_ready_t *rd)
     rd->committed = NULL;
     zr_tokens_commit (self->tokens, req->entries, req->n_entries, &req->tokens,
                       &req->n_tokens, &self->results);
+    zr_bus_gate_committed (self->gate, req->entries, req->n_entries);
     zr_assert (req->entries [0].index == self->apply_queued + 1);
     self->apply_queued = req->entries [req->n_entries - 1].index;
     s_self_apply (self, req);
@@ -757,6 +763,9 @@ s_self_ready (self_t *self)
     if (deadline < self->armed_ms
         && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
+    if (zr_core_role (self->core) != ZR_ROLE_LEADER
+        && zr_bus_gate_pending (self->gate) > 0)
+        zr_bus_gate_step_down (self->gate);     /* bus.h */
     s_self_role (self);
     s_self_wait_check (self);
 }
@@ -944,13 +953,63 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     zr_blob_unref (&blob);
 }
 
+/* Returns true once this leader's first entry of its term is committed:
+   every entry of an earlier term is then committed too, so the gate's
+   copy holds it (bus.h, Invariant 1). */
+static bool
+s_self_term_ready (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    return zr_log_term (zr_core_log (self->core), zr_core_commit (self->core))
+           == term;
+}
+
+/* BUS: appends the one BUS entry blob holds (bus.h) under token, as a
+   SUBMIT of one command, if the gate admits it; otherwise, or refused,
+   answers it at once (node.h). */
+static void
+s_self_bus (self_t *self, zr_blob_t *blob, uint64_t token)
+{
+    zr_assert (blob && blob->size <= ZR_ENTRY_BYTES_MAX);
+    zr_bus_entry_t entry;
+    int rc = zr_bus_entry_decode (blob->data, blob->size, &entry);
+    zr_assert (rc == 0);                /* zraft.c encoded it */
+    rc = s_self_refusal (self);
+    zr_bus_outcome_t out = {0};
+    zr_bus_verdict_t verdict = rc == 0
+        ? zr_bus_gate_judge (self->gate, &entry, s_self_term_ready (self), &out)
+        : ZR_BUS_WAIT;
+    if (rc == 0 && verdict == ZR_BUS_ADMIT) {
+        zr_index_t index = 0;
+        zr_term_t term = 0;
+        rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, blob->data,
+                                   (uint32_t) blob->size, &index, &term);
+        zr_assert (rc == 0);            /* leader, no transfer, size checked */
+        zr_tokens_add (self->tokens, index, term, &token, 1);
+        if (entry.op == ZR_BUS_PUBLISH && entry.producer != 0)
+            zr_bus_gate_appended (self->gate, entry.producer, entry.seq, index);
+    }
+    else
+    if (rc == 0 && verdict == ZR_BUS_ANSWERED)
+        zr_results_add (&self->results, token, out.status, 0, out.index,
+                        out.term, NULL, 0)->flags
+            = out.duplicate ? ZR_RESULT_DUPLICATE : 0;
+    else {
+        rc = rc ? rc : ZR_EBUSY;        /* the gate waits: retry */
+        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+        zr_results_add (&self->results, token, rc, leader, 0, 0, NULL, 0);
+    }
+    zr_blob_unref (&blob);
+}
+
 /* QUERY: a stale one is queued for the applier at once; a linearizable
    one goes to the core for its read index (node.h). Takes *data_p. */
 static void
 s_self_query (self_t *self, uint64_t token, zframe_t **data_p, uint64_t flags)
 {
     zr_query_t query = {.token = token, .data = *data_p,
-                        .stale = (flags & ZRAFT_QUERY_STALE) != 0};
+                        .stale = (flags & ZRAFT_QUERY_STALE) != 0,
+                        .cursors = (flags & ZR_QUERY_CURSORS) != 0};
     *data_p = NULL;
     zr_assert (query.data);
     if (self->disk_failed) {
@@ -1049,7 +1108,7 @@ s_self_handle_pipe (self_t *self)
 }
 
 /* Handles a synchronous command from the application: everything but
-   SUBMIT, QUERY and RECEIVED. Results go out before the reply (node.h). */
+   SUBMIT, BUS, QUERY and RECEIVED. Results go out before the reply (node.h). */
 static void
 s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
 {
@@ -1075,7 +1134,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
-        int rc = !self->args.fsm.snapshot ? ZR_EINVAL
+        int rc = !zr_applier_snapshots (&self->args.fsm) ? ZR_EINVAL
                : self->snapshotting ? ZR_EBUSY : 0;
         if (rc == 0 && zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
                                      ZR_APPLIER_SNAPSHOT) != 0)
@@ -1105,6 +1164,11 @@ s_self_handle_api (self_t *self)
         zr_assert (msg.args [0].p);
         s_self_submit (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
                        msg.args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_BUS) {
+        zr_assert (msg.args [0].p);
+        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].u);
     }
     else
     if (verb == ZR_NODE_QUERY)
@@ -1141,7 +1205,8 @@ static void
 s_self_snapshot_maybe (self_t *self)
 {
     const zraft_config_t *c = &self->args.config;
-    if (self->snapshotting || !self->args.fsm.snapshot || self->disk_failed)
+    if (self->snapshotting || !zr_applier_snapshots (&self->args.fsm)
+        || self->disk_failed)
         return;
     zr_index_t since = self->stats.applied > zr_core_snapshot_index (self->core)
                      ? self->stats.applied - zr_core_snapshot_index (self->core) : 0;
@@ -1177,11 +1242,38 @@ s_self_snapshotted (self_t *self, const zr_verb_msg_t *msg)
     self->stats.snapshots++;
 }
 
+/* The gate's copy takes the bus section of snapshot (index, term),
+   which the applier restores too (node.h). A section it cannot read
+   stops the acks, as the applier's failed restore would. */
+static void
+s_self_gate_restore (self_t *self, zr_index_t index, zr_term_t term)
+{
+    char path [1200], errmsg [512] = "";
+    int rc = zr_snapshot_path (self->args.data_dir, index, term, path, sizeof path);
+    zr_snapshot_reader_t *reader = rc == 0
+        ? zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg) : NULL;
+    uint8_t *section = NULL;
+    uint64_t size = 0;
+    if (reader)
+        rc = zr_snapshot_reader_bus (reader, &section, &size);
+    zr_snapshot_reader_destroy (&reader);
+    if (rc == 0 && zr_bus_gate_restore (self->gate, index, section, (size_t) size) != 0)
+        rc = ZR_ECORRUPT;
+    free (section);
+    if (rc != 0 && !self->disk_failed) {
+        zr_error ("n%u node: cannot read the bus section of snapshot %llu: %s "
+                  "%s; no further writes will be acknowledged", self->id,
+                  (unsigned long long) index, zr_strerror (rc), errmsg);
+        self->disk_failed = true;
+    }
+}
+
 /* Queues a restore of snapshot (index, term) for the applier, in order
    with the runs (back-pressure, node.h). */
 static void
 s_self_restore (self_t *self, zr_index_t index, zr_term_t term)
 {
+    s_self_gate_restore (self, index, term);
     zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
     zr_assert (req);
     req->restore_index = index;
@@ -1323,6 +1415,13 @@ s_self_api_drain (self_t *self)
             zr_blob_unref (&blob);
         }
         else
+        if (verb == ZR_NODE_BUS) {
+            zr_results_add (&self->results, msg.args [1].u, ZR_ESHUTDOWN, 0, 0,
+                            0, NULL, 0);
+            zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
+            zr_blob_unref (&blob);
+        }
+        else
         if (verb == ZR_NODE_QUERY)
             zr_results_add (&self->results, msg.args [0].u, ZR_ESHUTDOWN, 0, 0,
                             0, NULL, 0);
@@ -1401,6 +1500,7 @@ s_self_destroy (self_t **self_p)
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
     zr_tokens_destroy (&self->tokens);
+    zr_bus_gate_destroy (&self->gate);
     zlist_destroy (&self->reads_pending);
     zlist_destroy (&self->reads_ready);
     zsock_destroy (&self->events);
@@ -1497,6 +1597,8 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->applies_held = zlist_new ();
     zr_assert (self->writes_held && self->applies_held);
     self->tokens = zr_tokens_new ();
+    self->gate = zr_bus_gate_new (self->args.config.dedup_window,
+                                  self->args.config.producers_max);
     self->reads_pending = zlist_new ();
     self->reads_ready = zlist_new ();
     zr_assert (self->reads_pending && self->reads_ready);

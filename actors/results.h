@@ -40,9 +40,16 @@ typedef struct {
     uint64_t term;                      /* its term */
     void *data;                         /* malloc'd result, or NULL; owned by
                                            whoever holds the result */
-    uint64_t size;                      /* bytes at data */
+    uint32_t size;                      /* bytes at data, <= ZRAFT_RESULT_BYTES_MAX */
+    uint32_t flags;                     /* ZR_RESULT_* bits */
 } zr_result_t;
 _Static_assert (sizeof (zr_result_t) == 48, "a result crosses threads as bytes");
+_Static_assert (ZRAFT_RESULT_BYTES_MAX <= UINT32_MAX, "a result's size fits");
+
+/* zr_result_t.flags */
+#define ZR_RESULT_DUPLICATE 1u          /* a publication repeated an earlier
+                                           (producer, seq): index and term
+                                           are the first's (zraft_publish) */
 
 /* A batch being built; one message when sent. */
 typedef struct {
@@ -60,10 +67,12 @@ ZR_PROTOCOL_DECLARE (events, ZR_EVENTS_PROTOCOL);
 /* Makes an empty batch (no allocation until the first add). */
 void zr_results_init (zr_results_t *self);
 
-/* Appends one result; data (may be NULL) is taken. */
-void zr_results_add (zr_results_t *self, uint64_t token, int status,
-                     uint32_t leader, zr_index_t index, zr_term_t term,
-                     void *data, uint64_t size);
+/* Appends one result (flags 0); data (may be NULL, size at most
+   ZRAFT_RESULT_BYTES_MAX) is taken. Returns it, valid until the next
+   add, send or clear (to set flags). */
+zr_result_t *zr_results_add (zr_results_t *self, uint64_t token, int status,
+                             uint32_t leader, zr_index_t index, zr_term_t term,
+                             void *data, uint64_t size);
 
 /* Sends the batch, if not empty, as one RESULTS message on events (a
    PUSH set up by zr_events_connect), then empties it: the data pointers

@@ -382,8 +382,7 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
         return S_REC_BAD;
     s_record_fields (p, avail, rec);
     bool entry = rec->type == S_REC_ENTRY && rec->index >= 1
-                 && (rec->entry_type == ZR_ENTRY_COMMAND
-                     || rec->entry_type == ZR_ENTRY_NOOP);
+                 && zr_entry_type_valid (rec->entry_type);
     bool hard = rec->type == S_REC_HARDSTATE && rec->entry_type == 0
                 && rec->len == 0 && rec->index <= UINT32_MAX;
     bool start = rec->type == S_REC_LOGSTART && rec->len == 0
@@ -628,7 +627,7 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         const zr_entry_t *e = &entries [i];
         zr_assert (e->index == entries [0].index + i);
-        zr_assert (e->type == ZR_ENTRY_COMMAND || e->type == ZR_ENTRY_NOOP);
+        zr_assert (zr_entry_type_valid (e->type));
         zr_assert (e->size == 0 || e->data);
         if (e->size > ZR_ENTRY_BYTES_MAX
             || s_record_bytes (e->size)

@@ -13,6 +13,7 @@
 */
 #include "actors.h"
 #include "node.h"
+#include "bus.h"
 
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
@@ -23,7 +24,8 @@ _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN
                 && ZRAFT_EBUSY == ZR_EBUSY && ZRAFT_EAGAIN == ZR_EAGAIN
                 && ZRAFT_ELOST == ZR_ELOST && ZRAFT_ETIMEDOUT == ZR_ETIMEDOUT
-                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN,
+                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN && ZRAFT_ESTALE == ZR_ESTALE
+                && ZRAFT_ERANGE == ZR_ERANGE,
                 "public codes mirror the internal table");
 _Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
                 && (int) ZRAFT_LOG_WARNING == (int) ZR_LOG_WARNING
@@ -34,6 +36,10 @@ _Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
 _Static_assert ((int) ZRAFT_LEADER == (int) ZR_ROLE_LEADER
                 && (int) ZRAFT_FOLLOWER == (int) ZR_ROLE_FOLLOWER
                 && (int) ZRAFT_CANDIDATE == (int) ZR_ROLE_CANDIDATE, "one role enum");
+
+/* The most producers config.producers_max may remember: a bound on the
+   bus state's memory (bus.h), twice over with the gate's copy. */
+#define S_PRODUCERS_MAX (1u << 20)
 
 struct _zraft_t {
     zactor_t *node;                     /* the node actor */
@@ -67,6 +73,9 @@ zraft_config_defaults (zraft_config_t *config)
     config->snapshot_trailing = 32768;
     config->snapshot_chunk_bytes = 1u << 20;
     config->submit_max = 4096;
+    config->dedup_window = 1024;
+    config->producers_max = 4096;
+    config->subs_max = 1024;
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535
@@ -201,6 +210,12 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
     if (c->submit_max < 1 || c->submit_max > ZRAFT_SUBMIT_MAX_MAX)
         return s_problem (why, size, "submit_max %u is not in 1..%u",
                           c->submit_max, ZRAFT_SUBMIT_MAX_MAX);
+    if (c->dedup_window < 1 || c->dedup_window > ZR_BUS_WINDOW_MAX)
+        return s_problem (why, size, "dedup_window %u is not in 1..%u",
+                          c->dedup_window, ZR_BUS_WINDOW_MAX);
+    if (c->producers_max < 1 || c->producers_max > S_PRODUCERS_MAX)
+        return s_problem (why, size, "producers_max %u is not in 1..%u",
+                          c->producers_max, S_PRODUCERS_MAX);
     return 0;
 }
 
@@ -463,27 +478,143 @@ zraft_submit_many (zraft_t *self, const uint64_t *tokens,
     return 0;
 }
 
+/* Sends a QUERY (node.h) with flags, counted as outstanding. */
+static int
+s_query (zraft_t *self, uint64_t token, const void *data, size_t size,
+         uint32_t flags)
+{
+    zr_assert (self->outstanding <= self->submit_max);
+    if (self->outstanding == self->submit_max)
+        return ZRAFT_EAGAIN;
+    zframe_t *frame = zframe_new (data, size);
+    zr_assert (frame);
+    int rc = s_request (self, ZR_NODE_QUERY, token, frame, flags);
+    zframe_destroy (&frame);
+    if (rc != 0)
+        return ZRAFT_ESHUTDOWN;
+    self->outstanding++;
+    return 0;
+}
+
 int
 zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
              int flags)
 {
     zr_assert (self);
     zr_assert (data || size == 0);
-    zr_assert (self->outstanding <= self->submit_max);
     if (!self->has_query || (flags & ~ZRAFT_QUERY_STALE) != 0)
         return ZRAFT_EINVAL;
     if (size > ZRAFT_ENTRY_BYTES_MAX)
         return ZRAFT_ETOOBIG;
+    return s_query (self, token, data, size, (uint32_t) flags);
+}
+
+/* ---------------------------------------------------------------- message bus */
+
+/* Encodes entry into a blob and sends it as a BUS request (node.h),
+   counted as outstanding. */
+static int
+s_bus_send (zraft_t *self, uint64_t token, const zr_bus_entry_t *entry)
+{
+    zr_assert (self->outstanding <= self->submit_max);
+    size_t size = zr_bus_entry_size (entry);
+    if (size == 0)
+        return ZRAFT_ETOOBIG;           /* valid fields: too big encoded */
     if (self->outstanding == self->submit_max)
         return ZRAFT_EAGAIN;
-    zframe_t *frame = zframe_new (data, size);
-    zr_assert (frame);
-    int rc = s_request (self, ZR_NODE_QUERY, token, frame, (uint32_t) flags);
-    zframe_destroy (&frame);
-    if (rc != 0)
+    zr_blob_t *blob = zr_blob_new (size);
+    if (!blob)
+        return ZRAFT_ENOMEM;
+    size_t written = zr_bus_entry_write (entry, blob->data, size);
+    zr_assert (written == size);
+    zr_handoff_send (blob);             /* the node owns it once sent */
+    if (s_request (self, ZR_NODE_BUS, blob, token) != 0) {
+        zr_blob_unref (&blob);
         return ZRAFT_ESHUTDOWN;
+    }
     self->outstanding++;
     return 0;
+}
+
+/* Returns the bytes of a NUL-ended name of 1..max bytes, or 0 if it is
+   NULL, empty or longer. */
+static size_t
+s_name_bytes (const char *name, size_t max)
+{
+    if (!name)
+        return 0;
+    size_t size = strnlen (name, max + 1);
+    return size <= max ? size : 0;
+}
+
+int
+zraft_publish (zraft_t *self, uint64_t token, const char *subject,
+               const void *data, size_t size, uint64_t producer, uint64_t seq)
+{
+    zr_assert (self);
+    zr_assert (data || size == 0);
+    size_t subject_size = s_name_bytes (subject, ZRAFT_SUBJECT_MAX);
+    if (subject_size == 0)
+        return ZRAFT_EINVAL;
+    if (size > ZRAFT_ENTRY_BYTES_MAX)
+        return ZRAFT_ETOOBIG;
+    zr_bus_entry_t entry = {.op = ZR_BUS_PUBLISH, .subject = subject,
+                            .subject_size = (uint32_t) subject_size,
+                            .payload = data, .payload_size = (uint32_t) size,
+                            .producer = producer,
+                            .seq = producer ? seq : 0};
+    return s_bus_send (self, token, &entry);
+}
+
+int
+zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
+                     uint64_t index)
+{
+    zr_assert (self);
+    size_t name_size = s_name_bytes (name, ZRAFT_CURSOR_NAME_MAX);
+    if (name_size == 0)
+        return ZRAFT_EINVAL;
+    zr_bus_entry_t entry = {.op = ZR_BUS_CURSOR, .name = name,
+                            .name_size = (uint32_t) name_size, .index = index};
+    return s_bus_send (self, token, &entry);
+}
+
+int
+zraft_cursors (zraft_t *self, uint64_t token, int flags)
+{
+    zr_assert (self);
+    if ((flags & ~ZRAFT_QUERY_STALE) != 0)
+        return ZRAFT_EINVAL;
+    return s_query (self, token, NULL, 0, (uint32_t) flags | ZR_QUERY_CURSORS);
+}
+
+int
+zraft_cursor_find (const void *data, size_t size, const char *name,
+                   uint64_t *index)
+{
+    zr_assert (index);
+    zr_assert (data || size == 0);
+    size_t name_size = s_name_bytes (name, ZRAFT_CURSOR_NAME_MAX);
+    const uint8_t *bytes = (const uint8_t *) data;
+    size_t pos = 0;
+    zr_msgpack_item_t map, key, value;
+    if (name_size == 0 || zr_msgpack_walk_item (bytes, size, &pos, &map) != 0
+        || map.kind != ZR_MSGPACK_MAP)
+        return -1;
+    int found = -1;
+    for (uint64_t i = 0; i < map.value; i++) {
+        if (zr_msgpack_walk_item (bytes, size, &pos, &key) != 0
+            || key.kind != ZR_MSGPACK_STR
+            || zr_msgpack_walk_item (bytes, size, &pos, &value) != 0
+            || value.kind != ZR_MSGPACK_UINT)
+            return -1;                  /* malformed: no answer */
+        if (found < 0 && key.value == name_size
+            && memcmp (key.body, name, name_size) == 0) {
+            *index = value.value;
+            found = 0;
+        }
+    }
+    return pos == size ? found : -1;
 }
 
 zsock_t *
@@ -510,6 +641,7 @@ s_batch_next (zraft_t *self, zraft_event_t *event)
     event->leader = r->leader;
     event->data = r->data;
     event->size = (size_t) r->size;
+    event->duplicate = (r->flags & ZR_RESULT_DUPLICATE) != 0;
     zr_assert (self->outstanding > 0);  /* the node answers each token once */
     self->outstanding--;
     if (self->batch_next == n)

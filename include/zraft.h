@@ -159,7 +159,10 @@ void zraft_config_defaults (zraft_config_t *config);
    whole state with a snapshot's bytes, valid during the call: once at
    start when the data directory holds a snapshot, and whenever a leader
    sends one. It returns 0, or -1 if it cannot use them: the node then
-   stops acknowledging (as on a disk error) and says why in its log. */
+   stops acknowledging (as on a disk error) and says why in its log.
+   Snapshot files also hold the message bus's state (its dedup windows
+   and cursors), so a bus-only application (apply NULL, no snapshot
+   callback) is snapshotted too, and its log stays bounded. */
 #define ZRAFT_RESULT_BYTES_MAX (1u << 20)
 
 typedef struct {
@@ -381,7 +384,7 @@ int zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target);
 /* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
    it was asked for (zraft_status tells when snapshot_index moves),
    ZRAFT_EBUSY if one is being taken, ZRAFT_EINVAL if the state machine
-   has no snapshot callback. */
+   has an apply callback but no snapshot callback. */
 int zraft_snapshot (zraft_t *self);
 
 /* Faults on the link from a peer to this server, applied to every
@@ -435,6 +438,8 @@ int zraft_pause (zraft_t *self, uint32_t ms);
 
 #define ZRAFT_SUBJECT_MAX 255           /* bytes in a subject: 1..255, no NUL */
 #define ZRAFT_CURSOR_NAME_MAX 255       /* bytes in a cursor name: 1..255 */
+#define ZRAFT_CURSORS_MAX 3840u         /* cursors remembered: their map fits
+                                           a RESULT (ZRAFT_RESULT_BYTES_MAX) */
 #define ZRAFT_CREDIT_MAX 65536u         /* credit one subscription may hold */
 
 
@@ -444,17 +449,23 @@ int zraft_pause (zraft_t *self, uint32_t ms);
    with token follows: status 0 once this server applied it (index and
    term: where it sits in the total order; event.duplicate set if it
    repeated an earlier (producer, seq), whose index and term these are),
-   ZRAFT_ESTALE, or any status zraft_submit's RESULT may carry. Refused
-   at once as zraft_submit is, and ZRAFT_EINVAL for a bad subject. */
+   ZRAFT_ESTALE, or any status zraft_submit's RESULT may carry; among
+   them ZRAFT_EBUSY also when the leader cannot decide yet whether it
+   repeats one (the first copy is in flight, or the leader was just
+   elected): retry with the same (producer, seq). Refused at once as
+   zraft_submit is, ZRAFT_EINVAL for a bad subject, and ZRAFT_ETOOBIG
+   when subject and data do not fit one entry. */
 int zraft_publish (zraft_t *self, uint64_t token, const char *subject,
                    const void *data, size_t size, uint64_t producer,
                    uint64_t seq);
 
 /* Commits cursor name at index (the last index its consumer processed)
    through the log; the leader only. One RESULT with token follows, as
-   for zraft_submit (status 0: committed and applied here). A cursor
-   only moves forward: an index below its current one leaves it where
-   it is (status 0). */
+   for zraft_submit (status 0: committed and applied here; ZRAFT_EINVAL
+   for a new name when ZRAFT_CURSORS_MAX cursors exist). A cursor only moves forward:
+   an index below its current one leaves it where it is (status 0).
+   Refused at once as zraft_submit is, and ZRAFT_EINVAL for a bad name
+   (NULL, empty, over ZRAFT_CURSOR_NAME_MAX). */
 int zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
                          uint64_t index);
 

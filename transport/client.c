@@ -566,27 +566,6 @@ zr_client_reply_decode (const uint8_t *data, size_t size,
 //  --------------------------------------------------------------------------
 //  Encoders
 
-/* Where a packer writes: counts bytes while data is NULL, else copies
-   into data, refusing to write past size. */
-typedef struct {
-    uint8_t *data;                  /* the frame, or NULL to count */
-    size_t size;                    /* bytes of data */
-    size_t used;                    /* bytes written (or counted) */
-} s_out_t;
-
-static int
-s_out_write (void *arg, const char *buf, size_t len)
-{
-    s_out_t *out = (s_out_t *) arg;
-    if (out->data) {
-        if (len > out->size - out->used)
-            return -1;
-        memcpy (out->data + out->used, buf, len);
-    }
-    out->used += len;
-    return 0;
-}
-
 static int
 s_pack_bool (msgpack_packer *pk, bool value)
 {
@@ -719,9 +698,9 @@ static int
 s_encode (int (*pack) (msgpack_packer *, const void *), const void *what,
           uint8_t **data, size_t *size)
 {
-    s_out_t out = { NULL, 0, 0 };
+    zr_msgpack_out_t out = { NULL, 0, 0 };
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_out_write);
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
     zr_assert (pack (&pk, what) == 0);
     /* The limits of client.h keep every frame within this. */
     zr_assert (out.used > 0 && out.used <= ZR_CLIENT_FRAME_MAX);

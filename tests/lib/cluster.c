@@ -921,6 +921,16 @@ cluster_result (cluster_t *self, uint32_t id, uint64_t token, int64_t timeout_ms
     return s_wait_event (self, id, ZRAFT_EVENT_RESULT, token, timeout_ms, event);
 }
 
+void
+cluster_result_wait (cluster_t *self, uint32_t id, uint64_t token,
+                     zraft_event_t *event)
+{
+    ck_assert_msg (cluster_result (self, id, token, CLUSTER_COMMIT_WAIT_MS, event),
+                   "no RESULT for token %llu on n%u", (unsigned long long) token, id);
+    ck_assert_int_eq (event->type, ZRAFT_EVENT_RESULT);
+    ck_assert_uint_eq (event->token, token);
+}
+
 bool
 cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
                     zraft_event_t *event)

@@ -115,6 +115,11 @@ uint64_t cluster_token (cluster_t *self);
 bool cluster_result (cluster_t *self, uint32_t id, uint64_t token,
                      int64_t timeout_ms, zraft_event_t *event);
 
+/* cluster_result within CLUSTER_COMMIT_WAIT_MS, failing the test
+   without one. */
+void cluster_result_wait (cluster_t *self, uint32_t id, uint64_t token,
+                          zraft_event_t *event);
+
 /* Waits up to timeout_ms for the next ROLE event of server id: true and
    *event filled, or false. */
 bool cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
