@@ -9,6 +9,7 @@
 #include "applier.h"
 #include "replicator.h"
 #include "bus.h"
+#include "feed.h"
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
@@ -61,6 +62,9 @@ typedef struct {
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
+    zsock_t *feed;                      /* positions to the feed (conflated
+                                           PUSH, feed.h), or NULL */
+    zr_feed_position_t feed_sent;       /* the last position sent */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
     zr_bus_gate_t *gate;                /* admits publications (bus.h) */
     zr_results_t results;               /* decided, sent before any reply
@@ -705,6 +709,23 @@ s_self_replies (self_t *self, zr_ready_t *rd)
     rd->n_msgs_synced = 0;
 }
 
+/* Tells the feed where the log stands, if that changed (feed.h): what
+   is applied here and durable in the WAL may be read and delivered.
+   Sent before the Ready hands anything on, so a subscription opened
+   after any RESULT of it was received sees its commit index. */
+static void
+s_self_feed (self_t *self)
+{
+    if (!self->feed)
+        return;
+    zr_index_t persisted = zr_core_persisted_index (self->core);
+    zr_feed_position_t now = {
+        .deliverable = self->stats.applied < persisted ? self->stats.applied : persisted,
+        .first = zr_log_first_index (zr_core_log (self->core)),
+        .commit = zr_core_commit (self->core)};
+    zr_feed_position_send (self->feed, &self->feed_sent, &now);
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -713,6 +734,7 @@ s_self_ready (self_t *self)
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
+    s_self_feed (self);                 /* before any RESULT it makes */
     s_self_covered (self, &rd);
     /* The followers' path is the longest of the commit: start it first,
        then the leader's own write, then the applier (thesis §10.2.1).
@@ -1504,6 +1526,7 @@ s_self_destroy (self_t **self_p)
     zlist_destroy (&self->reads_pending);
     zlist_destroy (&self->reads_ready);
     zsock_destroy (&self->events);
+    zsock_destroy (&self->feed);
     zsock_destroy (&self->api);
     free (self);
     *self_p = NULL;
@@ -1566,7 +1589,10 @@ s_self_connect (self_t *self)
     }
     self->events = zr_events_connect (self->args.events_endpoint,
                                       self->args.config.submit_max, self->id);
-    return self->events ? 0 : ZR_EINVAL;
+    if (self->args.feed_endpoint [0])
+        self->feed = zr_feed_position_connect (self->args.feed_endpoint, self->id);
+    return self->events && (self->feed || !self->args.feed_endpoint [0])
+           ? 0 : ZR_EINVAL;
 }
 
 /* Builds the node from its arguments (taken: freed here) and starts the

@@ -183,6 +183,8 @@ typedef struct {
     zraft_fsm_t fsm;                    /* application callbacks */
     char events_endpoint [64];          /* the application's events socket */
     char api_endpoint [64];             /* the application's api socket */
+    char feed_endpoint [64];            /* the feed's position PULL (feed.h),
+                                           "" if no feed */
 } zr_node_args_t;
 
 /* Blocks every asynchronous signal on the calling thread, saving the old

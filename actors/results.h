@@ -16,15 +16,18 @@
     submit_max RESULTS messages, plus one ROLE on the node's (the node
     sends the next ROLE only after the handle said RECEIVED, node.h).
     zr_events_hwm gives each end a high-water mark from that bound, and
-    sends wait (never in practice) instead of failing.
+    sends wait (never in practice) instead of failing. The feed actor
+    (feed.h), when there is one, connects a third PUSH for the records of
+    subscriptions (FEED), which subscriptions' credit bounds instead.
 
-    Protocol (PUSH of node and applier -> PULL of the application):
+    Protocol (PUSH of node, applier and feed -> PULL of the application):
     | verb    | direction              | frames | ownership |
     |---------|------------------------|--------|-----------|
     | RESULTS | node, applier -> app   | "sf": n zr_result_t, host order | the data pointers pass to the application's handle (zr_handoff) |
     | ROLE    | node -> app            | "s484": role, term, leader | at most one unread: the next follows RECEIVED |
-    Ordering: each sender's messages arrive in order; the two senders'
-    are interleaved (a token is answered by one of them only).
+    | FEED    | feed -> app            | "sf": n zr_feed_record_t (feed.h), host order | subscriptions' SUBSCRIBED, DELIVER, UNSUBSCRIBED; the data pointers pass to the handle; bounded by credit, not submit_max (feed.h) |
+    Ordering: each sender's messages arrive in order; the senders' are
+    interleaved (a token is answered by one of them only).
     =========================================================================
 */
 #ifndef ZR_RESULTS_H_INCLUDED
@@ -61,7 +64,8 @@ typedef struct {
 /* The events socket's protocol (actor.h), receiving side. */
 #define ZR_EVENTS_PROTOCOL(X)                                                \
     X (EVENTS, RESULTS, "sf", NULL)                                          \
-    X (EVENTS, ROLE, "s484", NULL)
+    X (EVENTS, ROLE, "s484", NULL)                                           \
+    X (EVENTS, FEED, "sf", NULL)
 ZR_PROTOCOL_DECLARE (events, ZR_EVENTS_PROTOCOL);
 
 /* Makes an empty batch (no allocation until the first add). */

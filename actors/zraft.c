@@ -14,6 +14,7 @@
 #include "actors.h"
 #include "node.h"
 #include "bus.h"
+#include "feed.h"
 
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
@@ -52,6 +53,8 @@ struct _zraft_t {
                                            <= submit_max */
     zframe_t *batch;                    /* the RESULTS being handed out, or NULL */
     size_t batch_next;                  /* its next result */
+    zr_subs_t *subs;                    /* subscriptions and the feed
+                                           (zraft_sub.c), NULL if subs_max 0 */
 };
 
 void
@@ -216,6 +219,9 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
     if (c->producers_max < 1 || c->producers_max > S_PRODUCERS_MAX)
         return s_problem (why, size, "producers_max %u is not in 1..%u",
                           c->producers_max, S_PRODUCERS_MAX);
+    if (c->subs_max > ZR_FEED_SUBS_MAX)
+        return s_problem (why, size, "subs_max %u is not in 0..%u", c->subs_max,
+                          ZR_FEED_SUBS_MAX);
     return 0;
 }
 
@@ -341,6 +347,15 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     self->has_query = fsm && fsm->query;
     self->submit_max = config->submit_max;
     s_bind (self, args);
+    if (config->subs_max > 0) {
+        self->subs = zr_subs_new (config, args->events_endpoint, args->feed_endpoint,
+                                  sizeof args->feed_endpoint);
+        if (!self->subs) {
+            free (args);
+            zraft_destroy (&self);
+            return NULL;
+        }
+    }
     self->node = zr_actor_start (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
@@ -380,6 +395,9 @@ s_events_drain (zraft_t *self)
     while ((verb = zr_verb_recv (self->events, zr_events_verbs, &msg)) >= 0) {
         if (verb == ZR_EVENTS_RESULTS)
             s_results_free (&msg.args [0].f);
+        else
+        if (verb == ZR_EVENTS_FEED)
+            zr_feed_records_free (&msg.args [0].f);
         zr_verb_msg_reset (&msg);
     }
 }
@@ -396,6 +414,7 @@ zraft_destroy (zraft_t **self_p)
     sigset_t mask;
     zr_signals_block (&mask);
     zr_actor_destroy (&self->node);
+    zr_subs_destroy (&self->subs);      /* before the drain: its records */
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
     s_results_free (&self->batch);
     if (self->events)
@@ -617,6 +636,13 @@ zraft_cursor_find (const void *data, size_t size, const char *name,
     return pos == size ? found : -1;
 }
 
+zr_subs_t *
+zr_zraft_subs (zraft_t *self)
+{
+    zr_assert (self);
+    return self->subs;
+}
+
 zsock_t *
 zraft_events (zraft_t *self)
 {
@@ -683,6 +709,8 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
         s_batch_next (self, event);
         return 0;
     }
+    if (zr_subs_next (self->subs, event))
+        return 0;
     zr_verb_msg_t msg;
     int verb = s_events_recv (self, &msg, timeout_ms);
     if (verb < 0)
@@ -695,6 +723,13 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
         self->batch_next = 0;
         msg.args [0].f = NULL;
         s_batch_next (self, event);
+    }
+    else
+    if (verb == ZR_EVENTS_FEED) {
+        zr_assert (self->subs);         /* only its feed sends FEED */
+        zr_subs_take (self->subs, &msg.args [0].f);
+        bool taken = zr_subs_next (self->subs, event);
+        zr_assert (taken);
     }
     else {
         zr_assert (verb == ZR_EVENTS_ROLE);

@@ -514,9 +514,11 @@ typedef struct {
 int zraft_subscribe (zraft_t *self, uint64_t sub,
                      const zraft_sub_options_t *options);
 
-/* Gives subscription sub credit more deliveries (its credit is capped
-   at ZRAFT_CREDIT_MAX). 0, ZRAFT_EINVAL (not open), ZRAFT_EAGAIN (the
-   feed's queue is full: retry), ZRAFT_ESHUTDOWN. */
+/* Gives subscription sub credit more deliveries. Its credit is capped
+   at ZRAFT_CREDIT_MAX, counting the deliveries zraft_recv has not
+   handed out yet: what would pass the cap is dropped (still 0). 0,
+   ZRAFT_EINVAL (not open, or being closed), ZRAFT_EAGAIN (the feed's
+   queue is full: retry), ZRAFT_ESHUTDOWN. */
 int zraft_credit (zraft_t *self, uint64_t sub, uint32_t credit);
 
 /* Closes subscription sub: 0 and an UNSUBSCRIBED event follows (after

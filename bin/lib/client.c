@@ -34,15 +34,13 @@
     =========================================================================
 */
 #include "client.h"
+#include "link.h"
 #include <errno.h>
 #include <string.h>
 #include "../../raft/raft.h"
 
 #define S_SLOT_SHIFT 8
 #define S_SERIAL_SHIFT 20
-#define S_HEARTBEAT_IVL_MS 250          /* ZMTP PING to each server */
-#define S_HEARTBEAT_TIMEOUT_MS 1000     /* no PONG this long: drop it */
-#define S_RECONNECT_IVL_MS 100          /* to a server that went away */
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 
 typedef enum {
@@ -53,12 +51,6 @@ typedef enum {
     S_SENT,                             /* try n_tries-1 awaits a reply until wake_at */
     S_DONE                              /* completed, result not yet taken */
 } s_state_t;
-
-typedef struct {
-    char *name;                         /* the endpoint string, owned */
-    zsock_t *dealer;                    /* connected to it, ZMQ_IMMEDIATE */
-    zactor_t *monitor;                  /* reports dealer's DISCONNECTED */
-} s_endpoint_t;
 
 typedef struct {
     s_state_t state;
@@ -85,7 +77,7 @@ typedef struct {
 
 struct _zr_kvclient_t {
     zr_kvclient_config_t config;        /* defaults filled in */
-    s_endpoint_t endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
+    zr_link_t endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
     size_t n_endpoints;                 /* 1..ZR_KVCLIENT_ENDPOINTS_MAX */
     int leader;                         /* endpoint believed to lead, or -1 */
     s_call_t *calls;                    /* [config.window] */
@@ -98,7 +90,6 @@ struct _zr_kvclient_t {
     uint64_t replies_dropped;           /* undecodable, late or unmatched */
 };
 
-static void s_endpoint_close (s_endpoint_t *ep);
 static void s_finish (zr_kvclient_t *self, s_call_t *call);
 
 /* ----------------------------------------------------------------------
@@ -217,54 +208,6 @@ s_config_complete (zr_kvclient_config_t *config)
     return 0;
 }
 
-/* Opens a DEALER to name (and its monitor). Returns 0, or -1 with ep
-   left closed if name is not an endpoint ZeroMQ can connect to. */
-static int
-s_endpoint_open (s_endpoint_t *ep, const char *name, uint32_t window)
-{
-    zr_assert (ep && name && !ep->dealer);
-    size_t len = strlen (name);
-    if (len == 0 || len > ZR_CLIENT_ENDPOINT_MAX)
-        return -1;
-    int hwm = (int) window * 2 > S_HWM_MIN ? (int) window * 2 : S_HWM_MIN;
-    ep->dealer = zsock_new (ZMQ_DEALER);
-    if (!ep->dealer)
-        return -1;
-    zsock_set_immediate (ep->dealer, 1);
-    zsock_set_linger (ep->dealer, 0);
-    zsock_set_sndhwm (ep->dealer, hwm);
-    zsock_set_rcvhwm (ep->dealer, hwm);
-    zsock_set_maxmsgsize (ep->dealer, (int) ZR_CLIENT_FRAME_MAX);
-    zsock_set_heartbeat_ivl (ep->dealer, S_HEARTBEAT_IVL_MS);
-    zsock_set_heartbeat_timeout (ep->dealer, S_HEARTBEAT_TIMEOUT_MS);
-    zsock_set_reconnect_ivl (ep->dealer, S_RECONNECT_IVL_MS);
-    ep->monitor = zactor_new (zmonitor, ep->dealer);
-    if (!ep->monitor) {
-        s_endpoint_close (ep);
-        return -1;
-    }
-    zstr_sendx (ep->monitor, "LISTEN", "DISCONNECTED", NULL);
-    zstr_send (ep->monitor, "START");
-    zsock_wait (ep->monitor);
-    ep->name = strdup (name);
-    zr_assert (ep->name);
-    if (zsock_connect (ep->dealer, "%s", name) != 0) {
-        s_endpoint_close (ep);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-s_endpoint_close (s_endpoint_t *ep)
-{
-    zr_assert (ep);
-    zactor_destroy (&ep->monitor);      /* before the socket it watches */
-    zsock_destroy (&ep->dealer);
-    free (ep->name);
-    ep->name = NULL;
-}
-
 /* Returns the index of endpoint name, opening it if new; -1 if the
    table is full or name is not usable. */
 static int
@@ -276,8 +219,11 @@ s_endpoint_find_or_add (zr_kvclient_t *self, const char *name)
             return (int) i;
     if (self->n_endpoints == ZR_KVCLIENT_ENDPOINTS_MAX)
         return -1;
-    s_endpoint_t *ep = &self->endpoints [self->n_endpoints];
-    if (s_endpoint_open (ep, name, self->config.window) != 0)
+    zr_link_t *ep = &self->endpoints [self->n_endpoints];
+    uint32_t w = self->config.window;
+    int hwm = w * 2 > S_HWM_MIN ? (int) w * 2 : S_HWM_MIN;
+    if (zr_link_open (ep, name, ZR_CLIENT_ENDPOINT_MAX, hwm,
+                      ZR_CLIENT_FRAME_MAX) != 0)
         return -1;
     return (int) self->n_endpoints++;
 }
@@ -330,7 +276,7 @@ zr_kvclient_destroy (zr_kvclient_t **self_p)
         zframe_destroy (&self->calls [i].frame);
     }
     for (size_t i = 0; i < self->n_endpoints; i++)
-        s_endpoint_close (&self->endpoints [i]);
+        zr_link_close (&self->endpoints [i]);
     free (self->calls);
     free (self->session_id);
     free (self->session_seq);
@@ -369,19 +315,6 @@ static int64_t
 s_min64 (int64_t a, int64_t b)
 {
     return a < b ? a : b;
-}
-
-/* A client_id: 64 random bits (czmq's zuuid reads the system's random
-   source), never 0. */
-static uint64_t
-s_random_id (void)
-{
-    zuuid_t *uuid = zuuid_new ();
-    zr_assert (uuid);
-    uint64_t id;
-    memcpy (&id, zuuid_data (uuid), sizeof id);
-    zuuid_destroy (&uuid);
-    return id ? id : 1;
 }
 
 static void s_note (char *buffer, const char *format, ...)
@@ -488,7 +421,7 @@ s_try_send (zr_kvclient_t *self, s_call_t *call, int64_t now)
         s_finish (self, call);
         return;
     }
-    s_endpoint_t *ep = &self->endpoints [call->target];
+    zr_link_t *ep = &self->endpoints [call->target];
     int sent = zmq_send (zsock_resolve (ep->dealer), data, size, ZMQ_DONTWAIT);
     int err = errno;
     free (data);
@@ -550,7 +483,7 @@ s_start (zr_kvclient_t *self, int pinned, const zr_client_request_t *request,
     }
     if (s_is_write (request->type) && request->client_id == 0) {
         if (self->session_id [slot] == 0)
-            self->session_id [slot] = s_random_id ();
+            self->session_id [slot] = zr_link_random_id ();
         call->request.client_id = self->session_id [slot];
         call->request.seq = ++self->session_seq [slot];
     }
@@ -736,20 +669,14 @@ s_try_lost (zr_kvclient_t *self, s_call_t *call, const char *why, int64_t now)
 static void
 s_handle_monitor (zr_kvclient_t *self, int endpoint, int64_t now)
 {
-    zmsg_t *msg = zmsg_recv (self->endpoints [endpoint].monitor);
-    if (!msg)
+    if (!zr_link_disconnected (&self->endpoints [endpoint]))
         return;
-    char *event = zmsg_popstr (msg);
-    if (event && streq (event, "DISCONNECTED")) {
-        s_forget_leader (self, endpoint);
-        for (uint32_t i = 0; i < self->config.window; i++) {
-            s_call_t *call = &self->calls [i];
-            if (call->state == S_SENT && call->target == endpoint)
-                s_try_lost (self, call, "dropped the connection", now);
-        }
+    s_forget_leader (self, endpoint);
+    for (uint32_t i = 0; i < self->config.window; i++) {
+        s_call_t *call = &self->calls [i];
+        if (call->state == S_SENT && call->target == endpoint)
+            s_try_lost (self, call, "dropped the connection", now);
     }
-    zstr_free (&event);
-    zmsg_destroy (&msg);
 }
 
 /* Timers of every call in flight, then sends what is ready. */
@@ -805,23 +732,12 @@ s_poll (zr_kvclient_t *self, int64_t timeout_ms)
         return;                         /* nothing, or EINTR */
     int64_t now = zclock_mono ();
     for (size_t e = 0; e < n; e++) {
-        s_endpoint_t *ep = &self->endpoints [e];
-        if (items [2 * e].revents & ZMQ_POLLIN)
-            while (zsock_events (ep->dealer) & ZMQ_POLLIN) {
-                zframe_t *frame = zframe_recv (ep->dealer);
-                if (!frame)
-                    break;
-                if (zframe_more (frame)) {      /* not the protocol's shape */
-                    self->replies_dropped++;
-                    while (frame && zframe_more (frame)) {
-                        zframe_destroy (&frame);
-                        frame = zframe_recv (ep->dealer);
-                    }
-                    zframe_destroy (&frame);
-                    continue;
-                }
+        zr_link_t *ep = &self->endpoints [e];
+        if (items [2 * e].revents & ZMQ_POLLIN) {
+            zframe_t *frame;
+            while ((frame = zr_link_recv (ep, &self->replies_dropped)))
                 s_handle_reply (self, (int) e, &frame, now);
-            }
+        }
         if (items [2 * e].revents & ZMQ_POLLOUT)
             for (uint32_t i = 0; i < self->config.window; i++)
                 if (self->calls [i].state == S_CONNECT && self->calls [i].target == (int) e)

@@ -518,9 +518,9 @@ s_handle_router (zr_server_t *self)
 
 /* -------------------------------------------------------------- events */
 
-/* Submits an ANNOUNCE of this server's client endpoint (it leads), so
-   every directory learns it through the log; retried from the loop
-   while it is not accepted. */
+/* Submits an ANNOUNCE of this server's client endpoint and bus endpoint
+   if any (it leads), so every directory learns them through the log;
+   retried from the loop while it is not accepted. */
 static void
 s_announce (zr_server_t *self)
 {
@@ -528,7 +528,9 @@ s_announce (zr_server_t *self)
                        .time_ms = (uint64_t) zclock_time (),
                        .member = self->options.id,
                        .endpoint = self->options.advertise_client,
-                       .endpoint_size = strlen (self->options.advertise_client)};
+                       .endpoint_size = strlen (self->options.advertise_client),
+                       .bus_endpoint = self->options.advertise_bus,
+                       .bus_endpoint_size = strlen (self->options.advertise_bus)};
     void *data = NULL;
     size_t size = 0;
     int rc = zr_kv_cmd_encode (&cmd, &data, &size);

@@ -93,6 +93,8 @@ s_bad_case (int i, zraft_config_t *c, const char *file, const char *under_file)
                 return "batch_bytes 0";
         case 20: c->segment_bytes = 0;
                 return "segment_bytes 0";
+        case 21: c->subs_max = 65537;
+                return "subs_max 65537";
         default: return NULL;
     }
 }

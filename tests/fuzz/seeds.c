@@ -28,6 +28,12 @@
                       limits reached; and a few the encoders refuse
                       (a key over its limit, ten members, version 2,
                       integers in signed formats)
+    seeds bus_wire DIR
+                      bus protocol frames made by zr_busmsg_encode: every
+                      message type, limits reached, an ERROR of every
+                      code, cursors maps; and a few the encoder refuses
+                      (a subject over its limit, unsorted cursors,
+                      version 2, integers in signed formats)
 
     Seeds are deterministic (no time, no randomness), named seed-<what>,
     and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
@@ -882,6 +888,159 @@ s_client (void)
 }
 
 //  --------------------------------------------------------------------------
+//  bus_wire
+
+static void
+s_bus_msg (const char *name, const zr_busmsg_t *msg)
+{
+    uint8_t *data;
+    size_t size;
+    zr_assert (zr_busmsg_encode (msg, &data, &size) == 0);
+    s_write (name, data, size);
+    free (data);
+}
+
+static zr_busmsg_bytes_t
+s_bus_bytes (const char *text)
+{
+    return (zr_busmsg_bytes_t) {(const uint8_t *) text, strlen (text)};
+}
+
+/* One frame of each type, as a client and a server send them. */
+static void
+s_bus_types (void)
+{
+    static uint8_t payload [300];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload [i] = (uint8_t) (i * 7 + 3);
+    zr_busmsg_t m = {.type = ZR_BUSMSG_PUBLISH, .id = 5,
+                      .subject = s_bus_bytes ("orders.eu"),
+                      .payload = {payload, sizeof payload},
+                      .producer = 0x9f3c1d2e4b5a6978ULL, .seq = 70000};
+    s_bus_msg ("publish", &m);
+    m.producer = m.seq = 0;
+    m.payload = s_bus_bytes ("");
+    s_bus_msg ("publish-anonymous", &m);
+    s_bus_msg ("ack", &(zr_busmsg_t) {.type = ZR_BUSMSG_ACK, .id = 5,
+                                       .index = 150, .term = 3,
+                                       .duplicate = true});
+    s_bus_msg ("not-leader", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5,
+        .endpoint = s_bus_bytes ("tcp://127.0.0.1:7202")});
+    s_bus_msg ("not-leader-unknown", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5});
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+                        .from_mode = ZR_BUSMSG_FROM_INDEX, .from = 42,
+                        .prefix = s_bus_bytes ("orders."), .credit = 256,
+                        .name = s_bus_bytes ("billing")};
+    s_bus_msg ("subscribe-cursor", &m);
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 10,
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 65536};
+    s_bus_msg ("subscribe-next", &m);
+    s_bus_msg ("ok", &(zr_busmsg_t) {.type = ZR_BUSMSG_OK, .id = 9,
+                                      .first = 1, .last = 70000,
+                                      .heartbeat_ms = 1000,
+                                      .timeout_ms = 10000});
+    s_bus_msg ("out-of-range", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_OUT_OF_RANGE, .id = 9, .first = 65536});
+    s_bus_msg ("deliver", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_DELIVER, .id = 9, .index = 70001, .term = 6,
+        .subject = s_bus_bytes ("orders.eu"), .payload = {payload, 20}});
+    s_bus_msg ("credit", &(zr_busmsg_t) {.type = ZR_BUSMSG_CREDIT, .id = 9,
+                                          .credit = 128});
+    s_bus_msg ("unsubscribe", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_UNSUBSCRIBE, .id = 9});
+    s_bus_msg ("commit-cursor", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_COMMIT_CURSOR, .id = 11,
+        .name = s_bus_bytes ("billing"), .index = 70001});
+    s_bus_msg ("cursors", &(zr_busmsg_t) {.type = ZR_BUSMSG_CURSORS,
+                                           .id = 12});
+    s_bus_msg ("heartbeat", &(zr_busmsg_t) {.type = ZR_BUSMSG_HEARTBEAT,
+                                             .index = 70000});
+}
+
+/* ERRORs of every code, cursors replies, and limits reached. */
+static void
+s_bus_limits (void)
+{
+    for (int c = 1; c <= ZR_BUSMSG_CODE_MAX; c++) {
+        char name [32];
+        snprintf (name, sizeof name, "error-%s", zr_busmsg_code_name (c));
+        s_lower (name);
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_ERROR, .id = c == ZR_BUSMSG_CODE_MALFORMED ? 0 : 5,
+            .code = (uint32_t) c, .text = s_bus_bytes (zr_busmsg_code_name (c))});
+    }
+    static char names [40][8];
+    zr_busmsg_cursor_t cursors [40];
+    for (uint32_t i = 0; i < 40; i++) {
+        snprintf (names [i], sizeof names [i], "c%u", 40 - i);
+        cursors [i] = (zr_busmsg_cursor_t) {s_bus_bytes (names [i]),
+                                         (uint64_t) 1 << i};
+    }
+    size_t counts [] = {0, 1, 3, 40};
+    for (size_t i = 0; i < sizeof counts / sizeof counts [0]; i++) {
+        uint8_t *map;
+        size_t size;
+        zr_assert (zr_busmsg_cursors_encode (cursors, counts [i], &map,
+                                          &size) == 0);
+        char name [32];
+        snprintf (name, sizeof name, "cursors-reply-%zu", counts [i]);
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_CURSORS_REPLY, .id = 12,
+            .cursors = {map, size}, .n_cursors = (uint32_t) counts [i]});
+        free (map);
+    }
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
+    memset (subject, 's', ZR_BUSMSG_SUBJECT_MAX);
+    s_bus_msg ("publish-subject-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_PUBLISH, .id = UINT64_MAX,
+        .subject = s_bus_bytes (subject), .producer = 1, .seq = UINT64_MAX});
+    s_bus_msg ("subscribe-prefix-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_SUBSCRIBE, .id = 3, .from_mode = ZR_BUSMSG_FROM_LAST,
+        .prefix = s_bus_bytes (subject), .name = s_bus_bytes (subject)});
+}
+
+/* Frames the encoder refuses, written by hand. */
+static void
+s_bus_refused (void)
+{
+    static const uint8_t v2 [] = {0x93, 0x02, 0x0c, 0x01};
+    s_write ("version-2", v2, sizeof v2);
+    static const uint8_t unsorted [] = {0x94, 0x01, 0x0d, 0x05, 0x82, 0xa1,
+                                        'b', 0x01, 0xa1, 'a', 0x02};
+    s_write ("cursors-unsorted", unsorted, sizeof unsorted);
+    static const uint8_t signed_ints [] = {0x94, 0xd0, 0x01, 0xd1, 0x00, 0x09,
+                                           0xd3, 0, 0, 0, 0, 0, 0, 0, 9,
+                                           0xd2, 0, 0, 0, 3};
+    s_write ("credit-signed", signed_ints, sizeof signed_ints);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
+    memset (subject, 's', sizeof subject);
+    msgpack_pack_array (&pk, 7);                /* PUBLISH, subject over */
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_PUBLISH);
+    msgpack_pack_uint64 (&pk, 1);
+    msgpack_pack_str_with_body (&pk, subject, sizeof subject);
+    msgpack_pack_bin_with_body (&pk, "x", 1);
+    msgpack_pack_uint64 (&pk, 0);
+    msgpack_pack_uint64 (&pk, 0);
+    s_write ("publish-subject-over", sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+static void
+s_bus_wire (void)
+{
+    s_bus_types ();
+    s_bus_limits ();
+    s_bus_refused ();
+}
+
+//  --------------------------------------------------------------------------
 //  bus
 
 /* Writes control byte then size bytes as seed name. */
@@ -978,7 +1137,7 @@ main (int argc, char **argv)
         void (*write) (void);           /* writes its seeds */
     } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
                    {"snapshot", s_snapshot}, {"client", s_client}, {"kv", s_kv},
-                   {"bus", s_bus}};
+                   {"bus_wire", s_bus_wire}, {"bus", s_bus}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -987,6 +1146,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client|kv|bus DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client|kv|bus_wire|bus DIR\n");
     return 64;
 }
