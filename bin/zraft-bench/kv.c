@@ -160,11 +160,10 @@ zb_kv_wanted (int argc, char *argv [])
     return false;
 }
 
-/* Parses text as an integer in min..max into *value. Returns 0, or -1
-   after a message naming flag. */
-static int
-s_opts_uint (const char *flag, const char *text, uint32_t min, uint32_t max,
-             uint32_t *value)
+/* Parses text as an integer in min..max into *value; see kv.h. */
+int
+zb_kv_uint_parse (const char *flag, const char *text, uint32_t min,
+                  uint32_t max, uint32_t *value)
 {
     bool ok = text && *text >= '0' && *text <= '9';
     unsigned long long v = 0;
@@ -204,28 +203,28 @@ s_opts_ratio (const char *text, double *ratio)
     return 0;
 }
 
-/* Splits --endpoints into o->endpoints. Returns 0 or -1 after a message. */
-static int
-s_opts_endpoints (s_opts_t *o, const char *text)
+/* Splits an --endpoints list; see kv.h. */
+int
+zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
+                       uint32_t *n)
 {
-    free (o->endpoints_text);
-    o->endpoints_text = strdup (text ? text : "");
-    o->n_endpoints = 0;
-    if (!o->endpoints_text)
+    free (*copy);
+    *copy = strdup (text ? text : "");
+    *n = 0;
+    if (!*copy)
         return -1;
     char *save = NULL;
-    for (char *e = strtok_r (o->endpoints_text, ",", &save); e;
+    for (char *e = strtok_r (*copy, ",", &save); e;
          e = strtok_r (NULL, ",", &save)) {
-        if (o->n_endpoints == S_ENDPOINTS_MAX
-            || strlen (e) > ZR_CLIENT_ENDPOINT_MAX) {
+        if (*n == S_ENDPOINTS_MAX || strlen (e) > ZR_CLIENT_ENDPOINT_MAX) {
             fprintf (stderr, "zraft-bench: --endpoints takes at most %u"
                      " endpoints of at most %u characters\n",
                      S_ENDPOINTS_MAX, ZR_CLIENT_ENDPOINT_MAX);
             return -1;
         }
-        o->endpoints [o->n_endpoints++] = e;
+        endpoints [(*n)++] = e;
     }
-    if (o->n_endpoints == 0) {
+    if (*n == 0) {
         fprintf (stderr, "zraft-bench: --endpoints must name at least one"
                  " endpoint, e.g. tcp://127.0.0.1:2379\n");
         return -1;
@@ -239,24 +238,25 @@ static int
 s_opts_set (s_opts_t *o, const char *name, const char *value)
 {
     if (streq (name, "--endpoints"))
-        return s_opts_endpoints (o, value);
+        return zb_kv_endpoints_parse (value, &o->endpoints_text, o->endpoints,
+                                      &o->n_endpoints);
     if (streq (name, "--get-ratio"))
         return s_opts_ratio (value, &o->get_ratio);
     if (streq (name, "--inflight"))
-        return s_opts_uint (name, value, 1, S_INFLIGHT_MAX, &o->inflight);
+        return zb_kv_uint_parse (name, value, 1, S_INFLIGHT_MAX, &o->inflight);
     if (streq (name, "--clients"))
-        return s_opts_uint (name, value, 1, S_CLIENTS_MAX, &o->clients);
+        return zb_kv_uint_parse (name, value, 1, S_CLIENTS_MAX, &o->clients);
     if (streq (name, "--value-size"))
-        return s_opts_uint (name, value, 0, ZR_CLIENT_VALUE_MAX,
+        return zb_kv_uint_parse (name, value, 0, ZR_CLIENT_VALUE_MAX,
                             &o->value_size);
     if (streq (name, "--keys"))
-        return s_opts_uint (name, value, 1, S_KEYS_MAX, &o->keys);
+        return zb_kv_uint_parse (name, value, 1, S_KEYS_MAX, &o->keys);
     if (streq (name, "--duration"))
-        return s_opts_uint (name, value, 1, 3600, &o->duration_s);
+        return zb_kv_uint_parse (name, value, 1, 3600, &o->duration_s);
     if (streq (name, "--warmup"))
-        return s_opts_uint (name, value, 0, 600, &o->warmup_s);
+        return zb_kv_uint_parse (name, value, 0, 600, &o->warmup_s);
     if (streq (name, "--timeout"))
-        return s_opts_uint (name, value, 100, 600000, &o->timeout_ms);
+        return zb_kv_uint_parse (name, value, 100, 600000, &o->timeout_ms);
     return 1;
 }
 
