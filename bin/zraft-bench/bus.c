@@ -14,6 +14,7 @@
 #include "busremote.h"
 
 #define S_SCAN_US 100000                /* timeout scan period */
+#define S_RETRY_US 1000                 /* an attempt sent again after this */
 #define S_WAIT_MS 10                    /* longest wait of the loop */
 #define S_ERROR_MAX 256                 /* first error, for people */
 #define S_SUBJECT_MAX 32                /* "bench.p<n>" and its NUL */
@@ -47,7 +48,8 @@ struct _zb_bus_t {
     const zb_bus_way_t *way;            /* the way to the bus */
     s_attempt_t *ring;                  /* attempts in flight, by token */
     uint64_t mask;                      /* ring size - 1 */
-    s_attempt_t *retries;               /* messages to send again (FIFO) */
+    s_attempt_t *retries;               /* messages to send again (FIFO;
+                                           sent_us: not before then) */
     size_t n_retries;                   /* in retries, <= W */
     s_producer_t *producers;
     s_consumer_t *consumers;
@@ -95,8 +97,9 @@ static int
 s_send (zb_bus_t *self, uint32_t producer, uint64_t seq, int64_t first_us)
 {
     uint64_t token = self->next_token + 1;
+    while (self->ring [token & self->mask].token)
+        token++;                        /* an old attempt holds it */
     s_attempt_t *a = &self->ring [token & self->mask];
-    assert (a->token == 0);             /* invariant 1 */
     uint64_t header [3] = {(uint64_t) first_us, producer + 1u, seq};
     memcpy (self->payload, header, sizeof header);
     s_producer_t *pr = &self->producers [producer];
@@ -117,7 +120,7 @@ s_send (zb_bus_t *self, uint32_t producer, uint64_t seq, int64_t first_us)
 static int
 s_fill (zb_bus_t *self, int64_t now)
 {
-    while (self->n_retries > 0) {
+    while (self->n_retries > 0 && self->retries [0].sent_us <= now) {
         s_attempt_t *r = &self->retries [0];
         int rc = s_send (self, r->producer, r->seq, r->first_us);
         if (rc)
@@ -153,6 +156,7 @@ zb_bus_acked (zb_bus_t *self, uint64_t token, zb_bus_outcome_t outcome,
     self->inflight--;
     if (outcome == ZB_BUS_RETRY) {
         assert (self->n_retries < self->p->inflight);
+        attempt.sent_us = zb_now_us () + S_RETRY_US;    /* not before */
         self->retries [self->n_retries++] = attempt;
         return;
     }

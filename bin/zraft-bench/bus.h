@@ -23,9 +23,9 @@
     publish. A publish's first 24 bytes are its send time (this host's
     monotonic microseconds: the servers' clocks are not involved), its
     producer and its seq. A publish answered "busy", "not the leader" or
-    "outcome unknown" is sent again, same producer and seq, until it is
-    acknowledged (so every message ends in the log exactly once); any
-    other refusal fails the run. The run lasts --warmup + --duration;
+    "outcome unknown" is sent again (after 1 ms), same producer and seq,
+    until it is acknowledged (so every message ends in the log exactly
+    once); any other refusal fails the run. The run lasts --warmup + --duration;
     what completes inside the measured window counts: acknowledged
     publishes/s, publish->ack latency (first send to the ACK), and
     publish->deliver latency (first send to a consumer's delivery, every
@@ -33,9 +33,9 @@
     acknowledged, in strictly increasing indexes, within --timeout
     ("delivered_all"). Output: a summary, or with --json one object (see
     zb_bus_usage). Invariants:
-    1. Tokens (publish attempts) are numbered from 1; an attempt's slot is
-       token mod the ring's size, which is twice W or more, so the W
-       attempts in flight never share a slot.
+    1. Tokens (publish attempts) increase from 1; an attempt's slot is
+       token mod the ring's size (twice W or more); a token whose slot an
+       older attempt still holds is skipped, so no two share one.
     2. A producer has at most its window of messages unacknowledged; a
        message keeps its seq across attempts.
     3. A consumer counts a delivery only at an index above its last one.
