@@ -93,7 +93,8 @@ typedef enum {
 
 typedef struct {
     s_sub_state_t state;
-    uint64_t serial;                    /* SUBSCRIBEs sent */
+    uint64_t serial;                    /* SUBSCRIBEs tried (ids used) */
+    uint64_t sent_total;                /* SUBSCRIBEs that left */
     uint64_t id;                        /* the current one's, Invariant (2) */
     zr_busmsg_from_t mode;                 /* what the next SUBSCRIBE asks */
     uint64_t from;                      /* ... with mode INDEX */
@@ -328,9 +329,10 @@ s_sub_clear (s_sub_t *sub)
 {
     zframe_destroy (&sub->frame);
     zframe_destroy (&sub->delivery);
-    uint64_t serial = sub->serial;
+    uint64_t serial = sub->serial, sent_total = sub->sent_total;
     memset (sub, 0, sizeof *sub);
     sub->serial = serial;               /* ids stay unique: Invariant (2) */
+    sub->sent_total = sent_total;
 }
 
 void
@@ -696,6 +698,7 @@ s_sub_send (zr_busclient_t *self, int64_t now)
     int err = s_send (self, sub->target, &msg);
     sub->consumed = 0;
     if (err == 0) {
+        sub->sent_total++;
         sub->state = S_SUB_ASKED;
         sub->wake_at = now + self->config.try_timeout_ms;
         return;
@@ -1125,8 +1128,14 @@ zr_busclient_recv (zr_busclient_t *self, zr_busclient_event_t *event,
                     s_finish (self, call);
                 }
             }
-        else
+        else {
+            /* What arrived first: a server whose frames wait unread is
+               not silent, an answer waiting is no timeout. */
+            if (!self->sub.delivery)
+                s_poll (self, 0);
+            now = zclock_mono ();
             s_advance (self, now);
+        }
         if (self->done_count > 0) {
             s_result_take (self, event);
             return 0;
@@ -1182,5 +1191,5 @@ uint64_t
 zr_busclient_subscribes (zr_busclient_t *self)
 {
     zr_assert (self);
-    return self->sub.serial;
+    return self->sub.sent_total;
 }

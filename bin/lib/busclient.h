@@ -183,8 +183,8 @@ uint64_t zr_busclient_producer (zr_busclient_t *self);
 const char *zr_busclient_leader (zr_busclient_t *self);
 const char *zr_busclient_sub_endpoint (zr_busclient_t *self);
 
-/* Subscriptions sent since the client was created (for tests: more
-   than one means it moved). */
+/* SUBSCRIBEs that left since the client was created (for tests: more
+   than one means the subscription moved or was asked again). */
 uint64_t zr_busclient_subscribes (zr_busclient_t *self);
 
 /* The client protocol code (zr_client_code_t) a bus answer stands for,
