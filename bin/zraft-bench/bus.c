@@ -55,6 +55,7 @@ struct _zb_bus_t {
     s_consumer_t *consumers;
     uint8_t *payload;                   /* payload_size bytes */
     uint64_t next_token;                /* the last token given */
+    uint64_t producer_base;             /* producer i's id: base + i + 1 */
     uint32_t inflight;                  /* attempts in the ring */
     zr_histogram_t *ack_hist;           /* publish->ack in the window, us */
     zr_histogram_t *dlv_hist;           /* publish->deliver in the window */
@@ -105,7 +106,8 @@ s_send (zb_bus_t *self, uint32_t producer, uint64_t seq, int64_t first_us)
     s_producer_t *pr = &self->producers [producer];
     int rc = self->way->publish (self->way->arg, producer, token, pr->subject,
                                  self->payload, self->p->payload_size,
-                                 self->p->dedup ? producer + 1u : 0,
+                                 self->p->dedup ? self->producer_base + producer + 1u
+                                                : 0,
                                  self->p->dedup ? seq : 0);
     if (rc != 0)
         return rc;
@@ -382,6 +384,11 @@ s_init (zb_bus_t *self)
         || !self->payload || !self->ack_hist || !self->dlv_hist)
         return -1;
     memset (self->payload, 'x', p->payload_size);
+    /* Ids of this run only: a cluster remembers a producer's seqs, and
+       a seq below its window is refused as stale. */
+    self->producer_base = (((uint64_t) getpid () << 40)
+                           ^ (uint64_t) zb_now_us () << 16)
+                          & ((UINT64_C (1) << 62) - 1);
     for (uint32_t i = 0; i < p->producers; i++) {
         s_producer_t *pr = &self->producers [i];
         pr->window = p->inflight / p->producers + (i < p->inflight % p->producers);

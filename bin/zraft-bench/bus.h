@@ -3,8 +3,8 @@
 
     P producers publish 128 B messages (--payload-size) with W publishes
     in flight in all (--inflight; W/P per producer, the first W mod P one
-    more), each with its producer id and sequence number (deduplication;
-    --no-dedup: producer 0), and C consumers (--consumers) each read
+    more), each with its producer id (new in each run) and sequence
+    number (deduplication; --no-dedup: producer 0), and C consumers (--consumers) each read
     every message, with --credit deliveries in flight, topped up as they
     take them. Two ways to reach the bus:
 
