@@ -31,14 +31,13 @@ nemesis_between (nemesis_rng_t *rng, int64_t lo, int64_t hi)
 }
 
 uint64_t
-nemesis_seed (const char *program, const char *test)
+nemesis_seed (const char *binary, const char *test)
 {
     const char *env = getenv ("ZR_SEED");
     uint64_t seed = env ? strtoull (env, NULL, 0)
                         : (uint64_t) zclock_usecs () ^ ((uint64_t) getpid () << 32);
     fprintf (stderr, "%s: seed=%" PRIu64 " (replay: ZR_SEED=%" PRIu64
-             " CK_RUN_CASE=%s build/tests/proc/%s)\n", test, seed, seed,
-             test, program);
+             " CK_RUN_CASE=%s build/%s)\n", test, seed, seed, test, binary);
     return seed;
 }
 

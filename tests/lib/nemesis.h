@@ -45,9 +45,11 @@ typedef enum {
 uint64_t nemesis_rand (nemesis_rng_t *rng);
 int64_t nemesis_between (nemesis_rng_t *rng, int64_t lo, int64_t hi);
 
-/* The seed of test (a Check test of program, build/tests/proc/<program>),
-   from ZR_SEED or the clock, printed with how to replay it. */
-uint64_t nemesis_seed (const char *program, const char *test);
+/* The seed of test (a Check test of build/<binary>, e.g.
+   "tests/proc/test_linearizable"), from ZR_SEED or the clock, printed
+   with how to replay it. Unit tests draw their own choices the same
+   way. */
+uint64_t nemesis_seed (const char *binary, const char *test);
 
 /* Seconds of faults: the integer in environment variable name, if it is
    in 1..max, else fallback. */

@@ -28,17 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "history.h"
 #include "totalorder.h"
 
 /* Misuse of the recorder by a test: no recovery makes sense. */
-#define S_REQUIRE(cond, what)                                               \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf (stderr, "totalorder: %s (%s) at %s:%d\n", what, #cond, \
-                     __FILE__, __LINE__);                                   \
-            abort ();                                                       \
-        }                                                                   \
-    } while (0)
+#define S_REQUIRE(cond, what) HISTORY_REQUIRE ("totalorder", cond, what)
 
 typedef enum {
     S_PUBLISH = 1,
@@ -116,14 +110,6 @@ static bool
 s_text_ok (const char *text)
 {
     return text && strnlen (text, TOTALORDER_TEXT_MAX + 1) <= TOTALORDER_TEXT_MAX;
-}
-
-static char *
-s_text_dup (const char *text)
-{
-    char *copy = strdup (text ? text : "");
-    S_REQUIRE (copy, "out of memory");
-    return copy;
 }
 
 totalorder_t *
@@ -214,8 +200,8 @@ totalorder_publish (totalorder_t *self, uint32_t client, uint64_t producer,
     S_REQUIRE (s_text_ok (subject) && *subject, "subject missing or too long");
     S_REQUIRE (s_text_ok (id) && *id, "id missing or too long");
     s_event_t ev = {.type = S_PUBLISH, .who = client, .producer = producer,
-                    .seq = seq, .subject = s_text_dup (subject),
-                    .id = s_text_dup (id)};
+                    .seq = seq, .subject = history_strdup (subject),
+                    .id = history_strdup (id)};
     pthread_mutex_lock (&self->mutex);
     s_identity_check (self, producer, seq, subject, id);
     uint64_t n = s_append (self, &ev);
@@ -287,7 +273,7 @@ totalorder_subscribe (totalorder_t *self, uint32_t consumer, uint64_t from,
     S_REQUIRE (how == TOTALORDER_FRESH || how == TOTALORDER_RESUME, "bad start");
     s_event_t ev = {.type = S_SUBSCRIBE, .who = consumer, .index = from,
                     .resume = how == TOTALORDER_RESUME,
-                    .subject = s_text_dup (prefix)};
+                    .subject = history_strdup (prefix ? prefix : "")};
     s_consumer_event (self, &ev);
 }
 
@@ -299,8 +285,8 @@ totalorder_deliver (totalorder_t *self, uint32_t consumer, uint64_t index,
     S_REQUIRE (index > 0, "delivery at index 0");
     S_REQUIRE (s_text_ok (subject) && s_text_ok (id), "subject or id missing or too long");
     s_event_t ev = {.type = S_DELIVER, .who = consumer, .index = index,
-                    .term = term, .subject = s_text_dup (subject),
-                    .id = s_text_dup (id)};
+                    .term = term, .subject = history_strdup (subject),
+                    .id = history_strdup (id)};
     s_consumer_event (self, &ev);
 }
 
@@ -731,20 +717,12 @@ totalorder_check (totalorder_t *self, int flags, totalorder_stats_t *stats,
 //  --------------------------------------------------------------------------
 //  The dump
 
-/* Writes text as a JSON string: '"' and '\' escaped, bytes outside
-   printable ASCII as \u00XX. */
+/* Writes text as a JSON string. */
 static void
 s_dump_text (FILE *out, const char *text)
 {
     fputc ('"', out);
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (out, "\\%c", *p);
-        else if (*p < 0x20 || *p > 0x7e)
-            fprintf (out, "\\u%04x", *p);
-        else
-            fputc (*p, out);
-    }
+    history_json_text (out, text, SIZE_MAX);
     fputc ('"', out);
 }
 
@@ -796,11 +774,5 @@ totalorder_dump (totalorder_t *self, const char *path)
     for (size_t i = 0; i < self->size; i++)
         s_dump_event (out, &self->events [i], i);
     pthread_mutex_unlock (&self->mutex);
-    int failed = ferror (out);
-    if (fclose (out) != 0 || failed) {
-        if (!errno)
-            errno = EIO;
-        return -1;
-    }
-    return 0;
+    return history_close (out);
 }

@@ -526,7 +526,7 @@ s_check (s_run_t *run)
 
 START_TEST (bus_total_order_under_kill_pause_partition)
 {
-    uint64_t seed = nemesis_seed ("test_bus_order",
+    uint64_t seed = nemesis_seed ("tests/proc/test_bus_order",
                                   "bus_total_order_under_kill_pause_partition");
     nemesis_rng_t rng = {seed};
     int seconds = nemesis_seconds ("ZR_BUS_SECONDS", S_SECONDS_DEFAULT,

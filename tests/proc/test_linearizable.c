@@ -370,7 +370,7 @@ START_TEST (linearizable_under_kill_pause_partition)
     /* Linearizability (Herlihy & Wing) of put, get, cas and del, per key,
        with Raft's guarantees end to end: Leader Completeness (§5.4),
        ReadIndex reads (thesis §6.4) and sessions (thesis §6.3). */
-    uint64_t seed = nemesis_seed ("test_linearizable",
+    uint64_t seed = nemesis_seed ("tests/proc/test_linearizable",
                                   "linearizable_under_kill_pause_partition");
     nemesis_rng_t rng = {seed};
     int seconds = s_seconds ();

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../lib/check_run.h"
+#include "../lib/nemesis.h"
 #include "../lib/totalorder.h"
 
 //  --------------------------------------------------------------------------
@@ -392,24 +393,11 @@ END_TEST
 //  --------------------------------------------------------------------------
 //  Generated histories: a simulated bus
 
+/* Uniform in [0, n). */
 static uint64_t
-s_seed (void)
+s_below (nemesis_rng_t *rng, uint64_t n)
 {
-    const char *env = getenv ("ZR_SEED");
-    uint64_t seed = env ? strtoull (env, NULL, 0) : (uint64_t) zclock_usecs ();
-    fprintf (stderr, "test_totalorder: seed=%llu (replay: ZR_SEED=%llu)\n",
-             (unsigned long long) seed, (unsigned long long) seed);
-    return seed;
-}
-
-/* splitmix64, uniform in [0, n). */
-static uint64_t
-s_below (uint64_t *state, uint64_t n)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (z ^ (z >> 31)) % n;
+    return (uint64_t) nemesis_between (rng, 0, (int64_t) n - 1);
 }
 
 #define GEN_PRODUCERS 4
@@ -426,7 +414,7 @@ typedef struct {
 } gen_entry_t;
 
 typedef struct {
-    uint64_t rng;
+    nemesis_rng_t rng;
     gen_entry_t log [GEN_LOG_MAX + 1];  /* 1-based: log [index] */
     uint64_t last;                      /* last index used */
     uint64_t term;                      /* current term */
@@ -555,7 +543,7 @@ s_gen_run (uint64_t seed, plant_t plant)
 {
     gen_t *g = (gen_t *) calloc (1, sizeof *g);
     ck_assert_ptr_nonnull (g);
-    g->rng = seed;
+    g->rng.state = seed;
     totalorder_t *h = totalorder_new ();
     s_gen_log (g, h);
     if (plant == PLANT_DOUBLE) {        /* a retry appended a second time */
@@ -594,7 +582,7 @@ s_gen_run (uint64_t seed, plant_t plant)
 
 START_TEST (check_generated_history_passes)
 {
-    uint64_t seed = s_seed ();
+    uint64_t seed = nemesis_seed ("tests/unit/test_totalorder", "totalorder_check");
     for (uint64_t i = 0; i < 20; i++) {
         totalorder_stats_t stats = s_gen_run (seed + i, PLANT_NONE);
         ck_assert_msg (stats.total == 0, "seed %llu: %llu violations",
@@ -623,7 +611,7 @@ START_TEST (check_generated_history_planted_faults_rejected)
         {PLANT_GAP, TOTALORDER_LOST, 1},
         {PLANT_DOUBLE, TOTALORDER_DOUBLE, 1},
     };
-    uint64_t seed = s_seed ();
+    uint64_t seed = nemesis_seed ("tests/unit/test_totalorder", "totalorder_check");
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
         for (uint64_t s = 0; s < 10; s++) {
             totalorder_stats_t stats = s_gen_run (seed + s, cases [i].plant);
