@@ -295,7 +295,7 @@ bench-compare: all bench-peers bench-etcd-peer bench-nats-peer
 # clientv3, built offline from Debian's golang-etcd-server-dev (GOPATH
 # mode: no module download).
 bench-etcd-peer: $(B)/bench/etcd-load
-$(B)/bench/etcd-load: bench/peers/etcd-load/main.go
+$(B)/bench/etcd-load: bench/peers/etcd-load/main.go bench/peers/loadstat/loadstat.go
 	@scripts/install-deps.sh --bench
 	@mkdir -p $(dir $@)
 	cd bench/peers/etcd-load && GO111MODULE=off GOPATH=/usr/share/gocode \
@@ -310,7 +310,7 @@ bench-etcd: all bench-etcd-peer
 # client, built offline from Debian's golang-github-nats-io-go-nats-dev
 # (GOPATH mode: no module download).
 bench-nats-peer: $(B)/bench/nats-load
-$(B)/bench/nats-load: bench/peers/nats-load/main.go
+$(B)/bench/nats-load: bench/peers/nats-load/main.go bench/peers/loadstat/loadstat.go
 	@scripts/install-deps.sh --bench
 	@mkdir -p $(dir $@)
 	cd bench/peers/nats-load && GO111MODULE=off GOPATH=/usr/share/gocode \

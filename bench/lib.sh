@@ -121,6 +121,58 @@ print("%.2f" % (total / tick))
 EOF
 }
 
+# Stops the servers of a run (SRV_PIDS, logs SRV_LOGS) with SIGTERM, as
+# an operator would, then SIGKILL past GRACE_S (a leader that gets
+# SIGTERM may try to hand over leadership first, which takes a while
+# when its peers are stopping too: etcd ~8 s); the data is thrown away
+# either way. Dies if one of them exited before.
+GRACE_S=20
+servers_stop() {
+    local p any
+    for p in "${SRV_PIDS[@]}"; do
+        alive "$p" || { tails "${SRV_LOGS[@]}"; die "a server of the run exited early"; }
+    done
+    for p in "${SRV_PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+    for _ in $(seq $((GRACE_S * 10))); do
+        any=0
+        for p in "${SRV_PIDS[@]}"; do alive "$p" && any=1; done
+        [ $any = 0 ] && break
+        sleep 0.1
+    done
+    stop "${SRV_PIDS[@]}"        # reaps; KILLs (and says so) past the grace
+}
+
+# load_collect TAG WHAT PID CPU0: waits for the load PID (its output in
+# $OUT/TAG.out and .err) at most DUR + WARM + STARTUP_S, stops the
+# servers, and writes its last JSON line to $OUT/TAG.json with the
+# servers' CPU seconds since CPU0 (cpu_of) and the run's tag folded in;
+# appends TAG to $OUT/order.txt. Dies, with the logs' ends, if the load
+# failed, took too long or printed no JSON.
+load_collect() {
+    local tag=$1 what=$2 pid=$3 cpu0=$4 cpu1
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
+    if [ -z "$FIRST" ]; then
+        stop "$pid"; tails "$OUT/$tag.err" "${SRV_LOGS[@]}"
+        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$FIRST_RC" != 0 ]; then
+        tails "$OUT/$tag.out" "$OUT/$tag.err" "${SRV_LOGS[@]}"
+        die "$what: the load exited with $FIRST_RC"
+    fi
+    cpu1=$(cpu_of "${SRV_PIDS[@]}")
+    servers_stop
+    grep '^{' "$OUT/$tag.out" | tail -n 1 | "$PY" -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+a, b = sys.argv[1], sys.argv[2]
+j["servers_cpu_s"] = None if "nan" in (a, b) else round(float(b) - float(a), 2)
+j["run"] = sys.argv[3]
+print(json.dumps(j, separators=(",", ":")))
+' "$cpu0" "$cpu1" "$tag" >"$OUT/$tag.json" \
+        || { tails "$OUT/$tag.out" "$OUT/$tag.err"; die "$what printed no JSON"; }
+    echo "$tag" >>"$OUT/order.txt"
+}
+
 # Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
 # that exited, empty on timeout) and FIRST_RC.
 wait_first() {

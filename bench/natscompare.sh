@@ -166,28 +166,10 @@ servers_start() {
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
 }
 
-# Stops the servers with SIGTERM, then SIGKILL past GRACE_S; the data is
-# thrown away either way.
-GRACE_S=20
-servers_stop() {
-    local p any
-    for p in "${SRV_PIDS[@]}"; do
-        alive "$p" || { tails "${SRV_LOGS[@]}"; die "a server of the run exited early"; }
-    done
-    for p in "${SRV_PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for _ in $(seq $((GRACE_S * 10))); do
-        any=0
-        for p in "${SRV_PIDS[@]}"; do alive "$p" && any=1; done
-        [ $any = 0 ] && break
-        sleep 0.1
-    done
-    stop "${SRV_PIDS[@]}"
-}
-
 # run_one SYSTEM POINT ROUND: one fresh cluster, one load, its JSON (with
 # the servers' CPU seconds over the load folded in) in $OUT/TAG.json.
 run_one() {
-    local sys=$1 point=$2 r=$3 tag what n pid cpu0 cpu1 w c=0
+    local sys=$1 point=$2 r=$3 tag what n pid cpu0 w c=0
     w=${point#pub}; w=${w#sub}
     [[ $point == sub* ]] && c=$CONSUMERS
     tag=$sys-$point-r$r
@@ -210,27 +192,7 @@ run_one() {
     fi
     pid=$!
     LIVE+=("$pid")
-    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
-    if [ -z "$FIRST" ]; then
-        stop "$pid"; tails "$OUT/$tag.err" "${SRV_LOGS[@]}"
-        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
-    fi
-    if [ "$FIRST_RC" != 0 ]; then
-        tails "$OUT/$tag.out" "$OUT/$tag.err" "${SRV_LOGS[@]}"
-        die "$what: the load exited with $FIRST_RC"
-    fi
-    cpu1=$(cpu_of "${SRV_PIDS[@]}")
-    servers_stop
-    grep '^{' "$OUT/$tag.out" | tail -n 1 | "$PY" -c '
-import json, sys
-j = json.loads(sys.stdin.read())
-a, b = sys.argv[1], sys.argv[2]
-j["servers_cpu_s"] = None if "nan" in (a, b) else round(float(b) - float(a), 2)
-j["run"] = sys.argv[3]
-print(json.dumps(j, separators=(",", ":")))
-' "$cpu0" "$cpu1" "$tag" >"$OUT/$tag.json" \
-        || { tails "$OUT/$tag.out" "$OUT/$tag.err"; die "$what printed no JSON"; }
-    echo "$tag" >>"$OUT/order.txt"
+    load_collect "$tag" "$what" "$pid" "$cpu0"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)

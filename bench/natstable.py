@@ -11,26 +11,15 @@ import json
 import os
 import sys
 
+import tables
+from tables import num, mean, ratio
+
 POINTS = {"pub256": (256, False), "pub1": (1, False),
           "sub256": (256, True), "sub1": (1, True)}
 
 
-def num(v, fmt="%.3f"):
-    return "-" if v is None else fmt % v
-
-
 def lat(j, group, key):
-    v = (j.get(group) or {}).get(key)
-    return float(v) if v is not None else None
-
-
-def mean(vals):
-    vals = [v for v in vals if v is not None]
-    return sum(vals) / len(vals) if vals else None
-
-
-def ratio(a, b):
-    return None if a is None or not b else a / b
+    return tables.lat(j, key, group)
 
 
 def header(p, meta, order):
@@ -143,14 +132,11 @@ def informative(p, sides, points, means):
 
 def main():
     out = sys.argv[1]
-    meta = dict(kv.split("=", 1)
-                for kv in os.environ["NATSCOMPARE_META"].split(";"))
+    meta = tables.meta_of("NATSCOMPARE_META")
     rounds = int(meta["rounds"])
     sides = meta["sides"].split()
     points = meta["points"].split()
-    with open(os.path.join(out, "order.txt")) as f:
-        order = [l.strip() for l in f if l.strip()]
-    os.remove(os.path.join(out, "order.txt"))
+    order = tables.order_of(out)
     try:
         runs = {}
         for s in sides:
@@ -192,16 +178,7 @@ def main():
     p("NOTE: one run on a shared machine; see the load average above. "
       "JetStream acknowledges before fsync, zraft after.")
 
-    table = "\n".join(lines) + "\n"
-    sys.stdout.write(table)
-    with open(os.path.join(out, "table.txt"), "w") as f:
-        f.write(table)
-    with open(os.path.join(out, "results.jsonl"), "w") as f:
-        f.write(json.dumps({"meta": meta}) + "\n")
-        for k in sorted(runs):
-            f.write(json.dumps(runs[k]) + "\n")
-        f.write(json.dumps({"targets": results}) + "\n")
-    sys.exit(10 if missed else 0)
+    tables.finish(out, lines, meta, runs, results, missed)
 
 
 if __name__ == "__main__":

@@ -42,24 +42,19 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"os"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"../loadstat"
 )
 
-const (
-	exUsage    = 64
-	streamName = "BENCH"
-)
+const streamName = "BENCH"
 
 type options struct {
 	servers   []string
@@ -77,13 +72,11 @@ type options struct {
 }
 
 func usageExit(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "nats-load: "+format+"\n", a...)
-	os.Exit(exUsage)
+	loadstat.UsageExit("nats-load", format, a...)
 }
 
 func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "nats-load: "+format+"\n", a...)
-	os.Exit(1)
+	loadstat.Fail("nats-load", format, a...)
 }
 
 func parse() options {
@@ -101,21 +94,8 @@ func parse() options {
 	drain := fs.Int("drain", 60, "seconds the consumers get to catch up at the end")
 	fs.BoolVar(&o.msgID, "msg-id", true, "give each message a Nats-Msg-Id (deduplication)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object")
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(exUsage)
-	}
-	if fs.NArg() != 0 {
-		usageExit("unexpected argument %q", fs.Arg(0))
-	}
-	for _, s := range strings.Split(*srv, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			o.servers = append(o.servers, s)
-		}
-	}
+	loadstat.Parse(fs)
+	o.servers = loadstat.List(*srv)
 	if len(o.servers) == 0 {
 		usageExit("--servers is required")
 	}
@@ -339,42 +319,6 @@ func (p *producer) fail(err error) {
 	}
 }
 
-func ms(d time.Duration) float64 { return float64(d) / 1e6 }
-
-// pct: nearest rank over sorted samples; p = 0 is the smallest.
-func pct(s []time.Duration, p float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	r := int(math.Ceil(p / 100 * float64(len(s))))
-	if r < 1 {
-		r = 1
-	}
-	return ms(s[r-1])
-}
-
-// summary of latencies in ms, rounded to the microsecond.
-func summary(s []time.Duration) map[string]float64 {
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	sum := 0.0
-	for _, d := range s {
-		sum += ms(d)
-	}
-	avg := 0.0
-	if len(s) > 0 {
-		avg = sum / float64(len(s))
-	}
-	out := map[string]float64{
-		"min": pct(s, 0), "p50": pct(s, 50), "p90": pct(s, 90),
-		"p99": pct(s, 99), "p999": pct(s, 99.9), "max": pct(s, 100),
-		"avg": avg,
-	}
-	for k, v := range out {
-		out[k] = math.Round(v*1000) / 1000
-	}
-	return out
-}
-
 // drain waits until every consumer received the stream's messages;
 // returns the stream's count and whether they all did.
 func drain(o options, nc *nats.Conn, cs []*consumer) (uint64, bool) {
@@ -477,11 +421,11 @@ func report(o options, ps []*producer, cs []*consumer, lat []time.Duration,
 		"replicas": o.replicas, "msg_id": o.msgID, "duration_s": secs,
 		"acked": n, "acked_total": acked,
 		"ops_per_s":  math.Round(ops*10) / 10,
-		"latency_ms": summary(lat), "errors": errs, "leader": leader,
+		"latency_ms": loadstat.Summary(lat), "errors": errs, "leader": leader,
 		"stream_msgs": msgs, "delivered_all": all,
 	}
 	if o.consumers > 0 {
-		out["deliver_ms"] = summary(dl)
+		out["deliver_ms"] = loadstat.Summary(dl)
 		out["delivered"] = delivered
 		out["deliver_per_s"] = math.Round(float64(delivered)/secs*10) / 10
 	}
