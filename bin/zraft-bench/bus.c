@@ -74,18 +74,6 @@ struct _zb_bus_t {
 /* --------------------------------------------------------------------------
  * The load */
 
-static void
-s_error (zb_bus_t *self, const char *format, ...)
-{
-    self->errors++;
-    if (*self->first_error)
-        return;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (self->first_error, sizeof self->first_error, format, args);
-    va_end (args);
-}
-
 static bool
 s_in_window (const zb_bus_t *self, int64_t now)
 {
@@ -164,7 +152,7 @@ zb_bus_acked (zb_bus_t *self, uint64_t token, zb_bus_outcome_t outcome,
     }
     self->producers [attempt.producer].open--;
     if (outcome != ZB_BUS_OK) {
-        s_error (self, "publish p%u seq %" PRIu64 " refused: %s",
+        ZB_ERROR (self, "publish p%u seq %" PRIu64 " refused: %s",
                  attempt.producer + 1, attempt.seq, why ? why : "?");
         return;
     }
@@ -201,7 +189,7 @@ zb_bus_delivered (zb_bus_t *self, uint32_t consumer, uint64_t index,
     }
     if (++c->taken >= self->p->credit / 2) {
         if (self->way->credit (self->way->arg, consumer, c->taken))
-            s_error (self, "consumer %u: credit refused", consumer + 1);
+            ZB_ERROR (self, "consumer %u: credit refused", consumer + 1);
         c->taken = 0;
     }
 }
@@ -214,7 +202,7 @@ s_scan (zb_bus_t *self, int64_t now)
     for (uint64_t i = 0; i <= self->mask; i++) {
         const s_attempt_t *a = &self->ring [i];
         if (a->token && now - a->sent_us > timeout_us) {
-            s_error (self, "publish p%u seq %" PRIu64 ": no answer within"
+            ZB_ERROR (self, "publish p%u seq %" PRIu64 ": no answer within"
                      " %u ms", a->producer + 1, a->seq, self->p->timeout_ms);
             return -1;
         }

@@ -381,19 +381,6 @@ s_issue (s_kv_t *self, uint32_t slot, int64_t now)
     return s_send (self, slot);
 }
 
-/* Notes the first error, for the report. */
-static void
-s_error (s_kv_t *self, const char *format, ...)
-{
-    self->errors++;
-    if (*self->first_error)
-        return;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (self->first_error, sizeof self->first_error, format, args);
-    va_end (args);
-}
-
 /* Counts a completed request of slot (OK at now). */
 static void
 s_done (s_kv_t *self, s_slot_t *s, int64_t now)
@@ -416,7 +403,7 @@ s_on_reply (s_kv_t *self, const uint8_t *data, size_t size, int64_t now)
 {
     zr_client_reply_t reply;
     if (zr_client_reply_decode (data, size, &reply)) {
-        s_error (self, "a reply did not decode (%zu B)", size);
+        ZB_ERROR (self, "a reply did not decode (%zu B)", size);
         return 0;
     }
     uint32_t slot = (uint32_t) (reply.request_id & ((1u << S_SLOT_BITS) - 1));
@@ -432,12 +419,12 @@ s_on_reply (s_kv_t *self, const uint8_t *data, size_t size, int64_t now)
     s->request_id = 0;
     self->inflight--;
     if (reply.code != ZR_CLIENT_OK)
-        s_error (self, "%s %s: %.*s", zr_client_type_name (reply.type),
+        ZB_ERROR (self, "%s %s: %.*s", zr_client_type_name (reply.type),
                  zr_client_code_name ((int) reply.code),
                  (int) reply.message.size, (const char *) reply.message.data);
     else
     if (s->get && (!reply.found || reply.value.size != self->opts.value_size))
-        s_error (self, "GET key-%08u: %s", s->key,
+        ZB_ERROR (self, "GET key-%08u: %s", s->key,
                  reply.found ? "a value of another size" : "not found");
     else {
         self->done++;
@@ -458,7 +445,7 @@ s_drain (s_kv_t *self, zsock_t *dealer)
     int rc = 0;
     while (rc == 0 && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) >= 0) {
         if (zmq_msg_more (&msg)) {      /* not the protocol's shape */
-            s_error (self, "a reply of more than one frame");
+            ZB_ERROR (self, "a reply of more than one frame");
             while (zmq_msg_more (&msg)
                    && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) >= 0)
                 ;
@@ -482,7 +469,7 @@ s_scan (s_kv_t *self, int64_t now, bool timeouts)
         if (!s->request_id)
             continue;
         if (timeouts && now - s->sent_us > timeout_us) {
-            s_error (self, "no reply within %u ms (key-%08u)",
+            ZB_ERROR (self, "no reply within %u ms (key-%08u)",
                      self->opts.timeout_ms, s->key);
             self->stalled = true;
             return -1;

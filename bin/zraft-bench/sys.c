@@ -93,3 +93,18 @@ zb_rss_kib (void)
     return usage.ru_maxrss;
 }
 
+
+/* Counts an error and keeps the first one's text; see sys.h. */
+void
+zb_error_note (uint64_t *count, char *first, size_t size, const char *format,
+               ...)
+{
+    assert (count && first && size);
+    (*count)++;
+    if (*first)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (first, size, format, args);
+    va_end (args);
+}
