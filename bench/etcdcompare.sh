@@ -113,43 +113,31 @@ dirs_make etcdcompare
 # servers_start SYSTEM TAG: 3 members of SYSTEM (etcd or zraft) on fresh
 # ports and data dirs; sets SRV_PIDS, SRV_LOGS and ENDPOINTS.
 servers_start() {
-    local sys=$1 tag=$2 i cluster="" eps=()
+    local sys=$1 tag=$2 i eps=() cluster
     ports_take 6
     SRV_PIDS=() SRV_LOGS=()
     mkdir -p "$DATA/$tag"
-    for i in 1 2 3; do
-        local peer=${PORTS[$((i + 2))]}
-        if [ "$sys" = etcd ]; then
-            cluster+="${cluster:+,}n$i=http://127.0.0.1:$peer"
-        else
-            cluster+="${cluster:+,}n$i=tcp://127.0.0.1:$peer"
-        fi
-    done
+    if [ "$sys" = etcd ]; then
+        cluster=$(cluster_of http "${PORTS[@]:3:3}")
+    else
+        cluster=$(cluster_of tcp "${PORTS[@]:3:3}")
+    fi
     for i in 1 2 3; do
         local client=${PORTS[$((i - 1))]} peer=${PORTS[$((i + 2))]}
-        local log=$OUT/$tag.n$i.err
         if [ "$sys" = etcd ]; then
             eps+=("http://127.0.0.1:$client")
-            setsid "$ETCD" --name "n$i" --data-dir "$DATA/$tag/n$i" \
+            srv_spawn "$tag" "$i" "$ETCD" --name "n$i" --data-dir "$DATA/$tag/n$i" \
                 --listen-peer-urls "http://127.0.0.1:$peer" \
                 --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
                 --listen-client-urls "http://127.0.0.1:$client" \
                 --advertise-client-urls "http://127.0.0.1:$client" \
                 --initial-cluster "$cluster" \
                 --initial-cluster-token "$tag" --initial-cluster-state new \
-                --logger zap --log-outputs stderr --log-level warn \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+                --logger zap --log-outputs stderr --log-level warn
         else
             eps+=("tcp://127.0.0.1:$client")
-            setsid "$ZNODE" --name "n$i" --data-dir "$DATA/$tag/n$i" \
-                --listen-peer "tcp://127.0.0.1:$peer" \
-                --listen-client "tcp://127.0.0.1:$client" \
-                --initial-cluster "$cluster" --log-level warning \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+            znode_spawn "$tag" "$i" "$peer" "$client" "$cluster"
         fi
-        SRV_PIDS+=($!)
-        LIVE+=($!)
-        SRV_LOGS+=("$log")
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
 }

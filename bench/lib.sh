@@ -121,6 +121,42 @@ print("%.2f" % (total / tick))
 EOF
 }
 
+# srv_spawn TAG I CMD...: starts server I of run TAG, its own process
+# group, stdout in $OUT/TAG.nI.out and stderr in $OUT/TAG.nI.err; adds
+# it to SRV_PIDS, SRV_LOGS and LIVE.
+srv_spawn() {
+    local tag=$1 i=$2
+    shift 2
+    setsid "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
+    SRV_PIDS+=($!)
+    LIVE+=($!)
+    SRV_LOGS+=("$OUT/$tag.n$i.err")
+}
+
+# cluster_of SCHEME PORT...: "n1=SCHEME://127.0.0.1:PORT1,n2=..." for
+# the peer ports given in order.
+cluster_of() {
+    local scheme=$1 i=0 p out=""
+    shift
+    for p in "$@"; do
+        i=$((i + 1))
+        out+="${out:+,}n$i=$scheme://127.0.0.1:$p"
+    done
+    echo "$out"
+}
+
+# znode_spawn TAG I PEER CLIENT CLUSTER [FLAG...]: zraft-node ($ZNODE)
+# n<I> of run TAG with its defaults (fsync on), data in $DATA/TAG/nI,
+# peer and client ports on 127.0.0.1, warnings and errors logged.
+znode_spawn() {
+    local tag=$1 i=$2 peer=$3 client=$4 cluster=$5
+    shift 5
+    srv_spawn "$tag" "$i" "$ZNODE" --name "n$i" --data-dir "$DATA/$tag/n$i" \
+        --listen-peer "tcp://127.0.0.1:$peer" \
+        --listen-client "tcp://127.0.0.1:$client" \
+        --initial-cluster "$cluster" --log-level warning "$@"
+}
+
 # Stops the servers of a run (SRV_PIDS, logs SRV_LOGS) with SIGTERM, as
 # an operator would, then SIGKILL past GRACE_S (a leader that gets
 # SIGTERM may try to hand over leadership first, which takes a while

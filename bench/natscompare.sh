@@ -136,32 +136,21 @@ EOF
 # ports and data dirs; sets SRV_PIDS, SRV_LOGS and ENDPOINTS (the nats
 # client URLs, or the zraft bus endpoints).
 servers_start() {
-    local sys=$1 tag=$2 i cluster="" eps=()
+    local sys=$1 tag=$2 i eps=() cluster
     ports_take 9
     SRV_PIDS=() SRV_LOGS=()
     mkdir -p "$DATA/$tag"
+    cluster=$(cluster_of tcp "${PORTS[@]:3:3}")
     for i in 1 2 3; do
-        cluster+="${cluster:+,}n$i=tcp://127.0.0.1:${PORTS[$((i + 2))]}"
-    done
-    for i in 1 2 3; do
-        local log=$OUT/$tag.n$i.err
         if [ "$sys" = nats ]; then
             nats_conf "$i" "$DATA/$tag" >"$DATA/$tag/n$i.conf"
             eps+=("nats://127.0.0.1:${PORTS[$((i - 1))]}")
-            setsid "$NATS_SERVER" -c "$DATA/$tag/n$i.conf" \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+            srv_spawn "$tag" "$i" "$NATS_SERVER" -c "$DATA/$tag/n$i.conf"
         else
             eps+=("tcp://127.0.0.1:${PORTS[$((i + 5))]}")
-            setsid "$ZNODE" --name "n$i" --data-dir "$DATA/$tag/n$i" \
-                --listen-peer "tcp://127.0.0.1:${PORTS[$((i + 2))]}" \
-                --listen-client "tcp://127.0.0.1:${PORTS[$((i - 1))]}" \
-                --listen-bus "tcp://127.0.0.1:${PORTS[$((i + 5))]}" \
-                --initial-cluster "$cluster" --log-level warning \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+            znode_spawn "$tag" "$i" "${PORTS[$((i + 2))]}" "${PORTS[$((i - 1))]}" \
+                "$cluster" --listen-bus "tcp://127.0.0.1:${PORTS[$((i + 5))]}"
         fi
-        SRV_PIDS+=($!)
-        LIVE+=($!)
-        SRV_LOGS+=("$log")
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
 }

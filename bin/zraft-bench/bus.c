@@ -546,10 +546,8 @@ s_opts_parse (zb_bus_params_t *o, char **text, int argc, char *argv [])
                             .timeout_ms = 10000, .dedup = true};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
-        const char *eq = strchr (arg, '=');
         char name [64];
-        snprintf (name, sizeof name, "%.*s",
-                  (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+        const char *eq = zb_kv_flag_name (arg, name, sizeof name);
         if (streq (name, "--help") || streq (name, "-h"))
             return 1;
         if (!eq && (streq (name, "--bus") || streq (name, "--json")
@@ -559,7 +557,7 @@ s_opts_parse (zb_bus_params_t *o, char **text, int argc, char *argv [])
             o->dedup &= !streq (name, "--no-dedup");
             continue;
         }
-        const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
+        const char *value = eq ? eq : i + 1 < argc ? argv [++i] : NULL;
         int rc = s_opts_set (o, text, name, value);
         if (rc > 0)
             fprintf (stderr, "zraft-bench: '%s' is no --bus flag (see"

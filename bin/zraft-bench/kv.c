@@ -203,6 +203,16 @@ s_opts_ratio (const char *text, double *ratio)
     return 0;
 }
 
+/* The flag's name of arg ("--flag" or "--flag=value"); see kv.h. */
+const char *
+zb_kv_flag_name (const char *arg, char *name, size_t size)
+{
+    const char *eq = strchr (arg, '=');
+    snprintf (name, size, "%.*s",
+              (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+    return eq ? eq + 1 : NULL;
+}
+
 /* Splits an --endpoints list; see kv.h. */
 int
 zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
@@ -268,10 +278,8 @@ s_opts_parse (s_opts_t *o, int argc, char *argv [])
                      .duration_s = 5, .warmup_s = 1, .timeout_ms = 10000};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
-        const char *eq = strchr (arg, '=');
         char name [64];
-        snprintf (name, sizeof name, "%.*s",
-                  (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+        const char *eq = zb_kv_flag_name (arg, name, sizeof name);
         if (streq (name, "--help") || streq (name, "-h"))
             return 1;
         if ((streq (name, "--kv") || streq (name, "--json")
@@ -280,7 +288,7 @@ s_opts_parse (s_opts_t *o, int argc, char *argv [])
             o->stale |= streq (name, "--stale");
             continue;
         }
-        const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
+        const char *value = eq ? eq : i + 1 < argc ? argv [++i] : NULL;
         int rc = s_opts_set (o, name, value);
         if (rc > 0)
             fprintf (stderr, "zraft-bench: '%s' is no --kv flag (see"
