@@ -38,10 +38,10 @@
     fed) and the publications this leader appended since (pending):
       Invariant (1): every PUBLISH entry a leader appends, the bus state
       accepts when it applies it. Why: the gate admits a publication
-      only when no entry above the commit index comes from an earlier
-      term (the leader's own first entry is committed: everything
-      before it is in the copy) and neither the copy nor pending holds
-      its (producer, seq); it refuses a seq at or below the highest the
+      only when no entry above what it was fed comes from an earlier
+      term (the leader's own first entry is committed and was fed to
+      it: everything before it is in the copy) and neither the copy
+      nor pending holds its (producer, seq); it refuses a seq at or below the highest the
       copy and pending know less the window. Between admission and
       apply, the state only learns what pending held (accept),
       or forgets producers (which can only turn a refusal into an

@@ -8,8 +8,8 @@
 #include "persister.h"
 #include "applier.h"
 #include "replicator.h"
-#include "bus.h"
 #include "feed.h"
+#include "bus.h"
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
@@ -67,6 +67,7 @@ typedef struct {
     zr_feed_position_t feed_sent;       /* the last position sent */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
     zr_bus_gate_t *gate;                /* admits publications (bus.h) */
+    zr_term_t gate_term;                /* the term its pending ones are of */
     zr_results_t results;               /* decided, sent before any reply
                                            and at the end of each Ready */
     zr_apply_req_t *queries;            /* queries to queue behind what the
@@ -726,6 +727,18 @@ s_self_feed (self_t *self)
     zr_feed_position_send (self->feed, &self->feed_sent, &now);
 }
 
+/* The gate's pending publications are this leader's, of this term:
+   they are forgotten once it no longer leads in it (bus.h). */
+static void
+s_self_gate_term (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    if ((zr_core_role (self->core) != ZR_ROLE_LEADER || term != self->gate_term)
+        && zr_bus_gate_pending (self->gate) > 0)
+        zr_bus_gate_step_down (self->gate);
+    self->gate_term = term;
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -785,9 +798,7 @@ s_self_ready (self_t *self)
     if (deadline < self->armed_ms
         && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
         self->armed_ms = deadline;
-    if (zr_core_role (self->core) != ZR_ROLE_LEADER
-        && zr_bus_gate_pending (self->gate) > 0)
-        zr_bus_gate_step_down (self->gate);     /* bus.h */
+    s_self_gate_term (self);
     s_self_role (self);
     s_self_wait_check (self);
 }
@@ -975,15 +986,16 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     zr_blob_unref (&blob);
 }
 
-/* Returns true once this leader's first entry of its term is committed:
-   every entry of an earlier term is then committed too, so the gate's
-   copy holds it (bus.h, Invariant 1). */
+/* Returns true once this leader's first entry of its term is committed
+   and handed to the gate (with the run that goes to the applier: the
+   core hands committed runs out in batches, so apply_queued, not the
+   commit index): every entry of an earlier term is then in the gate's
+   copy (bus.h, Invariant 1). */
 static bool
 s_self_term_ready (self_t *self)
 {
     zr_term_t term = zr_core_term (self->core);
-    return zr_log_term (zr_core_log (self->core), zr_core_commit (self->core))
-           == term;
+    return zr_log_term (zr_core_log (self->core), self->apply_queued) == term;
 }
 
 /* BUS: appends the one BUS entry blob holds (bus.h) under token, as a

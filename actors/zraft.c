@@ -13,8 +13,8 @@
 */
 #include "actors.h"
 #include "node.h"
-#include "bus.h"
 #include "feed.h"
+#include "bus.h"
 
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
@@ -213,15 +213,15 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
     if (c->submit_max < 1 || c->submit_max > ZRAFT_SUBMIT_MAX_MAX)
         return s_problem (why, size, "submit_max %u is not in 1..%u",
                           c->submit_max, ZRAFT_SUBMIT_MAX_MAX);
+    if (c->subs_max > ZR_FEED_SUBS_MAX)
+        return s_problem (why, size, "subs_max %u is not in 0..%u", c->subs_max,
+                          ZR_FEED_SUBS_MAX);
     if (c->dedup_window < 1 || c->dedup_window > ZR_BUS_WINDOW_MAX)
         return s_problem (why, size, "dedup_window %u is not in 1..%u",
                           c->dedup_window, ZR_BUS_WINDOW_MAX);
     if (c->producers_max < 1 || c->producers_max > S_PRODUCERS_MAX)
         return s_problem (why, size, "producers_max %u is not in 1..%u",
                           c->producers_max, S_PRODUCERS_MAX);
-    if (c->subs_max > ZR_FEED_SUBS_MAX)
-        return s_problem (why, size, "subs_max %u is not in 0..%u", c->subs_max,
-                          ZR_FEED_SUBS_MAX);
     return 0;
 }
 
@@ -555,6 +555,13 @@ s_bus_send (zraft_t *self, uint64_t token, const zr_bus_entry_t *entry)
     return 0;
 }
 
+zr_subs_t *
+zr_zraft_subs (zraft_t *self)
+{
+    zr_assert (self);
+    return self->subs;
+}
+
 /* Returns the bytes of a NUL-ended name of 1..max bytes, or 0 if it is
    NULL, empty or longer. */
 static size_t
@@ -634,13 +641,6 @@ zraft_cursor_find (const void *data, size_t size, const char *name,
         }
     }
     return pos == size ? found : -1;
-}
-
-zr_subs_t *
-zr_zraft_subs (zraft_t *self)
-{
-    zr_assert (self);
-    return self->subs;
 }
 
 zsock_t *

@@ -1741,8 +1741,8 @@ s_run_bus (ctl_t *ctl)
     const ctl_args_t *args = ctl->args;
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = args->timeout_ms;
-    config.window = S_WINDOW;
+    config.calls.timeout_ms = args->timeout_ms;
+    config.calls.window = S_WINDOW;
     ctl->bus = zr_busclient_new (args->bus_endpoints, args->n_bus_endpoints,
                                  &config);
     if (!ctl->bus)

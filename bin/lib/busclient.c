@@ -4,15 +4,10 @@
 
     Design notes
 
-    A request lives in one slot of calls [window], in the states of
-    zr_kvclient_t's calls (client.c):
-
-        READY -> SENT / CONNECT     s_try_send
-        SENT -> READY / WAIT / DONE s_call_answer, s_advance, s_on_dropped
-        CONNECT -> READY            s_poll (POLLOUT), s_advance
-        WAIT -> READY               s_advance
-        any -> DONE                 s_finish (deadline, a final answer)
-        DONE -> FREE                s_result_take (recv returned it)
+    A request lives in one slot of calls.h's table (states, timers, tries
+    and back-off are there); this file adds the bus protocol: each
+    slot's message, how a try is sent, what an answer says
+    (zr_busclient_code_map onto zr_kvclient_on_reply's table).
 
     The subscription (sub) moves through:
 
@@ -27,59 +22,41 @@
     Invariants:
     1. A request's tries all carry the same producer and seq (set once
        in s_start); s_try_send only changes the id.
-    2. A request id is (serial << 20) | (slot << 8) | try, serial >= 1,
-       below 2^63; the subscription's id is 2^63 | its serial, a new one
-       for every SUBSCRIBE: an answer or DELIVER names exactly one try or
-       one SUBSCRIBE, and anything for an older one is dropped.
+    2. A request id is calls.h's try id, below 2^63; the subscription's
+       id is 2^63 | its serial, a new one for every SUBSCRIBE: an answer
+       or DELIVER names exactly one try or one SUBSCRIBE, and anything
+       for an older one is dropped.
     3. sub.last is the index of the last DELIVERY returned; every
        SUBSCRIBE after one starts at sub.last + 1, so deliveries returned
        are strictly increasing and none is skipped (the server never
        skips: docs/PROTOCOL.md B7).
     4. sub.consumed < the threshold (credit / 2, at least 1) after
        every return of a DELIVERY: CREDIT gives back what was used.
-    5. pending == number of slots not FREE <= window.
     =========================================================================
 */
 #include "busclient.h"
+#include "calls.h"
 #include "link.h"
 #include <errno.h>
 #include <string.h>
 #include "../../raft/raft.h"
 
-#define S_SLOT_SHIFT 8
-#define S_SERIAL_SHIFT 20
 #define S_SUB_BIT (1ULL << 63)
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 #define S_CREDIT_DEFAULT 256
 
-typedef enum {
-    S_FREE = 0,
-    S_READY,                            /* to be sent to target now */
-    S_WAIT,                             /* backing off until wake_at */
-    S_CONNECT,                          /* target not connected; until wake_at */
-    S_SENT,                             /* try n_tries-1 awaits an answer */
-    S_DONE                              /* completed, result not yet taken */
-} s_state_t;
+_Static_assert (ZR_BUSCLIENT_WINDOW_MAX == ZR_CALLS_WINDOW_MAX
+                && ZR_BUSCLIENT_TRIES_MAX == ZR_CALLS_TRIES_MAX
+                && ZR_BUSCLIENT_ERROR_MAX == ZR_CALLS_ERROR_MAX,
+                "the calls' limits are the client's");
 
+/* One request slot: the call (calls.h) and its message. */
 typedef struct {
-    s_state_t state;
-    uint64_t token;                     /* the caller's */
-    uint64_t serial;                    /* this call's number, >= 1 */
-    zr_busmsg_t request;               /* subject, payload, name point into data */
+    zr_call_t call;                     /* first: calls.h's item */
+    zr_busmsg_t request;                /* subject, payload, name point into data */
     uint8_t *data;                      /* owns their copies */
-    int target;                         /* endpoint of the current/next try */
-    int64_t deadline;                   /* zclock_mono: the call ends here */
-    int64_t wake_at;                    /* WAIT, CONNECT, SENT: next timer */
-    int backoff_ms;                     /* the next back-off */
-    uint32_t hops;                      /* moves since the last back-off */
-    uint32_t n_tries;                   /* tries that left */
-    uint8_t tries [ZR_BUSCLIENT_TRIES_MAX];     /* zr_kvclient_try_t each */
     zframe_t *frame;                    /* the last answer, owned */
-    zr_busmsg_t answer;                /* decoded from frame */
-    int replier;                        /* endpoint that sent it, or -1 */
-    char note [ZR_BUSCLIENT_ERROR_MAX]; /* the latest thing that went wrong */
-    char doubt [ZR_BUSCLIENT_ERROR_MAX];/* why a try is in doubt ("" none) */
-    zr_kvclient_outcome_t outcome;      /* DONE state */
+    zr_busmsg_t answer;                 /* decoded from frame */
 } s_call_t;
 
 typedef enum {
@@ -124,19 +101,14 @@ typedef struct {
 struct _zr_busclient_t {
     zr_busclient_config_t config;       /* defaults filled in */
     zr_link_t endpoints [ZR_BUSCLIENT_ENDPOINTS_MAX];
+    const char *names [ZR_BUSCLIENT_ENDPOINTS_MAX];     /* their names */
     size_t n_endpoints;                 /* 1..ZR_BUSCLIENT_ENDPOINTS_MAX */
     int leader;                         /* endpoint believed to lead, or -1 */
-    s_call_t *calls;                    /* [config.window] */
-    uint32_t *done;                     /* [window] ring of DONE slots */
-    uint32_t done_head, done_count;     /* Invariant: done_count <= window */
-    uint32_t pending;                   /* Invariant (5) */
-    uint64_t serial;                    /* the last call's serial */
+    zr_calls_t *calls;                  /* the requests in flight */
     uint64_t seq;                       /* the last publication's seq */
     s_sub_t sub;                        /* the subscription */
     uint64_t dropped;                   /* frames undecodable, late or stray */
 };
-
-static void s_finish (zr_busclient_t *self, s_call_t *call);
 
 /* ----------------------------------------------------------------------
    Pure rules and small helpers
@@ -160,21 +132,9 @@ zr_busclient_code_map (int type, uint32_t code)
 }
 
 static int64_t
-s_min64 (int64_t a, int64_t b)
+s_min (int64_t a, int64_t b)
 {
     return a < b ? a : b;
-}
-
-static void s_note (char *buffer, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_note (char *buffer, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    vsnprintf (buffer, ZR_BUSCLIENT_ERROR_MAX, format, args);
-    va_end (args);
 }
 
 static const char *
@@ -190,8 +150,16 @@ s_next (zr_busclient_t *self, int endpoint)
     return (int) (((size_t) endpoint + 1) % self->n_endpoints);
 }
 
-/* A str field as a C string in buffer (ZR_BUSMSG_ENDPOINT_MAX + 1 bytes);
-   false if empty (the decoder checked the length and NUL bytes). */
+/* What calls.h needs of the endpoints. */
+static zr_calls_endpoints_t
+s_eps (zr_busclient_t *self)
+{
+    return (zr_calls_endpoints_t) {self->names, self->n_endpoints,
+                                   &self->leader};
+}
+
+/* A str field as a C string in buffer (ZR_BUSMSG_ENDPOINT_MAX + 1
+   bytes); false if empty (the decoder checked length and NUL bytes). */
 static bool
 s_endpoint_string (zr_busmsg_bytes_t bytes, char *buffer)
 {
@@ -227,50 +195,8 @@ zr_busclient_config_defaults (zr_busclient_config_t *config)
 {
     zr_assert (config);
     memset (config, 0, sizeof *config);
-    config->timeout_ms = 5000;
-    config->connect_timeout_ms = 250;
-    config->backoff_ms_min = 10;
-    config->backoff_ms_max = 320;
-    config->window = 1;
+    zr_kvclient_config_defaults (&config->calls);
     config->credit = S_CREDIT_DEFAULT;
-}
-
-/* Fills zero fields with defaults; -1 (a line on stderr) if out of range. */
-static int
-s_config_complete (zr_busclient_config_t *config)
-{
-    zr_busclient_config_t def;
-    zr_busclient_config_defaults (&def);
-    config->timeout_ms = config->timeout_ms ? config->timeout_ms : def.timeout_ms;
-    config->connect_timeout_ms = config->connect_timeout_ms
-                                 ? config->connect_timeout_ms
-                                 : def.connect_timeout_ms;
-    config->backoff_ms_min = config->backoff_ms_min ? config->backoff_ms_min
-                                                    : def.backoff_ms_min;
-    config->backoff_ms_max = config->backoff_ms_max ? config->backoff_ms_max
-                                                    : def.backoff_ms_max;
-    config->window = config->window ? config->window : def.window;
-    config->credit = config->credit ? config->credit : def.credit;
-    if (config->try_timeout_ms == 0) {
-        int quarter = config->timeout_ms / 4;
-        config->try_timeout_ms = quarter < 200 ? 200
-                                 : quarter > 2000 ? 2000 : quarter;
-    }
-    if (config->producer == 0)
-        config->producer = zr_link_random_id ();
-    if (config->timeout_ms < 1 || config->timeout_ms > ZR_BUSCLIENT_TIMEOUT_MS_MAX
-        || config->try_timeout_ms < 1 || config->connect_timeout_ms < 1
-        || config->backoff_ms_min < 1
-        || config->backoff_ms_max < config->backoff_ms_min
-        || config->window > ZR_BUSCLIENT_WINDOW_MAX
-        || config->credit > ZR_BUSMSG_CREDIT_MAX) {
-        fprintf (stderr, "zr_busclient: config out of range (timeouts >= 1 ms,"
-                 " timeout <= %d ms, backoff min <= max, window <= %d, credit"
-                 " <= %u)\n", ZR_BUSCLIENT_TIMEOUT_MS_MAX,
-                 ZR_BUSCLIENT_WINDOW_MAX, ZR_BUSMSG_CREDIT_MAX);
-        return -1;
-    }
-    return 0;
 }
 
 /* The index of endpoint name, opened if new; -1 if the table is full or
@@ -285,11 +211,14 @@ s_endpoint_find_or_add (zr_busclient_t *self, const char *name)
     if (self->n_endpoints == ZR_BUSCLIENT_ENDPOINTS_MAX)
         return -1;
     /* Queues hold the requests in flight and the credit's deliveries. */
-    uint64_t want = 2 * (uint64_t) self->config.window + self->config.credit;
+    uint64_t want = 2 * (uint64_t) self->config.calls.window
+                    + self->config.credit;
     int hwm = want > S_HWM_MIN ? (int) want : S_HWM_MIN;
-    if (zr_link_open (&self->endpoints [self->n_endpoints], name,
-                      ZR_BUSMSG_ENDPOINT_MAX, hwm, ZR_BUSMSG_FRAME_MAX) != 0)
+    zr_link_t *link = &self->endpoints [self->n_endpoints];
+    if (zr_link_open (link, name, ZR_BUSMSG_ENDPOINT_MAX, hwm,
+                      ZR_BUSMSG_FRAME_MAX) != 0)
         return -1;
+    self->names [self->n_endpoints] = link->name;
     return (int) self->n_endpoints++;
 }
 
@@ -304,16 +233,22 @@ zr_busclient_new (const char *const *endpoints, size_t n,
     }
     zr_busclient_t *self = (zr_busclient_t *) calloc (1, sizeof *self);
     zr_assert (self);
+    zr_busclient_config_defaults (&self->config);
     if (config)
         self->config = *config;
-    if (s_config_complete (&self->config) != 0) {
+    self->config.credit = self->config.credit ? self->config.credit
+                                              : S_CREDIT_DEFAULT;
+    self->config.producer = self->config.producer ? self->config.producer
+                                                  : zr_link_random_id ();
+    if (zr_kvclient_config_complete (&self->config.calls, "zr_busclient")
+        || self->config.credit > ZR_BUSMSG_CREDIT_MAX) {
+        fprintf (stderr, "zr_busclient: credit must be 1..%u\n",
+                 ZR_BUSMSG_CREDIT_MAX);
         free (self);
         return NULL;
     }
     self->leader = -1;
-    self->calls = (s_call_t *) calloc (self->config.window, sizeof (s_call_t));
-    self->done = (uint32_t *) calloc (self->config.window, sizeof (uint32_t));
-    zr_assert (self->calls && self->done);
+    self->calls = zr_calls_new (&self->config.calls, sizeof (s_call_t));
     for (size_t i = 0; i < n; i++)
         if (!endpoints [i] || s_endpoint_find_or_add (self, endpoints [i]) < 0) {
             fprintf (stderr, "zr_busclient: cannot connect to endpoint '%s'\n",
@@ -342,15 +277,15 @@ zr_busclient_destroy (zr_busclient_t **self_p)
     zr_busclient_t *self = *self_p;
     if (!self)
         return;
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        free (self->calls [i].data);
-        zframe_destroy (&self->calls [i].frame);
+    for (uint32_t i = 0; self->calls && i < self->config.calls.window; i++) {
+        s_call_t *call = (s_call_t *) zr_calls_item (self->calls, i);
+        free (call->data);
+        zframe_destroy (&call->frame);
     }
     s_sub_clear (&self->sub);
     for (size_t i = 0; i < self->n_endpoints; i++)
         zr_link_close (&self->endpoints [i]);
-    free (self->calls);
-    free (self->done);
+    zr_calls_destroy (&self->calls);
     free (self);
     *self_p = NULL;
 }
@@ -359,92 +294,22 @@ zr_busclient_destroy (zr_busclient_t **self_p)
    Requests
    ---------------------------------------------------------------------- */
 
-static uint32_t
-s_slot (zr_busclient_t *self, const s_call_t *call)
-{
-    zr_assert (call >= self->calls && call < self->calls + self->config.window);
-    return (uint32_t) (call - self->calls);
-}
-
+/* Sends the call's next try (calls.h's send callback; arg: the client). */
 static void
-s_forget_leader (zr_busclient_t *self, int endpoint)
+s_try_send (void *arg, void *item, int64_t now)
 {
-    if (self->leader == endpoint)
-        self->leader = -1;
-}
-
-static void
-s_backoff (zr_busclient_t *self, s_call_t *call, int64_t now)
-{
-    zr_assert (call->backoff_ms >= 1);
-    call->state = S_WAIT;
-    call->wake_at = s_min64 (now + call->backoff_ms, call->deadline);
-    call->backoff_ms = call->backoff_ms * 2 > self->config.backoff_ms_max
-                       ? self->config.backoff_ms_max : call->backoff_ms * 2;
-}
-
-/* The next try goes to target; after a round of as many moves as there
-   are endpoints without progress, it backs off first. */
-static void
-s_move (zr_busclient_t *self, s_call_t *call, int target, int64_t now)
-{
-    zr_assert (target >= 0 && (size_t) target < self->n_endpoints);
-    call->target = target;
-    call->state = S_READY;
-    if (++call->hops >= self->n_endpoints) {
-        call->hops = 0;
-        s_backoff (self, call, now);
-    }
-}
-
-static void
-s_finish (zr_busclient_t *self, s_call_t *call)
-{
-    zr_assert (call->state != S_FREE && call->state != S_DONE);
-    call->outcome = zr_kvclient_classify (call->tries, call->n_tries);
-    call->state = S_DONE;
-    zr_assert (self->done_count < self->config.window);
-    uint32_t tail = (self->done_head + self->done_count) % self->config.window;
-    self->done [tail] = s_slot (self, call);
-    self->done_count++;
-}
-
-/* Sends the call's next try to its target: SENT if it left, CONNECT if
-   the target has no connection up (nothing was queued). */
-static void
-s_try_send (zr_busclient_t *self, s_call_t *call, int64_t now)
-{
-    zr_assert (call->state == S_READY);
-    if (now >= call->deadline) {
-        s_finish (self, call);
+    zr_busclient_t *self = (zr_busclient_t *) arg;
+    s_call_t *call = (s_call_t *) item;
+    if (!zr_calls_may_send (self->calls, &call->call, now))
         return;
-    }
-    if (call->n_tries == ZR_BUSCLIENT_TRIES_MAX) {
-        s_note (call->note, "gave up after %d tries", ZR_BUSCLIENT_TRIES_MAX);
-        s_finish (self, call);
-        return;
-    }
-    zr_busmsg_t request = call->request;          /* Invariant (1) */
-    request.id = call->serial << S_SERIAL_SHIFT
-                 | (uint64_t) s_slot (self, call) << S_SLOT_SHIFT
-                 | call->n_tries;                  /* Invariant (2) */
-    int err = s_send (self, call->target, &request);
-    if (err == 0) {
-        call->tries [call->n_tries++] = ZR_KVCLIENT_TRY_SENT;
-        call->state = S_SENT;
-        call->wake_at = s_min64 (now + self->config.try_timeout_ms,
-                                 call->deadline);
-        return;
-    }
-    if (err != EAGAIN)
-        s_note (call->note, "cannot send to %s: %s", s_name (self, call->target),
-                zmq_strerror (err));
+    zr_busmsg_t request = call->request;           /* Invariant (1) */
+    request.id = zr_calls_try_id (self->calls, &call->call);
+    int err = s_send (self, call->call.target, &request);
+    zr_calls_endpoints_t eps = s_eps (self);
+    if (err == 0)
+        zr_calls_sent (self->calls, &call->call, now);
     else
-        s_note (call->note, "could not connect to %s",
-                s_name (self, call->target));
-    call->state = S_CONNECT;
-    call->wake_at = s_min64 (now + self->config.connect_timeout_ms,
-                             call->deadline);
+        zr_calls_unsent (self->calls, &call->call, err, &eps, now);
 }
 
 /* Takes a free slot for request (checked here by the encoder), copying
@@ -452,7 +317,7 @@ s_try_send (zr_busclient_t *self, s_call_t *call, int64_t now)
 static int
 s_start (zr_busclient_t *self, const zr_busmsg_t *request, uint64_t token)
 {
-    if (self->pending == self->config.window)
+    if (zr_calls_pending (self->calls) == self->config.calls.window)
         return ZR_EBUSY;
     zr_busmsg_t probe = *request;
     probe.id = 1;
@@ -461,36 +326,18 @@ s_start (zr_busclient_t *self, const zr_busmsg_t *request, uint64_t token)
     if (zr_busmsg_encode (&probe, &data, &size) != 0)
         return ZR_EINVAL;
     free (data);
-    uint32_t slot = 0;
-    while (self->calls [slot].state != S_FREE)
-        slot++;
-    zr_assert (slot < self->config.window);        /* Invariant (5) */
-    s_call_t *call = &self->calls [slot];
-    memset (call, 0, sizeof *call);
-    call->request = *request;
-    zr_busmsg_bytes_t *fields [3] = {&call->request.subject,
-                                  &call->request.payload, &call->request.name};
-    size_t total = 0;
-    for (int i = 0; i < 3; i++)
-        total += fields [i]->size;
-    call->data = (uint8_t *) malloc (total ? total : 1);
-    zr_assert (call->data);
-    uint8_t *at = call->data;
-    for (int i = 0; i < 3; i++) {
-        if (fields [i]->size)
-            memcpy (at, fields [i]->data, fields [i]->size);
-        fields [i]->data = fields [i]->size ? at : NULL;
-        at += fields [i]->size;
-    }
-    call->token = token;
-    call->serial = ++self->serial;
-    call->target = self->leader >= 0 ? self->leader : 0;
-    call->replier = -1;
     int64_t now = zclock_mono ();
-    call->deadline = now + self->config.timeout_ms;
-    call->backoff_ms = self->config.backoff_ms_min;
-    call->state = S_READY;
-    self->pending++;
+    s_call_t *call = (s_call_t *) zr_calls_start (
+        self->calls, token, self->leader >= 0 ? self->leader : 0, -1,
+        self->config.calls.timeout_ms, now);
+    zr_assert (call);                   /* the window had room */
+    call->request = *request;
+    const uint8_t **fields [3] = {&call->request.subject.data,
+                                  &call->request.payload.data,
+                                  &call->request.name.data};
+    size_t sizes [3] = {request->subject.size, request->payload.size,
+                        request->name.size};
+    call->data = zr_link_copy_bytes (fields, sizes, 3);
     s_try_send (self, call, now);
     return 0;
 }
@@ -522,7 +369,7 @@ zr_busclient_commit (zr_busclient_t *self, const char *name, uint64_t index,
 {
     zr_assert (self && name);
     zr_busmsg_t request = {.type = ZR_BUSMSG_COMMIT_CURSOR,
-                            .name = s_cstr (name), .index = index};
+                           .name = s_cstr (name), .index = index};
     return s_start (self, &request, token);
 }
 
@@ -534,73 +381,22 @@ zr_busclient_cursors (zr_busclient_t *self, uint64_t token)
     return s_start (self, &request, token);
 }
 
-/* Acts on an answer to a call's try: the rules of zr_kvclient_on_reply
-   on the mapped code. An answer to an earlier try settles that try
-   only, unless it ends the call. */
-static void
-s_call_answer (zr_busclient_t *self, s_call_t *call, uint32_t try_index,
-               int from, int64_t now)
-{
-    const zr_busmsg_t *answer = &call->answer;
-    bool current = call->state == S_SENT && try_index + 1 == call->n_tries;
-    zr_kvclient_try_t state;
-    int code = zr_busclient_code_map (answer->type, answer->code);
-    zr_kvclient_step_t step = zr_kvclient_on_reply (code, false, &state);
-    call->tries [try_index] = (uint8_t) state;
-    if (code == ZR_CLIENT_OK) {
-        self->leader = from;
-        s_finish (self, call);
-        return;
-    }
-    bool error = answer->type == ZR_BUSMSG_ERROR;
-    s_note (call->note, "%s: %s%s%.*s", s_name (self, from),
-            error ? zr_busmsg_code_name ((int) answer->code) : "NOT_LEADER",
-            error ? ": " : "", error ? (int) answer->text.size : 0,
-            error && answer->text.size ? (const char *) answer->text.data : "");
-    if (state == ZR_KVCLIENT_TRY_MAYBE && !call->doubt [0])
-        memcpy (call->doubt, call->note, sizeof call->doubt);
-    if (step == ZR_KVCLIENT_FINISH) {
-        s_finish (self, call);
-        return;
-    }
-    if (!current)
-        return;                         /* stale advice */
-    if (step == ZR_KVCLIENT_BACKOFF) {
-        s_backoff (self, call, now);
-        return;
-    }
-    s_forget_leader (self, from);
-    char name [ZR_BUSMSG_ENDPOINT_MAX + 1];
-    int hint = answer->type == ZR_BUSMSG_NOT_LEADER
-               && s_endpoint_string (answer->endpoint, name)
-               ? s_endpoint_find_or_add (self, name) : -1;
-    if (hint == from)
-        hint = -1;
-    if (hint >= 0)
-        self->leader = hint;
-    s_move (self, call, hint >= 0 ? hint : s_next (self, call->target), now);
-}
-
 /* An answer to a request (id below 2^63): finds its try (Invariant
-   (2)), or drops it. Takes the frame. */
+   (2)) and applies zr_kvclient_on_reply's rules, or drops it. Takes
+   the frame. */
 static void
 s_on_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
              const zr_busmsg_t *msg, int64_t now)
 {
-    uint64_t serial = msg->id >> S_SERIAL_SHIFT;
-    uint32_t slot = (uint32_t) (msg->id >> S_SLOT_SHIFT) & 0xfff;
-    uint32_t try_index = (uint32_t) msg->id & 0xff;
-    s_call_t *call = slot < self->config.window ? &self->calls [slot] : NULL;
-    bool answers = msg->type == ZR_BUSMSG_ACK
-                   || msg->type == ZR_BUSMSG_NOT_LEADER
-                   || msg->type == ZR_BUSMSG_ERROR
-                   || msg->type == ZR_BUSMSG_CURSORS_REPLY;
+    uint32_t try_index = 0;
+    s_call_t *call = (s_call_t *) zr_calls_find (self->calls, msg->id,
+                                                 &try_index);
     bool cursors = call && call->request.type == ZR_BUSMSG_CURSORS;
-    bool mismatch = (msg->type == ZR_BUSMSG_CURSORS_REPLY && !cursors)
-                    || (msg->type == ZR_BUSMSG_ACK && cursors);
-    if (!call || !answers || mismatch || call->serial != serial
-        || call->state == S_FREE || call->state == S_DONE
-        || try_index >= call->n_tries) {
+    bool answers = msg->type == ZR_BUSMSG_NOT_LEADER
+                   || msg->type == ZR_BUSMSG_ERROR
+                   || (msg->type == ZR_BUSMSG_ACK && !cursors)
+                   || (msg->type == ZR_BUSMSG_CURSORS_REPLY && cursors);
+    if (!call || !answers) {
         self->dropped++;                /* late, or not ours */
         zframe_destroy (frame_p);
         return;
@@ -609,25 +405,33 @@ s_on_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
     call->frame = *frame_p;
     *frame_p = NULL;
     call->answer = *msg;
-    call->replier = from;
-    s_call_answer (self, call, try_index, from, now);
-}
-
-/* The try waiting on call's target will get no answer we can count on:
-   it stays in doubt and the call moves on. */
-static void
-s_try_lost (zr_busclient_t *self, s_call_t *call, const char *why, int64_t now)
-{
-    zr_assert (call->state == S_SENT);
-    s_note (call->note, "%s %s after the request was sent",
-            s_name (self, call->target), why);
-    if (!call->doubt [0])
-        memcpy (call->doubt, call->note, sizeof call->doubt);
-    s_forget_leader (self, call->target);
-    if (now >= call->deadline)
-        s_finish (self, call);
-    else
-        s_move (self, call, s_next (self, call->target), now);
+    bool error = msg->type == ZR_BUSMSG_ERROR;
+    char note [ZR_BUSCLIENT_ERROR_MAX];
+    zr_calls_note (note, "%s: %s%s%.*s", s_name (self, from),
+                   error ? zr_busmsg_code_name ((int) msg->code) : "NOT_LEADER",
+                   error ? ": " : "", error ? (int) msg->text.size : 0,
+                   error && msg->text.size ? (const char *) msg->text.data : "");
+    int code = zr_busclient_code_map (msg->type, msg->code);
+    zr_kvclient_step_t step = zr_calls_answer (self->calls, &call->call,
+                                               try_index, code, from, note,
+                                               now);
+    if (code == ZR_CLIENT_OK)
+        self->leader = from;
+    if (step != ZR_KVCLIENT_REDIRECT && step != ZR_KVCLIENT_NEXT)
+        return;
+    if (self->leader == from)
+        self->leader = -1;
+    char name [ZR_BUSMSG_ENDPOINT_MAX + 1];
+    int hint = msg->type == ZR_BUSMSG_NOT_LEADER
+               && s_endpoint_string (msg->endpoint, name)
+               ? s_endpoint_find_or_add (self, name) : -1;
+    if (hint == from)
+        hint = -1;
+    if (hint >= 0)
+        self->leader = hint;
+    zr_calls_move (self->calls, &call->call, hint >= 0 ? hint
+                   : zr_calls_next (&call->call, self->n_endpoints),
+                   self->n_endpoints, now);
 }
 
 /* ----------------------------------------------------------------------
@@ -642,8 +446,8 @@ s_sub_backoff (zr_busclient_t *self, int64_t now)
     zr_assert (sub->backoff_ms >= 1);
     sub->state = S_SUB_WAIT;
     sub->wake_at = now + sub->backoff_ms;
-    sub->backoff_ms = sub->backoff_ms * 2 > self->config.backoff_ms_max
-                      ? self->config.backoff_ms_max : sub->backoff_ms * 2;
+    sub->backoff_ms = sub->backoff_ms * 2 > self->config.calls.backoff_ms_max
+                      ? self->config.calls.backoff_ms_max : sub->backoff_ms * 2;
 }
 
 /* Moves the subscription to target (a new SUBSCRIBE soon); after a
@@ -680,7 +484,7 @@ s_sub_end (zr_busclient_t *self, int from, zframe_t **frame_p,
         *frame_p = NULL;
         sub->msg = *msg;
     }
-    s_note (sub->why, "%s", why);
+    zr_calls_note (sub->why, "%s", why);
 }
 
 /* Sends the next SUBSCRIBE to the target (Invariant (3)). */
@@ -700,11 +504,11 @@ s_sub_send (zr_busclient_t *self, int64_t now)
     if (err == 0) {
         sub->sent_total++;
         sub->state = S_SUB_ASKED;
-        sub->wake_at = now + self->config.try_timeout_ms;
+        sub->wake_at = now + self->config.calls.try_timeout_ms;
         return;
     }
     sub->state = S_SUB_CONNECT;
-    sub->wake_at = now + self->config.connect_timeout_ms;
+    sub->wake_at = now + self->config.calls.connect_timeout_ms;
 }
 
 /* The OK, OUT_OF_RANGE, NOT_LEADER or ERROR that answers SUBSCRIBE. */
@@ -717,7 +521,7 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
     if (msg->type == ZR_BUSMSG_OK) {
         sub->state = S_SUB_OPEN;
         sub->hops = 0;
-        sub->backoff_ms = self->config.backoff_ms_min;
+        sub->backoff_ms = self->config.calls.backoff_ms_min;
         sub->heartbeat_ms = (int) msg->heartbeat_ms;
         sub->timeout_ms = (int) msg->timeout_ms;
         sub->heard = sub->sent = now;
@@ -838,7 +642,7 @@ s_sub_wake (const s_sub_t *sub)
     case S_SUB_WAIT:
     case S_SUB_CONNECT:
     case S_SUB_ASKED: return sub->wake_at;
-    case S_SUB_OPEN: return s_min64 (sub->heard + sub->timeout_ms,
+    case S_SUB_OPEN: return s_min (sub->heard + sub->timeout_ms,
                                      sub->sent + sub->heartbeat_ms);
     default: return INT64_MAX;
     }
@@ -883,7 +687,7 @@ zr_busclient_subscribe (zr_busclient_t *self, const zr_busclient_sub_t *options)
     snprintf (sub->prefix, sizeof sub->prefix, "%s", prefix);
     snprintf (sub->cursor, sizeof sub->cursor, "%s", cursor);
     sub->target = target;
-    sub->backoff_ms = self->config.backoff_ms_min;
+    sub->backoff_ms = self->config.calls.backoff_ms_min;
     sub->state = S_SUB_READY;
     s_sub_send (self, zclock_mono ());
     return 0;
@@ -911,7 +715,7 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
 {
     zr_busmsg_t msg;
     if (zr_busmsg_decode (zframe_data (*frame_p), zframe_size (*frame_p),
-                           &msg) != 0
+                          &msg) != 0
         || !zr_busmsg_from_server (msg.type)) {
         self->dropped++;
         zframe_destroy (frame_p);
@@ -926,107 +730,44 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
         s_on_answer (self, from, frame_p, &msg, now);
 }
 
-/* endpoint's connection dropped: the tries waiting on it are in doubt,
-   and a subscription on it moves on. */
-static void
-s_on_dropped (zr_busclient_t *self, int endpoint, int64_t now)
-{
-    s_forget_leader (self, endpoint);
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        s_call_t *call = &self->calls [i];
-        if (call->state == S_SENT && call->target == endpoint)
-            s_try_lost (self, call, "dropped the connection", now);
-    }
-    s_sub_t *sub = &self->sub;
-    if (sub->target == endpoint
-        && (sub->state == S_SUB_ASKED || sub->state == S_SUB_OPEN))
-        s_sub_move (self, s_next (self, endpoint), now);
-}
-
-/* Timers of every call in flight and of the subscription, then sends
-   what is ready. */
-static void
-s_advance (zr_busclient_t *self, int64_t now)
-{
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        s_call_t *call = &self->calls [i];
-        if (call->state == S_SENT && now >= call->wake_at)
-            s_try_lost (self, call, "sent no answer in time", now);
-        else
-        if (call->state == S_WAIT && now >= call->wake_at)
-            call->state = S_READY;
-        else
-        if (call->state == S_CONNECT && now >= call->wake_at) {
-            if (now >= call->deadline)
-                s_finish (self, call);
-            else
-                s_move (self, call, s_next (self, call->target), now);
-        }
-        if (call->state == S_READY)
-            s_try_send (self, call, now);
-    }
-    s_sub_advance (self, now);
-}
-
-/* The earliest timer. */
-static int64_t
-s_next_wake (zr_busclient_t *self)
-{
-    int64_t wake = s_sub_wake (&self->sub);
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        const s_call_t *call = &self->calls [i];
-        if (call->state == S_SENT || call->state == S_WAIT
-            || call->state == S_CONNECT)
-            wake = s_min64 (wake, s_min64 (call->wake_at, call->deadline));
-    }
-    return wake;
-}
-
-/* Whether anything waits on endpoint e's connection coming up. */
-static bool
-s_wants_out (zr_busclient_t *self, int e)
-{
-    for (uint32_t i = 0; i < self->config.window; i++)
-        if (self->calls [i].state == S_CONNECT && self->calls [i].target == e)
-            return true;
-    return self->sub.state == S_SUB_CONNECT && self->sub.target == e;
-}
-
 /* Waits up to timeout_ms for frames, connections and drops, and handles
    what arrived, stopping at a delivery (recv returns it first). */
 static void
 s_poll (zr_busclient_t *self, int64_t timeout_ms)
 {
-    zmq_pollitem_t items [2 * ZR_BUSCLIENT_ENDPOINTS_MAX];
     size_t n = self->n_endpoints;
-    for (size_t e = 0; e < n; e++) {
-        short events = ZMQ_POLLIN | (s_wants_out (self, (int) e) ? ZMQ_POLLOUT : 0);
-        items [2 * e] = (zmq_pollitem_t) {
-            zsock_resolve (self->endpoints [e].dealer), 0, events, 0};
-        items [2 * e + 1] = (zmq_pollitem_t) {
-            zsock_resolve (self->endpoints [e].monitor), 0, ZMQ_POLLIN, 0};
-    }
-    if (zmq_poll (items, (int) (2 * n), (long) timeout_ms) <= 0)
-        return;                         /* nothing, or EINTR */
+    bool want_out [ZR_BUSCLIENT_ENDPOINTS_MAX] = {false};
+    bool dropped [ZR_BUSCLIENT_ENDPOINTS_MAX] = {false};
+    short revents [ZR_BUSCLIENT_ENDPOINTS_MAX] = {0};
+    for (size_t e = 0; e < n; e++)
+        want_out [e] = zr_calls_waiting_for (self->calls, (int) e)
+                       || (self->sub.state == S_SUB_CONNECT
+                           && self->sub.target == (int) e);
+    if (!zr_link_poll (self->endpoints, n, want_out, timeout_ms, revents,
+                       dropped))
+        return;
     int64_t now = zclock_mono ();
+    zr_calls_endpoints_t eps = s_eps (self);
+    s_sub_t *sub = &self->sub;
     for (size_t e = 0; e < n; e++) {
         zframe_t *frame;
-        if (items [2 * e].revents & ZMQ_POLLIN)
-            while (!self->sub.delivery
+        if (revents [e] & ZMQ_POLLIN)
+            while (!sub->delivery
                    && (frame = zr_link_recv (&self->endpoints [e],
                                              &self->dropped)))
                 s_on_frame (self, (int) e, &frame, now);
-        if (items [2 * e].revents & ZMQ_POLLOUT) {
-            for (uint32_t i = 0; i < self->config.window; i++)
-                if (self->calls [i].state == S_CONNECT
-                    && self->calls [i].target == (int) e)
-                    self->calls [i].state = S_READY;
-            if (self->sub.state == S_SUB_CONNECT && self->sub.target == (int) e)
-                self->sub.state = S_SUB_READY;
+        if (revents [e] & ZMQ_POLLOUT) {
+            zr_calls_connected (self->calls, (int) e);
+            if (sub->state == S_SUB_CONNECT && sub->target == (int) e)
+                sub->state = S_SUB_READY;
         }
-        if ((items [2 * e + 1].revents & ZMQ_POLLIN)
-            && zr_link_disconnected (&self->endpoints [e]))
-            s_on_dropped (self, (int) e, now);
+        if (!dropped [e])
+            continue;
+        /* The tries waiting on it are in doubt; a subscription moves. */
+        zr_calls_dropped (self->calls, (int) e, &eps, now);
+        if (sub->target == (int) e
+            && (sub->state == S_SUB_ASKED || sub->state == S_SUB_OPEN))
+            s_sub_move (self, s_next (self, (int) e), now);
     }
 }
 
@@ -1034,42 +775,28 @@ s_poll (zr_busclient_t *self, int64_t timeout_ms)
    Events
    ---------------------------------------------------------------------- */
 
-/* Moves the oldest DONE call into *event and frees its slot. */
+/* Moves a DONE call into *event and frees its slot. */
 static void
-s_result_take (zr_busclient_t *self, zr_busclient_event_t *event)
+s_result_take (zr_busclient_t *self, s_call_t *call,
+               zr_busclient_event_t *event)
 {
-    zr_assert (self->done_count > 0);
-    uint32_t slot = self->done [self->done_head];
-    self->done_head = (self->done_head + 1) % self->config.window;
-    self->done_count--;
-    s_call_t *call = &self->calls [slot];
-    zr_assert (call->state == S_DONE);
     event->type = ZR_BUSCLIENT_RESULT;
-    event->token = call->token;
+    event->token = call->call.token;
     event->request = call->request.type;
-    event->outcome = call->outcome;
-    event->tries = call->n_tries;
+    event->outcome = call->call.outcome;
+    event->tries = call->call.n_tries;
     event->producer = call->request.producer;
     event->seq = call->request.seq;
     event->frame = call->frame;
     call->frame = NULL;
     if (event->frame)
         event->msg = call->answer;
-    if (call->replier >= 0)
+    if (call->call.replier >= 0)
         snprintf (event->endpoint, sizeof event->endpoint, "%s",
-                  s_name (self, call->replier));
-    if (event->outcome == ZR_KVCLIENT_UNKNOWN)
-        snprintf (event->error, sizeof event->error, "outcome unknown, it may"
-                  " have taken effect: %.400s", call->doubt [0] ? call->doubt
-                                                               : call->note);
-    else
-    if (event->outcome == ZR_KVCLIENT_FAILED)
-        snprintf (event->error, sizeof event->error, "%s", call->note [0]
-                  ? call->note : "timed out before any server answered");
+                  s_name (self, call->call.replier));
+    zr_calls_error (&call->call, event->error);
     free (call->data);
-    memset (call, 0, sizeof *call);     /* S_FREE */
-    zr_assert (self->pending > 0);
-    self->pending--;                    /* Invariant (5) */
+    zr_calls_release (self->calls, call);
 }
 
 /* Moves what the subscription has for the caller into *event, if
@@ -1113,38 +840,37 @@ zr_busclient_recv (zr_busclient_t *self, zr_busclient_event_t *event,
 {
     zr_assert (self && event);
     memset (event, 0, sizeof *event);
-    if (self->pending == 0 && self->sub.state == S_SUB_NONE
+    if (zr_calls_pending (self->calls) == 0 && self->sub.state == S_SUB_NONE
         && !self->sub.ended)
         return ZR_EINVAL;
     int64_t end = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
     bool polled = false;                /* even with timeout 0, read once */
     while (true) {
-        int64_t now = zclock_mono ();
         if (zsys_interrupted)
-            for (uint32_t i = 0; i < self->config.window; i++) {
-                s_call_t *call = &self->calls [i];
-                if (call->state != S_FREE && call->state != S_DONE) {
-                    s_note (call->note, "interrupted");
-                    s_finish (self, call);
-                }
-            }
+            zr_calls_interrupt (self->calls);
         else {
             /* What arrived first: a server whose frames wait unread is
                not silent, an answer waiting is no timeout. */
             if (!self->sub.delivery)
                 s_poll (self, 0);
-            now = zclock_mono ();
-            s_advance (self, now);
+            zr_calls_endpoints_t eps = s_eps (self);
+            zr_calls_advance (self->calls, &eps, zclock_mono (), s_try_send,
+                              self);
+            s_sub_advance (self, zclock_mono ());
         }
-        if (self->done_count > 0) {
-            s_result_take (self, event);
+        int64_t now = zclock_mono ();
+        s_call_t *done = (s_call_t *) zr_calls_done (self->calls);
+        if (done) {
+            s_result_take (self, done, event);
             return 0;
         }
         if (s_sub_take (self, event, now))
             return 0;
         if ((now >= end && polled) || zsys_interrupted)
             return ZR_EBUSY;
-        int64_t wait = s_min64 (s_next_wake (self), end) - now;
+        int64_t wake = s_min (zr_calls_next_wake (self->calls),
+                              s_sub_wake (&self->sub));
+        int64_t wait = s_min (wake, end) - now;
         s_poll (self, wait < 0 ? 0 : wait);
         polled = true;
     }
@@ -1162,7 +888,7 @@ uint32_t
 zr_busclient_pending (zr_busclient_t *self)
 {
     zr_assert (self);
-    return self->pending;
+    return zr_calls_pending (self->calls);
 }
 
 uint64_t

@@ -6,7 +6,8 @@
 
     Used by zraft-ctl (pub, sub, cursors) and the process tests. It
     speaks transport/bus.h's protocol over one link (link.h) per bus
-    endpoint given or learned from NOT_LEADER.
+    endpoint given or learned from NOT_LEADER; its requests are calls of
+    calls.h, as zr_kvclient_t's are.
 
     Requests (PUBLISH, COMMIT_CURSOR, CURSORS) go to the leader and end
     as zr_kvclient_t's calls do (client.h), with the same outcomes:
@@ -57,24 +58,14 @@
 #include "client.h"
 
 #define ZR_BUSCLIENT_ENDPOINTS_MAX 16   /* given plus learned from redirects */
-#define ZR_BUSCLIENT_WINDOW_MAX 4096    /* requests in flight */
-#define ZR_BUSCLIENT_TRIES_MAX 128      /* tries of one request */
-#define ZR_BUSCLIENT_ERROR_MAX 512      /* event.error, with its NUL */
-#define ZR_BUSCLIENT_TIMEOUT_MS_MAX 86400000    /* one day */
-
-/* A request id is (serial << 20) | (slot << 8) | try, below 2^63; a
-   subscription id has bit 63 set. */
-_Static_assert (ZR_BUSCLIENT_WINDOW_MAX <= (1 << 12), "slot in 12 bits");
-_Static_assert (ZR_BUSCLIENT_TRIES_MAX <= (1 << 8), "try in 8 bits");
+#define ZR_BUSCLIENT_WINDOW_MAX ZR_KVCLIENT_WINDOW_MAX  /* requests in flight */
+#define ZR_BUSCLIENT_TRIES_MAX ZR_KVCLIENT_TRIES_MAX    /* of one request */
+#define ZR_BUSCLIENT_ERROR_MAX ZR_KVCLIENT_ERROR_MAX    /* event.error */
 
 typedef struct {
-    int timeout_ms;                     /* a request's deadline; default 5,000 */
-    int try_timeout_ms;                 /* wait for one answer; default
-                                           timeout_ms / 4 within [200, 2000] */
-    int connect_timeout_ms;             /* wait for a connection; default 250 */
-    int backoff_ms_min;                 /* first back-off; default 10 */
-    int backoff_ms_max;                 /* back-off cap; default 320 */
-    uint32_t window;                    /* requests in flight; default 1 */
+    zr_kvclient_config_t calls;         /* requests: deadline, try and
+                                           connect timeouts, back-off,
+                                           window (client.h's defaults) */
     uint32_t credit;                    /* subscription credit, 1..
                                            ZR_BUSMSG_CREDIT_MAX; default 256 */
     uint64_t producer;                  /* publications' producer id; 0:

@@ -87,6 +87,48 @@ zr_link_recv (zr_link_t *link, uint64_t *dropped)
     return NULL;
 }
 
+bool
+zr_link_poll (zr_link_t *links, size_t n, const bool *want_out,
+              int64_t timeout_ms, short *revents, bool *dropped)
+{
+    zr_assert (links && want_out && revents && dropped && n <= 64);
+    zmq_pollitem_t items [2 * 64];
+    for (size_t e = 0; e < n; e++) {
+        items [2 * e] = (zmq_pollitem_t) {
+            zsock_resolve (links [e].dealer), 0,
+            (short) (ZMQ_POLLIN | (want_out [e] ? ZMQ_POLLOUT : 0)), 0};
+        items [2 * e + 1] = (zmq_pollitem_t) {
+            zsock_resolve (links [e].monitor), 0, ZMQ_POLLIN, 0};
+    }
+    if (zmq_poll (items, (int) (2 * n), (long) timeout_ms) <= 0)
+        return false;                   /* nothing, or EINTR */
+    for (size_t e = 0; e < n; e++) {
+        revents [e] = items [2 * e].revents;
+        dropped [e] = (items [2 * e + 1].revents & ZMQ_POLLIN)
+                      && zr_link_disconnected (&links [e]);
+    }
+    return true;
+}
+
+uint8_t *
+zr_link_copy_bytes (const uint8_t **datas [], const size_t *sizes, size_t n)
+{
+    zr_assert (datas && sizes);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sizes [i];
+    uint8_t *copy = (uint8_t *) malloc (total ? total : 1);
+    zr_assert (copy);
+    uint8_t *at = copy;
+    for (size_t i = 0; i < n; i++) {
+        if (sizes [i])
+            memcpy (at, *datas [i], sizes [i]);
+        *datas [i] = sizes [i] ? at : NULL;
+        at += sizes [i];
+    }
+    return copy;
+}
+
 uint64_t
 zr_link_random_id (void)
 {

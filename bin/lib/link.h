@@ -50,6 +50,20 @@ bool zr_link_disconnected (zr_link_t *link);
    it, and the next one is tried. */
 zframe_t *zr_link_recv (zr_link_t *link, uint64_t *dropped);
 
+/* Polls links [0..n) (n <= 64) for input, and for output where
+   want_out [i], and their monitors, up to timeout_ms (0: no wait):
+   fills revents [i] with the DEALER's events and dropped [i] with
+   whether its monitor reported DISCONNECTED (that report read here).
+   Returns false if nothing happened (or a signal came). */
+bool zr_link_poll (zr_link_t *links, size_t n, const bool *want_out,
+                   int64_t timeout_ms, short *revents, bool *dropped);
+
+/* Copies n byte strings (*datas [i], sizes [i] bytes) into one buffer
+   (malloc'd, never NULL: the caller frees it) and points each *datas [i]
+   at its copy (NULL when empty): a request kept across its tries. */
+uint8_t *zr_link_copy_bytes (const uint8_t **datas [], const size_t *sizes,
+                             size_t n);
+
 /* 64 random bits (czmq's zuuid reads the system's random source), never
    0: client and producer ids. */
 uint64_t zr_link_random_id (void);

@@ -14,7 +14,11 @@
        two more are published: the next consumer with the cursor starts
        exactly after the third, on the new leader.
     5. A subscription whose server is killed moves to another and goes
-       on from the next index: nothing lost, nothing repeated.
+       on from the next index: nothing lost, nothing repeated; the same
+       when its server stops in order (SIGTERM: ERROR UNAVAILABLE).
+    6. A client that says nothing for --bus-timeout loses its
+       subscription; a frame that does not decode gets ERROR MALFORMED
+       with its id, and the server goes on.
 
     Waits derive from procs.h's PROCS_*_MS and the bus timing below
     (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
@@ -25,6 +29,7 @@
 #include <czmq.h>
 #include <libgen.h>
 #include <assert.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "../lib/check_run.h"
@@ -139,8 +144,8 @@ s_client (const uint32_t *ids)
         endpoints [n] = procs_bus_endpoint (s_procs, ids [n]);
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = S_CTL_TIMEOUT_MS;
-    config.window = 16;
+    config.calls.timeout_ms = S_CTL_TIMEOUT_MS;
+    config.calls.window = 16;
     config.credit = 8;
     zr_busclient_t *client = zr_busclient_new (endpoints, n, &config);
     S_ASSERT (client, "cannot make a bus client");
@@ -384,6 +389,117 @@ START_TEST (bus_subscription_survives_its_server)
 }
 END_TEST
 
+/* 5b. The same when the server stops in order: it ends the
+   subscription with ERROR UNAVAILABLE, the client moves on at once. */
+START_TEST (bus_subscription_survives_a_stop)
+{
+    uint32_t leader = s_cluster ();
+    uint32_t follower = leader % 3 + 1;
+    uint32_t other = follower % 3 + 1;
+    zr_busclient_t *sub = s_client ((uint32_t []) {follower, other, 0});
+    zr_busclient_t *pub = s_client ((uint32_t []) {1, 2, 3, 0});
+    zr_busclient_sub_t options = {.from_mode = ZR_BUSMSG_FROM_NEXT,
+                                  .prefix = "t."};
+    S_ASSERT (zr_busclient_subscribe (sub, &options) == 0, "subscribe");
+    zr_busclient_event_t event;
+    S_ASSERT (zr_busclient_recv (sub, &event, PROCS_REPLY_MS) == 0
+              && event.type == ZR_BUSCLIENT_SUBSCRIBED, "not subscribed");
+    zr_busclient_event_release (&event);
+    s_exchange (pub, sub, 5, false);
+    procs_signal (s_procs, follower, SIGTERM);
+    int status = procs_wait_exit (s_procs, follower, PROCS_EXIT_MS);
+    S_ASSERT (status >= 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+              "the follower did not stop in order");
+    s_exchange (pub, sub, 5, false);
+    S_ASSERT (streq (zr_busclient_sub_endpoint (sub),
+                     procs_bus_endpoint (s_procs, other)),
+              "the subscription did not move");
+    zr_busclient_destroy (&sub);
+    zr_busclient_destroy (&pub);
+}
+END_TEST
+
+/* Sends msg on dealer. */
+static void
+s_raw_send (zsock_t *dealer, const zr_busmsg_t *msg)
+{
+    uint8_t *data;
+    size_t size;
+    S_ASSERT (zr_busmsg_encode (msg, &data, &size) == 0, "encode");
+    S_ASSERT (zmq_send (zsock_resolve (dealer), data, size, 0)
+              == (int) size, "send");
+    free (data);
+}
+
+/* The next message on dealer within timeout_ms (type 0 if none). */
+static void
+s_raw_recv (zsock_t *dealer, int timeout_ms, zframe_t **frame,
+            zr_busmsg_t *msg)
+{
+    memset (msg, 0, sizeof *msg);
+    *frame = NULL;
+    zsock_set_rcvtimeo (dealer, timeout_ms);
+    *frame = zframe_recv (dealer);
+    if (*frame)
+        S_ASSERT (zr_busmsg_decode (zframe_data (*frame), zframe_size (*frame),
+                                    msg) == 0, "a frame that does not decode");
+}
+
+/* 6. A silent client loses its subscription; malformed frames get
+   ERROR MALFORMED. */
+START_TEST (bus_silent_client_and_bad_frames)
+{
+    uint32_t leader = s_cluster ();
+    zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, leader));
+    S_ASSERT (dealer, "dealer");
+    static const uint8_t garbage [] = {0x93, 0x01, 0x0c, 0xc1};
+    static const uint8_t credit [] = {0x94, 0x01, 0x09, 0x07, 0x00};
+    zmq_send (zsock_resolve (dealer), garbage, sizeof garbage, 0);
+    zframe_t *frame;
+    zr_busmsg_t msg;
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_ERROR && msg.code == ZR_BUSMSG_CODE_MALFORMED
+              && msg.id == 0, "garbage: %s", zr_busmsg_type_name (msg.type));
+    zframe_destroy (&frame);
+    zmq_send (zsock_resolve (dealer), credit, sizeof credit, 0);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_ERROR && msg.code == ZR_BUSMSG_CODE_MALFORMED
+              && msg.id == 7, "credit 0: %s id %" PRIu64,
+              zr_busmsg_type_name (msg.type), msg.id);
+    zframe_destroy (&frame);
+    /* Subscribes, then says nothing: heartbeats come, then nothing. */
+    zr_busmsg_t subscribe = {.type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+                             .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 1};
+    s_raw_send (dealer, &subscribe);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_OK && msg.id == 9
+              && msg.heartbeat_ms == S_BUS_HEARTBEAT_MS
+              && msg.timeout_ms == S_BUS_TIMEOUT_MS, "no OK");
+    zframe_destroy (&frame);
+    int beats = 0;
+    bool expired = false;
+    int64_t end = zclock_mono () + 2 * S_BUS_TIMEOUT_MS + PROCS_REPLY_MS;
+    while (!expired && zclock_mono () < end) {
+        s_raw_recv (dealer, S_BUS_HEARTBEAT_MS, &frame, &msg);
+        beats += msg.type == ZR_BUSMSG_HEARTBEAT;
+        zframe_destroy (&frame);
+        char *log = procs_log (s_procs, leader);
+        expired = strstr (log, "silent: its subscriptions end") != NULL;
+        free (log);
+    }
+    S_ASSERT (expired && beats >= 2, "expired %d after %d heartbeats",
+              expired, beats);
+    /* The server still answers. */
+    zr_busmsg_t cursors = {.type = ZR_BUSMSG_CURSORS, .id = 11};
+    s_raw_send (dealer, &cursors);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.n_cursors == 0,
+              "cursors: %s", zr_busmsg_type_name (msg.type));
+    zframe_destroy (&frame);
+    zsock_destroy (&dealer);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -396,6 +512,8 @@ s_suite (void)
     tcase_add_test (tc, bus_subscriber_on_follower);
     tcase_add_test (tc, bus_cursor_resumes_after_kill);
     tcase_add_test (tc, bus_subscription_survives_its_server);
+    tcase_add_test (tc, bus_subscription_survives_a_stop);
+    tcase_add_test (tc, bus_silent_client_and_bad_frames);
     suite_add_tcase (s, tc);
     return s;
 }
@@ -403,6 +521,5 @@ s_suite (void)
 int
 main (void)
 {
-    zsys_init ();
     return check_run (s_suite ());
 }

@@ -14,6 +14,7 @@
 */
 #include <check.h>
 #include "../lib/check_run.h"
+#include "../lib/mpedit.h"
 
 #include "../../transport/transport.h"
 
@@ -232,35 +233,15 @@ s_frames_destroy (s_frame_t *frames)
         free (frames [t - 1].data);
 }
 
-/* Decodes frame with its top-level array edited: element at replaced by
-   *object, or removed if object is NULL, or *object appended if at is
-   the element count. */
+/* Decodes frame edited as mpedit_frame says. */
 static int
 s_edit_rc (const uint8_t *data, size_t size, uint32_t at,
            const msgpack_object *object)
 {
-    msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
-    size_t offset = 0;
-    ck_assert_int_eq (msgpack_unpack_next (&result, (const char *) data, size,
-                                           &offset), MSGPACK_UNPACK_SUCCESS);
-    msgpack_object_array array = result.data.via.array;
-    ck_assert_uint_le (at, array.size);
     msgpack_sbuffer out;
-    msgpack_sbuffer_init (&out);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, array.size - (object == NULL)
-                             + (object != NULL && at == array.size));
-    for (uint32_t i = 0; i <= array.size; i++)
-        if (i == at && object)
-            msgpack_pack_object (&pk, *object);
-        else
-        if (i < array.size && i != at)
-            msgpack_pack_object (&pk, array.ptr [i]);
+    mpedit_frame (data, size, at, object, &out);
     int rc = s_rc (out.data, out.size);
     msgpack_sbuffer_destroy (&out);
-    msgpack_unpacked_destroy (&result);
     return rc;
 }
 
@@ -288,14 +269,6 @@ s_bytes_rc (const s_frame_t *frame, uint32_t at, bool str, size_t size,
     return s_edit_rc (frame->data, frame->size, at, &object);
 }
 
-static uint64_t
-s_xorshift (uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 //  --------------------------------------------------------------------------
 //  zr_busmsg_encode
@@ -679,32 +652,6 @@ START_TEST (bus_decode_rejects_wrong_field_counts)
 }
 END_TEST
 
-/* Objects of every msgpack type. */
-static const msgpack_object *
-s_candidates (size_t *n)
-{
-    static const uint8_t bytes [] = "x";
-    static msgpack_object objects [10];
-    objects [0] = (msgpack_object) { .type = MSGPACK_OBJECT_NIL };
-    objects [1] = (msgpack_object) { .type = MSGPACK_OBJECT_BOOLEAN,
-                                     .via.boolean = true };
-    objects [2] = (msgpack_object) { .type = MSGPACK_OBJECT_POSITIVE_INTEGER,
-                                     .via.u64 = 1 };
-    objects [3] = (msgpack_object) { .type = MSGPACK_OBJECT_NEGATIVE_INTEGER,
-                                     .via.i64 = -1 };
-    objects [4] = (msgpack_object) { .type = MSGPACK_OBJECT_FLOAT64,
-                                     .via.f64 = 1.0 };
-    objects [5] = (msgpack_object) { .type = MSGPACK_OBJECT_STR,
-                                     .via.str = { 1, (const char *) bytes } };
-    objects [6] = (msgpack_object) { .type = MSGPACK_OBJECT_BIN,
-                                     .via.bin = { 1, (const char *) bytes } };
-    objects [7] = (msgpack_object) { .type = MSGPACK_OBJECT_ARRAY };
-    objects [8] = (msgpack_object) { .type = MSGPACK_OBJECT_MAP };
-    objects [9] = (msgpack_object) { .type = MSGPACK_OBJECT_EXT,
-                                     .via.ext = { 1, 1, (const char *) bytes } };
-    *n = sizeof objects / sizeof objects [0];
-    return objects;
-}
 
 /* Every field of every frame swapped for an object of another msgpack
    type is ZR_EMALFORMED (an empty map as the cursors is a valid map). */
@@ -713,7 +660,7 @@ START_TEST (bus_decode_rejects_wrong_field_types)
     s_frame_t frames [ZR_BUSMSG_TYPE_MAX];
     s_frames_new (frames);
     size_t n_candidates;
-    const msgpack_object *candidates = s_candidates (&n_candidates);
+    const msgpack_object *candidates = mpedit_candidates (&n_candidates);
     size_t edits = 0;
     for (int t = 0; t < ZR_BUSMSG_TYPE_MAX; t++) {
         msgpack_unpacked result;
@@ -1092,14 +1039,14 @@ START_TEST (bus_decode_survives_mutations)
     s_frames_new (frames);
     uint8_t buffer [4096];
     for (int i = 0; i < S_MUTATIONS; i++) {
-        const s_frame_t *frame = &frames [s_xorshift (&state) % ZR_BUSMSG_TYPE_MAX];
+        const s_frame_t *frame = &frames [mpedit_xorshift (&state) % ZR_BUSMSG_TYPE_MAX];
         size_t size = frame->size < sizeof buffer ? frame->size : sizeof buffer;
         memcpy (buffer, frame->data, size);
-        int flips = 1 + (int) (s_xorshift (&state) % 4);
+        int flips = 1 + (int) (mpedit_xorshift (&state) % 4);
         for (int f = 0; f < flips; f++)
-            buffer [s_xorshift (&state) % size] = (uint8_t) s_xorshift (&state);
-        if (s_xorshift (&state) % 8 == 0)
-            size = s_xorshift (&state) % size;
+            buffer [mpedit_xorshift (&state) % size] = (uint8_t) mpedit_xorshift (&state);
+        if (mpedit_xorshift (&state) % 8 == 0)
+            size = mpedit_xorshift (&state) % size;
         zr_busmsg_t msg;
         int rc = zr_busmsg_decode (buffer, size, &msg);
         ck_assert_msg (rc == 0 || rc == ZR_ETOOBIG || rc == ZR_EVERSION

@@ -131,9 +131,9 @@ s_client (s_fake_t *fakes, size_t n, uint32_t credit)
         endpoints [i] = fakes [i].endpoint;
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = 3000;
-    config.try_timeout_ms = 300;
-    config.window = 4;
+    config.calls.timeout_ms = 3000;
+    config.calls.try_timeout_ms = 300;
+    config.calls.window = 4;
     config.credit = credit;
     config.producer = 0x77;
     s_n_events = 0;
@@ -268,7 +268,7 @@ START_TEST (busclient_publish_silence_is_unknown)
     const char *nowhere = "tcp://127.0.0.1:1";
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = 500;
+    config.calls.timeout_ms = 500;
     client = zr_busclient_new (&nowhere, 1, &config);
     ck_assert_int_eq (zr_busclient_publish (client, "s", "x", 1, 1), 0);
     ck_assert_int_eq (zr_busclient_recv (client, &event, S_WAIT_MS), 0);
@@ -513,6 +513,5 @@ s_suite (void)
 int
 main (void)
 {
-    zsys_init ();
     return check_run (s_suite ());
 }
