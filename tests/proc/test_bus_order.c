@@ -140,8 +140,8 @@ s_client (s_run_t *run, int timeout_ms)
 {
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
-    config.timeout_ms = timeout_ms;
-    config.window = S_WINDOW;
+    config.calls.timeout_ms = timeout_ms;
+    config.calls.window = S_WINDOW;
     config.credit = S_CREDIT;
     return zr_busclient_new (run->endpoints, S_NODES, &config);
 }
