@@ -133,13 +133,21 @@ func parse() options {
 	return o
 }
 
+// connect connects to url, retrying for 30 s: the server may still be
+// starting when the load does.
 func connect(url string) *nats.Conn {
-	nc, err := nats.Connect(url, nats.Timeout(5*time.Second),
-		nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		fail("cannot connect to %s: %v", url, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		nc, err := nats.Connect(url, nats.Timeout(5*time.Second),
+			nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+		if err == nil {
+			return nc
+		}
+		if time.Now().After(deadline) {
+			fail("cannot connect to %s within 30 s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nc
 }
 
 // makeStream creates the stream afresh, retrying for 30 s while the
