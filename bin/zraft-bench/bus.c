@@ -471,10 +471,7 @@ zb_bus_usage (FILE *out)
 bool
 zb_bus_wanted (int argc, char *argv [])
 {
-    for (int i = 1; i < argc; i++)
-        if (streq (argv [i], "--bus"))
-            return true;
-    return false;
+    return zb_argv_has (argc, argv, "--bus");
 }
 
 /* Sets flag name from value. Returns 0, 1 if name is no bus flag, or -1

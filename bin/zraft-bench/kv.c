@@ -154,10 +154,7 @@ zb_kv_usage (FILE *out)
 bool
 zb_kv_wanted (int argc, char *argv [])
 {
-    for (int i = 1; i < argc; i++)
-        if (streq (argv [i], "--kv"))
-            return true;
-    return false;
+    return zb_argv_has (argc, argv, "--kv");
 }
 
 /* Parses text as an integer in min..max into *value; see kv.h. */

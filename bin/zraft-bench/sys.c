@@ -108,3 +108,13 @@ zb_error_note (uint64_t *count, char *first, size_t size, const char *format,
     vsnprintf (first, size, format, args);
     va_end (args);
 }
+
+/* True if argv holds flag; see sys.h. */
+bool
+zb_argv_has (int argc, char *argv [], const char *flag)
+{
+    for (int i = 1; i < argc; i++)
+        if (streq (argv [i], flag))
+            return true;
+    return false;
+}

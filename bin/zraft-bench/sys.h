@@ -36,6 +36,9 @@ int64_t zb_cpu_us (void);
 /* Peak resident set of this process so far, KiB. */
 int64_t zb_rss_kib (void);
 
+/* True if argv [1..argc) holds flag (a mode: --kv, --bus). */
+bool zb_argv_has (int argc, char *argv [], const char *flag);
+
 /* A load's errors: counts one in *count and keeps the first one's text
    in first (size bytes, "" until then), for the report. */
 void zb_error_note (uint64_t *count, char *first, size_t size,
