@@ -18,7 +18,9 @@
        all, every consumer received every message in index order
        (delivered_all, nothing missing, no disorder), deliveries in the
        window no more than C times the messages, latencies of both kinds,
-       no error; and a bad --bus flag exits 64 naming it.
+       no error; and a bad --bus flag exits 64 naming it. The same with
+       --endpoints, on three zraft-node processes' bus endpoints (the
+       procs fixture), through the bus protocol.
 
     The bench is <build>/bin/zraft-bench next to this test's build dir;
     its nodes are procs_binary () (build/bin/zraft-node or
@@ -225,6 +227,28 @@ s_bench_json (const char *const *args, const char **json)
     return output;
 }
 
+/* The --bus report json agrees with itself (3. above), for C consumers. */
+static void
+s_bus_report_sane (const char *json, double consumers)
+{
+    double acked = s_number (json, "acked");
+    double total = s_number (json, "acked_total");
+    ck_assert_msg (acked > 0 && total >= acked, "%.1500s", json);
+    ck_assert_msg (s_is (json, "delivered_all", "true"), "%.1500s", json);
+    ck_assert_msg (s_number (json, "missing") == 0, "%.1500s", json);
+    ck_assert_msg (s_number (json, "disorder") == 0, "%.1500s", json);
+    ck_assert_msg (s_number (json, "errors") == 0, "%.1500s", json);
+    double delivered = s_number (json, "delivered");
+    ck_assert_msg (delivered > 0 && delivered <= consumers * total, "%.1500s",
+                   json);
+    ck_assert_msg (s_number (json, "ops_per_s") == acked, "%.1500s", json);
+    ck_assert_msg (s_number (s_value (json, "latency_ms"), "p50") > 0,
+                   "%.1500s", json);
+    ck_assert_msg (s_number (s_value (json, "deliver_ms"), "p50") > 0,
+                   "%.1500s", json);
+    ck_assert_msg (s_number (json, "last_index") >= total, "%.1500s", json);
+}
+
 START_TEST (bus_inproc_counts_agree)
 {
     const char *args [] = {"--bus", "--inproc", "--duration", "1", "--warmup",
@@ -235,21 +259,7 @@ START_TEST (bus_inproc_counts_agree)
     char *output = s_bench_json (args, &json);
     ck_assert_msg (s_is (json, "mode", "\"bus\"") && s_is (json, "way",
                    "\"inproc\""), "%.1500s", json);
-    double acked = s_number (json, "acked");
-    double total = s_number (json, "acked_total");
-    ck_assert_msg (acked > 0 && total >= acked, "%.1500s", json);
-    ck_assert_msg (s_is (json, "delivered_all", "true"), "%.1500s", json);
-    ck_assert_msg (s_number (json, "missing") == 0, "%.1500s", json);
-    ck_assert_msg (s_number (json, "disorder") == 0, "%.1500s", json);
-    ck_assert_msg (s_number (json, "errors") == 0, "%.1500s", json);
-    double delivered = s_number (json, "delivered");
-    ck_assert_msg (delivered > 0 && delivered <= 3 * total, "%.1500s", json);
-    ck_assert_msg (s_number (json, "ops_per_s") == acked, "%.1500s", json);
-    ck_assert_msg (s_number (s_value (json, "latency_ms"), "p50") > 0,
-                   "%.1500s", json);
-    ck_assert_msg (s_number (s_value (json, "deliver_ms"), "p50") > 0,
-                   "%.1500s", json);
-    ck_assert_msg (s_number (json, "last_index") >= total, "%.1500s", json);
+    s_bus_report_sane (json, 3);
     free (output);
 
     const char *bad [] = {s_bench (), "--bus", "--inproc", "--credit", "1", NULL};
@@ -263,6 +273,28 @@ START_TEST (bus_inproc_counts_agree)
 }
 END_TEST
 
+START_TEST (bus_remote_counts_agree)
+{
+    const char *extra [] = {PROCS_BUS, NULL};
+    procs_t *procs = procs_new (3, extra);
+    ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
+    char endpoints [256];
+    snprintf (endpoints, sizeof endpoints, "%s,%s,%s",
+              procs_bus_endpoint (procs, 1), procs_bus_endpoint (procs, 2),
+              procs_bus_endpoint (procs, 3));
+    const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
+                           "1", "--warmup", "0", "--inflight", "32",
+                           "--consumers", "3", "--credit", "64", "--json",
+                           NULL};
+    const char *json = NULL;
+    char *output = s_bench_json (args, &json);
+    ck_assert_msg (s_is (json, "way", "\"remote\""), "%.1500s", json);
+    s_bus_report_sane (json, 3);
+    free (output);
+    procs_destroy (&procs);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -272,6 +304,7 @@ main (void)
     tcase_add_test (tc, procs_json_ops_verified);
     tcase_add_test (tc, procs_refuses_what_does_not_apply);
     tcase_add_test (tc, bus_inproc_counts_agree);
+    tcase_add_test (tc, bus_remote_counts_agree);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }
