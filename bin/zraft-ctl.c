@@ -326,6 +326,48 @@ s_option_value (ctl_args_t *args, int argc, char **argv, int *i, const char *eq)
     return argv [++*i];
 }
 
+/* Parses sub's options at argv [*i] (--from, --subject, --cursor,
+   --count); returns false if it is not one. */
+static bool
+s_parse_bus_option (ctl_args_t *args, int argc, char **argv, int *i)
+{
+    const char *arg = argv [*i];
+    const char *eq = strncmp (arg, "--", 2) == 0 ? strchr (arg, '=') : NULL;
+    size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
+#define S_IS(name) (len == strlen (name) && strncmp (arg, name, len) == 0)
+    if (S_IS ("--from")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        if (v)
+            s_parse_from (args, v);
+    }
+    else if (S_IS ("--subject") || S_IS ("--cursor")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        size_t max = S_IS ("--subject") ? ZR_BUSMSG_SUBJECT_MAX : ZR_BUSMSG_NAME_MAX;
+        if (v && strlen (v) > max)
+            s_usage_error (args, "%.*s: at most %zu bytes", (int) len, arg, max);
+        else if (v && S_IS ("--subject"))
+            args->subject = v;
+        else if (v && !*v)
+            s_usage_error (args, "--cursor: a name of 1..%u bytes",
+                           ZR_BUSMSG_NAME_MAX);
+        else if (v)
+            args->cursor = v;
+    }
+    else if (S_IS ("--count")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        long long n;
+        if (v && !s_parse_int (v, 1, LLONG_MAX, &n))
+            s_usage_error (args, "--count '%s': a number of messages, 1 or "
+                                 "more", v);
+        else if (v)
+            args->count = (uint64_t) n;
+    }
+    else
+        return false;
+#undef S_IS
+    return true;
+}
+
 /* Parses one option at argv [*i]; returns false if it is not one. */
 static bool
 s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
@@ -361,33 +403,6 @@ s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
             args->timeout_given = true;
         }
     }
-    else if (S_IS ("--from")) {
-        const char *v = s_option_value (args, argc, argv, i, eq);
-        if (v)
-            s_parse_from (args, v);
-    }
-    else if (S_IS ("--subject") || S_IS ("--cursor")) {
-        const char *v = s_option_value (args, argc, argv, i, eq);
-        size_t max = S_IS ("--subject") ? ZR_BUSMSG_SUBJECT_MAX : ZR_BUSMSG_NAME_MAX;
-        if (v && strlen (v) > max)
-            s_usage_error (args, "%.*s: at most %zu bytes", (int) len, arg, max);
-        else if (v && S_IS ("--subject"))
-            args->subject = v;
-        else if (v && !*v)
-            s_usage_error (args, "--cursor: a name of 1..%u bytes",
-                           ZR_BUSMSG_NAME_MAX);
-        else if (v)
-            args->cursor = v;
-    }
-    else if (S_IS ("--count")) {
-        const char *v = s_option_value (args, argc, argv, i, eq);
-        long long n;
-        if (v && !s_parse_int (v, 1, LLONG_MAX, &n))
-            s_usage_error (args, "--count '%s': a number of messages, 1 or "
-                                 "more", v);
-        else if (v)
-            args->count = (uint64_t) n;
-    }
     else if (S_IS ("-w") || S_IS ("--write-out")) {
         const char *v = s_option_value (args, argc, argv, i, eq);
         if (v && (streq (v, "json") || streq (v, "table")))
@@ -412,7 +427,7 @@ s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
             args->delay_ms = (uint32_t) ms;
     }
     else
-        return false;
+        return s_parse_bus_option (args, argc, argv, i);
 #undef S_IS
     return true;
 }
