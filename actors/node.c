@@ -949,6 +949,30 @@ s_self_refusal (self_t *self)
     return 0;
 }
 
+/* The sizes (u32 each) and tokens (u64 each) of a SUBMIT or BUS run:
+   copies the n tokens into tokens, returns the sizes. */
+static const uint32_t *
+s_run_frames (zframe_t *size_frame, zframe_t *token_frame, uint64_t *tokens,
+              size_t *n_p)
+{
+    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
+    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
+    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    *n_p = n;
+    return (const uint32_t *) zframe_data (size_frame);
+}
+
+/* Answers the n tokens of a refused run with rc (node.h). */
+static void
+s_self_refuse_run (self_t *self, const uint64_t *tokens, size_t n, int rc)
+{
+    zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+    for (size_t i = 0; i < n; i++)
+        zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+}
+
 /* SUBMIT: appends the n commands packed in blob (sizes and tokens in the
    frames) to the log, all or none, and records their tokens; refused,
    answers each token at once (node.h). */
@@ -956,13 +980,9 @@ static void
 s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
                zframe_t *token_frame)
 {
-    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
-    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
-    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
-    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
-    const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
     uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
-    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
     int rc = s_self_refusal (self);
     zr_index_t first = 0, index = 0;
     zr_term_t term = 0;
@@ -978,11 +998,8 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     }
     if (rc == 0)
         zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) n);
-    else {
-        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
-        for (size_t i = 0; i < n; i++)
-            zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
-    }
+    else
+        s_self_refuse_run (self, tokens, n, rc);
     zr_blob_unref (&blob);
 }
 
@@ -1036,19 +1053,13 @@ static void
 s_self_bus (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
             zframe_t *token_frame)
 {
-    zr_assert (blob && size_frame
-               && zframe_size (size_frame) % sizeof (uint32_t) == 0);
-    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
-    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
-    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
-    const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
+    zr_assert (blob);
     uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
-    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
     int rc = s_self_refusal (self);
     if (rc != 0) {
-        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
-        for (size_t i = 0; i < n; i++)
-            zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+        s_self_refuse_run (self, tokens, n, rc);
         zr_blob_unref (&blob);
         return;
     }
