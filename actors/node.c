@@ -949,6 +949,30 @@ s_self_refusal (self_t *self)
     return 0;
 }
 
+/* The sizes (u32 each) and tokens (u64 each) of a SUBMIT or BUS run:
+   copies the n tokens into tokens, returns the sizes. */
+static const uint32_t *
+s_run_frames (zframe_t *size_frame, zframe_t *token_frame, uint64_t *tokens,
+              size_t *n_p)
+{
+    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
+    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
+    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    *n_p = n;
+    return (const uint32_t *) zframe_data (size_frame);
+}
+
+/* Answers the n tokens of a refused run with rc (node.h). */
+static void
+s_self_refuse_run (self_t *self, const uint64_t *tokens, size_t n, int rc)
+{
+    zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+    for (size_t i = 0; i < n; i++)
+        zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+}
+
 /* SUBMIT: appends the n commands packed in blob (sizes and tokens in the
    frames) to the log, all or none, and records their tokens; refused,
    answers each token at once (node.h). */
@@ -956,13 +980,9 @@ static void
 s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
                zframe_t *token_frame)
 {
-    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
-    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
-    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
-    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
-    const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
     uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
-    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
     int rc = s_self_refusal (self);
     zr_index_t first = 0, index = 0;
     zr_term_t term = 0;
@@ -978,11 +998,8 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     }
     if (rc == 0)
         zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) n);
-    else {
-        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
-        for (size_t i = 0; i < n; i++)
-            zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
-    }
+    else
+        s_self_refuse_run (self, tokens, n, rc);
     zr_blob_unref (&blob);
 }
 
@@ -998,41 +1015,72 @@ s_self_term_ready (self_t *self)
     return zr_log_term (zr_core_log (self->core), self->apply_queued) == term;
 }
 
-/* BUS: appends the one BUS entry blob holds (bus.h) under token, as a
-   SUBMIT of one command, if the gate admits it; otherwise, or refused,
-   answers it at once (node.h). */
-static void
-s_self_bus (self_t *self, zr_blob_t *blob, uint64_t token)
+/* Judges the BUS entry of token (decoded) at the gate: 1 if admitted
+   (appended at *index, recorded with the gate), else 0 and answered. */
+static int
+s_self_bus_one (self_t *self, zr_blob_t *blob, const uint8_t *data,
+                uint32_t size, uint64_t token, bool term_ready,
+                zr_index_t *index, zr_term_t *term)
 {
-    zr_assert (blob && blob->size <= ZR_ENTRY_BYTES_MAX);
     zr_bus_entry_t entry;
-    int rc = zr_bus_entry_decode (blob->data, blob->size, &entry);
+    int rc = zr_bus_entry_decode (data, size, &entry);
     zr_assert (rc == 0);                /* zraft.c encoded it */
-    rc = s_self_refusal (self);
     zr_bus_outcome_t out = {0};
-    zr_bus_verdict_t verdict = rc == 0
-        ? zr_bus_gate_judge (self->gate, &entry, s_self_term_ready (self), &out)
-        : ZR_BUS_WAIT;
-    if (rc == 0 && verdict == ZR_BUS_ADMIT) {
-        zr_index_t index = 0;
-        zr_term_t term = 0;
-        rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, blob->data,
-                                   (uint32_t) blob->size, &index, &term);
+    zr_bus_verdict_t verdict = zr_bus_gate_judge (self->gate, &entry,
+                                                  term_ready, &out);
+    if (verdict == ZR_BUS_ADMIT) {
+        rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, data, size,
+                                   index, term);
         zr_assert (rc == 0);            /* leader, no transfer, size checked */
-        zr_tokens_add (self->tokens, index, term, &token, 1);
         if (entry.op == ZR_BUS_PUBLISH && entry.producer != 0)
-            zr_bus_gate_appended (self->gate, entry.producer, entry.seq, index);
+            zr_bus_gate_appended (self->gate, entry.producer, entry.seq, *index);
+        return 1;
     }
-    else
-    if (rc == 0 && verdict == ZR_BUS_ANSWERED)
+    if (verdict == ZR_BUS_ANSWERED)
         zr_results_add (&self->results, token, out.status, 0, out.index,
                         out.term, NULL, 0)->flags
             = out.duplicate ? ZR_RESULT_DUPLICATE : 0;
-    else {
-        rc = rc ? rc : ZR_EBUSY;        /* the gate waits: retry */
-        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
-        zr_results_add (&self->results, token, rc, leader, 0, 0, NULL, 0);
+    else                                /* the gate waits: retry */
+        zr_results_add (&self->results, token, ZR_EBUSY, 0, 0, 0, NULL, 0);
+    return 0;
+}
+
+/* BUS: the n BUS entries packed in blob (sizes and tokens in the
+   frames), refused all together as a SUBMIT is, or judged one by one at
+   the gate: the admitted ones appended at consecutive indexes, the
+   others answered at once (node.h). */
+static void
+s_self_bus (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
+            zframe_t *token_frame)
+{
+    zr_assert (blob);
+    uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
+    int rc = s_self_refusal (self);
+    if (rc != 0) {
+        s_self_refuse_run (self, tokens, n, rc);
+        zr_blob_unref (&blob);
+        return;
     }
+    bool term_ready = s_self_term_ready (self);
+    zr_index_t first = 0, index = 0;
+    zr_term_t term = 0;
+    size_t admitted = 0, offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        zr_assert (sizes [i] <= ZR_ENTRY_BYTES_MAX
+                   && offset + sizes [i] <= blob->size);
+        if (s_self_bus_one (self, blob, blob->data + offset, sizes [i],
+                            tokens [i], term_ready, &index, &term)) {
+            if (admitted == 0)
+                first = index;
+            zr_assert (index == first + admitted);
+            tokens [admitted++] = tokens [i];   /* i >= admitted */
+        }
+        offset += sizes [i];
+    }
+    if (admitted > 0)
+        zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) admitted);
     zr_blob_unref (&blob);
 }
 
@@ -1202,7 +1250,8 @@ s_self_handle_api (self_t *self)
     else
     if (verb == ZR_NODE_BUS) {
         zr_assert (msg.args [0].p);
-        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].u);
+        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
+                    msg.args [2].f);
     }
     else
     if (verb == ZR_NODE_QUERY)
@@ -1436,7 +1485,7 @@ s_self_api_drain (self_t *self)
     zr_verb_msg_t msg;
     int verb;
     while ((verb = zr_verb_recv (self->api, zr_node_verbs, &msg)) >= 0) {
-        if (verb == ZR_NODE_SUBMIT) {
+        if (verb == ZR_NODE_SUBMIT || verb == ZR_NODE_BUS) {
             zframe_t *tokens = msg.args [2].f;
             size_t n = zframe_size (tokens) / sizeof (uint64_t);
             for (size_t i = 0; i < n; i++) {
@@ -1445,13 +1494,6 @@ s_self_api_drain (self_t *self)
                 zr_results_add (&self->results, token, ZR_ESHUTDOWN, 0, 0, 0,
                                 NULL, 0);
             }
-            zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
-            zr_blob_unref (&blob);
-        }
-        else
-        if (verb == ZR_NODE_BUS) {
-            zr_results_add (&self->results, msg.args [1].u, ZR_ESHUTDOWN, 0, 0,
-                            0, NULL, 0);
             zr_blob_t *blob = (zr_blob_t *) msg.args [0].p;
             zr_blob_unref (&blob);
         }

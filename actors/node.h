@@ -74,7 +74,7 @@
     |-----------|------------|-------------------------------|-------|
     | (start)   | node -> app| pipe: "i": 0 or a ZR_E* code  | after the zactor signal |
     | SUBMIT    | app -> node| "spff": zr_blob_t* (node owns), sizes (u32 each), tokens (u64 each) | none: one RESULT per token, from the node (refused: ENOTLEADER with the leader, EBUSY, EIO; or later ELOST, EUNKNOWN, ESHUTDOWN) or from the applier (applied) |
-    | BUS       | app -> node| "sp8": zr_blob_t* (node owns) holding one BUS entry (bus.h), token | none: one RESULT, as SUBMIT's (the applier's may say duplicate or ZR_ESTALE) |
+    | BUS       | app -> node| "spff": zr_blob_t* (node owns) holding n BUS entries (bus.h) back to back, sizes (u32 each), tokens (u64 each) | none: one RESULT per token, as SUBMIT's (the gate's or the applier's may say duplicate, ZR_ESTALE, ZR_EBUSY) |
     | QUERY     | app -> node| "s8f4": token, data, flags (ZRAFT_QUERY_STALE, ZR_QUERY_CURSORS) | none: one RESULT, from the applier (ran, or EINVAL) or the node (ENOTLEADER, EBUSY, EIO, ESHUTDOWN) |
     | RECEIVED  | app -> node| "s": the handle read a ROLE event | none; the node may send the next ROLE |
     | WAIT      | app -> node| "si": timeout ms (-1: none)   | "i4": 0 and the leader once one is known, or ZR_ETIMEDOUT and 0 at the deadline (deferred) |
@@ -90,8 +90,10 @@
     role, term or known leader, when the previous one was RECEIVED;
     otherwise at the RECEIVED, with the state then (coalesced).
 
-    The message bus (bus.h). A BUS request is a publication or a cursor
-    commit, already encoded; the leader's gate (zr_bus_gate_t, fed the
+    The message bus (bus.h). A BUS request is a run of publications and
+    cursor commits, already encoded (zraft_publish_many), refused all
+    together like a SUBMIT or judged one by one, the admitted ones
+    appended at consecutive indexes; the leader's gate (zr_bus_gate_t, fed the
     committed runs the applier is fed, and the snapshots it restores)
     judges a publication before it is appended: a repeat of a committed
     one is answered at once (status 0, duplicate, the first's index and
@@ -164,7 +166,7 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
    reply's picture ("" for a signal). */
 #define ZR_NODE_PROTOCOL(X)                                                  \
     X (NODE, SUBMIT, "spff", NULL)                                           \
-    X (NODE, BUS, "sp8", NULL)                                               \
+    X (NODE, BUS, "spff", NULL)                                              \
     X (NODE, QUERY, "s8f4", NULL)                                            \
     X (NODE, RECEIVED, "s", NULL)                                            \
     X (NODE, WAIT, "si", "i4")                                               \

@@ -530,28 +530,53 @@ zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
 
 /* ---------------------------------------------------------------- message bus */
 
-/* Encodes entry into a blob and sends it as a BUS request (node.h),
-   counted as outstanding. */
+/* Encodes the n entries into one blob and sends them as a BUS request
+   (node.h) under tokens, counted as outstanding; all or nothing. */
 static int
-s_bus_send (zraft_t *self, uint64_t token, const zr_bus_entry_t *entry)
+s_bus_send (zraft_t *self, const uint64_t *tokens,
+            const zr_bus_entry_t *entries, size_t n)
 {
     zr_assert (self->outstanding <= self->submit_max);
-    size_t size = zr_bus_entry_size (entry);
-    if (size == 0)
-        return ZRAFT_ETOOBIG;           /* valid fields: too big encoded */
-    if (self->outstanding == self->submit_max)
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t size = zr_bus_entry_size (&entries [i]);
+        if (size == 0)
+            return ZRAFT_ETOOBIG;       /* valid fields: too big encoded */
+        total += size;
+    }
+    if (total > ZRAFT_SUBMIT_BYTES_MAX)
+        return ZRAFT_EINVAL;
+    if (n > self->submit_max - self->outstanding)
         return ZRAFT_EAGAIN;
-    zr_blob_t *blob = zr_blob_new (size);
-    if (!blob)
+    zr_blob_t *blob = zr_blob_new (total);
+    zframe_t *size_frame = zframe_new (NULL, n * sizeof (uint32_t));
+    if (!blob || !size_frame) {
+        zr_blob_unref (&blob);
+        zframe_destroy (&size_frame);
         return ZRAFT_ENOMEM;
-    size_t written = zr_bus_entry_write (entry, blob->data, size);
-    zr_assert (written == size);
+    }
+    uint32_t *size_of = (uint32_t *) zframe_data (size_frame);
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t written = zr_bus_entry_write (&entries [i], blob->data + offset,
+                                             total - offset);
+        zr_assert (written > 0);
+        size_of [i] = (uint32_t) written;
+        offset += written;
+    }
+    zr_assert (offset == total);
+    zframe_t *token_frame = zframe_new (tokens, n * sizeof (uint64_t));
+    zr_assert (token_frame);
     zr_handoff_send (blob);             /* the node owns it once sent */
-    if (s_request (self, ZR_NODE_BUS, blob, token) != 0) {
+    int rc = s_request (self, ZR_NODE_BUS, blob, size_frame, token_frame);
+    zframe_destroy (&size_frame);
+    zframe_destroy (&token_frame);
+    if (rc != 0) {
         zr_blob_unref (&blob);
         return ZRAFT_ESHUTDOWN;
     }
-    self->outstanding++;
+    self->outstanding += (uint32_t) n;
     return 0;
 }
 
@@ -573,23 +598,59 @@ s_name_bytes (const char *name, size_t max)
     return size <= max ? size : 0;
 }
 
+/* Fills *entry with publication pub: 0, ZRAFT_EINVAL (bad subject) or
+   ZRAFT_ETOOBIG. */
+static int
+s_publication (const zraft_publication_t *pub, zr_bus_entry_t *entry)
+{
+    zr_assert (pub->data || pub->size == 0);
+    size_t subject_size = s_name_bytes (pub->subject, ZRAFT_SUBJECT_MAX);
+    if (subject_size == 0)
+        return ZRAFT_EINVAL;
+    if (pub->size > ZRAFT_ENTRY_BYTES_MAX)
+        return ZRAFT_ETOOBIG;
+    *entry = (zr_bus_entry_t) {.op = ZR_BUS_PUBLISH, .subject = pub->subject,
+                               .subject_size = (uint32_t) subject_size,
+                               .payload = pub->data,
+                               .payload_size = (uint32_t) pub->size,
+                               .producer = pub->producer,
+                               .seq = pub->producer ? pub->seq : 0};
+    return 0;
+}
+
 int
 zraft_publish (zraft_t *self, uint64_t token, const char *subject,
                const void *data, size_t size, uint64_t producer, uint64_t seq)
 {
     zr_assert (self);
-    zr_assert (data || size == 0);
-    size_t subject_size = s_name_bytes (subject, ZRAFT_SUBJECT_MAX);
-    if (subject_size == 0)
+    zraft_publication_t pub = {.token = token, .subject = subject,
+                               .data = data, .size = size,
+                               .producer = producer, .seq = seq};
+    zr_bus_entry_t entry;
+    int rc = s_publication (&pub, &entry);
+    return rc ? rc : s_bus_send (self, &token, &entry, 1);
+}
+
+int
+zraft_publish_many (zraft_t *self, const zraft_publication_t *pubs, size_t n)
+{
+    zr_assert (self && pubs);
+    if (n < 1 || n > ZRAFT_SUBMIT_MANY_MAX)
         return ZRAFT_EINVAL;
-    if (size > ZRAFT_ENTRY_BYTES_MAX)
-        return ZRAFT_ETOOBIG;
-    zr_bus_entry_t entry = {.op = ZR_BUS_PUBLISH, .subject = subject,
-                            .subject_size = (uint32_t) subject_size,
-                            .payload = data, .payload_size = (uint32_t) size,
-                            .producer = producer,
-                            .seq = producer ? seq : 0};
-    return s_bus_send (self, token, &entry);
+    if (n > self->submit_max - self->outstanding)
+        return ZRAFT_EAGAIN;            /* before the work below */
+    zr_bus_entry_t *entries = (zr_bus_entry_t *) malloc (n * sizeof *entries);
+    uint64_t *tokens = (uint64_t *) malloc (n * sizeof *tokens);
+    int rc = entries && tokens ? 0 : ZRAFT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = s_publication (&pubs [i], &entries [i]);
+        tokens [i] = pubs [i].token;
+    }
+    if (rc == 0)
+        rc = s_bus_send (self, tokens, entries, n);
+    free (entries);
+    free (tokens);
+    return rc;
 }
 
 int
@@ -602,7 +663,7 @@ zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
         return ZRAFT_EINVAL;
     zr_bus_entry_t entry = {.op = ZR_BUS_CURSOR, .name = name,
                             .name_size = (uint32_t) name_size, .index = index};
-    return s_bus_send (self, token, &entry);
+    return s_bus_send (self, &token, &entry, 1);
 }
 
 int

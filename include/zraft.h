@@ -459,6 +459,30 @@ int zraft_publish (zraft_t *self, uint64_t token, const char *subject,
                    const void *data, size_t size, uint64_t producer,
                    uint64_t seq);
 
+/* One publication of zraft_publish_many: zraft_publish's arguments. */
+typedef struct {
+    uint64_t token;                     /* its RESULT's token */
+    const char *subject;                /* NUL-ended, 1..ZRAFT_SUBJECT_MAX bytes */
+    const void *data;                   /* size bytes (copied) */
+    size_t size;
+    uint64_t producer;                  /* 0: no deduplication */
+    uint64_t seq;
+} zraft_publication_t;
+
+/* Publishes n publications in one call, as zraft_submit_many submits
+   commands: one message to the node, and those the leader admits travel
+   to the followers and the disk in one batch, at consecutive indexes in
+   the order given. Each gets its own RESULT, as from zraft_publish (a
+   duplicate, ZRAFT_ESTALE or ZRAFT_EBUSY from the dedup gate concerns
+   that publication only). All or nothing at submission: 0 and n RESULT
+   events follow, or an error and none: ZRAFT_EINVAL (n not
+   1..ZRAFT_SUBMIT_MANY_MAX, a bad subject, or the encoded publications
+   over ZRAFT_SUBMIT_BYTES_MAX), ZRAFT_ETOOBIG (one does not fit an
+   entry), ZRAFT_EAGAIN (n more would pass submit_max),
+   ZRAFT_ESHUTDOWN. */
+int zraft_publish_many (zraft_t *self, const zraft_publication_t *pubs,
+                        size_t n);
+
 /* Commits cursor name at index (the last index its consumer processed)
    through the log; the leader only. One RESULT with token follows, as
    for zraft_submit (status 0: committed and applied here; ZRAFT_EINVAL

@@ -33,6 +33,12 @@
        mandatory), so what a client receives of a subscription is a
        prefix of what it should.
     4. retries counts the slots with credit_owed or unsubscribe_due.
+    5. The PUBLISHes of one wake-up (zr_busend_handle) go to the library
+       together (zraft_publish_many: one message to the node, consecutive
+       indexes), in the order read, before any other request of the
+       wake-up is handed on and before it returns: outside it the batch
+       is empty. Each still gets its own ACK (or refusal), from its own
+       RESULT.
     =========================================================================
 */
 #include "bus.h"
@@ -56,6 +62,11 @@
 #define S_SNDHWM (ZR_BUSEND_SESSION_SUBS_MAX * ZRAFT_CREDIT_MAX \
                   + ZR_BUSEND_PENDING_MAX + 1024)
 #define S_ROUTING_MAX 255               /* ZeroMQ routing id bytes */
+#define S_ENTRY_OVERHEAD 64             /* a BUS entry's bytes beside its
+                                           subject and payload, at most */
+_Static_assert (S_BATCH_MAX <= ZRAFT_SUBMIT_MANY_MAX, "a batch is one call");
+_Static_assert (ZRAFT_ENTRY_BYTES_MAX + ZRAFT_SUBJECT_MAX + S_ENTRY_OVERHEAD
+                <= ZRAFT_SUBMIT_BYTES_MAX, "any publication fits a batch");
 
 _Static_assert (ZR_BUSMSG_SUBJECT_MAX == ZRAFT_SUBJECT_MAX
                 && ZR_BUSMSG_NAME_MAX == ZRAFT_CURSOR_NAME_MAX
@@ -125,6 +136,13 @@ struct _zr_busend_t {
     int64_t due;                        /* the next sweep (zclock_mono) */
     uint32_t retries;                   /* Invariant (4) */
     zr_journal_limit_t malformed;       /* frames that did not decode */
+    /* PUBLISHes read in this wake-up, not handed to the library yet:
+       one zraft_publish_many when the wake-up ends (Invariant (5)). */
+    zraft_publication_t batch [S_BATCH_MAX];
+    zframe_t *batch_frames [S_BATCH_MAX];       /* their payloads; owned */
+    char batch_subjects [S_BATCH_MAX][ZRAFT_SUBJECT_MAX + 1];
+    size_t batch_n;
+    size_t batch_bytes;                 /* encoded, estimated from above */
 };
 
 /* ------------------------------------------------------------- sending */
@@ -487,21 +505,65 @@ s_refuse (zr_busend_t *self, uint64_t token, int rc)
     zframe_destroy (&entry.routing_id);
 }
 
-/* PUBLISH, COMMIT_CURSOR, CURSORS: one library call each. */
+/* Hands the PUBLISHes of the batch to the library in one
+   zraft_publish_many (Invariant (5)). All or nothing: refused, each is
+   answered with the refusal; one the library finds invalid or too big
+   sinks the call, so then each goes alone and only it is refused. */
 static void
-s_on_request (zr_busend_t *self, zframe_t **routing_p, const zr_busmsg_t *msg)
+s_batch_flush (zr_busend_t *self)
+{
+    if (self->batch_n == 0)
+        return;
+    int rc = zraft_publish_many (self->node, self->batch, self->batch_n);
+    for (size_t i = 0; i < self->batch_n; i++) {
+        const zraft_publication_t *pub = &self->batch [i];
+        int one = rc;
+        if (rc == ZRAFT_EINVAL || rc == ZRAFT_ETOOBIG)
+            one = zraft_publish (self->node, pub->token, pub->subject,
+                                 pub->data, pub->size, pub->producer, pub->seq);
+        if (one != 0)
+            s_refuse (self, pub->token, one);
+        zframe_destroy (&self->batch_frames [i]);
+    }
+    self->batch_n = 0;
+    self->batch_bytes = 0;
+}
+
+/* PUBLISH: into the batch, its frame (holding the payload) with it. */
+static void
+s_batch_add (zr_busend_t *self, uint64_t token, zframe_t **frame_p,
+             const zr_busmsg_t *msg)
+{
+    size_t bytes = msg->payload.size + msg->subject.size + S_ENTRY_OVERHEAD;
+    if (self->batch_n == S_BATCH_MAX
+        || self->batch_bytes + bytes > ZRAFT_SUBMIT_BYTES_MAX)
+        s_batch_flush (self);
+    size_t i = self->batch_n++;
+    s_cstr (msg->subject, self->batch_subjects [i], ZRAFT_SUBJECT_MAX + 1);
+    self->batch [i] = (zraft_publication_t) {
+        .token = token, .subject = self->batch_subjects [i],
+        .data = msg->payload.data, .size = msg->payload.size,
+        .producer = msg->producer, .seq = msg->seq};
+    self->batch_frames [i] = *frame_p;
+    *frame_p = NULL;
+    self->batch_bytes += bytes;
+}
+
+/* PUBLISH: into the batch; COMMIT_CURSOR, CURSORS: one library call
+   each. */
+static void
+s_on_request (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
+              const zr_busmsg_t *msg)
 {
     uint64_t token = s_token (self, routing_p, msg);
     if (!token)
         return;
+    if (msg->type == ZR_BUSMSG_PUBLISH) {
+        s_batch_add (self, token, frame_p, msg);
+        return;
+    }
     char name [ZRAFT_SUBJECT_MAX + 1];
     int rc;
-    if (msg->type == ZR_BUSMSG_PUBLISH) {
-        s_cstr (msg->subject, name, sizeof name);
-        rc = zraft_publish (self->node, token, name, msg->payload.data,
-                            msg->payload.size, msg->producer, msg->seq);
-    }
-    else
     if (msg->type == ZR_BUSMSG_COMMIT_CURSOR) {
         s_cstr (msg->name, name, sizeof name);
         rc = zraft_cursor_commit (self->node, token, name, msg->index);
@@ -599,10 +661,14 @@ s_on_sub_message (zr_busend_t *self, zframe_t *routing, s_session_t *session,
     s_sub_detach (self, sub);
 }
 
-/* One decoded message from routing (taken if pending keeps it). */
+/* One decoded message from routing (taken if pending keeps it), decoded
+   from *frame_p (taken if the batch keeps it). */
 static void
-s_dispatch (zr_busend_t *self, zframe_t **routing_p, const zr_busmsg_t *msg)
+s_dispatch (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
+            const zr_busmsg_t *msg)
 {
+    if (msg->type != ZR_BUSMSG_PUBLISH)
+        s_batch_flush (self);           /* in the order read (Invariant (5)) */
     int64_t now = zclock_mono ();
     s_session_t *session = s_session_find (self, *routing_p);
     if (session && !session->closed)
@@ -634,7 +700,7 @@ s_dispatch (zr_busend_t *self, zframe_t **routing_p, const zr_busmsg_t *msg)
     if (msg->type == ZR_BUSMSG_CREDIT || msg->type == ZR_BUSMSG_UNSUBSCRIBE)
         s_on_sub_message (self, *routing_p, session, msg);
     else
-        s_on_request (self, routing_p, msg);
+        s_on_request (self, routing_p, frame_p, msg);
 }
 
 /* Reads one message from the ROUTER and serves it. */
@@ -662,9 +728,9 @@ s_handle_one (zr_busend_t *self)
     }
     else
     if (rc == 0 && routing)
-        s_dispatch (self, &routing, &decoded);
+        s_dispatch (self, &routing, &frame, &decoded);
     zframe_destroy (&routing);          /* NULL if pending took it */
-    zframe_destroy (&frame);
+    zframe_destroy (&frame);            /* NULL if the batch took it */
     zmsg_destroy (&msg);
 }
 
@@ -932,6 +998,7 @@ zr_busend_handle (zr_busend_t *self)
     for (int i = 0; i < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN);
          i++)
         s_handle_one (self);
+    s_batch_flush (self);               /* Invariant (5) */
 }
 
 void
@@ -1050,7 +1117,7 @@ zr_busend_stop (zr_busend_t *self)
 void
 zr_busend_node_gone (zr_busend_t *self)
 {
-    assert (self);
+    assert (self && self->batch_n == 0);    /* Invariant (5) */
     zr_busend_stop (self);
     self->node = NULL;
     zr_pending_entry_t entry;

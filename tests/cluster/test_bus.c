@@ -225,6 +225,139 @@ START_TEST (bus_publish_refusals)
 }
 END_TEST
 
+/* ----------------------------------------------------------- publish_many */
+
+/* Fills pub as s_publish would publish (producer, seq) under subject;
+   payload holds its bytes (at least 32). */
+static void
+s_publication (zraft_publication_t *pub, uint64_t token, const char *subject,
+               uint64_t producer, uint64_t seq, char *payload)
+{
+    int size = snprintf (payload, 32, "p%llu-%llu",
+                         (unsigned long long) producer, (unsigned long long) seq);
+    *pub = (zraft_publication_t) {.token = token, .subject = subject,
+                                  .data = payload, .size = (size_t) size,
+                                  .producer = producer, .seq = seq};
+}
+
+/* zraft_publish_many: the publications the gate admits take consecutive
+   indexes in the order given, none reaches fsm.apply; in the same call,
+   a repeat of a committed (producer, seq) is answered as its duplicate,
+   a repeat of one earlier in the batch ZRAFT_EBUSY, a seq below the
+   window ZRAFT_ESTALE, each with its own RESULT and without taking an
+   index. A follower refuses every one (ZRAFT_ENOTLEADER). */
+START_TEST (bus_publish_many_batch)
+{
+    cluster_t *c = cluster_new (3);
+    zraft_event_t event;
+    s_publish_settled (c, 1, 5000, &event); /* the leader's term is ready */
+    uint64_t dup_index = event.index, dup_term = event.term;
+    zraft_event_release (&event);
+    uint32_t leader = cluster_leader (c);
+    enum { N = 40 };
+    zraft_publication_t pubs [N + 3];
+    char payloads [N + 3][32];
+    for (int i = 0; i < N; i++)
+        s_publication (&pubs [i], cluster_token (c), i % 2 ? "odd" : "even",
+                       i % 3 ? 2 : 0, (uint64_t) i + 1, payloads [i]);
+    s_publication (&pubs [N], cluster_token (c), "t", 1, 5000, payloads [N]);
+    s_publication (&pubs [N + 1], cluster_token (c), "t", 2, N - 1,
+                   payloads [N + 1]);
+    s_publication (&pubs [N + 2], cluster_token (c), "t", 1, 1,
+                   payloads [N + 2]);   /* 5000 - window (1024) and below */
+    ck_assert_int_eq (zraft_publish_many (cluster_node (c, leader), pubs, N + 3), 0);
+    uint64_t first = 0, indexes [N];
+    for (int i = 0; i < N; i++) {
+        cluster_result_wait (c, leader, pubs [i].token, &event);
+        ck_assert_int_eq (event.status, 0);
+        ck_assert (!event.duplicate);
+        if (i == 0)
+            first = event.index;
+        ck_assert_uint_eq (event.index, first + (uint64_t) i);
+        indexes [i] = event.index;
+        zraft_event_release (&event);
+    }
+    cluster_result_wait (c, leader, pubs [N].token, &event);
+    ck_assert (event.status == 0 && event.duplicate);
+    ck_assert_uint_eq (event.index, dup_index);
+    ck_assert_uint_eq (event.term, dup_term);
+    zraft_event_release (&event);
+    cluster_result_wait (c, leader, pubs [N + 1].token, &event);
+    ck_assert_int_eq (event.status, ZRAFT_EBUSY);
+    zraft_event_release (&event);
+    cluster_result_wait (c, leader, pubs [N + 2].token, &event);
+    ck_assert_int_eq (event.status, ZRAFT_ESTALE);
+    zraft_event_release (&event);
+    zraft_status_t status;
+    cluster_status (c, leader, &status);
+    ck_assert_uint_ge (status.last_index, indexes [N - 1]);
+    uint64_t after = cluster_one (c, 4242, 3, true);
+    ck_assert_uint_gt (after, indexes [N - 1]);
+    for (int i = 0; i < N; i++)
+        ck_assert_uint_eq (cluster_n_committed (c, indexes [i], NULL), 0);
+    uint32_t follower = leader % 3 + 1;
+    for (int i = 0; i < 3; i++)
+        pubs [i].token = cluster_token (c);
+    ck_assert_int_eq (zraft_publish_many (cluster_node (c, follower), pubs, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        cluster_result_wait (c, follower, pubs [i].token, &event);
+        ck_assert_int_eq (event.status, ZRAFT_ENOTLEADER);
+        ck_assert_uint_eq (event.leader, leader);
+        zraft_event_release (&event);
+    }
+    cluster_check (c);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* zraft_publish_many is all or nothing: a bad count, one bad subject,
+   one payload too big, too many bytes in all, or more than submit_max
+   allows is refused at once with no RESULT for any of them and nothing
+   appended. */
+START_TEST (bus_publish_many_all_or_nothing)
+{
+    cluster_t *c = cluster_new (3);
+    zraft_event_t event;
+    s_publish_settled (c, 1, 1, &event);
+    zraft_event_release (&event);
+    uint32_t leader = cluster_leader (c);
+    zraft_t *node = cluster_node (c, leader);
+    enum { N = ZRAFT_SUBMIT_MANY_MAX };
+    zraft_publication_t *pubs = (zraft_publication_t *) calloc (N, sizeof *pubs);
+    char *big = (char *) calloc (1, ZRAFT_ENTRY_BYTES_MAX + 1);
+    ck_assert (pubs && big);
+    for (int i = 0; i < N; i++)
+        pubs [i] = (zraft_publication_t) {.token = cluster_token (c),
+                                          .subject = "s", .data = big,
+                                          .size = 4096};
+    zraft_status_t before, after;
+    cluster_status (c, leader, &before);
+    ck_assert_int_eq (zraft_publish_many (node, pubs, 0), ZRAFT_EINVAL);
+    ck_assert_int_eq (zraft_publish_many (node, pubs, N + 1), ZRAFT_EINVAL);
+    /* 4096 x 4 KiB: over ZRAFT_SUBMIT_BYTES_MAX */
+    ck_assert_int_eq (zraft_publish_many (node, pubs, N), ZRAFT_EINVAL);
+    pubs [5].subject = "";
+    ck_assert_int_eq (zraft_publish_many (node, pubs, 10), ZRAFT_EINVAL);
+    pubs [5].subject = "s";
+    pubs [7].size = ZRAFT_ENTRY_BYTES_MAX + 1;
+    ck_assert_int_eq (zraft_publish_many (node, pubs, 10), ZRAFT_ETOOBIG);
+    pubs [7].size = 4096;
+    uint64_t one = s_publish (c, leader, "t", 0, 0);    /* outstanding: 1 */
+    ck_assert_int_eq (zraft_publish_many (node, pubs, N), ZRAFT_EAGAIN);
+    cluster_result_wait (c, leader, one, &event);
+    ck_assert_int_eq (event.status, 0);
+    ck_assert_uint_eq (event.index, before.last_index + 1);
+    zraft_event_release (&event);
+    for (int i = 0; i < 10; i++)
+        ck_assert (!cluster_result (c, leader, pubs [i].token, 0, &event));
+    cluster_status (c, leader, &after);
+    ck_assert_uint_eq (after.last_index, before.last_index + 1);
+    free (big);
+    free (pubs);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- dedup */
 
 /* A retry of (producer, seq) on the leader of a later term is answered
@@ -530,6 +663,8 @@ main (void)
     TCase *tc = s_tcase (s, "publish");
     tcase_add_test (tc, bus_publish_order_is_index_order);
     tcase_add_test (tc, bus_publish_refusals);
+    tcase_add_test (tc, bus_publish_many_batch);
+    tcase_add_test (tc, bus_publish_many_all_or_nothing);
     tc = s_tcase (s, "dedup");
     tcase_add_test (tc, bus_dedup_across_leader_change);
     tcase_add_test (tc, bus_dedup_retry_after_leader_crash);
