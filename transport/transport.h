@@ -17,8 +17,10 @@
 #include "../raft/raft.h"
 #include "logger.h"
 #include "msgpack_walk.h"
+#include "msgpack_tree.h"
 #include "codec.h"
 #include "client.h"
+#include "bus.h"
 #include "peer.h"
 #include "filter.h"
 
