@@ -1267,6 +1267,8 @@ s_self_handle_api (self_t *self)
     zr_verb_msg_reset (&msg);
 }
 
+/* A TICK only wakes the node: it ticks the core after the burst
+   (s_self_tick). */
 static void
 s_self_handle_timer (self_t *self)
 {
@@ -1274,12 +1276,22 @@ s_self_handle_timer (self_t *self)
     int verb = zr_verb_recv (zactor_sock (self->timer), zr_timer_verbs, &msg);
     if (verb < 0)
         s_self_child_ended (self, "timer");
-    else {
+    else
         zr_assert (verb == ZR_TIMER_TICK);
-        self->armed_ms = UINT64_MAX;
-        zr_core_tick (self->core, (uint64_t) zclock_mono ());
-    }
     zr_verb_msg_reset (&msg);
+}
+
+/* Ticks the core if the deadline the timer was armed with has passed
+   (node.h, "Bursts"), whether its TICK was read or not; a TICK read
+   later then finds the next deadline not due and changes nothing. */
+static void
+s_self_tick (self_t *self)
+{
+    uint64_t now = (uint64_t) zclock_mono ();
+    if (now < self->armed_ms)
+        return;
+    self->armed_ms = UINT64_MAX;        /* s_self_ready arms the next */
+    zr_core_tick (self->core, now);
 }
 
 /* Asks the applier for a snapshot when the log has grown past the
@@ -1694,10 +1706,13 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
 }
 
 /* Milliseconds until the fault filter releases a held message or a
-   WAIT times out, for zpoller_wait (-1: neither). */
+   WAIT times out, for zpoller_wait (-1: neither); 0 while a tick is due
+   (a burst cut short may have left it, its TICK read). */
 static int
 s_self_timeout (self_t *self)
 {
+    if ((uint64_t) zclock_mono () >= self->armed_ms)
+        return 0;
     uint64_t due = zr_filter_next_ms (self->faults);
     int64_t at = due == UINT64_MAX ? INT64_MAX : (int64_t) due;
     if (self->waiting && self->wait_deadline < at)
@@ -1706,6 +1721,23 @@ s_self_timeout (self_t *self)
         return -1;
     int64_t left = at - zclock_mono ();
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
+}
+
+/* Takes a burst of input, which first (NULL: none), before the core is
+   asked for a Ready, so proposals and replies that arrive together share
+   one batch; bounded in count and in time (node.h, "Bursts"). Returns
+   true if it took every input waiting, false if it stopped at a bound. */
+static bool
+s_self_burst (self_t *self, void *which)
+{
+    int64_t until = zclock_mono () + ZR_NODE_BURST_MS;
+    for (uint32_t taken = 1; which && !self->terminated; taken++) {
+        s_self_handle (self, which);
+        if (taken == ZR_NODE_BURST_MAX || zclock_mono () >= until)
+            return false;
+        which = zr_actor_wait (self->burst, 0, &self->terminated);
+    }
+    return true;
 }
 
 void
@@ -1722,15 +1754,12 @@ zr_node_actor (zsock_t *pipe, void *args)
         void *which = zr_actor_wait (self->poller, s_self_timeout (self),
                                      &self->terminated);
         s_self_release (self);
-        /* Take a burst of input before asking the core for a Ready, so
-           proposals and replies that arrive together share one batch. */
-        for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
-             burst++) {
-            s_self_handle (self, which);
-            which = zr_actor_wait (self->burst, 0, &self->terminated);
-        }
-        if (!self->terminated)
+        bool caught_up = s_self_burst (self, which);
+        if (!self->terminated) {
+            if (caught_up)
+                s_self_tick (self);
             s_self_ready (self);
+        }
     }
     zr_notice ("n%u node: stopping", self->id);
     s_self_destroy (&self);

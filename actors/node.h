@@ -11,6 +11,18 @@
     only once the persister says they are durable, committed runs to the
     applier.
 
+    Bursts. A burst takes inputs until none is waiting, ZR_NODE_BURST_MAX
+    were taken or ZR_NODE_BURST_MS passed, whichever comes first: the
+    bound in time keeps a node whose inputs are costly (snapshot chunks,
+    a slow sanitizer build) from holding its Ready, and with it every
+    reply and heartbeat, for hundreds of inputs' worth of time. After a
+    burst that took every input waiting, and before the Ready, the node
+    ticks the core if the deadline the timer was armed with has passed:
+    not sooner, for a tick judges silence (check-quorum, an election
+    timeout) and a node that ran late must first hear what reached it
+    meanwhile; not later, as when the timer's TICK waited its turn
+    behind the node's other sockets. The TICK only wakes an idle node.
+
     Direct sends. What needs neither a replicator nor the disk leaves from
     the node itself, on a DEALER per peer of its own (identity "d<id>",
     transport/peer.h), one thread hand-off less on the way:
@@ -124,6 +136,9 @@
 #define ZR_NODE_BURST_MAX 256           /* inputs handled per Ready; a burst
                                            polls only api, router, persister
                                            and applier (what batches) */
+#define ZR_NODE_BURST_MS 10             /* ms after which a burst takes no
+                                           more input: well under a
+                                           heartbeat period */
 
 /* Back-pressure: a bound on every hand-off to a child, so the node never
    blocks on a full pipe (its sends to children have a zero timeout).

@@ -186,12 +186,16 @@ zr_progress_timeout (zr_progress_t *self, uint64_t now_ms, uint64_t retry_ms)
 {
     zr_assert (self);
     if (self->state == ZR_PROGRESS_SNAPSHOT) {
-        /* Chunks sent and unanswered for retry_ms are lost: resume. */
+        /* Chunks sent and unanswered for the wait are lost: resume, and
+           wait longer next time (progress.h, SNAPSHOT). */
+        zr_assert (self->snap_backoff <= ZR_PROGRESS_SNAP_BACKOFF_MAX);
         if (self->snap_sent > self->snap_acked
-            && now_ms >= self->snap_acked_ms + retry_ms) {
+            && now_ms >= self->snap_acked_ms + (retry_ms << self->snap_backoff)) {
             self->snap_sent = self->snap_acked;
             self->snap_rewound = false;
             self->snap_acked_ms = now_ms;
+            if (self->snap_backoff < ZR_PROGRESS_SNAP_BACKOFF_MAX)
+                self->snap_backoff++;
             return true;
         }
         return false;
@@ -239,6 +243,7 @@ zr_progress_snapshot_start (zr_progress_t *self, zr_index_t index,
     self->snap_sent = 0;
     self->snap_acked = 0;
     self->snap_rewound = false;
+    self->snap_backoff = 0;
     self->snap_acked_ms = now_ms;
     self->probe_sent = false;
     self->read_pending = false;

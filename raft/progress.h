@@ -36,7 +36,12 @@
                  leader compacted. Chunks go out in order, up to a window of
                  bytes beyond the last offset the follower confirmed; a
                  rejected chunk rewinds to the follower's offset, a silent
-                 one (timeout) to the last confirmed offset. Installed:
+                 one (timeout) to the last confirmed offset. Each timeout
+                 of a transfer doubles the next one's wait, up to
+                 2^ZR_PROGRESS_SNAP_BACKOFF_MAX times retry_ms: a
+                 follower slower than retry_ms per chunk is not sent its
+                 window again and again while the first copy is still
+                 queued for it (each copy adds to its backlog). Installed:
                  match = snapshot index, back to PROBE after it.
                  zr_progress_snapshot_*, zr_progress_timeout.
 
@@ -55,6 +60,9 @@
 */
 #ifndef ZR_PROGRESS_H_INCLUDED
 #define ZR_PROGRESS_H_INCLUDED
+
+/* A snapshot transfer's silences wait at most retry_ms << this. */
+#define ZR_PROGRESS_SNAP_BACKOFF_MAX 3
 
 typedef enum {
     ZR_PROGRESS_PROBE = 0,
@@ -88,6 +96,10 @@ typedef struct {
     uint64_t snap_acked;                /* SNAPSHOT: bytes the follower holds (4) */
     uint64_t snap_acked_ms;             /* SNAPSHOT: last progress seen */
     bool snap_rewound;                  /* SNAPSHOT: rewound, no progress since */
+    uint32_t snap_backoff;              /* SNAPSHOT: a silence is waited for
+                                           retry_ms << snap_backoff; one more
+                                           per timeout, at most
+                                           ZR_PROGRESS_SNAP_BACKOFF_MAX */
     bool read_pending;                  /* a storage read is with the sender (5) */
     zr_index_t read_from;               /* its first index, == next (5) */
     uint64_t read_sent_ms;              /* when the core asked for it */
@@ -148,8 +160,10 @@ bool zr_progress_rejected (zr_progress_t *self, zr_index_t rejected_prev,
 
 /* Treats messages in flight for longer than retry_ms as lost: back to
    PROBE from match + 1 (ZeroMQ may drop frames on a reconnect). So is a
-   storage read unreported for retry_ms. Returns true if it changed
-   anything. */
+   storage read unreported for retry_ms. In SNAPSHOT, chunks unconfirmed
+   for retry_ms << snap_backoff are: sending resumes from the last
+   confirmed offset, and the next wait doubles (up to the maximum).
+   Returns true if it changed anything. */
 bool zr_progress_timeout (zr_progress_t *self, uint64_t now_ms,
                           uint64_t retry_ms);
 

@@ -171,7 +171,14 @@ s_install (zr_core_t *self, const zr_message_t *msg)
 }
 
 /* Takes the chunk if it is the next one of the snapshot being received
-   (starting a new one at offset 0), and tells the reply so. */
+   (starting a new one at offset 0), and tells the reply so. Another
+   chunk is not taken, and the reply says where to resume: a chunk past
+   that offset is refused (one was lost: the leader resends from there);
+   one before it is a copy of bytes already held (a resend that crossed
+   the original) and is acknowledged, for a refusal of a mere copy would
+   make the leader resend its window once more, and on a slow follower
+   every resend adds copies to its backlog until nothing else gets
+   through. */
 static void
 s_receive (zr_core_t *self, const zr_message_t *msg, zr_message_t *reply)
 {
@@ -188,7 +195,8 @@ s_receive (zr_core_t *self, const zr_message_t *msg, zr_message_t *reply)
         self->rx_offset = 0;
     }
     if (msg->snap_offset != self->rx_offset) {
-        reply->snap_offset = self->rx_offset;   /* lost or repeated: resume */
+        reply->success = msg->snap_offset < self->rx_offset;
+        reply->snap_offset = self->rx_offset;
         return;
     }
     self->rx_offset += msg->chunk_size;

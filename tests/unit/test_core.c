@@ -2598,22 +2598,45 @@ START_TEST (core_step_snapshot_chunks_in_order_to_ready)
 }
 END_TEST
 
+/* Steps chunks of 100 bytes of snapshot 10 (300 bytes) at offsets [0..n)
+   into a fresh follower, then checks its Ready: taken chunks for storage,
+   a reply to each, the last saying the follower holds `holds` bytes and
+   whether it took that chunk (success). */
+static void
+s_check_chunks_answered (const uint64_t *offsets, uint32_t n, uint32_t taken,
+                         uint64_t holds, bool success)
+{
+    static const zr_term_t log [] = {1, 1, 1};
+    zr_core_t *core = s_follower (log, 3);
+    for (uint32_t i = 0; i < n; i++)
+        S_STEP_OK (core, s_chunk (2, 10, 2, 300, offsets [i], 100), 50 + i);
+    zr_ready_t ready;
+    s_ready (core, 50 + n, &ready);
+    ck_assert_uint_eq (ready.n_chunks, taken);
+    ck_assert_uint_eq (ready.n_msgs_synced, n);
+    s_check_snapshot_reply (ready.msgs_synced [n - 1], 10, holds, success, false);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+
 /* Figure 13 (chunks in order): a chunk past the expected offset (one was
    lost) is refused with the offset the follower expects, and written
    nowhere. */
 START_TEST (core_step_snapshot_out_of_order_refused)
 {
-    static const zr_term_t log [] = {1, 1, 1};
-    zr_core_t *core = s_follower (log, 3);
-    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 0, 100), 50);
-    S_STEP_OK (core, s_chunk (2, 10, 2, 300, 200, 100), 51);
-    zr_ready_t ready;
-    s_ready (core, 51, &ready);
-    ck_assert_uint_eq (ready.n_chunks, 1);
-    ck_assert_uint_eq (ready.n_msgs_synced, 2);
-    s_check_snapshot_reply (ready.msgs_synced [1], 10, 100, false, false);
-    zr_ready_release (&ready);
-    zr_core_destroy (&core);
+    static const uint64_t offsets [] = {0, 200};
+    s_check_chunks_answered (offsets, 2, 1, 100, false);
+}
+END_TEST
+
+/* Figure 13 (chunks in order): a copy of a chunk the follower took (a
+   resend that crossed the original) is acknowledged with the offset it
+   holds, so the leader goes on from there instead of resending its
+   window, and written nowhere. */
+START_TEST (core_step_snapshot_repeated_acknowledged)
+{
+    static const uint64_t offsets [] = {0, 100, 0};
+    s_check_chunks_answered (offsets, 3, 2, 200, true);
 }
 END_TEST
 
@@ -3868,6 +3891,7 @@ s_suite (void)
     tc = tcase_create ("snapshot_install");
     tcase_add_test (tc, core_step_snapshot_chunks_in_order_to_ready);
     tcase_add_test (tc, core_step_snapshot_out_of_order_refused);
+    tcase_add_test (tc, core_step_snapshot_repeated_acknowledged);
     tcase_add_test (tc, core_step_snapshot_last_chunk_resets_log);
     tcase_add_test (tc, core_step_snapshot_last_chunk_keeps_matching_log);
     tcase_add_test (tc, core_step_snapshot_keeps_unstable_log_restarts_storage);

@@ -683,6 +683,33 @@ START_TEST (progress_timeout_snapshot_resumes_from_acked)
 }
 END_TEST
 
+/* Raft §5.3 (retries) for chunks, against congestion: each silence of
+   a transfer doubles the wait for the next one, up to retry_ms <<
+   ZR_PROGRESS_SNAP_BACKOFF_MAX, so a follower slower than retry_ms a
+   chunk is not sent its window over and over; a new transfer waits
+   retry_ms again. */
+START_TEST (progress_timeout_snapshot_backs_off)
+{
+    zr_progress_t pr = s_snapshotting ();
+    uint64_t now = 100, wait = 50;
+    for (uint32_t k = 0; k <= ZR_PROGRESS_SNAP_BACKOFF_MAX + 1; k++) {
+        s_send_window (&pr, now);
+        ck_assert (!zr_progress_timeout (&pr, now + wait - 1, 50));
+        ck_assert (zr_progress_timeout (&pr, now + wait, 50));
+        ck_assert_uint_eq (pr.snap_sent, 0);
+        now += wait;
+        if (k < ZR_PROGRESS_SNAP_BACKOFF_MAX)
+            wait *= 2;
+    }
+    ck_assert_uint_eq (wait, 50u << ZR_PROGRESS_SNAP_BACKOFF_MAX);
+    ck_assert_uint_eq (pr.snap_backoff, ZR_PROGRESS_SNAP_BACKOFF_MAX);
+    zr_progress_snapshot_start (&pr, S_SNAP_INDEX + 10, 4, S_SNAP_SIZE, now);
+    ck_assert_uint_eq (pr.snap_backoff, 0);
+    s_send_window (&pr, now);
+    ck_assert (zr_progress_timeout (&pr, now + 50, 50));
+}
+END_TEST
+
 /* Raft §7 with a broken link: an unreachable follower keeps receiving
    the snapshot, from the last confirmed offset (not from PROBE). */
 START_TEST (progress_unreachable_snapshot_resumes_from_acked)
@@ -923,6 +950,7 @@ s_suite (void)
     tcase_add_test (tc, progress_snapshot_reply_other_snapshot_ignored);
     tcase_add_test (tc, progress_snapshot_reply_beyond_size_ignored);
     tcase_add_test (tc, progress_timeout_snapshot_resumes_from_acked);
+    tcase_add_test (tc, progress_timeout_snapshot_backs_off);
     tcase_add_test (tc, progress_unreachable_snapshot_resumes_from_acked);
     tcase_add_test (tc, progress_acked_and_rejected_ignored_in_snapshot);
     suite_add_tcase (suite, tc);
