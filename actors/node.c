@@ -35,9 +35,11 @@ typedef struct {
     atomic_uint_fast64_t handled [ZR_NODES_MAX + 1];    /* by peer id: SENDs
                                            its replicator is done with (it
                                            counts); == handed: idle */
-    zpoller_t *poller;                  /* over every socket above */
-    zpoller_t *burst;                   /* over the inputs a burst takes:
-                                           api, router, persister, applier */
+    zr_poller_t *poller;                /* over every socket above; a send
+                                           on one goes through s_self_out */
+    uint32_t burst;                     /* poller mask of the inputs a burst
+                                           takes: api, router, persister,
+                                           applier */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
@@ -97,6 +99,17 @@ s_trace (void *arg, const char *line)
 
 static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
 
+/* Returns sock, one the node waits on, for a send: the poller asks it
+   again before its next sleep, since libzmq may take its wake-up while
+   sending (poller.h, Invariant 3). Every send on the api socket or a
+   child's pipe goes through here. */
+static zsock_t *
+s_self_out (self_t *self, zsock_t *sock)
+{
+    zr_poller_sent (self->poller, sock);
+    return sock;
+}
+
 /* ---------------------------------------------------------------- start */
 
 /* Starts a child actor (NULL if it could not start) whose pipe never
@@ -143,24 +156,17 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
        hears every reply that reached it before it judges a deadline: a
        leader counts the acknowledgements waiting in its replicators'
        pipes before check-quorum, instead of stepping down on them. */
-    self->poller = zpoller_new (self->pipe, self->api, self->router,
-                                zactor_sock (self->persister),
-                                zactor_sock (self->applier), NULL);
-    if (!self->poller)
-        return ZR_ENOMEM;
-    /* Only zraft_destroy ends a node, not the application's SIGINT. */
-    zpoller_set_nonstop (self->poller, true);
+    self->poller = zr_poller_new (self->pipe, self->api, self->router,
+                                  zactor_sock (self->persister),
+                                  zactor_sock (self->applier), NULL);
     /* A burst takes what batches into one Ready: submissions and
        queries, peers' messages, the disk's and the applier's reports.
        Timer ticks, replicator reports and $TERM wait for the next
-       wait, one Ready later: each zmq_poll costs a system call per
-       socket, on every burst, so the burst polls the fewest. */
-    self->burst = zpoller_new (self->api, self->router,
-                               zactor_sock (self->persister),
-                               zactor_sock (self->applier), NULL);
-    if (!self->burst)
-        return ZR_ENOMEM;
-    zpoller_set_nonstop (self->burst, true);
+       wait, one Ready later. */
+    self->burst = zr_poller_bit (self->poller, self->api)
+                  | zr_poller_bit (self->poller, self->router)
+                  | zr_poller_bit (self->poller, zactor_sock (self->persister))
+                  | zr_poller_bit (self->poller, zactor_sock (self->applier));
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
@@ -180,9 +186,10 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                       c->servers [i].endpoint);
             return ZR_EINVAL;
         }
-        zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
+        zr_poller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
-    return zpoller_add (self->poller, zactor_sock (self->timer)) == 0 ? 0 : ZR_ENOMEM;
+    zr_poller_add (self->poller, zactor_sock (self->timer));
+    return 0;
 }
 
 /* Finds the newest snapshot (meta->index 0 if none), and fills the
@@ -379,7 +386,7 @@ s_self_send (self_t *self, zr_message_t **msg_p)
         self->via_replicator [to] = false;
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
+    if (zr_replicator_send_send (s_self_out (self, zactor_sock (replicator)), &msg) != 0)
         zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
     else
         self->handed [to]++;
@@ -442,7 +449,7 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
     }
     while (self->persist_outstanding < ZR_NODE_WRITES_MAX
            && (req = (zr_persist_req_t *) zlist_pop (self->writes_held))) {
-        if (zr_persister_send_write (zactor_sock (self->persister), &req) != 0) {
+        if (zr_persister_send_write (s_self_out (self, zactor_sock (self->persister)), &req) != 0) {
             s_self_child_ended (self, "persister");
             break;
         }
@@ -478,7 +485,7 @@ s_self_apply (self_t *self, zr_apply_req_t *req)
     }
     while (self->apply_outstanding < ZR_NODE_APPLY_RUNS_MAX
            && (req = (zr_apply_req_t *) zlist_pop (self->applies_held))) {
-        if (zr_applier_send_apply (zactor_sock (self->applier), &req) != 0) {
+        if (zr_applier_send_apply (s_self_out (self, zactor_sock (self->applier)), &req) != 0) {
             s_self_child_ended (self, "applier");
             break;
         }
@@ -616,7 +623,7 @@ s_self_wait_check (self_t *self)
         return;
     self->waiting = false;
     s_self_flush (self);
-    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_WAIT,
+    zr_verb_reply (s_self_out (self, self->api), zr_node_verbs, ZR_NODE_WAIT,
                    leader ? 0 : ZR_ETIMEDOUT, (uint32_t) leader);
 }
 
@@ -755,7 +762,7 @@ s_self_ready (self_t *self)
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
     if (deadline < self->armed_ms
-        && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
+        && zr_timer_send_arm (s_self_out (self, zactor_sock (self->timer)), deadline) == 0)
         self->armed_ms = deadline;
     s_self_role (self);
     s_self_wait_check (self);
@@ -1006,7 +1013,8 @@ s_self_status (self_t *self)
     st.fault_dropped = fs.dropped + self->filter.dropped;
     st.fault_duplicated = fs.duplicated;
     st.fault_delayed = fs.delayed;
-    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_STATUS, &st, sizeof st);
+    zr_verb_reply (s_self_out (self, self->api), zr_node_verbs, ZR_NODE_STATUS,
+                   &st, sizeof st);
 }
 
 /* FAULT: sets the faults of the link from a peer. */
@@ -1021,7 +1029,7 @@ s_self_fault (self_t *self, const zr_verb_arg_t *args)
                              .jitter_ms = (uint32_t) args [5].u};
     int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
            ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
-    zsock_signal (self->api, rc == 0 ? 0 : 1);
+    zsock_signal (s_self_out (self, self->api), rc == 0 ? 0 : 1);
 }
 
 /* PARTITION: cuts or heals the links to a peer, both ways. */
@@ -1034,7 +1042,7 @@ s_self_partition (self_t *self, const zr_verb_arg_t *args)
         self->filter.cut_out [peer] = args [1].u != 0;
         self->filter.cut_in [peer] = args [2].u != 0;
     }
-    zsock_signal (self->api, known ? 0 : 1);
+    zsock_signal (s_self_out (self, self->api), known ? 0 : 1);
 }
 
 /* The zactor pipe carries $TERM only (node.h). */
@@ -1063,7 +1071,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     if (verb == ZR_NODE_PAUSE) {
         /* Chaos drill: the node thread stops, as a process would under
            SIGSTOP or a long GC pause; its peers see nothing from it. */
-        zsock_signal (self->api, 0);
+        zsock_signal (s_self_out (self, self->api), 0);
         zclock_sleep ((int) msg->args [0].u);
     }
     else
@@ -1071,18 +1079,20 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
         int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
                                    (uint64_t) zclock_mono ());
         uint32_t target = rc == 0 ? zr_core_transferring (self->core) : 0;
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc, target);
+        zr_verb_reply (s_self_out (self, self->api), zr_node_verbs,
+                       ZR_NODE_TRANSFER, rc, target);
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
         int rc = !self->args.fsm.snapshot ? ZR_EINVAL
                : self->snapshotting ? ZR_EBUSY : 0;
-        if (rc == 0 && zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
-                                     ZR_APPLIER_SNAPSHOT) != 0)
+        if (rc == 0 && zr_verb_send (s_self_out (self, zactor_sock (self->applier)),
+                                     zr_applier_verbs, ZR_APPLIER_SNAPSHOT) != 0)
             rc = ZR_EBUSY;
         if (rc == 0)
             self->snapshotting = true;
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_SNAPSHOT, rc);
+        zr_verb_reply (s_self_out (self, self->api), zr_node_verbs,
+                       ZR_NODE_SNAPSHOT, rc);
     }
     else
     if (verb == ZR_NODE_FAULT)
@@ -1155,8 +1165,8 @@ s_self_snapshot_maybe (self_t *self)
     uint64_t bytes = zr_log_bytes (zr_core_log (self->core));
     if ((c->snapshot_entries && since >= c->snapshot_entries)
         || (c->snapshot_bytes && bytes >= c->snapshot_bytes && since > 0)) {
-        if (zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
-                          ZR_APPLIER_SNAPSHOT) == 0)
+        if (zr_verb_send (s_self_out (self, zactor_sock (self->applier)),
+                          zr_applier_verbs, ZR_APPLIER_SNAPSHOT) == 0)
             self->snapshotting = true;
     }
 }
@@ -1381,8 +1391,7 @@ static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
-    zpoller_destroy (&self->poller);
-    zpoller_destroy (&self->burst);
+    zr_poller_destroy (&self->poller);
     s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
@@ -1526,6 +1535,18 @@ s_self_timeout (self_t *self)
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
+/* The skeleton's wait (zr_actor_wait) on the node's poller: the first
+   reader of mask with input within timeout ms, or NULL; sets terminated
+   when the context ended. */
+static void *
+s_self_poll (self_t *self, uint32_t mask, int timeout)
+{
+    void *which = zr_poller_wait (self->poller, mask, timeout);
+    if (!which && zr_poller_terminated (self->poller))
+        self->terminated = true;
+    return which;
+}
+
 void
 zr_node_actor (zsock_t *pipe, void *args)
 {
@@ -1537,15 +1558,14 @@ zr_node_actor (zsock_t *pipe, void *args)
     zr_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
-        void *which = zr_actor_wait (self->poller, s_self_timeout (self),
-                                     &self->terminated);
+        void *which = s_self_poll (self, ZR_POLLER_ALL, s_self_timeout (self));
         s_self_release (self);
         /* Take a burst of input before asking the core for a Ready, so
            proposals and replies that arrive together share one batch. */
         for (int burst = 0; which && !self->terminated && burst < ZR_NODE_BURST_MAX;
              burst++) {
             s_self_handle (self, which);
-            which = zr_actor_wait (self->burst, 0, &self->terminated);
+            which = s_self_poll (self, self->burst, 0);
         }
         if (!self->terminated)
             s_self_ready (self);
