@@ -30,6 +30,7 @@
 #include <inttypes.h>
 
 #include "../../include/zraft.h"
+#include "../../transport/poller.h"
 #include "client.h"
 #include "kv.h"
 #include "journal.h"
@@ -78,6 +79,8 @@ struct _zr_server_t {
     zr_kv_t *kv;                        /* the state machine; owned */
     zraft_t *node;                      /* owned; NULL once destroyed */
     zsock_t *router;                    /* the client endpoint; owned */
+    zr_poller_t *poller;                /* the loop's, over router, events and
+                                           signals; NULL outside zr_server_run */
     zr_pending_t *pending;              /* tokens in the library (inv. 2) */
     s_state_t state;                    /* see server.h */
     int64_t deadline;                   /* HANDING_OVER, DRAINING end by */
@@ -143,6 +146,8 @@ s_send (zr_server_t *self, zframe_t *routing_id, const zr_client_reply_t *reply)
     rc |= zmsg_addmem (msg, data, size);
     assert (rc == 0);
     free (data);
+    if (self->poller)                   /* a send may take its wake-up */
+        zr_poller_sent (self->poller, self->router);
     if (zmsg_send (&msg, self->router) != 0) {
         zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "client: reply dropped: %s",
                         zmq_strerror (zmq_errno ()));
@@ -893,11 +898,13 @@ zr_server_run (zr_server_t *self, int signal_fd)
 {
     assert (self && self->node && signal_fd >= 0);
     zsock_t *events = zraft_events (self->node);
-    zpoller_t *poller = zpoller_new (self->router, events, &signal_fd, NULL);
-    assert (poller);
-    zpoller_set_nonstop (poller, true); /* signals come through signal_fd */
+    /* zpoller would ask each socket for ZMQ_EVENTS twice per wait, a
+       system call pair each; zr_poller asks those that may hold input
+       (transport/poller.h). Signals come through signal_fd, and
+       s_send marks the router sent on. */
+    self->poller = zr_poller_new (self->router, events, &signal_fd, NULL);
     while (self->state != S_DONE) {
-        void *which = zpoller_wait (poller, s_timeout (self));
+        void *which = zr_poller_wait (self->poller, ZR_POLLER_ALL, s_timeout (self));
         if (which == self->router && self->state != S_DONE)
             s_handle_router (self);
         else
@@ -915,7 +922,7 @@ zr_server_run (zr_server_t *self, int signal_fd)
         if (self->state != S_RUNNING)
             s_stop_tick (self);
     }
-    zpoller_destroy (&poller);
+    zr_poller_destroy (&self->poller);
     if (!self->failed)
         s_handle_router (self);         /* what arrived meanwhile: UNAVAILABLE */
     zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "stop: %s, %" PRIu64 " malformed"
