@@ -11,6 +11,8 @@
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
+_Static_assert (ZR_APPLIER_HERE_ENTRIES_MAX == 16,
+                "zraft.h (apply_on_node) says 16 entries");
 
 typedef struct {
     zsock_t *pipe;                      /* to the application */
@@ -21,6 +23,8 @@ typedef struct {
     zactor_t *timer;                    /* election/heartbeat alarm */
     zactor_t *persister;                /* WAL writer */
     zactor_t *applier;                  /* state machine driver */
+    zr_applier_state_t *applier_state;  /* its state, for applies on the
+                                           node (config.apply_on_node) */
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
     zsock_t *links [ZR_NODES_MAX + 1];  /* "d<id>" DEALERs by peer id, send
                                            only: what the node writes itself
@@ -143,7 +147,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     *wal_p = NULL;                      /* the persister owns it now */
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
                                .config = self->snap_config,
-                               .submit_max = c->submit_max};
+                               .submit_max = c->submit_max,
+                               .state = &self->applier_state};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
@@ -474,11 +479,55 @@ s_self_disk_behind (self_t *self)
            || self->persist_bytes >= ZR_NODE_WRITE_BYTES_MAX;
 }
 
+static void s_self_snapshot_maybe (self_t *self);
+
+/* Returns true if the node may apply req itself (config.apply_on_node;
+   node.h, "Applies on the node"): a small run or queries, not a
+   restore, while the applier holds nothing (no APPLY or SNAPSHOT out,
+   nothing waiting to be handed to it), so no callback runs meanwhile
+   and nothing queued before req is overtaken. */
+static bool
+s_self_apply_here (self_t *self, const zr_apply_req_t *req)
+{
+    return self->args.config.apply_on_node && !self->disk_failed
+           && req->restore_index == 0
+           && req->n_entries <= ZR_APPLIER_HERE_ENTRIES_MAX
+           && self->apply_outstanding == 0
+           && zlist_size (self->applies_held) == 0 && !self->snapshotting;
+}
+
+/* Applies req (taken) on this thread (s_self_apply_here); its results
+   go out with the Ready's. */
+static void
+s_self_apply_run (self_t *self, zr_apply_req_t **req_p)
+{
+    const zraft_fsm_t *fsm = &self->args.fsm;
+    zr_assert (self->applier_state && s_self_apply_here (self, *req_p));
+    zr_handoff_recv (fsm->arg);         /* from the applier (applier.h) */
+    zr_handoff_recv (self->applier_state);
+    zr_index_t applied = 0;
+    int rc = zr_applier_apply_here (self->applier_state, req_p, &self->results,
+                                    &applied);
+    zr_assert (rc == 0);                /* no failed restore: !disk_failed */
+    if (fsm->arg)
+        zr_handoff_send (fsm->arg);     /* back with the next APPLY */
+    zr_handoff_send (self->applier_state);
+    zr_assert (applied >= self->stats.applied);
+    self->stats.applied = applied;
+    self->stats.applies_on_node++;
+    s_self_snapshot_maybe (self);
+}
+
 /* Queues a committed run (taken; may be NULL), then hands the applier
-   what waits, oldest first, while it has room (back-pressure, node.h). */
+   what waits, oldest first, while it has room (back-pressure, node.h);
+   or applies it here when it may (s_self_apply_here). */
 static void
 s_self_apply (self_t *self, zr_apply_req_t *req)
 {
+    if (req && s_self_apply_here (self, req)) {
+        s_self_apply_run (self, &req);
+        return;
+    }
     if (req) {
         int rc = zlist_append (self->applies_held, req);
         zr_assert (rc == 0);

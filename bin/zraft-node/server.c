@@ -815,9 +815,11 @@ s_node_start (zr_server_t *self)
     config.snapshot_entries = o->snapshot_entries;
     if (o->snapshot_entries == 0)
         config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
-    /* zr_kv_query keeps no per-thread state: a read whose index is
-       applied runs on the node's thread, one hand-off less (zraft.h). */
+    /* The kv callbacks keep no per-thread state and are quick: a read
+       whose index is applied, and a small committed run, run on the
+       node's thread, one hand-off less each (zraft.h). */
     config.query_on_node = true;
+    config.apply_on_node = true;
     zraft_fsm_t fsm = {.apply = zr_kv_apply, .query = zr_kv_query,
                        .snapshot = zr_kv_snapshot, .restore = zr_kv_restore,
                        .arg = self->kv};

@@ -60,6 +60,7 @@ struct _cluster_t {
                                            from now on; 0: the default */
     bool query_on_node;                 /* config.query_on_node of servers
                                            started from now on */
+    bool apply_on_node;                 /* config.apply_on_node, likewise */
 };
 
 static bool s_payload_ok (const void *data, size_t size);
@@ -549,6 +550,7 @@ cluster_start (cluster_t *self, uint32_t id)
     if (self->submit_max)
         config.submit_max = self->submit_max;
     config.query_on_node = self->query_on_node;
+    config.apply_on_node = self->apply_on_node;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
         /* Snapshots by count only, as the lab's every 10 applies. */
@@ -605,6 +607,12 @@ void
 cluster_set_query_on_node (cluster_t *self, bool on)
 {
     self->query_on_node = on;
+}
+
+void
+cluster_set_apply_on_node (cluster_t *self, bool on)
+{
+    self->apply_on_node = on;
 }
 
 void
