@@ -432,6 +432,38 @@ s_wait_applied (cluster_t *c, uint32_t id, uint64_t index)
     ck_assert_uint_ge (st.applied, index);
 }
 
+/* Submits n writes (values first..) and n queries on server id,
+   interleaved and none awaited before the next; every other query is
+   stale if mix_stale, the rest linearizable. Then every RESULT must be
+   a success, and a linearizable read's answer must come from a state
+   that applied its read index. n <= 64. */
+static void
+s_interleaved (cluster_t *c, uint32_t id, int n, uint64_t first, bool mix_stale)
+{
+    ck_assert_int_le (n, 64);
+    uint64_t writes [64], reads [64];
+    for (int i = 0; i < n; i++) {
+        writes [i] = s_submit (c, id, first + (uint64_t) i);
+        reads [i] = cluster_token (c);
+        uint64_t asked = 0;
+        ck_assert_int_eq (zraft_query (cluster_node (c, id), reads [i], &asked,
+                                       sizeof asked, mix_stale ? i % 2 : 0), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        zraft_event_t write, read;
+        s_result (c, id, writes [i], &write);
+        s_result (c, id, reads [i], &read);
+        ck_assert_int_eq (write.status, 0);
+        ck_assert_int_eq (read.status, 0);
+        uint64_t value = 0, applied = 0;
+        s_answer (&read, &value, &applied);
+        if (!mix_stale || i % 2 == 0)
+            ck_assert_uint_ge (applied, read.index);
+        zraft_event_release (&write);
+        zraft_event_release (&read);
+    }
+}
+
 /* config.query_on_node (zraft.h): a linearizable query whose read index
    is applied, with the applier idle, runs on the node's thread, and sees
    what one through the applier sees: every write acknowledged before
@@ -468,27 +500,7 @@ START_TEST (query_on_node_sees_acknowledged_writes)
         zraft_event_release (&write);
         zraft_event_release (&read);
     }
-    /* Writes and reads interleaved, none awaited before the next. */
-    uint64_t writes [32], reads [32];
-    for (int i = 0; i < 32; i++) {
-        writes [i] = s_submit (c, leader, 300 + (uint64_t) i);
-        reads [i] = cluster_token (c);
-        uint64_t asked = 0;
-        ck_assert_int_eq (zraft_query (cluster_node (c, leader), reads [i], &asked,
-                                       sizeof asked, 0), 0);
-    }
-    for (int i = 0; i < 32; i++) {
-        zraft_event_t write, read;
-        s_result (c, leader, writes [i], &write);
-        s_result (c, leader, reads [i], &read);
-        ck_assert_int_eq (write.status, 0);
-        ck_assert_int_eq (read.status, 0);
-        uint64_t value = 0, applied = 0;
-        s_answer (&read, &value, &applied);
-        ck_assert_uint_ge (applied, read.index);
-        zraft_event_release (&write);
-        zraft_event_release (&read);
-    }
+    s_interleaved (c, leader, 32, 300, false);
     cluster_check (c);
     cluster_destroy (&c);
 }
@@ -542,23 +554,7 @@ START_TEST (apply_on_node_answers_as_the_applier)
         ck_assert_uint_ge (st.applied, last);
         ck_assert_uint_gt (st.applies_on_node, 0);
     }
-    uint64_t writes [64], reads [64];
-    for (int i = 0; i < 64; i++) {
-        writes [i] = s_submit (c, leader, 700 + (uint64_t) i);
-        reads [i] = cluster_token (c);
-        uint64_t asked = 0;
-        ck_assert_int_eq (zraft_query (cluster_node (c, leader), reads [i], &asked,
-                                       sizeof asked, i % 2), 0);
-    }
-    for (int i = 0; i < 64; i++) {
-        zraft_event_t write, read;
-        s_result (c, leader, writes [i], &write);
-        s_result (c, leader, reads [i], &read);
-        ck_assert_int_eq (write.status, 0);
-        ck_assert_int_eq (read.status, 0);
-        zraft_event_release (&write);
-        zraft_event_release (&read);
-    }
+    s_interleaved (c, leader, 64, 700, true);
     cluster_check (c);
     cluster_destroy (&c);
 }
