@@ -9,7 +9,8 @@
 #   make asan       the suite under AddressSanitizer + UBSan
 #   make tsan       the suite under ThreadSanitizer
 #   make bench-compare  zraft vs canonical/raft vs the floor, in one run;
-#                       then zraft-node vs etcd (make bench-etcd)
+#                       then zraft-node vs etcd (make bench-etcd) and the
+#                       bus vs NATS JetStream (make bench-nats)
 #   make bench-memory   RSS and disk per node over a 10-minute run (DURATION=S)
 #   make bench-snapshots  snapshots on vs off, zraft and canonical/raft, one run
 #   make bench-snapdrill  restart from a 1 GiB snapshot; InstallSnapshot MB/s
@@ -128,8 +129,8 @@ $(LIB_OBJ): CFLAGS += -Wconversion -Wsign-conversion
 $(TOOLS_OBJ): CFLAGS += -Ibin/lib
 
 .SECONDARY:
-.PHONY: all lib bins examples tests test test-run demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
-        bench-etcd bench-etcd-peer bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds install uninstall
+.PHONY: all lib bins examples tests test test-run demo bus-demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
+        bench-etcd bench-etcd-peer bench-nats bench-nats-peer bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds install uninstall
 all: lib bins examples tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so.$(VERSION) $(B)/$(SONAME) $(B)/libzraft.so $(B)/libzraft.pc
@@ -284,16 +285,17 @@ $(B)/bench/raft-peer: bench/peers/raft-peer.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -o $@ $< -lraft -luv -lm
 
-bench-compare: all bench-peers bench-etcd-peer
+bench-compare: all bench-peers bench-etcd-peer bench-nats-peer
 	bench/compare.sh $(B)
 	bench/etcdcompare.sh $(B)
+	bench/natscompare.sh $(B)
 
 # etcd 3.4 (Debian etcd-server), for the zraft-node vs etcd comparison
 # (bench/etcdcompare.sh): a load generator on etcd's own Go client,
 # clientv3, built offline from Debian's golang-etcd-server-dev (GOPATH
 # mode: no module download).
 bench-etcd-peer: $(B)/bench/etcd-load
-$(B)/bench/etcd-load: bench/peers/etcd-load/main.go
+$(B)/bench/etcd-load: bench/peers/etcd-load/main.go bench/peers/loadstat/loadstat.go
 	@scripts/install-deps.sh --bench
 	@mkdir -p $(dir $@)
 	cd bench/peers/etcd-load && GO111MODULE=off GOPATH=/usr/share/gocode \
@@ -302,6 +304,21 @@ $(B)/bench/etcd-load: bench/peers/etcd-load/main.go
 
 bench-etcd: all bench-etcd-peer
 	bench/etcdcompare.sh $(B)
+
+# NATS JetStream 2.9 (Debian nats-server), for the bus vs JetStream
+# comparison (bench/natscompare.sh): a load generator on the NATS Go
+# client, built offline from Debian's golang-github-nats-io-go-nats-dev
+# (GOPATH mode: no module download).
+bench-nats-peer: $(B)/bench/nats-load
+$(B)/bench/nats-load: bench/peers/nats-load/main.go bench/peers/loadstat/loadstat.go
+	@scripts/install-deps.sh --bench
+	@mkdir -p $(dir $@)
+	cd bench/peers/nats-load && GO111MODULE=off GOPATH=/usr/share/gocode \
+	    GOFLAGS= GOPROXY=off GOCACHE=$(abspath $(B))/bench/go-cache \
+	    go build -o $(abspath $@) .
+
+bench-nats: all bench-nats-peer
+	bench/natscompare.sh $(B)
 
 # Throughput with snapshots on and off, zraft and canonical/raft, rounds
 # in alternating order (SNAPCOMPARE_DURATION, SNAPCOMPARE_ROUNDS).
@@ -346,6 +363,13 @@ tsan: deps
 demo: deps
 	$(MAKE) lib bins
 	scripts/demo.sh $(B)
+
+# The message bus: examples/broker.c's three servers, a producer and two
+# consumers (one durable) across the leader's kill; nothing lost, nothing
+# delivered twice, one order.
+bus-demo: deps
+	$(MAKE) lib $(B)/examples/broker
+	$(B)/examples/broker --demo
 
 # Every cluster and process test, RUNS times in a row each under a busy
 # loop per core (about 70 min for 20 runs); SOAK=test_lab narrows it.

@@ -4,6 +4,7 @@
 */
 #include "actors.h"
 #include "applier.h"
+#include "bus.h"
 
 #define S_RESTORE_READ_BYTES (4u << 20) /* one read of a snapshot file */
 
@@ -51,7 +52,13 @@ s_writer_write (const char *dir, zr_snapshot_job_t *job)
     zr_snapshot_writer_t *writer = zr_snapshot_writer_new (dir, &job->meta, errmsg,
                                                            sizeof job->errmsg);
     int rc = writer ? 0 : ZR_EIO;
+    uint8_t head [ZR_SNAPSHOT_BUS_HEAD];
+    zr_snapshot_data_head (head, job->bus_size);
     if (writer)
+        rc = zr_snapshot_writer_append (writer, head, sizeof head);
+    if (rc == 0)
+        rc = zr_snapshot_writer_append (writer, job->bus, job->bus_size);
+    if (rc == 0)
         rc = zr_snapshot_writer_append (writer, job->data, job->size);
     if (rc == 0)
         rc = zr_snapshot_writer_commit (&writer, NULL, errmsg, sizeof job->errmsg);
@@ -86,6 +93,8 @@ s_writer_actor (zsock_t *pipe, void *args)
             job->rc = s_writer_write (dir, job);
             free (job->data);
             job->data = NULL;
+            free (job->bus);
+            job->bus = NULL;
             zr_handoff_send (job);
             if (zr_verb_send (pipe, zr_writer_verbs, ZR_WRITER_WRITTEN, job) != 0)
                 free (job);
@@ -109,6 +118,7 @@ typedef struct _zr_applier_state_t {
     zr_index_t applied;                 /* last index applied or restored */
     zr_term_t applied_term;             /* its term */
     zr_results_t results;               /* the current request's, sent at its end */
+    zr_bus_t *bus;                      /* the bus state, as of applied */
     bool writing;                       /* a job is with the writer */
     bool failed;                        /* a restore failed: apply nothing more */
     bool terminated;                    /* $TERM received */
@@ -171,6 +181,23 @@ s_apply_entry (self_t *self, const zr_entry_t *entry, const uint64_t *token)
         free (result);
 }
 
+/* Hands one BUS entry to the bus state; its outcome goes to the
+   application if token is not NULL. */
+static void
+s_apply_bus (self_t *self, const zr_entry_t *entry, const uint64_t *token)
+{
+    zr_bus_outcome_t out;
+    zr_bus_apply (self->bus, entry->index, entry->term, entry->data, entry->size,
+                  &out);
+    if (out.status == ZR_EINVAL && !token)
+        zr_warning ("n%u applier: BUS entry %llu does not decode or is over a "
+                    "limit; ignored", self->id, (unsigned long long) entry->index);
+    if (token)
+        zr_results_add (&self->results, *token, out.status, 0, out.index,
+                        out.term, NULL, 0)->flags
+            = out.duplicate ? ZR_RESULT_DUPLICATE : 0;
+}
+
 /* Applies one run, answering its tokens (applier.h). */
 static void
 s_apply_run (self_t *self, zr_apply_req_t *req)
@@ -185,9 +212,12 @@ s_apply_run (self_t *self, zr_apply_req_t *req)
         const uint64_t *token = NULL;
         if (next < req->n_tokens && req->tokens [next].index == entry->index)
             token = &req->tokens [next++].token;
-        zr_assert (!token || entry->type == ZR_ENTRY_COMMAND);
+        zr_assert (!token || entry->type != ZR_ENTRY_NOOP);
         if (entry->type == ZR_ENTRY_COMMAND)
             s_apply_entry (self, entry, token);
+        else
+        if (entry->type == ZR_ENTRY_BUS)
+            s_apply_bus (self, entry, token);
     }
     zr_assert (next == req->n_tokens);  /* every token is the run's */
     self->applied = first + req->n_entries - 1;
@@ -203,8 +233,15 @@ s_run_queries (self_t *self, zr_apply_req_t *req)
         zr_assert (query->stale || self->applied >= query->read_index);
         zr_index_t index = query->stale ? self->applied : query->read_index;
         zr_term_t term = query->stale ? self->applied_term : query->read_term;
-        zr_applier_query_run (&self->fsm, self->id, query, index, term,
-                              &self->results);
+        if (query->cursors) {
+            size_t size;
+            void *map = zr_bus_cursors_encode (self->bus, &size);
+            zr_results_add (&self->results, query->token, 0, 0, index, term,
+                            map, size);
+        }
+        else
+            zr_applier_query_run (&self->fsm, self->id, query, index, term,
+                                  &self->results);
     }
 }
 
@@ -255,20 +292,43 @@ s_restore_read (self_t *self, zr_index_t index, zr_term_t term,
     return 0;
 }
 
-/* Replaces the state machine with snapshot (index, term). */
+/* Hands the state machine its part of snapshot index (size bytes at
+   data). Returns 0 or ZR_EIO (logged). */
+static int
+s_restore_fsm (self_t *self, zr_index_t index, const uint8_t *data, uint64_t size)
+{
+    if (!self->fsm.restore && size == 0)
+        return 0;                       /* a bus-only application's */
+    if (!self->fsm.restore || self->fsm.restore (self->fsm.arg, index, data,
+                                                 size) != 0) {
+        zr_error ("n%u applier: the state machine %s snapshot %llu", self->id,
+                  self->fsm.restore ? "refused" : "cannot restore (no restore "
+                  "callback)", (unsigned long long) index);
+        return ZR_EIO;
+    }
+    return 0;
+}
+
+/* Replaces the bus state and the state machine with snapshot (index,
+   term): its bus section, then the rest (snapshot.h). */
 static int
 s_restore (self_t *self, zr_index_t index, zr_term_t term)
 {
     zr_assert (index > 0);
-    zr_assert (self->fsm.restore);      /* zraft_new checks it */
     uint8_t *data = NULL;
-    uint64_t size = 0;
+    uint64_t size = 0, bus_size = 0;
     int rc = s_restore_read (self, index, term, &data, &size);
-    if (rc == 0 && self->fsm.restore (self->fsm.arg, index, data, size) != 0) {
-        zr_error ("n%u applier: the state machine refused snapshot %llu",
+    if (rc == 0 && (zr_snapshot_data_split (data, size, &bus_size) != 0
+                    || zr_bus_section_restore (self->bus, index,
+                                               data + ZR_SNAPSHOT_BUS_HEAD,
+                                               bus_size) != 0)) {
+        zr_error ("n%u applier: snapshot %llu: its bus section is malformed",
                   self->id, (unsigned long long) index);
-        rc = ZR_EIO;
+        rc = ZR_ECORRUPT;
     }
+    uint64_t at = ZR_SNAPSHOT_BUS_HEAD + bus_size;
+    if (rc == 0)
+        rc = s_restore_fsm (self, index, data + at, size - at);
     free (data);
     if (rc == 0) {
         self->applied = index;
@@ -287,13 +347,16 @@ s_snapshot (self_t *self)
 {
     zr_snapshot_job_t *job = (zr_snapshot_job_t *) calloc (1, sizeof *job);
     zr_assert (job);
-    int rc = self->writer && self->fsm.snapshot && self->applied > 0 && !self->writing
+    int rc = self->writer && self->applied > 0 && !self->writing
              && !self->failed ? 0 : ZR_EBUSY;
-    if (rc == 0 && self->fsm.snapshot (self->fsm.arg, self->applied, &job->data,
-                                       &job->size) != 0)
+    if (rc == 0 && self->fsm.snapshot
+        && self->fsm.snapshot (self->fsm.arg, self->applied, &job->data,
+                               &job->size) != 0)
         rc = ZR_EBUSY;                  /* the application skipped it */
     if (self->fsm.arg)
         zr_handoff_send (self->fsm.arg);        /* before SNAPSHOTTED (applier.h) */
+    if (rc == 0)
+        job->bus = zr_bus_section_encode (self->bus, &job->bus_size);
     if (rc == 0) {
         job->meta = self->config;
         job->meta.index = self->applied;
@@ -307,6 +370,7 @@ s_snapshot (self_t *self)
         rc = ZR_ESHUTDOWN;
     }
     free (job->data);
+    free (job->bus);
     free (job);
     zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
                   (uint64_t) 0, (uint64_t) 0, (uint64_t) 0, rc);
@@ -327,9 +391,10 @@ s_self_handle_writer (self_t *self)
             zr_error ("n%u applier: snapshot %llu not written: %s: %s", self->id,
                       (unsigned long long) job->meta.index, zr_strerror (job->rc),
                       job->errmsg);
+        uint64_t size = ZR_SNAPSHOT_BUS_HEAD + job->bus_size + job->size;
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_SNAPSHOTTED,
                       (uint64_t) job->meta.index, (uint64_t) job->meta.term,
-                      (uint64_t) job->size, job->rc);
+                      size, job->rc);
         free (job);
     }
     zr_verb_msg_reset (&msg);
@@ -351,12 +416,13 @@ s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
     self->poller = zpoller_new (pipe, NULL);
     zr_assert (self->poller);
     zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
-    if (self->fsm.snapshot) {
+    if (zr_applier_snapshots (&self->fsm)) {
         self->writer = zr_actor_new (s_writer_actor, self->data_dir);
         zr_assert (self->writer);
         zpoller_add (self->poller, zactor_sock (self->writer));
     }
     zr_results_init (&self->results);
+    self->bus = zr_bus_new (args->dedup_window, args->producers_max);
     self->events = zr_events_connect (args->events_endpoint, args->submit_max,
                                       self->id);
     if (!self->events)
@@ -380,6 +446,7 @@ s_self_destroy (self_t **self_p)
     zr_actor_destroy (&self->writer);
     zsock_destroy (&self->events);
     zr_results_clear (&self->results);
+    zr_bus_destroy (&self->bus);
     free (self);
     *self_p = NULL;
 }

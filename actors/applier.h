@@ -3,7 +3,10 @@
 
     The node hands the applier runs of committed entries in index order.
     The applier calls the application's apply callback for each command
-    (no-ops are skipped). A run carries the tokens of the commands this
+    (no-ops are skipped) and hands each BUS entry to the bus state
+    (bus.h), which the state machine never sees: its RESULT is the bus's
+    outcome (the publication's index and term, or the first's with the
+    duplicate flag, or ZR_ESTALE). A run carries the tokens of the commands this
     server's application submitted (tokens.h): their results (apply's
     result buffers) go straight to the application's events socket, one
     RESULTS message per run, never per entry (results.h); the results of
@@ -11,8 +14,10 @@
     (zraft_query), which run after its entries, in order, through
     fsm.query: a stale one as soon as it is handed over, a linearizable
     one once the node saw every entry up to its read index committed and
-    handed over (the node queues it behind those runs). The applier then
-    reports the last applied index to the node.
+    handed over (the node queues it behind those runs); a cursors query
+    (zraft_cursors) is answered from the bus state instead, with the map
+    of cursors. The applier then reports the last applied index to the
+    node.
 
     Queries on the node (config.query_on_node): the node may run a
     linearizable query itself, with zr_applier_query_run, when the
@@ -34,13 +39,16 @@
 
     Snapshots: on SNAPSHOT the applier asks the application to capture
     its state as of the last applied index (fsm.snapshot, on this
-    thread, between two applies) and hands the buffer to its writer, a
+    thread, between two applies; none when the application has no
+    apply, a bus-only one), encodes the bus state's section beside it
+    (the data layout is in snapshot.h) and hands both to its writer, a
     child actor that writes the snapshot file (temp file, fsync, rename,
     directory fsync), prunes all but the two newest in the directory
     (the one before may still be sent to a follower) and reports; the applier forwards SNAPSHOTTED to the
     node. At most one snapshot is written at a time. A run may instead
-    carry a restore: the applier reads the snapshot file and hands its
-    bytes to fsm.restore, in order with the runs before and after it.
+    carry a restore: the applier reads the snapshot file, restores the
+    bus state from its section and hands the rest to fsm.restore, in
+    order with the runs before and after it.
 
     Protocol (pipe between node and applier):
     | verb        | direction       | frames                   | ownership / reply |
@@ -48,7 +56,7 @@
     | APPLY       | node -> applier | "sp": zr_apply_req_t*    | applier owns and frees it; a run or a restore, then queries; one RESULTS message on the events socket if it answers any token |
     | APPLIED     | applier -> node | "s8i": last applied index, rc | one per APPLY; rc != 0: a restore failed (then nothing more is applied: tokens and queries are answered ZR_EIO) |
     | SNAPSHOT    | node -> applier | "s"                      | SNAPSHOTTED follows (rc < 0: none taken) |
-    | SNAPSHOTTED | applier -> node | "s888i": index, term, size, rc | the file is durable when rc == 0 |
+    | SNAPSHOTTED | applier -> node | "s888i": index, term, data size, rc | the file is durable when rc == 0 |
     | $TERM       | node -> applier | "s"                      | actor ends (a snapshot being written is abandoned) |
     Writer (pipe between applier and its writer):
     | WRITE       | applier -> writer | "sp": zr_snapshot_job_t* | writer owns it until WRITTEN |
@@ -64,6 +72,8 @@ typedef struct {
     uint64_t token;                     /* the application's */
     zframe_t *data;                     /* its bytes, owned */
     bool stale;                         /* ZRAFT_QUERY_STALE */
+    bool cursors;                       /* zraft_cursors: answered from the
+                                           bus state, never by fsm.query */
     zr_index_t read_index;              /* linearizable: the read index */
     zr_term_t read_term;                /* linearizable: the leader's term */
 } zr_query_t;
@@ -113,10 +123,23 @@ typedef struct _zr_applier_state_t zr_applier_state_t;
 int zr_applier_apply_here (zr_applier_state_t *state, zr_apply_req_t **req_p,
                            zr_results_t *results, zr_index_t *applied);
 
-/* A snapshot for the writer: the application's buffer and its place. */
+/* Returns true if snapshots are taken with this state machine: it has
+   a snapshot callback, or no apply (a bus-only application, whose
+   snapshots hold the bus section alone). */
+static inline bool
+zr_applier_snapshots (const zraft_fsm_t *fsm)
+{
+    return fsm->snapshot != NULL || fsm->apply == NULL;
+}
+
+/* A snapshot for the writer: the bus section, the application's buffer,
+   and their place. */
 typedef struct {
     zr_snapshot_meta_t meta;            /* index, term, configuration */
-    void *data;                         /* the application's buffer (free()) */
+    void *bus;                          /* the bus section (free()) */
+    size_t bus_size;                    /* its bytes */
+    void *data;                         /* the application's buffer (free()),
+                                           or NULL */
     size_t size;                        /* its bytes */
     int rc;                             /* WRITTEN: 0 or a ZR_E* code */
     char errmsg [512];                  /* WRITTEN: why, if rc != 0 */
@@ -160,6 +183,8 @@ typedef struct {
     zr_id_t id;                         /* server id, for logs */
     char data_dir [1024];               /* where snapshot files go */
     zr_snapshot_meta_t config;          /* servers, for snapshot files */
+    uint32_t dedup_window;              /* the bus state's limits (bus.h) */
+    uint32_t producers_max;
     zr_applier_state_t **state;         /* if not NULL, set at start to the
                                            state zr_applier_apply_here takes */
 } zr_applier_args_t;

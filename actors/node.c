@@ -8,6 +8,8 @@
 #include "persister.h"
 #include "applier.h"
 #include "replicator.h"
+#include "feed.h"
+#include "bus.h"
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
@@ -66,7 +68,12 @@ typedef struct {
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
+    zsock_t *feed;                      /* positions to the feed (conflated
+                                           PUSH, feed.h), or NULL */
+    zr_feed_position_t feed_sent;       /* the last position sent */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
+    zr_bus_gate_t *gate;                /* admits publications (bus.h) */
+    zr_term_t gate_term;                /* the term its pending ones are of */
     zr_results_t results;               /* decided, sent before any reply
                                            and at the end of each Ready */
     zr_apply_req_t *queries;            /* queries to queue behind what the
@@ -148,6 +155,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
     zr_applier_args_t aargs = {.fsm = self->args.fsm, .id = self->id,
                                .config = self->snap_config,
                                .submit_max = c->submit_max,
+                               .dedup_window = c->dedup_window,
+                               .producers_max = c->producers_max,
                                .state = &self->applier_state};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
@@ -485,11 +494,12 @@ static void s_self_snapshot_maybe (self_t *self);
    node.h, "Applies on the node"): a small run or queries, not a
    restore, while the applier holds nothing (no APPLY or SNAPSHOT out,
    nothing waiting to be handed to it), so no callback runs meanwhile
-   and nothing queued before req is overtaken. */
+   and nothing queued before req is overtaken; and no feed: it learns
+   the applied index once per Ready, at its start (s_self_feed). */
 static bool
 s_self_apply_here (self_t *self, const zr_apply_req_t *req)
 {
-    return self->args.config.apply_on_node && !self->disk_failed
+    return self->args.config.apply_on_node && !self->feed && !self->disk_failed
            && req->restore_index == 0
            && req->n_entries <= ZR_APPLIER_HERE_ENTRIES_MAX
            && self->apply_outstanding == 0
@@ -601,7 +611,8 @@ s_self_query_refuse (self_t *self, zr_query_t *query, int status)
 static bool
 s_self_query_here (self_t *self, const zr_query_t *query)
 {
-    return self->args.config.query_on_node && !query->stale && !self->disk_failed
+    return self->args.config.query_on_node && !query->stale && !query->cursors
+           && !self->disk_failed
            && self->apply_outstanding == 0 && zlist_size (self->applies_held) == 0
            && !self->queries && !self->snapshotting
            && self->stats.applied >= query->read_index;
@@ -726,6 +737,7 @@ s_self_decide (self_t *self, zr_ready_t *rd)
     rd->committed = NULL;
     zr_tokens_commit (self->tokens, req->entries, req->n_entries, &req->tokens,
                       &req->n_tokens, &self->results);
+    zr_bus_gate_committed (self->gate, req->entries, req->n_entries);
     zr_assert (req->entries [0].index == self->apply_queued + 1);
     self->apply_queued = req->entries [req->n_entries - 1].index;
     s_self_apply (self, req);
@@ -755,6 +767,35 @@ s_self_replies (self_t *self, zr_ready_t *rd)
     rd->n_msgs_synced = 0;
 }
 
+/* Tells the feed where the log stands, if that changed (feed.h): what
+   is applied here and durable in the WAL may be read and delivered.
+   Sent before the Ready hands anything on, so a subscription opened
+   after any RESULT of it was received sees its commit index. */
+static void
+s_self_feed (self_t *self)
+{
+    if (!self->feed)
+        return;
+    zr_index_t persisted = zr_core_persisted_index (self->core);
+    zr_feed_position_t now = {
+        .deliverable = self->stats.applied < persisted ? self->stats.applied : persisted,
+        .first = zr_log_first_index (zr_core_log (self->core)),
+        .commit = zr_core_commit (self->core)};
+    zr_feed_position_send (self->feed, &self->feed_sent, &now);
+}
+
+/* The gate's pending publications are this leader's, of this term:
+   they are forgotten once it no longer leads in it (bus.h). */
+static void
+s_self_gate_term (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    if ((zr_core_role (self->core) != ZR_ROLE_LEADER || term != self->gate_term)
+        && zr_bus_gate_pending (self->gate) > 0)
+        zr_bus_gate_step_down (self->gate);
+    self->gate_term = term;
+}
+
 /* Dispatches the core's effects (see node.h). */
 static void
 s_self_ready (self_t *self)
@@ -763,6 +804,7 @@ s_self_ready (self_t *self)
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
+    s_self_feed (self);                 /* before any RESULT it makes */
     s_self_covered (self, &rd);
     /* The followers' path is the longest of the commit: start it first,
        then the leader's own write, then the applier (thesis §10.2.1).
@@ -813,6 +855,7 @@ s_self_ready (self_t *self)
     if (deadline < self->armed_ms
         && zr_timer_send_arm (s_self_out (self, zactor_sock (self->timer)), deadline) == 0)
         self->armed_ms = deadline;
+    s_self_gate_term (self);
     s_self_role (self);
     s_self_wait_check (self);
 }
@@ -963,6 +1006,30 @@ s_self_refusal (self_t *self)
     return 0;
 }
 
+/* The sizes (u32 each) and tokens (u64 each) of a SUBMIT or BUS run:
+   copies the n tokens into tokens, returns the sizes. */
+static const uint32_t *
+s_run_frames (zframe_t *size_frame, zframe_t *token_frame, uint64_t *tokens,
+              size_t *n_p)
+{
+    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
+    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
+    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    *n_p = n;
+    return (const uint32_t *) zframe_data (size_frame);
+}
+
+/* Answers the n tokens of a refused run with rc (node.h). */
+static void
+s_self_refuse_run (self_t *self, const uint64_t *tokens, size_t n, int rc)
+{
+    zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
+    for (size_t i = 0; i < n; i++)
+        zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+}
+
 /* SUBMIT: appends the n commands packed in blob (sizes and tokens in the
    frames) to the log, all or none, and records their tokens; refused,
    answers each token at once (node.h). */
@@ -970,13 +1037,9 @@ static void
 s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
                zframe_t *token_frame)
 {
-    zr_assert (size_frame && zframe_size (size_frame) % sizeof (uint32_t) == 0);
-    size_t n = zframe_size (size_frame) / sizeof (uint32_t);
-    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
-    zr_assert (token_frame && zframe_size (token_frame) == n * sizeof (uint64_t));
-    const uint32_t *sizes = (const uint32_t *) zframe_data (size_frame);
     uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
-    memcpy (tokens, zframe_data (token_frame), n * sizeof (uint64_t));
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
     int rc = s_self_refusal (self);
     zr_index_t first = 0, index = 0;
     zr_term_t term = 0;
@@ -992,11 +1055,89 @@ s_self_submit (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
     }
     if (rc == 0)
         zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) n);
-    else {
-        zr_id_t leader = rc == ZR_ENOTLEADER ? zr_core_leader (self->core) : 0;
-        for (size_t i = 0; i < n; i++)
-            zr_results_add (&self->results, tokens [i], rc, leader, 0, 0, NULL, 0);
+    else
+        s_self_refuse_run (self, tokens, n, rc);
+    zr_blob_unref (&blob);
+}
+
+/* Returns true once this leader's first entry of its term is committed
+   and handed to the gate (with the run that goes to the applier: the
+   core hands committed runs out in batches, so apply_queued, not the
+   commit index): every entry of an earlier term is then in the gate's
+   copy (bus.h, Invariant 1). */
+static bool
+s_self_term_ready (self_t *self)
+{
+    zr_term_t term = zr_core_term (self->core);
+    return zr_log_term (zr_core_log (self->core), self->apply_queued) == term;
+}
+
+/* Judges the BUS entry of token (decoded) at the gate: 1 if admitted
+   (appended at *index, recorded with the gate), else 0 and answered. */
+static int
+s_self_bus_one (self_t *self, zr_blob_t *blob, const uint8_t *data,
+                uint32_t size, uint64_t token, bool term_ready,
+                zr_index_t *index, zr_term_t *term)
+{
+    zr_bus_entry_t entry;
+    int rc = zr_bus_entry_decode (data, size, &entry);
+    zr_assert (rc == 0);                /* zraft.c encoded it */
+    zr_bus_outcome_t out = {0};
+    zr_bus_verdict_t verdict = zr_bus_gate_judge (self->gate, &entry,
+                                                  term_ready, &out);
+    if (verdict == ZR_BUS_ADMIT) {
+        rc = zr_core_propose_type (self->core, ZR_ENTRY_BUS, blob, data, size,
+                                   index, term);
+        zr_assert (rc == 0);            /* leader, no transfer, size checked */
+        if (entry.op == ZR_BUS_PUBLISH && entry.producer != 0)
+            zr_bus_gate_appended (self->gate, entry.producer, entry.seq, *index);
+        return 1;
     }
+    if (verdict == ZR_BUS_ANSWERED)
+        zr_results_add (&self->results, token, out.status, 0, out.index,
+                        out.term, NULL, 0)->flags
+            = out.duplicate ? ZR_RESULT_DUPLICATE : 0;
+    else                                /* the gate waits: retry */
+        zr_results_add (&self->results, token, ZR_EBUSY, 0, 0, 0, NULL, 0);
+    return 0;
+}
+
+/* BUS: the n BUS entries packed in blob (sizes and tokens in the
+   frames), refused all together as a SUBMIT is, or judged one by one at
+   the gate: the admitted ones appended at consecutive indexes, the
+   others answered at once (node.h). */
+static void
+s_self_bus (self_t *self, zr_blob_t *blob, zframe_t *size_frame,
+            zframe_t *token_frame)
+{
+    zr_assert (blob);
+    uint64_t tokens [ZRAFT_SUBMIT_MANY_MAX];
+    size_t n;
+    const uint32_t *sizes = s_run_frames (size_frame, token_frame, tokens, &n);
+    int rc = s_self_refusal (self);
+    if (rc != 0) {
+        s_self_refuse_run (self, tokens, n, rc);
+        zr_blob_unref (&blob);
+        return;
+    }
+    bool term_ready = s_self_term_ready (self);
+    zr_index_t first = 0, index = 0;
+    zr_term_t term = 0;
+    size_t admitted = 0, offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        zr_assert (sizes [i] <= ZR_ENTRY_BYTES_MAX
+                   && offset + sizes [i] <= blob->size);
+        if (s_self_bus_one (self, blob, blob->data + offset, sizes [i],
+                            tokens [i], term_ready, &index, &term)) {
+            if (admitted == 0)
+                first = index;
+            zr_assert (index == first + admitted);
+            tokens [admitted++] = tokens [i];   /* i >= admitted */
+        }
+        offset += sizes [i];
+    }
+    if (admitted > 0)
+        zr_tokens_add (self->tokens, first, term, tokens, (uint32_t) admitted);
     zr_blob_unref (&blob);
 }
 
@@ -1006,7 +1147,8 @@ static void
 s_self_query (self_t *self, uint64_t token, zframe_t **data_p, uint64_t flags)
 {
     zr_query_t query = {.token = token, .data = *data_p,
-                        .stale = (flags & ZRAFT_QUERY_STALE) != 0};
+                        .stale = (flags & ZRAFT_QUERY_STALE) != 0,
+                        .cursors = (flags & ZR_QUERY_CURSORS) != 0};
     *data_p = NULL;
     zr_assert (query.data);
     if (self->disk_failed) {
@@ -1106,7 +1248,7 @@ s_self_handle_pipe (self_t *self)
 }
 
 /* Handles a synchronous command from the application: everything but
-   SUBMIT, QUERY and RECEIVED. Results go out before the reply (node.h). */
+   SUBMIT, BUS, QUERY and RECEIVED. Results go out before the reply (node.h). */
 static void
 s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
 {
@@ -1133,7 +1275,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
-        int rc = !self->args.fsm.snapshot ? ZR_EINVAL
+        int rc = !zr_applier_snapshots (&self->args.fsm) ? ZR_EINVAL
                : self->snapshotting ? ZR_EBUSY : 0;
         if (rc == 0 && zr_verb_send (s_self_out (self, zactor_sock (self->applier)),
                                      zr_applier_verbs, ZR_APPLIER_SNAPSHOT) != 0)
@@ -1164,6 +1306,12 @@ s_self_handle_api (self_t *self)
         zr_assert (msg.args [0].p);
         s_self_submit (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
                        msg.args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_BUS) {
+        zr_assert (msg.args [0].p);
+        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
+                    msg.args [2].f);
     }
     else
     if (verb == ZR_NODE_QUERY)
@@ -1200,7 +1348,8 @@ static void
 s_self_snapshot_maybe (self_t *self)
 {
     const zraft_config_t *c = &self->args.config;
-    if (self->snapshotting || !self->args.fsm.snapshot || self->disk_failed)
+    if (self->snapshotting || !zr_applier_snapshots (&self->args.fsm)
+        || self->disk_failed)
         return;
     zr_index_t since = self->stats.applied > zr_core_snapshot_index (self->core)
                      ? self->stats.applied - zr_core_snapshot_index (self->core) : 0;
@@ -1236,11 +1385,38 @@ s_self_snapshotted (self_t *self, const zr_verb_msg_t *msg)
     self->stats.snapshots++;
 }
 
+/* The gate's copy takes the bus section of snapshot (index, term),
+   which the applier restores too (node.h). A section it cannot read
+   stops the acks, as the applier's failed restore would. */
+static void
+s_self_gate_restore (self_t *self, zr_index_t index, zr_term_t term)
+{
+    char path [1200], errmsg [512] = "";
+    int rc = zr_snapshot_path (self->args.data_dir, index, term, path, sizeof path);
+    zr_snapshot_reader_t *reader = rc == 0
+        ? zr_snapshot_reader_new (path, &rc, errmsg, sizeof errmsg) : NULL;
+    uint8_t *section = NULL;
+    uint64_t size = 0;
+    if (reader)
+        rc = zr_snapshot_reader_bus (reader, &section, &size);
+    zr_snapshot_reader_destroy (&reader);
+    if (rc == 0 && zr_bus_gate_restore (self->gate, index, section, (size_t) size) != 0)
+        rc = ZR_ECORRUPT;
+    free (section);
+    if (rc != 0 && !self->disk_failed) {
+        zr_error ("n%u node: cannot read the bus section of snapshot %llu: %s "
+                  "%s; no further writes will be acknowledged", self->id,
+                  (unsigned long long) index, zr_strerror (rc), errmsg);
+        self->disk_failed = true;
+    }
+}
+
 /* Queues a restore of snapshot (index, term) for the applier, in order
    with the runs (back-pressure, node.h). */
 static void
 s_self_restore (self_t *self, zr_index_t index, zr_term_t term)
 {
+    s_self_gate_restore (self, index, term);
     zr_apply_req_t *req = (zr_apply_req_t *) calloc (1, sizeof *req);
     zr_assert (req);
     req->restore_index = index;
@@ -1369,7 +1545,7 @@ s_self_api_drain (self_t *self)
     zr_verb_msg_t msg;
     int verb;
     while ((verb = zr_verb_recv (self->api, zr_node_verbs, &msg)) >= 0) {
-        if (verb == ZR_NODE_SUBMIT) {
+        if (verb == ZR_NODE_SUBMIT || verb == ZR_NODE_BUS) {
             zframe_t *tokens = msg.args [2].f;
             size_t n = zframe_size (tokens) / sizeof (uint64_t);
             for (size_t i = 0; i < n; i++) {
@@ -1459,9 +1635,11 @@ s_self_destroy (self_t **self_p)
     zr_core_destroy (&self->core);
     zr_filter_destroy (&self->faults);
     zr_tokens_destroy (&self->tokens);
+    zr_bus_gate_destroy (&self->gate);
     zlist_destroy (&self->reads_pending);
     zlist_destroy (&self->reads_ready);
     zsock_destroy (&self->events);
+    zsock_destroy (&self->feed);
     zsock_destroy (&self->api);
     free (self);
     *self_p = NULL;
@@ -1524,7 +1702,10 @@ s_self_connect (self_t *self)
     }
     self->events = zr_events_connect (self->args.events_endpoint,
                                       self->args.config.submit_max, self->id);
-    return self->events ? 0 : ZR_EINVAL;
+    if (self->args.feed_endpoint [0])
+        self->feed = zr_feed_position_connect (self->args.feed_endpoint, self->id);
+    return self->events && (self->feed || !self->args.feed_endpoint [0])
+           ? 0 : ZR_EINVAL;
 }
 
 /* Builds the node from its arguments (taken: freed here) and starts the
@@ -1555,6 +1736,8 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->applies_held = zlist_new ();
     zr_assert (self->writes_held && self->applies_held);
     self->tokens = zr_tokens_new ();
+    self->gate = zr_bus_gate_new (self->args.config.dedup_window,
+                                  self->args.config.producers_max);
     self->reads_pending = zlist_new ();
     self->reads_ready = zlist_new ();
     zr_assert (self->reads_pending && self->reads_ready);

@@ -59,7 +59,10 @@
     per commit on every server, one of them on a write's path). A
     larger run, a restore, or anything behind work the applier holds
     goes to the applier as before, so the applier still carries the
-    batches of a loaded server in parallel with the node.
+    batches of a loaded server in parallel with the node. Not while the
+    node has a feed (config.subs_max > 0): the feed is told the applied
+    index at the start of each Ready, before its RESULTs (feed.h), and a
+    run applied in the middle of one would reach it a Ready late.
 
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
@@ -86,7 +89,8 @@
     |-----------|------------|-------------------------------|-------|
     | (start)   | node -> app| pipe: "i": 0 or a ZR_E* code  | after the zactor signal |
     | SUBMIT    | app -> node| "spff": zr_blob_t* (node owns), sizes (u32 each), tokens (u64 each) | none: one RESULT per token, from the node (refused: ENOTLEADER with the leader, EBUSY, EIO; or later ELOST, EUNKNOWN, ESHUTDOWN) or from the applier (applied) |
-    | QUERY     | app -> node| "s8f4": token, data, flags (ZRAFT_QUERY_STALE) | none: one RESULT, from the applier (ran, or EINVAL) or the node (ENOTLEADER, EBUSY, EIO, ESHUTDOWN) |
+    | BUS       | app -> node| "spff": zr_blob_t* (node owns) holding n BUS entries (bus.h) back to back, sizes (u32 each), tokens (u64 each) | none: one RESULT per token, as SUBMIT's (the gate's or the applier's may say duplicate, ZR_ESTALE, ZR_EBUSY) |
+    | QUERY     | app -> node| "s8f4": token, data, flags (ZRAFT_QUERY_STALE, ZR_QUERY_CURSORS) | none: one RESULT, from the applier (ran, or EINVAL) or the node (ENOTLEADER, EBUSY, EIO, ESHUTDOWN) |
     | RECEIVED  | app -> node| "s": the handle read a ROLE event | none; the node may send the next ROLE |
     | WAIT      | app -> node| "si": timeout ms (-1: none)   | "i4": 0 and the leader once one is known, or ZR_ETIMEDOUT and 0 at the deadline (deferred) |
     | STATUS    | app -> node| "s"                           | "b": zraft_status_t |
@@ -94,12 +98,24 @@
     | PAUSE     | app -> node| "s8": milliseconds            | signal 0, then the node thread stops that long |
     | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i4": 0 or ZR_E* code, and the target (0 on error) |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
-    | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshot callback) |
+    | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshots: zr_applier_snapshots) |
     | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
     Events socket (PUSH, node -> application): RESULTS and ROLE, see
     results.h. A ROLE is sent after a Ready that changed this server's
     role, term or known leader, when the previous one was RECEIVED;
     otherwise at the RECEIVED, with the state then (coalesced).
+
+    The message bus (bus.h). A BUS request is a run of publications and
+    cursor commits, already encoded (zraft_publish_many), refused all
+    together like a SUBMIT or judged one by one, the admitted ones
+    appended at consecutive indexes; the leader's gate (zr_bus_gate_t, fed the
+    committed runs the applier is fed, and the snapshots it restores)
+    judges a publication before it is appended: a repeat of a committed
+    one is answered at once (status 0, duplicate, the first's index and
+    term), a stale one ZR_ESTALE, one whose first copy is still in flight
+    or that comes before this leader's first entry is committed ZR_EBUSY;
+    so the log holds only publications the bus state accepts (bus.h,
+    Invariant 1), and the feed delivers every one it reads.
 
     Linearizable queries (ReadIndex, raft/core.h Invariant 14): the node
     records the query under a context number with the core, which
@@ -157,10 +173,15 @@
 #define ZR_NODE_PIPE_MSGS_MAX (ZR_NODE_WRITES_MAX + 16) /* per child pipe */
 _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its pipe");
 
+/* QUERY flag beside ZRAFT_QUERY_STALE: zraft_cursors, answered by the
+   applier from the bus state (applier.h) with no data of its own. */
+#define ZR_QUERY_CURSORS (1u << 8)
+
 /* The table above, which both ends use (actor.h); the last column is the
    reply's picture ("" for a signal). */
 #define ZR_NODE_PROTOCOL(X)                                                  \
     X (NODE, SUBMIT, "spff", NULL)                                           \
+    X (NODE, BUS, "spff", NULL)                                              \
     X (NODE, QUERY, "s8f4", NULL)                                            \
     X (NODE, RECEIVED, "s", NULL)                                            \
     X (NODE, WAIT, "si", "i4")                                               \
@@ -179,6 +200,8 @@ typedef struct {
     zraft_fsm_t fsm;                    /* application callbacks */
     char events_endpoint [64];          /* the application's events socket */
     char api_endpoint [64];             /* the application's api socket */
+    char feed_endpoint [64];            /* the feed's position PULL (feed.h),
+                                           "" if no feed */
 } zr_node_args_t;
 
 /* Blocks every asynchronous signal on the calling thread, saving the old

@@ -18,13 +18,14 @@ zr_results_init (zr_results_t *self)
     memset (self, 0, sizeof *self);
 }
 
-void
+zr_result_t *
 zr_results_add (zr_results_t *self, uint64_t token, int status,
                 uint32_t leader, zr_index_t index, zr_term_t term, void *data,
                 uint64_t size)
 {
     zr_assert (self);
     zr_assert (data || size == 0);
+    zr_assert (size <= ZRAFT_RESULT_BYTES_MAX);
     if (self->n == self->capacity) {
         uint32_t capacity = self->capacity ? 2 * self->capacity : 16;
         zr_result_t *items = (zr_result_t *) realloc (self->items,
@@ -33,9 +34,10 @@ zr_results_add (zr_results_t *self, uint64_t token, int status,
         self->items = items;
         self->capacity = capacity;
     }
-    self->items [self->n++] = (zr_result_t) {
+    self->items [self->n] = (zr_result_t) {
         .token = token, .status = status, .leader = leader, .index = index,
-        .term = term, .data = data, .size = size};
+        .term = term, .data = data, .size = (uint32_t) size};
+    return &self->items [self->n++];
 }
 
 void

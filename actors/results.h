@@ -16,15 +16,18 @@
     submit_max RESULTS messages, plus one ROLE on the node's (the node
     sends the next ROLE only after the handle said RECEIVED, node.h).
     zr_events_hwm gives each end a high-water mark from that bound, and
-    sends wait (never in practice) instead of failing.
+    sends wait (never in practice) instead of failing. The feed actor
+    (feed.h), when there is one, connects a third PUSH for the records of
+    subscriptions (FEED), which subscriptions' credit bounds instead.
 
-    Protocol (PUSH of node and applier -> PULL of the application):
+    Protocol (PUSH of node, applier and feed -> PULL of the application):
     | verb    | direction              | frames | ownership |
     |---------|------------------------|--------|-----------|
     | RESULTS | node, applier -> app   | "sf": n zr_result_t, host order | the data pointers pass to the application's handle (zr_handoff) |
     | ROLE    | node -> app            | "s484": role, term, leader | at most one unread: the next follows RECEIVED |
-    Ordering: each sender's messages arrive in order; the two senders'
-    are interleaved (a token is answered by one of them only).
+    | FEED    | feed -> app            | "sf": n zr_feed_record_t (feed.h), host order | subscriptions' SUBSCRIBED, DELIVER, UNSUBSCRIBED; the data pointers pass to the handle; bounded by credit, not submit_max (feed.h) |
+    Ordering: each sender's messages arrive in order; the senders' are
+    interleaved (a token is answered by one of them only).
     =========================================================================
 */
 #ifndef ZR_RESULTS_H_INCLUDED
@@ -40,9 +43,16 @@ typedef struct {
     uint64_t term;                      /* its term */
     void *data;                         /* malloc'd result, or NULL; owned by
                                            whoever holds the result */
-    uint64_t size;                      /* bytes at data */
+    uint32_t size;                      /* bytes at data, <= ZRAFT_RESULT_BYTES_MAX */
+    uint32_t flags;                     /* ZR_RESULT_* bits */
 } zr_result_t;
 _Static_assert (sizeof (zr_result_t) == 48, "a result crosses threads as bytes");
+_Static_assert (ZRAFT_RESULT_BYTES_MAX <= UINT32_MAX, "a result's size fits");
+
+/* zr_result_t.flags */
+#define ZR_RESULT_DUPLICATE 1u          /* a publication repeated an earlier
+                                           (producer, seq): index and term
+                                           are the first's (zraft_publish) */
 
 /* A batch being built; one message when sent. */
 typedef struct {
@@ -54,16 +64,19 @@ typedef struct {
 /* The events socket's protocol (actor.h), receiving side. */
 #define ZR_EVENTS_PROTOCOL(X)                                                \
     X (EVENTS, RESULTS, "sf", NULL)                                          \
-    X (EVENTS, ROLE, "s484", NULL)
+    X (EVENTS, ROLE, "s484", NULL)                                           \
+    X (EVENTS, FEED, "sf", NULL)
 ZR_PROTOCOL_DECLARE (events, ZR_EVENTS_PROTOCOL);
 
 /* Makes an empty batch (no allocation until the first add). */
 void zr_results_init (zr_results_t *self);
 
-/* Appends one result; data (may be NULL) is taken. */
-void zr_results_add (zr_results_t *self, uint64_t token, int status,
-                     uint32_t leader, zr_index_t index, zr_term_t term,
-                     void *data, uint64_t size);
+/* Appends one result (flags 0); data (may be NULL, size at most
+   ZRAFT_RESULT_BYTES_MAX) is taken. Returns it, valid until the next
+   add, send or clear (to set flags). */
+zr_result_t *zr_results_add (zr_results_t *self, uint64_t token, int status,
+                             uint32_t leader, zr_index_t index, zr_term_t term,
+                             void *data, uint64_t size);
 
 /* Sends the batch, if not empty, as one RESULTS message on events (a
    PUSH set up by zr_events_connect), then empties it: the data pointers

@@ -271,8 +271,9 @@ zr_snapshot_header_decode (const uint8_t *buf, size_t len,
     if (rc == 0 && version != ZR_SNAPSHOT_VERSION)
         rc = s_error (errmsg, errlen, ZR_EVERSION,
                       "format version %llu at offset 8, this build reads "
-                      "version %d", (unsigned long long) version,
-                      ZR_SNAPSHOT_VERSION);
+                      "version %d%s", (unsigned long long) version,
+                      ZR_SNAPSHOT_VERSION, version == 1
+                      ? " (version 1 predates the message bus's section)" : "");
     if (rc == 0 && bytes < S_FIXED + S_CRC)
         rc = s_error (errmsg, errlen, ZR_ECORRUPT,
                       "header length %zu too short at offset 12", bytes);
@@ -633,6 +634,60 @@ zr_snapshot_reader_read (zr_snapshot_reader_t *self, uint64_t offset,
     if ((size_t) n < want)
         return ZR_ECORRUPT;             /* the file shrank since open */
     *got = want;
+    return 0;
+}
+
+int
+zr_snapshot_data_split (const uint8_t *data, uint64_t size, uint64_t *bus_size)
+{
+    zr_assert (bus_size);
+    zr_assert (data || size == 0);
+    *bus_size = 0;
+    if (size < ZR_SNAPSHOT_BUS_HEAD)
+        return ZR_ECORRUPT;
+    uint64_t bytes = s_le_get (data, ZR_SNAPSHOT_BUS_HEAD);
+    if (bytes > size - ZR_SNAPSHOT_BUS_HEAD)
+        return ZR_ECORRUPT;
+    *bus_size = bytes;
+    return 0;
+}
+
+void
+zr_snapshot_data_head (uint8_t *head, uint64_t bus_size)
+{
+    zr_assert (head);
+    s_le_put (head, bus_size, ZR_SNAPSHOT_BUS_HEAD);
+}
+
+int
+zr_snapshot_reader_bus (zr_snapshot_reader_t *self, uint8_t **data_p,
+                        uint64_t *size_p)
+{
+    zr_assert (self && data_p && size_p);
+    *data_p = NULL;
+    *size_p = 0;
+    uint8_t head [ZR_SNAPSHOT_BUS_HEAD];
+    size_t got = 0;
+    int rc = zr_snapshot_reader_read (self, 0, head, sizeof head, &got);
+    uint64_t bytes = 0;
+    if (rc == 0 && got < sizeof head)
+        rc = ZR_ECORRUPT;
+    if (rc == 0)
+        bytes = s_le_get (head, sizeof head);
+    if (rc == 0 && bytes > self->meta.size - sizeof head)
+        rc = ZR_ECORRUPT;               /* more than the file holds */
+    uint8_t *data = rc == 0 && bytes ? (uint8_t *) malloc ((size_t) bytes) : NULL;
+    zr_assert (rc != 0 || bytes == 0 || data);
+    if (data)
+        rc = zr_snapshot_reader_read (self, sizeof head, data, (size_t) bytes, &got);
+    if (rc == 0 && got < bytes)
+        rc = ZR_ECORRUPT;
+    if (rc != 0) {
+        free (data);
+        return rc;
+    }
+    *data_p = data;
+    *size_p = bytes;
     return 0;
 }
 

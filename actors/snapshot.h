@@ -1,8 +1,9 @@
 /*  =========================================================================
     snapshot - snapshot files of one server: write, find, verify, read
 
-    A snapshot file holds the state machine's bytes as of a log index,
-    with that index, its term and the server configuration as of it. A
+    A snapshot file holds the state as of a log index (the message bus's
+    section and the state machine's bytes), with that index, its term
+    and the server configuration as of it. A
     writer streams the bytes into a temporary file and commits it
     (fdatasync, rename, directory fsync); zr_snapshot_find picks the
     newest file at startup and verifies every byte of it; a reader serves
@@ -29,7 +30,7 @@
 
         offset  size  field
         0       8     magic "ZRSNAP\0\0"
-        8       4     u32 format version (ZR_SNAPSHOT_VERSION, 1)
+        8       4     u32 format version (ZR_SNAPSHOT_VERSION, 2)
         12      4     u32 header bytes H, both crcs included
         16      4     u32 flags: 0 (any set bit is a feature this build
                       does not know: refused with ZR_EVERSION)
@@ -42,12 +43,21 @@
                       u8 endpoint length L (1 .. 255), L bytes of endpoint
                       (no NUL byte)
         H-4     4     u32 crc32c of bytes 0 .. H-4
-        H       size  data: the state machine's bytes
+        H       size  data
+
+    The data (what InstallSnapshot carries, byte for byte):
+        0       8     u64 B, the bus section's bytes (B <= size - 8)
+        8       B     the message bus's section (actors/bus.h)
+        8+B     rest  the state machine's bytes (fsm.snapshot's)
+    This module writes and reads the data as opaque bytes; the applier
+    assembles and splits it (zr_snapshot_data_split).
 
     Bytes 0..15 and the header crc at H-4 keep their meaning in every
     format version, so a reader can check the crc of a header whose layout
     it does not know and tell a newer file (ZR_EVERSION) from a damaged
-    one (ZR_ECORRUPT).
+    one (ZR_ECORRUPT). Version 1 (before the bus section: its data was the
+    state machine's bytes alone) has version 2's header; this build
+    refuses it (ZR_EVERSION, saying so) rather than guess at its data.
 
     Invariants:
     (1) A file with a final name is complete: the writer writes data, then
@@ -78,7 +88,8 @@
 
 #include "../raft/raft.h"
 
-#define ZR_SNAPSHOT_VERSION 1                   /* format this build writes */
+#define ZR_SNAPSHOT_VERSION 2                   /* format this build writes */
+#define ZR_SNAPSHOT_BUS_HEAD 8                  /* data bytes before the section */
 #define ZR_SNAPSHOT_HEADER_MAX 4096             /* header bytes, any version */
 #define ZR_SNAPSHOT_BYTES_MAX (1ull << 40)      /* data bytes in one file */
 #define ZR_SNAPSHOT_VERIFY_BYTES (1u << 20)     /* verification buffer */
@@ -121,6 +132,16 @@ int zr_snapshot_header_decode (const uint8_t *buf, size_t len,
                                zr_snapshot_meta_t *meta,
                                size_t *header_bytes_p, char *errmsg,
                                size_t errlen);
+
+/* Splits size bytes of snapshot data (above): 0 with *bus_size (the
+   section is data [8 .. 8 + bus_size), the state machine's bytes the
+   rest), or ZR_ECORRUPT if size < 8 or B > size - 8. */
+int zr_snapshot_data_split (const uint8_t *data, uint64_t size,
+                            uint64_t *bus_size);
+
+/* Writes the data's head for a bus section of bus_size bytes into the
+   ZR_SNAPSHOT_BUS_HEAD bytes at head. */
+void zr_snapshot_data_head (uint8_t *head, uint64_t bus_size);
 
 /*  -------------------------------------------------------------------------
     Writer
@@ -211,6 +232,13 @@ const zr_snapshot_meta_t *zr_snapshot_reader_meta (zr_snapshot_reader_t *self);
    ZR_EIO. */
 int zr_snapshot_reader_read (zr_snapshot_reader_t *self, uint64_t offset,
                              void *buf, size_t size, size_t *got);
+
+/* Reads the bus section of the reader's data into *data_p (malloc,
+   caller frees; NULL when empty) and *size_p. Returns 0, ZR_ECORRUPT
+   when the data is too short for its head or the size it says, or as
+   zr_snapshot_reader_read. Allocates at most the file's data size. */
+int zr_snapshot_reader_bus (zr_snapshot_reader_t *self, uint8_t **data_p,
+                            uint64_t *size_p);
 
 /* Reads all the data and checks its crc. Returns 0, or ZR_ECORRUPT or
    ZR_EIO with "<path>: <why> at offset N" in errmsg (if not NULL). */

@@ -104,7 +104,8 @@ s_decide (s_pass_t *pass, const s_run_t *run, uint32_t k)
         const zr_entry_t *entry = &pass->entries [index - pass->first];
         zr_assert (entry->index == index);
         if (entry->term == run->term) {
-            zr_assert (entry->type == ZR_ENTRY_COMMAND);
+            zr_assert (entry->type == ZR_ENTRY_COMMAND
+                       || entry->type == ZR_ENTRY_BUS);
             if (pass->n_attached && pass->attached [pass->n_attached - 1].index > index)
                 pass->unsorted = true;
             pass->attached [pass->n_attached++] = (zr_token_at_t) {index, token};

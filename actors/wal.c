@@ -382,8 +382,7 @@ s_record_decode (const uint8_t *p, size_t avail, s_record_t *rec,
         return S_REC_BAD;
     s_record_fields (p, avail, rec);
     bool entry = rec->type == S_REC_ENTRY && rec->index >= 1
-                 && (rec->entry_type == ZR_ENTRY_COMMAND
-                     || rec->entry_type == ZR_ENTRY_NOOP);
+                 && zr_entry_type_valid (rec->entry_type);
     bool hard = rec->type == S_REC_HARDSTATE && rec->entry_type == 0
                 && rec->len == 0 && rec->index <= UINT32_MAX;
     bool start = rec->type == S_REC_LOGSTART && rec->len == 0
@@ -628,7 +627,7 @@ zr_wal_append (zr_wal_t *self, const zr_entry_t *entries, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         const zr_entry_t *e = &entries [i];
         zr_assert (e->index == entries [0].index + i);
-        zr_assert (e->type == ZR_ENTRY_COMMAND || e->type == ZR_ENTRY_NOOP);
+        zr_assert (zr_entry_type_valid (e->type));
         zr_assert (e->size == 0 || e->data);
         if (e->size > ZR_ENTRY_BYTES_MAX
             || s_record_bytes (e->size)
@@ -1617,6 +1616,13 @@ typedef struct {
     uint32_t *offs;                     /* offset of each valid record */
     size_t n_offs;                      /* records */
     size_t offs_cap;                    /* offs allocated */
+    zr_index_t *keys;                   /* per record: the index of the last
+                                           entry record up to it, 0 if none */
+    size_t keys_cap;                    /* keys allocated */
+    bool monotone;                      /* no reset, and each entry record
+                                           follows the one before: a read
+                                           may skip the records keyed below
+                                           its first index */
     zr_index_t first;                   /* index range of its records */
     zr_index_t last;                    /* (s_range_note), 0 if none */
 } s_slot_t;
@@ -1666,6 +1672,7 @@ zr_wal_reader_destroy (zr_wal_reader_t **self_p)
     for (int i = 0; i < S_SLOTS; i++) {
         free (self->slots [i].data);
         free (self->slots [i].offs);
+        free (self->slots [i].keys);
     }
     free (self->segs);
     free (self->entries);
@@ -1717,6 +1724,17 @@ s_slot_decode (s_slot_t *slot, uint64_t size)
             return S_REC_BAD;           /* its padding is not loaded yet */
         s_grow ((void **) &slot->offs, &slot->offs_cap, slot->n_offs + 1,
                 sizeof (uint32_t));
+        s_grow ((void **) &slot->keys, &slot->keys_cap, slot->n_offs + 1,
+                sizeof (zr_index_t));
+        zr_index_t key = slot->n_offs ? slot->keys [slot->n_offs - 1] : 0;
+        if (rec.type == S_REC_LOGSTART && rec.entry_type == S_START_RESET)
+            slot->monotone = false;
+        if (rec.type == S_REC_ENTRY) {
+            if (key && rec.index != key + 1)
+                slot->monotone = false;
+            key = rec.index;
+        }
+        slot->keys [slot->n_offs] = key;
         slot->offs [slot->n_offs++] = (uint32_t) slot->end;
         s_range_note (&slot->first, &slot->last, rec.type, rec.entry_type,
                       rec.index);
@@ -1735,12 +1753,16 @@ s_slot_fill (s_slot_t *slot, int fd, uint64_t size)
         slot->end = S_SEG_HEADER;
         slot->len = slot->n_offs = 0;
         slot->first = slot->last = 0;
+        slot->monotone = true;
     }
     else
         slot->len = slot->end;          /* what follows may have changed */
+    size_t start = slot->len;           /* a refill reads what was appended
+                                           since: from S_READ_MIN, doubling */
     s_rec_status_t status = S_REC_OK;
     while (status != S_REC_END && slot->len < size) {
-        size_t want = slot->len > S_READ_MIN ? slot->len : S_READ_MIN;
+        size_t read = slot->len - start;
+        size_t want = read > S_READ_MIN ? read : S_READ_MIN;
         want = size - slot->len < want ? (size_t) size - slot->len : want;
         s_grow ((void **) &slot->data, &slot->cap, slot->len + want + 1, 1);
         ssize_t got = pread (fd, slot->data + slot->len, want,
@@ -1907,7 +1929,20 @@ s_reader_collect (zr_wal_reader_t *self, zr_index_t from, zr_index_t hi,
         s_slot_t *slot;
         rc = s_reader_load (self, &self->segs [k], &slot);
         s_record_t rec;
-        for (size_t i = 0; rc == 0 && i < slot->n_offs; i++) {
+        size_t i = 0;
+        if (rc == 0 && self->n == 0 && slot->monotone) {
+            /* The records keyed below from change nothing (s_reader_apply
+               with nothing collected, no reset): start after them. */
+            size_t hi_i = slot->n_offs;
+            while (i < hi_i) {
+                size_t mid = i + (hi_i - i) / 2;
+                if (slot->keys [mid] < from)
+                    i = mid + 1;
+                else
+                    hi_i = mid;
+            }
+        }
+        for (; rc == 0 && i < slot->n_offs; i++) {
             size_t off = slot->offs [i];
             s_record_fields (slot->data + off, slot->end - off, &rec);
             s_reader_apply (self, &rec, from, limit, bytes_max);

@@ -13,6 +13,8 @@
 */
 #include "actors.h"
 #include "node.h"
+#include "feed.h"
+#include "bus.h"
 
 
 _Static_assert (ZRAFT_NODES_MAX == ZR_NODES_MAX, "one limit");
@@ -23,7 +25,8 @@ _Static_assert (ZRAFT_ENOMEM == ZR_ENOMEM && ZRAFT_EINVAL == ZR_EINVAL
                 && ZRAFT_EIO == ZR_EIO && ZRAFT_ESHUTDOWN == ZR_ESHUTDOWN
                 && ZRAFT_EBUSY == ZR_EBUSY && ZRAFT_EAGAIN == ZR_EAGAIN
                 && ZRAFT_ELOST == ZR_ELOST && ZRAFT_ETIMEDOUT == ZR_ETIMEDOUT
-                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN,
+                && ZRAFT_EUNKNOWN == ZR_EUNKNOWN && ZRAFT_ESTALE == ZR_ESTALE
+                && ZRAFT_ERANGE == ZR_ERANGE,
                 "public codes mirror the internal table");
 _Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
                 && (int) ZRAFT_LOG_WARNING == (int) ZR_LOG_WARNING
@@ -34,6 +37,10 @@ _Static_assert ((int) ZRAFT_LOG_ERROR == (int) ZR_LOG_ERROR
 _Static_assert ((int) ZRAFT_LEADER == (int) ZR_ROLE_LEADER
                 && (int) ZRAFT_FOLLOWER == (int) ZR_ROLE_FOLLOWER
                 && (int) ZRAFT_CANDIDATE == (int) ZR_ROLE_CANDIDATE, "one role enum");
+
+/* The most producers config.producers_max may remember: a bound on the
+   bus state's memory (bus.h), twice over with the gate's copy. */
+#define S_PRODUCERS_MAX (1u << 20)
 
 struct _zraft_t {
     zactor_t *node;                     /* the node actor */
@@ -46,6 +53,8 @@ struct _zraft_t {
                                            <= submit_max */
     zframe_t *batch;                    /* the RESULTS being handed out, or NULL */
     size_t batch_next;                  /* its next result */
+    zr_subs_t *subs;                    /* subscriptions and the feed
+                                           (zraft_sub.c), NULL if subs_max 0 */
 };
 
 void
@@ -67,6 +76,9 @@ zraft_config_defaults (zraft_config_t *config)
     config->snapshot_trailing = 32768;
     config->snapshot_chunk_bytes = 1u << 20;
     config->submit_max = 4096;
+    config->dedup_window = 1024;
+    config->producers_max = 4096;
+    config->subs_max = 1024;
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535
@@ -201,6 +213,15 @@ s_config_problem (const zraft_config_t *c, char *why, size_t size)
     if (c->submit_max < 1 || c->submit_max > ZRAFT_SUBMIT_MAX_MAX)
         return s_problem (why, size, "submit_max %u is not in 1..%u",
                           c->submit_max, ZRAFT_SUBMIT_MAX_MAX);
+    if (c->subs_max > ZR_FEED_SUBS_MAX)
+        return s_problem (why, size, "subs_max %u is not in 0..%u", c->subs_max,
+                          ZR_FEED_SUBS_MAX);
+    if (c->dedup_window < 1 || c->dedup_window > ZR_BUS_WINDOW_MAX)
+        return s_problem (why, size, "dedup_window %u is not in 1..%u",
+                          c->dedup_window, ZR_BUS_WINDOW_MAX);
+    if (c->producers_max < 1 || c->producers_max > S_PRODUCERS_MAX)
+        return s_problem (why, size, "producers_max %u is not in 1..%u",
+                          c->producers_max, S_PRODUCERS_MAX);
     return 0;
 }
 
@@ -326,6 +347,15 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     self->has_query = fsm && fsm->query;
     self->submit_max = config->submit_max;
     s_bind (self, args);
+    if (config->subs_max > 0) {
+        self->subs = zr_subs_new (config, args->events_endpoint, args->feed_endpoint,
+                                  sizeof args->feed_endpoint);
+        if (!self->subs) {
+            free (args);
+            zraft_destroy (&self);
+            return NULL;
+        }
+    }
     self->node = zr_actor_start (zr_node_actor, args);      /* owns args */
     int rc = ZR_ENOMEM;
     if (self->node)
@@ -365,6 +395,9 @@ s_events_drain (zraft_t *self)
     while ((verb = zr_verb_recv (self->events, zr_events_verbs, &msg)) >= 0) {
         if (verb == ZR_EVENTS_RESULTS)
             s_results_free (&msg.args [0].f);
+        else
+        if (verb == ZR_EVENTS_FEED)
+            zr_feed_records_free (&msg.args [0].f);
         zr_verb_msg_reset (&msg);
     }
 }
@@ -381,6 +414,7 @@ zraft_destroy (zraft_t **self_p)
     sigset_t mask;
     zr_signals_block (&mask);
     zr_actor_destroy (&self->node);
+    zr_subs_destroy (&self->subs);      /* before the drain: its records */
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
     s_results_free (&self->batch);
     if (self->events)
@@ -463,27 +497,211 @@ zraft_submit_many (zraft_t *self, const uint64_t *tokens,
     return 0;
 }
 
+/* Sends a QUERY (node.h) with flags, counted as outstanding. */
+static int
+s_query (zraft_t *self, uint64_t token, const void *data, size_t size,
+         uint32_t flags)
+{
+    zr_assert (self->outstanding <= self->submit_max);
+    if (self->outstanding == self->submit_max)
+        return ZRAFT_EAGAIN;
+    zframe_t *frame = zframe_new (data, size);
+    zr_assert (frame);
+    int rc = s_request (self, ZR_NODE_QUERY, token, frame, flags);
+    zframe_destroy (&frame);
+    if (rc != 0)
+        return ZRAFT_ESHUTDOWN;
+    self->outstanding++;
+    return 0;
+}
+
 int
 zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
              int flags)
 {
     zr_assert (self);
     zr_assert (data || size == 0);
-    zr_assert (self->outstanding <= self->submit_max);
     if (!self->has_query || (flags & ~ZRAFT_QUERY_STALE) != 0)
         return ZRAFT_EINVAL;
     if (size > ZRAFT_ENTRY_BYTES_MAX)
         return ZRAFT_ETOOBIG;
-    if (self->outstanding == self->submit_max)
+    return s_query (self, token, data, size, (uint32_t) flags);
+}
+
+/* ---------------------------------------------------------------- message bus */
+
+/* Encodes the n entries into one blob and sends them as a BUS request
+   (node.h) under tokens, counted as outstanding; all or nothing. */
+static int
+s_bus_send (zraft_t *self, const uint64_t *tokens,
+            const zr_bus_entry_t *entries, size_t n)
+{
+    zr_assert (self->outstanding <= self->submit_max);
+    zr_assert (n >= 1 && n <= ZRAFT_SUBMIT_MANY_MAX);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t size = zr_bus_entry_size (&entries [i]);
+        if (size == 0)
+            return ZRAFT_ETOOBIG;       /* valid fields: too big encoded */
+        total += size;
+    }
+    if (total > ZRAFT_SUBMIT_BYTES_MAX)
+        return ZRAFT_EINVAL;
+    if (n > self->submit_max - self->outstanding)
         return ZRAFT_EAGAIN;
-    zframe_t *frame = zframe_new (data, size);
-    zr_assert (frame);
-    int rc = s_request (self, ZR_NODE_QUERY, token, frame, (uint32_t) flags);
-    zframe_destroy (&frame);
-    if (rc != 0)
+    zr_blob_t *blob = zr_blob_new (total);
+    zframe_t *size_frame = zframe_new (NULL, n * sizeof (uint32_t));
+    if (!blob || !size_frame) {
+        zr_blob_unref (&blob);
+        zframe_destroy (&size_frame);
+        return ZRAFT_ENOMEM;
+    }
+    uint32_t *size_of = (uint32_t *) zframe_data (size_frame);
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t written = zr_bus_entry_write (&entries [i], blob->data + offset,
+                                             total - offset);
+        zr_assert (written > 0);
+        size_of [i] = (uint32_t) written;
+        offset += written;
+    }
+    zr_assert (offset == total);
+    zframe_t *token_frame = zframe_new (tokens, n * sizeof (uint64_t));
+    zr_assert (token_frame);
+    zr_handoff_send (blob);             /* the node owns it once sent */
+    int rc = s_request (self, ZR_NODE_BUS, blob, size_frame, token_frame);
+    zframe_destroy (&size_frame);
+    zframe_destroy (&token_frame);
+    if (rc != 0) {
+        zr_blob_unref (&blob);
         return ZRAFT_ESHUTDOWN;
-    self->outstanding++;
+    }
+    self->outstanding += (uint32_t) n;
     return 0;
+}
+
+zr_subs_t *
+zr_zraft_subs (zraft_t *self)
+{
+    zr_assert (self);
+    return self->subs;
+}
+
+/* Returns the bytes of a NUL-ended name of 1..max bytes, or 0 if it is
+   NULL, empty or longer. */
+static size_t
+s_name_bytes (const char *name, size_t max)
+{
+    if (!name)
+        return 0;
+    size_t size = strnlen (name, max + 1);
+    return size <= max ? size : 0;
+}
+
+/* Fills *entry with publication pub: 0, ZRAFT_EINVAL (bad subject) or
+   ZRAFT_ETOOBIG. */
+static int
+s_publication (const zraft_publication_t *pub, zr_bus_entry_t *entry)
+{
+    zr_assert (pub->data || pub->size == 0);
+    size_t subject_size = s_name_bytes (pub->subject, ZRAFT_SUBJECT_MAX);
+    if (subject_size == 0)
+        return ZRAFT_EINVAL;
+    if (pub->size > ZRAFT_ENTRY_BYTES_MAX)
+        return ZRAFT_ETOOBIG;
+    *entry = (zr_bus_entry_t) {.op = ZR_BUS_PUBLISH, .subject = pub->subject,
+                               .subject_size = (uint32_t) subject_size,
+                               .payload = pub->data,
+                               .payload_size = (uint32_t) pub->size,
+                               .producer = pub->producer,
+                               .seq = pub->producer ? pub->seq : 0};
+    return 0;
+}
+
+int
+zraft_publish (zraft_t *self, uint64_t token, const char *subject,
+               const void *data, size_t size, uint64_t producer, uint64_t seq)
+{
+    zr_assert (self);
+    zraft_publication_t pub = {.token = token, .subject = subject,
+                               .data = data, .size = size,
+                               .producer = producer, .seq = seq};
+    zr_bus_entry_t entry;
+    int rc = s_publication (&pub, &entry);
+    return rc ? rc : s_bus_send (self, &token, &entry, 1);
+}
+
+int
+zraft_publish_many (zraft_t *self, const zraft_publication_t *pubs, size_t n)
+{
+    zr_assert (self && pubs);
+    if (n < 1 || n > ZRAFT_SUBMIT_MANY_MAX)
+        return ZRAFT_EINVAL;
+    if (n > self->submit_max - self->outstanding)
+        return ZRAFT_EAGAIN;            /* before the work below */
+    zr_bus_entry_t *entries = (zr_bus_entry_t *) malloc (n * sizeof *entries);
+    uint64_t *tokens = (uint64_t *) malloc (n * sizeof *tokens);
+    int rc = entries && tokens ? 0 : ZRAFT_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = s_publication (&pubs [i], &entries [i]);
+        tokens [i] = pubs [i].token;
+    }
+    if (rc == 0)
+        rc = s_bus_send (self, tokens, entries, n);
+    free (entries);
+    free (tokens);
+    return rc;
+}
+
+int
+zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
+                     uint64_t index)
+{
+    zr_assert (self);
+    size_t name_size = s_name_bytes (name, ZRAFT_CURSOR_NAME_MAX);
+    if (name_size == 0)
+        return ZRAFT_EINVAL;
+    zr_bus_entry_t entry = {.op = ZR_BUS_CURSOR, .name = name,
+                            .name_size = (uint32_t) name_size, .index = index};
+    return s_bus_send (self, &token, &entry, 1);
+}
+
+int
+zraft_cursors (zraft_t *self, uint64_t token, int flags)
+{
+    zr_assert (self);
+    if ((flags & ~ZRAFT_QUERY_STALE) != 0)
+        return ZRAFT_EINVAL;
+    return s_query (self, token, NULL, 0, (uint32_t) flags | ZR_QUERY_CURSORS);
+}
+
+int
+zraft_cursor_find (const void *data, size_t size, const char *name,
+                   uint64_t *index)
+{
+    zr_assert (index);
+    zr_assert (data || size == 0);
+    size_t name_size = s_name_bytes (name, ZRAFT_CURSOR_NAME_MAX);
+    const uint8_t *bytes = (const uint8_t *) data;
+    size_t pos = 0;
+    zr_msgpack_item_t map, key, value;
+    if (name_size == 0 || zr_msgpack_walk_item (bytes, size, &pos, &map) != 0
+        || map.kind != ZR_MSGPACK_MAP)
+        return -1;
+    int found = -1;
+    for (uint64_t i = 0; i < map.value; i++) {
+        if (zr_msgpack_walk_item (bytes, size, &pos, &key) != 0
+            || key.kind != ZR_MSGPACK_STR
+            || zr_msgpack_walk_item (bytes, size, &pos, &value) != 0
+            || value.kind != ZR_MSGPACK_UINT)
+            return -1;                  /* malformed: no answer */
+        if (found < 0 && key.value == name_size
+            && memcmp (key.body, name, name_size) == 0) {
+            *index = value.value;
+            found = 0;
+        }
+    }
+    return pos == size ? found : -1;
 }
 
 zsock_t *
@@ -510,6 +728,7 @@ s_batch_next (zraft_t *self, zraft_event_t *event)
     event->leader = r->leader;
     event->data = r->data;
     event->size = (size_t) r->size;
+    event->duplicate = (r->flags & ZR_RESULT_DUPLICATE) != 0;
     zr_assert (self->outstanding > 0);  /* the node answers each token once */
     self->outstanding--;
     if (self->batch_next == n)
@@ -551,6 +770,8 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
         s_batch_next (self, event);
         return 0;
     }
+    if (zr_subs_next (self->subs, event))
+        return 0;
     zr_verb_msg_t msg;
     int verb = s_events_recv (self, &msg, timeout_ms);
     if (verb < 0)
@@ -563,6 +784,13 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
         self->batch_next = 0;
         msg.args [0].f = NULL;
         s_batch_next (self, event);
+    }
+    else
+    if (verb == ZR_EVENTS_FEED) {
+        zr_assert (self->subs);         /* only its feed sends FEED */
+        zr_subs_take (self->subs, &msg.args [0].f);
+        bool taken = zr_subs_next (self->subs, event);
+        zr_assert (taken);
     }
     else {
         zr_assert (verb == ZR_EVENTS_ROLE);

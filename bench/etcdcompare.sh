@@ -111,103 +111,42 @@ fi
 KEEP=${ETCDCOMPARE_KEEP:-0}
 dirs_make etcdcompare
 
-# Six distinct free ports: a client and a peer port per member.
-six_ports() {
-    local a b all
-    read -r -a a <<<"$(free_ports)" || die "no free ports"
-    read -r -a b <<<"$(free_ports)" || die "no free ports"
-    all=("${a[@]}" "${b[@]}")
-    [ ${#all[@]} = 6 ] || die "no free ports"
-    [ "$(printf '%s\n' "${all[@]}" | sort -u | wc -l)" = 6 ] || { six_ports; return; }
-    PORTS=("${all[@]}")
-}
-
-# CPU seconds (user + system) of PIDS so far, summed.
-cpu_of() {
-    "$PY" - "$@" <<'EOF'
-import os, sys
-tick = os.sysconf("SC_CLK_TCK")
-total = 0
-for pid in sys.argv[1:]:
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        print("nan")
-        sys.exit(0)
-print("%.2f" % (total / tick))
-EOF
-}
-
 # servers_start SYSTEM TAG: 3 members of SYSTEM (etcd or zraft) on fresh
 # ports and data dirs; sets SRV_PIDS, SRV_LOGS and ENDPOINTS.
 servers_start() {
-    local sys=$1 tag=$2 i cluster="" eps=()
-    six_ports
+    local sys=$1 tag=$2 i eps=() cluster
+    ports_take 6
     SRV_PIDS=() SRV_LOGS=()
     mkdir -p "$DATA/$tag"
-    for i in 1 2 3; do
-        local peer=${PORTS[$((i + 2))]}
-        if [ "$sys" = etcd ]; then
-            cluster+="${cluster:+,}n$i=http://127.0.0.1:$peer"
-        else
-            cluster+="${cluster:+,}n$i=tcp://127.0.0.1:$peer"
-        fi
-    done
+    if [ "$sys" = etcd ]; then
+        cluster=$(cluster_of http "${PORTS[@]:3:3}")
+    else
+        cluster=$(cluster_of tcp "${PORTS[@]:3:3}")
+    fi
     for i in 1 2 3; do
         local client=${PORTS[$((i - 1))]} peer=${PORTS[$((i + 2))]}
-        local log=$OUT/$tag.n$i.err
         if [ "$sys" = etcd ]; then
             eps+=("http://127.0.0.1:$client")
-            setsid "$ETCD" --name "n$i" --data-dir "$DATA/$tag/n$i" \
+            srv_spawn "$tag" "$i" "$ETCD" --name "n$i" --data-dir "$DATA/$tag/n$i" \
                 --listen-peer-urls "http://127.0.0.1:$peer" \
                 --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
                 --listen-client-urls "http://127.0.0.1:$client" \
                 --advertise-client-urls "http://127.0.0.1:$client" \
                 --initial-cluster "$cluster" \
                 --initial-cluster-token "$tag" --initial-cluster-state new \
-                --logger zap --log-outputs stderr --log-level warn \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+                --logger zap --log-outputs stderr --log-level warn
         else
             eps+=("tcp://127.0.0.1:$client")
-            setsid "$ZNODE" --name "n$i" --data-dir "$DATA/$tag/n$i" \
-                --listen-peer "tcp://127.0.0.1:$peer" \
-                --listen-client "tcp://127.0.0.1:$client" \
-                --initial-cluster "$cluster" --log-level warning \
-                >"$OUT/$tag.n$i.out" 2>"$log" &
+            znode_spawn "$tag" "$i" "$peer" "$client" "$cluster"
         fi
-        SRV_PIDS+=($!)
-        LIVE+=($!)
-        SRV_LOGS+=("$log")
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
-}
-
-# Stops the members with SIGTERM, as an operator would. A leader that
-# gets it tries to hand over leadership first, which takes a while when
-# its peers are stopping too (etcd: ~8 s), hence the grace of GRACE_S
-# before SIGKILL; the data is thrown away either way.
-GRACE_S=20
-servers_stop() {
-    local p any i
-    for p in "${SRV_PIDS[@]}"; do
-        alive "$p" || { tails "${SRV_LOGS[@]}"; die "a server of the run exited early"; }
-    done
-    for p in "${SRV_PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
-    for i in $(seq $((GRACE_S * 10))); do
-        any=0
-        for p in "${SRV_PIDS[@]}"; do alive "$p" && any=1; done
-        [ $any = 0 ] && break
-        sleep 0.1
-    done
-    stop "${SRV_PIDS[@]}"        # reaps; KILLs (and says so) past the grace
 }
 
 # run_one SYSTEM OP W ROUND: one fresh cluster, one load, its JSON (with
 # the servers' CPU seconds over the load folded in) in $OUT/TAG.json.
 run_one() {
-    local sys=$1 op=$2 w=$3 r=$4 tag what n pid cpu0 cpu1
+    local sys=$1 op=$2 w=$3 r=$4 tag what n pid cpu0
     tag=$sys-$op-w$w-r$r
     n=$((w < CLIENTS ? w : CLIENTS))
     what="$sys $op W=$w (round $r)"
@@ -230,27 +169,7 @@ run_one() {
     fi
     pid=$!
     LIVE+=("$pid")
-    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
-    if [ -z "$FIRST" ]; then
-        stop "$pid"; tails "$OUT/$tag.err" "${SRV_LOGS[@]}"
-        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
-    fi
-    if [ "$FIRST_RC" != 0 ]; then
-        tails "$OUT/$tag.out" "$OUT/$tag.err" "${SRV_LOGS[@]}"
-        die "$what: the load exited with $FIRST_RC"
-    fi
-    cpu1=$(cpu_of "${SRV_PIDS[@]}")
-    servers_stop
-    grep '^{' "$OUT/$tag.out" | tail -n 1 | "$PY" -c '
-import json, sys
-j = json.loads(sys.stdin.read())
-a, b = sys.argv[1], sys.argv[2]
-j["servers_cpu_s"] = None if "nan" in (a, b) else round(float(b) - float(a), 2)
-j["run"] = sys.argv[3]
-print(json.dumps(j, separators=(",", ":")))
-' "$cpu0" "$cpu1" "$tag" >"$OUT/$tag.json" \
-        || { tails "$OUT/$tag.out" "$OUT/$tag.err"; die "$what printed no JSON"; }
-    echo "$tag" >>"$OUT/order.txt"
+    load_collect "$tag" "$what" "$pid" "$cpu0"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -271,17 +190,16 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
 ETCDCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;clients=$CLIENTS;keys=$KEYS;value=$VALUE;sides=$SIDES;inflights=${INFLIGHTS[*]};etcd_version=${ETCD_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
-"$PY" - "$OUT" <<'EOF'
+"$PY" - "$OUT" "$ROOT/bench" <<'EOF'
 import json, os, sys
+sys.path.insert(0, sys.argv[2])
+from tables import meta_of, order_of, num, lat, mean, median, ratio, finish
 
 out = sys.argv[1]
-meta = dict(kv.split("=", 1)
-            for kv in os.environ["ETCDCOMPARE_META"].split(";"))
+meta = meta_of("ETCDCOMPARE_META")
 rounds = int(meta["rounds"])
 sides = meta["sides"].split()
-with open(os.path.join(out, "order.txt")) as f:
-    order = [l.strip() for l in f if l.strip()]
-os.remove(os.path.join(out, "order.txt"))
+order = order_of(out)
 
 def load(tag):
     with open(os.path.join(out, tag + ".json")) as f:
@@ -295,17 +213,6 @@ try:
             for r in range(1, rounds + 1)}
 except (OSError, ValueError) as e:
     sys.exit("etcdcompare: cannot read the figures: %s" % e)
-
-def num(v, fmt="%.3f"):
-    return "-" if v is None else fmt % v
-
-def lat(j, key):
-    v = (j.get("latency_ms") or {}).get(key)
-    return float(v) if v is not None else None
-
-def mean(vals):
-    vals = [v for v in vals if v is not None]
-    return sum(vals) / len(vals) if vals else None
 
 lines = []
 p = lines.append
@@ -355,16 +262,6 @@ for (op, w) in points:
         p("%-6s %-4s %5d %11.0f %9s %9s" % (s, op, w, m["ops_per_s"],
                                             num(m["p50"]), num(m["p99"])))
 
-def ratio(a, b):
-    return None if a is None or not b else a / b
-
-def median(vals):
-    vals = sorted(v for v in vals if v is not None)
-    if not vals:
-        return None
-    mid = len(vals) // 2
-    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
-
 both = "etcd" in sides and "zraft" in sides
 targets = []
 for op in ("put", "get"):
@@ -407,16 +304,7 @@ for label, op, w, key, how, goal in targets:
                                     "%s %.1fx" % (how, goal), verdict))
 p("NOTE: one run on a shared machine; see the load average above.")
 
-table = "\n".join(lines) + "\n"
-sys.stdout.write(table)
-with open(os.path.join(out, "table.txt"), "w") as f:
-    f.write(table)
-with open(os.path.join(out, "results.jsonl"), "w") as f:
-    f.write(json.dumps({"meta": meta}) + "\n")
-    for k in sorted(runs):
-        f.write(json.dumps(runs[k]) + "\n")
-    f.write(json.dumps({"targets": results}) + "\n")
-sys.exit(10 if missed else 0)
+finish(out, lines, meta, runs, results, missed)
 EOF
 rc=$?
 set -e

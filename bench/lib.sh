@@ -90,6 +90,125 @@ else:
 EOF
 }
 
+# ports_take N: N distinct free ports (N a multiple of 3) in PORTS,
+# three by three from free_ports.
+ports_take() {
+    local all=() some
+    while [ ${#all[@]} -lt "$1" ]; do
+        read -r -a some <<<"$(free_ports)" || die "no free ports"
+        [ ${#some[@]} = 3 ] || die "no free ports"
+        all+=("${some[@]}")
+    done
+    [ "$(printf '%s\n' "${all[@]}" | sort -u | wc -l)" = "$1" ] || { ports_take "$1"; return; }
+    PORTS=("${all[@]}")
+}
+
+# CPU seconds (user + system) of PIDS so far, summed; nan if one is gone.
+cpu_of() {
+    "$PY" - "$@" <<'EOF'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+total = 0
+for pid in sys.argv[1:]:
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        print("nan")
+        sys.exit(0)
+print("%.2f" % (total / tick))
+EOF
+}
+
+# srv_spawn TAG I CMD...: starts server I of run TAG, its own process
+# group, stdout in $OUT/TAG.nI.out and stderr in $OUT/TAG.nI.err; adds
+# it to SRV_PIDS, SRV_LOGS and LIVE.
+srv_spawn() {
+    local tag=$1 i=$2
+    shift 2
+    setsid "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
+    SRV_PIDS+=($!)
+    LIVE+=($!)
+    SRV_LOGS+=("$OUT/$tag.n$i.err")
+}
+
+# cluster_of SCHEME PORT...: "n1=SCHEME://127.0.0.1:PORT1,n2=..." for
+# the peer ports given in order.
+cluster_of() {
+    local scheme=$1 i=0 p out=""
+    shift
+    for p in "$@"; do
+        i=$((i + 1))
+        out+="${out:+,}n$i=$scheme://127.0.0.1:$p"
+    done
+    echo "$out"
+}
+
+# znode_spawn TAG I PEER CLIENT CLUSTER [FLAG...]: zraft-node ($ZNODE)
+# n<I> of run TAG with its defaults (fsync on), data in $DATA/TAG/nI,
+# peer and client ports on 127.0.0.1, warnings and errors logged.
+znode_spawn() {
+    local tag=$1 i=$2 peer=$3 client=$4 cluster=$5
+    shift 5
+    srv_spawn "$tag" "$i" "$ZNODE" --name "n$i" --data-dir "$DATA/$tag/n$i" \
+        --listen-peer "tcp://127.0.0.1:$peer" \
+        --listen-client "tcp://127.0.0.1:$client" \
+        --initial-cluster "$cluster" --log-level warning "$@"
+}
+
+# Stops the servers of a run (SRV_PIDS, logs SRV_LOGS) with SIGTERM, as
+# an operator would, then SIGKILL past GRACE_S (a leader that gets
+# SIGTERM may try to hand over leadership first, which takes a while
+# when its peers are stopping too: etcd ~8 s); the data is thrown away
+# either way. Dies if one of them exited before.
+GRACE_S=20
+servers_stop() {
+    local p any
+    for p in "${SRV_PIDS[@]}"; do
+        alive "$p" || { tails "${SRV_LOGS[@]}"; die "a server of the run exited early"; }
+    done
+    for p in "${SRV_PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+    for _ in $(seq $((GRACE_S * 10))); do
+        any=0
+        for p in "${SRV_PIDS[@]}"; do alive "$p" && any=1; done
+        [ $any = 0 ] && break
+        sleep 0.1
+    done
+    stop "${SRV_PIDS[@]}"        # reaps; KILLs (and says so) past the grace
+}
+
+# load_collect TAG WHAT PID CPU0: waits for the load PID (its output in
+# $OUT/TAG.out and .err) at most DUR + WARM + STARTUP_S, stops the
+# servers, and writes its last JSON line to $OUT/TAG.json with the
+# servers' CPU seconds since CPU0 (cpu_of) and the run's tag folded in;
+# appends TAG to $OUT/order.txt. Dies, with the logs' ends, if the load
+# failed, took too long or printed no JSON.
+load_collect() {
+    local tag=$1 what=$2 pid=$3 cpu0=$4 cpu1
+    wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
+    if [ -z "$FIRST" ]; then
+        stop "$pid"; tails "$OUT/$tag.err" "${SRV_LOGS[@]}"
+        die "$what: no result within $((DUR + WARM + STARTUP_S)) s"
+    fi
+    if [ "$FIRST_RC" != 0 ]; then
+        tails "$OUT/$tag.out" "$OUT/$tag.err" "${SRV_LOGS[@]}"
+        die "$what: the load exited with $FIRST_RC"
+    fi
+    cpu1=$(cpu_of "${SRV_PIDS[@]}")
+    servers_stop
+    grep '^{' "$OUT/$tag.out" | tail -n 1 | "$PY" -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+a, b = sys.argv[1], sys.argv[2]
+j["servers_cpu_s"] = None if "nan" in (a, b) else round(float(b) - float(a), 2)
+j["run"] = sys.argv[3]
+print(json.dumps(j, separators=(",", ":")))
+' "$cpu0" "$cpu1" "$tag" >"$OUT/$tag.json" \
+        || { tails "$OUT/$tag.out" "$OUT/$tag.err"; die "$what printed no JSON"; }
+    echo "$tag" >>"$OUT/order.txt"
+}
+
 # Waits until one of PIDS exits or the deadline passes. Sets FIRST (pid
 # that exited, empty on timeout) and FIRST_RC.
 wait_first() {

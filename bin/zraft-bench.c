@@ -81,10 +81,15 @@
     kv        --kv: load a running zraft-node cluster through its client
               endpoint (its own flags: zraft-bench --kv --help); also
               the load of --procs
+    bus       --bus: P producers and C consumers on the message bus (its
+              own flags: zraft-bench --bus --help), over buslocal
+              (--inproc: an in-process cluster, the library's API) or
+              busremote (--endpoints: zraft-node bus endpoints)
     =========================================================================
 */
 #include "zraft-bench/bench.h"
 #include "zraft-bench/kv.h"
+#include "zraft-bench/bus.h"
 
 #define S_EX_USAGE 64                   /* sysexits.h EX_USAGE */
 
@@ -112,6 +117,8 @@ main (int argc, char *argv [])
 {
     if (zb_kv_wanted (argc, argv))
         return zb_kv_main (argc, argv);
+    if (zb_bus_wanted (argc, argv))
+        return zb_bus_main (argc, argv);
     zb_opts_t opts;
     int rc = zb_opts_parse (&opts, argc, argv);
     if (rc == 1) {

@@ -3,9 +3,11 @@
 
     Reads and writes keys, shows every server's state, moves leadership,
     asks for a snapshot and sets the fault filter for chaos drills, all
-    through the client protocol (transport/client.h). Finding the leader,
-    retries and the outcome of a request are bin/lib/client.h's work;
-    this file parses the command line, fans requests out and prints.
+    through the client protocol (transport/client.h); publishes,
+    subscribes and lists cursors through the bus protocol
+    (transport/bus.h). Finding the leader, retries and the outcome of a
+    request are bin/lib/client.h's and bin/lib/busclient.h's work; this
+    file parses the command line, fans requests out and prints.
 
     Exit codes (scripts and tests depend on them; docs/man/zraft-ctl.1):
     | 0  | it took effect (get: the value was read; cas: the outcome is  |
@@ -16,7 +18,8 @@
     | 64 | usage error (EX_USAGE): a bad flag, verb, argument or endpoint|
 
     With -w json exactly one JSON object goes to stdout, whatever
-    happens; messages for people go to stderr. Keys and values are
+    happens (pub from stdin and sub: one per message, then one more if
+    something fails); messages for people go to stderr. Keys and values are
     bytes: in JSON, bytes that are not UTF-8 and control characters are
     written as \u00XX.
 
@@ -28,9 +31,11 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "lib/busclient.h"
 #include "lib/client.h"
 #include "../raft/raft.h"
 
@@ -50,21 +55,26 @@
 #define S_MESSAGE_MAX 1024              /* one error message */
 #define S_FAULT_DELAY_MS_MAX 60000      /* transport/client.h */
 #define S_PPM 1000000u
+#define S_COMMIT_EVERY 1000             /* sub --cursor: commit this often */
+#define S_COMMIT_MS 1000                /* ... or after this long */
+#define S_TICK_MS 200                   /* sub: check signals this often */
 
 typedef enum {
     S_PUT, S_GET, S_DEL, S_CAS, S_STATUS, S_TRANSFER, S_SNAPSHOT,
-    S_FAULT, S_PARTITION, S_HEAL
+    S_FAULT, S_PARTITION, S_HEAL, S_PUB, S_SUB, S_CURSORS
 } s_verb_t;
 
 static const struct {
     const char *name;
     size_t n_args;                      /* positional arguments it takes */
+    size_t n_args_max;                  /* ... at most (0: n_args) */
 } s_verbs [] = {
-    [S_PUT] = {"put", 2}, [S_GET] = {"get", 1}, [S_DEL] = {"del", 1},
-    [S_CAS] = {"cas", 3}, [S_STATUS] = {"status", 0},
-    [S_TRANSFER] = {"transfer", 1}, [S_SNAPSHOT] = {"snapshot", 0},
-    [S_FAULT] = {"fault", 1}, [S_PARTITION] = {"partition", 1},
-    [S_HEAL] = {"heal", 0},
+    [S_PUT] = {"put", 2, 0}, [S_GET] = {"get", 1, 0}, [S_DEL] = {"del", 1, 0},
+    [S_CAS] = {"cas", 3, 0}, [S_STATUS] = {"status", 0, 0},
+    [S_TRANSFER] = {"transfer", 1, 0}, [S_SNAPSHOT] = {"snapshot", 0, 0},
+    [S_FAULT] = {"fault", 1, 0}, [S_PARTITION] = {"partition", 1, 0},
+    [S_HEAL] = {"heal", 0, 0}, [S_PUB] = {"pub", 1, 2},
+    [S_SUB] = {"sub", 0, 0}, [S_CURSORS] = {"cursors", 0, 0},
 };
 #define S_VERBS (sizeof s_verbs / sizeof s_verbs [0])
 
@@ -77,7 +87,17 @@ typedef struct {
     char *endpoints_buf;                /* owned copy of the list, split */
     const char *endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
     size_t n_endpoints;
+    char *bus_endpoints_buf;            /* owned copy of the bus list, split */
+    const char *bus_endpoints [ZR_BUSCLIENT_ENDPOINTS_MAX];
+    size_t n_bus_endpoints;
     int timeout_ms;                     /* --timeout, default 5000 */
+    bool timeout_given;                 /* sub: stop at --timeout */
+    bool has_from;                      /* sub --from given */
+    zr_busmsg_from_t from_mode;            /* sub --from: default next */
+    uint64_t from;                      /* ... an index */
+    const char *subject;                /* sub --subject PREFIX, or NULL */
+    const char *cursor;                 /* sub --cursor NAME, or NULL */
+    uint64_t count;                     /* sub --count N; 0: no limit */
     bool json;                          /* -w json */
     bool stale;                         /* get --stale */
     bool has_drop, has_delay;           /* fault --drop, --delay given */
@@ -91,7 +111,9 @@ typedef struct {
     ctl_args_t *args;
     FILE *out;                          /* results (the JSON object) */
     FILE *err;                          /* messages for people */
-    zr_kvclient_t *client;
+    zr_kvclient_t *client;              /* the key/value verbs' */
+    zr_busclient_t *bus;                /* the bus verbs' */
+    FILE *in;                           /* pub SUBJECT: the messages */
     int64_t deadline;                   /* zclock_mono: --timeout from start */
 } ctl_t;
 
@@ -117,9 +139,24 @@ static const char s_usage [] =
 "                          (0..60000); both 0 clears NAME's links\n"
 "  partition NAME          cut NAME off from the others, both ways\n"
 "  heal                    clear every fault on every link\n"
+"  pub SUBJECT DATA        publish DATA under SUBJECT on the bus; prints\n"
+"                          where it went: index term\n"
+"  pub SUBJECT             publish each line of standard input (pipelined,\n"
+"                          one producer id: retries never duplicate)\n"
+"  sub [--from N|first|last|next] [--subject PREFIX] [--cursor NAME]\n"
+"      [--count N]         print what is published, one line each:\n"
+"                          index term subject data (default --from next);\n"
+"                          with --cursor, resume after the cursor NAME (if\n"
+"                          it exists) and commit it as messages go by;\n"
+"                          stops after N messages, at --timeout if given,\n"
+"                          or on SIGINT/SIGTERM\n"
+"  cursors                 every durable cursor: name index\n"
+
 "\n"
 "Options (anywhere on the line; -- ends them):\n"
 "  --endpoints E1,E2,...   client endpoints of the servers (ZRAFT_ENDPOINTS)\n"
+"  --bus-endpoints E1,...  bus endpoints of the servers, for pub, sub and\n"
+"                          cursors (ZRAFT_BUS_ENDPOINTS)\n"
 "  --timeout MS            give up after MS ms (default 5000)\n"
 "  -w, --write-out FORMAT  table (default) or json\n"
 "  -h, --help              print this and exit\n"
@@ -127,6 +164,8 @@ static const char s_usage [] =
 "\n"
 "Environment:\n"
 "  ZRAFT_ENDPOINTS         the endpoints, when --endpoints is not given\n"
+"  ZRAFT_BUS_ENDPOINTS     the bus endpoints, when --bus-endpoints is not\n"
+"                          given\n"
 "\n"
 "Output with -w json, exactly one object on stdout:\n"
 "  put, del, snapshot, transfer, fault, partition, heal: {\"ok\":true}\n"
@@ -136,12 +175,18 @@ static const char s_usage [] =
 "          follower|candidate|unreachable\",\"term\":..,\"leader\":..,\n"
 "          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
 "          \"last_index\":..,\"snapshot_index\":..}]}\n"
+"  pub: {\"index\":..,\"term\":..,\"duplicate\":false}, one per line read\n"
+"  sub: {\"index\":..,\"term\":..,\"subject\":\"...\",\"data\":\"...\"} per\n"
+"       message\n"
+"  cursors: {\"cursors\":{\"NAME\":INDEX,...}}\n"
 "  any failure: {\"error\":\"...\"}\n"
 "\n"
 "Exit status:\n"
 "  0   it took effect (get: the value was read; cas: the outcome is in the\n"
-"      output; status: at least one server answered)\n"
-"  1   it certainly did not take effect\n"
+"      output; status: at least one server answered; sub: it ran until\n"
+"      --count, --timeout or a signal, and committed its cursor)\n"
+"  1   it certainly did not take effect (sub: it ended early, e.g. its\n"
+"      start is no longer in the log, or --count was not reached in time)\n"
 "  2   unknown: it timed out or the connection dropped after the request\n"
 "      left; it may have taken effect\n"
 "  64  usage error\n";
@@ -195,15 +240,20 @@ s_parse_probability (const char *text, uint32_t *ppm)
     return true;
 }
 
-/* Splits a comma-separated list into args->endpoints. */
+_Static_assert (ZR_BUSCLIENT_ENDPOINTS_MAX == ZR_KVCLIENT_ENDPOINTS_MAX,
+                "one endpoint table size");
+
+/* Splits a comma-separated list into endpoints [] (*n of them), the
+   strings in *buf_p (a copy of list, owned by args). */
 static void
-s_parse_endpoints (ctl_args_t *args, const char *list, const char *from)
+s_split_endpoints (ctl_args_t *args, char **buf_p, const char **endpoints,
+                   size_t *n, const char *list, const char *from)
 {
-    free (args->endpoints_buf);
-    args->endpoints_buf = strdup (list);
-    zr_assert (args->endpoints_buf);
-    args->n_endpoints = 0;
-    char *rest = args->endpoints_buf;
+    free (*buf_p);
+    *buf_p = strdup (list);
+    zr_assert (*buf_p);
+    *n = 0;
+    char *rest = *buf_p;
     while (rest) {
         char *item = strsep (&rest, ",");
         if (!*item) {
@@ -215,13 +265,51 @@ s_parse_endpoints (ctl_args_t *args, const char *list, const char *from)
                                  "at most %u bytes)", from, item, ZR_CLIENT_ENDPOINT_MAX);
             return;
         }
-        if (args->n_endpoints == ZR_KVCLIENT_ENDPOINTS_MAX) {
+        if (*n == ZR_KVCLIENT_ENDPOINTS_MAX) {
             s_usage_error (args, "%s: at most %d endpoints", from,
                            ZR_KVCLIENT_ENDPOINTS_MAX);
             return;
         }
-        args->endpoints [args->n_endpoints++] = item;
+        endpoints [(*n)++] = item;
     }
+}
+
+/* The client endpoints, and the bus endpoints. */
+static void
+s_parse_endpoints (ctl_args_t *args, const char *list, const char *from)
+{
+    s_split_endpoints (args, &args->endpoints_buf, args->endpoints,
+                       &args->n_endpoints, list, from);
+}
+
+static void
+s_parse_bus_endpoints (ctl_args_t *args, const char *list, const char *from)
+{
+    s_split_endpoints (args, &args->bus_endpoints_buf, args->bus_endpoints,
+                       &args->n_bus_endpoints, list, from);
+}
+
+/* sub --from: an index >= 1, first, last or next. */
+static void
+s_parse_from (ctl_args_t *args, const char *text)
+{
+    static const char *modes [] = {[ZR_BUSMSG_FROM_FIRST] = "first",
+                                   [ZR_BUSMSG_FROM_LAST] = "last",
+                                   [ZR_BUSMSG_FROM_NEXT] = "next"};
+    args->has_from = true;
+    for (int m = ZR_BUSMSG_FROM_FIRST; m <= ZR_BUSMSG_FROM_MAX; m++)
+        if (streq (text, modes [m])) {
+            args->from_mode = (zr_busmsg_from_t) m;
+            return;
+        }
+    long long index;
+    if (!s_parse_int (text, 1, LLONG_MAX, &index)) {
+        s_usage_error (args, "--from '%s': an index (1 or more), first, last "
+                             "or next", text);
+        return;
+    }
+    args->from_mode = ZR_BUSMSG_FROM_INDEX;
+    args->from = (uint64_t) index;
 }
 
 /* The value of option argv [*i] (either "--opt=value" or "--opt value"),
@@ -236,6 +324,48 @@ s_option_value (ctl_args_t *args, int argc, char **argv, int *i, const char *eq)
         return NULL;
     }
     return argv [++*i];
+}
+
+/* Parses sub's options at argv [*i] (--from, --subject, --cursor,
+   --count); returns false if it is not one. */
+static bool
+s_parse_bus_option (ctl_args_t *args, int argc, char **argv, int *i)
+{
+    const char *arg = argv [*i];
+    const char *eq = strncmp (arg, "--", 2) == 0 ? strchr (arg, '=') : NULL;
+    size_t len = eq ? (size_t) (eq - arg) : strlen (arg);
+#define S_IS(name) (len == strlen (name) && strncmp (arg, name, len) == 0)
+    if (S_IS ("--from")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        if (v)
+            s_parse_from (args, v);
+    }
+    else if (S_IS ("--subject") || S_IS ("--cursor")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        size_t max = S_IS ("--subject") ? ZR_BUSMSG_SUBJECT_MAX : ZR_BUSMSG_NAME_MAX;
+        if (v && strlen (v) > max)
+            s_usage_error (args, "%.*s: at most %zu bytes", (int) len, arg, max);
+        else if (v && S_IS ("--subject"))
+            args->subject = v;
+        else if (v && !*v)
+            s_usage_error (args, "--cursor: a name of 1..%u bytes",
+                           ZR_BUSMSG_NAME_MAX);
+        else if (v)
+            args->cursor = v;
+    }
+    else if (S_IS ("--count")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        long long n;
+        if (v && !s_parse_int (v, 1, LLONG_MAX, &n))
+            s_usage_error (args, "--count '%s': a number of messages, 1 or "
+                                 "more", v);
+        else if (v)
+            args->count = (uint64_t) n;
+    }
+    else
+        return false;
+#undef S_IS
+    return true;
 }
 
 /* Parses one option at argv [*i]; returns false if it is not one. */
@@ -257,14 +387,21 @@ s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
         if (v)
             s_parse_endpoints (args, v, "--endpoints");
     }
+    else if (S_IS ("--bus-endpoints")) {
+        const char *v = s_option_value (args, argc, argv, i, eq);
+        if (v)
+            s_parse_bus_endpoints (args, v, "--bus-endpoints");
+    }
     else if (S_IS ("--timeout")) {
         const char *v = s_option_value (args, argc, argv, i, eq);
         long long ms;
         if (v && !s_parse_int (v, 1, ZR_KVCLIENT_TIMEOUT_MS_MAX, &ms))
             s_usage_error (args, "--timeout '%s': milliseconds, 1..%d", v,
                            ZR_KVCLIENT_TIMEOUT_MS_MAX);
-        else if (v)
+        else if (v) {
             args->timeout_ms = (int) ms;
+            args->timeout_given = true;
+        }
     }
     else if (S_IS ("-w") || S_IS ("--write-out")) {
         const char *v = s_option_value (args, argc, argv, i, eq);
@@ -290,29 +427,38 @@ s_parse_option (ctl_args_t *args, int argc, char **argv, int *i)
             args->delay_ms = (uint32_t) ms;
     }
     else
-        return false;
+        return s_parse_bus_option (args, argc, argv, i);
 #undef S_IS
     return true;
 }
 
-/* The rules between arguments, once all are read. */
-static void
-s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints)
+static bool
+s_is_bus_verb (s_verb_t verb)
 {
-    if (!have_verb) {
-        s_usage_error (args, "no verb (put, get, del, cas, status, transfer, "
-                             "snapshot, fault, partition, heal)");
-        return;
-    }
+    return verb == S_PUB || verb == S_SUB || verb == S_CURSORS;
+}
+
+/* The rules of one verb's arguments and options. */
+static void
+s_check_verb_args (ctl_args_t *args)
+{
     const char *verb = s_verbs [args->verb].name;
-    if (args->n_args != s_verbs [args->verb].n_args)
-        s_usage_error (args, "%s takes %zu argument%s, not %zu (see --help)", verb,
-                       s_verbs [args->verb].n_args,
-                       s_verbs [args->verb].n_args == 1 ? "" : "s", args->n_args);
+    size_t min = s_verbs [args->verb].n_args;
+    size_t max = s_verbs [args->verb].n_args_max ? s_verbs [args->verb].n_args_max
+                                                 : min;
+    if (args->n_args < min || args->n_args > max)
+        s_usage_error (args, "%s takes %zu%s%.0zu argument%s, not %zu (see"
+                       " --help)", verb, min, max > min ? " or " : "",
+                       max > min ? max : 0, max == 1 ? "" : "s",
+                       args->n_args);
     if (args->stale && args->verb != S_GET)
         s_usage_error (args, "--stale is for get only");
     if ((args->has_drop || args->has_delay) && args->verb != S_FAULT)
         s_usage_error (args, "--drop and --delay are for fault only");
+    if ((args->has_from || args->subject || args->cursor || args->count)
+        && args->verb != S_SUB)
+        s_usage_error (args, "--from, --subject, --cursor and --count are for"
+                             " sub only");
     bool keyed = args->verb == S_PUT || args->verb == S_GET
                  || args->verb == S_DEL || args->verb == S_CAS;
     if (keyed && args->n_args >= 1) {
@@ -323,7 +469,42 @@ s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints)
             if (strlen (args->args [i]) > ZR_CLIENT_VALUE_MAX)
                 s_usage_error (args, "value: at most %u bytes", ZR_CLIENT_VALUE_MAX);
     }
-    if (args->n_endpoints == 0 && !args->error [0]) {
+    if (args->verb == S_PUB && args->n_args >= 1) {
+        size_t subject = strlen (args->args [0]);
+        if (subject == 0 || subject > ZR_BUSMSG_SUBJECT_MAX)
+            s_usage_error (args, "subject: 1..%u bytes", ZR_BUSMSG_SUBJECT_MAX);
+        if (args->n_args == 2 && strlen (args->args [1]) > ZR_BUSMSG_PAYLOAD_MAX)
+            s_usage_error (args, "data: at most %u bytes", ZR_BUSMSG_PAYLOAD_MAX);
+    }
+}
+
+/* The rules between arguments, once all are read: the key/value verbs
+   need client endpoints, the bus verbs bus endpoints, from the command
+   line or else the environment. */
+static void
+s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints,
+              const char *env_bus_endpoints)
+{
+    if (!have_verb) {
+        s_usage_error (args, "no verb (put, get, del, cas, status, transfer, "
+                             "snapshot, fault, partition, heal, pub, sub, "
+                             "cursors)");
+        return;
+    }
+    s_check_verb_args (args);
+    if (args->error [0])
+        return;
+    if (s_is_bus_verb (args->verb)) {
+        if (args->n_bus_endpoints > 0)
+            return;
+        if (env_bus_endpoints && *env_bus_endpoints)
+            s_parse_bus_endpoints (args, env_bus_endpoints, "ZRAFT_BUS_ENDPOINTS");
+        else
+            s_usage_error (args, "no bus endpoints: give --bus-endpoints or set"
+                                 " ZRAFT_BUS_ENDPOINTS");
+        return;
+    }
+    if (args->n_endpoints == 0) {
         if (env_endpoints && *env_endpoints)
             s_parse_endpoints (args, env_endpoints, "ZRAFT_ENDPOINTS");
         else
@@ -331,15 +512,18 @@ s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints)
     }
 }
 
-/* Parses argv into *args (which it initialises). env_endpoints is
-   ZRAFT_ENDPOINTS (or NULL). Returns 0, or -1 with args->error set (a
-   usage error: exit 64). --help and --version return 0 at once with
-   args->help or args->version set. Release with s_args_release. */
+/* Parses argv into *args (which it initialises). env_endpoints and
+   env_bus_endpoints are ZRAFT_ENDPOINTS and ZRAFT_BUS_ENDPOINTS (or
+   NULL). Returns 0, or -1 with args->error set (a usage error: exit
+   64). --help and --version return 0 at once with args->help or
+   args->version set. Release with s_args_release. */
 static int
-s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints)
+s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints,
+              const char *env_bus_endpoints)
 {
     memset (args, 0, sizeof *args);
     args->timeout_ms = 5000;
+    args->from_mode = ZR_BUSMSG_FROM_NEXT;
     bool have_verb = false, options_done = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
@@ -369,7 +553,7 @@ s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints
     }
     if (args->help || args->version)
         return 0;
-    s_check_args (args, have_verb, env_endpoints);
+    s_check_args (args, have_verb, env_endpoints, env_bus_endpoints);
     return args->error [0] ? -1 : 0;
 }
 
@@ -378,6 +562,8 @@ s_args_release (ctl_args_t *args)
 {
     free (args->endpoints_buf);
     args->endpoints_buf = NULL;
+    free (args->bus_endpoints_buf);
+    args->bus_endpoints_buf = NULL;
 }
 
 /* ----------------------------------------------------------------------
@@ -1212,6 +1398,378 @@ s_verb_fault (ctl_t *ctl, s_cluster_t *cluster)
 }
 
 /* ----------------------------------------------------------------------
+   The bus: pub, sub, cursors
+   ---------------------------------------------------------------------- */
+
+/* The worse of two exit codes: unknown over failed over done. */
+static int
+s_worse (int a, int b)
+{
+    return a == S_EXIT_UNKNOWN || b == S_EXIT_UNKNOWN ? S_EXIT_UNKNOWN
+           : a == S_EXIT_FAILED || b == S_EXIT_FAILED ? S_EXIT_FAILED
+                                                      : S_EXIT_DONE;
+}
+
+/* Waits for the next RESULT: only requests are in flight. */
+static void
+s_bus_result (ctl_t *ctl, zr_busclient_event_t *event)
+{
+    int rc = zr_busclient_recv (ctl->bus, event, -1);
+    zr_assert (rc == 0 && event->type == ZR_BUSCLIENT_RESULT);
+}
+
+/* An ACK: {"index":..,"term":..,"duplicate":..}, or "index term". */
+static void
+s_print_ack (ctl_t *ctl, const zr_busmsg_t *ack)
+{
+    if (ctl->args->json)
+        fprintf (ctl->out, "{\"index\":%" PRIu64 ",\"term\":%" PRIu64
+                 ",\"duplicate\":%s}\n", ack->index, ack->term,
+                 ack->duplicate ? "true" : "false");
+    else
+        fprintf (ctl->out, "%" PRIu64 " %" PRIu64 "%s\n", ack->index,
+                 ack->term, ack->duplicate ? " (duplicate)" : "");
+}
+
+/* pub SUBJECT DATA: one publication. */
+static int
+s_verb_pub_one (ctl_t *ctl)
+{
+    const char *data = ctl->args->args [1];
+    int rc = zr_busclient_publish (ctl->bus, ctl->args->args [0], data,
+                                   strlen (data), 0);
+    if (rc != 0)
+        return s_fail (ctl, S_EXIT_USAGE, "the message breaks the protocol's"
+                       " limits");
+    zr_busclient_event_t event;
+    s_bus_result (ctl, &event);
+    int code = S_EXIT_DONE;
+    if (event.outcome == ZR_KVCLIENT_DONE)
+        s_print_ack (ctl, &event.msg);
+    else
+        code = s_fail (ctl, s_exit_code (event.outcome), "%s", event.error);
+    zr_busclient_event_release (&event);
+    return code;
+}
+
+/* Whether a line can be read from in without waiting long: its
+   descriptor is readable (a memory stream always is). */
+static bool
+s_input_ready (FILE *in)
+{
+    int fd = fileno (in);
+    if (fd < 0)
+        return true;
+    struct pollfd item = {.fd = fd, .events = POLLIN};
+    return poll (&item, 1, 0) > 0;
+}
+
+/* One line's publication, kept until the lines before it are printed. */
+typedef struct {
+    bool done;
+    zr_kvclient_outcome_t outcome;
+    zr_busmsg_t ack;                   /* DONE: index, term, duplicate */
+    char error [ZR_BUSCLIENT_ERROR_MAX];
+} s_line_t;
+
+/* Prints the results of lines [*printed..) that are in, in input order;
+   returns the worst exit code among them and code. */
+static int
+s_lines_print (ctl_t *ctl, s_line_t *lines, uint64_t *printed, uint64_t sent,
+               int code)
+{
+    while (*printed < sent && lines [*printed % S_WINDOW].done) {
+        s_line_t *line = &lines [*printed % S_WINDOW];
+        if (line->outcome == ZR_KVCLIENT_DONE)
+            s_print_ack (ctl, &line->ack);
+        else
+            code = s_worse (code, s_fail (ctl, s_exit_code (line->outcome),
+                                          "line %" PRIu64 ": %s", *printed + 1,
+                                          line->error));
+        memset (line, 0, sizeof *line);
+        (*printed)++;
+    }
+    fflush (ctl->out);
+    return code;
+}
+
+/* Reads lines while the window has room and input is ready (or nothing
+   is in flight); publishes each. Returns false at the end of input. */
+static bool
+s_lines_send (ctl_t *ctl, char **line, size_t *capacity, uint64_t *sent,
+              uint64_t printed, int *code)
+{
+    while (*sent - printed < S_WINDOW && !zsys_interrupted
+           && (zr_busclient_pending (ctl->bus) == 0 || s_input_ready (ctl->in))) {
+        ssize_t n = getline (line, capacity, ctl->in);
+        if (n < 0)
+            return false;
+        if (n > 0 && (*line) [n - 1] == '\n')
+            (*line) [--n] = 0;
+        if ((size_t) n > ZR_BUSMSG_PAYLOAD_MAX) {
+            *code = s_worse (*code, s_fail (ctl, S_EXIT_FAILED, "line %" PRIu64
+                                            ": over %u bytes; stopped reading",
+                                            *sent + 1, ZR_BUSMSG_PAYLOAD_MAX));
+            return false;
+        }
+        int rc = zr_busclient_publish (ctl->bus, ctl->args->args [0], *line,
+                                       (size_t) n, *sent);
+        zr_assert (rc == 0);            /* the window and limits allow it */
+        (*sent)++;
+    }
+    return !zsys_interrupted;
+}
+
+/* pub SUBJECT: one publication per line of input, up to S_WINDOW in
+   flight, results printed in input order. */
+static int
+s_verb_pub_lines (ctl_t *ctl)
+{
+    s_line_t *lines = (s_line_t *) calloc (S_WINDOW, sizeof *lines);
+    zr_assert (lines);
+    char *line = NULL;
+    size_t capacity = 0;
+    uint64_t sent = 0, printed = 0;
+    int code = S_EXIT_DONE;
+    bool more = true;
+    while (more || printed < sent) {
+        if (more)
+            more = s_lines_send (ctl, &line, &capacity, &sent, printed, &code);
+        if (printed == sent)
+            continue;
+        bool full = sent - printed == S_WINDOW;
+        zr_busclient_event_t event;
+        if (zr_busclient_recv (ctl->bus, &event, more && !full ? 10 : -1) == 0) {
+            zr_assert (event.type == ZR_BUSCLIENT_RESULT);
+            s_line_t *slot = &lines [event.token % S_WINDOW];
+            slot->done = true;
+            slot->outcome = event.outcome;
+            slot->ack = event.msg;
+            snprintf (slot->error, sizeof slot->error, "%s", event.error);
+            zr_busclient_event_release (&event);
+        }
+        code = s_lines_print (ctl, lines, &printed, sent, code);
+    }
+    free (line);
+    free (lines);
+    return code;
+}
+
+static int
+s_verb_pub (ctl_t *ctl)
+{
+    return ctl->args->n_args == 2 ? s_verb_pub_one (ctl)
+                                  : s_verb_pub_lines (ctl);
+}
+
+/* One delivery: "index term subject data", or a JSON object. */
+static void
+s_print_delivery (ctl_t *ctl, const zr_busmsg_t *msg)
+{
+    FILE *out = ctl->out;
+    if (ctl->args->json) {
+        fprintf (out, "{\"index\":%" PRIu64 ",\"term\":%" PRIu64
+                 ",\"subject\":", msg->index, msg->term);
+        s_json_bytes (out, msg->subject.data, msg->subject.size);
+        fputs (",\"data\":", out);
+        s_json_bytes (out, msg->payload.data, msg->payload.size);
+        fputs ("}\n", out);
+    }
+    else {
+        fprintf (out, "%" PRIu64 " %" PRIu64 " ", msg->index, msg->term);
+        s_text_bytes (out, msg->subject.data, msg->subject.size);
+        fputc (' ', out);
+        s_text_bytes (out, msg->payload.data, msg->payload.size);
+        fputc ('\n', out);
+    }
+    fflush (out);
+}
+
+/* What sub knows of its cursor. */
+typedef struct {
+    uint64_t last;                      /* the last index printed, 0 none */
+    uint64_t committed;                 /* the last index committed */
+    uint64_t asked;                     /* the commit in flight, 0 none */
+    uint64_t since;                     /* printed since the last commit */
+    int64_t due;                        /* zclock_mono of the next commit */
+} s_cursor_t;
+
+/* Commits the cursor if it moved and is due (S_COMMIT_EVERY messages or
+   S_COMMIT_MS), one commit at a time. */
+static void
+s_cursor_tick (ctl_t *ctl, s_cursor_t *cursor, bool now_please)
+{
+    int64_t now = zclock_mono ();
+    if (!ctl->args->cursor || cursor->asked || cursor->last <= cursor->committed
+        || (!now_please && cursor->since < S_COMMIT_EVERY && now < cursor->due))
+        return;
+    if (zr_busclient_commit (ctl->bus, ctl->args->cursor, cursor->last, 0) == 0) {
+        cursor->asked = cursor->last;
+        cursor->since = 0;
+        cursor->due = now + S_COMMIT_MS;
+    }
+}
+
+/* A commit's RESULT: the cursor moved, or a line on stderr (the next
+   commit tries again). Returns the exit code it stands for. */
+static int
+s_cursor_result (ctl_t *ctl, s_cursor_t *cursor, zr_busclient_event_t *event)
+{
+    zr_assert (cursor->asked);
+    int code = s_exit_code (event->outcome);
+    if (code == S_EXIT_DONE)
+        cursor->committed = cursor->asked;
+    else
+        fprintf (ctl->err, "zraft-ctl: committing cursor %s at %" PRIu64
+                 ": %s\n", ctl->args->cursor, cursor->asked, event->error);
+    cursor->asked = 0;
+    return code;
+}
+
+/* At the end: waits for a commit in flight, then commits what was
+   printed since. Returns the exit code of the last commit. */
+static int
+s_cursor_final (ctl_t *ctl, s_cursor_t *cursor)
+{
+    int code = S_EXIT_DONE;
+    zsys_interrupted = 0;               /* a signal ended sub: still commit */
+    for (int round = 0; round < 2 && ctl->args->cursor; round++) {
+        if (!cursor->asked)
+            s_cursor_tick (ctl, cursor, true);
+        if (!cursor->asked)
+            break;
+        zr_busclient_event_t event;
+        s_bus_result (ctl, &event);
+        code = s_cursor_result (ctl, cursor, &event);
+        zr_busclient_event_release (&event);
+    }
+    if (code != S_EXIT_DONE)
+        return s_fail (ctl, code, "the cursor %s was not committed at %" PRIu64,
+                       ctl->args->cursor, cursor->last);
+    return code;
+}
+
+/* One event of the subscription; returns false when sub must stop
+   (ENDED: *code says why). */
+static bool
+s_sub_event (ctl_t *ctl, zr_busclient_event_t *event, s_cursor_t *cursor,
+             uint64_t *got, int *code)
+{
+    switch (event->type) {
+    case ZR_BUSCLIENT_DELIVERY:
+        s_print_delivery (ctl, &event->msg);
+        cursor->last = event->msg.index;
+        cursor->since++;
+        (*got)++;
+        return true;
+    case ZR_BUSCLIENT_ENDED:
+        *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s",
+                        event->error);
+        return false;
+    case ZR_BUSCLIENT_RESULT:
+        s_cursor_result (ctl, cursor, event);
+        return true;
+    default:
+        return true;                    /* SUBSCRIBED: on some server */
+    }
+}
+
+/* sub: prints deliveries until --count, --timeout (if given), the end
+   of the subscription or a signal; commits the cursor as it goes and
+   at the end. */
+static int
+s_verb_sub (ctl_t *ctl)
+{
+    const ctl_args_t *args = ctl->args;
+    zr_busclient_sub_t options = {.from_mode = args->from_mode,
+                                  .from = args->from, .prefix = args->subject,
+                                  .cursor = args->cursor};
+    if (zr_busclient_subscribe (ctl->bus, &options) != 0)
+        return s_fail (ctl, S_EXIT_USAGE, "the subscription breaks the"
+                       " protocol's limits");
+    s_cursor_t cursor = {.due = zclock_mono () + S_COMMIT_MS};
+    uint64_t got = 0;
+    int code = S_EXIT_DONE;
+    bool going = true;
+    while (going && !(args->count && got >= args->count) && !zsys_interrupted) {
+        int64_t left = ctl->deadline - zclock_mono ();
+        if (args->timeout_given && left <= 0) {
+            if (args->count)
+                code = s_fail (ctl, S_EXIT_FAILED, "timed out after %" PRIu64
+                               " of %" PRIu64 " messages", got, args->count);
+            break;
+        }
+        s_cursor_tick (ctl, &cursor, false);
+        int wait = args->timeout_given && left < S_TICK_MS ? (int) left
+                                                           : S_TICK_MS;
+        zr_busclient_event_t event;
+        if (zr_busclient_recv (ctl->bus, &event, wait) != 0)
+            continue;
+        going = s_sub_event (ctl, &event, &cursor, &got, &code);
+        zr_busclient_event_release (&event);
+    }
+    zr_busclient_unsubscribe (ctl->bus);
+    return s_worse (code, s_cursor_final (ctl, &cursor));
+}
+
+/* cursors: every durable cursor, "name index" a line, or one object. */
+static int
+s_verb_cursors (ctl_t *ctl)
+{
+    int rc = zr_busclient_cursors (ctl->bus, 0);
+    zr_assert (rc == 0);
+    zr_busclient_event_t event;
+    s_bus_result (ctl, &event);
+    if (event.outcome != ZR_KVCLIENT_DONE) {
+        int code = s_fail (ctl, s_exit_code (event.outcome), "%s", event.error);
+        zr_busclient_event_release (&event);
+        return code;
+    }
+    zr_busmsg_cursors_iter_t iter;
+    zr_busmsg_cursor_t cursor;
+    zr_busmsg_cursors_iter (&event.msg, &iter);
+    bool first = true;
+    if (ctl->args->json)
+        fputs ("{\"cursors\":{", ctl->out);
+    while (zr_busmsg_cursors_next (&iter, &cursor)) {
+        if (ctl->args->json) {
+            fputs (first ? "" : ",", ctl->out);
+            s_json_bytes (ctl->out, cursor.name.data, cursor.name.size);
+            fprintf (ctl->out, ":%" PRIu64, cursor.index);
+        }
+        else {
+            s_text_bytes (ctl->out, cursor.name.data, cursor.name.size);
+            fprintf (ctl->out, " %" PRIu64 "\n", cursor.index);
+        }
+        first = false;
+    }
+    if (ctl->args->json)
+        fputs ("}}\n", ctl->out);
+    zr_busclient_event_release (&event);
+    return S_EXIT_DONE;
+}
+
+/* The bus verbs, on a bus client of their own. */
+static int
+s_run_bus (ctl_t *ctl)
+{
+    const ctl_args_t *args = ctl->args;
+    zr_busclient_config_t config;
+    zr_busclient_config_defaults (&config);
+    config.calls.timeout_ms = args->timeout_ms;
+    config.calls.window = S_WINDOW;
+    ctl->bus = zr_busclient_new (args->bus_endpoints, args->n_bus_endpoints,
+                                 &config);
+    if (!ctl->bus)
+        return s_fail (ctl, S_EXIT_USAGE, "cannot use the bus endpoints given");
+    int code = args->verb == S_PUB ? s_verb_pub (ctl)
+               : args->verb == S_SUB ? s_verb_sub (ctl)
+                                     : s_verb_cursors (ctl);
+    zr_busclient_destroy (&ctl->bus);
+    return code;
+}
+
+/* ----------------------------------------------------------------------
    main
    ---------------------------------------------------------------------- */
 
@@ -1234,15 +1792,16 @@ s_run (ctl_t *ctl)
     return code;
 }
 
-/* The whole program: argv and ZRAFT_ENDPOINTS in, output on out and
-   err, the exit code out. */
+/* The whole program: argv, ZRAFT_ENDPOINTS and ZRAFT_BUS_ENDPOINTS in,
+   input on in (pub SUBJECT), output on out and err, the exit code out. */
 static int
-ctl_main (int argc, char **argv, const char *env_endpoints, FILE *out, FILE *err)
+ctl_main (int argc, char **argv, const char *env_endpoints,
+          const char *env_bus_endpoints, FILE *in, FILE *out, FILE *err)
 {
     ctl_args_t args;
-    ctl_t ctl = {.args = &args, .out = out, .err = err};
+    ctl_t ctl = {.args = &args, .in = in, .out = out, .err = err};
     int code = S_EXIT_DONE;
-    if (s_args_parse (&args, argc, argv, env_endpoints) != 0) {
+    if (s_args_parse (&args, argc, argv, env_endpoints, env_bus_endpoints) != 0) {
         code = s_fail (&ctl, S_EXIT_USAGE, "%s", args.error);
         if (!args.json)
             fputs ("Try 'zraft-ctl --help'.\n", err);
@@ -1251,6 +1810,11 @@ ctl_main (int argc, char **argv, const char *env_endpoints, FILE *out, FILE *err
         fputs (s_usage, out);
     else if (args.version)
         fprintf (out, "zraft-ctl %s\n", ZR_CTL_VERSION);
+    else
+    if (s_is_bus_verb (args.verb)) {
+        ctl.deadline = zclock_mono () + args.timeout_ms;
+        code = s_run_bus (&ctl);
+    }
     else {
         zr_kvclient_config_t config;
         zr_kvclient_config_defaults (&config);
@@ -1275,6 +1839,7 @@ main (int argc, char **argv)
 {
     zsys_set_logstream (stderr);        /* stdout carries results only */
     zsys_set_logident ("zraft-ctl");
-    return ctl_main (argc, argv, getenv ("ZRAFT_ENDPOINTS"), stdout, stderr);
+    return ctl_main (argc, argv, getenv ("ZRAFT_ENDPOINTS"),
+                     getenv ("ZRAFT_BUS_ENDPOINTS"), stdin, stdout, stderr);
 }
 #endif

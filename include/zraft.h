@@ -62,6 +62,11 @@ extern "C" {
 #define ZRAFT_ETIMEDOUT (-18)           /* zraft_wait_leader: no leader in time */
 #define ZRAFT_EUNKNOWN (-19)            /* outcome unknown: a snapshot from the
                                            leader covered the index (below) */
+#define ZRAFT_ESTALE (-20)              /* zraft_publish: sequence number below
+                                           the producer's dedup window */
+#define ZRAFT_ERANGE (-21)              /* subscription: the index is no longer
+                                           held (compacted into a snapshot);
+                                           event.first: the first one held */
 
 typedef enum {
     ZRAFT_FOLLOWER = 0,
@@ -106,11 +111,18 @@ typedef struct {
     uint32_t submit_max;                /* submissions + queries outstanding on
                                            the handle, 1..ZRAFT_SUBMIT_MAX_MAX;
                                            default 4096 */
+    /* The message bus (zraft_publish, zraft_subscribe, at the end). */
+    uint32_t dedup_window;              /* sequence numbers remembered per
+                                           producer, 1..65536; default 1024 */
+    uint32_t producers_max;             /* producers remembered; default 4096 */
+    uint32_t subs_max;                  /* subscriptions open on the handle,
+                                           0..65536; default 1024 (0: no feed) */
     bool query_on_node;                 /* fsm.query may run on the node's
                                            thread (see zraft_fsm_t); default off */
     bool apply_on_node;                 /* fsm.apply and fsm.query may run on
                                            the node's thread for a small run
-                                           (see zraft_fsm_t); default off */
+                                           (see zraft_fsm_t), with subs_max 0;
+                                           default off */
 } zraft_config_t;
 
 #define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
@@ -130,7 +142,9 @@ void zraft_config_defaults (zraft_config_t *config);
    behind it may be applied on the node's thread when the applier has
    nothing to do, saving the hand-off to the applier and back per commit
    (snapshot and restore stay on the applier's thread); apply then also
-   delays the node's work (heartbeats), so it should be quick.
+   delays the node's work (heartbeats), so it should be quick. It takes
+   effect only with config.subs_max 0 (no subscriptions, hence no feed
+   to tell of each applied index before the RESULTs).
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored
@@ -156,7 +170,10 @@ void zraft_config_defaults (zraft_config_t *config);
    whole state with a snapshot's bytes, valid during the call: once at
    start when the data directory holds a snapshot, and whenever a leader
    sends one. It returns 0, or -1 if it cannot use them: the node then
-   stops acknowledging (as on a disk error) and says why in its log. */
+   stops acknowledging (as on a disk error) and says why in its log.
+   Snapshot files also hold the message bus's state (its dedup windows
+   and cursors), so a bus-only application (apply NULL, no snapshot
+   callback) is snapshotted too, and its log stays bounded. */
 #define ZRAFT_RESULT_BYTES_MAX (1u << 20)
 
 typedef struct {
@@ -241,7 +258,10 @@ int zraft_query (zraft_t *self, uint64_t token, const void *data, size_t size,
 
 typedef enum {
     ZRAFT_EVENT_RESULT = 1,             /* a submission's or a query's outcome */
-    ZRAFT_EVENT_ROLE = 2                /* role, term or leader changed */
+    ZRAFT_EVENT_ROLE = 2,               /* role, term or leader changed */
+    ZRAFT_EVENT_SUBSCRIBED = 3,         /* zraft_subscribe's answer */
+    ZRAFT_EVENT_DELIVER = 4,            /* a publication for a subscription */
+    ZRAFT_EVENT_UNSUBSCRIBED = 5        /* a subscription ended */
 } zraft_event_type_t;
 
 typedef struct {
@@ -259,6 +279,16 @@ typedef struct {
     void *data;                         /* RESULT: apply's or query's result,
                                            owned by the caller (NULL if none) */
     size_t size;                        /* its bytes */
+    bool duplicate;                     /* RESULT of zraft_publish: it repeated
+                                           an earlier (producer, seq), whose
+                                           index and term these are */
+    uint64_t first;                     /* SUBSCRIBED, UNSUBSCRIBED: the
+                                           first index the log holds */
+    uint64_t last;                      /* SUBSCRIBED: last committed index */
+    const char *subject;                /* DELIVER: the subject, NUL-ended,
+                                           inside data's allocation (freed
+                                           with it); data/size: the payload.
+                                           The token is the subscription's */
 } zraft_event_t;
 
 /* A socket that polls readable when events wait: add it to a zpoller
@@ -367,7 +397,7 @@ int zraft_transfer_to (zraft_t *self, uint32_t peer, uint32_t *target);
 /* Asks for a snapshot now, whatever the thresholds say. Returns 0 when
    it was asked for (zraft_status tells when snapshot_index moves),
    ZRAFT_EBUSY if one is being taken, ZRAFT_EINVAL if the state machine
-   has no snapshot callback. */
+   has an apply callback but no snapshot callback. */
 int zraft_snapshot (zraft_t *self);
 
 /* Faults on the link from a peer to this server, applied to every
@@ -390,6 +420,148 @@ int zraft_fault (zraft_t *self, uint32_t peer, const zraft_link_fault_t *fault);
    milliseconds (at most 600,000), as a SIGSTOP would freeze a process:
    it neither sends nor handles anything meanwhile. Returns at once. */
 int zraft_pause (zraft_t *self, uint32_t ms);
+
+/*  ---------------------------------------------------------------------
+    The message bus
+
+    Every zraft_t is also the store of a message bus. A publication is a
+    log entry of its own kind, beside the state machine's commands (which
+    never see it): totally ordered by its index, durable once its RESULT
+    says so. Subscribers read committed publications from any index the
+    log still holds, at their own pace, with credit: the feed actor
+    serves them from the WAL (the log store's read-by-index API), never
+    from the applier or the node, so a slow or dead subscriber stalls
+    nothing but itself, and its memory is bounded by its credit.
+
+    Deduplication (JetStream's message id, the thesis's client sessions,
+    §6.3): a publication may carry a producer id (non-zero) and a
+    sequence number. The bus remembers, per producer, which of its last
+    config.dedup_window sequence numbers it applied and at which index;
+    a publication repeating one is not appended again: its RESULT says
+    duplicate, with the index and term of the first. A sequence number
+    older than the window is refused (ZRAFT_ESTALE). At most
+    config.producers_max producers are remembered; past that the one
+    least recently heard from is forgotten. This state, and the durable
+    cursors, are part of every snapshot: every server decides the same.
+
+    Durable cursors: a named consumer commits its position (the last
+    index it processed) through the log like any entry; any server
+    answers it after any restart (zraft_cursors).
+    --------------------------------------------------------------------- */
+
+#define ZRAFT_SUBJECT_MAX 255           /* bytes in a subject: 1..255, no NUL */
+#define ZRAFT_CURSOR_NAME_MAX 255       /* bytes in a cursor name: 1..255 */
+#define ZRAFT_CURSORS_MAX 3840u         /* cursors remembered: their map fits
+                                           a RESULT (ZRAFT_RESULT_BYTES_MAX) */
+#define ZRAFT_CREDIT_MAX 65536u         /* credit one subscription may hold */
+
+
+/* Publishes data (size bytes, at most ZRAFT_ENTRY_BYTES_MAX, copied)
+   under subject, and returns at once; the leader only. producer 0: no
+   deduplication (seq ignored). 0: queued, and one ZRAFT_EVENT_RESULT
+   with token follows: status 0 once this server applied it (index and
+   term: where it sits in the total order; event.duplicate set if it
+   repeated an earlier (producer, seq), whose index and term these are),
+   ZRAFT_ESTALE, or any status zraft_submit's RESULT may carry; among
+   them ZRAFT_EBUSY also when the leader cannot decide yet whether it
+   repeats one (the first copy is in flight, or the leader was just
+   elected): retry with the same (producer, seq). Refused at once as
+   zraft_submit is, ZRAFT_EINVAL for a bad subject, and ZRAFT_ETOOBIG
+   when subject and data do not fit one entry. */
+int zraft_publish (zraft_t *self, uint64_t token, const char *subject,
+                   const void *data, size_t size, uint64_t producer,
+                   uint64_t seq);
+
+/* One publication of zraft_publish_many: zraft_publish's arguments. */
+typedef struct {
+    uint64_t token;                     /* its RESULT's token */
+    const char *subject;                /* NUL-ended, 1..ZRAFT_SUBJECT_MAX bytes */
+    const void *data;                   /* size bytes (copied) */
+    size_t size;
+    uint64_t producer;                  /* 0: no deduplication */
+    uint64_t seq;
+} zraft_publication_t;
+
+/* Publishes n publications in one call, as zraft_submit_many submits
+   commands: one message to the node, and those the leader admits travel
+   to the followers and the disk in one batch, at consecutive indexes in
+   the order given. Each gets its own RESULT, as from zraft_publish (a
+   duplicate, ZRAFT_ESTALE or ZRAFT_EBUSY from the dedup gate concerns
+   that publication only). All or nothing at submission: 0 and n RESULT
+   events follow, or an error and none: ZRAFT_EINVAL (n not
+   1..ZRAFT_SUBMIT_MANY_MAX, a bad subject, or the encoded publications
+   over ZRAFT_SUBMIT_BYTES_MAX), ZRAFT_ETOOBIG (one does not fit an
+   entry), ZRAFT_EAGAIN (n more would pass submit_max),
+   ZRAFT_ESHUTDOWN. */
+int zraft_publish_many (zraft_t *self, const zraft_publication_t *pubs,
+                        size_t n);
+
+/* Commits cursor name at index (the last index its consumer processed)
+   through the log; the leader only. One RESULT with token follows, as
+   for zraft_submit (status 0: committed and applied here; ZRAFT_EINVAL
+   for a new name when ZRAFT_CURSORS_MAX cursors exist). A cursor only moves forward:
+   an index below its current one leaves it where it is (status 0).
+   Refused at once as zraft_submit is, and ZRAFT_EINVAL for a bad name
+   (NULL, empty, over ZRAFT_CURSOR_NAME_MAX). */
+int zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
+                         uint64_t index);
+
+/* Reads every durable cursor: one RESULT with token follows, whose data
+   is a msgpack map {name (str): index (uint)}, as of the read's index.
+   flags as zraft_query (0: linearizable, on the leader; or
+   ZRAFT_QUERY_STALE, any server). zraft_cursor_find looks one up. */
+int zraft_cursors (zraft_t *self, uint64_t token, int flags);
+
+/* Finds name in a zraft_cursors result: 0 and *index, or -1 if absent
+   or the data is malformed. */
+int zraft_cursor_find (const void *data, size_t size, const char *name,
+                       uint64_t *index);
+
+/* Where a subscription starts. */
+typedef enum {
+    ZRAFT_FROM_INDEX = 0,               /* at options.from (>= 1) */
+    ZRAFT_FROM_FIRST = 1,               /* the first index the log holds */
+    ZRAFT_FROM_LAST = 2,                /* the newest publication committed
+                                           (that matches), then what follows */
+    ZRAFT_FROM_NEXT = 3                 /* what is committed after now */
+} zraft_from_t;
+
+typedef struct {
+    zraft_from_t from_mode;
+    uint64_t from;                      /* ZRAFT_FROM_INDEX: first index wanted */
+    const char *prefix;                 /* deliver subjects starting with it;
+                                           NULL or "": every subject (copied) */
+    uint32_t credit;                    /* deliveries allowed before the first
+                                           zraft_credit, 0..ZRAFT_CREDIT_MAX */
+} zraft_sub_options_t;
+
+/* Opens subscription sub (the caller's id, unique among its open ones)
+   on this server, leader or not: it delivers publications committed
+   and durable here. Returns 0 and one ZRAFT_EVENT_SUBSCRIBED with
+   token sub follows (status 0, event.first and event.last: the log's
+   first index and last committed index; or ZRAFT_ERANGE with
+   event.first); then ZRAFT_EVENT_DELIVER events with token sub, one
+   per matching publication in index order with none missed, each
+   taking one credit. Returns at once ZRAFT_EINVAL (sub already open,
+   bad options), ZRAFT_EAGAIN (config.subs_max open, or the feed's
+   queue full), ZRAFT_ESHUTDOWN. A subscription ends with a
+   ZRAFT_EVENT_UNSUBSCRIBED: status 0 after zraft_unsubscribe, or
+   ZRAFT_ERANGE if the log was compacted past its position before it
+   read it (event.first: the first index held; resume from a cursor). */
+int zraft_subscribe (zraft_t *self, uint64_t sub,
+                     const zraft_sub_options_t *options);
+
+/* Gives subscription sub credit more deliveries. Its credit is capped
+   at ZRAFT_CREDIT_MAX, counting the deliveries zraft_recv has not
+   handed out yet: what would pass the cap is dropped (still 0). 0,
+   ZRAFT_EINVAL (not open, or being closed), ZRAFT_EAGAIN (the feed's
+   queue is full: retry), ZRAFT_ESHUTDOWN. */
+int zraft_credit (zraft_t *self, uint64_t sub, uint32_t credit);
+
+/* Closes subscription sub: 0 and an UNSUBSCRIBED event follows (after
+   which no DELIVER with its token comes), or ZRAFT_EINVAL (not open),
+   ZRAFT_EAGAIN, ZRAFT_ESHUTDOWN. */
+int zraft_unsubscribe (zraft_t *self, uint64_t sub);
 
 /* Returns a static message for a ZRAFT_E* code. */
 const char *zraft_strerror (int rc);

@@ -319,7 +319,17 @@ int
 zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
                  uint32_t size, zr_index_t *index, zr_term_t *term)
 {
+    return zr_core_propose_type (self, ZR_ENTRY_COMMAND, blob, data, size,
+                                 index, term);
+}
+
+int
+zr_core_propose_type (zr_core_t *self, uint8_t type, zr_blob_t *blob,
+                      const uint8_t *data, uint32_t size, zr_index_t *index,
+                      zr_term_t *term)
+{
     zr_assert (self && index && term);
+    zr_assert (type == ZR_ENTRY_COMMAND || type == ZR_ENTRY_BUS);
     zr_assert (size == 0 || (blob && data >= blob->data
                              && data + size <= blob->data + blob->size));
     if (self->role != ZR_ROLE_LEADER)
@@ -330,7 +340,7 @@ zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
         return ZR_ETOOBIG;
     zr_entry_t entry = {.term = self->term,
                         .index = zr_log_last_index (&self->log) + 1,
-                        .type = ZR_ENTRY_COMMAND, .size = size,
+                        .type = type, .size = size,
                         .data = size ? data : NULL, .blob = size ? blob : NULL};
     int rc = zr_log_append (&self->log, &entry);
     if (rc != 0)

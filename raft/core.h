@@ -263,6 +263,12 @@ int zr_core_step (zr_core_t *self, const zr_message_t *msg, uint64_t now_ms);
 int zr_core_propose (zr_core_t *self, zr_blob_t *blob, const uint8_t *data,
                      uint32_t size, zr_index_t *index, zr_term_t *term);
 
+/* zr_core_propose for an entry of type ZR_ENTRY_COMMAND or ZR_ENTRY_BUS
+   (asserted): the core treats both alike. */
+int zr_core_propose_type (zr_core_t *self, uint8_t type, zr_blob_t *blob,
+                          const uint8_t *data, uint32_t size,
+                          zr_index_t *index, zr_term_t *term);
+
 /* Records a linearizable read, ReadIndex (Invariant 14): the leader
    confirms it still leads with a heartbeat round sent after this call
    (one round for every read recorded before the next zr_core_ready),

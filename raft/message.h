@@ -11,8 +11,24 @@
 #define ZR_MESSAGE_H_INCLUDED
 
 /* Entry types. A NOOP is what a new leader appends in its term (thesis
-   §6.4); the state machine never sees it. */
-typedef enum { ZR_ENTRY_COMMAND = 1, ZR_ENTRY_NOOP = 2 } zr_entry_type_t;
+   §6.4); the state machine never sees it. A BUS entry is a message-bus
+   publication or cursor commit (actors/bus.h): the core, the wire and
+   the WAL treat it exactly as a command; the applier hands it to the
+   bus state instead of the state machine. */
+typedef enum {
+    ZR_ENTRY_COMMAND = 1,
+    ZR_ENTRY_NOOP = 2,
+    ZR_ENTRY_BUS = 3
+} zr_entry_type_t;
+
+#define ZR_ENTRY_TYPE_MAX ZR_ENTRY_BUS
+
+/* Returns true if type is a zr_entry_type_t (what decoders accept). */
+static inline bool
+zr_entry_type_valid (uint64_t type)
+{
+    return type >= ZR_ENTRY_COMMAND && type <= ZR_ENTRY_TYPE_MAX;
+}
 
 typedef struct {
     zr_term_t term;                     /* term in which the leader made it */

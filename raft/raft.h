@@ -55,7 +55,9 @@ typedef uint32_t zr_id_t;
     X (ZR_EAGAIN, -16, "too many requests outstanding, try again")        \
     X (ZR_ELOST, -17, "lost: another leader's entry took its index")      \
     X (ZR_ETIMEDOUT, -18, "timed out")                                     \
-    X (ZR_EUNKNOWN, -19, "outcome unknown: a snapshot covered it")
+    X (ZR_EUNKNOWN, -19, "outcome unknown: a snapshot covered it")         \
+    X (ZR_ESTALE, -20, "sequence number below the producer's dedup window") \
+    X (ZR_ERANGE, -21, "index no longer held: compacted into a snapshot")
 
 enum {
 #define ZR_ERR_ENUM(name, value, text) name = value,

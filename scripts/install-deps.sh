@@ -3,12 +3,12 @@
 # Idempotent: a machine that has everything does nothing here.
 set -euo pipefail
 pkgs=(build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev check)
-# --bench: also what the comparisons with canonical/raft and etcd and the
-# plots need (etcd's load generator builds offline against Debian's Go
-# sources of etcd 3.4 and its dependencies).
+# --bench: also what the comparisons with canonical/raft, etcd and NATS
+# JetStream and the plots need (etcd's and NATS's load generators build
+# offline against Debian's Go sources of their clients).
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libraft-dev libuv1-dev gnuplot-nox etcd-server golang-go
-           golang-etcd-server-dev)
+           golang-etcd-server-dev nats-server golang-github-nats-io-go-nats-dev)
 fi
 # --fuzz: clang and its libFuzzer runtime (make fuzz; make test needs neither).
 if [ "${1:-}" = "--fuzz" ]; then

@@ -5,7 +5,7 @@
     version element and the structural walk (msgpack_walk.h) look at the
     raw bytes first, so msgpack-c only ever builds a tree of at most
     ZR_CLIENT_OBJECTS_MAX objects; then the schema reads that tree field
-    by field with strict types and limits (s_reader_t keeps the first
+    by field with strict types and limits (zr_mp_reader_t keeps the first
     error, so fields are judged in frame order), then the semantic rules
     (s_request_check, s_reply_check) judge the whole. The decoded struct
     points into the caller's frame: msgpack_unpack_next references str
@@ -14,7 +14,8 @@
 
     The encoders check the same rules (so a frame we encode always
     decodes to what was encoded), pack once to count the bytes and once
-    into a buffer of exactly that size.
+    into a buffer of exactly that size. The steps every strict codec
+    shares (unpacking, the reader, the packer) are msgpack_tree.h's.
     =========================================================================
 */
 #include "transport.h"
@@ -67,23 +68,16 @@ s_id_valid (uint32_t id)
     return id >= 1 && id <= ZR_NODES_MAX;
 }
 
-/* Returns 0, ZR_ETOOBIG (over max) or ZR_EMALFORMED (bytes without data). */
 static int
 s_bytes_check (zr_client_bytes_t bytes, size_t max)
 {
-    if (bytes.size > max)
-        return ZR_ETOOBIG;
-    return bytes.size > 0 && !bytes.data ? ZR_EMALFORMED : 0;
+    return zr_mp_bytes_check (bytes.data, bytes.size, max);
 }
 
-/* As s_bytes_check, for a str field: no NUL byte either. */
 static int
 s_str_check (zr_client_bytes_t str, size_t max)
 {
-    int rc = s_bytes_check (str, max);
-    if (rc == 0 && str.size > 0 && memchr (str.data, 0, str.size))
-        rc = ZR_EMALFORMED;
-    return rc;
+    return zr_mp_str_check (str.data, str.size, max);
 }
 
 /* Returns the first error of a key/value request (PUT, GET, DEL, CAS). */
@@ -210,111 +204,33 @@ s_reply_check (const zr_client_reply_t *reply)
 //  --------------------------------------------------------------------------
 //  Schema: msgpack-c's object tree into a request or reply
 
-/* Reads a frame's fields in order; after the first error every read
-   returns zero and rc keeps that error. */
-typedef struct {
-    const msgpack_object *field;    /* the next field */
-    const msgpack_object *end;      /* past the last field */
-    int rc;                         /* first error, 0 if none */
-} s_reader_t;
-
-/* Returns the next field, or NULL (rc set) if an error came before or
-   no field is left (a count the caller checked makes that unreachable). */
-static const msgpack_object *
-s_next (s_reader_t *reader)
-{
-    if (reader->rc == 0 && reader->field == reader->end)
-        reader->rc = ZR_EMALFORMED;
-    return reader->rc ? NULL : reader->field++;
-}
-
-/* Sets rc to error unless an error came first. */
-static void
-s_fail (s_reader_t *reader, int error)
-{
-    if (reader->rc == 0)
-        reader->rc = error;
-}
-
-/* Reads an integer >= 0, in any msgpack integer format (msgpack-c
-   stores non-negative int8..int64 as positive integers too). */
-static uint64_t
-s_read_uint (s_reader_t *reader)
-{
-    const msgpack_object *object = s_next (reader);
-    if (object && object->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return object->via.u64;
-    s_fail (reader, ZR_EMALFORMED);
-    return 0;
-}
-
-/* Reads an integer that fits 32 bits (the rules narrow it further). */
-static uint32_t
-s_read_u32 (s_reader_t *reader)
-{
-    uint64_t value = s_read_uint (reader);
-    if (value <= UINT32_MAX)
-        return (uint32_t) value;
-    s_fail (reader, ZR_EMALFORMED);
-    return 0;
-}
-
-static bool
-s_read_bool (s_reader_t *reader)
-{
-    const msgpack_object *object = s_next (reader);
-    if (object && object->type == MSGPACK_OBJECT_BOOLEAN)
-        return object->via.boolean;
-    s_fail (reader, ZR_EMALFORMED);
-    return false;
-}
-
-/* Reads a bin (type MSGPACK_OBJECT_BIN) or str (MSGPACK_OBJECT_STR) of
-   at most max bytes: ZR_ETOOBIG above. Empty bytes have data NULL. */
 static zr_client_bytes_t
-s_read_bytes (s_reader_t *reader, msgpack_object_type type, size_t max)
+s_read_bin (zr_mp_reader_t *reader, size_t max)
 {
-    zr_client_bytes_t bytes = { NULL, 0 };
-    const msgpack_object *object = s_next (reader);
-    if (!object || object->type != type) {
-        s_fail (reader, ZR_EMALFORMED);
-        return bytes;
-    }
-    /* bin and str share one layout in msgpack-c's union. */
-    bytes.size = type == MSGPACK_OBJECT_BIN ? object->via.bin.size
-                                            : object->via.str.size;
-    if (bytes.size > max) {
-        s_fail (reader, ZR_ETOOBIG);
-        bytes.size = 0;
-    }
-    else if (bytes.size > 0)
-        bytes.data = type == MSGPACK_OBJECT_BIN
-                   ? (const uint8_t *) object->via.bin.ptr
-                   : (const uint8_t *) object->via.str.ptr;
+    zr_client_bytes_t bytes;
+    bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_BIN, max,
+                                   &bytes.data);
     return bytes;
 }
 
 static zr_client_bytes_t
-s_read_bin (s_reader_t *reader, size_t max)
+s_read_str (zr_mp_reader_t *reader, size_t max)
 {
-    return s_read_bytes (reader, MSGPACK_OBJECT_BIN, max);
-}
-
-static zr_client_bytes_t
-s_read_str (s_reader_t *reader, size_t max)
-{
-    return s_read_bytes (reader, MSGPACK_OBJECT_STR, max);
+    zr_client_bytes_t bytes;
+    bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_STR, max,
+                                   &bytes.data);
+    return bytes;
 }
 
 /* Reads the fields after the head of a request of a known type. */
 static void
-s_request_read (s_reader_t *reader, zr_client_request_t *request)
+s_request_read (zr_mp_reader_t *reader, zr_client_request_t *request)
 {
     zr_client_type_t type = request->type;
     if (type == ZR_CLIENT_PUT || type == ZR_CLIENT_DEL
     ||  type == ZR_CLIENT_CAS) {
-        request->client_id = s_read_uint (reader);
-        request->seq = s_read_uint (reader);
+        request->client_id = zr_mp_read_uint (reader);
+        request->seq = zr_mp_read_uint (reader);
     }
     if (type <= ZR_CLIENT_CAS)
         request->key = s_read_bin (reader, ZR_CLIENT_KEY_MAX);
@@ -322,7 +238,7 @@ s_request_read (s_reader_t *reader, zr_client_request_t *request)
         request->value = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
     else
     if (type == ZR_CLIENT_GET)
-        request->stale = s_read_bool (reader);
+        request->stale = zr_mp_read_bool (reader);
     else
     if (type == ZR_CLIENT_CAS) {
         request->old = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
@@ -330,54 +246,54 @@ s_request_read (s_reader_t *reader, zr_client_request_t *request)
     }
     else
     if (type == ZR_CLIENT_TRANSFER)
-        request->to = s_read_u32 (reader);
+        request->to = zr_mp_read_u32 (reader);
     else
     if (type == ZR_CLIENT_FAULT) {
-        request->peer = s_read_u32 (reader);
-        request->cut = s_read_bool (reader);
-        request->drop_ppm = s_read_u32 (reader);
-        request->delay_ms = s_read_u32 (reader);
+        request->peer = zr_mp_read_u32 (reader);
+        request->cut = zr_mp_read_bool (reader);
+        request->drop_ppm = zr_mp_read_u32 (reader);
+        request->delay_ms = zr_mp_read_u32 (reader);
     }
 }
 
 /* Reads a STATUS reply's member list (ZR_ETOOBIG over ZR_NODES_MAX). */
 static void
-s_members_read (s_reader_t *reader, zr_client_reply_t *reply)
+s_members_read (zr_mp_reader_t *reader, zr_client_reply_t *reply)
 {
-    const msgpack_object *list = s_next (reader);
+    const msgpack_object *list = zr_mp_next (reader);
     if (!list || list->type != MSGPACK_OBJECT_ARRAY) {
-        s_fail (reader, ZR_EMALFORMED);
+        zr_mp_fail (reader, ZR_EMALFORMED);
         return;
     }
     if (list->via.array.size > ZR_NODES_MAX) {
-        s_fail (reader, ZR_ETOOBIG);
+        zr_mp_fail (reader, ZR_ETOOBIG);
         return;
     }
     for (uint32_t i = 0; i < list->via.array.size && reader->rc == 0; i++) {
         const msgpack_object *object = &list->via.array.ptr [i];
         if (object->type != MSGPACK_OBJECT_ARRAY
         ||  object->via.array.size != S_MEMBER_FIELDS) {
-            s_fail (reader, ZR_EMALFORMED);
+            zr_mp_fail (reader, ZR_EMALFORMED);
             return;
         }
-        s_reader_t fields = { object->via.array.ptr,
-                              object->via.array.ptr + S_MEMBER_FIELDS, 0 };
+        zr_mp_reader_t fields;
+        zr_mp_reader_init (&fields, object);
         zr_client_member_t *member = &reply->members [i];
-        member->id = s_read_u32 (&fields);
+        member->id = zr_mp_read_u32 (&fields);
         member->name = s_read_str (&fields, ZR_CLIENT_NAME_MAX);
         member->peer_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
         member->client_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
-        s_fail (reader, fields.rc);
+        zr_mp_fail (reader, fields.rc);
         reply->n_members = i + 1;
     }
 }
 
 /* Reads the fields after the head of a reply with a known type and code. */
 static void
-s_reply_read (s_reader_t *reader, zr_client_reply_t *reply)
+s_reply_read (zr_mp_reader_t *reader, zr_client_reply_t *reply)
 {
     if (reply->code != ZR_CLIENT_OK) {
-        reply->leader = s_read_u32 (reader);
+        reply->leader = zr_mp_read_u32 (reader);
         reply->leader_endpoint = s_read_str (reader, ZR_CLIENT_ENDPOINT_MAX);
         reply->message = s_read_str (reader, ZR_CLIENT_MESSAGE_MAX);
         return;
@@ -385,27 +301,27 @@ s_reply_read (s_reader_t *reader, zr_client_reply_t *reply)
     switch (reply->type) {
     case ZR_CLIENT_PUT:
     case ZR_CLIENT_DEL:
-        reply->index = s_read_uint (reader);
+        reply->index = zr_mp_read_uint (reader);
         break;
     case ZR_CLIENT_GET:
-        reply->found = s_read_bool (reader);
+        reply->found = zr_mp_read_bool (reader);
         reply->value = s_read_bin (reader, ZR_CLIENT_VALUE_MAX);
         break;
     case ZR_CLIENT_CAS:
-        reply->swapped = s_read_bool (reader);
-        reply->index = s_read_uint (reader);
+        reply->swapped = zr_mp_read_bool (reader);
+        reply->index = zr_mp_read_uint (reader);
         break;
     case ZR_CLIENT_STATUS:
         reply->name = s_read_str (reader, ZR_CLIENT_NAME_MAX);
-        reply->id = s_read_u32 (reader);
-        reply->role = s_read_u32 (reader);
-        reply->term = s_read_uint (reader);
-        reply->leader = s_read_u32 (reader);
-        reply->commit = s_read_uint (reader);
-        reply->applied = s_read_uint (reader);
-        reply->first_index = s_read_uint (reader);
-        reply->last_index = s_read_uint (reader);
-        reply->snapshot_index = s_read_uint (reader);
+        reply->id = zr_mp_read_u32 (reader);
+        reply->role = zr_mp_read_u32 (reader);
+        reply->term = zr_mp_read_uint (reader);
+        reply->leader = zr_mp_read_u32 (reader);
+        reply->commit = zr_mp_read_uint (reader);
+        reply->applied = zr_mp_read_uint (reader);
+        reply->first_index = zr_mp_read_uint (reader);
+        reply->last_index = zr_mp_read_uint (reader);
+        reply->snapshot_index = zr_mp_read_uint (reader);
         s_members_read (reader, reply);
         break;
     default:
@@ -417,20 +333,19 @@ s_reply_read (s_reader_t *reader, zr_client_reply_t *reply)
    version (ZR_EVERSION if another), type (at most ZR_CLIENT_TYPE_MAX)
    and request_id it stores; the reader is left on field 3. */
 static int
-s_head_read (const msgpack_object *root, uint32_t head, s_reader_t *reader,
+s_head_read (const msgpack_object *root, uint32_t head, zr_mp_reader_t *reader,
              uint64_t *type, uint64_t *request_id)
 {
     if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < head)
         return ZR_EMALFORMED;
-    *reader = (s_reader_t) { root->via.array.ptr,
-                             root->via.array.ptr + root->via.array.size, 0 };
-    uint64_t version = s_read_uint (reader);
+    zr_mp_reader_init (reader, root);
+    uint64_t version = zr_mp_read_uint (reader);
     if (reader->rc)
         return reader->rc;
     if (version != ZR_CLIENT_VERSION)
         return ZR_EVERSION;
-    *type = s_read_uint (reader);
-    *request_id = s_read_uint (reader);
+    *type = zr_mp_read_uint (reader);
+    *request_id = zr_mp_read_uint (reader);
     if (reader->rc == 0 && *type > ZR_CLIENT_TYPE_MAX)
         reader->rc = ZR_EMALFORMED;
     return reader->rc;
@@ -440,7 +355,7 @@ s_head_read (const msgpack_object *root, uint32_t head, s_reader_t *reader,
 static int
 s_request_decode (const msgpack_object *root, zr_client_request_t *request)
 {
-    s_reader_t reader;
+    zr_mp_reader_t reader;
     uint64_t type, request_id;
     int rc = s_head_read (root, S_REQUEST_HEAD, &reader, &type, &request_id);
     if (rc)
@@ -457,12 +372,12 @@ s_request_decode (const msgpack_object *root, zr_client_request_t *request)
 static int
 s_reply_decode (const msgpack_object *root, zr_client_reply_t *reply)
 {
-    s_reader_t reader;
+    zr_mp_reader_t reader;
     uint64_t type, request_id;
     int rc = s_head_read (root, S_REPLY_HEAD, &reader, &type, &request_id);
     if (rc)
         return rc;
-    uint64_t code = s_read_uint (&reader);
+    uint64_t code = zr_mp_read_uint (&reader);
     if (reader.rc || code > ZR_CLIENT_CODE_MAX)
         return ZR_EMALFORMED;
     uint32_t fields = code == ZR_CLIENT_OK ? s_reply_fields [type]
@@ -482,22 +397,8 @@ s_reply_decode (const msgpack_object *root, zr_client_reply_t *reply)
 static int
 s_unpack (const uint8_t *data, size_t size, msgpack_unpacked *result)
 {
-    if (size > ZR_CLIENT_FRAME_MAX)
-        return ZR_ETOOBIG;
-    int rc = zr_msgpack_walk_version (data, size, ZR_CLIENT_VERSION);
-    if (rc == 0)
-        rc = zr_msgpack_walk (data, size, ZR_CLIENT_DEPTH_MAX,
-                              ZR_CLIENT_OBJECTS_MAX);
-    if (rc)
-        return rc;
-    size_t offset = 0;
-    msgpack_unpack_return ret =
-        msgpack_unpack_next (result, (const char *) data, size, &offset);
-    if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-        return ZR_ENOMEM;
-    if (ret != MSGPACK_UNPACK_SUCCESS || offset != size)
-        return ZR_EMALFORMED;       /* the walker makes this unreachable */
-    return 0;
+    return zr_mp_unpack (data, size, ZR_CLIENT_VERSION, ZR_CLIENT_FRAME_MAX,
+                         ZR_CLIENT_DEPTH_MAX, ZR_CLIENT_OBJECTS_MAX, result);
 }
 
 /* What a frame that did not decode says of itself: type (if a known
@@ -566,49 +467,16 @@ zr_client_reply_decode (const uint8_t *data, size_t size,
 //  --------------------------------------------------------------------------
 //  Encoders
 
-/* Where a packer writes: counts bytes while data is NULL, else copies
-   into data, refusing to write past size. */
-typedef struct {
-    uint8_t *data;                  /* the frame, or NULL to count */
-    size_t size;                    /* bytes of data */
-    size_t used;                    /* bytes written (or counted) */
-} s_out_t;
-
-static int
-s_out_write (void *arg, const char *buf, size_t len)
-{
-    s_out_t *out = (s_out_t *) arg;
-    if (out->data) {
-        if (len > out->size - out->used)
-            return -1;
-        memcpy (out->data + out->used, buf, len);
-    }
-    out->used += len;
-    return 0;
-}
-
-static int
-s_pack_bool (msgpack_packer *pk, bool value)
-{
-    return value ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
-}
-
 static int
 s_pack_bin (msgpack_packer *pk, zr_client_bytes_t bytes)
 {
-    int rc = msgpack_pack_bin (pk, bytes.size);
-    if (bytes.size > 0)
-        rc |= msgpack_pack_bin_body (pk, bytes.data, bytes.size);
-    return rc;
+    return zr_mp_pack_bin (pk, bytes.data, bytes.size);
 }
 
 static int
 s_pack_str (msgpack_packer *pk, zr_client_bytes_t str)
 {
-    int rc = msgpack_pack_str (pk, str.size);
-    if (str.size > 0)
-        rc |= msgpack_pack_str_body (pk, str.data, str.size);
-    return rc;
+    return zr_mp_pack_str (pk, str.data, str.size);
 }
 
 /* Packs a checked request; returns 0 or -1 if the output is full. */
@@ -632,7 +500,7 @@ s_request_pack (msgpack_packer *pk, const void *arg)
         rc |= s_pack_bin (pk, request->value);
     else
     if (type == ZR_CLIENT_GET)
-        rc |= s_pack_bool (pk, request->stale);
+        rc |= zr_mp_pack_bool (pk, request->stale);
     else
     if (type == ZR_CLIENT_CAS) {
         rc |= s_pack_bin (pk, request->old);
@@ -644,7 +512,7 @@ s_request_pack (msgpack_packer *pk, const void *arg)
     else
     if (type == ZR_CLIENT_FAULT) {
         rc |= msgpack_pack_uint64 (pk, request->peer);
-        rc |= s_pack_bool (pk, request->cut);
+        rc |= zr_mp_pack_bool (pk, request->cut);
         rc |= msgpack_pack_uint64 (pk, request->drop_ppm);
         rc |= msgpack_pack_uint64 (pk, request->delay_ms);
     }
@@ -699,42 +567,18 @@ s_reply_pack (msgpack_packer *pk, const void *arg)
         rc |= msgpack_pack_uint64 (pk, reply->index);
     else
     if (reply->type == ZR_CLIENT_GET) {
-        rc |= s_pack_bool (pk, reply->found);
+        rc |= zr_mp_pack_bool (pk, reply->found);
         rc |= s_pack_bin (pk, reply->value);
     }
     else
     if (reply->type == ZR_CLIENT_CAS) {
-        rc |= s_pack_bool (pk, reply->swapped);
+        rc |= zr_mp_pack_bool (pk, reply->swapped);
         rc |= msgpack_pack_uint64 (pk, reply->index);
     }
     else
     if (reply->type == ZR_CLIENT_STATUS)
         rc |= s_status_pack (pk, reply);
     return rc;
-}
-
-/* Packs what (checked) with pack, once to count and once into a frame
-   of exactly that size, which it returns in *data, *size. */
-static int
-s_encode (int (*pack) (msgpack_packer *, const void *), const void *what,
-          uint8_t **data, size_t *size)
-{
-    s_out_t out = { NULL, 0, 0 };
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_out_write);
-    zr_assert (pack (&pk, what) == 0);
-    /* The limits of client.h keep every frame within this. */
-    zr_assert (out.used > 0 && out.used <= ZR_CLIENT_FRAME_MAX);
-    out.size = out.used;
-    out.used = 0;
-    out.data = (uint8_t *) malloc (out.size);
-    if (!out.data)
-        return ZR_ENOMEM;
-    zr_assert (pack (&pk, what) == 0);
-    zr_assert (out.used == out.size);
-    *data = out.data;
-    *size = out.size;
-    return 0;
 }
 
 int
@@ -745,7 +589,8 @@ zr_client_request_encode (const zr_client_request_t *request, uint8_t **data,
     zr_assert (data && size);
     if (s_request_check (request) != 0)
         return ZR_EINVAL;
-    return s_encode (s_request_pack, request, data, size);
+    return zr_mp_encode (s_request_pack, request, ZR_CLIENT_FRAME_MAX, data,
+                         size);
 }
 
 int
@@ -756,7 +601,8 @@ zr_client_reply_encode (const zr_client_reply_t *reply, uint8_t **data,
     zr_assert (data && size);
     if (s_reply_check (reply) != 0)
         return ZR_EINVAL;
-    return s_encode (s_reply_pack, reply, data, size);
+    return zr_mp_encode (s_reply_pack, reply, ZR_CLIENT_FRAME_MAX, data,
+                         size);
 }
 
 //  --------------------------------------------------------------------------

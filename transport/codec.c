@@ -55,7 +55,7 @@ s_check_append (const zr_message_t *msg)
         const zr_entry_t *entry = &msg->entries [i];
         if (entry->size > ZR_ENTRY_BYTES_MAX)
             return ZR_ETOOBIG;
-        if ((entry->type != ZR_ENTRY_COMMAND && entry->type != ZR_ENTRY_NOOP)
+        if (!zr_entry_type_valid (entry->type)
         ||  entry->term < floor || entry->term > msg->term
         ||  entry->index != msg->prev_index + 1 + i
         ||  (entry->size > 0 && !entry->data))
@@ -147,7 +147,7 @@ s_decode_entry (const msgpack_object *object, zr_entry_t *entry)
     const msgpack_object *field = object->via.array.ptr;
     uint64_t type;
     if (!s_uint (&field [0], &entry->term) || !s_uint (&field [1], &type)
-    ||  (type != ZR_ENTRY_COMMAND && type != ZR_ENTRY_NOOP)
+    ||  !zr_entry_type_valid (type)
     ||  field [2].type != MSGPACK_OBJECT_BIN)
         return ZR_EMALFORMED;
     if (field [2].via.bin.size > ZR_ENTRY_BYTES_MAX)

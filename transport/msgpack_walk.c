@@ -168,3 +168,71 @@ zr_msgpack_walk (const uint8_t *data, size_t size, size_t depth_max,
     }
     return pos == size ? 0 : ZR_ETRAILING;
 }
+
+/* Returns the kind of the object whose format byte is byte. */
+static zr_msgpack_kind_t
+s_kind (uint8_t byte, uint8_t role)
+{
+    switch (role) {
+    case S_UINT:
+        return ZR_MSGPACK_UINT;
+    case S_ARRAY:
+        return ZR_MSGPACK_ARRAY;
+    case S_MAP:
+        return ZR_MSGPACK_MAP;
+    case S_LEN:
+        return byte >= 0xc4 && byte <= 0xc6 ? ZR_MSGPACK_BIN : ZR_MSGPACK_STR;
+    default:
+        return ZR_MSGPACK_OTHER;
+    }
+}
+
+int
+zr_msgpack_walk_item (const uint8_t *data, size_t size, size_t *pos,
+                      zr_msgpack_item_t *item)
+{
+    zr_assert (data || size == 0);
+    zr_assert (pos && item && *pos <= size);
+    memset (item, 0, sizeof *item);
+    if (*pos == size)
+        return ZR_ETRUNCATED;
+    s_head_t head;
+    int rc = s_head_read (data, size, *pos, &head);
+    if (rc)
+        return rc;
+    size_t next = *pos + head.bytes;
+    size_t left = size - next;
+    item->kind = s_kind (data [*pos], head.role);
+    item->value = head.value;
+    if (head.role == S_LEN || head.role == S_EXT) {
+        if (head.value > left)
+            return ZR_ECOUNT;
+        if (head.role == S_LEN && head.value > 0)
+            item->body = data + next;
+        next += (size_t) head.value;
+    }
+    else
+    if ((head.role == S_ARRAY && head.value > left)
+        || (head.role == S_MAP && head.value > left / 2))
+        return ZR_ECOUNT;
+    if (item->kind != ZR_MSGPACK_UINT && item->kind != ZR_MSGPACK_STR
+        && item->kind != ZR_MSGPACK_BIN && item->kind != ZR_MSGPACK_ARRAY
+        && item->kind != ZR_MSGPACK_MAP)
+        item->value = 0;
+    *pos = next;
+    return 0;
+}
+
+int
+zr_msgpack_out_write (void *arg, const char *buf, size_t len)
+{
+    zr_msgpack_out_t *out = (zr_msgpack_out_t *) arg;
+    zr_assert (out && (!out->data || out->used <= out->size));
+    if (out->data) {
+        if (len > out->size - out->used)
+            return -1;
+        memcpy (out->data + out->used, buf, len);
+    }
+    out->used += len;
+    return 0;
+}

@@ -52,4 +52,52 @@ size_t zr_msgpack_walk_uints (const uint8_t *data, size_t size,
 int zr_msgpack_walk (const uint8_t *data, size_t size, size_t depth_max,
                      uint64_t objects_max);
 
+/* One msgpack object's header, as zr_msgpack_walk_item reads it. */
+typedef enum {
+    ZR_MSGPACK_UINT = 1,                /* positive fixint, uint8..uint64 */
+    ZR_MSGPACK_STR = 2,                 /* fixstr, str8..str32 */
+    ZR_MSGPACK_BIN = 3,                 /* bin8..bin32 */
+    ZR_MSGPACK_ARRAY = 4,               /* fixarray, array16, array32 */
+    ZR_MSGPACK_MAP = 5,                 /* fixmap, map16, map32 */
+    ZR_MSGPACK_OTHER = 6                /* nil, bool, negative or signed
+                                           int, float, ext */
+} zr_msgpack_kind_t;
+
+typedef struct {
+    zr_msgpack_kind_t kind;             /* what the header says */
+    uint64_t value;                     /* UINT: the value; STR, BIN: bytes;
+                                           ARRAY: elements; MAP: pairs */
+    const uint8_t *body;                /* STR, BIN: the bytes (inside data),
+                                           NULL when empty or another kind */
+} zr_msgpack_item_t;
+
+/* Reads the object header at data [*pos] into *item, allocating
+   nothing, for decoders that read a small schema straight from the
+   bytes (actors/bus.c): a scalar is read whole, a str or bin with its
+   body (item->body points into data), a container's header only (its
+   elements follow, one call each). Advances *pos past what it read.
+   Returns 0; ZR_ETRUNCATED when the header or a scalar is cut (also at
+   *pos == size); ZR_ECOUNT when a str, bin or ext claims more bytes
+   than are left, or a container more elements than bytes left;
+   ZR_EMALFORMED on byte 0xc1. *pos is unchanged on error. Signed
+   integer formats are OTHER even when non-negative: the callers'
+   encoder never writes them. */
+int zr_msgpack_walk_item (const uint8_t *data, size_t size, size_t *pos,
+                          zr_msgpack_item_t *item);
+
+/* Where a msgpack packer writes (msgpack_packer_init with
+   zr_msgpack_out_write and a zr_msgpack_out_t): it counts the bytes
+   while data is NULL, else copies them into data, refusing to write
+   past size; so an encoder packs once to size a buffer, once into it
+   (the client codec, actors/bus.c). */
+typedef struct {
+    uint8_t *data;                      /* the buffer, or NULL to count */
+    size_t size;                        /* bytes of data */
+    size_t used;                        /* bytes written (or counted) */
+} zr_msgpack_out_t;
+
+/* msgpack_packer_write_t over a zr_msgpack_out_t (arg): 0, or -1 when
+   buf does not fit (nothing copied). */
+int zr_msgpack_out_write (void *arg, const char *buf, size_t len);
+
 #endif

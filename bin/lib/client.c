@@ -4,102 +4,60 @@
 
     Design notes
 
-    A call lives in one slot of calls [window]; its state moves as:
-
-        send ──> READY ──(zmq_send ok)──────────> SENT ──(OK)──> DONE
-                  ^  │                            │  │
-                  │  └─(EAGAIN: not connected)─> CONNECT
-                  │                               │  │ (try timeout,
-                  ├──(POLLOUT, or move on)───────-┘  │  disconnect,
-                  ├──────────────────────────────────┘  NOT_LEADER...)
-                  └──(backoff over)── WAIT <──(BUSY, a full round)
+    A call lives in one slot of calls.h's table (its states, timers and
+    tries are there); this file adds the protocol: each slot's request
+    and its client session, how a try is encoded and sent, what a reply
+    says (zr_kvclient_on_reply's table) and where the leader is.
 
         READY -> SENT/CONNECT       s_try_send
-        SENT -> READY/WAIT/DONE     s_handle_reply, s_advance, s_handle_monitor
-        CONNECT -> READY            s_handle_writable, s_advance
-        WAIT -> READY               s_advance
-        any -> DONE                 s_finish (deadline, a final reply)
+        SENT -> READY/WAIT/DONE     s_on_frame, zr_calls_advance, s_poll
+        CONNECT -> READY            s_poll (POLLOUT), zr_calls_advance
         DONE -> FREE                zr_kvclient_recv (the caller took it)
 
     Invariants:
     1. A call's tries all carry the same client_id and seq: they are set
-       once, in s_call_start, and s_try_send only changes request_id.
-    2. request_id = (serial << 20) | (slot << 8) | try, serial >= 1, so it
-       is never 0 and a reply names exactly one try of one call; a reply
-       whose serial is not the slot's current call's is late and dropped.
-    3. tries [i] only leaves ZR_KVCLIENT_TRY_SENT through a reply to try
-       i: a try that timed out or lost its connection stays in doubt.
-    4. A DONE call's outcome is zr_kvclient_classify of its tries.
-    5. pending == number of slots not FREE <= window.
+       once, in s_start, and s_try_send only changes request_id.
+    2. request_id is calls.h's try id (Invariant (1) there): a reply
+       names exactly one try of one call, a late one is dropped.
+    3. session_id [slot] and session_seq [slot] are the slot's session:
+       one write in flight per client_id (client.h).
     =========================================================================
 */
 #include "client.h"
+#include "calls.h"
+#include "link.h"
 #include <errno.h>
 #include <string.h>
 #include "../../raft/raft.h"
 
-#define S_SLOT_SHIFT 8
-#define S_SERIAL_SHIFT 20
-#define S_HEARTBEAT_IVL_MS 250          /* ZMTP PING to each server */
-#define S_HEARTBEAT_TIMEOUT_MS 1000     /* no PONG this long: drop it */
-#define S_RECONNECT_IVL_MS 100          /* to a server that went away */
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 
-typedef enum {
-    S_FREE = 0,
-    S_READY,                            /* to be sent to target now */
-    S_WAIT,                             /* backing off until wake_at */
-    S_CONNECT,                          /* target not connected; until wake_at */
-    S_SENT,                             /* try n_tries-1 awaits a reply until wake_at */
-    S_DONE                              /* completed, result not yet taken */
-} s_state_t;
+_Static_assert (ZR_KVCLIENT_WINDOW_MAX == ZR_CALLS_WINDOW_MAX
+                && ZR_KVCLIENT_TRIES_MAX == ZR_CALLS_TRIES_MAX
+                && ZR_KVCLIENT_ERROR_MAX == ZR_CALLS_ERROR_MAX,
+                "the calls' limits are the client's");
 
+/* One slot: the call (calls.h) and its request. */
 typedef struct {
-    char *name;                         /* the endpoint string, owned */
-    zsock_t *dealer;                    /* connected to it, ZMQ_IMMEDIATE */
-    zactor_t *monitor;                  /* reports dealer's DISCONNECTED */
-} s_endpoint_t;
-
-typedef struct {
-    s_state_t state;
-    uint64_t token;                     /* the caller's */
-    uint64_t serial;                    /* this call's number, >= 1 */
+    zr_call_t call;                     /* first: calls.h's item */
     zr_client_request_t request;        /* key, value, old point into data */
     uint8_t *data;                      /* owns copies of key, value, old */
-    int pinned;                         /* endpoint index, or -1 */
-    int target;                         /* endpoint of the current/next try */
-    int64_t deadline;                   /* zclock_mono: the call ends here */
-    int64_t wake_at;                    /* WAIT, CONNECT, SENT: next timer */
-    int backoff_ms;                     /* the next back-off */
-    uint32_t hops;                      /* moves since the last back-off */
-    uint32_t n_tries;                   /* tries that left */
-    uint8_t tries [ZR_KVCLIENT_TRIES_MAX];  /* zr_kvclient_try_t each */
     int code;                           /* the last reply's code, or -1 */
     zframe_t *frame;                    /* the last reply, owned */
     zr_client_reply_t reply;            /* decoded from frame */
-    int replier;                        /* endpoint that sent it, or -1 */
-    char note [ZR_KVCLIENT_ERROR_MAX];  /* the latest thing that went wrong */
-    char doubt [ZR_KVCLIENT_ERROR_MAX]; /* why a try is in doubt ("" none) */
-    zr_kvclient_outcome_t outcome;      /* DONE state */
 } s_call_t;
 
 struct _zr_kvclient_t {
     zr_kvclient_config_t config;        /* defaults filled in */
-    s_endpoint_t endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
+    zr_link_t endpoints [ZR_KVCLIENT_ENDPOINTS_MAX];
+    const char *names [ZR_KVCLIENT_ENDPOINTS_MAX];  /* endpoints' names */
     size_t n_endpoints;                 /* 1..ZR_KVCLIENT_ENDPOINTS_MAX */
     int leader;                         /* endpoint believed to lead, or -1 */
-    s_call_t *calls;                    /* [config.window] */
+    zr_calls_t *calls;                  /* the calls in flight */
     uint64_t *session_id;               /* [window] a slot's client_id, 0 unset */
     uint64_t *session_seq;              /* [window] its last seq used */
-    uint32_t *done;                     /* [window] ring of DONE slots */
-    uint32_t done_head, done_count;     /* Invariant: done_count <= window */
-    uint32_t pending;                   /* Invariant (5) */
-    uint64_t serial;                    /* the last call's serial */
     uint64_t replies_dropped;           /* undecodable, late or unmatched */
 };
-
-static void s_endpoint_close (s_endpoint_t *ep);
-static void s_finish (zr_kvclient_t *self, s_call_t *call);
 
 /* ----------------------------------------------------------------------
    Pure rules
@@ -178,91 +136,37 @@ zr_kvclient_config_defaults (zr_kvclient_config_t *config)
     config->window = 1;
 }
 
-static int
-s_clamp (int value, int lo, int hi)
+int
+zr_kvclient_config_complete (zr_kvclient_config_t *config, const char *who)
 {
-    zr_assert (lo <= hi);
-    return value < lo ? lo : value > hi ? hi : value;
-}
-
-/* Fills zero fields of *config with defaults; returns -1 (with a line on
-   stderr) if a field is out of range. */
-static int
-s_config_complete (zr_kvclient_config_t *config)
-{
+    zr_assert (config && who);
     zr_kvclient_config_t def;
     zr_kvclient_config_defaults (&def);
-    if (config->timeout_ms == 0)
-        config->timeout_ms = def.timeout_ms;
-    if (config->connect_timeout_ms == 0)
-        config->connect_timeout_ms = def.connect_timeout_ms;
-    if (config->backoff_ms_min == 0)
-        config->backoff_ms_min = def.backoff_ms_min;
-    if (config->backoff_ms_max == 0)
-        config->backoff_ms_max = def.backoff_ms_max;
-    if (config->window == 0)
-        config->window = def.window;
-    if (config->try_timeout_ms == 0)
-        config->try_timeout_ms = s_clamp (config->timeout_ms / 4, 200, 2000);
+    config->timeout_ms = config->timeout_ms ? config->timeout_ms : def.timeout_ms;
+    config->connect_timeout_ms = config->connect_timeout_ms
+                                 ? config->connect_timeout_ms
+                                 : def.connect_timeout_ms;
+    config->backoff_ms_min = config->backoff_ms_min ? config->backoff_ms_min
+                                                    : def.backoff_ms_min;
+    config->backoff_ms_max = config->backoff_ms_max ? config->backoff_ms_max
+                                                    : def.backoff_ms_max;
+    config->window = config->window ? config->window : def.window;
+    if (config->try_timeout_ms == 0) {
+        int quarter = config->timeout_ms / 4;
+        config->try_timeout_ms = quarter < 200 ? 200
+                                 : quarter > 2000 ? 2000 : quarter;
+    }
     if (config->timeout_ms < 1 || config->timeout_ms > ZR_KVCLIENT_TIMEOUT_MS_MAX
         || config->try_timeout_ms < 1 || config->connect_timeout_ms < 1
         || config->backoff_ms_min < 1
         || config->backoff_ms_max < config->backoff_ms_min
         || config->window > ZR_KVCLIENT_WINDOW_MAX) {
-        fprintf (stderr, "zr_kvclient: config out of range (timeouts >= 1 ms, "
+        fprintf (stderr, "%s: config out of range (timeouts >= 1 ms, "
                          "timeout <= %d ms, backoff min <= max, window <= %d)\n",
-                 ZR_KVCLIENT_TIMEOUT_MS_MAX, ZR_KVCLIENT_WINDOW_MAX);
+                 who, ZR_KVCLIENT_TIMEOUT_MS_MAX, ZR_KVCLIENT_WINDOW_MAX);
         return -1;
     }
     return 0;
-}
-
-/* Opens a DEALER to name (and its monitor). Returns 0, or -1 with ep
-   left closed if name is not an endpoint ZeroMQ can connect to. */
-static int
-s_endpoint_open (s_endpoint_t *ep, const char *name, uint32_t window)
-{
-    zr_assert (ep && name && !ep->dealer);
-    size_t len = strlen (name);
-    if (len == 0 || len > ZR_CLIENT_ENDPOINT_MAX)
-        return -1;
-    int hwm = (int) window * 2 > S_HWM_MIN ? (int) window * 2 : S_HWM_MIN;
-    ep->dealer = zsock_new (ZMQ_DEALER);
-    if (!ep->dealer)
-        return -1;
-    zsock_set_immediate (ep->dealer, 1);
-    zsock_set_linger (ep->dealer, 0);
-    zsock_set_sndhwm (ep->dealer, hwm);
-    zsock_set_rcvhwm (ep->dealer, hwm);
-    zsock_set_maxmsgsize (ep->dealer, (int) ZR_CLIENT_FRAME_MAX);
-    zsock_set_heartbeat_ivl (ep->dealer, S_HEARTBEAT_IVL_MS);
-    zsock_set_heartbeat_timeout (ep->dealer, S_HEARTBEAT_TIMEOUT_MS);
-    zsock_set_reconnect_ivl (ep->dealer, S_RECONNECT_IVL_MS);
-    ep->monitor = zactor_new (zmonitor, ep->dealer);
-    if (!ep->monitor) {
-        s_endpoint_close (ep);
-        return -1;
-    }
-    zstr_sendx (ep->monitor, "LISTEN", "DISCONNECTED", NULL);
-    zstr_send (ep->monitor, "START");
-    zsock_wait (ep->monitor);
-    ep->name = strdup (name);
-    zr_assert (ep->name);
-    if (zsock_connect (ep->dealer, "%s", name) != 0) {
-        s_endpoint_close (ep);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-s_endpoint_close (s_endpoint_t *ep)
-{
-    zr_assert (ep);
-    zactor_destroy (&ep->monitor);      /* before the socket it watches */
-    zsock_destroy (&ep->dealer);
-    free (ep->name);
-    ep->name = NULL;
 }
 
 /* Returns the index of endpoint name, opening it if new; -1 if the
@@ -276,9 +180,13 @@ s_endpoint_find_or_add (zr_kvclient_t *self, const char *name)
             return (int) i;
     if (self->n_endpoints == ZR_KVCLIENT_ENDPOINTS_MAX)
         return -1;
-    s_endpoint_t *ep = &self->endpoints [self->n_endpoints];
-    if (s_endpoint_open (ep, name, self->config.window) != 0)
+    zr_link_t *ep = &self->endpoints [self->n_endpoints];
+    uint32_t w = self->config.window;
+    int hwm = w * 2 > S_HWM_MIN ? (int) w * 2 : S_HWM_MIN;
+    if (zr_link_open (ep, name, ZR_CLIENT_ENDPOINT_MAX, hwm,
+                      ZR_CLIENT_FRAME_MAX) != 0)
         return -1;
+    self->names [self->n_endpoints] = ep->name;
     return (int) self->n_endpoints++;
 }
 
@@ -295,17 +203,16 @@ zr_kvclient_new (const char *const *endpoints, size_t n,
     zr_assert (self);
     if (config)
         self->config = *config;
-    if (s_config_complete (&self->config) != 0) {
+    if (zr_kvclient_config_complete (&self->config, "zr_kvclient") != 0) {
         free (self);
         return NULL;
     }
     self->leader = -1;
     uint32_t w = self->config.window;
-    self->calls = (s_call_t *) calloc (w, sizeof (s_call_t));
+    self->calls = zr_calls_new (&self->config, sizeof (s_call_t));
     self->session_id = (uint64_t *) calloc (w, sizeof (uint64_t));
     self->session_seq = (uint64_t *) calloc (w, sizeof (uint64_t));
-    self->done = (uint32_t *) calloc (w, sizeof (uint32_t));
-    zr_assert (self->calls && self->session_id && self->session_seq && self->done);
+    zr_assert (self->session_id && self->session_seq);
     for (size_t i = 0; i < n; i++) {
         /* A duplicate maps to its twin. */
         if (!endpoints [i] || s_endpoint_find_or_add (self, endpoints [i]) < 0) {
@@ -325,16 +232,16 @@ zr_kvclient_destroy (zr_kvclient_t **self_p)
     zr_kvclient_t *self = *self_p;
     if (!self)
         return;
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        free (self->calls [i].data);
-        zframe_destroy (&self->calls [i].frame);
+    for (uint32_t i = 0; self->calls && i < self->config.window; i++) {
+        s_call_t *call = (s_call_t *) zr_calls_item (self->calls, i);
+        free (call->data);
+        zframe_destroy (&call->frame);
     }
     for (size_t i = 0; i < self->n_endpoints; i++)
-        s_endpoint_close (&self->endpoints [i]);
-    free (self->calls);
+        zr_link_close (&self->endpoints [i]);
+    zr_calls_destroy (&self->calls);
     free (self->session_id);
     free (self->session_seq);
-    free (self->done);
     free (self);
     *self_p = NULL;
 }
@@ -365,44 +272,6 @@ s_needs_leader (const zr_client_request_t *request)
     }
 }
 
-static int64_t
-s_min64 (int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
-
-/* A client_id: 64 random bits (czmq's zuuid reads the system's random
-   source), never 0. */
-static uint64_t
-s_random_id (void)
-{
-    zuuid_t *uuid = zuuid_new ();
-    zr_assert (uuid);
-    uint64_t id;
-    memcpy (&id, zuuid_data (uuid), sizeof id);
-    zuuid_destroy (&uuid);
-    return id ? id : 1;
-}
-
-static void s_note (char *buffer, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_note (char *buffer, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    vsnprintf (buffer, ZR_KVCLIENT_ERROR_MAX, format, args);
-    va_end (args);
-}
-
-static uint32_t
-s_slot (zr_kvclient_t *self, const s_call_t *call)
-{
-    zr_assert (call >= self->calls && call < self->calls + self->config.window);
-    return (uint32_t) (call - self->calls);
-}
-
 static const char *
 s_name (zr_kvclient_t *self, int endpoint)
 {
@@ -410,104 +279,44 @@ s_name (zr_kvclient_t *self, int endpoint)
     return self->endpoints [endpoint].name;
 }
 
-static void
-s_forget_leader (zr_kvclient_t *self, int endpoint)
+/* What calls.h needs of the endpoints. */
+static zr_calls_endpoints_t
+s_eps (zr_kvclient_t *self)
 {
-    if (self->leader == endpoint)
-        self->leader = -1;
-}
-
-static void
-s_backoff (zr_kvclient_t *self, s_call_t *call, int64_t now)
-{
-    zr_assert (call->backoff_ms >= 1);
-    call->state = S_WAIT;
-    call->wake_at = s_min64 (now + call->backoff_ms, call->deadline);
-    call->backoff_ms = call->backoff_ms * 2 > self->config.backoff_ms_max
-                           ? self->config.backoff_ms_max
-                           : call->backoff_ms * 2;
-}
-
-/* The next try goes to target; after a round of as many moves as there
-   are endpoints without progress, it backs off first. */
-static void
-s_move (zr_kvclient_t *self, s_call_t *call, int target, int64_t now)
-{
-    zr_assert (call->pinned < 0);
-    zr_assert (target >= 0 && (size_t) target < self->n_endpoints);
-    call->target = target;
-    call->state = S_READY;
-    if (++call->hops >= self->n_endpoints) {
-        call->hops = 0;
-        s_backoff (self, call, now);
-    }
-}
-
-static int
-s_next (zr_kvclient_t *self, const s_call_t *call)
-{
-    return (int) (((size_t) call->target + 1) % self->n_endpoints);
-}
-
-static void
-s_finish (zr_kvclient_t *self, s_call_t *call)
-{
-    zr_assert (call->state != S_FREE && call->state != S_DONE);
-    call->outcome = zr_kvclient_classify (call->tries, call->n_tries);    /* Invariant (4) */
-    call->state = S_DONE;
-    zr_assert (self->done_count < self->config.window);
-    uint32_t tail = (self->done_head + self->done_count) % self->config.window;
-    self->done [tail] = s_slot (self, call);
-    self->done_count++;
+    return (zr_calls_endpoints_t) {self->names, self->n_endpoints,
+                                   &self->leader};
 }
 
 /* Sends the call's next try to its target: SENT if the request left,
-   CONNECT if the target has no connection up (nothing was queued). */
+   CONNECT if the target has no connection up (nothing was queued). A
+   calls.h send callback (arg: the client). */
 static void
-s_try_send (zr_kvclient_t *self, s_call_t *call, int64_t now)
+s_try_send (void *arg, void *item, int64_t now)
 {
-    zr_assert (call->state == S_READY);
-    if (now >= call->deadline) {
-        s_finish (self, call);
+    zr_kvclient_t *self = (zr_kvclient_t *) arg;
+    s_call_t *call = (s_call_t *) item;
+    if (!zr_calls_may_send (self->calls, &call->call, now))
         return;
-    }
-    if (call->n_tries == ZR_KVCLIENT_TRIES_MAX) {
-        s_note (call->note, "gave up after %d tries", ZR_KVCLIENT_TRIES_MAX);
-        s_finish (self, call);
-        return;
-    }
     zr_client_request_t request = call->request;       /* Invariant (1) */
-    request.request_id = call->serial << S_SERIAL_SHIFT
-                         | (uint64_t) s_slot (self, call) << S_SLOT_SHIFT
-                         | call->n_tries;                /* Invariant (2) */
+    request.request_id = zr_calls_try_id (self->calls, &call->call);
     uint8_t *data = NULL;
     size_t size = 0;
     int rc = zr_client_request_encode (&request, &data, &size);
     if (rc != 0) {                      /* ZR_ENOMEM: s_start encoded it once */
-        s_note (call->note, "cannot encode the request: %s", zr_strerror (rc));
-        s_finish (self, call);
+        zr_calls_note (call->call.note, "cannot encode the request: %s",
+                       zr_strerror (rc));
+        zr_calls_finish (self->calls, &call->call);
         return;
     }
-    s_endpoint_t *ep = &self->endpoints [call->target];
+    zr_link_t *ep = &self->endpoints [call->call.target];
     int sent = zmq_send (zsock_resolve (ep->dealer), data, size, ZMQ_DONTWAIT);
     int err = errno;
     free (data);
-    if (sent >= 0) {
-        call->tries [call->n_tries++] = ZR_KVCLIENT_TRY_SENT;
-        call->state = S_SENT;
-        call->wake_at = s_min64 (now + self->config.try_timeout_ms, call->deadline);
-        return;
-    }
-    /* ZMQ_IMMEDIATE: no connection is up, so the request did not leave.
-       A pinned call has nowhere else to go: it waits a try's length. */
-    if (err != EAGAIN)
-        s_note (call->note, "cannot send to %s: %s", ep->name, zmq_strerror (err));
+    zr_calls_endpoints_t eps = s_eps (self);
+    if (sent >= 0)
+        zr_calls_sent (self->calls, &call->call, now);
     else
-        s_note (call->note, "could not connect to %s", ep->name);
-    int wait = call->pinned >= 0 ? self->config.try_timeout_ms
-                                 : self->config.connect_timeout_ms;
-    call->state = S_CONNECT;
-    call->wake_at = s_min64 (now + wait, call->deadline);
+        zr_calls_unsent (self->calls, &call->call, err, &eps, now);
 }
 
 /* Takes a free slot for request; returns 0, ZR_EBUSY or ZR_EINVAL. */
@@ -516,7 +325,7 @@ s_start (zr_kvclient_t *self, int pinned, const zr_client_request_t *request,
          int timeout_ms, uint64_t token)
 {
     zr_assert (self && request);
-    if (self->pending == self->config.window)
+    if (zr_calls_pending (self->calls) == self->config.window)
         return ZR_EBUSY;
     /* The encoder is the judge of the limits: a request it refuses now
        would be refused on every try. */
@@ -529,44 +338,29 @@ s_start (zr_kvclient_t *self, int pinned, const zr_client_request_t *request,
     if (zr_client_request_encode (&probe, &data, &size) != 0)
         return ZR_EINVAL;
     free (data);
-    uint32_t slot = 0;
-    while (self->calls [slot].state != S_FREE)
-        slot++;
-    zr_assert (slot < self->config.window);    /* Invariant (5) */
-    s_call_t *call = &self->calls [slot];
-    memset (call, 0, sizeof *call);
+    int target = pinned >= 0 ? pinned
+                 : self->leader >= 0 && s_needs_leader (request) ? self->leader
+                                                                 : 0;
+    int64_t now = zclock_mono ();
+    s_call_t *call = (s_call_t *) zr_calls_start (
+        self->calls, token, target, pinned,
+        timeout_ms > 0 ? timeout_ms : self->config.timeout_ms, now);
+    zr_assert (call);                   /* the window had room */
     call->request = *request;
-    size_t total = request->key.size + request->value.size + request->old.size;
-    call->data = (uint8_t *) malloc (total ? total : 1);
-    zr_assert (call->data);
-    uint8_t *at = call->data;
-    zr_client_bytes_t *fields [3] = {&call->request.key, &call->request.value,
-                                     &call->request.old};
-    for (int i = 0; i < 3; i++) {
-        if (fields [i]->size)
-            memcpy (at, fields [i]->data, fields [i]->size);
-        fields [i]->data = at;
-        at += fields [i]->size;
-    }
+    call->code = -1;
+    const uint8_t **fields [3] = {&call->request.key.data,
+                                  &call->request.value.data,
+                                  &call->request.old.data};
+    size_t sizes [3] = {request->key.size, request->value.size,
+                        request->old.size};
+    call->data = zr_link_copy_bytes (fields, sizes, 3);
+    uint32_t slot = zr_calls_slot (self->calls, call);
     if (s_is_write (request->type) && request->client_id == 0) {
         if (self->session_id [slot] == 0)
-            self->session_id [slot] = s_random_id ();
+            self->session_id [slot] = zr_link_random_id ();
         call->request.client_id = self->session_id [slot];
-        call->request.seq = ++self->session_seq [slot];
+        call->request.seq = ++self->session_seq [slot];    /* Invariant (3) */
     }
-    call->token = token;
-    call->serial = ++self->serial;
-    call->pinned = pinned;
-    call->target = pinned >= 0 ? pinned
-                   : self->leader >= 0 && s_needs_leader (request) ? self->leader
-                                                                   : 0;
-    call->code = -1;
-    call->replier = -1;
-    int64_t now = zclock_mono ();
-    call->deadline = now + (timeout_ms > 0 ? timeout_ms : self->config.timeout_ms);
-    call->backoff_ms = self->config.backoff_ms_min;
-    call->state = S_READY;
-    self->pending++;
     s_try_send (self, call, now);
     return 0;
 }
@@ -641,71 +435,58 @@ s_hint (zr_kvclient_t *self, int from, const zr_client_reply_t *reply)
     return index == from ? -1 : index;
 }
 
-/* Acts on a reply for a call's try (see client.h for the rules). A
-   reply to an earlier try only settles that try, unless it ends the
-   call (OK, or a verdict on the request itself). */
+/* Acts on a reply for a call's try (see client.h for the rules). */
 static void
 s_call_reply (zr_kvclient_t *self, s_call_t *call, uint32_t try_index,
               int from, int64_t now)
 {
     const zr_client_reply_t *reply = &call->reply;
-    bool current = call->state == S_SENT && try_index + 1 == call->n_tries;
-    zr_kvclient_try_t state;
-    zr_kvclient_step_t step = zr_kvclient_on_reply ((int) reply->code,
-                                                    call->pinned >= 0, &state);
-    call->tries [try_index] = (uint8_t) state;  /* Invariant (3) */
+    char note [ZR_KVCLIENT_ERROR_MAX] = "";
+    if (reply->code != ZR_CLIENT_OK)
+        zr_calls_note (note, "%s: %s: %.*s", s_name (self, from),
+                       zr_client_code_name ((int) reply->code),
+                       (int) (reply->message.size < 300 ? reply->message.size
+                                                        : 300),
+                       reply->message.size ? (const char *) reply->message.data
+                                           : "");
+    zr_kvclient_step_t step = zr_calls_answer (self->calls, &call->call,
+                                               try_index, (int) reply->code,
+                                               from, note, now);
     if (reply->code == ZR_CLIENT_OK) {
         if (s_needs_leader (&call->request))
             self->leader = from;
         if (reply->type == ZR_CLIENT_STATUS)
             s_learn_leader (self, from, reply);
-        s_finish (self, call);
         return;
     }
-    s_note (call->note, "%s: %s: %.*s", s_name (self, from),
-            zr_client_code_name ((int) reply->code),
-            (int) (reply->message.size < 300 ? reply->message.size : 300),
-            reply->message.size ? (const char *) reply->message.data : "");
-    if (state == ZR_KVCLIENT_TRY_MAYBE && !call->doubt [0])
-        memcpy (call->doubt, call->note, sizeof call->doubt);
-    if (step == ZR_KVCLIENT_FINISH) {
-        s_finish (self, call);
+    if (step != ZR_KVCLIENT_REDIRECT && step != ZR_KVCLIENT_NEXT)
         return;
-    }
-    if (!current)
-        return;                         /* stale advice; the current try goes on */
-    if (step == ZR_KVCLIENT_BACKOFF) {
-        s_backoff (self, call, now);
-        return;
-    }
-    s_forget_leader (self, from);
+    if (self->leader == from)
+        self->leader = -1;
     int hint = step == ZR_KVCLIENT_REDIRECT ? s_hint (self, from, reply) : -1;
     if (hint >= 0)
         self->leader = hint;
-    s_move (self, call, hint >= 0 ? hint : s_next (self, call), now);
+    zr_calls_move (self->calls, &call->call, hint >= 0 ? hint
+                   : zr_calls_next (&call->call, self->n_endpoints),
+                   self->n_endpoints, now);
 }
 
 /* One frame from endpoint `from`: finds the try it answers (Invariant
    (2)) and hands it over, or drops it. Takes the frame. */
 static void
-s_handle_reply (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
+s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
 {
     zframe_t *frame = *frame_p;
     *frame_p = NULL;
     zr_client_reply_t reply;
-    if (zr_client_reply_decode (zframe_data (frame), zframe_size (frame), &reply) != 0) {
-        self->replies_dropped++;
-        zframe_destroy (&frame);
-        return;
-    }
-    uint64_t serial = reply.request_id >> S_SERIAL_SHIFT;
-    uint32_t slot = (uint32_t) (reply.request_id >> S_SLOT_SHIFT) & 0xfff;
-    uint32_t try_index = (uint32_t) reply.request_id & 0xff;
-    s_call_t *call = slot < self->config.window ? &self->calls [slot] : NULL;
-    if (!call || call->serial != serial || call->state == S_FREE
-        || call->state == S_DONE || try_index >= call->n_tries
-        || reply.type != call->request.type) {
-        self->replies_dropped++;        /* late, or not ours */
+    uint32_t try_index = 0;
+    s_call_t *call = NULL;
+    if (zr_client_reply_decode (zframe_data (frame), zframe_size (frame),
+                                &reply) == 0)
+        call = (s_call_t *) zr_calls_find (self->calls, reply.request_id,
+                                           &try_index);
+    if (!call || reply.type != call->request.type) {
+        self->replies_dropped++;        /* undecodable, late, or not ours */
         zframe_destroy (&frame);
         return;
     }
@@ -713,77 +494,7 @@ s_handle_reply (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
     call->frame = frame;
     call->reply = reply;
     call->code = (int) reply.code;
-    call->replier = from;
     s_call_reply (self, call, try_index, from, now);
-}
-
-/* The try waiting on call's target will get no reply we can count on:
-   it stays in doubt (Invariant (3)) and the call moves on. */
-static void
-s_try_lost (zr_kvclient_t *self, s_call_t *call, const char *why, int64_t now)
-{
-    zr_assert (call->state == S_SENT);
-    s_note (call->note, "%s %s after the request was sent", s_name (self, call->target), why);
-    if (!call->doubt [0])
-        memcpy (call->doubt, call->note, sizeof call->doubt);
-    s_forget_leader (self, call->target);
-    if (call->pinned >= 0 || now >= call->deadline)
-        s_finish (self, call);
-    else
-        s_move (self, call, s_next (self, call), now);
-}
-
-static void
-s_handle_monitor (zr_kvclient_t *self, int endpoint, int64_t now)
-{
-    zmsg_t *msg = zmsg_recv (self->endpoints [endpoint].monitor);
-    if (!msg)
-        return;
-    char *event = zmsg_popstr (msg);
-    if (event && streq (event, "DISCONNECTED")) {
-        s_forget_leader (self, endpoint);
-        for (uint32_t i = 0; i < self->config.window; i++) {
-            s_call_t *call = &self->calls [i];
-            if (call->state == S_SENT && call->target == endpoint)
-                s_try_lost (self, call, "dropped the connection", now);
-        }
-    }
-    zstr_free (&event);
-    zmsg_destroy (&msg);
-}
-
-/* Timers of every call in flight, then sends what is ready. */
-static void
-s_advance (zr_kvclient_t *self, int64_t now)
-{
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        s_call_t *call = &self->calls [i];
-        if (call->state == S_SENT && now >= call->wake_at)
-            s_try_lost (self, call, "sent no reply in time", now);
-        else if (call->state == S_WAIT && now >= call->wake_at)
-            call->state = S_READY;
-        else if (call->state == S_CONNECT && now >= call->wake_at) {
-            if (call->pinned >= 0 || now >= call->deadline)
-                s_finish (self, call);
-            else
-                s_move (self, call, s_next (self, call), now);
-        }
-        if (call->state == S_READY)
-            s_try_send (self, call, now);
-    }
-}
-
-/* Ends every call in flight with what it has: SIGINT or SIGTERM. */
-static void
-s_interrupt (zr_kvclient_t *self)
-{
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        s_call_t *call = &self->calls [i];
-        if (call->state != S_FREE && call->state != S_DONE) {
-            s_note (call->note, "interrupted");
-            s_finish (self, call);
-        }
-    }
 }
 
 /* Waits up to timeout_ms for replies, connections and disconnections,
@@ -791,57 +502,28 @@ s_interrupt (zr_kvclient_t *self)
 static void
 s_poll (zr_kvclient_t *self, int64_t timeout_ms)
 {
-    zmq_pollitem_t items [2 * ZR_KVCLIENT_ENDPOINTS_MAX];
     size_t n = self->n_endpoints;
-    for (size_t e = 0; e < n; e++) {
-        short events = ZMQ_POLLIN;
-        for (uint32_t i = 0; i < self->config.window; i++)
-            if (self->calls [i].state == S_CONNECT && self->calls [i].target == (int) e)
-                events |= ZMQ_POLLOUT;
-        items [2 * e] = (zmq_pollitem_t) {zsock_resolve (self->endpoints [e].dealer), 0, events, 0};
-        items [2 * e + 1] = (zmq_pollitem_t) {zsock_resolve (self->endpoints [e].monitor), 0, ZMQ_POLLIN, 0};
-    }
-    if (zmq_poll (items, (int) (2 * n), (long) timeout_ms) <= 0)
-        return;                         /* nothing, or EINTR */
+    bool want_out [ZR_KVCLIENT_ENDPOINTS_MAX] = {false};
+    bool dropped [ZR_KVCLIENT_ENDPOINTS_MAX] = {false};
+    short revents [ZR_KVCLIENT_ENDPOINTS_MAX] = {0};
+    for (size_t e = 0; e < n; e++)
+        want_out [e] = zr_calls_waiting_for (self->calls, (int) e);
+    if (!zr_link_poll (self->endpoints, n, want_out, timeout_ms, revents,
+                       dropped))
+        return;
     int64_t now = zclock_mono ();
+    zr_calls_endpoints_t eps = s_eps (self);
     for (size_t e = 0; e < n; e++) {
-        s_endpoint_t *ep = &self->endpoints [e];
-        if (items [2 * e].revents & ZMQ_POLLIN)
-            while (zsock_events (ep->dealer) & ZMQ_POLLIN) {
-                zframe_t *frame = zframe_recv (ep->dealer);
-                if (!frame)
-                    break;
-                if (zframe_more (frame)) {      /* not the protocol's shape */
-                    self->replies_dropped++;
-                    while (frame && zframe_more (frame)) {
-                        zframe_destroy (&frame);
-                        frame = zframe_recv (ep->dealer);
-                    }
-                    zframe_destroy (&frame);
-                    continue;
-                }
-                s_handle_reply (self, (int) e, &frame, now);
-            }
-        if (items [2 * e].revents & ZMQ_POLLOUT)
-            for (uint32_t i = 0; i < self->config.window; i++)
-                if (self->calls [i].state == S_CONNECT && self->calls [i].target == (int) e)
-                    self->calls [i].state = S_READY;
-        if (items [2 * e + 1].revents & ZMQ_POLLIN)
-            s_handle_monitor (self, (int) e, now);
+        zframe_t *frame;
+        if (revents [e] & ZMQ_POLLIN)
+            while ((frame = zr_link_recv (&self->endpoints [e],
+                                          &self->replies_dropped)))
+                s_on_frame (self, (int) e, &frame, now);
+        if (revents [e] & ZMQ_POLLOUT)
+            zr_calls_connected (self->calls, (int) e);
+        if (dropped [e])
+            zr_calls_dropped (self->calls, (int) e, &eps, now);
     }
-}
-
-/* The earliest timer of the calls in flight. */
-static int64_t
-s_next_wake (zr_kvclient_t *self)
-{
-    int64_t wake = INT64_MAX;
-    for (uint32_t i = 0; i < self->config.window; i++) {
-        const s_call_t *call = &self->calls [i];
-        if (call->state == S_SENT || call->state == S_WAIT || call->state == S_CONNECT)
-            wake = s_min64 (wake, s_min64 (call->wake_at, call->deadline));
-    }
-    return wake;
 }
 
 /* ----------------------------------------------------------------------
@@ -850,64 +532,55 @@ s_next_wake (zr_kvclient_t *self)
 
 /* Moves the oldest DONE call into *result and frees its slot. */
 static void
-s_result_take (zr_kvclient_t *self, zr_kvclient_result_t *result)
+s_result_take (zr_kvclient_t *self, s_call_t *call,
+               zr_kvclient_result_t *result)
 {
-    zr_assert (self->done_count > 0);
-    uint32_t slot = self->done [self->done_head];
-    self->done_head = (self->done_head + 1) % self->config.window;
-    self->done_count--;
-    s_call_t *call = &self->calls [slot];
-    zr_assert (call->state == S_DONE);
     memset (result, 0, sizeof *result);
-    result->token = call->token;
-    result->outcome = call->outcome;
+    result->token = call->call.token;
+    result->outcome = call->call.outcome;
     result->code = call->code;
     result->frame = call->frame;
     call->frame = NULL;
     if (result->frame)
         result->reply = call->reply;
-    if (call->replier >= 0)
+    if (call->call.replier >= 0)
         snprintf (result->endpoint, sizeof result->endpoint, "%s",
-                  s_name (self, call->replier));
-    result->tries = call->n_tries;
+                  s_name (self, call->call.replier));
+    result->tries = call->call.n_tries;
     if (s_is_write (call->request.type)) {
         result->client_id = call->request.client_id;
         result->seq = call->request.seq;
     }
-    if (result->outcome == ZR_KVCLIENT_UNKNOWN)
-        snprintf (result->error, sizeof result->error,
-                  "outcome unknown, it may have taken effect: %.400s",
-                  call->doubt [0] ? call->doubt : call->note);
-    else if (result->outcome == ZR_KVCLIENT_FAILED)
-        snprintf (result->error, sizeof result->error, "%s",
-                  call->note [0] ? call->note : "timed out before any server answered");
+    zr_calls_error (&call->call, result->error);
     free (call->data);
-    memset (call, 0, sizeof *call);     /* S_FREE */
-    zr_assert (self->pending > 0);
-    self->pending--;                    /* Invariant (5) */
+    zr_calls_release (self->calls, call);
 }
 
 int
 zr_kvclient_recv (zr_kvclient_t *self, zr_kvclient_result_t *result, int timeout_ms)
 {
     zr_assert (self && result);
-    if (self->pending == 0)
+    if (zr_calls_pending (self->calls) == 0)
         return ZR_EINVAL;
     int64_t end = timeout_ms < 0 ? INT64_MAX : zclock_mono () + timeout_ms;
     bool polled = false;                /* even with timeout 0, read once */
     while (true) {
         int64_t now = zclock_mono ();
-        if (self->done_count == 0)
-            s_advance (self, now);
-        if (self->done_count == 0 && zsys_interrupted)
-            s_interrupt (self);
-        if (self->done_count > 0) {
-            s_result_take (self, result);
+        zr_calls_endpoints_t eps = s_eps (self);
+        zr_calls_advance (self->calls, &eps, now, s_try_send, self);
+        s_call_t *done = (s_call_t *) zr_calls_done (self->calls);
+        if (!done && zsys_interrupted) {
+            zr_calls_interrupt (self->calls);
+            done = (s_call_t *) zr_calls_done (self->calls);
+        }
+        if (done) {
+            s_result_take (self, done, result);
             return 0;
         }
         if (now >= end && polled)
             return ZR_EBUSY;
-        int64_t wait = s_min64 (s_next_wake (self), end) - now;
+        int64_t wake = zr_calls_next_wake (self->calls);
+        int64_t wait = (wake < end ? wake : end) - now;
         s_poll (self, wait < 0 ? 0 : wait);
         polled = true;
     }
@@ -918,7 +591,7 @@ zr_kvclient_call (zr_kvclient_t *self, const zr_client_request_t *request,
                   zr_kvclient_result_t *result)
 {
     zr_assert (self && request && result);
-    zr_assert (self->pending == 0);
+    zr_assert (zr_calls_pending (self->calls) == 0);
     int rc = zr_kvclient_send (self, request, 0);
     return rc ? rc : zr_kvclient_recv (self, result, -1);
 }
@@ -929,7 +602,7 @@ zr_kvclient_call_at (zr_kvclient_t *self, const char *endpoint,
                      zr_kvclient_result_t *result)
 {
     zr_assert (self && request && result);
-    zr_assert (self->pending == 0);
+    zr_assert (zr_calls_pending (self->calls) == 0);
     int rc = zr_kvclient_send_at (self, endpoint, request, timeout_ms, 0);
     return rc ? rc : zr_kvclient_recv (self, result, -1);
 }
@@ -946,7 +619,7 @@ uint32_t
 zr_kvclient_pending (zr_kvclient_t *self)
 {
     zr_assert (self);
-    return self->pending;
+    return zr_calls_pending (self->calls);
 }
 
 const char *

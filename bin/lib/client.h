@@ -135,6 +135,12 @@ typedef struct _zr_kvclient_t zr_kvclient_t;
 /* Fills *config with the defaults above. */
 void zr_kvclient_config_defaults (zr_kvclient_config_t *config);
 
+/* Fills the zero fields of *config with the defaults (try_timeout_ms
+   from timeout_ms); returns 0, or -1 with a line on stderr starting
+   with who if a field is out of range. */
+int zr_kvclient_config_complete (zr_kvclient_config_t *config,
+                                 const char *who);
+
 /* Creates a client for endpoints [0..n) (n >= 1, at most
    ZR_KVCLIENT_ENDPOINTS_MAX, each a ZeroMQ endpoint of at most
    ZR_CLIENT_ENDPOINT_MAX bytes) and starts connecting to them; config

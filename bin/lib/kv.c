@@ -36,7 +36,10 @@
 
     Snapshot format (one msgpack array, version ZR_KV_SNAPSHOT_VERSION):
     [version, index, log_time_ms,
-     [[member id, endpoint (str)], ...]         ids strictly increasing
+     [[member id, endpoint (str)[, bus endpoint (str)]], ...]
+                                                ids strictly increasing;
+                                                the bus endpoint only if
+                                                one was announced
      [[client_id, seq, index, swapped, used_ms, used_index], ...]   lru order
      {key (bin): value (bin), ...}]             keys strictly increasing
     Canonical: two servers at the same index write the same bytes.
@@ -57,11 +60,12 @@
 #define S_SESSIONS_MAX_DEFAULT 100000u
 #define S_SNAPSHOT_FIELDS 6
 #define S_SESSION_FIELDS 6
-#define S_MEMBER_FIELDS 2
+#define S_MEMBER_FIELDS 2               /* 3 with a bus endpoint */
 /* The largest result: fixarray, code, uint64 index, bool. */
 #define S_RESULT_BYTES_MAX 12
 
-/* Fields of a command by type, [cmd, time_ms] included (kv.h's table). */
+/* Fields of a command by type, [cmd, time_ms] included (kv.h's table);
+   an ANNOUNCE with a bus endpoint has one more. */
 static const uint64_t s_cmd_fields [] = { 0, 6, 5, 7, 4 };
 _Static_assert (sizeof s_cmd_fields / sizeof s_cmd_fields [0] == ZR_KV_ANNOUNCE + 1,
                 "one field count per command");
@@ -115,6 +119,8 @@ typedef struct {
 /* The member directory: endpoints, "" where none was announced. */
 typedef struct {
     char endpoint [ZR_NODES_MAX + 1][ZR_CLIENT_ENDPOINT_MAX + 1];  /* [0] unused */
+    char bus [ZR_NODES_MAX + 1][ZR_CLIENT_ENDPOINT_MAX + 1];   /* "" if none;
+                                                   only with an endpoint */
 } s_members_t;
 
 struct _zr_kv_t {
@@ -637,7 +643,11 @@ s_cmd_valid (const zr_kv_cmd_t *cmd)
         return cmd->member >= 1 && cmd->member <= ZR_NODES_MAX
             && cmd->endpoint && cmd->endpoint_size >= 1
             && cmd->endpoint_size <= ZR_CLIENT_ENDPOINT_MAX
-            && !memchr (cmd->endpoint, 0, cmd->endpoint_size);
+            && !memchr (cmd->endpoint, 0, cmd->endpoint_size)
+            && cmd->bus_endpoint_size <= ZR_CLIENT_ENDPOINT_MAX
+            && (cmd->bus_endpoint_size == 0
+                || (cmd->bus_endpoint
+                    && !memchr (cmd->bus_endpoint, 0, cmd->bus_endpoint_size)));
     if (cmd->type != ZR_KV_PUT && cmd->type != ZR_KV_DEL && cmd->type != ZR_KV_CAS)
         return false;
     if (cmd->client_id == 0 || cmd->seq == 0 || !cmd->key
@@ -656,7 +666,9 @@ s_cmd_size (const zr_kv_cmd_t *cmd)
 {
     size_t bytes = 2 + s_uint_size (cmd->time_ms);     /* fixarray, cmd */
     if (cmd->type == ZR_KV_ANNOUNCE)
-        return bytes + 1 + s_str_size (cmd->endpoint_size);
+        return bytes + 1 + s_str_size (cmd->endpoint_size)
+               + (cmd->bus_endpoint_size ? s_str_size (cmd->bus_endpoint_size)
+                                         : 0);
     bytes += s_uint_size (cmd->client_id) + s_uint_size (cmd->seq)
            + s_bin_size (cmd->key_size);
     if (cmd->type == ZR_KV_CAS)
@@ -675,13 +687,19 @@ zr_kv_cmd_encode (const zr_kv_cmd_t *cmd, void **data, size_t *size)
     s_buffer_t buffer;
     msgpack_packer pk;
     s_buffer_init (&buffer, &pk, s_cmd_size (cmd));
-    msgpack_pack_array (&pk, (size_t) s_cmd_fields [cmd->type]);
+    bool bus = cmd->type == ZR_KV_ANNOUNCE && cmd->bus_endpoint_size > 0;
+    msgpack_pack_array (&pk, (size_t) s_cmd_fields [cmd->type] + bus);
     msgpack_pack_uint64 (&pk, (uint64_t) cmd->type);
     msgpack_pack_uint64 (&pk, cmd->time_ms);
     if (cmd->type == ZR_KV_ANNOUNCE) {
         msgpack_pack_uint64 (&pk, cmd->member);
         msgpack_pack_str (&pk, cmd->endpoint_size);
         msgpack_pack_str_body (&pk, cmd->endpoint, cmd->endpoint_size);
+        if (bus) {
+            msgpack_pack_str (&pk, cmd->bus_endpoint_size);
+            msgpack_pack_str_body (&pk, cmd->bus_endpoint,
+                                   cmd->bus_endpoint_size);
+        }
     }
     else {
         msgpack_pack_uint64 (&pk, cmd->client_id);
@@ -718,19 +736,30 @@ s_decode_client (s_reader_t *r, zr_kv_cmd_t *cmd)
     return true;
 }
 
-/* Reads the fields of an ANNOUNCE after [cmd, time_ms]. */
+/* Reads an endpoint: a str of 1..ZR_CLIENT_ENDPOINT_MAX bytes, no NUL. */
 static bool
-s_decode_announce (s_reader_t *r, zr_kv_cmd_t *cmd)
+s_read_endpoint (s_reader_t *r, const char **endpoint, size_t *size)
+{
+    const uint8_t *bytes;
+    if (!s_read_bytes (r, true, ZR_CLIENT_ENDPOINT_MAX, &bytes, size)
+    ||  *size == 0 || memchr (bytes, 0, *size))
+        return false;
+    *endpoint = (const char *) bytes;
+    return true;
+}
+
+/* Reads the fields of an ANNOUNCE after [cmd, time_ms]; the bus
+   endpoint if the command has its field (bus). */
+static bool
+s_decode_announce (s_reader_t *r, zr_kv_cmd_t *cmd, bool bus)
 {
     uint64_t member;
-    const uint8_t *endpoint;
     if (!s_read_uint (r, &member) || member < 1 || member > ZR_NODES_MAX
-    ||  !s_read_bytes (r, true, ZR_CLIENT_ENDPOINT_MAX, &endpoint,
-                       &cmd->endpoint_size)
-    ||  cmd->endpoint_size == 0 || memchr (endpoint, 0, cmd->endpoint_size))
+    ||  !s_read_endpoint (r, &cmd->endpoint, &cmd->endpoint_size)
+    ||  (bus && !s_read_endpoint (r, &cmd->bus_endpoint,
+                                  &cmd->bus_endpoint_size)))
         return false;
     cmd->member = (uint32_t) member;
-    cmd->endpoint = (const char *) endpoint;
     return true;
 }
 
@@ -744,12 +773,15 @@ zr_kv_cmd_decode (const void *data, size_t size, zr_kv_cmd_t *cmd)
     memset (&decoded, 0, sizeof decoded);
     uint64_t count, type;
     if (!s_read_count (&r, false, &count) || !s_read_uint (&r, &type)
-    ||  type < ZR_KV_PUT || type > ZR_KV_ANNOUNCE || count != s_cmd_fields [type]
+    ||  type < ZR_KV_PUT || type > ZR_KV_ANNOUNCE
+    ||  (count != s_cmd_fields [type]
+         && !(type == ZR_KV_ANNOUNCE && count == s_cmd_fields [type] + 1))
     ||  !s_read_uint (&r, &decoded.time_ms))
         return ZR_EMALFORMED;
     decoded.type = (zr_kv_cmd_type_t) type;
-    bool ok = decoded.type == ZR_KV_ANNOUNCE ? s_decode_announce (&r, &decoded)
-                                             : s_decode_client (&r, &decoded);
+    bool ok = decoded.type == ZR_KV_ANNOUNCE
+              ? s_decode_announce (&r, &decoded, count > s_cmd_fields [type])
+              : s_decode_client (&r, &decoded);
     if (!ok || r.pos != r.size)
         return ZR_EMALFORMED;
     *cmd = decoded;
@@ -780,6 +812,11 @@ s_announce (zr_kv_t *self, const zr_kv_cmd_t *cmd)
     char *endpoint = self->members.endpoint [cmd->member];
     memcpy (endpoint, cmd->endpoint, cmd->endpoint_size);
     endpoint [cmd->endpoint_size] = '\0';
+    /* The latest ANNOUNCE says both: without a bus endpoint, none. */
+    char *bus = self->members.bus [cmd->member];
+    if (cmd->bus_endpoint_size)
+        memcpy (bus, cmd->bus_endpoint, cmd->bus_endpoint_size);
+    bus [cmd->bus_endpoint_size] = '\0';
     zr_assert (pthread_mutex_unlock (&self->members_lock) == 0);
 }
 
@@ -930,8 +967,10 @@ s_snapshot_head_size (zr_kv_t *self, uint64_t index)
     size_t members = 0;
     for (uint32_t id = 1; id <= ZR_NODES_MAX; id++) {
         size_t length = strlen (self->members.endpoint [id]);
+        size_t bus = strlen (self->members.bus [id]);
         if (length) {
-            bytes += 1 + s_uint_size (id) + s_str_size (length);
+            bytes += 1 + s_uint_size (id) + s_str_size (length)
+                     + (bus ? s_str_size (bus) : 0);
             members++;
         }
     }
@@ -957,11 +996,16 @@ s_pack_head (msgpack_packer *pk, zr_kv_t *self, uint64_t index)
     msgpack_pack_array (pk, members);
     for (uint32_t id = 1; id <= ZR_NODES_MAX; id++) {
         const char *endpoint = self->members.endpoint [id];
+        const char *bus = self->members.bus [id];
         if (endpoint [0]) {
-            msgpack_pack_array (pk, S_MEMBER_FIELDS);
+            msgpack_pack_array (pk, S_MEMBER_FIELDS + (bus [0] != '\0'));
             msgpack_pack_uint64 (pk, id);
             msgpack_pack_str (pk, strlen (endpoint));
             msgpack_pack_str_body (pk, endpoint, strlen (endpoint));
+            if (bus [0]) {
+                msgpack_pack_str (pk, strlen (bus));
+                msgpack_pack_str_body (pk, bus, strlen (bus));
+            }
         }
     }
     msgpack_pack_array (pk, zlistx_size (state->lru));
@@ -1004,25 +1048,38 @@ zr_kv_snapshot (void *arg, uint64_t index, void **data, size_t *size)
 //  --------------------------------------------------------------------------
 //  Restore: everything checked, built aside, swapped in on success
 
+/* Reads a member: [id, endpoint] or [id, endpoint, bus endpoint], its
+   id above previous. */
+static bool
+s_restore_member (s_reader_t *r, s_members_t *members, uint64_t *previous)
+{
+    uint64_t fields, id;
+    const char *endpoint, *bus = NULL;
+    size_t length, bus_length = 0;
+    if (!s_read_count (r, false, &fields)
+    ||  (fields != S_MEMBER_FIELDS && fields != S_MEMBER_FIELDS + 1)
+    ||  !s_read_uint (r, &id) || id <= *previous || id > ZR_NODES_MAX
+    ||  !s_read_endpoint (r, &endpoint, &length)
+    ||  (fields > S_MEMBER_FIELDS && !s_read_endpoint (r, &bus, &bus_length)))
+        return false;
+    memcpy (members->endpoint [id], endpoint, length);
+    members->endpoint [id][length] = '\0';
+    if (bus_length)
+        memcpy (members->bus [id], bus, bus_length);
+    members->bus [id][bus_length] = '\0';
+    *previous = id;
+    return true;
+}
+
 static bool
 s_restore_members (s_reader_t *r, s_members_t *members)
 {
     uint64_t n, previous = 0;
     if (!s_read_count (r, false, &n) || n > ZR_NODES_MAX)
         return false;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id;
-        const uint8_t *endpoint;
-        size_t length;
-        if (!s_read_array_of (r, S_MEMBER_FIELDS) || !s_read_uint (r, &id)
-        ||  id <= previous || id > ZR_NODES_MAX
-        ||  !s_read_bytes (r, true, ZR_CLIENT_ENDPOINT_MAX, &endpoint, &length)
-        ||  length == 0 || memchr (endpoint, 0, length))
+    for (uint64_t i = 0; i < n; i++)
+        if (!s_restore_member (r, members, &previous))
             return false;
-        memcpy (members->endpoint [id], endpoint, length);
-        members->endpoint [id][length] = '\0';
-        previous = id;
-    }
     return true;
 }
 
@@ -1200,6 +1257,20 @@ zr_kv_answer_decode (const void *data, size_t size, bool *found,
 //  --------------------------------------------------------------------------
 //  Member directory and figures
 
+/* Copies endpoint (NUL-terminated, "" if none) into buf under the
+   members' lock: true if there was one and it fit. */
+static bool
+s_member_copy (zr_kv_t *self, const char *endpoint, char *buf, size_t size)
+{
+    zr_assert (pthread_mutex_lock (&self->members_lock) == 0);
+    size_t length = strlen (endpoint);
+    bool copied = length > 0 && length < size;
+    if (copied)
+        memcpy (buf, endpoint, length + 1);
+    zr_assert (pthread_mutex_unlock (&self->members_lock) == 0);
+    return copied;
+}
+
 bool
 zr_kv_member_endpoint (zr_kv_t *self, uint32_t id, char *buf, size_t size)
 {
@@ -1207,13 +1278,18 @@ zr_kv_member_endpoint (zr_kv_t *self, uint32_t id, char *buf, size_t size)
     zr_assert (buf || size == 0);
     if (id < 1 || id > ZR_NODES_MAX)
         return false;
-    zr_assert (pthread_mutex_lock (&self->members_lock) == 0);
-    size_t length = strlen (self->members.endpoint [id]);
-    bool copied = length > 0 && length < size;
-    if (copied)
-        memcpy (buf, self->members.endpoint [id], length + 1);
-    zr_assert (pthread_mutex_unlock (&self->members_lock) == 0);
-    return copied;
+    return s_member_copy (self, self->members.endpoint [id], buf, size);
+}
+
+bool
+zr_kv_member_bus_endpoint (zr_kv_t *self, uint32_t id, char *buf,
+                           size_t size)
+{
+    zr_assert (self);
+    zr_assert (buf || size == 0);
+    if (id < 1 || id > ZR_NODES_MAX)
+        return false;
+    return s_member_copy (self, self->members.bus [id], buf, size);
 }
 
 size_t

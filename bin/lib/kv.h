@@ -16,11 +16,14 @@
     | PUT (1)       | client_id, seq, key, value                   |
     | DEL (2)       | client_id, seq, key                          |
     | CAS (3)       | client_id, seq, key, old, new                |
-    | ANNOUNCE (4)  | member id, client endpoint (str)             |
+    | ANNOUNCE (4)  | member id, client endpoint (str)[, bus       |
+    |               | endpoint (str)]                              |
     Integers are msgpack unsigned (client_id, seq >= 1; member id
     1..ZR_NODES_MAX), key, value and old are bin within the client
-    protocol's limits (client.h), the endpoint a str of 1..255 bytes
-    without NUL. time_ms is the proposer's wall clock; the log's time is
+    protocol's limits (client.h), the endpoints strs of 1..255 bytes
+    without NUL. An ANNOUNCE names the member's client endpoint and, if
+    it has a bus endpoint (zraft-node --listen-bus), that one too: the
+    latest ANNOUNCE of a member replaces both. time_ms is the proposer's wall clock; the log's time is
     the largest time_ms applied so far, so it never goes backwards and
     every server computes the same one (an entry that does not decode
     leaves it alone).
@@ -64,6 +67,7 @@ typedef struct {
     const void *old; size_t old_size;   /* CAS */
     uint32_t member;                    /* ANNOUNCE */
     const char *endpoint; size_t endpoint_size;     /* ANNOUNCE, not NUL-terminated */
+    const char *bus_endpoint; size_t bus_endpoint_size; /* ANNOUNCE: 0 if none */
 } zr_kv_cmd_t;
 
 /* The outcome of one command, what apply returns to the proposer. code
@@ -128,6 +132,9 @@ int zr_kv_answer_decode (const void *data, size_t size, bool *found,
    endpoint, NUL-terminated, into buf (size bytes) and returns true, or
    returns false if it has not announced one or buf is too small. */
 bool zr_kv_member_endpoint (zr_kv_t *self, uint32_t id, char *buf, size_t size);
+/* The same for member id's announced bus endpoint. */
+bool zr_kv_member_bus_endpoint (zr_kv_t *self, uint32_t id, char *buf,
+                                size_t size);
 
 /* For tests and status (thread-safe: copies published after each
    command and restore): entries in the map, live sessions, log time. */

@@ -154,17 +154,13 @@ zb_kv_usage (FILE *out)
 bool
 zb_kv_wanted (int argc, char *argv [])
 {
-    for (int i = 1; i < argc; i++)
-        if (streq (argv [i], "--kv"))
-            return true;
-    return false;
+    return zb_argv_has (argc, argv, "--kv");
 }
 
-/* Parses text as an integer in min..max into *value. Returns 0, or -1
-   after a message naming flag. */
-static int
-s_opts_uint (const char *flag, const char *text, uint32_t min, uint32_t max,
-             uint32_t *value)
+/* Parses text as an integer in min..max into *value; see kv.h. */
+int
+zb_kv_uint_parse (const char *flag, const char *text, uint32_t min,
+                  uint32_t max, uint32_t *value)
 {
     bool ok = text && *text >= '0' && *text <= '9';
     unsigned long long v = 0;
@@ -204,28 +200,38 @@ s_opts_ratio (const char *text, double *ratio)
     return 0;
 }
 
-/* Splits --endpoints into o->endpoints. Returns 0 or -1 after a message. */
-static int
-s_opts_endpoints (s_opts_t *o, const char *text)
+/* The flag's name of arg ("--flag" or "--flag=value"); see kv.h. */
+const char *
+zb_kv_flag_name (const char *arg, char *name, size_t size)
 {
-    free (o->endpoints_text);
-    o->endpoints_text = strdup (text ? text : "");
-    o->n_endpoints = 0;
-    if (!o->endpoints_text)
+    const char *eq = strchr (arg, '=');
+    snprintf (name, size, "%.*s",
+              (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+    return eq ? eq + 1 : NULL;
+}
+
+/* Splits an --endpoints list; see kv.h. */
+int
+zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
+                       uint32_t *n)
+{
+    free (*copy);
+    *copy = strdup (text ? text : "");
+    *n = 0;
+    if (!*copy)
         return -1;
     char *save = NULL;
-    for (char *e = strtok_r (o->endpoints_text, ",", &save); e;
+    for (char *e = strtok_r (*copy, ",", &save); e;
          e = strtok_r (NULL, ",", &save)) {
-        if (o->n_endpoints == S_ENDPOINTS_MAX
-            || strlen (e) > ZR_CLIENT_ENDPOINT_MAX) {
+        if (*n == S_ENDPOINTS_MAX || strlen (e) > ZR_CLIENT_ENDPOINT_MAX) {
             fprintf (stderr, "zraft-bench: --endpoints takes at most %u"
                      " endpoints of at most %u characters\n",
                      S_ENDPOINTS_MAX, ZR_CLIENT_ENDPOINT_MAX);
             return -1;
         }
-        o->endpoints [o->n_endpoints++] = e;
+        endpoints [(*n)++] = e;
     }
-    if (o->n_endpoints == 0) {
+    if (*n == 0) {
         fprintf (stderr, "zraft-bench: --endpoints must name at least one"
                  " endpoint, e.g. tcp://127.0.0.1:2379\n");
         return -1;
@@ -239,24 +245,25 @@ static int
 s_opts_set (s_opts_t *o, const char *name, const char *value)
 {
     if (streq (name, "--endpoints"))
-        return s_opts_endpoints (o, value);
+        return zb_kv_endpoints_parse (value, &o->endpoints_text, o->endpoints,
+                                      &o->n_endpoints);
     if (streq (name, "--get-ratio"))
         return s_opts_ratio (value, &o->get_ratio);
     if (streq (name, "--inflight"))
-        return s_opts_uint (name, value, 1, S_INFLIGHT_MAX, &o->inflight);
+        return zb_kv_uint_parse (name, value, 1, S_INFLIGHT_MAX, &o->inflight);
     if (streq (name, "--clients"))
-        return s_opts_uint (name, value, 1, S_CLIENTS_MAX, &o->clients);
+        return zb_kv_uint_parse (name, value, 1, S_CLIENTS_MAX, &o->clients);
     if (streq (name, "--value-size"))
-        return s_opts_uint (name, value, 0, ZR_CLIENT_VALUE_MAX,
+        return zb_kv_uint_parse (name, value, 0, ZR_CLIENT_VALUE_MAX,
                             &o->value_size);
     if (streq (name, "--keys"))
-        return s_opts_uint (name, value, 1, S_KEYS_MAX, &o->keys);
+        return zb_kv_uint_parse (name, value, 1, S_KEYS_MAX, &o->keys);
     if (streq (name, "--duration"))
-        return s_opts_uint (name, value, 1, 3600, &o->duration_s);
+        return zb_kv_uint_parse (name, value, 1, 3600, &o->duration_s);
     if (streq (name, "--warmup"))
-        return s_opts_uint (name, value, 0, 600, &o->warmup_s);
+        return zb_kv_uint_parse (name, value, 0, 600, &o->warmup_s);
     if (streq (name, "--timeout"))
-        return s_opts_uint (name, value, 100, 600000, &o->timeout_ms);
+        return zb_kv_uint_parse (name, value, 100, 600000, &o->timeout_ms);
     return 1;
 }
 
@@ -268,10 +275,8 @@ s_opts_parse (s_opts_t *o, int argc, char *argv [])
                      .duration_s = 5, .warmup_s = 1, .timeout_ms = 10000};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv [i];
-        const char *eq = strchr (arg, '=');
         char name [64];
-        snprintf (name, sizeof name, "%.*s",
-                  (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg);
+        const char *eq = zb_kv_flag_name (arg, name, sizeof name);
         if (streq (name, "--help") || streq (name, "-h"))
             return 1;
         if ((streq (name, "--kv") || streq (name, "--json")
@@ -280,7 +285,7 @@ s_opts_parse (s_opts_t *o, int argc, char *argv [])
             o->stale |= streq (name, "--stale");
             continue;
         }
-        const char *value = eq ? eq + 1 : i + 1 < argc ? argv [++i] : NULL;
+        const char *value = eq ? eq : i + 1 < argc ? argv [++i] : NULL;
         int rc = s_opts_set (o, name, value);
         if (rc > 0)
             fprintf (stderr, "zraft-bench: '%s' is no --kv flag (see"
@@ -381,19 +386,6 @@ s_issue (s_kv_t *self, uint32_t slot, int64_t now)
     return s_send (self, slot);
 }
 
-/* Notes the first error, for the report. */
-static void
-s_error (s_kv_t *self, const char *format, ...)
-{
-    self->errors++;
-    if (*self->first_error)
-        return;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (self->first_error, sizeof self->first_error, format, args);
-    va_end (args);
-}
-
 /* Counts a completed request of slot (OK at now). */
 static void
 s_done (s_kv_t *self, s_slot_t *s, int64_t now)
@@ -416,7 +408,7 @@ s_on_reply (s_kv_t *self, const uint8_t *data, size_t size, int64_t now)
 {
     zr_client_reply_t reply;
     if (zr_client_reply_decode (data, size, &reply)) {
-        s_error (self, "a reply did not decode (%zu B)", size);
+        ZB_ERROR (self, "a reply did not decode (%zu B)", size);
         return 0;
     }
     uint32_t slot = (uint32_t) (reply.request_id & ((1u << S_SLOT_BITS) - 1));
@@ -432,12 +424,12 @@ s_on_reply (s_kv_t *self, const uint8_t *data, size_t size, int64_t now)
     s->request_id = 0;
     self->inflight--;
     if (reply.code != ZR_CLIENT_OK)
-        s_error (self, "%s %s: %.*s", zr_client_type_name (reply.type),
+        ZB_ERROR (self, "%s %s: %.*s", zr_client_type_name (reply.type),
                  zr_client_code_name ((int) reply.code),
                  (int) reply.message.size, (const char *) reply.message.data);
     else
     if (s->get && (!reply.found || reply.value.size != self->opts.value_size))
-        s_error (self, "GET key-%08u: %s", s->key,
+        ZB_ERROR (self, "GET key-%08u: %s", s->key,
                  reply.found ? "a value of another size" : "not found");
     else {
         self->done++;
@@ -458,7 +450,7 @@ s_drain (s_kv_t *self, zsock_t *dealer)
     int rc = 0;
     while (rc == 0 && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) >= 0) {
         if (zmq_msg_more (&msg)) {      /* not the protocol's shape */
-            s_error (self, "a reply of more than one frame");
+            ZB_ERROR (self, "a reply of more than one frame");
             while (zmq_msg_more (&msg)
                    && zmq_msg_recv (&msg, handle, ZMQ_DONTWAIT) >= 0)
                 ;
@@ -482,7 +474,7 @@ s_scan (s_kv_t *self, int64_t now, bool timeouts)
         if (!s->request_id)
             continue;
         if (timeouts && now - s->sent_us > timeout_us) {
-            s_error (self, "no reply within %u ms (key-%08u)",
+            ZB_ERROR (self, "no reply within %u ms (key-%08u)",
                      self->opts.timeout_ms, s->key);
             self->stalled = true;
             return -1;

@@ -80,6 +80,21 @@ typedef int (zb_kv_tick_fn) (void *arg, int64_t now_us, int64_t from_us,
 int zb_kv_load (const zb_kv_params_t *params, zr_histogram_t *hist,
                 zb_kv_tick_fn *tick, void *arg, zb_kv_figures_t *figures);
 
+/* Parses text as an integer in min..max into *value (flag names it in
+   the message). Returns 0, or -1 after a one-line message. */
+int zb_kv_uint_parse (const char *flag, const char *text, uint32_t min,
+                      uint32_t max, uint32_t *value);
+
+/* Copies the name of flag arg ("--flag" or "--flag=value") into name
+   (size bytes). Returns the value after '=', or NULL if there is none. */
+const char *zb_kv_flag_name (const char *arg, char *name, size_t size);
+
+/* Splits text, comma separated, into at most ZB_KV_ENDPOINTS_MAX
+   endpoints: *copy (freed first, then owned by the caller) holds them,
+   endpoints [0..*n) point into it. Returns 0, or -1 after a message. */
+int zb_kv_endpoints_parse (const char *text, char **copy,
+                           const char **endpoints, uint32_t *n);
+
 /* True if argv asks for the kv mode (--kv anywhere). */
 bool zb_kv_wanted (int argc, char *argv []);
 

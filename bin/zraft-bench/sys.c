@@ -93,3 +93,28 @@ zb_rss_kib (void)
     return usage.ru_maxrss;
 }
 
+
+/* Counts an error and keeps the first one's text; see sys.h. */
+void
+zb_error_note (uint64_t *count, char *first, size_t size, const char *format,
+               ...)
+{
+    assert (count && first && size);
+    (*count)++;
+    if (*first)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (first, size, format, args);
+    va_end (args);
+}
+
+/* True if argv holds flag; see sys.h. */
+bool
+zb_argv_has (int argc, char *argv [], const char *flag)
+{
+    for (int i = 1; i < argc; i++)
+        if (streq (argv [i], flag))
+            return true;
+    return false;
+}

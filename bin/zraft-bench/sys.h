@@ -36,4 +36,17 @@ int64_t zb_cpu_us (void);
 /* Peak resident set of this process so far, KiB. */
 int64_t zb_rss_kib (void);
 
+/* True if argv [1..argc) holds flag (a mode: --kv, --bus). */
+bool zb_argv_has (int argc, char *argv [], const char *flag);
+
+/* A load's errors: counts one in *count and keeps the first one's text
+   in first (size bytes, "" until then), for the report. */
+void zb_error_note (uint64_t *count, char *first, size_t size,
+                    const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+/* zb_error_note on a load with fields errors and first_error. */
+#define ZB_ERROR(self, ...)                                                 \
+    zb_error_note (&(self)->errors, (self)->first_error,                    \
+                   sizeof (self)->first_error, __VA_ARGS__)
+
 #endif

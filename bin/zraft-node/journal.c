@@ -156,3 +156,27 @@ zr_journal_line (void *arg, int level, const char *line)
     if (zr_journal_enabled (level))
         s_write (level, line ? line : "");
 }
+
+void
+zr_journal_malformed (zr_journal_limit_t *limit, int64_t now_ms,
+                      const char *what, const char *noun, const void *data,
+                      size_t size, const char *why)
+{
+    assert (limit && what && noun && why && (data || size == 0));
+    limit->count++;
+    if (limit->any && now_ms - limit->logged < ZR_JOURNAL_MALFORMED_MS) {
+        limit->quiet++;
+        return;
+    }
+    char sample [2 * ZR_JOURNAL_SAMPLE_BYTES + 1] = "";
+    for (size_t i = 0; i < size && i < ZR_JOURNAL_SAMPLE_BYTES; i++)
+        snprintf (sample + 2 * i, 3, "%02x", ((const unsigned char *) data) [i]);
+    zr_journal_log (ZR_OPTIONS_LOG_WARNING, "%s: malformed %s (%s): %zu bytes,"
+                    " starting %s; %llu malformed so far, %llu not logged",
+                    what, noun, why, size, sample,
+                    (unsigned long long) limit->count,
+                    (unsigned long long) limit->quiet);
+    limit->logged = now_ms;
+    limit->any = true;
+    limit->quiet = 0;
+}

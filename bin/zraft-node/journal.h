@@ -23,6 +23,7 @@
 #define ZR_JOURNAL_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ZR_JOURNAL_LINE_MAX 2048        /* bytes of one line, newline included */
@@ -55,5 +56,25 @@ void zr_journal_log (int level, const char *format, ...)
 /* Writes line (the library's, without newline) at level: the signature
    of zraft_log_fn; arg is unused. */
 void zr_journal_line (void *arg, int level, const char *line);
+
+/* Malformed input from clients, counted and logged at most once per
+   ZR_JOURNAL_MALFORMED_MS. */
+#define ZR_JOURNAL_MALFORMED_MS 1000
+#define ZR_JOURNAL_SAMPLE_BYTES 16      /* hex sample of a malformed frame */
+typedef struct {
+    uint64_t count;                     /* malformed inputs so far */
+    uint64_t quiet;                     /* ... not logged since the last line */
+    int64_t logged;                     /* when the last line went out (ms) */
+    bool any;                           /* a line went out */
+} zr_journal_limit_t;
+
+/* Counts one malformed input at now_ms (a monotonic clock) and, unless
+   a line went out less than ZR_JOURNAL_MALFORMED_MS ago, writes a
+   warning: "<what>: malformed <noun> (<why>): N bytes, starting <hex
+   of the first ZR_JOURNAL_SAMPLE_BYTES>; C malformed so far, Q not
+   logged". data may be NULL (size 0): no sample. */
+void zr_journal_malformed (zr_journal_limit_t *limit, int64_t now_ms,
+                           const char *what, const char *noun,
+                           const void *data, size_t size, const char *why);
 
 #endif

@@ -17,7 +17,9 @@
        names the setting and the source ("from ZRAFT_NAME").
     4. The rules between settings: --name is a member of
        --initial-cluster, --listen-peer is its endpoint, the election
-       timeout is above the heartbeat, the client endpoints are usable.
+       timeout is above the heartbeat, the client and bus endpoints are
+       usable and distinct, the bus timeout is at least twice its
+       heartbeat.
     =========================================================================
 */
 #include "options.h"
@@ -46,7 +48,8 @@ typedef struct {
 static s_set_fn s_set_name, s_set_data_dir, s_set_listen_peer,
     s_set_listen_client, s_set_advertise_client, s_set_initial_cluster,
     s_set_heartbeat, s_set_election, s_set_snapshot_entries, s_set_config_file,
-    s_set_log_level, s_set_log_format;
+    s_set_log_level, s_set_log_format, s_set_listen_bus, s_set_advertise_bus,
+    s_set_bus_heartbeat, s_set_bus_timeout;
 
 /* Defaults "" mean "not set": checked (or derived) in step 4. */
 static const s_setting_t s_settings [] = {
@@ -63,6 +66,10 @@ static const s_setting_t s_settings [] = {
     {"config-file", "ZRAFT_CONFIG_FILE", "", s_set_config_file},
     {"log-level", "ZRAFT_LOG_LEVEL", "notice", s_set_log_level},
     {"log-format", "ZRAFT_LOG_FORMAT", "text", s_set_log_format},
+    {"listen-bus", "ZRAFT_LISTEN_BUS", "", s_set_listen_bus},
+    {"advertise-bus", "ZRAFT_ADVERTISE_BUS", "", s_set_advertise_bus},
+    {"bus-heartbeat", "ZRAFT_BUS_HEARTBEAT", "1000", s_set_bus_heartbeat},
+    {"bus-timeout", "ZRAFT_BUS_TIMEOUT", "10000", s_set_bus_timeout},
 };
 #define S_SETTINGS (sizeof s_settings / sizeof s_settings [0])
 #define S_CONFIG_FILE 9                 /* its index in s_settings */
@@ -207,17 +214,38 @@ s_set_listen_client (zr_options_t *self, const char *value, char *why,
     return s_set_endpoint (self->listen_client, value, why, size);
 }
 
+/* An advertised endpoint: "" (unset) or one clients can reach. */
 static int
-s_set_advertise_client (zr_options_t *self, const char *value, char *why,
-                        size_t size)
+s_set_advertised (char *field, const char *value, char *why, size_t size)
 {
     bool wildcard = false;
-    if (s_set_endpoint (self->advertise_client, value, why, size))
+    if (s_set_endpoint (field, value, why, size))
         return -1;
     if (*value && s_endpoint_valid (value, &wildcard) && wildcard)
         return s_fail (why, size, "must name an address clients can reach,"
                        " not * or 0.0.0.0");
     return 0;
+}
+
+static int
+s_set_advertise_client (zr_options_t *self, const char *value, char *why,
+                        size_t size)
+{
+    return s_set_advertised (self->advertise_client, value, why, size);
+}
+
+static int
+s_set_listen_bus (zr_options_t *self, const char *value, char *why,
+                  size_t size)
+{
+    return s_set_endpoint (self->listen_bus, value, why, size);
+}
+
+static int
+s_set_advertise_bus (zr_options_t *self, const char *value, char *why,
+                     size_t size)
+{
+    return s_set_advertised (self->advertise_bus, value, why, size);
 }
 
 /* Parses one "name=tcp://host:port" of --initial-cluster (length bytes
@@ -281,26 +309,47 @@ s_set_initial_cluster (zr_options_t *self, const char *value, char *why,
     return 0;
 }
 
+/* A duration in ms, min..max. */
+static int
+s_set_ms (uint32_t *field, const char *value, uint32_t min, uint32_t max,
+          char *why, size_t size)
+{
+    uint64_t ms;
+    if (s_number (value, min, max, &ms))
+        return s_fail (why, size, "must be an integer in %u..%u (ms)", min,
+                       max);
+    *field = (uint32_t) ms;
+    return 0;
+}
+
 static int
 s_set_heartbeat (zr_options_t *self, const char *value, char *why, size_t size)
 {
-    uint64_t ms;
-    if (s_number (value, 1, ZR_OPTIONS_HEARTBEAT_MAX, &ms))
-        return s_fail (why, size, "must be an integer in 1..%u (ms)",
-                       ZR_OPTIONS_HEARTBEAT_MAX);
-    self->heartbeat_ms = (uint32_t) ms;
-    return 0;
+    return s_set_ms (&self->heartbeat_ms, value, 1, ZR_OPTIONS_HEARTBEAT_MAX,
+                     why, size);
+}
+
+static int
+s_set_bus_heartbeat (zr_options_t *self, const char *value, char *why,
+                     size_t size)
+{
+    return s_set_ms (&self->bus_heartbeat_ms, value, 1,
+                     ZR_OPTIONS_BUS_HEARTBEAT_MAX, why, size);
+}
+
+static int
+s_set_bus_timeout (zr_options_t *self, const char *value, char *why,
+                   size_t size)
+{
+    return s_set_ms (&self->bus_timeout_ms, value, 2,
+                     ZR_OPTIONS_BUS_TIMEOUT_MAX, why, size);
 }
 
 static int
 s_set_election (zr_options_t *self, const char *value, char *why, size_t size)
 {
-    uint64_t ms;
-    if (s_number (value, 2, ZR_OPTIONS_ELECTION_MAX, &ms))
-        return s_fail (why, size, "must be an integer in 2..%u (ms)",
-                       ZR_OPTIONS_ELECTION_MAX);
-    self->election_timeout_ms = (uint32_t) ms;
-    return 0;
+    return s_set_ms (&self->election_timeout_ms, value, 2,
+                     ZR_OPTIONS_ELECTION_MAX, why, size);
 }
 
 static int
@@ -491,6 +540,41 @@ s_settings_apply (zr_options_t *self, const s_found_t *found,
     return 0;
 }
 
+/* Step 4 for the bus endpoint: optional, distinct from the others,
+   advertised (by default where it listens), its timeout at least twice
+   its heartbeat so one late heartbeat ends no session. */
+static int
+s_bus_rules_check (zr_options_t *self, char *why, size_t size)
+{
+    if (!*self->listen_bus) {
+        if (*self->advertise_bus)
+            return s_fail (why, size, "--advertise-bus %s needs --listen-bus",
+                           self->advertise_bus);
+        return 0;
+    }
+    for (uint32_t i = 0; i < self->n_members; i++)
+        if (streq (self->listen_bus, self->members [i].endpoint))
+            return s_fail (why, size, "--listen-bus %s is a peer endpoint"
+                           " in --initial-cluster", self->listen_bus);
+    if (streq (self->listen_bus, self->listen_client))
+        return s_fail (why, size, "--listen-bus %s is --listen-client too",
+                       self->listen_bus);
+    bool wildcard = false;
+    s_endpoint_valid (self->listen_bus, &wildcard);
+    if (wildcard && !*self->advertise_bus)
+        return s_fail (why, size, "--advertise-bus is required when"
+                       " --listen-bus %s binds every address",
+                       self->listen_bus);
+    if (!*self->advertise_bus)
+        snprintf (self->advertise_bus, sizeof self->advertise_bus, "%s",
+                  self->listen_bus);
+    if (self->bus_timeout_ms < 2 * self->bus_heartbeat_ms)
+        return s_fail (why, size, "--bus-timeout %u must be at least twice"
+                       " --bus-heartbeat %u", self->bus_timeout_ms,
+                       self->bus_heartbeat_ms);
+    return 0;
+}
+
 /* Step 4: the rules between settings. */
 static int
 s_rules_check (zr_options_t *self, char *why, size_t size)
@@ -525,7 +609,7 @@ s_rules_check (zr_options_t *self, char *why, size_t size)
     if (!*self->advertise_client)
         snprintf (self->advertise_client, sizeof self->advertise_client, "%s",
                   self->listen_client);
-    return 0;
+    return s_bus_rules_check (self, why, size);
 }
 
 /* ------------------------------------------------------------- public */
@@ -575,7 +659,8 @@ zr_options_usage (FILE *out)
     assert (out);
     fprintf (out,
 "Usage: zraft-node [FLAGS]\n"
-"A replicated key/value server: one member of a zraft (Raft) cluster.\n"
+"A replicated key/value server and message bus: one member of a zraft\n"
+"(Raft) cluster.\n"
 "\n"
 "Each flag also comes from an environment variable and from a key in the\n"
 "config file (the flag's name without --). The value used is the first of:\n"
@@ -594,6 +679,15 @@ zr_options_usage (FILE *out)
 "        where clients reach it (tcp://host:port; tcp://*:port binds all)\n"
 "  --advertise-client URL      ZRAFT_ADVERTISE_CLIENT (default: --listen-client)\n"
 "        the client endpoint other members send clients to (redirects)\n"
+"  --listen-bus URL            ZRAFT_LISTEN_BUS (default: none, no bus)\n"
+"        where bus clients publish and subscribe (the bus protocol)\n"
+"  --advertise-bus URL         ZRAFT_ADVERTISE_BUS (default: --listen-bus)\n"
+"        the bus endpoint other members send publishers to (redirects)\n"
+"  --bus-heartbeat MS          ZRAFT_BUS_HEARTBEAT (default 1000; 1..%u)\n"
+"        heartbeat to an idle subscriber\n"
+"  --bus-timeout MS            ZRAFT_BUS_TIMEOUT (default 10000; at least\n"
+"        twice --bus-heartbeat, at most %u): a subscriber silent this long\n"
+"        is dropped\n"
 "  --heartbeat-interval MS     ZRAFT_HEARTBEAT_INTERVAL (default 100; 1..%u)\n"
 "  --election-timeout MS       ZRAFT_ELECTION_TIMEOUT (default 1000; above the\n"
 "        heartbeat, at most %u; randomised up to twice this)\n"
@@ -616,6 +710,7 @@ zr_options_usage (FILE *out)
 "Exit status: 0 after a clean stop, 1 if it cannot start (data directory\n"
 "in use or corrupt, an endpoint it cannot bind) or its node failed, 64 on\n"
 "a usage error (a bad flag, variable or config file).\n"
-"See zraft-node(1) and docs/PROTOCOL.md (the client protocol).\n",
+"See zraft-node(1) and docs/PROTOCOL.md (the client and bus protocols).\n",
+             ZR_OPTIONS_BUS_HEARTBEAT_MAX, ZR_OPTIONS_BUS_TIMEOUT_MAX,
              ZR_OPTIONS_HEARTBEAT_MAX, ZR_OPTIONS_ELECTION_MAX);
 }

@@ -13,7 +13,8 @@
     zraft_new's question.
 
     Server ids are positions in --initial-cluster, from 1: every member
-    must be given the same list in the same order.
+    must be given the same list in the same order. The bus endpoint
+    (--listen-bus) is optional: without it the node serves no bus.
     =========================================================================
 */
 #ifndef ZR_OPTIONS_H_INCLUDED
@@ -32,6 +33,8 @@
 #define ZR_OPTIONS_HEARTBEAT_MAX 60000u /* --heartbeat-interval, ms */
 #define ZR_OPTIONS_ELECTION_MAX 600000u /* --election-timeout, ms */
 #define ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX (1ull << 40)
+#define ZR_OPTIONS_BUS_HEARTBEAT_MAX 60000u   /* --bus-heartbeat, ms */
+#define ZR_OPTIONS_BUS_TIMEOUT_MAX 600000u    /* --bus-timeout, ms */
 #define ZR_OPTIONS_WHY_MAX 512          /* one error line */
 
 /* Log levels, in the order (and values) of include/zraft.h's ZRAFT_LOG_*. */
@@ -64,6 +67,10 @@ typedef struct {
     char listen_peer [ZR_OPTIONS_ENDPOINT_MAX + 1];  /* == members[id-1] */
     char listen_client [ZR_OPTIONS_ENDPOINT_MAX + 1];/* the ROUTER's bind */
     char advertise_client [ZR_OPTIONS_ENDPOINT_MAX + 1]; /* no wildcard */
+    char listen_bus [ZR_OPTIONS_ENDPOINT_MAX + 1];   /* "": no bus endpoint */
+    char advertise_bus [ZR_OPTIONS_ENDPOINT_MAX + 1];/* "" iff listen_bus is */
+    uint32_t bus_heartbeat_ms;          /* 1..ZR_OPTIONS_BUS_HEARTBEAT_MAX */
+    uint32_t bus_timeout_ms;            /* 2 x heartbeat..._BUS_TIMEOUT_MAX */
     zr_options_member_t members [ZR_OPTIONS_MEMBERS_MAX]; /* --initial-cluster */
     uint32_t n_members;                 /* 1..ZR_OPTIONS_MEMBERS_MAX */
     uint32_t heartbeat_ms;              /* 1..ZR_OPTIONS_HEARTBEAT_MAX */

@@ -31,6 +31,7 @@
 
 #include "../../include/zraft.h"
 #include "../../transport/poller.h"
+#include "bus.h"
 #include "client.h"
 #include "kv.h"
 #include "journal.h"
@@ -41,8 +42,6 @@
 #define S_BATCH_MAX 256                 /* requests read per wake-up */
 #define S_HWM 10000                     /* ROUTER send and receive HWM */
 #define S_LINGER_MS 500                 /* replies still going out at close */
-#define S_MALFORMED_LOG_MS 1000         /* at most one such warning a second */
-#define S_SAMPLE_BYTES 16               /* hex sample of a malformed frame */
 /* A frame over ZR_CLIENT_FRAME_MAX is answered MALFORMED (too big); one
    over this is not even received: ZeroMQ drops the connection. */
 #define S_FRAME_DROP (2 * ZR_CLIENT_FRAME_MAX)
@@ -79,8 +78,10 @@ struct _zr_server_t {
     zr_kv_t *kv;                        /* the state machine; owned */
     zraft_t *node;                      /* owned; NULL once destroyed */
     zsock_t *router;                    /* the client endpoint; owned */
-    zr_poller_t *poller;                /* the loop's, over router, events and
-                                           signals; NULL outside zr_server_run */
+    zr_busend_t *bus;                   /* the bus endpoint (bus.h), or NULL */
+    zr_poller_t *poller;                /* the loop's, over router, events,
+                                           signals and the bus endpoint; NULL
+                                           outside zr_server_run */
     zr_pending_t *pending;              /* tokens in the library (inv. 2) */
     s_state_t state;                    /* see server.h */
     int64_t deadline;                   /* HANDING_OVER, DRAINING end by */
@@ -96,9 +97,7 @@ struct _zr_server_t {
     size_t batch_sizes [S_BATCH_MAX];   /* their sizes */
     size_t batch_n;                     /* writes in the batch */
     size_t batch_bytes;                 /* their bytes, <= SUBMIT_BYTES_MAX */
-    uint64_t malformed;                 /* frames that did not decode */
-    uint64_t malformed_quiet;           /* ... not logged since the last line */
-    int64_t malformed_logged;           /* when the last such line went out */
+    zr_journal_limit_t malformed;       /* frames that did not decode */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -455,28 +454,15 @@ s_request (zr_server_t *self, zframe_t **routing_p,
         s_request_admin (self, *routing_p, request);
 }
 
-/* Counts a frame that did not decode and logs it, at most one line per
-   S_MALFORMED_LOG_MS, with a hex sample of its start. */
+/* Counts a frame that did not decode and logs it (rate-limited, with a
+   hex sample of its start). */
 static void
 s_malformed_log (zr_server_t *self, zframe_t *frame, int rc)
 {
-    self->malformed++;
-    int64_t now = zclock_mono ();
-    if (now - self->malformed_logged < S_MALFORMED_LOG_MS) {
-        self->malformed_quiet++;
-        return;
-    }
-    char sample [2 * S_SAMPLE_BYTES + 1] = "";
-    size_t size = frame ? zframe_size (frame) : 0;
-    for (size_t i = 0; i < size && i < S_SAMPLE_BYTES; i++)
-        snprintf (sample + 2 * i, 3, "%02x", zframe_data (frame) [i]);
-    zr_journal_log (ZR_OPTIONS_LOG_WARNING, "client: malformed request (%s):"
-                    " %zu bytes, starting %s; %" PRIu64 " malformed so far, %"
-                    PRIu64 " not logged", frame ? zr_strerror (rc)
-                    : "not one frame", size, sample, self->malformed,
-                    self->malformed_quiet);
-    self->malformed_logged = now;
-    self->malformed_quiet = 0;
+    zr_journal_malformed (&self->malformed, zclock_mono (), "client",
+                          "request", frame ? zframe_data (frame) : NULL,
+                          frame ? zframe_size (frame) : 0,
+                          frame ? zr_strerror (rc) : "not one frame");
 }
 
 /* Reads one message from the ROUTER and serves it. */
@@ -523,9 +509,9 @@ s_handle_router (zr_server_t *self)
 
 /* -------------------------------------------------------------- events */
 
-/* Submits an ANNOUNCE of this server's client endpoint (it leads), so
-   every directory learns it through the log; retried from the loop
-   while it is not accepted. */
+/* Submits an ANNOUNCE of this server's client endpoint and bus endpoint
+   if any (it leads), so every directory learns them through the log;
+   retried from the loop while it is not accepted. */
 static void
 s_announce (zr_server_t *self)
 {
@@ -533,7 +519,9 @@ s_announce (zr_server_t *self)
                        .time_ms = (uint64_t) zclock_time (),
                        .member = self->options.id,
                        .endpoint = self->options.advertise_client,
-                       .endpoint_size = strlen (self->options.advertise_client)};
+                       .endpoint_size = strlen (self->options.advertise_client),
+                       .bus_endpoint = self->options.advertise_bus,
+                       .bus_endpoint_size = strlen (self->options.advertise_bus)};
     void *data = NULL;
     size_t size = 0;
     int rc = zr_kv_cmd_encode (&cmd, &data, &size);
@@ -654,6 +642,8 @@ s_on_role (zr_server_t *self, const zraft_event_t *event)
     self->term = event->term;
     self->leader = event->leader;
     zr_journal_set_state (self->term, (int) self->role);
+    if (self->bus)
+        zr_busend_on_role (self->bus, self->role, self->leader);
     if (changed)                        /* the library's line is notice */
         zr_journal_log (ZR_OPTIONS_LOG_INFO, "raft: %s in term %" PRIu64
                         ", leader %s", s_role_name (self->role), self->term,
@@ -678,6 +668,9 @@ s_handle_events (zr_server_t *self)
     zraft_event_t event;
     int rc;
     while ((rc = zraft_recv (self->node, &event, 0)) == 0) {
+        if (self->bus && zr_busend_on_event (self->bus, &event))
+            ;                           /* the bus's: taken */
+        else
         if (event.type == ZRAFT_EVENT_RESULT)
             s_on_result (self, &event);
         else
@@ -702,6 +695,8 @@ s_stop_begin (zr_server_t *self, int signal_value)
 {
     assert (self->state == S_RUNNING);
     zr_sigterm_arm_second ();
+    if (self->bus)
+        zr_busend_stop (self->bus);
     self->deadline = zclock_mono () + self->options.election_timeout_ms;
     self->state = S_DRAINING;
     char how [128] = "not the leader";
@@ -741,8 +736,9 @@ s_stop_tick (zr_server_t *self)
         self->state = S_DRAINING;
         self->deadline = now + self->options.election_timeout_ms;
     }
-    if (self->state == S_DRAINING
-        && (zr_pending_size (self->pending) == 0 || now >= self->deadline))
+    uint32_t left = zr_pending_size (self->pending)
+                    + (self->bus ? zr_busend_pending (self->bus) : 0);
+    if (self->state == S_DRAINING && (left == 0 || now >= self->deadline))
         self->state = S_DONE;
 }
 
@@ -758,6 +754,8 @@ s_node_stop (zr_server_t *self)
         s_handle_events (self);         /* what is ready already */
     uint32_t left = zr_pending_size (self->pending);
     zraft_destroy (&self->node);
+    if (self->bus)
+        zr_busend_node_gone (self->bus);
     zr_journal_set_state (self->term, ZR_JOURNAL_STOPPED);
     zr_pending_entry_t entry;
     while (zr_pending_take_any (self->pending, &entry)) {
@@ -820,6 +818,7 @@ s_node_start (zr_server_t *self)
        node's thread, one hand-off less each (zraft.h). */
     config.query_on_node = true;
     config.apply_on_node = true;
+    config.subs_max = self->bus ? ZR_BUSEND_SUBS_MAX : 0;
     zraft_fsm_t fsm = {.apply = zr_kv_apply, .query = zr_kv_query,
                        .snapshot = zr_kv_snapshot, .restore = zr_kv_restore,
                        .arg = self->kv};
@@ -831,6 +830,8 @@ s_node_start (zr_server_t *self)
         return -1;
     }
     self->pending = zr_pending_new (config.submit_max);
+    if (self->bus)
+        zr_busend_start (self->bus, self->node);
     return 0;
 }
 
@@ -843,19 +844,24 @@ zr_server_new (const zr_options_t *options)
     self->options = *options;
     self->state = S_RUNNING;
     self->role = ZRAFT_FOLLOWER;
-    self->malformed_logged = zclock_mono () - S_MALFORMED_LOG_MS;
     self->kv = zr_kv_new (NULL);
     assert (self->kv);
-    if (s_router_bind (self) != 0 || s_node_start (self) != 0) {
+    if (options->listen_bus [0])
+        self->bus = zr_busend_new (&self->options, self->kv);
+    if (s_router_bind (self) != 0 || (options->listen_bus [0] && !self->bus)
+        || s_node_start (self) != 0) {
         zr_server_destroy (&self);
         return NULL;
     }
     zr_journal_set_state (0, ZR_JOURNAL_FOLLOWER);
     zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "start: id %" PRIu32 " of %" PRIu32
-                    ", peers at %s, clients at %s (advertised %s), data in %s",
-                    options->id, options->n_members, options->listen_peer,
+                    ", peers at %s, clients at %s (advertised %s), bus at %s"
+                    " (advertised %s), data in %s", options->id,
+                    options->n_members, options->listen_peer,
                     options->listen_client, options->advertise_client,
-                    options->data_dir);
+                    options->listen_bus [0] ? options->listen_bus : "none",
+                    options->advertise_bus [0] ? options->advertise_bus
+                                               : "none", options->data_dir);
     return self;
 }
 
@@ -872,6 +878,7 @@ zr_server_destroy (zr_server_t **self_p)
         zsock_set_linger (self->router, S_LINGER_MS);
         zsock_destroy (&self->router);
     }
+    zr_busend_destroy (&self->bus);
     zr_pending_destroy (&self->pending);
     zr_kv_destroy (&self->kv);
     free (self);
@@ -900,15 +907,29 @@ zr_server_run (zr_server_t *self, int signal_fd)
 {
     assert (self && self->node && signal_fd >= 0);
     zsock_t *events = zraft_events (self->node);
+    zsock_t *bus = self->bus ? zr_busend_socket (self->bus) : NULL;
     /* zpoller would ask each socket for ZMQ_EVENTS twice per wait, a
        system call pair each; zr_poller asks those that may hold input
-       (transport/poller.h). Signals come through signal_fd, and
-       s_send marks the router sent on. */
+       (transport/poller.h). Signals come through signal_fd. s_send marks
+       the router sent on; the bus endpoint's module sends on its socket
+       from its handlers and its tick, so that socket is marked before
+       every wait. */
     self->poller = zr_poller_new (self->router, events, &signal_fd, NULL);
+    if (bus)
+        zr_poller_add (self->poller, bus);
     while (self->state != S_DONE) {
-        void *which = zr_poller_wait (self->poller, ZR_POLLER_ALL, s_timeout (self));
+        int timeout = s_timeout (self);
+        int bus_timeout = self->bus ? zr_busend_tick (self->bus) : -1;
+        if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
+            timeout = bus_timeout;
+        if (bus)
+            zr_poller_sent (self->poller, bus);
+        void *which = zr_poller_wait (self->poller, ZR_POLLER_ALL, timeout);
         if (which == self->router && self->state != S_DONE)
             s_handle_router (self);
+        else
+        if (which && which == bus && self->state != S_DONE)
+            zr_busend_handle (self->bus);
         else
         if (which == events)
             s_handle_events (self);
@@ -927,9 +948,11 @@ zr_server_run (zr_server_t *self, int signal_fd)
     zr_poller_destroy (&self->poller);
     if (!self->failed)
         s_handle_router (self);         /* what arrived meanwhile: UNAVAILABLE */
+    if (!self->failed && self->bus)
+        zr_busend_handle (self->bus);   /* ditto */
     zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "stop: %s, %" PRIu64 " malformed"
                     " requests in all", s_state_names [self->state],
-                    self->malformed);
+                    self->malformed.count);
     s_node_stop (self);
     return self->failed ? 1 : 0;
 }

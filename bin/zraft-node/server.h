@@ -13,9 +13,14 @@
     and logged (rate-limited), and the server carries on.
 
     When the node becomes leader it submits an ANNOUNCE of its
-    --advertise-client endpoint, so every member's directory learns it
-    through the log; a NOT_LEADER reply carries the leader's endpoint
-    from that directory.
+    --advertise-client endpoint (and --advertise-bus), so every member's
+    directory learns it through the log; a NOT_LEADER reply carries the
+    leader's endpoint from that directory.
+
+    With --listen-bus, the bus endpoint (bus.h) shares the loop: its
+    ROUTER is polled beside the client ROUTER, the node's events it owns
+    (RESULTs of bus tokens, SUBSCRIBED, DELIVER, UNSUBSCRIBED) go to it,
+    it is ticked for heartbeats, and it stops and drains with the server.
 
     Stopping (the first SIGTERM or SIGINT, read from the signalfd):
 

@@ -27,16 +27,6 @@ s_answer (const zraft_event_t *event, uint64_t *value, uint64_t *index)
     *index = answer [1];
 }
 
-/* Waits for token's RESULT on server id, failing the test without one. */
-static void
-s_result (cluster_t *c, uint32_t id, uint64_t token, zraft_event_t *event)
-{
-    ck_assert_msg (cluster_result (c, id, token, CLUSTER_COMMIT_WAIT_MS, event),
-                   "no RESULT for token %llu on n%u", (unsigned long long) token, id);
-    ck_assert_int_eq (event->type, ZRAFT_EVENT_RESULT);
-    ck_assert_uint_eq (event->token, token);
-}
-
 /* Submits value on server id and returns its token. */
 static uint64_t
 s_submit (cluster_t *c, uint32_t id, uint64_t value)
@@ -59,7 +49,7 @@ START_TEST (submit_result_carries_token_and_apply_result)
     cluster_status (c, leader, &st);
     uint64_t token = s_submit (c, leader, 77);
     zraft_event_t event;
-    s_result (c, leader, token, &event);
+    cluster_result_wait (c, leader, token, &event);
     ck_assert_int_eq (event.status, 0);
     ck_assert_uint_eq (event.term, st.term);
     uint64_t value = 0, index = 0;
@@ -74,7 +64,7 @@ START_TEST (submit_result_carries_token_and_apply_result)
     ck_assert_ptr_null (event.data);
     uint32_t follower = leader % 3 + 1;
     token = s_submit (c, follower, 78);
-    s_result (c, follower, token, &event);
+    cluster_result_wait (c, follower, token, &event);
     ck_assert_int_eq (event.status, ZRAFT_ENOTLEADER);
     ck_assert_uint_eq (event.leader, leader);
     ck_assert_ptr_null (event.data);
@@ -104,7 +94,7 @@ START_TEST (submit_many_answers_every_token)
     uint64_t first = 0, term = 0;
     for (int i = 0; i < 64; i++) {
         zraft_event_t event;
-        s_result (c, leader, tokens [i], &event);
+        cluster_result_wait (c, leader, tokens [i], &event);
         ck_assert_int_eq (event.status, 0);
         if (i == 0) {
             first = event.index;
@@ -203,7 +193,7 @@ START_TEST (submit_lost_to_another_leaders_entry)
         cluster_one (c, v, 2, true);
     cluster_connect (c, old);
     zraft_event_t event;
-    s_result (c, old, token, &event);
+    cluster_result_wait (c, old, token, &event);
     ck_assert_int_eq (event.status, ZRAFT_ELOST);
     ck_assert_uint_eq (event.index, index + 1);
     ck_assert_uint_eq (event.term, st.term);
@@ -237,7 +227,7 @@ START_TEST (submit_unknown_under_a_snapshot)
         cluster_one (c, v, 2, true);
     cluster_connect (c, old);
     zraft_event_t event;
-    s_result (c, old, token, &event);
+    cluster_result_wait (c, old, token, &event);
     ck_assert_int_eq (event.status, ZRAFT_EUNKNOWN);
     zraft_event_release (&event);
     cluster_one (c, 41, 3, true);
@@ -338,7 +328,7 @@ s_query (cluster_t *c, uint32_t id, uint64_t asked, int flags)
     ck_assert_int_eq (zraft_query (cluster_node (c, id), token, &asked, sizeof asked,
                                    flags), 0);
     zraft_event_t event;
-    s_result (c, id, token, &event);
+    cluster_result_wait (c, id, token, &event);
     return event;
 }
 
@@ -354,7 +344,7 @@ START_TEST (query_linearizable_sees_acknowledged_writes)
     for (uint64_t v = 1; v <= 5; v++) {
         uint64_t token = s_submit (c, leader, 100 + v);
         zraft_event_t write;
-        s_result (c, leader, token, &write);
+        cluster_result_wait (c, leader, token, &write);
         ck_assert_int_eq (write.status, 0);
         zraft_event_t read = s_query (c, leader, 0, 0);
         ck_assert_int_eq (read.status, 0);
@@ -451,8 +441,8 @@ s_interleaved (cluster_t *c, uint32_t id, int n, uint64_t first, bool mix_stale)
     }
     for (int i = 0; i < n; i++) {
         zraft_event_t write, read;
-        s_result (c, id, writes [i], &write);
-        s_result (c, id, reads [i], &read);
+        cluster_result_wait (c, id, writes [i], &write);
+        cluster_result_wait (c, id, reads [i], &read);
         ck_assert_int_eq (write.status, 0);
         ck_assert_int_eq (read.status, 0);
         uint64_t value = 0, applied = 0;
@@ -482,7 +472,7 @@ START_TEST (query_on_node_sees_acknowledged_writes)
     for (uint64_t v = 1; v <= 5; v++) {
         uint64_t token = s_submit (c, leader, 200 + v);
         zraft_event_t write;
-        s_result (c, leader, token, &write);
+        cluster_result_wait (c, leader, token, &write);
         ck_assert_int_eq (write.status, 0);
         s_wait_applied (c, leader, write.index);        /* the applier is idle */
         zraft_status_t before;
@@ -508,11 +498,13 @@ END_TEST
 
 /* --------------------------------------------------------------- apply */
 
-/* Restarts every server of c with config.apply_on_node on. */
+/* Restarts every server of c with config.apply_on_node on, and no feed
+   (config.subs_max 0), which it needs (zraft.h). */
 static void
 s_apply_on_node (cluster_t *c)
 {
     cluster_set_apply_on_node (c, true);
+    cluster_set_subs_max (c, 0);
     for (uint32_t id = 1; id <= 3; id++) {
         cluster_stop (c, id);
         cluster_start (c, id);
@@ -535,7 +527,7 @@ START_TEST (apply_on_node_answers_as_the_applier)
     for (uint64_t v = 1; v <= 5; v++) {
         uint64_t token = s_submit (c, leader, 500 + v);
         zraft_event_t write;
-        s_result (c, leader, token, &write);
+        cluster_result_wait (c, leader, token, &write);
         ck_assert_int_eq (write.status, 0);
         uint64_t value = 0, index = 0;
         s_answer (&write, &value, &index);

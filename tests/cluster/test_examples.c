@@ -8,7 +8,11 @@
     writes back linearizably and end with "ok"; with ports given on its
     command line it must use them; with bad arguments it must refuse
     with the usage and exit status 64 (so a broken example cannot pass by
-    printing nothing).
+    printing nothing). examples/broker.c, the Malamute-like broker on the
+    bus, runs its demo: a producer and two consumers across the leader's
+    death and restart, every message acknowledged and received once, by
+    both consumers in one order, the durable consumer's cursor where it
+    stopped.
     =========================================================================
 */
 #include <check.h>
@@ -101,6 +105,39 @@ START_TEST (embed_refuses_bad_arguments)
 }
 END_TEST
 
+/* The broker's demo: the leader dies after 80 of 240 messages and comes
+   back; nothing is lost or repeated, the consumers agree, "ok". */
+START_TEST (broker_demo_survives_the_leaders_death)
+{
+    char out [S_OUTPUT_MAX];
+    ck_assert_int_eq (s_run ("broker", "--demo", out, sizeof out), 0);
+    ck_assert_ptr_nonnull (strstr (out, "its store 3 servers"));
+    ck_assert_ptr_nonnull (strstr (out, ", the leader, with "));
+    ck_assert_ptr_nonnull (strstr (out, "\nrestarted n"));
+    ck_assert_ptr_nonnull (strstr (out, "240 sent, 240 acknowledged"));
+    ck_assert_ptr_nonnull (strstr (out, "'temp.': 160 messages, each once, in"
+                                        " the order the other saw them"));
+    ck_assert_ptr_nonnull (strstr (out, "everything: 240 messages, each once"));
+    const char *cursor = strstr (out, "cursor at index ");
+    ck_assert_ptr_nonnull (cursor);
+    unsigned long long at = 0, last = 0;
+    ck_assert_int_eq (sscanf (cursor, "cursor at index %llu (its last: %llu)",
+                              &at, &last), 2);
+    ck_assert_uint_eq (at, last);
+    ck_assert_uint_ge (at, 240);
+    ck_assert_ptr_nonnull (strstr (out, "\nok\n"));
+}
+END_TEST
+
+START_TEST (broker_refuses_bad_arguments)
+{
+    char out [S_OUTPUT_MAX];
+    ck_assert_int_eq (s_run ("broker", "--bogus 2>&1", out, sizeof out), 64);
+    ck_assert_ptr_nonnull (strstr (out, "usage: broker"));
+    ck_assert_ptr_null (strstr (out, "broker on"));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -111,6 +148,12 @@ main (void)
     tcase_add_test (tc, embed_runs_and_reads_its_writes);
     tcase_add_test (tc, embed_uses_the_ports_given);
     tcase_add_test (tc, embed_refuses_bad_arguments);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("broker");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tcase_add_test (tc, broker_demo_survives_the_leaders_death);
+    tcase_add_test (tc, broker_refuses_bad_arguments);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

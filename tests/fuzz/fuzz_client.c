@@ -25,6 +25,7 @@
 */
 #include "../../transport/transport.h"
 #include "fuzz.h"
+#include "frames.h"
 
 const char fuzz_target [] = "client";
 
@@ -34,12 +35,6 @@ const char fuzz_target [] = "client";
 #define S_ALLOC_MULTIPLE 0
 #define S_ALLOC_CONSTANT (16 * 1024)
 
-static bool
-s_is_decode_error (int rc)
-{
-    return rc == ZR_ETOOBIG || rc == ZR_EVERSION || rc == ZR_ETRUNCATED
-           || rc == ZR_ECOUNT || rc == ZR_ETRAILING || rc == ZR_EMALFORMED;
-}
 
 /* Checks that bytes lie inside the frame, are NULL when empty, fit max
    and, for a str, hold no NUL. */
@@ -47,13 +42,7 @@ static void
 s_check_bytes (zr_client_bytes_t bytes, const uint8_t *data, size_t size,
                size_t max, bool str)
 {
-    FUZZ_CHECK (bytes.size <= max);
-    FUZZ_CHECK ((bytes.size > 0) == (bytes.data != NULL));
-    if (bytes.size == 0)
-        return;
-    FUZZ_CHECK (bytes.data >= data && bytes.size <= size
-                && bytes.data + bytes.size <= data + size);
-    FUZZ_CHECK (!str || memchr (bytes.data, 0, bytes.size) == NULL);
+    fuzz_check_bytes (bytes.data, bytes.size, data, size, 0, max, str);
 }
 
 static bool
@@ -158,8 +147,7 @@ s_check_reply (const zr_client_reply_t *r, const uint8_t *data, size_t size)
 static bool
 s_bytes_equal (zr_client_bytes_t a, zr_client_bytes_t b)
 {
-    return a.size == b.size
-           && (a.size == 0 || memcmp (a.data, b.data, a.size) == 0);
+    return fuzz_bytes_equal (a.data, a.size, b.data, b.size);
 }
 
 static void
@@ -238,25 +226,22 @@ s_check_failed_reply (const zr_client_reply_t *r, const uint8_t *data,
     FUZZ_CHECK (memcmp (&zero, r, sizeof zero) == 0);
 }
 
-/* Checks that a good frame cut by one byte, or grown by one, is refused
-   by decode (the request or the reply decoder). */
-static void
-s_check_neighbours (const uint8_t *data, size_t size, bool request)
+/* The request decoder and the reply decoder, for fuzz_check_neighbours
+   (arg: non-NULL for the request decoder). */
+static int
+s_decode (void *arg, const uint8_t *data, size_t size)
 {
     zr_client_request_t r;
     zr_client_reply_t p;
-    int rc = request ? zr_client_request_decode (data, size - 1, &r)
-                     : zr_client_reply_decode (data, size - 1, &p);
-    FUZZ_CHECK (rc == ZR_ETRUNCATED || rc == ZR_ECOUNT);
-    uint8_t *longer = (uint8_t *) malloc (size + 1);
-    FUZZ_CHECK (longer);
-    memcpy (longer, data, size);
-    longer [size] = 0;
-    rc = request ? zr_client_request_decode (longer, size + 1, &r)
-                 : zr_client_reply_decode (longer, size + 1, &p);
-    FUZZ_CHECK (rc == (size + 1 > ZR_CLIENT_FRAME_MAX ? ZR_ETOOBIG
-                                                      : ZR_ETRAILING));
-    free (longer);
+    return arg ? zr_client_request_decode (data, size, &r)
+               : zr_client_reply_decode (data, size, &p);
+}
+
+static void
+s_check_neighbours (const uint8_t *data, size_t size, bool request)
+{
+    fuzz_check_neighbours (data, size, ZR_CLIENT_FRAME_MAX, s_decode,
+                           request ? (void *) data : NULL);
 }
 
 /* Re-encodes a decoded request, checks the round trip; returns the
@@ -303,7 +288,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     int rc = zr_client_request_decode (data, size, &request);
     FUZZ_ALLOC_WITHIN (fuzz_alloc_bytes (), size, S_ALLOC_MULTIPLE,
                        S_ALLOC_CONSTANT);
-    FUZZ_CHECK (rc == 0 || s_is_decode_error (rc));
+    FUZZ_CHECK (rc == 0 || fuzz_is_decode_error (rc));
     if (rc == 0) {
         s_check_request (&request, data, size);
         FUZZ_CHECK (s_request_round_trip (&request) <= size);
@@ -317,7 +302,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     rc = zr_client_reply_decode (data, size, &reply);
     FUZZ_ALLOC_WITHIN (fuzz_alloc_bytes (), size, S_ALLOC_MULTIPLE,
                        S_ALLOC_CONSTANT);
-    FUZZ_CHECK (rc == 0 || s_is_decode_error (rc));
+    FUZZ_CHECK (rc == 0 || fuzz_is_decode_error (rc));
     if (rc == 0) {
         s_check_reply (&reply, data, size);
         FUZZ_CHECK (s_reply_round_trip (&reply) <= size);

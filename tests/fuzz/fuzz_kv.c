@@ -124,6 +124,8 @@ s_check_round_trip (const zr_kv_cmd_t *cmd, size_t size)
     FUZZ_CHECK (s_same (copy.old, copy.old_size, cmd->old, cmd->old_size));
     FUZZ_CHECK (s_same (copy.endpoint, copy.endpoint_size, cmd->endpoint,
                         cmd->endpoint_size));
+    FUZZ_CHECK (s_same (copy.bus_endpoint, copy.bus_endpoint_size,
+                        cmd->bus_endpoint, cmd->bus_endpoint_size));
     free (data);
 }
 

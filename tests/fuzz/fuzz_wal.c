@@ -199,7 +199,7 @@ s_check_state (const zr_wal_state_t *state, size_t size, size_t disk,
            follows the log start (LOGSTART) when there is one. */
         FUZZ_CHECK (e->index == state->entries [0].index + i);
         FUZZ_CHECK (state->start_index == 0 || state->entries [0].index > state->start_index);
-        FUZZ_CHECK (e->type == ZR_ENTRY_COMMAND || e->type == ZR_ENTRY_NOOP);
+        FUZZ_CHECK (zr_entry_type_valid (e->type));
         FUZZ_CHECK (e->size <= ZR_ENTRY_BYTES_MAX);
         FUZZ_CHECK ((e->size > 0) == (e->data != NULL));
         FUZZ_CHECK ((e->size > 0) == (e->blob != NULL));

@@ -19,12 +19,21 @@
     seeds kv DIR      key/value commands and snapshots made by
                       bin/lib/kv.c, in fuzz_kv.c's format (control byte
                       first)
+    seeds bus DIR     BUS entries made by zr_bus_entry_encode and snapshot
+                      sections by zr_bus_section_encode, in fuzz_bus.c's
+                      format (control byte first)
     seeds client DIR  client protocol frames made by
                       zr_client_request_encode and zr_client_reply_encode:
                       every request type, every reply type and code,
                       limits reached; and a few the encoders refuse
                       (a key over its limit, ten members, version 2,
                       integers in signed formats)
+    seeds bus_wire DIR
+                      bus protocol frames made by zr_busmsg_encode: every
+                      message type, limits reached, an ERROR of every
+                      code, cursors maps; and a few the encoder refuses
+                      (a subject over its limit, unsorted cursors,
+                      version 2, integers in signed formats)
 
     Seeds are deterministic (no time, no randomness), named seed-<what>,
     and only start the corpus: make fuzz FUZZ_MERGE=1 replaces them with
@@ -32,6 +41,7 @@
     =========================================================================
 */
 #include "../../actors/actors.h"
+#include "../../actors/bus.h"
 #include "../../bin/lib/kv.h"
 
 #include <ctype.h>
@@ -264,6 +274,18 @@ s_codec (void)
     uint32_t sizes [8] = {0, 1, 16, 31, 32, 255, 256, 7};
     s_append ("append-sizes", 41, 6, 8, sizes);
     s_append ("append-noop", 1000, 9, 3, (const uint32_t []) {0, 0, 0});
+    /* Message-bus entries (ZR_ENTRY_BUS) beside a command and a no-op. */
+    static const uint8_t publish [] = {0x95, 1, 0xa1, 'a', 0xc4, 2, 'h', 'i', 7, 1};
+    zr_entry_t bus [3] = {
+        {.term = 4, .index = 21, .type = ZR_ENTRY_BUS, .size = sizeof publish,
+         .data = publish},
+        {.term = 4, .index = 22, .type = ZR_ENTRY_COMMAND},
+        {.term = 5, .index = 23, .type = ZR_ENTRY_BUS, .size = sizeof publish,
+         .data = publish}};
+    m = (zr_message_t) {.type = ZR_MSG_APPEND, .from = 1, .to = 2, .term = 5,
+                        .prev_index = 20, .prev_term = 4, .commit = 20,
+                        .round = 3, .n_entries = 3, .entries = bus};
+    s_frame ("append-bus", &m);
     /* The most entries a frame may carry, all empty: a frame of 20 KiB,
        near the object budget, so mutations reach ZR_ETOOBIG. */
     static zr_entry_t full [ZR_BATCH_ENTRIES_MAX];
@@ -565,6 +587,17 @@ s_wal (void)
     s_wal_open (&w);
     s_wal_append (&w, 1, 10, 3);
     s_wal_seed (&w, "two-segments-torn", 6, 12);
+    /* Message-bus entries (ZR_ENTRY_BUS) between commands. */
+    s_wal_open (&w);
+    s_wal_append (&w, 1, 2, 1);
+    static const uint8_t cursor [] = {0x93, 2, 0xa1, 'c', 9};
+    for (zr_index_t i = 3; i <= 5; i++) {
+        zr_entry_t e = {.term = 1, .index = i, .type = ZR_ENTRY_BUS,
+                        .size = sizeof cursor, .data = cursor};
+        zr_assert (zr_wal_append (w.wal, &e, 1) == 0);
+    }
+    s_wal_append (&w, 6, 7, 1);
+    s_wal_seed (&w, "bus", 0, 0);
 }
 
 //  --------------------------------------------------------------------------
@@ -626,8 +659,9 @@ s_snapshot_file (const char *name, uint32_t n_servers, uint64_t data_bytes)
     snprintf (other, sizeof other, "%s-flags", name);
     s_write (other, file, len + 1);
     file [1 + 16] = 0;
-    file [1 + 8] = 2;                   /* version 2, crcs repaired */
-    snprintf (other, sizeof other, "%s-version2", name);
+    file [1 + 8] = ZR_SNAPSHOT_VERSION + 1;     /* a later version,
+                                                   crcs repaired */
+    snprintf (other, sizeof other, "%s-version3", name);
     s_write (other, file, len + 1);
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -r %s", dir);
@@ -853,6 +887,248 @@ s_client (void)
     s_client_refused ();
 }
 
+//  --------------------------------------------------------------------------
+//  bus_wire
+
+static void
+s_bus_msg (const char *name, const zr_busmsg_t *msg)
+{
+    uint8_t *data;
+    size_t size;
+    zr_assert (zr_busmsg_encode (msg, &data, &size) == 0);
+    s_write (name, data, size);
+    free (data);
+}
+
+static zr_busmsg_bytes_t
+s_bus_bytes (const char *text)
+{
+    return (zr_busmsg_bytes_t) {(const uint8_t *) text, strlen (text)};
+}
+
+/* One frame of each type, as a client and a server send them. */
+static void
+s_bus_types (void)
+{
+    static uint8_t payload [300];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload [i] = (uint8_t) (i * 7 + 3);
+    zr_busmsg_t m = {.type = ZR_BUSMSG_PUBLISH, .id = 5,
+                      .subject = s_bus_bytes ("orders.eu"),
+                      .payload = {payload, sizeof payload},
+                      .producer = 0x9f3c1d2e4b5a6978ULL, .seq = 70000};
+    s_bus_msg ("publish", &m);
+    m.producer = m.seq = 0;
+    m.payload = s_bus_bytes ("");
+    s_bus_msg ("publish-anonymous", &m);
+    s_bus_msg ("ack", &(zr_busmsg_t) {.type = ZR_BUSMSG_ACK, .id = 5,
+                                       .index = 150, .term = 3,
+                                       .duplicate = true});
+    s_bus_msg ("not-leader", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5,
+        .endpoint = s_bus_bytes ("tcp://127.0.0.1:7202")});
+    s_bus_msg ("not-leader-unknown", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_NOT_LEADER, .id = 5});
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+                        .from_mode = ZR_BUSMSG_FROM_INDEX, .from = 42,
+                        .prefix = s_bus_bytes ("orders."), .credit = 256,
+                        .name = s_bus_bytes ("billing")};
+    s_bus_msg ("subscribe-cursor", &m);
+    m = (zr_busmsg_t) {.type = ZR_BUSMSG_SUBSCRIBE, .id = 10,
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 65536};
+    s_bus_msg ("subscribe-next", &m);
+    s_bus_msg ("ok", &(zr_busmsg_t) {.type = ZR_BUSMSG_OK, .id = 9,
+                                      .first = 1, .last = 70000,
+                                      .heartbeat_ms = 1000,
+                                      .timeout_ms = 10000});
+    s_bus_msg ("out-of-range", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_OUT_OF_RANGE, .id = 9, .first = 65536});
+    s_bus_msg ("deliver", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_DELIVER, .id = 9, .index = 70001, .term = 6,
+        .subject = s_bus_bytes ("orders.eu"), .payload = {payload, 20}});
+    s_bus_msg ("credit", &(zr_busmsg_t) {.type = ZR_BUSMSG_CREDIT, .id = 9,
+                                          .credit = 128});
+    s_bus_msg ("unsubscribe", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_UNSUBSCRIBE, .id = 9});
+    s_bus_msg ("commit-cursor", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_COMMIT_CURSOR, .id = 11,
+        .name = s_bus_bytes ("billing"), .index = 70001});
+    s_bus_msg ("cursors", &(zr_busmsg_t) {.type = ZR_BUSMSG_CURSORS,
+                                           .id = 12});
+    s_bus_msg ("heartbeat", &(zr_busmsg_t) {.type = ZR_BUSMSG_HEARTBEAT,
+                                             .index = 70000});
+}
+
+/* ERRORs of every code, cursors replies, and limits reached. */
+static void
+s_bus_limits (void)
+{
+    for (int c = 1; c <= ZR_BUSMSG_CODE_MAX; c++) {
+        char name [32];
+        snprintf (name, sizeof name, "error-%s", zr_busmsg_code_name (c));
+        s_lower (name);
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_ERROR, .id = c == ZR_BUSMSG_CODE_MALFORMED ? 0 : 5,
+            .code = (uint32_t) c, .text = s_bus_bytes (zr_busmsg_code_name (c))});
+    }
+    static char names [40][8];
+    zr_busmsg_cursor_t cursors [40];
+    for (uint32_t i = 0; i < 40; i++) {
+        snprintf (names [i], sizeof names [i], "c%u", 40 - i);
+        cursors [i] = (zr_busmsg_cursor_t) {s_bus_bytes (names [i]),
+                                         (uint64_t) 1 << i};
+    }
+    size_t counts [] = {0, 1, 3, 40};
+    for (size_t i = 0; i < sizeof counts / sizeof counts [0]; i++) {
+        uint8_t *map;
+        size_t size;
+        zr_assert (zr_busmsg_cursors_encode (cursors, counts [i], &map,
+                                          &size) == 0);
+        char name [32];
+        snprintf (name, sizeof name, "cursors-reply-%zu", counts [i]);
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_CURSORS_REPLY, .id = 12,
+            .cursors = {map, size}, .n_cursors = (uint32_t) counts [i]});
+        free (map);
+    }
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
+    memset (subject, 's', ZR_BUSMSG_SUBJECT_MAX);
+    s_bus_msg ("publish-subject-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_PUBLISH, .id = UINT64_MAX,
+        .subject = s_bus_bytes (subject), .producer = 1, .seq = UINT64_MAX});
+    s_bus_msg ("subscribe-prefix-max", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_SUBSCRIBE, .id = 3, .from_mode = ZR_BUSMSG_FROM_LAST,
+        .prefix = s_bus_bytes (subject), .name = s_bus_bytes (subject)});
+}
+
+/* Frames the encoder refuses, written by hand. */
+static void
+s_bus_refused (void)
+{
+    static const uint8_t v2 [] = {0x93, 0x02, 0x0c, 0x01};
+    s_write ("version-2", v2, sizeof v2);
+    static const uint8_t unsorted [] = {0x94, 0x01, 0x0d, 0x05, 0x82, 0xa1,
+                                        'b', 0x01, 0xa1, 'a', 0x02};
+    s_write ("cursors-unsorted", unsorted, sizeof unsorted);
+    static const uint8_t signed_ints [] = {0x94, 0xd0, 0x01, 0xd1, 0x00, 0x09,
+                                           0xd3, 0, 0, 0, 0, 0, 0, 0, 9,
+                                           0xd2, 0, 0, 0, 3};
+    s_write ("credit-signed", signed_ints, sizeof signed_ints);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    static char subject [ZR_BUSMSG_SUBJECT_MAX + 1];
+    memset (subject, 's', sizeof subject);
+    msgpack_pack_array (&pk, 7);                /* PUBLISH, subject over */
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_PUBLISH);
+    msgpack_pack_uint64 (&pk, 1);
+    msgpack_pack_str_with_body (&pk, subject, sizeof subject);
+    msgpack_pack_bin_with_body (&pk, "x", 1);
+    msgpack_pack_uint64 (&pk, 0);
+    msgpack_pack_uint64 (&pk, 0);
+    s_write ("publish-subject-over", sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+static void
+s_bus_wire (void)
+{
+    s_bus_types ();
+    s_bus_limits ();
+    s_bus_refused ();
+}
+
+//  --------------------------------------------------------------------------
+//  bus
+
+/* Writes control byte then size bytes as seed name. */
+static void
+s_bus_write (const char *name, uint8_t control, const void *data, size_t size)
+{
+    uint8_t *input = (uint8_t *) malloc (size + 1);
+    zr_assert (input);
+    input [0] = control;
+    if (size)
+        memcpy (input + 1, data, size);
+    s_write (name, input, size + 1);
+    free (input);
+}
+
+static void
+s_bus_entry (const char *name, const zr_bus_entry_t *entry)
+{
+    size_t size;
+    void *data = zr_bus_entry_encode (entry, &size);
+    zr_assert (data);
+    s_bus_write (name, 0, data, size);
+    free (data);
+}
+
+/* Applies a publication or (name not NULL) a cursor commit to bus. */
+static void
+s_bus_apply (zr_bus_t *bus, zr_index_t index, uint64_t producer, uint64_t seq,
+             const char *name)
+{
+    zr_bus_entry_t e = {.op = ZR_BUS_PUBLISH, .subject = "orders",
+                        .subject_size = 6, .producer = producer, .seq = seq};
+    if (name)
+        e = (zr_bus_entry_t) {.op = ZR_BUS_CURSOR, .name = name,
+                              .name_size = (uint32_t) strlen (name), .index = seq};
+    size_t size;
+    void *data = zr_bus_entry_encode (&e, &size);
+    zr_assert (data);
+    zr_bus_outcome_t out;
+    zr_bus_apply (bus, index, 1 + index / 10, data, size, &out);
+    free (data);
+}
+
+static void
+s_bus_section (const char *name, const zr_bus_t *bus, uint8_t control)
+{
+    size_t size;
+    void *data = zr_bus_section_encode (bus, &size);
+    s_bus_write (name, control, data, size);
+    free (data);
+}
+
+static void
+s_bus (void)
+{
+    char subject [ZRAFT_SUBJECT_MAX];
+    memset (subject, 's', sizeof subject);
+    zr_bus_entry_t e = {.op = ZR_BUS_PUBLISH, .subject = "orders.eu",
+                        .subject_size = 9, .payload = "hello", .payload_size = 5,
+                        .producer = 7, .seq = 42};
+    s_bus_entry ("publish", &e);
+    e = (zr_bus_entry_t) {.op = ZR_BUS_PUBLISH, .subject = subject,
+                          .subject_size = sizeof subject,
+                          .producer = UINT64_MAX, .seq = 1ull << 40};
+    s_bus_entry ("publish-long-subject", &e);
+    e = (zr_bus_entry_t) {.op = ZR_BUS_PUBLISH, .subject = "a", .subject_size = 1};
+    s_bus_entry ("publish-bare", &e);
+    e = (zr_bus_entry_t) {.op = ZR_BUS_CURSOR, .name = "billing", .name_size = 7,
+                          .index = UINT64_MAX};
+    s_bus_entry ("cursor", &e);
+    static const uint8_t unknown_op [] = {0x93, 3, 0xa1, 'n', 1};
+    s_bus_write ("unknown-op", 0, unknown_op, sizeof unknown_op);
+    zr_bus_t *bus = zr_bus_new (8, 4);
+    s_bus_section ("section-empty", bus, 1);
+    for (zr_index_t i = 1; i <= 40; i++)
+        s_bus_apply (bus, i, 1 + i % 3, i % 7 == 0 ? i / 2 : i, NULL);
+    s_bus_apply (bus, 41, 0, 17, "alpha");
+    s_bus_apply (bus, 42, 0, 40, "beta");
+    s_bus_section ("section", bus, 2 * 60 + 1);
+    s_bus_section ("section-index-too-low", bus, 2 * 20 + 1);
+    zr_bus_destroy (&bus);
+    bus = zr_bus_new (100, 10);         /* wider than the target's: trimmed */
+    for (zr_index_t i = 1; i <= 120; i++)
+        s_bus_apply (bus, i, 1 + i % 6, i, NULL);
+    s_bus_section ("section-trimmed", bus, 2 * 127 + 1);
+    zr_bus_destroy (&bus);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -860,7 +1136,8 @@ main (int argc, char **argv)
         const char *name;               /* the target */
         void (*write) (void);           /* writes its seeds */
     } targets [] = {{"peer_id", s_peer_id}, {"codec", s_codec}, {"wal", s_wal},
-                   {"snapshot", s_snapshot}, {"client", s_client}, {"kv", s_kv}};
+                   {"snapshot", s_snapshot}, {"client", s_client}, {"kv", s_kv},
+                   {"bus_wire", s_bus_wire}, {"bus", s_bus}};
     for (size_t i = 0; argc == 3 && i < sizeof targets / sizeof targets [0];
          i++)
         if (strcmp (argv [1], targets [i].name) == 0) {
@@ -869,6 +1146,6 @@ main (int argc, char **argv)
             targets [i].write ();
             return 0;
         }
-    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client|kv DIR\n");
+    fprintf (stderr, "usage: seeds peer_id|codec|wal|snapshot|client|kv|bus_wire|bus DIR\n");
     return 64;
 }

@@ -56,6 +56,9 @@ struct _cluster_t {
     uint8_t *skipped;                   /* index a server applied as a
                                            non-command (a no-op) */
     uint64_t tokens;                    /* the last token given (all servers) */
+    uint32_t subs_max;                  /* config.subs_max of servers started
+                                           from now on, if subs_max_set */
+    bool subs_max_set;
     uint32_t submit_max;                /* config.submit_max of servers started
                                            from now on; 0: the default */
     bool query_on_node;                 /* config.query_on_node of servers
@@ -549,6 +552,8 @@ cluster_start (cluster_t *self, uint32_t id)
     config.segment_bytes = CLUSTER_SEGMENT_BYTES;
     if (self->submit_max)
         config.submit_max = self->submit_max;
+    if (self->subs_max_set)
+        config.subs_max = self->subs_max;
     config.query_on_node = self->query_on_node;
     config.apply_on_node = self->apply_on_node;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
@@ -601,6 +606,13 @@ void
 cluster_set_submit_max (cluster_t *self, uint32_t submit_max)
 {
     self->submit_max = submit_max;
+}
+
+void
+cluster_set_subs_max (cluster_t *self, uint32_t subs_max)
+{
+    self->subs_max = subs_max;
+    self->subs_max_set = true;
 }
 
 void
@@ -885,15 +897,21 @@ cluster_drain (cluster_t *self, uint32_t id)
     s_receive (self, id, 0);
 }
 
-/* Takes from server id's inbox the first event of type (and, for a
-   RESULT, of token) into *event; returns false if none. */
+/* True if event is of type (and, but for a ROLE, of token). */
+static bool
+s_event_is (const zraft_event_t *event, zraft_event_type_t type, uint64_t token)
+{
+    return event->type == type && (type == ZRAFT_EVENT_ROLE || event->token == token);
+}
+
+/* Takes from server id's inbox the first event of type (and, but for a
+   ROLE, of token) into *event; returns false if none. */
 static bool
 s_take (cluster_node_t *node, zraft_event_type_t type, uint64_t token,
         zraft_event_t *event)
 {
     zraft_event_t *kept = (zraft_event_t *) zlist_first (node->inbox);
-    while (kept && (kept->type != type
-                    || (type == ZRAFT_EVENT_RESULT && kept->token != token)))
+    while (kept && !s_event_is (kept, type, token))
         kept = (zraft_event_t *) zlist_next (node->inbox);
     if (!kept)
         return false;
@@ -929,11 +947,42 @@ cluster_result (cluster_t *self, uint32_t id, uint64_t token, int64_t timeout_ms
     return s_wait_event (self, id, ZRAFT_EVENT_RESULT, token, timeout_ms, event);
 }
 
+void
+cluster_result_wait (cluster_t *self, uint32_t id, uint64_t token,
+                     zraft_event_t *event)
+{
+    ck_assert_msg (cluster_result (self, id, token, CLUSTER_COMMIT_WAIT_MS, event),
+                   "no RESULT for token %llu on n%u", (unsigned long long) token, id);
+    ck_assert_int_eq (event->type, ZRAFT_EVENT_RESULT);
+    ck_assert_uint_eq (event->token, token);
+}
+
 bool
 cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
                     zraft_event_t *event)
 {
     return s_wait_event (self, id, ZRAFT_EVENT_ROLE, 0, timeout_ms, event);
+}
+
+bool
+cluster_event (cluster_t *self, uint32_t id, zraft_event_type_t type,
+               uint64_t token, int64_t timeout_ms, zraft_event_t *event)
+{
+    return s_wait_event (self, id, type, token, timeout_ms, event);
+}
+
+uint32_t
+cluster_events_count (cluster_t *self, uint32_t id, zraft_event_type_t type,
+                      uint64_t token)
+{
+    ck_assert (id >= 1 && id <= self->n);
+    cluster_node_t *node = &self->nodes [id];
+    s_receive (self, id, 0);
+    uint32_t count = 0;
+    for (zraft_event_t *kept = (zraft_event_t *) zlist_first (node->inbox); kept;
+         kept = (zraft_event_t *) zlist_next (node->inbox))
+        count += s_event_is (kept, type, token);
+    return count;
 }
 
 uint64_t

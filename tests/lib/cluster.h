@@ -59,6 +59,10 @@ void cluster_stop (cluster_t *self, uint32_t id);
    (0: the default). */
 void cluster_set_submit_max (cluster_t *self, uint32_t submit_max);
 
+/* Servers started after this call have config.subs_max subs_max (0: no
+   feed). */
+void cluster_set_subs_max (cluster_t *self, uint32_t subs_max);
+
 /* Servers started after this call have config.query_on_node on. */
 void cluster_set_query_on_node (cluster_t *self, bool on);
 
@@ -118,10 +122,27 @@ uint64_t cluster_token (cluster_t *self);
 bool cluster_result (cluster_t *self, uint32_t id, uint64_t token,
                      int64_t timeout_ms, zraft_event_t *event);
 
+/* cluster_result within CLUSTER_COMMIT_WAIT_MS, failing the test
+   without one. */
+void cluster_result_wait (cluster_t *self, uint32_t id, uint64_t token,
+                          zraft_event_t *event);
+
 /* Waits up to timeout_ms for the next ROLE event of server id: true and
    *event filled, or false. */
 bool cluster_role_event (cluster_t *self, uint32_t id, int64_t timeout_ms,
                          zraft_event_t *event);
+
+/* Waits up to timeout_ms for the first event of type whose token is
+   token (a RESULT's, or a subscription's) on server id: true and *event
+   filled (the caller releases it), or false. Events of one type and
+   token are taken in the order they arrived. */
+bool cluster_event (cluster_t *self, uint32_t id, zraft_event_type_t type,
+                    uint64_t token, int64_t timeout_ms, zraft_event_t *event);
+
+/* Receives what server id's handle holds, then returns how many events
+   of type and token its inbox keeps. */
+uint32_t cluster_events_count (cluster_t *self, uint32_t id,
+                               zraft_event_type_t type, uint64_t token);
 
 /* Receives server id's waiting events into its inbox. */
 void cluster_drain (cluster_t *self, uint32_t id);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "history.h"
 #include "linearize.h"
 
 #define S_ABSENT 0u                     /* register state: no value */
@@ -27,14 +28,7 @@
 #define S_LINE_MAX (6 * 3 * LINEARIZE_TEXT_MAX + 1024)  /* a dump line */
 
 /* Misuse of the recorder by a test: no recovery makes sense. */
-#define S_REQUIRE(cond, what)                                               \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf (stderr, "linearize: %s (%s) at %s:%d\n", what, #cond,  \
-                     __FILE__, __LINE__);                                   \
-            abort ();                                                       \
-        }                                                                   \
-    } while (0)
+#define S_REQUIRE(cond, what) HISTORY_REQUIRE ("linearize", cond, what)
 
 /* One recorded operation (the recorder's copy of a lin_op_t). */
 typedef struct {
@@ -129,16 +123,6 @@ s_stamp (linearize_t *self)
     return now;
 }
 
-static char *
-s_text_dup (const char *text)
-{
-    if (!text)
-        return NULL;
-    char *copy = strdup (text);
-    S_REQUIRE (copy, "out of memory");
-    return copy;
-}
-
 linearize_t *
 linearize_new (void)
 {
@@ -194,9 +178,9 @@ s_append (linearize_t *self, const lin_op_t *op)
     *rec = (s_rec_t) {.id = op->id, .type = op->type, .outcome = op->outcome,
                       .client = op->client, .invoke_us = op->invoke_us,
                       .complete_us = op->complete_us, .swapped = op->swapped};
-    rec->key = s_text_dup (op->key);
-    rec->value = s_text_dup (op->value);
-    rec->old = s_text_dup (op->old);
+    rec->key = history_strdup (op->key);
+    rec->value = history_strdup (op->value);
+    rec->old = history_strdup (op->old);
     return (uint64_t) self->size++;
 }
 
@@ -267,7 +251,7 @@ s_complete (linearize_t *self, uint64_t id, lin_type_t type,
     rec->outcome = outcome;
     rec->complete_us = s_stamp (self);
     if (rec->type == LIN_GET && outcome == LIN_OK)
-        rec->value = s_text_dup (value);
+        rec->value = history_strdup (value);
     rec->swapped = swapped;
     pthread_mutex_unlock (&self->mutex);
 }
@@ -879,30 +863,11 @@ s_window_check (s_check_t *chk, s_rec_t **recs, size_t n, int64_t start,
     return rc;
 }
 
-/* Writes text as a JSON string body: '"', '\', and bytes outside
-   printable ASCII as \u00XX; at most max bytes of it ("..." after). */
-static void
-s_put_text (FILE *out, const char *text, size_t max)
-{
-    size_t i = 0;
-    for (; text [i] && i < max; i++) {
-        unsigned char c = (unsigned char) text [i];
-        if (c == '"' || c == '\\')
-            fprintf (out, "\\%c", c);
-        else if (c < 0x20 || c > 0x7e)
-            fprintf (out, "\\u%04x", c);
-        else
-            fputc (c, out);
-    }
-    if (text [i])
-        fputs ("...", out);
-}
-
 static void
 s_put_quoted (FILE *out, const char *text)
 {
     fputc ('"', out);
-    s_put_text (out, text, S_REPORT_TEXT_MAX);
+    history_json_text (out, text, S_REPORT_TEXT_MAX);
     fputc ('"', out);
 }
 
@@ -1192,7 +1157,7 @@ static void
 s_put_field (FILE *out, const char *name, const char *text)
 {
     fprintf (out, ",\"%s\":\"", name);
-    s_put_text (out, text, SIZE_MAX);
+    history_json_text (out, text, SIZE_MAX);
     fputc ('"', out);
 }
 
@@ -1237,13 +1202,7 @@ linearize_dump (linearize_t *self, const char *path)
     for (size_t i = 0; i < self->size; i++)
         s_dump_rec (out, &self->recs [i]);
     pthread_mutex_unlock (&self->mutex);
-    int failed = ferror (out);
-    if (fclose (out) != 0 || failed) {
-        if (!errno)
-            errno = EIO;
-        return -1;
-    }
-    return 0;
+    return history_close (out);
 }
 
 //  --------------------------------------------------------------------------
@@ -1368,7 +1327,7 @@ s_string (s_line_t *l, char **out)
         buf [len++] = c;
     }
     buf [len] = 0;
-    *out = s_text_dup (buf);
+    *out = history_strdup (buf);
     return true;
 }
 

@@ -39,6 +39,7 @@ typedef struct {
     bool stopped;                       /* SIGSTOPped, not continued */
     char peer [S_ENDPOINT_MAX];         /* its peer endpoint */
     char client [S_ENDPOINT_MAX];       /* its client endpoint */
+    char bus [S_ENDPOINT_MAX];          /* its bus endpoint (PROCS_BUS) */
     char data_dir [S_PATH_MAX];         /* <dir>/n<id> */
     char log_path [S_PATH_MAX];         /* <dir>/n<id>.log */
     char *argv [S_ARGV_MAX];            /* its command line; owned */
@@ -180,8 +181,8 @@ procs_run (const char *const *argv, char *const *env, int timeout_ms,
 static void
 s_ports_pick (uint16_t *ports, uint32_t count)
 {
-    int fds [2 * PROCS_NODES_MAX];
-    ck_assert_uint_le (count, 2 * PROCS_NODES_MAX);
+    int fds [3 * PROCS_NODES_MAX];
+    ck_assert_uint_le (count, 3 * PROCS_NODES_MAX);
     for (uint32_t i = 0; i < count; i++) {
         fds [i] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in addr = {.sin_family = AF_INET,
@@ -244,7 +245,12 @@ s_node_argv (procs_t *self, s_node_t *node, const char *cluster,
     s_arg (node, "info");
     for (size_t i = 0; extra && extra [i]; i++) {
         ck_assert_uint_lt (i, PROCS_ARGS_MAX);
-        s_arg (node, extra [i]);
+        if (streq (extra [i], PROCS_BUS)) {
+            s_arg (node, "--listen-bus");
+            s_arg (node, node->bus);
+        }
+        else
+            s_arg (node, extra [i]);
     }
     (void) self;
 }
@@ -262,8 +268,8 @@ procs_new (uint32_t n, const char *const *extra)
     s_env_filter (env, S_ENV_MAX);
     for (size_t i = 0; env [i]; i++)
         ck_assert_ptr_nonnull (self->env [i] = strdup (env [i]));
-    uint16_t ports [2 * PROCS_NODES_MAX];
-    s_ports_pick (ports, 2 * n);
+    uint16_t ports [3 * PROCS_NODES_MAX];
+    s_ports_pick (ports, 3 * n);
     char cluster [PROCS_NODES_MAX * S_ENDPOINT_MAX] = "";
     for (uint32_t i = 0; i < n; i++) {
         s_node_t *node = &self->nodes [i];
@@ -272,6 +278,8 @@ procs_new (uint32_t n, const char *const *extra)
                   ports [2 * i]);
         snprintf (node->client, sizeof node->client, "tcp://127.0.0.1:%u",
                   ports [2 * i + 1]);
+        snprintf (node->bus, sizeof node->bus, "tcp://127.0.0.1:%u",
+                  ports [2 * n + i]);
         snprintf (node->data_dir, sizeof node->data_dir, "%s/n%u", self->dir,
                   node->id);
         snprintf (node->log_path, sizeof node->log_path, "%s/n%u.log",
@@ -541,6 +549,12 @@ const char *
 procs_client_endpoint (procs_t *self, uint32_t id)
 {
     return s_node (self, id)->client;
+}
+
+const char *
+procs_bus_endpoint (procs_t *self, uint32_t id)
+{
+    return s_node (self, id)->bus;
 }
 
 const char *

@@ -51,6 +51,8 @@
 #define PROCS_TEST_TIMEOUT_S 120
 #define PROCS_NODES_MAX 9
 #define PROCS_ARGS_MAX 16               /* extra flags for every node */
+/* In procs_new's extra: "--listen-bus <a free port of its own>". */
+#define PROCS_BUS "(listen-bus)"
 
 typedef struct _procs_t procs_t;
 
@@ -112,6 +114,7 @@ zr_client_request_t procs_req (zr_client_type_t type, const char *key,
 
 /* Endpoints, paths and the node's stderr (read whole; caller frees). */
 const char *procs_client_endpoint (procs_t *self, uint32_t id);
+const char *procs_bus_endpoint (procs_t *self, uint32_t id);  /* PROCS_BUS */
 const char *procs_peer_endpoint (procs_t *self, uint32_t id);
 const char *procs_data_dir (procs_t *self, uint32_t id);
 char *procs_log (procs_t *self, uint32_t id);

@@ -12,6 +12,15 @@
     2. A flag zraft-node has no setting for is refused with --procs (exit
        64, a message naming it), and so is a --node-bin that is not an
        executable.
+    3. `zraft-bench --bus --inproc` (P producers, C consumers on the
+       message bus of an in-process cluster) exits 0 with one JSON object
+       whose counts agree: publishes acknowledged in the window and in
+       all, every consumer received every message in index order
+       (delivered_all, nothing missing, no disorder), deliveries in the
+       window no more than C times the messages, latencies of both kinds,
+       no error; and a bad --bus flag exits 64 naming it. The same with
+       --endpoints, on three zraft-node processes' bus endpoints (the
+       procs fixture), through the bus protocol.
 
     The bench is <build>/bin/zraft-bench next to this test's build dir;
     its nodes are procs_binary () (build/bin/zraft-node or
@@ -195,6 +204,97 @@ START_TEST (procs_refuses_what_does_not_apply)
 }
 END_TEST
 
+/* Runs zraft-bench with argv (after its path), expecting exit 0 and
+   one JSON object. Returns the output (caller frees) with *json in it. */
+static char *
+s_bench_json (const char *const *args, const char **json)
+{
+    const char *argv [32] = {s_bench ()};
+    size_t n = 1;
+    for (; args [n - 1] && n < 31; n++)
+        argv [n] = args [n - 1];
+    argv [n] = NULL;
+    char *output = NULL;
+    int status = procs_run (argv, NULL, S_RUN_MS, &output);
+    ck_assert_ptr_nonnull (output);
+    bool exited = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    if (!exited)
+        fprintf (stderr, "zraft-bench %s: its output:\n%s\n", args [0], output);
+    ck_assert_msg (exited, "zraft-bench %s: wait status %d; its end:\n%s",
+                   args [0], status, s_tail (output));
+    *json = s_json_line (output);
+    ck_assert_msg (*json, "no JSON object in (its end):\n%s", s_tail (output));
+    return output;
+}
+
+/* The --bus report json agrees with itself (3. above), for C consumers. */
+static void
+s_bus_report_sane (const char *json, double consumers)
+{
+    double acked = s_number (json, "acked");
+    double total = s_number (json, "acked_total");
+    ck_assert_msg (acked > 0 && total >= acked, "%.1500s", json);
+    ck_assert_msg (s_is (json, "delivered_all", "true"), "%.1500s", json);
+    ck_assert_msg (s_number (json, "missing") == 0, "%.1500s", json);
+    ck_assert_msg (s_number (json, "disorder") == 0, "%.1500s", json);
+    ck_assert_msg (s_number (json, "errors") == 0, "%.1500s", json);
+    double delivered = s_number (json, "delivered");
+    ck_assert_msg (delivered > 0 && delivered <= consumers * total, "%.1500s",
+                   json);
+    ck_assert_msg (s_number (json, "ops_per_s") == acked, "%.1500s", json);
+    ck_assert_msg (s_number (s_value (json, "latency_ms"), "p50") > 0,
+                   "%.1500s", json);
+    ck_assert_msg (s_number (s_value (json, "deliver_ms"), "p50") > 0,
+                   "%.1500s", json);
+    ck_assert_msg (s_number (json, "last_index") >= total, "%.1500s", json);
+}
+
+START_TEST (bus_inproc_counts_agree)
+{
+    const char *args [] = {"--bus", "--inproc", "--duration", "1", "--warmup",
+                           "0", "--inflight", "32", "--producers", "4",
+                           "--consumers", "3", "--credit", "64", "--json",
+                           NULL};
+    const char *json = NULL;
+    char *output = s_bench_json (args, &json);
+    ck_assert_msg (s_is (json, "mode", "\"bus\"") && s_is (json, "way",
+                   "\"inproc\""), "%.1500s", json);
+    s_bus_report_sane (json, 3);
+    free (output);
+
+    const char *bad [] = {s_bench (), "--bus", "--inproc", "--credit", "1", NULL};
+    output = NULL;
+    int status = procs_run (bad, NULL, S_USAGE_MS, &output);
+    ck_assert_ptr_nonnull (output);
+    ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 64
+                   && strstr (output, "--credit must be"), "%d:\n%s", status,
+                   s_tail (output));
+    free (output);
+}
+END_TEST
+
+START_TEST (bus_remote_counts_agree)
+{
+    const char *extra [] = {PROCS_BUS, NULL};
+    procs_t *procs = procs_new (3, extra);
+    ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
+    char endpoints [256];
+    snprintf (endpoints, sizeof endpoints, "%s,%s,%s",
+              procs_bus_endpoint (procs, 1), procs_bus_endpoint (procs, 2),
+              procs_bus_endpoint (procs, 3));
+    const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
+                           "1", "--warmup", "0", "--inflight", "32",
+                           "--consumers", "3", "--credit", "64", "--json",
+                           NULL};
+    const char *json = NULL;
+    char *output = s_bench_json (args, &json);
+    ck_assert_msg (s_is (json, "way", "\"remote\""), "%.1500s", json);
+    s_bus_report_sane (json, 3);
+    free (output);
+    procs_destroy (&procs);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -203,6 +303,8 @@ main (void)
     tcase_set_timeout (tc, PROCS_TEST_TIMEOUT_S);
     tcase_add_test (tc, procs_json_ops_verified);
     tcase_add_test (tc, procs_refuses_what_does_not_apply);
+    tcase_add_test (tc, bus_inproc_counts_agree);
+    tcase_add_test (tc, bus_remote_counts_agree);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }

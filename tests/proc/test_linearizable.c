@@ -11,11 +11,12 @@
     what it returned), failed (certainly not applied) or unknown (it may
     have been: a timeout, a lost connection, a leader lost under it).
 
-    Meanwhile the test's thread, the nemesis, applies one fault at a
-    time, each chosen by the seed: kill -9 a node and restart it on its
-    data; SIGSTOP it and SIGCONT it; partition it from the others both
-    ways (FAULT requests on every link into and out of it, as zraft-ctl
-    partition does) and heal. The target is the leader half of the time.
+    Meanwhile the test's thread, the nemesis (tests/lib/nemesis.h),
+    applies one fault at a time, each chosen by the seed: kill -9 a node
+    and restart it on its data; SIGSTOP it and SIGCONT it; partition it
+    from the others both ways (FAULT requests on every link into and out
+    of it, as zraft-ctl partition does) and heal. The target is the
+    leader half of the time.
     Each fault lasts between half an election timeout and three of the
     longest, then the cluster gets a quiet spell of up to the longest
     election timeout; the next fault waits for a leader.
@@ -47,6 +48,7 @@
 
 #include "../lib/check_run.h"
 #include "../lib/linearize.h"
+#include "../lib/nemesis.h"
 #include "../lib/procs.h"
 #include "../../bin/lib/client.h"
 
@@ -61,13 +63,6 @@
    so that faults leave operations of unknown outcome in the history. */
 #define S_CALL_MS (2 * PROCS_ELECTION_MAX_MS + PROCS_ELECTION_MS)
 #define S_CALL_SHORT_MS PROCS_ELECTION_MS
-/* A fault lasts [S_HOLD_MIN_MS, S_HOLD_MAX_MS]: from less than an
-   election timeout (the others may not notice) to three of the longest
-   (they certainly elect another leader). */
-#define S_HOLD_MIN_MS (PROCS_ELECTION_MS / 2)
-#define S_HOLD_MAX_MS (3 * PROCS_ELECTION_MAX_MS)
-/* Quiet between two faults: up to the longest election timeout. */
-#define S_QUIET_MAX_MS PROCS_ELECTION_MAX_MS
 /* Successful operations per client that prove the healed cluster serves. */
 #define S_PROGRESS_OPS 5
 #define S_PROGRESS_MS (S_CALL_MS + PROCS_LEADER_WAIT_MS)
@@ -75,7 +70,6 @@
    recovery, the final reads and the check. */
 #define S_MARGIN_S PROCS_TEST_TIMEOUT_S
 
-_Static_assert (S_HOLD_MAX_MS > PROCS_ELECTION_MAX_MS, "a fault can elect");
 _Static_assert (S_CALL_MS > PROCS_ELECTION_MAX_MS, "a call rides out one");
 
 static procs_t *s_procs;                /* the test's cluster */
@@ -95,52 +89,11 @@ s_teardown (void)
     procs_destroy (&s_procs);
 }
 
-/* ========================================================== choices */
-
-/* The test's own random choices (splitmix64), seeded and replayable. */
-typedef struct {
-    uint64_t state;
-} s_rng_t;
-
-static uint64_t
-s_rand (s_rng_t *rng)
-{
-    uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [lo, hi]. */
-static int64_t
-s_between (s_rng_t *rng, int64_t lo, int64_t hi)
-{
-    assert (hi >= lo);
-    return lo + (int64_t) (s_rand (rng) % (uint64_t) (hi - lo + 1));
-}
-
-/* The test's seed, from ZR_SEED or the clock, printed with how to
-   replay it. */
-static uint64_t
-s_seed (const char *test)
-{
-    const char *env = getenv ("ZR_SEED");
-    uint64_t seed = env ? strtoull (env, NULL, 0)
-                        : (uint64_t) zclock_usecs () ^ ((uint64_t) getpid () << 32);
-    fprintf (stderr, "%s: seed=%" PRIu64 " (replay: ZR_SEED=%" PRIu64
-             " CK_RUN_CASE=%s build/tests/proc/test_linearizable)\n", test,
-             seed, seed, test);
-    return seed;
-}
-
 /* Seconds of faults: ZR_LIN_SECONDS or the default. */
 static int
 s_seconds (void)
 {
-    const char *env = getenv ("ZR_LIN_SECONDS");
-    long seconds = env ? strtol (env, NULL, 10) : S_SECONDS_DEFAULT;
-    return seconds >= 1 && seconds <= S_SECONDS_MAX ? (int) seconds
-                                                    : S_SECONDS_DEFAULT;
+    return nemesis_seconds ("ZR_LIN_SECONDS", S_SECONDS_DEFAULT, S_SECONDS_MAX);
 }
 
 /* ========================================================== clients */
@@ -151,7 +104,7 @@ typedef struct {
     s_run_t *run;                       /* the run it belongs to */
     uint32_t id;                        /* 1..S_CLIENTS, the history's client */
     pthread_t thread;                   /* runs s_client_run */
-    s_rng_t rng;                        /* its choices */
+    nemesis_rng_t rng;                  /* its choices */
     uint32_t n_values;                  /* values it wrote so far */
     char seen [S_KEYS][32];             /* the last value it saw per key,
                                            "" if none */
@@ -223,15 +176,15 @@ s_client_record (s_client_t *self, uint64_t id, zr_client_type_t type,
 static void
 s_client_op (s_client_t *self, zr_kvclient_t *client)
 {
-    uint32_t k = (uint32_t) s_between (&self->rng, 0, S_KEYS - 1);
-    int64_t dice = s_between (&self->rng, 0, 99);
+    uint32_t k = (uint32_t) nemesis_between (&self->rng, 0, S_KEYS - 1);
+    int64_t dice = nemesis_between (&self->rng, 0, 99);
     char key [16], value [32], old [32];
     s_key (k, key, sizeof key);
     snprintf (value, sizeof value, "c%u-%u", self->id, ++self->n_values);
     snprintf (old, sizeof old, "%s", self->seen [k]);
-    if (!old [0] || s_between (&self->rng, 0, 3) == 0)
+    if (!old [0] || nemesis_between (&self->rng, 0, 3) == 0)
         snprintf (old, sizeof old, "c%u-%u", self->id,
-                  (uint32_t) s_between (&self->rng, 1, self->n_values));
+                  (uint32_t) nemesis_between (&self->rng, 1, self->n_values));
     zr_client_type_t type = dice < 40 ? ZR_CLIENT_GET
                           : dice < 70 ? ZR_CLIENT_PUT
                           : dice < 95 ? ZR_CLIENT_CAS : ZR_CLIENT_DEL;
@@ -352,86 +305,6 @@ s_run_stop (s_run_t *run)
              counts [LIN_FAILED], counts [LIN_UNKNOWN]);
 }
 
-/* =========================================================== faults */
-
-/* Sends FAULT to node on for its link with peer: cut or healed. */
-static void
-s_link (uint32_t on, uint32_t peer, bool cut)
-{
-    zr_client_request_t request = {.type = ZR_CLIENT_FAULT, .peer = peer,
-                                   .cut = cut};
-    zr_client_reply_t reply;
-    int rc = procs_request (s_procs, on, &request, &reply, PROCS_REPLY_MS);
-    S_ASSERT (rc == 0 && reply.code == ZR_CLIENT_OK, "n%u: FAULT %s n%u: %s",
-              on, cut ? "cut" : "heal", peer,
-              rc ? "no reply" : zr_client_code_name (reply.code));
-}
-
-/* Cuts node id off from the others, both ways (the filter acts on what
-   a node receives, so both ends of each link are set), or heals every
-   link of every node. */
-static void
-s_partition (uint32_t id, bool cut)
-{
-    for (uint32_t a = 1; a <= S_NODES; a++)
-        for (uint32_t b = 1; b <= S_NODES; b++)
-            if (a != b && (!cut || a == id || b == id))
-                s_link (a, b, cut);
-}
-
-typedef enum {
-    S_KILL = 0,                         /* kill -9, then restart */
-    S_PAUSE = 1,                        /* SIGSTOP, then SIGCONT */
-    S_CUT = 2                           /* partition, then heal */
-} s_fault_t;
-
-static const char *s_fault_names [] = {"kill -9", "SIGSTOP", "partition"};
-
-/* Waits ms: a fault's or a quiet spell's length in the schedule. */
-static void
-s_hold (int64_t ms)
-{
-    int64_t until = zclock_mono () + ms;
-    while (zclock_mono () < until)
-        poll (NULL, 0, (int) (until - zclock_mono ()));
-}
-
-/* One fault, chosen by rng, applied and undone. Returns its kind. */
-static s_fault_t
-s_fault (s_rng_t *rng, uint32_t *counts)
-{
-    uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
-    S_ASSERT (leader, "no leader within %d ms between faults",
-              PROCS_LEADER_WAIT_MS);
-    uint32_t target = s_between (rng, 0, 1)
-                          ? leader
-                          : (uint32_t) s_between (rng, 1, S_NODES);
-    s_fault_t fault = (s_fault_t) s_between (rng, S_KILL, S_CUT);
-    int64_t hold = s_between (rng, S_HOLD_MIN_MS, S_HOLD_MAX_MS);
-    if (getenv ("ZR_VERBOSE"))
-        fprintf (stderr, "test_linearizable: %s n%u%s for %" PRId64 " ms\n",
-                 s_fault_names [fault], target,
-                 target == leader ? " (leader)" : "", hold);
-    if (fault == S_KILL)
-        procs_kill (s_procs, target);
-    else
-    if (fault == S_PAUSE)
-        procs_signal (s_procs, target, SIGSTOP);
-    else
-        s_partition (target, true);
-    s_hold (hold);
-    if (fault == S_KILL)
-        procs_start (s_procs, target);
-    else
-    if (fault == S_PAUSE)
-        procs_signal (s_procs, target, SIGCONT);
-    else
-        s_partition (target, false);
-    counts [fault]++;
-    s_hold (s_between (rng, 0, S_QUIET_MAX_MS));
-    return fault;
-}
-
 /* ========================================================== checking */
 
 /* A final linearizable get of every key, by client S_CLIENTS + 1. */
@@ -497,8 +370,9 @@ START_TEST (linearizable_under_kill_pause_partition)
     /* Linearizability (Herlihy & Wing) of put, get, cas and del, per key,
        with Raft's guarantees end to end: Leader Completeness (§5.4),
        ReadIndex reads (thesis §6.4) and sessions (thesis §6.3). */
-    uint64_t seed = s_seed ("linearizable_under_kill_pause_partition");
-    s_rng_t rng = {seed};
+    uint64_t seed = nemesis_seed ("tests/proc/test_linearizable",
+                                  "linearizable_under_kill_pause_partition");
+    nemesis_rng_t rng = {seed};
     int seconds = s_seconds ();
     s_procs = procs_new (S_NODES, NULL);
     S_ASSERT (procs_leader (s_procs, PROCS_LEADER_WAIT_MS), "no leader");
@@ -507,15 +381,15 @@ START_TEST (linearizable_under_kill_pause_partition)
     uint32_t counts [3] = {0};
     int64_t end = zclock_mono () + (int64_t) seconds * 1000;
     while (zclock_mono () < end)
-        s_fault (&rng, counts);
+        nemesis_fault (s_procs, S_NODES, &rng, counts, "test_linearizable");
     S_ASSERT (procs_leader (s_procs, PROCS_LEADER_WAIT_MS),
               "no leader after the faults");
     s_run_progress (run);
     s_run_stop (run);
     s_final_reads (run);
     fprintf (stderr, "test_linearizable: %d s of faults: %u kill -9, %u"
-             " SIGSTOP, %u partitions\n", seconds, counts [S_KILL],
-             counts [S_PAUSE], counts [S_CUT]);
+             " SIGSTOP, %u partitions\n", seconds, counts [NEMESIS_KILL],
+             counts [NEMESIS_PAUSE], counts [NEMESIS_CUT]);
     s_check (run);
     linearize_destroy (&run->history);
     free (run);

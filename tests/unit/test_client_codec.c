@@ -14,6 +14,7 @@
 */
 #include <check.h>
 #include "../lib/check_run.h"
+#include "../lib/mpedit.h"
 
 #include "transport.h"
 
@@ -374,43 +375,12 @@ s_frame_rc (const s_frame_t *frame, const void *data, size_t size)
                           : s_reply_rc (data, size);
 }
 
-/* Writes into out (initialised here; the caller destroys it) frame with
-   its top-level array edited: element at replaced by *object, or removed
-   if object is NULL, or *object appended if at is the element count. */
-static void
-s_frame_edit (const uint8_t *data, size_t size, uint32_t at,
-              const msgpack_object *object, msgpack_sbuffer *out)
-{
-    msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
-    size_t offset = 0;
-    ck_assert_int_eq (msgpack_unpack_next (&result, (const char *) data, size,
-                                           &offset), MSGPACK_UNPACK_SUCCESS);
-    ck_assert_int_eq (result.data.type, MSGPACK_OBJECT_ARRAY);
-    msgpack_object_array array = result.data.via.array;
-    ck_assert_uint_le (at, array.size);
-    msgpack_sbuffer_init (out);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    uint32_t n = array.size - (object == NULL)
-                 + (object != NULL && at == array.size);
-    msgpack_pack_array (&pk, n);
-    for (uint32_t i = 0; i <= array.size; i++) {
-        if (i == at && object)
-            msgpack_pack_object (&pk, *object);
-        else
-        if (i < array.size && i != at)
-            msgpack_pack_object (&pk, array.ptr [i]);
-    }
-    msgpack_unpacked_destroy (&result);
-}
-
 /* The result of decoding frame edited as s_frame_edit says. */
 static int
 s_edit_rc (const s_frame_t *frame, uint32_t at, const msgpack_object *object)
 {
     msgpack_sbuffer out;
-    s_frame_edit (frame->data, frame->size, at, object, &out);
+    mpedit_frame (frame->data, frame->size, at, object, &out);
     int rc = s_frame_rc (frame, out.data, out.size);
     msgpack_sbuffer_destroy (&out);
     return rc;
@@ -425,14 +395,6 @@ s_frame_fields (const s_frame_t *frame)
     return byte & 0x0f;
 }
 
-static uint64_t
-s_xorshift (uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
 
 //  --------------------------------------------------------------------------
 //  zr_client_request_encode
@@ -847,7 +809,7 @@ START_TEST (client_decode_follows_precedence)
     msgpack_object big_key = { .type = MSGPACK_OBJECT_BIN,
                                .via.bin = { sizeof key, (const char *) key } };
     msgpack_sbuffer out, out2;
-    s_frame_edit (data, size, 5, &big_key, &out);
+    mpedit_frame (data, size, 5, &big_key, &out);
     s_frame_t edited = { (uint8_t *) out.data, out.size, true };
     ck_assert_int_eq (s_edit_rc (&edited, 3, &zero), ZR_ETOOBIG);
     /* In field order: a value of the wrong type after the big key is
@@ -855,7 +817,7 @@ START_TEST (client_decode_follows_precedence)
     ck_assert_int_eq (s_edit_rc (&edited, 6, &nil), ZR_ETOOBIG);
     ck_assert_int_eq (s_edit_rc (&edited, 3, &nil), ZR_EMALFORMED);
     /* Walk before schema: the same frame with a byte more. */
-    s_frame_edit (edited.data, edited.size, 3, &nil, &out2);
+    mpedit_frame (edited.data, edited.size, 3, &nil, &out2);
     msgpack_sbuffer_write (&out2, "", 1);
     ck_assert_int_eq (s_request_rc (out2.data, out2.size), ZR_ETRAILING);
     msgpack_sbuffer_destroy (&out2);
@@ -895,32 +857,6 @@ START_TEST (client_decode_rejects_wrong_field_counts)
 }
 END_TEST
 
-/* Objects of every msgpack type, one or two of each. */
-static const msgpack_object *
-s_candidates (size_t *n)
-{
-    static const uint8_t bytes [] = "x";
-    static msgpack_object objects [10];
-    objects [0] = (msgpack_object) { .type = MSGPACK_OBJECT_NIL };
-    objects [1] = (msgpack_object) { .type = MSGPACK_OBJECT_BOOLEAN,
-                                     .via.boolean = true };
-    objects [2] = (msgpack_object) { .type = MSGPACK_OBJECT_POSITIVE_INTEGER,
-                                     .via.u64 = 1 };
-    objects [3] = (msgpack_object) { .type = MSGPACK_OBJECT_NEGATIVE_INTEGER,
-                                     .via.i64 = -1 };
-    objects [4] = (msgpack_object) { .type = MSGPACK_OBJECT_FLOAT64,
-                                     .via.f64 = 1.0 };
-    objects [5] = (msgpack_object) { .type = MSGPACK_OBJECT_STR,
-                                     .via.str = { 1, (const char *) bytes } };
-    objects [6] = (msgpack_object) { .type = MSGPACK_OBJECT_BIN,
-                                     .via.bin = { 1, (const char *) bytes } };
-    objects [7] = (msgpack_object) { .type = MSGPACK_OBJECT_ARRAY };
-    objects [8] = (msgpack_object) { .type = MSGPACK_OBJECT_MAP };
-    objects [9] = (msgpack_object) { .type = MSGPACK_OBJECT_EXT,
-                                     .via.ext = { 1, 1, (const char *) bytes } };
-    *n = sizeof objects / sizeof objects [0];
-    return objects;
-}
 
 /* Every field of every frame, swapped for an object of any other
    msgpack type, is ZR_EMALFORMED. */
@@ -929,7 +865,7 @@ START_TEST (client_decode_rejects_wrong_field_types)
     s_frame_t frames [S_REQUESTS + S_REPLIES];
     s_frames_new (frames);
     size_t n_candidates;
-    const msgpack_object *candidates = s_candidates (&n_candidates);
+    const msgpack_object *candidates = mpedit_candidates (&n_candidates);
     size_t edits = 0;
     for (size_t i = 0; i < S_REQUESTS + S_REPLIES; i++) {
         msgpack_unpacked result;
@@ -974,7 +910,7 @@ START_TEST (client_reply_decode_rejects_bad_members)
     msgpack_object *member = &members->via.array.ptr [1];
     s_frame_t frame = { data, size, false };
     size_t n_candidates;
-    const msgpack_object *candidates = s_candidates (&n_candidates);
+    const msgpack_object *candidates = mpedit_candidates (&n_candidates);
     for (uint32_t f = 0; f < 4; f++)
         for (size_t c = 0; c < n_candidates; c++) {
             msgpack_object saved = member->via.array.ptr [f];
@@ -1326,7 +1262,7 @@ START_TEST (client_decode_echoes_the_head_on_error)
     uint8_t key [ZR_CLIENT_KEY_MAX + 1] = { 0 };
     msgpack_object big = { .type = MSGPACK_OBJECT_BIN,
                            .via.bin = { sizeof key, (const char *) key } };
-    s_frame_edit (data, size, 5, &big, &out);
+    mpedit_frame (data, size, 5, &big, &out);
     zr_client_request_t got;
     memset (&got, 0xff, sizeof got);
     ck_assert_int_eq (zr_client_request_decode ((const uint8_t *) out.data,
@@ -1414,11 +1350,11 @@ s_mutate (uint8_t *frame, size_t size, uint64_t *state)
 {
     static const uint8_t special [] = { 0x00, 0x7f, 0xc1, 0xc4, 0xd9, 0xdd,
                                         0xcf, 0xff, 0x90, 0x9f, 0xc2, 0xc3 };
-    uint64_t rounds = 1 + s_xorshift (state) % 4;
+    uint64_t rounds = 1 + mpedit_xorshift (state) % 4;
     for (uint64_t r = 0; r < rounds; r++) {
-        uint64_t op = s_xorshift (state) % 5;
-        size_t at = size ? (size_t) (s_xorshift (state) % size) : 0;
-        uint8_t byte = (uint8_t) s_xorshift (state);
+        uint64_t op = mpedit_xorshift (state) % 5;
+        size_t at = size ? (size_t) (mpedit_xorshift (state) % size) : 0;
+        uint8_t byte = (uint8_t) mpedit_xorshift (state);
         if (op == 0 && size)
             frame [at] ^= (uint8_t) (1u << (byte % 8));
         else if (op == 1 && size)

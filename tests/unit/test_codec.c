@@ -93,7 +93,8 @@ s_append_new (uint32_t n, uint32_t size, bool varied)
         zr_entry_t *entry = &msg->entries [i];
         entry->term = i < n / 2 ? 6 : 7;
         entry->index = 42 + i;
-        entry->type = i % 5 == 0 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND;
+        entry->type = i % 5 == 0 ? ZR_ENTRY_NOOP
+                    : i % 5 == 3 ? ZR_ENTRY_BUS : ZR_ENTRY_COMMAND;
         entry->size = varied ? (i * 37u) % (size + 1) : size;
         if (entry->size == 0)
             continue;
@@ -920,6 +921,20 @@ START_TEST (codec_decode_rejects_bad_ids)
 }
 END_TEST
 
+/* Entry types 1..ZR_ENTRY_TYPE_MAX (command, no-op, bus) decode; any
+   other is ZR_EMALFORMED. */
+START_TEST (codec_decode_entry_types)
+{
+    uint64_t terms [] = { 4 };
+    for (uint64_t type = ZR_ENTRY_COMMAND; type <= ZR_ENTRY_TYPE_MAX; type++)
+        ck_assert_int_eq (s_append_rc (6, 3, 4, 1, terms, type, 2), 0);
+    static const uint64_t bad [] = { 0, ZR_ENTRY_TYPE_MAX + 1, 255, 1ULL << 40 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        ck_assert_int_eq (s_append_rc (6, 3, 4, 1, terms, bad [i], 2),
+                          ZR_EMALFORMED);
+}
+END_TEST
+
 /* An entry from a term later than the message's is ZR_EMALFORMED. */
 START_TEST (codec_decode_rejects_entry_term_above_message_term)
 {
@@ -947,7 +962,7 @@ START_TEST (codec_decode_rejects_semantic_violations)
     ck_assert_int_eq (s_append_rc (5, 8, 6, 0, NULL, 1, 0), ZR_EMALFORMED);
     ck_assert_int_eq (s_append_rc (5, 8, 0, 0, NULL, 1, 0), ZR_EMALFORMED);
     ck_assert_int_eq (s_append_rc (5, 0, 2, 0, NULL, 1, 0), ZR_EMALFORMED);
-    ck_assert_int_eq (s_append_rc (5, 0, 0, 1, NULL, 3, 0), ZR_EMALFORMED);
+    ck_assert_int_eq (s_append_rc (5, 0, 0, 1, NULL, ZR_ENTRY_TYPE_MAX + 1, 0), ZR_EMALFORMED);
     ck_assert_int_eq (s_append_rc (5, 0, 0, 1, NULL, 0, 0), ZR_EMALFORMED);
     /* APPEND: prev_index + n overflows; exactly UINT64_MAX is fine. */
     ck_assert_int_eq (s_append_rc (5, UINT64_MAX - 1, 1, 2, NULL, 1, 0),
@@ -1185,6 +1200,7 @@ main (void)
     tcase_add_test (decode, codec_decode_rejects_wrong_field_type);
     tcase_add_test (decode, codec_decode_rejects_unknown_type);
     tcase_add_test (decode, codec_decode_rejects_bad_ids);
+    tcase_add_test (decode, codec_decode_entry_types);
     tcase_add_test (decode, codec_decode_rejects_entry_term_above_message_term);
     tcase_add_test (decode, codec_decode_rejects_semantic_violations);
     tcase_add_test (decode, codec_decode_rejects_too_many_entries);

@@ -43,7 +43,7 @@ s_parse (ctl_args_t *args, const char *env, ...)
     for (const char *a = va_arg (ap, const char *); a; a = va_arg (ap, const char *))
         argv [argc++] = (char *) a;
     va_end (ap);
-    return s_args_parse (args, argc, argv, env);
+    return s_args_parse (args, argc, argv, env, NULL);
 }
 
 /* put with its two arguments, options before and after the verb. */
@@ -106,6 +106,9 @@ START_TEST (args_parse_refuses_usage_errors)
         {{"fault", "n1", "--delay", "60001", NULL}, "--delay '60001'"},
         {{"get", "", NULL}, "key: 1..4096 bytes"},
         {{"cas", "k", "a", "b", "c", NULL}, "too many arguments"},
+        {{"put", "k", "v", "--cursor", "c", NULL}, "are for sub only"},
+        {{"get", "k", "--count", "2", NULL}, "are for sub only"},
+        {{"pub", "subject", NULL}, "no bus endpoints"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
         char *argv [8] = {"zraft-ctl", "--endpoints", "tcp://a:1"};
@@ -113,9 +116,67 @@ START_TEST (args_parse_refuses_usage_errors)
         for (int i = 0; cases [c].argv [i]; i++)
             argv [argc++] = (char *) cases [c].argv [i];
         ctl_args_t a;
-        ck_assert_int_eq (s_args_parse (&a, argc, argv, NULL), -1);
+        ck_assert_int_eq (s_args_parse (&a, argc, argv, NULL, NULL), -1);
         ck_assert_msg (strstr (a.error, cases [c].says), "case %zu: '%s' lacks '%s'",
                        c, a.error, cases [c].says);
+        s_args_release (&a);
+    }
+}
+END_TEST
+
+/* The bus verbs: their arguments and options, bus endpoints from the
+   flag or ZRAFT_BUS_ENDPOINTS (client endpoints not needed). */
+START_TEST (args_parse_bus_verbs)
+{
+    ctl_args_t a;
+    char *argv [16] = {"zraft-ctl", "sub", "--from", "first", "--subject",
+                       "orders.", "--cursor", "billing", "--count", "3"};
+    ck_assert_int_eq (s_args_parse (&a, 10, argv, NULL, "tcp://a:1,tcp://b:2"),
+                      0);
+    ck_assert_int_eq (a.verb, S_SUB);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_FIRST);
+    ck_assert_str_eq (a.subject, "orders.");
+    ck_assert_str_eq (a.cursor, "billing");
+    ck_assert_uint_eq (a.count, 3);
+    ck_assert_uint_eq (a.n_bus_endpoints, 2);
+    ck_assert_uint_eq (a.n_endpoints, 0);
+    ck_assert (!a.timeout_given);
+    s_args_release (&a);
+    char *index [] = {"zraft-ctl", "--bus-endpoints", "tcp://c:3", "sub",
+                      "--from=42", "--timeout", "900"};
+    ck_assert_int_eq (s_args_parse (&a, 7, index, NULL, "tcp://a:1"), 0);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_INDEX);
+    ck_assert_uint_eq (a.from, 42);
+    ck_assert_uint_eq (a.n_bus_endpoints, 1);
+    ck_assert_str_eq (a.bus_endpoints [0], "tcp://c:3");
+    ck_assert (a.timeout_given);
+    s_args_release (&a);
+    char *next [] = {"zraft-ctl", "sub"};
+    ck_assert_int_eq (s_args_parse (&a, 2, next, NULL, "tcp://a:1"), 0);
+    ck_assert_int_eq (a.from_mode, ZR_BUSMSG_FROM_NEXT);
+    s_args_release (&a);
+    char *pub [] = {"zraft-ctl", "pub", "orders"};
+    ck_assert_int_eq (s_args_parse (&a, 3, pub, NULL, "tcp://a:1"), 0);
+    ck_assert_uint_eq (a.n_args, 1);
+    s_args_release (&a);
+    struct { char *argv [6]; const char *says; } cases [] = {
+        {{"pub", NULL}, "pub takes 1 or 2 arguments, not 0"},
+        {{"pub", "", "x", NULL}, "subject: 1..255 bytes"},
+        {{"cursors", "x", NULL}, "cursors takes 0 arguments"},
+        {{"sub", "--from", "0", NULL}, "--from '0'"},
+        {{"sub", "--from", "later", NULL}, "--from 'later'"},
+        {{"sub", "--count", "0", NULL}, "--count '0'"},
+        {{"sub", "--cursor", "", NULL}, "--cursor: a name"},
+        {{"pub", "s", "d", "--subject", "x", NULL}, "are for sub only"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        char *args [8] = {"zraft-ctl"};
+        int argc = 1;
+        for (int i = 0; cases [c].argv [i]; i++)
+            args [argc++] = cases [c].argv [i];
+        ck_assert_int_eq (s_args_parse (&a, argc, args, NULL, "tcp://a:1"), -1);
+        ck_assert_msg (strstr (a.error, cases [c].says), "case %zu: '%s' lacks"
+                       " '%s'", c, a.error, cases [c].says);
         s_args_release (&a);
     }
 }
@@ -200,7 +261,7 @@ t_run_argv (t_run_t *run, const char *env, int argc, char **argv)
     FILE *out = open_memstream (&run->out, &run->out_size);
     FILE *err = open_memstream (&run->err, &run->err_size);
     ck_assert (out && err);
-    run->code = ctl_main (argc, argv, env, out, err);
+    run->code = ctl_main (argc, argv, env, NULL, stdin, out, err);
     fclose (out);
     fclose (err);
 }
@@ -1380,6 +1441,7 @@ main (void)
     tcase_add_test (args, args_parse_put_with_options_anywhere);
     tcase_add_test (args, args_parse_endpoints_flag_beats_environment);
     tcase_add_test (args, args_parse_refuses_usage_errors);
+    tcase_add_test (args, args_parse_bus_verbs);
     tcase_add_test (args, args_parse_refuses_bad_endpoint_lists);
     tcase_add_test (args, args_parse_double_dash_ends_options);
     tcase_add_test (args, args_parse_fault_and_stale);

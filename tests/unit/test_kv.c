@@ -502,6 +502,9 @@ START_TEST (kv_cmd_decode_rejects_wrong_schema)
         { "uuub", { 4, 1, 1 } },               /* endpoint a bin */
         { "uuus", { 4, 1, 0 } },               /* member 0 */
         { "uuus", { 4, 1, ZR_NODES_MAX + 1 } },/* member 10 */
+        { "uuuss", { 4, 1, 1 } },              /* good ANNOUNCE with bus */
+        { "uuusb", { 4, 1, 1 } },              /* bus endpoint a bin */
+        { "uuusss", { 4, 1, 1 } },             /* ANNOUNCE one field long */
         { "uuuub", { 2, 1, 1, 1 } },           /* good DEL */
         { "uuuubbb", { 3, 1, 1, 1 } },         /* good CAS */
         { "uuuubb", { 3, 1, 1, 1 } },          /* CAS without new */
@@ -510,7 +513,7 @@ START_TEST (kv_cmd_decode_rejects_wrong_schema)
         msgpack_sbuffer sbuf;
         msgpack_sbuffer_init (&sbuf);
         s_pack_picture (&sbuf, cases [i].picture, cases [i].values);
-        bool good = i == 0 || i == 11 || i == 15 || i == 16;
+        bool good = i == 0 || i == 11 || i == 15 || i == 18 || i == 19;
         zr_kv_cmd_t cmd;
         ck_assert_msg ((zr_kv_cmd_decode (sbuf.data, sbuf.size, &cmd) == 0) == good,
                        "case %zu", i);
@@ -709,6 +712,69 @@ START_TEST (kv_apply_announce_fills_member_directory)
     ck_assert_str_eq (buf, longest);
     ck_assert_uint_eq (zr_kv_sessions (kv), 0);
     zr_kv_destroy (&kv);
+}
+END_TEST
+
+START_TEST (kv_apply_announce_records_bus_endpoint)
+{
+    /* An ANNOUNCE may carry the member's bus endpoint too: it round
+       trips, lands in the directory, survives a snapshot, and a later
+       ANNOUNCE without one clears it. */
+    zr_kv_t *kv = zr_kv_new (NULL);
+    zr_kv_cmd_t cmd;
+    memset (&cmd, 0, sizeof cmd);
+    cmd.type = ZR_KV_ANNOUNCE;
+    cmd.time_ms = 10;
+    cmd.member = 2;
+    cmd.endpoint = "tcp://h:7102";
+    cmd.endpoint_size = strlen (cmd.endpoint);
+    cmd.bus_endpoint = "tcp://h:7202";
+    cmd.bus_endpoint_size = strlen (cmd.bus_endpoint);
+    void *data;
+    size_t size;
+    ck_assert_int_eq (zr_kv_cmd_encode (&cmd, &data, &size), 0);
+    ck_assert_uint_eq (((uint8_t *) data) [0], 0x95);   /* five fields */
+    zr_kv_cmd_t decoded;
+    ck_assert_int_eq (zr_kv_cmd_decode (data, size, &decoded), 0);
+    ck_assert_uint_eq (decoded.bus_endpoint_size, 12);
+    ck_assert_int_eq (memcmp (decoded.bus_endpoint, "tcp://h:7202", 12), 0);
+    free (data);
+    char buf [ZR_CLIENT_ENDPOINT_MAX + 1];
+    ck_assert (!zr_kv_member_bus_endpoint (kv, 2, buf, sizeof buf));
+    s_expect (s_apply_cmd (kv, 1, &cmd), ZR_CLIENT_OK, 1, false);
+    ck_assert (zr_kv_member_bus_endpoint (kv, 2, buf, sizeof buf));
+    ck_assert_str_eq (buf, "tcp://h:7202");
+    ck_assert (zr_kv_member_endpoint (kv, 2, buf, sizeof buf));
+    ck_assert_str_eq (buf, "tcp://h:7102");
+    ck_assert (!zr_kv_member_bus_endpoint (kv, 0, buf, sizeof buf));
+    ck_assert (!zr_kv_member_bus_endpoint (kv, 2, buf, 12));
+    s_announce (kv, 2, 10, 3, "tcp://h:7103");   /* another, without bus */
+    void *snap;
+    size_t snap_size;
+    s_snapshot (kv, 2, &snap, &snap_size);
+    zr_kv_t *copy = zr_kv_new (NULL);
+    ck_assert_int_eq (zr_kv_restore (copy, 2, snap, snap_size), 0);
+    ck_assert (zr_kv_member_bus_endpoint (copy, 2, buf, sizeof buf));
+    ck_assert_str_eq (buf, "tcp://h:7202");
+    ck_assert (!zr_kv_member_bus_endpoint (copy, 3, buf, sizeof buf));
+    void *again;
+    size_t again_size;
+    s_snapshot (copy, 2, &again, &again_size);
+    ck_assert (again_size == snap_size && !memcmp (again, snap, snap_size));
+    free (snap);
+    free (again);
+    s_announce (copy, 3, 10, 2, "tcp://h:7102");
+    ck_assert (!zr_kv_member_bus_endpoint (copy, 2, buf, sizeof buf));
+    /* An empty bus endpoint is no endpoint: four fields are written. */
+    cmd.bus_endpoint_size = 0;
+    ck_assert_int_eq (zr_kv_cmd_encode (&cmd, &data, &size), 0);
+    ck_assert_uint_eq (((uint8_t *) data) [0], 0x94);
+    free (data);
+    cmd.bus_endpoint = "a\0b";
+    cmd.bus_endpoint_size = 3;
+    ck_assert_int_eq (zr_kv_cmd_encode (&cmd, &data, &size), ZR_EINVAL);
+    zr_kv_destroy (&kv);
+    zr_kv_destroy (&copy);
 }
 END_TEST
 
@@ -1301,6 +1367,7 @@ main (void)
     tcase_add_test (apply, kv_apply_garbage_is_invalid_noop);
     tcase_add_test (apply, kv_apply_announce_fills_member_directory);
     tcase_add_test (apply, kv_member_endpoint_is_thread_safe);
+    tcase_add_test (apply, kv_apply_announce_records_bus_endpoint);
     tcase_add_test (apply, kv_query_refuses_bad_keys);
     tcase_add_test_raise_signal (apply, kv_apply_asserts_on_index_going_back, SIGABRT);
     tcase_add_test (apply, kv_apply_survives_cut_and_flipped_commands);

@@ -114,6 +114,55 @@ START_TEST (msgpack_walk_uints_reads_the_head)
 }
 END_TEST
 
+/* zr_msgpack_walk_item reads one header at a time: scalars whole, str
+   and bin with their body, containers' headers only; lengths and counts
+   beyond the bytes left, cut headers and 0xc1 are refused and leave
+   the position where it was. */
+START_TEST (msgpack_walk_item_reads_one_header)
+{
+    static const uint8_t frame [] = { 0x94, 0xcd, 0x01, 0x02, 0xa2, 'h', 'i',
+                                      0xc4, 0x01, 0x07, 0x81, 0xd0, 0x05, 0xc0 };
+    size_t pos = 0;
+    zr_msgpack_item_t item;
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_ARRAY);
+    ck_assert_uint_eq (item.value, 4);
+    ck_assert_uint_eq (pos, 1);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_UINT);
+    ck_assert_uint_eq (item.value, 0x102);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_STR);
+    ck_assert_uint_eq (item.value, 2);
+    ck_assert_ptr_eq (item.body, frame + 5);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_BIN);
+    ck_assert_ptr_eq (item.body, frame + 9);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_MAP);
+    ck_assert_uint_eq (item.value, 1);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_OTHER);     /* int8 5 */
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item), 0);
+    ck_assert_int_eq (item.kind, ZR_MSGPACK_OTHER);     /* nil */
+    ck_assert_uint_eq (pos, sizeof frame);
+    ck_assert_int_eq (zr_msgpack_walk_item (frame, sizeof frame, &pos, &item),
+                      ZR_ETRUNCATED);
+    static const uint8_t bad [][3] = {
+        { 0xa3, 'a', 'b' }, { 0xc4, 0x05, 0 }, { 0x92, 0x01, 0x02 },
+        { 0x82, 0x01, 0x02 }, { 0xcd, 0x01, 0 }, { 0xc1, 0, 0 } };
+    static const int rc [] = { ZR_ECOUNT, ZR_ECOUNT, 0, ZR_ECOUNT, 0,
+                               ZR_EMALFORMED };
+    for (size_t i = 0; i < sizeof rc / sizeof rc [0]; i++) {
+        pos = 0;
+        size_t size = i == 4 ? 2 : 3;   /* uint16 cut short */
+        int got = zr_msgpack_walk_item (bad [i], size, &pos, &item);
+        ck_assert_int_eq (got, i == 4 ? ZR_ETRUNCATED : rc [i]);
+        ck_assert_uint_eq (pos, got ? 0 : 1);
+    }
+}
+END_TEST
+
 int
 main (void)
 {
@@ -129,5 +178,8 @@ main (void)
     TCase *uints = tcase_create ("msgpack_walk_uints");
     tcase_add_test (uints, msgpack_walk_uints_reads_the_head);
     suite_add_tcase (suite, uints);
+    TCase *items = tcase_create ("msgpack_walk_item");
+    tcase_add_test (items, msgpack_walk_item_reads_one_header);
+    suite_add_tcase (suite, items);
     return check_run (suite);
 }

@@ -115,6 +115,37 @@ START_TEST (long_message_is_cut)
 }
 END_TEST
 
+START_TEST (malformed_lines_are_rate_limited)
+{
+    /* The first malformed input is logged with a hex sample; the next
+       ones within ZR_JOURNAL_MALFORMED_MS are only counted; the first
+       after it says how many were not logged. */
+    zr_journal_setup ("n1", ZR_OPTIONS_LOG_NOTICE, false, s_pipe [1]);
+    zr_journal_limit_t limit = {0};
+    static const uint8_t frame [] = {0x93, 0x02, 0xc1};
+    zr_journal_malformed (&limit, 5000, "bus", "message", frame,
+                          sizeof frame, "truncated frame");
+    zr_journal_malformed (&limit, 5999, "bus", "message", NULL, 0, "x");
+    zr_journal_malformed (&limit, 5999, "bus", "message", NULL, 0, "x");
+    zr_journal_malformed (&limit, 6000, "client", "request", NULL, 0,
+                          "not one frame");
+    char buf [4096];
+    s_read (buf, sizeof buf);
+    ck_assert_msg (strstr (buf, "bus: malformed message (truncated frame): 3"
+                           " bytes, starting 9302c1; 1 malformed so far, 0 not"
+                           " logged\n"), "%s", buf);
+    ck_assert_msg (strstr (buf, "client: malformed request (not one frame): 0"
+                           " bytes, starting ; 4 malformed so far, 2 not"
+                           " logged\n"), "%s", buf);
+    ck_assert_uint_eq (limit.count, 4);
+    ck_assert_uint_eq (limit.quiet, 0);
+    int lines = 0;
+    for (const char *at = buf; (at = strchr (at, '\n')); at++)
+        lines++;
+    ck_assert_int_eq (lines, 2);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -123,6 +154,7 @@ s_suite (void)
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, text_line_carries_node_term_role);
     tcase_add_test (tc, json_line_is_one_object);
+    tcase_add_test (tc, malformed_lines_are_rate_limited);
     tcase_add_test (tc, level_filter_drops_lower);
     tcase_add_test (tc, long_message_is_cut);
     suite_add_tcase (suite, tc);

@@ -129,6 +129,10 @@ START_TEST (parse_fills_defaults)
     ck_assert_int_eq (s_options.log_level, ZR_OPTIONS_LOG_NOTICE);
     ck_assert_int_eq (s_options.log_format, ZR_OPTIONS_TEXT);
     ck_assert_str_eq (s_options.config_file, "");
+    ck_assert_str_eq (s_options.listen_bus, "");
+    ck_assert_str_eq (s_options.advertise_bus, "");
+    ck_assert_uint_eq (s_options.bus_heartbeat_ms, 1000);
+    ck_assert_uint_eq (s_options.bus_timeout_ms, 10000);
 }
 END_TEST
 
@@ -141,7 +145,21 @@ START_TEST (parse_takes_every_flag)
         "--advertise-client", "tcp://10.1.2.3:7102",
         "--heartbeat-interval", "20", "--election-timeout", "300",
         "--snapshot-entries", "0", "--log-level", "debug",
-        "--log-format", "json", NULL};
+        "--log-format", "json", "--listen-bus", "tcp://*:7202",
+        "--advertise-bus", "tcp://10.1.2.3:7202", "--bus-heartbeat", "50",
+        "--bus-timeout", "100", NULL};
+    ck_assert_int_eq (s_parse (extra, NULL), ZR_OPTIONS_RUN);
+    ck_assert_str_eq (s_options.listen_bus, "tcp://*:7202");
+    ck_assert_str_eq (s_options.advertise_bus, "tcp://10.1.2.3:7202");
+    ck_assert_uint_eq (s_options.bus_heartbeat_ms, 50);
+    ck_assert_uint_eq (s_options.bus_timeout_ms, 100);
+    /* --advertise-bus defaults to --listen-bus. */
+    const char *bus [] = {"--listen-bus", "tcp://127.0.0.1:7202", NULL};
+    ck_assert_int_eq (s_parse (bus, NULL), ZR_OPTIONS_RUN);
+    ck_assert_str_eq (s_options.advertise_bus, "tcp://127.0.0.1:7202");
+    char *env [] = {"ZRAFT_LISTEN_BUS=tcp://127.0.0.1:7203", NULL};
+    ck_assert_int_eq (s_parse (NULL, env), ZR_OPTIONS_RUN);
+    ck_assert_str_eq (s_options.advertise_bus, "tcp://127.0.0.1:7203");
     ck_assert_int_eq (s_parse (extra, NULL), ZR_OPTIONS_RUN);
     ck_assert_str_eq (s_options.listen_client, "tcp://*:7102");
     ck_assert_str_eq (s_options.advertise_client, "tcp://10.1.2.3:7102");
@@ -176,6 +194,9 @@ START_TEST (parse_help_and_version_win)
         "--election-timeout", "ZRAFT_ELECTION_TIMEOUT", "--snapshot-entries",
         "ZRAFT_SNAPSHOT_ENTRIES", "--config-file", "ZRAFT_CONFIG_FILE",
         "--log-level", "ZRAFT_LOG_LEVEL", "--log-format", "ZRAFT_LOG_FORMAT",
+        "--listen-bus", "ZRAFT_LISTEN_BUS", "--advertise-bus",
+        "ZRAFT_ADVERTISE_BUS", "--bus-heartbeat", "ZRAFT_BUS_HEARTBEAT",
+        "--bus-timeout", "ZRAFT_BUS_TIMEOUT",
         "--help", "--version", "flag > environment > config file > default",
         "64", "SIGTERM", NULL};
     for (int i = 0; names [i]; i++)
@@ -326,6 +347,17 @@ static const s_bad_t s_bads [] = {
     {"--log-level", "NOTICE", "--log-level must be error, warning"},
     {"--log-level", "", "--log-level must be"},
     {"--log-format", "yaml", "--log-format must be text or json"},
+    {"--listen-bus", "tcp://127.0.0.1", "--listen-bus must be"},
+    {"--listen-bus", "tcp://127.0.0.1:7102", "is --listen-client too"},
+    {"--listen-bus", "tcp://127.0.0.1:7001", "--listen-bus tcp://127.0.0.1:7001"
+     " is a peer endpoint"},
+    {"--listen-bus", "tcp://*:7202", "--advertise-bus is required"},
+    {"--advertise-bus", "tcp://127.0.0.1:7202", "needs --listen-bus"},
+    {"--advertise-bus", "tcp://0.0.0.0:7202", "--advertise-bus must name"},
+    {"--bus-heartbeat", "0", "--bus-heartbeat must be an integer in 1..60000"},
+    {"--bus-heartbeat", "60001", "--bus-heartbeat must be"},
+    {"--bus-timeout", "1", "--bus-timeout must be an integer in 2..600000"},
+    {"--bus-timeout", "600001", "--bus-timeout must be"},
 };
 #define S_BADS (sizeof s_bads / sizeof s_bads [0])
 
@@ -351,6 +383,23 @@ START_TEST (bad_value_refused)
        names both values instead. */
     if (strstr (s_why, "(got '"))
         ck_assert_msg (strstr (s_why, var), "'%s' lacks %s", s_why, var);
+}
+END_TEST
+
+START_TEST (bad_bus_timeout_refused)
+{
+    /* The bus timeout is at least twice its heartbeat, from any source;
+       without a bus endpoint neither matters. */
+    const char *extra [] = {"--listen-bus", "tcp://127.0.0.1:7202",
+                            "--bus-timeout", "1999", NULL};
+    s_refused (s_parse (extra, NULL), "--bus-timeout 1999 must be at least"
+               " twice --bus-heartbeat 1000", NULL);
+    char *env [] = {"ZRAFT_BUS_HEARTBEAT=600", NULL};
+    const char *twice [] = {"--listen-bus", "tcp://127.0.0.1:7202",
+                            "--bus-timeout", "1200", NULL};
+    ck_assert_int_eq (s_parse (twice, env), ZR_OPTIONS_RUN);
+    const char *no_bus [] = {"--bus-timeout", "2", NULL};
+    ck_assert_int_eq (s_parse (no_bus, NULL), ZR_OPTIONS_RUN);
 }
 END_TEST
 
@@ -437,6 +486,7 @@ s_suite (void)
     tcase_add_checked_fixture (tc, NULL, s_teardown);
     tcase_add_loop_test (tc, bad_value_refused, 0, (int) S_BADS);
     tcase_add_test (tc, bad_flag_syntax_refused);
+    tcase_add_test (tc, bad_bus_timeout_refused);
     tcase_add_test (tc, bad_required_missing);
     tcase_add_test (tc, bad_config_file_refused);
     suite_add_tcase (suite, tc);

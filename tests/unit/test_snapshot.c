@@ -684,20 +684,75 @@ START_TEST (snapshot_find_refuses_unknown_version)
     const char *name = strrchr (path, '/') + 1;
     uint8_t header [ZR_SNAPSHOT_HEADER_MAX];
     s_peek (path, 0, header, bytes);
-    header [8] = 2;
+    header [8] = ZR_SNAPSHOT_VERSION + 1;
     s_recrc (header, bytes);
     s_patch (path, 0, header, bytes);
-    s_find_refuses (dir, name, ZR_EVERSION, "version 2");
+    s_find_refuses (dir, name, ZR_EVERSION, "a later version");
     zr_snapshot_meta_t m;
     ck_assert_int_eq (zr_snapshot_find (dir, &m, path, sizeof path, errmsg,
                                         sizeof errmsg), ZR_EVERSION);
-    ck_assert_msg (strstr (errmsg, "format version 2") != NULL, "%s", errmsg);
+    ck_assert_msg (strstr (errmsg, "format version 3") != NULL, "%s", errmsg);
+    /* Version 1, before the bus section, is refused and named so. */
     s_snap_path (path, dir, 4, 4);
     header [8] = 1;
+    s_recrc (header, bytes);
+    s_patch (path, 0, header, bytes);
+    ck_assert_int_eq (zr_snapshot_find (dir, &m, path, sizeof path, errmsg,
+                                        sizeof errmsg), ZR_EVERSION);
+    ck_assert_msg (strstr (errmsg, "predates the message bus") != NULL, "%s",
+                   errmsg);
+    s_snap_path (path, dir, 4, 4);
+    header [8] = ZR_SNAPSHOT_VERSION;
     header [18] = 0x80;
     s_recrc (header, bytes);
     s_patch (path, 0, header, bytes);
     s_find_refuses (dir, name, ZR_EVERSION, "unknown flag");
+    s_dir_remove (dir);
+}
+END_TEST
+
+/* The data's bus section (snapshot.h): its head says B, the section is
+   the B bytes after it, and a head claiming more than the data holds is
+   ZR_ECORRUPT, for the split in memory and for the reader. */
+START_TEST (snapshot_data_bus_section)
+{
+    uint8_t data [32];
+    zr_snapshot_data_head (data, 5);
+    memcpy (data + ZR_SNAPSHOT_BUS_HEAD, "bus..app", 8);
+    uint64_t bus = 99;
+    ck_assert_int_eq (zr_snapshot_data_split (data, 16, &bus), 0);
+    ck_assert_uint_eq (bus, 5);
+    ck_assert_int_eq (zr_snapshot_data_split (data, 13, &bus), 0);
+    ck_assert_int_eq (zr_snapshot_data_split (data, 12, &bus), ZR_ECORRUPT);
+    ck_assert_int_eq (zr_snapshot_data_split (data, 7, &bus), ZR_ECORRUPT);
+    zr_snapshot_data_head (data, UINT64_MAX);
+    ck_assert_int_eq (zr_snapshot_data_split (data, 32, &bus), ZR_ECORRUPT);
+    zr_snapshot_data_head (data, 5);
+    char dir [64], path [512];
+    s_dir_new (dir);
+    zr_snapshot_meta_t meta = s_meta (9, 2, 3);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            zr_snapshot_data_head (data, 6);    /* one byte past the data */
+        zr_snapshot_writer_t *w = zr_snapshot_writer_new (dir, &meta, NULL, 0);
+        ck_assert_ptr_nonnull (w);
+        ck_assert_int_eq (zr_snapshot_writer_append (w, data, 13), 0);
+        ck_assert_int_eq (zr_snapshot_writer_commit (&w, NULL, NULL, 0), 0);
+        s_snap_path (path, dir, 9, 2);
+        zr_snapshot_reader_t *r = zr_snapshot_reader_new (path, NULL, NULL, 0);
+        ck_assert_ptr_nonnull (r);
+        uint8_t *section = NULL;
+        uint64_t size = 0;
+        int rc = zr_snapshot_reader_bus (r, &section, &size);
+        ck_assert_int_eq (rc, round == 0 ? 0 : ZR_ECORRUPT);
+        ck_assert_uint_eq (size, round == 0 ? 5 : 0);
+        if (round == 0)
+            ck_assert_mem_eq (section, "bus..", 5);
+        else
+            ck_assert_ptr_null (section);
+        free (section);
+        zr_snapshot_reader_destroy (&r);
+    }
     s_dir_remove (dir);
 }
 END_TEST
@@ -772,6 +827,7 @@ main (void)
     tcase_add_test (tc, snapshot_find_refuses_data_flips);
     tcase_add_test (tc, snapshot_find_refuses_truncation);
     tcase_add_test (tc, snapshot_find_refuses_unknown_version);
+    tcase_add_test (tc, snapshot_data_bus_section);
     tcase_add_test (tc, snapshot_header_decode_checks_fields);
     suite_add_tcase (s, tc);
     return check_run (s);

@@ -38,7 +38,8 @@ s_result (const zr_results_t *results, uint64_t token)
 }
 
 /* Tokens recorded at 5..7 in term 2: a committed run 5..7 of term 2
-   attaches all three, in index order, and answers none. */
+   attaches all three, in index order, and answers none; a BUS entry
+   (the middle one) takes its token as a command does. */
 START_TEST (tokens_commit_attaches_matching_terms)
 {
     zr_tokens_t *tokens = zr_tokens_new ();
@@ -47,6 +48,7 @@ START_TEST (tokens_commit_attaches_matching_terms)
     ck_assert_uint_eq (zr_tokens_size (tokens), 3);
     zr_entry_t run [3];
     s_run (run, 5, 2, 3);
+    run [1].type = ZR_ENTRY_BUS;
     zr_token_at_t *attached = NULL;
     uint32_t n = 0;
     zr_results_t lost;

@@ -117,6 +117,13 @@ s_byte (zr_index_t index, size_t j)
     return (uint8_t) (index * 7 + j * 13);
 }
 
+/* The type of the i-th entry s_entries makes: every type the log holds. */
+static uint8_t
+s_type (uint32_t i)
+{
+    return i % 5 == 4 ? ZR_ENTRY_NOOP : i % 5 == 2 ? ZR_ENTRY_BUS : ZR_ENTRY_COMMAND;
+}
+
 /* Returns n entries from index first, payloads of size bytes filled by
    s_byte, sharing one blob; caller destroys with zr_entries_destroy. */
 static zr_entry_t *
@@ -129,7 +136,7 @@ s_entries (zr_index_t first, uint32_t n, zr_term_t term, uint32_t size)
         zr_entry_t *e = &entries [i];
         e->index = first + i;
         e->term = term;
-        e->type = i % 5 == 4 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND;
+        e->type = s_type (i);
         e->size = size;
         if (size > 0) {
             uint8_t *p = blob->data + (size_t) i * size;
@@ -203,8 +210,7 @@ s_check_entries (const zr_wal_state_t *state, zr_index_t first, uint32_t n,
         const zr_entry_t *e = &state->entries [first - 1 + i];
         ck_assert_uint_eq (e->index, first + i);
         ck_assert_uint_eq (e->term, term);
-        ck_assert_uint_eq (e->type,
-                           i % 5 == 4 ? ZR_ENTRY_NOOP : ZR_ENTRY_COMMAND);
+        ck_assert_uint_eq (e->type, s_type (i));
         ck_assert_uint_eq (e->size, size);
         for (uint32_t j = 0; j < size; j++)
             ck_assert_uint_eq (e->data [j], s_byte (e->index, j));

@@ -44,13 +44,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"math/rand"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,9 +56,9 @@ import (
 
 	"go.etcd.io/etcd/clientv3"
 	"go.uber.org/zap"
-)
 
-const exUsage = 64
+	"../loadstat"
+)
 
 type options struct {
 	endpoints []string
@@ -78,8 +76,7 @@ type options struct {
 }
 
 func usageExit(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "etcd-load: "+format+"\n", a...)
-	os.Exit(exUsage)
+	loadstat.UsageExit("etcd-load", format, a...)
 }
 
 func parse() options {
@@ -98,21 +95,8 @@ func parse() options {
 	fs.BoolVar(&o.serial, "serializable", false,
 		"get: a serializable (local, possibly stale) range instead; not what the comparison uses")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object")
-	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(exUsage)
-	}
-	if fs.NArg() != 0 {
-		usageExit("unexpected argument %q", fs.Arg(0))
-	}
-	for _, e := range strings.Split(*eps, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			o.endpoints = append(o.endpoints, e)
-		}
-	}
+	loadstat.Parse(fs)
+	o.endpoints = loadstat.List(*eps)
 	if len(o.endpoints) == 0 {
 		usageExit("--endpoints is required")
 	}
@@ -153,8 +137,7 @@ func parse() options {
 }
 
 func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "etcd-load: "+format+"\n", a...)
-	os.Exit(1)
+	loadstat.Fail("etcd-load", format, a...)
 }
 
 func quietLog() *zap.Config {
@@ -293,20 +276,6 @@ func run(o options, clients []*clientv3.Client, value string,
 	return ws
 }
 
-func ms(d time.Duration) float64 { return float64(d) / 1e6 }
-
-// pct: nearest rank over sorted samples; p = 0 is the smallest.
-func pct(s []time.Duration, p float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	r := int(math.Ceil(p / 100 * float64(len(s))))
-	if r < 1 {
-		r = 1
-	}
-	return ms(s[r-1])
-}
-
 func main() {
 	o := parse()
 	leader := ""
@@ -343,33 +312,10 @@ func main() {
 			first = w.first
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	secs := o.duration.Seconds()
 	n := len(all)
-	var sum, sq float64
-	for _, d := range all {
-		sum += ms(d)
-	}
-	mean := 0.0
-	if n > 0 {
-		mean = sum / float64(n)
-	}
-	for _, d := range all {
-		sq += (ms(d) - mean) * (ms(d) - mean)
-	}
-	stddev := 0.0
-	if n > 0 {
-		stddev = math.Sqrt(sq / float64(n))
-	}
 	ops := float64(n) / secs
-	lat := map[string]float64{
-		"min": pct(all, 0), "p50": pct(all, 50), "p90": pct(all, 90),
-		"p99": pct(all, 99), "p999": pct(all, 99.9), "max": pct(all, 100),
-		"avg": mean, "stddev": stddev,
-	}
-	for k, v := range lat {
-		lat[k] = math.Round(v*1000) / 1000
-	}
+	lat := loadstat.Summary(all)
 	if o.json {
 		out := map[string]interface{}{
 			"impl": "etcd", "op": o.op, "inflight": o.inflight,

@@ -1,0 +1,208 @@
+/*  =========================================================================
+    feed - serves the message bus's subscriptions from the WAL
+
+    One feed actor per zraft_t when config.subs_max > 0. It holds the
+    handle's subscriptions (zraft_subscribe) and delivers the matching
+    publications (BUS entries, actors/bus.h) committed and durable on
+    this server, leader or follower, in index order with none missed,
+    to the application's events socket. It reads entries with a
+    zr_wal_reader_t of its own (wal.h, invariant 11): never from the
+    node, the applier or the persister, so a subscriber far behind, or
+    one that stopped reading, costs those threads nothing.
+
+    Where the log stands. The node tells the feed, after a Ready that
+    changed one of them, three indexes on a conflated PUSH -> PULL pair
+    (ZMQ_CONFLATE on both ends: the pipe holds only the newest, a send
+    never blocks nor fails for room):
+      deliverable = min (applied, persisted): committed, applied here
+                    (a publication's RESULT may already have left) and
+                    durable in the local WAL, so the reader may read it;
+      first       = the first index the log holds (below it: compacted);
+      commit      = the last committed index known here.
+    deliverable never decreases (a truncation only cuts entries above the
+    commit index); the feed keeps the highest it heard.
+
+    A subscription (s_sub_t in feed.c) is
+      OPENING   until the feed knows where the log stands, then it
+                resolves its start: INDEX at `from` (below first: the
+                SUBSCRIBED carries ZRAFT_ERANGE and the subscription
+                ends), FIRST at first, NEXT at commit + 1, LAST by a
+                search (SEARCHING);
+      SEARCHING (FROM_LAST) reads windows of the log backwards from the
+                commit index known at subscription, each twice the last
+                (64 entries, then 128, ... up to ZR_FEED_SEARCH_MAX),
+                for the newest matching publication; none held: it
+                starts after that commit index;
+      ACTIVE    at pos, the next index to examine.
+    An ACTIVE subscription with credit > 0 and pos <= deliverable takes
+    entries from its batch (below) and delivers each matching
+    publication, one credit each; every other entry (commands, no-ops,
+    cursors, other subjects) only moves pos on. With no credit it reads
+    nothing. When the reader answers ZR_ECOMPACTED (a snapshot took pos
+    away before it was read) the subscription ends with an UNSUBSCRIBED
+    of status ZRAFT_ERANGE and the first index held.
+
+    Batches. A WAL read takes [pos, deliverable] up to
+    ZR_FEED_READ_BYTES of payload (at least one entry) into a batch,
+    decoded once (the bus entries' fields point into its blob) and
+    shared by reference count. The feed keeps the batch that reaches
+    furthest as its tail: a subscription whose pos falls inside it
+    takes a reference instead of reading, so subscribers at the tail
+    cost one read per new run of entries, not one per subscriber, and a
+    subscriber catching up reads its own batches. A subscription holds
+    at most one batch.
+
+    Fairness. Subscriptions take turns round robin: one turn delivers at
+    most ZR_FEED_TURN_RECORDS and examines at most ZR_FEED_TURN_ENTRIES
+    entries with at most one read, then the subscription goes to the
+    back of the ring. A round ends after every subscription had a turn,
+    or after ZR_FEED_ROUND_READS reads or ZR_FEED_ROUND_RECORDS
+    deliveries; the feed then looks at its sockets (timeout 0 while
+    anyone has work) before the next round. A subscriber with no credit
+    or at the tail costs a check per round; one far behind costs others
+    at most one read per round.
+
+    Memory and the events socket. Deliveries leave in FEED messages
+    (results.h), at most ZR_FEED_MSG_RECORDS records or about
+    ZR_FEED_MSG_BYTES of payload each. The handle bounds each
+    subscription's window, its credit plus its deliveries not yet taken
+    by zraft_recv, at ZRAFT_CREDIT_MAX (zraft_sub.c), so the events pipe
+    holds at most subs_max * (ZRAFT_CREDIT_MAX + 2) records (the 2: a
+    SUBSCRIBED and an UNSUBSCRIBED); its high-water mark is sized from
+    that, and the feed sends with a zero timeout anyway: a message that
+    does not go is held and retried every ZR_FEED_RETRY_MS, and nothing
+    more is read meanwhile. Per subscription: its window of deliveries
+    and one batch.
+
+    Protocol (requests PAIR: the handle binds, the feed connects; the
+    handle sends with a zero timeout, ZRAFT_EAGAIN when the queue of
+    ZR_FEED_QUEUE_MAX messages is full; no reply: the answers are
+    records on the events socket):
+    | verb        | direction     | frames | meaning |
+    |-------------|---------------|--------|---------|
+    | SUBSCRIBE   | app -> feed   | "s8484s": sub, from_mode, from, credit, prefix | one SUBSCRIBED record follows (status 0, or ZRAFT_ERANGE: ended) |
+    | CREDIT      | app -> feed   | "s84": sub, credit | adds credit (capped at ZRAFT_CREDIT_MAX); an unknown sub (ended) is ignored |
+    | UNSUBSCRIBE | app -> feed   | "s8": sub | one UNSUBSCRIBED record (status 0) after its last DELIVER; an unknown sub (ended by ERANGE, whose UNSUBSCRIBED is on its way) is ignored |
+    | $TERM       | app -> feed   | zactor pipe: "s" | actor ends |
+    Position (conflated PUSH, node -> PULL, feed): one frame, no verb: a
+    zr_feed_position_t (zr_feed_position_send, the only sender; a single
+    frame because conflation keeps one frame, not one message).
+    Events (PUSH, feed -> application's PULL): FEED, see results.h: a
+    batch of zr_feed_record_t.
+    =========================================================================
+*/
+#ifndef ZR_FEED_H_INCLUDED
+#define ZR_FEED_H_INCLUDED
+
+#define ZR_FEED_SUBS_MAX 65536u         /* the largest config.subs_max */
+#define ZR_FEED_QUEUE_MAX 4096          /* requests queued from the handle
+                                           (each end's high-water mark) */
+#define ZR_FEED_READ_BYTES (256u << 10) /* payload bytes per WAL read */
+#define ZR_FEED_TURN_RECORDS 64         /* deliveries per turn */
+#define ZR_FEED_TURN_ENTRIES 4096       /* entries examined per turn */
+#define ZR_FEED_ROUND_READS 16          /* WAL reads per round */
+#define ZR_FEED_ROUND_RECORDS 1024      /* deliveries per round */
+#define ZR_FEED_MSG_RECORDS 256         /* records per FEED message */
+#define ZR_FEED_MSG_BYTES (1u << 20)    /* payload bytes per FEED message
+                                           (one more delivery may pass it) */
+#define ZR_FEED_SEARCH_MIN 64           /* FROM_LAST: first window, entries */
+#define ZR_FEED_SEARCH_MAX 65536        /* ...largest window */
+#define ZR_FEED_RETRY_MS 10             /* a held FEED message is retried */
+
+/* Where the log stands (the node's news, above). Crosses threads as
+   bytes: one frame. */
+typedef struct {
+    uint64_t deliverable;               /* min (applied, persisted) */
+    uint64_t first;                     /* first index the log holds */
+    uint64_t commit;                    /* last committed index known */
+} zr_feed_position_t;
+_Static_assert (sizeof (zr_feed_position_t) == 24, "a position is one frame");
+
+/* One record of a FEED message: one zraft_event_t of type SUBSCRIBED,
+   DELIVER or UNSUBSCRIBED. Fixed layout: it crosses threads as bytes. */
+typedef struct {
+    uint64_t sub;                       /* the subscription (event.token) */
+    int32_t type;                       /* zraft_event_type_t */
+    int32_t status;                     /* SUBSCRIBED, UNSUBSCRIBED: 0 or
+                                           ZRAFT_ERANGE (or ZRAFT_EIO: the
+                                           WAL could not be read) */
+    uint64_t index;                     /* DELIVER: the publication's index */
+    uint64_t term;                      /* its term */
+    uint64_t first;                     /* SUBSCRIBED, UNSUBSCRIBED: first
+                                           index held */
+    uint64_t last;                      /* SUBSCRIBED: last committed index */
+    void *data;                         /* DELIVER: malloc'd payload, then
+                                           the subject and a NUL; owned by
+                                           whoever holds the record */
+    uint64_t size;                      /* payload bytes (the subject starts
+                                           at data + size) */
+} zr_feed_record_t;
+_Static_assert (sizeof (zr_feed_record_t) == 64, "a record crosses threads as bytes");
+
+/* The table above, which both ends use (actor.h). */
+#define ZR_FEED_PROTOCOL(X)                                                  \
+    X (FEED, SUBSCRIBE, "s8484s", NULL)                                      \
+    X (FEED, CREDIT, "s84", NULL)                                            \
+    X (FEED, UNSUBSCRIBE, "s8", NULL)
+ZR_PROTOCOL_DECLARE (feed, ZR_FEED_PROTOCOL);
+
+typedef struct {
+    zr_id_t id;                         /* this server, for logs */
+    uint32_t subs_max;                  /* config.subs_max, 1..ZR_FEED_SUBS_MAX */
+    char data_dir [1024];               /* the WAL's directory */
+    char events_endpoint [64];          /* the application's events socket */
+    char requests_endpoint [64];        /* the handle's requests PAIR */
+    char position_endpoint [64];        /* to bind: the node's news */
+} zr_feed_args_t;
+
+/* zactor body; args is a zr_feed_args_t * (copied during start). */
+void zr_feed_actor (zsock_t *pipe, void *args);
+
+/* The node's end of the position pair: a conflated PUSH connected to
+   endpoint. Returns NULL (logged as server id's) on failure. Caller owns
+   the result and must destroy it. */
+zsock_t *zr_feed_position_connect (const char *endpoint, zr_id_t id);
+
+/* Sends now on sock if it differs from *sent, and then records it in
+   *sent. Never blocks. */
+void zr_feed_position_send (zsock_t *sock, zr_feed_position_t *sent,
+                            const zr_feed_position_t *now);
+
+/* A zhashx keyed by uint64_t values (the subscriptions' ids), with no
+   value destructor. Caller owns the result and must destroy it. */
+zhashx_t *zr_feed_map_new (void);
+
+/* Frees the data of every record in a FEED frame (one the application
+   will not receive), then the frame; NULLs *frame_p. */
+void zr_feed_records_free (zframe_t **frame_p);
+
+/* ---------------------------------------------------------------------
+   The handle's side (actors/zraft_sub.c): zraft_subscribe, zraft_credit,
+   zraft_unsubscribe, and the FEED records zraft_recv hands out. */
+
+typedef struct _zr_subs_t zr_subs_t;
+
+/* Starts the feed of a handle (config.subs_max > 0) whose events
+   socket is bound at events_endpoint: binds the requests socket, starts
+   the actor, and writes its position endpoint, for the node
+   (node.h), into feed_endpoint. Returns NULL (logged) if
+   the feed could not start. Caller owns the result and must destroy it
+   before draining the events socket. */
+zr_subs_t *zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
+                        char *feed_endpoint, size_t feed_endpoint_size);
+
+/* Stops the feed and frees what the handle holds (the FEED batch being
+   handed out, the open subscriptions). NULLs *self_p; idempotent. */
+void zr_subs_destroy (zr_subs_t **self_p);
+
+/* Takes a FEED frame just received (*frame_p NULLed), to hand out. */
+void zr_subs_take (zr_subs_t *self, zframe_t **frame_p);
+
+/* Hands out the next record of the FEED frame held as *event: true, or
+   false if none is held. */
+bool zr_subs_next (zr_subs_t *self, zraft_event_t *event);
+
+/* The subscriptions of a handle (zraft.c), NULL when subs_max is 0. */
+zr_subs_t *zr_zraft_subs (zraft_t *self);
+
+#endif

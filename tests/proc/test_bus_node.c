@@ -1,0 +1,506 @@
+/*  =========================================================================
+    test_bus_node - the message bus through zraft-node's bus endpoint,
+    on real processes (tests/lib/procs.h, every node with --listen-bus)
+
+    1. zraft-ctl as a user runs it: pub (one message, then lines from
+       stdin), sub --from first (text and JSON), cursors.
+    2. The client library pointed at a follower only: a publication
+       follows NOT_LEADER to the leader's bus endpoint and is applied
+       once.
+    3. A subscriber on a follower gets every publication in order, and
+       stays there.
+    4. A consumer with a cursor takes three messages (committing the
+       cursor), its server (the leader, which reads cursors) is killed,
+       two more are published: the next consumer with the cursor starts
+       exactly after the third, on the new leader.
+    5. A subscription whose server is killed moves to another and goes
+       on from the next index: nothing lost, nothing repeated; the same
+       when its server stops in order (SIGTERM: ERROR UNAVAILABLE).
+    6. A client that says nothing for --bus-timeout loses its
+       subscription; a frame that does not decode gets ERROR MALFORMED
+       with its id, and the server goes on.
+
+    Waits derive from procs.h's PROCS_*_MS and the bus timing below
+    (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
+    printed.
+    =========================================================================
+*/
+#include <check.h>
+#include <czmq.h>
+#include <libgen.h>
+#include <assert.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../lib/check_run.h"
+#include "../lib/procs.h"
+#include "../../bin/lib/busclient.h"
+
+#define S_BUS_HEARTBEAT_MS 100
+#define S_BUS_TIMEOUT_MS 1000
+/* zraft-ctl's --timeout, and a run's bound: an election on a loaded
+   machine, with room. */
+#define S_CTL_TIMEOUT_MS PROCS_LEADER_WAIT_MS
+#define S_ENV_MAX 256
+
+extern char **environ;
+
+static procs_t *s_procs;
+
+#define S_ASSERT(expr, ...)                                                  \
+    do {                                                                     \
+        if (!(expr)) {                                                       \
+            if (s_procs)                                                     \
+                procs_dump (s_procs);                                        \
+            ck_abort_msg (__VA_ARGS__);                                      \
+        }                                                                    \
+    } while (0)
+
+static void
+s_teardown (void)
+{
+    procs_destroy (&s_procs);
+}
+
+/* Three nodes with bus endpoints; returns the leader's id. */
+static uint32_t
+s_cluster (void)
+{
+    char beat [16], timeout [16];
+    snprintf (beat, sizeof beat, "%d", S_BUS_HEARTBEAT_MS);
+    snprintf (timeout, sizeof timeout, "%d", S_BUS_TIMEOUT_MS);
+    const char *extra [] = {PROCS_BUS, "--bus-heartbeat", beat,
+                            "--bus-timeout", timeout, NULL};
+    s_procs = procs_new (3, extra);
+    uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    S_ASSERT (leader, "no leader within %d ms", PROCS_LEADER_WAIT_MS);
+    return leader;
+}
+
+/* The bus endpoints of the running nodes, comma-separated. */
+static void
+s_bus_list (char *list, size_t size)
+{
+    list [0] = 0;
+    for (uint32_t id = 1; id <= 3; id++)
+        if (procs_running (s_procs, id)) {
+            size_t at = strlen (list);
+            snprintf (list + at, size - at, "%s%s", at ? "," : "",
+                      procs_bus_endpoint (s_procs, id));
+        }
+}
+
+static const char *
+s_ctl_binary (void)
+{
+    static char path [1024];
+    char node [1024 - 16];
+    snprintf (node, sizeof node, "%s", procs_binary ());
+    snprintf (path, sizeof path, "%s/zraft-ctl", dirname (node));
+    return path;
+}
+
+/* Runs a shell command line with ZRAFT_BUS_ENDPOINTS set to the running
+   nodes; returns its exit code, its output (stdout and stderr) in
+   *output (caller frees). */
+static int
+s_sh (const char *command, char **output)
+{
+    char list [1024], variable [1100];
+    s_bus_list (list, sizeof list);
+    snprintf (variable, sizeof variable, "ZRAFT_BUS_ENDPOINTS=%s", list);
+    char *env [S_ENV_MAX];
+    size_t n = 0;
+    for (char **e = environ; *e && n + 2 < S_ENV_MAX; e++)
+        if (strncmp (*e, "ZRAFT_", 6) != 0)
+            env [n++] = *e;
+    env [n++] = variable;
+    env [n] = NULL;
+    const char *argv [] = {"/bin/sh", "-c", command, NULL};
+    int status = procs_run (argv, env, S_CTL_TIMEOUT_MS + PROCS_EXIT_MS,
+                            output);
+    S_ASSERT (status >= 0 && WIFEXITED (status), "'%s' did not exit: %s",
+              command, *output ? *output : "");
+    return WEXITSTATUS (status);
+}
+
+/* zraft-ctl with args (one string, shell words). */
+static int
+s_ctl (const char *args, char **output)
+{
+    char command [8192];
+    snprintf (command, sizeof command, "%s --timeout %d %s", s_ctl_binary (),
+              S_CTL_TIMEOUT_MS, args);
+    return s_sh (command, output);
+}
+
+/* A client of the bus endpoints of ids (a 0-terminated list). */
+static zr_busclient_t *
+s_client (const uint32_t *ids)
+{
+    const char *endpoints [3];
+    size_t n = 0;
+    for (; ids [n]; n++)
+        endpoints [n] = procs_bus_endpoint (s_procs, ids [n]);
+    zr_busclient_config_t config;
+    zr_busclient_config_defaults (&config);
+    config.calls.timeout_ms = S_CTL_TIMEOUT_MS;
+    config.calls.window = 16;
+    config.credit = 8;
+    zr_busclient_t *client = zr_busclient_new (endpoints, n, &config);
+    S_ASSERT (client, "cannot make a bus client");
+    return client;
+}
+
+/* Publishes text under subject through client; returns its index. */
+static uint64_t
+s_publish (zr_busclient_t *client, const char *subject, const char *text)
+{
+    S_ASSERT (zr_busclient_publish (client, subject, text, strlen (text), 0)
+              == 0, "publish refused");
+    zr_busclient_event_t event;
+    S_ASSERT (zr_busclient_recv (client, &event, -1) == 0
+              && event.type == ZR_BUSCLIENT_RESULT, "no result");
+    S_ASSERT (event.outcome == ZR_KVCLIENT_DONE, "publish of %s: %s", text,
+              event.error);
+    uint64_t index = event.msg.index;
+    zr_busclient_event_release (&event);
+    return index;
+}
+
+/* --------------------------------------------------------------- tests */
+
+/* 1. zraft-ctl pub, pub from stdin, sub (text and JSON), cursors. */
+START_TEST (bus_ctl_pub_sub_cursors)
+{
+    s_cluster ();
+    char *out = NULL;
+    int code = s_ctl ("pub orders.eu hello", &out);
+    unsigned long long first, term;
+    S_ASSERT (code == 0 && sscanf (out, "%llu %llu", &first, &term) == 2,
+              "pub: exit %d: %s", code, out);
+    free (out);
+    char command [8192];
+    snprintf (command, sizeof command, "printf 'a\\nb b\\n\\nd\\n' | %s"
+              " --timeout %d pub orders.bulk", s_ctl_binary (),
+              S_CTL_TIMEOUT_MS);
+    code = s_sh (command, &out);
+    unsigned long long index [4];
+    S_ASSERT (code == 0 && sscanf (out, "%llu %*u %llu %*u %llu %*u %llu",
+                                   &index [0], &index [1], &index [2],
+                                   &index [3]) == 4,
+              "pub from stdin: exit %d: %s", code, out);
+    for (int i = 0; i < 4; i++)
+        S_ASSERT (index [i] > first && (i == 0 || index [i] > index [i - 1]),
+                  "line %d at %llu: %s", i, index [i], out);
+    free (out);
+    code = s_ctl ("sub --from first --count 5", &out);
+    char expected [512];
+    snprintf (expected, sizeof expected, "%llu %llu orders.eu hello\n%llu %llu"
+              " orders.bulk a\n%llu %llu orders.bulk b b\n%llu %llu"
+              " orders.bulk \n%llu %llu orders.bulk d\n", first, term,
+              index [0], term, index [1], term, index [2], term, index [3],
+              term);
+    S_ASSERT (code == 0 && streq (out, expected), "sub: exit %d: '%s', not"
+              " '%s'", code, out, expected);
+    free (out);
+    code = s_ctl ("-w json sub --from first --subject orders.b --count 1"
+                  " --cursor json-reader", &out);
+    snprintf (expected, sizeof expected, "{\"index\":%llu,\"term\":%llu,"
+              "\"subject\":\"orders.bulk\",\"data\":\"a\"}\n", index [0], term);
+    S_ASSERT (code == 0 && streq (out, expected), "sub -w json: exit %d: %s",
+              code, out);
+    free (out);
+    code = s_ctl ("cursors", &out);
+    snprintf (expected, sizeof expected, "json-reader %llu\n", index [0]);
+    S_ASSERT (code == 0 && streq (out, expected), "cursors: exit %d: %s",
+              code, out);
+    free (out);
+    code = s_ctl ("sub --from 0", &out);
+    S_ASSERT (code == 64, "a usage error exits 64, not %d: %s", code, out);
+    free (out);
+}
+END_TEST
+
+/* 2. Pointed at a follower only, a publication follows NOT_LEADER to
+   the leader's bus endpoint, learnt through the log. */
+START_TEST (bus_publish_follows_not_leader)
+{
+    uint32_t leader = s_cluster ();
+    uint32_t follower = leader % 3 + 1;
+    /* The leader announces its endpoints when elected: the follower
+       knows the bus endpoint once it applied that entry. */
+    zr_busclient_t *client = s_client ((uint32_t []) {follower, 0});
+    uint64_t index = s_publish (client, "s", "one");
+    S_ASSERT (index >= 1, "no index");
+    const char *at = zr_busclient_leader (client);
+    S_ASSERT (at && streq (at, procs_bus_endpoint (s_procs, leader)),
+              "the leader is %s, not %s", procs_bus_endpoint (s_procs, leader),
+              at ? at : "(none)");
+    uint64_t next = s_publish (client, "s", "two");
+    S_ASSERT (next > index, "indexes %" PRIu64 " then %" PRIu64, index, next);
+    zr_busclient_destroy (&client);
+}
+END_TEST
+
+/* Publishes n messages "m<i>" under "t.x" through pub (each after one
+   under "other" if noise), pipelined, while driving sub as a consumer
+   does; returns when every publication is acknowledged and n delivered,
+   and checks that the deliveries are exactly the acknowledged indexes,
+   in increasing order, with their payloads. */
+#define S_EXCHANGE_MAX 64
+static void
+s_exchange (zr_busclient_t *pub, zr_busclient_t *sub, int n, bool noise)
+{
+    assert (n <= S_EXCHANGE_MAX);
+    uint64_t acked [S_EXCHANGE_MAX], got [S_EXCHANGE_MAX];
+    char texts [S_EXCHANGE_MAX][32];
+    int sent = 0, acks = 0, delivered = 0, total = noise ? 2 * n : n;
+    int64_t end = zclock_mono () + 2 * PROCS_LEADER_WAIT_MS;
+    while ((acks < total || delivered < n) && zclock_mono () < end) {
+        if (sent < total && zr_busclient_pending (pub) < 8) {
+            bool other = noise && sent % 2 == 0;
+            char text [16];
+            snprintf (text, sizeof text, "m%d", noise ? sent / 2 : sent);
+            S_ASSERT (zr_busclient_publish (pub, other ? "other" : "t.x",
+                                            text, strlen (text),
+                                            (uint64_t) sent) == 0, "publish");
+            sent++;
+        }
+        zr_busclient_event_t event;
+        if (zr_busclient_recv (pub, &event, 0) == 0) {
+            S_ASSERT (event.outcome == ZR_KVCLIENT_DONE, "publish: %s",
+                      event.error);
+            if (!noise || event.token % 2 == 1)
+                acked [noise ? event.token / 2 : event.token] = event.msg.index;
+            acks++;
+            zr_busclient_event_release (&event);
+        }
+        if (zr_busclient_recv (sub, &event, 5) != 0)
+            continue;
+        S_ASSERT (event.type == ZR_BUSCLIENT_DELIVERY
+                  || event.type == ZR_BUSCLIENT_SUBSCRIBED,
+                  "event %d: %s", event.type, event.error);
+        if (event.type == ZR_BUSCLIENT_DELIVERY) {
+            S_ASSERT (delivered < n, "more deliveries than publications");
+            got [delivered] = event.msg.index;
+            snprintf (texts [delivered], sizeof texts [delivered], "%.*s",
+                      (int) event.msg.payload.size,
+                      (const char *) event.msg.payload.data);
+            delivered++;
+        }
+        zr_busclient_event_release (&event);
+    }
+    S_ASSERT (acks == total && delivered == n, "%d of %d acknowledged, %d of"
+              " %d delivered in time", acks, total, delivered, n);
+    for (int i = 0; i < n; i++) {
+        int rank = 0;                   /* where m<i> sits in index order */
+        for (int j = 0; j < n; j++)
+            rank += acked [j] < acked [i];
+        char text [16];
+        snprintf (text, sizeof text, "m%d", i);
+        S_ASSERT (got [rank] == acked [i] && streq (texts [rank], text),
+                  "delivery %d is %" PRIu64 " '%s', expected %" PRIu64 " '%s'",
+                  rank, got [rank], texts [rank], acked [i], text);
+    }
+}
+
+/* Subscribes sub to what comes next under "t.", and waits until a
+   server took it. */
+static void
+s_subscribe_next (zr_busclient_t *sub)
+{
+    zr_busclient_sub_t options = {.from_mode = ZR_BUSMSG_FROM_NEXT,
+                                  .prefix = "t."};
+    S_ASSERT (zr_busclient_subscribe (sub, &options) == 0, "subscribe");
+    zr_busclient_event_t event;
+    S_ASSERT (zr_busclient_recv (sub, &event, PROCS_REPLY_MS) == 0
+              && event.type == ZR_BUSCLIENT_SUBSCRIBED, "not subscribed");
+    zr_busclient_event_release (&event);
+}
+
+/* 3. A subscriber on a follower gets every publication in order. */
+START_TEST (bus_subscriber_on_follower)
+{
+    uint32_t leader = s_cluster ();
+    uint32_t follower = leader % 3 + 1;
+    zr_busclient_t *sub = s_client ((uint32_t []) {follower, 0});
+    zr_busclient_t *pub = s_client ((uint32_t []) {1, 2, 3, 0});
+    s_subscribe_next (sub);
+    s_exchange (pub, sub, 20, true);
+    S_ASSERT (streq (zr_busclient_sub_endpoint (sub),
+                     procs_bus_endpoint (s_procs, follower))
+              && zr_busclient_subscribes (sub) == 1,
+              "the subscription moved");
+    zr_busclient_destroy (&sub);
+    zr_busclient_destroy (&pub);
+}
+END_TEST
+
+/* 4. A cursor survives the death of the server its consumer was on. */
+START_TEST (bus_cursor_resumes_after_kill)
+{
+    uint32_t leader = s_cluster ();
+    zr_busclient_t *pub = s_client ((uint32_t []) {1, 2, 3, 0});
+    uint64_t indexes [5];
+    const char *texts [5] = {"c0", "c1", "c2", "c3", "c4"};
+    for (int i = 0; i < 3; i++)
+        indexes [i] = s_publish (pub, "work", texts [i]);
+    char *out = NULL;
+    int code = s_ctl ("sub --from first --subject work --cursor billing"
+                      " --count 3", &out);
+    S_ASSERT (code == 0, "first consumer: exit %d: %s", code, out);
+    free (out);
+    procs_kill (s_procs, leader);
+    uint32_t next = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    S_ASSERT (next && next != leader, "no new leader");
+    for (int i = 3; i < 5; i++)
+        indexes [i] = s_publish (pub, "work", texts [i]);
+    code = s_ctl ("sub --from first --subject work --cursor billing"
+                  " --count 2", &out);
+    uint64_t got [2];
+    S_ASSERT (code == 0 && sscanf (out, "%" SCNu64 " %*u work c3\n%" SCNu64
+                                   " %*u work c4\n", &got [0], &got [1]) == 2
+              && got [0] == indexes [3] && got [1] == indexes [4],
+              "second consumer: exit %d: '%s'", code, out);
+    free (out);
+    zr_busclient_destroy (&pub);
+}
+END_TEST
+
+/* 5. A subscription whose server dies (_i 0: SIGKILL) or stops in
+   order (_i 1: SIGTERM, which ends the subscription with ERROR
+   UNAVAILABLE and exits 0) goes on elsewhere from the next index:
+   every publication once, in order. */
+START_TEST (bus_subscription_survives_its_server)
+{
+    uint32_t leader = s_cluster ();
+    uint32_t follower = leader % 3 + 1;
+    uint32_t other = follower % 3 + 1;
+    zr_busclient_t *sub = s_client ((uint32_t []) {follower, other, 0});
+    zr_busclient_t *pub = s_client ((uint32_t []) {1, 2, 3, 0});
+    s_subscribe_next (sub);
+    s_exchange (pub, sub, 5, false);
+    S_ASSERT (zr_busclient_subscribes (sub) == 1, "moved before the end");
+    if (_i == 0)
+        procs_kill (s_procs, follower);
+    else {
+        procs_signal (s_procs, follower, SIGTERM);
+        int status = procs_wait_exit (s_procs, follower, PROCS_EXIT_MS);
+        S_ASSERT (status >= 0 && WIFEXITED (status)
+                  && WEXITSTATUS (status) == 0,
+                  "the follower did not stop in order");
+    }
+    s_exchange (pub, sub, 10, false);
+    S_ASSERT (streq (zr_busclient_sub_endpoint (sub),
+                     procs_bus_endpoint (s_procs, other))
+              && zr_busclient_subscribes (sub) >= 2,
+              "the subscription did not move");
+    zr_busclient_destroy (&sub);
+    zr_busclient_destroy (&pub);
+}
+END_TEST
+
+/* Sends msg on dealer. */
+static void
+s_raw_send (zsock_t *dealer, const zr_busmsg_t *msg)
+{
+    uint8_t *data;
+    size_t size;
+    S_ASSERT (zr_busmsg_encode (msg, &data, &size) == 0, "encode");
+    S_ASSERT (zmq_send (zsock_resolve (dealer), data, size, 0)
+              == (int) size, "send");
+    free (data);
+}
+
+/* The next message on dealer within timeout_ms (type 0 if none). */
+static void
+s_raw_recv (zsock_t *dealer, int timeout_ms, zframe_t **frame,
+            zr_busmsg_t *msg)
+{
+    memset (msg, 0, sizeof *msg);
+    *frame = NULL;
+    zsock_set_rcvtimeo (dealer, timeout_ms);
+    *frame = zframe_recv (dealer);
+    if (*frame)
+        S_ASSERT (zr_busmsg_decode (zframe_data (*frame), zframe_size (*frame),
+                                    msg) == 0, "a frame that does not decode");
+}
+
+/* 6. A silent client loses its subscription; malformed frames get
+   ERROR MALFORMED. */
+START_TEST (bus_silent_client_and_bad_frames)
+{
+    uint32_t leader = s_cluster ();
+    zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, leader));
+    S_ASSERT (dealer, "dealer");
+    static const uint8_t garbage [] = {0x93, 0x01, 0x0c, 0xc1};
+    static const uint8_t credit [] = {0x94, 0x01, 0x09, 0x07, 0x00};
+    zmq_send (zsock_resolve (dealer), garbage, sizeof garbage, 0);
+    zframe_t *frame;
+    zr_busmsg_t msg;
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_ERROR && msg.code == ZR_BUSMSG_CODE_MALFORMED
+              && msg.id == 0, "garbage: %s", zr_busmsg_type_name (msg.type));
+    zframe_destroy (&frame);
+    zmq_send (zsock_resolve (dealer), credit, sizeof credit, 0);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_ERROR && msg.code == ZR_BUSMSG_CODE_MALFORMED
+              && msg.id == 7, "credit 0: %s id %" PRIu64,
+              zr_busmsg_type_name (msg.type), msg.id);
+    zframe_destroy (&frame);
+    /* Subscribes, then says nothing: heartbeats come, then nothing. */
+    zr_busmsg_t subscribe = {.type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+                             .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 1};
+    s_raw_send (dealer, &subscribe);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_OK && msg.id == 9
+              && msg.heartbeat_ms == S_BUS_HEARTBEAT_MS
+              && msg.timeout_ms == S_BUS_TIMEOUT_MS, "no OK");
+    zframe_destroy (&frame);
+    int beats = 0;
+    bool expired = false;
+    int64_t end = zclock_mono () + 2 * S_BUS_TIMEOUT_MS + PROCS_REPLY_MS;
+    while (!expired && zclock_mono () < end) {
+        s_raw_recv (dealer, S_BUS_HEARTBEAT_MS, &frame, &msg);
+        beats += msg.type == ZR_BUSMSG_HEARTBEAT;
+        zframe_destroy (&frame);
+        char *log = procs_log (s_procs, leader);
+        expired = strstr (log, "silent: its subscriptions end") != NULL;
+        free (log);
+    }
+    S_ASSERT (expired && beats >= 2, "expired %d after %d heartbeats",
+              expired, beats);
+    /* The server still answers. */
+    zr_busmsg_t cursors = {.type = ZR_BUSMSG_CURSORS, .id = 11};
+    s_raw_send (dealer, &cursors);
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.n_cursors == 0,
+              "cursors: %s", zr_busmsg_type_name (msg.type));
+    zframe_destroy (&frame);
+    zsock_destroy (&dealer);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *s = suite_create ("bus_node");
+    TCase *tc = tcase_create ("bus");
+    tcase_set_timeout (tc, PROCS_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, NULL, s_teardown);
+    tcase_add_test (tc, bus_ctl_pub_sub_cursors);
+    tcase_add_test (tc, bus_publish_follows_not_leader);
+    tcase_add_test (tc, bus_subscriber_on_follower);
+    tcase_add_test (tc, bus_cursor_resumes_after_kill);
+    tcase_add_loop_test (tc, bus_subscription_survives_its_server, 0, 2);
+    tcase_add_test (tc, bus_silent_client_and_bad_frames);
+    suite_add_tcase (s, tc);
+    return s;
+}
+
+int
+main (void)
+{
+    return check_run (s_suite ());
+}

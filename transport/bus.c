@@ -1,0 +1,684 @@
+/*  =========================================================================
+    bus - the bus protocol's msgpack codec (see bus.h)
+
+    Decoding runs as the client codec's does (client.c, with the shared
+    steps of msgpack_tree.h): the frame size, the version element and
+    the structural walk judge the raw bytes, msgpack-c builds a tree of at
+    most ZR_BUSMSG_OBJECTS_MAX objects, the schema reads it field by field
+    (s_msg_read), then the rules judge the whole (s_msg_check). The
+    decoded message points into the caller's frame.
+
+    A CURSORS_REPLY's map is the one field read from the raw bytes rather
+    than the tree: the message keeps the map's bytes (it is the frame's
+    last element, so they run to the frame's end), and s_cursors_check
+    reads them once with a small reader (s_raw_t) that allocates nothing:
+    names and order checked, entries counted. zr_busmsg_cursors_next walks
+    the same bytes later, so a reply of 3,840 cursors needs no array.
+
+    The encoders check the same rules (so a frame we encode always
+    decodes to what was encoded) and copy a CURSORS_REPLY's map as given.
+    =========================================================================
+*/
+#include "transport.h"
+
+_Static_assert (ZR_BUSMSG_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
+                "the walker takes the bus codec's depth");
+_Static_assert (ZR_BUSMSG_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
+/* A full map: per entry a str8 header and name, a uint64 (9 bytes). */
+_Static_assert (ZR_BUSMSG_CURSORS_MAX * (2 + ZR_BUSMSG_NAME_MAX + 9) + 64
+                <= ZR_BUSMSG_FRAME_MAX, "a full CURSORS_REPLY fits a frame");
+
+#define S_HEAD 3                        /* version, type, id */
+
+/* Elements of a frame by type, version and type included (bus.h). */
+static const uint32_t s_fields [] = { 0, 7, 6, 4, 5, 8, 7, 4, 7, 4, 3, 5, 3,
+                                      4, 3 };
+_Static_assert (sizeof s_fields / sizeof s_fields [0]
+                == ZR_BUSMSG_TYPE_MAX + 1, "one count per type");
+
+static const char *s_type_names [] = {
+    "?", "PUBLISH", "ACK", "NOT_LEADER", "ERROR", "SUBSCRIBE", "OK",
+    "OUT_OF_RANGE", "DELIVER", "CREDIT", "UNSUBSCRIBE", "COMMIT_CURSOR",
+    "CURSORS", "CURSORS_REPLY", "HEARTBEAT"
+};
+static const char *s_code_names [] = {
+    "?", "BUSY", "INVALID", "UNAVAILABLE", "UNKNOWN", "STALE", "MALFORMED"
+};
+_Static_assert (sizeof s_type_names / sizeof s_type_names [0]
+                == ZR_BUSMSG_TYPE_MAX + 1, "one name per type");
+_Static_assert (sizeof s_code_names / sizeof s_code_names [0]
+                == ZR_BUSMSG_CODE_MAX + 1, "one name per code");
+
+//  --------------------------------------------------------------------------
+//  The raw reader of a cursors map (and of a frame's head)
+
+/* Reads msgpack headers from bytes, never past size. */
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t pos;                         /* Invariant: pos <= size */
+} s_raw_t;
+
+/* Reads n (<= 8) big-endian bytes; false if fewer are left. */
+static bool
+s_raw_be (s_raw_t *raw, size_t n, uint64_t *value)
+{
+    zr_assert (n <= 8 && raw->pos <= raw->size);
+    if (raw->size - raw->pos < n)
+        return false;
+    *value = 0;
+    for (size_t i = 0; i < n; i++)
+        *value = (*value << 8) | raw->data [raw->pos++];
+    return true;
+}
+
+/* Reads the format byte; false at the end. */
+static bool
+s_raw_byte (s_raw_t *raw, uint8_t *byte)
+{
+    if (raw->pos == raw->size)
+        return false;
+    *byte = raw->data [raw->pos++];
+    return true;
+}
+
+/* Reads an integer >= 0 in any format (positive fixint, uint8..64,
+   int8..64 holding a value >= 0). */
+static bool
+s_raw_uint (s_raw_t *raw, uint64_t *value)
+{
+    uint8_t byte;
+    if (!s_raw_byte (raw, &byte))
+        return false;
+    if (byte <= 0x7f) {
+        *value = byte;
+        return true;
+    }
+    if (byte < 0xcc || byte > 0xd3)
+        return false;
+    size_t n = (size_t) 1 << ((byte - 0xcc) & 3);   /* 1, 2, 4, 8 bytes */
+    if (!s_raw_be (raw, n, value))
+        return false;
+    /* Signed forms (0xd0..0xd3): the sign bit must be clear. */
+    return byte <= 0xcf || (*value >> (8 * n - 1)) == 0;
+}
+
+/* Reads a str: its bytes (in place) and size. */
+static bool
+s_raw_str (s_raw_t *raw, const uint8_t **data, size_t *size)
+{
+    uint8_t byte;
+    uint64_t length;
+    if (!s_raw_byte (raw, &byte))
+        return false;
+    if (byte >= 0xa0 && byte <= 0xbf)
+        length = (uint64_t) (byte & 0x1f);
+    else
+    if (byte < 0xd9 || byte > 0xdb
+    ||  !s_raw_be (raw, (size_t) 1 << (byte - 0xd9), &length))
+        return false;
+    if (length > raw->size - raw->pos)
+        return false;
+    *data = raw->data + raw->pos;
+    *size = (size_t) length;
+    raw->pos += (size_t) length;
+    return true;
+}
+
+/* Reads a map header (fixmap, map16, map32): its entry count. */
+static bool
+s_raw_map (s_raw_t *raw, uint64_t *count)
+{
+    uint8_t byte;
+    if (!s_raw_byte (raw, &byte))
+        return false;
+    if (byte >= 0x80 && byte <= 0x8f) {
+        *count = (uint64_t) (byte & 0x0f);
+        return true;
+    }
+    return (byte == 0xde && s_raw_be (raw, 2, count))
+           || (byte == 0xdf && s_raw_be (raw, 4, count));
+}
+
+/* Skips an array header (fixarray, array16, array32). */
+static bool
+s_raw_array (s_raw_t *raw)
+{
+    uint8_t byte;
+    uint64_t count;
+    if (!s_raw_byte (raw, &byte))
+        return false;
+    return (byte >= 0x90 && byte <= 0x9f)
+           || (byte == 0xdc && s_raw_be (raw, 2, &count))
+           || (byte == 0xdd && s_raw_be (raw, 4, &count));
+}
+
+/* Orders names by their bytes, a shorter prefix first. */
+static int
+s_name_order (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    int rc = a_size && b_size ? memcmp (a, b, a_size < b_size ? a_size
+                                                              : b_size) : 0;
+    if (rc == 0)
+        rc = a_size < b_size ? -1 : a_size > b_size ? 1 : 0;
+    return rc;
+}
+
+/* Checks size bytes at data: exactly one map of at most
+   ZR_BUSMSG_CURSORS_MAX entries {name: index}, names str 1..ZR_BUSMSG_NAME_MAX
+   without NUL and strictly increasing; sets *n. Returns 0, ZR_ETOOBIG
+   (too many entries, a name too long) or ZR_EMALFORMED. */
+static int
+s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
+{
+    s_raw_t raw = { data, size, 0 };
+    uint64_t count;
+    if (!data || !s_raw_map (&raw, &count))
+        return ZR_EMALFORMED;
+    if (count > ZR_BUSMSG_CURSORS_MAX)
+        return ZR_ETOOBIG;
+    const uint8_t *previous = NULL;
+    size_t previous_size = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *name;
+        size_t name_size;
+        uint64_t index;
+        if (!s_raw_str (&raw, &name, &name_size))
+            return ZR_EMALFORMED;
+        if (name_size > ZR_BUSMSG_NAME_MAX)
+            return ZR_ETOOBIG;
+        if (name_size == 0 || memchr (name, 0, name_size)
+        ||  (previous && s_name_order (previous, previous_size, name,
+                                       name_size) >= 0)
+        ||  !s_raw_uint (&raw, &index))
+            return ZR_EMALFORMED;
+        previous = name;
+        previous_size = name_size;
+    }
+    if (raw.pos != raw.size)
+        return ZR_EMALFORMED;
+    *n = (uint32_t) count;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The rules, shared by the decoder (checked) and the encoder (refused)
+
+/* A subject or name: str of 1..max bytes. */
+static int
+s_name_check (zr_busmsg_bytes_t name, size_t max)
+{
+    int rc = zr_mp_str_check (name.data, name.size, max);
+    return rc == 0 && name.size == 0 ? ZR_EMALFORMED : rc;
+}
+
+static int
+s_str_check (zr_busmsg_bytes_t str, size_t max)
+{
+    return zr_mp_str_check (str.data, str.size, max);
+}
+
+static int
+s_subscribe_check (const zr_busmsg_t *msg)
+{
+    int rc = s_str_check (msg->prefix, ZR_BUSMSG_SUBJECT_MAX);
+    if (rc == 0)
+        rc = s_str_check (msg->name, ZR_BUSMSG_NAME_MAX);
+    if (rc == 0 && (msg->from_mode > ZR_BUSMSG_FROM_MAX
+                    || (msg->from_mode == ZR_BUSMSG_FROM_INDEX)
+                       != (msg->from > 0)
+                    || msg->credit > ZR_BUSMSG_CREDIT_MAX))
+        rc = ZR_EMALFORMED;
+    return rc;
+}
+
+/* PUBLISH and DELIVER: subject and payload. */
+static int
+s_publication_check (const zr_busmsg_t *msg)
+{
+    int rc = s_name_check (msg->subject, ZR_BUSMSG_SUBJECT_MAX);
+    if (rc == 0)
+        rc = zr_mp_bytes_check (msg->payload.data, msg->payload.size,
+                                ZR_BUSMSG_PAYLOAD_MAX);
+    return rc;
+}
+
+static bool
+s_ok_valid (const zr_busmsg_t *msg)
+{
+    return msg->first >= 1 && msg->first - 1 <= msg->last
+           && msg->heartbeat_ms >= 1
+           && msg->heartbeat_ms <= ZR_BUSMSG_HEARTBEAT_MS_MAX
+           && msg->timeout_ms > msg->heartbeat_ms
+           && msg->timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX;
+}
+
+/* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for a message of a known type. */
+static int
+s_fields_check (const zr_busmsg_t *msg)
+{
+    int rc = 0;
+    uint32_t n = 0;
+    switch (msg->type) {
+    case ZR_BUSMSG_PUBLISH:
+        rc = s_publication_check (msg);
+        return rc ? rc : msg->producer == 0 && msg->seq ? ZR_EMALFORMED : 0;
+    case ZR_BUSMSG_DELIVER:
+        rc = s_publication_check (msg);
+        return rc ? rc : msg->index && msg->term ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_ACK:
+        return msg->index && msg->term ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_NOT_LEADER:
+        return s_str_check (msg->endpoint, ZR_BUSMSG_ENDPOINT_MAX);
+    case ZR_BUSMSG_ERROR:
+        rc = s_str_check (msg->text, ZR_BUSMSG_TEXT_MAX);
+        return rc ? rc : msg->code >= 1 && msg->code <= ZR_BUSMSG_CODE_MAX
+                         ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_SUBSCRIBE:
+        return s_subscribe_check (msg);
+    case ZR_BUSMSG_OK:
+        return s_ok_valid (msg) ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_OUT_OF_RANGE:
+        return msg->first >= 1 ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_CREDIT:
+        return msg->credit >= 1 && msg->credit <= ZR_BUSMSG_CREDIT_MAX
+               ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        rc = s_name_check (msg->name, ZR_BUSMSG_NAME_MAX);
+        return rc ? rc : msg->index >= 1 ? 0 : ZR_EMALFORMED;
+    case ZR_BUSMSG_CURSORS_REPLY:
+        rc = s_cursors_check (msg->cursors.data, msg->cursors.size, &n);
+        return rc ? rc : n == msg->n_cursors ? 0 : ZR_EMALFORMED;
+    default:
+        return 0;                       /* UNSUBSCRIBE, CURSORS, HEARTBEAT */
+    }
+}
+
+/* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for any message. */
+static int
+s_msg_check (const zr_busmsg_t *msg)
+{
+    if (msg->type < 1 || msg->type > ZR_BUSMSG_TYPE_MAX)
+        return ZR_EMALFORMED;
+    bool id_zero_ok = msg->type == ZR_BUSMSG_HEARTBEAT
+                      || (msg->type == ZR_BUSMSG_ERROR
+                          && msg->code == ZR_BUSMSG_CODE_MALFORMED);
+    if (msg->id == 0 && !id_zero_ok)
+        return ZR_EMALFORMED;
+    return s_fields_check (msg);
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: msgpack-c's object tree into a message
+
+static zr_busmsg_bytes_t
+s_read_str (zr_mp_reader_t *reader, size_t max)
+{
+    zr_busmsg_bytes_t bytes;
+    bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_STR, max,
+                                   &bytes.data);
+    return bytes;
+}
+
+static zr_busmsg_bytes_t
+s_read_bin (zr_mp_reader_t *reader, size_t max)
+{
+    zr_busmsg_bytes_t bytes;
+    bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_BIN, max,
+                                   &bytes.data);
+    return bytes;
+}
+
+/* Reads a CURSORS_REPLY's map: a MAP object of at most
+   ZR_BUSMSG_CURSORS_MAX entries in the tree, its bytes from the frame (the
+   last element: from after the head to the end). */
+static void
+s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
+                zr_busmsg_t *msg)
+{
+    const msgpack_object *map = zr_mp_next (reader);
+    if (!map || map->type != MSGPACK_OBJECT_MAP) {
+        zr_mp_fail (reader, ZR_EMALFORMED);
+        return;
+    }
+    if (map->via.map.size > ZR_BUSMSG_CURSORS_MAX) {
+        zr_mp_fail (reader, ZR_ETOOBIG);
+        return;
+    }
+    /* The tree said the head is an array of three integers >= 0. */
+    s_raw_t raw = { data, size, 0 };
+    uint64_t skipped;
+    bool head = s_raw_array (&raw) && s_raw_uint (&raw, &skipped)
+                && s_raw_uint (&raw, &skipped) && s_raw_uint (&raw, &skipped);
+    if (!head) {
+        zr_mp_fail (reader, ZR_EMALFORMED);     /* unreachable */
+        return;
+    }
+    msg->cursors = (zr_busmsg_bytes_t) { data + raw.pos, size - raw.pos };
+    int rc = s_cursors_check (msg->cursors.data, msg->cursors.size,
+                              &msg->n_cursors);
+    zr_mp_fail (reader, rc);
+}
+
+/* Reads the fields after the head of a message of a known type. */
+static void
+s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
+            zr_busmsg_t *msg)
+{
+    switch (msg->type) {
+    case ZR_BUSMSG_PUBLISH:
+        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
+        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
+        msg->producer = zr_mp_read_uint (r);
+        msg->seq = zr_mp_read_uint (r);
+        break;
+    case ZR_BUSMSG_ACK:
+        msg->index = zr_mp_read_uint (r);
+        msg->term = zr_mp_read_uint (r);
+        msg->duplicate = zr_mp_read_bool (r);
+        break;
+    case ZR_BUSMSG_NOT_LEADER:
+        msg->endpoint = s_read_str (r, ZR_BUSMSG_ENDPOINT_MAX);
+        break;
+    case ZR_BUSMSG_ERROR:
+        msg->code = zr_mp_read_u32 (r);
+        msg->text = s_read_str (r, ZR_BUSMSG_TEXT_MAX);
+        break;
+    case ZR_BUSMSG_SUBSCRIBE:
+        msg->from_mode = zr_mp_read_u32 (r);
+        msg->from = zr_mp_read_uint (r);
+        msg->prefix = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
+        msg->credit = zr_mp_read_u32 (r);
+        msg->name = s_read_str (r, ZR_BUSMSG_NAME_MAX);
+        break;
+    case ZR_BUSMSG_OK:
+        msg->first = zr_mp_read_uint (r);
+        msg->last = zr_mp_read_uint (r);
+        msg->heartbeat_ms = zr_mp_read_u32 (r);
+        msg->timeout_ms = zr_mp_read_u32 (r);
+        break;
+    case ZR_BUSMSG_OUT_OF_RANGE:
+        msg->first = zr_mp_read_uint (r);
+        break;
+    case ZR_BUSMSG_DELIVER:
+        msg->index = zr_mp_read_uint (r);
+        msg->term = zr_mp_read_uint (r);
+        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
+        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
+        break;
+    case ZR_BUSMSG_CREDIT:
+        msg->credit = zr_mp_read_u32 (r);
+        break;
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        msg->name = s_read_str (r, ZR_BUSMSG_NAME_MAX);
+        msg->index = zr_mp_read_uint (r);
+        break;
+    case ZR_BUSMSG_CURSORS_REPLY:
+        s_cursors_read (r, data, size, msg);
+        break;
+    case ZR_BUSMSG_HEARTBEAT:
+        msg->index = zr_mp_read_uint (r);
+        break;
+    default:
+        break;                          /* UNSUBSCRIBE, CURSORS */
+    }
+}
+
+/* Reads a message from the tree (precedence step 4, then 5). */
+static int
+s_msg_decode (const msgpack_object *root, const uint8_t *data, size_t size,
+              zr_busmsg_t *msg)
+{
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
+        return ZR_EMALFORMED;
+    zr_mp_reader_t reader;
+    zr_mp_reader_init (&reader, root);
+    uint64_t version = zr_mp_read_uint (&reader);
+    if (reader.rc)
+        return reader.rc;
+    if (version != ZR_BUSMSG_VERSION)
+        return ZR_EVERSION;
+    uint64_t type = zr_mp_read_uint (&reader);
+    if (reader.rc || type < 1 || type > ZR_BUSMSG_TYPE_MAX
+    ||  root->via.array.size != s_fields [type])
+        return ZR_EMALFORMED;
+    msg->type = (zr_busmsg_type_t) type;
+    if (msg->type != ZR_BUSMSG_HEARTBEAT)
+        msg->id = zr_mp_read_uint (&reader);
+    s_msg_read (&reader, data, size, msg);
+    return reader.rc ? reader.rc : s_msg_check (msg);
+}
+
+int
+zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg)
+{
+    zr_assert (msg);
+    zr_assert (data || size == 0);
+    memset (msg, 0, sizeof *msg);
+    msgpack_unpacked result;
+    msgpack_unpacked_init (&result);
+    int rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
+                           ZR_BUSMSG_DEPTH_MAX, ZR_BUSMSG_OBJECTS_MAX, &result);
+    if (rc == 0)
+        rc = s_msg_decode (&result.data, data, size, msg);
+    msgpack_unpacked_destroy (&result);
+    if (rc) {
+        /* What the frame's head says of it, for an ERROR MALFORMED. */
+        uint64_t head [S_HEAD];
+        memset (msg, 0, sizeof *msg);
+        if (zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD) {
+            bool known = head [1] >= 1 && head [1] <= ZR_BUSMSG_TYPE_MAX;
+            msg->type = (zr_busmsg_type_t) (known ? head [1] : 0);
+            msg->id = msg->type == ZR_BUSMSG_HEARTBEAT ? 0 : head [2];
+        }
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Encoder
+
+static int
+s_pack_str (msgpack_packer *pk, zr_busmsg_bytes_t str)
+{
+    return zr_mp_pack_str (pk, str.data, str.size);
+}
+
+static int
+s_pack_bin (msgpack_packer *pk, zr_busmsg_bytes_t bytes)
+{
+    return zr_mp_pack_bin (pk, bytes.data, bytes.size);
+}
+
+/* Packs the fields after the head (returns 0 or -1 if the output is full). */
+static int
+s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
+{
+    switch (msg->type) {
+    case ZR_BUSMSG_PUBLISH:
+        return s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload)
+               | msgpack_pack_uint64 (pk, msg->producer)
+               | msgpack_pack_uint64 (pk, msg->seq);
+    case ZR_BUSMSG_ACK:
+        return msgpack_pack_uint64 (pk, msg->index)
+               | msgpack_pack_uint64 (pk, msg->term)
+               | zr_mp_pack_bool (pk, msg->duplicate);
+    case ZR_BUSMSG_NOT_LEADER:
+        return s_pack_str (pk, msg->endpoint);
+    case ZR_BUSMSG_ERROR:
+        return msgpack_pack_uint64 (pk, msg->code) | s_pack_str (pk, msg->text);
+    case ZR_BUSMSG_SUBSCRIBE:
+        return msgpack_pack_uint64 (pk, msg->from_mode)
+               | msgpack_pack_uint64 (pk, msg->from)
+               | s_pack_str (pk, msg->prefix)
+               | msgpack_pack_uint64 (pk, msg->credit)
+               | s_pack_str (pk, msg->name);
+    case ZR_BUSMSG_OK:
+        return msgpack_pack_uint64 (pk, msg->first)
+               | msgpack_pack_uint64 (pk, msg->last)
+               | msgpack_pack_uint64 (pk, msg->heartbeat_ms)
+               | msgpack_pack_uint64 (pk, msg->timeout_ms);
+    case ZR_BUSMSG_OUT_OF_RANGE:
+        return msgpack_pack_uint64 (pk, msg->first);
+    case ZR_BUSMSG_DELIVER:
+        return msgpack_pack_uint64 (pk, msg->index)
+               | msgpack_pack_uint64 (pk, msg->term)
+               | s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload);
+    case ZR_BUSMSG_CREDIT:
+        return msgpack_pack_uint64 (pk, msg->credit);
+    case ZR_BUSMSG_COMMIT_CURSOR:
+        return s_pack_str (pk, msg->name)
+               | msgpack_pack_uint64 (pk, msg->index);
+    case ZR_BUSMSG_CURSORS_REPLY:
+        /* The checked map, as it is. */
+        return pk->callback (pk->data, (const char *) msg->cursors.data,
+                             msg->cursors.size);
+    case ZR_BUSMSG_HEARTBEAT:
+        return msgpack_pack_uint64 (pk, msg->index);
+    default:
+        return 0;                       /* UNSUBSCRIBE, CURSORS */
+    }
+}
+
+/* Packs a checked message; returns 0 or -1 if the output is full. */
+static int
+s_msg_pack (msgpack_packer *pk, const void *arg)
+{
+    const zr_busmsg_t *msg = (const zr_busmsg_t *) arg;
+    int rc = msgpack_pack_array (pk, s_fields [msg->type]);
+    rc |= msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
+    rc |= msgpack_pack_uint64 (pk, msg->type);
+    if (msg->type != ZR_BUSMSG_HEARTBEAT)
+        rc |= msgpack_pack_uint64 (pk, msg->id);
+    return rc | s_fields_pack (pk, msg);
+}
+
+int
+zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size)
+{
+    zr_assert (msg);
+    zr_assert (data && size);
+    if (s_msg_check (msg) != 0)
+        return ZR_EINVAL;
+    return zr_mp_encode (s_msg_pack, msg, ZR_BUSMSG_FRAME_MAX, data, size);
+}
+
+//  --------------------------------------------------------------------------
+//  Cursors
+
+static int
+s_cursor_compare (const void *a, const void *b)
+{
+    const zr_busmsg_cursor_t *x = (const zr_busmsg_cursor_t *) a;
+    const zr_busmsg_cursor_t *y = (const zr_busmsg_cursor_t *) b;
+    return s_name_order (x->name.data, x->name.size, y->name.data,
+                         y->name.size);
+}
+
+/* Cursors for the packer. */
+typedef struct {
+    const zr_busmsg_cursor_t *cursors;     /* sorted, checked */
+    size_t n;
+} s_cursor_list_t;
+
+/* Packs a cursor list as a map. */
+static int
+s_cursors_pack (msgpack_packer *pk, const void *arg)
+{
+    const s_cursor_list_t *list = (const s_cursor_list_t *) arg;
+    int rc = msgpack_pack_map (pk, list->n);
+    for (size_t i = 0; i < list->n; i++)
+        rc |= s_pack_str (pk, list->cursors [i].name)
+              | msgpack_pack_uint64 (pk, list->cursors [i].index);
+    return rc;
+}
+
+int
+zr_busmsg_cursors_encode (zr_busmsg_cursor_t *cursors, size_t n, uint8_t **data,
+                       size_t *size)
+{
+    zr_assert (cursors || n == 0);
+    zr_assert (data && size);
+    if (n > ZR_BUSMSG_CURSORS_MAX)
+        return ZR_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (s_name_check (cursors [i].name, ZR_BUSMSG_NAME_MAX) != 0)
+            return ZR_EINVAL;
+    if (n > 1)
+        qsort (cursors, n, sizeof *cursors, s_cursor_compare);
+    for (size_t i = 1; i < n; i++)
+        if (s_cursor_compare (&cursors [i - 1], &cursors [i]) == 0)
+            return ZR_EINVAL;
+    s_cursor_list_t list = { cursors, n };
+    return zr_mp_encode (s_cursors_pack, &list, ZR_BUSMSG_FRAME_MAX, data,
+                         size);
+}
+
+void
+zr_busmsg_cursors_iter (const zr_busmsg_t *msg, zr_busmsg_cursors_iter_t *iter)
+{
+    zr_assert (msg && iter);
+    zr_assert (msg->type == ZR_BUSMSG_CURSORS_REPLY);
+    memset (iter, 0, sizeof *iter);
+    s_raw_t raw = { msg->cursors.data, msg->cursors.size, 0 };
+    uint64_t count;
+    if (msg->cursors.data && s_raw_map (&raw, &count)
+    &&  count <= ZR_BUSMSG_CURSORS_MAX) {
+        iter->data = msg->cursors.data;
+        iter->size = msg->cursors.size;
+        iter->pos = raw.pos;
+        iter->left = (uint32_t) count;
+    }
+}
+
+bool
+zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
+                        zr_busmsg_cursor_t *cursor)
+{
+    zr_assert (iter && cursor);
+    if (iter->left == 0)
+        return false;
+    s_raw_t raw = { iter->data, iter->size, iter->pos };
+    /* The map was checked when it was decoded or encoded; a map that
+       was not ends the walk here rather than misreading it. */
+    if (!s_raw_str (&raw, &cursor->name.data, &cursor->name.size)
+    ||  !s_raw_uint (&raw, &cursor->index)) {
+        iter->left = 0;
+        return false;
+    }
+    iter->pos = raw.pos;
+    iter->left--;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Directions and names
+
+bool
+zr_busmsg_from_client (int type)
+{
+    return type == ZR_BUSMSG_PUBLISH || type == ZR_BUSMSG_SUBSCRIBE
+           || type == ZR_BUSMSG_CREDIT || type == ZR_BUSMSG_UNSUBSCRIBE
+           || type == ZR_BUSMSG_COMMIT_CURSOR || type == ZR_BUSMSG_CURSORS
+           || type == ZR_BUSMSG_HEARTBEAT;
+}
+
+bool
+zr_busmsg_from_server (int type)
+{
+    return (type >= 1 && type <= ZR_BUSMSG_TYPE_MAX
+            && !zr_busmsg_from_client (type))
+           || type == ZR_BUSMSG_HEARTBEAT;
+}
+
+const char *
+zr_busmsg_type_name (int type)
+{
+    return type >= 1 && type <= ZR_BUSMSG_TYPE_MAX ? s_type_names [type] : "?";
+}
+
+const char *
+zr_busmsg_code_name (int code)
+{
+    return code >= 1 && code <= ZR_BUSMSG_CODE_MAX ? s_code_names [code] : "?";
+}

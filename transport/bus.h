@@ -1,0 +1,253 @@
+/*  =========================================================================
+    bus - the bus protocol: msgpack messages between a bus client
+    (zraft-ctl pub/sub, bin/lib/busclient.h, a program) and zraft-node's
+    bus endpoint
+
+    A client connects a DEALER to a server's bus endpoint (a ROUTER,
+    zraft-node --listen-bus) and sends one frame per message; the server
+    sends one frame per message back. Requests (PUBLISH, COMMIT_CURSOR,
+    CURSORS) are answered once each, carrying the request's id, in any
+    order; a subscription (SUBSCRIBE) is answered by OK, then DELIVERs
+    carrying the subscription's id, one per credit the client gave.
+    HEARTBEAT flows both ways while a subscription is idle. Like the
+    client codec (client.h), this one treats every frame as hostile: it
+    never asserts on input, never allocates more than a constant factor
+    of the frame's size, and reports what is wrong with a distinct ZR_E*
+    code. docs/PROTOCOL.md ("The bus protocol") is the user's description
+    of the same tables.
+
+    A frame is one msgpack array [version, type, fields...]. Integers are
+    unsigned, bools msgpack true/false, payloads bin, subjects, names,
+    endpoints and texts str (no NUL byte).
+
+    | type (wire)        | dir | fields after type                   | n |
+    |--------------------|-----|-------------------------------------|---|
+    | PUBLISH (1)        | c>s | id, subject, payload, producer, seq | 7 |
+    | ACK (2)            | s>c | id, index, term, duplicate (bool)   | 6 |
+    | NOT_LEADER (3)     | s>c | id, leader's bus endpoint ("": ?)   | 4 |
+    | ERROR (4)          | s>c | id, code, text                      | 5 |
+    | SUBSCRIBE (5)      | c>s | id, from_mode, from, prefix, credit,| 8 |
+    |                    |     | cursor name ("": none)              |   |
+    | OK (6)             | s>c | id, first, last, heartbeat_ms,      | 7 |
+    |                    |     | timeout_ms                          |   |
+    | OUT_OF_RANGE (7)   | s>c | id, first                           | 4 |
+    | DELIVER (8)        | s>c | id, index, term, subject, payload   | 7 |
+    | CREDIT (9)         | c>s | id, credit                          | 4 |
+    | UNSUBSCRIBE (10)   | c>s | id                                  | 3 |
+    | COMMIT_CURSOR (11) | c>s | id, name, index                     | 5 |
+    | CURSORS (12)       | c>s | id                                  | 3 |
+    | CURSORS_REPLY (13) | s>c | id, cursors: map {name str: index}  | 4 |
+    | HEARTBEAT (14)     | both| index (s>c: last committed; c>s:    | 3 |
+    |                    |     | last delivered, 0 if none)          |   |
+
+    Answers: PUBLISH -> ACK | NOT_LEADER | ERROR; COMMIT_CURSOR -> ACK
+    (duplicate false) | NOT_LEADER | ERROR; CURSORS -> CURSORS_REPLY |
+    NOT_LEADER | ERROR; SUBSCRIBE -> OK | OUT_OF_RANGE | NOT_LEADER (a
+    cursor named: only the leader reads it) | ERROR, then DELIVERs; a
+    subscription the server ends says OUT_OF_RANGE or ERROR with its id.
+    CREDIT, UNSUBSCRIBE and HEARTBEAT get no answer (an unknown
+    subscription's CREDIT: ERROR INVALID).
+
+    Error codes, and what a publisher may conclude:
+    | code (wire)     | meaning                                 | applied? |
+    |-----------------|-----------------------------------------|----------|
+    | BUSY (1)        | back-pressure or a transfer: retry      | no       |
+    | INVALID (2)     | refused: bad subject, sub id in use,    | no       |
+    |                 | unknown subscription, not a request     |          |
+    | UNAVAILABLE (3) | shutting down, or the disk failed       | no       |
+    | UNKNOWN (4)     | leadership lost with the entry in       | maybe:   |
+    |                 | flight: retry, same producer and seq    | retry    |
+    | STALE (5)       | seq below the producer's dedup window   | maybe    |
+    | MALFORMED (6)   | the frame did not decode                | no       |
+    An ERROR to a frame whose id could not be read carries id 0, code
+    MALFORMED.
+
+    Rules (checked by the decoder, refused by the encoder): id >= 1 (an
+    ERROR's may be 0, with MALFORMED); subject 1..ZR_BUSMSG_SUBJECT_MAX,
+    name 1..ZR_BUSMSG_NAME_MAX (SUBSCRIBE's cursor: 0..), prefix
+    0..ZR_BUSMSG_SUBJECT_MAX, endpoint 0..ZR_BUSMSG_ENDPOINT_MAX, text
+    0..ZR_BUSMSG_TEXT_MAX bytes; payload at most ZR_BUSMSG_PAYLOAD_MAX; producer
+    0 (no deduplication) comes with seq 0; ACK and DELIVER carry index and
+    term >= 1, COMMIT_CURSOR index >= 1; code 1..ZR_BUSMSG_CODE_MAX;
+    from_mode 0..3 (zr_busmsg_from_t), from >= 1 with mode INDEX and 0
+    otherwise; credit 0..ZR_BUSMSG_CREDIT_MAX on SUBSCRIBE, 1.. on CREDIT;
+    OK: first >= 1, first <= last + 1, heartbeat_ms
+    1..ZR_BUSMSG_HEARTBEAT_MS_MAX,
+    heartbeat_ms < timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX; OUT_OF_RANGE first
+    >= 1; CURSORS_REPLY at most ZR_BUSMSG_CURSORS_MAX entries, names as
+    above, strictly increasing (bytewise, a shorter prefix first: so
+    distinct), any index. Unsigned integers may come in any msgpack
+    integer format holding a value >= 0; encoders write the smallest
+    (the cursors map is copied as given).
+
+    Decoder precedence (first match wins), as client.h: frame size ->
+    ZR_ETOOBIG; version element != ZR_BUSMSG_VERSION -> ZR_EVERSION; the
+    structural walk (msgpack_walk.h: truncation, counts, depth, trailing
+    bytes) -> ZR_ETRUNCATED / ZR_ECOUNT / ZR_EMALFORMED / ZR_ETRAILING;
+    schema and limits, field by field -> ZR_EMALFORMED or ZR_ETOOBIG (a
+    field over its limit, a map of more than ZR_BUSMSG_CURSORS_MAX); the
+    rules -> ZR_EMALFORMED. Containers nest at most ZR_BUSMSG_DEPTH_MAX deep
+    (frame, cursors map) and claim at most ZR_BUSMSG_OBJECTS_MAX objects.
+    =========================================================================
+*/
+#ifndef ZR_TRANSPORT_BUS_H_INCLUDED
+#define ZR_TRANSPORT_BUS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZR_BUSMSG_VERSION 1
+#define ZR_BUSMSG_SUBJECT_MAX 255u         /* ZRAFT_SUBJECT_MAX */
+#define ZR_BUSMSG_NAME_MAX 255u            /* ZRAFT_CURSOR_NAME_MAX */
+#define ZR_BUSMSG_ENDPOINT_MAX 255u        /* ZR_CLIENT_ENDPOINT_MAX */
+#define ZR_BUSMSG_TEXT_MAX 1024u
+#define ZR_BUSMSG_PAYLOAD_MAX (1u << 20)   /* ZRAFT_ENTRY_BYTES_MAX */
+#define ZR_BUSMSG_CREDIT_MAX 65536u        /* ZRAFT_CREDIT_MAX */
+#define ZR_BUSMSG_CURSORS_MAX 3840u     /* entries in a CURSORS_REPLY:
+                                           ZRAFT_CURSORS_MAX */
+#define ZR_BUSMSG_HEARTBEAT_MS_MAX 60000u
+#define ZR_BUSMSG_TIMEOUT_MS_MAX 600000u
+/* Containers nested in one frame: frame, cursors map. */
+#define ZR_BUSMSG_DEPTH_MAX 2
+/* Objects claimed by the containers of one frame: a full cursors map
+   (two per entry) and the frame's own fields. */
+#define ZR_BUSMSG_OBJECTS_MAX (2u * ZR_BUSMSG_CURSORS_MAX + 16u)
+/* The largest frame either side sends: a PUBLISH or DELIVER with a full
+   subject and payload (a full CURSORS_REPLY is about half of it). */
+#define ZR_BUSMSG_FRAME_MAX (ZR_BUSMSG_PAYLOAD_MAX + 4096u)
+
+typedef enum {
+    ZR_BUSMSG_PUBLISH = 1,
+    ZR_BUSMSG_ACK = 2,
+    ZR_BUSMSG_NOT_LEADER = 3,
+    ZR_BUSMSG_ERROR = 4,
+    ZR_BUSMSG_SUBSCRIBE = 5,
+    ZR_BUSMSG_OK = 6,
+    ZR_BUSMSG_OUT_OF_RANGE = 7,
+    ZR_BUSMSG_DELIVER = 8,
+    ZR_BUSMSG_CREDIT = 9,
+    ZR_BUSMSG_UNSUBSCRIBE = 10,
+    ZR_BUSMSG_COMMIT_CURSOR = 11,
+    ZR_BUSMSG_CURSORS = 12,
+    ZR_BUSMSG_CURSORS_REPLY = 13,
+    ZR_BUSMSG_HEARTBEAT = 14
+} zr_busmsg_type_t;
+#define ZR_BUSMSG_TYPE_MAX 14
+
+typedef enum {
+    ZR_BUSMSG_CODE_BUSY = 1,
+    ZR_BUSMSG_CODE_INVALID = 2,
+    ZR_BUSMSG_CODE_UNAVAILABLE = 3,
+    ZR_BUSMSG_CODE_UNKNOWN = 4,
+    ZR_BUSMSG_CODE_STALE = 5,
+    ZR_BUSMSG_CODE_MALFORMED = 6
+} zr_busmsg_code_t;
+#define ZR_BUSMSG_CODE_MAX 6
+
+/* Where a subscription starts: include/zraft.h's zraft_from_t. */
+typedef enum {
+    ZR_BUSMSG_FROM_INDEX = 0,
+    ZR_BUSMSG_FROM_FIRST = 1,
+    ZR_BUSMSG_FROM_LAST = 2,
+    ZR_BUSMSG_FROM_NEXT = 3
+} zr_busmsg_from_t;
+#define ZR_BUSMSG_FROM_MAX 3
+
+/* Bytes that point into a decoded frame (or, to encode, the caller's). */
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} zr_busmsg_bytes_t;
+
+/* One message of any type; fields its type does not carry are zero. */
+typedef struct {
+    zr_busmsg_type_t type;
+    uint64_t id;                        /* request or subscription; not
+                                           HEARTBEAT */
+    zr_busmsg_bytes_t subject;          /* PUBLISH, DELIVER (str) */
+    zr_busmsg_bytes_t payload;          /* PUBLISH, DELIVER (bin) */
+    uint64_t producer;                  /* PUBLISH; 0: no deduplication */
+    uint64_t seq;                       /* PUBLISH */
+    uint64_t index;                     /* ACK, DELIVER, COMMIT_CURSOR,
+                                           HEARTBEAT */
+    uint64_t term;                      /* ACK, DELIVER */
+    bool duplicate;                     /* ACK */
+    zr_busmsg_bytes_t endpoint;         /* NOT_LEADER (str) */
+    uint32_t code;                      /* ERROR: a zr_busmsg_code_t */
+    zr_busmsg_bytes_t text;             /* ERROR (str), for people */
+    uint32_t from_mode;                 /* SUBSCRIBE: a zr_busmsg_from_t */
+    uint64_t from;                      /* SUBSCRIBE, mode INDEX */
+    zr_busmsg_bytes_t prefix;           /* SUBSCRIBE (str) */
+    uint32_t credit;                    /* SUBSCRIBE, CREDIT */
+    zr_busmsg_bytes_t name;             /* SUBSCRIBE's cursor, COMMIT_CURSOR
+                                           (str) */
+    uint64_t first;                     /* OK, OUT_OF_RANGE */
+    uint64_t last;                      /* OK */
+    uint32_t heartbeat_ms;              /* OK: the server's heartbeat */
+    uint32_t timeout_ms;                /* OK: silence that ends a session */
+    zr_busmsg_bytes_t cursors;          /* CURSORS_REPLY: the map's bytes */
+    uint32_t n_cursors;                 /* CURSORS_REPLY: its entries */
+} zr_busmsg_t;
+
+/* One durable cursor. */
+typedef struct {
+    zr_busmsg_bytes_t name;             /* str, 1..ZR_BUSMSG_NAME_MAX */
+    uint64_t index;                     /* the last index its consumer took */
+} zr_busmsg_cursor_t;
+
+/* Walks a CURSORS_REPLY's map. */
+typedef struct {
+    const uint8_t *data;                /* the map's bytes */
+    size_t size;                        /* their size */
+    size_t pos;                         /* the next entry */
+    uint32_t left;                      /* entries not read yet */
+} zr_busmsg_cursors_iter_t;
+
+/* Encodes msg: returns 0 and a frame malloc'd by the encoder (*data,
+   *size: the caller owns it and must free it); ZR_EINVAL if msg breaks a
+   rule above (asserted nowhere: a program's bad input must not abort
+   it; for CURSORS_REPLY, cursors must be a map that passes the decoder
+   and holds n_cursors entries); ZR_ENOMEM. Fields msg's type does not
+   carry are ignored. On error *data and *size are untouched. */
+int zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size);
+
+/* Decodes a frame: fills *msg with pointers into data (which must
+   outlive it; empty bytes have data NULL), fields the type does not
+   carry zero; returns 0 or ZR_ETOOBIG, ZR_EVERSION, ZR_ETRUNCATED,
+   ZR_ECOUNT, ZR_ETRAILING, ZR_EMALFORMED (the precedence above) or
+   ZR_ENOMEM. On error *msg is zero but for type and id, which hold what
+   the frame's head says when it opens with an array of unsigned
+   integers [version, type, id, ...] (type only if a known one; id not
+   for HEARTBEAT), so a server can answer MALFORMED to that id. Never
+   asserts on the frame; allocates a constant amount (msgpack-c's object
+   tree, at most ZR_BUSMSG_OBJECTS_MAX objects) whatever it holds. */
+int zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg);
+
+/* True for the types a client sends (PUBLISH, SUBSCRIBE, CREDIT,
+   UNSUBSCRIBE, COMMIT_CURSOR, CURSORS, HEARTBEAT), and for those a
+   server sends (ACK, NOT_LEADER, ERROR, OK, OUT_OF_RANGE, DELIVER,
+   CURSORS_REPLY, HEARTBEAT). */
+bool zr_busmsg_from_client (int type);
+bool zr_busmsg_from_server (int type);
+
+/* Sorts cursors [0..n) by name (bytewise, a shorter prefix first) and
+   encodes them as a CURSORS_REPLY's map: 0 and *data, *size (malloc'd,
+   the caller frees them); ZR_EINVAL if n is over ZR_BUSMSG_CURSORS_MAX, a
+   name breaks its rule or two are equal; ZR_ENOMEM. */
+int zr_busmsg_cursors_encode (zr_busmsg_cursor_t *cursors, size_t n,
+                           uint8_t **data, size_t *size);
+
+/* Starts a walk over a decoded (or encoded) CURSORS_REPLY's cursors;
+   zr_busmsg_cursors_next then returns true and the next cursor (its name
+   points into the map's bytes) until there is none. */
+void zr_busmsg_cursors_iter (const zr_busmsg_t *msg,
+                             zr_busmsg_cursors_iter_t *iter);
+bool zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
+                             zr_busmsg_cursor_t *cursor);
+
+/* Static names: "PUBLISH", ..., "BUSY", ... ("?" if unknown). */
+const char *zr_busmsg_type_name (int type);
+const char *zr_busmsg_code_name (int code);
+
+#endif
