@@ -106,7 +106,7 @@ s_writer_actor (zsock_t *pipe, void *args)
 
 /* ---------------------------------------------------------------- applier */
 
-typedef struct {
+typedef struct _zr_applier_state_t {
     zsock_t *pipe;                      /* to the node */
     zsock_t *events;                    /* results to the application (PUSH) */
     zactor_t *writer;                   /* writes snapshot files, or NULL */
@@ -451,8 +451,8 @@ s_self_destroy (self_t **self_p)
     *self_p = NULL;
 }
 
-/* Applies or restores what req holds, runs its queries, and sends the
-   results it produced in one message. Returns 0, or the code of a
+/* Applies or restores what req holds and runs its queries; the results
+   it produced are left in self->results. Returns 0, or the code of a
    failed restore (sticky: after it nothing is applied, and tokens and
    queries are answered ZR_EIO). */
 static int
@@ -472,7 +472,19 @@ s_handle_apply (self_t *self, zr_apply_req_t *req)
         s_run_queries (self, req);
     else
         s_refuse (self, req, ZR_EIO);
-    zr_results_send (&self->results, self->events, self->id);
+    return rc;
+}
+
+int
+zr_applier_apply_here (zr_applier_state_t *self, zr_apply_req_t **req_p,
+                       zr_results_t *results, zr_index_t *applied)
+{
+    zr_assert (self && req_p && *req_p && results && applied);
+    zr_assert ((*req_p)->restore_index == 0);   /* restores stay here */
+    int rc = s_handle_apply (self, *req_p);
+    zr_apply_req_destroy (req_p);
+    zr_results_take (results, &self->results);
+    *applied = self->applied;
     return rc;
 }
 
@@ -486,18 +498,24 @@ s_self_handle_pipe (self_t *self)
     else
     if (verb == ZR_APPLIER_SNAPSHOT) {
         zr_handoff_recv (self->fsm.arg);        /* the state machine (applier.h) */
+        zr_handoff_recv (self);                 /* and this state (apply_on_node) */
         s_snapshot (self);
+        zr_handoff_send (self);
     }
     else {
         zr_assert (verb == ZR_APPLIER_APPLY && msg.args [0].p);
         zr_apply_req_t *req = (zr_apply_req_t *) msg.args [0].p;
         zr_handoff_recv (self->fsm.arg);
+        zr_handoff_recv (self);
         int rc = s_handle_apply (self, req);
         zr_apply_req_destroy (&req);
+        zr_results_send (&self->results, self->events, self->id);
+        uint64_t applied = self->applied;
         if (self->fsm.arg)
             zr_handoff_send (self->fsm.arg);
+        zr_handoff_send (self);         /* nothing of self read after it */
         zr_verb_send (self->pipe, zr_applier_verbs, ZR_APPLIER_APPLIED,
-                      (uint64_t) self->applied, rc);
+                      applied, rc);
     }
     zr_verb_msg_reset (&msg);
 }
@@ -506,6 +524,9 @@ void
 zr_applier_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (zr_applier_args_t *) args);
+    zr_applier_state_t **state = ((zr_applier_args_t *) args)->state;
+    if (self && state)
+        *state = self;                  /* for the node (apply_on_node) */
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;
     while (!self->terminated) {
@@ -516,5 +537,6 @@ zr_applier_actor (zsock_t *pipe, void *args)
         if (which && self->writer && which == zactor_sock (self->writer))
             s_self_handle_writer (self);
     }
+    zr_handoff_recv (self);             /* the node may have applied last */
     s_self_destroy (&self);
 }

@@ -29,6 +29,14 @@
     which cannot see ZeroMQ's ordering, both ends annotate fsm.arg as
     handed over with these messages.)
 
+    Applies on the node (config.apply_on_node): under the same rule,
+    the node may apply a small run itself (at most
+    ZR_APPLIER_HERE_ENTRIES_MAX entries; never a restore) with
+    zr_applier_apply_here, on the applier's own state (applied index,
+    results), which the applier publishes at start (args.state): one
+    hand-off less per commit, and no APPLY/APPLIED pair. The state
+    changes threads with the same messages as the state machine.
+
     Snapshots: on SNAPSHOT the applier asks the application to capture
     its state as of the last applied index (fsm.snapshot, on this
     thread, between two applies; none when the application has no
@@ -98,6 +106,23 @@ void zr_applier_query_run (const zraft_fsm_t *fsm, zr_id_t id,
                            const zr_query_t *query, zr_index_t index,
                            zr_term_t term, zr_results_t *results);
 
+/* The applier's state (applied index, results, the state machine's
+   callbacks), opaque outside applier.c. */
+typedef struct _zr_applier_state_t zr_applier_state_t;
+
+#define ZR_APPLIER_HERE_ENTRIES_MAX 16  /* entries of a run the node may
+                                           apply itself (apply_on_node) */
+
+/* Applies the run *req_p (taken, freed; not a restore) and runs its
+   queries on the calling thread, as the applier would, with the
+   applier's state: the node's thread, while the applier holds no APPLY
+   and no SNAPSHOT (config.apply_on_node). Moves the results into
+   results (the node sends them) and sets *applied to the last index
+   applied. Returns 0, or ZR_EIO if a restore had failed (nothing is
+   applied then, and the run's tokens are answered ZR_EIO). */
+int zr_applier_apply_here (zr_applier_state_t *state, zr_apply_req_t **req_p,
+                           zr_results_t *results, zr_index_t *applied);
+
 /* Returns true if snapshots are taken with this state machine: it has
    a snapshot callback, or no apply (a bus-only application, whose
    snapshots hold the bus section alone). */
@@ -160,6 +185,8 @@ typedef struct {
     zr_snapshot_meta_t config;          /* servers, for snapshot files */
     uint32_t dedup_window;              /* the bus state's limits (bus.h) */
     uint32_t producers_max;
+    zr_applier_state_t **state;         /* if not NULL, set at start to the
+                                           state zr_applier_apply_here takes */
 } zr_applier_args_t;
 
 /* zactor body; args is a zr_applier_args_t * (copied during start). */

@@ -13,6 +13,8 @@
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
+_Static_assert (ZR_APPLIER_HERE_ENTRIES_MAX == 16,
+                "zraft.h (apply_on_node) says 16 entries");
 
 typedef struct {
     zsock_t *pipe;                      /* to the application */
@@ -23,6 +25,8 @@ typedef struct {
     zactor_t *timer;                    /* election/heartbeat alarm */
     zactor_t *persister;                /* WAL writer */
     zactor_t *applier;                  /* state machine driver */
+    zr_applier_state_t *applier_state;  /* its state, for applies on the
+                                           node (config.apply_on_node) */
     zactor_t *replicators [ZR_NODES_MAX + 1];   /* by peer id */
     zsock_t *links [ZR_NODES_MAX + 1];  /* "d<id>" DEALERs by peer id, send
                                            only: what the node writes itself
@@ -37,9 +41,11 @@ typedef struct {
     atomic_uint_fast64_t handled [ZR_NODES_MAX + 1];    /* by peer id: SENDs
                                            its replicator is done with (it
                                            counts); == handed: idle */
-    zpoller_t *poller;                  /* over every socket above */
-    zpoller_t *burst;                   /* over the inputs a burst takes:
-                                           api, router, persister, applier */
+    zr_poller_t *poller;                /* over every socket above; a send
+                                           on one goes through s_self_out */
+    uint32_t burst;                     /* poller mask of the inputs a burst
+                                           takes: api, router, persister,
+                                           applier */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
     uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
@@ -104,6 +110,17 @@ s_trace (void *arg, const char *line)
 
 static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
 
+/* Returns sock, one the node waits on, for a send: the poller asks it
+   again before its next sleep, since libzmq may take its wake-up while
+   sending (poller.h, Invariant 3). Every send on the api socket or a
+   child's pipe goes through here. */
+static zsock_t *
+s_self_out (self_t *self, zsock_t *sock)
+{
+    zr_poller_sent (self->poller, sock);
+    return sock;
+}
+
 /* ---------------------------------------------------------------- start */
 
 /* Starts a child actor (NULL if it could not start) whose pipe never
@@ -139,7 +156,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                                .config = self->snap_config,
                                .submit_max = c->submit_max,
                                .dedup_window = c->dedup_window,
-                               .producers_max = c->producers_max};
+                               .producers_max = c->producers_max,
+                               .state = &self->applier_state};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);
@@ -152,24 +170,17 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
        hears every reply that reached it before it judges a deadline: a
        leader counts the acknowledgements waiting in its replicators'
        pipes before check-quorum, instead of stepping down on them. */
-    self->poller = zpoller_new (self->pipe, self->api, self->router,
-                                zactor_sock (self->persister),
-                                zactor_sock (self->applier), NULL);
-    if (!self->poller)
-        return ZR_ENOMEM;
-    /* Only zraft_destroy ends a node, not the application's SIGINT. */
-    zpoller_set_nonstop (self->poller, true);
+    self->poller = zr_poller_new (self->pipe, self->api, self->router,
+                                  zactor_sock (self->persister),
+                                  zactor_sock (self->applier), NULL);
     /* A burst takes what batches into one Ready: submissions and
        queries, peers' messages, the disk's and the applier's reports.
        Timer ticks, replicator reports and $TERM wait for the next
-       wait, one Ready later: each zmq_poll costs a system call per
-       socket, on every burst, so the burst polls the fewest. */
-    self->burst = zpoller_new (self->api, self->router,
-                               zactor_sock (self->persister),
-                               zactor_sock (self->applier), NULL);
-    if (!self->burst)
-        return ZR_ENOMEM;
-    zpoller_set_nonstop (self->burst, true);
+       wait, one Ready later. */
+    self->burst = zr_poller_bit (self->poller, self->api)
+                  | zr_poller_bit (self->poller, self->router)
+                  | zr_poller_bit (self->poller, zactor_sock (self->persister))
+                  | zr_poller_bit (self->poller, zactor_sock (self->applier));
     for (uint32_t i = 0; i < c->n_servers; i++) {
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
@@ -189,9 +200,10 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                       c->servers [i].endpoint);
             return ZR_EINVAL;
         }
-        zpoller_add (self->poller, zactor_sock (self->replicators [peer]));
+        zr_poller_add (self->poller, zactor_sock (self->replicators [peer]));
     }
-    return zpoller_add (self->poller, zactor_sock (self->timer)) == 0 ? 0 : ZR_ENOMEM;
+    zr_poller_add (self->poller, zactor_sock (self->timer));
+    return 0;
 }
 
 /* Finds the newest snapshot (meta->index 0 if none), and fills the
@@ -388,7 +400,7 @@ s_self_send (self_t *self, zr_message_t **msg_p)
         self->via_replicator [to] = false;
     zactor_t *replicator = self->replicators [msg->to];
     zr_assert (replicator);
-    if (zr_replicator_send_send (zactor_sock (replicator), &msg) != 0)
+    if (zr_replicator_send_send (s_self_out (self, zactor_sock (replicator)), &msg) != 0)
         zr_core_unreachable (self->core, to);   /* as a full link (node.h) */
     else
         self->handed [to]++;
@@ -451,7 +463,7 @@ s_self_persist (self_t *self, zr_persist_req_t *req)
     }
     while (self->persist_outstanding < ZR_NODE_WRITES_MAX
            && (req = (zr_persist_req_t *) zlist_pop (self->writes_held))) {
-        if (zr_persister_send_write (zactor_sock (self->persister), &req) != 0) {
+        if (zr_persister_send_write (s_self_out (self, zactor_sock (self->persister)), &req) != 0) {
             s_self_child_ended (self, "persister");
             break;
         }
@@ -476,18 +488,63 @@ s_self_disk_behind (self_t *self)
            || self->persist_bytes >= ZR_NODE_WRITE_BYTES_MAX;
 }
 
+static void s_self_snapshot_maybe (self_t *self);
+
+/* Returns true if the node may apply req itself (config.apply_on_node;
+   node.h, "Applies on the node"): a small run or queries, not a
+   restore, while the applier holds nothing (no APPLY or SNAPSHOT out,
+   nothing waiting to be handed to it), so no callback runs meanwhile
+   and nothing queued before req is overtaken; and no feed: it learns
+   the applied index once per Ready, at its start (s_self_feed). */
+static bool
+s_self_apply_here (self_t *self, const zr_apply_req_t *req)
+{
+    return self->args.config.apply_on_node && !self->feed && !self->disk_failed
+           && req->restore_index == 0
+           && req->n_entries <= ZR_APPLIER_HERE_ENTRIES_MAX
+           && self->apply_outstanding == 0
+           && zlist_size (self->applies_held) == 0 && !self->snapshotting;
+}
+
+/* Applies req (taken) on this thread (s_self_apply_here); its results
+   go out with the Ready's. */
+static void
+s_self_apply_run (self_t *self, zr_apply_req_t **req_p)
+{
+    const zraft_fsm_t *fsm = &self->args.fsm;
+    zr_assert (self->applier_state && s_self_apply_here (self, *req_p));
+    zr_handoff_recv (fsm->arg);         /* from the applier (applier.h) */
+    zr_handoff_recv (self->applier_state);
+    zr_index_t applied = 0;
+    int rc = zr_applier_apply_here (self->applier_state, req_p, &self->results,
+                                    &applied);
+    zr_assert (rc == 0);                /* no failed restore: !disk_failed */
+    if (fsm->arg)
+        zr_handoff_send (fsm->arg);     /* back with the next APPLY */
+    zr_handoff_send (self->applier_state);
+    zr_assert (applied >= self->stats.applied);
+    self->stats.applied = applied;
+    self->stats.applies_on_node++;
+    s_self_snapshot_maybe (self);
+}
+
 /* Queues a committed run (taken; may be NULL), then hands the applier
-   what waits, oldest first, while it has room (back-pressure, node.h). */
+   what waits, oldest first, while it has room (back-pressure, node.h);
+   or applies it here when it may (s_self_apply_here). */
 static void
 s_self_apply (self_t *self, zr_apply_req_t *req)
 {
+    if (req && s_self_apply_here (self, req)) {
+        s_self_apply_run (self, &req);
+        return;
+    }
     if (req) {
         int rc = zlist_append (self->applies_held, req);
         zr_assert (rc == 0);
     }
     while (self->apply_outstanding < ZR_NODE_APPLY_RUNS_MAX
            && (req = (zr_apply_req_t *) zlist_pop (self->applies_held))) {
-        if (zr_applier_send_apply (zactor_sock (self->applier), &req) != 0) {
+        if (zr_applier_send_apply (s_self_out (self, zactor_sock (self->applier)), &req) != 0) {
             s_self_child_ended (self, "applier");
             break;
         }
@@ -626,7 +683,7 @@ s_self_wait_check (self_t *self)
         return;
     self->waiting = false;
     s_self_flush (self);
-    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_WAIT,
+    zr_verb_reply (s_self_out (self, self->api), zr_node_verbs, ZR_NODE_WAIT,
                    leader ? 0 : ZR_ETIMEDOUT, (uint32_t) leader);
 }
 
@@ -796,7 +853,7 @@ s_self_ready (self_t *self)
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
     if (deadline < self->armed_ms
-        && zr_timer_send_arm (zactor_sock (self->timer), deadline) == 0)
+        && zr_timer_send_arm (s_self_out (self, zactor_sock (self->timer)), deadline) == 0)
         self->armed_ms = deadline;
     s_self_gate_term (self);
     s_self_role (self);
@@ -1147,7 +1204,8 @@ s_self_status (self_t *self)
     st.fault_dropped = fs.dropped + self->filter.dropped;
     st.fault_duplicated = fs.duplicated;
     st.fault_delayed = fs.delayed;
-    zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_STATUS, &st, sizeof st);
+    zr_verb_reply (s_self_out (self, self->api), zr_node_verbs, ZR_NODE_STATUS,
+                   &st, sizeof st);
 }
 
 /* FAULT: sets the faults of the link from a peer. */
@@ -1162,7 +1220,7 @@ s_self_fault (self_t *self, const zr_verb_arg_t *args)
                              .jitter_ms = (uint32_t) args [5].u};
     int rc = (peer >= 1 && peer <= ZR_NODES_MAX && self->replicators [peer])
            ? zr_filter_set (self->faults, peer, &fault) : ZR_EINVAL;
-    zsock_signal (self->api, rc == 0 ? 0 : 1);
+    zsock_signal (s_self_out (self, self->api), rc == 0 ? 0 : 1);
 }
 
 /* PARTITION: cuts or heals the links to a peer, both ways. */
@@ -1175,7 +1233,7 @@ s_self_partition (self_t *self, const zr_verb_arg_t *args)
         self->filter.cut_out [peer] = args [1].u != 0;
         self->filter.cut_in [peer] = args [2].u != 0;
     }
-    zsock_signal (self->api, known ? 0 : 1);
+    zsock_signal (s_self_out (self, self->api), known ? 0 : 1);
 }
 
 /* The zactor pipe carries $TERM only (node.h). */
@@ -1204,7 +1262,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     if (verb == ZR_NODE_PAUSE) {
         /* Chaos drill: the node thread stops, as a process would under
            SIGSTOP or a long GC pause; its peers see nothing from it. */
-        zsock_signal (self->api, 0);
+        zsock_signal (s_self_out (self, self->api), 0);
         zclock_sleep ((int) msg->args [0].u);
     }
     else
@@ -1212,18 +1270,20 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
         int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
                                    (uint64_t) zclock_mono ());
         uint32_t target = rc == 0 ? zr_core_transferring (self->core) : 0;
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_TRANSFER, rc, target);
+        zr_verb_reply (s_self_out (self, self->api), zr_node_verbs,
+                       ZR_NODE_TRANSFER, rc, target);
     }
     else
     if (verb == ZR_NODE_SNAPSHOT) {
         int rc = !zr_applier_snapshots (&self->args.fsm) ? ZR_EINVAL
                : self->snapshotting ? ZR_EBUSY : 0;
-        if (rc == 0 && zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
-                                     ZR_APPLIER_SNAPSHOT) != 0)
+        if (rc == 0 && zr_verb_send (s_self_out (self, zactor_sock (self->applier)),
+                                     zr_applier_verbs, ZR_APPLIER_SNAPSHOT) != 0)
             rc = ZR_EBUSY;
         if (rc == 0)
             self->snapshotting = true;
-        zr_verb_reply (self->api, zr_node_verbs, ZR_NODE_SNAPSHOT, rc);
+        zr_verb_reply (s_self_out (self, self->api), zr_node_verbs,
+                       ZR_NODE_SNAPSHOT, rc);
     }
     else
     if (verb == ZR_NODE_FAULT)
@@ -1315,8 +1375,8 @@ s_self_snapshot_maybe (self_t *self)
     uint64_t bytes = zr_log_bytes (zr_core_log (self->core));
     if ((c->snapshot_entries && since >= c->snapshot_entries)
         || (c->snapshot_bytes && bytes >= c->snapshot_bytes && since > 0)) {
-        if (zr_verb_send (zactor_sock (self->applier), zr_applier_verbs,
-                          ZR_APPLIER_SNAPSHOT) == 0)
+        if (zr_verb_send (s_self_out (self, zactor_sock (self->applier)),
+                          zr_applier_verbs, ZR_APPLIER_SNAPSHOT) == 0)
             self->snapshotting = true;
     }
 }
@@ -1568,8 +1628,7 @@ static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
-    zpoller_destroy (&self->poller);
-    zpoller_destroy (&self->burst);
+    zr_poller_destroy (&self->poller);
     s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
         s_child_stop (&self->replicators [id], zr_replicator_verbs,
@@ -1723,6 +1782,18 @@ s_self_timeout (self_t *self)
     return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
+/* The skeleton's wait (zr_actor_wait) on the node's poller: the first
+   reader of mask with input within timeout ms, or NULL; sets terminated
+   when the context ended. */
+static void *
+s_self_poll (self_t *self, uint32_t mask, int timeout)
+{
+    void *which = zr_poller_wait (self->poller, mask, timeout);
+    if (!which && zr_poller_terminated (self->poller))
+        self->terminated = true;
+    return which;
+}
+
 /* Takes a burst of input, which first (NULL: none), before the core is
    asked for a Ready, so proposals and replies that arrive together share
    one batch; bounded in count and in time (node.h, "Bursts"). Returns
@@ -1735,7 +1806,7 @@ s_self_burst (self_t *self, void *which)
         s_self_handle (self, which);
         if (taken == ZR_NODE_BURST_MAX || zclock_mono () >= until)
             return false;
-        which = zr_actor_wait (self->burst, 0, &self->terminated);
+        which = s_self_poll (self, self->burst, 0);
     }
     return true;
 }
@@ -1751,8 +1822,7 @@ zr_node_actor (zsock_t *pipe, void *args)
     zr_notice ("n%u node: started", self->id);
     s_self_ready (self);
     while (!self->terminated) {
-        void *which = zr_actor_wait (self->poller, s_self_timeout (self),
-                                     &self->terminated);
+        void *which = s_self_poll (self, ZR_POLLER_ALL, s_self_timeout (self));
         s_self_release (self);
         bool caught_up = s_self_burst (self, which);
         if (!self->terminated) {

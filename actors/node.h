@@ -61,6 +61,21 @@
     APPLY/APPLIED and SNAPSHOT/SNAPSHOTTED messages (applier.h), so no
     two callbacks ever run at once.
 
+    Applies on the node (config.apply_on_node). Under the same rule
+    (the applier holds nothing, nothing waits to be handed to it, no
+    snapshot is being taken), a committed run of at most
+    ZR_APPLIER_HERE_ENTRIES_MAX entries, or queries alone, is applied
+    on the node's thread with zr_applier_apply_here, on the applier's
+    own state: its RESULTs leave with the Ready's and the applied index
+    moves at once, without the APPLY/APPLIED pair (two thread wake-ups
+    per commit on every server, one of them on a write's path). A
+    larger run, a restore, or anything behind work the applier holds
+    goes to the applier as before, so the applier still carries the
+    batches of a loaded server in parallel with the node. Not while the
+    node has a feed (config.subs_max > 0): the feed is told the applied
+    index at the start of each Ready, before its RESULTs (feed.h), and a
+    run applied in the middle of one would reach it a Ready late.
+
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
     snapshot_bytes (or on SNAPSHOT); once the file is durable it tells the

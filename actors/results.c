@@ -74,6 +74,19 @@ zr_results_send (zr_results_t *self, zsock_t *events, zr_id_t id)
     return 0;
 }
 
+void
+zr_results_take (zr_results_t *self, zr_results_t *from)
+{
+    zr_assert (self && from && self != from);
+    for (uint32_t i = 0; i < from->n; i++) {
+        zr_result_t item = from->items [i];
+        zr_results_add (self, item.token, item.status, item.leader,
+                        item.index, item.term, item.data, item.size);
+        self->items [self->n - 1] = item;       /* every field as it was */
+    }
+    from->n = 0;                        /* the data went with them */
+}
+
 int
 zr_events_hwm (uint32_t bound)
 {

@@ -88,6 +88,10 @@ int zr_results_send (zr_results_t *self, zsock_t *events, zr_id_t id);
 /* Frees every result's data and the array; the batch is empty after. */
 void zr_results_clear (zr_results_t *self);
 
+/* Moves every result of from (their data too) to the end of self, in
+   order; from is empty after (its array kept). */
+void zr_results_take (zr_results_t *self, zr_results_t *from);
+
 /* The high-water mark, in messages, for each end of an events or api
    pipe that must hold `bound` messages without a sender ever finding it
    full. libzmq adds the two ends' marks on an inproc pipe and tells a

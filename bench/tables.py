@@ -39,6 +39,15 @@ def ratio(a, b):
     return None if a is None or not b else a / b
 
 
+def median(vals):
+    """The median of the figures that are not None, or None."""
+    vals = sorted(v for v in vals if v is not None)
+    if not vals:
+        return None
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+
+
 def finish(out, lines, meta, runs, results, missed):
     """Prints the table, writes it to $OUT/table.txt and every figure to
     $OUT/results.jsonl, and exits 10 if a target was missed, else 0."""

@@ -119,6 +119,10 @@ typedef struct {
                                            0..65536; default 1024 (0: no feed) */
     bool query_on_node;                 /* fsm.query may run on the node's
                                            thread (see zraft_fsm_t); default off */
+    bool apply_on_node;                 /* fsm.apply and fsm.query may run on
+                                           the node's thread for a small run
+                                           (see zraft_fsm_t), with subs_max 0;
+                                           default off */
 } zraft_config_t;
 
 #define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
@@ -133,7 +137,14 @@ void zraft_config_defaults (zraft_config_t *config);
    once, saving a thread hand-off per read. Callbacks still never run at
    the same time (the node waits until the applier hands back the state
    machine, and gives it back before the next apply), so this suits any
-   state machine that keeps no per-thread state.
+   state machine that keeps no per-thread state. With config.apply_on_node,
+   likewise, a small committed run (at most 16 entries) and the queries
+   behind it may be applied on the node's thread when the applier has
+   nothing to do, saving the hand-off to the applier and back per commit
+   (snapshot and restore stay on the applier's thread); apply then also
+   delays the node's work (heartbeats), so it should be quick. It takes
+   effect only with config.subs_max 0 (no subscriptions, hence no feed
+   to tell of each applied index before the RESULTs).
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored
@@ -345,6 +356,8 @@ typedef struct {
                                            for on disk, sent at once */
     uint64_t queries_on_node;           /* queries run on the node's thread
                                            (config.query_on_node) */
+    uint64_t applies_on_node;           /* runs applied on the node's thread
+                                           (config.apply_on_node) */
     uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
     uint64_t entries_out;               /* entries carried by them */
     uint64_t bytes_out;                 /* bytes sent to peers */

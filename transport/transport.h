@@ -5,13 +5,14 @@
     The layer turns raft/ messages into msgpack frames and back (codec),
     the client protocol's requests and replies too (client), both after
     one structural check of the raw bytes (msgpack_walk), and owns the
-    helpers for peer sockets.
+    helpers for peer sockets and the wait on a thread's sockets (poller).
     =========================================================================
 */
 #ifndef ZR_TRANSPORT_H_INCLUDED
 #define ZR_TRANSPORT_H_INCLUDED
 
 #include <czmq.h>
+#include <poll.h>
 #include <msgpack.h>
 
 #include "../raft/raft.h"
@@ -23,5 +24,6 @@
 #include "bus.h"
 #include "peer.h"
 #include "filter.h"
+#include "poller.h"
 
 #endif

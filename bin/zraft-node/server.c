@@ -30,6 +30,7 @@
 #include <inttypes.h>
 
 #include "../../include/zraft.h"
+#include "../../transport/poller.h"
 #include "bus.h"
 #include "client.h"
 #include "kv.h"
@@ -78,6 +79,9 @@ struct _zr_server_t {
     zraft_t *node;                      /* owned; NULL once destroyed */
     zsock_t *router;                    /* the client endpoint; owned */
     zr_busend_t *bus;                   /* the bus endpoint (bus.h), or NULL */
+    zr_poller_t *poller;                /* the loop's, over router, events,
+                                           signals and the bus endpoint; NULL
+                                           outside zr_server_run */
     zr_pending_t *pending;              /* tokens in the library (inv. 2) */
     s_state_t state;                    /* see server.h */
     int64_t deadline;                   /* HANDING_OVER, DRAINING end by */
@@ -141,6 +145,8 @@ s_send (zr_server_t *self, zframe_t *routing_id, const zr_client_reply_t *reply)
     rc |= zmsg_addmem (msg, data, size);
     assert (rc == 0);
     free (data);
+    if (self->poller)                   /* a send may take its wake-up */
+        zr_poller_sent (self->poller, self->router);
     if (zmsg_send (&msg, self->router) != 0) {
         zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "client: reply dropped: %s",
                         zmq_strerror (zmq_errno ()));
@@ -807,9 +813,11 @@ s_node_start (zr_server_t *self)
     config.snapshot_entries = o->snapshot_entries;
     if (o->snapshot_entries == 0)
         config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
-    /* zr_kv_query keeps no per-thread state: a read whose index is
-       applied runs on the node's thread, one hand-off less (zraft.h). */
+    /* The kv callbacks keep no per-thread state and are quick: a read
+       whose index is applied, and a small committed run, run on the
+       node's thread, one hand-off less each (zraft.h). */
     config.query_on_node = true;
+    config.apply_on_node = true;
     config.subs_max = self->bus ? ZR_BUSEND_SUBS_MAX : 0;
     zraft_fsm_t fsm = {.apply = zr_kv_apply, .query = zr_kv_query,
                        .snapshot = zr_kv_snapshot, .restore = zr_kv_restore,
@@ -899,18 +907,24 @@ zr_server_run (zr_server_t *self, int signal_fd)
 {
     assert (self && self->node && signal_fd >= 0);
     zsock_t *events = zraft_events (self->node);
-    zpoller_t *poller = zpoller_new (self->router, events, &signal_fd, NULL);
-    assert (poller);
     zsock_t *bus = self->bus ? zr_busend_socket (self->bus) : NULL;
+    /* zpoller would ask each socket for ZMQ_EVENTS twice per wait, a
+       system call pair each; zr_poller asks those that may hold input
+       (transport/poller.h). Signals come through signal_fd. s_send marks
+       the router sent on; the bus endpoint's module sends on its socket
+       from its handlers and its tick, so that socket is marked before
+       every wait. */
+    self->poller = zr_poller_new (self->router, events, &signal_fd, NULL);
     if (bus)
-        zpoller_add (poller, bus);
-    zpoller_set_nonstop (poller, true); /* signals come through signal_fd */
+        zr_poller_add (self->poller, bus);
     while (self->state != S_DONE) {
         int timeout = s_timeout (self);
         int bus_timeout = self->bus ? zr_busend_tick (self->bus) : -1;
         if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
             timeout = bus_timeout;
-        void *which = zpoller_wait (poller, timeout);
+        if (bus)
+            zr_poller_sent (self->poller, bus);
+        void *which = zr_poller_wait (self->poller, ZR_POLLER_ALL, timeout);
         if (which == self->router && self->state != S_DONE)
             s_handle_router (self);
         else
@@ -931,7 +945,7 @@ zr_server_run (zr_server_t *self, int signal_fd)
         if (self->state != S_RUNNING)
             s_stop_tick (self);
     }
-    zpoller_destroy (&poller);
+    zr_poller_destroy (&self->poller);
     if (!self->failed)
         s_handle_router (self);         /* what arrived meanwhile: UNAVAILABLE */
     if (!self->failed && self->bus)

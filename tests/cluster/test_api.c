@@ -4,8 +4,9 @@
     Submissions with tokens and their RESULT events (apply's result, the
     leader's hint, back-pressure at submit_max, entries lost to another
     leader's, a snapshot that leaves the outcome unknown), ROLE events,
-    zraft_wait_leader, stale and linearizable queries, and zraft_destroy
-    with results outstanding. (Where the library's log lines go is in
+    zraft_wait_leader, stale and linearizable queries, applies on the
+    node's thread (config.apply_on_node), and zraft_destroy with results
+    outstanding. (Where the library's log lines go is in
     test_cluster.) Every test opens with the rule it checks;
     waits derive from the cluster's timing (tests/lib/cluster.h).
     =========================================================================
@@ -421,6 +422,38 @@ s_wait_applied (cluster_t *c, uint32_t id, uint64_t index)
     ck_assert_uint_ge (st.applied, index);
 }
 
+/* Submits n writes (values first..) and n queries on server id,
+   interleaved and none awaited before the next; every other query is
+   stale if mix_stale, the rest linearizable. Then every RESULT must be
+   a success, and a linearizable read's answer must come from a state
+   that applied its read index. n <= 64. */
+static void
+s_interleaved (cluster_t *c, uint32_t id, int n, uint64_t first, bool mix_stale)
+{
+    ck_assert_int_le (n, 64);
+    uint64_t writes [64], reads [64];
+    for (int i = 0; i < n; i++) {
+        writes [i] = s_submit (c, id, first + (uint64_t) i);
+        reads [i] = cluster_token (c);
+        uint64_t asked = 0;
+        ck_assert_int_eq (zraft_query (cluster_node (c, id), reads [i], &asked,
+                                       sizeof asked, mix_stale ? i % 2 : 0), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        zraft_event_t write, read;
+        cluster_result_wait (c, id, writes [i], &write);
+        cluster_result_wait (c, id, reads [i], &read);
+        ck_assert_int_eq (write.status, 0);
+        ck_assert_int_eq (read.status, 0);
+        uint64_t value = 0, applied = 0;
+        s_answer (&read, &value, &applied);
+        if (!mix_stale || i % 2 == 0)
+            ck_assert_uint_ge (applied, read.index);
+        zraft_event_release (&write);
+        zraft_event_release (&read);
+    }
+}
+
 /* config.query_on_node (zraft.h): a linearizable query whose read index
    is applied, with the applier idle, runs on the node's thread, and sees
    what one through the applier sees: every write acknowledged before
@@ -457,27 +490,92 @@ START_TEST (query_on_node_sees_acknowledged_writes)
         zraft_event_release (&write);
         zraft_event_release (&read);
     }
-    /* Writes and reads interleaved, none awaited before the next. */
-    uint64_t writes [32], reads [32];
-    for (int i = 0; i < 32; i++) {
-        writes [i] = s_submit (c, leader, 300 + (uint64_t) i);
-        reads [i] = cluster_token (c);
-        uint64_t asked = 0;
-        ck_assert_int_eq (zraft_query (cluster_node (c, leader), reads [i], &asked,
-                                       sizeof asked, 0), 0);
+    s_interleaved (c, leader, 32, 300, false);
+    cluster_check (c);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* --------------------------------------------------------------- apply */
+
+/* Restarts every server of c with config.apply_on_node on, and no feed
+   (config.subs_max 0), which it needs (zraft.h). */
+static void
+s_apply_on_node (cluster_t *c)
+{
+    cluster_set_apply_on_node (c, true);
+    cluster_set_subs_max (c, 0);
+    for (uint32_t id = 1; id <= 3; id++) {
+        cluster_stop (c, id);
+        cluster_start (c, id);
     }
-    for (int i = 0; i < 32; i++) {
-        zraft_event_t write, read;
-        cluster_result_wait (c, leader, writes [i], &write);
-        cluster_result_wait (c, leader, reads [i], &read);
+}
+
+/* config.apply_on_node (zraft.h): a small committed run, with the
+   applier idle, is applied on the node's thread, on every server, and
+   its RESULT carries apply's result as the applier's would; a burst of
+   writes and queries, none awaited before the next, is answered in
+   full; the checker fails if two callbacks ever overlap or an index is
+   applied out of order. */
+START_TEST (apply_on_node_answers_as_the_applier)
+{
+    cluster_t *c = cluster_new (3);
+    s_apply_on_node (c);
+    uint32_t leader = cluster_leader (c);
+    zraft_status_t before;
+    cluster_status (c, leader, &before);
+    for (uint64_t v = 1; v <= 5; v++) {
+        uint64_t token = s_submit (c, leader, 500 + v);
+        zraft_event_t write;
+        cluster_result_wait (c, leader, token, &write);
         ck_assert_int_eq (write.status, 0);
-        ck_assert_int_eq (read.status, 0);
-        uint64_t value = 0, applied = 0;
-        s_answer (&read, &value, &applied);
-        ck_assert_uint_ge (applied, read.index);
+        uint64_t value = 0, index = 0;
+        s_answer (&write, &value, &index);
+        ck_assert_uint_eq (value, 500 + v);
+        ck_assert_uint_eq (index, write.index);
         zraft_event_release (&write);
-        zraft_event_release (&read);
     }
+    zraft_status_t after;
+    cluster_status (c, leader, &after);
+    ck_assert_uint_ge (after.applies_on_node, before.applies_on_node + 5);
+    ck_assert_uint_ge (after.applied, before.applied + 5);
+    uint64_t last = cluster_one (c, 600, 3, false);     /* on every server */
+    for (uint32_t id = 1; id <= 3; id++) {
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        ck_assert_uint_ge (st.applied, last);
+        ck_assert_uint_gt (st.applies_on_node, 0);
+    }
+    s_interleaved (c, leader, 64, 700, true);
+    cluster_check (c);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Snapshots with config.apply_on_node: the node stops applying while
+   one is taken (the applier holds the state machine) and resumes after;
+   every snapshot covers what was applied before it (the checker's
+   rule), and a follower that fell behind installs one and catches up. */
+START_TEST (apply_on_node_with_snapshots)
+{
+    cluster_snapshots_t snap = {.entries = 8, .trailing = 2,
+                                .chunk_bytes = 4096};
+    cluster_t *c = cluster_new_snapshots (3, &snap);
+    s_apply_on_node (c);
+    uint32_t leader = cluster_leader (c);
+    for (uint64_t v = 1; v <= 40; v++)
+        cluster_one (c, v, 3, true);
+    uint32_t behind = leader % 3 + 1;
+    cluster_stop (c, behind);
+    for (uint64_t v = 41; v <= 80; v++)
+        cluster_one (c, v, 2, true);
+    cluster_start (c, behind);
+    cluster_one (c, 81, 3, true);
+    ck_assert_uint_ge (cluster_restores (c, behind), 1);
+    zraft_status_t st;
+    cluster_status (c, cluster_leader (c), &st);
+    ck_assert_uint_gt (st.snapshots, 0);
+    ck_assert_uint_gt (st.applies_on_node, 0);
     cluster_check (c);
     cluster_destroy (&c);
 }
@@ -531,6 +629,12 @@ main (void)
     tcase_add_test (tc, query_linearizable_sees_acknowledged_writes);
     tcase_add_test (tc, query_stale_answers_cut_off_linearizable_does_not);
     tcase_add_test (tc, query_on_node_sees_acknowledged_writes);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("apply");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tcase_add_test (tc, apply_on_node_answers_as_the_applier);
+    tcase_add_test (tc, apply_on_node_with_snapshots);
     suite_add_tcase (s, tc);
     tc = tcase_create ("lifecycle");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);

@@ -136,6 +136,47 @@ START_TEST (feed_order_no_gaps_leader_and_follower)
 }
 END_TEST
 
+/* config.apply_on_node with a feed (config.subs_max > 0): the node
+   leaves every run to the applier (zraft.h: the feed hears of the
+   applied index at the start of a Ready), and publications reach
+   subscriptions in index order with no gap, on the leader and on a
+   follower, published one at a time (each RESULT awaited, the path
+   where a node without a feed applies) and in a burst. */
+START_TEST (feed_order_with_apply_on_node)
+{
+    enum { ONES = 20, BURST = 20, N = ONES + BURST };
+    cluster_t *c = cluster_new (3);
+    cluster_set_apply_on_node (c, true);
+    for (uint32_t id = 1; id <= 3; id++) {
+        cluster_stop (c, id);
+        cluster_start (c, id);
+    }
+    uint32_t leader = cluster_leader (c);
+    uint32_t follower = leader % 3 + 1;
+    s_subscribe (c, leader, 1, ZRAFT_FROM_NEXT, 0, NULL, ZRAFT_CREDIT_MAX);
+    s_subscribe (c, follower, 2, ZRAFT_FROM_NEXT, 0, NULL, ZRAFT_CREDIT_MAX);
+    uint64_t indexes [N];
+    for (uint64_t i = 0; i < ONES; i++) {
+        indexes [i] = s_publish (c, leader, "one", i);
+        s_expect (c, leader, 1, indexes [i], "one", i);
+    }
+    s_publish_many (c, leader, "burst", ONES, BURST, indexes + ONES);
+    for (uint64_t i = 0; i < N; i++) {
+        if (i >= ONES)
+            s_expect (c, leader, 1, indexes [i], "burst", i);
+        s_expect (c, follower, 2, indexes [i], i < ONES ? "one" : "burst", i);
+    }
+    s_none (c, leader, 1);
+    s_none (c, follower, 2);
+    for (uint32_t id = 1; id <= 3; id++) {
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        ck_assert_uint_eq (st.applies_on_node, 0);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* --------------------------------------------------------------- credit */
 
 /* With zero credit nothing is delivered; credit lets exactly that many
@@ -467,6 +508,7 @@ main (void)
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, feed_order_no_gaps_leader_and_follower);
+    tcase_add_test (tc, feed_order_with_apply_on_node);
     tcase_add_test (tc, feed_credit_bounds_deliveries);
     tcase_add_test (tc, feed_prefix_filters_subjects);
     tcase_add_test (tc, feed_from_modes);

@@ -63,6 +63,7 @@ struct _cluster_t {
                                            from now on; 0: the default */
     bool query_on_node;                 /* config.query_on_node of servers
                                            started from now on */
+    bool apply_on_node;                 /* config.apply_on_node, likewise */
 };
 
 static bool s_payload_ok (const void *data, size_t size);
@@ -554,6 +555,7 @@ cluster_start (cluster_t *self, uint32_t id)
     if (self->subs_max_set)
         config.subs_max = self->subs_max;
     config.query_on_node = self->query_on_node;
+    config.apply_on_node = self->apply_on_node;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
         /* Snapshots by count only, as the lab's every 10 applies. */
@@ -617,6 +619,12 @@ void
 cluster_set_query_on_node (cluster_t *self, bool on)
 {
     self->query_on_node = on;
+}
+
+void
+cluster_set_apply_on_node (cluster_t *self, bool on)
+{
+    self->apply_on_node = on;
 }
 
 void

@@ -86,6 +86,9 @@ void cluster_set_subs_max (cluster_t *self, uint32_t subs_max);
 /* Servers started after this call have config.query_on_node on. */
 void cluster_set_query_on_node (cluster_t *self, bool on);
 
+/* Servers started after this call have config.apply_on_node on. */
+void cluster_set_apply_on_node (cluster_t *self, bool on);
+
 /* Starts server id again from its data directory. */
 void cluster_start (cluster_t *self, uint32_t id);
 
