@@ -464,10 +464,7 @@ START_TEST (query_on_node_sees_acknowledged_writes)
 {
     cluster_t *c = cluster_new (3);
     cluster_set_query_on_node (c, true);
-    for (uint32_t id = 1; id <= 3; id++) {
-        cluster_stop (c, id);
-        cluster_start (c, id);
-    }
+    cluster_restart_all (c);
     uint32_t leader = cluster_leader (c);
     for (uint64_t v = 1; v <= 5; v++) {
         uint64_t token = s_submit (c, leader, 200 + v);
@@ -505,10 +502,7 @@ s_apply_on_node (cluster_t *c)
 {
     cluster_set_apply_on_node (c, true);
     cluster_set_subs_max (c, 0);
-    for (uint32_t id = 1; id <= 3; id++) {
-        cluster_stop (c, id);
-        cluster_start (c, id);
-    }
+    cluster_restart_all (c);
 }
 
 /* config.apply_on_node (zraft.h): a small committed run, with the

@@ -147,10 +147,7 @@ START_TEST (feed_order_with_apply_on_node)
     enum { ONES = 20, BURST = 20, N = ONES + BURST };
     cluster_t *c = cluster_new (3);
     cluster_set_apply_on_node (c, true);
-    for (uint32_t id = 1; id <= 3; id++) {
-        cluster_stop (c, id);
-        cluster_start (c, id);
-    }
+    cluster_restart_all (c);
     uint32_t leader = cluster_leader (c);
     uint32_t follower = leader % 3 + 1;
     s_subscribe (c, leader, 1, ZRAFT_FROM_NEXT, 0, NULL, ZRAFT_CREDIT_MAX);

@@ -628,6 +628,15 @@ cluster_set_apply_on_node (cluster_t *self, bool on)
 }
 
 void
+cluster_restart_all (cluster_t *self)
+{
+    for (uint32_t id = 1; id <= self->n; id++) {
+        cluster_stop (self, id);
+        cluster_start (self, id);
+    }
+}
+
+void
 cluster_stop (cluster_t *self, uint32_t id)
 {
     cluster_node_t *node = &self->nodes [id];
