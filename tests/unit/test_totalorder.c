@@ -631,9 +631,10 @@ END_TEST
 
 #define THREAD_MSGS 500
 
-/* A bus in memory: a mutex over a log of ids. */
+/* A bus in memory: a mutex over a log of ids; grown signals each append. */
 typedef struct {
     pthread_mutex_t mutex;
+    pthread_cond_t grown;
     char ids [4 * THREAD_MSGS][16];
     uint64_t last;
     totalorder_t *h;
@@ -656,6 +657,7 @@ s_producer (void *arg)
         pthread_mutex_lock (&bus->mutex);
         uint64_t index = ++bus->last;
         snprintf (bus->ids [index - 1], sizeof bus->ids [0], "%s", id);
+        pthread_cond_broadcast (&bus->grown);
         pthread_mutex_unlock (&bus->mutex);
         totalorder_ok (bus->h, n, index, 1, false);
     }
@@ -670,14 +672,13 @@ s_consumer (void *arg)
     totalorder_subscribe (bus->h, role->who, 1, NULL, TOTALORDER_FRESH);
     for (uint64_t next = 1; next <= 2 * THREAD_MSGS;) {
         pthread_mutex_lock (&bus->mutex);
+        while (bus->last < next)        /* wait for the producers */
+            pthread_cond_wait (&bus->grown, &bus->mutex);
         uint64_t last = bus->last;
         pthread_mutex_unlock (&bus->mutex);
         for (; next <= last; next++)     /* ids below last are written */
             totalorder_deliver (bus->h, role->who, next, 1, "s",
                                 bus->ids [next - 1]);
-        if (next <= last)
-            continue;
-        usleep (100);                   /* the producers are not done */
     }
     return NULL;
 }
@@ -687,6 +688,7 @@ START_TEST (record_threads_in_memory_bus_passes)
     bus_t *bus = (bus_t *) calloc (1, sizeof *bus);
     ck_assert_ptr_nonnull (bus);
     pthread_mutex_init (&bus->mutex, NULL);
+    pthread_cond_init (&bus->grown, NULL);
     bus->h = totalorder_new ();
     pthread_t threads [4];
     role_t roles [4] = {{bus, 1}, {bus, 2}, {bus, 1}, {bus, 2}};
@@ -701,6 +703,7 @@ START_TEST (record_threads_in_memory_bus_passes)
     ck_assert_uint_eq (totalorder_check (bus->h, TOTALORDER_COMPLETE, &stats, NULL), 0);
     ck_assert_uint_eq (stats.deliveries, 4 * THREAD_MSGS);
     totalorder_destroy (&bus->h);
+    pthread_cond_destroy (&bus->grown);
     pthread_mutex_destroy (&bus->mutex);
     free (bus);
 }
