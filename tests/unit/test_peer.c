@@ -99,10 +99,10 @@ START_TEST (peer_dealer_identity_names_kind_and_id)
         zsock_t *dealer = zr_peer_dealer_new (kinds [i], 7, endpoint);
         ck_assert_ptr_nonnull (dealer);
         uint8_t byte = (uint8_t) i;
-        int rc;
-        do                              /* IMMEDIATE: until connected */
-            rc = zr_peer_send (dealer, 0, &byte, 1);
-        while (rc != 0 && (zclock_sleep (5), true));
+        /* IMMEDIATE: writable once connected; wait for that event. */
+        zmq_pollitem_t item = {zsock_resolve (dealer), 0, ZMQ_POLLOUT, 0};
+        ck_assert_int_eq (zmq_poll (&item, 1, 10000), 1);
+        ck_assert_int_eq (zr_peer_send (dealer, 0, &byte, 1), 0);
         zmsg_t *msg = zmsg_recv (router);
         ck_assert_ptr_nonnull (msg);
         zframe_t *identity = zmsg_first (msg);
