@@ -13,7 +13,9 @@
 #include "wal.h"
 #include "snapshot.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 /* Ownership hand-offs. Actors pass pointers to what they hand over
    ("p" frames): the receiver owns the object from then on. The happens-

@@ -42,13 +42,13 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;                      /* zactor pipe: $TERM */
     zsock_t *requests;                  /* from the handle (PAIR) */
-    zsock_t *position;                  /* from the node (conflated PULL) */
+    zsock_t *wake;                      /* the node's wake-ups (PULL) */
     zsock_t *events;                    /* to the application (PUSH) */
     zpoller_t *poller;                  /* over the three above */
     zr_feed_args_t args;                /* copied arguments */
     zr_wal_reader_t *reader;            /* made at the first read */
-    bool known;                         /* a position arrived */
-    zr_feed_position_t at;              /* the newest */
+    bool known;                         /* a position was posted */
+    zr_feed_position_t at;              /* the newest read */
     zhashx_t *subs;                     /* s_sub_t by id, owned */
     zlistx_t *ring;                     /* the same, in turn order */
     s_batch_t *tail;                    /* the batch reaching furthest, or NULL */
@@ -125,15 +125,15 @@ zr_feed_records_free (zframe_t **frame_p)
     zframe_destroy (frame_p);
 }
 
-/* ---------------------------------------------------------------- position */
+/* ---------------------------------------------------------------- news */
 
 zsock_t *
-zr_feed_position_connect (const char *endpoint, zr_id_t id)
+zr_feed_wake_connect (const char *endpoint, zr_id_t id)
 {
     zr_assert (endpoint && endpoint [0]);
     zsock_t *sock = zsock_new (ZMQ_PUSH);
     zr_assert (sock);
-    zsock_set_conflate (sock, 1);
+    zsock_set_sndhwm (sock, 0);         /* at most two on their way (feed.h) */
     zsock_set_sndtimeo (sock, 0);
     if (zsock_connect (sock, "%s", endpoint) != 0) {
         zr_error ("n%u feed: cannot connect %s", id, endpoint);
@@ -143,17 +143,38 @@ zr_feed_position_connect (const char *endpoint, zr_id_t id)
 }
 
 void
-zr_feed_position_send (zsock_t *sock, zr_feed_position_t *sent,
-                       const zr_feed_position_t *now)
+zr_feed_post (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *sent,
+              const zr_feed_position_t *now)
 {
-    zr_assert (sock && sent && now);
+    zr_assert (news && wake && sent && now);
     zr_assert (now->deliverable <= now->commit);
     if (memcmp (sent, now, sizeof *now) == 0)
         return;
-    /* Conflated: the send replaces what the feed has not read yet. */
-    if (zmq_send (zsock_resolve (sock), now, sizeof *now, ZMQ_DONTWAIT)
-        == (int) sizeof *now)
-        *sent = *now;                   /* else again at the next Ready */
+    pthread_mutex_lock (&news->lock);
+    news->at = *now;
+    news->posts++;
+    pthread_mutex_unlock (&news->lock);
+    *sent = *now;
+    /* Set: the feed clears it before it reads the news, so either the
+       feed has yet to read this post, or a wake-up is on its way. */
+    if (!atomic_exchange (&news->wake_pending, true))
+        zmq_send (zsock_resolve (wake), "", 0, ZMQ_DONTWAIT);
+        /* no high-water mark: fails only as the context ends */
+}
+
+bool
+zr_feed_news_read (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *at)
+{
+    zr_assert (news && wake && at);
+    char byte;
+    while (zmq_recv (zsock_resolve (wake), &byte, sizeof byte, ZMQ_DONTWAIT) >= 0)
+        ;                               /* drained: now clear, then read */
+    atomic_store (&news->wake_pending, false);
+    pthread_mutex_lock (&news->lock);
+    *at = news->at;
+    uint64_t posts = news->posts;
+    pthread_mutex_unlock (&news->lock);
+    return posts > 0;
 }
 
 /* ---------------------------------------------------------------- batches */
@@ -623,17 +644,17 @@ s_self_handle_requests (self_t *self)
     self->work = true;
 }
 
-/* Takes the node's newest position, if one came (the pipe holds one:
-   conflated). Done before each round too, so that a subscription opens
-   with the freshest news. */
+/* Takes the node's newest position, if one was posted. Done after every
+   wait (a wake-up or not), so that a subscription opens with the
+   freshest news. */
 static void
-s_self_handle_position (self_t *self)
+s_self_handle_news (self_t *self)
 {
     zr_feed_position_t at;
-    int size = zmq_recv (zsock_resolve (self->position), &at, sizeof at, ZMQ_DONTWAIT);
-    if (size < 0)
-        return;                         /* taken already, or interrupted */
-    zr_assert (size == (int) sizeof at);        /* the node's, one frame */
+    if (!zr_feed_news_read (self->args.news, self->wake, &at))
+        return;
+    if (memcmp (&at, &self->at, sizeof at) == 0 && self->known)
+        return;
     if (at.deliverable > self->at.deliverable)
         self->at.deliverable = at.deliverable;  /* never goes back (feed.h) */
     self->at.first = at.first;
@@ -678,23 +699,23 @@ s_self_new (zsock_t *pipe, const zr_feed_args_t *args)
     self->ring = zlistx_new ();
     self->out = (zr_feed_record_t *) calloc (ZR_FEED_MSG_RECORDS, sizeof *self->out);
     self->requests = zsock_new (ZMQ_PAIR);
-    self->position = zsock_new (ZMQ_PULL);
+    self->wake = zsock_new (ZMQ_PULL);
     self->events = zsock_new (ZMQ_PUSH);
-    zr_assert (self->ring && self->out && self->requests && self->position
+    zr_assert (self->ring && self->out && self->requests && self->wake
                && self->events);
     zsock_set_rcvhwm (self->requests, ZR_FEED_QUEUE_MAX);
-    zsock_set_conflate (self->position, 1);
+    zsock_set_rcvhwm (self->wake, 0);
     zsock_set_sndhwm (self->events, s_events_hwm (args->subs_max));
     zsock_set_sndtimeo (self->events, 0);
     if (zsock_connect (self->requests, "%s", args->requests_endpoint) != 0
-        || zsock_bind (self->position, "%s", args->position_endpoint) != 0
+        || zsock_bind (self->wake, "%s", args->wake_endpoint) != 0
         || zsock_connect (self->events, "%s", args->events_endpoint) != 0) {
         zr_error ("n%u feed: cannot set up its sockets (%s)", args->id,
                   zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);
         return NULL;
     }
-    self->poller = zpoller_new (pipe, self->requests, self->position, NULL);
+    self->poller = zpoller_new (pipe, self->requests, self->wake, NULL);
     zr_assert (self->poller);
     zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
     return self;
@@ -716,7 +737,7 @@ s_self_destroy (self_t **self_p)
     zr_wal_reader_destroy (&self->reader);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->requests);
-    zsock_destroy (&self->position);
+    zsock_destroy (&self->wake);
     zsock_destroy (&self->events);
     free (self);
     *self_p = NULL;
@@ -738,7 +759,7 @@ zr_feed_actor (zsock_t *pipe, void *args)
             s_self_handle_requests (self);
         if (self->held)
             s_self_flush (self);
-        s_self_handle_position (self);
+        s_self_handle_news (self);
         if (!self->held && !self->terminated)
             s_self_round (self);
     }

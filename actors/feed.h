@@ -10,17 +10,24 @@
     node, the applier or the persister, so a subscriber far behind, or
     one that stopped reading, costs those threads nothing.
 
-    Where the log stands. The node tells the feed, after a Ready that
-    changed one of them, three indexes on a conflated PUSH -> PULL pair
-    (ZMQ_CONFLATE on both ends: the pipe holds only the newest, a send
-    never blocks nor fails for room):
+    Where the log stands. The node posts, after a Ready that changed one
+    of them, three indexes in a zr_feed_news_t the two threads share
+    (zr_feed_post; a mutex guards them):
       deliverable = min (applied, persisted): committed, applied here
                     (a publication's RESULT may already have left) and
                     durable in the local WAL, so the reader may read it;
       first       = the first index the log holds (below it: compacted);
       commit      = the last committed index known here.
     deliverable never decreases (a truncation only cuts entries above the
-    commit index); the feed keeps the highest it heard.
+    commit index); the feed keeps the highest it read. Only a wake-up
+    crosses a socket (PUSH -> PULL, empty frames, no high-water mark),
+    and at most one is outstanding: the node sends one when it sets the
+    news's wake_pending flag, the feed clears the flag after draining
+    its wake-ups and before reading the news, so a post the feed has not
+    read always has a wake-up on its way. (The news once crossed on a
+    ZMQ_CONFLATE pair; libzmq 4.3's conflated pipe can lose a write that
+    races the reader, and the feed then slept past the last publication
+    of a quiet cluster.)
 
     A subscription (s_sub_t in feed.c) is
       OPENING   until the feed knows where the log stands, then it
@@ -84,9 +91,8 @@
     | CREDIT      | app -> feed   | "s84": sub, credit | adds credit (capped at ZRAFT_CREDIT_MAX); an unknown sub (ended) is ignored |
     | UNSUBSCRIBE | app -> feed   | "s8": sub | one UNSUBSCRIBED record (status 0) after its last DELIVER; an unknown sub (ended by ERANGE, whose UNSUBSCRIBED is on its way) is ignored |
     | $TERM       | app -> feed   | zactor pipe: "s" | actor ends |
-    Position (conflated PUSH, node -> PULL, feed): one frame, no verb: a
-    zr_feed_position_t (zr_feed_position_send, the only sender; a single
-    frame because conflation keeps one frame, not one message).
+    Wake-up (PUSH, node -> PULL, feed): one empty frame, no verb
+    (zr_feed_post, the only sender): the news changed.
     Events (PUSH, feed -> application's PULL): FEED, see results.h: a
     batch of zr_feed_record_t.
     =========================================================================
@@ -109,14 +115,21 @@
 #define ZR_FEED_SEARCH_MAX 65536        /* ...largest window */
 #define ZR_FEED_RETRY_MS 10             /* a held FEED message is retried */
 
-/* Where the log stands (the node's news, above). Crosses threads as
-   bytes: one frame. */
+/* Where the log stands (the node's news, above). */
 typedef struct {
     uint64_t deliverable;               /* min (applied, persisted) */
     uint64_t first;                     /* first index the log holds */
     uint64_t commit;                    /* last committed index known */
 } zr_feed_position_t;
-_Static_assert (sizeof (zr_feed_position_t) == 24, "a position is one frame");
+
+/* The news the node posts and the feed reads (above). Made by the
+   handle (zr_subs_new), which outlives both threads. */
+typedef struct _zr_feed_news_t {
+    pthread_mutex_t lock;               /* guards at and posts */
+    zr_feed_position_t at;              /* the newest position */
+    uint64_t posts;                     /* positions posted, 0: none yet */
+    atomic_bool wake_pending;           /* a wake-up is on its way */
+} zr_feed_news_t;
 
 /* One record of a FEED message: one zraft_event_t of type SUBSCRIBED,
    DELIVER or UNSUBSCRIBED. Fixed layout: it crosses threads as bytes. */
@@ -152,21 +165,27 @@ typedef struct {
     char data_dir [1024];               /* the WAL's directory */
     char events_endpoint [64];          /* the application's events socket */
     char requests_endpoint [64];        /* the handle's requests PAIR */
-    char position_endpoint [64];        /* to bind: the node's news */
+    char wake_endpoint [64];            /* to bind: the node's wake-ups */
+    zr_feed_news_t *news;               /* shared with the node, not owned */
 } zr_feed_args_t;
 
 /* zactor body; args is a zr_feed_args_t * (copied during start). */
 void zr_feed_actor (zsock_t *pipe, void *args);
 
-/* The node's end of the position pair: a conflated PUSH connected to
-   endpoint. Returns NULL (logged as server id's) on failure. Caller owns
-   the result and must destroy it. */
-zsock_t *zr_feed_position_connect (const char *endpoint, zr_id_t id);
+/* The node's end of the wake-up pair: a PUSH connected to endpoint.
+   Returns NULL (logged as server id's) on failure. Caller owns the
+   result and must destroy it. */
+zsock_t *zr_feed_wake_connect (const char *endpoint, zr_id_t id);
 
-/* Sends now on sock if it differs from *sent, and then records it in
-   *sent. Never blocks. */
-void zr_feed_position_send (zsock_t *sock, zr_feed_position_t *sent,
-                            const zr_feed_position_t *now);
+/* Posts now in news if it differs from *sent (then recorded in *sent),
+   and wakes the feed on wake unless a wake-up is on its way already.
+   Never blocks on the feed. */
+void zr_feed_post (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *sent,
+                   const zr_feed_position_t *now);
+
+/* The feed's side: takes the wake-ups waiting on wake, then copies the
+   newest position into *at. Returns false if none was ever posted. */
+bool zr_feed_news_read (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *at);
 
 /* A zhashx keyed by uint64_t values (the subscriptions' ids), with no
    value destructor. Caller owns the result and must destroy it. */
@@ -184,12 +203,14 @@ typedef struct _zr_subs_t zr_subs_t;
 
 /* Starts the feed of a handle (config.subs_max > 0) whose events
    socket is bound at events_endpoint: binds the requests socket, starts
-   the actor, and writes its position endpoint, for the node
-   (node.h), into feed_endpoint. Returns NULL (logged) if
-   the feed could not start. Caller owns the result and must destroy it
+   the actor, and writes its wake-up endpoint, for the node (node.h),
+   into feed_endpoint and the news they share into *news_p. Returns
+   NULL (logged) if the feed could not start. Caller owns the result
+   and must destroy it after the node (the news is the handle's) and
    before draining the events socket. */
 zr_subs_t *zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
-                        char *feed_endpoint, size_t feed_endpoint_size);
+                        char *feed_endpoint, size_t feed_endpoint_size,
+                        zr_feed_news_t **news_p);
 
 /* Stops the feed and frees what the handle holds (the FEED batch being
    handed out, the open subscriptions). NULLs *self_p; idempotent. */

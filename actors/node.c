@@ -68,9 +68,9 @@ typedef struct {
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
-    zsock_t *feed;                      /* positions to the feed (conflated
-                                           PUSH, feed.h), or NULL */
-    zr_feed_position_t feed_sent;       /* the last position sent */
+    zsock_t *feed;                      /* wake-ups to the feed (PUSH,
+                                           feed.h), or NULL */
+    zr_feed_position_t feed_sent;       /* the last position posted */
     zr_tokens_t *tokens;                /* submissions appended, undecided */
     zr_bus_gate_t *gate;                /* admits publications (bus.h) */
     zr_term_t gate_term;                /* the term its pending ones are of */
@@ -489,17 +489,18 @@ s_self_disk_behind (self_t *self)
 }
 
 static void s_self_snapshot_maybe (self_t *self);
+static void s_self_feed (self_t *self);
 
 /* Returns true if the node may apply req itself (config.apply_on_node;
    node.h, "Applies on the node"): a small run or queries, not a
    restore, while the applier holds nothing (no APPLY or SNAPSHOT out,
    nothing waiting to be handed to it), so no callback runs meanwhile
-   and nothing queued before req is overtaken; and no feed: it learns
-   the applied index once per Ready, at its start (s_self_feed). */
+   and nothing queued before req is overtaken. A feed hears of the run
+   at once (s_self_apply_run), before its results leave. */
 static bool
 s_self_apply_here (self_t *self, const zr_apply_req_t *req)
 {
-    return self->args.config.apply_on_node && !self->feed && !self->disk_failed
+    return self->args.config.apply_on_node && !self->disk_failed
            && req->restore_index == 0
            && req->n_entries <= ZR_APPLIER_HERE_ENTRIES_MAX
            && self->apply_outstanding == 0
@@ -525,6 +526,7 @@ s_self_apply_run (self_t *self, zr_apply_req_t **req_p)
     zr_assert (applied >= self->stats.applied);
     self->stats.applied = applied;
     self->stats.applies_on_node++;
+    s_self_feed (self);                 /* before the run's RESULTs leave */
     s_self_snapshot_maybe (self);
 }
 
@@ -781,7 +783,7 @@ s_self_feed (self_t *self)
         .deliverable = self->stats.applied < persisted ? self->stats.applied : persisted,
         .first = zr_log_first_index (zr_core_log (self->core)),
         .commit = zr_core_commit (self->core)};
-    zr_feed_position_send (self->feed, &self->feed_sent, &now);
+    zr_feed_post (self->args.feed_news, self->feed, &self->feed_sent, &now);
 }
 
 /* The gate's pending publications are this leader's, of this term:
@@ -1715,7 +1717,7 @@ s_self_connect (self_t *self)
     self->events = zr_events_connect (self->args.events_endpoint,
                                       self->args.config.submit_max, self->id);
     if (self->args.feed_endpoint [0])
-        self->feed = zr_feed_position_connect (self->args.feed_endpoint, self->id);
+        self->feed = zr_feed_wake_connect (self->args.feed_endpoint, self->id);
     return self->events && (self->feed || !self->args.feed_endpoint [0])
            ? 0 : ZR_EINVAL;
 }

@@ -71,10 +71,9 @@
     per commit on every server, one of them on a write's path). A
     larger run, a restore, or anything behind work the applier holds
     goes to the applier as before, so the applier still carries the
-    batches of a loaded server in parallel with the node. Not while the
-    node has a feed (config.subs_max > 0): the feed is told the applied
-    index at the start of each Ready, before its RESULTs (feed.h), and a
-    run applied in the middle of one would reach it a Ready late.
+    batches of a loaded server in parallel with the node. A feed
+    (config.subs_max > 0) hears of such a run at once, before its
+    RESULTs leave (feed.h).
 
     Snapshots: the node asks the applier for one when the entries applied
     since the last reach snapshot_entries or the log's payload reaches
@@ -215,8 +214,10 @@ typedef struct {
     zraft_fsm_t fsm;                    /* application callbacks */
     char events_endpoint [64];          /* the application's events socket */
     char api_endpoint [64];             /* the application's api socket */
-    char feed_endpoint [64];            /* the feed's position PULL (feed.h),
+    char feed_endpoint [64];            /* the feed's wake-up PULL (feed.h),
                                            "" if no feed */
+    struct _zr_feed_news_t *feed_news;  /* the news it reads (feed.h), the
+                                           handle's */
 } zr_node_args_t;
 
 /* Blocks every asynchronous signal on the calling thread, saving the old

@@ -349,7 +349,7 @@ zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm)
     s_bind (self, args);
     if (config->subs_max > 0) {
         self->subs = zr_subs_new (config, args->events_endpoint, args->feed_endpoint,
-                                  sizeof args->feed_endpoint);
+                                  sizeof args->feed_endpoint, &args->feed_news);
         if (!self->subs) {
             free (args);
             zraft_destroy (&self);
@@ -414,7 +414,8 @@ zraft_destroy (zraft_t **self_p)
     sigset_t mask;
     zr_signals_block (&mask);
     zr_actor_destroy (&self->node);
-    zr_subs_destroy (&self->subs);      /* before the drain: its records */
+    zr_subs_destroy (&self->subs);      /* after the node (the news), before
+                                           the drain (its records) */
     pthread_sigmask (SIG_SETMASK, &mask, NULL);
     s_results_free (&self->batch);
     if (self->events)

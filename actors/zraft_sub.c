@@ -35,6 +35,7 @@ struct _zr_subs_t {
     uint32_t subs_max;                  /* config.subs_max */
     zframe_t *batch;                    /* the FEED records being handed out */
     size_t batch_next;                  /* its next record */
+    zr_feed_news_t news;                /* the node's news for the feed */
 };
 
 static void
@@ -46,16 +47,21 @@ s_open_free (void **item_p)
 
 zr_subs_t *
 zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
-             char *feed_endpoint, size_t feed_endpoint_size)
+             char *feed_endpoint, size_t feed_endpoint_size,
+             zr_feed_news_t **news_p)
 {
-    zr_assert (config && events_endpoint && feed_endpoint);
+    zr_assert (config && events_endpoint && feed_endpoint && news_p);
     zr_assert (config->subs_max >= 1 && config->subs_max <= ZR_FEED_SUBS_MAX);
     zr_subs_t *self = (zr_subs_t *) calloc (1, sizeof *self);
     zr_assert (self);
     self->subs_max = config->subs_max;
     self->open = zr_feed_map_new ();
     zhashx_set_destructor (self->open, s_open_free);
-    zr_feed_args_t args = {.id = config->id, .subs_max = config->subs_max};
+    int rc = pthread_mutex_init (&self->news.lock, NULL);
+    zr_assert (rc == 0);
+    atomic_init (&self->news.wake_pending, false);
+    zr_feed_args_t args = {.id = config->id, .subs_max = config->subs_max,
+                           .news = &self->news};
     snprintf (args.data_dir, sizeof args.data_dir, "%s", config->data_dir);
     snprintf (args.events_endpoint, sizeof args.events_endpoint, "%s",
               events_endpoint);
@@ -64,21 +70,22 @@ zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
     zr_assert (uuid);
     snprintf (args.requests_endpoint, sizeof args.requests_endpoint,
               "inproc://zraft-feedq-%s", zuuid_str (uuid));
-    snprintf (args.position_endpoint, sizeof args.position_endpoint,
-              "inproc://zraft-feedp-%s", zuuid_str (uuid));
+    snprintf (args.wake_endpoint, sizeof args.wake_endpoint,
+              "inproc://zraft-feedw-%s", zuuid_str (uuid));
     zuuid_destroy (&uuid);
     self->requests = zsock_new (ZMQ_PAIR);
     zr_assert (self->requests);
     zsock_set_sndhwm (self->requests, ZR_FEED_QUEUE_MAX);
     zsock_set_sndtimeo (self->requests, 0);     /* never blocks: EAGAIN */
-    int rc = zsock_bind (self->requests, "%s", args.requests_endpoint);
+    rc = zsock_bind (self->requests, "%s", args.requests_endpoint);
     zr_assert (rc == 0);
     self->feed = zr_actor_new (zr_feed_actor, &args);
     if (!self->feed) {
         zr_subs_destroy (&self);
         return NULL;
     }
-    snprintf (feed_endpoint, feed_endpoint_size, "%s", args.position_endpoint);
+    snprintf (feed_endpoint, feed_endpoint_size, "%s", args.wake_endpoint);
+    *news_p = &self->news;
     return self;
 }
 
@@ -93,6 +100,7 @@ zr_subs_destroy (zr_subs_t **self_p)
     zr_feed_records_free (&self->batch);
     zhashx_destroy (&self->open);
     zsock_destroy (&self->requests);
+    pthread_mutex_destroy (&self->news.lock);
     free (self);
     *self_p = NULL;
 }

@@ -121,8 +121,7 @@ typedef struct {
                                            thread (see zraft_fsm_t); default off */
     bool apply_on_node;                 /* fsm.apply and fsm.query may run on
                                            the node's thread for a small run
-                                           (see zraft_fsm_t), with subs_max 0;
-                                           default off */
+                                           (see zraft_fsm_t); default off */
 } zraft_config_t;
 
 #define ZRAFT_SUBMIT_MAX_MAX 65536u     /* the largest config.submit_max */
@@ -142,9 +141,7 @@ void zraft_config_defaults (zraft_config_t *config);
    behind it may be applied on the node's thread when the applier has
    nothing to do, saving the hand-off to the applier and back per commit
    (snapshot and restore stay on the applier's thread); apply then also
-   delays the node's work (heartbeats), so it should be quick. It takes
-   effect only with config.subs_max 0 (no subscriptions, hence no feed
-   to tell of each applied index before the RESULTs).
+   delays the node's work (heartbeats), so it should be quick.
 
    apply is called for every committed command, in index order, exactly
    once per node incarnation, starting after the snapshot it restored

@@ -137,11 +137,10 @@ START_TEST (feed_order_no_gaps_leader_and_follower)
 END_TEST
 
 /* config.apply_on_node with a feed (config.subs_max > 0): the node
-   leaves every run to the applier (zraft.h: the feed hears of the
-   applied index at the start of a Ready), and publications reach
-   subscriptions in index order with no gap, on the leader and on a
-   follower, published one at a time (each RESULT awaited, the path
-   where a node without a feed applies) and in a burst. */
+   applies small runs itself and tells the feed at once (node.h), and
+   publications reach subscriptions in index order with no gap, on the
+   leader and on a follower, published one at a time (each RESULT
+   awaited: the runs the node applies) and in a burst. */
 START_TEST (feed_order_with_apply_on_node)
 {
     enum { ONES = 20, BURST = 20, N = ONES + BURST };
@@ -165,11 +164,9 @@ START_TEST (feed_order_with_apply_on_node)
     }
     s_none (c, leader, 1);
     s_none (c, follower, 2);
-    for (uint32_t id = 1; id <= 3; id++) {
-        zraft_status_t st;
-        cluster_status (c, id, &st);
-        ck_assert_uint_eq (st.applies_on_node, 0);
-    }
+    zraft_status_t st;
+    cluster_status (c, leader, &st);
+    ck_assert_uint_gt (st.applies_on_node, 0);
     cluster_destroy (&c);
 }
 END_TEST
