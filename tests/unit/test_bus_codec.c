@@ -480,7 +480,8 @@ START_TEST (bus_encode_refuses_broken_rules)
 END_TEST
 
 /* The worked example of docs/PROTOCOL.md: a PUBLISH, its ACK, a
-   NOT_LEADER, a SUBSCRIBE, a DELIVER and a HEARTBEAT, byte for byte. */
+   NOT_LEADER, a SUBSCRIBE, a DELIVER and a HEARTBEAT, then a SUBSCRIBE
+   asking for runs and a DELIVER of two records, byte for byte. */
 START_TEST (bus_encode_writes_the_worked_example)
 {
     static const uint8_t publish [] = {
@@ -501,6 +502,20 @@ START_TEST (bus_encode_writes_the_worked_example)
         'h', 'i'
     };
     static const uint8_t heartbeat [] = { 0x93, 0x01, 0x0e, 0xcc, 0x96 };
+    static const uint8_t subscribe_runs [] = {
+        0x99, 0x01, 0x05, 0x09, 0x01, 0x00, 0xa1, 'o', 0x0a, 0xa0,
+        0xcd, 0x01, 0x00
+    };
+    static const uint8_t deliver_run [] = {
+        0x9b, 0x01, 0x08, 0x09, 0xcc, 0x96, 0x03, 0xa2, 'o', '1', 0xc4, 0x02,
+        'h', 'i', 0xcc, 0x98, 0x03, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o'
+    };
+    zr_busmsg_run_t run = { 0 };
+    zr_busmsg_record_t records [2] = {
+        { 150, 3, s_cstr ("o1"), s_cstr ("hi") },
+        { 152, 3, s_cstr ("o2"), s_cstr ("yo") } };
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &records [0], 2), 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &records [1], 2), 0);
     struct { zr_busmsg_t msg; const uint8_t *bytes; size_t size; } cases [] = {
         { { .type = ZR_BUSMSG_PUBLISH, .id = 5, .subject = s_cstr ("o1"),
             .payload = s_cstr ("hi"), .producer = 42, .seq = 7 },
@@ -518,6 +533,13 @@ START_TEST (bus_encode_writes_the_worked_example)
           deliver, sizeof deliver },
         { { .type = ZR_BUSMSG_HEARTBEAT, .index = 150 },
           heartbeat, sizeof heartbeat },
+        { { .type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+            .from_mode = ZR_BUSMSG_FROM_FIRST, .prefix = s_cstr ("o"),
+            .credit = 10, .run_max = 256 },
+          subscribe_runs, sizeof subscribe_runs },
+        { { .type = ZR_BUSMSG_DELIVER, .id = 9, .n_records = run.n,
+            .records = { run.data, run.size } },
+          deliver_run, sizeof deliver_run },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         uint8_t *data;
@@ -526,6 +548,7 @@ START_TEST (bus_encode_writes_the_worked_example)
         ck_assert_int_eq (memcmp (data, cases [i].bytes, size), 0);
         free (data);
     }
+    zr_busmsg_run_free (&run);
 }
 END_TEST
 
