@@ -48,9 +48,11 @@
        before anything that ends its subscription is sent (s_sub_end,
        zr_busend_stop), and when the burst of events the server drains
        ends (zr_busend_flush): outside a burst every run and the queue
-       are empty, so slots are neither freed nor reused while queued,
-       and a delivery waits for at most the rest of its burst. Credit
-       still counts deliveries (the library's), not messages.
+       are empty, and a delivery waits for at most the rest of its
+       burst. A queued slot may be freed in the burst (its run goes
+       with it: the flush passes over it) but not reused before the
+       flush, as only the ROUTER's SUBSCRIBEs take slots. Credit still
+       counts deliveries (the library's), not messages.
     =========================================================================
 */
 #include "bus.h"
