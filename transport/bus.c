@@ -938,15 +938,11 @@ void
 zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep)
 {
     zr_assert (run);
-    if (run->capacity > keep) {
+    bool kept = run->capacity <= keep;
+    if (!kept)
         free (run->data);
-        run->data = NULL;
-        run->capacity = 0;
-    }
-    run->size = 0;
-    run->n = 0;
-    run->last = 0;
-    run->bytes = 0;
+    *run = (zr_busmsg_run_t) {.data = kept ? run->data : NULL,
+                              .capacity = kept ? run->capacity : 0};
 }
 
 void
