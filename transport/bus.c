@@ -17,7 +17,10 @@
     zr_busmsg_records_next walk the same bytes later, so a reply of
     3,840 cursors or a run of 256 deliveries needs no array. A DELIVER's
     element count says its records (3 + 4 n); a SUBSCRIBE has 8 or 9
-    (run_max); every other type has one count (s_fields).
+    (run_max); every other type has one count (s_fields). A DELIVER
+    whose head is in unsigned formats (as every encoder writes it) skips
+    msgpack-c's tree altogether (s_deliver_decode: the same steps and
+    codes, from the raw bytes), so a consumer reads each run once.
 
     A server builds a run record by record (zr_busmsg_run_t: each
     checked as it is added, packed into the run's buffer); the DELIVER
@@ -175,27 +178,28 @@ s_raw_map (s_raw_t *raw, uint64_t *count)
            || (byte == 0xdf && s_raw_be (raw, 4, count));
 }
 
-/* Skips an array header (fixarray, array16, array32). */
+/* Reads an array header (fixarray, array16, array32): its count. */
 static bool
-s_raw_array (s_raw_t *raw)
+s_raw_array (s_raw_t *raw, uint64_t *count)
 {
     uint8_t byte;
-    uint64_t count;
     if (!s_raw_byte (raw, &byte))
         return false;
+    *count = (uint64_t) (byte & 0x0f);
     return (byte >= 0x90 && byte <= 0x9f)
-           || (byte == 0xdc && s_raw_be (raw, 2, &count))
-           || (byte == 0xdd && s_raw_be (raw, 4, &count));
+           || (byte == 0xdc && s_raw_be (raw, 2, count))
+           || (byte == 0xdd && s_raw_be (raw, 4, count));
 }
 
 /* Skips a frame's head (array header, version, type, id): the offset of
-   its first field after the id, or 0 if the head is not that. */
+   its first field after the id, or 0 if the head is not that; sets
+   *count to the frame's elements. */
 static size_t
-s_raw_after_head (const uint8_t *data, size_t size)
+s_raw_after_head (const uint8_t *data, size_t size, uint64_t *count)
 {
     s_raw_t raw = { data, size, 0 };
     uint64_t skipped;
-    bool head = s_raw_array (&raw) && s_raw_uint (&raw, &skipped)
+    bool head = s_raw_array (&raw, count) && s_raw_uint (&raw, &skipped)
                 && s_raw_uint (&raw, &skipped) && s_raw_uint (&raw, &skipped);
     return head ? raw.pos : 0;
 }
@@ -495,7 +499,8 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
         return;
     }
     /* The tree said the head is an array of three integers >= 0. */
-    size_t pos = s_raw_after_head (data, size);
+    uint64_t count;
+    size_t pos = s_raw_after_head (data, size, &count);
     if (!pos) {
         zr_mp_fail (reader, ZR_EMALFORMED);     /* unreachable */
         return;
@@ -506,17 +511,16 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
     zr_mp_fail (reader, rc);
 }
 
-/* Reads a DELIVER's n records from the frame's bytes (the head's
-   checked by the tree), its first into the message's fields. */
-static void
-s_records_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
-                uint32_t n, zr_busmsg_t *msg)
+/* Reads a DELIVER's records from the frame's bytes after its head (n:
+   what its element count says), its first into the message's fields.
+   Returns 0 or s_records_check's code. */
+static int
+s_records_take (const uint8_t *data, size_t size, uint32_t n, zr_busmsg_t *msg)
 {
-    size_t pos = s_raw_after_head (data, size);
-    if (!pos) {
-        zr_mp_fail (reader, ZR_EMALFORMED);     /* unreachable */
-        return;
-    }
+    uint64_t count;
+    size_t pos = s_raw_after_head (data, size, &count);
+    if (!pos)
+        return ZR_EMALFORMED;           /* unreachable: the head was read */
     zr_busmsg_bytes_t records = { data + pos, size - pos };
     zr_busmsg_record_t first;
     int rc = s_records_check (records, n, &first);
@@ -528,7 +532,36 @@ s_records_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
         msg->subject = first.subject;
         msg->payload = first.payload;
     }
-    zr_mp_fail (reader, rc);
+    return rc;
+}
+
+/* A DELIVER from the raw bytes alone, without msgpack-c's tree (a run
+   is read once, by s_records_check): for frames whose head the caller
+   read as unsigned integers [version, DELIVER, id, ...]. The same steps
+   and codes as the tree's way (zr_mp_unpack's, then s_msg_decode's). */
+static int
+s_deliver_decode (const uint8_t *data, size_t size, uint64_t id,
+                  zr_busmsg_t *msg)
+{
+    if (size > ZR_BUSMSG_FRAME_MAX)
+        return ZR_ETOOBIG;
+    int rc = zr_msgpack_walk_version (data, size, ZR_BUSMSG_VERSION);
+    if (rc == 0)
+        rc = zr_msgpack_walk (data, size, ZR_BUSMSG_DEPTH_MAX,
+                              ZR_BUSMSG_OBJECTS_MAX);
+    uint64_t count = 0;
+    if (rc == 0 && !s_raw_after_head (data, size, &count))
+        rc = ZR_EMALFORMED;             /* unreachable: the head was read */
+    /* The walk bounds count by the objects a frame may claim. */
+    if (rc == 0)
+        rc = s_count_check (ZR_BUSMSG_DELIVER, (uint32_t) count);
+    if (rc)
+        return rc;
+    msg->type = ZR_BUSMSG_DELIVER;
+    msg->id = id;
+    rc = s_records_take (data, size,
+                         (uint32_t) (count - S_HEAD) / S_RECORD_FIELDS, msg);
+    return rc ? rc : s_id_valid (msg) ? 0 : ZR_EMALFORMED;
 }
 
 /* Reads the fields after the head of a message of a known type, of
@@ -577,9 +610,10 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
     case ZR_BUSMSG_OUT_OF_RANGE:
         msg->first = zr_mp_read_uint (r);
         break;
-    case ZR_BUSMSG_DELIVER:
-        s_records_read (r, data, size,
-                        (count - S_HEAD) / S_RECORD_FIELDS, msg);
+    case ZR_BUSMSG_DELIVER:             /* a head in signed formats */
+        zr_mp_fail (r, s_records_take (data, size,
+                                       (count - S_HEAD) / S_RECORD_FIELDS,
+                                       msg));
         break;
     case ZR_BUSMSG_CREDIT:
         msg->credit = zr_mp_read_u32 (r);
@@ -638,18 +672,24 @@ zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg)
     zr_assert (msg);
     zr_assert (data || size == 0);
     memset (msg, 0, sizeof *msg);
-    msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
-    int rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
+    uint64_t head [S_HEAD];
+    bool plain = zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD;
+    int rc;
+    if (plain && head [1] == ZR_BUSMSG_DELIVER)
+        rc = s_deliver_decode (data, size, head [2], msg);
+    else {
+        msgpack_unpacked result;
+        msgpack_unpacked_init (&result);
+        rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
                            ZR_BUSMSG_DEPTH_MAX, ZR_BUSMSG_OBJECTS_MAX, &result);
-    if (rc == 0)
-        rc = s_msg_decode (&result.data, data, size, msg);
-    msgpack_unpacked_destroy (&result);
+        if (rc == 0)
+            rc = s_msg_decode (&result.data, data, size, msg);
+        msgpack_unpacked_destroy (&result);
+    }
     if (rc) {
         /* What the frame's head says of it, for an ERROR MALFORMED. */
-        uint64_t head [S_HEAD];
         memset (msg, 0, sizeof *msg);
-        if (zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD) {
+        if (plain) {
             bool known = head [1] >= 1 && head [1] <= ZR_BUSMSG_TYPE_MAX;
             msg->type = (zr_busmsg_type_t) (known ? head [1] : 0);
             msg->id = msg->type == ZR_BUSMSG_HEARTBEAT ? 0 : head [2];

@@ -760,6 +760,41 @@ START_TEST (bus_decode_accepts_signed_formats)
     memcpy (negative, reply, sizeof reply);
     negative [10] = 0x80;                   /* int8 -128 */
     ck_assert_int_eq (s_rc (negative, sizeof negative), ZR_EMALFORMED);
+    /* A DELIVER run whose head (read through the tree) and records (read
+       raw) use signed formats; then its head plain (read raw only). */
+    static const uint8_t deliver [] = {
+        0x9b, 0xd0, 0x01, 0xd0, 0x08, 0xd1, 0x00, 0x09,
+        0xd1, 0x00, 0x96, 0xd0, 0x03, 0xa2, 'o', '1', 0xc4, 0x02, 'h', 'i',
+        0xd2, 0, 0, 0, 0x98, 0x03, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o'
+    };
+    for (int plain = 0; plain < 2; plain++) {
+        const uint8_t *frame = deliver;
+        uint8_t copy [sizeof deliver];
+        size_t copy_size = sizeof deliver;
+        if (plain) {                        /* 9b 01 08 09, then the rest */
+            copy [0] = 0x9b;
+            copy [1] = 0x01;
+            copy [2] = 0x08;
+            copy [3] = 0x09;
+            memcpy (copy + 4, deliver + 8, sizeof deliver - 8);
+            copy_size = sizeof deliver - 4;
+            frame = copy;
+        }
+        ck_assert_int_eq (zr_busmsg_decode (frame, copy_size, &msg), 0);
+        ck_assert_int_eq (msg.type, ZR_BUSMSG_DELIVER);
+        ck_assert_uint_eq (msg.id, 9);
+        ck_assert_uint_eq (msg.n_records, 2);
+        ck_assert_uint_eq (msg.index, 150);
+        ck_assert_uint_eq (msg.term, 3);
+        zr_busmsg_records_iter_t iter;
+        zr_busmsg_record_t record;
+        zr_busmsg_records_iter (&msg, &iter);
+        ck_assert (zr_busmsg_records_next (&iter, &record));
+        ck_assert (zr_busmsg_records_next (&iter, &record));
+        ck_assert_uint_eq (record.index, 152);
+        ck_assert (!zr_busmsg_records_next (&iter, &record));
+        s_round_trip (&msg);
+    }
 }
 END_TEST
 
