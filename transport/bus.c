@@ -8,12 +8,24 @@
     (s_msg_read), then the rules judge the whole (s_msg_check). The
     decoded message points into the caller's frame.
 
-    A CURSORS_REPLY's map is the one field read from the raw bytes rather
-    than the tree: the message keeps the map's bytes (it is the frame's
-    last element, so they run to the frame's end), and s_cursors_check
-    reads them once with a small reader (s_raw_t) that allocates nothing:
-    names and order checked, entries counted. zr_busmsg_cursors_next walks
-    the same bytes later, so a reply of 3,840 cursors needs no array.
+    A CURSORS_REPLY's map and a DELIVER's records are the fields read
+    from the raw bytes rather than the tree: the message keeps their
+    bytes (they are the frame's last elements, so they run to the frame's
+    end), and s_cursors_check or s_records_check reads them once with a
+    small reader (s_raw_t) that allocates nothing: names, order and
+    limits checked, entries counted. zr_busmsg_cursors_next and
+    zr_busmsg_records_next walk the same bytes later, so a reply of
+    3,840 cursors or a run of 256 deliveries needs no array. A DELIVER's
+    element count says its records (3 + 4 n); a SUBSCRIBE has 8 or 9
+    (run_max); every other type has one count (s_fields). A DELIVER
+    whose head is in unsigned formats (as every encoder writes it) skips
+    msgpack-c's tree altogether (s_deliver_decode: the same steps and
+    codes, from the raw bytes), so a consumer reads each run once.
+
+    A server builds a run record by record (zr_busmsg_run_t: each
+    checked as it is added, packed into the run's buffer); the DELIVER
+    that carries it copies the records as given, as a CURSORS_REPLY's
+    map is copied.
 
     The encoders check the same rules (so a frame we encode always
     decodes to what was encoded) and copy a CURSORS_REPLY's map as given.
@@ -24,11 +36,21 @@
 _Static_assert (ZR_BUSMSG_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
                 "the walker takes the bus codec's depth");
 _Static_assert (ZR_BUSMSG_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
+/* The largest record's headers: uint64 index and term (9 bytes each),
+   str8 subject header (2), bin32 payload header (5); the largest head:
+   array32 (5), version, type (1 each), uint64 id (9). */
+_Static_assert (9 + 9 + 2 + 5 <= ZR_BUSMSG_RECORD_OVERHEAD
+                && ZR_BUSMSG_RUN_BYTES_MAX + 5 + 1 + 1 + 9
+                   <= ZR_BUSMSG_FRAME_MAX, "a full run fits a frame");
+_Static_assert (3 + 4 * ZR_BUSMSG_RUN_MAX <= ZR_BUSMSG_OBJECTS_MAX,
+                "a full run passes the walk");
 /* A full map: per entry a str8 header and name, a uint64 (9 bytes). */
 _Static_assert (ZR_BUSMSG_CURSORS_MAX * (2 + ZR_BUSMSG_NAME_MAX + 9) + 64
                 <= ZR_BUSMSG_FRAME_MAX, "a full CURSORS_REPLY fits a frame");
 
 #define S_HEAD 3                        /* version, type, id */
+#define S_RECORD_FIELDS 4               /* index, term, subject, payload */
+#define S_SUBSCRIBE_RUN 9               /* a SUBSCRIBE with its run_max */
 
 /* Elements of a frame by type, version and type included (bus.h). */
 static const uint32_t s_fields [] = { 0, 7, 6, 4, 5, 8, 7, 4, 7, 4, 3, 5, 3,
@@ -125,6 +147,22 @@ s_raw_str (s_raw_t *raw, const uint8_t **data, size_t *size)
     return true;
 }
 
+/* Reads a bin: its bytes (in place, NULL when empty) and size. */
+static bool
+s_raw_bin (s_raw_t *raw, const uint8_t **data, size_t *size)
+{
+    uint8_t byte;
+    uint64_t length;
+    if (!s_raw_byte (raw, &byte) || byte < 0xc4 || byte > 0xc6
+    ||  !s_raw_be (raw, (size_t) 1 << (byte - 0xc4), &length)
+    ||  length > raw->size - raw->pos)
+        return false;
+    *data = length ? raw->data + raw->pos : NULL;
+    *size = (size_t) length;
+    raw->pos += (size_t) length;
+    return true;
+}
+
 /* Reads a map header (fixmap, map16, map32): its entry count. */
 static bool
 s_raw_map (s_raw_t *raw, uint64_t *count)
@@ -140,17 +178,30 @@ s_raw_map (s_raw_t *raw, uint64_t *count)
            || (byte == 0xdf && s_raw_be (raw, 4, count));
 }
 
-/* Skips an array header (fixarray, array16, array32). */
+/* Reads an array header (fixarray, array16, array32): its count. */
 static bool
-s_raw_array (s_raw_t *raw)
+s_raw_array (s_raw_t *raw, uint64_t *count)
 {
     uint8_t byte;
-    uint64_t count;
     if (!s_raw_byte (raw, &byte))
         return false;
+    *count = (uint64_t) (byte & 0x0f);
     return (byte >= 0x90 && byte <= 0x9f)
-           || (byte == 0xdc && s_raw_be (raw, 2, &count))
-           || (byte == 0xdd && s_raw_be (raw, 4, &count));
+           || (byte == 0xdc && s_raw_be (raw, 2, count))
+           || (byte == 0xdd && s_raw_be (raw, 4, count));
+}
+
+/* Skips a frame's head (array header, version, type, id): the offset of
+   its first field after the id, or 0 if the head is not that; sets
+   *count to the frame's elements. */
+static size_t
+s_raw_after_head (const uint8_t *data, size_t size, uint64_t *count)
+{
+    s_raw_t raw = { data, size, 0 };
+    uint64_t skipped;
+    bool head = s_raw_array (&raw, count) && s_raw_uint (&raw, &skipped)
+                && s_raw_uint (&raw, &skipped) && s_raw_uint (&raw, &skipped);
+    return head ? raw.pos : 0;
 }
 
 /* Orders names by their bytes, a shorter prefix first. */
@@ -201,6 +252,72 @@ s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
     return 0;
 }
 
+/* Reads one record (schema and limits only): 0, ZR_ETOOBIG (a subject
+   or payload over its limit) or ZR_EMALFORMED. */
+static int
+s_raw_record (s_raw_t *raw, zr_busmsg_record_t *record)
+{
+    if (!s_raw_uint (raw, &record->index) || !s_raw_uint (raw, &record->term)
+    ||  !s_raw_str (raw, &record->subject.data, &record->subject.size))
+        return ZR_EMALFORMED;
+    if (record->subject.size > ZR_BUSMSG_SUBJECT_MAX)
+        return ZR_ETOOBIG;
+    if (!s_raw_bin (raw, &record->payload.data, &record->payload.size))
+        return ZR_EMALFORMED;
+    return record->payload.size > ZR_BUSMSG_PAYLOAD_MAX ? ZR_ETOOBIG : 0;
+}
+
+/* A record's rules but the order: index and term >= 1, a subject. */
+static bool
+s_record_valid (const zr_busmsg_record_t *record)
+{
+    return record->index >= 1 && record->term >= 1
+           && record->subject.size >= 1 && record->subject.data
+           && !memchr (record->subject.data, 0, record->subject.size);
+}
+
+/* What a record counts against ZR_BUSMSG_RUN_BYTES_MAX. */
+static size_t
+s_record_bytes (const zr_busmsg_record_t *record)
+{
+    return record->subject.size + record->payload.size
+           + ZR_BUSMSG_RECORD_OVERHEAD;
+}
+
+/* Checks a DELIVER's records: exactly n (1..ZR_BUSMSG_RUN_MAX) records
+   in bytes, each read as s_raw_record, then the run's size, then the
+   rules (indexes strictly increasing, s_record_valid); sets *first to
+   the first record if first is not NULL. Returns 0, ZR_ETOOBIG or
+   ZR_EMALFORMED. */
+static int
+s_records_check (zr_busmsg_bytes_t bytes, uint32_t n, zr_busmsg_record_t *first)
+{
+    if (n > ZR_BUSMSG_RUN_MAX)
+        return ZR_ETOOBIG;
+    if (n == 0 || !bytes.data)
+        return ZR_EMALFORMED;
+    s_raw_t raw = { bytes.data, bytes.size, 0 };
+    bool valid = true;                  /* the rules, judged last */
+    uint64_t last = 0;
+    size_t run_bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        zr_busmsg_record_t record;
+        int rc = s_raw_record (&raw, &record);
+        if (rc)
+            return rc;
+        valid = valid && s_record_valid (&record) && record.index > last;
+        last = record.index;
+        run_bytes += s_record_bytes (&record);
+        if (i == 0 && first)
+            *first = record;
+    }
+    if (raw.pos != raw.size)
+        return ZR_EMALFORMED;
+    if (run_bytes > ZR_BUSMSG_RUN_BYTES_MAX)
+        return ZR_ETOOBIG;
+    return valid ? 0 : ZR_EMALFORMED;
+}
+
 //  --------------------------------------------------------------------------
 //  The rules, shared by the decoder (checked) and the encoder (refused)
 
@@ -227,7 +344,8 @@ s_subscribe_check (const zr_busmsg_t *msg)
     if (rc == 0 && (msg->from_mode > ZR_BUSMSG_FROM_MAX
                     || (msg->from_mode == ZR_BUSMSG_FROM_INDEX)
                        != (msg->from > 0)
-                    || msg->credit > ZR_BUSMSG_CREDIT_MAX))
+                    || msg->credit > ZR_BUSMSG_CREDIT_MAX
+                    || msg->run_max > ZR_BUSMSG_RUN_MAX))
         rc = ZR_EMALFORMED;
     return rc;
 }
@@ -264,6 +382,8 @@ s_fields_check (const zr_busmsg_t *msg)
         rc = s_publication_check (msg);
         return rc ? rc : msg->producer == 0 && msg->seq ? ZR_EMALFORMED : 0;
     case ZR_BUSMSG_DELIVER:
+        if (msg->n_records)
+            return s_records_check (msg->records, msg->n_records, NULL);
         rc = s_publication_check (msg);
         return rc ? rc : msg->index && msg->term ? 0 : ZR_EMALFORMED;
     case ZR_BUSMSG_ACK:
@@ -294,18 +414,51 @@ s_fields_check (const zr_busmsg_t *msg)
     }
 }
 
+/* The id's rule: 0 only for HEARTBEAT and ERROR MALFORMED. */
+static bool
+s_id_valid (const zr_busmsg_t *msg)
+{
+    return msg->id != 0 || msg->type == ZR_BUSMSG_HEARTBEAT
+           || (msg->type == ZR_BUSMSG_ERROR
+               && msg->code == ZR_BUSMSG_CODE_MALFORMED);
+}
+
 /* Returns 0, ZR_ETOOBIG or ZR_EMALFORMED for any message. */
 static int
 s_msg_check (const zr_busmsg_t *msg)
 {
-    if (msg->type < 1 || msg->type > ZR_BUSMSG_TYPE_MAX)
-        return ZR_EMALFORMED;
-    bool id_zero_ok = msg->type == ZR_BUSMSG_HEARTBEAT
-                      || (msg->type == ZR_BUSMSG_ERROR
-                          && msg->code == ZR_BUSMSG_CODE_MALFORMED);
-    if (msg->id == 0 && !id_zero_ok)
+    if (msg->type < 1 || msg->type > ZR_BUSMSG_TYPE_MAX || !s_id_valid (msg))
         return ZR_EMALFORMED;
     return s_fields_check (msg);
+}
+
+/* Elements of a frame of msg's type, version and type included. */
+static uint32_t
+s_count (const zr_busmsg_t *msg)
+{
+    if (msg->type == ZR_BUSMSG_DELIVER)
+        return S_HEAD + S_RECORD_FIELDS * (msg->n_records ? msg->n_records
+                                                          : 1);
+    if (msg->type == ZR_BUSMSG_SUBSCRIBE && msg->run_max)
+        return S_SUBSCRIBE_RUN;
+    return s_fields [msg->type];
+}
+
+/* Judges a frame's element count for type (known): 0, ZR_ETOOBIG (a
+   DELIVER of more than ZR_BUSMSG_RUN_MAX records) or ZR_EMALFORMED. */
+static int
+s_count_check (uint64_t type, uint32_t count)
+{
+    if (type == ZR_BUSMSG_DELIVER) {
+        if (count < S_HEAD + S_RECORD_FIELDS
+            || (count - S_HEAD) % S_RECORD_FIELDS)
+            return ZR_EMALFORMED;
+        return (count - S_HEAD) / S_RECORD_FIELDS > ZR_BUSMSG_RUN_MAX
+               ? ZR_ETOOBIG : 0;
+    }
+    if (type == ZR_BUSMSG_SUBSCRIBE && count == S_SUBSCRIBE_RUN)
+        return 0;
+    return count == s_fields [type] ? 0 : ZR_EMALFORMED;
 }
 
 //  --------------------------------------------------------------------------
@@ -346,24 +499,76 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
         return;
     }
     /* The tree said the head is an array of three integers >= 0. */
-    s_raw_t raw = { data, size, 0 };
-    uint64_t skipped;
-    bool head = s_raw_array (&raw) && s_raw_uint (&raw, &skipped)
-                && s_raw_uint (&raw, &skipped) && s_raw_uint (&raw, &skipped);
-    if (!head) {
+    uint64_t count;
+    size_t pos = s_raw_after_head (data, size, &count);
+    if (!pos) {
         zr_mp_fail (reader, ZR_EMALFORMED);     /* unreachable */
         return;
     }
-    msg->cursors = (zr_busmsg_bytes_t) { data + raw.pos, size - raw.pos };
+    msg->cursors = (zr_busmsg_bytes_t) { data + pos, size - pos };
     int rc = s_cursors_check (msg->cursors.data, msg->cursors.size,
                               &msg->n_cursors);
     zr_mp_fail (reader, rc);
 }
 
-/* Reads the fields after the head of a message of a known type. */
+/* Reads a DELIVER's records from the frame's bytes after its head (n:
+   what its element count says), its first into the message's fields.
+   Returns 0 or s_records_check's code. */
+static int
+s_records_take (const uint8_t *data, size_t size, uint32_t n, zr_busmsg_t *msg)
+{
+    uint64_t count;
+    size_t pos = s_raw_after_head (data, size, &count);
+    if (!pos)
+        return ZR_EMALFORMED;           /* unreachable: the head was read */
+    zr_busmsg_bytes_t records = { data + pos, size - pos };
+    zr_busmsg_record_t first;
+    int rc = s_records_check (records, n, &first);
+    if (rc == 0) {
+        msg->records = records;
+        msg->n_records = n;
+        msg->index = first.index;
+        msg->term = first.term;
+        msg->subject = first.subject;
+        msg->payload = first.payload;
+    }
+    return rc;
+}
+
+/* A DELIVER from the raw bytes alone, without msgpack-c's tree (a run
+   is read once, by s_records_check): for frames whose head the caller
+   read as unsigned integers [version, DELIVER, id, ...]. The same steps
+   and codes as the tree's way (zr_mp_unpack's, then s_msg_decode's). */
+static int
+s_deliver_decode (const uint8_t *data, size_t size, uint64_t id,
+                  zr_busmsg_t *msg)
+{
+    if (size > ZR_BUSMSG_FRAME_MAX)
+        return ZR_ETOOBIG;
+    int rc = zr_msgpack_walk_version (data, size, ZR_BUSMSG_VERSION);
+    if (rc == 0)
+        rc = zr_msgpack_walk (data, size, ZR_BUSMSG_DEPTH_MAX,
+                              ZR_BUSMSG_OBJECTS_MAX);
+    uint64_t count = 0;
+    if (rc == 0 && !s_raw_after_head (data, size, &count))
+        rc = ZR_EMALFORMED;             /* unreachable: the head was read */
+    /* The walk bounds count by the objects a frame may claim. */
+    if (rc == 0)
+        rc = s_count_check (ZR_BUSMSG_DELIVER, (uint32_t) count);
+    if (rc)
+        return rc;
+    msg->type = ZR_BUSMSG_DELIVER;
+    msg->id = id;
+    rc = s_records_take (data, size,
+                         (uint32_t) (count - S_HEAD) / S_RECORD_FIELDS, msg);
+    return rc ? rc : s_id_valid (msg) ? 0 : ZR_EMALFORMED;
+}
+
+/* Reads the fields after the head of a message of a known type, of
+   count elements in all. */
 static void
 s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
-            zr_busmsg_t *msg)
+            uint32_t count, zr_busmsg_t *msg)
 {
     switch (msg->type) {
     case ZR_BUSMSG_PUBLISH:
@@ -390,6 +595,11 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
         msg->prefix = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
         msg->credit = zr_mp_read_u32 (r);
         msg->name = s_read_str (r, ZR_BUSMSG_NAME_MAX);
+        if (count == S_SUBSCRIBE_RUN) {
+            msg->run_max = zr_mp_read_u32 (r);
+            if (msg->run_max == 0)      /* present: 1.. (bus.h) */
+                zr_mp_fail (r, ZR_EMALFORMED);
+        }
         break;
     case ZR_BUSMSG_OK:
         msg->first = zr_mp_read_uint (r);
@@ -400,11 +610,10 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
     case ZR_BUSMSG_OUT_OF_RANGE:
         msg->first = zr_mp_read_uint (r);
         break;
-    case ZR_BUSMSG_DELIVER:
-        msg->index = zr_mp_read_uint (r);
-        msg->term = zr_mp_read_uint (r);
-        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
-        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
+    case ZR_BUSMSG_DELIVER:             /* a head in signed formats */
+        zr_mp_fail (r, s_records_take (data, size,
+                                       (count - S_HEAD) / S_RECORD_FIELDS,
+                                       msg));
         break;
     case ZR_BUSMSG_CREDIT:
         msg->credit = zr_mp_read_u32 (r);
@@ -439,14 +648,22 @@ s_msg_decode (const msgpack_object *root, const uint8_t *data, size_t size,
     if (version != ZR_BUSMSG_VERSION)
         return ZR_EVERSION;
     uint64_t type = zr_mp_read_uint (&reader);
-    if (reader.rc || type < 1 || type > ZR_BUSMSG_TYPE_MAX
-    ||  root->via.array.size != s_fields [type])
+    if (reader.rc || type < 1 || type > ZR_BUSMSG_TYPE_MAX)
         return ZR_EMALFORMED;
+    uint32_t count = root->via.array.size;
+    int rc = s_count_check (type, count);
+    if (rc)
+        return rc;
     msg->type = (zr_busmsg_type_t) type;
     if (msg->type != ZR_BUSMSG_HEARTBEAT)
         msg->id = zr_mp_read_uint (&reader);
-    s_msg_read (&reader, data, size, msg);
-    return reader.rc ? reader.rc : s_msg_check (msg);
+    s_msg_read (&reader, data, size, count, msg);
+    if (reader.rc)
+        return reader.rc;
+    /* A DELIVER's records were checked whole as they were read. */
+    if (msg->type == ZR_BUSMSG_DELIVER)
+        return s_id_valid (msg) ? 0 : ZR_EMALFORMED;
+    return s_msg_check (msg);
 }
 
 int
@@ -455,18 +672,24 @@ zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg)
     zr_assert (msg);
     zr_assert (data || size == 0);
     memset (msg, 0, sizeof *msg);
-    msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
-    int rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
+    uint64_t head [S_HEAD];
+    bool plain = zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD;
+    int rc;
+    if (plain && head [1] == ZR_BUSMSG_DELIVER)
+        rc = s_deliver_decode (data, size, head [2], msg);
+    else {
+        msgpack_unpacked result;
+        msgpack_unpacked_init (&result);
+        rc = zr_mp_unpack (data, size, ZR_BUSMSG_VERSION, ZR_BUSMSG_FRAME_MAX,
                            ZR_BUSMSG_DEPTH_MAX, ZR_BUSMSG_OBJECTS_MAX, &result);
-    if (rc == 0)
-        rc = s_msg_decode (&result.data, data, size, msg);
-    msgpack_unpacked_destroy (&result);
+        if (rc == 0)
+            rc = s_msg_decode (&result.data, data, size, msg);
+        msgpack_unpacked_destroy (&result);
+    }
     if (rc) {
         /* What the frame's head says of it, for an ERROR MALFORMED. */
-        uint64_t head [S_HEAD];
         memset (msg, 0, sizeof *msg);
-        if (zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD) {
+        if (plain) {
             bool known = head [1] >= 1 && head [1] <= ZR_BUSMSG_TYPE_MAX;
             msg->type = (zr_busmsg_type_t) (known ? head [1] : 0);
             msg->id = msg->type == ZR_BUSMSG_HEARTBEAT ? 0 : head [2];
@@ -512,7 +735,8 @@ s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
                | msgpack_pack_uint64 (pk, msg->from)
                | s_pack_str (pk, msg->prefix)
                | msgpack_pack_uint64 (pk, msg->credit)
-               | s_pack_str (pk, msg->name);
+               | s_pack_str (pk, msg->name)
+               | (msg->run_max ? msgpack_pack_uint64 (pk, msg->run_max) : 0);
     case ZR_BUSMSG_OK:
         return msgpack_pack_uint64 (pk, msg->first)
                | msgpack_pack_uint64 (pk, msg->last)
@@ -521,6 +745,9 @@ s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
     case ZR_BUSMSG_OUT_OF_RANGE:
         return msgpack_pack_uint64 (pk, msg->first);
     case ZR_BUSMSG_DELIVER:
+        if (msg->n_records)             /* the checked run, as it is */
+            return pk->callback (pk->data, (const char *) msg->records.data,
+                                 msg->records.size);
         return msgpack_pack_uint64 (pk, msg->index)
                | msgpack_pack_uint64 (pk, msg->term)
                | s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload);
@@ -545,7 +772,7 @@ static int
 s_msg_pack (msgpack_packer *pk, const void *arg)
 {
     const zr_busmsg_t *msg = (const zr_busmsg_t *) arg;
-    int rc = msgpack_pack_array (pk, s_fields [msg->type]);
+    int rc = msgpack_pack_array (pk, s_count (msg));
     rc |= msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
     rc |= msgpack_pack_uint64 (pk, msg->type);
     if (msg->type != ZR_BUSMSG_HEARTBEAT)
@@ -649,6 +876,121 @@ zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
     iter->pos = raw.pos;
     iter->left--;
     return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Records: a DELIVER's walk, a server's run
+
+void
+zr_busmsg_records_iter (const zr_busmsg_t *msg, zr_busmsg_records_iter_t *iter)
+{
+    zr_assert (msg && iter);
+    zr_assert (msg->type == ZR_BUSMSG_DELIVER);
+    memset (iter, 0, sizeof *iter);
+    if (msg->n_records == 0) {
+        iter->single = (zr_busmsg_record_t) {msg->index, msg->term,
+                                             msg->subject, msg->payload};
+        iter->left = 1;
+        return;
+    }
+    iter->data = msg->records.data;
+    iter->size = msg->records.size;
+    iter->left = msg->n_records <= ZR_BUSMSG_RUN_MAX ? msg->n_records : 0;
+}
+
+bool
+zr_busmsg_records_next (zr_busmsg_records_iter_t *iter,
+                        zr_busmsg_record_t *record)
+{
+    zr_assert (iter && record);
+    if (iter->left == 0)
+        return false;
+    if (!iter->data) {
+        *record = iter->single;
+        iter->left = 0;
+        return true;
+    }
+    /* The run was checked when it was decoded or encoded; one that was
+       not ends the walk here rather than misreading it. */
+    s_raw_t raw = { iter->data, iter->size, iter->pos };
+    if (s_raw_record (&raw, record) != 0) {
+        iter->left = 0;
+        return false;
+    }
+    iter->pos = raw.pos;
+    iter->left--;
+    return true;
+}
+
+/* msgpack-c's writer into a run's buffer (grown by doubling). */
+static int
+s_run_write (void *data, const char *buf, size_t len)
+{
+    zr_busmsg_run_t *run = (zr_busmsg_run_t *) data;
+    if (run->capacity - run->size < len) {
+        size_t capacity = run->capacity ? run->capacity : 4096;
+        while (capacity - run->size < len)
+            capacity *= 2;
+        uint8_t *grown = (uint8_t *) realloc (run->data, capacity);
+        if (!grown)
+            return -1;
+        run->data = grown;
+        run->capacity = capacity;
+    }
+    memcpy (run->data + run->size, buf, len);
+    run->size += len;
+    return 0;
+}
+
+int
+zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
+                   uint32_t max)
+{
+    zr_assert (run && record);
+    if (!s_record_valid (record)
+    ||  record->subject.size > ZR_BUSMSG_SUBJECT_MAX
+    ||  record->payload.size > ZR_BUSMSG_PAYLOAD_MAX
+    ||  (record->payload.size && !record->payload.data)
+    ||  (run->n && record->index <= run->last))
+        return ZR_EINVAL;
+    max = max < 1 ? 1 : max > ZR_BUSMSG_RUN_MAX ? ZR_BUSMSG_RUN_MAX : max;
+    size_t bytes = s_record_bytes (record);
+    if (run->n >= max || run->bytes + bytes > ZR_BUSMSG_RUN_BYTES_MAX)
+        return ZR_EBUSY;
+    size_t size = run->size;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, run, s_run_write);
+    int rc = msgpack_pack_uint64 (&pk, record->index)
+             | msgpack_pack_uint64 (&pk, record->term)
+             | s_pack_str (&pk, record->subject)
+             | s_pack_bin (&pk, record->payload);
+    if (rc != 0) {
+        run->size = size;               /* unchanged */
+        return ZR_ENOMEM;
+    }
+    run->n++;
+    run->last = record->index;
+    run->bytes += bytes;
+    return 0;
+}
+
+void
+zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep)
+{
+    zr_assert (run);
+    bool kept = run->capacity <= keep;
+    if (!kept)
+        free (run->data);
+    *run = (zr_busmsg_run_t) {.data = kept ? run->data : NULL,
+                              .capacity = kept ? run->capacity : 0};
+}
+
+void
+zr_busmsg_run_free (zr_busmsg_run_t *run)
+{
+    zr_assert (run);
+    free (run->data);
+    memset (run, 0, sizeof *run);
 }
 
 //  --------------------------------------------------------------------------

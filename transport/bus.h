@@ -8,7 +8,9 @@
     sends one frame per message back. Requests (PUBLISH, COMMIT_CURSOR,
     CURSORS) are answered once each, carrying the request's id, in any
     order; a subscription (SUBSCRIBE) is answered by OK, then DELIVERs
-    carrying the subscription's id, one per credit the client gave.
+    carrying the subscription's id, each a run of consecutive deliveries
+    (at most the SUBSCRIBE's run_max; one if it has none), one delivery
+    per credit the client gave.
     HEARTBEAT flows both ways while a subscription is idle. Like the
     client codec (client.h), this one treats every frame as hostile: it
     never asserts on input, never allocates more than a constant factor
@@ -27,11 +29,13 @@
     | NOT_LEADER (3)     | s>c | id, leader's bus endpoint ("": ?)   | 4 |
     | ERROR (4)          | s>c | id, code, text                      | 5 |
     | SUBSCRIBE (5)      | c>s | id, from_mode, from, prefix, credit,| 8 |
-    |                    |     | cursor name ("": none)              |   |
+    |                    |     | cursor name ("": none) [, run_max]  | 9 |
     | OK (6)             | s>c | id, first, last, heartbeat_ms,      | 7 |
     |                    |     | timeout_ms                          |   |
     | OUT_OF_RANGE (7)   | s>c | id, first                           | 4 |
-    | DELIVER (8)        | s>c | id, index, term, subject, payload   | 7 |
+    | DELIVER (8)        | s>c | id, then a run of 1..RUN_MAX        |3+ |
+    |                    |     | records: index, term, subject,      |4n |
+    |                    |     | payload each                        |   |
     | CREDIT (9)         | c>s | id, credit                          | 4 |
     | UNSUBSCRIBE (10)   | c>s | id                                  | 3 |
     | COMMIT_CURSOR (11) | c>s | id, name, index                     | 5 |
@@ -67,10 +71,17 @@
     name 1..ZR_BUSMSG_NAME_MAX (SUBSCRIBE's cursor: 0..), prefix
     0..ZR_BUSMSG_SUBJECT_MAX, endpoint 0..ZR_BUSMSG_ENDPOINT_MAX, text
     0..ZR_BUSMSG_TEXT_MAX bytes; payload at most ZR_BUSMSG_PAYLOAD_MAX; producer
-    0 (no deduplication) comes with seq 0; ACK and DELIVER carry index and
+    0 (no deduplication) comes with seq 0; ACK carries index and
     term >= 1, COMMIT_CURSOR index >= 1; code 1..ZR_BUSMSG_CODE_MAX;
     from_mode 0..3 (zr_busmsg_from_t), from >= 1 with mode INDEX and 0
     otherwise; credit 0..ZR_BUSMSG_CREDIT_MAX on SUBSCRIBE, 1.. on CREDIT;
+    SUBSCRIBE's run_max, when present, 1..ZR_BUSMSG_RUN_MAX (the
+    9-element form; the 8-element form means 1, decoded as 0); a DELIVER
+    holds 1..ZR_BUSMSG_RUN_MAX records (more: ZR_ETOOBIG), their indexes
+    strictly increasing, each index and term >= 1, subject and payload
+    as above, and sum (subject + payload + ZR_BUSMSG_RECORD_OVERHEAD)
+    over its records at most ZR_BUSMSG_RUN_BYTES_MAX (else ZR_ETOOBIG),
+    so one record of a full subject and payload always fits a frame;
     OK: first >= 1, first <= last + 1, heartbeat_ms
     1..ZR_BUSMSG_HEARTBEAT_MS_MAX,
     heartbeat_ms < timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX; OUT_OF_RANGE first
@@ -84,8 +95,11 @@
     ZR_ETOOBIG; version element != ZR_BUSMSG_VERSION -> ZR_EVERSION; the
     structural walk (msgpack_walk.h: truncation, counts, depth, trailing
     bytes) -> ZR_ETRUNCATED / ZR_ECOUNT / ZR_EMALFORMED / ZR_ETRAILING;
+    the element count of the type -> ZR_EMALFORMED (a DELIVER of more
+    than ZR_BUSMSG_RUN_MAX records: ZR_ETOOBIG);
     schema and limits, field by field -> ZR_EMALFORMED or ZR_ETOOBIG (a
-    field over its limit, a map of more than ZR_BUSMSG_CURSORS_MAX); the
+    field over its limit, a map of more than ZR_BUSMSG_CURSORS_MAX, a
+    run over ZR_BUSMSG_RUN_BYTES_MAX once its records are read); the
     rules -> ZR_EMALFORMED. Containers nest at most ZR_BUSMSG_DEPTH_MAX deep
     (frame, cursors map) and claim at most ZR_BUSMSG_OBJECTS_MAX objects.
     =========================================================================
@@ -106,15 +120,23 @@
 #define ZR_BUSMSG_CREDIT_MAX 65536u        /* ZRAFT_CREDIT_MAX */
 #define ZR_BUSMSG_CURSORS_MAX 3840u     /* entries in a CURSORS_REPLY:
                                            ZRAFT_CURSORS_MAX */
+#define ZR_BUSMSG_RUN_MAX 256u           /* records in one DELIVER */
+/* What a DELIVER's record counts against ZR_BUSMSG_RUN_BYTES_MAX beside
+   its subject and payload (its headers take at most 28 bytes). */
+#define ZR_BUSMSG_RECORD_OVERHEAD 32u
+#define ZR_BUSMSG_RUN_BYTES_MAX (ZR_BUSMSG_PAYLOAD_MAX + ZR_BUSMSG_SUBJECT_MAX \
+                                 + ZR_BUSMSG_RECORD_OVERHEAD)
 #define ZR_BUSMSG_HEARTBEAT_MS_MAX 60000u
 #define ZR_BUSMSG_TIMEOUT_MS_MAX 600000u
 /* Containers nested in one frame: frame, cursors map. */
 #define ZR_BUSMSG_DEPTH_MAX 2
 /* Objects claimed by the containers of one frame: a full cursors map
-   (two per entry) and the frame's own fields. */
+   (two per entry) and the frame's own fields (a full DELIVER claims
+   3 + 4 x ZR_BUSMSG_RUN_MAX, fewer). */
 #define ZR_BUSMSG_OBJECTS_MAX (2u * ZR_BUSMSG_CURSORS_MAX + 16u)
 /* The largest frame either side sends: a PUBLISH or DELIVER with a full
-   subject and payload (a full CURSORS_REPLY is about half of it). */
+   subject and payload (a DELIVER's run is bounded by
+   ZR_BUSMSG_RUN_BYTES_MAX; a full CURSORS_REPLY is about half of it). */
 #define ZR_BUSMSG_FRAME_MAX (ZR_BUSMSG_PAYLOAD_MAX + 4096u)
 
 typedef enum {
@@ -160,6 +182,14 @@ typedef struct {
     size_t size;
 } zr_busmsg_bytes_t;
 
+/* One record of a DELIVER's run. */
+typedef struct {
+    uint64_t index;                     /* >= 1, increasing in a run */
+    uint64_t term;                      /* >= 1 */
+    zr_busmsg_bytes_t subject;          /* str 1..ZR_BUSMSG_SUBJECT_MAX */
+    zr_busmsg_bytes_t payload;          /* bin 0..ZR_BUSMSG_PAYLOAD_MAX */
+} zr_busmsg_record_t;
+
 /* One message of any type; fields its type does not carry are zero. */
 typedef struct {
     zr_busmsg_type_t type;
@@ -167,6 +197,15 @@ typedef struct {
                                            HEARTBEAT */
     zr_busmsg_bytes_t subject;          /* PUBLISH, DELIVER (str) */
     zr_busmsg_bytes_t payload;          /* PUBLISH, DELIVER (bin) */
+    /* A DELIVER's index, term, subject and payload are its first
+       record's; records holds the n_records records as on the wire
+       (decoded: from the first record to the frame's end; walk them
+       with zr_busmsg_records_iter). To encode one record, leave
+       n_records 0 and set the four fields; to encode a run, set
+       records and n_records (zr_busmsg_run_t builds them): the four
+       fields are then ignored. */
+    uint32_t n_records;                 /* DELIVER */
+    zr_busmsg_bytes_t records;          /* DELIVER */
     uint64_t producer;                  /* PUBLISH; 0: no deduplication */
     uint64_t seq;                       /* PUBLISH */
     uint64_t index;                     /* ACK, DELIVER, COMMIT_CURSOR,
@@ -182,6 +221,9 @@ typedef struct {
     uint32_t credit;                    /* SUBSCRIBE, CREDIT */
     zr_busmsg_bytes_t name;             /* SUBSCRIBE's cursor, COMMIT_CURSOR
                                            (str) */
+    uint32_t run_max;                   /* SUBSCRIBE: records per DELIVER
+                                           the client takes; 0: the field
+                                           is absent (one record) */
     uint64_t first;                     /* OK, OUT_OF_RANGE */
     uint64_t last;                      /* OK */
     uint32_t heartbeat_ms;              /* OK: the server's heartbeat */
@@ -204,11 +246,35 @@ typedef struct {
     uint32_t left;                      /* entries not read yet */
 } zr_busmsg_cursors_iter_t;
 
+/* Walks a DELIVER's records. */
+typedef struct {
+    const uint8_t *data;                /* the records' bytes */
+    size_t size;                        /* their size */
+    size_t pos;                         /* the next record */
+    uint32_t left;                      /* records not read yet */
+    zr_busmsg_record_t single;          /* a DELIVER of n_records 0 */
+} zr_busmsg_records_iter_t;
+
+/* A run of records being gathered for one DELIVER (a server's). Start
+   it zeroed; zr_busmsg_run_reset empties it, zr_busmsg_run_free frees
+   it. */
+typedef struct {
+    uint8_t *data;                      /* the records, encoded; owned */
+    size_t size;                        /* bytes used */
+    size_t capacity;                    /* bytes allocated */
+    uint32_t n;                         /* records */
+    uint64_t last;                      /* the last record's index */
+    size_t bytes;                       /* counted against
+                                           ZR_BUSMSG_RUN_BYTES_MAX */
+} zr_busmsg_run_t;
+
 /* Encodes msg: returns 0 and a frame malloc'd by the encoder (*data,
    *size: the caller owns it and must free it); ZR_EINVAL if msg breaks a
    rule above (asserted nowhere: a program's bad input must not abort
    it; for CURSORS_REPLY, cursors must be a map that passes the decoder
-   and holds n_cursors entries); ZR_ENOMEM. Fields msg's type does not
+   and holds n_cursors entries; for a DELIVER with n_records > 0,
+   records must hold that many records that pass the decoder: they are
+   copied as given); ZR_ENOMEM. Fields msg's type does not
    carry are ignored. On error *data and *size are untouched. */
 int zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size);
 
@@ -245,6 +311,31 @@ void zr_busmsg_cursors_iter (const zr_busmsg_t *msg,
                              zr_busmsg_cursors_iter_t *iter);
 bool zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
                              zr_busmsg_cursor_t *cursor);
+
+/* Starts a walk over a DELIVER's records (decoded, or to be encoded:
+   with n_records 0, its one record of index, term, subject, payload);
+   zr_busmsg_records_next then returns true and the next record (its
+   bytes point into the records', or msg's) until there is none. */
+void zr_busmsg_records_iter (const zr_busmsg_t *msg,
+                             zr_busmsg_records_iter_t *iter);
+bool zr_busmsg_records_next (zr_busmsg_records_iter_t *iter,
+                             zr_busmsg_record_t *record);
+
+/* Appends record (copied) to run. Returns 0; ZR_EBUSY if the run holds
+   max records (1..ZR_BUSMSG_RUN_MAX; more is taken as that) or the
+   record would take it over ZR_BUSMSG_RUN_BYTES_MAX: send the run,
+   reset it and add again (an empty run takes any valid record);
+   ZR_EINVAL if the record breaks a rule or its index is not above the
+   last one's; ZR_ENOMEM. On error run is unchanged. */
+int zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
+                       uint32_t max);
+
+/* Empties run (its DELIVER was sent or is dropped), keeping its buffer
+   if it is at most keep bytes, else freeing it. */
+void zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep);
+
+/* Frees what run holds and zeroes it. */
+void zr_busmsg_run_free (zr_busmsg_run_t *run);
 
 /* Static names: "PUBLISH", ..., "BUSY", ... ("?" if unknown). */
 const char *zr_busmsg_type_name (int type);

@@ -32,6 +32,17 @@
        skips: docs/PROTOCOL.md B7).
     4. sub.consumed < the threshold (credit / 2, at least 1) after
        every return of a DELIVERY: CREDIT gives back what was used.
+    5. Runs. The SUBSCRIBE asks for runs of up to ZR_BUSMSG_RUN_MAX
+       deliveries per DELIVER. sub.delivery is the DELIVER being handed
+       out (records: the walk over its records not returned yet); it is
+       set exactly while records are left, and no frame is read
+       meanwhile. Each DELIVERY event holds its record's bytes: the
+       frame itself for the run's last record, else a reference to a
+       zr_busclient_run_t (a reference count over the frame, created
+       for the second record handed out of one DELIVER), so events may
+       be released in any order, even after the client is gone. A move
+       drops what is left of the run (its SUBSCRIBE asks from sub.last
+       + 1 again); records at or below sub.last are skipped.
     =========================================================================
 */
 #include "busclient.h"
@@ -94,9 +105,19 @@ typedef struct {
     zr_busmsg_t msg;                   /* decoded from frame */
     int from_endpoint;                  /* who sent it */
     char why [ZR_BUSCLIENT_ERROR_MAX];  /* ENDED: why */
-    zframe_t *delivery;                 /* a DELIVER read, not returned */
+    zframe_t *delivery;                 /* a DELIVER read, not all returned:
+                                           Invariant (5); owned unless
+                                           run holds it */
     zr_busmsg_t delivery_msg;          /* decoded from delivery */
+    zr_busmsg_records_iter_t records;   /* its records not returned yet */
+    zr_busclient_run_t *run;            /* a reference, or NULL */
 } s_sub_t;
+
+/* A DELIVER frame shared by the DELIVERY events of its records. */
+struct _zr_busclient_run_t {
+    zframe_t *frame;                    /* owned */
+    uint32_t refs;
+};
 
 struct _zr_busclient_t {
     zr_busclient_config_t config;       /* defaults filled in */
@@ -260,10 +281,33 @@ zr_busclient_new (const char *const *endpoints, size_t n,
 }
 
 static void
+s_run_unref (zr_busclient_run_t **run_p)
+{
+    zr_busclient_run_t *run = *run_p;
+    if (run && --run->refs == 0) {
+        zframe_destroy (&run->frame);
+        free (run);
+    }
+    *run_p = NULL;
+}
+
+/* Drops what is left of the run being handed out (Invariant (5)). */
+static void
+s_sub_drop_delivery (s_sub_t *sub)
+{
+    if (sub->run)
+        s_run_unref (&sub->run);        /* it owns the frame */
+    else
+        zframe_destroy (&sub->delivery);
+    sub->delivery = NULL;
+    memset (&sub->records, 0, sizeof sub->records);
+}
+
+static void
 s_sub_clear (s_sub_t *sub)
 {
     zframe_destroy (&sub->frame);
-    zframe_destroy (&sub->delivery);
+    s_sub_drop_delivery (sub);
     uint64_t serial = sub->serial, sent_total = sub->sent_total;
     memset (sub, 0, sizeof *sub);
     sub->serial = serial;               /* ids stay unique: Invariant (2) */
@@ -457,6 +501,7 @@ s_sub_move (zr_busclient_t *self, int target, int64_t now)
 {
     s_sub_t *sub = &self->sub;
     zr_assert (sub->state != S_SUB_NONE);
+    s_sub_drop_delivery (sub);          /* Invariant (5) */
     if (sub->state == S_SUB_OPEN || sub->state == S_SUB_ASKED) {
         /* Best effort: a live server frees the old one at once. */
         zr_busmsg_t bye = {.type = ZR_BUSMSG_UNSUBSCRIBE, .id = sub->id};
@@ -498,7 +543,7 @@ s_sub_send (zr_busclient_t *self, int64_t now)
         .type = ZR_BUSMSG_SUBSCRIBE, .id = sub->id, .from_mode = sub->mode,
         .from = sub->mode == ZR_BUSMSG_FROM_INDEX ? sub->from : 0,
         .prefix = s_cstr (sub->prefix), .credit = self->config.credit,
-        .name = s_cstr (sub->cursor)};
+        .name = s_cstr (sub->cursor), .run_max = ZR_BUSMSG_RUN_MAX};
     int err = s_send (self, sub->target, &msg);
     sub->consumed = 0;
     if (err == 0) {
@@ -565,15 +610,24 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
                       : s_next (self, sub->target), now);
 }
 
-/* A DELIVER of the current subscription: kept for recv to return, or
-   dropped if it does not follow the last one (Invariant (3)). */
+/* A DELIVER of the current subscription: kept for recv to return its
+   records, those that do not follow the last one skipped (Invariant
+   (3)), or dropped if none does. */
 static void
 s_sub_deliver (zr_busclient_t *self, zframe_t **frame_p,
                const zr_busmsg_t *msg)
 {
     s_sub_t *sub = &self->sub;
-    if (sub->state != S_SUB_OPEN || sub->delivery
-        || (sub->delivered && msg->index <= sub->last)) {
+    zr_busmsg_records_iter_t records;
+    zr_busmsg_records_iter (msg, &records);
+    if (sub->delivered) {
+        zr_busmsg_records_iter_t skip = records;
+        zr_busmsg_record_t record;
+        while (zr_busmsg_records_next (&skip, &record)
+               && record.index <= sub->last)
+            records = skip;             /* past a record already given */
+    }
+    if (sub->state != S_SUB_OPEN || sub->delivery || records.left == 0) {
         self->dropped++;
         zframe_destroy (frame_p);
         return;
@@ -581,6 +635,7 @@ s_sub_deliver (zr_busclient_t *self, zframe_t **frame_p,
     sub->delivery = *frame_p;
     *frame_p = NULL;
     sub->delivery_msg = *msg;
+    sub->records = records;
 }
 
 /* A frame for the subscription (OK, DELIVER, ...), or a HEARTBEAT. */
@@ -819,10 +874,36 @@ s_sub_take (zr_busclient_t *self, zr_busclient_event_t *event, int64_t now)
     }
     if (!sub->delivery)
         return false;
+    /* The next record, as a DELIVER of its own (Invariant (5)). */
+    size_t start = sub->records.pos;
+    zr_busmsg_record_t record;
+    bool next = zr_busmsg_records_next (&sub->records, &record);
+    zr_assert (next);                   /* decoded: it walks */
     event->type = ZR_BUSCLIENT_DELIVERY;
-    event->frame = sub->delivery;
     event->msg = sub->delivery_msg;
-    sub->delivery = NULL;
+    event->msg.index = record.index;
+    event->msg.term = record.term;
+    event->msg.subject = record.subject;
+    event->msg.payload = record.payload;
+    event->msg.n_records = 1;
+    event->msg.records = (zr_busmsg_bytes_t) {
+        sub->records.data + start, sub->records.pos - start};
+    if (sub->records.left == 0) {       /* the last: the frame goes */
+        event->frame = sub->run ? NULL : sub->delivery;
+        event->run = sub->run;
+        sub->run = NULL;
+        sub->delivery = NULL;
+    }
+    else {
+        if (!sub->run) {
+            sub->run = (zr_busclient_run_t *) calloc (1, sizeof *sub->run);
+            zr_assert (sub->run);
+            sub->run->frame = sub->delivery;
+            sub->run->refs = 1;         /* the subscription's */
+        }
+        sub->run->refs++;
+        event->run = sub->run;
+    }
     snprintf (event->endpoint, sizeof event->endpoint, "%s",
               s_name (self, sub->target));
     sub->delivered = true;
@@ -881,6 +962,7 @@ zr_busclient_event_release (zr_busclient_event_t *event)
 {
     zr_assert (event);
     zframe_destroy (&event->frame);
+    s_run_unref (&event->run);
     memset (event, 0, sizeof *event);
 }
 

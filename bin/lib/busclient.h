@@ -24,9 +24,10 @@
 
     The subscription (at most one open): zr_busclient_subscribe sends
     SUBSCRIBE to the endpoint asked for (or the first), with
-    config.credit; zr_busclient_recv then returns its DELIVERIES in
-    index order, and gives the server back the credit they used once it
-    reaches half the total. The client sends a HEARTBEAT when it has sent
+    config.credit, asking for runs of up to ZR_BUSMSG_RUN_MAX deliveries
+    per DELIVER; zr_busclient_recv then returns its DELIVERIES one at a
+    time in index order, and gives the server back the credit they used
+    once it reaches half the total. The client sends a HEARTBEAT when it has sent
     that server nothing for the heartbeat interval the server's OK named.
     The server is dead when nothing came from it for the OK's timeout,
     or its connection dropped: the client subscribes again, on the next
@@ -91,6 +92,10 @@ typedef enum {
     ZR_BUSCLIENT_ENDED = 4              /* the subscription is over */
 } zr_busclient_event_type_t;
 
+/* A DELIVER whose records several DELIVERY events hold (a reference
+   count; busclient.c). */
+typedef struct _zr_busclient_run_t zr_busclient_run_t;
+
 /* What zr_busclient_recv returns. Release it with
    zr_busclient_event_release. */
 typedef struct {
@@ -105,13 +110,19 @@ typedef struct {
                                            RESULT: the last answer (ACK,
                                            CURSORS_REPLY, NOT_LEADER, ERROR;
                                            type 0 if none came); DELIVERY:
-                                           the DELIVER; SUBSCRIBED: the OK;
-                                           ENDED: OUT_OF_RANGE or ERROR. Its
-                                           bytes point into frame */
+                                           one record of a DELIVER (as a
+                                           DELIVER of one record);
+                                           SUBSCRIBED: the OK; ENDED:
+                                           OUT_OF_RANGE or ERROR. Its
+                                           bytes point into frame, or
+                                           into run's frame */
     char endpoint [ZR_BUSMSG_ENDPOINT_MAX + 1];    /* who sent msg */
     char error [ZR_BUSCLIENT_ERROR_MAX];        /* RESULT not DONE, ENDED:
                                            why, for people */
-    zframe_t *frame;                    /* owns msg's bytes */
+    zframe_t *frame;                    /* owns msg's bytes, or NULL */
+    zr_busclient_run_t *run;            /* DELIVERY: a reference to the
+                                           run holding msg's bytes, when
+                                           frame is NULL */
 } zr_busclient_event_t;
 
 typedef struct _zr_busclient_t zr_busclient_t;

@@ -31,7 +31,8 @@
     3. Nothing is sent for a subscription after its session closed: a
        DELIVER that cannot be queued closes the session (ROUTER
        mandatory), so what a client receives of a subscription is a
-       prefix of what it should.
+       prefix of what it should. A run gathered for a subscription
+       (Invariant (6)) is dropped, not sent, when it is detached.
     4. retries counts the slots with credit_owed or unsubscribe_due.
     5. The PUBLISHes of one wake-up (zr_busend_handle) go to the library
        together (zraft_publish_many: one message to the node, consecutive
@@ -39,6 +40,19 @@
        wake-up is handed on and before it returns: outside it the batch
        is empty. Each still gets its own ACK (or refusal), from its own
        RESULT.
+    6. Runs. The library's DELIVER events of an OPEN subscription add
+       their records to its run (sub->run: consecutive deliveries, at
+       most the SUBSCRIBE's run_max records and ZR_BUSMSG_RUN_BYTES_MAX
+       bytes), and its slot to the queue (queued [], sub->queued) when
+       the run starts. A run leaves as one DELIVER when it is full,
+       before anything that ends its subscription is sent (s_sub_end,
+       zr_busend_stop), and when the burst of events the server drains
+       ends (zr_busend_flush): outside a burst every run and the queue
+       are empty, and a delivery waits for at most the rest of its
+       burst. A queued slot may be freed in the burst (its run goes
+       with it: the flush passes over it) but not reused before the
+       flush, as only the ROUTER's SUBSCRIBEs take slots. Credit still
+       counts deliveries (the library's), not messages.
     =========================================================================
 */
 #include "bus.h"
@@ -64,6 +78,7 @@
 #define S_ROUTING_MAX 255               /* ZeroMQ routing id bytes */
 #define S_ENTRY_OVERHEAD 64             /* a BUS entry's bytes beside its
                                            subject and payload, at most */
+#define S_RUN_KEEP (64u << 10)          /* a run's buffer kept between runs */
 _Static_assert (S_BATCH_MAX <= ZRAFT_SUBMIT_MANY_MAX, "a batch is one call");
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX + ZRAFT_SUBJECT_MAX + S_ENTRY_OVERHEAD
                 <= ZRAFT_SUBMIT_BYTES_MAX, "any publication fits a batch");
@@ -108,6 +123,10 @@ typedef struct {
     uint32_t credit;                    /* the SUBSCRIBE's */
     uint32_t credit_owed;               /* refused (EAGAIN), to give again */
     bool unsubscribe_due;               /* refused (EAGAIN), to ask again */
+    uint32_t run_max;                   /* records per DELIVER, 1.. */
+    zr_busmsg_run_t run;                /* deliveries not sent yet:
+                                           Invariant (6) */
+    bool queued;                        /* its slot is in queued [] */
 } s_sub_t;
 
 struct _s_session_t {
@@ -143,6 +162,9 @@ struct _zr_busend_t {
     char batch_subjects [S_BATCH_MAX][ZRAFT_SUBJECT_MAX + 1];
     size_t batch_n;
     size_t batch_bytes;                 /* encoded, estimated from above */
+    /* Slots whose run holds deliveries: Invariant (6). */
+    uint32_t queued [ZR_BUSEND_SUBS_MAX];
+    uint32_t n_queued;
 };
 
 /* ------------------------------------------------------------- sending */
@@ -392,6 +414,7 @@ s_sub_free (zr_busend_t *self, s_sub_t *sub)
     s_sub_unlink (self, sub);
     if (sub->credit_owed || sub->unsubscribe_due)
         self->retries--;                /* Invariant (4) */
+    zr_busmsg_run_free (&sub->run);
     memset (sub, 0, sizeof *sub);
     self->n_subs--;
 }
@@ -414,20 +437,39 @@ s_sub_unsubscribe (zr_busend_t *self, s_sub_t *sub)
         s_sub_free (self, sub);         /* already ended, or no node */
 }
 
+/* Sends sub's run as one DELIVER (if it holds any and its session is
+   there) and empties it (Invariant (6)). */
+static void
+s_sub_flush (zr_busend_t *self, s_sub_t *sub)
+{
+    if (sub->run.n && sub->session) {
+        zr_busmsg_t deliver = {.type = ZR_BUSMSG_DELIVER,
+                               .id = sub->client_id,
+                               .n_records = sub->run.n,
+                               .records = s_bytes (sub->run.data,
+                                                   sub->run.size)};
+        s_session_send (self, sub->session, &deliver);
+    }
+    zr_busmsg_run_reset (&sub->run, S_RUN_KEEP);
+}
+
 /* The client is gone: nothing more is sent for sub, which ends. */
 static void
 s_sub_detach (zr_busend_t *self, s_sub_t *sub)
 {
+    zr_busmsg_run_reset (&sub->run, S_RUN_KEEP);    /* Invariant (3) */
     s_sub_unlink (self, sub);
     if (sub->state == S_OPENING || sub->state == S_OPEN)
         s_sub_unsubscribe (self, sub);
     /* CURSOR: freed when its read answers; CLOSING: when it ended. */
 }
 
-/* Ends sub with a message to its client (if still there). */
+/* Ends sub with a message to its client (if still there), after the
+   deliveries of its run. */
 static void
 s_sub_end (zr_busend_t *self, s_sub_t *sub, const zr_busmsg_t *msg)
 {
+    s_sub_flush (self, sub);
     if (sub->session)
         s_session_send (self, sub->session, msg);
     if (sub->state != S_FREE)
@@ -594,6 +636,7 @@ s_on_subscribe (zr_busend_t *self, zframe_t **routing_p, s_session_t *session,
     sub->mode = (zraft_from_t) msg->from_mode;
     sub->from = msg->from;
     sub->credit = msg->credit;
+    sub->run_max = msg->run_max ? msg->run_max : 1;
     s_cstr (msg->prefix, sub->prefix, sizeof sub->prefix);
     s_cstr (msg->name, sub->cursor, sizeof sub->cursor);
     zr_journal_log (ZR_OPTIONS_LOG_INFO, "bus: subscription %" PRIu64 " from"
@@ -871,16 +914,33 @@ s_on_subscribed (zr_busend_t *self, s_sub_t *sub, const zraft_event_t *event)
         s_sub_credit (self, sub, 0);
 }
 
+/* A delivery joins its subscription's run, which leaves when full
+   (Invariant (6)). */
 static void
 s_on_deliver (zr_busend_t *self, s_sub_t *sub, const zraft_event_t *event)
 {
     if (sub->state != S_OPEN || !sub->session)
         return;                         /* closing: dropped */
-    zr_busmsg_t deliver = {.type = ZR_BUSMSG_DELIVER, .id = sub->client_id,
-                           .index = event->index, .term = event->term,
-                           .subject = s_str (event->subject),
-                           .payload = s_bytes (event->data, event->size)};
-    s_session_send (self, sub->session, &deliver);
+    zr_busmsg_record_t record = {.index = event->index, .term = event->term,
+                                 .subject = s_str (event->subject),
+                                 .payload = s_bytes (event->data,
+                                                     event->size)};
+    int rc = zr_busmsg_run_add (&sub->run, &record, sub->run_max);
+    if (rc == ZR_EBUSY) {               /* full: send it, start anew */
+        s_sub_flush (self, sub);
+        if (!sub->session)
+            return;                     /* that send closed the session */
+        rc = zr_busmsg_run_add (&sub->run, &record, sub->run_max);
+    }
+    assert (rc == 0);                   /* the library's deliveries keep
+                                           the rules, in index order */
+    if (!sub->queued) {
+        assert (self->n_queued < ZR_BUSEND_SUBS_MAX);
+        self->queued [self->n_queued++] = (uint32_t) (sub - self->subs);
+        sub->queued = true;
+    }
+    if (sub->run.n >= sub->run_max)
+        s_sub_flush (self, sub);
 }
 
 static void
@@ -1002,6 +1062,18 @@ zr_busend_handle (zr_busend_t *self)
 }
 
 void
+zr_busend_flush (zr_busend_t *self)
+{
+    assert (self);
+    for (uint32_t i = 0; i < self->n_queued; i++) {
+        s_sub_t *sub = &self->subs [self->queued [i]];
+        sub->queued = false;
+        s_sub_flush (self, sub);        /* empty if freed or detached */
+    }
+    self->n_queued = 0;
+}
+
+void
 zr_busend_on_role (zr_busend_t *self, zraft_role_t role, uint32_t leader)
 {
     assert (self);
@@ -1108,6 +1180,9 @@ zr_busend_stop (zr_busend_t *self)
                            .code = ZR_BUSMSG_CODE_UNAVAILABLE,
                            .text = s_str ("the server is stopping:"
                                           " subscribe elsewhere")};
+        s_sub_flush (self, sub);
+        if (!sub->session)
+            continue;                   /* that send closed the session */
         s_session_send (self, sub->session, &end);
         if (sub->state != S_FREE)
             s_sub_detach (self, sub);
@@ -1118,6 +1193,7 @@ void
 zr_busend_node_gone (zr_busend_t *self)
 {
     assert (self && self->batch_n == 0);    /* Invariant (5) */
+    assert (self->n_queued == 0);           /* Invariant (6) */
     zr_busend_stop (self);
     self->node = NULL;
     zr_pending_entry_t entry;

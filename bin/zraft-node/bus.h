@@ -21,7 +21,9 @@
     | UNSUBSCRIBE    | zraft_unsubscribe            | (none)            |
     | HEARTBEAT      | (the session is alive)       | (none)            |
     The library's SUBSCRIBED, DELIVER and UNSUBSCRIBED events become OK
-    or OUT_OF_RANGE, DELIVER, and OUT_OF_RANGE or ERROR.
+    or OUT_OF_RANGE, DELIVER, and OUT_OF_RANGE or ERROR; the deliveries
+    of one burst of events go out as runs, one DELIVER per subscription
+    (up to the run_max its SUBSCRIBE named: zr_busend_flush).
 
     Sessions. A client (a routing id) with at least one subscription has
     a session: at most ZR_BUSEND_SESSION_SUBS_MAX subscriptions, its
@@ -86,6 +88,11 @@ void zr_busend_handle (zr_busend_t *self);
    ZR_BUSEND_TOKEN_BIT, SUBSCRIBED, DELIVER, UNSUBSCRIBED): returns
    false for any other. The caller still releases the event. */
 bool zr_busend_on_event (zr_busend_t *self, const zraft_event_t *event);
+
+/* The burst of events the server drained ends: sends the deliveries
+   gathered from it, one DELIVER per subscription's run (bus.c,
+   Invariant (6)). Call it after zraft_recv says EAGAIN. */
+void zr_busend_flush (zr_busend_t *self);
 
 /* The node's role and leader, from its ROLE events. */
 void zr_busend_on_role (zr_busend_t *self, zraft_role_t role,

@@ -678,6 +678,8 @@ s_handle_events (zr_server_t *self)
             s_on_role (self, &event);
         zraft_event_release (&event);
     }
+    if (self->bus)
+        zr_busend_flush (self->bus);    /* the burst's deliveries */
     if (rc != ZRAFT_EAGAIN && !self->failed) {
         zr_journal_log (ZR_OPTIONS_LOG_ERROR, "raft: the node stopped under"
                         " the server: %s", zraft_strerror (rc));

@@ -13,7 +13,10 @@
     - a decoded message keeps every limit and rule, its bytes lie inside
       the frame (empty ones NULL), fields its type does not carry are
       zero; a CURSORS_REPLY's map walks to exactly n_cursors cursors in
-      strictly increasing order;
+      strictly increasing order; a DELIVER's records walk to exactly
+      n_records records (1..ZR_BUSMSG_RUN_MAX) inside the frame, indexes
+      strictly increasing, the first one's in its fields, within
+      ZR_BUSMSG_RUN_BYTES_MAX; a SUBSCRIBE's run_max is 0..RUN_MAX;
     - round trip: it re-encodes into the canonical form, at most as long
       as the frame, which decodes to an equal message and re-encodes to
       the same bytes;
@@ -72,6 +75,41 @@ s_check_cursors (const zr_busmsg_t *m, const uint8_t *data, size_t size)
         n++;
     }
     FUZZ_CHECK (n == m->n_cursors);
+}
+
+/* Walks a DELIVER's run: n_records records in order, its first in the
+   message's fields. */
+static void
+s_check_records (const zr_busmsg_t *m, const uint8_t *data, size_t size)
+{
+    s_check_bytes (m->records, data, size, 4, size, false);
+    FUZZ_CHECK (m->n_records >= 1 && m->n_records <= ZR_BUSMSG_RUN_MAX);
+    FUZZ_CHECK (m->records.data + m->records.size == data + size);
+    zr_busmsg_records_iter_t iter;
+    zr_busmsg_records_iter (m, &iter);
+    zr_busmsg_record_t record;
+    uint64_t last = 0;
+    size_t bytes = 0;
+    uint32_t n = 0;
+    while (zr_busmsg_records_next (&iter, &record)) {
+        FUZZ_CHECK (record.index > last && record.term >= 1);
+        s_check_bytes (record.subject, data, size, 1, ZR_BUSMSG_SUBJECT_MAX,
+                       true);
+        s_check_bytes (record.payload, data, size, 0, ZR_BUSMSG_PAYLOAD_MAX,
+                       false);
+        if (n == 0)
+            FUZZ_CHECK (record.index == m->index && record.term == m->term
+                        && record.subject.data == m->subject.data
+                        && record.subject.size == m->subject.size
+                        && record.payload.data == m->payload.data
+                        && record.payload.size == m->payload.size);
+        bytes += record.subject.size + record.payload.size
+                 + ZR_BUSMSG_RECORD_OVERHEAD;
+        last = record.index;
+        n++;
+    }
+    FUZZ_CHECK (n == m->n_records && iter.pos == iter.size);
+    FUZZ_CHECK (bytes <= ZR_BUSMSG_RUN_BYTES_MAX);
 }
 
 /* Checks the fields of a decoded message against its type's rules. */
@@ -134,6 +172,11 @@ s_check_msg (const zr_busmsg_t *m, const uint8_t *data, size_t size)
         s_check_cursors (m, data, size);
     else
         FUZZ_CHECK (s_empty (m->cursors) && m->n_cursors == 0);
+    if (t == ZR_BUSMSG_DELIVER)
+        s_check_records (m, data, size);
+    else
+        FUZZ_CHECK (s_empty (m->records) && m->n_records == 0);
+    FUZZ_CHECK (m->run_max <= ZR_BUSMSG_RUN_MAX && (subscribe || !m->run_max));
 }
 
 static bool
@@ -161,6 +204,8 @@ s_check_equal (const zr_busmsg_t *a, const zr_busmsg_t *b)
     FUZZ_CHECK (a->timeout_ms == b->timeout_ms);
     FUZZ_CHECK (s_bytes_equal (a->cursors, b->cursors));
     FUZZ_CHECK (a->n_cursors == b->n_cursors);
+    FUZZ_CHECK (a->run_max == b->run_max && a->n_records == b->n_records);
+    FUZZ_CHECK (s_bytes_equal (a->records, b->records));
 }
 
 /* What a failed decode leaves: type and id from the head, nothing else. */

@@ -1032,12 +1032,85 @@ s_bus_refused (void)
     msgpack_sbuffer_destroy (&sbuf);
 }
 
+/* Writes a DELIVER of records [0..n) packed by hand (so also runs the
+   encoder refuses), and the SUBSCRIBE that asks for runs. */
+static void
+s_bus_run_frame (const char *name, const zr_busmsg_record_t *records,
+                 uint32_t n)
+{
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3 + 4 * n);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_DELIVER);
+    msgpack_pack_uint64 (&pk, 9);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_uint64 (&pk, records [i].index);
+        msgpack_pack_uint64 (&pk, records [i].term);
+        msgpack_pack_str_with_body (&pk, records [i].subject.data,
+                                    records [i].subject.size);
+        msgpack_pack_bin_with_body (&pk, records [i].payload.data,
+                                    records [i].payload.size);
+    }
+    s_write (name, sbuf.data, sbuf.size);
+    msgpack_sbuffer_destroy (&sbuf);
+}
+
+/* DELIVER runs (built with zr_busmsg_run_t, as zraft-node does), the
+   SUBSCRIBE asking for them, and runs the decoder refuses. */
+static void
+s_bus_runs (void)
+{
+    static uint8_t payload [128];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload [i] = (uint8_t) (i * 5 + 1);
+    static const char *subjects [] = {"orders.eu", "orders.us", "o", "bench.x"};
+    static zr_busmsg_record_t records [ZR_BUSMSG_RUN_MAX + 1];
+    uint64_t index = 70000;
+    for (uint32_t i = 0; i <= ZR_BUSMSG_RUN_MAX; i++) {
+        index += i % 3 + 1;             /* gaps: what a filter leaves */
+        records [i] = (zr_busmsg_record_t) {
+            .index = index, .term = 6 + i / 100,
+            .subject = s_bus_bytes (subjects [i % 4]),
+            .payload = {i % 4 ? payload : NULL, i % 4 ? i % 129 : 0}};
+    }
+    uint32_t sizes [] = {2, 5, 64, ZR_BUSMSG_RUN_MAX};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes [0]; k++) {
+        zr_busmsg_run_t run = {0};
+        for (uint32_t i = 0; i < sizes [k]; i++)
+            zr_assert (zr_busmsg_run_add (&run, &records [i],
+                                          ZR_BUSMSG_RUN_MAX) == 0);
+        char name [32];
+        snprintf (name, sizeof name, "deliver-run-%u", sizes [k]);
+        s_bus_msg (name, &(zr_busmsg_t) {
+            .type = ZR_BUSMSG_DELIVER, .id = 9, .n_records = run.n,
+            .records = {run.data, run.size}});
+        zr_busmsg_run_free (&run);
+    }
+    s_bus_msg ("subscribe-runs", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_SUBSCRIBE, .id = 11,
+        .from_mode = ZR_BUSMSG_FROM_FIRST, .credit = 256,
+        .run_max = ZR_BUSMSG_RUN_MAX});
+    s_bus_run_frame ("deliver-run-over", records, ZR_BUSMSG_RUN_MAX + 1);
+    zr_busmsg_record_t bad [3] = {records [0], records [1], records [2]};
+    bad [2].index = bad [1].index;
+    s_bus_run_frame ("deliver-run-repeat", bad, 3);
+    bad [2].index = bad [0].index;
+    s_bus_run_frame ("deliver-run-back", bad, 3);
+    bad [2] = records [2];
+    bad [1].term = 0;
+    s_bus_run_frame ("deliver-run-term-0", bad, 3);
+}
+
 static void
 s_bus_wire (void)
 {
     s_bus_types ();
     s_bus_limits ();
     s_bus_refused ();
+    s_bus_runs ();
 }
 
 //  --------------------------------------------------------------------------

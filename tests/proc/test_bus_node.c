@@ -19,6 +19,10 @@
     6. A client that says nothing for --bus-timeout loses its
        subscription; a frame that does not decode gets ERROR MALFORMED
        with its id, and the server goes on.
+    7. A backlog reaches a subscriber that asks for runs in DELIVERs of
+       at most its run_max records, fewer DELIVERs than deliveries,
+       every record in order; one that asks for none gets one record
+       per DELIVER.
 
     Waits derive from procs.h's PROCS_*_MS and the bus timing below
     (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
@@ -427,6 +431,93 @@ s_raw_recv (zsock_t *dealer, int timeout_ms, zframe_t **frame,
                                     msg) == 0, "a frame that does not decode");
 }
 
+/* Takes from dealer the DELIVERs of subscription id (HEARTBEATs
+   aside) until n records came, each within PROCS_REPLY_MS: they must
+   be at indexes [0..n) with payloads "r<i>", at most run_max records
+   per DELIVER (1 if run_max is 0). Returns how many DELIVERs. */
+static int
+s_raw_deliveries (zsock_t *dealer, uint64_t id, const uint64_t *indexes,
+                  int n, uint32_t run_max)
+{
+    int got = 0, frames = 0;
+    while (got < n) {
+        zframe_t *frame;
+        zr_busmsg_t msg;
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (frame, "%d of %d deliveries in time", got, n);
+        if (msg.type == ZR_BUSMSG_HEARTBEAT) {
+            zframe_destroy (&frame);
+            continue;
+        }
+        S_ASSERT (msg.type == ZR_BUSMSG_DELIVER && msg.id == id
+                  && msg.n_records <= (run_max ? run_max : 1),
+                  "%s id %" PRIu64 " of %" PRIu32 " records",
+                  zr_busmsg_type_name (msg.type), msg.id, msg.n_records);
+        frames++;
+        zr_busmsg_records_iter_t iter;
+        zr_busmsg_record_t record;
+        zr_busmsg_records_iter (&msg, &iter);
+        while (zr_busmsg_records_next (&iter, &record)) {
+            char text [16];
+            snprintf (text, sizeof text, "r%d", got);
+            S_ASSERT (got < n && record.index == indexes [got]
+                      && record.payload.size == strlen (text)
+                      && memcmp (record.payload.data, text,
+                                 strlen (text)) == 0,
+                      "delivery %d: index %" PRIu64, got, record.index);
+            got++;
+        }
+        zframe_destroy (&frame);
+    }
+    return frames;
+}
+
+/* 7. Runs: 40 publications, then a subscriber from the first of them
+   asking for runs of up to 16, and one asking for none. */
+#define S_RUN_BACKLOG 40
+START_TEST (bus_deliveries_come_in_runs)
+{
+    uint32_t leader = s_cluster ();
+    zr_busclient_t *pub = s_client ((uint32_t []) {leader, 0});
+    uint64_t indexes [S_RUN_BACKLOG];
+    for (int i = 0; i < S_RUN_BACKLOG; i++) {
+        char text [16];
+        snprintf (text, sizeof text, "r%d", i);
+        indexes [i] = s_publish (pub, "r.x", text);
+    }
+    zr_busclient_destroy (&pub);
+    uint32_t run_max [2] = {16, 0};
+    int frames [2];
+    for (int k = 0; k < 2; k++) {
+        zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs,
+                                                                leader));
+        S_ASSERT (dealer, "dealer");
+        zr_busmsg_t subscribe = {.type = ZR_BUSMSG_SUBSCRIBE, .id = 3,
+                                 .from_mode = ZR_BUSMSG_FROM_INDEX,
+                                 .from = indexes [0], .prefix = {
+                                     (const uint8_t *) "r.", 2},
+                                 .credit = 2 * S_RUN_BACKLOG,
+                                 .run_max = run_max [k]};
+        s_raw_send (dealer, &subscribe);
+        zframe_t *frame;
+        zr_busmsg_t msg;
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (msg.type == ZR_BUSMSG_OK && msg.id == 3, "no OK: %s",
+                  zr_busmsg_type_name (msg.type));
+        zframe_destroy (&frame);
+        frames [k] = s_raw_deliveries (dealer, 3, indexes, S_RUN_BACKLOG,
+                                       run_max [k]);
+        zsock_destroy (&dealer);
+    }
+    /* The backlog was there at once: the first subscriber's runs are
+       as long as its run_max allows, give or take what the server
+       had not made deliverable yet. */
+    S_ASSERT (frames [0] < S_RUN_BACKLOG && frames [1] == S_RUN_BACKLOG,
+              "%d and %d DELIVERs for %d deliveries", frames [0], frames [1],
+              S_RUN_BACKLOG);
+}
+END_TEST
+
 /* 6. A silent client loses its subscription; malformed frames get
    ERROR MALFORMED. */
 START_TEST (bus_silent_client_and_bad_frames)
@@ -495,6 +586,7 @@ s_suite (void)
     tcase_add_test (tc, bus_cursor_resumes_after_kill);
     tcase_add_loop_test (tc, bus_subscription_survives_its_server, 0, 2);
     tcase_add_test (tc, bus_silent_client_and_bad_frames);
+    tcase_add_test (tc, bus_deliveries_come_in_runs);
     suite_add_tcase (s, tc);
     return s;
 }

@@ -90,6 +90,7 @@ s_msg (zr_busmsg_type_t type)
         m.prefix = s_cstr ("orders.");
         m.credit = 256;
         m.name = s_cstr ("billing");
+        m.run_max = 64;
         break;
     case ZR_BUSMSG_OK:
         m.first = 1;
@@ -162,6 +163,16 @@ s_assert_msg_eq (const zr_busmsg_t *a, const zr_busmsg_t *b)
     s_assert_bytes_eq (a->prefix, b->prefix);
     ck_assert_uint_eq (a->credit, b->credit);
     s_assert_bytes_eq (a->name, b->name);
+    ck_assert_uint_eq (a->run_max, b->run_max);
+    if (a->n_records > 0) {
+        ck_assert_uint_eq (a->n_records, b->n_records);
+        s_assert_bytes_eq (a->records, b->records);
+    }
+    else
+    if (b->type == ZR_BUSMSG_DELIVER)   /* one record, from the fields */
+        ck_assert_uint_eq (b->n_records, 1);
+    else
+        ck_assert (b->n_records == 0 && b->records.size == 0);
     ck_assert_uint_eq (a->first, b->first);
     ck_assert_uint_eq (a->last, b->last);
     ck_assert_uint_eq (a->heartbeat_ms, b->heartbeat_ms);
@@ -424,6 +435,9 @@ START_TEST (bus_encode_refuses_broken_rules)
     m = s_msg (ZR_BUSMSG_SUBSCRIBE);
     m.credit = ZR_BUSMSG_CREDIT_MAX + 1;
     ck_assert_int_eq (s_encode_rc (&m), ZR_EINVAL);
+    m = s_msg (ZR_BUSMSG_SUBSCRIBE);
+    m.run_max = ZR_BUSMSG_RUN_MAX + 1;
+    ck_assert_int_eq (s_encode_rc (&m), ZR_EINVAL);
     m = s_msg (ZR_BUSMSG_OK);
     m.first = 0;
     ck_assert_int_eq (s_encode_rc (&m), ZR_EINVAL);
@@ -466,7 +480,8 @@ START_TEST (bus_encode_refuses_broken_rules)
 END_TEST
 
 /* The worked example of docs/PROTOCOL.md: a PUBLISH, its ACK, a
-   NOT_LEADER, a SUBSCRIBE, a DELIVER and a HEARTBEAT, byte for byte. */
+   NOT_LEADER, a SUBSCRIBE, a DELIVER and a HEARTBEAT, then a SUBSCRIBE
+   asking for runs and a DELIVER of two records, byte for byte. */
 START_TEST (bus_encode_writes_the_worked_example)
 {
     static const uint8_t publish [] = {
@@ -487,6 +502,20 @@ START_TEST (bus_encode_writes_the_worked_example)
         'h', 'i'
     };
     static const uint8_t heartbeat [] = { 0x93, 0x01, 0x0e, 0xcc, 0x96 };
+    static const uint8_t subscribe_runs [] = {
+        0x99, 0x01, 0x05, 0x09, 0x01, 0x00, 0xa1, 'o', 0x0a, 0xa0,
+        0xcd, 0x01, 0x00
+    };
+    static const uint8_t deliver_run [] = {
+        0x9b, 0x01, 0x08, 0x09, 0xcc, 0x96, 0x03, 0xa2, 'o', '1', 0xc4, 0x02,
+        'h', 'i', 0xcc, 0x98, 0x03, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o'
+    };
+    zr_busmsg_run_t run = { 0 };
+    zr_busmsg_record_t records [2] = {
+        { 150, 3, s_cstr ("o1"), s_cstr ("hi") },
+        { 152, 3, s_cstr ("o2"), s_cstr ("yo") } };
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &records [0], 2), 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &records [1], 2), 0);
     struct { zr_busmsg_t msg; const uint8_t *bytes; size_t size; } cases [] = {
         { { .type = ZR_BUSMSG_PUBLISH, .id = 5, .subject = s_cstr ("o1"),
             .payload = s_cstr ("hi"), .producer = 42, .seq = 7 },
@@ -504,6 +533,13 @@ START_TEST (bus_encode_writes_the_worked_example)
           deliver, sizeof deliver },
         { { .type = ZR_BUSMSG_HEARTBEAT, .index = 150 },
           heartbeat, sizeof heartbeat },
+        { { .type = ZR_BUSMSG_SUBSCRIBE, .id = 9,
+            .from_mode = ZR_BUSMSG_FROM_FIRST, .prefix = s_cstr ("o"),
+            .credit = 10, .run_max = 256 },
+          subscribe_runs, sizeof subscribe_runs },
+        { { .type = ZR_BUSMSG_DELIVER, .id = 9, .n_records = run.n,
+            .records = { run.data, run.size } },
+          deliver_run, sizeof deliver_run },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         uint8_t *data;
@@ -512,6 +548,7 @@ START_TEST (bus_encode_writes_the_worked_example)
         ck_assert_int_eq (memcmp (data, cases [i].bytes, size), 0);
         free (data);
     }
+    zr_busmsg_run_free (&run);
 }
 END_TEST
 
@@ -639,8 +676,13 @@ START_TEST (bus_decode_rejects_wrong_field_counts)
         uint32_t n = frames [t].data [0] & 0x0f;
         ck_assert_int_eq (s_edit_rc (frames [t].data, frames [t].size, n, &one),
                           ZR_EMALFORMED);
+        /* SUBSCRIBE's run_max is its optional last element. */
+        bool optional = t + 1 == ZR_BUSMSG_SUBSCRIBE;
         ck_assert_int_eq (s_edit_rc (frames [t].data, frames [t].size, n - 1,
-                                     NULL), ZR_EMALFORMED);
+                                     NULL), optional ? 0 : ZR_EMALFORMED);
+        if (optional)
+            ck_assert_int_eq (s_edit_rc (frames [t].data, frames [t].size,
+                                         n - 2, NULL), ZR_EMALFORMED);
     }
     static const uint8_t one_element [] = { 0x91, 0x01 };
     static const uint8_t empty [] = { 0x90 };
@@ -718,6 +760,41 @@ START_TEST (bus_decode_accepts_signed_formats)
     memcpy (negative, reply, sizeof reply);
     negative [10] = 0x80;                   /* int8 -128 */
     ck_assert_int_eq (s_rc (negative, sizeof negative), ZR_EMALFORMED);
+    /* A DELIVER run whose head (read through the tree) and records (read
+       raw) use signed formats; then its head plain (read raw only). */
+    static const uint8_t deliver [] = {
+        0x9b, 0xd0, 0x01, 0xd0, 0x08, 0xd1, 0x00, 0x09,
+        0xd1, 0x00, 0x96, 0xd0, 0x03, 0xa2, 'o', '1', 0xc4, 0x02, 'h', 'i',
+        0xd2, 0, 0, 0, 0x98, 0x03, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o'
+    };
+    for (int plain = 0; plain < 2; plain++) {
+        const uint8_t *frame = deliver;
+        uint8_t copy [sizeof deliver];
+        size_t copy_size = sizeof deliver;
+        if (plain) {                        /* 9b 01 08 09, then the rest */
+            copy [0] = 0x9b;
+            copy [1] = 0x01;
+            copy [2] = 0x08;
+            copy [3] = 0x09;
+            memcpy (copy + 4, deliver + 8, sizeof deliver - 8);
+            copy_size = sizeof deliver - 4;
+            frame = copy;
+        }
+        ck_assert_int_eq (zr_busmsg_decode (frame, copy_size, &msg), 0);
+        ck_assert_int_eq (msg.type, ZR_BUSMSG_DELIVER);
+        ck_assert_uint_eq (msg.id, 9);
+        ck_assert_uint_eq (msg.n_records, 2);
+        ck_assert_uint_eq (msg.index, 150);
+        ck_assert_uint_eq (msg.term, 3);
+        zr_busmsg_records_iter_t iter;
+        zr_busmsg_record_t record;
+        zr_busmsg_records_iter (&msg, &iter);
+        ck_assert (zr_busmsg_records_next (&iter, &record));
+        ck_assert (zr_busmsg_records_next (&iter, &record));
+        ck_assert_uint_eq (record.index, 152);
+        ck_assert (!zr_busmsg_records_next (&iter, &record));
+        s_round_trip (&msg);
+    }
 }
 END_TEST
 
@@ -805,6 +882,11 @@ START_TEST (bus_decode_checks_rules)
     ck_assert_int_eq (s_uint_rc (subscribe, 4, 0), ZR_EMALFORMED);
     ck_assert_int_eq (s_uint_rc (subscribe, 6, ZR_BUSMSG_CREDIT_MAX), 0);
     ck_assert_int_eq (s_uint_rc (subscribe, 6, ZR_BUSMSG_CREDIT_MAX + 1),
+                      ZR_EMALFORMED);
+    ck_assert_int_eq (s_uint_rc (subscribe, 8, 0), ZR_EMALFORMED);
+    ck_assert_int_eq (s_uint_rc (subscribe, 8, 1), 0);
+    ck_assert_int_eq (s_uint_rc (subscribe, 8, ZR_BUSMSG_RUN_MAX), 0);
+    ck_assert_int_eq (s_uint_rc (subscribe, 8, ZR_BUSMSG_RUN_MAX + 1),
                       ZR_EMALFORMED);
     s_frame_t *ok = &f [ZR_BUSMSG_OK - 1];             /* 1, 70000, 1000, 10000 */
     ck_assert_int_eq (s_uint_rc (ok, 3, 0), ZR_EMALFORMED);
@@ -1067,6 +1149,347 @@ START_TEST (bus_decode_survives_mutations)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  DELIVER runs
+
+/* Record i (0..) of the runs below: index 10 + 3 i, term 2 + i / 100,
+   subject "s<i % 7>", a payload of i % 5 bytes (none for 0). */
+static zr_busmsg_record_t
+s_record (uint32_t i)
+{
+    static char subjects [7][3];
+    snprintf (subjects [i % 7], sizeof subjects [0], "s%u", i % 7);
+    zr_busmsg_bytes_t payload = s_pattern (i % 5, 1);
+    return (zr_busmsg_record_t) { 10 + 3 * (uint64_t) i, 2 + i / 100,
+                                  s_cstr (subjects [i % 7]), payload };
+}
+
+static void
+s_assert_record_eq (const zr_busmsg_record_t *a, const zr_busmsg_record_t *b)
+{
+    ck_assert_uint_eq (a->index, b->index);
+    ck_assert_uint_eq (a->term, b->term);
+    s_assert_bytes_eq (a->subject, b->subject);
+    s_assert_bytes_eq (a->payload, b->payload);
+}
+
+/* A run of records 0..n-1, added with max. */
+static void
+s_run_fill (zr_busmsg_run_t *run, uint32_t n, uint32_t max)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        zr_busmsg_record_t record = s_record (i);
+        ck_assert_int_eq (zr_busmsg_run_add (run, &record, max), 0);
+    }
+}
+
+/* Walks msg's records, asserting they are records 0..n-1. */
+static void
+s_assert_run (const zr_busmsg_t *msg, uint32_t n)
+{
+    zr_busmsg_records_iter_t iter;
+    zr_busmsg_records_iter (msg, &iter);
+    zr_busmsg_record_t record;
+    uint32_t i = 0;
+    while (zr_busmsg_records_next (&iter, &record)) {
+        ck_assert_uint_lt (i, n);
+        zr_busmsg_record_t expected = s_record (i++);
+        s_assert_record_eq (&record, &expected);
+    }
+    ck_assert_uint_eq (i, n);
+}
+
+/* Packs a DELIVER head [1, 8, id 9] for count elements in all. */
+static void
+s_deliver_head (msgpack_packer *pk, uint32_t count)
+{
+    msgpack_pack_array (pk, count);
+    msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (pk, ZR_BUSMSG_DELIVER);
+    msgpack_pack_uint64 (pk, 9);
+}
+
+static void
+s_pack_record (msgpack_packer *pk, const zr_busmsg_record_t *record)
+{
+    msgpack_pack_uint64 (pk, record->index);
+    msgpack_pack_uint64 (pk, record->term);
+    msgpack_pack_str (pk, record->subject.size);
+    msgpack_pack_str_body (pk, record->subject.data, record->subject.size);
+    msgpack_pack_bin (pk, record->payload.size);
+    msgpack_pack_bin_body (pk, record->payload.data, record->payload.size);
+}
+
+/* Decodes a DELIVER of records [0..n) packed by hand. */
+static int
+s_records_rc (const zr_busmsg_record_t *records, uint32_t n)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
+    s_deliver_head (&pk, 3 + 4 * n);
+    for (uint32_t i = 0; i < n; i++)
+        s_pack_record (&pk, &records [i]);
+    int rc = s_rc (out.data, out.size);
+    msgpack_sbuffer_destroy (&out);
+    return rc;
+}
+
+/* Runs of 1, 2, 37 and ZR_BUSMSG_RUN_MAX records survive a round trip:
+   the decoded DELIVER's fields are its first record's, its records
+   walk back in order and re-encode to the same bytes; a run of one is
+   byte for byte the single DELIVER; a single DELIVER walks as one
+   record. */
+START_TEST (bus_deliver_runs_round_trip)
+{
+    uint32_t sizes [] = { 1, 2, 37, ZR_BUSMSG_RUN_MAX };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes [0]; k++) {
+        uint32_t n = sizes [k];
+        zr_busmsg_run_t run = { 0 };
+        s_run_fill (&run, n, ZR_BUSMSG_RUN_MAX);
+        ck_assert_uint_eq (run.n, n);
+        zr_busmsg_t msg = { .type = ZR_BUSMSG_DELIVER, .id = 9,
+                            .n_records = run.n,
+                            .records = { run.data, run.size } };
+        s_assert_run (&msg, n);         /* the run, before it leaves */
+        uint8_t *data;
+        size_t size = s_encode (&msg, &data);
+        zr_busmsg_t decoded;
+        ck_assert_int_eq (zr_busmsg_decode (data, size, &decoded), 0);
+        ck_assert_int_eq (decoded.type, ZR_BUSMSG_DELIVER);
+        ck_assert_uint_eq (decoded.id, 9);
+        ck_assert_uint_eq (decoded.n_records, n);
+        s_assert_bytes_eq (decoded.records, msg.records);
+        zr_busmsg_record_t first = s_record (0);
+        zr_busmsg_record_t fields = { decoded.index, decoded.term,
+                                      decoded.subject, decoded.payload };
+        s_assert_record_eq (&fields, &first);
+        s_assert_run (&decoded, n);
+        s_round_trip (&decoded);
+        if (n == 1) {
+            zr_busmsg_t single = { .type = ZR_BUSMSG_DELIVER, .id = 9,
+                                   .index = first.index, .term = first.term,
+                                   .subject = first.subject,
+                                   .payload = first.payload };
+            uint8_t *one;
+            size_t one_size = s_encode (&single, &one);
+            ck_assert_uint_eq (one_size, size);
+            ck_assert_int_eq (memcmp (one, data, size), 0);
+            free (one);
+            s_assert_run (&single, 1);
+        }
+        free (data);
+        zr_busmsg_run_free (&run);
+        ck_assert_ptr_null (run.data);
+    }
+}
+END_TEST
+
+/* zr_busmsg_run_add: full by count (max, capped to 1..RUN_MAX) or by
+   bytes (one record of a full subject and payload always fits, alone);
+   records that break a rule or the order refused; the run unchanged on
+   error; reset keeps or frees the buffer. */
+START_TEST (bus_run_add_keeps_the_limits)
+{
+    zr_busmsg_run_t run = { 0 };
+    s_run_fill (&run, 3, 3);
+    zr_busmsg_record_t next = s_record (3);
+    zr_busmsg_run_t before = run;
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &next, 3), ZR_EBUSY);
+    ck_assert (memcmp (&run, &before, sizeof run) == 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &next, 4), 0);
+    zr_busmsg_run_reset (&run, SIZE_MAX);
+    ck_assert_ptr_nonnull (run.data);   /* kept */
+    ck_assert (run.n == 0 && run.size == 0 && run.bytes == 0);
+    s_run_fill (&run, 1, 0);            /* max 0 is 1 */
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &next, 0), ZR_EBUSY);
+    zr_busmsg_run_reset (&run, 0);
+    ck_assert_ptr_null (run.data);      /* freed */
+    s_run_fill (&run, ZR_BUSMSG_RUN_MAX, UINT32_MAX);   /* capped */
+    next = s_record (ZR_BUSMSG_RUN_MAX);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &next, UINT32_MAX), ZR_EBUSY);
+    zr_busmsg_run_reset (&run, 0);
+    /* Bytes: a full record alone, then nothing more. */
+    zr_busmsg_record_t big = { 5, 1, s_text (ZR_BUSMSG_SUBJECT_MAX, 1),
+                               s_pattern (ZR_BUSMSG_PAYLOAD_MAX, 0) };
+    zr_busmsg_record_t small = { 6, 1, s_cstr ("a"), s_pattern (0, 0) };
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &big, 2), 0);
+    ck_assert_uint_eq (run.bytes, ZR_BUSMSG_RUN_BYTES_MAX);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &small, 2), ZR_EBUSY);
+    zr_busmsg_t msg = { .type = ZR_BUSMSG_DELIVER, .id = 1,
+                        .n_records = run.n,
+                        .records = { run.data, run.size } };
+    uint8_t *data;
+    size_t size = s_encode (&msg, &data);
+    zr_busmsg_t decoded;
+    ck_assert_int_eq (zr_busmsg_decode (data, size, &decoded), 0);
+    ck_assert_uint_eq (decoded.payload.size, ZR_BUSMSG_PAYLOAD_MAX);
+    free (data);
+    zr_busmsg_run_reset (&run, 0);
+    /* Two halves fit; a byte more does not. */
+    size_t half = (ZR_BUSMSG_RUN_BYTES_MAX - 2 * (1 + ZR_BUSMSG_RECORD_OVERHEAD))
+                  / 2;
+    zr_busmsg_record_t a = { 1, 1, s_cstr ("a"), s_pattern (half, 0) };
+    zr_busmsg_record_t b = { 2, 1, s_cstr ("b"), s_pattern (half, 1) };
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &a, 2), 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &b, 2), 0);
+    zr_busmsg_run_reset (&run, 0);
+    b.payload = s_pattern (ZR_BUSMSG_RUN_BYTES_MAX - 2 * (1 + ZR_BUSMSG_RECORD_OVERHEAD)
+                           - half + 1, 1);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &a, 2), 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &b, 2), ZR_EBUSY);
+    zr_busmsg_run_reset (&run, 0);
+    /* Rules and order. */
+    s_run_fill (&run, 2, 10);           /* indexes 10, 13 */
+    before = run;
+    zr_busmsg_record_t bad [] = {
+        { 13, 2, s_cstr ("x"), s_pattern (0, 0) },      /* not above */
+        { 12, 2, s_cstr ("x"), s_pattern (0, 0) },      /* below */
+        { 0, 2, s_cstr ("x"), s_pattern (0, 0) },
+        { 20, 0, s_cstr ("x"), s_pattern (0, 0) },
+        { 20, 2, s_cstr (""), s_pattern (0, 0) },
+        { 20, 2, { (const uint8_t *) "a\0b", 3 }, s_pattern (0, 0) },
+        { 20, 2, { NULL, 2 }, s_pattern (0, 0) },
+        { 20, 2, s_text (ZR_BUSMSG_SUBJECT_MAX + 1, 0), s_pattern (0, 0) },
+        { 20, 2, s_cstr ("x"), s_pattern (ZR_BUSMSG_PAYLOAD_MAX + 1, 0) },
+        { 20, 2, s_cstr ("x"), { NULL, 4 } },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        ck_assert_msg (zr_busmsg_run_add (&run, &bad [i], 10) == ZR_EINVAL,
+                       "bad record %zu", i);
+        ck_assert (memcmp (&run, &before, sizeof run) == 0);
+    }
+    zr_busmsg_run_free (&run);
+}
+END_TEST
+
+/* Every way a DELIVER's run can be wrong is refused: the element count
+   (no record, a record cut, more than RUN_MAX records: ZR_ETOOBIG),
+   each record's field types and limits, the run's bytes (ZR_ETOOBIG),
+   and the rules (indexes strictly increasing, index and term >= 1, a
+   subject without NUL), limits before rules. */
+START_TEST (bus_decode_checks_runs)
+{
+    zr_busmsg_record_t r [4];
+    for (uint32_t i = 0; i < 4; i++)
+        r [i] = s_record (i);
+    ck_assert_int_eq (s_records_rc (r, 4), 0);
+    /* Counts. */
+    ck_assert_int_eq (s_records_rc (r, 0), ZR_EMALFORMED);
+    for (int cut = 1; cut <= 3; cut++) {
+        s_frame_t frame;
+        zr_busmsg_run_t run = { 0 };
+        s_run_fill (&run, 2, 2);
+        zr_busmsg_t msg = { .type = ZR_BUSMSG_DELIVER, .id = 9,
+                            .n_records = 2,
+                            .records = { run.data, run.size } };
+        frame.size = s_encode (&msg, &frame.data);
+        ck_assert_int_eq (s_edit_rc (frame.data, frame.size,
+                                     (uint32_t) (11 - cut), NULL),
+                          ZR_EMALFORMED);       /* 3 + 8 - 1 elements */
+        msgpack_object one = { .type = MSGPACK_OBJECT_POSITIVE_INTEGER,
+                               .via.u64 = 1 };
+        ck_assert_int_eq (s_edit_rc (frame.data, frame.size, 11, &one),
+                          ZR_EMALFORMED);       /* 3 + 8 + 1 */
+        free (frame.data);
+        zr_busmsg_run_free (&run);
+    }
+    {
+        static zr_busmsg_record_t many [ZR_BUSMSG_RUN_MAX + 1];
+        for (uint32_t i = 0; i <= ZR_BUSMSG_RUN_MAX; i++)
+            many [i] = s_record (i);
+        ck_assert_int_eq (s_records_rc (many, ZR_BUSMSG_RUN_MAX), 0);
+        ck_assert_int_eq (s_records_rc (many, ZR_BUSMSG_RUN_MAX + 1),
+                          ZR_ETOOBIG);
+    }
+    /* Types, field by field of the third record (elements 11..14). */
+    {
+        zr_busmsg_run_t run = { 0 };
+        s_run_fill (&run, 4, 4);
+        zr_busmsg_t msg = { .type = ZR_BUSMSG_DELIVER, .id = 9,
+                            .n_records = 4,
+                            .records = { run.data, run.size } };
+        s_frame_t frame;
+        frame.size = s_encode (&msg, &frame.data);
+        size_t n_candidates;
+        const msgpack_object *candidates = mpedit_candidates (&n_candidates);
+        msgpack_object_type types [4] = { MSGPACK_OBJECT_POSITIVE_INTEGER,
+                                          MSGPACK_OBJECT_POSITIVE_INTEGER,
+                                          MSGPACK_OBJECT_STR,
+                                          MSGPACK_OBJECT_BIN };
+        for (uint32_t f = 0; f < 4; f++)
+            for (size_t c = 0; c < n_candidates; c++)
+                if (candidates [c].type != types [f])
+                    ck_assert_int_eq (s_edit_rc (frame.data, frame.size,
+                                                 11 + f, &candidates [c]),
+                                      ZR_EMALFORMED);
+        /* Limits of the same record's subject and payload. */
+        ck_assert_int_eq (s_bytes_rc (&frame, 13, true,
+                                      ZR_BUSMSG_SUBJECT_MAX, false), 0);
+        ck_assert_int_eq (s_bytes_rc (&frame, 13, true,
+                                      ZR_BUSMSG_SUBJECT_MAX + 1, false),
+                          ZR_ETOOBIG);
+        ck_assert_int_eq (s_bytes_rc (&frame, 13, true, 0, false),
+                          ZR_EMALFORMED);
+        ck_assert_int_eq (s_bytes_rc (&frame, 13, true, 2, true),
+                          ZR_EMALFORMED);       /* a NUL */
+        ck_assert_int_eq (s_bytes_rc (&frame, 14, false,
+                                      ZR_BUSMSG_PAYLOAD_MAX + 1, false),
+                          ZR_ETOOBIG);
+        /* The rules: index (element 11 is record 2's, between 13 and
+           19), term. */
+        ck_assert_int_eq (s_uint_rc (&frame, 11, 14), 0);
+        ck_assert_int_eq (s_uint_rc (&frame, 11, 18), 0);
+        ck_assert_int_eq (s_uint_rc (&frame, 11, 13), ZR_EMALFORMED);
+        ck_assert_int_eq (s_uint_rc (&frame, 11, 19), ZR_EMALFORMED);
+        ck_assert_int_eq (s_uint_rc (&frame, 11, 0), ZR_EMALFORMED);
+        ck_assert_int_eq (s_uint_rc (&frame, 3, 0), ZR_EMALFORMED);
+        ck_assert_int_eq (s_uint_rc (&frame, 12, 0), ZR_EMALFORMED);
+        ck_assert_int_eq (s_uint_rc (&frame, 12, UINT64_MAX), 0);
+        ck_assert_int_eq (s_uint_rc (&frame, 2, 0), ZR_EMALFORMED);   /* id */
+        free (frame.data);
+        zr_busmsg_run_free (&run);
+    }
+    /* The run's bytes: two records over ZR_BUSMSG_RUN_BYTES_MAX though
+       the frame is within ZR_BUSMSG_FRAME_MAX. */
+    size_t room = ZR_BUSMSG_RUN_BYTES_MAX - 2 * (1 + ZR_BUSMSG_RECORD_OVERHEAD);
+    zr_busmsg_record_t two [2] = {
+        { 1, 1, s_cstr ("a"), s_pattern (room / 2, 0) },
+        { 2, 1, s_cstr ("b"), s_pattern (room - room / 2, 1) } };
+    ck_assert_int_eq (s_records_rc (two, 2), 0);
+    two [1].payload = s_pattern (room - room / 2 + 1, 1);
+    ck_assert_int_eq (s_records_rc (two, 2), ZR_ETOOBIG);
+    /* Limits before rules: an index out of order before a subject too
+       long is still ZR_ETOOBIG. */
+    zr_busmsg_record_t mixed [2] = { r [1], r [0] };
+    ck_assert_int_eq (s_records_rc (mixed, 2), ZR_EMALFORMED);
+    mixed [1].subject = s_text (ZR_BUSMSG_SUBJECT_MAX + 1, 2);
+    ck_assert_int_eq (s_records_rc (mixed, 2), ZR_ETOOBIG);
+    /* The encoder refuses what the decoder would. */
+    zr_busmsg_run_t run = { 0 };
+    s_run_fill (&run, 3, 3);
+    zr_busmsg_t msg = { .type = ZR_BUSMSG_DELIVER, .id = 9, .n_records = 2,
+                        .records = { run.data, run.size } };
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);       /* holds 3 */
+    msg.n_records = 4;
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
+    msg.n_records = ZR_BUSMSG_RUN_MAX + 1;
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
+    msg.n_records = 3;
+    msg.records.size--;
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
+    msg.records = (zr_busmsg_bytes_t) { NULL, 0 };
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
+    msg.records = (zr_busmsg_bytes_t) { run.data, run.size };
+    msg.id = 0;
+    ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
+    msg.id = 9;
+    ck_assert_int_eq (s_encode_rc (&msg), 0);
+    zr_busmsg_run_free (&run);
+}
+END_TEST
+
 START_TEST (bus_names_and_directions)
 {
     ck_assert_str_eq (zr_busmsg_type_name (ZR_BUSMSG_PUBLISH), "PUBLISH");
@@ -1120,6 +1543,12 @@ s_suite (void)
     tcase_add_test (tc, bus_cursors_encode_sorts_and_walks);
     tcase_add_test (tc, bus_decode_refuses_too_many_cursors);
     tcase_add_test (tc, bus_names_and_directions);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("bus_runs");
+    tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, bus_deliver_runs_round_trip);
+    tcase_add_test (tc, bus_run_add_keeps_the_limits);
+    tcase_add_test (tc, bus_decode_checks_runs);
     suite_add_tcase (s, tc);
     return s;
 }

@@ -473,6 +473,120 @@ START_TEST (busclient_subscription_resumes_as_asked)
 }
 END_TEST
 
+/* Sends sub one DELIVER carrying records at indexes [0..n) (term 2,
+   subject "o", payload "p<index>"). */
+static void
+s_deliver_run (s_fake_t *fake, const s_got_t *sub, const uint64_t *indexes,
+               size_t n)
+{
+    static char payloads [16][24];
+    ck_assert_uint_le (n, 16);
+    zr_busmsg_run_t run = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        snprintf (payloads [i], sizeof payloads [i], "p%" PRIu64, indexes [i]);
+        zr_busmsg_record_t record = { indexes [i], 2, s_cstr ("o"),
+                                      s_cstr (payloads [i]) };
+        ck_assert_int_eq (zr_busmsg_run_add (&run, &record,
+                                             ZR_BUSMSG_RUN_MAX), 0);
+    }
+    zr_busmsg_t deliver = { .type = ZR_BUSMSG_DELIVER, .id = sub->msg.id,
+                             .n_records = run.n,
+                             .records = { run.data, run.size } };
+    s_fake_send (fake, sub->routing, &deliver);
+    zr_busmsg_run_free (&run);
+}
+
+/* Takes the next event: a DELIVERY of index with its own record. */
+static void
+s_take_delivery (zr_busclient_t *client, uint64_t index,
+                 zr_busclient_event_t *event)
+{
+    s_event (client, event);
+    ck_assert_int_eq (event->type, ZR_BUSCLIENT_DELIVERY);
+    ck_assert_uint_eq (event->msg.index, index);
+    ck_assert_uint_eq (event->msg.term, 2);
+    ck_assert_uint_eq (event->msg.n_records, 1);
+    char payload [24];
+    snprintf (payload, sizeof payload, "p%" PRIu64, index);
+    ck_assert_uint_eq (event->msg.payload.size, strlen (payload));
+    ck_assert_int_eq (memcmp (event->msg.payload.data, payload,
+                              strlen (payload)), 0);
+    ck_assert_uint_eq (event->msg.subject.size, 1);
+    /* The event's msg is a DELIVER of that one record. */
+    zr_busmsg_records_iter_t iter;
+    zr_busmsg_records_iter (&event->msg, &iter);
+    zr_busmsg_record_t record;
+    ck_assert (zr_busmsg_records_next (&iter, &record));
+    ck_assert_uint_eq (record.index, index);
+    ck_assert (!zr_busmsg_records_next (&iter, &record));
+}
+
+/* The SUBSCRIBE asks for runs; a DELIVER's run comes back one DELIVERY
+   at a time, in order, each holding its bytes whatever order events are
+   released in (the run's frame outlives the client); credit counts
+   deliveries, not messages; records at or below the last one returned
+   are skipped (a run wholly so is dropped); a move drops what is left of
+   the run and asks from the last index returned + 1. */
+START_TEST (busclient_subscription_takes_runs)
+{
+    s_fake_t fake;
+    s_fake_new (&fake);
+    zr_busclient_t *client = s_client (&fake, 1, 8);
+    zr_busclient_sub_t options = { .from_mode = ZR_BUSMSG_FROM_FIRST };
+    ck_assert_int_eq (zr_busclient_subscribe (client, &options), 0);
+    s_got_t sub;
+    s_open (client, &fake, &sub, 10);
+    ck_assert_uint_eq (sub.msg.run_max, ZR_BUSMSG_RUN_MAX);
+    s_deliver_run (&fake, &sub, (const uint64_t []) { 5, 6, 8, 9, 12 }, 5);
+    zr_busclient_event_t events [5];
+    uint64_t indexes [5] = { 5, 6, 8, 9, 12 };
+    for (int i = 0; i < 5; i++)
+        s_take_delivery (client, indexes [i], &events [i]);
+    /* 4 consumed of credit 8: CREDIT 4, for deliveries. */
+    s_got_t credit;
+    s_expect (client, &fake, ZR_BUSMSG_CREDIT, &credit);
+    ck_assert_uint_eq (credit.msg.credit, 4);
+    s_got_release (&credit);
+    int order [5] = { 3, 0, 4, 2, 1 };
+    for (int i = 0; i < 5; i++) {
+        ck_assert_uint_eq (events [order [i]].msg.index, indexes [order [i]]);
+        ck_assert_int_eq (events [order [i]].msg.payload.data [0], 'p');
+        zr_busclient_event_release (&events [order [i]]);
+    }
+    /* Overlap: 9 and 12 were returned. */
+    s_deliver_run (&fake, &sub, (const uint64_t []) { 9, 12, 13, 14 }, 4);
+    s_take_delivery (client, 13, &events [0]);
+    s_deliver_run (&fake, &sub, (const uint64_t []) { 3, 13 }, 2);
+    s_deliver_run (&fake, &sub, (const uint64_t []) { 15 }, 1);
+    s_take_delivery (client, 14, &events [1]);
+    s_take_delivery (client, 15, &events [2]);
+    zr_busclient_event_release (&events [2]);
+    /* A run half taken when the server goes silent for the OK's 300 ms
+       timeout: what is left goes, the SUBSCRIBE asks from 17. */
+    s_deliver_run (&fake, &sub, (const uint64_t []) { 16, 17, 18 }, 3);
+    s_take_delivery (client, 16, &events [2]);
+    zclock_sleep (300 + 50);            /* the timeout, configured above */
+    s_got_t again;
+    s_expect (client, &fake, ZR_BUSMSG_SUBSCRIBE, &again);
+    ck_assert_uint_eq (again.msg.from_mode, ZR_BUSMSG_FROM_INDEX);
+    ck_assert_uint_eq (again.msg.from, 17);
+    for (size_t i = 0; i < s_n_events; i++)
+        ck_assert_int_ne (s_events [i].type, ZR_BUSCLIENT_DELIVERY);
+    s_got_release (&again);
+    s_got_release (&sub);
+    zr_busclient_destroy (&client);
+    /* Events outlive their client. */
+    ck_assert_uint_eq (events [0].msg.index, 13);
+    ck_assert_int_eq (memcmp (events [1].msg.payload.data, "p14", 3), 0);
+    ck_assert_int_eq (memcmp (events [2].msg.payload.data, "p16", 3), 0);
+    for (int i = 0; i < 3; i++)
+        zr_busclient_event_release (&events [i]);
+    while (s_n_events > 0)
+        zr_busclient_event_release (&s_events [--s_n_events]);
+    s_fake_destroy (&fake);
+}
+END_TEST
+
 START_TEST (busclient_code_map)
 {
     ck_assert_int_eq (zr_busclient_code_map (ZR_BUSMSG_ACK, 0), ZR_CLIENT_OK);
@@ -506,6 +620,7 @@ s_suite (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, busclient_subscription_survives_its_server);
     tcase_add_test (tc, busclient_subscription_resumes_as_asked);
+    tcase_add_test (tc, busclient_subscription_takes_runs);
     suite_add_tcase (s, tc);
     return s;
 }
