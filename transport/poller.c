@@ -67,7 +67,7 @@ zr_poller_bit (zr_poller_t *self, void *reader)
     for (uint32_t i = 0; i < self->n; i++)
         if (self->readers [i] == reader)
             return 1u << i;
-    zr_assert (!"reader not in the poller");
+    zr_assert (false && "reader not in the poller");
     return 0;
 }
 
