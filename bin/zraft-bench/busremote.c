@@ -139,9 +139,14 @@ s_on_consumer (s_remote_t *self, zb_bus_t *load, uint32_t c,
                const zr_busmsg_t *m)
 {
     if (m->type == ZR_BUSMSG_DELIVER && load) {
-        if (m->index > self->last [c])
-            self->last [c] = m->index;
-        zb_bus_delivered (load, c, m->index, m->payload.data, m->payload.size);
+        zr_busmsg_records_iter_t iter;  /* a run (PROTOCOL.md, B7) */
+        zr_busmsg_record_t r;
+        zr_busmsg_records_iter (m, &iter);
+        while (zr_busmsg_records_next (&iter, &r)) {
+            if (r.index > self->last [c])
+                self->last [c] = r.index;
+            zb_bus_delivered (load, c, r.index, r.payload.data, r.payload.size);
+        }
     }
     else
     if (m->type == ZR_BUSMSG_OK)
@@ -210,7 +215,8 @@ s_connect (s_remote_t *self)
                                             0, ZMQ_POLLIN, 0};
     }
     zr_busmsg_t sub = {.type = ZR_BUSMSG_SUBSCRIBE, .id = S_SUB_ID,
-                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = p->credit};
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = p->credit,
+                        .run_max = ZR_BUSMSG_RUN_MAX};
     for (uint32_t c = 0; c < p->consumers; c++) {
         zsock_t *d = s_dealer (p->endpoints [c % p->n_endpoints],
                                (int) p->credit + 16);
