@@ -12,7 +12,9 @@
 #define S_PROBE_WAIT_MS 1000            /* one CURSORS round */
 #define S_SUBSCRIBE_WAIT_MS 10000       /* every OK, at most */
 #define S_SUB_ID 1                      /* each consumer's subscription */
-#define S_CHURN_MS 2                    /* the churn is looked at this often */
+#define S_CHURN_MS 2                    /* the dropping churn is looked at
+                                           this often */
+#define S_IDLE_MS 50                    /* ...and the idle churn */
 #define S_SILENT_BEATS 3                /* an idle session heard nothing for
                                            this many heartbeats: gone */
 
@@ -41,7 +43,7 @@ typedef struct {
     s_churner_t *churners;              /* idle ones, then dropping ones */
     zmq_pollitem_t *churn_items;        /* theirs, in the same order */
     uint32_t n_churners;                /* idle + dropping */
-    int64_t churn_at;                   /* the churn's last look */
+    int64_t churn_at, idle_at;          /* the churn's last looks */
     int64_t from_us, until_us;          /* the measured window; 0: not yet */
     zb_bus_churn_t churn;               /* its figures */
 } s_remote_t;
@@ -317,24 +319,28 @@ s_churn_drop (s_remote_t *self, int64_t now)
     return 0;
 }
 
-/* Takes what every churner received, then drops who is due. */
+/* Takes what the churners received (the idle ones every S_IDLE_MS,
+   the dropping ones every S_CHURN_MS; all if force), then drops who is
+   due. Returns 0 or -1. */
 static int
-s_churn_look (s_remote_t *self, int timeout_ms)
+s_churn_look (s_remote_t *self, bool force)
 {
     int64_t now = zb_now_us ();
-    if (!self->n_churners || (timeout_ms == 0
-                              && now - self->churn_at < S_CHURN_MS * 1000))
+    if (!self->n_churners || (!force && now - self->churn_at < S_CHURN_MS * 1000))
         return 0;
     self->churn_at = now;
+    bool idle = force || now - self->idle_at >= S_IDLE_MS * 1000;
+    if (idle)
+        self->idle_at = now;
     /* A dropped socket's item is NULL: zmq_poll wants none such. */
     zmq_pollitem_t items [ZB_BUS_IDLE_MAX + ZB_BUS_ROLES_MAX];
     uint32_t which [ZB_BUS_IDLE_MAX + ZB_BUS_ROLES_MAX], n = 0;
-    for (uint32_t k = 0; k < self->n_churners; k++)
+    for (uint32_t k = idle ? 0 : self->p->idle; k < self->n_churners; k++)
         if (self->churn_items [k].socket) {
             items [n] = self->churn_items [k];
             which [n++] = k;
         }
-    int rc = zmq_poll (items, (int) n, timeout_ms);
+    int rc = n ? zmq_poll (items, (int) n, 0) : 0;
     if (rc < 0 && errno != EINTR)
         return -1;
     for (uint32_t i = 0; rc > 0 && i < n; i++) {
@@ -372,7 +378,7 @@ static void
 s_churn (void *arg, zb_bus_churn_t *out)
 {
     s_remote_t *self = (s_remote_t *) arg;
-    s_churn_look (self, 0);
+    s_churn_look (self, true);
     int64_t now = zb_now_us ();
     self->churn.idle_open = 0;
     for (uint32_t k = 0; k < self->p->idle; k++) {
@@ -394,7 +400,7 @@ s_wait (void *arg, zb_bus_t *load, int ms)
     for (uint32_t i = 0; rc > 0 && i < n; i++)
         if (self->items [i].revents & ZMQ_POLLIN)
             s_drain (self, load, i);
-    if (s_churn_look (self, 0))
+    if (s_churn_look (self, false))
         return -1;
     return self->failed ? -1 : 0;
 }

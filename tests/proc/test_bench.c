@@ -282,6 +282,19 @@ START_TEST (bus_inproc_counts_agree)
 }
 END_TEST
 
+/* Three zraft-node processes with bus endpoints and a leader; their
+   bus endpoints, comma separated, in endpoints. Caller destroys it. */
+static procs_t *
+s_bus_cluster (char *endpoints, size_t size)
+{
+    const char *extra [] = {PROCS_BUS, NULL};
+    procs_t *procs = procs_new (3, extra);
+    ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
+    snprintf (endpoints, size, "%s,%s,%s", procs_bus_endpoint (procs, 1),
+              procs_bus_endpoint (procs, 2), procs_bus_endpoint (procs, 3));
+    return procs;
+}
+
 /* The numbers of the JSON array after "key": in json, at most max of
    them; fails the test if there is none. Returns how many. */
 static int
@@ -302,13 +315,8 @@ s_numbers (const char *json, const char *key, double *out, int max)
 
 START_TEST (bus_remote_churn_counted)
 {
-    const char *extra [] = {PROCS_BUS, NULL};
-    procs_t *procs = procs_new (3, extra);
-    ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
     char endpoints [256], pids [64];
-    snprintf (endpoints, sizeof endpoints, "%s,%s,%s",
-              procs_bus_endpoint (procs, 1), procs_bus_endpoint (procs, 2),
-              procs_bus_endpoint (procs, 3));
+    procs_t *procs = s_bus_cluster (endpoints, sizeof endpoints);
     snprintf (pids, sizeof pids, "%d,%d,%d", (int) procs_pid (procs, 1),
               (int) procs_pid (procs, 2), (int) procs_pid (procs, 3));
     const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
@@ -370,13 +378,8 @@ END_TEST
 
 START_TEST (bus_remote_counts_agree)
 {
-    const char *extra [] = {PROCS_BUS, NULL};
-    procs_t *procs = procs_new (3, extra);
-    ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
     char endpoints [256];
-    snprintf (endpoints, sizeof endpoints, "%s,%s,%s",
-              procs_bus_endpoint (procs, 1), procs_bus_endpoint (procs, 2),
-              procs_bus_endpoint (procs, 3));
+    procs_t *procs = s_bus_cluster (endpoints, sizeof endpoints);
     const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
                            "1", "--warmup", "0", "--inflight", "32",
                            "--consumers", "3", "--credit", "64", "--json",
