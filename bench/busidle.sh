@@ -12,18 +12,22 @@
 #   base   nothing else
 #   idle   IDLE sessions subscribed with credit 0 that never read (they
 #          answer heartbeats, so they stay open), spread over the servers
+#   read   the same IDLE, plus DROPPING sessions that subscribe with
+#          credit and read every message for the whole run (what the
+#          dropping ones below cost by reading, without disconnecting)
 #   churn  the same IDLE, plus DROPPING sessions that subscribe with
 #          credit, read, and close their socket without UNSUBSCRIBE while
 #          deliveries flow: once each at times spread over the measured
 #          window, or every DROP_EVERY ms (then each reconnects at once)
 # zraft-bench reads every server's VmRSS when the window starts, and its
 # VmRSS and VmHWM (peak) when the load ended (--server-pids). Rounds
-# alternate the order: odd rounds base idle churn, even rounds reversed.
+# alternate the order: odd rounds base idle read churn, even rounds
+# reversed.
 #
 # The table gives every run, the means per point, and the ratios of the
 # means (per round too):
 #     churn / base publishes/s                     >= 0.9 (the target)
-#     idle / base publishes/s                      (not judged)
+#     idle / base, read / base, churn / read       (not judged)
 # and the servers' memory per point (MiB, summed over the 3 servers):
 # RSS at the window's start and at the end, peak, growth.
 #
@@ -34,13 +38,15 @@
 #   BUSIDLE_INFLIGHT    W, 1..65536 (default 256)
 #   BUSIDLE_PRODUCERS   producers at most, 1..256 (default 16)
 #   BUSIDLE_IDLE        idle subscribers, 1..1024 (default 100)
-#   BUSIDLE_DROPPING    dropping subscribers, 1..256 (default 10)
+#   BUSIDLE_DROPPING    dropping (and, at read, reading) subscribers,
+#                       1..256 (default 10)
 #   BUSIDLE_DROP_EVERY  0: each drops once; else ms between one's drops
 #                       (10..3600000) (default 0)
 #   BUSIDLE_CREDIT      the dropping subscribers' credit, 2..65536
 #                       (default 1024)
-#   BUSIDLE_POINTS      which points, any of "base idle churn" (default
-#                       all three; a ratio whose points are left out is n/a)
+#   BUSIDLE_POINTS      which points, any of "base idle read churn"
+#                       (default all four; a ratio whose points are left
+#                       out is n/a)
 #   BUSIDLE_OUT         where raw JSON, logs and the table go ($B/busidle)
 #   BUSIDLE_DIR         parent of the data dirs (default /tmp)
 #   BUSIDLE_KEEP=1      keep the data dirs
@@ -68,7 +74,7 @@ OUT=${BUSIDLE_OUT:-$B/busidle}
 BASE=${BUSIDLE_DIR:-/tmp}
 STARTUP_S=90                 # cluster start, election, subscribing, shutdown
 PAYLOAD=128
-read -r -a POINTS <<<"${BUSIDLE_POINTS:-base idle churn}"
+read -r -a POINTS <<<"${BUSIDLE_POINTS:-base idle read churn}"
 
 int_check BUSIDLE_DURATION "$DUR" 1
 int_check BUSIDLE_WARMUP "$WARM" 0
@@ -83,8 +89,8 @@ int_check BUSIDLE_CREDIT "$CREDIT" 2 65536
 [ ${#POINTS[@]} -gt 0 ] || bad_env "BUSIDLE_POINTS is empty"
 for p in "${POINTS[@]}"; do
     case $p in
-        base|idle|churn) ;;
-        *) bad_env "BUSIDLE_POINTS: '$p' is none of base idle churn" ;;
+        base|idle|read|churn) ;;
+        *) bad_env "BUSIDLE_POINTS: '$p' is none of base idle read churn" ;;
     esac
 done
 
@@ -109,6 +115,8 @@ run_one() {
     local point=$1 r=$2 tag=$1-r$2 what pid cpu0 churn=()
     case $point in
         idle)  churn=(--idle-subscribers "$IDLE") ;;
+        read)  churn=(--idle-subscribers "$IDLE" --reading-subscribers "$DROPPING"
+                      --credit "$CREDIT") ;;
         churn) churn=(--idle-subscribers "$IDLE" --dropping-subscribers "$DROPPING"
                       --drop-every "$DROP_EVERY" --credit "$CREDIT") ;;
     esac

@@ -32,9 +32,10 @@ def header(p, meta, order):
       "after %s s warm-up, data on %s (%s)" %
       (meta["inflight"], meta["producers"], meta["payload"],
        meta["duration"], meta["warmup"], meta["data"], meta["disk"]))
-    p("idle: %s sessions subscribed with credit 0; churn: those plus %s "
-      "that read (credit %s) and close their socket without UNSUBSCRIBE, %s"
-      % (meta["idle"], meta["dropping"], meta["credit"],
+    p("idle: %s sessions subscribed with credit 0; read: those plus %s "
+      "that read every message (credit %s); churn: the idle ones plus %s "
+      "that read and close their socket without UNSUBSCRIBE, %s"
+      % (meta["idle"], meta["dropping"], meta["credit"], meta["dropping"],
          "once each, spread over the window" if meta["drop_every"] == "0"
          else "every %s ms each (reconnecting at once)" % meta["drop_every"]))
     p("load average (1/5/15 min): %s at start, %s at end" %
@@ -46,7 +47,7 @@ def header(p, meta, order):
 def runs_table(p, runs, points, rounds):
     p("%-6s %5s %9s %7s %7s %5s %6s %6s %9s %6s %6s %7s %7s %7s" %
       ("point", "round", "pub/s", "ack p50", "ack p99", "idle", "drops",
-       "mid", "drop dlv", "srv s", "bench", "rss0", "rss1", "peak"))
+       "mid", "read dlv", "srv s", "bench", "rss0", "rss1", "peak"))
     for pt in points:
         for r in range(1, rounds + 1):
             j = runs[(pt, r)]
@@ -57,14 +58,16 @@ def runs_table(p, runs, points, rounds):
                "%d/%d" % (j.get("idle_open", 0), j.get("idle_subscribers", 0))
                if j.get("idle_subscribers") else "-",
                j.get("disconnections", 0), j.get("mid_stream", 0),
-               j.get("dropping_deliveries", 0),
+               j.get("dropping_deliveries", 0)
+               + j.get("reading_deliveries", 0),
                num(j.get("servers_cpu_s"), "%.1f"),
                num(j.get("bench_cpu_s"), "%.1f"),
                num(rss(j, "start"), "%.1f"), num(rss(j, "end"), "%.1f"),
                num(rss(j, "hwm_end"), "%.1f")))
     p("(ack ms: publish -> acknowledgement; idle: open at the end / "
       "subscribed; drops: disconnections, mid: of them with deliveries "
-      "flowing; drop dlv: deliveries the dropping ones took; srv s, bench: "
+      "flowing; read dlv: deliveries the dropping or reading ones took; "
+      "srv s, bench: "
       "CPU seconds of the 3 servers and of zraft-bench over the load; rss0, "
       "rss1, peak: the 3 servers' VmRSS at the window's start, at the end, "
       "and VmHWM at the end, MiB summed)")
@@ -103,13 +106,14 @@ def means_table(p, runs, points, rounds):
 def ratios(points, rounds, runs, means):
     """(label, value, per-round values, goal or None) of the ratios."""
     out = []
-    for pt, goal in (("churn", 0.9), ("idle", None)):
-        have = pt in points and "base" in points
-        out.append(("%s / base pub/s" % pt,
-                    ratio(means[pt]["ops_per_s"], means["base"]["ops_per_s"])
+    for pt, of, goal in (("churn", "base", 0.9), ("idle", "base", None),
+                         ("read", "base", None), ("churn", "read", None)):
+        have = pt in points and of in points
+        out.append(("%s / %s pub/s" % (pt, of),
+                    ratio(means[pt]["ops_per_s"], means[of]["ops_per_s"])
                     if have else None,
                     [ratio(runs[(pt, r)]["ops_per_s"],
-                           runs[("base", r)]["ops_per_s"]) if have else None
+                           runs[(of, r)]["ops_per_s"]) if have else None
                      for r in range(1, rounds + 1)], goal))
     return out
 

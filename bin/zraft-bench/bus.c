@@ -300,21 +300,24 @@ s_churn_report (const zb_bus_params_t *p, const zb_bus_churn_t *c,
                 "\"drop_every_ms\":%u,\"dropping_subscribes\":%" PRIu64
                 ",\"dropping_subscribed\":%" PRIu64 ",\"disconnections\":%"
                 PRIu64 ",\"mid_stream\":%" PRIu64
-                ",\"dropping_deliveries\":%" PRIu64 ",\"subs_ended\":%" PRIu64
+                ",\"dropping_deliveries\":%" PRIu64 ",\"reading_subscribers\":%u"
+                ",\"reading_deliveries\":%" PRIu64 ",\"subs_ended\":%" PRIu64
                 ",\"bench_cpu_s\":%.2f", p->idle, c->idle_open,
                 c->idle_deliveries, p->dropping, p->drop_every_ms,
                 c->subscribes, c->subscribed, c->disconnections,
-                c->mid_stream, c->deliveries, c->ended, cpu_s);
+                c->mid_stream, c->deliveries, p->reading,
+                c->reading_deliveries, c->ended, cpu_s);
     else
-    if (p->idle || p->dropping)
+    if (p->idle || p->dropping || p->reading)
         printf ("  churn: %u idle subscribers (credit 0), %u open at the end,"
                 " %" PRIu64 " deliveries to them; %u dropping subscribers: %"
                 PRIu64 " subscribes (%" PRIu64 " OK), %" PRIu64 " disconnections"
-                " (%" PRIu64 " mid-stream), %" PRIu64 " deliveries;"
-                " %" PRIu64 " subscriptions ended by a server\n", p->idle,
-                c->idle_open, c->idle_deliveries, p->dropping, c->subscribes,
-                c->subscribed, c->disconnections, c->mid_stream,
-                c->deliveries, c->ended);
+                " (%" PRIu64 " mid-stream), %" PRIu64 " deliveries; %u reading"
+                " subscribers: %" PRIu64 " deliveries; %" PRIu64 " subscriptions"
+                " ended by a server\n", p->idle, c->idle_open,
+                c->idle_deliveries, p->dropping, c->subscribes, c->subscribed,
+                c->disconnections, c->mid_stream, c->deliveries, p->reading,
+                c->reading_deliveries, c->ended);
 }
 
 /* Writes the servers' memory (--server-pids), KiB: VmRSS at the
@@ -563,6 +566,9 @@ zb_bus_usage (FILE *out)
         "  --drop-every MS    instead, each reconnects at once and drops again"
         " MS later,\n"
         "                     over and over, 0 (once) or 10..%u (default 0)\n"
+        "  --reading-subscribers N  --endpoints: N more sessions that read"
+        " like those but\n"
+        "                     never drop, 0..%u (default 0)\n"
         "  --server-pids P1,..  --endpoints: the servers' processes on this"
         " host (at most\n"
         "                     %u): their VmRSS at the window's start, VmRSS and"
@@ -583,7 +589,9 @@ zb_bus_usage (FILE *out)
         " dropping_subscribes\n"
         "                     dropping_subscribed disconnections"
         " mid_stream\n"
-        "                     dropping_deliveries subs_ended bench_cpu_s\n"
+        "                     dropping_deliveries reading_subscribers"
+        " reading_deliveries\n"
+        "                     subs_ended bench_cpu_s\n"
         "                     servers_rss_kib{start end hwm_end} (null without"
         " --server-pids)\n"
         "Exit: 0 ok, 1 no leader, a publish refused or unanswered, or a"
@@ -591,7 +599,7 @@ zb_bus_usage (FILE *out)
         ZB_KV_ENDPOINTS_MAX, ZB_BUS_INFLIGHT_MAX, ZB_BUS_ROLES_MAX,
         ZB_BUS_ROLES_MAX, ZB_BUS_HEADER, ZRAFT_ENTRY_BYTES_MAX, ZRAFT_CREDIT_MAX,
         ZB_BUS_IDLE_MAX, ZB_BUS_ROLES_MAX, ZB_BUS_DROP_EVERY_MAX,
-        ZB_BUS_PIDS_MAX);
+        ZB_BUS_ROLES_MAX, ZB_BUS_PIDS_MAX);
 }
 
 bool
@@ -664,7 +672,9 @@ s_opts_set (zb_bus_params_t *o, char **text, const char *name,
         {"--dropping-subscribers", offsetof (zb_bus_params_t, dropping), 0,
          ZB_BUS_ROLES_MAX},
         {"--drop-every", offsetof (zb_bus_params_t, drop_every_ms), 0,
-         ZB_BUS_DROP_EVERY_MAX}};
+         ZB_BUS_DROP_EVERY_MAX},
+        {"--reading-subscribers", offsetof (zb_bus_params_t, reading), 0,
+         ZB_BUS_ROLES_MAX}};
     for (size_t f = 0; f < sizeof flags / sizeof flags [0]; f++)
         if (streq (name, flags [f].name))
             return zb_kv_uint_parse (name, value, flags [f].min, flags [f].max,
@@ -681,10 +691,12 @@ s_opts_check (zb_bus_params_t *o)
                  " (one of them)\n");
         return -1;
     }
-    if (o->inproc && (o->idle || o->dropping || o->n_server_pids)) {
+    if (o->inproc && (o->idle || o->dropping || o->reading
+                      || o->n_server_pids)) {
         fprintf (stderr, "zraft-bench: --%s does not apply with --inproc\n",
                  o->idle ? "idle-subscribers" : o->dropping
-                 ? "dropping-subscribers" : "server-pids");
+                 ? "dropping-subscribers" : o->reading ? "reading-subscribers"
+                 : "server-pids");
         return -1;
     }
     if (o->drop_every_ms && (o->drop_every_ms < 10 || !o->dropping)) {

@@ -45,7 +45,10 @@
     once (a new session, from what comes next) and drops again MS later,
     the first drops spread over the window's first MS. Both kinds are
     spread over the endpoints like the consumers and are not consumers:
-    the run does not wait for them to catch up. The report counts them,
+    the run does not wait for them to catch up; --reading-subscribers N
+    sessions read like the dropping ones but never drop (what the
+    dropping ones cost by reading, without their disconnections). The
+    report counts them,
     their OKs and the disconnections (see zb_bus_churn_t).
 
     Memory (--server-pids P1,..: the servers' processes, on this host):
@@ -89,6 +92,7 @@ typedef struct {
     uint32_t idle;                      /* --idle-subscribers, 0..1024 */
     uint32_t dropping;                  /* --dropping-subscribers, 0..256 */
     uint32_t drop_every_ms;             /* 0: each drops once */
+    uint32_t reading;                   /* --reading-subscribers, 0..256 */
     pid_t server_pids [ZB_BUS_PIDS_MAX];    /* --server-pids */
     uint32_t n_server_pids;
 } zb_bus_params_t;
@@ -105,6 +109,7 @@ typedef struct {
     uint64_t mid_stream;                /* ... open and delivering (a
                                            delivery taken) when closed */
     uint64_t deliveries;                /* DELIVERs the dropping ones took */
+    uint64_t reading_deliveries;        /* ... the reading ones took */
     uint64_t ended;                     /* subscriptions a server ended
                                            (OUT_OF_RANGE, ERROR), any kind */
 } zb_bus_churn_t;

@@ -18,7 +18,7 @@
 #define S_SILENT_BEATS 3                /* an idle session heard nothing for
                                            this many heartbeats: gone */
 
-/* A churn subscriber (bus.h): idle or dropping. */
+/* A churn subscriber (bus.h): idle, dropping or reading. */
 typedef struct {
     zsock_t *sock;                      /* NULL: dropped, not back yet */
     uint32_t endpoint;                  /* of params' endpoints */
@@ -40,9 +40,10 @@ typedef struct {
     uint64_t last [ZB_BUS_ROLES_MAX];   /* each consumer's last index */
     uint32_t subscribed;                /* OKs received */
     bool failed;
-    s_churner_t *churners;              /* idle ones, then dropping ones */
+    s_churner_t *churners;              /* idle ones, then dropping ones,
+                                           then reading ones */
     zmq_pollitem_t *churn_items;        /* theirs, in the same order */
-    uint32_t n_churners;                /* idle + dropping */
+    uint32_t n_churners;                /* idle + dropping + reading */
     int64_t churn_at, idle_at;          /* the churn's last looks */
     int64_t from_us, until_us;          /* the measured window; 0: not yet */
     zb_bus_churn_t churn;               /* its figures */
@@ -210,10 +211,18 @@ s_drain (s_remote_t *self, zb_bus_t *load, uint32_t i)
  * S_CHURN_MS between the load's waits, not in them, so that their
  * sockets cost the producers' loop nothing. */
 
+/* True if churner k reads (dropping or reading), false if idle. */
+static bool
+s_reads (const s_remote_t *self, uint32_t k)
+{
+    return k >= self->p->idle;
+}
+
+/* True if churner k is a dropping one. */
 static bool
 s_is_dropping (const s_remote_t *self, uint32_t k)
 {
-    return k >= self->p->idle;
+    return k >= self->p->idle && k < self->p->idle + self->p->dropping;
 }
 
 /* Opens churner k's session on its endpoint and subscribes it (credit
@@ -224,7 +233,7 @@ s_churn_subscribe (s_remote_t *self, uint32_t k)
     const zb_bus_params_t *p = self->p;
     s_churner_t *ch = &self->churners [k];
     bool dropping = s_is_dropping (self, k);
-    uint32_t credit = dropping ? p->credit : 0;
+    uint32_t credit = s_reads (self, k) ? p->credit : 0;
     ch->sock = s_dealer (p->endpoints [ch->endpoint], (int) credit + 16);
     ch->open = ch->ended = false;
     ch->last = 0;
@@ -252,11 +261,12 @@ s_churn_on (s_remote_t *self, uint32_t k, const zr_busmsg_t *m)
         self->churn.subscribed += dropping;
     }
     else
-    if (m->type == ZR_BUSMSG_DELIVER && !dropping)
+    if (m->type == ZR_BUSMSG_DELIVER && !s_reads (self, k))
         self->churn.idle_deliveries++;
     else
     if (m->type == ZR_BUSMSG_DELIVER) {
-        self->churn.deliveries++;
+        self->churn.deliveries += dropping;
+        self->churn.reading_deliveries += !dropping;
         ch->last = m->index > ch->last ? m->index : ch->last;
         if (++ch->taken >= self->p->credit / 2) {
             zr_busmsg_t credit = {.type = ZR_BUSMSG_CREDIT, .id = S_SUB_ID,
@@ -273,7 +283,8 @@ s_churn_on (s_remote_t *self, uint32_t k, const zr_busmsg_t *m)
     else {
         if (!ch->ended)
             fprintf (stderr, "zraft-bench: %s subscriber %u: %s\n",
-                     dropping ? "dropping" : "idle", k + 1,
+                     dropping ? "dropping" : s_reads (self, k) ? "reading"
+                     : "idle", k + 1,
                      zr_busmsg_type_name ((int) m->type));
         ch->ended = true;
         self->churn.ended++;
@@ -301,7 +312,8 @@ s_drop_at (const s_remote_t *self, uint32_t k, int64_t now)
 static int
 s_churn_drop (s_remote_t *self, int64_t now)
 {
-    for (uint32_t k = self->p->idle; self->from_us && k < self->n_churners; k++) {
+    uint32_t end = self->p->idle + self->p->dropping;
+    for (uint32_t k = self->p->idle; self->from_us && k < end; k++) {
         s_churner_t *ch = &self->churners [k];
         if (!ch->drop_us && ch->sock)
             ch->drop_us = s_drop_at (self, k, now);
@@ -431,7 +443,7 @@ s_connect (s_remote_t *self)
                                                            ZMQ_POLLIN, 0};
     }
     for (uint32_t k = 0; k < self->n_churners; k++) {
-        self->churners [k].endpoint = (s_is_dropping (self, k) ? k - p->idle : k)
+        self->churners [k].endpoint = (s_reads (self, k) ? k - p->idle : k)
                                       % p->n_endpoints;
         if (s_churn_subscribe (self, k))
             return -1;
@@ -460,7 +472,7 @@ zb_busremote_main (const zb_bus_params_t *params)
     if (!self)
         return 1;
     self->p = params;
-    self->n_churners = params->idle + params->dropping;
+    self->n_churners = params->idle + params->dropping + params->reading;
     self->churners = (s_churner_t *) calloc (self->n_churners + 1u,
                                              sizeof *self->churners);
     self->churn_items = (zmq_pollitem_t *) calloc (self->n_churners + 1u,

@@ -24,8 +24,8 @@
     4. With --endpoints, churn subscribers and the servers' pids: 4 idle
        subscribers (credit 0) are all still open at the end and got no
        delivery; 2 dropping subscribers each subscribed once and
-       disconnected once, mid-stream (deliveries taken), with nothing
-       ended by a server; the servers' RSS is reported (3 values > 0 at
+       disconnected once, mid-stream (deliveries taken), a reading one
+       took deliveries, with nothing ended by a server; the servers' RSS is reported (3 values > 0 at
        the start and the end, peaks at least the end), while the
        consumers still get every message. Bad churn or pid flags
        (out of range, --drop-every without dropping subscribers, with
@@ -324,6 +324,7 @@ START_TEST (bus_remote_churn_counted)
                            "--consumers", "2", "--credit", "64",
                            "--idle-subscribers", "4",
                            "--dropping-subscribers", "2",
+                           "--reading-subscribers", "1",
                            "--server-pids", pids, "--json", NULL};
     const char *json = NULL;
     char *output = s_bench_json (args, &json);
@@ -337,6 +338,8 @@ START_TEST (bus_remote_churn_counted)
                    && s_number (json, "disconnections") == 2
                    && s_number (json, "mid_stream") == 2
                    && s_number (json, "dropping_deliveries") > 0
+                   && s_number (json, "reading_subscribers") == 1
+                   && s_number (json, "reading_deliveries") > 0
                    && s_number (json, "subs_ended") == 0, "%.1500s", json);
     const char *rss = s_value (json, "servers_rss_kib");
     ck_assert_msg (rss && *rss == '{', "%.1500s", json);
@@ -355,12 +358,13 @@ START_TEST (bus_remote_churn_counted)
         {"--endpoints", "tcp://127.0.0.1:1", "--idle-subscribers", "-1"},
         {"--endpoints", "tcp://127.0.0.1:1", "--dropping-subscribers", "257"},
         {"--endpoints", "tcp://127.0.0.1:1", "--drop-every", "100"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--reading-subscribers", "x"},
         {"--endpoints", "tcp://127.0.0.1:1", "--server-pids", "1,,2"},
         {"--inproc", "--idle-subscribers", "1", NULL},
     };
     static const char *const named [] = {"--idle-subscribers",
         "--idle-subscribers", "--dropping-subscribers", "--drop-every",
-        "--server-pids", "--idle-subscribers"};
+        "--reading-subscribers", "--server-pids", "--idle-subscribers"};
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         const char *argv [] = {s_bench (), "--bus", bad [i][0], bad [i][1],
                                bad [i][2], bad [i][3], NULL};
