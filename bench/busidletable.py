@@ -18,8 +18,8 @@ MIB = 1024.0
 
 
 def rss(j, key):
-    """The servers' memory figure key (start, end, hwm_end), MiB summed
-    over the servers, or None."""
+    """The servers' memory figure key (start, end, hwm_end, anon_start,
+    anon_end), MiB summed over the servers, or None."""
     vals = (j.get("servers_rss_kib") or {}).get(key)
     return sum(vals) / MIB if vals else None
 
@@ -45,13 +45,14 @@ def header(p, meta, order):
 
 
 def runs_table(p, runs, points, rounds):
-    p("%-6s %5s %9s %7s %7s %5s %6s %6s %9s %6s %6s %7s %7s %7s" %
+    p("%-6s %5s %9s %7s %7s %7s %5s %5s %8s %5s %5s %6s %6s %6s %6s" %
       ("point", "round", "pub/s", "ack p50", "ack p99", "idle", "drops",
-       "mid", "read dlv", "srv s", "bench", "rss0", "rss1", "peak"))
+       "mid", "read dlv", "srv s", "bench", "rss0", "rss1", "peak",
+       "anon1"))
     for pt in points:
         for r in range(1, rounds + 1):
             j = runs[(pt, r)]
-            p("%-6s %5d %9.0f %7s %7s %5s %6s %6s %9s %6s %6s %7s %7s %7s" %
+            p("%-6s %5d %9.0f %7s %7s %7s %5s %5s %8s %5s %5s %6s %6s %6s %6s" %
               (pt, r, j["ops_per_s"],
                num(tables.lat(j, "p50"), "%.2f"),
                num(tables.lat(j, "p99"), "%.2f"),
@@ -63,14 +64,15 @@ def runs_table(p, runs, points, rounds):
                num(j.get("servers_cpu_s"), "%.1f"),
                num(j.get("bench_cpu_s"), "%.1f"),
                num(rss(j, "start"), "%.1f"), num(rss(j, "end"), "%.1f"),
-               num(rss(j, "hwm_end"), "%.1f")))
+               num(rss(j, "hwm_end"), "%.1f"), num(rss(j, "anon_end"), "%.1f")))
     p("(ack ms: publish -> acknowledgement; idle: open at the end / "
       "subscribed; drops: disconnections, mid: of them with deliveries "
       "flowing; read dlv: deliveries the dropping or reading ones took; "
       "srv s, bench: "
       "CPU seconds of the 3 servers and of zraft-bench over the load; rss0, "
-      "rss1, peak: the 3 servers' VmRSS at the window's start, at the end, "
-      "and VmHWM at the end, MiB summed)")
+      "rss1, peak, anon1: the 3 servers' VmRSS at the window's start, at "
+      "the end, their peak (VmHWM) and RssAnon (heap, stacks) at the end, "
+      "MiB summed)")
 
 
 def means_table(p, runs, points, rounds):
@@ -84,22 +86,25 @@ def means_table(p, runs, points, rounds):
             "srv_cpu": mean([j.get("servers_cpu_s") for j in rs]),
             "rss0": mean([rss(j, "start") for j in rs]),
             "rss1": mean([rss(j, "end") for j in rs]),
-            "peak": mean([rss(j, "hwm_end") for j in rs])}
+            "peak": mean([rss(j, "hwm_end") for j in rs]),
+            "anon0": mean([rss(j, "anon_start") for j in rs]),
+            "anon1": mean([rss(j, "anon_end") for j in rs])}
     p("")
-    p("%-6s %9s %7s %7s %6s %7s %7s %7s %7s" %
+    p("%-6s %9s %7s %7s %6s %7s %7s %7s %7s %7s %7s" %
       ("mean", "pub/s", "ack p50", "ack p99", "srv s", "rss0", "rss1",
-       "peak", "growth"))
+       "peak", "anon0", "anon1", "growth"))
     for pt in points:
         m = means[pt]
         growth = None if m["rss1"] is None or m["rss0"] is None \
             else m["rss1"] - m["rss0"]
-        p("%-6s %9.0f %7s %7s %6s %7s %7s %7s %7s" %
+        p("%-6s %9.0f %7s %7s %6s %7s %7s %7s %7s %7s %7s" %
           (pt, m["ops_per_s"], num(m["p50"], "%.2f"), num(m["p99"], "%.2f"),
            num(m["srv_cpu"], "%.1f"), num(m["rss0"], "%.1f"),
            num(m["rss1"], "%.1f"), num(m["peak"], "%.1f"),
+           num(m["anon0"], "%.1f"), num(m["anon1"], "%.1f"),
            num(growth, "%+.1f")))
-    p("(MiB summed over the 3 servers; growth: rss1 - rss0 over the "
-      "measured window)")
+    p("(MiB summed over the 3 servers; anon: RssAnon; growth: rss1 - rss0 "
+      "over the measured window)")
     return means
 
 

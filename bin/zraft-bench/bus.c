@@ -70,6 +70,7 @@ struct _zb_bus_t {
     char first_error [S_ERROR_MAX];
     bool rss_taken;                     /* rss_start is (the window began) */
     uint64_t rss_start [ZB_BUS_PIDS_MAX];   /* --server-pids: VmRSS, KiB */
+    uint64_t anon_start [ZB_BUS_PIDS_MAX];  /* ... RssAnon, KiB */
 };
 
 
@@ -226,8 +227,10 @@ s_load (zb_bus_t *self)
         int64_t now = zb_now_us ();
         if (!self->rss_taken && now >= self->from_us) {
             self->rss_taken = true;
-            for (uint32_t i = 0; i < self->p->n_server_pids; i++)
+            for (uint32_t i = 0; i < self->p->n_server_pids; i++) {
                 self->rss_start [i] = zb_rss_bytes (self->p->server_pids [i]) >> 10;
+                self->anon_start [i] = zb_anon_bytes (self->p->server_pids [i]) >> 10;
+            }
         }
         if (s_fill (self, now))
             return -1;
@@ -321,7 +324,9 @@ s_churn_report (const zb_bus_params_t *p, const zb_bus_churn_t *c,
 }
 
 /* Writes the servers' memory (--server-pids), KiB: VmRSS at the
-   window's start and now, VmHWM now; a JSON member or text. */
+   window's start and now, the peak now (VmHWM, or VmRSS if above: the
+   kernel updates VmHWM lazily), RssAnon at the start and now; a JSON
+   member or text. */
 static void
 s_memory_report (const zb_bus_t *self, bool json)
 {
@@ -330,17 +335,25 @@ s_memory_report (const zb_bus_t *self, bool json)
         fputs (json ? ",\"servers_rss_kib\":null" : "", stdout);
         return;
     }
-    static const char *const keys [] = {"start", "end", "hwm_end"};
+    uint64_t kib [5][ZB_BUS_PIDS_MAX];
+    for (uint32_t i = 0; i < p->n_server_pids; i++) {
+        pid_t pid = p->server_pids [i];
+        kib [0][i] = self->rss_start [i];
+        kib [1][i] = zb_rss_bytes (pid) >> 10;
+        kib [2][i] = zb_hwm_bytes (pid) >> 10;
+        kib [2][i] = kib [2][i] > kib [1][i] ? kib [2][i] : kib [1][i];
+        kib [3][i] = self->anon_start [i];
+        kib [4][i] = zb_anon_bytes (pid) >> 10;
+    }
+    static const char *const keys [] = {"start", "end", "hwm_end",
+                                        "anon_start", "anon_end"};
     printf (json ? ",\"servers_rss_kib\":{" : "  servers' memory (KiB):");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
         printf (json ? "%s\"%s\":[" : "%s%s", k && json ? "," : json ? "" : " ",
                 keys [k]);
-        for (uint32_t i = 0; i < p->n_server_pids; i++) {
-            pid_t pid = p->server_pids [i];
-            uint64_t kib = k == 0 ? self->rss_start [i]
-                         : (k == 1 ? zb_rss_bytes (pid) : zb_hwm_bytes (pid)) >> 10;
-            printf ("%s%" PRIu64, i ? (json ? "," : "/") : (json ? "" : " "), kib);
-        }
+        for (uint32_t i = 0; i < p->n_server_pids; i++)
+            printf ("%s%" PRIu64, i ? (json ? "," : "/") : (json ? "" : " "),
+                    kib [k][i]);
         fputs (json ? "]" : "", stdout);
     }
     fputs (json ? "}" : "\n", stdout);
@@ -571,8 +584,9 @@ zb_bus_usage (FILE *out)
         "                     never drop, 0..%u (default 0)\n"
         "  --server-pids P1,..  --endpoints: the servers' processes on this"
         " host (at most\n"
-        "                     %u): their VmRSS at the window's start, VmRSS and"
-        " VmHWM at the end\n"
+        "                     %u): VmRSS and RssAnon at the window's start and"
+        " the end, VmHWM\n"
+        "                     (peak) at the end\n"
         "  --json             one JSON object: impl mode way inflight producers"
         " consumers\n"
         "                     payload_size credit dedup duration_s acked"
@@ -592,8 +606,9 @@ zb_bus_usage (FILE *out)
         "                     dropping_deliveries reading_subscribers"
         " reading_deliveries\n"
         "                     subs_ended bench_cpu_s\n"
-        "                     servers_rss_kib{start end hwm_end} (null without"
-        " --server-pids)\n"
+        "                     servers_rss_kib{start end hwm_end anon_start"
+        " anon_end}\n"
+        "                     (null without --server-pids)\n"
         "Exit: 0 ok, 1 no leader, a publish refused or unanswered, or a"
         " consumer short,\n64 bad flag, 130 interrupted.\n",
         ZB_KV_ENDPOINTS_MAX, ZB_BUS_INFLIGHT_MAX, ZB_BUS_ROLES_MAX,

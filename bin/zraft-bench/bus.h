@@ -52,9 +52,10 @@
     their OKs and the disconnections (see zb_bus_churn_t).
 
     Memory (--server-pids P1,..: the servers' processes, on this host):
-    each one's VmRSS when the measured window starts, and its VmRSS and
-    VmHWM (peak) once the load ended, from /proc/<pid>/status, so that a
-    run shows whether the servers' memory stayed bounded. Invariants:
+    each one's VmRSS and RssAnon (heap and stacks) when the measured
+    window starts, and its VmRSS, RssAnon and VmHWM (peak) once the load
+    ended, from /proc/<pid>/status, so that a run shows whether the
+    servers' memory stayed bounded. Invariants:
     1. Tokens (publish attempts) increase from 1; an attempt's slot is
        token mod the ring's size (twice W or more); a token whose slot an
        older attempt still holds is skipped, so no two share one.

@@ -25,8 +25,9 @@
        subscribers (credit 0) are all still open at the end and got no
        delivery; 2 dropping subscribers each subscribed once and
        disconnected once, mid-stream (deliveries taken), a reading one
-       took deliveries, with nothing ended by a server; the servers' RSS is reported (3 values > 0 at
-       the start and the end, peaks at least the end), while the
+       took deliveries, with nothing ended by a server; the servers'
+       memory is reported (3 values > 0 at the start and the end, peaks
+       at least the end, anonymous memory within the end's), while the
        consumers still get every message. Bad churn or pid flags
        (out of range, --drop-every without dropping subscribers, with
        --inproc) exit 64 naming the flag.
@@ -343,12 +344,14 @@ START_TEST (bus_remote_churn_counted)
                    && s_number (json, "subs_ended") == 0, "%.1500s", json);
     const char *rss = s_value (json, "servers_rss_kib");
     ck_assert_msg (rss && *rss == '{', "%.1500s", json);
-    double start [4], end [4], hwm [4];
+    double start [4], end [4], hwm [4], anon [4];
+    ck_assert_int_eq (s_numbers (rss, "anon_end", anon, 4), 3);
     ck_assert_int_eq (s_numbers (rss, "start", start, 4), 3);
     ck_assert_int_eq (s_numbers (rss, "end", end, 4), 3);
     ck_assert_int_eq (s_numbers (rss, "hwm_end", hwm, 4), 3);
     for (int i = 0; i < 3; i++)
-        ck_assert_msg (start [i] > 0 && end [i] > 0 && hwm [i] >= end [i],
+        ck_assert_msg (start [i] > 0 && end [i] > 0 && hwm [i] >= end [i]
+                       && anon [i] > 0 && anon [i] <= end [i],
                        "server %d: %.400s", i + 1, rss);
     free (output);
     procs_destroy (&procs);
