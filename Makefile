@@ -11,6 +11,7 @@
 #   make bench-compare  zraft vs canonical/raft vs the floor, in one run;
 #                       then zraft-node vs etcd (make bench-etcd) and the
 #                       bus vs NATS JetStream (make bench-nats)
+#   make bench-bus-idle the bus with 100 idle + 10 dropping subscribers vs none
 #   make bench-memory   RSS and disk per node over a 10-minute run (DURATION=S)
 #   make bench-snapshots  snapshots on vs off, zraft and canonical/raft, one run
 #   make bench-snapdrill  restart from a 1 GiB snapshot; InstallSnapshot MB/s
@@ -130,7 +131,7 @@ $(TOOLS_OBJ): CFLAGS += -Ibin/lib
 
 .SECONDARY:
 .PHONY: all lib bins examples tests test test-run demo bus-demo soak sim asan tsan check-pure deps clean bench-peers bench-compare \
-        bench-etcd bench-etcd-peer bench-nats bench-nats-peer bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds install uninstall
+        bench-etcd bench-etcd-peer bench-nats bench-nats-peer bench-bus-idle bench-memory bench-snapshots bench-snapdrill fuzz fuzz-build fuzz-seeds install uninstall
 all: lib bins examples tests
 
 lib: $(B)/libzraft.a $(B)/libzraft.so.$(VERSION) $(B)/$(SONAME) $(B)/libzraft.so $(B)/libzraft.pc
@@ -319,6 +320,11 @@ $(B)/bench/nats-load: bench/peers/nats-load/main.go bench/peers/loadstat/loadsta
 
 bench-nats: all bench-nats-peer
 	bench/natscompare.sh $(B)
+
+# The bus's publish rate with 100 idle and 10 dropping subscribers
+# against none, and the servers' memory (bench/busidle.sh).
+bench-bus-idle: all
+	bench/busidle.sh $(B)
 
 # Throughput with snapshots on and off, zraft and canonical/raft, rounds
 # in alternating order (SNAPCOMPARE_DURATION, SNAPCOMPARE_ROUNDS).

@@ -157,6 +157,21 @@ znode_spawn() {
         --initial-cluster "$cluster" --log-level warning "$@"
 }
 
+# znodes_bus_start TAG: 3 zraft-node processes (znode_spawn) of run TAG
+# with bus endpoints (--listen-bus), on the ports PORTS (ports_take 9
+# first: clients 0..2, peers 3..5, bus 6..8); adds them to SRV_PIDS and
+# SRV_LOGS, sets ENDPOINTS to their bus endpoints, comma separated.
+znodes_bus_start() {
+    local tag=$1 i eps=() cluster
+    cluster=$(cluster_of tcp "${PORTS[@]:3:3}")
+    for i in 1 2 3; do
+        eps+=("tcp://127.0.0.1:${PORTS[$((i + 5))]}")
+        znode_spawn "$tag" "$i" "${PORTS[$((i + 2))]}" "${PORTS[$((i - 1))]}" \
+            "$cluster" --listen-bus "tcp://127.0.0.1:${PORTS[$((i + 5))]}"
+    done
+    ENDPOINTS=$(IFS=,; echo "${eps[*]}")
+}
+
 # Stops the servers of a run (SRV_PIDS, logs SRV_LOGS) with SIGTERM, as
 # an operator would, then SIGKILL past GRACE_S (a leader that gets
 # SIGTERM may try to hand over leadership first, which takes a while

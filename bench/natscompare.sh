@@ -136,21 +136,18 @@ EOF
 # ports and data dirs; sets SRV_PIDS, SRV_LOGS and ENDPOINTS (the nats
 # client URLs, or the zraft bus endpoints).
 servers_start() {
-    local sys=$1 tag=$2 i eps=() cluster
+    local sys=$1 tag=$2 i eps=()
     ports_take 9
     SRV_PIDS=() SRV_LOGS=()
     mkdir -p "$DATA/$tag"
-    cluster=$(cluster_of tcp "${PORTS[@]:3:3}")
+    if [ "$sys" = zraft ]; then
+        znodes_bus_start "$tag"
+        return
+    fi
     for i in 1 2 3; do
-        if [ "$sys" = nats ]; then
-            nats_conf "$i" "$DATA/$tag" >"$DATA/$tag/n$i.conf"
-            eps+=("nats://127.0.0.1:${PORTS[$((i - 1))]}")
-            srv_spawn "$tag" "$i" "$NATS_SERVER" -c "$DATA/$tag/n$i.conf"
-        else
-            eps+=("tcp://127.0.0.1:${PORTS[$((i + 5))]}")
-            znode_spawn "$tag" "$i" "${PORTS[$((i + 2))]}" "${PORTS[$((i - 1))]}" \
-                "$cluster" --listen-bus "tcp://127.0.0.1:${PORTS[$((i + 5))]}"
-        fi
+        nats_conf "$i" "$DATA/$tag" >"$DATA/$tag/n$i.conf"
+        eps+=("nats://127.0.0.1:${PORTS[$((i - 1))]}")
+        srv_spawn "$tag" "$i" "$NATS_SERVER" -c "$DATA/$tag/n$i.conf"
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
 }
@@ -177,6 +174,7 @@ run_one() {
         setsid "$ZB" --bus --endpoints "$ENDPOINTS" --inflight "$w" \
             --producers "$n" --consumers "$c" --payload-size $PAYLOAD \
             --duration "$DUR" --warmup "$WARM" --json \
+            --server-pids "$(IFS=,; echo "${SRV_PIDS[*]}")" \
             >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     fi
     pid=$!

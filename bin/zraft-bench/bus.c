@@ -68,6 +68,9 @@ struct _zb_bus_t {
     uint64_t last_index;                /* highest index acknowledged */
     uint64_t errors;                    /* refusals, timeouts */
     char first_error [S_ERROR_MAX];
+    bool rss_taken;                     /* rss_start is (the window began) */
+    uint64_t rss_start [ZB_BUS_PIDS_MAX];   /* --server-pids: VmRSS, KiB */
+    uint64_t anon_start [ZB_BUS_PIDS_MAX];  /* ... RssAnon, KiB */
 };
 
 
@@ -217,9 +220,18 @@ s_load (zb_bus_t *self)
 {
     self->from_us = zb_now_us () + (int64_t) self->p->warmup_s * 1000000;
     self->until_us = self->from_us + (int64_t) self->p->duration_s * 1000000;
+    if (self->way->window)
+        self->way->window (self->way->arg, self->from_us, self->until_us);
     int64_t scanned = zb_now_us ();
     while (!zb_interrupted && !self->errors) {
         int64_t now = zb_now_us ();
+        if (!self->rss_taken && now >= self->from_us) {
+            self->rss_taken = true;
+            for (uint32_t i = 0; i < self->p->n_server_pids; i++) {
+                self->rss_start [i] = zb_rss_bytes (self->p->server_pids [i]) >> 10;
+                self->anon_start [i] = zb_anon_bytes (self->p->server_pids [i]) >> 10;
+            }
+        }
         if (s_fill (self, now))
             return -1;
         if (now >= self->until_us && self->inflight == 0 && self->n_retries == 0)
@@ -280,8 +292,90 @@ s_latencies (FILE *out, const zr_histogram_t *h, bool json)
     fputs (json ? "}" : "\n", out);
 }
 
+/* Writes the churn's figures (bus.h), as JSON members or text. */
 static void
-s_report (const zb_bus_t *self, const char *leader, uint32_t short_)
+s_churn_report (const zb_bus_params_t *p, const zb_bus_churn_t *c,
+                double cpu_s, bool json)
+{
+    if (json)
+        printf (",\"idle_subscribers\":%u,\"idle_open\":%u,"
+                "\"idle_deliveries\":%" PRIu64 ",\"dropping_subscribers\":%u,"
+                "\"drop_every_ms\":%u,\"dropping_subscribes\":%" PRIu64
+                ",\"dropping_subscribed\":%" PRIu64 ",\"disconnections\":%"
+                PRIu64 ",\"mid_stream\":%" PRIu64
+                ",\"dropping_deliveries\":%" PRIu64 ",\"reading_subscribers\":%u"
+                ",\"reading_deliveries\":%" PRIu64 ",\"subs_ended\":%" PRIu64
+                ",\"bench_cpu_s\":%.2f", p->idle, c->idle_open,
+                c->idle_deliveries, p->dropping, p->drop_every_ms,
+                c->subscribes, c->subscribed, c->disconnections,
+                c->mid_stream, c->deliveries, p->reading,
+                c->reading_deliveries, c->ended, cpu_s);
+    else
+    if (p->idle || p->dropping || p->reading)
+        printf ("  churn: %u idle subscribers (credit 0), %u open at the end,"
+                " %" PRIu64 " deliveries to them; %u dropping subscribers: %"
+                PRIu64 " subscribes (%" PRIu64 " OK), %" PRIu64 " disconnections"
+                " (%" PRIu64 " mid-stream), %" PRIu64 " deliveries; %u reading"
+                " subscribers: %" PRIu64 " deliveries; %" PRIu64 " subscriptions"
+                " ended by a server\n", p->idle, c->idle_open,
+                c->idle_deliveries, p->dropping, c->subscribes, c->subscribed,
+                c->disconnections, c->mid_stream, c->deliveries, p->reading,
+                c->reading_deliveries, c->ended);
+}
+
+/* Writes the servers' memory (--server-pids), KiB: VmRSS at the
+   window's start and now, the peak now (VmHWM, or VmRSS if above: the
+   kernel updates VmHWM lazily), RssAnon at the start and now; a JSON
+   member or text. */
+static void
+s_memory_report (const zb_bus_t *self, bool json)
+{
+    const zb_bus_params_t *p = self->p;
+    if (!p->n_server_pids) {
+        fputs (json ? ",\"servers_rss_kib\":null" : "", stdout);
+        return;
+    }
+    uint64_t kib [5][ZB_BUS_PIDS_MAX];
+    for (uint32_t i = 0; i < p->n_server_pids; i++) {
+        pid_t pid = p->server_pids [i];
+        kib [0][i] = self->rss_start [i];
+        kib [1][i] = zb_rss_bytes (pid) >> 10;
+        kib [2][i] = zb_hwm_bytes (pid) >> 10;
+        kib [2][i] = kib [2][i] > kib [1][i] ? kib [2][i] : kib [1][i];
+        kib [3][i] = self->anon_start [i];
+        kib [4][i] = zb_anon_bytes (pid) >> 10;
+    }
+    static const char *const keys [] = {"start", "end", "hwm_end",
+                                        "anon_start", "anon_end"};
+    printf (json ? ",\"servers_rss_kib\":{" : "  servers' memory (KiB):");
+    for (int k = 0; k < 5; k++) {
+        printf (json ? "%s\"%s\":[" : "%s%s", k && json ? "," : json ? "" : " ",
+                keys [k]);
+        for (uint32_t i = 0; i < p->n_server_pids; i++)
+            printf ("%s%" PRIu64, i ? (json ? "," : "/") : (json ? "" : " "),
+                    kib [k][i]);
+        fputs (json ? "]" : "", stdout);
+    }
+    fputs (json ? "}" : "\n", stdout);
+}
+
+/* True (after a message) if the churn broke a rule: an idle subscriber
+   got a delivery or lost its session. */
+static bool
+s_churn_broken (const zb_bus_params_t *p, const zb_bus_churn_t *c)
+{
+    if (c->idle_deliveries)
+        fprintf (stderr, "zraft-bench: %" PRIu64 " deliveries to idle"
+                 " subscribers (credit 0)\n", c->idle_deliveries);
+    if (c->idle_open < p->idle)
+        fprintf (stderr, "zraft-bench: %u of %u idle subscribers still open"
+                 " at the end\n", c->idle_open, p->idle);
+    return c->idle_deliveries || c->idle_open < p->idle;
+}
+
+static void
+s_report (const zb_bus_t *self, const char *leader, uint32_t short_,
+          const zb_bus_churn_t *churn, double cpu_s)
 {
     const zb_bus_params_t *p = self->p;
     double secs = p->duration_s, ops = (double) self->acked / secs;
@@ -309,10 +403,13 @@ s_report (const zb_bus_t *self, const char *leader, uint32_t short_)
                 "\"consumer_per_s\":%.1f,\"retries\":%" PRIu64 ","
                 "\"duplicates\":%" PRIu64 ",\"missing\":%" PRIu64 ","
                 "\"disorder\":%" PRIu64 ",\"delivered_all\":%s,\"errors\":%"
-                PRIu64 ",\"last_index\":%" PRIu64 ",\"leader\":\"%s\"}\n",
+                PRIu64 ",\"last_index\":%" PRIu64 ",\"leader\":\"%s\"",
                 self->delivered, dlv, p->consumers ? dlv / p->consumers : 0,
                 self->retried, self->duplicates, missing, disorder,
                 all ? "true" : "false", self->errors, self->last_index, leader);
+        s_churn_report (p, churn, cpu_s, true);
+        s_memory_report (self, true);
+        printf ("}\n");
     }
     else {
         printf ("zraft bus (%s): W=%u over %u producers to %s, %u B, %u"
@@ -332,6 +429,8 @@ s_report (const zb_bus_t *self, const char *leader, uint32_t short_)
                 p->consumers ? dlv / p->consumers : 0, self->acked_total,
                 all ? "yes" : "NO", self->retried, self->duplicates,
                 self->errors);
+        s_churn_report (p, churn, cpu_s, false);
+        s_memory_report (self, false);
     }
     fflush (stdout);
 }
@@ -385,6 +484,17 @@ s_init (zb_bus_t *self)
     return 0;
 }
 
+/* User and system CPU seconds of this process so far. */
+static double
+s_cpu_s (void)
+{
+    struct rusage ru;
+    if (getrusage (RUSAGE_SELF, &ru))
+        return 0;
+    return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+         + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 int
 zb_bus_run (const zb_bus_params_t *params, const zb_bus_way_t *way,
             const char *leader)
@@ -393,6 +503,7 @@ zb_bus_run (const zb_bus_params_t *params, const zb_bus_way_t *way,
     assert (params->producers >= 1 && params->producers <= params->inflight);
     assert (params->credit >= 2 && params->payload_size >= ZB_BUS_HEADER);
     zb_bus_t self = {.p = params, .way = way};
+    double cpu0 = s_cpu_s ();
     if (s_init (&self)) {
         s_free (&self);
         fprintf (stderr, "zraft-bench: out of memory\n");
@@ -403,8 +514,11 @@ zb_bus_run (const zb_bus_params_t *params, const zb_bus_way_t *way,
     if (zb_interrupted)
         rc = ZB_EX_INTERRUPTED;
     else {
+        zb_bus_churn_t churn = {0};
+        if (way->churn)
+            way->churn (way->arg, &churn);
         if (rc == 0 || self.acked)
-            s_report (&self, leader, short_);
+            s_report (&self, leader, short_, &churn, s_cpu_s () - cpu0);
         if (self.errors)
             fprintf (stderr, "zraft-bench: %" PRIu64 " publish(es) failed;"
                      " first: %s\n", self.errors, self.first_error);
@@ -413,7 +527,8 @@ zb_bus_run (const zb_bus_params_t *params, const zb_bus_way_t *way,
             fprintf (stderr, "zraft-bench: %u consumer(s) short of the %"
                      PRIu64 " messages after %u ms\n", short_,
                      self.acked_total, params->timeout_ms);
-        rc = rc || self.errors || short_ || !self.acked ? 1 : 0;
+        bool broken = s_churn_broken (params, &churn);
+        rc = rc || self.errors || short_ || !self.acked || broken ? 1 : 0;
     }
     s_free (&self);
     return rc;
@@ -451,6 +566,27 @@ zb_bus_usage (FILE *out)
         " at the end,\n"
         "                     at most this, 100..600000 (default 10000)\n"
         "  --no-dedup         publish with producer 0 (no deduplication)\n"
+        "  --idle-subscribers N  --endpoints: N more sessions that subscribe"
+        " with credit 0\n"
+        "                     and never read, open for the whole run,"
+        " 0..%u (default 0)\n"
+        "  --dropping-subscribers N  --endpoints: N more sessions that read"
+        " with --credit,\n"
+        "                     then close their socket without UNSUBSCRIBE"
+        " mid-stream, once\n"
+        "                     each at times spread over the window, 0..%u"
+        " (default 0)\n"
+        "  --drop-every MS    instead, each reconnects at once and drops again"
+        " MS later,\n"
+        "                     over and over, 0 (once) or 10..%u (default 0)\n"
+        "  --reading-subscribers N  --endpoints: N more sessions that read"
+        " like those but\n"
+        "                     never drop, 0..%u (default 0)\n"
+        "  --server-pids P1,..  --endpoints: the servers' processes on this"
+        " host (at most\n"
+        "                     %u): VmRSS and RssAnon at the window's start and"
+        " the end, VmHWM\n"
+        "                     (peak) at the end\n"
         "  --json             one JSON object: impl mode way inflight producers"
         " consumers\n"
         "                     payload_size credit dedup duration_s acked"
@@ -461,17 +597,57 @@ zb_bus_usage (FILE *out)
         " consumer_per_s\n"
         "                     retries duplicates missing disorder delivered_all"
         " errors\n"
-        "                     last_index leader\n"
+        "                     last_index leader idle_subscribers idle_open"
+        " idle_deliveries\n"
+        "                     dropping_subscribers drop_every_ms"
+        " dropping_subscribes\n"
+        "                     dropping_subscribed disconnections"
+        " mid_stream\n"
+        "                     dropping_deliveries reading_subscribers"
+        " reading_deliveries\n"
+        "                     subs_ended bench_cpu_s\n"
+        "                     servers_rss_kib{start end hwm_end anon_start"
+        " anon_end}\n"
+        "                     (null without --server-pids)\n"
         "Exit: 0 ok, 1 no leader, a publish refused or unanswered, or a"
         " consumer short,\n64 bad flag, 130 interrupted.\n",
         ZB_KV_ENDPOINTS_MAX, ZB_BUS_INFLIGHT_MAX, ZB_BUS_ROLES_MAX,
-        ZB_BUS_ROLES_MAX, ZB_BUS_HEADER, ZRAFT_ENTRY_BYTES_MAX, ZRAFT_CREDIT_MAX);
+        ZB_BUS_ROLES_MAX, ZB_BUS_HEADER, ZRAFT_ENTRY_BYTES_MAX, ZRAFT_CREDIT_MAX,
+        ZB_BUS_IDLE_MAX, ZB_BUS_ROLES_MAX, ZB_BUS_DROP_EVERY_MAX,
+        ZB_BUS_ROLES_MAX, ZB_BUS_PIDS_MAX);
 }
 
 bool
 zb_bus_wanted (int argc, char *argv [])
 {
     return zb_argv_has (argc, argv, "--bus");
+}
+
+/* Parses --server-pids: 1..ZB_BUS_PIDS_MAX process ids, comma
+   separated. Returns 0 or -1 after a message. */
+static int
+s_pids_parse (zb_bus_params_t *o, const char *text)
+{
+    o->n_server_pids = 0;
+    const char *at = text ? text : "";
+    bool ok = *at != 0;
+    while (ok && *at) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = *at >= '1' && *at <= '9' ? strtoull (at, &end, 10) : 0;
+        ok = v > 0 && errno == 0 && v <= INT32_MAX && (*end == 0 || *end == ',')
+             && o->n_server_pids < ZB_BUS_PIDS_MAX;
+        if (ok) {
+            o->server_pids [o->n_server_pids++] = (pid_t) v;
+            at = *end ? end + 1 : end;
+            ok = *end == 0 || *at != 0;
+        }
+    }
+    if (!ok)
+        fprintf (stderr, "zraft-bench: --server-pids takes 1..%u process ids,"
+                 " comma separated (got '%s')\n", ZB_BUS_PIDS_MAX,
+                 text ? text : "nothing");
+    return ok ? 0 : -1;
 }
 
 /* Sets flag name from value. Returns 0, 1 if name is no bus flag, or -1
@@ -489,6 +665,8 @@ s_opts_set (zb_bus_params_t *o, char **text, const char *name,
                      " %d characters\n", ZB_DIR_MAX);
         return value && *value && strlen (value) < ZB_DIR_MAX ? 0 : -1;
     }
+    if (streq (name, "--server-pids"))
+        return s_pids_parse (o, value);
     static const struct {
         const char *name;
         size_t offset;
@@ -503,7 +681,15 @@ s_opts_set (zb_bus_params_t *o, char **text, const char *name,
         {"--credit", offsetof (zb_bus_params_t, credit), 2, ZRAFT_CREDIT_MAX},
         {"--duration", offsetof (zb_bus_params_t, duration_s), 1, 3600},
         {"--warmup", offsetof (zb_bus_params_t, warmup_s), 0, 600},
-        {"--timeout", offsetof (zb_bus_params_t, timeout_ms), 100, 600000}};
+        {"--timeout", offsetof (zb_bus_params_t, timeout_ms), 100, 600000},
+        {"--idle-subscribers", offsetof (zb_bus_params_t, idle), 0,
+         ZB_BUS_IDLE_MAX},
+        {"--dropping-subscribers", offsetof (zb_bus_params_t, dropping), 0,
+         ZB_BUS_ROLES_MAX},
+        {"--drop-every", offsetof (zb_bus_params_t, drop_every_ms), 0,
+         ZB_BUS_DROP_EVERY_MAX},
+        {"--reading-subscribers", offsetof (zb_bus_params_t, reading), 0,
+         ZB_BUS_ROLES_MAX}};
     for (size_t f = 0; f < sizeof flags / sizeof flags [0]; f++)
         if (streq (name, flags [f].name))
             return zb_kv_uint_parse (name, value, flags [f].min, flags [f].max,
@@ -518,6 +704,19 @@ s_opts_check (zb_bus_params_t *o)
     if (!o->n_endpoints == !o->inproc) {
         fprintf (stderr, "zraft-bench: --bus needs --endpoints or --inproc"
                  " (one of them)\n");
+        return -1;
+    }
+    if (o->inproc && (o->idle || o->dropping || o->reading
+                      || o->n_server_pids)) {
+        fprintf (stderr, "zraft-bench: --%s does not apply with --inproc\n",
+                 o->idle ? "idle-subscribers" : o->dropping
+                 ? "dropping-subscribers" : o->reading ? "reading-subscribers"
+                 : "server-pids");
+        return -1;
+    }
+    if (o->drop_every_ms && (o->drop_every_ms < 10 || !o->dropping)) {
+        fprintf (stderr, "zraft-bench: --drop-every must be 0 or 10..%u, with"
+                 " --dropping-subscribers\n", ZB_BUS_DROP_EVERY_MAX);
         return -1;
     }
     if (o->inproc && o->nodes % 2 == 0) {

@@ -32,7 +32,30 @@
     consumer's). Then every consumer must receive every message
     acknowledged, in strictly increasing indexes, within --timeout
     ("delivered_all"). Output: a summary, or with --json one object (see
-    zb_bus_usage). Invariants:
+    zb_bus_usage).
+
+    Churn (--endpoints only): --idle-subscribers N sessions subscribe
+    (from what comes next) with credit 0 and never give any, answering
+    the servers' HEARTBEATs so their sessions stay open for the whole
+    run; --dropping-subscribers N sessions subscribe with --credit and
+    read, then close their socket without a word (no UNSUBSCRIBE) while
+    deliveries are flowing: once each, at times spread evenly over the
+    measured window (subscriber j of N at warm-up + (j + 1) x duration /
+    (N + 1)), or with --drop-every MS over and over: each reconnects at
+    once (a new session, from what comes next) and drops again MS later,
+    the first drops spread over the window's first MS. Both kinds are
+    spread over the endpoints like the consumers and are not consumers:
+    the run does not wait for them to catch up; --reading-subscribers N
+    sessions read like the dropping ones but never drop (what the
+    dropping ones cost by reading, without their disconnections). The
+    report counts them,
+    their OKs and the disconnections (see zb_bus_churn_t).
+
+    Memory (--server-pids P1,..: the servers' processes, on this host):
+    each one's VmRSS and RssAnon (heap and stacks) when the measured
+    window starts, and its VmRSS, RssAnon and VmHWM (peak) once the load
+    ended, from /proc/<pid>/status, so that a run shows whether the
+    servers' memory stayed bounded. Invariants:
     1. Tokens (publish attempts) increase from 1; an attempt's slot is
        token mod the ring's size (twice W or more); a token whose slot an
        older attempt still holds is skipped, so no two share one.
@@ -47,6 +70,9 @@
 #define ZB_BUS_ROLES_MAX 256u           /* --producers, --consumers bound */
 #define ZB_BUS_INFLIGHT_MAX 65536u      /* --inflight bound */
 #define ZB_BUS_HEADER 24                /* send time, producer, seq */
+#define ZB_BUS_IDLE_MAX 1024u           /* --idle-subscribers bound */
+#define ZB_BUS_DROP_EVERY_MAX 3600000u  /* --drop-every bound, ms */
+#define ZB_BUS_PIDS_MAX ZB_KV_ENDPOINTS_MAX     /* --server-pids bound */
 
 /* The flags of --bus. */
 typedef struct {
@@ -64,7 +90,30 @@ typedef struct {
     uint32_t timeout_ms;                /* a publish's answer, the drain */
     bool dedup;                         /* producer ids and seqs */
     bool json;                          /* one JSON object */
+    uint32_t idle;                      /* --idle-subscribers, 0..1024 */
+    uint32_t dropping;                  /* --dropping-subscribers, 0..256 */
+    uint32_t drop_every_ms;             /* 0: each drops once */
+    uint32_t reading;                   /* --reading-subscribers, 0..256 */
+    pid_t server_pids [ZB_BUS_PIDS_MAX];    /* --server-pids */
+    uint32_t n_server_pids;
 } zb_bus_params_t;
+
+/* What the churn subscribers did (above), for the report. */
+typedef struct {
+    uint32_t idle_open;                 /* idle sessions whose OK came and
+                                           that nothing ended */
+    uint64_t idle_deliveries;           /* DELIVERs to idle ones: 0 if the
+                                           servers kept to credit 0 */
+    uint64_t subscribes;                /* dropping: SUBSCRIBEs sent */
+    uint64_t subscribed;                /* ... OKs received */
+    uint64_t disconnections;            /* sockets closed mid-stream */
+    uint64_t mid_stream;                /* ... open and delivering (a
+                                           delivery taken) when closed */
+    uint64_t deliveries;                /* DELIVERs the dropping ones took */
+    uint64_t reading_deliveries;        /* ... the reading ones took */
+    uint64_t ended;                     /* subscriptions a server ended
+                                           (OUT_OF_RANGE, ERROR), any kind */
+} zb_bus_churn_t;
 
 /* How an attempt ended, for zb_bus_acked. */
 typedef enum {
@@ -90,6 +139,10 @@ typedef struct {
        zb_bus_acked or zb_bus_delivered. */
     int (*wait) (void *arg, zb_bus_t *load, int ms);
     void *arg;
+    /* NULL, or told the measured window (zb_now_us) once the load
+       starts, and asked the churn's figures for the report. */
+    void (*window) (void *arg, int64_t from_us, int64_t until_us);
+    void (*churn) (void *arg, zb_bus_churn_t *out);
 } zb_bus_way_t;
 
 /* An attempt's answer (unknown tokens, late answers, are ignored). */

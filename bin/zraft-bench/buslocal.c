@@ -196,7 +196,8 @@ zb_buslocal_main (const zb_bus_params_t *params)
     if (rc == 0)
         rc = s_ready (self);
     if (rc == 0) {
-        zb_bus_way_t way = {s_publish, s_credit, s_wait, self};
+        zb_bus_way_t way = {.publish = s_publish, .credit = s_credit,
+                            .wait = s_wait, .arg = self};
         char leader [16];
         snprintf (leader, sizeof leader, "n%u", self->leader);
         rc = zb_bus_run (params, &way, leader);

@@ -12,6 +12,24 @@
 #define S_PROBE_WAIT_MS 1000            /* one CURSORS round */
 #define S_SUBSCRIBE_WAIT_MS 10000       /* every OK, at most */
 #define S_SUB_ID 1                      /* each consumer's subscription */
+#define S_CHURN_MS 2                    /* the dropping churn is looked at
+                                           this often */
+#define S_IDLE_MS 50                    /* ...and the idle churn */
+#define S_SILENT_BEATS 3                /* an idle session heard nothing for
+                                           this many heartbeats: gone */
+
+/* A churn subscriber (bus.h): idle, dropping or reading. */
+typedef struct {
+    zsock_t *sock;                      /* NULL: dropped, not back yet */
+    uint32_t endpoint;                  /* of params' endpoints */
+    bool open;                          /* its OK came */
+    bool ended;                         /* a server ended it */
+    int64_t heard_us;                   /* the server's last frame */
+    uint32_t heartbeat_ms;              /* the OK's */
+    int64_t drop_us;                    /* dropping: when; 0 not yet known */
+    uint64_t last;                      /* the last index delivered */
+    uint32_t taken;                     /* deliveries since the last CREDIT */
+} s_churner_t;
 
 typedef struct {
     const zb_bus_params_t *p;
@@ -22,6 +40,13 @@ typedef struct {
     uint64_t last [ZB_BUS_ROLES_MAX];   /* each consumer's last index */
     uint32_t subscribed;                /* OKs received */
     bool failed;
+    s_churner_t *churners;              /* idle ones, then dropping ones,
+                                           then reading ones */
+    zmq_pollitem_t *churn_items;        /* theirs, in the same order */
+    uint32_t n_churners;                /* idle + dropping + reading */
+    int64_t churn_at, idle_at;          /* the churn's last looks */
+    int64_t from_us, until_us;          /* the measured window; 0: not yet */
+    zb_bus_churn_t churn;               /* its figures */
 } s_remote_t;
 
 /* Encodes msg and sends it on sock. Returns 0 or -1. */
@@ -186,6 +211,201 @@ s_drain (s_remote_t *self, zb_bus_t *load, uint32_t i)
     zmq_msg_close (&frame);
 }
 
+/* --------------------------------------------------------------------------
+ * The churn (bus.h): idle and dropping subscribers, looked at every
+ * S_CHURN_MS between the load's waits, not in them, so that their
+ * sockets cost the producers' loop nothing. */
+
+/* True if churner k reads (dropping or reading), false if idle. */
+static bool
+s_reads (const s_remote_t *self, uint32_t k)
+{
+    return k >= self->p->idle;
+}
+
+/* True if churner k is a dropping one. */
+static bool
+s_is_dropping (const s_remote_t *self, uint32_t k)
+{
+    return k >= self->p->idle && k < self->p->idle + self->p->dropping;
+}
+
+/* Opens churner k's session on its endpoint and subscribes it (credit
+   0 if idle, --credit if dropping). Returns 0 or -1. */
+static int
+s_churn_subscribe (s_remote_t *self, uint32_t k)
+{
+    const zb_bus_params_t *p = self->p;
+    s_churner_t *ch = &self->churners [k];
+    bool dropping = s_is_dropping (self, k);
+    uint32_t credit = s_reads (self, k) ? p->credit : 0;
+    ch->sock = s_dealer (p->endpoints [ch->endpoint], (int) credit + 16);
+    ch->open = ch->ended = false;
+    ch->last = 0;
+    ch->taken = 0;
+    self->churn_items [k] = (zmq_pollitem_t) {ch->sock ? zsock_resolve (ch->sock)
+                                                       : NULL, 0, ZMQ_POLLIN, 0};
+    zr_busmsg_t sub = {.type = ZR_BUSMSG_SUBSCRIBE, .id = S_SUB_ID,
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = credit};
+    if (!ch->sock || s_send (ch->sock, &sub))
+        return -1;
+    self->churn.subscribes += dropping;
+    return 0;
+}
+
+/* Churner k's frame m. */
+static void
+s_churn_on (s_remote_t *self, uint32_t k, const zr_busmsg_t *m)
+{
+    s_churner_t *ch = &self->churners [k];
+    bool dropping = s_is_dropping (self, k);
+    ch->heard_us = zb_now_us ();
+    if (m->type == ZR_BUSMSG_OK) {
+        ch->open = true;
+        ch->heartbeat_ms = m->heartbeat_ms;
+        self->churn.subscribed += dropping;
+    }
+    else
+    if (m->type == ZR_BUSMSG_DELIVER && !s_reads (self, k))
+        self->churn.idle_deliveries++;
+    else
+    if (m->type == ZR_BUSMSG_DELIVER) {
+        self->churn.deliveries += dropping;
+        self->churn.reading_deliveries += !dropping;
+        ch->last = m->index > ch->last ? m->index : ch->last;
+        if (++ch->taken >= self->p->credit / 2) {
+            zr_busmsg_t credit = {.type = ZR_BUSMSG_CREDIT, .id = S_SUB_ID,
+                                   .credit = ch->taken};
+            s_send (ch->sock, &credit);
+            ch->taken = 0;
+        }
+    }
+    else
+    if (m->type == ZR_BUSMSG_HEARTBEAT) {
+        zr_busmsg_t beat = {.type = ZR_BUSMSG_HEARTBEAT, .index = ch->last};
+        s_send (ch->sock, &beat);
+    }
+    else {
+        if (!ch->ended)
+            fprintf (stderr, "zraft-bench: %s subscriber %u: %s\n",
+                     dropping ? "dropping" : s_reads (self, k) ? "reading"
+                     : "idle", k + 1,
+                     zr_busmsg_type_name ((int) m->type));
+        ch->ended = true;
+        self->churn.ended++;
+    }
+}
+
+/* When dropping churner k (j-th of N dropping ones) next drops, from
+   its session's start at now (bus.h). */
+static int64_t
+s_drop_at (const s_remote_t *self, uint32_t k, int64_t now)
+{
+    const zb_bus_params_t *p = self->p;
+    uint32_t j = k - p->idle, n = p->dropping;
+    int64_t window = self->until_us - self->from_us;
+    if (p->drop_every_ms == 0)
+        return self->from_us + window * (j + 1) / (n + 1);
+    int64_t every = (int64_t) p->drop_every_ms * 1000;
+    if (now < self->from_us)
+        return self->from_us + every * (j + 1) / n;
+    return now + every;
+}
+
+/* Drops the dropping churners whose time came (and with --drop-every
+   subscribes them again at once). Returns 0 or -1. */
+static int
+s_churn_drop (s_remote_t *self, int64_t now)
+{
+    uint32_t end = self->p->idle + self->p->dropping;
+    for (uint32_t k = self->p->idle; self->from_us && k < end; k++) {
+        s_churner_t *ch = &self->churners [k];
+        if (!ch->drop_us && ch->sock)
+            ch->drop_us = s_drop_at (self, k, now);
+        if (!ch->sock || !ch->drop_us || now < ch->drop_us
+            || ch->drop_us >= self->until_us)
+            continue;
+        zsock_destroy (&ch->sock);      /* linger 0: gone, no UNSUBSCRIBE */
+        self->churn_items [k].socket = NULL;
+        self->churn.disconnections++;
+        self->churn.mid_stream += ch->open && !ch->ended && ch->last > 0;
+        ch->drop_us = 0;
+        if (self->p->drop_every_ms && s_churn_subscribe (self, k))
+            return -1;
+    }
+    return 0;
+}
+
+/* Takes what the churners received (the idle ones every S_IDLE_MS,
+   the dropping ones every S_CHURN_MS; all if force), then drops who is
+   due. Returns 0 or -1. */
+static int
+s_churn_look (s_remote_t *self, bool force)
+{
+    int64_t now = zb_now_us ();
+    if (!self->n_churners || (!force && now - self->churn_at < S_CHURN_MS * 1000))
+        return 0;
+    self->churn_at = now;
+    bool idle = force || now - self->idle_at >= S_IDLE_MS * 1000;
+    if (idle)
+        self->idle_at = now;
+    /* A dropped socket's item is NULL: zmq_poll wants none such. */
+    zmq_pollitem_t items [ZB_BUS_IDLE_MAX + ZB_BUS_ROLES_MAX];
+    uint32_t which [ZB_BUS_IDLE_MAX + ZB_BUS_ROLES_MAX], n = 0;
+    for (uint32_t k = idle ? 0 : self->p->idle; k < self->n_churners; k++)
+        if (self->churn_items [k].socket) {
+            items [n] = self->churn_items [k];
+            which [n++] = k;
+        }
+    int rc = n ? zmq_poll (items, (int) n, 0) : 0;
+    if (rc < 0 && errno != EINTR)
+        return -1;
+    for (uint32_t i = 0; rc > 0 && i < n; i++) {
+        if (!(items [i].revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        while (zmq_msg_recv (&frame, items [i].socket, ZMQ_DONTWAIT) >= 0) {
+            zr_busmsg_t m;
+            if (zr_busmsg_decode (zmq_msg_data (&frame), zmq_msg_size (&frame),
+                                  &m) == 0)
+                s_churn_on (self, which [i], &m);
+            else {
+                fprintf (stderr, "zraft-bench: a frame did not decode\n");
+                self->failed = true;
+            }
+        }
+        zmq_msg_close (&frame);
+    }
+    return s_churn_drop (self, zb_now_us ());
+}
+
+static void
+s_window (void *arg, int64_t from_us, int64_t until_us)
+{
+    s_remote_t *self = (s_remote_t *) arg;
+    self->from_us = from_us;
+    self->until_us = until_us;
+}
+
+/* The churn's figures: an idle churner is open if its OK came, no
+   server ended it and a server spoke to it within S_SILENT_BEATS of
+   its heartbeats (a session it closed gets none). */
+static void
+s_churn (void *arg, zb_bus_churn_t *out)
+{
+    s_remote_t *self = (s_remote_t *) arg;
+    s_churn_look (self, true);
+    int64_t now = zb_now_us ();
+    self->churn.idle_open = 0;
+    for (uint32_t k = 0; k < self->p->idle; k++) {
+        const s_churner_t *ch = &self->churners [k];
+        self->churn.idle_open += ch->open && !ch->ended
+            && now - ch->heard_us < (int64_t) S_SILENT_BEATS * ch->heartbeat_ms * 1000;
+    }
+    *out = self->churn;
+}
+
 static int
 s_wait (void *arg, zb_bus_t *load, int ms)
 {
@@ -197,6 +417,8 @@ s_wait (void *arg, zb_bus_t *load, int ms)
     for (uint32_t i = 0; rc > 0 && i < n; i++)
         if (self->items [i].revents & ZMQ_POLLIN)
             s_drain (self, load, i);
+    if (s_churn_look (self, false))
+        return -1;
     return self->failed ? -1 : 0;
 }
 
@@ -226,14 +448,27 @@ s_connect (s_remote_t *self)
         self->items [p->producers + c] = (zmq_pollitem_t) {zsock_resolve (d), 0,
                                                            ZMQ_POLLIN, 0};
     }
+    for (uint32_t k = 0; k < self->n_churners; k++) {
+        self->churners [k].endpoint = (s_reads (self, k) ? k - p->idle : k)
+                                      % p->n_endpoints;
+        if (s_churn_subscribe (self, k))
+            return -1;
+    }
     int64_t deadline = zclock_mono () + S_SUBSCRIBE_WAIT_MS;
+    uint32_t churned = 0;
     while (!zb_interrupted && !self->failed && zclock_mono () < deadline
-           && self->subscribed < p->consumers)
+           && (self->subscribed < p->consumers || churned < self->n_churners)) {
         s_wait (self, NULL, ZB_POLL_MS);
-    if (self->subscribed < p->consumers)
-        fprintf (stderr, "zraft-bench: %u of %u consumers subscribed\n",
-                 self->subscribed, p->consumers);
-    return self->subscribed == p->consumers ? 0 : -1;
+        churned = 0;
+        for (uint32_t k = 0; k < self->n_churners; k++)
+            churned += self->churners [k].open;
+    }
+    if (self->subscribed < p->consumers || churned < self->n_churners)
+        fprintf (stderr, "zraft-bench: %u of %u consumers and %u of %u"
+                 " churn subscribers subscribed\n", self->subscribed,
+                 p->consumers, churned, self->n_churners);
+    return self->subscribed == p->consumers && churned == self->n_churners
+           ? 0 : -1;
 }
 
 int
@@ -243,6 +478,17 @@ zb_busremote_main (const zb_bus_params_t *params)
     if (!self)
         return 1;
     self->p = params;
+    self->n_churners = params->idle + params->dropping + params->reading;
+    self->churners = (s_churner_t *) calloc (self->n_churners + 1u,
+                                             sizeof *self->churners);
+    self->churn_items = (zmq_pollitem_t *) calloc (self->n_churners + 1u,
+                                                   sizeof *self->churn_items);
+    if (!self->churners || !self->churn_items) {
+        free (self->churners);
+        free (self->churn_items);
+        free (self);
+        return 1;
+    }
     int64_t deadline = zclock_mono () + S_LEADER_WAIT_MS;
     bool found = false;
     while (!found && !zb_interrupted && zclock_mono () < deadline)
@@ -253,7 +499,8 @@ zb_busremote_main (const zb_bus_params_t *params)
                  " within %d s\n", S_LEADER_WAIT_MS / 1000);
     else
     if (found && s_connect (self) == 0) {
-        zb_bus_way_t way = {s_publish, s_credit, s_wait, self};
+        zb_bus_way_t way = {s_publish, s_credit, s_wait, self, s_window,
+                            s_churn};
         rc = zb_bus_run (params, &way, self->leader);
     }
     if (zb_interrupted)
@@ -262,6 +509,10 @@ zb_busremote_main (const zb_bus_params_t *params)
         zsock_destroy (&self->producers [i]);
         zsock_destroy (&self->consumers [i]);
     }
+    for (uint32_t k = 0; k < self->n_churners; k++)
+        zsock_destroy (&self->churners [k].sock);
+    free (self->churners);
+    free (self->churn_items);
     free (self);
     return rc;
 }

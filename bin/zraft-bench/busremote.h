@@ -12,6 +12,14 @@
     waits. ACK, NOT_LEADER (retry: a new leader's endpoint is adopted if
     one is named; the bench does not follow it further) and ERROR
     (BUSY, UNKNOWN: retry; others fail the run) go to the load.
+    The churn (bus.h: --idle-subscribers, --dropping-subscribers,
+    --reading-subscribers) is one DEALER per session, idle ones first
+    spread over the endpoints, then the reading ones likewise,
+    subscribed with the consumers before the load starts and looked at
+    between the load's waits: the idle ones every 50 ms, the reading
+    ones every 2 ms (CREDIT given back at half, HEARTBEATs answered). A
+    drop destroys the DEALER (linger 0: no UNSUBSCRIBE, what is in
+    flight is lost); with --drop-every a new DEALER subscribes at once.
     =========================================================================
 */
 #ifndef ZB_BUSREMOTE_H_INCLUDED

@@ -53,6 +53,12 @@ zb_hwm_bytes (pid_t pid)
     return s_status_bytes (pid, "VmHWM");
 }
 
+uint64_t
+zb_anon_bytes (pid_t pid)
+{
+    return s_status_bytes (pid, "RssAnon");
+}
+
 /* Adds the regular files under the directory open as fd (taken: closed
    here), depth levels down at most, to *disk. Entries that vanish while
    we look (a segment deleted by compaction) are skipped. */

@@ -75,6 +75,11 @@ uint64_t zb_rss_bytes (pid_t pid);
    bytes; 0 if it cannot be read. */
 uint64_t zb_hwm_bytes (pid_t pid);
 
+/* Anonymous resident memory of process pid (0: this process), from
+   RssAnon (the heap and stacks, not file pages), in bytes; 0 if it
+   cannot be read. */
+uint64_t zb_anon_bytes (pid_t pid);
+
 /* Returns the disk use of the files under path (zeros if it is gone). */
 zb_disk_t zb_disk_usage (const char *path);
 

@@ -21,6 +21,18 @@
        no error; and a bad --bus flag exits 64 naming it. The same with
        --endpoints, on three zraft-node processes' bus endpoints (the
        procs fixture), through the bus protocol.
+    4. With --endpoints, churn subscribers and the servers' pids: 4 idle
+       subscribers (credit 0) are all still open at the end and got no
+       delivery; 2 dropping subscribers each subscribed once and
+       disconnected once (at least one mid-stream: deliveries taken;
+       the first drops a third of a second in, which a loaded machine
+       may not fill), a reading one
+       took deliveries, with nothing ended by a server; the servers'
+       memory is reported (3 values > 0 at the start and the end, peaks
+       at least the end, anonymous memory within the end's), while the
+       consumers still get every message. Bad churn or pid flags
+       (out of range, --drop-every without dropping subscribers, with
+       --inproc) exit 64 naming the flag.
 
     The bench is <build>/bin/zraft-bench next to this test's build dir;
     its nodes are procs_binary () (build/bin/zraft-node or
@@ -273,15 +285,110 @@ START_TEST (bus_inproc_counts_agree)
 }
 END_TEST
 
-START_TEST (bus_remote_counts_agree)
+/* Three zraft-node processes with bus endpoints and a leader; their
+   bus endpoints, comma separated, in endpoints. Caller destroys it. */
+static procs_t *
+s_bus_cluster (char *endpoints, size_t size)
 {
     const char *extra [] = {PROCS_BUS, NULL};
     procs_t *procs = procs_new (3, extra);
     ck_assert_uint_ne (procs_leader (procs, PROCS_LEADER_WAIT_MS), 0);
+    snprintf (endpoints, size, "%s,%s,%s", procs_bus_endpoint (procs, 1),
+              procs_bus_endpoint (procs, 2), procs_bus_endpoint (procs, 3));
+    return procs;
+}
+
+/* The numbers of the JSON array after "key": in json, at most max of
+   them; fails the test if there is none. Returns how many. */
+static int
+s_numbers (const char *json, const char *key, double *out, int max)
+{
+    const char *at = s_value (json, key);
+    ck_assert_msg (at && *at == '[', "no \"%s\" array in %.1500s", key, json);
+    int n = 0;
+    for (at++; n < max && *at != ']';) {
+        char *end = NULL;
+        out [n] = strtod (at, &end);
+        ck_assert_msg (end != at, "\"%s\": %.40s", key, at);
+        n++;
+        at = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+START_TEST (bus_remote_churn_counted)
+{
+    char endpoints [256], pids [64];
+    procs_t *procs = s_bus_cluster (endpoints, sizeof endpoints);
+    snprintf (pids, sizeof pids, "%d,%d,%d", (int) procs_pid (procs, 1),
+              (int) procs_pid (procs, 2), (int) procs_pid (procs, 3));
+    const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
+                           "1", "--warmup", "0", "--inflight", "32",
+                           "--consumers", "2", "--credit", "64",
+                           "--idle-subscribers", "4",
+                           "--dropping-subscribers", "2",
+                           "--reading-subscribers", "1",
+                           "--server-pids", pids, "--json", NULL};
+    const char *json = NULL;
+    char *output = s_bench_json (args, &json);
+    s_bus_report_sane (json, 2);
+    ck_assert_msg (s_number (json, "idle_subscribers") == 4
+                   && s_number (json, "idle_open") == 4
+                   && s_number (json, "idle_deliveries") == 0, "%.1500s", json);
+    ck_assert_msg (s_number (json, "dropping_subscribers") == 2
+                   && s_number (json, "dropping_subscribes") == 2
+                   && s_number (json, "dropping_subscribed") == 2
+                   && s_number (json, "disconnections") == 2
+                   && s_number (json, "mid_stream") >= 1
+                   && s_number (json, "dropping_deliveries") > 0
+                   && s_number (json, "reading_subscribers") == 1
+                   && s_number (json, "reading_deliveries") > 0
+                   && s_number (json, "subs_ended") == 0, "%.1500s", json);
+    const char *rss = s_value (json, "servers_rss_kib");
+    ck_assert_msg (rss && *rss == '{', "%.1500s", json);
+    double start [4], end [4], hwm [4], anon [4];
+    ck_assert_int_eq (s_numbers (rss, "anon_end", anon, 4), 3);
+    ck_assert_int_eq (s_numbers (rss, "start", start, 4), 3);
+    ck_assert_int_eq (s_numbers (rss, "end", end, 4), 3);
+    ck_assert_int_eq (s_numbers (rss, "hwm_end", hwm, 4), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg (start [i] > 0 && end [i] > 0 && hwm [i] >= end [i]
+                       && anon [i] > 0 && anon [i] <= end [i],
+                       "server %d: %.400s", i + 1, rss);
+    free (output);
+    procs_destroy (&procs);
+
+    static const char *const bad [][4] = {
+        {"--endpoints", "tcp://127.0.0.1:1", "--idle-subscribers", "1025"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--idle-subscribers", "-1"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--dropping-subscribers", "257"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--drop-every", "100"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--reading-subscribers", "x"},
+        {"--endpoints", "tcp://127.0.0.1:1", "--server-pids", "1,,2"},
+        {"--inproc", "--idle-subscribers", "1", NULL},
+    };
+    static const char *const named [] = {"--idle-subscribers",
+        "--idle-subscribers", "--dropping-subscribers", "--drop-every",
+        "--reading-subscribers", "--server-pids", "--idle-subscribers"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        const char *argv [] = {s_bench (), "--bus", bad [i][0], bad [i][1],
+                               bad [i][2], bad [i][3], NULL};
+        output = NULL;
+        int status = procs_run (argv, NULL, S_USAGE_MS, &output);
+        ck_assert_ptr_nonnull (output);
+        ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 64
+                       && strstr (output, named [i]), "%s %s: %d:\n%s",
+                       bad [i][2], bad [i][3] ? bad [i][3] : "", status,
+                       s_tail (output));
+        free (output);
+    }
+}
+END_TEST
+
+START_TEST (bus_remote_counts_agree)
+{
     char endpoints [256];
-    snprintf (endpoints, sizeof endpoints, "%s,%s,%s",
-              procs_bus_endpoint (procs, 1), procs_bus_endpoint (procs, 2),
-              procs_bus_endpoint (procs, 3));
+    procs_t *procs = s_bus_cluster (endpoints, sizeof endpoints);
     const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
                            "1", "--warmup", "0", "--inflight", "32",
                            "--consumers", "3", "--credit", "64", "--json",
@@ -305,6 +412,7 @@ main (void)
     tcase_add_test (tc, procs_refuses_what_does_not_apply);
     tcase_add_test (tc, bus_inproc_counts_agree);
     tcase_add_test (tc, bus_remote_counts_agree);
+    tcase_add_test (tc, bus_remote_churn_counted);
     suite_add_tcase (suite, tc);
     return check_run (suite);
 }
