@@ -246,7 +246,8 @@ s_churn_subscribe (s_remote_t *self, uint32_t k)
     self->churn_items [k] = (zmq_pollitem_t) {ch->sock ? zsock_resolve (ch->sock)
                                                        : NULL, 0, ZMQ_POLLIN, 0};
     zr_busmsg_t sub = {.type = ZR_BUSMSG_SUBSCRIBE, .id = S_SUB_ID,
-                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = credit};
+                        .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = credit,
+                        .run_max = ZR_BUSMSG_RUN_MAX};
     if (!ch->sock || s_send (ch->sock, &sub))
         return -1;
     self->churn.subscribes += dropping;
@@ -270,10 +271,16 @@ s_churn_on (s_remote_t *self, uint32_t k, const zr_busmsg_t *m)
         self->churn.idle_deliveries++;
     else
     if (m->type == ZR_BUSMSG_DELIVER) {
-        self->churn.deliveries += dropping;
-        self->churn.reading_deliveries += !dropping;
-        ch->last = m->index > ch->last ? m->index : ch->last;
-        if (++ch->taken >= self->p->credit / 2) {
+        zr_busmsg_records_iter_t iter;  /* a run (PROTOCOL.md, B7) */
+        zr_busmsg_record_t r;
+        zr_busmsg_records_iter (m, &iter);
+        while (zr_busmsg_records_next (&iter, &r)) {
+            self->churn.deliveries += dropping;
+            self->churn.reading_deliveries += !dropping;
+            ch->last = r.index > ch->last ? r.index : ch->last;
+            ch->taken++;
+        }
+        if (ch->taken >= self->p->credit / 2) {
             zr_busmsg_t credit = {.type = ZR_BUSMSG_CREDIT, .id = S_SUB_ID,
                                    .credit = ch->taken};
             s_send (ch->sock, &credit);
