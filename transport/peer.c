@@ -76,6 +76,21 @@ zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size)
     return 0;
 }
 
+int
+zr_peer_send_to (zsock_t *router, const void *routing, size_t routing_size,
+                 const void *data, size_t size)
+{
+    zr_assert (router && routing && routing_size > 0 && data);
+    void *handle = zsock_resolve (router);
+    if (zmq_send (handle, routing, routing_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return ZR_EBUSY;
+    /* A ROUTER checked the peer's room at the first part: the rest of
+       the message goes. */
+    int rc = zmq_send (handle, data, size, ZMQ_DONTWAIT);
+    zr_assert (rc == (int) size);
+    return 0;
+}
+
 zr_id_t
 zr_peer_id_parse (const void *data, size_t size, char *kind)
 {

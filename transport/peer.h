@@ -48,6 +48,14 @@ zsock_t *zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint);
    or the peer is unknown (the frame is dropped). */
 int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
 
+/* Sends one frame of size bytes on a ROUTER to the peer whose routing
+   id is routing (routing_size bytes), without blocking, straight from
+   the caller's buffers (no czmq message to build). Returns 0, or
+   ZR_EBUSY when the peer is unknown (ZMQ_ROUTER_MANDATORY) or its
+   queue is full: refused at the routing id, so nothing is queued. */
+int zr_peer_send_to (zsock_t *router, const void *routing, size_t routing_size,
+                     const void *data, size_t size);
+
 /* Parses a routing identity "<kind><id>" into an id, storing the kind
    ('n', 'r' or 'd') in *kind; returns 0 if invalid. */
 zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind);

@@ -65,6 +65,7 @@
 #include "journal.h"
 #include "pending.h"
 #include "raft.h"
+#include "../../transport/peer.h"
 
 #define S_BATCH_MAX 256                 /* messages read per wake-up */
 #define S_RCVHWM 10000                  /* messages queued in, per client */
@@ -191,17 +192,14 @@ s_send (zr_busend_t *self, zframe_t *routing, const zr_busmsg_t *msg)
     size_t size = 0;
     int rc = zr_busmsg_encode (msg, &data, &size);
     assert (rc == 0);                   /* our messages keep the limits */
-    zmsg_t *out = zmsg_new ();
-    rc = zmsg_addmem (out, zframe_data (routing), zframe_size (routing));
-    rc |= zmsg_addmem (out, data, size);
-    assert (rc == 0);
+    rc = zr_peer_send_to (self->router, zframe_data (routing),
+                          zframe_size (routing), data, size);
     free (data);
-    if (zmsg_send (&out, self->router) == 0)
+    if (rc == 0)
         return 0;
     zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "bus: %s to a client dropped: %s",
                     zr_busmsg_type_name (msg->type),
                     zmq_strerror (zmq_errno ()));
-    zmsg_destroy (&out);
     return -1;
 }
 

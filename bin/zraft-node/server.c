@@ -38,6 +38,7 @@
 #include "pending.h"
 #include "raft.h"
 #include "sigterm.h"
+#include "../../transport/peer.h"
 
 #define S_BATCH_MAX 256                 /* requests read per wake-up */
 #define S_HWM 10000                     /* ROUTER send and receive HWM */
@@ -140,18 +141,14 @@ s_send (zr_server_t *self, zframe_t *routing_id, const zr_client_reply_t *reply)
     size_t size = 0;
     int rc = zr_client_reply_encode (reply, &data, &size);
     assert (rc == 0);                   /* our replies keep the limits */
-    zmsg_t *msg = zmsg_new ();
-    rc = zmsg_addmem (msg, zframe_data (routing_id), zframe_size (routing_id));
-    rc |= zmsg_addmem (msg, data, size);
-    assert (rc == 0);
-    free (data);
     if (self->poller)                   /* a send may take its wake-up */
         zr_poller_sent (self->poller, self->router);
-    if (zmsg_send (&msg, self->router) != 0) {
+    rc = zr_peer_send_to (self->router, zframe_data (routing_id),
+                          zframe_size (routing_id), data, size);
+    free (data);
+    if (rc != 0)
         zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "client: reply dropped: %s",
                         zmq_strerror (zmq_errno ()));
-        zmsg_destroy (&msg);
-    }
 }
 
 /* Sends an error reply: code, the leader as this server knows it (id,

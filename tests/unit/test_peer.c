@@ -117,6 +117,41 @@ START_TEST (peer_dealer_identity_names_kind_and_id)
 }
 END_TEST
 
+/* zr_peer_send_to: a frame reaches the client whose routing id it
+   names, as one message after its routing id; a routing id no client
+   has is refused (ROUTER_MANDATORY) with nothing queued, and the next
+   send to the known one still arrives whole. */
+START_TEST (peer_send_to_reaches_the_named_client)
+{
+    char endpoint [256];
+    zsock_t *router = s_router_on_free_port (endpoint, sizeof endpoint);
+    zsock_set_router_mandatory (router, 1);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (dealer);
+    zsock_set_identity (dealer, "client-1");
+    ck_assert_int_eq (zsock_connect (dealer, "%s", endpoint), 0);
+    zstr_send (dealer, "hello");        /* the router learns the client */
+    zmsg_t *hello = zmsg_recv (router);
+    ck_assert_ptr_nonnull (hello);
+    zframe_t *routing = zmsg_first (hello);
+    const char body [] = "a frame of forty bytes, more than a VSM!";
+    ck_assert_int_eq (zr_peer_send_to (router, "nobody", 6, body, sizeof body),
+                      ZR_EBUSY);
+    ck_assert_int_eq (zr_peer_send_to (router, zframe_data (routing),
+                                       zframe_size (routing), body, sizeof body), 0);
+    zmsg_t *got = zmsg_recv (dealer);
+    ck_assert_ptr_nonnull (got);
+    ck_assert_uint_eq (zmsg_size (got), 1);
+    zframe_t *frame = zmsg_first (got);
+    ck_assert_uint_eq (zframe_size (frame), sizeof body);
+    ck_assert_mem_eq (zframe_data (frame), body, sizeof body);
+    zmsg_destroy (&got);
+    zmsg_destroy (&hello);
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+}
+END_TEST
+
 static void
 s_setup (void)
 {
@@ -136,6 +171,7 @@ main (void)
     tcase_add_test (tc, peer_router_refuses_a_bad_endpoint);
     tcase_add_test (tc, peer_id_parse_knows_the_three_links);
     tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
+    tcase_add_test (tc, peer_send_to_reaches_the_named_client);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
