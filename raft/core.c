@@ -246,8 +246,10 @@ zr_core_tick (zr_core_t *self, uint64_t now_ms)
         return;
     }
     zr_transfer_tick (self, now_ms);
-    if (zr_election_check_quorum (self, now_ms))
+    if (zr_election_check_quorum (self, now_ms)) {
+        zr_read_tick (self, now_ms);                                  /* (14) */
         zr_replication_tick (self, now_ms);
+    }
 }
 
 uint64_t
@@ -256,7 +258,7 @@ zr_core_deadline (const zr_core_t *self)
     zr_assert (self);
     if (self->role != ZR_ROLE_LEADER)
         return self->election_deadline_ms;
-    uint64_t deadline = UINT64_MAX;
+    uint64_t deadline = self->round_widen_ms ? self->round_widen_ms : UINT64_MAX;
     for (uint32_t i = 0; i < self->config.n_servers; i++) {
         zr_id_t id = self->config.servers [i];
         if (id == self->config.id)

@@ -71,8 +71,11 @@
        it still leads: every AppendEntries carries its heartbeat round,
        followers echo the round in their replies, and the reads that
        arrived since the last Ready raise the round by one together (one
-       round per Ready, whatever the number of reads, sent to every
-       follower at once). A read is confirmed when a majority, leader
+       round per Ready, whatever the number of reads; sent to every
+       follower, or only to the quorum - 1 that echoed the highest
+       rounds, and to the others too if a read still waits for it
+       heartbeat_ms / 10 later: read.h, "Narrow rounds"). A read is
+       confirmed when a majority, leader
        included, echoed its round or a later one: each of them took an
        AppendEntries of this term sent after the read arrived, so no
        newer leader had been elected then. Rounds never decrease and a

@@ -5,6 +5,8 @@
 #include "state.h"
 
 #define S_READS_INITIAL 64              /* first allocation, grows by doubling */
+#define S_WIDEN_DIVISOR 10              /* a narrow round reaches every follower
+                                           after heartbeat_ms / this */
 
 /* Invariant (14): once the leader holds a committed entry of its own
    term, its commit index covers every entry committed before, in any
@@ -90,6 +92,7 @@ zr_read_lead (zr_core_t *self)
     for (uint32_t i = 0; i < self->n_reads; i++)
         zr_assert (self->reads [i].failed);
     memset (self->round_acked, 0, sizeof self->round_acked);
+    self->round_widen_ms = 0;
 }
 
 void
@@ -103,6 +106,7 @@ zr_read_step_down (zr_core_t *self)
             failed++;
         }
     self->round_due = false;
+    self->round_widen_ms = 0;
     if (failed)
         zr_core_trace (self, "reads failed term=%llu count=%u",
                        (unsigned long long) self->term, failed);
@@ -131,19 +135,111 @@ zr_read_round_start (zr_core_t *self)
     return true;
 }
 
-void
-zr_read_round_send (zr_core_t *self, uint64_t now_ms)
+/* True if follower id may be sent a round: not receiving a snapshot
+   (its replies carry no round). */
+static bool
+s_round_reaches (const zr_core_t *self, zr_id_t id)
 {
-    zr_assert (self->role == ZR_ROLE_LEADER);
+    return id != self->config.id
+        && self->progress [id].state != ZR_PROGRESS_SNAPSHOT;
+}
+
+/* Picks the followers a new round goes to first (read.h): the quorum - 1
+   that echoed the highest rounds, if each of them has echoed one in this
+   term. Sets chosen [id] for them and returns true; returns false (every
+   follower, chosen untouched) when there are not that many. */
+static bool
+s_round_narrow (const zr_core_t *self, bool *chosen)
+{
+    uint32_t need = zr_core_quorum (self) - 1;
+    for (uint32_t k = 0; k < need; k++) {
+        zr_id_t best = 0;
+        for (uint32_t i = 0; i < self->config.n_servers; i++) {
+            zr_id_t id = self->config.servers [i];
+            if (s_round_reaches (self, id) && !chosen [id]
+                && self->round_acked [id] > 0
+                && (!best || self->round_acked [id] > self->round_acked [best]))
+                best = id;
+        }
+        if (!best)
+            return false;
+        chosen [best] = true;
+    }
+    return true;
+}
+
+/* Sends the current round, in a heartbeat, to every follower it may
+   reach that has not had it (of those chosen, if chosen is not NULL). */
+static void
+s_round_heartbeats (zr_core_t *self, const bool *chosen, uint64_t now_ms)
+{
     for (uint32_t i = 0; i < self->config.n_servers; i++) {
         zr_id_t id = self->config.servers [i];
-        if (id == self->config.id
-            || self->progress [id].state == ZR_PROGRESS_SNAPSHOT)
+        if (!s_round_reaches (self, id) || (chosen && !chosen [id]))
             continue;
         zr_assert (self->round_sent [id] <= self->round);
         if (self->round_sent [id] < self->round)
             zr_replication_heartbeat (self, id, now_ms);
     }
+}
+
+void
+zr_read_round_send (zr_core_t *self, uint64_t now_ms)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER);
+    bool chosen [ZR_NODES_MAX + 1] = {false};
+    bool narrow = s_round_narrow (self, chosen);
+    s_round_heartbeats (self, narrow ? chosen : NULL, now_ms);
+    if (!narrow) {
+        self->round_widen_ms = 0;       /* every follower has this round */
+        return;
+    }
+    /* A widening already due stays due: it sends the current round then,
+       which covers this one's reads too, so a stream of narrow rounds to
+       a dead follower cannot keep pushing it back. */
+    for (uint32_t i = 0; i < self->config.n_servers && !self->round_widen_ms; i++) {
+        zr_id_t id = self->config.servers [i];
+        if (s_round_reaches (self, id) && self->round_sent [id] < self->round)
+            self->round_widen_ms = now_ms + zr_read_widen_after (self);
+    }
+}
+
+uint64_t
+zr_read_widen_after (const zr_core_t *self)
+{
+    uint64_t after = self->config.heartbeat_ms / S_WIDEN_DIVISOR;
+    return after > 0 ? after : 1;
+}
+
+/* Returns true if a read not failed waits for a round a majority has
+   not echoed yet. */
+static bool
+s_round_awaited (const zr_core_t *self)
+{
+    uint64_t confirmed = 0;
+    bool known = false;
+    for (uint32_t i = 0; i < self->n_reads; i++) {
+        if (self->reads [i].failed)
+            continue;
+        if (!known) {
+            confirmed = s_round_confirmed (self);
+            known = true;
+        }
+        if (self->reads [i].round > confirmed)
+            return true;
+    }
+    return false;
+}
+
+void
+zr_read_tick (zr_core_t *self, uint64_t now_ms)
+{
+    zr_assert (self->role == ZR_ROLE_LEADER);
+    if (self->round_widen_ms == 0 || now_ms < self->round_widen_ms)
+        return;
+    self->round_widen_ms = 0;
+    if (s_round_awaited (self))
+        s_round_heartbeats (self, NULL, now_ms);
 }
 
 /* Leader: gives the reads awaiting an index the commit index, if it now
@@ -221,6 +317,7 @@ zr_read_check (const zr_core_t *self)
     zr_assert (self->n_reads <= self->reads_capacity);
     zr_assert (self->n_reads <= ZR_READS_MAX);
     zr_assert (!self->round_due || self->role == ZR_ROLE_LEADER);
+    zr_assert (self->round_widen_ms == 0 || self->role == ZR_ROLE_LEADER);
     bool waiting = false;               /* a read not failed was seen */
     zr_index_t index = 0;
     uint64_t round = 0;

@@ -82,6 +82,10 @@ struct _zr_core_t {
                                            follower echoed in this term (14) */
     uint64_t round_sent [ZR_NODES_MAX + 1];     /* leader: round of the last
                                            AppendEntries sent to each follower */
+    uint64_t round_widen_ms;            /* leader: the current round went to a
+                                           quorum's worth of followers only;
+                                           the others get it then if a read
+                                           still waits (14); 0: none pending */
     zr_read_wait_t *reads;              /* reads not yet handed out, in arrival
                                            order: failed ones first (14) */
     uint32_t n_reads;                   /* reads used, <= ZR_READS_MAX */

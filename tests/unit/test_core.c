@@ -3330,6 +3330,36 @@ s_round_sent (zr_core_t *core, uint32_t n, uint64_t now)
     return round;
 }
 
+/* Takes a Ready that must hold an AppendEntries with a new round to
+   exactly the followers marked in to [id] of 2..3 (a narrow round,
+   read.h), and nothing else; returns that round. */
+static uint64_t
+s_round_sent_to (zr_core_t *core, uint64_t now, const bool *to)
+{
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_reads, 0);
+    uint64_t round = 0;
+    uint32_t expected = 0;
+    for (zr_id_t peer = 2; peer <= 3; peer++) {
+        ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, peer),
+                           to [peer] ? 1 : 0);
+        expected += to [peer] ? 1 : 0;
+    }
+    ck_assert_uint_eq (ready.n_msgs, expected);
+    for (uint32_t i = 0; i < ready.n_msgs; i++) {
+        ck_assert_uint_eq (ready.msgs [i]->type, ZR_MSG_APPEND);
+        ck_assert_uint_eq (ready.msgs [i]->n_entries, 0);  /* a heartbeat */
+        if (round == 0)
+            round = ready.msgs [i]->round;
+        ck_assert_uint_eq (ready.msgs [i]->round, round);
+    }
+    ck_assert_uint_gt (round, 0);
+    zr_ready_release (&ready);
+    s_persist_all (core);
+    return round;
+}
+
 /* Takes a Ready and asserts it hands out exactly the n reads (ctx,
    index) given, in order, and no failed read. */
 static void
@@ -3431,19 +3461,125 @@ START_TEST (core_read_index_stale_replies_do_not_confirm)
     /* Replies already on their way: before the new round is even sent. */
     S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
     S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, 0), now);
-    uint64_t second = s_round_sent (core, 3, now);
+    /* Both echoed `first`: the narrow round goes to the first of them. */
+    uint64_t second = s_round_sent_to (core, now, (const bool []) {
+        [2] = true, [3] = false});
     ck_assert_uint_eq (second, first + 1);
     S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, first), now);
     S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
     s_expect_reads (core, now, NULL, 0);
     /* A rejection of this term echoing the new round confirms too: the
        follower took the AppendEntries as from its leader. */
-    S_STEP_OK (core, s_append_reject (3, 1, 1, 1, 0, 0, 0), now);
+    S_STEP_OK (core, s_append_reject (2, 1, 1, 1, 0, 0, 0), now);
     s_expect_reads (core, now, NULL, 0);
-    zr_message_t *reject = s_append_reject (3, 1, 1, 1, 0, 0, 1);
+    zr_message_t *reject = s_append_reject (2, 1, 1, 1, 0, 0, 1);
     reject->round = second;
     S_STEP_OK (core, reject, now);
     s_expect_reads (core, now, (const zr_read_t []) {{2, 1}}, 1);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14, narrow rounds (read.h): once a follower of 3 echoed a
+   round, the next round goes to it alone (one heartbeat and one reply
+   per read, not two); its echo confirms the read, and no round goes
+   to the other follower, even when the widening time comes. */
+START_TEST (core_read_index_narrow_round)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    uint64_t first = s_round_sent (core, 3, now);       /* none echoed: all */
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{1, 1}}, 1);
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    uint64_t second = s_round_sent_to (core, now, (const bool []) {
+        [2] = false, [3] = true});
+    ck_assert_uint_eq (second, first + 1);
+    ck_assert_uint_eq (zr_core_deadline (core), now + config.heartbeat_ms / 10);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, second), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{2, 1}}, 1);
+    now = zr_core_deadline (core);          /* the widening time: no read waits */
+    zr_core_tick (core, now);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 2), 0);
+    zr_ready_release (&ready);
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14, narrow rounds: a chosen follower that does not answer
+   (dead, stalled) holds a read up only until the widening time, when
+   the round goes to every follower; the other's echo confirms it. A
+   later narrow round meanwhile does not push that time back. */
+START_TEST (core_read_index_narrow_round_widens)
+{
+    zr_core_config_t config = s_config (1, 3);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    uint64_t first = s_round_sent (core, 3, now);
+    S_STEP_OK (core, s_append_ok_round (3, 1, 1, 1, first), now);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, first - 1), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{1, 1}}, 1);
+    /* Follower 3 goes silent. */
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    s_round_sent_to (core, now, (const bool []) {[2] = false, [3] = true});
+    uint64_t widen = now + config.heartbeat_ms / 10;
+    ck_assert_uint_eq (zr_core_deadline (core), widen);
+    ck_assert_int_eq (zr_core_read_index (core, 3, widen - 1), 0);
+    uint64_t third = s_round_sent_to (core, widen - 1, (const bool []) {
+        [2] = false, [3] = true});
+    ck_assert_uint_eq (zr_core_deadline (core), widen);  /* not pushed back */
+    zr_core_tick (core, widen - 1);
+    s_expect_reads (core, widen - 1, NULL, 0);           /* nothing to 2 yet */
+    zr_core_tick (core, widen);
+    zr_ready_t ready;
+    s_ready (core, widen, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 1);
+    ck_assert_uint_eq (ready.msgs [0]->to, 2);
+    ck_assert_uint_eq (ready.msgs [0]->round, third);
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok_round (2, 1, 1, 1, third), widen);
+    s_expect_reads (core, widen, (const zr_read_t []) {{2, 1}, {3, 1}}, 2);
+    /* Now 2 has echoed the highest round: the next one goes to it. */
+    ck_assert_int_eq (zr_core_read_index (core, 4, widen), 0);
+    s_round_sent_to (core, widen, (const bool []) {[2] = true, [3] = false});
+    zr_core_destroy (&core);
+}
+END_TEST
+
+/* Invariant 14, narrow rounds: of 5 servers a round goes to the 2
+   followers that echoed the highest rounds (the leader makes the
+   third of the majority), and only once 2 have echoed one. */
+START_TEST (core_read_index_narrow_round_five)
+{
+    zr_core_config_t config = s_config (1, 5);
+    uint64_t now;
+    zr_core_t *core = s_steady_leader (&config, &now);
+    ck_assert_int_eq (zr_core_read_index (core, 1, now), 0);
+    uint64_t first = s_round_sent (core, 5, now);
+    S_STEP_OK (core, s_append_ok_round (4, 1, 1, 1, first), now);
+    s_expect_reads (core, now, NULL, 0);            /* 2 of 5 */
+    ck_assert_int_eq (zr_core_read_index (core, 2, now), 0);
+    uint64_t second = s_round_sent (core, 5, now);  /* 1 echoed: all again */
+    S_STEP_OK (core, s_append_ok_round (5, 1, 1, 1, second), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{1, 1}}, 1);
+    ck_assert_int_eq (zr_core_read_index (core, 3, now), 0);
+    zr_ready_t ready;
+    s_ready (core, now, &ready);
+    ck_assert_uint_eq (ready.n_msgs, 2);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 4), 1);
+    ck_assert_uint_eq (s_count_to (ready.msgs, ready.n_msgs, 5), 1);
+    uint64_t third = ready.msgs [0]->round;
+    ck_assert_uint_eq (third, second + 1);
+    zr_ready_release (&ready);
+    S_STEP_OK (core, s_append_ok_round (5, 1, 1, 1, third), now);
+    s_expect_reads (core, now, NULL, 0);            /* 2 of 5 */
+    S_STEP_OK (core, s_append_ok_round (4, 1, 1, 1, third), now);
+    s_expect_reads (core, now, (const zr_read_t []) {{2, 1}, {3, 1}}, 2);
     zr_core_destroy (&core);
 }
 END_TEST
@@ -3921,6 +4057,9 @@ s_suite (void)
     tcase_add_test (tc, core_read_index_confirmation_needs_majority);
     tcase_add_test (tc, core_read_index_batches_one_round);
     tcase_add_test (tc, core_read_index_stale_replies_do_not_confirm);
+    tcase_add_test (tc, core_read_index_narrow_round);
+    tcase_add_test (tc, core_read_index_narrow_round_widens);
+    tcase_add_test (tc, core_read_index_narrow_round_five);
     tcase_add_test (tc, core_read_index_waits_for_commit_in_term);
     tcase_add_test (tc, core_read_index_is_commit_at_arrival);
     tcase_add_test (tc, core_read_index_deposed_leader_fails_reads);
