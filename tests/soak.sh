@@ -13,6 +13,13 @@ for i in $(seq "$runs"); do
     out=$("$bin" 2>&1); rc=$?
     summary=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' | tail -n 1)
     echo "run $i/$runs: ${summary:-no summary} ($(( $(date +%s) - start )) s)"
-    if [ $rc -ne 0 ]; then printf '%s\n' "$out" | tail -n 20; echo "soak: failed on run $i"; exit 1; fi
+    if [ $rc -ne 0 ]; then
+        # The whole output (every node's log the test dumps) is kept: the
+        # tail rarely holds the failing node's lines.
+        keep=$(mktemp "${TMPDIR:-/tmp}/soak-$(basename "$bin")-run$i.XXXXXX.log")
+        printf '%s\n' "$out" >"$keep"
+        printf '%s\n' "$out" | tail -n 20
+        echo "soak: failed on run $i (whole output: $keep)"; exit 1
+    fi
 done
 echo "soak: $runs runs passed under load $load"
