@@ -65,7 +65,7 @@
 #define CREDIT 64                       /* deliveries a consumer may hold */
 #define TEXT_MAX 64                     /* bytes of a stream, pattern, name */
 #define CONTENT_MAX 4096                /* bytes of a message */
-#define CURSOR_TOKEN (1ull << 62)       /* tokens of cursor commits */
+#define CURSOR_TOKEN (1ull << 62)       /* cursor commits' tokens (| client) */
 #define CURSORS_TOKEN (1ull << 61)      /* tokens of cursor reads (| client) */
 #define DEMO_TOKEN (1ull << 60)         /* the demo's own cursor read */
 
@@ -84,6 +84,10 @@ typedef struct {
     bool answered;                      /* CONSUMING (or ERROR) sent */
     uint64_t last;                      /* last index forwarded to it (or
                                            before its first) */
+    uint64_t cursor;                    /* a named consumer's last CREDIT */
+    uint64_t committed;                 /* its cursor as the store confirmed */
+    uint64_t committing;                /* the index of its commit in flight */
+    uint32_t commit_node;               /* that commit's server; 0: none */
 } client_t;
 
 typedef struct {
@@ -111,9 +115,8 @@ typedef struct {
     uint64_t producer_base;             /* this run's producer ids */
     uint64_t retried, duplicates;       /* publishes sent again; of which
                                            the bus said duplicate */
-    int cursor_commits [NODES];         /* commits whose RESULT is to come,
-                                           by the server they went to */
-    uint64_t cursor_read;               /* zraft_cursors' answer, demo */
+    bool cursor_read_asked;             /* the demo's cursor read in flight */
+    uint64_t cursor_read;               /* its answer */
     bool cursor_read_done;
 } broker_t;
 
@@ -269,7 +272,8 @@ on_consume (broker_t *self, int c, zmsg_t *msg)
     zstr_free (&name);
 }
 
-/* CREDIT n index: more deliveries, and a durable consumer's cursor. */
+/* CREDIT n index: more deliveries, and a durable consumer's cursor
+   (committed by broker_commit). */
 static void
 on_credit (broker_t *self, int c, zmsg_t *msg)
 {
@@ -279,10 +283,8 @@ on_credit (broker_t *self, int c, zmsg_t *msg)
     uint64_t done = index ? strtoull (index, NULL, 10) : 0;
     if (client->node && credit && credit <= CREDIT)
         zraft_credit (self->nodes [client->node - 1], client->sub, credit);
-    if (*client->name && done && self->leader && self->nodes [self->leader - 1]
-        && zraft_cursor_commit (self->nodes [self->leader - 1], CURSOR_TOKEN,
-                                client->name, done) == 0)
-        self->cursor_commits [self->leader - 1]++;
+    if (*client->name && done > client->cursor)
+        client->cursor = done;
     zstr_free (&n);
     zstr_free (&index);
 }
@@ -334,6 +336,45 @@ broker_publish (broker_t *self)
             p->token = 0;
         }
     }
+}
+
+/* Commits each named consumer's cursor on the leader, one commit in
+   flight per consumer (a cursor only moves forward: one sent again
+   after a failure or a server's death is harmless). */
+static void
+broker_commit (broker_t *self)
+{
+    zraft_t *leader = self->leader ? self->nodes [self->leader - 1] : NULL;
+    for (int c = 0; leader && c < self->n_clients; c++) {
+        client_t *client = &self->clients [c];
+        if (*client->name && client->cursor > client->committed
+            && !client->commit_node
+            && zraft_cursor_commit (leader, CURSOR_TOKEN | (uint64_t) c,
+                                    client->name, client->cursor) == 0) {
+            client->committing = client->cursor;
+            client->commit_node = self->leader;
+        }
+    }
+}
+
+/* A cursor commit's RESULT: confirmed, or to send again (given up on
+   at ZRAFT_EINVAL or ZRAFT_EIO until the next CREDIT). */
+static void
+on_commit_result (broker_t *self, const zraft_event_t *event)
+{
+    int c = (int) (event->token & ~CURSOR_TOKEN);
+    if (c < 0 || c >= self->n_clients)
+        return;
+    client_t *client = &self->clients [c];
+    client->commit_node = 0;
+    if (event->status == 0 && client->committing > client->committed)
+        client->committed = client->committing;
+    else
+    if (event->status == ZRAFT_EINVAL || event->status == ZRAFT_EIO)
+        client->cursor = client->committed;
+    else
+    if (event->status == ZRAFT_ENOTLEADER && event->leader)
+        self->leader = event->leader;
 }
 
 /* A publish's RESULT: SENT, or sent again where the outcome is not
@@ -444,11 +485,12 @@ on_event (broker_t *self, uint32_t id, const zraft_event_t *event)
     if (event->type == ZRAFT_EVENT_SUBSCRIBED)
         on_subscribed (self, event);
     else
-    if (event->type == ZRAFT_EVENT_RESULT && event->token == CURSOR_TOKEN)
-        self->cursor_commits [id - 1]--;
+    if (event->type == ZRAFT_EVENT_RESULT && (event->token & CURSOR_TOKEN))
+        on_commit_result (self, event);
     else
     if (event->type == ZRAFT_EVENT_RESULT && event->token == DEMO_TOKEN) {
-        self->cursor_read_done = true;
+        self->cursor_read_asked = false;    /* asked again if it failed */
+        self->cursor_read_done = event->status == 0;
         if (event->status != 0
             || zraft_cursor_find (event->data, event->size, "audit",
                                   &self->cursor_read) != 0)
@@ -483,7 +525,6 @@ static void
 broker_kill (broker_t *self, uint32_t id)
 {
     zraft_destroy (&self->nodes [id - 1]);
-    self->cursor_commits [id - 1] = 0;  /* lost with it: a later one will do */
     if (self->leader == id)
         self->leader = 0;
     for (int i = 0; i < PENDING_MAX; i++)
@@ -491,9 +532,12 @@ broker_kill (broker_t *self, uint32_t id)
             self->pending [i].node = 0;
             self->retried++;
         }
-    for (int c = 0; c < self->n_clients; c++)
+    for (int c = 0; c < self->n_clients; c++) {
+        if (self->clients [c].commit_node == id)
+            self->clients [c].commit_node = 0;  /* lost with it: sent again */
         if (self->clients [c].consumer && self->clients [c].node == id)
             consumer_subscribe (self, c, id, self->clients [c].last + 1);
+    }
 }
 
 /* Waits up to ms for the ROUTER, a live server's events or one of the
@@ -541,7 +585,6 @@ typedef struct {
     demo_consumer_t consumers [2];      /* "temp." anonymous, all "audit" */
     uint32_t killed;                    /* server killed, 0 not yet */
     int64_t restart_at;                 /* when it comes back; 0 done */
-    bool cursor_asked;
 } demo_t;
 
 static const char *
@@ -665,19 +708,30 @@ demo_step (broker_t *b, demo_t *d)
     }
 }
 
+/* The cursor the store confirmed for the consumer called name. */
+static uint64_t
+demo_committed (broker_t *b, const char *name)
+{
+    for (int c = 0; c < b->n_clients; c++)
+        if (b->clients [c].consumer && streq (b->clients [c].name, name))
+            return b->clients [c].committed;
+    return 0;
+}
+
 /* Everything sent, acknowledged and received, the server back, the
-   cursor's last commit done: the cursor is read once. */
+   broker's commit of the last CREDIT confirmed: the cursor is read
+   (again, until a read succeeds). */
 static bool
 demo_done (broker_t *b, demo_t *d)
 {
     bool all = d->acked == DEMO_MESSAGES && d->killed && !d->restart_at
                && d->consumers [0].got == DEMO_MESSAGES * 2 / 3
                && d->consumers [1].got == DEMO_MESSAGES
-               && !b->cursor_commits [0] && !b->cursor_commits [1]
-               && !b->cursor_commits [2];
-    if (all && !d->cursor_asked && b->leader && b->nodes [b->leader - 1])
-        d->cursor_asked = zraft_cursors (b->nodes [b->leader - 1],
-                                         DEMO_TOKEN, 0) == 0;
+               && demo_committed (b, "audit") == d->consumers [1].last_index;
+    if (all && !b->cursor_read_done && !b->cursor_read_asked && b->leader
+        && b->nodes [b->leader - 1])
+        b->cursor_read_asked = zraft_cursors (b->nodes [b->leader - 1],
+                                              DEMO_TOKEN, 0) == 0;
     return all && b->cursor_read_done;
 }
 
@@ -729,6 +783,7 @@ demo_run (broker_t *b, const char *endpoint)
             broker_requests (b);
             broker_events (b);
             broker_publish (b);
+            broker_commit (b);
             demo_receive (d);
             demo_step (b, d);
         }
@@ -867,6 +922,7 @@ main (int argc, char *argv [])
             broker_requests (b);
             broker_events (b);
             broker_publish (b);
+            broker_commit (b);
         }
         broker_stop (b);
         if (demo)

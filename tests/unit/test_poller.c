@@ -19,8 +19,12 @@
 static void
 s_pair (zsock_t **in, zsock_t **out, const char *name)
 {
-    *in = zsock_new_pair (zsys_sprintf ("@inproc://poller-%s", name));
-    *out = zsock_new_pair (zsys_sprintf (">inproc://poller-%s", name));
+    char *bind_ep = zsys_sprintf ("@inproc://poller-%s", name);
+    char *connect_ep = zsys_sprintf (">inproc://poller-%s", name);
+    *in = zsock_new_pair (bind_ep);
+    *out = zsock_new_pair (connect_ep);
+    zstr_free (&bind_ep);
+    zstr_free (&connect_ep);
     ck_assert_ptr_nonnull (*in);
     ck_assert_ptr_nonnull (*out);
 }
