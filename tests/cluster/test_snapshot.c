@@ -88,6 +88,9 @@
 /* Writing, sending, syncing and reading back 64 MiB on a loaded
    machine's shared disk: three of one()'s bounds. */
 #define SNAP_LARGE_WAIT_MS (3 * CLUSTER_COMMIT_WAIT_MS)
+/* Attempts of snapshot_large_install: an election makes one
+   inconclusive (the lab's ConcurrentStarts tries 5 times). */
+#define SNAP_LARGE_ATTEMPTS 5
 /* Memory the install may add to the test process (all three servers):
    the leader's capture (freed once written), the follower's restore
    buffer, and the chunks in flight (8 MiB per follower) make about 2x
@@ -437,21 +440,38 @@ START_TEST (lab_snapshot_init_reliable)
 }
 END_TEST
 
-/* Raft §7, Figure 13: a follower cut off while the leader moved on
-   comes back through a 64 MiB snapshot sent in 1 MiB chunks, while the
-   leader keeps committing with the other follower and its heartbeats
-   keep their term (no election); the leader's WAL drops the segments
-   the snapshot covers, and the process grows by less than three times
-   the snapshot (checked without sanitizers, whose allocators keep freed
-   memory). */
-START_TEST (snapshot_large_install)
+/* Returns true if server leader still leads in term and no server moved
+   past it; otherwise describes the first server that did into why (an
+   election). */
+static bool
+s_kept_term (cluster_t *c, uint32_t leader, uint64_t term, char *why,
+             size_t size)
 {
-    lab_rng_t rng = lab_seeded ("test_snapshot", "snapshot_large_install");
+    for (uint32_t id = 1; id <= 3; id++) {
+        zraft_status_t st;
+        cluster_status (c, id, &st);
+        if (st.term != term || (id == leader && st.role != ZRAFT_LEADER)) {
+            char line [384];
+            snprintf (why, size, "%s (n%u led in term %llu)",
+                      s_describe (line, sizeof line, id, &st), leader,
+                      (unsigned long long) term);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One attempt of snapshot_large_install (below), on a new cluster.
+   Returns false, the election in why, if the leader it starts with did
+   not lead in one term to the end: the attempt is inconclusive. */
+static bool
+s_large_install (lab_rng_t *rng, char *why, size_t size)
+{
     cluster_snapshots_t large = {.entries = 0, .trailing = SNAP_TRAILING,
                                  .chunk_bytes = SNAP_LARGE_CHUNK_BYTES,
                                  .pad_bytes = SNAP_LARGE_PAD_BYTES};
     cluster_t *c = cluster_new_snapshots (3, &large);
-    cluster_one (c, lab_value (&rng), 3, true);
+    cluster_one (c, lab_value (rng), 3, true);
     uint32_t leader = cluster_leader (c);
     uint32_t victim = lab_plus (3, leader, 1);
     zraft_status_t st, vst;
@@ -460,33 +480,38 @@ START_TEST (snapshot_large_install)
     cluster_disconnect (c, victim);
     cluster_status (c, victim, &vst);
     for (int k = 0; k < SNAP_LARGE_ENTRIES; k++)
-        cluster_one_bytes (c, lab_value (&rng), SNAP_LARGE_ENTRY_BYTES, 2, true);
+        cluster_one_bytes (c, lab_value (rng), SNAP_LARGE_ENTRY_BYTES, 2, true);
     uint64_t rss_before = s_proc_bytes ("VmRSS:");
     FILE *clear = fopen ("/proc/self/clear_refs", "w");
     if (clear) {                        /* "5": VmHWM starts again from VmRSS */
         fputs ("5", clear);
         fclose (clear);
     }
-    ck_assert_int_eq (zraft_snapshot (cluster_node (c, leader)), 0);
-    s_wait_first_index (c, leader, vst.last_index + 1);
+    bool kept = s_kept_term (c, leader, term, why, size);
+    if (kept) {
+        ck_assert_int_eq (zraft_snapshot (cluster_node (c, leader)), 0);
+        s_wait_first_index (c, leader, vst.last_index + 1);
+        kept = s_kept_term (c, leader, term, why, size);
+    }
+    if (!kept) {
+        cluster_destroy (&c);
+        return false;
+    }
     cluster_connect (c, victim);
     int64_t started = zclock_mono ();
     int64_t deadline = started + SNAP_LARGE_WAIT_MS;
     uint32_t during = 0;                /* commits while the victim installs */
     do {
-        cluster_one (c, lab_value (&rng), 2, true);
+        cluster_one (c, lab_value (rng), 2, true);
         cluster_status (c, victim, &vst);
         during += vst.snapshots_installed == 0;
         /* After an election the other follower, which holds the whole
            log, may lead and catch the victim up with entries: no install
-           would ever come. The scenario asserts there is none. */
-        cluster_status (c, leader, &st);
-        ck_assert_msg (st.role == ZRAFT_LEADER && st.term == term,
-                       "an election before the install: n%u now role %d "
-                       "term %llu (was leader in %llu); victim n%u term %llu "
-                       "leader %u", leader, (int) st.role,
-                       (unsigned long long) st.term, (unsigned long long) term,
-                       victim, (unsigned long long) vst.term, vst.leader);
+           would ever come. The attempt ends at once. */
+        if (!s_kept_term (c, leader, term, why, size)) {
+            cluster_destroy (&c);
+            return false;
+        }
         if (zclock_mono () >= deadline) {
             /* Which side stalled: the victim's log and what reached it,
                the leader's snapshot and what it sent. */
@@ -500,7 +525,7 @@ START_TEST (snapshot_large_install)
         }
     } while (vst.snapshots_installed == 0);
     int64_t install_ms = zclock_mono () - started;
-    cluster_one (c, lab_value (&rng), 3, true);
+    cluster_one (c, lab_value (rng), 3, true);
     uint64_t growth = s_proc_bytes ("VmHWM:") - rss_before;
     fprintf (stderr, "snapshot_large_install: installed in %lld ms (bound %d ms), "
              "%u commits meanwhile; memory grew %llu MiB (bound %llu MiB)\n",
@@ -509,18 +534,45 @@ START_TEST (snapshot_large_install)
              (unsigned long long) (SNAP_LARGE_GROWTH_MAX >> 20));
     ck_assert_uint_gt (during, 0);
     ck_assert_uint_eq (vst.snapshots_installed, 1);
-    ck_assert_uint_eq (cluster_leader (c), leader);
-    for (uint32_t id = 1; id <= 3; id++) {
-        cluster_status (c, id, &st);
-        ck_assert_msg (st.term == term, "n%u in term %llu, was %llu: an election",
-                       id, (unsigned long long) st.term, (unsigned long long) term);
-    }
     s_check_files (c, leader);          /* the other follower took none */
     s_check_files (c, victim);
 #if !defined (__SANITIZE_ADDRESS__) && !defined (__SANITIZE_THREAD__)
     ck_assert_uint_lt (growth, SNAP_LARGE_GROWTH_MAX);
 #endif
+    kept = s_kept_term (c, leader, term, why, size);
+    if (kept)
+        ck_assert_uint_eq (cluster_leader (c), leader);
     cluster_destroy (&c);
+    return kept;
+}
+
+/* Raft §7, Figure 13: a follower cut off while the leader moved on
+   comes back through a 64 MiB snapshot sent in 1 MiB chunks, while the
+   leader keeps committing with the other follower and its heartbeats
+   keep their term (no election); the leader's WAL drops the segments
+   the snapshot covers, and the process grows by less than three times
+   the snapshot (checked without sanitizers, whose allocators keep freed
+   memory). The scenario needs one leader, in one term, from the cut to
+   the end. An election makes an attempt inconclusive: on a loaded
+   machine the process can lose the CPU for longer than an election
+   timeout (cluster.h), and the leader steps down (check quorum) with
+   nothing wrong in the code. The test then starts again on a new
+   cluster, up to SNAP_LARGE_ATTEMPTS times, as the lab retries
+   ConcurrentStarts when the term moves: an install that causes an
+   election fails every attempt. */
+START_TEST (snapshot_large_install)
+{
+    lab_rng_t rng = lab_seeded ("test_snapshot", "snapshot_large_install");
+    char why [512] = "";
+    bool done = false;
+    for (int attempt = 1; attempt <= SNAP_LARGE_ATTEMPTS && !done; attempt++) {
+        done = s_large_install (&rng, why, sizeof why);
+        if (!done)
+            fprintf (stderr, "snapshot_large_install: attempt %d saw an "
+                     "election: %s\n", attempt, why);
+    }
+    ck_assert_msg (done, "an election in each of %d attempts, the last: %s",
+                   SNAP_LARGE_ATTEMPTS, why);
 }
 END_TEST
 
@@ -618,8 +670,11 @@ main (void)
     int init_s = LAB_TIMEOUT_S (SNAP_INTERVAL + 4, 0, 0);
     lab_add (s, "lab_snapshot_init", lab_snapshot_init, init_s);
     lab_add (s, "lab_snapshot_init_reliable", lab_snapshot_init_reliable, init_s);
+    /* Each attempt: 28 one()s, 2 elections, 3 waits for the disk. */
     lab_add (s, "snapshot_large_install", snapshot_large_install,
-             LAB_TIMEOUT_S (SNAP_LARGE_ENTRIES + 4, 2, 3 * SNAP_LARGE_WAIT_MS / 1000));
+             LAB_TIMEOUT_S (SNAP_LARGE_ATTEMPTS * (SNAP_LARGE_ENTRIES + 4),
+                            SNAP_LARGE_ATTEMPTS * 2,
+                            SNAP_LARGE_ATTEMPTS * 3 * SNAP_LARGE_WAIT_MS / 1000));
     lab_add (s, "snapshot_install_full_disk", snapshot_install_full_disk,
              LAB_TIMEOUT_S (2 * SNAP_INTERVAL + 8, 2, 3 * SNAP_LARGE_WAIT_MS / 1000));
     return check_run (s);
