@@ -699,10 +699,15 @@ s_stop_begin (zr_server_t *self, int signal_value)
     self->deadline = zclock_mono () + self->options.election_timeout_ms;
     self->state = S_DRAINING;
     char how [128] = "not the leader";
-    if (self->role == ZRAFT_LEADER && self->options.n_members == 1)
-        snprintf (how, sizeof how, "the only member");
-    else
-    if (self->role == ZRAFT_LEADER) {
+    if (self->options.n_members == 1) {
+        if (self->role == ZRAFT_LEADER)
+            snprintf (how, sizeof how, "the only member");
+    }
+    else {
+        /* The node says whether it leads, not self->role: ROLE events
+           are coalesced (zraft.h), so a server elected a moment ago may
+           not have heard of it yet, and would stop as leader without
+           handing over. */
         int rc = s_transfer (self, 0);
         if (rc == 0 || rc == ZRAFT_EBUSY)
             self->state = S_HANDING_OVER;
@@ -713,6 +718,7 @@ s_stop_begin (zr_server_t *self, int signal_value)
         if (rc == ZRAFT_EBUSY)
             snprintf (how, sizeof how, "a leadership transfer is under way");
         else
+        if (rc != ZRAFT_ENOTLEADER)
             snprintf (how, sizeof how, "cannot hand leadership over: %s",
                       rc == ZRAFT_EINVAL ? "no follower heard from lately"
                                          : zraft_strerror (rc));
