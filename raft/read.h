@@ -10,9 +10,11 @@
     Heartbeat rounds. The leader numbers its rounds: `round` is carried
     by every AppendEntries it sends and echoed by the follower's reply
     (message.h). The reads recorded between two Readies wait for round
-    + 1; the next Ready starts that round (one AppendEntries to every
-    follower, piggy-backed on entries when there are some, a heartbeat
-    otherwise; none to a follower receiving a snapshot) and a read is
+    + 1; the next Ready starts that round (one AppendEntries to each
+    follower it goes to, piggy-backed on entries when there are some, a
+    heartbeat otherwise; none to a follower receiving a snapshot; only
+    quorum - 1 followers get a heartbeat once they have echoed rounds:
+    "Narrow rounds" below) and a read is
     confirmed once the quorum-th highest round acknowledged (the leader
     counts its own current round) reaches it.
 
