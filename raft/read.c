@@ -183,6 +183,14 @@ s_round_heartbeats (zr_core_t *self, const bool *chosen, uint64_t now_ms)
     }
 }
 
+/* How long a narrow round waits before it goes to every follower. */
+static uint64_t
+s_widen_after (const zr_core_t *self)
+{
+    uint64_t after = self->config.heartbeat_ms / S_WIDEN_DIVISOR;
+    return after > 0 ? after : 1;
+}
+
 void
 zr_read_round_send (zr_core_t *self, uint64_t now_ms)
 {
@@ -200,35 +208,19 @@ zr_read_round_send (zr_core_t *self, uint64_t now_ms)
     for (uint32_t i = 0; i < self->config.n_servers && !self->round_widen_ms; i++) {
         zr_id_t id = self->config.servers [i];
         if (s_round_reaches (self, id) && self->round_sent [id] < self->round)
-            self->round_widen_ms = now_ms + zr_read_widen_after (self);
+            self->round_widen_ms = now_ms + s_widen_after (self);
     }
-}
-
-uint64_t
-zr_read_widen_after (const zr_core_t *self)
-{
-    uint64_t after = self->config.heartbeat_ms / S_WIDEN_DIVISOR;
-    return after > 0 ? after : 1;
 }
 
 /* Returns true if a read not failed waits for a round a majority has
-   not echoed yet. */
+   not echoed yet. Failed reads come first and rounds never decrease in
+   arrival order (zr_read_check), so the last read tells. */
 static bool
 s_round_awaited (const zr_core_t *self)
 {
-    uint64_t confirmed = 0;
-    bool known = false;
-    for (uint32_t i = 0; i < self->n_reads; i++) {
-        if (self->reads [i].failed)
-            continue;
-        if (!known) {
-            confirmed = s_round_confirmed (self);
-            known = true;
-        }
-        if (self->reads [i].round > confirmed)
-            return true;
-    }
-    return false;
+    const zr_read_wait_t *last = self->n_reads ? &self->reads [self->n_reads - 1]
+                                               : NULL;
+    return last && !last->failed && last->round > s_round_confirmed (self);
 }
 
 void

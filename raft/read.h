@@ -60,9 +60,9 @@ bool zr_read_round_start (zr_core_t *self);
    term, the heartbeats go to those that echoed the highest ones (the
    most recently responsive) and to no other; the others still see the
    round on the next AppendEntries they get. If a read still waits for
-   the round zr_read_widen_after ms later (a chosen follower died or
-   stalls), zr_read_tick sends it to every follower (zr_core_deadline
-   includes that moment). In a 3-server cluster a read so costs one
+   the round heartbeat_ms / 10 later (at least 1 ms: a chosen follower
+   died or stalls), zr_read_tick sends it to every follower
+   (zr_core_deadline includes that moment). In a 3-server cluster a read so costs one
    heartbeat and one reply instead of two each. Safety is untouched: a
    read is confirmed by a majority's echoes, whoever was sent the round. */
 void zr_read_round_send (zr_core_t *self, uint64_t now_ms);
@@ -70,10 +70,6 @@ void zr_read_round_send (zr_core_t *self, uint64_t now_ms);
 /* Leader, at a tick: a narrow round a read still waits for once its time
    is up (round_widen_ms) goes to every follower that has not had it. */
 void zr_read_tick (zr_core_t *self, uint64_t now_ms);
-
-/* How long a narrow round waits before it goes to every follower:
-   heartbeat_ms / 10, at least 1 ms. */
-uint64_t zr_read_widen_after (const zr_core_t *self);
 
 /* Moves failed reads into ready->reads_failed and confirmed ones into
    ready->reads, in arrival order. */
