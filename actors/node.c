@@ -48,7 +48,11 @@ typedef struct {
                                            applier */
     zr_peer_filter_t filter;            /* partitions, both ways (peer.h) */
     zr_filter_t *faults;                /* incoming link faults (filter.h) */
-    uint64_t armed_ms;                  /* timer deadline, UINT64_MAX if none */
+    uint64_t armed_ms;                  /* timer deadline on the node's
+                                           clock, UINT64_MAX if none */
+    uint64_t stalled_ms;                /* the node's clock is behind
+                                           zclock_mono by this (s_self_clock) */
+    uint64_t clock_ms;                  /* the clock's last reading */
     uint32_t persist_outstanding;       /* WRITEs with the persister, not yet
                                            PERSISTED; <= ZR_NODE_WRITES_MAX */
     uint64_t persist_bytes;             /* entry bytes of those and the held */
@@ -109,6 +113,32 @@ s_trace (void *arg, const char *line)
 }
 
 static void s_self_restore (self_t *self, zr_index_t index, zr_term_t term);
+
+/* The node's clock (node.h, "The node's clock"): zclock_mono, less the
+   time a stalled thread, process or machine could not spend hearing its
+   peers. The node wakes at least every heartbeat (s_self_timeout), so
+   readings further apart than two heartbeats mean it did not run
+   meanwhile: the clock moves on by two heartbeats, and the rest is
+   counted as stalled. Every time the core is given comes from here. */
+static uint64_t
+s_self_clock (self_t *self)
+{
+    uint64_t now = (uint64_t) zclock_mono () - self->stalled_ms;
+    uint64_t most = self->clock_ms + 2 * (uint64_t) self->args.config.heartbeat_ms;
+    if (now > most) {
+        uint64_t late = now - most;
+        self->stalled_ms += late;
+        self->stats.stalled_ms += late;
+        self->stats.stalls++;
+        now = most;
+        if (late >= self->args.config.heartbeat_ms)
+            zr_warning ("n%u node: stalled for %" PRIu64 " ms (a starved "
+                        "thread, a stopped process or machine); not "
+                        "counted as silence", self->id, late);
+    }
+    self->clock_ms = now;
+    return now;
+}
 
 /* Returns sock, one the node waits on, for a send: the poller asks it
    again before its next sleep, since libzmq may take its wake-up while
@@ -297,7 +327,7 @@ s_self_start (self_t *self)
         rc = s_self_open_wal (self, &snap, &wal, &state);
     if (rc != 0)
         return rc;
-    self->core = zr_core_new (&cc, (uint64_t) zclock_mono ());
+    self->core = zr_core_new (&cc, s_self_clock (self));
     zr_core_restore_t restore = {.term = state.term, .vote = state.vote,
                                  .snap_index = snap.index, .snap_term = snap.term,
                                  .snap_size = snap.size,
@@ -802,7 +832,7 @@ s_self_gate_term (self_t *self)
 static void
 s_self_ready (self_t *self)
 {
-    uint64_t now = (uint64_t) zclock_mono ();
+    uint64_t now = s_self_clock (self);
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
@@ -855,7 +885,8 @@ s_self_ready (self_t *self)
     /* Re-arm only when the deadline moved earlier; a late TICK is harmless. */
     uint64_t deadline = zr_core_deadline (self->core);
     if (deadline < self->armed_ms
-        && zr_timer_send_arm (s_self_out (self, zactor_sock (self->timer)), deadline) == 0)
+        && zr_timer_send_arm (s_self_out (self, zactor_sock (self->timer)),
+                              deadline + self->stalled_ms) == 0)
         self->armed_ms = deadline;
     s_self_gate_term (self);
     s_self_role (self);
@@ -868,7 +899,7 @@ s_self_ready (self_t *self)
 static void
 s_self_act (self_t *self, zr_message_t *msg)
 {
-    int rc = zr_core_step (self->core, msg, (uint64_t) zclock_mono ());
+    int rc = zr_core_step (self->core, msg, s_self_clock (self));
     if (rc != 0) {
         self->stats.frames_rejected++;
         zr_peer_warn (&self->warn, self->id, "node", NULL, 0, zr_strerror (rc));
@@ -1164,7 +1195,7 @@ s_self_query (self_t *self, uint64_t token, zframe_t **data_p, uint64_t flags)
     s_read_t *read = (s_read_t *) calloc (1, sizeof *read);
     zr_assert (read);
     read->ctx = ++self->read_ctx;
-    int rc = zr_core_read_index (self->core, read->ctx, (uint64_t) zclock_mono ());
+    int rc = zr_core_read_index (self->core, read->ctx, s_self_clock (self));
     if (rc != 0) {
         s_self_query_refuse (self, &query, rc);
         free (read);
@@ -1270,7 +1301,7 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     else
     if (verb == ZR_NODE_TRANSFER) {
         int rc = zr_core_transfer (self->core, (zr_id_t) msg->args [0].u,
-                                   (uint64_t) zclock_mono ());
+                                   s_self_clock (self));
         uint32_t target = rc == 0 ? zr_core_transferring (self->core) : 0;
         zr_verb_reply (s_self_out (self, self->api), zr_node_verbs,
                        ZR_NODE_TRANSFER, rc, target);
@@ -1349,7 +1380,7 @@ s_self_handle_timer (self_t *self)
 static void
 s_self_tick (self_t *self)
 {
-    uint64_t now = (uint64_t) zclock_mono ();
+    uint64_t now = s_self_clock (self);
     if (now < self->armed_ms)
         return;
     self->armed_ms = UINT64_MAX;        /* s_self_ready arms the next */
@@ -1475,19 +1506,19 @@ s_self_handle_replicator (self_t *self, zsock_t *which)
     else
     if (verb == ZR_REPLICATOR_LOST)
         zr_core_snapshot_lost (self->core, (zr_id_t) msg.args [0].u,
-                               (uint64_t) zclock_mono ());
+                               s_self_clock (self));
     else
     if (verb == ZR_REPLICATOR_FILLED) {         /* from storage: core.h (15) */
         zr_core_storage_sent (self->core, (zr_id_t) msg.args [0].u, msg.args [1].u,
                               msg.args [2].u, msg.args [3].u, msg.args [4].u,
-                              (uint64_t) zclock_mono ());
+                              s_self_clock (self));
         self->stats.entries_out += msg.args [3].u - msg.args [2].u + 1;
     }
     else
     if (verb == ZR_REPLICATOR_UNFILLED)
         zr_core_storage_lost (self->core, (zr_id_t) msg.args [0].u, msg.args [1].u,
                               msg.args [2].u, msg.args [3].u,
-                              (uint64_t) zclock_mono ());
+                              s_self_clock (self));
     else {
         zr_assert (verb == ZR_REPLICATOR_UNREACHABLE);
         zr_core_unreachable (self->core, (zr_id_t) msg.args [0].u);
@@ -1740,6 +1771,7 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->args.config.data_dir = self->args.data_dir;
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
+    self->clock_ms = (uint64_t) zclock_mono ();
     atomic_init (&self->bytes_out, 0);
     for (zr_id_t id = 0; id <= ZR_NODES_MAX; id++)
         atomic_init (&self->handled [id], 0);
@@ -1766,22 +1798,30 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     return self;
 }
 
-/* Milliseconds until the fault filter releases a held message or a
-   WAIT times out, for zpoller_wait (-1: neither); 0 while a tick is due
-   (a burst cut short may have left it, its TICK read). */
+/* Milliseconds until the fault filter releases a held message, a WAIT
+   times out or the armed deadline comes, at most a heartbeat, for
+   zpoller_wait; 0 while a tick is due (a burst cut short may have left
+   it, its TICK read). */
 static int
 s_self_timeout (self_t *self)
 {
-    if ((uint64_t) zclock_mono () >= self->armed_ms)
+    if (s_self_clock (self) >= self->armed_ms)
         return 0;
     uint64_t due = zr_filter_next_ms (self->faults);
     int64_t at = due == UINT64_MAX ? INT64_MAX : (int64_t) due;
+    /* The timer was armed on zclock_mono; a stall counted since moved the
+       deadline later than its TICK: the poll wakes for it instead. */
+    if (self->armed_ms != UINT64_MAX
+        && (int64_t) (self->armed_ms + self->stalled_ms) < at)
+        at = (int64_t) (self->armed_ms + self->stalled_ms);
     if (self->waiting && self->wait_deadline < at)
         at = self->wait_deadline;       /* a WAIT's deadline (node.h) */
-    if (at == INT64_MAX)
-        return -1;
-    int64_t left = at - zclock_mono ();
-    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
+    /* And at least every heartbeat, so that the clock tells an idle node
+       from a stalled one (s_self_clock). */
+    int64_t left = at == INT64_MAX ? INT32_MAX : at - zclock_mono ();
+    if (left > (int64_t) self->args.config.heartbeat_ms)
+        left = (int64_t) self->args.config.heartbeat_ms;
+    return left <= 0 ? 0 : (int) left;
 }
 
 /* The skeleton's wait (zr_actor_wait) on the node's poller: the first

@@ -23,6 +23,21 @@
     meanwhile; not later, as when the timer's TICK waited its turn
     behind the node's other sockets. The TICK only wakes an idle node.
 
+    The node's clock. The core judges silence by time: a leader steps
+    down when it heard no majority within an election timeout
+    (check-quorum), a follower campaigns when it heard no leader. A node
+    whose thread, process or machine stalls (a starved CPU, SIGSTOP, a
+    frozen VM) heard nothing meanwhile because it was not listening, and
+    judging that time as its peers' silence deposes a healthy leader
+    the moment it wakes. So the node wakes at least once a heartbeat,
+    idle or not, and the time it gives the core advances by at most two
+    heartbeats between two readings: the rest of a stall is counted in
+    zraft_status's stalls and stalled_ms (and logged when over a
+    heartbeat) and leaves the node's clock behind zclock_mono, as
+    etcd's ticks are dropped while its loop runs late. Only liveness
+    rules read the clock (no read is served on a lease), so a slower
+    clock can delay a step-down or an election, never make one unsafe.
+
     Direct sends. What needs neither a replicator nor the disk leaves from
     the node itself, on a DEALER per peer of its own (identity "d<id>",
     transport/peer.h), one thread hand-off less on the way:

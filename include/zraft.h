@@ -363,6 +363,11 @@ typedef struct {
     uint64_t fault_dropped;             /* messages the fault filter dropped */
     uint64_t fault_duplicated;          /* ...duplicated */
     uint64_t fault_delayed;             /* ...held back */
+    uint64_t stalls;                    /* times the node's thread ran late
+                                           to its timer by over a heartbeat */
+    uint64_t stalled_ms;                /* the time so lost, which silence
+                                           (check-quorum, elections) does
+                                           not count */
 } zraft_status_t;
 
 /* Fills *status. Returns 0 or ZRAFT_ESHUTDOWN. */

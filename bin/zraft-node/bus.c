@@ -1146,6 +1146,18 @@ s_sweep (zr_busend_t *self, int64_t now)
     return due;
 }
 
+/* The sweep ran late by more than a heartbeat: the process stalled (a
+   starved CPU, SIGSTOP, a frozen machine) and heard nothing meanwhile
+   because it was not listening. That time is not the clients' silence
+   (actors/node.h, "The node's clock"): each session's is moved on by it. */
+static void
+s_stalled (zr_busend_t *self, int64_t late)
+{
+    for (s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
+         session; session = (s_session_t *) zhashx_next (self->sessions))
+        session->heard += late;
+}
+
 int
 zr_busend_tick (zr_busend_t *self)
 {
@@ -1153,6 +1165,8 @@ zr_busend_tick (zr_busend_t *self)
     int64_t now = zclock_mono ();
     if (self->retries > 0)
         s_retry (self);
+    if (self->due && now > self->due + self->options->bus_heartbeat_ms)
+        s_stalled (self, now - self->due - self->options->bus_heartbeat_ms);
     if (self->due && now >= self->due)
         self->due = zhashx_size (self->sessions) ? s_sweep (self, now) : 0;
     if (self->due == INT64_MAX)

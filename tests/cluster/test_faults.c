@@ -209,6 +209,40 @@ START_TEST (transfer_to_unreachable_times_out)
 }
 END_TEST
 
+/* Every node stalls at once for many election timeouts (a frozen
+   machine, a process starved of CPU): the cluster wakes with the same
+   leader in the same term, for no node counts the stall as its peers'
+   silence (actors/node.h, "The node's clock"); each counts it as
+   stalled instead. */
+START_TEST (pause_all_keeps_leader_and_term)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    cluster_one (c, 1, 3, false);
+    uint64_t term = s_status (c, leader).term;
+    uint64_t elections [4] = {0};
+    for (uint32_t id = 1; id <= 3; id++)
+        elections [id] = s_status (c, id).elections;
+    const uint32_t pause_ms = 5 * CLUSTER_ELECTION_MS;
+    for (uint32_t id = 1; id <= 3; id++)
+        ck_assert_int_eq (zraft_pause (cluster_node (c, id), pause_ms), 0);
+    /* Through the leader, which replicates to both followers once all
+       three run again; no retry, so a change of leader fails here. */
+    uint64_t index = 0;
+    ck_assert_int_eq (cluster_propose (c, leader, 2, &index), 0);
+    ck_assert_uint_eq (cluster_wait_committed (c, index, 3, CLUSTER_COMMIT_WAIT_MS), 3);
+    for (uint32_t id = 1; id <= 3; id++) {
+        zraft_status_t st = s_status (c, id);
+        ck_assert_uint_eq (st.term, term);
+        ck_assert_uint_eq (st.leader, leader);
+        ck_assert_uint_eq (st.elections, elections [id]);
+        ck_assert_uint_ge (st.stalls, 1);
+        ck_assert_uint_ge (st.stalled_ms, pause_ms - 2 * CLUSTER_HEARTBEAT_MS);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* A leader frozen for longer than the election timeout (as by SIGSTOP)
    resumes, learns it is stale, and what it accepted as a stale leader is
    never applied; the new leader's entries are. */
@@ -361,6 +395,7 @@ main (void)
     tcase_add_test (tc, transfer_hands_over_leadership);
     tcase_add_test (tc, transfer_to_unreachable_times_out);
     tcase_add_test (tc, transfer_zero_picks_a_live_follower);
+    tcase_add_test (tc, pause_all_keeps_leader_and_term);
     tcase_add_test (tc, pause_stale_leader_never_commits);
     tcase_add_test (tc, full_disk_stops_acks_loses_nothing);
     tcase_add_test (tc, full_disk_leader_steps_down);

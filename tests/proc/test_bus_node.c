@@ -581,6 +581,57 @@ START_TEST (bus_silent_client_and_bad_frames)
 }
 END_TEST
 
+/* 7. A server stopped (SIGSTOP: a frozen machine) for longer than the
+   bus timeout, with its client as silent as the machine it shares,
+   keeps the client's subscription when it runs again: time it did not
+   run is not the client's silence (bus.c, s_stalled). */
+START_TEST (bus_stopped_server_keeps_its_clients)
+{
+    uint32_t leader = s_cluster ();
+    uint32_t server = leader % 3 + 1;   /* a follower: leadership stays */
+    zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, server));
+    S_ASSERT (dealer, "dealer");
+    zr_busmsg_t subscribe = {.type = ZR_BUSMSG_SUBSCRIBE, .id = 5,
+                             .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = 8};
+    s_raw_send (dealer, &subscribe);
+    zframe_t *frame;
+    zr_busmsg_t msg;
+    s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+    S_ASSERT (msg.type == ZR_BUSMSG_OK && msg.id == 5, "no OK");
+    zframe_destroy (&frame);
+    /* The stall itself, not a wait for anything: three bus timeouts. */
+    procs_signal (s_procs, server, SIGSTOP);
+    zclock_sleep (3 * S_BUS_TIMEOUT_MS);
+    procs_signal (s_procs, server, SIGCONT);
+    zr_busclient_t *pub = s_client ((uint32_t []) {leader, 0});
+    uint64_t index = s_publish (pub, "stall.after", "alive");
+    /* The client speaks again (as its machine runs again) and must be
+       delivered what was published, heartbeats aside. */
+    bool delivered = false;
+    int64_t end = zclock_mono () + PROCS_REPLY_MS;
+    while (!delivered && zclock_mono () < end) {
+        zr_busmsg_t beat = {.type = ZR_BUSMSG_HEARTBEAT};
+        s_raw_send (dealer, &beat);
+        s_raw_recv (dealer, S_BUS_HEARTBEAT_MS, &frame, &msg);
+        S_ASSERT (!frame || msg.type == ZR_BUSMSG_HEARTBEAT
+                  || msg.type == ZR_BUSMSG_DELIVER,
+                  "after the stall: %s", zr_busmsg_type_name (msg.type));
+        delivered = msg.type == ZR_BUSMSG_DELIVER && msg.id == 5;
+        if (delivered)
+            S_ASSERT (msg.index == index, "delivered index %" PRIu64
+                      ", published %" PRIu64, msg.index, index);
+        zframe_destroy (&frame);
+    }
+    char *log = procs_log (s_procs, server);
+    bool expired = strstr (log, "silent: its subscriptions end") != NULL;
+    free (log);
+    S_ASSERT (delivered && !expired, "delivered %d, expired %d",
+              delivered, expired);
+    zr_busclient_destroy (&pub);
+    zsock_destroy (&dealer);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -595,6 +646,7 @@ s_suite (void)
     tcase_add_loop_test (tc, bus_subscription_survives_its_server, 0, 2);
     tcase_add_test (tc, bus_silent_client_and_bad_frames);
     tcase_add_test (tc, bus_deliveries_come_in_runs);
+    tcase_add_test (tc, bus_stopped_server_keeps_its_clients);
     suite_add_tcase (s, tc);
     return s;
 }
