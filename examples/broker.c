@@ -831,7 +831,8 @@ parse (broker_t *b, char *endpoint, size_t size, bool *demo, int argc,
     return 0;
 }
 
-/* Three free ports on 127.0.0.1 for the servers (the kernel's choice,
+/* Three free ports on 127.0.0.1 for the servers (czmq's "!": random in
+   its dynamic range, so two demos started together rarely pick the same;
    each held until all are picked, so they differ). Returns 0, or -1. */
 static int
 free_ports (broker_t *b)
@@ -840,7 +841,7 @@ free_ports (broker_t *b)
     int rc = 0;
     for (int i = 0; i < NODES; i++) {
         probes [i] = zsock_new (ZMQ_ROUTER);
-        int port = probes [i] ? zsock_bind (probes [i], "tcp://127.0.0.1:*") : -1;
+        int port = probes [i] ? zsock_bind (probes [i], "tcp://127.0.0.1:!") : -1;
         snprintf (b->endpoints [i], sizeof b->endpoints [i],
                   "tcp://127.0.0.1:%d", port);
         rc = port > 0 ? rc : -1;

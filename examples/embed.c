@@ -137,8 +137,9 @@ typedef struct {
     bool own_root;                      /* made here: removed at the end */
 } cluster_t;
 
-/* Picks NODES free ports on 127.0.0.1 (the kernel's choice, each held
-   until all are picked, so they differ). Returns 0, or -1. */
+/* Picks NODES free ports on 127.0.0.1 (czmq's "!": random in its
+   dynamic range, so two runs started together rarely pick the same; each
+   held until all are picked, so they differ). Returns 0, or -1. */
 static int
 free_ports (int *ports)
 {
@@ -146,7 +147,7 @@ free_ports (int *ports)
     int rc = 0;
     for (int i = 0; i < NODES; i++) {
         probes [i] = zsock_new (ZMQ_ROUTER);
-        ports [i] = probes [i] ? zsock_bind (probes [i], "tcp://127.0.0.1:*") : -1;
+        ports [i] = probes [i] ? zsock_bind (probes [i], "tcp://127.0.0.1:!") : -1;
         if (ports [i] <= 0)
             rc = -1;
     }

@@ -41,7 +41,7 @@ s_fake_new (s_fake_t *fake)
 {
     fake->router = zsock_new (ZMQ_ROUTER);
     ck_assert_ptr_nonnull (fake->router);
-    int port = zsock_bind (fake->router, "tcp://127.0.0.1:*");
+    int port = zsock_bind (fake->router, "tcp://127.0.0.1:!");
     ck_assert_int_gt (port, 0);
     snprintf (fake->endpoint, sizeof fake->endpoint, "tcp://127.0.0.1:%d",
               port);

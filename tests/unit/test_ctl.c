@@ -652,7 +652,7 @@ fake_new (uint32_t id, const char *name)
     ck_assert_ptr_nonnull (fake);
     fake->router = zsock_new (ZMQ_ROUTER);
     zsock_set_linger (fake->router, 0);
-    int port = zsock_bind (fake->router, "tcp://127.0.0.1:*");
+    int port = zsock_bind (fake->router, "tcp://127.0.0.1:!");
     ck_assert_int_gt (port, 0);
     snprintf (fake->endpoint, sizeof fake->endpoint, "tcp://127.0.0.1:%d", port);
     fake->id = id;
