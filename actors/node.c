@@ -53,6 +53,7 @@ typedef struct {
     uint64_t stalled_ms;                /* the node's clock is behind
                                            zclock_mono by this (s_self_clock) */
     uint64_t clock_ms;                  /* the clock's last reading */
+    bool listening;                     /* the loop runs: a stall counts */
     uint32_t persist_outstanding;       /* WRITEs with the persister, not yet
                                            PERSISTED; <= ZR_NODE_WRITES_MAX */
     uint64_t persist_bytes;             /* entry bytes of those and the held */
@@ -128,13 +129,16 @@ s_self_clock (self_t *self)
     if (now > most) {
         uint64_t late = now - most;
         self->stalled_ms += late;
-        self->stats.stalled_ms += late;
-        self->stats.stalls++;
         now = most;
-        if (late >= self->args.config.heartbeat_ms)
-            zr_warning ("n%u node: stalled for %" PRIu64 " ms (a starved "
-                        "thread, a stopped process or machine); not "
-                        "counted as silence", self->id, late);
+        /* Before the loop runs (recovering the log) it is no stall. */
+        if (self->listening) {
+            self->stats.stalled_ms += late;
+            self->stats.stalls++;
+            if (late >= self->args.config.heartbeat_ms)
+                zr_warning ("n%u node: stalled for %" PRIu64 " ms (a starved "
+                            "thread, a stopped process or machine); not "
+                            "counted as silence", self->id, late);
+        }
     }
     self->clock_ms = now;
     return now;
@@ -1863,6 +1867,7 @@ zr_node_actor (zsock_t *pipe, void *args)
         return;
     zr_notice ("n%u node: started", self->id);
     s_self_ready (self);
+    self->listening = true;
     while (!self->terminated) {
         void *which = s_self_poll (self, ZR_POLLER_ALL, s_self_timeout (self));
         s_self_release (self);
