@@ -1825,7 +1825,7 @@ s_self_timeout (self_t *self)
     int64_t left = at == INT64_MAX ? INT32_MAX : at - zclock_mono ();
     if (left > (int64_t) self->args.config.heartbeat_ms)
         left = (int64_t) self->args.config.heartbeat_ms;
-    return left <= 0 ? 0 : (int) left;
+    return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int) left;
 }
 
 /* The skeleton's wait (zr_actor_wait) on the node's poller: the first

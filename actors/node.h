@@ -21,7 +21,8 @@
     not sooner, for a tick judges silence (check-quorum, an election
     timeout) and a node that ran late must first hear what reached it
     meanwhile; not later, as when the timer's TICK waited its turn
-    behind the node's other sockets. The TICK only wakes an idle node.
+    behind the node's other sockets. The TICK only wakes an idle node
+    (as does the poll's timeout, at least once a heartbeat: below).
 
     The node's clock. The core judges silence by time: a leader steps
     down when it heard no majority within an election timeout
@@ -37,6 +38,14 @@
     etcd's ticks are dropped while its loop runs late. Only liveness
     rules read the clock (no read is served on a lease), so a slower
     clock can delay a step-down or an election, never make one unsafe.
+    Two consequences: the protection needs an election timeout well
+    above three heartbeats (a leader last heard from a heartbeat and a
+    round trip before a stall finds two more heartbeats gone when it
+    wakes; zraft-node's defaults are 100 and 1,000 ms); and a thread
+    that only ever runs in gaps over two heartbeats (a CPU quota far
+    too small, a query or apply on the node's thread that takes that
+    long) runs its elections and check-quorum on a clock slower than
+    real time, by the share written off, which zraft_status shows.
 
     Direct sends. What needs neither a replicator nor the disk leaves from
     the node itself, on a DEALER per peer of its own (identity "d<id>",

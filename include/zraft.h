@@ -363,9 +363,10 @@ typedef struct {
     uint64_t fault_dropped;             /* messages the fault filter dropped */
     uint64_t fault_duplicated;          /* ...duplicated */
     uint64_t fault_delayed;             /* ...held back */
-    uint64_t stalls;                    /* times the node's thread ran late
-                                           to its timer by over a heartbeat */
-    uint64_t stalled_ms;                /* the time so lost, which silence
+    uint64_t stalls;                    /* times the node's thread did not
+                                           run for over two heartbeats */
+    uint64_t stalled_ms;                /* the time beyond those two
+                                           heartbeats, which silence
                                            (check-quorum, elections) does
                                            not count */
 } zraft_status_t;

@@ -133,7 +133,8 @@ typedef struct {
 struct _s_session_t {
     char key [2 * S_ROUTING_MAX + 1];   /* the routing id in hex */
     zframe_t *routing;                  /* owned */
-    int64_t heard;                      /* its last frame (zclock_mono) */
+    int64_t heard;                      /* its last frame (zclock_mono),
+                                           moved on by a stall (s_stalled) */
     int64_t sent;                       /* our last frame to it */
     bool closed;                        /* to be removed by the sweep */
     uint32_t n_subs;                    /* Invariant (1) */
@@ -1151,11 +1152,12 @@ s_sweep (zr_busend_t *self, int64_t now)
    because it was not listening. That time is not the clients' silence
    (actors/node.h, "The node's clock"): each session's is moved on by it. */
 static void
-s_stalled (zr_busend_t *self, int64_t late)
+s_stalled (zr_busend_t *self, int64_t late, int64_t now)
 {
     for (s_session_t *session = (s_session_t *) zhashx_first (self->sessions);
          session; session = (s_session_t *) zhashx_next (self->sessions))
-        session->heard += late;
+        session->heard = session->heard + late < now ? session->heard + late
+                                                     : now;
 }
 
 int
@@ -1166,7 +1168,7 @@ zr_busend_tick (zr_busend_t *self)
     if (self->retries > 0)
         s_retry (self);
     if (self->due && now > self->due + self->options->bus_heartbeat_ms)
-        s_stalled (self, now - self->due - self->options->bus_heartbeat_ms);
+        s_stalled (self, now - self->due - self->options->bus_heartbeat_ms, now);
     if (self->due && now >= self->due)
         self->due = zhashx_size (self->sessions) ? s_sweep (self, now) : 0;
     if (self->due == INT64_MAX)

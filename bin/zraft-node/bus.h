@@ -28,8 +28,10 @@
     Sessions. A client (a routing id) with at least one subscription has
     a session: at most ZR_BUSEND_SESSION_SUBS_MAX subscriptions, its
     client ids distinct. A session that sent nothing for --bus-timeout
-    is closed (its subscriptions unsubscribed); one that was sent nothing
-    for --bus-heartbeat gets a HEARTBEAT with the last committed index.
+    (less any time this server did not run: its sweep late by over a
+    heartbeat) is closed (its subscriptions unsubscribed); one that was
+    sent nothing for --bus-heartbeat gets a HEARTBEAT with the last
+    committed index.
     The ROUTER is ZMQ_ROUTER_MANDATORY with a zero send timeout: a frame
     that cannot be queued for a session (the client is gone, or its
     queue is full) closes the session instead of being dropped, so a
