@@ -60,6 +60,16 @@ zr_poller_add (zr_poller_t *self, void *reader)
     self->n++;
 }
 
+void
+zr_poller_remove (zr_poller_t *self, void *reader)
+{
+    zr_assert (self && self->n > 0 && self->readers [self->n - 1] == reader);
+    self->n--;
+    self->dirty &= ~(1u << self->n);
+    self->readers [self->n] = NULL;
+    self->handles [self->n] = NULL;
+}
+
 uint32_t
 zr_poller_bit (zr_poller_t *self, void *reader)
 {

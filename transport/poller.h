@@ -70,6 +70,10 @@ void zr_poller_destroy (zr_poller_t **self_p);
    most ZR_POLLER_READERS_MAX in all (asserted). */
 void zr_poller_add (zr_poller_t *self, void *reader);
 
+/* Removes reader, which must be the last one added (readers leave in
+   the reverse order they came, so the others keep their bits). */
+void zr_poller_remove (zr_poller_t *self, void *reader);
+
 /* Returns the mask bit of reader, which must have been added. */
 uint32_t zr_poller_bit (zr_poller_t *self, void *reader);
 

@@ -218,6 +218,31 @@ START_TEST (poller_wait_wakes_on_another_thread)
 END_TEST
 
 /* A reader that was never added has no bit: asserted. */
+/* Readers leave in the reverse order they came (a host's, node.h): the
+   others keep their bits, the one removed is not waited on any more
+   (its input stays for whoever reads it), and it can come back. */
+START_TEST (poller_remove_takes_the_last_reader)
+{
+    zsock_t *a, *a_out, *b, *b_out;
+    s_pair (&a, &a_out, "remove-a");
+    s_pair (&b, &b_out, "remove-b");
+    zr_poller_t *poller = zr_poller_new (a, b, NULL);
+    uint32_t bit_a = zr_poller_bit (poller, a);
+    zr_poller_remove (poller, b);
+    ck_assert_uint_eq (zr_poller_bit (poller, a), bit_a);
+    zstr_send (b_out, "b");
+    ck_assert_ptr_null (zr_poller_wait (poller, ZR_POLLER_ALL, 0));
+    zr_poller_add (poller, b);
+    ck_assert_ptr_eq (zr_poller_wait (poller, ZR_POLLER_ALL, 0), b);
+    s_recv_is (b, "b");
+    zr_poller_destroy (&poller);
+    zsock_destroy (&a);
+    zsock_destroy (&a_out);
+    zsock_destroy (&b);
+    zsock_destroy (&b_out);
+}
+END_TEST
+
 START_TEST (poller_bit_rejects_a_stranger)
 {
     zsock_t *a, *a_out;
@@ -238,6 +263,7 @@ main (void)
     tcase_add_test (tc, poller_mask_keeps_what_it_leaves_out);
     tcase_add_test (tc, poller_wait_wakes_on_another_thread);
     tcase_add_test (tc, poller_raw_fd_is_level_triggered);
+    tcase_add_test (tc, poller_remove_takes_the_last_reader);
     suite_add_tcase (s, tc);
     tc = tcase_create ("zr_poller_sent");
     tcase_add_test (tc, poller_sent_finds_input_whose_signal_was_taken);
