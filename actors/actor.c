@@ -158,6 +158,41 @@ zr_verb_recv_table (zsock_t *sock, const zr_verb_t *table, size_t n,
 }
 
 void
+zr_verb_msg_build (const zr_verb_t *table, int index, zr_verb_msg_t *msg,
+                   va_list args)
+{
+    zr_assert (table && index >= 0 && msg);
+    memset (msg, 0, sizeof *msg);
+    msg->row = &table [index];
+    const char *picture = msg->row->picture + 1;    /* after the verb */
+    zr_assert (strlen (picture) <= ZR_VERB_ARGS_MAX);
+    for (size_t i = 0; picture [i]; i++) {
+        zr_verb_arg_t *arg = &msg->args [i];
+        switch (picture [i]) {
+            case 'p': arg->p = va_arg (args, void *); break;
+            case 'i': arg->i = va_arg (args, int); break;
+            case '1': arg->u = (uint8_t) va_arg (args, int); break;
+            case '2': arg->u = (uint16_t) va_arg (args, int); break;
+            case '4': arg->u = va_arg (args, uint32_t); break;
+            case '8': arg->u = va_arg (args, uint64_t); break;
+            case 's': {
+                const char *text = va_arg (args, const char *);
+                arg->s = strdup (text ? text : "");
+                zr_assert (arg->s);
+                break;
+            }
+            case 'f': {
+                zframe_t *frame = va_arg (args, zframe_t *);
+                arg->f = frame ? zframe_dup (frame) : zframe_new_empty ();
+                zr_assert (arg->f);
+                break;
+            }
+            default: zr_assert (false && "picture letter");
+        }
+    }
+}
+
+void
 zr_verb_msg_reset (zr_verb_msg_t *msg)
 {
     zr_assert (msg);

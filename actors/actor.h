@@ -125,6 +125,14 @@ int zr_verb_recv_table (zsock_t *sock, const zr_verb_t *table, size_t n,
 /* The number of rows of a table made by ZR_PROTOCOL_DECLARE. */
 #define ZR_VERBS_COUNT(table) (sizeof (table) / sizeof ((table) [0]))
 
+/* Fills *msg as zr_verb_recv would from the message sending row index
+   of table with args would make: args are the arguments after the verb,
+   as zsock_vsend takes them for the row's picture ('f' frames are
+   copied, 's' strings duplicated). For a request its receiver handles
+   on the sender's own thread, without the socket. */
+void zr_verb_msg_build (const zr_verb_t *table, int index, zr_verb_msg_t *msg,
+                        va_list args);
+
 /* Frees the strings and frames left in msg (a handler that keeps one
    NULLs it first). Idempotent. */
 void zr_verb_msg_reset (zr_verb_msg_t *msg);

@@ -13,6 +13,8 @@
 
 _Static_assert (ZR_NODE_WRITES_MAX <= ZR_PERSIST_BATCH_MAX,
                 "one group commit can take every WRITE out");
+_Static_assert (6 + ZR_NODES_MAX + ZRAFT_HOST_READERS_MAX <= ZR_POLLER_READERS_MAX,
+                "the node's readers and a host's fit one poller");
 _Static_assert (ZR_APPLIER_HERE_ENTRIES_MAX == 16,
                 "zraft.h (apply_on_node) says 16 entries");
 
@@ -96,7 +98,15 @@ typedef struct {
     zr_id_t leader_sent;
     bool waiting;                       /* a WAIT awaits its deferred reply */
     int64_t wait_deadline;              /* when it times out (INT64_MAX: never) */
+    zr_node_host_t *host;               /* the application's, while hosted
+                                           (node.h, "Hosting"); borrowed */
+    uint32_t host_bits;                 /* its readers' poller bits */
+    int64_t host_at;                    /* when handle is due with NULL
+                                           (zclock_mono; INT64_MAX: never) */
 } self_t;
+
+/* The node whose host's handle runs on this thread, else NULL. */
+static __thread self_t *s_host_self;
 
 /* A linearizable query between zraft_query and its run (node.h). */
 typedef struct {
@@ -1331,6 +1341,117 @@ s_self_command (self_t *self, int verb, zr_verb_msg_t *msg)
     }
 }
 
+/* ---------------------------------------------------------------- hosting */
+
+/* Asks the host when its handle is due with NULL (node.h, "Hosting"). */
+static void
+s_self_host_due (self_t *self, int ms)
+{
+    self->host_at = ms < 0 ? INT64_MAX : zclock_mono () + ms;
+}
+
+/* Ends the hosting: the readers leave the poller, and the application's
+   thread, waiting on done, gets the host (and its sockets) back. */
+static void
+s_self_host_end (self_t *self, int status)
+{
+    zr_node_host_t *host = self->host;
+    if (!host)
+        return;
+    for (size_t i = host->host.n_readers; i-- > 0; )
+        zr_poller_remove (self->poller, host->host.readers [i]);
+    self->burst &= ~self->host_bits;
+    self->host_bits = 0;
+    self->host = NULL;
+    self->host_at = INT64_MAX;
+    zr_handoff_send (host->owner);
+    zsock_signal (host->done, (byte) status);  /* host may be gone after */
+}
+
+/* HOST: the application's loop moves onto this thread. */
+static void
+s_self_host_begin (self_t *self, zr_node_host_t *host)
+{
+    zr_assert (host && host->done);
+    zr_handoff_recv (host->owner);
+    if (self->host) {
+        zr_handoff_send (host->owner);
+        zsock_signal (host->done, ZR_NODE_HOST_BUSY);
+        return;
+    }
+    self->host = host;
+    for (size_t i = 0; i < host->host.n_readers; i++) {
+        zr_poller_add (self->poller, host->host.readers [i]);
+        self->host_bits |= zr_poller_bit (self->poller, host->host.readers [i]);
+    }
+    self->burst |= self->host_bits;
+    s_host_self = self;
+    int ms = host->host.timeout ? host->host.timeout (host->host.arg) : -1;
+    s_host_self = NULL;
+    s_self_host_due (self, ms);
+}
+
+/* True if which is one of the host's readers. */
+static bool
+s_self_host_reader (self_t *self, void *which)
+{
+    for (size_t i = 0; self->host && i < self->host->host.n_readers; i++)
+        if (self->host->host.readers [i] == which)
+            return true;
+    return false;
+}
+
+/* Runs the host's handle with which (a reader with input, or NULL: its
+   timeout passed), then asks its next timeout. */
+static void
+s_self_host_call (self_t *self, void *which)
+{
+    zr_node_host_t *host = self->host;
+    s_host_self = self;
+    bool more = host->host.handle (host->host.arg, which);
+    int ms = more && host->host.timeout ? host->host.timeout (host->host.arg) : -1;
+    s_host_self = NULL;
+    /* The handle sends and receives on its readers (poller.h, Inv. 3). */
+    for (size_t i = 0; i < host->host.n_readers; i++)
+        zr_poller_sent (self->poller, host->host.readers [i]);
+    if (more)
+        s_self_host_due (self, ms);
+    else
+        s_self_host_end (self, ZR_NODE_HOST_ENDED);
+}
+
+/* Handles request verb of the application (msg: its arguments, left for
+   the caller to reset), from the api socket or from a host's handle. */
+static void
+s_self_api (self_t *self, int verb, zr_verb_msg_t *msg)
+{
+    if (verb == ZR_NODE_SUBMIT) {
+        zr_assert (msg->args [0].p);
+        s_self_submit (self, (zr_blob_t *) msg->args [0].p, msg->args [1].f,
+                       msg->args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_BUS) {
+        zr_assert (msg->args [0].p);
+        s_self_bus (self, (zr_blob_t *) msg->args [0].p, msg->args [1].f,
+                    msg->args [2].f);
+    }
+    else
+    if (verb == ZR_NODE_QUERY)
+        s_self_query (self, msg->args [0].u, &msg->args [1].f, msg->args [2].u);
+    else
+    if (verb == ZR_NODE_RECEIVED) {
+        zr_assert (self->role_unread);
+        self->role_unread = false;
+        s_self_role (self);
+    }
+    else
+    if (verb == ZR_NODE_HOST)
+        s_self_host_begin (self, (zr_node_host_t *) msg->args [0].p);
+    else
+        s_self_command (self, verb, msg);
+}
+
 static void
 s_self_handle_api (self_t *self)
 {
@@ -1339,29 +1460,25 @@ s_self_handle_api (self_t *self)
     if (verb < 0)
         self->terminated = true;        /* the context ended */
     else
-    if (verb == ZR_NODE_SUBMIT) {
-        zr_assert (msg.args [0].p);
-        s_self_submit (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
-                       msg.args [2].f);
-    }
-    else
-    if (verb == ZR_NODE_BUS) {
-        zr_assert (msg.args [0].p);
-        s_self_bus (self, (zr_blob_t *) msg.args [0].p, msg.args [1].f,
-                    msg.args [2].f);
-    }
-    else
-    if (verb == ZR_NODE_QUERY)
-        s_self_query (self, msg.args [0].u, &msg.args [1].f, msg.args [2].u);
-    else
-    if (verb == ZR_NODE_RECEIVED) {
-        zr_assert (self->role_unread);
-        self->role_unread = false;
-        s_self_role (self);
-    }
-    else
-        s_self_command (self, verb, &msg);
+        s_self_api (self, verb, &msg);
     zr_verb_msg_reset (&msg);
+}
+
+bool
+zr_node_hosting (const void *owner)
+{
+    return s_host_self && s_host_self->host && s_host_self->host->owner == owner;
+}
+
+bool
+zr_node_host_request (const void *owner, int verb, zr_verb_msg_t *msg)
+{
+    if (!zr_node_hosting (owner))
+        return false;
+    zr_assert (verb != ZR_NODE_HOST && verb != ZR_NODE_WAIT);  /* zraft.c */
+    s_self_api (s_host_self, verb, msg);
+    zr_verb_msg_reset (msg);
+    return true;
 }
 
 /* A TICK only wakes the node: it ticks the core after the burst
@@ -1610,6 +1727,13 @@ s_self_api_drain (self_t *self)
         if (verb == ZR_NODE_QUERY)
             zr_results_add (&self->results, msg.args [0].u, ZR_ESHUTDOWN, 0, 0,
                             0, NULL, 0);
+        else
+        if (verb == ZR_NODE_HOST) {
+            zr_node_host_t *host = (zr_node_host_t *) msg.args [0].p;
+            zr_handoff_recv (host->owner);
+            zr_handoff_send (host->owner);
+            zsock_signal (host->done, ZR_NODE_HOST_STOPPED);
+        }
         zr_verb_msg_reset (&msg);
     }
 }
@@ -1665,6 +1789,7 @@ static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
+    s_self_host_end (self, ZR_NODE_HOST_STOPPED);
     zr_poller_destroy (&self->poller);
     s_self_answer_all (self);
     for (zr_id_t id = 1; id <= ZR_NODES_MAX; id++)
@@ -1714,6 +1839,9 @@ s_self_handle (self_t *self, void *which)
     else
     if (which == zactor_sock (self->applier))
         s_self_handle_applier (self);
+    else
+    if (s_self_host_reader (self, which))
+        s_self_host_call (self, which);
     else
         s_self_handle_replicator (self, (zsock_t *) which);
 }
@@ -1775,6 +1903,7 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
     self->args.config.data_dir = self->args.data_dir;
     self->id = self->args.config.id;
     self->armed_ms = UINT64_MAX;
+    self->host_at = INT64_MAX;
     self->clock_ms = (uint64_t) zclock_mono ();
     atomic_init (&self->bytes_out, 0);
     for (zr_id_t id = 0; id <= ZR_NODES_MAX; id++)
@@ -1820,6 +1949,8 @@ s_self_timeout (self_t *self)
         at = (int64_t) (self->armed_ms + self->stalled_ms);
     if (self->waiting && self->wait_deadline < at)
         at = self->wait_deadline;       /* a WAIT's deadline (node.h) */
+    if (self->host && self->host_at < at)
+        at = self->host_at;             /* the host's timeout (node.h) */
     /* And at least every heartbeat, so that the clock tells an idle node
        from a stalled one (s_self_clock). */
     int64_t left = at == INT64_MAX ? INT32_MAX : at - zclock_mono ();
@@ -1872,6 +2003,8 @@ zr_node_actor (zsock_t *pipe, void *args)
         void *which = s_self_poll (self, ZR_POLLER_ALL, s_self_timeout (self));
         s_self_release (self);
         bool caught_up = s_self_burst (self, which);
+        if (self->host && !self->terminated && zclock_mono () >= self->host_at)
+            s_self_host_call (self, NULL);
         if (!self->terminated) {
             if (caught_up)
                 s_self_tick (self);

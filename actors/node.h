@@ -134,7 +134,23 @@
     | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i4": 0 or ZR_E* code, and the target (0 on error) |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshots: zr_applier_snapshots) |
+    | HOST      | app -> node| "sp": zr_node_host_t* (the app's, valid until done) | none on api: done (its pipe) is signalled 0 when handle ends hosting, 1 if the node stopped first, 2 if a host is already in |
     | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
+    Hosting (zraft_host, zraft.h). After HOST the node adds the host's
+    readers to its poller, after its own, and calls handle on its thread
+    with one that has input (inside a burst, as a reader of its own) or
+    with NULL once the host's timeout passed (after the burst), asking
+    timeout again after each call. The application's thread meanwhile
+    waits on done, so the handle and its sockets belong to the node's
+    thread until done is signalled. A request made from handle does not
+    go through the api socket: zraft.c hands it to the node as a call
+    (zr_node_host_request), handled at once as if it had been read there
+    (a synchronous one's reply is on the api socket when the call
+    returns). Nothing else is on the api socket meanwhile: the
+    application sent HOST last. Since handle may send and receive on its
+    readers, they are all
+    marked (zr_poller_sent) after each call. The hosting ends when
+    handle returns false or the node stops (done signalled 1 first).
     Events socket (PUSH, node -> application): RESULTS and ROLE, see
     results.h. A ROLE is sent after a Ready that changed this server's
     role, term or known leader, when the previous one was RECEIVED;
@@ -228,7 +244,8 @@ _Static_assert (ZR_NODE_APPLY_RUNS_MAX < ZR_NODE_PIPE_MSGS_MAX, "APPLY fits its 
     X (NODE, PAUSE, "s8", "")                                                \
     X (NODE, TRANSFER, "s4", "i4")                                           \
     X (NODE, FAULT, "s414444", "")                                          \
-    X (NODE, SNAPSHOT, "s", "i")
+    X (NODE, SNAPSHOT, "s", "i")                                             \
+    X (NODE, HOST, "sp", NULL)
 ZR_PROTOCOL_DECLARE (node, ZR_NODE_PROTOCOL);
 
 typedef struct {
@@ -243,6 +260,28 @@ typedef struct {
     struct _zr_feed_news_t *feed_news;  /* the news it reads (feed.h), the
                                            handle's */
 } zr_node_args_t;
+
+/* A HOST request (zraft.c builds it; the node borrows it until done). */
+typedef struct {
+    zraft_host_t host;                  /* a copy of the application's */
+    const void *owner;                  /* the zraft_t hosting */
+    zsock_t *done;                      /* signalled when hosting ends */
+} zr_node_host_t;
+
+/* Status signalled on zr_node_host_t.done. */
+#define ZR_NODE_HOST_ENDED 0            /* handle returned false */
+#define ZR_NODE_HOST_STOPPED 1          /* the node stopped first */
+#define ZR_NODE_HOST_BUSY 2             /* another host was in */
+
+/* True if the calling thread is the node's, inside the handle of a host
+   of owner (a zraft_t). */
+bool zr_node_hosting (const void *owner);
+
+/* Inside such a handle: the node handles request verb (msg, built by
+   zr_verb_msg_build; reset here) at once, as if read from the api
+   socket (a synchronous one's reply is then on it), and returns true.
+   Elsewhere returns false and takes nothing. */
+bool zr_node_host_request (const void *owner, int verb, zr_verb_msg_t *msg);
 
 /* Blocks every asynchronous signal on the calling thread, saving the old
    mask in *old (if not NULL). The node and all its actors run so: signals

@@ -246,13 +246,36 @@ s_retry (void *sock, int (*call) (void *, const char *, va_list),
     return rc;
 }
 
-/* Sends a request to the node (zsock_send's picture). */
+/* Hands the node request verb with args, from a host's handle on the
+   node's own thread (node.h, "Hosting"): a call, not a message. */
+static void
+s_direct (zraft_t *self, const char *verb, va_list args)
+{
+    int index = -1;
+    for (size_t i = 0; index < 0 && i < ZR_VERBS_COUNT (zr_node_verbs); i++)
+        if (zr_node_verbs [i].verb == verb)
+            index = (int) i;
+    zr_assert (index >= 0);             /* s_request passes the row's */
+    zr_verb_msg_t msg;
+    zr_verb_msg_build (zr_node_verbs, index, &msg, args);
+    bool handled = zr_node_host_request (self, index, &msg);
+    zr_assert (handled);
+}
+
+/* Sends a request to the node (zsock_send's picture), or hands it over
+   as a call from a host's handle. */
 static int
 s_send_picture (zraft_t *self, const char *picture, ...)
 {
     va_list args;
     va_start (args, picture);
-    int rc = s_retry (self->api, zsock_vsend, picture, args);
+    int rc = 0;
+    if (zr_node_hosting (self)) {
+        const char *verb = va_arg (args, const char *);
+        s_direct (self, verb, args);
+    }
+    else
+        rc = s_retry (self->api, zsock_vsend, picture, args);
     va_end (args);
     return rc;
 }
@@ -274,7 +297,8 @@ s_recv_picture (void *sock, const char *picture, ...)
     s_send_picture ((self), zr_node_verbs [V].picture, zr_node_verbs [V].verb, \
                     ##__VA_ARGS__)
 
-/* Receives the node's reply to verb V, as its row says. */
+/* Receives the node's reply to verb V, as its row says (from a host's
+   handle, s_direct left it there). */
 #define s_reply(self, V, ...)                                                \
     s_recv_picture ((self)->api, zr_node_verbs [V].reply, __VA_ARGS__)
 
@@ -409,6 +433,7 @@ zraft_destroy (zraft_t **self_p)
     zraft_t *self = *self_p;
     if (!self)
         return;
+    zr_assert (!zr_node_hosting (self)); /* not from a host's handle */
     /* zactor_destroy's $TERM and wait must not be cut short by a signal
        (the node would be left running): defer signals until it is done. */
     sigset_t mask;
@@ -773,6 +798,8 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
     }
     if (zr_subs_next (self->subs, event))
         return 0;
+    if (zr_node_hosting (self))
+        timeout_ms = 0;                 /* the node cannot send meanwhile */
     zr_verb_msg_t msg;
     int verb = s_events_recv (self, &msg, timeout_ms);
     if (verb < 0)
@@ -818,6 +845,8 @@ int
 zraft_wait_leader (zraft_t *self, int timeout_ms, uint32_t *leader)
 {
     zr_assert (self);
+    if (zr_node_hosting (self))
+        return ZRAFT_EINVAL;            /* it would stop the node (zraft.h) */
     if (s_request (self, ZR_NODE_WAIT, timeout_ms < 0 ? -1 : timeout_ms) != 0)
         return ZRAFT_ESHUTDOWN;
     int rc = ZRAFT_ESHUTDOWN;
@@ -833,6 +862,35 @@ void
 zraft_log_set (int level, zraft_log_fn *fn, void *arg)
 {
     zr_logger_set (level, fn, arg);
+}
+
+int
+zraft_host (zraft_t *self, const zraft_host_t *host)
+{
+    zr_assert (self && host);
+    if (zr_node_hosting (self) || !host->handle || host->n_readers < 1
+        || host->n_readers > ZRAFT_HOST_READERS_MAX)
+        return ZRAFT_EINVAL;
+    for (size_t i = 0; i < host->n_readers; i++)
+        if (!host->readers [i])
+            return ZRAFT_EINVAL;
+    zsock_t *backend = NULL;
+    zsock_t *frontend = zsys_create_pipe (&backend);
+    zr_assert (frontend && backend);
+    zr_node_host_t request = {*host, self, backend};
+    zr_handoff_send (self);             /* the handle and the host's state */
+    int rc = ZRAFT_ESHUTDOWN;
+    if (s_request (self, ZR_NODE_HOST, &request) == 0) {
+        int status;
+        while ((status = zsock_wait (frontend)) < 0 && zmq_errno () == EINTR)
+            ;
+        zr_handoff_recv (self);
+        rc = status == ZR_NODE_HOST_ENDED ? 0
+           : status == ZR_NODE_HOST_BUSY ? ZRAFT_EINVAL : ZRAFT_ESHUTDOWN;
+    }
+    zsock_destroy (&backend);
+    zsock_destroy (&frontend);
+    return rc;
 }
 
 int

@@ -10,10 +10,11 @@
     (the state machine's answer, with the token) and ROLE events.
 
     Threading: a zraft_t is used from one application thread at a time
-    (like every czmq class). The state machine's callbacks run on the
-    applier's thread, in log order. No call blocks on the cluster: a
-    submission or a query is queued and answered by an event; only
-    zraft_wait_leader waits, and only as long as asked.
+    (like every czmq class); zraft_host lends that role to the node's own
+    thread, to run the application's loop there. The state machine's
+    callbacks run on the applier's thread, in log order. No call blocks
+    on the cluster: a submission or a query is queued and answered by an
+    event; only zraft_wait_leader waits, and only as long as asked.
 
     Back-pressure: at most config.submit_max submissions and queries are
     outstanding on a handle (accepted, their RESULT not yet received by
@@ -313,6 +314,52 @@ void zraft_event_release (zraft_event_t *event);
    (-1: no limit), or ZRAFT_ESHUTDOWN. The node answers when it learns
    one: no polling. */
 int zraft_wait_leader (zraft_t *self, int timeout_ms, uint32_t *leader);
+
+/* Hosting: the application's loop runs on the node's thread.
+
+   A server that answers clients from its own thread pays for two thread
+   hand-offs per request: the request goes to the node's thread, and its
+   RESULT comes back. Each wakes a sleeping thread (~16 us on a VM). An
+   application that hosts its loop on the node's thread does not pay
+   them: the requests it makes from there are handled by the same thread
+   right after, and the node's events reach it the same way.
+
+   zraft_host hands the node the readers (czmq sockets or actors, or
+   int * file descriptors, as zpoller takes them) and the handler of the
+   calling thread's loop, and blocks until the handler ends hosting.
+   Meanwhile the node polls the readers with its own sockets and calls
+   handle (arg, which) on its thread with a reader that has input, or
+   with which NULL when timeout (arg) ms have passed since the handler
+   last ran. handle returns true to go on, false to end hosting.
+   timeout (may be NULL: no limit) is asked after each call of handle
+   and when hosting starts, and returns ms (-1: no limit). The readers
+   are read by the handler; the node only watches them, after its own.
+   They (and everything the handler uses) must not be touched by
+   another thread until zraft_host returns.
+
+   From the handler every call on self works as from the application's
+   thread, with three differences: zraft_recv does not wait (its timeout
+   is taken as 0: the node cannot produce an event while it waits),
+   zraft_wait_leader returns ZRAFT_EINVAL (wait for the ROLE event
+   instead), and zraft_host and zraft_destroy must not be called. The
+   synchronous calls (zraft_status, zraft_transfer_to, ...) are answered
+   on the spot. The handler runs between two of the node's bursts: it
+   must not block (poll its sockets with timeout 0), and its time is the
+   node's, so a long call delays heartbeats as a slow disk would.
+
+   Returns 0 when handle ended hosting, ZRAFT_ESHUTDOWN if the node
+   stopped first (the handler is not called again), ZRAFT_EINVAL for
+   more than ZRAFT_HOST_READERS_MAX or no readers, no handle, or a call
+   from the handler itself. */
+#define ZRAFT_HOST_READERS_MAX 8
+typedef struct {
+    void *readers [ZRAFT_HOST_READERS_MAX];     /* borrowed; in priority order */
+    size_t n_readers;                   /* 1 .. ZRAFT_HOST_READERS_MAX */
+    bool (*handle) (void *arg, void *which);
+    int (*timeout) (void *arg);         /* NULL: no limit */
+    void *arg;
+} zraft_host_t;
+int zraft_host (zraft_t *self, const zraft_host_t *host);
 
 /* Library logging, process-wide: lines at or above level go to fn(arg,
    level, line) (serialised, from the library's threads: fn must be

@@ -5,7 +5,8 @@
     leader's hint, back-pressure at submit_max, entries lost to another
     leader's, a snapshot that leaves the outcome unknown), ROLE events,
     zraft_wait_leader, stale and linearizable queries, applies on the
-    node's thread (config.apply_on_node), and zraft_destroy with results
+    node's thread (config.apply_on_node), an application loop hosted on
+    the node's thread (zraft_host), and zraft_destroy with results
     outstanding. (Where the library's log lines go is in
     test_cluster.) Every test opens with the rule it checks;
     waits derive from the cluster's timing (tests/lib/cluster.h).
@@ -575,6 +576,160 @@ START_TEST (apply_on_node_with_snapshots)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- host */
+
+/* A guest loop for zraft_host: "put V" submits V and answers "ok
+   STATUS" with its RESULT, "status" answers "term T" from zraft_status
+   (a synchronous call from the node's thread), "quit" ends the hosting
+   on the next call without input (the timeout path). */
+typedef struct {
+    zraft_t *node;
+    zsock_t *sock;                      /* the guest's end of the pipe */
+    pthread_t test_thread;
+    bool on_test_thread;                /* handle ever ran on the test's */
+    bool quitting;
+    int null_calls;                     /* handle (NULL) calls */
+    int wait_rc, nested_rc, recv_rc;    /* inside handle, at the first put */
+    uint64_t token;
+} s_guest_t;
+
+static int
+s_guest_timeout (void *arg)
+{
+    s_guest_t *g = (s_guest_t *) arg;
+    return g->quitting ? 1 : -1;
+}
+
+static bool
+s_guest_handle (void *arg, void *which)
+{
+    s_guest_t *g = (s_guest_t *) arg;
+    if (pthread_equal (pthread_self (), g->test_thread))
+        g->on_test_thread = true;
+    if (!which) {
+        g->null_calls++;
+        return !g->quitting;
+    }
+    if (which == g->sock) {
+        char *request = zstr_recv (g->sock);
+        ck_assert_ptr_nonnull (request);
+        if (strncmp (request, "put ", 4) == 0) {
+            if (g->token == 0) {
+                zraft_host_t nested = {.readers = {g->sock}, .n_readers = 1,
+                                       .handle = s_guest_handle, .arg = g};
+                g->nested_rc = zraft_host (g->node, &nested);
+                g->wait_rc = zraft_wait_leader (g->node, -1, NULL);
+                zraft_event_t event;        /* -1: would wait forever */
+                while ((g->recv_rc = zraft_recv (g->node, &event, -1)) == 0)
+                    zraft_event_release (&event);
+            }
+            uint64_t value = strtoull (request + 4, NULL, 10);
+            g->token++;
+            ck_assert_int_eq (zraft_submit (g->node, g->token, &value,
+                                            sizeof value), 0);
+        }
+        else
+        if (streq (request, "status")) {
+            zraft_status_t st;
+            ck_assert_int_eq (zraft_status (g->node, &st), 0);
+            zstr_sendf (g->sock, "term %" PRIu64, st.term);
+        }
+        else {
+            ck_assert_str_eq (request, "quit");
+            g->quitting = true;
+        }
+        zstr_free (&request);
+    }
+    else {
+        ck_assert_ptr_eq (which, zraft_events (g->node));
+        zraft_event_t event;
+        while (zraft_recv (g->node, &event, 0) == 0) {
+            if (event.type == ZRAFT_EVENT_RESULT) {
+                ck_assert_uint_eq (event.token, g->token);
+                zstr_sendf (g->sock, "ok %d", event.status);
+            }
+            zraft_event_release (&event);
+        }
+    }
+    return true;
+}
+
+/* The client of the guest, on its own thread: 10 puts, a status, quit.
+   Reports the puts answered "ok 0" and the status line. */
+static void
+s_guest_client (zsock_t *pipe, void *args)
+{
+    zsock_t *front = (zsock_t *) args;
+    zsock_signal (pipe, 0);
+    int ok = 0;
+    for (int i = 1; i <= 10; i++) {
+        zstr_sendf (front, "put %d", 700 + i);
+        char *reply = zstr_recv (front);
+        ok += reply && streq (reply, "ok 0");
+        zstr_free (&reply);
+    }
+    zstr_send (front, "status");
+    char *status = zstr_recv (front);
+    zstr_send (front, "quit");
+    zsock_send (pipe, "is", ok, status ? status : "");
+    zstr_free (&status);
+    char *term = zstr_recv (pipe);      /* $TERM */
+    zstr_free (&term);
+}
+
+/* zraft_host: the guest's loop runs on the node's thread, not the
+   caller's; its submissions are answered through the events it reads
+   there; a synchronous call (zraft_status) is answered from there;
+   zraft_wait_leader and a nested zraft_host are refused, zraft_recv
+   does not wait; the hosting ends through the timeout path, after which
+   the handle is the caller's again. Bad hosts are refused. */
+START_TEST (host_runs_the_loop_on_the_node_thread)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    zraft_t *node = cluster_node (c, leader);
+    zraft_host_t bad = {.n_readers = 0, .handle = s_guest_handle};
+    ck_assert_int_eq (zraft_host (node, &bad), ZRAFT_EINVAL);
+    zsock_t *back = NULL;
+    zsock_t *front = zsys_create_pipe (&back);
+    ck_assert_ptr_nonnull (front);
+    bad = (zraft_host_t) {.readers = {back}, .n_readers = 1};
+    ck_assert_int_eq (zraft_host (node, &bad), ZRAFT_EINVAL);   /* no handle */
+    s_guest_t g = {.node = node, .sock = back, .test_thread = pthread_self ()};
+    zraft_host_t host = {.readers = {back, zraft_events (node)}, .n_readers = 2,
+                         .handle = s_guest_handle, .timeout = s_guest_timeout,
+                         .arg = &g};
+    zactor_t *client = zactor_new (s_guest_client, front);
+    ck_assert_int_eq (zraft_host (node, &host), 0);
+    int ok = 0;
+    char *status = NULL;
+    ck_assert_int_eq (zsock_recv (client, "is", &ok, &status), 0);
+    zactor_destroy (&client);
+    ck_assert_int_eq (ok, 10);
+    zraft_status_t st;
+    cluster_status (c, leader, &st);
+    char expected [64];
+    snprintf (expected, sizeof expected, "term %" PRIu64, st.term);
+    ck_assert_str_eq (status, expected);
+    zstr_free (&status);
+    ck_assert (!g.on_test_thread);
+    ck_assert_int_eq (g.nested_rc, ZRAFT_EINVAL);
+    ck_assert_int_eq (g.wait_rc, ZRAFT_EINVAL);
+    ck_assert_int_eq (g.recv_rc, ZRAFT_EAGAIN);
+    ck_assert_int_eq (g.null_calls, 1);
+    ck_assert (g.quitting);
+    /* The handle is the caller's again. */
+    uint64_t token = s_submit (c, leader, 99);
+    zraft_event_t event;
+    cluster_result_wait (c, leader, token, &event);
+    ck_assert_int_eq (event.status, 0);
+    zraft_event_release (&event);
+    zsock_destroy (&front);
+    zsock_destroy (&back);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------- shutdown */
 
 /* zraft_destroy with submissions and queries outstanding and results
@@ -629,6 +784,11 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, apply_on_node_answers_as_the_applier);
     tcase_add_test (tc, apply_on_node_with_snapshots);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("host");
+    tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
+    tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
+    tcase_add_test (tc, host_runs_the_loop_on_the_node_thread);
     suite_add_tcase (s, tc);
     tc = tcase_create ("lifecycle");
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
