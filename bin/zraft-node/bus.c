@@ -1050,14 +1050,15 @@ zr_busend_start (zr_busend_t *self, zraft_t *node)
     self->node = node;
 }
 
-void
+size_t
 zr_busend_handle (zr_busend_t *self)
 {
     assert (self);
-    for (int i = 0; i < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN);
-         i++)
+    size_t n = 0;
+    for (; n < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN); n++)
         s_handle_one (self);
     s_batch_flush (self);               /* Invariant (5) */
+    return n;
 }
 
 void

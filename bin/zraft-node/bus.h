@@ -83,8 +83,9 @@ zsock_t *zr_busend_socket (zr_busend_t *self);
    zr_busend_node_gone). */
 void zr_busend_start (zr_busend_t *self, zraft_t *node);
 
-/* Reads and serves what the ROUTER holds, at most a batch. */
-void zr_busend_handle (zr_busend_t *self);
+/* Reads and serves what the ROUTER holds, at most a batch; returns the
+   requests read. */
+size_t zr_busend_handle (zr_busend_t *self);
 
 /* Takes an event of the bus (a RESULT whose token has
    ZR_BUSEND_TOKEN_BIT, SUBSCRIBED, DELIVER, UNSUBSCRIBED): returns

@@ -2,11 +2,13 @@
     server - zraft-node's server: the client endpoint in front of one
     zraft node running the key/value state machine
 
-    See server.h for what it does and its stop states. The main thread
-    owns everything here: the ROUTER, the node handle, the pending table.
-    The kv map lives on the library's applier thread (its callbacks);
-    this thread only reads its member directory, which kv.h makes
-    thread-safe.
+    See server.h for what it does and its stop states. One thread at a
+    time owns everything here: the ROUTER, the node handle, the pending
+    table. The main thread builds them, then zr_server_run hosts the
+    loop on the node's thread (zraft_host) until the server is done and
+    takes them back. The kv map lives on the library's applier thread
+    (its callbacks; the node's, for applies on the node); the loop only
+    reads its member directory, which kv.h makes thread-safe.
 
     Invariants:
     1. Every request read from the ROUTER gets exactly one reply: at
@@ -30,17 +32,24 @@
 #include <inttypes.h>
 
 #include "../../include/zraft.h"
-#include "../../transport/poller.h"
 #include "bus.h"
 #include "client.h"
 #include "kv.h"
 #include "journal.h"
 #include "pending.h"
 #include "raft.h"
+#include "../../transport/poller.h"
 #include "sigterm.h"
 #include "../../transport/peer.h"
 
 #define S_BATCH_MAX 256                 /* requests read per wake-up */
+/* Where the loop runs (server.h): over windows of S_PLACE_TURNS turns
+   with input, the mean number of requests and events a turn took moves
+   it off the node's thread at S_PLACE_OWN_AT or more, back on at
+   S_PLACE_HOST_AT or less. */
+#define S_PLACE_TURNS 64
+#define S_PLACE_OWN_AT 4
+#define S_PLACE_HOST_AT 2
 #define S_HWM 10000                     /* ROUTER send and receive HWM */
 #define S_LINGER_MS 500                 /* replies still going out at close */
 /* A frame over ZR_CLIENT_FRAME_MAX is answered MALFORMED (too big); one
@@ -80,9 +89,8 @@ struct _zr_server_t {
     zraft_t *node;                      /* owned; NULL once destroyed */
     zsock_t *router;                    /* the client endpoint; owned */
     zr_busend_t *bus;                   /* the bus endpoint (bus.h), or NULL */
-    zr_poller_t *poller;                /* the loop's, over router, events,
-                                           signals and the bus endpoint; NULL
-                                           outside zr_server_run */
+    int signal_fd;                      /* zr_server_run's, a reader of the
+                                           loop (its address is) */
     zr_pending_t *pending;              /* tokens in the library (inv. 2) */
     s_state_t state;                    /* see server.h */
     int64_t deadline;                   /* HANDING_OVER, DRAINING end by */
@@ -92,6 +100,12 @@ struct _zr_server_t {
     bool announce_due;                  /* leader, ANNOUNCE not accepted yet */
     bool disk_failed;                   /* a RESULT said ZRAFT_EIO */
     bool failed;                        /* the node went away under us */
+    bool second_armed;                  /* a signal came: the next exits */
+    bool hosted;                        /* the loop runs on the node's thread */
+    bool move;                          /* end this placement (s_place) */
+    uint32_t place_turns;               /* turns with input in the window */
+    size_t place_items;                 /* requests and events they took */
+    uint64_t moves;                     /* placements changed */
     uint32_t transfer_to;               /* the last transfer's target, 0 none */
     uint64_t batch_tokens [S_BATCH_MAX];/* writes read, not submitted yet */
     void *batch_datas [S_BATCH_MAX];    /* their commands; owned */
@@ -141,8 +155,6 @@ s_send (zr_server_t *self, zframe_t *routing_id, const zr_client_reply_t *reply)
     size_t size = 0;
     int rc = zr_client_reply_encode (reply, &data, &size);
     assert (rc == 0);                   /* our replies keep the limits */
-    if (self->poller)                   /* a send may take its wake-up */
-        zr_poller_sent (self->poller, self->router);
     rc = zr_peer_send_to (self->router, zframe_data (routing_id),
                           zframe_size (routing_id), data, size);
     free (data);
@@ -494,14 +506,15 @@ s_handle_router_one (zr_server_t *self)
 }
 
 /* Serves what the ROUTER holds, at most S_BATCH_MAX requests, so the
-   node's events get their turn. */
-static void
+   node's events get their turn. Returns the requests read. */
+static size_t
 s_handle_router (zr_server_t *self)
 {
-    for (int i = 0; i < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN);
-         i++)
+    size_t n = 0;
+    for (; n < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN); n++)
         s_handle_router_one (self);
     s_batch_flush (self);
+    return n;
 }
 
 /* -------------------------------------------------------------- events */
@@ -658,13 +671,15 @@ s_on_role (zr_server_t *self, const zraft_event_t *event)
     }
 }
 
-/* Takes every event the node has ready. */
-static void
+/* Takes every event the node has ready. Returns how many. */
+static size_t
 s_handle_events (zr_server_t *self)
 {
     zraft_event_t event;
+    size_t n = 0;
     int rc;
     while ((rc = zraft_recv (self->node, &event, 0)) == 0) {
+        n++;
         if (self->bus && zr_busend_on_event (self->bus, &event))
             ;                           /* the bus's: taken */
         else
@@ -683,6 +698,7 @@ s_handle_events (zr_server_t *self)
         self->failed = true;
         self->state = S_DONE;
     }
+    return n;
 }
 
 /* ---------------------------------------------------------------- stop */
@@ -693,7 +709,8 @@ static void
 s_stop_begin (zr_server_t *self, int signal_value)
 {
     assert (self->state == S_RUNNING);
-    zr_sigterm_arm_second ();
+    zr_sigterm_arm_second ();           /* on the node's thread, hosting */
+    self->second_armed = true;
     if (self->bus)
         zr_busend_stop (self->bus);
     self->deadline = zclock_mono () + self->options.election_timeout_ms;
@@ -907,50 +924,137 @@ s_timeout (zr_server_t *self)
     return timeout;
 }
 
+/* The loop's wait (the node asks it after each s_loop_handle): until the
+   stop's deadline, an ANNOUNCE or the bus endpoint's next tick. */
+static int
+s_loop_timeout (void *arg)
+{
+    zr_server_t *self = (zr_server_t *) arg;
+    int timeout = s_timeout (self);
+    int bus_timeout = self->bus ? zr_busend_tick (self->bus) : -1;
+    if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
+        timeout = bus_timeout;
+    return timeout;
+}
+
+/* Judges the loop's placement after a turn that took items (requests
+   and events) from a reader: a loop that takes many per turn is busy
+   enough to be worth a thread of its own, one that takes one or two
+   saves two thread hand-offs per request on the node's (server.h). */
+static void
+s_place (zr_server_t *self, size_t items)
+{
+    self->place_turns++;
+    self->place_items += items;
+    if (self->place_turns < S_PLACE_TURNS)
+        return;
+    if (self->state == S_RUNNING) {
+        size_t at = self->hosted ? S_PLACE_OWN_AT : S_PLACE_HOST_AT;
+        self->move = self->hosted ? self->place_items >= at * S_PLACE_TURNS
+                                  : self->place_items <= at * S_PLACE_TURNS;
+    }
+    self->place_turns = 0;
+    self->place_items = 0;
+}
+
+/* One turn of the loop, on the node's thread or its own: which has
+   input (NULL: the wait timed out). Returns false when the server is
+   done or the loop moves. */
+static bool
+s_loop_handle (void *arg, void *which)
+{
+    zr_server_t *self = (zr_server_t *) arg;
+    zsock_t *events = zraft_events (self->node);
+    size_t items = 0;
+    if (which == self->router && self->state != S_DONE)
+        items = s_handle_router (self);
+    else
+    if (which && self->bus && which == zr_busend_socket (self->bus)
+        && self->state != S_DONE)
+        items = zr_busend_handle (self->bus);
+    else
+    if (which == events)
+        items = s_handle_events (self);
+    else
+    if (which == &self->signal_fd) {
+        int signal_value = zr_sigterm_read (self->signal_fd);
+        if (signal_value && self->state == S_RUNNING)
+            s_stop_begin (self, signal_value);
+    }
+    if (self->announce_due && self->state == S_RUNNING
+        && self->role == ZRAFT_LEADER)
+        s_announce (self);
+    if (self->state != S_RUNNING)
+        s_stop_tick (self);
+    if (which && which != &self->signal_fd)
+        s_place (self, items);
+    return self->state != S_DONE && !self->move;
+}
+
+/* The loop on the calling thread, until it is done or moves. */
+static void
+s_loop_own (zr_server_t *self, const zraft_host_t *host)
+{
+    zr_poller_t *poller = zr_poller_new (host->readers [0], NULL);
+    for (size_t i = 1; i < host->n_readers; i++)
+        zr_poller_add (poller, host->readers [i]);
+    bool more = true;
+    while (more) {
+        void *which = zr_poller_wait (poller, ZR_POLLER_ALL,
+                                      s_loop_timeout (self));
+        more = s_loop_handle (self, which);
+        /* It sends and receives on its readers (poller.h, Invariant 3). */
+        for (size_t i = 0; i < host->n_readers; i++)
+            zr_poller_sent (poller, host->readers [i]);
+    }
+    zr_poller_destroy (&poller);
+}
+
 int
 zr_server_run (zr_server_t *self, int signal_fd)
 {
     assert (self && self->node && signal_fd >= 0);
-    zsock_t *events = zraft_events (self->node);
-    zsock_t *bus = self->bus ? zr_busend_socket (self->bus) : NULL;
-    /* zpoller would ask each socket for ZMQ_EVENTS twice per wait, a
-       system call pair each; zr_poller asks those that may hold input
-       (transport/poller.h). Signals come through signal_fd. s_send marks
-       the router sent on; the bus endpoint's module sends on its socket
-       from its handlers and its tick, so that socket is marked before
-       every wait. */
-    self->poller = zr_poller_new (self->router, events, &signal_fd, NULL);
-    if (bus)
-        zr_poller_add (self->poller, bus);
+    /* The loop runs on the node's thread (zraft_host) while it is light,
+       and on this one while it is busy (s_place, server.h). Hosted, the
+       node waits on these readers after its own sockets and marks them
+       all (poller.h, Invariant 3) after each s_loop_handle; on its own,
+       s_loop_own does. Signals come through signal_fd. */
+    self->signal_fd = signal_fd;
+    zraft_host_t host = {
+        .readers = {self->router, zraft_events (self->node), &self->signal_fd},
+        .n_readers = 3, .handle = s_loop_handle, .timeout = s_loop_timeout,
+        .arg = self
+    };
+    if (self->bus)
+        host.readers [host.n_readers++] = zr_busend_socket (self->bus);
+    self->hosted = true;
     while (self->state != S_DONE) {
-        int timeout = s_timeout (self);
-        int bus_timeout = self->bus ? zr_busend_tick (self->bus) : -1;
-        if (bus_timeout >= 0 && (timeout < 0 || bus_timeout < timeout))
-            timeout = bus_timeout;
-        if (bus)
-            zr_poller_sent (self->poller, bus);
-        void *which = zr_poller_wait (self->poller, ZR_POLLER_ALL, timeout);
-        if (which == self->router && self->state != S_DONE)
-            s_handle_router (self);
-        else
-        if (which && which == bus && self->state != S_DONE)
-            zr_busend_handle (self->bus);
-        else
-        if (which == events)
-            s_handle_events (self);
-        else
-        if (which == &signal_fd) {
-            int signal_value = zr_sigterm_read (signal_fd);
-            if (signal_value && self->state == S_RUNNING)
-                s_stop_begin (self, signal_value);
+        self->move = false;
+        if (self->hosted) {
+            int rc = zraft_host (self->node, &host);
+            /* The loop may have armed the second signal on the node's
+               thread, which ends in s_node_stop: this thread takes it
+               (sigterm.h). */
+            if (self->second_armed)
+                zr_sigterm_arm_second ();
+            if (rc != 0 && !self->failed) {
+                zr_journal_log (ZR_OPTIONS_LOG_ERROR, "raft: the node stopped"
+                                " under the server: %s", zraft_strerror (rc));
+                self->failed = true;
+                self->state = S_DONE;
+            }
         }
-        if (self->announce_due && self->state == S_RUNNING
-            && self->role == ZRAFT_LEADER)
-            s_announce (self);
-        if (self->state != S_RUNNING)
-            s_stop_tick (self);
+        else
+            s_loop_own (self, &host);
+        if (self->move) {
+            self->hosted = !self->hosted;
+            self->moves++;
+            zr_journal_log (ZR_OPTIONS_LOG_INFO, "loop: moves to"
+                            " %s (%" PRIu64 " moves)", self->hosted
+                            ? "the node's thread" : "its own thread",
+                            self->moves);
+        }
     }
-    zr_poller_destroy (&self->poller);
     if (!self->failed)
         s_handle_router (self);         /* what arrived meanwhile: UNAVAILABLE */
     if (!self->failed && self->bus)

@@ -9,9 +9,11 @@
     sockets. czmq's own handler (which would set zsys_interrupted and stop
     every actor's poller half-way) is switched off. When the server reads
     the first signal it calls zr_sigterm_arm_second: from then on a
-    second SIGTERM or SIGINT reaches the main thread's handler, which
-    writes one line and calls _exit (1), even while the main thread is
-    blocked in zraft_destroy. SIGPIPE is ignored.
+    second SIGTERM or SIGINT reaches the handler, which writes one line
+    and calls _exit (1). The server's loop runs on the node's thread
+    (zraft_host), so it arms it there, and the main thread arms it again
+    when the loop hands back, before zraft_destroy, which it may block
+    in. SIGPIPE is ignored.
     =========================================================================
 */
 #ifndef ZR_SIGTERM_H_INCLUDED
@@ -25,7 +27,7 @@ int zr_sigterm_block (void);
 int zr_sigterm_read (int fd);
 
 /* Makes the next SIGTERM or SIGINT exit the process at once (status 1),
-   and unblocks them on the calling (main) thread only. */
+   and unblocks them on the calling thread only. Idempotent. */
 void zr_sigterm_arm_second (void);
 
 #endif

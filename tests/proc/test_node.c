@@ -392,6 +392,100 @@ START_TEST (node_sigterm_answers_in_flight)
 }
 END_TEST
 
+/* Sends S_FLIGHT PUTs of "b<round>-<i>" = "v<i>" at once on dealer, one
+   session each, and waits for every reply: each must be OK. */
+static void
+s_burst (zsock_t *dealer, uint32_t round)
+{
+    for (uint64_t i = 1; i <= S_FLIGHT; i++) {
+        char key [32], value [16];
+        snprintf (key, sizeof key, "b%u-%" PRIu64, round, i);
+        snprintf (value, sizeof value, "v%" PRIu64, i);
+        zr_client_request_t request = procs_req (ZR_CLIENT_PUT, key, value);
+        request.request_id = i;
+        request.client_id = (uint64_t) round * S_FLIGHT + i;
+        request.seq = 1;
+        uint8_t *data = NULL;
+        size_t size = 0;
+        ck_assert_int_eq (zr_client_request_encode (&request, &data, &size), 0);
+        ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
+                          (int) size);
+        free (data);
+    }
+    for (int n = 0; n < S_FLIGHT; n++) {
+        zframe_t *frame = zframe_recv (dealer);
+        S_ASSERT (frame, "burst %u: %d of %d writes answered", round, n, S_FLIGHT);
+        zr_client_reply_t reply;
+        ck_assert_int_eq (zr_client_reply_decode (zframe_data (frame),
+                                                  zframe_size (frame), &reply), 0);
+        S_ASSERT (reply.code == ZR_CLIENT_OK, "burst %u: write %" PRIu64 ": %s",
+                  round, reply.request_id, zr_client_code_name (reply.code));
+        zframe_destroy (&frame);
+    }
+}
+
+/* True if id's log has said line. */
+static bool
+s_logged (uint32_t id, const char *line)
+{
+    char *log = procs_log (s_procs, id);
+    bool said = log && strstr (log, line);
+    free (log);
+    return said;
+}
+
+#define S_MOVE_OWN "loop: moves to its own thread"
+#define S_MOVE_HOST "loop: moves to the node's thread"
+#define S_MOVE_BURSTS 50                /* 10,000 writes */
+#define S_MOVE_SINGLES 2000
+
+START_TEST (node_loop_moves_with_the_load)
+{
+    /* server.h, "Where the loop runs": the leader's loop starts on the
+       node's thread, moves to its own under bursts of pipelined writes,
+       and back under writes one at a time; every write is answered OK
+       and readable after, whichever thread served it. */
+    uint32_t leader = s_cluster (3);   /* logs at info: the moves too */
+    zsock_t *dealer = zsock_new_dealer (procs_client_endpoint (s_procs, leader));
+    ck_assert_ptr_nonnull (dealer);
+    zsock_set_rcvtimeo (dealer, PROCS_REPLY_MS);
+    uint32_t bursts = 0;
+    while (!s_logged (leader, S_MOVE_OWN) && bursts < S_MOVE_BURSTS)
+        s_burst (dealer, ++bursts);
+    zsock_destroy (&dealer);
+    S_ASSERT (s_logged (leader, S_MOVE_OWN), "still hosted after %u bursts",
+              bursts);
+    uint32_t singles = 0;
+    while (!s_logged (leader, S_MOVE_HOST) && singles < S_MOVE_SINGLES) {
+        char key [32];
+        snprintf (key, sizeof key, "s%u", ++singles);
+        S_ASSERT (s_ask (leader, s_write (ZR_CLIENT_PUT, singles, key, "w")).code
+                  == ZR_CLIENT_OK, "single write %u", singles);
+    }
+    S_ASSERT (s_logged (leader, S_MOVE_HOST), "not hosted again after %u"
+              " writes one at a time", singles);
+    fprintf (stderr, "node_loop_moves_with_the_load: own after %u bursts of"
+             " %d, hosted again after %u single writes\n", bursts, S_FLIGHT,
+             singles);
+    for (uint32_t round = 1; round <= bursts; round++)
+        for (uint64_t i = 1; i <= S_FLIGHT; i += 37) {
+            char key [32], value [16];
+            snprintf (key, sizeof key, "b%u-%" PRIu64, round, i);
+            snprintf (value, sizeof value, "v%" PRIu64, i);
+            zr_client_reply_t reply = s_ask (leader, procs_req (ZR_CLIENT_GET,
+                                                                key, NULL));
+            S_ASSERT (s_holds (&reply, value), "%s lost", key);
+        }
+    for (uint32_t i = 1; i <= singles; i++) {
+        char key [32];
+        snprintf (key, sizeof key, "s%u", i);
+        zr_client_reply_t reply = s_ask (leader, procs_req (ZR_CLIENT_GET, key,
+                                                            NULL));
+        S_ASSERT (s_holds (&reply, "w"), "%s lost", key);
+    }
+}
+END_TEST
+
 START_TEST (node_second_signal_exits_at_once)
 {
     /* Two signals pending together (SIGSTOP holds the process while both
@@ -620,6 +714,7 @@ s_suite (void)
     tcase_add_test (tc, node_kill9_and_sigstop_leader);
     tcase_add_test (tc, node_sigterm_answers_in_flight);
     tcase_add_test (tc, node_second_signal_exits_at_once);
+    tcase_add_test (tc, node_loop_moves_with_the_load);
     tcase_add_test (tc, node_data_dir_held_exits_1);
     tcase_add_test (tc, node_cannot_start_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);
