@@ -1350,6 +1350,16 @@ s_self_host_due (self_t *self, int ms)
     self->host_at = ms < 0 ? INT64_MAX : zclock_mono () + ms;
 }
 
+/* Signals status on host's done pipe: the application's thread takes
+   the host back and frees it (not touched after). */
+static void
+s_host_signal (zr_node_host_t *host, int status)
+{
+    zsock_t *done = host->done;
+    zr_handoff_send (host->owner);
+    zsock_signal (done, (byte) status);
+}
+
 /* Ends the hosting: the readers leave the poller, and the application's
    thread, waiting on done, gets the host (and its sockets) back. */
 static void
@@ -1364,8 +1374,7 @@ s_self_host_end (self_t *self, int status)
     self->host_bits = 0;
     self->host = NULL;
     self->host_at = INT64_MAX;
-    zr_handoff_send (host->owner);
-    zsock_signal (host->done, (byte) status);  /* host may be gone after */
+    s_host_signal (host, status);
 }
 
 /* HOST: the application's loop moves onto this thread. */
@@ -1375,8 +1384,7 @@ s_self_host_begin (self_t *self, zr_node_host_t *host)
     zr_assert (host && host->done);
     zr_handoff_recv (host->owner);
     if (self->host) {
-        zr_handoff_send (host->owner);
-        zsock_signal (host->done, ZR_NODE_HOST_BUSY);
+        s_host_signal (host, ZR_NODE_HOST_BUSY);
         return;
     }
     self->host = host;
@@ -1731,8 +1739,7 @@ s_self_api_drain (self_t *self)
         if (verb == ZR_NODE_HOST) {
             zr_node_host_t *host = (zr_node_host_t *) msg.args [0].p;
             zr_handoff_recv (host->owner);
-            zr_handoff_send (host->owner);
-            zsock_signal (host->done, ZR_NODE_HOST_STOPPED);
+            s_host_signal (host, ZR_NODE_HOST_STOPPED);
         }
         zr_verb_msg_reset (&msg);
     }

@@ -134,12 +134,13 @@
     | TRANSFER  | app -> node| "s4": peer (0: the core picks) | "i4": 0 or ZR_E* code, and the target (0 on error) |
     | FAULT     | app -> node| "s414444": peer, cut, drop_ppm, dup_ppm, delay_ms, jitter_ms | signal 0 (1 if invalid) |
     | SNAPSHOT  | app -> node| "s"                           | "i": 0, ZR_EBUSY (one is being taken) or ZR_EINVAL (no snapshots: zr_applier_snapshots) |
-    | HOST      | app -> node| "sp": zr_node_host_t* (the app's, valid until done) | none on api: done (its pipe) is signalled 0 when handle ends hosting, 1 if the node stopped first, 2 if a host is already in |
+    | HOST      | app -> node| "sp": zr_node_host_t* (the app's, borrowed until done) | none on api: done (its pipe) is signalled 0 when handle ends hosting, 1 if the node stopped first, 2 if a host is already in |
     | $TERM     | app -> node| pipe: "s"                     | actor ends: what is outstanding is answered ZR_ESHUTDOWN |
     Hosting (zraft_host, zraft.h). After HOST the node adds the host's
     readers to its poller, after its own, and calls handle on its thread
     with one that has input (inside a burst, as a reader of its own) or
-    with NULL once the host's timeout passed (after the burst), asking
+    with NULL once the host's timeout passed (after the burst, before
+    the Ready), asking
     timeout again after each call. The application's thread meanwhile
     waits on done, so the handle and its sockets belong to the node's
     thread until done is signalled. A request made from handle does not

@@ -874,23 +874,29 @@ zraft_host (zraft_t *self, const zraft_host_t *host)
     for (size_t i = 0; i < host->n_readers; i++)
         if (!host->readers [i])
             return ZRAFT_EINVAL;
+    /* On the heap: if the wait fails (the context ended), the node may
+       still read it and signal backend as it stops, so both are left. */
+    zr_node_host_t *request = (zr_node_host_t *) malloc (sizeof *request);
+    zr_assert (request);
     zsock_t *backend = NULL;
     zsock_t *frontend = zsys_create_pipe (&backend);
     zr_assert (frontend && backend);
-    zr_node_host_t request = {*host, self, backend};
+    *request = (zr_node_host_t) {*host, self, backend};
     zr_handoff_send (self);             /* the handle and the host's state */
-    int rc = ZRAFT_ESHUTDOWN;
-    if (s_request (self, ZR_NODE_HOST, &request) == 0) {
-        int status;
+    zr_handoff_send (request);          /* a 'p' argument (actor.h) */
+    int status = ZR_NODE_HOST_STOPPED;
+    if (s_request (self, ZR_NODE_HOST, request) == 0) {
         while ((status = zsock_wait (frontend)) < 0 && zmq_errno () == EINTR)
             ;
+        if (status < 0)
+            return ZRAFT_ESHUTDOWN;     /* the process is ending: see above */
         zr_handoff_recv (self);
-        rc = status == ZR_NODE_HOST_ENDED ? 0
-           : status == ZR_NODE_HOST_BUSY ? ZRAFT_EINVAL : ZRAFT_ESHUTDOWN;
     }
     zsock_destroy (&backend);
     zsock_destroy (&frontend);
-    return rc;
+    free (request);
+    return status == ZR_NODE_HOST_ENDED ? 0
+         : status == ZR_NODE_HOST_BUSY ? ZRAFT_EINVAL : ZRAFT_ESHUTDOWN;
 }
 
 int

@@ -343,14 +343,18 @@ int zraft_wait_leader (zraft_t *self, int timeout_ms, uint32_t *leader);
    zraft_wait_leader returns ZRAFT_EINVAL (wait for the ROLE event
    instead), and zraft_host and zraft_destroy must not be called. The
    synchronous calls (zraft_status, zraft_transfer_to, ...) are answered
-   on the spot. The handler runs between two of the node's bursts: it
-   must not block (poll its sockets with timeout 0), and its time is the
-   node's, so a long call delays heartbeats as a slow disk would.
+   on the spot. The handler runs within the node's bursts, as one of its
+   own readers' handlers would: it must not block (poll its sockets with
+   timeout 0, and make no synchronous call on another zraft_t, whose
+   node may be waiting for this one), and its time is the node's, so a
+   long call delays heartbeats as a slow disk would. A signal does not
+   end the wait in zraft_host: the handler (or its timeout) must watch
+   for one (a signalfd among the readers, or a flag).
 
    Returns 0 when handle ended hosting, ZRAFT_ESHUTDOWN if the node
    stopped first (the handler is not called again), ZRAFT_EINVAL for
-   more than ZRAFT_HOST_READERS_MAX or no readers, no handle, or a call
-   from the handler itself. */
+   more than ZRAFT_HOST_READERS_MAX or no readers, no handle, a call
+   from the handler itself, or another host already in. */
 #define ZRAFT_HOST_READERS_MAX 8
 typedef struct {
     void *readers [ZRAFT_HOST_READERS_MAX];     /* borrowed; in priority order */

@@ -2,11 +2,12 @@
     server - zraft-node's server: the client endpoint in front of one
     zraft node running the key/value state machine
 
-    See server.h for what it does and its stop states. One thread at a
-    time owns everything here: the ROUTER, the node handle, the pending
-    table. The main thread builds them, then zr_server_run hosts the
-    loop on the node's thread (zraft_host) until the server is done and
-    takes them back. The kv map lives on the library's applier thread
+    See server.h for what it does, where its loop runs and its stop
+    states. One thread at a time owns everything here: the ROUTER, the
+    node handle, the pending table. The main thread builds them, then
+    zr_server_run runs the loop on the node's thread (zraft_host) while
+    it is light and on the main thread while it is busy, until the
+    server is done. The kv map lives on the library's applier thread
     (its callbacks; the node's, for applies on the node); the loop only
     reads its member directory, which kv.h makes thread-safe.
 
@@ -709,7 +710,7 @@ static void
 s_stop_begin (zr_server_t *self, int signal_value)
 {
     assert (self->state == S_RUNNING);
-    zr_sigterm_arm_second ();           /* on the node's thread, hosting */
+    zr_sigterm_arm_second ();           /* on the loop's thread (sigterm.h) */
     self->second_armed = true;
     if (self->bus)
         zr_busend_stop (self->bus);

@@ -10,10 +10,12 @@
     every actor's poller half-way) is switched off. When the server reads
     the first signal it calls zr_sigterm_arm_second: from then on a
     second SIGTERM or SIGINT reaches the handler, which writes one line
-    and calls _exit (1). The server's loop runs on the node's thread
-    (zraft_host), so it arms it there, and the main thread arms it again
-    when the loop hands back, before zraft_destroy, which it may block
-    in. SIGPIPE is ignored.
+    and calls _exit (1). The server's loop may run on the node's thread
+    (zraft_host), so it arms it on whichever thread runs the loop, and
+    the main thread arms it again when the loop is back. zraft_destroy
+    blocks signals while it stops the node (so that the stop is not cut
+    short): a second signal then is taken when it returns. SIGPIPE is
+    ignored.
     =========================================================================
 */
 #ifndef ZR_SIGTERM_H_INCLUDED
