@@ -33,13 +33,13 @@
 #include <inttypes.h>
 
 #include "../../include/zraft.h"
+#include "../../transport/poller.h"
 #include "bus.h"
 #include "client.h"
 #include "kv.h"
 #include "journal.h"
 #include "pending.h"
 #include "raft.h"
-#include "../../transport/poller.h"
 #include "sigterm.h"
 #include "../../transport/peer.h"
 

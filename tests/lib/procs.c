@@ -482,6 +482,17 @@ procs_request_raw (procs_t *self, uint32_t id, const void *const *frames,
                        zclock_mono () + timeout_ms);
 }
 
+void
+procs_send (zsock_t *dealer, const zr_client_request_t *request)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (zr_client_request_encode (request, &data, &size), 0);
+    ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
+                      (int) size);
+    free (data);
+}
+
 zr_client_request_t
 procs_req (zr_client_type_t type, const char *key, const char *value)
 {

@@ -29,6 +29,7 @@
 #ifndef ZR_TEST_PROCS_H_INCLUDED
 #define ZR_TEST_PROCS_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -107,6 +108,11 @@ int procs_request (procs_t *self, uint32_t id, zr_client_request_t *request,
 int procs_request_raw (procs_t *self, uint32_t id, const void *const *frames,
                        const size_t *sizes, size_t n,
                        zr_client_reply_t *reply, int timeout_ms);
+
+/* Encodes request and sends it on dealer (a DEALER of the test's own,
+   connected to a client endpoint) without waiting: for requests in
+   flight together, whose replies the test reads itself. */
+void procs_send (zsock_t *dealer, const zr_client_request_t *request);
 
 /* A PUT, GET, ... for tests: fills a request of type with key/value. */
 zr_client_request_t procs_req (zr_client_type_t type, const char *key,

@@ -307,12 +307,7 @@ s_flight_send (zsock_t *dealer)
         request.request_id = i;
         request.client_id = i;
         request.seq = 1;
-        uint8_t *data = NULL;
-        size_t size = 0;
-        ck_assert_int_eq (zr_client_request_encode (&request, &data, &size), 0);
-        ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
-                          (int) size);
-        free (data);
+        procs_send (dealer, &request);
     }
 }
 
@@ -405,12 +400,7 @@ s_burst (zsock_t *dealer, uint32_t round)
         request.request_id = i;
         request.client_id = (uint64_t) round * S_FLIGHT + i;
         request.seq = 1;
-        uint8_t *data = NULL;
-        size_t size = 0;
-        ck_assert_int_eq (zr_client_request_encode (&request, &data, &size), 0);
-        ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
-                          (int) size);
-        free (data);
+        procs_send (dealer, &request);
     }
     for (int n = 0; n < S_FLIGHT; n++) {
         zframe_t *frame = zframe_recv (dealer);

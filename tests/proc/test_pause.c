@@ -255,12 +255,7 @@ s_flood_send (zsock_t *dealer, uint32_t i)
     s_text ("v", i, value);
     zr_client_request_t request = s_put (S_FLOOD_CLIENT + i, 1, key, value);
     request.request_id = i + 1;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    ck_assert_int_eq (zr_client_request_encode (&request, &data, &size), 0);
-    ck_assert_int_eq (zmq_send (zsock_resolve (dealer), data, size, 0),
-                      (int) size);
-    free (data);
+    procs_send (dealer, &request);
 }
 
 /* Receives replies on dealer until n more arrived; each put is answered
