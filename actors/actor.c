@@ -27,6 +27,17 @@ s_shim (zsock_t *pipe, void *args)
     zr_handoff_send (&s_ended);         /* before czmq's last signal */
 }
 
+void
+zr_actor_name (const char *role, unsigned id)
+{
+    char name [16];
+    if (id)
+        snprintf (name, sizeof name, "zr%u-%s", id, role);
+    else
+        snprintf (name, sizeof name, "zr-%s", role);
+    pthread_setname_np (pthread_self (), name);     /* best effort */
+}
+
 zactor_t *
 zr_actor_start (zactor_fn *actor, void *args)
 {

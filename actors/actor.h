@@ -38,6 +38,11 @@
 #ifndef ZR_ACTOR_H_INCLUDED
 #define ZR_ACTOR_H_INCLUDED
 
+/* Names the calling thread "zr<ID>-<role>" (ID 0: "zr-<role>"), cut to
+   the 15 characters Linux keeps, so top -H, perf and gdb tell a server's
+   threads apart. Every actor calls it first. */
+void zr_actor_name (const char *role, unsigned id);
+
 /* zactor_new (actor, args), the actor run by the shim above; every
    actor of a server starts here. NULL if it could not start. */
 zactor_t *zr_actor_start (zactor_fn *actor, void *args);

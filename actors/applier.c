@@ -74,6 +74,7 @@ s_writer_write (const char *dir, zr_snapshot_job_t *job)
 static void
 s_writer_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("snapwrite", 0);
     char dir [1024];
     snprintf (dir, sizeof dir, "%s", (const char *) args);
     zpoller_t *poller = zpoller_new (pipe, NULL);
@@ -523,6 +524,7 @@ s_self_handle_pipe (self_t *self)
 void
 zr_applier_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("apply", ((zr_applier_args_t *) args)->id);
     self_t *self = s_self_new (pipe, (zr_applier_args_t *) args);
     zr_applier_state_t **state = ((zr_applier_args_t *) args)->state;
     if (self && state)

@@ -746,6 +746,7 @@ s_self_destroy (self_t **self_p)
 void
 zr_feed_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("feed", ((const zr_feed_args_t *) args)->id);
     self_t *self = s_self_new (pipe, (const zr_feed_args_t *) args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;

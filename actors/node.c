@@ -1999,6 +1999,7 @@ void
 zr_node_actor (zsock_t *pipe, void *args)
 {
     zr_signals_block (NULL);            /* before any child is started */
+    zr_actor_name ("node", ((zr_node_args_t *) args)->config.id);
     int rc = 0;
     self_t *self = s_self_new (pipe, (zr_node_args_t *) args, &rc);
     if (zr_actor_ready (pipe, NULL, rc) != 0)

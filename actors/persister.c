@@ -69,6 +69,7 @@ s_preparer_handle_pipe (preparer_t *self)
 static void
 s_preparer_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("prepare", 0);
     preparer_t self = {.pipe = pipe, .poller = zpoller_new (pipe, NULL)};
     zr_assert (self.poller);
     zpoller_set_nonstop (self.poller, true);    /* ended by $TERM only */
@@ -412,6 +413,7 @@ s_self_handle_pipe (self_t *self)
 void
 zr_persister_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("persist", ((zr_persister_args_t *) args)->self_id);
     self_t *self = s_self_new (pipe, (zr_persister_args_t *) args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;

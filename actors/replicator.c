@@ -233,6 +233,10 @@ s_self_handle_pipe (self_t *self)
 void
 zr_replicator_actor (zsock_t *pipe, void *args)
 {
+    char role [8];
+    snprintf (role, sizeof role, "to%u",
+              (unsigned) ((zr_replicator_args_t *) args)->peer_id);
+    zr_actor_name (role, ((zr_replicator_args_t *) args)->self_id);
     self_t *self = s_self_new (pipe, (zr_replicator_args_t *) args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;

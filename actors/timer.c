@@ -61,6 +61,7 @@ s_self_timeout (self_t *self)
 void
 zr_timer_actor (zsock_t *pipe, void *args)
 {
+    zr_actor_name ("timer", 0);
     self_t *self = s_self_new (pipe);
     zr_actor_ready (pipe, args, 0);
     while (!self->terminated) {

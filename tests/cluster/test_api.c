@@ -6,13 +6,14 @@
     leader's, a snapshot that leaves the outcome unknown), ROLE events,
     zraft_wait_leader, stale and linearizable queries, applies on the
     node's thread (config.apply_on_node), an application loop hosted on
-    the node's thread (zraft_host), and zraft_destroy with results
-    outstanding. (Where the library's log lines go is in
+    the node's thread (zraft_host), zraft_destroy with results
+    outstanding, and the actors' thread names. (Where the library's log lines go is in
     test_cluster.) Every test opens with the rule it checks;
     waits derive from the cluster's timing (tests/lib/cluster.h).
     =========================================================================
 */
 #include <check.h>
+#include <dirent.h>
 #include "../lib/check_run.h"
 #include "../lib/cluster.h"
 
@@ -278,6 +279,58 @@ START_TEST (role_events_follow_leadership)
     do
         event = s_role (c, leader, ZRAFT_FOLLOWER);
     while (event.leader != follower);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* ---------------------------------------------------------- threads */
+
+/* True if a thread of this process is named name (/proc's comm). */
+static bool
+s_thread_named (const char *name)
+{
+    DIR *dir = opendir ("/proc/self/task");
+    ck_assert_ptr_nonnull (dir);
+    bool found = false;
+    struct dirent *d;
+    while (!found && (d = readdir (dir))) {
+        if (d->d_name [0] == '.')
+            continue;
+        char path [300], comm [64] = "";
+        snprintf (path, sizeof path, "/proc/self/task/%s/comm", d->d_name);
+        FILE *f = fopen (path, "r");
+        if (!f)
+            continue;                   /* the thread ended meanwhile */
+        if (fgets (comm, sizeof comm, f))
+            comm [strcspn (comm, "\n")] = 0;
+        fclose (f);
+        found = streq (comm, name);
+    }
+    closedir (dir);
+    return found;
+}
+
+/* Every server's actor threads carry its id and their role, so that
+   top -H, perf and gdb tell them apart. */
+START_TEST (threads_are_named_by_server_and_role)
+{
+    cluster_t *c = cluster_new (3);
+    cluster_leader (c);
+    const char *roles [] = {"node", "persist", "apply"};
+    char name [16];
+    for (uint32_t id = 1; id <= 3; id++) {
+        for (size_t r = 0; r < sizeof roles / sizeof roles [0]; r++) {
+            snprintf (name, sizeof name, "zr%u-%s", id, roles [r]);
+            ck_assert_msg (s_thread_named (name), "no thread %s", name);
+        }
+        for (uint32_t peer = 1; peer <= 3; peer++) {
+            if (peer == id)
+                continue;
+            snprintf (name, sizeof name, "zr%u-to%u", id, peer);
+            ck_assert_msg (s_thread_named (name), "no thread %s", name);
+        }
+    }
+    ck_assert (s_thread_named ("zr-timer"));
     cluster_destroy (&c);
 }
 END_TEST
@@ -794,6 +847,7 @@ main (void)
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, destroy_with_outstanding_results);
+    tcase_add_test (tc, threads_are_named_by_server_and_role);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
