@@ -5,6 +5,7 @@
 #include "actors.h"
 #include "applier.h"
 #include "bus.h"
+#include "feed.h"
 
 #define S_RESTORE_READ_BYTES (4u << 20) /* one read of a snapshot file */
 
@@ -120,6 +121,7 @@ typedef struct _zr_applier_state_t {
     zr_term_t applied_term;             /* its term */
     zr_results_t results;               /* the current request's, sent at its end */
     zr_bus_t *bus;                      /* the bus state, as of applied */
+    struct _zr_feed_news_t *feed_news;  /* the feed's recent entries, or NULL */
     bool writing;                       /* a job is with the writer */
     bool failed;                        /* a restore failed: apply nothing more */
     bool terminated;                    /* $TERM received */
@@ -413,6 +415,7 @@ s_self_new (zsock_t *pipe, const zr_applier_args_t *args)
     self->fsm = args->fsm;
     self->id = args->id;
     self->config = args->config;
+    self->feed_news = args->feed_news;
     snprintf (self->data_dir, sizeof self->data_dir, "%s", args->data_dir);
     self->poller = zpoller_new (pipe, NULL);
     zr_assert (self->poller);
@@ -466,8 +469,11 @@ s_handle_apply (self_t *self, zr_apply_req_t *req)
     if (rc == 0 && req->restore_index)
         rc = s_restore (self, req->restore_index, req->restore_term);
     else
-    if (rc == 0 && req->n_entries > 0)
+    if (rc == 0 && req->n_entries > 0) {
         s_apply_run (self, req);
+        if (self->feed_news)            /* the feed's (feed.h, Recent entries) */
+            zr_feed_recent_add (self->feed_news, req->entries, req->n_entries);
+    }
     self->failed = rc != 0;
     if (rc == 0)
         s_run_queries (self, req);

@@ -187,6 +187,8 @@ typedef struct {
     uint32_t producers_max;
     zr_applier_state_t **state;         /* if not NULL, set at start to the
                                            state zr_applier_apply_here takes */
+    struct _zr_feed_news_t *feed_news;  /* the feed's, for the entries it
+                                           applied (feed.h), or NULL */
 } zr_applier_args_t;
 
 /* zactor body; args is a zr_applier_args_t * (copied during start). */

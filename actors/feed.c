@@ -177,6 +177,138 @@ zr_feed_news_read (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *at)
     return posts > 0;
 }
 
+/* ---------------------------------------------------------------- recent */
+
+_Static_assert ((ZR_FEED_RECENT_ENTRIES & (ZR_FEED_RECENT_ENTRIES - 1)) == 0,
+                "the recent ring is indexed modulo a power of two");
+
+void
+zr_feed_news_init (zr_feed_news_t *news)
+{
+    zr_assert (news);
+    int rc = pthread_mutex_init (&news->lock, NULL);
+    zr_assert (rc == 0);
+    atomic_init (&news->wake_pending, false);
+    rc = pthread_mutex_init (&news->recent.lock, NULL);
+    zr_assert (rc == 0);
+    atomic_init (&news->recent.wanted, false);
+}
+
+static zr_entry_t *
+s_recent_slot (zr_feed_recent_t *recent, zr_index_t index)
+{
+    return &recent->ring [index & (ZR_FEED_RECENT_ENTRIES - 1)];
+}
+
+/* Drops the oldest entry held. Under the lock. */
+static void
+s_recent_drop (zr_feed_recent_t *recent)
+{
+    zr_assert (recent->n > 0);
+    zr_entry_t *entry = s_recent_slot (recent, recent->first);
+    recent->bytes -= entry->size;
+    zr_blob_unref (&entry->blob);
+    recent->first++;
+    recent->n--;
+}
+
+/* Drops every entry held. Under the lock. */
+static void
+s_recent_empty (zr_feed_recent_t *recent)
+{
+    while (recent->n > 0)
+        s_recent_drop (recent);
+}
+
+void
+zr_feed_news_fini (zr_feed_news_t *news)
+{
+    zr_assert (news);
+    s_recent_empty (&news->recent);     /* no thread uses news any more */
+    free (news->recent.ring);
+    pthread_mutex_destroy (&news->recent.lock);
+    pthread_mutex_destroy (&news->lock);
+}
+
+void
+zr_feed_recent_want (zr_feed_news_t *news, bool wanted)
+{
+    zr_assert (news);
+    atomic_store (&news->recent.wanted, wanted);
+}
+
+void
+zr_feed_recent_add (zr_feed_news_t *news, zr_entry_t *entries, uint32_t n)
+{
+    zr_assert (news && (entries || n == 0));
+    zr_feed_recent_t *recent = &news->recent;
+    bool wanted = atomic_load (&recent->wanted);
+    pthread_mutex_lock (&recent->lock);
+    if (!wanted || n == 0) {
+        s_recent_empty (recent);        /* no subscription: hold nothing */
+        pthread_mutex_unlock (&recent->lock);
+        return;
+    }
+    if (!recent->ring) {
+        recent->ring = (zr_entry_t *) calloc (ZR_FEED_RECENT_ENTRIES,
+                                              sizeof *recent->ring);
+        zr_assert (recent->ring);       /* actors treat OOM as fatal */
+    }
+    if (recent->n > 0 && entries [0].index != recent->first + recent->n)
+        s_recent_empty (recent);        /* not what follows: a restore */
+    for (uint32_t i = 0; i < n; i++) {
+        zr_entry_t *entry = &entries [i];
+        zr_assert (i == 0 || entry->index == entries [0].index + i);
+        while (recent->n > 0 && (recent->n == ZR_FEED_RECENT_ENTRIES
+                                 || recent->bytes + entry->size > ZR_FEED_RECENT_BYTES))
+            s_recent_drop (recent);
+        if (recent->n == 0)
+            recent->first = entry->index;
+        *s_recent_slot (recent, entry->index) = *entry;    /* its reference */
+        entry->blob = NULL;
+        entry->data = NULL;
+        recent->n++;
+        recent->bytes += entry->size;
+    }
+    pthread_mutex_unlock (&recent->lock);
+}
+
+bool
+zr_feed_recent_read (zr_feed_news_t *news, zr_index_t from, zr_index_t to,
+                     size_t bytes_max, zr_entry_t **entries_p, uint32_t *n_p)
+{
+    zr_assert (news && from >= 1 && to >= from && entries_p && n_p);
+    zr_feed_recent_t *recent = &news->recent;
+    pthread_mutex_lock (&recent->lock);
+    if (recent->n == 0 || from < recent->first || from - recent->first >= recent->n) {
+        pthread_mutex_unlock (&recent->lock);
+        return false;
+    }
+    zr_index_t last = recent->first + recent->n - 1;
+    if (to < last)
+        last = to;
+    uint32_t n = 0;
+    size_t bytes = 0;
+    for (zr_index_t i = from; i <= last; i++) {
+        size_t size = s_recent_slot (recent, i)->size;
+        if (n > 0 && bytes + size > bytes_max)
+            break;
+        bytes += size;
+        n++;
+    }
+    zr_entry_t *entries = (zr_entry_t *) malloc (n * sizeof *entries);
+    zr_assert (entries);
+    for (uint32_t k = 0; k < n; k++) {
+        entries [k] = *s_recent_slot (recent, from + k);
+        if (entries [k].blob)
+            zr_blob_ref (entries [k].blob);
+    }
+    pthread_mutex_unlock (&recent->lock);
+    *entries_p = entries;
+    *n_p = n;
+    return true;
+}
+
 /* ---------------------------------------------------------------- batches */
 
 static s_batch_t *
@@ -248,7 +380,10 @@ s_batch_read (self_t *self, zr_index_t from, s_batch_t **batch_p)
     }
     zr_entry_t *entries = NULL;
     uint32_t n = 0;
-    int rc = zr_wal_read (self->reader, from, self->at.deliverable,
+    int rc = 0;
+    if (!zr_feed_recent_read (self->args.news, from, self->at.deliverable,
+                              ZR_FEED_READ_BYTES, &entries, &n))
+        rc = zr_wal_read (self->reader, from, self->at.deliverable,
                           ZR_FEED_READ_BYTES, self->at.deliverable, &entries, &n);
     if (rc == 0 && n == 0)
         rc = ZR_ECORRUPT;               /* durable entries must be there */
@@ -371,6 +506,7 @@ s_sub_remove (self_t *self, s_sub_t **sub_p)
     s_sub_t *sub = *sub_p;
     zr_assert (zhashx_lookup (self->subs, &sub->id) == sub);
     zhashx_delete (self->subs, &sub->id);
+    zr_feed_recent_want (self->args.news, zhashx_size (self->subs) > 0);
     zlistx_delete (self->ring, sub->handle);
     s_batch_unref (&sub->batch);
     free (sub);
@@ -603,6 +739,7 @@ s_self_subscribe (self_t *self, const zr_verb_arg_t *args)
     zr_assert (sub->prefix_size <= ZRAFT_SUBJECT_MAX);
     memcpy (sub->prefix, args [4].s, sub->prefix_size);
     zhashx_insert (self->subs, &id, sub);
+    zr_feed_recent_want (self->args.news, true);
     sub->handle = zlistx_add_end (self->ring, sub);
     zr_assert (sub->handle);
 }

@@ -49,6 +49,20 @@
     away before it was read) the subscription ends with an UNSUBSCRIBED
     of status ZRAFT_ERANGE and the first index held.
 
+    Recent entries. While the feed has a subscription, the applier keeps
+    the entries it applied last in memory for it (zr_feed_recent_add,
+    after each run, on the applier's or the node's thread): a ring of at
+    most ZR_FEED_RECENT_ENTRIES entries and ZR_FEED_RECENT_BYTES of
+    payload, consecutive indexes, the oldest dropped first, emptied when
+    a run does not follow the last (a restore) and when no subscription
+    is left. The entries are committed, so the WAL holds the same bytes;
+    holding them costs one reference each on blobs the node's log
+    shares. A batch whose first index the ring holds is taken from it
+    (zr_feed_recent_read: the entries' references, under the ring's
+    mutex) instead of the WAL: subscribers at the tail, the common case,
+    cost the feed no system call, no copy and no checksum. Anything
+    older is read from the WAL as below.
+
     Batches. A WAL read takes [pos, deliverable] up to
     ZR_FEED_READ_BYTES of payload (at least one entry) into a batch,
     decoded once (the bus entries' fields point into its blob) and
@@ -114,6 +128,9 @@
 #define ZR_FEED_SEARCH_MIN 64           /* FROM_LAST: first window, entries */
 #define ZR_FEED_SEARCH_MAX 65536        /* ...largest window */
 #define ZR_FEED_RETRY_MS 10             /* a held FEED message is retried */
+#define ZR_FEED_RECENT_ENTRIES 16384u   /* entries in the recent ring (a
+                                           power of two) */
+#define ZR_FEED_RECENT_BYTES (16u << 20)    /* their payload bytes at most */
 
 /* Where the log stands (the node's news, above). */
 typedef struct {
@@ -122,6 +139,17 @@ typedef struct {
     uint64_t commit;                    /* last committed index known */
 } zr_feed_position_t;
 
+/* The entries applied last (above, Recent entries). */
+typedef struct {
+    pthread_mutex_t lock;               /* guards the rest */
+    atomic_bool wanted;                 /* the feed has a subscription */
+    zr_entry_t *ring;                   /* ZR_FEED_RECENT_ENTRIES slots, by
+                                           index modulo; NULL until used */
+    zr_index_t first;                   /* the oldest entry held */
+    uint32_t n;                         /* entries held, from first */
+    uint64_t bytes;                     /* their payload bytes */
+} zr_feed_recent_t;
+
 /* The news the node posts and the feed reads (above). Made by the
    handle (zr_subs_new), which outlives both threads. */
 typedef struct _zr_feed_news_t {
@@ -129,6 +157,7 @@ typedef struct _zr_feed_news_t {
     zr_feed_position_t at;              /* the newest position */
     uint64_t posts;                     /* positions posted, 0: none yet */
     atomic_bool wake_pending;           /* a wake-up is on its way */
+    zr_feed_recent_t recent;            /* the applier's, for the feed */
 } zr_feed_news_t;
 
 /* One record of a FEED message: one zraft_event_t of type SUBSCRIBED,
@@ -186,6 +215,27 @@ void zr_feed_post (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *sent
 /* The feed's side: takes the wake-ups waiting on wake, then copies the
    newest position into *at. Returns false if none was ever posted. */
 bool zr_feed_news_read (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *at);
+
+/* The applier's side: keeps the run entries[0..n) it just applied
+   (consecutive indexes) in news's recent ring if the feed wants them,
+   moving each kept entry's reference out (its blob and data NULLed);
+   else empties the ring. The caller frees entries as before. */
+void zr_feed_recent_add (zr_feed_news_t *news, zr_entry_t *entries, uint32_t n);
+
+/* The feed's side: if the ring holds index from, copies from..to (to at
+   least from), as many as fit in bytes_max payload bytes but at least
+   one, into *entries_p with a reference each (caller owns:
+   zr_entries_destroy (entries_p, *n_p)) and returns true; else false. */
+bool zr_feed_recent_read (zr_feed_news_t *news, zr_index_t from, zr_index_t to,
+                          size_t bytes_max, zr_entry_t **entries_p, uint32_t *n_p);
+
+/* The feed's side: says whether it has a subscription (the applier
+   keeps entries only then). */
+void zr_feed_recent_want (zr_feed_news_t *news, bool wanted);
+
+/* Initialises news (zeroed by the caller) and its ring; frees them. */
+void zr_feed_news_init (zr_feed_news_t *news);
+void zr_feed_news_fini (zr_feed_news_t *news);
 
 /* A zhashx keyed by uint64_t values (the subscriptions' ids), with no
    value destructor. Caller owns the result and must destroy it. */

@@ -201,7 +201,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
                                .submit_max = c->submit_max,
                                .dedup_window = c->dedup_window,
                                .producers_max = c->producers_max,
-                               .state = &self->applier_state};
+                               .state = &self->applier_state,
+                               .feed_news = self->args.feed_news};
     snprintf (aargs.data_dir, sizeof aargs.data_dir, "%s", self->args.data_dir);
     snprintf (aargs.events_endpoint, sizeof aargs.events_endpoint, "%s",
               self->args.events_endpoint);

@@ -57,9 +57,7 @@ zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
     self->subs_max = config->subs_max;
     self->open = zr_feed_map_new ();
     zhashx_set_destructor (self->open, s_open_free);
-    int rc = pthread_mutex_init (&self->news.lock, NULL);
-    zr_assert (rc == 0);
-    atomic_init (&self->news.wake_pending, false);
+    zr_feed_news_init (&self->news);
     zr_feed_args_t args = {.id = config->id, .subs_max = config->subs_max,
                            .news = &self->news};
     snprintf (args.data_dir, sizeof args.data_dir, "%s", config->data_dir);
@@ -77,7 +75,7 @@ zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
     zr_assert (self->requests);
     zsock_set_sndhwm (self->requests, ZR_FEED_QUEUE_MAX);
     zsock_set_sndtimeo (self->requests, 0);     /* never blocks: EAGAIN */
-    rc = zsock_bind (self->requests, "%s", args.requests_endpoint);
+    int rc = zsock_bind (self->requests, "%s", args.requests_endpoint);
     zr_assert (rc == 0);
     self->feed = zr_actor_new (zr_feed_actor, &args);
     if (!self->feed) {
@@ -100,7 +98,7 @@ zr_subs_destroy (zr_subs_t **self_p)
     zr_feed_records_free (&self->batch);
     zhashx_destroy (&self->open);
     zsock_destroy (&self->requests);
-    pthread_mutex_destroy (&self->news.lock);
+    zr_feed_news_fini (&self->news);   /* after the node: its applier adds */
     free (self);
     *self_p = NULL;
 }

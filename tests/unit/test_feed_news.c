@@ -1,13 +1,16 @@
 /*  =========================================================================
     test_feed_news - unit tests of the node's news for the feed
     (actors/feed.h, "Where the log stands"): zr_feed_post on the node's
-    thread, zr_feed_news_read on the feed's
+    thread, zr_feed_news_read on the feed's; and the recent entries the
+    applier keeps for the feed (zr_feed_recent_add, zr_feed_recent_read)
 
     The news must never be lost: whenever the poster has posted something
     the reader has not read, a wake-up is on its way, so a reader that
     sleeps until a wake-up always ends up reading the newest post. And
     wake-ups stay bounded: at most one is queued however often the node
-    posts while the feed is not reading.
+    posts while the feed is not reading. The recent ring gives back
+    exactly the entries added, in order, bounded in count and bytes,
+    and holds nothing nobody wants.
     =========================================================================
 */
 #include "../../actors/actors.h"
@@ -28,8 +31,7 @@ static void
 s_pair_init (s_pair_t *self, const char *name)
 {
     memset (self, 0, sizeof *self);
-    ck_assert_int_eq (pthread_mutex_init (&self->news.lock, NULL), 0);
-    atomic_init (&self->news.wake_pending, false);
+    zr_feed_news_init (&self->news);
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://feed-news-%s", name);
     self->wake = zsock_new (ZMQ_PULL);
@@ -45,7 +47,7 @@ s_pair_fini (s_pair_t *self)
 {
     zsock_destroy (&self->push);
     zsock_destroy (&self->wake);
-    pthread_mutex_destroy (&self->news.lock);
+    zr_feed_news_fini (&self->news);
 }
 
 /* The wake-ups queued on the feed's end, taken. */
@@ -200,6 +202,121 @@ START_TEST (news_reader_always_reaches_the_last_post)
 }
 END_TEST
 
+/* ------------------------------------------------------------- recent */
+
+/* A run of n entries from index first, each of size bytes in one blob
+   of its own (payload byte: the index), as the applier holds them. */
+static zr_entry_t *
+s_run (zr_index_t first, uint32_t n, uint32_t size)
+{
+    zr_entry_t *entries = (zr_entry_t *) calloc (n, sizeof *entries);
+    ck_assert_ptr_nonnull (entries);
+    zr_blob_t *blob = zr_blob_new ((size_t) n * size + 1);
+    ck_assert_ptr_nonnull (blob);
+    for (uint32_t i = 0; i < n; i++) {
+        memset (blob->data + (size_t) i * size, (int) ((first + i) & 0xff), size);
+        entries [i] = (zr_entry_t) {.term = 1, .index = first + i,
+                                    .type = ZR_ENTRY_BUS, .size = size,
+                                    .data = size ? blob->data + (size_t) i * size : NULL,
+                                    .blob = size ? zr_blob_ref (blob) : NULL};
+    }
+    zr_blob_unref (&blob);
+    return entries;
+}
+
+/* Adds the run [first, first + n) of entries of size bytes. */
+static void
+s_add (zr_feed_news_t *news, zr_index_t first, uint32_t n, uint32_t size)
+{
+    zr_entry_t *entries = s_run (first, n, size);
+    zr_feed_recent_add (news, entries, n);
+    zr_entries_destroy (&entries, n);
+}
+
+/* Reads from..to; checks what came is from.. in order with its bytes;
+   returns how many came, -1 for a miss. */
+static int
+s_read (zr_feed_news_t *news, zr_index_t from, zr_index_t to, size_t bytes_max)
+{
+    zr_entry_t *entries = NULL;
+    uint32_t n = 0;
+    if (!zr_feed_recent_read (news, from, to, bytes_max, &entries, &n))
+        return -1;
+    ck_assert_uint_ge (n, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        ck_assert_uint_eq (entries [i].index, from + i);
+        if (entries [i].size)
+            ck_assert_uint_eq (entries [i].data [entries [i].size - 1],
+                               (from + i) & 0xff);
+    }
+    zr_entries_destroy (&entries, n);
+    return (int) n;
+}
+
+/* The ring keeps what was applied while the feed wants it, in order, and
+   gives back any stretch of it; an index it does not hold is a miss. */
+START_TEST (recent_gives_back_what_was_added)
+{
+    zr_feed_news_t news;
+    memset (&news, 0, sizeof news);
+    zr_feed_news_init (&news);
+    s_add (&news, 1, 10, 8);            /* not wanted: kept nowhere */
+    ck_assert_int_eq (s_read (&news, 1, 10, 1 << 20), -1);
+    zr_feed_recent_want (&news, true);
+    s_add (&news, 11, 10, 8);
+    s_add (&news, 21, 5, 0);            /* empty payloads too */
+    ck_assert_int_eq (s_read (&news, 10, 25, 1 << 20), -1);
+    ck_assert_int_eq (s_read (&news, 11, 25, 1 << 20), 15);
+    ck_assert_int_eq (s_read (&news, 14, 16, 1 << 20), 3);     /* up to to */
+    ck_assert_int_eq (s_read (&news, 25, 100, 1 << 20), 1);
+    ck_assert_int_eq (s_read (&news, 26, 100, 1 << 20), -1);
+    ck_assert_int_eq (s_read (&news, 11, 25, 20), 2);          /* bytes_max */
+    ck_assert_int_eq (s_read (&news, 11, 25, 1), 1);           /* at least one */
+    /* A run that does not follow (a restore): only it is held. */
+    s_add (&news, 100, 3, 8);
+    ck_assert_int_eq (s_read (&news, 11, 25, 1 << 20), -1);
+    ck_assert_int_eq (s_read (&news, 100, 200, 1 << 20), 3);
+    /* Nobody wants them: the next add empties the ring. */
+    zr_feed_recent_want (&news, false);
+    s_add (&news, 103, 1, 8);
+    ck_assert_int_eq (s_read (&news, 100, 200, 1 << 20), -1);
+    zr_feed_news_fini (&news);
+}
+END_TEST
+
+/* The ring holds at most ZR_FEED_RECENT_ENTRIES entries and
+   ZR_FEED_RECENT_BYTES of payload: the oldest go first; an entry read
+   out stays valid after the ring dropped it. */
+START_TEST (recent_is_bounded)
+{
+    zr_feed_news_t news;
+    memset (&news, 0, sizeof news);
+    zr_feed_news_init (&news);
+    zr_feed_recent_want (&news, true);
+    uint32_t n = ZR_FEED_RECENT_ENTRIES + 100;
+    for (zr_index_t i = 1; i <= n; i += 50)
+        s_add (&news, i, 50, 1);
+    zr_index_t last = ((n + 49) / 50) * 50;
+    zr_index_t oldest = last - ZR_FEED_RECENT_ENTRIES + 1;
+    ck_assert_int_eq (s_read (&news, oldest - 1, last, 1 << 30), -1);
+    zr_entry_t *held = NULL;
+    uint32_t got = 0;
+    ck_assert (zr_feed_recent_read (&news, oldest, oldest, 1 << 20, &held, &got));
+    ck_assert_int_eq (s_read (&news, oldest, last, 1 << 30),
+                      (int) ZR_FEED_RECENT_ENTRIES);
+    /* Big entries: the byte bound drops all but what fits. */
+    uint32_t size = 1u << 20;
+    uint32_t fit = ZR_FEED_RECENT_BYTES / size;
+    s_add (&news, last + 1, fit + 3, size);
+    ck_assert_int_eq (s_read (&news, last + 4, last + fit + 3, 1 << 30), (int) fit);
+    ck_assert_int_eq (s_read (&news, last + 3, last + fit + 3, 1 << 30), -1);
+    ck_assert_uint_eq (held [0].index, oldest);     /* its own reference */
+    ck_assert_uint_eq (held [0].data [0], oldest & 0xff);
+    zr_entries_destroy (&held, got);
+    zr_feed_news_fini (&news);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -209,6 +326,11 @@ main (void)
     tcase_add_test (tc, news_read_gives_the_post);
     tcase_add_test (tc, news_queues_one_wakeup);
     tcase_add_test (tc, news_reader_always_reaches_the_last_post);
+    suite_add_tcase (s, tc);
+    tc = tcase_create ("recent");
+    tcase_set_timeout (tc, 60);
+    tcase_add_test (tc, recent_gives_back_what_was_added);
+    tcase_add_test (tc, recent_is_bounded);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
