@@ -276,8 +276,12 @@ s_session_key (zframe_t *routing, char *key)
 {
     size_t size = zframe_size (routing);
     assert (size <= S_ROUTING_MAX);
-    for (size_t i = 0; i < size; i++)
-        snprintf (key + 2 * i, 3, "%02x", zframe_data (routing) [i]);
+    static const char hex [] = "0123456789abcdef";
+    const uint8_t *id = zframe_data (routing);
+    for (size_t i = 0; i < size; i++) {  /* per message: no snprintf */
+        key [2 * i] = hex [id [i] >> 4];
+        key [2 * i + 1] = hex [id [i] & 15];
+    }
     key [2 * size] = 0;
 }
 
@@ -745,13 +749,10 @@ s_dispatch (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
         s_on_request (self, routing_p, frame_p, msg);
 }
 
-/* Reads one message from the ROUTER and serves it. */
+/* Serves one message read from the ROUTER (destroyed here). */
 static void
-s_handle_one (zr_busend_t *self)
+s_handle_one (zr_busend_t *self, zmsg_t *msg)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return;
     zframe_t *routing = zmsg_pop (msg);
     zframe_t *frame = zmsg_pop (msg);
     bool one = frame && zmsg_size (msg) == 0;
@@ -1055,8 +1056,15 @@ zr_busend_handle (zr_busend_t *self)
 {
     assert (self);
     size_t n = 0;
-    for (; n < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN); n++)
-        s_handle_one (self);
+    zmsg_t *msg;
+    /* Not zsock_events: each call costs a poll(2) of the socket's
+       mailbox, where a non-blocking receive looks at it only once the
+       queue is empty (czmq deprecates zmsg_recv_nowait for callers that
+       do not poll first; this one drains what its poller reported). */
+    while (n < S_BATCH_MAX && (msg = zmsg_recv_nowait (self->router))) {
+        s_handle_one (self, msg);
+        n++;
+    }
     s_batch_flush (self);               /* Invariant (5) */
     return n;
 }

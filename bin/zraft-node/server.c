@@ -475,13 +475,10 @@ s_malformed_log (zr_server_t *self, zframe_t *frame, int rc)
                           frame ? zr_strerror (rc) : "not one frame");
 }
 
-/* Reads one message from the ROUTER and serves it. */
+/* Serves one message read from the ROUTER (destroyed here). */
 static void
-s_handle_router_one (zr_server_t *self)
+s_handle_router_one (zr_server_t *self, zmsg_t *msg)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return;
     zframe_t *routing_id = zmsg_pop (msg);
     zframe_t *frame = zmsg_pop (msg);
     int rc = frame && zmsg_size (msg) == 0 ? 0 : ZR_EMALFORMED;
@@ -512,8 +509,12 @@ static size_t
 s_handle_router (zr_server_t *self)
 {
     size_t n = 0;
-    for (; n < S_BATCH_MAX && (zsock_events (self->router) & ZMQ_POLLIN); n++)
-        s_handle_router_one (self);
+    zmsg_t *msg;
+    /* A non-blocking receive, not zsock_events: bus.c, zr_busend_handle. */
+    while (n < S_BATCH_MAX && (msg = zmsg_recv_nowait (self->router))) {
+        s_handle_router_one (self, msg);
+        n++;
+    }
     s_batch_flush (self);
     return n;
 }
