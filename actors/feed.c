@@ -59,6 +59,7 @@ typedef struct {
     bool work;                          /* a subscription may have work */
     uint32_t round_reads;               /* WAL reads this round */
     uint32_t round_records;             /* deliveries this round */
+    uint32_t credited;                  /* subscriptions with credit > 0 */
     bool terminated;                    /* $TERM received */
 } self_t;
 
@@ -157,7 +158,8 @@ zr_feed_post (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *sent,
     *sent = *now;
     /* Set: the feed clears it before it reads the news, so either the
        feed has yet to read this post, or a wake-up is on its way. */
-    if (!atomic_exchange (&news->wake_pending, true))
+    if (atomic_load (&news->wake_wanted)
+        && !atomic_exchange (&news->wake_pending, true))
         zmq_send (zsock_resolve (wake), "", 0, ZMQ_DONTWAIT);
         /* no high-water mark: fails only as the context ends */
 }
@@ -189,6 +191,7 @@ zr_feed_news_init (zr_feed_news_t *news)
     int rc = pthread_mutex_init (&news->lock, NULL);
     zr_assert (rc == 0);
     atomic_init (&news->wake_pending, false);
+    atomic_init (&news->wake_wanted, false);
     rc = pthread_mutex_init (&news->recent.lock, NULL);
     zr_assert (rc == 0);
     atomic_init (&news->recent.wanted, false);
@@ -228,6 +231,13 @@ zr_feed_news_fini (zr_feed_news_t *news)
     free (news->recent.ring);
     pthread_mutex_destroy (&news->recent.lock);
     pthread_mutex_destroy (&news->lock);
+}
+
+void
+zr_feed_wake_want (zr_feed_news_t *news, bool wanted)
+{
+    zr_assert (news);
+    atomic_store (&news->wake_wanted, wanted);
 }
 
 void
@@ -476,6 +486,27 @@ s_self_answer (self_t *self, const s_sub_t *sub, int type, int status,
     s_self_record (self, &record);
 }
 
+/* Says whether the feed wants the node's wake-ups (feed.h): while a
+   subscription has credit, or one waits for the first news. */
+static void
+s_self_want (self_t *self)
+{
+    zr_feed_wake_want (self->args.news, self->credited > 0
+                                        || (!self->known && zhashx_size (self->subs) > 0));
+}
+
+/* Sets sub's credit, counting the subscriptions that have some. */
+static void
+s_sub_credit_set (self_t *self, s_sub_t *sub, uint32_t credit)
+{
+    if (sub->credit == 0 && credit > 0)
+        self->credited++;
+    else
+    if (sub->credit > 0 && credit == 0)
+        self->credited--;
+    sub->credit = credit;
+}
+
 /* Appends the DELIVER of publication entry (bus: decoded) to sub. */
 static void
 s_self_deliver (self_t *self, s_sub_t *sub, const zr_entry_t *entry,
@@ -492,7 +523,7 @@ s_self_deliver (self_t *self, s_sub_t *sub, const zr_entry_t *entry,
     zr_feed_record_t record = {.sub = sub->id, .type = ZRAFT_EVENT_DELIVER,
                                .index = entry->index, .term = entry->term,
                                .data = data, .size = bus->payload_size};
-    sub->credit--;
+    s_sub_credit_set (self, sub, sub->credit - 1);
     self->round_records++;
     s_self_record (self, &record);
 }
@@ -506,6 +537,7 @@ s_sub_remove (self_t *self, s_sub_t **sub_p)
     s_sub_t *sub = *sub_p;
     zr_assert (zhashx_lookup (self->subs, &sub->id) == sub);
     zhashx_delete (self->subs, &sub->id);
+    s_sub_credit_set (self, sub, 0);
     zr_feed_recent_want (self->args.news, zhashx_size (self->subs) > 0);
     zlistx_delete (self->ring, sub->handle);
     s_batch_unref (&sub->batch);
@@ -734,7 +766,7 @@ s_self_subscribe (self_t *self, const zr_verb_arg_t *args)
     sub->state = S_OPENING;
     sub->from_mode = (uint32_t) args [1].u;
     sub->from = args [2].u;
-    sub->credit = (uint32_t) args [3].u;
+    s_sub_credit_set (self, sub, (uint32_t) args [3].u);
     sub->prefix_size = strlen (args [4].s);
     zr_assert (sub->prefix_size <= ZRAFT_SUBJECT_MAX);
     memcpy (sub->prefix, args [4].s, sub->prefix_size);
@@ -755,7 +787,8 @@ s_self_request (self_t *self, int verb, const zr_verb_arg_t *args)
     else
     if (verb == ZR_FEED_CREDIT && sub) {
         uint64_t credit = (uint64_t) sub->credit + args [1].u;
-        sub->credit = credit < ZRAFT_CREDIT_MAX ? (uint32_t) credit : ZRAFT_CREDIT_MAX;
+        s_sub_credit_set (self, sub, credit < ZRAFT_CREDIT_MAX ? (uint32_t) credit
+                                                               : ZRAFT_CREDIT_MAX);
     }
     else
     if (verb == ZR_FEED_UNSUBSCRIBE && sub)
@@ -897,9 +930,11 @@ zr_feed_actor (zsock_t *pipe, void *args)
             s_self_handle_requests (self);
         if (self->held)
             s_self_flush (self);
+        s_self_want (self);             /* before the news it must not miss */
         s_self_handle_news (self);
         if (!self->held && !self->terminated)
             s_self_round (self);
+        s_self_want (self);             /* credit spent: no more wake-ups */
     }
     s_self_destroy (&self);
 }

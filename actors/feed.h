@@ -24,7 +24,12 @@
     and at most one is outstanding: the node sends one when it sets the
     news's wake_pending flag, the feed clears the flag after draining
     its wake-ups and before reading the news, so a post the feed has not
-    read always has a wake-up on its way. (The news once crossed on a
+    read always has a wake-up on its way, while the feed wants them
+    (wake_wanted: a subscription has credit, or one waits for the first
+    news). A feed with no subscription, or whose subscribers all ran out
+    of credit, is not woken for each commit: what changes that is a
+    request (SUBSCRIBE, CREDIT), which wakes it anyway, and it reads the
+    news after every request it handles. (The news once crossed on a
     ZMQ_CONFLATE pair; libzmq 4.3's conflated pipe can lose a write that
     races the reader, and the feed then slept past the last publication
     of a quiet cluster.)
@@ -157,6 +162,7 @@ typedef struct _zr_feed_news_t {
     zr_feed_position_t at;              /* the newest position */
     uint64_t posts;                     /* positions posted, 0: none yet */
     atomic_bool wake_pending;           /* a wake-up is on its way */
+    atomic_bool wake_wanted;            /* the feed wants wake-ups (above) */
     zr_feed_recent_t recent;            /* the applier's, for the feed */
 } zr_feed_news_t;
 
@@ -207,8 +213,8 @@ void zr_feed_actor (zsock_t *pipe, void *args);
 zsock_t *zr_feed_wake_connect (const char *endpoint, zr_id_t id);
 
 /* Posts now in news if it differs from *sent (then recorded in *sent),
-   and wakes the feed on wake unless a wake-up is on its way already.
-   Never blocks on the feed. */
+   and wakes the feed on wake if it wants wake-ups, unless one is on its
+   way already. Never blocks on the feed. */
 void zr_feed_post (zr_feed_news_t *news, zsock_t *wake, zr_feed_position_t *sent,
                    const zr_feed_position_t *now);
 
@@ -232,6 +238,10 @@ bool zr_feed_recent_read (zr_feed_news_t *news, zr_index_t from, zr_index_t to,
 /* The feed's side: says whether it has a subscription (the applier
    keeps entries only then). */
 void zr_feed_recent_want (zr_feed_news_t *news, bool wanted);
+
+/* The feed's side: says whether it wants a wake-up per post (above).
+   Set it before reading the news that it must not miss. */
+void zr_feed_wake_want (zr_feed_news_t *news, bool wanted);
 
 /* Initialises news (zeroed by the caller) and its ring; frees them. */
 void zr_feed_news_init (zr_feed_news_t *news);

@@ -32,6 +32,7 @@ s_pair_init (s_pair_t *self, const char *name)
 {
     memset (self, 0, sizeof *self);
     zr_feed_news_init (&self->news);
+    zr_feed_wake_want (&self->news, true);
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://feed-news-%s", name);
     self->wake = zsock_new (ZMQ_PULL);
@@ -110,6 +111,34 @@ START_TEST (news_queues_one_wakeup)
     ck_assert_int_eq (zmq_recv (zsock_resolve (p.wake), &byte, 1, 0), 0);
     ck_assert (zr_feed_news_read (&p.news, p.wake, &at));
     ck_assert_uint_eq (at.deliverable, 1001);
+    s_pair_fini (&p);
+}
+END_TEST
+
+/* A feed that wants no wake-ups (no subscription with credit) gets
+   none, however often the node posts, yet reads the newest post when
+   something else wakes it; wanting them again, the next post wakes it. */
+START_TEST (news_wakes_only_a_feed_that_wants_it)
+{
+    s_pair_t p;
+    s_pair_init (&p, "want");
+    zr_feed_wake_want (&p.news, false);
+    zr_feed_position_t sent = {0}, at;
+    for (uint64_t i = 1; i <= 100; i++) {
+        zr_feed_position_t now = {.deliverable = i, .first = 1, .commit = i};
+        zr_feed_post (&p.news, p.push, &sent, &now);
+    }
+    ck_assert_int_eq (s_wakeups (&p), 0);
+    ck_assert (zr_feed_news_read (&p.news, p.wake, &at));
+    ck_assert_uint_eq (at.deliverable, 100);
+    zr_feed_wake_want (&p.news, true);
+    zr_feed_position_t now = {.deliverable = 101, .first = 1, .commit = 101};
+    zr_feed_post (&p.news, p.push, &sent, &now);
+    zsock_set_rcvtimeo (p.wake, S_WAIT_MS);
+    char byte;
+    ck_assert_int_eq (zmq_recv (zsock_resolve (p.wake), &byte, 1, 0), 0);
+    ck_assert (zr_feed_news_read (&p.news, p.wake, &at));
+    ck_assert_uint_eq (at.deliverable, 101);
     s_pair_fini (&p);
 }
 END_TEST
@@ -325,6 +354,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, news_read_gives_the_post);
     tcase_add_test (tc, news_queues_one_wakeup);
+    tcase_add_test (tc, news_wakes_only_a_feed_that_wants_it);
     tcase_add_test (tc, news_reader_always_reaches_the_last_post);
     suite_add_tcase (s, tc);
     tc = tcase_create ("recent");
