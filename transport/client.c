@@ -8,7 +8,7 @@
     by field with strict types and limits (zr_mp_reader_t keeps the first
     error, so fields are judged in frame order), then the semantic rules
     (s_request_check, s_reply_check) judge the whole. The decoded struct
-    points into the caller's frame: msgpack_unpack_next references str
+    points into the caller's frame: msgpack-c references str
     and bin bodies in the buffer it is given, and the tree is dropped
     before returning.
 

@@ -6,7 +6,7 @@
     budget, trailing bytes), because msgpack-c allocates per claimed
     element: an array32 header claiming 4 billion elements in a 10-byte
     frame would make it allocate ~100 GB. Only a frame that passed the
-    walker reaches msgpack_unpack_next, whose object tree is then read
+    walker reaches msgpack-c (zr_mp_tree), whose object tree is then read
     with strict type checks and the semantic rules of codec.h. The walker
     is msgpack_walk.c, shared with the client protocol's codec.
     =========================================================================
@@ -320,16 +320,9 @@ zr_codec_decode (const void *data, size_t size, zr_message_t **msg_p)
         return rc;
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
-    size_t offset = 0;
-    msgpack_unpack_return ret =
-        msgpack_unpack_next (&result, (const char *) data, size, &offset);
     zr_message_t *msg = NULL;
-    if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-        rc = ZR_ENOMEM;
-    else
-    if (ret != MSGPACK_UNPACK_SUCCESS || offset != size)
-        rc = ZR_EMALFORMED;         /* the walker should make this unreachable */
-    else
+    rc = zr_mp_tree ((const uint8_t *) data, size, &result);
+    if (rc == 0)
         rc = s_decode_frame (&result.data, &msg);
     msgpack_unpacked_destroy (&result);
     if (rc == 0)

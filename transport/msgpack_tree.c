@@ -20,11 +20,27 @@ zr_mp_unpack (const uint8_t *data, size_t size, uint64_t version,
     int rc = zr_msgpack_walk_version (data, size, version);
     if (rc == 0)
         rc = zr_msgpack_walk (data, size, depth_max, objects_max);
-    if (rc)
-        return rc;
+    return rc ? rc : zr_mp_tree (data, size, result);
+}
+
+/* Frames up to this size get a first zone chunk under glibc's large-bin
+   requests (1 KiB); larger ones msgpack-c's default. */
+#define S_SMALL_FRAME 400u
+#define S_SMALL_CHUNK 960u
+
+int
+zr_mp_tree (const uint8_t *data, size_t size, msgpack_unpacked *result)
+{
+    zr_assert (data || size == 0);
+    zr_assert (result);
+    msgpack_unpacked_destroy (result);
+    result->zone = msgpack_zone_new (size <= S_SMALL_FRAME ? S_SMALL_CHUNK
+                                                           : MSGPACK_ZONE_CHUNK_SIZE);
+    if (!result->zone)
+        return ZR_ENOMEM;
     size_t offset = 0;
-    msgpack_unpack_return ret =
-        msgpack_unpack_next (result, (const char *) data, size, &offset);
+    msgpack_unpack_return ret = msgpack_unpack ((const char *) data, size, &offset,
+                                                result->zone, &result->data);
     if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
         return ZR_ENOMEM;
     if (ret != MSGPACK_UNPACK_SUCCESS || offset != size)

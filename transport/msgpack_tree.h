@@ -40,6 +40,15 @@ int zr_mp_unpack (const uint8_t *data, size_t size, uint64_t version,
                   size_t frame_max, size_t depth_max, uint64_t objects_max,
                   msgpack_unpacked *result);
 
+/* msgpack-c's tree of the size bytes at data, which the walk judged
+   already, into result (initialised by the caller, who destroys it):
+   0, ZR_ENOMEM, or ZR_EMALFORMED (unreachable after the walk). Its zone's
+   first chunk is sized for the frame: msgpack_unpack_next's 8 KiB one
+   is a large-bin malloc per frame, and glibc consolidates its fast bins
+   on each (15% of zraft-node's bus loop in a profile at W=256). The
+   codec (codec.h) uses it too. */
+int zr_mp_tree (const uint8_t *data, size_t size, msgpack_unpacked *result);
+
 /* Starts a reader on the elements of array (an ARRAY object). */
 void zr_mp_reader_init (zr_mp_reader_t *reader, const msgpack_object *array);
 
