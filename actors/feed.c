@@ -391,8 +391,11 @@ s_batch_read (self_t *self, zr_index_t from, s_batch_t **batch_p)
     zr_entry_t *entries = NULL;
     uint32_t n = 0;
     int rc = 0;
-    if (!zr_feed_recent_read (self->args.news, from, self->at.deliverable,
-                              ZR_FEED_READ_BYTES, &entries, &n))
+    /* The ring is a copy of the log's tail, never more: below the first
+       index the log holds, the WAL says what a snapshot took. */
+    if (from < self->at.first
+        || !zr_feed_recent_read (self->args.news, from, self->at.deliverable,
+                                 ZR_FEED_READ_BYTES, &entries, &n))
         rc = zr_wal_read (self->reader, from, self->at.deliverable,
                           ZR_FEED_READ_BYTES, self->at.deliverable, &entries, &n);
     if (rc == 0 && n == 0)

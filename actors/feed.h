@@ -66,7 +66,10 @@
     (zr_feed_recent_read: the entries' references, under the ring's
     mutex) instead of the WAL: subscribers at the tail, the common case,
     cost the feed no system call, no copy and no checksum. Anything
-    older is read from the WAL as below.
+    older is read from the WAL as below, and so is a position under the
+    first index the log holds (the news's first): the ring never serves
+    what a snapshot compacted, so such a subscription ends with
+    ZRAFT_ERANGE whatever the ring still holds.
 
     Batches. A WAL read takes [pos, deliverable] up to
     ZR_FEED_READ_BYTES of payload (at least one entry) into a batch,
