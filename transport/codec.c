@@ -6,7 +6,7 @@
     budget, trailing bytes), because msgpack-c allocates per claimed
     element: an array32 header claiming 4 billion elements in a 10-byte
     frame would make it allocate ~100 GB. Only a frame that passed the
-    walker reaches msgpack-c (zr_mp_tree), whose object tree is then read
+    walker reaches msgpack-c (zr_mp_unpack), whose object tree is then read
     with strict type checks and the semantic rules of codec.h. The walker
     is msgpack_walk.c, shared with the client protocol's codec.
     =========================================================================
@@ -309,19 +309,12 @@ zr_codec_decode (const void *data, size_t size, zr_message_t **msg_p)
 {
     zr_assert (msg_p);
     zr_assert (data || size == 0);
-    if (size > ZR_FRAME_BYTES_MAX)
-        return ZR_ETOOBIG;
-    int rc = zr_msgpack_walk_version ((const uint8_t *) data, size,
-                                      ZR_CODEC_VERSION);
-    if (rc == 0)
-        rc = zr_msgpack_walk ((const uint8_t *) data, size,
-                              ZR_CODEC_DEPTH_MAX, ZR_CODEC_OBJECTS_MAX);
-    if (rc)
-        return rc;
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     zr_message_t *msg = NULL;
-    rc = zr_mp_tree ((const uint8_t *) data, size, &result);
+    int rc = zr_mp_unpack ((const uint8_t *) data, size, ZR_CODEC_VERSION,
+                           ZR_FRAME_BYTES_MAX, ZR_CODEC_DEPTH_MAX,
+                           ZR_CODEC_OBJECTS_MAX, &result);
     if (rc == 0)
         rc = s_decode_frame (&result.data, &msg);
     msgpack_unpacked_destroy (&result);

@@ -4,7 +4,8 @@
     strict types, and a packer into a frame of exact size
 
     The client codec (client.h) and the bus codec (bus.h) read a frame
-    the same way: its size, its version element and the structural walk
+    the same way (the peer codec, codec.h, shares the first steps,
+    zr_mp_unpack): its size, its version element and the structural walk
     (msgpack_walk.h) judge the raw bytes first, so msgpack-c only ever
     builds a tree of a bounded number of objects (zr_mp_unpack); then the
     codec's schema reads the top-level array field by field with a
@@ -35,19 +36,13 @@ typedef struct {
    ZR_ETOOBIG; a version element other than version -> ZR_EVERSION; the
    walk (depth_max, objects_max) -> its codes; then msgpack-c: on
    success (0) result holds the frame's tree (the caller initialised
-   result and destroys it). ZR_ENOMEM if msgpack-c runs out of memory. */
+   result and destroys it). ZR_ENOMEM if msgpack-c runs out of memory.
+   The tree's zone is sized for the frame (msgpack_tree.c: not
+   msgpack_unpack_next's 8 KiB first chunk, a large-bin malloc per frame
+   on which glibc consolidates its fast bins). */
 int zr_mp_unpack (const uint8_t *data, size_t size, uint64_t version,
                   size_t frame_max, size_t depth_max, uint64_t objects_max,
                   msgpack_unpacked *result);
-
-/* msgpack-c's tree of the size bytes at data, which the walk judged
-   already, into result (initialised by the caller, who destroys it):
-   0, ZR_ENOMEM, or ZR_EMALFORMED (unreachable after the walk). Its zone's
-   first chunk is sized for the frame: msgpack_unpack_next's 8 KiB one
-   is a large-bin malloc per frame, and glibc consolidates its fast bins
-   on each (15% of zraft-node's bus loop in a profile at W=256). The
-   codec (codec.h) uses it too. */
-int zr_mp_tree (const uint8_t *data, size_t size, msgpack_unpacked *result);
 
 /* Starts a reader on the elements of array (an ARRAY object). */
 void zr_mp_reader_init (zr_mp_reader_t *reader, const msgpack_object *array);
