@@ -8,22 +8,24 @@
     (s_msg_read), then the rules judge the whole (s_msg_check). The
     decoded message points into the caller's frame.
 
-    A CURSORS_REPLY's map and a DELIVER's records are the fields read
-    from the raw bytes rather than the tree: the message keeps their
-    bytes (they are the frame's last elements, so they run to the frame's
-    end), and s_cursors_check or s_records_check reads them once with a
-    small reader (s_raw_t) that allocates nothing: names, order and
-    limits checked, entries counted. zr_busmsg_cursors_next and
-    zr_busmsg_records_next walk the same bytes later, so a reply of
-    3,840 cursors or a run of 256 deliveries needs no array. A DELIVER's
-    element count says its records (3 + 4 n); a SUBSCRIBE has 8 or 9
-    (run_max); every other type has one count (s_fields). A DELIVER
-    whose head is in unsigned formats (as every encoder writes it) skips
-    msgpack-c's tree altogether (s_deliver_decode: the same steps and
-    codes, from the raw bytes), so a consumer reads each run once.
+    A CURSORS_REPLY's map and a run's records (PUBLISH, ACK, DELIVER)
+    are the fields read from the raw bytes rather than the tree: the
+    message keeps their bytes (they are the frame's last elements, so
+    they run to the frame's end), and s_cursors_check or s_records_check
+    reads them once with a small reader (s_raw_t) that allocates
+    nothing: names, order and limits checked, entries counted.
+    zr_busmsg_cursors_next and zr_busmsg_records_next walk the same
+    bytes later, so a reply of 3,840 cursors or a run of 256 deliveries
+    needs no array. A run's element count says its records (3 + 4 n for
+    PUBLISH and DELIVER, 3 + 3 n for ACK: s_record_fields); a SUBSCRIBE
+    has 8 or 9 (run_max); every other type has one count (s_fields). A
+    run whose head is in unsigned formats (as every encoder writes it)
+    skips msgpack-c's tree altogether (s_run_decode: the same steps and
+    codes, from the raw bytes), so a server reads each PUBLISH, and a
+    client each ACK and DELIVER, once.
 
-    A server builds a run record by record (zr_busmsg_run_t: each
-    checked as it is added, packed into the run's buffer); the DELIVER
+    A sender builds a run record by record (zr_busmsg_run_t: each
+    checked as it is added, packed into the run's buffer); the message
     that carries it copies the records as given, as a CURSORS_REPLY's
     map is copied.
 
@@ -49,7 +51,6 @@ _Static_assert (ZR_BUSMSG_CURSORS_MAX * (2 + ZR_BUSMSG_NAME_MAX + 9) + 64
                 <= ZR_BUSMSG_FRAME_MAX, "a full CURSORS_REPLY fits a frame");
 
 #define S_HEAD 3                        /* version, type, id */
-#define S_RECORD_FIELDS 4               /* index, term, subject, payload */
 #define S_SUBSCRIBE_RUN 9               /* a SUBSCRIBE with its run_max */
 
 /* Elements of a frame by type, version and type included (bus.h). */
@@ -252,13 +253,26 @@ s_cursors_check (const uint8_t *data, size_t size, uint32_t *n)
     return 0;
 }
 
-/* Reads one record (schema and limits only): 0, ZR_ETOOBIG (a subject
-   or payload over its limit) or ZR_EMALFORMED. */
-static int
-s_raw_record (s_raw_t *raw, zr_busmsg_record_t *record)
+/* True for the types that carry a run of records. */
+static bool
+s_is_run (uint64_t type)
 {
-    if (!s_raw_uint (raw, &record->index) || !s_raw_uint (raw, &record->term)
-    ||  !s_raw_str (raw, &record->subject.data, &record->subject.size))
+    return type == ZR_BUSMSG_PUBLISH || type == ZR_BUSMSG_ACK
+           || type == ZR_BUSMSG_DELIVER;
+}
+
+/* Elements per record of a run's type. */
+static uint32_t
+s_record_fields (uint64_t type)
+{
+    return type == ZR_BUSMSG_ACK ? 3 : 4;
+}
+
+/* Reads a record's subject and payload (schema and limits). */
+static int
+s_raw_publication (s_raw_t *raw, zr_busmsg_record_t *record)
+{
+    if (!s_raw_str (raw, &record->subject.data, &record->subject.size))
         return ZR_EMALFORMED;
     if (record->subject.size > ZR_BUSMSG_SUBJECT_MAX)
         return ZR_ETOOBIG;
@@ -267,12 +281,43 @@ s_raw_record (s_raw_t *raw, zr_busmsg_record_t *record)
     return record->payload.size > ZR_BUSMSG_PAYLOAD_MAX ? ZR_ETOOBIG : 0;
 }
 
-/* A record's rules but the order: index and term >= 1, a subject. */
-static bool
-s_record_valid (const zr_busmsg_record_t *record)
+/* Reads one record of a run of type (schema and limits only): 0,
+   ZR_ETOOBIG (a subject or payload over its limit) or ZR_EMALFORMED. */
+static int
+s_raw_record (s_raw_t *raw, uint64_t type, zr_busmsg_record_t *record)
 {
-    return record->index >= 1 && record->term >= 1
-           && record->subject.size >= 1 && record->subject.data
+    *record = (zr_busmsg_record_t) {0};
+    if (type == ZR_BUSMSG_PUBLISH) {
+        int rc = s_raw_publication (raw, record);
+        if (rc)
+            return rc;
+        return s_raw_uint (raw, &record->producer)
+               && s_raw_uint (raw, &record->seq) ? 0 : ZR_EMALFORMED;
+    }
+    if (!s_raw_uint (raw, &record->index) || !s_raw_uint (raw, &record->term))
+        return ZR_EMALFORMED;
+    if (type == ZR_BUSMSG_DELIVER)
+        return s_raw_publication (raw, record);
+    uint8_t byte;                       /* ACK: duplicate, a bool */
+    if (!s_raw_byte (raw, &byte) || (byte != 0xc2 && byte != 0xc3))
+        return ZR_EMALFORMED;
+    record->duplicate = byte == 0xc3;
+    return 0;
+}
+
+/* A record's rules but a DELIVER's order: index and term >= 1 (ACK,
+   DELIVER), a subject (PUBLISH, DELIVER), producer 0 with seq 0
+   (PUBLISH). */
+static bool
+s_record_valid (uint64_t type, const zr_busmsg_record_t *record)
+{
+    if (type != ZR_BUSMSG_PUBLISH && (record->index < 1 || record->term < 1))
+        return false;
+    if (type == ZR_BUSMSG_ACK)
+        return true;
+    if (type == ZR_BUSMSG_PUBLISH && record->producer == 0 && record->seq)
+        return false;
+    return record->subject.size >= 1 && record->subject.data
            && !memchr (record->subject.data, 0, record->subject.size);
 }
 
@@ -284,13 +329,14 @@ s_record_bytes (const zr_busmsg_record_t *record)
            + ZR_BUSMSG_RECORD_OVERHEAD;
 }
 
-/* Checks a DELIVER's records: exactly n (1..ZR_BUSMSG_RUN_MAX) records
-   in bytes, each read as s_raw_record, then the run's size, then the
-   rules (indexes strictly increasing, s_record_valid); sets *first to
-   the first record if first is not NULL. Returns 0, ZR_ETOOBIG or
-   ZR_EMALFORMED. */
+/* Checks a run's records (type PUBLISH, ACK or DELIVER): exactly n
+   (1..ZR_BUSMSG_RUN_MAX) records in bytes, each read as s_raw_record,
+   then the run's size, then the rules (s_record_valid; a DELIVER's
+   indexes strictly increasing); sets *first to the first record if
+   first is not NULL. Returns 0, ZR_ETOOBIG or ZR_EMALFORMED. */
 static int
-s_records_check (zr_busmsg_bytes_t bytes, uint32_t n, zr_busmsg_record_t *first)
+s_records_check (uint64_t type, zr_busmsg_bytes_t bytes, uint32_t n,
+                 zr_busmsg_record_t *first)
 {
     if (n > ZR_BUSMSG_RUN_MAX)
         return ZR_ETOOBIG;
@@ -302,10 +348,11 @@ s_records_check (zr_busmsg_bytes_t bytes, uint32_t n, zr_busmsg_record_t *first)
     size_t run_bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
         zr_busmsg_record_t record;
-        int rc = s_raw_record (&raw, &record);
+        int rc = s_raw_record (&raw, type, &record);
         if (rc)
             return rc;
-        valid = valid && s_record_valid (&record) && record.index > last;
+        valid = valid && s_record_valid (type, &record)
+                && (type != ZR_BUSMSG_DELIVER || record.index > last);
         last = record.index;
         run_bytes += s_record_bytes (&record);
         if (i == 0 && first)
@@ -377,13 +424,13 @@ s_fields_check (const zr_busmsg_t *msg)
 {
     int rc = 0;
     uint32_t n = 0;
+    if (s_is_run (msg->type) && msg->n_records)
+        return s_records_check (msg->type, msg->records, msg->n_records, NULL);
     switch (msg->type) {
     case ZR_BUSMSG_PUBLISH:
         rc = s_publication_check (msg);
         return rc ? rc : msg->producer == 0 && msg->seq ? ZR_EMALFORMED : 0;
     case ZR_BUSMSG_DELIVER:
-        if (msg->n_records)
-            return s_records_check (msg->records, msg->n_records, NULL);
         rc = s_publication_check (msg);
         return rc ? rc : msg->index && msg->term ? 0 : ZR_EMALFORMED;
     case ZR_BUSMSG_ACK:
@@ -414,10 +461,14 @@ s_fields_check (const zr_busmsg_t *msg)
     }
 }
 
-/* The id's rule: 0 only for HEARTBEAT and ERROR MALFORMED. */
+/* The id's rules: 0 only for HEARTBEAT and ERROR MALFORMED; a PUBLISH
+   or ACK run's ids id..id + n - 1 within 64 bits. */
 static bool
 s_id_valid (const zr_busmsg_t *msg)
 {
+    if ((msg->type == ZR_BUSMSG_PUBLISH || msg->type == ZR_BUSMSG_ACK)
+        && msg->n_records > 1 && msg->id > UINT64_MAX - (msg->n_records - 1))
+        return false;
     return msg->id != 0 || msg->type == ZR_BUSMSG_HEARTBEAT
            || (msg->type == ZR_BUSMSG_ERROR
                && msg->code == ZR_BUSMSG_CODE_MALFORMED);
@@ -436,25 +487,24 @@ s_msg_check (const zr_busmsg_t *msg)
 static uint32_t
 s_count (const zr_busmsg_t *msg)
 {
-    if (msg->type == ZR_BUSMSG_DELIVER)
-        return S_HEAD + S_RECORD_FIELDS * (msg->n_records ? msg->n_records
-                                                          : 1);
+    if (s_is_run (msg->type))
+        return S_HEAD + s_record_fields (msg->type) * (msg->n_records
+                                                       ? msg->n_records : 1);
     if (msg->type == ZR_BUSMSG_SUBSCRIBE && msg->run_max)
         return S_SUBSCRIBE_RUN;
     return s_fields [msg->type];
 }
 
 /* Judges a frame's element count for type (known): 0, ZR_ETOOBIG (a
-   DELIVER of more than ZR_BUSMSG_RUN_MAX records) or ZR_EMALFORMED. */
+   run of more than ZR_BUSMSG_RUN_MAX records) or ZR_EMALFORMED. */
 static int
 s_count_check (uint64_t type, uint32_t count)
 {
-    if (type == ZR_BUSMSG_DELIVER) {
-        if (count < S_HEAD + S_RECORD_FIELDS
-            || (count - S_HEAD) % S_RECORD_FIELDS)
+    if (s_is_run (type)) {
+        uint32_t fields = s_record_fields (type);
+        if (count < S_HEAD + fields || (count - S_HEAD) % fields)
             return ZR_EMALFORMED;
-        return (count - S_HEAD) / S_RECORD_FIELDS > ZR_BUSMSG_RUN_MAX
-               ? ZR_ETOOBIG : 0;
+        return (count - S_HEAD) / fields > ZR_BUSMSG_RUN_MAX ? ZR_ETOOBIG : 0;
     }
     if (type == ZR_BUSMSG_SUBSCRIBE && count == S_SUBSCRIBE_RUN)
         return 0;
@@ -469,15 +519,6 @@ s_read_str (zr_mp_reader_t *reader, size_t max)
 {
     zr_busmsg_bytes_t bytes;
     bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_STR, max,
-                                   &bytes.data);
-    return bytes;
-}
-
-static zr_busmsg_bytes_t
-s_read_bin (zr_mp_reader_t *reader, size_t max)
-{
-    zr_busmsg_bytes_t bytes;
-    bytes.size = zr_mp_read_bytes (reader, MSGPACK_OBJECT_BIN, max,
                                    &bytes.data);
     return bytes;
 }
@@ -511,19 +552,21 @@ s_cursors_read (zr_mp_reader_t *reader, const uint8_t *data, size_t size,
     zr_mp_fail (reader, rc);
 }
 
-/* Reads a DELIVER's records from the frame's bytes after its head (n:
-   what its element count says), its first into the message's fields.
-   Returns 0 or s_records_check's code. */
+/* Reads a run's records (msg->type's) from the frame's bytes after its
+   head (count: the frame's elements), its first into the message's
+   fields. Returns 0 or s_records_check's code. */
 static int
-s_records_take (const uint8_t *data, size_t size, uint32_t n, zr_busmsg_t *msg)
+s_records_take (const uint8_t *data, size_t size, uint32_t count,
+                zr_busmsg_t *msg)
 {
-    uint64_t count;
-    size_t pos = s_raw_after_head (data, size, &count);
+    uint64_t elements;
+    size_t pos = s_raw_after_head (data, size, &elements);
     if (!pos)
         return ZR_EMALFORMED;           /* unreachable: the head was read */
+    uint32_t n = (count - S_HEAD) / s_record_fields (msg->type);
     zr_busmsg_bytes_t records = { data + pos, size - pos };
     zr_busmsg_record_t first;
-    int rc = s_records_check (records, n, &first);
+    int rc = s_records_check (msg->type, records, n, &first);
     if (rc == 0) {
         msg->records = records;
         msg->n_records = n;
@@ -531,17 +574,21 @@ s_records_take (const uint8_t *data, size_t size, uint32_t n, zr_busmsg_t *msg)
         msg->term = first.term;
         msg->subject = first.subject;
         msg->payload = first.payload;
+        msg->producer = first.producer;
+        msg->seq = first.seq;
+        msg->duplicate = first.duplicate;
     }
     return rc;
 }
 
-/* A DELIVER from the raw bytes alone, without msgpack-c's tree (a run
-   is read once, by s_records_check): for frames whose head the caller
-   read as unsigned integers [version, DELIVER, id, ...]. The same steps
-   and codes as the tree's way (zr_mp_unpack's, then s_msg_decode's). */
+/* A run (PUBLISH, ACK, DELIVER: type) from the raw bytes alone, without
+   msgpack-c's tree (a run is read once, by s_records_check): for frames
+   whose head the caller read as unsigned integers [version, type, id,
+   ...]. The same steps and codes as the tree's way (zr_mp_unpack's,
+   then s_msg_decode's). */
 static int
-s_deliver_decode (const uint8_t *data, size_t size, uint64_t id,
-                  zr_busmsg_t *msg)
+s_run_decode (const uint8_t *data, size_t size, uint64_t type, uint64_t id,
+              zr_busmsg_t *msg)
 {
     if (size > ZR_BUSMSG_FRAME_MAX)
         return ZR_ETOOBIG;
@@ -554,13 +601,12 @@ s_deliver_decode (const uint8_t *data, size_t size, uint64_t id,
         rc = ZR_EMALFORMED;             /* unreachable: the head was read */
     /* The walk bounds count by the objects a frame may claim. */
     if (rc == 0)
-        rc = s_count_check (ZR_BUSMSG_DELIVER, (uint32_t) count);
+        rc = s_count_check (type, (uint32_t) count);
     if (rc)
         return rc;
-    msg->type = ZR_BUSMSG_DELIVER;
+    msg->type = (zr_busmsg_type_t) type;
     msg->id = id;
-    rc = s_records_take (data, size,
-                         (uint32_t) (count - S_HEAD) / S_RECORD_FIELDS, msg);
+    rc = s_records_take (data, size, (uint32_t) count, msg);
     return rc ? rc : s_id_valid (msg) ? 0 : ZR_EMALFORMED;
 }
 
@@ -571,16 +617,10 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
             uint32_t count, zr_busmsg_t *msg)
 {
     switch (msg->type) {
-    case ZR_BUSMSG_PUBLISH:
-        msg->subject = s_read_str (r, ZR_BUSMSG_SUBJECT_MAX);
-        msg->payload = s_read_bin (r, ZR_BUSMSG_PAYLOAD_MAX);
-        msg->producer = zr_mp_read_uint (r);
-        msg->seq = zr_mp_read_uint (r);
-        break;
+    case ZR_BUSMSG_PUBLISH:             /* runs: a head in signed formats */
     case ZR_BUSMSG_ACK:
-        msg->index = zr_mp_read_uint (r);
-        msg->term = zr_mp_read_uint (r);
-        msg->duplicate = zr_mp_read_bool (r);
+    case ZR_BUSMSG_DELIVER:
+        zr_mp_fail (r, s_records_take (data, size, count, msg));
         break;
     case ZR_BUSMSG_NOT_LEADER:
         msg->endpoint = s_read_str (r, ZR_BUSMSG_ENDPOINT_MAX);
@@ -609,11 +649,6 @@ s_msg_read (zr_mp_reader_t *r, const uint8_t *data, size_t size,
         break;
     case ZR_BUSMSG_OUT_OF_RANGE:
         msg->first = zr_mp_read_uint (r);
-        break;
-    case ZR_BUSMSG_DELIVER:             /* a head in signed formats */
-        zr_mp_fail (r, s_records_take (data, size,
-                                       (count - S_HEAD) / S_RECORD_FIELDS,
-                                       msg));
         break;
     case ZR_BUSMSG_CREDIT:
         msg->credit = zr_mp_read_u32 (r);
@@ -660,8 +695,8 @@ s_msg_decode (const msgpack_object *root, const uint8_t *data, size_t size,
     s_msg_read (&reader, data, size, count, msg);
     if (reader.rc)
         return reader.rc;
-    /* A DELIVER's records were checked whole as they were read. */
-    if (msg->type == ZR_BUSMSG_DELIVER)
+    /* A run's records were checked whole as they were read. */
+    if (s_is_run (msg->type))
         return s_id_valid (msg) ? 0 : ZR_EMALFORMED;
     return s_msg_check (msg);
 }
@@ -675,8 +710,8 @@ zr_busmsg_decode (const uint8_t *data, size_t size, zr_busmsg_t *msg)
     uint64_t head [S_HEAD];
     bool plain = zr_msgpack_walk_uints (data, size, head, S_HEAD) == S_HEAD;
     int rc;
-    if (plain && head [1] == ZR_BUSMSG_DELIVER)
-        rc = s_deliver_decode (data, size, head [2], msg);
+    if (plain && s_is_run (head [1]))
+        rc = s_run_decode (data, size, head [1], head [2], msg);
     else {
         msgpack_unpacked result;
         msgpack_unpacked_init (&result);
@@ -717,6 +752,9 @@ s_pack_bin (msgpack_packer *pk, zr_busmsg_bytes_t bytes)
 static int
 s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
 {
+    if (s_is_run (msg->type) && msg->n_records)     /* the checked run, */
+        return pk->callback (pk->data, (const char *) msg->records.data,
+                             msg->records.size);    /* as it is */
     switch (msg->type) {
     case ZR_BUSMSG_PUBLISH:
         return s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload)
@@ -745,9 +783,6 @@ s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
     case ZR_BUSMSG_OUT_OF_RANGE:
         return msgpack_pack_uint64 (pk, msg->first);
     case ZR_BUSMSG_DELIVER:
-        if (msg->n_records)             /* the checked run, as it is */
-            return pk->callback (pk->data, (const char *) msg->records.data,
-                                 msg->records.size);
         return msgpack_pack_uint64 (pk, msg->index)
                | msgpack_pack_uint64 (pk, msg->term)
                | s_pack_str (pk, msg->subject) | s_pack_bin (pk, msg->payload);
@@ -879,17 +914,26 @@ zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
 }
 
 //  --------------------------------------------------------------------------
-//  Records: a DELIVER's walk, a server's run
+//  Records: a run's walk, a sender's run
 
 void
 zr_busmsg_records_iter (const zr_busmsg_t *msg, zr_busmsg_records_iter_t *iter)
 {
     zr_assert (msg && iter);
-    zr_assert (msg->type == ZR_BUSMSG_DELIVER);
+    zr_assert (s_is_run (msg->type));
     memset (iter, 0, sizeof *iter);
+    iter->type = msg->type;
     if (msg->n_records == 0) {
-        iter->single = (zr_busmsg_record_t) {msg->index, msg->term,
-                                             msg->subject, msg->payload};
+        bool publish = msg->type == ZR_BUSMSG_PUBLISH;
+        bool ack = msg->type == ZR_BUSMSG_ACK;
+        iter->single = (zr_busmsg_record_t) {
+            .index = publish ? 0 : msg->index,
+            .term = publish ? 0 : msg->term,
+            .subject = ack ? (zr_busmsg_bytes_t) {0} : msg->subject,
+            .payload = ack ? (zr_busmsg_bytes_t) {0} : msg->payload,
+            .producer = publish ? msg->producer : 0,
+            .seq = publish ? msg->seq : 0,
+            .duplicate = ack && msg->duplicate};
         iter->left = 1;
         return;
     }
@@ -913,7 +957,7 @@ zr_busmsg_records_next (zr_busmsg_records_iter_t *iter,
     /* The run was checked when it was decoded or encoded; one that was
        not ends the walk here rather than misreading it. */
     s_raw_t raw = { iter->data, iter->size, iter->pos };
-    if (s_raw_record (&raw, record) != 0) {
+    if (s_raw_record (&raw, iter->type, record) != 0) {
         iter->left = 0;
         return false;
     }
@@ -947,20 +991,35 @@ zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
                    uint32_t max)
 {
     zr_assert (run && record);
-    if (!s_record_valid (record)
-    ||  record->subject.size > ZR_BUSMSG_SUBJECT_MAX
-    ||  record->payload.size > ZR_BUSMSG_PAYLOAD_MAX
-    ||  (record->payload.size && !record->payload.data)
-    ||  (run->n && record->index <= run->last))
+    zr_busmsg_type_t type = run->type ? run->type : ZR_BUSMSG_DELIVER;
+    zr_assert (s_is_run (type));
+    bool ack = type == ZR_BUSMSG_ACK;
+    if (!s_record_valid (type, record)
+    ||  (!ack && (record->subject.size > ZR_BUSMSG_SUBJECT_MAX
+                  || record->payload.size > ZR_BUSMSG_PAYLOAD_MAX
+                  || (record->payload.size && !record->payload.data)))
+    ||  (type == ZR_BUSMSG_DELIVER && run->n && record->index <= run->last))
         return ZR_EINVAL;
     max = max < 1 ? 1 : max > ZR_BUSMSG_RUN_MAX ? ZR_BUSMSG_RUN_MAX : max;
-    size_t bytes = s_record_bytes (record);
+    size_t bytes = ack ? ZR_BUSMSG_RECORD_OVERHEAD : s_record_bytes (record);
     if (run->n >= max || run->bytes + bytes > ZR_BUSMSG_RUN_BYTES_MAX)
         return ZR_EBUSY;
     size_t size = run->size;
     msgpack_packer pk;
     msgpack_packer_init (&pk, run, s_run_write);
-    int rc = msgpack_pack_uint64 (&pk, record->index)
+    int rc;
+    if (type == ZR_BUSMSG_PUBLISH)
+        rc = s_pack_str (&pk, record->subject)
+             | s_pack_bin (&pk, record->payload)
+             | msgpack_pack_uint64 (&pk, record->producer)
+             | msgpack_pack_uint64 (&pk, record->seq);
+    else
+    if (ack)
+        rc = msgpack_pack_uint64 (&pk, record->index)
+             | msgpack_pack_uint64 (&pk, record->term)
+             | zr_mp_pack_bool (&pk, record->duplicate);
+    else
+        rc = msgpack_pack_uint64 (&pk, record->index)
              | msgpack_pack_uint64 (&pk, record->term)
              | s_pack_str (&pk, record->subject)
              | s_pack_bin (&pk, record->payload);
@@ -981,7 +1040,8 @@ zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep)
     bool kept = run->capacity <= keep;
     if (!kept)
         free (run->data);
-    *run = (zr_busmsg_run_t) {.data = kept ? run->data : NULL,
+    *run = (zr_busmsg_run_t) {.type = run->type,
+                              .data = kept ? run->data : NULL,
                               .capacity = kept ? run->capacity : 0};
 }
 
@@ -990,7 +1050,7 @@ zr_busmsg_run_free (zr_busmsg_run_t *run)
 {
     zr_assert (run);
     free (run->data);
-    memset (run, 0, sizeof *run);
+    *run = (zr_busmsg_run_t) {.type = run->type};
 }
 
 //  --------------------------------------------------------------------------

@@ -24,8 +24,12 @@
 
     | type (wire)        | dir | fields after type                   | n |
     |--------------------|-----|-------------------------------------|---|
-    | PUBLISH (1)        | c>s | id, subject, payload, producer, seq | 7 |
-    | ACK (2)            | s>c | id, index, term, duplicate (bool)   | 6 |
+    | PUBLISH (1)        | c>s | id, then a run of 1..RUN_MAX        |3+ |
+    |                    |     | publications: subject, payload,     |4n |
+    |                    |     | producer, seq each (ids id..id+n-1) |   |
+    | ACK (2)            | s>c | id, then a run of 1..RUN_MAX acks:  |3+ |
+    |                    |     | index, term, duplicate (bool) each  |3n |
+    |                    |     | (ids id..id+n-1)                    |   |
     | NOT_LEADER (3)     | s>c | id, leader's bus endpoint ("": ?)   | 4 |
     | ERROR (4)          | s>c | id, code, text                      | 5 |
     | SUBSCRIBE (5)      | c>s | id, from_mode, from, prefix, credit,| 8 |
@@ -44,7 +48,15 @@
     | HEARTBEAT (14)     | both| index (s>c: last committed; c>s:    | 3 |
     |                    |     | last delivered, 0 if none)          |   |
 
-    Answers: PUBLISH -> ACK | NOT_LEADER | ERROR; COMMIT_CURSOR -> ACK
+    Runs. PUBLISH, ACK and DELIVER carry a run of records (a PUBLISH or
+    ACK of one record is the same bytes as before runs existed). The
+    k-th publication of a PUBLISH run (k from 0) is request id + k, and
+    is answered on that id, as if it came alone; a server joins the ACKs
+    of publications that came in one PUBLISH run of two or more into ACK
+    runs (the k-th ack answers id + k), never the ACKs of publications
+    sent alone, so a client that sends no runs gets none.
+
+    Answers: PUBLISH -> ACK | NOT_LEADER | ERROR (each publication); COMMIT_CURSOR -> ACK
     (duplicate false) | NOT_LEADER | ERROR; CURSORS -> CURSORS_REPLY |
     NOT_LEADER | ERROR; SUBSCRIBE -> OK | OUT_OF_RANGE | NOT_LEADER (a
     cursor named: only the leader reads it) | ERROR, then DELIVERs; a
@@ -76,12 +88,15 @@
     from_mode 0..3 (zr_busmsg_from_t), from >= 1 with mode INDEX and 0
     otherwise; credit 0..ZR_BUSMSG_CREDIT_MAX on SUBSCRIBE, 1.. on CREDIT;
     SUBSCRIBE's run_max, when present, 1..ZR_BUSMSG_RUN_MAX (the
-    9-element form; the 8-element form means 1, decoded as 0); a DELIVER
-    holds 1..ZR_BUSMSG_RUN_MAX records (more: ZR_ETOOBIG), their indexes
-    strictly increasing, each index and term >= 1, subject and payload
-    as above, and sum (subject + payload + ZR_BUSMSG_RECORD_OVERHEAD)
-    over its records at most ZR_BUSMSG_RUN_BYTES_MAX (else ZR_ETOOBIG),
-    so one record of a full subject and payload always fits a frame;
+    9-element form; the 8-element form means 1, decoded as 0); a PUBLISH,
+    ACK or DELIVER holds 1..ZR_BUSMSG_RUN_MAX records (more: ZR_ETOOBIG),
+    each record keeping its type's rules (a PUBLISH's and a DELIVER's
+    subject and payload as above, an ACK's and a DELIVER's index and
+    term >= 1, a PUBLISH's producer 0 with seq 0), a DELIVER's indexes
+    strictly increasing, a PUBLISH's or ACK's id + n - 1 within 64 bits,
+    and sum (subject + payload + ZR_BUSMSG_RECORD_OVERHEAD) over its
+    records at most ZR_BUSMSG_RUN_BYTES_MAX (else ZR_ETOOBIG), so one
+    record of a full subject and payload always fits a frame;
     OK: first >= 1, first <= last + 1, heartbeat_ms
     1..ZR_BUSMSG_HEARTBEAT_MS_MAX,
     heartbeat_ms < timeout_ms <= ZR_BUSMSG_TIMEOUT_MS_MAX; OUT_OF_RANGE first
@@ -95,8 +110,8 @@
     ZR_ETOOBIG; version element != ZR_BUSMSG_VERSION -> ZR_EVERSION; the
     structural walk (msgpack_walk.h: truncation, counts, depth, trailing
     bytes) -> ZR_ETRUNCATED / ZR_ECOUNT / ZR_EMALFORMED / ZR_ETRAILING;
-    the element count of the type -> ZR_EMALFORMED (a DELIVER of more
-    than ZR_BUSMSG_RUN_MAX records: ZR_ETOOBIG);
+    the element count of the type -> ZR_EMALFORMED (a run of more than
+    ZR_BUSMSG_RUN_MAX records: ZR_ETOOBIG);
     schema and limits, field by field -> ZR_EMALFORMED or ZR_ETOOBIG (a
     field over its limit, a map of more than ZR_BUSMSG_CURSORS_MAX, a
     run over ZR_BUSMSG_RUN_BYTES_MAX once its records are read); the
@@ -120,9 +135,11 @@
 #define ZR_BUSMSG_CREDIT_MAX 65536u        /* ZRAFT_CREDIT_MAX */
 #define ZR_BUSMSG_CURSORS_MAX 3840u     /* entries in a CURSORS_REPLY:
                                            ZRAFT_CURSORS_MAX */
-#define ZR_BUSMSG_RUN_MAX 256u           /* records in one DELIVER */
-/* What a DELIVER's record counts against ZR_BUSMSG_RUN_BYTES_MAX beside
-   its subject and payload (its headers take at most 28 bytes). */
+#define ZR_BUSMSG_RUN_MAX 256u           /* records in one PUBLISH, ACK
+                                           or DELIVER */
+/* What a record counts against ZR_BUSMSG_RUN_BYTES_MAX beside its
+   subject and payload (a DELIVER's headers take at most 28 bytes, a
+   PUBLISH's 25, an ACK's 19). */
 #define ZR_BUSMSG_RECORD_OVERHEAD 32u
 #define ZR_BUSMSG_RUN_BYTES_MAX (ZR_BUSMSG_PAYLOAD_MAX + ZR_BUSMSG_SUBJECT_MAX \
                                  + ZR_BUSMSG_RECORD_OVERHEAD)
@@ -182,12 +199,17 @@ typedef struct {
     size_t size;
 } zr_busmsg_bytes_t;
 
-/* One record of a DELIVER's run. */
+/* One record of a run: a DELIVER's (index, term, subject, payload), a
+   PUBLISH's (subject, payload, producer, seq) or an ACK's (index,
+   term, duplicate); the fields its type does not carry are zero. */
 typedef struct {
-    uint64_t index;                     /* >= 1, increasing in a run */
+    uint64_t index;                     /* >= 1; DELIVER: increasing */
     uint64_t term;                      /* >= 1 */
     zr_busmsg_bytes_t subject;          /* str 1..ZR_BUSMSG_SUBJECT_MAX */
     zr_busmsg_bytes_t payload;          /* bin 0..ZR_BUSMSG_PAYLOAD_MAX */
+    uint64_t producer;                  /* 0: no deduplication */
+    uint64_t seq;                       /* 0 with producer 0 */
+    bool duplicate;
 } zr_busmsg_record_t;
 
 /* One message of any type; fields its type does not carry are zero. */
@@ -197,15 +219,15 @@ typedef struct {
                                            HEARTBEAT */
     zr_busmsg_bytes_t subject;          /* PUBLISH, DELIVER (str) */
     zr_busmsg_bytes_t payload;          /* PUBLISH, DELIVER (bin) */
-    /* A DELIVER's index, term, subject and payload are its first
+    /* A run's (PUBLISH, ACK, DELIVER) record fields are its first
        record's; records holds the n_records records as on the wire
        (decoded: from the first record to the frame's end; walk them
        with zr_busmsg_records_iter). To encode one record, leave
-       n_records 0 and set the four fields; to encode a run, set
-       records and n_records (zr_busmsg_run_t builds them): the four
-       fields are then ignored. */
-    uint32_t n_records;                 /* DELIVER */
-    zr_busmsg_bytes_t records;          /* DELIVER */
+       n_records 0 and set its fields; to encode a run, set records and
+       n_records (zr_busmsg_run_t builds them): the record fields are
+       then ignored. */
+    uint32_t n_records;                 /* PUBLISH, ACK, DELIVER */
+    zr_busmsg_bytes_t records;          /* PUBLISH, ACK, DELIVER */
     uint64_t producer;                  /* PUBLISH; 0: no deduplication */
     uint64_t seq;                       /* PUBLISH */
     uint64_t index;                     /* ACK, DELIVER, COMMIT_CURSOR,
@@ -246,19 +268,22 @@ typedef struct {
     uint32_t left;                      /* entries not read yet */
 } zr_busmsg_cursors_iter_t;
 
-/* Walks a DELIVER's records. */
+/* Walks a run's records. */
 typedef struct {
+    zr_busmsg_type_t type;              /* PUBLISH, ACK or DELIVER */
     const uint8_t *data;                /* the records' bytes */
     size_t size;                        /* their size */
     size_t pos;                         /* the next record */
     uint32_t left;                      /* records not read yet */
-    zr_busmsg_record_t single;          /* a DELIVER of n_records 0 */
+    zr_busmsg_record_t single;          /* a message of n_records 0 */
 } zr_busmsg_records_iter_t;
 
-/* A run of records being gathered for one DELIVER (a server's). Start
-   it zeroed; zr_busmsg_run_reset empties it, zr_busmsg_run_free frees
-   it. */
+/* A run of records being gathered for one DELIVER, PUBLISH or ACK.
+   Start it zeroed (a DELIVER's), or zeroed with type set;
+   zr_busmsg_run_reset empties it (keeping its type), zr_busmsg_run_free
+   frees it. */
 typedef struct {
+    zr_busmsg_type_t type;              /* PUBLISH, ACK, DELIVER (or 0) */
     uint8_t *data;                      /* the records, encoded; owned */
     size_t size;                        /* bytes used */
     size_t capacity;                    /* bytes allocated */
@@ -272,9 +297,9 @@ typedef struct {
    *size: the caller owns it and must free it); ZR_EINVAL if msg breaks a
    rule above (asserted nowhere: a program's bad input must not abort
    it; for CURSORS_REPLY, cursors must be a map that passes the decoder
-   and holds n_cursors entries; for a DELIVER with n_records > 0,
-   records must hold that many records that pass the decoder: they are
-   copied as given); ZR_ENOMEM. Fields msg's type does not
+   and holds n_cursors entries; for a run (PUBLISH, ACK, DELIVER) with
+   n_records > 0, records must hold that many records of its type that
+   pass the decoder: they are copied as given); ZR_ENOMEM. Fields msg's type does not
    carry are ignored. On error *data and *size are untouched. */
 int zr_busmsg_encode (const zr_busmsg_t *msg, uint8_t **data, size_t *size);
 
@@ -312,8 +337,8 @@ void zr_busmsg_cursors_iter (const zr_busmsg_t *msg,
 bool zr_busmsg_cursors_next (zr_busmsg_cursors_iter_t *iter,
                              zr_busmsg_cursor_t *cursor);
 
-/* Starts a walk over a DELIVER's records (decoded, or to be encoded:
-   with n_records 0, its one record of index, term, subject, payload);
+/* Starts a walk over a PUBLISH's, ACK's or DELIVER's records (decoded,
+   or to be encoded: with n_records 0, its one record from its fields);
    zr_busmsg_records_next then returns true and the next record (its
    bytes point into the records', or msg's) until there is none. */
 void zr_busmsg_records_iter (const zr_busmsg_t *msg,
@@ -321,20 +346,21 @@ void zr_busmsg_records_iter (const zr_busmsg_t *msg,
 bool zr_busmsg_records_next (zr_busmsg_records_iter_t *iter,
                              zr_busmsg_record_t *record);
 
-/* Appends record (copied) to run. Returns 0; ZR_EBUSY if the run holds
-   max records (1..ZR_BUSMSG_RUN_MAX; more is taken as that) or the
-   record would take it over ZR_BUSMSG_RUN_BYTES_MAX: send the run,
-   reset it and add again (an empty run takes any valid record);
-   ZR_EINVAL if the record breaks a rule or its index is not above the
-   last one's; ZR_ENOMEM. On error run is unchanged. */
+/* Appends record (copied; the fields of run's type) to run. Returns 0;
+   ZR_EBUSY if the run holds max records (1..ZR_BUSMSG_RUN_MAX; more is
+   taken as that) or the record would take it over
+   ZR_BUSMSG_RUN_BYTES_MAX: send the run, reset it and add again (an
+   empty run takes any valid record); ZR_EINVAL if the record breaks a
+   rule of its type or, in a DELIVER's, its index is not above the last
+   one's; ZR_ENOMEM. On error run is unchanged. */
 int zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
                        uint32_t max);
 
-/* Empties run (its DELIVER was sent or is dropped), keeping its buffer
-   if it is at most keep bytes, else freeing it. */
+/* Empties run (its message was sent or is dropped), keeping its type,
+   and its buffer if it is at most keep bytes, else freeing it. */
 void zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep);
 
-/* Frees what run holds and zeroes it. */
+/* Frees what run holds and zeroes it, but for its type. */
 void zr_busmsg_run_free (zr_busmsg_run_t *run);
 
 /* Static names: "PUBLISH", ..., "BUSY", ... ("?" if unknown). */

@@ -13,10 +13,12 @@
     - a decoded message keeps every limit and rule, its bytes lie inside
       the frame (empty ones NULL), fields its type does not carry are
       zero; a CURSORS_REPLY's map walks to exactly n_cursors cursors in
-      strictly increasing order; a DELIVER's records walk to exactly
-      n_records records (1..ZR_BUSMSG_RUN_MAX) inside the frame, indexes
-      strictly increasing, the first one's in its fields, within
-      ZR_BUSMSG_RUN_BYTES_MAX; a SUBSCRIBE's run_max is 0..RUN_MAX;
+      strictly increasing order; a PUBLISH's, ACK's or DELIVER's records
+      walk to exactly n_records records (1..ZR_BUSMSG_RUN_MAX) inside the
+      frame, each keeping its type's rules (a DELIVER's indexes strictly
+      increasing), the first one's in its fields, within
+      ZR_BUSMSG_RUN_BYTES_MAX, a run's ids within 64 bits; a SUBSCRIBE's
+      run_max is 0..RUN_MAX;
     - round trip: it re-encodes into the canonical form, at most as long
       as the frame, which decodes to an equal message and re-encodes to
       the same bytes;
@@ -77,13 +79,18 @@ s_check_cursors (const zr_busmsg_t *m, const uint8_t *data, size_t size)
     FUZZ_CHECK (n == m->n_cursors);
 }
 
-/* Walks a DELIVER's run: n_records records in order, its first in the
-   message's fields. */
+/* Walks a run (PUBLISH, ACK, DELIVER): n_records records keeping their
+   type's rules (a DELIVER's in order), its first in the message's
+   fields. */
 static void
 s_check_records (const zr_busmsg_t *m, const uint8_t *data, size_t size)
 {
-    s_check_bytes (m->records, data, size, 4, size, false);
+    int t = m->type;
+    s_check_bytes (m->records, data, size, t == ZR_BUSMSG_ACK ? 3 : 4, size,
+                   false);
     FUZZ_CHECK (m->n_records >= 1 && m->n_records <= ZR_BUSMSG_RUN_MAX);
+    FUZZ_CHECK (t == ZR_BUSMSG_DELIVER
+                || m->id <= UINT64_MAX - (m->n_records - 1));
     FUZZ_CHECK (m->records.data + m->records.size == data + size);
     zr_busmsg_records_iter_t iter;
     zr_busmsg_records_iter (m, &iter);
@@ -92,17 +99,33 @@ s_check_records (const zr_busmsg_t *m, const uint8_t *data, size_t size)
     size_t bytes = 0;
     uint32_t n = 0;
     while (zr_busmsg_records_next (&iter, &record)) {
-        FUZZ_CHECK (record.index > last && record.term >= 1);
-        s_check_bytes (record.subject, data, size, 1, ZR_BUSMSG_SUBJECT_MAX,
-                       true);
-        s_check_bytes (record.payload, data, size, 0, ZR_BUSMSG_PAYLOAD_MAX,
-                       false);
+        if (t == ZR_BUSMSG_DELIVER)
+            FUZZ_CHECK (record.index > last);
+        if (t == ZR_BUSMSG_PUBLISH)
+            FUZZ_CHECK (record.index == 0 && record.term == 0
+                        && !record.duplicate
+                        && (record.producer || !record.seq));
+        else
+            FUZZ_CHECK (record.index >= 1 && record.term >= 1
+                        && record.producer == 0 && record.seq == 0);
+        if (t == ZR_BUSMSG_ACK)
+            FUZZ_CHECK (s_empty (record.subject) && s_empty (record.payload));
+        else {
+            FUZZ_CHECK (!record.duplicate);
+            s_check_bytes (record.subject, data, size, 1,
+                           ZR_BUSMSG_SUBJECT_MAX, true);
+            s_check_bytes (record.payload, data, size, 0,
+                           ZR_BUSMSG_PAYLOAD_MAX, false);
+        }
         if (n == 0)
             FUZZ_CHECK (record.index == m->index && record.term == m->term
                         && record.subject.data == m->subject.data
                         && record.subject.size == m->subject.size
                         && record.payload.data == m->payload.data
-                        && record.payload.size == m->payload.size);
+                        && record.payload.size == m->payload.size
+                        && record.producer == m->producer
+                        && record.seq == m->seq
+                        && record.duplicate == m->duplicate);
         bytes += record.subject.size + record.payload.size
                  + ZR_BUSMSG_RECORD_OVERHEAD;
         last = record.index;
@@ -172,7 +195,7 @@ s_check_msg (const zr_busmsg_t *m, const uint8_t *data, size_t size)
         s_check_cursors (m, data, size);
     else
         FUZZ_CHECK (s_empty (m->cursors) && m->n_cursors == 0);
-    if (t == ZR_BUSMSG_DELIVER)
+    if (t == ZR_BUSMSG_DELIVER || t == ZR_BUSMSG_PUBLISH || t == ZR_BUSMSG_ACK)
         s_check_records (m, data, size);
     else
         FUZZ_CHECK (s_empty (m->records) && m->n_records == 0);

@@ -1102,6 +1102,30 @@ s_bus_runs (void)
     bad [2] = records [2];
     bad [1].term = 0;
     s_bus_run_frame ("deliver-run-term-0", bad, 3);
+    /* PUBLISH and ACK runs, as zraft-bench and zraft-node build them. */
+    zr_busmsg_run_t publish = {.type = ZR_BUSMSG_PUBLISH};
+    zr_busmsg_run_t ack = {.type = ZR_BUSMSG_ACK};
+    for (uint32_t i = 0; i < 16; i++) {
+        zr_busmsg_record_t p = {.subject = records [i].subject,
+                                .payload = records [i].payload,
+                                .producer = i % 4 ? 7 : 0,
+                                .seq = i % 4 ? 1000 + i : 0};
+        zr_busmsg_record_t a = {.index = i % 5 ? records [i].index : 3,
+                                .term = 6, .duplicate = i % 5 == 0};
+        zr_assert (zr_busmsg_run_add (&publish, &p, ZR_BUSMSG_RUN_MAX) == 0);
+        zr_assert (zr_busmsg_run_add (&ack, &a, ZR_BUSMSG_RUN_MAX) == 0);
+    }
+    s_bus_msg ("publish-run-16", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_PUBLISH, .id = 500, .n_records = publish.n,
+        .records = {publish.data, publish.size}});
+    s_bus_msg ("ack-run-16", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_ACK, .id = 500, .n_records = ack.n,
+        .records = {ack.data, ack.size}});
+    s_bus_msg ("ack-run-last-ids", &(zr_busmsg_t) {
+        .type = ZR_BUSMSG_ACK, .id = UINT64_MAX - 15, .n_records = ack.n,
+        .records = {ack.data, ack.size}});
+    zr_busmsg_run_free (&publish);
+    zr_busmsg_run_free (&ack);
 }
 
 static void

@@ -54,6 +54,12 @@ s_cstr (const char *text)
     return (zr_busmsg_bytes_t) { (const uint8_t *) text, strlen (text) };
 }
 
+static zr_busmsg_bytes_t
+s_bytes (const char *data, size_t size)
+{
+    return (zr_busmsg_bytes_t) { (const uint8_t *) data, size };
+}
+
 /* A cursors map of three entries, one index in each integer width. */
 static const uint8_t s_map [] = {
     0x83, 0xa1, 'a', 0x01, 0xa2, 'a', 'b', 0xcd, 0x01, 0x00,
@@ -169,7 +175,8 @@ s_assert_msg_eq (const zr_busmsg_t *a, const zr_busmsg_t *b)
         s_assert_bytes_eq (a->records, b->records);
     }
     else
-    if (b->type == ZR_BUSMSG_DELIVER)   /* one record, from the fields */
+    if (b->type == ZR_BUSMSG_DELIVER || b->type == ZR_BUSMSG_PUBLISH
+        || b->type == ZR_BUSMSG_ACK)    /* one record, from the fields */
         ck_assert_uint_eq (b->n_records, 1);
     else
         ck_assert (b->n_records == 0 && b->records.size == 0);
@@ -512,8 +519,10 @@ START_TEST (bus_encode_writes_the_worked_example)
     };
     zr_busmsg_run_t run = { 0 };
     zr_busmsg_record_t records [2] = {
-        { 150, 3, s_cstr ("o1"), s_cstr ("hi") },
-        { 152, 3, s_cstr ("o2"), s_cstr ("yo") } };
+        { .index = 150, .term = 3, .subject = s_cstr ("o1"),
+          .payload = s_cstr ("hi") },
+        { .index = 152, .term = 3, .subject = s_cstr ("o2"),
+          .payload = s_cstr ("yo") } };
     ck_assert_int_eq (zr_busmsg_run_add (&run, &records [0], 2), 0);
     ck_assert_int_eq (zr_busmsg_run_add (&run, &records [1], 2), 0);
     struct { zr_busmsg_t msg; const uint8_t *bytes; size_t size; } cases [] = {
@@ -1160,8 +1169,10 @@ s_record (uint32_t i)
     static char subjects [7][3];
     snprintf (subjects [i % 7], sizeof subjects [0], "s%u", i % 7);
     zr_busmsg_bytes_t payload = s_pattern (i % 5, 1);
-    return (zr_busmsg_record_t) { 10 + 3 * (uint64_t) i, 2 + i / 100,
-                                  s_cstr (subjects [i % 7]), payload };
+    return (zr_busmsg_record_t) {.index = 10 + 3 * (uint64_t) i,
+                                 .term = 2 + i / 100,
+                                 .subject = s_cstr (subjects [i % 7]),
+                                 .payload = payload};
 }
 
 static void
@@ -1262,8 +1273,10 @@ START_TEST (bus_deliver_runs_round_trip)
         ck_assert_uint_eq (decoded.n_records, n);
         s_assert_bytes_eq (decoded.records, msg.records);
         zr_busmsg_record_t first = s_record (0);
-        zr_busmsg_record_t fields = { decoded.index, decoded.term,
-                                      decoded.subject, decoded.payload };
+        zr_busmsg_record_t fields = {.index = decoded.index,
+                                     .term = decoded.term,
+                                     .subject = decoded.subject,
+                                     .payload = decoded.payload};
         s_assert_record_eq (&fields, &first);
         s_assert_run (&decoded, n);
         s_round_trip (&decoded);
@@ -1311,9 +1324,11 @@ START_TEST (bus_run_add_keeps_the_limits)
     ck_assert_int_eq (zr_busmsg_run_add (&run, &next, UINT32_MAX), ZR_EBUSY);
     zr_busmsg_run_reset (&run, 0);
     /* Bytes: a full record alone, then nothing more. */
-    zr_busmsg_record_t big = { 5, 1, s_text (ZR_BUSMSG_SUBJECT_MAX, 1),
-                               s_pattern (ZR_BUSMSG_PAYLOAD_MAX, 0) };
-    zr_busmsg_record_t small = { 6, 1, s_cstr ("a"), s_pattern (0, 0) };
+    zr_busmsg_record_t big = {.index = 5, .term = 1,
+                              .subject = s_text (ZR_BUSMSG_SUBJECT_MAX, 1),
+                              .payload = s_pattern (ZR_BUSMSG_PAYLOAD_MAX, 0)};
+    zr_busmsg_record_t small = {.index = 6, .term = 1, .subject = s_cstr ("a"),
+                                .payload = s_pattern (0, 0)};
     ck_assert_int_eq (zr_busmsg_run_add (&run, &big, 2), 0);
     ck_assert_uint_eq (run.bytes, ZR_BUSMSG_RUN_BYTES_MAX);
     ck_assert_int_eq (zr_busmsg_run_add (&run, &small, 2), ZR_EBUSY);
@@ -1330,8 +1345,10 @@ START_TEST (bus_run_add_keeps_the_limits)
     /* Two halves fit; a byte more does not. */
     size_t half = (ZR_BUSMSG_RUN_BYTES_MAX - 2 * (1 + ZR_BUSMSG_RECORD_OVERHEAD))
                   / 2;
-    zr_busmsg_record_t a = { 1, 1, s_cstr ("a"), s_pattern (half, 0) };
-    zr_busmsg_record_t b = { 2, 1, s_cstr ("b"), s_pattern (half, 1) };
+    zr_busmsg_record_t a = {.index = 1, .term = 1, .subject = s_cstr ("a"),
+                            .payload = s_pattern (half, 0)};
+    zr_busmsg_record_t b = {.index = 2, .term = 1, .subject = s_cstr ("b"),
+                            .payload = s_pattern (half, 1)};
     ck_assert_int_eq (zr_busmsg_run_add (&run, &a, 2), 0);
     ck_assert_int_eq (zr_busmsg_run_add (&run, &b, 2), 0);
     zr_busmsg_run_reset (&run, 0);
@@ -1343,18 +1360,21 @@ START_TEST (bus_run_add_keeps_the_limits)
     /* Rules and order. */
     s_run_fill (&run, 2, 10);           /* indexes 10, 13 */
     before = run;
+#define S_BAD(i, t, s, ...) {.index = (i), .term = (t), .subject = s, \
+                            .payload = __VA_ARGS__}
     zr_busmsg_record_t bad [] = {
-        { 13, 2, s_cstr ("x"), s_pattern (0, 0) },      /* not above */
-        { 12, 2, s_cstr ("x"), s_pattern (0, 0) },      /* below */
-        { 0, 2, s_cstr ("x"), s_pattern (0, 0) },
-        { 20, 0, s_cstr ("x"), s_pattern (0, 0) },
-        { 20, 2, s_cstr (""), s_pattern (0, 0) },
-        { 20, 2, { (const uint8_t *) "a\0b", 3 }, s_pattern (0, 0) },
-        { 20, 2, { NULL, 2 }, s_pattern (0, 0) },
-        { 20, 2, s_text (ZR_BUSMSG_SUBJECT_MAX + 1, 0), s_pattern (0, 0) },
-        { 20, 2, s_cstr ("x"), s_pattern (ZR_BUSMSG_PAYLOAD_MAX + 1, 0) },
-        { 20, 2, s_cstr ("x"), { NULL, 4 } },
+        S_BAD (13, 2, s_cstr ("x"), s_pattern (0, 0)),  /* not above */
+        S_BAD (12, 2, s_cstr ("x"), s_pattern (0, 0)),  /* below */
+        S_BAD (0, 2, s_cstr ("x"), s_pattern (0, 0)),
+        S_BAD (20, 0, s_cstr ("x"), s_pattern (0, 0)),
+        S_BAD (20, 2, s_cstr (""), s_pattern (0, 0)),
+        S_BAD (20, 2, s_bytes ("a\0b", 3), s_pattern (0, 0)),
+        S_BAD (20, 2, s_bytes (NULL, 2), s_pattern (0, 0)),
+        S_BAD (20, 2, s_text (ZR_BUSMSG_SUBJECT_MAX + 1, 0), s_pattern (0, 0)),
+        S_BAD (20, 2, s_cstr ("x"), s_pattern (ZR_BUSMSG_PAYLOAD_MAX + 1, 0)),
+        S_BAD (20, 2, s_cstr ("x"), s_bytes (NULL, 4)),
     };
+#undef S_BAD
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         ck_assert_msg (zr_busmsg_run_add (&run, &bad [i], 10) == ZR_EINVAL,
                        "bad record %zu", i);
@@ -1455,8 +1475,10 @@ START_TEST (bus_decode_checks_runs)
        the frame is within ZR_BUSMSG_FRAME_MAX. */
     size_t room = ZR_BUSMSG_RUN_BYTES_MAX - 2 * (1 + ZR_BUSMSG_RECORD_OVERHEAD);
     zr_busmsg_record_t two [2] = {
-        { 1, 1, s_cstr ("a"), s_pattern (room / 2, 0) },
-        { 2, 1, s_cstr ("b"), s_pattern (room - room / 2, 1) } };
+        { .index = 1, .term = 1, .subject = s_cstr ("a"),
+          .payload = s_pattern (room / 2, 0) },
+        { .index = 2, .term = 1, .subject = s_cstr ("b"),
+          .payload = s_pattern (room - room / 2, 1) } };
     ck_assert_int_eq (s_records_rc (two, 2), 0);
     two [1].payload = s_pattern (room - room / 2 + 1, 1);
     ck_assert_int_eq (s_records_rc (two, 2), ZR_ETOOBIG);
@@ -1486,6 +1508,190 @@ START_TEST (bus_decode_checks_runs)
     ck_assert_int_eq (s_encode_rc (&msg), ZR_EINVAL);
     msg.id = 9;
     ck_assert_int_eq (s_encode_rc (&msg), 0);
+    zr_busmsg_run_free (&run);
+}
+END_TEST
+
+/* A PUBLISH run's record i (producers and seqs vary; producer 0 with
+   seq 0 every fifth). */
+static zr_busmsg_record_t
+s_publication (uint32_t i)
+{
+    zr_busmsg_record_t r = s_record (i);
+    bool none = i % 5 == 4;
+    return (zr_busmsg_record_t) {.subject = r.subject, .payload = r.payload,
+                                 .producer = none ? 0 : 1 + i % 3,
+                                 .seq = none ? 0 : 100 + i};
+}
+
+/* An ACK run's record i (indexes not in order, duplicates mixed in). */
+static zr_busmsg_record_t
+s_ack (uint32_t i)
+{
+    return (zr_busmsg_record_t) {.index = i % 4 == 3 ? 5 : 1000 + i,
+                                 .term = 3 + i / 100,
+                                 .duplicate = i % 4 == 3};
+}
+
+/* Packs [1, type, id] and count - 3 raw records of type. */
+static int
+s_run_rc (int type, uint64_t id, const zr_busmsg_record_t *records,
+          uint32_t n)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3 + (type == ZR_BUSMSG_ACK ? 3 : 4) * n);
+    msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION);
+    msgpack_pack_uint64 (&pk, (uint64_t) type);
+    msgpack_pack_uint64 (&pk, id);
+    for (uint32_t i = 0; i < n; i++) {
+        const zr_busmsg_record_t *r = &records [i];
+        if (type == ZR_BUSMSG_PUBLISH) {
+            msgpack_pack_str_with_body (&pk, r->subject.data, r->subject.size);
+            msgpack_pack_bin_with_body (&pk, r->payload.data, r->payload.size);
+            msgpack_pack_uint64 (&pk, r->producer);
+            msgpack_pack_uint64 (&pk, r->seq);
+        }
+        else {
+            msgpack_pack_uint64 (&pk, r->index);
+            msgpack_pack_uint64 (&pk, r->term);
+            if (r->duplicate)
+                msgpack_pack_true (&pk);
+            else
+                msgpack_pack_false (&pk);
+        }
+    }
+    int rc = s_rc (out.data, out.size);
+    msgpack_sbuffer_destroy (&out);
+    return rc;
+}
+
+START_TEST (bus_publish_and_ack_runs)
+{
+    static zr_busmsg_record_t records [ZR_BUSMSG_RUN_MAX + 1];
+    for (int type = ZR_BUSMSG_PUBLISH; type <= ZR_BUSMSG_ACK; type++) {
+        bool publish = type == ZR_BUSMSG_PUBLISH;
+        for (uint32_t i = 0; i <= ZR_BUSMSG_RUN_MAX; i++)
+            records [i] = publish ? s_publication (i) : s_ack (i);
+        uint32_t sizes [] = {1, 2, 7, ZR_BUSMSG_RUN_MAX};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes [0]; k++) {
+            uint32_t n = sizes [k];
+            zr_busmsg_run_t run = {.type = (zr_busmsg_type_t) type};
+            for (uint32_t i = 0; i < n; i++)
+                ck_assert_int_eq (zr_busmsg_run_add (&run, &records [i],
+                                                     ZR_BUSMSG_RUN_MAX), 0);
+            ck_assert_int_eq (zr_busmsg_run_add (&run, &records [n], n),
+                              ZR_EBUSY);
+            zr_busmsg_t msg = {.type = (zr_busmsg_type_t) type, .id = 40,
+                               .n_records = run.n,
+                               .records = {run.data, run.size}};
+            uint8_t *data = NULL;
+            size_t size = s_encode (&msg, &data);
+            ck_assert_int_eq (s_run_rc (type, 40, records, n), 0);
+            zr_busmsg_t decoded;
+            ck_assert_int_eq (zr_busmsg_decode (data, size, &decoded), 0);
+            ck_assert_int_eq (decoded.type, type);
+            ck_assert_uint_eq (decoded.id, 40);
+            ck_assert_uint_eq (decoded.n_records, n);
+            /* The first record's fields, then the walk. */
+            ck_assert_uint_eq (decoded.producer, records [0].producer);
+            ck_assert_uint_eq (decoded.seq, records [0].seq);
+            ck_assert_uint_eq (decoded.index, records [0].index);
+            ck_assert_int_eq (decoded.duplicate, records [0].duplicate);
+            s_assert_bytes_eq (decoded.subject, records [0].subject);
+            zr_busmsg_records_iter_t iter;
+            zr_busmsg_records_iter (&decoded, &iter);
+            zr_busmsg_record_t got;
+            uint32_t i = 0;
+            while (zr_busmsg_records_next (&iter, &got)) {
+                ck_assert_uint_lt (i, n);
+                const zr_busmsg_record_t *want = &records [i++];
+                s_assert_record_eq (&got, want);
+                ck_assert_uint_eq (got.producer, want->producer);
+                ck_assert_uint_eq (got.seq, want->seq);
+                ck_assert_int_eq (got.duplicate, want->duplicate);
+            }
+            ck_assert_uint_eq (i, n);
+            /* One record: the same bytes as the message of its fields. */
+            if (n == 1) {
+                zr_busmsg_t one = {.type = (zr_busmsg_type_t) type, .id = 40,
+                                   .subject = records [0].subject,
+                                   .payload = records [0].payload,
+                                   .producer = records [0].producer,
+                                   .seq = records [0].seq,
+                                   .index = records [0].index,
+                                   .term = records [0].term,
+                                   .duplicate = records [0].duplicate};
+                uint8_t *alone = NULL;
+                size_t alone_size = s_encode (&one, &alone);
+                ck_assert_uint_eq (alone_size, size);
+                ck_assert_int_eq (memcmp (alone, data, size), 0);
+                free (alone);
+            }
+            free (data);
+            /* Reset keeps the type. */
+            zr_busmsg_run_reset (&run, 0);
+            ck_assert_int_eq (run.type, type);
+            ck_assert_uint_eq (run.n, 0);
+        }
+        /* Counts: one over the limit, and a broken count. */
+        ck_assert_int_eq (s_run_rc (type, 40, records, ZR_BUSMSG_RUN_MAX + 1),
+                          ZR_ETOOBIG);
+        ck_assert_int_eq (s_run_rc (type, 40, records, 0), ZR_EMALFORMED);
+        /* The ids of a run stay within 64 bits. */
+        ck_assert_int_eq (s_run_rc (type, UINT64_MAX - 1, records, 2), 0);
+        ck_assert_int_eq (s_run_rc (type, UINT64_MAX, records, 2),
+                          ZR_EMALFORMED);
+        ck_assert_int_eq (s_run_rc (type, UINT64_MAX, records, 1), 0);
+        zr_busmsg_run_t two = {.type = (zr_busmsg_type_t) type};
+        ck_assert_int_eq (zr_busmsg_run_add (&two, &records [0], 2), 0);
+        ck_assert_int_eq (zr_busmsg_run_add (&two, &records [1], 2), 0);
+        zr_busmsg_t over = {.type = (zr_busmsg_type_t) type, .id = UINT64_MAX,
+                            .n_records = 2, .records = {two.data, two.size}};
+        uint8_t *data = NULL;
+        size_t size = 0;
+        ck_assert_int_eq (zr_busmsg_encode (&over, &data, &size), ZR_EINVAL);
+        zr_busmsg_run_free (&two);
+        ck_assert_int_eq (two.type, type);
+        ck_assert_ptr_null (two.data);
+    }
+    /* Each record keeps its type's rules, in a run as alone. */
+    zr_busmsg_record_t publications [3] = {s_publication (0), s_publication (1),
+                                           s_publication (2)};
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_PUBLISH, 1, publications, 3), 0);
+    publications [1].producer = 0;      /* producer 0 with a seq */
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_PUBLISH, 1, publications, 3),
+                      ZR_EMALFORMED);
+    zr_busmsg_run_t run = {.type = ZR_BUSMSG_PUBLISH};
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &publications [1], 3),
+                      ZR_EINVAL);
+    publications [1] = s_publication (1);
+    publications [2].subject = s_cstr ("");
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_PUBLISH, 1, publications, 3),
+                      ZR_EMALFORMED);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &publications [2], 3),
+                      ZR_EINVAL);
+    publications [2].subject = s_text (ZR_BUSMSG_SUBJECT_MAX + 1, 0);
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_PUBLISH, 1, publications, 3),
+                      ZR_ETOOBIG);
+    /* A PUBLISH run's bytes: two full publications do not fit one. */
+    publications [0].payload = s_pattern (ZR_BUSMSG_PAYLOAD_MAX / 2 + 200, 0);
+    publications [1].payload = s_pattern (ZR_BUSMSG_PAYLOAD_MAX / 2 + 200, 1);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &publications [0], 3), 0);
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &publications [1], 3), ZR_EBUSY);
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_PUBLISH, 1, publications, 2),
+                      ZR_ETOOBIG);
+    zr_busmsg_run_free (&run);
+    zr_busmsg_record_t acks [2] = {s_ack (0), s_ack (1)};
+    acks [1].term = 0;
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_ACK, 1, acks, 2), ZR_EMALFORMED);
+    run = (zr_busmsg_run_t) {.type = ZR_BUSMSG_ACK};
+    ck_assert_int_eq (zr_busmsg_run_add (&run, &acks [1], 2), ZR_EINVAL);
+    acks [1] = s_ack (1);
+    acks [0].index = 0;
+    ck_assert_int_eq (s_run_rc (ZR_BUSMSG_ACK, 1, acks, 2), ZR_EMALFORMED);
     zr_busmsg_run_free (&run);
 }
 END_TEST
@@ -1549,6 +1755,7 @@ s_suite (void)
     tcase_add_test (tc, bus_deliver_runs_round_trip);
     tcase_add_test (tc, bus_run_add_keeps_the_limits);
     tcase_add_test (tc, bus_decode_checks_runs);
+    tcase_add_test (tc, bus_publish_and_ack_runs);
     suite_add_tcase (s, tc);
     return s;
 }

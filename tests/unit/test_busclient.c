@@ -486,8 +486,9 @@ s_deliver_run (s_fake_t *fake, const s_got_t *sub, const uint64_t *indexes,
     zr_busmsg_run_t run = { 0 };
     for (size_t i = 0; i < n; i++) {
         snprintf (payloads [i], sizeof payloads [i], "p%" PRIu64, indexes [i]);
-        zr_busmsg_record_t record = { indexes [i], 2, s_cstr ("o"),
-                                      s_cstr (payloads [i]) };
+        zr_busmsg_record_t record = {.index = indexes [i], .term = 2,
+                                     .subject = s_cstr ("o"),
+                                     .payload = s_cstr (payloads [i])};
         ck_assert_int_eq (zr_busmsg_run_add (&run, &record,
                                              ZR_BUSMSG_RUN_MAX), 0);
     }
