@@ -232,7 +232,8 @@ s_load (zb_bus_t *self)
                 self->anon_start [i] = zb_anon_bytes (self->p->server_pids [i]) >> 10;
             }
         }
-        if (s_fill (self, now))
+        if (s_fill (self, now)
+            || (self->way->flush && self->way->flush (self->way->arg)))
             return -1;
         if (now >= self->until_us && self->inflight == 0 && self->n_retries == 0)
             return 0;

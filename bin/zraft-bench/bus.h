@@ -143,6 +143,9 @@ typedef struct {
        starts, and asked the churn's figures for the report. */
     void (*window) (void *arg, int64_t from_us, int64_t until_us);
     void (*churn) (void *arg, zb_bus_churn_t *out);
+    /* NULL, or sends what publish gathered (runs): called after each
+       round of publish calls, before the next wait. */
+    int (*flush) (void *arg);
 } zb_bus_way_t;
 
 /* An attempt's answer (unknown tokens, late answers, are ignored). */

@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "busremote.h"
 #include "../../transport/bus.h"
+#include "raft.h"
 
 #define S_LEADER_WAIT_MS 30000          /* find the leader within this */
 #define S_PROBE_WAIT_MS 1000            /* one CURSORS round */
@@ -31,9 +32,17 @@ typedef struct {
     uint32_t taken;                     /* deliveries since the last CREDIT */
 } s_churner_t;
 
+/* A producer's publications not sent yet: one PUBLISH run, ids (the
+   load's tokens) first..first + n - 1. */
+typedef struct {
+    zr_busmsg_run_t run;                /* type PUBLISH */
+    uint64_t first;
+} s_outbox_t;
+
 typedef struct {
     const zb_bus_params_t *p;
     char leader [ZB_KV_TEXT_MAX];       /* the producers' endpoint */
+    s_outbox_t outbox [ZB_BUS_ROLES_MAX];   /* per producer */
     zsock_t *producers [ZB_BUS_ROLES_MAX];
     zsock_t *consumers [ZB_BUS_ROLES_MAX];
     zmq_pollitem_t items [2 * ZB_BUS_ROLES_MAX];
@@ -116,19 +125,65 @@ s_probe (s_remote_t *self)
     return found;
 }
 
+/* Sends producer's gathered publications as one PUBLISH. A producer
+   has at most its window in flight, under its socket's high-water
+   mark, so a send that fails fails the run. Returns 0 or -1. */
+static int
+s_outbox_send (s_remote_t *self, uint32_t producer)
+{
+    s_outbox_t *out = &self->outbox [producer];
+    if (out->run.n == 0)
+        return 0;
+    zr_busmsg_t msg = {.type = ZR_BUSMSG_PUBLISH, .id = out->first,
+                        .n_records = out->run.n,
+                        .records = {out->run.data, out->run.size}};
+    int rc = s_send (self->producers [producer], &msg);
+    if (rc)
+        fprintf (stderr, "zraft-bench: producer %u: a PUBLISH of %u did not"
+                 " go: %s\n", producer + 1, out->run.n, zmq_strerror (errno));
+    zr_busmsg_run_reset (&out->run, 64u << 10);
+    return rc;
+}
+
+/* Adds a publication to producer's run (PROTOCOL.md, B3), sent by
+   s_flush after the load's round of publishes, or before when the run
+   is full or the token does not follow its last. */
 static int
 s_publish (void *arg, uint32_t producer, uint64_t token, const char *subject,
            const void *payload, size_t size, uint64_t producer_id,
            uint64_t seq)
 {
     s_remote_t *self = (s_remote_t *) arg;
-    zr_busmsg_t msg = {.type = ZR_BUSMSG_PUBLISH, .id = token,
-                        .subject = {(const uint8_t *) subject, strlen (subject)},
-                        .payload = {(const uint8_t *) payload, size},
-                        .producer = producer_id, .seq = seq};
-    if (s_send (self->producers [producer], &msg) == 0)
-        return 0;
-    return errno == EAGAIN ? 1 : -1;
+    s_outbox_t *out = &self->outbox [producer];
+    out->run.type = ZR_BUSMSG_PUBLISH;
+    zr_busmsg_record_t record = {
+        .subject = {(const uint8_t *) subject, strlen (subject)},
+        .payload = {(const uint8_t *) payload, size},
+        .producer = producer_id, .seq = seq};
+    if (out->run.n && token != out->first + out->run.n
+        && s_outbox_send (self, producer))
+        return -1;
+    int rc = zr_busmsg_run_add (&out->run, &record, ZR_BUSMSG_RUN_MAX);
+    if (rc == ZR_EBUSY) {
+        if (s_outbox_send (self, producer))
+            return -1;
+        rc = zr_busmsg_run_add (&out->run, &record, ZR_BUSMSG_RUN_MAX);
+    }
+    if (rc)
+        return -1;
+    if (out->run.n == 1)
+        out->first = token;
+    return 0;
+}
+
+static int
+s_flush (void *arg)
+{
+    s_remote_t *self = (s_remote_t *) arg;
+    for (uint32_t i = 0; i < self->p->producers; i++)
+        if (s_outbox_send (self, i))
+            return -1;
+    return 0;
 }
 
 static int
@@ -140,12 +195,18 @@ s_credit (void *arg, uint32_t consumer, uint32_t credit)
     return s_send (self->consumers [consumer], &msg);
 }
 
-/* A producer's frame: ACK, NOT_LEADER or ERROR for an attempt. */
+/* A producer's frame: ACK (a run: ids m->id..), NOT_LEADER or ERROR
+   for an attempt. */
 static void
 s_on_producer (s_remote_t *self, zb_bus_t *load, const zr_busmsg_t *m)
 {
-    if (m->type == ZR_BUSMSG_ACK)
-        zb_bus_acked (load, m->id, ZB_BUS_OK, m->index, m->duplicate, NULL);
+    if (m->type == ZR_BUSMSG_ACK) {
+        zr_busmsg_records_iter_t iter;
+        zr_busmsg_record_t ack;
+        zr_busmsg_records_iter (m, &iter);
+        for (uint64_t id = m->id; zr_busmsg_records_next (&iter, &ack); id++)
+            zb_bus_acked (load, id, ZB_BUS_OK, ack.index, ack.duplicate, NULL);
+    }
     else
     if (m->type == ZR_BUSMSG_NOT_LEADER)
         zb_bus_acked (load, m->id, ZB_BUS_RETRY, 0, false, "not the leader");
@@ -507,12 +568,13 @@ zb_busremote_main (const zb_bus_params_t *params)
     else
     if (found && s_connect (self) == 0) {
         zb_bus_way_t way = {s_publish, s_credit, s_wait, self, s_window,
-                            s_churn};
+                            s_churn, s_flush};
         rc = zb_bus_run (params, &way, self->leader);
     }
     if (zb_interrupted)
         rc = ZB_EX_INTERRUPTED;
     for (uint32_t i = 0; i < ZB_BUS_ROLES_MAX; i++) {
+        zr_busmsg_run_free (&self->outbox [i].run);
         zsock_destroy (&self->producers [i]);
         zsock_destroy (&self->consumers [i]);
     }

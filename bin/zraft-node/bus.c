@@ -53,6 +53,18 @@
        with it: the flush passes over it) but not reused before the
        flush, as only the ROUTER's SUBSCRIBEs take slots. Credit still
        counts deliveries (the library's), not messages.
+    7. PUBLISH runs. Each publication of a PUBLISH run is a request of
+       its own (id + k: its own pending entry, answer and batch slot);
+       the frame that holds their payloads goes to the batch once, when
+       its last publication is in (the batch frees it when it flushes).
+       The ACKs of publications that came in a run of two or more
+       (pending type S_PUBLISH_IN_RUN) are joined: an ACK adds to the
+       open ACK run (acks) when it is the same client's and its id
+       follows the run's last, else the open run leaves and this one
+       opens the next. The open run leaves when full and when the burst
+       of events ends (zr_busend_flush): outside a burst none is open.
+       Refusals and errors go alone, at once. A client that sends no
+       PUBLISH run so never gets an ACK run (transport/bus.h).
     =========================================================================
 */
 #include "bus.h"
@@ -80,6 +92,9 @@
 #define S_ENTRY_OVERHEAD 64             /* a BUS entry's bytes beside its
                                            subject and payload, at most */
 #define S_RUN_KEEP (64u << 10)          /* a run's buffer kept between runs */
+/* The pending type of a publication that came in a PUBLISH run of two
+   or more (Invariant (7)): a PUBLISH whose ACK may join an ACK run. */
+#define S_PUBLISH_IN_RUN (ZR_BUSMSG_TYPE_MAX + 1)
 _Static_assert (S_BATCH_MAX <= ZRAFT_SUBMIT_MANY_MAX, "a batch is one call");
 _Static_assert (ZRAFT_ENTRY_BYTES_MAX + ZRAFT_SUBJECT_MAX + S_ENTRY_OVERHEAD
                 <= ZRAFT_SUBMIT_BYTES_MAX, "any publication fits a batch");
@@ -160,10 +175,16 @@ struct _zr_busend_t {
     /* PUBLISHes read in this wake-up, not handed to the library yet:
        one zraft_publish_many when the wake-up ends (Invariant (5)). */
     zraft_publication_t batch [S_BATCH_MAX];
-    zframe_t *batch_frames [S_BATCH_MAX];       /* their payloads; owned */
+    zframe_t *batch_frames [S_BATCH_MAX];       /* their payloads; owned
+                                                   (Invariant (7)) */
+    size_t batch_n_frames;
     char batch_subjects [S_BATCH_MAX][ZRAFT_SUBJECT_MAX + 1];
     size_t batch_n;
     size_t batch_bytes;                 /* encoded, estimated from above */
+    /* The open ACK run: Invariant (7). */
+    zr_busmsg_run_t acks;               /* type ACK */
+    zframe_t *acks_routing;             /* its client; owned; NULL: none */
+    uint64_t acks_id;                   /* its first ack's id */
     /* Slots whose run holds deliveries: Invariant (6). */
     uint32_t queued [ZR_BUSEND_SUBS_MAX];
     uint32_t n_queued;
@@ -568,30 +589,79 @@ s_batch_flush (zr_busend_t *self)
                                  pub->data, pub->size, pub->producer, pub->seq);
         if (one != 0)
             s_refuse (self, pub->token, one);
-        zframe_destroy (&self->batch_frames [i]);
     }
+    for (size_t i = 0; i < self->batch_n_frames; i++)
+        zframe_destroy (&self->batch_frames [i]);
     self->batch_n = 0;
+    self->batch_n_frames = 0;
     self->batch_bytes = 0;
 }
 
-/* PUBLISH: into the batch, its frame (holding the payload) with it. */
+/* A publication into the batch; its frame (holding the payload) stays
+   the caller's until s_batch_keep. */
 static void
-s_batch_add (zr_busend_t *self, uint64_t token, zframe_t **frame_p,
-             const zr_busmsg_t *msg)
+s_batch_add (zr_busend_t *self, uint64_t token,
+             const zr_busmsg_record_t *record)
 {
-    size_t bytes = msg->payload.size + msg->subject.size + S_ENTRY_OVERHEAD;
+    size_t bytes = record->payload.size + record->subject.size
+                   + S_ENTRY_OVERHEAD;
     if (self->batch_n == S_BATCH_MAX
         || self->batch_bytes + bytes > ZRAFT_SUBMIT_BYTES_MAX)
         s_batch_flush (self);
     size_t i = self->batch_n++;
-    s_cstr (msg->subject, self->batch_subjects [i], ZRAFT_SUBJECT_MAX + 1);
+    s_cstr (record->subject, self->batch_subjects [i], ZRAFT_SUBJECT_MAX + 1);
     self->batch [i] = (zraft_publication_t) {
         .token = token, .subject = self->batch_subjects [i],
-        .data = msg->payload.data, .size = msg->payload.size,
-        .producer = msg->producer, .seq = msg->seq};
-    self->batch_frames [i] = *frame_p;
-    *frame_p = NULL;
+        .data = record->payload.data, .size = record->payload.size,
+        .producer = record->producer, .seq = record->seq};
     self->batch_bytes += bytes;
+}
+
+/* The frame whose last publication went into the batch goes with it
+   (Invariant (7)): at most one per publication, so it fits. */
+static void
+s_batch_keep (zr_busend_t *self, zframe_t **frame_p)
+{
+    assert (self->batch_n_frames < self->batch_n);
+    self->batch_frames [self->batch_n_frames++] = *frame_p;
+    *frame_p = NULL;
+}
+
+/* PUBLISH: each publication of its run a request of its own, into the
+   batch (Invariant (7)); the frame with them once one is in. */
+static void
+s_on_publish (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
+              const zr_busmsg_t *msg)
+{
+    bool in_run = msg->n_records > 1;
+    zr_busmsg_records_iter_t iter;
+    zr_busmsg_records_iter (msg, &iter);
+    zr_busmsg_record_t record;
+    bool added = false;
+    for (uint64_t id = msg->id; zr_busmsg_records_next (&iter, &record); id++) {
+        /* Each pending entry holds a routing id: the last takes ours. */
+        zframe_t *routing = *routing_p;
+        if (iter.left)
+            routing = zframe_dup (routing);
+        else
+            *routing_p = NULL;
+        assert (routing);
+        uint64_t token = zr_pending_add (self->pending, &routing, id,
+                                         in_run ? S_PUBLISH_IN_RUN
+                                                : ZR_BUSMSG_PUBLISH,
+                                         zclock_mono ());
+        if (!token) {
+            s_send_error (self, routing, id, ZR_BUSMSG_CODE_BUSY,
+                          "too many requests in flight");
+            zframe_destroy (&routing);
+            continue;
+        }
+        assert ((token & ZR_BUSEND_TOKEN_BIT) == 0);
+        s_batch_add (self, token | ZR_BUSEND_TOKEN_BIT, &record);
+        added = true;
+    }
+    if (added && self->batch_n > 0)
+        s_batch_keep (self, frame_p);
 }
 
 /* PUBLISH: into the batch; COMMIT_CURSOR, CURSORS: one library call
@@ -600,13 +670,13 @@ static void
 s_on_request (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
               const zr_busmsg_t *msg)
 {
+    if (msg->type == ZR_BUSMSG_PUBLISH) {
+        s_on_publish (self, routing_p, frame_p, msg);
+        return;
+    }
     uint64_t token = s_token (self, routing_p, msg);
     if (!token)
         return;
-    if (msg->type == ZR_BUSMSG_PUBLISH) {
-        s_batch_add (self, token, frame_p, msg);
-        return;
-    }
     char name [ZRAFT_SUBJECT_MAX + 1];
     int rc;
     if (msg->type == ZR_BUSMSG_COMMIT_CURSOR) {
@@ -857,6 +927,45 @@ s_result_cursor (zr_busend_t *self, const zr_pending_entry_t *entry,
     s_sub_open (self, sub);
 }
 
+/* Sends the open ACK run, if any (Invariant (7)). */
+static void
+s_acks_flush (zr_busend_t *self)
+{
+    if (self->acks.n) {
+        zr_busmsg_t ack = {.type = ZR_BUSMSG_ACK, .id = self->acks_id,
+                           .n_records = self->acks.n,
+                           .records = s_bytes (self->acks.data,
+                                               self->acks.size)};
+        s_send (self, self->acks_routing, &ack);
+    }
+    zr_busmsg_run_reset (&self->acks, S_RUN_KEEP);
+    zframe_destroy (&self->acks_routing);
+}
+
+/* An ACK of a publication that came in a run joins the open ACK run, or
+   opens the next (Invariant (7)); takes entry's routing id if it opens
+   one. */
+static void
+s_acks_add (zr_busend_t *self, zr_pending_entry_t *entry,
+            const zraft_event_t *event)
+{
+    zr_busmsg_record_t ack = {.index = event->index, .term = event->term,
+                              .duplicate = event->duplicate};
+    bool follows = self->acks.n > 0
+                   && entry->request_id == self->acks_id + self->acks.n
+                   && zframe_eq (entry->routing_id, self->acks_routing);
+    if (!follows || zr_busmsg_run_add (&self->acks, &ack,
+                                       ZR_BUSMSG_RUN_MAX) != 0) {
+        s_acks_flush (self);
+        self->acks_routing = entry->routing_id;
+        entry->routing_id = NULL;
+        self->acks_id = entry->request_id;
+        int rc = zr_busmsg_run_add (&self->acks, &ack, ZR_BUSMSG_RUN_MAX);
+        assert (rc == 0);               /* the library's index and term */
+        (void) rc;
+    }
+}
+
 /* A RESULT of a bus request (invariant 2). */
 static void
 s_on_result (zr_busend_t *self, const zraft_event_t *event)
@@ -875,6 +984,9 @@ s_on_result (zr_busend_t *self, const zraft_event_t *event)
     else
     if (entry.type == ZR_BUSMSG_CURSORS)
         s_result_cursors (self, &entry, event);
+    else
+    if (entry.type == S_PUBLISH_IN_RUN && entry.routing_id)
+        s_acks_add (self, &entry, event);
     else {
         zr_busmsg_t ack = {.type = ZR_BUSMSG_ACK, .id = entry.request_id,
                            .index = event->index, .term = event->term,
@@ -998,6 +1110,7 @@ zr_busend_new (const zr_options_t *options, zr_kv_t *kv)
     self->kv = kv;
     self->role = ZRAFT_FOLLOWER;
     self->pending = zr_pending_new (ZR_BUSEND_PENDING_MAX);
+    self->acks.type = ZR_BUSMSG_ACK;
     self->sessions = zhashx_new ();
     assert (self->pending && self->sessions);
     zhashx_set_destructor (self->sessions, s_session_free);
@@ -1033,6 +1146,8 @@ zr_busend_destroy (zr_busend_t **self_p)
     }
     zhashx_destroy (&self->sessions);
     zr_pending_destroy (&self->pending);
+    zr_busmsg_run_free (&self->acks);
+    zframe_destroy (&self->acks_routing);
     free (self);
     *self_p = NULL;
 }
@@ -1073,6 +1188,7 @@ void
 zr_busend_flush (zr_busend_t *self)
 {
     assert (self);
+    s_acks_flush (self);                /* Invariant (7) */
     for (uint32_t i = 0; i < self->n_queued; i++) {
         s_sub_t *sub = &self->subs [self->queued [i]];
         sub->queued = false;
@@ -1217,11 +1333,13 @@ zr_busend_node_gone (zr_busend_t *self)
 {
     assert (self && self->batch_n == 0);    /* Invariant (5) */
     assert (self->n_queued == 0);           /* Invariant (6) */
+    assert (self->acks.n == 0);             /* Invariant (7) */
     zr_busend_stop (self);
     self->node = NULL;
     zr_pending_entry_t entry;
     while (zr_pending_take_any (self->pending, &entry)) {
         bool write = entry.type == ZR_BUSMSG_PUBLISH
+                     || entry.type == S_PUBLISH_IN_RUN
                      || entry.type == ZR_BUSMSG_COMMIT_CURSOR;
         if (entry.routing_id)
             s_send_status (self, entry.routing_id, entry.request_id,

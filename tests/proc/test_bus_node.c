@@ -25,6 +25,12 @@
        per DELIVER.
     8. A server stopped (SIGSTOP) for longer than --bus-timeout, its
        client as silent meanwhile, keeps that client's subscription.
+    9. PUBLISH runs: each publication of a run is answered on its own
+       id, exactly once; the ACKs of a run's publications come joined
+       in ACK runs (fewer frames than publications), those of a
+       publication sent alone alone; a run repeating (producer, seq)
+       pairs is acknowledged as duplicates at the first ones' indexes;
+       a follower answers NOT_LEADER to each publication of a run.
 
     Waits derive from procs.h's PROCS_*_MS and the bus timing below
     (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
@@ -653,6 +659,125 @@ START_TEST (bus_stopped_server_keeps_its_clients)
 }
 END_TEST
 
+/* 9. PUBLISH runs and their ACK runs. */
+#define S_PUB_RUN 20
+#define S_PUB_REPEAT 5
+START_TEST (bus_publishes_in_runs)
+{
+    uint32_t leader = s_cluster ();
+    zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, leader));
+    S_ASSERT (dealer, "dealer");
+    zr_busmsg_run_t run = {.type = ZR_BUSMSG_PUBLISH};
+    char texts [S_PUB_RUN][16];
+    for (int i = 0; i < S_PUB_RUN; i++) {
+        snprintf (texts [i], sizeof texts [i], "p%d", i);
+        zr_busmsg_record_t record = {
+            .subject = {(const uint8_t *) "runs.x", 6},
+            .payload = {(const uint8_t *) texts [i], strlen (texts [i])},
+            .producer = 5, .seq = (uint64_t) i + 1};
+        S_ASSERT (zr_busmsg_run_add (&run, &record, ZR_BUSMSG_RUN_MAX) == 0,
+                  "run add");
+    }
+    zr_busmsg_t first = {.type = ZR_BUSMSG_PUBLISH, .id = 100,
+                         .n_records = run.n,
+                         .records = {run.data, run.size}};
+    s_raw_send (dealer, &first);
+    zr_busmsg_t alone = {.type = ZR_BUSMSG_PUBLISH, .id = 200,
+                         .subject = {(const uint8_t *) "runs.x", 6},
+                         .payload = {(const uint8_t *) "alone", 5},
+                         .producer = 5, .seq = S_PUB_RUN + 1};
+    s_raw_send (dealer, &alone);
+    /* id -> index and duplicate, answered once each. */
+    uint64_t index [S_PUB_RUN + 1] = {0};
+    int frames = 0, answered = 0;
+    while (answered < S_PUB_RUN + 1) {
+        zframe_t *frame;
+        zr_busmsg_t msg;
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (frame && msg.type == ZR_BUSMSG_ACK, "%d of %d answers: %s",
+                  answered, S_PUB_RUN + 1, zr_busmsg_type_name (msg.type));
+        zr_busmsg_records_iter_t iter;
+        zr_busmsg_record_t ack;
+        zr_busmsg_records_iter (&msg, &iter);
+        uint64_t id = msg.id;
+        for (; zr_busmsg_records_next (&iter, &ack); id++) {
+            int k = id == 200 ? S_PUB_RUN : (int) id - 100;
+            S_ASSERT ((id == 200 && msg.n_records == 1)
+                      || (id >= 100 && id < 100 + S_PUB_RUN && id != 200),
+                      "ACK of id %" PRIu64 " in a frame of %" PRIu32,
+                      id, msg.n_records);
+            S_ASSERT (index [k] == 0 && !ack.duplicate, "id %" PRIu64
+                      " answered twice, or a duplicate", id);
+            index [k] = ack.index;
+            answered++;
+        }
+        if (msg.id != 200)
+            frames++;
+        zframe_destroy (&frame);
+    }
+    /* One publish_many: consecutive indexes; joined: fewer frames. */
+    for (int i = 1; i < S_PUB_RUN; i++)
+        S_ASSERT (index [i] == index [0] + (uint64_t) i, "index %d: %" PRIu64
+                  " after %" PRIu64, i, index [i], index [0]);
+    S_ASSERT (index [S_PUB_RUN] > index [S_PUB_RUN - 1], "the lone one");
+    S_ASSERT (frames < S_PUB_RUN, "%d ACK frames for a run of %d", frames,
+              S_PUB_RUN);
+    /* The last S_PUB_REPEAT again, as a run of their own: duplicates. */
+    zr_busmsg_run_t again = {.type = ZR_BUSMSG_PUBLISH};
+    zr_busmsg_records_iter_t iter;
+    zr_busmsg_record_t record;
+    zr_busmsg_records_iter (&first, &iter);
+    for (int i = 0; zr_busmsg_records_next (&iter, &record); i++)
+        if (i >= S_PUB_RUN - S_PUB_REPEAT)
+            S_ASSERT (zr_busmsg_run_add (&again, &record,
+                                         ZR_BUSMSG_RUN_MAX) == 0, "add");
+    zr_busmsg_t repeat = {.type = ZR_BUSMSG_PUBLISH, .id = 300,
+                          .n_records = again.n,
+                          .records = {again.data, again.size}};
+    s_raw_send (dealer, &repeat);
+    for (int got = 0; got < S_PUB_REPEAT;) {
+        zframe_t *frame;
+        zr_busmsg_t msg;
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (frame && msg.type == ZR_BUSMSG_ACK, "%d of %d repeats: %s",
+                  got, S_PUB_REPEAT, zr_busmsg_type_name (msg.type));
+        zr_busmsg_records_iter_t acks;
+        zr_busmsg_record_t ack;
+        zr_busmsg_records_iter (&msg, &acks);
+        for (uint64_t id = msg.id; zr_busmsg_records_next (&acks, &ack); id++) {
+            int k = S_PUB_RUN - S_PUB_REPEAT + (int) (id - 300);
+            S_ASSERT (id >= 300 && id < 300 + S_PUB_REPEAT && ack.duplicate
+                      && ack.index == index [k], "repeat %" PRIu64 ": index %"
+                      PRIu64 " duplicate %d", id, ack.index, ack.duplicate);
+            got++;
+        }
+        zframe_destroy (&frame);
+    }
+    zsock_destroy (&dealer);
+    /* A follower refuses each publication of a run. */
+    uint32_t follower = leader % 3 + 1;
+    dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, follower));
+    S_ASSERT (dealer, "dealer");
+    s_raw_send (dealer, &repeat);
+    uint32_t seen = 0;
+    for (int got = 0; got < S_PUB_REPEAT; got++) {
+        zframe_t *frame;
+        zr_busmsg_t msg;
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (frame && msg.type == ZR_BUSMSG_NOT_LEADER && msg.id >= 300
+                  && msg.id < 300 + S_PUB_REPEAT
+                  && !(seen & (1u << (msg.id - 300))),
+                  "follower's answer %d: %s id %" PRIu64, got,
+                  zr_busmsg_type_name (msg.type), msg.id);
+        seen |= 1u << (msg.id - 300);
+        zframe_destroy (&frame);
+    }
+    zsock_destroy (&dealer);
+    zr_busmsg_run_free (&run);
+    zr_busmsg_run_free (&again);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -668,6 +793,7 @@ s_suite (void)
     tcase_add_test (tc, bus_silent_client_and_bad_frames);
     tcase_add_test (tc, bus_deliveries_come_in_runs);
     tcase_add_test (tc, bus_stopped_server_keeps_its_clients);
+    tcase_add_test (tc, bus_publishes_in_runs);
     suite_add_tcase (s, tc);
     return s;
 }

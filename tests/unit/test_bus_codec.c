@@ -517,6 +517,23 @@ START_TEST (bus_encode_writes_the_worked_example)
         0x9b, 0x01, 0x08, 0x09, 0xcc, 0x96, 0x03, 0xa2, 'o', '1', 0xc4, 0x02,
         'h', 'i', 0xcc, 0x98, 0x03, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o'
     };
+    static const uint8_t publish_run [] = {
+        0x9b, 0x01, 0x01, 0x05, 0xa2, 'o', '1', 0xc4, 0x02, 'h', 'i', 0x2a,
+        0x07, 0xa2, 'o', '2', 0xc4, 0x02, 'y', 'o', 0x2a, 0x08
+    };
+    static const uint8_t ack_run [] = {
+        0x99, 0x01, 0x02, 0x05, 0xcc, 0x96, 0x03, 0xc2, 0xcc, 0x97, 0x03, 0xc2
+    };
+    zr_busmsg_run_t publications = {.type = ZR_BUSMSG_PUBLISH};
+    zr_busmsg_run_t acks = {.type = ZR_BUSMSG_ACK};
+    for (uint64_t k = 0; k < 2; k++) {
+        zr_busmsg_record_t p = {.subject = s_cstr (k ? "o2" : "o1"),
+                                .payload = s_cstr (k ? "yo" : "hi"),
+                                .producer = 42, .seq = 7 + k};
+        zr_busmsg_record_t a = {.index = 150 + k, .term = 3};
+        ck_assert_int_eq (zr_busmsg_run_add (&publications, &p, 2), 0);
+        ck_assert_int_eq (zr_busmsg_run_add (&acks, &a, 2), 0);
+    }
     zr_busmsg_run_t run = { 0 };
     zr_busmsg_record_t records [2] = {
         { .index = 150, .term = 3, .subject = s_cstr ("o1"),
@@ -549,6 +566,12 @@ START_TEST (bus_encode_writes_the_worked_example)
         { { .type = ZR_BUSMSG_DELIVER, .id = 9, .n_records = run.n,
             .records = { run.data, run.size } },
           deliver_run, sizeof deliver_run },
+        { { .type = ZR_BUSMSG_PUBLISH, .id = 5, .n_records = publications.n,
+            .records = { publications.data, publications.size } },
+          publish_run, sizeof publish_run },
+        { { .type = ZR_BUSMSG_ACK, .id = 5, .n_records = acks.n,
+            .records = { acks.data, acks.size } },
+          ack_run, sizeof ack_run },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         uint8_t *data;
@@ -558,6 +581,8 @@ START_TEST (bus_encode_writes_the_worked_example)
         free (data);
     }
     zr_busmsg_run_free (&run);
+    zr_busmsg_run_free (&publications);
+    zr_busmsg_run_free (&acks);
 }
 END_TEST
 
