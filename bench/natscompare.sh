@@ -19,7 +19,10 @@
 #          ACKNOWLEDGES A PUBLISH AFTER A QUORUM FSYNCED IT), their bus
 #          endpoints loaded by `zraft-bench --bus`: N producers on the
 #          leader, W publishes in flight, each with a producer id and seq
-#          (deduplication), C consumers over the servers (followers serve
+#          (deduplication), a producer's ready publications sent as one
+#          PUBLISH run and acknowledged in ACK runs (docs/PROTOCOL.md, B3:
+#          as the NATS client buffers its async publishes into one
+#          write), C consumers over the servers (followers serve
 #          subscriptions too).
 #
 # Points (each on a fresh cluster): pub W=256 and pub W=1 (no consumer),

@@ -12,8 +12,10 @@
                          --listen-bus), through the bus protocol
                          (transport/bus.h): the producers' DEALERs on the
                          leader (found by asking every endpoint CURSORS:
-                         only the leader answers), the consumers' spread
-                         over the endpoints (followers serve too);
+                         only the leader answers; a producer's ready
+                         publications go as one PUBLISH run, answered
+                         in ACK runs), the consumers' spread over the
+                         endpoints (followers serve too);
       --inproc           a cluster of --nodes servers started in this
                          process, through the library's API
                          (zraft_publish on the leader's handle,
