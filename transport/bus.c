@@ -1033,6 +1033,43 @@ zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
     return 0;
 }
 
+/* msgpack-c's writer into a fixed buffer of ZR_BUSMSG_RUN_HEAD_MAX. */
+typedef struct {
+    uint8_t *data;
+    size_t size;
+} s_head_out_t;
+
+static int
+s_head_write (void *data, const char *buf, size_t len)
+{
+    s_head_out_t *out = (s_head_out_t *) data;
+    if (ZR_BUSMSG_RUN_HEAD_MAX - out->size < len)
+        return -1;
+    memcpy (out->data + out->size, buf, len);
+    out->size += len;
+    return 0;
+}
+
+size_t
+zr_busmsg_run_head (const zr_busmsg_run_t *run, uint64_t id, uint8_t *head)
+{
+    zr_assert (run && head);
+    zr_busmsg_t msg = {.type = run->type ? run->type : ZR_BUSMSG_DELIVER,
+                       .id = id, .n_records = run->n};
+    zr_assert (s_is_run (msg.type));
+    if (run->n == 0 || run->n > ZR_BUSMSG_RUN_MAX || !s_id_valid (&msg))
+        return 0;
+    s_head_out_t out = {head, 0};
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, s_head_write);
+    int rc = msgpack_pack_array (&pk, s_count (&msg))
+             | msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION)
+             | msgpack_pack_uint64 (&pk, msg.type)
+             | msgpack_pack_uint64 (&pk, id);
+    zr_assert (rc == 0);                /* 16 bytes hold any head */
+    return out.size;
+}
+
 void
 zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep)
 {

@@ -356,6 +356,21 @@ bool zr_busmsg_records_next (zr_busmsg_records_iter_t *iter,
 int zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
                        uint32_t max);
 
+/* The largest head zr_busmsg_run_head writes: array32, version, type,
+   uint64 id. */
+#define ZR_BUSMSG_RUN_HEAD_MAX 16
+
+/* The head of the message that carries run (of run's type) with id:
+   writes it to head (ZR_BUSMSG_RUN_HEAD_MAX bytes at most) and returns
+   its size; the frame is that head followed by run's bytes as they are
+   (run->data, run->size). Nothing is checked again: a run that
+   zr_busmsg_run_add built passes the decoder by construction (so
+   servers send a run without re-reading it, as zr_busmsg_encode
+   would). Returns 0, writing nothing, if run is empty or id breaks
+   its rule (bus.h). */
+size_t zr_busmsg_run_head (const zr_busmsg_run_t *run, uint64_t id,
+                           uint8_t *head);
+
 /* Empties run (its message was sent or is dropped), keeping its type,
    and its buffer if it is at most keep bytes, else freeing it. */
 void zr_busmsg_run_reset (zr_busmsg_run_t *run, size_t keep);

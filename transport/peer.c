@@ -91,6 +91,29 @@ zr_peer_send_to (zsock_t *router, const void *routing, size_t routing_size,
     return 0;
 }
 
+int
+zr_peer_send_joined_to (zsock_t *router, const void *routing,
+                        size_t routing_size, const void *head,
+                        size_t head_size, const void *data, size_t size)
+{
+    zr_assert (router && routing && routing_size > 0 && head && head_size > 0);
+    zr_assert (data || size == 0);
+    void *handle = zsock_resolve (router);
+    if (zmq_send (handle, routing, routing_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return ZR_EBUSY;
+    zmq_msg_t msg;
+    int rc = zmq_msg_init_size (&msg, head_size + size);
+    zr_assert (rc == 0);
+    uint8_t *frame = (uint8_t *) zmq_msg_data (&msg);
+    memcpy (frame, head, head_size);
+    if (size)
+        memcpy (frame + head_size, data, size);
+    /* As above: the peer had room at the first part. */
+    rc = zmq_msg_send (&msg, handle, ZMQ_DONTWAIT);
+    zr_assert (rc == (int) (head_size + size));
+    return 0;
+}
+
 zr_id_t
 zr_peer_id_parse (const void *data, size_t size, char *kind)
 {

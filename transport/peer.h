@@ -56,6 +56,12 @@ int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
 int zr_peer_send_to (zsock_t *router, const void *routing, size_t routing_size,
                      const void *data, size_t size);
 
+/* As zr_peer_send_to, the frame being head (head_size bytes) followed
+   by data (size bytes), copied once into the message. */
+int zr_peer_send_joined_to (zsock_t *router, const void *routing,
+                            size_t routing_size, const void *head,
+                            size_t head_size, const void *data, size_t size);
+
 /* Parses a routing identity "<kind><id>" into an id, storing the kind
    ('n', 'r' or 'd') in *kind; returns 0 if invalid. */
 zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind);

@@ -225,6 +225,28 @@ s_send (zr_busend_t *self, zframe_t *routing, const zr_busmsg_t *msg)
     return -1;
 }
 
+/* Sends run (a DELIVER's or ACK's, built by zr_busmsg_run_add) with id
+   to routing: its head and records copied once into the frame, not
+   encoded again (zr_busmsg_run_head). 0, or -1 as s_send. */
+static int
+s_send_run (zr_busend_t *self, zframe_t *routing, const zr_busmsg_run_t *run,
+            uint64_t id)
+{
+    assert (routing);
+    uint8_t head [ZR_BUSMSG_RUN_HEAD_MAX];
+    size_t head_size = zr_busmsg_run_head (run, id, head);
+    assert (head_size);                 /* our runs keep the limits */
+    if (zr_peer_send_joined_to (self->router, zframe_data (routing),
+                                zframe_size (routing), head, head_size,
+                                run->data, run->size) == 0)
+        return 0;
+    zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "bus: %s to a client dropped: %s",
+                    zr_busmsg_type_name (run->type ? (int) run->type
+                                                   : ZR_BUSMSG_DELIVER),
+                    zmq_strerror (zmq_errno ()));
+    return -1;
+}
+
 static void
 s_send_error (zr_busend_t *self, zframe_t *routing, uint64_t id,
               zr_busmsg_code_t code, const char *text)
@@ -363,11 +385,14 @@ s_session_close (zr_busend_t *self, s_session_t *session, const char *why)
 
 /* Sends msg to session: 0, or -1 after closing it (Invariant (3)). */
 static int
-s_session_send (zr_busend_t *self, s_session_t *session, const zr_busmsg_t *msg)
+s_session_send (zr_busend_t *self, s_session_t *session, const zr_busmsg_t *msg,
+                const zr_busmsg_run_t *run)
 {
     if (session->closed)
         return -1;
-    if (s_send (self, session->routing, msg) != 0) {
+    int rc = run ? s_send_run (self, session->routing, run, msg->id)
+                 : s_send (self, session->routing, msg);
+    if (rc != 0) {
         s_session_close (self, session, "gone or not reading");
         return -1;
     }
@@ -468,11 +493,8 @@ s_sub_flush (zr_busend_t *self, s_sub_t *sub)
 {
     if (sub->run.n && sub->session) {
         zr_busmsg_t deliver = {.type = ZR_BUSMSG_DELIVER,
-                               .id = sub->client_id,
-                               .n_records = sub->run.n,
-                               .records = s_bytes (sub->run.data,
-                                                   sub->run.size)};
-        s_session_send (self, sub->session, &deliver);
+                               .id = sub->client_id};
+        s_session_send (self, sub->session, &deliver, &sub->run);
     }
     zr_busmsg_run_reset (&sub->run, S_RUN_KEEP);
 }
@@ -495,7 +517,7 @@ s_sub_end (zr_busend_t *self, s_sub_t *sub, const zr_busmsg_t *msg)
 {
     s_sub_flush (self, sub);
     if (sub->session)
-        s_session_send (self, sub->session, msg);
+        s_session_send (self, sub->session, msg, NULL);
     if (sub->state != S_FREE)
         s_sub_free (self, sub);
 }
@@ -931,13 +953,8 @@ s_result_cursor (zr_busend_t *self, const zr_pending_entry_t *entry,
 static void
 s_acks_flush (zr_busend_t *self)
 {
-    if (self->acks.n) {
-        zr_busmsg_t ack = {.type = ZR_BUSMSG_ACK, .id = self->acks_id,
-                           .n_records = self->acks.n,
-                           .records = s_bytes (self->acks.data,
-                                               self->acks.size)};
-        s_send (self, self->acks_routing, &ack);
-    }
+    if (self->acks.n)
+        s_send_run (self, self->acks_routing, &self->acks, self->acks_id);
     zr_busmsg_run_reset (&self->acks, S_RUN_KEEP);
     zframe_destroy (&self->acks_routing);
 }
@@ -1021,7 +1038,7 @@ s_on_subscribed (zr_busend_t *self, s_sub_t *sub, const zraft_event_t *event)
     if (ok.first > ok.last + 1)
         ok.first = ok.last + 1;         /* the rule of OK, whatever came */
     if (sub->session)
-        s_session_send (self, sub->session, &ok);
+        s_session_send (self, sub->session, &ok, NULL);
     if (sub->credit_owed)               /* credit that came before */
         s_sub_credit (self, sub, 0);
 }
@@ -1255,7 +1272,7 @@ s_sweep (zr_busend_t *self, int64_t now)
                 commit_read = true;
             }
             zr_busmsg_t beat = {.type = ZR_BUSMSG_HEARTBEAT, .index = commit};
-            if (s_session_send (self, session, &beat) != 0) {
+            if (s_session_send (self, session, &beat, NULL) != 0) {
                 zlistx_add_end (closed, session->key);
                 continue;
             }
@@ -1322,7 +1339,7 @@ zr_busend_stop (zr_busend_t *self)
         s_sub_flush (self, sub);
         if (!sub->session)
             continue;                   /* that send closed the session */
-        s_session_send (self, sub->session, &end);
+        s_session_send (self, sub->session, &end, NULL);
         if (sub->state != S_FREE)
             s_sub_detach (self, sub);
     }

@@ -1615,6 +1615,14 @@ START_TEST (bus_publish_and_ack_runs)
             uint8_t *data = NULL;
             size_t size = s_encode (&msg, &data);
             ck_assert_int_eq (s_run_rc (type, 40, records, n), 0);
+            /* zr_busmsg_run_head + the run's bytes: the same frame. */
+            uint8_t head [ZR_BUSMSG_RUN_HEAD_MAX];
+            size_t head_size = zr_busmsg_run_head (&run, 40, head);
+            ck_assert_uint_gt (head_size, 0);
+            ck_assert_uint_eq (head_size + run.size, size);
+            ck_assert_int_eq (memcmp (head, data, head_size), 0);
+            ck_assert_int_eq (memcmp (run.data, data + head_size, run.size), 0);
+            ck_assert_uint_eq (zr_busmsg_run_head (&run, 0, head), 0);
             zr_busmsg_t decoded;
             ck_assert_int_eq (zr_busmsg_decode (data, size, &decoded), 0);
             ck_assert_int_eq (decoded.type, type);
@@ -1678,8 +1686,12 @@ START_TEST (bus_publish_and_ack_runs)
         uint8_t *data = NULL;
         size_t size = 0;
         ck_assert_int_eq (zr_busmsg_encode (&over, &data, &size), ZR_EINVAL);
+        uint8_t head [ZR_BUSMSG_RUN_HEAD_MAX];
+        ck_assert_uint_eq (zr_busmsg_run_head (&two, UINT64_MAX, head), 0);
+        ck_assert_uint_gt (zr_busmsg_run_head (&two, UINT64_MAX - 1, head), 0);
         zr_busmsg_run_free (&two);
         ck_assert_int_eq (two.type, type);
+        ck_assert_uint_eq (zr_busmsg_run_head (&two, 1, head), 0);
         ck_assert_ptr_null (two.data);
     }
     /* Each record keeps its type's rules, in a run as alone. */
