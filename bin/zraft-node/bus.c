@@ -819,9 +819,14 @@ s_dispatch (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
     if (msg->type == ZR_BUSMSG_HEARTBEAT)
         return;
     if (self->stopping || !self->node) {
+        /* Every publication of a PUBLISH run is a request (Invariant
+           (7)): each gets its answer. */
+        uint64_t n = msg->type == ZR_BUSMSG_PUBLISH && msg->n_records
+                     ? msg->n_records : 1;
         if (msg->type != ZR_BUSMSG_CREDIT && msg->type != ZR_BUSMSG_UNSUBSCRIBE)
-            s_send_error (self, *routing_p, msg->id,
-                          ZR_BUSMSG_CODE_UNAVAILABLE, "shutting down");
+            for (uint64_t k = 0; k < n; k++)
+                s_send_error (self, *routing_p, msg->id + k,
+                              ZR_BUSMSG_CODE_UNAVAILABLE, "shutting down");
         return;
     }
     if (msg->type == ZR_BUSMSG_SUBSCRIBE) {
