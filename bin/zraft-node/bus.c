@@ -34,12 +34,13 @@
        prefix of what it should. A run gathered for a subscription
        (Invariant (6)) is dropped, not sent, when it is detached.
     4. retries counts the slots with credit_owed or unsubscribe_due.
-    5. The PUBLISHes of one wake-up (zr_busend_handle) go to the library
-       together (zraft_publish_many: one message to the node, consecutive
-       indexes), in the order read, before any other request of the
-       wake-up is handed on and before it returns: outside it the batch
-       is empty. Each still gets its own ACK (or refusal), from its own
-       RESULT.
+    5. The publications of one wake-up (zr_busend_handle: every PUBLISH
+       run read) go to the library together, in the order read, before
+       any other request of the wake-up is handed on and before it
+       returns (zraft_publish_many: one message to the node, consecutive
+       indexes, per S_BATCH_MAX publications or ZRAFT_SUBMIT_BYTES_MAX):
+       outside it the batch is empty. Each still gets its own ACK (or
+       refusal), from its own RESULT.
     6. Runs. The library's DELIVER events of an OPEN subscription add
        their records to its run (sub->run: consecutive deliveries, at
        most the SUBSCRIBE's run_max records and ZR_BUSMSG_RUN_BYTES_MAX
@@ -60,9 +61,10 @@
        The ACKs of publications that came in a run of two or more
        (pending type S_PUBLISH_IN_RUN) are joined: an ACK adds to the
        open ACK run (acks) when it is the same client's and its id
-       follows the run's last, else the open run leaves and this one
-       opens the next. The open run leaves when full and when the burst
-       of events ends (zr_busend_flush): outside a burst none is open.
+       follows the run's last (possibly across two of its PUBLISH
+       runs), else the open run leaves and this one opens the next. The
+       open run leaves when full and when the burst of events ends
+       (zr_busend_flush): outside a burst none is open.
        Refusals and errors go alone, at once. A client that sends no
        PUBLISH run so never gets an ACK run (transport/bus.h).
     =========================================================================
@@ -79,7 +81,8 @@
 #include "raft.h"
 #include "../../transport/peer.h"
 
-#define S_BATCH_MAX 256                 /* messages read per wake-up */
+#define S_BATCH_MAX 256                 /* messages read per wake-up, and
+                                           publications per library call */
 #define S_RCVHWM 10000                  /* messages queued in, per client */
 #define S_LINGER_MS 500                 /* frames still going out at close */
 #define S_RETRY_MS 10                   /* refused credit, retried after */
@@ -983,9 +986,12 @@ s_acks_add (zr_busend_t *self, zr_pending_entry_t *entry,
         entry->routing_id = NULL;
         self->acks_id = entry->request_id;
         int rc = zr_busmsg_run_add (&self->acks, &ack, ZR_BUSMSG_RUN_MAX);
-        assert (rc == 0);               /* the library's index and term */
+        assert (rc == 0);               /* the library's index and term
+                                           are >= 1, as s_send's ACK */
         (void) rc;
     }
+    if (self->acks.n == ZR_BUSMSG_RUN_MAX)
+        s_acks_flush (self);            /* full: it leaves now */
 }
 
 /* A RESULT of a bus request (invariant 2). */

@@ -8,8 +8,8 @@
     ZR_BUSEND_TOKEN_BIT so the server can route them here):
     | client message | library call                 | answer            |
     |----------------|------------------------------|-------------------|
-    | PUBLISH        | zraft_publish                | ACK, NOT_LEADER,  |
-    |                |                              | ERROR             |
+    | PUBLISH (a run | zraft_publish_many, with the | ACK, NOT_LEADER,  |
+    | of 1..256)     | wake-up's other publications | ERROR, each id    |
     | COMMIT_CURSOR  | zraft_cursor_commit          | ACK, NOT_LEADER,  |
     |                |                              | ERROR             |
     | CURSORS        | zraft_cursors (linearizable) | CURSORS_REPLY,    |
@@ -23,7 +23,9 @@
     The library's SUBSCRIBED, DELIVER and UNSUBSCRIBED events become OK
     or OUT_OF_RANGE, DELIVER, and OUT_OF_RANGE or ERROR; the deliveries
     of one burst of events go out as runs, one DELIVER per subscription
-    (up to the run_max its SUBSCRIBE named: zr_busend_flush).
+    (up to the run_max its SUBSCRIBE named: zr_busend_flush); the ACKs
+    of a client's publications that came in PUBLISH runs go out joined
+    in ACK runs, consecutive ids (bus.c, Invariant (7)).
 
     Sessions. A client (a routing id) with at least one subscription has
     a session: at most ZR_BUSEND_SESSION_SUBS_MAX subscriptions, its
@@ -93,8 +95,9 @@ size_t zr_busend_handle (zr_busend_t *self);
 bool zr_busend_on_event (zr_busend_t *self, const zraft_event_t *event);
 
 /* The burst of events the server drained ends: sends the deliveries
-   gathered from it, one DELIVER per subscription's run (bus.c,
-   Invariant (6)). Call it after zraft_recv says EAGAIN. */
+   gathered from it, one DELIVER per subscription's run, and the open
+   ACK run (bus.c, Invariants (6) and (7)). Call it after zraft_recv
+   says EAGAIN, and before zr_busend_node_gone. */
 void zr_busend_flush (zr_busend_t *self);
 
 /* The node's role and leader, from its ROLE events. */
