@@ -748,6 +748,19 @@ s_pack_bin (msgpack_packer *pk, zr_busmsg_bytes_t bytes)
     return zr_mp_pack_bin (pk, bytes.data, bytes.size);
 }
 
+/* Packs the head: the array of s_count (msg) elements, version, type
+   and (but for HEARTBEAT) id. Returns 0 or -1 if the output is full. */
+static int
+s_head_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
+{
+    int rc = msgpack_pack_array (pk, s_count (msg));
+    rc |= msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
+    rc |= msgpack_pack_uint64 (pk, msg->type);
+    if (msg->type != ZR_BUSMSG_HEARTBEAT)
+        rc |= msgpack_pack_uint64 (pk, msg->id);
+    return rc;
+}
+
 /* Packs the fields after the head (returns 0 or -1 if the output is full). */
 static int
 s_fields_pack (msgpack_packer *pk, const zr_busmsg_t *msg)
@@ -807,12 +820,7 @@ static int
 s_msg_pack (msgpack_packer *pk, const void *arg)
 {
     const zr_busmsg_t *msg = (const zr_busmsg_t *) arg;
-    int rc = msgpack_pack_array (pk, s_count (msg));
-    rc |= msgpack_pack_uint64 (pk, ZR_BUSMSG_VERSION);
-    rc |= msgpack_pack_uint64 (pk, msg->type);
-    if (msg->type != ZR_BUSMSG_HEARTBEAT)
-        rc |= msgpack_pack_uint64 (pk, msg->id);
-    return rc | s_fields_pack (pk, msg);
+    return s_head_pack (pk, msg) | s_fields_pack (pk, msg);
 }
 
 int
@@ -1033,23 +1041,6 @@ zr_busmsg_run_add (zr_busmsg_run_t *run, const zr_busmsg_record_t *record,
     return 0;
 }
 
-/* msgpack-c's writer into a fixed buffer of ZR_BUSMSG_RUN_HEAD_MAX. */
-typedef struct {
-    uint8_t *data;
-    size_t size;
-} s_head_out_t;
-
-static int
-s_head_write (void *data, const char *buf, size_t len)
-{
-    s_head_out_t *out = (s_head_out_t *) data;
-    if (ZR_BUSMSG_RUN_HEAD_MAX - out->size < len)
-        return -1;
-    memcpy (out->data + out->size, buf, len);
-    out->size += len;
-    return 0;
-}
-
 size_t
 zr_busmsg_run_head (const zr_busmsg_run_t *run, uint64_t id, uint8_t *head)
 {
@@ -1059,15 +1050,12 @@ zr_busmsg_run_head (const zr_busmsg_run_t *run, uint64_t id, uint8_t *head)
     zr_assert (s_is_run (msg.type));
     if (run->n == 0 || run->n > ZR_BUSMSG_RUN_MAX || !s_id_valid (&msg))
         return 0;
-    s_head_out_t out = {head, 0};
+    zr_msgpack_out_t out = {head, ZR_BUSMSG_RUN_HEAD_MAX, 0};
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_head_write);
-    int rc = msgpack_pack_array (&pk, s_count (&msg))
-             | msgpack_pack_uint64 (&pk, ZR_BUSMSG_VERSION)
-             | msgpack_pack_uint64 (&pk, msg.type)
-             | msgpack_pack_uint64 (&pk, id);
+    msgpack_packer_init (&pk, &out, zr_msgpack_out_write);
+    int rc = s_head_pack (&pk, &msg);
     zr_assert (rc == 0);                /* 16 bytes hold any head */
-    return out.size;
+    return out.used;
 }
 
 void

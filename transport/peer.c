@@ -80,15 +80,9 @@ int
 zr_peer_send_to (zsock_t *router, const void *routing, size_t routing_size,
                  const void *data, size_t size)
 {
-    zr_assert (router && routing && routing_size > 0 && data);
-    void *handle = zsock_resolve (router);
-    if (zmq_send (handle, routing, routing_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return ZR_EBUSY;
-    /* A ROUTER checked the peer's room at the first part: the rest of
-       the message goes. */
-    int rc = zmq_send (handle, data, size, ZMQ_DONTWAIT);
-    zr_assert (rc == (int) size);
-    return 0;
+    zr_assert (data);
+    return zr_peer_send_joined_to (router, routing, routing_size, data, size,
+                                   NULL, 0);
 }
 
 int
@@ -108,7 +102,8 @@ zr_peer_send_joined_to (zsock_t *router, const void *routing,
     memcpy (frame, head, head_size);
     if (size)
         memcpy (frame + head_size, data, size);
-    /* As above: the peer had room at the first part. */
+    /* A ROUTER checked the peer's room at the first part: the rest of
+       the message goes. */
     rc = zmq_msg_send (&msg, handle, ZMQ_DONTWAIT);
     zr_assert (rc == (int) (head_size + size));
     return 0;

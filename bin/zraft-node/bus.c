@@ -207,6 +207,16 @@ s_str (const char *text)
     return s_bytes (text, strlen (text));
 }
 
+/* A message of type ZeroMQ could not queue (the client is gone, or its
+   queue is full): logged; returns -1. */
+static int
+s_dropped (int type)
+{
+    zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "bus: %s to a client dropped: %s",
+                    zr_busmsg_type_name (type), zmq_strerror (zmq_errno ()));
+    return -1;
+}
+
 /* Sends msg to routing (borrowed): 0, or -1 if ZeroMQ could not queue it
    (the client is gone, or its queue is full). */
 static int
@@ -220,12 +230,7 @@ s_send (zr_busend_t *self, zframe_t *routing, const zr_busmsg_t *msg)
     rc = zr_peer_send_to (self->router, zframe_data (routing),
                           zframe_size (routing), data, size);
     free (data);
-    if (rc == 0)
-        return 0;
-    zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "bus: %s to a client dropped: %s",
-                    zr_busmsg_type_name (msg->type),
-                    zmq_strerror (zmq_errno ()));
-    return -1;
+    return rc == 0 ? 0 : s_dropped (msg->type);
 }
 
 /* Sends run (a DELIVER's or ACK's, built by zr_busmsg_run_add) with id
@@ -243,11 +248,7 @@ s_send_run (zr_busend_t *self, zframe_t *routing, const zr_busmsg_run_t *run,
                                 zframe_size (routing), head, head_size,
                                 run->data, run->size) == 0)
         return 0;
-    zr_journal_log (ZR_OPTIONS_LOG_DEBUG, "bus: %s to a client dropped: %s",
-                    zr_busmsg_type_name (run->type ? (int) run->type
-                                                   : ZR_BUSMSG_DELIVER),
-                    zmq_strerror (zmq_errno ()));
-    return -1;
+    return s_dropped (run->type ? (int) run->type : ZR_BUSMSG_DELIVER);
 }
 
 static void
@@ -565,15 +566,16 @@ s_cstr (zr_busmsg_bytes_t str, char *buf, size_t size)
     buf [str.size] = 0;
 }
 
-/* A token for the request (the routing id goes into pending), or 0
-   after answering BUSY. */
+/* A token for request id of (pending) type (the routing id goes into
+   pending), or 0 after answering BUSY (the routing id left to the
+   caller). */
 static uint64_t
-s_token (zr_busend_t *self, zframe_t **routing_p, const zr_busmsg_t *msg)
+s_token (zr_busend_t *self, zframe_t **routing_p, uint64_t id, int type)
 {
-    uint64_t token = zr_pending_add (self->pending, routing_p, msg->id,
-                                     msg->type, zclock_mono ());
+    uint64_t token = zr_pending_add (self->pending, routing_p, id, type,
+                                     zclock_mono ());
     if (!token) {
-        s_send_error (self, *routing_p, msg->id, ZR_BUSMSG_CODE_BUSY,
+        s_send_error (self, *routing_p, id, ZR_BUSMSG_CODE_BUSY,
                       "too many requests in flight");
         return 0;
     }
@@ -671,21 +673,17 @@ s_on_publish (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
         else
             *routing_p = NULL;
         assert (routing);
-        uint64_t token = zr_pending_add (self->pending, &routing, id,
-                                         in_run ? S_PUBLISH_IN_RUN
-                                                : ZR_BUSMSG_PUBLISH,
-                                         zclock_mono ());
+        uint64_t token = s_token (self, &routing, id, in_run
+                                                      ? S_PUBLISH_IN_RUN
+                                                      : ZR_BUSMSG_PUBLISH);
         if (!token) {
-            s_send_error (self, routing, id, ZR_BUSMSG_CODE_BUSY,
-                          "too many requests in flight");
             zframe_destroy (&routing);
             continue;
         }
-        assert ((token & ZR_BUSEND_TOKEN_BIT) == 0);
-        s_batch_add (self, token | ZR_BUSEND_TOKEN_BIT, &record);
+        s_batch_add (self, token, &record);
         added = true;
     }
-    if (added && self->batch_n > 0)
+    if (added)
         s_batch_keep (self, frame_p);
 }
 
@@ -699,7 +697,7 @@ s_on_request (zr_busend_t *self, zframe_t **routing_p, zframe_t **frame_p,
         s_on_publish (self, routing_p, frame_p, msg);
         return;
     }
-    uint64_t token = s_token (self, routing_p, msg);
+    uint64_t token = s_token (self, routing_p, msg->id, msg->type);
     if (!token)
         return;
     char name [ZRAFT_SUBJECT_MAX + 1];
