@@ -741,10 +741,10 @@ zraft_events (zraft_t *self)
 static void
 s_batch_next (zraft_t *self, zraft_event_t *event)
 {
-    const zr_result_t *items = (const zr_result_t *) zframe_data (self->batch);
+    zr_result_t *items = (zr_result_t *) zframe_data (self->batch);
     size_t n = zframe_size (self->batch) / sizeof (zr_result_t);
     zr_assert (self->batch_next < n);
-    const zr_result_t *r = &items [self->batch_next++];
+    zr_result_t *r = &items [self->batch_next++];
     zr_handoff_recv (r->data);
     event->type = ZRAFT_EVENT_RESULT;
     event->token = r->token;
@@ -753,6 +753,8 @@ s_batch_next (zraft_t *self, zraft_event_t *event)
     event->term = r->term;
     event->leader = r->leader;
     event->data = r->data;
+    r->data = NULL;                     /* the caller's now: a destroy before
+                                           the batch ends must not free it */
     event->size = (size_t) r->size;
     event->duplicate = (r->flags & ZR_RESULT_DUPLICATE) != 0;
     zr_assert (self->outstanding > 0);  /* the node answers each token once */

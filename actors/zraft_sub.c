@@ -136,10 +136,10 @@ zr_subs_next (zr_subs_t *self, zraft_event_t *event)
     zr_assert (event);
     if (!self || !self->batch)
         return false;
-    const zr_feed_record_t *items = (const zr_feed_record_t *) zframe_data (self->batch);
+    zr_feed_record_t *items = (zr_feed_record_t *) zframe_data (self->batch);
     size_t n = zframe_size (self->batch) / sizeof (zr_feed_record_t);
     zr_assert (self->batch_next < n);
-    const zr_feed_record_t *r = &items [self->batch_next++];
+    zr_feed_record_t *r = &items [self->batch_next++];
     zr_assert (r->type >= ZRAFT_EVENT_SUBSCRIBED && r->type <= ZRAFT_EVENT_UNSUBSCRIBED);
     zr_handoff_recv (r->data);
     s_account (self, r);
@@ -153,6 +153,8 @@ zr_subs_next (zr_subs_t *self, zraft_event_t *event)
     event->data = r->data;
     event->size = (size_t) r->size;
     event->subject = r->data ? (const char *) r->data + r->size : NULL;
+    r->data = NULL;                     /* the caller's now: a destroy before
+                                           the batch ends must not free it */
     if (self->batch_next == n)
         zframe_destroy (&self->batch);
     return true;

@@ -494,6 +494,63 @@ START_TEST (feed_limits)
 }
 END_TEST
 
+/* Receives from node directly, past any ROLE event, the next event,
+   which must be of type. */
+static void
+s_recv_type (zraft_t *node, zraft_event_type_t type, zraft_event_t *event)
+{
+    for (;;) {
+        ck_assert_int_eq (zraft_recv (node, event, S_WAIT_MS), 0);
+        if (event->type != ZRAFT_EVENT_ROLE)
+            break;
+        zraft_event_release (event);
+    }
+    ck_assert_int_eq (event->type, type);
+}
+
+/* A handle destroyed between two events of one message frees what was
+   not handed out, and only that: an event handed out is its caller's.
+   Five deliveries leave the feed in one message (the credit comes after
+   the publications), and five RESULTs, each with apply's result, in
+   another; one of each is taken and released, then the server stops.
+   Freeing a released event again would abort the test. */
+START_TEST (feed_stop_between_events)
+{
+    cluster_t *c = cluster_new (1);
+    uint32_t id = cluster_leader (c);
+    zraft_t *node = cluster_node (c, id);
+    s_subscribe (c, id, 7, ZRAFT_FROM_NEXT, 0, NULL, 0);
+    uint64_t indexes [5];
+    s_publish_many (c, id, "mid", 1, 5, indexes);
+    ck_assert_int_eq (zraft_credit (node, 7, 5), 0);
+    zraft_event_t event;
+    s_recv_type (node, ZRAFT_EVENT_DELIVER, &event);
+    ck_assert_uint_eq (event.index, indexes [0]);
+    ck_assert_ptr_nonnull (event.data);
+    zraft_event_release (&event);
+    cluster_stop (c, id);
+    cluster_start (c, id);
+    ck_assert_uint_eq (cluster_leader (c), id);
+    node = cluster_node (c, id);
+    uint64_t tokens [5], values [5];
+    const void *datas [5];
+    size_t sizes [5];
+    for (int i = 0; i < 5; i++) {
+        tokens [i] = cluster_token (c);
+        values [i] = (uint64_t) i + 1;
+        datas [i] = &values [i];
+        sizes [i] = sizeof values [i];
+    }
+    ck_assert_int_eq (zraft_submit_many (node, tokens, datas, sizes, 5), 0);
+    s_recv_type (node, ZRAFT_EVENT_RESULT, &event);
+    ck_assert_uint_eq (event.token, tokens [0]);
+    ck_assert_ptr_nonnull (event.data);
+    zraft_event_release (&event);
+    cluster_stop (c, id);
+    cluster_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -511,6 +568,7 @@ main (void)
     tcase_add_test (tc, feed_unsubscribe_ends_deliveries);
     tcase_add_test (tc, feed_refuses_bad_requests);
     tcase_add_test (tc, feed_limits);
+    tcase_add_test (tc, feed_stop_between_events);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
