@@ -172,11 +172,10 @@ zb_bus_acked (zb_bus_t *self, uint64_t token, zb_bus_outcome_t outcome,
 
 void
 zb_bus_delivered (zb_bus_t *self, uint32_t consumer, uint64_t index,
-                  const void *payload, size_t size)
+                  const void *payload, size_t size, int64_t now)
 {
     assert (consumer < self->p->consumers);
     s_consumer_t *c = &self->consumers [consumer];
-    int64_t now = zb_now_us ();
     if (index <= c->last)
         c->disorder++;
     else {

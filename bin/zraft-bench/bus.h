@@ -154,9 +154,11 @@ typedef struct {
 void zb_bus_acked (zb_bus_t *self, uint64_t token, zb_bus_outcome_t outcome,
                    uint64_t index, bool duplicate, const char *why);
 
-/* A delivery to consumer (0..C-1). */
+/* A delivery to consumer (0..C-1), which arrived at now_us (zb_now_us:
+   the deliveries of one DELIVER run arrived together, so a way reads
+   the clock once per run). */
 void zb_bus_delivered (zb_bus_t *self, uint32_t consumer, uint64_t index,
-                       const void *payload, size_t size);
+                       const void *payload, size_t size, int64_t now_us);
 
 /* Runs the load over way, whose consumers are subscribed. Returns the
    exit code (0; 1 failed, after a message; 130 interrupted) and prints

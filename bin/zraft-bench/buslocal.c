@@ -87,7 +87,7 @@ s_event (s_local_t *self, zb_bus_t *load, uint32_t id, const zraft_event_t *e)
     if (e->type == ZRAFT_EVENT_DELIVER && load && e->token >= 1
         && e->token <= self->p->consumers)
         zb_bus_delivered (load, (uint32_t) e->token - 1, e->index, e->data,
-                          e->size);
+                          e->size, zb_now_us ());
     else
     if (e->type == ZRAFT_EVENT_SUBSCRIBED && e->status == 0)
         self->subscribed++;

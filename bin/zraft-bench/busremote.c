@@ -228,10 +228,12 @@ s_on_consumer (s_remote_t *self, zb_bus_t *load, uint32_t c,
         zr_busmsg_records_iter_t iter;  /* a run (PROTOCOL.md, B7) */
         zr_busmsg_record_t r;
         zr_busmsg_records_iter (m, &iter);
+        int64_t now = zb_now_us ();     /* the run arrived at once */
         while (zr_busmsg_records_next (&iter, &r)) {
             if (r.index > self->last [c])
                 self->last [c] = r.index;
-            zb_bus_delivered (load, c, r.index, r.payload.data, r.payload.size);
+            zb_bus_delivered (load, c, r.index, r.payload.data, r.payload.size,
+                              now);
         }
     }
     else
