@@ -54,7 +54,10 @@ typedef struct {
     s_batch_t *tail;                    /* the batch reaching furthest, or NULL */
     zr_feed_record_t *out;              /* the FEED message being built */
     uint32_t n_out;                     /* its records, <= ZR_FEED_MSG_RECORDS */
-    uint64_t out_bytes;                 /* its payload bytes */
+    uint8_t *bytes;                     /* its deliveries' bytes (feed.h,
+                                           Memory), or NULL */
+    size_t bytes_size;                  /* used */
+    size_t bytes_capacity;              /* allocated */
     bool held;                          /* out could not be sent: retry */
     bool work;                          /* a subscription may have work */
     uint32_t round_reads;               /* WAL reads this round */
@@ -111,19 +114,11 @@ zr_feed_map_new (void)
 }
 
 void
-zr_feed_records_free (zframe_t **frame_p)
+zr_feed_records_free (zframe_t **frame_p, void *bytes)
 {
     zr_assert (frame_p);
-    zframe_t *frame = *frame_p;
-    if (!frame)
-        return;
-    zr_feed_record_t *items = (zr_feed_record_t *) zframe_data (frame);
-    size_t n = zframe_size (frame) / sizeof (zr_feed_record_t);
-    for (size_t i = 0; i < n; i++) {
-        zr_handoff_recv (items [i].data);
-        free (items [i].data);
-    }
     zframe_destroy (frame_p);
+    free (bytes);
 }
 
 /* ---------------------------------------------------------------- news */
@@ -447,13 +442,12 @@ s_self_flush (self_t *self)
         self->held = false;
         return;
     }
-    for (uint32_t i = 0; i < self->n_out; i++)
-        if (self->out [i].data)
-            zr_handoff_send (self->out [i].data);
+    zr_handoff_send (self->bytes);
     zmsg_t *msg = zmsg_new ();
     zr_assert (msg);
     zmsg_addstr (msg, zr_events_verbs [ZR_EVENTS_FEED].verb);
     zmsg_addmem (msg, self->out, self->n_out * sizeof (zr_feed_record_t));
+    zmsg_addmem (msg, &self->bytes, sizeof self->bytes);
     if (zmsg_send (&msg, self->events) != 0) {
         zmsg_destroy (&msg);
         if (!self->held)
@@ -462,19 +456,21 @@ s_self_flush (self_t *self)
         self->held = true;
         return;
     }
-    self->n_out = 0;                    /* the data went with the message */
-    self->out_bytes = 0;
+    self->n_out = 0;
+    self->bytes = NULL;                 /* they went with the message */
+    self->bytes_size = 0;
+    self->bytes_capacity = 0;
     self->held = false;
 }
 
-/* Appends a record (its data taken), sending the message when full. */
+/* Appends a record (its bytes already appended), sending the message
+   when full. */
 static void
 s_self_record (self_t *self, const zr_feed_record_t *record)
 {
     zr_assert (!self->held && self->n_out < ZR_FEED_MSG_RECORDS);
     self->out [self->n_out++] = *record;
-    self->out_bytes += record->size;
-    if (self->n_out == ZR_FEED_MSG_RECORDS || self->out_bytes >= ZR_FEED_MSG_BYTES)
+    if (self->n_out == ZR_FEED_MSG_RECORDS || self->bytes_size >= ZR_FEED_MSG_BYTES)
         s_self_flush (self);
 }
 
@@ -510,22 +506,34 @@ s_sub_credit_set (self_t *self, s_sub_t *sub, uint32_t credit)
     sub->credit = credit;
 }
 
-/* Appends the DELIVER of publication entry (bus: decoded) to sub. */
+/* Appends the DELIVER of publication entry (bus: decoded) to sub: its
+   payload, subject and a NUL to the message's bytes, and its record. */
 static void
 s_self_deliver (self_t *self, s_sub_t *sub, const zr_entry_t *entry,
                 const zr_bus_entry_t *bus)
 {
     zr_assert (sub->credit > 0 && bus->op == ZR_BUS_PUBLISH);
     size_t size = (size_t) bus->payload_size + bus->subject_size + 1;
-    char *data = (char *) malloc (size);
-    zr_assert (data);                   /* actors treat OOM as fatal */
+    if (self->bytes_capacity - self->bytes_size < size) {
+        size_t capacity = self->bytes_capacity ? self->bytes_capacity
+                                               : ZR_FEED_BYTES_MIN;
+        while (capacity - self->bytes_size < size)
+            capacity *= 2;
+        self->bytes = (uint8_t *) realloc (self->bytes, capacity);
+        zr_assert (self->bytes);        /* actors treat OOM as fatal */
+        self->bytes_capacity = capacity;
+    }
+    uint8_t *at = self->bytes + self->bytes_size;
     if (bus->payload_size)
-        memcpy (data, bus->payload, bus->payload_size);
-    memcpy (data + bus->payload_size, bus->subject, bus->subject_size);
-    data [size - 1] = '\0';
+        memcpy (at, bus->payload, bus->payload_size);
+    memcpy (at + bus->payload_size, bus->subject, bus->subject_size);
+    at [size - 1] = '\0';
     zr_feed_record_t record = {.sub = sub->id, .type = ZRAFT_EVENT_DELIVER,
                                .index = entry->index, .term = entry->term,
-                               .data = data, .size = bus->payload_size};
+                               .offset = self->bytes_size,
+                               .size = bus->payload_size,
+                               .subject_size = bus->subject_size};
+    self->bytes_size += size;
     s_sub_credit_set (self, sub, sub->credit - 1);
     self->round_records++;
     s_self_record (self, &record);
@@ -904,8 +912,7 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->subs);
     zlistx_destroy (&self->ring);
     s_batch_unref (&self->tail);
-    for (uint32_t i = 0; i < self->n_out; i++)
-        free (self->out [i].data);
+    free (self->bytes);
     free (self->out);
     zr_wal_reader_destroy (&self->reader);
     zpoller_destroy (&self->poller);

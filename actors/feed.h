@@ -93,7 +93,7 @@
 
     Memory and the events socket. Deliveries leave in FEED messages
     (results.h), at most ZR_FEED_MSG_RECORDS records or about
-    ZR_FEED_MSG_BYTES of payload each. The handle bounds each
+    ZR_FEED_MSG_BYTES of payloads and subjects each. The handle bounds each
     subscription's window, its credit plus its deliveries not yet taken
     by zraft_recv, at ZRAFT_CREDIT_MAX (zraft_sub.c), so the events pipe
     holds at most subs_max * (ZRAFT_CREDIT_MAX + 2) records (the 2: a
@@ -102,6 +102,15 @@
     does not go is held and retried every ZR_FEED_RETRY_MS, and nothing
     more is read meanwhile. Per subscription: its window of deliveries
     and one batch.
+
+    A FEED message carries its deliveries' payloads and subjects in one
+    buffer (its bytes), which the handle keeps until it has handed out
+    the message's last record, copying each delivery out as zraft_recv
+    hands it out. So the allocation an event carries is made and freed
+    on the application's thread, where the allocator recycles it at
+    once, and the feed makes one allocation per message: not one per
+    delivery made on the feed's thread and freed on the application's,
+    which costs a lock and a search each time.
 
     Protocol (requests PAIR: the handle binds, the feed connects; the
     handle sends with a zero timeout, ZRAFT_EAGAIN when the queue of
@@ -131,8 +140,9 @@
 #define ZR_FEED_ROUND_READS 16          /* WAL reads per round */
 #define ZR_FEED_ROUND_RECORDS 1024      /* deliveries per round */
 #define ZR_FEED_MSG_RECORDS 256         /* records per FEED message */
-#define ZR_FEED_MSG_BYTES (1u << 20)    /* payload bytes per FEED message
-                                           (one more delivery may pass it) */
+#define ZR_FEED_MSG_BYTES (1u << 20)    /* bytes per FEED message (one more
+                                           delivery may pass it) */
+#define ZR_FEED_BYTES_MIN (16u << 10)   /* a message's bytes, first allocated */
 #define ZR_FEED_SEARCH_MIN 64           /* FROM_LAST: first window, entries */
 #define ZR_FEED_SEARCH_MAX 65536        /* ...largest window */
 #define ZR_FEED_RETRY_MS 10             /* a held FEED message is retried */
@@ -182,11 +192,11 @@ typedef struct {
     uint64_t first;                     /* SUBSCRIBED, UNSUBSCRIBED: first
                                            index held */
     uint64_t last;                      /* SUBSCRIBED: last committed index */
-    void *data;                         /* DELIVER: malloc'd payload, then
-                                           the subject and a NUL; owned by
-                                           whoever holds the record */
-    uint64_t size;                      /* payload bytes (the subject starts
-                                           at data + size) */
+    uint64_t offset;                    /* DELIVER: where in the message's
+                                           bytes its payload starts, then
+                                           its subject and a NUL */
+    uint32_t size;                      /* payload bytes */
+    uint32_t subject_size;              /* the subject's, without the NUL */
 } zr_feed_record_t;
 _Static_assert (sizeof (zr_feed_record_t) == 64, "a record crosses threads as bytes");
 
@@ -254,9 +264,9 @@ void zr_feed_news_fini (zr_feed_news_t *news);
    value destructor. Caller owns the result and must destroy it. */
 zhashx_t *zr_feed_map_new (void);
 
-/* Frees the data of every record in a FEED frame (one the application
-   will not receive), then the frame; NULLs *frame_p. */
-void zr_feed_records_free (zframe_t **frame_p);
+/* Frees a FEED message's records frame and its bytes (one the
+   application will not receive); NULLs *frame_p. */
+void zr_feed_records_free (zframe_t **frame_p, void *bytes);
 
 /* ---------------------------------------------------------------------
    The handle's side (actors/zraft_sub.c): zraft_subscribe, zraft_credit,
@@ -279,8 +289,9 @@ zr_subs_t *zr_subs_new (const zraft_config_t *config, const char *events_endpoin
    handed out, the open subscriptions). NULLs *self_p; idempotent. */
 void zr_subs_destroy (zr_subs_t **self_p);
 
-/* Takes a FEED frame just received (*frame_p NULLed), to hand out. */
-void zr_subs_take (zr_subs_t *self, zframe_t **frame_p);
+/* Takes a FEED message just received, its records frame (*frame_p
+   NULLed) and its bytes (malloc'd, or NULL), to hand out. */
+void zr_subs_take (zr_subs_t *self, zframe_t **frame_p, void *bytes);
 
 /* Hands out the next record of the FEED frame held as *event: true, or
    false if none is held. */

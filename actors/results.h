@@ -25,7 +25,7 @@
     |---------|------------------------|--------|-----------|
     | RESULTS | node, applier -> app   | "sf": n zr_result_t, host order | the data pointers pass to the application's handle (zr_handoff) |
     | ROLE    | node -> app            | "s484": role, term, leader | at most one unread: the next follows RECEIVED |
-    | FEED    | feed -> app            | "sf": n zr_feed_record_t (feed.h), host order | subscriptions' SUBSCRIBED, DELIVER, UNSUBSCRIBED; the data pointers pass to the handle; bounded by credit, not submit_max (feed.h) |
+    | FEED    | feed -> app            | "sfp": n zr_feed_record_t (feed.h), host order; the deliveries' bytes (malloc'd, NULL if none) | subscriptions' SUBSCRIBED, DELIVER, UNSUBSCRIBED; the bytes pass to the handle; bounded by credit, not submit_max (feed.h) |
     Ordering: each sender's messages arrive in order; the senders' are
     interleaved (a token is answered by one of them only).
     =========================================================================
@@ -65,7 +65,7 @@ typedef struct {
 #define ZR_EVENTS_PROTOCOL(X)                                                \
     X (EVENTS, RESULTS, "sf", NULL)                                          \
     X (EVENTS, ROLE, "s484", NULL)                                           \
-    X (EVENTS, FEED, "sf", NULL)
+    X (EVENTS, FEED, "sfp", NULL)
 ZR_PROTOCOL_DECLARE (events, ZR_EVENTS_PROTOCOL);
 
 /* Makes an empty batch (no allocation until the first add). */

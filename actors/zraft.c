@@ -421,7 +421,7 @@ s_events_drain (zraft_t *self)
             s_results_free (&msg.args [0].f);
         else
         if (verb == ZR_EVENTS_FEED)
-            zr_feed_records_free (&msg.args [0].f);
+            zr_feed_records_free (&msg.args [0].f, msg.args [1].p);
         zr_verb_msg_reset (&msg);
     }
 }
@@ -818,7 +818,7 @@ zraft_recv (zraft_t *self, zraft_event_t *event, int timeout_ms)
     else
     if (verb == ZR_EVENTS_FEED) {
         zr_assert (self->subs);         /* only its feed sends FEED */
-        zr_subs_take (self->subs, &msg.args [0].f);
+        zr_subs_take (self->subs, &msg.args [0].f, msg.args [1].p);
         bool taken = zr_subs_next (self->subs, event);
         zr_assert (taken);
     }

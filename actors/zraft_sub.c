@@ -34,6 +34,7 @@ struct _zr_subs_t {
     zhashx_t *open;                     /* s_open_t by subscription id */
     uint32_t subs_max;                  /* config.subs_max */
     zframe_t *batch;                    /* the FEED records being handed out */
+    uint8_t *bytes;                     /* their deliveries' bytes, or NULL */
     size_t batch_next;                  /* its next record */
     zr_feed_news_t news;                /* the node's news for the feed */
 };
@@ -95,7 +96,7 @@ zr_subs_destroy (zr_subs_t **self_p)
     if (!self)
         return;
     zr_actor_destroy (&self->feed);
-    zr_feed_records_free (&self->batch);
+    zr_feed_records_free (&self->batch, self->bytes);
     zhashx_destroy (&self->open);
     zsock_destroy (&self->requests);
     zr_feed_news_fini (&self->news);   /* after the node: its applier adds */
@@ -104,12 +105,13 @@ zr_subs_destroy (zr_subs_t **self_p)
 }
 
 void
-zr_subs_take (zr_subs_t *self, zframe_t **frame_p)
+zr_subs_take (zr_subs_t *self, zframe_t **frame_p, void *bytes)
 {
     zr_assert (self && frame_p && *frame_p && !self->batch);
     size_t size = zframe_size (*frame_p);
     zr_assert (size > 0 && size % sizeof (zr_feed_record_t) == 0);
     self->batch = *frame_p;
+    self->bytes = (uint8_t *) bytes;
     self->batch_next = 0;
     *frame_p = NULL;
 }
@@ -136,12 +138,11 @@ zr_subs_next (zr_subs_t *self, zraft_event_t *event)
     zr_assert (event);
     if (!self || !self->batch)
         return false;
-    zr_feed_record_t *items = (zr_feed_record_t *) zframe_data (self->batch);
+    const zr_feed_record_t *items = (const zr_feed_record_t *) zframe_data (self->batch);
     size_t n = zframe_size (self->batch) / sizeof (zr_feed_record_t);
     zr_assert (self->batch_next < n);
-    zr_feed_record_t *r = &items [self->batch_next++];
+    const zr_feed_record_t *r = &items [self->batch_next++];
     zr_assert (r->type >= ZRAFT_EVENT_SUBSCRIBED && r->type <= ZRAFT_EVENT_UNSUBSCRIBED);
-    zr_handoff_recv (r->data);
     s_account (self, r);
     event->type = (zraft_event_type_t) r->type;
     event->token = r->sub;
@@ -150,13 +151,21 @@ zr_subs_next (zr_subs_t *self, zraft_event_t *event)
     event->term = r->term;
     event->first = r->first;
     event->last = r->last;
-    event->data = r->data;
-    event->size = (size_t) r->size;
-    event->subject = r->data ? (const char *) r->data + r->size : NULL;
-    r->data = NULL;                     /* the caller's now: a destroy before
-                                           the batch ends must not free it */
-    if (self->batch_next == n)
-        zframe_destroy (&self->batch);
+    if (r->type == ZRAFT_EVENT_DELIVER) {
+        /* A copy of its own, made here: feed.h, Memory. */
+        zr_assert (self->bytes);
+        size_t size = (size_t) r->size + r->subject_size + 1;
+        char *data = (char *) malloc (size);
+        zr_assert (data);               /* as the feed: OOM is fatal */
+        memcpy (data, self->bytes + r->offset, size);
+        event->data = data;
+        event->size = r->size;
+        event->subject = data + r->size;
+    }
+    if (self->batch_next == n) {
+        zr_feed_records_free (&self->batch, self->bytes);
+        self->bytes = NULL;
+    }
     return true;
 }
 

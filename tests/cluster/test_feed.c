@@ -494,6 +494,50 @@ START_TEST (feed_limits)
 }
 END_TEST
 
+/* Deliveries leave the feed with their bytes in one buffer per message
+   (feed.h, Memory) and each arrives whole: 150 publications of 1000
+   bytes, read back from the WAL after a restart, fill messages far
+   past the buffer's first size. */
+START_TEST (feed_large_deliveries_whole)
+{
+    enum { N = 150, SIZE = 1000 };
+    cluster_t *c = cluster_new (1);
+    uint32_t id = cluster_leader (c);
+    zraft_t *node = cluster_node (c, id);
+    static uint8_t payloads [N][SIZE];
+    uint64_t tokens [N], indexes [N];
+    for (int i = 0; i < N; i++) {
+        memset (payloads [i], 'a' + i % 26, SIZE);
+        memcpy (payloads [i], &i, sizeof i);
+        tokens [i] = cluster_token (c);
+        ck_assert_int_eq (zraft_publish (node, tokens [i], "big", payloads [i],
+                                         SIZE, 0, 0), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        zraft_event_t event;
+        ck_assert (cluster_result (c, id, tokens [i], S_WAIT_MS, &event));
+        ck_assert_int_eq (event.status, 0);
+        indexes [i] = event.index;
+        zraft_event_release (&event);
+    }
+    cluster_stop (c, id);
+    cluster_start (c, id);
+    ck_assert_uint_eq (cluster_leader (c), id);
+    s_subscribe (c, id, 5, ZRAFT_FROM_FIRST, 0, NULL, N);
+    for (int i = 0; i < N; i++) {
+        zraft_event_t event;
+        ck_assert_msg (cluster_event (c, id, ZRAFT_EVENT_DELIVER, 5, S_WAIT_MS,
+                                      &event), "publication %d not delivered", i);
+        ck_assert_uint_eq (event.index, indexes [i]);
+        ck_assert_str_eq (event.subject, "big");
+        ck_assert_uint_eq (event.size, SIZE);
+        ck_assert_mem_eq (event.data, payloads [i], SIZE);
+        zraft_event_release (&event);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Receives from node directly, past any ROLE event, the next event,
    which must be of type. */
 static void
@@ -569,6 +613,7 @@ main (void)
     tcase_add_test (tc, feed_refuses_bad_requests);
     tcase_add_test (tc, feed_limits);
     tcase_add_test (tc, feed_stop_between_events);
+    tcase_add_test (tc, feed_large_deliveries_whole);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
