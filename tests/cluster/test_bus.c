@@ -198,6 +198,12 @@ START_TEST (bus_publish_refusals)
     cluster_t *c = cluster_new (3);
     uint32_t leader = cluster_leader (c);
     uint32_t follower = leader % 3 + 1;
+    /* The follower names the leader it knows: wait until it knows one
+       (it learns of the election from the leader's first heartbeat). */
+    uint32_t known = 0;
+    ck_assert_int_eq (zraft_wait_leader (cluster_node (c, follower),
+                                         CLUSTER_LEADER_WAIT_MS, &known), 0);
+    ck_assert_uint_eq (known, leader);
     zraft_event_t event;
     cluster_result_wait (c, follower, s_publish (c, follower, "s", 0, 0), &event);
     ck_assert_int_eq (event.status, ZRAFT_ENOTLEADER);
