@@ -442,7 +442,16 @@ s_self_flush (self_t *self)
         self->held = false;
         return;
     }
-    zr_handoff_send (self->bytes);
+    if (self->bytes_capacity > self->bytes_size) {
+        /* Only what the deliveries use crosses (feed.h, Memory). */
+        uint8_t *fit = (uint8_t *) realloc (self->bytes, self->bytes_size);
+        if (fit) {
+            self->bytes = fit;
+            self->bytes_capacity = self->bytes_size;
+        }
+    }
+    if (self->bytes)
+        zr_handoff_send (self->bytes);
     zmsg_t *msg = zmsg_new ();
     zr_assert (msg);
     zmsg_addstr (msg, zr_events_verbs [ZR_EVENTS_FEED].verb);

@@ -104,13 +104,16 @@
     and one batch.
 
     A FEED message carries its deliveries' payloads and subjects in one
-    buffer (its bytes), which the handle keeps until it has handed out
-    the message's last record, copying each delivery out as zraft_recv
+    buffer (its bytes: grown by doubling from ZR_FEED_BYTES_MIN while
+    the message is built, cut to what its deliveries use before it is
+    sent, so a message in the pipe holds its deliveries' bytes and no
+    more). The handle keeps the buffer until it has handed out the
+    message's last record, copying each delivery out as zraft_recv
     hands it out. So the allocation an event carries is made and freed
     on the application's thread, where the allocator recycles it at
-    once, and the feed makes one allocation per message: not one per
-    delivery made on the feed's thread and freed on the application's,
-    which costs a lock and a search each time.
+    once, and the feed allocates per message: not once per delivery on
+    the feed's thread with a free on the application's, which costs a
+    lock and a search each time.
 
     Protocol (requests PAIR: the handle binds, the feed connects; the
     handle sends with a zero timeout, ZRAFT_EAGAIN when the queue of
@@ -142,7 +145,8 @@
 #define ZR_FEED_MSG_RECORDS 256         /* records per FEED message */
 #define ZR_FEED_MSG_BYTES (1u << 20)    /* bytes per FEED message (one more
                                            delivery may pass it) */
-#define ZR_FEED_BYTES_MIN (16u << 10)   /* a message's bytes, first allocated */
+#define ZR_FEED_BYTES_MIN (4u << 10)    /* a message's bytes, first allocated
+                                           (doubled as needed) */
 #define ZR_FEED_SEARCH_MIN 64           /* FROM_LAST: first window, entries */
 #define ZR_FEED_SEARCH_MAX 65536        /* ...largest window */
 #define ZR_FEED_RETRY_MS 10             /* a held FEED message is retried */
