@@ -31,6 +31,8 @@
        publication sent alone alone; a run repeating (producer, seq)
        pairs is acknowledged as duplicates at the first ones' indexes;
        a follower answers NOT_LEADER to each publication of a run.
+   10. A server that is stopping answers each publication of a run
+       that reaches it with an ERROR UNAVAILABLE of its own.
 
     Waits derive from procs.h's PROCS_*_MS and the bus timing below
     (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
@@ -778,6 +780,85 @@ START_TEST (bus_publishes_in_runs)
 }
 END_TEST
 
+/* 10. A stopping server answers each publication of a run with its own
+   ERROR UNAVAILABLE (PROTOCOL.md, B5). The followers are frozen
+   (SIGSTOP), so the leader can neither hand leadership over nor commit:
+   its stop lasts an election timeout handing over, then up to another
+   draining the publication sent before it (which the SUBSCRIBE's OK,
+   answered by the leader alone, shows was read first). The run goes
+   once the log says the stop began. */
+START_TEST (bus_stopping_server_answers_runs)
+{
+    uint32_t leader = s_cluster ();
+    zsock_t *dealer = zsock_new_dealer (procs_bus_endpoint (s_procs, leader));
+    S_ASSERT (dealer, "dealer");
+    for (uint32_t id = 1; id <= 3; id++)
+        if (id != leader)
+            procs_signal (s_procs, id, SIGSTOP);
+    zr_busmsg_t held = {.type = ZR_BUSMSG_PUBLISH, .id = 10,
+                        .subject = {(const uint8_t *) "stop.x", 6},
+                        .payload = {(const uint8_t *) "held", 4}};
+    s_raw_send (dealer, &held);
+    zr_busmsg_t subscribe = {.type = ZR_BUSMSG_SUBSCRIBE, .id = 11,
+                             .from_mode = ZR_BUSMSG_FROM_NEXT};
+    s_raw_send (dealer, &subscribe);
+    zframe_t *frame;
+    zr_busmsg_t msg;
+    do {
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        S_ASSERT (frame, "no OK to the SUBSCRIBE");
+        zframe_destroy (&frame);
+    } while (msg.type != ZR_BUSMSG_OK || msg.id != 11);
+    procs_signal (s_procs, leader, SIGTERM);
+    bool stopping = false;
+    for (int64_t end = zclock_mono () + PROCS_REPLY_MS;
+         !stopping && zclock_mono () < end; zclock_sleep (2)) {
+        char *log = procs_log (s_procs, leader);
+        stopping = strstr (log, "stop: SIGTERM") != NULL;
+        free (log);
+    }
+    S_ASSERT (stopping, "the stop did not begin");
+    zr_busmsg_run_t run = {.type = ZR_BUSMSG_PUBLISH};
+    for (int i = 0; i < 5; i++) {
+        zr_busmsg_record_t record = {
+            .subject = {(const uint8_t *) "stop.x", 6},
+            .payload = {(const uint8_t *) "late", 4}};
+        S_ASSERT (zr_busmsg_run_add (&run, &record, ZR_BUSMSG_RUN_MAX) == 0,
+                  "run add");
+    }
+    zr_busmsg_t late = {.type = ZR_BUSMSG_PUBLISH, .id = 400,
+                        .n_records = run.n, .records = {run.data, run.size}};
+    s_raw_send (dealer, &late);
+    /* Each id once: 400..404 refused, 10 answered as the node goes. */
+    int answers [5] = {0}, held_answers = 0;
+    for (int64_t end = zclock_mono () + PROCS_REPLY_MS;
+         zclock_mono () < end && !(held_answers
+                                   && answers [0] + answers [1] + answers [2]
+                                      + answers [3] + answers [4] == 5);) {
+        s_raw_recv (dealer, PROCS_REPLY_MS, &frame, &msg);
+        if (!frame)
+            break;
+        if (msg.id >= 400 && msg.id < 405) {
+            S_ASSERT (msg.type == ZR_BUSMSG_ERROR
+                      && msg.code == ZR_BUSMSG_CODE_UNAVAILABLE,
+                      "id %" PRIu64 ": %s", msg.id, zr_busmsg_type_name (msg.type));
+            answers [msg.id - 400]++;
+        }
+        else
+        if (msg.id == 10)
+            held_answers++;
+        zframe_destroy (&frame);
+    }
+    for (int i = 0; i < 5; i++)
+        S_ASSERT (answers [i] == 1, "id %d answered %d times", 400 + i,
+                  answers [i]);
+    S_ASSERT (held_answers == 1, "the held publication answered %d times",
+              held_answers);
+    zr_busmsg_run_free (&run);
+    zsock_destroy (&dealer);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -794,9 +875,11 @@ s_suite (void)
     tcase_add_test (tc, bus_deliveries_come_in_runs);
     tcase_add_test (tc, bus_stopped_server_keeps_its_clients);
     tcase_add_test (tc, bus_publishes_in_runs);
+    tcase_add_test (tc, bus_stopping_server_answers_runs);
     suite_add_tcase (s, tc);
     return s;
 }
+
 
 int
 main (void)
