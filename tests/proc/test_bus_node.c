@@ -854,6 +854,13 @@ START_TEST (bus_stopping_server_answers_runs)
                   answers [i]);
     S_ASSERT (held_answers == 1, "the held publication answered %d times",
               held_answers);
+    /* It ends its stop and exits 0; the followers run on. */
+    int status = procs_wait_exit (s_procs, leader, PROCS_EXIT_MS);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+              "n%u after SIGTERM: status %d", leader, status);
+    for (uint32_t id = 1; id <= 3; id++)
+        if (id != leader)
+            procs_signal (s_procs, id, SIGCONT);
     zr_busmsg_run_free (&run);
     zsock_destroy (&dealer);
 }
