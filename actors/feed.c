@@ -6,6 +6,12 @@
 #include "bus.h"
 #include "feed.h"
 
+#if defined (__linux__)
+#   include <sched.h>
+#   include <sys/resource.h>
+#   include <sys/syscall.h>
+#endif
+
 /* Where a subscription stands (feed.h). */
 typedef enum { S_OPENING, S_SEARCHING, S_ACTIVE } s_state_t;
 
@@ -932,10 +938,39 @@ s_self_destroy (self_t **self_p)
     *self_p = NULL;
 }
 
+/* Makes this thread background work (feed.h, Scheduling): SCHED_BATCH,
+   nice raised by ZR_FEED_NICE (at most 19). Linux only: its threads
+   have their own nice values. A refusal is logged and ignored. */
+static void
+s_background (zr_id_t id)
+{
+#if defined (__linux__)
+    struct sched_param param = {.sched_priority = 0};
+    int rc = pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
+    if (rc)
+        zr_warning ("n%u feed: SCHED_BATCH refused (%s); delivering in the "
+                    "normal class", id, strerror (rc));
+    id_t tid = (id_t) syscall (SYS_gettid);
+    errno = 0;
+    int nice_now = getpriority (PRIO_PROCESS, tid);
+    if (errno == 0 && nice_now < 19)    /* -1 and errno: refused */
+        setpriority (PRIO_PROCESS, tid, nice_now + ZR_FEED_NICE > 19
+                                        ? 19 : nice_now + ZR_FEED_NICE);
+    if (errno)
+        zr_warning ("n%u feed: nice %+d refused (%s); delivering at the "
+                    "server's priority", id, ZR_FEED_NICE, strerror (errno));
+#else
+    (void) id;
+#endif
+}
+
 void
 zr_feed_actor (zsock_t *pipe, void *args)
 {
-    zr_actor_name ("feed", ((const zr_feed_args_t *) args)->id);
+    const zr_feed_args_t *feed_args = (const zr_feed_args_t *) args;
+    zr_actor_name ("feed", feed_args->id);
+    if (feed_args->background)
+        s_background (feed_args->id);
     self_t *self = s_self_new (pipe, (const zr_feed_args_t *) args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;

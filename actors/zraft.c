@@ -79,6 +79,7 @@ zraft_config_defaults (zraft_config_t *config)
     config->dedup_window = 1024;
     config->producers_max = 4096;
     config->subs_max = 1024;
+    config->feed_background = true;
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535

@@ -60,6 +60,7 @@ zr_subs_new (const zraft_config_t *config, const char *events_endpoint,
     zhashx_set_destructor (self->open, s_open_free);
     zr_feed_news_init (&self->news);
     zr_feed_args_t args = {.id = config->id, .subs_max = config->subs_max,
+                           .background = config->feed_background,
                            .news = &self->news};
     snprintf (args.data_dir, sizeof args.data_dir, "%s", config->data_dir);
     snprintf (args.events_endpoint, sizeof args.events_endpoint, "%s",

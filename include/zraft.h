@@ -118,6 +118,11 @@ typedef struct {
     uint32_t producers_max;             /* producers remembered; default 4096 */
     uint32_t subs_max;                  /* subscriptions open on the handle,
                                            0..65536; default 1024 (0: no feed) */
+    bool feed_background;               /* the feed's thread, which delivers to
+                                           subscribers, runs as background work
+                                           (Linux: SCHED_BATCH, nice + 10), so
+                                           that it yields the CPUs to consensus
+                                           under load; default on */
     bool query_on_node;                 /* fsm.query may run on the node's
                                            thread (see zraft_fsm_t); default off */
     bool apply_on_node;                 /* fsm.apply and fsm.query may run on

@@ -14,8 +14,14 @@
     =========================================================================
 */
 #include <check.h>
+#include <dirent.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include "../lib/check_run.h"
 #include "../lib/cluster.h"
+#include "actors.h"
+#include "feed.h"
 #include "wal.h"
 
 #define S_WAIT_MS CLUSTER_COMMIT_WAIT_MS
@@ -611,6 +617,74 @@ START_TEST (feed_stop_between_events)
 }
 END_TEST
 
+/* Finds this process's thread named name; 0 if none. */
+static pid_t
+s_thread (const char *name)
+{
+    DIR *dir = opendir ("/proc/self/task");
+    ck_assert_ptr_nonnull (dir);
+    pid_t found = 0;
+    struct dirent *entry;
+    while (!found && (entry = readdir (dir))) {
+        char path [300], comm [32] = "";
+        snprintf (path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = entry->d_name [0] != '.' ? fopen (path, "r") : NULL;
+        if (file && fgets (comm, sizeof comm, file)) {
+            comm [strcspn (comm, "\n")] = 0;
+            if (streq (comm, name))
+                found = (pid_t) atoi (entry->d_name);
+        }
+        if (file)
+            fclose (file);
+    }
+    closedir (dir);
+    return found;
+}
+
+/* config.feed_background (feed.h, Scheduling): the feed's thread is
+   SCHED_BATCH with its nice value ZR_FEED_NICE above the server's
+   other threads (at most 19), and still delivers; off, it stays in
+   the class and nice value of the thread that started the server. */
+START_TEST (feed_background_thread)
+{
+    int base_policy = sched_getscheduler (0);
+    errno = 0;
+    int base_nice = getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
+    ck_assert_int_eq (errno, 0);
+    int want_nice = base_nice + ZR_FEED_NICE > 19 ? 19
+                                                  : base_nice + ZR_FEED_NICE;
+    cluster_t *c = cluster_new (1);
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            cluster_set_feed_background (c, false);
+            cluster_restart_all (c);
+        }
+        uint32_t id = cluster_leader (c);
+        s_subscribe (c, id, 1, ZRAFT_FROM_NEXT, 0, NULL, 1);
+        s_publish (c, id, "bg", 40 + (uint64_t) round);
+        zraft_event_t event;
+        ck_assert (cluster_event (c, id, ZRAFT_EVENT_DELIVER, 1, S_WAIT_MS,
+                                  &event));
+        zraft_event_release (&event);
+        char name [16];
+        snprintf (name, sizeof name, "zr%u-feed", id);
+        pid_t tid = s_thread (name);
+        ck_assert_msg (tid > 0, "no thread %s", name);
+        errno = 0;
+        int nice_now = getpriority (PRIO_PROCESS, (id_t) tid);
+        ck_assert_int_eq (errno, 0);
+        ck_assert_int_eq (sched_getscheduler (tid),
+                          round ? base_policy : SCHED_BATCH);
+        ck_assert_int_eq (nice_now, round ? base_nice : want_nice);
+        ck_assert_int_eq (zraft_unsubscribe (cluster_node (c, id), 1), 0);
+        ck_assert (cluster_event (c, id, ZRAFT_EVENT_UNSUBSCRIBED, 1,
+                                  S_WAIT_MS, &event));
+        zraft_event_release (&event);
+    }
+    cluster_destroy (&c);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -630,6 +704,7 @@ main (void)
     tcase_add_test (tc, feed_limits);
     tcase_add_test (tc, feed_stop_between_events);
     tcase_add_test (tc, feed_large_deliveries_whole);
+    tcase_add_test (tc, feed_background_thread);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

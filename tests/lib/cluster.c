@@ -64,6 +64,7 @@ struct _cluster_t {
     bool query_on_node;                 /* config.query_on_node of servers
                                            started from now on */
     bool apply_on_node;                 /* config.apply_on_node, likewise */
+    bool feed_foreground;               /* config.feed_background off */
 };
 
 static bool s_payload_ok (const void *data, size_t size);
@@ -556,6 +557,7 @@ cluster_start (cluster_t *self, uint32_t id)
         config.subs_max = self->subs_max;
     config.query_on_node = self->query_on_node;
     config.apply_on_node = self->apply_on_node;
+    config.feed_background = !self->feed_foreground;
     zraft_fsm_t fsm = {.apply = s_apply, .query = s_query, .arg = node};
     if (self->snapshots) {
         /* Snapshots by count only, as the lab's every 10 applies. */
@@ -619,6 +621,12 @@ void
 cluster_set_query_on_node (cluster_t *self, bool on)
 {
     self->query_on_node = on;
+}
+
+void
+cluster_set_feed_background (cluster_t *self, bool on)
+{
+    self->feed_foreground = !on;
 }
 
 void

@@ -89,6 +89,10 @@ void cluster_set_query_on_node (cluster_t *self, bool on);
 /* Servers started after this call have config.apply_on_node on. */
 void cluster_set_apply_on_node (cluster_t *self, bool on);
 
+/* Servers started after this call have config.feed_background on (the
+   default) or off. */
+void cluster_set_feed_background (cluster_t *self, bool on);
+
 /* Stops and starts every server, one after the other, so that they run
    with the options set since they started (cluster_set_*). */
 void cluster_restart_all (cluster_t *self);
