@@ -49,7 +49,7 @@ static s_set_fn s_set_name, s_set_data_dir, s_set_listen_peer,
     s_set_listen_client, s_set_advertise_client, s_set_initial_cluster,
     s_set_heartbeat, s_set_election, s_set_snapshot_entries, s_set_config_file,
     s_set_log_level, s_set_log_format, s_set_listen_bus, s_set_advertise_bus,
-    s_set_bus_heartbeat, s_set_bus_timeout;
+    s_set_bus_heartbeat, s_set_bus_timeout, s_set_sched;
 
 /* Defaults "" mean "not set": checked (or derived) in step 4. */
 static const s_setting_t s_settings [] = {
@@ -70,6 +70,7 @@ static const s_setting_t s_settings [] = {
     {"advertise-bus", "ZRAFT_ADVERTISE_BUS", "", s_set_advertise_bus},
     {"bus-heartbeat", "ZRAFT_BUS_HEARTBEAT", "1000", s_set_bus_heartbeat},
     {"bus-timeout", "ZRAFT_BUS_TIMEOUT", "10000", s_set_bus_timeout},
+    {"sched", "ZRAFT_SCHED", "batch", s_set_sched},
 };
 #define S_SETTINGS (sizeof s_settings / sizeof s_settings [0])
 #define S_CONFIG_FILE 9                 /* its index in s_settings */
@@ -388,6 +389,16 @@ s_set_log_level (zr_options_t *self, const char *value, char *why, size_t size)
 }
 
 static int
+s_set_sched (zr_options_t *self, const char *value, char *why, size_t size)
+{
+    if (streq (value, "batch") || streq (value, "normal")) {
+        self->sched_batch = streq (value, "batch");
+        return 0;
+    }
+    return s_fail (why, size, "must be batch or normal");
+}
+
+static int
 s_set_log_format (zr_options_t *self, const char *value, char *why, size_t size)
 {
     if (streq (value, "text") || streq (value, "json")) {
@@ -701,6 +712,11 @@ zr_options_usage (FILE *out)
 "        error, warning, notice, info or debug\n"
 "  --log-format FORMAT         ZRAFT_LOG_FORMAT (default text)\n"
 "        text or json: one line per event on stderr, with node, term, role\n"
+"  --sched CLASS               ZRAFT_SCHED (default batch)\n"
+"        the CPU scheduling class of the server's threads: batch (Linux's\n"
+"        SCHED_BATCH: a thread woken does not preempt the one running, so\n"
+"        the threads that hand each request on run their batches out) or\n"
+"        normal (the class it was started in)\n"
 "  --help                      print this and exit\n"
 "  --version                   print the version and exit\n"
 "\n"

@@ -79,6 +79,7 @@ typedef struct {
     char config_file [ZR_OPTIONS_PATH_MAX + 1]; /* "" if none */
     int log_level;                      /* ZR_OPTIONS_LOG_* */
     zr_options_format_t log_format;     /* text or json */
+    bool sched_batch;                   /* --sched batch: SCHED_BATCH */
 } zr_options_t;
 
 /* Parses argv (argc entries, argv[0] the program) and envp (a

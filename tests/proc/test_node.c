@@ -18,6 +18,8 @@
        that is a file and a corrupt log; bad flags, variables and config
        files exit 64.
     6. A malformed frame gets MALFORMED and the server keeps serving.
+    7. --sched: every thread in SCHED_BATCH by default, none with
+       --sched normal.
 
     Every wait is bounded by procs.h's PROCS_*_MS (derived from its
     heartbeat and election timeout); on a failure the nodes' logs are
@@ -27,7 +29,9 @@
 #include <check.h>
 #include <czmq.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -502,6 +506,55 @@ END_TEST
 
 /* --------------------------------------------------- refusals to start */
 
+/* How many of pid's threads are in scheduling class policy, and how
+   many it has (*all), from /proc. */
+static uint32_t
+s_threads_in (pid_t pid, int policy, uint32_t *all)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+    DIR *dir = opendir (path);
+    ck_assert_ptr_nonnull (dir);
+    uint32_t in = 0;
+    *all = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)))
+        if (entry->d_name [0] != '.') {
+            int got = sched_getscheduler ((pid_t) atoi (entry->d_name));
+            if (got < 0)
+                continue;               /* the thread ended meanwhile */
+            (*all)++;
+            in += got == policy;
+        }
+    closedir (dir);
+    return in;
+}
+
+START_TEST (node_sched_batch_every_thread)
+{
+    /* --sched batch (the default) puts every thread of the server in
+       SCHED_BATCH: set before the first one starts, inherited by all;
+       --sched normal leaves them in the class the server was started
+       in. A write goes through either way. */
+    const char *normal [] = {"--sched", "normal", NULL};
+    for (int round = 0; round < 2; round++) {
+        s_procs = procs_new (1, round ? normal : NULL);
+        uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+        S_ASSERT (leader, "no leader within %d ms", PROCS_LEADER_WAIT_MS);
+        S_ASSERT (s_ask (leader, s_write (ZR_CLIENT_PUT, 1, "k", "v")).code
+                  == ZR_CLIENT_OK, "a write refused");
+        int policy = round ? sched_getscheduler (0) : SCHED_BATCH;
+        uint32_t all = 0;
+        uint32_t in = s_threads_in (procs_pid (s_procs, leader), policy, &all);
+        /* The main thread, node, persister, applier, timer, zmq's... */
+        S_ASSERT (all >= 6, "only %u threads", all);
+        S_ASSERT (in == all, "%s: %u of %u threads in class %d",
+                  round ? "normal" : "batch", in, all, policy);
+        procs_destroy (&s_procs);
+    }
+}
+END_TEST
+
 START_TEST (node_data_dir_held_exits_1)
 {
     /* A second zraft-node on a data directory in use refuses to start,
@@ -705,6 +758,7 @@ s_suite (void)
     tcase_add_test (tc, node_sigterm_answers_in_flight);
     tcase_add_test (tc, node_second_signal_exits_at_once);
     tcase_add_test (tc, node_loop_moves_with_the_load);
+    tcase_add_test (tc, node_sched_batch_every_thread);
     tcase_add_test (tc, node_data_dir_held_exits_1);
     tcase_add_test (tc, node_cannot_start_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);

@@ -133,6 +133,7 @@ START_TEST (parse_fills_defaults)
     ck_assert_str_eq (s_options.advertise_bus, "");
     ck_assert_uint_eq (s_options.bus_heartbeat_ms, 1000);
     ck_assert_uint_eq (s_options.bus_timeout_ms, 10000);
+    ck_assert (s_options.sched_batch);
 }
 END_TEST
 
@@ -147,8 +148,9 @@ START_TEST (parse_takes_every_flag)
         "--snapshot-entries", "0", "--log-level", "debug",
         "--log-format", "json", "--listen-bus", "tcp://*:7202",
         "--advertise-bus", "tcp://10.1.2.3:7202", "--bus-heartbeat", "50",
-        "--bus-timeout", "100", NULL};
+        "--bus-timeout", "100", "--sched", "normal", NULL};
     ck_assert_int_eq (s_parse (extra, NULL), ZR_OPTIONS_RUN);
+    ck_assert (!s_options.sched_batch);
     ck_assert_str_eq (s_options.listen_bus, "tcp://*:7202");
     ck_assert_str_eq (s_options.advertise_bus, "tcp://10.1.2.3:7202");
     ck_assert_uint_eq (s_options.bus_heartbeat_ms, 50);
@@ -196,7 +198,7 @@ START_TEST (parse_help_and_version_win)
         "--log-level", "ZRAFT_LOG_LEVEL", "--log-format", "ZRAFT_LOG_FORMAT",
         "--listen-bus", "ZRAFT_LISTEN_BUS", "--advertise-bus",
         "ZRAFT_ADVERTISE_BUS", "--bus-heartbeat", "ZRAFT_BUS_HEARTBEAT",
-        "--bus-timeout", "ZRAFT_BUS_TIMEOUT",
+        "--bus-timeout", "ZRAFT_BUS_TIMEOUT", "--sched", "ZRAFT_SCHED",
         "--help", "--version", "flag > environment > config file > default",
         "64", "SIGTERM", NULL};
     for (int i = 0; names [i]; i++)
@@ -358,6 +360,8 @@ static const s_bad_t s_bads [] = {
     {"--bus-heartbeat", "60001", "--bus-heartbeat must be"},
     {"--bus-timeout", "1", "--bus-timeout must be an integer in 2..600000"},
     {"--bus-timeout", "600001", "--bus-timeout must be"},
+    {"--sched", "idle", "--sched must be batch or normal"},
+    {"--sched", "", "--sched must be batch or normal"},
 };
 #define S_BADS (sizeof s_bads / sizeof s_bads [0])
 
