@@ -53,6 +53,10 @@
 #   NATSCOMPARE_DIR        parent of the data dirs (default /tmp)
 #   NATSCOMPARE_KEEP=1     keep the data dirs
 #   NATSCOMPARE_STRICT=1   exit 2 when a target is missed
+#   NATSCOMPARE_NATS_SCHED normal (default: the class the script runs in)
+#                          or batch: nats-server under `chrt -b 0`
+#                          (SCHED_BATCH), the class zraft-node puts itself
+#                          in by default (--sched), to compare both in it
 #   NATS_SERVER            the nats-server binary (default: on PATH)
 #
 # Exit: 0 all ran (targets are reported, not enforced unless STRICT),
@@ -71,6 +75,7 @@ ROUNDS=${NATSCOMPARE_ROUNDS:-2}
 PRODUCERS=${NATSCOMPARE_PRODUCERS:-16}
 CONSUMERS=${NATSCOMPARE_CONSUMERS:-10}
 SIDES=${NATSCOMPARE_SIDES:-nats zraft}
+NATS_SCHED=${NATSCOMPARE_NATS_SCHED:-normal}
 OUT=${NATSCOMPARE_OUT:-$B/natscompare}
 BASE=${NATSCOMPARE_DIR:-/tmp}
 STARTUP_S=90                 # cluster start, election, drain, shutdown
@@ -106,6 +111,11 @@ if side_on nats; then
         || die "nats-server missing: run 'scripts/install-deps.sh --bench' (Debian nats-server)"
     [ -x "$LOADER" ] || die "$LOADER missing: run 'make bench-nats-peer' (or make bench-nats)"
 fi
+case $NATS_SCHED in
+    normal) NATS_PREFIX=() ;;
+    batch) NATS_PREFIX=(chrt -b 0) ;;
+    *) bad_env "NATSCOMPARE_NATS_SCHED: '$NATS_SCHED' is neither normal nor batch" ;;
+esac
 if side_on zraft; then
     [ -x "$ZNODE" ] || die "$ZNODE missing: run 'make' (or make bench-nats)"
     [ -x "$ZB" ] || die "$ZB missing: run 'make' (or make bench-nats)"
@@ -150,7 +160,8 @@ servers_start() {
     for i in 1 2 3; do
         nats_conf "$i" "$DATA/$tag" >"$DATA/$tag/n$i.conf"
         eps+=("nats://127.0.0.1:${PORTS[$((i - 1))]}")
-        srv_spawn "$tag" "$i" "$NATS_SERVER" -c "$DATA/$tag/n$i.conf"
+        srv_spawn "$tag" "$i" "${NATS_PREFIX[@]}" "$NATS_SERVER" \
+            -c "$DATA/$tag/n$i.conf"
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")
 }
@@ -200,7 +211,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-NATSCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;producers=$PRODUCERS;consumers=$CONSUMERS;payload=$PAYLOAD;sides=$SIDES;points=${POINTS[*]};nats_version=${NATS_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+NATSCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;producers=$PRODUCERS;consumers=$CONSUMERS;payload=$PAYLOAD;sides=$SIDES;points=${POINTS[*]};nats_sched=$NATS_SCHED;nats_version=${NATS_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" "$ROOT/bench/natstable.py" "$OUT"
 rc=$?
 set -e

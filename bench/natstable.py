@@ -29,9 +29,12 @@ def header(p, meta, order):
       "after %s s warm-up, data on %s (%s)" %
       (meta["payload"], meta["duration"], meta["warmup"], meta["data"],
        meta["disk"]))
-    p("nats: 3-replica file stream, defaults; it ACKNOWLEDGES BEFORE ANY "
-      "FSYNC (file store synced every 2 min).")
-    p("zraft: zraft-node defaults; it ACKNOWLEDGES AFTER A QUORUM'S FSYNC.")
+    p("nats: 3-replica file stream, defaults%s; it ACKNOWLEDGES BEFORE ANY "
+      "FSYNC (file store synced every 2 min)." %
+      (", run in SCHED_BATCH (chrt -b)"
+       if meta.get("nats_sched") == "batch" else ""))
+    p("zraft: zraft-node defaults (since 2026-12-07 --sched batch: "
+      "SCHED_BATCH); it ACKNOWLEDGES AFTER A QUORUM'S FSYNC.")
     p("both: producers on the leader, min(W, %s) of them, a dedup id per "
       "message; sub points: %s consumers over the 3 servers, each reading "
       "every message" % (meta["producers"], meta["consumers"]))
