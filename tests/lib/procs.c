@@ -355,6 +355,27 @@ procs_start (procs_t *self, uint32_t id)
     return node->pid;
 }
 
+/* Waits until every thread of pid (a child) has stopped. kill returns
+   once SIGSTOP is queued; one thread then has to run to start the group
+   stop, and the others stop as they next leave the kernel, so a thread
+   already running or runnable can go on for a while (in a busy
+   SCHED_BATCH server, a scheduler slice or more: long enough to
+   acknowledge an AppendEntries). The kernel reports the stop once the
+   last thread stopped. WNOWAIT leaves the report (and an exit) to be
+   collected, so procs_wait_exit still reaps the child. */
+static void
+s_stopped_wait (pid_t pid, uint32_t id)
+{
+    siginfo_t info = {0};
+    int rc;
+    while ((rc = waitid (P_PID, (id_t) pid, &info,
+                         WSTOPPED | WEXITED | WNOWAIT)) < 0 && errno == EINTR)
+        ;
+    ck_assert_msg (rc == 0 && info.si_code == CLD_STOPPED,
+                   "n%u did not stop (waitid %d, code %d)", id, rc,
+                   info.si_code);
+}
+
 void
 procs_signal (procs_t *self, uint32_t id, int signal)
 {
@@ -363,6 +384,8 @@ procs_signal (procs_t *self, uint32_t id, int signal)
     ck_assert_int_eq (kill (node->pid, signal), 0);
     if (signal == SIGSTOP || signal == SIGCONT)
         node->stopped = signal == SIGSTOP;
+    if (signal == SIGSTOP)
+        s_stopped_wait (node->pid, id);
 }
 
 int

@@ -73,7 +73,8 @@ void procs_destroy (procs_t **self_p);
 pid_t procs_start (procs_t *self, uint32_t id);
 
 /* Sends signal to node id (running). SIGSTOP and SIGCONT are tracked, so
-   that procs_leader does not ask a stopped node. */
+   that procs_leader does not ask a stopped node. SIGSTOP returns once
+   every thread of the process stopped (not merely once it is sent). */
 void procs_signal (procs_t *self, uint32_t id, int signal);
 
 /* Waits up to timeout_ms for node id to exit and reaps it. Returns its
