@@ -42,7 +42,9 @@ extern char **environ;
    the next, and with preemption each hand-off cut into the sender's
    batch. Measured on 2 vCPUs, 3 servers (docs/PERFORMANCE.md): more
    publishes per second and a lower W=1 latency. Refused (a seccomp
-   filter, another OS): logged, and the server runs in its class. */
+   filter, another OS): logged, and the server runs in its class.
+   (czmq's zsys_set_thread_sched_policy would reach libzmq's I/O threads
+   only, not the actors' threads; the main thread's class reaches all.) */
 static void
 s_sched_batch (void)
 {

@@ -196,7 +196,14 @@ typedef struct _zraft_t zraft_t;
    endpoint, starts its actors. Returns NULL (and logs why, zraft_log_set)
    on an invalid configuration, a log it cannot read or that is corrupt,
    or an endpoint it cannot bind. Caller owns the result and must destroy
-   it. fsm is copied; fsm->apply may be NULL. */
+   it. fsm is copied; fsm->apply may be NULL.
+   The threads it starts inherit the calling thread's scheduling class
+   and nice value (the feed then lowers its own: config.feed_background).
+   zraft-node puts its main thread in SCHED_BATCH before anything starts
+   (zraft-node --sched; docs/PERFORMANCE.md measures why); an
+   application may do the same with sched_setscheduler before its first
+   zraft_new and before czmq creates its context (its first socket), as
+   libzmq's I/O threads inherit it too. */
 zraft_t *zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm);
 
 /* Stops every actor, closes every socket, flushes nothing further (what
