@@ -355,25 +355,31 @@ procs_start (procs_t *self, uint32_t id)
     return node->pid;
 }
 
-/* Waits until every thread of pid (a child) has stopped. kill returns
-   once SIGSTOP is queued; one thread then has to run to start the group
-   stop, and the others stop as they next leave the kernel, so a thread
-   already running or runnable can go on for a while (in a busy
-   SCHED_BATCH server, a scheduler slice or more: long enough to
-   acknowledge an AppendEntries). The kernel reports the stop once the
-   last thread stopped. WNOWAIT leaves the report (and an exit) to be
+/* Waits up to timeout_ms until every thread of pid (a child) has
+   stopped; true if it did. kill returns once SIGSTOP is queued; one
+   thread then has to run to start the group stop, and the others stop
+   as they next leave the kernel, so a thread already running or
+   runnable can go on for a while (in a busy SCHED_BATCH server, a
+   scheduler slice or more: long enough to acknowledge an
+   AppendEntries). The kernel reports the stop once the last thread
+   stopped; no descriptor polls for it, so it is asked every
+   millisecond. WNOWAIT leaves the report (and an exit) to be
    collected, so procs_wait_exit still reaps the child. */
-static void
-s_stopped_wait (pid_t pid, uint32_t id)
+static bool
+s_stopped_wait (pid_t pid, int timeout_ms)
 {
-    siginfo_t info = {0};
-    int rc;
-    while ((rc = waitid (P_PID, (id_t) pid, &info,
-                         WSTOPPED | WEXITED | WNOWAIT)) < 0 && errno == EINTR)
-        ;
-    ck_assert_msg (rc == 0 && info.si_code == CLD_STOPPED,
-                   "n%u did not stop (waitid %d, code %d)", id, rc,
-                   info.si_code);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        siginfo_t info;
+        memset (&info, 0, sizeof info);
+        int rc = waitid (P_PID, (id_t) pid, &info,
+                         WSTOPPED | WEXITED | WNOWAIT | WNOHANG);
+        if (rc == 0 && info.si_pid == pid)
+            return info.si_code == CLD_STOPPED;
+        if ((rc < 0 && errno != EINTR) || zclock_mono () >= deadline)
+            return false;
+        poll (NULL, 0, 1);
+    }
 }
 
 void
@@ -381,11 +387,16 @@ procs_signal (procs_t *self, uint32_t id, int signal)
 {
     s_node_t *node = s_node (self, id);
     ck_assert_msg (node->pid > 0, "n%u does not run", id);
+    bool was_stopped = node->stopped;
     ck_assert_int_eq (kill (node->pid, signal), 0);
     if (signal == SIGSTOP || signal == SIGCONT)
         node->stopped = signal == SIGSTOP;
-    if (signal == SIGSTOP)
-        s_stopped_wait (node->pid, id);
+    if (signal == SIGSTOP && !was_stopped
+        && !s_stopped_wait (node->pid, PROCS_EXIT_MS)) {
+        procs_dump (self);
+        ck_abort_msg ("n%u did not stop within %d ms of SIGSTOP", id,
+                      PROCS_EXIT_MS);
+    }
 }
 
 int
