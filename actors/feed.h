@@ -125,7 +125,9 @@
     nice value raised by ZR_FEED_NICE, a smaller share when the CPUs
     are all busy. It still gets every idle CPU at once, so a quiet
     server delivers as fast as before. Measured on 2 vCPUs, 3 servers,
-    W=256 with 10 consumers: +15% acknowledged publishes (PERFORMANCE.md).
+    W=256 with 10 consumers: +3% acknowledged publishes (PERFORMANCE.md;
+    zraft-node's --sched batch, every thread in SCHED_BATCH, is worth
+    more).
     What is refused (a seccomp filter, another OS) is logged once and
     changes nothing else.
 

@@ -160,7 +160,8 @@ servers_start() {
     for i in 1 2 3; do
         nats_conf "$i" "$DATA/$tag" >"$DATA/$tag/n$i.conf"
         eps+=("nats://127.0.0.1:${PORTS[$((i - 1))]}")
-        srv_spawn "$tag" "$i" "${NATS_PREFIX[@]}" "$NATS_SERVER" \
+        srv_spawn "$tag" "$i" ${NATS_PREFIX[@]+"${NATS_PREFIX[@]}"} \
+            "$NATS_SERVER" \
             -c "$DATA/$tag/n$i.conf"
     done
     ENDPOINTS=$(IFS=,; echo "${eps[*]}")

@@ -20,6 +20,7 @@
 */
 #include <czmq.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,15 @@ static void
 s_sched_batch (void)
 {
 #if defined (SCHED_BATCH)
+    /* pthread_setschedparam, not sched_setscheduler: glibc keeps the
+       thread's policy, and threads created with explicit scheduling
+       attributes would copy a stale one. */
     struct sched_param param = {.sched_priority = 0};
-    if (sched_setscheduler (0, SCHED_BATCH, &param) == 0)
+    int rc = pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
+    if (rc == 0)
         return;
     zr_journal_log (ZR_OPTIONS_LOG_WARNING, "--sched batch: refused (%s); "
-                    "running in the normal class", strerror (errno));
+                    "running in the normal class", strerror (rc));
 #else
     zr_journal_log (ZR_OPTIONS_LOG_WARNING, "--sched batch: not on this "
                     "system; running in the normal class");

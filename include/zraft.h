@@ -201,9 +201,10 @@ typedef struct _zraft_t zraft_t;
    and nice value (the feed then lowers its own: config.feed_background).
    zraft-node puts its main thread in SCHED_BATCH before anything starts
    (zraft-node --sched; docs/PERFORMANCE.md measures why); an
-   application may do the same with sched_setscheduler before its first
-   zraft_new and before czmq creates its context (its first socket), as
-   libzmq's I/O threads inherit it too. */
+   application may do the same with pthread_setschedparam (pthread_self
+   (), SCHED_BATCH, ...) before its first zraft_new and before czmq
+   creates its context (its first socket), as libzmq's I/O threads
+   inherit it too. */
 zraft_t *zraft_new (const zraft_config_t *config, const zraft_fsm_t *fsm);
 
 /* Stops every actor, closes every socket, flushes nothing further (what
