@@ -971,7 +971,7 @@ zr_feed_actor (zsock_t *pipe, void *args)
     zr_actor_name ("feed", feed_args->id);
     if (feed_args->background)
         s_background (feed_args->id);
-    self_t *self = s_self_new (pipe, (const zr_feed_args_t *) args);
+    self_t *self = s_self_new (pipe, feed_args);
     if (zr_actor_ready (pipe, args, self ? 0 : ZR_EINVAL) != 0)
         return;
     while (!self->terminated) {
