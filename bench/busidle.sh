@@ -51,6 +51,9 @@
 #   BUSIDLE_DIR         parent of the data dirs (default /tmp)
 #   BUSIDLE_KEEP=1      keep the data dirs
 #   BUSIDLE_STRICT=1    exit 2 when the target is missed
+#   BENCH_SESSIONS      own (default): every server and load in a session
+#                       of its own, or shared: all in the script's (bench/lib.sh,
+#                       grouped: how the kernel's autogroup shares the CPUs)
 #
 # Exit: 0 all ran (the target is reported, not enforced unless STRICT),
 # 1 a component failed, 2 the target missed under BUSIDLE_STRICT, 64 usage.
@@ -128,7 +131,7 @@ run_one() {
     znodes_bus_start "$tag"
     echo "$ME: $what: 3 processes, $N producers, ${churn[*]:-no subscriber}, $ENDPOINTS" >&2
     cpu0=$(cpu_of "${SRV_PIDS[@]}")
-    setsid "$ZB" --bus --endpoints "$ENDPOINTS" --inflight "$W" \
+    grouped "$ZB" --bus --endpoints "$ENDPOINTS" --inflight "$W" \
         --producers "$N" --payload-size $PAYLOAD --duration "$DUR" \
         --warmup "$WARM" --json --server-pids "$(IFS=,; echo "${SRV_PIDS[*]}")" \
         "${churn[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
@@ -152,7 +155,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-BUSIDLE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;inflight=$W;producers=$N;idle=$IDLE;dropping=$DROPPING;drop_every=$DROP_EVERY;credit=$CREDIT;payload=$PAYLOAD;points=${POINTS[*]};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+BUSIDLE_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;inflight=$W;producers=$N;idle=$IDLE;dropping=$DROPPING;drop_every=$DROP_EVERY;credit=$CREDIT;payload=$PAYLOAD;points=${POINTS[*]};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" "$ROOT/bench/busidletable.py" "$OUT"
 rc=$?
 set -e

@@ -40,6 +40,7 @@ def header(p, meta, order):
          else "every %s ms each (reconnecting at once)" % meta["drop_every"]))
     p("load average (1/5/15 min): %s at start, %s at end" %
       (meta["load_start"], meta["load_end"]))
+    p("processes: %s" % meta["sessions"])
     p("run order: %s" % " ".join(order))
     p("")
 

@@ -30,6 +30,9 @@
 #   COMPARE_DIR       parent of the data dirs (default /tmp)
 #   COMPARE_KEEP=1    keep the data dirs
 #   COMPARE_STRICT=1  exit 2 when a target is missed
+#   BENCH_SESSIONS    own (default): every server and load in a session
+#                     of its own, or shared: all in the script's (bench/lib.sh,
+#                     grouped: how the kernel's autogroup shares the CPUs)
 #   COMPARE_FLOOR_ITERATIONS  fdatasyncs per floor figure (default 1000)
 #
 # Exit: 0 all ran (targets are reported, not enforced unless STRICT),
@@ -90,7 +93,7 @@ dirs_make compare
 
 run_floor() {
     echo "compare: floor (fdatasync x$FLOOR_N on $DATA, zmq tcp round trip)" >&2
-    setsid "$FLOOR" --dir "$DATA" --iterations "$FLOOR_N" \
+    grouped "$FLOOR" --dir "$DATA" --iterations "$FLOOR_N" \
         >"$OUT/floor.out" 2>"$OUT/floor.err" &
     local pid=$!
     LIVE+=("$pid")
@@ -119,7 +122,7 @@ ZMODE=inprocess run_zraft zraft-inproc-win1-w256 3 256 $ENTRY --window 1
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-COMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;big_entry=$BIG_ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+COMPARE_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;big_entry=$BIG_ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 
@@ -164,6 +167,7 @@ p("3 nodes on 127.0.0.1, %s B entries, fsync on, %s s measured after %s s "
 p("canonical/raft: 3 processes (raft-peer, libuv backend); zraft: %s" % zmode)
 p("load average (1/5/15 min): %s at start, %s at end" %
   (meta["load_start"], meta["load_end"]))
+p("processes: %s" % meta["sessions"])
 p("")
 p("%-15s %5s %12s %8s %9s %9s %9s %9s %8s" %
   ("impl", "W", "entries/s", "MB/s", "p50 ms", "p90 ms", "p99 ms",

@@ -51,6 +51,9 @@
 #   ETCDCOMPARE_DIR       parent of the data dirs (default /tmp)
 #   ETCDCOMPARE_KEEP=1    keep the data dirs
 #   ETCDCOMPARE_STRICT=1  exit 2 when a target is missed
+#   BENCH_SESSIONS        own (default): every server and load in a session
+#                         of its own, or shared: all in the script's (bench/lib.sh,
+#                         grouped: how the kernel's autogroup shares the CPUs)
 #   ETCD                  the etcd binary (default: etcd on PATH)
 #
 # Exit: 0 all ran (targets are reported, not enforced unless STRICT),
@@ -155,14 +158,14 @@ run_one() {
     echo "$ME: $what: 3 processes, $n clients, $ENDPOINTS" >&2
     cpu0=$(cpu_of "${SRV_PIDS[@]}")
     if [ "$sys" = etcd ]; then
-        setsid "$LOADER" --endpoints "$ENDPOINTS" --op "$op" --inflight "$w" \
+        grouped "$LOADER" --endpoints "$ENDPOINTS" --op "$op" --inflight "$w" \
             --clients "$n" --value-size $VALUE --keys "$KEYS" \
             --duration "$DUR" --warmup "$WARM" --json \
             >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     else
         local ratio=0
         [ "$op" = get ] && ratio=1
-        setsid "$ZB" --kv --endpoints "$ENDPOINTS" --inflight "$w" \
+        grouped "$ZB" --kv --endpoints "$ENDPOINTS" --inflight "$w" \
             --clients "$n" --get-ratio $ratio --value-size $VALUE \
             --keys "$KEYS" --duration "$DUR" --warmup "$WARM" --json \
             >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
@@ -189,7 +192,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-ETCDCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;clients=$CLIENTS;keys=$KEYS;value=$VALUE;sides=$SIDES;inflights=${INFLIGHTS[*]};etcd_version=${ETCD_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+ETCDCOMPARE_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;clients=$CLIENTS;keys=$KEYS;value=$VALUE;sides=$SIDES;inflights=${INFLIGHTS[*]};etcd_version=${ETCD_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" "$ROOT/bench" <<'EOF'
 import json, os, sys
 sys.path.insert(0, sys.argv[2])
@@ -229,6 +232,7 @@ p("get = linearizable read (etcd Range serializable=false; zraft GET "
   "stale=false), both by ReadIndex")
 p("load average (1/5/15 min): %s at start, %s at end" %
   (meta["load_start"], meta["load_end"]))
+p("processes: %s" % meta["sessions"])
 p("run order: %s" % " ".join(order))
 p("")
 p("%-6s %-4s %5s %5s %11s %9s %9s %9s %9s %9s" %

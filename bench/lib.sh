@@ -13,8 +13,8 @@
 # traps_set installs the EXIT, INT and TERM traps once DATA exists.
 
 # Every process started here is the leader of its own process group
-# (setsid execs in place: a background child of a script is no group
-# leader), so a stop reaches whatever it spawned too.
+# (grouped, below, execs in place: a background child of a script is no
+# group leader), so a stop reaches whatever it spawned too.
 LIVE=()
 forget() {                   # forget PID: drop it from LIVE
     local keep=() p
@@ -22,6 +22,41 @@ forget() {                   # forget PID: drop it from LIVE
     LIVE=("${keep[@]}")
 }
 alive() { kill -0 "$1" 2>/dev/null; }
+
+# grouped CMD...: execs CMD as the leader of a process group of its own;
+# run it as `grouped CMD... &`. BENCH_SESSIONS (usage_check checks it):
+#   own     (default) in a session of its own (setsid), as a service
+#           manager starts a server. With the kernel's autogroup
+#           scheduling (/proc/sys/kernel/sched_autogroup_enabled, on in
+#           Debian's kernels) each session is one scheduling group, and
+#           busy groups share the CPUs equally: a 3-server cluster and
+#           its load are four groups, each held to its share of the
+#           CPUs while all four want more.
+#   shared  in the script's session, one scheduling group for all
+#           (setpgid only): every thread of every process competes
+#           alike, as in a single process.
+# sessions_desc: the line the tables print about it.
+sessions_desc() {
+    local ag
+    case $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) in
+        1) ag="autogroup on: one scheduling group per session" ;;
+        0) ag="autogroup off" ;;
+        *) ag="no autogroup" ;;
+    esac
+    if [ "${BENCH_SESSIONS:-own}" = shared ]; then
+        echo "all processes in one session (BENCH_SESSIONS=shared, $ag)"
+    else
+        echo "every server and load in a session of its own (BENCH_SESSIONS=own, $ag)"
+    fi
+}
+grouped() {
+    if [ "${BENCH_SESSIONS:-own}" = shared ]; then
+        exec "${PY:-python3}" -c 'import os, sys
+os.setpgid (0, 0)
+os.execvp (sys.argv [1], sys.argv [1:])' "$@"
+    fi
+    exec setsid "$@"
+}
 stop() {                     # stop PID...: TERM the groups, then KILL
     local p
     for p in "$@"; do kill -TERM -- "-$p" 2>/dev/null || true; done
@@ -127,7 +162,7 @@ EOF
 srv_spawn() {
     local tag=$1 i=$2
     shift 2
-    setsid "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
+    grouped "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
     SRV_PIDS+=($!)
     LIVE+=($!)
     SRV_LOGS+=("$OUT/$tag.n$i.err")
@@ -259,7 +294,7 @@ run_canonical() {
     [ ${#ports[@]} = 3 ] || die "no free ports"
     echo "$ME: canonical/raft W=$w${*:+ $*} (3 processes, ports ${ports[*]})" >&2
     for i in 1 2 3; do
-        setsid "$PEER" --id $i --dir "$DATA/$tag/n$i" \
+        grouped "$PEER" --id $i --dir "$DATA/$tag/n$i" \
             --cluster "127.0.0.1:${ports[0]},${ports[1]},${ports[2]}" \
             --inflight "$w" --entry-size $ENTRY --duration "$DUR" \
             --warmup "$WARM" "$@" >"$OUT/$tag.n$i.out" 2>"$OUT/$tag.n$i.err" &
@@ -312,7 +347,7 @@ run_zraft() {
     mkdir -p "$DATA/$tag"
     echo "$ME: $what ($([ "$ZMODE" = procs ] \
         && echo "$nodes zraft-node processes" || echo "in-process"))" >&2
-    setsid "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
+    grouped "$ZB" "${args[@]}" >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     local pid=$!
     LIVE+=("$pid")
     wait_first $((SECONDS + DUR + WARM + STARTUP_S)) "$pid"
@@ -338,6 +373,10 @@ usage_check() {
         if [ $# -eq 1 ]; then usage; exit 0; fi
         usage >&2; exit 64
     fi
+    case ${BENCH_SESSIONS:-own} in
+        own | shared) ;;
+        *) bad_env "BENCH_SESSIONS: '$BENCH_SESSIONS' is neither own nor shared" ;;
+    esac
 }
 
 die() { echo "$ME: $*" >&2; exit 1; }

@@ -53,6 +53,9 @@
 #   NATSCOMPARE_DIR        parent of the data dirs (default /tmp)
 #   NATSCOMPARE_KEEP=1     keep the data dirs
 #   NATSCOMPARE_STRICT=1   exit 2 when a target is missed
+#   BENCH_SESSIONS         own (default): every server and load in a session
+#                          of its own, or shared: all in the script's (bench/lib.sh,
+#                          grouped: how the kernel's autogroup shares the CPUs)
 #   NATSCOMPARE_NATS_SCHED normal (default: the class the script runs in)
 #                          or batch: nats-server under `chrt -b 0`
 #                          (SCHED_BATCH), the class zraft-node puts itself
@@ -181,12 +184,12 @@ run_one() {
     echo "$ME: $what: 3 processes, $n producers, $ENDPOINTS" >&2
     cpu0=$(cpu_of "${SRV_PIDS[@]}")
     if [ "$sys" = nats ]; then
-        setsid "$LOADER" --servers "$ENDPOINTS" --inflight "$w" \
+        grouped "$LOADER" --servers "$ENDPOINTS" --inflight "$w" \
             --producers "$n" --consumers "$c" --payload-size $PAYLOAD \
             --duration "$DUR" --warmup "$WARM" --json \
             >"$OUT/$tag.out" 2>"$OUT/$tag.err" &
     else
-        setsid "$ZB" --bus --endpoints "$ENDPOINTS" --inflight "$w" \
+        grouped "$ZB" --bus --endpoints "$ENDPOINTS" --inflight "$w" \
             --producers "$n" --consumers "$c" --payload-size $PAYLOAD \
             --duration "$DUR" --warmup "$WARM" --json \
             --server-pids "$(IFS=,; echo "${SRV_PIDS[*]}")" \
@@ -212,7 +215,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-NATSCOMPARE_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;producers=$PRODUCERS;consumers=$CONSUMERS;payload=$PAYLOAD;sides=$SIDES;points=${POINTS[*]};nats_sched=$NATS_SCHED;nats_version=${NATS_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+NATSCOMPARE_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;rounds=$ROUNDS;producers=$PRODUCERS;consumers=$CONSUMERS;payload=$PAYLOAD;sides=$SIDES;points=${POINTS[*]};nats_sched=$NATS_SCHED;nats_version=${NATS_VERSION:-?};data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" "$ROOT/bench/natstable.py" "$OUT"
 rc=$?
 set -e

@@ -34,6 +34,9 @@
 #   SNAPCOMPARE_DIR       parent of the data dirs (default /tmp)
 #   SNAPCOMPARE_KEEP=1    keep the data dirs
 #   SNAPCOMPARE_STRICT=1  exit 2 when the target is missed
+#   BENCH_SESSIONS        own (default): every server and load in a session
+#                         of its own, or shared: all in the script's (bench/lib.sh,
+#                         grouped: how the kernel's autogroup shares the CPUs)
 #
 # Exit: 0 all ran (the target is reported, not enforced unless STRICT),
 # 1 a component failed, 2 the target missed under SNAPCOMPARE_STRICT,
@@ -99,7 +102,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-SNAP_META="started=$STARTED;host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;w=$W;rounds=$ROUNDS;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+SNAP_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;w=$W;rounds=$ROUNDS;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 
@@ -157,6 +160,7 @@ p("zraft-on: zraft-node, default snapshots of its key/value map; "
   "canon-off: threshold UINT_MAX")
 p("load average (1/5/15 min): %s at start, %s at end" %
   (meta["load_start"], meta["load_end"]))
+p("processes: %s" % meta["sessions"])
 p("run order: %s" % " ".join(order))
 p("")
 p("%-10s %5s %12s %9s %9s %9s %10s %10s %10s" %
