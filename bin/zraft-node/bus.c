@@ -300,9 +300,14 @@ s_send_status (zr_busend_t *self, zframe_t *routing, uint64_t id, int status,
                       "sequence number below the producer's window");
         return;
     case ZRAFT_EINVAL:
-    case ZRAFT_ETOOBIG:
         s_send_error (self, routing, id, ZR_BUSMSG_CODE_INVALID,
                       "refused by the server");
+        return;
+    case ZRAFT_ETOOBIG:
+        s_send_error (self, routing, id, ZR_BUSMSG_CODE_INVALID,
+                      "too big: the subject, the payload and up to 27 bytes"
+                      " of framing must fit in one log entry of 1,048,576"
+                      " bytes");
         return;
     case ZRAFT_EIO:
         s_send_error (self, routing, id, ZR_BUSMSG_CODE_UNAVAILABLE,
