@@ -58,6 +58,7 @@
 #define S_COMMIT_EVERY 1000             /* sub --cursor: commit this often */
 #define S_COMMIT_MS 1000                /* ... or after this long */
 #define S_TICK_MS 200                   /* sub: check signals this often */
+#define S_SIGNAL_AGAIN_MS 500           /* sub --cursor: the same stop, twice */
 
 typedef enum {
     S_PUT, S_GET, S_DEL, S_CAS, S_STATUS, S_TRANSFER, S_SNAPSHOT,
@@ -147,7 +148,9 @@ static const char s_usage [] =
 "      [--count N]         print what is published, one line each:\n"
 "                          index term subject data (default --from next);\n"
 "                          with --cursor, resume after the cursor NAME (if\n"
-"                          it exists) and commit it as messages go by;\n"
+"                          it exists; if the log no longer holds where it\n"
+"                          stands, at --from if given) and commit it as\n"
+"                          messages go by;\n"
 "                          stops after N messages, at --timeout if given,\n"
 "                          or on SIGINT/SIGTERM\n"
 "  cursors                 every durable cursor: name index\n"
@@ -186,7 +189,8 @@ static const char s_usage [] =
 "      output; status: at least one server answered; sub: it ran until\n"
 "      --count, --timeout or a signal, and committed its cursor)\n"
 "  1   it certainly did not take effect (sub: it ended early, e.g. its\n"
-"      start is no longer in the log, or --count was not reached in time)\n"
+"      start is no longer in the log, no server took it, or --count was\n"
+"      not reached in time)\n"
 "  2   unknown: it timed out or the connection dropped after the request\n"
 "      left; it may have taken effect\n"
 "  64  usage error\n";
@@ -1494,10 +1498,12 @@ s_lines_print (ctl_t *ctl, s_line_t *lines, uint64_t *printed, uint64_t sent,
 }
 
 /* Reads lines while the window has room and input is ready (or nothing
-   is in flight); publishes each. Returns false at the end of input. */
+   is in flight); publishes each. Returns false at the end of input, or
+   at a line too long to send (*too_long: its number; the caller reports
+   it after the results of the lines before it). */
 static bool
 s_lines_send (ctl_t *ctl, char **line, size_t *capacity, uint64_t *sent,
-              uint64_t printed, int *code)
+              uint64_t printed, uint64_t *too_long)
 {
     while (*sent - printed < S_WINDOW && !zsys_interrupted
            && (zr_busclient_pending (ctl->bus) == 0 || s_input_ready (ctl->in))) {
@@ -1507,9 +1513,7 @@ s_lines_send (ctl_t *ctl, char **line, size_t *capacity, uint64_t *sent,
         if (n > 0 && (*line) [n - 1] == '\n')
             (*line) [--n] = 0;
         if ((size_t) n > ZR_BUSMSG_PAYLOAD_MAX) {
-            *code = s_worse (*code, s_fail (ctl, S_EXIT_FAILED, "line %" PRIu64
-                                            ": over %u bytes; stopped reading",
-                                            *sent + 1, ZR_BUSMSG_PAYLOAD_MAX));
+            *too_long = *sent + 1;
             return false;
         }
         int rc = zr_busclient_publish (ctl->bus, ctl->args->args [0], *line,
@@ -1529,12 +1533,13 @@ s_verb_pub_lines (ctl_t *ctl)
     zr_assert (lines);
     char *line = NULL;
     size_t capacity = 0;
-    uint64_t sent = 0, printed = 0;
+    uint64_t sent = 0, printed = 0, too_long = 0;
     int code = S_EXIT_DONE;
     bool more = true;
     while (more || printed < sent) {
         if (more)
-            more = s_lines_send (ctl, &line, &capacity, &sent, printed, &code);
+            more = s_lines_send (ctl, &line, &capacity, &sent, printed,
+                                 &too_long);
         if (printed == sent)
             continue;
         bool full = sent - printed == S_WINDOW;
@@ -1550,6 +1555,10 @@ s_verb_pub_lines (ctl_t *ctl)
         }
         code = s_lines_print (ctl, lines, &printed, sent, code);
     }
+    if (too_long)                       /* after the lines before it */
+        code = s_worse (code, s_fail (ctl, S_EXIT_FAILED, "line %" PRIu64
+                                      ": over %u bytes; stopped reading",
+                                      too_long, ZR_BUSMSG_PAYLOAD_MAX));
     free (line);
     free (lines);
     return code;
@@ -1592,6 +1601,9 @@ typedef struct {
     uint64_t asked;                     /* the commit in flight, 0 none */
     uint64_t since;                     /* printed since the last commit */
     int64_t due;                        /* zclock_mono of the next commit */
+    bool subscribed;                    /* a server took the subscription */
+    bool moved_on;                      /* the cursor's position was
+                                           compacted: resumed at --from */
 } s_cursor_t;
 
 /* Commits the cursor if it moved and is due (S_COMMIT_EVERY messages or
@@ -1627,26 +1639,90 @@ s_cursor_result (ctl_t *ctl, s_cursor_t *cursor, zr_busclient_event_t *event)
 }
 
 /* At the end: waits for a commit in flight, then commits what was
-   printed since. Returns the exit code of the last commit. */
+   printed since. A signal that comes within S_SIGNAL_AGAIN_MS of the
+   end is the same request to stop delivered twice (GNU timeout signals
+   its child, then the child's process group), not a request to give up
+   the commit: the commit it cut short is sent again (a cursor only
+   moves forward, so a repeat is harmless). Returns the exit code of the
+   last commit. */
 static int
 s_cursor_final (ctl_t *ctl, s_cursor_t *cursor)
 {
     int code = S_EXIT_DONE;
+    int64_t stopped = zclock_mono ();
     zsys_interrupted = 0;               /* a signal ended sub: still commit */
-    for (int round = 0; round < 2 && ctl->args->cursor; round++) {
+    for (int round = 0; round < 4 && ctl->args->cursor; round++) {
         if (!cursor->asked)
             s_cursor_tick (ctl, cursor, true);
         if (!cursor->asked)
             break;
         zr_busclient_event_t event;
         s_bus_result (ctl, &event);
-        code = s_cursor_result (ctl, cursor, &event);
+        if (event.outcome != ZR_KVCLIENT_DONE && zsys_interrupted && round < 3
+            && zclock_mono () - stopped < S_SIGNAL_AGAIN_MS) {
+            zsys_interrupted = 0;
+            cursor->asked = 0;          /* the next round sends it again */
+            code = s_exit_code (event.outcome);
+        }
+        else
+            code = s_cursor_result (ctl, cursor, &event);
         zr_busclient_event_release (&event);
     }
+    if (code == S_EXIT_UNKNOWN)
+        return s_fail (ctl, code, "the cursor %s may not have been committed"
+                       " at %" PRIu64, ctl->args->cursor, cursor->last);
     if (code != S_EXIT_DONE)
         return s_fail (ctl, code, "the cursor %s was not committed at %" PRIu64,
                        ctl->args->cursor, cursor->last);
     return code;
+}
+
+/* The bus endpoints, for a message: "E1, E2, ..." (cut to fit). */
+static void
+s_bus_endpoints_text (const ctl_args_t *args, char *text, size_t size)
+{
+    size_t used = 0;
+    text [0] = 0;
+    for (size_t i = 0; i < args->n_bus_endpoints && used + 1 < size; i++) {
+        int n = snprintf (text + used, size - used, "%s%s", i ? ", " : "",
+                          args->bus_endpoints [i]);
+        used += n > 0 ? (size_t) n : 0;
+    }
+}
+
+/* The subscription ended. A cursor whose position the log no longer
+   holds (compacted into a snapshot: cursors do not hold compaction
+   back) resumes where --from says, if it was given, as a consumer with
+   no cursor would start (Kafka's auto.offset.reset); the cursor then
+   moves on from there. Returns false when sub must stop (*code: why). */
+static bool
+s_sub_ended (ctl_t *ctl, const zr_busclient_event_t *event,
+             s_cursor_t *cursor, int *code)
+{
+    const ctl_args_t *args = ctl->args;
+    bool compacted = event->frame && event->msg.type == ZR_BUSMSG_OUT_OF_RANGE;
+    if (compacted && args->cursor && args->has_from && !cursor->moved_on
+        && cursor->last == 0) {
+        fprintf (ctl->err, "zraft-ctl: the log no longer holds where cursor"
+                 " %s stands (its first index is %" PRIu64 "); starting"
+                 " where --from says\n", args->cursor, event->msg.first);
+        cursor->moved_on = true;
+        zr_busclient_sub_t options = {.from_mode = args->from_mode,
+                                      .from = args->from,
+                                      .prefix = args->subject};
+        if (zr_busclient_subscribe (ctl->bus, &options) == 0)
+            return true;
+    }
+    *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s%s%s%s",
+                    event->error,
+                    compacted && args->cursor && !args->has_from
+                        ? "; `sub --cursor " : "",
+                    compacted && args->cursor && !args->has_from
+                        ? args->cursor : "",
+                    compacted && args->cursor && !args->has_from
+                        ? " --from first` resumes at the first index held,"
+                          " skipping what was compacted" : "");
+    return false;
 }
 
 /* One event of the subscription; returns false when sub must stop
@@ -1663,14 +1739,13 @@ s_sub_event (ctl_t *ctl, zr_busclient_event_t *event, s_cursor_t *cursor,
         (*got)++;
         return true;
     case ZR_BUSCLIENT_ENDED:
-        *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s",
-                        event->error);
-        return false;
+        return s_sub_ended (ctl, event, cursor, code);
     case ZR_BUSCLIENT_RESULT:
         s_cursor_result (ctl, cursor, event);
         return true;
     default:
-        return true;                    /* SUBSCRIBED: on some server */
+        cursor->subscribed = true;      /* SUBSCRIBED: on some server */
+        return true;
     }
 }
 
@@ -1691,10 +1766,20 @@ s_verb_sub (ctl_t *ctl)
     uint64_t got = 0;
     int code = S_EXIT_DONE;
     bool going = true;
+    char endpoints [S_MESSAGE_MAX / 2];
+    s_bus_endpoints_text (args, endpoints, sizeof endpoints);
+    int64_t warn_at = args->timeout_given ? 0
+                                          : zclock_mono () + args->timeout_ms;
     while (going && !(args->count && got >= args->count) && !zsys_interrupted) {
+        if (!cursor.subscribed && warn_at && zclock_mono () >= warn_at) {
+            fprintf (ctl->err, "zraft-ctl: no server has taken the"
+                     " subscription within %d ms (%s); still trying\n",
+                     args->timeout_ms, endpoints);
+            warn_at = 0;                /* once */
+        }
         int64_t left = ctl->deadline - zclock_mono ();
         if (args->timeout_given && left <= 0) {
-            if (args->count)
+            if (args->count && cursor.subscribed)   /* else: below */
                 code = s_fail (ctl, S_EXIT_FAILED, "timed out after %" PRIu64
                                " of %" PRIu64 " messages", got, args->count);
             break;
@@ -1709,6 +1794,9 @@ s_verb_sub (ctl_t *ctl)
         zr_busclient_event_release (&event);
     }
     zr_busclient_unsubscribe (ctl->bus);
+    if (!cursor.subscribed && going)    /* else ENDED said why */
+        code = s_worse (code, s_fail (ctl, S_EXIT_FAILED, "no server took the"
+                                      " subscription (%s)", endpoints));
     return s_worse (code, s_cursor_final (ctl, &cursor));
 }
 

@@ -33,6 +33,10 @@
        a follower answers NOT_LEADER to each publication of a run.
    10. A server that is stopping answers each publication of a run
        that reaches it with an ERROR UNAVAILABLE of its own.
+   11. zraft-ctl when things go wrong: a sub that no server takes, a
+       publication too big for a log entry, an over-long input line
+       (its error after the lines before it), a cursor whose position
+       the log compacted away (a hint; with --from, resumed there).
 
     Waits derive from procs.h's PROCS_*_MS and the bus timing below
     (--bus-heartbeat, --bus-timeout); on a failure the nodes' logs are
@@ -76,19 +80,29 @@ s_teardown (void)
     procs_destroy (&s_procs);
 }
 
-/* Three nodes with bus endpoints; returns the leader's id. */
+/* Three nodes with bus endpoints, and snapshot_entries (NULL: the
+   default); returns the leader's id. */
 static uint32_t
-s_cluster (void)
+s_cluster_snapshots (const char *snapshot_entries)
 {
     char beat [16], timeout [16];
     snprintf (beat, sizeof beat, "%d", S_BUS_HEARTBEAT_MS);
     snprintf (timeout, sizeof timeout, "%d", S_BUS_TIMEOUT_MS);
     const char *extra [] = {PROCS_BUS, "--bus-heartbeat", beat,
-                            "--bus-timeout", timeout, NULL};
+                            "--bus-timeout", timeout,
+                            snapshot_entries ? "--snapshot-entries" : NULL,
+                            snapshot_entries, NULL};
     s_procs = procs_new (3, extra);
     uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
     S_ASSERT (leader, "no leader within %d ms", PROCS_LEADER_WAIT_MS);
     return leader;
+}
+
+/* Three nodes with bus endpoints; returns the leader's id. */
+static uint32_t
+s_cluster (void)
+{
+    return s_cluster_snapshots (NULL);
 }
 
 /* The bus endpoints of the running nodes, comma-separated. */
@@ -899,6 +913,112 @@ START_TEST (bus_stopping_server_answers_runs)
 }
 END_TEST
 
+/* 11. zraft-ctl's bus verbs when things go wrong: a sub no server takes
+   exits 1 saying so (text and JSON); a publication too big for a log
+   entry is refused saying so; an over-long line of pub's input is
+   reported after the results of the lines before it; a cursor whose
+   position was compacted away ends sub with a hint, and with --from
+   resumes at the first index held, the cursor moving on from there. */
+START_TEST (bus_ctl_errors_and_compacted_cursor)
+{
+    uint32_t leader = s_cluster_snapshots ("1000");
+    char *out = NULL;
+    /* Nobody listens on a port just bound and closed. */
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    S_ASSERT (port > 0, "no free port");
+    zsock_destroy (&router);
+    char command [8192];
+    snprintf (command, sizeof command, "%s --bus-endpoints tcp://127.0.0.1:%d"
+              " sub --timeout 300", s_ctl_binary (), port);
+    int code = s_sh (command, &out);
+    S_ASSERT (code == 1 && strstr (out, "no server took the subscription"),
+              "sub, nobody listening: exit %d: %s", code, out);
+    free (out);
+    snprintf (command, sizeof command, "%s -w json --bus-endpoints"
+              " tcp://127.0.0.1:%d sub --timeout 300 --count 2 2>/dev/null",
+              s_ctl_binary (), port);
+    code = s_sh (command, &out);
+    S_ASSERT (code == 1 && strncmp (out, "{\"error\":\"no server took",
+                                 strlen ("{\"error\":\"no server took")) == 0
+              && strchr (out, '\n') == out + strlen (out) - 1,
+              "sub -w json, nobody listening: exit %d: %s", code, out);
+    free (out);
+    /* A payload of exactly 1 MiB: with its subject and framing, over. */
+    snprintf (command, sizeof command, "head -c 1048576 /dev/zero | tr '\\0'"
+              " x | %s --timeout %d pub big", s_ctl_binary (),
+              S_CTL_TIMEOUT_MS);
+    code = s_sh (command, &out);
+    S_ASSERT (code == 1 && strstr (out, "line 1") && strstr (out, "too big"),
+              "pub of 1 MiB: exit %d: %.300s", code, out);
+    free (out);
+    snprintf (command, sizeof command, "{ echo ok1; echo ok2; head -c 1048577"
+              " /dev/zero | tr '\\0' x; echo; echo never; } | %s -w json"
+              " --timeout %d pub order", s_ctl_binary (), S_CTL_TIMEOUT_MS);
+    code = s_sh (command, &out);
+    unsigned long long i1, i2;
+    int end = 0;
+    S_ASSERT (code == 1 && sscanf (out, "{\"index\":%llu,\"term\":%*u,"
+                                   "\"duplicate\":false}\n{\"index\":%llu,"
+                                   "\"term\":%*u,\"duplicate\":false}\n%n",
+                                   &i1, &i2, &end) == 2 && end > 0 && i2 > i1
+              && streq (out + end, "{\"error\":\"line 3: over 1048576 bytes;"
+                        " stopped reading\"}\n"),
+              "pub with a line too long: exit %d: %s", code, out);
+    free (out);
+    /* A cursor at the first publication, then more than the log keeps
+       behind a snapshot (32,768 entries) published after it. */
+    code = s_ctl ("pub work first", &out);
+    free (out);
+    S_ASSERT (code == 0, "pub: exit %d", code);
+    code = s_ctl ("sub --from first --subject work --cursor slow --count 1",
+                  &out);
+    unsigned long long at;
+    S_ASSERT (code == 0 && sscanf (out, "%llu", &at) == 1,
+              "sub --cursor: exit %d: %s", code, out);
+    free (out);
+    snprintf (command, sizeof command, "seq 40000 | %s --timeout %d pub work"
+              " >/dev/null", s_ctl_binary (), S_CTL_TIMEOUT_MS);
+    code = s_sh (command, &out);
+    S_ASSERT (code == 0, "pub of 40000 lines: exit %d: %s", code, out);
+    free (out);
+    /* The leader (which reads cursors) snapshots after applying: wait,
+       bounded, until its log no longer holds the cursor's next index. */
+    unsigned long long first = 0;
+    int64_t deadline = zclock_mono () + PROCS_LEADER_WAIT_MS;
+    while (first <= at + 1 && zclock_mono () < deadline) {
+        snprintf (command, sizeof command, "%s --bus-endpoints %s --timeout %d"
+                  " sub --from first --count 1", s_ctl_binary (),
+                  procs_bus_endpoint (s_procs, leader), S_CTL_TIMEOUT_MS);
+        code = s_sh (command, &out);
+        S_ASSERT (code == 0 && sscanf (out, "%llu", &first) == 1,
+                  "sub --from first: exit %d: %s", code, out);
+        free (out);
+    }
+    S_ASSERT (first > at + 1, "the leader's log still holds %llu", at + 1);
+    code = s_ctl ("sub --subject work --cursor slow --count 1", &out);
+    S_ASSERT (code == 1 && strstr (out, "no longer holds")
+              && strstr (out, "--cursor slow --from first"),
+              "sub --cursor past compaction: exit %d: %s", code, out);
+    free (out);
+    code = s_ctl ("sub --subject work --cursor slow --from first --count 1",
+                  &out);
+    unsigned long long got;
+    char *line = out ? strstr (out, "starting where --from says\n") : NULL;
+    S_ASSERT (code == 0 && line
+              && sscanf (line + strlen ("starting where --from says\n"),
+                         "%llu %*u work", &got) == 1 && got >= first,
+              "sub --cursor --from first past compaction: exit %d: %s", code,
+              out);
+    free (out);
+    code = s_ctl ("cursors", &out);
+    snprintf (command, sizeof command, "slow %llu\n", got);
+    S_ASSERT (code == 0 && streq (out, command), "cursors: exit %d: %s, not"
+              " %s", code, out, command);
+    free (out);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -916,6 +1036,7 @@ s_suite (void)
     tcase_add_test (tc, bus_stopped_server_keeps_its_clients);
     tcase_add_test (tc, bus_publishes_in_runs);
     tcase_add_test (tc, bus_stopping_server_answers_runs);
+    tcase_add_test (tc, bus_ctl_errors_and_compacted_cursor);
     suite_add_tcase (s, tc);
     return s;
 }
