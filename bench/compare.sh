@@ -122,7 +122,7 @@ ZMODE=inprocess run_zraft zraft-inproc-win1-w256 3 256 $ENTRY --window 1
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-COMPARE_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;big_entry=$BIG_ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+COMPARE_META="started=$STARTED;sessions=$(sessions_desc "but zraft-bench --procs keeps its 3 zraft-node servers in its own session");host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;big_entry=$BIG_ENTRY;zmode=$ZMODE;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 

@@ -33,9 +33,19 @@ alive() { kill -0 "$1" 2>/dev/null; }
 #           its load are four groups, each held to its share of the
 #           CPUs while all four want more.
 #   shared  in the script's session, one scheduling group for all
-#           (setpgid only): every thread of every process competes
-#           alike, as in a single process.
-# sessions_desc: the line the tables print about it.
+#           (setpgid only, by perl, which leaves signal dispositions and
+#           the environment as they were): every thread of every
+#           process competes alike, as in a single process.
+# zraft-bench --procs (compare.sh, snapcompare.sh) starts its zraft-node
+# servers itself, in its own session either way.
+grouped() {
+    if [ "${BENCH_SESSIONS:-own}" = shared ]; then
+        exec perl -e 'setpgrp (0, 0); exec { $ARGV[0] } @ARGV
+                      or die "exec $ARGV[0]: $!\n"' "$@"
+    fi
+    exec setsid "$@"
+}
+# sessions_desc [NOTE]: the line the tables print about it, and NOTE.
 sessions_desc() {
     local ag
     case $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) in
@@ -44,18 +54,10 @@ sessions_desc() {
         *) ag="no autogroup" ;;
     esac
     if [ "${BENCH_SESSIONS:-own}" = shared ]; then
-        echo "all processes in one session (BENCH_SESSIONS=shared, $ag)"
+        echo "all processes in one session (BENCH_SESSIONS=shared, $ag)${1:+, $1}"
     else
-        echo "every server and load in a session of its own (BENCH_SESSIONS=own, $ag)"
+        echo "every server and load in a session of its own (BENCH_SESSIONS=own, $ag)${1:+, $1}"
     fi
-}
-grouped() {
-    if [ "${BENCH_SESSIONS:-own}" = shared ]; then
-        exec "${PY:-python3}" -c 'import os, sys
-os.setpgid (0, 0)
-os.execvp (sys.argv [1], sys.argv [1:])' "$@"
-    fi
-    exec setsid "$@"
 }
 stop() {                     # stop PID...: TERM the groups, then KILL
     local p

@@ -102,7 +102,7 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 set +e
-SNAP_META="started=$STARTED;sessions=$(sessions_desc);host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;w=$W;rounds=$ROUNDS;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
+SNAP_META="started=$STARTED;sessions=$(sessions_desc "but zraft-bench --procs keeps its 3 zraft-node servers in its own session");host=$(hostname);cpus=$(nproc);load_start=$LOAD_START;load_end=$LOAD_END;duration=$DUR;warmup=$WARM;entry=$ENTRY;w=$W;rounds=$ROUNDS;data=$BASE;disk=$(df -P "$BASE" | awk 'NR==2{print $1}')" \
 "$PY" - "$OUT" <<'EOF'
 import json, os, sys
 
