@@ -49,7 +49,8 @@ static s_set_fn s_set_name, s_set_data_dir, s_set_listen_peer,
     s_set_listen_client, s_set_advertise_client, s_set_initial_cluster,
     s_set_heartbeat, s_set_election, s_set_snapshot_entries, s_set_config_file,
     s_set_log_level, s_set_log_format, s_set_listen_bus, s_set_advertise_bus,
-    s_set_bus_heartbeat, s_set_bus_timeout, s_set_sched;
+    s_set_bus_heartbeat, s_set_bus_timeout, s_set_sched,
+    s_set_snapshot_trailing;
 
 /* Defaults "" mean "not set": checked (or derived) in step 4. */
 static const s_setting_t s_settings [] = {
@@ -71,6 +72,8 @@ static const s_setting_t s_settings [] = {
     {"bus-heartbeat", "ZRAFT_BUS_HEARTBEAT", "1000", s_set_bus_heartbeat},
     {"bus-timeout", "ZRAFT_BUS_TIMEOUT", "10000", s_set_bus_timeout},
     {"sched", "ZRAFT_SCHED", "batch", s_set_sched},
+    {"snapshot-trailing", "ZRAFT_SNAPSHOT_TRAILING", "32768",
+     s_set_snapshot_trailing},
 };
 #define S_SETTINGS (sizeof s_settings / sizeof s_settings [0])
 #define S_CONFIG_FILE 9                 /* its index in s_settings */
@@ -361,6 +364,17 @@ s_set_snapshot_entries (zr_options_t *self, const char *value, char *why,
                   &self->snapshot_entries))
         return s_fail (why, size, "must be an integer in 0..%llu (0: not by"
                        " count)", (unsigned long long) ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX);
+    return 0;
+}
+
+static int
+s_set_snapshot_trailing (zr_options_t *self, const char *value, char *why,
+                         size_t size)
+{
+    if (s_number (value, 0, ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX,
+                  &self->snapshot_trailing))
+        return s_fail (why, size, "must be an integer in 0..%llu",
+                       (unsigned long long) ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX);
     return 0;
 }
 
@@ -704,6 +718,10 @@ zr_options_usage (FILE *out)
 "        heartbeat, at most %u; randomised up to twice this)\n"
 "  --snapshot-entries N        ZRAFT_SNAPSHOT_ENTRIES (default 65536; 0: off)\n"
 "        snapshot the map after N entries applied, then trim the log\n"
+"  --snapshot-trailing N       ZRAFT_SNAPSHOT_TRAILING (default 32768)\n"
+"        entries the log keeps behind a snapshot (0..2^40): followers\n"
+"        behind by fewer catch up without the snapshot, and bus\n"
+"        subscribers and cursors may be that far behind\n"
 "  --config-file FILE          ZRAFT_CONFIG_FILE (default: none)\n"
 "        settings in czmq's ZPL format, one 'key = value' a line, e.g.\n"
 "            name = n1\n"

@@ -76,6 +76,7 @@ typedef struct {
     uint32_t heartbeat_ms;              /* 1..ZR_OPTIONS_HEARTBEAT_MAX */
     uint32_t election_timeout_ms;       /* heartbeat_ms < it <= ..._MAX */
     uint64_t snapshot_entries;          /* 0 = not by count */
+    uint64_t snapshot_trailing;         /* entries kept behind a snapshot */
     char config_file [ZR_OPTIONS_PATH_MAX + 1]; /* "" if none */
     int log_level;                      /* ZR_OPTIONS_LOG_* */
     zr_options_format_t log_format;     /* text or json */

@@ -835,6 +835,7 @@ s_node_start (zr_server_t *self)
     config.heartbeat_ms = o->heartbeat_ms;
     config.election_timeout_ms = o->election_timeout_ms;
     config.snapshot_entries = o->snapshot_entries;
+    config.snapshot_trailing = o->snapshot_trailing;
     if (o->snapshot_entries == 0)
         config.snapshot_bytes = 0;      /* 0: no automatic snapshots at all */
     /* The kv callbacks keep no per-thread state and are quick: a read

@@ -126,6 +126,7 @@ START_TEST (parse_fills_defaults)
     ck_assert_uint_eq (s_options.heartbeat_ms, 100);
     ck_assert_uint_eq (s_options.election_timeout_ms, 1000);
     ck_assert_uint_eq (s_options.snapshot_entries, 65536);
+    ck_assert_uint_eq (s_options.snapshot_trailing, 32768);
     ck_assert_int_eq (s_options.log_level, ZR_OPTIONS_LOG_NOTICE);
     ck_assert_int_eq (s_options.log_format, ZR_OPTIONS_TEXT);
     ck_assert_str_eq (s_options.config_file, "");
@@ -145,7 +146,8 @@ START_TEST (parse_takes_every_flag)
         NULL,
         "--advertise-client", "tcp://10.1.2.3:7102",
         "--heartbeat-interval", "20", "--election-timeout", "300",
-        "--snapshot-entries", "0", "--log-level", "debug",
+        "--snapshot-entries", "0", "--snapshot-trailing", "100",
+        "--log-level", "debug",
         "--log-format", "json", "--listen-bus", "tcp://*:7202",
         "--advertise-bus", "tcp://10.1.2.3:7202", "--bus-heartbeat", "50",
         "--bus-timeout", "100", "--sched", "normal", NULL};
@@ -168,6 +170,7 @@ START_TEST (parse_takes_every_flag)
     ck_assert_uint_eq (s_options.heartbeat_ms, 20);
     ck_assert_uint_eq (s_options.election_timeout_ms, 300);
     ck_assert_uint_eq (s_options.snapshot_entries, 0);
+    ck_assert_uint_eq (s_options.snapshot_trailing, 100);
     ck_assert_int_eq (s_options.log_level, ZR_OPTIONS_LOG_DEBUG);
     ck_assert_int_eq (s_options.log_format, ZR_OPTIONS_JSON);
 }
@@ -199,7 +202,7 @@ START_TEST (parse_help_and_version_win)
         "--listen-bus", "ZRAFT_LISTEN_BUS", "--advertise-bus",
         "ZRAFT_ADVERTISE_BUS", "--bus-heartbeat", "ZRAFT_BUS_HEARTBEAT",
         "--bus-timeout", "ZRAFT_BUS_TIMEOUT", "--sched", "ZRAFT_SCHED",
-        "--help", "--version", "flag > environment > config file > default",
+        "--snapshot-trailing", "ZRAFT_SNAPSHOT_TRAILING", "--help", "--version", "flag > environment > config file > default",
         "64", "SIGTERM", NULL};
     for (int i = 0; names [i]; i++)
         ck_assert_msg (strstr (text, names [i]), "usage lacks %s", names [i]);
@@ -346,6 +349,8 @@ static const s_bad_t s_bads [] = {
     {"--election-timeout", "100", "--election-timeout 100 must be above"},
     {"--snapshot-entries", "1099511627777", "--snapshot-entries must be"},
     {"--snapshot-entries", "1e6", "--snapshot-entries must be"},
+    {"--snapshot-trailing", "1099511627777", "--snapshot-trailing must be"},
+    {"--snapshot-trailing", "-1", "--snapshot-trailing must be"},
     {"--log-level", "NOTICE", "--log-level must be error, warning"},
     {"--log-level", "", "--log-level must be"},
     {"--log-format", "yaml", "--log-format must be text or json"},
