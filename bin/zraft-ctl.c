@@ -59,6 +59,7 @@
 #define S_COMMIT_MS 1000                /* ... or after this long */
 #define S_TICK_MS 200                   /* sub: check signals this often */
 #define S_SIGNAL_AGAIN_MS 500           /* sub --cursor: the same stop, twice */
+#define S_MOVE_ON_MAX 3                 /* sub --cursor --from first: tries */
 
 typedef enum {
     S_PUT, S_GET, S_DEL, S_CAS, S_STATUS, S_TRANSFER, S_SNAPSHOT,
@@ -1602,7 +1603,7 @@ typedef struct {
     uint64_t since;                     /* printed since the last commit */
     int64_t due;                        /* zclock_mono of the next commit */
     bool subscribed;                    /* a server took the subscription */
-    bool moved_on;                      /* the cursor's position was
+    uint32_t moved_on;                  /* the cursor's position was
                                            compacted: resumed at --from */
 } s_cursor_t;
 
@@ -1650,6 +1651,7 @@ s_cursor_final (ctl_t *ctl, s_cursor_t *cursor)
 {
     int code = S_EXIT_DONE;
     int64_t stopped = zclock_mono ();
+    bool by_signal = zsys_interrupted;
     zsys_interrupted = 0;               /* a signal ended sub: still commit */
     for (int round = 0; round < 4 && ctl->args->cursor; round++) {
         if (!cursor->asked)
@@ -1658,8 +1660,8 @@ s_cursor_final (ctl_t *ctl, s_cursor_t *cursor)
             break;
         zr_busclient_event_t event;
         s_bus_result (ctl, &event);
-        if (event.outcome != ZR_KVCLIENT_DONE && zsys_interrupted && round < 3
-            && zclock_mono () - stopped < S_SIGNAL_AGAIN_MS) {
+        if (event.outcome != ZR_KVCLIENT_DONE && zsys_interrupted && by_signal
+            && round < 3 && zclock_mono () - stopped < S_SIGNAL_AGAIN_MS) {
             zsys_interrupted = 0;
             cursor->asked = 0;          /* the next round sends it again */
             code = s_exit_code (event.outcome);
@@ -1693,23 +1695,32 @@ s_bus_endpoints_text (const ctl_args_t *args, char *text, size_t size)
 /* The subscription ended. A cursor whose position the log no longer
    holds (compacted into a snapshot: cursors do not hold compaction
    back) resumes where --from says, if it was given, as a consumer with
-   no cursor would start (Kafka's auto.offset.reset); the cursor then
-   moves on from there. Returns false when sub must stop (*code: why). */
+   no cursor would start (Kafka's auto.offset.reset), on the server that
+   said so (whose first index the message names); the cursor then moves
+   on from there. Returns false when sub must stop (*code: why). */
 static bool
 s_sub_ended (ctl_t *ctl, const zr_busclient_event_t *event,
              s_cursor_t *cursor, int *code)
 {
     const ctl_args_t *args = ctl->args;
     bool compacted = event->frame && event->msg.type == ZR_BUSMSG_OUT_OF_RANGE;
-    if (compacted && args->cursor && args->has_from && !cursor->moved_on
-        && cursor->last == 0) {
+    bool index_gone = args->from_mode == ZR_BUSMSG_FROM_INDEX
+                      && args->from < event->msg.first;   /* --from too */
+    /* Once, or (FIRST: the log may be trimmed again between the OK and
+       the read) a few times while nothing was delivered. */
+    if (compacted && args->cursor && args->has_from && !index_gone
+        && cursor->last == 0
+        && cursor->moved_on < (args->from_mode == ZR_BUSMSG_FROM_FIRST
+                               ? S_MOVE_ON_MAX : 1)) {
         fprintf (ctl->err, "zraft-ctl: the log no longer holds where cursor"
                  " %s stands (its first index is %" PRIu64 "); starting"
                  " where --from says\n", args->cursor, event->msg.first);
-        cursor->moved_on = true;
+        cursor->moved_on++;
         zr_busclient_sub_t options = {.from_mode = args->from_mode,
                                       .from = args->from,
-                                      .prefix = args->subject};
+                                      .prefix = args->subject,
+                                      .endpoint = event->endpoint [0]
+                                                  ? event->endpoint : NULL};
         if (zr_busclient_subscribe (ctl->bus, &options) == 0)
             return true;
     }
