@@ -736,7 +736,7 @@ zr_options_usage (FILE *out)
 "        the threads that hand each request on run their batches out) or\n"
 "        normal (the class it was started in; better where other programs\n"
 "        keep the CPUs busy, as batch threads do not preempt them either)\n"
-"  --help                      print this and exit\n"
+"  -h, --help                  print this and exit\n"
 "  --version                   print the version and exit\n"
 "\n"
 "Signals: SIGTERM or SIGINT stops taking requests (UNAVAILABLE), hands\n"
