@@ -265,7 +265,11 @@ s_split_endpoints (ctl_args_t *args, char **buf_p, const char **endpoints,
             s_usage_error (args, "%s: an empty endpoint in '%s'", from, list);
             return;
         }
-        if (strlen (item) > ZR_CLIENT_ENDPOINT_MAX || !strstr (item, "://")) {
+        const char *port = strncmp (item, "tcp://", 6) == 0
+                           ? strrchr (item + 6, ':') : NULL;
+        if (strlen (item) > ZR_CLIENT_ENDPOINT_MAX || !strstr (item, "://")
+            || (port && !port [1])
+            || (strncmp (item, "tcp://", 6) == 0 && !port)) {
             s_usage_error (args, "%s: '%s' is not an endpoint (tcp://HOST:PORT, "
                                  "at most %u bytes)", from, item, ZR_CLIENT_ENDPOINT_MAX);
             return;

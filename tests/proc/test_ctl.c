@@ -348,6 +348,11 @@ START_TEST (ctl_kv_verbs_exit_codes_and_json)
     snprintf (env, sizeof env, "ZRAFT_ENDPOINTS=%s", procs_client_endpoint (s_procs, leader));
     s_ctl_argv (run, env, (const char *[]) {"-w", "json", "get", "bin", NULL});
     S_ASSERT (run->code == 0, "with ZRAFT_ENDPOINTS: exit %d, %s", run->code, run->err);
+    /* A tcp endpoint without its port is a usage error, not a connect. */
+    s_ctl_argv (run, "ZRAFT_ENDPOINTS=tcp://127.0.0.1",
+                (const char *[]) {"get", "bin", NULL});
+    S_ASSERT (run->code == 64 && strstr (run->err, "is not an endpoint"),
+              "a tcp endpoint without a port: exit %d, %s", run->code, run->err);
     free (run);
 }
 END_TEST
