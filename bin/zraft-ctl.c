@@ -648,14 +648,18 @@ s_json_string (FILE *out, const char *text)
 }
 
 /* Writes bytes for a terminal: printable ASCII and UTF-8 as they are,
-   anything else as \xXX. */
+   anything else as \xXX; a field that other fields follow on its line
+   (field) has its spaces and backslashes escaped too, so that the line
+   splits where it should and the escapes read back. */
 static void
-s_text_bytes (FILE *out, const void *data, size_t size)
+s_text_write (FILE *out, const void *data, size_t size, bool field)
 {
     const uint8_t *s = (const uint8_t *) data;
     for (size_t i = 0; i < size; i++) {
         size_t length = s [i] >= 0x80 ? s_utf8_length (s + i, size - i) : 0;
-        if (s [i] >= 0x20 && s [i] < 0x7f)
+        if (field && (s [i] == ' ' || s [i] == '\\'))
+            fprintf (out, "\\x%02x", s [i]);
+        else if (s [i] >= 0x20 && s [i] < 0x7f)
             fputc (s [i], out);
         else if (length > 0) {
             fwrite (s + i, 1, length, out);
@@ -664,6 +668,18 @@ s_text_bytes (FILE *out, const void *data, size_t size)
         else
             fprintf (out, "\\x%02x", s [i]);
     }
+}
+
+static void
+s_text_bytes (FILE *out, const void *data, size_t size)
+{
+    s_text_write (out, data, size, false);
+}
+
+static void
+s_text_field (FILE *out, const void *data, size_t size)
+{
+    s_text_write (out, data, size, true);
 }
 
 static int s_fail (ctl_t *ctl, int code, const char *format, ...)
@@ -1591,7 +1607,7 @@ s_print_delivery (ctl_t *ctl, const zr_busmsg_t *msg)
     }
     else {
         fprintf (out, "%" PRIu64 " %" PRIu64 " ", msg->index, msg->term);
-        s_text_bytes (out, msg->subject.data, msg->subject.size);
+        s_text_field (out, msg->subject.data, msg->subject.size);
         fputc (' ', out);
         s_text_bytes (out, msg->payload.data, msg->payload.size);
         fputc ('\n', out);
@@ -1841,7 +1857,7 @@ s_verb_cursors (ctl_t *ctl)
             fprintf (ctl->out, ":%" PRIu64, cursor.index);
         }
         else {
-            s_text_bytes (ctl->out, cursor.name.data, cursor.name.size);
+            s_text_field (ctl->out, cursor.name.data, cursor.name.size);
             fprintf (ctl->out, " %" PRIu64 "\n", cursor.index);
         }
         first = false;

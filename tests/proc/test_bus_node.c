@@ -967,6 +967,21 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
                         " stopped reading\"}\n"),
               "pub with a line too long: exit %d: %s", code, out);
     free (out);
+    /* In text, a subject's spaces and backslashes are escaped: the
+       line splits at its first three spaces; the data is as it is. */
+    code = s_ctl ("pub 'sp ace\\' 'da ta'", &out);
+    unsigned long long spaced;
+    S_ASSERT (code == 0 && sscanf (out, "%llu", &spaced) == 1,
+              "pub with a space: exit %d: %s", code, out);
+    free (out);
+    snprintf (command, sizeof command, "sub --from %llu --count 1", spaced);
+    code = s_ctl (command, &out);
+    char line_want [128];
+    snprintf (line_want, sizeof line_want, " sp\\x20ace\\x5c da ta\n");
+    S_ASSERT (code == 0 && strstr (out, line_want)
+              && strlen (strstr (out, line_want)) == strlen (line_want),
+              "sub of a subject with a space: exit %d: '%s'", code, out);
+    free (out);
     /* A cursor at the first publication, then ten times what the log
        keeps behind a snapshot published after it. */
     code = s_ctl ("pub work first", &out);
