@@ -265,11 +265,10 @@ s_split_endpoints (ctl_args_t *args, char **buf_p, const char **endpoints,
             s_usage_error (args, "%s: an empty endpoint in '%s'", from, list);
             return;
         }
-        const char *port = strncmp (item, "tcp://", 6) == 0
-                           ? strrchr (item + 6, ':') : NULL;
+        bool tcp = strncmp (item, "tcp://", 6) == 0;
+        const char *port = tcp ? strrchr (item + 6, ':') : NULL;
         if (strlen (item) > ZR_CLIENT_ENDPOINT_MAX || !strstr (item, "://")
-            || (port && !port [1])
-            || (strncmp (item, "tcp://", 6) == 0 && !port)) {
+            || (tcp && (!port || !port [1]))) {
             s_usage_error (args, "%s: '%s' is not an endpoint (tcp://HOST:PORT, "
                                  "at most %u bytes)", from, item, ZR_CLIENT_ENDPOINT_MAX);
             return;
@@ -1615,7 +1614,7 @@ s_print_delivery (ctl_t *ctl, const zr_busmsg_t *msg)
     fflush (out);
 }
 
-/* What sub knows of its cursor. */
+/* What sub knows of its cursor, and of its subscription. */
 typedef struct {
     uint64_t last;                      /* the last index printed, 0 none */
     uint64_t committed;                 /* the last index committed */
@@ -1744,15 +1743,14 @@ s_sub_ended (ctl_t *ctl, const zr_busclient_event_t *event,
         if (zr_busclient_subscribe (ctl->bus, &options) == 0)
             return true;
     }
-    *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s%s%s%s",
-                    event->error,
-                    compacted && args->cursor && !args->has_from
-                        ? "; `sub --cursor " : "",
-                    compacted && args->cursor && !args->has_from
-                        ? args->cursor : "",
-                    compacted && args->cursor && !args->has_from
-                        ? " --from first` resumes at the first index held,"
-                          " skipping what was compacted" : "");
+    if (compacted && args->cursor && !args->has_from)
+        *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s;"
+                        " `sub --cursor %s --from first` resumes at the first"
+                        " index held, skipping what was compacted",
+                        event->error, args->cursor);
+    else
+        *code = s_fail (ctl, S_EXIT_FAILED, "the subscription ended: %s",
+                        event->error);
     return false;
 }
 

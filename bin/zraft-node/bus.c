@@ -278,6 +278,9 @@ s_send_not_leader (zr_busend_t *self, zframe_t *routing, uint64_t id,
     s_send (self, routing, &msg);
 }
 
+_Static_assert (ZRAFT_ENTRY_BYTES_MAX == 1048576,
+                "s_send_status's too-big text names the entry limit");
+
 /* Answers a request the library refused or failed (status, a ZRAFT_E*),
    knowing whether it may have reached the log (write). */
 static void
@@ -304,10 +307,8 @@ s_send_status (zr_busend_t *self, zframe_t *routing, uint64_t id, int status,
                       "refused by the server");
         return;
     case ZRAFT_ETOOBIG:
-        /* 27: zr_bus_entry_size's array, op, str8 and bin32 headers,
-           producer and seq as uint64 (actors/bus.c s_pack_entry). */
-        _Static_assert (ZRAFT_ENTRY_BYTES_MAX == 1048576,
-                        "the text below names the entry limit");
+        /* 27: the entry's array, op, str8 and bin32 headers, producer
+           and seq as uint64 (actors/bus.c, s_pack_entry). */
         s_send_error (self, routing, id, ZR_BUSMSG_CODE_INVALID,
                       "too big: the subject, the payload and up to 27 bytes"
                       " of framing must fit in one log entry of 1,048,576"

@@ -356,26 +356,32 @@ s_set_election (zr_options_t *self, const char *value, char *why, size_t size)
                      ZR_OPTIONS_ELECTION_MAX, why, size);
 }
 
+/* A count of log entries, 0..ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX, into
+   field; note follows the range in the message. */
+static int
+s_set_entries (uint64_t *field, const char *value, const char *note,
+               char *why, size_t size)
+{
+    if (s_number (value, 0, ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX, field))
+        return s_fail (why, size, "must be an integer in 0..%llu%s",
+                       (unsigned long long) ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX,
+                       note);
+    return 0;
+}
+
 static int
 s_set_snapshot_entries (zr_options_t *self, const char *value, char *why,
                         size_t size)
 {
-    if (s_number (value, 0, ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX,
-                  &self->snapshot_entries))
-        return s_fail (why, size, "must be an integer in 0..%llu (0: not by"
-                       " count)", (unsigned long long) ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX);
-    return 0;
+    return s_set_entries (&self->snapshot_entries, value, " (0: not by count)",
+                          why, size);
 }
 
 static int
 s_set_snapshot_trailing (zr_options_t *self, const char *value, char *why,
                          size_t size)
 {
-    if (s_number (value, 0, ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX,
-                  &self->snapshot_trailing))
-        return s_fail (why, size, "must be an integer in 0..%llu",
-                       (unsigned long long) ZR_OPTIONS_SNAPSHOT_ENTRIES_MAX);
-    return 0;
+    return s_set_entries (&self->snapshot_trailing, value, "", why, size);
 }
 
 /* Step 2 already used the value; this only records it. */
