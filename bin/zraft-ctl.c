@@ -132,7 +132,8 @@ static const char s_usage [] =
 "  del K                   delete K\n"
 "  cas K OLD NEW           set K to NEW if its value is OLD\n"
 "  status                  every server: name, role, term, leader, commit,\n"
-"                          applied, first and last index, snapshot index\n"
+"                          applied, first and last index, snapshot index,\n"
+"                          bus endpoint\n"
 "  transfer NAME           hand leadership to NAME and wait until it leads\n"
 "  snapshot                ask the leader to take a snapshot now\n"
 "  fault NAME [--drop P] [--delay MS]\n"
@@ -175,8 +176,9 @@ static const char s_usage [] =
 "  put, del, snapshot, transfer, fault, partition, heal: {\"ok\":true}\n"
 "  get: {\"found\":true,\"value\":\"...\"} or {\"found\":false}\n"
 "  cas: {\"swapped\":true} or {\"swapped\":false}\n"
-"  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\"role\":\"leader|\n"
-"          follower|candidate|unreachable\",\"term\":..,\"leader\":..,\n"
+"  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\n"
+"          \"bus_endpoint\":..,\"role\":\"leader|follower|candidate|\n"
+"          unreachable\",\"term\":..,\"leader\":..,\n"
 "          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
 "          \"last_index\":..,\"snapshot_index\":..}]}\n"
 "  pub: {\"index\":..,\"term\":..,\"duplicate\":false}, one per line read\n"
@@ -821,6 +823,7 @@ typedef struct {
     uint8_t name [ZR_CLIENT_NAME_MAX];  /* bytes, not NUL-terminated */
     size_t name_size;
     char endpoint [ZR_CLIENT_ENDPOINT_MAX + 1];     /* client endpoint, "" unknown */
+    char bus [ZR_CLIENT_ENDPOINT_MAX + 1];  /* bus endpoint, "" unknown or none */
 } s_member_t;
 
 typedef struct {
@@ -900,6 +903,18 @@ s_member_by_id (s_cluster_t *cluster, uint32_t id)
     return NULL;
 }
 
+/* Sets endpoint (ZR_CLIENT_ENDPOINT_MAX + 1 bytes) to from, if it is
+   still "" and from is a string that fits. */
+static void
+s_endpoint_learn (char *endpoint, zr_client_bytes_t from)
+{
+    if (!endpoint [0] && from.size > 0 && from.size <= ZR_CLIENT_ENDPOINT_MAX
+        && !memchr (from.data, 0, from.size)) {
+        memcpy (endpoint, from.data, from.size);
+        endpoint [from.size] = 0;
+    }
+}
+
 /* Adds what the answered nodes' member lists say to cluster->members. */
 static void
 s_cluster_learn (s_cluster_t *cluster)
@@ -920,12 +935,9 @@ s_cluster_learn (s_cluster_t *cluster)
                 if (member->name_size)
                     memcpy (member->name, from->name.data, member->name_size);
             }
-            size_t size = from->client_endpoint.size;
-            if (member && !member->endpoint [0] && size > 0
-                && size <= ZR_CLIENT_ENDPOINT_MAX
-                && !memchr (from->client_endpoint.data, 0, size)) {
-                memcpy (member->endpoint, from->client_endpoint.data, size);
-                member->endpoint [size] = 0;
+            if (member) {
+                s_endpoint_learn (member->endpoint, from->client_endpoint);
+                s_endpoint_learn (member->bus, from->bus_endpoint);
             }
         }
     }
@@ -1067,6 +1079,15 @@ s_id_name (s_cluster_t *cluster, uint32_t id)
     return member ? (zr_client_bytes_t) {member->name, member->name_size} : s_bytes ("");
 }
 
+/* The bus endpoint of node as the member lists say ("" if unknown or
+   none). */
+static const char *
+s_node_bus (s_cluster_t *cluster, const s_node_t *node)
+{
+    const s_member_t *member = node->id ? s_member_by_id (cluster, node->id) : NULL;
+    return member ? member->bus : "";
+}
+
 static void
 s_status_json (ctl_t *ctl, s_cluster_t *cluster)
 {
@@ -1083,6 +1104,8 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
         s_json_bytes (out, name.data, name.size);
         fprintf (out, ",\"id\":%" PRIu32 ",\"endpoint\":", node->id);
         s_json_string (out, node->endpoint);
+        fputs (",\"bus_endpoint\":", out);
+        s_json_string (out, s_node_bus (cluster, node));
         if (!node->answered) {
             fputs (",\"role\":\"unreachable\",\"error\":", out);
             s_json_string (out, node->error);
@@ -1103,7 +1126,7 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
     fputs ("]}\n", out);
 }
 
-#define S_COLUMNS 11
+#define S_COLUMNS 12
 #define S_CELL_MAX (4 * ZR_CLIENT_ENDPOINT_MAX + 1)
 
 typedef char s_row_t [S_COLUMNS][S_CELL_MAX];
@@ -1139,6 +1162,8 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
                             r->snapshot_index};
     for (int c = 0; c < 5; c++)
         snprintf (row [6 + c], S_CELL_MAX, "%" PRIu64, numbers [c]);
+    const char *bus = s_node_bus (cluster, node);
+    s_cell (row [11], s_bytes (*bus ? bus : "-"));
 }
 
 static void
@@ -1146,7 +1171,7 @@ s_status_table (ctl_t *ctl, s_cluster_t *cluster)
 {
     static const char *heads [S_COLUMNS] = {"NAME", "ID", "ENDPOINT", "ROLE", "TERM",
                                             "LEADER", "COMMIT", "APPLIED", "FIRST",
-                                            "LAST", "SNAPSHOT"};
+                                            "LAST", "SNAPSHOT", "BUS"};
     s_row_t *rows = (s_row_t *) calloc (cluster->n_nodes + 1, sizeof (s_row_t));
     zr_assert (rows);
     size_t n = 1;

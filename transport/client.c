@@ -25,8 +25,6 @@ _Static_assert (sizeof ((zr_client_reply_t *) 0)->members
                 == ZR_NODES_MAX, "one member slot per server");
 _Static_assert (ZR_CLIENT_DEPTH_MAX <= ZR_MSGPACK_WALK_DEPTH_MAX,
                 "the walker takes the client codec's depth");
-_Static_assert (15 + 5 * ZR_NODES_MAX <= ZR_CLIENT_OBJECTS_MAX,
-                "a full STATUS reply passes the walk");
 _Static_assert (ZR_CLIENT_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
 
 #define S_DROP_PPM_MAX 1000000u
@@ -35,7 +33,10 @@ _Static_assert (ZR_CLIENT_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
 #define S_REQUEST_HEAD 3            /* version, type, request_id */
 #define S_REPLY_HEAD 4              /* version, type, request_id, code */
 #define S_ERROR_FIELDS 7            /* head, leader, leader_endpoint, message */
-#define S_MEMBER_FIELDS 4           /* id, name, peer and client endpoints */
+#define S_MEMBER_FIELDS 5           /* id, name, peer, client and bus endpoints */
+#define S_MEMBER_FIELDS_OLD 4       /* without the bus endpoint: read as "" */
+_Static_assert (15 + (1 + S_MEMBER_FIELDS) * ZR_NODES_MAX <= ZR_CLIENT_OBJECTS_MAX,
+                "a full STATUS reply passes the walk");
 
 /* Fields in a request frame, by type (the table in client.h). */
 static const uint32_t s_request_fields [] = { 0, 7, 5, 6, 8, 3, 4, 3, 7 };
@@ -138,6 +139,8 @@ s_members_check (const zr_client_reply_t *reply)
         if (rc == 0)
             rc = s_str_check (member->client_endpoint,
                               ZR_CLIENT_ENDPOINT_MAX);
+        if (rc == 0)
+            rc = s_str_check (member->bus_endpoint, ZR_CLIENT_ENDPOINT_MAX);
         if (rc == 0 && (!s_id_valid (member->id) || seen [member->id]))
             rc = ZR_EMALFORMED;
         if (rc)
@@ -272,7 +275,8 @@ s_members_read (zr_mp_reader_t *reader, zr_client_reply_t *reply)
     for (uint32_t i = 0; i < list->via.array.size && reader->rc == 0; i++) {
         const msgpack_object *object = &list->via.array.ptr [i];
         if (object->type != MSGPACK_OBJECT_ARRAY
-        ||  object->via.array.size != S_MEMBER_FIELDS) {
+        ||  (object->via.array.size != S_MEMBER_FIELDS
+             && object->via.array.size != S_MEMBER_FIELDS_OLD)) {
             zr_mp_fail (reader, ZR_EMALFORMED);
             return;
         }
@@ -283,6 +287,8 @@ s_members_read (zr_mp_reader_t *reader, zr_client_reply_t *reply)
         member->name = s_read_str (&fields, ZR_CLIENT_NAME_MAX);
         member->peer_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
         member->client_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
+        if (object->via.array.size == S_MEMBER_FIELDS)
+            member->bus_endpoint = s_read_str (&fields, ZR_CLIENT_ENDPOINT_MAX);
         zr_mp_fail (reader, fields.rc);
         reply->n_members = i + 1;
     }
@@ -541,6 +547,7 @@ s_status_pack (msgpack_packer *pk, const zr_client_reply_t *reply)
         rc |= s_pack_str (pk, member->name);
         rc |= s_pack_str (pk, member->peer_endpoint);
         rc |= s_pack_str (pk, member->client_endpoint);
+        rc |= s_pack_str (pk, member->bus_endpoint);
     }
     return rc;
 }

@@ -35,8 +35,11 @@
     | STATUS   | name, id, role (0 follower, 1 candidate, 2 leader),   |
     |          | term, leader, commit, applied, first_index,           |
     |          | last_index, snapshot_index,                           |
-    |          | members: [[id, name, peer_endpoint, client_endpoint]] |
-    |          | (client_endpoint "" until the member announced it)    |
+    |          | members: [[id, name, peer_endpoint, client_endpoint,  |
+    |          | bus_endpoint]] (client_endpoint "" until the member   |
+    |          | announced it; bus_endpoint "" until then or without a |
+    |          | bus; a member of 4 elements, from a server before the |
+    |          | bus endpoint was added, decodes with it "")           |
     | TRANSFER, SNAPSHOT, FAULT | (none)                               |
     With any other code: leader (id, 0 if unknown), leader_endpoint (its
     client endpoint, "" if unknown), message (str, for people).
@@ -103,8 +106,8 @@
 /* Containers nested in one frame: frame, members, member. */
 #define ZR_CLIENT_DEPTH_MAX 3
 /* Objects claimed by the containers of one frame: a STATUS reply with
-   ZR_NODES_MAX members (15 + 9 + 9 x 4 = 60), with room to spare. */
-#define ZR_CLIENT_OBJECTS_MAX 64u
+   ZR_NODES_MAX members (15 + 9 + 9 x 5 = 69), with room to spare. */
+#define ZR_CLIENT_OBJECTS_MAX 72u
 /* The largest frame either side sends: a CAS with a full key, old and new. */
 #define ZR_CLIENT_FRAME_MAX (ZR_CLIENT_KEY_MAX + 2 * ZR_CLIENT_VALUE_MAX + 4096u)
 
@@ -159,6 +162,8 @@ typedef struct {
     zr_client_bytes_t name;             /* str */
     zr_client_bytes_t peer_endpoint;    /* str */
     zr_client_bytes_t client_endpoint;  /* str, empty if not announced */
+    zr_client_bytes_t bus_endpoint;     /* str, empty if not announced or no
+                                           bus (--listen-bus) */
 } zr_client_member_t;
 
 typedef struct {

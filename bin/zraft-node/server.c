@@ -359,19 +359,28 @@ s_request_status (zr_server_t *self, zframe_t *routing_id,
         .snapshot_index = status.snapshot_index,
         .n_members = self->options.n_members};
     char endpoints [ZR_OPTIONS_MEMBERS_MAX][ZR_CLIENT_ENDPOINT_MAX + 1];
+    char buses [ZR_OPTIONS_MEMBERS_MAX][ZR_CLIENT_ENDPOINT_MAX + 1];
     for (uint32_t i = 0; i < self->options.n_members; i++) {
         uint32_t id = i + 1;
-        if (id == self->options.id)
+        if (id == self->options.id) {
             snprintf (endpoints [i], sizeof endpoints [i], "%s",
                       self->options.advertise_client);
-        else
-        if (!zr_kv_member_endpoint (self->kv, id, endpoints [i],
-                                    sizeof endpoints [i]))
-            endpoints [i][0] = 0;
+            snprintf (buses [i], sizeof buses [i], "%s",
+                      self->options.advertise_bus);
+        }
+        else {
+            if (!zr_kv_member_endpoint (self->kv, id, endpoints [i],
+                                        sizeof endpoints [i]))
+                endpoints [i][0] = 0;
+            if (!zr_kv_member_bus_endpoint (self->kv, id, buses [i],
+                                            sizeof buses [i]))
+                buses [i][0] = 0;
+        }
         reply.members [i] = (zr_client_member_t) {
             .id = id, .name = s_str (self->options.members [i].name),
             .peer_endpoint = s_str (self->options.members [i].endpoint),
-            .client_endpoint = s_str (endpoints [i])};
+            .client_endpoint = s_str (endpoints [i]),
+            .bus_endpoint = s_str (buses [i])};
     }
     s_send (self, routing_id, &reply);
 }

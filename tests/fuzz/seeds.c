@@ -767,7 +767,7 @@ static void
 s_client_status (const char *name, uint32_t n)
 {
     static char names [ZR_NODES_MAX][16], peers [ZR_NODES_MAX][32],
-                clients [ZR_NODES_MAX][32];
+                clients [ZR_NODES_MAX][32], buses [ZR_NODES_MAX][32];
     zr_client_reply_t p = {.type = ZR_CLIENT_STATUS, .request_id = 5,
                            .name = s_client_bytes ("n1"), .id = 1, .role = 2,
                            .term = 7, .leader = 1, .commit = 70000,
@@ -779,10 +779,13 @@ s_client_status (const char *name, uint32_t n)
         snprintf (peers [i], sizeof peers [i], "tcp://127.0.0.1:%u", 7001 + i);
         snprintf (clients [i], sizeof clients [i], i == 2 ? ""
                   : "tcp://127.0.0.1:%u", 7101 + i);
+        snprintf (buses [i], sizeof buses [i], i == 1 ? ""
+                  : "tcp://127.0.0.1:%u", 7201 + i);
         p.members [i] = (zr_client_member_t) {
             .id = i + 1, .name = s_client_bytes (names [i]),
             .peer_endpoint = s_client_bytes (peers [i]),
-            .client_endpoint = s_client_bytes (clients [i])};
+            .client_endpoint = s_client_bytes (clients [i]),
+            .bus_endpoint = s_client_bytes (buses [i])};
     }
     s_client_reply (name, &p);
 }

@@ -199,7 +199,8 @@ s_publish (zr_busclient_t *client, const char *subject, const char *text)
 
 /* --------------------------------------------------------------- tests */
 
-/* 1. zraft-ctl pub, pub from stdin, sub (text and JSON), cursors. */
+/* 1. zraft-ctl pub, pub from stdin, sub (text and JSON), cursors; status
+   shows the bus endpoints. */
 START_TEST (bus_ctl_pub_sub_cursors)
 {
     s_cluster ();
@@ -251,6 +252,23 @@ START_TEST (bus_ctl_pub_sub_cursors)
     free (out);
     code = s_ctl ("sub --from 0", &out);
     S_ASSERT (code == 64, "a usage error exits 64, not %d: %s", code, out);
+    free (out);
+    /* status names each member's bus endpoint (each says its own). */
+    char args [1024];
+    snprintf (args, sizeof args, "-w json --endpoints %s,%s,%s status",
+              procs_client_endpoint (s_procs, 1),
+              procs_client_endpoint (s_procs, 2),
+              procs_client_endpoint (s_procs, 3));
+    code = s_ctl (args, &out);
+    S_ASSERT (code == 0, "status: exit %d: %s", code, out);
+    for (uint32_t id = 1; id <= 3; id++) {
+        snprintf (expected, sizeof expected, "\"id\":%u,\"endpoint\":\"%s\","
+                  "\"bus_endpoint\":\"%s\",", id,
+                  procs_client_endpoint (s_procs, id),
+                  procs_bus_endpoint (s_procs, id));
+        S_ASSERT (strstr (out, expected), "status: no '%s' in %s", expected,
+                  out);
+    }
     free (out);
 }
 END_TEST

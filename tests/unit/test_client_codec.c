@@ -110,6 +110,8 @@ s_status_fill (zr_client_reply_t *reply, uint32_t n, size_t name_size,
         member->peer_endpoint = s_text (endpoint_size, 1);
         member->client_endpoint = i % 3 == 2 ? s_text (0, 0)
                                              : s_text (endpoint_size, 2);
+        member->bus_endpoint = i % 4 == 3 ? s_text (0, 0)
+                                          : s_text (endpoint_size, 3);
     }
 }
 
@@ -204,6 +206,8 @@ s_assert_status_eq (const zr_client_reply_t *a, const zr_client_reply_t *b)
                            b->members [i].peer_endpoint);
         s_assert_bytes_eq (a->members [i].client_endpoint,
                            b->members [i].client_endpoint);
+        s_assert_bytes_eq (a->members [i].bus_endpoint,
+                           b->members [i].bus_endpoint);
     }
 }
 
@@ -894,7 +898,8 @@ START_TEST (client_decode_rejects_wrong_field_types)
 END_TEST
 
 /* Every field of a STATUS member, swapped for another type, and a member
-   with a field more or less are ZR_EMALFORMED. */
+   of 3 or 6 fields are ZR_EMALFORMED; one of 4 (a server from before the
+   bus endpoint) decodes with an empty bus endpoint. */
 START_TEST (client_reply_decode_rejects_bad_members)
 {
     zr_client_reply_t reply = s_reply_ok (ZR_CLIENT_STATUS);
@@ -911,7 +916,7 @@ START_TEST (client_reply_decode_rejects_bad_members)
     s_frame_t frame = { data, size, false };
     size_t n_candidates;
     const msgpack_object *candidates = mpedit_candidates (&n_candidates);
-    for (uint32_t f = 0; f < 4; f++)
+    for (uint32_t f = 0; f < 5; f++)
         for (size_t c = 0; c < n_candidates; c++) {
             msgpack_object saved = member->via.array.ptr [f];
             if (candidates [c].type == saved.type)
@@ -922,8 +927,25 @@ START_TEST (client_reply_decode_rejects_bad_members)
         }
     member->via.array.size = 3;
     ck_assert_int_eq (s_edit_rc (&frame, 14, members), ZR_EMALFORMED);
-    member->via.array.size = 4;
+    msgpack_object fields [6];
+    memcpy (fields, member->via.array.ptr, 5 * sizeof fields [0]);
+    fields [5] = fields [4];
+    member->via.array.ptr = fields;
+    member->via.array.size = 6;
+    ck_assert_int_eq (s_edit_rc (&frame, 14, members), ZR_EMALFORMED);
+    member->via.array.size = 5;
     ck_assert_int_eq (s_edit_rc (&frame, 14, members), 0);
+    /* Four fields: the bus endpoint (set in the frame) reads as "". */
+    ck_assert_uint_gt (fields [4].via.str.size, 0);
+    member->via.array.size = 4;
+    msgpack_sbuffer out;
+    mpedit_frame (frame.data, frame.size, 14, members, &out);
+    zr_client_reply_t decoded;
+    ck_assert_int_eq (zr_client_reply_decode ((const uint8_t *) out.data,
+                                              out.size, &decoded), 0);
+    ck_assert_uint_eq (decoded.members [1].bus_endpoint.size, 0);
+    ck_assert_uint_gt (decoded.members [1].client_endpoint.size, 0);
+    msgpack_sbuffer_destroy (&out);
     msgpack_unpacked_destroy (&result);
     free (data);
 }
@@ -1132,8 +1154,8 @@ START_TEST (client_reply_decode_checks_member_limits)
     zr_client_reply_t within = s_reply_ok (ZR_CLIENT_STATUS);
     s_status_fill (&within, 2, 1, 1);
     const size_t limits [] = { ZR_CLIENT_NAME_MAX, ZR_CLIENT_ENDPOINT_MAX,
-                               ZR_CLIENT_ENDPOINT_MAX };
-    for (int f = 0; f < 3; f++)
+                               ZR_CLIENT_ENDPOINT_MAX, ZR_CLIENT_ENDPOINT_MAX };
+    for (int f = 0; f < 4; f++)
         for (size_t extra = 0; extra <= 1; extra++) {
             /* Encode short strs, then widen one in the frame. */
             zr_client_bytes_t text = s_text (limits [f] + extra, 5);

@@ -1204,11 +1204,13 @@ s_count (const char *text, const char *what)
     return n;
 }
 
-/* Three fakes that know each other as n1 (leader), n2, n3. */
+/* Three fakes that know each other as n1 (leader), n2, n3; n1 and n2
+   serve a bus, n3 none. */
 static void
 s_trio (fake_t *f [3])
 {
     static const char *names [3] = {"n1", "n2", "n3"};
+    static const char *buses [3] = {"tcp://bus1:7201", "tcp://bus2:7202", ""};
     for (int i = 0; i < 3; i++)
         f [i] = fake_new ((uint32_t) i + 1, names [i]);
     for (int i = 0; i < 3; i++) {
@@ -1218,12 +1220,14 @@ s_trio (fake_t *f [3])
         for (int m = 0; m < 3; m++)
             f [i]->members [m] = (zr_client_member_t) {
                 (uint32_t) m + 1, s_bytes (names [m]), s_bytes ("tcp://peer"),
-                s_bytes (f [m]->endpoint)};
+                s_bytes (f [m]->endpoint), s_bytes (buses [m])};
     }
 }
 
-/* status -w json: every member, sorted by id; one that does not answer
-   is "unreachable", named through the others' member lists; exit 0. */
+/* status -w json: every member, sorted by id, with its bus endpoint
+   ("" without one); one that does not answer is "unreachable", named
+   through the others' member lists; exit 0. The table has a BUS column
+   ("-" without one). */
 START_TEST (main_status_json_shows_unreachable)
 {
     fake_t *f [3];
@@ -1238,13 +1242,16 @@ START_TEST (main_status_json_shows_unreachable)
     char expect [2048];
     snprintf (expect, sizeof expect,
               "{\"nodes\":["
-              "{\"name\":\"n1\",\"id\":1,\"endpoint\":\"%s\",\"role\":\"leader\",\"term\":7,"
+              "{\"name\":\"n1\",\"id\":1,\"endpoint\":\"%s\","
+              "\"bus_endpoint\":\"tcp://bus1:7201\",\"role\":\"leader\",\"term\":7,"
               "\"leader\":\"n1\",\"leader_id\":1,\"commit\":40,\"applied\":39,"
               "\"first_index\":11,\"last_index\":41,\"snapshot_index\":10},"
-              "{\"name\":\"n2\",\"id\":2,\"endpoint\":\"%s\",\"role\":\"follower\",\"term\":7,"
+              "{\"name\":\"n2\",\"id\":2,\"endpoint\":\"%s\","
+              "\"bus_endpoint\":\"tcp://bus2:7202\",\"role\":\"follower\",\"term\":7,"
               "\"leader\":\"n1\",\"leader_id\":1,\"commit\":40,\"applied\":39,"
               "\"first_index\":11,\"last_index\":41,\"snapshot_index\":10},"
-              "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\",\"role\":\"unreachable\",\"error\":",
+              "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\",\"bus_endpoint\":\"\","
+              "\"role\":\"unreachable\",\"error\":",
               f [0]->endpoint, f [1]->endpoint, f [2]->endpoint);
     ck_assert_msg (strncmp (run.out, expect, strlen (expect)) == 0, "got %s", run.out);
     ck_assert_str_eq (run.out + run.out_size - 5, "\"}]}\n");
@@ -1252,6 +1259,9 @@ START_TEST (main_status_json_shows_unreachable)
     t_run (&run, list, "--timeout", "1000", "status", NULL);
     ck_assert_int_eq (run.code, 0);
     ck_assert_ptr_nonnull (strstr (run.out, "NAME"));
+    ck_assert_ptr_nonnull (strstr (run.out, "SNAPSHOT  BUS\n"));
+    ck_assert_ptr_nonnull (strstr (run.out, "  tcp://bus1:7201\n"));
+    ck_assert_ptr_nonnull (strstr (run.out, "  tcp://bus2:7202\n"));
     ck_assert_ptr_nonnull (strstr (run.out, "unreachable"));
     ck_assert_ptr_nonnull (strstr (run.err, "n3 is unreachable"));
     t_run_free (&run);
@@ -1278,7 +1288,7 @@ START_TEST (main_status_pairs_unannounced_member)
     ck_assert_int_eq (run.code, 0);
     char expect [256];
     snprintf (expect, sizeof expect, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\","
-              "\"role\":\"unreachable\"", f [2]->endpoint);
+              "\"bus_endpoint\":\"\",\"role\":\"unreachable\"", f [2]->endpoint);
     ck_assert_msg (strstr (run.out, expect), "got %s", run.out);
     ck_assert_int_eq (s_count (run.out, "\"role\":\"unreachable\""), 1);
     ck_assert_int_eq (s_count (run.out, "{\"name\":"), 3);
@@ -1288,7 +1298,8 @@ START_TEST (main_status_pairs_unannounced_member)
     t_run (&run, list, "--timeout", "1000", "-w", "json", "status", NULL);
     ck_assert_int_eq (run.code, 0);
     ck_assert_msg (strstr (run.out, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"\","
-                                    "\"role\":\"unreachable\""), "got %s", run.out);
+                                    "\"bus_endpoint\":\"\",\"role\":\"unreachable\""),
+                   "got %s", run.out);
     t_run_free (&run);
     for (int i = 0; i < 3; i++)
         fake_destroy (&f [i]);
