@@ -192,9 +192,11 @@ s_apply_bus (self_t *self, const zr_entry_t *entry, const uint64_t *token)
     zr_bus_outcome_t out;
     zr_bus_apply (self->bus, entry->index, entry->term, entry->data, entry->size,
                   &out);
-    if (out.status == ZR_EINVAL && !token)
-        zr_warning ("n%u applier: BUS entry %llu does not decode or is over a "
-                    "limit; ignored", self->id, (unsigned long long) entry->index);
+    zr_bus_entry_t decoded;
+    if (out.status == ZR_EINVAL && !token
+        && zr_bus_entry_decode (entry->data, entry->size, &decoded) != 0)
+        zr_warning ("n%u applier: BUS entry %llu does not decode; ignored",
+                    self->id, (unsigned long long) entry->index);
     if (token)
         zr_results_add (&self->results, *token, out.status, 0, out.index,
                         out.term, NULL, 0)->flags

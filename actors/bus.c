@@ -886,7 +886,16 @@ zr_bus_gate_judge (zr_bus_gate_t *self, const zr_bus_entry_t *entry,
 {
     zr_assert (self && entry && out);
     memset (out, 0, sizeof *out);
-    if (entry->op != ZR_BUS_PUBLISH || entry->producer == 0)
+    if (entry->op == ZR_BUS_CURSOR) {
+        uint64_t index;
+        if (zr_bus_cursor (self->copy, entry->name, entry->name_size, &index) != 0
+            && zhashx_size (self->copy->cursors) >= ZR_BUS_CURSORS_MAX) {
+            out->status = ZR_EINVAL;    /* a new name, no room: as apply says */
+            return ZR_BUS_ANSWERED;
+        }
+        return ZR_BUS_ADMIT;
+    }
+    if (entry->producer == 0)
         return ZR_BUS_ADMIT;
     if (!term_ready)
         return ZR_BUS_WAIT;             /* earlier terms' entries undecided */

@@ -185,18 +185,22 @@ zr_bus_gate_t *zr_bus_gate_new (uint32_t window, uint32_t producers_max);
 /* Frees the gate; NULLs *self_p; idempotent. */
 void zr_bus_gate_destroy (zr_bus_gate_t **self_p);
 
-/* What the gate says of a publication. */
+/* What the gate says of a BUS entry. */
 typedef enum {
     ZR_BUS_ADMIT = 0,                   /* append it, then zr_bus_gate_appended */
     ZR_BUS_ANSWERED = 1,                /* do not append: *out holds the
-                                           answer (a duplicate, or ZR_ESTALE) */
+                                           answer (a duplicate, ZR_ESTALE, or
+                                           ZR_EINVAL: no room for a cursor) */
     ZR_BUS_WAIT = 2                     /* do not append: answer ZR_EBUSY */
 } zr_bus_verdict_t;
 
 /* Judges the decoded entry (borrowed) a leader is about to append.
    term_ready: the leader's first entry of its term is committed (every
-   earlier entry is in the gate's copy). A CURSOR entry and a
-   publication without producer are always admitted. */
+   earlier entry is in the gate's copy). A publication without producer
+   is always admitted, and a CURSOR entry unless it names a new cursor
+   while the copy holds ZR_BUS_CURSORS_MAX (answered ZR_EINVAL, as apply
+   would; new names still pending when the table fills are refused
+   when applied). */
 zr_bus_verdict_t zr_bus_gate_judge (zr_bus_gate_t *self,
                                     const zr_bus_entry_t *entry,
                                     bool term_ready, zr_bus_outcome_t *out);

@@ -43,6 +43,7 @@ typedef struct {
     uint64_t window;                    /* its size, entries */
     zr_index_t found;                   /* newest match in it, 0 if none */
     bool bottom;                        /* nothing older is held: last window */
+    bool delivered;                     /* at least one DELIVER went out */
 } s_sub_t;
 
 typedef struct {
@@ -549,6 +550,7 @@ s_self_deliver (self_t *self, s_sub_t *sub, const zr_entry_t *entry,
                                .size = bus->payload_size,
                                .subject_size = bus->subject_size};
     self->bytes_size += size;
+    sub->delivered = true;
     s_sub_credit_set (self, sub, sub->credit - 1);
     self->round_records++;
     s_self_record (self, &record);
@@ -714,6 +716,14 @@ s_sub_serve (self_t *self, s_sub_t **sub_p)
                 break;
             fetched = true;
             int rc = s_sub_fetch (self, sub, sub->pos);
+            if (rc == ZR_ECOMPACTED && sub->from_mode == ZRAFT_FROM_FIRST
+                && !sub->delivered) {
+                /* FIRST asked for the first index held, and nothing was
+                   delivered from the one it found: the next held is as
+                   good (feed.h). */
+                sub->pos = sub->pos + 1 > self->at.first ? sub->pos + 1 : self->at.first;
+                continue;
+            }
             if (rc != 0) {
                 s_sub_end (self, sub_p, rc);
                 return false;

@@ -52,7 +52,11 @@
     cursors, other subjects) only moves pos on. With no credit it reads
     nothing. When the reader answers ZR_ECOMPACTED (a snapshot took pos
     away before it was read) the subscription ends with an UNSUBSCRIBED
-    of status ZRAFT_ERANGE and the first index held.
+    of status ZRAFT_ERANGE and the first index held; unless it is a FIRST
+    subscription that has delivered nothing yet (a snapshot trimmed the
+    log between its start and its first read, say while it had no
+    credit): it asked for the first index held, so it moves on to it,
+    skipping nothing it could have been given.
 
     Recent entries. While the feed has a subscription, the applier keeps
     the entries it applied last in memory for it (zr_feed_recent_add,
@@ -68,8 +72,10 @@
     cost the feed no system call, no copy and no checksum. Anything
     older is read from the WAL as below, and so is a position under the
     first index the log holds (the news's first): the ring never serves
-    what a snapshot compacted, so such a subscription ends with
-    ZRAFT_ERANGE whatever the ring still holds.
+    what a snapshot compacted. The WAL lets compacted entries go a whole
+    segment at a time, so such a read may still find them (committed
+    bytes like any other, delivered) or end the subscription with
+    ZRAFT_ERANGE, whatever the ring still holds.
 
     Batches. A WAL read takes [pos, deliverable] up to
     ZR_FEED_READ_BYTES of payload (at least one entry) into a batch,

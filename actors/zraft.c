@@ -686,7 +686,7 @@ zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
 {
     zr_assert (self);
     size_t name_size = s_name_bytes (name, ZRAFT_CURSOR_NAME_MAX);
-    if (name_size == 0)
+    if (name_size == 0 || index == 0)
         return ZRAFT_EINVAL;
     zr_bus_entry_t entry = {.op = ZR_BUS_CURSOR, .name = name,
                             .name_size = (uint32_t) name_size, .index = index};

@@ -207,9 +207,10 @@ s_options_valid (const zraft_sub_options_t *options)
 int
 zraft_subscribe (zraft_t *handle, uint64_t sub, const zraft_sub_options_t *options)
 {
-    zr_assert (handle && options);
+    zr_assert (handle);
     zr_subs_t *self = zr_zraft_subs (handle);
-    if (!s_options_valid (options) || (self && zhashx_lookup (self->open, &sub)))
+    if (!options || !s_options_valid (options)
+        || (self && zhashx_lookup (self->open, &sub)))
         return ZRAFT_EINVAL;
     if (!self || zhashx_size (self->open) >= self->subs_max)
         return ZRAFT_EAGAIN;            /* subs_max open (0: no feed) */

@@ -85,7 +85,8 @@ typedef struct {
     uint32_t id;                        /* this server's id, among servers */
     zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included */
     uint32_t n_servers;                 /* 1..ZRAFT_NODES_MAX */
-    const char *data_dir;               /* write-ahead log directory (created) */
+    const char *data_dir;               /* write-ahead log directory (created
+                                           if missing; its parent must exist) */
     uint32_t heartbeat_ms;              /* leader idle period; default 100 */
     uint32_t election_timeout_ms;       /* min; randomised up to 2x; default 1000 */
     uint32_t inflight_max;              /* AppendEntries in flight per follower, 1..256; default 64 */
@@ -115,7 +116,8 @@ typedef struct {
     /* The message bus (zraft_publish, zraft_subscribe, at the end). */
     uint32_t dedup_window;              /* sequence numbers remembered per
                                            producer, 1..65536; default 1024 */
-    uint32_t producers_max;             /* producers remembered; default 4096 */
+    uint32_t producers_max;             /* producers remembered, 1..1048576;
+                                           default 4096 */
     uint32_t subs_max;                  /* subscriptions open on the handle,
                                            0..65536; default 1024 (0: no feed) */
     bool feed_background;               /* the feed's thread, which delivers to
@@ -298,7 +300,9 @@ typedef struct {
     uint64_t last;                      /* SUBSCRIBED: last committed index */
     const char *subject;                /* DELIVER: the subject, NUL-ended,
                                            inside data's allocation (freed
-                                           with it); data/size: the payload.
+                                           with it); data/size: the payload;
+                                           index and term: the publication's
+                                           entry (what a cursor commits).
                                            The token is the subscription's */
 } zraft_event_t;
 
@@ -516,7 +520,9 @@ int zraft_pause (zraft_t *self, uint32_t ms);
     answers it after any restart (zraft_cursors).
     --------------------------------------------------------------------- */
 
-#define ZRAFT_SUBJECT_MAX 255           /* bytes in a subject: 1..255, no NUL */
+#define ZRAFT_SUBJECT_MAX 255           /* bytes in a subject: 1..255, no NUL
+                                           (bytes: UTF-8 is not checked, and the
+                                           bus protocol carries them as a str) */
 #define ZRAFT_CURSOR_NAME_MAX 255       /* bytes in a cursor name: 1..255 */
 #define ZRAFT_CURSORS_MAX 3840u         /* cursors remembered: their map fits
                                            a RESULT (ZRAFT_RESULT_BYTES_MAX) */
@@ -569,7 +575,9 @@ int zraft_publish_many (zraft_t *self, const zraft_publication_t *pubs,
    for a new name when ZRAFT_CURSORS_MAX cursors exist). A cursor only moves forward:
    an index below its current one leaves it where it is (status 0).
    Refused at once as zraft_submit is, and ZRAFT_EINVAL for a bad name
-   (NULL, empty, over ZRAFT_CURSOR_NAME_MAX). */
+   (NULL, empty, over ZRAFT_CURSOR_NAME_MAX) or index 0. A new name
+   when ZRAFT_CURSORS_MAX exist is answered by the leader without being
+   appended (unless other new names are on their way to the log). */
 int zraft_cursor_commit (zraft_t *self, uint64_t token, const char *name,
                          uint64_t index);
 
@@ -596,8 +604,9 @@ typedef enum {
 typedef struct {
     zraft_from_t from_mode;
     uint64_t from;                      /* ZRAFT_FROM_INDEX: first index wanted */
-    const char *prefix;                 /* deliver subjects starting with it;
-                                           NULL or "": every subject (copied) */
+    const char *prefix;                 /* deliver subjects starting with it,
+                                           0..ZRAFT_SUBJECT_MAX bytes; NULL or
+                                           "": every subject (copied) */
     uint32_t credit;                    /* deliveries allowed before the first
                                            zraft_credit, 0..ZRAFT_CREDIT_MAX */
 } zraft_sub_options_t;
@@ -610,17 +619,23 @@ typedef struct {
    event.first); then ZRAFT_EVENT_DELIVER events with token sub, one
    per matching publication in index order with none missed, each
    taking one credit. Returns at once ZRAFT_EINVAL (sub already open,
-   bad options), ZRAFT_EAGAIN (config.subs_max open, or the feed's
+   options NULL or bad), ZRAFT_EAGAIN (config.subs_max open, or the feed's
    queue full), ZRAFT_ESHUTDOWN. A subscription ends with a
    ZRAFT_EVENT_UNSUBSCRIBED: status 0 after zraft_unsubscribe, or
-   ZRAFT_ERANGE if the log was compacted past its position before it
-   read it (event.first: the first index held; resume from a cursor). */
+   ZRAFT_ERANGE if compaction took its position away before it read it
+   (event.first: the first index held; resume from a cursor), except
+   from ZRAFT_FROM_FIRST before its first delivery: that one moves on to
+   the first index held. The write-ahead log lets compacted entries go
+   a segment at a time, so an open subscription may still be given
+   entries a little below zraft_status's first_index (committed entries
+   like any other); a new one asking for them gets ZRAFT_ERANGE. */
 int zraft_subscribe (zraft_t *self, uint64_t sub,
                      const zraft_sub_options_t *options);
 
 /* Gives subscription sub credit more deliveries. Its credit is capped
    at ZRAFT_CREDIT_MAX, counting the deliveries zraft_recv has not
-   handed out yet: what would pass the cap is dropped (still 0). 0,
+   handed out yet: what would pass the cap is dropped (still 0); credit
+   0 changes nothing (0). 0,
    ZRAFT_EINVAL (not open, or being closed), ZRAFT_EAGAIN (the feed's
    queue is full: retry), ZRAFT_ESHUTDOWN. */
 int zraft_credit (zraft_t *self, uint64_t sub, uint32_t credit);

@@ -48,11 +48,11 @@ typedef uint32_t zr_id_t;
     X (ZR_ECORRUPT, -9, "corrupt data on disk")                              \
     X (ZR_EIO, -10, "i/o error")                                             \
     X (ZR_ESHUTDOWN, -11, "node is shutting down")                           \
-    X (ZR_EBUSY, -12, "queue full, try again")                               \
+    X (ZR_EBUSY, -12, "busy, try again")                                     \
     X (ZR_ECOUNT, -13, "element count exceeds the bytes present")           \
     X (ZR_ELOCKED, -14, "data directory in use by another process")       \
     X (ZR_ECOMPACTED, -15, "index compacted")                               \
-    X (ZR_EAGAIN, -16, "too many requests outstanding, try again")        \
+    X (ZR_EAGAIN, -16, "try again later: at a limit, or nothing yet")     \
     X (ZR_ELOST, -17, "lost: another leader's entry took its index")      \
     X (ZR_ETIMEDOUT, -18, "timed out")                                     \
     X (ZR_EUNKNOWN, -19, "outcome unknown: a snapshot covered it")         \

@@ -226,6 +226,8 @@ START_TEST (bus_publish_refusals)
     ck_assert_int_eq (zraft_publish (node, 1, "", "x", 1, 0, 0), ZRAFT_EINVAL);
     ck_assert_int_eq (zraft_publish (node, 1, NULL, "x", 1, 0, 0), ZRAFT_EINVAL);
     ck_assert_int_eq (zraft_cursor_commit (node, 1, "", 1), ZRAFT_EINVAL);
+    ck_assert_int_eq (zraft_cursor_commit (node, 1, "c", 0), ZRAFT_EINVAL);
+    ck_assert_int_eq (zraft_subscribe (node, 1, NULL), ZRAFT_EINVAL);
     ck_assert_int_eq (zraft_cursors (node, 1, 2), ZRAFT_EINVAL);
     ck_assert_int_eq (zraft_publish (node, 1, "s", "x", ZRAFT_ENTRY_BYTES_MAX + 1,
                                      0, 0), ZRAFT_ETOOBIG);

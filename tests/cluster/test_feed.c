@@ -321,8 +321,10 @@ s_wal_compacted (const char *dir, uint64_t index, uint64_t durable)
 }
 
 /* A subscription whose position a snapshot compacted away before it
-   read it ends with ZRAFT_ERANGE and the first index held; one asking
-   for a compacted index is refused so at once; FIRST then works. */
+   read it ends with ZRAFT_ERANGE and the first index held, a FIRST one
+   that delivered already too; a FIRST one that has delivered nothing
+   moves on to the first index held; one asking for a compacted index is
+   refused so at once; FIRST then works. */
 START_TEST (feed_erange_after_compaction)
 {
     cluster_snapshots_t snap = {.entries = 20, .trailing = 5,
@@ -330,6 +332,11 @@ START_TEST (feed_erange_after_compaction)
     cluster_t *c = cluster_new_snapshots (1, &snap);
     uint32_t id = cluster_leader (c);
     zraft_event_t ev = s_subscribe (c, id, 1, ZRAFT_FROM_INDEX, 1, NULL, 0);
+    ck_assert_int_eq (ev.status, 0);
+    ev = s_subscribe (c, id, 4, ZRAFT_FROM_FIRST, 0, NULL, 0);
+    ck_assert_int_eq (ev.status, 0);
+    ck_assert_uint_eq (ev.first, 1);
+    ev = s_subscribe (c, id, 5, ZRAFT_FROM_FIRST, 0, "big", 1);
     ck_assert_int_eq (ev.status, 0);
     /* 64 KiB publications fill WAL segments (CLUSTER_SEGMENT_BYTES) until
        the snapshots let the first one go. */
@@ -355,6 +362,23 @@ START_TEST (feed_erange_after_compaction)
     ck_assert_int_eq (ev.status, ZRAFT_ERANGE);
     ck_assert_uint_gt (ev.first, 1);
     s_none (c, id, 1);
+    /* FIRST, one delivery made before the compaction: a gap, ERANGE. */
+    zraft_event_t got;
+    ck_assert (cluster_event (c, id, ZRAFT_EVENT_DELIVER, 5, S_WAIT_MS, &got));
+    uint64_t delivered = got.index;
+    zraft_event_release (&got);
+    ck_assert_int_eq (zraft_credit (cluster_node (c, id), 5, 10), 0);
+    ck_assert (cluster_event (c, id, ZRAFT_EVENT_UNSUBSCRIBED, 5, S_WAIT_MS, &ev));
+    ck_assert_int_eq (ev.status, ZRAFT_ERANGE);
+    ck_assert_uint_gt (ev.first, delivered + 1);
+    s_none (c, id, 5);
+    /* FIRST, nothing delivered: it starts at what is held now. */
+    ck_assert_int_eq (zraft_credit (cluster_node (c, id), 4, 1), 0);
+    ck_assert (cluster_event (c, id, ZRAFT_EVENT_DELIVER, 4, S_WAIT_MS, &got));
+    ck_assert_uint_ge (got.index, st.first_index);
+    ck_assert_uint_eq (got.size, sizeof payload);
+    zraft_event_release (&got);
+    ck_assert_int_eq (zraft_unsubscribe (cluster_node (c, id), 4), 0);
     ck_assert_int_eq (zraft_credit (cluster_node (c, id), 1, 1), ZRAFT_EINVAL);
     /* Asking for index 1 now: refused at once. */
     ev = s_subscribe (c, id, 2, ZRAFT_FROM_INDEX, 1, NULL, 10);
@@ -363,7 +387,6 @@ START_TEST (feed_erange_after_compaction)
     /* FIRST delivers from what is held. */
     ev = s_subscribe (c, id, 3, ZRAFT_FROM_FIRST, 0, "big", 1);
     ck_assert_int_eq (ev.status, 0);
-    zraft_event_t got;
     ck_assert (cluster_event (c, id, ZRAFT_EVENT_DELIVER, 3, S_WAIT_MS, &got));
     ck_assert_uint_ge (got.index, ev.first);
     ck_assert_uint_eq (got.size, sizeof payload);

@@ -657,6 +657,38 @@ START_TEST (bus_gate_judges)
 }
 END_TEST
 
+/* A cursor commit is admitted, a new name too, until the copy holds
+   ZR_BUS_CURSORS_MAX names: then a new name is answered ZR_EINVAL (as
+   apply would) without being appended; known names still move. */
+START_TEST (bus_gate_refuses_cursor_past_max)
+{
+    zr_bus_gate_t *gate = zr_bus_gate_new (4, 8);
+    zr_bus_outcome_t out;
+    zr_bus_entry_t fresh = {.op = ZR_BUS_CURSOR, .name = "fresh",
+                            .name_size = 5, .index = 1};
+    ck_assert_int_eq (zr_bus_gate_judge (gate, &fresh, false, &out), ZR_BUS_ADMIT);
+    char name [16];
+    for (uint32_t i = 0; i < ZR_BUS_CURSORS_MAX; i++) {
+        snprintf (name, sizeof name, "c%u", i);
+        zr_bus_entry_t e = {.op = ZR_BUS_CURSOR, .name = name,
+                            .name_size = (uint32_t) strlen (name), .index = 7};
+        ck_assert_int_eq (zr_bus_gate_judge (gate, &e, true, &out), ZR_BUS_ADMIT);
+        size_t size;
+        uint8_t *data = s_cursor (name, 7, &size);
+        zr_entry_t entry = {.term = 1, .index = i + 1, .type = ZR_ENTRY_BUS,
+                            .size = (uint32_t) size, .data = data};
+        zr_bus_gate_committed (gate, &entry, 1);
+        free (data);
+    }
+    ck_assert_int_eq (zr_bus_gate_judge (gate, &fresh, true, &out), ZR_BUS_ANSWERED);
+    ck_assert_int_eq (out.status, ZR_EINVAL);
+    zr_bus_entry_t known = {.op = ZR_BUS_CURSOR, .name = "c0", .name_size = 2,
+                            .index = 9};
+    ck_assert_int_eq (zr_bus_gate_judge (gate, &known, true, &out), ZR_BUS_ADMIT);
+    zr_bus_gate_destroy (&gate);
+}
+END_TEST
+
 /* Invariant (1): a leader appends only what its gate admits, commits
    in random chunks; the applier's state accepts every publication it
    applies, however producers repeat and reorder their seqs. */
@@ -742,6 +774,7 @@ main (void)
     suite_add_tcase (s, tc);
     tc = tcase_create ("zr_bus_gate");
     tcase_add_test (tc, bus_gate_judges);
+    tcase_add_test (tc, bus_gate_refuses_cursor_past_max);
     tcase_add_loop_test (tc, bus_gate_admits_only_what_apply_accepts, 0, 4);
     suite_add_tcase (s, tc);
     return check_run (s);
