@@ -124,7 +124,7 @@
     |-----------|------------|-------------------------------|-------|
     | (start)   | node -> app| pipe: "i": 0 or a ZR_E* code  | after the zactor signal |
     | SUBMIT    | app -> node| "spff": zr_blob_t* (node owns), sizes (u32 each), tokens (u64 each) | none: one RESULT per token, from the node (refused: ENOTLEADER with the leader, EBUSY, EIO; or later ELOST, EUNKNOWN, ESHUTDOWN) or from the applier (applied) |
-    | BUS       | app -> node| "spff": zr_blob_t* (node owns) holding n BUS entries (bus.h) back to back, sizes (u32 each), tokens (u64 each) | none: one RESULT per token, as SUBMIT's (the gate's or the applier's may say duplicate, ZR_ESTALE, ZR_EBUSY) |
+    | BUS       | app -> node| "spff": zr_blob_t* (node owns) holding n BUS entries (bus.h) back to back, sizes (u32 each), tokens (u64 each) | none: one RESULT per token, as SUBMIT's (the gate's or the applier's may say duplicate, ZR_ESTALE, ZR_EBUSY, ZR_EINVAL) |
     | QUERY     | app -> node| "s8f4": token, data, flags (ZRAFT_QUERY_STALE, ZR_QUERY_CURSORS) | none: one RESULT, from the applier (ran, or EINVAL) or the node (ENOTLEADER, EBUSY, EIO, ESHUTDOWN) |
     | RECEIVED  | app -> node| "s": the handle read a ROLE event | none; the node may send the next ROLE |
     | WAIT      | app -> node| "si": timeout ms (-1: none)   | "i4": 0 and the leader once one is known, or ZR_ETIMEDOUT and 0 at the deadline (deferred) |
@@ -167,7 +167,9 @@
     term), a stale one ZR_ESTALE, one whose first copy is still in flight
     or that comes before this leader's first entry is committed ZR_EBUSY;
     so the log holds only publications the bus state accepts (bus.h,
-    Invariant 1), and the feed delivers every one it reads.
+    Invariant 1), and the feed delivers every one it reads. A cursor
+    commit naming a new cursor when the copy holds ZR_BUS_CURSORS_MAX is
+    answered ZR_EINVAL without being appended, as apply would answer it.
 
     Linearizable queries (ReadIndex, raft/core.h Invariant 14): the node
     records the query under a context number with the core, which

@@ -1079,11 +1079,22 @@ s_id_name (s_cluster_t *cluster, uint32_t id)
     return member ? (zr_client_bytes_t) {member->name, member->name_size} : s_bytes ("");
 }
 
-/* The bus endpoint of node as the member lists say ("" if unknown or
-   none). */
+/* The bus endpoint of node ("" if unknown or none): what it says of
+   itself if it answered (its --advertise-bus now), else what the member
+   lists say (announced when it last led). Its own entry is copied into
+   buf (ZR_CLIENT_ENDPOINT_MAX + 1 bytes). */
 static const char *
-s_node_bus (s_cluster_t *cluster, const s_node_t *node)
+s_node_bus (s_cluster_t *cluster, const s_node_t *node, char *buf)
 {
+    if (node->answered)
+        for (uint32_t m = 0; m < node->result.reply.n_members; m++) {
+            const zr_client_member_t *own = &node->result.reply.members [m];
+            if (own->id == node->id) {
+                buf [0] = 0;
+                s_endpoint_learn (buf, own->bus_endpoint);
+                return buf;
+            }
+        }
     const s_member_t *member = node->id ? s_member_by_id (cluster, node->id) : NULL;
     return member ? member->bus : "";
 }
@@ -1105,7 +1116,8 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
         fprintf (out, ",\"id\":%" PRIu32 ",\"endpoint\":", node->id);
         s_json_string (out, node->endpoint);
         fputs (",\"bus_endpoint\":", out);
-        s_json_string (out, s_node_bus (cluster, node));
+        char bus [ZR_CLIENT_ENDPOINT_MAX + 1];
+        s_json_string (out, s_node_bus (cluster, node, bus));
         if (!node->answered) {
             fputs (",\"role\":\"unreachable\",\"error\":", out);
             s_json_string (out, node->error);
@@ -1148,9 +1160,12 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
     s_cell (row [0], s_node_name (cluster, node));
     snprintf (row [1], S_CELL_MAX, "%" PRIu32, node->id);
     s_cell (row [2], s_bytes (node->endpoint));
+    char buf [ZR_CLIENT_ENDPOINT_MAX + 1];
+    const char *bus = s_node_bus (cluster, node, buf);
+    s_cell (row [11], s_bytes (*bus ? bus : "-"));
     if (!node->answered) {
         snprintf (row [3], S_CELL_MAX, "unreachable");
-        for (int c = 4; c < S_COLUMNS; c++)
+        for (int c = 4; c < S_COLUMNS - 1; c++)
             snprintf (row [c], S_CELL_MAX, "-");
         return;
     }
@@ -1162,8 +1177,6 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
                             r->snapshot_index};
     for (int c = 0; c < 5; c++)
         snprintf (row [6 + c], S_CELL_MAX, "%" PRIu64, numbers [c]);
-    const char *bus = s_node_bus (cluster, node);
-    s_cell (row [11], s_bytes (*bus ? bus : "-"));
 }
 
 static void

@@ -55,9 +55,13 @@ extern "C" {
                                            RESULT: it stopped before knowing
                                            the outcome */
 #define ZRAFT_EBUSY (-12)               /* busy, retry: a leadership transfer is
-                                           under way, or the disk is behind */
-#define ZRAFT_EAGAIN (-16)              /* submit_max outstanding, or no event
-                                           within the timeout: retry later */
+                                           under way, the disk is behind, or
+                                           (zraft_publish) a repeat is not
+                                           decided yet */
+#define ZRAFT_EAGAIN (-16)              /* retry later: submit_max outstanding,
+                                           subs_max open, the feed's queue
+                                           full, or no event within the
+                                           timeout */
 #define ZRAFT_ELOST (-17)               /* another leader's entry took the
                                            index: certainly not applied */
 #define ZRAFT_ETIMEDOUT (-18)           /* zraft_wait_leader: no leader in time */

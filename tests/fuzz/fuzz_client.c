@@ -16,9 +16,10 @@
       lie inside the frame (empty ones NULL), fields its type does not
       carry are zero;
     - round trip: it re-encodes (the encoder refuses anything that breaks
-      a rule) into the canonical form, at most as long as the frame,
-      which decodes to an equal request or reply and re-encodes to the
-      same bytes;
+      a rule) into the canonical form, at most as long as the frame (but
+      for a byte per STATUS member of 4 elements, which re-encodes with
+      an empty bus endpoint), which decodes to an equal request or reply
+      and re-encodes to the same bytes;
     - the frame less its last byte is refused, and the frame plus a byte
       is refused with ZR_ETRAILING.
     =========================================================================
@@ -311,7 +312,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         s_check_reply (&reply, data, size);
         /* A STATUS member of 4 fields (a server before the bus endpoint)
            re-encodes with an empty bus endpoint: one byte more. */
-        FUZZ_CHECK (s_reply_round_trip (&reply) <= size + reply.n_members);
+        size_t empty_buses = 0;
+        for (uint32_t i = 0; i < reply.n_members; i++)
+            empty_buses += reply.members [i].bus_endpoint.size == 0;
+        FUZZ_CHECK (s_reply_round_trip (&reply) <= size + empty_buses);
         s_check_neighbours (data, size, false);
     }
     else

@@ -1225,13 +1225,17 @@ s_trio (fake_t *f [3])
 }
 
 /* status -w json: every member, sorted by id, with its bus endpoint
-   ("" without one); one that does not answer is "unreachable", named
-   through the others' member lists; exit 0. The table has a BUS column
-   ("-" without one). */
+   (its own word if it answered, over another's stale copy); one that
+   does not answer is "unreachable", named and given its bus endpoint
+   through the others' member lists; exit 0. The table has a BUS
+   column. */
 START_TEST (main_status_json_shows_unreachable)
 {
     fake_t *f [3];
     s_trio (f);
+    f [1]->members [0].bus_endpoint = s_bytes ("tcp://stale:7000");
+    for (int i = 0; i < 2; i++)
+        f [i]->members [2].bus_endpoint = s_bytes ("tcp://bus3:7203");
     fake_start (f [0]);
     fake_start (f [1]);
     char list [256];
@@ -1250,8 +1254,8 @@ START_TEST (main_status_json_shows_unreachable)
               "\"bus_endpoint\":\"tcp://bus2:7202\",\"role\":\"follower\",\"term\":7,"
               "\"leader\":\"n1\",\"leader_id\":1,\"commit\":40,\"applied\":39,"
               "\"first_index\":11,\"last_index\":41,\"snapshot_index\":10},"
-              "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\",\"bus_endpoint\":\"\","
-              "\"role\":\"unreachable\",\"error\":",
+              "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\","
+              "\"bus_endpoint\":\"tcp://bus3:7203\",\"role\":\"unreachable\",\"error\":",
               f [0]->endpoint, f [1]->endpoint, f [2]->endpoint);
     ck_assert_msg (strncmp (run.out, expect, strlen (expect)) == 0, "got %s", run.out);
     ck_assert_str_eq (run.out + run.out_size - 5, "\"}]}\n");
@@ -1262,6 +1266,8 @@ START_TEST (main_status_json_shows_unreachable)
     ck_assert_ptr_nonnull (strstr (run.out, "SNAPSHOT  BUS\n"));
     ck_assert_ptr_nonnull (strstr (run.out, "  tcp://bus1:7201\n"));
     ck_assert_ptr_nonnull (strstr (run.out, "  tcp://bus2:7202\n"));
+    ck_assert_ptr_nonnull (strstr (run.out, "  tcp://bus3:7203\n"));
+    ck_assert_ptr_null (strstr (run.out, "stale"));
     ck_assert_ptr_nonnull (strstr (run.out, "unreachable"));
     ck_assert_ptr_nonnull (strstr (run.err, "n3 is unreachable"));
     t_run_free (&run);
