@@ -92,6 +92,8 @@ typedef struct {
     char *bus_endpoints_buf;            /* owned copy of the bus list, split */
     const char *bus_endpoints [ZR_BUSCLIENT_ENDPOINTS_MAX];
     size_t n_bus_endpoints;
+    char found [ZR_NODES_MAX][ZR_CLIENT_ENDPOINT_MAX + 1];  /* bus endpoints
+                                           status named (s_bus_discover) */
     int timeout_ms;                     /* --timeout, default 5000 */
     bool timeout_given;                 /* sub: stop at --timeout */
     bool has_from;                      /* sub --from given */
@@ -161,7 +163,8 @@ static const char s_usage [] =
 "Options (anywhere on the line; -- ends them):\n"
 "  --endpoints E1,E2,...   client endpoints of the servers (ZRAFT_ENDPOINTS)\n"
 "  --bus-endpoints E1,...  bus endpoints of the servers, for pub, sub and\n"
-"                          cursors (ZRAFT_BUS_ENDPOINTS)\n"
+"                          cursors (ZRAFT_BUS_ENDPOINTS); without them,\n"
+"                          those the client endpoints' status names\n"
 "  --timeout MS            give up after MS ms (default 5000)\n"
 "  -w, --write-out FORMAT  table (default) or json\n"
 "  -h, --help              print this and exit\n"
@@ -507,11 +510,19 @@ s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints,
     if (s_is_bus_verb (args->verb)) {
         if (args->n_bus_endpoints > 0)
             return;
-        if (env_bus_endpoints && *env_bus_endpoints)
+        if (env_bus_endpoints && *env_bus_endpoints) {
             s_parse_bus_endpoints (args, env_bus_endpoints, "ZRAFT_BUS_ENDPOINTS");
+            return;
+        }
+        /* Else the client endpoints, whose status names the bus's. */
+        if (args->n_endpoints == 0 && env_endpoints && *env_endpoints)
+            s_parse_endpoints (args, env_endpoints, "ZRAFT_ENDPOINTS");
         else
+        if (args->n_endpoints == 0)
             s_usage_error (args, "no bus endpoints: give --bus-endpoints or set"
-                                 " ZRAFT_BUS_ENDPOINTS");
+                                 " ZRAFT_BUS_ENDPOINTS (or the client endpoints,"
+                                 " --endpoints or ZRAFT_ENDPOINTS, whose status"
+                                 " names them)");
         return;
     }
     if (args->n_endpoints == 0) {
@@ -1238,21 +1249,38 @@ s_cluster_answered (const s_cluster_t *cluster)
     return false;
 }
 
-static int
-s_verb_status (ctl_t *ctl)
+/* The cluster's status (s_cluster_gather), new; *code is S_EXIT_DONE,
+   or s_cluster_fail's if no server answered. Free with s_cluster_free. */
+static s_cluster_t *
+s_cluster_status (ctl_t *ctl, int *code)
 {
     s_cluster_t *cluster = (s_cluster_t *) calloc (1, sizeof *cluster);
     zr_assert (cluster);
     s_cluster_gather (ctl, cluster);
-    int code = S_EXIT_DONE;
-    if (!s_cluster_answered (cluster))
-        code = s_cluster_fail (ctl, cluster);
-    else if (ctl->args->json)
+    *code = s_cluster_answered (cluster) ? S_EXIT_DONE
+                                         : s_cluster_fail (ctl, cluster);
+    return cluster;
+}
+
+static void
+s_cluster_free (s_cluster_t **cluster_p)
+{
+    s_cluster_release (*cluster_p);
+    free (*cluster_p);
+    *cluster_p = NULL;
+}
+
+static int
+s_verb_status (ctl_t *ctl)
+{
+    int code;
+    s_cluster_t *cluster = s_cluster_status (ctl, &code);
+    if (code == S_EXIT_DONE && ctl->args->json)
         s_status_json (ctl, cluster);
     else
+    if (code == S_EXIT_DONE)
         s_status_table (ctl, cluster);
-    s_cluster_release (cluster);
-    free (cluster);
+    s_cluster_free (&cluster);
     return code;
 }
 
@@ -1904,10 +1932,57 @@ s_verb_cursors (ctl_t *ctl)
     return S_EXIT_DONE;
 }
 
+/* A client of the client endpoints given, or NULL if they do not do. */
+static zr_kvclient_t *
+s_kvclient_new (const ctl_args_t *args)
+{
+    zr_kvclient_config_t config;
+    zr_kvclient_config_defaults (&config);
+    config.timeout_ms = args->timeout_ms;
+    config.window = S_WINDOW;
+    return zr_kvclient_new (args->endpoints, args->n_endpoints, &config);
+}
+
+/* Without bus endpoints given: asks the client endpoints' servers (and
+   the members they name) for status, and takes the bus endpoints it
+   names. Returns 0, or an exit code if there are none. */
+static int
+s_bus_discover (ctl_t *ctl)
+{
+    ctl_args_t *args = ctl->args;
+    ctl->client = s_kvclient_new (args);
+    if (!ctl->client)
+        return s_fail (ctl, S_EXIT_USAGE, "cannot use the endpoints given");
+    int code;
+    s_cluster_t *cluster = s_cluster_status (ctl, &code);
+    for (size_t i = 0; code == S_EXIT_DONE && i < cluster->n_nodes; i++) {
+        const s_node_t *node = &cluster->nodes [i];
+        char buf [ZR_CLIENT_ENDPOINT_MAX + 1];
+        const char *bus = node->hidden ? "" : s_node_bus (cluster, node, buf);
+        if (*bus && args->n_bus_endpoints < ZR_NODES_MAX) {
+            char *slot = args->found [args->n_bus_endpoints];
+            snprintf (slot, sizeof args->found [0], "%s", bus);
+            args->bus_endpoints [args->n_bus_endpoints++] = slot;
+        }
+    }
+    if (code == S_EXIT_DONE && args->n_bus_endpoints == 0)
+        code = s_fail (ctl, S_EXIT_FAILED, "no bus endpoints: the servers"
+                       " that answered name none (started without"
+                       " --listen-bus?); give --bus-endpoints");
+    s_cluster_free (&cluster);
+    zr_kvclient_destroy (&ctl->client);
+    return code;
+}
+
 /* The bus verbs, on a bus client of their own. */
 static int
 s_run_bus (ctl_t *ctl)
 {
+    if (ctl->args->n_bus_endpoints == 0) {
+        int code = s_bus_discover (ctl);
+        if (code != S_EXIT_DONE)
+            return code;
+    }
     const ctl_args_t *args = ctl->args;
     zr_busclient_config_t config;
     zr_busclient_config_defaults (&config);
@@ -1971,11 +2046,7 @@ ctl_main (int argc, char **argv, const char *env_endpoints,
         code = s_run_bus (&ctl);
     }
     else {
-        zr_kvclient_config_t config;
-        zr_kvclient_config_defaults (&config);
-        config.timeout_ms = args.timeout_ms;
-        config.window = S_WINDOW;
-        ctl.client = zr_kvclient_new (args.endpoints, args.n_endpoints, &config);
+        ctl.client = s_kvclient_new (&args);
         ctl.deadline = zclock_mono () + args.timeout_ms;
         if (!ctl.client)
             code = s_fail (&ctl, S_EXIT_USAGE, "cannot use the endpoints given");

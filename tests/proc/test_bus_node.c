@@ -200,7 +200,8 @@ s_publish (zr_busclient_t *client, const char *subject, const char *text)
 /* --------------------------------------------------------------- tests */
 
 /* 1. zraft-ctl pub, pub from stdin, sub (text and JSON), cursors; status
-   shows the bus endpoints. */
+   shows the bus endpoints, and pub given client endpoints only finds
+   them. */
 START_TEST (bus_ctl_pub_sub_cursors)
 {
     s_cluster ();
@@ -269,6 +270,15 @@ START_TEST (bus_ctl_pub_sub_cursors)
         S_ASSERT (strstr (out, expected), "status: no '%s' in %s", expected,
                   out);
     }
+    free (out);
+    /* Given only one client endpoint, pub finds the bus through status. */
+    snprintf (command, sizeof command, "ZRAFT_BUS_ENDPOINTS= %s --timeout %d"
+              " --endpoints %s pub found.bus hi", s_ctl_binary (),
+              S_CTL_TIMEOUT_MS, procs_client_endpoint (s_procs, 1));
+    code = s_sh (command, &out);
+    unsigned long long found;
+    S_ASSERT (code == 0 && sscanf (out, "%llu", &found) == 1 && found > index [3],
+              "pub through status: exit %d: %s", code, out);
     free (out);
 }
 END_TEST

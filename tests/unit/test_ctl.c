@@ -108,7 +108,6 @@ START_TEST (args_parse_refuses_usage_errors)
         {{"cas", "k", "a", "b", "c", NULL}, "too many arguments"},
         {{"put", "k", "v", "--cursor", "c", NULL}, "are for sub only"},
         {{"get", "k", "--count", "2", NULL}, "are for sub only"},
-        {{"pub", "subject", NULL}, "no bus endpoints"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
         char *argv [8] = {"zraft-ctl", "--endpoints", "tcp://a:1"};
@@ -125,7 +124,8 @@ START_TEST (args_parse_refuses_usage_errors)
 END_TEST
 
 /* The bus verbs: their arguments and options, bus endpoints from the
-   flag or ZRAFT_BUS_ENDPOINTS (client endpoints not needed). */
+   flag or ZRAFT_BUS_ENDPOINTS (client endpoints not needed), else the
+   client endpoints (whose status names them), else a usage error. */
 START_TEST (args_parse_bus_verbs)
 {
     ctl_args_t a;
@@ -158,6 +158,14 @@ START_TEST (args_parse_bus_verbs)
     char *pub [] = {"zraft-ctl", "pub", "orders"};
     ck_assert_int_eq (s_args_parse (&a, 3, pub, NULL, "tcp://a:1"), 0);
     ck_assert_uint_eq (a.n_args, 1);
+    s_args_release (&a);
+    ck_assert_int_eq (s_args_parse (&a, 3, pub, "tcp://k:1,tcp://k:2", NULL), 0);
+    ck_assert_uint_eq (a.n_bus_endpoints, 0);
+    ck_assert_uint_eq (a.n_endpoints, 2);
+    s_args_release (&a);
+    ck_assert_int_eq (s_args_parse (&a, 3, pub, NULL, NULL), -1);
+    ck_assert_ptr_nonnull (strstr (a.error, "no bus endpoints"));
+    ck_assert_ptr_nonnull (strstr (a.error, "ZRAFT_ENDPOINTS"));
     s_args_release (&a);
     struct { char *argv [6]; const char *says; } cases [] = {
         {{"pub", NULL}, "pub takes 1 or 2 arguments, not 0"},
@@ -1276,6 +1284,32 @@ START_TEST (main_status_json_shows_unreachable)
 }
 END_TEST
 
+/* pub with client endpoints only: status names no bus endpoint, so it
+   fails (exit 1) saying so, one JSON object with -w json. */
+START_TEST (main_bus_verb_finds_no_bus)
+{
+    fake_t *f [3];
+    s_trio (f);
+    for (int i = 0; i < 3; i++)
+        for (int m = 0; m < 3; m++)
+            f [i]->members [m].bus_endpoint = s_bytes ("");
+    fake_start (f [0]);
+    t_run_t run;
+    t_run (&run, f [0]->endpoint, "--timeout", "1000", "pub", "s", "d", NULL);
+    ck_assert_int_eq (run.code, 1);
+    ck_assert_msg (strstr (run.err, "no bus endpoints: the servers that answered"
+                                    " name none"), "got %s", run.err);
+    t_run_free (&run);
+    t_run (&run, f [0]->endpoint, "--timeout", "1000", "-w", "json", "cursors", NULL);
+    ck_assert_int_eq (run.code, 1);
+    ck_assert_msg (strncmp (run.out, "{\"error\":\"no bus endpoints", 25) == 0,
+                   "got %s", run.out);
+    t_run_free (&run);
+    for (int i = 0; i < 3; i++)
+        fake_destroy (&f [i]);
+}
+END_TEST
+
 /* A follower that never led has not announced its client endpoint:
    a dead one is matched with the one endpoint given that did not answer
    (one unmatched member, one unmatched endpoint), not shown twice. */
@@ -1500,6 +1534,7 @@ main (void)
     tcase_add_test (main_, main_silence_exits_2);
     tcase_add_test (main_, main_certain_failure_exits_1);
     tcase_add_test (main_, main_status_json_shows_unreachable);
+    tcase_add_test (main_, main_bus_verb_finds_no_bus);
     tcase_add_test (main_, main_status_pairs_unannounced_member);
     tcase_add_test (main_, main_status_nobody_exits_1);
     tcase_add_test (main_, main_partition_fans_out);
