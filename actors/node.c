@@ -323,6 +323,7 @@ s_self_start (self_t *self)
                            .seed = c->seed ? c->seed : (uint64_t) zclock_usecs (),
                            .pre_vote = c->pre_vote, .check_quorum = c->check_quorum,
                            .snapshot_trailing = c->snapshot_trailing,
+                           .snapshot_trailing_bytes = c->snapshot_bytes,
                            .snapshot_chunk_bytes = c->snapshot_chunk_bytes,
                            .storage_catchup = c->wal_catchup,
                            .trace = s_trace, .trace_arg = self};
@@ -1535,7 +1536,7 @@ s_self_snapshot_maybe (self_t *self)
     if (self->snapshot_failed_at
         && self->stats.applied < self->snapshot_failed_at + (retry ? retry : 1))
         return;
-    uint64_t bytes = zr_log_bytes (zr_core_log (self->core));
+    uint64_t bytes = zr_core_bytes_since_snapshot (self->core);
     if ((c->snapshot_entries && since >= c->snapshot_entries)
         || (c->snapshot_bytes && bytes >= c->snapshot_bytes && since > 0)) {
         if (zr_verb_send (s_self_out (self, zactor_sock (self->applier)),

@@ -106,13 +106,17 @@ typedef struct {
                                            that; default on */
     /* Snapshots (with fsm.snapshot and fsm.restore): the node asks for
        one when the entries applied since the last reach snapshot_entries
-       or the log's payload reaches snapshot_bytes; it then forgets the
-       log up to snapshot_trailing entries behind it, in memory and on
-       disk (the WAL by whole segments). Followers behind what the log
+       or their payload reaches snapshot_bytes; it then forgets the log
+       up to snapshot_trailing entries behind it, and no more than
+       snapshot_bytes of payload (when not 0), in memory and on disk (the
+       WAL by whole segments). Followers behind what the log
        and the WAL hold receive it in chunks. */
     uint64_t snapshot_entries;          /* default 65,536; 0 = not by count */
-    uint64_t snapshot_bytes;            /* log payload bytes; default 32 MiB; 0 = not by size */
-    uint64_t snapshot_trailing;         /* entries kept behind a snapshot; default 32,768 */
+    uint64_t snapshot_bytes;            /* payload bytes since the last; default
+                                           32 MiB; 0 = not by size */
+    uint64_t snapshot_trailing;         /* entries kept behind a snapshot (their
+                                           payload within snapshot_bytes);
+                                           default 32,768 */
     uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, 4 KiB..4 MiB; default 1 MiB */
     uint32_t submit_max;                /* submissions + queries outstanding on
                                            the handle, 1..ZRAFT_SUBMIT_MAX_MAX;

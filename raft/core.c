@@ -228,6 +228,7 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
     self->snap_index = r->snap_index;
     self->snap_term = r->snap_term;
     self->snap_size = r->snap_size;
+    self->snap_kept_bytes = 0;          /* the log starts after snap_index */
     self->commit = r->snap_index;
     self->applied = r->snap_index;
     self->persisted = zr_log_last_index (&self->log);
@@ -493,12 +494,27 @@ zr_core_snapshot_taken (zr_core_t *self, zr_index_t index, uint64_t size)
     self->snap_size = size;
     zr_index_t upto = index > self->config.snapshot_trailing
                     ? index - self->config.snapshot_trailing : 0;
+    if (self->config.snapshot_trailing_bytes) {
+        /* Keep (upto, index] only as far back as their payload fits. */
+        uint64_t kept = 0;
+        zr_index_t first = zr_log_first_index (&self->log);
+        for (zr_index_t i = index; i > upto && i >= first; i--) {
+            kept += zr_log_get (&self->log, i)->size;
+            if (kept > self->config.snapshot_trailing_bytes) {
+                upto = i;
+                break;
+            }
+        }
+    }
     if (upto >= self->unstable_from)
         upto = self->unstable_from - 1; /* storage must see them first */
     if (upto > self->log.offset) {
         zr_log_compact (&self->log, upto);
         self->compacted = upto;
     }
+    self->snap_kept_bytes = 0;
+    for (zr_index_t i = zr_log_first_index (&self->log); i <= index; i++)
+        self->snap_kept_bytes += zr_log_get (&self->log, i)->size;
     zr_core_trace (self, "snapshot taken index=%llu term=%llu size=%llu first=%llu",
                    (unsigned long long) index,
                    (unsigned long long) self->snap_term,
@@ -541,6 +557,14 @@ zr_core_installing (const zr_core_t *self)
 {
     zr_assert (self);
     return self->installing;
+}
+
+uint64_t
+zr_core_bytes_since_snapshot (const zr_core_t *self)
+{
+    zr_assert (self);
+    uint64_t bytes = zr_log_bytes (&self->log);
+    return bytes > self->snap_kept_bytes ? bytes - self->snap_kept_bytes : 0;
 }
 
 zr_index_t

@@ -52,7 +52,8 @@
     12. Snapshots (Raft §7): a snapshot covers only applied entries, so
        snapshot index <= applied <= commit. After the application took
        one (zr_core_snapshot_taken) the log keeps `snapshot_trailing`
-       entries behind it and forgets the rest; the log's window never
+       entries behind it, as far as their payload stays within
+       `snapshot_trailing_bytes`, and forgets the rest; the log's window never
        starts after the snapshot's index + 1.
     13. InstallSnapshot (Figure 13): a follower that needs entries the
        leader compacted receives the snapshot in chunks, in order, each
@@ -141,6 +142,8 @@ typedef struct {
     bool pre_vote;                      /* thesis §9.6: poll before campaigning */
     bool check_quorum;                  /* leader steps down without a quorum */
     uint64_t snapshot_trailing;         /* entries kept behind a snapshot (12) */
+    uint64_t snapshot_trailing_bytes;   /* ...and at most this much of their
+                                           payload; 0: no bound (12) */
     uint32_t snapshot_chunk_bytes;      /* InstallSnapshot chunk, <= ZR_CHUNK_BYTES_MAX */
     uint64_t snapshot_window_bytes;     /* snapshot bytes in flight per follower */
     bool storage_catchup;               /* send followers behind the log entries
@@ -324,8 +327,10 @@ void zr_core_storage_lost (zr_core_t *self, zr_id_t peer, zr_term_t term,
 
 /* The application took a snapshot covering entries up to index (<=
    applied), of size bytes, and it is durable: the log forgets entries
-   up to index - snapshot_trailing (12), and ready->compact says so. A
-   snapshot older than the newest known is ignored. */
+   up to index - snapshot_trailing, or further while the payload kept
+   behind index would pass snapshot_trailing_bytes (12), and
+   ready->compact says so. A snapshot older than the newest known is
+   ignored. */
 void zr_core_snapshot_taken (zr_core_t *self, zr_index_t index, uint64_t size);
 
 /* The sender cannot read the snapshot a transfer to peer is sending
@@ -357,6 +362,9 @@ zr_term_t zr_core_snapshot_term (const zr_core_t *self);
 bool zr_core_installing (const zr_core_t *self);        /* awaiting installed */
 zr_index_t zr_core_storage_first (const zr_core_t *self);  /* storage holds from (15) */
 const zr_log_t *zr_core_log (const zr_core_t *self);
+/* Payload bytes of the log's entries after the newest snapshot's index
+   (what a size trigger for the next snapshot counts). */
+uint64_t zr_core_bytes_since_snapshot (const zr_core_t *self);
 /* Returns the progress of follower peer (leader only), or NULL. */
 const zr_progress_t *zr_core_progress (const zr_core_t *self, zr_id_t peer);
 

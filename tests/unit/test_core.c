@@ -2328,6 +2328,37 @@ START_TEST (core_snapshot_taken_compacts_behind_trailing)
 }
 END_TEST
 
+/* Invariant 12 with snapshot_trailing_bytes: the log keeps fewer
+   entries behind a snapshot when their payload would pass the bound;
+   a size trigger counts only the payload after the snapshot (an 8 KiB
+   workload once snapshotted on every apply: the trailing entries were
+   counted). */
+START_TEST (core_snapshot_taken_trailing_bytes)
+{
+    uint64_t now;
+    zr_core_config_t config = s_snapshot_config (1);
+    config.snapshot_trailing = 5;
+    config.snapshot_trailing_bytes = 20;        /* two 8-byte entries */
+    zr_core_t *core = s_steady_leader (&config, &now);
+    s_commit_and_snapshot (core, now, 10, S_SNAP_SIZE);     /* 2..11 */
+    ck_assert_uint_eq (zr_core_snapshot_index (core), 11);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 10);
+    ck_assert_uint_eq (zr_log_bytes (zr_core_log (core)), 16);
+    ck_assert_uint_eq (zr_core_bytes_since_snapshot (core), 0);
+    for (int i = 0; i < 3; i++)
+        s_propose (core, 8);
+    ck_assert_uint_eq (zr_core_bytes_since_snapshot (core), 24);
+    zr_core_destroy (&core);
+    /* Without the bound: snapshot_trailing entries (7..11). */
+    config.snapshot_trailing_bytes = 0;
+    core = s_steady_leader (&config, &now);
+    s_commit_and_snapshot (core, now, 10, S_SNAP_SIZE);
+    ck_assert_uint_eq (zr_log_first_index (zr_core_log (core)), 7);
+    ck_assert_uint_eq (zr_core_bytes_since_snapshot (core), 0);
+    zr_core_destroy (&core);
+}
+END_TEST
+
 /* Invariant 12 (core.h): a snapshot no newer than the newest known is
    ignored: the log and the snapshot stay as they were. */
 START_TEST (core_snapshot_taken_older_ignored)
@@ -4003,6 +4034,7 @@ s_suite (void)
     tc = tcase_create ("snapshot_send");
     tcase_add_test (tc, core_snapshot_taken_compacts_behind_trailing);
     tcase_add_test (tc, core_snapshot_taken_older_ignored);
+    tcase_add_test (tc, core_snapshot_taken_trailing_bytes);
     tcase_add_test (tc, core_ready_snapshot_to_compacted_follower);
     tcase_add_test (tc, core_tick_snapshot_idle_sends_zero_byte_chunk);
     tcase_add_test (tc, core_step_snapshot_reply_accepted_sends_next_chunk);
