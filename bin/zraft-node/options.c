@@ -89,12 +89,10 @@ typedef struct {
 
 /* ------------------------------------------------------------- helpers */
 
-/* Formats a message into why; returns -1 (for "return s_fail (...)"). */
-static int
-s_fail (char *why, size_t size, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-static int
-s_fail (char *why, size_t size, const char *format, ...)
+#define s_fail zr_options_fail
+
+int
+zr_options_fail (char *why, size_t size, const char *format, ...)
 {
     assert (why && size > 0);
     va_list args;

@@ -98,4 +98,10 @@ void zr_options_usage (FILE *out);
 /* Returns a static name for a ZR_OPTIONS_LOG_* level ("notice"). */
 const char *zr_options_level_name (int level);
 
+/* Formats a message into why (size bytes); returns -1, for
+   "return zr_options_fail (...)" in the checks of options and the data
+   directory (identity.h). */
+int zr_options_fail (char *why, size_t size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 #endif

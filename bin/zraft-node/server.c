@@ -36,6 +36,7 @@
 #include "../../transport/poller.h"
 #include "bus.h"
 #include "client.h"
+#include "identity.h"
 #include "kv.h"
 #include "journal.h"
 #include "pending.h"
@@ -834,6 +835,11 @@ static int
 s_node_start (zr_server_t *self)
 {
     const zr_options_t *o = &self->options;
+    char why [2048];
+    if (zr_identity_check (o, why, sizeof why) != 0) {
+        zr_journal_log (ZR_OPTIONS_LOG_ERROR, "cannot start: %s", why);
+        return -1;
+    }
     zraft_config_t config;
     zraft_config_defaults (&config);
     config.id = o->id;
@@ -861,6 +867,10 @@ s_node_start (zr_server_t *self)
         zr_journal_log (ZR_OPTIONS_LOG_ERROR, "cannot start: the node did not"
                         " start on --data-dir %s (the reason is above)",
                         o->data_dir);
+        return -1;
+    }
+    if (zr_identity_record (o, why, sizeof why) != 0) {
+        zr_journal_log (ZR_OPTIONS_LOG_ERROR, "cannot start: %s", why);
         return -1;
     }
     self->pending = zr_pending_new (config.submit_max);

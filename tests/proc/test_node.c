@@ -650,6 +650,34 @@ START_TEST (node_cannot_start_exits_1)
 }
 END_TEST
 
+START_TEST (node_data_dir_of_another_member_exits_1)
+{
+    /* A data directory records the member and the cluster it belongs to
+       (bin/zraft-node/identity.h): another member's directory, or its
+       own under a reordered --initial-cluster (other ids), is refused
+       before the node starts; the original command line still starts,
+       and the cluster serves. */
+    s_cluster (3);
+    procs_kill (s_procs, 3);
+    const char *argv [64];
+    s_refused_start (s_argv_with (3, "--data-dir", procs_data_dir (s_procs, 1),
+                                  argv, 64), "belongs to member n1 of the cluster");
+    char reordered [1024];
+    snprintf (reordered, sizeof reordered, "n3=%s,n1=%s,n2=%s",
+              procs_peer_endpoint (s_procs, 3), procs_peer_endpoint (s_procs, 1),
+              procs_peer_endpoint (s_procs, 2));
+    s_refused_start (s_argv_with (3, "--initial-cluster", reordered, argv, 64),
+                     "belongs to member n3 of the cluster n1=");
+    procs_start (s_procs, 3);
+    uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    S_ASSERT (leader, "no leader after the restart");
+    zr_client_reply_t reply = s_ask (leader, s_write (ZR_CLIENT_PUT, 1, "k", "v"));
+    S_ASSERT (reply.code == ZR_CLIENT_OK, "put after the restart: code %d",
+              reply.code);
+    S_ASSERT (procs_running (s_procs, 3), "n3 did not start on its own data");
+}
+END_TEST
+
 /* Runs zraft-node with args (and env); expects exit status and output
    holding fragment. */
 static void
@@ -766,6 +794,7 @@ s_suite (void)
     tcase_add_test (tc, node_sched_batch_every_thread);
     tcase_add_test (tc, node_data_dir_held_exits_1);
     tcase_add_test (tc, node_cannot_start_exits_1);
+    tcase_add_test (tc, node_data_dir_of_another_member_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);
     tcase_add_test (tc, node_malformed_frame_answered);
     suite_add_tcase (suite, tc);
