@@ -343,6 +343,24 @@ s_self_start (self_t *self)
         rc = s_self_open_wal (self, &snap, &wal, &state);
     if (rc != 0)
         return rc;
+    /* A server's term is never below a term its log or snapshot holds:
+       the WAL lost its newest records (a segment removed or damaged),
+       and with them the vote of that term, which must not be cast
+       again. */
+    zr_term_t held = state.n_entries ? state.entries [state.n_entries - 1].term
+                                     : 0;
+    held = snap.term > held ? snap.term : held;
+    if (state.term < held) {
+        zr_error ("n%u node: the write-ahead log's term %llu is below term"
+                  " %llu of the entries or snapshot it holds: its newest"
+                  " records are missing or damaged (a segment removed or"
+                  " cut), and with them this server's vote; refusing to"
+                  " start", self->id, (unsigned long long) state.term,
+                  (unsigned long long) held);
+        zr_entries_destroy (&state.entries, state.n_entries);
+        zr_wal_destroy (&wal);
+        return ZR_ECORRUPT;
+    }
     self->core = zr_core_new (&cc, s_self_clock (self));
     zr_core_restore_t restore = {.term = state.term, .vote = state.vote,
                                  .snap_index = snap.index, .snap_term = snap.term,

@@ -475,6 +475,8 @@ s_segment_create_at (int dir_fd, size_t segment_bytes, uint64_t seq,
     memcpy (header, s_magic, sizeof s_magic);
     s_put (header + 8, seq, 8);
     s_put (header + 16, zr_wal_crc32c (0, header, 16), 4);
+    s_put (header + 20, segment_bytes, 8);
+    s_put (header + 28, zr_wal_crc32c (0, header, 28), 4);
     int fd = openat (dir_fd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                      0600);
     const char *step = fd < 0 ? "create" : NULL;
@@ -1197,7 +1199,17 @@ s_segment_read (zr_wal_t *self, s_recovery_t *rcv, s_seg_t *seg, bool is_last,
                       : s_get (b + 16, 4) != zr_wal_crc32c (0, b, 16)
                           ? "header crc mismatch"
                       : s_get (b + 8, 8) != seg->seq ? "sequence mismatch"
+                      : s_get (b + 20, 8) != 0
+                        && s_get (b + 28, 4) != zr_wal_crc32c (0, b, 28)
+                          ? "header size crc mismatch"
                                                     : NULL;
+    uint64_t stated = why ? 0 : s_get (b + 20, 8);
+    if (stated && stated != seg->size)          /* invariant 3 */
+        return s_error (errmsg, errlen, ZR_ECORRUPT, "%s: %llu bytes, but it"
+                        " was created with %llu: cut short or extended since"
+                        " (segments are preallocated, so no crash does"
+                        " that)", name, (unsigned long long) seg->size,
+                        (unsigned long long) stated);
     if (!why)
         return 0;
     if (is_last && (seg->size <= S_SEG_HEADER

@@ -46,7 +46,9 @@
         0       8     magic "ZRWAL\0\0\1"
         8       8     u64 sequence number (equals the one in the file name)
         16      4     u32 crc32c of bytes 0..15
-        20      12    reserved, zero
+        20      8     u64 the file's size when created (0 in segments
+                      from before it was recorded: not checked)
+        28      4     u32 crc32c of bytes 0..27 (0 with a size of 0)
 
     Record (8-byte aligned, starting at offset 32; little-endian):
 
@@ -77,6 +79,8 @@
         fdatasync'd, renamed, and the directory fsync'd: a file with a
         final name always has its full size and a valid header. Appends
         overwrite zeros in place, so fdatasync never updates the size.
+        A segment whose size is not the one its header records was cut
+        short or extended since: refused (ZR_ECORRUPT), never replayed.
     (4) Replay: HARDSTATE sets (term, vote). LOGSTART (S, T) reset
         empties the log and sets last = S (a follower installed a
         snapshot); a restated one (preamble, invariant 9) only sets the

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "../lib/check_run.h"
 #include "../lib/cluster.h"
+#include "actors.h"
 
 /* A valid three-server configuration for server 1, in dir. The ports
    sit above the range the cluster fixture picks from (20000..31999) and
@@ -171,6 +172,32 @@ START_TEST (zraft_new_reports_actor_start_failure)
 }
 END_TEST
 
+/* A write-ahead log whose term is below the term of an entry it holds
+   lost its newest records (a segment removed or cut short), and the
+   vote with them: refused, saying so, rather than started with a term
+   it may vote in again. */
+START_TEST (zraft_new_refuses_term_below_its_log)
+{
+    char dir [] = "/tmp/zraft-config-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    zr_wal_t *wal = NULL;
+    zr_wal_state_t state;
+    char err [256];
+    ck_assert_int_eq (zr_wal_open (dir, CLUSTER_SEGMENT_BYTES, 0, &wal, &state,
+                                   err, sizeof err), 0);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 1, 0), 0);
+    zr_entry_t entry = {.term = 2, .index = 1, .type = ZR_ENTRY_NOOP};
+    ck_assert_int_eq (zr_wal_append (wal, &entry, 1), 0);
+    ck_assert_int_eq (zr_wal_sync (wal, err, sizeof err), 0);
+    zr_wal_destroy (&wal);
+    zraft_config_t c;
+    s_config (&c, dir);
+    s_refused (&c, "term 1 is below term 2");
+    cluster_remove_dir (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -180,6 +207,7 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, zraft_new_refuses_bad_config);
     tcase_add_test (tc, zraft_new_reports_actor_start_failure);
+    tcase_add_test (tc, zraft_new_refuses_term_below_its_log);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

@@ -186,6 +186,19 @@ s_open (const char *dir, zr_wal_state_t *state)
     return s_open_snap (dir, 0, state);
 }
 
+/* A new directory holding entries 1..n of size B in term 1, synced and
+   closed. */
+static void
+s_written (char *dir, uint32_t n, uint32_t size)
+{
+    s_dir_new (dir);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    s_append (wal, 1, n, 1, size);
+    s_sync (wal);
+    zr_wal_destroy (&wal);
+}
+
 /* Expects open to fail with rc and a message containing want. */
 static void
 s_open_fails (const char *dir, int rc, const char *want)
@@ -485,18 +498,14 @@ START_TEST (wal_open_truncates_torn_tail)
     /* Invariant (5): garbage after the last record of the last segment is a
        torn tail: zeroed, then a clean reopen. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 5, 1, 50);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 5, 50);
     uint8_t garbage [100];
     memset (garbage, 0xab, sizeof garbage);
     s_seg_path (path, dir, 1);
     s_patch (path, SEG_HEADER + 5 * (off_t) s_rec_bytes (50), garbage,
              sizeof garbage);
-    wal = s_open (dir, &state);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
     ck_assert_uint_eq (state.torn_bytes, 100);
     ck_assert_uint_eq (state.n_entries, 5);
     s_check_entries (&state, 1, 5, 1, 50);
@@ -516,17 +525,13 @@ START_TEST (wal_open_truncates_partial_last_record)
     /* Invariant (5): a last record whose end never reached the disk is
        dropped; earlier ones survive. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 5, 1, 200);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 5, 200);
     uint8_t zeros [100] = {0};
     s_seg_path (path, dir, 1);
     s_patch (path, SEG_HEADER + 4 * (off_t) s_rec_bytes (200) + 120, zeros,
              sizeof zeros);
-    wal = s_open (dir, &state);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
     ck_assert_uint_gt (state.torn_bytes, 0);
     ck_assert_uint_eq (state.n_entries, 4);
     ck_assert_uint_eq (zr_wal_last_index (wal), 4);
@@ -576,12 +581,7 @@ START_TEST (wal_open_refuses_corrupt_middle)
     /* Invariant (5): a bad record followed by valid ones may hide acknowledged
        data: refuse, naming file and offset. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 5, 1, 50);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 5, 50);
     s_seg_path (path, dir, 1);
     off_t off = SEG_HEADER + (off_t) s_rec_bytes (50);
     uint8_t byte;
@@ -624,15 +624,36 @@ START_TEST (wal_open_refuses_missing_segment)
     /* A hole in the sequence of segments loses records: refuse, naming the
        missing file. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 1500, 1, 100);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 1500, 100);
     s_seg_path (path, dir, 2);
     ck_assert_int_eq (unlink (path), 0);
     s_open_fails (dir, ZR_ECORRUPT, "wal-0000000000000002.seg: missing");
+    s_dir_remove (dir);
+}
+END_TEST
+
+START_TEST (wal_open_refuses_resized_segment)
+{
+    /* Invariant (3): a segment whose size is not the one its header
+       records was cut short since it was made (an operator's truncate
+       once lost acknowledged entries and the vote silently): refused.
+       A header from before the size was recorded (zeros) is not
+       checked. */
+    char dir [64], path [512];
+    s_written (dir, 5, 50);
+    s_seg_path (path, dir, 1);
+    zr_wal_state_t state;
+    zr_wal_t *wal;
+    ck_assert_int_eq (truncate (path, SEG - 4096), 0);
+    s_open_fails (dir, ZR_ECORRUPT, "cut short or extended");
+    ck_assert_int_eq (truncate (path, SEG), 0);
+    uint8_t zeros [12] = {0};
+    s_patch (path, 20, zeros, sizeof zeros);        /* an older header */
+    ck_assert_int_eq (truncate (path, SEG - 4096), 0);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.n_entries, 5);
+    zr_entries_destroy (&state.entries, state.n_entries);
+    zr_wal_destroy (&wal);
     s_dir_remove (dir);
 }
 END_TEST
@@ -642,12 +663,7 @@ START_TEST (wal_open_refuses_index_gap)
     /* Invariant (4): a CRC-valid entry past last + 1 means lost records:
        refuse. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 2, 1, 8);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 2, 8);
     uint8_t rec [40];
     s_record (rec, 1, ZR_ENTRY_COMMAND, 1, 9, 8);
     s_seg_path (path, dir, 1);
@@ -662,18 +678,14 @@ START_TEST (wal_open_cleans_preparation_leftovers)
     /* Temp files and a garbage-headed empty last segment from a crash during
        preparation are removed. */
     char dir [64], path [512];
-    s_dir_new (dir);
-    zr_wal_state_t state;
-    zr_wal_t *wal = s_open (dir, &state);
-    s_append (wal, 1, 3, 1, 10);
-    s_sync (wal);
-    zr_wal_destroy (&wal);
+    s_written (dir, 3, 10);
     snprintf (path, sizeof path, "%s/wal-0000000000000003.seg.tmp", dir);
     int fd = open (path, O_CREAT | O_WRONLY, 0600);
     ck_assert_int_ge (fd, 0);
     close (fd);
     s_seg_path (path, dir, 2);
     s_patch (path, 0, "garbage!", 8);
+    zr_wal_state_t state;
     s_reopen_check (dir, 3, 1, 10, &state);
     zr_entries_destroy (&state.entries, state.n_entries);
     ck_assert_int_eq (s_segments_count (dir), 2);
@@ -1421,6 +1433,7 @@ main (void)
     tcase_add_test (tc, wal_open_refuses_corrupt_middle);
     tcase_add_test (tc, wal_open_refuses_corrupt_non_last_segment);
     tcase_add_test (tc, wal_open_refuses_missing_segment);
+    tcase_add_test (tc, wal_open_refuses_resized_segment);
     tcase_add_test (tc, wal_open_refuses_index_gap);
     tcase_add_test (tc, wal_open_cleans_preparation_leftovers);
     tcase_add_test (tc, wal_sync_groups_commit);
