@@ -16,7 +16,10 @@
       deliverable = min (applied, persisted): committed, applied here
                     (a publication's RESULT may already have left) and
                     durable in the local WAL, so the reader may read it;
-      first       = the first index the log holds (below it: compacted);
+      first       = the first index the log holds (below it: compacted),
+                    in memory or, after a restart, only in the WAL (the
+                    entries trailing the snapshot, which the node's
+                    memory no longer holds but the feed reads);
       commit      = the last committed index known here.
     deliverable never decreases (a truncation only cuts entries above the
     commit index); the feed keeps the highest it read. Only a wake-up

@@ -90,6 +90,10 @@ typedef struct {
     zlist_t *reads_ready;               /* s_read_t: confirmed, waiting for
                                            their read index to be queued */
     uint64_t read_ctx;                  /* the last context given the core */
+    zr_index_t wal_floor;               /* the WAL holds the log from here on, as
+                                           far as the feed may read (restart:
+                                           below the snapshot; raised by each
+                                           compaction) */
     zr_index_t apply_queued;            /* last index queued for the applier
                                            (restore or run); reads wait on it */
     bool role_unread;                   /* a ROLE not yet RECEIVED */
@@ -368,6 +372,8 @@ s_self_start (self_t *self)
                                  .entries = state.entries,
                                  .n_entries = state.n_entries};
     rc = self->core ? zr_core_restore (self->core, &restore) : ZR_ENOMEM;
+    if (rc == 0)
+        self->wal_floor = zr_core_storage_first (self->core);
     zr_notice ("n%u node: recovered term=%llu vote=%u snapshot=%llu entries=%u",
                self->id, (unsigned long long) state.term, state.vote,
                (unsigned long long) snap.index, state.n_entries);
@@ -843,9 +849,15 @@ s_self_feed (self_t *self)
     if (!self->feed)
         return;
     zr_index_t persisted = zr_core_persisted_index (self->core);
+    /* After a restart the log in memory starts after the snapshot, but
+       the WAL still holds what preceded it (snapshot_trailing): the
+       feed reads that from the WAL, as before the restart. */
+    zr_index_t first = zr_log_first_index (zr_core_log (self->core));
+    zr_index_t floor = zr_core_storage_first (self->core);
+    floor = floor > self->wal_floor ? floor : self->wal_floor;
     zr_feed_position_t now = {
         .deliverable = self->stats.applied < persisted ? self->stats.applied : persisted,
-        .first = zr_log_first_index (zr_core_log (self->core)),
+        .first = floor < first ? floor : first,
         .commit = zr_core_commit (self->core)};
     zr_feed_post (self->args.feed_news, self->feed, &self->feed_sent, &now);
 }
@@ -887,6 +899,8 @@ s_self_ready (self_t *self)
        unless there is nothing to wait for (s_self_replies). */
     bool writes = rd.hs_changed || rd.n_entries > 0 || rd.n_chunks > 0
                   || rd.compact > 0;
+    if (rd.compact >= self->wal_floor)
+        self->wal_floor = rd.compact + 1;   /* segments up to it may go */
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else

@@ -404,6 +404,40 @@ START_TEST (feed_erange_after_compaction)
 }
 END_TEST
 
+/* After a restart the log in memory starts after the newest snapshot,
+   but the WAL still holds the trailing entries before it: a
+   subscription from one of them is served from the WAL, as it was
+   before the restart (an operator's cursor 1,000 entries behind a
+   snapshot was refused after a rolling restart). */
+START_TEST (feed_reads_trailing_entries_after_restart)
+{
+    cluster_snapshots_t snap = {.entries = 20, .trailing = 1000,
+                                .chunk_bytes = 64 << 10, .wal_catchup = true};
+    cluster_t *c = cluster_new_snapshots (1, &snap);
+    uint32_t id = cluster_leader (c);
+    uint64_t indexes [100];
+    s_publish_many (c, id, "t", 0, 100, indexes);
+    zraft_status_t st;
+    int64_t deadline = zclock_mono () + S_WAIT_MS;
+    for (cluster_status (c, id, &st); st.snapshot_index < indexes [50];
+         cluster_status (c, id, &st)) {
+        ck_assert_int_lt (zclock_mono (), deadline);    /* snapshots are taken */
+        cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+    }
+    cluster_restart_all (c);
+    id = cluster_leader (c);
+    cluster_status (c, id, &st);
+    ck_assert_uint_gt (st.first_index, indexes [10]);   /* memory: after it */
+    zraft_event_t ev = s_subscribe (c, id, 1, ZRAFT_FROM_INDEX, indexes [10],
+                                    "t", 100);
+    ck_assert_int_eq (ev.status, 0);
+    ck_assert_uint_le (ev.first, indexes [0]);
+    for (int i = 10; i < 100; i++)
+        s_expect (c, id, 1, indexes [i], "t", (uint64_t) i);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* --------------------------------------------------------------- isolation */
 
 /* 100 subscriptions with zero credit beside the leader's consumer, and
@@ -749,6 +783,7 @@ main (void)
     tcase_add_test (tc, feed_prefix_filters_subjects);
     tcase_add_test (tc, feed_from_modes);
     tcase_add_test (tc, feed_erange_after_compaction);
+    tcase_add_test (tc, feed_reads_trailing_entries_after_restart);
     tcase_add_test (tc, feed_stalled_subscribers_hold_up_no_one);
     tcase_add_test (tc, feed_unsubscribe_ends_deliveries);
     tcase_add_test (tc, feed_refuses_bad_requests);
