@@ -347,20 +347,22 @@ s_self_start (self_t *self)
         rc = s_self_open_wal (self, &snap, &wal, &state);
     if (rc != 0)
         return rc;
-    /* A server's term is never below a term its log or snapshot holds:
-       the WAL lost its newest records (a segment removed or damaged),
-       and with them the vote of that term, which must not be cast
-       again. */
+    /* The WAL writes the hard state before the entries of the same sync
+       and restates it at the start of every segment (wal.h, invariant
+       9), so its term is never below a term its entries hold, whatever
+       a crash cut: if it is, its newest records are gone (a segment
+       removed), and with them the vote of that term, which must not be
+       cast again. (A snapshot's term may be ahead of the WAL's after a
+       crash: the applier can snapshot entries the WAL had not synced;
+       it is not checked.) */
     zr_term_t held = state.n_entries ? state.entries [state.n_entries - 1].term
                                      : 0;
-    held = snap.term > held ? snap.term : held;
     if (state.term < held) {
         zr_error ("n%u node: the write-ahead log's term %llu is below term"
-                  " %llu of the entries or snapshot it holds: its newest"
-                  " records are missing or damaged (a segment removed or"
-                  " cut), and with them this server's vote; refusing to"
-                  " start", self->id, (unsigned long long) state.term,
-                  (unsigned long long) held);
+                  " %llu of an entry it holds: its newest records are"
+                  " missing (a segment removed?), and with them this"
+                  " server's vote; refusing to start", self->id,
+                  (unsigned long long) state.term, (unsigned long long) held);
         zr_entries_destroy (&state.entries, state.n_entries);
         zr_wal_destroy (&wal);
         return ZR_ECORRUPT;
@@ -882,6 +884,9 @@ s_self_ready (self_t *self)
     zr_ready_t rd;
     memset (&rd, 0, sizeof rd);
     zr_core_ready (self->core, &rd, now);
+    if (rd.compact >= self->wal_floor)
+        self->wal_floor = rd.compact + 1;   /* segments up to it may go: the
+                                               feed hears it before they do */
     s_self_feed (self);                 /* before any RESULT it makes */
     s_self_covered (self, &rd);
     /* The followers' path is the longest of the commit: start it first,
@@ -899,8 +904,6 @@ s_self_ready (self_t *self)
        unless there is nothing to wait for (s_self_replies). */
     bool writes = rd.hs_changed || rd.n_entries > 0 || rd.n_chunks > 0
                   || rd.compact > 0;
-    if (rd.compact >= self->wal_floor)
-        self->wal_floor = rd.compact + 1;   /* segments up to it may go */
     if (self->disk_failed)
         ;                               /* no acks, no votes: release drops them */
     else

@@ -1943,9 +1943,24 @@ s_kvclient_new (const ctl_args_t *args)
     return zr_kvclient_new (args->endpoints, args->n_endpoints, &config);
 }
 
-/* Without bus endpoints given: asks the client endpoints' servers (and
-   the members they name) for status, and takes the bus endpoints it
-   names. Returns 0, or an exit code if there are none. */
+/* Takes the bus endpoints a STATUS reply's member list names. */
+static void
+s_bus_learn (ctl_args_t *args, const zr_client_reply_t *reply)
+{
+    for (uint32_t m = 0; m < reply->n_members
+                         && args->n_bus_endpoints < ZR_NODES_MAX; m++) {
+        char *slot = args->found [args->n_bus_endpoints];
+        slot [0] = 0;
+        s_endpoint_learn (slot, reply->members [m].bus_endpoint);
+        if (*slot)
+            args->bus_endpoints [args->n_bus_endpoints++] = slot;
+    }
+}
+
+/* Without bus endpoints given: asks the client endpoints for status,
+   all at once, and takes the bus endpoints the first answer naming any
+   gives (each names every member's it knows), without waiting for a
+   server that is down. Returns 0, or an exit code if none does. */
 static int
 s_bus_discover (ctl_t *ctl)
 {
@@ -1953,25 +1968,38 @@ s_bus_discover (ctl_t *ctl)
     ctl->client = s_kvclient_new (args);
     if (!ctl->client)
         return s_fail (ctl, S_EXIT_USAGE, "cannot use the endpoints given");
-    int code;
-    s_cluster_t *cluster = s_cluster_status (ctl, &code);
-    for (size_t i = 0; code == S_EXIT_DONE && i < cluster->n_nodes; i++) {
-        const s_node_t *node = &cluster->nodes [i];
-        char buf [ZR_CLIENT_ENDPOINT_MAX + 1];
-        const char *bus = node->hidden ? "" : s_node_bus (cluster, node, buf);
-        if (*bus && args->n_bus_endpoints < ZR_NODES_MAX) {
-            char *slot = args->found [args->n_bus_endpoints];
-            snprintf (slot, sizeof args->found [0], "%s", bus);
-            args->bus_endpoints [args->n_bus_endpoints++] = slot;
+    zr_client_request_t request = {.type = ZR_CLIENT_STATUS};
+    int timeout_ms = s_remaining_ms (ctl);
+    for (size_t i = 0; i < args->n_endpoints; i++)
+        zr_kvclient_send_at (ctl->client, args->endpoints [i], &request,
+                             timeout_ms, i);
+    bool answered = false, unknown = false;
+    char error [ZR_KVCLIENT_ERROR_MAX] = "";
+    while (args->n_bus_endpoints == 0 && zr_kvclient_pending (ctl->client) > 0) {
+        zr_kvclient_result_t result;
+        int rc = zr_kvclient_recv (ctl->client, &result, -1);
+        zr_assert (rc == 0);
+        if (result.outcome == ZR_KVCLIENT_DONE) {
+            answered = true;
+            s_bus_learn (args, &result.reply);
         }
+        else {
+            unknown |= result.outcome == ZR_KVCLIENT_UNKNOWN;
+            if (!error [0])
+                snprintf (error, sizeof error, "%s", result.error);
+        }
+        zr_kvclient_result_release (&result);
     }
-    if (code == S_EXIT_DONE && args->n_bus_endpoints == 0)
-        code = s_fail (ctl, S_EXIT_FAILED, "no bus endpoints: the servers"
-                       " that answered name none (started without"
-                       " --listen-bus?); give --bus-endpoints");
-    s_cluster_free (&cluster);
     zr_kvclient_destroy (&ctl->client);
-    return code;
+    if (args->n_bus_endpoints > 0)
+        return S_EXIT_DONE;
+    if (!answered)
+        return s_fail (ctl, unknown ? S_EXIT_UNKNOWN : S_EXIT_FAILED,
+                       "no server answered (%s: %s)", args->endpoints [0],
+                       error [0] ? error : "cannot connect");
+    return s_fail (ctl, S_EXIT_FAILED, "no bus endpoints: the servers that"
+                   " answered name none (started without --listen-bus?);"
+                   " give --bus-endpoints");
 }
 
 /* The bus verbs, on a bus client of their own. */

@@ -228,7 +228,7 @@ zr_core_restore (zr_core_t *self, const zr_core_restore_t *r)
     self->snap_index = r->snap_index;
     self->snap_term = r->snap_term;
     self->snap_size = r->snap_size;
-    self->snap_kept_bytes = 0;          /* the log starts after snap_index */
+    self->applied_bytes = 0;            /* applied == snap_index */
     self->commit = r->snap_index;
     self->applied = r->snap_index;
     self->persisted = zr_log_last_index (&self->log);
@@ -388,9 +388,11 @@ s_ready_committed (zr_core_t *self, zr_ready_t *ready)
     uint32_t n = (uint32_t) (upto - self->applied);
     ready->committed = (zr_entry_t *) malloc (n * sizeof (zr_entry_t));
     zr_assert (ready->committed);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         zr_entry_copy (&ready->committed [i],
                        zr_log_get (&self->log, self->applied + 1 + i));
+        self->applied_bytes += ready->committed [i].size;
+    }
     ready->n_committed = n;
     self->applied = upto;
 }
@@ -512,9 +514,9 @@ zr_core_snapshot_taken (zr_core_t *self, zr_index_t index, uint64_t size)
         zr_log_compact (&self->log, upto);
         self->compacted = upto;
     }
-    self->snap_kept_bytes = 0;
-    for (zr_index_t i = zr_log_first_index (&self->log); i <= index; i++)
-        self->snap_kept_bytes += zr_log_get (&self->log, i)->size;
+    self->applied_bytes = 0;            /* what was handed out after index */
+    for (zr_index_t i = index + 1; i <= self->applied; i++)
+        self->applied_bytes += zr_log_get (&self->log, i)->size;
     zr_core_trace (self, "snapshot taken index=%llu term=%llu size=%llu first=%llu",
                    (unsigned long long) index,
                    (unsigned long long) self->snap_term,
@@ -563,8 +565,7 @@ uint64_t
 zr_core_bytes_since_snapshot (const zr_core_t *self)
 {
     zr_assert (self);
-    uint64_t bytes = zr_log_bytes (&self->log);
-    return bytes > self->snap_kept_bytes ? bytes - self->snap_kept_bytes : 0;
+    return self->applied_bytes;
 }
 
 zr_index_t

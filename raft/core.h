@@ -362,8 +362,9 @@ zr_term_t zr_core_snapshot_term (const zr_core_t *self);
 bool zr_core_installing (const zr_core_t *self);        /* awaiting installed */
 zr_index_t zr_core_storage_first (const zr_core_t *self);  /* storage holds from (15) */
 const zr_log_t *zr_core_log (const zr_core_t *self);
-/* Payload bytes of the log's entries after the newest snapshot's index
-   (what a size trigger for the next snapshot counts). */
+/* Payload bytes of the entries after the newest snapshot's index that
+   were handed to the applier (ready->committed): what a size trigger for
+   the next snapshot counts. */
 uint64_t zr_core_bytes_since_snapshot (const zr_core_t *self);
 /* Returns the progress of follower peer (leader only), or NULL. */
 const zr_progress_t *zr_core_progress (const zr_core_t *self, zr_id_t peer);

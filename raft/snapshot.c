@@ -162,7 +162,7 @@ s_install (zr_core_t *self, const zr_message_t *msg)
     self->snap_index = index;
     self->snap_term = msg->last_term;
     self->snap_size = msg->snap_size;
-    self->snap_kept_bytes = 0;          /* the log now starts after index */
+    self->applied_bytes = 0;            /* applied == index */
     self->installing = true;
     self->rx_index = 0;
     zr_core_trace (self, "snapshot term=%llu index=%llu installed keep=%d",

@@ -62,7 +62,7 @@ struct _zr_core_t {
     zr_index_t snap_index;              /* newest durable snapshot, 0 if none (12) */
     zr_term_t snap_term;                /* its last entry's term */
     uint64_t snap_size;                 /* its size in bytes */
-    uint64_t snap_kept_bytes;           /* payload held at or below snap_index */
+    uint64_t applied_bytes;             /* payload of (snap_index, applied] */
     zr_index_t rx_index;                /* follower: snapshot being received (13) */
     zr_term_t rx_term;                  /* its term */
     uint64_t rx_size;                   /* its size */

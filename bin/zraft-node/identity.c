@@ -56,8 +56,10 @@ zr_identity_check (const zr_options_t *o, char *why, size_t size)
     char *text = (char *) calloc (1, S_FILE_MAX + 1);
     assert (text);
     size_t length = fread (text, 1, S_FILE_MAX, file);
+    bool whole = fgetc (file) == EOF;
     fclose (file);
-    zconfig_t *record = memchr (text, 0, length) ? NULL : zconfig_str_load (text);
+    zconfig_t *record = !whole || memchr (text, 0, length) ? NULL
+                      : zconfig_str_load (text);
     free (text);
     const char *name = record ? zconfig_get (record, "member/name", NULL) : NULL;
     const char *cluster = record ? zconfig_get (record, "member/cluster", NULL) : NULL;
@@ -105,8 +107,9 @@ zr_identity_record (const zr_options_t *o, char *why, size_t size)
     assert (text);
     char *aside = s_path (o, ZR_IDENTITY_FILE ".tmp");
     int rc = 0;
-    int fd = open (aside, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open (aside, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     size_t length = strlen (text);
+    errno = EIO;                        /* a short write sets none */
     bool ok = fd >= 0 && write (fd, text, length) == (ssize_t) length
               && fsync (fd) == 0;
     int error = errno;
@@ -118,17 +121,17 @@ zr_identity_record (const zr_options_t *o, char *why, size_t size)
         ok = false;
         error = errno;
     }
-    if (!ok) {
-        rc = s_fail (why, size, "cannot write %s: %s", path, strerror (error));
+    if (!ok)
         unlink (aside);
+    int dir = ok ? open (o->data_dir, O_RDONLY | O_DIRECTORY) : -1;
+    if (ok && (dir < 0 || fsync (dir) != 0)) {   /* the rename, durably */
+        ok = false;
+        error = errno;
     }
-    else {
-        int dir = open (o->data_dir, O_RDONLY | O_DIRECTORY);
-        if (dir >= 0) {
-            fsync (dir);                /* the rename, durably */
-            close (dir);
-        }
-    }
+    if (dir >= 0)
+        close (dir);
+    if (!ok)
+        rc = s_fail (why, size, "cannot write %s: %s", path, strerror (error));
     zstr_free (&text);
     zstr_free (&aside);
     zstr_free (&path);

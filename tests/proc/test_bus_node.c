@@ -280,6 +280,19 @@ START_TEST (bus_ctl_pub_sub_cursors)
     S_ASSERT (code == 0 && sscanf (out, "%llu", &found) == 1 && found > index [3],
               "pub through status: exit %d: %s", code, out);
     free (out);
+    /* ... also when the first endpoint given is a dead member's. */
+    uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
+    uint32_t dead = leader % 3 + 1, live = dead % 3 + 1;
+    procs_kill (s_procs, dead);
+    snprintf (command, sizeof command, "ZRAFT_BUS_ENDPOINTS= %s --timeout %d"
+              " --endpoints %s,%s pub found.bus again", s_ctl_binary (),
+              S_CTL_TIMEOUT_MS, procs_client_endpoint (s_procs, dead),
+              procs_client_endpoint (s_procs, live));
+    code = s_sh (command, &out);
+    unsigned long long again;
+    S_ASSERT (code == 0 && sscanf (out, "%llu", &again) == 1 && again > found,
+              "pub through status, n%u down: exit %d: %s", dead, code, out);
+    free (out);
 }
 END_TEST
 
