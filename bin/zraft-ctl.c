@@ -1249,39 +1249,16 @@ s_cluster_answered (const s_cluster_t *cluster)
     return false;
 }
 
-/* The cluster's status (s_cluster_gather), new; *code is S_EXIT_DONE,
-   or s_cluster_fail's if no server answered. Free with s_cluster_free. */
-static s_cluster_t *
-s_cluster_status (ctl_t *ctl, int *code)
-{
-    s_cluster_t *cluster = (s_cluster_t *) calloc (1, sizeof *cluster);
-    zr_assert (cluster);
-    s_cluster_gather (ctl, cluster);
-    *code = s_cluster_answered (cluster) ? S_EXIT_DONE
-                                         : s_cluster_fail (ctl, cluster);
-    return cluster;
-}
-
-static void
-s_cluster_free (s_cluster_t **cluster_p)
-{
-    s_cluster_release (*cluster_p);
-    free (*cluster_p);
-    *cluster_p = NULL;
-}
-
 static int
-s_verb_status (ctl_t *ctl)
+s_verb_status (ctl_t *ctl, s_cluster_t *cluster)
 {
-    int code;
-    s_cluster_t *cluster = s_cluster_status (ctl, &code);
-    if (code == S_EXIT_DONE && ctl->args->json)
+    if (!s_cluster_answered (cluster))
+        return s_cluster_fail (ctl, cluster);
+    if (ctl->args->json)
         s_status_json (ctl, cluster);
     else
-    if (code == S_EXIT_DONE)
         s_status_table (ctl, cluster);
-    s_cluster_free (&cluster);
-    return code;
+    return S_EXIT_DONE;
 }
 
 static s_member_t *
@@ -2037,12 +2014,11 @@ s_run (ctl_t *ctl)
     s_verb_t verb = ctl->args->verb;
     if (verb <= S_CAS)
         return s_verb_kv (ctl);
-    if (verb == S_STATUS)
-        return s_verb_status (ctl);
     s_cluster_t *cluster = (s_cluster_t *) calloc (1, sizeof *cluster);
     zr_assert (cluster);
     s_cluster_gather (ctl, cluster);
-    int code = verb == S_TRANSFER ? s_verb_transfer (ctl, cluster)
+    int code = verb == S_STATUS ? s_verb_status (ctl, cluster)
+               : verb == S_TRANSFER ? s_verb_transfer (ctl, cluster)
                : verb == S_SNAPSHOT ? s_verb_snapshot (ctl, cluster)
                                     : s_verb_fault (ctl, cluster);
     s_cluster_release (cluster);
