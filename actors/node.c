@@ -72,6 +72,8 @@ typedef struct {
     atomic_uint_fast64_t bytes_out;     /* shared with replicators */
     zr_codec_stats_t codec;             /* ROUTER frames by decode result */
     zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
+    zr_peer_who_t who;                  /* this server's links (peer.h) */
+    zr_peer_warn_t warn_foreign;        /* ...of frames from another cluster */
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
@@ -188,6 +190,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
 {
     const zraft_config_t *c = &self->args.config;
     zr_persister_args_t pargs = {.wal = *wal_p, .self_id = self->id,
+                                 .who = self->who,
                                  .bytes_out = &self->bytes_out,
                                  .config = self->snap_config};
     snprintf (pargs.data_dir, sizeof pargs.data_dir, "%s", self->args.data_dir);
@@ -234,7 +237,8 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         zr_id_t peer = c->servers [i].id;
         if (peer == self->id)
             continue;
-        zr_replicator_args_t rargs = {.self_id = self->id, .peer_id = peer,
+        zr_replicator_args_t rargs = {.self_id = self->id, .who = self->who,
+                                      .peer_id = peer,
                                       .bytes_out = &self->bytes_out,
                                       .handled = &self->handled [peer]};
         snprintf (rargs.data_dir, sizeof rargs.data_dir, "%s", self->args.data_dir);
@@ -243,7 +247,7 @@ s_self_start_children (self_t *self, zr_wal_t **wal_p)
         self->replicators [peer] = s_child_start (zr_replicator_actor, &rargs);
         if (!self->replicators [peer])
             return ZR_EINVAL;
-        self->links [peer] = zr_peer_dealer_new ('d', self->id, c->servers [i].endpoint);
+        self->links [peer] = zr_peer_dealer_new ('d', &self->who, c->servers [i].endpoint);
         if (!self->links [peer]) {
             zr_error ("n%u node: cannot connect to n%u at %s", self->id, peer,
                       c->servers [i].endpoint);
@@ -405,7 +409,7 @@ s_self_write (self_t *self, const zr_message_t *msg)
     self->sbuf.size = 0;
     int rc = zr_codec_encode (msg, &self->sbuf);
     zr_assert (rc == 0);                /* the core respects the limits */
-    rc = zr_peer_send (link, 0, self->sbuf.data, self->sbuf.size);
+    rc = zr_peer_send (link, self->sbuf.data, self->sbuf.size);
     if (rc == 0)
         atomic_fetch_add (&self->bytes_out, self->sbuf.size);
     return rc;
@@ -987,6 +991,29 @@ s_self_release (self_t *self)
         s_self_act (self, msg);
 }
 
+/* Returns true if a frame from who may be read: who names a server of
+   this cluster (peer.h, Identities); else it is refused, with a
+   rate-limited warning. */
+static bool
+s_self_knows (self_t *self, const zr_peer_who_t *who)
+{
+    if (who->cluster == self->who.cluster)
+        return true;
+    int64_t now = zclock_mono ();
+    if (now < self->warn_foreign.next_ms) {
+        self->warn_foreign.suppressed++;
+        return false;
+    }
+    zr_warning ("n%u node: refused frames from a process that says it is n%u "
+                "of cluster %016" PRIx64 ", not this one (%016" PRIx64 "): every "
+                "member must be given the same servers, ids and endpoints "
+                "(suppressed=%llu)", self->id, who->id, who->cluster,
+                self->who.cluster, (unsigned long long) self->warn_foreign.suppressed);
+    self->warn_foreign.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
+    self->warn_foreign.suppressed = 0;
+    return false;
+}
+
 static void
 s_self_handle_router (self_t *self)
 {
@@ -996,7 +1023,14 @@ s_self_handle_router (self_t *self)
     zframe_t *identity = zmsg_first (frames);
     zframe_t *payload = zmsg_next (frames);
     char kind = 0;
-    zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity), &kind);
+    zr_peer_who_t who;
+    zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity),
+                                     &kind, &who);
+    if (from && !s_self_knows (self, &who)) {
+        self->stats.frames_rejected++;
+        zmsg_destroy (&frames);
+        return;
+    }
     zr_message_t *msg = NULL;
     int rc = ZR_EMALFORMED;
     if (from && payload && zmsg_size (frames) == 2)
@@ -1946,6 +1980,17 @@ s_self_new (zsock_t *pipe, zr_node_args_t *args, int *rc_p)
         self->args.config.servers [i].endpoint = self->args.endpoints [i];
     self->args.config.data_dir = self->args.data_dir;
     self->id = self->args.config.id;
+    zr_id_t ids [ZR_NODES_MAX];
+    const char *endpoints [ZR_NODES_MAX];
+    for (uint32_t i = 0; i < self->args.config.n_servers; i++) {
+        ids [i] = self->args.config.servers [i].id;
+        endpoints [i] = self->args.config.servers [i].endpoint;
+    }
+    self->who = (zr_peer_who_t) {
+        .id = self->id, .instance = zr_random_id (),
+        .cluster = zr_peer_cluster (ids, endpoints, self->args.config.n_servers)};
+    zr_info ("n%u node: cluster %016" PRIx64 ", instance %016" PRIx64, self->id,
+             self->who.cluster, self->who.instance);
     self->armed_ms = UINT64_MAX;
     self->host_at = INT64_MAX;
     self->clock_ms = (uint64_t) zclock_mono ();

@@ -48,7 +48,7 @@
     real time, by the share written off, which zraft_status shows.
 
     Direct sends. What needs neither a replicator nor the disk leaves from
-    the node itself, on a DEALER per peer of its own (identity "d<id>",
+    the node itself, on a DEALER per peer of its own (kind 'd',
     transport/peer.h), one thread hand-off less on the way:
     - heartbeats: AppendEntries with no entries and no storage range to
       read, so nothing to encode at length or fill; the read rounds of

@@ -308,7 +308,7 @@ s_self_send (self_t *self)
             int rc = zr_codec_encode (msg, &self->sbuf);
             zr_assert (rc == 0);
             if (!self->failed
-                && zr_peer_send (dealer, 0, self->sbuf.data, self->sbuf.size) == 0)
+                && zr_peer_send (dealer, self->sbuf.data, self->sbuf.size) == 0)
                 atomic_fetch_add (self->bytes_out, self->sbuf.size);
             zr_message_destroy (&req->msgs [m]);
         }
@@ -359,7 +359,7 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
     for (uint32_t i = 0; i < args->n_peers; i++) {
         zr_id_t peer = args->peer_ids [i];
         zr_assert (peer >= 1 && peer <= ZR_NODES_MAX);
-        self->dealers [peer] = zr_peer_dealer_new ('r', self->self_id, args->endpoints [i]);
+        self->dealers [peer] = zr_peer_dealer_new ('r', &args->who, args->endpoints [i]);
         if (!self->dealers [peer]) {
             zr_error ("n%u persister: cannot connect to n%u at %s", self->self_id,
                       peer, args->endpoints [i]);

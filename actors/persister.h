@@ -2,7 +2,7 @@
     persister - makes one server's Raft state durable, with group commit
 
     The persister owns the write-ahead log (wal.h) and one DEALER per peer
-    (identity "r<id>", see transport/peer.h). The node hands it write
+    (kind 'r', see transport/peer.h). The node hands it write
     requests; the persister takes every request already queued (up to
     ZR_PERSIST_BATCH_MAX), writes them all (snapshot chunks a leader sent
     go to a snapshot file, completed with fsync and rename on the last
@@ -86,6 +86,7 @@ zr_persister_send_write (zsock_t *pipe, zr_persist_req_t **req_p)
 typedef struct {
     zr_wal_t *wal;                      /* passes to the actor, which destroys it */
     zr_id_t self_id;                    /* this server */
+    zr_peer_who_t who;                  /* ...and its link identity */
     uint32_t n_peers;                   /* peers below */
     zr_id_t peer_ids [ZR_NODES_MAX];    /* every other server */
     char endpoints [ZR_NODES_MAX][256]; /* their ROUTER endpoints */

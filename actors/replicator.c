@@ -36,7 +36,7 @@ s_self_new (zsock_t *pipe, const zr_replicator_args_t *args)
     self->poller = zpoller_new (pipe, NULL);
     zr_assert (self->poller);
     zpoller_set_nonstop (self->poller, true);   /* ended by $TERM only */
-    self->dealer = zr_peer_dealer_new ('n', self->conf.self_id, self->conf.endpoint);
+    self->dealer = zr_peer_dealer_new ('n', &self->conf.who, self->conf.endpoint);
     if (!self->dealer) {
         zr_error ("n%u replicator/n%u: cannot connect %s", self->conf.self_id,
                   self->conf.peer_id, self->conf.endpoint);
@@ -189,7 +189,7 @@ s_self_send (self_t *self, zr_message_t *msg)
     self->sbuf.size = 0;
     int rc = zr_codec_encode (msg, &self->sbuf);
     zr_assert (rc == 0);                /* the core respects the limits */
-    rc = zr_peer_send (self->dealer, 0, self->sbuf.data, self->sbuf.size);
+    rc = zr_peer_send (self->dealer, self->sbuf.data, self->sbuf.size);
     if (rc == 0) {
         atomic_fetch_add (self->conf.bytes_out, self->sbuf.size);
         self->unreachable = false;

@@ -43,6 +43,7 @@
 
 typedef struct {
     zr_id_t self_id;                    /* this server */
+    zr_peer_who_t who;                  /* ...and its link identity */
     zr_id_t peer_id;                    /* the peer this replicator serves */
     char endpoint [256];                /* the peer's ROUTER endpoint */
     /* Counters shared with the node (atomics, read for status). */

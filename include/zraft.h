@@ -87,7 +87,11 @@ typedef struct {
 /* Configuration. Strings are copied by zraft_new. */
 typedef struct {
     uint32_t id;                        /* this server's id, among servers */
-    zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included */
+    zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included;
+                                           the same ids and endpoints, spelt
+                                           alike (any order), on every server:
+                                           they are the cluster's identity, and
+                                           a server ignores peers given others */
     uint32_t n_servers;                 /* 1..ZRAFT_NODES_MAX */
     const char *data_dir;               /* write-ahead log directory (created
                                            if missing; its parent must exist) */

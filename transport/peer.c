@@ -38,17 +38,63 @@ zr_peer_router_new (const char *endpoint)
     return sock;
 }
 
-zsock_t *
-zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint)
+uint64_t
+zr_peer_cluster (const zr_id_t *ids, const char *const *endpoints, uint32_t n)
 {
-    zr_assert (self_id > 0 && self_id <= ZR_NODES_MAX);
+    zr_assert (ids && endpoints && n <= ZR_NODES_MAX);
+    uint64_t hash = 14695981039346656037ULL;    /* FNV-1a 64 offset basis */
+    zr_id_t after = 0;                  /* the last id hashed */
+    for (uint32_t done = 0; done < n; done++) {
+        uint32_t next = n;              /* the smallest id above `after` */
+        for (uint32_t i = 0; i < n; i++)
+            if (ids [i] > after && (next == n || ids [i] < ids [next]))
+                next = i;
+        zr_assert (next < n);           /* ids are distinct */
+        after = ids [next];
+        char line [16];
+        snprintf (line, sizeof line, "%u=", ids [next]);
+        const char *parts [] = {line, endpoints [next], "\n"};
+        for (size_t p = 0; p < 3; p++)
+            for (const char *c = parts [p]; *c; c++) {
+                hash ^= (uint8_t) *c;
+                hash *= 1099511628211ULL;       /* FNV-1a 64 prime */
+            }
+    }
+    return hash;
+}
+
+uint64_t
+zr_random_id (void)
+{
+    zuuid_t *uuid = zuuid_new ();
+    zr_assert (uuid);
+    uint64_t id;
+    memcpy (&id, zuuid_data (uuid), sizeof id);
+    zuuid_destroy (&uuid);
+    return id ? id : 1;
+}
+
+size_t
+zr_peer_identity (char kind, const zr_peer_who_t *who, char *text)
+{
+    zr_assert (who && text);
     zr_assert (kind == 'n' || kind == 'r' || kind == 'd');
+    zr_assert (who->id > 0 && who->id <= ZR_NODES_MAX);
+    int len = snprintf (text, ZR_PEER_IDENTITY_MAX + 1, "%c%u-%016" PRIx64 "-%016" PRIx64,
+                        kind, who->id, who->cluster, who->instance);
+    zr_assert (len > 0 && len <= ZR_PEER_IDENTITY_MAX);
+    return (size_t) len;
+}
+
+zsock_t *
+zr_peer_dealer_new (char kind, const zr_peer_who_t *who, const char *endpoint)
+{
+    char identity [ZR_PEER_IDENTITY_MAX + 1];
+    size_t len = zr_peer_identity (kind, who, identity);
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     if (!sock)
         return NULL;
-    char identity [16];
-    snprintf (identity, sizeof identity, "%c%u", kind, self_id);
-    zsock_set_identity (sock, identity);
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, identity, len);
     s_set_limits (sock);
     zsock_set_immediate (sock, 1);      /* queue only on live connections */
     zsock_set_reconnect_ivl (sock, 50);
@@ -61,17 +107,11 @@ zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint)
 }
 
 int
-zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size)
+zr_peer_send (zsock_t *dealer, const void *data, size_t size)
 {
-    zr_assert (sock && data);
-    void *handle = zsock_resolve (sock);
-    if (zsock_type (sock) == ZMQ_ROUTER) {
-        char identity [16];
-        int len = snprintf (identity, sizeof identity, "n%u", to);
-        if (zmq_send (handle, identity, (size_t) len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            return ZR_EBUSY;
-    }
-    if (zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
+    zr_assert (dealer && data);
+    zr_assert (zsock_type (dealer) == ZMQ_DEALER);
+    if (zmq_send (zsock_resolve (dealer), data, size, ZMQ_DONTWAIT) < 0)
         return ZR_EBUSY;
     return 0;
 }
@@ -109,22 +149,46 @@ zr_peer_send_joined_to (zsock_t *router, const void *routing,
     return 0;
 }
 
-zr_id_t
-zr_peer_id_parse (const void *data, size_t size, char *kind)
+/* Parses exactly `digits` lowercase hex digits at s into *value;
+   returns false if any is not one. */
+static bool
+s_hex_parse (const char *s, size_t digits, uint64_t *value)
 {
-    zr_assert (kind);
+    uint64_t v = 0;
+    for (size_t i = 0; i < digits; i++) {
+        char c = s [i];
+        uint64_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint64_t) (c - '0');
+        else
+        if (c >= 'a' && c <= 'f')
+            d = (uint64_t) (c - 'a' + 10);
+        else
+            return false;
+        v = (v << 4) | d;
+    }
+    *value = v;
+    return true;
+}
+
+_Static_assert (ZR_NODES_MAX <= 9, "identities hold a one-digit id");
+
+zr_id_t
+zr_peer_id_parse (const void *data, size_t size, char *kind, zr_peer_who_t *who)
+{
+    zr_assert (kind && who);
     const char *s = (const char *) data;
-    if (!s || size < 2 || size > 4
-        || (s [0] != 'n' && s [0] != 'r' && s [0] != 'd'))
+    /* "<kind><one digit>-<16 hex>-<16 hex>": ZR_NODES_MAX is one digit. */
+    if (!s || size != ZR_PEER_IDENTITY_MAX
+        || (s [0] != 'n' && s [0] != 'r' && s [0] != 'd')
+        || s [1] < '1' || s [1] > '0' + ZR_NODES_MAX
+        || s [2] != '-' || s [19] != '-'
+        || !s_hex_parse (s + 3, 16, &who->cluster)
+        || !s_hex_parse (s + 20, 16, &who->instance))
         return 0;
     *kind = s [0];
-    zr_id_t id = 0;
-    for (size_t i = 1; i < size; i++) {
-        if (s [i] < '0' || s [i] > '9')
-            return 0;
-        id = id * 10 + (zr_id_t) (s [i] - '0');
-    }
-    return (id >= 1 && id <= ZR_NODES_MAX) ? id : 0;
+    who->id = (zr_id_t) (s [1] - '0');
+    return who->id;
 }
 
 bool

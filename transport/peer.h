@@ -2,11 +2,11 @@
     peer - the sockets that carry RPCs between servers
 
     Each server binds one ROUTER for everything it receives from peers, and
-    keeps three DEALERs per peer: its replicator's, identity "n<id>", which
+    keeps three DEALERs per peer: its replicator's, kind 'n', which
     carries requests (AppendEntries, RequestVote); its persister's,
-    identity "r<id>", which carries replies (and anything else that had to
-    wait for the disk) once they are durable; and its node's, identity
-    "d<id>", which carries what needs neither (heartbeats, and replies
+    kind 'r', which carries replies (and anything else that had to
+    wait for the disk) once they are durable; and its node's, kind 'd',
+    which carries what needs neither (heartbeats, and replies
     when nothing is being written: actors/node.h, "Direct sends"). So a
     message is sent by the thread that knows it may be sent, and arrives
     on the thread that acts on it, without a forwarding hop on either
@@ -14,6 +14,21 @@
     need them to be. Every socket that reads from the
     network has ZMQ_MAXMSGSIZE set; every send is non-blocking with a
     bounded high-water mark: a full link is unreachable, never waited on.
+
+    Identities. A DEALER's routing identity names its kind, the server's
+    id, its cluster and its instance: "n2-<cluster>-<instance>", the last
+    two as 16 lowercase hex digits each. The cluster is a hash of every
+    server's id and endpoint (zr_peer_cluster), so the receiver refuses a
+    process that claims a member's id but was given other servers: a
+    member of another cluster, or one started with the wrong list. The
+    instance is drawn at random when a node starts, so two processes
+    never share a routing id: the ROUTER's hand-over (a reconnection
+    with a known identity takes the route, which a restarted peer's
+    link needs) happens only between connections of one process, and a
+    second process can never take a member's route and leave that
+    member's connection dead. Replies go to the endpoint the
+    configuration names, never back along the route a request came by,
+    so a process elsewhere that claims a member's id hears nothing.
 
     This is also the seam where the fault-injecting filter sits: every
     outgoing and incoming RPC of a node passes zr_peer_filter_pass(), which
@@ -37,16 +52,41 @@
    NULL (and logs) if the bind fails. Caller owns the result. */
 zsock_t *zr_peer_router_new (const char *endpoint);
 
-/* Creates a DEALER with identity "<kind><self_id>" (kind 'n' for
-   requests, 'r' for durable replies, 'd' for the node's direct sends)
-   connected to endpoint. Returns NULL if the
-   endpoint is invalid. Caller owns the result. */
-zsock_t *zr_peer_dealer_new (char kind, zr_id_t self_id, const char *endpoint);
+/* Who a link speaks for (see Identities above). */
+typedef struct {
+    zr_id_t id;                         /* the server, 1..ZR_NODES_MAX */
+    uint64_t cluster;                   /* zr_peer_cluster of its servers */
+    uint64_t instance;                  /* drawn when the server started */
+} zr_peer_who_t;
 
-/* Sends one frame of size bytes without blocking; on a ROUTER, routing
-   id "n<to>" is prepended. Returns 0, or ZR_EBUSY when the link is full
-   or the peer is unknown (the frame is dropped). */
-int zr_peer_send (zsock_t *sock, zr_id_t to, const void *data, size_t size);
+/* Bytes of the longest routing identity: kind, id, and two 16-digit
+   hex numbers with their dashes. */
+#define ZR_PEER_IDENTITY_MAX (1 + 1 + 1 + 16 + 1 + 16)
+
+/* The cluster's identity: a 64-bit FNV-1a hash of "<id>=<endpoint>\n"
+   for each of the n servers, in increasing order of id, so the order
+   they are listed in does not matter and their endpoints do. */
+uint64_t zr_peer_cluster (const zr_id_t *ids, const char *const *endpoints,
+                          uint32_t n);
+
+/* 64 random bits (czmq's zuuid reads the system's random source), never
+   0: a server's instance, and the clients' session and producer ids. */
+uint64_t zr_random_id (void);
+
+/* Writes the routing identity of a link of kind ('n' for requests, 'r'
+   for durable replies, 'd' for the node's direct sends) speaking for
+   who into text (ZR_PEER_IDENTITY_MAX + 1 bytes); returns its length. */
+size_t zr_peer_identity (char kind, const zr_peer_who_t *who, char *text);
+
+/* Creates a DEALER with that identity, connected to endpoint. Returns
+   NULL if the endpoint is invalid. Caller owns the result. */
+zsock_t *zr_peer_dealer_new (char kind, const zr_peer_who_t *who,
+                             const char *endpoint);
+
+/* Sends one frame of size bytes on a DEALER without blocking. Returns
+   0, or ZR_EBUSY when the link is full or not connected (the frame is
+   dropped). */
+int zr_peer_send (zsock_t *dealer, const void *data, size_t size);
 
 /* Sends one frame of size bytes on a ROUTER to the peer whose routing
    id is routing (routing_size bytes), without blocking, straight from
@@ -62,9 +102,11 @@ int zr_peer_send_joined_to (zsock_t *router, const void *routing,
                             size_t routing_size, const void *head,
                             size_t head_size, const void *data, size_t size);
 
-/* Parses a routing identity "<kind><id>" into an id, storing the kind
-   ('n', 'r' or 'd') in *kind; returns 0 if invalid. */
-zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind);
+/* Parses a routing identity (exactly the form zr_peer_identity writes)
+   into *who and *kind ('n', 'r' or 'd'); returns the id, or 0 if it is
+   not one (then *who and *kind are unspecified). */
+zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind,
+                          zr_peer_who_t *who);
 
 /* The filter seam. Which links of this node are cut, per peer and per
    direction. Owned by the node actor (single thread). */

@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <string.h>
 #include "../../raft/raft.h"
+#include "../../transport/peer.h"
 
 #define S_SUB_BIT (1ULL << 63)
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
@@ -260,7 +261,7 @@ zr_busclient_new (const char *const *endpoints, size_t n,
     self->config.credit = self->config.credit ? self->config.credit
                                               : S_CREDIT_DEFAULT;
     self->config.producer = self->config.producer ? self->config.producer
-                                                  : zr_link_random_id ();
+                                                  : zr_random_id ();
     if (zr_kvclient_config_complete (&self->config.calls, "zr_busclient")
         || self->config.credit > ZR_BUSMSG_CREDIT_MAX) {
         fprintf (stderr, "zr_busclient: credit must be 1..%u\n",

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <string.h>
 #include "../../raft/raft.h"
+#include "../../transport/peer.h"
 
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 
@@ -357,7 +358,7 @@ s_start (zr_kvclient_t *self, int pinned, const zr_client_request_t *request,
     uint32_t slot = zr_calls_slot (self->calls, call);
     if (s_is_write (request->type) && request->client_id == 0) {
         if (self->session_id [slot] == 0)
-            self->session_id [slot] = zr_link_random_id ();
+            self->session_id [slot] = zr_random_id ();
         call->request.client_id = self->session_id [slot];
         call->request.seq = ++self->session_seq [slot];    /* Invariant (3) */
     }

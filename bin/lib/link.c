@@ -128,14 +128,3 @@ zr_link_copy_bytes (const uint8_t **datas [], const size_t *sizes, size_t n)
     }
     return copy;
 }
-
-uint64_t
-zr_link_random_id (void)
-{
-    zuuid_t *uuid = zuuid_new ();
-    zr_assert (uuid);
-    uint64_t id;
-    memcpy (&id, zuuid_data (uuid), sizeof id);
-    zuuid_destroy (&uuid);
-    return id ? id : 1;
-}

@@ -64,8 +64,4 @@ bool zr_link_poll (zr_link_t *links, size_t n, const bool *want_out,
 uint8_t *zr_link_copy_bytes (const uint8_t **datas [], const size_t *sizes,
                              size_t n);
 
-/* 64 random bits (czmq's zuuid reads the system's random source), never
-   0: client and producer ids. */
-uint64_t zr_link_random_id (void);
-
 #endif

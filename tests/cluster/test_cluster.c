@@ -325,6 +325,79 @@ START_TEST (bad_input_does_not_stall)
 }
 END_TEST
 
+static void
+s_rogue_apply (void *arg, uint64_t index, uint64_t term, const void *data,
+               size_t size, void **result, size_t *result_size)
+{
+    (void) arg, (void) index, (void) term, (void) data, (void) size;
+    (void) result, (void) result_size;
+}
+
+/* A process that claims a follower's id but was given other servers (a
+   member of another cluster, or one started with a wrong list). While
+   routing identities were "<kind><id>", its links took over the
+   follower's route at the leader (ROUTER hand-over) and left the
+   follower's own connections open and unread: with the third server
+   stopped, nothing committed, even after the rogue stopped. Now the
+   leader refuses its frames, and the follower stays in the quorum while
+   the rogue runs and after it stops. */
+START_TEST (rogue_member_id_does_not_cut_off_the_member)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t f = leader % 3 + 1;        /* a follower, whose id it claims */
+    uint32_t g = 6 - leader - f;        /* the other follower */
+    cluster_one (c, 1, 3, false);
+    zraft_status_t st;
+    cluster_status (c, leader, &st);
+    uint64_t rejected = st.frames_rejected;
+
+    /* The rogue: id f, f's endpoint somewhere else, an empty directory. */
+    zsock_t *probe = zsock_new (ZMQ_ROUTER);
+    ck_assert_ptr_nonnull (probe);
+    int port = zsock_bind (probe, "tcp://127.0.0.1:!");
+    ck_assert_int_gt (port, 0);
+    zsock_destroy (&probe);
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    char dir [] = "/tmp/zraft-rogue-XXXXXX";
+    ck_assert_ptr_nonnull (mkdtemp (dir));
+    zraft_config_t config;
+    zraft_config_defaults (&config);
+    config.id = f;
+    config.n_servers = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        config.servers [i].id = i + 1;
+        config.servers [i].endpoint = i + 1 == f ? endpoint : cluster_endpoint (c, i + 1);
+    }
+    config.data_dir = dir;
+    config.heartbeat_ms = CLUSTER_HEARTBEAT_MS;
+    config.election_timeout_ms = CLUSTER_ELECTION_MS;
+    zraft_fsm_t fsm = {.apply = s_rogue_apply};
+    zraft_t *rogue = zraft_new (&config, &fsm);
+    ck_assert_ptr_nonnull (rogue);
+
+    /* It campaigns after an election timeout; the leader refuses it. */
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    do
+        cluster_status (c, leader, &st);
+    while (st.frames_rejected == rejected && zclock_mono () < deadline
+           && (cluster_idle (c, CLUSTER_HEARTBEAT_MS), true));
+    ck_assert_uint_gt (st.frames_rejected, rejected);
+
+    /* The leader and f are a quorum only if f is still heard. */
+    cluster_stop (c, g);
+    cluster_one (c, 2, 2, false);
+    ck_assert_uint_eq (cluster_leader (c), leader);
+    zraft_destroy (&rogue);
+    cluster_remove_dir (dir);
+    cluster_one (c, 3, 2, false);
+    cluster_start (c, g);
+    cluster_one (c, 4, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
 /* Signals: the application's thread catches a signal (no SA_RESTART)
    hundreds of times while it proposes and asks for status, and czmq's
    own Ctrl-C flag is raised: every call still gets its own answer, and
@@ -511,6 +584,7 @@ main (void)
     tcase_set_timeout (tc, CLUSTER_TEST_TIMEOUT_S);
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, bad_input_does_not_stall);
+    tcase_add_test (tc, rogue_member_id_does_not_cut_off_the_member);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

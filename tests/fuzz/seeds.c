@@ -73,9 +73,22 @@ s_write (const char *name, const void *data, size_t size)
 static void
 s_peer_id (void)
 {
-    const char *ids [] = {"n1", "r9", "n09", "r0", "n10", "nx", "q1"};
+    const char *ids [] = {"n1", "r9", "n09", "r0", "n10", "nx", "q1",
+                          "n3-0123456789ABCDEF-fedcba9876543210",
+                          "n0-0123456789abcdef-fedcba9876543210"};
     for (size_t i = 0; i < sizeof ids / sizeof ids [0]; i++)
         s_write (ids [i], ids [i], strlen (ids [i]));
+    const char kinds [] = {'n', 'r', 'd'};
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        zr_peer_who_t who = {.id = (zr_id_t) (1 + 4 * i),
+                             .cluster = 0x0123456789abcdefULL << i,
+                             .instance = zr_random_id ()};
+        char text [ZR_PEER_IDENTITY_MAX + 1];
+        size_t len = zr_peer_identity (kinds [i], &who, text);
+        char name [8];
+        snprintf (name, sizeof name, "%c%u", kinds [i], who.id);
+        s_write (name, text, len);
+    }
 }
 
 //  --------------------------------------------------------------------------

@@ -69,23 +69,71 @@ START_TEST (peer_router_refuses_a_bad_endpoint)
 }
 END_TEST
 
-/* Routing identities name the sending server and its link: the
-   replicator's requests ('n'), the persister's replies ('r'), the
-   node's direct sends ('d'); anything else is refused. */
+/* Routing identities name the link's kind (the replicator's requests
+   'n', the persister's replies 'r', the node's direct sends 'd'), the
+   server, its cluster and its instance; what zr_peer_identity writes
+   parses back, and anything else is refused. */
 START_TEST (peer_id_parse_knows_the_three_links)
 {
-    char kind = 0;
-    ck_assert_uint_eq (zr_peer_id_parse ("n3", 2, &kind), 3);
-    ck_assert_int_eq (kind, 'n');
-    ck_assert_uint_eq (zr_peer_id_parse ("r9", 2, &kind), 9);
-    ck_assert_int_eq (kind, 'r');
-    ck_assert_uint_eq (zr_peer_id_parse ("d1", 2, &kind), 1);
-    ck_assert_int_eq (kind, 'd');
-    ck_assert_uint_eq (zr_peer_id_parse ("x1", 2, &kind), 0);
-    ck_assert_uint_eq (zr_peer_id_parse ("d", 1, &kind), 0);
-    ck_assert_uint_eq (zr_peer_id_parse ("d0", 2, &kind), 0);
-    ck_assert_uint_eq (zr_peer_id_parse ("d1a", 3, &kind), 0);
-    ck_assert_uint_eq (zr_peer_id_parse ("n10", 3, &kind), 0);    /* > ZR_NODES_MAX */
+    zr_peer_who_t who = {.id = 3, .cluster = 0x0123456789abcdefULL,
+                         .instance = 0xfedcba9876543210ULL};
+    char text [ZR_PEER_IDENTITY_MAX + 1];
+    const char kinds [] = {'n', 'r', 'd'};
+    for (size_t i = 0; i < sizeof kinds; i++) {
+        size_t len = zr_peer_identity (kinds [i], &who, text);
+        ck_assert_uint_eq (len, ZR_PEER_IDENTITY_MAX);
+        char kind = 0;
+        zr_peer_who_t back;
+        ck_assert_uint_eq (zr_peer_id_parse (text, len, &kind, &back), 3);
+        ck_assert_int_eq (kind, kinds [i]);
+        ck_assert_uint_eq (back.id, 3);
+        ck_assert_uint_eq (back.cluster, who.cluster);
+        ck_assert_uint_eq (back.instance, who.instance);
+    }
+    zr_peer_identity ('n', &who, text);
+    ck_assert_str_eq (text, "n3-0123456789abcdef-fedcba9876543210");
+    const char *refused [] = {
+        "n3",                                       /* the old form */
+        "x3-0123456789abcdef-fedcba9876543210",     /* no such kind */
+        "n0-0123456789abcdef-fedcba9876543210",     /* id 0 */
+        "na-0123456789abcdef-fedcba9876543210",     /* not a digit */
+        "n3_0123456789abcdef-fedcba9876543210",     /* separator */
+        "n3-0123456789abcdef_fedcba9876543210",
+        "n3-0123456789ABCDEF-fedcba9876543210",     /* upper case */
+        "n3-0123456789abcdeg-fedcba9876543210",     /* not hex */
+        "n3-0123456789abcdef-fedcba987654321",      /* one digit short */
+        "n3-0123456789abcdef-fedcba98765432100",    /* one too many */
+        "n10-123456789abcdef-fedcba9876543210",     /* > ZR_NODES_MAX */
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        char kind = 0;
+        zr_peer_who_t back;
+        ck_assert_msg (zr_peer_id_parse (refused [i], strlen (refused [i]),
+                                         &kind, &back) == 0, "%s", refused [i]);
+    }
+}
+END_TEST
+
+/* The cluster's identity depends on the servers' ids and endpoints, not
+   on the order they are listed in. */
+START_TEST (peer_cluster_names_ids_and_endpoints)
+{
+    zr_id_t ids [] = {1, 2, 3};
+    const char *eps [] = {"tcp://a:1", "tcp://b:2", "tcp://c:3"};
+    uint64_t base = zr_peer_cluster (ids, eps, 3);
+    zr_id_t ids_shuffled [] = {3, 1, 2};
+    const char *eps_shuffled [] = {"tcp://c:3", "tcp://a:1", "tcp://b:2"};
+    ck_assert_uint_eq (zr_peer_cluster (ids_shuffled, eps_shuffled, 3), base);
+    const char *eps_moved [] = {"tcp://a:1", "tcp://b:9", "tcp://c:3"};
+    ck_assert_uint_ne (zr_peer_cluster (ids, eps_moved, 3), base);
+    zr_id_t ids_renumbered [] = {1, 2, 4};
+    ck_assert_uint_ne (zr_peer_cluster (ids_renumbered, eps, 3), base);
+    ck_assert_uint_ne (zr_peer_cluster (ids, eps, 2), base);
+    /* The endpoint of one id is not another's: swapping them matters. */
+    const char *eps_swapped [] = {"tcp://b:2", "tcp://a:1", "tcp://c:3"};
+    ck_assert_uint_ne (zr_peer_cluster (ids, eps_swapped, 3), base);
+    ck_assert_uint_ne (zr_random_id (), 0);
+    ck_assert_uint_ne (zr_random_id (), zr_random_id ());
 }
 END_TEST
 
@@ -95,21 +143,26 @@ START_TEST (peer_dealer_identity_names_kind_and_id)
     char endpoint [256];
     zsock_t *router = s_router_on_free_port (endpoint, sizeof endpoint);
     const char kinds [] = {'n', 'r', 'd'};
+    zr_peer_who_t who = {.id = 7, .cluster = 42, .instance = zr_random_id ()};
     for (size_t i = 0; i < sizeof kinds; i++) {
-        zsock_t *dealer = zr_peer_dealer_new (kinds [i], 7, endpoint);
+        zsock_t *dealer = zr_peer_dealer_new (kinds [i], &who, endpoint);
         ck_assert_ptr_nonnull (dealer);
         uint8_t byte = (uint8_t) i;
         /* IMMEDIATE: writable once connected; wait for that event. */
         zmq_pollitem_t item = {zsock_resolve (dealer), 0, ZMQ_POLLOUT, 0};
         ck_assert_int_eq (zmq_poll (&item, 1, 10000), 1);
-        ck_assert_int_eq (zr_peer_send (dealer, 0, &byte, 1), 0);
+        ck_assert_int_eq (zr_peer_send (dealer, &byte, 1), 0);
         zmsg_t *msg = zmsg_recv (router);
         ck_assert_ptr_nonnull (msg);
         zframe_t *identity = zmsg_first (msg);
         char kind = 0;
+        zr_peer_who_t back;
         ck_assert_uint_eq (zr_peer_id_parse (zframe_data (identity),
-                                             zframe_size (identity), &kind), 7);
+                                             zframe_size (identity), &kind,
+                                             &back), 7);
         ck_assert_int_eq (kind, kinds [i]);
+        ck_assert_uint_eq (back.cluster, 42);
+        ck_assert_uint_eq (back.instance, who.instance);
         zmsg_destroy (&msg);
         zsock_destroy (&dealer);
     }
@@ -170,6 +223,7 @@ main (void)
     tcase_add_test (tc, peer_router_gives_up_on_a_port_kept_busy);
     tcase_add_test (tc, peer_router_refuses_a_bad_endpoint);
     tcase_add_test (tc, peer_id_parse_knows_the_three_links);
+    tcase_add_test (tc, peer_cluster_names_ids_and_endpoints);
     tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
     tcase_add_test (tc, peer_send_to_reaches_the_named_client);
     suite_add_tcase (s, tc);
