@@ -418,6 +418,14 @@ s_batch_read (self_t *self, zr_index_t from, s_batch_t **batch_p)
     return 0;
 }
 
+/* Moves sub's position past an index compaction took: to the next
+   index, or to the first one held if that is further. */
+static void
+s_sub_past_compacted (self_t *self, s_sub_t *sub)
+{
+    sub->pos = sub->pos + 1 > self->at.first ? sub->pos + 1 : self->at.first;
+}
+
 /* Makes sub's batch one that holds index: the tail if it does, else a
    new read, which becomes the tail if it reaches further. Returns 0 or
    the reader's ZR_E* code. */
@@ -682,7 +690,7 @@ s_sub_search (self_t *self, s_sub_t **sub_p)
                 /* Compaction took a prefix: nothing below pos is held. */
                 sub->bottom = true;
                 sub->found = 0;
-                sub->pos = sub->pos + 1 > self->at.first ? sub->pos + 1 : self->at.first;
+                s_sub_past_compacted (self, sub);
                 continue;
             }
             if (rc != 0) {
@@ -721,7 +729,7 @@ s_sub_serve (self_t *self, s_sub_t **sub_p)
                 /* FIRST asked for the first index held, and nothing was
                    delivered from the one it found: the next held is as
                    good (feed.h). */
-                sub->pos = sub->pos + 1 > self->at.first ? sub->pos + 1 : self->at.first;
+                s_sub_past_compacted (self, sub);
                 continue;
             }
             if (rc != 0) {
