@@ -16,18 +16,38 @@
 #include "../lib/cluster.h"
 #include "actors.h"
 
-/* A valid three-server configuration for server 1, in dir. The ports
-   sit above the range the cluster fixture picks from (20000..31999) and
-   below the kernel's ephemeral range. */
+/* Three loopback endpoints no other process held when first asked for:
+   ports above the range the cluster fixture picks from (20000..31999)
+   and below the kernel's ephemeral range, from an offset of this
+   process's own, so that copies of this test running at once (make
+   test beside make asan) do not meet. */
+static const char *
+s_endpoint (uint32_t i)
+{
+    static char endpoints [3][64];
+    if (!endpoints [0][0]) {
+        uint32_t port = 32100 + (uint32_t) (getpid () * 7) % 600;
+        for (uint32_t n = 0; n < 3; port = port + 1 >= 32700 ? 32100 : port + 1) {
+            zsock_t *probe = zsock_new (ZMQ_ROUTER);
+            ck_assert_ptr_nonnull (probe);
+            if (zsock_bind (probe, "tcp://127.0.0.1:%u", port) == (int) port)
+                snprintf (endpoints [n++], sizeof endpoints [0],
+                          "tcp://127.0.0.1:%u", port);
+            zsock_destroy (&probe);
+        }
+    }
+    return endpoints [i];
+}
+
+/* A valid three-server configuration for server 1, in dir. */
 static void
 s_config (zraft_config_t *config, const char *dir)
 {
     zraft_config_defaults (config);
     config->id = 1;
     config->n_servers = 3;
-    config->servers [0] = (zraft_server_t) {1, "tcp://127.0.0.1:32101"};
-    config->servers [1] = (zraft_server_t) {2, "tcp://127.0.0.1:32102"};
-    config->servers [2] = (zraft_server_t) {3, "tcp://127.0.0.1:32103"};
+    for (uint32_t i = 0; i < 3; i++)
+        config->servers [i] = (zraft_server_t) {i + 1, s_endpoint (i)};
     config->data_dir = dir;
     config->heartbeat_ms = CLUSTER_HEARTBEAT_MS;
     config->election_timeout_ms = CLUSTER_ELECTION_MS;
@@ -159,11 +179,15 @@ START_TEST (zraft_new_reports_actor_start_failure)
     c.servers [2].endpoint = "tcp://bad host:32103";
     s_refused (&c, "cannot connect");
     s_config (&c, dir);
-    c.servers [0].endpoint = "tcp://127.0.0.1:32111";  /* not the one above */
     zsock_t *squatter = zsock_new (ZMQ_ROUTER);
     ck_assert_ptr_nonnull (squatter);
-    ck_assert_int_eq (zsock_bind (squatter, "%s", c.servers [0].endpoint), 32111);
-    s_refused (&c, "cannot bind tcp://127.0.0.1:32111");
+    int port = zsock_bind (squatter, "tcp://127.0.0.1:!");
+    ck_assert_int_gt (port, 0);
+    char endpoint [64], expect [96];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf (expect, sizeof expect, "cannot bind %s", endpoint);
+    c.servers [0].endpoint = endpoint;
+    s_refused (&c, expect);
     zsock_destroy (&squatter);
     zraft_t *node = zraft_new (&c, NULL);
     ck_assert_ptr_nonnull (node);
