@@ -95,6 +95,10 @@ main (int argc, char *argv [])
     zr_journal_setup (options.name, options.log_level,
                      options.log_format == ZR_OPTIONS_JSON, 2);
     zraft_log_set (options.log_level, zr_journal_line, NULL);
+    if (*options.unknown_env)
+        zr_journal_log (ZR_OPTIONS_LOG_WARNING, "ignored: %s: not zraft-node "
+                        "settings (see --help for their names)",
+                        options.unknown_env);
     if (options.sched_batch)
         s_sched_batch ();
     zr_server_t *server = zr_server_new (&options);

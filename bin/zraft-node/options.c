@@ -536,6 +536,39 @@ s_file_load (s_found_t *found, const char *path, char *why, size_t size)
     return 0;
 }
 
+/* Lists in self->unknown_env the ZRAFT_* variables of envp that are
+   neither a setting's nor zraft-ctl's (an operator's shell may hold
+   those), so that a misspelt one is reported instead of ignored. */
+static void
+s_env_unknown (zr_options_t *self, char *const envp [])
+{
+    static const char *ctl [] = {"ZRAFT_ENDPOINTS", "ZRAFT_BUS_ENDPOINTS"};
+    size_t used = 0;
+    for (size_t i = 0; envp && envp [i]; i++) {
+        const char *entry = envp [i];
+        size_t length = strcspn (entry, "=");
+        if (strncmp (entry, "ZRAFT_", 6) || entry [length] != '=')
+            continue;
+        bool known = false;
+        for (size_t k = 0; k < S_SETTINGS && !known; k++)
+            known = strlen (s_settings [k].env) == length
+                    && !strncmp (s_settings [k].env, entry, length);
+        for (size_t k = 0; k < sizeof ctl / sizeof ctl [0] && !known; k++)
+            known = strlen (ctl [k]) == length && !strncmp (ctl [k], entry, length);
+        if (known)
+            continue;
+        size_t room = sizeof self->unknown_env - used;
+        int n = snprintf (self->unknown_env + used, room, "%s%.*s",
+                          used ? " " : "", (int) length, entry);
+        if (n < 0 || (size_t) n >= room) {
+            /* Full: end with "..." where it was cut. */
+            memcpy (self->unknown_env + sizeof self->unknown_env - 4, "...", 4);
+            return;
+        }
+        used += (size_t) n;
+    }
+}
+
 /* Step 3: every setting from its first source. */
 static int
 s_settings_apply (zr_options_t *self, const s_found_t *found,
@@ -670,6 +703,8 @@ zr_options_parse (zr_options_t *self, int argc, char *const argv [],
         rc = s_settings_apply (self, &found, envp, why, why_size);
     if (rc == 0)
         rc = s_rules_check (self, why, why_size);
+    if (rc == 0)
+        s_env_unknown (self, envp);
     zconfig_destroy (&found.config);
     assert (rc != 0 || (self->id >= 1 && self->id <= self->n_members));
     return rc;
@@ -693,7 +728,9 @@ zr_options_usage (FILE *out)
 "\n"
 "Each flag also comes from an environment variable and from a key in the\n"
 "config file (the flag's name without --). The value used is the first of:\n"
-"flag > environment > config file > default.\n"
+"flag > environment > config file > default. Another ZRAFT_* variable\n"
+"(but zraft-ctl's ZRAFT_ENDPOINTS and ZRAFT_BUS_ENDPOINTS) is named in a\n"
+"warning at start: a misspelt one is not silently ignored.\n"
 "\n"
 "  --name NAME                 ZRAFT_NAME (required)\n"
 "        this member's name in --initial-cluster (A-Z a-z 0-9 . _ -)\n"

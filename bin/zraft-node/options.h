@@ -81,6 +81,10 @@ typedef struct {
     int log_level;                      /* ZR_OPTIONS_LOG_* */
     zr_options_format_t log_format;     /* text or json */
     bool sched_batch;                   /* --sched batch: SCHED_BATCH */
+    char unknown_env [ZR_OPTIONS_WHY_MAX];  /* ZRAFT_* variables it does not
+                                           read (zraft-ctl's aside), space
+                                           separated, "" if none: a typo to
+                                           warn about, not a reason to stop */
 } zr_options_t;
 
 /* Parses argv (argc entries, argv[0] the program) and envp (a

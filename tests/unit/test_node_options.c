@@ -237,6 +237,38 @@ START_TEST (precedence_flag_env_file_default)
 }
 END_TEST
 
+/* ZRAFT_* variables it does not read are listed (a misspelt setting is
+   reported, not silently ignored), but for zraft-ctl's, which an
+   operator's shell may hold; they stop nothing. */
+START_TEST (precedence_unknown_env_listed)
+{
+    char *env [] = {"ZRAFT_HEARTBEAT_INTERVAL=20", "ZRAFT_ELECTION_TIMEOUT_MS=500",
+                    "ZRAFT_ENDPOINTS=tcp://127.0.0.1:1", "ZRAFT_BUS_ENDPOINTS=x",
+                    "PATH=/bin", "ZRAFT_=1", "ZRAFT_LOGLEVEL=debug", NULL};
+    ck_assert_int_eq (s_parse (NULL, env), 0);
+    ck_assert_uint_eq (s_options.heartbeat_ms, 20);
+    ck_assert_uint_eq (s_options.election_timeout_ms, 1000);
+    ck_assert_str_eq (s_options.unknown_env,
+                      "ZRAFT_ELECTION_TIMEOUT_MS ZRAFT_ ZRAFT_LOGLEVEL");
+    char *known [] = {"ZRAFT_HEARTBEAT_INTERVAL=20", "ZRAFT_ENDPOINTS=e", NULL};
+    ck_assert_int_eq (s_parse (NULL, known), 0);
+    ck_assert_str_eq (s_options.unknown_env, "");
+    /* Many: the list is cut, and says so. */
+    static char names [200][40];
+    char *many [201];
+    for (int i = 0; i < 200; i++) {
+        snprintf (names [i], sizeof names [i], "ZRAFT_UNKNOWN_%03d=1", i);
+        many [i] = names [i];
+    }
+    many [200] = NULL;
+    ck_assert_int_eq (s_parse (NULL, many), 0);
+    size_t length = strlen (s_options.unknown_env);
+    ck_assert_uint_eq (length, sizeof s_options.unknown_env - 1);
+    ck_assert_str_eq (s_options.unknown_env + length - 3, "...");
+    ck_assert_ptr_nonnull (strstr (s_options.unknown_env, "ZRAFT_UNKNOWN_000 "));
+}
+END_TEST
+
 START_TEST (precedence_required_from_env_and_file)
 {
     /* The required settings may all come from the environment or the
@@ -486,6 +518,7 @@ s_suite (void)
     tc = tcase_create ("precedence");
     tcase_add_checked_fixture (tc, NULL, s_teardown);
     tcase_add_test (tc, precedence_flag_env_file_default);
+    tcase_add_test (tc, precedence_unknown_env_listed);
     tcase_add_test (tc, precedence_required_from_env_and_file);
     tcase_add_test (tc, precedence_config_file_flag_over_env);
     tcase_add_test (tc, precedence_message_names_source);
