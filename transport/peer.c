@@ -32,7 +32,7 @@ zr_peer_router_new (const char *endpoint)
            && zmq_errno () == EADDRINUSE && zclock_mono () < deadline)
         zclock_sleep (10);              /* back-off while it is released */
     if (rc < 0) {
-        zr_error ("peer: cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zr_error ("peer: cannot bind %s: %s", endpoint, zr_bind_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
     return sock;
@@ -61,6 +61,17 @@ zr_peer_cluster (const zr_id_t *ids, const char *const *endpoints, uint32_t n)
             }
     }
     return hash;
+}
+
+const char *
+zr_bind_strerror (int err)
+{
+    if (err == ENODEV)
+        return "not an address of this machine (the host does not resolve,"
+               " or to an address no interface here has)";
+    if (err == EADDRNOTAVAIL)
+        return "not an address of this machine (no interface here has it)";
+    return zmq_strerror (err);
 }
 
 uint64_t

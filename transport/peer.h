@@ -78,6 +78,13 @@ uint64_t zr_random_id (void);
    who into text (ZR_PEER_IDENTITY_MAX + 1 bytes); returns its length. */
 size_t zr_peer_identity (char kind, const zr_peer_who_t *who, char *text);
 
+/* Why a bind failed with libzmq's errno err, in an operator's words:
+   libzmq answers ENODEV ("No such device") for a host that does not
+   resolve to an address of this machine's interfaces, and the kernel
+   EADDRNOTAVAIL for an address none has. Static text. Used for
+   zraft-node's client and bus endpoints too. */
+const char *zr_bind_strerror (int err);
+
 /* Creates a DEALER with that identity, connected to endpoint. Returns
    NULL if the endpoint is invalid. Caller owns the result. */
 zsock_t *zr_peer_dealer_new (char kind, const zr_peer_who_t *who,

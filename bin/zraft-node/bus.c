@@ -1161,7 +1161,7 @@ zr_busend_new (const zr_options_t *options, zr_kv_t *kv)
     if (zsock_bind (self->router, "%s", options->listen_bus) < 0) {
         zr_journal_log (ZR_OPTIONS_LOG_ERROR, "cannot start: --listen-bus"
                         " %s: %s", options->listen_bus,
-                        zmq_strerror (zmq_errno ()));
+                        zr_bind_strerror (zmq_errno ()));
         zr_busend_destroy (&self);
         return NULL;
     }

@@ -31,9 +31,12 @@
 
 #include <czmq.h>
 #include <inttypes.h>
+#include <netdb.h>
 
 #include "../../include/zraft.h"
 #include "../../transport/poller.h"
+#include "../../raft/raft.h"
+#include "../../transport/peer.h"
 #include "bus.h"
 #include "client.h"
 #include "identity.h"
@@ -823,10 +826,45 @@ s_router_bind (zr_server_t *self)
     if (zsock_bind (self->router, "%s", self->options.listen_client) < 0) {
         zr_journal_log (ZR_OPTIONS_LOG_ERROR, "cannot start: --listen-client"
                         " %s: %s", self->options.listen_client,
-                        zmq_strerror (zmq_errno ()));
+                        zr_bind_strerror (zmq_errno ()));
         return -1;
     }
     return 0;
+}
+
+/* Warns about each peer whose host does not resolve now: its link
+   retries in the background without a word (libzmq resolves at each
+   try), so a misspelt host would otherwise look like a dead member.
+   Not an error: a name service may come up after the member. */
+static void
+s_peers_resolve (const zr_options_t *options)
+{
+    for (uint32_t i = 0; i < options->n_members; i++) {
+        if (i + 1 == options->id)
+            continue;
+        const char *endpoint = options->members [i].endpoint;
+        const char *host = endpoint + strlen ("tcp://");
+        const char *colon = strrchr (host, ':');
+        if (strncmp (endpoint, "tcp://", 6) || !colon)
+            continue;                   /* the options checked the form */
+        int length = (int) (colon - host);
+        if (length >= 2 && host [0] == '[' && host [length - 1] == ']') {
+            host++;                     /* an IPv6 address, [...] */
+            length -= 2;
+        }
+        char name [ZR_OPTIONS_ENDPOINT_MAX + 1];
+        snprintf (name, sizeof name, "%.*s", length, host);
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+        struct addrinfo *found = NULL;
+        int rc = getaddrinfo (name, NULL, &hints, &found);
+        if (rc == 0)
+            freeaddrinfo (found);
+        else
+            zr_journal_log (ZR_OPTIONS_LOG_WARNING, "member %s at %s: host %s"
+                            " does not resolve (%s); its link keeps trying",
+                            options->members [i].name, endpoint, name,
+                            gai_strerror (rc));
+    }
 }
 
 /* Creates the node. Returns 0, or -1 after logging why (the library
@@ -888,6 +926,7 @@ zr_server_new (const zr_options_t *options)
     self->options = *options;
     self->state = S_RUNNING;
     self->role = ZRAFT_FOLLOWER;
+    s_peers_resolve (options);
     self->kv = zr_kv_new (NULL);
     assert (self->kv);
     if (options->listen_bus [0])

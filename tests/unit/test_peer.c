@@ -69,6 +69,25 @@ START_TEST (peer_router_refuses_a_bad_endpoint)
 }
 END_TEST
 
+/* A host that is not this machine's is refused at once, and the reason
+   says so in words (libzmq's own is "No such device"). */
+START_TEST (peer_router_names_a_host_not_of_this_machine)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    ck_assert_ptr_nonnull (sock);
+    ck_assert_int_lt (zsock_bind (sock, "tcp://nosuchhost.invalid:7001"), 0);
+    int err = zmq_errno ();
+    zsock_destroy (&sock);
+    ck_assert_msg (err == ENODEV || err == EADDRNOTAVAIL, "errno %d", err);
+    ck_assert_ptr_nonnull (strstr (zr_bind_strerror (err),
+                                   "not an address of this machine"));
+    ck_assert_ptr_nonnull (strstr (zr_bind_strerror (EADDRNOTAVAIL),
+                                   "not an address of this machine"));
+    ck_assert_str_eq (zr_bind_strerror (EADDRINUSE), zmq_strerror (EADDRINUSE));
+    ck_assert_ptr_null (zr_peer_router_new ("tcp://nosuchhost.invalid:7001"));
+}
+END_TEST
+
 /* Routing identities name the link's kind (the replicator's requests
    'n', the persister's replies 'r', the node's direct sends 'd'), the
    server, its cluster and its instance; what zr_peer_identity writes
@@ -222,6 +241,7 @@ main (void)
     tcase_add_test (tc, peer_router_binds_once_the_port_is_released);
     tcase_add_test (tc, peer_router_gives_up_on_a_port_kept_busy);
     tcase_add_test (tc, peer_router_refuses_a_bad_endpoint);
+    tcase_add_test (tc, peer_router_names_a_host_not_of_this_machine);
     tcase_add_test (tc, peer_id_parse_knows_the_three_links);
     tcase_add_test (tc, peer_cluster_names_ids_and_endpoints);
     tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
