@@ -181,7 +181,7 @@ static const char s_usage [] =
 "  cas: {\"swapped\":true} or {\"swapped\":false}\n"
 "  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\n"
 "          \"bus_endpoint\":..,\"role\":\"leader|follower|candidate|\n"
-"          unreachable\",\"term\":..,\"leader\":..,\n"
+"          unreachable|unknown\",\"term\":..,\"leader\":..,\n"
 "          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
 "          \"last_index\":..,\"snapshot_index\":..}]}\n"
 "  pub: {\"index\":..,\"term\":..,\"duplicate\":false}, one per line read\n"
@@ -841,6 +841,7 @@ typedef struct {
     char endpoint [ZR_CLIENT_ENDPOINT_MAX + 1];     /* where asked, "" nowhere */
     bool answered;                      /* result holds its STATUS reply */
     bool hidden;                        /* the same server, shown elsewhere */
+    bool unasked;                       /* a member no request went to */
     zr_kvclient_result_t result;        /* the reply, when answered */
     zr_kvclient_outcome_t outcome;      /* of the STATUS call */
     uint32_t id;                        /* 0 unknown */
@@ -1025,8 +1026,11 @@ s_cluster_settle (s_cluster_t *cluster)
                 continue;
             s_node_t *node = s_cluster_add (cluster, member->endpoint);
             node->id = member->id;
+            node->unasked = true;
             snprintf (node->error, sizeof node->error, "%s", member->endpoint [0]
-                      ? "not asked" : "it did not answer, its client endpoint is not known");
+                      ? "not asked" : "not asked: its client endpoint is not known"
+                        " (a member announces it when it leads); give it in"
+                        " --endpoints");
         }
     for (size_t i = 0; i < cluster->n_nodes; i++) {
         s_node_t *node = &cluster->nodes [i];
@@ -1130,7 +1134,8 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
         char bus [ZR_CLIENT_ENDPOINT_MAX + 1];
         s_json_string (out, s_node_bus (cluster, node, bus));
         if (!node->answered) {
-            fputs (",\"role\":\"unreachable\",\"error\":", out);
+            fprintf (out, ",\"role\":\"%s\",\"error\":",
+                     node->unasked ? "unknown" : "unreachable");
             s_json_string (out, node->error);
             fputc ('}', out);
             continue;
@@ -1175,7 +1180,7 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
     const char *bus = s_node_bus (cluster, node, buf);
     s_cell (row [11], s_bytes (*bus ? bus : "-"));
     if (!node->answered) {
-        snprintf (row [3], S_CELL_MAX, "unreachable");
+        snprintf (row [3], S_CELL_MAX, node->unasked ? "unknown" : "unreachable");
         for (int c = 4; c < S_COLUMNS - 1; c++)
             snprintf (row [c], S_CELL_MAX, "-");
         return;
@@ -1222,7 +1227,10 @@ s_status_table (ctl_t *ctl, s_cluster_t *cluster)
         zr_client_bytes_t name = s_node_name (cluster, node);
         fputs ("zraft-ctl: ", ctl->err);
         s_text_bytes (ctl->err, name.data, name.size);
-        fprintf (ctl->err, " is unreachable: %s\n", node->error);
+        if (node->unasked)
+            fprintf (ctl->err, ": %s\n", node->error);
+        else
+            fprintf (ctl->err, " is unreachable: %s\n", node->error);
     }
 }
 

@@ -1333,13 +1333,23 @@ START_TEST (main_status_pairs_unannounced_member)
     ck_assert_int_eq (s_count (run.out, "\"role\":\"unreachable\""), 1);
     ck_assert_int_eq (s_count (run.out, "{\"name\":"), 3);
     t_run_free (&run);
-    /* Given only the live ones, n3 still has its row, endpoint unknown. */
+    /* Given only the live ones, n3 still has its row, endpoint unknown:
+       it was not asked, so it is "unknown", not "unreachable". */
     snprintf (list, sizeof list, "%s,%s", f [0]->endpoint, f [1]->endpoint);
     t_run (&run, list, "--timeout", "1000", "-w", "json", "status", NULL);
     ck_assert_int_eq (run.code, 0);
     ck_assert_msg (strstr (run.out, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"\","
-                                    "\"bus_endpoint\":\"\",\"role\":\"unreachable\""),
+                                    "\"bus_endpoint\":\"\",\"role\":\"unknown\","
+                                    "\"error\":\"not asked: its client endpoint is not known"),
                    "got %s", run.out);
+    ck_assert_int_eq (s_count (run.out, "unreachable"), 0);
+    t_run_free (&run);
+    t_run (&run, list, "--timeout", "1000", "status", NULL);
+    ck_assert_int_eq (run.code, 0);
+    ck_assert_msg (strstr (run.out, " unknown ") && !strstr (run.out, "unreachable"),
+                   "got %s", run.out);
+    ck_assert_msg (strstr (run.err, "zraft-ctl: n3: not asked: its client endpoint"
+                                    " is not known"), "got %s", run.err);
     t_run_free (&run);
     for (int i = 0; i < 3; i++)
         fake_destroy (&f [i]);
