@@ -765,6 +765,21 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
    Frames, connections, timers
    ---------------------------------------------------------------------- */
 
+/* from answered in the client protocol (MALFORMED: a client endpoint
+   given as a bus endpoint): what waits on it is refused, and a
+   subscription asked of it ends, with the reason. */
+static void
+s_on_other_protocol (zr_busclient_t *self, int from, int64_t now)
+{
+    char note [ZR_BUSCLIENT_ERROR_MAX];
+    zr_calls_note (note, "%s answered in the client protocol: it is a client"
+                   " endpoint, not a bus endpoint", s_name (self, from));
+    zr_calls_refused (self->calls, from, note, now);
+    if (from == self->sub.target && (self->sub.state == S_SUB_ASKED
+                                     || self->sub.state == S_SUB_OPEN))
+        s_sub_end (self, from, NULL, NULL, note);
+}
+
 /* One frame from endpoint `from`: to the subscription or to a call. */
 static void
 s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
@@ -774,6 +789,11 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
                           &msg) != 0
         || !zr_busmsg_from_server (msg.type)) {
         self->dropped++;
+        zr_client_reply_t reply;
+        if (zr_client_reply_decode (zframe_data (*frame_p),
+                                    zframe_size (*frame_p), &reply) == 0
+            && reply.code == ZR_CLIENT_MALFORMED)
+            s_on_other_protocol (self, from, now);
         zframe_destroy (frame_p);
         return;
     }

@@ -316,6 +316,22 @@ zr_calls_dropped (zr_calls_t *self, int endpoint,
 }
 
 void
+zr_calls_refused (zr_calls_t *self, int endpoint, const char *note, int64_t now)
+{
+    zr_assert (self && note);
+    for (uint32_t i = 0; i < self->config.window; i++) {
+        zr_call_t *call = (zr_call_t *) zr_calls_item (self, i);
+        if (call->state == ZR_CALL_SENT && call->target == endpoint) {
+            zr_kvclient_step_t step = zr_calls_answer (self, call,
+                                                       call->n_tries - 1,
+                                                       ZR_CLIENT_MALFORMED,
+                                                       endpoint, note, now);
+            zr_assert (step == ZR_KVCLIENT_FINISH);
+        }
+    }
+}
+
+void
 zr_calls_connected (zr_calls_t *self, int endpoint)
 {
     zr_assert (self);

@@ -160,6 +160,13 @@ void zr_calls_advance (zr_calls_t *self, const zr_calls_endpoints_t *eps,
                        void (*send) (void *arg, void *item, int64_t now),
                        void *arg);
 
+/* endpoint answered in another protocol (the client tells which): it
+   is not a server of the client's kind, and did nothing with what it
+   was sent. Every call whose try waits on it is answered MALFORMED
+   (not done) with note, which finishes it. */
+void zr_calls_refused (zr_calls_t *self, int endpoint, const char *note,
+                       int64_t now);
+
 /* endpoint's connection dropped: its SENT calls are lost; it came up:
    its CONNECT calls are READY. Whether a call waits for it to come up. */
 void zr_calls_dropped (zr_calls_t *self, int endpoint,

@@ -30,6 +30,7 @@
 #include <string.h>
 #include "../../raft/raft.h"
 #include "../../transport/peer.h"
+#include "../../transport/bus.h"
 
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 
@@ -488,6 +489,17 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
                                            &try_index);
     if (!call || reply.type != call->request.type) {
         self->replies_dropped++;        /* undecodable, late, or not ours */
+        zr_busmsg_t bus;
+        if (zr_client_reply_decode (zframe_data (frame), zframe_size (frame),
+                                    &reply) != 0
+            && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
+                                 &bus) == 0
+            && bus.type == ZR_BUSMSG_ERROR) {
+            char note [ZR_KVCLIENT_ERROR_MAX];
+            zr_calls_note (note, "%s answered in the bus protocol: it is a bus"
+                           " endpoint, not a client endpoint", s_name (self, from));
+            zr_calls_refused (self->calls, from, note, now);
+        }
         zframe_destroy (&frame);
         return;
     }

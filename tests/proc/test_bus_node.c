@@ -986,6 +986,31 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
               && strchr (out, '\n') == out + strlen (out) - 1,
               "sub -w json, nobody listening: exit %d: %s", code, out);
     free (out);
+    /* An endpoint of the other protocol is refused at once, in words,
+       as not done (exit 1), not left to time out as "outcome unknown". */
+    struct {
+        const char *flag, *endpoint, *verb, *want;
+    } wrong [] = {
+        {"--endpoints", procs_bus_endpoint (s_procs, 1), "put k v",
+         "answered in the bus protocol: it is a bus endpoint, not a client endpoint"},
+        {"--endpoints", procs_bus_endpoint (s_procs, 2), "status",
+         "it is a bus endpoint, not a client endpoint"},
+        {"--bus-endpoints", procs_client_endpoint (s_procs, 1), "pub s d",
+         "answered in the client protocol: it is a client endpoint, not a bus endpoint"},
+        {"--bus-endpoints", procs_client_endpoint (s_procs, 2), "sub --count 1",
+         "the subscription ended: "},
+        {"--bus-endpoints", procs_client_endpoint (s_procs, 3), "cursors",
+         "it is a client endpoint, not a bus endpoint"},
+    };
+    for (size_t w = 0; w < sizeof wrong / sizeof wrong [0]; w++) {
+        snprintf (command, sizeof command, "%s --timeout 60000 %s %s %s",
+                  s_ctl_binary (), wrong [w].flag, wrong [w].endpoint,
+                  wrong [w].verb);
+        code = s_sh (command, &out);
+        S_ASSERT (code == 1 && strstr (out, wrong [w].want),
+                  "%s: exit %d: %s", command, code, out);
+        free (out);
+    }
     /* A payload of exactly 1 MiB: with its subject and framing, over. */
     snprintf (command, sizeof command, "head -c 1048576 /dev/zero | tr '\\0'"
               " x | %s --timeout %d pub big", s_ctl_binary (),
