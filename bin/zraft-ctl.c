@@ -181,7 +181,8 @@ static const char s_usage [] =
 "  cas: {\"swapped\":true} or {\"swapped\":false}\n"
 "  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\n"
 "          \"bus_endpoint\":..,\"role\":\"leader|follower|candidate|\n"
-"          unreachable|unknown\",\"term\":..,\"leader\":..,\n"
+"          unreachable|unknown\",\"health\":\"\" (or what ails it:\n"
+"          \"disk failed\", \"stopping\"),\"term\":..,\"leader\":..,\n"
 "          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
 "          \"last_index\":..,\"snapshot_index\":..}]}\n"
 "  pub: {\"index\":..,\"term\":..,\"duplicate\":false}, one per line read\n"
@@ -1142,8 +1143,9 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
         }
         const zr_client_reply_t *r = &node->result.reply;
         zr_client_bytes_t leader = s_id_name (cluster, r->leader);
-        fprintf (out, ",\"role\":\"%s\",\"term\":%" PRIu64 ",\"leader\":",
-                 s_role_name (r->role), r->term);
+        fprintf (out, ",\"role\":\"%s\",\"health\":", s_role_name (r->role));
+        s_json_bytes (out, r->health.data, r->health.size);
+        fprintf (out, ",\"term\":%" PRIu64 ",\"leader\":", r->term);
         s_json_bytes (out, leader.data, leader.size);
         fprintf (out, ",\"leader_id\":%" PRIu32 ",\"commit\":%" PRIu64
                       ",\"applied\":%" PRIu64 ",\"first_index\":%" PRIu64
@@ -1186,7 +1188,14 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
         return;
     }
     const zr_client_reply_t *r = &node->result.reply;
-    snprintf (row [3], S_CELL_MAX, "%s", s_role_name (r->role));
+    if (r->health.size) {
+        char health [S_CELL_MAX];
+        s_cell (health, r->health);
+        snprintf (row [3], S_CELL_MAX, "%s, %.*s", s_role_name (r->role),
+                  S_CELL_MAX - 16, health);
+    }
+    else
+        snprintf (row [3], S_CELL_MAX, "%s", s_role_name (r->role));
     snprintf (row [4], S_CELL_MAX, "%" PRIu64, r->term);
     s_cell (row [5], r->leader ? s_id_name (cluster, r->leader) : s_bytes ("-"));
     uint64_t numbers [5] = {r->commit, r->applied, r->first_index, r->last_index,
@@ -1222,8 +1231,18 @@ s_status_table (ctl_t *ctl, s_cluster_t *cluster)
     free (rows);
     for (size_t i = 0; i < cluster->n_nodes; i++) {
         const s_node_t *node = &cluster->nodes [i];
-        if (node->hidden || node->answered)
+        if (node->hidden || (node->answered && !node->result.reply.health.size))
             continue;
+        if (node->answered) {
+            zr_client_bytes_t name = s_node_name (cluster, node);
+            fputs ("zraft-ctl: ", ctl->err);
+            s_text_bytes (ctl->err, name.data, name.size);
+            fputs (": ", ctl->err);
+            s_text_bytes (ctl->err, node->result.reply.health.data,
+                          node->result.reply.health.size);
+            fputc ('\n', ctl->err);
+            continue;
+        }
         zr_client_bytes_t name = s_node_name (cluster, node);
         fputs ("zraft-ctl: ", ctl->err);
         s_text_bytes (ctl->err, name.data, name.size);

@@ -35,13 +35,14 @@ _Static_assert (ZR_CLIENT_FRAME_MAX <= UINT32_MAX, "lengths fit a bin32");
 #define S_ERROR_FIELDS 7            /* head, leader, leader_endpoint, message */
 #define S_MEMBER_FIELDS 5           /* id, name, peer, client and bus endpoints */
 #define S_MEMBER_FIELDS_OLD 4       /* without the bus endpoint: read as "" */
-_Static_assert (15 + (1 + S_MEMBER_FIELDS) * ZR_NODES_MAX <= ZR_CLIENT_OBJECTS_MAX,
+_Static_assert (16 + (1 + S_MEMBER_FIELDS) * ZR_NODES_MAX <= ZR_CLIENT_OBJECTS_MAX,
                 "a full STATUS reply passes the walk");
 
 /* Fields in a request frame, by type (the table in client.h). */
 static const uint32_t s_request_fields [] = { 0, 7, 5, 6, 8, 3, 4, 3, 7 };
 /* Fields in a reply frame with code OK, by type. */
-static const uint32_t s_reply_fields [] = { 0, 5, 6, 5, 6, 15, 4, 4, 4 };
+static const uint32_t s_reply_fields [] = { 0, 5, 6, 5, 6, 16, 4, 4, 4 };
+#define S_STATUS_FIELDS_OLD 15      /* STATUS without health: read as "" */
 _Static_assert (sizeof s_request_fields / sizeof s_request_fields [0]
                 == ZR_CLIENT_TYPE_MAX + 1, "one count per request type");
 _Static_assert (sizeof s_reply_fields / sizeof s_reply_fields [0]
@@ -155,6 +156,8 @@ static int
 s_status_check (const zr_client_reply_t *reply)
 {
     int rc = s_str_check (reply->name, ZR_CLIENT_NAME_MAX);
+    if (rc == 0)
+        rc = s_str_check (reply->health, ZR_CLIENT_MESSAGE_MAX);
     if (rc == 0)
         rc = s_members_check (reply);
     if (rc == 0 && (!s_id_valid (reply->id) || reply->role > S_ROLE_MAX
@@ -329,6 +332,8 @@ s_reply_read (zr_mp_reader_t *reader, zr_client_reply_t *reply)
         reply->last_index = zr_mp_read_uint (reader);
         reply->snapshot_index = zr_mp_read_uint (reader);
         s_members_read (reader, reply);
+        if (reader->field < reader->end)    /* not a reply of 15 fields */
+            reply->health = s_read_str (reader, ZR_CLIENT_MESSAGE_MAX);
         break;
     default:
         break;                      /* TRANSFER, SNAPSHOT, FAULT */
@@ -389,7 +394,9 @@ s_reply_decode (const msgpack_object *root, zr_client_reply_t *reply)
     uint32_t fields = code == ZR_CLIENT_OK ? s_reply_fields [type]
                                            : S_ERROR_FIELDS;
     /* Type 0 with code OK has no field count (0): refused here. */
-    if (fields == 0 || root->via.array.size != fields)
+    bool old_status = code == ZR_CLIENT_OK && type == ZR_CLIENT_STATUS
+                      && root->via.array.size == S_STATUS_FIELDS_OLD;
+    if (fields == 0 || (root->via.array.size != fields && !old_status))
         return ZR_EMALFORMED;
     reply->type = (zr_client_type_t) type;
     reply->request_id = request_id;
@@ -549,6 +556,7 @@ s_status_pack (msgpack_packer *pk, const zr_client_reply_t *reply)
         rc |= s_pack_str (pk, member->client_endpoint);
         rc |= s_pack_str (pk, member->bus_endpoint);
     }
+    rc |= s_pack_str (pk, reply->health);
     return rc;
 }
 

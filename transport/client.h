@@ -39,7 +39,10 @@
     |          | bus_endpoint]] (client_endpoint "" until the member   |
     |          | announced it; bus_endpoint "" until then or without a |
     |          | bus; a member of 4 elements, from a server before the |
-    |          | bus endpoint was added, decodes with it "")           |
+    |          | bus endpoint was added, decodes with it ""),          |
+    |          | health (str: "" if well, else what ails the server,   |
+    |          | "the disk failed"; a reply of 15 fields, from a       |
+    |          | server before it was added, decodes with it "")       |
     | TRANSFER, SNAPSHOT, FAULT | (none)                               |
     With any other code: leader (id, 0 if unknown), leader_endpoint (its
     client endpoint, "" if unknown), message (str, for people).
@@ -184,6 +187,8 @@ typedef struct {
     uint64_t commit, applied, first_index, last_index, snapshot_index;
     zr_client_member_t members [9];     /* ZR_NODES_MAX */
     uint32_t n_members;
+    zr_client_bytes_t health;           /* str: "" if well, else what ails
+                                           it ("the disk failed") */
     /* errors */
     zr_client_bytes_t leader_endpoint;  /* str */
     zr_client_bytes_t message;          /* str */

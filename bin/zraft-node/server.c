@@ -361,7 +361,9 @@ s_request_status (zr_server_t *self, zframe_t *routing_id,
         .applied = status.applied, .first_index = status.first_index,
         .last_index = status.last_index,
         .snapshot_index = status.snapshot_index,
-        .n_members = self->options.n_members};
+        .n_members = self->options.n_members,
+        .health = s_str (self->disk_failed || status.disk_failed ? "disk failed"
+                         : self->state != S_RUNNING ? "stopping" : "")};
     char endpoints [ZR_OPTIONS_MEMBERS_MAX][ZR_CLIENT_ENDPOINT_MAX + 1];
     char buses [ZR_OPTIONS_MEMBERS_MAX][ZR_CLIENT_ENDPOINT_MAX + 1];
     for (uint32_t i = 0; i < self->options.n_members; i++) {

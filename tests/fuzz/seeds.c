@@ -786,7 +786,8 @@ s_client_status (const char *name, uint32_t n)
                            .term = 7, .leader = 1, .commit = 70000,
                            .applied = 69999, .first_index = 65000,
                            .last_index = 70001, .snapshot_index = 64999,
-                           .n_members = n};
+                           .n_members = n,
+                           .health = s_client_bytes (n % 2 ? "disk failed" : "")};
     for (uint32_t i = 0; i < n; i++) {
         snprintf (names [i], sizeof names [i], "n%u", i + 1);
         snprintf (peers [i], sizeof peers [i], "tcp://127.0.0.1:%u", 7001 + i);

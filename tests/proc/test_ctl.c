@@ -18,6 +18,7 @@
        SIGSTOPped, then the request leaves: UNKNOWN.
     6. transfer moves leadership; partition cuts a leader off (the others
        elect another), heal brings it back; snapshot is taken.
+    7. A follower's disk fills: status shows it ("disk failed").
 
     Every wait derives from procs.h's PROCS_*_MS; polls wake every
     heartbeat until a deadline. zraft-ctl is build/bin/zraft-ctl next to
@@ -31,6 +32,7 @@
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,9 +59,14 @@ static procs_t *s_procs;                /* the test's cluster */
         }                                                                    \
     } while (0)
 
+static char s_mounted [1024];           /* a tmpfs a test mounted, or "" */
+
 static void
 s_teardown (void)
 {
+    if (*s_mounted)
+        umount2 (s_mounted, MNT_DETACH);    /* the test failed before it did */
+    s_mounted [0] = 0;
     procs_destroy (&s_procs);
 }
 
@@ -548,6 +555,82 @@ START_TEST (ctl_transfer_partition_heal_snapshot)
 }
 END_TEST
 
+/* Runs a shell command; fails the test unless it exits 0. */
+static void
+s_shell (const char *command)
+{
+    int status = system (command);
+    S_ASSERT (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+              "'%s': status %d", command, status);
+}
+
+/* 7. A follower whose disk fills up: status shows it ("follower, disk
+   failed" in the table, a line on stderr, "health" in JSON), and the
+   others as well. Its data directory moves to a 20 MiB tmpfs (root, as
+   the suite's set-up), room for its two preallocated segments and a
+   little more; the leader then writes until that follower says so. */
+START_TEST (ctl_status_shows_a_failed_disk)
+{
+    uint32_t leader = s_cluster (3);
+    uint32_t f = leader % 3 + 1;
+    procs_kill (s_procs, f);
+    const char *dir = procs_data_dir (s_procs, f);
+    char saved [1024], command [4096];
+    snprintf (saved, sizeof saved, "%s-saved", dir);
+    snprintf (command, sizeof command, "mv '%s' '%s' && mkdir '%s'", dir, saved, dir);
+    s_shell (command);
+    S_ASSERT (mount ("tmpfs", dir, "tmpfs", 0, "size=20m,mode=0700") == 0,
+              "mount tmpfs on %s: %s (the suite runs as root)", dir, strerror (errno));
+    snprintf (s_mounted, sizeof s_mounted, "%s", dir);
+    snprintf (command, sizeof command, "cp -a '%s'/. '%s'/", saved, dir);
+    s_shell (command);
+    procs_start (s_procs, f);
+    static char value [64 << 10];
+    memset (value, 'v', sizeof value - 1);
+    bool failed = false;
+    for (uint64_t seq = 1; seq <= 1024 && !failed; seq++) {
+        zr_client_request_t request = procs_req (ZR_CLIENT_PUT, "big", value);
+        request.client_id = 7;
+        request.seq = seq;
+        zr_client_reply_t reply;
+        int rc = procs_request (s_procs, leader, &request, &reply, PROCS_REPLY_MS);
+        S_ASSERT (rc == 0 && reply.code == ZR_CLIENT_OK, "put %" PRIu64 ": rc %d code %d",
+                  seq, rc, (int) reply.code);
+        if (seq % 16)
+            continue;
+        request = procs_req (ZR_CLIENT_STATUS, NULL, NULL);
+        rc = procs_request (s_procs, f, &request, &reply, PROCS_REPLY_MS);
+        S_ASSERT (rc == 0 && reply.code == ZR_CLIENT_OK, "status of n%u: rc %d", f, rc);
+        failed = reply.health.size == strlen ("disk failed")
+                 && memcmp (reply.health.data, "disk failed", reply.health.size) == 0;
+    }
+    S_ASSERT (failed, "64 MiB written and n%u's disk of 20 MiB did not fail", f);
+    s_ctl_t *run = (s_ctl_t *) calloc (1, sizeof *run);
+    s_ctl (run, S_ALL, "-w", "json", "status", NULL);
+    S_ASSERT (run->code == 0, "exit %d: %s", run->code, run->err);
+    char object [1024], name [8];
+    for (uint32_t id = 1; id <= 3; id++) {
+        snprintf (name, sizeof name, "n%u", id);
+        S_ASSERT (s_node_object (run->out, name, object, sizeof object), "%s", run->out);
+        S_ASSERT (strstr (object, id == f ? "\"health\":\"disk failed\""
+                                          : "\"health\":\"\""), "%s", object);
+    }
+    s_ctl (run, S_ALL, "status", NULL);
+    S_ASSERT (run->code == 0 && strstr (run->out, " follower, disk failed "),
+              "exit %d: %s", run->code, run->out);
+    snprintf (name, sizeof name, "n%u", f);
+    char line [64];
+    snprintf (line, sizeof line, "zraft-ctl: %s: disk failed\n", name);
+    S_ASSERT (strstr (run->err, line), "stderr: %s", run->err);
+    free (run);
+    procs_kill (s_procs, f);
+    S_ASSERT (umount2 (dir, MNT_DETACH) == 0, "umount %s: %s", dir, strerror (errno));
+    s_mounted [0] = 0;
+    snprintf (command, sizeof command, "rm -rf '%s'", saved);
+    s_shell (command);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -561,6 +644,7 @@ main (void)
     tcase_add_test (tc, ctl_exit_1_when_certainly_not_applied);
     tcase_add_test (tc, ctl_exit_2_when_outcome_unknown);
     tcase_add_test (tc, ctl_transfer_partition_heal_snapshot);
+    tcase_add_test (tc, ctl_status_shows_a_failed_disk);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

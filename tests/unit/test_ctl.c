@@ -1255,11 +1255,11 @@ START_TEST (main_status_json_shows_unreachable)
     snprintf (expect, sizeof expect,
               "{\"nodes\":["
               "{\"name\":\"n1\",\"id\":1,\"endpoint\":\"%s\","
-              "\"bus_endpoint\":\"tcp://bus1:7201\",\"role\":\"leader\",\"term\":7,"
+              "\"bus_endpoint\":\"tcp://bus1:7201\",\"role\":\"leader\",\"health\":\"\",\"term\":7,"
               "\"leader\":\"n1\",\"leader_id\":1,\"commit\":40,\"applied\":39,"
               "\"first_index\":11,\"last_index\":41,\"snapshot_index\":10},"
               "{\"name\":\"n2\",\"id\":2,\"endpoint\":\"%s\","
-              "\"bus_endpoint\":\"tcp://bus2:7202\",\"role\":\"follower\",\"term\":7,"
+              "\"bus_endpoint\":\"tcp://bus2:7202\",\"role\":\"follower\",\"health\":\"\",\"term\":7,"
               "\"leader\":\"n1\",\"leader_id\":1,\"commit\":40,\"applied\":39,"
               "\"first_index\":11,\"last_index\":41,\"snapshot_index\":10},"
               "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"%s\","
