@@ -177,7 +177,7 @@ static zr_calls_endpoints_t
 s_eps (zr_busclient_t *self)
 {
     return (zr_calls_endpoints_t) {self->names, self->n_endpoints,
-                                   &self->leader};
+                                   &self->leader, self->endpoints};
 }
 
 /* A str field as a C string in buffer (ZR_BUSMSG_ENDPOINT_MAX + 1

@@ -204,17 +204,30 @@ zr_calls_sent (zr_calls_t *self, zr_call_t *call, int64_t now)
     call->wake_at = s_min64 (now + self->config.try_timeout_ms, call->deadline);
 }
 
+/* Notes why call's target has no connection: none could be made, or one
+   was accepted whose handshake never completed (a stopped process: the
+   kernel still accepts for it). */
+static void
+s_connect_note (zr_call_t *call, const zr_calls_endpoints_t *eps)
+{
+    const char *name = eps->names [call->target];
+    if (eps->links && eps->links [call->target].accepted)
+        zr_calls_note (call->note, "%s accepted a connection but did not answer"
+                       " (stopped, or too busy?)", name);
+    else
+        zr_calls_note (call->note, "could not connect to %s", name);
+}
+
 void
 zr_calls_unsent (zr_calls_t *self, zr_call_t *call, int err,
                  const zr_calls_endpoints_t *eps, int64_t now)
 {
     zr_assert (call->state == ZR_CALL_READY && eps);
-    const char *name = eps->names [call->target];
     if (err != EAGAIN)
-        zr_calls_note (call->note, "cannot send to %s: %s", name,
-                       zmq_strerror (err));
+        zr_calls_note (call->note, "cannot send to %s: %s",
+                       eps->names [call->target], zmq_strerror (err));
     else
-        zr_calls_note (call->note, "could not connect to %s", name);
+        s_connect_note (call, eps);
     /* ZMQ_IMMEDIATE: no connection is up, so the request did not leave.
        A pinned call has nowhere else to go: it waits a try's length. */
     int wait = call->pinned >= 0 ? self->config.try_timeout_ms
@@ -291,6 +304,7 @@ zr_calls_advance (zr_calls_t *self, const zr_calls_endpoints_t *eps,
             call->state = ZR_CALL_READY;
         else
         if (call->state == ZR_CALL_CONNECT && now >= call->wake_at) {
+            s_connect_note (call, eps);     /* what is known now */
             if (call->pinned >= 0 || now >= call->deadline)
                 zr_calls_finish (self, call);
             else

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "client.h"
+#include "link.h"
 
 #define ZR_CALLS_WINDOW_MAX 4096        /* calls in flight */
 #define ZR_CALLS_TRIES_MAX 128          /* tries of one call */
@@ -83,6 +84,8 @@ typedef struct {
     int *leader;                        /* the endpoint believed to lead
                                            (forgotten when a try is lost
                                            there), or NULL */
+    const zr_link_t *links;             /* [n] their links (link.h), for
+                                           what a note says, or NULL */
 } zr_calls_endpoints_t;
 
 typedef struct _zr_calls_t zr_calls_t;

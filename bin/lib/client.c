@@ -286,7 +286,7 @@ static zr_calls_endpoints_t
 s_eps (zr_kvclient_t *self)
 {
     return (zr_calls_endpoints_t) {self->names, self->n_endpoints,
-                                   &self->leader};
+                                   &self->leader, self->endpoints};
 }
 
 /* Sends the call's next try to its target: SENT if the request left,

@@ -31,7 +31,7 @@ zr_link_open (zr_link_t *link, const char *name, size_t max_name, int hwm,
         zr_link_close (link);
         return -1;
     }
-    zstr_sendx (link->monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx (link->monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
     zstr_send (link->monitor, "START");
     zsock_wait (link->monitor);
     link->name = strdup (name);
@@ -57,13 +57,22 @@ bool
 zr_link_disconnected (zr_link_t *link)
 {
     zr_assert (link && link->monitor);
-    zmsg_t *msg = zmsg_recv (link->monitor);
-    if (!msg)
-        return false;
-    char *event = zmsg_popstr (msg);
-    bool disconnected = event && streq (event, "DISCONNECTED");
-    zstr_free (&event);
-    zmsg_destroy (&msg);
+    bool disconnected = false;
+    while (zsock_events (zactor_sock (link->monitor)) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (link->monitor);
+        if (!msg)
+            break;
+        char *event = zmsg_popstr (msg);
+        if (event && streq (event, "CONNECTED"))
+            link->accepted = true;
+        else
+        if (event && streq (event, "DISCONNECTED")) {
+            link->accepted = false;
+            disconnected = true;
+        }
+        zstr_free (&event);
+        zmsg_destroy (&msg);
+    }
     return disconnected;
 }
 

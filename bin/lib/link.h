@@ -7,7 +7,9 @@
     (nothing is queued for a connection that is not up, so a send says
     at once whether the server is reachable), sends ZMTP PINGs and drops
     a connection whose PONGs stop, reconnects quickly, and never blocks
-    at close (linger 0). The monitor actor reports DISCONNECTED on its
+    at close (linger 0). The monitor actor reports CONNECTED (a TCP
+    connection is up: a server that accepted it but never answers its
+    handshake is stopped or stuck, not absent) and DISCONNECTED on its
     own socket, which the owner polls beside the DEALER.
 
     Not thread-safe: a link belongs to its owner's thread.
@@ -28,7 +30,11 @@
 typedef struct {
     char *name;                         /* the endpoint, owned */
     zsock_t *dealer;                    /* connected to it, ZMQ_IMMEDIATE */
-    zactor_t *monitor;                  /* reports dealer's DISCONNECTED */
+    zactor_t *monitor;                  /* reports dealer's CONNECTED and
+                                           DISCONNECTED */
+    bool accepted;                      /* a TCP connection is up (the
+                                           server's kernel accepted it), its
+                                           ZMTP handshake done or not */
 } zr_link_t;
 
 /* Opens *link (all zero) to endpoint name (1..max_name bytes): queues of
@@ -41,7 +47,9 @@ int zr_link_open (zr_link_t *link, const char *name, size_t max_name,
 /* Closes what *link holds (the monitor first); idempotent. */
 void zr_link_close (zr_link_t *link);
 
-/* Reads one event from the monitor: true if it reports DISCONNECTED. */
+/* Reads the events waiting on the monitor, keeping link->accepted
+   (CONNECTED sets it, DISCONNECTED clears it): true if one reported
+   DISCONNECTED. */
 bool zr_link_disconnected (zr_link_t *link);
 
 /* Takes one message waiting on the DEALER: its frame (the caller owns

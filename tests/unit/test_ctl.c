@@ -863,6 +863,34 @@ START_TEST (kvclient_silence_is_unknown)
 }
 END_TEST
 
+/* A server that accepts TCP connections and never answers (a stopped
+   process: its kernel still accepts for it): no request left, so it
+   certainly failed, and the error says it was not absent. */
+START_TEST (kvclient_silent_listener_is_named)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge (fd, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    ck_assert_int_eq (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    ck_assert_int_eq (getsockname (fd, (struct sockaddr *) &addr, &length), 0);
+    ck_assert_int_eq (listen (fd, 8), 0);       /* never accept()ed */
+    char silent [64];
+    snprintf (silent, sizeof silent, "tcp://127.0.0.1:%d", ntohs (addr.sin_port));
+    zr_kvclient_t *client = s_client (silent, NULL, 500, 200, 1);
+    zr_kvclient_result_t r;
+    ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_FAILED);
+    ck_assert_uint_eq (r.tries, 0);
+    ck_assert_msg (strstr (r.error, "accepted a connection but did not answer"),
+                   "got %s", r.error);
+    zr_kvclient_result_release (&r);
+    zr_kvclient_destroy (&client);
+    close (fd);
+}
+END_TEST
+
 /* Nothing listening: no request ever left, so it certainly failed. */
 START_TEST (kvclient_unreachable_is_failed)
 {
@@ -1527,6 +1555,7 @@ main (void)
     tcase_add_test (fakes, kvclient_follows_not_leader);
     tcase_add_test (fakes, kvclient_silence_is_unknown);
     tcase_add_test (fakes, kvclient_unreachable_is_failed);
+    tcase_add_test (fakes, kvclient_silent_listener_is_named);
     tcase_add_test (fakes, kvclient_invalid_fails_at_once);
     tcase_add_test (fakes, kvclient_unknown_reply_retries);
     tcase_add_test (fakes, kvclient_session_expired_is_unknown);
