@@ -707,10 +707,10 @@ fake_destroy (fake_t **fake_p)
     *fake_p = NULL;
 }
 
-/* An endpoint where nothing listens: a port the kernel handed out and
-   took back at once (a ZeroMQ socket would close it asynchronously). */
-static void
-s_dead_endpoint (char *endpoint, size_t size)
+/* A TCP socket bound to a free loopback port, not listening; writes its
+   endpoint. The caller closes it. */
+static int
+s_loopback_socket (char *endpoint, size_t size)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge (fd, 0);
@@ -720,7 +720,15 @@ s_dead_endpoint (char *endpoint, size_t size)
     ck_assert_int_eq (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
     ck_assert_int_eq (getsockname (fd, (struct sockaddr *) &addr, &length), 0);
     snprintf (endpoint, size, "tcp://127.0.0.1:%d", ntohs (addr.sin_port));
-    close (fd);
+    return fd;
+}
+
+/* An endpoint where nothing listens: a port the kernel handed out and
+   took back at once (a ZeroMQ socket would close it asynchronously). */
+static void
+s_dead_endpoint (char *endpoint, size_t size)
+{
+    close (s_loopback_socket (endpoint, size));
 }
 
 static zr_kvclient_t *
@@ -868,16 +876,9 @@ END_TEST
    certainly failed, and the error says it was not absent. */
 START_TEST (kvclient_silent_listener_is_named)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge (fd, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    ck_assert_int_eq (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    ck_assert_int_eq (getsockname (fd, (struct sockaddr *) &addr, &length), 0);
-    ck_assert_int_eq (listen (fd, 8), 0);       /* never accept()ed */
     char silent [64];
-    snprintf (silent, sizeof silent, "tcp://127.0.0.1:%d", ntohs (addr.sin_port));
+    int fd = s_loopback_socket (silent, sizeof silent);
+    ck_assert_int_eq (listen (fd, 8), 0);       /* never accept()ed */
     zr_kvclient_t *client = s_client (silent, NULL, 500, 200, 1);
     zr_kvclient_result_t r;
     ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
