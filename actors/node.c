@@ -993,7 +993,8 @@ s_self_release (self_t *self)
 
 /* Returns true if a frame from who may be read: who names a server of
    this cluster (peer.h, Identities); else it is refused, with a
-   rate-limited warning. */
+   rate-limited error (a misconfiguration that keeps the cluster from
+   forming must be seen). */
 static bool
 s_self_knows (self_t *self, const zr_peer_who_t *who)
 {
@@ -1004,11 +1005,12 @@ s_self_knows (self_t *self, const zr_peer_who_t *who)
         self->warn_foreign.suppressed++;
         return false;
     }
-    zr_warning ("n%u node: refused frames from a process that says it is n%u "
-                "of cluster %016" PRIx64 ", not this one (%016" PRIx64 "): every "
-                "member must be given the same servers, ids and endpoints "
-                "(suppressed=%llu)", self->id, who->id, who->cluster,
-                self->who.cluster, (unsigned long long) self->warn_foreign.suppressed);
+    zr_error ("n%u node: refused frames from a process that says it is n%u "
+              "of cluster %016" PRIx64 ", not this one (%016" PRIx64 "): every "
+              "member must be given the same servers, ids and endpoints spelt "
+              "alike; check that one's list (suppressed=%llu)", self->id,
+              who->id, who->cluster, self->who.cluster,
+              (unsigned long long) self->warn_foreign.suppressed);
     self->warn_foreign.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
     self->warn_foreign.suppressed = 0;
     return false;
@@ -1052,7 +1054,11 @@ s_self_handle_router (self_t *self)
         self->stats.frames_rejected++;
         zr_peer_warn (&self->warn, self->id, "node/router",
                       payload ? zframe_data (payload) : NULL,
-                      payload ? zframe_size (payload) : 0, zr_strerror (rc));
+                      payload ? zframe_size (payload) : 0,
+                      !from && zr_peer_id_legacy (zframe_data (identity),
+                                                  zframe_size (identity))
+                      ? "a peer of an older zraft: upgrade every member together"
+                      : zr_strerror (rc));
     }
     else {
         if (request)

@@ -83,7 +83,9 @@ zraft_config_defaults (zraft_config_t *config)
 }
 
 /* Returns true if endpoint is "tcp://host:port" with a port 1..65535
-   (what the peer ROUTER binds and the DEALERs connect to). */
+   (what the peer ROUTER binds and the DEALERs connect to), the host not
+   a wildcard: every server is given the same list, which names where
+   each one is reached (and makes the cluster's identity, peer.h). */
 static bool
 s_endpoint_valid (const char *endpoint)
 {
@@ -92,6 +94,10 @@ s_endpoint_valid (const char *endpoint)
     const char *host = endpoint + 6;
     const char *colon = strrchr (host, ':');
     if (!colon || colon == host || colon [1] == '\0')
+        return false;
+    size_t host_size = (size_t) (colon - host);
+    if ((host_size == 1 && host [0] == '*')
+        || (host_size == 7 && !strncmp (host, "0.0.0.0", 7)))
         return false;
     char *end = NULL;
     unsigned long port = strtoul (colon + 1, &end, 10);
@@ -152,7 +158,9 @@ s_servers_problem (const zraft_config_t *c, char *why, size_t size)
                               "not under 256 chars", i);
         if (!s_endpoint_valid (server->endpoint))
             return s_problem (why, size, "servers[%u].endpoint '%s' is not "
-                              "tcp://host:port (port 1..65535)", i,
+                              "tcp://host:port (port 1..65535, host not * or "
+                              "0.0.0.0: the same list, naming where each server "
+                              "is reached, goes to every server)", i,
                               server->endpoint);
         for (uint32_t j = 0; j < i; j++) {
             if (c->servers [j].id == server->id)

@@ -89,9 +89,11 @@ typedef struct {
     uint32_t id;                        /* this server's id, among servers */
     zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included;
                                            the same ids and endpoints, spelt
-                                           alike (any order), on every server:
-                                           they are the cluster's identity, and
-                                           a server ignores peers given others */
+                                           alike (any order; hosts not * or
+                                           0.0.0.0), on every server: they are
+                                           the cluster's identity, and a server
+                                           refuses peers given others (an error
+                                           in its log says so) */
     uint32_t n_servers;                 /* 1..ZRAFT_NODES_MAX */
     const char *data_dir;               /* write-ahead log directory (created
                                            if missing; its parent must exist) */
@@ -438,7 +440,8 @@ typedef struct {
     uint64_t appends_out;               /* AppendEntries sent (heartbeats too) */
     uint64_t entries_out;               /* entries carried by them */
     uint64_t bytes_out;                 /* bytes sent to peers */
-    uint64_t frames_rejected;           /* malformed frames dropped */
+    uint64_t frames_rejected;           /* malformed frames dropped, and
+                                           frames of another cluster's peers */
     uint64_t elections;                 /* elections this server started */
     uint64_t fault_dropped;             /* messages the fault filter dropped */
     uint64_t fault_duplicated;          /* ...duplicated */

@@ -23,9 +23,16 @@ zr_peer_router_new (const char *endpoint)
         return NULL;
     s_set_limits (sock);
     zsock_set_router_mandatory (sock, 1);
-    /* A restarted peer reconnects with the same identity before this side
-       notices the old connection died: let the new one take over. */
+    /* A peer's DEALER that reconnects (its connection broke, as it saw
+       it) may come back before this side noticed the old connection
+       died: let the new one take the route. Only one process has an
+       identity (peer.h, Identities), so no other can take it. */
     zsock_set_router_handover (sock, 1);
+    /* This side never writes to its peers' connections, so one whose
+       host went away without a word (power, a crash) would stay open:
+       ZMTP heartbeats find and close it. */
+    zsock_set_heartbeat_ivl (sock, ZR_PEER_HEARTBEAT_IVL_MS);
+    zsock_set_heartbeat_timeout (sock, ZR_PEER_HEARTBEAT_TIMEOUT_MS);
     int64_t deadline = zclock_mono () + ZR_PEER_BIND_RETRY_MS;
     int rc;
     while ((rc = zsock_bind (sock, "%s", endpoint)) < 0
@@ -105,7 +112,8 @@ zr_peer_dealer_new (char kind, const zr_peer_who_t *who, const char *endpoint)
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     if (!sock)
         return NULL;
-    zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, identity, len);
+    int rc = zmq_setsockopt (zsock_resolve (sock), ZMQ_ROUTING_ID, identity, len);
+    zr_assert (rc == 0);
     s_set_limits (sock);
     zsock_set_immediate (sock, 1);      /* queue only on live connections */
     zsock_set_reconnect_ivl (sock, 50);
@@ -200,6 +208,14 @@ zr_peer_id_parse (const void *data, size_t size, char *kind, zr_peer_who_t *who)
     *kind = s [0];
     who->id = (zr_id_t) (s [1] - '0');
     return who->id;
+}
+
+bool
+zr_peer_id_legacy (const void *data, size_t size)
+{
+    const char *s = (const char *) data;
+    return s && size == 2 && (s [0] == 'n' || s [0] == 'r' || s [0] == 'd')
+           && s [1] >= '1' && s [1] <= '9';
 }
 
 bool

@@ -44,6 +44,8 @@
 #define ZR_PEER_LINGER_MS 0             /* drop unsent frames on close */
 
 #define ZR_PEER_BIND_RETRY_MS 2000      /* how long a busy port is retried */
+#define ZR_PEER_HEARTBEAT_IVL_MS 1000   /* ZMTP PING on each inbound link */
+#define ZR_PEER_HEARTBEAT_TIMEOUT_MS 10000  /* no PONG: the link is closed */
 
 /* Creates the ROUTER that receives RPCs, bound to endpoint. A port still
    held is retried for ZR_PEER_BIND_RETRY_MS: a server restarted in the
@@ -114,6 +116,10 @@ int zr_peer_send_joined_to (zsock_t *router, const void *routing,
    not one (then *who and *kind are unspecified). */
 zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind,
                           zr_peer_who_t *who);
+
+/* True if data is the routing identity of a zraft before identities
+   named the cluster ("<kind><digit>"): a member left on an older build. */
+bool zr_peer_id_legacy (const void *data, size_t size);
 
 /* The filter seam. Which links of this node are cut, per peer and per
    direction. Owned by the node actor (single thread). */

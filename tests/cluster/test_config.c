@@ -27,7 +27,9 @@ s_endpoint (uint32_t i)
     static char endpoints [3][64];
     if (!endpoints [0][0]) {
         uint32_t port = 32100 + (uint32_t) (getpid () * 7) % 600;
-        for (uint32_t n = 0; n < 3; port = port + 1 >= 32700 ? 32100 : port + 1) {
+        uint32_t n = 0;
+        for (uint32_t tries = 0; n < 3 && tries < 600;
+             tries++, port = port + 1 >= 32700 ? 32100 : port + 1) {
             zsock_t *probe = zsock_new (ZMQ_ROUTER);
             ck_assert_ptr_nonnull (probe);
             if (zsock_bind (probe, "tcp://127.0.0.1:%u", port) == (int) port)
@@ -35,6 +37,7 @@ s_endpoint (uint32_t i)
                           "tcp://127.0.0.1:%u", port);
             zsock_destroy (&probe);
         }
+        ck_assert_msg (n == 3, "no free ports in 32100..32699");
     }
     return endpoints [i];
 }
@@ -122,6 +125,10 @@ s_bad_case (int i, zraft_config_t *c, const char *file, const char *under_file)
                 return "producers_max 0 is not in 1..";
         case 24: c->subs_max = 65537;
                 return "subs_max 65537";
+        case 25: c->servers [0].endpoint = "tcp://*:32199";     /* its own */
+                return "servers[0].endpoint 'tcp://*:32199'";
+        case 26: c->servers [0].endpoint = "tcp://0.0.0.0:32199";
+                return "host not * or 0.0.0.0";
         default: return NULL;
     }
 }

@@ -75,7 +75,7 @@ START_TEST (peer_router_names_a_host_not_of_this_machine)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     ck_assert_ptr_nonnull (sock);
-    ck_assert_int_lt (zsock_bind (sock, "tcp://nosuchhost.invalid:7001"), 0);
+    ck_assert_int_lt (zsock_bind (sock, "tcp://nosuchhost.invalid.:7001"), 0);
     int err = zmq_errno ();
     zsock_destroy (&sock);
     ck_assert_msg (err == ENODEV || err == EADDRNOTAVAIL, "errno %d", err);
@@ -84,7 +84,7 @@ START_TEST (peer_router_names_a_host_not_of_this_machine)
     ck_assert_ptr_nonnull (strstr (zr_bind_strerror (EADDRNOTAVAIL),
                                    "not an address of this machine"));
     ck_assert_str_eq (zr_bind_strerror (EADDRINUSE), zmq_strerror (EADDRINUSE));
-    ck_assert_ptr_null (zr_peer_router_new ("tcp://nosuchhost.invalid:7001"));
+    ck_assert_ptr_null (zr_peer_router_new ("tcp://nosuchhost.invalid.:7001"));
 }
 END_TEST
 
@@ -129,7 +129,13 @@ START_TEST (peer_id_parse_knows_the_three_links)
         zr_peer_who_t back;
         ck_assert_msg (zr_peer_id_parse (refused [i], strlen (refused [i]),
                                          &kind, &back) == 0, "%s", refused [i]);
+        /* Only the old form is named as an older zraft's. */
+        ck_assert_int_eq (zr_peer_id_legacy (refused [i], strlen (refused [i])),
+                          i == 0);
     }
+    ck_assert (zr_peer_id_legacy ("r9", 2) && zr_peer_id_legacy ("d1", 2));
+    ck_assert (!zr_peer_id_legacy ("d0", 2) && !zr_peer_id_legacy ("x1", 2));
+    ck_assert (!zr_peer_id_legacy (text, strlen (text)));
 }
 END_TEST
 
