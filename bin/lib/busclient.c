@@ -766,17 +766,23 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
    ---------------------------------------------------------------------- */
 
 /* from answered in the client protocol (MALFORMED: a client endpoint
-   given as a bus endpoint): what waits on it is refused, and a
-   subscription asked of it ends, with the reason. */
+   given as a bus endpoint): what waits on it moves to another endpoint,
+   or, if there is none, is refused (a subscription ends) with the
+   reason. */
 static void
 s_on_other_protocol (zr_busclient_t *self, int from, int64_t now)
 {
     char note [ZR_BUSCLIENT_ERROR_MAX];
     zr_calls_note (note, "%s answered in the client protocol: it is a client"
                    " endpoint, not a bus endpoint", s_name (self, from));
-    zr_calls_refused (self->calls, from, note, now);
-    if (from == self->sub.target && (self->sub.state == S_SUB_ASKED
-                                     || self->sub.state == S_SUB_OPEN))
+    zr_calls_endpoints_t eps = s_eps (self);
+    zr_calls_refused (self->calls, from, note, &eps, now);
+    if (from != self->sub.target || (self->sub.state != S_SUB_ASKED
+                                     && self->sub.state != S_SUB_OPEN))
+        return;
+    if (self->n_endpoints > 1)
+        s_sub_move (self, s_next (self, from), now);
+    else
         s_sub_end (self, from, NULL, NULL, note);
 }
 

@@ -330,18 +330,22 @@ zr_calls_dropped (zr_calls_t *self, int endpoint,
 }
 
 void
-zr_calls_refused (zr_calls_t *self, int endpoint, const char *note, int64_t now)
+zr_calls_refused (zr_calls_t *self, int endpoint, const char *note,
+                  const zr_calls_endpoints_t *eps, int64_t now)
 {
-    zr_assert (self && note);
+    zr_assert (self && note && eps);
+    s_forget (eps, endpoint);
+    /* UNAVAILABLE: not done, try another (finishes a pinned call);
+       MALFORMED: not done, finish. */
+    int code = eps->n > 1 ? ZR_CLIENT_UNAVAILABLE : ZR_CLIENT_MALFORMED;
     for (uint32_t i = 0; i < self->config.window; i++) {
         zr_call_t *call = (zr_call_t *) zr_calls_item (self, i);
-        if (call->state == ZR_CALL_SENT && call->target == endpoint) {
-            zr_kvclient_step_t step = zr_calls_answer (self, call,
-                                                       call->n_tries - 1,
-                                                       ZR_CLIENT_MALFORMED,
-                                                       endpoint, note, now);
-            zr_assert (step == ZR_KVCLIENT_FINISH);
-        }
+        if (call->state != ZR_CALL_SENT || call->target != endpoint)
+            continue;
+        zr_kvclient_step_t step = zr_calls_answer (self, call, call->n_tries - 1,
+                                                   code, endpoint, note, now);
+        if (step == ZR_KVCLIENT_NEXT)
+            zr_calls_move (self, call, zr_calls_next (call, eps->n), eps->n, now);
     }
 }
 

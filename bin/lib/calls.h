@@ -165,10 +165,11 @@ void zr_calls_advance (zr_calls_t *self, const zr_calls_endpoints_t *eps,
 
 /* endpoint answered in another protocol (the client tells which): it
    is not a server of the client's kind, and did nothing with what it
-   was sent. Every call whose try waits on it is answered MALFORMED
-   (not done) with note, which finishes it. */
+   was sent. Every call whose try waits on it is answered "not done"
+   with note: it moves to the next endpoint, or finishes if it has no
+   other (one endpoint, or pinned to this one). */
 void zr_calls_refused (zr_calls_t *self, int endpoint, const char *note,
-                       int64_t now);
+                       const zr_calls_endpoints_t *eps, int64_t now);
 
 /* endpoint's connection dropped: its SENT calls are lost; it came up:
    its CONNECT calls are READY. Whether a call waits for it to come up. */

@@ -483,22 +483,22 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
     zr_client_reply_t reply;
     uint32_t try_index = 0;
     s_call_t *call = NULL;
-    if (zr_client_reply_decode (zframe_data (frame), zframe_size (frame),
-                                &reply) == 0)
+    int rc = zr_client_reply_decode (zframe_data (frame), zframe_size (frame),
+                                     &reply);
+    if (rc == 0)
         call = (s_call_t *) zr_calls_find (self->calls, reply.request_id,
                                            &try_index);
     if (!call || reply.type != call->request.type) {
         self->replies_dropped++;        /* undecodable, late, or not ours */
         zr_busmsg_t bus;
-        if (zr_client_reply_decode (zframe_data (frame), zframe_size (frame),
-                                    &reply) != 0
-            && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
-                                 &bus) == 0
+        if (rc != 0 && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
+                                         &bus) == 0
             && bus.type == ZR_BUSMSG_ERROR) {
             char note [ZR_KVCLIENT_ERROR_MAX];
             zr_calls_note (note, "%s answered in the bus protocol: it is a bus"
                            " endpoint, not a client endpoint", s_name (self, from));
-            zr_calls_refused (self->calls, from, note, now);
+            zr_calls_endpoints_t eps = s_eps (self);
+            zr_calls_refused (self->calls, from, note, &eps, now);
         }
         zframe_destroy (&frame);
         return;
