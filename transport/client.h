@@ -41,7 +41,7 @@
     |          | bus; a member of 4 elements, from a server before the |
     |          | bus endpoint was added, decodes with it ""),          |
     |          | health (str: "" if well, else what ails the server,   |
-    |          | "the disk failed"; a reply of 15 fields, from a       |
+    |          | "disk failed"; a reply of 15 fields, from a           |
     |          | server before it was added, decodes with it "")       |
     | TRANSFER, SNAPSHOT, FAULT | (none)                               |
     With any other code: leader (id, 0 if unknown), leader_endpoint (its
@@ -188,7 +188,7 @@ typedef struct {
     zr_client_member_t members [9];     /* ZR_NODES_MAX */
     uint32_t n_members;
     zr_client_bytes_t health;           /* str: "" if well, else what ails
-                                           it ("the disk failed") */
+                                           it ("disk failed") */
     /* errors */
     zr_client_bytes_t leader_endpoint;  /* str */
     zr_client_bytes_t message;          /* str */

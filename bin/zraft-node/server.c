@@ -845,10 +845,12 @@ s_peers_resolve (const zr_options_t *options)
         if (i + 1 == options->id)
             continue;
         const char *endpoint = options->members [i].endpoint;
+        if (strncmp (endpoint, "tcp://", 6))
+            continue;                   /* the options checked the form */
         const char *host = endpoint + strlen ("tcp://");
         const char *colon = strrchr (host, ':');
-        if (strncmp (endpoint, "tcp://", 6) || !colon)
-            continue;                   /* the options checked the form */
+        if (!colon)
+            continue;
         int length = (int) (colon - host);
         if (length >= 2 && host [0] == '[' && host [length - 1] == ']') {
             host++;                     /* an IPv6 address, [...] */

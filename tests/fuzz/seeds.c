@@ -85,8 +85,8 @@ s_peer_id (void)
                              .instance = zr_random_id ()};
         char text [ZR_PEER_IDENTITY_MAX + 1];
         size_t len = zr_peer_identity (kinds [i], &who, text);
-        char name [8];
-        snprintf (name, sizeof name, "%c%u", kinds [i], who.id);
+        char name [16];
+        snprintf (name, sizeof name, "identity-%c%u", kinds [i], who.id);
         s_write (name, text, len);
     }
 }

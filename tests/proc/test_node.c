@@ -640,17 +640,17 @@ START_TEST (node_cannot_start_exits_1)
     /* A peer host that does not resolve is named (the start goes on: a
        name service may come later; here the directory stops it). */
     char members [600];
-    snprintf (members, sizeof members, "n1=%s,n2=tcp://nosuchhost.invalid:7002",
+    snprintf (members, sizeof members, "n1=%s,n2=tcp://nosuchhost.invalid.:7002",
               procs_peer_endpoint (s_procs, 1));
     for (size_t i = 1; argv [i]; i++)
         if (streq (argv [i - 1], "--initial-cluster"))
             argv [i] = members;
-    s_refused_start (argv, "member n2 at tcp://nosuchhost.invalid:7002: host "
-                     "nosuchhost.invalid does not resolve");
+    s_refused_start (argv, "member n2 at tcp://nosuchhost.invalid.:7002: host "
+                     "nosuchhost.invalid. does not resolve");
     /* A client endpoint on a host that is not this machine's. */
     s_refused_start (s_argv_with (1, "--listen-client",
-                                  "tcp://nosuchhost.invalid:7999", argv, 64),
-                     "--listen-client tcp://nosuchhost.invalid:7999: not an "
+                                  "tcp://nosuchhost.invalid.:7999", argv, 64),
+                     "--listen-client tcp://nosuchhost.invalid.:7999: not an "
                      "address of this machine");
     unlink (other);
     char segment [600];
