@@ -1052,13 +1052,14 @@ s_self_handle_router (self_t *self)
     zr_codec_stats_add (&self->codec, rc);
     if (rc != 0) {
         self->stats.frames_rejected++;
+        char legacy [96] = "";
+        if (!from && zr_peer_id_legacy (zframe_data (identity), zframe_size (identity)))
+            snprintf (legacy, sizeof legacy, "n%c runs an older zraft: upgrade"
+                      " every member together", ((char *) zframe_data (identity)) [1]);
         zr_peer_warn (&self->warn, self->id, "node/router",
                       payload ? zframe_data (payload) : NULL,
                       payload ? zframe_size (payload) : 0,
-                      !from && zr_peer_id_legacy (zframe_data (identity),
-                                                  zframe_size (identity))
-                      ? "a peer of an older zraft: upgrade every member together"
-                      : zr_strerror (rc));
+                      *legacy ? legacy : zr_strerror (rc));
     }
     else {
         if (request)

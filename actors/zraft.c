@@ -96,9 +96,11 @@ s_endpoint_valid (const char *endpoint)
     if (!colon || colon == host || colon [1] == '\0')
         return false;
     size_t host_size = (size_t) (colon - host);
-    if ((host_size == 1 && host [0] == '*')
-        || (host_size == 7 && !strncmp (host, "0.0.0.0", 7)))
-        return false;
+    static const char *wildcards [] = {"*", "[*]", "0.0.0.0", "[::]"};
+    for (size_t w = 0; w < sizeof wildcards / sizeof wildcards [0]; w++)
+        if (host_size == strlen (wildcards [w])
+            && !strncmp (host, wildcards [w], host_size))
+            return false;
     char *end = NULL;
     unsigned long port = strtoul (colon + 1, &end, 10);
     return *end == '\0' && colon [1] >= '0' && colon [1] <= '9'
@@ -158,8 +160,8 @@ s_servers_problem (const zraft_config_t *c, char *why, size_t size)
                               "not under 256 chars", i);
         if (!s_endpoint_valid (server->endpoint))
             return s_problem (why, size, "servers[%u].endpoint '%s' is not "
-                              "tcp://host:port (port 1..65535, host not * or "
-                              "0.0.0.0: the same list, naming where each server "
+                              "tcp://host:port (port 1..65535, host not a "
+                              "wildcard such as * or 0.0.0.0: the same list, naming where each server "
                               "is reached, goes to every server)", i,
                               server->endpoint);
         for (uint32_t j = 0; j < i; j++) {

@@ -89,11 +89,11 @@ typedef struct {
     uint32_t id;                        /* this server's id, among servers */
     zraft_server_t servers [ZRAFT_NODES_MAX];   /* every server, self included;
                                            the same ids and endpoints, spelt
-                                           alike (any order; hosts not * or
-                                           0.0.0.0), on every server: they are
-                                           the cluster's identity, and a server
-                                           refuses peers given others (an error
-                                           in its log says so) */
+                                           alike (any order; no wildcard host:
+                                           *, 0.0.0.0, [::]), on every server:
+                                           they are the cluster's identity, and
+                                           a server refuses peers given others
+                                           (an error in its log says so) */
     uint32_t n_servers;                 /* 1..ZRAFT_NODES_MAX */
     const char *data_dir;               /* write-ahead log directory (created
                                            if missing; its parent must exist) */

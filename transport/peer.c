@@ -26,13 +26,18 @@ zr_peer_router_new (const char *endpoint)
     /* A peer's DEALER that reconnects (its connection broke, as it saw
        it) may come back before this side noticed the old connection
        died: let the new one take the route. Only one process has an
-       identity (peer.h, Identities), so no other can take it. */
+       identity (peer.h, Identities), so no other process can take it. */
     zsock_set_router_handover (sock, 1);
     /* This side never writes to its peers' connections, so one whose
        host went away without a word (power, a crash) would stay open:
-       ZMTP heartbeats find and close it. */
-    zsock_set_heartbeat_ivl (sock, ZR_PEER_HEARTBEAT_IVL_MS);
-    zsock_set_heartbeat_timeout (sock, ZR_PEER_HEARTBEAT_TIMEOUT_MS);
+       the kernel's keepalive probes find and close it. Not ZMTP
+       heartbeats: their timeout runs until a whole message arrives, so
+       a large frame on a slow link, or a queue the node has not
+       drained, would close a healthy link. */
+    zsock_set_tcp_keepalive (sock, 1);
+    zsock_set_tcp_keepalive_idle (sock, ZR_PEER_KEEPALIVE_IDLE_S);
+    zsock_set_tcp_keepalive_intvl (sock, ZR_PEER_KEEPALIVE_INTVL_S);
+    zsock_set_tcp_keepalive_cnt (sock, ZR_PEER_KEEPALIVE_CNT);
     int64_t deadline = zclock_mono () + ZR_PEER_BIND_RETRY_MS;
     int rc;
     while ((rc = zsock_bind (sock, "%s", endpoint)) < 0

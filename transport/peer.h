@@ -23,10 +23,12 @@
     member of another cluster, or one started with the wrong list. The
     instance is drawn at random when a node starts, so two processes
     never share a routing id: the ROUTER's hand-over (a reconnection
-    with a known identity takes the route, which a restarted peer's
-    link needs) happens only between connections of one process, and a
-    second process can never take a member's route and leave that
-    member's connection dead. Replies go to the endpoint the
+    with a known identity takes the route, which a DEALER reconnecting
+    before this side saw its old connection die needs) happens only
+    between connections of one process, and a second process can never
+    take a member's route and leave that member's connection dead. A
+    restarted server has a new identity; its old connections close with
+    its process, or, if its host vanished, by TCP keepalive. Replies go to the endpoint the
     configuration names, never back along the route a request came by,
     so a process elsewhere that claims a member's id hears nothing.
 
@@ -44,8 +46,9 @@
 #define ZR_PEER_LINGER_MS 0             /* drop unsent frames on close */
 
 #define ZR_PEER_BIND_RETRY_MS 2000      /* how long a busy port is retried */
-#define ZR_PEER_HEARTBEAT_IVL_MS 1000   /* ZMTP PING on each inbound link */
-#define ZR_PEER_HEARTBEAT_TIMEOUT_MS 10000  /* no PONG: the link is closed */
+#define ZR_PEER_KEEPALIVE_IDLE_S 10     /* TCP keepalive on inbound links: */
+#define ZR_PEER_KEEPALIVE_INTVL_S 2     /* a host silent 10 s is probed every */
+#define ZR_PEER_KEEPALIVE_CNT 5         /* 2 s, and cut after 5 unanswered */
 
 /* Creates the ROUTER that receives RPCs, bound to endpoint. A port still
    held is retried for ZR_PEER_BIND_RETRY_MS: a server restarted in the

@@ -128,7 +128,11 @@ s_bad_case (int i, zraft_config_t *c, const char *file, const char *under_file)
         case 25: c->servers [0].endpoint = "tcp://*:32199";     /* its own */
                 return "servers[0].endpoint 'tcp://*:32199'";
         case 26: c->servers [0].endpoint = "tcp://0.0.0.0:32199";
-                return "host not * or 0.0.0.0";
+                return "host not a wildcard such as * or 0.0.0.0";
+        case 27: c->servers [1].endpoint = "tcp://[::]:32199";
+                return "servers[1].endpoint 'tcp://[::]:32199'";
+        case 28: c->servers [2].endpoint = "tcp://[*]:32199";
+                return "servers[2].endpoint 'tcp://[*]:32199'";
         default: return NULL;
     }
 }
