@@ -186,8 +186,11 @@ zr_calls_may_send (zr_calls_t *self, zr_call_t *call, int64_t now)
         return false;
     }
     if (call->n_tries == ZR_CALLS_TRIES_MAX) {
-        zr_calls_note (call->note, "gave up after %d tries",
-                       ZR_CALLS_TRIES_MAX);
+        char last [ZR_CALLS_ERROR_MAX];
+        memcpy (last, call->note, sizeof last);
+        zr_calls_note (call->note, "gave up after %d tries%s%.300s%s",
+                       ZR_CALLS_TRIES_MAX, *last ? " (the last: " : "", last,
+                       *last ? ")" : "");
         zr_calls_finish (self, call);
         return false;
     }

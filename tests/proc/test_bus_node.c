@@ -989,10 +989,12 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
     /* An endpoint of the other protocol, alone, is refused at once, in
        words, as not done (exit 1), not left to time out as "outcome
        unknown"; in a list, the others are tried. */
-    char mixed [2][512];
+    char mixed [3][512];
     snprintf (mixed [0], sizeof mixed [0], "%s,%s", procs_bus_endpoint (s_procs, 1),
               procs_client_endpoint (s_procs, 2));
     snprintf (mixed [1], sizeof mixed [1], "%s,%s", procs_client_endpoint (s_procs, 1),
+              procs_bus_endpoint (s_procs, 2));
+    snprintf (mixed [2], sizeof mixed [2], "%s,%s", procs_bus_endpoint (s_procs, 1),
               procs_bus_endpoint (s_procs, 2));
     struct {
         const char *flag, *endpoint, *verb;
@@ -1012,9 +1014,13 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
         {"--endpoints", mixed [0], "put k v", 0, "OK"},
         {"--bus-endpoints", mixed [1], "pub s d", 0, ""},
         {"--bus-endpoints", mixed [1], "sub --from first --count 1", 0, ""},
+        /* Every one wrong: tried in turn until the time is up, and the
+           reason is still given. */
+        {"--timeout 2000 --endpoints", mixed [2], "put k v", 1,
+         "it is a bus endpoint, not a client endpoint"},
     };
     for (size_t w = 0; w < sizeof wrong / sizeof wrong [0]; w++) {
-        snprintf (command, sizeof command, "%s --timeout 60000 %s %s %s",
+        snprintf (command, sizeof command, "%s --timeout 60000 %s %s %s",  /* the last wins */
                   s_ctl_binary (), wrong [w].flag, wrong [w].endpoint,
                   wrong [w].verb);
         code = s_sh (command, &out);
