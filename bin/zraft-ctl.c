@@ -1871,9 +1871,11 @@ s_verb_sub (ctl_t *ctl)
                                           : zclock_mono () + args->timeout_ms;
     while (going && !(args->count && got >= args->count) && !zsys_interrupted) {
         if (!cursor.subscribed && warn_at && zclock_mono () >= warn_at) {
+            const char *problem = zr_busclient_sub_problem (ctl->bus);
             fprintf (ctl->err, "zraft-ctl: no server has taken the"
-                     " subscription within %d ms (%s); still trying\n",
-                     args->timeout_ms, endpoints);
+                     " subscription within %d ms (%s%s%s); still trying\n",
+                     args->timeout_ms, endpoints, *problem ? "; the last: " : "",
+                     problem);
             warn_at = 0;                /* once */
         }
         int64_t left = ctl->deadline - zclock_mono ();
@@ -1895,7 +1897,10 @@ s_verb_sub (ctl_t *ctl)
     zr_busclient_unsubscribe (ctl->bus);
     if (!cursor.subscribed && going)    /* else ENDED said why */
         code = s_worse (code, s_fail (ctl, S_EXIT_FAILED, "no server took the"
-                                      " subscription (%s)", endpoints));
+                                      " subscription (%s%s%.300s)", endpoints,
+                                      *zr_busclient_sub_problem (ctl->bus)
+                                      ? "; the last: " : "",
+                                      zr_busclient_sub_problem (ctl->bus)));
     return s_worse (code, s_cursor_final (ctl, &cursor));
 }
 

@@ -129,6 +129,8 @@ struct _zr_busclient_t {
     zr_calls_t *calls;                  /* the requests in flight */
     uint64_t seq;                       /* the last publication's seq */
     s_sub_t sub;                        /* the subscription */
+    char sub_problem [ZR_BUSCLIENT_ERROR_MAX];  /* why a server did not take
+                                           it, the last time; "" if none */
     uint64_t dropped;                   /* frames undecodable, late or stray */
 };
 
@@ -565,6 +567,7 @@ s_sub_answer (zr_busclient_t *self, int from, zframe_t **frame_p,
     s_sub_t *sub = &self->sub;
     char why [ZR_BUSCLIENT_ERROR_MAX];
     if (msg->type == ZR_BUSMSG_OK) {
+        self->sub_problem [0] = 0;
         sub->state = S_SUB_OPEN;
         sub->hops = 0;
         sub->backoff_ms = self->config.calls.backoff_ms_min;
@@ -780,8 +783,10 @@ s_on_other_protocol (zr_busclient_t *self, int from, int64_t now)
     if (from != self->sub.target || (self->sub.state != S_SUB_ASKED
                                      && self->sub.state != S_SUB_OPEN))
         return;
-    if (self->n_endpoints > 1)
+    if (self->n_endpoints > 1) {
+        snprintf (self->sub_problem, sizeof self->sub_problem, "%s", note);
         s_sub_move (self, s_next (self, from), now);
+    }
     else
         s_sub_end (self, from, NULL, NULL, note);
 }
@@ -1020,6 +1025,13 @@ zr_busclient_sub_endpoint (zr_busclient_t *self)
     zr_assert (self);
     return self->sub.state != S_SUB_NONE ? s_name (self, self->sub.target)
                                          : NULL;
+}
+
+const char *
+zr_busclient_sub_problem (zr_busclient_t *self)
+{
+    zr_assert (self);
+    return self->sub_problem;
 }
 
 uint64_t

@@ -185,6 +185,11 @@ uint64_t zr_busclient_producer (zr_busclient_t *self);
 const char *zr_busclient_leader (zr_busclient_t *self);
 const char *zr_busclient_sub_endpoint (zr_busclient_t *self);
 
+/* Why a server last refused to take the subscription, so that it moved
+   on (it speaks the client protocol, say), or "" (none, or one took
+   it since). A static string owned by the client. */
+const char *zr_busclient_sub_problem (zr_busclient_t *self);
+
 /* SUBSCRIBEs that left since the client was created (for tests: more
    than one means the subscription moved or was asked again). */
 uint64_t zr_busclient_subscribes (zr_busclient_t *self);

@@ -989,13 +989,15 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
     /* An endpoint of the other protocol, alone, is refused at once, in
        words, as not done (exit 1), not left to time out as "outcome
        unknown"; in a list, the others are tried. */
-    char mixed [3][512];
+    char mixed [4][512];
     snprintf (mixed [0], sizeof mixed [0], "%s,%s", procs_bus_endpoint (s_procs, 1),
               procs_client_endpoint (s_procs, 2));
     snprintf (mixed [1], sizeof mixed [1], "%s,%s", procs_client_endpoint (s_procs, 1),
               procs_bus_endpoint (s_procs, 2));
     snprintf (mixed [2], sizeof mixed [2], "%s,%s", procs_bus_endpoint (s_procs, 1),
               procs_bus_endpoint (s_procs, 2));
+    snprintf (mixed [3], sizeof mixed [3], "%s,%s", procs_client_endpoint (s_procs, 1),
+              procs_client_endpoint (s_procs, 2));
     struct {
         const char *flag, *endpoint, *verb;
         int code;
@@ -1018,6 +1020,10 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
            reason is still given. */
         {"--timeout 2000 --endpoints", mixed [2], "put k v", 1,
          "it is a bus endpoint, not a client endpoint"},
+        {"--timeout 2000 --bus-endpoints", mixed [3], "sub", 1,
+         "no server took the subscription"},
+        {"--timeout 2000 --bus-endpoints", mixed [3], "sub", 1,
+         "; the last: tcp://"},
     };
     for (size_t w = 0; w < sizeof wrong / sizeof wrong [0]; w++) {
         snprintf (command, sizeof command, "%s --timeout 60000 %s %s %s",  /* the last wins */
