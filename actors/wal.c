@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "../transport/hex.h"
 
 #define S_SEG_HEADER 32                 /* segment header bytes */
 #define S_REC_HEADER 32                 /* record header bytes */
@@ -950,22 +951,6 @@ s_lock (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
                     strerror (errno));
 }
 
-/* Parses 16 lower-case hex digits at p into *v. */
-static bool
-s_hex16 (const char *p, uint64_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < 16; i++) {
-        char c = p [i];
-        int digit = c >= '0' && c <= '9' ? c - '0'
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (digit < 0)
-            return false;
-        *v = *v << 4 | (uint64_t) digit;
-    }
-    return true;
-}
-
 /* Returns true with *l if name is exactly "wal-<seq>.seg" (open) or
    "wal-<seq>-<first>-<last>.seg" (closed), each number 16 hex digits. */
 static bool
@@ -974,13 +959,13 @@ s_name_parse (const char *name, s_listed_t *l)
     size_t len = strlen (name);
     memset (l, 0, sizeof *l);
     if ((len != 24 && len != 58) || strncmp (name, "wal-", 4)
-        || strcmp (name + len - 4, ".seg") || !s_hex16 (name + 4, &l->seq))
+        || strcmp (name + len - 4, ".seg") || !zr_hex16_parse (name + 4, &l->seq))
         return false;
     if (len == 24)
         return true;
     l->closed = true;
     return name [20] == '-' && name [37] == '-'
-           && s_hex16 (name + 21, &l->first) && s_hex16 (name + 38, &l->last)
+           && zr_hex16_parse (name + 21, &l->first) && zr_hex16_parse (name + 38, &l->last)
            && l->first <= l->last;
 }
 

@@ -161,8 +161,9 @@ s_servers_problem (const zraft_config_t *c, char *why, size_t size)
         if (!s_endpoint_valid (server->endpoint))
             return s_problem (why, size, "servers[%u].endpoint '%s' is not "
                               "tcp://host:port (port 1..65535, host not a "
-                              "wildcard such as * or 0.0.0.0: the same list, naming where each server "
-                              "is reached, goes to every server)", i,
+                              "wildcard such as * or 0.0.0.0: the same list, "
+                              "naming where each server is reached, goes to "
+                              "every server)", i,
                               server->endpoint);
         for (uint32_t j = 0; j < i; j++) {
             if (c->servers [j].id == server->id)

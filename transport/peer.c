@@ -173,28 +173,6 @@ zr_peer_send_joined_to (zsock_t *router, const void *routing,
     return 0;
 }
 
-/* Parses exactly `digits` lowercase hex digits at s into *value;
-   returns false if any is not one. */
-static bool
-s_hex_parse (const char *s, size_t digits, uint64_t *value)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < digits; i++) {
-        char c = s [i];
-        uint64_t d;
-        if (c >= '0' && c <= '9')
-            d = (uint64_t) (c - '0');
-        else
-        if (c >= 'a' && c <= 'f')
-            d = (uint64_t) (c - 'a' + 10);
-        else
-            return false;
-        v = (v << 4) | d;
-    }
-    *value = v;
-    return true;
-}
-
 _Static_assert (ZR_NODES_MAX <= 9, "identities hold a one-digit id");
 
 zr_id_t
@@ -207,8 +185,8 @@ zr_peer_id_parse (const void *data, size_t size, char *kind, zr_peer_who_t *who)
         || (s [0] != 'n' && s [0] != 'r' && s [0] != 'd')
         || s [1] < '1' || s [1] > '0' + ZR_NODES_MAX
         || s [2] != '-' || s [19] != '-'
-        || !s_hex_parse (s + 3, 16, &who->cluster)
-        || !s_hex_parse (s + 20, 16, &who->instance))
+        || !zr_hex16_parse (s + 3, &who->cluster)
+        || !zr_hex16_parse (s + 20, &who->instance))
         return 0;
     *kind = s [0];
     who->id = (zr_id_t) (s [1] - '0');

@@ -22,6 +22,7 @@
 #include "codec.h"
 #include "client.h"
 #include "bus.h"
+#include "hex.h"
 #include "peer.h"
 #include "filter.h"
 #include "poller.h"
