@@ -1016,6 +1016,29 @@ s_self_knows (self_t *self, const zr_peer_who_t *who)
     return false;
 }
 
+/* A frame from a process with no peer identity: a client given this
+   peer endpoint by mistake. It is told so in its own protocol
+   (zr_peer_stranger_answer), so it can name the mistake at once
+   instead of timing out; one answer per frame, nothing is queued if
+   it cannot be sent at once. */
+static void
+s_self_answer_stranger (self_t *self, zframe_t *identity, zframe_t *payload)
+{
+    char text [160];
+    snprintf (text, sizeof text, "this is the peer endpoint of server %u,"
+              " for the members of its cluster only: give a client or bus"
+              " endpoint", (unsigned) self->id);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (zr_peer_stranger_answer (payload ? zframe_data (payload) : NULL,
+                                 payload ? zframe_size (payload) : 0, text,
+                                 &data, &size) == 0) {
+        zr_peer_send_to (self->router, zframe_data (identity),
+                         zframe_size (identity), data, size);
+        free (data);
+    }
+}
+
 static void
 s_self_handle_router (self_t *self)
 {
@@ -1056,10 +1079,14 @@ s_self_handle_router (self_t *self)
         if (!from && zr_peer_id_legacy (zframe_data (identity), zframe_size (identity)))
             snprintf (legacy, sizeof legacy, "n%c runs an older zraft: upgrade"
                       " every member together", ((char *) zframe_data (identity)) [1]);
+        else
+        if (!from)
+            s_self_answer_stranger (self, identity, payload);
         zr_peer_warn (&self->warn, self->id, "node/router",
                       payload ? zframe_data (payload) : NULL,
                       payload ? zframe_size (payload) : 0,
-                      *legacy ? legacy : zr_strerror (rc));
+                      *legacy ? legacy : !from ? "from a process that is not a"
+                      " member: a client given a peer endpoint?" : zr_strerror (rc));
     }
     else {
         if (request)

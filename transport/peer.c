@@ -201,6 +201,28 @@ zr_peer_id_legacy (const void *data, size_t size)
            && s [1] >= '1' && s [1] <= '9';
 }
 
+int
+zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
+                         const char *text, uint8_t **data, size_t *size)
+{
+    zr_assert (text && data && size);
+    size_t length = strlen (text);
+    zr_busmsg_t bus;
+    if (frame && zr_busmsg_decode (frame, frame_size, &bus) == 0) {
+        zr_busmsg_t error = {.type = ZR_BUSMSG_ERROR,
+                             .code = ZR_BUSMSG_CODE_MALFORMED,
+                             .text = {(const uint8_t *) text,
+                                      length < ZR_BUSMSG_TEXT_MAX
+                                      ? length : ZR_BUSMSG_TEXT_MAX}};
+        return zr_busmsg_encode (&error, data, size);
+    }
+    zr_client_reply_t reply = {.code = ZR_CLIENT_MALFORMED,
+                               .message = {(const uint8_t *) text,
+                                           length < ZR_CLIENT_MESSAGE_MAX
+                                           ? length : ZR_CLIENT_MESSAGE_MAX}};
+    return zr_client_reply_encode (&reply, data, size);
+}
+
 bool
 zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self, zr_id_t from,
                      zr_id_t to)

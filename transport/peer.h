@@ -124,6 +124,17 @@ zr_id_t zr_peer_id_parse (const void *data, size_t size, char *kind,
    named the cluster ("<kind><digit>"): a member left on an older build. */
 bool zr_peer_id_legacy (const void *data, size_t size);
 
+/* The answer to a frame that reached a peer endpoint from a process
+   that is not a member (no zraft peer identity: a client given a peer
+   endpoint by mistake), in the protocol the frame speaks, so the
+   client says what is wrong at once instead of timing out: a bus
+   ERROR MALFORMED with id 0 to a bus message, else a client reply
+   MALFORMED with request_id and type 0; either carries text (cut to
+   the protocol's limit). Returns 0 and a frame malloc'd for the
+   caller (*data, *size), or ZR_ENOMEM. */
+int zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
+                             const char *text, uint8_t **data, size_t *size);
+
 /* The filter seam. Which links of this node are cut, per peer and per
    direction. Owned by the node actor (single thread). */
 typedef struct {

@@ -768,16 +768,14 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
    Frames, connections, timers
    ---------------------------------------------------------------------- */
 
-/* from answered in the client protocol (MALFORMED: a client endpoint
-   given as a bus endpoint): what waits on it moves to another endpoint,
-   or, if there is none, is refused (a subscription ends) with the
-   reason. */
+/* from cannot read what this client sends: it answered in the client
+   protocol (MALFORMED: a client endpoint given as a bus endpoint), or
+   with an ERROR MALFORMED of id 0 (a peer endpoint, another version).
+   What waits on it moves to another endpoint, or, if there is none, is
+   refused (a subscription ends) with the reason, note. */
 static void
-s_on_other_protocol (zr_busclient_t *self, int from, int64_t now)
+s_on_unreadable (zr_busclient_t *self, int from, const char *note, int64_t now)
 {
-    char note [ZR_BUSCLIENT_ERROR_MAX];
-    zr_calls_note (note, "%s answered in the client protocol: it is a client"
-                   " endpoint, not a bus endpoint", s_name (self, from));
     zr_calls_endpoints_t eps = s_eps (self);
     zr_calls_refused (self->calls, from, note, &eps, now);
     if (from != self->sub.target || (self->sub.state != S_SUB_ASKED
@@ -803,8 +801,22 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
         zr_client_reply_t reply;
         if (zr_client_reply_decode (zframe_data (*frame_p),
                                     zframe_size (*frame_p), &reply) == 0
-            && reply.code == ZR_CLIENT_MALFORMED)
-            s_on_other_protocol (self, from, now);
+            && reply.code == ZR_CLIENT_MALFORMED) {
+            char note [ZR_BUSCLIENT_ERROR_MAX];
+            zr_calls_note (note, "%s answered in the client protocol: it is a"
+                           " client endpoint, not a bus endpoint", s_name (self, from));
+            s_on_unreadable (self, from, note, now);
+        }
+        zframe_destroy (frame_p);
+        return;
+    }
+    if (msg.type == ZR_BUSMSG_ERROR && msg.id == 0) {
+        self->dropped++;
+        char note [ZR_BUSCLIENT_ERROR_MAX];
+        zr_calls_note (note, "%s could not read what was sent: %.*s",
+                       s_name (self, from), (int) msg.text.size,
+                       msg.text.size ? (const char *) msg.text.data : "");
+        s_on_unreadable (self, from, note, now);
         zframe_destroy (frame_p);
         return;
     }

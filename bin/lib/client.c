@@ -500,6 +500,18 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
             zr_calls_endpoints_t eps = s_eps (self);
             zr_calls_refused (self->calls, from, note, &eps, now);
         }
+        else
+        if (rc == 0 && reply.type == 0) {
+            /* MALFORMED to a request it could not read at all (a peer
+               endpoint, or another version): nothing sent there can
+               succeed */
+            char note [ZR_KVCLIENT_ERROR_MAX];
+            zr_calls_note (note, "%s could not read the request: %.*s",
+                           s_name (self, from), (int) reply.message.size,
+                           reply.message.size ? (const char *) reply.message.data : "");
+            zr_calls_endpoints_t eps = s_eps (self);
+            zr_calls_refused (self->calls, from, note, &eps, now);
+        }
         zframe_destroy (&frame);
         return;
     }

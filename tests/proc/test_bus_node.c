@@ -989,7 +989,7 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
     /* An endpoint of the other protocol, alone, is refused at once, in
        words, as not done (exit 1), not left to time out as "outcome
        unknown"; in a list, the others are tried. */
-    char mixed [4][512];
+    char mixed [6][512];
     snprintf (mixed [0], sizeof mixed [0], "%s,%s", procs_bus_endpoint (s_procs, 1),
               procs_client_endpoint (s_procs, 2));
     snprintf (mixed [1], sizeof mixed [1], "%s,%s", procs_client_endpoint (s_procs, 1),
@@ -998,6 +998,10 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
               procs_bus_endpoint (s_procs, 2));
     snprintf (mixed [3], sizeof mixed [3], "%s,%s", procs_client_endpoint (s_procs, 1),
               procs_client_endpoint (s_procs, 2));
+    snprintf (mixed [4], sizeof mixed [4], "%s,%s", procs_peer_endpoint (s_procs, 1),
+              procs_client_endpoint (s_procs, 2));
+    snprintf (mixed [5], sizeof mixed [5], "%s,%s", procs_peer_endpoint (s_procs, 1),
+              procs_bus_endpoint (s_procs, 2));
     struct {
         const char *flag, *endpoint, *verb;
         int code;
@@ -1013,6 +1017,17 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
          "the subscription ended: "},
         {"--bus-endpoints", procs_client_endpoint (s_procs, 3), "cursors", 1,
          "it is a client endpoint, not a bus endpoint"},
+        /* A peer endpoint answers strangers in their own protocol. */
+        {"--endpoints", procs_peer_endpoint (s_procs, 1), "put k v", 1,
+         "could not read the request: this is the peer endpoint of server 1"},
+        {"--endpoints", procs_peer_endpoint (s_procs, 2), "status", 1,
+         "could not read the request: this is the peer endpoint of server 2"},
+        {"--bus-endpoints", procs_peer_endpoint (s_procs, 3), "pub s d", 1,
+         "could not read what was sent: this is the peer endpoint of server 3"},
+        {"--bus-endpoints", procs_peer_endpoint (s_procs, 1), "sub --count 1", 1,
+         "this is the peer endpoint of server 1"},
+        {"--endpoints", mixed [4], "put k v", 0, "OK"},
+        {"--bus-endpoints", mixed [5], "pub s d", 0, ""},
         {"--endpoints", mixed [0], "put k v", 0, "OK"},
         {"--bus-endpoints", mixed [1], "pub s d", 0, ""},
         {"--bus-endpoints", mixed [1], "sub --from first --count 1", 0, ""},

@@ -199,6 +199,72 @@ END_TEST
    names, as one message after its routing id; a routing id no client
    has is refused (ROUTER_MANDATORY) with nothing queued, and the next
    send to the known one still arrives whole. */
+/* A stranger on a peer endpoint is answered in the protocol it spoke:
+   a bus message with a bus ERROR MALFORMED of id 0, anything else
+   (a client request, garbage, nothing) with a client MALFORMED reply of
+   request 0, type 0; both carry the text, cut to the protocol's limit. */
+START_TEST (peer_stranger_answer_speaks_its_protocol)
+{
+    const char *text = "this is a peer endpoint";
+    uint8_t *request = NULL, *answer = NULL;
+    size_t request_size = 0, answer_size = 0;
+    zr_busmsg_t publish = {.type = ZR_BUSMSG_PUBLISH, .id = 7,
+                           .subject = {(const uint8_t *) "s", 1}};
+    ck_assert_int_eq (zr_busmsg_encode (&publish, &request, &request_size), 0);
+    ck_assert_int_eq (zr_peer_stranger_answer (request, request_size, text,
+                                               &answer, &answer_size), 0);
+    zr_busmsg_t bus;
+    ck_assert_int_eq (zr_busmsg_decode (answer, answer_size, &bus), 0);
+    ck_assert_int_eq (bus.type, ZR_BUSMSG_ERROR);
+    ck_assert_uint_eq (bus.id, 0);
+    ck_assert_int_eq (bus.code, ZR_BUSMSG_CODE_MALFORMED);
+    ck_assert_uint_eq (bus.text.size, strlen (text));
+    ck_assert (memcmp (bus.text.data, text, strlen (text)) == 0);
+    free (request);
+    free (answer);
+
+    zr_client_request_t put = {.type = ZR_CLIENT_PUT, .request_id = 9,
+                               .client_id = 1, .seq = 1,
+                               .key = {(const uint8_t *) "k", 1}};
+    ck_assert_int_eq (zr_client_request_encode (&put, &request, &request_size), 0);
+    const uint8_t garbage [] = {0xc1, 0x00, 0x42};
+    struct { const uint8_t *data; size_t size; } frames [] = {
+        {request, request_size}, {garbage, sizeof garbage}, {NULL, 0}};
+    for (size_t f = 0; f < sizeof frames / sizeof frames [0]; f++) {
+        ck_assert_int_eq (zr_peer_stranger_answer (frames [f].data, frames [f].size,
+                                                   text, &answer, &answer_size), 0);
+        zr_client_reply_t reply;
+        ck_assert_int_eq (zr_client_reply_decode (answer, answer_size, &reply), 0);
+        ck_assert_int_eq (reply.type, 0);
+        ck_assert_uint_eq (reply.request_id, 0);
+        ck_assert_int_eq (reply.code, ZR_CLIENT_MALFORMED);
+        ck_assert_uint_eq (reply.message.size, strlen (text));
+        free (answer);
+    }
+    free (request);
+
+    /* A text over both limits is cut, not refused. */
+    char *long_text = malloc (4096);
+    ck_assert_ptr_nonnull (long_text);
+    memset (long_text, 'x', 4095);
+    long_text [4095] = 0;
+    ck_assert_int_eq (zr_peer_stranger_answer (NULL, 0, long_text, &answer,
+                                               &answer_size), 0);
+    zr_client_reply_t reply;
+    ck_assert_int_eq (zr_client_reply_decode (answer, answer_size, &reply), 0);
+    ck_assert_uint_eq (reply.message.size, ZR_CLIENT_MESSAGE_MAX);
+    free (answer);
+    ck_assert_int_eq (zr_busmsg_encode (&publish, &request, &request_size), 0);
+    ck_assert_int_eq (zr_peer_stranger_answer (request, request_size, long_text,
+                                               &answer, &answer_size), 0);
+    ck_assert_int_eq (zr_busmsg_decode (answer, answer_size, &bus), 0);
+    ck_assert_uint_eq (bus.text.size, ZR_BUSMSG_TEXT_MAX);
+    free (answer);
+    free (request);
+    free (long_text);
+}
+END_TEST
+
 START_TEST (peer_send_to_reaches_the_named_client)
 {
     char endpoint [256];
@@ -252,6 +318,7 @@ main (void)
     tcase_add_test (tc, peer_cluster_names_ids_and_endpoints);
     tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
     tcase_add_test (tc, peer_send_to_reaches_the_named_client);
+    tcase_add_test (tc, peer_stranger_answer_speaks_its_protocol);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
