@@ -783,6 +783,7 @@ s_on_unreadable (zr_busclient_t *self, int from, const char *note, int64_t now)
         return;
     if (self->n_endpoints > 1) {
         snprintf (self->sub_problem, sizeof self->sub_problem, "%s", note);
+        self->sub.state = S_SUB_READY;  /* no UNSUBSCRIBE: it cannot read one */
         s_sub_move (self, s_next (self, from), now);
     }
     else

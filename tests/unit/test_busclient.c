@@ -430,6 +430,54 @@ START_TEST (busclient_subscription_survives_its_server)
 }
 END_TEST
 
+/* A server that cannot read what the client sends (a peer endpoint
+   given as a bus endpoint: ERROR MALFORMED with id 0) is left at once
+   for the next one, without an UNSUBSCRIBE it could not read either,
+   and the reason is kept; a call waiting on it moves too. */
+START_TEST (busclient_leaves_an_endpoint_that_cannot_read_it)
+{
+    s_fake_t fakes [2];
+    s_fake_new (&fakes [0]);
+    s_fake_new (&fakes [1]);
+    zr_busclient_t *client = s_client (fakes, 2, 4);
+    zr_busclient_sub_t options = { .from_mode = ZR_BUSMSG_FROM_FIRST };
+    ck_assert_int_eq (zr_busclient_subscribe (client, &options), 0);
+    s_got_t sub;
+    s_expect (client, &fakes [0], ZR_BUSMSG_SUBSCRIBE, &sub);
+    zr_busmsg_t refusal = { .type = ZR_BUSMSG_ERROR, .id = 0,
+                            .code = ZR_BUSMSG_CODE_MALFORMED,
+                            .text = s_cstr ("this is a peer endpoint") };
+    s_fake_send (&fakes [0], sub.routing, &refusal);
+    s_got_t again;
+    s_expect (client, &fakes [1], ZR_BUSMSG_SUBSCRIBE, &again);
+    ck_assert_ptr_nonnull (strstr (zr_busclient_sub_problem (client),
+                                   "could not read what was sent: this is a"
+                                   " peer endpoint"));
+    zr_busmsg_t ok = { .type = ZR_BUSMSG_OK, .id = again.msg.id, .first = 1,
+                       .last = 3, .heartbeat_ms = 50,
+                       .timeout_ms = S_OK_TIMEOUT_MS };
+    s_fake_send (&fakes [1], again.routing, &ok);
+    zr_busclient_event_t event;
+    s_event (client, &event);
+    ck_assert_int_eq (event.type, ZR_BUSCLIENT_SUBSCRIBED);
+    zr_busclient_event_release (&event);
+    /* Heartbeats to the new server, sent well after any UNSUBSCRIBE
+       would have been: the old one got nothing since its refusal. */
+    s_got_t beat;
+    s_expect (client, &fakes [1], ZR_BUSMSG_HEARTBEAT, &beat);
+    s_got_release (&beat);
+    s_expect (client, &fakes [1], ZR_BUSMSG_HEARTBEAT, &beat);
+    s_got_release (&beat);
+    s_got_t nothing;
+    ck_assert (!s_fake_take (&fakes [0], &nothing));
+    s_got_release (&sub);
+    s_got_release (&again);
+    zr_busclient_destroy (&client);
+    s_fake_destroy (&fakes [0]);
+    s_fake_destroy (&fakes [1]);
+}
+END_TEST
+
 /* Before anything was delivered, a move asks what was asked first: a
    cursor again (following NOT_LEADER), and NEXT as the index after the
    first OK's last. OUT_OF_RANGE ends the subscription. */
@@ -625,6 +673,7 @@ s_suite (void)
     tc = tcase_create ("subscription");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, busclient_subscription_survives_its_server);
+    tcase_add_test (tc, busclient_leaves_an_endpoint_that_cannot_read_it);
     tcase_add_test (tc, busclient_subscription_resumes_as_asked);
     tcase_add_test (tc, busclient_subscription_takes_runs);
     suite_add_tcase (s, tc);
