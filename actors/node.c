@@ -74,6 +74,8 @@ typedef struct {
     zr_peer_warn_t warn;                /* rate limit of bad-frame warnings */
     zr_peer_who_t who;                  /* this server's links (peer.h) */
     zr_peer_warn_t warn_foreign;        /* ...of frames from another cluster */
+    zr_peer_heard_t heard [ZR_NODES_MAX + 1];   /* each peer's instances */
+    zr_peer_warn_t warn_twins;          /* ...of two processes as one peer */
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
@@ -1016,6 +1018,35 @@ s_self_knows (self_t *self, const zr_peer_who_t *who)
     return false;
 }
 
+/* Notes who sent a frame (a member of this cluster): two processes
+   heard as one member for a while are twins (zr_peer_heard), and are
+   named in a rate-limited error. Over twice the election timeout, and
+   a second at least, so that a restarted member's old frames never
+   count. */
+static void
+s_self_heard (self_t *self, const zr_peer_who_t *who)
+{
+    if (who->id == 0 || who->id > ZR_NODES_MAX)
+        return;
+    int64_t now = zclock_mono ();
+    int64_t span = 2 * (int64_t) self->args.config.election_timeout_ms;
+    zr_peer_heard_t *heard = &self->heard [who->id];
+    if (!zr_peer_heard (heard, who->instance, now, span > 1000 ? span : 1000))
+        return;
+    if (now < self->warn_twins.next_ms) {
+        self->warn_twins.suppressed++;
+        return;
+    }
+    zr_error ("n%u node: two processes speak as n%u (instances %016" PRIx64
+              " and %016" PRIx64 "): each member's id must be given to one "
+              "process only; stop the one that should not run "
+              "(suppressed=%llu)", self->id, who->id, heard->instance [0],
+              heard->instance [1],
+              (unsigned long long) self->warn_twins.suppressed);
+    self->warn_twins.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
+    self->warn_twins.suppressed = 0;
+}
+
 /* A frame from a process with no peer identity: a client given this
    peer endpoint by mistake. It is told so in its own protocol
    (zr_peer_stranger_answer), so it can name the mistake at once
@@ -1056,6 +1087,8 @@ s_self_handle_router (self_t *self)
         zmsg_destroy (&frames);
         return;
     }
+    if (from)
+        s_self_heard (self, &who);
     zr_message_t *msg = NULL;
     int rc = ZR_EMALFORMED;
     if (from && payload && zmsg_size (frames) == 2)

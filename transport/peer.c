@@ -224,6 +224,33 @@ zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
 }
 
 bool
+zr_peer_heard (zr_peer_heard_t *self, uint64_t instance, int64_t now,
+               int64_t span_ms)
+{
+    zr_assert (self && self->n <= 2 && span_ms > 0);
+    uint32_t i = 0;
+    while (i < self->n && self->instance [i] != instance)
+        i++;
+    if (i == self->n) {                 /* new: in a free slot, or in place
+                                           of the one heard least lately */
+        if (self->n < 2)
+            self->n++;
+        else
+            i = self->last_ms [0] <= self->last_ms [1] ? 0 : 1;
+        self->instance [i] = instance;
+        self->first_ms [i] = now;
+    }
+    self->last_ms [i] = now;
+    if (self->n < 2)
+        return false;
+    int64_t later_first = self->first_ms [0] > self->first_ms [1]
+                          ? self->first_ms [0] : self->first_ms [1];
+    int64_t earlier_last = self->last_ms [0] < self->last_ms [1]
+                           ? self->last_ms [0] : self->last_ms [1];
+    return earlier_last - later_first >= span_ms;
+}
+
+bool
 zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self, zr_id_t from,
                      zr_id_t to)
 {

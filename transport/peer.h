@@ -135,6 +135,26 @@ bool zr_peer_id_legacy (const void *data, size_t size);
 int zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
                              const char *text, uint8_t **data, size_t *size);
 
+/* Twins: two processes that speak as one member (started with the
+   same id and servers: a copied configuration, a duplicated container).
+   Each draws its own instance, so a member hears both. A restarted
+   member's old instance falls silent once its queued frames are read;
+   twins go on being heard side by side. zr_peer_heard records a frame
+   of instance heard at now, and returns true when the two instances
+   last heard of this id have both been heard for span_ms or more since
+   the later of them was first heard: a restart never looks like that
+   when span_ms is longer than a queue takes to drain. One per peer id,
+   owned by one thread; zero-initialised. */
+typedef struct {
+    uint32_t n;                         /* instances held: 0..2 */
+    uint64_t instance [2];
+    int64_t first_ms [2];               /* when each was first heard */
+    int64_t last_ms [2];                /* and last */
+} zr_peer_heard_t;
+
+bool zr_peer_heard (zr_peer_heard_t *self, uint64_t instance, int64_t now,
+                    int64_t span_ms);
+
 /* The filter seam. Which links of this node are cut, per peer and per
    direction. Owned by the node actor (single thread). */
 typedef struct {

@@ -283,6 +283,27 @@ START_TEST (restart_after_segments_roll_over)
 }
 END_TEST
 
+/* A DEALER that speaks for id in this 3-server cluster (a well-formed
+   identity of it, peer.h, with an instance of its own), connected to
+   server to: a stranger, or a twin of a member. */
+static zsock_t *
+s_dealer_as (cluster_t *c, zr_id_t id, uint32_t to)
+{
+    zr_id_t ids [3] = {1, 2, 3};
+    const char *endpoints [3] = {cluster_endpoint (c, 1), cluster_endpoint (c, 2),
+                                 cluster_endpoint (c, 3)};
+    zr_peer_who_t who = {.id = id, .cluster = zr_peer_cluster (ids, endpoints, 3),
+                         .instance = zr_random_id ()};
+    char identity [ZR_PEER_IDENTITY_MAX + 1];
+    size_t identity_size = zr_peer_identity ('n', &who, identity);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    ck_assert_ptr_nonnull (dealer);
+    ck_assert_int_eq (zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID,
+                                      identity, identity_size), 0);
+    ck_assert_int_eq (zsock_connect (dealer, "%s", cluster_endpoint (c, to)), 0);
+    return dealer;
+}
+
 /* Hostile input: garbage, truncated, oversized and spoofed frames sent to
    a server's ROUTER are counted and dropped; it keeps serving. */
 START_TEST (bad_input_does_not_stall)
@@ -292,18 +313,7 @@ START_TEST (bad_input_does_not_stall)
     cluster_one (c, 7, 3, false);
     /* A well-formed identity of this cluster (peer.h) for id 7, not a
        member: its frames reach the decoder, which must refuse them. */
-    zr_id_t ids [3] = {1, 2, 3};
-    const char *endpoints [3] = {cluster_endpoint (c, 1), cluster_endpoint (c, 2),
-                                 cluster_endpoint (c, 3)};
-    zr_peer_who_t who = {.id = 7, .cluster = zr_peer_cluster (ids, endpoints, 3),
-                         .instance = zr_random_id ()};
-    char identity [ZR_PEER_IDENTITY_MAX + 1];
-    size_t identity_size = zr_peer_identity ('n', &who, identity);
-    zsock_t *evil = zsock_new (ZMQ_DEALER);
-    ck_assert_ptr_nonnull (evil);
-    ck_assert_int_eq (zmq_setsockopt (zsock_resolve (evil), ZMQ_ROUTING_ID,
-                                      identity, identity_size), 0);
-    ck_assert_int_eq (zsock_connect (evil, "%s", cluster_endpoint (c, leader)), 0);
+    zsock_t *evil = s_dealer_as (c, 7, leader);
     uint8_t garbage [512];
     for (size_t i = 0; i < sizeof garbage; i++)
         garbage [i] = (uint8_t) (i * 37 + 11);
@@ -409,6 +419,47 @@ START_TEST (rogue_member_id_does_not_cut_off_the_member)
     cluster_one (c, 3, 2, true);
     cluster_start (c, g);
     cluster_one (c, 4, 3, true);
+    cluster_destroy (&c);
+}
+END_TEST
+
+/* Twins: a second process speaking as a follower f, with the same
+   servers (a copied configuration), here a DEALER of f's identity but
+   its own instance, asking the leader for pre-votes at each heartbeat.
+   The leader names the two processes once both have been heard for
+   longer than a restart can explain, and goes on committing. */
+START_TEST (twin_member_is_named)
+{
+    cluster_t *c = cluster_new (3);
+    uint32_t leader = cluster_leader (c);
+    uint32_t f = leader % 3 + 1;
+    cluster_one (c, 1, 3, false);
+    zsock_t *twin = s_dealer_as (c, f, leader);
+    zsock_set_sndtimeo (twin, 1000);
+    char expect [64];
+    snprintf (expect, sizeof expect, "two processes speak as n%u", f);
+    char why [2048] = "";
+    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    uint64_t v = 2;
+    while (!strstr (why, expect) && zclock_mono () < deadline) {
+        zraft_status_t st;
+        cluster_status (c, leader, &st);
+        zr_message_t ask = {.type = ZR_MSG_PREVOTE, .from = f, .to = leader,
+                            .term = st.term + 1};
+        msgpack_sbuffer sbuf;
+        msgpack_sbuffer_init (&sbuf);
+        ck_assert_int_eq (zr_codec_encode (&ask, &sbuf), 0);
+        ck_assert_int_eq (zmq_send (zsock_resolve (twin), sbuf.data, sbuf.size, 0),
+                          (int) sbuf.size);
+        msgpack_sbuffer_destroy (&sbuf);
+        cluster_one (c, v++, 3, false);
+        cluster_idle (c, CLUSTER_HEARTBEAT_MS);
+        cluster_log_errors (why, sizeof why);
+    }
+    ck_assert_msg (strstr (why, expect), "no '%s' in: %s", expect, why);
+    ck_assert_uint_eq (cluster_leader (c), leader);
+    zsock_destroy (&twin);
+    cluster_one (c, v, 3, true);
     cluster_destroy (&c);
 }
 END_TEST
@@ -600,6 +651,7 @@ main (void)
     tcase_add_checked_fixture (tc, cluster_test_setup, cluster_test_teardown);
     tcase_add_test (tc, bad_input_does_not_stall);
     tcase_add_test (tc, rogue_member_id_does_not_cut_off_the_member);
+    tcase_add_test (tc, twin_member_is_named);
     suite_add_tcase (s, tc);
     return check_run (s);
 }

@@ -265,6 +265,42 @@ START_TEST (peer_stranger_answer_speaks_its_protocol)
 }
 END_TEST
 
+/* Twins are two instances heard side by side for the span; a restart
+   (the old instance silent once its last frames are read, even a few
+   after the new one's first) never is. */
+START_TEST (peer_heard_tells_twins_from_a_restart)
+{
+    const int64_t span = 1000;
+    zr_peer_heard_t heard = {0};
+    for (int64_t t = 0; t <= 10000; t += 50)
+        ck_assert (!zr_peer_heard (&heard, 0xa, t, span));
+    /* A restart: b from 9990, a's queue read until 10100. */
+    zr_peer_heard_t restart = heard;
+    for (int64_t t = 9990; t <= 30000; t += 10)
+        ck_assert (!zr_peer_heard (&restart, t <= 10100 && t % 20 ? 0xa : 0xb,
+                                   t, span));
+    /* Twins: a every 50 ms, b every 300 ms from 10300 on. */
+    int64_t found = 0;
+    for (int64_t t = 10050; t <= 20000 && !found; t += 50) {
+        if (zr_peer_heard (&heard, 0xa, t, span)
+            || (t % 300 == 100 && zr_peer_heard (&heard, 0xb, t, span)))
+            found = t;
+    }
+    ck_assert_int_ge (found, 10300 + span);
+    ck_assert_int_le (found, 10300 + span + 300);
+    /* A third instance takes the place of the one heard least lately. */
+    zr_peer_heard_t three = {0};
+    ck_assert (!zr_peer_heard (&three, 1, 0, span));
+    ck_assert (!zr_peer_heard (&three, 2, 10, span));
+    ck_assert (!zr_peer_heard (&three, 1, 20, span));
+    ck_assert (!zr_peer_heard (&three, 3, 30, span));   /* 2 goes */
+    ck_assert_uint_eq (three.n, 2);
+    ck_assert (three.instance [0] == 1 && three.instance [1] == 3);
+    ck_assert (!zr_peer_heard (&three, 1, 1030, span));
+    ck_assert (zr_peer_heard (&three, 3, 1030, span));
+}
+END_TEST
+
 START_TEST (peer_send_to_reaches_the_named_client)
 {
     char endpoint [256];
@@ -319,6 +355,7 @@ main (void)
     tcase_add_test (tc, peer_dealer_identity_names_kind_and_id);
     tcase_add_test (tc, peer_send_to_reaches_the_named_client);
     tcase_add_test (tc, peer_stranger_answer_speaks_its_protocol);
+    tcase_add_test (tc, peer_heard_tells_twins_from_a_restart);
     suite_add_tcase (s, tc);
     return check_run (s);
 }
