@@ -76,6 +76,8 @@ typedef struct {
     zr_peer_warn_t warn_foreign;        /* ...of frames from another cluster */
     zr_peer_heard_t heard [ZR_NODES_MAX + 1];   /* each peer's instances */
     zr_peer_warn_t warn_twins;          /* ...of two processes as one peer */
+    int64_t strangers_since;            /* this second of answers began */
+    uint32_t strangers_answered;        /* answers to strangers in it */
     /* The application (node.h): requests in, results and roles out. */
     zsock_t *api;                       /* requests in, replies out (PAIR) */
     zsock_t *events;                    /* RESULTS and ROLE out (PUSH) */
@@ -1018,30 +1020,33 @@ s_self_knows (self_t *self, const zr_peer_who_t *who)
     return false;
 }
 
-/* Notes who sent a frame (a member of this cluster): two processes
-   heard as one member for a while are twins (zr_peer_heard), and are
-   named in a rate-limited error. Over twice the election timeout, and
-   a second at least, so that a restarted member's old frames never
-   count. */
+/* Notes who sent a frame (a member of this cluster, before the fault
+   filter, which cuts links, not processes): two processes heard as one
+   member for a while are twins (zr_peer_heard), and are named in a
+   rate-limited error. */
 static void
 s_self_heard (self_t *self, const zr_peer_who_t *who)
 {
     if (who->id == 0 || who->id > ZR_NODES_MAX)
         return;
     int64_t now = zclock_mono ();
-    int64_t span = 2 * (int64_t) self->args.config.election_timeout_ms;
+    int64_t span = ZR_PEER_TWINS_ELECTIONS
+                   * (int64_t) self->args.config.election_timeout_ms;
+    if (span < ZR_PEER_TWINS_MIN_MS)
+        span = ZR_PEER_TWINS_MIN_MS;
     zr_peer_heard_t *heard = &self->heard [who->id];
-    if (!zr_peer_heard (heard, who->instance, now, span > 1000 ? span : 1000))
+    if (!zr_peer_heard (heard, who->instance, now, span))
         return;
     if (now < self->warn_twins.next_ms) {
         self->warn_twins.suppressed++;
         return;
     }
     zr_error ("n%u node: two processes speak as n%u (instances %016" PRIx64
-              " and %016" PRIx64 "): each member's id must be given to one "
-              "process only; stop the one that should not run "
-              "(suppressed=%llu)", self->id, who->id, heard->instance [0],
-              heard->instance [1],
+              " and %016" PRIx64 ", both heard for %lld s): a member's id must"
+              " be given to one process only; if this goes on, find the one"
+              " that should not run and stop it (suppressed=%llu)", self->id,
+              who->id, heard->instance [0], heard->instance [1],
+              (long long) (span / 1000),
               (unsigned long long) self->warn_twins.suppressed);
     self->warn_twins.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
     self->warn_twins.suppressed = 0;
@@ -1050,11 +1055,18 @@ s_self_heard (self_t *self, const zr_peer_who_t *who)
 /* A frame from a process with no peer identity: a client given this
    peer endpoint by mistake. It is told so in its own protocol
    (zr_peer_stranger_answer), so it can name the mistake at once
-   instead of timing out; one answer per frame, nothing is queued if
-   it cannot be sent at once. */
+   instead of timing out; one answer per frame, ZR_PEER_STRANGER_ANSWERS
+   a second at most, nothing queued if it cannot be sent at once. */
 static void
 s_self_answer_stranger (self_t *self, zframe_t *identity, zframe_t *payload)
 {
+    int64_t now = zclock_mono ();
+    if (now - self->strangers_since >= 1000) {
+        self->strangers_since = now;
+        self->strangers_answered = 0;
+    }
+    if (self->strangers_answered++ >= ZR_PEER_STRANGER_ANSWERS)
+        return;
     char text [160];
     snprintf (text, sizeof text, "this is the peer endpoint of server %u,"
               " for the members of its cluster only: give a client or bus"

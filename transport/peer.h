@@ -135,6 +135,17 @@ bool zr_peer_id_legacy (const void *data, size_t size);
 int zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
                              const char *text, uint8_t **data, size_t *size);
 
+/* Strangers answered a second at most, per server: past it, their
+   frames are dropped unanswered (one encode and send each otherwise). */
+#define ZR_PEER_STRANGER_ANSWERS 100
+
+/* How long two instances of one id must both be heard before they are
+   called twins (zr_peer_heard): ten election timeouts, and
+   ZR_PEER_TWINS_MIN_MS at least, far longer than a restarted member's
+   old queued frames take to be read. */
+#define ZR_PEER_TWINS_ELECTIONS 10
+#define ZR_PEER_TWINS_MIN_MS 5000
+
 /* Twins: two processes that speak as one member (started with the
    same id and servers: a copied configuration, a duplicated container).
    Each draws its own instance, so a member hears both. A restarted

@@ -811,7 +811,10 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
         zframe_destroy (frame_p);
         return;
     }
-    if (msg.type == ZR_BUSMSG_ERROR && msg.id == 0) {
+    if (msg.type == ZR_BUSMSG_ERROR && msg.id == 0
+        && msg.code == ZR_BUSMSG_CODE_MALFORMED
+        && !self->endpoints [from].answered) {
+        /* from never answered this client: it cannot read it at all */
         self->dropped++;
         char note [ZR_BUSCLIENT_ERROR_MAX];
         zr_calls_note (note, "%s could not read what was sent: %.*s",
@@ -821,6 +824,8 @@ s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
         zframe_destroy (frame_p);
         return;
     }
+    if (msg.id != 0 || msg.type == ZR_BUSMSG_HEARTBEAT)
+        self->endpoints [from].answered = true;
     if (from == self->sub.target && (self->sub.state == S_SUB_ASKED
                                      || self->sub.state == S_SUB_OPEN))
         self->sub.heard = now;

@@ -501,10 +501,11 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
             zr_calls_refused (self->calls, from, note, &eps, now);
         }
         else
-        if (rc == 0 && reply.type == 0) {
-            /* MALFORMED to a request it could not read at all (a peer
-               endpoint, or another version): nothing sent there can
-               succeed */
+        if (rc == 0 && reply.request_id == 0 && reply.code == ZR_CLIENT_MALFORMED
+            && !self->endpoints [from].answered) {
+            /* MALFORMED to a request it could not read at all, from an
+               endpoint that never answered one (a peer endpoint, or
+               another version): nothing sent there can succeed */
             char note [ZR_KVCLIENT_ERROR_MAX];
             zr_calls_note (note, "%s could not read the request: %.*s",
                            s_name (self, from), (int) reply.message.size,
@@ -515,6 +516,7 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
         zframe_destroy (&frame);
         return;
     }
+    self->endpoints [from].answered = true;
     zframe_destroy (&call->frame);
     call->frame = frame;
     call->reply = reply;

@@ -35,6 +35,10 @@ typedef struct {
     bool accepted;                      /* a TCP connection is up (the
                                            server's kernel accepted it), its
                                            ZMTP handshake done or not */
+    bool answered;                      /* it answered something in this
+                                           client's protocol: it reads it,
+                                           so a MALFORMED of id 0 from it is
+                                           about one frame, not all */
 } zr_link_t;
 
 /* Opens *link (all zero) to endpoint name (1..max_name bytes): queues of

