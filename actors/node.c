@@ -1042,11 +1042,11 @@ s_self_heard (self_t *self, const zr_peer_who_t *who)
         return;
     }
     zr_error ("n%u node: two processes speak as n%u (instances %016" PRIx64
-              " and %016" PRIx64 ", both heard for %lld s): a member's id must"
+              " and %016" PRIx64 ", both heard for %.1f s): a member's id must"
               " be given to one process only; if this goes on, find the one"
               " that should not run and stop it (suppressed=%llu)", self->id,
               who->id, heard->instance [0], heard->instance [1],
-              (long long) (span / 1000),
+              (double) span / 1000.0,
               (unsigned long long) self->warn_twins.suppressed);
     self->warn_twins.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
     self->warn_twins.suppressed = 0;

@@ -141,8 +141,9 @@ int zr_peer_stranger_answer (const uint8_t *frame, size_t frame_size,
 
 /* How long two instances of one id must both be heard before they are
    called twins (zr_peer_heard): ten election timeouts, and
-   ZR_PEER_TWINS_MIN_MS at least, far longer than a restarted member's
-   old queued frames take to be read. */
+   ZR_PEER_TWINS_MIN_MS at least, longer than a restarted member's old
+   queued frames take to be read unless its peer is very far behind
+   (the error says "if this goes on"). */
 #define ZR_PEER_TWINS_ELECTIONS 10
 #define ZR_PEER_TWINS_MIN_MS 5000
 

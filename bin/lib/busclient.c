@@ -769,8 +769,8 @@ zr_busclient_unsubscribe (zr_busclient_t *self)
    ---------------------------------------------------------------------- */
 
 /* from cannot read what this client sends: it answered in the client
-   protocol (MALFORMED: a client endpoint given as a bus endpoint), or
-   with an ERROR MALFORMED of id 0 (a peer endpoint, another version).
+   protocol (MALFORMED: a client endpoint given as a bus endpoint), or,
+   before any answer, with an ERROR MALFORMED of id 0 (a peer endpoint).
    What waits on it moves to another endpoint, or, if there is none, is
    refused (a subscription ends) with the reason, note. */
 static void

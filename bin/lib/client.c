@@ -488,7 +488,10 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
     if (rc == 0)
         call = (s_call_t *) zr_calls_find (self->calls, reply.request_id,
                                            &try_index);
-    if (!call || reply.type != call->request.type) {
+    /* MALFORMED of type 0 on a call's id: a server that could read the
+       id but not the type (an older one): the call's answer */
+    if (!call || (reply.type != call->request.type
+                  && !(reply.type == 0 && reply.code == ZR_CLIENT_MALFORMED))) {
         self->replies_dropped++;        /* undecodable, late, or not ours */
         zr_busmsg_t bus;
         if (rc != 0 && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
@@ -503,9 +506,10 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
         else
         if (rc == 0 && reply.request_id == 0 && reply.code == ZR_CLIENT_MALFORMED
             && !self->endpoints [from].answered) {
-            /* MALFORMED to a request it could not read at all, from an
-               endpoint that never answered one (a peer endpoint, or
-               another version): nothing sent there can succeed */
+            /* MALFORMED of request 0 (it could not read a request's
+               head at all) from an endpoint that never answered one: a
+               peer endpoint, or something else that is no client
+               endpoint; nothing sent there can succeed */
             char note [ZR_KVCLIENT_ERROR_MAX];
             zr_calls_note (note, "%s could not read the request: %.*s",
                            s_name (self, from), (int) reply.message.size,

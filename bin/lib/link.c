@@ -68,6 +68,7 @@ zr_link_disconnected (zr_link_t *link)
         else
         if (event && streq (event, "DISCONNECTED")) {
             link->accepted = false;
+            link->answered = false;     /* the next may be another process */
             disconnected = true;
         }
         zstr_free (&event);

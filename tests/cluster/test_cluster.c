@@ -283,19 +283,24 @@ START_TEST (restart_after_segments_roll_over)
 }
 END_TEST
 
-/* A DEALER that speaks for id in this 3-server cluster (a well-formed
-   identity of it, peer.h, with an instance of its own), connected to
-   server to: a stranger, or a twin of a member. */
-static zsock_t *
-s_dealer_as (cluster_t *c, zr_id_t id, uint32_t to)
+/* Who speaks for id in this 3-server cluster: its identity (peer.h)
+   with an instance of its own: a stranger, or a twin of a member. */
+static zr_peer_who_t
+s_who (cluster_t *c, zr_id_t id)
 {
     zr_id_t ids [3] = {1, 2, 3};
     const char *endpoints [3] = {cluster_endpoint (c, 1), cluster_endpoint (c, 2),
                                  cluster_endpoint (c, 3)};
-    zr_peer_who_t who = {.id = id, .cluster = zr_peer_cluster (ids, endpoints, 3),
-                         .instance = zr_random_id ()};
+    return (zr_peer_who_t) {.id = id, .cluster = zr_peer_cluster (ids, endpoints, 3),
+                            .instance = zr_random_id ()};
+}
+
+/* A DEALER that speaks as who, connected to server to. */
+static zsock_t *
+s_dealer_as (cluster_t *c, const zr_peer_who_t *who, uint32_t to)
+{
     char identity [ZR_PEER_IDENTITY_MAX + 1];
-    size_t identity_size = zr_peer_identity ('n', &who, identity);
+    size_t identity_size = zr_peer_identity ('n', who, identity);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     ck_assert_ptr_nonnull (dealer);
     ck_assert_int_eq (zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID,
@@ -313,7 +318,8 @@ START_TEST (bad_input_does_not_stall)
     cluster_one (c, 7, 3, false);
     /* A well-formed identity of this cluster (peer.h) for id 7, not a
        member: its frames reach the decoder, which must refuse them. */
-    zsock_t *evil = s_dealer_as (c, 7, leader);
+    zr_peer_who_t stranger = s_who (c, 7);
+    zsock_t *evil = s_dealer_as (c, &stranger, leader);
     uint8_t garbage [512];
     for (size_t i = 0; i < sizeof garbage; i++)
         garbage [i] = (uint8_t) (i * 37 + 11);
@@ -423,20 +429,25 @@ START_TEST (rogue_member_id_does_not_cut_off_the_member)
 }
 END_TEST
 
-/* Twins: a second process speaking as a follower f, with the same
-   servers (a copied configuration), here a DEALER of f's identity but
-   its own instance, asking the leader for pre-votes at each heartbeat.
-   The leader names the two processes once both have been heard for
-   longer than a restart can explain, and the cluster goes on
-   committing. */
+/* Twins: a second process speaking as member f, with the same servers
+   (a copied configuration): here two DEALERs of f's identity with an
+   instance of their own, one to each other member, asking for
+   pre-votes at each heartbeat. Whichever member hears f (its leader
+   while f follows, both others if f leads) hears both processes, and
+   names them once both have been heard for longer than a restart can
+   explain; the cluster goes on committing. */
 START_TEST (twin_member_is_named)
 {
     cluster_t *c = cluster_new (3);
-    uint32_t leader = cluster_leader (c);
-    uint32_t f = leader % 3 + 1;
+    uint32_t f = cluster_leader (c) % 3 + 1;
     cluster_one (c, 1, 3, false);
-    zsock_t *twin = s_dealer_as (c, f, leader);
-    zsock_set_sndtimeo (twin, 1000);
+    zr_peer_who_t twin = s_who (c, f);
+    uint32_t others [2] = {f % 3 + 1, (f + 1) % 3 + 1};
+    zsock_t *dealers [2];
+    for (int i = 0; i < 2; i++) {
+        dealers [i] = s_dealer_as (c, &twin, others [i]);
+        zsock_set_sndtimeo (dealers [i], 1000);
+    }
     char expect [64];
     snprintf (expect, sizeof expect, "two processes speak as n%u", f);
     char why [2048] = "";
@@ -446,22 +457,25 @@ START_TEST (twin_member_is_named)
                        + CLUSTER_LEADER_WAIT_MS;
     uint64_t v = 2;
     while (!strstr (why, expect) && zclock_mono () < deadline) {
-        zraft_status_t st;
-        cluster_status (c, leader, &st);
-        zr_message_t ask = {.type = ZR_MSG_PREVOTE, .from = f, .to = leader,
-                            .term = st.term + 1};
-        msgpack_sbuffer sbuf;
-        msgpack_sbuffer_init (&sbuf);
-        ck_assert_int_eq (zr_codec_encode (&ask, &sbuf), 0);
-        ck_assert_int_eq (zmq_send (zsock_resolve (twin), sbuf.data, sbuf.size, 0),
-                          (int) sbuf.size);
-        msgpack_sbuffer_destroy (&sbuf);
-        cluster_one (c, v++, 3, false);
+        for (int i = 0; i < 2; i++) {
+            zraft_status_t st;
+            cluster_status (c, others [i], &st);
+            zr_message_t ask = {.type = ZR_MSG_PREVOTE, .from = f,
+                                .to = others [i], .term = st.term + 1};
+            msgpack_sbuffer sbuf;
+            msgpack_sbuffer_init (&sbuf);
+            ck_assert_int_eq (zr_codec_encode (&ask, &sbuf), 0);
+            ck_assert_int_eq (zmq_send (zsock_resolve (dealers [i]), sbuf.data,
+                                        sbuf.size, 0), (int) sbuf.size);
+            msgpack_sbuffer_destroy (&sbuf);
+        }
+        cluster_one (c, v++, 3, true);
         cluster_idle (c, CLUSTER_HEARTBEAT_MS);
         cluster_log_errors (why, sizeof why);
     }
     ck_assert_msg (strstr (why, expect), "no '%s' in: %s", expect, why);
-    zsock_destroy (&twin);
+    for (int i = 0; i < 2; i++)
+        zsock_destroy (&dealers [i]);
     cluster_one (c, v, 3, true);
     cluster_destroy (&c);
 }

@@ -480,8 +480,10 @@ END_TEST
 #define FAKE_MEMBERS_MAX 3
 
 /* FAKE_UNREADABLE: a MALFORMED of request 0, type 0, as a peer
-   endpoint answers a client. */
-typedef enum { FAKE_REPLY = 0, FAKE_SILENT, FAKE_CLOSE, FAKE_UNREADABLE } fake_action_t;
+   endpoint answers a client; FAKE_TYPELESS: a MALFORMED of type 0 on
+   the request's id, as a server answers a type it does not know. */
+typedef enum { FAKE_REPLY = 0, FAKE_SILENT, FAKE_CLOSE, FAKE_UNREADABLE,
+               FAKE_TYPELESS } fake_action_t;
 
 /* What the fake does with one request. */
 typedef struct {
@@ -573,12 +575,15 @@ s_fake_handle (fake_t *fake, zmsg_t **msg_p, fake_held_t *held, bool *close)
     const fake_step_t *step = &fake->steps [fake->n_seen <= fake->n_steps
                                                 ? fake->n_seen - 1 : fake->n_steps - 1];
     *close = step->action == FAKE_CLOSE;
-    if (step->action == FAKE_REPLY || step->action == FAKE_UNREADABLE) {
+    if (step->action == FAKE_REPLY || step->action == FAKE_UNREADABLE
+        || step->action == FAKE_TYPELESS) {
         zr_client_reply_t reply;
         s_fake_reply (fake, &q, step, &reply);
-        if (step->action == FAKE_UNREADABLE)
-            reply = (zr_client_reply_t) {.code = ZR_CLIENT_MALFORMED,
-                                         .message = s_bytes ("the fake cannot read it")};
+        if (step->action != FAKE_REPLY)
+            reply = (zr_client_reply_t) {
+                .code = ZR_CLIENT_MALFORMED,
+                .request_id = step->action == FAKE_TYPELESS ? q.request_id : 0,
+                .message = s_bytes ("the fake cannot read it")};
         uint8_t *data = NULL;
         size_t size = 0;
         ck_assert_int_eq (zr_client_reply_encode (&reply, &data, &size), 0);
@@ -936,13 +941,14 @@ END_TEST
 /* An endpoint that cannot read requests (a peer endpoint: MALFORMED of
    request 0) before it ever answered one: the call fails at once, in
    its words. From one that answered before, such a reply is about one
-   frame and is dropped: the call ends UNKNOWN at its timeout. */
+   frame and is dropped: the call ends UNKNOWN at its timeout. A
+   MALFORMED of type 0 on the call's id ends the call. */
 START_TEST (kvclient_unreadable_endpoint_fails_at_once)
 {
     fake_t *fake = fake_new (1, "n1");
     fake_script (fake, 1, (fake_step_t []) {{.action = FAKE_UNREADABLE}});
     fake_start (fake);
-    zr_kvclient_t *client = s_client (fake->endpoint, NULL, 60000, 1000, 1);
+    zr_kvclient_t *client = s_client (fake->endpoint, NULL, 10000, 3000, 1);
     zr_kvclient_result_t r;
     ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
     ck_assert_int_eq (r.outcome, ZR_KVCLIENT_FAILED);
@@ -964,6 +970,20 @@ START_TEST (kvclient_unreadable_endpoint_fails_at_once)
     zr_kvclient_result_release (&r);
     ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
     ck_assert_int_eq (r.outcome, ZR_KVCLIENT_UNKNOWN);
+    zr_kvclient_result_release (&r);
+    zr_kvclient_destroy (&client);
+    fake_destroy (&fake);
+
+    /* A MALFORMED of type 0 on the call's own id (a server that read
+       the id, not the type): the call's answer, not applied. */
+    fake = fake_new (1, "n1");
+    fake_script (fake, 1, (fake_step_t []) {{.action = FAKE_TYPELESS}});
+    fake_start (fake);
+    client = s_client (fake->endpoint, NULL, 10000, 3000, 1);
+    ck_assert_int_eq (zr_kvclient_call (client, &s_put, &r), 0);
+    ck_assert_int_eq (r.outcome, ZR_KVCLIENT_FAILED);
+    ck_assert_int_eq (r.code, ZR_CLIENT_MALFORMED);
+    ck_assert_uint_eq (r.tries, 1);
     zr_kvclient_result_release (&r);
     zr_kvclient_destroy (&client);
     fake_destroy (&fake);
