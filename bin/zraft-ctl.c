@@ -1419,6 +1419,26 @@ static int
 s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
               const zr_client_request_t *fault)
 {
+    /* Every server that must change a link answered STATUS, or nothing
+       is sent: a partition half made is worse than none (exit 1 must
+       mean "certainly not applied"). */
+    char why [S_MESSAGE_MAX] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (s_reach (cluster, faults [i].on)
+            || (i > 0 && faults [i - 1].on == faults [i].on))
+            continue;
+        s_node_t *node = NULL;
+        for (size_t k = 0; k < cluster->n_nodes && !node; k++)
+            if (cluster->nodes [k].id == faults [i].on)
+                node = &cluster->nodes [k];
+        zr_client_bytes_t on = s_id_name (cluster, faults [i].on);
+        size_t at = strlen (why);
+        snprintf (why + at, sizeof why - at, "%s%.*s: %.200s", at ? "; " : "",
+                  (int) on.size, (const char *) on.data,
+                  node && node->error [0] ? node->error : "it did not answer STATUS");
+    }
+    if (why [0])
+        return s_fail (ctl, S_EXIT_FAILED, "%s; no link was changed", why);
     for (size_t i = 0; i < n; i++) {
         const char *at = s_reach (cluster, faults [i].on);
         zr_client_request_t request = *fault;
@@ -1438,11 +1458,13 @@ s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
         faults [result.token].result = result;
     }
     int code = S_EXIT_DONE;
-    char why [S_MESSAGE_MAX] = "";
+    size_t done = 0;
     for (size_t i = 0; i < n; i++) {
         zr_kvclient_result_t *result = &faults [i].result;
-        if (result->outcome == ZR_KVCLIENT_DONE)
+        if (result->outcome == ZR_KVCLIENT_DONE) {
+            done++;
             continue;
+        }
         code = code == S_EXIT_UNKNOWN ? code : s_exit_code (result->outcome);
         zr_client_bytes_t on = s_id_name (cluster, faults [i].on);
         zr_client_bytes_t peer = s_id_name (cluster, faults [i].peer);
@@ -1453,7 +1475,12 @@ s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         zr_kvclient_result_release (&faults [i].result);
-    return code == S_EXIT_DONE ? s_ok (ctl, "OK") : s_fail (ctl, code, "%s", why);
+    if (code == S_EXIT_DONE)
+        return s_ok (ctl, "OK");
+    if (done > 0)                       /* some links changed: not "none" */
+        return s_fail (ctl, S_EXIT_UNKNOWN, "%s; the other %zu of %zu links"
+                       " were changed", why, done, n);
+    return s_fail (ctl, code, "%s", why);
 }
 
 /* fault, partition: every link into and out of NAME (the filter acts
