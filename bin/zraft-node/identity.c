@@ -30,6 +30,42 @@ s_cluster_line (const zr_options_t *o, char *line, size_t size)
                                    o->members [i].endpoint);
 }
 
+static int
+s_strcmp_p (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* True if the two --initial-cluster lines hold the same name=endpoint
+   items in another order (a member's id is its position). */
+static bool
+s_same_members_reordered (const char *a, const char *b)
+{
+    if (streq (a, b))
+        return false;
+    char *copies [2] = {strdup (a), strdup (b)};
+    char *items [2][ZR_OPTIONS_MEMBERS_MAX + 1];
+    size_t n [2] = {0, 0};
+    bool same = copies [0] && copies [1];
+    for (int k = 0; k < 2 && same; k++) {
+        char *saved = NULL;
+        for (char *item = strtok_r (copies [k], ",", &saved); item && same;
+             item = strtok_r (NULL, ",", &saved)) {
+            if (n [k] > ZR_OPTIONS_MEMBERS_MAX)
+                same = false;
+            else
+                items [k][n [k]++] = item;
+        }
+        qsort (items [k], n [k], sizeof items [k][0], s_strcmp_p);
+    }
+    same = same && n [0] == n [1];
+    for (size_t i = 0; same && i < n [0]; i++)
+        same = streq (items [0][i], items [1][i]);
+    free (copies [0]);
+    free (copies [1]);
+    return same;
+}
+
 static char *
 s_path (const zr_options_t *o, const char *name)
 {
@@ -72,13 +108,21 @@ zr_identity_check (const zr_options_t *o, char *why, size_t size)
                      " is %s's, remove the file and start again", path,
                      o->name);
     else
+    if (streq (name, o->name) && s_same_members_reordered (cluster, line))
+        rc = s_fail (why, size, "--initial-cluster lists the members of this"
+                     " data directory's cluster in another order (%s) than when"
+                     " it was made (%s, recorded in %s): a member's id is its"
+                     " position in the list, so give every member the list in"
+                     " its first order; do not remove that file", line,
+                     cluster, path);
+    else
     if (!streq (name, o->name) || !streq (cluster, line))
         rc = s_fail (why, size, "--data-dir %s belongs to member %s of the"
-                     " cluster %s (its file %s), not to %s of %s: give each"
-                     " member its own data directory; if the cluster's"
-                     " endpoints were changed on purpose, remove that file",
-                     o->data_dir, name, cluster, ZR_IDENTITY_FILE, o->name,
-                     line);
+                     " cluster %s (recorded in %s), not to %s of %s: give each"
+                     " member its own data directory; only if the cluster's"
+                     " endpoints were changed on purpose, the same way and in"
+                     " the same order on every member, remove that file",
+                     o->data_dir, name, cluster, path, o->name, line);
     zconfig_destroy (&record);
     zstr_free (&path);
     return rc;

@@ -669,7 +669,8 @@ START_TEST (node_data_dir_of_another_member_exits_1)
 {
     /* A data directory records the member and the cluster it belongs to
        (bin/zraft-node/identity.h): another member's directory, or its
-       own under a reordered --initial-cluster (other ids), is refused
+       own under a reordered --initial-cluster (other ids: the error
+       says to restore the order, not to remove the record), is refused
        before the node starts; the original command line still starts,
        and the cluster serves. */
     s_cluster (3);
@@ -682,7 +683,16 @@ START_TEST (node_data_dir_of_another_member_exits_1)
               procs_peer_endpoint (s_procs, 3), procs_peer_endpoint (s_procs, 1),
               procs_peer_endpoint (s_procs, 2));
     s_refused_start (s_argv_with (3, "--initial-cluster", reordered, argv, 64),
-                     "belongs to member n3 of the cluster n1=");
+                     "lists the members of this data directory's cluster in"
+                     " another order");
+    s_refused_start (s_argv_with (3, "--initial-cluster", reordered, argv, 64),
+                     "give every member the list in its first order; do not"
+                     " remove that file");
+    char recorded [700];
+    snprintf (recorded, sizeof recorded, "(recorded in %s/member)",
+              procs_data_dir (s_procs, 1));
+    s_refused_start (s_argv_with (3, "--data-dir", procs_data_dir (s_procs, 1),
+                                  argv, 64), recorded);
     procs_start (s_procs, 3);
     uint32_t leader = procs_leader (s_procs, PROCS_LEADER_WAIT_MS);
     S_ASSERT (leader, "no leader after the restart");
