@@ -1000,7 +1000,7 @@ s_self_release (self_t *self)
    rate-limited error (a misconfiguration that keeps the cluster from
    forming must be seen). */
 static bool
-s_self_knows (self_t *self, const zr_peer_who_t *who)
+s_self_knows (self_t *self, const zr_peer_who_t *who, zframe_t *payload)
 {
     if (who->cluster == self->who.cluster)
         return true;
@@ -1009,13 +1009,18 @@ s_self_knows (self_t *self, const zr_peer_who_t *who)
         self->warn_foreign.suppressed++;
         return false;
     }
-    zr_error ("n%u node: refused frames from a process that says it is n%u "
-              "of cluster %016" PRIx64 ", not this one (%016" PRIx64 "): every "
-              "member must be given the same servers, ids and endpoints spelt "
-              "alike; check that one's list (suppressed=%llu)", self->id,
-              who->id, who->cluster, self->who.cluster,
-              (unsigned long long) self->warn_foreign.suppressed);
-    self->warn_foreign.next_ms = now + ZR_PEER_WARN_INTERVAL_MS;
+    /* Where it connects from (TCP: its address), to find it by. */
+    const char *address = payload ? zframe_meta (payload, "Peer-Address") : NULL;
+    zr_error ("n%u node: refused frames from a process at %s that says it is"
+              " n%u of cluster %016" PRIx64 ", not this one (%016" PRIx64 "):"
+              " every member must be given the same servers, ids and"
+              " endpoints spelt alike; check that one's list (suppressed=%llu;"
+              " said again every %d s while it goes on)", self->id,
+              address ? address : "an unknown address", who->id, who->cluster,
+              self->who.cluster,
+              (unsigned long long) self->warn_foreign.suppressed,
+              ZR_PEER_FOREIGN_WARN_MS / 1000);
+    self->warn_foreign.next_ms = now + ZR_PEER_FOREIGN_WARN_MS;
     self->warn_foreign.suppressed = 0;
     return false;
 }
@@ -1094,7 +1099,7 @@ s_self_handle_router (self_t *self)
     zr_peer_who_t who;
     zr_id_t from = zr_peer_id_parse (zframe_data (identity), zframe_size (identity),
                                      &kind, &who);
-    if (from && !s_self_knows (self, &who)) {
+    if (from && !s_self_knows (self, &who, payload)) {
         self->stats.frames_rejected++;
         zmsg_destroy (&frames);
         return;

@@ -185,6 +185,9 @@ bool zr_peer_filter_pass (zr_peer_filter_t *filter, zr_id_t self,
    warning per interval; the ones suppressed meanwhile are counted in the
    next. Owned by one thread. */
 #define ZR_PEER_WARN_INTERVAL_MS 1000
+/* The same for frames from another cluster's process: it retries every
+   election timeout for as long as it runs, so once in this long. */
+#define ZR_PEER_FOREIGN_WARN_MS 30000
 
 typedef struct {
     int64_t next_ms;                    /* earliest time of the next warning */

@@ -413,8 +413,8 @@ START_TEST (rogue_member_id_does_not_cut_off_the_member)
     ck_assert_uint_gt (st.frames_rejected, rejected);
     char why [1024], expect [96];
     cluster_log_errors (why, sizeof why);
-    snprintf (expect, sizeof expect, "refused frames from a process that says"
-              " it is n%u of cluster", f);
+    snprintf (expect, sizeof expect, "refused frames from a process at"
+              " 127.0.0.1 that says it is n%u of cluster", f);
     ck_assert_msg (strstr (why, expect), "no '%s' in: %s", expect, why);
 
     /* With g stopped, a leader needs f: f is still heard. */
