@@ -37,6 +37,7 @@
 #include <string.h>
 #include "lib/busclient.h"
 #include "lib/client.h"
+#include "lib/endpoint.h"
 #include "../raft/raft.h"
 
 #ifndef ZR_CTL_VERSION
@@ -268,16 +269,21 @@ s_split_endpoints (ctl_args_t *args, char **buf_p, const char **endpoints,
     char *rest = *buf_p;
     while (rest) {
         char *item = strsep (&rest, ",");
+        item += strspn (item, " \t");  /* "a, b" as "a,b" */
+        size_t length = strlen (item);
+        while (length > 0 && (item [length - 1] == ' ' || item [length - 1] == '\t'))
+            item [--length] = 0;
         if (!*item) {
             s_usage_error (args, "%s: an empty endpoint in '%s'", from, list);
             return;
         }
-        bool tcp = strncmp (item, "tcp://", 6) == 0;
-        const char *port = tcp ? strrchr (item + 6, ':') : NULL;
-        if (strlen (item) > ZR_CLIENT_ENDPOINT_MAX || !strstr (item, "://")
-            || (tcp && (!port || !port [1]))) {
-            s_usage_error (args, "%s: '%s' is not an endpoint (tcp://HOST:PORT, "
-                                 "at most %u bytes)", from, item, ZR_CLIENT_ENDPOINT_MAX);
+        bool wildcard = false;
+        if (!zr_endpoint_tcp_valid (item, ZR_CLIENT_ENDPOINT_MAX, &wildcard)
+            || wildcard) {
+            s_usage_error (args, "%s: '%s' is not an endpoint to connect to"
+                                 " (tcp://HOST:PORT, a port in 1..65535, a host"
+                                 " other than * or 0.0.0.0, at most %u bytes)",
+                           from, item, ZR_CLIENT_ENDPOINT_MAX);
             return;
         }
         if (*n == ZR_KVCLIENT_ENDPOINTS_MAX) {

@@ -23,6 +23,7 @@
     =========================================================================
 */
 #include "options.h"
+#include "../lib/endpoint.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -143,29 +144,12 @@ s_name_valid (const char *name, size_t length)
     return true;
 }
 
-/* True if endpoint is tcp://host:port with a port in 1..65535 and a host
-   of printable characters without spaces; *wildcard says whether host is
-   "*" or 0.0.0.0 (bindable, not connectable). */
+/* True if endpoint is tcp://host:port (bin/lib/endpoint.h); *wildcard
+   says whether host is "*" or 0.0.0.0 (bindable, not connectable). */
 static bool
 s_endpoint_valid (const char *endpoint, bool *wildcard)
 {
-    size_t length = strlen (endpoint);
-    if (length > ZR_OPTIONS_ENDPOINT_MAX || strncmp (endpoint, "tcp://", 6))
-        return false;
-    const char *host = endpoint + 6;
-    const char *colon = strrchr (host, ':');
-    if (!colon || colon == host)
-        return false;
-    for (const char *at = host; at < colon; at++)
-        if (!isgraph ((unsigned char) *at) || strchr ("/,=", *at))
-            return false;
-    uint64_t port;
-    if (s_number (colon + 1, 1, 65535, &port))
-        return false;
-    size_t host_length = (size_t) (colon - host);
-    *wildcard = (host_length == 1 && *host == '*')
-                || (host_length == 7 && !strncmp (host, "0.0.0.0", 7));
-    return true;
+    return zr_endpoint_tcp_valid (endpoint, ZR_OPTIONS_ENDPOINT_MAX, wildcard);
 }
 
 /* ------------------------------------------------------------- setters */

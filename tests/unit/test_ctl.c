@@ -200,6 +200,22 @@ START_TEST (args_parse_refuses_bad_endpoint_lists)
     ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", "localhost:2379", "status", NULL), -1);
     ck_assert_ptr_nonnull (strstr (a.error, "not an endpoint"));
     s_args_release (&a);
+    const char *bad [] = {"tcp://127.0.0.1:99999", "tcp://127.0.0.1:0",
+                          "tcp://127.0.0.1:80x", "ipc:///tmp/x", "tcp://*:7101",
+                          "tcp://0.0.0.0:7101", "tcp://:7101", "http://h:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", bad [i], "status", NULL), -1);
+        ck_assert_msg (strstr (a.error, "not an endpoint to connect to"), "%s: %s",
+                       bad [i], a.error);
+        s_args_release (&a);
+    }
+    /* Blanks around the commas are the list's, not the endpoints'. */
+    ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", " tcp://a:1, tcp://b:2 ",
+                               "status", NULL), 0);
+    ck_assert_uint_eq (a.n_endpoints, 2);
+    ck_assert_str_eq (a.endpoints [0], "tcp://a:1");
+    ck_assert_str_eq (a.endpoints [1], "tcp://b:2");
+    s_args_release (&a);
     ck_assert_int_eq (s_parse (&a, "", "status", NULL), -1);
     s_args_release (&a);
     char list [2048] = "";
