@@ -1876,8 +1876,14 @@ s_sub_event (ctl_t *ctl, zr_busclient_event_t *event, s_cursor_t *cursor,
     case ZR_BUSCLIENT_RESULT:
         s_cursor_result (ctl, cursor, event);
         return true;
-    default:
-        cursor->subscribed = true;      /* SUBSCRIBED: on some server */
+    default:                            /* SUBSCRIBED: on some server */
+        if (!cursor->subscribed && !cursor->last
+            && ctl->args->from_mode == ZR_BUSMSG_FROM_INDEX
+            && ctl->args->from > event->msg.last + 1)
+            fprintf (ctl->err, "zraft-ctl: --from %" PRIu64 " is ahead of the"
+                     " log (its last index is %" PRIu64 "): waiting for it\n",
+                     ctl->args->from, event->msg.last);
+        cursor->subscribed = true;
         return true;
     }
 }
@@ -1907,7 +1913,8 @@ s_verb_sub (ctl_t *ctl)
         if (!cursor.subscribed && warn_at && zclock_mono () >= warn_at) {
             const char *problem = zr_busclient_sub_problem (ctl->bus);
             fprintf (ctl->err, "zraft-ctl: no server has taken the"
-                     " subscription within %d ms (%s%s%s); still trying\n",
+                     " subscription in %d ms (%s%s%s); still trying, without"
+                     " end (give --timeout to stop trying; Ctrl-C stops)\n",
                      args->timeout_ms, endpoints, *problem ? "; the last: " : "",
                      problem);
             warn_at = 0;                /* once */

@@ -1049,6 +1049,15 @@ START_TEST (bus_ctl_errors_and_compacted_cursor)
                   "%s: exit %d: %s", command, code, out);
         free (out);
     }
+    /* A start ahead of the log waits for it, and says so. */
+    snprintf (command, sizeof command, "%s --timeout 1500 sub --from 999999"
+              " --count 1 2>&1", s_ctl_binary ());
+    code = s_sh (command, &out);
+    S_ASSERT (code == 1 && strstr (out, "--from 999999 is ahead of the log (its"
+                                   " last index is ")
+              && strstr (out, "timed out after 0 of 1 messages"),
+              "sub --from ahead: exit %d: %s", code, out);
+    free (out);
     /* A payload of exactly 1 MiB: with its subject and framing, over. */
     snprintf (command, sizeof command, "head -c 1048576 /dev/zero | tr '\\0'"
               " x | %s --timeout %d pub big", s_ctl_binary (),
