@@ -768,8 +768,8 @@ zr_options_usage (FILE *out)
 "leadership to an up-to-date follower if it leads, answers what is in\n"
 "flight, and exits 0; a second signal exits at once (status 1).\n"
 "Exit status: 0 after a clean stop, 1 if it cannot start (data directory\n"
-"in use or corrupt, an endpoint it cannot bind) or its node failed, 64 on\n"
-"a usage error (a bad flag, variable or config file).\n"
+"in use, corrupt or another member's, an endpoint it cannot bind) or its\n"
+"node failed, 64 on a usage error (a bad flag, variable or config file).\n"
 "See zraft-node(1) and docs/PROTOCOL.md (the client and bus protocols).\n",
              ZR_OPTIONS_BUS_HEARTBEAT_MAX, ZR_OPTIONS_BUS_TIMEOUT_MAX,
              ZR_OPTIONS_HEARTBEAT_MAX, ZR_OPTIONS_ELECTION_MAX);

@@ -941,14 +941,16 @@ zr_server_new (const zr_options_t *options)
         return NULL;
     }
     zr_journal_set_state (0, ZR_JOURNAL_FOLLOWER);
+    char bus [2 * ZR_OPTIONS_ENDPOINT_MAX + 32] = "no bus";
+    if (options->listen_bus [0])
+        snprintf (bus, sizeof bus, "bus at %s (advertised %s)",
+                  options->listen_bus, options->advertise_bus [0]
+                  ? options->advertise_bus : options->listen_bus);
     zr_journal_log (ZR_OPTIONS_LOG_NOTICE, "start: id %" PRIu32 " of %" PRIu32
-                    ", peers at %s, clients at %s (advertised %s), bus at %s"
-                    " (advertised %s), data in %s", options->id,
-                    options->n_members, options->listen_peer,
-                    options->listen_client, options->advertise_client,
-                    options->listen_bus [0] ? options->listen_bus : "none",
-                    options->advertise_bus [0] ? options->advertise_bus
-                                               : "none", options->data_dir);
+                    ", peers at %s, clients at %s (advertised %s), %s,"
+                    " data in %s", options->id, options->n_members,
+                    options->listen_peer, options->listen_client,
+                    options->advertise_client, bus, options->data_dir);
     return self;
 }
 
