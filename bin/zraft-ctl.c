@@ -14,7 +14,8 @@
     |    | in the output; status: at least one server answered)         |
     | 1  | it certainly did not take effect                              |
     | 2  | unknown: a request left and no reply settled it (timed out,   |
-    |    | or the connection dropped)                                    |
+    |    | or the connection dropped); fault, partition, heal: some      |
+    |    | links were changed and others not                             |
     | 64 | usage error (EX_USAGE): a bad flag, verb, argument or endpoint|
 
     With -w json exactly one JSON object goes to stdout, whatever
@@ -201,7 +202,8 @@ static const char s_usage [] =
 "      start is no longer in the log, no server took it, or --count was\n"
 "      not reached in time)\n"
 "  2   unknown: it timed out or the connection dropped after the request\n"
-"      left; it may have taken effect\n"
+"      left; it may have taken effect (fault, partition, heal: some links\n"
+"      were changed and others not)\n"
 "  64  usage error\n";
 
 /* ----------------------------------------------------------------------
@@ -1420,29 +1422,38 @@ typedef struct {
     zr_kvclient_result_t result;
 } s_fault_t;
 
-/* Sends every FAULT at once and reports: 0 if all took effect, else
-   2 if any is unknown, else 1, naming the first failures. */
+/* Why server id cannot be asked: the reason its STATUS row gives. */
+static const char *
+s_unreached_why (s_cluster_t *cluster, uint32_t id)
+{
+    for (size_t k = 0; k < cluster->n_nodes; k++)
+        if (cluster->nodes [k].id == id && cluster->nodes [k].error [0])
+            return cluster->nodes [k].error;
+    return "it did not answer STATUS";
+}
+
+/* Sends every FAULT at once and reports: 0 if all took effect; 1 if
+   none did and none may have; else 2 (some unknown, or some changed
+   and others not), naming the links not changed. A fault that cuts or
+   degrades links is sent only if every server it must reach answered
+   STATUS (a partition half made is worse than none: exit 1, "no link
+   was changed"); a clear (heal, fault with neither option) is safe to
+   repeat, so it clears what it can reach. */
 static int
 s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
               const zr_client_request_t *fault)
 {
-    /* Every server that must change a link answered STATUS, or nothing
-       is sent: a partition half made is worse than none (exit 1 must
-       mean "certainly not applied"). */
+    bool clears = !fault->cut && fault->drop_ppm == 0 && fault->delay_ms == 0;
     char why [S_MESSAGE_MAX] = "";
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !clears; i++) {
         if (s_reach (cluster, faults [i].on)
             || (i > 0 && faults [i - 1].on == faults [i].on))
-            continue;
-        s_node_t *node = NULL;
-        for (size_t k = 0; k < cluster->n_nodes && !node; k++)
-            if (cluster->nodes [k].id == faults [i].on)
-                node = &cluster->nodes [k];
+            continue;                   /* reachable, or named already */
         zr_client_bytes_t on = s_id_name (cluster, faults [i].on);
         size_t at = strlen (why);
         snprintf (why + at, sizeof why - at, "%s%.*s: %.200s", at ? "; " : "",
                   (int) on.size, (const char *) on.data,
-                  node && node->error [0] ? node->error : "it did not answer STATUS");
+                  s_unreached_why (cluster, faults [i].on));
     }
     if (why [0])
         return s_fail (ctl, S_EXIT_FAILED, "%s; no link was changed", why);
@@ -1452,7 +1463,7 @@ s_fault_send (ctl_t *ctl, s_cluster_t *cluster, s_fault_t *faults, size_t n,
         request.peer = faults [i].peer;
         faults [i].result.outcome = ZR_KVCLIENT_FAILED;
         snprintf (faults [i].result.error, sizeof faults [i].result.error,
-                  "it did not answer STATUS");
+                  "not asked: %s", s_unreached_why (cluster, faults [i].on));
         if (at && zr_kvclient_send_at (ctl->client, at, &request,
                                        s_remaining_ms (ctl), i) != 0)
             snprintf (faults [i].result.error, sizeof faults [i].result.error,
@@ -1877,7 +1888,7 @@ s_sub_event (ctl_t *ctl, zr_busclient_event_t *event, s_cursor_t *cursor,
         s_cursor_result (ctl, cursor, event);
         return true;
     default:                            /* SUBSCRIBED: on some server */
-        if (!cursor->subscribed && !cursor->last
+        if (!cursor->subscribed && !cursor->last && !ctl->args->cursor
             && ctl->args->from_mode == ZR_BUSMSG_FROM_INDEX
             && ctl->args->from > event->msg.last + 1)
             fprintf (ctl->err, "zraft-ctl: --from %" PRIu64 " is ahead of the"

@@ -17,7 +17,9 @@
     directory without the file (new, or from before the file existed)
     is taken as this member's and recorded. An endpoint changed on
     purpose (a member moved) is a different cluster line: the message
-    says to remove the file then.
+    says to remove the file then, on every member alike. The same
+    members in another order (other ids) get their own message: give
+    the first order back, do not remove the file.
     =========================================================================
 */
 #ifndef ZR_IDENTITY_H_INCLUDED

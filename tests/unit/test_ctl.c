@@ -201,12 +201,19 @@ START_TEST (args_parse_refuses_bad_endpoint_lists)
     ck_assert_ptr_nonnull (strstr (a.error, "not an endpoint"));
     s_args_release (&a);
     const char *bad [] = {"tcp://127.0.0.1:99999", "tcp://127.0.0.1:0",
+                          "tcp://127.0.0.1:65536", "tcp://a,b:1",
                           "tcp://127.0.0.1:80x", "ipc:///tmp/x", "tcp://*:7101",
                           "tcp://0.0.0.0:7101", "tcp://:7101", "http://h:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", bad [i], "status", NULL), -1);
         ck_assert_msg (strstr (a.error, "not an endpoint to connect to"), "%s: %s",
                        bad [i], a.error);
+        s_args_release (&a);
+    }
+    const char *good [] = {"tcp://[::1]:7001", "tcp://my-host_1.example:007001",
+                           "tcp://10.0.0.1:65535"};
+    for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
+        ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", good [i], "status", NULL), 0);
         s_args_release (&a);
     }
     /* Blanks around the commas are the list's, not the endpoints'. */
@@ -1572,9 +1579,10 @@ START_TEST (main_snapshot_goes_to_the_leader)
 }
 END_TEST
 
-/* A name no member has: exit 1 naming the members; heal with a member
-   down: exit 1 naming it, and no FAULT sent anywhere. transfer to the
-   leader: nothing to do. */
+/* A name no member has: exit 1 naming the members; with a member down,
+   partition sends nothing (exit 1 naming it) and heal clears what it
+   reaches (exit 2: 4 of 6 links). transfer to the leader: nothing to
+   do. */
 START_TEST (main_names_resolve_through_status)
 {
     fake_t *f [3];
@@ -1586,10 +1594,15 @@ START_TEST (main_names_resolve_through_status)
     ck_assert_int_eq (run.code, 1);
     ck_assert_ptr_nonnull (strstr (run.err, "no member is named 'n9' (members: n1, n2, n3)"));
     t_run_free (&run);
-    t_run (&run, f [0]->endpoint, "--timeout", "1000", "heal", NULL);
+    t_run (&run, f [0]->endpoint, "--timeout", "1000", "partition", "n1", NULL);
     ck_assert_int_eq (run.code, 1);
     ck_assert_ptr_nonnull (strstr (run.err, "n3: "));
     ck_assert_ptr_nonnull (strstr (run.err, "; no link was changed"));
+    t_run_free (&run);
+    t_run (&run, f [0]->endpoint, "--timeout", "1000", "heal", NULL);
+    ck_assert_int_eq (run.code, 2);
+    ck_assert_ptr_nonnull (strstr (run.err, "n3 (link with n1): not asked: "));
+    ck_assert_ptr_nonnull (strstr (run.err, "the other 4 of 6 links were changed"));
     t_run_free (&run);
     t_run (&run, f [1]->endpoint, "--timeout", "1000", "-w", "json", "transfer", "n1", NULL);
     ck_assert_int_eq (run.code, 0);
@@ -1599,9 +1612,12 @@ START_TEST (main_names_resolve_through_status)
     fake_stop (f [1]);
     for (size_t i = 0; i < f [0]->n_seen; i++)
         ck_assert_int_ne (f [0]->seen [i].type, ZR_CLIENT_TRANSFER);
-    for (int k = 0; k < 2; k++)         /* heal changed no link anywhere */
+    for (int k = 0; k < 2; k++) {       /* partition: none; heal: 2 each */
+        size_t faults = 0;
         for (size_t i = 0; i < f [k]->n_seen; i++)
-            ck_assert_int_ne (f [k]->seen [i].type, ZR_CLIENT_FAULT);
+            faults += f [k]->seen [i].type == ZR_CLIENT_FAULT;
+        ck_assert_uint_eq (faults, 2);
+    }
     for (int i = 0; i < 3; i++)
         fake_destroy (&f [i]);
 }
