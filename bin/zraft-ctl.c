@@ -284,7 +284,8 @@ s_split_endpoints (ctl_args_t *args, char **buf_p, const char **endpoints,
             || wildcard) {
             s_usage_error (args, "%s: '%s' is not an endpoint to connect to"
                                  " (tcp://HOST:PORT, a port in 1..65535, a host"
-                                 " other than * or 0.0.0.0, at most %u bytes)",
+                                 " that is not a wildcard such as * or 0.0.0.0,"
+                                 " at most %u bytes)",
                            from, item, ZR_CLIENT_ENDPOINT_MAX);
             return;
         }

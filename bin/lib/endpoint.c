@@ -29,9 +29,14 @@ zr_endpoint_tcp_valid (const char *endpoint, size_t max, bool *wildcard)
         port = port * 10 + (unsigned long) (digits [i] - '0');
     if (port < 1 || port > 65535)
         return false;
+    /* The wildcards actors/zraft.c refuses in a server list, too. */
+    static const char *wildcards [] = {"*", "[*]", "0.0.0.0", "[::]"};
     size_t host_length = (size_t) (colon - host);
+    bool any = false;
+    for (size_t w = 0; w < sizeof wildcards / sizeof wildcards [0]; w++)
+        any = any || (host_length == strlen (wildcards [w])
+                      && !strncmp (host, wildcards [w], host_length));
     if (wildcard)
-        *wildcard = (host_length == 1 && *host == '*')
-                    || (host_length == 7 && !strncmp (host, "0.0.0.0", 7));
+        *wildcard = any;
     return true;
 }

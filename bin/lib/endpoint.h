@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 /* True if endpoint keeps the rule above; *wildcard (may be NULL) says
-   whether HOST is "*" or 0.0.0.0 (bindable, not connectable). */
+   whether HOST is a wildcard, "*", "[*]", 0.0.0.0 or "[::]" (bindable,
+   not connectable). */
 bool zr_endpoint_tcp_valid (const char *endpoint, size_t max, bool *wildcard);
 
 #endif

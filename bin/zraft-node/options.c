@@ -145,7 +145,8 @@ s_name_valid (const char *name, size_t length)
 }
 
 /* True if endpoint is tcp://host:port (bin/lib/endpoint.h); *wildcard
-   says whether host is "*" or 0.0.0.0 (bindable, not connectable). */
+   says whether host is a wildcard such as * or 0.0.0.0 (bindable, not
+   connectable). */
 static bool
 s_endpoint_valid (const char *endpoint, bool *wildcard)
 {
@@ -209,7 +210,7 @@ s_set_advertised (char *field, const char *value, char *why, size_t size)
         return -1;
     if (*value && s_endpoint_valid (value, &wildcard) && wildcard)
         return s_fail (why, size, "must name an address clients can reach,"
-                       " not * or 0.0.0.0");
+                       " not a wildcard such as * or 0.0.0.0");
     return 0;
 }
 
@@ -260,8 +261,8 @@ s_member_parse (zr_options_t *self, const char *item, size_t length,
     member->endpoint [endpoint_length] = 0;
     if (!s_endpoint_valid (member->endpoint, &wildcard) || wildcard)
         return s_fail (why, size, "member %s: '%s' is not tcp://host:port"
-                       " (a port in 1..65535, a host other than * or"
-                       " 0.0.0.0)", member->name, member->endpoint);
+                       " (a port in 1..65535, a host that is not a"
+                       " wildcard such as * or 0.0.0.0)", member->name, member->endpoint);
     for (uint32_t i = 0; i < n; i++) {
         if (streq (self->members [i].name, member->name))
             return s_fail (why, size, "member name %s is listed twice",

@@ -203,7 +203,8 @@ START_TEST (args_parse_refuses_bad_endpoint_lists)
     const char *bad [] = {"tcp://127.0.0.1:99999", "tcp://127.0.0.1:0",
                           "tcp://127.0.0.1:65536", "tcp://a,b:1",
                           "tcp://127.0.0.1:80x", "ipc:///tmp/x", "tcp://*:7101",
-                          "tcp://0.0.0.0:7101", "tcp://:7101", "http://h:80"};
+                          "tcp://0.0.0.0:7101", "tcp://[::]:7101", "tcp://[*]:7101",
+                          "tcp://:7101", "http://h:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         ck_assert_int_eq (s_parse (&a, NULL, "--endpoints", bad [i], "status", NULL), -1);
         ck_assert_msg (strstr (a.error, "not an endpoint to connect to"), "%s: %s",
