@@ -184,8 +184,8 @@ static const char s_usage [] =
 "  cas: {\"swapped\":true} or {\"swapped\":false}\n"
 "  status: {\"nodes\":[{\"name\":..,\"id\":..,\"endpoint\":..,\n"
 "          \"bus_endpoint\":..,\"role\":\"leader|follower|candidate|\n"
-"          unreachable|unknown\",\"health\":\"\" (or what ails it:\n"
-"          \"disk failed\", \"stopping\"),\"term\":..,\"leader\":..,\n"
+"          unreachable|unknown|wrong-endpoint\",\"health\":\"\" (or\n"
+"          what ails it: \"disk failed\", \"stopping\"),\"term\":..,\"leader\":..,\n"
 "          \"leader_id\":..,\"commit\":..,\"applied\":..,\"first_index\":..,\n"
 "          \"last_index\":..,\"snapshot_index\":..}]}\n"
 "  pub: {\"index\":..,\"term\":..,\"duplicate\":false}, one per line read\n"
@@ -853,6 +853,8 @@ typedef struct {
     bool answered;                      /* result holds its STATUS reply */
     bool hidden;                        /* the same server, shown elsewhere */
     bool unasked;                       /* a member no request went to */
+    bool refused;                       /* it answered in another protocol:
+                                           no server's client endpoint */
     zr_kvclient_result_t result;        /* the reply, when answered */
     zr_kvclient_outcome_t outcome;      /* of the STATUS call */
     uint32_t id;                        /* 0 unknown */
@@ -911,6 +913,7 @@ s_cluster_ask (ctl_t *ctl, s_cluster_t *cluster, size_t first)
             node->result = result;
         }
         else {
+            node->refused = result.refused;
             snprintf (node->error, sizeof node->error, "%s", result.error);
             zr_kvclient_result_release (&result);
         }
@@ -1004,7 +1007,9 @@ s_node_with_id (s_cluster_t *cluster, uint32_t id)
 /* Gives the members nobody could ask a row (or, when exactly one member
    and one endpoint given are left unmatched, pairs them: followers do
    not announce their client endpoints, only leaders do), hides a
-   server met twice, sorts by id. */
+   server met twice, sorts by id. An endpoint that answered in another
+   protocol (a peer or bus endpoint) is nobody's: it keeps a row of its
+   own, so that the table shows every endpoint given. */
 static void
 s_cluster_settle (s_cluster_t *cluster)
 {
@@ -1018,7 +1023,8 @@ s_cluster_settle (s_cluster_t *cluster)
     s_node_t *lone_node = NULL;
     size_t lone_nodes = 0, lone_members = 0;
     for (size_t i = 0; i < cluster->n_nodes; i++)
-        if (!cluster->nodes [i].answered && !cluster->nodes [i].id) {
+        if (!cluster->nodes [i].answered && !cluster->nodes [i].id
+            && !cluster->nodes [i].refused) {
             lone_node = &cluster->nodes [i];
             lone_nodes++;
         }
@@ -1050,7 +1056,8 @@ s_cluster_settle (s_cluster_t *cluster)
             twin = s_node_with_id (cluster, node->id);
         /* An endpoint nobody claims, when members are missing: one of them. */
         node->hidden = (twin && twin != node)
-                       || (!node->id && !node->answered && lone_members > 0
+                       || (!node->id && !node->answered && !node->refused
+                           && lone_members > 0
                            && !(lone_nodes == 1 && lone_members == 1));
     }
     qsort (cluster->nodes, cluster->n_nodes, sizeof (s_node_t), s_node_compare);
@@ -1077,6 +1084,13 @@ s_cluster_gather (ctl_t *ctl, s_cluster_t *cluster)
     s_cluster_ask (ctl, cluster, first);
     s_cluster_learn (cluster);
     s_cluster_settle (cluster);
+}
+
+/* The role shown for a node that did not answer STATUS. */
+static const char *
+s_unanswered_role (const s_node_t *node)
+{
+    return node->unasked ? "unknown" : node->refused ? "wrong-endpoint" : "unreachable";
 }
 
 static const char *
@@ -1145,8 +1159,7 @@ s_status_json (ctl_t *ctl, s_cluster_t *cluster)
         char bus [ZR_CLIENT_ENDPOINT_MAX + 1];
         s_json_string (out, s_node_bus (cluster, node, bus));
         if (!node->answered) {
-            fprintf (out, ",\"role\":\"%s\",\"error\":",
-                     node->unasked ? "unknown" : "unreachable");
+            fprintf (out, ",\"role\":\"%s\",\"error\":", s_unanswered_role (node));
             s_json_string (out, node->error);
             fputc ('}', out);
             continue;
@@ -1192,7 +1205,7 @@ s_status_row (s_cluster_t *cluster, const s_node_t *node, s_row_t row)
     const char *bus = s_node_bus (cluster, node, buf);
     s_cell (row [11], s_bytes (*bus ? bus : "-"));
     if (!node->answered) {
-        snprintf (row [3], S_CELL_MAX, node->unasked ? "unknown" : "unreachable");
+        snprintf (row [3], S_CELL_MAX, "%s", s_unanswered_role (node));
         for (int c = 4; c < S_COLUMNS - 1; c++)
             snprintf (row [c], S_CELL_MAX, "-");
         return;
@@ -1258,6 +1271,9 @@ s_status_table (ctl_t *ctl, s_cluster_t *cluster)
         s_text_bytes (ctl->err, name.data, name.size);
         if (node->unasked)
             fprintf (ctl->err, ": %s\n", node->error);
+        else
+        if (node->refused)
+            fprintf (ctl->err, " is not a client endpoint: %s\n", node->error);
         else
             fprintf (ctl->err, " is unreachable: %s\n", node->error);
     }

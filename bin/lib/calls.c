@@ -347,6 +347,9 @@ zr_calls_refused (zr_calls_t *self, int endpoint, const char *note,
             continue;
         zr_kvclient_step_t step = zr_calls_answer (self, call, call->n_tries - 1,
                                                    code, endpoint, note, now);
+        if (step == ZR_KVCLIENT_FINISH)
+            call->refused = true;
+        else
         if (step == ZR_KVCLIENT_NEXT)
             zr_calls_move (self, call, zr_calls_next (call, eps->n), eps->n, now);
     }

@@ -75,6 +75,9 @@ typedef struct {
     char note [ZR_CALLS_ERROR_MAX];     /* the latest thing that went wrong */
     char doubt [ZR_CALLS_ERROR_MAX];    /* why a try is in doubt ("" none) */
     zr_kvclient_outcome_t outcome;      /* DONE */
+    bool refused;                       /* DONE: it ended because its
+                                           endpoint answered in another
+                                           protocol (zr_calls_refused) */
 } zr_call_t;
 
 /* What the calls know of the client's endpoints, for moves and notes. */

@@ -578,6 +578,7 @@ s_result_take (zr_kvclient_t *self, s_call_t *call,
         snprintf (result->endpoint, sizeof result->endpoint, "%s",
                   s_name (self, call->call.replier));
     result->tries = call->call.n_tries;
+    result->refused = call->call.refused;
     if (s_is_write (call->request.type)) {
         result->client_id = call->request.client_id;
         result->seq = call->request.seq;

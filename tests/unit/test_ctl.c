@@ -1471,6 +1471,48 @@ START_TEST (main_status_pairs_unannounced_member)
 }
 END_TEST
 
+/* An endpoint given that answers in another protocol (a peer
+   endpoint) is no member's, even as the one endpoint left unmatched
+   with one member left: it has a row of its own, wrong-endpoint, and
+   the member is unknown. */
+START_TEST (main_status_wrong_endpoint_is_nobodys)
+{
+    fake_t *f [3];
+    s_trio (f);
+    for (int i = 0; i < 3; i++)
+        f [i]->members [2].client_endpoint = s_bytes ("");
+    fake_script (f [2], 1, (fake_step_t []) {{.action = FAKE_UNREADABLE}});
+    for (int i = 0; i < 3; i++)
+        fake_start (f [i]);
+    char list [256];
+    snprintf (list, sizeof list, "%s,%s,%s", f [0]->endpoint, f [1]->endpoint, f [2]->endpoint);
+    t_run_t run;
+    t_run (&run, list, "--timeout", "1000", "-w", "json", "status", NULL);
+    ck_assert_int_eq (run.code, 0);
+    char expect [512];
+    snprintf (expect, sizeof expect, "{\"name\":\"%s\",\"id\":0,\"endpoint\":\"%s\","
+              "\"bus_endpoint\":\"\",\"role\":\"wrong-endpoint\",\"error\":\"%s could not"
+              " read the request: the fake cannot read it\"}", f [2]->endpoint,
+              f [2]->endpoint, f [2]->endpoint);
+    ck_assert_msg (strstr (run.out, expect), "got %s", run.out);
+    ck_assert_msg (strstr (run.out, "{\"name\":\"n3\",\"id\":3,\"endpoint\":\"\","
+                                    "\"bus_endpoint\":\"\",\"role\":\"unknown\""),
+                   "got %s", run.out);
+    ck_assert_int_eq (s_count (run.out, "{\"name\":"), 4);
+    ck_assert_int_eq (s_count (run.out, "unreachable"), 0);
+    t_run_free (&run);
+    t_run (&run, list, "--timeout", "1000", "status", NULL);
+    ck_assert_int_eq (run.code, 0);
+    ck_assert_msg (strstr (run.out, "  wrong-endpoint  "), "got %s", run.out);
+    snprintf (expect, sizeof expect, "zraft-ctl: %s is not a client endpoint: %s could"
+              " not read the request", f [2]->endpoint, f [2]->endpoint);
+    ck_assert_msg (strstr (run.err, expect), "got %s", run.err);
+    t_run_free (&run);
+    for (int i = 0; i < 3; i++)
+        fake_destroy (&f [i]);
+}
+END_TEST
+
 /* Nobody answers status: exit 1 (no request left), one error object. */
 START_TEST (main_status_nobody_exits_1)
 {
@@ -1678,6 +1720,7 @@ main (void)
     tcase_add_test (main_, main_status_json_shows_unreachable);
     tcase_add_test (main_, main_bus_verb_finds_no_bus);
     tcase_add_test (main_, main_status_pairs_unannounced_member);
+    tcase_add_test (main_, main_status_wrong_endpoint_is_nobodys);
     tcase_add_test (main_, main_status_nobody_exits_1);
     tcase_add_test (main_, main_partition_fans_out);
     tcase_add_test (main_, main_fault_and_heal_fan_out);
