@@ -554,6 +554,35 @@ s_env_unknown (zr_options_t *self, char *const envp [])
     }
 }
 
+/* Step 3, first: every required setting no source gives, all named in
+   one message (so that a first run is not a round trip per flag). */
+static int
+s_required_check (const s_found_t *found, char *const envp [], char *why,
+                  size_t size)
+{
+    const s_setting_t *missing [S_SETTINGS];
+    size_t n = 0;
+    for (size_t i = 0; i < S_SETTINGS; i++)
+        if (!s_settings [i].fallback && !found->flags [i]
+            && !s_env (envp, s_settings [i].env) && !found->files [i])
+            missing [n++] = &s_settings [i];
+    if (n == 0)
+        return 0;
+    if (n == 1)
+        return s_fail (why, size, "--%s is required (or %s, or '%s' in the"
+                       " config file)", missing [0]->key, missing [0]->env,
+                       missing [0]->key);
+    char flags [256] = "";
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen (flags);
+        snprintf (flags + used, sizeof flags - used, "%s--%s",
+                  i == 0 ? "" : i + 1 < n ? ", " : " and ", missing [i]->key);
+    }
+    return s_fail (why, size, "%s are required (each as a flag, in its"
+                   " ZRAFT_ variable or as a key in the config file: --help"
+                   " names them)", flags);
+}
+
 /* Step 3: every setting from its first source. */
 static int
 s_settings_apply (zr_options_t *self, const s_found_t *found,
@@ -561,6 +590,8 @@ s_settings_apply (zr_options_t *self, const s_found_t *found,
 {
     static const char *from [] = {"flag", "environment", "config file",
                                   "default"};
+    if (s_required_check (found, envp, why, size) != 0)
+        return -1;
     for (size_t i = 0; i < S_SETTINGS; i++) {
         const s_setting_t *setting = &s_settings [i];
         const char *env = s_env (envp, setting->env);
@@ -571,10 +602,10 @@ s_settings_apply (zr_options_t *self, const s_found_t *found,
                             : source == S_ENV ? env
                             : source == S_FILE ? found->files [i]
                             : setting->fallback;
-        if (!value)
-            return s_fail (why, size, "--%s is required (or %s, or '%s' in"
-                           " the config file)", setting->key, setting->env,
-                           setting->key);
+        assert (value);                 /* s_required_check */
+        if (source != S_DEFAULT && (setting->set == s_set_bus_heartbeat
+                                    || setting->set == s_set_bus_timeout))
+            self->bus_tuned = true;
         char problem [ZR_OPTIONS_WHY_MAX];
         if (setting->set (self, value, problem, sizeof problem) == 0)
             continue;
@@ -597,6 +628,9 @@ s_bus_rules_check (zr_options_t *self, char *why, size_t size)
         if (*self->advertise_bus)
             return s_fail (why, size, "--advertise-bus %s needs --listen-bus",
                            self->advertise_bus);
+        if (self->bus_tuned)
+            return s_fail (why, size, "--bus-heartbeat and --bus-timeout need"
+                           " --listen-bus: without it the node serves no bus");
         return 0;
     }
     for (uint32_t i = 0; i < self->n_members; i++)
@@ -738,7 +772,7 @@ zr_options_usage (FILE *out)
 "        heartbeat to an idle subscriber\n"
 "  --bus-timeout MS            ZRAFT_BUS_TIMEOUT (default 10000; at least\n"
 "        twice --bus-heartbeat, at most %u): a subscriber silent this long\n"
-"        is dropped\n"
+"        is dropped (both only with --listen-bus)\n"
 "  --heartbeat-interval MS     ZRAFT_HEARTBEAT_INTERVAL (default 100; 1..%u)\n"
 "  --election-timeout MS       ZRAFT_ELECTION_TIMEOUT (default 1000; above the\n"
 "        heartbeat, at most %u; randomised up to twice this)\n"

@@ -81,6 +81,9 @@ typedef struct {
     int log_level;                      /* ZR_OPTIONS_LOG_* */
     zr_options_format_t log_format;     /* text or json */
     bool sched_batch;                   /* --sched batch: SCHED_BATCH */
+    bool bus_tuned;                     /* --bus-heartbeat or --bus-timeout
+                                           came from somewhere, not the
+                                           defaults (needs --listen-bus) */
     char unknown_env [ZR_OPTIONS_WHY_MAX];  /* ZRAFT_* variables it does not
                                            read (zraft-ctl's aside), space
                                            separated, "" if none: a typo to

@@ -736,7 +736,8 @@ START_TEST (node_bad_flags_exit_64)
     const char *bogus [] = {"--bogus", NULL};
     s_run_expect (bogus, NULL, 64, "unknown flag '--bogus'");
     const char *missing [] = {"--name", "n1", NULL};
-    s_run_expect (missing, NULL, 64, "--data-dir is required");
+    s_run_expect (missing, NULL, 64, "--data-dir, --listen-client and"
+                  " --initial-cluster are required");
     const char *heartbeat [] = {"--name", "n1", "--data-dir", "/tmp/none",
         "--initial-cluster", cluster, "--listen-client", "tcp://127.0.0.1:2",
         "--heartbeat-interval", "0", NULL};

@@ -432,7 +432,7 @@ END_TEST
 START_TEST (bad_bus_timeout_refused)
 {
     /* The bus timeout is at least twice its heartbeat, from any source;
-       without a bus endpoint neither matters. */
+       without a bus endpoint neither may be set (it would do nothing). */
     const char *extra [] = {"--listen-bus", "tcp://127.0.0.1:7202",
                             "--bus-timeout", "1999", NULL};
     s_refused (s_parse (extra, NULL), "--bus-timeout 1999 must be at least"
@@ -441,8 +441,15 @@ START_TEST (bad_bus_timeout_refused)
     const char *twice [] = {"--listen-bus", "tcp://127.0.0.1:7202",
                             "--bus-timeout", "1200", NULL};
     ck_assert_int_eq (s_parse (twice, env), ZR_OPTIONS_RUN);
-    const char *no_bus [] = {"--bus-timeout", "2", NULL};
-    ck_assert_int_eq (s_parse (no_bus, NULL), ZR_OPTIONS_RUN);
+    const char *no_bus [] = {"--bus-timeout", "5000", NULL};
+    s_refused (s_parse (no_bus, NULL), "--bus-heartbeat and --bus-timeout need"
+               " --listen-bus", NULL);
+    s_refused (s_parse (NULL, env), "need --listen-bus", NULL);
+    const char *path = s_file ("bus-timeout = 5000\n");
+    const char *file [] = {"--config-file", path, NULL};
+    s_refused (s_parse (file, NULL), "need --listen-bus", NULL);
+    /* Their defaults need nothing. */
+    ck_assert_int_eq (s_parse (NULL, NULL), ZR_OPTIONS_RUN);
 }
 END_TEST
 
@@ -476,6 +483,11 @@ START_TEST (bad_required_missing)
         s_refused (s_parse (drop, NULL), required [i], "is required", vars [i],
                    NULL);
     }
+    /* Every one missing is named at once. */
+    const char *three [] = {"--name", s_drop, "--data-dir", s_drop,
+                            "--listen-client", s_drop, NULL};
+    s_refused (s_parse (three, NULL), "--name, --data-dir and --listen-client"
+               " are required", NULL);
 }
 END_TEST
 
