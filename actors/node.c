@@ -393,7 +393,7 @@ s_self_start (self_t *self)
         rc = ZR_EINVAL;
     if (rc == 0)
         rc = s_self_start_children (self, &wal);
-    zr_wal_destroy (&wal);
+    zr_wal_discard (&wal);              /* a fresh directory's failed start */
     if (rc == 0 && snap.index > 0)
         s_self_restore (self, snap.index, snap.term);   /* before any run */
     return rc;

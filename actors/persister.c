@@ -363,6 +363,7 @@ s_self_new (zsock_t *pipe, const zr_persister_args_t *args)
         if (!self->dealers [peer]) {
             zr_error ("n%u persister: cannot connect to n%u at %s", self->self_id,
                       peer, args->endpoints [i]);
+            zr_wal_discard (&self->wal);    /* a fresh directory's failed start */
             s_self_destroy (&self);
             break;
         }

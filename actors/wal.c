@@ -97,6 +97,10 @@ struct _zr_wal_t {
     bool failed;                        /* sticky error state (invariant 6) */
     bool fail_next;                     /* test hook: next data write fails */
     char error [256];                   /* why the WAL failed */
+    char *fresh;                        /* the directory's path if it
+                                           was missing or empty at open,
+                                           else NULL (zr_wal_discard) */
+    bool made;                          /* open made the directory */
 };
 
 /* One record as decoded from disk. */
@@ -894,8 +898,44 @@ zr_wal_destroy (zr_wal_t **self_p)
     free (self->buf);
     free (self->chunks);
     free (self->closed);
+    free (self->fresh);
     free (self);
     *self_p = NULL;
+}
+
+static bool s_name_parse (const char *name, s_listed_t *l);
+
+void
+zr_wal_discard (zr_wal_t **self_p)
+{
+    zr_assert (self_p);
+    zr_wal_t *self = *self_p;
+    if (!self || !self->fresh || self->queued_records || self->last_index
+        || self->hard_term || self->start_index) {
+        zr_wal_destroy (self_p);
+        return;
+    }
+    /* Ours alone while the flock is held: the segments, then the lock,
+       then the directory if open made it (left if anything else is in
+       it by then). */
+    DIR *listing = fdopendir (dup (self->dir_fd));
+    struct dirent *entry;
+    s_listed_t listed;
+    if (listing)
+        rewinddir (listing);            /* a dup shares dir_fd's offset */
+    while (listing && (entry = readdir (listing)))
+        if (s_name_parse (entry->d_name, &listed))
+            unlinkat (self->dir_fd, entry->d_name, 0);
+    if (listing)
+        closedir (listing);
+    unlinkat (self->dir_fd, "LOCK", 0);
+    char *dir = self->fresh;
+    bool made = self->made;
+    self->fresh = NULL;
+    zr_wal_destroy (self_p);
+    if (made)
+        rmdir (dir);
+    free (dir);
 }
 
 /*  -------------------------------------------------------------------------
@@ -907,6 +947,7 @@ static int
 s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
 {
     if (mkdir (dir, 0700) == 0) {
+        self->made = true;
         char *copy = strdup (dir);
         zr_assert (copy);
         int parent = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -926,6 +967,20 @@ s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
     if (self->dir_fd < 0)
         return s_error (errmsg, errlen, ZR_EIO, "%s: open: %s", dir,
                         strerror (errno));
+    bool empty = self->made;
+    DIR *listing = empty ? NULL : fdopendir (dup (self->dir_fd));
+    if (listing) {
+        rewinddir (listing);            /* a dup shares dir_fd's offset */
+        struct dirent *entry;
+        empty = true;
+        while (empty && (entry = readdir (listing)))
+            empty = !strcmp (entry->d_name, ".") || !strcmp (entry->d_name, "..");
+        closedir (listing);
+    }
+    if (empty) {
+        self->fresh = strdup (dir);
+        zr_assert (self->fresh);
+    }
     return 0;
 }
 

@@ -298,6 +298,14 @@ void zr_wal_stats (zr_wal_t *self, zr_wal_stats_t *stats);
    everything and NULLs *self_p. Idempotent on a NULL *self_p. */
 void zr_wal_destroy (zr_wal_t **self_p);
 
+/* For a start that failed after zr_wal_open: if the directory was
+   missing or empty at that open and nothing was queued or recovered
+   since (a fresh, empty log), removes the segments and LOCK the open
+   made there, and the directory if the open made it and nothing else
+   is in it, so that a failed first start leaves no preallocated files
+   behind; then destroys. Otherwise zr_wal_destroy. */
+void zr_wal_discard (zr_wal_t **self_p);
+
 /* A reader of entries by index, for a thread other than the writer's
    (invariant 11): followers far behind, InstallSnapshot, bus
    subscribers catching up. */

@@ -10,6 +10,7 @@
     fails one that leaks memory.
     =========================================================================
 */
+#include <dirent.h>
 #include <check.h>
 #include <unistd.h>
 #include "../lib/check_run.h"
@@ -178,9 +179,24 @@ START_TEST (zraft_new_refuses_bad_config)
 }
 END_TEST
 
+/* True if directory dir holds nothing. */
+static bool
+s_dir_empty (const char *dir)
+{
+    DIR *d = opendir (dir);
+    ck_assert_ptr_nonnull (d);
+    struct dirent *entry;
+    bool empty = true;
+    while (empty && (entry = readdir (d)))
+        empty = streq (entry->d_name, ".") || streq (entry->d_name, "..");
+    closedir (d);
+    return empty;
+}
+
 /* Failures only a started actor meets reach zraft_new: a peer address
    libzmq refuses (the persister cannot connect its reply DEALER), and
-   this server's endpoint already bound (the node cannot bind). */
+   this server's endpoint already bound (the node cannot bind). The
+   data directory, empty before, is empty after each. */
 START_TEST (zraft_new_reports_actor_start_failure)
 {
     char dir [] = "/tmp/zraft-config-XXXXXX";
@@ -189,6 +205,7 @@ START_TEST (zraft_new_reports_actor_start_failure)
     s_config (&c, dir);
     c.servers [2].endpoint = "tcp://bad host:32103";
     s_refused (&c, "cannot connect");
+    ck_assert (s_dir_empty (dir));
     s_config (&c, dir);
     zsock_t *squatter = zsock_new (ZMQ_ROUTER);
     ck_assert_ptr_nonnull (squatter);
@@ -199,6 +216,7 @@ START_TEST (zraft_new_reports_actor_start_failure)
     snprintf (expect, sizeof expect, "cannot bind %s", endpoint);
     c.servers [0].endpoint = endpoint;
     s_refused (&c, expect);
+    ck_assert (s_dir_empty (dir));
     zsock_destroy (&squatter);
     zraft_t *node = zraft_new (&c, NULL);
     ck_assert_ptr_nonnull (node);

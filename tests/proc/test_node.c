@@ -631,6 +631,16 @@ START_TEST (node_cannot_start_exits_1)
     snprintf (other, sizeof other, "%s-other", procs_data_dir (s_procs, 1));
     s_refused_start (s_argv_with (1, "--data-dir", other, argv, 64),
                      "Address already in use");
+    /* Its peer endpoint in use (the client endpoint free): the new data
+       directory, made and preallocated before the bind, is removed. */
+    char client [64];
+    snprintf (client, sizeof client, "tcp://127.0.0.1:%u", procs_port ());
+    s_argv_with (1, "--data-dir", other, argv, 64);
+    for (size_t i = 1; argv [i]; i++)
+        if (streq (argv [i - 1], "--listen-client"))
+            argv [i] = client;
+    s_refused_start (argv, "cannot bind");
+    S_ASSERT (access (other, F_OK) == -1, "%s is left behind", other);
     procs_kill (s_procs, 1);
     FILE *file = fopen (other, "w");
     ck_assert_ptr_nonnull (file);

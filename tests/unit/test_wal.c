@@ -324,6 +324,63 @@ START_TEST (wal_open_empty)
 }
 END_TEST
 
+START_TEST (wal_discard_removes_only_a_fresh_start)
+{
+    /* A failed first start leaves nothing behind: a directory the open
+       made goes, an empty one given is emptied again. Anything else (a
+       log that holds something, a foreign file, a hard state written)
+       is kept, and the WAL is only closed. */
+    char base [64], dir [128];
+    s_dir_new (base);
+    snprintf (dir, sizeof dir, "%s/wal", base);
+    zr_wal_state_t state;
+    zr_wal_t *wal = s_open (dir, &state);
+    zr_wal_discard (&wal);
+    ck_assert_ptr_null (wal);
+    ck_assert_int_eq (access (dir, F_OK), -1);
+    zr_wal_discard (&wal);              /* NULL: nothing */
+
+    ck_assert_int_eq (mkdir (dir, 0700), 0);
+    wal = s_open (dir, &state);
+    zr_wal_discard (&wal);
+    ck_assert_int_eq (access (dir, F_OK), 0);
+    ck_assert_int_eq (s_segments_count (dir), 0);
+    char path [256];
+    snprintf (path, sizeof path, "%s/LOCK", dir);
+    ck_assert_int_eq (access (path, F_OK), -1);
+
+    wal = s_open (dir, &state);         /* a term written, then a restart */
+    ck_assert_int_eq (zr_wal_set_hard_state (wal, 3, 1), 0);
+    s_sync (wal);
+    zr_wal_discard (&wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    wal = s_open (dir, &state);
+    ck_assert_uint_eq (state.term, 3);
+    zr_wal_discard (&wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    s_dir_remove (dir);
+
+    ck_assert_int_eq (mkdir (dir, 0700), 0);
+    wal = s_open (dir, &state);         /* queued, not synced */
+    s_append (wal, 1, 1, 1, 8);
+    zr_wal_discard (&wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    s_dir_remove (dir);
+
+    ck_assert_int_eq (mkdir (dir, 0700), 0);
+    snprintf (path, sizeof path, "%s/README", dir);
+    FILE *f = fopen (path, "w");
+    ck_assert_ptr_nonnull (f);
+    fclose (f);
+    wal = s_open (dir, &state);         /* a directory with a file of its own */
+    zr_wal_discard (&wal);
+    ck_assert_int_eq (s_segments_count (dir), 2);
+    ck_assert_int_eq (access (path, F_OK), 0);
+    s_dir_remove (dir);
+    s_dir_remove (base);
+}
+END_TEST
+
 START_TEST (wal_append_survives_reopen)
 {
     /* Entries (payload, term, type) and hard state come back after reopen;
@@ -1421,6 +1478,7 @@ main (void)
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, crc32c_check_value);
     tcase_add_test (tc, wal_open_empty);
+    tcase_add_test (tc, wal_discard_removes_only_a_fresh_start);
     tcase_add_test (tc, wal_append_survives_reopen);
     tcase_add_test (tc, wal_set_hard_state_last_wins);
     tcase_add_test (tc, wal_append_truncates_conflicting_suffix);
