@@ -82,6 +82,9 @@ static const struct {
 };
 #define S_VERBS (sizeof s_verbs / sizeof s_verbs [0])
 
+#define S_OPTIONS_MAX 16                /* distinct options a line may give */
+#define S_OPTION_NAME_MAX 20            /* the longest option's name + 1 */
+
 /* The command line, parsed. Strings point into argv or endpoints_buf. */
 typedef struct {
     bool help, version;                 /* --help, --version: print, exit 0 */
@@ -109,6 +112,8 @@ typedef struct {
     bool has_drop, has_delay;           /* fault --drop, --delay given */
     uint32_t drop_ppm;                  /* fault --drop P, in ppm */
     uint32_t delay_ms;                  /* fault --delay MS */
+    char given [S_OPTIONS_MAX][S_OPTION_NAME_MAX];  /* options seen */
+    size_t n_given;
     char error [S_MESSAGE_MAX];         /* the first usage error, "" none */
 } ctl_args_t;
 
@@ -544,6 +549,28 @@ s_check_args (ctl_args_t *args, bool have_verb, const char *env_endpoints,
     }
 }
 
+/* Refuses a known option given a second time (-w and --write-out are
+   one): the later value would silently win. --help and --version may
+   come any number of times. */
+static void
+s_option_once (ctl_args_t *args, const char *arg)
+{
+    size_t len = strcspn (arg, "=");
+    if (streq (arg, "-w"))
+        arg = "--write-out", len = strlen (arg);
+    if (streq (arg, "-h") || streq (arg, "--help") || streq (arg, "--version"))
+        return;
+    zr_assert (len < S_OPTION_NAME_MAX);
+    for (size_t k = 0; k < args->n_given; k++)
+        if (strlen (args->given [k]) == len && !strncmp (args->given [k], arg, len)) {
+            s_usage_error (args, "%.*s is given twice", (int) len, arg);
+            return;
+        }
+    zr_assert (args->n_given < S_OPTIONS_MAX);
+    memcpy (args->given [args->n_given], arg, len);
+    args->given [args->n_given++][len] = 0;
+}
+
 /* Parses argv into *args (which it initialises). env_endpoints and
    env_bus_endpoints are ZRAFT_ENDPOINTS and ZRAFT_BUS_ENDPOINTS (or
    NULL). Returns 0, or -1 with args->error set (a usage error: exit
@@ -565,8 +592,11 @@ s_args_parse (ctl_args_t *args, int argc, char **argv, const char *env_endpoints
         }
         if (!options_done && arg [0] == '-' && arg [1]) {
             if (!s_parse_option (args, argc, argv, &i))
-                s_usage_error (args, "unknown option '%s' (a key or value "
-                                     "starting with '-' goes after --)", arg);
+                s_usage_error (args, have_verb ? "unknown option '%s' (a key"
+                                     " or value starting with '-' goes after"
+                                     " --)" : "unknown option '%s'", arg);
+            else
+                s_option_once (args, arg);
             continue;
         }
         if (!have_verb) {

@@ -184,7 +184,8 @@ s_ctl_argv (s_ctl_t *run, const char *env_extra, const char *const *args)
 
 /* zraft-ctl --endpoints E --timeout S_CTL_TIMEOUT_MS args... (NULL-
    terminated), E the client endpoints of the nodes in ids, a bit mask
-   (bit id for node id). A later --timeout in args wins. */
+   (bit id for node id); --timeout only if args give none (zraft-ctl
+   refuses an option given twice). */
 static void
 s_ctl (s_ctl_t *run, uint32_t ids, ...)
 {
@@ -202,6 +203,11 @@ s_ctl (s_ctl_t *run, uint32_t ids, ...)
         args [n++] = a;
     va_end (ap);
     args [n] = NULL;
+    for (size_t i = 4; i < n; i++)
+        if (streq (args [i], "--timeout")) {
+            memmove (args + 2, args + 4, (n - 3) * sizeof args [0]);
+            break;                      /* the default dropped, NULL moved */
+        }
     s_ctl_argv (run, NULL, args);
 }
 
@@ -349,6 +355,8 @@ START_TEST (ctl_kv_verbs_exit_codes_and_json)
     S_EXPECT (run, 64, "");
     S_ASSERT (strstr (run->err, "put takes 2 arguments"), "stderr '%s'", run->err);
     s_ctl (run, S_ALL, "-w", "json", "--frob", "get", "k", NULL);
+    S_EXPECT (run, 64, "{\"error\":\"unknown option '--frob'\"}\n");
+    s_ctl (run, S_ALL, "-w", "json", "get", "--frob", NULL);
     S_EXPECT (run, 64, "{\"error\":\"unknown option '--frob' (a key or value starting "
                        "with '-' goes after --)\"}\n");
     char env [512];

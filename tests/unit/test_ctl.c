@@ -108,6 +108,12 @@ START_TEST (args_parse_refuses_usage_errors)
         {{"cas", "k", "a", "b", "c", NULL}, "too many arguments"},
         {{"put", "k", "v", "--cursor", "c", NULL}, "are for sub only"},
         {{"get", "k", "--count", "2", NULL}, "are for sub only"},
+        {{"get", "k", "--endpoints", "tcp://b:1", NULL}, "--endpoints is given twice"},
+        {{"-w", "json", "get", "k", "--write-out=table", NULL},
+         "--write-out is given twice"},
+        {{"--timeout=1", "--timeout", "2", "get", "k", NULL}, "--timeout is given twice"},
+        {{"sub", "--from", "1", "--from=2", NULL}, "--from is given twice"},
+        {{"--bogus", "get", "k", NULL}, "unknown option '--bogus'"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
         char *argv [8] = {"zraft-ctl", "--endpoints", "tcp://a:1"};
@@ -118,6 +124,10 @@ START_TEST (args_parse_refuses_usage_errors)
         ck_assert_int_eq (s_args_parse (&a, argc, argv, NULL, NULL), -1);
         ck_assert_msg (strstr (a.error, cases [c].says), "case %zu: '%s' lacks '%s'",
                        c, a.error, cases [c].says);
+        /* The hint about -- only where a key or value could be meant. */
+        ck_assert (!strstr (a.error, "goes after --")
+                   == !(strstr (a.error, "unknown option") && argc > 3
+                        && !streq (argv [3], "--bogus")));
         s_args_release (&a);
     }
 }
