@@ -32,7 +32,8 @@ static struct {
     atomic_int role;                    /* ZR_JOURNAL_* */
 } s_log = {.name = "-", .level = ZR_OPTIONS_LOG_NOTICE, .fd = 2};
 
-static const char *s_roles [] = {"follower", "candidate", "leader", "stopped"};
+static const char *s_roles [] = {"follower", "candidate", "leader", "stopped",
+                                 "starting"};
 
 void
 zr_journal_setup (const char *name, int level, bool json, int fd)
@@ -44,13 +45,13 @@ zr_journal_setup (const char *name, int level, bool json, int fd)
     s_log.json = json;
     s_log.fd = fd;
     atomic_store (&s_log.term, 0);
-    atomic_store (&s_log.role, ZR_JOURNAL_STOPPED);
+    atomic_store (&s_log.role, ZR_JOURNAL_STARTING);
 }
 
 void
 zr_journal_set_state (uint64_t term, int role)
 {
-    assert (role >= ZR_JOURNAL_FOLLOWER && role <= ZR_JOURNAL_STOPPED);
+    assert (role >= ZR_JOURNAL_FOLLOWER && role <= ZR_JOURNAL_STARTING);
     atomic_store (&s_log.term, term);
     atomic_store (&s_log.role, role);
 }

@@ -28,19 +28,20 @@
 
 #define ZR_JOURNAL_LINE_MAX 2048        /* bytes of one line, newline included */
 
-/* Roles a line can carry: the three of zraft_role_t (same values), and
-   "stopped" before the node runs and after it is destroyed. */
+/* Roles a line can carry: the three of zraft_role_t (same values),
+   "starting" before the node runs, "stopped" after it is destroyed. */
 enum {
     ZR_JOURNAL_FOLLOWER = 0,
     ZR_JOURNAL_CANDIDATE = 1,
     ZR_JOURNAL_LEADER = 2,
-    ZR_JOURNAL_STOPPED = 3
+    ZR_JOURNAL_STOPPED = 3,
+    ZR_JOURNAL_STARTING = 4
 };
 
 /* Sets the node name (copied, at most 64 bytes kept), the lowest level
    written (ZR_OPTIONS_LOG_*), json or text, and the file descriptor
    lines go to (2 in zraft-node; tests pass a pipe). The role starts as
-   stopped, the term as 0. */
+   starting, the term as 0. */
 void zr_journal_setup (const char *name, int level, bool json, int fd);
 
 /* Records the term and role later lines carry. */

@@ -713,6 +713,51 @@ START_TEST (node_data_dir_of_another_member_exits_1)
 }
 END_TEST
 
+/* The term ("term=N") on the line of log that holds the last
+   occurrence of after, or -1. */
+static long long
+s_line_term (const char *log, const char *after)
+{
+    const char *at = NULL;
+    for (const char *next = strstr (log, after); next; next = strstr (next + 1, after))
+        at = next;
+    if (!at)
+        return -1;
+    const char *line = at;
+    while (line > log && line [-1] != '\n')
+        line--;
+    const char *term = strstr (line, " term=");
+    return term && term < at ? strtoll (term + 6, NULL, 10) : -1;
+}
+
+START_TEST (node_restart_logs_its_recovered_term)
+{
+    /* A restarted member's lines carry the term its log holds from the
+       start line on, not 0 until the node reports a role. A leader's
+       log holds its term (its vote for itself was synced first). */
+    uint32_t leader = s_cluster (1);
+    zr_client_reply_t reply = s_ask (leader, s_write (ZR_CLIENT_PUT, 1, "k", "v"));
+    S_ASSERT (reply.code == ZR_CLIENT_OK, "put: code %d", reply.code);
+    procs_kill (s_procs, 1);
+    procs_start (s_procs, 1);
+    S_ASSERT (procs_leader (s_procs, PROCS_LEADER_WAIT_MS), "no leader after the restart");
+    char *log = procs_log (s_procs, 1);
+    ck_assert_ptr_nonnull (log);
+    const char *recovered = NULL;
+    for (const char *next = strstr (log, "node: recovered term="); next;
+         next = strstr (next + 1, "node: recovered term="))
+        recovered = next;
+    S_ASSERT (recovered, "no recovery line:\n%s", log);
+    long long term = strtoll (recovered + strlen ("node: recovered term="), NULL, 10);
+    S_ASSERT (term >= 1, "recovered term %lld:\n%s", term, log);
+    S_ASSERT (s_line_term (log, "start: id 1 of 1") == term,
+              "the start line does not carry term %lld:\n%s", term, log);
+    S_ASSERT (strstr (log, "role=starting: n1 node: recovered"),
+              "the recovery line is not marked starting:\n%s", log);
+    free (log);
+}
+END_TEST
+
 /* Runs zraft-node with args (and env); expects exit status and output
    holding fragment. */
 static void
@@ -832,6 +877,7 @@ s_suite (void)
     tcase_add_test (tc, node_cannot_start_exits_1);
     tcase_add_test (tc, node_data_dir_of_another_member_exits_1);
     tcase_add_test (tc, node_bad_flags_exit_64);
+    tcase_add_test (tc, node_restart_logs_its_recovered_term);
     tcase_add_test (tc, node_malformed_frame_answered);
     suite_add_tcase (suite, tc);
     return suite;

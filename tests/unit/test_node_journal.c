@@ -89,8 +89,8 @@ START_TEST (level_filter_drops_lower)
     char buf [4096];
     s_read (buf, sizeof buf);
     ck_assert_ptr_null (strstr (buf, "dropped"));
-    ck_assert_ptr_nonnull (strstr (buf, "warning n1 term=0 role=stopped: kept"));
-    ck_assert_ptr_nonnull (strstr (buf, "error n1 term=0 role=stopped: clamped"));
+    ck_assert_ptr_nonnull (strstr (buf, "warning n1 term=0 role=starting: kept"));
+    ck_assert_ptr_nonnull (strstr (buf, "error n1 term=0 role=starting: clamped"));
 }
 END_TEST
 
