@@ -416,8 +416,8 @@ START_TEST (bus_cursor_resumes_after_kill)
 {
     uint32_t leader = s_cluster ();
     zr_busclient_t *pub = s_client ((uint32_t []) {1, 2, 3, 0});
-    uint64_t indexes [5];
-    const char *texts [5] = {"c0", "c1", "c2", "c3", "c4"};
+    uint64_t indexes [6];
+    const char *texts [6] = {"c0", "c1", "c2", "c3", "c4", "c5"};
     for (int i = 0; i < 3; i++)
         indexes [i] = s_publish (pub, "work", texts [i]);
     char *out = NULL;
@@ -437,6 +437,15 @@ START_TEST (bus_cursor_resumes_after_kill)
                                    " %*u work c4\n", &got [0], &got [1]) == 2
               && got [0] == indexes [3] && got [1] == indexes [4],
               "second consumer: exit %d: '%s'", code, out);
+    free (out);
+    /* The cursor exists: it wins over --from, even one ahead of the
+       log, and nothing is said about that --from. */
+    indexes [5] = s_publish (pub, "work", texts [5]);
+    code = s_ctl ("sub --from 999999 --subject work --cursor billing"
+                  " --count 1 2>&1", &out);
+    S_ASSERT (code == 0 && sscanf (out, "%" SCNu64 " %*u work c5\n", &got [0]) == 1
+              && got [0] == indexes [5] && !strstr (out, "ahead"),
+              "third consumer, --from ahead: exit %d: '%s'", code, out);
     free (out);
     zr_busclient_destroy (&pub);
 }
