@@ -795,32 +795,26 @@ static void
 s_on_frame (zr_busclient_t *self, int from, zframe_t **frame_p, int64_t now)
 {
     zr_busmsg_t msg;
-    if (zr_busmsg_decode (zframe_data (*frame_p), zframe_size (*frame_p),
-                          &msg) != 0
-        || !zr_busmsg_from_server (msg.type)) {
+    bool ours = zr_busmsg_decode (zframe_data (*frame_p), zframe_size (*frame_p),
+                                  &msg) == 0
+                && zr_busmsg_from_server (msg.type);
+    /* A client endpoint's answer; or, from an endpoint that never
+       answered this client, an ERROR MALFORMED of id 0: it cannot read
+       the bus protocol at all. */
+    char why [ZR_BUSCLIENT_ERROR_MAX];
+    if ((!ours || (msg.type == ZR_BUSMSG_ERROR && msg.id == 0))
+        && zr_link_unreadable (zframe_data (*frame_p), zframe_size (*frame_p),
+                               true, self->endpoints [from].answered, why,
+                               sizeof why)) {
         self->dropped++;
-        zr_client_reply_t reply;
-        if (zr_client_reply_decode (zframe_data (*frame_p),
-                                    zframe_size (*frame_p), &reply) == 0
-            && reply.code == ZR_CLIENT_MALFORMED) {
-            char note [ZR_BUSCLIENT_ERROR_MAX];
-            zr_calls_note (note, "%s answered in the client protocol: it is a"
-                           " client endpoint, not a bus endpoint", s_name (self, from));
-            s_on_unreadable (self, from, note, now);
-        }
+        char note [ZR_BUSCLIENT_ERROR_MAX];
+        zr_calls_note (note, "%s %s", s_name (self, from), why);
+        s_on_unreadable (self, from, note, now);
         zframe_destroy (frame_p);
         return;
     }
-    if (msg.type == ZR_BUSMSG_ERROR && msg.id == 0
-        && msg.code == ZR_BUSMSG_CODE_MALFORMED
-        && !self->endpoints [from].answered) {
-        /* from never answered this client: it cannot read it at all */
+    if (!ours) {
         self->dropped++;
-        char note [ZR_BUSCLIENT_ERROR_MAX];
-        zr_calls_note (note, "%s could not read what was sent: %.*s",
-                       s_name (self, from), (int) msg.text.size,
-                       msg.text.size ? (const char *) msg.text.data : "");
-        s_on_unreadable (self, from, note, now);
         zframe_destroy (frame_p);
         return;
     }

@@ -493,27 +493,15 @@ s_on_frame (zr_kvclient_t *self, int from, zframe_t **frame_p, int64_t now)
     if (!call || (reply.type != call->request.type
                   && !(reply.type == 0 && reply.code == ZR_CLIENT_MALFORMED))) {
         self->replies_dropped++;        /* undecodable, late, or not ours */
-        zr_busmsg_t bus;
-        if (rc != 0 && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
-                                         &bus) == 0
-            && bus.type == ZR_BUSMSG_ERROR) {
+        /* A bus endpoint's answer; or, from an endpoint that never
+           answered, a MALFORMED of request 0 (it could not read a
+           request's head at all): a peer endpoint, or something else
+           that is no client endpoint. Nothing sent there can succeed. */
+        char why [ZR_KVCLIENT_ERROR_MAX];
+        if (zr_link_unreadable (zframe_data (frame), zframe_size (frame), false,
+                                self->endpoints [from].answered, why, sizeof why)) {
             char note [ZR_KVCLIENT_ERROR_MAX];
-            zr_calls_note (note, "%s answered in the bus protocol: it is a bus"
-                           " endpoint, not a client endpoint", s_name (self, from));
-            zr_calls_endpoints_t eps = s_eps (self);
-            zr_calls_refused (self->calls, from, note, &eps, now);
-        }
-        else
-        if (rc == 0 && reply.request_id == 0 && reply.code == ZR_CLIENT_MALFORMED
-            && !self->endpoints [from].answered) {
-            /* MALFORMED of request 0 (it could not read a request's
-               head at all) from an endpoint that never answered one: a
-               peer endpoint, or something else that is no client
-               endpoint; nothing sent there can succeed */
-            char note [ZR_KVCLIENT_ERROR_MAX];
-            zr_calls_note (note, "%s could not read the request: %.*s",
-                           s_name (self, from), (int) reply.message.size,
-                           reply.message.size ? (const char *) reply.message.data : "");
+            zr_calls_note (note, "%s %s", s_name (self, from), why);
             zr_calls_endpoints_t eps = s_eps (self);
             zr_calls_refused (self->calls, from, note, &eps, now);
         }

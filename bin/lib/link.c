@@ -5,6 +5,8 @@
 #include "link.h"
 #include <string.h>
 #include "../../raft/raft.h"
+#include "../../transport/bus.h"
+#include "../../transport/client.h"
 
 int
 zr_link_open (zr_link_t *link, const char *name, size_t max_name, int hwm,
@@ -137,4 +139,51 @@ zr_link_copy_bytes (const uint8_t **datas [], const size_t *sizes, size_t n)
         at += sizes [i];
     }
     return copy;
+}
+
+bool
+zr_link_unreadable (const void *data, size_t size, bool bus, bool answered,
+                    char *why, size_t why_size)
+{
+    zr_assert (data || size == 0);
+    zr_assert (why && why_size > 0);
+    zr_busmsg_t msg;
+    zr_client_reply_t reply;
+    bool is_msg = false, is_reply = false;  /* its own protocol first */
+    if (bus) {
+        is_msg = zr_busmsg_decode (data, size, &msg) == 0
+                 && zr_busmsg_from_server (msg.type);
+        is_reply = !is_msg && zr_client_reply_decode (data, size, &reply) == 0;
+    }
+    else {
+        is_reply = zr_client_reply_decode (data, size, &reply) == 0;
+        is_msg = !is_reply && zr_busmsg_decode (data, size, &msg) == 0;
+    }
+    if (bus && is_msg) {
+        if (answered || msg.type != ZR_BUSMSG_ERROR || msg.id != 0
+            || msg.code != ZR_BUSMSG_CODE_MALFORMED)
+            return false;
+        snprintf (why, why_size, "could not read what was sent: %.*s",
+                  (int) msg.text.size, msg.text.size ? (const char *) msg.text.data : "");
+        return true;
+    }
+    if (bus && is_reply && reply.code == ZR_CLIENT_MALFORMED) {
+        snprintf (why, why_size, "answered in the client protocol: it is a client"
+                  " endpoint, not a bus endpoint");
+        return true;
+    }
+    if (!bus && is_reply) {
+        if (answered || reply.request_id != 0 || reply.code != ZR_CLIENT_MALFORMED)
+            return false;
+        snprintf (why, why_size, "could not read the request: %.*s",
+                  (int) reply.message.size,
+                  reply.message.size ? (const char *) reply.message.data : "");
+        return true;
+    }
+    if (!bus && is_msg && msg.type == ZR_BUSMSG_ERROR) {
+        snprintf (why, why_size, "answered in the bus protocol: it is a bus"
+                  " endpoint, not a client endpoint");
+        return true;
+    }
+    return false;
 }

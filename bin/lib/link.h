@@ -70,6 +70,23 @@ zframe_t *zr_link_recv (zr_link_t *link, uint64_t *dropped);
 bool zr_link_poll (zr_link_t *links, size_t n, const bool *want_out,
                    int64_t timeout_ms, short *revents, bool *dropped);
 
+/* A frame from a server that is no answer of the protocol its client
+   speaks (bus: the bus protocol, else the client protocol), or a
+   MALFORMED about a request or message of id 0: true, with why set
+   (why_size bytes, the endpoint's name not in it), if it says that its
+   sender cannot read that protocol at all, so that nothing sent there
+   can succeed:
+   - an answer in the other protocol: "answered in the bus protocol: it
+     is a bus endpoint, not a client endpoint" (or client, not bus);
+   - from an endpoint that never answered this client (answered false,
+     zr_link_t.answered), a MALFORMED of id 0 in this protocol: a peer
+     endpoint's answer to strangers ("could not read the request: TEXT",
+     "could not read what was sent: TEXT"). From one that answered
+     before, such a MALFORMED is about one frame: false.
+   False for anything else (garbage, a late or stray reply). */
+bool zr_link_unreadable (const void *data, size_t size, bool bus, bool answered,
+                         char *why, size_t why_size);
+
 /* Copies n byte strings (*datas [i], sizes [i] bytes) into one buffer
    (malloc'd, never NULL: the caller frees it) and points each *datas [i]
    at its copy (NULL when empty): a request kept across its tries. */
