@@ -42,6 +42,9 @@ typedef struct {
 typedef struct {
     const zb_bus_params_t *p;
     char leader [ZB_KV_TEXT_MAX];       /* the producers' endpoint */
+    zb_kv_probed_t probed;              /* endpoints that cannot read us */
+    uint32_t good [ZB_KV_ENDPOINTS_MAX];    /* the others, params' indexes */
+    uint32_t n_good;
     s_outbox_t outbox [ZB_BUS_ROLES_MAX];   /* per producer */
     zsock_t *producers [ZB_BUS_ROLES_MAX];
     zsock_t *consumers [ZB_BUS_ROLES_MAX];
@@ -108,7 +111,16 @@ s_probe (s_remote_t *self)
         if (!which)
             break;
         zframe_t *frame = zframe_recv (which);
+        uint32_t e = 0;
+        while (e + 1 < p->n_endpoints && probes [e] != which)
+            e++;
         zr_busmsg_t msg;
+        if (frame && zb_kv_probe_note (&self->probed, p->endpoints, p->n_endpoints,
+                                       e, zframe_data (frame), zframe_size (frame),
+                                       true)) {
+            zframe_destroy (&frame);
+            break;                      /* every one cannot read us */
+        }
         if (frame && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
                                         &msg) == 0
             && msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.id >= 1
@@ -499,6 +511,9 @@ s_connect (s_remote_t *self)
 {
     const zb_bus_params_t *p = self->p;
     int hwm = (int) (p->inflight / p->producers + 16);
+    for (uint32_t e = 0; e < p->n_endpoints; e++)
+        if (!self->probed.wrong [e])    /* consumers spread over these */
+            self->good [self->n_good++] = e;
     for (uint32_t i = 0; i < p->producers; i++) {
         self->producers [i] = s_dealer (self->leader, hwm);
         if (!self->producers [i])
@@ -510,7 +525,7 @@ s_connect (s_remote_t *self)
                         .from_mode = ZR_BUSMSG_FROM_NEXT, .credit = p->credit,
                         .run_max = ZR_BUSMSG_RUN_MAX};
     for (uint32_t c = 0; c < p->consumers; c++) {
-        zsock_t *d = s_dealer (p->endpoints [c % p->n_endpoints],
+        zsock_t *d = s_dealer (p->endpoints [self->good [c % self->n_good]],
                                (int) p->credit + 16);
         self->consumers [c] = d;
         if (!d || s_send (d, &sub))
@@ -519,8 +534,8 @@ s_connect (s_remote_t *self)
                                                            ZMQ_POLLIN, 0};
     }
     for (uint32_t k = 0; k < self->n_churners; k++) {
-        self->churners [k].endpoint = (s_reads (self, k) ? k - p->idle : k)
-                                      % p->n_endpoints;
+        uint32_t at = (s_reads (self, k) ? k - p->idle : k) % self->n_good;
+        self->churners [k].endpoint = self->good [at];
         if (s_churn_subscribe (self, k))
             return -1;
     }
@@ -561,9 +576,14 @@ zb_busremote_main (const zb_bus_params_t *params)
     }
     int64_t deadline = zclock_mono () + S_LEADER_WAIT_MS;
     bool found = false;
-    while (!found && !zb_interrupted && zclock_mono () < deadline)
+    while (!found && !zb_interrupted && zclock_mono () < deadline
+           && self->probed.n_wrong < params->n_endpoints)
         found = s_probe (self);
     int rc = 1;
+    if (!found && self->probed.n_wrong == params->n_endpoints)
+        fprintf (stderr, "zraft-bench: no endpoint of --endpoints is a bus"
+                 " endpoint (above)\n");
+    else
     if (!found && !zb_interrupted)
         fprintf (stderr, "zraft-bench: no bus endpoint of --endpoints leads"
                  " within %d s\n", S_LEADER_WAIT_MS / 1000);

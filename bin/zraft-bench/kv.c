@@ -18,6 +18,7 @@
 #include "bench.h"
 #include "kv.h"
 #include "../../transport/client.h"
+#include "../lib/link.h"
 
 #define S_SLOT_BITS 20                  /* request_id = serial | slot */
 #define S_INFLIGHT_MAX 65536u           /* --inflight bound (< 2^S_SLOT_BITS) */
@@ -83,6 +84,7 @@ typedef struct {
     zr_histogram_t *hist;               /* latencies in the window, us;
                                            the caller's */
     char leader [ZR_CLIENT_ENDPOINT_MAX + 1];
+    zb_kv_probed_t probed;              /* endpoints that cannot read us */
     uint64_t serial;                    /* request ids, from 1 */
     uint64_t rng;                       /* xorshift64 state */
     s_phase_t phase;
@@ -114,7 +116,10 @@ zb_kv_usage (FILE *out)
         " DEALERs to it and keeps W\nrequests in flight, pipelined, W/N"
         " per DEALER, each slot with its own session.\n"
         "  --endpoints LIST   client endpoints, comma separated, at most %u"
-        " (required)\n"
+        " (required);\n"
+        "                     one that answers in another protocol (a peer"
+        " or bus\n"
+        "                     endpoint) is named and left out\n"
         "  --inflight W       requests in flight, 1..%u (default 64)\n"
         "  --clients N        DEALERs (connections), 1..min(W, %u)"
         " (default min(W, %u))\n"
@@ -211,6 +216,21 @@ zb_kv_flag_name (const char *arg, char *name, size_t size)
 }
 
 /* Splits an --endpoints list; see kv.h. */
+bool
+zb_kv_probe_note (zb_kv_probed_t *probed, const char *const *endpoints,
+                  uint32_t n, uint32_t e, const void *data, size_t size, bool bus)
+{
+    assert (probed && endpoints && e < n && n <= ZB_KV_ENDPOINTS_MAX);
+    char why [ZR_CLIENT_MESSAGE_MAX + 128];
+    if (!probed->wrong [e]
+        && zr_link_unreadable (data, size, bus, false, why, sizeof why)) {
+        probed->wrong [e] = true;
+        probed->n_wrong++;
+        fprintf (stderr, "zraft-bench: %s %s\n", endpoints [e], why);
+    }
+    return probed->n_wrong == n;
+}
+
 int
 zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
                        uint32_t *n)
@@ -558,7 +578,16 @@ s_leader_round (s_kv_t *self)
         if (!which)
             break;
         zframe_t *frame = zframe_recv (which);
+        uint32_t e = 0;
+        while (e + 1 < o->n_endpoints && probes [e] != which)
+            e++;
         zr_client_reply_t reply;
+        if (frame && zb_kv_probe_note (&self->probed, o->endpoints, o->n_endpoints,
+                                       e, zframe_data (frame), zframe_size (frame),
+                                       false)) {
+            zframe_destroy (&frame);
+            break;                      /* every one cannot read us */
+        }
         if (frame && zr_client_reply_decode (zframe_data (frame),
                                              zframe_size (frame), &reply) == 0
             && reply.type == ZR_CLIENT_STATUS && reply.code == ZR_CLIENT_OK
@@ -582,9 +611,14 @@ static int
 s_leader_find (s_kv_t *self)
 {
     int64_t deadline = zclock_mono () + S_LEADER_WAIT_MS;
-    while (!zb_interrupted && zclock_mono () < deadline)
+    while (!zb_interrupted && zclock_mono () < deadline
+           && self->probed.n_wrong < self->opts.n_endpoints)
         if (s_leader_round (self))
             return 0;
+    if (self->probed.n_wrong == self->opts.n_endpoints)
+        fprintf (stderr, "zraft-bench: no endpoint of --endpoints is a client"
+                 " endpoint (above)\n");
+    else
     if (!zb_interrupted)
         fprintf (stderr, "zraft-bench: no server of --endpoints says it"
                  " leads within %d s\n", S_LEADER_WAIT_MS / 1000);

@@ -95,6 +95,22 @@ const char *zb_kv_flag_name (const char *arg, char *name, size_t size);
 int zb_kv_endpoints_parse (const char *text, char **copy,
                            const char **endpoints, uint32_t *n);
 
+/* What the leader probes learnt of the endpoints that cannot read the
+   protocol they were sent (a peer endpoint; a bus endpoint given as a
+   client one, or the reverse): nothing sent there can succeed. */
+typedef struct {
+    bool wrong [ZB_KV_ENDPOINTS_MAX];
+    uint32_t n_wrong;
+} zb_kv_probed_t;
+
+/* Reads a probe's answer from endpoints [e] (of n): if it says that its
+   sender cannot read the protocol (bus or client) it was sent
+   (zr_link_unreadable), marks e, once, with a line on stderr naming the
+   endpoint and why. Returns true when all n are marked. */
+bool zb_kv_probe_note (zb_kv_probed_t *probed, const char *const *endpoints,
+                       uint32_t n, uint32_t e, const void *data, size_t size,
+                       bool bus);
+
 /* True if argv asks for the kv mode (--kv anywhere). */
 bool zb_kv_wanted (int argc, char *argv []);
 

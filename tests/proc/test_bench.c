@@ -387,9 +387,12 @@ END_TEST
 
 START_TEST (bus_remote_counts_agree)
 {
-    char endpoints [256];
+    char endpoints [256], list [512];
     procs_t *procs = s_bus_cluster (endpoints, sizeof endpoints);
-    const char *args [] = {"--bus", "--endpoints", endpoints, "--duration",
+    /* A peer endpoint first in the list is named and left out: the 3
+       consumers go to the 3 bus endpoints. */
+    snprintf (list, sizeof list, "%s,%s", procs_peer_endpoint (procs, 2), endpoints);
+    const char *args [] = {"--bus", "--endpoints", list, "--duration",
                            "1", "--warmup", "0", "--inflight", "32",
                            "--consumers", "3", "--credit", "64", "--json",
                            NULL};
@@ -397,7 +400,39 @@ START_TEST (bus_remote_counts_agree)
     char *output = s_bench_json (args, &json);
     ck_assert_msg (s_is (json, "way", "\"remote\""), "%.1500s", json);
     s_bus_report_sane (json, 3);
+    ck_assert_msg (strstr (output, "this is the peer endpoint of server 2"), "%s",
+                   s_tail (output));
     free (output);
+    /* Endpoints that cannot read what the mode sends (a client or bus
+       endpoint of the other protocol, a peer endpoint) are named, and
+       when none is left the run stops at once (within S_USAGE_MS, a
+       third of the leader wait), exit 1. */
+    static const struct {
+        const char *mode;
+        const char *wants;                  /* what every endpoint is not */
+        const char *answered;               /* what the other kind says */
+    } wrong [] = {
+        {"--bus", "a bus endpoint", "answered in the client protocol"},
+        {"--kv", "a client endpoint", "answered in the bus protocol"},
+    };
+    for (size_t w = 0; w < 2; w++) {
+        snprintf (list, sizeof list, "%s,%s", w == 0 ? procs_client_endpoint (procs, 1)
+                                                     : procs_bus_endpoint (procs, 1),
+                  procs_peer_endpoint (procs, 2));
+        const char *argv [] = {s_bench (), wrong [w].mode, "--endpoints", list,
+                               "--duration", "1", NULL};
+        output = NULL;
+        int status = procs_run (argv, NULL, S_USAGE_MS, &output);
+        ck_assert_ptr_nonnull (output);
+        char none [64];
+        snprintf (none, sizeof none, "no endpoint of --endpoints is %s", wrong [w].wants);
+        ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 1
+                       && strstr (output, wrong [w].answered)
+                       && strstr (output, "this is the peer endpoint of server 2")
+                       && strstr (output, none), "%s: %d:\n%s", wrong [w].mode,
+                       status, s_tail (output));
+        free (output);
+    }
     procs_destroy (&procs);
 }
 END_TEST
