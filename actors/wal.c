@@ -28,6 +28,7 @@
 #define S_START_CARRIED 1               /* LOGSTART: a preamble restating it */
 #define S_PREAMBLE_BYTES (2 * S_REC_HEADER) /* HARDSTATE + LOGSTART */
 #define S_NAME_MAX 64                   /* "wal-<seq>-<first>-<last>.seg" */
+#define S_LOCK_TRIES 8                  /* s_lock: LOCK removed under it */
 #define S_ZEROS 65536                   /* bytes in s_zeros */
 #define S_ZERO_IOVS 16                  /* iovecs per zero-filling pwritev */
 #define S_LEFTOVER 1                    /* scan result: delete this file */
@@ -97,10 +98,13 @@ struct _zr_wal_t {
     bool failed;                        /* sticky error state (invariant 6) */
     bool fail_next;                     /* test hook: next data write fails */
     char error [256];                   /* why the WAL failed */
-    char *fresh;                        /* the directory's path if it
-                                           was missing or empty at open,
-                                           else NULL (zr_wal_discard) */
-    bool made;                          /* open made the directory */
+    /* What open made, for zr_wal_discard: */
+    char *made;                         /* the directory's path, if open
+                                           made it (mkdir), else NULL */
+    bool lock_made;                     /* open made LOCK (O_EXCL) */
+    bool lock_held;                     /* its flock is held */
+    bool listed_other;                  /* the listing under the lock saw
+                                           more than LOCK: not fresh */
 };
 
 /* One record as decoded from disk. */
@@ -898,44 +902,44 @@ zr_wal_destroy (zr_wal_t **self_p)
     free (self->buf);
     free (self->chunks);
     free (self->closed);
-    free (self->fresh);
+    free (self->made);
     free (self);
     *self_p = NULL;
 }
-
-static bool s_name_parse (const char *name, s_listed_t *l);
 
 void
 zr_wal_discard (zr_wal_t **self_p)
 {
     zr_assert (self_p);
     zr_wal_t *self = *self_p;
-    if (!self || !self->fresh || self->queued_records || self->last_index
-        || self->hard_term || self->start_index) {
+    if (!self || !self->lock_made || !self->lock_held || self->listed_other
+        || self->queued_records || self->last_index || self->hard_term
+        || self->start_index) {
         zr_wal_destroy (self_p);
         return;
     }
-    /* Ours alone while the flock is held: the segments, then the lock,
-       then the directory if open made it (left if anything else is in
-       it by then). */
-    DIR *listing = fdopendir (dup (self->dir_fd));
-    struct dirent *entry;
-    s_listed_t listed;
-    if (listing)
-        rewinddir (listing);            /* a dup shares dir_fd's offset */
-    while (listing && (entry = readdir (listing)))
-        if (s_name_parse (entry->d_name, &listed))
-            unlinkat (self->dir_fd, entry->d_name, 0);
-    if (listing)
-        closedir (listing);
+    /* The directory held nothing but the LOCK this open made when it was
+       listed under the lock, so the segments open made (the current one
+       and the spare) are all there is: they go, then the lock (s_lock
+       makes a process that waited on the removed file try again), then
+       the directory if open made it (left if anything else is in it by
+       then). */
+    char name [S_NAME_MAX];
+    if (self->cur_fd >= 0) {
+        s_seg_name (name, self->cur_seq, "");
+        unlinkat (self->dir_fd, name, 0);
+    }
+    if (self->spare_fd >= 0) {
+        s_seg_name (name, self->cur_seq + 1, "");
+        unlinkat (self->dir_fd, name, 0);
+    }
     unlinkat (self->dir_fd, "LOCK", 0);
-    char *dir = self->fresh;
-    bool made = self->made;
-    self->fresh = NULL;
+    char *made = self->made;
+    self->made = NULL;
     zr_wal_destroy (self_p);
     if (made)
-        rmdir (dir);
-    free (dir);
+        rmdir (made);
+    free (made);
 }
 
 /*  -------------------------------------------------------------------------
@@ -947,7 +951,8 @@ static int
 s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
 {
     if (mkdir (dir, 0700) == 0) {
-        self->made = true;
+        self->made = strdup (dir);
+        zr_assert (self->made);
         char *copy = strdup (dir);
         zr_assert (copy);
         int parent = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -967,36 +972,49 @@ s_dir_open (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
     if (self->dir_fd < 0)
         return s_error (errmsg, errlen, ZR_EIO, "%s: open: %s", dir,
                         strerror (errno));
-    bool empty = self->made;
-    DIR *listing = empty ? NULL : fdopendir (dup (self->dir_fd));
-    if (listing) {
-        rewinddir (listing);            /* a dup shares dir_fd's offset */
-        struct dirent *entry;
-        empty = true;
-        while (empty && (entry = readdir (listing)))
-            empty = !strcmp (entry->d_name, ".") || !strcmp (entry->d_name, "..");
-        closedir (listing);
-    }
-    if (empty) {
-        self->fresh = strdup (dir);
-        zr_assert (self->fresh);
-    }
     return 0;
 }
 
+/* True if lock_fd is still the file dir/LOCK names: zr_wal_discard
+   removes LOCK while it holds it, so a process that opened the file
+   before and locked it after holds a lock nobody else can see. */
+static bool
+s_lock_current (zr_wal_t *self)
+{
+    struct stat held, named;
+    return fstat (self->lock_fd, &held) == 0
+           && fstatat (self->dir_fd, "LOCK", &named, 0) == 0
+           && held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 /* Takes the data directory's lock (invariant 8): an exclusive flock on
-   dir/LOCK, held until zr_wal_destroy closes it. */
+   dir/LOCK, held until zr_wal_destroy closes it; notes whether it made
+   LOCK (zr_wal_discard). */
 static int
 s_lock (zr_wal_t *self, const char *dir, char *errmsg, size_t errlen)
 {
-    self->lock_fd = openat (self->dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC,
-                            0600);
-    if (self->lock_fd < 0)
-        return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: open: %s", dir,
-                        strerror (errno));
-    int rc;
-    while ((rc = flock (self->lock_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
-        ;
+    int rc = -1;
+    for (int tries = 0; tries < S_LOCK_TRIES; tries++) {
+        if (self->lock_fd >= 0)
+            close (self->lock_fd);      /* a removed LOCK's: again */
+        self->lock_fd = openat (self->dir_fd, "LOCK", O_RDWR | O_CREAT | O_EXCL
+                                | O_CLOEXEC, 0600);
+        self->lock_made = self->lock_fd >= 0;
+        if (self->lock_fd < 0 && errno == EEXIST)
+            self->lock_fd = openat (self->dir_fd, "LOCK", O_RDWR | O_CREAT
+                                    | O_CLOEXEC, 0600);
+        if (self->lock_fd < 0)
+            return s_error (errmsg, errlen, ZR_EIO, "%s/LOCK: open: %s", dir,
+                            strerror (errno));
+        while ((rc = flock (self->lock_fd, LOCK_EX | LOCK_NB)) < 0
+               && errno == EINTR)
+            ;
+        if (rc != 0 || s_lock_current (self))
+            break;
+        rc = -1;
+        errno = EWOULDBLOCK;            /* if no try is left */
+    }
+    self->lock_held = rc == 0;
     if (rc == 0)
         return 0;
     if (errno == EWOULDBLOCK)
@@ -1096,6 +1114,8 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
     s_listed_t l;
     while ((de = readdir (d))) {
         size_t len = strlen (de->d_name);
+        self->listed_other |= strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
+                              && strcmp (de->d_name, "LOCK");
         if (strncmp (de->d_name, "wal-", 4) == 0 && len > 8
             && strcmp (de->d_name + len - 4, ".tmp") == 0)
             unlinkat (self->dir_fd, de->d_name, 0);
@@ -1627,7 +1647,7 @@ zr_wal_open (const char *dir, size_t segment_bytes, zr_index_t snap_index,
     free (rcv.buf);
     free (rcv.segs);
     if (rc) {
-        zr_wal_destroy (&self);
+        zr_wal_discard (&self);         /* a fresh directory: as found */
         return rc;
     }
     self->hard_term = state->term;

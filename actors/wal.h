@@ -298,12 +298,15 @@ void zr_wal_stats (zr_wal_t *self, zr_wal_stats_t *stats);
    everything and NULLs *self_p. Idempotent on a NULL *self_p. */
 void zr_wal_destroy (zr_wal_t **self_p);
 
-/* For a start that failed after zr_wal_open: if the directory was
-   missing or empty at that open and nothing was queued or recovered
-   since (a fresh, empty log), removes the segments and LOCK the open
-   made there, and the directory if the open made it and nothing else
-   is in it, so that a failed first start leaves no preallocated files
-   behind; then destroys. Otherwise zr_wal_destroy. */
+/* For a start that failed after zr_wal_open: if that open made LOCK
+   and, under the lock, found nothing else in the directory, and nothing
+   was queued or recovered since (a fresh, empty log), removes the two
+   segments the open made, then LOCK, then the directory if the open
+   made it and nothing else is in it, so that a failed first start
+   leaves no preallocated files behind; then destroys. Otherwise
+   zr_wal_destroy. zr_wal_open does the same when it fails. A process
+   that opened LOCK before it was removed and locks it after finds that
+   LOCK names another file (or none) and tries again. */
 void zr_wal_discard (zr_wal_t **self_p);
 
 /* A reader of entries by index, for a thread other than the writer's

@@ -1045,7 +1045,7 @@ s_cluster_settle (s_cluster_t *cluster)
 {
     for (size_t i = 0; i < cluster->n_nodes; i++) {
         s_node_t *node = &cluster->nodes [i];
-        for (size_t m = 0; !node->answered && node->endpoint [0]
+        for (size_t m = 0; !node->answered && !node->refused && node->endpoint [0]
                            && m < cluster->n_members; m++)
             if (streq (cluster->members [m].endpoint, node->endpoint))
                 node->id = cluster->members [m].id;

@@ -211,8 +211,10 @@ typedef struct _zraft_t zraft_t;
 /* Creates and starts a server: recovers its log from data_dir, binds its
    endpoint, starts its actors. Returns NULL (and logs why, zraft_log_set)
    on an invalid configuration, a log it cannot read or that is corrupt,
-   or an endpoint it cannot bind; a data_dir that was missing or empty
-   is then left as it was found (the log files it made are removed).
+   or an endpoint it cannot bind. When it cannot create its log (a full
+   disk), bind its endpoint or connect to a peer, a data_dir that was
+   missing or empty is left as it was found (the log files it made are
+   removed).
    Caller owns the result and must destroy it. fsm is copied;
    fsm->apply may be NULL.
    The threads it starts inherit the calling thread's scheduling class

@@ -30,7 +30,6 @@
 #include <string.h>
 #include "../../raft/raft.h"
 #include "../../transport/peer.h"
-#include "../../transport/bus.h"
 
 #define S_HWM_MIN 1000                  /* per-socket queue, in messages */
 

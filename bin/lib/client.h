@@ -127,7 +127,7 @@ typedef struct {
     uint32_t tries;                     /* requests that left */
     uint64_t client_id, seq;            /* the session the call used (writes) */
     char error [ZR_KVCLIENT_ERROR_MAX]; /* FAILED, UNKNOWN: why, for people */
-    bool refused;                       /* FAILED because endpoint (the
+    bool refused;                       /* it ended because endpoint (the
                                            last one tried) answered in
                                            another protocol: it is no
                                            client endpoint */

@@ -43,7 +43,9 @@ typedef struct {
     const zb_bus_params_t *p;
     char leader [ZB_KV_TEXT_MAX];       /* the producers' endpoint */
     zb_kv_probed_t probed;              /* endpoints that cannot read us */
-    uint32_t good [ZB_KV_ENDPOINTS_MAX];    /* the others, params' indexes */
+    bool heard [ZB_KV_ENDPOINTS_MAX];   /* endpoints that answered a probe
+                                           in the bus protocol */
+    uint32_t good [ZB_KV_ENDPOINTS_MAX];    /* those, params' indexes */
     uint32_t n_good;
     s_outbox_t outbox [ZB_BUS_ROLES_MAX];   /* per producer */
     zsock_t *producers [ZB_BUS_ROLES_MAX];
@@ -90,7 +92,10 @@ s_dealer (const char *endpoint, int hwm)
 }
 
 /* Asks every endpoint CURSORS; true with self->leader set if one
-   answered CURSORS_REPLY within S_PROBE_WAIT_MS. */
+   answered CURSORS_REPLY within S_PROBE_WAIT_MS. Reads on after it
+   until every endpoint answered (or the time is up), so that each one
+   that answers in the bus protocol is marked heard (consumers go to
+   those only) and each that cannot read it is named. */
 static bool
 s_probe (s_remote_t *self)
 {
@@ -104,16 +109,21 @@ s_probe (s_remote_t *self)
             zpoller_add (poller, probes [e]);
     }
     bool found = false;
+    bool answered [ZB_KV_ENDPOINTS_MAX] = {false};
+    uint32_t n_answered = 0;
     int64_t deadline = zclock_mono () + S_PROBE_WAIT_MS;
-    while (poller && !found && !zb_interrupted) {
+    while (poller && n_answered < p->n_endpoints && !zb_interrupted) {
         int64_t left = deadline - zclock_mono ();
         zsock_t *which = left > 0 ? zpoller_wait (poller, (int) left) : NULL;
         if (!which)
             break;
         zframe_t *frame = zframe_recv (which);
         uint32_t e = 0;
-        while (e + 1 < p->n_endpoints && probes [e] != which)
+        while (e < p->n_endpoints && probes [e] != which)
             e++;
+        assert (e < p->n_endpoints);    /* the poller holds probes only */
+        n_answered += !answered [e];
+        answered [e] = true;
         zr_busmsg_t msg;
         if (frame && zb_kv_probe_note (&self->probed, p->endpoints, p->n_endpoints,
                                        e, zframe_data (frame), zframe_size (frame),
@@ -121,9 +131,12 @@ s_probe (s_remote_t *self)
             zframe_destroy (&frame);
             break;                      /* every one cannot read us */
         }
-        if (frame && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
+        bool bus = frame && !self->probed.wrong [e]
+                   && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
                                         &msg) == 0
-            && msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.id >= 1
+                   && zr_busmsg_from_server (msg.type);
+        self->heard [e] |= bus;
+        if (bus && msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.id >= 1
             && msg.id <= p->n_endpoints) {
             snprintf (self->leader, sizeof self->leader, "%s",
                       p->endpoints [msg.id - 1]);
@@ -512,8 +525,9 @@ s_connect (s_remote_t *self)
     const zb_bus_params_t *p = self->p;
     int hwm = (int) (p->inflight / p->producers + 16);
     for (uint32_t e = 0; e < p->n_endpoints; e++)
-        if (!self->probed.wrong [e])    /* consumers spread over these */
+        if (self->heard [e])            /* consumers spread over these */
             self->good [self->n_good++] = e;
+    assert (self->n_good >= 1);         /* the leader answered */
     for (uint32_t i = 0; i < p->producers; i++) {
         self->producers [i] = s_dealer (self->leader, hwm);
         if (!self->producers [i])

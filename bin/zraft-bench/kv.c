@@ -215,7 +215,7 @@ zb_kv_flag_name (const char *arg, char *name, size_t size)
     return eq ? eq + 1 : NULL;
 }
 
-/* Splits an --endpoints list; see kv.h. */
+/* An answer that says its endpoint cannot read us; see kv.h. */
 bool
 zb_kv_probe_note (zb_kv_probed_t *probed, const char *const *endpoints,
                   uint32_t n, uint32_t e, const void *data, size_t size, bool bus)
@@ -231,6 +231,7 @@ zb_kv_probe_note (zb_kv_probed_t *probed, const char *const *endpoints,
     return probed->n_wrong == n;
 }
 
+/* Splits an --endpoints list; see kv.h. */
 int
 zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
                        uint32_t *n)
@@ -579,8 +580,9 @@ s_leader_round (s_kv_t *self)
             break;
         zframe_t *frame = zframe_recv (which);
         uint32_t e = 0;
-        while (e + 1 < o->n_endpoints && probes [e] != which)
+        while (e < o->n_endpoints && probes [e] != which)
             e++;
+        assert (e < o->n_endpoints);    /* the poller holds probes only */
         zr_client_reply_t reply;
         if (frame && zb_kv_probe_note (&self->probed, o->endpoints, o->n_endpoints,
                                        e, zframe_data (frame), zframe_size (frame),

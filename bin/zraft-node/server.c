@@ -940,11 +940,11 @@ zr_server_new (const zr_options_t *options)
         zr_server_destroy (&self);
         return NULL;
     }
-    /* The term recovered from the log, until the node's first ROLE. */
+    /* Lines carry the term recovered from the log until the node's first
+       ROLE (self->term stays 0 for s_on_role to see that one change). */
     zraft_status_t status;
-    if (zraft_status (self->node, &status) == 0)
-        self->term = status.term;
-    zr_journal_set_state (self->term, ZR_JOURNAL_FOLLOWER);
+    zr_journal_set_state (zraft_status (self->node, &status) == 0 ? status.term : 0,
+                          ZR_JOURNAL_FOLLOWER);
     char bus [2 * ZR_OPTIONS_ENDPOINT_MAX + 32] = "no bus";
     if (options->listen_bus [0])
         snprintf (bus, sizeof bus, "bus at %s (advertised %s)",

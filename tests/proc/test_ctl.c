@@ -204,7 +204,8 @@ s_ctl (s_ctl_t *run, uint32_t ids, ...)
     va_end (ap);
     args [n] = NULL;
     for (size_t i = 4; i < n; i++)
-        if (streq (args [i], "--timeout")) {
+        if (!strncmp (args [i], "--timeout", 9)
+            && (args [i][9] == 0 || args [i][9] == '=')) {
             memmove (args + 2, args + 4, (n - 3) * sizeof args [0]);
             break;                      /* the default dropped, NULL moved */
         }

@@ -13,9 +13,11 @@
 #include <check.h>
 #include "../lib/check_run.h"
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -378,6 +380,44 @@ START_TEST (wal_discard_removes_only_a_fresh_start)
     ck_assert_int_eq (access (path, F_OK), 0);
     s_dir_remove (dir);
     s_dir_remove (base);
+}
+END_TEST
+
+START_TEST (wal_open_failing_on_a_full_disk_leaves_nothing)
+{
+    /* A first open that cannot make its segments (a 100 KiB disk, two
+       64 KiB segments) fails with a reason and leaves the directory it
+       made gone; one that was there and empty stays empty. */
+    char small [64], dir [128];
+    s_dir_new (small);
+    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=100k,mode=0700") == 0,
+                   "mount tmpfs on %s: %s (the suite runs as root)", small,
+                   strerror (errno));
+    snprintf (dir, sizeof dir, "%s/wal", small);
+    for (int given = 0; given < 2; given++) {
+        if (given)
+            ck_assert_int_eq (mkdir (dir, 0700), 0);
+        zr_wal_t *wal = NULL;
+        zr_wal_state_t state;
+        char err [256] = "";
+        int rc = zr_wal_open (dir, SEG, 0, &wal, &state, err, sizeof err);
+        ck_assert_msg (rc == ZR_EIO && wal == NULL, "open: %d %s", rc, err);
+        ck_assert_msg (strstr (err, "No space left"), "%s", err);
+        if (given) {
+            ck_assert_int_eq (access (dir, F_OK), 0);
+            DIR *d = opendir (dir);
+            ck_assert_ptr_nonnull (d);
+            struct dirent *de;
+            while ((de = readdir (d)))
+                ck_assert_msg (de->d_name [0] == '.', "%s left", de->d_name);
+            closedir (d);
+        }
+        else
+            ck_assert_int_eq (access (dir, F_OK), -1);
+    }
+    ck_assert_int_eq (rmdir (dir), 0);
+    ck_assert_int_eq (umount (small), 0);
+    ck_assert_int_eq (rmdir (small), 0);
 }
 END_TEST
 
@@ -1479,6 +1519,7 @@ main (void)
     tcase_add_test (tc, crc32c_check_value);
     tcase_add_test (tc, wal_open_empty);
     tcase_add_test (tc, wal_discard_removes_only_a_fresh_start);
+    tcase_add_test (tc, wal_open_failing_on_a_full_disk_leaves_nothing);
     tcase_add_test (tc, wal_append_survives_reopen);
     tcase_add_test (tc, wal_set_hard_state_last_wins);
     tcase_add_test (tc, wal_append_truncates_conflicting_suffix);
