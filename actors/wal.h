@@ -112,7 +112,9 @@
         takes an exclusive flock on dir/LOCK and holds it until
         zr_wal_destroy. flock locks belong to an open file description, so
         a second zr_wal_open of the same directory in the same process is
-        refused too.
+        refused too. The lock holds only while LOCK names the file locked
+        (zr_wal_discard removes it): s_lock checks that after the flock
+        and tries again if not.
     (9) Every segment starts with a preamble: the HARDSTATE and, once set,
         the LOGSTART (restated) queued before its first record, so deleting
         older segments never loses the vote or the window's start term. A
