@@ -912,33 +912,31 @@ zr_wal_discard (zr_wal_t **self_p)
 {
     zr_assert (self_p);
     zr_wal_t *self = *self_p;
-    if (!self || !self->lock_made || !self->lock_held || self->listed_other
-        || self->queued_records || self->last_index || self->hard_term
-        || self->start_index) {
-        zr_wal_destroy (self_p);
+    if (!self)
         return;
-    }
-    /* The directory held nothing but the LOCK this open made when it was
-       listed under the lock, so the segments open made (the current one
-       and the spare) are all there is: they go, then the lock (s_lock
-       makes a process that waited on the removed file try again), then
-       the directory if open made it (left if anything else is in it by
-       then). */
-    char name [S_NAME_MAX];
-    if (self->cur_fd >= 0) {
-        s_seg_name (name, self->cur_seq, "");
-        unlinkat (self->dir_fd, name, 0);
-    }
-    if (self->spare_fd >= 0) {
-        s_seg_name (name, self->cur_seq + 1, "");
-        unlinkat (self->dir_fd, name, 0);
-    }
-    unlinkat (self->dir_fd, "LOCK", 0);
     char *made = self->made;
     self->made = NULL;
+    if (self->lock_made && self->lock_held && !self->listed_other
+        && !self->queued_records && !self->last_index && !self->hard_term
+        && !self->hard_vote && !self->start_index && !self->spare_pending) {
+        /* The directory held nothing but the LOCK this open made when
+           it was listed under the lock, so what is there now is what
+           the open made: segments 1 and 2 (s_segments_ready), or their
+           temp files if it failed before a rename. They go, then the
+           lock (s_lock makes a process that waited on the removed file
+           try again). */
+        char name [S_NAME_MAX];
+        for (uint64_t seq = 1; seq <= 2; seq++) {
+            s_seg_name (name, seq, "");
+            unlinkat (self->dir_fd, name, 0);
+            s_seg_name (name, seq, ".tmp");
+            unlinkat (self->dir_fd, name, 0);
+        }
+        unlinkat (self->dir_fd, "LOCK", 0);
+    }
     zr_wal_destroy (self_p);
     if (made)
-        rmdir (made);
+        rmdir (made);                   /* only if empty: another's stays */
     free (made);
 }
 
@@ -1106,13 +1104,19 @@ static int
 s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
         size_t errlen)
 {
-    DIR *d = opendir (dir);
-    if (!d)
+    /* The directory locked, not whatever its path names now. */
+    int fd = openat (self->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+    if (!d) {
+        int err = errno;
+        if (fd >= 0)
+            close (fd);
         return s_error (errmsg, errlen, ZR_EIO, "%s: opendir: %s", dir,
-                        strerror (errno));
+                        strerror (err));
+    }
     struct dirent *de;
     s_listed_t l;
-    while ((de = readdir (d))) {
+    while ((errno = 0, de = readdir (d))) {
         size_t len = strlen (de->d_name);
         self->listed_other |= strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
                               && strcmp (de->d_name, "LOCK");
@@ -1125,7 +1129,11 @@ s_list (zr_wal_t *self, const char *dir, s_recovery_t *rcv, char *errmsg,
             rcv->segs [rcv->n_segs++] = l;
         }
     }
+    int err = errno;                    /* readdir's, if it failed */
     closedir (d);
+    if (err)
+        return s_error (errmsg, errlen, ZR_EIO, "%s: readdir: %s", dir,
+                        strerror (err));
     if (rcv->n_segs > 1)
         qsort (rcv->segs, rcv->n_segs, sizeof (s_listed_t), s_listed_compare);
     s_list_dedup (self, rcv);

@@ -1071,10 +1071,15 @@ s_cluster_settle (s_cluster_t *cluster)
             const s_member_t *member = &cluster->members [m];
             if (s_node_with_id (cluster, member->id))
                 continue;
+            const s_node_t *refused = s_node_at (cluster, member->endpoint);
+            bool wrong = member->endpoint [0] && refused && refused->refused;
             s_node_t *node = s_cluster_add (cluster, member->endpoint);
             node->id = member->id;
             node->unasked = true;
-            snprintf (node->error, sizeof node->error, "%s", member->endpoint [0]
+            snprintf (node->error, sizeof node->error, "%s", wrong
+                      ? "not asked: the client endpoint it announced answered in"
+                        " another protocol"
+                      : member->endpoint [0]
                       ? "not asked" : "not asked: its client endpoint is not known"
                         " (a member announces it when it leads); give it in"
                         " --endpoints");

@@ -95,24 +95,30 @@ s_dealer (const char *endpoint, int hwm)
    answered CURSORS_REPLY within S_PROBE_WAIT_MS. Reads on after it
    until every endpoint answered (or the time is up), so that each one
    that answers in the bus protocol is marked heard (consumers go to
-   those only) and each that cannot read it is named. */
+   those only) and each that cannot read it is named. A round without a
+   leader lasts S_PROBE_WAIT_MS all the same (an election: every member
+   answers NOT_LEADER at once), so that rounds do not follow each other
+   without pause. */
 static bool
 s_probe (s_remote_t *self)
 {
     const zb_bus_params_t *p = self->p;
     zsock_t *probes [ZB_KV_ENDPOINTS_MAX] = {NULL};
     zpoller_t *poller = zpoller_new (NULL);
+    uint32_t n_asked = 0;
     for (uint32_t e = 0; poller && e < p->n_endpoints; e++) {
         probes [e] = s_dealer (p->endpoints [e], 16);
         zr_busmsg_t msg = {.type = ZR_BUSMSG_CURSORS, .id = e + 1};
-        if (probes [e] && s_send (probes [e], &msg) == 0)
+        if (probes [e] && s_send (probes [e], &msg) == 0) {
             zpoller_add (poller, probes [e]);
+            n_asked++;
+        }
     }
     bool found = false;
     bool answered [ZB_KV_ENDPOINTS_MAX] = {false};
     uint32_t n_answered = 0;
     int64_t deadline = zclock_mono () + S_PROBE_WAIT_MS;
-    while (poller && n_answered < p->n_endpoints && !zb_interrupted) {
+    while (poller && n_answered < n_asked && !zb_interrupted) {
         int64_t left = deadline - zclock_mono ();
         zsock_t *which = left > 0 ? zpoller_wait (poller, (int) left) : NULL;
         if (!which)
@@ -147,6 +153,10 @@ s_probe (s_remote_t *self)
     zpoller_destroy (&poller);
     for (uint32_t e = 0; e < p->n_endpoints; e++)
         zsock_destroy (&probes [e]);
+    int64_t left = deadline - zclock_mono ();
+    if (!found && left > 0 && !zb_interrupted
+        && self->probed.n_wrong < p->n_endpoints)
+        zclock_sleep ((int) left);      /* the rest of the round */
     return found;
 }
 

@@ -99,8 +99,10 @@ struct _zr_server_t {
     zr_pending_t *pending;              /* tokens in the library (inv. 2) */
     s_state_t state;                    /* see server.h */
     int64_t deadline;                   /* HANDING_OVER, DRAINING end by */
-    uint64_t term;                      /* from the last ROLE event */
+    uint64_t term;                      /* from the last ROLE event (the
+                                           log's, recovered, before one) */
     zraft_role_t role;                  /* ditto */
+    bool role_seen;                     /* a ROLE event came */
     uint32_t leader;                    /* ditto, 0 unknown */
     bool announce_due;                  /* leader, ANNOUNCE not accepted yet */
     bool disk_failed;                   /* a RESULT said ZRAFT_EIO */
@@ -659,8 +661,9 @@ s_on_result (zr_server_t *self, const zraft_event_t *event)
 static void
 s_on_role (zr_server_t *self, const zraft_event_t *event)
 {
-    bool changed = event->role != self->role || event->term != self->term
-                   || event->leader != self->leader;
+    bool changed = !self->role_seen || event->role != self->role
+                   || event->term != self->term || event->leader != self->leader;
+    self->role_seen = true;
     /* ROLE events are coalesced: leader in a new term may hide a lost
        and regained leadership, which needs its own ANNOUNCE. */
     bool elected = event->role == ZRAFT_LEADER
@@ -940,11 +943,12 @@ zr_server_new (const zr_options_t *options)
         zr_server_destroy (&self);
         return NULL;
     }
-    /* Lines carry the term recovered from the log until the node's first
-       ROLE (self->term stays 0 for s_on_role to see that one change). */
+    /* Lines carry the term recovered from the log until the node's
+       first ROLE. */
     zraft_status_t status;
-    zr_journal_set_state (zraft_status (self->node, &status) == 0 ? status.term : 0,
-                          ZR_JOURNAL_FOLLOWER);
+    if (zraft_status (self->node, &status) == 0)
+        self->term = status.term;
+    zr_journal_set_state (self->term, ZR_JOURNAL_FOLLOWER);
     char bus [2 * ZR_OPTIONS_ENDPOINT_MAX + 32] = "no bus";
     if (options->listen_bus [0])
         snprintf (bus, sizeof bus, "bus at %s (advertised %s)",

@@ -385,12 +385,13 @@ END_TEST
 
 START_TEST (wal_open_failing_on_a_full_disk_leaves_nothing)
 {
-    /* A first open that cannot make its segments (a 100 KiB disk, two
-       64 KiB segments) fails with a reason and leaves the directory it
-       made gone; one that was there and empty stays empty. */
+    /* A first open that cannot make its segments (a 1.5 MiB disk, two
+       1 MiB segments: pages up to 512 KiB keep the second out) fails
+       with a reason and leaves the directory it made gone; one that was
+       there and empty stays empty. */
     char small [64], dir [128];
     s_dir_new (small);
-    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=100k,mode=0700") == 0,
+    ck_assert_msg (mount ("tmpfs", small, "tmpfs", 0, "size=1536k,mode=0700") == 0,
                    "mount tmpfs on %s: %s (the suite runs as root)", small,
                    strerror (errno));
     snprintf (dir, sizeof dir, "%s/wal", small);
@@ -400,7 +401,7 @@ START_TEST (wal_open_failing_on_a_full_disk_leaves_nothing)
         zr_wal_t *wal = NULL;
         zr_wal_state_t state;
         char err [256] = "";
-        int rc = zr_wal_open (dir, SEG, 0, &wal, &state, err, sizeof err);
+        int rc = zr_wal_open (dir, 1u << 20, 0, &wal, &state, err, sizeof err);
         ck_assert_msg (rc == ZR_EIO && wal == NULL, "open: %d %s", rc, err);
         ck_assert_msg (strstr (err, "No space left"), "%s", err);
         if (given) {
