@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "busremote.h"
 #include "../../transport/bus.h"
+#include "../lib/endpoint.h"
 #include "raft.h"
 
 #define S_LEADER_WAIT_MS 30000          /* find the leader within this */
@@ -46,6 +47,9 @@ typedef struct {
     bool heard [ZB_KV_ENDPOINTS_MAX];   /* endpoints that answered a probe
                                            in the bus protocol */
     uint32_t good [ZB_KV_ENDPOINTS_MAX];    /* those, params' indexes */
+    char hint [ZB_KV_TEXT_MAX];         /* the leader's bus endpoint a
+                                           follower named, not among
+                                           --endpoints; "" none */
     uint32_t n_good;
     s_outbox_t outbox [ZB_BUS_ROLES_MAX];   /* per producer */
     zsock_t *producers [ZB_BUS_ROLES_MAX];
@@ -91,7 +95,25 @@ s_dealer (const char *endpoint, int hwm)
     return d;
 }
 
-/* Asks every endpoint CURSORS; true with self->leader set if one
+/* Notes the leader's bus endpoint that a follower's NOT_LEADER names,
+   if it is none of --endpoints: the next round asks it too. */
+static void
+s_leader_hint (s_remote_t *self, zr_busmsg_bytes_t endpoint)
+{
+    char name [ZB_KV_TEXT_MAX];
+    if (endpoint.size == 0 || endpoint.size >= sizeof name)
+        return;
+    memcpy (name, endpoint.data, endpoint.size);
+    name [endpoint.size] = 0;
+    for (uint32_t e = 0; e < self->p->n_endpoints; e++)
+        if (streq (self->p->endpoints [e], name))
+            return;
+    if (zr_endpoint_tcp_valid (name, sizeof name - 1, NULL))
+        memcpy (self->hint, name, sizeof name);
+}
+
+/* Asks every endpoint CURSORS (and the leader a follower named last
+   round, if none of them); true with self->leader set if one
    answered CURSORS_REPLY within S_PROBE_WAIT_MS. Reads on after it
    until every endpoint answered (or the time is up), so that each one
    that answers in the bus protocol is marked heard (consumers go to
@@ -103,11 +125,17 @@ static bool
 s_probe (s_remote_t *self)
 {
     const zb_bus_params_t *p = self->p;
-    zsock_t *probes [ZB_KV_ENDPOINTS_MAX] = {NULL};
+    const char *names [ZB_KV_ENDPOINTS_MAX + 1];
+    uint32_t n = p->n_endpoints;
+    for (uint32_t e = 0; e < n; e++)
+        names [e] = p->endpoints [e];
+    if (self->hint [0])
+        names [n++] = self->hint;       /* last round's NOT_LEADER named it */
+    zsock_t *probes [ZB_KV_ENDPOINTS_MAX + 1] = {NULL};
     zpoller_t *poller = zpoller_new (NULL);
     uint32_t n_asked = 0;
-    for (uint32_t e = 0; poller && e < p->n_endpoints; e++) {
-        probes [e] = s_dealer (p->endpoints [e], 16);
+    for (uint32_t e = 0; poller && e < n; e++) {
+        probes [e] = s_dealer (names [e], 16);
         zr_busmsg_t msg = {.type = ZR_BUSMSG_CURSORS, .id = e + 1};
         if (probes [e] && s_send (probes [e], &msg) == 0) {
             zpoller_add (poller, probes [e]);
@@ -115,7 +143,7 @@ s_probe (s_remote_t *self)
         }
     }
     bool found = false;
-    bool answered [ZB_KV_ENDPOINTS_MAX] = {false};
+    bool answered [ZB_KV_ENDPOINTS_MAX + 1] = {false};
     uint32_t n_answered = 0;
     int64_t deadline = zclock_mono () + S_PROBE_WAIT_MS;
     while (poller && n_answered < n_asked && !zb_interrupted) {
@@ -125,33 +153,37 @@ s_probe (s_remote_t *self)
             break;
         zframe_t *frame = zframe_recv (which);
         uint32_t e = 0;
-        while (e < p->n_endpoints && probes [e] != which)
+        while (e < n && probes [e] != which)
             e++;
-        assert (e < p->n_endpoints);    /* the poller holds probes only */
+        assert (e < n);                 /* the poller holds probes only */
         n_answered += !answered [e];
         answered [e] = true;
+        bool listed = e < p->n_endpoints;   /* else the hint */
         zr_busmsg_t msg;
-        if (frame && zb_kv_probe_note (&self->probed, p->endpoints, p->n_endpoints,
-                                       e, zframe_data (frame), zframe_size (frame),
-                                       true)) {
+        if (frame && listed
+            && zb_kv_probe_note (&self->probed, p->endpoints, p->n_endpoints,
+                                 e, zframe_data (frame), zframe_size (frame),
+                                 true)) {
             zframe_destroy (&frame);
             break;                      /* every one cannot read us */
         }
-        bool bus = frame && !self->probed.wrong [e]
+        bool bus = frame && !(listed && self->probed.wrong [e])
                    && zr_busmsg_decode (zframe_data (frame), zframe_size (frame),
                                         &msg) == 0
                    && zr_busmsg_from_server (msg.type);
-        self->heard [e] |= bus;
-        if (bus && msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.id >= 1
-            && msg.id <= p->n_endpoints) {
-            snprintf (self->leader, sizeof self->leader, "%s",
-                      p->endpoints [msg.id - 1]);
+        if (listed)
+            self->heard [e] |= bus;
+        if (bus && msg.type == ZR_BUSMSG_CURSORS_REPLY && msg.id == e + 1) {
+            snprintf (self->leader, sizeof self->leader, "%s", names [e]);
             found = true;
         }
+        else
+        if (bus && msg.type == ZR_BUSMSG_NOT_LEADER)
+            s_leader_hint (self, msg.endpoint);
         zframe_destroy (&frame);
     }
     zpoller_destroy (&poller);
-    for (uint32_t e = 0; e < p->n_endpoints; e++)
+    for (uint32_t e = 0; e < n; e++)
         zsock_destroy (&probes [e]);
     int64_t left = deadline - zclock_mono ();
     if (!found && left > 0 && !zb_interrupted

@@ -19,6 +19,7 @@
 #include "kv.h"
 #include "../../transport/client.h"
 #include "../lib/link.h"
+#include "../lib/endpoint.h"
 
 #define S_SLOT_BITS 20                  /* request_id = serial | slot */
 #define S_INFLIGHT_MAX 65536u           /* --inflight bound (< 2^S_SLOT_BITS) */
@@ -85,6 +86,9 @@ typedef struct {
                                            the caller's */
     char leader [ZR_CLIENT_ENDPOINT_MAX + 1];
     zb_kv_probed_t probed;              /* endpoints that cannot read us */
+    char hint [ZR_CLIENT_ENDPOINT_MAX + 1]; /* the leader's client endpoint
+                                           a follower named, not among
+                                           --endpoints; "" none */
     uint64_t serial;                    /* request ids, from 1 */
     uint64_t rng;                       /* xorshift64 state */
     s_phase_t phase;
@@ -112,9 +116,10 @@ zb_kv_usage (FILE *out)
     fprintf (out,
         "usage: zraft-bench --kv --endpoints E1,E2,.. [flags]\n"
         "Loads a running zraft-node cluster through its client endpoint"
-        " (the client\nprotocol): finds the leader by STATUS, opens N"
-        " DEALERs to it and keeps W\nrequests in flight, pipelined, W/N"
-        " per DEALER, each slot with its own session.\n"
+        " (the client\nprotocol): finds the leader by STATUS (among the"
+        " endpoints, or the one a\nfollower names), opens N DEALERs to it"
+        " and keeps W requests in flight,\npipelined, W/N per DEALER, each"
+        " slot with its own session.\n"
         "  --endpoints LIST   client endpoints, comma separated, at most %u"
         " (required);\n"
         "                     one that answers in another protocol (a peer"
@@ -236,7 +241,10 @@ int
 zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
                        uint32_t *n)
 {
-    free (*copy);
+    if (*copy) {
+        fprintf (stderr, "zraft-bench: --endpoints is given twice\n");
+        return -1;
+    }
     *copy = strdup (text ? text : "");
     *n = 0;
     if (!*copy)
@@ -248,6 +256,12 @@ zb_kv_endpoints_parse (const char *text, char **copy, const char **endpoints,
             fprintf (stderr, "zraft-bench: --endpoints takes at most %u"
                      " endpoints of at most %u characters\n",
                      S_ENDPOINTS_MAX, ZR_CLIENT_ENDPOINT_MAX);
+            return -1;
+        }
+        bool wildcard = false;
+        if (!zr_endpoint_tcp_valid (e, ZR_CLIENT_ENDPOINT_MAX, &wildcard) || wildcard) {
+            fprintf (stderr, "zraft-bench: --endpoints: '%s' is not tcp://HOST:PORT"
+                     " (a port 1..65535, a host that is no wildcard)\n", e);
             return -1;
         }
         endpoints [(*n)++] = e;
@@ -548,16 +562,45 @@ s_phase_run (s_kv_t *self, s_phase_t phase, uint32_t active)
 /* --------------------------------------------------------------------------
  * The leader and the connections */
 
-/* Sends STATUS to every endpoint and waits up to S_STATUS_WAIT_MS for
-   the one that says it leads. Returns true with self->leader set. */
+/* Notes the leader's client endpoint that a follower's STATUS reply
+   names, if it is none of --endpoints: the next round asks it too. */
+static void
+s_leader_hint (s_kv_t *self, const zr_client_reply_t *reply)
+{
+    const zb_kv_params_t *o = &self->opts;
+    for (uint32_t m = 0; reply->leader && m < reply->n_members; m++) {
+        const zr_client_member_t *member = &reply->members [m];
+        if (member->id != reply->leader || member->client_endpoint.size == 0
+            || member->client_endpoint.size > ZR_CLIENT_ENDPOINT_MAX)
+            continue;
+        char endpoint [ZR_CLIENT_ENDPOINT_MAX + 1];
+        memcpy (endpoint, member->client_endpoint.data, member->client_endpoint.size);
+        endpoint [member->client_endpoint.size] = 0;
+        bool listed = false;
+        for (uint32_t e = 0; e < o->n_endpoints && !listed; e++)
+            listed = streq (o->endpoints [e], endpoint);
+        if (!listed && zr_endpoint_tcp_valid (endpoint, ZR_CLIENT_ENDPOINT_MAX, NULL))
+            memcpy (self->hint, endpoint, sizeof endpoint);
+    }
+}
+
+/* Sends STATUS to every endpoint (and to the leader a follower named
+   last round, if none of them) and waits up to S_STATUS_WAIT_MS for the
+   one that says it leads. Returns true with self->leader set. */
 static bool
 s_leader_round (s_kv_t *self)
 {
     const zb_kv_params_t *o = &self->opts;
-    zsock_t *probes [S_ENDPOINTS_MAX] = {NULL};
+    const char *names [S_ENDPOINTS_MAX + 1];
+    uint32_t n = o->n_endpoints;
+    for (uint32_t e = 0; e < n; e++)
+        names [e] = o->endpoints [e];
+    if (self->hint [0])
+        names [n++] = self->hint;
+    zsock_t *probes [S_ENDPOINTS_MAX + 1] = {NULL};
     zpoller_t *poller = zpoller_new (NULL);
     bool found = false;
-    for (uint32_t e = 0; poller && e < o->n_endpoints; e++) {
+    for (uint32_t e = 0; poller && e < n; e++) {
         probes [e] = zsock_new (ZMQ_DEALER);
         if (!probes [e])
             break;
@@ -566,7 +609,7 @@ s_leader_round (s_kv_t *self)
                                        .request_id = e + 1};
         uint8_t *data = NULL;
         size_t size = 0;
-        if (zsock_connect (probes [e], "%s", o->endpoints [e]) == 0
+        if (zsock_connect (probes [e], "%s", names [e]) == 0
             && zr_client_request_encode (&request, &data, &size) == 0)
             zmq_send (zsock_resolve (probes [e]), data, size, ZMQ_DONTWAIT);
         free (data);
@@ -580,29 +623,32 @@ s_leader_round (s_kv_t *self)
             break;
         zframe_t *frame = zframe_recv (which);
         uint32_t e = 0;
-        while (e < o->n_endpoints && probes [e] != which)
+        while (e < n && probes [e] != which)
             e++;
-        assert (e < o->n_endpoints);    /* the poller holds probes only */
+        assert (e < n);                 /* the poller holds probes only */
         zr_client_reply_t reply;
-        if (frame && zb_kv_probe_note (&self->probed, o->endpoints, o->n_endpoints,
-                                       e, zframe_data (frame), zframe_size (frame),
-                                       false)) {
+        if (frame && e < o->n_endpoints
+            && zb_kv_probe_note (&self->probed, o->endpoints, o->n_endpoints,
+                                 e, zframe_data (frame), zframe_size (frame),
+                                 false)) {
             zframe_destroy (&frame);
             break;                      /* every one cannot read us */
         }
         if (frame && zr_client_reply_decode (zframe_data (frame),
                                              zframe_size (frame), &reply) == 0
             && reply.type == ZR_CLIENT_STATUS && reply.code == ZR_CLIENT_OK
-            && reply.role == 2 && reply.request_id >= 1
-            && reply.request_id <= o->n_endpoints) {
-            snprintf (self->leader, sizeof self->leader, "%s",
-                      o->endpoints [reply.request_id - 1]);
-            found = true;
+            && reply.request_id == e + 1) {
+            if (reply.role == 2) {
+                snprintf (self->leader, sizeof self->leader, "%s", names [e]);
+                found = true;
+            }
+            else
+                s_leader_hint (self, &reply);
         }
         zframe_destroy (&frame);
     }
     zpoller_destroy (&poller);
-    for (uint32_t e = 0; e < o->n_endpoints; e++)
+    for (uint32_t e = 0; e < n; e++)
         zsock_destroy (&probes [e]);
     return found;
 }

@@ -90,8 +90,10 @@ int zb_kv_uint_parse (const char *flag, const char *text, uint32_t min,
 const char *zb_kv_flag_name (const char *arg, char *name, size_t size);
 
 /* Splits text, comma separated, into at most ZB_KV_ENDPOINTS_MAX
-   endpoints: *copy (freed first, then owned by the caller) holds them,
-   endpoints [0..*n) point into it. Returns 0, or -1 after a message. */
+   endpoints, each tcp://HOST:PORT with no wildcard host (bin/lib/
+   endpoint.h): *copy (NULL before: else the flag was given twice, an
+   error; then owned by the caller) holds them, endpoints [0..*n) point
+   into it. Returns 0, or -1 after a message. */
 int zb_kv_endpoints_parse (const char *text, char **copy,
                            const char **endpoints, uint32_t *n);
 

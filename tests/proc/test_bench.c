@@ -366,10 +366,15 @@ START_TEST (bus_remote_churn_counted)
         {"--endpoints", "tcp://127.0.0.1:1", "--reading-subscribers", "x"},
         {"--endpoints", "tcp://127.0.0.1:1", "--server-pids", "1,,2"},
         {"--inproc", "--idle-subscribers", "1", NULL},
+        {"--endpoints", "foo", NULL, NULL},
+        {"--endpoints", "tcp://127.0.0.1:65536", NULL, NULL},
+        {"--endpoints", "tcp://127.0.0.1:1", "--endpoints", "tcp://127.0.0.1:2"},
     };
     static const char *const named [] = {"--idle-subscribers",
         "--idle-subscribers", "--dropping-subscribers", "--drop-every",
-        "--reading-subscribers", "--server-pids", "--idle-subscribers"};
+        "--reading-subscribers", "--server-pids", "--idle-subscribers",
+        "'foo' is not tcp://HOST:PORT", "is not tcp://HOST:PORT",
+        "--endpoints is given twice"};
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         const char *argv [] = {s_bench (), "--bus", bad [i][0], bad [i][1],
                                bad [i][2], bad [i][3], NULL};
@@ -433,6 +438,24 @@ START_TEST (bus_remote_counts_agree)
                        status, s_tail (output));
         free (output);
     }
+    /* Given only a follower's endpoint, each mode finds the leader
+       through what the follower says of it (STATUS's member list, the
+       bus's NOT_LEADER) and runs. */
+    uint32_t leader = procs_leader (procs, PROCS_LEADER_WAIT_MS);
+    ck_assert_uint_gt (leader, 0);
+    uint32_t follower = leader % 3 + 1;
+    const char *kv [] = {"--kv", "--endpoints", procs_client_endpoint (procs, follower),
+                         "--duration", "1", "--warmup", "0", "--inflight", "8",
+                         "--json", NULL};
+    output = s_bench_json (kv, &json);
+    ck_assert_msg (s_number (json, "ops") > 0, "%.1500s", json);
+    free (output);
+    const char *bus [] = {"--bus", "--endpoints", procs_bus_endpoint (procs, follower),
+                          "--duration", "1", "--warmup", "0", "--inflight", "8",
+                          "--consumers", "1", "--json", NULL};
+    output = s_bench_json (bus, &json);
+    s_bus_report_sane (json, 1);
+    free (output);
     procs_destroy (&procs);
 }
 END_TEST
